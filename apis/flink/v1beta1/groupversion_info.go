@@ -1,0 +1,24 @@
+// Package v1beta1 holds the flink.apache.org/v1beta1 API types, wire-compatible
+// with the Apache Flink Kubernetes Operator: every field keeps the upstream
+// JSON name, type, enum values and (absent) defaults, so existing manifests
+// apply unchanged.
+//
+// +kubebuilder:object:generate=true
+// +groupName=flink.apache.org
+package v1beta1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the group and version of the Flink API.
+	GroupVersion = schema.GroupVersion{Group: "flink.apache.org", Version: "v1beta1"}
+
+	// SchemeBuilder registers the Flink types with a runtime scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the Flink types to a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
