@@ -8,6 +8,7 @@ BIN        := $(CURDIR)/bin
 K8S_BIN    := $(BIN)/k8s
 KUBE_APISERVER := $(K8S_BIN)/kube-apiserver
 ETCD       := $(K8S_BIN)/etcd
+JAEGER     := $(BIN)/jaeger
 CONTROLLER_GEN := $(BIN)/controller-gen
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_TEST_FLAGS ?= -timeout 25m
@@ -49,7 +50,7 @@ test: test-bins ## Run all tests against real kube-apiservers and etcds.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-bins
-test-bins: $(KUBE_APISERVER) $(ETCD) ## Build (once) and check the control plane binaries.
+test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the control plane binaries and Jaeger.
 	@$(KUBE_APISERVER) --version >/dev/null 2>&1 || { echo "$(KUBE_APISERVER) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 	@$(ETCD) --version >/dev/null 2>&1 || { echo "$(ETCD) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 
@@ -63,6 +64,11 @@ $(KUBE_APISERVER): tools/kube-apiserver/go.mod tools/kube-apiserver/main.go
 $(ETCD): tools/etcd/go.mod tools/etcd/main.go
 	@mkdir -p $(K8S_BIN)
 	cd tools/etcd && go build -o $@.tmp . && mv $@.tmp $@
+
+$(JAEGER): tools/jaeger/go.mod
+	@mkdir -p $(BIN)
+	@echo "building jaeger from the Go module proxy (a few minutes the first time)"
+	cd tools/jaeger && go build -o $@.tmp github.com/jaegertracing/jaeger/cmd/jaeger && mv $@.tmp $@
 
 $(CONTROLLER_GEN): tools/go.mod
 	@mkdir -p $(BIN)
