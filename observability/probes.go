@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -17,25 +18,15 @@ import (
 func APIServerChecker(cfg *rest.Config, timeout time.Duration) (healthz.Checker, error) {
 	c := rest.CopyConfig(cfg)
 	c.Timeout = timeout
-	hc, err := rest.HTTPClientFor(c)
+	dc, err := discovery.NewDiscoveryClientForConfig(c)
 	if err != nil {
 		return nil, fmt.Errorf("hub apiserver probe: %w", err)
 	}
-	url := c.Host + "/readyz"
 	return func(r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return fmt.Errorf("hub apiserver unreachable")
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("hub apiserver not ready: %s", resp.Status)
+		if err := dc.RESTClient().Get().AbsPath("/readyz").Do(ctx).Error(); err != nil {
+			return fmt.Errorf("hub apiserver not ready or unreachable")
 		}
 		return nil
 	}, nil

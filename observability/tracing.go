@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // TracerName is the instrumentation scope of the hub's own spans.
@@ -69,6 +70,11 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 // or OTEL_SDK_DISABLED=true, it installs a no-op provider that costs nothing.
 func SetupTracing(ctx context.Context, opts TracingOptions) (*Tracing, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Export failures are counted in flinkhub_trace_spans_dropped_total;
+	// log them only at debug level so a dead collector cannot flood logs.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		ctrllog.Log.WithName("otel").V(1).Info("telemetry error", "error", err.Error())
+	}))
 	endpoint := firstNonEmpty(opts.Endpoint, os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
 	if endpoint == "" || strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
 		tp := noop.NewTracerProvider()

@@ -1,0 +1,342 @@
+package flinkconf
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+// Well-known configuration keys.
+const (
+	KeyClusterID              = "kubernetes.cluster-id"
+	KeyNamespace              = "kubernetes.namespace"
+	KeyHAClusterID            = "high-availability.cluster-id"
+	KeyHAType                 = "high-availability.type"
+	KeyHALegacy               = "high-availability"
+	KeyHAStorageDir           = "high-availability.storageDir"
+	KeyRestPort               = "rest.port"
+	KeyTarget                 = "execution.target"
+	KeyParallelism            = "parallelism.default"
+	KeySlots                  = "taskmanager.numberOfTaskSlots"
+	KeyJars                   = "pipeline.jars"
+	KeyClasspaths             = "pipeline.classpaths"
+	KeyPipelineName           = "pipeline.name"
+	KeyMainClass              = "$internal.application.main"
+	KeyProgramArgs            = "$internal.application.program-args"
+	KeySavepointPath          = "execution.savepoint.path"
+	KeyIgnoreUnclaimed        = "execution.savepoint.ignore-unclaimed-state"
+	KeyShutdownOnFinish       = "execution.shutdown-on-application-finish"
+	KeySubmitFailedJob        = "execution.submit-failed-job-on-application-error"
+	KeyRestExposedType        = "kubernetes.rest-service.exposed.type"
+	KeyCancelEnable           = "web.cancel.enable"
+	KeyFlinkVersion           = "$internal.flink.version"
+	KeyImage                  = "kubernetes.container.image.ref"
+	KeyImagePullPolicy        = "kubernetes.container.image.pull-policy"
+	KeyServiceAccount         = "kubernetes.service-account"
+	KeyJMMemory               = "jobmanager.memory.process.size"
+	KeyTMMemory               = "taskmanager.memory.process.size"
+	KeyJMCPU                  = "kubernetes.jobmanager.cpu.amount"
+	KeyTMCPU                  = "kubernetes.taskmanager.cpu.amount"
+	KeyJMReplicas             = "kubernetes.jobmanager.replicas"
+	KeyTMReplicas             = "kubernetes.internal.taskmanager.replicas"
+	KeyCheckpointInterval     = "execution.checkpointing.interval"
+	KeyExternalizedCheckpoint = "execution.checkpointing.externalized-checkpoint-retention"
+	KeyCheckpointsDir         = "state.checkpoints.dir"
+	KeySavepointsDir          = "state.savepoints.dir"
+	KeyTMPodTemplate          = "kubernetes.pod-template-file.taskmanager"
+	KeyDeploymentTarget       = "kubernetes.deployment.target"
+)
+
+// DefaultRestPort is Flink's REST port.
+const DefaultRestPort = 8081
+
+// TaskManagerPodTemplatePath is where native JobManagers find the
+// TaskManager pod template (mounted from the pod-template ConfigMap).
+const TaskManagerPodTemplatePath = "/opt/flink/pod-template/taskmanager-pod-template.yaml"
+
+// Restore says what state a (re)deployed job starts from.
+type Restore struct {
+	// SavepointPath is the savepoint or checkpoint to start from; empty for
+	// empty state or for last-state, where Flink finds the latest
+	// checkpoint in its HA metadata.
+	SavepointPath string
+}
+
+// Config is a flat Flink configuration.
+type Config map[string]string
+
+// Build returns the effective Flink configuration of fd in the given mode.
+// Errors name the spec field at fault.
+func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, restore Restore) (Config, error) {
+	spec := &fd.Spec
+	user, err := spec.FlatConfiguration()
+	if err != nil {
+		return nil, err
+	}
+	c := Config(user)
+	c.setDefault(KeyRestExposedType, "ClusterIP")
+	c.setDefault(KeyCancelEnable, "false")
+	if spec.FlinkVersion != "" {
+		c[KeyFlinkVersion] = string(spec.FlinkVersion)
+	}
+	if spec.Image != "" {
+		c[KeyImage] = spec.Image
+	}
+	if spec.ImagePullPolicy != "" {
+		c[KeyImagePullPolicy] = spec.ImagePullPolicy
+	}
+	if spec.ServiceAccount != "" {
+		c[KeyServiceAccount] = spec.ServiceAccount
+	}
+	c.setDefault(KeyRestPort, strconv.Itoa(DefaultRestPort))
+
+	if jm := spec.JobManager; jm != nil {
+		if err := c.applyResources("spec.jobManager", jm.Resources, jm.Resource, KeyJMMemory, KeyJMCPU); err != nil {
+			return nil, err
+		}
+		if jm.Replicas > 0 {
+			c[KeyJMReplicas] = strconv.Itoa(int(jm.Replicas))
+		}
+	}
+	if tm := spec.TaskManager; tm != nil {
+		if err := c.applyResources("spec.taskManager", tm.Resources, tm.Resource, KeyTMMemory, KeyTMCPU); err != nil {
+			return nil, err
+		}
+		if tm.Replicas != nil && *tm.Replicas > 0 {
+			c[KeyTMReplicas] = strconv.Itoa(int(*tm.Replicas))
+		}
+	}
+
+	if spec.Job != nil {
+		if err := c.applyJob(fd, mode, restore); err != nil {
+			return nil, err
+		}
+	} else {
+		c[KeyTarget] = "kubernetes-session"
+	}
+	if mode == v1beta1.ModeStandalone {
+		c[KeyDeploymentTarget] = "standalone"
+		if spec.Job != nil {
+			if _, set := c[KeyTMReplicas]; !set {
+				c[KeyTMReplicas] = strconv.Itoa(int(TaskManagers(c.Parallelism(), c.Slots())))
+			}
+		}
+	} else {
+		c[KeyTMPodTemplate] = TaskManagerPodTemplatePath
+	}
+
+	c[KeyNamespace] = fd.Namespace
+	c[KeyClusterID] = fd.Name
+	if c.HAEnabled() {
+		c[KeyHAClusterID] = fd.Name
+	}
+	return c, nil
+}
+
+func (c Config) applyJob(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, restore Restore) error {
+	job := fd.Spec.Job
+	c[KeyTarget] = "kubernetes-application"
+	if job.JarURI != "" {
+		if mode == v1beta1.ModeStandalone {
+			jar, err := standaloneJarURI(job.JarURI)
+			if err != nil {
+				return err
+			}
+			c[KeyClasspaths] = jar
+		} else {
+			c[KeyJars] = job.JarURI
+		}
+	}
+	parallelism := job.Parallelism
+	if tm := fd.Spec.TaskManager; tm != nil && tm.Replicas != nil && mode == v1beta1.ModeStandalone {
+		// Upstream: with fixed TaskManagers the job uses all their slots.
+		parallelism = *tm.Replicas * int32(c.Slots())
+	}
+	if parallelism > 0 {
+		c[KeyParallelism] = strconv.Itoa(int(parallelism))
+	}
+	c[KeyShutdownOnFinish] = "false"
+	c.setDefault(KeySubmitFailedJob, "true")
+	c.setDefault(KeyPipelineName, fd.Name)
+	if job.UpgradeMode == v1beta1.UpgradeModeLastState {
+		c.setDefault(KeyCheckpointInterval, "5 min")
+	}
+	c.setDefault(KeyExternalizedCheckpoint, "RETAIN_ON_CANCELLATION")
+	if job.AllowNonRestoredState != nil {
+		c[KeyIgnoreUnclaimed] = strconv.FormatBool(*job.AllowNonRestoredState)
+	}
+	if job.EntryClass != "" {
+		c[KeyMainClass] = job.EntryClass
+	}
+	if len(job.Args) > 0 {
+		c[KeyProgramArgs] = strings.Join(job.Args, ";")
+	}
+	if restore.SavepointPath != "" {
+		c[KeySavepointPath] = restore.SavepointPath
+	} else {
+		delete(c, KeySavepointPath)
+	}
+	return nil
+}
+
+// standaloneJarURI turns local:// into file://, which standalone
+// application clusters need on their classpath.
+func standaloneJarURI(jar string) (string, error) {
+	u, err := url.Parse(jar)
+	if err != nil {
+		return "", fmt.Errorf("spec.job.jarURI: %w", err)
+	}
+	if u.Scheme == "local" {
+		u.Scheme = "file"
+	}
+	return u.String(), nil
+}
+
+func (c Config) applyResources(path string, reqs *v1beta1.ResourceRequirements, res *v1beta1.Resource, memKey, cpuKey string) error {
+	if reqs != nil && (len(reqs.Requests) > 0 || len(reqs.Limits) > 0) {
+		if mem, ok := requestOrLimit(reqs, corev1.ResourceMemory); ok {
+			b, err := MemoryBytes(mem)
+			if err != nil {
+				return fmt.Errorf("%s.resources memory: %w", path, err)
+			}
+			c[memKey] = FormatMemory(b)
+		}
+		if cpu, ok := requestOrLimit(reqs, corev1.ResourceCPU); ok {
+			v, err := parseQuantity(cpu)
+			if err != nil {
+				return fmt.Errorf("%s.resources cpu: %w", path, err)
+			}
+			c[cpuKey] = formatFloat(v)
+		}
+		return nil
+	}
+	if res == nil {
+		return nil
+	}
+	if res.Memory != "" {
+		b, err := MemoryBytes(res.Memory)
+		if err != nil {
+			return fmt.Errorf("%s.resource.memory: %w", path, err)
+		}
+		c[memKey] = FormatMemory(b)
+	}
+	if res.CPU != nil {
+		c[cpuKey] = formatFloat(*res.CPU)
+	}
+	return nil
+}
+
+func requestOrLimit(r *v1beta1.ResourceRequirements, name corev1.ResourceName) (string, bool) {
+	if v, ok := r.Requests[name]; ok {
+		return v.String(), true
+	}
+	if v, ok := r.Limits[name]; ok {
+		return v.String(), true
+	}
+	return "", false
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func (c Config) setDefault(key, value string) {
+	if _, ok := c[key]; !ok {
+		c[key] = value
+	}
+}
+
+// HAEnabled reports whether Flink high availability is configured.
+func (c Config) HAEnabled() bool {
+	for _, k := range []string{KeyHAType, KeyHALegacy} {
+		if v, ok := c[k]; ok && v != "" && !strings.EqualFold(v, "none") {
+			return true
+		}
+	}
+	return false
+}
+
+// Slots is taskmanager.numberOfTaskSlots, 1 when unset or invalid.
+func (c Config) Slots() int {
+	n, err := strconv.Atoi(c[KeySlots])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// Parallelism is parallelism.default, 1 when unset or invalid.
+func (c Config) Parallelism() int {
+	n, err := strconv.Atoi(c[KeyParallelism])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// RestPort is rest.port, DefaultRestPort when unset or invalid.
+func (c Config) RestPort() int32 {
+	n, err := strconv.Atoi(c[KeyRestPort])
+	if err != nil || n < 1 || n > 65535 {
+		return DefaultRestPort
+	}
+	return int32(n)
+}
+
+// TaskManagers is the number of TaskManagers that give parallelism slots.
+func TaskManagers(parallelism, slots int) int32 {
+	if slots < 1 {
+		slots = 1
+	}
+	return int32(math.Ceil(float64(max(parallelism, 1)) / float64(slots)))
+}
+
+// Render writes the configuration as the Flink configuration file named
+// file, one flat key per line, sorted: YAML-quoted values for config.yaml,
+// raw values for the legacy flink-conf.yaml, whose parser keeps quotes.
+func (c Config) Render(file string) (string, error) {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteString(": ")
+		if file == LegacyFileName {
+			b.WriteString(c[k])
+			b.WriteByte('\n')
+			continue
+		}
+		v, err := yaml.Marshal(c[k])
+		if err != nil {
+			return "", err
+		}
+		b.Write(v)
+	}
+	return b.String(), nil
+}
+
+// File names of Flink's configuration.
+const (
+	FileNameYAML   = "config.yaml"
+	LegacyFileName = "flink-conf.yaml"
+)
+
+// FileName is the configuration file name Flink reads: config.yaml from
+// Flink 1.19 on, flink-conf.yaml before.
+func FileName(v v1beta1.FlinkVersion) string {
+	switch v {
+	case "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18":
+		return LegacyFileName
+	default:
+		return FileNameYAML
+	}
+}

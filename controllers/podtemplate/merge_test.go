@@ -1,0 +1,80 @@
+package podtemplate
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestMerge(t *testing.T) {
+	common := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "a", "tier": "x"}},
+		Spec: corev1.PodSpec{
+			ServiceAccountName: "common",
+			NodeSelector:       map[string]string{"disk": "ssd"},
+			Containers: []corev1.Container{
+				{Name: "flink-main-container", VolumeMounts: []corev1.VolumeMount{{Name: "logs", MountPath: "/opt/flink/log"}}},
+				{Name: "fluentbit", Image: "fluent-bit:1"},
+			},
+			Volumes:     []corev1.Volume{{Name: "logs"}},
+			Tolerations: []corev1.Toleration{{Key: "a"}},
+		},
+	}
+	jm := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"tier": "jm"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{
+				{Name: "flink-main-container", Env: []corev1.EnvVar{{Name: "X", Value: "1"}}},
+			},
+			InitContainers: []corev1.Container{{Name: "fetch", Image: "busybox"}},
+			Volumes:        []corev1.Volume{{Name: "downloads"}},
+			Tolerations:    []corev1.Toleration{{Key: "b"}},
+		},
+	}
+	got, err := Merge(common, jm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["team"] != "a" || got.Labels["tier"] != "jm" {
+		t.Errorf("labels %v: want team=a from common, tier=jm from the role template", got.Labels)
+	}
+	if got.Spec.ServiceAccountName != "common" || got.Spec.NodeSelector["disk"] != "ssd" {
+		t.Errorf("common fields lost: %+v", got.Spec)
+	}
+	if n := len(got.Spec.Containers); n != 2 {
+		t.Fatalf("containers merged by name: got %d, want 2", n)
+	}
+	main := got.Spec.Containers[0]
+	if main.Name != "flink-main-container" || len(main.VolumeMounts) != 1 || len(main.Env) != 1 {
+		t.Errorf("main container not merged: %+v", main)
+	}
+	if got.Spec.Containers[1].Name != "fluentbit" {
+		t.Errorf("sidecar lost: %+v", got.Spec.Containers)
+	}
+	if len(got.Spec.Volumes) != 2 || got.Spec.Volumes[1].Name != "downloads" {
+		t.Errorf("volumes: %+v", got.Spec.Volumes)
+	}
+	if len(got.Spec.InitContainers) != 1 {
+		t.Errorf("init containers: %+v", got.Spec.InitContainers)
+	}
+	if len(got.Spec.Tolerations) != 1 || got.Spec.Tolerations[0].Key != "b" {
+		t.Errorf("unnamed lists are replaced: %+v", got.Spec.Tolerations)
+	}
+	if len(common.Spec.Containers[0].Env) != 0 || common.Labels["tier"] != "x" {
+		t.Error("Merge changed its input")
+	}
+}
+
+func TestMergeNil(t *testing.T) {
+	p := &corev1.Pod{Spec: corev1.PodSpec{Hostname: "h"}}
+	for _, tc := range []struct{ base, overlay *corev1.Pod }{{nil, p}, {p, nil}} {
+		got, err := Merge(tc.base, tc.overlay)
+		if err != nil || got.Spec.Hostname != "h" || got == p {
+			t.Errorf("Merge(%v, %v) = %v, %v: want a copy of the non-nil one", tc.base, tc.overlay, got, err)
+		}
+	}
+	if got, err := Merge(nil, nil); err != nil || got == nil {
+		t.Errorf("Merge(nil, nil) = %v, %v", got, err)
+	}
+}
