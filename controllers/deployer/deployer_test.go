@@ -156,7 +156,10 @@ func TestNativeApplicationAndSession(t *testing.T) {
 		wantJar    bool
 	}{
 		{"application", nil, "kubernetes-application", true},
-		{"application without jarURI", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = ""; fd.Spec.Job.EntryClass = "org.example.Main" }, "kubernetes-application", false},
+		{"application without jarURI", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.JarURI = ""
+			fd.Spec.Job.EntryClass = "org.example.Main"
+		}, "kubernetes-application", false},
 		{"session", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job = nil }, "kubernetes-session", false},
 	}
 	for _, tc := range cases {

@@ -119,4 +119,3 @@ func mainIndex(cs []corev1.Container) int {
 	}
 	return 0
 }
-
