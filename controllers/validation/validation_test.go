@@ -1,0 +1,146 @@
+package validation
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+func TestUpstreamExamplesAreValid(t *testing.T) {
+	files, _ := filepath.Glob("../../e2e/conformance/testdata/upstream/examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no upstream examples found")
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for {
+			doc, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var fd v1beta1.FlinkDeployment
+			if err := yaml.Unmarshal(doc, &fd); err != nil || fd.Kind != "FlinkDeployment" {
+				continue
+			}
+			n++
+			if errs := Validate(&fd, nil); len(errs) > 0 {
+				t.Errorf("%s/%s: %v", filepath.Base(f), fd.Name, errs.ToAggregate())
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("validated only %d examples", n)
+	}
+}
+
+func valid() *v1beta1.FlinkDeployment {
+	return &v1beta1.FlinkDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a"},
+		Spec: v1beta1.FlinkDeploymentSpec{
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes"}`)},
+			JobManager:         &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
+			TaskManager:        &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
+			Job:                &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: v1beta1.UpgradeModeSavepoint},
+		},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	conf := func(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(s)} }
+	cases := []struct {
+		name     string
+		mutate   func(*v1beta1.FlinkDeployment)
+		previous func(*v1beta1.FlinkDeploymentSpec)
+		want     string // "" means valid
+	}{
+		{"valid", nil, nil, ""},
+		{"name too long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 46) }, nil, "metadata.name"},
+		{"name 45 long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 45) }, nil, ""},
+		{"name with capitals", func(fd *v1beta1.FlinkDeployment) { fd.Name = "WordCount" }, nil, "metadata.name"},
+		{"name starting with a digit", func(fd *v1beta1.FlinkDeployment) { fd.Name = "1st" }, nil, "metadata.name"},
+		{"no flink version", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "" }, nil, "spec.flinkVersion"},
+		{"no service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = "" }, nil, "spec.serviceAccount"},
+		{"forbidden namespace key", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = conf(`{"kubernetes.namespace": "other", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
+		{"forbidden cluster id in nested YAML", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = conf(`{"kubernetes": {"cluster-id": "x"}, "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.flinkConfiguration[kubernetes.cluster-id]"},
+		{"forbidden HA cluster id", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = conf(`{"high-availability.cluster-id": "x", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "high-availability.cluster-id"},
+		{"configuration not a map", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkConfiguration = conf(`[1]`) }, nil, "spec.flinkConfiguration"},
+		{"unknown log file", func(fd *v1beta1.FlinkDeployment) { fd.Spec.LogConfiguration = map[string]string{"log4j.xml": "x"} }, nil, "spec.logConfiguration[log4j.xml]"},
+		{"jar without scheme", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "/opt/flink/job.jar" }, nil, "spec.job.jarURI"},
+		{"jar with unknown scheme", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "ftp://host/job.jar" }, nil, "spec.job.jarURI: Unsupported value"},
+		{"http jar without host", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "http:///job.jar" }, nil, "spec.job.jarURI"},
+		{"no jar at all is fine", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "" }, nil, ""},
+		{"parallelism zero", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.Parallelism = 0 }, nil, "spec.job.parallelism"},
+		{"parallelism zero with fixed taskmanagers", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.Parallelism = 0
+			fd.Spec.TaskManager.Replicas = ptr.To[int32](2)
+		}, nil, ""},
+		{"taskmanager replicas zero", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Replicas = ptr.To[int32](0) }, nil, "spec.taskManager.replicas"},
+		{"standby jobmanagers without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.JobManager.Replicas = 2
+			fd.Spec.FlinkConfiguration = conf(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.jobManager.replicas"},
+		{"no jobmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.Memory = "" }, nil, "spec.jobManager.resource.memory: Required"},
+		{"bad taskmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.Memory = "plenty" }, nil, "spec.taskManager.resource.memory: Invalid"},
+		{"last-state without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = conf(`{"state.checkpoints.dir": "s3://c"}`)
+		}, nil, "last-state needs high availability"},
+		{"savepoint mode without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = conf(`{"state.checkpoints.dir": "s3://c"}`)
+		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required"},
+		{"ingress without template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{ClassName: "nginx"} }, nil, "spec.ingress.template"},
+		{"session to application", nil, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job = nil }, "spec.job: Forbidden"},
+		{"application to session", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job = nil }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job: Forbidden"},
+		{"native to standalone", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Mode = v1beta1.ModeStandalone }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.mode: Forbidden"},
+		{"unchanged previous", nil, func(*v1beta1.FlinkDeploymentSpec) {}, ""},
+		{"savepoint redeploy without path", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](1) }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job.initialSavepointPath"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := valid()
+			var prev *v1beta1.FlinkDeploymentSpec
+			if tc.previous != nil {
+				prev = valid().Spec.DeepCopy()
+				tc.previous(prev)
+			}
+			if tc.mutate != nil {
+				tc.mutate(fd)
+			}
+			errs := Validate(fd, prev)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatalf("want valid, got %v", errs.ToAggregate())
+				}
+				return
+			}
+			if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, errs.ToAggregate())
+			}
+		})
+	}
+}
