@@ -1,11 +1,8 @@
 package deployer_test
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,53 +10,30 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/controllers/deployer/native"
 	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-const examplesDir = "../../e2e/conformance/testdata/upstream/examples"
-
-// examples reads every FlinkDeployment of the upstream examples, placed in
-// a namespace with a fixed UID and generation so the output is stable.
-func examples(t *testing.T) map[string]*v1beta1.FlinkDeployment {
+// fixtures are the upstream examples placed in a namespace with a fixed UID
+// and generation so the output is stable.
+func fixtures(t *testing.T) map[string]*v1beta1.FlinkDeployment {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no examples in %s: %v", examplesDir, err)
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
 	out := map[string]*v1beta1.FlinkDeployment{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := dec.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var head struct{ Kind string }
-			if err := yaml.Unmarshal(doc, &head); err != nil || head.Kind != "FlinkDeployment" {
-				continue
-			}
-			fd := &v1beta1.FlinkDeployment{}
-			if err := yaml.UnmarshalStrict(doc, fd); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			fd.Namespace, fd.UID, fd.Generation = "team-a", types.UID("00000000-0000-0000-0000-000000000001"), 1
-			out[strings.TrimSuffix(filepath.Base(f), ".yaml")+"-"+fd.Name] = fd
-		}
+	for _, ex := range all {
+		fd := ex.Typed.DeepCopy()
+		fd.Namespace, fd.UID, fd.Generation = "team-a", types.UID("00000000-0000-0000-0000-000000000001"), 1
+		out[strings.ReplaceAll(ex.Name, "/", "-")] = fd
 	}
 	return out
 }
@@ -67,7 +41,7 @@ func examples(t *testing.T) map[string]*v1beta1.FlinkDeployment {
 func deployers() []deployer.Deployer { return []deployer.Deployer{native.New(), standalone.New()} }
 
 func TestGoldenResources(t *testing.T) {
-	for name, fd := range examples(t) {
+	for name, fd := range fixtures(t) {
 		for _, d := range deployers() {
 			t.Run(name+"/"+string(d.Mode()), func(t *testing.T) {
 				objs, err := d.Resources(fd, deployer.Inputs{})

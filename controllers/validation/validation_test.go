@@ -1,53 +1,26 @@
 package validation
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 )
 
 func TestUpstreamExamplesAreValid(t *testing.T) {
-	files, _ := filepath.Glob("../../e2e/conformance/testdata/upstream/examples/*.yaml")
-	if len(files) == 0 {
-		t.Fatal("no upstream examples found")
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-	n := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, ex := range all {
+		if errs := Validate(ex.Typed, nil); len(errs) > 0 {
+			t.Errorf("%s: %v", ex.Name, errs.ToAggregate())
 		}
-		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			var fd v1beta1.FlinkDeployment
-			if err := yaml.Unmarshal(doc, &fd); err != nil || fd.Kind != "FlinkDeployment" {
-				continue
-			}
-			n++
-			if errs := Validate(&fd, nil); len(errs) > 0 {
-				t.Errorf("%s/%s: %v", filepath.Base(f), fd.Name, errs.ToAggregate())
-			}
-		}
-	}
-	if n < 5 {
-		t.Fatalf("validated only %d examples", n)
 	}
 }
 

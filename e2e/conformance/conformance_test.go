@@ -1,12 +1,7 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,9 +10,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/json"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
@@ -30,15 +25,15 @@ func TestUpstreamExamplesRoundTripIdentically(t *testing.T) {
 		t.Fatalf("found %d FlinkDeployment examples, the upstream folder has more: is testdata intact?", len(examples))
 	}
 	for _, ex := range examples {
-		t.Run(ex.name, func(t *testing.T) {
+		t.Run(ex.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			var readBack []map[string]any
 			for _, cp := range []*framework.ControlPlane{ours, upstream} {
-				obj := ex.obj.DeepCopy()
+				obj := ex.Object.DeepCopy()
 				obj.SetNamespace("default")
 				if err := cp.Client.Create(ctx, obj); err != nil {
-					t.Fatalf("%s rejects %s: %v", cp.Name, ex.name, err)
+					t.Fatalf("%s rejects %s: %v", cp.Name, ex.Name, err)
 				}
 				t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), obj) })
 				got := &unstructured.Unstructured{}
@@ -55,7 +50,7 @@ func TestUpstreamExamplesRoundTripIdentically(t *testing.T) {
 				t.Fatalf("stored objects differ\nours:     %s\nupstream: %s", mustJSON(readBack[0]), mustJSON(readBack[1]))
 			}
 			// Nothing the user wrote may be pruned by either schema.
-			want := ex.obj.DeepCopy()
+			want := ex.Object.DeepCopy()
 			want.SetNamespace("default")
 			wantSpec, _, _ := unstructured.NestedMap(want.Object, "spec")
 			gotSpec, _, _ := unstructured.NestedMap(readBack[0], "spec")
@@ -115,49 +110,22 @@ func TestInvalidFlinkDeploymentsAreRejectedByBoth(t *testing.T) {
 	}
 }
 
-type example struct {
-	name string
-	obj  *unstructured.Unstructured
-}
-
 // flinkDeploymentExamples reads every FlinkDeployment document of every
 // upstream example file.
-func flinkDeploymentExamples(t *testing.T) []example {
+func flinkDeploymentExamples(t *testing.T) []examples.Example {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(framework.UpstreamExamplesDir(), "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no upstream examples in %s (err=%v)", framework.UpstreamExamplesDir(), err)
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []example
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			obj := &unstructured.Unstructured{}
-			err := dec.Decode(&obj.Object)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if obj.GetKind() != "FlinkDeployment" {
-				continue
-			}
-			out = append(out, example{name: filepath.Base(file) + "/" + obj.GetName(), obj: obj})
-		}
-	}
-	return out
+	return all
 }
 
 func basicExample(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
 	for _, ex := range flinkDeploymentExamples(t) {
-		if strings.HasPrefix(ex.name, "basic.yaml/") {
-			return ex.obj
+		if strings.HasPrefix(ex.Name, "basic/") {
+			return ex.Object
 		}
 	}
 	t.Fatal("basic.yaml has no FlinkDeployment")

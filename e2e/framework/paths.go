@@ -23,12 +23,6 @@ func UpstreamCRDDir() string {
 	return filepath.Join(RepoRoot(), "e2e", "conformance", "testdata", "upstream", "crds")
 }
 
-// UpstreamExamplesDir is the folder of the Apache operator's example
-// resources.
-func UpstreamExamplesDir() string {
-	return filepath.Join(RepoRoot(), "e2e", "conformance", "testdata", "upstream", "examples")
-}
-
 // rebuildHint tells the user how to get working control plane binaries.
 const rebuildHint = "build them with `make test-bins` (or `make test`); to rebuild from scratch: rm -rf bin/k8s && make test-bins"
 
