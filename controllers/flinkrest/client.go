@@ -249,22 +249,10 @@ func (c *client) SavepointStatus(ctx context.Context, jobID, trigger string) (Op
 	r, err := call(c, ctx, op, func(ctx context.Context, e ...api.RequestEditorFn) (*api.GetSavepointStatusResponse, error) {
 		return c.api.GetSavepointStatusWithResponse(ctx, jobID, trigger, e...)
 	})
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	res, err := need(op, r, r.JSON200)
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	st := OperationStatus{Done: res.Status.Id == api.IdCOMPLETED}
-	if st.Done {
-		info, err := res.Operation.AsSavepointInfo()
-		if err != nil {
-			return OperationStatus{}, badResponse(op, r.StatusCode(), r.ContentType(), nil, "malformed savepoint operation: "+err.Error())
-		}
-		st.Location, st.Failure = info.Location, failureCause(info.FailureCause)
-	}
-	return st, nil
+	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
+		info, err := o.Operation.AsSavepointInfo()
+		return OperationStatus{Location: info.Location, Failure: failureCause(info.FailureCause)}, err
+	})
 }
 
 func (c *client) TriggerCheckpoint(ctx context.Context, jobID string, req CheckpointRequest) (string, error) {
@@ -284,22 +272,10 @@ func (c *client) CheckpointStatus(ctx context.Context, jobID, trigger string) (O
 	r, err := call(c, ctx, op, func(ctx context.Context, e ...api.RequestEditorFn) (*api.GetCheckpointStatusResponse, error) {
 		return c.api.GetCheckpointStatusWithResponse(ctx, jobID, trigger, e...)
 	})
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	res, err := need(op, r, r.JSON200)
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	st := OperationStatus{Done: res.Status.Id == api.IdCOMPLETED}
-	if st.Done {
-		info, err := res.Operation.AsCheckpointInfo()
-		if err != nil {
-			return OperationStatus{}, badResponse(op, r.StatusCode(), r.ContentType(), nil, "malformed checkpoint operation: "+err.Error())
-		}
-		st.CheckpointID, st.Failure = info.CheckpointId, failureCause(info.FailureCause)
-	}
-	return st, nil
+	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
+		info, err := o.Operation.AsCheckpointInfo()
+		return OperationStatus{CheckpointID: info.CheckpointId, Failure: failureCause(info.FailureCause)}, err
+	})
 }
 
 func (c *client) CheckpointStatistics(ctx context.Context, jobID string) (*api.CheckpointingStatistics, error) {
@@ -413,18 +389,10 @@ func (c *client) DisposalStatus(ctx context.Context, trigger string) (OperationS
 	r, err := call(c, ctx, op, func(ctx context.Context, e ...api.RequestEditorFn) (*api.GetSavepointDisposalStatusResponse, error) {
 		return c.api.GetSavepointDisposalStatusWithResponse(ctx, trigger, e...)
 	})
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	res, err := need(op, r, r.JSON200)
-	if err != nil {
-		return OperationStatus{}, err
-	}
-	st := OperationStatus{Done: res.Status.Id == api.IdCOMPLETED}
-	if st.Done {
-		st.Failure = failureCause(disposalFailure(res.Operation))
-	}
-	return st, nil
+	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
+		info, err := o.Operation.AsAsynchronousOperationInfo()
+		return OperationStatus{Failure: failureCause(info.FailureCause)}, err
+	})
 }
 
 // triggerID returns the request id of a trigger response.
@@ -451,11 +419,29 @@ func failureCause(t api.SerializedThrowable) string {
 	return truncate(msg)
 }
 
-// disposalFailure returns the failure of a savepoint disposal operation.
-func disposalFailure(op api.AsynchronousOperationResult_Operation) api.SerializedThrowable {
-	info, err := op.AsAsynchronousOperationInfo()
+// asyncResponse is a generated response holding an AsynchronousOperationResult.
+type asyncResponse interface {
+	response
+	GetJSON200() *api.AsynchronousOperationResult
+}
+
+// operationStatus turns an asynchronous operation's result into an
+// OperationStatus; completed reads the finished operation's details.
+func operationStatus[R asyncResponse](op string, r R, err error, completed func(*api.AsynchronousOperationResult) (OperationStatus, error)) (OperationStatus, error) {
 	if err != nil {
-		return api.SerializedThrowable{Class: "malformed operation result"}
+		return OperationStatus{}, err
 	}
-	return info.FailureCause
+	res, err := need(op, r, r.GetJSON200())
+	if err != nil {
+		return OperationStatus{}, err
+	}
+	if res.Status.Id != api.IdCOMPLETED {
+		return OperationStatus{}, nil
+	}
+	st, err := completed(res)
+	if err != nil {
+		return OperationStatus{}, badResponse(op, r.StatusCode(), r.ContentType(), nil, "malformed operation result: "+err.Error())
+	}
+	st.Done = true
+	return st, nil
 }

@@ -19,7 +19,7 @@ type Target struct {
 	Cluster string
 	// Namespace and Name are the FlinkDeployment's.
 	Namespace string
-	Name string
+	Name      string
 }
 
 // RestServiceName is the name of the JobManager's REST Service, whose port
