@@ -10,7 +10,6 @@ import (
 	"text/template"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"k8s.io/client-go/rest"
 )
 
 // Target names the FlinkDeployment whose JobManager a client talks to.
@@ -37,26 +36,10 @@ type Endpoint struct {
 	Transport http.RoundTripper
 }
 
-// ProxyEndpoint reaches the JobManager through the member apiserver's
-// service proxy,
+// ProxyURL returns the member apiserver's service proxy URL,
 // <apiserver>/api/v1/namespaces/<ns>/services/<name>-rest:rest/proxy/,
-// with the member's credentials. It needs only the services/proxy verb. The
-// transport is built from member; callers should reuse the Endpoint (see
-// Resolver) rather than call this per request.
-func ProxyEndpoint(member *rest.Config, t Target) (Endpoint, error) {
-	rt, err := rest.TransportFor(member)
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("flink rest proxy transport for cluster %q: %w", t.Cluster, err)
-	}
-	base, err := ProxyURL(member.Host, t)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	return Endpoint{BaseURL: base, Transport: rt}, nil
-}
-
-// ProxyURL returns the service proxy URL of t's REST Service on the
-// apiserver at host (a rest.Config Host: URL or host:port).
+// for t's REST Service on the apiserver at host (a rest.Config Host: URL or
+// host:port). It is the base URL of the proxy transport (DESIGN.md).
 func ProxyURL(host string, t Target) (string, error) {
 	if !strings.Contains(host, "://") {
 		host = "https://" + host
