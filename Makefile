@@ -10,6 +10,11 @@ KUBE_APISERVER := $(K8S_BIN)/kube-apiserver
 ETCD       := $(K8S_BIN)/etcd
 JAEGER     := $(BIN)/jaeger
 CONTROLLER_GEN := $(BIN)/controller-gen
+OAPI_CODEGEN := $(BIN)/oapi-codegen
+# Generated from the Flink REST spec: the client and the simulator's server.
+FLINKREST_API := controllers/flinkrest/api
+FLINKSIM_API  := e2e/flinksim/restapi
+GENERATED  := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_TEST_FLAGS ?= -timeout 25m
 
@@ -27,16 +32,18 @@ build: ## Build the operator and the kubectl plugin into bin/.
 ##@ Code generation
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Generate deepcopy code and CRDs.
+generate: $(CONTROLLER_GEN) $(OAPI_CODEGEN) ## Generate deepcopy code, CRDs, the Flink REST client and the simulator's server.
 	$(CONTROLLER_GEN) object paths=./apis/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./apis/... output:crd:artifacts:config=deploy/crds
 	gofmt -w apis
+	cd $(FLINKREST_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml rest_v1_dispatcher.yml
+	cd $(FLINKSIM_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/$(FLINKREST_API)/rest_v1_dispatcher.yml
 
 .PHONY: verify
 verify: generate ## Fail when generated files are stale, gofmt or go vet complain.
-	@if ! git diff --quiet -- apis deploy/crds || [ -n "$$(git ls-files --others --exclude-standard -- apis deploy/crds)" ]; then \
+	@if ! git diff --quiet -- $(GENERATED) || [ -n "$$(git ls-files --others --exclude-standard -- $(GENERATED))" ]; then \
 		echo "generated files are stale; run 'make generate' and commit:"; \
-		git diff --stat -- apis deploy/crds; git ls-files --others --exclude-standard -- apis deploy/crds; exit 1; fi
+		git diff --stat -- $(GENERATED); git ls-files --others --exclude-standard -- $(GENERATED); exit 1; fi
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then \
 		echo "not gofmt-ed (run gofmt -w):"; echo "$$bad"; exit 1; fi
 	go vet ./...
@@ -46,8 +53,14 @@ verify: generate ## Fail when generated files are stale, gofmt or go vet complai
 ##@ Test
 
 .PHONY: test
-test: test-bins ## Run all tests against real kube-apiservers and etcds.
+test: test-bins test-netns-tools ## Run all tests against real kube-apiservers and etcds.
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-netns-tools
+test-netns-tools: ## As root, install iproute2 when 'ip' is missing (the Flink REST proxy test builds a network namespace).
+	@if [ "$$(id -u)" = 0 ] && ! command -v ip >/dev/null 2>&1; then \
+		echo "installing iproute2 for the network namespace test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; fi
 
 .PHONY: test-bins
 test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the control plane binaries and Jaeger.
@@ -73,6 +86,10 @@ $(JAEGER): tools/jaeger/go.mod
 $(CONTROLLER_GEN): tools/go.mod
 	@mkdir -p $(BIN)
 	cd tools && go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+
+$(OAPI_CODEGEN): tools/go.mod
+	@mkdir -p $(BIN)
+	cd tools && go build -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
 .PHONY: clean
 clean: ## Remove built binaries (the control plane binaries too).

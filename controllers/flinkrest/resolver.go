@@ -1,0 +1,157 @@
+package flinkrest
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// Transport kinds: how the hub reaches a JobManager.
+const (
+	// TransportProxy goes through the member apiserver's service proxy.
+	TransportProxy = "proxy"
+	// TransportURL renders a base URL from a template.
+	TransportURL = "url"
+)
+
+// Annotations on a FlinkDeployment that override the hub's defaults.
+const (
+	// AnnotationTransport overrides the transport: "proxy" or "url".
+	AnnotationTransport = "flink-hub.io/rest-transport"
+	// AnnotationURLTemplate overrides the base URL template (url transport).
+	AnnotationURLTemplate = "flink-hub.io/rest-url-template"
+)
+
+// Options are the hub-wide Flink REST settings.
+type Options struct {
+	// Transport is the default transport, TransportProxy or TransportURL.
+	Transport string
+	// URLTemplate is the default base URL template of the url transport.
+	URLTemplate string
+	// Timeout bounds every Flink REST call.
+	Timeout time.Duration
+}
+
+// AddFlags registers the options as flags, with their defaults.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Transport, "flink-rest-transport", TransportProxy,
+		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template). Overridable by the "+AnnotationTransport+" annotation.")
+	fs.StringVar(&o.URLTemplate, "flink-rest-url-template", "http://{{.Name}}-rest.{{.Namespace}}.svc:8081",
+		"Base URL template of the url transport over .Cluster, .Namespace, .Name. Overridable by the "+AnnotationURLTemplate+" annotation.")
+	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
+}
+
+// Resolver builds Clients for FlinkDeployments from the hub's Options and
+// the FlinkDeployment's annotations. It keeps one proxy transport per
+// member rest.Config, so connections are reused across reconciles.
+type Resolver struct {
+	opts Options
+	tmpl *URLTemplate
+
+	mu         sync.Mutex
+	transports map[*rest.Config]http.RoundTripper
+}
+
+// NewResolver checks the options and returns a Resolver.
+func NewResolver(o Options) (*Resolver, error) {
+	if o.Transport == "" {
+		o.Transport = TransportProxy
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	r := &Resolver{opts: o, transports: map[*rest.Config]http.RoundTripper{}}
+	switch o.Transport {
+	case TransportProxy:
+	case TransportURL:
+	default:
+		return nil, fmt.Errorf("flink rest transport %q: want %q or %q", o.Transport, TransportProxy, TransportURL)
+	}
+	if o.URLTemplate != "" {
+		t, err := ParseURLTemplate(o.URLTemplate)
+		if err != nil {
+			return nil, err
+		}
+		r.tmpl = t
+	} else if o.Transport == TransportURL {
+		return nil, fmt.Errorf("flink rest transport %q needs a URL template", TransportURL)
+	}
+	return r, nil
+}
+
+// Endpoint returns where target's JobManager answers. An invalid
+// annotation is an error naming the annotation, for status.error.
+func (r *Resolver) Endpoint(target Target, member *rest.Config, annotations map[string]string) (Endpoint, error) {
+	kind := r.opts.Transport
+	if v, ok := annotations[AnnotationTransport]; ok {
+		kind = v
+	}
+	switch kind {
+	case TransportProxy:
+		if member == nil {
+			return Endpoint{}, fmt.Errorf("flink rest proxy: no rest.Config for cluster %q", target.Cluster)
+		}
+		base, err := ProxyURL(member.Host, target)
+		if err != nil {
+			return Endpoint{}, err
+		}
+		rt, err := r.proxyTransport(member)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("flink rest proxy transport for cluster %q: %w", target.Cluster, err)
+		}
+		return Endpoint{BaseURL: base, Transport: rt}, nil
+	case TransportURL:
+		tmpl := r.tmpl
+		if v, ok := annotations[AnnotationURLTemplate]; ok {
+			t, err := ParseURLTemplate(v)
+			if err != nil {
+				return Endpoint{}, fmt.Errorf("annotation %s: %w", AnnotationURLTemplate, err)
+			}
+			tmpl = t
+		}
+		if tmpl == nil {
+			return Endpoint{}, fmt.Errorf("flink rest transport %q without a URL template: set annotation %s", TransportURL, AnnotationURLTemplate)
+		}
+		base, err := tmpl.URL(target)
+		if err != nil {
+			return Endpoint{}, err
+		}
+		return Endpoint{BaseURL: base}, nil
+	default:
+		return Endpoint{}, fmt.Errorf("annotation %s: transport %q, want %q or %q", AnnotationTransport, kind, TransportProxy, TransportURL)
+	}
+}
+
+// Client returns a Client for target's JobManager.
+func (r *Resolver) Client(target Target, member *rest.Config, annotations map[string]string) (Client, error) {
+	ep, err := r.Endpoint(target, member, annotations)
+	if err != nil {
+		return nil, err
+	}
+	return New(ep, WithTimeout(r.opts.Timeout))
+}
+
+// Forget drops the cached transport of a member that went away.
+func (r *Resolver) Forget(member *rest.Config) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.transports, member)
+}
+
+func (r *Resolver) proxyTransport(member *rest.Config) (http.RoundTripper, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rt, ok := r.transports[member]; ok {
+		return rt, nil
+	}
+	rt, err := rest.TransportFor(member)
+	if err != nil {
+		return nil, err
+	}
+	r.transports[member] = rt
+	return rt, nil
+}

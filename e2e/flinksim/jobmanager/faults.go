@@ -1,0 +1,66 @@
+package jobmanager
+
+import (
+	"net/http"
+	"time"
+)
+
+// Faults are injected into one JobManager. The zero value injects nothing.
+type Faults struct {
+	// Latency delays every REST answer.
+	Latency time.Duration
+	// ErrorStatus, if non-zero, answers every REST request with this status
+	// and a Flink error body.
+	ErrorStatus int
+	// Hang holds every REST request until the client gives up.
+	Hang bool
+	// SavepointFailure, if set, fails every savepoint and
+	// stop-with-savepoint with this cause.
+	SavepointFailure string
+	// CheckpointFailure, if set, fails every checkpoint with this cause.
+	CheckpointFailure string
+	// SavepointDuration, if set, overrides Config.SavepointDuration.
+	SavepointDuration time.Duration
+}
+
+// SetFaults replaces the injected faults.
+func (jm *JobManager) SetFaults(f Faults) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	jm.faults = f
+}
+
+// Faults returns the injected faults.
+func (jm *JobManager) Faults() Faults {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return jm.faults
+}
+
+// faultMiddleware applies latency, hangs and error statuses to requests.
+func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := jm.Faults()
+		if f.Hang {
+			select {
+			case <-r.Context().Done():
+			case <-jm.stop:
+			}
+			return
+		}
+		if f.Latency > 0 {
+			t := time.NewTimer(f.Latency)
+			select {
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		if f.ErrorStatus != 0 {
+			writeError(w, f.ErrorStatus, "Simulated failure: injected HTTP "+http.StatusText(f.ErrorStatus))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

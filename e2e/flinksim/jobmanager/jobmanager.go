@@ -1,0 +1,254 @@
+// Package jobmanager simulates one Flink JobManager: its REST API (served
+// from the handlers generated from Flink's spec), its jobs with Flink's
+// state machine, periodic checkpoints, savepoints and stop-with-savepoint
+// that take time and return paths, restore bookkeeping, task manager slots,
+// and injected faults. It knows nothing of Kubernetes: the simulator wires
+// it to a member cluster through Config.Hooks.
+package jobmanager
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+)
+
+// Restore says where a job's state comes from when it starts.
+type Restore struct {
+	// Path is the savepoint or checkpoint directory.
+	Path string
+	// CheckpointID is the checkpoint's id (0 for a savepoint).
+	CheckpointID int64
+	// IsSavepoint is true for a savepoint, false for an HA checkpoint.
+	IsSavepoint bool
+	// AllowNonRestoredState is passed through from the submission.
+	AllowNonRestoredState bool
+}
+
+// Checkpoint is a completed checkpoint or savepoint.
+type Checkpoint struct {
+	ID          int64
+	Path        string
+	IsSavepoint bool
+	Time        time.Time
+}
+
+// Hooks connect a JobManager to the outside world; every hook is optional
+// and is called without the JobManager's lock held.
+type Hooks struct {
+	// CheckpointCompleted is called after each completed checkpoint, e.g.
+	// to record it in the HA ConfigMaps.
+	CheckpointCompleted func(jobID string, cp Checkpoint)
+	// TaskManagersWanted is called when the number of task managers a
+	// native JobManager wants changes (Flink's resource manager).
+	TaskManagersWanted func(count int)
+}
+
+// Config describes a simulated JobManager. Zero durations get defaults.
+type Config struct {
+	// ClusterID is the Flink cluster id (the FlinkDeployment's name).
+	ClusterID string
+	// FlinkVersion is reported by GET /config, e.g. "1.19.1".
+	FlinkVersion string
+	// Application is true for application mode: Job is submitted at start.
+	Application bool
+	// Job is the application job, used when Application is true.
+	Job JobSpec
+	// SlotsPerTaskManager is taskmanager.numberOfTaskSlots (default 1).
+	SlotsPerTaskManager int
+	// Native makes the JobManager ask for task managers through
+	// Hooks.TaskManagersWanted; otherwise SetTaskManagers supplies them.
+	Native bool
+	// Reactive is scheduler-mode: reactive: jobs run with the slots there are.
+	Reactive bool
+	// SavepointDir is state.savepoints.dir; CheckpointDir state.checkpoints.dir.
+	SavepointDir, CheckpointDir string
+	// CheckpointInterval is execution.checkpointing.interval; 0 disables
+	// periodic checkpoints.
+	CheckpointInterval time.Duration
+	// StartDelay is how long a job stays INITIALIZING/CREATED (default 100ms).
+	StartDelay time.Duration
+	// SavepointDuration is how long a savepoint takes (default 200ms).
+	SavepointDuration time.Duration
+	// CancelDelay is how long CANCELLING and FAILING last (default 100ms).
+	CancelDelay time.Duration
+	// Hooks are called on checkpoints and resource changes.
+	Hooks Hooks
+}
+
+// JobSpec is what a job is submitted with.
+type JobSpec struct {
+	// JobID is a fixed job id ($internal.pipeline.job-id); empty: random.
+	JobID string
+	// Name is the job name (default: the entry class or the cluster id).
+	Name string
+	// EntryClass and Args are the program's main class and arguments.
+	EntryClass string
+	Args       []string
+	// Parallelism is parallelism.default (default 1).
+	Parallelism int
+	// Restore is the state the job starts from, if any.
+	Restore *Restore
+}
+
+// JobManager is one simulated Flink JobManager. Safe for concurrent use.
+type JobManager struct {
+	cfg Config
+
+	mu          sync.Mutex
+	jobs        map[string]*job
+	order       []string
+	taskManager []string
+	disposals   map[string]operation
+	jars        map[string]jar
+	faults      Faults
+	wantTMs     int
+	stop        chan struct{}
+	stopOnce    sync.Once
+	pending     []func()
+}
+
+// New starts a simulated JobManager; an application's job is submitted at
+// once. Stop ends its timers.
+func New(cfg Config) *JobManager {
+	if cfg.FlinkVersion == "" {
+		cfg.FlinkVersion = "1.19.1"
+	}
+	if cfg.SlotsPerTaskManager <= 0 {
+		cfg.SlotsPerTaskManager = 1
+	}
+	if cfg.StartDelay <= 0 {
+		cfg.StartDelay = 100 * time.Millisecond
+	}
+	if cfg.SavepointDuration <= 0 {
+		cfg.SavepointDuration = 200 * time.Millisecond
+	}
+	if cfg.CancelDelay <= 0 {
+		cfg.CancelDelay = 100 * time.Millisecond
+	}
+	jm := &JobManager{cfg: cfg, jobs: map[string]*job{}, disposals: map[string]operation{}, jars: map[string]jar{}, stop: make(chan struct{})}
+	if cfg.Application {
+		jm.mu.Lock()
+		jm.submitLocked(cfg.Job, time.Now())
+		jm.mu.Unlock()
+		jm.flush()
+	}
+	go jm.tick()
+	return jm
+}
+
+// Stop ends the JobManager's background timers.
+func (jm *JobManager) Stop() { jm.stopOnce.Do(func() { close(jm.stop) }) }
+
+// Config returns the configuration the JobManager was started with.
+func (jm *JobManager) Config() Config { return jm.cfg }
+
+// tick advances time-driven state (job transitions, checkpoints,
+// savepoints) so that hooks fire even when nobody polls the REST API.
+func (jm *JobManager) tick() {
+	step := 20 * time.Millisecond
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for {
+		select {
+		case <-jm.stop:
+			return
+		case now := <-t.C:
+			jm.mu.Lock()
+			jm.advanceLocked(now)
+			jm.mu.Unlock()
+			jm.flush()
+		}
+	}
+}
+
+// later queues a hook call for after the lock is released.
+func (jm *JobManager) later(f func()) { jm.pending = append(jm.pending, f) }
+
+// flush runs queued hook calls; call it without the lock held.
+func (jm *JobManager) flush() {
+	jm.mu.Lock()
+	calls := jm.pending
+	jm.pending = nil
+	jm.mu.Unlock()
+	for _, f := range calls {
+		f()
+	}
+}
+
+// SetTaskManagers sets the registered task managers (pod names). The
+// simulator calls it as TaskManager pods become ready or go away.
+func (jm *JobManager) SetTaskManagers(ids []string) {
+	jm.mu.Lock()
+	jm.taskManager = append([]string(nil), ids...)
+	jm.advanceLocked(time.Now())
+	jm.mu.Unlock()
+	jm.flush()
+}
+
+// TotalSlots is the number of task slots of the registered task managers.
+func (jm *JobManager) TotalSlots() int {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return len(jm.taskManager) * jm.cfg.SlotsPerTaskManager
+}
+
+// updateWantedLocked recomputes how many task managers a native JobManager
+// needs for its non-terminal jobs and tells the resource hook on change.
+func (jm *JobManager) updateWantedLocked() {
+	if !jm.cfg.Native {
+		return
+	}
+	slots := 0
+	for _, j := range jm.jobs {
+		if !j.state.terminal() {
+			slots += j.spec.Parallelism
+		}
+	}
+	want := (slots + jm.cfg.SlotsPerTaskManager - 1) / jm.cfg.SlotsPerTaskManager
+	if want != jm.wantTMs {
+		jm.wantTMs = want
+		if h := jm.cfg.Hooks.TaskManagersWanted; h != nil {
+			jm.later(func() { h(want) })
+		}
+	}
+}
+
+// WantedTaskManagers is the number of task managers a native JobManager
+// currently asks for.
+func (jm *JobManager) WantedTaskManagers() int {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return jm.wantTMs
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (jm *JobManager) savepointPath(dir, jobID string) string {
+	return fmt.Sprintf("%s/savepoint-%s-%s", trimSlash(dir), jobID[:6], randomID()[:12])
+}
+
+func trimSlash(s string) string {
+	for len(s) > 1 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// state is a Flink job status.
+type state api.JobStatus
+
+func (s state) terminal() bool {
+	switch api.JobStatus(s) {
+	case api.JobStatusFINISHED, api.JobStatusCANCELED, api.JobStatusFAILED:
+		return true
+	}
+	return false
+}
