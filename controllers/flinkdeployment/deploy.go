@@ -1,0 +1,126 @@
+package flinkdeployment
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
+	"github.com/flink-hub/flink-hub/controllers/flinkconf"
+)
+
+// reconcileSpec deploys on first sight and redeploys when the spec changed
+// since the last reconcile or the JobManager went missing.
+func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	spec := &s.fd.Spec
+	switch {
+	case s.lastSpec == nil:
+		if err := r.deploy(ctx, s, flinkconf.Restore{SavepointPath: initialSavepoint(spec)}); err != nil {
+			return err
+		}
+		return r.recordDeployed(s, true)
+	case specChanged(spec, s.lastSpec):
+		if err := r.deploy(ctx, s, flinkconf.Restore{}); err != nil {
+			return err
+		}
+		return r.recordDeployed(s, false)
+	case st.JobManagerDeploymentStatus == v1beta1.JobManagerMissing:
+		// The JobManager Deployment was deleted behind our back: recreate
+		// it from the last reconciled spec, as upstream's deployment
+		// recovery does.
+		return r.deploy(ctx, s, flinkconf.Restore{})
+	}
+	return nil
+}
+
+func initialSavepoint(spec *v1beta1.FlinkDeploymentSpec) string {
+	if spec.Job == nil {
+		return ""
+	}
+	return spec.Job.InitialSavepointPath
+}
+
+// recordDeployed writes what was deployed into the reconciliation status.
+func (r *Reconciler) recordDeployed(s *state, first bool) error {
+	st := &s.fd.Status
+	encoded, err := encodeSpec(&s.fd.Spec, first)
+	if err != nil {
+		return err
+	}
+	st.ReconciliationStatus.LastReconciledSpec = encoded
+	st.ReconciliationStatus.ReconciliationTimestamp = r.now().UnixMilli()
+	st.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	if s.fd.Spec.Job != nil {
+		st.JobStatus.State = v1beta1.JobReconciling
+	}
+	spec := s.fd.Spec
+	s.lastSpec = &spec
+	s.next = r.Options.ProgressCheckInterval
+	return nil
+}
+
+// deploy applies the member objects of the spec with server-side apply.
+func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Restore) error {
+	d, ok := r.Deployers[deployer.ModeOf(s.fd)]
+	if !ok {
+		return stalling(fmt.Errorf("no deployer for mode %q", deployer.ModeOf(s.fd)))
+	}
+	objs, err := d.Resources(s.fd, deployer.Inputs{Restore: restore})
+	if err != nil {
+		s.fd.Status.Error = validationPrefix + err.Error()
+		return stalling(err)
+	}
+	c := s.cluster.GetClient()
+	for _, obj := range objs {
+		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // typed objects with SSA
+			return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// report fills the TaskManager status the scale subresource reads, the
+// stable spec and the observed generation.
+func (r *Reconciler) report(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if s.lastSpec == nil {
+		return nil
+	}
+	d, ok := r.Deployers[deployer.ModeOf(s.fd)]
+	if !ok {
+		return nil
+	}
+	tm := &v1beta1.TaskManagerInfo{LabelSelector: d.TaskManagerSelector(s.fd)}
+	if deployer.ModeOf(s.fd) == v1beta1.ModeStandalone {
+		dep := &appsv1.Deployment{}
+		err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: standalone.TaskManagerDeploymentName(s.fd)}, dep)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		tm.Replicas = dep.Status.Replicas
+	} else if conf, err := flinkconf.Build(s.fd, v1beta1.ModeNative, flinkconf.Restore{}); err == nil {
+		if n, err := strconv.Atoi(conf[flinkconf.KeyTMReplicas]); err == nil && n > 0 {
+			tm.Replicas = int32(n)
+		} else {
+			tm.Replicas = flinkconf.TaskManagers(conf.Parallelism(), conf.Slots())
+		}
+	}
+	st.TaskManager = tm
+	if isStable(st, s.lastSpec) {
+		st.ReconciliationStatus.LastStableSpec = st.ReconciliationStatus.LastReconciledSpec
+	}
+	if st.Error == "" || !isValidationError(st.Error) {
+		st.ObservedGeneration = s.fd.Generation
+	}
+	return nil
+}
+

@@ -1,0 +1,50 @@
+package flinkdeployment
+
+import (
+	"errors"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// stallingError needs the user: an invalid spec. It is reported in
+// status.error; the reconcile is retried on the next spec change or at the
+// reconcile interval, never in a loop.
+type stallingError struct{ err error }
+
+func (e *stallingError) Error() string { return e.err.Error() }
+func (e *stallingError) Unwrap() error { return e.err }
+
+// waitingError is progress that is not there yet (a JobManager starting);
+// the reconcile is checked again after the given delay without backoff.
+type waitingError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *waitingError) Error() string { return e.err.Error() }
+func (e *waitingError) Unwrap() error { return e.err }
+
+// stalling wraps err as needing the user.
+func stalling(err error) error { return &stallingError{err: err} }
+
+// waiting wraps err as progress to check again after d.
+func waiting(err error, d time.Duration) error { return &waitingError{err: err, after: d} }
+
+// resultFor decides requeueing in one place: stalling errors wait for the
+// reconcile interval, waiting errors for their delay, other errors go back
+// to the workqueue with backoff, and success requeues after next.
+func resultFor(err error, next, reconcileInterval time.Duration) (reconcile.Result, error) {
+	var s *stallingError
+	var w *waitingError
+	switch {
+	case err == nil:
+		return reconcile.Result{RequeueAfter: next}, nil
+	case errors.As(err, &s):
+		return reconcile.Result{RequeueAfter: reconcileInterval}, nil
+	case errors.As(err, &w):
+		return reconcile.Result{RequeueAfter: w.after}, nil
+	default:
+		return reconcile.Result{}, err
+	}
+}

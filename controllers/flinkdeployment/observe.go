@@ -1,0 +1,168 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+)
+
+// observe reads the JobManager Deployment and, when it is available, the
+// job through Flink REST, into the status.
+func (r *Reconciler) observe(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if s.lastSpec == nil {
+		return nil // nothing deployed yet
+	}
+	dep := &appsv1.Deployment{}
+	err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}, dep)
+	switch {
+	case apierrors.IsNotFound(err):
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+		return nil
+	case err != nil:
+		return fmt.Errorf("read JobManager deployment: %w", err)
+	}
+
+	if !available(dep) {
+		age := r.now().Sub(dep.CreationTimestamp.Time)
+		if age > r.Options.ReadinessTimeout {
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+			st.Error = fmt.Sprintf("JobManager deployment %s is not available after %s: %s", dep.Name, age.Round(1e9), deploymentProblem(dep))
+		} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+		}
+		s.next = r.Options.ProgressCheckInterval
+		return nil
+	}
+
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return fmt.Errorf("flink rest client: %w", err)
+	}
+	if err := r.observeCluster(ctx, s, jm); err != nil {
+		var fe *flinkrest.Error
+		if errors.As(err, &fe) && (fe.Kind == flinkrest.KindNotReady || fe.Kind == flinkrest.KindTimeout) {
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+			s.next = r.Options.ProgressCheckInterval
+			return nil
+		}
+		return err
+	}
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
+	if st.Error != "" && isJobManagerError(st.Error) {
+		st.Error = ""
+	}
+	if s.fd.Spec.Job != nil {
+		if err := r.observeJob(ctx, s, jm); err != nil {
+			return err
+		}
+	}
+	if !isStable(st, s.lastSpec) {
+		s.next = r.Options.ProgressCheckInterval
+	}
+	return nil
+}
+
+// observeCluster reads the cluster's Flink version and revision.
+func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.Client) error {
+	cfg, err := jm.Config(ctx)
+	if err != nil {
+		return err
+	}
+	info := map[string]string{}
+	if cfg.FlinkVersion != "" {
+		info["flink-version"] = cfg.FlinkVersion
+	}
+	if cfg.FlinkRevision != "" {
+		info["flink-revision"] = cfg.FlinkRevision
+	}
+	if len(info) > 0 {
+		s.fd.Status.ClusterInfo = info
+	}
+	return nil
+}
+
+// observeJob reads the application's job into status.jobStatus.
+func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Client) error {
+	jobs, err := jm.ListJobs(ctx)
+	if err != nil {
+		return err
+	}
+	js := &s.fd.Status.JobStatus
+	job, ok := pickJob(jobs, js.JobID)
+	if !ok {
+		log.FromContext(ctx).V(1).Info("no job on the JobManager yet")
+		js.State = v1beta1.JobReconciling
+		s.next = r.Options.ProgressCheckInterval
+		return nil
+	}
+	js.JobID = string(job.Jid)
+	js.JobName = job.Name
+	js.State = v1beta1.JobStatusState(job.State)
+	if job.StartTime > 0 {
+		js.StartTime = strconv.FormatInt(job.StartTime, 10)
+	}
+	js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	return nil
+}
+
+// pickJob is the job with the known id, else the most recently started.
+func pickJob(jobs []api.JobDetails, id string) (api.JobDetails, bool) {
+	if len(jobs) == 0 {
+		return api.JobDetails{}, false
+	}
+	for _, j := range jobs {
+		if id != "" && string(j.Jid) == id {
+			return j, true
+		}
+	}
+	sorted := append([]api.JobDetails{}, jobs...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].StartTime > sorted[b].StartTime })
+	return sorted[0], true
+}
+
+func available(dep *appsv1.Deployment) bool {
+	want := int32(1)
+	if dep.Spec.Replicas != nil {
+		want = *dep.Spec.Replicas
+	}
+	return dep.Status.ObservedGeneration >= dep.Generation && dep.Status.AvailableReplicas >= want && want > 0
+}
+
+// deploymentProblem is the Deployment's own explanation, if any.
+func deploymentProblem(dep *appsv1.Deployment) string {
+	for _, c := range dep.Status.Conditions {
+		if c.Status != "True" && c.Message != "" {
+			return c.Message
+		}
+	}
+	return fmt.Sprintf("%d of %d replicas available", dep.Status.AvailableReplicas, replicas(dep))
+}
+
+func replicas(dep *appsv1.Deployment) int32 {
+	if dep.Spec.Replicas == nil {
+		return 1
+	}
+	return *dep.Spec.Replicas
+}
+
+const jobManagerErrorPrefix = "JobManager deployment "
+
+func isJobManagerError(msg string) bool {
+	return len(msg) >= len(jobManagerErrorPrefix) && msg[:len(jobManagerErrorPrefix)] == jobManagerErrorPrefix
+}
+
+func equalStatus(a, b *v1beta1.FlinkDeploymentStatus) bool { return equality.Semantic.DeepEqual(a, b) }

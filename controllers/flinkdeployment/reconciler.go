@@ -1,0 +1,200 @@
+package flinkdeployment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/observability"
+)
+
+// Finalizer is the upstream operator's finalizer on FlinkDeployments.
+const Finalizer = "flinkdeployments.flink.apache.org/finalizer"
+
+// Gate admits reconciles of the keys this replica owns. sharding.Gate
+// implements it; the reconciler knows nothing of Leases.
+type Gate interface {
+	// Owns reports whether this replica may reconcile key now.
+	Owns(key string) bool
+	// Begin admits one reconcile of key; ok is false when another replica
+	// owns it. Call done when the reconcile ends.
+	Begin(ctx context.Context, key string) (rctx context.Context, done func(), ok bool)
+}
+
+// ClusterGetter returns engaged member clusters; mcmanager.Manager is one.
+type ClusterGetter interface {
+	GetCluster(ctx context.Context, name multicluster.ClusterName) (cluster.Cluster, error)
+}
+
+// JobManagerClients returns a Flink REST client for fd's JobManager in the
+// member whose API config is member.
+type JobManagerClients func(clusterName string, member *rest.Config, fd *v1beta1.FlinkDeployment) (flinkrest.Client, error)
+
+// Key is the sharding key of a FlinkDeployment: cluster/namespace/name.
+func Key(clusterName, namespace, name string) string {
+	return clusterName + "/" + namespace + "/" + name
+}
+
+// Reconciler reconciles FlinkDeployments in member clusters.
+type Reconciler struct {
+	// Clusters gives the member clusters.
+	Clusters ClusterGetter
+	// Deployers build member objects per mode.
+	Deployers map[v1beta1.KubernetesDeploymentMode]deployer.Deployer
+	// JobManagers gives Flink REST clients.
+	JobManagers JobManagerClients
+	// Options are the intervals.
+	Options Options
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// state is one reconcile's working set.
+type state struct {
+	cluster     cluster.Cluster
+	clusterName string
+	fd          *v1beta1.FlinkDeployment
+	// lastSpec is the decoded lastReconciledSpec, nil before the first
+	// deployment.
+	lastSpec *v1beta1.FlinkDeploymentSpec
+	// next is when to look again on success.
+	next time.Duration
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Reconcile runs one reconcile of a FlinkDeployment in a member cluster.
+// It assumes ownership: wrap it with Gated.
+func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	logger := log.FromContext(ctx).WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
+	ctx = log.IntoContext(ctx, logger)
+
+	cl, err := r.Clusters.GetCluster(ctx, req.ClusterName)
+	if err != nil {
+		// The member went away; its reconciles resume when it is engaged
+		// again, from the initial list of its cache.
+		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
+		return reconcile.Result{}, nil
+	}
+	fd := &v1beta1.FlinkDeployment{}
+	if err := cl.GetClient().Get(ctx, req.NamespacedName, fd); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
+	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
+
+	if !fd.DeletionTimestamp.IsZero() {
+		return resultFor(r.finalize(ctx, s), r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
+	}
+	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
+		patch := client.MergeFrom(fd.DeepCopy())
+		controllerutil.AddFinalizer(fd, Finalizer)
+		if err := cl.GetClient().Patch(ctx, fd, patch); err != nil {
+			return reconcile.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+
+	before := fd.DeepCopy()
+	err = r.phases(ctx, s)
+	if perr := r.patchStatus(ctx, s, before); perr != nil && err == nil {
+		err = perr
+	}
+	return resultFor(err, s.next, r.Options.ReconcileInterval)
+}
+
+// Gated admits a request to inner only while gate says this replica owns
+// its key; a dropped request is not an error and is not retried here (the
+// owner has it).
+func Gated(gate Gate, inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
+	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+		ctx, done, ok := gate.Begin(ctx, Key(req.ClusterName.String(), req.Namespace, req.Name))
+		if !ok {
+			return reconcile.Result{}, nil
+		}
+		defer done()
+		return inner.Reconcile(ctx, req)
+	})
+}
+
+// phases runs observe, validate, diff and act; status is written by the
+// caller whatever they return.
+func (r *Reconciler) phases(ctx context.Context, s *state) error {
+	last, _, err := decodeSpec(s.fd.Status.ReconciliationStatus.LastReconciledSpec)
+	if err != nil {
+		return stalling(err)
+	}
+	s.lastSpec = last
+
+	for _, phase := range []struct {
+		name string
+		run  func(context.Context, *state) error
+	}{
+		{"observe", r.observe},
+		{"validate", r.validate},
+		{"reconcile", r.reconcileSpec},
+		{"report", r.report},
+	} {
+		pctx, end := observability.StartPhase(ctx, phase.name)
+		err := phase.run(pctx, s)
+		end(err)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patchStatus writes the status in one merge patch, if it changed.
+func (r *Reconciler) patchStatus(ctx context.Context, s *state, before *v1beta1.FlinkDeployment) error {
+	st := &s.fd.Status
+	st.LifecycleState = lifecycleState(st)
+	setReadyCondition(s.fd)
+	if equalStatus(&before.Status, st) {
+		return nil
+	}
+	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+// setReadyCondition summarizes the status in a Ready condition.
+func setReadyCondition(fd *v1beta1.FlinkDeployment) {
+	st := &fd.Status
+	c := metav1.Condition{Type: "Ready", ObservedGeneration: fd.Generation}
+	switch {
+	case st.Error != "":
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "Error", st.Error
+	case st.LifecycleState == v1beta1.LifecycleStable:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Stable", "the deployed spec runs stably"
+	case st.LifecycleState == v1beta1.LifecycleSuspended:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "Suspended", "the job is suspended"
+	default:
+		c.Status, c.Reason = metav1.ConditionFalse, "Progressing"
+		c.Message = fmt.Sprintf("lifecycle %s, JobManager %s", st.LifecycleState, st.JobManagerDeploymentStatus)
+	}
+	meta.SetStatusCondition(&st.Conditions, c)
+}

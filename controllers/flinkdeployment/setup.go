@@ -1,0 +1,90 @@
+package flinkdeployment
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/observability"
+)
+
+// SetupOptions wire the controller into a manager.
+type SetupOptions struct {
+	// Gate admits owned keys, at enqueue and at reconcile start.
+	Gate Gate
+	// Replica is this replica's identity, recorded on reconcile spans.
+	Replica string
+	// ShardOf maps a key to its shard, recorded on reconcile spans.
+	ShardOf func(key string) int
+	// MaxConcurrentReconciles bounds parallel reconciles.
+	MaxConcurrentReconciles int
+	// Sources are extra request sources, such as the sharding requeuer
+	// that enqueues every key of a newly acquired shard.
+	Sources []source.TypedSource[mcreconcile.Request]
+}
+
+// SetupWithManager registers the FlinkDeployment controller: events of
+// FlinkDeployments and of the JobManager and TaskManager Deployments the hub
+// created enqueue the FlinkDeployment when this replica owns it; requests
+// pass the gate, then the tracing wrapper, then Reconcile.
+func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) error {
+	var traceOpts []observability.ReconcileOption
+	if o.Replica != "" {
+		traceOpts = append(traceOpts, observability.WithReplica(o.Replica))
+	}
+	if o.ShardOf != nil {
+		traceOpts = append(traceOpts, observability.WithShardOf(o.ShardOf))
+	}
+	if o.MaxConcurrentReconciles < 1 {
+		o.MaxConcurrentReconciles = 4
+	}
+	b := mcbuilder.ControllerManagedBy(mgr).
+		Named("flinkdeployment").
+		Watches(&v1beta1.FlinkDeployment{}, ownedRequests(o.Gate, func(obj client.Object) (types.NamespacedName, bool) {
+			return client.ObjectKeyFromObject(obj), true
+		})).
+		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject)).
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: o.MaxConcurrentReconciles})
+	for _, src := range o.Sources {
+		b = b.WatchesRawSource(src)
+	}
+	return b.Complete(Gated(o.Gate, observability.TraceReconciler("FlinkDeployment", r, traceOpts...)))
+}
+
+// ownerOfMemberObject maps an object the hub created to its FlinkDeployment
+// through the hub's labels.
+func ownerOfMemberObject(obj client.Object) (types.NamespacedName, bool) {
+	l := obj.GetLabels()
+	if l[deployer.LabelManagedBy] != deployer.ManagedByHub || l[deployer.LabelApp] == "" {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: l[deployer.LabelApp]}, true
+}
+
+// ownedRequests enqueues the FlinkDeployment an event maps to, only when the
+// gate says this replica owns it.
+func ownedRequests(gate Gate, target func(client.Object) (types.NamespacedName, bool)) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
+			nn, ok := target(obj)
+			if !ok || !gate.Owns(Key(name.String(), nn.Namespace, nn.Name)) {
+				return nil
+			}
+			return []mcreconcile.Request{{ClusterName: name, Request: reconcile.Request{NamespacedName: nn}}}
+		})
+	}
+}
