@@ -179,3 +179,16 @@ func runningPods(t *testing.T, c cluster, component string, n int) error {
 	}
 	return nil
 }
+
+// succeeded turns an operation poll into an error until it succeeds.
+func succeeded(st flinkrest.OperationStatus, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case !st.Done:
+		return fmt.Errorf("operation in progress")
+	case st.Failure != "":
+		return fmt.Errorf("operation failed: %s", st.Failure)
+	}
+	return nil
+}
