@@ -1,0 +1,67 @@
+// Package flinksim simulates Flink on member clusters for tests and the
+// sandbox: Flink's JVM cannot run here, so the Simulator plays kubelet (and
+// the Deployment, endpoints and garbage collection controllers that test
+// control planes lack) and one simulated JobManager per Flink cluster
+// (package jobmanager, serving Flink's REST API from handlers generated from
+// Flink's OpenAPI spec). It is test infrastructure, never linked into the
+// operator.
+//
+// # What it reads
+//
+// Per member cluster, with admin credentials, in every namespace:
+//
+//   - Deployments labelled component=jobmanager or component=taskmanager;
+//     a Flink cluster is the set of objects with the same namespace and
+//     app=<name> label. The JobManager Deployment is <name> (component=
+//     jobmanager); type=flink-native-kubernetes makes the cluster native,
+//     anything else (flink-standalone-kubernetes) standalone.
+//   - The JobManager container (flink-main-container, else the first one):
+//     its image tag gives the Flink version ("flink:1.17" is 1.17, default
+//     1.19.1); its command and args decide the mode: "standalone-job
+//     [--job-classname C] [--fromSavepoint P] [--allowNonRestoredState]
+//     <args>" and "kubernetes-jobmanager.sh kubernetes-application" are
+//     application clusters, "jobmanager" and "kubernetes-session" session
+//     clusters.
+//   - ConfigMap flink-config-<name>, key config.yaml (else
+//     flink-conf.yaml), flat or nested YAML. Keys read:
+//     kubernetes.cluster-id (default <name>), parallelism.default,
+//     taskmanager.numberOfTaskSlots, scheduler-mode (reactive),
+//     execution.savepoint.path, execution.savepoint.ignore-unclaimed-state,
+//     $internal.application.main, $internal.application.program-args,
+//     $internal.pipeline.job-id, high-availability.type (or
+//     high-availability), state.savepoints.dir, state.checkpoints.dir,
+//     execution.checkpointing.interval, rest.port (default 8081).
+//     pipeline.jars and high-availability.storageDir are accepted and not
+//     needed.
+//   - Services whose selector has app=<name>: the simulator writes their
+//     Endpoints (read by the apiserver's service proxy) and an
+//     EndpointSlice <service>-flinksim.
+//
+// # What it writes
+//
+//   - Pods for every Deployment replica, named <deployment>-<template
+//     hash>-<index>, owned by the Deployment, Running on node "flinksim"
+//     with an IP from Options.Network and Ready (a JobManager pod once its
+//     JobManager serves); pods of old templates, extra replicas and deleted
+//     Deployments are deleted; Deployment status (replicas, ready,
+//     available, conditions) as the Deployment controller writes it.
+//   - Native clusters: TaskManager pods <cluster-id>-taskmanager-1-<n>
+//     (labels app=<name>, component=taskmanager,
+//     type=flink-native-kubernetes, owned by the JobManager Deployment), as
+//     many as the JobManager's jobs need slots, as Flink's
+//     KubernetesResourceManager creates them.
+//   - With HA: ConfigMaps <cluster-id>-cluster-config-map (leader address)
+//     and <cluster-id>-<job id>-config-map (labels app=<cluster-id>,
+//     configmap-type=high-availability) holding the latest checkpoint as
+//     checkpointID-<19 digits> = {"id":N,"path":"..."} and a counter. A
+//     JobManager that starts with such a checkpoint restores from it (over
+//     any savepoint path), as Flink does; without HA a fixed job id is not
+//     derived and a savepoint path is restored instead.
+//
+// # Serving JobManagers
+//
+// Handler serves every JobManager under /<cluster>/<namespace>/<name>/ for
+// the url transport. A PodNetwork that can listen on pod IPs (see the
+// flinkrest proxy test's network namespace) also serves each JobManager on
+// its pod IP and rest.port, for the apiserver's service proxy.
+package flinksim

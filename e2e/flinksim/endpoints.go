@@ -1,0 +1,157 @@
+package flinksim
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// managedBy marks the EndpointSlices the simulator writes.
+const managedBy = "flinksim.flink-hub.io"
+
+// syncEndpoints writes Endpoints and an EndpointSlice for every Service of
+// the cluster (selector app=<app>), as the endpoints controllers would. The
+// apiserver's service proxy reads the Endpoints.
+func (m *member) syncEndpoints(ctx context.Context, ns, app string, pods []*corev1.Pod) error {
+	var svcs corev1.ServiceList
+	if err := m.cache.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	for i := range svcs.Items {
+		svc := &svcs.Items[i]
+		if svc.Spec.Selector[labelApp] != app || svc.DeletionTimestamp != nil {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		var selected []*corev1.Pod
+		for _, p := range pods {
+			if running(p) && sel.Matches(labels.Set(p.Labels)) {
+				selected = append(selected, p)
+			}
+		}
+		if err := m.writeEndpoints(ctx, svc, selected); err != nil {
+			return err
+		}
+		if err := m.writeEndpointSlice(ctx, svc, selected); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// targetPort resolves a Service port on a pod: a number, or a named
+// container port.
+func targetPort(sp corev1.ServicePort, p *corev1.Pod) (int32, bool) {
+	switch {
+	case sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "":
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == sp.TargetPort.StrVal {
+					return cp.ContainerPort, true
+				}
+			}
+		}
+		return 0, false
+	case sp.TargetPort.IntVal != 0:
+		return sp.TargetPort.IntVal, true
+	default:
+		return sp.Port, true
+	}
+}
+
+func (m *member) writeEndpoints(ctx context.Context, svc *corev1.Service, pods []*corev1.Pod) error {
+	var subsets []corev1.EndpointSubset
+	for _, p := range pods {
+		addr := corev1.EndpointAddress{IP: p.Status.PodIP, NodeName: ptr.To(nodeName),
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}}
+		var ports []corev1.EndpointPort
+		for _, sp := range svc.Spec.Ports {
+			if port, ok := targetPort(sp, p); ok {
+				ports = append(ports, corev1.EndpointPort{Name: sp.Name, Port: port, Protocol: sp.Protocol})
+			}
+		}
+		ss := corev1.EndpointSubset{Ports: ports}
+		if podReady(p) {
+			ss.Addresses = []corev1.EndpointAddress{addr}
+		} else {
+			ss.NotReadyAddresses = []corev1.EndpointAddress{addr}
+		}
+		subsets = append(subsets, ss)
+	}
+	var ep corev1.Endpoints
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, &ep)
+	if apierrors.IsNotFound(err) {
+		ep = corev1.Endpoints{Subsets: subsets}
+		ep.Namespace, ep.Name, ep.Labels = svc.Namespace, svc.Name, svc.Labels
+		return ignoreExists(m.client.Create(ctx, &ep))
+	}
+	if err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(ep.Subsets, subsets) {
+		return nil
+	}
+	ep.Subsets = subsets
+	return ignoreConflict(m.client.Update(ctx, &ep))
+}
+
+func (m *member) writeEndpointSlice(ctx context.Context, svc *corev1.Service, pods []*corev1.Pod) error {
+	want := discoveryv1.EndpointSlice{AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{}, Ports: []discoveryv1.EndpointPort{}}
+	for _, p := range pods {
+		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{p.Status.PodIP},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(podReady(p)), Serving: ptr.To(podReady(p)), Terminating: ptr.To(false)},
+			NodeName:   ptr.To(nodeName),
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID},
+		})
+	}
+	for _, sp := range svc.Spec.Ports {
+		port := sp.Port
+		if len(pods) > 0 {
+			if tp, ok := targetPort(sp, pods[0]); ok {
+				port = tp
+			}
+		}
+		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(port), Protocol: ptr.To(sp.Protocol)})
+	}
+	name := fmt.Sprintf("%s-flinksim", svc.Name)
+	var es discoveryv1.EndpointSlice
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: svc.Namespace, Name: name}, &es)
+	if apierrors.IsNotFound(err) {
+		es = want
+		es.Namespace, es.Name = svc.Namespace, name
+		es.Labels = map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: managedBy}
+		return ignoreExists(m.client.Create(ctx, &es))
+	}
+	if err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(es.Endpoints, want.Endpoints) && equality.Semantic.DeepEqual(es.Ports, want.Ports) {
+		return nil
+	}
+	es.Endpoints, es.Ports = want.Endpoints, want.Ports
+	return ignoreConflict(m.client.Update(ctx, &es))
+}
+
+func ignoreExists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+func ignoreConflict(err error) error {
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}

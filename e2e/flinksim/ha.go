@@ -1,0 +1,122 @@
+package flinksim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+)
+
+// Simulated Kubernetes HA metadata, named and labelled as Flink's
+// KubernetesHaServices do.
+const (
+	haLabelType        = "configmap-type"
+	haLabelTypeValue   = "high-availability"
+	haCheckpointPrefix = "checkpointID-"
+	haCounterKey       = "counter"
+	haLeaderKey        = "org.apache.flink.k8s.leader.restserver"
+)
+
+// HAClusterConfigMapName is the cluster's HA ConfigMap (leader info).
+func HAClusterConfigMapName(clusterID string) string { return clusterID + "-cluster-config-map" }
+
+// HAJobConfigMapName is a job's HA ConfigMap (checkpoint pointers).
+func HAJobConfigMapName(clusterID, jobID string) string {
+	return clusterID + "-" + jobID + "-config-map"
+}
+
+func haLabels(clusterID string) map[string]string {
+	return map[string]string{labelApp: clusterID, haLabelType: haLabelTypeValue, labelType: typeNative}
+}
+
+// haCheckpoint is the value of a checkpointID-<n> key. Flink stores a
+// serialized state handle; the simulator stores this JSON.
+type haCheckpoint struct {
+	ID   int64  `json:"id"`
+	Path string `json:"path"`
+}
+
+func haCheckpointKey(id int64) string { return fmt.Sprintf("%s%019d", haCheckpointPrefix, id) }
+
+// writeHALeader records the JobManager as leader in the cluster HA ConfigMap.
+func (m *member) writeHALeader(ctx context.Context, ns, clusterID, ip string, port int) error {
+	return m.updateHA(ctx, ns, HAClusterConfigMapName(clusterID), clusterID, func(data map[string]string) {
+		data[haLeaderKey] = fmt.Sprintf("http://%s:%d", ip, port)
+	})
+}
+
+// recordHACheckpoint stores a completed checkpoint as the job's latest,
+// keeping one, like state.checkpoints.num-retained: 1.
+func (m *member) recordHACheckpoint(ctx context.Context, ns, clusterID, jobID string, cp jobmanager.Checkpoint) error {
+	value, err := json.Marshal(haCheckpoint{ID: cp.ID, Path: cp.Path})
+	if err != nil {
+		return err
+	}
+	return m.updateHA(ctx, ns, HAJobConfigMapName(clusterID, jobID), clusterID, func(data map[string]string) {
+		for k := range data {
+			if strings.HasPrefix(k, haCheckpointPrefix) {
+				delete(data, k)
+			}
+		}
+		data[haCheckpointKey(cp.ID)] = string(value)
+		data[haCounterKey] = strconv.FormatInt(cp.ID+1, 10)
+	})
+}
+
+func (m *member) updateHA(ctx context.Context, ns, name, clusterID string, edit func(map[string]string)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cm corev1.ConfigMap
+		err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &cm)
+		if apierrors.IsNotFound(err) {
+			cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: haLabels(clusterID)}, Data: map[string]string{}}
+			edit(cm.Data)
+			return m.client.Create(ctx, &cm)
+		}
+		if err != nil {
+			return err
+		}
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		edit(cm.Data)
+		return m.client.Update(ctx, &cm)
+	})
+}
+
+// latestHACheckpoint returns the latest checkpoint recorded for the job in
+// its HA ConfigMap, or nil when there is none.
+func (m *member) latestHACheckpoint(ctx context.Context, ns, clusterID, jobID string) (*jobmanager.Restore, error) {
+	var cm corev1.ConfigMap
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: HAJobConfigMapName(clusterID, jobID)}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for k := range cm.Data {
+		if strings.HasPrefix(k, haCheckpointPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	sort.Strings(keys)
+	var cp haCheckpoint
+	if err := json.Unmarshal([]byte(cm.Data[keys[len(keys)-1]]), &cp); err != nil {
+		return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, cm.Name, keys[len(keys)-1], err)
+	}
+	return &jobmanager.Restore{Path: cp.Path, CheckpointID: cp.ID}, nil
+}

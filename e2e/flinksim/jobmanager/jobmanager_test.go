@@ -1,0 +1,186 @@
+package jobmanager_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+)
+
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func start(t *testing.T, cfg jobmanager.Config) (*jobmanager.JobManager, string) {
+	t.Helper()
+	jm := jobmanager.New(cfg)
+	srv := httptest.NewServer(jm.Handler())
+	t.Cleanup(func() { srv.Close(); jm.Stop() })
+	return jm, srv.URL
+}
+
+// do sends a request and decodes a JSON answer into out.
+func do(t *testing.T, method, url string, body any, out any) int {
+	t.Helper()
+	var rd bytes.Buffer
+	if body != nil {
+		_ = json.NewEncoder(&rd).Encode(body)
+	}
+	req, _ := http.NewRequest(method, url, &rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func state(jm *jobmanager.JobManager, want api.JobStatus) func() error {
+	return func() error {
+		jobs := jm.Jobs()
+		if len(jobs) != 1 || jobs[0].State != want {
+			return fmt.Errorf("jobs %+v, want one %s", jobs, want)
+		}
+		return nil
+	}
+}
+
+func TestJobWaitsForSlots(t *testing.T) {
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, Job: jobmanager.JobSpec{Parallelism: 2}})
+	jm.SetTaskManagers([]string{"tm-1"})
+	eventually(t, "CREATED", state(jm, api.JobStatusCREATED))
+	jm.SetTaskManagers([]string{"tm-1", "tm-2"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	// Losing a TaskManager restarts the job.
+	jm.SetTaskManagers([]string{"tm-1"})
+	eventually(t, "RESTARTING", state(jm, api.JobStatusRESTARTING))
+}
+
+func TestReactiveModeRunsWithTheSlotsThereAre(t *testing.T) {
+	jm, url := start(t, jobmanager.Config{ClusterID: "c", Application: true, Reactive: true, Job: jobmanager.JobSpec{JobID: strings.Repeat("a", 32), Parallelism: 4}})
+	jm.SetTaskManagers([]string{"tm-1"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	var d api.JobDetailsInfo
+	do(t, "GET", url+"/jobs/"+strings.Repeat("a", 32), nil, &d)
+	if len(d.Vertices) != 1 || d.Vertices[0].Parallelism != 1 {
+		t.Fatalf("vertices %+v, want parallelism 1", d.Vertices)
+	}
+}
+
+func TestPermanentFailureEndsFailedAndReleasesTaskManagers(t *testing.T) {
+	var wanted atomic.Int32
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, Native: true, SlotsPerTaskManager: 2,
+		Job:   jobmanager.JobSpec{Parallelism: 3},
+		Hooks: jobmanager.Hooks{TaskManagersWanted: func(n int) { wanted.Store(int32(n)) }}})
+	eventually(t, "2 TaskManagers wanted", func() error {
+		if n := wanted.Load(); n != 2 {
+			return fmt.Errorf("%d wanted", n)
+		}
+		return nil
+	})
+	jm.SetTaskManagers([]string{"tm-1", "tm-2"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	if err := jm.FailJob(jm.Jobs()[0].ID, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "FAILED", state(jm, api.JobStatusFAILED))
+	eventually(t, "TaskManagers released", func() error {
+		if n := wanted.Load(); n != 0 {
+			return fmt.Errorf("%d wanted", n)
+		}
+		return nil
+	})
+	if err := jm.FailJob(jm.Jobs()[0].ID, "again", true); err == nil {
+		t.Fatal("failing a FAILED job succeeded")
+	}
+}
+
+func TestRestartRestoresLatestCheckpoint(t *testing.T) {
+	var recorded atomic.Int64
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, CheckpointDir: "s3://chk", CheckpointInterval: 20 * time.Millisecond,
+		Hooks: jobmanager.Hooks{CheckpointCompleted: func(_ string, cp jobmanager.Checkpoint) { recorded.Store(cp.ID) }}})
+	jm.SetTaskManagers([]string{"tm"})
+	eventually(t, "a checkpoint", func() error {
+		if recorded.Load() < 2 {
+			return fmt.Errorf("checkpoint %d", recorded.Load())
+		}
+		return nil
+	})
+	job := jm.Jobs()[0]
+	if err := jm.FailJob(job.ID, "java.io.IOException: flaky", false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "RUNNING again", state(jm, api.JobStatusRUNNING))
+	r := jm.Jobs()[0].Restored
+	if r == nil || r.IsSavepoint || r.CheckpointID < 2 || !strings.HasPrefix(r.Path, "s3://chk/"+job.ID+"/chk-") {
+		t.Fatalf("restored %+v", r)
+	}
+}
+
+func TestInjectedSavepointAndCheckpointFailures(t *testing.T) {
+	id := strings.Repeat("b", 32)
+	jm, url := start(t, jobmanager.Config{ClusterID: "c", Application: true, SavepointDir: "s3://sp", CheckpointInterval: 20 * time.Millisecond, Job: jobmanager.JobSpec{JobID: id}})
+	jm.SetTaskManagers([]string{"tm"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	jm.SetFaults(jobmanager.Faults{SavepointFailure: "java.io.IOException: bucket gone", CheckpointFailure: "checkpoint declined"})
+
+	var trig api.TriggerResponse
+	if code := do(t, "POST", url+"/jobs/"+id+"/stop", api.StopWithSavepointRequestBody{}, &trig); code != http.StatusAccepted {
+		t.Fatalf("stop: HTTP %d", code)
+	}
+	eventually(t, "savepoint failed", func() error {
+		var res struct {
+			Status    api.QueueStatus   `json:"status"`
+			Operation api.SavepointInfo `json:"operation"`
+		}
+		do(t, "GET", url+"/jobs/"+id+"/savepoints/"+trig.RequestId, nil, &res)
+		if res.Status.Id != api.IdCOMPLETED || !strings.Contains(res.Operation.FailureCause.StackTrace, "bucket gone") || res.Operation.Location != "" {
+			return fmt.Errorf("result %+v", res)
+		}
+		return nil
+	})
+	// The failed stop-with-savepoint leaves the job running.
+	if got := jm.Jobs()[0].State; got != api.JobStatusRUNNING {
+		t.Fatalf("job %s after a failed stop-with-savepoint", got)
+	}
+	eventually(t, "failed checkpoints counted", func() error {
+		var st api.CheckpointingStatistics
+		do(t, "GET", url+"/jobs/"+id+"/checkpoints", nil, &st)
+		if st.Counts.Failed < 2 {
+			return fmt.Errorf("counts %+v", st.Counts)
+		}
+		return nil
+	})
+	// Savepoints without any directory are refused at once, as Flink does.
+	jm2, url2 := start(t, jobmanager.Config{ClusterID: "d", Application: true, Job: jobmanager.JobSpec{JobID: id}})
+	jm2.SetTaskManagers([]string{"tm"})
+	var errBody struct{ Errors []string }
+	if code := do(t, "POST", url2+"/jobs/"+id+"/savepoints", api.SavepointTriggerRequestBody{}, &errBody); code != http.StatusBadRequest || !strings.Contains(errBody.Errors[0], "state.savepoints.dir") {
+		t.Fatalf("savepoint without a directory: HTTP %d %v", code, errBody)
+	}
+}

@@ -1,0 +1,170 @@
+package flinksim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+)
+
+// member simulates one member cluster: a controller-runtime manager whose
+// reconciler plays kubelet (and the Deployment, endpoints and garbage
+// collection controllers, which test control planes lack) for every Flink
+// cluster, keyed by namespace and the "app" label.
+type member struct {
+	name   string
+	opts   Options
+	client client.Client // uncached: reads are fresh, no extra informers
+	cache  client.Reader // Deployments, pods and Services of Flink clusters
+	wake   chan event.GenericEvent
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	clusters map[types.NamespacedName]*flinkCluster
+}
+
+// flinkCluster is a running simulated JobManager and how it is served.
+type flinkCluster struct {
+	jm      *jobmanager.JobManager
+	handler http.Handler
+	podUID  types.UID
+	server  *http.Server
+	config  clusterConfig
+}
+
+func (c *flinkCluster) stop() {
+	c.jm.Stop()
+	if c.server != nil {
+		_ = c.server.Close()
+	}
+}
+
+func newMember(parent context.Context, name string, cfg *rest.Config, opts Options) (*member, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rest.NoWarnings{} // v1 Endpoints is deprecated, and written on purpose
+	flink, err := labels.NewRequirement(labelComponent, selection.In, []string{componentJobManager, componentTaskManager})
+	if err != nil {
+		return nil, err
+	}
+	onlyFlink := cache.ByObject{Label: labels.NewSelector().Add(*flink)}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Logger:                 opts.Log.WithValues("member", name),
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
+		Controller:             ctrlConfig(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulating member %q: %w", name, err)
+	}
+	direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return nil, err
+	}
+	m := &member{name: name, opts: opts, client: direct, cache: mgr.GetClient(), wake: make(chan event.GenericEvent, 64), done: make(chan struct{}),
+		clusters: map[types.NamespacedName]*flinkCluster{}}
+	byApp := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		app := o.GetLabels()[labelApp]
+		if svc, ok := o.(*corev1.Service); ok && app == "" {
+			app = svc.Spec.Selector[labelApp]
+		}
+		if app == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: app}}}
+	})
+	err = builder.ControllerManagedBy(mgr).Named("flinksim-kubelet").
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&appsv1.Deployment{}), byApp)).
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&corev1.Pod{}), byApp)).
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&corev1.Service{}), byApp)).
+		WatchesRawSource(source.Channel(m.wake, &handler.EnqueueRequestForObject{})).
+		Complete(reconcile.Func(m.reconcile))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(parent)
+	m.cancel = cancel
+	go func() {
+		defer close(m.done)
+		if err := mgr.Start(ctx); err != nil {
+			opts.Log.Error(err, "member simulation stopped", "member", name)
+		}
+	}()
+	return m, nil
+}
+
+// ctrlConfig lets every member's manager run a controller of the same name.
+func ctrlConfig() config.Controller {
+	return config.Controller{SkipNameValidation: ptr.To(true)}
+}
+
+// enqueue asks for a reconcile of a Flink cluster.
+func (m *member) enqueue(key types.NamespacedName) {
+	obj := &corev1.ConfigMap{}
+	obj.Namespace, obj.Name = key.Namespace, key.Name
+	select {
+	case m.wake <- event.GenericEvent{Object: obj}:
+	default: // a reconcile is already pending; the periodic resync catches up
+	}
+}
+
+func (m *member) stop() {
+	m.cancel()
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, c := range m.clusters {
+		c.stop()
+		delete(m.clusters, k)
+	}
+}
+
+func (m *member) jobManager(namespace, name string) *jobmanager.JobManager {
+	if c := m.cluster(types.NamespacedName{Namespace: namespace, Name: name}); c != nil {
+		return c.jm
+	}
+	return nil
+}
+
+func (m *member) cluster(key types.NamespacedName) *flinkCluster {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.clusters[key]
+}
+
+// crash stops a cluster's JobManager and deletes its pods.
+func (m *member) crash(ctx context.Context, namespace, name string) error {
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	m.mu.Lock()
+	c := m.clusters[key]
+	delete(m.clusters, key)
+	m.mu.Unlock()
+	if c != nil {
+		c.stop()
+	}
+	err := m.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(namespace),
+		client.MatchingLabels{labelApp: name, labelComponent: componentJobManager}, client.GracePeriodSeconds(0))
+	m.enqueue(key)
+	return err
+}

@@ -1,0 +1,141 @@
+package flinksim_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+)
+
+// TestProxyTransport drives every client call through the member
+// apiserver's service proxy to JobManagers served on a network namespace's
+// veth address (the apiserver refuses loopback endpoints).
+func TestProxyTransport(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the proxy transport test creates a network namespace and needs root (CI runs as root)")
+	}
+	network, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := network.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx := context.Background()
+	sim := flinksim.New(flinksim.Options{Network: network, CheckpointInterval: 100 * time.Millisecond})
+	if err := sim.AddMember("m1", member.Config); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	resolver, err := flinkrest.NewResolver(flinkrest.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := namespace(t)
+	clientFor := func(name string) flinkrest.Client {
+		c, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, member.Config, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	// An application cluster.
+	app := cluster{name: "proxied", ns: ns, tmReplicas: 1,
+		args:   []string{"standalone-job", "--job-classname", "org.example.Main"},
+		config: "parallelism.default: 1\nstate.savepoints.dir: file:///sp\n$internal.pipeline.job-id: 0000000000000000000000000000beef\n"}
+	create(t, app)
+	flink := clientFor(app.name)
+	eventually(t, "JobManager on the namespace address", func() error { return runningPods(t, app, "jobmanager", 1) })
+	if ip := pods(t, app, "jobmanager")[0].Status.PodIP; ip != network.PodAddr {
+		t.Fatalf("JobManager pod IP %s, want %s", ip, network.PodAddr)
+	}
+	eventually(t, "job running through the proxy", jobIs(ctx, flink, api.JobStatusRUNNING))
+	const jobID = "0000000000000000000000000000beef"
+
+	if cfg, err := flink.Config(ctx); err != nil || cfg.FlinkVersion != "1.18" {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+	if ov, err := flink.Overview(ctx); err != nil || ov.JobsRunning != 1 {
+		t.Fatalf("overview %+v, %v", ov, err)
+	}
+	if tms, err := flink.TaskManagers(ctx); err != nil || len(tms) != 1 {
+		t.Fatalf("task managers %+v, %v", tms, err)
+	}
+	if d, err := flink.JobDetails(ctx, jobID); err != nil || d.Name != "org.example.Main" {
+		t.Fatalf("job details %+v, %v", d, err)
+	}
+	if _, err := flink.JobDetails(ctx, "ffffffffffffffffffffffffffffffff"); !flinkrest.IsNotFound(err) || !strings.Contains(err.Error(), "Could not find Flink job") {
+		t.Fatalf("unknown job through the proxy: %v", err)
+	}
+	trig, err := flink.TriggerCheckpoint(ctx, jobID, flinkrest.CheckpointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "checkpoint", func() error { return succeeded(flink.CheckpointStatus(ctx, jobID, trig)) })
+	if st, err := flink.CheckpointStatistics(ctx, jobID); err != nil || st.Counts.Completed == 0 {
+		t.Fatalf("checkpoint statistics %+v, %v", st, err)
+	}
+	if _, err := flink.Exceptions(ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "savepoint", func() error { return succeeded(flink.SavepointStatus(ctx, jobID, sp)) })
+	stop, err := flink.StopWithSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "stop with savepoint", func() error { return succeeded(flink.SavepointStatus(ctx, jobID, stop)) })
+	if err := flink.CancelJob(ctx, jobID); flinkrest.KindOf(err) != flinkrest.KindRejected {
+		t.Fatalf("cancel of a finished job: %v", err)
+	}
+	disp, err := flink.DisposeSavepoint(ctx, "file:///sp/savepoint-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "disposal", func() error { return succeeded(flink.DisposalStatus(ctx, disp)) })
+
+	// No JobManager behind the Service: the apiserver answers 503.
+	deleteDeployment(t, ns, app.name)
+	eventually(t, "503 from the apiserver proxy", func() error {
+		_, err := flink.Config(ctx)
+		if !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), `no endpoints available for service "proxied-rest"`) {
+			return fmt.Errorf("want NotReady with the apiserver's message, got %v", err)
+		}
+		return nil
+	})
+
+	// A session cluster on the same address: jars through the proxy.
+	session := cluster{name: "proxied-session", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	create(t, session)
+	sflink := clientFor(session.name)
+	eventually(t, "session JobManager", func() error { return runningPods(t, session, "jobmanager", 1) })
+	eventually(t, "session REST", func() error { _, err := sflink.Config(ctx); return err })
+	jar, err := sflink.UploadJar(ctx, "job.jar", strings.NewReader("PK\x03\x04"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID, err := sflink.RunJar(ctx, jar, api.JarRunRequestBody{EntryClass: "org.example.Session"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "session job running", jobIs(ctx, sflink, api.JobStatusRUNNING))
+	if err := sflink.CancelJob(ctx, runID); err != nil {
+		t.Fatal(err)
+	}
+	if err := sflink.DeleteJar(ctx, jar); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,299 @@
+package flinksim_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+)
+
+func onlyJob(ctx context.Context, c flinkrest.Client) (api.JobDetails, error) {
+	jobs, err := c.ListJobs(ctx)
+	if err != nil {
+		return api.JobDetails{}, err
+	}
+	if len(jobs) != 1 {
+		return api.JobDetails{}, fmt.Errorf("%d jobs, want 1", len(jobs))
+	}
+	return jobs[0], nil
+}
+
+func jobIs(ctx context.Context, c flinkrest.Client, want api.JobStatus) func() error {
+	return func() error {
+		j, err := onlyJob(ctx, c)
+		if err == nil && j.State != want {
+			err = fmt.Errorf("job %s is %s, want %s", j.Jid, j.State, want)
+		}
+		return err
+	}
+}
+
+func TestStandaloneApplication(t *testing.T) {
+	ctx := context.Background()
+	_, clientFor := startSimulator(t, flinksim.Options{})
+	c := cluster{name: "standalone", ns: namespace(t), tmReplicas: 2,
+		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-1", "--allowNonRestoredState", "--input", "x"},
+		config: "kubernetes.cluster-id: standalone\nparallelism.default: 2\ntaskmanager.numberOfTaskSlots: 1\nstate.savepoints.dir: s3://sp\n"}
+	create(t, c)
+	flink := clientFor(c.name, c.ns)
+
+	eventually(t, "JobManager pod running", func() error { return runningPods(t, c, "jobmanager", 1) })
+	eventually(t, "TaskManager pods running", func() error { return runningPods(t, c, "taskmanager", 2) })
+	eventually(t, "Deployment status", func() error {
+		var d appsv1.Deployment
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+			return err
+		}
+		if d.Status.ReadyReplicas != 1 || d.Status.AvailableReplicas != 1 || d.Status.ObservedGeneration != d.Generation {
+			return fmt.Errorf("status %+v", d.Status)
+		}
+		return nil
+	})
+	eventually(t, "REST endpoints", func() error {
+		var ep corev1.Endpoints
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-rest"}, &ep); err != nil {
+			return err
+		}
+		jm := pods(t, c, "jobmanager")[0]
+		if len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || ep.Subsets[0].Addresses[0].IP != jm.Status.PodIP ||
+			ep.Subsets[0].Ports[0].Name != "rest" || ep.Subsets[0].Ports[0].Port != 8081 {
+			return fmt.Errorf("endpoints %+v", ep.Subsets)
+		}
+		return nil
+	})
+
+	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+	job, _ := onlyJob(ctx, flink)
+	if job.Name != "org.example.Main" {
+		t.Errorf("job name %q", job.Name)
+	}
+	stats, err := flink.CheckpointStatistics(ctx, job.Jid)
+	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-1" || !stats.Latest.Restored.IsSavepoint {
+		t.Fatalf("restored from %+v, %v", stats.Latest.Restored, err)
+	}
+	cfg, err := flink.Config(ctx)
+	if err != nil || cfg.FlinkVersion != "1.18" {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+
+	// Fewer TaskManagers than the parallelism needs: the job restarts and
+	// waits for slots; they come back, it runs again.
+	scaleTaskManagers(t, c, 1)
+	eventually(t, "one TaskManager pod", func() error { return runningPods(t, c, "taskmanager", 1) })
+	eventually(t, "job restarting without slots", jobIs(ctx, flink, api.JobStatusRESTARTING))
+	scaleTaskManagers(t, c, 2)
+	eventually(t, "job running again", jobIs(ctx, flink, api.JobStatusRUNNING))
+
+	// Deleting the JobManager Deployment removes its pods and JobManager.
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "JobManager pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
+	_, err = flink.ListJobs(ctx)
+	if !flinkrest.IsNotReady(err) {
+		t.Fatalf("JobManager gone, got %v", err)
+	}
+	eventually(t, "REST endpoints empty", func() error {
+		var ep corev1.Endpoints
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-rest"}, &ep); err != nil {
+			return err
+		}
+		if len(ep.Subsets) != 0 {
+			return fmt.Errorf("endpoints %+v", ep.Subsets)
+		}
+		return nil
+	})
+	deleteDeployment(t, c.ns, c.name+"-taskmanager")
+	eventually(t, "TaskManager pods gone", func() error { return runningPods(t, c, "taskmanager", 0) })
+}
+
+func scaleTaskManagers(t *testing.T, c cluster, n int32) {
+	t.Helper()
+	var d appsv1.Deployment
+	if err := member.Client.Get(context.Background(), types.NamespacedName{Namespace: c.ns, Name: c.name + "-taskmanager"}, &d); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Spec.Replicas = ptr.To(n)
+	if err := member.Client.Patch(context.Background(), &d, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteDeployment(t *testing.T, ns, name string) {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	d.Namespace, d.Name = ns, name
+	if err := member.Client.Delete(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNativeApplicationWithHA(t *testing.T) {
+	ctx := context.Background()
+	sim, clientFor := startSimulator(t, flinksim.Options{CheckpointInterval: 100 * time.Millisecond})
+	c := cluster{name: "native-ha", ns: namespace(t), native: true,
+		command: []string{"/docker-entrypoint.sh", "kubernetes-jobmanager.sh", "kubernetes-application"},
+		config: `kubernetes.cluster-id: native-ha
+parallelism.default: 3
+taskmanager.numberOfTaskSlots: 2
+high-availability.type: kubernetes
+high-availability.storageDir: s3://ha
+state.checkpoints.dir: s3://chk
+$internal.application.main: org.example.Main
+$internal.pipeline.job-id: 00000000000000000000000000000abc
+execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
+`}
+	create(t, c)
+	flink := clientFor(c.name, c.ns)
+
+	// The JobManager asks for ceil(3/2) = 2 TaskManager pods.
+	eventually(t, "native TaskManager pods", func() error { return runningPods(t, c, "taskmanager", 2) })
+	for _, p := range pods(t, c, "taskmanager") {
+		owner := p.OwnerReferences
+		if p.Labels["type"] != "flink-native-kubernetes" || len(owner) != 1 || owner[0].Name != c.name || owner[0].Kind != "Deployment" {
+			t.Fatalf("TaskManager pod %s: labels %v, owners %v", p.Name, p.Labels, owner)
+		}
+	}
+	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+	const jobID = "00000000000000000000000000000abc"
+	stats, err := flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
+		t.Fatalf("first start should restore the savepoint: %+v, %v", stats.Latest.Restored, err)
+	}
+
+	// Checkpoints land in the HA ConfigMaps.
+	var recorded struct {
+		ID   int64  `json:"id"`
+		Path string `json:"path"`
+	}
+	eventually(t, "HA checkpoint recorded", func() error {
+		var cm corev1.ConfigMap
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm); err != nil {
+			return err
+		}
+		if cm.Labels["configmap-type"] != "high-availability" || cm.Labels["app"] != c.name {
+			return fmt.Errorf("labels %v", cm.Labels)
+		}
+		for k, v := range cm.Data {
+			if strings.HasPrefix(k, "checkpointID-") {
+				return json.Unmarshal([]byte(v), &recorded)
+			}
+		}
+		return fmt.Errorf("no checkpoint in %v", cm.Data)
+	})
+	var leader corev1.ConfigMap
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAClusterConfigMapName(c.name)}, &leader); err != nil {
+		t.Fatal(err)
+	}
+
+	// A JobManager crash: pods gone, a new pod, the job restored from the
+	// HA checkpoint, not the savepoint.
+	before := pods(t, c, "jobmanager")[0].UID
+	if err := sim.Crash(ctx, "m1", c.ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new JobManager pod", func() error {
+		ps := pods(t, c, "jobmanager")
+		if len(ps) != 1 || ps[0].UID == before {
+			return fmt.Errorf("JobManager pod not replaced")
+		}
+		return runningPods(t, c, "jobmanager", 1)
+	})
+	eventually(t, "job running after crash", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err = flink.CheckpointStatistics(ctx, jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := stats.Latest.Restored
+	if r.IsSavepoint || r.Id < recorded.ID || !strings.HasPrefix(r.ExternalPath, "s3://chk/"+jobID+"/chk-") {
+		t.Fatalf("restored from %+v, want an HA checkpoint at least %d", r, recorded.ID)
+	}
+
+	// Cancelling the job releases its TaskManagers.
+	if err := flink.CancelJob(ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "TaskManagers released", func() error { return runningPods(t, c, "taskmanager", 0) })
+
+	// Deleting the JobManager Deployment deletes everything it owns; the
+	// HA ConfigMaps stay, as Flink's do.
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &corev1.ConfigMap{}); err != nil {
+		t.Fatalf("HA ConfigMap: %v", err)
+	}
+}
+
+func TestNativeSessionCluster(t *testing.T) {
+	ctx := context.Background()
+	sim, clientFor := startSimulator(t, flinksim.Options{})
+	c := cluster{name: "session", ns: namespace(t), native: true,
+		command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
+		config:  "taskmanager.numberOfTaskSlots: 1\n"}
+	create(t, c)
+	flink := clientFor(c.name, c.ns)
+	eventually(t, "JobManager ready", func() error { return runningPods(t, c, "jobmanager", 1) })
+	if jobs, err := flink.ListJobs(ctx); err != nil || len(jobs) != 0 {
+		t.Fatalf("session cluster jobs %v, %v", jobs, err)
+	}
+	if n := len(pods(t, c, "taskmanager")); n != 0 {
+		t.Fatalf("%d TaskManagers without jobs", n)
+	}
+	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader("PK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID, err := flink.RunJar(ctx, jar, api.JarRunRequestBody{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "TaskManagers for the job", func() error { return runningPods(t, c, "taskmanager", 2) })
+	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+
+	// Injected faults reach the client through the simulator.
+	sim.JobManager("m1", c.ns, c.name).SetFaults(jobmanager.Faults{ErrorStatus: 503})
+	if _, err := flink.JobDetails(ctx, jobID); !flinkrest.IsNotReady(err) {
+		t.Fatalf("injected 503 gave %v", err)
+	}
+}
+
+// TestMissingConfigurationIsRetried checks that a JobManager whose
+// configuration is missing stays not ready and starts once it appears.
+func TestMissingConfigurationIsRetried(t *testing.T) {
+	ctx := context.Background()
+	_, clientFor := startSimulator(t, flinksim.Options{})
+	c := cluster{name: "late", ns: namespace(t), native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	d := deployment(c, c.name, "jobmanager", 1, c.command, nil)
+	if err := member.Client.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod running, not ready", func() error {
+		err := runningPods(t, c, "jobmanager", 1)
+		if err == nil || !strings.Contains(err.Error(), "ready false") {
+			return fmt.Errorf("want a running, unready pod: %v", err)
+		}
+		return nil
+	})
+	cm := &corev1.ConfigMap{Data: map[string]string{"flink-conf.yaml": "taskmanager.numberOfTaskSlots: 1\n"}}
+	cm.Namespace, cm.Name = c.ns, "flink-config-"+c.name
+	if err := member.Client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	eventually(t, "JobManager ready", func() error { return runningPods(t, c, "jobmanager", 1) })
+	if _, err := clientFor(c.name, c.ns).Config(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
