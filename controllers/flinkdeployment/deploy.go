@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -88,6 +85,19 @@ func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Res
 	return nil
 }
 
+// desiredTaskManagers is the number of TaskManagers the deployed spec
+// asks for, as upstream reports it: the fixed replicas if set, else enough
+// slots for the job's parallelism.
+func desiredTaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
+	if deployer.ModeOf(fd) == v1beta1.ModeStandalone {
+		return standalone.TaskManagers(fd, conf)
+	}
+	if n, err := strconv.Atoi(conf[flinkconf.KeyTMReplicas]); err == nil && n > 0 {
+		return int32(n)
+	}
+	return flinkconf.TaskManagers(conf.Parallelism(), conf.Slots())
+}
+
 // report fills the TaskManager status the scale subresource reads, the
 // stable spec and the observed generation.
 func (r *Reconciler) report(ctx context.Context, s *state) error {
@@ -100,19 +110,8 @@ func (r *Reconciler) report(ctx context.Context, s *state) error {
 		return nil
 	}
 	tm := &v1beta1.TaskManagerInfo{LabelSelector: d.TaskManagerSelector(s.fd)}
-	if deployer.ModeOf(s.fd) == v1beta1.ModeStandalone {
-		dep := &appsv1.Deployment{}
-		err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: standalone.TaskManagerDeploymentName(s.fd)}, dep)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-		tm.Replicas = dep.Status.Replicas
-	} else if conf, err := flinkconf.Build(s.fd, v1beta1.ModeNative, flinkconf.Restore{}); err == nil {
-		if n, err := strconv.Atoi(conf[flinkconf.KeyTMReplicas]); err == nil && n > 0 {
-			tm.Replicas = int32(n)
-		} else {
-			tm.Replicas = flinkconf.TaskManagers(conf.Parallelism(), conf.Slots())
-		}
+	if conf, err := flinkconf.Build(s.fd, deployer.ModeOf(s.fd), flinkconf.Restore{}); err == nil {
+		tm.Replicas = desiredTaskManagers(s.fd, conf)
 	}
 	st.TaskManager = tm
 	if isStable(st, s.lastSpec) {

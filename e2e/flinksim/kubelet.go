@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
@@ -74,6 +75,14 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		pods = append(pods, p)
 	}
 
+	// The garbage collector, for Deployments deleted in the foreground:
+	// their pods are gone now, so their foregroundDeletion finalizer goes.
+	for i := range deps.Items {
+		if err := m.finishForegroundDeletion(ctx, &deps.Items[i]); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+
 	// The Deployment controller: pods for every replica of every template.
 	for _, d := range alive {
 		var err error
@@ -121,6 +130,22 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		return reconcile.Result{}, err
 	}
 	return result, nil
+}
+
+// finishForegroundDeletion removes the foregroundDeletion finalizer of a
+// Deployment being deleted, as the garbage collector does once the
+// dependents are gone (the caller has just deleted its pods).
+func (m *member) finishForegroundDeletion(ctx context.Context, d *appsv1.Deployment) error {
+	if d.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(d, metav1.FinalizerDeleteDependents) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(d.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(d, metav1.FinalizerDeleteDependents)
+	err := m.client.Patch(ctx, d, patch)
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
 }
 
 // deletePod deletes a pod at once, as a kubelet confirming termination.

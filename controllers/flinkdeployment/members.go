@@ -1,0 +1,45 @@
+package flinkdeployment
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+)
+
+// MemberCacheOptions restrict a member cluster's cache to what the
+// reconciler reads: every FlinkDeployment, and of the secondary kinds only
+// the objects the hub created (by its managed-by label); managed fields
+// are stripped from everything cached.
+func MemberCacheOptions() cache.Options {
+	hub := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{deployer.LabelManagedBy: deployer.ManagedByHub})}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&appsv1.Deployment{}:    hub,
+			&corev1.Service{}:       hub,
+			&corev1.ConfigMap{}:     hub,
+			&networkingv1.Ingress{}: hub,
+		},
+	}
+}
+
+// RESTClients gives Flink REST clients through the resolver's transports
+// (the member apiserver's service proxy, or a URL template), chosen per
+// FlinkDeployment by its annotations.
+func RESTClients(resolver *flinkrest.Resolver, opts ...flinkrest.Option) JobManagerClients {
+	return func(clusterName string, member *rest.Config, fd *v1beta1.FlinkDeployment) (flinkrest.Client, error) {
+		ep, err := resolver.Endpoint(flinkrest.Target{Cluster: clusterName, Namespace: fd.Namespace, Name: fd.Name}, member, fd.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		return flinkrest.New(ep, opts...)
+	}
+}
