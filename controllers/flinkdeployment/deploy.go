@@ -122,4 +122,3 @@ func (r *Reconciler) report(ctx context.Context, s *state) error {
 	}
 	return nil
 }
-
