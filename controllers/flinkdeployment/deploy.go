@@ -13,31 +13,6 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 )
 
-// reconcileSpec deploys on first sight and redeploys when the spec changed
-// since the last reconcile or the JobManager went missing.
-func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
-	st := &s.fd.Status
-	spec := &s.fd.Spec
-	switch {
-	case s.lastSpec == nil:
-		if err := r.deploy(ctx, s, flinkconf.Restore{SavepointPath: initialSavepoint(spec)}); err != nil {
-			return err
-		}
-		return r.recordDeployed(s, true)
-	case specChanged(spec, s.lastSpec):
-		if err := r.deploy(ctx, s, flinkconf.Restore{}); err != nil {
-			return err
-		}
-		return r.recordDeployed(s, false)
-	case st.JobManagerDeploymentStatus == v1beta1.JobManagerMissing:
-		// The JobManager Deployment was deleted behind our back: recreate
-		// it from the last reconciled spec, as upstream's deployment
-		// recovery does.
-		return r.deploy(ctx, s, flinkconf.Restore{})
-	}
-	return nil
-}
-
 func initialSavepoint(spec *v1beta1.FlinkDeploymentSpec) string {
 	if spec.Job == nil {
 		return ""
@@ -47,20 +22,14 @@ func initialSavepoint(spec *v1beta1.FlinkDeploymentSpec) string {
 
 // recordDeployed writes what was deployed into the reconciliation status.
 func (r *Reconciler) recordDeployed(s *state, first bool) error {
-	st := &s.fd.Status
-	encoded, err := encodeSpec(&s.fd.Spec, first)
-	if err != nil {
+	if err := r.recordSpec(s, v1beta1.ReconciliationDeployed, first); err != nil {
 		return err
 	}
-	st.ReconciliationStatus.LastReconciledSpec = encoded
-	st.ReconciliationStatus.ReconciliationTimestamp = r.now().UnixMilli()
-	st.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
+	st := &s.fd.Status
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
 	if s.fd.Spec.Job != nil {
 		st.JobStatus.State = v1beta1.JobReconciling
 	}
-	spec := s.fd.Spec
-	s.lastSpec = &spec
 	s.next = r.Options.ProgressCheckInterval
 	return nil
 }

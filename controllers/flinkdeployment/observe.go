@@ -29,12 +29,13 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	dep := &appsv1.Deployment{}
 	err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}, dep)
 	switch {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero()):
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
 		return nil
 	case err != nil:
 		return fmt.Errorf("read JobManager deployment: %w", err)
 	}
+	s.jobManager = dep
 
 	if !available(dep) {
 		age := r.now().Sub(dep.CreationTimestamp.Time)

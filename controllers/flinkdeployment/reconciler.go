@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,6 +75,12 @@ type state struct {
 	lastSpec *v1beta1.FlinkDeploymentSpec
 	// next is when to look again on success.
 	next time.Duration
+	// written is the object as last written to the apiserver; status
+	// patches are computed against it.
+	written *v1beta1.FlinkDeployment
+	// jobManager is the observed JobManager Deployment, nil when absent or
+	// being deleted.
+	jobManager *appsv1.Deployment
 }
 
 func (r *Reconciler) now() time.Time {
@@ -114,9 +121,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		}
 	}
 
-	before := fd.DeepCopy()
+	s.written = fd.DeepCopy()
 	err = r.phases(ctx, s)
-	if perr := r.patchStatus(ctx, s, before); perr != nil && err == nil {
+	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
 	}
 	return resultFor(err, s.next, r.Options.ReconcileInterval)
@@ -164,20 +171,23 @@ func (r *Reconciler) phases(ctx context.Context, s *state) error {
 	return nil
 }
 
-// patchStatus writes the status in one merge patch, if it changed.
-func (r *Reconciler) patchStatus(ctx context.Context, s *state, before *v1beta1.FlinkDeployment) error {
+// persist writes the status in one merge patch, if it changed since it was
+// last written. Steps whose effect must survive a crash (a savepoint taken
+// for an upgrade, a cluster deleted) persist before the next step.
+func (r *Reconciler) persist(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	st.LifecycleState = lifecycleState(st)
 	setReadyCondition(s.fd)
-	if equalStatus(&before.Status, st) {
+	if equalStatus(&s.written.Status, st) {
 		return nil
 	}
-	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(before)); err != nil {
+	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(s.written)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		return fmt.Errorf("write status: %w", err)
 	}
+	s.written = s.fd.DeepCopy()
 	return nil
 }
 

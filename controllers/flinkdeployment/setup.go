@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
@@ -54,9 +55,11 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	}
 	b := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment").
+		// Status writes (ours) change no generation and trigger nothing;
+		// spec, deletion, label and annotation changes do.
 		Watches(&v1beta1.FlinkDeployment{}, ownedRequests(o.Gate, func(obj client.Object) (types.NamespacedName, bool) {
 			return client.ObjectKeyFromObject(obj), true
-		})).
+		}), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject)).
 		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: o.MaxConcurrentReconciles})
 	for _, src := range o.Sources {

@@ -227,7 +227,7 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) 
 		errs = append(errs, field.Forbidden(p.Child("mode"), fmt.Sprintf("cannot switch from %s to %s", modeOf(previous), modeOf(spec))))
 	}
 	if spec.Job != nil && previous.Job != nil &&
-		!equalNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && spec.Job.InitialSavepointPath == "" {
+		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && spec.Job.InitialSavepointPath == "" {
 		errs = append(errs, field.Required(p.Child("job", "initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}
 	return errs
@@ -238,13 +238,6 @@ func modeOf(spec *v1beta1.FlinkDeploymentSpec) v1beta1.KubernetesDeploymentMode 
 		return v1beta1.ModeStandalone
 	}
 	return v1beta1.ModeNative
-}
-
-func equalNonce(a, b *int64) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
 }
 
 func schemesWithSuffix() []string {

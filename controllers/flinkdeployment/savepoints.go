@@ -1,0 +1,223 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/flinkconf"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+)
+
+// Operator settings (kubernetes.operator.*) read from flinkConfiguration.
+const (
+	settingPeriodicSavepoint = "periodic.savepoint.interval"
+	settingHistoryMaxCount   = "savepoint.history.max.count"
+	settingHistoryMaxAge     = "savepoint.history.max.age"
+	settingFormat            = "savepoint.format.type"
+	defaultHistoryMaxCount   = 10
+	defaultHistoryMaxAge     = 24 * time.Hour
+	savepointFailedPrefix    = "savepoint failed: "
+)
+
+func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
+	if st.JobStatus.SavepointInfo == nil {
+		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{}
+	}
+	return st.JobStatus.SavepointInfo
+}
+
+// manualSavepoint triggers a savepoint when job.savepointTriggerNonce
+// changed, and completes a pending manual or periodic one. The trigger and
+// the new nonce are persisted together, so a crash never takes it twice.
+func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	info := savepointInfo(st)
+	if info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade {
+		loc, err := r.pollSavepoint(ctx, s, info)
+		if err != nil {
+			return err
+		}
+		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint completed: "+loc)
+		return r.persist(ctx, s)
+	}
+	spec := s.fd.Spec.Job
+	if spec == nil || v1beta1.EqualNonce(spec.SavepointTriggerNonce, s.lastSpec.Job.SavepointTriggerNonce) || spec.SavepointTriggerNonce == nil {
+		return nil
+	}
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning {
+		s.next = r.Options.ProgressCheckInterval
+		return nil // taken once the job runs
+	}
+	// Record the nonce as handled in the same write as the trigger.
+	last := s.lastSpec.DeepCopy()
+	last.Job.SavepointTriggerNonce = spec.SavepointTriggerNonce
+	if err := r.recordSpecAs(s, last, st.ReconciliationStatus.State); err != nil {
+		return err
+	}
+	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
+}
+
+// periodicSavepoint triggers a savepoint when the configured interval has
+// passed since the last periodic one.
+func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
+	interval, err := time.ParseDuration(operatorSetting(&s.fd.Spec, settingPeriodicSavepoint))
+	if err != nil || interval <= 0 {
+		return nil
+	}
+	st := &s.fd.Status
+	info := savepointInfo(st)
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning || info.TriggerID != "" {
+		return nil
+	}
+	now := r.now()
+	last := time.UnixMilli(info.LastPeriodicSavepointTimestamp)
+	if info.LastPeriodicSavepointTimestamp == 0 {
+		// Count the interval from the job's start, not from 1970.
+		if ms, err := strconv.ParseInt(st.JobStatus.StartTime, 10, 64); err == nil {
+			last = time.UnixMilli(ms)
+		}
+	}
+	if wait := last.Add(interval).Sub(now); wait > 0 {
+		if wait < s.next {
+			s.next = wait
+		}
+		return nil
+	}
+	info.LastPeriodicSavepointTimestamp = now.UnixMilli()
+	return r.triggerSavepoint(ctx, s, v1beta1.TriggerPeriodic, false)
+}
+
+// triggerSavepoint starts a savepoint (stopping the job when stop is set)
+// and persists its trigger id before anything else happens.
+func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, stop bool) error {
+	st := &s.fd.Status
+	info := savepointInfo(st)
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return err
+	}
+	conf, _ := s.fd.Spec.FlatConfiguration()
+	format := v1beta1.SavepointFormatCanonical
+	if f := conf[operatorKeyPrefix+settingFormat]; f == string(v1beta1.SavepointFormatNative) {
+		format = v1beta1.SavepointFormatNative
+	}
+	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(format)}
+	var trigger string
+	if stop {
+		trigger, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
+	} else {
+		trigger, err = jm.TriggerSavepoint(ctx, st.JobStatus.JobID, req)
+	}
+	if err != nil {
+		st.Error = savepointFailedPrefix + err.Error()
+		r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
+		return r.abortUpgrade(ctx, s, kind, err)
+	}
+	now := r.now().UnixMilli()
+	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = trigger, kind, format, &now
+	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", kind))
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+}
+
+// pollSavepoint checks a pending savepoint. It returns the location once
+// done, recording it as the last savepoint and in the history; a waiting
+// error while in progress; and on failure clears the trigger and reports.
+func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.SavepointInfo) (string, error) {
+	st := &s.fd.Status
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return "", err
+	}
+	op, err := jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
+	kind := info.TriggerType
+	switch {
+	case err != nil:
+		var fe *flinkrest.Error
+		if errors.As(err, &fe) && fe.Kind == flinkrest.KindNotFound {
+			// The JobManager forgot the trigger (it restarted): the
+			// savepoint is lost, report and allow a retry.
+			info.TriggerID = ""
+			st.Error = savepointFailedPrefix + "the JobManager no longer knows the savepoint trigger"
+			r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
+			return "", r.abortUpgrade(ctx, s, kind, err)
+		}
+		return "", err
+	case !op.Done:
+		return "", waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+	case op.Failure != "":
+		info.TriggerID = ""
+		st.Error = savepointFailedPrefix + op.Failure
+		r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
+		return "", r.abortUpgrade(ctx, s, kind, errors.New(op.Failure))
+	}
+	sp := v1beta1.Savepoint{TimeStamp: r.now().UnixMilli(), Location: op.Location, TriggerType: kind, FormatType: info.FormatType}
+	if kind == v1beta1.TriggerManual && s.lastSpec != nil && s.lastSpec.Job != nil {
+		sp.TriggerNonce = s.lastSpec.Job.SavepointTriggerNonce
+	}
+	info.LastSavepoint = &sp
+	info.SavepointHistory = trimHistory(append(info.SavepointHistory, sp), &s.fd.Spec, r.now())
+	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+	if isSavepointError(st.Error) {
+		st.Error = ""
+	}
+	return op.Location, nil
+}
+
+// abortUpgrade ends an upgrade whose savepoint failed: the old job keeps
+// running, the error stays in status, and the upgrade is retried after the
+// reconcile interval.
+func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, cause error) error {
+	if kind == v1beta1.TriggerUpgrade {
+		s.fd.Status.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
+	}
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return waiting(cause, r.Options.ReconcileInterval)
+}
+
+// retryBlocked reports how long a failed upgrade savepoint still holds
+// back the next attempt.
+func (r *Reconciler) retryBlocked(st *v1beta1.FlinkDeploymentStatus) time.Duration {
+	info := st.JobStatus.SavepointInfo
+	if !isSavepointError(st.Error) || info == nil || info.TriggerTimestamp == nil {
+		return 0
+	}
+	return time.UnixMilli(*info.TriggerTimestamp).Add(r.Options.ReconcileInterval).Sub(r.now())
+}
+
+func isSavepointError(msg string) bool {
+	return len(msg) >= len(savepointFailedPrefix) && msg[:len(savepointFailedPrefix)] == savepointFailedPrefix
+}
+
+// trimHistory keeps the savepoint history to the configured count and age.
+func trimHistory(history []v1beta1.Savepoint, spec *v1beta1.FlinkDeploymentSpec, now time.Time) []v1beta1.Savepoint {
+	maxCount := defaultHistoryMaxCount
+	if n, err := strconv.Atoi(operatorSetting(spec, settingHistoryMaxCount)); err == nil && n > 0 {
+		maxCount = n
+	}
+	maxAge := defaultHistoryMaxAge
+	if d, err := time.ParseDuration(operatorSetting(spec, settingHistoryMaxAge)); err == nil && d > 0 {
+		maxAge = d
+	}
+	out := history[:0:0]
+	for _, sp := range history {
+		if now.Sub(time.UnixMilli(sp.TimeStamp)) <= maxAge {
+			out = append(out, sp)
+		}
+	}
+	if len(out) > maxCount {
+		out = out[len(out)-maxCount:]
+	}
+	return out
+}
