@@ -69,7 +69,9 @@ func DefaultOptions() Options {
 }
 
 // HubScheme knows the types the hub reads in its own cluster.
-func HubScheme() *runtime.Scheme { return mustScheme(clientgoscheme.AddToScheme, hubv1alpha1.AddToScheme) }
+func HubScheme() *runtime.Scheme {
+	return mustScheme(clientgoscheme.AddToScheme, hubv1alpha1.AddToScheme)
+}
 
 // MemberScheme knows the types the hub reads and writes in members.
 func MemberScheme() *runtime.Scheme {

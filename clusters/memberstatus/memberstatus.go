@@ -83,8 +83,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	now := r.now()
-	result, server := r.observe(ctx, &secret, now)
+	result, server, now := r.observe(ctx, &secret)
 	before := mc.DeepCopy()
 	r.writeStatus(mc, result, server, now)
 	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
@@ -93,17 +92,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{RequeueAfter: r.Interval}, nil
 }
 
-// observe returns the debounced health of the Secret's member and its
-// server URL.
-func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret, now time.Time) (health.Result, string) {
+// observe returns the debounced health of the Secret's member, its server
+// URL, and the time of the observation: when the probe's answer was known,
+// so that the debounce window never starts before the failure did.
+func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health.Result, string, time.Time) {
 	cfg, err := memberconfig.FromSecret(secret)
 	if err != nil {
 		// Unusable configuration is not a flap: report it at once.
 		r.Debouncer.Forget(secret.Name)
-		return health.Result{Reason: hubv1alpha1.ReasonInvalidKubeconfig, Message: err.Error()}, ""
+		return health.Result{Reason: hubv1alpha1.ReasonInvalidKubeconfig, Message: err.Error()}, "", r.now()
 	}
 	probed := r.Prober.Probe(ctx, cfg)
-	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg.Host
+	now := r.now()
+	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg.Host, now
 }
 
 func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result, server string, now time.Time) {
