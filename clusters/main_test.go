@@ -4,8 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr/funcr"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,7 +33,31 @@ import (
 // test runs its own hub manager in its own hub namespace.
 var fleet *framework.Fleet
 
+// logs collects everything the hub and client-go log, so tests can check
+// that no secret material reaches the logs.
+var logs lockedBuffer
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) write(prefix, args string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(prefix + " " + args + "\n")
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestMain(m *testing.M) {
+	logger := funcr.New(logs.write, funcr.Options{Verbosity: 10})
+	ctrllog.SetLogger(logger)
+	klog.SetLogger(logger)
 	var err error
 	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 3, HubCRDDirs: []string{framework.CRDDir()}})
 	if err != nil {

@@ -1,0 +1,147 @@
+package clusters_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/registration"
+)
+
+func TestBadSecrets(t *testing.T) {
+	ctx := context.Background()
+	const ns = "bad"
+	const token = "refused-token-0123456789"
+	startHub(t, testOptions(ns))
+	hc := fleet.Hub.Client
+	m1 := fleet.Members[0]
+	refused, err := registration.Kubeconfig("m1", m1.Config.Host, m1.Config.CAData, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		kubeconfig []byte
+		reason     string
+	}{
+		{"garbage", []byte("{{{ this is not yaml " + token), hubv1alpha1.ReasonInvalidKubeconfig},
+		{"no-context", []byte("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n"), hubv1alpha1.ReasonInvalidKubeconfig},
+		{"refused", refused, hubv1alpha1.ReasonForbidden},
+		{"dead", withServer(t, fleet.Members[1].Kubeconfig, "https://127.0.0.1:1"), hubv1alpha1.ReasonUnreachable},
+		{"good", fleet.Members[2].Kubeconfig, hubv1alpha1.ReasonReachable},
+	}
+	for _, tc := range cases {
+		if err := hc.Create(ctx, memberSecret(ns, tc.name, tc.kubeconfig)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status := metav1.ConditionFalse
+			if tc.reason == hubv1alpha1.ReasonReachable {
+				status = metav1.ConditionTrue
+			}
+			mc := waitReady(t, ns, tc.name, status, tc.reason)
+			for _, c := range mc.Status.Conditions {
+				if strings.Contains(c.Message, token) {
+					t.Errorf("condition %s leaks the token: %q", c.Type, c.Message)
+				}
+			}
+		})
+	}
+
+	t.Run("no token in the logs", func(t *testing.T) {
+		if strings.Contains(logs.String(), token) {
+			t.Fatal("the hub logged the token of a member Secret")
+		}
+		if !strings.Contains(logs.String(), "kubeconfig") {
+			t.Fatal("the log capture saw nothing of the kubeconfig provider; the check above proves nothing")
+		}
+	})
+
+	t.Run("fixing the Secret recovers the member", func(t *testing.T) {
+		if err := hc.Update(ctx, memberSecret(ns, "garbage", m1.Kubeconfig)); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ns, "garbage", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+		waitReady(t, ns, "good", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+	})
+}
+
+// TestDebouncedHealth cuts one member off (a TCP proxy in front of its
+// apiserver closes, as when the apiserver dies) and checks that Ready turns
+// False only after the debounce window, that it recovers the same way, and
+// that the other members keep being indexed meanwhile.
+func TestDebouncedHealth(t *testing.T) {
+	ctx := context.Background()
+	const ns = "deb"
+	opts := testOptions(ns)
+	opts.Debounce = 3 * time.Second
+	hub := startHub(t, opts)
+	hc := fleet.Hub.Client
+
+	target, err := url.Parse(fleet.Members[0].Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, target.Host)
+	if err := hc.Create(ctx, memberSecret(ns, "member-1", withServer(t, fleet.Members[0].Kubeconfig, "https://"+proxy.addr))); err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.Create(ctx, memberSecret(ns, "member-2", fleet.Members[1].Kubeconfig)); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ns, "member-1", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+	waitReady(t, ns, "member-2", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+
+	// flipsAfter polls until member-1's Ready has the given status and
+	// returns how long after start that was first seen.
+	flipsAfter := func(status metav1.ConditionStatus, start time.Time) time.Duration {
+		t.Helper()
+		var seen time.Duration
+		eventually(t, 30*time.Second, "member-1 Ready="+string(status), func() error {
+			c, _, err := readyCondition(ctx, ns, "member-1")
+			if err != nil {
+				return err
+			}
+			if c.Status != status {
+				return fmt.Errorf("Ready=%s (%s)", c.Status, c.Reason)
+			}
+			seen = time.Since(start)
+			return nil
+		})
+		return seen
+	}
+
+	cut := time.Now()
+	proxy.close()
+	createFlinkDeployment(t, fleet.Members[1], "deb-apps", "while-member-1-is-down")
+	if after := flipsAfter(metav1.ConditionFalse, cut); after < opts.Debounce {
+		t.Fatalf("Ready turned False %s after the cut, before the %s debounce window", after, opts.Debounce)
+	}
+	waitReady(t, ns, "member-1", metav1.ConditionFalse, hubv1alpha1.ReasonUnreachable)
+	eventually(t, 30*time.Second, "member-2's deployment indexed while member-1 is down", func() error {
+		got, err := deploymentKeys(t, hub, "?namespace=deb-apps")
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0] != "member-2/deb-apps/while-member-1-is-down" {
+			return fmt.Errorf("deb-apps deployments %v", got)
+		}
+		return nil
+	})
+
+	restored := time.Now()
+	if err := proxy.open(); err != nil {
+		t.Fatal(err)
+	}
+	if after := flipsAfter(metav1.ConditionTrue, restored); after < opts.Debounce {
+		t.Fatalf("Ready turned True %s after recovery, before the %s debounce window", after, opts.Debounce)
+	}
+}
