@@ -22,6 +22,7 @@ all: build
 .PHONY: build
 build: ## Build the operator and the kubectl plugin into bin/.
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/flink-hub ./cmd/flink-hub
+	go build -o $(BIN)/kubectl-flinkhub ./cmd/kubectl-flinkhub
 
 ##@ Code generation
 
