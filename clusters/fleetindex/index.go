@@ -5,8 +5,9 @@
 package fleetindex
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -20,6 +21,9 @@ const (
 	indexCluster = "cluster"
 	indexState   = "state"
 	indexOwner   = "owner"
+	// indexClusterState serves the commonest query, one member's
+	// deployments in one state.
+	indexClusterState = "cluster_state"
 )
 
 // Deployment is one FlinkDeployment of the fleet.
@@ -127,6 +131,9 @@ func schema() *memdb.DBSchema {
 			indexCluster: idx(indexCluster, str("Cluster", false)),
 			indexState:   idx(indexState, str("LifecycleState", true)),
 			indexOwner:   idx(indexOwner, str("Owner", true)),
+			indexClusterState: {Name: indexClusterState, AllowMissing: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Cluster"}, &memdb.StringFieldIndex{Field: "LifecycleState"},
+			}}},
 		}},
 		tableClusters: {Name: tableClusters, Indexes: map[string]*memdb.IndexSchema{
 			indexID: idx(indexID, &memdb.IndexSchema{Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}}),
@@ -215,6 +222,8 @@ func (ix *Index) Deployments(f Filter) []Deployment {
 	defer txn.Abort()
 	index, args := indexID, []any(nil)
 	switch {
+	case f.Cluster != "" && f.LifecycleState != "":
+		index, args = indexClusterState, []any{f.Cluster, f.LifecycleState}
 	case f.Cluster != "":
 		index, args = indexCluster, []any{f.Cluster}
 	case f.LifecycleState != "":
@@ -233,7 +242,9 @@ func (ix *Index) Deployments(f Filter) []Deployment {
 			out = append(out, *d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key().String() < out[j].Key().String() })
+	slices.SortFunc(out, func(a, b Deployment) int {
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	return out
 }
 
