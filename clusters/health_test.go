@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
@@ -33,6 +34,7 @@ func TestBadSecrets(t *testing.T) {
 		{"garbage", []byte("{{{ this is not yaml " + token), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"no-context", []byte("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n"), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"refused", refused, hubv1alpha1.ReasonForbidden},
+		{"no-rights", serviceAccountKubeconfig(t, fleet.Members[2], "no-rights", ""), hubv1alpha1.ReasonForbidden},
 		{"dead", withServer(t, fleet.Members[1].Kubeconfig, "https://127.0.0.1:1"), hubv1alpha1.ReasonUnreachable},
 		{"good", fleet.Members[2].Kubeconfig, hubv1alpha1.ReasonReachable},
 	}
@@ -48,6 +50,9 @@ func TestBadSecrets(t *testing.T) {
 				status = metav1.ConditionTrue
 			}
 			mc := waitReady(t, ns, tc.name, status, tc.reason)
+			if tc.name == "no-rights" && !strings.Contains(meta.FindStatusCondition(mc.Status.Conditions, hubv1alpha1.ConditionReady).Message, "403") {
+				t.Errorf("a refusal by RBAC should say 403: %+v", mc.Status.Conditions)
+			}
 			for _, c := range mc.Status.Conditions {
 				if strings.Contains(c.Message, token) {
 					t.Errorf("condition %s leaks the token: %q", c.Type, c.Message)

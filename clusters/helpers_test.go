@@ -29,6 +29,13 @@ import (
 // revoke by deleting the ServiceAccount).
 func tokenKubeconfig(t *testing.T, member *framework.ControlPlane, sa string) []byte {
 	t.Helper()
+	return serviceAccountKubeconfig(t, member, sa, "cluster-admin")
+}
+
+// serviceAccountKubeconfig creates a ServiceAccount in the member, bound to
+// clusterRole unless it is empty, and returns a kubeconfig with its token.
+func serviceAccountKubeconfig(t *testing.T, member *framework.ControlPlane, sa, clusterRole string) []byte {
+	t.Helper()
 	ctx := context.Background()
 	const ns = "test-identities"
 	if err := member.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); client.IgnoreAlreadyExists(err) != nil {
@@ -37,13 +44,15 @@ func tokenKubeconfig(t *testing.T, member *framework.ControlPlane, sa string) []
 	if err := member.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "test-" + sa},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: ns}},
-	}
-	if err := member.Client.Create(ctx, crb); err != nil {
-		t.Fatal(err)
+	if clusterRole != "" {
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "test-" + sa},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: ns}},
+		}
+		if err := member.Client.Create(ctx, crb); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cs := kubernetes.NewForConfigOrDie(member.Config)
 	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
