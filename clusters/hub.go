@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
@@ -133,6 +136,15 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 	}
 	mgrOpts.Scheme = HubScheme()
 	mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	// Only member Secrets are cached. A Secret that loses the label thus
+	// looks deleted, which is the only way to make the kubeconfig provider
+	// disengage a member whose Secret still exists.
+	if mgrOpts.Cache.ByObject == nil {
+		mgrOpts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	mgrOpts.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{memberconfig.SecretLabel: "true"}),
+	}
 	provider := NewProvider(opts)
 	mgr, err := mcmanager.New(hubCfg, provider, mgrOpts)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +18,7 @@ import (
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
 // setLifecycle writes a FlinkDeployment's status.lifecycleState in a member,
@@ -178,6 +180,37 @@ func TestRegistrationLifecycle(t *testing.T) {
 				t.Fatalf("member-1 not Ready after rotation: %s: %s", c.Reason, c.Message)
 			}
 			time.Sleep(100 * time.Millisecond) // polling interval
+		}
+	})
+
+	t.Run("removing the label removes the member, restoring it brings it back", func(t *testing.T) {
+		s := &corev1.Secret{}
+		if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, s); err != nil {
+			t.Fatal(err)
+		}
+		delete(s.Labels, memberconfig.SecretLabel)
+		if err := hc.Update(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "member-3 disengaged", func() error {
+			if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, &hubv1alpha1.MemberCluster{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("MemberCluster member-3 still there (%v)", err)
+			}
+			if _, err := hub.Provider.Get(ctx, "member-3"); !errors.Is(err, multicluster.ErrClusterNotFound) {
+				return fmt.Errorf("member-3 still engaged (%v)", err)
+			}
+			return nil
+		})
+		if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, s); err != nil {
+			t.Fatal(err)
+		}
+		s.Labels = map[string]string{memberconfig.SecretLabel: "true"}
+		if err := hc.Update(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ns, "member-3", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+		if _, err := hub.Provider.Get(ctx, "member-3"); err != nil {
+			t.Fatalf("member-3 not engaged again: %v", err)
 		}
 	})
 
