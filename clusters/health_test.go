@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/clusters/registration"
@@ -131,6 +135,7 @@ func TestDebouncedHealth(t *testing.T) {
 		t.Fatalf("Ready turned False %s after the cut, before the %s debounce window", after, opts.Debounce)
 	}
 	waitReady(t, ns, "member-1", metav1.ConditionFalse, hubv1alpha1.ReasonUnreachable)
+	waitEvent(t, ns, "member-1", corev1.EventTypeWarning, hubv1alpha1.ReasonUnreachable)
 	eventually(t, 30*time.Second, "member-2's deployment indexed while member-1 is down", func() error {
 		got, err := deploymentKeys(t, hub, "?namespace=deb-apps")
 		if err != nil {
@@ -149,4 +154,21 @@ func TestDebouncedHealth(t *testing.T) {
 	if after := flipsAfter(metav1.ConditionTrue, restored); after < opts.Debounce {
 		t.Fatalf("Ready turned True %s after recovery, before the %s debounce window", after, opts.Debounce)
 	}
+}
+
+// waitEvent waits for an event about a MemberCluster with type and reason.
+func waitEvent(t *testing.T, ns, member, eventType, reason string) {
+	t.Helper()
+	eventually(t, 30*time.Second, fmt.Sprintf("%s event %s for %s", eventType, reason, member), func() error {
+		var list eventsv1.EventList
+		if err := fleet.Hub.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "MemberCluster" && e.Regarding.Name == member && e.Type == eventType && e.Reason == reason {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d events, none matches", len(list.Items))
+	})
 }

@@ -176,6 +176,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		Interval:  opts.ProbeInterval,
 		CRDs:      h.CRDs,
 		Index:     h.Index,
+		Recorder:  mgr.GetLocalManager().GetEventRecorder("flink-hub"),
 	}
 	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
 		return nil, fmt.Errorf("MemberCluster status controller: %w", err)

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -51,6 +52,8 @@ type Reconciler struct {
 	CRDs CRDStatuses
 	// Index receives the member rows and provides deployment counts.
 	Index *fleetindex.Index
+	// Recorder receives an event on every change of Ready; optional.
+	Recorder events.EventRecorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -89,7 +92,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("update MemberCluster status: %w", err)
 	}
+	r.recordTransition(before, mc)
 	return reconcile.Result{RequeueAfter: r.Interval}, nil
+}
+
+// recordTransition emits an event when the Ready status changed.
+func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) {
+	if r.Recorder == nil {
+		return
+	}
+	was := meta.FindStatusCondition(before.Status.Conditions, hubv1alpha1.ConditionReady)
+	now := meta.FindStatusCondition(after.Status.Conditions, hubv1alpha1.ConditionReady)
+	if now == nil || (was != nil && was.Status == now.Status) {
+		return
+	}
+	eventType := corev1.EventTypeWarning
+	if now.Status == metav1.ConditionTrue {
+		eventType = corev1.EventTypeNormal
+	}
+	r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
 }
 
 // observe returns the debounced health of the Secret's member, its server
