@@ -3,8 +3,10 @@ package clusters_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,11 +32,13 @@ func TestBadSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hanging := hangingServer(t)
 	cases := []struct {
 		name       string
 		kubeconfig []byte
 		reason     string
 	}{
+		{"hanging", withServer(t, fleet.Members[1].Kubeconfig, "https://"+hanging), hubv1alpha1.ReasonUnreachable},
 		{"garbage", []byte("{{{ this is not yaml " + token), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"no-context", []byte("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n"), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"refused", refused, hubv1alpha1.ReasonForbidden},
@@ -81,6 +85,38 @@ func TestBadSecrets(t *testing.T) {
 		waitReady(t, ns, "garbage", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 		waitReady(t, ns, "good", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 	})
+}
+
+// hangingServer accepts connections and never answers, like an apiserver
+// behind a black hole; it returns its address.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
 
 // TestDebouncedHealth cuts one member off (a TCP proxy in front of its
