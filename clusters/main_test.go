@@ -81,6 +81,7 @@ func testOptions(namespace string) clusters.Options {
 	o.Debounce = 2 * time.Second
 	o.CRDRetryInterval = 500 * time.Millisecond
 	o.FleetAddress = "127.0.0.1:0"
+	o.MemberQPS, o.MemberBurst = 123, 456
 	return o
 }
 

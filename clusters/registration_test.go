@@ -79,6 +79,17 @@ func TestRegistrationLifecycle(t *testing.T) {
 		})
 	}
 
+	t.Run("member clients use the configured QPS and burst", func(t *testing.T) {
+		cl, err := hub.Provider.Get(ctx, "member-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := testOptions(ns)
+		if cfg := cl.GetConfig(); cfg.QPS != want.MemberQPS || cfg.Burst != want.MemberBurst {
+			t.Fatalf("member client QPS/burst %v/%d, want %v/%d", cfg.QPS, cfg.Burst, want.MemberQPS, want.MemberBurst)
+		}
+	})
+
 	t.Run("unlabelled Secret is ignored", func(t *testing.T) {
 		err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "not-a-member"}, &hubv1alpha1.MemberCluster{})
 		if !apierrors.IsNotFound(err) {
