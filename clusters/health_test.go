@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,7 +29,7 @@ func TestBadSecrets(t *testing.T) {
 	ctx := context.Background()
 	const ns = "bad"
 	const token = "refused-token-0123456789"
-	startHub(t, testOptions(ns))
+	hub := startHub(t, testOptions(ns))
 	hc := fleet.Hub.Client
 	m1 := fleet.Members[0]
 	refused, err := registration.Kubeconfig("m1", m1.Config.Host, m1.Config.CAData, token)
@@ -33,6 +37,7 @@ func TestBadSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	hanging := hangingServer(t)
+	marker := filepath.Join(t.TempDir(), "exec-ran")
 	cases := []struct {
 		name       string
 		kubeconfig []byte
@@ -43,6 +48,7 @@ func TestBadSecrets(t *testing.T) {
 		{"no-context", []byte("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n"), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"refused", refused, hubv1alpha1.ReasonForbidden},
 		{"no-rights", serviceAccountKubeconfig(t, fleet.Members[2], "no-rights", ""), hubv1alpha1.ReasonForbidden},
+		{"exec", withExec(t, m1.Kubeconfig, "/bin/touch", marker), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"dead", withServer(t, fleet.Members[1].Kubeconfig, "https://127.0.0.1:1"), hubv1alpha1.ReasonUnreachable},
 		{"good", fleet.Members[2].Kubeconfig, hubv1alpha1.ReasonReachable},
 	}
@@ -78,6 +84,21 @@ func TestBadSecrets(t *testing.T) {
 		}
 	})
 
+	t.Run("an exec plugin is never run", func(t *testing.T) {
+		eventually(t, 30*time.Second, "the provider refused the exec kubeconfig", func() error {
+			if !strings.Contains(logs.String(), "failed to apply REST option") {
+				return errNotYet
+			}
+			return nil
+		})
+		if _, err := hub.Provider.Get(ctx, "exec"); err == nil {
+			t.Fatal("a kubeconfig with an exec plugin was engaged")
+		}
+		if _, err := os.Stat(marker); !os.IsNotExist(err) {
+			t.Fatalf("the hub ran the exec plugin of a member Secret (%v)", err)
+		}
+	})
+
 	t.Run("fixing the Secret recovers the member", func(t *testing.T) {
 		if err := hc.Update(ctx, memberSecret(ns, "garbage", m1.Kubeconfig)); err != nil {
 			t.Fatal(err)
@@ -85,6 +106,24 @@ func TestBadSecrets(t *testing.T) {
 		waitReady(t, ns, "garbage", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 		waitReady(t, ns, "good", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 	})
+}
+
+// withExec returns kubeconfig with its user replaced by an exec credential
+// plugin running command with args.
+func withExec(t *testing.T, kubeconfig []byte, command string, args ...string) []byte {
+	t.Helper()
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+		APIVersion: "client.authentication.k8s.io/v1", Command: command, Args: args, InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+	}}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // hangingServer accepts connections and never answers, like an apiserver

@@ -115,6 +115,9 @@ func NewProvider(opts Options) *kubeconfig.Provider {
 		KubeconfigSecretLabel: memberconfig.SecretLabel,
 		KubeconfigSecretKey:   memberconfig.SecretKey,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
+			if err := memberconfig.CheckSelfContained(cfg); err != nil {
+				return err
+			}
 			cfg.QPS, cfg.Burst = opts.MemberQPS, opts.MemberBurst
 			cfg.UserAgent = "flink-hub"
 			return nil

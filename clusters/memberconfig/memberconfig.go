@@ -77,5 +77,26 @@ func Parse(data []byte) (*rest.Config, error) {
 		// clientcmd's validation errors name fields and files, never values.
 		return nil, invalid("kubeconfig is not usable: %v", err)
 	}
+	if err := CheckSelfContained(restCfg); err != nil {
+		return nil, err
+	}
 	return restCfg, nil
+}
+
+// CheckSelfContained refuses a client config that would make the hub run a
+// program (exec credential plugins, auth providers) or read its own files
+// (certificate, key, CA or token paths): a member Secret must carry its
+// credentials inline, or anyone who can write a Secret in the hub
+// namespace could run commands or read files as the hub. The error is an
+// InvalidError.
+func CheckSelfContained(cfg *rest.Config) error {
+	switch {
+	case cfg.ExecProvider != nil:
+		return invalid("kubeconfig uses an exec credential plugin; member kubeconfigs must embed their credentials")
+	case cfg.AuthProvider != nil:
+		return invalid("kubeconfig uses an auth provider; member kubeconfigs must embed their credentials")
+	case cfg.CertFile != "" || cfg.KeyFile != "" || cfg.CAFile != "" || cfg.BearerTokenFile != "":
+		return invalid("kubeconfig refers to files; member kubeconfigs must embed certificates, keys and tokens")
+	}
+	return nil
 }

@@ -29,6 +29,11 @@ users:
     token: ` + secretToken + "\n"
 }
 
+// withUser replaces the user's token with other credentials.
+func withUser(kubeconfig, user string) string {
+	return strings.Replace(kubeconfig, "    token: "+secretToken+"\n", user, 1)
+}
+
 func TestFromSecret(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -43,6 +48,11 @@ func TestFromSecret(t *testing.T) {
 		{"unknown context", map[string][]byte{SecretKey: []byte(kubeconfig("other", "c", "https://x"))}, `current-context "other" is not defined`},
 		{"unknown cluster", map[string][]byte{SecretKey: []byte(kubeconfig("main", "nope", "https://x"))}, `undefined cluster "nope"`},
 		{"no server", map[string][]byte{SecretKey: []byte(kubeconfig("main", "c", `""`))}, "has no server"},
+		{"exec plugin", map[string][]byte{SecretKey: []byte(withUser(kubeconfig("main", "c", "https://x"),
+			"    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      interactiveMode: Never\n"))}, "exec credential plugin"},
+		{"token file", map[string][]byte{SecretKey: []byte(withUser(kubeconfig("main", "c", "https://x"), "    tokenFile: /etc/hostname\n"))}, "refers to files"},
+		{"CA file", map[string][]byte{SecretKey: []byte(strings.Replace(kubeconfig("main", "c", "https://x"),
+			"    server: https://x\n", "    server: https://x\n    certificate-authority: /etc/hostname\n", 1))}, "refers to files"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
