@@ -14,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/clusters/fleetapi"
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
@@ -117,11 +114,7 @@ func TestRunServesMembers(t *testing.T) {
 	}
 	t.Cleanup(stopHub) // before the fleet stops: cleanups run last-in first-out
 
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "member-1", Namespace: ns, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
-		Data:       map[string][]byte{memberconfig.SecretKey: f.Members[0].Kubeconfig},
-	}
-	if err := f.Hub.Client.Create(ctx, secret); err != nil {
+	if err := f.RegisterMembers(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
