@@ -9,12 +9,13 @@ import (
 // state that changes Ready only after the opposite result has lasted the
 // window, as Karmada's cluster status controller does.
 //
-// Invariants: the first result for a member, or the first after its
-// revision (its credentials) changed, is reported at once; a result with
-// the same Ready value as the reported one replaces it at once (a new
+// Invariants: the first result for a member is reported at once; a result
+// with the same Ready value as the reported one replaces it at once (a new
 // reason or version is news, not a flap); a result with the other Ready
 // value is reported only once results with that value have been observed
-// continuously for at least the window.
+// continuously for at least the window. A new revision (rotated
+// credentials) restarts that window, so one failed probe right after a
+// rotation does not flap the member either.
 type Debouncer struct {
 	window time.Duration
 
@@ -35,14 +36,17 @@ func NewDebouncer(window time.Duration) *Debouncer {
 
 // Observe records a result for the member at now and returns the state to
 // report. revision identifies the member's credentials (a hash): a new
-// revision starts the member afresh.
+// revision restarts the debounce window.
 func (d *Debouncer) Observe(member, revision string, r Result, now time.Time) Result {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.states[member]
-	if !ok || s.revision != revision {
+	if !ok {
 		d.states[member] = &debounceState{revision: revision, reported: r}
 		return r
+	}
+	if s.revision != revision {
+		s.revision, s.pendingSince = revision, time.Time{}
 	}
 	if r.Ready == s.reported.Ready {
 		s.reported, s.pendingSince = r, time.Time{}

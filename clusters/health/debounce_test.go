@@ -34,8 +34,9 @@ func TestDebouncer(t *testing.T) {
 		{"same Ready value updates the reason at once", []step{
 			{0, "a", down, down}, {1 * time.Second, "a", refused, refused},
 		}},
-		{"a new revision starts afresh", []step{
-			{0, "a", up, up}, {1 * time.Second, "b", down, down},
+		{"a new revision restarts the window", []step{
+			{0, "a", up, up}, {1 * time.Second, "a", down, up}, {20 * time.Second, "b", down, up},
+			{49 * time.Second, "b", down, up}, {50 * time.Second, "b", down, down},
 		}},
 	}
 	for _, tc := range cases {
