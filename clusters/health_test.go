@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,79 +154,6 @@ func hangingServer(t *testing.T) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// TestDebouncedHealth cuts one member off (a TCP proxy in front of its
-// apiserver closes, as when the apiserver dies) and checks that Ready turns
-// False only after the debounce window, that it recovers the same way, and
-// that the other members keep being indexed meanwhile.
-func TestDebouncedHealth(t *testing.T) {
-	ctx := context.Background()
-	const ns = "deb"
-	opts := testOptions(ns)
-	opts.Debounce = 3 * time.Second
-	hub := startHub(t, opts)
-	hc := fleet.Hub.Client
-
-	target, err := url.Parse(fleet.Members[0].Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, target.Host)
-	if err := hc.Create(ctx, memberSecret(ns, "member-1", withServer(t, fleet.Members[0].Kubeconfig, "https://"+proxy.addr))); err != nil {
-		t.Fatal(err)
-	}
-	if err := hc.Create(ctx, memberSecret(ns, "member-2", fleet.Members[1].Kubeconfig)); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, ns, "member-1", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
-	waitReady(t, ns, "member-2", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
-
-	// flipsAfter polls until member-1's Ready has the given status and
-	// returns how long after start that was first seen.
-	flipsAfter := func(status metav1.ConditionStatus, start time.Time) time.Duration {
-		t.Helper()
-		var seen time.Duration
-		eventually(t, 30*time.Second, "member-1 Ready="+string(status), func() error {
-			c, _, err := readyCondition(ctx, ns, "member-1")
-			if err != nil {
-				return err
-			}
-			if c.Status != status {
-				return fmt.Errorf("Ready=%s (%s)", c.Status, c.Reason)
-			}
-			seen = time.Since(start)
-			return nil
-		})
-		return seen
-	}
-
-	cut := time.Now()
-	proxy.close()
-	createFlinkDeployment(t, fleet.Members[1], "deb-apps", "while-member-1-is-down")
-	if after := flipsAfter(metav1.ConditionFalse, cut); after < opts.Debounce {
-		t.Fatalf("Ready turned False %s after the cut, before the %s debounce window", after, opts.Debounce)
-	}
-	waitReady(t, ns, "member-1", metav1.ConditionFalse, hubv1alpha1.ReasonUnreachable)
-	waitEvent(t, ns, "member-1", corev1.EventTypeWarning, hubv1alpha1.ReasonUnreachable)
-	eventually(t, 30*time.Second, "member-2's deployment indexed while member-1 is down", func() error {
-		got, err := deploymentKeys(t, hub, "?namespace=deb-apps")
-		if err != nil {
-			return err
-		}
-		if len(got) != 1 || got[0] != "member-2/deb-apps/while-member-1-is-down" {
-			return fmt.Errorf("deb-apps deployments %v", got)
-		}
-		return nil
-	})
-
-	restored := time.Now()
-	if err := proxy.open(); err != nil {
-		t.Fatal(err)
-	}
-	if after := flipsAfter(metav1.ConditionTrue, restored); after < opts.Debounce {
-		t.Fatalf("Ready turned True %s after recovery, before the %s debounce window", after, opts.Debounce)
-	}
 }
 
 // waitEvent waits for an event about a MemberCluster with type and reason.

@@ -8,6 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -192,3 +198,34 @@ func (p *tcpProxy) close() {
 }
 
 var errNotYet = errors.New("not yet")
+
+// apiserverPID finds the kube-apiserver process serving cp (envtest does
+// not expose it) by its --secure-port argument.
+func apiserverPID(t *testing.T, cp *framework.ControlPlane) int {
+	t.Helper()
+	u, err := url.Parse(cp.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--secure-port=" + u.Port()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(raw), "\x00")
+		if filepath.Base(args[0]) == "kube-apiserver" && slices.Contains(args, want) {
+			return pid
+		}
+	}
+	t.Fatalf("no kube-apiserver process with %s", want)
+	return 0
+}
