@@ -30,13 +30,14 @@ build: ## Build the operator and the kubectl plugin into bin/.
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code and CRDs.
 	$(CONTROLLER_GEN) object paths=./apis/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./apis/... output:crd:artifacts:config=deploy/crds
+	$(CONTROLLER_GEN) rbac:roleName=flink-hub paths=./... output:rbac:artifacts:config=deploy/rbac
 	gofmt -w apis
 
 .PHONY: verify
 verify: generate ## Fail when generated files are stale, gofmt or go vet complain.
-	@if ! git diff --quiet -- apis deploy/crds || [ -n "$$(git ls-files --others --exclude-standard -- apis deploy/crds)" ]; then \
+	@if ! git diff --quiet -- apis deploy/crds deploy/rbac || [ -n "$$(git ls-files --others --exclude-standard -- apis deploy/crds deploy/rbac)" ]; then \
 		echo "generated files are stale; run 'make generate' and commit:"; \
-		git diff --stat -- apis deploy/crds; git ls-files --others --exclude-standard -- apis deploy/crds; exit 1; fi
+		git diff --stat -- apis deploy/crds deploy/rbac; git ls-files --others --exclude-standard -- apis deploy/crds deploy/rbac; exit 1; fi
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then \
 		echo "not gofmt-ed (run gofmt -w):"; echo "$$bad"; exit 1; fi
 	go vet ./...

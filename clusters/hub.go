@@ -129,6 +129,15 @@ func NewProvider(opts Options) *kubeconfig.Provider {
 	})
 }
 
+// The hub's permissions in its own cluster, generated into deploy/rbac by
+// `make generate` (a Role of the hub namespace; installers rename the
+// namespace):
+//
+// +kubebuilder:rbac:groups="",namespace=flink-hub,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="";events.k8s.io,namespace=flink-hub,resources=events,verbs=create;patch;update
+
 // New builds the hub manager on hubCfg. mgrOpts are passed to
 // controller-runtime; New sets its Scheme and confines its cache to the hub
 // namespace. It sets no manager-wide reconcile timeout: that would cancel

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
@@ -89,12 +90,19 @@ func testOptions(namespace string) clusters.Options {
 // when the test ends (before the control planes stop).
 func startHub(t *testing.T, opts clusters.Options) *clusters.Hub {
 	t.Helper()
-	ctx := context.Background()
-	if err := fleet.Hub.CreateNamespace(ctx, opts.Namespace); err != nil {
+	if err := fleet.Hub.CreateNamespace(context.Background(), opts.Namespace); err != nil {
 		t.Fatal(err)
 	}
+	return startHubAs(t, fleet.Hub.Config, opts)
+}
+
+// startHubAs starts a hub with the given hub identity in an existing
+// namespace and stops it when the test ends.
+func startHubAs(t *testing.T, cfg *rest.Config, opts clusters.Options) *clusters.Hub {
+	t.Helper()
+	ctx := context.Background()
 	skip := true
-	hub, err := clusters.New(fleet.Hub.Config, opts, manager.Options{
+	hub, err := clusters.New(cfg, opts, manager.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             ctrlconfig.Controller{SkipNameValidation: &skip},

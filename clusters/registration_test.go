@@ -21,6 +21,18 @@ import (
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
+// waitGone waits until the MemberCluster is deleted.
+func waitGone(t *testing.T, ns, name string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "MemberCluster "+name+" deleted", func() error {
+		err := fleet.Hub.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &hubv1alpha1.MemberCluster{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there (%v)", err)
+		}
+		return nil
+	})
+}
+
 // setLifecycle writes a FlinkDeployment's status.lifecycleState in a member,
 // as the reconciler would.
 func setLifecycle(t *testing.T, memberIdx int, namespace, name string, state flinkv1beta1.ResourceLifecycleState) {
@@ -229,10 +241,8 @@ func TestRegistrationLifecycle(t *testing.T) {
 		if err := hc.Delete(ctx, memberSecret(ns, "member-3", nil)); err != nil {
 			t.Fatal(err)
 		}
+		waitGone(t, ns, "member-3")
 		eventually(t, 10*time.Second, "member-3 removed", func() error {
-			if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, &hubv1alpha1.MemberCluster{}); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("MemberCluster member-3 still there (%v)", err)
-			}
 			if _, err := hub.Provider.Get(ctx, "member-3"); !errors.Is(err, multicluster.ErrClusterNotFound) {
 				return fmt.Errorf("member-3 still engaged (%v)", err)
 			}
