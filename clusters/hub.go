@@ -45,7 +45,9 @@ type Options struct {
 	Debounce time.Duration
 	// InstallCRDs installs or upgrades the FlinkDeployment CRD in members.
 	InstallCRDs bool
-	// CRDRetryInterval is the wait between failed CRD installs.
+	// CRDRetryInterval is the wait between failed CRD installs, and
+	// between attempts to watch FlinkDeployments in a member without the
+	// CRD.
 	CRDRetryInterval time.Duration
 	// FleetAddress is where the fleet API listens; "" disables it.
 	FleetAddress string
@@ -170,7 +172,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		indexOpts = append(indexOpts, fleetindex.WithPlacer(opts.Placer))
 	}
 	h := &Hub{Manager: mgr, Provider: provider, Index: fleetindex.New(indexOpts...)}
-	if err := mgr.Add(fleetindex.NewFeeder(h.Index)); err != nil {
+	if err := mgr.Add(fleetindex.NewFeeder(h.Index, opts.CRDRetryInterval)); err != nil {
 		return nil, err
 	}
 	h.CRDs, err = crdinstall.New(opts.InstallCRDs, crdinstall.WithRetryInterval(opts.CRDRetryInterval))

@@ -197,16 +197,22 @@ func waitReady(t *testing.T, namespace, name string, status metav1.ConditionStat
 // createFlinkDeployment creates a minimal FlinkDeployment in a member.
 func createFlinkDeployment(t *testing.T, member *framework.ControlPlane, namespace, name string) {
 	t.Helper()
+	if err := tryCreateFlinkDeployment(member, namespace, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryCreateFlinkDeployment creates a namespace (if needed) and a minimal
+// FlinkDeployment in it.
+func tryCreateFlinkDeployment(member *framework.ControlPlane, namespace, name string) error {
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 	if err := member.Client.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
+		return err
 	}
 	fd := &flinkv1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec:       flinkv1beta1.FlinkDeploymentSpec{Image: "flink:2.2", FlinkVersion: "v2_2"},
 	}
-	if err := member.Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	return member.Client.Create(ctx, fd)
 }

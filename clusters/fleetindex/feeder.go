@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -25,15 +26,17 @@ import (
 // once it has synced.
 type Feeder struct {
 	index *Index
+	retry time.Duration
 
 	mu          sync.Mutex
 	engagements map[string]uint64
 	next        uint64
 }
 
-// NewFeeder returns a Feeder writing into index.
-func NewFeeder(index *Index) *Feeder {
-	return &Feeder{index: index, engagements: map[string]uint64{}}
+// NewFeeder returns a Feeder writing into index; retry is the wait between
+// attempts to watch a member that does not serve FlinkDeployments yet.
+func NewFeeder(index *Index, retry time.Duration) *Feeder {
+	return &Feeder{index: index, retry: retry, engagements: map[string]uint64{}}
 }
 
 // Start implements manager.Runnable; the work happens per engagement.
@@ -61,10 +64,19 @@ func (f *Feeder) current(name string, gen uint64) bool {
 
 func (f *Feeder) feed(ctx context.Context, name string, gen uint64, cl cluster.Cluster) {
 	logger := log.FromContext(ctx).WithValues("cluster", name)
-	inf, err := cl.GetCache().GetInformer(ctx, &flinkv1beta1.FlinkDeployment{}, cache.BlockUntilSynced(false))
+	// The member may not serve FlinkDeployments yet (crdinstall is
+	// installing the CRD, or the member is unreachable): keep trying.
+	var inf cache.Informer
+	err := wait.PollUntilContextCancel(ctx, f.retry, true, func(ctx context.Context) (bool, error) {
+		var err error
+		inf, err = cl.GetCache().GetInformer(ctx, &flinkv1beta1.FlinkDeployment{}, cache.BlockUntilSynced(false))
+		if err != nil {
+			logger.V(1).Info("cannot watch FlinkDeployments yet; will retry", "error", err.Error())
+		}
+		return err == nil, nil
+	})
 	if err != nil {
-		logger.Error(err, "cannot watch FlinkDeployments for the fleet index")
-		return
+		return // the engagement ended
 	}
 	upsert := func(obj any) {
 		if fd, ok := obj.(*flinkv1beta1.FlinkDeployment); ok && f.current(name, gen) {
