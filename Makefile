@@ -14,7 +14,7 @@ OAPI_CODEGEN := $(BIN)/oapi-codegen
 # Generated from the Flink REST spec: the client and the simulator's server.
 FLINKREST_API := controllers/flinkrest/api
 FLINKSIM_API  := e2e/flinksim/restapi
-GENERATED  := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API)
+GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_TEST_FLAGS ?= -timeout 25m
 
@@ -28,6 +28,7 @@ all: build
 .PHONY: build
 build: ## Build the operator and the kubectl plugin into bin/.
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/flink-hub ./cmd/flink-hub
+	go build -o $(BIN)/kubectl-flinkhub ./cmd/kubectl-flinkhub
 
 ##@ Code generation
 
@@ -35,6 +36,7 @@ build: ## Build the operator and the kubectl plugin into bin/.
 generate: $(CONTROLLER_GEN) $(OAPI_CODEGEN) ## Generate deepcopy code, CRDs, the Flink REST client and the simulator's server.
 	$(CONTROLLER_GEN) object paths=./apis/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./apis/... output:crd:artifacts:config=deploy/crds
+	$(CONTROLLER_GEN) rbac:roleName=flink-hub paths=./... output:rbac:artifacts:config=deploy/rbac
 	gofmt -w apis
 	cd $(FLINKREST_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml rest_v1_dispatcher.yml
 	cd $(FLINKSIM_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/$(FLINKREST_API)/rest_v1_dispatcher.yml

@@ -2,11 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
-func TestRun(t *testing.T) {
+func TestRunFlags(t *testing.T) {
 	cases := []struct {
 		name     string
 		args     []string
@@ -15,13 +31,17 @@ func TestRun(t *testing.T) {
 		stderrIn string
 	}{
 		{"version", []string{"--version"}, 0, []string{"flink-hub dev"}, ""},
-		{"flags", nil, 0, []string{"flink-hub dev", "-namespace", "-metrics-bind-address"}, ""},
+		{"help", []string{"--help"}, 0, nil, "-member-qps"},
 		{"unknown flag", []string{"--bogus"}, 2, nil, "flag provided but not defined: -bogus"},
+		{"bad qps", []string{"--member-qps=0"}, 2, nil, "--member-qps and --member-burst must be positive"},
+		{"bad probe", []string{"--health-probe-interval=0s"}, 2, nil, "--health-probe-interval"},
+		{"no namespace", []string{"--namespace="}, 2, nil, "--namespace must not be empty"},
+		{"unreadable kubeconfig", []string{"--kubeconfig=/nonexistent/kubeconfig"}, 1, []string{"flink-hub dev"}, "hub cluster config"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := run(tc.args, &out, &errOut); code != tc.code {
+			if code := run(context.Background(), tc.args, &out, &errOut); code != tc.code {
 				t.Fatalf("exit code %d, want %d (stderr %q)", code, tc.code, errOut.String())
 			}
 			for _, want := range tc.stdout {
@@ -34,4 +54,103 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the hub's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRunServesMembers runs the binary's wiring against a real hub and
+// member: a registered member turns Ready and shows up in the fleet API.
+func TestRunServesMembers(t *testing.T) {
+	f := framework.StartFleetT(t, framework.FleetOptions{Members: 1, HubCRDDirs: []string{framework.CRDDir()}})
+	ctx := context.Background()
+	const ns = "flink-hub"
+	if err := f.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, f.Hub.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fleetAddr := freeAddr(t)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	var stdout, stderr syncBuffer
+	go func() {
+		done <- run(runCtx, []string{
+			"--kubeconfig", kubeconfig, "--namespace", ns, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+			"--fleet-bind-address", fleetAddr, "--health-probe-interval=200ms", "--health-debounce=1s",
+		}, &stdout, &stderr)
+	}()
+	stopped := false
+	stopHub := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("run exited %d; stderr:\n%s", code, stderr.b.String())
+		}
+	}
+	t.Cleanup(stopHub) // before the fleet stops: cleanups run last-in first-out
+
+	if err := f.RegisterMembers(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := checkServed(ctx, f, ns, fleetAddr)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("member not served: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	stopHub()
+}
+
+// checkServed returns nil once member-1 is Ready and listed by the fleet API.
+func checkServed(ctx context.Context, f *framework.Fleet, ns, fleetAddr string) error {
+	mc := &hubv1alpha1.MemberCluster{}
+	if err := f.Hub.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-1"}, mc); err != nil {
+		return err
+	}
+	if !meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady) {
+		return fmt.Errorf("member-1 not Ready: %+v", mc.Status.Conditions)
+	}
+	resp, err := http.Get("http://" + fleetAddr + "/fleet/v1/clusters")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var list fleetapi.ClusterList
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return err
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "member-1" || !list.Items[0].Ready {
+		return fmt.Errorf("fleet API clusters: %+v", list.Items)
+	}
+	return nil
 }

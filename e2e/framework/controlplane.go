@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 )
 
 // serviceCIDR replaces envtest's /24 service range, which fills up after
@@ -29,6 +30,7 @@ func newScheme() *runtime.Scheme {
 		clientgoscheme.AddToScheme,
 		apiextensionsv1.AddToScheme,
 		flinkv1beta1.AddToScheme,
+		hubv1alpha1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err)

@@ -1,12 +1,17 @@
 package framework
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
 // Fleet is a hub control plane and its member control planes.
@@ -106,3 +111,22 @@ func stopAll(planes []*ControlPlane) error {
 }
 
 func objectMeta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }
+
+// RegisterMembers writes one member registration Secret per member into
+// the hub namespace (created if missing): named after the member, labelled
+// flink-hub.io/member-cluster=true, holding the member's admin kubeconfig.
+func (f *Fleet) RegisterMembers(ctx context.Context, namespace string) error {
+	if err := f.Hub.CreateNamespace(ctx, namespace); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	for _, m := range f.Members {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: namespace, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
+			Data:       map[string][]byte{memberconfig.SecretKey: m.Kubeconfig},
+		}
+		if err := f.Hub.Client.Create(ctx, s); err != nil {
+			return fmt.Errorf("register %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types and reasons of a MemberCluster.
+const (
+	// ConditionReady is True while the hub can reach the member with its
+	// credentials. It changes only after the new state has lasted the hub's
+	// debounce window, except for a kubeconfig that cannot be used at all.
+	ConditionReady = "Ready"
+	// ConditionCRDInstalled reports the hub's install of the FlinkDeployment
+	// CRD in the member.
+	ConditionCRDInstalled = "CRDInstalled"
+
+	// ReasonReachable: the member answered /readyz and authorized the hub.
+	ReasonReachable = "Reachable"
+	// ReasonUnreachable: the member did not answer, or answered not ready.
+	ReasonUnreachable = "Unreachable"
+	// ReasonForbidden: the member refused the hub's credentials (401/403).
+	ReasonForbidden = "Forbidden"
+	// ReasonInvalidKubeconfig: the Secret's kubeconfig cannot be used.
+	ReasonInvalidKubeconfig = "InvalidKubeconfig"
+
+	// ReasonInstalled: the hub's CRD is applied in the member.
+	ReasonInstalled = "Installed"
+	// ReasonNewerCRDPresent: the member has a newer CRD; the hub left it alone.
+	ReasonNewerCRDPresent = "NewerCRDPresent"
+	// ReasonInstallFailed: applying the CRD failed.
+	ReasonInstallFailed = "InstallFailed"
+	// ReasonInstallDisabled: CRD installs are turned off (--install-crds=false).
+	ReasonInstallDisabled = "InstallDisabled"
+)
+
+// MemberCluster is the hub's report on one member cluster, registered by a
+// labelled kubeconfig Secret of the same name. The hub creates, updates and
+// deletes it; users only read it.
+//
+// It is namespaced and lives in the hub namespace, next to its Secret: the
+// Secret owns it (garbage collection removes it with the Secret), the hub
+// needs no cluster-wide RBAC for it, and two hubs in one cluster (one per
+// namespace) never see each other's members.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=mc;mcs,categories=flinkhub
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
+// +kubebuilder:printcolumn:name="Deployments",type=integer,JSONPath=`.status.flinkDeployments`
+// +kubebuilder:printcolumn:name="Last-Probe",type=date,JSONPath=`.status.lastProbeTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type MemberCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Status is written by the hub only.
+	// +optional
+	Status MemberClusterStatus `json:"status,omitempty"`
+}
+
+// MemberClusterStatus is what the hub last observed of a member.
+type MemberClusterStatus struct {
+	// Conditions are Ready and CRDInstalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// KubernetesVersion is the member apiserver's gitVersion.
+	// +optional
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// Server is the member apiserver's URL (from the kubeconfig).
+	// +optional
+	Server string `json:"server,omitempty"`
+	// FlinkDeployments is the number of FlinkDeployments the hub's fleet
+	// index holds for the member.
+	// +optional
+	FlinkDeployments int32 `json:"flinkDeployments"`
+	// LastProbeTime is when the hub last probed the member.
+	// +optional
+	LastProbeTime *metav1.Time `json:"lastProbeTime,omitempty"`
+}
+
+// MemberClusterList is a list of MemberClusters.
+//
+// +kubebuilder:object:root=true
+type MemberClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MemberCluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&MemberCluster{}, &MemberClusterList{})
+}

@@ -1,0 +1,104 @@
+// Package fleetapi serves the fleet index read-only over HTTP as JSON:
+//
+//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=
+//	GET /fleet/v1/clusters
+package fleetapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+)
+
+// DeploymentList is the answer of /fleet/v1/deployments.
+type DeploymentList struct {
+	Items []fleetindex.Deployment `json:"items"`
+}
+
+// ClusterList is the answer of /fleet/v1/clusters.
+type ClusterList struct {
+	Items []fleetindex.Cluster `json:"items"`
+}
+
+// Handler returns the read-only HTTP API of index.
+func Handler(index *fleetindex.Index) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fleet/v1/deployments", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		items := index.Deployments(fleetindex.Filter{
+			Cluster:        q.Get("cluster"),
+			Namespace:      q.Get("namespace"),
+			LifecycleState: q.Get("state"),
+			Owner:          q.Get("owner"),
+		})
+		writeJSON(w, DeploymentList{Items: nonNil(items)})
+	})
+	mux.HandleFunc("GET /fleet/v1/clusters", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, ClusterList{Items: nonNil(index.Clusters())})
+	})
+	return mux
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Server serves Handler on an address; it is a manager.Runnable.
+type Server struct {
+	addr    string
+	handler http.Handler
+	bound   chan string
+}
+
+// NewServer returns a Server for index on addr (":0" picks a free port).
+func NewServer(addr string, index *fleetindex.Index) *Server {
+	return &Server{addr: addr, handler: Handler(index), bound: make(chan string, 1)}
+}
+
+// Addr waits until the server listens and returns its address.
+func (s *Server) Addr(ctx context.Context) (string, error) {
+	select {
+	case a := <-s.bound:
+		s.bound <- a
+		return a, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable: every
+// replica serves its index.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start serves until ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.bound <- ln.Addr().String()
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package clusters_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/registration"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// tokenKubeconfig creates a cluster-admin ServiceAccount in the member and
+// returns a kubeconfig with a token for it (a credential the test can
+// revoke by deleting the ServiceAccount).
+func tokenKubeconfig(t *testing.T, member *framework.ControlPlane, sa string) []byte {
+	t.Helper()
+	return serviceAccountKubeconfig(t, member, sa, "cluster-admin")
+}
+
+// serviceAccountKubeconfig creates a ServiceAccount in the member, bound to
+// clusterRole unless it is empty, and returns a kubeconfig with its token.
+func serviceAccountKubeconfig(t *testing.T, member *framework.ControlPlane, sa, clusterRole string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	const ns = "test-identities"
+	if err := member.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	if err := member.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	if clusterRole != "" {
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "test-" + sa},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: ns}},
+		}
+		if err := member.Client.Create(ctx, crb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := kubernetes.NewForConfigOrDie(member.Config)
+	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := registration.Kubeconfig(member.Name, member.Config.Host, member.Config.CAData, tr.Status.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
+// deleteServiceAccount revokes the tokens of a tokenKubeconfig identity.
+func deleteServiceAccount(t *testing.T, member *framework.ControlPlane, sa string) {
+	t.Helper()
+	err := member.Client.Delete(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: "test-identities"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fleetGet decodes a fleet API answer of the hub.
+func fleetGet(t *testing.T, hub *clusters.Hub, path string, into any) error {
+	t.Helper()
+	addr, err := hub.Fleet.Addr(context.Background())
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// deploymentKeys lists the keys the fleet API returns for a query.
+func deploymentKeys(t *testing.T, hub *clusters.Hub, query string) ([]string, error) {
+	var list fleetapi.DeploymentList
+	if err := fleetGet(t, hub, "/fleet/v1/deployments"+query, &list); err != nil {
+		return nil, err
+	}
+	keys := []string{}
+	for _, d := range list.Items {
+		keys = append(keys, d.Key().String())
+	}
+	return keys, nil
+}
+
+// tcpProxy forwards a local port to a member apiserver; closing it cuts the
+// member off from the hub as a network partition or a dead apiserver does.
+type tcpProxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
+	if err := p.open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+// open listens (again) on the proxy's address.
+func (p *tcpProxy) open() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+	return nil
+}
+
+func (p *tcpProxy) forward(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(c, up) {
+		return
+	}
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+func (p *tcpProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		for _, c := range conns {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// close stops listening and cuts every open connection.
+func (p *tcpProxy) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
+
+var errNotYet = errors.New("not yet")
+
+// apiserverPID finds the kube-apiserver process serving cp (envtest does
+// not expose it) by its --secure-port argument.
+func apiserverPID(t *testing.T, cp *framework.ControlPlane) int {
+	t.Helper()
+	u, err := url.Parse(cp.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--secure-port=" + u.Port()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(raw), "\x00")
+		if filepath.Base(args[0]) == "kube-apiserver" && slices.Contains(args, want) {
+			return pid
+		}
+	}
+	t.Fatalf("no kube-apiserver process with %s", want)
+	return 0
+}

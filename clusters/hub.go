@@ -1,0 +1,205 @@
+package clusters
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/providers/kubeconfig"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/crdinstall"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/clusters/health"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/clusters/memberstatus"
+)
+
+// Options configures the member cluster machinery.
+type Options struct {
+	// Namespace is the hub namespace holding member Secrets.
+	Namespace string
+	// MemberQPS and MemberBurst rate-limit each member client (the
+	// provider's client-go defaults of 5/10 starve a fleet).
+	MemberQPS   float32
+	MemberBurst int
+	// ProbeInterval is the time between health probes of one member.
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds one probe.
+	ProbeTimeout time.Duration
+	// Debounce is how long a new health state must last before Ready
+	// changes.
+	Debounce time.Duration
+	// InstallCRDs installs or upgrades the FlinkDeployment CRD in members.
+	InstallCRDs bool
+	// CRDRetryInterval is the wait between failed CRD installs, and
+	// between attempts to watch FlinkDeployments in a member without the
+	// CRD.
+	CRDRetryInterval time.Duration
+	// FleetAddress is where the fleet API listens; "" disables it.
+	FleetAddress string
+	// StatusWorkers is the number of members probed at once.
+	StatusWorkers int
+	// Placer places indexed deployments on shards and replicas; optional.
+	Placer fleetindex.Placer
+}
+
+// DefaultOptions returns the production defaults.
+func DefaultOptions() Options {
+	return Options{
+		Namespace:        "flink-hub",
+		MemberQPS:        200,
+		MemberBurst:      400,
+		ProbeInterval:    10 * time.Second,
+		ProbeTimeout:     5 * time.Second,
+		Debounce:         30 * time.Second,
+		InstallCRDs:      true,
+		CRDRetryInterval: 5 * time.Second,
+		FleetAddress:     ":8082",
+		StatusWorkers:    8,
+	}
+}
+
+// HubScheme knows the types the hub reads in its own cluster.
+func HubScheme() *runtime.Scheme {
+	return mustScheme(clientgoscheme.AddToScheme, hubv1alpha1.AddToScheme)
+}
+
+// MemberScheme knows the types the hub reads and writes in members.
+func MemberScheme() *runtime.Scheme {
+	return mustScheme(clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, flinkv1beta1.AddToScheme)
+}
+
+func mustScheme(adds ...func(*runtime.Scheme) error) *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range adds {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// Hub is the hub's multicluster manager with the member machinery wired in.
+type Hub struct {
+	// Manager is the multicluster manager; controllers of other packages
+	// are added to it.
+	Manager mcmanager.Manager
+	// Provider engages and disengages members from their Secrets.
+	Provider *kubeconfig.Provider
+	// Index is the fleet index.
+	Index *fleetindex.Index
+	// CRDs installs the FlinkDeployment CRD in members.
+	CRDs *crdinstall.Installer
+	// Fleet serves the fleet API; nil when disabled.
+	Fleet *fleetapi.Server
+}
+
+// NewProvider returns the kubeconfig provider for the hub namespace: a
+// Secret there labelled flink-hub.io/member-cluster=true with the key
+// "kubeconfig" registers a member named after the Secret.
+func NewProvider(opts Options) *kubeconfig.Provider {
+	return kubeconfig.New(kubeconfig.Options{
+		Namespace:             opts.Namespace,
+		KubeconfigSecretLabel: memberconfig.SecretLabel,
+		KubeconfigSecretKey:   memberconfig.SecretKey,
+		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
+			if err := memberconfig.CheckSelfContained(cfg); err != nil {
+				return err
+			}
+			cfg.QPS, cfg.Burst = opts.MemberQPS, opts.MemberBurst
+			cfg.UserAgent = "flink-hub"
+			return nil
+		}},
+		ClusterOptions: []cluster.Option{func(o *cluster.Options) {
+			o.Scheme = MemberScheme()
+			o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+		}},
+	})
+}
+
+// The hub's permissions in its own cluster, generated into deploy/rbac by
+// `make generate` (a Role of the hub namespace; installers rename the
+// namespace):
+//
+// +kubebuilder:rbac:groups="",namespace=flink-hub,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="";events.k8s.io,namespace=flink-hub,resources=events,verbs=create;patch;update
+
+// New builds the hub manager on hubCfg. mgrOpts are passed to
+// controller-runtime; New sets its Scheme and confines its cache to the hub
+// namespace. It sets no manager-wide reconcile timeout: that would cancel
+// member contexts.
+func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, error) {
+	if opts.Namespace == "" {
+		return nil, fmt.Errorf("hub namespace is empty")
+	}
+	mgrOpts.Scheme = HubScheme()
+	mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	// Only member Secrets are cached. A Secret that loses the label thus
+	// looks deleted, which is the only way to make the kubeconfig provider
+	// disengage a member whose Secret still exists.
+	if mgrOpts.Cache.ByObject == nil {
+		mgrOpts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	mgrOpts.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{memberconfig.SecretLabel: "true"}),
+	}
+	provider := NewProvider(opts)
+	mgr, err := mcmanager.New(hubCfg, provider, mgrOpts)
+	if err != nil {
+		return nil, fmt.Errorf("hub manager: %w", err)
+	}
+	if err := provider.SetupWithManager(context.Background(), mgr); err != nil {
+		return nil, fmt.Errorf("kubeconfig provider: %w", err)
+	}
+	var indexOpts []fleetindex.Option
+	if opts.Placer != nil {
+		indexOpts = append(indexOpts, fleetindex.WithPlacer(opts.Placer))
+	}
+	h := &Hub{Manager: mgr, Provider: provider, Index: fleetindex.New(indexOpts...)}
+	if err := mgr.Add(fleetindex.NewFeeder(h.Index, opts.CRDRetryInterval)); err != nil {
+		return nil, err
+	}
+	h.CRDs, err = crdinstall.New(opts.InstallCRDs, crdinstall.WithRetryInterval(opts.CRDRetryInterval))
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(h.CRDs); err != nil {
+		return nil, err
+	}
+	status := &memberstatus.Reconciler{
+		Client:    mgr.GetLocalManager().GetClient(),
+		Namespace: opts.Namespace,
+		Prober:    health.HTTPProber{Timeout: opts.ProbeTimeout},
+		Debouncer: health.NewDebouncer(opts.Debounce),
+		Interval:  opts.ProbeInterval,
+		CRDs:      h.CRDs,
+		Index:     h.Index,
+		Recorder:  mgr.GetLocalManager().GetEventRecorder("flink-hub"),
+	}
+	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
+		return nil, fmt.Errorf("MemberCluster status controller: %w", err)
+	}
+	if opts.FleetAddress != "" {
+		h.Fleet = fleetapi.NewServer(opts.FleetAddress, h.Index)
+		if err := mgr.GetLocalManager().Add(h.Fleet); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}

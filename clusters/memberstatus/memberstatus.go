@@ -1,0 +1,208 @@
+// Package memberstatus is the hub controller that keeps one MemberCluster
+// per member kubeconfig Secret: it probes the member on an interval,
+// debounces the result, and writes the MemberCluster status; it deletes the
+// MemberCluster when the Secret goes away or loses its label.
+package memberstatus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/crdinstall"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/clusters/health"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+)
+
+// CRDStatuses reports the CRD install outcome per member.
+type CRDStatuses interface {
+	Status(member string) (crdinstall.Status, bool)
+}
+
+// Reconciler writes MemberCluster status from probes of the members.
+type Reconciler struct {
+	// Client is the hub client.
+	Client client.Client
+	// Namespace is the hub namespace holding the member Secrets.
+	Namespace string
+	// Prober probes a member.
+	Prober health.Prober
+	// Debouncer holds each member's reported health.
+	Debouncer *health.Debouncer
+	// Interval is the time between probes of one member.
+	Interval time.Duration
+	// CRDs reports CRD installs; optional.
+	CRDs CRDStatuses
+	// Index receives the member rows and provides deployment counts.
+	Index *fleetindex.Index
+	// Recorder receives an event on every change of Ready; optional.
+	Recorder events.EventRecorder
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// SetupWithManager registers the controller with the hub manager.
+func (r *Reconciler) SetupWithManager(mgr manager.Manager, workers int) error {
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
+	return ctrl.ControllerManagedBy(mgr).
+		Named("membercluster-status").
+		For(&corev1.Secret{}, ctrl.WithPredicates(inNamespace)).
+		// Status writes must not re-trigger the probe; deletions must.
+		Owns(&hubv1alpha1.MemberCluster{}, ctrl.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+}
+
+// Reconcile implements reconcile.Reconciler for a Secret of the hub
+// namespace.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var secret corev1.Secret
+	err := r.Client.Get(ctx, req.NamespacedName, &secret)
+	if client.IgnoreNotFound(err) != nil {
+		return reconcile.Result{}, err
+	}
+	if apierrors.IsNotFound(err) || !secret.DeletionTimestamp.IsZero() || !memberconfig.IsMember(&secret) {
+		return reconcile.Result{}, r.forget(ctx, req.NamespacedName)
+	}
+
+	mc, err := r.ensureMemberCluster(ctx, &secret)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	result, server, now := r.observe(ctx, &secret)
+	before := mc.DeepCopy()
+	r.writeStatus(mc, result, server, now)
+	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
+		return reconcile.Result{}, fmt.Errorf("update MemberCluster status: %w", err)
+	}
+	r.recordTransition(before, mc)
+	return reconcile.Result{RequeueAfter: r.Interval}, nil
+}
+
+// recordTransition emits an event when the Ready status changed.
+func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) {
+	if r.Recorder == nil {
+		return
+	}
+	was := meta.FindStatusCondition(before.Status.Conditions, hubv1alpha1.ConditionReady)
+	now := meta.FindStatusCondition(after.Status.Conditions, hubv1alpha1.ConditionReady)
+	if now == nil || (was != nil && was.Status == now.Status) {
+		return
+	}
+	eventType := corev1.EventTypeWarning
+	if now.Status == metav1.ConditionTrue {
+		eventType = corev1.EventTypeNormal
+	}
+	r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
+}
+
+// observe returns the debounced health of the Secret's member, its server
+// URL, and the time of the observation: when the probe's answer was known,
+// so that the debounce window never starts before the failure did.
+func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health.Result, string, time.Time) {
+	cfg, err := memberconfig.FromSecret(secret)
+	if err != nil {
+		// Unusable configuration is not a flap: report it at once.
+		r.Debouncer.Forget(secret.Name)
+		return health.Result{Reason: hubv1alpha1.ReasonInvalidKubeconfig, Message: err.Error()}, "", r.now()
+	}
+	probed := r.Prober.Probe(ctx, cfg)
+	now := r.now()
+	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg.Host, now
+}
+
+func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result, server string, now time.Time) {
+	st := &mc.Status
+	ready := metav1.ConditionFalse
+	if h.Ready {
+		ready = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: hubv1alpha1.ConditionReady, Status: ready, Reason: h.Reason, Message: h.Message, ObservedGeneration: mc.Generation,
+	})
+	if r.CRDs != nil {
+		if crd, ok := r.CRDs.Status(mc.Name); ok {
+			status := metav1.ConditionFalse
+			if crd.Reason == hubv1alpha1.ReasonInstalled {
+				status = metav1.ConditionTrue
+			}
+			meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+				Type: hubv1alpha1.ConditionCRDInstalled, Status: status, Reason: crd.Reason, Message: crd.Message, ObservedGeneration: mc.Generation,
+			})
+		}
+	}
+	if h.KubernetesVersion != "" {
+		st.KubernetesVersion = h.KubernetesVersion
+	}
+	if server != "" {
+		st.Server = server
+	}
+	st.LastProbeTime = &metav1.Time{Time: now}
+	st.FlinkDeployments = int32(r.Index.CountDeployments(mc.Name))
+	r.Index.UpsertCluster(fleetindex.Cluster{
+		Name: mc.Name, Ready: h.Ready, Reason: h.Reason, Message: h.Message,
+		KubernetesVersion: st.KubernetesVersion, LastProbe: &now,
+	})
+}
+
+// ensureMemberCluster returns the Secret's MemberCluster, creating it owned
+// by the Secret.
+func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Secret) (*hubv1alpha1.MemberCluster, error) {
+	mc := &hubv1alpha1.MemberCluster{}
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
+	if err == nil {
+		return mc, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	mc = &hubv1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: secret.Name, Namespace: secret.Namespace}}
+	if err := controllerutil.SetControllerReference(secret, mc, r.Client.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Client.Create(ctx, mc); err != nil {
+		return nil, fmt.Errorf("create MemberCluster: %w", err)
+	}
+	return mc, nil
+}
+
+// forget deletes the member's MemberCluster and its rows.
+func (r *Reconciler) forget(ctx context.Context, key client.ObjectKey) error {
+	r.Debouncer.Forget(key.Name)
+	r.Index.DeleteCluster(key.Name)
+	mc := &hubv1alpha1.MemberCluster{}
+	if err := r.Client.Get(ctx, key, mc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	return client.IgnoreNotFound(r.Client.Delete(ctx, mc))
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// revision identifies the Secret's credentials without revealing them.
+func revision(s *corev1.Secret) string {
+	sum := sha256.Sum256(s.Data[memberconfig.SecretKey])
+	return hex.EncodeToString(sum[:])
+}

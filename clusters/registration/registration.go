@@ -1,0 +1,200 @@
+package registration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+)
+
+// FieldManager owns what `cluster add` applies.
+const FieldManager = "kubectl-flinkhub"
+
+// Options describes one registration.
+type Options struct {
+	// Name is the member's name in the hub: the Secret's name.
+	Name string
+	// HubNamespace is the hub namespace receiving the Secret.
+	HubNamespace string
+	// MemberNamespace holds the hub's ServiceAccount in the member.
+	MemberNamespace string
+	// ServiceAccount is the hub's identity in the member.
+	ServiceAccount string
+	// InstallCRDs grants the hub the CRD permissions it needs to install
+	// the FlinkDeployment CRD.
+	InstallCRDs bool
+	// TokenTTL is the requested lifetime of the hub's token; the member's
+	// apiserver may shorten it. Run `cluster add` again to rotate.
+	TokenTTL time.Duration
+}
+
+// WithDefaults fills empty fields with the defaults.
+func (o Options) WithDefaults() Options {
+	if o.HubNamespace == "" {
+		o.HubNamespace = "flink-hub"
+	}
+	if o.MemberNamespace == "" {
+		o.MemberNamespace = "flink-hub"
+	}
+	if o.ServiceAccount == "" {
+		o.ServiceAccount = "flink-hub"
+	}
+	if o.TokenTTL == 0 {
+		o.TokenTTL = 365 * 24 * time.Hour
+	}
+	return o
+}
+
+// clusterRoleName is the member ClusterRole (and binding) of the hub.
+func (o Options) clusterRoleName() string {
+	return "flink-hub:" + o.MemberNamespace + ":" + o.ServiceAccount
+}
+
+// MemberObjects are the objects `cluster add` applies in the member: the
+// namespace, the ServiceAccount, and the ClusterRole and binding of
+// MemberRules.
+func MemberObjects(o Options) []client.Object {
+	o = o.WithDefaults()
+	typeMeta := func(kind, version string) metav1.TypeMeta { return metav1.TypeMeta{Kind: kind, APIVersion: version} }
+	labels := map[string]string{"app.kubernetes.io/managed-by": FieldManager}
+	return []client.Object{
+		&corev1.Namespace{TypeMeta: typeMeta("Namespace", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.MemberNamespace, Labels: labels}},
+		&corev1.ServiceAccount{TypeMeta: typeMeta("ServiceAccount", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.ServiceAccount, Namespace: o.MemberNamespace, Labels: labels}},
+		&rbacv1.ClusterRole{TypeMeta: typeMeta("ClusterRole", "rbac.authorization.k8s.io/v1"), ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels}, Rules: MemberRules(o.InstallCRDs)},
+		&rbacv1.ClusterRoleBinding{
+			TypeMeta:   typeMeta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
+			ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: o.clusterRoleName()},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: o.ServiceAccount, Namespace: o.MemberNamespace}},
+		},
+	}
+}
+
+// Kubeconfig returns a kubeconfig for server with the member's CA embedded
+// and a bearer token.
+func Kubeconfig(name, server string, caData []byte, token string) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	cfg.CurrentContext = name
+	return clientcmd.Write(*cfg)
+}
+
+// Secret is the hub Secret registering the member.
+func Secret(o Options, kubeconfig []byte) *corev1.Secret {
+	o = o.WithDefaults()
+	return &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{Kind: "Secret", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: o.Name, Namespace: o.HubNamespace,
+			Labels: map[string]string{memberconfig.SecretLabel: "true", "app.kubernetes.io/managed-by": FieldManager},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{memberconfig.SecretKey: kubeconfig},
+	}
+}
+
+// Registrar performs registrations.
+type Registrar struct {
+	// Member is an admin client config of the member.
+	Member *rest.Config
+	// MemberClient is a client of the member with client-go's scheme.
+	MemberClient client.Client
+	// Hub is a client of the hub cluster.
+	Hub client.Client
+}
+
+// Add registers the member. It is idempotent: a second run re-applies the
+// member objects, issues a fresh token and updates the Secret. All member
+// work happens before the one hub write, so a failure leaves the hub
+// untouched.
+func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) {
+	o = o.WithDefaults()
+	if o.Name == "" {
+		return nil, errors.New("member name is empty")
+	}
+	cs, err := kubernetes.NewForConfig(r.Member)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cs.Discovery().ServerVersion(); err != nil {
+		return nil, fmt.Errorf("member is unreachable: %w", err)
+	}
+	var hubNS corev1.Namespace
+	if err := r.Hub.Get(ctx, client.ObjectKey{Name: o.HubNamespace}, &hubNS); err != nil {
+		return nil, fmt.Errorf("hub namespace %q: %w", o.HubNamespace, err)
+	}
+	for _, obj := range MemberObjects(o) {
+		if err := r.MemberClient.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed SSA
+			return nil, fmt.Errorf("member: apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+	}
+	ttl := int64(o.TokenTTL.Seconds())
+	tr, err := cs.CoreV1().ServiceAccounts(o.MemberNamespace).CreateToken(ctx, o.ServiceAccount,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("member: request a token for %s/%s: %w", o.MemberNamespace, o.ServiceAccount, err)
+	}
+	ca, err := caData(r.Member)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig, err := Kubeconfig(o.Name, r.Member.Host, ca, tr.Status.Token)
+	if err != nil {
+		return nil, err
+	}
+	secret := Secret(o, kubeconfig)
+	if err := r.Hub.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed SSA
+		return nil, fmt.Errorf("hub: write Secret %s/%s: %w", o.HubNamespace, o.Name, err)
+	}
+	return secret, nil
+}
+
+// Remove deletes the member's Secret from the hub; the hub then
+// disengages the member and deletes its MemberCluster. It reports whether
+// the Secret existed.
+func Remove(ctx context.Context, hub client.Client, hubNamespace, name string) (bool, error) {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: hubNamespace}}
+	var existing corev1.Secret
+	if err := hub.Get(ctx, client.ObjectKeyFromObject(s), &existing); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return false, nil
+		}
+		return false, err
+	}
+	if !memberconfig.IsMember(&existing) {
+		return false, fmt.Errorf("secret %s/%s is not a member registration (no %s=true label)", hubNamespace, name, memberconfig.SecretLabel)
+	}
+	if err := hub.Delete(ctx, &existing); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return true, nil
+}
+
+func caData(cfg *rest.Config) ([]byte, error) {
+	if len(cfg.CAData) > 0 {
+		return cfg.CAData, nil
+	}
+	if cfg.CAFile != "" {
+		data, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("member CA: %w", err)
+		}
+		return data, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,44 @@
+// Package registration registers a member cluster with the hub: it creates
+// the hub's least-privilege identity in the member, issues a token for it,
+// and writes the labelled kubeconfig Secret into the hub namespace. It is
+// the logic behind `kubectl flinkhub cluster add`.
+package registration
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// FlinkDeploymentCRDName is the name of the CRD the hub installs in members.
+const FlinkDeploymentCRDName = "flinkdeployments.flink.apache.org"
+
+var (
+	readWrite = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+)
+
+// MemberRules are exactly the permissions the hub needs in a member:
+// FlinkDeployments with their status and finalizers; the Deployments,
+// Services, ConfigMaps and Ingresses the deployers create; Pods (native
+// TaskManagers are created by Flink, the hub reads and cleans them up);
+// events; the service proxy to reach JobManagers' REST API; and, when CRD
+// installs are on, the FlinkDeployment CRD (create cannot be limited by
+// name; everything else is). Secrets are deliberately absent.
+func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments", "flinksessionjobs"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/status", "flinksessionjobs/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/finalizers", "flinksessionjobs/finalizers"}, Verbs: []string{"update"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: readWrite},
+		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: readWrite},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete", "deletecollection"}},
+		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
+		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
+	}
+	if installCRDs {
+		rules = append(rules,
+			rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"create"}},
+			rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: []string{FlinkDeploymentCRDName}, Verbs: []string{"get", "update", "patch"}},
+		)
+	}
+	return rules
+}

@@ -1,0 +1,269 @@
+package clusters_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+)
+
+// waitGone waits until the MemberCluster is deleted.
+func waitGone(t *testing.T, ns, name string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "MemberCluster "+name+" deleted", func() error {
+		err := fleet.Hub.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &hubv1alpha1.MemberCluster{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there (%v)", err)
+		}
+		return nil
+	})
+}
+
+// setLifecycle writes a FlinkDeployment's status.lifecycleState in a member,
+// as the reconciler would.
+func setLifecycle(t *testing.T, memberIdx int, namespace, name string, state flinkv1beta1.ResourceLifecycleState) {
+	t.Helper()
+	c := fleet.Members[memberIdx].Client
+	fd := &flinkv1beta1.FlinkDeployment{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, fd); err != nil {
+		t.Fatal(err)
+	}
+	fd.Status.LifecycleState = state
+	if err := c.Status().Update(context.Background(), fd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegistrationLifecycle(t *testing.T) {
+	ctx := context.Background()
+	const ns = "reg"
+	hub := startHub(t, testOptions(ns))
+	hc := fleet.Hub.Client
+
+	// member-1 uses a ServiceAccount token the test can rotate and revoke.
+	secrets := map[string][]byte{
+		"member-1": tokenKubeconfig(t, fleet.Members[0], "hub-a"),
+		"member-2": fleet.Members[1].Kubeconfig,
+		"member-3": fleet.Members[2].Kubeconfig,
+	}
+	for name, kc := range secrets {
+		if err := hc.Create(ctx, memberSecret(ns, name, kc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlabelled := memberSecret(ns, "not-a-member", fleet.Members[0].Kubeconfig)
+	unlabelled.Labels = nil
+	if err := hc.Create(ctx, unlabelled); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{"member-1", "member-2", "member-3"} {
+		mc := waitReady(t, ns, name, metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+		if mc.Status.KubernetesVersion == "" || mc.Status.Server == "" || mc.Status.LastProbeTime == nil {
+			t.Errorf("MemberCluster %s status incomplete: %+v", name, mc.Status)
+		}
+		if len(mc.OwnerReferences) != 1 || mc.OwnerReferences[0].Kind != "Secret" {
+			t.Errorf("MemberCluster %s is not owned by its Secret: %+v", name, mc.OwnerReferences)
+		}
+		eventually(t, 30*time.Second, name+" CRDInstalled", func() error {
+			_, mc, err := readyCondition(ctx, ns, name)
+			if err != nil {
+				return err
+			}
+			if c := meta.FindStatusCondition(mc.Status.Conditions, hubv1alpha1.ConditionCRDInstalled); c == nil || c.Status != metav1.ConditionTrue {
+				return fmt.Errorf("CRDInstalled = %+v", c)
+			}
+			return nil
+		})
+	}
+
+	t.Run("member clients use the configured QPS and burst", func(t *testing.T) {
+		cl, err := hub.Provider.Get(ctx, "member-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := testOptions(ns)
+		if cfg := cl.GetConfig(); cfg.QPS != want.MemberQPS || cfg.Burst != want.MemberBurst {
+			t.Fatalf("member client QPS/burst %v/%d, want %v/%d", cfg.QPS, cfg.Burst, want.MemberQPS, want.MemberBurst)
+		}
+	})
+
+	t.Run("unlabelled Secret is ignored", func(t *testing.T) {
+		err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "not-a-member"}, &hubv1alpha1.MemberCluster{})
+		if !apierrors.IsNotFound(err) {
+			t.Fatalf("MemberCluster for an unlabelled Secret: %v", err)
+		}
+		if _, err := hub.Provider.Get(ctx, "not-a-member"); !errors.Is(err, multicluster.ErrClusterNotFound) {
+			t.Fatalf("unlabelled Secret engaged a cluster: %v", err)
+		}
+	})
+
+	t.Run("fleet index and API answer filters", func(t *testing.T) {
+		createFlinkDeployment(t, fleet.Members[1], "reg-apps", "fd-a")
+		createFlinkDeployment(t, fleet.Members[1], "reg-apps", "fd-b")
+		createFlinkDeployment(t, fleet.Members[2], "reg-apps", "fd-c")
+		setLifecycle(t, 1, "reg-apps", "fd-a", flinkv1beta1.LifecycleStable)
+		setLifecycle(t, 1, "reg-apps", "fd-b", flinkv1beta1.LifecycleFailed)
+		setLifecycle(t, 2, "reg-apps", "fd-c", flinkv1beta1.LifecycleStable)
+		cases := []struct {
+			query string
+			want  []string
+		}{
+			{"?namespace=reg-apps", []string{"member-2/reg-apps/fd-a", "member-2/reg-apps/fd-b", "member-3/reg-apps/fd-c"}},
+			{"?namespace=reg-apps&cluster=member-2", []string{"member-2/reg-apps/fd-a", "member-2/reg-apps/fd-b"}},
+			{"?namespace=reg-apps&state=STABLE", []string{"member-2/reg-apps/fd-a", "member-3/reg-apps/fd-c"}},
+			{"?cluster=member-2&state=FAILED&namespace=reg-apps", []string{"member-2/reg-apps/fd-b"}},
+		}
+		for _, tc := range cases {
+			eventually(t, 30*time.Second, "fleet API "+tc.query, func() error {
+				got, err := deploymentKeys(t, hub, tc.query)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					return fmt.Errorf("got %v, want %v", got, tc.want)
+				}
+				return nil
+			})
+		}
+		eventually(t, 30*time.Second, "member-2 deployment count", func() error {
+			_, mc, err := readyCondition(ctx, ns, "member-2")
+			if err != nil {
+				return err
+			}
+			if mc.Status.FlinkDeployments < 2 {
+				return fmt.Errorf("status.flinkDeployments = %d", mc.Status.FlinkDeployments)
+			}
+			return nil
+		})
+		var cl fleetapi.ClusterList
+		if err := fleetGet(t, hub, "/fleet/v1/clusters", &cl); err != nil {
+			t.Fatal(err)
+		}
+		if len(cl.Items) != 3 {
+			t.Fatalf("fleet API lists %d clusters, want 3: %+v", len(cl.Items), cl.Items)
+		}
+	})
+
+	t.Run("rotated credentials re-engage and stay Ready", func(t *testing.T) {
+		before, err := hub.Provider.Get(ctx, "member-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := memberSecret(ns, "member-1", tokenKubeconfig(t, fleet.Members[0], "hub-b"))
+		if err := hc.Update(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "member-1 re-engaged", func() error {
+			after, err := hub.Provider.Get(ctx, "member-1")
+			if err != nil {
+				return err
+			}
+			if after == before {
+				return errNotYet
+			}
+			return nil
+		})
+		// Revoke the old credentials: a hub still using them would turn
+		// the member Forbidden.
+		deleteServiceAccount(t, fleet.Members[0], "hub-a")
+		createFlinkDeployment(t, fleet.Members[0], "reg-apps", "after-rotation")
+		eventually(t, 30*time.Second, "deployment created after rotation is indexed", func() error {
+			got, err := deploymentKeys(t, hub, "?cluster=member-1&namespace=reg-apps")
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, []string{"member-1/reg-apps/after-rotation"}) {
+				return fmt.Errorf("member-1 deployments %v", got)
+			}
+			return nil
+		})
+		// Ready holds over more than a debounce window of probes.
+		until := time.Now().Add(2 * testOptions(ns).Debounce)
+		for time.Now().Before(until) {
+			c, _, err := readyCondition(ctx, ns, "member-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Status != metav1.ConditionTrue {
+				t.Fatalf("member-1 not Ready after rotation: %s: %s", c.Reason, c.Message)
+			}
+			time.Sleep(100 * time.Millisecond) // polling interval
+		}
+	})
+
+	t.Run("removing the label removes the member, restoring it brings it back", func(t *testing.T) {
+		s := &corev1.Secret{}
+		if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, s); err != nil {
+			t.Fatal(err)
+		}
+		delete(s.Labels, memberconfig.SecretLabel)
+		if err := hc.Update(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "member-3 disengaged", func() error {
+			if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, &hubv1alpha1.MemberCluster{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("MemberCluster member-3 still there (%v)", err)
+			}
+			if _, err := hub.Provider.Get(ctx, "member-3"); !errors.Is(err, multicluster.ErrClusterNotFound) {
+				return fmt.Errorf("member-3 still engaged (%v)", err)
+			}
+			return nil
+		})
+		if err := hc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-3"}, s); err != nil {
+			t.Fatal(err)
+		}
+		s.Labels = map[string]string{memberconfig.SecretLabel: "true"}
+		if err := hc.Update(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ns, "member-3", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+		if _, err := hub.Provider.Get(ctx, "member-3"); err != nil {
+			t.Fatalf("member-3 not engaged again: %v", err)
+		}
+	})
+
+	t.Run("deleting a Secret removes its member", func(t *testing.T) {
+		if err := hc.Delete(ctx, memberSecret(ns, "member-3", nil)); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, ns, "member-3")
+		eventually(t, 10*time.Second, "member-3 removed", func() error {
+			if _, err := hub.Provider.Get(ctx, "member-3"); !errors.Is(err, multicluster.ErrClusterNotFound) {
+				return fmt.Errorf("member-3 still engaged (%v)", err)
+			}
+			if got, err := deploymentKeys(t, hub, "?cluster=member-3"); err != nil || len(got) != 0 {
+				return fmt.Errorf("member-3 deployments still indexed: %v %v", got, err)
+			}
+			return nil
+		})
+		createFlinkDeployment(t, fleet.Members[1], "reg-apps", "after-delete")
+		eventually(t, 30*time.Second, "other members keep working", func() error {
+			got, err := deploymentKeys(t, hub, "?cluster=member-2&namespace=reg-apps")
+			if err != nil {
+				return err
+			}
+			if len(got) != 3 {
+				return fmt.Errorf("member-2 deployments %v", got)
+			}
+			return nil
+		})
+		for _, name := range []string{"member-1", "member-2"} {
+			waitReady(t, ns, name, metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+		}
+	})
+}

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+const hubNamespace = "flink-hub"
+
+var (
+	fleet *framework.Fleet
+	// kubeconfigPath has the contexts hub, member (admin), forbidden (a
+	// member identity without rights) and dead (nothing listens).
+	kubeconfigPath string
+	// fleetURL is the running hub's fleet API.
+	fleetURL string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	var err error
+	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 1, HubCRDDirs: []string{framework.CRDDir()}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := fleet.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	dir, err := os.MkdirTemp("", "kubectl-flinkhub-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := setup(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := startHub(ctx)
+	if err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	cancel() // stop the hub before the control planes
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
+}
+
+// setup writes the test kubeconfig and creates the hub namespace.
+func setup(dir string) error {
+	ctx := context.Background()
+	if err := fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil {
+		return err
+	}
+	member := fleet.Members[0]
+	// A member identity with no rights at all.
+	if err := member.CreateNamespace(ctx, "nobody"); err != nil {
+		return err
+	}
+	if err := member.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "nobody", Namespace: "nobody"}}); err != nil {
+		return err
+	}
+	tr, err := kubernetes.NewForConfigOrDie(member.Config).CoreV1().ServiceAccounts("nobody").
+		CreateToken(ctx, "nobody", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	cfg := clientcmdapi.NewConfig()
+	add := func(name string, kubeconfig []byte, server, token string) error {
+		src, err := clientcmd.Load(kubeconfig)
+		if err != nil {
+			return err
+		}
+		cur := src.Contexts[src.CurrentContext]
+		cluster, user := *src.Clusters[cur.Cluster], *src.AuthInfos[cur.AuthInfo]
+		if server != "" {
+			cluster.Server = server
+		}
+		if token != "" {
+			user = clientcmdapi.AuthInfo{Token: token}
+		}
+		cfg.Clusters[name], cfg.AuthInfos[name] = &cluster, &user
+		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+		return nil
+	}
+	for _, err := range []error{
+		add("hub", fleet.Hub.Kubeconfig, "", ""),
+		add("member", member.Kubeconfig, "", ""),
+		add("forbidden", member.Kubeconfig, "", tr.Status.Token),
+		add("dead", member.Kubeconfig, "https://127.0.0.1:1", ""),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	cfg.CurrentContext = "hub"
+	kubeconfigPath = filepath.Join(dir, "kubeconfig")
+	return clientcmd.WriteToFile(*cfg, kubeconfigPath)
+}
+
+// startHub runs the hub's member machinery in-process.
+func startHub(ctx context.Context) (<-chan error, error) {
+	opts := clusters.DefaultOptions()
+	opts.Namespace = hubNamespace
+	opts.ProbeInterval = 200 * time.Millisecond
+	opts.Debounce = time.Second
+	opts.CRDRetryInterval = 500 * time.Millisecond
+	opts.FleetAddress = "127.0.0.1:0"
+	skip := true
+	hub, err := clusters.New(fleet.Hub.Config, opts, manager.Options{
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: ctrlconfig.Controller{SkipNameValidation: &skip},
+	})
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- hub.Manager.Start(ctx) }()
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	addr, err := hub.Fleet.Addr(waitCtx)
+	if err != nil {
+		return nil, err
+	}
+	fleetURL = "http://" + addr
+	return done, nil
+}
+
+// plugin runs the plugin with the test kubeconfig.
+func plugin(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), append([]string{"--kubeconfig", kubeconfigPath}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+}
+
+func memberSecrets(t *testing.T) []corev1.Secret {
+	t.Helper()
+	var list corev1.SecretList
+	if err := fleet.Hub.Client.List(context.Background(), &list, client.InNamespace(hubNamespace), client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+func TestClusterAddRegistersAWorkingMember(t *testing.T) {
+	ctx := context.Background()
+	member := fleet.Members[0]
+	if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
+		t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
+	}
+	eventually(t, "m1 Ready with the CRD installed by its own identity", func() error {
+		mc := &hubv1alpha1.MemberCluster{}
+		if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "m1"}, mc); err != nil {
+			return err
+		}
+		for _, c := range []string{hubv1alpha1.ConditionReady, hubv1alpha1.ConditionCRDInstalled} {
+			if !meta.IsStatusConditionTrue(mc.Status.Conditions, c) {
+				return fmt.Errorf("%s not True: %+v", c, mc.Status.Conditions)
+			}
+		}
+		return nil
+	})
+
+	if err := member.CreateNamespace(ctx, "apps"); err != nil {
+		t.Fatal(err)
+	}
+	fd := &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "apps"},
+		Spec: flinkv1beta1.FlinkDeploymentSpec{Image: "flink:2.2", FlinkVersion: "v2_2"}}
+	if err := member.Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("get deployments lists the member's FlinkDeployments", func(t *testing.T) {
+		eventually(t, "wordcount listed", func() error {
+			code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "-o", "json")
+			if code != 0 {
+				return fmt.Errorf("exit %d: %s", code, errOut)
+			}
+			var items []fleetindex.Deployment
+			if err := json.Unmarshal([]byte(out), &items); err != nil {
+				return err
+			}
+			if len(items) != 1 || items[0].Key().String() != "m1/apps/wordcount" || items[0].Mode != "native" {
+				return fmt.Errorf("deployments %+v", items)
+			}
+			return nil
+		})
+		code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "m1")
+		if code != 0 || !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "wordcount") {
+			t.Fatalf("table output (exit %d): %s %s", code, out, errOut)
+		}
+		if code, out, _ := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "other"); code != 0 || strings.Contains(out, "wordcount") {
+			t.Fatalf("--cluster other listed m1's deployment: %s", out)
+		}
+		if code, _, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "m1", "--all-clusters"); code == 0 || !strings.Contains(errOut, "exclude each other") {
+			t.Fatalf("--cluster with --all-clusters: exit %d %s", code, errOut)
+		}
+	})
+
+	t.Run("cluster list shows the member", func(t *testing.T) {
+		code, out, errOut := plugin("cluster", "list")
+		if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") {
+			t.Fatalf("cluster list (exit %d): %s %s", code, out, errOut)
+		}
+	})
+
+	t.Run("the hub identity is confined to its ClusterRole", func(t *testing.T) {
+		secrets := memberSecrets(t)
+		if len(secrets) != 1 {
+			t.Fatalf("%d member Secrets in the hub, want 1", len(secrets))
+		}
+		cfg, err := memberconfig.FromSecret(&secrets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); err != nil {
+			t.Fatalf("the hub identity cannot list FlinkDeployments: %v", err)
+		}
+		refused := []struct {
+			what string
+			do   func() error
+		}{
+			{"list Secrets", func() error { return c.List(ctx, &corev1.SecretList{}) }},
+			{"get a Secret", func() error { return c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "x"}, &corev1.Secret{}) }},
+			{"create a Namespace", func() error {
+				return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hub-made"}})
+			}},
+			{"create a FlinkDeployment", func() error {
+				return c.Create(ctx, &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "apps"}})
+			}},
+		}
+		for _, r := range refused {
+			if err := r.do(); !apierrors.IsForbidden(err) {
+				t.Errorf("%s: got %v, want Forbidden", r.what, err)
+			}
+		}
+	})
+
+	t.Run("a second add updates, never duplicates", func(t *testing.T) {
+		before := memberSecrets(t)[0]
+		if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
+			t.Fatalf("second cluster add exited %d: %s %s", code, out, errOut)
+		}
+		after := memberSecrets(t)
+		if len(after) != 1 || after[0].UID != before.UID {
+			t.Fatalf("second add left %d Secrets (same object: %v)", len(after), len(after) == 1 && after[0].UID == before.UID)
+		}
+		if bytes.Equal(after[0].Data[memberconfig.SecretKey], before.Data[memberconfig.SecretKey]) {
+			t.Fatal("second add did not issue a fresh token")
+		}
+	})
+
+	t.Run("remove deletes the registration", func(t *testing.T) {
+		if code, out, errOut := plugin("cluster", "remove", "m1"); code != 0 {
+			t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
+		}
+		eventually(t, "m1 gone", func() error {
+			err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "m1"}, &hubv1alpha1.MemberCluster{})
+			if !apierrors.IsNotFound(err) {
+				return fmt.Errorf("MemberCluster m1: %v", err)
+			}
+			return nil
+		})
+		if code, _, errOut := plugin("cluster", "remove", "m1"); code == 0 || !strings.Contains(errOut, "not registered") {
+			t.Fatalf("removing twice: exit %d %s", code, errOut)
+		}
+	})
+}
+
+func TestClusterAddRefusals(t *testing.T) {
+	cases := []struct {
+		name, context, stderr string
+	}{
+		{"unreachable", "dead", "member is unreachable"},
+		{"forbidden", "forbidden", "forbidden"},
+		{"unknown-context", "nope", `context "nope"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := plugin("cluster", "add", tc.context, "--name", "refused-"+tc.name)
+			if code == 0 {
+				t.Fatal("cluster add succeeded")
+			}
+			if !strings.Contains(errOut, tc.stderr) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("stderr is not one line with %q: %q", tc.stderr, errOut)
+			}
+			for _, s := range memberSecrets(t) {
+				if s.Name == "refused-"+tc.name {
+					t.Fatal("a failed add left a Secret in the hub")
+				}
+			}
+		})
+	}
+}
+
+func TestClusterAddDryRun(t *testing.T) {
+	code, out, errOut := plugin("cluster", "add", "member", "--name", "dry", "--member-namespace", "dry-ns", "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run exited %d: %s", code, errOut)
+	}
+	for _, want := range []string{"kind: Namespace", "kind: ServiceAccount", "kind: ClusterRole", "kind: ClusterRoleBinding", "kind: Secret", "services/proxy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q", want)
+		}
+	}
+	err := fleet.Members[0].Client.Get(context.Background(), client.ObjectKey{Name: "dry-ns"}, &corev1.Namespace{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("dry run touched the member: %v", err)
+	}
+	for _, s := range memberSecrets(t) {
+		if s.Name == "dry" {
+			t.Fatal("dry run wrote a Secret into the hub")
+		}
+	}
+}
+
+func TestMemberName(t *testing.T) {
+	for in, want := range map[string]string{"kind-prod": "kind-prod", "arn:aws:eks:eu/Prod_1": "arn-aws-eks-eu-prod-1", "-x.": "x"} {
+		if got := memberName(in); got != want {
+			t.Errorf("memberName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
