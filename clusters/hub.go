@@ -3,6 +3,7 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,7 @@ import (
 	"github.com/flink-hub/flink-hub/clusters/health"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/clusters/memberstatus"
+	"github.com/flink-hub/flink-hub/observability"
 )
 
 // Options configures the member cluster machinery.
@@ -55,6 +57,9 @@ type Options struct {
 	StatusWorkers int
 	// Placer places indexed deployments on shards and replicas; optional.
 	Placer fleetindex.Placer
+	// MemberCacheByObject restricts member caches per kind, e.g. to the
+	// objects the hub created (by label); optional.
+	MemberCacheByObject map[client.Object]cache.ByObject
 }
 
 // DefaultOptions returns the production defaults.
@@ -122,11 +127,19 @@ func NewProvider(opts Options) *kubeconfig.Provider {
 			}
 			cfg.QPS, cfg.Burst = opts.MemberQPS, opts.MemberBurst
 			cfg.UserAgent = "flink-hub"
+			// API calls made inside a traced reconcile become child spans.
+			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observability.WrapKubeTransport(rt, "") })
 			return nil
 		}},
 		ClusterOptions: []cluster.Option{func(o *cluster.Options) {
 			o.Scheme = MemberScheme()
 			o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+			if len(opts.MemberCacheByObject) > 0 {
+				o.Cache.ByObject = map[client.Object]cache.ByObject{}
+				for obj, by := range opts.MemberCacheByObject {
+					o.Cache.ByObject[obj] = by
+				}
+			}
 		}},
 	})
 }

@@ -78,7 +78,7 @@ func (r *reconcileTracer) Reconcile(ctx context.Context, req mcreconcile.Request
 	if r.shardOf != nil {
 		attrs = append(attrs, AttrShard.Int(r.shardOf(cluster+"/"+req.Namespace+"/"+req.Name)))
 	}
-	ctx, span := Tracer().Start(ctx, "Reconcile "+r.kind, trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
+	ctx, span := Tracer().Start(WithCluster(ctx, cluster), "Reconcile "+r.kind, trace.WithAttributes(attrs...), trace.WithSpanKind(trace.SpanKindInternal))
 	ctx = context.WithValue(ctx, rootSpanKey{}, span)
 	if sc := span.SpanContext(); sc.IsValid() {
 		ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("trace_id", sc.TraceID().String()))

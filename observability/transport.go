@@ -1,6 +1,7 @@
 package observability
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,13 +27,14 @@ func InstrumentKubeConfig(cfg *rest.Config, cluster string) *rest.Config {
 }
 
 // WrapKubeTransport instruments a Kubernetes API transport; see
-// InstrumentKubeConfig.
+// InstrumentKubeConfig. With cluster empty, the cluster is taken from the
+// request's context (set by TraceReconciler), so one transport can serve a
+// member whose name it does not know.
 func WrapKubeTransport(rt http.RoundTripper, cluster string) http.RoundTripper {
-	traced := otelhttp.NewTransport(rt,
+	traced := otelhttp.NewTransport(&clusterAttrTransport{next: rt, cluster: cluster},
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return r.Method + " " + KubeResource(r.URL.Path)
 		}),
-		otelhttp.WithSpanOptions(trace.WithAttributes(AttrCluster.String(cluster))),
 		otelhttp.WithFilter(inTrace),
 	)
 	return &kubeMetricsTransport{next: traced, plain: rt, cluster: cluster}
@@ -40,6 +42,36 @@ func WrapKubeTransport(rt http.RoundTripper, cluster string) http.RoundTripper {
 
 func inTrace(r *http.Request) bool {
 	return trace.SpanContextFromContext(r.Context()).IsValid()
+}
+
+type clusterKey struct{}
+
+// WithCluster records the member cluster a context works on, for the
+// attributes of the API spans made with it.
+func WithCluster(ctx context.Context, cluster string) context.Context {
+	return context.WithValue(ctx, clusterKey{}, cluster)
+}
+
+func clusterOf(ctx context.Context, fixed string) string {
+	if fixed != "" {
+		return fixed
+	}
+	c, _ := ctx.Value(clusterKey{}).(string)
+	return c
+}
+
+// clusterAttrTransport runs inside otelhttp's span and labels it with the
+// cluster.
+type clusterAttrTransport struct {
+	next    http.RoundTripper
+	cluster string
+}
+
+func (t *clusterAttrTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c := clusterOf(r.Context(), t.cluster); c != "" {
+		trace.SpanFromContext(r.Context()).SetAttributes(AttrCluster.String(c))
+	}
+	return t.next.RoundTrip(r)
 }
 
 type kubeMetricsTransport struct {
@@ -57,7 +89,7 @@ func (t *kubeMetricsTransport) RoundTrip(r *http.Request) (*http.Response, error
 	if err == nil {
 		code = strconv.Itoa(resp.StatusCode)
 	}
-	apiRequests.WithLabelValues(t.cluster, r.Method, KubeResource(r.URL.Path), code).Observe(time.Since(start).Seconds())
+	apiRequests.WithLabelValues(clusterOf(r.Context(), t.cluster), r.Method, KubeResource(r.URL.Path), code).Observe(time.Since(start).Seconds())
 	return resp, err
 }
 
