@@ -109,19 +109,7 @@ func (e *Elector) updateGauges() {
 
 // fenceObject is base with this replica as holder, renewed at now.
 func (e *Elector) fenceObject(base *coordinationv1.Lease, shard int, now time.Time) *coordinationv1.Lease {
-	l := &coordinationv1.Lease{}
-	if base != nil {
-		l = base.DeepCopy()
-	}
-	l.Name, l.Namespace = ShardLeaseName(shard), e.ns
-	if l.Labels == nil {
-		l.Labels = map[string]string{}
-	}
-	l.Labels[RoleLabel] = RoleShard
-	if l.Annotations == nil {
-		l.Annotations = map[string]string{}
-	}
-	l.Annotations[ShardsAnnotation] = strconv.Itoa(e.opts.Shards)
+	l := e.leaseObject(base, ShardLeaseName(shard), RoleShard)
 	if e.opts.KeyCount != nil {
 		l.Annotations[KeysAnnotation] = strconv.Itoa(e.opts.KeyCount(shard))
 	}

@@ -68,19 +68,7 @@ func (e *Elector) claim(ctx context.Context) error {
 }
 
 func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time) *coordinationv1.Lease {
-	l := &coordinationv1.Lease{}
-	if base != nil {
-		l = base.DeepCopy()
-	}
-	l.Name, l.Namespace = PeerLeaseName(e.id), e.ns
-	if l.Labels == nil {
-		l.Labels = map[string]string{}
-	}
-	l.Labels[RoleLabel] = RolePeer
-	if l.Annotations == nil {
-		l.Annotations = map[string]string{}
-	}
-	l.Annotations[ShardsAnnotation] = strconv.Itoa(e.opts.Shards)
+	l := e.leaseObject(base, PeerLeaseName(e.id), RolePeer)
 	l.Annotations[WeightAnnotation] = strconv.FormatFloat(e.opts.Weight, 'g', -1, 64)
 	l.Spec.HolderIdentity = ptr.To(e.id)
 	l.Spec.LeaseDurationSeconds = ptr.To(int32(e.opts.LeaseDuration / time.Second))
@@ -135,4 +123,23 @@ func (e *Elector) deletePeer(ctx context.Context) {
 	if err != nil && !apierrors.IsNotFound(err) {
 		e.opts.Log.Info("cannot delete peer lease", "error", err.Error())
 	}
+}
+
+// leaseObject is a copy of base (or a new Lease) named name in the hub
+// namespace, labelled with role and annotated with S.
+func (e *Elector) leaseObject(base *coordinationv1.Lease, name, role string) *coordinationv1.Lease {
+	l := &coordinationv1.Lease{}
+	if base != nil {
+		l = base.DeepCopy()
+	}
+	l.Name, l.Namespace = name, e.ns
+	if l.Labels == nil {
+		l.Labels = map[string]string{}
+	}
+	l.Labels[RoleLabel] = role
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	l.Annotations[ShardsAnnotation] = strconv.Itoa(e.opts.Shards)
+	return l
 }
