@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
@@ -27,9 +28,10 @@ var ErrDuplicateIdentity = errors.New("another live replica holds this identity"
 // the peer Lease, computes the assignment, acquires, renews and hands off
 // shard fences, and implements Gate.
 type Elector struct {
-	client kubernetes.Interface
-	ns, id string
-	opts   Options
+	client      kubernetes.Interface
+	ns, id      string
+	incarnation string
+	opts        Options
 
 	informer cache.SharedIndexInformer
 	lister   coordinationlisters.LeaseNamespaceLister
@@ -72,9 +74,10 @@ func New(client kubernetes.Interface, namespace, identity string, opts ...Option
 	o.Log = o.Log.WithValues("replica", identity)
 	return &Elector{
 		client: client, ns: namespace, id: identity, opts: o,
-		kick:   make(chan struct{}, 1),
-		seen:   map[string]observation{},
-		fences: map[int]*fence{},
+		incarnation: string(uuid.NewUUID()),
+		kick:        make(chan struct{}, 1),
+		seen:        map[string]observation{},
+		fences:      map[int]*fence{},
 	}, nil
 }
 
@@ -211,7 +214,10 @@ func (e *Elector) Run(ctx context.Context) error {
 	var runErr error
 loop:
 	for {
-		if err := e.tick(ctx); err != nil {
+		// A tick is not cut short by ctx: every write in it is bounded by
+		// the retry period, and a write cut in flight would leave a Lease
+		// changed behind our back just before the handoff.
+		if err := e.tick(context.Background()); err != nil {
 			runErr = err
 			break
 		}

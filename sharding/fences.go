@@ -152,9 +152,7 @@ func (e *Elector) renewFences(ctx context.Context) {
 		base := f.lease
 		e.mu.Unlock()
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
-		defer cancel()
-		l, err := e.client.CoordinationV1().Leases(e.ns).Update(rctx, e.fenceObject(base, f.shard, start), metav1.UpdateOptions{})
+		l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.fenceObject(b, f.shard, start) }, e.holds)
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		switch {
@@ -174,6 +172,26 @@ func (e *Elector) renewFences(ctx context.Context) {
 			e.opts.Log.V(1).Info("cannot renew fence", "shard", f.shard, "error", err.Error())
 		}
 	})
+}
+
+func (e *Elector) holds(l *coordinationv1.Lease) bool { return holder(l) == e.id }
+
+// update writes build(base). On a conflict it reads the Lease again and, if
+// mine says it is still ours (a write of ours whose response was lost
+// changed it), writes build(fresh) once more.
+func (e *Elector) update(ctx context.Context, base *coordinationv1.Lease, build func(*coordinationv1.Lease) *coordinationv1.Lease, mine func(*coordinationv1.Lease) bool) (*coordinationv1.Lease, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
+	defer cancel()
+	leases := e.client.CoordinationV1().Leases(e.ns)
+	l, err := leases.Update(rctx, build(base), metav1.UpdateOptions{})
+	if !apierrors.IsConflict(err) {
+		return l, err
+	}
+	fresh, gerr := leases.Get(rctx, base.Name, metav1.GetOptions{})
+	if gerr != nil || !mine(fresh) {
+		return nil, err
+	}
+	return leases.Update(rctx, build(fresh), metav1.UpdateOptions{})
 }
 
 // dropLocked forgets a fence we no longer hold.
@@ -211,14 +229,15 @@ func (e *Elector) releaseDrained(ctx context.Context) {
 
 func (e *Elector) release(ctx context.Context, f *fence) {
 	e.mu.Lock()
-	l := f.lease.DeepCopy()
+	base := f.lease
 	e.mu.Unlock()
-	l.Spec.HolderIdentity = nil
-	l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil
-	delete(l.Annotations, KeysAnnotation)
-	rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
-	defer cancel()
-	_, err := e.client.CoordinationV1().Leases(e.ns).Update(rctx, l, metav1.UpdateOptions{})
+	_, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
+		l := b.DeepCopy()
+		l.Spec.HolderIdentity = nil
+		l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil
+		delete(l.Annotations, KeysAnnotation)
+		return l
+	}, e.holds)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {

@@ -27,6 +27,9 @@ const (
 	ShardsAnnotation = "flink-hub.io/shards"
 	// WeightAnnotation carries a peer's weight.
 	WeightAnnotation = "flink-hub.io/weight"
+	// IncarnationAnnotation is a random value per process on its peer
+	// Lease: it tells a write of our own from one of a duplicate.
+	IncarnationAnnotation = "flink-hub.io/incarnation"
 	// KeysAnnotation carries the number of cached keys of a shard, written
 	// by its owner on every renewal.
 	KeysAnnotation = "flink-hub.io/keys"

@@ -69,6 +69,7 @@ func (e *Elector) claim(ctx context.Context) error {
 
 func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time) *coordinationv1.Lease {
 	l := e.leaseObject(base, PeerLeaseName(e.id), RolePeer)
+	l.Annotations[IncarnationAnnotation] = e.incarnation
 	l.Annotations[WeightAnnotation] = strconv.FormatFloat(e.opts.Weight, 'g', -1, 64)
 	l.Spec.HolderIdentity = ptr.To(e.id)
 	l.Spec.LeaseDurationSeconds = ptr.To(int32(e.opts.LeaseDuration / time.Second))
@@ -94,9 +95,8 @@ func (e *Elector) renewPeer(ctx context.Context) error {
 	base := e.peerLease
 	e.mu.Unlock()
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
-	defer cancel()
-	l, err := e.client.CoordinationV1().Leases(e.ns).Update(rctx, e.peerObject(base, start), metav1.UpdateOptions{})
+	l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start) },
+		func(l *coordinationv1.Lease) bool { return l.Annotations[IncarnationAnnotation] == e.incarnation })
 	switch {
 	case err == nil:
 		e.setPeer(l, start, false)
