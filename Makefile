@@ -48,6 +48,10 @@ verify: generate ## Fail when generated files are stale, gofmt or go vet complai
 test: test-bins ## Run all tests against real kube-apiservers and etcds.
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: test-bins ## Run the benchmarks (sharding failover and handoff times).
+	go test -run '^$$' -bench . -benchtime 3x ./e2e/sharding/
+
 .PHONY: test-bins
 test-bins: $(KUBE_APISERVER) $(ETCD) ## Build (once) and check the control plane binaries.
 	@$(KUBE_APISERVER) --version >/dev/null 2>&1 || { echo "$(KUBE_APISERVER) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }

@@ -38,7 +38,7 @@ type replica struct {
 	killed time.Time // set when SIGKILLed
 }
 
-func startReplica(t *testing.T, dir, kubeconfig, ns, id string) *replica {
+func startReplica(t testing.TB, dir, kubeconfig, ns, id string) *replica {
 	t.Helper()
 	r := &replica{id: id, record: filepath.Join(dir, id+".records"), exited: make(chan error, 1)}
 	logFile, err := os.Create(filepath.Join(dir, id+".log"))
@@ -80,7 +80,7 @@ func (r *replica) gone() error {
 	}
 }
 
-func (r *replica) kill(t *testing.T) {
+func (r *replica) kill(t testing.TB) {
 	t.Helper()
 	r.killed = time.Now()
 	if err := r.cmd.Process.Kill(); err != nil {
@@ -91,7 +91,7 @@ func (r *replica) kill(t *testing.T) {
 
 // terminate sends SIGTERM and returns when the signal was sent; wait for
 // the exit with exitedCleanly.
-func (r *replica) terminate(t *testing.T) time.Time {
+func (r *replica) terminate(t testing.TB) time.Time {
 	t.Helper()
 	at := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -100,7 +100,7 @@ func (r *replica) terminate(t *testing.T) time.Time {
 	return at
 }
 
-func (r *replica) exitedCleanly(t *testing.T, within time.Duration) {
+func (r *replica) exitedCleanly(t testing.TB, within time.Duration) {
 	t.Helper()
 	select {
 	case err := <-r.exited:
@@ -133,7 +133,7 @@ type interval struct {
 
 // readRecords returns the reconciles (start lines matched with their end
 // lines) and the acquisitions of the replicas.
-func readRecords(t *testing.T, rs []*replica) (reconciles []interval, acquires []record) {
+func readRecords(t testing.TB, rs []*replica) (reconciles []interval, acquires []record) {
 	t.Helper()
 	for _, r := range rs {
 		f, err := os.Open(r.record)
@@ -226,7 +226,7 @@ func fences(ctx context.Context, ns string) (map[int]fence, error) {
 	return out, nil
 }
 
-func eventually(t *testing.T, timeout time.Duration, cond func() error) time.Duration {
+func eventually(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/sharding"
@@ -28,22 +29,27 @@ const (
 	gracefulBudget = 2 * time.Second
 )
 
-// setUp registers the members in the hub and creates the FlinkDeployments;
-// it returns every key.
-func setUp(t *testing.T, ctx context.Context) []string {
+// registerMembers creates hubNS with a kubeconfig Secret per member.
+func registerMembers(t testing.TB, ctx context.Context, hubNS string) {
 	t.Helper()
-	if err := fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil {
+	if err := fleet.Hub.CreateNamespace(ctx, hubNS); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range fleet.Members {
 		s := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: hubNamespace, Labels: map[string]string{memberLabel: "true"}},
+			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: hubNS, Labels: map[string]string{memberLabel: "true"}},
 			Data:       map[string][]byte{kubeconfigKey: m.Kubeconfig},
 		}
 		if err := fleet.Hub.Client.Create(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// createFlinkDeployments creates perMember FlinkDeployments in every member
+// (keeping those that exist) and returns every key.
+func createFlinkDeployments(t testing.TB, ctx context.Context) []string {
+	t.Helper()
 	var (
 		mu   sync.Mutex
 		keys []string
@@ -51,7 +57,7 @@ func setUp(t *testing.T, ctx context.Context) []string {
 		errs = make(chan error, len(fleet.Members)*8)
 	)
 	for _, m := range fleet.Members {
-		if err := m.CreateNamespace(ctx, appNamespace); err != nil {
+		if err := m.CreateNamespace(ctx, appNamespace); client.IgnoreAlreadyExists(err) != nil {
 			t.Fatal(err)
 		}
 		for w := range 8 {
@@ -63,7 +69,7 @@ func setUp(t *testing.T, ctx context.Context) []string {
 						ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%03d", i), Namespace: appNamespace},
 						Spec:       flinkv1beta1.FlinkDeploymentSpec{Image: "flink:1.20"},
 					}
-					if err := m.Client.Create(ctx, fd); err != nil {
+					if err := m.Client.Create(ctx, fd); client.IgnoreAlreadyExists(err) != nil {
 						errs <- err
 						return
 					}
@@ -92,7 +98,7 @@ func ids(rs []*replica) []sharding.Member {
 }
 
 // held waits until the fences are held as Assign says for the replicas.
-func held(t *testing.T, ctx context.Context, rs []*replica, timeout time.Duration) (map[int]fence, time.Duration) {
+func held(t testing.TB, ctx context.Context, ns string, rs []*replica, timeout time.Duration) (map[int]fence, time.Duration) {
 	t.Helper()
 	want := sharding.Assign(ids(rs), shards)
 	var got map[int]fence
@@ -103,7 +109,7 @@ func held(t *testing.T, ctx context.Context, rs []*replica, timeout time.Duratio
 			}
 		}
 		var err error
-		if got, err = fences(ctx, hubNamespace); err != nil {
+		if got, err = fences(ctx, ns); err != nil {
 			return err
 		}
 		for k, id := range want {
@@ -118,7 +124,7 @@ func held(t *testing.T, ctx context.Context, rs []*replica, timeout time.Duratio
 
 // reconciledSince waits until every key of the shards has a finished
 // reconcile that started after since.
-func reconciledSince(t *testing.T, rs []*replica, keys []string, inShards map[int]bool, since time.Time, timeout time.Duration) time.Duration {
+func reconciledSince(t testing.TB, rs []*replica, keys []string, inShards map[int]bool, since time.Time, timeout time.Duration) time.Duration {
 	t.Helper()
 	return eventually(t, timeout, func() error {
 		recs, _ := readRecords(t, rs)
@@ -138,6 +144,24 @@ func reconciledSince(t *testing.T, rs []*replica, keys []string, inShards map[in
 		}
 		if missing > 0 {
 			return fmt.Errorf("%d keys not reconciled yet, e.g. %s", missing, example)
+		}
+		return nil
+	})
+}
+
+// reowned waits until another replica holds each of the shards the old
+// holder had, and returns how long that took.
+func reowned(t testing.TB, ctx context.Context, ns string, shards map[int]bool, old string, timeout time.Duration) time.Duration {
+	t.Helper()
+	return eventually(t, timeout, func() error {
+		f, err := fences(ctx, ns)
+		if err != nil {
+			return err
+		}
+		for k := range shards {
+			if h := f[k].holder; h == old || h == "" {
+				return fmt.Errorf("shard %d held by %q", k, h)
+			}
 		}
 		return nil
 	})
@@ -169,7 +193,8 @@ func TestShardedReplicas(t *testing.T) {
 	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys := setUp(t, ctx)
+	registerMembers(t, ctx, hubNamespace)
+	keys := createFlinkDeployments(t, ctx)
 	t.Logf("%d FlinkDeployments in %d members", len(keys), len(fleet.Members))
 
 	began := time.Now()
@@ -185,7 +210,7 @@ func TestShardedReplicas(t *testing.T) {
 	}()
 
 	// 1. Three replicas: every replica owns shards, every key is reconciled.
-	before, _ := held(t, ctx, live, time.Minute)
+	before, _ := held(t, ctx, hubNamespace, live, time.Minute)
 	for _, r := range live {
 		if len(shardsOf(before, r.id)) == 0 {
 			t.Fatalf("%s owns no shard", r.id)
@@ -199,7 +224,7 @@ func TestShardedReplicas(t *testing.T) {
 	joined := time.Now()
 	r4 := startReplica(t, dir, kubeconfig, hubNamespace, "replica-3")
 	all, live = append(all, r4), append(live, r4)
-	after, _ := held(t, ctx, live, time.Minute)
+	after, _ := held(t, ctx, hubNamespace, live, time.Minute)
 	moved := 0
 	for k := range shards {
 		if before[k].holder != after[k].holder {
@@ -228,23 +253,11 @@ func TestShardedReplicas(t *testing.T) {
 	victim.kill(t)
 	live = append(live[:1], live[2:]...)
 	budget := leaseDuration + 5*time.Second
-	ownedIn := eventually(t, budget, func() error {
-		f, err := fences(ctx, hubNamespace)
-		if err != nil {
-			return err
-		}
-		for k := range lost {
-			if h := f[k].holder; h == victim.id || h == "" {
-				return fmt.Errorf("shard %d still held by %q", k, h)
-			}
-		}
-		return nil
-	})
-	reconciledIn := reconciledSince(t, all, keys, lost, victim.killed, budget-time.Since(victim.killed))
+	ownedIn := reowned(t, ctx, hubNamespace, lost, victim.id, budget)
+	reconciledSince(t, all, keys, lost, victim.killed, budget-time.Since(victim.killed))
 	t.Logf("SIGKILL %s: %d shards owned again after %v, their keys reconciled after %v (lease duration %v)",
-		victim.id, len(lost), ownedIn.Round(time.Millisecond), (time.Since(victim.killed) - 0).Round(time.Millisecond), leaseDuration)
-	_ = reconciledIn
-	held(t, ctx, live, 30*time.Second)
+		victim.id, len(lost), ownedIn.Round(time.Millisecond), time.Since(victim.killed).Round(time.Millisecond), leaseDuration)
+	held(t, ctx, hubNamespace, live, 30*time.Second)
 
 	// 4. SIGTERM: the leaver's shards are owned again within 2 s.
 	leaver := live[len(live)-1]
@@ -255,21 +268,10 @@ func TestShardedReplicas(t *testing.T) {
 	handed := shardsOf(f, leaver.id)
 	termAt := leaver.terminate(t)
 	live = live[:len(live)-1]
-	handoff := eventually(t, gracefulBudget, func() error {
-		f, err := fences(ctx, hubNamespace)
-		if err != nil {
-			return err
-		}
-		for k := range handed {
-			if h := f[k].holder; h == leaver.id || h == "" {
-				return fmt.Errorf("shard %d held by %q %v after SIGTERM", k, h, time.Since(termAt))
-			}
-		}
-		return nil
-	})
+	handoff := reowned(t, ctx, hubNamespace, handed, leaver.id, gracefulBudget)
 	leaver.exitedCleanly(t, renewDeadline)
 	t.Logf("SIGTERM %s: %d shards owned again after %v", leaver.id, len(handed), handoff.Round(time.Millisecond))
-	held(t, ctx, live, 30*time.Second)
+	held(t, ctx, hubNamespace, live, 30*time.Second)
 	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
 
 	// 5. Stop the rest and audit every reconcile of the whole test.
