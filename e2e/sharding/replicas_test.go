@@ -40,13 +40,20 @@ type replica struct {
 
 func startReplica(t testing.TB, dir, kubeconfig, ns, id string) *replica {
 	t.Helper()
-	r := &replica{id: id, record: filepath.Join(dir, id+".records"), exited: make(chan error, 1)}
-	logFile, err := os.Create(filepath.Join(dir, id+".log"))
+	return startReplicaAs(t, dir, kubeconfig, ns, id, id)
+}
+
+// startReplicaAs starts a replica whose record and log files are named
+// after stem.
+func startReplicaAs(t testing.TB, dir, kubeconfig, ns, id, stem string) *replica {
+	t.Helper()
+	r := &replica{id: id, record: filepath.Join(dir, stem+".records"), exited: make(chan error, 1)}
+	logFile, err := os.Create(filepath.Join(dir, stem+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.cmd = exec.Command(replicaBin,
-		"--kubeconfig", kubeconfig, "--namespace", ns, "--identity", id,
+		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", id,
 		"--record", r.record,
 		"--lease-duration", leaseDuration.String(), "--renew-deadline", renewDeadline.String(), "--retry-period", retryPeriod.String())
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile

@@ -219,6 +219,22 @@ func TestShardedReplicas(t *testing.T) {
 	reconciledSince(t, all, keys, nil, began, time.Minute)
 	t.Logf("3 replicas: all %d keys reconciled %v after start", len(keys), time.Since(began).Round(time.Millisecond))
 
+	// A second process with a live replica's identity refuses to start.
+	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, live[0].id, live[0].id+".twin")
+	select {
+	case err := <-twin.exited:
+		twin.exited <- err
+		if err == nil {
+			t.Fatal("a second replica-0 exited 0, want a refusal")
+		}
+		out, _ := os.ReadFile(filepath.Join(dir, live[0].id+".twin.log"))
+		if !strings.Contains(string(out), "another live replica holds this identity") {
+			t.Errorf("the twin's log does not say why it refused:\n%s", out)
+		}
+	case <-time.After(2 * leaseDuration):
+		t.Fatal("a second replica-0 did not refuse to start")
+	}
+
 	// 2. A fourth replica joins: at most 1.25x the ideal share moves, and
 	// no shard that stays is interrupted.
 	joined := time.Now()

@@ -64,26 +64,22 @@ func (r *recorder) write(rec Record) {
 
 func main() {
 	fs := flag.NewFlagSet("replica", flag.ExitOnError)
-	var (
-		kubeconfigPath = fs.String("kubeconfig", "", "hub kubeconfig")
-		namespace      = fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
-		identity       = fs.String("identity", "", "replica identity")
-		shards         = fs.Int("shards", sharding.DefaultShards, "number of shards S")
-		leaseDuration  = fs.Duration("lease-duration", sharding.DefaultLeaseDuration, "lease duration")
-		renewDeadline  = fs.Duration("renew-deadline", sharding.DefaultRenewDeadline, "renew deadline")
-		retryPeriod    = fs.Duration("retry-period", sharding.DefaultRetryPeriod, "retry period")
-		recordPath     = fs.String("record", "", "file the reconciles are appended to")
-		work           = fs.Duration("work", 20*time.Millisecond, "time one reconcile takes")
-	)
+	var election sharding.Flags
+	election.AddTo(fs)
+	kubeconfigPath := fs.String("kubeconfig", "", "hub kubeconfig")
+	namespace := fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
+	recordPath := fs.String("record", "", "file the reconciles are appended to")
+	work := fs.Duration("work", 20*time.Millisecond, "time one reconcile takes")
 	_ = fs.Parse(os.Args[1:])
 	ctrl.SetLogger(zap.New())
-	if err := run(*kubeconfigPath, *namespace, *identity, *shards, *leaseDuration, *renewDeadline, *retryPeriod, *recordPath, *work); err != nil {
+	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "replica:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfigPath, ns, id string, shards int, lease, renew, retry time.Duration, recordPath string, work time.Duration) error {
+func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work time.Duration) error {
+	id := election.Identity
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
 	if err != nil {
 		return err
@@ -107,11 +103,9 @@ func run(kubeconfigPath, ns, id string, shards int, lease, renew, retry time.Dur
 		return err
 	}
 	var requeuer *mcgate.Requeuer
-	elector, err := sharding.New(cs, ns, id,
-		sharding.WithShards(shards),
-		sharding.WithTimings(lease, renew, retry),
+	elector, err := sharding.New(cs, ns, id, append(election.Options(),
 		sharding.WithKeyCount(func(shard int) int { return requeuer.KeyCount(shard) }),
-		sharding.WithLogger(ctrl.Log.WithName("sharding")))
+		sharding.WithLogger(ctrl.Log.WithName("sharding")))...)
 	if err != nil {
 		return err
 	}
@@ -130,6 +124,9 @@ func run(kubeconfigPath, ns, id string, shards int, lease, renew, retry time.Dur
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("sharding", elector.ReadyzCheck); err != nil {
 		return err
 	}
 	if err := provider.SetupWithManager(context.Background(), mgr); err != nil {
