@@ -187,8 +187,10 @@ func (e *Elector) Run(ctx context.Context) error {
 		informers.WithNamespace(e.ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
 	leases := factory.Coordination().V1().Leases()
+	e.mu.Lock()
 	e.informer = leases.Informer()
 	e.lister = leases.Lister().Leases(e.ns)
+	e.mu.Unlock()
 	if _, err := e.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { e.observe(nil, obj) },
 		UpdateFunc: func(old, obj any) { e.observe(old, obj) },
@@ -308,4 +310,27 @@ func (e *Elector) livePeers(now time.Time) ([]Peer, error) {
 		out = append(out, Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration})
 	}
 	return out, nil
+}
+
+// Holders maps each shard to the holder its fence Lease names, as this
+// replica's cache sees it ("" or missing: nobody), for views such as the
+// fleet index. It is empty until Run has synced.
+func (e *Elector) Holders() map[int]string {
+	out := map[int]string{}
+	e.mu.Lock()
+	lister := e.lister
+	e.mu.Unlock()
+	if lister == nil {
+		return out
+	}
+	all, err := lister.List(labels.SelectorFromSet(labels.Set{RoleLabel: RoleShard}))
+	if err != nil {
+		return out
+	}
+	for _, l := range all {
+		if k, ok := ParseShardLeaseName(l.Name); ok {
+			out[k] = holder(l)
+		}
+	}
+	return out
 }

@@ -142,6 +142,20 @@ func TestElectorsShareShardsAndHandOffOnShutdown(t *testing.T) {
 			}
 		}
 	}
+	// Every replica's cache names the same holders.
+	eventually(t, 5*time.Second, func() error {
+		for _, e := range []*running{a, b, c} {
+			h := e.Holders()
+			for _, o := range []*running{a, b, c} {
+				for _, k := range o.OwnedShards() {
+					if h[k] != o.Identity() {
+						return fmt.Errorf("%s sees shard %d held by %q, %s owns it", e.Identity(), k, h[k], o.Identity())
+					}
+				}
+			}
+		}
+		return nil
+	})
 	if err := c.stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}

@@ -11,9 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // keepRenewing updates the Leases every retry period until the test ends,
@@ -151,13 +148,4 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 		}
 		return exactlyOnce(s, true, a, b)
 	})
-}
-
-func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
-	t.Helper()
-	m := &dto.Metric{}
-	if err := g.Write(m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetGauge().GetValue()
 }

@@ -48,6 +48,7 @@ func (e *Elector) tick(ctx context.Context) error {
 	want := map[int]bool{}
 	e.mu.Lock()
 	self := e.claimed && now.Before(e.peerValidUntil)
+	previous := e.mismatch
 	e.mismatch = ""
 	var members []Member
 	for _, p := range peers {
@@ -58,7 +59,9 @@ func (e *Elector) tick(ctx context.Context) error {
 	}
 	if e.mismatch != "" {
 		configMismatch.Set(1)
-		e.opts.Log.Info("refusing to own shards", "reason", e.mismatch)
+		if e.mismatch != previous {
+			e.opts.Log.Info("refusing to own shards", "reason", e.mismatch)
+		}
 	} else {
 		configMismatch.Set(0)
 		for _, k := range Assign(members, e.opts.Shards).ShardsOf(e.id) {
