@@ -9,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 )
 
@@ -28,12 +29,22 @@ func (e *Elector) claim(ctx context.Context) error {
 		if !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create peer lease %s: %w", name, err)
 		}
-		existing, err := e.client.CoordinationV1().Leases(e.ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read peer lease %s: %w", name, err)
+		// Compare versions from the informer only, so a lagging cache
+		// cannot look like a renewal.
+		var existing *coordinationv1.Lease
+		if err := wait.PollUntilContextTimeout(ctx, e.opts.RetryPeriod/10, e.opts.LeaseDuration, true, func(context.Context) (bool, error) {
+			existing, err = e.lister.Get(name)
+			return err == nil, nil
+		}); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Not in the cache: deleted meanwhile, or not labelled as a peer.
+			_, gerr := e.client.CoordinationV1().Leases(e.ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(gerr) {
+				continue
+			}
+			return fmt.Errorf("lease %s in %s exists but is not labelled %s=%s; delete it or choose another identity", name, e.ns, RoleLabel, RolePeer)
 		}
 		wait := e.opts.LeaseDuration
 		if d, err := leaseDuration(existing); err == nil && d > wait {
