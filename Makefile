@@ -64,6 +64,10 @@ test-netns-tools: ## As root, install iproute2 when 'ip' is missing (the Flink R
 		echo "installing iproute2 for the network namespace test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; fi
 
+.PHONY: bench
+bench: test-bins ## Run the benchmarks (sharding failover and handoff times).
+	go test -run '^$$' -bench . -benchtime 3x ./e2e/sharding/
+
 .PHONY: test-bins
 test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the control plane binaries and Jaeger.
 	@$(KUBE_APISERVER) --version >/dev/null 2>&1 || { echo "$(KUBE_APISERVER) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }

@@ -1,0 +1,186 @@
+// Command replica is a test-only hub replica for the sharding end-to-end
+// test: a multicluster manager on the kubeconfig provider, the sharded
+// election, and a recording stand-in for the FlinkDeployment reconciler
+// that goes through the Gate at enqueue and at reconcile start.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+	"sigs.k8s.io/multicluster-runtime/providers/kubeconfig"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/mcgate"
+)
+
+// Record is one line of the record file: a reconcile (Event "reconcile")
+// or an acquisition (Event "acquire").
+type Record struct {
+	Event   string `json:"event"`
+	Replica string `json:"replica"`
+	Key     string `json:"key,omitempty"`
+	Shard   int    `json:"shard"`
+	// Start and End are Unix nanoseconds; End is 0 on the line written
+	// when a reconcile starts.
+	Start int64 `json:"start"`
+	End   int64 `json:"end,omitempty"`
+}
+
+type recorder struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (r *recorder) write(rec Record) {
+	b, _ := json.Marshal(rec)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _ = r.f.Write(append(b, '\n'))
+}
+
+func main() {
+	fs := flag.NewFlagSet("replica", flag.ExitOnError)
+	var election sharding.Flags
+	election.AddTo(fs)
+	kubeconfigPath := fs.String("kubeconfig", "", "hub kubeconfig")
+	namespace := fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
+	recordPath := fs.String("record", "", "file the reconciles are appended to")
+	work := fs.Duration("work", 20*time.Millisecond, "time one reconcile takes")
+	_ = fs.Parse(os.Args[1:])
+	ctrl.SetLogger(zap.New())
+	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work); err != nil {
+		fmt.Fprintln(os.Stderr, "replica:", err)
+		os.Exit(1)
+	}
+}
+
+func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work time.Duration) error {
+	id := election.Identity
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	f, err := os.OpenFile(recordPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	rec := &recorder{f: f}
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, flinkv1beta1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var requeuer *mcgate.Requeuer
+	elector, err := sharding.New(cs, ns, id, append(election.Options(),
+		sharding.WithKeyCount(func(shard int) int { return requeuer.KeyCount(shard) }),
+		sharding.WithLogger(ctrl.Log.WithName("sharding")))...)
+	if err != nil {
+		return err
+	}
+	elector.OnAcquire(func(shard int) {
+		rec.write(Record{Event: "acquire", Replica: id, Shard: shard, Start: time.Now().UnixNano()})
+	})
+	provider := kubeconfig.New(kubeconfig.Options{
+		Namespace:             ns,
+		KubeconfigSecretLabel: "flink-hub.io/member-cluster",
+		KubeconfigSecretKey:   "kubeconfig",
+		ClusterOptions:        []cluster.Option{func(o *cluster.Options) { o.Scheme = scheme }},
+	})
+	mgr, err := mcmanager.New(cfg, provider, manager.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("sharding", elector.ReadyzCheck); err != nil {
+		return err
+	}
+	if err := provider.SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return err
+	}
+	reconciler := mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
+		key := sharding.Key(string(req.ClusterName), req.Namespace, req.Name)
+		rctx, done, ok := elector.Begin(ctx, key)
+		if !ok {
+			return ctrl.Result{}, nil
+		}
+		defer done()
+		r := Record{Event: "reconcile", Replica: id, Key: key, Shard: elector.ShardOf(key), Start: time.Now().UnixNano()}
+		rec.write(r)
+		cl, err := mgr.GetCluster(rctx, req.ClusterName)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		fd := &flinkv1beta1.FlinkDeployment{}
+		if err := cl.GetClient().Get(rctx, req.NamespacedName, fd); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		select {
+		case <-time.After(work):
+		case <-rctx.Done():
+		}
+		r.End = time.Now().UnixNano()
+		rec.write(r)
+		return ctrl.Result{}, nil
+	})
+	if err := mcbuilder.ControllerManagedBy(mgr).
+		Named("flinkdeployment-recorder").
+		Watches(&flinkv1beta1.FlinkDeployment{}, mcgate.Enqueue(elector)).
+		WatchesRawSource(requeuer.Source()).
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: 4}).
+		Complete(reconciler); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	mgrCtx, stopMgr := context.WithCancel(context.Background())
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	// The election ends first (it drains in-flight reconciles and releases
+	// every fence), then the manager.
+	err = elector.Run(ctx)
+	stopMgr()
+	if merr := <-mgrDone; merr != nil && !errors.Is(merr, context.Canceled) {
+		err = errors.Join(err, merr)
+	}
+	return err
+}

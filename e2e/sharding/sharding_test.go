@@ -1,0 +1,310 @@
+package sharding
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/sharding"
+)
+
+const (
+	hubNamespace   = "flink-hub-system"
+	appNamespace   = "apps"
+	perMember      = 150
+	memberLabel    = "flink-hub.io/member-cluster"
+	kubeconfigKey  = "kubeconfig"
+	shards         = sharding.DefaultShards
+	gracefulBudget = 2 * time.Second
+)
+
+// registerMembers creates hubNS with a kubeconfig Secret per member.
+func registerMembers(t testing.TB, ctx context.Context, hubNS string) {
+	t.Helper()
+	if err := fleet.Hub.CreateNamespace(ctx, hubNS); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range fleet.Members {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: hubNS, Labels: map[string]string{memberLabel: "true"}},
+			Data:       map[string][]byte{kubeconfigKey: m.Kubeconfig},
+		}
+		if err := fleet.Hub.Client.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// createFlinkDeployments creates perMember FlinkDeployments in every member
+// (keeping those that exist) and returns every key.
+func createFlinkDeployments(t testing.TB, ctx context.Context) []string {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		keys []string
+		wg   sync.WaitGroup
+		errs = make(chan error, len(fleet.Members)*8)
+	)
+	for _, m := range fleet.Members {
+		if err := m.CreateNamespace(ctx, appNamespace); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < perMember; i += 8 {
+					fd := &flinkv1beta1.FlinkDeployment{
+						ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%03d", i), Namespace: appNamespace},
+						Spec:       flinkv1beta1.FlinkDeploymentSpec{Image: "flink:1.20"},
+					}
+					if err := m.Client.Create(ctx, fd); client.IgnoreAlreadyExists(err) != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					keys = append(keys, sharding.Key(m.Name, appNamespace, fd.Name))
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func ids(rs []*replica) []sharding.Member {
+	var out []sharding.Member
+	for _, r := range rs {
+		out = append(out, sharding.Member{ID: r.id, Weight: 1})
+	}
+	return out
+}
+
+// held waits until the fences are held as Assign says for the replicas.
+func held(t testing.TB, ctx context.Context, ns string, rs []*replica, timeout time.Duration) (map[int]fence, time.Duration) {
+	t.Helper()
+	want := sharding.Assign(ids(rs), shards)
+	var got map[int]fence
+	took := eventually(t, timeout, func() error {
+		for _, r := range rs {
+			if err := r.gone(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		if got, err = fences(ctx, ns); err != nil {
+			return err
+		}
+		for k, id := range want {
+			if got[k].holder != id {
+				return fmt.Errorf("shard %d held by %q, assigned to %q", k, got[k].holder, id)
+			}
+		}
+		return nil
+	})
+	return got, took
+}
+
+// reconciledSince waits until every key of the shards has a finished
+// reconcile that started after since.
+func reconciledSince(t testing.TB, rs []*replica, keys []string, inShards map[int]bool, since time.Time, timeout time.Duration) time.Duration {
+	t.Helper()
+	return eventually(t, timeout, func() error {
+		recs, _ := readRecords(t, rs)
+		done := map[string]bool{}
+		for _, iv := range recs {
+			if !iv.open && iv.start.After(since) {
+				done[iv.key] = true
+			}
+		}
+		missing := 0
+		example := ""
+		for _, k := range keys {
+			if (inShards == nil || inShards[sharding.ShardOf(k, shards)]) && !done[k] {
+				missing++
+				example = k
+			}
+		}
+		if missing > 0 {
+			return fmt.Errorf("%d keys not reconciled yet, e.g. %s", missing, example)
+		}
+		return nil
+	})
+}
+
+// reowned waits until another replica holds each of the shards the old
+// holder had, and returns how long that took.
+func reowned(t testing.TB, ctx context.Context, ns string, shards map[int]bool, old string, timeout time.Duration) time.Duration {
+	t.Helper()
+	return eventually(t, timeout, func() error {
+		f, err := fences(ctx, ns)
+		if err != nil {
+			return err
+		}
+		for k := range shards {
+			if h := f[k].holder; h == old || h == "" {
+				return fmt.Errorf("shard %d held by %q", k, h)
+			}
+		}
+		return nil
+	})
+}
+
+func shardsOf(f map[int]fence, id string) map[int]bool {
+	out := map[int]bool{}
+	for k, fe := range f {
+		if fe.holder == id {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+func TestShardedReplicas(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "sharding-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			_ = os.RemoveAll(dir)
+		}
+	})
+	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	registerMembers(t, ctx, hubNamespace)
+	keys := createFlinkDeployments(t, ctx)
+	t.Logf("%d FlinkDeployments in %d members", len(keys), len(fleet.Members))
+
+	began := time.Now()
+	var all []*replica
+	for i := range 3 {
+		all = append(all, startReplica(t, dir, kubeconfig, hubNamespace, fmt.Sprintf("replica-%d", i)))
+	}
+	live := append([]*replica{}, all...)
+	defer func() {
+		if t.Failed() {
+			t.Logf("replica logs and records are in %s", dir)
+		}
+	}()
+
+	// 1. Three replicas: every replica owns shards, every key is reconciled.
+	before, _ := held(t, ctx, hubNamespace, live, time.Minute)
+	for _, r := range live {
+		if len(shardsOf(before, r.id)) == 0 {
+			t.Fatalf("%s owns no shard", r.id)
+		}
+	}
+	reconciledSince(t, all, keys, nil, began, time.Minute)
+	t.Logf("3 replicas: all %d keys reconciled %v after start", len(keys), time.Since(began).Round(time.Millisecond))
+
+	// A second process with a live replica's identity refuses to start.
+	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, live[0].id, live[0].id+".twin")
+	select {
+	case err := <-twin.exited:
+		twin.exited <- err
+		if err == nil {
+			t.Fatal("a second replica-0 exited 0, want a refusal")
+		}
+		out, _ := os.ReadFile(filepath.Join(dir, live[0].id+".twin.log"))
+		if !strings.Contains(string(out), "another live replica holds this identity") {
+			t.Errorf("the twin's log does not say why it refused:\n%s", out)
+		}
+	case <-time.After(2 * leaseDuration):
+		t.Fatal("a second replica-0 did not refuse to start")
+	}
+
+	// 2. A fourth replica joins: at most 1.25x the ideal share moves, and
+	// no shard that stays is interrupted.
+	joined := time.Now()
+	r4 := startReplica(t, dir, kubeconfig, hubNamespace, "replica-3")
+	all, live = append(all, r4), append(live, r4)
+	after, _ := held(t, ctx, hubNamespace, live, time.Minute)
+	moved := 0
+	for k := range shards {
+		if before[k].holder != after[k].holder {
+			moved++
+			continue
+		}
+		if before[k].transitions != after[k].transitions {
+			t.Errorf("shard %d stayed with %s but its fence changed hands (%d -> %d transitions)", k, after[k].holder, before[k].transitions, after[k].transitions)
+		}
+	}
+	if limit := 1.25 * shards / 4; float64(moved) > limit {
+		t.Errorf("fourth replica moved %d shards, limit %.0f (1.25x ideal)", moved, limit)
+	}
+	_, acquires := readRecords(t, all)
+	for _, a := range acquires {
+		if time.Unix(0, a.Start).After(joined) && before[a.Shard].holder == after[a.Shard].holder {
+			t.Errorf("shard %d did not move but %s acquired it after the join", a.Shard, a.Replica)
+		}
+	}
+	t.Logf("fourth replica: %d of %d shards moved", moved, shards)
+
+	// 3. SIGKILL: the victim's shards are owned again and all their keys
+	// reconciled within lease duration + 5 s.
+	victim := live[1]
+	lost := shardsOf(after, victim.id)
+	victim.kill(t)
+	live = append(live[:1], live[2:]...)
+	budget := leaseDuration + 5*time.Second
+	ownedIn := reowned(t, ctx, hubNamespace, lost, victim.id, budget)
+	reconciledSince(t, all, keys, lost, victim.killed, budget-time.Since(victim.killed))
+	t.Logf("SIGKILL %s: %d shards owned again after %v, their keys reconciled after %v (lease duration %v)",
+		victim.id, len(lost), ownedIn.Round(time.Millisecond), time.Since(victim.killed).Round(time.Millisecond), leaseDuration)
+	held(t, ctx, hubNamespace, live, 30*time.Second)
+
+	// 4. SIGTERM: the leaver's shards are owned again within 2 s.
+	leaver := live[len(live)-1]
+	f, err := fences(ctx, hubNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := shardsOf(f, leaver.id)
+	termAt := leaver.terminate(t)
+	live = live[:len(live)-1]
+	handoff := reowned(t, ctx, hubNamespace, handed, leaver.id, gracefulBudget)
+	leaver.exitedCleanly(t, renewDeadline)
+	t.Logf("SIGTERM %s: %d shards owned again after %v", leaver.id, len(handed), handoff.Round(time.Millisecond))
+	held(t, ctx, hubNamespace, live, 30*time.Second)
+	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
+
+	// 5. Stop the rest and audit every reconcile of the whole test.
+	for _, r := range live {
+		r.terminate(t)
+	}
+	for _, r := range live {
+		r.exitedCleanly(t, renewDeadline)
+	}
+	recs, _ := readRecords(t, all)
+	for _, iv := range recs {
+		if iv.open && iv.replica != victim.id {
+			t.Errorf("%s started reconciling %s at %s and never finished", iv.replica, iv.key, iv.start.Format(time.StampMicro))
+		}
+	}
+	if bad := overlaps(recs); len(bad) > 0 {
+		t.Fatalf("%d overlapping reconciles of the same key by two replicas:\n%s", len(bad), strings.Join(bad, "\n"))
+	}
+	t.Logf("audit: %d reconciles, no overlap", len(recs))
+}

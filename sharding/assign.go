@@ -1,0 +1,122 @@
+package sharding
+
+import (
+	"math"
+	"sort"
+	"strconv"
+)
+
+// LoadFactor bounds a peer's load: no peer gets more than
+// ceil(LoadFactor * S * weight / total weight) shards.
+const LoadFactor = 1.25
+
+// Member is a live peer as the assignment sees it.
+type Member struct {
+	// ID is the replica identity.
+	ID string
+	// Weight scales the peer's share; 1 is the default, values <= 0 count as 1.
+	Weight float64
+}
+
+// Assignment maps each shard (index) to the ID of its owner; "" when there
+// are no members.
+type Assignment []string
+
+// ShardsOf returns the shards assigned to id, ascending.
+func (a Assignment) ShardsOf(id string) []int {
+	var out []int
+	for s, owner := range a {
+		if owner == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Capacity is the most shards a member of weight w may own among members of
+// total weight total: ceil(LoadFactor * shards * w / total).
+func Capacity(shards int, w, total float64) int {
+	return int(math.Ceil(LoadFactor * float64(shards) * w / total))
+}
+
+// Assign distributes shards over members by weighted rendezvous (HRW)
+// hashing with a bounded load. It is a pure function: every replica that
+// sees the same members computes the same assignment, whatever their order.
+//
+// Every (shard, member) pair gets a score; pairs are taken best first and a
+// shard goes to the first member of its pair that still has capacity. A
+// member joining or leaving therefore moves about 1/N of the shards.
+// Duplicate IDs count once.
+func Assign(members []Member, shards int) Assignment {
+	out := make(Assignment, shards)
+	ms := dedupe(members)
+	if len(ms) == 0 || shards <= 0 {
+		return out
+	}
+	total := 0.0
+	for _, m := range ms {
+		total += m.Weight
+	}
+	type pair struct {
+		score  float64
+		shard  int
+		member int
+	}
+	pairs := make([]pair, 0, shards*len(ms))
+	for s := range shards {
+		prefix := strconv.Itoa(s) + "\x00"
+		for i, m := range ms {
+			pairs = append(pairs, pair{score: score(prefix+m.ID, m.Weight), shard: s, member: i})
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].score != pairs[j].score {
+			return pairs[i].score > pairs[j].score
+		}
+		if pairs[i].shard != pairs[j].shard {
+			return pairs[i].shard < pairs[j].shard
+		}
+		return ms[pairs[i].member].ID < ms[pairs[j].member].ID
+	})
+	load := make([]int, len(ms))
+	capacity := make([]int, len(ms))
+	for i, m := range ms {
+		capacity[i] = Capacity(shards, m.Weight, total)
+	}
+	left := shards
+	for _, p := range pairs {
+		if left == 0 {
+			break
+		}
+		if out[p.shard] != "" || load[p.member] >= capacity[p.member] {
+			continue
+		}
+		out[p.shard] = ms[p.member].ID
+		load[p.member]++
+		left--
+	}
+	return out
+}
+
+// score is the weighted rendezvous score -w/ln(u), u uniform in (0,1) from
+// the hash of shard and member.
+func score(s string, w float64) float64 {
+	u := (float64(hash64(s)>>11) + 0.5) / (1 << 53)
+	return -w / math.Log(u)
+}
+
+func dedupe(members []Member) []Member {
+	seen := make(map[string]bool, len(members))
+	out := make([]Member, 0, len(members))
+	for _, m := range members {
+		if m.ID == "" || seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		if m.Weight <= 0 || math.IsNaN(m.Weight) || math.IsInf(m.Weight, 0) {
+			m.Weight = 1
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,336 @@
+package sharding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// ErrDuplicateIdentity is returned by Run when another live process holds
+// this replica's identity.
+var ErrDuplicateIdentity = errors.New("another live replica holds this identity")
+
+// Elector is one replica's side of the sharded leader election: it holds
+// the peer Lease, computes the assignment, acquires, renews and hands off
+// shard fences, and implements Gate.
+type Elector struct {
+	client      kubernetes.Interface
+	ns, id      string
+	incarnation string
+	opts        Options
+
+	informer cache.SharedIndexInformer
+	lister   coordinationlisters.LeaseNamespaceLister
+	kick     chan struct{}
+
+	mu             sync.Mutex
+	seen           map[string]observation
+	fences         map[int]*fence
+	peerLease      *coordinationv1.Lease
+	peerValidUntil time.Time
+	claimed        bool
+	stopping       bool
+	mismatch       string
+	onAcquire      []func(int)
+}
+
+// observation is when this replica last saw a Lease change, on its own clock.
+type observation struct {
+	resourceVersion string
+	at              time.Time
+}
+
+var _ Gate = (*Elector)(nil)
+
+// New returns an Elector for the replica identity in the hub namespace.
+func New(client kubernetes.Interface, namespace, identity string, opts ...Option) (*Elector, error) {
+	o := Options{}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := o.defaultAndValidate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateIdentity(identity); err != nil {
+		return nil, err
+	}
+	if namespace == "" {
+		return nil, fmt.Errorf("hub namespace is empty")
+	}
+	o.Log = o.Log.WithValues("replica", identity)
+	return &Elector{
+		client: client, ns: namespace, id: identity, opts: o,
+		incarnation: string(uuid.NewUUID()),
+		kick:        make(chan struct{}, 1),
+		seen:        map[string]observation{},
+		fences:      map[int]*fence{},
+	}, nil
+}
+
+// Identity is this replica's identity.
+func (e *Elector) Identity() string { return e.id }
+
+// Shards is S.
+func (e *Elector) Shards() int { return e.opts.Shards }
+
+// ShardOf implements Gate.
+func (e *Elector) ShardOf(key string) int { return ShardOf(key, e.opts.Shards) }
+
+// OnAcquire implements Gate.
+func (e *Elector) OnAcquire(fn func(shard int)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onAcquire = append(e.onAcquire, fn)
+}
+
+// Owns implements Gate.
+func (e *Elector) Owns(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ownsLocked(e.ShardOf(key), time.Now())
+}
+
+// OwnedShards lists the shards this replica may reconcile now.
+func (e *Elector) OwnedShards() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	var out []int
+	for k := range e.fences {
+		if e.ownsLocked(k, now) {
+			out = append(out, k)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (e *Elector) ownsLocked(shard int, now time.Time) bool {
+	f := e.fences[shard]
+	return f != nil && e.claimed && !e.stopping && e.mismatch == "" && !f.draining && now.Before(f.validUntil)
+}
+
+// Begin implements Gate.
+func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
+	shard := e.ShardOf(key)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ownsLocked(shard, time.Now()) {
+		return ctx, func() {}, false
+	}
+	f := e.fences[shard]
+	f.inflight++
+	rctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(f.ctx, cancel)
+	return rctx, sync.OnceFunc(func() {
+		stop()
+		cancel()
+		e.mu.Lock()
+		f.inflight--
+		idle := f.inflight == 0 && f.draining
+		e.mu.Unlock()
+		if idle {
+			e.poke()
+		}
+	}), true
+}
+
+// Ready returns nil while this replica takes part in the election and owns
+// what it is assigned; otherwise it says why not (shown on /readyz).
+func (e *Elector) Ready() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case !e.claimed:
+		return fmt.Errorf("replica %s has not claimed its peer lease yet", e.id)
+	case e.mismatch != "":
+		return fmt.Errorf("refusing to own shards: %s", e.mismatch)
+	case time.Now().After(e.peerValidUntil):
+		return fmt.Errorf("peer lease of %s not renewed within the renew deadline: hub apiserver unreachable?", e.id)
+	}
+	return nil
+}
+
+// ReadyzCheck adapts Ready to a controller-runtime healthz.Checker.
+func (e *Elector) ReadyzCheck(*http.Request) error { return e.Ready() }
+
+func (e *Elector) poke() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run takes part in the election until ctx ends, then hands off every
+// shard and deletes the peer Lease. It returns ErrDuplicateIdentity when
+// another live replica holds the identity.
+func (e *Elector) Run(ctx context.Context) error {
+	sel, err := labels.NewRequirement(RoleLabel, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(e.client, 0,
+		informers.WithNamespace(e.ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
+	leases := factory.Coordination().V1().Leases()
+	e.mu.Lock()
+	e.informer = leases.Informer()
+	e.lister = leases.Lister().Leases(e.ns)
+	e.mu.Unlock()
+	if _, err := e.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { e.observe(nil, obj) },
+		UpdateFunc: func(old, obj any) { e.observe(old, obj) },
+		DeleteFunc: e.forget,
+	}); err != nil {
+		return err
+	}
+	informerCtx, stopInformer := context.WithCancel(context.Background())
+	factory.Start(informerCtx.Done())
+	defer func() {
+		stopInformer()
+		factory.Shutdown()
+	}()
+	if !cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced) {
+		return ctx.Err()
+	}
+	if err := e.claim(ctx); err != nil {
+		return err
+	}
+	e.opts.Log.Info("joined sharded election", "shards", e.opts.Shards, "leaseDuration", e.opts.LeaseDuration)
+	t := time.NewTicker(e.opts.RetryPeriod)
+	defer t.Stop()
+	var runErr error
+loop:
+	for {
+		// A tick is not cut short by ctx: every write in it is bounded by
+		// the retry period, and a write cut in flight would leave a Lease
+		// changed behind our back just before the handoff.
+		if err := e.tick(context.Background()); err != nil {
+			runErr = err
+			break
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+		case <-e.kick:
+		}
+	}
+	e.shutdown()
+	return runErr
+}
+
+// observe records, on the local clock, when a Lease was last seen to change.
+func (e *Elector) observe(old, obj any) {
+	l, ok := obj.(*coordinationv1.Lease)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	e.mu.Lock()
+	if o, ok := e.seen[l.Name]; !ok || o.resourceVersion != l.ResourceVersion {
+		e.seen[l.Name] = observation{resourceVersion: l.ResourceVersion, at: now}
+	}
+	e.mu.Unlock()
+	// Renewals change only renewTime: they need no immediate attention.
+	// Joins, releases and holder changes do.
+	prev, _ := old.(*coordinationv1.Lease)
+	if prev == nil || holder(prev) != holder(l) || prev.Annotations[ShardsAnnotation] != l.Annotations[ShardsAnnotation] || prev.Annotations[WeightAnnotation] != l.Annotations[WeightAnnotation] {
+		e.poke()
+	}
+}
+
+func (e *Elector) forget(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if l, ok := obj.(*coordinationv1.Lease); ok {
+		e.mu.Lock()
+		delete(e.seen, l.Name)
+		e.mu.Unlock()
+	}
+	e.poke()
+}
+
+// expired reports whether lease l has not been seen to change for its lease
+// duration, judged on the local clock only.
+func (e *Elector) expiredLocked(l *coordinationv1.Lease, now time.Time) (bool, time.Duration) {
+	d, err := leaseDuration(l)
+	if err != nil || d < e.opts.LeaseDuration {
+		d = e.opts.LeaseDuration
+	}
+	o, ok := e.seen[l.Name]
+	if !ok || o.resourceVersion != l.ResourceVersion {
+		return false, 0
+	}
+	age := now.Sub(o.at)
+	return age >= d, age
+}
+
+// livePeers returns the valid peers whose Leases changed within their lease
+// duration; garbage Leases are skipped.
+func (e *Elector) livePeers(now time.Time) ([]Peer, error) {
+	all, err := e.lister.List(labels.SelectorFromSet(labels.Set{RoleLabel: RolePeer}))
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Peer
+	for _, l := range all {
+		p, err := ParsePeer(l)
+		if err != nil {
+			e.opts.Log.V(1).Info("ignoring invalid peer lease", "lease", l.Name, "reason", err.Error())
+			continue
+		}
+		if p.ID == e.id {
+			continue // judged by our own renewals below
+		}
+		o, ok := e.seen[l.Name]
+		if !ok || now.Sub(o.at) >= p.LeaseDuration {
+			continue
+		}
+		out = append(out, p)
+	}
+	if e.claimed && now.Before(e.peerValidUntil) {
+		out = append(out, Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration})
+	}
+	return out, nil
+}
+
+// Holders maps each shard to the holder its fence Lease names, as this
+// replica's cache sees it ("" or missing: nobody), for views such as the
+// fleet index. It is empty until Run has synced.
+func (e *Elector) Holders() map[int]string {
+	out := map[int]string{}
+	e.mu.Lock()
+	lister := e.lister
+	e.mu.Unlock()
+	if lister == nil {
+		return out
+	}
+	all, err := lister.List(labels.SelectorFromSet(labels.Set{RoleLabel: RoleShard}))
+	if err != nil {
+		return out
+	}
+	for _, l := range all {
+		if k, ok := ParseShardLeaseName(l.Name); ok {
+			out[k] = holder(l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package sharding
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// keepRenewing updates the Leases every retry period until the test ends,
+// so they look alive to anyone who trusts them.
+func keepRenewing(t *testing.T, cs kubernetes.Interface, ns string, leases []*coordinationv1.Lease) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	for _, l := range leases {
+		l.Namespace = ns
+		if _, err := cs.CoordinationV1().Leases(ns).Create(ctx, l, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create %s: %v", l.Name, err)
+		}
+	}
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			for _, l := range leases {
+				cur, err := cs.CoordinationV1().Leases(ns).Get(ctx, l.Name, metav1.GetOptions{})
+				if err != nil {
+					continue
+				}
+				cur.Spec.LeaseTransitions = ptr.To(int32(i))
+				_, _ = cs.CoordinationV1().Leases(ns).Update(ctx, cur, metav1.UpdateOptions{})
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(testRetry):
+			}
+		}
+	}()
+}
+
+func peerLease(name, holder string, annotations map[string]string, seconds *int32) *coordinationv1.Lease {
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{RoleLabel: RolePeer}, Annotations: annotations},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: seconds},
+	}
+}
+
+func TestGarbagePeerLeasesIgnored(t *testing.T) {
+	ns := newNamespace(t)
+	cs := clientFor(t, hub.Config)
+	two := ptr.To(int32(2))
+	garbage := []*coordinationv1.Lease{
+		peerLease(PeerLeaseName("name-mismatch"), "someone-else", map[string]string{ShardsAnnotation: "8"}, two),
+		peerLease(PeerLeaseName("no-shards"), "no-shards", nil, two),
+		peerLease(PeerLeaseName("banana"), "banana", map[string]string{ShardsAnnotation: "banana"}, two),
+		peerLease(PeerLeaseName("negative-weight"), "negative-weight", map[string]string{ShardsAnnotation: "8", WeightAnnotation: "-3"}, two),
+		peerLease(PeerLeaseName("huge-weight"), "huge-weight", map[string]string{ShardsAnnotation: "8", WeightAnnotation: "1e300"}, two),
+		peerLease(PeerLeaseName("no-duration"), "no-duration", map[string]string{ShardsAnnotation: "8"}, nil),
+		peerLease(PeerLeaseName("forever"), "forever", map[string]string{ShardsAnnotation: "8"}, ptr.To(int32(1<<30))),
+	}
+	keepRenewing(t, cs, ns, garbage)
+	e := start(t, hub.Config, ns, "honest", WithShards(8))
+	// Had any garbage Lease been trusted as a live peer, it would keep
+	// some shards assigned away from the only real replica forever.
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(8, true, e) })
+	if err := e.Ready(); err != nil {
+		t.Fatalf("garbage peers made the replica unready: %v", err)
+	}
+}
+
+func TestShardCountMismatchRefusesOwnership(t *testing.T) {
+	ns := newNamespace(t)
+	a := start(t, hub.Config, ns, "sixteen", WithShards(16))
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(16, true, a) })
+	b := start(t, hub.Config, ns, "thirty-two", WithShards(32))
+	eventually(t, 10*time.Second, func() error {
+		if n := len(a.OwnedShards()) + len(b.OwnedShards()); n > 0 {
+			return fmt.Errorf("replicas with different S still own %d shards", n)
+		}
+		if err := a.Ready(); err == nil || !strings.Contains(err.Error(), "32 shards") {
+			return fmt.Errorf("readiness of the S=16 replica does not name the mismatch: %v", err)
+		}
+		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "16 shards") {
+			return fmt.Errorf("readiness of the S=32 replica does not name the mismatch: %v", err)
+		}
+		return nil
+	})
+	if got := gaugeValue(t, configMismatch); got != 1 {
+		t.Errorf("flinkhub_sharding_config_mismatch = %v, want 1", got)
+	}
+	if err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(16, true, a) })
+	if err := a.Ready(); err != nil {
+		t.Fatalf("still unready after the mismatched peer left: %v", err)
+	}
+}
+
+func TestHandoffWaitsForInflightReconcile(t *testing.T) {
+	ns := newNamespace(t)
+	const s = 8
+	a := start(t, hub.Config, ns, "old-owner", WithShards(s), WithDrainTimeout(testRenew/2))
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(s, true, a) })
+	// Find a key of a shard that moves to the newcomer.
+	after := Assign([]Member{{ID: "old-owner", Weight: 1}, {ID: "newcomer", Weight: 1}}, s)
+	key := ""
+	for i := 0; key == ""; i++ {
+		k := Key("m", "ns", fmt.Sprintf("fd-%d", i))
+		if after[ShardOf(k, s)] == "newcomer" {
+			key = k
+		}
+	}
+	rctx, done, ok := a.Begin(context.Background(), key)
+	if !ok {
+		t.Fatal("Begin refused an owned key")
+	}
+	b := start(t, hub.Config, ns, "newcomer", WithShards(s), WithDrainTimeout(testRenew/2))
+	// Other moving shards change hands; the busy one does not until done.
+	eventually(t, 10*time.Second, func() error {
+		if a.Owns(key) {
+			return fmt.Errorf("old owner still admits %s while handing it off", key)
+		}
+		if len(b.OwnedShards()) == 0 {
+			return fmt.Errorf("newcomer owns nothing yet")
+		}
+		return nil
+	})
+	if b.Owns(key) {
+		t.Fatal("newcomer owns a shard whose reconcile is still in flight on the old owner")
+	}
+	// Past the drain timeout the straggler is asked to stop.
+	eventually(t, 5*time.Second, func() error { return rctx.Err() })
+	if b.Owns(key) {
+		t.Fatal("newcomer owns the shard before the straggler finished")
+	}
+	done()
+	eventually(t, 5*time.Second, func() error {
+		if !b.Owns(key) {
+			return fmt.Errorf("newcomer does not own %s after the old owner finished", key)
+		}
+		return exactlyOnce(s, true, a, b)
+	})
+}

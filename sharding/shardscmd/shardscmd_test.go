@@ -1,0 +1,144 @@
+package shardscmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/sharding"
+)
+
+var hub *framework.ControlPlane
+
+func TestMain(m *testing.M) {
+	var err error
+	hub, err = framework.StartControlPlane(framework.ControlPlaneOptions{Name: "shardscmd-hub"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := hub.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func runCommand(t *testing.T, ns string, args ...string) (string, error) {
+	t.Helper()
+	cmd := NewCommand(func() (*rest.Config, string, error) { return hub.Config, ns, nil })
+	out := &bytes.Buffer{}
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestShardsCommandShowsHoldersAndKeys(t *testing.T) {
+	const ns, shards = "flink-hub", 8
+	if err := hub.CreateNamespace(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var electors []*sharding.Elector
+	done := make(chan error, 2)
+	for _, id := range []string{"hub-a", "hub-b"} {
+		e, err := sharding.New(cs, ns, id, sharding.WithShards(shards),
+			sharding.WithTimings(2*time.Second, time.Second, 300*time.Millisecond),
+			sharding.WithKeyCount(func(shard int) int { return 10 + shard }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		electors = append(electors, e)
+		go func() { done <- e.Run(ctx) }()
+	}
+	defer func() {
+		cancel()
+		<-done
+		<-done
+	}()
+	want := map[int]string{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(want) < shards {
+		if time.Now().After(deadline) {
+			t.Fatalf("shards not all owned: %v", want)
+		}
+		want = map[int]string{}
+		for _, e := range electors {
+			for _, k := range e.OwnedShards() {
+				want[k] = e.Identity()
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The table lines up with what the electors believe once the keys
+	// annotation has been written by a renewal.
+	var out string
+	for {
+		out, err = runCommand(t, ns)
+		if err != nil {
+			t.Fatalf("shards: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, " - ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != shards+1 || !strings.HasPrefix(lines[0], "SHARD") {
+		t.Fatalf("want a header and %d rows, got:\n%s", shards, out)
+	}
+	for k := range shards {
+		fields := strings.Fields(lines[k+1])
+		if len(fields) != 4 || fields[0] != fmt.Sprint(k) || fields[1] != want[k] || fields[2] != fmt.Sprint(10+k) {
+			t.Errorf("row %d = %q, want shard %d held by %s with %d keys", k, lines[k+1], k, want[k], 10+k)
+		}
+	}
+
+	out, err = runCommand(t, ns, "--by-replica")
+	if err != nil {
+		t.Fatalf("shards --by-replica: %v", err)
+	}
+	for _, e := range electors {
+		n, sum := 0, 0
+		for k, id := range want {
+			if id == e.Identity() {
+				n++
+				sum += 10 + k
+			}
+		}
+		if line := fmt.Sprintf("%s  %d       %d", e.Identity(), n, sum); !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(line), " ")) {
+			t.Errorf("--by-replica lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+func TestShardsCommandErrors(t *testing.T) {
+	if err := hub.CreateNamespace(context.Background(), "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCommand(t, "empty"); err == nil || !strings.Contains(err.Error(), "no shard leases in namespace empty") {
+		t.Errorf("empty namespace: got %v", err)
+	}
+	cmd := NewCommand(func() (*rest.Config, string, error) { return nil, "", fmt.Errorf("no current context") })
+	cmd.SetArgs(nil)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no current context") {
+		t.Errorf("config error not passed on: %v", err)
+	}
+}
