@@ -11,18 +11,33 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/deployer/native"
+	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
+	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/mcgate"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,6 +58,11 @@ type config struct {
 	verbosity   int
 	clusters    clusters.Options
 	memberQPS   float64
+	election    sharding.Flags
+	reconcile   flinkdeployment.Options
+	flinkREST   flinkrest.Options
+	tracing     observability.TracingOptions
+	workers     int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -64,6 +84,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&o.InstallCRDs, "install-crds", o.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
 	fs.StringVar(&o.FleetAddress, "fleet-bind-address", o.FleetAddress, "address of the read-only fleet API (/fleet/v1/...); empty disables")
 	fs.IntVar(&o.StatusWorkers, "health-workers", o.StatusWorkers, "members probed at once")
+	c.election.AddTo(fs)
+	c.reconcile.AddFlags(fs)
+	c.flinkREST.AddFlags(fs)
+	fs.IntVar(&c.workers, "max-concurrent-reconciles", 8, "FlinkDeployment reconciles run at once by this replica")
+	fs.StringVar(&c.tracing.Endpoint, "otel-endpoint", "", "OTLP endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT; tracing is off when neither is set)")
+	fs.StringVar(&c.tracing.Protocol, "otel-protocol", "", "OTLP protocol, grpc or http/protobuf (default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
+	fs.StringVar(&c.tracing.Sampler, "otel-sampler", "", "trace sampler: always_on, always_off, traceidratio, parentbased_traceidratio (default $OTEL_TRACES_SAMPLER)")
+	fs.Float64Var(&c.tracing.SamplerArg, "otel-sampler-arg", 1, "ratio of the ratio samplers")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -77,6 +105,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if o.Namespace == "" {
 		problems = append(problems, errors.New("--namespace must not be empty"))
+	}
+	if c.election.Identity == "" {
+		problems = append(problems, errors.New("--replica-id must not be empty"))
+	}
+	if c.workers < 1 {
+		problems = append(problems, errors.New("--max-concurrent-reconciles must be at least 1"))
 	}
 	return c, errors.Join(problems...)
 }
@@ -106,27 +140,114 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flink-hub: hub cluster config: %v\n", err)
 		return 1
 	}
+	if err := serve(ctx, cfg, c); err != nil {
+		fmt.Fprintf(stderr, "flink-hub: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// serve wires tracing, sharding, the member machinery and the
+// FlinkDeployment controller into one manager and runs it until ctx ends.
+// On shutdown the election ends first (it drains in-flight reconciles and
+// releases every fence, so peers take over at once), then the manager.
+func serve(ctx context.Context, cfg *rest.Config, c *config) error {
+	c.tracing.ServiceVersion, c.tracing.Replica = version, c.election.Identity
+	tracing, err := observability.SetupTracing(ctx, c.tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tracing.Shutdown(flushCtx)
+	}()
+
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var requeuer *mcgate.Requeuer
+	elector, err := sharding.New(cs, c.clusters.Namespace, c.election.Identity, append(c.election.Options(),
+		sharding.WithKeyCount(func(shard int) int { return requeuer.KeyCount(shard) }),
+		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
+	if err != nil {
+		return err
+	}
+	c.clusters.Placer = placer{elector}
+	c.clusters.MemberCacheByObject = flinkdeployment.MemberCacheOptions().ByObject
 	hub, err := clusters.New(cfg, c.clusters, manager.Options{
 		Metrics:                metricsserver.Options{BindAddress: c.metricsAddr},
 		HealthProbeBindAddress: c.healthAddr,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "flink-hub: %v\n", err)
-		return 1
+		return err
 	}
-	if err := hub.Manager.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		fmt.Fprintf(stderr, "flink-hub: %v\n", err)
-		return 1
+	mgr := hub.Manager
+	hubReady, err := observability.APIServerChecker(cfg, 2*time.Second)
+	if err != nil {
+		return err
 	}
-	if err := hub.Manager.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		fmt.Fprintf(stderr, "flink-hub: %v\n", err)
-		return 1
+	for name, check := range map[string]healthz.Checker{
+		"hub-apiserver": hubReady,
+		"caches":        observability.CacheSyncedChecker(mgr.GetLocalManager().GetCache()),
+		"sharding":      elector.ReadyzCheck,
+	} {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return err
+		}
 	}
-	if err := hub.Manager.Start(ctx); err != nil {
-		fmt.Fprintf(stderr, "flink-hub: %v\n", err)
-		return 1
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
 	}
-	return 0
+
+	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return err
+	}
+	resolver, err := flinkrest.NewResolver(c.flinkREST)
+	if err != nil {
+		return err
+	}
+	r := &flinkdeployment.Reconciler{
+		Clusters: mgr,
+		Deployers: map[flinkv1beta1.KubernetesDeploymentMode]deployer.Deployer{
+			flinkv1beta1.ModeNative:     native.New(),
+			flinkv1beta1.ModeStandalone: standalone.New(),
+		},
+		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.flinkREST.Timeout)),
+		Options:     c.reconcile,
+	}
+	if err := r.SetupWithManager(mgr, flinkdeployment.SetupOptions{
+		Gate:                    elector,
+		Replica:                 c.election.Identity,
+		ShardOf:                 elector.ShardOf,
+		MaxConcurrentReconciles: c.workers,
+		Sources:                 []source.TypedSource[mcreconcile.Request]{requeuer.Source()},
+	}); err != nil {
+		return fmt.Errorf("FlinkDeployment controller: %w", err)
+	}
+
+	mgrCtx, stopMgr := context.WithCancel(context.WithoutCancel(ctx))
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	err = elector.Run(ctx)
+	stopMgr()
+	if merr := <-mgrDone; merr != nil && !errors.Is(merr, context.Canceled) {
+		err = errors.Join(err, merr)
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// placer puts fleet index rows on their shard and its current holder.
+type placer struct{ elector *sharding.Elector }
+
+func (p placer) Place(k fleetindex.Key) fleetindex.Placement {
+	shard := p.elector.ShardOf(k.String())
+	return fleetindex.Placement{Shard: &shard, Owner: p.elector.Holders()[shard]}
 }
 
 func hubConfig(kubeconfig string) (*rest.Config, error) {
