@@ -1,0 +1,113 @@
+package framework
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var (
+	buildMu    sync.Mutex
+	buildCache = map[string]string{}
+)
+
+// Build compiles a main package of this module (e.g. "./cmd/flink-hub")
+// once per test process and returns the binary's path.
+func Build(pkg string) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if path, ok := buildCache[pkg]; ok {
+		return path, nil
+	}
+	dir, err := os.MkdirTemp("", "flink-hub-bin-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	buildCache[pkg] = out
+	return out, nil
+}
+
+// Process is a program run by a test, its output in a log file.
+type Process struct {
+	// Name identifies the process in errors.
+	Name string
+	// LogPath holds its stdout and stderr.
+	LogPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// StartProcess starts bin with args, logging to dir/<name>.log. The process
+// is killed if the test process dies.
+func StartProcess(dir, name, bin string, args ...string) (*Process, error) {
+	p := &Process{Name: name, LogPath: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	log, err := os.Create(p.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = log, log
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); _ = log.Close(); close(p.done) }()
+	return p, nil
+}
+
+func (p *Process) wait(timeout time.Duration) (error, bool) {
+	select {
+	case <-p.done:
+		return p.err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Exited reports whether the process has ended, and with what error.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// Stop sends SIGTERM and waits up to grace for the exit, then kills. It
+// returns the exit error of a process that did not exit cleanly.
+func (p *Process) Stop(grace time.Duration) error {
+	if done, err := p.Exited(); done {
+		return err
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err, ok := p.wait(grace); ok {
+		return err
+	}
+	_ = p.cmd.Process.Kill()
+	err, _ := p.wait(time.Minute)
+	return errors.Join(fmt.Errorf("%s did not stop within %s of SIGTERM", p.Name, grace), err)
+}
+
+// Kill sends SIGKILL and waits for the exit.
+func (p *Process) Kill() {
+	if done, _ := p.Exited(); done {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	p.wait(time.Minute)
+}

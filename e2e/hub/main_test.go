@@ -1,0 +1,105 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+const (
+	hubNamespace  = "flink-hub"
+	leaseDuration = 4 * time.Second
+)
+
+var (
+	fleet    *framework.Fleet
+	sim      *flinksim.Simulator
+	jaeger   *framework.Jaeger
+	replicas []*framework.Process
+	workDir  string
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) (code int) {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		return fail(err)
+	}
+	if workDir, err = os.MkdirTemp("", "e2e-hub-"); err != nil {
+		return fail(err)
+	}
+	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 2, HubCRDDirs: []string{framework.CRDDir()}})
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err := fleet.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	if jaeger, err = framework.StartJaeger(ctx); err != nil {
+		return fail(err)
+	}
+	defer func() { _ = jaeger.Stop() }()
+
+	sim = flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: time.Second, SavepointDuration: 300 * time.Millisecond})
+	defer sim.Stop()
+	for _, m := range fleet.Members {
+		if err := sim.AddMember(m.Name, m.Config); err != nil {
+			return fail(err)
+		}
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+
+	if err := fleet.RegisterMembers(ctx, hubNamespace); err != nil {
+		return fail(err)
+	}
+	kubeconfig := filepath.Join(workDir, "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
+		return fail(err)
+	}
+	// Replicas stop before the simulator and the control planes.
+	defer func() {
+		for _, r := range replicas {
+			if err := r.Stop(30 * time.Second); err != nil {
+				fmt.Fprintf(os.Stderr, "%v (log %s)\n", err, r.LogPath)
+				code = 1
+			}
+		}
+		if code != 0 {
+			fmt.Fprintln(os.Stderr, "replica logs are in", workDir)
+		} else {
+			_ = os.RemoveAll(workDir)
+		}
+	}()
+	for _, id := range []string{"hub-0", "hub-1"} {
+		p, err := framework.StartProcess(workDir, id, bin,
+			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
+			"--health-debounce", "0s", "--health-probe-interval", "1s",
+			"--lease-duration", leaseDuration.String(), "--renew-deadline", "3s", "--retry-period", "500ms",
+			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
+			"--flink-rest-transport", "url", "--flink-rest-url-template", srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
+			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1")
+		if err != nil {
+			return fail(err)
+		}
+		replicas = append(replicas, p)
+	}
+	return m.Run()
+}
