@@ -56,3 +56,19 @@ func TestResolverEndpoints(t *testing.T) {
 		t.Fatal("unknown transport flag accepted")
 	}
 }
+
+func TestRoutesComeFromTheSpec(t *testing.T) {
+	cases := map[string]string{
+		"getJobsOverview":          "GET /jobs/overview",
+		"triggerStopWithSavepoint": "POST /jobs/{jobid}/stop",
+		"getSavepointStatus":       "GET /jobs/{jobid}/savepoints/{triggerid}",
+	}
+	for op, want := range cases {
+		if got := flinkrest.RouteOf(op); got != want {
+			t.Errorf("RouteOf(%q) = %q, want %q", op, got, want)
+		}
+	}
+	if flinkrest.RouteOf("noSuchOperation") != "" {
+		t.Error("unknown operations have no route")
+	}
+}

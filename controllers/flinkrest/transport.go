@@ -116,6 +116,9 @@ func instrument(rt http.RoundTripper) http.RoundTripper {
 	}
 	return otelhttp.NewTransport(rt, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		if op, ok := r.Context().Value(operationKey{}).(string); ok {
+			if route := RouteOf(op); route != "" {
+				return "flink " + route
+			}
 			return "flink " + op
 		}
 		return "flink " + r.Method
