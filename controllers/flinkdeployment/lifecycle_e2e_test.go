@@ -1,0 +1,302 @@
+package flinkdeployment_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+const lifecycleNS = "lifecycle"
+
+// haExample is the upstream HA example (HA, checkpoint and savepoint
+// directories) as an application with the given name and upgrade mode.
+func haExample(t *testing.T, name string, mode v1beta1.UpgradeMode) *v1beta1.FlinkDeployment {
+	t.Helper()
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range all {
+		if ex.Name == "basic-checkpoint-ha/basic-checkpoint-ha-example" {
+			fd := ex.Typed.DeepCopy()
+			fd.Namespace, fd.Name = lifecycleNS, name
+			fd.Spec.Job.UpgradeMode = mode
+			return fd
+		}
+	}
+	t.Fatal("HA example not found")
+	return nil
+}
+
+// deployRunning creates fd and waits until it is stable with a running job
+// that has completed a checkpoint.
+func deployRunning(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
+	t.Helper()
+	namespace(t, ctx, lifecycleNS)
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, ctx, fd, 2*time.Minute, "running", running)
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		job := simJob(fd)
+		return job != nil && len(job.Checkpoints) > 0, nil
+	}); err != nil {
+		t.Fatalf("no checkpoint completed: %v", err)
+	}
+	return got
+}
+
+// simJob is the simulated JobManager's latest job of fd, nil if none.
+func simJob(fd *v1beta1.FlinkDeployment) *jobmanager.JobStatus {
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if jm == nil {
+		return nil
+	}
+	jobs := jm.Jobs()
+	if len(jobs) == 0 {
+		return nil
+	}
+	return &jobs[len(jobs)-1]
+}
+
+func patchSpec(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, patch string) {
+	t.Helper()
+	if err := fleet.Members[0].Client.Patch(ctx, fd.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jobManager(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *appsv1.Deployment {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), dep); err != nil {
+		t.Fatalf("JobManager deployment of %s: %v", fd.Name, err)
+	}
+	return dep
+}
+
+func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
+	var evs eventsv1.EventList
+	if err := fleet.Members[0].Client.List(ctx, &evs, client.InNamespace(fd.Namespace)); err != nil {
+		return false
+	}
+	for _, e := range evs.Items {
+		if e.Regarding.Name == fd.Name && e.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func TestManualSavepoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "manual-savepoint", v1beta1.UpgradeModeSavepoint))
+	jm := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a manual savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != ""
+	})
+	sp := got.Status.JobStatus.SavepointInfo.LastSavepoint
+	if sp.TriggerType != v1beta1.TriggerManual || sp.TriggerNonce == nil || *sp.TriggerNonce != 1 {
+		t.Errorf("last savepoint %+v", sp)
+	}
+	if !strings.HasPrefix(sp.Location, "file:///flink-data/savepoints") {
+		t.Errorf("savepoint not in state.savepoints.dir: %s", sp.Location)
+	}
+	if n := len(got.Status.JobStatus.SavepointInfo.SavepointHistory); n != 1 {
+		t.Errorf("history has %d savepoints, want 1", n)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID || jobManager(t, ctx, fd).UID != jm.UID {
+		t.Error("a manual savepoint restarted the job")
+	}
+	// The same nonce again takes nothing more.
+	if job := simJob(fd); job == nil || job.State != "RUNNING" {
+		t.Errorf("job after the savepoint: %+v", job)
+	}
+}
+
+func TestUpgradeModes(t *testing.T) {
+	cases := []struct {
+		mode  v1beta1.UpgradeMode
+		check func(t *testing.T, got *v1beta1.FlinkDeployment, restored *jobmanager.Restore)
+	}{
+		{v1beta1.UpgradeModeLastState, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			if r == nil || r.IsSavepoint || r.CheckpointID == 0 {
+				t.Errorf("last-state must restore from the latest HA checkpoint, restored %+v", r)
+			}
+		}},
+		{v1beta1.UpgradeModeSavepoint, func(t *testing.T, got *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			if path == "" || r == nil || r.Path != path || !r.IsSavepoint {
+				t.Errorf("savepoint mode must restore from the upgrade savepoint %q, restored %+v", path, r)
+			}
+			if sp := got.Status.JobStatus.SavepointInfo.LastSavepoint; sp == nil || sp.TriggerType != v1beta1.TriggerUpgrade || sp.Location != path {
+				t.Errorf("last savepoint %+v", sp)
+			}
+		}},
+		{v1beta1.UpgradeModeStateless, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			if r != nil {
+				t.Errorf("stateless must start empty, restored %+v", r)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := deployRunning(t, ctx, haExample(t, "upgrade-"+string(tc.mode), tc.mode))
+			old := jobManager(t, ctx, fd)
+			patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded and running", func(got *v1beta1.FlinkDeployment) bool {
+				if !running(got) || got.Status.ObservedGeneration != got.Generation {
+					return false
+				}
+				var last struct{ Spec v1beta1.FlinkDeploymentSpec }
+				_ = json.Unmarshal([]byte(got.Status.ReconciliationStatus.LastReconciledSpec), &last)
+				return last.Spec.Job != nil && last.Spec.Job.Parallelism == 3
+			})
+			if jobManager(t, ctx, fd).UID == old.UID {
+				t.Error("the JobManager was not replaced")
+			}
+			job := simJob(fd)
+			if job == nil || job.Spec.Parallelism != 3 {
+				t.Fatalf("new job %+v", job)
+			}
+			tc.check(t, got, job.Spec.Restore)
+			if !hasEvent(ctx, fd, "SpecChanged") {
+				t.Error("no SpecChanged event")
+			}
+		})
+	}
+}
+
+func TestSuspendAndResume(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "suspend-resume", v1beta1.UpgradeModeSavepoint))
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"state":"suspended"}}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "suspended", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleSuspended && fd.Status.JobStatus.State == v1beta1.JobSuspended
+	})
+	path := got.Status.JobStatus.UpgradeSavepointPath
+	if path == "" {
+		t.Fatal("suspend in savepoint mode must record the savepoint")
+	}
+	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the JobManager must be gone while suspended: %v", err)
+	}
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"state":"running"}}}`)
+	waitFor(t, ctx, fd, 2*time.Minute, "resumed", running)
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != path {
+		t.Fatalf("resumed job must restore from %s: %+v", path, job)
+	}
+}
+
+func TestOperatorSettingsRedeployNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "operator-settings", v1beta1.UpgradeModeSavepoint))
+	jm := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"2s"}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a periodic savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerPeriodic
+	})
+	if !strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, "periodic.savepoint.interval") {
+		t.Error("the new setting was not recorded as reconciled")
+	}
+	after := jobManager(t, ctx, fd)
+	if after.UID != jm.UID || after.Generation != jm.Generation {
+		t.Errorf("an operator setting redeployed the JobManager (generation %d -> %d)", jm.Generation, after.Generation)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID {
+		t.Error("an operator setting restarted the job")
+	}
+}
+
+func TestReactiveScalingDoesNotRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := haExample(t, "reactive-scale", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.Mode = v1beta1.ModeStandalone
+	raw := strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"scheduler-mode":"reactive",`, 1)
+	fd.Spec.FlinkConfiguration.Raw = []byte(raw)
+	one := int32(1)
+	fd.Spec.TaskManager.Replicas = &one
+	fd = deployRunning(t, ctx, fd)
+	jm := jobManager(t, ctx, fd)
+	// What kubectl scale and an HPA do: write /scale.
+	patchSpec(t, ctx, fd, `{"spec":{"taskManager":{"replicas":3}}}`)
+	err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		tm := &appsv1.Deployment{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: fd.Name + "-taskmanager"}, tm); err != nil {
+			return false, err
+		}
+		return *tm.Spec.Replicas == 3 && tm.Status.ReadyReplicas == 3, nil
+	})
+	if err != nil {
+		t.Fatalf("TaskManagers not scaled to 3: %v", err)
+	}
+	got := waitFor(t, ctx, fd, time.Minute, "scale recorded", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.TaskManager != nil && fd.Status.TaskManager.Replicas == 3 && running(fd)
+	})
+	// Deployments count annotation changes in their generation, so compare
+	// what restarts pods: the pod template.
+	if after := jobManager(t, ctx, fd); after.UID != jm.UID || !equality.Semantic.DeepEqual(after.Spec.Template, jm.Spec.Template) {
+		t.Errorf("reactive scaling changed the JobManager's pods (uid %s -> %s)", jm.UID, after.UID)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID {
+		t.Error("reactive scaling restarted the job")
+	}
+}
+
+func TestFailedSavepointKeepsTheJob(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "savepoint-fails", v1beta1.UpgradeModeSavepoint))
+	jm := jobManager(t, ctx, fd)
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "disk full"})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "savepoint failure reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return strings.Contains(fd.Status.Error, "savepoint failed") && strings.Contains(fd.Status.Error, "disk full")
+	})
+	if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed {
+		t.Errorf("a failed upgrade must not stay UPGRADING: %s", got.Status.ReconciliationStatus.State)
+	}
+	if after := jobManager(t, ctx, fd); after.UID != jm.UID {
+		t.Fatal("the JobManager was deleted without a savepoint")
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" {
+		t.Fatalf("the old job must keep running: %+v", job)
+	}
+	if !hasEvent(ctx, fd, "SavepointError") {
+		t.Error("no SavepointError event")
+	}
+	// Once savepoints work again, the retry upgrades.
+	simJM.SetFaults(jobmanager.Faults{})
+	waitFor(t, ctx, fd, 2*time.Minute, "upgraded after the retry", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.Error == "" && fd.Status.JobStatus.UpgradeSavepointPath != ""
+	})
+	if job := simJob(fd); job == nil || job.Spec.Parallelism != 3 {
+		t.Errorf("job after the retry: %+v", job)
+	}
+}
+
