@@ -299,4 +299,3 @@ func TestFailedSavepointKeepsTheJob(t *testing.T) {
 		t.Errorf("job after the retry: %+v", job)
 	}
 }
-
