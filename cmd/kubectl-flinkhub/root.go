@@ -10,6 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/observability/tracecmd"
+	"github.com/flink-hub/flink-hub/sharding/shardscmd"
 )
 
 // globals are the kubectl-style flags shared by every command.
@@ -34,7 +36,11 @@ func newRootCommand(stdout io.Writer) *cobra.Command {
 	pf.StringVar(&g.context, "context", "", "kubeconfig context of the hub cluster (default: the current context)")
 	pf.StringVarP(&g.namespace, "namespace", "n", "flink-hub", "hub namespace")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
-	root.AddCommand(newClusterCommand(g), newGetCommand(g))
+	shards := shardscmd.NewCommand(func() (*rest.Config, string, error) {
+		cfg, err := g.restConfig(g.context)
+		return cfg, g.namespace, err
+	})
+	root.AddCommand(newClusterCommand(g), newGetCommand(g), shards, tracecmd.NewCommand())
 	return root
 }
 
