@@ -30,6 +30,15 @@ build: ## Build the operator and the kubectl plugin into bin/.
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/flink-hub ./cmd/flink-hub
 	go build -o $(BIN)/kubectl-flinkhub ./cmd/kubectl-flinkhub
 
+##@ Sandbox
+
+.PHONY: sandbox
+sandbox: ## Run a local hub with two members, three replicas, the Flink simulator and Jaeger (Ctrl-C stops).
+	@echo "==> building kube-apiserver, etcd, Jaeger and the hub (several minutes the first time, seconds after)"
+	@$(MAKE) --no-print-directory test-bins build
+	@go build -o $(BIN)/sandbox ./e2e/sandbox
+	@$(BIN)/sandbox
+
 ##@ Code generation
 
 .PHONY: generate

@@ -84,9 +84,22 @@ func JaegerBinary() (string, error) {
 	return path, nil
 }
 
+// JaegerPorts are Jaeger's loopback ports; zero picks a free one.
+type JaegerPorts struct {
+	// Query is the query API (16686 by Jaeger's convention).
+	Query int
+	// OTLPGRPC and OTLPHTTP are the OTLP receivers (4317 and 4318).
+	OTLPGRPC, OTLPHTTP int
+}
+
 // StartJaeger starts Jaeger on free loopback ports and waits until its query
 // API answers. Stop it with Stop.
 func StartJaeger(ctx context.Context) (*Jaeger, error) {
+	return StartJaegerOn(ctx, JaegerPorts{})
+}
+
+// StartJaegerOn starts Jaeger on the given ports (zero: a free one).
+func StartJaegerOn(ctx context.Context, want JaegerPorts) (*Jaeger, error) {
 	bin, err := JaegerBinary()
 	if err != nil {
 		return nil, err
@@ -94,6 +107,11 @@ func StartJaeger(ctx context.Context) (*Jaeger, error) {
 	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range []int{want.Query, 0, want.OTLPGRPC, want.OTLPHTTP} {
+		if p != 0 {
+			ports[i] = p
+		}
 	}
 	dir, err := os.MkdirTemp("", "jaeger-")
 	if err != nil {

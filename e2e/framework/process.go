@@ -111,3 +111,17 @@ func (p *Process) Kill() {
 	_ = p.cmd.Process.Kill()
 	p.wait(time.Minute)
 }
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the exit and returns its error.
+func (p *Process) Wait(timeout time.Duration) error {
+	if err, ok := p.wait(timeout); ok {
+		return err
+	}
+	return fmt.Errorf("%s still runs after %s", p.Name, timeout)
+}

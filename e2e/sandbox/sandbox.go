@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+const hubNamespace = "flink-hub"
+
+// sandbox is everything the sandbox started, stopped in reverse order.
+type sandbox struct {
+	opts     *options
+	out      io.Writer
+	fleet    *framework.Fleet
+	jaeger   *framework.Jaeger
+	sim      *flinksim.Simulator
+	simHTTP  *httptest.Server
+	replicas []*framework.Process
+}
+
+func (s *sandbox) say(format string, args ...any) {
+	fmt.Fprintf(s.out, "==> "+format+"\n", args...)
+}
+
+func (s *sandbox) start(ctx context.Context) error {
+	o := s.opts
+	var err error
+	s.say("starting a hub and %d member control planes (kube-apiserver + etcd each)", o.members)
+	if s.fleet, err = framework.StartFleet(framework.FleetOptions{Members: o.members, HubCRDDirs: []string{framework.CRDDir()}}); err != nil {
+		return err
+	}
+	kubeconfig, err := s.writeKubeconfigs()
+	if err != nil {
+		return err
+	}
+	s.say("starting Jaeger")
+	if s.jaeger, err = framework.StartJaegerOn(ctx, framework.JaegerPorts{Query: o.jaegerQuery, OTLPHTTP: o.otlpHTTP, OTLPGRPC: o.otlpGRPC}); err != nil {
+		return err
+	}
+	s.say("starting the Flink simulator")
+	s.sim = flinksim.New(flinksim.Options{CheckpointInterval: 10 * time.Second})
+	for _, m := range s.fleet.Members {
+		if err := s.sim.AddMember(m.Name, m.Config); err != nil {
+			return err
+		}
+	}
+	s.simHTTP = httptest.NewServer(s.sim.Handler())
+
+	if err := s.fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	for _, m := range s.fleet.Members {
+		s.say("registering %s: kubectl flinkhub cluster add %s", m.Name, m.Name)
+		cmd := exec.CommandContext(ctx, o.pluginBin, "cluster", "add", m.Name, "--kubeconfig", kubeconfig, "--context", "hub", "-n", hubNamespace)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("cluster add %s: %v\n%s", m.Name, err, msg)
+		}
+	}
+
+	hubKubeconfig := filepath.Join(o.dir, "hub.kubeconfig")
+	for i := range o.replicas {
+		id := fmt.Sprintf("hub-%d", i)
+		s.say("starting hub replica %s (log %s)", id, filepath.Join(o.dir, id+".log"))
+		p, err := framework.StartProcess(o.dir, id, o.hubBin,
+			"--kubeconfig", hubKubeconfig, "--namespace", hubNamespace, "--replica-id", id,
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+			"--fleet-bind-address", fmt.Sprintf("127.0.0.1:%d", o.fleetPort+i),
+			"--health-debounce", "5s", "--progress-check-interval", "2s",
+			"--flink-rest-transport", "url", "--flink-rest-url-template", s.simHTTP.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
+			"--otel-endpoint", s.jaeger.OTLPHTTP)
+		if err != nil {
+			return err
+		}
+		s.replicas = append(s.replicas, p)
+	}
+	if err := s.applyExamples(ctx); err != nil {
+		return err
+	}
+	s.say("ready. In another shell:")
+	fmt.Fprintf(s.out, "      export KUBECONFIG=%s\n", kubeconfig)
+	fmt.Fprintf(s.out, "      kubectl --context member-1 get flinkdeployments -A\n")
+	fmt.Fprintf(s.out, "      %s get deployments --context hub --fleet-url http://127.0.0.1:%d\n", o.pluginBin, o.fleetPort)
+	fmt.Fprintf(s.out, "      %s shards --context hub\n", o.pluginBin)
+	fmt.Fprintf(s.out, "      %s trace member-1/default/basic-example --jaeger-url %s\n", o.pluginBin, s.jaeger.QueryURL)
+	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI; use the trace command)\n", s.jaeger.QueryURL)
+	fmt.Fprintf(s.out, "    kubeconfigs: %s (contexts hub, member-1..%d)\n", kubeconfig, o.members)
+	fmt.Fprintf(s.out, "    Ctrl-C stops everything.\n\n")
+	return nil
+}
+
+// writeKubeconfigs writes one kubeconfig per cluster and a merged one with
+// a context per cluster, and returns the merged one's path.
+func (s *sandbox) writeKubeconfigs() (string, error) {
+	merged := clientcmdapi.NewConfig()
+	planes := append([]*framework.ControlPlane{s.fleet.Hub}, s.fleet.Members...)
+	for _, cp := range planes {
+		name := cp.Name
+		if err := os.WriteFile(filepath.Join(s.opts.dir, name+".kubeconfig"), cp.Kubeconfig, 0o600); err != nil {
+			return "", err
+		}
+		cfg, err := clientcmd.Load(cp.Kubeconfig)
+		if err != nil {
+			return "", err
+		}
+		ctx := cfg.Contexts[cfg.CurrentContext]
+		merged.Clusters[name] = cfg.Clusters[ctx.Cluster]
+		merged.AuthInfos[name] = cfg.AuthInfos[ctx.AuthInfo]
+		merged.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: "default"}
+	}
+	merged.CurrentContext = "hub"
+	path := filepath.Join(s.opts.dir, "kubeconfig")
+	return path, clientcmd.WriteToFile(*merged, path)
+}
+
+// applyExamples creates every upstream example FlinkDeployment in the
+// default namespace of every member, with the "flink" service account the
+// examples run as.
+func (s *sandbox) applyExamples(ctx context.Context) error {
+	all, err := examples.Load()
+	if err != nil {
+		return err
+	}
+	for _, m := range s.fleet.Members {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "flink"}}
+		if err := m.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		s.say("applying %d example FlinkDeployments to %s", len(all), m.Name)
+		for _, ex := range all {
+			fd := ex.Typed.DeepCopy()
+			fd.Namespace = "default"
+			// The hub installs the CRD in the member once it engages it.
+			err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+				err := m.Client.Create(ctx, fd.DeepCopy())
+				return err == nil || apierrors.IsAlreadyExists(err), nil
+			})
+			if err != nil {
+				return fmt.Errorf("apply %s to %s: %w", ex.Name, m.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// watch prints the fleet table from the first replica's fleet API until
+// ctx ends.
+func (s *sandbox) watch(ctx context.Context) {
+	ticker := time.NewTicker(s.opts.refresh)
+	defer ticker.Stop()
+	url := fmt.Sprintf("http://127.0.0.1:%d/fleet/v1/deployments", s.opts.fleetPort)
+	for {
+		table, err := fleetTable(ctx, url)
+		if err != nil {
+			table = "fleet API: " + err.Error() + "\n"
+		}
+		if !s.opts.quiet {
+			fmt.Fprint(s.out, "\033[H\033[2J")
+		}
+		fmt.Fprintf(s.out, "flink-hub sandbox, %s (Ctrl-C stops)\n\n%s\n", time.Now().Format("15:04:05"), table)
+		for _, r := range s.replicas {
+			if done, err := r.Exited(); done {
+				fmt.Fprintf(s.out, "replica %s exited: %v (see %s)\n", r.Name, err, r.LogPath)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func fleetTable(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var list fleetapi.DeploymentList
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return "", err
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Key().String() < list.Items[j].Key().String() })
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CLUSTER\tNAMESPACE\tNAME\tMODE\tLIFECYCLE\tJOB\tSHARD\tOWNER")
+	for _, d := range list.Items {
+		shard := ""
+		if d.Shard != nil {
+			shard = strconv.Itoa(*d.Shard)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Cluster, d.Namespace, d.Name, d.Mode, d.LifecycleState, d.JobState, shard, d.Owner)
+	}
+	_ = w.Flush()
+	return b.String(), nil
+}
+
+// stop stops everything started, replicas first (they drain and release
+// their shards), control planes last.
+func (s *sandbox) stop() {
+	fmt.Fprintln(s.out, "\n==> stopping")
+	for _, r := range s.replicas {
+		if err := r.Stop(20 * time.Second); err != nil {
+			fmt.Fprintf(s.out, "%s: %v\n", r.Name, err)
+		}
+	}
+	if s.sim != nil {
+		s.sim.Stop()
+	}
+	if s.simHTTP != nil {
+		s.simHTTP.Close()
+	}
+	if s.jaeger != nil {
+		_ = s.jaeger.Stop()
+	}
+	if s.fleet != nil {
+		if err := s.fleet.Stop(); err != nil {
+			fmt.Fprintln(s.out, err)
+		}
+	}
+	fmt.Fprintln(s.out, "==> stopped")
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/observability/jaegerquery"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// freeConsecutive finds n consecutive free loopback ports (the sandbox
+// gives its replicas consecutive fleet API ports).
+func freeConsecutive(t *testing.T, n int) int {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		base := freePort(t)
+		ok := true
+		for i := 1; i < n && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				continue
+			}
+			_ = l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatalf("no %d consecutive free ports", n)
+	return 0
+}
+
+// descendants lists the process ids below pid, from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The parent pid is the second field after the command in parentheses.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			ppid, _ := strconv.Atoi(fields[1])
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			out = append(out, c)
+			walk(c)
+		}
+	}
+	walk(pid)
+	return out
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// A zombie has exited; it only waits for its parent to reap it.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// TestSandboxRunsTheExamplesAndStopsCleanly is a scripted `make sandbox`:
+// every example reaches RUNNING (or STABLE for sessions) in the fleet API, a
+// reconcile trace is in Jaeger, and SIGINT leaves no process behind.
+func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	var bins []string
+	for _, pkg := range []string{"./e2e/sandbox", "./cmd/flink-hub", "./cmd/kubectl-flinkhub"} {
+		bin, err := framework.Build(pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bins = append(bins, bin)
+	}
+	dir := t.TempDir()
+	query, fleet := freePort(t), freeConsecutive(t, 3)
+	args := []string{"--dir", dir, "--hub", bins[1], "--plugin", bins[2], "--plain", "--refresh", "1s",
+		"--jaeger-query-port", strconv.Itoa(query), "--otlp-http-port", strconv.Itoa(freePort(t)), "--otlp-grpc-port", strconv.Itoa(freePort(t)),
+		"--fleet-port", strconv.Itoa(fleet)}
+	sb, err := framework.StartProcess(dir, "sandbox", bins[0], args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Kill()
+
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2 * len(all)
+	var list fleetapi.DeploymentList
+	err = framework.Eventually(ctx, 6*time.Minute, func(ctx context.Context) (bool, error) {
+		if done, err := sb.Exited(); done {
+			return false, fmt.Errorf("sandbox exited: %v", err)
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/fleet/v1/deployments", fleet))
+		if err != nil {
+			return false, nil
+		}
+		defer func() { _ = resp.Body.Close() }()
+		list = fleetapi.DeploymentList{}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			return false, err
+		}
+		if len(list.Items) != want {
+			return false, nil
+		}
+		for _, d := range list.Items {
+			if d.LifecycleState != "STABLE" || (d.JobState != "" && d.JobState != "RUNNING") || d.Owner == "" {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		log, _ := os.ReadFile(sb.LogPath)
+		t.Fatalf("examples not all running in the fleet API: %v\nfleet: %+v\nsandbox output tail:\n%s", err, list.Items, tail(string(log), 3000))
+	}
+
+	jq := &jaegerquery.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", query)}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		traces, err := jq.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment", Limit: 1})
+		return err == nil && len(traces) > 0, err
+	}); err != nil {
+		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
+	}
+
+	children := descendants(sb.Pid())
+	if len(children) < 7 { // 3 kube-apiservers, 3 etcds, Jaeger, 3 replicas
+		t.Errorf("only %d child processes before SIGINT", len(children))
+	}
+	if err := sb.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Wait(2 * time.Minute); err != nil {
+		t.Fatalf("sandbox did not exit cleanly after SIGINT: %v", err)
+	}
+	var left []int
+	for _, pid := range children {
+		if alive(pid) {
+			left = append(left, pid)
+		}
+	}
+	if len(left) > 0 {
+		t.Fatalf("processes left after SIGINT: %v", left)
+	}
+
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
