@@ -36,11 +36,17 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 
 // deploy applies the member objects of the spec with server-side apply.
 func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Restore) error {
-	d, ok := r.Deployers[deployer.ModeOf(s.fd)]
+	return r.apply(ctx, s, s.fd, restore)
+}
+
+// apply applies the member objects of target (s.fd, or a copy with another
+// spec for a rollback).
+func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, restore flinkconf.Restore) error {
+	d, ok := r.Deployers[deployer.ModeOf(target)]
 	if !ok {
-		return stalling(fmt.Errorf("no deployer for mode %q", deployer.ModeOf(s.fd)))
+		return stalling(fmt.Errorf("no deployer for mode %q", deployer.ModeOf(target)))
 	}
-	objs, err := d.Resources(s.fd, deployer.Inputs{Restore: restore})
+	objs, err := d.Resources(target, deployer.Inputs{Restore: restore})
 	if err != nil {
 		s.fd.Status.Error = validationPrefix + err.Error()
 		return stalling(err)
@@ -83,7 +89,9 @@ func (r *Reconciler) report(ctx context.Context, s *state) error {
 		tm.Replicas = desiredTaskManagers(s.fd, conf)
 	}
 	st.TaskManager = tm
-	if isStable(st, s.lastSpec) {
+	// A rolled back deployment runs the last stable spec, not the last
+	// reconciled one: that one must not be marked stable.
+	if isStable(st, s.lastSpec) && st.ReconciliationStatus.State == v1beta1.ReconciliationDeployed {
 		st.ReconciliationStatus.LastStableSpec = st.ReconciliationStatus.LastReconciledSpec
 	}
 	if st.Error == "" || !isValidationError(st.Error) {

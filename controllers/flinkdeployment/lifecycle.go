@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +43,14 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		r.event(s, corev1.EventTypeNormal, "Submit", "Deploying the cluster")
 		return r.recordDeployed(s, true)
 	}
-	if st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading {
+	switch {
+	case st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading:
 		return r.continueUpgrade(ctx, s)
+	case st.ReconciliationStatus.State == v1beta1.ReconciliationRollingBack || r.shouldRollBack(s):
+		return r.rollBack(ctx, s)
+	case st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack && !specChanged(spec, s.lastSpec):
+		// The last stable spec runs; only a new spec moves on.
+		return nil
 	}
 	switch {
 	case suspended(spec) && !suspended(s.lastSpec):
@@ -219,6 +227,57 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 	}
 	st.Error = fmt.Sprintf("cannot upgrade with a savepoint: the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
 	return false, waiting(errors.New(st.Error), r.Options.ProgressCheckInterval)
+}
+
+// rollbackSetting enables rollbacks, as upstream names it.
+const rollbackSetting = "deployment.rollback.enabled"
+
+// shouldRollBack reports a deployed spec that has not become stable within
+// the readiness timeout, with rollbacks enabled and a stable spec to go
+// back to.
+func (r *Reconciler) shouldRollBack(s *state) bool {
+	st := &s.fd.Status
+	rs := st.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec == "" || rs.LastStableSpec == rs.LastReconciledSpec {
+		return false
+	}
+	if !strings.EqualFold(operatorSetting(s.lastSpec, rollbackSetting), "true") || isStable(st, s.lastSpec) {
+		return false
+	}
+	return r.now().Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > r.Options.ReadinessTimeout
+}
+
+// rollBack redeploys the last stable spec. lastReconciledSpec keeps the
+// failed spec, so nothing is redeployed again until the user changes it.
+// Applying the stable objects is idempotent, so an interrupted rollback is
+// simply repeated.
+func (r *Reconciler) rollBack(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if st.ReconciliationStatus.State != v1beta1.ReconciliationRollingBack {
+		st.ReconciliationStatus.State = v1beta1.ReconciliationRollingBack
+		r.event(s, corev1.EventTypeWarning, "Rollback", "The new spec did not become stable within "+r.Options.ReadinessTimeout.String()+"; rolling back to the last stable spec")
+		if err := r.persist(ctx, s); err != nil {
+			return err
+		}
+	}
+	stable, _, err := decodeSpec(st.ReconciliationStatus.LastStableSpec)
+	if err != nil {
+		return stalling(err)
+	}
+	target := s.fd.DeepCopy()
+	target.Spec = *stable
+	// The failed deployment started from the upgrade's state; so does the
+	// rollback.
+	if err := r.apply(ctx, s, target, r.restoreFor(s, upgradeMode(stable))); err != nil {
+		return err
+	}
+	st.ReconciliationStatus.State = v1beta1.ReconciliationRolledBack
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	if stable.Job != nil {
+		st.JobStatus.State = v1beta1.JobReconciling
+	}
+	s.next = r.Options.ProgressCheckInterval
+	return nil
 }
 
 // restoreFor is where a (re)deployed job starts: the upgrade's savepoint in

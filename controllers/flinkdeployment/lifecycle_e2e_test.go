@@ -16,6 +16,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
@@ -297,5 +298,30 @@ func TestFailedSavepointKeepsTheJob(t *testing.T) {
 	})
 	if job := simJob(fd); job == nil || job.Spec.Parallelism != 3 {
 		t.Errorf("job after the retry: %+v", job)
+	}
+}
+
+func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := haExample(t, "rollback", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"kubernetes.operator.deployment.rollback.enabled":"true",`, 1))
+	fd = deployRunning(t, ctx, fd)
+	// A configuration the JobManager cannot start with.
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
+	got := waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
+			fd.Status.JobStatus.State == v1beta1.JobRunning
+	})
+	rs := got.Status.ReconciliationStatus
+	if !strings.Contains(rs.LastReconciledSpec, flinksim.StartupFailureKey) || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
+		t.Errorf("the failed spec must stay last reconciled and never become stable:\nreconciled %s\nstable %s", rs.LastReconciledSpec, rs.LastStableSpec)
+	}
+	if !hasEvent(ctx, fd, "Rollback") {
+		t.Error("no Rollback event")
+	}
+	// The rolled back job restored the upgrade's savepoint.
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath {
+		t.Errorf("rolled back job %+v, upgrade savepoint %s", job, got.Status.JobStatus.UpgradeSavepointPath)
 	}
 }

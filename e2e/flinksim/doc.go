@@ -30,7 +30,8 @@
 //     $internal.application.main, $internal.application.program-args,
 //     $internal.pipeline.job-id, high-availability.type (or
 //     high-availability), state.savepoints.dir, state.checkpoints.dir,
-//     execution.checkpointing.interval, rest.port (default 8081).
+//     execution.checkpointing.interval, rest.port (default 8081), and
+//     flinksim.startup-failure (a fault: the JobManager never starts).
 //     pipeline.jars and high-availability.storageDir are accepted and not
 //     needed.
 //   - Services whose selector has app=<name>: the simulator writes their

@@ -411,6 +411,11 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	if err != nil {
 		return nil, err
 	}
+	// A fault that survives redeploys: a configuration the JobManager
+	// cannot start with (its pod never becomes ready).
+	if msg := conf[StartupFailureKey]; msg != "" {
+		return nil, fmt.Errorf("simulated startup failure: %s", msg)
+	}
 	probe, err := buildClusterConfig(d, conf, nil, m.opts)
 	if err != nil {
 		return nil, err

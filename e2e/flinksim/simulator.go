@@ -17,6 +17,11 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 )
 
+// StartupFailureKey is a Flink configuration key the simulator reads as a
+// fault: a cluster whose configuration sets it never starts its JobManager,
+// like a real cluster with a configuration Flink rejects.
+const StartupFailureKey = "flinksim.startup-failure"
+
 // Options configure a Simulator. Zero durations take the JobManager
 // defaults; a zero CheckpointInterval uses the cluster's
 // execution.checkpointing.interval.
