@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -218,6 +219,26 @@ func TestShardedReplicas(t *testing.T) {
 	}
 	reconciledSince(t, all, keys, nil, began, time.Minute)
 	t.Logf("3 replicas: all %d keys reconciled %v after start", len(keys), time.Since(began).Round(time.Millisecond))
+
+	// The shards table adds up to every key, each shard counted by its owner.
+	cs, err := kubernetes.NewForConfig(fleet.Hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		table, err := sharding.ReadTable(ctx, cs, hubNamespace)
+		if err != nil {
+			return err
+		}
+		sum := 0
+		for _, r := range table.ByReplica() {
+			sum += r.Keys
+		}
+		if sum != len(keys) || len(table.Rows) != shards {
+			return fmt.Errorf("table counts %d keys in %d shards, want %d in %d", sum, len(table.Rows), len(keys), shards)
+		}
+		return nil
+	})
 
 	// A second process with a live replica's identity refuses to start.
 	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, live[0].id, live[0].id+".twin")
