@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -88,6 +89,36 @@ func createFlinkDeployments(t testing.TB, ctx context.Context) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// churn updates the FlinkDeployments of keys round-robin, about 50 per
+// second, until ctx ends; it then sends the number of updates.
+func churn(ctx context.Context, keys []string) chan int {
+	done := make(chan int, 1)
+	members := map[string]client.Client{}
+	for _, m := range fleet.Members {
+		members[m.Name] = m.Client
+	}
+	go func() {
+		n := 0
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				done <- n
+				return
+			case <-t.C:
+			}
+			c, ns, name, _ := sharding.SplitKey(keys[i%len(keys)])
+			fd := &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{"e2e/churn":"%d"}}}`, i)))
+			if members[c].Patch(ctx, fd, patch) == nil {
+				n++
+			}
+		}
+	}()
+	return done
 }
 
 func ids(rs []*replica) []sharding.Member {
@@ -197,6 +228,20 @@ func TestShardedReplicas(t *testing.T) {
 	registerMembers(t, ctx, hubNamespace)
 	keys := createFlinkDeployments(t, ctx)
 	t.Logf("%d FlinkDeployments in %d members", len(keys), len(fleet.Members))
+
+	// Keep changing FlinkDeployments for the whole test, so reconciles are
+	// in flight while shards move.
+	churnCtx, stopChurn := context.WithCancel(ctx)
+	churned := churn(churnCtx, keys)
+	var (
+		once    sync.Once
+		updates int
+	)
+	endChurn := func() int {
+		once.Do(func() { stopChurn(); updates = <-churned })
+		return updates
+	}
+	defer endChurn()
 
 	began := time.Now()
 	var all []*replica
@@ -311,7 +356,13 @@ func TestShardedReplicas(t *testing.T) {
 	held(t, ctx, hubNamespace, live, 30*time.Second)
 	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
 
-	// 5. Stop the rest and audit every reconcile of the whole test.
+	// 5. Stop the churn and the rest, and audit every reconcile of the
+	// whole test.
+	if n := endChurn(); n == 0 {
+		t.Error("no FlinkDeployment was changed during the test")
+	} else {
+		t.Logf("%d FlinkDeployment updates during the test", n)
+	}
 	for _, r := range live {
 		r.terminate(t)
 	}
