@@ -70,15 +70,16 @@ func main() {
 	namespace := fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
 	recordPath := fs.String("record", "", "file the reconciles are appended to")
 	work := fs.Duration("work", 20*time.Millisecond, "time one reconcile takes")
+	requeueAfter := fs.Duration("requeue-after", 0, "requeue every key this long after its reconcile, as a controller polling Flink does (0: never)")
 	_ = fs.Parse(os.Args[1:])
 	ctrl.SetLogger(zap.New())
-	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work); err != nil {
+	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work, *requeueAfter); err != nil {
 		fmt.Fprintln(os.Stderr, "replica:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work time.Duration) error {
+func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work, requeueAfter time.Duration) error {
 	id := election.Identity
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
 	if err != nil {
@@ -159,7 +160,7 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 		}
 		r.End = time.Now().UnixNano()
 		rec.write(r)
-		return ctrl.Result{}, nil
+		return ctrl.Result{RequeueAfter: requeueAfter}, nil
 	})
 	if err := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment-recorder").
