@@ -171,6 +171,7 @@ func TestPartitionedOwnerStopsBeforeTakeover(t *testing.T) {
 	eventually(t, 20*time.Second, func() error { return exactlyOnce(s, true, cut, other) })
 	lost := cut.OwnedShards()
 
+	gapsBefore := histogramCount(t, unownedSeconds)
 	proxy.setCut(true)
 	var cutStopped, takenOver time.Time
 	eventually(t, 4*testLease, func() error {
@@ -195,5 +196,14 @@ func TestPartitionedOwnerStopsBeforeTakeover(t *testing.T) {
 	if cutStopped.IsZero() || !cutStopped.Before(takenOver) {
 		t.Fatalf("the partitioned replica stopped at %v, the survivor took over at %v: both owned shards at once",
 			cutStopped.Format(time.StampMilli), takenOver.Format(time.StampMilli))
+	}
+	if got := histogramCount(t, unownedSeconds) - gapsBefore; got < uint64(len(lost)) {
+		t.Errorf("flinkhub_sharding_shard_unowned_seconds counted %d gaps, want %d", got, len(lost))
+	}
+	for _, k := range lost {
+		// The survivor saw the fence unchanged for a lease duration first.
+		if got := gaugeValue(t, shardUnowned.WithLabelValues(fmt.Sprint(k))); got < testLease.Seconds() {
+			t.Errorf("shard %d: last unowned %.2fs, want at least the lease duration %v", k, got, testLease)
+		}
 	}
 }
