@@ -3,6 +3,7 @@ package sharding
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -148,4 +150,60 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 		}
 		return exactlyOnce(s, true, a, b)
 	})
+}
+
+// TestPartitionedOwnerStopsBeforeTakeover cuts one replica off the hub (it
+// cannot release anything, as after a crash) and checks that the other
+// takes its shards only after the cut one stopped admitting them.
+func TestPartitionedOwnerStopsBeforeTakeover(t *testing.T) {
+	ns := newNamespace(t)
+	const s = 8
+	u, err := url.Parse(hub.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	cfg := rest.CopyConfig(hub.Config)
+	cfg.Host = "https://" + proxy.addr()
+	cfg.Timeout = testRetry
+	cut := start(t, cfg, ns, "partitioned", WithShards(s))
+	other := start(t, hub.Config, ns, "survivor", WithShards(s))
+	eventually(t, 20*time.Second, func() error { return exactlyOnce(s, true, cut, other) })
+	lost := cut.OwnedShards()
+
+	gapsBefore := histogramCount(t, unownedSeconds)
+	proxy.setCut(true)
+	var cutStopped, takenOver time.Time
+	eventually(t, 4*testLease, func() error {
+		now := time.Now()
+		if cutStopped.IsZero() && len(cut.OwnedShards()) == 0 {
+			cutStopped = now
+		}
+		mine := map[int]bool{}
+		for _, k := range other.OwnedShards() {
+			mine[k] = true
+		}
+		for _, k := range lost {
+			if mine[k] && takenOver.IsZero() {
+				takenOver = now
+			}
+			if !mine[k] {
+				return fmt.Errorf("shard %d not taken over yet", k)
+			}
+		}
+		return nil
+	})
+	if cutStopped.IsZero() || !cutStopped.Before(takenOver) {
+		t.Fatalf("the partitioned replica stopped at %v, the survivor took over at %v: both owned shards at once",
+			cutStopped.Format(time.StampMilli), takenOver.Format(time.StampMilli))
+	}
+	if got := histogramCount(t, unownedSeconds) - gapsBefore; got < uint64(len(lost)) {
+		t.Errorf("flinkhub_sharding_shard_unowned_seconds counted %d gaps, want %d", got, len(lost))
+	}
+	for _, k := range lost {
+		// The survivor saw the fence unchanged for a lease duration first.
+		if got := gaugeValue(t, shardUnowned.WithLabelValues(fmt.Sprint(k))); got < testLease.Seconds() {
+			t.Errorf("shard %d: last unowned %.2fs, want at least the lease duration %v", k, got, testLease)
+		}
+	}
 }

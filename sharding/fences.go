@@ -308,6 +308,7 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		}
 		if c.base != nil && holder(c.base) != e.id {
 			unownedSeconds.Observe(c.unowned.Seconds())
+			shardUnowned.WithLabelValues(strconv.Itoa(c.shard)).Set(c.unowned.Seconds())
 		}
 		fctx, fcancel := context.WithCancel(context.Background())
 		e.mu.Lock()

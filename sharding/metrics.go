@@ -27,6 +27,10 @@ var (
 		Help:    "Time a shard had no owner, measured by the acquiring replica on its own clock from the last change it saw on the fence.",
 		Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 60},
 	})
+	shardUnowned = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "flinkhub_sharding_shard_last_unowned_seconds",
+		Help: "Per shard, how long it last had no owner before this replica acquired it (same clock rule as the histogram).",
+	}, []string{"shard"})
 	configMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "flinkhub_sharding_config_mismatch",
 		Help: "1 while a live peer advertises a different shard count; this replica then owns nothing.",
@@ -34,5 +38,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, fenceLosses, unownedSeconds, configMismatch)
+	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, fenceLosses, unownedSeconds, shardUnowned, configMismatch)
 }

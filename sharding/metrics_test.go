@@ -68,3 +68,12 @@ func TestMetricsOnControllerRuntimeRegistry(t *testing.T) {
 		}
 	}
 }
+
+func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
+	t.Helper()
+	m := &dto.Metric{}
+	if err := h.Write(m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
+}

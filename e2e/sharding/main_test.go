@@ -27,7 +27,11 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	replicaBin = filepath.Join(dir, "replica")
-	build := exec.Command("go", "build", "-o", replicaBin, "./replica")
+	args := []string{"build", "-o", replicaBin}
+	if os.Getenv("SHARDING_E2E_RACE") != "" {
+		args = append(args, "-race") // a race makes a replica exit non-zero
+	}
+	build := exec.Command("go", append(args, "./replica")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build replica:", err)

@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -87,6 +89,36 @@ func createFlinkDeployments(t testing.TB, ctx context.Context) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// churn updates the FlinkDeployments of keys round-robin, about 50 per
+// second, until ctx ends; it then sends the number of updates.
+func churn(ctx context.Context, keys []string) chan int {
+	done := make(chan int, 1)
+	members := map[string]client.Client{}
+	for _, m := range fleet.Members {
+		members[m.Name] = m.Client
+	}
+	go func() {
+		n := 0
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				done <- n
+				return
+			case <-t.C:
+			}
+			c, ns, name, _ := sharding.SplitKey(keys[i%len(keys)])
+			fd := &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{"e2e/churn":"%d"}}}`, i)))
+			if members[c].Patch(ctx, fd, patch) == nil {
+				n++
+			}
+		}
+	}()
+	return done
 }
 
 func ids(rs []*replica) []sharding.Member {
@@ -197,6 +229,20 @@ func TestShardedReplicas(t *testing.T) {
 	keys := createFlinkDeployments(t, ctx)
 	t.Logf("%d FlinkDeployments in %d members", len(keys), len(fleet.Members))
 
+	// Keep changing FlinkDeployments for the whole test, so reconciles are
+	// in flight while shards move.
+	churnCtx, stopChurn := context.WithCancel(ctx)
+	churned := churn(churnCtx, keys)
+	var (
+		once    sync.Once
+		updates int
+	)
+	endChurn := func() int {
+		once.Do(func() { stopChurn(); updates = <-churned })
+		return updates
+	}
+	defer endChurn()
+
 	began := time.Now()
 	var all []*replica
 	for i := range 3 {
@@ -218,6 +264,26 @@ func TestShardedReplicas(t *testing.T) {
 	}
 	reconciledSince(t, all, keys, nil, began, time.Minute)
 	t.Logf("3 replicas: all %d keys reconciled %v after start", len(keys), time.Since(began).Round(time.Millisecond))
+
+	// The shards table adds up to every key, each shard counted by its owner.
+	cs, err := kubernetes.NewForConfig(fleet.Hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		table, err := sharding.ReadTable(ctx, cs, hubNamespace)
+		if err != nil {
+			return err
+		}
+		sum := 0
+		for _, r := range table.ByReplica() {
+			sum += r.Keys
+		}
+		if sum != len(keys) || len(table.Rows) != shards {
+			return fmt.Errorf("table counts %d keys in %d shards, want %d in %d", sum, len(table.Rows), len(keys), shards)
+		}
+		return nil
+	})
 
 	// A second process with a live replica's identity refuses to start.
 	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, live[0].id, live[0].id+".twin")
@@ -290,7 +356,13 @@ func TestShardedReplicas(t *testing.T) {
 	held(t, ctx, hubNamespace, live, 30*time.Second)
 	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
 
-	// 5. Stop the rest and audit every reconcile of the whole test.
+	// 5. Stop the churn and the rest, and audit every reconcile of the
+	// whole test.
+	if n := endChurn(); n == 0 {
+		t.Error("no FlinkDeployment was changed during the test")
+	} else {
+		t.Logf("%d FlinkDeployment updates during the test", n)
+	}
 	for _, r := range live {
 		r.terminate(t)
 	}

@@ -7,6 +7,7 @@ package mcgate
 import (
 	"context"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +25,9 @@ import (
 
 	"github.com/flink-hub/flink-hub/sharding"
 )
+
+// listTimeout bounds one List of a member cluster's cache.
+const listTimeout = time.Second
 
 type queue = workqueue.TypedRateLimitingInterface[mcreconcile.Request]
 
@@ -65,6 +69,7 @@ type Requeuer struct {
 	mu       sync.Mutex
 	clusters map[multicluster.ClusterName]cluster.Cluster
 	queue    queue
+	counts   map[int]int
 }
 
 // NewRequeuer returns a Requeuer for objects listed with newList (e.g.
@@ -86,10 +91,25 @@ func (r *Requeuer) Source() source.TypedSource[mcreconcile.Request] {
 	})
 }
 
-// Start implements manager.Runnable; the Requeuer has no loop of its own.
+// countInterval is how often Start refreshes the per-shard key counts.
+const countInterval = 2 * time.Second
+
+// Start implements manager.Runnable: it refreshes the per-shard key counts
+// that KeyCount returns until ctx ends.
 func (r *Requeuer) Start(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	t := time.NewTicker(countInterval)
+	defer t.Stop()
+	for {
+		counts := r.KeyCounts(ctx)
+		r.mu.Lock()
+		r.counts = counts
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Engage implements multicluster.Aware: it remembers the cluster until ctx
@@ -124,7 +144,11 @@ func (r *Requeuer) eachKey(ctx context.Context, fn func(multicluster.ClusterName
 	_, clusters := r.snapshot()
 	for name, cl := range clusters {
 		list := r.newList()
-		if err := cl.GetCache().List(ctx, list); err != nil {
+		// An unsynced cache (member unreachable) blocks List: bound it.
+		lctx, cancel := context.WithTimeout(ctx, listTimeout)
+		err := cl.GetCache().List(lctx, list)
+		cancel()
+		if err != nil {
 			continue
 		}
 		_ = meta.EachListItem(list, func(o runtime.Object) error {
@@ -158,8 +182,10 @@ func (r *Requeuer) KeyCounts(ctx context.Context) map[int]int {
 	return out
 }
 
-// KeyCount is the number of cached objects of shard, for
-// sharding.WithKeyCount.
+// KeyCount is the number of cached objects of shard as last counted by
+// Start, for sharding.WithKeyCount; it never blocks on a cache.
 func (r *Requeuer) KeyCount(shard int) int {
-	return r.KeyCounts(context.Background())[shard]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[shard]
 }

@@ -70,15 +70,17 @@ func main() {
 	namespace := fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
 	recordPath := fs.String("record", "", "file the reconciles are appended to")
 	work := fs.Duration("work", 20*time.Millisecond, "time one reconcile takes")
+	workers := fs.Int("workers", 4, "concurrent reconciles")
+	requeueAfter := fs.Duration("requeue-after", 0, "requeue every key this long after its reconcile, as a controller polling Flink does (0: never)")
 	_ = fs.Parse(os.Args[1:])
 	ctrl.SetLogger(zap.New())
-	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work); err != nil {
+	if err := run(*kubeconfigPath, *namespace, election, *recordPath, *work, *requeueAfter, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "replica:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work time.Duration) error {
+func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work, requeueAfter time.Duration, workers int) error {
 	id := election.Identity
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
 	if err != nil {
@@ -153,19 +155,18 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 		if err := cl.GetClient().Get(rctx, req.NamespacedName, fd); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, err
 		}
-		select {
-		case <-time.After(work):
-		case <-rctx.Done():
-		}
+		// The work ignores cancellation, like a call that does not honour
+		// its context: the worst case for a handoff, which must wait.
+		<-time.After(work)
 		r.End = time.Now().UnixNano()
 		rec.write(r)
-		return ctrl.Result{}, nil
+		return ctrl.Result{RequeueAfter: requeueAfter}, nil
 	})
 	if err := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment-recorder").
 		Watches(&flinkv1beta1.FlinkDeployment{}, mcgate.Enqueue(elector)).
 		WatchesRawSource(requeuer.Source()).
-		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: 4}).
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: workers}).
 		Complete(reconciler); err != nil {
 		return err
 	}
