@@ -163,7 +163,10 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		_ = tracing.Shutdown(flushCtx)
 	}()
 
-	cs, err := kubernetes.NewForConfig(cfg)
+	// Lease renewals must never wait behind a client-side rate limit.
+	electionCfg := rest.CopyConfig(cfg)
+	electionCfg.QPS, electionCfg.Burst = 100, 200
+	cs, err := kubernetes.NewForConfig(electionCfg)
 	if err != nil {
 		return err
 	}
