@@ -185,6 +185,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		indexOpts = append(indexOpts, fleetindex.WithPlacer(opts.Placer))
 	}
 	h := &Hub{Manager: mgr, Provider: provider, Index: fleetindex.New(indexOpts...)}
+	fleetindex.ServeMetrics(h.Index)
 	if err := mgr.Add(fleetindex.NewFeeder(h.Index, opts.CRDRetryInterval)); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -204,6 +205,13 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		return err
 	}
 
+	// Every acquired shard is a short span, so a trace search by replica
+	// shows when it took over which shards.
+	elector.OnAcquire(func(shard int) {
+		_, span := observability.Tracer().Start(context.Background(), "Acquire shard",
+			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(c.election.Identity)))
+		span.End()
+	})
 	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
 	if err := mgr.Add(requeuer); err != nil {
 		return err

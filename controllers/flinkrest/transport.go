@@ -114,7 +114,7 @@ func instrument(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return otelhttp.NewTransport(rt, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+	return otelhttp.NewTransport(meteredTransport{next: rt}, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		if op, ok := r.Context().Value(operationKey{}).(string); ok {
 			if route := RouteOf(op); route != "" {
 				return "flink " + route
