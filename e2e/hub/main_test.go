@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
@@ -24,11 +27,14 @@ var (
 	jaeger   *framework.Jaeger
 	replicas []*framework.Process
 	workDir  string
+	// startReplica starts one more hub replica with the shared flags.
+	startReplica func(id string) (*framework.Process, error)
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) (code int) {
+	ctrllog.SetLogger(logr.Discard())
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -76,6 +82,9 @@ func run(m *testing.M) (code int) {
 	// Replicas stop before the simulator and the control planes.
 	defer func() {
 		for _, r := range replicas {
+			if killed[r.Name] {
+				continue
+			}
 			if err := r.Stop(30 * time.Second); err != nil {
 				fmt.Fprintf(os.Stderr, "%v (log %s)\n", err, r.LogPath)
 				code = 1
@@ -87,7 +96,7 @@ func run(m *testing.M) (code int) {
 			_ = os.RemoveAll(workDir)
 		}
 	}()
-	for _, id := range []string{"hub-0", "hub-1"} {
+	startReplica = func(id string) (*framework.Process, error) {
 		p, err := framework.StartProcess(workDir, id, bin,
 			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
 			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
@@ -96,10 +105,15 @@ func run(m *testing.M) (code int) {
 			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
 			"--flink-rest-transport", "url", "--flink-rest-url-template", srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
 			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1")
-		if err != nil {
+		if err == nil {
+			replicas = append(replicas, p)
+		}
+		return p, err
+	}
+	for _, id := range []string{"hub-0", "hub-1"} {
+		if _, err := startReplica(id); err != nil {
 			return fail(err)
 		}
-		replicas = append(replicas, p)
 	}
 	return m.Run()
 }

@@ -1,0 +1,153 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/sharding"
+)
+
+// killed are the replicas the tests killed on purpose.
+var killed = map[string]bool{}
+
+// owner is the replica holding the shard fence of a FlinkDeployment.
+func owner(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (string, error) {
+	shard := sharding.ShardOf(sharding.Key(cluster, fd.Namespace, fd.Name), sharding.DefaultShards)
+	var l coordinationv1.Lease
+	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
+		return "", err
+	}
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		return "", fmt.Errorf("shard %d has no holder", shard)
+	}
+	return *l.Spec.HolderIdentity, nil
+}
+
+func replicaNamed(name string) *framework.Process {
+	for _, r := range replicas {
+		if r.Name == name {
+			if done, _ := r.Exited(); !done {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// TestOwnerCrashDuringSavepointUpgrade SIGKILLs the replica that owns a
+// savepoint-mode upgrade at the two risky moments: (a) right after the
+// savepoint is recorded, (b) right after the old JobManager is deleted.
+// Another replica finishes the upgrade from the status alone: the job runs
+// restored from that savepoint, and exactly one savepoint was taken.
+func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
+	cases := []struct {
+		name string
+		// at reports the moment to kill the owner.
+		at func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool
+	}{
+		{"after the savepoint", func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
+			return fd.Status.JobStatus.UpgradeSavepointPath != ""
+		}},
+		{"after the JobManager is deleted", func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
+			if fd.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading {
+				return false
+			}
+			var dep appsv1.Deployment
+			err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &dep)
+			return apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero())
+		}},
+	}
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base *v1beta1.FlinkDeployment
+	for _, ex := range all {
+		if ex.Name == "basic-checkpoint-ha/basic-checkpoint-ha-example" {
+			base = ex.Typed
+		}
+	}
+	m := fleet.Members[0]
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			namespace(t, ctx, m, "crash")
+			fd := base.DeepCopy()
+			fd.Namespace, fd.Name = "crash", fmt.Sprintf("crash-%d", i)
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+			if err := m.Client.Create(ctx, fd); err != nil {
+				t.Fatal(err)
+			}
+			var got v1beta1.FlinkDeployment
+			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+				err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
+				return err == nil && stable(&got), err
+			}); err != nil {
+				t.Fatalf("not running: %v; status %+v", err, got.Status)
+			}
+			victim, err := owner(ctx, m.Name, fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Client.Patch(ctx, got.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":3}}}`))); err != nil {
+				t.Fatal(err)
+			}
+			// Watch closely (no backoff) for the moment, then kill the owner.
+			deadline := time.Now().Add(time.Minute)
+			for {
+				if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err == nil && tc.at(ctx, m, &got) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the moment never came; status %+v", got.Status)
+				}
+			}
+			p := replicaNamed(victim)
+			if p == nil {
+				t.Fatalf("owner %s is not a running replica", victim)
+			}
+			p.Kill()
+			killed[victim] = true
+			if _, err := startReplica(fmt.Sprintf("hub-%d", len(replicas))); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+				if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
+					return false, err
+				}
+				var last struct{ Spec v1beta1.FlinkDeploymentSpec }
+				_ = json.Unmarshal([]byte(got.Status.ReconciliationStatus.LastReconciledSpec), &last)
+				return stable(&got) && last.Spec.Job.Parallelism == 3, nil
+			}); err != nil {
+				t.Fatalf("upgrade not finished after the owner crashed: %v; status %+v", err, got.Status)
+			}
+			info := got.Status.JobStatus.SavepointInfo
+			if info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
+				t.Fatalf("exactly one upgrade savepoint must have been taken: %+v", info)
+			}
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			jm := sim.JobManager(m.Name, fd.Namespace, fd.Name)
+			if jm == nil {
+				t.Fatal("no running JobManager")
+			}
+			jobs := jm.Jobs()
+			if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Restore == nil || jobs[len(jobs)-1].Spec.Restore.Path != path || path != info.SavepointHistory[0].Location {
+				t.Fatalf("the job must restore from the one savepoint %s: %+v", path, jobs)
+			}
+		})
+	}
+}
