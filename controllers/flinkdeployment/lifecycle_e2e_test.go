@@ -325,3 +325,26 @@ func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
 		t.Errorf("rolled back job %+v, upgrade savepoint %s", job, got.Status.JobStatus.UpgradeSavepointPath)
 	}
 }
+
+func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	namespace(t, ctx, lifecycleNS)
+	fd := haExample(t, "never-ready", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"`+flinksim.StartupFailureKey+`":"bad configuration",`, 1))
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, fd, time.Minute, "deploying", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeploying
+	})
+	got := waitFor(t, ctx, fd, 2*time.Minute, "ERROR after the readiness timeout", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
+	})
+	if !strings.Contains(got.Status.Error, "not available after") {
+		t.Errorf("error %q does not say why", got.Status.Error)
+	}
+	if got.Status.LifecycleState == v1beta1.LifecycleStable {
+		t.Error("a JobManager that never started is not stable")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/observability/jaegerquery"
 	"github.com/flink-hub/flink-hub/sharding"
 )
 
@@ -147,6 +148,19 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			jobs := jm.Jobs()
 			if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Restore == nil || jobs[len(jobs)-1].Spec.Restore.Path != path || path != info.SavepointHistory[0].Location {
 				t.Fatalf("the job must restore from the one savepoint %s: %+v", path, jobs)
+			}
+			// The upgrade's trace shows the stop-with-savepoint call.
+			if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+				traces, err := jaeger.Query.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment",
+					Tags: map[string]string{"flinkhub.cluster": m.Name, "flinkhub.name": fd.Name}, Limit: 100})
+				for _, tr := range traces {
+					if hasSpan(tr, "flink POST /jobs/{jobid}/stop") {
+						return true, nil
+					}
+				}
+				return false, err
+			}); err != nil {
+				t.Errorf("no reconcile trace of %s with the stop-with-savepoint call: %v", fd.Name, err)
 			}
 		})
 	}
