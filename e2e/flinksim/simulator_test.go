@@ -98,6 +98,30 @@ func TestStandaloneApplication(t *testing.T) {
 	scaleTaskManagers(t, c, 2)
 	eventually(t, "job running again", jobIs(ctx, flink, api.JobStatusRUNNING))
 
+	// A new TaskManager template replaces the pods, as a rollout does.
+	var tm appsv1.Deployment
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-taskmanager"}, &tm); err != nil {
+		t.Fatal(err)
+	}
+	oldPods := map[string]bool{}
+	for _, p := range pods(t, c, "taskmanager") {
+		oldPods[p.Name] = true
+	}
+	patch := client.MergeFrom(tm.DeepCopy())
+	tm.Spec.Template.Spec.Containers[0].Image = "flink:1.18.1"
+	if err := member.Client.Patch(ctx, &tm, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "TaskManager pods replaced", func() error {
+		for _, p := range pods(t, c, "taskmanager") {
+			if oldPods[p.Name] || p.Spec.Containers[0].Image != "flink:1.18.1" {
+				return fmt.Errorf("old pod %s still there", p.Name)
+			}
+		}
+		return runningPods(t, c, "taskmanager", 2)
+	})
+	eventually(t, "job running on the new TaskManagers", jobIs(ctx, flink, api.JobStatusRUNNING))
+
 	// Deleting the JobManager Deployment removes its pods and JobManager.
 	deleteDeployment(t, c.ns, c.name)
 	eventually(t, "JobManager pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
@@ -220,6 +244,27 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 	r := stats.Latest.Restored
 	if r.IsSavepoint || r.Id < recorded.ID || !strings.HasPrefix(r.ExternalPath, "s3://chk/"+jobID+"/chk-") {
 		t.Fatalf("restored from %+v, want an HA checkpoint at least %d", r, recorded.ID)
+	}
+
+	// A last-state redeploy: the JobManager Deployment is deleted and
+	// created again with the same cluster id; the HA ConfigMaps survive and
+	// the new job restores from the latest checkpoint.
+	eventually(t, "a newer HA checkpoint", func() error {
+		st, err := flink.CheckpointStatistics(ctx, jobID)
+		if err != nil || st.Latest.Completed.Id <= r.Id {
+			return fmt.Errorf("latest checkpoint %+v, %v", st.Latest.Completed, err)
+		}
+		return nil
+	})
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "JobManager gone", func() error { return runningPods(t, c, "jobmanager", 0) })
+	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job running after redeploy", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err = flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.IsSavepoint || stats.Latest.Restored.Id <= r.Id {
+		t.Fatalf("redeploy restored from %+v (%v), want a checkpoint after %d", stats.Latest.Restored, err, r.Id)
 	}
 
 	// Cancelling the job releases its TaskManagers.
