@@ -123,8 +123,22 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	return result, nil
 }
 
-// deletePod deletes a pod at once, as a kubelet confirming termination.
+// deletePod deletes a pod at once, as a kubelet confirming termination. A
+// JobManager running in the pod stops first, so nobody reaches a
+// JobManager whose pod is gone.
 func (m *member) deletePod(ctx context.Context, p *corev1.Pod) error {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[labelApp]}
+	m.mu.Lock()
+	c := m.clusters[key]
+	if c != nil && c.podUID == p.UID {
+		delete(m.clusters, key)
+	} else {
+		c = nil
+	}
+	m.mu.Unlock()
+	if c != nil {
+		c.stop()
+	}
 	err := m.client.Delete(ctx, p, client.GracePeriodSeconds(0), client.Preconditions{UID: &p.UID})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil

@@ -3,9 +3,11 @@ package flinksim_test
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr/testr"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,10 +57,17 @@ func eventually(t *testing.T, what string, cond func() error) {
 	}
 }
 
-// startSimulator simulates the member cluster "m1" and serves its
-// JobManagers for the url transport; it stops before the control plane.
+// startSimulator simulates opts.Namespace of the member cluster "m1" and
+// serves its JobManagers for the url transport; it stops before the
+// control plane.
 func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, func(name, ns string) flinkrest.Client) {
 	t.Helper()
+	if opts.Namespace == "" {
+		t.Fatal("tests simulate their own namespace only")
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = testr.New(t)
+	}
 	sim := flinksim.New(opts)
 	if err := sim.AddMember("m1", member.Config); err != nil {
 		t.Fatal(err)
@@ -78,12 +87,17 @@ func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, f
 	}
 }
 
+// namespaces counts the namespaces tests created, to keep names unique
+// under -count.
+var namespaces atomic.Int32
+
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(ns) > 50 {
 		ns = ns[:50]
 	}
+	ns = fmt.Sprintf("%s-%d", ns, namespaces.Add(1))
 	if err := member.CreateNamespace(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}

@@ -68,11 +68,16 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	onlyFlink := cache.ByObject{Label: labels.NewSelector().Add(*flink)}
+	var namespaces map[string]cache.Config
+	if opts.Namespace != "" {
+		namespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Logger:                 opts.Log.WithValues("member", name),
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
+		Cache: cache.Options{DefaultNamespaces: namespaces,
+			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
 		Controller:             ctrlConfig(),
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package flinksim_test
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr/testr"
 	"os"
 	"strings"
 	"testing"
@@ -31,7 +32,8 @@ func TestProxyTransport(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	sim := flinksim.New(flinksim.Options{Network: network, CheckpointInterval: 100 * time.Millisecond})
+	ns := namespace(t)
+	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testr.New(t)})
 	if err := sim.AddMember("m1", member.Config); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,6 @@ func TestProxyTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := namespace(t)
 	clientFor := func(name string) flinkrest.Client {
 		c, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, member.Config, nil)
 		if err != nil {

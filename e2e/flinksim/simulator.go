@@ -32,6 +32,9 @@ type Options struct {
 	Network PodNetwork
 	// Log receives the simulator's own messages; default discards them.
 	Log logr.Logger
+	// Namespace, if set, restricts the simulator to one namespace of each
+	// member, so that several simulators can share a control plane.
+	Namespace string
 }
 
 // PodNetwork gives simulated pods their IPs and serves JobManagers on them.

@@ -44,8 +44,9 @@ func jobIs(ctx context.Context, c flinkrest.Client, want api.JobStatus) func() e
 
 func TestStandaloneApplication(t *testing.T) {
 	ctx := context.Background()
-	_, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "standalone", ns: namespace(t), tmReplicas: 2,
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "standalone", ns: ns, tmReplicas: 2,
 		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-1", "--allowNonRestoredState", "--input", "x"},
 		config: "kubernetes.cluster-id: standalone\nparallelism.default: 2\ntaskmanager.numberOfTaskSlots: 1\nstate.savepoints.dir: s3://sp\n"}
 	create(t, c)
@@ -167,8 +168,9 @@ func deleteDeployment(t *testing.T, ns, name string) {
 
 func TestNativeApplicationWithHA(t *testing.T) {
 	ctx := context.Background()
-	sim, clientFor := startSimulator(t, flinksim.Options{CheckpointInterval: 100 * time.Millisecond})
-	c := cluster{name: "native-ha", ns: namespace(t), native: true,
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
+	c := cluster{name: "native-ha", ns: ns, native: true,
 		command: []string{"/docker-entrypoint.sh", "kubernetes-jobmanager.sh", "kubernetes-application"},
 		config: `kubernetes.cluster-id: native-ha
 parallelism.default: 3
@@ -284,8 +286,9 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 
 func TestNativeSessionCluster(t *testing.T) {
 	ctx := context.Background()
-	sim, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "session", ns: namespace(t), native: true,
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "session", ns: ns, native: true,
 		command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
 		config:  "taskmanager.numberOfTaskSlots: 1\n"}
 	create(t, c)
@@ -319,8 +322,9 @@ func TestNativeSessionCluster(t *testing.T) {
 // configuration is missing stays not ready and starts once it appears.
 func TestMissingConfigurationIsRetried(t *testing.T) {
 	ctx := context.Background()
-	_, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "late", ns: namespace(t), native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "late", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
 	d := deployment(c, c.name, "jobmanager", 1, c.command, nil)
 	if err := member.Client.Create(ctx, d); err != nil {
 		t.Fatal(err)
