@@ -78,7 +78,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		Logger:                 opts.Log.WithValues("member", name),
 		Cache: cache.Options{DefaultNamespaces: namespaces,
 			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
-		Controller:             ctrlConfig(),
+		Controller: ctrlConfig(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulating member %q: %w", name, err)
