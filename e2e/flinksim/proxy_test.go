@@ -50,6 +50,11 @@ func TestProxyTransport(t *testing.T) {
 		return c
 	}
 
+	// No REST Service yet: the apiserver's 404 means not ready.
+	if _, err := clientFor("absent").Config(ctx); !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), `services "absent-rest" not found`) {
+		t.Fatalf("proxy to a missing Service: %v", err)
+	}
+
 	// An application cluster.
 	app := cluster{name: "proxied", ns: ns, tmReplicas: 1,
 		args:   []string{"standalone-job", "--job-classname", "org.example.Main"},
