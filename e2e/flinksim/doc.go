@@ -58,6 +58,16 @@
 //     any savepoint path), as Flink does; without HA a fixed job id is not
 //     derived and a savepoint path is restored instead.
 //
+// # Faults
+//
+// JobManager.SetFaults injects REST latency, errors, hangs and failing
+// savepoints or checkpoints into one running JobManager; FailJob fails a
+// job. Simulator.SetFaults injects them into a Flink cluster so that they
+// outlive JobManager restarts, and can make its JobManager crash-loop.
+// Simulator.Crash kills a JobManager (its pods go, new ones start).
+// Simulator.Savepoints lists every savepoint a cluster completed across
+// JobManager restarts.
+//
 // # Serving JobManagers
 //
 // Handler serves every JobManager under /<cluster>/<namespace>/<name>/ for

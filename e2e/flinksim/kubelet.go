@@ -99,13 +99,17 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	}
 
 	// The kubelet: every pod runs; a JobManager pod is ready once its
-	// JobManager serves.
+	// JobManager serves, and crash-loops when told to.
+	crashLoop := m.clusterFaults(key).CrashLoop
 	for i, p := range pods {
-		ready := true
+		want := podState{ready: true}
 		if p.Labels[labelComponent] == componentJobManager {
-			ready = cluster != nil
+			want.ready = cluster != nil
+			if crashLoop {
+				want.waiting = "CrashLoopBackOff"
+			}
 		}
-		if pods[i], err = m.runPod(ctx, p, ready); err != nil {
+		if pods[i], err = m.runPod(ctx, p, want); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -226,10 +230,27 @@ func mergeLabels(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// runPod gives a pod an IP and the status of a running (and ready or not)
-// pod, unless it has it already.
-func (m *member) runPod(ctx context.Context, p *corev1.Pod, ready bool) (*corev1.Pod, error) {
-	if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && podReady(p) == ready {
+// podState is what the kubelet makes of a pod: ready or not, and a
+// container waiting reason such as CrashLoopBackOff.
+type podState struct {
+	ready   bool
+	waiting string
+}
+
+func waitingReason(p *corev1.Pod) string {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Waiting != nil {
+			return c.State.Waiting.Reason
+		}
+	}
+	return ""
+}
+
+// runPod gives a pod an IP and the status of a running pod in the wanted
+// state, unless it has it already.
+func (m *member) runPod(ctx context.Context, p *corev1.Pod, want podState) (*corev1.Pod, error) {
+	ready := want.ready
+	if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && podReady(p) == ready && waitingReason(p) == want.waiting {
 		return p, nil
 	}
 	p = p.DeepCopy()
@@ -253,12 +274,22 @@ func (m *member) runPod(ctx context.Context, p *corev1.Pod, ready bool) (*corev1
 		cond(corev1.PodScheduled, true), cond(corev1.PodInitialized, true),
 		cond(corev1.ContainersReady, ready), cond(corev1.PodReady, ready),
 	}
+	restarts := map[string]int32{}
+	for _, c := range p.Status.ContainerStatuses {
+		restarts[c.Name] = c.RestartCount
+	}
 	p.Status.ContainerStatuses = nil
 	for _, c := range p.Spec.Containers {
-		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
-			Name: c.Name, Image: c.Image, ImageID: "flinksim://" + c.Image, Ready: ready, Started: ptr.To(true),
+		st := corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: "flinksim://" + c.Image, Ready: ready, Started: ptr.To(true), RestartCount: restarts[c.Name],
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: *p.Status.StartTime}},
-		})
+		}
+		if want.waiting != "" {
+			st.Started, st.RestartCount = ptr.To(false), st.RestartCount+1
+			st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: want.waiting, Message: "back-off restarting failed container " + c.Name}}
+			st.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}
+		}
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, st)
 	}
 	if err := m.client.Status().Update(ctx, p); err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
@@ -365,6 +396,9 @@ func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d
 			}
 		}
 	}
+	if m.clusterFaults(key).CrashLoop {
+		leader = nil // the JobManager exits at start
+	}
 	m.mu.Lock()
 	old := m.clusters[key]
 	m.mu.Unlock()
@@ -427,7 +461,9 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 			return nil, err
 		}
 	}
+	cc.Hooks.SavepointCompleted = func(_ string, sp jobmanager.Checkpoint) { m.recordSavepoint(key, sp) }
 	c := &flinkCluster{jm: jobmanager.New(cc.Config), podUID: pod.UID, config: cc}
+	c.jm.SetFaults(m.clusterFaults(key).JobManager)
 	c.handler = c.jm.Handler()
 	ln, err := m.opts.Network.Listen(pod.Status.PodIP, cc.restPort)
 	if err != nil {

@@ -40,8 +40,10 @@ type member struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex
-	clusters map[types.NamespacedName]*flinkCluster
+	mu         sync.Mutex
+	clusters   map[types.NamespacedName]*flinkCluster
+	faults     map[types.NamespacedName]ClusterFaults
+	savepoints map[types.NamespacedName][]jobmanager.Checkpoint
 }
 
 // flinkCluster is a running simulated JobManager and how it is served.
@@ -88,7 +90,8 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	m := &member{name: name, opts: opts, client: direct, cache: mgr.GetClient(), wake: make(chan event.GenericEvent, 64), done: make(chan struct{}),
-		clusters: map[types.NamespacedName]*flinkCluster{}}
+		clusters: map[types.NamespacedName]*flinkCluster{}, faults: map[types.NamespacedName]ClusterFaults{},
+		savepoints: map[types.NamespacedName][]jobmanager.Checkpoint{}}
 	byApp := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		app := o.GetLabels()[labelApp]
 		if svc, ok := o.(*corev1.Service); ok && app == "" {

@@ -131,10 +131,12 @@ func (s *Simulator) JobManager(cluster, namespace, name string) *jobmanager.JobM
 func (s *Simulator) Crash(ctx context.Context, cluster, namespace, name string) error {
 	m := s.member(cluster)
 	if m == nil {
-		return fmt.Errorf("member %q is not simulated", cluster)
+		return errNotSimulated(cluster)
 	}
 	return m.crash(ctx, namespace, name)
 }
+
+func errNotSimulated(cluster string) error { return fmt.Errorf("member %q is not simulated", cluster) }
 
 // Handler serves every simulated JobManager under
 // /<cluster>/<namespace>/<name>/, for the url transport with the template

@@ -214,7 +214,12 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 	default:
 		j.lastID++
 		op.id, op.location = j.lastID, jm.savepointPath(op.dir, j.id)
-		j.latestSP = &Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		sp := Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		j.latestSP = &sp
+		if h := jm.cfg.Hooks.SavepointCompleted; h != nil {
+			id := j.id
+			jm.later(func() { h(id, sp) })
+		}
 		switch {
 		case op.stopJob:
 			jm.setStateLocked(j, api.JobStatusFINISHED, now)

@@ -45,6 +45,9 @@ type Hooks struct {
 	// TaskManagersWanted is called when the number of task managers a
 	// native JobManager wants changes (Flink's resource manager).
 	TaskManagersWanted func(count int)
+	// SavepointCompleted is called after each completed savepoint,
+	// including the one of a stop-with-savepoint.
+	SavepointCompleted func(jobID string, sp Checkpoint)
 }
 
 // Config describes a simulated JobManager. Zero durations get defaults.
