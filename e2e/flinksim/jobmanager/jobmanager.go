@@ -152,7 +152,12 @@ func (jm *JobManager) Config() Config { return jm.cfg }
 // tick advances time-driven state (job transitions, checkpoints,
 // savepoints) so that hooks fire even when nobody polls the REST API.
 func (jm *JobManager) tick() {
-	step := 20 * time.Millisecond
+	// REST requests advance state on their own; the ticker only drives
+	// hooks, so it is coarse unless checkpoints are frequent.
+	step := 50 * time.Millisecond
+	if ci := jm.cfg.CheckpointInterval / 2; ci > 0 && ci < step {
+		step = max(ci, 5*time.Millisecond)
+	}
 	t := time.NewTicker(step)
 	defer t.Stop()
 	for {
