@@ -28,8 +28,9 @@ import (
 const (
 	// nodeName is the node every simulated pod runs on.
 	nodeName = "flinksim"
-	// resync is how often a cluster with a running JobManager is revisited.
-	resync = 2 * time.Second
+	// resync is how often a cluster with a running JobManager is revisited,
+	// a safety net: events and JobManager hooks drive reconciles.
+	resync = 30 * time.Second
 	// retry is how soon a cluster whose JobManager cannot start is retried.
 	retryAfter = time.Second
 )

@@ -37,10 +37,12 @@ type member struct {
 	client client.Client // uncached: reads are fresh, no extra informers
 	cache  client.Reader // Deployments, pods and Services of Flink clusters
 	wake   chan event.GenericEvent
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	mu         sync.Mutex
+	written    map[string]string // object key -> what was last written, to skip rereads
 	clusters   map[types.NamespacedName]*flinkCluster
 	faults     map[types.NamespacedName]ClusterFaults
 	savepoints map[types.NamespacedName][]jobmanager.Checkpoint
@@ -90,7 +92,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	m := &member{name: name, opts: opts, client: direct, cache: mgr.GetClient(), wake: make(chan event.GenericEvent, 64), done: make(chan struct{}),
-		clusters: map[types.NamespacedName]*flinkCluster{}, faults: map[types.NamespacedName]ClusterFaults{},
+		written: map[string]string{}, clusters: map[types.NamespacedName]*flinkCluster{}, faults: map[types.NamespacedName]ClusterFaults{},
 		savepoints: map[types.NamespacedName][]jobmanager.Checkpoint{}}
 	byApp := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		app := o.GetLabels()[labelApp]
@@ -112,7 +114,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(parent)
-	m.cancel = cancel
+	m.ctx, m.cancel = ctx, cancel
 	go func() {
 		defer close(m.done)
 		if err := mgr.Start(ctx); err != nil {
@@ -131,9 +133,16 @@ func ctrlConfig() config.Controller {
 func (m *member) enqueue(key types.NamespacedName) {
 	obj := &corev1.ConfigMap{}
 	obj.Namespace, obj.Name = key.Namespace, key.Name
+	ev := event.GenericEvent{Object: obj}
 	select {
-	case m.wake <- event.GenericEvent{Object: obj}:
-	default: // a reconcile is already pending; the periodic resync catches up
+	case m.wake <- ev:
+	default: // the queue is busy: hand the event over without blocking the caller
+		go func() {
+			select {
+			case m.wake <- ev:
+			case <-m.ctx.Done():
+			}
+		}()
 	}
 }
 
