@@ -44,7 +44,9 @@
 //     with an IP from Options.Network and Ready (a JobManager pod once its
 //     JobManager serves); pods of old templates, extra replicas and deleted
 //     Deployments are deleted; Deployment status (replicas, ready,
-//     available, conditions) as the Deployment controller writes it.
+//     available, conditions) as the Deployment controller writes it; a
+//     Deployment deleted in the foreground loses its foregroundDeletion
+//     finalizer once its pods are gone, as the garbage collector does.
 //   - Native clusters: TaskManager pods <cluster-id>-taskmanager-1-<n>
 //     (labels app=<name>, component=taskmanager,
 //     type=flink-native-kubernetes, owned by the JobManager Deployment), as

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,9 +51,11 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	}
 	var jmDep *appsv1.Deployment
 	alive := map[types.UID]*appsv1.Deployment{}
+	var deleting []*appsv1.Deployment
 	for i := range deps.Items {
 		d := &deps.Items[i]
 		if d.DeletionTimestamp != nil {
+			deleting = append(deleting, d)
 			continue
 		}
 		alive[d.UID] = d
@@ -73,6 +76,13 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 			continue
 		}
 		pods = append(pods, p)
+	}
+
+	// Foreground deletion of Deployments whose pods are gone.
+	for _, d := range deleting {
+		if err := m.finishDeletion(ctx, d, list.Items); err != nil {
+			return reconcile.Result{}, err
+		}
 	}
 
 	// The Deployment controller: pods for every replica of every template.
@@ -480,4 +490,27 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 		}()
 	}
 	return c, nil
+}
+
+// finishDeletion plays the garbage collector for a Deployment deleted with
+// propagationPolicy Foreground: once its pods (deleted above as its
+// dependents) are gone, the foregroundDeletion finalizer goes.
+func (m *member) finishDeletion(ctx context.Context, d *appsv1.Deployment, pods []corev1.Pod) error {
+	fin := d.Finalizers
+	if !slices.Contains(fin, metav1.FinalizerDeleteDependents) {
+		return nil
+	}
+	for i := range pods {
+		if ownedBy(&pods[i], d.UID) {
+			if err := m.client.Get(ctx, client.ObjectKeyFromObject(&pods[i]), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+				return err // still there (or unknown): wait for the next event
+			}
+		}
+	}
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Finalizers = slices.DeleteFunc(slices.Clone(fin), func(f string) bool { return f == metav1.FinalizerDeleteDependents })
+	if err := m.client.Patch(ctx, d, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("finishing deletion of deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	return nil
 }

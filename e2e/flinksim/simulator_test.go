@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -157,13 +158,22 @@ func scaleTaskManagers(t *testing.T, c cluster, n int32) {
 	}
 }
 
+// deleteDeployment deletes a Deployment in the foreground, as the hub
+// does, and waits until it is gone: its pods first, then itself.
 func deleteDeployment(t *testing.T, ns, name string) {
 	t.Helper()
 	d := &appsv1.Deployment{}
 	d.Namespace, d.Name = ns, name
-	if err := member.Client.Delete(context.Background(), d); err != nil {
+	if err := member.Client.Delete(context.Background(), d, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "deployment "+name+" deleted", func() error {
+		err := member.Client.Get(context.Background(), client.ObjectKeyFromObject(d), &appsv1.Deployment{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there: %v", err)
+	})
 }
 
 func TestNativeApplicationWithHA(t *testing.T) {
