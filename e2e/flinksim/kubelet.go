@@ -169,6 +169,13 @@ func templateHash(t *corev1.PodTemplateSpec) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
+// replicaOf reports whether a pod is one of the Deployment's replicas, not
+// a native TaskManager pod that the JobManager created under the same
+// owner.
+func replicaOf(p *corev1.Pod, d *appsv1.Deployment) bool {
+	return ownedBy(p, d.UID) && p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != ""
+}
+
 func ownedBy(p *corev1.Pod, uid types.UID) bool {
 	o := metav1.GetControllerOf(p)
 	return o != nil && o.UID == uid
@@ -183,7 +190,7 @@ func (m *member) syncReplicas(ctx context.Context, d *appsv1.Deployment, pods []
 	have := map[string]bool{}
 	var keep []*corev1.Pod
 	for _, p := range pods {
-		if !ownedBy(p, d.UID) {
+		if !replicaOf(p, d) {
 			keep = append(keep, p)
 			continue
 		}
@@ -346,7 +353,7 @@ func (m *member) updateDeploymentStatus(ctx context.Context, d *appsv1.Deploymen
 	hash := templateHash(&d.Spec.Template)
 	var total, updated, ready int32
 	for _, p := range pods {
-		if !ownedBy(p, d.UID) {
+		if !replicaOf(p, d) {
 			continue
 		}
 		total++
@@ -402,7 +409,7 @@ func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d
 	var leader *corev1.Pod
 	if d != nil {
 		for _, p := range pods {
-			if ownedBy(p, d.UID) && (leader == nil || p.Name < leader.Name) {
+			if replicaOf(p, d) && (leader == nil || p.Name < leader.Name) {
 				leader = p
 			}
 		}

@@ -131,7 +131,7 @@ func deployment(c cluster, name, component string, replicas int32, command, args
 }
 
 // create writes the cluster's ConfigMap, Services and Deployments.
-func create(t *testing.T, c cluster) {
+func create(t testing.TB, c cluster) {
 	t.Helper()
 	ctx := context.Background()
 	objs := []client.Object{
@@ -154,7 +154,7 @@ func create(t *testing.T, c cluster) {
 }
 
 // pods lists a cluster's pods of one component.
-func pods(t *testing.T, c cluster, component string) []corev1.Pod {
+func pods(t testing.TB, c cluster, component string) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
 	if err := member.Client.List(context.Background(), &list, client.InNamespace(c.ns), client.MatchingLabels{"app": c.name, "component": component}); err != nil {
@@ -164,7 +164,7 @@ func pods(t *testing.T, c cluster, component string) []corev1.Pod {
 }
 
 // runningPods checks that n pods of a component run, ready, with IPs.
-func runningPods(t *testing.T, c cluster, component string, n int) error {
+func runningPods(t testing.TB, c cluster, component string, n int) error {
 	ps := pods(t, c, component)
 	if len(ps) != n {
 		return fmt.Errorf("%d %s pods, want %d", len(ps), component, n)

@@ -67,6 +67,9 @@ func (c *flinkCluster) stop() {
 func newMember(parent context.Context, name string, cfg *rest.Config, opts Options) (*member, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandler = rest.NoWarnings{} // v1 Endpoints is deprecated, and written on purpose
+	// The simulator stands in for many kubelets and controllers: no client
+	// side rate limit (client-go's default is 5 requests per second).
+	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
 	flink, err := labels.NewRequirement(labelComponent, selection.In, []string{componentJobManager, componentTaskManager})
 	if err != nil {
 		return nil, err

@@ -204,6 +204,21 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 		}
 	}
 	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+	// TaskManager pods share the JobManager Deployment as owner but are not
+	// its replicas.
+	eventually(t, "JobManager Deployment status", func() error {
+		var d appsv1.Deployment
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+			return err
+		}
+		if d.Status.Replicas != 1 || d.Status.ReadyReplicas != 1 || d.Status.UpdatedReplicas != 1 {
+			return fmt.Errorf("status %+v", d.Status)
+		}
+		return nil
+	})
+	if err := runningPods(t, c, "taskmanager", 2); err != nil {
+		t.Fatal(err)
+	}
 	const jobID = "00000000000000000000000000000abc"
 	stats, err := flink.CheckpointStatistics(ctx, jobID)
 	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
