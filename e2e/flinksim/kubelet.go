@@ -135,17 +135,7 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 // JobManager whose pod is gone.
 func (m *member) deletePod(ctx context.Context, p *corev1.Pod) error {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[labelApp]}
-	m.mu.Lock()
-	c := m.clusters[key]
-	if c != nil && c.podUID == p.UID {
-		delete(m.clusters, key)
-	} else {
-		c = nil
-	}
-	m.mu.Unlock()
-	if c != nil {
-		c.stop()
-	}
+	m.stopCluster(key, func(c *flinkCluster) bool { return c.podUID == p.UID })
 	err := m.client.Delete(ctx, p, client.GracePeriodSeconds(0), client.Preconditions{UID: &p.UID})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
@@ -167,17 +157,8 @@ func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d
 	if m.clusterFaults(key).CrashLoop {
 		leader = nil // the JobManager exits at start
 	}
-	m.mu.Lock()
-	old := m.clusters[key]
-	m.mu.Unlock()
-	if old != nil && (leader == nil || leader.UID != old.podUID) {
-		m.mu.Lock()
-		delete(m.clusters, key)
-		m.mu.Unlock()
-		old.stop()
-		old = nil
-	}
-	if leader == nil || old != nil {
+	m.stopCluster(key, func(c *flinkCluster) bool { return leader == nil || leader.UID != c.podUID })
+	if old := m.cluster(key); leader == nil || old != nil {
 		return old, nil
 	}
 	if leader.Status.PodIP == "" {

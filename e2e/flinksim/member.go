@@ -173,16 +173,24 @@ func (m *member) cluster(key types.NamespacedName) *flinkCluster {
 	return m.clusters[key]
 }
 
+// stopCluster stops and forgets a cluster's JobManager if it has one and
+// gone says so.
+func (m *member) stopCluster(key types.NamespacedName, gone func(*flinkCluster) bool) {
+	m.mu.Lock()
+	c := m.clusters[key]
+	if c == nil || !gone(c) {
+		m.mu.Unlock()
+		return
+	}
+	delete(m.clusters, key)
+	m.mu.Unlock()
+	c.stop()
+}
+
 // crash stops a cluster's JobManager and deletes its pods.
 func (m *member) crash(ctx context.Context, namespace, name string) error {
 	key := types.NamespacedName{Namespace: namespace, Name: name}
-	m.mu.Lock()
-	c := m.clusters[key]
-	delete(m.clusters, key)
-	m.mu.Unlock()
-	if c != nil {
-		c.stop()
-	}
+	m.stopCluster(key, func(*flinkCluster) bool { return true })
 	err := m.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(namespace),
 		client.MatchingLabels{labelApp: name, labelComponent: componentJobManager}, client.GracePeriodSeconds(0))
 	m.enqueue(key)
