@@ -18,8 +18,9 @@
 //   - The JobManager container (flink-main-container, else the first one):
 //     its image tag gives the Flink version ("flink:1.17" is 1.17, default
 //     1.19.1); its command and args decide the mode: "standalone-job
-//     [--job-classname C] [--fromSavepoint P] [--allowNonRestoredState]
-//     <args>" and "kubernetes-jobmanager.sh kubernetes-application" are
+//     [--job-classname C] [--job-id J] [--fromSavepoint P]
+//     [--allowNonRestoredState] [--jars J] <args>" and
+//     "kubernetes-jobmanager.sh kubernetes-application" are
 //     application clusters, "jobmanager" and "kubernetes-session" session
 //     clusters.
 //   - ConfigMap flink-config-<name>, key config.yaml (else
