@@ -74,7 +74,8 @@
 // # Serving JobManagers
 //
 // Handler serves every JobManager under /<cluster>/<namespace>/<name>/ for
-// the url transport. A PodNetwork that can listen on pod IPs (see the
-// flinkrest proxy test's network namespace) also serves each JobManager on
-// its pod IP and rest.port, for the apiserver's service proxy.
+// the url transport. A PodNetwork that can listen on pod IPs (package
+// netns: a network namespace, as root) also serves each JobManager on its
+// pod IP and rest.port, for the apiserver's service proxy and so the
+// default proxy transport.
 package flinksim

@@ -1,8 +1,8 @@
-// Package netns gives simulated JobManagers a reachable, non-loopback pod
-// IP: a Linux network namespace joined to the host by a veth pair. The
-// kube-apiserver's service proxy refuses loopback endpoint addresses, so a
-// test of the proxy transport serves a JobManager on the namespace's veth
-// address. It needs root and iproute2's ip command.
+// Package netns gives simulated JobManagers reachable, non-loopback pod
+// IPs: addresses of a Linux network namespace joined to the host by a veth
+// pair. The kube-apiserver's service proxy refuses loopback endpoint
+// addresses, so tests of the proxy transport serve JobManagers there. It
+// needs root and iproute2's ip command.
 package netns
 
 import (
