@@ -53,13 +53,18 @@
 //     type=flink-native-kubernetes, owned by the JobManager Deployment), as
 //     many as the JobManager's jobs need slots, as Flink's
 //     KubernetesResourceManager creates them.
-//   - With HA: ConfigMaps <cluster-id>-cluster-config-map (leader address)
-//     and <cluster-id>-<job id>-config-map (labels app=<cluster-id>,
+//   - With HA: ConfigMaps <cluster-id>-cluster-config-map (leader address;
+//     a session cluster's jobs as jobGraph-<job id> = the job's JSON) and
+//     <cluster-id>-<job id>-config-map (labels app=<cluster-id>,
 //     configmap-type=high-availability) holding the latest checkpoint as
 //     checkpointID-<19 digits> = {"id":N,"path":"..."} and a counter. A
 //     JobManager that starts with such a checkpoint restores from it (over
-//     any savepoint path), as Flink does; without HA a fixed job id is not
-//     derived and a savepoint path is restored instead.
+//     any savepoint path), as Flink does, and a session JobManager
+//     resubmits its stored jobs; a job that reaches a globally terminal
+//     state (FINISHED, CANCELED, FAILED) has its HA metadata removed, so
+//     the next deployment restores from its savepoint. Under HA an
+//     application's job id is fixed: $internal.pipeline.job-id, else
+//     derived from the cluster id as Flink does.
 //
 // # Faults
 //

@@ -200,14 +200,27 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	cc.Hooks = jobmanager.Hooks{TaskManagersWanted: func(int) { m.enqueue(key) }}
 	if cc.ha {
 		cc.Hooks.CheckpointCompleted = func(jobID string, cp jobmanager.Checkpoint) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := m.recordHACheckpoint(ctx, key.Namespace, cc.ClusterID, jobID, cp); err != nil {
-				m.opts.Log.Info("recording HA checkpoint failed", "member", m.name, "cluster", key, "error", err.Error())
-			}
+			m.haHook(key, "recording an HA checkpoint", func(ctx context.Context) error {
+				return m.recordHACheckpoint(ctx, key.Namespace, cc.ClusterID, jobID, cp)
+			})
 		}
 		if err := m.writeHALeader(ctx, key.Namespace, cc.ClusterID, pod.Status.PodIP, cc.restPort); err != nil {
 			return nil, err
+		}
+		cc.Hooks.JobTerminated = func(jobID string) {
+			m.haHook(key, "cleaning up HA metadata", func(ctx context.Context) error {
+				return m.cleanUpJobHA(ctx, key.Namespace, cc.ClusterID, jobID)
+			})
+		}
+		if !cc.Application {
+			cc.Hooks.JobSubmitted = func(spec jobmanager.JobSpec) {
+				m.haHook(key, "recording a job graph", func(ctx context.Context) error {
+					return m.recordJobGraph(ctx, key.Namespace, cc.ClusterID, spec)
+				})
+			}
+			if cc.RecoveredJobs, err = m.recoverJobGraphs(ctx, key.Namespace, cc.ClusterID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cc.Hooks.SavepointCompleted = func(_ string, sp jobmanager.Checkpoint) { m.recordSavepoint(key, sp) }
@@ -228,4 +241,13 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 		}()
 	}
 	return c, nil
+}
+
+// haHook runs a JobManager hook's write to HA metadata, logging failures.
+func (m *member) haHook(key types.NamespacedName, what string, write func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+	defer cancel()
+	if err := write(ctx); err != nil {
+		m.opts.Log.Info(what+" failed", "member", m.name, "cluster", key, "error", err.Error())
+	}
 }

@@ -294,19 +294,102 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 		t.Fatalf("redeploy restored from %+v (%v), want a checkpoint after %d", stats.Latest.Restored, err, r.Id)
 	}
 
-	// Cancelling the job releases its TaskManagers.
+	// Cancelling the job releases its TaskManagers and, the job being
+	// globally terminal, Flink cleans up its HA checkpoints.
 	if err := flink.CancelJob(ctx, jobID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "TaskManagers released", func() error { return runningPods(t, c, "taskmanager", 0) })
+	eventually(t, "job HA metadata cleaned up", func() error {
+		err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &corev1.ConfigMap{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("job HA ConfigMap: %v", err)
+	})
 
-	// Deleting the JobManager Deployment deletes everything it owns; the
-	// HA ConfigMaps stay, as Flink's do.
+	// Redeployed without HA checkpoints, the job restores from the
+	// configured savepoint again.
 	deleteDeployment(t, c.ns, c.name)
-	eventually(t, "pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
-	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &corev1.ConfigMap{}); err != nil {
-		t.Fatalf("HA ConfigMap: %v", err)
+	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
+		t.Fatal(err)
 	}
+	eventually(t, "job running after cleanup", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err = flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
+		t.Fatalf("restored from %+v, %v; want the savepoint", stats.Latest.Restored, err)
+	}
+
+	// Deleting the JobManager Deployment deletes everything it owns.
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "pods gone", func() error {
+		if err := runningPods(t, c, "jobmanager", 0); err != nil {
+			return err
+		}
+		return runningPods(t, c, "taskmanager", 0)
+	})
+}
+
+func TestSessionJobsRecoverFromHA(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
+	c := cluster{name: "session-ha", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
+		config: "high-availability.type: kubernetes\nhigh-availability.storageDir: s3://ha\nstate.checkpoints.dir: s3://chk\n"}
+	create(t, c)
+	flink := clientFor(c.name, ns)
+	eventually(t, "session REST", func() error { _, err := flink.Config(ctx); return err })
+	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader("PK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID, err := flink.RunJar(ctx, jar, api.JarRunRequestBody{EntryClass: "org.example.Session"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "an HA checkpoint", func() error {
+		var cm corev1.ConfigMap
+		return member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm)
+	})
+	if err := sim.Crash(ctx, "m1", ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job recovered", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err := flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.IsSavepoint || !strings.HasPrefix(stats.Latest.Restored.ExternalPath, "s3://chk/"+jobID+"/chk-") {
+		t.Fatalf("recovered job restored from %+v, %v", stats.Latest.Restored, err)
+	}
+	if d, err := flink.JobDetails(ctx, jobID); err != nil || d.Name != "org.example.Session" {
+		t.Fatalf("recovered job %+v, %v", d, err)
+	}
+
+	// A cancelled job is not recovered again.
+	if err := flink.CancelJob(ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job cancelled", jobIs(ctx, flink, api.JobStatusCANCELED))
+	eventually(t, "job graph removed", func() error {
+		var cm corev1.ConfigMap
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: flinksim.HAClusterConfigMapName(c.name)}, &cm); err != nil {
+			return err
+		}
+		for k := range cm.Data {
+			if strings.HasPrefix(k, "jobGraph-") {
+				return fmt.Errorf("still stored: %s", k)
+			}
+		}
+		return nil
+	})
+	if err := sim.Crash(ctx, "m1", ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "session REST after the crash", func() error {
+		jobs, err := flink.ListJobs(ctx)
+		if err == nil && len(jobs) != 0 {
+			err = fmt.Errorf("jobs %+v after restart", jobs)
+		}
+		return err
+	})
 }
 
 func TestNativeSessionCluster(t *testing.T) {

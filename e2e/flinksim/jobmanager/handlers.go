@@ -438,6 +438,11 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 			}
 		}
 		id = s.jm.submitLocked(spec, now).id
+		if h := s.jm.cfg.Hooks.JobSubmitted; h != nil {
+			submitted := spec
+			submitted.JobID = id
+			s.jm.later(func() { h(submitted) })
+		}
 	})
 	if errMsg != "" {
 		writeError(w, http.StatusBadRequest, errMsg)

@@ -82,6 +82,10 @@ func (jm *JobManager) setStateLocked(j *job, s api.JobStatus, now time.Time) {
 	if j.state.terminal() {
 		j.end = now
 		jm.updateWantedLocked()
+		if h := jm.cfg.Hooks.JobTerminated; h != nil {
+			id := j.id
+			jm.later(func() { h(id) })
+		}
 	}
 	if s == api.JobStatusRUNNING && jm.cfg.CheckpointInterval > 0 {
 		j.nextCheckpoint = now.Add(jm.cfg.CheckpointInterval)

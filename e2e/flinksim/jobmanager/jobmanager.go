@@ -48,6 +48,11 @@ type Hooks struct {
 	// SavepointCompleted is called after each completed savepoint,
 	// including the one of a stop-with-savepoint.
 	SavepointCompleted func(jobID string, sp Checkpoint)
+	// JobSubmitted is called when a session cluster accepts a job, e.g. to
+	// store it in HA metadata; JobTerminated when a job reaches a globally
+	// terminal state (FINISHED, CANCELED, FAILED).
+	JobSubmitted  func(spec JobSpec)
+	JobTerminated func(jobID string)
 }
 
 // Config describes a simulated JobManager. Zero durations get defaults.
@@ -60,6 +65,9 @@ type Config struct {
 	Application bool
 	// Job is the application job, used when Application is true.
 	Job JobSpec
+	// RecoveredJobs are a session cluster's jobs recovered from HA
+	// metadata, submitted again at start.
+	RecoveredJobs []JobSpec
 	// SlotsPerTaskManager is taskmanager.numberOfTaskSlots (default 1).
 	SlotsPerTaskManager int
 	// Native makes the JobManager ask for task managers through
@@ -112,10 +120,11 @@ type JobManager struct {
 	stop        chan struct{}
 	stopOnce    sync.Once
 	pending     []func()
+	hookMu      sync.Mutex // serializes flush
 }
 
-// New starts a simulated JobManager; an application's job is submitted at
-// once. Stop ends its timers.
+// New starts a simulated JobManager; an application's job and recovered
+// session jobs are submitted at once. Stop ends its timers.
 func New(cfg Config) *JobManager {
 	if cfg.FlinkVersion == "" {
 		cfg.FlinkVersion = "1.19.1"
@@ -133,12 +142,15 @@ func New(cfg Config) *JobManager {
 		cfg.CancelDelay = 100 * time.Millisecond
 	}
 	jm := &JobManager{cfg: cfg, jobs: map[string]*job{}, disposals: map[string]operation{}, jars: map[string]jar{}, stop: make(chan struct{})}
+	jm.mu.Lock()
 	if cfg.Application {
-		jm.mu.Lock()
 		jm.submitLocked(cfg.Job, time.Now())
-		jm.mu.Unlock()
-		jm.flush()
 	}
+	for _, spec := range cfg.RecoveredJobs {
+		jm.submitLocked(spec, time.Now())
+	}
+	jm.mu.Unlock()
+	jm.flush()
 	go jm.tick()
 	return jm
 }
@@ -176,8 +188,12 @@ func (jm *JobManager) tick() {
 // later queues a hook call for after the lock is released.
 func (jm *JobManager) later(f func()) { jm.pending = append(jm.pending, f) }
 
-// flush runs queued hook calls; call it without the lock held.
+// flush runs queued hook calls in the order they were queued, one batch at
+// a time (a checkpoint recorded after its job's cleanup would resurrect
+// stale HA metadata); call it without the lock held.
 func (jm *JobManager) flush() {
+	jm.hookMu.Lock()
+	defer jm.hookMu.Unlock()
 	jm.mu.Lock()
 	calls := jm.pending
 	jm.pending = nil
