@@ -20,7 +20,8 @@ const (
 	// KindNotFound: the job, trigger, jar or path is unknown to the JobManager (404).
 	KindNotFound Kind = "NotFound"
 	// KindNotReady: the JobManager cannot be reached or is not serving yet:
-	// connection refused, no endpoints behind the service proxy, 502 or 503.
+	// connection refused, no endpoints behind the service proxy, 502 or 503,
+	// or the apiserver asks to come back later (429).
 	KindNotReady Kind = "NotReady"
 	// KindTimeout: the call ran out of time (client timeout, 504, 408).
 	KindTimeout Kind = "Timeout"
@@ -115,7 +116,7 @@ func kindForStatus(code int) Kind {
 		return KindUnauthorized
 	case code == 408 || code == 504:
 		return KindTimeout
-	case code == 502 || code == 503:
+	case code == 502 || code == 503 || code == 429:
 		return KindNotReady
 	case code >= 500:
 		return KindServerError
