@@ -269,8 +269,8 @@ func (jm *JobManager) FailJob(jobID, cause string, permanent bool) error {
 	return nil
 }
 
-// JobStatus returns a job's state, restore source and completed
-// checkpoints, for tests.
+// JobStatus is a job's state, spec, restore source, completed checkpoints
+// and latest savepoint, as tests inspect them.
 type JobStatus struct {
 	ID          string
 	State       api.JobStatus

@@ -30,10 +30,15 @@ type Restore struct {
 
 // Checkpoint is a completed checkpoint or savepoint.
 type Checkpoint struct {
-	ID          int64
-	Path        string
+	// ID is the checkpoint id; savepoints take ids from the same sequence.
+	ID int64
+	// Path is where it was written: <dir>/<job id>/chk-<id> for a
+	// checkpoint, <dir>/savepoint-<job id prefix>-<random> for a savepoint.
+	Path string
+	// IsSavepoint tells savepoints from checkpoints.
 	IsSavepoint bool
-	Time        time.Time
+	// Time is when it completed.
+	Time time.Time
 }
 
 // Hooks connect a JobManager to the outside world; every hook is optional
