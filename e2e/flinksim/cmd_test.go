@@ -2,14 +2,19 @@ package flinksim_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
 )
 
 // TestCommand runs the simulator as the sandbox does: a separate process
@@ -43,7 +48,7 @@ func TestCommand(t *testing.T) {
 
 	c := cluster{name: "sandboxed", ns: ns, native: true,
 		command: []string{"kubernetes-jobmanager.sh", "kubernetes-application"},
-		config:  "$internal.application.main: org.example.Main\n"}
+		config:  "$internal.application.main: org.example.Main\nstate.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 000000000000000000000000000000c0\n"}
 	create(t, c)
 	resolver, err := flinkrest.NewResolver(flinkrest.Options{Transport: flinkrest.TransportURL, URLTemplate: "http://" + addr + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/"})
 	if err != nil {
@@ -57,5 +62,58 @@ func TestCommand(t *testing.T) {
 	eventually(t, "job running in the simulator process", jobIs(ctx, flink, api.JobStatusRUNNING))
 	if err := runningPods(t, c, "taskmanager", 1); err != nil {
 		t.Fatal(err)
+	}
+
+	// The admin API: faults, crashes and the savepoint history.
+	admin := "http://" + addr + flinksim.AdminPrefix
+	call := func(method, path, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, admin+path+"/m1/"+ns+"/"+c.name, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("PUT", "faults", `{"errorStatus": 503}`); code != http.StatusNoContent {
+		t.Fatalf("PUT faults: HTTP %d", code)
+	}
+	if _, err := flink.Config(ctx); !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), "Simulated failure") {
+		t.Fatalf("injected 503: %v", err)
+	}
+	if code := call("PUT", "faults", `{"latency": "soon"}`); code != http.StatusBadRequest {
+		t.Fatalf("PUT bad faults: HTTP %d", code)
+	}
+	if code := call("PUT", "faults", ""); code != http.StatusNoContent {
+		t.Fatalf("clearing faults: HTTP %d", code)
+	}
+	const jobID = "000000000000000000000000000000c0"
+	trig, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "savepoint", func() error { return succeeded(flink.SavepointStatus(ctx, jobID, trig)) })
+	before := pods(t, c, "jobmanager")[0].UID
+	if code := call("POST", "crash", ""); code != http.StatusNoContent {
+		t.Fatalf("POST crash: HTTP %d", code)
+	}
+	eventually(t, "JobManager replaced", func() error {
+		if ps := pods(t, c, "jobmanager"); len(ps) != 1 || ps[0].UID == before {
+			return fmt.Errorf("not replaced")
+		}
+		return nil
+	})
+	resp, err := http.Get(admin + "savepoints/m1/" + ns + "/" + c.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sps []struct{ Path string }
+	if err := json.NewDecoder(resp.Body).Decode(&sps); err != nil || len(sps) != 1 || !strings.HasPrefix(sps[0].Path, "s3://sp/savepoint-") {
+		t.Fatalf("savepoints %+v, %v", sps, err)
 	}
 }

@@ -3,13 +3,14 @@ package flinksim_test
 import (
 	"context"
 	"fmt"
-	"github.com/go-logr/logr/testr"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr/testr"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -3,12 +3,13 @@ package flinksim_test
 import (
 	"context"
 	"fmt"
-	"github.com/go-logr/logr/testr"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr/testr"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"

@@ -142,8 +142,13 @@ func errNotSimulated(cluster string) error { return fmt.Errorf("member %q is not
 // /<cluster>/<namespace>/<name>/, for the url transport with the template
 // "<base>/{{.Cluster}}/{{.Namespace}}/{{.Name}}/". A cluster whose
 // JobManager is not running answers 503 with an HTML page, like an ingress.
+// Under AdminPrefix it serves the simulator's own API.
 func (s *Simulator) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+			s.serveAdmin(w, r)
+			return
+		}
 		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
 		if len(parts) < 3 {
 			http.Error(w, "want /<cluster>/<namespace>/<name>/...", http.StatusNotFound)
