@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
