@@ -2,6 +2,8 @@ package flinkrest_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,28 +12,35 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually waits for cond with framework.Eventually.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	framework.Await(t, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
-// serve starts a simulated JobManager on a real HTTP server and returns a
-// client for it.
+// serve starts a simulated JobManager on a real HTTP server, behind a path
+// prefix as an ingress would put it, and returns a client of the url
+// transport for it.
 func serve(t *testing.T, cfg jobmanager.Config) (*jobmanager.JobManager, flinkrest.Client) {
 	t.Helper()
 	jm := jobmanager.New(cfg)
-	srv := httptest.NewServer(jm.Handler())
+	mux := http.NewServeMux()
+	mux.Handle("/m1/flink/"+cfg.ClusterID+"/", http.StripPrefix("/m1/flink/"+cfg.ClusterID, jm.Handler()))
+	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); jm.Stop() })
-	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL}, flinkrest.WithTimeout(5*time.Second))
+	r, err := flinkrest.NewResolver(flinkrest.Options{Transport: flinkrest.TransportURL, URLTemplate: srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Client(flinkrest.Target{Cluster: "m1", Namespace: "flink", Name: cfg.ClusterID}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,8 @@ const (
 	// KindNotFound: the job, trigger, jar or path is unknown to the JobManager (404).
 	KindNotFound Kind = "NotFound"
 	// KindNotReady: the JobManager cannot be reached or is not serving yet:
-	// connection refused, no endpoints behind the service proxy, 502 or 503.
+	// connection refused, no endpoints behind the service proxy, 502 or 503,
+	// or the apiserver asks to come back later (429).
 	KindNotReady Kind = "NotReady"
 	// KindTimeout: the call ran out of time (client timeout, 504, 408).
 	KindTimeout Kind = "Timeout"
@@ -115,7 +116,7 @@ func kindForStatus(code int) Kind {
 		return KindUnauthorized
 	case code == 408 || code == 504:
 		return KindTimeout
-	case code == 502 || code == 503:
+	case code == 502 || code == 503 || code == 429:
 		return KindNotReady
 	case code >= 500:
 		return KindServerError
@@ -128,8 +129,31 @@ func kindForStatus(code int) Kind {
 const maxMessage = 512
 
 // statusError builds the error of a response with an unexpected status.
+// A 404 from the apiserver's service proxy because the REST Service or its
+// Endpoints do not exist (yet) means the JobManager is not ready, not that
+// Flink lacks the job.
 func statusError(op string, code int, contentType string, body []byte) *Error {
-	return &Error{Kind: kindForStatus(code), Op: op, StatusCode: code, Message: serverMessage(contentType, body)}
+	kind := kindForStatus(code)
+	if kind == KindNotFound && missingService(body) {
+		kind = KindNotReady
+	}
+	return &Error{Kind: kind, Op: op, StatusCode: code, Message: serverMessage(contentType, body)}
+}
+
+// missingService reports whether body is a Kubernetes Status saying that a
+// Service or its Endpoints were not found.
+func missingService(body []byte) bool {
+	var st struct {
+		Kind    string `json:"kind"`
+		Reason  string `json:"reason"`
+		Details struct {
+			Kind string `json:"kind"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(body, &st) != nil || st.Kind != "Status" || st.Reason != "NotFound" {
+		return false
+	}
+	return st.Details.Kind == "services" || st.Details.Kind == "endpoints"
 }
 
 // badResponse builds the error of a 2xx response that cannot be used.

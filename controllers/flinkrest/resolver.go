@@ -45,6 +45,14 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
 }
 
+// Factory gives the controller a Client for a FlinkDeployment's
+// JobManager; Resolver is the real one.
+type Factory interface {
+	Client(target Target, member *rest.Config, annotations map[string]string) (Client, error)
+}
+
+var _ Factory = (*Resolver)(nil)
+
 // Resolver builds Clients for FlinkDeployments from the hub's Options and
 // the FlinkDeployment's annotations. It keeps one proxy transport per
 // member rest.Config, so connections are reused across reconciles.

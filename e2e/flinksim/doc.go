@@ -18,8 +18,9 @@
 //   - The JobManager container (flink-main-container, else the first one):
 //     its image tag gives the Flink version ("flink:1.17" is 1.17, default
 //     1.19.1); its command and args decide the mode: "standalone-job
-//     [--job-classname C] [--fromSavepoint P] [--allowNonRestoredState]
-//     <args>" and "kubernetes-jobmanager.sh kubernetes-application" are
+//     [--job-classname C] [--job-id J] [--fromSavepoint P]
+//     [--allowNonRestoredState] [--jars J] <args>" and
+//     "kubernetes-jobmanager.sh kubernetes-application" are
 //     application clusters, "jobmanager" and "kubernetes-session" session
 //     clusters.
 //   - ConfigMap flink-config-<name>, key config.yaml (else
@@ -45,24 +46,42 @@
 //     with an IP from Options.Network and Ready (a JobManager pod once its
 //     JobManager serves); pods of old templates, extra replicas and deleted
 //     Deployments are deleted; Deployment status (replicas, ready,
-//     available, conditions) as the Deployment controller writes it.
+//     available, conditions) as the Deployment controller writes it; a
+//     Deployment deleted in the foreground loses its foregroundDeletion
+//     finalizer once its pods are gone, as the garbage collector does.
 //   - Native clusters: TaskManager pods <cluster-id>-taskmanager-1-<n>
 //     (labels app=<name>, component=taskmanager,
 //     type=flink-native-kubernetes, owned by the JobManager Deployment), as
 //     many as the JobManager's jobs need slots, as Flink's
 //     KubernetesResourceManager creates them.
-//   - With HA: ConfigMaps <cluster-id>-cluster-config-map (leader address)
-//     and <cluster-id>-<job id>-config-map (labels app=<cluster-id>,
+//   - With HA: ConfigMaps <cluster-id>-cluster-config-map (leader address;
+//     a session cluster's jobs as jobGraph-<job id> = the job's JSON) and
+//     <cluster-id>-<job id>-config-map (labels app=<cluster-id>,
 //     configmap-type=high-availability) holding the latest checkpoint as
 //     checkpointID-<19 digits> = {"id":N,"path":"..."} and a counter. A
 //     JobManager that starts with such a checkpoint restores from it (over
-//     any savepoint path), as Flink does; without HA a fixed job id is not
-//     derived and a savepoint path is restored instead.
+//     any savepoint path), as Flink does, and a session JobManager
+//     resubmits its stored jobs; a job that reaches a globally terminal
+//     state (FINISHED, CANCELED, FAILED) has its HA metadata removed, so
+//     the next deployment restores from its savepoint. Under HA an
+//     application's job id is fixed: $internal.pipeline.job-id, else
+//     derived from the cluster id as Flink does.
+//
+// # Faults
+//
+// JobManager.SetFaults injects REST latency, errors, hangs and failing
+// savepoints or checkpoints into one running JobManager; FailJob fails a
+// job. Simulator.SetFaults injects them into a Flink cluster so that they
+// outlive JobManager restarts, and can make its JobManager crash-loop.
+// Simulator.Crash kills a JobManager (its pods go, new ones start).
+// Simulator.Savepoints lists every savepoint a cluster completed across
+// JobManager restarts.
 //
 // # Serving JobManagers
 //
 // Handler serves every JobManager under /<cluster>/<namespace>/<name>/ for
-// the url transport. A PodNetwork that can listen on pod IPs (see the
-// flinkrest proxy test's network namespace) also serves each JobManager on
-// its pod IP and rest.port, for the apiserver's service proxy.
+// the url transport. A PodNetwork that can listen on pod IPs (package
+// netns: a network namespace, as root) also serves each JobManager on its
+// pod IP and rest.port, for the apiserver's service proxy and so the
+// default proxy transport.
 package flinksim

@@ -3,6 +3,7 @@ package flinksim
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -38,12 +39,17 @@ func (m *member) syncEndpoints(ctx context.Context, ns, app string, pods []*core
 				selected = append(selected, p)
 			}
 		}
+		memo := m.endpointsMemo(svc, selected)
+		if m.wrote(svc.Namespace+"/"+svc.Name, memo) {
+			continue
+		}
 		if err := m.writeEndpoints(ctx, svc, selected); err != nil {
 			return err
 		}
 		if err := m.writeEndpointSlice(ctx, svc, selected); err != nil {
 			return err
 		}
+		m.remember(svc.Namespace+"/"+svc.Name, memo)
 	}
 	return nil
 }
@@ -154,4 +160,27 @@ func ignoreConflict(err error) error {
 		return nil
 	}
 	return err
+}
+
+// endpointsMemo sums up what a Service's endpoints depend on.
+func (m *member) endpointsMemo(svc *corev1.Service, pods []*corev1.Pod) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%v", svc.UID, svc.Spec.Ports)
+	for _, p := range pods {
+		fmt.Fprintf(&b, "|%s/%s/%v/%v", p.UID, p.Status.PodIP, podReady(p), p.Spec.Containers)
+	}
+	return b.String()
+}
+
+// wrote reports whether memo is what was last written for key.
+func (m *member) wrote(key, memo string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.written[key] == memo
+}
+
+func (m *member) remember(key, memo string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.written[key] = memo
 }

@@ -64,12 +64,13 @@ type entrypoint struct {
 	entryClass            string
 	fromSavepoint         string
 	allowNonRestoredState bool
+	jobID                 string
 	args                  []string
 }
 
 // parseEntrypoint reads a JobManager's command and args: standalone
-// "standalone-job [--job-classname C] [--fromSavepoint P]
-// [--allowNonRestoredState] <args>" or "jobmanager", native
+// "standalone-job [--job-classname C] [--job-id J] [--fromSavepoint P]
+// [--allowNonRestoredState] [--jars J] <args>" or "jobmanager", native
 // "kubernetes-jobmanager.sh kubernetes-application|kubernetes-session".
 func parseEntrypoint(d *appsv1.Deployment) (entrypoint, error) {
 	c := flinkContainer(&d.Spec.Template.Spec)
@@ -102,6 +103,11 @@ func parseStandaloneJob(words []string) entrypoint {
 			i++
 		case w == "--allowNonRestoredState" || w == "-n":
 			ep.allowNonRestoredState = true
+		case (w == "--job-id" || w == "-jid") && i+1 < len(words):
+			ep.jobID = words[i+1]
+			i++
+		case (w == "--jars" || w == "-jars") && i+1 < len(words):
+			i++ // the job's classpath: nothing to simulate
 		case strings.HasPrefix(w, "--job-classname="):
 			ep.entryClass = strings.TrimPrefix(w, "--job-classname=")
 		case strings.HasPrefix(w, "--fromSavepoint="):
@@ -226,7 +232,7 @@ func buildClusterConfig(d *appsv1.Deployment, conf map[string]string, restore *j
 		return cc, nil
 	}
 	job := jobmanager.JobSpec{
-		JobID:       conf["$internal.pipeline.job-id"],
+		JobID:       firstNonEmpty(ep.jobID, conf["$internal.pipeline.job-id"]),
 		EntryClass:  firstNonEmpty(ep.entryClass, conf["$internal.application.main"]),
 		Args:        ep.args,
 		Parallelism: atoi(conf["parallelism.default"], 1),

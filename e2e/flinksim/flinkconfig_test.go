@@ -36,11 +36,12 @@ func TestBuildClusterConfig(t *testing.T) {
 		{
 			name: "standalone application with savepoint",
 			dep: jmDeployment(typeStandalone, "flink:1.17.2-scala_2.12", nil,
-				[]string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/1", "--allowNonRestoredState", "--input", "in"}),
+				[]string{"standalone-job", "--job-classname", "org.example.Main", "--job-id", "00000000000000000000000000000042", "--jars", "local:///opt/flink/usrlib/app.jar",
+					"--fromSavepoint", "s3://sp/1", "--allowNonRestoredState", "--input", "in"}),
 			config: "kubernetes.cluster-id: basic\nparallelism.default: 4\ntaskmanager.numberOfTaskSlots: 2\nstate.savepoints.dir: s3://sp\nexecution.checkpointing.interval: 10 s\nscheduler-mode: reactive\n",
 			want: func(c *clusterConfig) {
 				c.FlinkVersion, c.SlotsPerTaskManager, c.Reactive, c.SavepointDir, c.CheckpointInterval = "1.17.2", 2, true, "s3://sp", 10*time.Second
-				c.Job = jobmanager.JobSpec{EntryClass: "org.example.Main", Args: []string{"--input", "in"}, Parallelism: 4,
+				c.Job = jobmanager.JobSpec{JobID: "00000000000000000000000000000042", EntryClass: "org.example.Main", Args: []string{"--input", "in"}, Parallelism: 4,
 					Restore: &jobmanager.Restore{Path: "s3://sp/1", IsSavepoint: true, AllowNonRestoredState: true}}
 			},
 		},

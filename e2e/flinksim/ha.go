@@ -120,3 +120,73 @@ func (m *member) latestHACheckpoint(ctx context.Context, ns, clusterID, jobID st
 	}
 	return &jobmanager.Restore{Path: cp.Path, CheckpointID: cp.ID}, nil
 }
+
+// haJobGraphPrefix keys a session job in the cluster HA ConfigMap, as
+// Flink's job graph store does; the value is the simulator's JobSpec JSON.
+const haJobGraphPrefix = "jobGraph-"
+
+// recordJobGraph stores a session job so a restarted JobManager recovers it.
+func (m *member) recordJobGraph(ctx context.Context, ns, clusterID string, spec jobmanager.JobSpec) error {
+	value, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	return m.updateHA(ctx, ns, HAClusterConfigMapName(clusterID), clusterID, func(data map[string]string) {
+		data[haJobGraphPrefix+spec.JobID] = string(value)
+	})
+}
+
+// cleanUpJobHA removes a globally terminated job's HA metadata, as Flink
+// does: its job graph and its checkpoint ConfigMap. A later deployment of
+// the same cluster therefore restores from a savepoint, not from stale
+// checkpoints.
+func (m *member) cleanUpJobHA(ctx context.Context, ns, clusterID, jobID string) error {
+	err := m.updateHA(ctx, ns, HAClusterConfigMapName(clusterID), clusterID, func(data map[string]string) {
+		delete(data, haJobGraphPrefix+jobID)
+	})
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{}
+	cm.Namespace, cm.Name = ns, HAJobConfigMapName(clusterID, jobID)
+	if err := m.client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// recoverJobGraphs returns a session cluster's stored jobs, each restoring
+// from its latest HA checkpoint if it has one.
+func (m *member) recoverJobGraphs(ctx context.Context, ns, clusterID string) ([]jobmanager.JobSpec, error) {
+	var cm corev1.ConfigMap
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: HAClusterConfigMapName(clusterID)}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for k := range cm.Data {
+		if strings.HasPrefix(k, haJobGraphPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var specs []jobmanager.JobSpec
+	for _, k := range keys {
+		var spec jobmanager.JobSpec
+		if err := json.Unmarshal([]byte(cm.Data[k]), &spec); err != nil {
+			return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, cm.Name, k, err)
+		}
+		restore, err := m.latestHACheckpoint(ctx, ns, clusterID, spec.JobID)
+		if err != nil {
+			return nil, err
+		}
+		if restore != nil {
+			spec.Restore = restore
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}

@@ -6,9 +6,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/testr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,26 +41,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// eventually polls cond until it returns nil or the deadline passes.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// eventually is framework.Eventually.
+var eventually = framework.Await
 
-// startSimulator simulates the member cluster "m1" and serves its
-// JobManagers for the url transport; it stops before the control plane.
+// startSimulator simulates opts.Namespace of the member cluster "m1" and
+// serves its JobManagers for the url transport; it stops before the
+// control plane.
 func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, func(name, ns string) flinkrest.Client) {
 	t.Helper()
+	if opts.Namespace == "" {
+		t.Fatal("tests simulate their own namespace only")
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = testr.New(t)
+	}
 	sim := flinksim.New(opts)
 	if err := sim.AddMember("m1", member.Config); err != nil {
 		t.Fatal(err)
@@ -78,12 +74,17 @@ func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, f
 	}
 }
 
+// namespaces counts the namespaces tests created, to keep names unique
+// under -count.
+var namespaces atomic.Int32
+
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(ns) > 50 {
 		ns = ns[:50]
 	}
+	ns = fmt.Sprintf("%s-%d", ns, namespaces.Add(1))
 	if err := member.CreateNamespace(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func deployment(c cluster, name, component string, replicas int32, command, args
 }
 
 // create writes the cluster's ConfigMap, Services and Deployments.
-func create(t *testing.T, c cluster) {
+func create(t testing.TB, c cluster) {
 	t.Helper()
 	ctx := context.Background()
 	objs := []client.Object{
@@ -153,7 +154,7 @@ func create(t *testing.T, c cluster) {
 }
 
 // pods lists a cluster's pods of one component.
-func pods(t *testing.T, c cluster, component string) []corev1.Pod {
+func pods(t testing.TB, c cluster, component string) []corev1.Pod {
 	t.Helper()
 	var list corev1.PodList
 	if err := member.Client.List(context.Background(), &list, client.InNamespace(c.ns), client.MatchingLabels{"app": c.name, "component": component}); err != nil {
@@ -163,7 +164,7 @@ func pods(t *testing.T, c cluster, component string) []corev1.Pod {
 }
 
 // runningPods checks that n pods of a component run, ready, with IPs.
-func runningPods(t *testing.T, c cluster, component string, n int) error {
+func runningPods(t testing.TB, c cluster, component string, n int) error {
 	ps := pods(t, c, component)
 	if len(ps) != n {
 		return fmt.Errorf("%d %s pods, want %d", len(ps), component, n)

@@ -37,11 +37,15 @@ type member struct {
 	client client.Client // uncached: reads are fresh, no extra informers
 	cache  client.Reader // Deployments, pods and Services of Flink clusters
 	wake   chan event.GenericEvent
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex
-	clusters map[types.NamespacedName]*flinkCluster
+	mu         sync.Mutex
+	written    map[string]string // object key -> what was last written, to skip rereads
+	clusters   map[types.NamespacedName]*flinkCluster
+	faults     map[types.NamespacedName]ClusterFaults
+	savepoints map[types.NamespacedName][]jobmanager.Checkpoint
 }
 
 // flinkCluster is a running simulated JobManager and how it is served.
@@ -63,17 +67,25 @@ func (c *flinkCluster) stop() {
 func newMember(parent context.Context, name string, cfg *rest.Config, opts Options) (*member, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandler = rest.NoWarnings{} // v1 Endpoints is deprecated, and written on purpose
+	// The simulator stands in for many kubelets and controllers: no client
+	// side rate limit (client-go's default is 5 requests per second).
+	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
 	flink, err := labels.NewRequirement(labelComponent, selection.In, []string{componentJobManager, componentTaskManager})
 	if err != nil {
 		return nil, err
 	}
 	onlyFlink := cache.ByObject{Label: labels.NewSelector().Add(*flink)}
+	var namespaces map[string]cache.Config
+	if opts.Namespace != "" {
+		namespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Logger:                 opts.Log.WithValues("member", name),
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
-		Controller:             ctrlConfig(),
+		Cache: cache.Options{DefaultNamespaces: namespaces,
+			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
+		Controller: ctrlConfig(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulating member %q: %w", name, err)
@@ -83,7 +95,8 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	m := &member{name: name, opts: opts, client: direct, cache: mgr.GetClient(), wake: make(chan event.GenericEvent, 64), done: make(chan struct{}),
-		clusters: map[types.NamespacedName]*flinkCluster{}}
+		written: map[string]string{}, clusters: map[types.NamespacedName]*flinkCluster{}, faults: map[types.NamespacedName]ClusterFaults{},
+		savepoints: map[types.NamespacedName][]jobmanager.Checkpoint{}}
 	byApp := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		app := o.GetLabels()[labelApp]
 		if svc, ok := o.(*corev1.Service); ok && app == "" {
@@ -104,7 +117,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(parent)
-	m.cancel = cancel
+	m.ctx, m.cancel = ctx, cancel
 	go func() {
 		defer close(m.done)
 		if err := mgr.Start(ctx); err != nil {
@@ -123,9 +136,16 @@ func ctrlConfig() config.Controller {
 func (m *member) enqueue(key types.NamespacedName) {
 	obj := &corev1.ConfigMap{}
 	obj.Namespace, obj.Name = key.Namespace, key.Name
+	ev := event.GenericEvent{Object: obj}
 	select {
-	case m.wake <- event.GenericEvent{Object: obj}:
-	default: // a reconcile is already pending; the periodic resync catches up
+	case m.wake <- ev:
+	default: // the queue is busy: hand the event over without blocking the caller
+		go func() {
+			select {
+			case m.wake <- ev:
+			case <-m.ctx.Done():
+			}
+		}()
 	}
 }
 
@@ -153,16 +173,24 @@ func (m *member) cluster(key types.NamespacedName) *flinkCluster {
 	return m.clusters[key]
 }
 
+// stopCluster stops and forgets a cluster's JobManager if it has one and
+// gone says so.
+func (m *member) stopCluster(key types.NamespacedName, gone func(*flinkCluster) bool) {
+	m.mu.Lock()
+	c := m.clusters[key]
+	if c == nil || !gone(c) {
+		m.mu.Unlock()
+		return
+	}
+	delete(m.clusters, key)
+	m.mu.Unlock()
+	c.stop()
+}
+
 // crash stops a cluster's JobManager and deletes its pods.
 func (m *member) crash(ctx context.Context, namespace, name string) error {
 	key := types.NamespacedName{Namespace: namespace, Name: name}
-	m.mu.Lock()
-	c := m.clusters[key]
-	delete(m.clusters, key)
-	m.mu.Unlock()
-	if c != nil {
-		c.stop()
-	}
+	m.stopCluster(key, func(*flinkCluster) bool { return true })
 	err := m.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(namespace),
 		client.MatchingLabels{labelApp: name, labelComponent: componentJobManager}, client.GracePeriodSeconds(0))
 	m.enqueue(key)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr/testr"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
@@ -31,7 +34,8 @@ func TestProxyTransport(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	sim := flinksim.New(flinksim.Options{Network: network, CheckpointInterval: 100 * time.Millisecond})
+	ns := namespace(t)
+	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testr.New(t)})
 	if err := sim.AddMember("m1", member.Config); err != nil {
 		t.Fatal(err)
 	}
@@ -40,13 +44,17 @@ func TestProxyTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := namespace(t)
 	clientFor := func(name string) flinkrest.Client {
 		c, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, member.Config, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
+	}
+
+	// No REST Service yet: the apiserver's 404 means not ready.
+	if _, err := clientFor("absent").Config(ctx); !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), `services "absent-rest" not found`) {
+		t.Fatalf("proxy to a missing Service: %v", err)
 	}
 
 	// An application cluster.
@@ -56,8 +64,8 @@ func TestProxyTransport(t *testing.T) {
 	create(t, app)
 	flink := clientFor(app.name)
 	eventually(t, "JobManager on the namespace address", func() error { return runningPods(t, app, "jobmanager", 1) })
-	if ip := pods(t, app, "jobmanager")[0].Status.PodIP; ip != network.PodAddr {
-		t.Fatalf("JobManager pod IP %s, want %s", ip, network.PodAddr)
+	if ip := pods(t, app, "jobmanager")[0].Status.PodIP; !slices.Contains(network.Addresses(), ip) {
+		t.Fatalf("JobManager pod IP %s is not one of the namespace's %v", ip, network.Addresses())
 	}
 	eventually(t, "job running through the proxy", jobIs(ctx, flink, api.JobStatusRUNNING))
 	const jobID = "0000000000000000000000000000beef"
@@ -107,6 +115,10 @@ func TestProxyTransport(t *testing.T) {
 	}
 	eventually(t, "disposal", func() error { return succeeded(flink.DisposalStatus(ctx, disp)) })
 
+	// A second JobManager at the same time, on its own address.
+	session := cluster{name: "proxied-session", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	create(t, session)
+
 	// No JobManager behind the Service: the apiserver answers 503.
 	deleteDeployment(t, ns, app.name)
 	eventually(t, "503 from the apiserver proxy", func() error {
@@ -117,9 +129,7 @@ func TestProxyTransport(t *testing.T) {
 		return nil
 	})
 
-	// A session cluster on the same address: jars through the proxy.
-	session := cluster{name: "proxied-session", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
-	create(t, session)
+	// The session cluster: jars through the proxy.
 	sflink := clientFor(session.name)
 	eventually(t, "session JobManager", func() error { return runningPods(t, session, "jobmanager", 1) })
 	eventually(t, "session REST", func() error { _, err := sflink.Config(ctx); return err })

@@ -37,6 +37,9 @@ type Options struct {
 	Network PodNetwork
 	// Log receives the simulator's own messages; default discards them.
 	Log logr.Logger
+	// Namespace, if set, restricts the simulator to one namespace of each
+	// member, so that several simulators can share a control plane.
+	Namespace string
 }
 
 // PodNetwork gives simulated pods their IPs and serves JobManagers on them.
@@ -133,17 +136,24 @@ func (s *Simulator) JobManager(cluster, namespace, name string) *jobmanager.JobM
 func (s *Simulator) Crash(ctx context.Context, cluster, namespace, name string) error {
 	m := s.member(cluster)
 	if m == nil {
-		return fmt.Errorf("member %q is not simulated", cluster)
+		return errNotSimulated(cluster)
 	}
 	return m.crash(ctx, namespace, name)
 }
+
+func errNotSimulated(cluster string) error { return fmt.Errorf("member %q is not simulated", cluster) }
 
 // Handler serves every simulated JobManager under
 // /<cluster>/<namespace>/<name>/, for the url transport with the template
 // "<base>/{{.Cluster}}/{{.Namespace}}/{{.Name}}/". A cluster whose
 // JobManager is not running answers 503 with an HTML page, like an ingress.
+// Under AdminPrefix it serves the simulator's own API.
 func (s *Simulator) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+			s.serveAdmin(w, r)
+			return
+		}
 		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
 		if len(parts) < 3 {
 			http.Error(w, "want /<cluster>/<namespace>/<name>/...", http.StatusNotFound)

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,8 +45,9 @@ func jobIs(ctx context.Context, c flinkrest.Client, want api.JobStatus) func() e
 
 func TestStandaloneApplication(t *testing.T) {
 	ctx := context.Background()
-	_, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "standalone", ns: namespace(t), tmReplicas: 2,
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "standalone", ns: ns, tmReplicas: 2,
 		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-1", "--allowNonRestoredState", "--input", "x"},
 		config: "kubernetes.cluster-id: standalone\nparallelism.default: 2\ntaskmanager.numberOfTaskSlots: 1\nstate.savepoints.dir: s3://sp\n"}
 	create(t, c)
@@ -98,6 +100,30 @@ func TestStandaloneApplication(t *testing.T) {
 	scaleTaskManagers(t, c, 2)
 	eventually(t, "job running again", jobIs(ctx, flink, api.JobStatusRUNNING))
 
+	// A new TaskManager template replaces the pods, as a rollout does.
+	var tm appsv1.Deployment
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-taskmanager"}, &tm); err != nil {
+		t.Fatal(err)
+	}
+	oldPods := map[string]bool{}
+	for _, p := range pods(t, c, "taskmanager") {
+		oldPods[p.Name] = true
+	}
+	patch := client.MergeFrom(tm.DeepCopy())
+	tm.Spec.Template.Spec.Containers[0].Image = "flink:1.18.1"
+	if err := member.Client.Patch(ctx, &tm, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "TaskManager pods replaced", func() error {
+		for _, p := range pods(t, c, "taskmanager") {
+			if oldPods[p.Name] || p.Spec.Containers[0].Image != "flink:1.18.1" {
+				return fmt.Errorf("old pod %s still there", p.Name)
+			}
+		}
+		return runningPods(t, c, "taskmanager", 2)
+	})
+	eventually(t, "job running on the new TaskManagers", jobIs(ctx, flink, api.JobStatusRUNNING))
+
 	// Deleting the JobManager Deployment removes its pods and JobManager.
 	deleteDeployment(t, c.ns, c.name)
 	eventually(t, "JobManager pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
@@ -132,19 +158,29 @@ func scaleTaskManagers(t *testing.T, c cluster, n int32) {
 	}
 }
 
+// deleteDeployment deletes a Deployment in the foreground, as the hub
+// does, and waits until it is gone: its pods first, then itself.
 func deleteDeployment(t *testing.T, ns, name string) {
 	t.Helper()
 	d := &appsv1.Deployment{}
 	d.Namespace, d.Name = ns, name
-	if err := member.Client.Delete(context.Background(), d); err != nil {
+	if err := member.Client.Delete(context.Background(), d, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "deployment "+name+" deleted", func() error {
+		err := member.Client.Get(context.Background(), client.ObjectKeyFromObject(d), &appsv1.Deployment{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there: %v", err)
+	})
 }
 
 func TestNativeApplicationWithHA(t *testing.T) {
 	ctx := context.Background()
-	sim, clientFor := startSimulator(t, flinksim.Options{CheckpointInterval: 100 * time.Millisecond})
-	c := cluster{name: "native-ha", ns: namespace(t), native: true,
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
+	c := cluster{name: "native-ha", ns: ns, native: true,
 		command: []string{"/docker-entrypoint.sh", "kubernetes-jobmanager.sh", "kubernetes-application"},
 		config: `kubernetes.cluster-id: native-ha
 parallelism.default: 3
@@ -168,6 +204,21 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 		}
 	}
 	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+	// TaskManager pods share the JobManager Deployment as owner but are not
+	// its replicas.
+	eventually(t, "JobManager Deployment status", func() error {
+		var d appsv1.Deployment
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+			return err
+		}
+		if d.Status.Replicas != 1 || d.Status.ReadyReplicas != 1 || d.Status.UpdatedReplicas != 1 {
+			return fmt.Errorf("status %+v", d.Status)
+		}
+		return nil
+	})
+	if err := runningPods(t, c, "taskmanager", 2); err != nil {
+		t.Fatal(err)
+	}
 	const jobID = "00000000000000000000000000000abc"
 	stats, err := flink.CheckpointStatistics(ctx, jobID)
 	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
@@ -222,25 +273,130 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 		t.Fatalf("restored from %+v, want an HA checkpoint at least %d", r, recorded.ID)
 	}
 
-	// Cancelling the job releases its TaskManagers.
+	// A last-state redeploy: the JobManager Deployment is deleted and
+	// created again with the same cluster id; the HA ConfigMaps survive and
+	// the new job restores from the latest checkpoint.
+	eventually(t, "a newer HA checkpoint", func() error {
+		st, err := flink.CheckpointStatistics(ctx, jobID)
+		if err != nil || st.Latest.Completed.Id <= r.Id {
+			return fmt.Errorf("latest checkpoint %+v, %v", st.Latest.Completed, err)
+		}
+		return nil
+	})
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "JobManager gone", func() error { return runningPods(t, c, "jobmanager", 0) })
+	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job running after redeploy", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err = flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.IsSavepoint || stats.Latest.Restored.Id <= r.Id {
+		t.Fatalf("redeploy restored from %+v (%v), want a checkpoint after %d", stats.Latest.Restored, err, r.Id)
+	}
+
+	// Cancelling the job releases its TaskManagers and, the job being
+	// globally terminal, Flink cleans up its HA checkpoints.
 	if err := flink.CancelJob(ctx, jobID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "TaskManagers released", func() error { return runningPods(t, c, "taskmanager", 0) })
+	eventually(t, "job HA metadata cleaned up", func() error {
+		err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &corev1.ConfigMap{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("job HA ConfigMap: %v", err)
+	})
 
-	// Deleting the JobManager Deployment deletes everything it owns; the
-	// HA ConfigMaps stay, as Flink's do.
+	// Redeployed without HA checkpoints, the job restores from the
+	// configured savepoint again.
 	deleteDeployment(t, c.ns, c.name)
-	eventually(t, "pods gone", func() error { return runningPods(t, c, "jobmanager", 0) })
-	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &corev1.ConfigMap{}); err != nil {
-		t.Fatalf("HA ConfigMap: %v", err)
+	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
+		t.Fatal(err)
 	}
+	eventually(t, "job running after cleanup", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err = flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
+		t.Fatalf("restored from %+v, %v; want the savepoint", stats.Latest.Restored, err)
+	}
+
+	// Deleting the JobManager Deployment deletes everything it owns.
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "pods gone", func() error {
+		if err := runningPods(t, c, "jobmanager", 0); err != nil {
+			return err
+		}
+		return runningPods(t, c, "taskmanager", 0)
+	})
+}
+
+func TestSessionJobsRecoverFromHA(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
+	c := cluster{name: "session-ha", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
+		config: "high-availability.type: kubernetes\nhigh-availability.storageDir: s3://ha\nstate.checkpoints.dir: s3://chk\n"}
+	create(t, c)
+	flink := clientFor(c.name, ns)
+	eventually(t, "session REST", func() error { _, err := flink.Config(ctx); return err })
+	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader("PK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID, err := flink.RunJar(ctx, jar, api.JarRunRequestBody{EntryClass: "org.example.Session"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "an HA checkpoint", func() error {
+		var cm corev1.ConfigMap
+		return member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm)
+	})
+	if err := sim.Crash(ctx, "m1", ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job recovered", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err := flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.IsSavepoint || !strings.HasPrefix(stats.Latest.Restored.ExternalPath, "s3://chk/"+jobID+"/chk-") {
+		t.Fatalf("recovered job restored from %+v, %v", stats.Latest.Restored, err)
+	}
+	if d, err := flink.JobDetails(ctx, jobID); err != nil || d.Name != "org.example.Session" {
+		t.Fatalf("recovered job %+v, %v", d, err)
+	}
+
+	// A cancelled job is not recovered again.
+	if err := flink.CancelJob(ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job cancelled", jobIs(ctx, flink, api.JobStatusCANCELED))
+	eventually(t, "job graph removed", func() error {
+		var cm corev1.ConfigMap
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: flinksim.HAClusterConfigMapName(c.name)}, &cm); err != nil {
+			return err
+		}
+		for k := range cm.Data {
+			if strings.HasPrefix(k, "jobGraph-") {
+				return fmt.Errorf("still stored: %s", k)
+			}
+		}
+		return nil
+	})
+	if err := sim.Crash(ctx, "m1", ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "session REST after the crash", func() error {
+		jobs, err := flink.ListJobs(ctx)
+		if err == nil && len(jobs) != 0 {
+			err = fmt.Errorf("jobs %+v after restart", jobs)
+		}
+		return err
+	})
 }
 
 func TestNativeSessionCluster(t *testing.T) {
 	ctx := context.Background()
-	sim, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "session", ns: namespace(t), native: true,
+	ns := namespace(t)
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "session", ns: ns, native: true,
 		command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
 		config:  "taskmanager.numberOfTaskSlots: 1\n"}
 	create(t, c)
@@ -274,8 +430,9 @@ func TestNativeSessionCluster(t *testing.T) {
 // configuration is missing stays not ready and starts once it appears.
 func TestMissingConfigurationIsRetried(t *testing.T) {
 	ctx := context.Background()
-	_, clientFor := startSimulator(t, flinksim.Options{})
-	c := cluster{name: "late", ns: namespace(t), native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "late", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
 	d := deployment(c, c.name, "jobmanager", 1, c.command, nil)
 	if err := member.Client.Create(ctx, d); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 )
 
@@ -31,5 +32,22 @@ func Eventually(ctx context.Context, timeout time.Duration, cond func(context.Co
 			return fmt.Errorf("condition not met within %s", timeout)
 		case <-ticker.C:
 		}
+	}
+}
+
+// AwaitTimeout bounds Await.
+const AwaitTimeout = 30 * time.Second
+
+// Await polls cond until it returns nil and fails the test, naming what it
+// waited for and cond's last error, when AwaitTimeout passes first.
+func Await(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	var last error
+	err := Eventually(context.Background(), AwaitTimeout, func(context.Context) (bool, error) {
+		last = cond()
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("timed out waiting for %s: %v", what, last)
 	}
 }

@@ -246,15 +246,22 @@ func operationResult(op *operation, info func(failure api.SerializedThrowable) a
 }
 
 func (s server) GetSavepointStatus(w http.ResponseWriter, _ *http.Request, jobID api.JobID, triggerID api.TriggerId) {
+	s.triggerStatus(w, jobID, triggerID, "savepoint", func(j *job) map[string]*operation { return j.savepoints },
+		func(op *operation, cause api.SerializedThrowable) any {
+			return api.SavepointInfo{Location: op.location, FailureCause: cause}
+		})
+}
+
+// triggerStatus answers the status of a job's savepoint or checkpoint
+// trigger, or 404 for an unknown trigger id.
+func (s server) triggerStatus(w http.ResponseWriter, jobID, triggerID, kind string, ops func(*job) map[string]*operation, info func(*operation, api.SerializedThrowable) any) {
 	s.withJob(w, jobID, func(j *job, _ time.Time) {
-		op, ok := j.savepoints[triggerID]
+		op, ok := ops(j)[triggerID]
 		if !ok {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("There is no savepoint operation with triggerId=%s for job %s.", triggerID, jobID))
+			writeError(w, http.StatusNotFound, fmt.Sprintf("There is no %s operation with triggerId=%s for job %s.", kind, triggerID, jobID))
 			return
 		}
-		writeJSON(w, http.StatusOK, operationResult(op, func(c api.SerializedThrowable) any {
-			return api.SavepointInfo{Location: op.location, FailureCause: c}
-		}))
+		writeJSON(w, http.StatusOK, operationResult(op, func(c api.SerializedThrowable) any { return info(op, c) }))
 	})
 }
 
@@ -276,16 +283,10 @@ func (s server) TriggerCheckpoint(w http.ResponseWriter, r *http.Request, jobID 
 }
 
 func (s server) GetCheckpointStatus(w http.ResponseWriter, _ *http.Request, jobID api.JobID, triggerID api.TriggerId) {
-	s.withJob(w, jobID, func(j *job, _ time.Time) {
-		op, ok := j.checkpoints[triggerID]
-		if !ok {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("There is no checkpoint operation with triggerId=%s for job %s.", triggerID, jobID))
-			return
-		}
-		writeJSON(w, http.StatusOK, operationResult(op, func(c api.SerializedThrowable) any {
-			return api.CheckpointInfo{CheckpointId: op.id, FailureCause: c}
-		}))
-	})
+	s.triggerStatus(w, jobID, triggerID, "checkpoint", func(j *job) map[string]*operation { return j.checkpoints },
+		func(op *operation, cause api.SerializedThrowable) any {
+			return api.CheckpointInfo{CheckpointId: op.id, FailureCause: cause}
+		})
 }
 
 func (s server) GetCheckpointingStatistics(w http.ResponseWriter, _ *http.Request, jobID api.JobID) {
@@ -437,6 +438,11 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 			}
 		}
 		id = s.jm.submitLocked(spec, now).id
+		if h := s.jm.cfg.Hooks.JobSubmitted; h != nil {
+			submitted := spec
+			submitted.JobID = id
+			s.jm.later(func() { h(submitted) })
+		}
 	})
 	if errMsg != "" {
 		writeError(w, http.StatusBadRequest, errMsg)

@@ -82,6 +82,10 @@ func (jm *JobManager) setStateLocked(j *job, s api.JobStatus, now time.Time) {
 	if j.state.terminal() {
 		j.end = now
 		jm.updateWantedLocked()
+		if h := jm.cfg.Hooks.JobTerminated; h != nil {
+			id := j.id
+			jm.later(func() { h(id) })
+		}
 	}
 	if s == api.JobStatusRUNNING && jm.cfg.CheckpointInterval > 0 {
 		j.nextCheckpoint = now.Add(jm.cfg.CheckpointInterval)
@@ -214,7 +218,12 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 	default:
 		j.lastID++
 		op.id, op.location = j.lastID, jm.savepointPath(op.dir, j.id)
-		j.latestSP = &Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		sp := Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		j.latestSP = &sp
+		if h := jm.cfg.Hooks.SavepointCompleted; h != nil {
+			id := j.id
+			jm.later(func() { h(id, sp) })
+		}
 		switch {
 		case op.stopJob:
 			jm.setStateLocked(j, api.JobStatusFINISHED, now)
@@ -260,8 +269,8 @@ func (jm *JobManager) FailJob(jobID, cause string, permanent bool) error {
 	return nil
 }
 
-// JobStatus returns a job's state, restore source and completed
-// checkpoints, for tests.
+// JobStatus is a job's state, spec, restore source, completed checkpoints
+// and latest savepoint, as tests inspect them.
 type JobStatus struct {
 	ID          string
 	State       api.JobStatus

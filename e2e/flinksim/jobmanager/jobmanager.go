@@ -30,10 +30,15 @@ type Restore struct {
 
 // Checkpoint is a completed checkpoint or savepoint.
 type Checkpoint struct {
-	ID          int64
-	Path        string
+	// ID is the checkpoint id; savepoints take ids from the same sequence.
+	ID int64
+	// Path is where it was written: <dir>/<job id>/chk-<id> for a
+	// checkpoint, <dir>/savepoint-<job id prefix>-<random> for a savepoint.
+	Path string
+	// IsSavepoint tells savepoints from checkpoints.
 	IsSavepoint bool
-	Time        time.Time
+	// Time is when it completed.
+	Time time.Time
 }
 
 // Hooks connect a JobManager to the outside world; every hook is optional
@@ -45,6 +50,14 @@ type Hooks struct {
 	// TaskManagersWanted is called when the number of task managers a
 	// native JobManager wants changes (Flink's resource manager).
 	TaskManagersWanted func(count int)
+	// SavepointCompleted is called after each completed savepoint,
+	// including the one of a stop-with-savepoint.
+	SavepointCompleted func(jobID string, sp Checkpoint)
+	// JobSubmitted is called when a session cluster accepts a job, e.g. to
+	// store it in HA metadata; JobTerminated when a job reaches a globally
+	// terminal state (FINISHED, CANCELED, FAILED).
+	JobSubmitted  func(spec JobSpec)
+	JobTerminated func(jobID string)
 }
 
 // Config describes a simulated JobManager. Zero durations get defaults.
@@ -57,6 +70,9 @@ type Config struct {
 	Application bool
 	// Job is the application job, used when Application is true.
 	Job JobSpec
+	// RecoveredJobs are a session cluster's jobs recovered from HA
+	// metadata, submitted again at start.
+	RecoveredJobs []JobSpec
 	// SlotsPerTaskManager is taskmanager.numberOfTaskSlots (default 1).
 	SlotsPerTaskManager int
 	// Native makes the JobManager ask for task managers through
@@ -109,10 +125,11 @@ type JobManager struct {
 	stop        chan struct{}
 	stopOnce    sync.Once
 	pending     []func()
+	hookMu      sync.Mutex // serializes flush
 }
 
-// New starts a simulated JobManager; an application's job is submitted at
-// once. Stop ends its timers.
+// New starts a simulated JobManager; an application's job and recovered
+// session jobs are submitted at once. Stop ends its timers.
 func New(cfg Config) *JobManager {
 	if cfg.FlinkVersion == "" {
 		cfg.FlinkVersion = "1.19.1"
@@ -130,12 +147,15 @@ func New(cfg Config) *JobManager {
 		cfg.CancelDelay = 100 * time.Millisecond
 	}
 	jm := &JobManager{cfg: cfg, jobs: map[string]*job{}, disposals: map[string]operation{}, jars: map[string]jar{}, stop: make(chan struct{})}
+	jm.mu.Lock()
 	if cfg.Application {
-		jm.mu.Lock()
 		jm.submitLocked(cfg.Job, time.Now())
-		jm.mu.Unlock()
-		jm.flush()
 	}
+	for _, spec := range cfg.RecoveredJobs {
+		jm.submitLocked(spec, time.Now())
+	}
+	jm.mu.Unlock()
+	jm.flush()
 	go jm.tick()
 	return jm
 }
@@ -149,7 +169,12 @@ func (jm *JobManager) Config() Config { return jm.cfg }
 // tick advances time-driven state (job transitions, checkpoints,
 // savepoints) so that hooks fire even when nobody polls the REST API.
 func (jm *JobManager) tick() {
-	step := 20 * time.Millisecond
+	// REST requests advance state on their own; the ticker only drives
+	// hooks, so it is coarse unless checkpoints are frequent.
+	step := 50 * time.Millisecond
+	if ci := jm.cfg.CheckpointInterval / 2; ci > 0 && ci < step {
+		step = max(ci, 5*time.Millisecond)
+	}
 	t := time.NewTicker(step)
 	defer t.Stop()
 	for {
@@ -168,8 +193,12 @@ func (jm *JobManager) tick() {
 // later queues a hook call for after the lock is released.
 func (jm *JobManager) later(f func()) { jm.pending = append(jm.pending, f) }
 
-// flush runs queued hook calls; call it without the lock held.
+// flush runs queued hook calls in the order they were queued, one batch at
+// a time (a checkpoint recorded after its job's cleanup would resurrect
+// stale HA metadata); call it without the lock held.
 func (jm *JobManager) flush() {
+	jm.hookMu.Lock()
+	defer jm.hookMu.Unlock()
 	jm.mu.Lock()
 	calls := jm.pending
 	jm.pending = nil

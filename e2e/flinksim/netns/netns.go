@@ -1,8 +1,8 @@
-// Package netns gives simulated JobManagers a reachable, non-loopback pod
-// IP: a Linux network namespace joined to the host by a veth pair. The
-// kube-apiserver's service proxy refuses loopback endpoint addresses, so a
-// test of the proxy transport serves a JobManager on the namespace's veth
-// address. It needs root and iproute2's ip command.
+// Package netns gives simulated JobManagers reachable, non-loopback pod
+// IPs: addresses of a Linux network namespace joined to the host by a veth
+// pair. The kube-apiserver's service proxy refuses loopback endpoint
+// addresses, so tests of the proxy transport serve JobManagers there. It
+// needs root and iproute2's ip command.
 package netns
 
 import (
@@ -20,18 +20,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Network is a network namespace with a veth pair to the host. It is a
-// flinksim.PodNetwork: JobManager pods get the namespace's address and are
-// served inside the namespace, other pods get unreachable 10.245.x.y
-// addresses. It serves one JobManager per REST port.
+// Network is a network namespace with a veth pair to the host, holding a
+// /24 subnet. It is a flinksim.PodNetwork: each JobManager pod gets its own
+// address in the namespace (up to 253 at a time) and is served there;
+// other pods get unreachable 10.245.x.y addresses.
 type Network struct {
 	name   string
 	hostIF string
-	// HostAddr is the host side's address, PodAddr the namespace side's.
-	HostAddr, PodAddr string
+	nsIF   string
+	prefix string // "10.213.N."
+	// HostAddr is the host side's address.
+	HostAddr string
 
-	mu   sync.Mutex
-	next int
+	mu    sync.Mutex
+	pods  map[string]string // cluster/namespace/pod -> address
+	added map[string]bool   // addresses on the namespace's interface
+	next  int
+	other int
 }
 
 // Available says why a Network cannot be created here, or nil.
@@ -54,26 +59,28 @@ func New() (*Network, error) {
 	}
 	pid := os.Getpid()
 	n := &Network{
-		name:     "flinksim-" + strconv.Itoa(pid),
-		hostIF:   fmt.Sprintf("fsh%d", pid%1000000),
-		HostAddr: fmt.Sprintf("10.213.%d.%d", (pid/64)%256, (pid%64)*4+1),
-		PodAddr:  fmt.Sprintf("10.213.%d.%d", (pid/64)%256, (pid%64)*4+2),
+		name:   "flinksim-" + strconv.Itoa(pid),
+		hostIF: fmt.Sprintf("fsh%d", pid%1000000),
+		nsIF:   fmt.Sprintf("fsp%d", pid%1000000),
+		prefix: fmt.Sprintf("10.213.%d.", pid%256),
+		pods:   map[string]string{},
+		added:  map[string]bool{},
+		next:   1,
 	}
-	nsIF := fmt.Sprintf("fsp%d", pid%1000000)
+	n.HostAddr = n.prefix + "1"
 	steps := [][]string{
 		{"netns", "add", n.name},
-		{"link", "add", n.hostIF, "type", "veth", "peer", "name", nsIF},
-		{"link", "set", nsIF, "netns", n.name},
-		{"addr", "add", n.HostAddr + "/30", "dev", n.hostIF},
+		{"link", "add", n.hostIF, "type", "veth", "peer", "name", n.nsIF},
+		{"link", "set", n.nsIF, "netns", n.name},
+		{"addr", "add", n.HostAddr + "/24", "dev", n.hostIF},
 		{"link", "set", n.hostIF, "up"},
-		{"-n", n.name, "addr", "add", n.PodAddr + "/30", "dev", nsIF},
-		{"-n", n.name, "link", "set", nsIF, "up"},
+		{"-n", n.name, "link", "set", n.nsIF, "up"},
 		{"-n", n.name, "link", "set", "lo", "up"},
 	}
 	for _, args := range steps {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		if err := runIP(args...); err != nil {
 			_ = n.Close()
-			return nil, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+			return nil, err
 		}
 	}
 	return n, nil
@@ -88,22 +95,71 @@ func (n *Network) Close() error {
 	return nil
 }
 
-// PodIP gives JobManager pods the namespace's address.
-func (n *Network) PodIP(_ string, pod *corev1.Pod) string {
-	if pod.Labels["component"] == "jobmanager" {
-		return n.PodAddr
-	}
+// PodIP gives each JobManager pod an address of the namespace; a pod
+// recreated under the same name keeps its address.
+func (n *Network) PodIP(cluster string, pod *corev1.Pod) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.next++
-	return fmt.Sprintf("10.245.%d.%d", (n.next>>8)&0xff, n.next&0xff)
+	if pod.Labels["component"] == "jobmanager" {
+		key := cluster + "/" + pod.Namespace + "/" + pod.Name
+		if addr, ok := n.pods[key]; ok {
+			return addr
+		}
+		if n.next < 254 {
+			n.next++
+			addr := n.prefix + strconv.Itoa(n.next)
+			n.pods[key] = addr
+			return addr
+		}
+	}
+	n.other++
+	return fmt.Sprintf("10.245.%d.%d", (n.other>>8)&0xff, n.other&0xff)
+}
+
+// Addresses returns the namespace addresses given to JobManager pods.
+func (n *Network) Addresses() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, a := range n.pods {
+		out = append(out, a)
+	}
+	return out
+}
+
+// own reports whether ip is one of the namespace's, adding it to the
+// namespace's interface on first use.
+func (n *Network) own(ip string) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !strings.HasPrefix(ip, n.prefix) || ip == n.HostAddr {
+		return false, nil
+	}
+	if !n.added[ip] {
+		if err := addAddr(n.name, n.nsIF, ip); err != nil {
+			return false, err
+		}
+		n.added[ip] = true
+	}
+	return true, nil
+}
+
+func addAddr(ns, dev, addr string) error {
+	return runIP("-n", ns, "addr", "add", addr+"/24", "dev", dev)
+}
+
+func runIP(args ...string) error {
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Listen opens a TCP listener on ip:port inside the namespace, or returns
 // nil for addresses that are not the namespace's.
 func (n *Network) Listen(ip string, port int) (net.Listener, error) {
-	if ip != n.PodAddr {
-		return nil, nil
+	if ok, err := n.own(ip); !ok || err != nil {
+		return nil, err
 	}
 	type result struct {
 		ln  net.Listener

@@ -53,6 +53,7 @@ func run() error {
 	flag.DurationVar(&opts.StartDelay, "start-delay", 2*time.Second, "time a job spends INITIALIZING and CREATED")
 	flag.DurationVar(&opts.SavepointDuration, "savepoint-duration", 3*time.Second, "time a savepoint takes")
 	flag.DurationVar(&opts.CancelDelay, "cancel-delay", time.Second, "time a job spends CANCELLING or FAILING")
+	flag.StringVar(&opts.Namespace, "namespace", "", "simulate only this namespace of each member (default: all)")
 	verbose := flag.Bool("v", false, "log every simulator message")
 	flag.Parse()
 	if len(ms) == 0 {

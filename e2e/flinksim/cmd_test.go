@@ -1,0 +1,119 @@
+package flinksim_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+)
+
+// TestCommand runs the simulator as the sandbox does: a separate process
+// with a member kubeconfig, serving JobManagers for the url transport.
+func TestCommand(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "flinksim")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/flinksim").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	kubeconfig := filepath.Join(dir, "member.kubeconfig")
+	if err := os.WriteFile(kubeconfig, member.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ns := namespace(t)
+	cmd := exec.Command(bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+
+	c := cluster{name: "sandboxed", ns: ns, native: true,
+		command: []string{"kubernetes-jobmanager.sh", "kubernetes-application"},
+		config:  "$internal.application.main: org.example.Main\nstate.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 000000000000000000000000000000c0\n"}
+	create(t, c)
+	resolver, err := flinkrest.NewResolver(flinkrest.Options{Transport: flinkrest.TransportURL, URLTemplate: "http://" + addr + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flink, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: c.name}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	eventually(t, "job running in the simulator process", jobIs(ctx, flink, api.JobStatusRUNNING))
+	if err := runningPods(t, c, "taskmanager", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// The admin API: faults, crashes and the savepoint history.
+	admin := "http://" + addr + flinksim.AdminPrefix
+	call := func(method, path, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, admin+path+"/m1/"+ns+"/"+c.name, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("PUT", "faults", `{"errorStatus": 503}`); code != http.StatusNoContent {
+		t.Fatalf("PUT faults: HTTP %d", code)
+	}
+	if _, err := flink.Config(ctx); !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), "Simulated failure") {
+		t.Fatalf("injected 503: %v", err)
+	}
+	if code := call("PUT", "faults", `{"latency": "soon"}`); code != http.StatusBadRequest {
+		t.Fatalf("PUT bad faults: HTTP %d", code)
+	}
+	if code := call("PUT", "faults", ""); code != http.StatusNoContent {
+		t.Fatalf("clearing faults: HTTP %d", code)
+	}
+	const jobID = "000000000000000000000000000000c0"
+	trig, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "savepoint", func() error { return succeeded(flink.SavepointStatus(ctx, jobID, trig)) })
+	before := pods(t, c, "jobmanager")[0].UID
+	if code := call("POST", "crash", ""); code != http.StatusNoContent {
+		t.Fatalf("POST crash: HTTP %d", code)
+	}
+	eventually(t, "JobManager replaced", func() error {
+		if ps := pods(t, c, "jobmanager"); len(ps) != 1 || ps[0].UID == before {
+			return fmt.Errorf("not replaced")
+		}
+		return nil
+	})
+	resp, err := http.Get(admin + "savepoints/m1/" + ns + "/" + c.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sps []struct{ Path string }
+	if err := json.NewDecoder(resp.Body).Decode(&sps); err != nil || len(sps) != 1 || !strings.HasPrefix(sps[0].Path, "s3://sp/savepoint-") {
+		t.Fatalf("savepoints %+v, %v", sps, err)
+	}
+}

@@ -1,0 +1,187 @@
+package flinksim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// templateHash names a pod template, like the pod-template-hash label.
+func templateHash(t *corev1.PodTemplateSpec) string {
+	raw, _ := json.Marshal(t)
+	h := fnv.New32a()
+	_, _ = h.Write(raw)
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+// replicaOf reports whether a pod is one of the Deployment's replicas, not
+// a native TaskManager pod that the JobManager created under the same
+// owner.
+func replicaOf(p *corev1.Pod, d *appsv1.Deployment) bool {
+	return ownedBy(p, d.UID) && p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != ""
+}
+
+func ownedBy(p *corev1.Pod, uid types.UID) bool {
+	o := metav1.GetControllerOf(p)
+	return o != nil && o.UID == uid
+}
+
+// syncReplicas creates the missing pods of a Deployment and deletes pods
+// of old templates and beyond the replica count. Pod names are
+// deterministic, so a stale cache cannot create a pod twice.
+func (m *member) syncReplicas(ctx context.Context, d *appsv1.Deployment, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	want := int(ptr.Deref(d.Spec.Replicas, 1))
+	hash := templateHash(&d.Spec.Template)
+	have := map[string]bool{}
+	var keep []*corev1.Pod
+	for _, p := range pods {
+		if !replicaOf(p, d) {
+			keep = append(keep, p)
+			continue
+		}
+		idx, ok := replicaIndex(p.Name, d.Name+"-"+hash+"-")
+		if !ok || idx >= want {
+			if err := m.deletePod(ctx, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		have[p.Name] = true
+		keep = append(keep, p)
+	}
+	for i := range want {
+		name := fmt.Sprintf("%s-%s-%d", d.Name, hash, i)
+		if have[name] {
+			continue
+		}
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: d.Namespace,
+				Labels:          mergeLabels(d.Spec.Template.Labels, map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: hash}),
+				Annotations:     d.Spec.Template.Annotations,
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))},
+			},
+			Spec: *d.Spec.Template.Spec.DeepCopy(),
+		}
+		p.Spec.NodeName = nodeName
+		if err := m.client.Create(ctx, p); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			return nil, fmt.Errorf("creating pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		keep = append(keep, p)
+	}
+	return keep, nil
+}
+
+func replicaIndex(name, prefix string) (int, bool) {
+	if !strings.HasPrefix(name, prefix) {
+		return 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimPrefix(name, prefix))
+	return i, err == nil
+}
+
+func mergeLabels(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// updateDeploymentStatus writes replica counts and conditions as the
+// Deployment controller would, only when they change.
+func (m *member) updateDeploymentStatus(ctx context.Context, d *appsv1.Deployment, pods []*corev1.Pod) error {
+	want := ptr.Deref(d.Spec.Replicas, 1)
+	hash := templateHash(&d.Spec.Template)
+	var total, updated, ready int32
+	for _, p := range pods {
+		if !replicaOf(p, d) {
+			continue
+		}
+		total++
+		if p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == hash {
+			updated++
+		}
+		if running(p) && podReady(p) {
+			ready++
+		}
+	}
+	st := appsv1.DeploymentStatus{
+		ObservedGeneration: d.Generation, Replicas: total, UpdatedReplicas: updated,
+		ReadyReplicas: ready, AvailableReplicas: ready, UnavailableReplicas: max(0, want-ready),
+	}
+	available := ready >= want
+	progressed := updated == want && ready == want && total == want
+	st.Conditions = []appsv1.DeploymentCondition{
+		deploymentCondition(d, appsv1.DeploymentAvailable, available, "MinimumReplicasAvailable", "MinimumReplicasUnavailable"),
+		deploymentCondition(d, appsv1.DeploymentProgressing, true, map[bool]string{true: "NewReplicaSetAvailable", false: "ReplicaSetUpdated"}[progressed], ""),
+	}
+	if equality.Semantic.DeepEqual(st, d.Status) {
+		return nil
+	}
+	d = d.DeepCopy()
+	d.Status = st
+	if err := m.client.Status().Update(ctx, d); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deployment %s/%s status: %w", d.Namespace, d.Name, err)
+	}
+	return nil
+}
+
+// deploymentCondition keeps the old transition time when nothing changed.
+func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType, ok bool, reasonTrue, reasonFalse string) appsv1.DeploymentCondition {
+	c := appsv1.DeploymentCondition{Type: t, Status: corev1.ConditionTrue, Reason: reasonTrue}
+	if !ok {
+		c.Status, c.Reason = corev1.ConditionFalse, reasonFalse
+	}
+	for _, old := range d.Status.Conditions {
+		if old.Type == t && old.Status == c.Status && old.Reason == c.Reason {
+			c.LastTransitionTime, c.LastUpdateTime, c.Message = old.LastTransitionTime, old.LastUpdateTime, old.Message
+			return c
+		}
+	}
+	now := metav1.Now()
+	c.LastTransitionTime, c.LastUpdateTime = now, now
+	c.Message = fmt.Sprintf("Deployment %s: %s", d.Name, c.Reason)
+	return c
+}
+
+// finishDeletion plays the garbage collector for a Deployment deleted with
+// propagationPolicy Foreground: once its pods (deleted above as its
+// dependents) are gone, the foregroundDeletion finalizer goes.
+func (m *member) finishDeletion(ctx context.Context, d *appsv1.Deployment, pods []corev1.Pod) error {
+	fin := d.Finalizers
+	if !slices.Contains(fin, metav1.FinalizerDeleteDependents) {
+		return nil
+	}
+	for i := range pods {
+		if ownedBy(&pods[i], d.UID) {
+			if err := m.client.Get(ctx, client.ObjectKeyFromObject(&pods[i]), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+				return err // still there (or unknown): wait for the next event
+			}
+		}
+	}
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Finalizers = slices.DeleteFunc(slices.Clone(fin), func(f string) bool { return f == metav1.FinalizerDeleteDependents })
+	if err := m.client.Patch(ctx, d, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("finishing deletion of deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	return nil
+}
