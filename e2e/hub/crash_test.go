@@ -58,6 +58,10 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 		// at reports the moment to kill the owner.
 		at func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool
 	}{
+		// Without a crash the owner's spans are exported, so its trace shows
+		// the stop-with-savepoint call (a SIGKILLed replica loses the spans
+		// it had not exported yet).
+		{"without a crash", nil},
 		{"after the savepoint", func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
 			return fd.Status.JobStatus.UpgradeSavepointPath != ""
 		}},
@@ -106,24 +110,8 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			if err := m.Client.Patch(ctx, got.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":3}}}`))); err != nil {
 				t.Fatal(err)
 			}
-			// Watch closely (no backoff) for the moment, then kill the owner.
-			deadline := time.Now().Add(time.Minute)
-			for {
-				if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err == nil && tc.at(ctx, m, &got) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the moment never came; status %+v", got.Status)
-				}
-			}
-			p := replicaNamed(victim)
-			if p == nil {
-				t.Fatalf("owner %s is not a running replica", victim)
-			}
-			p.Kill()
-			killed[victim] = true
-			if _, err := startReplica(fmt.Sprintf("hub-%d", len(replicas))); err != nil {
-				t.Fatal(err)
+			if tc.at != nil {
+				killOwnerAt(t, ctx, m, fd, victim, tc.at)
 			}
 
 			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
@@ -149,10 +137,13 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Restore == nil || jobs[len(jobs)-1].Spec.Restore.Path != path || path != info.SavepointHistory[0].Location {
 				t.Fatalf("the job must restore from the one savepoint %s: %+v", path, jobs)
 			}
+			if tc.at != nil {
+				return
+			}
 			// The upgrade's trace shows the stop-with-savepoint call.
 			if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
 				traces, err := jaeger.Query.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment",
-					Tags: map[string]string{"flinkhub.cluster": m.Name, "flinkhub.name": fd.Name}, Limit: 100})
+					Tags: map[string]string{"flinkhub.cluster": m.Name, "flinkhub.name": fd.Name}, Limit: 50})
 				for _, tr := range traces {
 					if hasSpan(tr, "flink POST /jobs/{jobid}/stop") {
 						return true, nil
@@ -163,5 +154,31 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 				t.Errorf("no reconcile trace of %s with the stop-with-savepoint call: %v", fd.Name, err)
 			}
 		})
+	}
+}
+
+// killOwnerAt watches fd closely (no backoff) until at says the moment has
+// come, SIGKILLs its owner and starts a replacement replica.
+func killOwnerAt(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment, victim string,
+	at func(context.Context, *framework.ControlPlane, *v1beta1.FlinkDeployment) bool) {
+	t.Helper()
+	var got v1beta1.FlinkDeployment
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err == nil && at(ctx, m, &got) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the moment never came; status %+v", got.Status)
+		}
+	}
+	p := replicaNamed(victim)
+	if p == nil {
+		t.Fatalf("owner %s is not a running replica", victim)
+	}
+	p.Kill()
+	killed[victim] = true
+	if _, err := startReplica(fmt.Sprintf("hub-%d", len(replicas))); err != nil {
+		t.Fatal(err)
 	}
 }
