@@ -149,17 +149,7 @@ func withServer(t *testing.T, kubeconfig []byte, server string) []byte {
 // passes, then fails with cond's last error.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not true after %s: %v", what, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval, not a wait for an outcome
-	}
+	framework.AwaitWithin(t, timeout, what, cond)
 }
 
 // readyCondition returns the MemberCluster's Ready condition.

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 const (
@@ -81,17 +83,7 @@ func (r *running) stop() error {
 
 func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	framework.AwaitWithin(t, timeout, "condition", cond)
 }
 
 // exactlyOnce checks that every shard is owned by exactly one elector and,

@@ -74,18 +74,10 @@ func TestInstall(t *testing.T) {
 		t.Fatalf("the CRD was not server-side applied by %s: %+v", FieldManager, crd.ManagedFields)
 	}
 	// The installed CRD serves FlinkDeployments.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	framework.AwaitWithin(t, 30*time.Second, "FlinkDeployments served after install", func() error {
 		fd := &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"}}
-		err := member.Client.Create(ctx, fd)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("FlinkDeployments not served after install: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond) // polling interval
-	}
+		return member.Client.Create(ctx, fd)
+	})
 
 	t.Run("re-applying changes nothing", func(t *testing.T) {
 		rv := getCRD(t).ResourceVersion

@@ -117,17 +117,9 @@ func TestRunServesMembers(t *testing.T) {
 	if err := f.RegisterMembers(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := checkServed(ctx, f, ns, fleetAddr)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("member not served: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval
-	}
+	framework.AwaitWithin(t, 30*time.Second, "member served", func() error {
+		return checkServed(ctx, f, ns, fleetAddr)
+	})
 	stopHub()
 }
 

@@ -174,17 +174,7 @@ func plugin(args ...string) (code int, stdout, stderr string) {
 
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval
-	}
+	framework.Await(t, what, cond)
 }
 
 func memberSecrets(t *testing.T) []corev1.Secret {

@@ -8,7 +8,7 @@ import (
 )
 
 // PollInterval is how often Eventually re-checks its condition.
-const PollInterval = 100 * time.Millisecond
+const PollInterval = 50 * time.Millisecond
 
 // Eventually calls cond until it returns true or the timeout passes, and then
 // returns an error with cond's last error. It never sleeps past the deadline.
@@ -42,12 +42,21 @@ const AwaitTimeout = 30 * time.Second
 // waited for and cond's last error, when AwaitTimeout passes first.
 func Await(t testing.TB, what string, cond func() error) {
 	t.Helper()
+	AwaitWithin(t, AwaitTimeout, what, cond)
+}
+
+// AwaitWithin is Await with a timeout; it returns how long cond took to
+// hold.
+func AwaitWithin(t testing.TB, timeout time.Duration, what string, cond func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
 	var last error
-	err := Eventually(context.Background(), AwaitTimeout, func(context.Context) (bool, error) {
+	err := Eventually(context.Background(), timeout, func(context.Context) (bool, error) {
 		last = cond()
 		return last == nil, nil
 	})
 	if err != nil {
-		t.Fatalf("timed out waiting for %s: %v", what, last)
+		t.Fatalf("%s: not within %s: %v", what, timeout, last)
 	}
+	return time.Since(start)
 }

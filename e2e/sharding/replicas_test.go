@@ -19,6 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flink-hub/flink-hub/sharding"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // timings of the replicas: the defaults, so the test shows the failover a
@@ -235,15 +237,5 @@ func fences(ctx context.Context, ns string) (map[int]fence, error) {
 
 func eventually(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("not within %v: %v", timeout, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return framework.AwaitWithin(t, timeout, "condition", cond)
 }
