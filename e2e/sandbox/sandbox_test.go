@@ -14,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/observability/jaegerquery"
@@ -162,6 +167,29 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
 	}
 
+	// The members' tokens (written by `cluster add`) appear in no log line
+	// and no exported span.
+	tokens := memberTokens(t, ctx, filepath.Join(dir, "kubeconfig"))
+	if len(tokens) != 2 {
+		t.Fatalf("want the tokens of 2 member registrations, got %d", len(tokens))
+	}
+	traces, err := jq.Find(ctx, jaegerquery.Query{Service: "flink-hub", Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, _ := json.Marshal(traces)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, tok := range tokens {
+		if strings.Contains(string(exported), tok) {
+			t.Errorf("a member token is in an exported span")
+		}
+		for _, l := range logs {
+			if data, _ := os.ReadFile(l); strings.Contains(string(data), tok) {
+				t.Errorf("a member token is in %s", filepath.Base(l))
+			}
+		}
+	}
+
 	children := descendants(sb.Pid())
 	if len(children) < 7 { // 3 kube-apiservers, 3 etcds, Jaeger, 3 replicas
 		t.Errorf("only %d child processes before SIGINT", len(children))
@@ -182,6 +210,38 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		t.Fatalf("processes left after SIGINT: %v", left)
 	}
 
+}
+
+// memberTokens reads the bearer tokens of the member kubeconfig Secrets
+// in the sandbox's hub.
+func memberTokens(t *testing.T, ctx context.Context, kubeconfig string) []string {
+	t.Helper()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}, &clientcmd.ConfigOverrides{CurrentContext: "hub"}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets corev1.SecretList
+	if err := c.List(ctx, &secrets, client.InNamespace(hubNamespace), client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, s := range secrets.Items {
+		kc, err := clientcmd.Load(s.Data[memberconfig.SecretKey])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, auth := range kc.AuthInfos {
+			if auth.Token != "" {
+				tokens = append(tokens, auth.Token)
+			}
+		}
+	}
+	return tokens
 }
 
 func tail(s string, n int) string {
