@@ -96,6 +96,19 @@ func TestExamplesDeployInBothModes(t *testing.T) {
 			fds = append(fds, fd)
 		}
 	}
+	// An application whose job comes from the image's classpath: no jarURI.
+	for _, ex := range all {
+		if ex.Name == "basic/basic-example" {
+			fd := ex.Typed.DeepCopy()
+			fd.Namespace, fd.Name = "examples", "classpath-job"
+			fd.Spec.Job.JarURI = ""
+			fd.Spec.Job.EntryClass = "org.apache.flink.streaming.examples.statemachine.StateMachineExample"
+			if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+				t.Fatalf("create %s: %v", fd.Name, err)
+			}
+			fds = append(fds, fd)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, fd := range fds {
 		wg.Add(1)

@@ -151,6 +151,11 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state) error {
 		if err := r.deleteCluster(ctx, s, keepHA && !redeploy); err != nil {
 			return err
 		}
+		// A savepoint still pending for the upgrade (the upgrade mode was
+		// changed while it ran) died with the old cluster.
+		if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerType == v1beta1.TriggerUpgrade && info.TriggerID != "" {
+			info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		}
 		// The old cluster is gone: record it as upstream does, with the new
 		// spec marked suspended, so no later step captures or deletes again.
 		marker := spec.DeepCopy()
@@ -211,6 +216,9 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 		return false, r.persist(ctx, s)
 	}
 	if st.JobManagerDeploymentStatus == v1beta1.JobManagerReady && st.JobStatus.State == v1beta1.JobRunning {
+		if strings.HasPrefix(st.Error, upgradeBlockedPrefix) {
+			st.Error = ""
+		}
 		return false, r.triggerSavepoint(ctx, s, v1beta1.TriggerUpgrade, true)
 	}
 	// The job does not run, so no savepoint can be taken. Fall back to the
@@ -221,11 +229,14 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 			return false, err
 		}
 		if has {
+			if strings.HasPrefix(st.Error, upgradeBlockedPrefix) {
+				st.Error = ""
+			}
 			r.event(s, corev1.EventTypeWarning, "UpgradeFallback", "Job is "+string(st.JobStatus.State)+"; upgrading from the latest checkpoint in the HA metadata")
 			return true, nil
 		}
 	}
-	st.Error = fmt.Sprintf("cannot upgrade with a savepoint: the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
+	st.Error = fmt.Sprintf(upgradeBlockedPrefix+"the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
 	return false, waiting(errors.New(st.Error), r.Options.ProgressCheckInterval)
 }
 
@@ -279,6 +290,10 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state) error {
 	s.next = r.Options.ProgressCheckInterval
 	return nil
 }
+
+// upgradeBlockedPrefix starts the error of an upgrade that waits for a way
+// to save the job's state; it is cleared once the upgrade goes on.
+const upgradeBlockedPrefix = "cannot upgrade with a savepoint: "
 
 // restoreFor is where a (re)deployed job starts: the upgrade's savepoint in
 // savepoint mode, the HA metadata in last-state mode (Flink finds it by the

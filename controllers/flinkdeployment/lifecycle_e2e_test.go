@@ -3,6 +3,8 @@ package flinkdeployment_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -346,5 +348,86 @@ func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 	}
 	if got.Status.LifecycleState == v1beta1.LifecycleStable {
 		t.Error("a JobManager that never started is not stable")
+	}
+}
+
+// withoutHA is the HA example's configuration without high availability:
+// checkpoint and savepoint directories only.
+func withoutHA(fd *v1beta1.FlinkDeployment) {
+	fd.Spec.FlinkConfiguration.Raw = []byte(`{"taskmanager.numberOfTaskSlots": 2, "state.savepoints.dir": "file:///flink-data/savepoints", "state.checkpoints.dir": "file:///flink-data/checkpoints"}`)
+}
+
+func TestUnreachableJobManagerDuringUpgrade(t *testing.T) {
+	cases := []struct {
+		name string
+		ha   bool
+	}{{"with HA metadata the upgrade falls back to it", true}, {"without HA nothing is deleted", false}}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := haExample(t, fmt.Sprintf("rest-down-%d", i), v1beta1.UpgradeModeSavepoint)
+			if !tc.ha {
+				withoutHA(fd)
+			}
+			fd = deployRunning(t, ctx, fd)
+			jm := jobManager(t, ctx, fd)
+			simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			simJM.SetFaults(jobmanager.Faults{ErrorStatus: http.StatusServiceUnavailable})
+			waitFor(t, ctx, fd, time.Minute, "JobManager seen as not ready", func(fd *v1beta1.FlinkDeployment) bool {
+				return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeployedNotReady
+			})
+			patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			if tc.ha {
+				waitFor(t, ctx, fd, 2*time.Minute, "upgraded from the HA metadata", func(fd *v1beta1.FlinkDeployment) bool {
+					return running(fd) && fd.Status.ObservedGeneration == fd.Generation && jobManager(t, ctx, fd).UID != jm.UID
+				})
+				if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.IsSavepoint || job.Spec.Restore.CheckpointID == 0 {
+					t.Fatalf("the upgrade must restore from the latest checkpoint: %+v", job)
+				}
+				if !hasEvent(ctx, fd, "UpgradeFallback") {
+					t.Error("no UpgradeFallback event")
+				}
+				return
+			}
+			got := waitFor(t, ctx, fd, time.Minute, "upgrade held back", func(fd *v1beta1.FlinkDeployment) bool {
+				return strings.Contains(fd.Status.Error, "cannot upgrade with a savepoint")
+			})
+			if jobManager(t, ctx, fd).UID != jm.UID {
+				t.Fatal("the JobManager was deleted with neither a savepoint nor HA metadata")
+			}
+			if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading {
+				t.Errorf("reconciliation state %s", got.Status.ReconciliationStatus.State)
+			}
+			// The JobManager answers again: the savepoint is taken and the
+			// upgrade completes.
+			simJM.SetFaults(jobmanager.Faults{})
+			waitFor(t, ctx, fd, 2*time.Minute, "upgraded with a savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+				return running(fd) && fd.Status.JobStatus.UpgradeSavepointPath != "" && fd.Status.Error == ""
+			})
+		})
+	}
+}
+
+func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "mode-change", v1beta1.UpgradeModeSavepoint))
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: time.Hour})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	waitFor(t, ctx, fd, time.Minute, "savepoint pending", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade
+	})
+	// The savepoint will not finish; the user switches to last-state.
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"upgradeMode":"last-state"}}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded by last-state", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.LifecycleState == v1beta1.LifecycleStable
+	})
+	if job := simJob(fd); job == nil || job.Spec.Parallelism != 3 || job.Spec.Restore == nil || job.Spec.Restore.IsSavepoint {
+		t.Fatalf("job after the mode change: %+v", job)
+	}
+	if info := got.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" {
+		t.Errorf("a savepoint trigger of the abandoned upgrade is still pending: %+v", info)
 	}
 }

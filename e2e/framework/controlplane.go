@@ -92,6 +92,8 @@ func StartControlPlane(opts ControlPlaneOptions) (*ControlPlane, error) {
 }
 
 func (cp *ControlPlane) init() error {
+	// Tests poll often; client-side throttling would only slow them.
+	cp.Config.QPS, cp.Config.Burst = 200, 400
 	c, err := client.New(cp.Config, client.Options{Scheme: Scheme})
 	if err != nil {
 		return err
