@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/kube"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -110,6 +111,8 @@ func install(t *testing.T, kubeconfig []byte, releaseName, ns string, vals map[s
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace, in.CreateNamespace = releaseName, ns, true
 	in.ServerSideApply = true
+	// No kubelet runs the pods: do not wait for them.
+	in.WaitStrategy = kube.HookOnlyStrategy
 	rel, err := in.Run(ch, vals)
 	if err != nil {
 		t.Fatalf("helm install: %v", err)
