@@ -31,6 +31,12 @@ build: ## Build the operator and the kubectl plugin into bin/.
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/flink-hub ./cmd/flink-hub
 	go build -o $(BIN)/kubectl-flinkhub ./cmd/kubectl-flinkhub
 
+CHART_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' $(CHART)/Chart.yaml)
+
+.PHONY: image
+image: ## Build the container image the chart installs by default (flink-hub:<chart appVersion>).
+	docker build --build-arg VERSION=$(CHART_VERSION) -t flink-hub:$(CHART_VERSION) .
+
 ##@ Code generation
 
 .PHONY: generate
