@@ -26,6 +26,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
@@ -87,7 +88,8 @@ func memberDeployment(ns, name string) *flinkv1beta1.FlinkDeployment {
 
 // TestInstalledChartRunsTheHub installs the chart into the hub control
 // plane, then runs the hub binary with the Deployment's arguments as the
-// chart's ServiceAccount: it registers the member, reconciles a
+// chart's ServiceAccount: it engages a member registered like `kubectl
+// flinkhub cluster add` does (so the member identity suffices too), reconciles a
 // FlinkDeployment there, registers its webhook (which rejects an invalid
 // FlinkDeployment with the rule) and serves its probes, so the chart's
 // RBAC is sufficient. The same identity is refused what the hub must not
@@ -123,12 +125,15 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := framework.StartProcess(dir, "flink-hub-0", bin, append(args, "--kubeconfig="+kubeconfigPath)...)
+	// As in a pod, the hub finds its credentials itself (there: in-cluster
+	// config; here: $KUBECONFIG), with the same client defaults.
+	t.Setenv("KUBECONFIG", kubeconfigPath)
+	hub, err := framework.StartProcess(dir, "flink-hub-0", bin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := hub.Stop(30 * time.Second); err != nil {
+		if err := hub.Stop(time.Minute); err != nil {
 			t.Errorf("hub: %v", err)
 		}
 		if t.Failed() {
@@ -137,10 +142,13 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 			}
 		}
 	}()
-	if err := fleet.RegisterMembers(ctx, ns); err != nil {
+	// Register the member as `kubectl flinkhub cluster add` does: the hub
+	// then works in the member with the least-privilege identity only.
+	member := fleet.Members[0]
+	reg := &registration.Registrar{Member: member.Config, MemberClient: member.Client, Hub: fleet.Hub.Client}
+	if _, err := reg.Add(ctx, registration.Options{Name: member.Name, HubNamespace: ns, InstallCRDs: true}); err != nil {
 		t.Fatal(err)
 	}
-	member := fleet.Members[0]
 
 	t.Run("registers the member", func(t *testing.T) {
 		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
