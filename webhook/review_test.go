@@ -44,6 +44,14 @@ func raw(t *testing.T, fd *flinkv1beta1.FlinkDeployment) runtime.RawExtension {
 	return runtime.RawExtension{Raw: b}
 }
 
+// labelled is fd with a new label and finalizer and the same spec.
+func labelled(fd *flinkv1beta1.FlinkDeployment) *flinkv1beta1.FlinkDeployment {
+	out := fd.DeepCopy()
+	out.Labels = map[string]string{"team": "a"}
+	out.Finalizers = []string{"flink.apache.org/finalizer"}
+	return out
+}
+
 func TestReview(t *testing.T) {
 	invalid := validDeployment("team-a", "wordcount")
 	forbidNamespaceKey(invalid)
@@ -63,6 +71,7 @@ func TestReview(t *testing.T) {
 		{"forbidden key on update", admissionv1.Update, invalid, validDeployment("team-a", "wordcount"), false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
 		{"update checks changes against the old spec", admissionv1.Update, validDeployment("team-a", "wordcount"), session, false, "spec.job"},
 		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
+		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
 		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
 	}
 	for _, tc := range cases {

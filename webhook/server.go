@@ -19,6 +19,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -44,21 +45,12 @@ type CertSource interface {
 type Server struct {
 	addr  string
 	certs CertSource
-	ready chan struct{}
-	bound net.Addr
 }
 
 // NewServer serves the webhook on addr with certificates from certs.
 func NewServer(addr string, certs CertSource) *Server {
-	return &Server{addr: addr, certs: certs, ready: make(chan struct{})}
+	return &Server{addr: addr, certs: certs}
 }
-
-// Addr is the bound address, valid once Start has begun listening (see
-// Ready).
-func (s *Server) Addr() net.Addr { return s.bound }
-
-// Ready is closed once the server listens.
-func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
 // replica serves.
@@ -70,8 +62,6 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("webhook: listen on %s: %w", s.addr, err)
 	}
-	s.bound = ln.Addr()
-	close(s.ready)
 	mux := http.NewServeMux()
 	mux.Handle(Path, Handler())
 	srv := &http.Server{
@@ -126,8 +116,10 @@ func Handler() http.Handler {
 
 // Review decides one admission request: CREATE and UPDATE of a
 // FlinkDeployment are validated (an UPDATE against the old spec, for the
-// rules about changes); an object being deleted and any other operation are
-// admitted, so finalizer removal never depends on the rules.
+// rules about changes). An UPDATE that leaves the spec alone (labels,
+// finalizers: the hub's own metadata writes), an object being deleted and
+// any other operation are admitted, so metadata and finalizer changes never
+// depend on the rules.
 func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
@@ -145,6 +137,9 @@ func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 		var old flinkv1beta1.FlinkDeployment
 		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
 			return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode the old FlinkDeployment: %v", err))
+		}
+		if equality.Semantic.DeepEqual(old.Spec, fd.Spec) {
+			return resp
 		}
 		previous = &old.Spec
 	}
