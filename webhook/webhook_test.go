@@ -168,10 +168,34 @@ func TestWebhookRejectsInvalidDeploymentsInMembers(t *testing.T) {
 		t.Fatalf("invalid update: got %v, want the webhook's rejection", err)
 	}
 
-	// A dead hub never blocks deletes: DELETE is not covered, even with
-	// failurePolicy Fail.
+	// A dead hub never blocks deletes (DELETE is not covered) nor
+	// metadata changes (skipped by match conditions), even with
+	// failurePolicy Fail; spec changes are refused.
 	stop()
+	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(good), good); err != nil {
+		t.Fatal(err)
+	}
+	good.Labels = map[string]string{"team": "a"}
+	good.Finalizers = []string{"example.com/hold"}
+	if err := m.Client.Update(ctx, good); err != nil {
+		t.Fatalf("metadata update with the hub down: %v", err)
+	}
+	respec := good.DeepCopy()
+	respec.Spec.Job.Parallelism = 3
+	if err := m.Client.Update(ctx, respec); err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
+		t.Fatalf("spec update with the hub down and failurePolicy Fail: got %v, want the call to fail", err)
+	}
 	if err := m.Client.Delete(ctx, good); err != nil {
+		t.Fatalf("delete with the hub down: %v", err)
+	}
+	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(good), good); err != nil {
+		t.Fatal(err)
+	}
+	good.Finalizers = nil
+	if err := m.Client.Update(ctx, good); err != nil {
+		t.Fatalf("finalizer removal with the hub down: %v", err)
+	}
+	if err := m.Client.Delete(ctx, good); client.IgnoreNotFound(err) != nil {
 		t.Fatalf("delete with the hub down: %v", err)
 	}
 	if err := m.Client.Delete(ctx, cfg); err != nil {

@@ -9,7 +9,10 @@ import (
 // It covers CREATE and UPDATE of FlinkDeployments only: DELETE is never
 // intercepted, so a hub that is down cannot block deleting a
 // FlinkDeployment, and the status subresource is not covered, so the
-// hub's own status writes never call back into it.
+// hub's own status writes never call back into it. Match conditions,
+// evaluated by the member's apiserver without calling the hub, skip updates
+// that leave the spec alone and objects being deleted: even with
+// failurePolicy Fail, a dead hub never blocks finalizer or label changes.
 func (r *Registrar) Configuration(bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
 	timeout := int32(r.opts.Timeout.Seconds())
 	if timeout < 1 {
@@ -35,5 +38,10 @@ func (r *Registrar) Configuration(bundle []byte) *admissionregistrationac.Valida
 			WithSideEffects(admissionregistrationv1.SideEffectClassNone).
 			WithAdmissionReviewVersions("v1").
 			WithMatchPolicy(admissionregistrationv1.Equivalent).
+			WithMatchConditions(
+				admissionregistrationac.MatchCondition().WithName("spec-written").
+					WithExpression("request.operation == 'CREATE' || object.spec != oldObject.spec"),
+				admissionregistrationac.MatchCondition().WithName("not-deleting").
+					WithExpression("!has(object.metadata.deletionTimestamp)")).
 			WithTimeoutSeconds(timeout))
 }
