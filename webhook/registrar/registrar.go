@@ -85,6 +85,12 @@ func (r *Registrar) Engage(ctx context.Context, name multicluster.ClusterName, c
 		if !r.enabled {
 			r.retry(ctx, func() error {
 				err := hooks.Delete(ctx, Name, metav1.DeleteOptions{})
+				if apierrors.IsForbidden(err) {
+					// An identity registered without the webhook
+					// permissions cannot have registered it either.
+					logger.V(1).Info("may not remove a webhook configuration; assuming none", "error", err.Error())
+					return nil
+				}
 				if apierrors.IsNotFound(err) {
 					return nil
 				}
