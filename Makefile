@@ -14,7 +14,8 @@ OAPI_CODEGEN := $(BIN)/oapi-codegen
 # Generated from the Flink REST spec: the client and the simulator's server.
 FLINKREST_API := controllers/flinkrest/api
 FLINKSIM_API  := e2e/flinksim/restapi
-GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac
+CHART := deploy/charts/flink-hub
+GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac $(CHART)/crds $(CHART)/files
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_TEST_FLAGS ?= -timeout 25m
 
@@ -29,6 +30,12 @@ all: build
 build: ## Build the operator and the kubectl plugin into bin/.
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/flink-hub ./cmd/flink-hub
 	go build -o $(BIN)/kubectl-flinkhub ./cmd/kubectl-flinkhub
+
+CHART_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' $(CHART)/Chart.yaml)
+
+.PHONY: image
+image: ## Build the container image the chart installs by default (flink-hub:<chart appVersion>).
+	docker build --build-arg VERSION=$(CHART_VERSION) -t flink-hub:$(CHART_VERSION) .
 
 ##@ Sandbox
 
@@ -46,6 +53,9 @@ generate: $(CONTROLLER_GEN) $(OAPI_CODEGEN) ## Generate deepcopy code, CRDs, the
 	$(CONTROLLER_GEN) object paths=./apis/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./apis/... output:crd:artifacts:config=deploy/crds
 	$(CONTROLLER_GEN) rbac:roleName=flink-hub paths=./... output:rbac:artifacts:config=deploy/rbac
+	# The chart carries copies: its hub CRDs and the Role's rules.
+	rm -f $(CHART)/crds/*.yaml && cp deploy/crds/hub.flink-hub.io_*.yaml $(CHART)/crds/
+	cp deploy/rbac/role.yaml $(CHART)/files/role.yaml
 	gofmt -w apis
 	cd $(FLINKREST_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml rest_v1_dispatcher.yml
 	cd $(FLINKSIM_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/$(FLINKREST_API)/rest_v1_dispatcher.yml

@@ -20,6 +20,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
+// The election's permissions in the hub namespace (peer and shard fence
+// Leases), generated into deploy/rbac by `make generate`:
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=flink-hub,resources=leases,verbs=get;list;watch;create;update;delete
+
 // ErrDuplicateIdentity is returned by Run when another live process holds
 // this replica's identity.
 var ErrDuplicateIdentity = errors.New("another live replica holds this identity")

@@ -6,6 +6,8 @@ package registration
 
 import (
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/flink-hub/flink-hub/webhook/registrar"
 )
 
 // FlinkDeploymentCRDName is the name of the CRD the hub installs in members.
@@ -21,7 +23,9 @@ var (
 // TaskManagers are created by Flink, the hub reads and cleans them up);
 // events; the service proxy to reach JobManagers' REST API; and, when CRD
 // installs are on, the FlinkDeployment CRD (create cannot be limited by
-// name; everything else is). Secrets are deliberately absent.
+// name; everything else is); the hub's ValidatingWebhookConfiguration
+// (likewise limited by name but for create). Secrets are deliberately
+// absent.
 func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments", "flinksessionjobs"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
@@ -33,6 +37,8 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: []string{registrar.Name}, Verbs: []string{"get", "update", "patch", "delete"}},
 	}
 	if installCRDs {
 		rules = append(rules,

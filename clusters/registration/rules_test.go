@@ -51,6 +51,11 @@ func TestMemberRules(t *testing.T) {
 		{"apiextensions.k8s.io", "customresourcedefinitions", "patch", FlinkDeploymentCRDName, true, true},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "patch", "other.example.com", true, false},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "delete", FlinkDeploymentCRDName, true, false},
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "create", "", false, true},
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch", "flink-hub", false, true},
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "delete", "flink-hub", false, true},
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch", "someone-elses", false, false},
+		{"admissionregistration.k8s.io", "mutatingwebhookconfigurations", "create", "", false, false},
 	}
 	for _, tc := range cases {
 		got := allows(MemberRules(tc.installCRDs), tc.group, tc.resource, tc.verb, tc.name)

@@ -39,6 +39,7 @@ import (
 	"github.com/flink-hub/flink-hub/observability"
 	"github.com/flink-hub/flink-hub/sharding"
 	"github.com/flink-hub/flink-hub/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/webhook"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -64,6 +65,7 @@ type config struct {
 	flinkREST   flinkrest.Options
 	tracing     observability.TracingOptions
 	workers     int
+	webhook     webhook.Flags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -93,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.tracing.Protocol, "otel-protocol", "", "OTLP protocol, grpc or http/protobuf (default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
 	fs.StringVar(&c.tracing.Sampler, "otel-sampler", "", "trace sampler: always_on, always_off, traceidratio, parentbased_traceidratio (default $OTEL_TRACES_SAMPLER)")
 	fs.Float64Var(&c.tracing.SamplerArg, "otel-sampler-arg", 1, "ratio of the ratio samplers")
+	c.webhook.AddTo(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -112,6 +115,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.workers < 1 {
 		problems = append(problems, errors.New("--max-concurrent-reconciles must be at least 1"))
+	}
+	if err := c.webhook.Validate(); err != nil {
+		problems = append(problems, err)
 	}
 	return c, errors.Join(problems...)
 }
@@ -188,6 +194,9 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		return err
 	}
 	mgr := hub.Manager
+	if err := webhook.Setup(mgr, cs, c.clusters.Namespace, c.webhook); err != nil {
+		return err
+	}
 	hubReady, err := observability.APIServerChecker(cfg, 2*time.Second)
 	if err != nil {
 		return err

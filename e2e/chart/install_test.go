@@ -1,0 +1,246 @@
+package chart_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/registration"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// freePorts reserves n loopback ports.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// tokenKubeconfig is a kubeconfig of the hub that authenticates with a
+// TokenRequest token of the ServiceAccount ns/name.
+func tokenKubeconfig(t *testing.T, ns, name string) ([]byte, *rest.Config) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(fleet.Hub.Config)
+	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := fleet.Hub.Config
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["hub"] = &clientcmdapi.Cluster{Server: admin.Host, CertificateAuthorityData: admin.CAData}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "hub", AuthInfo: "sa", Namespace: ns}
+	cfg.CurrentContext = "sa"
+	raw, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.RESTConfigFromKubeConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, rc
+}
+
+// memberDeployment is a valid FlinkDeployment for the member.
+func memberDeployment(ns, name string) *flinkv1beta1.FlinkDeployment {
+	return &flinkv1beta1.FlinkDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: flinkv1beta1.FlinkDeploymentSpec{
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": "2"}`)},
+			JobManager:         &flinkv1beta1.JobManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
+			TaskManager:        &flinkv1beta1.TaskManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
+			Job:                &flinkv1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: flinkv1beta1.UpgradeModeStateless},
+		},
+	}
+}
+
+// TestInstalledChartRunsTheHub installs the chart into the hub control
+// plane, then runs the hub binary with the Deployment's arguments as the
+// chart's ServiceAccount: it engages a member registered like `kubectl
+// flinkhub cluster add` does (so the member identity suffices too), reconciles a
+// FlinkDeployment there, registers its webhook (which rejects an invalid
+// FlinkDeployment with the rule) and serves its probes, so the chart's
+// RBAC is sufficient. The same identity is refused what the hub must not
+// do.
+func TestInstalledChartRunsTheHub(t *testing.T) {
+	ctx := context.Background()
+	const ns = "flink-hub"
+	ports := freePorts(t, 4)
+	webhookURL := "https://127.0.0.1:" + strconv.Itoa(ports[3]) + "/validate-flinkdeployment"
+	r := install(t, fleet.Hub.Kubeconfig, "flink-hub", ns, map[string]any{
+		"ports":   map[string]any{"metrics": ports[0], "health": ports[1], "fleet": ports[2], "webhook": ports[3]},
+		"members": map[string]any{"health": map[string]any{"debounce": "0s", "interval": "1s"}},
+		"webhook": map[string]any{"url": webhookURL, "failurePolicy": "Fail"},
+	})
+	_, c := container(t, r, "flink-hub")
+	args := []string{}
+	for _, a := range c.Args {
+		args = append(args, strings.ReplaceAll(a, "$(POD_NAME)", "flink-hub-0"))
+	}
+	// The release's objects are in the hub.
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Name: "memberclusters.hub.flink-hub.io"}, &crd); err != nil {
+		t.Fatalf("chart CRD not installed: %v", err)
+	}
+
+	kubeconfig, saConfig := tokenKubeconfig(t, ns, "flink-hub")
+	dir := t.TempDir()
+	kubeconfigPath := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in a pod, the hub finds its credentials itself (there: in-cluster
+	// config; here: $KUBECONFIG), with the same client defaults.
+	t.Setenv("KUBECONFIG", kubeconfigPath)
+	hub, err := framework.StartProcess(dir, "flink-hub-0", bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := hub.Stop(time.Minute); err != nil {
+			t.Errorf("hub: %v", err)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(hub.LogPath); err == nil {
+				t.Logf("hub log:\n%s", log)
+			}
+		}
+	}()
+	// Register the member as `kubectl flinkhub cluster add` does: the hub
+	// then works in the member with the least-privilege identity only.
+	member := fleet.Members[0]
+	reg := &registration.Registrar{Member: member.Config, MemberClient: member.Client, Hub: fleet.Hub.Client}
+	if _, err := reg.Add(ctx, registration.Options{Name: member.Name, HubNamespace: ns, InstallCRDs: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("registers the member", func(t *testing.T) {
+		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+			var mc hubv1alpha1.MemberCluster
+			if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: member.Name}, &mc); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+			return meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady), nil
+		}); err != nil {
+			t.Fatalf("MemberCluster %s never Ready: %v", member.Name, err)
+		}
+	})
+
+	t.Run("serves its probes", func(t *testing.T) {
+		url := "http://127.0.0.1:" + strconv.Itoa(ports[1]) + "/readyz"
+		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+			resp, err := http.Get(url)
+			if err != nil {
+				return false, nil
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK, nil
+		}); err != nil {
+			t.Fatalf("%s never ready: %v", url, err)
+		}
+	})
+
+	const appNS = "team-a"
+	if err := member.CreateNamespace(ctx, appNS); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("webhook rejects an invalid FlinkDeployment with the rule", func(t *testing.T) {
+		bad := memberDeployment(appNS, "bad")
+		bad.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.namespace": "elsewhere"}`)}
+		var last error
+		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+			last = member.Client.Create(ctx, bad.DeepCopy())
+			if last == nil {
+				_ = member.Client.Delete(ctx, bad.DeepCopy())
+			}
+			return last != nil && strings.Contains(last.Error(), "admission webhook"), nil
+		}); err != nil {
+			t.Fatalf("never rejected by the webhook; last: %v", last)
+		}
+		if !strings.Contains(last.Error(), "spec.flinkConfiguration[kubernetes.namespace]: Forbidden") {
+			t.Errorf("rejection %q lacks the rule", last)
+		}
+	})
+
+	t.Run("admits and reconciles a valid FlinkDeployment", func(t *testing.T) {
+		fd := memberDeployment(appNS, "wordcount")
+		if err := member.Client.Create(ctx, fd); err != nil {
+			t.Fatalf("valid FlinkDeployment refused: %v", err)
+		}
+		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+			var got flinkv1beta1.FlinkDeployment
+			if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
+				return false, err
+			}
+			var jm corev1.ServiceList
+			if err := member.Client.List(ctx, &jm, client.InNamespace(appNS)); err != nil {
+				return false, err
+			}
+			return got.Status.LifecycleState != "" && len(jm.Items) > 0, nil
+		}); err != nil {
+			t.Fatalf("FlinkDeployment not reconciled: %v", err)
+		}
+	})
+
+	t.Run("its identity is refused what the hub must not do", func(t *testing.T) {
+		if err := fleet.Hub.CreateNamespace(ctx, "other"); err != nil {
+			t.Fatal(err)
+		}
+		other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: "other"}, StringData: map[string]string{"password": "x"}}
+		if err := fleet.Hub.Client.Create(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		sa := kubernetes.NewForConfigOrDie(saConfig)
+		checks := map[string]error{}
+		_, checks["get a Secret in another namespace"] = sa.CoreV1().Secrets("other").Get(ctx, "database", metav1.GetOptions{})
+		_, checks["list Secrets of all namespaces"] = sa.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+		checks["delete a member Secret"] = sa.CoreV1().Secrets(ns).Delete(ctx, member.Name, metav1.DeleteOptions{})
+		_, checks["list Leases in another namespace"] = sa.CoordinationV1().Leases("other").List(ctx, metav1.ListOptions{})
+		_, checks["list Pods"] = sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		for what, err := range checks {
+			if !apierrors.IsForbidden(err) {
+				t.Errorf("%s: got %v, want Forbidden", what, err)
+			}
+		}
+		// And what it needs works with the same identity.
+		if _, err := sa.CoreV1().Secrets(ns).Get(ctx, member.Name, metav1.GetOptions{}); err != nil {
+			t.Errorf("read a member Secret: %v", err)
+		}
+	})
+}

@@ -1,0 +1,358 @@
+package chart_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v4/pkg/action"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// container returns the hub container of the rendered Deployment.
+func container(t *testing.T, r *rendered, name string) (*appsv1.Deployment, corev1.Container) {
+	t.Helper()
+	var d appsv1.Deployment
+	r.into(t, "Deployment", name, &d)
+	if len(d.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(d.Spec.Template.Spec.Containers))
+	}
+	return &d, d.Spec.Template.Spec.Containers[0]
+}
+
+// flagValue returns the value of --name in args and whether it is there.
+func flagValue(args []string, name string) (string, bool) {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// allows reports whether rules grant verb on group/resource (named name).
+func allows(rules []rbacv1.PolicyRule, group, resource, verb, name string) bool {
+	for _, r := range rules {
+		if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) &&
+			(len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hubAcceptsArgs runs the hub binary with args and --version: it parses
+// and checks every flag, then exits, so an argument the chart renders that
+// the hub does not know fails here.
+func hubAcceptsArgs(t *testing.T, args []string) {
+	t.Helper()
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = slices.Clone(args)
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "$(POD_NAME)", "flink-hub-0")
+	}
+	if out, err := exec.Command(bin, append(args, "--version")...).CombinedOutput(); err != nil {
+		t.Fatalf("flink-hub rejects the chart's arguments: %v\n%s", err, out)
+	}
+}
+
+func TestRenderDefaults(t *testing.T) {
+	r, err := render("flink-hub", "hub-system", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, c := container(t, r, "flink-hub")
+	if *d.Spec.Replicas != 3 {
+		t.Errorf("replicas = %d, want 3", *d.Spec.Replicas)
+	}
+	if c.Image != "flink-hub:0.1.0" {
+		t.Errorf("image = %q, want the Dockerfile's image flink-hub:<appVersion>", c.Image)
+	}
+	want := map[string]string{
+		"namespace": "hub-system", "replica-id": "$(POD_NAME)", "shards": "64", "lease-duration": "10s",
+		"renew-deadline": "7s", "retry-period": "2s", "reconcile-interval": "60s", "flink-rest-transport": "proxy",
+		"health-probe-bind-address": ":8081", "metrics-bind-address": ":8080", "fleet-bind-address": ":8082",
+		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
+	}
+	for name, v := range want {
+		if got, ok := flagValue(c.Args, name); !ok || got != v {
+			t.Errorf("--%s = %q (set: %v), want %q", name, got, ok, v)
+		}
+	}
+	for _, off := range []string{"otel-endpoint", "webhook-url"} {
+		if _, ok := flagValue(c.Args, off); ok {
+			t.Errorf("--%s set by default", off)
+		}
+	}
+	if len(c.Env) != 1 || c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("env = %+v, want POD_NAME from metadata.name", c.Env)
+	}
+	if p := c.LivenessProbe.HTTPGet; p.Path != "/healthz" || p.Port.String() != "health" {
+		t.Errorf("liveness probe %s on %s", p.Path, p.Port.String())
+	}
+	if p := c.ReadinessProbe.HTTPGet; p.Path != "/readyz" || p.Port.String() != "health" {
+		t.Errorf("readiness probe %s on %s", p.Path, p.Port.String())
+	}
+	sc := c.SecurityContext
+	if !*sc.RunAsNonRoot || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+		!slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("container securityContext not locked down: %+v", sc)
+	}
+	if pod := d.Spec.Template.Spec.SecurityContext; !*pod.RunAsNonRoot || pod.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext not locked down: %+v", pod)
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources = %+v, want requests and a memory limit", c.Resources)
+	}
+	tsc := d.Spec.Template.Spec.TopologySpreadConstraints
+	if len(tsc) != 1 || tsc[0].TopologyKey != "kubernetes.io/hostname" || tsc[0].LabelSelector.MatchLabels["app.kubernetes.io/instance"] != "flink-hub" {
+		t.Errorf("topology spread = %+v", tsc)
+	}
+	if d.Spec.Template.Spec.ServiceAccountName != "flink-hub" {
+		t.Errorf("serviceAccountName = %q", d.Spec.Template.Spec.ServiceAccountName)
+	}
+
+	var pdb policyv1.PodDisruptionBudget
+	r.into(t, "PodDisruptionBudget", "flink-hub", &pdb)
+	if pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("PDB maxUnavailable = %v", pdb.Spec.MaxUnavailable)
+	}
+
+	var fleet corev1.Service
+	r.into(t, "Service", "flink-hub", &fleet)
+	if len(fleet.Spec.Ports) != 1 || fleet.Spec.Ports[0].Name != "fleet" || fleet.Spec.Ports[0].TargetPort.String() != "fleet" {
+		t.Errorf("fleet Service ports = %+v, want one named fleet (the plugin's default flink-hub:fleet)", fleet.Spec.Ports)
+	}
+	var metrics corev1.Service
+	r.into(t, "Service", "flink-hub-metrics", &metrics)
+	if metrics.Spec.Ports[0].Name != "metrics" {
+		t.Errorf("metrics Service ports = %+v", metrics.Spec.Ports)
+	}
+
+	var role rbacv1.Role
+	r.into(t, "Role", "flink-hub", &role)
+	if role.Namespace != "hub-system" {
+		t.Errorf("Role in %q, want the release namespace", role.Namespace)
+	}
+	for _, tc := range []struct {
+		group, resource, verb string
+		want                  bool
+	}{
+		{"coordination.k8s.io", "leases", "create", true},
+		{"coordination.k8s.io", "leases", "update", true},
+		{"coordination.k8s.io", "leases", "delete", true},
+		{"", "secrets", "watch", true},
+		{"", "secrets", "create", false},
+		{"hub.flink-hub.io", "memberclusters", "create", true},
+		{"hub.flink-hub.io", "memberclusters/status", "patch", true},
+		{"", "events", "create", true},
+		{"", "pods", "list", false},
+	} {
+		if got := allows(role.Rules, tc.group, tc.resource, tc.verb, ""); got != tc.want {
+			t.Errorf("Role allows %s %s/%s = %v, want %v", tc.verb, tc.group, tc.resource, got, tc.want)
+		}
+	}
+	for _, absent := range []string{"ServiceMonitor", "Certificate", "Issuer", "ClusterRole", "ClusterRoleBinding"} {
+		for _, o := range r.objects {
+			if o.GetKind() == absent {
+				t.Errorf("%s %s rendered by default", absent, o.GetName())
+			}
+		}
+	}
+	if r.find("Service", "flink-hub-webhook") != nil {
+		t.Error("webhook Service rendered without webhook.url")
+	}
+	if r.find("CustomResourceDefinition", "memberclusters.hub.flink-hub.io") == nil {
+		t.Error("the MemberCluster CRD is not part of the chart")
+	}
+	for _, want := range []string{"kubectl flinkhub cluster add <context> --namespace hub-system", "webhook.url is empty"} {
+		if !strings.Contains(r.notes, want) {
+			t.Errorf("NOTES.txt lacks %q:\n%s", want, r.notes)
+		}
+	}
+	hubAcceptsArgs(t, c.Args)
+}
+
+func TestRenderNonDefaults(t *testing.T) {
+	const url = "https://hub.example.com:8443/validate-flinkdeployment"
+	cases := []struct {
+		name  string
+		vals  map[string]any
+		check func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container)
+	}{{
+		name: "scaled, traced, url transport, monitored, no PDB or spread",
+		vals: map[string]any{
+			"replicas": 5, "sharding": map[string]any{"shards": 128, "leaseDuration": "20s"},
+			"tracing":             map[string]any{"endpoint": "http://otel:4317", "protocol": "grpc", "sampler": "traceidratio", "samplerArg": 0.25},
+			"flinkRest":           map[string]any{"transport": "url", "urlTemplate": "http://{{.Name}}.{{.Namespace}}:8081"},
+			"metrics":             map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
+			"podDisruptionBudget": map[string]any{"enabled": false}, "topologySpread": map[string]any{"enabled": false},
+			"image": map[string]any{"repository": "registry.internal/flink-hub", "tag": "v9"},
+		},
+		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+			if *d.Spec.Replicas != 5 || c.Image != "registry.internal/flink-hub:v9" {
+				t.Errorf("replicas %d image %q", *d.Spec.Replicas, c.Image)
+			}
+			for name, v := range map[string]string{"shards": "128", "lease-duration": "20s", "otel-endpoint": "http://otel:4317",
+				"otel-protocol": "grpc", "otel-sampler": "traceidratio", "otel-sampler-arg": "0.25",
+				"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081"} {
+				if got, _ := flagValue(c.Args, name); got != v {
+					t.Errorf("--%s = %q, want %q", name, got, v)
+				}
+			}
+			sm := r.find("ServiceMonitor", "flink-hub")
+			if sm == nil || sm.GetLabels()["release"] != "prom" {
+				t.Errorf("ServiceMonitor = %v", sm)
+			}
+			if r.find("PodDisruptionBudget", "flink-hub") != nil || len(d.Spec.Template.Spec.TopologySpreadConstraints) != 0 {
+				t.Error("PDB or topology spread rendered though disabled")
+			}
+		},
+	}, {
+		name: "webhook with generated certificates",
+		vals: map[string]any{"webhook": map[string]any{"url": url, "failurePolicy": "Fail", "timeoutSeconds": 3, "hosts": []any{"10.0.0.7"}}},
+		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+			for name, v := range map[string]string{"webhook-url": url, "webhook-failure-policy": "Fail", "webhook-timeout": "3s",
+				"webhook-ca-secret": "flink-hub-webhook-ca", "webhook-bind-address": ":9443",
+				"webhook-hosts": "hub.example.com,flink-hub-webhook,flink-hub-webhook.hub-system.svc,10.0.0.7"} {
+				if got, _ := flagValue(c.Args, name); got != v {
+					t.Errorf("--%s = %q, want %q", name, got, v)
+				}
+			}
+			var svc corev1.Service
+			r.into(t, "Service", "flink-hub-webhook", &svc)
+			if svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].TargetPort.String() != "webhook" {
+				t.Errorf("webhook Service ports %+v", svc.Spec.Ports)
+			}
+			var role rbacv1.Role
+			r.into(t, "Role", "flink-hub", &role)
+			if !allows(role.Rules, "", "secrets", "create", "") || !allows(role.Rules, "", "secrets", "update", "flink-hub-webhook-ca") ||
+				allows(role.Rules, "", "secrets", "update", "member-1") {
+				t.Error("Role must allow creating Secrets and updating only the CA Secret")
+			}
+			if !strings.Contains(r.notes, "registered in every member at "+url) {
+				t.Errorf("NOTES.txt: %s", r.notes)
+			}
+		},
+	}, {
+		name: "webhook with cert-manager",
+		vals: map[string]any{"webhook": map[string]any{"url": "https://10.1.2.3/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}},
+		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+			if got, _ := flagValue(c.Args, "webhook-cert-dir"); got != "/etc/flink-hub/webhook-tls" {
+				t.Errorf("--webhook-cert-dir = %q", got)
+			}
+			if _, ok := flagValue(c.Args, "webhook-ca-secret"); ok {
+				t.Error("--webhook-ca-secret set with cert-manager")
+			}
+			if len(c.VolumeMounts) != 1 || d.Spec.Template.Spec.Volumes[0].Secret.SecretName != "flink-hub-webhook-tls" {
+				t.Errorf("mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
+			}
+			cert := r.find("Certificate", "flink-hub-webhook")
+			if cert == nil {
+				t.Fatal("no Certificate")
+			}
+			spec := cert.Object["spec"].(map[string]any)
+			if spec["secretName"] != "flink-hub-webhook-tls" || spec["ipAddresses"].([]any)[0] != "10.1.2.3" ||
+				!slices.Contains(spec["dnsNames"].([]any), any("flink-hub-webhook.hub-system.svc")) {
+				t.Errorf("Certificate spec %v", spec)
+			}
+			if r.find("Issuer", "flink-hub-webhook-ca") == nil || r.find("Certificate", "flink-hub-webhook-ca") == nil {
+				t.Error("no CA Issuer for the serving Certificate")
+			}
+			var role rbacv1.Role
+			r.into(t, "Role", "flink-hub", &role)
+			if allows(role.Rules, "", "secrets", "create", "") {
+				t.Error("Role allows creating Secrets though cert-manager issues the certificate")
+			}
+		},
+	}, {
+		name: "webhook off",
+		vals: map[string]any{"webhook": map[string]any{"create": false, "url": url}},
+		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+			for _, a := range c.Args {
+				if strings.HasPrefix(a, "--webhook-") {
+					t.Errorf("webhook flag %s with create=false", a)
+				}
+			}
+			if r.find("Service", "flink-hub-webhook") != nil || strings.Contains(r.notes, "webhook.url is empty") {
+				t.Error("webhook Service or warning with create=false")
+			}
+		},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := render("flink-hub", "hub-system", tc.vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, c := container(t, r, "flink-hub")
+			tc.check(t, r, d, c)
+			hubAcceptsArgs(t, c.Args)
+		})
+	}
+}
+
+func TestReleaseNameSetsObjectNames(t *testing.T) {
+	r, err := render("prod", "hub-system", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"Deployment", "ServiceAccount", "Role", "RoleBinding", "Service", "PodDisruptionBudget"} {
+		if r.find(kind, "prod-flink-hub") == nil {
+			t.Errorf("no %s prod-flink-hub", kind)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	for _, vals := range []map[string]any{nil, {"webhook": map[string]any{"url": "https://hub.example.com/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}}} {
+		lint := action.NewLint()
+		lint.Strict = true
+		lint.Namespace = "flink-hub"
+		res := lint.Run([]string{chartDir()}, vals)
+		if len(res.Errors) > 0 {
+			t.Errorf("helm lint --strict with %v: %v", vals, res.Errors)
+		}
+		for _, m := range res.Messages {
+			t.Logf("lint: %s", m)
+		}
+	}
+}
+
+func TestSchemaRejectsBadValues(t *testing.T) {
+	cases := []struct {
+		name string
+		vals map[string]any
+		want string
+	}{
+		{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer"},
+		{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed"},
+		{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed"},
+		{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"},
+		{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url"},
+		{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration"},
+		{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler"},
+		{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'"},
+		{"port", map[string]any{"ports": map[string]any{"health": 70000}}, "/ports/health"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render("flink-hub", "flink-hub", tc.vals)
+			if err == nil {
+				t.Fatal("bad values accepted")
+			}
+			if !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name the problem %q", err, tc.want)
+			}
+		})
+	}
+}

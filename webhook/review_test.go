@@ -1,0 +1,102 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/webhook"
+)
+
+// validDeployment passes every rule of controllers/validation.
+func validDeployment(namespace, name string) *flinkv1beta1.FlinkDeployment {
+	return &flinkv1beta1.FlinkDeployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: flinkv1beta1.FlinkDeploymentSpec{
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": "2"}`)},
+			JobManager:         &flinkv1beta1.JobManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
+			TaskManager:        &flinkv1beta1.TaskManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
+			Job:                &flinkv1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: flinkv1beta1.UpgradeModeStateless},
+		},
+	}
+}
+
+// forbidNamespaceKey sets a key the operator owns.
+func forbidNamespaceKey(fd *flinkv1beta1.FlinkDeployment) {
+	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.namespace": "elsewhere"}`)}
+}
+
+func raw(t *testing.T, fd *flinkv1beta1.FlinkDeployment) runtime.RawExtension {
+	t.Helper()
+	b, err := json.Marshal(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runtime.RawExtension{Raw: b}
+}
+
+// labelled is fd with a new label and finalizer and the same spec.
+func labelled(fd *flinkv1beta1.FlinkDeployment) *flinkv1beta1.FlinkDeployment {
+	out := fd.DeepCopy()
+	out.Labels = map[string]string{"team": "a"}
+	out.Finalizers = []string{"flink.apache.org/finalizer"}
+	return out
+}
+
+func TestReview(t *testing.T) {
+	invalid := validDeployment("team-a", "wordcount")
+	forbidNamespaceKey(invalid)
+	deleting := invalid.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.Now())
+	session := validDeployment("team-a", "wordcount")
+	session.Spec.Job = nil
+	cases := []struct {
+		name      string
+		op        admissionv1.Operation
+		obj, old  *flinkv1beta1.FlinkDeployment
+		allowed   bool
+		wantInMsg string
+	}{
+		{"valid create", admissionv1.Create, validDeployment("team-a", "wordcount"), nil, true, ""},
+		{"forbidden key on create", admissionv1.Create, invalid, nil, false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"},
+		{"forbidden key on update", admissionv1.Update, invalid, validDeployment("team-a", "wordcount"), false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
+		{"update checks changes against the old spec", admissionv1.Update, validDeployment("team-a", "wordcount"), session, false, "spec.job"},
+		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
+		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
+		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &admissionv1.AdmissionRequest{UID: "u-1", Operation: tc.op, Object: raw(t, tc.obj)}
+			if tc.old != nil {
+				req.OldObject = raw(t, tc.old)
+			}
+			resp := webhook.Review(req)
+			if resp.UID != "u-1" {
+				t.Errorf("UID = %q, want the request's", resp.UID)
+			}
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed = %v, want %v (%+v)", resp.Allowed, tc.allowed, resp.Result)
+			}
+			if !tc.allowed && !strings.Contains(resp.Result.Message, tc.wantInMsg) {
+				t.Errorf("message %q does not contain %q", resp.Result.Message, tc.wantInMsg)
+			}
+		})
+	}
+}
+
+func TestReviewRejectsUndecodableObjects(t *testing.T) {
+	resp := webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: []byte(`{"spec": 5}`)}})
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "decode FlinkDeployment") {
+		t.Fatalf("got %+v, want a decode error", resp.Result)
+	}
+}
