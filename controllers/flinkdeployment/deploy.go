@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,6 +27,10 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 		return err
 	}
 	st := &s.fd.Status
+	// A deployment ends whatever held the last upgrade back.
+	if st.Error == MsgManualRestore || strings.HasPrefix(st.Error, upgradeBlockedPrefix) || isSavepointError(st.Error) {
+		st.Error = ""
+	}
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
 	if s.fd.Spec.Job != nil {
 		st.JobStatus.State = v1beta1.JobReconciling

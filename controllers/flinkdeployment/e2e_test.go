@@ -59,7 +59,7 @@ func waitFor(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, tim
 		if last != nil {
 			status = fmt.Sprintf("%+v", last.Status)
 		}
-		t.Fatalf("%s/%s: %s: %v; last status: %s", fd.Namespace, fd.Name, what, err, status)
+		t.Fatalf("%s/%s: %s: %v; generation %d; last status: %s", fd.Namespace, fd.Name, what, err, last.Generation, status)
 	}
 	return last
 }

@@ -199,6 +199,20 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 		return false, nil
 	}
 	if mode == v1beta1.UpgradeModeLastState {
+		// Without HA metadata the new cluster would start empty: refuse,
+		// as upstream does, and keep the old cluster.
+		has, err := r.hasHAMetadata(ctx, s)
+		if err != nil {
+			return false, err
+		}
+		if !has {
+			st.Error = MsgManualRestore
+			r.event(s, corev1.EventTypeWarning, "RestoreFailed", st.Error)
+			return false, waiting(errors.New(st.Error), r.Options.ReconcileInterval)
+		}
+		if st.Error == MsgManualRestore {
+			st.Error = ""
+		}
 		return true, nil
 	}
 	// Savepoint mode.
@@ -291,6 +305,11 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state) error {
 	return nil
 }
 
+// MsgManualRestore is upstream's report of a last-state upgrade with no HA
+// metadata to restore from; initialSavepointPath with a new
+// savepointRedeployNonce gets the user out.
+const MsgManualRestore = "HA metadata not available to restore from last state. It is possible that the job has finished or terminally failed, or the configmaps have been deleted. Manual restore required."
+
 // upgradeBlockedPrefix starts the error of an upgrade that waits for a way
 // to save the job's state; it is cleared once the upgrade goes on.
 const upgradeBlockedPrefix = "cannot upgrade with a savepoint: "
@@ -349,7 +368,9 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) e
 	return nil
 }
 
-// hasHAMetadata reports whether Flink's HA ConfigMaps of the cluster exist.
+// hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA
+// ConfigMap of the cluster other than the leader ConfigMap
+// (<cluster-id>-cluster-config-map), i.e. one holding checkpoint pointers.
 func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) {
 	var list metav1.PartialObjectMetadataList
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
@@ -357,7 +378,12 @@ func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) 
 		client.MatchingLabels{deployer.LabelApp: s.fd.Name, labelConfigMapType: configMapTypeHA}); err != nil {
 		return false, fmt.Errorf("list HA metadata: %w", err)
 	}
-	return len(list.Items) > 0, nil
+	for _, cm := range list.Items {
+		if cm.Name != s.fd.Name+"-cluster-config-map" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // recordSpec records the current spec as reconciled with the given state.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -429,5 +430,52 @@ func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
 	}
 	if info := got.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" {
 		t.Errorf("a savepoint trigger of the abandoned upgrade is still pending: %+v", info)
+	}
+}
+
+func TestLastStateWithoutHAMetadataNeedsManualRestore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "manual-restore", v1beta1.UpgradeModeLastState))
+	jm := jobManager(t, ctx, fd)
+	// Checkpoints stop (so nothing writes HA metadata again) and someone
+	// deletes Flink's HA ConfigMaps.
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage gone"})
+	// Wait until no checkpoint completes any more (one in flight when the
+	// fault was set may still complete and write HA metadata).
+	count, since := len(simJob(fd).Checkpoints), time.Now()
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		if n := len(simJob(fd).Checkpoints); n != count {
+			count, since = n, time.Now()
+		}
+		return time.Since(since) > 3*time.Second, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := fleet.Members[0].Client
+	if err := c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace),
+		client.MatchingLabels{"app": fd.Name, "configmap-type": "high-availability"}); err != nil {
+		t.Fatal(err)
+	}
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "manual restore required", func(fd *v1beta1.FlinkDeployment) bool {
+		return strings.Contains(fd.Status.Error, "Manual restore required")
+	})
+	if jobManager(t, ctx, fd).UID != jm.UID {
+		t.Fatal("the cluster was deleted with no state to restore")
+	}
+	if !hasEvent(ctx, fd, "RestoreFailed") {
+		t.Error("no RestoreFailed event")
+	}
+	// The way out: redeploy from a known savepoint.
+	patchSpec(t, ctx, got, `{"spec":{"job":{"initialSavepointPath":"file:///flink-data/savepoints/known","savepointRedeployNonce":1}}}`)
+	waitFor(t, ctx, fd, 2*time.Minute, "redeployed from the savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.Error == ""
+	})
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		job := simJob(fd)
+		return job != nil && job.Spec.Restore != nil && job.Spec.Restore.Path == "file:///flink-data/savepoints/known" && job.Spec.Parallelism == 3, nil
+	}); err != nil {
+		t.Fatalf("job after the savepoint redeploy: %+v", simJob(fd))
 	}
 }
