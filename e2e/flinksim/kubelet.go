@@ -444,6 +444,9 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 		}
 	}
 	c := &flinkCluster{jm: jobmanager.New(cc.Config), podUID: pod.UID, config: cc}
+	if m.opts.RESTLatency > 0 {
+		c.jm.SetFaults(jobmanager.Faults{Latency: m.opts.RESTLatency})
+	}
 	c.handler = c.jm.Handler()
 	ln, err := m.opts.Network.Listen(pod.Status.PodIP, cc.restPort)
 	if err != nil {
