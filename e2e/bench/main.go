@@ -43,6 +43,7 @@ type config struct {
 	out, jsonPath, mdPath     string
 	hubBin                    string
 	skipFailover, skipLatency bool
+	skipConvergence           bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.jsonPath, "json", "", "write every figure as JSON to this file")
 	fs.StringVar(&c.mdPath, "md", "", "write the Markdown tables to this file")
 	fs.BoolVar(&c.skipFailover, "skip-failover", false, "skip the failover and upgrade scenarios")
+	fs.BoolVar(&c.skipConvergence, "skip-convergence", false, "skip the floor, convergence, failover and upgrade scenarios (run only the latency one)")
 	fs.BoolVar(&c.skipLatency, "skip-latency", false, "skip the Flink REST latency scenario")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -168,6 +170,32 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 		return nil
 	}
 
+	var failed []error
+	if !cfg.skipConvergence {
+		failed = convergenceScenarios(ctx, cfg, res, step, withEnv)
+	}
+	if cfg.skipLatency {
+		return errors.Join(failed...)
+	}
+	for _, r := range []int{1, 3} {
+		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, func(e *env, tr *tracker) error {
+			step("latency: %d replicas, %d FlinkDeployments, %s per Flink REST call", r, cfg.latencyFDs, cfg.latency)
+			c, err := converge(ctx, e, tr, r, cfg.latencyFDs, false)
+			if err == nil {
+				res.Latency = append(res.Latency, c)
+			}
+			return err
+		}); err != nil {
+			return errors.Join(append(failed, err)...)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// convergenceScenarios runs the floor, convergence with 1 and 3 replicas,
+// failover and the upgrade; a failure after the floor does not stop the
+// others. It returns the failures.
+func convergenceScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, func(*env, *tracker) error) error) []error {
 	if err := withEnv("floor", 0, func(e *env, _ *tracker) error {
 		step("floor: a plain client writes the objects of %d FlinkDeployments", cfg.fds)
 		start := time.Now()
@@ -176,8 +204,9 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 		res.Floor = &Floor{FlinkDeployments: cfg.fds, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
 		return err
 	}); err != nil {
-		return err
+		return []error{err}
 	}
+	var failed []error
 	for _, r := range []int{1, 3} {
 		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, func(e *env, tr *tracker) error {
 			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
@@ -208,23 +237,8 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 			res.Upgrade, err = upgrade(ctx, e, tr, cfg.fds)
 			return err
 		}); err != nil {
-			return err
+			failed = append(failed, err)
 		}
 	}
-	if cfg.skipLatency {
-		return nil
-	}
-	for _, r := range []int{1, 3} {
-		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, func(e *env, tr *tracker) error {
-			step("latency: %d replicas, %d FlinkDeployments, %s per Flink REST call", r, cfg.latencyFDs, cfg.latency)
-			c, err := converge(ctx, e, tr, r, cfg.latencyFDs, false)
-			if err == nil {
-				res.Latency = append(res.Latency, c)
-			}
-			return err
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return failed
 }

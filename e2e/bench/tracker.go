@@ -129,7 +129,9 @@ func (t *tracker) sample() string {
 	for k, fd := range t.objs {
 		if _, ok := t.matched[k]; !ok {
 			st := fd.Status
-			return fmt.Sprintf("e.g. %s: lifecycle %q, JobManager %q, job %q, error %q", k, st.LifecycleState, st.JobManagerDeploymentStatus, st.JobStatus.State, st.Error)
+			return fmt.Sprintf("e.g. %s: generation %d, observed %d, lifecycle %q, reconciliation %q, JobManager %q, job %q, error %q, last reconciled spec %.300s",
+				k, fd.Generation, st.ObservedGeneration, st.LifecycleState, st.ReconciliationStatus.State, st.JobManagerDeploymentStatus, st.JobStatus.State, st.Error,
+				st.ReconciliationStatus.LastReconciledSpec)
 		}
 	}
 	return "no objects seen"
