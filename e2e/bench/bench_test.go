@@ -74,7 +74,7 @@ func TestTinyRun(t *testing.T) {
 	ctrllog.SetLogger(logr.Discard())
 	dir := t.TempDir()
 	var stderr bytes.Buffer
-	cfg, err := parseFlags([]string{"-members", "2", "-fds", "6", "-out", dir, "-json", filepath.Join(dir, "out.json"),
+	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-skip-latency"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -93,14 +93,14 @@ func TestTinyRun(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Floor == nil || res.Floor.Writes <= 6*4 || res.Floor.Seconds <= 0 {
+	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 {
 		t.Errorf("floor %+v", res.Floor)
 	}
 	if len(res.Convergence) != 2 {
 		t.Fatalf("want convergence with 1 and 3 replicas, got %+v", res.Convergence)
 	}
 	for i, c := range res.Convergence {
-		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 6 || c.Seconds <= 0 || c.Reconciles < 6 || c.RatioToFloor <= 0 ||
+		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
 			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
 			t.Errorf("convergence %+v", c)
 		}

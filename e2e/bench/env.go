@@ -294,3 +294,17 @@ func (e *env) memberNames() []string {
 	}
 	return out
 }
+
+// exits describes the replicas that have exited, with their last log
+// lines, for errors.
+func (e *env) exits() string {
+	var b strings.Builder
+	for _, r := range e.replicas {
+		if done, err := r.proc.Exited(); done {
+			log, _ := os.ReadFile(r.proc.LogPath)
+			lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+			fmt.Fprintf(&b, "; %s exited (%v): %s", r.id, err, strings.Join(lines[max(0, len(lines)-3):], " | "))
+		}
+	}
+	return b.String()
+}

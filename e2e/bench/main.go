@@ -44,6 +44,7 @@ type config struct {
 	hubBin                    string
 	skipFailover, skipLatency bool
 	skipConvergence           bool
+	cpuProfile                time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.jsonPath, "json", "", "write every figure as JSON to this file")
 	fs.StringVar(&c.mdPath, "md", "", "write the Markdown tables to this file")
 	fs.BoolVar(&c.skipFailover, "skip-failover", false, "skip the failover and upgrade scenarios")
+	fs.DurationVar(&c.cpuProfile, "cpu-profile", 20*time.Second, "length of the CPU profile of hub-0 taken at the start of each convergence (0: none)")
 	fs.BoolVar(&c.skipConvergence, "skip-convergence", false, "skip the floor, convergence, failover and upgrade scenarios (run only the latency one)")
 	fs.BoolVar(&c.skipLatency, "skip-latency", false, "skip the Flink REST latency scenario")
 	if err := fs.Parse(args); err != nil {

@@ -57,7 +57,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		}
 	}
 	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
-		return nil, fmt.Errorf("shards not held: %w", err)
+		return nil, fmt.Errorf("shards not held: %w%s", err, e.exits())
 	}
 	res := &Convergence{Replicas: r, FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds())}
 	cpu0 := map[string]float64{}
@@ -73,11 +73,13 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	}
 	tr.expect(stable)
 	var cpuProfile chan error
-	if profile {
-		// A CPU profile of the first replica over the first 20 s.
+	if secs := int(e.cfg.cpuProfile.Seconds()); profile && secs > 0 {
+		// A CPU profile of the first replica over the start of convergence.
 		cpuProfile = make(chan error, 1)
 		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
-		go func() { cpuProfile <- e.replicas[0].saveProfile(ctx, "profile?seconds=20", res.CPUProfile) }()
+		go func() {
+			cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
+		}()
 	}
 	start := time.Now()
 	created, err := createFleet(ctx, e.members, e.memberNames(), n)
