@@ -83,8 +83,17 @@ test-netns-tools: ## As root, install iproute2 when 'ip' is missing (the Flink R
 		echo "installing iproute2 for the network namespace test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; fi
 
+# make bench SCALE=5 multiplies the fleet; BENCH_FLAGS passes more flags
+# (go run ./e2e/bench -h lists them).
+SCALE ?= 1
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: test-bins ## Run the benchmarks (sharding failover and handoff times).
+bench: test-bins ## Run the fleet benchmark (BENCHMARKS.md): floor, convergence, failover, upgrade, REST latency, overlap audit.
+	go run ./e2e/bench -scale $(SCALE) -json e2e/bench/results/latest.json -md e2e/bench/results/latest.md $(BENCH_FLAGS)
+
+.PHONY: bench-sharding
+bench-sharding: test-bins ## Run the sharding benchmark (failover and handoff of bare replicas).
 	go test -run '^$$' -bench . -benchtime 3x ./e2e/sharding/
 
 .PHONY: test-bins

@@ -37,6 +37,7 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
 	"github.com/flink-hub/flink-hub/sharding"
 	"github.com/flink-hub/flink-hub/sharding/mcgate"
 	"github.com/flink-hub/flink-hub/webhook"
@@ -66,6 +67,8 @@ type config struct {
 	tracing     observability.TracingOptions
 	workers     int
 	webhook     webhook.Flags
+	auditFile   string
+	pprofAddr   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -91,6 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.reconcile.AddFlags(fs)
 	c.flinkREST.AddFlags(fs)
 	fs.IntVar(&c.workers, "max-concurrent-reconciles", 8, "FlinkDeployment reconciles run at once by this replica")
+	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "address of /debug/pprof (empty disables)")
+	fs.StringVar(&c.auditFile, "reconcile-audit-file", "", "append the start and end of every admitted reconcile to this file (for benchmarks; empty disables)")
 	fs.StringVar(&c.tracing.Endpoint, "otel-endpoint", "", "OTLP endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT; tracing is off when neither is set)")
 	fs.StringVar(&c.tracing.Protocol, "otel-protocol", "", "OTLP protocol, grpc or http/protobuf (default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
 	fs.StringVar(&c.tracing.Sampler, "otel-sampler", "", "trace sampler: always_on, always_off, traceidratio, parentbased_traceidratio (default $OTEL_TRACES_SAMPLER)")
@@ -189,6 +194,7 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 	hub, err := clusters.New(cfg, c.clusters, manager.Options{
 		Metrics:                metricsserver.Options{BindAddress: c.metricsAddr},
 		HealthProbeBindAddress: c.healthAddr,
+		PprofBindAddress:       c.pprofAddr,
 	})
 	if err != nil {
 		return err
@@ -238,12 +244,22 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.flinkREST.Timeout)),
 		Options:     c.reconcile,
 	}
+	var audit func(string, bool)
+	if c.auditFile != "" {
+		w, err := reconcileaudit.Open(c.auditFile, c.election.Identity)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		audit = w.Record
+	}
 	if err := r.SetupWithManager(mgr, flinkdeployment.SetupOptions{
 		Gate:                    elector,
 		Replica:                 c.election.Identity,
 		ShardOf:                 elector.ShardOf,
 		MaxConcurrentReconciles: c.workers,
 		Sources:                 []source.TypedSource[mcreconcile.Request]{requeuer.Source()},
+		Audit:                   audit,
 	}); err != nil {
 		return fmt.Errorf("FlinkDeployment controller: %w", err)
 	}

@@ -230,7 +230,11 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	}
 	cc.Hooks.SavepointCompleted = func(_ string, sp jobmanager.Checkpoint) { m.recordSavepoint(key, sp) }
 	c := &flinkCluster{jm: jobmanager.New(cc.Config), podUID: pod.UID, config: cc}
-	c.jm.SetFaults(m.clusterFaults(key).JobManager)
+	faults := m.clusterFaults(key).JobManager
+	if m.opts.RESTLatency > 0 && faults.Latency == 0 {
+		faults.Latency = m.opts.RESTLatency
+	}
+	c.jm.SetFaults(faults)
 	c.handler = c.jm.Handler()
 	ln, err := m.opts.Network.Listen(pod.Status.PodIP, cc.restPort)
 	if err != nil {

@@ -31,6 +31,9 @@ type Options struct {
 	// StartDelay, SavepointDuration and CancelDelay set the simulated
 	// JobManagers' timing.
 	StartDelay, SavepointDuration, CancelDelay time.Duration
+	// RESTLatency delays every REST answer of every JobManager, as the
+	// per-JobManager Faults.Latency does (which replaces it when set).
+	RESTLatency time.Duration
 	// Network gives pods their IPs and, where pods are reachable, serves
 	// JobManagers on them. Default: IPs from 10.244.0.0/16, nothing served
 	// on them (use Handler with the url transport).

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(vs ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range vs {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // 100..1, unsorted
+	}
+	for _, tc := range []struct {
+		name string
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"empty", nil, 50, 0},
+		{"one", ms(7), 99, 7 * time.Millisecond},
+		{"median of odd", ms(3, 1, 2), 50, 2 * time.Millisecond},
+		{"median of even is the lower", ms(4, 1, 3, 2), 50, 2 * time.Millisecond},
+		{"p99 of 100", ms(hundred...), 99, 99 * time.Millisecond},
+		{"p100 is the max", ms(hundred...), 100, 100 * time.Millisecond},
+		{"p99 of 10 is the max", ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 99, 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.in, tc.p); got != tc.want {
+				t.Fatalf("percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with spaces and parentheses; utime 250, stime 50 ticks.
+	line := []byte("4242 (flink hub (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000 2000 18446744073709551615")
+	got, err := parseStatCPU(line)
+	if err != nil || got != 3 {
+		t.Fatalf("parseStatCPU = %v, %v; want 3 s", got, err)
+	}
+	if _, err := parseStatCPU([]byte("4242 (x) S 1")); err == nil {
+		t.Fatal("a short line must be an error")
+	}
+	own, err := cpuSeconds(os.Getpid())
+	if err != nil || own < 0 {
+		t.Fatalf("cpuSeconds(self) = %v, %v", own, err)
+	}
+	if rss, err := peakRSSBytes(os.Getpid()); err != nil || rss <= 0 {
+		t.Fatalf("peakRSSBytes(self) = %v, %v", rss, err)
+	}
+}
+
+// TestTinyRun runs the benchmark end to end at a tiny scale (floor and
+// convergence with 1 and 3 replicas; no failover, no latency scenario) and
+// checks that every figure it reports was measured.
+func TestTinyRun(t *testing.T) {
+	ctrllog.SetLogger(logr.Discard())
+	dir := t.TempDir()
+	var stderr bytes.Buffer
+	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
+		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-skip-latency"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if code := run(ctx, cfg, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, stderr.String(), stdout.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 {
+		t.Errorf("floor %+v", res.Floor)
+	}
+	if len(res.Convergence) != 2 {
+		t.Fatalf("want convergence with 1 and 3 replicas, got %+v", res.Convergence)
+	}
+	for i, c := range res.Convergence {
+		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
+			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
+			t.Errorf("convergence %+v", c)
+		}
+		for _, u := range c.PerReplica {
+			if u.CPUSeconds <= 0 || u.PeakRSSBytes <= 0 || u.HeapAfterBytes <= 0 {
+				t.Errorf("replica usage %+v", u)
+			}
+		}
+	}
+	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
+		t.Errorf("audit %+v", res.Audit)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
+	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}

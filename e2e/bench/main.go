@@ -1,0 +1,246 @@
+// Command bench is the fleet benchmark behind `make bench`: on this
+// machine's real kube-apiservers and the Flink simulator it measures the
+// apiserver floor, the hub's convergence with 1 and 3 replicas, failover
+// after SIGKILL and SIGTERM, a rolling last-state upgrade, throughput with
+// simulated Flink REST latency, and audits that no two replicas ever
+// reconciled one FlinkDeployment at once. It prints Markdown tables, writes
+// them and a JSON file with every figure, and exits non-zero when a
+// scenario fails or any reconciles overlapped.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+)
+
+// config is what the flags set.
+type config struct {
+	members, fds, latencyFDs  int
+	scale                     float64
+	latency                   time.Duration
+	memberQPS                 float64
+	memberBurst, workers      int
+	leaseDuration             time.Duration
+	renewDeadline             time.Duration
+	retryPeriod               time.Duration
+	progressInterval          time.Duration
+	reconcileInterval         time.Duration
+	timeout                   time.Duration
+	out, jsonPath, mdPath     string
+	hubBin                    string
+	skipFailover, skipLatency bool
+	skipConvergence           bool
+	cpuProfile                time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.IntVar(&c.members, "members", 3, "member clusters")
+	fs.IntVar(&c.fds, "fds", 1000, "FlinkDeployments in total for the floor, convergence, failover and upgrade (times -scale)")
+	fs.IntVar(&c.latencyFDs, "latency-fds", 250, "FlinkDeployments of the Flink REST latency scenario (times -scale)")
+	fs.Float64Var(&c.scale, "scale", 1, "multiplies -fds and -latency-fds, e.g. 0.1 for a quick run or 5 for a bigger one")
+	fs.DurationVar(&c.latency, "rest-latency", 20*time.Millisecond, "simulated latency of every Flink REST call in the latency scenario")
+	fs.Float64Var(&c.memberQPS, "member-qps", 200, "client QPS per member, for the hub and the floor's plain client alike (the hub's default)")
+	fs.IntVar(&c.memberBurst, "member-burst", 400, "client burst per member (the hub's default)")
+	fs.IntVar(&c.workers, "max-concurrent-reconciles", 8, "reconcile workers per replica (the hub's default)")
+	fs.DurationVar(&c.leaseDuration, "lease-duration", 10*time.Second, "shard lease duration (the hub's default)")
+	fs.DurationVar(&c.renewDeadline, "renew-deadline", 7*time.Second, "shard renew deadline (the hub's default)")
+	fs.DurationVar(&c.retryPeriod, "retry-period", 2*time.Second, "shard lease retry period (the hub's default)")
+	fs.DurationVar(&c.progressInterval, "progress-check-interval", time.Second, "hub --progress-check-interval")
+	fs.DurationVar(&c.reconcileInterval, "reconcile-interval", 60*time.Second, "hub --reconcile-interval (the hub's default)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "longest wait for one fleet-wide goal")
+	fs.StringVar(&c.out, "out", filepath.Join(os.TempDir(), "flink-hub-bench"), "folder for replica logs, audit files and pprof profiles")
+	fs.StringVar(&c.jsonPath, "json", "", "write every figure as JSON to this file")
+	fs.StringVar(&c.mdPath, "md", "", "write the Markdown tables to this file")
+	fs.BoolVar(&c.skipFailover, "skip-failover", false, "skip the failover and upgrade scenarios")
+	fs.DurationVar(&c.cpuProfile, "cpu-profile", 20*time.Second, "length of the CPU profile of hub-0 taken at the start of each convergence (0: none)")
+	fs.BoolVar(&c.skipConvergence, "skip-convergence", false, "skip the floor, convergence, failover and upgrade scenarios (run only the latency one)")
+	fs.BoolVar(&c.skipLatency, "skip-latency", false, "skip the Flink REST latency scenario")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.fds = int(float64(c.fds)*c.scale + 0.5)
+	c.latencyFDs = int(float64(c.latencyFDs)*c.scale + 0.5)
+	if c.members < 1 || c.fds < 1 || c.latencyFDs < 1 {
+		return c, errors.New("-members, -fds and -latency-fds (times -scale) must be at least 1")
+	}
+	return c, nil
+}
+
+func main() {
+	ctrllog.SetLogger(logr.Discard())
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	os.Exit(run(context.Background(), cfg, os.Stdout, os.Stderr))
+}
+
+// run runs every scenario, reports and returns the exit code.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	res := &Results{Machine: machine(), Command: "go run ./e2e/bench " + strings.Join(os.Args[1:], " "), Started: time.Now().UTC(),
+		Members: cfg.members, FlinkDeployments: cfg.fds, LeaseDurationSec: cfg.leaseDuration.Seconds(), MemberQPS: cfg.memberQPS, MemberBurst: cfg.memberBurst}
+	var err error
+	if cfg.hubBin, err = framework.Build("./cmd/flink-hub"); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	err = scenarios(ctx, cfg, res, stderr)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	res.Seconds = seconds(time.Since(res.Started))
+	md := res.Markdown()
+	fmt.Fprint(stdout, md)
+	if werr := writeOutputs(cfg, res, md); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	code := 0
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		code = 1
+	}
+	if res.Audit.Overlaps > 0 {
+		fmt.Fprintf(stderr, "bench: %d overlapping reconciles of one key by two replicas:\n%s\n", res.Audit.Overlaps, strings.Join(res.Audit.Examples, "\n"))
+		code = 1
+	}
+	return code
+}
+
+func writeOutputs(cfg config, res *Results, md string) error {
+	var errs []error
+	if cfg.jsonPath != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = os.WriteFile(cfg.jsonPath, append(b, '\n'), 0o644)
+		}
+		errs = append(errs, err)
+	}
+	if cfg.mdPath != "" {
+		errs = append(errs, os.WriteFile(cfg.mdPath, []byte(md), 0o644))
+	}
+	return errors.Join(errs...)
+}
+
+// scenarios runs every scenario in its own fleet, in order; it stops at
+// the first failure, keeping what was measured.
+func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) error {
+	step := func(format string, args ...any) {
+		fmt.Fprintf(log, "%s bench: %s\n", time.Now().UTC().Format(time.TimeOnly), fmt.Sprintf(format, args...))
+	}
+	// withEnv runs fn on a fresh fleet, then stops it and audits its log.
+	withEnv := func(name string, latency time.Duration, fn func(*env, *tracker) error) error {
+		step("%s: starting %d members and the hub", name, cfg.members)
+		e, err := startEnv(ctx, cfg, name, latency)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		tctx, stopTracker := context.WithCancel(ctx)
+		tr, err := startTracker(tctx, e.fleet.Members)
+		if err == nil {
+			err = fn(e, tr)
+		}
+		stopTracker()
+		e.stop()
+		ivs, aerr := e.intervals()
+		if aerr == nil {
+			res.Audit.add(name, ivs, reconcileaudit.Overlaps(ivs))
+		}
+		if err = errors.Join(err, aerr); err != nil {
+			return fmt.Errorf("%s: %w (logs in %s)", name, err, e.dir)
+		}
+		return nil
+	}
+
+	var failed []error
+	if !cfg.skipConvergence {
+		failed = convergenceScenarios(ctx, cfg, res, step, withEnv)
+	}
+	if cfg.skipLatency {
+		return errors.Join(failed...)
+	}
+	for _, r := range []int{1, 3} {
+		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, func(e *env, tr *tracker) error {
+			step("latency: %d replicas, %d FlinkDeployments, %s per Flink REST call", r, cfg.latencyFDs, cfg.latency)
+			c, err := converge(ctx, e, tr, r, cfg.latencyFDs, false)
+			if err == nil {
+				res.Latency = append(res.Latency, c)
+			}
+			return err
+		}); err != nil {
+			return errors.Join(append(failed, err)...)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// convergenceScenarios runs the floor, convergence with 1 and 3 replicas,
+// failover and the upgrade; a failure after the floor does not stop the
+// others. It returns the failures.
+func convergenceScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, func(*env, *tracker) error) error) []error {
+	if err := withEnv("floor", 0, func(e *env, _ *tracker) error {
+		step("floor: a plain client writes the objects of %d FlinkDeployments", cfg.fds)
+		start := time.Now()
+		writes, err := floor(ctx, e.members, cfg.fds)
+		d := time.Since(start)
+		res.Floor = &Floor{FlinkDeployments: cfg.fds, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+		return err
+	}); err != nil {
+		return []error{err}
+	}
+	var failed []error
+	for _, r := range []int{1, 3} {
+		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, func(e *env, tr *tracker) error {
+			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
+			c, err := converge(ctx, e, tr, r, cfg.fds, true)
+			if err != nil {
+				return err
+			}
+			c.RatioToFloor = ratio(c.Seconds, res.Floor.Seconds)
+			res.Convergence = append(res.Convergence, c)
+			if r != 3 || cfg.skipFailover {
+				return nil
+			}
+			for i, sig := range []string{"SIGKILL", "SIGTERM"} {
+				step("failover: %s one of 3 replicas", sig)
+				f, err := failover(ctx, e, tr, sig)
+				if err != nil {
+					return err
+				}
+				res.Failover = append(res.Failover, f)
+				if _, err := e.startReplica(fmt.Sprintf("hub-%d", 3+i)); err != nil {
+					return err
+				}
+			}
+			if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+				return err
+			}
+			step("upgrade: parallelism 2 -> 4 on %d FlinkDeployments (last-state)", cfg.fds)
+			res.Upgrade, err = upgrade(ctx, e, tr, cfg.fds)
+			return err
+		}); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return failed
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+)
+
+// Results are every figure of one run; the JSON file holds them as is.
+type Results struct {
+	Machine          string         `json:"machine"`
+	Command          string         `json:"command"`
+	Started          time.Time      `json:"started"`
+	Seconds          float64        `json:"seconds"`
+	Members          int            `json:"members"`
+	FlinkDeployments int            `json:"flinkDeployments"`
+	LeaseDurationSec float64        `json:"leaseDurationSeconds"`
+	MemberQPS        float64        `json:"memberQPS"`
+	MemberBurst      int            `json:"memberBurst"`
+	Floor            *Floor         `json:"floor,omitempty"`
+	Convergence      []*Convergence `json:"convergence,omitempty"`
+	Failover         []*Failover    `json:"failover,omitempty"`
+	Upgrade          *Upgrade       `json:"upgrade,omitempty"`
+	Latency          []*Convergence `json:"latency,omitempty"`
+	Audit            Audit          `json:"audit"`
+	Error            string         `json:"error,omitempty"`
+}
+
+// Floor is what a plain client needs to write the hub's objects.
+type Floor struct {
+	FlinkDeployments int     `json:"flinkDeployments"`
+	Writes           int     `json:"writes"`
+	Seconds          float64 `json:"seconds"`
+	WritesPerSec     float64 `json:"writesPerSecond"`
+}
+
+// Audit counts reconcile intervals and overlaps over all scenarios.
+type Audit struct {
+	Reconciles int            `json:"reconciles"`
+	ByScenario map[string]int `json:"reconcilesByScenario"`
+	Overlaps   int            `json:"overlaps"`
+	Examples   []string       `json:"examples,omitempty"`
+}
+
+func (a *Audit) add(scenario string, ivs []reconcileaudit.Interval, overlaps []reconcileaudit.Overlap) {
+	if a.ByScenario == nil {
+		a.ByScenario = map[string]int{}
+	}
+	a.Reconciles += len(ivs)
+	a.ByScenario[scenario] = len(ivs)
+	a.Overlaps += len(overlaps)
+	for _, o := range overlaps {
+		if len(a.Examples) < 10 {
+			a.Examples = append(a.Examples, scenario+": "+o.String())
+		}
+	}
+}
+
+// verdict says whether got meets a target.
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// Markdown renders the tables.
+func (r *Results) Markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("Machine: %s. Run started %s, took %.0f s. Command: `%s`.\n\n", r.Machine, r.Started.Format(time.RFC3339), r.Seconds, r.Command)
+	p("%d members, %d FlinkDeployments, member client %.0f QPS / burst %d, shard lease %.0f s.\n\n", r.Members, r.FlinkDeployments, r.MemberQPS, r.MemberBurst, r.LeaseDurationSec)
+	if r.Error != "" {
+		p("**The run failed**: %s\n\n", r.Error)
+	}
+
+	p("### Targets\n\n| figure | target | measured | |\n|---|---|---|---|\n")
+	var r3 *Convergence
+	for _, c := range r.Convergence {
+		if c.Replicas == 3 {
+			r3 = c
+		}
+	}
+	if r3 != nil {
+		p("| convergence / apiserver floor (%d FDs, %d members, 3 replicas) | <= 1.5 | %.2f | %s |\n", r3.FlinkDeployments, r.Members, r3.RatioToFloor, verdict(r3.RatioToFloor <= 1.5))
+	}
+	for _, f := range r.Failover {
+		target, name := r.LeaseDurationSec+2, "crash failover (SIGKILL): lost shards owned and their keys reconciled"
+		if f.Signal == "SIGTERM" {
+			target, name = 1, "graceful handoff (SIGTERM): shards owned and keys reconciled"
+		}
+		p("| %s | <= %.0f s | %.2f s | %s |\n", name, target, f.ReconciledSec, verdict(f.ReconciledSec <= target))
+	}
+	p("| overlapping reconciles of one key | 0 | %d | %s |\n", r.Audit.Overlaps, verdict(r.Audit.Overlaps == 0))
+	var maxHeap float64
+	for _, c := range r.Convergence {
+		maxHeap = max(maxHeap, c.HeapPerFDBytes)
+	}
+	if len(r.Convergence) > 0 {
+		p("| hub heap per FlinkDeployment per replica | <= 16 KB | %.1f KB | %s |\n", maxHeap/1024, verdict(maxHeap <= 16*1024))
+	}
+	if len(r.Latency) == 2 {
+		x := ratio(r.Latency[1].ConvergedPerSec, r.Latency[0].ConvergedPerSec)
+		p("| throughput 3 replicas / 1 replica, %d ms Flink REST latency | >= 2.5 | %.2f | %s |\n", r.Latency[0].RESTLatencyMs, x, verdict(x >= 2.5))
+	}
+
+	if r.Floor != nil {
+		p("\n### Apiserver floor\n\n| FlinkDeployments | writes | seconds | writes/s |\n|---|---|---|---|\n")
+		p("| %d | %d | %.2f | %.0f |\n", r.Floor.FlinkDeployments, r.Floor.Writes, r.Floor.Seconds, r.Floor.WritesPerSec)
+	}
+	convTable := func(title string, cs []*Convergence) {
+		if len(cs) == 0 {
+			return
+		}
+		p("\n### %s\n\n| replicas | FDs | REST latency | seconds | / floor | FDs/s | reconciles | reconciles/s | p50 to RUNNING | p99 to RUNNING |\n|---|---|---|---|---|---|---|---|---|---|\n", title)
+		for _, c := range cs {
+			toFloor := "-"
+			if c.RatioToFloor > 0 {
+				toFloor = fmt.Sprintf("%.2f", c.RatioToFloor)
+			}
+			p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
+				c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToRunningSec, c.P99ToRunningSec)
+		}
+		p("\n| replicas | replica | CPU s | peak RSS | heap in use before | after | heap / FD | reconciles/s |\n|---|---|---|---|---|---|---|---|\n")
+		for _, c := range cs {
+			for _, u := range c.PerReplica {
+				p("| %d | %s | %.1f | %.0f MiB | %.1f MiB | %.1f MiB | %.1f KB | %.1f |\n", c.Replicas, u.Replica, u.CPUSeconds, float64(u.PeakRSSBytes)/(1<<20),
+					u.HeapBeforeBytes/(1<<20), u.HeapAfterBytes/(1<<20), u.HeapPerFDBytes/1024, u.ReconcilesPerSec)
+			}
+		}
+	}
+	convTable("Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
+	if len(r.Failover) > 0 {
+		p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
+		for _, f := range r.Failover {
+			p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+		}
+	}
+	if u := r.Upgrade; u != nil {
+		p("\n### Rolling upgrade (parallelism 2 -> 4, last-state, every FD)\n\n| replicas | FDs | seconds | p50 per FD | p99 per FD |\n|---|---|---|---|---|\n")
+		p("| %d | %d | %.2f | %.2f s | %.2f s |\n", u.Replicas, u.FlinkDeployments, u.Seconds, u.P50Sec, u.P99Sec)
+	}
+	convTable("Throughput with simulated Flink REST latency", r.Latency)
+	p("\n### Overlap audit\n\n%d reconciles audited over all scenarios (%v); overlapping reconciles of one key by two replicas: %d.\n", r.Audit.Reconciles, r.Audit.ByScenario, r.Audit.Overlaps)
+	for _, ex := range r.Audit.Examples {
+		p("- %s\n", ex)
+	}
+	return b.String()
+}

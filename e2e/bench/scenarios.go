@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/sharding"
+)
+
+// Convergence is the result of one bulk creation.
+type Convergence struct {
+	Replicas          int     `json:"replicas"`
+	FlinkDeployments  int     `json:"flinkDeployments"`
+	RESTLatencyMs     int     `json:"restLatencyMs"`
+	Seconds           float64 `json:"seconds"`
+	RatioToFloor      float64 `json:"ratioToFloor,omitempty"`
+	Reconciles        int     `json:"reconciles"`
+	ReconcilesPerSec  float64 `json:"reconcilesPerSecond"`
+	ConvergedPerSec   float64 `json:"convergedPerSecond"`
+	P50ToRunningSec   float64 `json:"p50CreationToRunningSeconds"`
+	P99ToRunningSec   float64 `json:"p99CreationToRunningSeconds"`
+	PerReplica        []Usage `json:"perReplica"`
+	HeapPerFDBytes    float64 `json:"maxHeapBytesPerFlinkDeploymentPerReplica"`
+	CPUProfile        string  `json:"cpuProfile,omitempty"`
+	HeapProfile       string  `json:"heapProfile,omitempty"`
+	convergedAt       time.Time
+	createdAt         map[string]time.Time
+	heapBeforeByIndex []float64
+}
+
+// Usage is one replica's resource use over a convergence.
+type Usage struct {
+	Replica          string  `json:"replica"`
+	CPUSeconds       float64 `json:"cpuSeconds"`
+	PeakRSSBytes     int64   `json:"peakRSSBytes"`
+	HeapBeforeBytes  float64 `json:"heapInuseBeforeBytes"`
+	HeapAfterBytes   float64 `json:"heapInuseAfterBytes"`
+	HeapPerFDBytes   float64 `json:"heapBytesPerFlinkDeployment"`
+	ReconcilesPerSec float64 `json:"reconcilesPerSecond"`
+}
+
+// converge starts r replicas, creates n FlinkDeployments and waits until
+// all are STABLE and RUNNING.
+func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) (*Convergence, error) {
+	for i := range r {
+		if _, err := e.startReplica(fmt.Sprintf("hub-%d", i)); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+		return nil, fmt.Errorf("shards not held: %w%s", err, e.exits())
+	}
+	res := &Convergence{Replicas: r, FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds())}
+	cpu0 := map[string]float64{}
+	for _, rep := range e.live() {
+		h, err := rep.heapInuse(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("heap of %s: %w", rep.id, err)
+		}
+		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
+		if cpu0[rep.id], err = cpuSeconds(rep.proc.Pid()); err != nil {
+			return nil, err
+		}
+	}
+	tr.expect(stable)
+	var cpuProfile chan error
+	if secs := int(e.cfg.cpuProfile.Seconds()); profile && secs > 0 {
+		// A CPU profile of the first replica over the start of convergence.
+		cpuProfile = make(chan error, 1)
+		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
+		go func() {
+			cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
+		}()
+	}
+	start := time.Now()
+	created, err := createFleet(ctx, e.members, e.memberNames(), n)
+	if err != nil {
+		return nil, err
+	}
+	matched, err := tr.wait(ctx, n, e.cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	var end time.Time
+	var toRunning []time.Duration
+	for k, at := range matched {
+		if at.After(end) {
+			end = at
+		}
+		toRunning = append(toRunning, at.Sub(created[k]))
+	}
+	res.convergedAt, res.createdAt = end, created
+	d := end.Sub(start)
+	res.Seconds = seconds(d)
+	res.P50ToRunningSec, res.P99ToRunningSec = seconds(percentile(toRunning, 50)), seconds(percentile(toRunning, 99))
+	res.ConvergedPerSec = ratio(float64(n), d.Seconds())
+	ivs, err := e.intervals()
+	if err != nil {
+		return nil, err
+	}
+	perReplica := map[string]int{}
+	for _, iv := range ivs {
+		if !iv.Open && !iv.End.Before(start) && !iv.End.After(end) {
+			res.Reconciles++
+			perReplica[iv.Replica]++
+		}
+	}
+	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
+	if cpuProfile != nil {
+		if err := <-cpuProfile; err != nil {
+			return nil, fmt.Errorf("CPU profile: %w", err)
+		}
+	}
+	for i, rep := range e.live() {
+		u := Usage{Replica: rep.id, HeapBeforeBytes: res.heapBeforeByIndex[i], ReconcilesPerSec: ratio(float64(perReplica[rep.id]), d.Seconds())}
+		cpu, err := cpuSeconds(rep.proc.Pid())
+		if err != nil {
+			return nil, err
+		}
+		u.CPUSeconds = seconds(time.Duration((cpu - cpu0[rep.id]) * float64(time.Second)))
+		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
+			return nil, err
+		}
+		if u.HeapAfterBytes, err = rep.heapInuse(ctx); err != nil {
+			return nil, err
+		}
+		u.HeapPerFDBytes = float64(int((u.HeapAfterBytes - u.HeapBeforeBytes) / float64(n)))
+		if u.HeapPerFDBytes > res.HeapPerFDBytes {
+			res.HeapPerFDBytes = u.HeapPerFDBytes
+		}
+		res.PerReplica = append(res.PerReplica, u)
+	}
+	if profile {
+		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
+		if err := e.replicas[0].saveProfile(ctx, "heap", res.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Failover is how long the shards of a stopped replica stay unowned and
+// their FlinkDeployments unreconciled.
+type Failover struct {
+	Signal            string  `json:"signal"`
+	Replica           string  `json:"replica"`
+	Shards            int     `json:"shards"`
+	FlinkDeployments  int     `json:"flinkDeployments"`
+	OwnedAgainSec     float64 `json:"ownedAgainSeconds"`
+	ReconciledSec     float64 `json:"reconciledAgainSeconds"`
+	LeaseDurationSecs float64 `json:"leaseDurationSeconds"`
+}
+
+// failover stops one replica of a converged fleet with sig ("SIGKILL" or
+// "SIGTERM") and measures until its shards are held by others and every
+// FlinkDeployment of them finished a reconcile started after the signal.
+func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, error) {
+	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	held, err := e.holders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	victim := e.live()[0]
+	lost := map[int]bool{}
+	for s, h := range held {
+		if h == victim.id {
+			lost[s] = true
+		}
+	}
+	keys := map[string]bool{}
+	for k := range tr.keys() {
+		if lost[sharding.ShardOf(k, sharding.DefaultShards)] {
+			keys[k] = true
+		}
+	}
+	res := &Failover{Signal: sig, Replica: victim.id, Shards: len(lost), FlinkDeployments: len(keys), LeaseDurationSecs: e.cfg.leaseDuration.Seconds()}
+	at := time.Now()
+	if sig == "SIGKILL" {
+		victim.proc.Kill()
+		e.deaths[victim.id] = at
+	} else if err := victim.proc.Signal(syscall.SIGTERM); err != nil {
+		return nil, err
+	}
+	if err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
+		h, err := e.holders(ctx)
+		if err != nil {
+			return false, err
+		}
+		for s := range lost {
+			if h[s] == "" || h[s] == victim.id {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return nil, fmt.Errorf("shards of %s not owned again: %w", victim.id, err)
+	}
+	res.OwnedAgainSec = seconds(time.Since(at))
+	var last time.Time
+	if err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
+		ivs, err := e.intervals()
+		if err != nil {
+			return false, err
+		}
+		done := map[string]time.Time{}
+		for _, iv := range ivs {
+			if keys[iv.Key] && iv.Replica != victim.id && !iv.Open && iv.Start.After(at) {
+				if t, ok := done[iv.Key]; !ok || iv.End.Before(t) {
+					done[iv.Key] = iv.End
+				}
+			}
+		}
+		if len(done) < len(keys) {
+			return false, nil
+		}
+		last = at
+		for _, t := range done {
+			if t.After(last) {
+				last = t
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return nil, fmt.Errorf("FlinkDeployments of %s not reconciled again: %w", victim.id, err)
+	}
+	res.ReconciledSec = seconds(last.Sub(at))
+	if sig == "SIGTERM" {
+		if err := victim.proc.Stop(time.Minute); err != nil {
+			return nil, fmt.Errorf("%s after SIGTERM: %w", victim.id, err)
+		}
+	}
+	return res, nil
+}
+
+// Upgrade is a rolling parallelism change of the whole fleet.
+type Upgrade struct {
+	Replicas         int     `json:"replicas"`
+	FlinkDeployments int     `json:"flinkDeployments"`
+	Seconds          float64 `json:"seconds"`
+	P50Sec           float64 `json:"p50Seconds"`
+	P99Sec           float64 `json:"p99Seconds"`
+}
+
+// upgrade sets parallelism 4 on every FlinkDeployment (last-state) and
+// waits until all run restored with it and are STABLE.
+func upgrade(ctx context.Context, e *env, tr *tracker, n int) (*Upgrade, error) {
+	tr.expect(func(fd *v1beta1.FlinkDeployment) bool {
+		if !stable(fd) {
+			return false
+		}
+		var last struct{ Spec v1beta1.FlinkDeploymentSpec }
+		_ = json.Unmarshal([]byte(fd.Status.ReconciliationStatus.LastReconciledSpec), &last)
+		return last.Spec.Job != nil && last.Spec.Job.Parallelism == 4
+	})
+	start := time.Now()
+	patched := make(map[string]time.Time, n)
+	names := e.memberNames()
+	err := forEach(ctx, n, len(e.members), 8, func(ctx context.Context, i int) error {
+		m, name := placement(i, len(e.members))
+		fd := &v1beta1.FlinkDeployment{}
+		fd.Namespace, fd.Name = fdNamespace, name
+		if err := e.members[m].Patch(ctx, fd, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":4}}}`))); err != nil {
+			return err
+		}
+		tr.mu.Lock()
+		patched[names[m]+"/"+fdNamespace+"/"+name] = time.Now()
+		tr.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	matched, err := tr.wait(ctx, n, e.cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	var end time.Time
+	var took []time.Duration
+	for k, at := range matched {
+		if at.After(end) {
+			end = at
+		}
+		took = append(took, at.Sub(patched[k]))
+	}
+	return &Upgrade{Replicas: len(e.live()), FlinkDeployments: n, Seconds: seconds(end.Sub(start)),
+		P50Sec: seconds(percentile(took, 50)), P99Sec: seconds(percentile(took, 99))}, nil
+}
