@@ -51,6 +51,7 @@ type Elector struct {
 	stopping       bool
 	mismatch       string
 	onAcquire      []func(int)
+	onRelease      []func(shard int, reason string)
 }
 
 // observation is when this replica last saw a Lease change, on its own clock.
@@ -94,6 +95,24 @@ func (e *Elector) Shards() int { return e.opts.Shards }
 
 // ShardOf implements Gate.
 func (e *Elector) ShardOf(key string) int { return ShardOf(key, e.opts.Shards) }
+
+// Reasons a replica stops owning a shard, as OnRelease reports them.
+const (
+	// ReleaseHandoff: the shard moved to another replica and was released.
+	ReleaseHandoff = "handoff"
+	// ReleaseLapsed: the fence passed its renew deadline (hub unreachable).
+	ReleaseLapsed = "lapsed"
+	// ReleaseLost: the fence changed under us (taken over).
+	ReleaseLost = "lost"
+)
+
+// OnRelease registers fn, called (in its own goroutine) every time this
+// replica stops owning a shard, with one of the Release* reasons.
+func (e *Elector) OnRelease(fn func(shard int, reason string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onRelease = append(e.onRelease, fn)
+}
 
 // OnAcquire implements Gate.
 func (e *Elector) OnAcquire(fn func(shard int)) {

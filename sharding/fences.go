@@ -79,6 +79,7 @@ func (e *Elector) tick(ctx context.Context) error {
 			f.lapsed = true
 			f.cancel()
 			fenceLosses.Inc()
+			e.notifyReleaseLocked(k, ReleaseLapsed)
 			e.opts.Log.Info("fence passed its renew deadline; stopped reconciling the shard", "shard", k)
 		}
 		if f.draining && f.inflight > 0 && now.Sub(f.drainSince) > e.opts.DrainTimeout {
@@ -206,6 +207,7 @@ func (e *Elector) dropLocked(f *fence, why string) {
 	delete(e.fences, f.shard)
 	if !f.lapsed {
 		fenceLosses.Inc()
+		e.notifyReleaseLocked(f.shard, ReleaseLost)
 	}
 	e.opts.Log.Info("lost fence", "shard", f.shard, "reason", why)
 }
@@ -213,6 +215,12 @@ func (e *Elector) dropLocked(f *fence, why string) {
 func (e *Elector) notifyLocked(shard int) {
 	for _, fn := range e.onAcquire {
 		go fn(shard)
+	}
+}
+
+func (e *Elector) notifyReleaseLocked(shard int, reason string) {
+	for _, fn := range e.onRelease {
+		go fn(shard, reason)
 	}
 }
 
@@ -248,6 +256,7 @@ func (e *Elector) release(ctx context.Context, f *fence) {
 		f.cancel()
 		delete(e.fences, f.shard)
 		handoffs.Inc()
+		e.notifyReleaseLocked(f.shard, ReleaseHandoff)
 		e.opts.Log.Info("released shard", "shard", f.shard)
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		e.dropLocked(f, "fence changed while releasing it")

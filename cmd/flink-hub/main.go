@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -225,6 +226,11 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 	elector.OnAcquire(func(shard int) {
 		_, span := observability.Tracer().Start(context.Background(), "Acquire shard",
 			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(c.election.Identity)))
+		span.End()
+	})
+	elector.OnRelease(func(shard int, reason string) {
+		_, span := observability.Tracer().Start(context.Background(), "Release shard",
+			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(c.election.Identity), attribute.String("flinkhub.reason", reason)))
 		span.End()
 	})
 	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })

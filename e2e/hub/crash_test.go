@@ -157,6 +157,24 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 	}
 }
 
+// TestShardMovesAreTraced: replacement replicas joined during the crash
+// tests, so survivors handed shards off to them; both ends are spans.
+func TestShardMovesAreTraced(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for op, tags := range map[string]map[string]string{
+		"Acquire shard": nil,
+		"Release shard": {"flinkhub.reason": sharding.ReleaseHandoff},
+	} {
+		if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+			traces, err := jaeger.Query.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: op, Tags: tags, Limit: 1})
+			return err == nil && len(traces) > 0, err
+		}); err != nil {
+			t.Errorf("no %q span with %v: %v", op, tags, err)
+		}
+	}
+}
+
 // killOwnerAt watches fd closely (no backoff) until at says the moment has
 // come, SIGKILLs its owner and starts a replacement replica.
 func killOwnerAt(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment, victim string,

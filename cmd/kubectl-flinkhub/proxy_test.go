@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+)
+
+// TestGetDeploymentsThroughTheServiceProxy takes the default path of `get
+// deployments`: the hub apiserver's service proxy to the Service flink-hub,
+// port fleet. kube-apiserver proxies only to non-loopback IPs of pods, so the
+// fleet API is served on the host side of a veth pair (root; CI runs as
+// root) and a hub pod claims that IP, as a real hub pod would.
+func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skipf("needs a network namespace: %v", err)
+	}
+	network, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = network.Close() }()
+	l, err := net.Listen("tcp", net.JoinHostPort(network.HostAddr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := fleetindex.New()
+	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
+	srv := &http.Server{Handler: fleetapi.Handler(index)}
+	go func() { _ = srv.Serve(l) }()
+	defer func() { _ = srv.Close() }()
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+
+	ctx := context.Background()
+	c := fleet.Hub.Client
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub-0", Labels: map[string]string{"app": "flink-hub"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hub", Image: "flink-hub"}}},
+	}
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, pod) }()
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: network.HostAddr, PodIPs: []corev1.PodIP{{IP: network.HostAddr}}}
+	if err := c.Status().Update(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "fleet", Port: 8082, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}},
+	}
+	if err := c.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, svc) }()
+	eps := &corev1.Endpoints{ //nolint:staticcheck // the service proxy reads Endpoints
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: network.HostAddr, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: hubNamespace, Name: pod.Name, UID: pod.UID}}},
+			Ports:     []corev1.EndpointPort{{Name: "fleet", Port: port, Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	if err := c.Create(ctx, eps); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, eps) }()
+
+	eventually(t, "get deployments through the service proxy", func() error {
+		code, out, errOut := plugin("--context", "hub", "get", "deployments")
+		if code != 0 {
+			return errors.New(errOut)
+		}
+		if !strings.Contains(out, "member-9") || !strings.Contains(out, "wordcount") || !strings.Contains(out, "RUNNING") {
+			return errors.New("output lacks the deployment: " + out)
+		}
+		return nil
+	})
+}
