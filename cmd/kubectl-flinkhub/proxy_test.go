@@ -58,7 +58,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "fleet", Port: 8082, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "fleet", Port: 8082, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}},
 	}
 	if err := c.Create(ctx, svc); err != nil {
 		t.Fatal(err)
