@@ -19,16 +19,38 @@ import (
 // the objects the hub created (by its managed-by label); managed fields
 // are stripped from everything cached.
 func MemberCacheOptions() cache.Options {
-	hub := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{deployer.LabelManagedBy: deployer.ManagedByHub})}
+	hub := labels.SelectorFromSet(labels.Set{deployer.LabelManagedBy: deployer.ManagedByHub})
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:    hub,
-			&corev1.Service{}:       hub,
-			&corev1.ConfigMap{}:     hub,
-			&networkingv1.Ingress{}: hub,
+			&appsv1.Deployment{}:    {Label: hub, Transform: stripDeployment},
+			&corev1.Service{}:       {Label: hub},
+			&corev1.ConfigMap{}:     {Label: hub, Transform: stripConfigMap},
+			&networkingv1.Ingress{}: {Label: hub},
 		},
 	}
+}
+
+// stripDeployment keeps what the reconciler reads of a cached Deployment
+// (metadata, replicas, status) and drops the pod template, most of its size.
+// Nothing updates a Deployment read from the cache: the hub writes whole
+// objects with server-side apply.
+func stripDeployment(obj any) (any, error) {
+	if d, ok := obj.(*appsv1.Deployment); ok {
+		d.ManagedFields = nil
+		d.Spec.Template = corev1.PodTemplateSpec{}
+	}
+	return obj, nil
+}
+
+// stripConfigMap drops the data of a cached ConfigMap: the reconciler only
+// needs to know it exists and whom it belongs to.
+func stripConfigMap(obj any) (any, error) {
+	if cm, ok := obj.(*corev1.ConfigMap); ok {
+		cm.ManagedFields = nil
+		cm.Data, cm.BinaryData = nil, nil
+	}
+	return obj, nil
 }
 
 // RESTClients gives Flink REST clients through the resolver's transports

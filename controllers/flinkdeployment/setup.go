@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -64,7 +65,9 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 		Watches(&v1beta1.FlinkDeployment{}, ownedRequests(o.Gate, func(obj client.Object) (types.NamespacedName, bool) {
 			return client.ObjectKeyFromObject(obj), true
 		}), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject)).
+		// A JobManager or TaskManager Deployment matters when it appears,
+		// goes, or its availability changes; not on every status write.
+		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject), mcbuilder.WithPredicates(availabilityChanged)).
 		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: o.MaxConcurrentReconciles})
 	for _, src := range o.Sources {
 		b = b.WatchesRawSource(src)
@@ -84,6 +87,23 @@ func audited(audit func(key string, begin bool), inner reconcile.TypedReconciler
 		defer audit(key, false)
 		return inner.Reconcile(ctx, req)
 	})
+}
+
+// availabilityChanged passes creations, deletions and updates that change
+// a Deployment's generation, deletion or available and ready replicas.
+var availabilityChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		oldDep, ok1 := e.ObjectOld.(*appsv1.Deployment)
+		newDep, ok2 := e.ObjectNew.(*appsv1.Deployment)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return oldDep.Generation != newDep.Generation ||
+			!oldDep.DeletionTimestamp.Equal(newDep.DeletionTimestamp) ||
+			oldDep.Status.AvailableReplicas != newDep.Status.AvailableReplicas ||
+			oldDep.Status.ReadyReplicas != newDep.Status.ReadyReplicas ||
+			oldDep.Status.ObservedGeneration != newDep.Status.ObservedGeneration
+	},
 }
 
 // ownerOfMemberObject maps an object the hub created to its FlinkDeployment
