@@ -72,32 +72,31 @@ func TestShardsCommandShowsHoldersAndKeys(t *testing.T) {
 		<-done
 	}()
 	want := map[int]string{}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(want) < shards {
-		if time.Now().After(deadline) {
-			t.Fatalf("shards not all owned: %v", want)
-		}
+	framework.AwaitWithin(t, 20*time.Second, "every shard owned", func() error {
 		want = map[int]string{}
 		for _, e := range electors {
 			for _, k := range e.OwnedShards() {
 				want[k] = e.Identity()
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		if len(want) < shards {
+			return fmt.Errorf("shards owned: %v", want)
+		}
+		return nil
+	})
 	// The table lines up with what the electors believe once the keys
 	// annotation has been written by a renewal.
 	var out string
-	for {
+	framework.AwaitWithin(t, 20*time.Second, "key counts written by a renewal", func() error {
 		out, err = runCommand(t, ns)
 		if err != nil {
 			t.Fatalf("shards: %v\n%s", err, out)
 		}
-		if !strings.Contains(out, " - ") || time.Now().After(deadline) {
-			break
+		if strings.Contains(out, " - ") {
+			return fmt.Errorf("keys not written yet:\n%s", out)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != shards+1 || !strings.HasPrefix(lines[0], "SHARD") {
 		t.Fatalf("want a header and %d rows, got:\n%s", shards, out)
