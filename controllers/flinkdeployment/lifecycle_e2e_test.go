@@ -479,3 +479,20 @@ func TestLastStateWithoutHAMetadataNeedsManualRestore(t *testing.T) {
 		t.Fatalf("job after the savepoint redeploy: %+v", simJob(fd))
 	}
 }
+
+func TestRestartNonceRestartsTheCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "restart-nonce", v1beta1.UpgradeModeSavepoint))
+	old := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"restartNonce":1}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "restarted", func(got *v1beta1.FlinkDeployment) bool {
+		return running(got) && got.Status.ObservedGeneration == got.Generation && strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, `"restartNonce":1`)
+	})
+	if jobManager(t, ctx, fd).UID == old.UID {
+		t.Error("restartNonce did not replace the JobManager")
+	}
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath {
+		t.Errorf("the restarted job must restore from the restart's savepoint %s: %+v", got.Status.JobStatus.UpgradeSavepointPath, job)
+	}
+}
