@@ -1,7 +1,6 @@
 package sharding
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -13,16 +12,5 @@ import (
 var hub *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	var err error
-	hub, err = framework.StartControlPlane(framework.ControlPlaneOptions{Name: "sharding-hub"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := hub.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(framework.RunWithControlPlane(m, framework.ControlPlaneOptions{Name: "sharding-hub"}, func(cp *framework.ControlPlane) { hub = cp }))
 }

@@ -90,14 +90,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err != nil {
 		return nil, err
 	}
-	var end time.Time
-	var toRunning []time.Duration
-	for k, at := range matched {
-		if at.After(end) {
-			end = at
-		}
-		toRunning = append(toRunning, at.Sub(created[k]))
-	}
+	end, toRunning := spread(matched, created)
 	res.convergedAt, res.createdAt = end, created
 	d := end.Sub(start)
 	res.Seconds = seconds(d)
@@ -285,14 +278,21 @@ func upgrade(ctx context.Context, e *env, tr *tracker, n int) (*Upgrade, error) 
 	if err != nil {
 		return nil, err
 	}
+	end, took := spread(matched, patched)
+	return &Upgrade{Replicas: len(e.live()), FlinkDeployments: n, Seconds: seconds(end.Sub(start)),
+		P50Sec: seconds(percentile(took, 50)), P99Sec: seconds(percentile(took, 99))}, nil
+}
+
+// spread returns the latest time a goal was reached and, per key, how long
+// after its start it was reached.
+func spread(reached, started map[string]time.Time) (time.Time, []time.Duration) {
 	var end time.Time
 	var took []time.Duration
-	for k, at := range matched {
+	for k, at := range reached {
 		if at.After(end) {
 			end = at
 		}
-		took = append(took, at.Sub(patched[k]))
+		took = append(took, at.Sub(started[k]))
 	}
-	return &Upgrade{Replicas: len(e.live()), FlinkDeployments: n, Seconds: seconds(end.Sub(start)),
-		P50Sec: seconds(percentile(took, 50)), P99Sec: seconds(percentile(took, 99))}, nil
+	return end, took
 }

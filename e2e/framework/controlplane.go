@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -127,4 +128,22 @@ func (cp *ControlPlane) Stop() error {
 	}
 	cp.env = nil
 	return nil
+}
+
+// RunWithControlPlane is the body of a TestMain that shares one control
+// plane: it starts it, hands it to set, runs the tests and stops it; it
+// returns the exit code.
+func RunWithControlPlane(m interface{ Run() int }, opts ControlPlaneOptions, set func(*ControlPlane)) int {
+	cp, err := StartControlPlane(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	set(cp)
+	code := m.Run()
+	if err := cp.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
 }

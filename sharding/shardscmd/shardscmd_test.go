@@ -19,18 +19,7 @@ import (
 var hub *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	var err error
-	hub, err = framework.StartControlPlane(framework.ControlPlaneOptions{Name: "shardscmd-hub"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := hub.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(framework.RunWithControlPlane(m, framework.ControlPlaneOptions{Name: "shardscmd-hub"}, func(cp *framework.ControlPlane) { hub = cp }))
 }
 
 func runCommand(t *testing.T, ns string, args ...string) (string, error) {
