@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -45,7 +46,9 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
 			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
 		}
-		s.next = r.Options.ProgressCheckInterval
+		// The Deployment's watch brings the reconcile when availability
+		// changes; polling is only needed to report the readiness timeout.
+		s.next = r.untilReadinessDeadline(age)
 		return nil
 	}
 
@@ -75,6 +78,13 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		s.next = r.Options.ProgressCheckInterval
 	}
 	return nil
+}
+
+// untilReadinessDeadline is when to look again at a JobManager Deployment
+// of the given age that is not available: at its readiness deadline, at
+// least one progress check and at most one reconcile interval away.
+func (r *Reconciler) untilReadinessDeadline(age time.Duration) time.Duration {
+	return min(max(r.Options.ReadinessTimeout-age, r.Options.ProgressCheckInterval), max(r.Options.ReconcileInterval, r.Options.ProgressCheckInterval))
 }
 
 // observeCluster reads the cluster's Flink version and revision.
@@ -110,13 +120,18 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 		s.next = r.Options.ProgressCheckInterval
 		return nil
 	}
+	changed := js.JobID != string(job.Jid) || js.State != v1beta1.JobStatusState(job.State)
 	js.JobID = string(job.Jid)
 	js.JobName = job.Name
 	js.State = v1beta1.JobStatusState(job.State)
 	if job.StartTime > 0 {
 		js.StartTime = strconv.FormatInt(job.StartTime, 10)
 	}
-	js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	// updateTime is when the job's id or state last changed, as upstream
+	// keeps it; a periodic observation that finds nothing new writes nothing.
+	if changed || js.UpdateTime == "" {
+		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	}
 	return nil
 }
 

@@ -60,8 +60,25 @@ type Resolver struct {
 	opts Options
 	tmpl *URLTemplate
 
+	// urlTransport carries the url transport's requests of every target.
+	urlTransport http.RoundTripper
+
 	mu         sync.Mutex
 	transports map[*rest.Config]http.RoundTripper
+}
+
+// urlIdleConnsPerHost is how many idle connections the url transport
+// keeps per host. Behind an ingress every JobManager has the same host, and
+// Go's default of 2 would open a new connection for most concurrent calls.
+const urlIdleConnsPerHost = 64
+
+// newURLTransport is http.DefaultTransport with room for concurrent calls
+// to one host.
+func newURLTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = urlIdleConnsPerHost
+	t.MaxIdleConns = 4 * urlIdleConnsPerHost
+	return t
 }
 
 // NewResolver checks the options and returns a Resolver.
@@ -72,7 +89,7 @@ func NewResolver(o Options) (*Resolver, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	r := &Resolver{opts: o, transports: map[*rest.Config]http.RoundTripper{}}
+	r := &Resolver{opts: o, transports: map[*rest.Config]http.RoundTripper{}, urlTransport: newURLTransport()}
 	switch o.Transport {
 	case TransportProxy:
 	case TransportURL:
@@ -128,7 +145,7 @@ func (r *Resolver) Endpoint(target Target, member *rest.Config, annotations map[
 		if err != nil {
 			return Endpoint{}, err
 		}
-		return Endpoint{BaseURL: base}, nil
+		return Endpoint{BaseURL: base, Transport: r.urlTransport}, nil
 	default:
 		return Endpoint{}, fmt.Errorf("annotation %s: transport %q, want %q or %q", AnnotationTransport, kind, TransportProxy, TransportURL)
 	}

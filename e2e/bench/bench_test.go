@@ -67,20 +67,20 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
-// TestTinyRun runs the benchmark end to end at a tiny scale (floor and
-// convergence with 1 and 3 replicas; no failover, no latency scenario) and
-// checks that every figure it reports was measured.
+// TestTinyRun runs the benchmark end to end at a tiny scale (floor,
+// convergence and the REST latency scenario with 1 and 3 replicas; no
+// failover) and checks that every figure it reports was measured.
 func TestTinyRun(t *testing.T) {
 	ctrllog.SetLogger(logr.Discard())
 	dir := t.TempDir()
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
-		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-skip-latency"}, &stderr)
+		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-rest-latency", "5ms", "-throughput-window", "2s"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if code := run(ctx, cfg, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stderr.String(), stdout.String())
@@ -110,11 +110,20 @@ func TestTinyRun(t *testing.T) {
 			}
 		}
 	}
+	if len(res.Latency) != 2 || len(res.Throughput) != 2 {
+		t.Fatalf("want the latency scenario with 1 and 3 replicas, got %+v and %+v", res.Latency, res.Throughput)
+	}
+	for i, tp := range res.Throughput {
+		// 4 FlinkDeployments due every second for 2 s: several reconciles.
+		if tp.Replicas != []int{1, 3}[i] || tp.RESTLatencyMs != 5 || tp.WindowSec < 2 || tp.Reconciles < 4 || tp.ReconcilesPerSec <= 0 || len(tp.PerReplica) != tp.Replicas {
+			t.Errorf("throughput %+v", tp)
+		}
+	}
 	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
 		t.Errorf("audit %+v", res.Audit)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
-	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") {
+	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }

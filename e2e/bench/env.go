@@ -29,6 +29,9 @@ import (
 const (
 	hubNamespace = "flink-hub"
 	fdNamespace  = "bench"
+	// simWorkers is how many Flink clusters per member the simulator
+	// brings up at once: a member has many kubelets, not one.
+	simWorkers = 8
 )
 
 // env is one fleet: a hub and member control planes, the simulator, and
@@ -47,6 +50,8 @@ type env struct {
 	deaths map[string]time.Time
 	// latency is the simulated Flink REST latency.
 	latency time.Duration
+	// reconcileInterval is the replicas' --reconcile-interval.
+	reconcileInterval time.Duration
 }
 
 // replica is one hub process and its debug endpoints.
@@ -60,7 +65,7 @@ type replica struct {
 // startEnv starts a fleet of cfg.members members with the simulator; no
 // replicas yet.
 func startEnv(ctx context.Context, cfg config, name string, latency time.Duration) (*env, error) {
-	e := &env{cfg: cfg, name: name, dir: filepath.Join(cfg.out, name), deaths: map[string]time.Time{}, latency: latency}
+	e := &env{cfg: cfg, name: name, dir: filepath.Join(cfg.out, name), deaths: map[string]time.Time{}, latency: latency, reconcileInterval: cfg.reconcileInterval}
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -70,7 +75,7 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 	if e.fleet, err = framework.StartFleet(framework.FleetOptions{Members: cfg.members, HubCRDDirs: []string{framework.CRDDir()}}); err != nil {
 		return nil, err
 	}
-	e.sim = flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: 5 * time.Second,
+	e.sim = flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: cfg.checkpointInterval, Workers: simWorkers,
 		SavepointDuration: 300 * time.Millisecond, RESTLatency: latency})
 	for _, m := range e.fleet.Members {
 		if err := e.sim.AddMember(m.Name, m.Config); err != nil {
@@ -137,7 +142,7 @@ func (e *env) startReplica(id string) (*replica, error) {
 		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0", "--fleet-bind-address", "",
 		"--health-debounce", "0s", "--health-probe-interval", "2s",
 		"--lease-duration", e.cfg.leaseDuration.String(), "--renew-deadline", e.cfg.renewDeadline.String(), "--retry-period", e.cfg.retryPeriod.String(),
-		"--progress-check-interval", e.cfg.progressInterval.String(), "--reconcile-interval", e.cfg.reconcileInterval.String(),
+		"--progress-check-interval", e.cfg.progressInterval.String(), "--reconcile-interval", e.reconcileInterval.String(),
 		"--max-concurrent-reconciles", strconv.Itoa(e.cfg.workers),
 		"--member-qps", strconv.FormatFloat(e.cfg.memberQPS, 'f', -1, 64), "--member-burst", strconv.Itoa(e.cfg.memberBurst),
 		"--flink-rest-transport", "url", "--flink-rest-url-template", e.srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
@@ -218,13 +223,15 @@ func (r *replica) metric(ctx context.Context, name string) (float64, error) {
 	return 0, fmt.Errorf("%s has no %s", r.metrics, name)
 }
 
-// heapInuse forces a GC in the replica (through pprof) and returns
-// go_memstats_heap_inuse_bytes.
-func (r *replica) heapInuse(ctx context.Context) (float64, error) {
+// liveHeap forces a GC in the replica (through pprof) and returns
+// go_memstats_heap_alloc_bytes: the bytes of heap objects that survived
+// it. (heap_inuse would add the free slots of partly used spans, which
+// depend on allocation history more than on what the hub keeps.)
+func (r *replica) liveHeap(ctx context.Context) (float64, error) {
 	if _, err := get(ctx, r.pprof+"/heap?gc=1"); err != nil {
 		return 0, err
 	}
-	return r.metric(ctx, "go_memstats_heap_inuse_bytes")
+	return r.metric(ctx, "go_memstats_heap_alloc_bytes")
 }
 
 // saveProfile writes a pprof profile of the replica to path.

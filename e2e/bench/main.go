@@ -39,6 +39,9 @@ type config struct {
 	retryPeriod               time.Duration
 	progressInterval          time.Duration
 	reconcileInterval         time.Duration
+	checkpointInterval        time.Duration
+	latencyReconcileInterval  time.Duration
+	throughputWindow          time.Duration
 	timeout                   time.Duration
 	out, jsonPath, mdPath     string
 	hubBin                    string
@@ -53,7 +56,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs.IntVar(&c.members, "members", 3, "member clusters")
 	fs.IntVar(&c.fds, "fds", 1000, "FlinkDeployments in total for the floor, convergence, failover and upgrade (times -scale)")
-	fs.IntVar(&c.latencyFDs, "latency-fds", 250, "FlinkDeployments of the Flink REST latency scenario (times -scale)")
+	fs.IntVar(&c.latencyFDs, "latency-fds", 500, "FlinkDeployments of the Flink REST latency scenario (times -scale)")
+	fs.DurationVar(&c.latencyReconcileInterval, "latency-reconcile-interval", time.Second, "hub --reconcile-interval in the latency scenario: every FlinkDeployment asks for a reconcile this often, more than one replica can serve")
+	fs.DurationVar(&c.throughputWindow, "throughput-window", 20*time.Second, "how long steady-state reconciles are counted in the latency scenario")
 	fs.Float64Var(&c.scale, "scale", 1, "multiplies -fds and -latency-fds, e.g. 0.1 for a quick run or 5 for a bigger one")
 	fs.DurationVar(&c.latency, "rest-latency", 20*time.Millisecond, "simulated latency of every Flink REST call in the latency scenario")
 	fs.Float64Var(&c.memberQPS, "member-qps", 200, "client QPS per member, for the hub and the floor's plain client alike (the hub's default)")
@@ -63,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.renewDeadline, "renew-deadline", 7*time.Second, "shard renew deadline (the hub's default)")
 	fs.DurationVar(&c.retryPeriod, "retry-period", 2*time.Second, "shard lease retry period (the hub's default)")
 	fs.DurationVar(&c.progressInterval, "progress-check-interval", time.Second, "hub --progress-check-interval")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 30*time.Second, "checkpoint interval of every simulated Flink job (each checkpoint is a write to the job's HA ConfigMap)")
 	fs.DurationVar(&c.reconcileInterval, "reconcile-interval", 60*time.Second, "hub --reconcile-interval (the hub's default)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "longest wait for one fleet-wide goal")
 	fs.StringVar(&c.out, "out", filepath.Join(os.TempDir(), "flink-hub-bench"), "folder for replica logs, audit files and pprof profiles")
@@ -182,9 +188,16 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 	for _, r := range []int{1, 3} {
 		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, func(e *env, tr *tracker) error {
 			step("latency: %d replicas, %d FlinkDeployments, %s per Flink REST call", r, cfg.latencyFDs, cfg.latency)
+			e.reconcileInterval = cfg.latencyReconcileInterval
 			c, err := converge(ctx, e, tr, r, cfg.latencyFDs, false)
+			if err != nil {
+				return err
+			}
+			res.Latency = append(res.Latency, c)
+			step("latency: counting steady-state reconciles of %d replicas for %s", r, cfg.throughputWindow)
+			t, err := throughput(ctx, e, cfg.latencyFDs, cfg.throughputWindow)
 			if err == nil {
-				res.Latency = append(res.Latency, c)
+				res.Throughput = append(res.Throughput, t)
 			}
 			return err
 		}); err != nil {
@@ -200,10 +213,19 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 func convergenceScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, func(*env, *tracker) error) error) []error {
 	if err := withEnv("floor", 0, func(e *env, _ *tracker) error {
 		step("floor: a plain client writes the objects of %d FlinkDeployments", cfg.fds)
+		served0, err := e.memberWrites(ctx)
+		if err != nil {
+			return err
+		}
 		start := time.Now()
 		writes, err := floor(ctx, e.members, cfg.fds)
 		d := time.Since(start)
 		res.Floor = &Floor{FlinkDeployments: cfg.fds, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+		if err != nil {
+			return err
+		}
+		served, err := e.memberWrites(ctx)
+		res.Floor.MemberWrites = served - served0
 		return err
 	}); err != nil {
 		return []error{err}

@@ -30,6 +30,11 @@ type Convergence struct {
 	P99ToRunningSec   float64 `json:"p99CreationToRunningSeconds"`
 	PerReplica        []Usage `json:"perReplica"`
 	HeapPerFDBytes    float64 `json:"maxHeapBytesPerFlinkDeploymentPerReplica"`
+	// MemberWrites are the writes the member apiservers served from bulk
+	// creation to convergence (the benchmark's creations, the hub, and the
+	// simulated kubelets and Flink clusters); HubWrites those the hub sent.
+	MemberWrites float64 `json:"memberWrites"`
+	HubWrites    float64 `json:"hubWrites"`
 	CPUProfile        string  `json:"cpuProfile,omitempty"`
 	HeapProfile       string  `json:"heapProfile,omitempty"`
 	convergedAt       time.Time
@@ -42,8 +47,8 @@ type Usage struct {
 	Replica          string  `json:"replica"`
 	CPUSeconds       float64 `json:"cpuSeconds"`
 	PeakRSSBytes     int64   `json:"peakRSSBytes"`
-	HeapBeforeBytes  float64 `json:"heapInuseBeforeBytes"`
-	HeapAfterBytes   float64 `json:"heapInuseAfterBytes"`
+	HeapBeforeBytes  float64 `json:"liveHeapBeforeBytes"`
+	HeapAfterBytes   float64 `json:"liveHeapAfterBytes"`
 	HeapPerFDBytes   float64 `json:"heapBytesPerFlinkDeployment"`
 	ReconcilesPerSec float64 `json:"reconcilesPerSecond"`
 }
@@ -62,12 +67,22 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	res := &Convergence{Replicas: r, FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds())}
 	cpu0 := map[string]float64{}
 	for _, rep := range e.live() {
-		h, err := rep.heapInuse(ctx)
+		h, err := rep.liveHeap(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("heap of %s: %w", rep.id, err)
 		}
 		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
 		if cpu0[rep.id], err = cpuSeconds(rep.proc.Pid()); err != nil {
+			return nil, err
+		}
+	}
+	writes0, err := e.memberWrites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hubWrites0 := map[string]float64{}
+	for _, rep := range e.live() {
+		if hubWrites0[rep.id], err = e.hubWrites(ctx, rep); err != nil {
 			return nil, err
 		}
 	}
@@ -108,6 +123,18 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		}
 	}
 	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
+	writes, err := e.memberWrites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.MemberWrites = writes - writes0
+	for _, rep := range e.live() {
+		w, err := e.hubWrites(ctx, rep)
+		if err != nil {
+			return nil, err
+		}
+		res.HubWrites += w - hubWrites0[rep.id]
+	}
 	if cpuProfile != nil {
 		if err := <-cpuProfile; err != nil {
 			return nil, fmt.Errorf("CPU profile: %w", err)
@@ -123,7 +150,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
 			return nil, err
 		}
-		if u.HeapAfterBytes, err = rep.heapInuse(ctx); err != nil {
+		if u.HeapAfterBytes, err = rep.liveHeap(ctx); err != nil {
 			return nil, err
 		}
 		u.HeapPerFDBytes = float64(int((u.HeapAfterBytes - u.HeapBeforeBytes) / float64(n)))
@@ -295,4 +322,61 @@ func spread(reached, started map[string]time.Time) (time.Time, []time.Duration) 
 		took = append(took, at.Sub(started[k]))
 	}
 	return end, took
+}
+
+// Throughput is how many reconciles per second the replicas finish when
+// every FlinkDeployment asks for one more often than they can serve.
+type Throughput struct {
+	Replicas             int     `json:"replicas"`
+	FlinkDeployments     int     `json:"flinkDeployments"`
+	RESTLatencyMs        int     `json:"restLatencyMs"`
+	ReconcileIntervalSec float64 `json:"reconcileIntervalSeconds"`
+	WindowSec            float64 `json:"windowSeconds"`
+	Reconciles           int     `json:"reconciles"`
+	ReconcilesPerSec     float64 `json:"reconcilesPerSecond"`
+	PerReplica           []Usage `json:"perReplica"`
+}
+
+// throughput counts the reconciles of a converged fleet that start and end
+// within the next window.
+func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Throughput, error) {
+	live := e.live()
+	cpu0 := map[string]float64{}
+	for _, rep := range live {
+		c, err := cpuSeconds(rep.proc.Pid())
+		if err != nil {
+			return nil, err
+		}
+		cpu0[rep.id] = c
+	}
+	start := time.Now()
+	select {
+	case <-time.After(window):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	end := time.Now()
+	res := &Throughput{Replicas: len(live), FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds()),
+		ReconcileIntervalSec: e.reconcileInterval.Seconds(), WindowSec: seconds(end.Sub(start))}
+	ivs, err := e.intervals()
+	if err != nil {
+		return nil, err
+	}
+	perReplica := map[string]int{}
+	for _, iv := range ivs {
+		if !iv.Open && !iv.Start.Before(start) && !iv.End.After(end) {
+			res.Reconciles++
+			perReplica[iv.Replica]++
+		}
+	}
+	res.ReconcilesPerSec = ratio(float64(res.Reconciles), end.Sub(start).Seconds())
+	for _, rep := range live {
+		c, err := cpuSeconds(rep.proc.Pid())
+		if err != nil {
+			return nil, err
+		}
+		res.PerReplica = append(res.PerReplica, Usage{Replica: rep.id, CPUSeconds: seconds(time.Duration((c - cpu0[rep.id]) * float64(time.Second))),
+			ReconcilesPerSec: ratio(float64(perReplica[rep.id]), end.Sub(start).Seconds())})
+	}
+	return res, nil
 }

@@ -85,7 +85,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		Logger:                 opts.Log.WithValues("member", name),
 		Cache: cache.Options{DefaultNamespaces: namespaces,
 			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
-		Controller: ctrlConfig(),
+		Controller: ctrlConfig(opts.Workers),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulating member %q: %w", name, err)
@@ -127,9 +127,10 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 	return m, nil
 }
 
-// ctrlConfig lets every member's manager run a controller of the same name.
-func ctrlConfig() config.Controller {
-	return config.Controller{SkipNameValidation: ptr.To(true)}
+// ctrlConfig lets every member's manager run a controller of the same
+// name, with workers reconciles at once.
+func ctrlConfig(workers int) config.Controller {
+	return config.Controller{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: max(workers, 1)}
 }
 
 // enqueue asks for a reconcile of a Flink cluster.

@@ -43,6 +43,9 @@ type Options struct {
 	// Namespace, if set, restricts the simulator to one namespace of each
 	// member, so that several simulators can share a control plane.
 	Namespace string
+	// Workers is how many Flink clusters of one member are brought in line
+	// at once, as many kubelets and controllers would; default 1.
+	Workers int
 }
 
 // PodNetwork gives simulated pods their IPs and serves JobManagers on them.

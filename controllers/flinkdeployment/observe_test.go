@@ -1,0 +1,65 @@
+package flinkdeployment
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+)
+
+// jobsClient answers ListJobs; every other call panics (embedded nil).
+type jobsClient struct {
+	flinkrest.Client
+	jobs []api.JobDetails
+}
+
+func (c jobsClient) ListJobs(context.Context) ([]api.JobDetails, error) { return c.jobs, nil }
+
+func TestObserveJobUpdateTime(t *testing.T) {
+	now := time.UnixMilli(2_000_000)
+	const before = "1000000"
+	running := api.JobDetails{Jid: "a", Name: "job", State: "RUNNING", StartTime: 900_000}
+	for _, tc := range []struct {
+		name string
+		was  v1beta1.JobStatus
+		job  api.JobDetails
+		want string
+	}{
+		{"first observation", v1beta1.JobStatus{}, running, "2000000"},
+		{"same job, same state", v1beta1.JobStatus{JobID: "a", State: "RUNNING", UpdateTime: before}, running, before},
+		{"state changed", v1beta1.JobStatus{JobID: "a", State: "CREATED", UpdateTime: before}, running, "2000000"},
+		{"another job", v1beta1.JobStatus{JobID: "b", State: "RUNNING", UpdateTime: before}, running, "2000000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Reconciler{Now: func() time.Time { return now }}
+			s := &state{fd: &v1beta1.FlinkDeployment{}}
+			s.fd.Status.JobStatus = tc.was
+			if err := r.observeJob(context.Background(), s, jobsClient{jobs: []api.JobDetails{tc.job}}); err != nil {
+				t.Fatal(err)
+			}
+			js := s.fd.Status.JobStatus
+			if js.UpdateTime != tc.want || js.State != "RUNNING" || js.StartTime != "900000" {
+				t.Errorf("job status %+v, want updateTime %s", js, tc.want)
+			}
+		})
+	}
+}
+
+func TestUntilReadinessDeadline(t *testing.T) {
+	r := &Reconciler{Options: Options{ProgressCheckInterval: 10 * time.Second, ReconcileInterval: time.Minute, ReadinessTimeout: 5 * time.Minute}}
+	for _, tc := range []struct {
+		age, want time.Duration
+	}{
+		{0, time.Minute}, // far from the deadline: one reconcile interval
+		{4*time.Minute + 30*time.Second, 30 * time.Second}, // at the deadline
+		{4*time.Minute + 58*time.Second, 10 * time.Second}, // no sooner than a progress check
+		{10 * time.Minute, 10 * time.Second},               // past it: the timeout is reported by then
+	} {
+		if got := r.untilReadinessDeadline(tc.age); got != tc.want {
+			t.Errorf("age %s: got %s, want %s", tc.age, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+// writeVerbs are the apiserver_request_total verbs that change objects.
+var writeVerbs = map[string]bool{"CREATE": true, "UPDATE": true, "PATCH": true, "APPLY": true, "DELETE": true, "DELETECOLLECTION": true}
+
+// writeMethods are the HTTP methods of client-go requests that change
+// objects.
+var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
+
+// memberWrites sums the writes every member apiserver has served
+// (apiserver_request_total with a write verb).
+func (e *env) memberWrites(ctx context.Context) (float64, error) {
+	var total float64
+	for _, m := range e.fleet.Members {
+		cs, err := kubernetes.NewForConfig(m.Config)
+		if err != nil {
+			return 0, err
+		}
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("metrics of %s: %w", m.Name, err)
+		}
+		total += sumCounter(string(body), "apiserver_request_total", func(l map[string]string) bool { return writeVerbs[l["verb"]] })
+	}
+	return total, nil
+}
+
+// hubWrites sums the writes replica r sent to member apiservers
+// (rest_client_requests_total by host and method).
+func (e *env) hubWrites(ctx context.Context, r *replica) (float64, error) {
+	members := map[string]bool{}
+	for _, m := range e.fleet.Members {
+		u, err := url.Parse(m.Config.Host)
+		if err != nil {
+			return 0, err
+		}
+		members[u.Host] = true
+	}
+	body, err := get(ctx, r.metrics)
+	if err != nil {
+		return 0, err
+	}
+	return sumCounter(string(body), "rest_client_requests_total", func(l map[string]string) bool {
+		return writeMethods[l["method"]] && members[l["host"]]
+	}), nil
+}
+
+// sumCounter adds the samples of the Prometheus text-format metric name
+// whose labels keep accepts.
+func sumCounter(text, name string, keep func(labels map[string]string) bool) float64 {
+	var sum float64
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), name+"{")
+		if !ok {
+			continue
+		}
+		labelText, value, ok := strings.Cut(line, "} ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		if keep(parseLabels(labelText)) {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// parseLabels parses `a="x",b="y"` (values without escaped quotes).
+func parseLabels(text string) map[string]string {
+	labels := map[string]string{}
+	for _, part := range strings.Split(text, "\",") {
+		k, v, ok := strings.Cut(part, "=\"")
+		if ok {
+			labels[k] = strings.TrimSuffix(v, "\"")
+		}
+	}
+	return labels
+}

@@ -1,0 +1,32 @@
+package main
+
+import "testing"
+
+func TestSumCounter(t *testing.T) {
+	text := `# HELP apiserver_request_total Counter of apiserver requests.
+apiserver_request_total{code="201",component="apiserver",group="apps",resource="deployments",verb="CREATE",version="v1"} 7
+apiserver_request_total{code="200",component="apiserver",group="",resource="pods",verb="PATCH",version="v1"} 5
+apiserver_request_total{code="200",component="apiserver",group="",resource="pods",verb="LIST",version="v1"} 100
+apiserver_request_total_other{verb="CREATE"} 1000
+rest_client_requests_total{code="200",host="127.0.0.1:1",method="PATCH"} 3
+rest_client_requests_total{code="200",host="127.0.0.1:2",method="PATCH"} 11
+rest_client_requests_total{code="200",host="127.0.0.1:1",method="GET"} 50
+`
+	for _, tc := range []struct {
+		name   string
+		metric string
+		keep   func(map[string]string) bool
+		want   float64
+	}{
+		{"apiserver writes", "apiserver_request_total", func(l map[string]string) bool { return writeVerbs[l["verb"]] }, 12},
+		{"apiserver all", "apiserver_request_total", func(map[string]string) bool { return true }, 112},
+		{"client writes to one host", "rest_client_requests_total", func(l map[string]string) bool {
+			return writeMethods[l["method"]] && l["host"] == "127.0.0.1:1"
+		}, 3},
+		{"missing metric", "nope_total", func(map[string]string) bool { return true }, 0},
+	} {
+		if got := sumCounter(text, tc.metric, tc.keep); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
