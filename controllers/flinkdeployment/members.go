@@ -23,10 +23,11 @@ func MemberCacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:    {Label: hub, Transform: stripDeployment},
-			&corev1.Service{}:       {Label: hub},
-			&corev1.ConfigMap{}:     {Label: hub, Transform: stripConfigMap},
-			&networkingv1.Ingress{}: {Label: hub},
+			&appsv1.Deployment{}:       {Label: hub, Transform: stripDeployment},
+			&corev1.Service{}:          {Label: hub},
+			&corev1.ConfigMap{}:        {Label: hub, Transform: stripConfigMap},
+			&networkingv1.Ingress{}:    {Label: hub},
+			&v1beta1.FlinkDeployment{}: {Transform: compactFlinkDeployment},
 		},
 	}
 }
@@ -39,6 +40,22 @@ func stripDeployment(obj any) (any, error) {
 	if d, ok := obj.(*appsv1.Deployment); ok {
 		d.ManagedFields = nil
 		d.Spec.Template = corev1.PodTemplateSpec{}
+	}
+	return obj, nil
+}
+
+// compactFlinkDeployment drops the managed fields of a cached
+// FlinkDeployment and lets lastStableSpec share the memory of an equal
+// lastReconciledSpec (true of every stable deployment): one copy of the
+// spec JSON instead of two. Strings are immutable, so nothing that reads
+// the cache can tell.
+func compactFlinkDeployment(obj any) (any, error) {
+	if fd, ok := obj.(*v1beta1.FlinkDeployment); ok {
+		fd.ManagedFields = nil
+		rs := &fd.Status.ReconciliationStatus
+		if rs.LastStableSpec == rs.LastReconciledSpec {
+			rs.LastStableSpec = rs.LastReconciledSpec
+		}
 	}
 	return obj, nil
 }

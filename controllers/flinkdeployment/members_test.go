@@ -2,11 +2,14 @@ package flinkdeployment
 
 import (
 	"testing"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
 func TestAvailabilityChanged(t *testing.T) {
@@ -56,5 +59,23 @@ func TestCachedObjectsAreStripped(t *testing.T) {
 	out, _ = stripConfigMap(cm)
 	if c := out.(*corev1.ConfigMap); c.Data != nil || c.Name != "conf" {
 		t.Fatalf("stripped configmap %+v", c)
+	}
+}
+
+func TestCachedFlinkDeploymentSharesEqualSpecs(t *testing.T) {
+	spec := `{"spec":{"job":{"parallelism":2}}}`
+	fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fd", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}}}
+	fd.Status.ReconciliationStatus.LastReconciledSpec = spec
+	fd.Status.ReconciliationStatus.LastStableSpec = string([]byte(spec)) // an equal copy, as decoding makes
+	out, _ := compactFlinkDeployment(fd)
+	rs := out.(*v1beta1.FlinkDeployment).Status.ReconciliationStatus
+	if fd.ManagedFields != nil || rs.LastStableSpec != spec || unsafe.StringData(rs.LastStableSpec) != unsafe.StringData(rs.LastReconciledSpec) {
+		t.Fatalf("lastStableSpec %q not shared with lastReconciledSpec, managed fields %v", rs.LastStableSpec, fd.ManagedFields)
+	}
+
+	fd.Status.ReconciliationStatus.LastStableSpec = `{"spec":{"job":{"parallelism":1}}}`
+	out, _ = compactFlinkDeployment(fd)
+	if got := out.(*v1beta1.FlinkDeployment).Status.ReconciliationStatus.LastStableSpec; got != `{"spec":{"job":{"parallelism":1}}}` {
+		t.Fatalf("a different lastStableSpec changed to %q", got)
 	}
 }

@@ -75,7 +75,7 @@ func TestTinyRun(t *testing.T) {
 	dir := t.TempDir()
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
-		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-rest-latency", "5ms", "-throughput-window", "2s"}, &stderr)
+		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestTinyRun(t *testing.T) {
 		t.Fatalf("want convergence with 1 and 3 replicas, got %+v", res.Convergence)
 	}
 	for i, c := range res.Convergence {
-		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
+		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.WarmUp != 2 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
 			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
 			t.Errorf("convergence %+v", c)
 		}

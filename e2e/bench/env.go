@@ -29,6 +29,10 @@ import (
 const (
 	hubNamespace = "flink-hub"
 	fdNamespace  = "bench"
+	// warmupNamespace holds the warm-up FlinkDeployments, outside the
+	// tracker's view.
+	warmupNamespace = "bench-warmup"
+
 	// simWorkers is how many Flink clusters per member the simulator
 	// brings up at once: a member has many kubelets, not one.
 	simWorkers = 8
@@ -88,14 +92,16 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 			return nil, err
 		}
 		e.members = append(e.members, c)
-		if err := m.CreateNamespace(ctx, fdNamespace); err != nil && !apierrors.IsAlreadyExists(err) {
-			e.stop()
-			return nil, err
-		}
-		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: fdNamespace, Name: "flink"}}
-		if err := m.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
-			e.stop()
-			return nil, err
+		for _, ns := range []string{fdNamespace, warmupNamespace} {
+			if err := m.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+				e.stop()
+				return nil, err
+			}
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "flink"}}
+			if err := m.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+				e.stop()
+				return nil, err
+			}
 		}
 	}
 	e.srv = httptest.NewServer(e.sim.Handler())

@@ -13,6 +13,7 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/controllers/deployer/native"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // template is the FlinkDeployment of the benchmark: the upstream
@@ -72,13 +73,15 @@ func forEach(ctx context.Context, n, members, workers int, fn func(ctx context.C
 	return firstErr
 }
 
-// createFleet creates n FlinkDeployments spread over the members and
-// returns each one's creation time by key (member/namespace/name).
-func createFleet(ctx context.Context, members []client.Client, names []string, n int) (map[string]time.Time, error) {
+// createFleet creates n FlinkDeployments in namespace, spread over the
+// members, and returns each one's creation time by key
+// (member/namespace/name).
+func createFleet(ctx context.Context, members []client.Client, names []string, namespace string, n int) (map[string]time.Time, error) {
 	tmpl, err := template()
 	if err != nil {
 		return nil, err
 	}
+	tmpl.Namespace = namespace
 	var mu sync.Mutex
 	created := make(map[string]time.Time, n)
 	err = forEach(ctx, n, len(members), 8, func(ctx context.Context, i int) error {
@@ -89,7 +92,7 @@ func createFleet(ctx context.Context, members []client.Client, names []string, n
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 		mu.Lock()
-		created[names[m]+"/"+fdNamespace+"/"+name] = time.Now()
+		created[names[m]+"/"+namespace+"/"+name] = time.Now()
 		mu.Unlock()
 		return nil
 	})
@@ -142,4 +145,29 @@ func floor(ctx context.Context, members []client.Client, n int) (int, error) {
 		return nil
 	})
 	return writes, err
+}
+
+// warmUp creates n FlinkDeployments in warmupNamespace and waits until all
+// are stable, so that what a replica allocates once (discovery and REST
+// mappings per member, type caches, connection buffers) is in place before
+// the heap is measured per FlinkDeployment.
+func warmUp(ctx context.Context, members []client.Client, names []string, n int, timeout time.Duration) error {
+	if _, err := createFleet(ctx, members, names, warmupNamespace, n); err != nil {
+		return err
+	}
+	return framework.Eventually(ctx, timeout, func(ctx context.Context) (bool, error) {
+		done := 0
+		for _, c := range members {
+			var list v1beta1.FlinkDeploymentList
+			if err := c.List(ctx, &list, client.InNamespace(warmupNamespace)); err != nil {
+				return false, err
+			}
+			for i := range list.Items {
+				if stable(&list.Items[i]) {
+					done++
+				}
+			}
+		}
+		return done == n, nil
+	})
 }

@@ -11,8 +11,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// writeVerbs are the apiserver_request_total verbs that change objects.
-var writeVerbs = map[string]bool{"CREATE": true, "UPDATE": true, "PATCH": true, "APPLY": true, "DELETE": true, "DELETECOLLECTION": true}
+// writeVerbs are the apiserver_request_total verbs that change objects
+// (the apiserver labels requests by HTTP method, and server-side apply
+// patches as APPLY).
+var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPLY": true, "DELETE": true, "DELETECOLLECTION": true}
 
 // writeMethods are the HTTP methods of client-go requests that change
 // objects.

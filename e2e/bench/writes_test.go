@@ -4,10 +4,10 @@ import "testing"
 
 func TestSumCounter(t *testing.T) {
 	text := `# HELP apiserver_request_total Counter of apiserver requests.
-apiserver_request_total{code="201",component="apiserver",group="apps",resource="deployments",verb="CREATE",version="v1"} 7
+apiserver_request_total{code="201",component="apiserver",group="apps",resource="deployments",verb="POST",version="v1"} 7
 apiserver_request_total{code="200",component="apiserver",group="",resource="pods",verb="PATCH",version="v1"} 5
 apiserver_request_total{code="200",component="apiserver",group="",resource="pods",verb="LIST",version="v1"} 100
-apiserver_request_total_other{verb="CREATE"} 1000
+apiserver_request_total_other{verb="POST"} 1000
 rest_client_requests_total{code="200",host="127.0.0.1:1",method="PATCH"} 3
 rest_client_requests_total{code="200",host="127.0.0.1:2",method="PATCH"} 11
 rest_client_requests_total{code="200",host="127.0.0.1:1",method="GET"} 50
