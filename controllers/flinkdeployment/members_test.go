@@ -64,12 +64,13 @@ func TestCachedObjectsAreStripped(t *testing.T) {
 
 func TestCachedFlinkDeploymentSharesEqualSpecs(t *testing.T) {
 	spec := `{"spec":{"job":{"parallelism":2}}}`
-	fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fd", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}}}
+	fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fd", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}},
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: spec, "keep": "me"}}}
 	fd.Status.ReconciliationStatus.LastReconciledSpec = spec
 	fd.Status.ReconciliationStatus.LastStableSpec = string([]byte(spec)) // an equal copy, as decoding makes
 	out, _ := compactFlinkDeployment(fd)
 	rs := out.(*v1beta1.FlinkDeployment).Status.ReconciliationStatus
-	if fd.ManagedFields != nil || rs.LastStableSpec != spec || unsafe.StringData(rs.LastStableSpec) != unsafe.StringData(rs.LastReconciledSpec) {
+	if fd.ManagedFields != nil || len(fd.Annotations) != 1 || fd.Annotations["keep"] != "me" || rs.LastStableSpec != spec || unsafe.StringData(rs.LastStableSpec) != unsafe.StringData(rs.LastReconciledSpec) {
 		t.Fatalf("lastStableSpec %q not shared with lastReconciledSpec, managed fields %v", rs.LastStableSpec, fd.ManagedFields)
 	}
 

@@ -66,9 +66,9 @@ type replica struct {
 	pprof   string // base URL of /debug/pprof
 }
 
-// startEnv starts a fleet of cfg.members members with the simulator; no
-// replicas yet.
-func startEnv(ctx context.Context, cfg config, name string, latency time.Duration) (*env, error) {
+// startEnv starts a fleet of cfg.members members, simulated when simulate
+// (kubelets and Flink react to the hub's objects); no replicas yet.
+func startEnv(ctx context.Context, cfg config, name string, latency time.Duration, simulate bool) (*env, error) {
 	e := &env{cfg: cfg, name: name, dir: filepath.Join(cfg.out, name), deaths: map[string]time.Time{}, latency: latency, reconcileInterval: cfg.reconcileInterval}
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, err
@@ -82,9 +82,11 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 	e.sim = flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: cfg.checkpointInterval, Workers: simWorkers,
 		SavepointDuration: 300 * time.Millisecond, RESTLatency: latency})
 	for _, m := range e.fleet.Members {
-		if err := e.sim.AddMember(m.Name, m.Config); err != nil {
-			e.stop()
-			return nil, err
+		if simulate {
+			if err := e.sim.AddMember(m.Name, m.Config); err != nil {
+				e.stop()
+				return nil, err
+			}
 		}
 		c, err := memberClient(m.Config, cfg.memberQPS, cfg.memberBurst)
 		if err != nil {

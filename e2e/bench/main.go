@@ -157,9 +157,9 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 		fmt.Fprintf(log, "%s bench: %s\n", time.Now().UTC().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 	}
 	// withEnv runs fn on a fresh fleet, then stops it and audits its log.
-	withEnv := func(name string, latency time.Duration, fn func(*env, *tracker) error) error {
+	withEnv := func(name string, latency time.Duration, simulate bool, fn func(*env, *tracker) error) error {
 		step("%s: starting %d members and the hub", name, cfg.members)
-		e, err := startEnv(ctx, cfg, name, latency)
+		e, err := startEnv(ctx, cfg, name, latency, simulate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -188,7 +188,7 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 		return errors.Join(failed...)
 	}
 	for _, r := range []int{1, 3} {
-		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, func(e *env, tr *tracker) error {
+		if err := withEnv(fmt.Sprintf("latency-r%d", r), cfg.latency, true, func(e *env, tr *tracker) error {
 			step("latency: %d replicas, %d FlinkDeployments, %s per Flink REST call", r, cfg.latencyFDs, cfg.latency)
 			e.reconcileInterval = cfg.latencyReconcileInterval
 			c, err := converge(ctx, e, tr, r, cfg.latencyFDs, false)
@@ -212,29 +212,39 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 // convergenceScenarios runs the floor, convergence with 1 and 3 replicas,
 // failover and the upgrade; a failure after the floor does not stop the
 // others. It returns the failures.
-func convergenceScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, func(*env, *tracker) error) error) []error {
-	if err := withEnv("floor", 0, func(e *env, _ *tracker) error {
-		step("floor: a plain client writes the objects of %d FlinkDeployments", cfg.fds)
-		served0, err := e.memberWrites(ctx)
-		if err != nil {
+func convergenceScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, bool, func(*env, *tracker) error) error) []error {
+	// The floor proper: the plain client alone. Then the same writes with
+	// the simulated kubelets and Flink reacting to them, for comparison.
+	for _, simulate := range []bool{false, true} {
+		name := map[bool]string{false: "floor", true: "floor-simulated"}[simulate]
+		if err := withEnv(name, 0, simulate, func(e *env, _ *tracker) error {
+			step("%s: a plain client writes the objects of %d FlinkDeployments", name, cfg.fds)
+			served0, err := e.memberWrites(ctx)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			writes, err := floor(ctx, e.members, cfg.fds)
+			d := time.Since(start)
+			f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+			if simulate {
+				res.FloorSimulated = f
+			} else {
+				res.Floor = f
+			}
+			if err != nil {
+				return err
+			}
+			served, err := e.memberWrites(ctx)
+			f.MemberWrites = served - served0
 			return err
+		}); err != nil {
+			return []error{err}
 		}
-		start := time.Now()
-		writes, err := floor(ctx, e.members, cfg.fds)
-		d := time.Since(start)
-		res.Floor = &Floor{FlinkDeployments: cfg.fds, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
-		if err != nil {
-			return err
-		}
-		served, err := e.memberWrites(ctx)
-		res.Floor.MemberWrites = served - served0
-		return err
-	}); err != nil {
-		return []error{err}
 	}
 	var failed []error
 	for _, r := range []int{1, 3} {
-		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, func(e *env, tr *tracker) error {
+		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
 			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
 			c, err := converge(ctx, e, tr, r, cfg.fds, true)
 			if err != nil {
