@@ -19,11 +19,6 @@ const (
 
 	indexID      = "id"
 	indexCluster = "cluster"
-	indexState   = "state"
-	indexOwner   = "owner"
-	// indexClusterState serves the commonest query, one member's
-	// deployments in one state.
-	indexClusterState = "cluster_state"
 )
 
 // Deployment is one FlinkDeployment of the fleet.
@@ -129,11 +124,6 @@ func schema() *memdb.DBSchema {
 				&memdb.StringFieldIndex{Field: "Cluster"}, &memdb.StringFieldIndex{Field: "Namespace"}, &memdb.StringFieldIndex{Field: "Name"},
 			}}},
 			indexCluster: idx(indexCluster, str("Cluster", false)),
-			indexState:   idx(indexState, str("LifecycleState", true)),
-			indexOwner:   idx(indexOwner, str("Owner", true)),
-			indexClusterState: {Name: indexClusterState, AllowMissing: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-				&memdb.StringFieldIndex{Field: "Cluster"}, &memdb.StringFieldIndex{Field: "LifecycleState"},
-			}}},
 		}},
 		tableClusters: {Name: tableClusters, Indexes: map[string]*memdb.IndexSchema{
 			indexID: idx(indexID, &memdb.IndexSchema{Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}}),
@@ -221,15 +211,11 @@ func (ix *Index) Deployments(f Filter) []Deployment {
 	txn := ix.db.Txn(false)
 	defer txn.Abort()
 	index, args := indexID, []any(nil)
-	switch {
-	case f.Cluster != "" && f.LifecycleState != "":
-		index, args = indexClusterState, []any{f.Cluster, f.LifecycleState}
-	case f.Cluster != "":
+	// Only the cluster is indexed: every index costs a radix tree entry
+	// per deployment in every replica, and filtering a member's or the
+	// fleet's rows by state or owner is a scan of memory.
+	if f.Cluster != "" {
 		index, args = indexCluster, []any{f.Cluster}
-	case f.LifecycleState != "":
-		index, args = indexState, []any{f.LifecycleState}
-	case f.Owner != "":
-		index, args = indexOwner, []any{f.Owner}
 	}
 	it, err := txn.Get(tableDeployments, index, args...)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -56,13 +58,36 @@ func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkD
 		s.fd.Status.Error = validationPrefix + err.Error()
 		return stalling(err)
 	}
-	c := s.cluster.GetClient()
+	// What the pods need (configuration, services) first, then the
+	// Deployments that start them; each group in parallel.
+	var first, workloads []client.Object
 	for _, obj := range objs {
-		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // typed objects with SSA
-			return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+		if _, ok := obj.(*appsv1.Deployment); ok {
+			workloads = append(workloads, obj)
+		} else {
+			first = append(first, obj)
+		}
+	}
+	for _, group := range [][]client.Object{first, workloads} {
+		if err := r.applyAll(ctx, s.cluster.GetClient(), group); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// applyAll applies objs with server-side apply, concurrently.
+func (r *Reconciler) applyAll(ctx context.Context, c client.Client, objs []client.Object) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, obj := range objs {
+		g.Go(func() error {
+			if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // typed objects with SSA
+				return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // desiredTaskManagers is the number of TaskManagers the deployed spec

@@ -53,7 +53,8 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	// Wait until the JobManager is really gone before removing what it
 	// might still use.
 	if err := c.Get(ctx, client.ObjectKeyFromObject(jm), jm); err == nil && ownedBy(jm, fd) {
-		return waiting(errors.New("waiting for the JobManager deployment to be deleted"), r.Options.ProgressCheckInterval/2)
+		// Its deletion event brings the next reconcile.
+		return waiting(errors.New("waiting for the JobManager deployment to be deleted"), r.Options.ReconcileInterval)
 	} else if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}

@@ -355,7 +355,8 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) e
 		return err
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(jm), jm); err == nil {
-		return waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ProgressCheckInterval/2)
+		// Its deletion event brings the next reconcile.
+		return waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ReconcileInterval)
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}

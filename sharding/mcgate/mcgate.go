@@ -146,7 +146,10 @@ func (r *Requeuer) eachKey(ctx context.Context, fn func(multicluster.ClusterName
 		list := r.newList()
 		// An unsynced cache (member unreachable) blocks List: bound it.
 		lctx, cancel := context.WithTimeout(ctx, listTimeout)
-		err := cl.GetCache().List(lctx, list)
+		// Only names are read: list the cached objects themselves, not
+		// deep copies of every one (this runs on every shard acquisition
+		// and every count).
+		err := cl.GetCache().List(lctx, list, client.UnsafeDisableDeepCopy)
 		cancel()
 		if err != nil {
 			continue
