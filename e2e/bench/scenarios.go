@@ -40,6 +40,7 @@ type Convergence struct {
 	HubWrites         float64 `json:"hubWrites"`
 	CPUProfile        string  `json:"cpuProfile,omitempty"`
 	HeapProfile       string  `json:"heapProfile,omitempty"`
+	HeapProfileBefore string  `json:"heapProfileBefore,omitempty"`
 	convergedAt       time.Time
 	createdAt         map[string]time.Time
 	heapBeforeByIndex []float64
@@ -71,6 +72,14 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if res.WarmUp > 0 {
 		if err := warmUp(ctx, e.members, e.memberNames(), res.WarmUp, e.cfg.timeout); err != nil {
 			return nil, fmt.Errorf("warm-up fleet: %w", err)
+		}
+	}
+	if profile {
+		// The baseline of the heap profile after convergence: compare
+		// them with go tool pprof -diff_base.
+		res.HeapProfileBefore = filepath.Join(e.dir, "heap-before-hub-0.pprof")
+		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfileBefore); err != nil {
+			return nil, err
 		}
 	}
 	cpu0 := map[string]float64{}
@@ -169,7 +178,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	}
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
-		if err := e.replicas[0].saveProfile(ctx, "heap", res.HeapProfile); err != nil {
+		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfile); err != nil {
 			return nil, err
 		}
 	}
