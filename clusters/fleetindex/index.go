@@ -73,11 +73,13 @@ type Placement struct {
 	Owner string
 }
 
-// Placer computes the placement of a deployment when it is written to the
-// index. The sharding package implements it; without one, Shard and Owner
-// stay empty.
+// Placer computes where deployments are placed when they are read from the
+// index, so that a shard changing hands shows at once. The sharding
+// election implements it (cmd/flink-hub); without one, Shard and Owner stay
+// empty.
 type Placer interface {
-	Place(Key) Placement
+	// Place returns the placement of each key, in order, as of the call.
+	Place(keys []Key) []Placement
 }
 
 // Filter selects deployments; empty fields match everything.
@@ -97,7 +99,7 @@ type Index struct {
 // Option configures an Index.
 type Option func(*Index)
 
-// WithPlacer sets the Placer consulted on every upsert.
+// WithPlacer sets the Placer consulted on every query.
 func WithPlacer(p Placer) Option { return func(ix *Index) { ix.placer = p } }
 
 // New returns an empty Index.
@@ -131,31 +133,11 @@ func schema() *memdb.DBSchema {
 	}}
 }
 
-// UpsertDeployment inserts or replaces a deployment, placing it with the
-// Placer when there is one.
+// UpsertDeployment inserts or replaces a deployment. Its placement is not
+// stored: Deployments computes it when read.
 func (ix *Index) UpsertDeployment(d Deployment) {
-	if ix.placer != nil {
-		p := ix.placer.Place(d.Key())
-		d.Shard, d.Owner = p.Shard, p.Owner
-	}
+	d.Shard, d.Owner = nil, ""
 	ix.write(func(txn *memdb.Txn) error { return txn.Insert(tableDeployments, &d) })
-}
-
-// SetPlacement sets the shard and owner of an indexed deployment; it
-// reports whether the deployment is in the index.
-func (ix *Index) SetPlacement(k Key, p Placement) bool {
-	found := false
-	ix.write(func(txn *memdb.Txn) error {
-		raw, err := txn.First(tableDeployments, indexID, k.Cluster, k.Namespace, k.Name)
-		if err != nil || raw == nil {
-			return err
-		}
-		d := *raw.(*Deployment)
-		d.Shard, d.Owner = p.Shard, p.Owner
-		found = true
-		return txn.Insert(tableDeployments, &d)
-	})
-	return found
 }
 
 // DeleteDeployment removes a deployment.
@@ -228,17 +210,44 @@ func (ix *Index) Deployments(f Filter) []Deployment {
 			out = append(out, *d)
 		}
 	}
+	out = ix.place(out, f.Owner)
 	slices.SortFunc(out, func(a, b Deployment) int {
 		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	return out
 }
 
+// matches applies every field but Owner, which is known only once placed.
 func (f Filter) matches(d *Deployment) bool {
 	return (f.Cluster == "" || d.Cluster == f.Cluster) &&
 		(f.Namespace == "" || d.Namespace == f.Namespace) &&
-		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState) &&
-		(f.Owner == "" || d.Owner == f.Owner)
+		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState)
+}
+
+// place fills in the placement of ds and keeps those owned by owner (all
+// when owner is empty).
+func (ix *Index) place(ds []Deployment, owner string) []Deployment {
+	if ix.placer == nil {
+		if owner != "" {
+			return nil
+		}
+		return ds
+	}
+	keys := make([]Key, len(ds))
+	for i := range ds {
+		keys[i] = ds[i].Key()
+	}
+	placements := ix.placer.Place(keys)
+	out := ds[:0]
+	for i, d := range ds {
+		if i < len(placements) {
+			d.Shard, d.Owner = placements[i].Shard, placements[i].Owner
+		}
+		if owner == "" || d.Owner == owner {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // CountDeployments returns the number of deployments of a cluster.

@@ -8,7 +8,13 @@ import (
 
 type fixedPlacer map[string]Placement
 
-func (p fixedPlacer) Place(k Key) Placement { return p[k.String()] }
+func (p fixedPlacer) Place(keys []Key) []Placement {
+	out := make([]Placement, len(keys))
+	for i, k := range keys {
+		out[i] = p[k.String()]
+	}
+	return out
+}
 
 func keys(ds []Deployment) []string {
 	out := []string{}
@@ -96,14 +102,15 @@ func TestPlacement(t *testing.T) {
 	if len(got) != 1 || got[0].Key().String() != "m1/a/x" || got[0].Shard == nil || *got[0].Shard != 7 {
 		t.Fatalf("placer not applied: %+v", got)
 	}
-	if !ix.SetPlacement(Key{"m2", "a", "z"}, Placement{Owner: "replica-2"}) {
-		t.Fatal("SetPlacement did not find m2/a/z")
-	}
-	if ix.SetPlacement(Key{"m9", "a", "z"}, Placement{Owner: "replica-2"}) {
-		t.Fatal("SetPlacement found a deployment that is not indexed")
-	}
-	if got := keys(ix.Deployments(Filter{Owner: "replica-2"})); !reflect.DeepEqual(got, []string{"m2/a/z"}) {
+	// A shard changing hands shows in the next query, without a write.
+	placer := ix.placer.(fixedPlacer)
+	placer["m2/a/z"] = Placement{Owner: "replica-2"}
+	placer["m1/a/x"] = Placement{Shard: &seven, Owner: "replica-2"}
+	if got := keys(ix.Deployments(Filter{Owner: "replica-2"})); !reflect.DeepEqual(got, []string{"m1/a/x", "m2/a/z"}) {
 		t.Fatalf("owner replica-2 = %v", got)
+	}
+	if got := ix.Deployments(Filter{Owner: "replica-1"}); len(got) != 0 {
+		t.Fatalf("owner replica-1 after the handoff = %+v", got)
 	}
 }
 

@@ -287,9 +287,14 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 // placer puts fleet index rows on their shard and its current holder.
 type placer struct{ elector *sharding.Elector }
 
-func (p placer) Place(k fleetindex.Key) fleetindex.Placement {
-	shard := p.elector.ShardOf(k.String())
-	return fleetindex.Placement{Shard: &shard, Owner: p.elector.Holders()[shard]}
+func (p placer) Place(keys []fleetindex.Key) []fleetindex.Placement {
+	holders := p.elector.Holders()
+	out := make([]fleetindex.Placement, len(keys))
+	for i, k := range keys {
+		shard := p.elector.ShardOf(k.String())
+		out[i] = fleetindex.Placement{Shard: &shard, Owner: holders[shard]}
+	}
+	return out
 }
 
 func hubConfig(kubeconfig string) (*rest.Config, error) {

@@ -71,8 +71,9 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 		t.Fatalf("the JobManager was touched after its member was unregistered: %v", err)
 	}
 
-	// Register again: reconciling resumes (the status is observed anew).
-	before := got.Status.JobStatus.UpdateTime
+	// Register again: reconciling resumes. A spec change that needs no
+	// redeploy (a checkpoint nonce) shows it: only a reconcile of this
+	// member records the new generation as observed.
 	secret = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: m.Name, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
 		Data:       map[string][]byte{memberconfig.SecretKey: m.Kubeconfig},
@@ -80,11 +81,15 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
+	patched := got.DeepCopy()
+	if err := m.Client.Patch(ctx, patched, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"checkpointTriggerNonce":1}}}`))); err != nil {
+		t.Fatal(err)
+	}
 	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
 		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
-		return err == nil && got.Status.JobStatus.UpdateTime != before && stable(&got), err
+		return err == nil && got.Status.ObservedGeneration == patched.Generation && stable(&got), err
 	}); err != nil {
-		t.Fatalf("not reconciled again after re-registration: %v", err)
+		t.Fatalf("not reconciled again after re-registration (observed generation %d, want %d): %v", got.Status.ObservedGeneration, patched.Generation, err)
 	}
 	// Across the whole time unregistered, the cluster kept running.
 	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), after); err != nil || after.UID != jm.UID {
