@@ -185,6 +185,29 @@ func Remove(ctx context.Context, hub client.Client, hubNamespace, name string) (
 	return true, nil
 }
 
+// RevokeMember deletes from the member what `cluster add` created for the
+// hub's identity: the ClusterRoleBinding, the ClusterRole and the
+// ServiceAccount (which invalidates every token issued for it). The
+// namespace stays: it may hold other things. Objects already gone are not
+// an error; it returns the kinds and names it deleted.
+func RevokeMember(ctx context.Context, member client.Client, o Options) ([]string, error) {
+	o = o.WithDefaults()
+	var deleted []string
+	objs := MemberObjects(o)[1:]          // not the namespace
+	for i := len(objs) - 1; i >= 0; i-- { // binding first: no moment with access and no role
+		obj := objs[i]
+		kind := obj.GetObjectKind().GroupVersionKind().Kind
+		err := member.Delete(ctx, obj)
+		switch {
+		case err == nil:
+			deleted = append(deleted, kind+" "+obj.GetName())
+		case client.IgnoreNotFound(err) != nil:
+			return deleted, fmt.Errorf("member: delete %s %s: %w", kind, obj.GetName(), err)
+		}
+	}
+	return deleted, nil
+}
+
 func caData(cfg *rest.Config) ([]byte, error) {
 	if len(cfg.CAData) > 0 {
 		return cfg.CAData, nil

@@ -114,18 +114,46 @@ func memberName(context string) string {
 }
 
 func newClusterRemoveCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var (
+		o             registration.Options
+		memberContext string
+	)
+	cmd := &cobra.Command{
 		Use:   "remove <name>",
 		Short: "Remove a member: delete its Secret from the hub (the hub disengages it)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Deletes the member's Secret from the hub namespace; the hub disengages the
+member and leaves its Flink clusters running. With --member-context, also
+deletes in the member the ServiceAccount, ClusterRole and binding that
+'cluster add' created, which revokes the hub's token there.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hub, _, err := g.hubClient()
 			if err != nil {
 				return err
 			}
+			var member client.Client
+			if memberContext != "" {
+				// Reach the member before changing anything in the hub.
+				cfg, err := g.restConfig(memberContext)
+				if err != nil {
+					return err
+				}
+				if member, err = client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme}); err != nil {
+					return err
+				}
+			}
 			found, err := registration.Remove(cmd.Context(), hub, g.namespace, args[0])
 			if err != nil {
 				return err
+			}
+			if member != nil {
+				deleted, err := registration.RevokeMember(cmd.Context(), member, o)
+				for _, d := range deleted {
+					fmt.Fprintf(g.stdout, "member: deleted %s\n", d)
+				}
+				if err != nil {
+					return err
+				}
 			}
 			if !found {
 				return fmt.Errorf("member cluster %q is not registered in namespace %q", args[0], g.namespace)
@@ -134,6 +162,11 @@ func newClusterRemoveCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&memberContext, "member-context", "", "kubeconfig context of the member: also delete the hub's ServiceAccount and RBAC there")
+	f.StringVar(&o.MemberNamespace, "member-namespace", "flink-hub", "namespace of the hub's ServiceAccount in the member (as given to cluster add)")
+	f.StringVar(&o.ServiceAccount, "service-account", "flink-hub", "name of the hub's ServiceAccount in the member (as given to cluster add)")
+	return cmd
 }
 
 func newClusterListCommand(g *globals) *cobra.Command {

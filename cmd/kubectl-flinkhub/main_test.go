@@ -13,6 +13,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -297,10 +298,35 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 		}
 	})
 
-	t.Run("remove deletes the registration", func(t *testing.T) {
-		if code, out, errOut := plugin("cluster", "remove", "m1"); code != 0 {
+	t.Run("remove deletes the registration and revokes the hub in the member", func(t *testing.T) {
+		cfg, err := memberconfig.FromSecret(&memberSecrets(t)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		hubIdentity, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := plugin("cluster", "remove", "m1", "--member-context", "member")
+		if code != 0 || !strings.Contains(out, "deleted ServiceAccount flink-hub") || !strings.Contains(out, "deleted ClusterRoleBinding") {
 			t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
 		}
+		for _, obj := range []client.Object{
+			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "flink-hub", Name: "flink-hub"}},
+			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
+			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
+		} {
+			if err := member.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+				t.Errorf("%T %s left in the member: %v", obj, obj.GetName(), err)
+			}
+		}
+		// The hub's token died with its ServiceAccount.
+		eventually(t, "the hub's token is refused", func() error {
+			if err := hubIdentity.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); !apierrors.IsUnauthorized(err) {
+				return fmt.Errorf("listing with the removed identity: %v, want Unauthorized", err)
+			}
+			return nil
+		})
 		eventually(t, "m1 gone", func() error {
 			err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "m1"}, &hubv1alpha1.MemberCluster{})
 			if !apierrors.IsNotFound(err) {
