@@ -93,15 +93,9 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 			return nil, err
 		}
 	}
-	writes0, err := e.memberWrites(ctx)
+	writes0, err := e.writeCounts(ctx)
 	if err != nil {
 		return nil, err
-	}
-	hubWrites0 := map[string]float64{}
-	for _, rep := range e.live() {
-		if hubWrites0[rep.id], err = e.hubWrites(ctx, rep); err != nil {
-			return nil, err
-		}
 	}
 	tr.expect(stable)
 	var cpuProfile chan error
@@ -140,18 +134,11 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		}
 	}
 	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
-	writes, err := e.memberWrites(ctx)
+	writes, err := e.writeCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res.MemberWrites = writes - writes0
-	for _, rep := range e.live() {
-		w, err := e.hubWrites(ctx, rep)
-		if err != nil {
-			return nil, err
-		}
-		res.HubWrites += w - hubWrites0[rep.id]
-	}
+	res.MemberWrites, res.HubWrites = writes.since(writes0)
 	if cpuProfile != nil {
 		if err := <-cpuProfile; err != nil {
 			return nil, fmt.Errorf("CPU profile: %w", err)

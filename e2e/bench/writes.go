@@ -58,6 +58,40 @@ func (e *env) hubWrites(ctx context.Context, r *replica) (float64, error) {
 	}), nil
 }
 
+// writeCount is a reading of the write counters: the member apiservers'
+// and each live replica's.
+type writeCount struct {
+	member float64
+	hub    map[string]float64
+}
+
+// writeCounts reads the member apiservers' and every live replica's write
+// counters.
+func (e *env) writeCounts(ctx context.Context) (writeCount, error) {
+	member, err := e.memberWrites(ctx)
+	if err != nil {
+		return writeCount{}, err
+	}
+	w := writeCount{member: member, hub: map[string]float64{}}
+	for _, rep := range e.live() {
+		if w.hub[rep.id], err = e.hubWrites(ctx, rep); err != nil {
+			return writeCount{}, err
+		}
+	}
+	return w, nil
+}
+
+// since returns the member apiservers' writes and the replicas' writes
+// (of replicas read both times) between before and w.
+func (w writeCount) since(before writeCount) (member, hub float64) {
+	for id, n := range w.hub {
+		if n0, ok := before.hub[id]; ok {
+			hub += n - n0
+		}
+	}
+	return w.member - before.member, hub
+}
+
 // sumCounter adds the samples of the Prometheus text-format metric name
 // whose labels keep accepts.
 func sumCounter(text, name string, keep func(labels map[string]string) bool) float64 {

@@ -30,3 +30,12 @@ rest_client_requests_total{code="200",host="127.0.0.1:1",method="GET"} 50
 		}
 	}
 }
+
+func TestWriteCountSince(t *testing.T) {
+	before := writeCount{member: 100, hub: map[string]float64{"hub-0": 10, "hub-1": 5}}
+	// hub-1 was SIGKILLed meanwhile, hub-2 joined: only hub-0 counts.
+	after := writeCount{member: 160, hub: map[string]float64{"hub-0": 40, "hub-2": 7}}
+	if member, hub := after.since(before); member != 60 || hub != 30 {
+		t.Fatalf("since = %v, %v; want 60, 30", member, hub)
+	}
+}
