@@ -69,9 +69,12 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		return nil
 	}
 
-	// Manual savepoints compare the nonce with the last reconciled spec,
-	// so they run before the spec is recorded.
+	// Manual savepoints and checkpoints compare the nonce with the last
+	// reconciled spec, so they run before the spec is recorded.
 	if err := r.manualSavepoint(ctx, s); err != nil {
+		return err
+	}
+	if err := r.manualCheckpoint(ctx, s); err != nil {
 		return err
 	}
 	if specChanged(spec, s.lastSpec) {

@@ -135,6 +135,31 @@ func TestManualSavepoint(t *testing.T) {
 	}
 }
 
+func TestManualCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "manual-checkpoint", v1beta1.UpgradeModeLastState))
+	jm := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"checkpointTriggerNonce":7}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a manual checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.CheckpointInfo
+		return info != nil && info.LastCheckpoint != nil && info.TriggerID == "" && fd.Status.ObservedGeneration == fd.Generation
+	})
+	cp := got.Status.JobStatus.CheckpointInfo.LastCheckpoint
+	if cp.TriggerType != v1beta1.TriggerManual || cp.TriggerNonce == nil || *cp.TriggerNonce != 7 || cp.FormatType != v1beta1.CheckpointFull || cp.TimeStamp == 0 {
+		t.Errorf("last checkpoint %+v", cp)
+	}
+	if got.Status.Error != "" {
+		t.Errorf("error %q after a manual checkpoint", got.Status.Error)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID || jobManager(t, ctx, fd).UID != jm.UID {
+		t.Error("a manual checkpoint restarted the job")
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" {
+		t.Errorf("job after the checkpoint: %+v", job)
+	}
+}
+
 func TestUpgradeModes(t *testing.T) {
 	cases := []struct {
 		mode  v1beta1.UpgradeMode

@@ -47,21 +47,33 @@ func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint completed: "+loc)
 		return r.persist(ctx, s)
 	}
-	spec := s.fd.Spec.Job
-	if spec == nil || v1beta1.EqualNonce(spec.SavepointTriggerNonce, s.lastSpec.Job.SavepointTriggerNonce) || spec.SavepointTriggerNonce == nil {
-		return nil
-	}
-	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning {
-		s.next = r.Options.ProgressCheckInterval
-		return nil // taken once the job runs
-	}
-	// Record the nonce as handled in the same write as the trigger.
-	last := s.lastSpec.DeepCopy()
-	last.Job.SavepointTriggerNonce = spec.SavepointTriggerNonce
-	if err := r.recordSpecAs(s, last, st.ReconciliationStatus.State); err != nil {
+	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.SavepointTriggerNonce }); err != nil || !due {
 		return err
 	}
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
+}
+
+// nonceDue reports whether the manual snapshot of a nonce (picked from a
+// job spec by nonce) is due: the spec's nonce is set and differs from the
+// last reconciled one, and the job runs. When due, the nonce is recorded
+// as handled in the last reconciled spec, to be persisted in the same
+// write as the trigger. A job that does not run yet gets a progress check.
+func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (bool, error) {
+	spec, st := s.fd.Spec.Job, &s.fd.Status
+	if spec == nil || s.lastSpec == nil || s.lastSpec.Job == nil {
+		return false, nil
+	}
+	want := *nonce(spec)
+	if want == nil || v1beta1.EqualNonce(want, *nonce(s.lastSpec.Job)) {
+		return false, nil
+	}
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning {
+		s.next = r.Options.ProgressCheckInterval
+		return false, nil // taken once the job runs
+	}
+	last := s.lastSpec.DeepCopy()
+	*nonce(last.Job) = want
+	return true, r.recordSpecAs(s, last, st.ReconciliationStatus.State)
 }
 
 // periodicSavepoint triggers a savepoint when the configured interval has
