@@ -23,14 +23,7 @@ import (
 // fleet API is served on the host side of a veth pair (root; CI runs as
 // root) and a hub pod claims that IP, as a real hub pod would.
 func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
-	if err := netns.Available(); err != nil {
-		t.Skipf("needs a network namespace: %v", err)
-	}
-	network, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = network.Close() }()
+	network := netns.ForTest(t)
 	l, err := net.Listen("tcp", net.JoinHostPort(network.HostAddr, "0"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package flinksim_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -21,18 +20,7 @@ import (
 // apiserver's service proxy to JobManagers served on a network namespace's
 // veth address (the apiserver refuses loopback endpoints).
 func TestProxyTransport(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the proxy transport test creates a network namespace and needs root (CI runs as root)")
-	}
-	network, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := network.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	network := netns.ForTest(t)
 	ctx := context.Background()
 	ns := namespace(t)
 	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testr.New(t)})
