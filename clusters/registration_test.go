@@ -19,6 +19,7 @@ import (
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // waitGone waits until the MemberCluster is deleted.
@@ -193,17 +194,13 @@ func TestRegistrationLifecycle(t *testing.T) {
 			return nil
 		})
 		// Ready holds over more than a debounce window of probes.
-		until := time.Now().Add(2 * testOptions(ns).Debounce)
-		for time.Now().Before(until) {
+		framework.Hold(t, 2*testOptions(ns).Debounce, "member-1 Ready after rotation", func() error {
 			c, _, err := readyCondition(ctx, ns, "member-1")
-			if err != nil {
-				t.Fatal(err)
+			if err == nil && c.Status != metav1.ConditionTrue {
+				err = fmt.Errorf("not Ready: %s: %s", c.Reason, c.Message)
 			}
-			if c.Status != metav1.ConditionTrue {
-				t.Fatalf("member-1 not Ready after rotation: %s: %s", c.Reason, c.Message)
-			}
-			time.Sleep(100 * time.Millisecond) // polling interval
-		}
+			return err
+		})
 	})
 
 	t.Run("removing the label removes the member, restoring it brings it back", func(t *testing.T) {

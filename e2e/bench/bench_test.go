@@ -93,7 +93,7 @@ func TestTinyRun(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 {
+	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 || res.Floor.MemberRequests["POST flinkdeployments"] != 4 {
 		t.Errorf("floor %+v", res.Floor)
 	}
 	if len(res.Convergence) != 2 {
@@ -103,6 +103,10 @@ func TestTinyRun(t *testing.T) {
 		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.WarmUp != 2 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
 			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
 			t.Errorf("convergence %+v", c)
+		}
+		// The apiservers saw the fleet's creation and the hub's objects.
+		if got := c.MemberRequests; got["POST flinkdeployments"] != 4 || got["APPLY deployments"] < 4 || got["PATCH flinkdeployments/status"] < 4 {
+			t.Errorf("member requests of the convergence with %d replicas: %v", c.Replicas, got)
 		}
 		for _, u := range c.PerReplica {
 			if u.CPUSeconds <= 0 || u.PeakRSSBytes <= 0 || u.HeapAfterBytes <= 0 {
@@ -123,7 +127,8 @@ func TestTinyRun(t *testing.T) {
 		t.Errorf("audit %+v", res.Audit)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
-	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") {
+	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
+		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }

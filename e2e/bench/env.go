@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -260,6 +261,20 @@ func (r *replica) liveHeap(ctx context.Context) (float64, error) {
 // saveProfile writes a pprof profile of the replica to path.
 func (r *replica) saveProfile(ctx context.Context, query, path string) error {
 	body, err := get(ctx, r.pprof+"/"+query)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
+}
+
+// saveAPIServerProfile writes a CPU profile of the first member's
+// kube-apiserver over secs seconds to path.
+func (e *env) saveAPIServerProfile(ctx context.Context, secs int, path string) error {
+	cs, err := kubernetes.NewForConfig(e.fleet.Members[0].Config)
+	if err != nil {
+		return err
+	}
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(secs)).DoRaw(ctx)
 	if err != nil {
 		return err
 	}

@@ -219,7 +219,7 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 		name := map[bool]string{false: "floor", true: "floor-simulated"}[simulate]
 		if err := withEnv(name, 0, simulate, func(e *env, _ *tracker) error {
 			step("%s: a plain client writes the objects of %d FlinkDeployments", name, cfg.fds)
-			served0, err := e.memberWrites(ctx)
+			served0, err := e.memberRequests(ctx)
 			if err != nil {
 				return err
 			}
@@ -235,8 +235,9 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 			if err != nil {
 				return err
 			}
-			served, err := e.memberWrites(ctx)
-			f.MemberWrites = served - served0
+			served, err := e.memberRequests(ctx)
+			f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
+			f.MemberWrites = writesOf(f.MemberRequests)
 			return err
 		}); err != nil {
 			return []error{err}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +44,9 @@ type Floor struct {
 	WritesPerSec float64 `json:"writesPerSecond"`
 	// MemberWrites are the writes the member apiservers counted meanwhile.
 	MemberWrites float64 `json:"memberWrites"`
+	// MemberRequests are the requests they served meanwhile, by verb and
+	// resource.
+	MemberRequests map[string]float64 `json:"memberRequests,omitempty"`
 }
 
 // Audit counts reconcile intervals and overlaps over all scenarios.
@@ -71,6 +77,59 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "**missed**"
+}
+
+// requestsTable renders the requests the member apiservers served per
+// FlinkDeployment in the floors and convergences, by verb and resource,
+// most first (by the last column).
+func (r *Results) requestsTable(p func(string, ...any)) {
+	var names []string
+	var cols []map[string]float64
+	var ns []int
+	for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
+		if f != nil && f.MemberRequests != nil {
+			names = append(names, map[bool]string{false: "floor", true: "floor, simulated"}[f.Simulated])
+			cols, ns = append(cols, f.MemberRequests), append(ns, f.FlinkDeployments)
+		}
+	}
+	for _, c := range r.Convergence {
+		if c.MemberRequests != nil {
+			names = append(names, fmt.Sprintf("convergence, %d replica(s)", c.Replicas))
+			cols, ns = append(cols, c.MemberRequests), append(ns, c.FlinkDeployments)
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	last := cols[len(cols)-1]
+	keys := map[string]bool{}
+	for _, col := range cols {
+		for k := range col {
+			keys[k] = true
+		}
+	}
+	rows := slices.Collect(maps.Keys(keys))
+	slices.SortFunc(rows, func(a, b string) int { return cmp.Or(cmp.Compare(last[b], last[a]), cmp.Compare(a, b)) })
+	p("\n### Requests the member apiservers served, per FlinkDeployment\n\n| verb resource | %s |\n|---|%s\n", strings.Join(names, " | "), strings.Repeat("---|", len(names)))
+	totals := make([]float64, len(cols))
+	for _, k := range rows {
+		cells := make([]string, len(cols))
+		significant := false
+		for i, col := range cols {
+			v := col[k] / float64(max(ns[i], 1))
+			totals[i] += v
+			cells[i] = fmt.Sprintf("%.2f", v)
+			significant = significant || v >= 0.01
+		}
+		if significant {
+			p("| %s | %s |\n", k, strings.Join(cells, " | "))
+		}
+	}
+	cells := make([]string, len(cols))
+	for i, t := range totals {
+		cells[i] = fmt.Sprintf("**%.2f**", t)
+	}
+	p("| all | %s |\n", strings.Join(cells, " | "))
 }
 
 // Markdown renders the tables.
@@ -144,6 +203,7 @@ func (r *Results) Markdown() string {
 		}
 	}
 	convTable("Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
+	r.requestsTable(p)
 	if len(r.Failover) > 0 {
 		p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
 		for _, f := range r.Failover {

@@ -36,11 +36,17 @@ type Convergence struct {
 	// MemberWrites are the writes the member apiservers served from bulk
 	// creation to convergence (the benchmark's creations, the hub, and the
 	// simulated kubelets and Flink clusters); HubWrites those the hub sent.
-	MemberWrites      float64 `json:"memberWrites"`
-	HubWrites         float64 `json:"hubWrites"`
-	CPUProfile        string  `json:"cpuProfile,omitempty"`
-	HeapProfile       string  `json:"heapProfile,omitempty"`
-	HeapProfileBefore string  `json:"heapProfileBefore,omitempty"`
+	MemberWrites float64 `json:"memberWrites"`
+	HubWrites    float64 `json:"hubWrites"`
+	CPUProfile   string  `json:"cpuProfile,omitempty"`
+	// APIServerCPUProfile is a CPU profile of the first member's
+	// kube-apiserver over the same time as CPUProfile.
+	APIServerCPUProfile string `json:"apiserverCPUProfile,omitempty"`
+	// MemberRequests are the requests the member apiservers served during
+	// convergence, by verb and resource ("PATCH flinkdeployments/status").
+	MemberRequests    map[string]float64 `json:"memberRequests,omitempty"`
+	HeapProfile       string             `json:"heapProfile,omitempty"`
+	HeapProfileBefore string             `json:"heapProfileBefore,omitempty"`
 	convergedAt       time.Time
 	createdAt         map[string]time.Time
 	heapBeforeByIndex []float64
@@ -100,11 +106,16 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	tr.expect(stable)
 	var cpuProfile chan error
 	if secs := int(e.cfg.cpuProfile.Seconds()); profile && secs > 0 {
-		// A CPU profile of the first replica over the start of convergence.
-		cpuProfile = make(chan error, 1)
+		// CPU profiles of the first replica and of the first member's
+		// kube-apiserver over the start of convergence.
+		cpuProfile = make(chan error, 2)
 		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
+		res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
 		go func() {
 			cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
+		}()
+		go func() {
+			cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
 		}()
 	}
 	start := time.Now()
@@ -139,9 +150,12 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.MemberWrites, res.HubWrites = writes.since(writes0)
+	res.MemberRequests = writes.memberRequestsSince(writes0)
 	if cpuProfile != nil {
-		if err := <-cpuProfile; err != nil {
-			return nil, fmt.Errorf("CPU profile: %w", err)
+		for range 2 {
+			if err := <-cpuProfile; err != nil {
+				return nil, fmt.Errorf("CPU profile: %w", err)
+			}
 		}
 	}
 	for i, rep := range e.live() {

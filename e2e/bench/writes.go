@@ -20,22 +20,40 @@ var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPL
 // objects.
 var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
-// memberWrites sums the writes every member apiserver has served
-// (apiserver_request_total with a write verb).
-func (e *env) memberWrites(ctx context.Context) (float64, error) {
-	var total float64
+// memberRequests sums, over every member apiserver, the requests served
+// (apiserver_request_total) by verb and resource ("PATCH
+// flinkdeployments/status").
+func (e *env) memberRequests(ctx context.Context) (map[string]float64, error) {
+	total := map[string]float64{}
 	for _, m := range e.fleet.Members {
 		cs, err := kubernetes.NewForConfig(m.Config)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("metrics of %s: %w", m.Name, err)
+			return nil, fmt.Errorf("metrics of %s: %w", m.Name, err)
 		}
-		total += sumCounter(string(body), "apiserver_request_total", func(l map[string]string) bool { return writeVerbs[l["verb"]] })
+		for _, s := range samples(string(body), "apiserver_request_total") {
+			key := s.labels["verb"] + " " + s.labels["resource"]
+			if sub := s.labels["subresource"]; sub != "" {
+				key += "/" + sub
+			}
+			total[key] += s.value
+		}
 	}
 	return total, nil
+}
+
+// writesOf sums the write verbs of requests (memberRequests' keys).
+func writesOf(requests map[string]float64) float64 {
+	var n float64
+	for key, v := range requests {
+		if verb, _, _ := strings.Cut(key, " "); writeVerbs[verb] {
+			n += v
+		}
+	}
+	return n
 }
 
 // hubWrites sums the writes replica r sent to member apiservers
@@ -61,14 +79,14 @@ func (e *env) hubWrites(ctx context.Context, r *replica) (float64, error) {
 // writeCount is a reading of the write counters: the member apiservers'
 // and each live replica's.
 type writeCount struct {
-	member float64
+	member map[string]float64 // memberRequests
 	hub    map[string]float64
 }
 
 // writeCounts reads the member apiservers' and every live replica's write
 // counters.
 func (e *env) writeCounts(ctx context.Context) (writeCount, error) {
-	member, err := e.memberWrites(ctx)
+	member, err := e.memberRequests(ctx)
 	if err != nil {
 		return writeCount{}, err
 	}
@@ -89,13 +107,30 @@ func (w writeCount) since(before writeCount) (member, hub float64) {
 			hub += n - n0
 		}
 	}
-	return w.member - before.member, hub
+	return writesOf(w.memberRequestsSince(before)), hub
 }
 
-// sumCounter adds the samples of the Prometheus text-format metric name
-// whose labels keep accepts.
-func sumCounter(text, name string, keep func(labels map[string]string) bool) float64 {
-	var sum float64
+// memberRequestsSince returns the member apiservers' requests by verb and
+// resource between before and w.
+func (w writeCount) memberRequestsSince(before writeCount) map[string]float64 {
+	d := map[string]float64{}
+	for key, n := range w.member {
+		if n -= before.member[key]; n != 0 {
+			d[key] = n
+		}
+	}
+	return d
+}
+
+// sample is one sample of a Prometheus text-format metric.
+type sample struct {
+	labels map[string]string
+	value  float64
+}
+
+// samples returns the samples of the Prometheus text-format metric name.
+func samples(text, name string) []sample {
+	var out []sample
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -111,8 +146,18 @@ func sumCounter(text, name string, keep func(labels map[string]string) bool) flo
 		if err != nil {
 			continue
 		}
-		if keep(parseLabels(labelText)) {
-			sum += v
+		out = append(out, sample{labels: parseLabels(labelText), value: v})
+	}
+	return out
+}
+
+// sumCounter adds the samples of the Prometheus text-format metric name
+// whose labels keep accepts.
+func sumCounter(text, name string, keep func(labels map[string]string) bool) float64 {
+	var sum float64
+	for _, s := range samples(text, name) {
+		if keep(s.labels) {
+			sum += s.value
 		}
 	}
 	return sum

@@ -32,9 +32,9 @@ rest_client_requests_total{code="200",host="127.0.0.1:1",method="GET"} 50
 }
 
 func TestWriteCountSince(t *testing.T) {
-	before := writeCount{member: 100, hub: map[string]float64{"hub-0": 10, "hub-1": 5}}
+	before := writeCount{member: map[string]float64{"POST pods": 100, "GET pods": 7, "PATCH pods/status": 1}, hub: map[string]float64{"hub-0": 10, "hub-1": 5}}
 	// hub-1 was SIGKILLed meanwhile, hub-2 joined: only hub-0 counts.
-	after := writeCount{member: 160, hub: map[string]float64{"hub-0": 40, "hub-2": 7}}
+	after := writeCount{member: map[string]float64{"POST pods": 150, "GET pods": 70, "PATCH pods/status": 11}, hub: map[string]float64{"hub-0": 40, "hub-2": 7}}
 	if member, hub := after.since(before); member != 60 || hub != 30 {
 		t.Fatalf("since = %v, %v; want 60, 30", member, hub)
 	}

@@ -93,21 +93,20 @@ func (m *member) writeEndpoints(ctx context.Context, svc *corev1.Service, pods [
 		}
 		subsets = append(subsets, ss)
 	}
-	var ep corev1.Endpoints
-	err := m.client.Get(ctx, types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, &ep)
-	if apierrors.IsNotFound(err) {
-		ep = corev1.Endpoints{Subsets: subsets}
-		ep.Namespace, ep.Name, ep.Labels = svc.Namespace, svc.Name, svc.Labels
-		return ignoreExists(m.client.Create(ctx, &ep))
-	}
-	if err != nil {
-		return err
-	}
-	if equality.Semantic.DeepEqual(ep.Subsets, subsets) {
-		return nil
-	}
-	ep.Subsets = subsets
-	return ignoreConflict(m.client.Update(ctx, &ep))
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	return upsert(ctx, m, key,
+		func() *corev1.Endpoints {
+			ep := &corev1.Endpoints{Subsets: subsets}
+			ep.Namespace, ep.Name, ep.Labels = svc.Namespace, svc.Name, svc.Labels
+			return ep
+		},
+		func(ep *corev1.Endpoints) bool {
+			if equality.Semantic.DeepEqual(ep.Subsets, subsets) {
+				return false
+			}
+			ep.Subsets = subsets
+			return true
+		})
 }
 
 func (m *member) writeEndpointSlice(ctx context.Context, svc *corev1.Service, pods []*corev1.Pod) error {
@@ -130,22 +129,52 @@ func (m *member) writeEndpointSlice(ctx context.Context, svc *corev1.Service, po
 		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(port), Protocol: ptr.To(sp.Protocol)})
 	}
 	name := fmt.Sprintf("%s-flinksim", svc.Name)
-	var es discoveryv1.EndpointSlice
-	err := m.client.Get(ctx, types.NamespacedName{Namespace: svc.Namespace, Name: name}, &es)
-	if apierrors.IsNotFound(err) {
-		es = want
-		es.Namespace, es.Name = svc.Namespace, name
-		es.Labels = map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: managedBy}
-		return ignoreExists(m.client.Create(ctx, &es))
-	}
-	if err != nil {
+	return upsert(ctx, m, types.NamespacedName{Namespace: svc.Namespace, Name: name},
+		func() *discoveryv1.EndpointSlice {
+			es := want.DeepCopy()
+			es.Namespace, es.Name = svc.Namespace, name
+			es.Labels = map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: managedBy}
+			return es
+		},
+		func(es *discoveryv1.EndpointSlice) bool {
+			if equality.Semantic.DeepEqual(es.Endpoints, want.Endpoints) && equality.Semantic.DeepEqual(es.Ports, want.Ports) {
+				return false
+			}
+			es.Endpoints, es.Ports = want.Endpoints, want.Ports
+			return true
+		})
+}
+
+// upsert creates or updates the object named key the way an informer-based
+// controller does: it writes what the member's cache holds without reading
+// it (creating desired() when the cache has no such object, updating the
+// cached copy, modified by change, when it has). A stale cache
+// (AlreadyExists, Conflict) costs one live read; then change says whether
+// the live object needs the update. Callers skip upsert when nothing
+// changed since their last write.
+func upsert[T client.Object](ctx context.Context, m *member, key types.NamespacedName, desired func() T, change func(T) bool) error {
+	cur := desired()
+	err := m.cache.Get(ctx, key, cur)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err = m.client.Create(ctx, desired()); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	case err == nil:
+		change(cur)
+		if err = m.client.Update(ctx, cur); !apierrors.IsConflict(err) {
+			return err
+		}
+	default:
 		return err
 	}
-	if equality.Semantic.DeepEqual(es.Endpoints, want.Endpoints) && equality.Semantic.DeepEqual(es.Ports, want.Ports) {
+	if err := m.client.Get(ctx, key, cur); err != nil {
+		return err
+	}
+	if !change(cur) {
 		return nil
 	}
-	es.Endpoints, es.Ports = want.Endpoints, want.Ports
-	return ignoreConflict(m.client.Update(ctx, &es))
+	return ignoreConflict(m.client.Update(ctx, cur))
 }
 
 func ignoreExists(err error) error {

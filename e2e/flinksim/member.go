@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,8 +35,11 @@ import (
 type member struct {
 	name   string
 	opts   Options
-	client client.Client // uncached: reads are fresh, no extra informers
-	cache  client.Reader // Deployments, pods and Services of Flink clusters
+	client client.Client // uncached: reads are fresh
+	// cache holds the Deployments, pods and Services of Flink clusters and
+	// the Endpoints and EndpointSlices the simulator writes, as the
+	// informers of kubelets and controllers would.
+	cache  client.Reader
 	wake   chan event.GenericEvent
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -75,6 +79,10 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		return nil, err
 	}
 	onlyFlink := cache.ByObject{Label: labels.NewSelector().Add(*flink)}
+	ours, err := labels.NewRequirement(discoveryv1.LabelManagedBy, selection.Equals, []string{managedBy})
+	if err != nil {
+		return nil, err
+	}
 	var namespaces map[string]cache.Config
 	if opts.Namespace != "" {
 		namespaces = map[string]cache.Config{opts.Namespace: {}}
@@ -84,7 +92,8 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 		HealthProbeBindAddress: "0",
 		Logger:                 opts.Log.WithValues("member", name),
 		Cache: cache.Options{DefaultNamespaces: namespaces,
-			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink}},
+			ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: onlyFlink, &corev1.Pod{}: onlyFlink,
+				&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*ours)}}},
 		Controller: ctrlConfig(opts.Workers),
 	})
 	if err != nil {

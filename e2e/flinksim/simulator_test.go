@@ -50,6 +50,13 @@ func TestStandaloneApplication(t *testing.T) {
 	c := cluster{name: "standalone", ns: ns, tmReplicas: 2,
 		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-1", "--allowNonRestoredState", "--input", "x"},
 		config: "kubernetes.cluster-id: standalone\nparallelism.default: 2\ntaskmanager.numberOfTaskSlots: 1\nstate.savepoints.dir: s3://sp\n"}
+	// Endpoints left over from an earlier cluster of the same name: the
+	// simulator must replace their addresses, not skip the write.
+	stale := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, Name: c.name + "-rest"},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "192.0.2.1"}}, Ports: []corev1.EndpointPort{{Name: "rest", Port: 1}}}}}
+	if err := member.Client.Create(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
 	create(t, c)
 	flink := clientFor(c.name, c.ns)
 

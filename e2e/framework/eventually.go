@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -59,4 +60,35 @@ func AwaitWithin(t testing.TB, timeout time.Duration, what string, cond func() e
 		t.Fatalf("%s: not within %s: %v", what, timeout, last)
 	}
 	return time.Since(start)
+}
+
+// Consistently calls cond every PollInterval for d and returns cond's first
+// error, or nil if cond held every time (at least once).
+func Consistently(ctx context.Context, d time.Duration, cond func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	ticker := time.NewTicker(PollInterval)
+	defer ticker.Stop()
+	for {
+		if err := cond(ctx); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil // the window ended during cond
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// Hold fails the test when cond fails at any poll within d, naming what
+// was to hold.
+func Hold(t testing.TB, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	if err := Consistently(context.Background(), d, func(context.Context) error { return cond() }); err != nil {
+		t.Fatalf("%s: broke within %s: %v", what, d, err)
+	}
 }
