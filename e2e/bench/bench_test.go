@@ -48,6 +48,30 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+func TestParseStatAndBusy(t *testing.T) {
+	name, ppid, secs, err := parseStat([]byte("4242 (kube apiserver) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000 2000"))
+	if err != nil || name != "kube apiserver" || ppid != 17 || secs != 3 {
+		t.Fatalf("parseStat = %q, %d, %v, %v", name, ppid, secs, err)
+	}
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	busy, err := parseBusy([]byte("cpu  1000 10 200 5000 300 5 5 0 40 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"))
+	if err != nil || busy != 12.2 {
+		t.Fatalf("parseBusy = %v, %v; want 12.2 s (idle, iowait and guest not counted)", busy, err)
+	}
+	if _, err := parseBusy([]byte("intr 1 2 3")); err == nil {
+		t.Fatal("a /proc/stat without its cpu line must be an error")
+	}
+	tree, err := treeCPU()
+	if err != nil || tree[os.Getpid()].name != selfProgram {
+		t.Fatalf("treeCPU has no entry for this process: %v, %v", tree[os.Getpid()], err)
+	}
+	got := cpuByProgram(map[int]procCPU{1: {"etcd", 1}, 2: {"etcd", 2}, 3: {"flink-hub", 5}},
+		map[int]procCPU{1: {"etcd", 4}, 2: {"etcd", 3}, 4: {"flink-hub", 9}}) // pid 3 exited, pid 4 started
+	if len(got) != 1 || got["etcd"] != 4 {
+		t.Fatalf("cpuByProgram = %v, want etcd 4 only", got)
+	}
+}
+
 func TestParseStatCPU(t *testing.T) {
 	// A command name with spaces and parentheses; utime 250, stime 50 ticks.
 	line := []byte("4242 (flink hub (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000 2000 18446744073709551615")
@@ -103,6 +127,10 @@ func TestTinyRun(t *testing.T) {
 		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.WarmUp != 2 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
 			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
 			t.Errorf("convergence %+v", c)
+		}
+		// Every program of the run used CPU; the machine was busy.
+		if cpu := c.CPUByProgram; cpu["kube-apiserver"] <= 0 || cpu["etcd"] <= 0 || cpu["flink-hub"] <= 0 || cpu[selfProgram] <= 0 || c.BusyCores <= 0 {
+			t.Errorf("CPU of the convergence with %d replicas: %v, %.2f cores busy", c.Replicas, cpu, c.BusyCores)
 		}
 		// The apiservers saw the fleet's creation and the hub's objects.
 		if got := c.MemberRequests; got["POST flinkdeployments"] != 4 || got["APPLY deployments"] < 4 || got["PATCH flinkdeployments/status"] < 4 {

@@ -78,3 +78,113 @@ func machine() string {
 	}
 	return fmt.Sprintf("%d x %s, %s RAM", cpus, model, mem)
 }
+
+// selfProgram names this process (the simulator, the fleet's creation and
+// the tracker's watches) in cpuByProgram.
+const selfProgram = "bench (simulator, tracker)"
+
+// procCPU is one process's command name and CPU seconds.
+type procCPU struct {
+	name    string
+	seconds float64
+}
+
+// treeCPU reads the CPU time of this process and of all its descendants
+// (control planes, hub replicas), by pid.
+func treeCPU() (map[int]procCPU, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	parent := map[int]int{}
+	all := map[int]procCPU{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		name, ppid, secs, err := parseStat(b)
+		if err != nil {
+			return nil, err
+		}
+		parent[pid], all[pid] = ppid, procCPU{name: name, seconds: secs}
+	}
+	out := map[int]procCPU{}
+	for pid, p := range all {
+		for a := pid; a > 1; a = parent[a] {
+			if a == self {
+				if pid == self {
+					p.name = selfProgram
+				}
+				out[pid] = p
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseStat reads the command name (field 2), the parent pid (field 4) and
+// utime plus stime (fields 14 and 15) of /proc/<pid>/stat.
+func parseStat(b []byte) (name string, ppid int, seconds float64, err error) {
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", 0, 0, fmt.Errorf("unexpected /proc stat %q", b)
+	}
+	if seconds, err = parseStatCPU(b); err != nil {
+		return "", 0, 0, err
+	}
+	f := strings.Fields(string(b[end+1:]))
+	if ppid, err = strconv.Atoi(f[1]); err != nil {
+		return "", 0, 0, fmt.Errorf("unexpected /proc stat %q", b)
+	}
+	return string(b[open+1 : end]), ppid, seconds, nil
+}
+
+// cpuByProgram sums by command name the CPU seconds the processes alive at
+// both readings used between them.
+func cpuByProgram(before, after map[int]procCPU) map[string]float64 {
+	out := map[string]float64{}
+	for pid, a := range after {
+		if b, ok := before[pid]; ok && b.name == a.name {
+			out[a.name] += a.seconds - b.seconds
+		}
+	}
+	return out
+}
+
+// busyCPUSeconds is the CPU time all cores of the machine spent on
+// anything but idling and waiting for I/O (the first line of /proc/stat).
+func busyCPUSeconds() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseBusy(b)
+}
+
+// parseBusy reads the "cpu" line of /proc/stat: every field but idle and
+// iowait (and guest time, which user already counts).
+func parseBusy(b []byte) (float64, error) {
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat %q", line)
+	}
+	var busy uint64
+	for i, v := range f[1:min(len(f), 9)] { // user nice system idle iowait irq softirq steal
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc/stat %q", line)
+		}
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return float64(busy) / clockTicks, nil
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -77,6 +78,29 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "**missed**"
+}
+
+// cpuTable renders where the machine's CPU went during each convergence.
+func cpuTable(p func(string, ...any), cs []*Convergence) {
+	programs := map[string]bool{}
+	for _, c := range cs {
+		for name := range c.CPUByProgram {
+			programs[name] = true
+		}
+	}
+	if len(programs) == 0 {
+		return
+	}
+	names := slices.Sorted(maps.Keys(programs))
+	p("\n### CPU during convergence (CPU seconds by program; the machine has %d cores)\n\n| replicas | seconds | cores busy | %s |\n|---|---|---|%s\n",
+		runtime.NumCPU(), strings.Join(names, " | "), strings.Repeat("---|", len(names)))
+	for _, c := range cs {
+		cells := make([]string, len(names))
+		for i, name := range names {
+			cells[i] = fmt.Sprintf("%.1f", c.CPUByProgram[name])
+		}
+		p("| %d | %.1f | %.2f | %s |\n", c.Replicas, c.Seconds, c.BusyCores, strings.Join(cells, " | "))
+	}
 }
 
 // requestsTable renders the requests the member apiservers served per
@@ -203,6 +227,7 @@ func (r *Results) Markdown() string {
 		}
 	}
 	convTable("Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
+	cpuTable(p, r.Convergence)
 	r.requestsTable(p)
 	if len(r.Failover) > 0 {
 		p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")

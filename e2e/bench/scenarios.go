@@ -42,6 +42,13 @@ type Convergence struct {
 	// APIServerCPUProfile is a CPU profile of the first member's
 	// kube-apiserver over the same time as CPUProfile.
 	APIServerCPUProfile string `json:"apiserverCPUProfile,omitempty"`
+	// CPUByProgram are the CPU seconds every program of the run (the
+	// kube-apiservers, etcds, hub replicas and this program, which runs
+	// the simulator) used during convergence, summed by program.
+	CPUByProgram map[string]float64 `json:"cpuSecondsByProgram,omitempty"`
+	// BusyCores is the machine's CPU time (all processes) during
+	// convergence divided by its length: how many cores were busy.
+	BusyCores float64 `json:"machineBusyCores"`
 	// MemberRequests are the requests the member apiservers served during
 	// convergence, by verb and resource ("PATCH flinkdeployments/status").
 	MemberRequests    map[string]float64 `json:"memberRequests,omitempty"`
@@ -118,6 +125,14 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 			cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
 		}()
 	}
+	procs0, err := treeCPU()
+	if err != nil {
+		return nil, err
+	}
+	busy0, err := busyCPUSeconds()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	created, err := createFleet(ctx, e.members, e.memberNames(), fdNamespace, n)
 	if err != nil {
@@ -127,6 +142,16 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err != nil {
 		return nil, err
 	}
+	procs, err := treeCPU()
+	if err != nil {
+		return nil, err
+	}
+	busy, err := busyCPUSeconds()
+	if err != nil {
+		return nil, err
+	}
+	res.CPUByProgram = cpuByProgram(procs0, procs)
+	res.BusyCores = ratio(busy-busy0, time.Since(start).Seconds())
 	end, toRunning := spread(matched, created)
 	res.convergedAt, res.createdAt = end, created
 	d := end.Sub(start)
