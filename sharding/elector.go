@@ -237,6 +237,10 @@ func (e *Elector) Run(ctx context.Context) error {
 	e.opts.Log.Info("joined sharded election", "shards", e.opts.Shards, "leaseDuration", e.opts.LeaseDuration)
 	t := time.NewTicker(e.opts.RetryPeriod)
 	defer t.Stop()
+	// Stop admitting reconciles the moment ctx ends, not after a tick in
+	// flight.
+	stopped := context.AfterFunc(ctx, e.beginStop)
+	defer stopped()
 	var runErr error
 loop:
 	for {

@@ -293,3 +293,78 @@ func TestStalePeerLeaseOfSameIdentityTakenOver(t *testing.T) {
 	e := start(t, hub.Config, ns, "restarted", WithShards(4))
 	eventually(t, 10*time.Second, func() error { return exactlyOnce(4, true, e) })
 }
+
+func TestShutdownReleasesIdleShardsWhileOthersDrain(t *testing.T) {
+	ns := newNamespace(t)
+	// A long drain timeout: the busy shard may be held for seconds, the
+	// idle ones must not wait for it.
+	e := start(t, hub.Config, ns, "leaving", WithShards(4), WithTimings(10*time.Second, 7*time.Second, testRetry), WithDrainTimeout(6*time.Second))
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(4, true, e) })
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprintf("m/ns/fd-%d", i); ShardOf(k, 4) == 2 {
+			key = k
+		}
+	}
+	_, done, ok := e.Begin(context.Background(), key)
+	if !ok {
+		t.Fatal("Begin refused a key of an owned shard")
+	}
+	e.cancel() // SIGTERM
+	cs := clientFor(t, hub.Config)
+	holders := func() map[int]string {
+		h := map[int]string{}
+		for k := range 4 {
+			l, err := cs.CoordinationV1().Leases(ns).Get(context.Background(), ShardLeaseName(k), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h[k] = holder(l)
+		}
+		return h
+	}
+	eventually(t, 5*time.Second, func() error {
+		if _, end, ok := e.Begin(context.Background(), "m/ns/other"); ok {
+			end()
+			return errors.New("a stopping replica admitted a reconcile")
+		}
+		if h := holders(); h[0] != "" || h[1] != "" || h[3] != "" || h[2] != "leaving" {
+			return fmt.Errorf("holders %v: want shards 0, 1, 3 released and 2 held while its reconcile runs", h)
+		}
+		return nil
+	})
+	done()
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if h := holders(); h[2] != "" {
+		t.Fatalf("shard 2 still held by %q after its reconcile ended and the replica stopped", h[2])
+	}
+}
+
+func TestRenewalDue(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name         string
+		renew, retry time.Duration
+		renewedAgo   time.Duration
+		want         bool
+	}{
+		{name: "just renewed", renew: 7 * time.Second, retry: 2 * time.Second, renewedAgo: 100 * time.Millisecond, want: false},
+		{name: "renewed half a retry period ago", renew: 7 * time.Second, retry: 2 * time.Second, renewedAgo: time.Second, want: true},
+		{name: "renewed a retry period ago", renew: 7 * time.Second, retry: 2 * time.Second, renewedAgo: 2 * time.Second, want: true},
+		// Little slack between retry period and renew deadline: the
+		// fresh window shrinks so renewals stay inside the deadline.
+		{name: "tight: within half the slack", renew: 2 * time.Second, retry: 1800 * time.Millisecond, renewedAgo: 50 * time.Millisecond, want: false},
+		{name: "tight: past half the slack", renew: 2 * time.Second, retry: 1800 * time.Millisecond, renewedAgo: 150 * time.Millisecond, want: true},
+		{name: "never renewed", renew: 7 * time.Second, retry: 2 * time.Second, renewedAgo: 1000 * time.Hour, want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Elector{opts: Options{RenewDeadline: tc.renew, RetryPeriod: tc.retry}}
+			validUntil := now.Add(-tc.renewedAgo).Add(tc.renew)
+			if got := e.renewalDue(validUntil, now); got != tc.want {
+				t.Fatalf("renewalDue = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -27,8 +27,10 @@ type fence struct {
 	draining   bool
 	drainSince time.Time
 	inflight   int
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// releaseTried: shutdown tried to release it (once).
+	releaseTried bool
+	ctx          context.Context
+	cancel       context.CancelFunc
 }
 
 // parallelWrites bounds concurrent Lease writes per tick.
@@ -36,6 +38,9 @@ const parallelWrites = 8
 
 // tick runs one round: renew the peer Lease, compute the assignment, start
 // handoffs, renew held fences, release drained ones, acquire missing ones.
+// Leases renewed very recently (renewalDue) are not renewed again, so a
+// tick that a Lease event brought (a release, a join) goes straight to the
+// handoff.
 func (e *Elector) tick(ctx context.Context) error {
 	if err := e.renewPeer(ctx); err != nil {
 		return err
@@ -90,7 +95,10 @@ func (e *Elector) tick(ctx context.Context) error {
 
 	e.renewFences(ctx)
 	e.releaseDrained(ctx)
-	if self && e.mismatch == "" {
+	e.mu.Lock()
+	stopping := e.stopping
+	e.mu.Unlock()
+	if self && e.mismatch == "" && !stopping {
 		e.acquire(ctx, want)
 	}
 	e.updateGauges()
@@ -147,8 +155,11 @@ func each[T any](items []T, fn func(T)) {
 func (e *Elector) renewFences(ctx context.Context) {
 	e.mu.Lock()
 	var held []*fence
+	now := time.Now()
 	for _, f := range e.fences {
-		held = append(held, f)
+		if f.lapsed || e.renewalDue(f.validUntil, now) {
+			held = append(held, f)
+		}
 	}
 	e.mu.Unlock()
 	each(held, func(f *fence) {
@@ -179,6 +190,16 @@ func (e *Elector) renewFences(ctx context.Context) {
 }
 
 func (e *Elector) holds(l *coordinationv1.Lease) bool { return holder(l) == e.id }
+
+// renewalDue reports whether a Lease valid until validUntil (the start of
+// its last renewal + RenewDeadline) is due for renewal: renewed at least
+// half a retry period ago, or half the slack between retry period and
+// renew deadline if that is less. Renewals are then at most RetryPeriod
+// + that apart, less than RenewDeadline.
+func (e *Elector) renewalDue(validUntil, now time.Time) bool {
+	fresh := min(e.opts.RetryPeriod, e.opts.RenewDeadline-e.opts.RetryPeriod) / 2
+	return !now.Before(validUntil.Add(fresh - e.opts.RenewDeadline))
+}
 
 // update writes build(base). On a conflict it reads the Lease again and, if
 // mine says it is still ours (a write of ours whose response was lost
@@ -300,6 +321,12 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 	}
 	e.mu.Unlock()
 	each(todo, func(c candidate) {
+		e.mu.Lock()
+		stopping := e.stopping
+		e.mu.Unlock()
+		if stopping {
+			return
+		}
 		start := time.Now()
 		obj := e.fenceObject(c.base, c.shard, start)
 		rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
@@ -328,28 +355,60 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 	})
 }
 
-// shutdown stops admitting reconciles, waits (bounded) for in-flight ones,
-// releases every fence and deletes the peer Lease, so other replicas take
-// over at once instead of after a lease duration.
-func (e *Elector) shutdown() {
+// beginStop stops admitting reconciles and starts draining every fence. It
+// runs as soon as the election's context ends, while a tick may still be
+// writing: that tick releases what is drained and acquires nothing.
+func (e *Elector) beginStop() {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return
+	}
 	e.stopping = true
 	now := time.Now()
 	for _, f := range e.fences {
-		f.draining, f.drainSince = true, now
+		if !f.draining {
+			f.draining, f.drainSince = true, now
+		}
+	}
+}
+
+// shutdown stops admitting reconciles, releases every fence as soon as its
+// own in-flight reconciles finished (waiting for them bounded by
+// DrainTimeout, then cancelling them, then as long again) and deletes the
+// peer Lease, so other replicas take over at once instead of after a lease
+// duration.
+func (e *Elector) shutdown() {
+	e.beginStop()
+	e.mu.Lock()
+	for _, f := range e.fences {
+		f.draining = true // also those a last tick acquired
 	}
 	e.mu.Unlock()
 	deadline := time.Now().Add(e.opts.DrainTimeout)
 	for {
-		e.mu.Lock()
+		var drained []*fence
 		busy := 0
+		e.mu.Lock()
 		for _, f := range e.fences {
-			busy += f.inflight
-			if time.Now().After(deadline) {
-				f.cancel()
+			switch {
+			case f.releaseTried:
+			case f.inflight == 0:
+				f.releaseTried = true
+				drained = append(drained, f)
+			default:
+				busy++
+				if time.Now().After(deadline) {
+					f.cancel()
+				}
 			}
 		}
 		e.mu.Unlock()
+		if len(drained) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
+			each(drained, func(f *fence) { e.release(ctx, f) })
+			cancel()
+		}
 		if busy == 0 || time.Now().After(deadline.Add(e.opts.DrainTimeout)) {
 			break
 		}
@@ -360,7 +419,6 @@ func (e *Elector) shutdown() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
 	defer cancel()
-	e.releaseDrained(ctx)
 	e.deletePeer(ctx)
 	e.updateGauges()
 	e.opts.Log.Info("left sharded election")

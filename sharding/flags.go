@@ -28,7 +28,7 @@ func (f *Flags) AddTo(fs *flag.FlagSet) {
 	fs.Float64Var(&f.Weight, "shard-weight", 1, "relative share of shards this replica takes")
 	fs.DurationVar(&f.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long other replicas wait after a Lease last changed before taking it over (whole seconds)")
 	fs.DurationVar(&f.RenewDeadline, "renew-deadline", DefaultRenewDeadline, "how long after its last successful renewal a replica keeps reconciling a shard; below --lease-duration")
-	fs.DurationVar(&f.RetryPeriod, "retry-period", DefaultRetryPeriod, "interval of Lease renewals; below --lease-duration minus --renew-deadline")
+	fs.DurationVar(&f.RetryPeriod, "retry-period", DefaultRetryPeriod, "interval of Lease renewals; below --renew-deadline and below --lease-duration minus --renew-deadline")
 }
 
 // Options turns the flags into options for New.

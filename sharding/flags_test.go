@@ -16,6 +16,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"--replica-id=hub-0"}},
 		{name: "fast", args: []string{"--replica-id=hub-0", "--lease-duration=4s", "--renew-deadline=2s", "--retry-period=500ms", "--shards=128"}},
+		{name: "retry not below renew deadline", args: []string{"--replica-id=hub-0", "--lease-duration=10s", "--renew-deadline=1s", "--retry-period=2s"}, wantErr: "shorter than the renew deadline"},
 		{name: "retry too long", args: []string{"--replica-id=hub-0", "--lease-duration=10s", "--renew-deadline=8s", "--retry-period=2s"}, wantErr: "retry period"},
 		{name: "fractional lease", args: []string{"--replica-id=hub-0", "--lease-duration=2500ms", "--renew-deadline=1s", "--retry-period=200ms"}, wantErr: "whole seconds"},
 		{name: "zero shards means the default", args: []string{"--replica-id=hub-0", "--shards=0"}, wantErr: ""},

@@ -18,6 +18,7 @@ const (
 // Options configures an Elector. Invariants (checked by New):
 // RetryPeriod < LeaseDuration - RenewDeadline, so a replica notices a lapsed
 // fence and cancels its reconciles before any other replica may take it;
+// RetryPeriod < RenewDeadline, so renewals come before the deadline;
 // DrainTimeout < RenewDeadline.
 type Options struct {
 	// Shards is S, the same on every replica (default DefaultShards).
@@ -93,6 +94,8 @@ func (o *Options) defaultAndValidate() error {
 		return fmt.Errorf("lease duration must be whole seconds, at least 1s, got %v", o.LeaseDuration)
 	case o.RetryPeriod <= 0 || o.RenewDeadline <= 0:
 		return fmt.Errorf("renew deadline and retry period must be positive")
+	case o.RetryPeriod >= o.RenewDeadline:
+		return fmt.Errorf("retry period (%v) must be shorter than the renew deadline (%v): renewals are one retry period apart", o.RetryPeriod, o.RenewDeadline)
 	case o.RetryPeriod >= o.LeaseDuration-o.RenewDeadline:
 		return fmt.Errorf("retry period (%v) must be shorter than lease duration (%v) minus renew deadline (%v)", o.RetryPeriod, o.LeaseDuration, o.RenewDeadline)
 	case o.DrainTimeout <= 0 || o.DrainTimeout >= o.RenewDeadline:

@@ -104,7 +104,11 @@ func (e *Elector) setPeer(l *coordinationv1.Lease, start time.Time, claimed bool
 func (e *Elector) renewPeer(ctx context.Context) error {
 	e.mu.Lock()
 	base := e.peerLease
+	due := e.renewalDue(e.peerValidUntil, time.Now())
 	e.mu.Unlock()
+	if !due {
+		return nil
+	}
 	start := time.Now()
 	l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start) },
 		func(l *coordinationv1.Lease) bool { return l.Annotations[IncarnationAnnotation] == e.incarnation })
