@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -279,6 +280,27 @@ func (e *env) saveAPIServerProfile(ctx context.Context, secs int, path string) e
 		return err
 	}
 	return os.WriteFile(path, body, 0o644)
+}
+
+// saveSelfProfile writes a CPU profile of this process over d (or until
+// ctx ends) to path.
+func saveSelfProfile(ctx context.Context, d time.Duration, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	pprof.StopCPUProfile()
+	return f.Close()
 }
 
 func get(ctx context.Context, url string) ([]byte, error) {

@@ -42,6 +42,9 @@ type Convergence struct {
 	// APIServerCPUProfile is a CPU profile of the first member's
 	// kube-apiserver over the same time as CPUProfile.
 	APIServerCPUProfile string `json:"apiserverCPUProfile,omitempty"`
+	// SelfCPUProfile is a CPU profile of this program (the simulator, the
+	// tracker) over the same time.
+	SelfCPUProfile string `json:"benchCPUProfile,omitempty"`
 	// CPUByProgram are the CPU seconds every program of the run (the
 	// kube-apiservers, etcds, hub replicas and this program, which runs
 	// the simulator) used during convergence, summed by program.
@@ -115,7 +118,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if secs := int(e.cfg.cpuProfile.Seconds()); profile && secs > 0 {
 		// CPU profiles of the first replica and of the first member's
 		// kube-apiserver over the start of convergence.
-		cpuProfile = make(chan error, 2)
+		cpuProfile = make(chan error, 3)
 		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
 		res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
 		go func() {
@@ -124,6 +127,8 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		go func() {
 			cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
 		}()
+		res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
+		go func() { cpuProfile <- saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) }()
 	}
 	procs0, err := treeCPU()
 	if err != nil {
@@ -177,7 +182,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	res.MemberWrites, res.HubWrites = writes.since(writes0)
 	res.MemberRequests = writes.memberRequestsSince(writes0)
 	if cpuProfile != nil {
-		for range 2 {
+		for range 3 {
 			if err := <-cpuProfile; err != nil {
 				return nil, fmt.Errorf("CPU profile: %w", err)
 			}

@@ -3,6 +3,7 @@ package flinksim
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,17 +20,29 @@ import (
 // managedBy marks the EndpointSlices the simulator writes.
 const managedBy = "flinksim.flink-hub.io"
 
+// serviceAppIndex indexes cached Services by the app their selector picks.
+const serviceAppIndex = "spec.selector.app"
+
+// serviceApp is the serviceAppIndex value of a Service.
+func serviceApp(o client.Object) []string {
+	if svc, ok := o.(*corev1.Service); ok && svc.Spec.Selector[labelApp] != "" {
+		return []string{svc.Spec.Selector[labelApp]}
+	}
+	return nil
+}
+
 // syncEndpoints writes Endpoints and an EndpointSlice for every Service of
 // the cluster (selector app=<app>), as the endpoints controllers would. The
 // apiserver's service proxy reads the Endpoints.
 func (m *member) syncEndpoints(ctx context.Context, ns, app string, pods []*corev1.Pod) error {
+	// The cached Services are read, not changed: no copies.
 	var svcs corev1.ServiceList
-	if err := m.cache.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
+	if err := m.cache.List(ctx, &svcs, client.InNamespace(ns), client.MatchingFields{serviceAppIndex: app}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
-		if svc.Spec.Selector[labelApp] != app || svc.DeletionTimestamp != nil {
+		if svc.DeletionTimestamp != nil {
 			continue
 		}
 		sel := labels.SelectorFromSet(svc.Spec.Selector)
@@ -97,7 +110,7 @@ func (m *member) writeEndpoints(ctx context.Context, svc *corev1.Service, pods [
 	return upsert(ctx, m, key,
 		func() *corev1.Endpoints {
 			ep := &corev1.Endpoints{Subsets: subsets}
-			ep.Namespace, ep.Name, ep.Labels = svc.Namespace, svc.Name, svc.Labels
+			ep.Namespace, ep.Name, ep.Labels = svc.Namespace, svc.Name, maps.Clone(svc.Labels)
 			return ep
 		},
 		func(ep *corev1.Endpoints) bool {

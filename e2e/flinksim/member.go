@@ -99,6 +99,9 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 	if err != nil {
 		return nil, fmt.Errorf("simulating member %q: %w", name, err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(parent, &corev1.Service{}, serviceAppIndex, serviceApp); err != nil {
+		return nil, err
+	}
 	direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return nil, err
