@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
 )
 
 func TestPercentile(t *testing.T) {
@@ -69,6 +71,20 @@ func TestParseStatAndBusy(t *testing.T) {
 		map[int]procCPU{1: {"etcd", 4}, 2: {"etcd", 3}, 4: {"flink-hub", 9}}) // pid 3 exited, pid 4 started
 	if len(got) != 1 || got["etcd"] != 4 {
 		t.Fatalf("cpuByProgram = %v, want etcd 4 only", got)
+	}
+}
+
+func TestCountReconciles(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	ivs := []reconcileaudit.Interval{
+		{Key: "a", Replica: "hub-0", Start: at(1), End: at(2)},
+		{Key: "b", Replica: "hub-1", Start: at(3), End: at(5)},
+		{Key: "c", Replica: "hub-1", Start: at(4), End: at(9)},
+		{Key: "d", Replica: "hub-0", Start: at(4), Open: true},
+	}
+	n, per := countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.End.After(at(6)) })
+	if n != 2 || per["hub-0"] != 1 || per["hub-1"] != 1 {
+		t.Fatalf("ended by 6: %d, %v; want 2, one each (the open one never counts)", n, per)
 	}
 }
 

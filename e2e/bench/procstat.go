@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
@@ -144,6 +145,30 @@ func parseStat(b []byte) (name string, ppid int, seconds float64, err error) {
 		return "", 0, 0, fmt.Errorf("unexpected /proc stat %q", b)
 	}
 	return string(b[open+1 : end]), ppid, seconds, nil
+}
+
+// cpuReading is the CPU time of this process tree and of the machine at
+// one moment.
+type cpuReading struct {
+	at    time.Time
+	procs map[int]procCPU
+	busy  float64
+}
+
+// readCPU reads treeCPU and busyCPUSeconds now.
+func readCPU() (cpuReading, error) {
+	procs, err := treeCPU()
+	if err != nil {
+		return cpuReading{}, err
+	}
+	busy, err := busyCPUSeconds()
+	return cpuReading{at: time.Now(), procs: procs, busy: busy}, err
+}
+
+// since returns the CPU seconds by program (cpuByProgram) and the busy
+// cores of the machine between before and r.
+func (r cpuReading) since(before cpuReading) (map[string]float64, float64) {
+	return cpuByProgram(before.procs, r.procs), ratio(r.busy-before.busy, r.at.Sub(before.at).Seconds())
 }
 
 // cpuByProgram sums by command name the CPU seconds the processes alive at

@@ -13,6 +13,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
 	"github.com/flink-hub/flink-hub/sharding"
 )
 
@@ -130,11 +131,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
 		go func() { cpuProfile <- saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) }()
 	}
-	procs0, err := treeCPU()
-	if err != nil {
-		return nil, err
-	}
-	busy0, err := busyCPUSeconds()
+	cpuBefore, err := readCPU()
 	if err != nil {
 		return nil, err
 	}
@@ -147,16 +144,11 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err != nil {
 		return nil, err
 	}
-	procs, err := treeCPU()
+	cpuAfter, err := readCPU()
 	if err != nil {
 		return nil, err
 	}
-	busy, err := busyCPUSeconds()
-	if err != nil {
-		return nil, err
-	}
-	res.CPUByProgram = cpuByProgram(procs0, procs)
-	res.BusyCores = ratio(busy-busy0, time.Since(start).Seconds())
+	res.CPUByProgram, res.BusyCores = cpuAfter.since(cpuBefore)
 	end, toRunning := spread(matched, created)
 	res.convergedAt, res.createdAt = end, created
 	d := end.Sub(start)
@@ -167,13 +159,9 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err != nil {
 		return nil, err
 	}
-	perReplica := map[string]int{}
-	for _, iv := range ivs {
-		if !iv.Open && !iv.End.Before(start) && !iv.End.After(end) {
-			res.Reconciles++
-			perReplica[iv.Replica]++
-		}
-	}
+	// Reconciles that ended during convergence.
+	var perReplica map[string]int
+	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.End.Before(start) && !iv.End.After(end) })
 	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
 	writes, err := e.writeCounts(ctx)
 	if err != nil {
@@ -214,6 +202,19 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		}
 	}
 	return res, nil
+}
+
+// countReconciles counts the finished reconciles that in accepts, in all
+// and by replica.
+func countReconciles(ivs []reconcileaudit.Interval, in func(reconcileaudit.Interval) bool) (int, map[string]int) {
+	n, perReplica := 0, map[string]int{}
+	for _, iv := range ivs {
+		if !iv.Open && in(iv) {
+			n++
+			perReplica[iv.Replica]++
+		}
+	}
+	return n, perReplica
 }
 
 // Failover is how long the shards of a stopped replica stay unowned and
@@ -410,13 +411,9 @@ func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Thro
 	if err != nil {
 		return nil, err
 	}
-	perReplica := map[string]int{}
-	for _, iv := range ivs {
-		if !iv.Open && !iv.Start.Before(start) && !iv.End.After(end) {
-			res.Reconciles++
-			perReplica[iv.Replica]++
-		}
-	}
+	// Reconciles that started and ended within the window.
+	var perReplica map[string]int
+	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.Start.Before(start) && !iv.End.After(end) })
 	res.ReconcilesPerSec = ratio(float64(res.Reconciles), end.Sub(start).Seconds())
 	for _, rep := range live {
 		c, err := cpuSeconds(rep.proc.Pid())
