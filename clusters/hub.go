@@ -34,8 +34,9 @@ import (
 type Options struct {
 	// Namespace is the hub namespace holding member Secrets.
 	Namespace string
-	// MemberQPS and MemberBurst rate-limit each member client (the
-	// provider's client-go defaults of 5/10 starve a fleet).
+	// MemberQPS and MemberBurst rate-limit each member: every request a
+	// replica sends to it, whatever the resource type, takes from one
+	// token bucket (client-go's defaults of 5/10 starve a fleet).
 	MemberQPS   float32
 	MemberBurst int
 	// ProbeInterval is the time between health probes of one member.
@@ -125,7 +126,7 @@ func NewProvider(opts Options) *kubeconfig.Provider {
 			if err := memberconfig.CheckSelfContained(cfg); err != nil {
 				return err
 			}
-			cfg.QPS, cfg.Burst = opts.MemberQPS, opts.MemberBurst
+			memberconfig.RateLimit(cfg, opts.MemberQPS, opts.MemberBurst)
 			cfg.UserAgent = "flink-hub"
 			// API calls made inside a traced reconcile become child spans.
 			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observability.WrapKubeTransport(rt, "") })

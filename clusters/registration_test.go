@@ -98,8 +98,13 @@ func TestRegistrationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := testOptions(ns)
-		if cfg := cl.GetConfig(); cfg.QPS != want.MemberQPS || cfg.Burst != want.MemberBurst {
+		cfg := cl.GetConfig()
+		if cfg.QPS != want.MemberQPS || cfg.Burst != want.MemberBurst {
 			t.Fatalf("member client QPS/burst %v/%d, want %v/%d", cfg.QPS, cfg.Burst, want.MemberQPS, want.MemberBurst)
+		}
+		// One bucket for the member, not one per resource type.
+		if cfg.RateLimiter == nil || cfg.RateLimiter.QPS() != want.MemberQPS {
+			t.Fatalf("member config has no shared rate limiter of %v QPS: %v", want.MemberQPS, cfg.RateLimiter)
 		}
 	})
 

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 const (
@@ -99,4 +100,14 @@ func CheckSelfContained(cfg *rest.Config) error {
 		return invalid("kubeconfig refers to files; member kubeconfigs must embed certificates, keys and tokens")
 	}
 	return nil
+}
+
+// RateLimit makes qps and burst the client-side limit of everything built
+// from cfg and its copies: one token bucket for the member. With only
+// QPS and Burst set, every REST client gets a bucket of its own, and
+// controller-runtime builds one REST client per resource type, so a
+// member would see the limit once per type.
+func RateLimit(cfg *rest.Config, qps float32, burst int) {
+	cfg.QPS, cfg.Burst = qps, burst
+	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
 }

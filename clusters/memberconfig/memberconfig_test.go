@@ -4,8 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 )
 
 const secretToken = "s3cr3t-t0ken-value"
@@ -92,5 +96,36 @@ func TestIsMember(t *testing.T) {
 		if got := IsMember(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: tc.labels}}); got != tc.want {
 			t.Errorf("IsMember(%v) = %v, want %v", tc.labels, got, tc.want)
 		}
+	}
+}
+
+func TestRateLimitIsOneBucketPerMember(t *testing.T) {
+	cfg := &rest.Config{Host: "https://member.example:6443"}
+	RateLimit(cfg, 1, 3)
+	// Two resource types get two REST clients, as controller-runtime
+	// builds them, from copies of the member's config.
+	clientFor := func(gv schema.GroupVersion, apiPath string) *rest.RESTClient {
+		t.Helper()
+		c := rest.CopyConfig(cfg)
+		c.GroupVersion, c.APIPath = &gv, apiPath
+		c.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+		rc, err := rest.RESTClientFor(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc
+	}
+	configMaps := clientFor(corev1.SchemeGroupVersion, "/api")
+	deployments := clientFor(appsv1.SchemeGroupVersion, "/apis")
+	for i := range 3 {
+		if !configMaps.GetRateLimiter().TryAccept() {
+			t.Fatalf("request %d of the burst of 3 refused", i+1)
+		}
+	}
+	if deployments.GetRateLimiter().TryAccept() {
+		t.Fatal("another resource type's client had tokens of its own after the member's burst was spent")
+	}
+	if got := deployments.GetRateLimiter().QPS(); got != 1 {
+		t.Errorf("QPS %v, want 1", got)
 	}
 }

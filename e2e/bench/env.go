@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
@@ -121,10 +122,11 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 	return e, nil
 }
 
-// memberClient is a client with the given client-side rate limit.
+// memberClient is a client with the given client-side rate limit, one
+// bucket for all resource types as the hub's member clients have.
 func memberClient(cfg *rest.Config, qps float64, burst int) (client.Client, error) {
 	c := rest.CopyConfig(cfg)
-	c.QPS, c.Burst = float32(qps), burst
+	memberconfig.RateLimit(c, float32(qps), burst)
 	return client.New(c, client.Options{Scheme: framework.Scheme})
 }
 
