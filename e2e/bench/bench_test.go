@@ -136,6 +136,11 @@ func TestTinyRun(t *testing.T) {
 	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 || res.Floor.MemberRequests["POST flinkdeployments"] != 4 {
 		t.Errorf("floor %+v", res.Floor)
 	}
+	// With the members reacting, the floor also waits for every
+	// JobManager, whose pods the simulated kubelets created meanwhile.
+	if f := res.FloorSimulated; f == nil || f.JobManagersSeconds < f.Seconds || f.MemberRequests["POST pods"] < 4 {
+		t.Errorf("simulated floor %+v", f)
+	}
 	if len(res.Convergence) != 2 {
 		t.Fatalf("want convergence with 1 and 3 replicas, got %+v", res.Convergence)
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -145,6 +147,44 @@ func floor(ctx context.Context, members []client.Client, n int) (int, error) {
 		return nil
 	})
 	return writes, err
+}
+
+// jobManagersPoll is how often jobManagersAvailable lists; lists come from
+// the apiservers' watch caches, and a shorter period would load the
+// apiservers it measures.
+const jobManagersPoll = 250 * time.Millisecond
+
+// jobManagersAvailable waits until n JobManager Deployments of the fleet
+// namespace report an available replica, as the simulated kubelets and
+// Deployment controller make them once a JobManager serves.
+func jobManagersAvailable(ctx context.Context, members []client.Client, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(jobManagersPoll)
+	defer tick.Stop()
+	for {
+		available := 0
+		for _, c := range members {
+			var list appsv1.DeploymentList
+			if err := c.List(ctx, &list, client.InNamespace(fdNamespace), client.MatchingLabels{deployer.LabelComponent: deployer.ComponentJobManager},
+				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
+				return err
+			}
+			for i := range list.Items {
+				if list.Items[i].Status.AvailableReplicas > 0 {
+					available++
+				}
+			}
+		}
+		if available >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d JobManager Deployments available: %w", available, n, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // warmUp creates n FlinkDeployments in warmupNamespace and waits until all

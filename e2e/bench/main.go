@@ -235,6 +235,14 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 			if err != nil {
 				return err
 			}
+			if simulate {
+				// The members' own work goes on after the last write: the
+				// requests below count it until every JobManager is up.
+				if err := jobManagersAvailable(ctx, e.members, cfg.fds, cfg.timeout); err != nil {
+					return err
+				}
+				f.JobManagersSeconds = seconds(time.Since(start))
+			}
 			served, err := e.memberRequests(ctx)
 			f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
 			f.MemberWrites = writesOf(f.MemberRequests)

@@ -43,6 +43,10 @@ type Floor struct {
 	Writes       int     `json:"writes"`
 	Seconds      float64 `json:"seconds"`
 	WritesPerSec float64 `json:"writesPerSecond"`
+	// JobManagersSeconds (simulated only) is the time from the first write
+	// until every JobManager Deployment was available: a writer that never
+	// waits, on members that react.
+	JobManagersSeconds float64 `json:"jobManagersSeconds,omitempty"`
 	// MemberWrites are the writes the member apiservers counted meanwhile.
 	MemberWrites float64 `json:"memberWrites"`
 	// MemberRequests are the requests they served meanwhile, by verb and
@@ -197,10 +201,14 @@ func (r *Results) Markdown() string {
 	}
 
 	if r.Floor != nil {
-		p("\n### Apiserver floor\n\n| members simulated | FlinkDeployments | writes | writes the apiservers counted | seconds | writes/s |\n|---|---|---|---|---|---|\n")
+		p("\n### Apiserver floor\n\n| members simulated | FlinkDeployments | writes | writes the apiservers counted | seconds | writes/s | every JobManager available |\n|---|---|---|---|---|---|---|\n")
 		for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
 			if f != nil {
-				p("| %s | %d | %d | %.0f | %.2f | %.0f |\n", map[bool]string{false: "no (the floor)", true: "yes"}[f.Simulated], f.FlinkDeployments, f.Writes, f.MemberWrites, f.Seconds, f.WritesPerSec)
+				jm := "-"
+				if f.JobManagersSeconds > 0 {
+					jm = fmt.Sprintf("%.2f s", f.JobManagersSeconds)
+				}
+				p("| %s | %d | %d | %.0f | %.2f | %.0f | %s |\n", map[bool]string{false: "no (the floor)", true: "yes"}[f.Simulated], f.FlinkDeployments, f.Writes, f.MemberWrites, f.Seconds, f.WritesPerSec, jm)
 			}
 		}
 	}
