@@ -136,6 +136,9 @@ func TestTinyRun(t *testing.T) {
 	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 || res.Floor.MemberRequests["POST flinkdeployments"] != 4 {
 		t.Errorf("floor %+v", res.Floor)
 	}
+	if f := res.Floor; f == nil || f.BusyCores <= 0 || f.CPUByProgram["kube-apiserver"] <= 0 {
+		t.Errorf("no CPU reading during the floor: %+v", f)
+	}
 	// With the members reacting, the floor also waits for every
 	// JobManager, whose pods the simulated kubelets created meanwhile.
 	if f := res.FloorSimulated; f == nil || f.JobManagersSeconds < f.Seconds || f.MemberRequests["POST pods"] < 4 {

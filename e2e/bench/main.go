@@ -223,10 +223,19 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 			if err != nil {
 				return err
 			}
+			cpuBefore, err := readCPU()
+			if err != nil {
+				return err
+			}
 			start := time.Now()
 			writes, err := floor(ctx, e.members, cfg.fds)
 			d := time.Since(start)
+			cpuAfter, cerr := readCPU()
+			if cerr != nil {
+				return cerr
+			}
 			f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+			f.CPUByProgram, f.BusyCores = cpuAfter.since(cpuBefore)
 			if simulate {
 				res.FloorSimulated = f
 			} else {

@@ -43,6 +43,10 @@ type Floor struct {
 	Writes       int     `json:"writes"`
 	Seconds      float64 `json:"seconds"`
 	WritesPerSec float64 `json:"writesPerSecond"`
+	// CPUByProgram and BusyCores are the CPU seconds by program and the
+	// machine's busy cores during the writes, as in Convergence.
+	CPUByProgram map[string]float64 `json:"cpuSecondsByProgram,omitempty"`
+	BusyCores    float64            `json:"machineBusyCores"`
 	// JobManagersSeconds (simulated only) is the time from the first write
 	// until every JobManager Deployment was available: a writer that never
 	// waits, on members that react.
@@ -84,26 +88,59 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
-// cpuTable renders where the machine's CPU went during each convergence.
-func cpuTable(p func(string, ...any), cs []*Convergence) {
+// measuredRun is one floor or convergence, a row or column of the CPU and
+// request tables.
+type measuredRun struct {
+	name     string
+	fds      int
+	seconds  float64
+	requests map[string]float64
+	cpu      map[string]float64
+	busy     float64
+}
+
+// runs lists the floors and convergences in the order they ran.
+func (r *Results) runs() []measuredRun {
+	var out []measuredRun
+	for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
+		if f != nil {
+			out = append(out, measuredRun{name: map[bool]string{false: "floor", true: "floor, simulated"}[f.Simulated], fds: f.FlinkDeployments,
+				seconds: f.Seconds, requests: f.MemberRequests, cpu: f.CPUByProgram, busy: f.BusyCores})
+		}
+	}
+	for _, c := range r.Convergence {
+		out = append(out, measuredRun{name: fmt.Sprintf("convergence, %d replica(s)", c.Replicas), fds: c.FlinkDeployments,
+			seconds: c.Seconds, requests: c.MemberRequests, cpu: c.CPUByProgram, busy: c.BusyCores})
+	}
+	return out
+}
+
+// cpuTable renders where the machine's CPU went during each floor's writes
+// and each convergence.
+func (r *Results) cpuTable(p func(string, ...any)) {
+	var measured []measuredRun
 	programs := map[string]bool{}
-	for _, c := range cs {
-		for name := range c.CPUByProgram {
+	for _, m := range r.runs() {
+		if m.cpu == nil {
+			continue
+		}
+		measured = append(measured, m)
+		for name := range m.cpu {
 			programs[name] = true
 		}
 	}
-	if len(programs) == 0 {
+	if len(measured) == 0 {
 		return
 	}
 	names := slices.Sorted(maps.Keys(programs))
-	p("\n### CPU during convergence (CPU seconds by program; the machine has %d cores)\n\n| replicas | seconds | cores busy | %s |\n|---|---|---|%s\n",
+	p("\n### CPU during the floors' writes and convergence (CPU seconds by program; the machine has %d cores)\n\n| run | seconds | cores busy | %s |\n|---|---|---|%s\n",
 		runtime.NumCPU(), strings.Join(names, " | "), strings.Repeat("---|", len(names)))
-	for _, c := range cs {
+	for _, m := range measured {
 		cells := make([]string, len(names))
 		for i, name := range names {
-			cells[i] = fmt.Sprintf("%.1f", c.CPUByProgram[name])
+			cells[i] = fmt.Sprintf("%.1f", m.cpu[name])
 		}
-		p("| %d | %.1f | %.2f | %s |\n", c.Replicas, c.Seconds, c.BusyCores, strings.Join(cells, " | "))
+		p("| %s | %.1f | %.2f | %s |\n", m.name, m.seconds, m.busy, strings.Join(cells, " | "))
 	}
 }
 
@@ -114,16 +151,10 @@ func (r *Results) requestsTable(p func(string, ...any)) {
 	var names []string
 	var cols []map[string]float64
 	var ns []int
-	for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
-		if f != nil && f.MemberRequests != nil {
-			names = append(names, map[bool]string{false: "floor", true: "floor, simulated"}[f.Simulated])
-			cols, ns = append(cols, f.MemberRequests), append(ns, f.FlinkDeployments)
-		}
-	}
-	for _, c := range r.Convergence {
-		if c.MemberRequests != nil {
-			names = append(names, fmt.Sprintf("convergence, %d replica(s)", c.Replicas))
-			cols, ns = append(cols, c.MemberRequests), append(ns, c.FlinkDeployments)
+	for _, m := range r.runs() {
+		if m.requests != nil {
+			names = append(names, m.name)
+			cols, ns = append(cols, m.requests), append(ns, m.fds)
 		}
 	}
 	if len(cols) == 0 {
@@ -235,7 +266,7 @@ func (r *Results) Markdown() string {
 		}
 	}
 	convTable("Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
-	cpuTable(p, r.Convergence)
+	r.cpuTable(p)
 	r.requestsTable(p)
 	if len(r.Failover) > 0 {
 		p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
