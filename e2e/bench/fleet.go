@@ -158,17 +158,13 @@ const jobManagersPoll = 250 * time.Millisecond
 // namespace report an available replica, as the simulated kubelets and
 // Deployment controller make them once a JobManager serves.
 func jobManagersAvailable(ctx context.Context, members []client.Client, n int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(jobManagersPoll)
-	defer tick.Stop()
-	for {
+	return framework.EventuallyEvery(ctx, timeout, jobManagersPoll, func(ctx context.Context) (bool, error) {
 		available := 0
 		for _, c := range members {
 			var list appsv1.DeploymentList
 			if err := c.List(ctx, &list, client.InNamespace(fdNamespace), client.MatchingLabels{deployer.LabelComponent: deployer.ComponentJobManager},
 				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
-				return err
+				return false, err
 			}
 			for i := range list.Items {
 				if list.Items[i].Status.AvailableReplicas > 0 {
@@ -176,15 +172,11 @@ func jobManagersAvailable(ctx context.Context, members []client.Client, n int, t
 				}
 			}
 		}
-		if available >= n {
-			return nil
+		if available < n {
+			return false, fmt.Errorf("%d of %d JobManager Deployments available", available, n)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%d of %d JobManager Deployments available: %w", available, n, ctx.Err())
-		case <-tick.C:
-		}
-	}
+		return true, nil
+	})
 }
 
 // warmUp creates n FlinkDeployments in warmupNamespace and waits until all

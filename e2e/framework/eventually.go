@@ -14,9 +14,15 @@ const PollInterval = 50 * time.Millisecond
 // Eventually calls cond until it returns true or the timeout passes, and then
 // returns an error with cond's last error. It never sleeps past the deadline.
 func Eventually(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, error)) error {
+	return EventuallyEvery(ctx, timeout, PollInterval, cond)
+}
+
+// EventuallyEvery is Eventually calling cond every interval instead of
+// every PollInterval, for conditions too costly to check that often.
+func EventuallyEvery(ctx context.Context, timeout, interval time.Duration, cond func(context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ticker := time.NewTicker(PollInterval)
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	var lastErr error
 	for {

@@ -55,3 +55,17 @@ func TestConsistentlyEndsWithTheWindow(t *testing.T) {
 		t.Fatalf("err = %v, want nil when the window ends during cond", err)
 	}
 }
+
+func TestEventuallyEveryWaitsItsInterval(t *testing.T) {
+	calls := 0
+	err := framework.EventuallyEvery(context.Background(), 5*framework.PollInterval, time.Hour, func(context.Context) (bool, error) {
+		calls++
+		return false, nil
+	})
+	if err == nil {
+		t.Fatal("a condition never met was reported met")
+	}
+	if calls != 1 {
+		t.Fatalf("%d calls within a timeout shorter than the interval, want 1", calls)
+	}
+}
