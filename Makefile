@@ -9,6 +9,8 @@ K8S_BIN    := $(BIN)/k8s
 KUBE_APISERVER := $(K8S_BIN)/kube-apiserver
 ETCD       := $(K8S_BIN)/etcd
 JAEGER     := $(BIN)/jaeger
+# Helm 3, for the chart's compatibility test (the chart tests use the Helm 4 SDK).
+HELM3      := $(BIN)/helm3
 CONTROLLER_GEN := $(BIN)/controller-gen
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 # Generated from the Flink REST spec: the client and the simulator's server.
@@ -97,7 +99,7 @@ bench-sharding: test-bins ## Run the sharding benchmark (failover and handoff of
 	go test -run '^$$' -bench . -benchtime 3x ./e2e/sharding/
 
 .PHONY: test-bins
-test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the control plane binaries and Jaeger.
+test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) $(HELM3) ## Build (once) and check the control plane binaries, Jaeger and Helm 3.
 	@$(KUBE_APISERVER) --version >/dev/null 2>&1 || { echo "$(KUBE_APISERVER) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 	@$(ETCD) --version >/dev/null 2>&1 || { echo "$(ETCD) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 
@@ -116,6 +118,10 @@ $(JAEGER): tools/jaeger/go.mod
 	@mkdir -p $(BIN)
 	@echo "building jaeger from the Go module proxy (a few minutes the first time)"
 	cd tools/jaeger && go build -o $@.tmp github.com/jaegertracing/jaeger/cmd/jaeger && mv $@.tmp $@
+
+$(HELM3): tools/helm3/go.mod
+	@mkdir -p $(BIN)
+	cd tools/helm3 && go build -o $@.tmp helm.sh/helm/v3/cmd/helm && mv $@.tmp $@
 
 $(CONTROLLER_GEN): tools/go.mod
 	@mkdir -p $(BIN)

@@ -1,7 +1,6 @@
 package chart_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/kube"
@@ -76,22 +76,63 @@ func render(release_, ns string, vals map[string]any) (*rendered, error) {
 		return nil, err
 	}
 	r := rel.(*release.Release)
-	out := &rendered{notes: r.Info.Notes}
-	for _, doc := range strings.Split(r.Manifest, "\n---") {
+	objects, err := parseManifest(r.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{objects: objects, notes: r.Info.Notes}, nil
+}
+
+// parseManifest splits a rendered manifest into its objects.
+func parseManifest(manifest string) ([]*unstructured.Unstructured, error) {
+	var objects []*unstructured.Unstructured
+	for _, doc := range strings.Split(manifest, "\n---") {
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
 			return nil, fmt.Errorf("rendered YAML: %w\n%s", err, doc)
 		}
 		if len(obj) > 0 {
-			out.objects = append(out.objects, &unstructured.Unstructured{Object: obj})
+			objects = append(objects, &unstructured.Unstructured{Object: obj})
 		}
 	}
-	return out, nil
+	return objects, nil
 }
 
 // install installs the chart into the cluster of kubeconfig and returns
 // the rendered objects.
 func install(t *testing.T, kubeconfig []byte, releaseName, ns string, vals map[string]any) *rendered {
+	t.Helper()
+	in := action.NewInstall(actionConfig(t, kubeconfig, ns))
+	in.ReleaseName, in.Namespace, in.CreateNamespace = releaseName, ns, true
+	in.ServerSideApply = true
+	// No kubelet runs the pods: do not wait for them.
+	in.WaitStrategy = kube.HookOnlyStrategy
+	rel, err := in.Run(loadChart(t), vals)
+	if err != nil {
+		t.Fatalf("helm install: %v", err)
+	}
+	return releaseObjects(t, rel)
+}
+
+// upgrade upgrades release releaseName in ns of the cluster of kubeconfig
+// to the chart, keeping the release's values and setting vals over them,
+// and returns the rendered objects.
+func upgrade(t *testing.T, kubeconfig []byte, releaseName, ns string, vals map[string]any) *rendered {
+	t.Helper()
+	up := action.NewUpgrade(actionConfig(t, kubeconfig, ns))
+	up.Namespace, up.ReuseValues = ns, true
+	up.ServerSideApply = "auto"
+	up.WaitStrategy = kube.HookOnlyStrategy
+	rel, err := up.Run(releaseName, loadChart(t), vals)
+	if err != nil {
+		t.Fatalf("helm upgrade: %v", err)
+	}
+	return releaseObjects(t, rel)
+}
+
+// actionConfig is a Helm action configuration for ns of the cluster of
+// kubeconfig, keeping releases in Secrets as Helm does by default.
+func actionConfig(t *testing.T, kubeconfig []byte, ns string) *action.Configuration {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
@@ -104,29 +145,26 @@ func install(t *testing.T, kubeconfig []byte, releaseName, ns string, vals map[s
 	if err := cfg.Init(flags, ns, "secret"); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// loadChart loads the chart under test.
+func loadChart(t *testing.T) chart.Charter {
+	t.Helper()
 	ch, err := loader.Load(chartDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := action.NewInstall(cfg)
-	in.ReleaseName, in.Namespace, in.CreateNamespace = releaseName, ns, true
-	in.ServerSideApply = true
-	// No kubelet runs the pods: do not wait for them.
-	in.WaitStrategy = kube.HookOnlyStrategy
-	rel, err := in.Run(ch, vals)
-	if err != nil {
-		t.Fatalf("helm install: %v", err)
-	}
+	return ch
+}
+
+// releaseObjects returns the objects and notes of a release.
+func releaseObjects(t *testing.T, rel any) *rendered {
+	t.Helper()
 	r := rel.(*release.Release)
-	out := &rendered{notes: r.Info.Notes}
-	for _, doc := range bytes.Split([]byte(r.Manifest), []byte("\n---")) {
-		var obj map[string]any
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
-			t.Fatal(err)
-		}
-		if len(obj) > 0 {
-			out.objects = append(out.objects, &unstructured.Unstructured{Object: obj})
-		}
+	objects, err := parseManifest(r.Manifest)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return &rendered{objects: objects, notes: r.Info.Notes}
 }

@@ -313,8 +313,11 @@ func TestReleaseNameSetsObjectNames(t *testing.T) {
 	}
 }
 
+// lintValues are the value sets the chart is linted with.
+var lintValues = []map[string]any{nil, {"webhook": map[string]any{"url": "https://hub.example.com/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}}}
+
 func TestLint(t *testing.T) {
-	for _, vals := range []map[string]any{nil, {"webhook": map[string]any{"url": "https://hub.example.com/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}}} {
+	for _, vals := range lintValues {
 		lint := action.NewLint()
 		lint.Strict = true
 		lint.Namespace = "flink-hub"
@@ -328,29 +331,36 @@ func TestLint(t *testing.T) {
 	}
 }
 
+// badValues are values the chart's schema must reject, with what the
+// rejection must name.
+var badValues = []struct {
+	name string
+	vals map[string]any
+	want string
+}{
+	{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer"},
+	{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed"},
+	{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed"},
+	{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"},
+	{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url"},
+	{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration"},
+	{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler"},
+	{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'"},
+	{"port", map[string]any{"ports": map[string]any{"health": 70000}}, "/ports/health"},
+}
+
+// schemaRejection is the start of Helm's error for values its schema
+// rejects.
+const schemaRejection = "values don't meet the specifications of the schema"
+
 func TestSchemaRejectsBadValues(t *testing.T) {
-	cases := []struct {
-		name string
-		vals map[string]any
-		want string
-	}{
-		{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer"},
-		{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed"},
-		{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed"},
-		{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"},
-		{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url"},
-		{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration"},
-		{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler"},
-		{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'"},
-		{"port", map[string]any{"ports": map[string]any{"health": 70000}}, "/ports/health"},
-	}
-	for _, tc := range cases {
+	for _, tc := range badValues {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render("flink-hub", "flink-hub", tc.vals)
 			if err == nil {
 				t.Fatal("bad values accepted")
 			}
-			if !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), tc.want) {
+			if !strings.Contains(err.Error(), schemaRejection) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not name the problem %q", err, tc.want)
 			}
 		})

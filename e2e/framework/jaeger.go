@@ -73,16 +73,7 @@ exporters:
 `
 
 // JaegerBinary is bin/jaeger of the checkout, or $JAEGER_BIN.
-func JaegerBinary() (string, error) {
-	path := os.Getenv("JAEGER_BIN")
-	if path == "" {
-		path = filepath.Join(RepoRoot(), "bin", "jaeger")
-	}
-	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("jaeger binary %s is missing or not executable; build it with `make test-bins` (or `make test`)", path)
-	}
-	return path, nil
-}
+func JaegerBinary() (string, error) { return toolBinary("JAEGER_BIN", "jaeger") }
 
 // JaegerPorts are Jaeger's loopback ports; zero picks a free one.
 type JaegerPorts struct {
