@@ -82,9 +82,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, r.forget(ctx, req.NamespacedName)
 	}
 
-	mc, err := r.ensureMemberCluster(ctx, &secret)
+	mc, have, err := r.ensureMemberCluster(ctx, &secret)
 	if err != nil {
 		return reconcile.Result{}, err
+	}
+	if !have {
+		// Another replica created it after this replica's cache was read;
+		// its create event brings the Secret back once the cache has it.
+		return reconcile.Result{}, nil
 	}
 	result, server, now := r.observe(ctx, &secret)
 	before := mc.DeepCopy()
@@ -163,24 +168,29 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 }
 
 // ensureMemberCluster returns the Secret's MemberCluster, creating it owned
-// by the Secret.
-func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Secret) (*hubv1alpha1.MemberCluster, error) {
-	mc := &hubv1alpha1.MemberCluster{}
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
+// by the Secret. have is false when the MemberCluster exists but the
+// cache does not have it yet: every replica runs this controller, and all
+// of them see a new Secret at once.
+func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Secret) (mc *hubv1alpha1.MemberCluster, have bool, err error) {
+	mc = &hubv1alpha1.MemberCluster{}
+	err = r.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
 	if err == nil {
-		return mc, nil
+		return mc, true, nil
 	}
 	if !apierrors.IsNotFound(err) {
-		return nil, err
+		return nil, false, err
 	}
 	mc = &hubv1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: secret.Name, Namespace: secret.Namespace}}
 	if err := controllerutil.SetControllerReference(secret, mc, r.Client.Scheme()); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := r.Client.Create(ctx, mc); err != nil {
-		return nil, fmt.Errorf("create MemberCluster: %w", err)
+	switch err := r.Client.Create(ctx, mc); {
+	case apierrors.IsAlreadyExists(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("create MemberCluster: %w", err)
 	}
-	return mc, nil
+	return mc, true, nil
 }
 
 // forget deletes the member's MemberCluster and its rows.

@@ -1,0 +1,87 @@
+package clusters_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/clusters/health"
+	"github.com/flink-hub/flink-hub/clusters/memberstatus"
+)
+
+// TestMemberClusterCreatedByAnotherReplica reconciles a member Secret
+// whose MemberCluster another replica created moments ago, with a client
+// whose cache does not have it yet (every replica runs the status
+// controller and sees a new Secret at once): the reconcile is not an error
+// and leaves that MemberCluster alone; once the cache has it, the next
+// reconcile writes its status.
+func TestMemberClusterCreatedByAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	const ns, name = "racing-replicas", "member"
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	hc := fleet.Hub.Client
+	secret := memberSecret(ns, name, fleet.Members[0].Kubeconfig)
+	if err := hc.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	theirs := &hubv1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if err := controllerutil.SetControllerReference(secret, theirs, hc.Scheme()); err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.Create(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+
+	api, err := client.NewWithWatch(fleet.Hub.Config, client.Options{Scheme: hc.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleCache := interceptor.NewClient(api, interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if _, ok := obj.(*hubv1alpha1.MemberCluster); ok {
+				return apierrors.NewNotFound(schema.GroupResource{Group: hubv1alpha1.GroupVersion.Group, Resource: "memberclusters"}, key.Name)
+			}
+			return c.Get(ctx, key, obj, opts...)
+		},
+	})
+	reconciler := func(c client.Client) *memberstatus.Reconciler {
+		return &memberstatus.Reconciler{
+			Client: c, Namespace: ns, Prober: health.HTTPProber{Timeout: 5 * time.Second},
+			Debouncer: health.NewDebouncer(0), Interval: time.Minute, Index: fleetindex.New(),
+		}
+	}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(secret)}
+	if _, err := reconciler(staleCache).Reconcile(ctx, req); err != nil {
+		t.Fatalf("reconcile with a cache behind another replica's create: %v", err)
+	}
+	var got hubv1alpha1.MemberCluster
+	if err := hc.Get(ctx, client.ObjectKeyFromObject(theirs), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.UID != theirs.UID || got.ResourceVersion != theirs.ResourceVersion {
+		t.Errorf("the other replica's MemberCluster was replaced or changed: uid %s rv %s, want %s %s", got.UID, got.ResourceVersion, theirs.UID, theirs.ResourceVersion)
+	}
+
+	if _, err := reconciler(hc).Reconcile(ctx, req); err != nil {
+		t.Fatalf("reconcile once the cache has it: %v", err)
+	}
+	if err := hc.Get(ctx, client.ObjectKeyFromObject(theirs), &got); err != nil {
+		t.Fatal(err)
+	}
+	if c := meta.FindStatusCondition(got.Status.Conditions, hubv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready condition after the cache caught up = %+v, want True", c)
+	}
+}
