@@ -20,6 +20,15 @@ import (
 	"github.com/flink-hub/flink-hub/clusters/memberstatus"
 )
 
+// statusReconciler is a MemberCluster status controller of the hub
+// namespace ns, reading and writing through c, without debounce.
+func statusReconciler(c client.Client, ns string) *memberstatus.Reconciler {
+	return &memberstatus.Reconciler{
+		Client: c, Namespace: ns, Prober: health.HTTPProber{Timeout: 5 * time.Second},
+		Debouncer: health.NewDebouncer(0), Interval: time.Minute, Index: fleetindex.New(),
+	}
+}
+
 // TestMemberClusterCreatedByAnotherReplica reconciles a member Secret
 // whose MemberCluster another replica created moments ago, with a client
 // whose cache does not have it yet (every replica runs the status
@@ -57,14 +66,8 @@ func TestMemberClusterCreatedByAnotherReplica(t *testing.T) {
 			return c.Get(ctx, key, obj, opts...)
 		},
 	})
-	reconciler := func(c client.Client) *memberstatus.Reconciler {
-		return &memberstatus.Reconciler{
-			Client: c, Namespace: ns, Prober: health.HTTPProber{Timeout: 5 * time.Second},
-			Debouncer: health.NewDebouncer(0), Interval: time.Minute, Index: fleetindex.New(),
-		}
-	}
 	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(secret)}
-	if _, err := reconciler(staleCache).Reconcile(ctx, req); err != nil {
+	if _, err := statusReconciler(staleCache, ns).Reconcile(ctx, req); err != nil {
 		t.Fatalf("reconcile with a cache behind another replica's create: %v", err)
 	}
 	var got hubv1alpha1.MemberCluster
@@ -75,7 +78,7 @@ func TestMemberClusterCreatedByAnotherReplica(t *testing.T) {
 		t.Errorf("the other replica's MemberCluster was replaced or changed: uid %s rv %s, want %s %s", got.UID, got.ResourceVersion, theirs.UID, theirs.ResourceVersion)
 	}
 
-	if _, err := reconciler(hc).Reconcile(ctx, req); err != nil {
+	if _, err := statusReconciler(hc, ns).Reconcile(ctx, req); err != nil {
 		t.Fatalf("reconcile once the cache has it: %v", err)
 	}
 	if err := hc.Get(ctx, client.ObjectKeyFromObject(theirs), &got); err != nil {
@@ -84,4 +87,31 @@ func TestMemberClusterCreatedByAnotherReplica(t *testing.T) {
 	if c := meta.FindStatusCondition(got.Status.Conditions, hubv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Ready condition after the cache caught up = %+v, want True", c)
 	}
+}
+
+// TestMemberStatusStopsQuietly reconciles with the context of a stopping
+// manager: the write fails, and that is not reported as a reconcile error
+// (it was, once per member and replica, on every rollout).
+func TestMemberStatusStopsQuietly(t *testing.T) {
+	ctx := context.Background()
+	const ns, name = "stopping-replica", "member"
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	secret := memberSecret(ns, name, fleet.Members[0].Kubeconfig)
+	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	r := statusReconciler(fleet.Hub.Client, ns)
+	res, err := r.Reconcile(stopped, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(secret)})
+	if err != nil || res.RequeueAfter != 0 {
+		t.Errorf("reconcile while stopping = %+v, %v; want no error and no requeue", res, err)
+	}
+	// With a live context the same reconcile does its work.
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(secret)}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ns, name, metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 }

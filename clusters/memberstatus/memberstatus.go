@@ -71,8 +71,17 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager, workers int) error {
 }
 
 // Reconcile implements reconcile.Reconciler for a Secret of the hub
-// namespace.
+// namespace. An error caused by the manager stopping is not reported: the
+// next start probes again.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	result, err := r.reconcile(ctx, req)
+	if err != nil && ctx.Err() != nil {
+		return reconcile.Result{}, nil
+	}
+	return result, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var secret corev1.Secret
 	err := r.Client.Get(ctx, req.NamespacedName, &secret)
 	if client.IgnoreNotFound(err) != nil {
