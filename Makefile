@@ -76,7 +76,7 @@ verify: generate ## Fail when generated files are stale, gofmt or go vet complai
 ##@ Test
 
 .PHONY: test
-test: test-bins test-netns-tools ## Run all tests against real kube-apiservers and etcds.
+test: test-bins $(HELM3) test-netns-tools ## Run all tests against real kube-apiservers and etcds.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-netns-tools
@@ -99,7 +99,7 @@ bench-sharding: test-bins ## Run the sharding benchmark (failover and handoff of
 	go test -run '^$$' -bench . -benchtime 3x ./e2e/sharding/
 
 .PHONY: test-bins
-test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) $(HELM3) ## Build (once) and check the control plane binaries, Jaeger and Helm 3.
+test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the control plane binaries and Jaeger.
 	@$(KUBE_APISERVER) --version >/dev/null 2>&1 || { echo "$(KUBE_APISERVER) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 	@$(ETCD) --version >/dev/null 2>&1 || { echo "$(ETCD) does not run; rebuild it with: rm -rf $(K8S_BIN) && make test-bins"; exit 1; }
 

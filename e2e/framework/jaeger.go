@@ -73,7 +73,7 @@ exporters:
 `
 
 // JaegerBinary is bin/jaeger of the checkout, or $JAEGER_BIN.
-func JaegerBinary() (string, error) { return toolBinary("JAEGER_BIN", "jaeger") }
+func JaegerBinary() (string, error) { return toolBinary("JAEGER_BIN", "jaeger", "make test-bins") }
 
 // JaegerPorts are Jaeger's loopback ports; zero picks a free one.
 type JaegerPorts struct {

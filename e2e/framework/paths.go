@@ -53,18 +53,19 @@ func AssetsDir() (string, error) {
 }
 
 // Helm3Binary is bin/helm3 of the checkout (Helm 3's CLI, built by `make
-// test-bins`), or $HELM3_BIN.
-func Helm3Binary() (string, error) { return toolBinary("HELM3_BIN", "helm3") }
+// test`), or $HELM3_BIN.
+func Helm3Binary() (string, error) { return toolBinary("HELM3_BIN", "helm3", "make test") }
 
 // toolBinary is the executable in $env, else bin/<name> of the checkout; it
-// fails with a hint on how to build it when that is not an executable file.
-func toolBinary(env, name string) (string, error) {
+// fails, naming the make command that builds it, when that is not an
+// executable file.
+func toolBinary(env, name, build string) (string, error) {
 	path := os.Getenv(env)
 	if path == "" {
 		path = filepath.Join(RepoRoot(), "bin", name)
 	}
 	if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("%s binary %s is missing or not executable; build it with `make test-bins` (or `make test`)", name, path)
+		return "", fmt.Errorf("%s binary %s is missing or not executable; build it with `%s`", name, path, build)
 	}
 	return path, nil
 }
