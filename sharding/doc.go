@@ -17,7 +17,10 @@
 //     optimistic-concurrency write.
 //
 // Since RenewDeadline + RetryPeriod < LeaseDuration, the holder stops (and
-// cancels its reconciles) before anyone else may start. A graceful handoff
+// cancels its reconciles) before anyone else may start. A replica looks
+// again every RetryPeriod and also at the moment the next Lease another
+// replica holds would expire on its clock, so a dead replica's shards are
+// taken when its Leases expire, not up to a retry period later. A graceful handoff
 // is faster: the old owner stops admitting keys, waits for its in-flight
 // reconciles (bounded by DrainTimeout), then clears the holder, and the new
 // owner takes the free fence at once and enqueues the shard's cached keys

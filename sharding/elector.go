@@ -237,6 +237,11 @@ func (e *Elector) Run(ctx context.Context) error {
 	e.opts.Log.Info("joined sharded election", "shards", e.opts.Shards, "leaseDuration", e.opts.LeaseDuration)
 	t := time.NewTicker(e.opts.RetryPeriod)
 	defer t.Stop()
+	// Another replica's Lease expires on our clock at a known moment; a
+	// tick then, rather than at the next retry period, takes a dead
+	// replica's shards up to a retry period sooner.
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
 	// Stop admitting reconciles the moment ctx ends, not after a tick in
 	// flight.
 	stopped := context.AfterFunc(ctx, e.beginStop)
@@ -251,10 +256,16 @@ loop:
 			runErr = err
 			break
 		}
+		if d, ok := e.nextExpiry(time.Now()); ok && d < e.opts.RetryPeriod {
+			expiry.Reset(d)
+		} else {
+			expiry.Stop()
+		}
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-t.C:
+		case <-expiry.C:
 		case <-e.kick:
 		}
 	}
@@ -307,6 +318,36 @@ func (e *Elector) expiredLocked(l *coordinationv1.Lease, now time.Time) (bool, t
 	}
 	age := now.Sub(o.at)
 	return age >= d, age
+}
+
+// nextExpiry returns how long until the next Lease another replica holds
+// expires on the local clock, if one is still valid: a peer Lease after its
+// own duration (livePeers), a fence after at least ours (expiredLocked).
+func (e *Elector) nextExpiry(now time.Time) (time.Duration, bool) {
+	all, err := e.lister.List(labels.Everything())
+	if err != nil {
+		return 0, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next, found := time.Duration(0), false
+	for _, l := range all {
+		o, seen := e.seen[l.Name]
+		if h := holder(l); h == "" || h == e.id || !seen || o.resourceVersion != l.ResourceVersion {
+			continue
+		}
+		d, err := leaseDuration(l)
+		switch {
+		case l.Labels[RoleLabel] == RoleShard && (err != nil || d < e.opts.LeaseDuration):
+			d = e.opts.LeaseDuration
+		case err != nil:
+			continue // an invalid peer Lease is never live
+		}
+		if left := d - now.Sub(o.at); left > 0 && (!found || left < next) {
+			next, found = left, true
+		}
+	}
+	return next, found
 }
 
 // livePeers returns the valid peers whose Leases changed within their lease

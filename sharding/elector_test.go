@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,9 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
@@ -200,14 +201,7 @@ func TestFenceExpiryJudgedOnLocalClock(t *testing.T) {
 
 func TestStopsBeforeExpiryWhenHubUnreachableAndRecovers(t *testing.T) {
 	ns := newNamespace(t)
-	u, err := url.Parse(hub.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startProxy(t, u.Host)
-	cfg := rest.CopyConfig(hub.Config)
-	cfg.Host = "https://" + proxy.addr()
-	cfg.Timeout = testRetry
+	proxy, cfg := proxiedHub(t, testRetry)
 	e := start(t, cfg, ns, "cut", WithShards(4))
 	var mu sync.Mutex
 	acquired := map[int]int{}
@@ -364,6 +358,66 @@ func TestRenewalDue(t *testing.T) {
 			validUntil := now.Add(-tc.renewedAgo).Add(tc.renew)
 			if got := e.renewalDue(validUntil, now); got != tc.want {
 				t.Fatalf("renewalDue = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNextExpiry(t *testing.T) {
+	now := time.Now()
+	const ours = 10 * time.Second
+	lease := func(name, role, holder, rv string, seconds int32) *coordinationv1.Lease {
+		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", ResourceVersion: rv, Labels: map[string]string{RoleLabel: role}},
+			Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To(seconds)}}
+		if holder != "" {
+			l.Spec.HolderIdentity = ptr.To(holder)
+		}
+		return l
+	}
+	seenAgo := func(rv string, ago time.Duration) observation {
+		return observation{resourceVersion: rv, at: now.Add(-ago)}
+	}
+	for _, tc := range []struct {
+		name   string
+		leases []*coordinationv1.Lease
+		seen   map[string]observation
+		want   time.Duration
+		found  bool
+	}{
+		{name: "no leases"},
+		{name: "a peer expires after its own duration",
+			leases: []*coordinationv1.Lease{lease("peer-b", RolePeer, "b", "1", 4)},
+			seen:   map[string]observation{"peer-b": seenAgo("1", time.Second)},
+			want:   3 * time.Second, found: true},
+		{name: "a fence after at least our lease duration",
+			leases: []*coordinationv1.Lease{lease("shard-1", RoleShard, "b", "1", 4)},
+			seen:   map[string]observation{"shard-1": seenAgo("1", time.Second)},
+			want:   9 * time.Second, found: true},
+		{name: "the soonest of several",
+			leases: []*coordinationv1.Lease{lease("shard-1", RoleShard, "b", "1", 10), lease("shard-2", RoleShard, "c", "1", 10)},
+			seen:   map[string]observation{"shard-1": seenAgo("1", 2*time.Second), "shard-2": seenAgo("1", 9*time.Second)},
+			want:   time.Second, found: true},
+		{name: "ours, free, expired, unseen and stale leases do not count",
+			leases: []*coordinationv1.Lease{
+				lease("shard-1", RoleShard, "a", "1", 10), lease("shard-2", RoleShard, "", "1", 10),
+				lease("shard-3", RoleShard, "b", "1", 10), lease("shard-4", RoleShard, "b", "1", 10),
+				lease("shard-5", RoleShard, "b", "2", 10), lease("peer-c", RolePeer, "c", "1", 0),
+			},
+			seen: map[string]observation{"shard-1": seenAgo("1", time.Second), "shard-2": seenAgo("1", time.Second),
+				"shard-3": seenAgo("1", 11*time.Second), "shard-5": seenAgo("1", time.Second), "peer-c": seenAgo("1", time.Second)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+			for _, l := range tc.leases {
+				if err := idx.Add(l); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := &Elector{id: "a", opts: Options{LeaseDuration: ours}, seen: tc.seen,
+				lister: coordinationlisters.NewLeaseLister(idx).Leases("ns")}
+			got, found := e.nextExpiry(now)
+			if got != tc.want || found != tc.found {
+				t.Fatalf("nextExpiry = %v, %v; want %v, %v", got, found, tc.want, tc.found)
 			}
 		})
 	}

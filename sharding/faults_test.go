@@ -3,7 +3,6 @@ package sharding
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -158,14 +156,7 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 func TestPartitionedOwnerStopsBeforeTakeover(t *testing.T) {
 	ns := newNamespace(t)
 	const s = 8
-	u, err := url.Parse(hub.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startProxy(t, u.Host)
-	cfg := rest.CopyConfig(hub.Config)
-	cfg.Host = "https://" + proxy.addr()
-	cfg.Timeout = testRetry
+	proxy, cfg := proxiedHub(t, testRetry)
 	cut := start(t, cfg, ns, "partitioned", WithShards(s))
 	other := start(t, hub.Config, ns, "survivor", WithShards(s))
 	eventually(t, 20*time.Second, func() error { return exactlyOnce(s, true, cut, other) })
@@ -205,5 +196,61 @@ func TestPartitionedOwnerStopsBeforeTakeover(t *testing.T) {
 		if got := gaugeValue(t, shardUnowned.WithLabelValues(fmt.Sprint(k))); got < testLease.Seconds() {
 			t.Errorf("shard %d: last unowned %.2fs, want at least the lease duration %v", k, got, testLease)
 		}
+	}
+}
+
+// TestDeadReplicaShardsTakenAtExpiry cuts a replica off and checks that
+// the survivor takes its shards as soon as its Leases expire on the
+// survivor's clock, not at the survivor's next retry period: with a retry
+// period of 4 s, a survivor that only looked on its ticks would be up to
+// 4 s late.
+func TestDeadReplicaShardsTakenAtExpiry(t *testing.T) {
+	const lease, renew, retry = 10 * time.Second, 5500 * time.Millisecond, 4 * time.Second
+	const s, late = 8, 1200 * time.Millisecond
+	ns := newNamespace(t)
+	proxy, cfg := proxiedHub(t, retry)
+	cut := start(t, cfg, ns, "dead", WithShards(s), WithTimings(lease, renew, retry))
+	other := start(t, hub.Config, ns, "survivor", WithShards(s), WithTimings(lease, renew, retry))
+	eventually(t, 30*time.Second, func() error { return exactlyOnce(s, true, cut, other) })
+	lost := cut.OwnedShards()
+	proxy.setCut(true)
+
+	// The dead replica's Leases expire, on the survivor's clock, a lease
+	// duration after the survivor last saw each change; read that until
+	// the takeover (whose writes change the fences).
+	dead := []string{PeerLeaseName("dead")}
+	for _, k := range lost {
+		dead = append(dead, ShardLeaseName(k))
+	}
+	var expires, takenOver time.Time
+	eventually(t, 3*lease, func() error {
+		now := time.Now()
+		mine := map[int]bool{}
+		for _, k := range other.OwnedShards() {
+			mine[k] = true
+		}
+		for _, k := range lost {
+			if !mine[k] {
+				other.mu.Lock()
+				expires = time.Time{}
+				for _, name := range dead {
+					if at := other.seen[name].at.Add(lease); at.After(expires) {
+						expires = at
+					}
+				}
+				other.mu.Unlock()
+				return fmt.Errorf("shard %d not taken over yet", k)
+			}
+		}
+		takenOver = now
+		return nil
+	})
+	if takenOver.Before(expires) {
+		t.Fatalf("took over at %s, before the Leases expired at %s", takenOver.Format(time.StampMilli), expires.Format(time.StampMilli))
+	}
+	d := takenOver.Sub(expires)
+	t.Logf("took over %v after the Leases expired", d)
+	if d > late {
+		t.Errorf("took over %v after the dead replica's Leases expired, want within %v (retry period %v)", d, late, retry)
 	}
 }

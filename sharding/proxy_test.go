@@ -3,8 +3,12 @@ package sharding
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // tcpProxy forwards connections to a target and can cut them all, to play
@@ -31,6 +35,21 @@ func startProxy(t *testing.T, target string) *tcpProxy {
 }
 
 func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+// proxiedHub starts a proxy to the hub apiserver and returns it with a hub
+// config that goes through it, its requests bounded by timeout.
+func proxiedHub(t *testing.T, timeout time.Duration) (*tcpProxy, *rest.Config) {
+	t.Helper()
+	u, err := url.Parse(hub.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	cfg := rest.CopyConfig(hub.Config)
+	cfg.Host = "https://" + proxy.addr()
+	cfg.Timeout = timeout
+	return proxy, cfg
+}
 
 func (p *tcpProxy) serve() {
 	for {
