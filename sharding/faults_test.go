@@ -216,35 +216,45 @@ func TestDeadReplicaShardsTakenAtExpiry(t *testing.T) {
 	proxy.setCut(true)
 
 	// The dead replica's Leases expire, on the survivor's clock, a lease
-	// duration after the survivor last saw each change; read that until
-	// the takeover (whose writes change the fences).
+	// duration after the survivor last saw each change while the dead
+	// replica held it (the takeover's own writes change the fences too).
 	dead := []string{PeerLeaseName("dead")}
 	for _, k := range lost {
 		dead = append(dead, ShardLeaseName(k))
 	}
-	var expires, takenOver time.Time
+	expiry := map[string]time.Time{}
+	var takenOver time.Time
 	eventually(t, 3*lease, func() error {
 		now := time.Now()
+		other.mu.Lock()
+		for _, name := range dead {
+			l, err := other.lister.Get(name)
+			if o := other.seen[name]; err == nil && holder(l) == "dead" && o.resourceVersion == l.ResourceVersion {
+				expiry[name] = o.at.Add(lease)
+			}
+		}
+		other.mu.Unlock()
 		mine := map[int]bool{}
 		for _, k := range other.OwnedShards() {
 			mine[k] = true
 		}
 		for _, k := range lost {
 			if !mine[k] {
-				other.mu.Lock()
-				expires = time.Time{}
-				for _, name := range dead {
-					if at := other.seen[name].at.Add(lease); at.After(expires) {
-						expires = at
-					}
-				}
-				other.mu.Unlock()
 				return fmt.Errorf("shard %d not taken over yet", k)
 			}
 		}
 		takenOver = now
 		return nil
 	})
+	var expires time.Time
+	for _, name := range dead {
+		if expiry[name].IsZero() {
+			t.Fatalf("never saw %s held by the dead replica", name)
+		}
+		if expiry[name].After(expires) {
+			expires = expiry[name]
+		}
+	}
 	if takenOver.Before(expires) {
 		t.Fatalf("took over at %s, before the Leases expired at %s", takenOver.Format(time.StampMilli), expires.Format(time.StampMilli))
 	}
