@@ -308,10 +308,7 @@ func (e *Elector) forget(obj any) {
 // expired reports whether lease l has not been seen to change for its lease
 // duration, judged on the local clock only.
 func (e *Elector) expiredLocked(l *coordinationv1.Lease, now time.Time) (bool, time.Duration) {
-	d, err := leaseDuration(l)
-	if err != nil || d < e.opts.LeaseDuration {
-		d = e.opts.LeaseDuration
-	}
+	d := e.fenceDuration(l)
 	o, ok := e.seen[l.Name]
 	if !ok || o.resourceVersion != l.ResourceVersion {
 		return false, 0
@@ -320,9 +317,19 @@ func (e *Elector) expiredLocked(l *coordinationv1.Lease, now time.Time) (bool, t
 	return age >= d, age
 }
 
+// fenceDuration is how long a fence must be seen unchanged before another
+// replica may take it: its own lease duration, never less than ours.
+func (e *Elector) fenceDuration(l *coordinationv1.Lease) time.Duration {
+	d, err := leaseDuration(l)
+	if err != nil || d < e.opts.LeaseDuration {
+		return e.opts.LeaseDuration
+	}
+	return d
+}
+
 // nextExpiry returns how long until the next Lease another replica holds
 // expires on the local clock, if one is still valid: a peer Lease after its
-// own duration (livePeers), a fence after at least ours (expiredLocked).
+// own duration (livePeers), a fence after fenceDuration (expiredLocked).
 func (e *Elector) nextExpiry(now time.Time) (time.Duration, bool) {
 	all, err := e.lister.List(labels.Everything())
 	if err != nil {
@@ -338,8 +345,8 @@ func (e *Elector) nextExpiry(now time.Time) (time.Duration, bool) {
 		}
 		d, err := leaseDuration(l)
 		switch {
-		case l.Labels[RoleLabel] == RoleShard && (err != nil || d < e.opts.LeaseDuration):
-			d = e.opts.LeaseDuration
+		case l.Labels[RoleLabel] == RoleShard:
+			d = e.fenceDuration(l)
 		case err != nil:
 			continue // an invalid peer Lease is never live
 		}

@@ -164,10 +164,7 @@ func TestHelm3LintsAndRejectsBadValues(t *testing.T) {
 func TestHelm3InstallUpgradeUninstall(t *testing.T) {
 	ctx := context.Background()
 	const release, ns = "h3", "flink-hub-h3"
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := kubeconfigFile(t, fleet.Hub.Kubeconfig)
 	c := fleet.Hub.Client
 	name := release + "-flink-hub"
 	replicasAre := func(t *testing.T, want int32) {

@@ -134,10 +134,7 @@ func upgrade(t *testing.T, kubeconfig []byte, releaseName, ns string, vals map[s
 // kubeconfig, keeping releases in Secrets as Helm does by default.
 func actionConfig(t *testing.T, kubeconfig []byte, ns string) *action.Configuration {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := kubeconfigFile(t, kubeconfig)
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = &path
 	flags.Namespace = &ns
@@ -146,6 +143,17 @@ func actionConfig(t *testing.T, kubeconfig []byte, ns string) *action.Configurat
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// kubeconfigFile writes kubeconfig to a file of the test's own and returns
+// its path.
+func kubeconfigFile(t *testing.T, kubeconfig []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // loadChart loads the chart under test.

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,11 +115,8 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 	}
 
 	kubeconfig, saConfig := tokenKubeconfig(t, ns, "flink-hub")
+	kubeconfigPath := kubeconfigFile(t, kubeconfig)
 	dir := t.TempDir()
-	kubeconfigPath := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bin, err := framework.Build("./cmd/flink-hub")
 	if err != nil {
 		t.Fatal(err)
