@@ -19,7 +19,7 @@ FLINKSIM_API  := e2e/flinksim/restapi
 CHART := deploy/charts/flink-hub
 GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac $(CHART)/crds $(CHART)/files
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-GO_TEST_FLAGS ?= -timeout 25m
+GO_TEST_FLAGS ?= -race -timeout 25m
 
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
 

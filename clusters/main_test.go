@@ -28,6 +28,7 @@ import (
 	"github.com/flink-hub/flink-hub/clusters"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/observability"
 )
 
 // fleet is one hub and three members shared by the package's tests; each
@@ -56,7 +57,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestMain(m *testing.M) {
-	logger := funcr.New(logs.write, funcr.Options{Verbosity: 10})
+	logger := observability.WithoutQueueItemDumps(funcr.New(logs.write, funcr.Options{Verbosity: 10}))
 	ctrllog.SetLogger(logger)
 	klog.SetLogger(logger)
 	var err error

@@ -140,13 +140,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	fmt.Fprintf(stdout, "flink-hub %s\n", version)
 	if c.showVersion {
+		fmt.Fprintf(stdout, "flink-hub %s\n", version)
 		return 0
 	}
-	logger := textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(c.verbosity), textlogger.Output(stderr)))
+	logger := observability.WithoutQueueItemDumps(textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(c.verbosity), textlogger.Output(stderr))))
 	ctrllog.SetLogger(logger)
 	klog.SetLogger(logger)
+	// Printed once the global loggers are set, which is not safe while
+	// other goroutines log: a caller running the hub in-process waits for it.
+	fmt.Fprintf(stdout, "flink-hub %s\n", version)
 
 	cfg, err := hubConfig(c.kubeconfig)
 	if err != nil {

@@ -40,7 +40,9 @@ func TestRunFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
+			// run may set the global loggers to errOut, and later tests'
+			// goroutines keep logging there.
+			var out, errOut syncBuffer
 			if code := run(context.Background(), tc.args, &out, &errOut); code != tc.code {
 				t.Fatalf("exit code %d, want %d (stderr %q)", code, tc.code, errOut.String())
 			}
@@ -66,6 +68,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -109,10 +117,18 @@ func TestRunServesMembers(t *testing.T) {
 		stopped = true
 		cancel()
 		if code := <-done; code != 0 {
-			t.Errorf("run exited %d; stderr:\n%s", code, stderr.b.String())
+			t.Errorf("run exited %d; stderr:\n%s", code, stderr.String())
 		}
 	}
 	t.Cleanup(stopHub) // before the fleet stops: cleanups run last-in first-out
+	// run sets klog's and controller-runtime's global loggers, then prints
+	// its version; the test's clients log through them only after that.
+	framework.AwaitWithin(t, 30*time.Second, "hub started", func() error {
+		if !strings.Contains(stdout.String(), "flink-hub ") {
+			return fmt.Errorf("stdout: %q", stdout.String())
+		}
+		return nil
+	})
 
 	if err := f.RegisterMembers(ctx, ns); err != nil {
 		t.Fatal(err)

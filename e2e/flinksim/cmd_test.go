@@ -7,23 +7,24 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // TestCommand runs the simulator as the sandbox does: a separate process
 // with a member kubeconfig, serving JobManagers for the url transport.
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "flinksim")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/flinksim").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := framework.Build("./e2e/flinksim/cmd/flinksim")
+	if err != nil {
+		t.Fatal(err)
 	}
 	kubeconfig := filepath.Join(dir, "member.kubeconfig")
 	if err := os.WriteFile(kubeconfig, member.Kubeconfig, 0o600); err != nil {
@@ -36,14 +37,14 @@ func TestCommand(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ns := namespace(t)
-	cmd := exec.Command(bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	sim, err := framework.StartProcess(dir, "flinksim", bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		if err := sim.Stop(30 * time.Second); err != nil {
+			t.Errorf("%v; log %s", err, sim.LogPath)
+		}
 	})
 
 	c := cluster{name: "sandboxed", ns: ns, native: true,

@@ -17,7 +17,8 @@ var (
 )
 
 // Build compiles a main package of this module (e.g. "./cmd/flink-hub")
-// once per test process and returns the binary's path.
+// once per test process and returns the binary's path. Under `go test
+// -race` the program is built with the race detector too.
 func Build(pkg string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -29,7 +30,11 @@ func Build(pkg string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = RepoRoot()
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
@@ -59,14 +64,41 @@ func StartProcess(dir, name, bin string, args ...string) (*Process, error) {
 		return nil, err
 	}
 	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = ChildEnv()
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		_ = log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	go func() { p.err = p.cmd.Wait(); _ = log.Close(); close(p.done) }()
+	go func() { p.err = raceExit(p.cmd.Wait(), p.LogPath); _ = log.Close(); close(p.done) }()
 	return p, nil
+}
+
+// raceExitCode is the exit status of a race-detecting program that found a
+// data race.
+const raceExitCode = 66
+
+// ChildEnv is the environment for programs a test runs. Under -race it
+// makes a program built by Build stop at its first data race, with
+// raceExitCode, so the test sees it fail instead of a report it never
+// reads.
+func ChildEnv() []string {
+	env := os.Environ()
+	if raceEnabled && os.Getenv("GORACE") == "" {
+		env = append(env, fmt.Sprintf("GORACE=halt_on_error=1 exitcode=%d", raceExitCode))
+	}
+	return env
+}
+
+// raceExit names a data race as the cause of a race-detecting program's
+// exit.
+func raceExit(err error, logPath string) error {
+	var exit *exec.ExitError
+	if raceEnabled && errors.As(err, &exit) && exit.ExitCode() == raceExitCode {
+		return fmt.Errorf("%w: a data race, reported in %s", err, logPath)
+	}
+	return err
 }
 
 func (p *Process) wait(timeout time.Duration) (error, bool) {

@@ -3,8 +3,6 @@ package sharding
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
@@ -26,15 +24,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	replicaBin = filepath.Join(dir, "replica")
-	args := []string{"build", "-o", replicaBin}
-	if os.Getenv("SHARDING_E2E_RACE") != "" {
-		args = append(args, "-race") // a race makes a replica exit non-zero
-	}
-	build := exec.Command("go", append(args, "./replica")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build replica:", err)
+	// Under -race the replicas detect races too and exit at the first one.
+	if replicaBin, err = framework.Build("./e2e/sharding/replica"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 2})

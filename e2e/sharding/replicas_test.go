@@ -58,6 +58,7 @@ func startReplicaAs(t testing.TB, dir, kubeconfig, ns, id, stem string) *replica
 		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", id,
 		"--record", r.record, "--work", "200ms", "--workers", "16", "--requeue-after", "2s",
 		"--lease-duration", leaseDuration.String(), "--renew-deadline", renewDeadline.String(), "--retry-period", retryPeriod.String())
+	r.cmd.Env = framework.ChildEnv()
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
