@@ -13,6 +13,7 @@ JAEGER     := $(BIN)/jaeger
 HELM3      := $(BIN)/helm3
 CONTROLLER_GEN := $(BIN)/controller-gen
 OAPI_CODEGEN := $(BIN)/oapi-codegen
+STATICCHECK := $(BIN)/staticcheck
 # Generated from the Flink REST spec: the client and the simulator's server.
 FLINKREST_API := controllers/flinkrest/api
 FLINKSIM_API  := e2e/flinksim/restapi
@@ -63,7 +64,7 @@ generate: $(CONTROLLER_GEN) $(OAPI_CODEGEN) ## Generate deepcopy code, CRDs, the
 	cd $(FLINKSIM_API) && $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/$(FLINKREST_API)/rest_v1_dispatcher.yml
 
 .PHONY: verify
-verify: generate ## Fail when generated files are stale, gofmt or go vet complain.
+verify: generate $(STATICCHECK) ## Fail when generated files are stale, or gofmt, go vet or staticcheck complain.
 	@if ! git diff --quiet -- $(GENERATED) || [ -n "$$(git ls-files --others --exclude-standard -- $(GENERATED))" ]; then \
 		echo "generated files are stale; run 'make generate' and commit:"; \
 		git diff --stat -- $(GENERATED); git ls-files --others --exclude-standard -- $(GENERATED); exit 1; fi
@@ -72,6 +73,7 @@ verify: generate ## Fail when generated files are stale, gofmt or go vet complai
 	go vet ./...
 	cd tools/kube-apiserver && go vet .
 	cd tools/etcd && go vet .
+	$(STATICCHECK) ./...
 
 ##@ Test
 
@@ -130,6 +132,10 @@ $(CONTROLLER_GEN): tools/go.mod
 $(OAPI_CODEGEN): tools/go.mod
 	@mkdir -p $(BIN)
 	cd tools && go build -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+
+$(STATICCHECK): tools/staticcheck/go.mod
+	@mkdir -p $(BIN)
+	cd tools/staticcheck && go build -o $@ honnef.co/go/tools/cmd/staticcheck
 
 .PHONY: clean
 clean: ## Remove built binaries (the control plane binaries too).

@@ -102,7 +102,8 @@ func resultOf(result reconcile.Result, err error) string {
 	switch {
 	case err != nil:
 		return ResultError
-	case result.RequeueAfter > 0 || result.Requeue: //nolint:staticcheck // Requeue is still honoured by controller-runtime
+	//lint:ignore SA1019 Requeue is deprecated but still honoured by controller-runtime
+	case result.RequeueAfter > 0 || result.Requeue:
 		return ResultRequeue
 	default:
 		return ResultDone

@@ -152,7 +152,8 @@ func (i *Installer) Install(ctx context.Context, c client.Client, r client.Reade
 		}
 	}
 	obj := i.crd.DeepCopy()
-	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // unstructured SSA
+	//lint:ignore SA1019 server-side apply of an unstructured object
+	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return Status{Reason: hubv1alpha1.ReasonInstallFailed, Message: fmt.Sprintf("apply CRD: %v", err)}, err
 	}
 	return Status{Reason: hubv1alpha1.ReasonInstalled, Message: fmt.Sprintf("%s applied at revision %d", i.crd.GetName(), Revision)}, nil

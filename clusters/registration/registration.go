@@ -139,7 +139,8 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 		return nil, fmt.Errorf("hub namespace %q: %w", o.HubNamespace, err)
 	}
 	for _, obj := range MemberObjects(o) {
-		if err := r.MemberClient.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed SSA
+		//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
+		if err := r.MemberClient.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("member: apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
 	}
@@ -158,7 +159,8 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 		return nil, err
 	}
 	secret := Secret(o, kubeconfig)
-	if err := r.Hub.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed SSA
+	//lint:ignore SA1019 server-side apply of a typed object; client.Client.Apply wants apply configurations
+	if err := r.Hub.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("hub: write Secret %s/%s: %w", o.HubNamespace, o.Name, err)
 	}
 	return secret, nil

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 kube-apiserver's service proxy still resolves Services through Endpoints
+
 package main
 
 import (
@@ -57,7 +59,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Delete(ctx, svc) }()
-	eps := &corev1.Endpoints{ //nolint:staticcheck // the service proxy reads Endpoints
+	eps := &corev1.Endpoints{
 		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
 		Subsets: []corev1.EndpointSubset{{
 			Addresses: []corev1.EndpointAddress{{IP: network.HostAddr, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: hubNamespace, Name: pod.Name, UID: pod.UID}}},

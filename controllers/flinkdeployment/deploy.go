@@ -81,7 +81,8 @@ func (r *Reconciler) applyAll(ctx context.Context, c client.Client, objs []clien
 	g, ctx := errgroup.WithContext(ctx)
 	for _, obj := range objs {
 		g.Go(func() error {
-			if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // typed objects with SSA
+			//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
+			if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {
 				return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
 			}
 			return nil

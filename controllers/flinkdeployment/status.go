@@ -8,10 +8,6 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
-// metadataKey is the key of the operator's metadata in lastReconciledSpec,
-// as upstream writes it.
-const metadataKey = "resource_metadata"
-
 // reconciliationMeta is upstream's ReconciliationMetadata.
 type reconciliationMeta struct {
 	APIVersion      string `json:"apiVersion"`

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the simulator writes Endpoints as the endpoints controller does: kube-apiserver's service proxy resolves Services through them
+
 package flinksim
 
 import (
@@ -188,13 +190,6 @@ func upsert[T client.Object](ctx context.Context, m *member, key types.Namespace
 		return nil
 	}
 	return ignoreConflict(m.client.Update(ctx, cur))
-}
-
-func ignoreExists(err error) error {
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }
 
 func ignoreConflict(err error) error {

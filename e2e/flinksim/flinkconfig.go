@@ -34,9 +34,6 @@ const (
 // configMapName is the Flink configuration ConfigMap of a cluster.
 func configMapName(name string) string { return "flink-config-" + name }
 
-// taskManagerDeploymentName is a standalone cluster's TaskManager Deployment.
-func taskManagerDeploymentName(name string) string { return name + "-taskmanager" }
-
 // parseFlinkConfig reads a Flink config.yaml or flink-conf.yaml (flat or
 // nested YAML) into flat keys.
 func parseFlinkConfig(text string) (map[string]string, error) {

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the simulator writes Endpoints, which kube-apiserver's service proxy reads
+
 package flinksim_test
 
 import (

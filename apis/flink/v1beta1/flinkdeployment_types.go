@@ -31,7 +31,3 @@ type FlinkDeploymentList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []FlinkDeployment `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&FlinkDeployment{}, &FlinkDeploymentList{})
-}

@@ -8,8 +8,9 @@
 package v1beta1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -17,8 +18,16 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "flink.apache.org", Version: "v1beta1"}
 
 	// SchemeBuilder registers the Flink types with a runtime scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the Flink types to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// addKnownTypes registers the Flink types and the meta types of their
+// group version.
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &FlinkDeployment{}, &FlinkDeploymentList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

@@ -31,7 +31,6 @@ type job struct {
 	savepoints     map[string]*operation
 	checkpoints    map[string]*operation
 	exceptions     []api.RootExceptionInfo
-	failPermanent  bool
 }
 
 // operation is an asynchronous savepoint, checkpoint or disposal.
