@@ -30,7 +30,7 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 	}
 	st := &s.fd.Status
 	// A deployment ends whatever held the last upgrade back.
-	if st.Error == MsgManualRestore || strings.HasPrefix(st.Error, upgradeBlockedPrefix) || isSavepointError(st.Error) {
+	if st.Error == MsgManualRestore || strings.HasPrefix(st.Error, upgradeBlockedPrefix) || isSavepointError(st.Error) || isJobFailure(st.Error) {
 		st.Error = ""
 	}
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying

@@ -69,6 +69,9 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		return nil
 	}
 
+	if restartingFailedJob(s) {
+		return r.restartFailedJob(ctx, s)
+	}
 	// Manual savepoints and checkpoints compare the nonce with the last
 	// reconciled spec, so they run before the spec is recorded.
 	if err := r.manualSavepoint(ctx, s); err != nil {
@@ -197,6 +200,11 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state) error {
 // deleted.
 func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.UpgradeMode, redeploy bool) (bool, error) {
 	st := &s.fd.Status
+	if restartingFailedJob(s) {
+		// Nothing to capture: restartFailedJob chose where the job starts,
+		// and Flink removed the failed job's HA metadata.
+		return false, nil
+	}
 	if redeploy || mode == v1beta1.UpgradeModeStateless {
 		r.cancelJob(ctx, s)
 		return false, nil
@@ -255,6 +263,42 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 	}
 	st.Error = fmt.Sprintf(upgradeBlockedPrefix+"the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
 	return false, waiting(errors.New(st.Error), r.Options.ProgressCheckInterval)
+}
+
+// restartFailedSetting makes the hub restart jobs that failed for good, as
+// upstream names it (default false).
+const restartFailedSetting = "job.restart.failed"
+
+// restartingFailedJob reports a job that failed for good, with
+// restartFailedSetting on and the spec unchanged since it was deployed: the
+// case restartFailedJob handles (a new spec is an upgrade instead).
+func restartingFailedJob(s *state) bool {
+	return s.fd.Status.JobStatus.State == v1beta1.JobFailed && !suspended(s.lastSpec) &&
+		strings.EqualFold(operatorSetting(s.lastSpec, restartFailedSetting), "true") && !specChanged(&s.fd.Spec, s.lastSpec)
+}
+
+// restartFailedJob redeploys the deployed spec of a job that failed for
+// good, as upstream does: in the savepoint and last-state modes from the
+// upgrade savepoint or, failing that, the last savepoint; else (stateless,
+// or no savepoint known) with empty state, since Flink removed the failed
+// job's HA metadata. It runs as an upgrade to the same spec, so a replica
+// that takes over part-way finishes it.
+func (r *Reconciler) restartFailedJob(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	path := ""
+	if upgradeMode(s.lastSpec) != v1beta1.UpgradeModeStateless {
+		path = st.JobStatus.UpgradeSavepointPath
+		if info := st.JobStatus.SavepointInfo; path == "" && info != nil && info.LastSavepoint != nil {
+			path = info.LastSavepoint.Location
+		}
+	}
+	st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+	st.JobStatus.UpgradeSavepointPath = path
+	r.event(s, corev1.EventTypeNormal, "RestartFailedJob", "Restarting the failed job"+fromText(flinkconf.Restore{SavepointPath: path}))
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.continueUpgrade(ctx, s)
 }
 
 // rollbackSetting enables rollbacks, as upstream names it.

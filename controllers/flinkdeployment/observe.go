@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -132,7 +134,73 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 	if changed || js.UpdateTime == "" {
 		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 	}
+	st := &s.fd.Status
+	switch {
+	case js.State == v1beta1.JobFailed && (changed || st.Error == ""):
+		// Once per failure: a later error (an upgrade that cannot take a
+		// savepoint of the failed job) is not overwritten.
+		r.recordJobFailure(ctx, s, jm)
+	case js.State != v1beta1.JobFailed && isJobFailure(st.Error):
+		st.Error = ""
+	}
 	return nil
+}
+
+// jobFailurePrefix starts status.error for a job that failed for good; the
+// rest is the root cause Flink reports.
+const jobFailurePrefix = "Job failed: "
+
+func isJobFailure(msg string) bool { return strings.HasPrefix(msg, jobFailurePrefix) }
+
+// maxCauseLength bounds the cause copied into status.error and the event.
+const maxCauseLength = 1024
+
+// recordJobFailure puts why the job failed into status.error with a
+// Warning event, once per failure, as upstream does.
+func (r *Reconciler) recordJobFailure(ctx context.Context, s *state, jm flinkrest.Client) {
+	exceptions, err := jm.Exceptions(ctx, s.fd.Status.JobStatus.JobID)
+	if err != nil {
+		log.FromContext(ctx).Info("cannot read the failed job's exceptions", "error", err.Error())
+	}
+	s.fd.Status.Error = jobFailurePrefix + failureCause(exceptions, err)
+	r.event(s, corev1.EventTypeWarning, "JobFailed", s.fd.Status.Error)
+}
+
+// failureCause is the newest entry of Flink's exception history: the first
+// line of its stack trace, which names the exception and its message, at
+// most maxCauseLength long. When Flink cannot say, it says so.
+func failureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) string {
+	cause := noCause
+	switch {
+	case err != nil:
+		cause = "its exceptions could not be read: " + err.Error()
+	case exceptions == nil:
+	case len(exceptions.ExceptionHistory.Entries) > 0:
+		newest := exceptions.ExceptionHistory.Entries[0]
+		cause = firstLine(newest.Stacktrace, newest.ExceptionName)
+	case exceptions.RootException != "":
+		cause = firstLine(exceptions.RootException, "")
+	}
+	if len(cause) > maxCauseLength {
+		cause = cause[:maxCauseLength] + "..."
+	}
+	return cause
+}
+
+// noCause is the cause of a failure Flink reports nothing about.
+const noCause = "no cause reported by Flink"
+
+// firstLine is the first non-empty line of a stack trace, else fallback.
+func firstLine(trace, fallback string) string {
+	for line := range strings.Lines(trace) {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	if fallback == "" {
+		return noCause
+	}
+	return fallback
 }
 
 // pickJob is the job with the known id, else the most recently started.

@@ -2,6 +2,8 @@ package flinkdeployment
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +63,38 @@ func TestUntilReadinessDeadline(t *testing.T) {
 		if got := r.untilReadinessDeadline(tc.age); got != tc.want {
 			t.Errorf("age %s: got %s, want %s", tc.age, got, tc.want)
 		}
+	}
+}
+
+func TestFailureCause(t *testing.T) {
+	entry := func(name, trace string) api.RootExceptionInfo {
+		return api.RootExceptionInfo{ExceptionName: name, Stacktrace: trace}
+	}
+	history := func(entries ...api.RootExceptionInfo) *api.JobExceptionsInfoWithHistory {
+		return &api.JobExceptionsInfoWithHistory{ExceptionHistory: api.JobExceptionHistory{Entries: entries}}
+	}
+	long := strings.Repeat("x", 2*maxCauseLength)
+	for _, tc := range []struct {
+		name       string
+		exceptions *api.JobExceptionsInfoWithHistory
+		err        error
+		want       string
+	}{
+		{"newest history entry", history(
+			entry("java.io.IOException", "\njava.io.IOException: disk full\n\tat a.B(B.java:1)"),
+			entry("java.lang.RuntimeException", "java.lang.RuntimeException: older")),
+			nil, "java.io.IOException: disk full"},
+		{"entry without a stack trace", history(entry("java.io.IOException", "")), nil, "java.io.IOException"},
+		{"root exception only", &api.JobExceptionsInfoWithHistory{RootException: "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat x"},
+			nil, "org.apache.flink.runtime.JobException: Recovery is suppressed"},
+		{"nothing reported", history(), nil, noCause},
+		{"no answer", nil, errors.New("503 Service Unavailable"), "its exceptions could not be read: 503 Service Unavailable"},
+		{"long message", history(entry("E", long)), nil, long[:maxCauseLength] + "..."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := failureCause(tc.exceptions, tc.err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -154,6 +154,9 @@ func TestApplicationClusterCalls(t *testing.T) {
 	if err != nil || len(ex.ExceptionHistory.Entries) != 1 || !strings.Contains(ex.RootException, "boom") {
 		t.Fatalf("exceptions = %+v, %v", ex, err)
 	}
+	if e := ex.ExceptionHistory.Entries[0]; e.ExceptionName != "java.lang.RuntimeException" || !strings.HasPrefix(e.Stacktrace, "java.lang.RuntimeException: boom\n") {
+		t.Errorf("history entry: name %q, stack trace %q; want the class, and the cause as the trace's first line", e.ExceptionName, e.Stacktrace)
+	}
 
 	// Stop with savepoint: the job ends FINISHED with a savepoint path.
 	stop, err := c.StopWithSavepoint(ctx, jobID, flinkrest.SavepointRequest{TargetDirectory: "s3://bucket/sp", Drain: true})

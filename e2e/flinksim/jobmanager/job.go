@@ -2,6 +2,7 @@ package jobmanager
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
@@ -232,9 +233,13 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 	}
 }
 
+// recordException adds cause ("<exception class>: <message>") to the job's
+// exception history as Flink reports it: the class as the exception's name,
+// cause as the first line of its stack trace.
 func (jm *JobManager) recordException(j *job, now time.Time, cause string) {
+	name, _, _ := strings.Cut(cause, ":")
 	j.exceptions = append(j.exceptions, api.RootExceptionInfo{
-		ExceptionName: cause,
+		ExceptionName: name,
 		Stacktrace:    cause + "\n\tat org.apache.flink.simulated(Simulated.java:1)",
 		Timestamp:     now.UnixMilli(),
 	})
