@@ -8,22 +8,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 )
 
 const (
-	// settingCheckpointType is the operator setting that picks the kind of
-	// manual checkpoints: FULL (the default) or INCREMENTAL.
-	settingCheckpointType  = "checkpoint.type"
 	checkpointFailedPrefix = "checkpoint failed: "
 )
 
 // manualCheckpoint triggers a checkpoint when job.checkpointTriggerNonce
-// changed, and completes a pending one. As with savepoints, the handled
-// nonce and the trigger are persisted together, so a crash never takes it
-// twice; a failed trigger is reported and not retried until the nonce
-// changes again.
+// changed, and completes a pending one (manual or periodic). As with
+// savepoints, the handled nonce and the trigger are persisted together, so a
+// crash never takes it twice; a failed trigger is reported and not retried
+// until the nonce changes again.
 func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if info := st.JobStatus.CheckpointInfo; info != nil && info.TriggerID != "" {
@@ -32,21 +30,60 @@ func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.CheckpointTriggerNonce }); err != nil || !due {
 		return err
 	}
+	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual)
+}
+
+// periodicCheckpoint triggers a checkpoint when
+// kubernetes.operator.periodic.checkpoint.interval has passed since the
+// last periodic one, as upstream does; manualCheckpoint completes it.
+func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
+	interval, err := flinkconf.ParseDuration(operatorSetting(&s.fd.Spec, flinkconf.KeyPeriodicCheckpointInterval))
+	if err != nil || interval <= 0 {
+		return nil
+	}
+	st := &s.fd.Status
+	info := st.JobStatus.CheckpointInfo
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning || (info != nil && info.TriggerID != "") {
+		return nil
+	}
+	var last int64
+	if info != nil {
+		last = info.LastPeriodicCheckpointTimestamp
+	}
+	if wait := periodicWait(last, st.JobStatus.StartTime, interval, r.now()); wait > 0 {
+		s.next = min(s.next, wait)
+		return nil
+	}
+	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerPeriodic)
+}
+
+// triggerCheckpoint starts a checkpoint of the kind the spec asks for and
+// persists its trigger id. A periodic trigger records its time even when
+// it fails, so the next one waits a whole interval.
+func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, trigger v1beta1.SnapshotTriggerType) error {
+	st := &s.fd.Status
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
 		return err
 	}
+	now := r.now().UnixMilli()
+	info := &v1beta1.CheckpointInfo{LastCheckpoint: lastCheckpoint(st)}
+	if old := st.JobStatus.CheckpointInfo; old != nil {
+		info.LastPeriodicCheckpointTimestamp = old.LastPeriodicCheckpointTimestamp
+	}
+	if trigger == v1beta1.TriggerPeriodic {
+		info.LastPeriodicCheckpointTimestamp = now
+	}
+	st.JobStatus.CheckpointInfo = info
 	kind := checkpointType(&s.fd.Spec)
-	trigger, err := jm.TriggerCheckpoint(ctx, st.JobStatus.JobID, flinkrest.CheckpointRequest{Type: api.CheckpointType(kind)})
+	id, err := jm.TriggerCheckpoint(ctx, st.JobStatus.JobID, flinkrest.CheckpointRequest{Type: api.CheckpointType(kind)})
 	if err != nil {
 		st.Error = checkpointFailedPrefix + err.Error()
 		r.event(s, corev1.EventTypeWarning, "CheckpointError", st.Error)
 		return r.persist(ctx, s)
 	}
-	now := r.now().UnixMilli()
-	st.JobStatus.CheckpointInfo = &v1beta1.CheckpointInfo{LastCheckpoint: lastCheckpoint(st),
-		TriggerID: trigger, TriggerType: v1beta1.TriggerManual, FormatType: kind, TriggerTimestamp: &now}
-	r.event(s, corev1.EventTypeNormal, "CheckpointTriggered", "manual checkpoint triggered")
+	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = id, trigger, kind, &now
+	r.event(s, corev1.EventTypeNormal, "CheckpointTriggered", strings.ToLower(string(trigger))+" checkpoint triggered")
 	if err := r.persist(ctx, s); err != nil {
 		return err
 	}
@@ -75,7 +112,7 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 		return r.checkpointFailed(ctx, s, info, op.Failure)
 	}
 	cp := &v1beta1.Checkpoint{TimeStamp: r.now().UnixMilli(), TriggerType: info.TriggerType, FormatType: info.FormatType}
-	if s.lastSpec != nil && s.lastSpec.Job != nil {
+	if info.TriggerType == v1beta1.TriggerManual && s.lastSpec != nil && s.lastSpec.Job != nil {
 		cp.TriggerNonce = s.lastSpec.Job.CheckpointTriggerNonce
 	}
 	info.LastCheckpoint = cp
@@ -83,7 +120,7 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 	if strings.HasPrefix(st.Error, checkpointFailedPrefix) {
 		st.Error = ""
 	}
-	r.event(s, corev1.EventTypeNormal, "CheckpointCompleted", "manual checkpoint completed")
+	r.event(s, corev1.EventTypeNormal, "CheckpointCompleted", strings.ToLower(string(cp.TriggerType))+" checkpoint completed")
 	return r.persist(ctx, s)
 }
 
@@ -97,7 +134,7 @@ func (r *Reconciler) checkpointFailed(ctx context.Context, s *state, info *v1bet
 
 // checkpointType is the kind of manual checkpoint the spec asks for.
 func checkpointType(spec *v1beta1.FlinkDeploymentSpec) v1beta1.CheckpointType {
-	if strings.EqualFold(operatorSetting(spec, settingCheckpointType), string(v1beta1.CheckpointIncremental)) {
+	if strings.EqualFold(operatorSetting(spec, flinkconf.KeyCheckpointType), string(v1beta1.CheckpointIncremental)) {
 		return v1beta1.CheckpointIncremental
 	}
 	return v1beta1.CheckpointFull

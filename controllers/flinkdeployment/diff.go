@@ -31,10 +31,6 @@ func (d diffType) String() string {
 	return [...]string{"ignore", "scale", "upgrade", "savepoint-redeploy"}[d]
 }
 
-// operatorKeyPrefix marks configuration for the operator itself, never
-// passed to a redeploy.
-const operatorKeyPrefix = "kubernetes.operator."
-
 // classify compares the new spec with the last reconciled one. job.state is
 // not compared: suspend and resume are decided before.
 func classify(current, last *v1beta1.FlinkDeploymentSpec) diffType {
@@ -66,7 +62,7 @@ func upgradeRelevant(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 	if conf, err := c.FlatConfiguration(); err == nil {
 		kept := map[string]any{}
 		for k, v := range conf {
-			if !strings.HasPrefix(k, operatorKeyPrefix) {
+			if !strings.HasPrefix(k, flinkconf.OperatorKeyPrefix) {
 				kept[k] = v
 			}
 		}
@@ -103,17 +99,25 @@ func reactiveStandalone(spec *v1beta1.FlinkDeploymentSpec) bool {
 	return err == nil && strings.EqualFold(conf["scheduler-mode"], "reactive")
 }
 
-// operatorSetting reads a kubernetes.operator.* key of the spec.
+// operatorSetting reads a kubernetes.operator.* key (flinkconf.Key...) of
+// the spec.
 func operatorSetting(spec *v1beta1.FlinkDeploymentSpec, key string) string {
 	conf, err := spec.FlatConfiguration()
 	if err != nil {
 		return ""
 	}
-	return conf[operatorKeyPrefix+key]
+	return conf[key]
 }
 
 // haEnabled reports whether the spec configures Flink HA.
 func haEnabled(spec *v1beta1.FlinkDeploymentSpec) bool {
 	conf, err := spec.FlatConfiguration()
 	return err == nil && flinkconf.Config(conf).HAEnabled()
+}
+
+// settingOn reads a boolean operator setting, false when unset or not a
+// boolean (the validation rejects that).
+func settingOn(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
+	v, _ := flinkconf.Bool(operatorSetting(spec, key))
+	return v
 }

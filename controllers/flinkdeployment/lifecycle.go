@@ -101,7 +101,10 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		r.event(s, corev1.EventTypeWarning, "RecoverDeployment", "JobManager deployment missing, recreating it")
 		return r.deploy(ctx, s, flinkconf.Restore{})
 	}
-	return r.periodicSavepoint(ctx, s)
+	if err := r.periodicSavepoint(ctx, s); err != nil {
+		return err
+	}
+	return r.periodicCheckpoint(ctx, s)
 }
 
 func suspended(spec *v1beta1.FlinkDeploymentSpec) bool {
@@ -265,16 +268,12 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 	return false, waiting(errors.New(st.Error), r.Options.ProgressCheckInterval)
 }
 
-// restartFailedSetting makes the hub restart jobs that failed for good, as
-// upstream names it (default false).
-const restartFailedSetting = "job.restart.failed"
-
 // restartingFailedJob reports a job that failed for good, with
-// restartFailedSetting on and the spec unchanged since it was deployed: the
+// flinkconf.KeyRestartFailed on and the spec unchanged since it was deployed: the
 // case restartFailedJob handles (a new spec is an upgrade instead).
 func restartingFailedJob(s *state) bool {
 	return s.fd.Status.JobStatus.State == v1beta1.JobFailed && !suspended(s.lastSpec) &&
-		strings.EqualFold(operatorSetting(s.lastSpec, restartFailedSetting), "true") && !specChanged(&s.fd.Spec, s.lastSpec)
+		settingOn(s.lastSpec, flinkconf.KeyRestartFailed) && !specChanged(&s.fd.Spec, s.lastSpec)
 }
 
 // restartFailedJob redeploys the deployed spec of a job that failed for
@@ -301,9 +300,6 @@ func (r *Reconciler) restartFailedJob(ctx context.Context, s *state) error {
 	return r.continueUpgrade(ctx, s)
 }
 
-// rollbackSetting enables rollbacks, as upstream names it.
-const rollbackSetting = "deployment.rollback.enabled"
-
 // shouldRollBack reports a deployed spec that has not become stable within
 // the readiness timeout, with rollbacks enabled and a stable spec to go
 // back to.
@@ -313,7 +309,7 @@ func (r *Reconciler) shouldRollBack(s *state) bool {
 	if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec == "" || rs.LastStableSpec == rs.LastReconciledSpec {
 		return false
 	}
-	if !strings.EqualFold(operatorSetting(s.lastSpec, rollbackSetting), "true") || isStable(st, s.lastSpec) {
+	if !settingOn(s.lastSpec, flinkconf.KeyRollbackEnabled) || isStable(st, s.lastSpec) {
 		return false
 	}
 	return r.now().Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > r.Options.ReadinessTimeout

@@ -160,6 +160,47 @@ func TestManualCheckpoint(t *testing.T) {
 	}
 }
 
+// TestPeriodicCheckpoints sets kubernetes.operator.periodic.checkpoint.interval
+// (in Flink's duration format) on a running job: the hub triggers
+// checkpoints of the configured type, one interval apart, and leaves the
+// job running.
+func TestPeriodicCheckpoints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "periodic-checkpoint", v1beta1.UpgradeModeLastState))
+	jm := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.checkpoint.interval":"2 s","kubernetes.operator.checkpoint.type":"incremental"}}}`)
+	periodic := func(fd *v1beta1.FlinkDeployment) (int64, bool) {
+		info := fd.Status.JobStatus.CheckpointInfo
+		if info == nil || info.LastCheckpoint == nil || info.LastCheckpoint.TriggerType != v1beta1.TriggerPeriodic || info.TriggerID != "" {
+			return 0, false
+		}
+		return info.LastPeriodicCheckpointTimestamp, true
+	}
+	first := waitFor(t, ctx, fd, time.Minute, "a periodic checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		_, ok := periodic(fd)
+		return ok
+	})
+	firstAt, _ := periodic(first)
+	cp := first.Status.JobStatus.CheckpointInfo.LastCheckpoint
+	if cp.FormatType != v1beta1.CheckpointIncremental || cp.TriggerNonce != nil {
+		t.Errorf("periodic checkpoint %+v, want INCREMENTAL without a nonce", cp)
+	}
+	second := waitFor(t, ctx, fd, time.Minute, "the next periodic checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		at, ok := periodic(fd)
+		return ok && at > firstAt
+	})
+	if secondAt, _ := periodic(second); time.Duration(secondAt-firstAt)*time.Millisecond < 2*time.Second {
+		t.Errorf("periodic checkpoints %d ms apart, the interval is 2 s", secondAt-firstAt)
+	}
+	if second.Status.Error != "" || jobManager(t, ctx, fd).UID != jm.UID {
+		t.Errorf("periodic checkpoints disturbed the job: error %q", second.Status.Error)
+	}
+	if !hasEvent(ctx, fd, "CheckpointCompleted") {
+		t.Error("no CheckpointCompleted event")
+	}
+}
+
 func TestUpgradeModes(t *testing.T) {
 	cases := []struct {
 		mode  v1beta1.UpgradeMode

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,15 +16,10 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 )
 
-// Operator settings (kubernetes.operator.*) read from flinkConfiguration.
 const (
-	settingPeriodicSavepoint = "periodic.savepoint.interval"
-	settingHistoryMaxCount   = "savepoint.history.max.count"
-	settingHistoryMaxAge     = "savepoint.history.max.age"
-	settingFormat            = "savepoint.format.type"
-	defaultHistoryMaxCount   = 10
-	defaultHistoryMaxAge     = 24 * time.Hour
-	savepointFailedPrefix    = "savepoint failed: "
+	defaultHistoryMaxCount = 10
+	defaultHistoryMaxAge   = 24 * time.Hour
+	savepointFailedPrefix  = "savepoint failed: "
 )
 
 func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
@@ -79,7 +75,7 @@ func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (b
 // periodicSavepoint triggers a savepoint when the configured interval has
 // passed since the last periodic one.
 func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
-	interval, err := time.ParseDuration(operatorSetting(&s.fd.Spec, settingPeriodicSavepoint))
+	interval, err := flinkconf.ParseDuration(operatorSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval))
 	if err != nil || interval <= 0 {
 		return nil
 	}
@@ -89,21 +85,27 @@ func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
 		return nil
 	}
 	now := r.now()
-	last := time.UnixMilli(info.LastPeriodicSavepointTimestamp)
-	if info.LastPeriodicSavepointTimestamp == 0 {
-		// Count the interval from the job's start, not from 1970.
-		if ms, err := strconv.ParseInt(st.JobStatus.StartTime, 10, 64); err == nil {
-			last = time.UnixMilli(ms)
-		}
-	}
-	if wait := last.Add(interval).Sub(now); wait > 0 {
-		if wait < s.next {
-			s.next = wait
-		}
+	if wait := periodicWait(info.LastPeriodicSavepointTimestamp, st.JobStatus.StartTime, interval, now); wait > 0 {
+		s.next = min(s.next, wait)
 		return nil
 	}
 	info.LastPeriodicSavepointTimestamp = now.UnixMilli()
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerPeriodic, false)
+}
+
+// periodicWait is how long until the next periodic snapshot is due: an
+// interval after the last one (lastMillis, epoch milliseconds), or after the
+// job's start (jobStart, as status.jobStatus.startTime) before the first;
+// zero or less when due.
+func periodicWait(lastMillis int64, jobStart string, interval time.Duration, now time.Time) time.Duration {
+	last := time.UnixMilli(lastMillis)
+	if lastMillis == 0 {
+		// Count the interval from the job's start, not from 1970.
+		if ms, err := strconv.ParseInt(jobStart, 10, 64); err == nil {
+			last = time.UnixMilli(ms)
+		}
+	}
+	return last.Add(interval).Sub(now)
 }
 
 // triggerSavepoint starts a savepoint (stopping the job when stop is set)
@@ -117,7 +119,7 @@ func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta
 	}
 	conf, _ := s.fd.Spec.FlatConfiguration()
 	format := v1beta1.SavepointFormatCanonical
-	if f := conf[operatorKeyPrefix+settingFormat]; f == string(v1beta1.SavepointFormatNative) {
+	if strings.EqualFold(strings.TrimSpace(conf[flinkconf.KeySavepointFormatType]), string(v1beta1.SavepointFormatNative)) {
 		format = v1beta1.SavepointFormatNative
 	}
 	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(format)}
@@ -215,11 +217,11 @@ func isSavepointError(msg string) bool {
 // trimHistory keeps the savepoint history to the configured count and age.
 func trimHistory(history []v1beta1.Savepoint, spec *v1beta1.FlinkDeploymentSpec, now time.Time) []v1beta1.Savepoint {
 	maxCount := defaultHistoryMaxCount
-	if n, err := strconv.Atoi(operatorSetting(spec, settingHistoryMaxCount)); err == nil && n > 0 {
+	if n, err := strconv.Atoi(strings.TrimSpace(operatorSetting(spec, flinkconf.KeySavepointHistoryMaxCount))); err == nil && n >= 0 {
 		maxCount = n
 	}
 	maxAge := defaultHistoryMaxAge
-	if d, err := time.ParseDuration(operatorSetting(spec, settingHistoryMaxAge)); err == nil && d > 0 {
+	if d, err := flinkconf.ParseDuration(operatorSetting(spec, flinkconf.KeySavepointHistoryMaxAge)); err == nil && d > 0 {
 		maxAge = d
 	}
 	out := history[:0:0]

@@ -44,3 +44,23 @@ func TestTrimHistory(t *testing.T) {
 		})
 	}
 }
+
+func TestPeriodicWait(t *testing.T) {
+	now := time.UnixMilli(1_000_000)
+	const start = "900000" // the job started 100 s ago
+	for _, tc := range []struct {
+		name string
+		last int64
+		job  string
+		want time.Duration
+	}{
+		{"first, counted from the job's start", 0, start, 20 * time.Second},
+		{"first, job start unknown: due", 0, "", -880 * time.Second},
+		{"after the last one", 990_000, start, 110 * time.Second},
+		{"overdue", 800_000, start, -80 * time.Second},
+	} {
+		if got := periodicWait(tc.last, tc.job, 2*time.Minute, now); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package validation
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -72,6 +73,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 		errs = append(errs, field.Required(sp.Child("ingress", "template"), "an ingress needs a template"))
 	}
 	ha := flinkconf.Config(conf).HAEnabled()
+	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validateJobManager(spec, ha, sp.Child("jobManager"))...)
 	errs = append(errs, validateTaskManager(spec, sp.Child("taskManager"))...)
 	if spec.Job != nil {
@@ -79,6 +81,21 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	}
 	if previous != nil {
 		errs = append(errs, validateChange(spec, previous, sp)...)
+	}
+	return errs
+}
+
+// validateOperatorSettings checks the kubernetes.operator.* settings the hub
+// reads, and that rollbacks have the HA they need, as upstream does.
+func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, key := range slices.Sorted(maps.Keys(conf)) {
+		if err := flinkconf.CheckOperatorSetting(key, conf[key]); err != nil {
+			errs = append(errs, field.Invalid(p.Key(key), conf[key], err.Error()))
+		}
+	}
+	if on, _ := flinkconf.Bool(conf[flinkconf.KeyRollbackEnabled]); on && !ha {
+		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyRollbackEnabled), conf[flinkconf.KeyRollbackEnabled], "rollbacks need high availability (high-availability.type)"))
 	}
 	return errs
 }
@@ -194,6 +211,9 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 	}
 	if job.SavepointTriggerNonce != nil && conf[flinkconf.KeySavepointsDir] == "" {
 		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "manual savepoints need a savepoint directory"))
+	}
+	if strings.TrimSpace(conf[flinkconf.KeyPeriodicSavepointInterval]) != "" && conf[flinkconf.KeySavepointsDir] == "" {
+		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "periodic savepoints need a savepoint directory"))
 	}
 	return errs
 }

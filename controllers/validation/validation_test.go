@@ -37,6 +37,13 @@ func valid() *v1beta1.FlinkDeployment {
 	}
 }
 
+// withSettings sets valid()'s configuration plus the given JSON members.
+func withSettings(members string) func(*v1beta1.FlinkDeployment) {
+	return func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes", ` + members + `}`)}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	conf := func(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(s)} }
 	cases := []struct {
@@ -92,6 +99,23 @@ func TestValidate(t *testing.T) {
 		{"native to standalone", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Mode = v1beta1.ModeStandalone }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.mode: Forbidden"},
 		{"unchanged previous", nil, func(*v1beta1.FlinkDeploymentSpec) {}, ""},
 		{"savepoint redeploy without path", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](1) }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job.initialSavepointPath"},
+		{"operator settings as Flink reads them", withSettings(`"kubernetes.operator.periodic.savepoint.interval": "6 h", "kubernetes.operator.periodic.checkpoint.interval": "10min",
+			"kubernetes.operator.savepoint.history.max.age": "1 d", "kubernetes.operator.savepoint.history.max.count": "0", "kubernetes.operator.savepoint.format.type": "native",
+			"kubernetes.operator.checkpoint.type": "INCREMENTAL", "kubernetes.operator.deployment.rollback.enabled": "TRUE", "kubernetes.operator.job.restart.failed": "false"`), nil, ""},
+		{"unreadable periodic interval", withSettings(`"kubernetes.operator.periodic.savepoint.interval": "1h30m"`), nil,
+			`spec.flinkConfiguration[kubernetes.operator.periodic.savepoint.interval]: Invalid value: "1h30m": duration "1h30m": unknown time unit "h30m"`},
+		{"cron schedule", withSettings(`"kubernetes.operator.periodic.checkpoint.interval": "0 0 * * * ?"`), nil, "cron schedules are not supported by flink-hub"},
+		{"not a boolean", withSettings(`"kubernetes.operator.job.restart.failed": "yes"`), nil, `kubernetes.operator.job.restart.failed]: Invalid value: "yes": "yes" is neither true nor false`},
+		{"negative history count", withSettings(`"kubernetes.operator.savepoint.history.max.count": "-1"`), nil, "kubernetes.operator.savepoint.history.max.count"},
+		{"unknown savepoint format", withSettings(`"kubernetes.operator.savepoint.format.type": "COMPACT"`), nil, `"COMPACT" is not one of CANONICAL, NATIVE`},
+		{"settings the hub does not read are not checked", withSettings(`"kubernetes.operator.some.future.option": "anything"`), nil, ""},
+		{"rollback without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = conf(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "kubernetes.operator.deployment.rollback.enabled": "true"}`)
+		}, nil, "rollbacks need high availability"},
+		{"periodic savepoints without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
+			fd.Spec.FlinkConfiguration = conf(`{"kubernetes.operator.periodic.savepoint.interval": "1h"}`)
+		}, nil, "periodic savepoints need a savepoint directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
