@@ -89,7 +89,9 @@ func comparable(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 }
 
 // isStable reports whether the deployed spec has reached a state upstream
-// calls stable: JobManager ready, and the job running for applications.
+// calls stable: JobManager ready, and for applications the job running or,
+// a bounded job, finished on its own (a stop for an upgrade finishes it too,
+// but the reconciliation is UPGRADING then, never marked stable).
 func isStable(st *v1beta1.FlinkDeploymentStatus, spec *v1beta1.FlinkDeploymentSpec) bool {
 	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
 		return false
@@ -97,5 +99,5 @@ func isStable(st *v1beta1.FlinkDeploymentStatus, spec *v1beta1.FlinkDeploymentSp
 	if spec.Job == nil {
 		return true
 	}
-	return st.JobStatus.State == v1beta1.JobRunning
+	return st.JobStatus.State == v1beta1.JobRunning || (st.JobStatus.State == v1beta1.JobFinished && !suspended(spec))
 }

@@ -75,6 +75,14 @@ func TestIsStable(t *testing.T) {
 	if isStable(&ready, app) || !isStable(&readyRunning, app) || !isStable(&ready, session) {
 		t.Fatal("stable means JobManager ready and, for applications, the job running")
 	}
+	finished := ready
+	finished.JobStatus.State = v1beta1.JobFinished
+	if !isStable(&finished, app) {
+		t.Fatal("a bounded job that finished on its own is stable, as upstream marks it")
+	}
+	if isStable(&finished, &v1beta1.FlinkDeploymentSpec{Job: &v1beta1.JobSpec{State: v1beta1.JobStateSuspended}}) {
+		t.Fatal("a job finished by a suspend is not a stable deployment")
+	}
 	notReady := v1beta1.FlinkDeploymentStatus{JobManagerDeploymentStatus: v1beta1.JobManagerDeployedNotReady}
 	if isStable(&notReady, session) {
 		t.Fatal("a JobManager that is not ready is not stable")
