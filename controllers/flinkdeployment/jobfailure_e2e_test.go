@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
 )
 
 // restartFailed turns on the setting that restarts failed jobs; like every
@@ -109,5 +110,40 @@ func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
 	}
 	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore != nil {
 		t.Errorf("the restarted job must run from empty state: %+v", job)
+	}
+}
+
+// TestCrashLoopingJobManagerIsReportedAtOnce: a JobManager container in
+// CrashLoopBackOff is an ERROR with the container's message as soon as the
+// hub sees it, not after the readiness timeout, and the error clears when
+// the JobManager starts.
+func TestCrashLoopingJobManagerIsReportedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	namespace(t, ctx, lifecycleNS)
+	fd := haExample(t, "crash-loop", v1beta1.UpgradeModeSavepoint)
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{CrashLoop: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	const want = "JobManager deployment crash-loop failed: [flink-main-container] back-off restarting failed container flink-main-container"
+	got := waitFor(t, ctx, fd, time.Minute, "ERROR naming the crash loop", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError && fd.Status.Error != ""
+	})
+	if got.Status.Error != want {
+		t.Fatalf("error %q, want %q (the readiness timeout says nothing of the container)", got.Status.Error, want)
+	}
+	if !hasEvent(ctx, fd, "CrashLoopBackOff") {
+		t.Error("no CrashLoopBackOff event")
+	}
+
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	fixed := waitFor(t, ctx, fd, 2*time.Minute, "running once the JobManager starts", running)
+	if fixed.Status.Error != "" {
+		t.Errorf("error after the JobManager started: %q", fixed.Status.Error)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -42,6 +45,18 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 
 	if !available(dep) {
 		age := r.now().Sub(dep.CreationTimestamp.Time)
+		if why, reason := r.jobManagerFailure(ctx, s, dep, age); why != "" {
+			// Reported at once, as upstream does; a spec change or the
+			// Deployment turning available brings the next reconcile.
+			msg := jobManagerErrorPrefix + dep.Name + " failed: " + why
+			if st.Error != msg || st.JobManagerDeploymentStatus != v1beta1.JobManagerError {
+				r.event(s, corev1.EventTypeWarning, reason, msg)
+			}
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+			st.Error = msg
+			s.next = r.Options.ReconcileInterval
+			return nil
+		}
 		if age > r.Options.ReadinessTimeout {
 			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
 			st.Error = fmt.Sprintf("JobManager deployment %s is not available after %s: %s", dep.Name, age.Round(1e9), deploymentProblem(dep))
@@ -80,6 +95,54 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		s.next = r.Options.ProgressCheckInterval
 	}
 	return nil
+}
+
+// containerErrorReasons are the reasons of a waiting JobManager container
+// that no wait will cure, as upstream lists them.
+var containerErrorReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "RunContainerError", "CreateContainerConfigError", "OOMKilled"}
+
+// jobManagerFailure says why a JobManager Deployment that is not available
+// will not become so without a change, and the reason for the event: its
+// pods cannot be created (a ReplicaFailure condition: quota, admission), or
+// a JobManager container waits for one of containerErrorReasons. Pods are
+// read only once the Deployment is a progress check old (none of these
+// shows sooner), from the apiserver's watch cache; "" if nothing says so.
+func (r *Reconciler) jobManagerFailure(ctx context.Context, s *state, dep *appsv1.Deployment, age time.Duration) (string, string) {
+	for _, c := range dep.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return c.Message, c.Reason
+		}
+	}
+	if age < r.Options.ProgressCheckInterval || dep.Spec.Selector == nil {
+		return "", ""
+	}
+	var pods corev1.PodList
+	if err := s.cluster.GetAPIReader().List(ctx, &pods, client.InNamespace(dep.Namespace), client.MatchingLabels(dep.Spec.Selector.MatchLabels),
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
+		log.FromContext(ctx).Info("cannot read the JobManager pods", "error", err.Error())
+		return "", ""
+	}
+	for _, pod := range pods.Items {
+		for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && slices.Contains(containerErrorReasons, w.Reason) {
+				return containerProblem(cs), w.Reason
+			}
+		}
+	}
+	return "", ""
+}
+
+// containerProblem is "[container] message" of a waiting container; for a
+// crash loop, the message its last run ended with, when there is one.
+func containerProblem(cs corev1.ContainerStatus) string {
+	msg := cs.State.Waiting.Message
+	if last := cs.LastTerminationState.Terminated; cs.State.Waiting.Reason == "CrashLoopBackOff" && last != nil && last.Message != "" {
+		msg = "CrashLoop - " + last.Message
+	}
+	if msg == "" {
+		msg = cs.State.Waiting.Reason
+	}
+	return fmt.Sprintf("[%s] %s", cs.Name, msg)
 }
 
 // untilReadinessDeadline is when to look again at a JobManager Deployment

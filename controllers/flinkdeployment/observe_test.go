@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
@@ -96,5 +98,30 @@ func TestFailureCause(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestContainerProblem(t *testing.T) {
+	waiting := func(reason, msg string) corev1.ContainerState {
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}
+	}
+	for _, tc := range []struct {
+		name string
+		cs   corev1.ContainerStatus
+		want string
+	}{
+		{"image pull", corev1.ContainerStatus{Name: "flink-main-container", State: waiting("ImagePullBackOff", `Back-off pulling image "flink:2.9"`)},
+			`[flink-main-container] Back-off pulling image "flink:2.9"`},
+		{"crash loop with the last run's message", corev1.ContainerStatus{Name: "flink-main-container", State: waiting("CrashLoopBackOff", "back-off 20s"),
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "Could not parse flink-conf.yaml"}}},
+			"[flink-main-container] CrashLoop - Could not parse flink-conf.yaml"},
+		{"crash loop without one", corev1.ContainerStatus{Name: "init", State: waiting("CrashLoopBackOff", "back-off 20s"),
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}},
+			"[init] back-off 20s"},
+		{"no message", corev1.ContainerStatus{Name: "c", State: waiting("CreateContainerConfigError", "")}, "[c] CreateContainerConfigError"},
+	} {
+		if got := containerProblem(tc.cs); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
