@@ -131,6 +131,7 @@ func FromFlinkDeployment(cluster string, fd *flinkv1beta1.FlinkDeployment) Deplo
 		JobState:       string(fd.Status.JobStatus.State),
 		FlinkVersion:   string(fd.Spec.FlinkVersion),
 		Mode:           string(fd.Spec.Mode),
+		Error:          fd.Status.Error,
 	}
 	if d.Mode == "" {
 		d.Mode = string(flinkv1beta1.ModeNative)

@@ -41,6 +41,8 @@ type Deployment struct {
 	Mode string `json:"mode,omitempty"`
 	// LastReconcile is status.reconciliationStatus.reconciliationTimestamp.
 	LastReconcile *time.Time `json:"lastReconcile,omitempty"`
+	// Error is status.error, empty while nothing is wrong.
+	Error string `json:"error,omitempty"`
 
 	// engagement is the Feeder engagement that wrote the row.
 	engagement uint64

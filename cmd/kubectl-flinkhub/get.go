@@ -63,9 +63,9 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 				if d.LastReconcile != nil {
 					last = duration.HumanDuration(time.Since(*d.LastReconcile))
 				}
-				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last})
+				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, shortError(d.Error)})
 			}
-			return printTable(g.stdout, []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SHARD", "OWNER", "LAST RECONCILE"}, rows)
+			return printTable(g.stdout, []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"}, rows)
 		},
 	}
 	f := cmd.Flags()
@@ -111,4 +111,21 @@ func (g *globals) fleetGet(cmd *cobra.Command, fleetURL, service, path string, i
 		return fmt.Errorf("fleet API: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// maxErrorColumn bounds the ERROR column; -o json or yaml has the whole
+// status.error.
+const maxErrorColumn = 60
+
+// shortError is the first line of a status.error, at most maxErrorColumn
+// characters.
+func shortError(msg string) string {
+	line, _, more := strings.Cut(msg, "\n")
+	if r := []rune(line); len(r) > maxErrorColumn {
+		line, more = string(r[:maxErrorColumn-3]), true
+	}
+	if more {
+		line += "..."
+	}
+	return line
 }

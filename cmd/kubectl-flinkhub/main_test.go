@@ -241,6 +241,33 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 		}
 	})
 
+	t.Run("get deployments shows status.error", func(t *testing.T) {
+		const msg = "Job failed: java.lang.IllegalStateException: bad record at offset 42 in partition 7 of topic orders"
+		got := &flinkv1beta1.FlinkDeployment{}
+		if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
+			t.Fatal(err)
+		}
+		got.Status.Error, got.Status.LifecycleState, got.Status.JobStatus.State = msg, flinkv1beta1.LifecycleFailed, flinkv1beta1.JobFailed
+		if err := member.Client.Status().Update(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the error in the table", func() error {
+			code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--state", "FAILED")
+			if code != 0 {
+				return fmt.Errorf("exit %d: %s", code, errOut)
+			}
+			if want := msg[:57] + "..."; !strings.Contains(out, "ERROR") || !strings.Contains(out, want) || strings.Contains(out, "topic orders") {
+				return fmt.Errorf("table lacks the ERROR column with %q:\n%s", want, out)
+			}
+			return nil
+		})
+		code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "-o", "json")
+		var items []fleetindex.Deployment
+		if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 1 || items[0].Error != msg {
+			t.Fatalf("json (exit %d, %v): %s %s", code, err, out, errOut)
+		}
+	})
+
 	t.Run("cluster list shows the member", func(t *testing.T) {
 		code, out, errOut := plugin("cluster", "list")
 		if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") {
@@ -391,6 +418,20 @@ func TestMemberName(t *testing.T) {
 	for in, want := range map[string]string{"kind-prod": "kind-prod", "arn:aws:eks:eu/Prod_1": "arn-aws-eks-eu-prod-1", "-x.": "x"} {
 		if got := memberName(in); got != want {
 			t.Errorf("memberName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestShortError(t *testing.T) {
+	long := strings.Repeat("é", 70)
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"invalid spec: spec.job.parallelism: Invalid value: 0", "invalid spec: spec.job.parallelism: Invalid value: 0"},
+		{"first line\nsecond line", "first line..."},
+		{long, strings.Repeat("é", 57) + "..."},
+	} {
+		if got := shortError(tc.in); got != tc.want {
+			t.Errorf("shortError(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
