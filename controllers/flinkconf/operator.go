@@ -31,6 +31,10 @@ const (
 	KeyRollbackEnabled = OperatorKeyPrefix + "deployment.rollback.enabled"
 	// KeyRestartFailed redeploys a job that failed for good.
 	KeyRestartFailed = OperatorKeyPrefix + "job.restart.failed"
+	// KeyReadinessTimeout overrides, for one FlinkDeployment, how long its
+	// JobManager may take to become ready (and a new spec to become
+	// stable before a rollback).
+	KeyReadinessTimeout = OperatorKeyPrefix + "deployment.readiness.timeout"
 )
 
 // settingKind says how a setting's value is read.
@@ -51,6 +55,7 @@ var operatorSettings = map[string]struct {
 	KeyPeriodicSavepointInterval:  {kind: kindDuration},
 	KeyPeriodicCheckpointInterval: {kind: kindDuration},
 	KeySavepointHistoryMaxAge:     {kind: kindDuration},
+	KeyReadinessTimeout:           {kind: kindDuration},
 	KeySavepointHistoryMaxCount:   {kind: kindCount},
 	KeySavepointFormatType:        {kind: kindEnum, values: []string{"CANONICAL", "NATIVE"}},
 	KeyCheckpointType:             {kind: kindEnum, values: []string{"FULL", "INCREMENTAL"}},

@@ -312,7 +312,7 @@ func (r *Reconciler) shouldRollBack(s *state) bool {
 	if !settingOn(s.lastSpec, flinkconf.KeyRollbackEnabled) || isStable(st, s.lastSpec) {
 		return false
 	}
-	return r.now().Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > r.Options.ReadinessTimeout
+	return r.now().Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > r.readinessTimeout(s.lastSpec)
 }
 
 // rollBack redeploys the last stable spec. lastReconciledSpec keeps the
@@ -323,7 +323,7 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if st.ReconciliationStatus.State != v1beta1.ReconciliationRollingBack {
 		st.ReconciliationStatus.State = v1beta1.ReconciliationRollingBack
-		r.event(s, corev1.EventTypeWarning, "Rollback", "The new spec did not become stable within "+r.Options.ReadinessTimeout.String()+"; rolling back to the last stable spec")
+		r.event(s, corev1.EventTypeWarning, "Rollback", "The new spec did not become stable within "+r.readinessTimeout(s.lastSpec).String()+"; rolling back to the last stable spec")
 		if err := r.persist(ctx, s); err != nil {
 			return err
 		}

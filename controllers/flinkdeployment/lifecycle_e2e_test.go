@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -415,6 +416,30 @@ func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 	}
 	if got.Status.LifecycleState == v1beta1.LifecycleStable {
 		t.Error("a JobManager that never started is not stable")
+	}
+}
+
+// TestReadinessTimeoutPerDeployment: kubernetes.operator.deployment.readiness.timeout
+// in a FlinkDeployment's configuration overrides the hub's (20 s here).
+func TestReadinessTimeoutPerDeployment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	namespace(t, ctx, lifecycleNS)
+	fd := haExample(t, "never-ready-soon", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{",
+		`{"`+flinksim.StartupFailureKey+`":"bad configuration","kubernetes.operator.deployment.readiness.timeout":"3 s",`, 1))
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, ctx, fd, time.Minute, "ERROR after the readiness timeout", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
+	})
+	m := regexp.MustCompile(`is not available after (\S+):`).FindStringSubmatch(got.Status.Error)
+	if m == nil {
+		t.Fatalf("error %q does not give the JobManager's age", got.Status.Error)
+	}
+	if age, err := time.ParseDuration(m[1]); err != nil || age < 3*time.Second || age >= 20*time.Second {
+		t.Errorf("ERROR at age %s: want the FlinkDeployment's 3 s timeout, not the hub's 20 s", m[1])
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 )
@@ -57,7 +58,8 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 			s.next = r.Options.ReconcileInterval
 			return nil
 		}
-		if age > r.Options.ReadinessTimeout {
+		timeout := r.readinessTimeout(s.lastSpec)
+		if age > timeout {
 			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
 			st.Error = fmt.Sprintf("JobManager deployment %s is not available after %s: %s", dep.Name, age.Round(1e9), deploymentProblem(dep))
 		} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
@@ -65,7 +67,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		}
 		// The Deployment's watch brings the reconcile when availability
 		// changes; polling is only needed to report the readiness timeout.
-		s.next = r.untilReadinessDeadline(age)
+		s.next = r.untilReadinessDeadline(timeout - age)
 		return nil
 	}
 
@@ -146,10 +148,21 @@ func containerProblem(cs corev1.ContainerStatus) string {
 }
 
 // untilReadinessDeadline is when to look again at a JobManager Deployment
-// of the given age that is not available: at its readiness deadline, at
-// least one progress check and at most one reconcile interval away.
-func (r *Reconciler) untilReadinessDeadline(age time.Duration) time.Duration {
-	return min(max(r.Options.ReadinessTimeout-age, r.Options.ProgressCheckInterval), max(r.Options.ReconcileInterval, r.Options.ProgressCheckInterval))
+// that is not available, left before its readiness deadline: at the
+// deadline, at least one progress check and at most one reconcile interval
+// away.
+func (r *Reconciler) untilReadinessDeadline(left time.Duration) time.Duration {
+	return min(max(left, r.Options.ProgressCheckInterval), max(r.Options.ReconcileInterval, r.Options.ProgressCheckInterval))
+}
+
+// readinessTimeout is how long the deployed spec's JobManager may take to
+// become ready: its kubernetes.operator.deployment.readiness.timeout if
+// set (as upstream reads it per resource), else the hub's default.
+func (r *Reconciler) readinessTimeout(spec *v1beta1.FlinkDeploymentSpec) time.Duration {
+	if d, err := flinkconf.ParseDuration(operatorSetting(spec, flinkconf.KeyReadinessTimeout)); err == nil && d > 0 {
+		return d
+	}
+	return r.Options.ReadinessTimeout
 }
 
 // observeCluster reads the cluster's Flink version and revision.

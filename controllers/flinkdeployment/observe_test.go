@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
@@ -55,15 +56,37 @@ func TestObserveJobUpdateTime(t *testing.T) {
 func TestUntilReadinessDeadline(t *testing.T) {
 	r := &Reconciler{Options: Options{ProgressCheckInterval: 10 * time.Second, ReconcileInterval: time.Minute, ReadinessTimeout: 5 * time.Minute}}
 	for _, tc := range []struct {
-		age, want time.Duration
+		left, want time.Duration
 	}{
-		{0, time.Minute}, // far from the deadline: one reconcile interval
-		{4*time.Minute + 30*time.Second, 30 * time.Second}, // at the deadline
-		{4*time.Minute + 58*time.Second, 10 * time.Second}, // no sooner than a progress check
-		{10 * time.Minute, 10 * time.Second},               // past it: the timeout is reported by then
+		{5 * time.Minute, time.Minute},       // far from the deadline: one reconcile interval
+		{30 * time.Second, 30 * time.Second}, // at the deadline
+		{2 * time.Second, 10 * time.Second},  // no sooner than a progress check
+		{-5 * time.Minute, 10 * time.Second}, // past it: the timeout is reported by then
 	} {
-		if got := r.untilReadinessDeadline(tc.age); got != tc.want {
-			t.Errorf("age %s: got %s, want %s", tc.age, got, tc.want)
+		if got := r.untilReadinessDeadline(tc.left); got != tc.want {
+			t.Errorf("%s left: got %s, want %s", tc.left, got, tc.want)
+		}
+	}
+}
+
+func TestReadinessTimeout(t *testing.T) {
+	r := &Reconciler{Options: Options{ReadinessTimeout: 5 * time.Minute}}
+	spec := func(conf string) *v1beta1.FlinkDeploymentSpec {
+		return &v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)}}
+	}
+	for _, tc := range []struct {
+		name string
+		spec *v1beta1.FlinkDeploymentSpec
+		want time.Duration
+	}{
+		{"unset: the hub's default", spec(`{}`), 5 * time.Minute},
+		{"per FlinkDeployment, in Flink's format", spec(`{"kubernetes.operator.deployment.readiness.timeout": "15 min"}`), 15 * time.Minute},
+		{"nested YAML keys", spec(`{"kubernetes": {"operator": {"deployment.readiness.timeout": "90 s"}}}`), 90 * time.Second},
+		{"unreadable (the validation reports it)", spec(`{"kubernetes.operator.deployment.readiness.timeout": "soon"}`), 5 * time.Minute},
+		{"zero", spec(`{"kubernetes.operator.deployment.readiness.timeout": "0"}`), 5 * time.Minute},
+	} {
+		if got := r.readinessTimeout(tc.spec); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }
