@@ -419,6 +419,26 @@ func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 	}
 }
 
+// TestBoundedJobThatFinishesIsStable: a job that finishes on its own (a
+// batch job) leaves the FlinkDeployment STABLE, as upstream marks it, not
+// DEPLOYED for ever.
+func TestBoundedJobThatFinishesIsStable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	namespace(t, ctx, lifecycleNS)
+	fd := haExample(t, "bounded-job", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"`+flinksim.BoundedJobKey+`":"0s",`, 1))
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, ctx, fd, time.Minute, "STABLE with the job FINISHED", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobStatus.State == v1beta1.JobFinished && fd.Status.LifecycleState == v1beta1.LifecycleStable
+	})
+	if got.Status.Error != "" || got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+		t.Errorf("finished job: error %q, JobManager %s", got.Status.Error, got.Status.JobManagerDeploymentStatus)
+	}
+}
+
 // TestReadinessTimeoutPerDeployment: kubernetes.operator.deployment.readiness.timeout
 // in a FlinkDeployment's configuration overrides the hub's (20 s here).
 func TestReadinessTimeoutPerDeployment(t *testing.T) {

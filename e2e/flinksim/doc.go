@@ -31,8 +31,10 @@
 //     $internal.application.main, $internal.application.program-args,
 //     $internal.pipeline.job-id, high-availability.type (or
 //     high-availability), state.savepoints.dir, state.checkpoints.dir,
-//     execution.checkpointing.interval, rest.port (default 8081), and
-//     flinksim.startup-failure (a fault: the JobManager never starts).
+//     execution.checkpointing.interval, rest.port (default 8081),
+//     flinksim.startup-failure (a fault: the JobManager never starts) and
+//     flinksim.job.finish-after (a bounded job: FINISHED that long, a Go
+//     duration, after it starts running).
 //     pipeline.jars and high-availability.storageDir are accepted and not
 //     needed.
 //   - Services whose selector has app=<name>: the simulator writes their

@@ -234,6 +234,13 @@ func buildClusterConfig(d *appsv1.Deployment, conf map[string]string, restore *j
 		Args:        ep.args,
 		Parallelism: atoi(conf["parallelism.default"], 1),
 	}
+	if after, ok := conf[BoundedJobKey]; ok {
+		d, err := time.ParseDuration(after)
+		if err != nil {
+			return cc, fmt.Errorf("%s: %w", BoundedJobKey, err)
+		}
+		job.Bounded, job.FinishAfter = true, d
+	}
 	if len(job.Args) == 0 && conf["$internal.application.program-args"] != "" {
 		job.Args = strings.Split(conf["$internal.application.program-args"], ";")
 	}

@@ -22,6 +22,11 @@ import (
 // like a real cluster with a configuration Flink rejects.
 const StartupFailureKey = "flinksim.startup-failure"
 
+// BoundedJobKey is a Flink configuration key the simulator reads as the
+// application's job being bounded: it finishes on its own this long (a Go
+// duration) after it starts running, as a batch job does.
+const BoundedJobKey = "flinksim.job.finish-after"
+
 // Options configure a Simulator. Zero durations take the JobManager
 // defaults; a zero CheckpointInterval uses the cluster's
 // execution.checkpointing.interval.

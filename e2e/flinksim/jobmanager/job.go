@@ -90,6 +90,9 @@ func (jm *JobManager) setStateLocked(j *job, s api.JobStatus, now time.Time) {
 	if s == api.JobStatusRUNNING && jm.cfg.CheckpointInterval > 0 {
 		j.nextCheckpoint = now.Add(jm.cfg.CheckpointInterval)
 	}
+	if s == api.JobStatusRUNNING && j.spec.Bounded {
+		jm.schedule(j, api.JobStatusFINISHED, now.Add(j.spec.FinishAfter))
+	}
 }
 
 func (jm *JobManager) schedule(j *job, s api.JobStatus, at time.Time) {

@@ -108,6 +108,10 @@ type JobSpec struct {
 	Parallelism int
 	// Restore is the state the job starts from, if any.
 	Restore *Restore
+	// Bounded makes the job end on its own, FINISHED, FinishAfter after it
+	// starts RUNNING, as a batch job does.
+	Bounded     bool
+	FinishAfter time.Duration
 }
 
 // JobManager is one simulated Flink JobManager. Safe for concurrent use.

@@ -172,3 +172,12 @@ func TestInjectedSavepointAndCheckpointFailures(t *testing.T) {
 		t.Fatalf("savepoint without a directory: HTTP %d %v", code, errBody)
 	}
 }
+
+func TestBoundedJobFinishesOnItsOwn(t *testing.T) {
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, Job: jobmanager.JobSpec{Bounded: true, FinishAfter: 50 * time.Millisecond}})
+	jm.SetTaskManagers([]string{"tm"})
+	eventually(t, "FINISHED", state(jm, api.JobStatusFINISHED))
+	if job := jm.Jobs()[0]; job.State != api.JobStatusFINISHED {
+		t.Fatalf("job %+v", job)
+	}
+}
