@@ -120,14 +120,11 @@ func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
 func TestCrashLoopingJobManagerIsReportedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	namespace(t, ctx, lifecycleNS)
 	fd := haExample(t, "crash-loop", v1beta1.UpgradeModeSavepoint)
 	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{CrashLoop: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	create(t, ctx, fd)
 	const want = "JobManager deployment crash-loop failed: [flink-main-container] back-off restarting failed container flink-main-container"
 	got := waitFor(t, ctx, fd, time.Minute, "ERROR naming the crash loop", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError && fd.Status.Error != ""

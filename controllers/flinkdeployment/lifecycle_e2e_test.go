@@ -47,14 +47,27 @@ func haExample(t *testing.T, name string, mode v1beta1.UpgradeMode) *v1beta1.Fli
 	return nil
 }
 
+// withSettings adds members (of a JSON object: `"key":"value",...`) to
+// fd's flinkConfiguration.
+func withSettings(fd *v1beta1.FlinkDeployment, members string) *v1beta1.FlinkDeployment {
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", "{"+members+",", 1))
+	return fd
+}
+
+// create creates fd in the member, in its namespace (made if missing).
+func create(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	namespace(t, ctx, fd.Namespace)
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // deployRunning creates fd and waits until it is stable with a running job
 // that has completed a checkpoint.
 func deployRunning(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
 	t.Helper()
-	namespace(t, ctx, lifecycleNS)
-	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	create(t, ctx, fd)
 	got := waitFor(t, ctx, fd, 2*time.Minute, "running", running)
 	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
 		job := simJob(fd)
@@ -307,8 +320,7 @@ func TestReactiveScalingDoesNotRestart(t *testing.T) {
 	defer cancel()
 	fd := haExample(t, "reactive-scale", v1beta1.UpgradeModeSavepoint)
 	fd.Spec.Mode = v1beta1.ModeStandalone
-	raw := strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"scheduler-mode":"reactive",`, 1)
-	fd.Spec.FlinkConfiguration.Raw = []byte(raw)
+	withSettings(fd, `"scheduler-mode":"reactive"`)
 	one := int32(1)
 	fd.Spec.TaskManager.Replicas = &one
 	fd = deployRunning(t, ctx, fd)
@@ -374,9 +386,7 @@ func TestFailedSavepointKeepsTheJob(t *testing.T) {
 func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	fd := haExample(t, "rollback", v1beta1.UpgradeModeSavepoint)
-	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"kubernetes.operator.deployment.rollback.enabled":"true",`, 1))
-	fd = deployRunning(t, ctx, fd)
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.deployment.rollback.enabled":"true"`))
 	// A configuration the JobManager cannot start with.
 	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
 	got := waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
@@ -399,12 +409,8 @@ func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
 func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	namespace(t, ctx, lifecycleNS)
-	fd := haExample(t, "never-ready", v1beta1.UpgradeModeSavepoint)
-	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"`+flinksim.StartupFailureKey+`":"bad configuration",`, 1))
-	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	fd := withSettings(haExample(t, "never-ready", v1beta1.UpgradeModeSavepoint), `"`+flinksim.StartupFailureKey+`":"bad configuration"`)
+	create(t, ctx, fd)
 	waitFor(t, ctx, fd, time.Minute, "deploying", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeploying
 	})
@@ -425,12 +431,8 @@ func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 func TestBoundedJobThatFinishesIsStable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	namespace(t, ctx, lifecycleNS)
-	fd := haExample(t, "bounded-job", v1beta1.UpgradeModeSavepoint)
-	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", `{"`+flinksim.BoundedJobKey+`":"0s",`, 1))
-	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	fd := withSettings(haExample(t, "bounded-job", v1beta1.UpgradeModeSavepoint), `"`+flinksim.BoundedJobKey+`":"0s"`)
+	create(t, ctx, fd)
 	got := waitFor(t, ctx, fd, time.Minute, "STABLE with the job FINISHED", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.JobStatus.State == v1beta1.JobFinished && fd.Status.LifecycleState == v1beta1.LifecycleStable
 	})
@@ -444,13 +446,9 @@ func TestBoundedJobThatFinishesIsStable(t *testing.T) {
 func TestReadinessTimeoutPerDeployment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	namespace(t, ctx, lifecycleNS)
-	fd := haExample(t, "never-ready-soon", v1beta1.UpgradeModeSavepoint)
-	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{",
-		`{"`+flinksim.StartupFailureKey+`":"bad configuration","kubernetes.operator.deployment.readiness.timeout":"3 s",`, 1))
-	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
+	fd := withSettings(haExample(t, "never-ready-soon", v1beta1.UpgradeModeSavepoint),
+		`"`+flinksim.StartupFailureKey+`":"bad configuration","kubernetes.operator.deployment.readiness.timeout":"3 s"`)
+	create(t, ctx, fd)
 	got := waitFor(t, ctx, fd, time.Minute, "ERROR after the readiness timeout", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
 	})
