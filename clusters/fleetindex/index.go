@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -56,6 +57,19 @@ func (k Key) String() string { return k.Cluster + "/" + k.Namespace + "/" + k.Na
 
 // Key returns the deployment's key.
 func (d *Deployment) Key() Key { return Key{d.Cluster, d.Namespace, d.Name} }
+
+// ErrorLine is the first line of the deployment's error, at most max
+// characters, for tables; "..." marks what it leaves out.
+func (d *Deployment) ErrorLine(max int) string {
+	line, _, more := strings.Cut(d.Error, "\n")
+	if r := []rune(line); len(r) > max {
+		line, more = string(r[:max-3]), true
+	}
+	if more {
+		line += "..."
+	}
+	return line
+}
 
 // Cluster is one member cluster of the fleet.
 type Cluster struct {

@@ -3,6 +3,7 @@ package fleetindex
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -152,3 +153,18 @@ func BenchmarkUpsertDeployment(b *testing.B) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestErrorLine(t *testing.T) {
+	long := strings.Repeat("é", 70)
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"invalid spec: spec.job.parallelism: Invalid value: 0", "invalid spec: spec.job.parallelism: Invalid value: 0"},
+		{"first line\nsecond line", "first line..."},
+		{long, strings.Repeat("é", 57) + "..."},
+	} {
+		d := Deployment{Error: tc.in}
+		if got := d.ErrorLine(60); got != tc.want {
+			t.Errorf("ErrorLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 				if d.LastReconcile != nil {
 					last = duration.HumanDuration(time.Since(*d.LastReconcile))
 				}
-				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, shortError(d.Error)})
+				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, d.ErrorLine(maxErrorColumn)})
 			}
 			return printTable(g.stdout, []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"}, rows)
 		},
@@ -116,16 +116,3 @@ func (g *globals) fleetGet(cmd *cobra.Command, fleetURL, service, path string, i
 // maxErrorColumn bounds the ERROR column; -o json or yaml has the whole
 // status.error.
 const maxErrorColumn = 60
-
-// shortError is the first line of a status.error, at most maxErrorColumn
-// characters.
-func shortError(msg string) string {
-	line, _, more := strings.Cut(msg, "\n")
-	if r := []rune(line); len(r) > maxErrorColumn {
-		line, more = string(r[:maxErrorColumn-3]), true
-	}
-	if more {
-		line += "..."
-	}
-	return line
-}

@@ -421,17 +421,3 @@ func TestMemberName(t *testing.T) {
 		}
 	}
 }
-
-func TestShortError(t *testing.T) {
-	long := strings.Repeat("é", 70)
-	for _, tc := range []struct{ in, want string }{
-		{"", ""},
-		{"invalid spec: spec.job.parallelism: Invalid value: 0", "invalid spec: spec.job.parallelism: Invalid value: 0"},
-		{"first line\nsecond line", "first line..."},
-		{long, strings.Repeat("é", 57) + "..."},
-	} {
-		if got := shortError(tc.in); got != tc.want {
-			t.Errorf("shortError(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

@@ -210,13 +210,13 @@ func fleetTable(ctx context.Context, url string) (string, error) {
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Key().String() < list.Items[j].Key().String() })
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CLUSTER\tNAMESPACE\tNAME\tMODE\tLIFECYCLE\tJOB\tSHARD\tOWNER")
+	fmt.Fprintln(w, "CLUSTER\tNAMESPACE\tNAME\tMODE\tLIFECYCLE\tJOB\tSHARD\tOWNER\tERROR")
 	for _, d := range list.Items {
 		shard := ""
 		if d.Shard != nil {
 			shard = strconv.Itoa(*d.Shard)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Cluster, d.Namespace, d.Name, d.Mode, d.LifecycleState, d.JobState, shard, d.Owner)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Cluster, d.Namespace, d.Name, d.Mode, d.LifecycleState, d.JobState, shard, d.Owner, d.ErrorLine(60))
 	}
 	_ = w.Flush()
 	return b.String(), nil
