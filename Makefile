@@ -20,7 +20,10 @@ FLINKSIM_API  := e2e/flinksim/restapi
 CHART := deploy/charts/flink-hub
 GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac $(CHART)/crds $(CHART)/files
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-GO_TEST_FLAGS ?= -race -timeout 25m
+# The race detector needs cgo, i.e. a C compiler: without one (and not root
+# to install it) the tests run without -race, and say so.
+RACE = $(shell [ "$$(go env CGO_ENABLED)" = 1 ] && echo -race)
+GO_TEST_FLAGS ?= $(RACE) -timeout 25m
 
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
@@ -78,8 +81,15 @@ verify: generate $(STATICCHECK) ## Fail when generated files are stale, or gofmt
 ##@ Test
 
 .PHONY: test
-test: test-bins $(HELM3) test-netns-tools ## Run all tests against real kube-apiservers and etcds.
+test: test-bins $(HELM3) test-netns-tools test-race-tools ## Run all tests (with the race detector) against real kube-apiservers and etcds.
+	@[ -n "$(RACE)" ] || echo "warning: no C compiler, so no race detector: the tests run without -race"
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-race-tools
+test-race-tools: ## As root, install gcc when no C compiler is found (the race detector needs cgo).
+	@if [ "$$(id -u)" = 0 ] && [ "$$(go env CGO_ENABLED)" != 1 ] && ! command -v gcc >/dev/null 2>&1; then \
+		echo "installing gcc for the race detector"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; fi
 
 .PHONY: test-netns-tools
 test-netns-tools: ## As root, install iproute2 when 'ip' is missing (the Flink REST proxy test builds a network namespace).
