@@ -58,12 +58,15 @@ func (k Key) String() string { return k.Cluster + "/" + k.Namespace + "/" + k.Na
 // Key returns the deployment's key.
 func (d *Deployment) Key() Key { return Key{d.Cluster, d.Namespace, d.Name} }
 
-// ErrorLine is the first line of the deployment's error, at most max
+// errorLineWidth bounds ErrorLine.
+const errorLineWidth = 60
+
+// ErrorLine is the first line of the deployment's error, at most 60
 // characters, for tables; "..." marks what it leaves out.
-func (d *Deployment) ErrorLine(max int) string {
+func (d *Deployment) ErrorLine() string {
 	line, _, more := strings.Cut(d.Error, "\n")
-	if r := []rune(line); len(r) > max {
-		line, more = string(r[:max-3]), true
+	if r := []rune(line); len(r) > errorLineWidth {
+		line, more = string(r[:errorLineWidth-3]), true
 	}
 	if more {
 		line += "..."

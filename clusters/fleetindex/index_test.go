@@ -163,7 +163,7 @@ func TestErrorLine(t *testing.T) {
 		{long, strings.Repeat("é", 57) + "..."},
 	} {
 		d := Deployment{Error: tc.in}
-		if got := d.ErrorLine(60); got != tc.want {
+		if got := d.ErrorLine(); got != tc.want {
 			t.Errorf("ErrorLine(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -63,7 +63,7 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 				if d.LastReconcile != nil {
 					last = duration.HumanDuration(time.Since(*d.LastReconcile))
 				}
-				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, d.ErrorLine(maxErrorColumn)})
+				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, d.ErrorLine()})
 			}
 			return printTable(g.stdout, []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"}, rows)
 		},
@@ -112,7 +112,3 @@ func (g *globals) fleetGet(cmd *cobra.Command, fleetURL, service, path string, i
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
 }
-
-// maxErrorColumn bounds the ERROR column; -o json or yaml has the whole
-// status.error.
-const maxErrorColumn = 60

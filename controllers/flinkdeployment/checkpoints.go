@@ -37,8 +37,8 @@ func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 // kubernetes.operator.periodic.checkpoint.interval has passed since the
 // last periodic one, as upstream does; manualCheckpoint completes it.
 func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
-	interval, err := flinkconf.ParseDuration(operatorSetting(&s.fd.Spec, flinkconf.KeyPeriodicCheckpointInterval))
-	if err != nil || interval <= 0 {
+	interval := durationSetting(&s.fd.Spec, flinkconf.KeyPeriodicCheckpointInterval)
+	if interval <= 0 {
 		return nil
 	}
 	st := &s.fd.Status
@@ -134,7 +134,7 @@ func (r *Reconciler) checkpointFailed(ctx context.Context, s *state, info *v1bet
 
 // checkpointType is the kind of manual checkpoint the spec asks for.
 func checkpointType(spec *v1beta1.FlinkDeploymentSpec) v1beta1.CheckpointType {
-	if strings.EqualFold(operatorSetting(spec, flinkconf.KeyCheckpointType), string(v1beta1.CheckpointIncremental)) {
+	if strings.EqualFold(strings.TrimSpace(operatorSetting(spec, flinkconf.KeyCheckpointType)), string(v1beta1.CheckpointIncremental)) {
 		return v1beta1.CheckpointIncremental
 	}
 	return v1beta1.CheckpointFull

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
@@ -113,6 +114,13 @@ func operatorSetting(spec *v1beta1.FlinkDeploymentSpec, key string) string {
 func haEnabled(spec *v1beta1.FlinkDeploymentSpec) bool {
 	conf, err := spec.FlatConfiguration()
 	return err == nil && flinkconf.Config(conf).HAEnabled()
+}
+
+// durationSetting reads an operator setting in Flink's duration format, 0
+// when unset or unreadable (the validation rejects that).
+func durationSetting(spec *v1beta1.FlinkDeploymentSpec, key string) time.Duration {
+	d, _ := flinkconf.ParseDuration(operatorSetting(spec, key))
+	return d
 }
 
 // settingOn reads a boolean operator setting, false when unset or not a

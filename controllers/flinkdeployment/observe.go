@@ -159,7 +159,7 @@ func (r *Reconciler) untilReadinessDeadline(left time.Duration) time.Duration {
 // become ready: its kubernetes.operator.deployment.readiness.timeout if
 // set (as upstream reads it per resource), else the hub's default.
 func (r *Reconciler) readinessTimeout(spec *v1beta1.FlinkDeploymentSpec) time.Duration {
-	if d, err := flinkconf.ParseDuration(operatorSetting(spec, flinkconf.KeyReadinessTimeout)); err == nil && d > 0 {
+	if d := durationSetting(spec, flinkconf.KeyReadinessTimeout); d > 0 {
 		return d
 	}
 	return r.Options.ReadinessTimeout

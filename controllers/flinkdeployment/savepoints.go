@@ -75,8 +75,8 @@ func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (b
 // periodicSavepoint triggers a savepoint when the configured interval has
 // passed since the last periodic one.
 func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
-	interval, err := flinkconf.ParseDuration(operatorSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval))
-	if err != nil || interval <= 0 {
+	interval := durationSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval)
+	if interval <= 0 {
 		return nil
 	}
 	st := &s.fd.Status
@@ -221,7 +221,7 @@ func trimHistory(history []v1beta1.Savepoint, spec *v1beta1.FlinkDeploymentSpec,
 		maxCount = n
 	}
 	maxAge := defaultHistoryMaxAge
-	if d, err := flinkconf.ParseDuration(operatorSetting(spec, flinkconf.KeySavepointHistoryMaxAge)); err == nil && d > 0 {
+	if d := durationSetting(spec, flinkconf.KeySavepointHistoryMaxAge); d > 0 {
 		maxAge = d
 	}
 	out := history[:0:0]

@@ -216,7 +216,7 @@ func fleetTable(ctx context.Context, url string) (string, error) {
 		if d.Shard != nil {
 			shard = strconv.Itoa(*d.Shard)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Cluster, d.Namespace, d.Name, d.Mode, d.LifecycleState, d.JobState, shard, d.Owner, d.ErrorLine(60))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Cluster, d.Namespace, d.Name, d.Mode, d.LifecycleState, d.JobState, shard, d.Owner, d.ErrorLine())
 	}
 	_ = w.Flush()
 	return b.String(), nil
