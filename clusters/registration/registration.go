@@ -119,10 +119,34 @@ type Registrar struct {
 }
 
 // Add registers the member. It is idempotent: a second run re-applies the
-// member objects, issues a fresh token and updates the Secret. All member
-// work happens before the one hub write, so a failure leaves the hub
+// member objects (upgrading the RBAC of a member registered by an older
+// version in place), issues a fresh token and updates the Secret. All
+// member work happens before the one hub write, so a failure leaves the hub
 // untouched.
 func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) {
+	o = o.WithDefaults()
+	var hubNS corev1.Namespace
+	if err := r.Hub.Get(ctx, client.ObjectKey{Name: o.HubNamespace}, &hubNS); err != nil {
+		return nil, fmt.Errorf("hub namespace %q: %w", o.HubNamespace, err)
+	}
+	kubeconfig, err := r.Identity(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	secret := Secret(o, kubeconfig)
+	//lint:ignore SA1019 server-side apply of a typed object; client.Client.Apply wants apply configurations
+	if err := r.Hub.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return nil, fmt.Errorf("hub: write Secret %s/%s: %w", o.HubNamespace, o.Name, err)
+	}
+	return secret, nil
+}
+
+// Identity does the member's part of Add: it applies the hub's
+// ServiceAccount and RBAC in the member and returns a kubeconfig with a
+// fresh token for it. Add writes that kubeconfig into the hub; tests that
+// run a hub in-process use it directly, so that they talk to members with
+// exactly the identity production has.
+func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 	o = o.WithDefaults()
 	if o.Name == "" {
 		return nil, errors.New("member name is empty")
@@ -133,10 +157,6 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 	}
 	if _, err := cs.Discovery().ServerVersion(); err != nil {
 		return nil, fmt.Errorf("member is unreachable: %w", err)
-	}
-	var hubNS corev1.Namespace
-	if err := r.Hub.Get(ctx, client.ObjectKey{Name: o.HubNamespace}, &hubNS); err != nil {
-		return nil, fmt.Errorf("hub namespace %q: %w", o.HubNamespace, err)
 	}
 	for _, obj := range MemberObjects(o) {
 		//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
@@ -154,16 +174,7 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 	if err != nil {
 		return nil, err
 	}
-	kubeconfig, err := Kubeconfig(o.Name, r.Member.Host, ca, tr.Status.Token)
-	if err != nil {
-		return nil, err
-	}
-	secret := Secret(o, kubeconfig)
-	//lint:ignore SA1019 server-side apply of a typed object; client.Client.Apply wants apply configurations
-	if err := r.Hub.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return nil, fmt.Errorf("hub: write Secret %s/%s: %w", o.HubNamespace, o.Name, err)
-	}
-	return secret, nil
+	return Kubeconfig(o.Name, r.Member.Host, ca, tr.Status.Token)
 }
 
 // Remove deletes the member's Secret from the hub; the hub then

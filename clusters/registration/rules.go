@@ -32,7 +32,9 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/status", "flinksessionjobs/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/finalizers", "flinksessionjobs/finalizers"}, Verbs: []string{"update"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: readWrite},
-		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: readWrite},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: readWrite},
+		// deletecollection: Flink's HA ConfigMaps go in one request.
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: append(readWrite, "deletecollection")},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete", "deletecollection"}},
 		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},

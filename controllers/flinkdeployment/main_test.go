@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -109,7 +108,14 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 		}
 	}()
-	cl, err := cluster.New(rest.CopyConfig(member.Config), func(o *cluster.Options) {
+	// The hub talks to the member with the identity `cluster add` gives
+	// it, never as admin; any request the member refuses fails the run.
+	hubIdentity, err := member.HubIdentity(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cl, err := cluster.New(hubIdentity, func(o *cluster.Options) {
 		o.Scheme = framework.Scheme
 		o.Cache = flinkdeployment.MemberCacheOptions()
 	})
@@ -121,5 +127,10 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if err := fleet.CheckNoRefusals(); err != nil {
+		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
+		code = 1
+	}
+	return code
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,8 @@ type ControlPlane struct {
 	Kubeconfig []byte
 
 	env *envtest.Environment
+	// auditLog records the requests of ServiceAccounts (see Refusals).
+	auditLog string
 }
 
 // ControlPlaneOptions configures one control plane.
@@ -78,15 +81,25 @@ func StartControlPlane(opts ControlPlaneOptions) (*ControlPlane, error) {
 		ControlPlaneStopTimeout:  2 * time.Minute,
 		Scheme:                   Scheme,
 	}
-	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", serviceCIDR)
+	policy, auditLog, err := auditFiles(opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	args := env.ControlPlane.GetAPIServer().Configure()
+	args.Set("service-cluster-ip-range", serviceCIDR)
+	args.Set("audit-policy-file", policy)
+	args.Set("audit-log-path", auditLog)
+	args.Set("audit-log-format", "json")
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()
+		_ = os.RemoveAll(filepath.Dir(auditLog))
 		return nil, fmt.Errorf("start control plane %q: %w", opts.Name, err)
 	}
-	cp := &ControlPlane{Name: opts.Name, Config: cfg, env: env}
+	cp := &ControlPlane{Name: opts.Name, Config: cfg, env: env, auditLog: auditLog}
 	if err := cp.init(); err != nil {
 		_ = env.Stop()
+		_ = os.RemoveAll(filepath.Dir(auditLog))
 		return nil, fmt.Errorf("control plane %q: %w", opts.Name, err)
 	}
 	return cp, nil
@@ -127,7 +140,7 @@ func (cp *ControlPlane) Stop() error {
 		return fmt.Errorf("stop control plane %q: %w", cp.Name, err)
 	}
 	cp.env = nil
-	return nil
+	return os.RemoveAll(filepath.Dir(cp.auditLog))
 }
 
 // RunWithControlPlane is the body of a TestMain that shares one control

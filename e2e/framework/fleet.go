@@ -7,11 +7,14 @@ import (
 	"sync"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/clusters/registration"
 )
 
 // Fleet is a hub control plane and its member control planes.
@@ -112,21 +115,86 @@ func stopAll(planes []*ControlPlane) error {
 
 func objectMeta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }
 
-// RegisterMembers writes one member registration Secret per member into
-// the hub namespace (created if missing): named after the member, labelled
-// flink-hub.io/member-cluster=true, holding the member's admin kubeconfig.
+// RegisterMembers registers every member with the hub exactly as
+// `kubectl flinkhub cluster add` does (registration.Registrar: the hub's
+// ServiceAccount and RBAC in the member, a token, the labelled kubeconfig
+// Secret in namespace, created if missing). A hub started on the fleet thus
+// talks to members with the identity production gives it, never as admin.
 func (f *Fleet) RegisterMembers(ctx context.Context, namespace string) error {
 	if err := f.Hub.CreateNamespace(ctx, namespace); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	for _, m := range f.Members {
-		s := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: namespace, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
-			Data:       map[string][]byte{memberconfig.SecretKey: m.Kubeconfig},
-		}
-		if err := f.Hub.Client.Create(ctx, s); err != nil {
+		if _, err := m.registrar(f.Hub.Client).Add(ctx, RegistrationOptions(m.Name, namespace)); err != nil {
 			return fmt.Errorf("register %s: %w", m.Name, err)
 		}
 	}
 	return nil
+}
+
+// RegistrationOptions are the options `kubectl flinkhub cluster add`
+// registers a member with by default, for member name into the hub
+// namespace.
+func RegistrationOptions(name, hubNamespace string) registration.Options {
+	return registration.Options{Name: name, HubNamespace: hubNamespace, InstallCRDs: true}.WithDefaults()
+}
+
+// HubUser is the user name of the hub's identity in members, as `cluster
+// add` creates it by default.
+var HubUser = serviceaccount.MakeUsername(RegistrationOptions("", "").MemberNamespace, RegistrationOptions("", "").ServiceAccount)
+
+// HubKubeconfig gives the hub's identity in the member as `cluster add`
+// creates it (ServiceAccount, RBAC, a fresh token) and returns the
+// kubeconfig `cluster add` would store in the hub, for tests that write
+// member Secrets themselves.
+func (cp *ControlPlane) HubKubeconfig(ctx context.Context) ([]byte, error) {
+	kc, err := cp.registrar(nil).Identity(ctx, RegistrationOptions(cp.Name, ""))
+	if err != nil {
+		return nil, fmt.Errorf("hub identity in %s: %w", cp.Name, err)
+	}
+	return kc, nil
+}
+
+// HubIdentity is HubKubeconfig as a client config, for tests that run the
+// hub's controllers in-process.
+func (cp *ControlPlane) HubIdentity(ctx context.Context) (*rest.Config, error) {
+	kc, err := cp.HubKubeconfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := memberconfig.Parse(kc)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = cp.Config.QPS, cp.Config.Burst
+	return cfg, nil
+}
+
+func (cp *ControlPlane) registrar(hub client.Client) *registration.Registrar {
+	return &registration.Registrar{Member: cp.Config, MemberClient: cp.Client, Hub: hub}
+}
+
+// CheckNoRefusals returns an error listing every request of the hub's
+// member identity (HubUser) that a member refused with 403 Forbidden: the
+// RBAC `cluster add` grants must cover everything the hub does. Call it
+// before stopping the fleet.
+func (f *Fleet) CheckNoRefusals() error {
+	return CheckNoRefusals(HubUser, f.Members...)
+}
+
+// CheckNoRefusals returns an error listing every request of user that one
+// of the control planes refused with 403 Forbidden.
+func CheckNoRefusals(user string, planes ...*ControlPlane) error {
+	var errs []error
+	for _, cp := range planes {
+		refused, err := cp.Refusals(user)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, r := range refused {
+			errs = append(errs, fmt.Errorf("%s refused %s", cp.Name, r))
+		}
+	}
+	return errors.Join(errs...)
 }

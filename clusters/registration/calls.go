@@ -1,0 +1,71 @@
+package registration
+
+import "github.com/flink-hub/flink-hub/webhook/registrar"
+
+// Call is one kind of request the hub makes in a member cluster.
+type Call struct {
+	// Group, Resource and Subresource name the API; Verb is the RBAC verb
+	// the apiserver authorizes the request as.
+	Group, Resource, Subresource, Verb string
+	// Name limits the call to one cluster-scoped object the hub owns.
+	Name string
+	// ClusterWide marks requests on cluster-scoped objects or across all
+	// namespaces (the hub's watches); the others are made in the
+	// FlinkDeployment's namespace.
+	ClusterWide bool
+	// Why says which part of the hub makes it.
+	Why string
+}
+
+// MemberCalls lists, in one place, every request the hub makes in a
+// member with the identity `cluster add` creates; MemberRules must allow
+// each (a test proves it against a real apiserver, and the end-to-end tests
+// fail on any 403 a member answers the hub). Keep it in step with the code:
+// a request missing here shows as a 403 in those tests.
+func MemberCalls(installCRDs bool) []Call {
+	const flink = "flink.apache.org"
+	calls := []Call{
+		// The FlinkDeployment controller's member cache and writes.
+		{Group: flink, Resource: "flinkdeployments", Verb: "list", ClusterWide: true, Why: "cache"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "watch", ClusterWide: true, Why: "cache"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "get", Why: "health probe, live reads"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "patch", Why: "finalizer"},
+		{Group: flink, Resource: "flinkdeployments", Subresource: "status", Verb: "patch", Why: "status"},
+		{Group: flink, Resource: "flinkdeployments", Subresource: "finalizers", Verb: "update", Why: "owner references block deletion of the FlinkDeployment's objects"},
+	}
+	for _, kind := range []struct{ group, resource string }{
+		{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"networking.k8s.io", "ingresses"},
+	} {
+		calls = append(calls,
+			Call{Group: kind.group, Resource: kind.resource, Verb: "list", ClusterWide: true, Why: "cache of the hub's objects"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "watch", ClusterWide: true, Why: "cache of the hub's objects"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "get", Why: "deployer"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "create", Why: "deployer: server-side apply of a new object"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "patch", Why: "deployer: server-side apply"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "delete", Why: "upgrade, suspend and deletion"},
+		)
+	}
+	calls = append(calls,
+		Call{Resource: "configmaps", Verb: "deletecollection", Why: "Flink's HA ConfigMaps on upgrade and deletion"},
+		Call{Resource: "configmaps", Verb: "list", Why: "HA metadata check (live)"},
+		Call{Resource: "pods", Verb: "list", Why: "why a JobManager does not start (live)"},
+		Call{Resource: "services", Subresource: "proxy", Verb: "get", Why: "Flink REST GET through the service proxy"},
+		Call{Resource: "services", Subresource: "proxy", Verb: "create", Why: "Flink REST POST through the service proxy"},
+		Call{Resource: "services", Subresource: "proxy", Verb: "patch", Why: "Flink REST PATCH (cancel) through the service proxy"},
+		Call{Resource: "events", Verb: "create", Why: "events"},
+		Call{Resource: "events", Verb: "patch", Why: "events (repeats)"},
+		Call{Group: "events.k8s.io", Resource: "events", Verb: "create", Why: "events"},
+		Call{Group: "events.k8s.io", Resource: "events", Verb: "patch", Why: "events (repeats)"},
+		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "create", ClusterWide: true, Why: "webhook registration"},
+		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "patch", Name: registrar.Name, ClusterWide: true, Why: "webhook registration"},
+		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "delete", Name: registrar.Name, ClusterWide: true, Why: "webhook removal"},
+	)
+	if installCRDs {
+		calls = append(calls,
+			Call{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "get", Name: FlinkDeploymentCRDName, ClusterWide: true, Why: "CRD install"},
+			Call{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "create", ClusterWide: true, Why: "CRD install"},
+			Call{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "patch", Name: FlinkDeploymentCRDName, ClusterWide: true, Why: "CRD install"},
+		)
+	}
+	return calls
+}

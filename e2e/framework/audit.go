@@ -1,0 +1,136 @@
+package framework
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// auditPolicy records, at Metadata level (who, what, answer; no bodies),
+// every request of a ServiceAccount: the identities the hub and the other
+// programs under test use in members. Admin requests of the tests are not
+// recorded.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+  userGroups: ["system:serviceaccounts"]
+- level: None
+`
+
+// auditFiles writes the audit policy into a fresh folder and returns the
+// policy and log paths the apiserver is started with.
+func auditFiles(name string) (policy, log string, err error) {
+	dir, err := os.MkdirTemp("", "audit-"+name+"-")
+	if err != nil {
+		return "", "", err
+	}
+	policy = filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		return "", "", err
+	}
+	return policy, filepath.Join(dir, "audit.log"), nil
+}
+
+// Refusal is a request the apiserver answered 403 Forbidden.
+type Refusal struct {
+	// User is the requester's user name.
+	User string
+	// Verb, Resource, Subresource, Namespace and Name say what was asked.
+	Verb, Resource, Subresource, Namespace, Name string
+	// URI is the request URI.
+	URI string
+}
+
+func (r Refusal) String() string {
+	what := r.Resource
+	if r.Subresource != "" {
+		what += "/" + r.Subresource
+	}
+	if what == "" {
+		what = r.URI
+	}
+	where := r.Namespace
+	if r.Name != "" {
+		where += "/" + r.Name
+	}
+	return fmt.Sprintf("%s: %s %s %s", r.User, r.Verb, what, where)
+}
+
+// auditEvent is the part of an audit.k8s.io/v1 Event the framework reads.
+type auditEvent struct {
+	Stage      string `json:"stage"`
+	RequestURI string `json:"requestURI"`
+	Verb       string `json:"verb"`
+	User       struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// decisionAnnotation is the audit annotation in which the apiserver records
+// its authorizer's answer.
+const decisionAnnotation = "authorization.k8s.io/decision"
+
+// Refusals returns every request of a user with the given prefix ("" for
+// every ServiceAccount) that this control plane answered 403, read from its
+// audit log.
+func (cp *ControlPlane) Refusals(userPrefix string) ([]Refusal, error) {
+	if cp.auditLog == "" {
+		return nil, errors.New("control plane " + cp.Name + " has no audit log")
+	}
+	f, err := os.Open(cp.auditLog)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return refusals(f, userPrefix)
+}
+
+func refusals(r io.Reader, userPrefix string) ([]Refusal, error) {
+	var out []Refusal
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !strings.Contains(string(line), `"code":403`) {
+			continue
+		}
+		var ev auditEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if ev.ResponseStatus == nil || ev.ResponseStatus.Code != 403 || !strings.HasPrefix(ev.User.Username, userPrefix) {
+			continue
+		}
+		// A 403 the authorizer allowed and that came through the service
+		// proxy is the JobManager's own answer, not a refusal of the hub.
+		if ev.Annotations[decisionAnnotation] == "allow" && ev.ObjectRef != nil && ev.ObjectRef.Subresource == "proxy" {
+			continue
+		}
+		ref := Refusal{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI}
+		if o := ev.ObjectRef; o != nil {
+			ref.Resource, ref.Subresource, ref.Namespace, ref.Name = o.Resource, o.Subresource, o.Namespace, o.Name
+		}
+		out = append(out, ref)
+	}
+	return out, sc.Err()
+}
