@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +16,6 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 )
 
-// recorder is a server a hostile JobManager redirects to: it records the
-// Authorization header of every request it gets.
-type recorder struct {
-	mu    sync.Mutex
-	auths []string
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	rec.auths = append(rec.auths, r.Header.Get("Authorization"))
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"flink-version":"stolen"}`))
-}
-
-func (rec *recorder) requests() []string {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return append([]string(nil), rec.auths...)
-}
-
 // TestHostileJobManagerThroughTheProxy sends the proxy transport, with the
 // hub's bearer token for the member, to a simulated JobManager that answers
 // every request in a hostile way, behind a stand-in of the member
@@ -45,7 +23,7 @@ func (rec *recorder) requests() []string {
 // the client read much, or holds it beyond its timeout.
 func TestHostileJobManagerThroughTheProxy(t *testing.T) {
 	const token = "member-token-s3cr3t"
-	rec := &recorder{}
+	rec := &jobmanager.Elsewhere{}
 	elsewhere := httptest.NewServer(rec)
 	t.Cleanup(elsewhere.Close)
 
@@ -92,7 +70,7 @@ func TestHostileJobManagerThroughTheProxy(t *testing.T) {
 			}
 		})
 	}
-	if got := rec.requests(); len(got) != 0 {
+	if got := rec.Requests(); len(got) != 0 {
 		t.Fatalf("the redirect target got %d requests, Authorization %q", len(got), got)
 	}
 	// The client stopped reading at its limit: the hostile server could

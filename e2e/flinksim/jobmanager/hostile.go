@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -122,4 +123,28 @@ func (jm *JobManager) serveHostile(w http.ResponseWriter, r *http.Request, f Fau
 		}
 		_, _ = w.Write([]byte(`"flink-revision":"stalled"}`))
 	}
+}
+
+// Elsewhere is an http.Handler standing for any other host, for a
+// HostileRedirect to point at: it records every request it gets with its
+// Authorization header, so a test proves that none (and no credential)
+// reached it.
+type Elsewhere struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+func (e *Elsewhere) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests = append(e.requests, r.Method+" "+r.URL.Path+" Authorization="+r.Header.Get("Authorization"))
+	writeJSON(w, http.StatusOK, map[string]any{"flink-version": "stolen", "jobs": []any{}})
+}
+
+// Requests returns "<method> <path> Authorization=<header>" of every
+// request received.
+func (e *Elsewhere) Requests() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.requests...)
 }
