@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
@@ -31,20 +30,9 @@ const lifecycleNS = "lifecycle"
 // directories) as an application with the given name and upgrade mode.
 func haExample(t *testing.T, name string, mode v1beta1.UpgradeMode) *v1beta1.FlinkDeployment {
 	t.Helper()
-	all, err := examples.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ex := range all {
-		if ex.Name == "basic-checkpoint-ha/basic-checkpoint-ha-example" {
-			fd := ex.Typed.DeepCopy()
-			fd.Namespace, fd.Name = lifecycleNS, name
-			fd.Spec.Job.UpgradeMode = mode
-			return fd
-		}
-	}
-	t.Fatal("HA example not found")
-	return nil
+	fd := example(t, "basic-checkpoint-ha/basic-checkpoint-ha-example", lifecycleNS, name)
+	fd.Spec.Job.UpgradeMode = mode
+	return fd
 }
 
 // withSettings adds members (of a JSON object: `"key":"value",...`) to

@@ -72,12 +72,13 @@ func stripConfigMap(obj any) (any, error) {
 	return obj, nil
 }
 
-// RESTClients gives Flink REST clients through the resolver's transports
-// (the member apiserver's service proxy, or a URL template), chosen per
-// FlinkDeployment by its annotations.
+// RESTClients gives Flink REST clients through the resolver's transport
+// (the member apiserver's service proxy, or the hub's URL template);
+// nothing in the FlinkDeployment but its name and namespace picks the
+// endpoint.
 func RESTClients(resolver *flinkrest.Resolver, opts ...flinkrest.Option) JobManagerClients {
 	return func(clusterName string, member *rest.Config, fd *v1beta1.FlinkDeployment) (flinkrest.Client, error) {
-		ep, err := resolver.Endpoint(flinkrest.Target{Cluster: clusterName, Namespace: fd.Namespace, Name: fd.Name}, member, fd.Annotations)
+		ep, err := resolver.Endpoint(flinkrest.Target{Cluster: clusterName, Namespace: fd.Namespace, Name: fd.Name}, member)
 		if err != nil {
 			return nil, err
 		}

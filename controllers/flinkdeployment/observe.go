@@ -77,15 +77,28 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	}
 	if err := r.observeCluster(ctx, s, jm); err != nil {
 		var fe *flinkrest.Error
-		if errors.As(err, &fe) && (fe.Kind == flinkrest.KindNotReady || fe.Kind == flinkrest.KindTimeout) {
+		if !errors.As(err, &fe) {
+			return err
+		}
+		switch fe.Kind {
+		case flinkrest.KindNotReady, flinkrest.KindTimeout:
+			if fe.Kind == flinkrest.KindTimeout {
+				st.Error = jobManagerRESTPrefix + err.Error()
+			}
 			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
 			s.next = r.Options.ProgressCheckInterval
 			return nil
+		case flinkrest.KindBadResponse:
+			// A JobManager that answers what cannot be used (a redirect, a
+			// huge body, no JSON) is reported; the workqueue's backoff
+			// spaces out the next tries.
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+			st.Error = jobManagerRESTPrefix + err.Error()
 		}
 		return err
 	}
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
-	if st.Error != "" && isJobManagerError(st.Error) {
+	if st.Error != "" && (isJobManagerError(st.Error) || strings.HasPrefix(st.Error, jobManagerRESTPrefix)) {
 		st.Error = ""
 	}
 	if s.fd.Spec.Job != nil {
@@ -320,6 +333,10 @@ func replicas(dep *appsv1.Deployment) int32 {
 }
 
 const jobManagerErrorPrefix = "JobManager deployment "
+
+// jobManagerRESTPrefix starts status.error for a JobManager whose REST API
+// answers too slowly or with what cannot be used.
+const jobManagerRESTPrefix = "JobManager REST API: "
 
 func isJobManagerError(msg string) bool {
 	return len(msg) >= len(jobManagerErrorPrefix) && msg[:len(jobManagerErrorPrefix)] == jobManagerErrorPrefix

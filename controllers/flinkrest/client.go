@@ -116,13 +116,15 @@ func WithTimeout(d time.Duration) Option { return func(c *client) { c.timeout = 
 
 // New returns a Client for the JobManager at the endpoint. The endpoint's
 // transport is wrapped with OpenTelemetry instrumentation, so every call is
-// a child span of the caller's context.
+// a child span of the caller's context. Answers are treated as hostile:
+// redirects are refused (RedirectError), bodies beyond MaxResponseBytes
+// fail (BodyTooLargeError), and the call's timeout covers reading the body.
 func New(ep Endpoint, opts ...Option) (Client, error) {
 	c := &client{timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(c)
 	}
-	hc := &http.Client{Transport: instrument(ep.Transport)}
+	hc := &http.Client{Transport: limitBodies{next: instrument(ep.Transport)}, CheckRedirect: noRedirects}
 	gen, err := api.NewClientWithResponses(ep.BaseURL, api.WithHTTPClient(hc))
 	if err != nil {
 		return nil, fmt.Errorf("flink rest client: %w", err)
@@ -143,8 +145,9 @@ type response interface {
 	ContentType() string
 }
 
-// call runs one generated call under the client's timeout and turns every
-// failure, including a non-2xx status, into an *Error.
+// call runs one generated call under the client's timeout, which covers
+// reading the response body, and turns every failure, including a non-2xx
+// status, into an *Error.
 func call[R response](c *client, ctx context.Context, op string, f func(context.Context, ...api.RequestEditorFn) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(withOperation(ctx, op), c.timeout)
 	defer cancel()

@@ -40,7 +40,7 @@ func serve(t *testing.T, cfg jobmanager.Config) (*jobmanager.JobManager, flinkre
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := r.Client(flinkrest.Target{Cluster: "m1", Namespace: "flink", Name: cfg.ClusterID}, nil, nil)
+	c, err := r.Client(flinkrest.Target{Cluster: "m1", Namespace: "flink", Name: cfg.ClusterID}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,15 @@
 // message carries Flink's own error text but never a response body of
 // unknown form nor a URL with credentials.
 //
-// JobManagers sit in member clusters' networks. Resolver picks the
-// transport per FlinkDeployment: through the member apiserver's service
-// proxy (default; needs services/proxy) or a base URL template, chosen by
-// hub flags and overridden by the flink-hub.io/rest-transport and
-// flink-hub.io/rest-url-template annotations. Requests are traced with
-// otelhttp as child spans named "flink <operation>".
+// JobManagers sit in member clusters' networks. Resolver reaches them
+// through the member apiserver's service proxy (default; needs
+// services/proxy) or a base URL template, chosen by hub flags only: nothing
+// a FlinkDeployment says picks the endpoint. The template is not executed;
+// its {{.Cluster}}, {{.Namespace}} and {{.Name}} placeholders are replaced
+// by path-escaped values. Requests are traced with otelhttp as child spans
+// named "flink <operation>".
+//
+// JobManager answers are hostile: redirects are not followed (the proxy
+// transport adds the member's credentials to every request), bodies beyond
+// MaxResponseBytes fail the call, and the call's timeout covers the body.
 package flinkrest

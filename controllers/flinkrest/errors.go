@@ -33,8 +33,9 @@ const (
 	// KindUnauthorized: the member apiserver refused the hub's credentials
 	// for the service proxy (401, 403).
 	KindUnauthorized Kind = "Unauthorized"
-	// KindBadResponse: the answer could not be understood: malformed JSON,
-	// an HTML page, a missing field.
+	// KindBadResponse: the answer could not be understood or is refused:
+	// malformed JSON, an HTML page, a missing field, a redirect, a body
+	// beyond MaxResponseBytes.
 	KindBadResponse Kind = "BadResponse"
 )
 
@@ -234,7 +235,11 @@ func transportError(op string, ctx context.Context, err error) *Error {
 	var nerr net.Error
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var redirect *RedirectError
+	var tooLarge *BodyTooLargeError
 	switch {
+	case errors.As(err, &redirect) || errors.As(err, &tooLarge):
+		return &Error{Kind: KindBadResponse, Op: op, Err: err}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &Error{Kind: KindTimeout, Op: op, Err: err}
 	case errors.As(err, &syntax) || errors.As(err, &typ):

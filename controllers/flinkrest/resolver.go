@@ -14,16 +14,8 @@ import (
 const (
 	// TransportProxy goes through the member apiserver's service proxy.
 	TransportProxy = "proxy"
-	// TransportURL renders a base URL from a template.
+	// TransportURL renders a base URL from the hub's URL template.
 	TransportURL = "url"
-)
-
-// Annotations on a FlinkDeployment that override the hub's defaults.
-const (
-	// AnnotationTransport overrides the transport: "proxy" or "url".
-	AnnotationTransport = "flink-hub.io/rest-transport"
-	// AnnotationURLTemplate overrides the base URL template (url transport).
-	AnnotationURLTemplate = "flink-hub.io/rest-url-template"
 )
 
 // Options are the hub-wide Flink REST settings.
@@ -39,22 +31,23 @@ type Options struct {
 // AddFlags registers the options as flags, with their defaults.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Transport, "flink-rest-transport", TransportProxy,
-		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template). Overridable by the "+AnnotationTransport+" annotation.")
+		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template).")
 	fs.StringVar(&o.URLTemplate, "flink-rest-url-template", "http://{{.Name}}-rest.{{.Namespace}}.svc:8081",
-		"Base URL template of the url transport over .Cluster, .Namespace, .Name. Overridable by the "+AnnotationURLTemplate+" annotation.")
+		"Base URL of the url transport; "+PlaceholderCluster+", "+PlaceholderNamespace+" and "+PlaceholderName+" are replaced by the path-escaped values, nothing else is.")
 	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
 }
 
 // Factory gives the controller a Client for a FlinkDeployment's
 // JobManager; Resolver is the real one.
 type Factory interface {
-	Client(target Target, member *rest.Config, annotations map[string]string) (Client, error)
+	Client(target Target, member *rest.Config) (Client, error)
 }
 
 var _ Factory = (*Resolver)(nil)
 
-// Resolver builds Clients for FlinkDeployments from the hub's Options and
-// the FlinkDeployment's annotations. It keeps one proxy transport per
+// Resolver builds Clients for FlinkDeployments from the hub's Options
+// alone: nothing a FlinkDeployment says chooses where the hub connects. It
+// keeps one proxy transport per
 // member rest.Config, so connections are reused across reconciles.
 type Resolver struct {
 	opts Options
@@ -108,52 +101,32 @@ func NewResolver(o Options) (*Resolver, error) {
 	return r, nil
 }
 
-// Endpoint returns where target's JobManager answers. An invalid
-// annotation is an error naming the annotation, for status.error.
-func (r *Resolver) Endpoint(target Target, member *rest.Config, annotations map[string]string) (Endpoint, error) {
-	kind := r.opts.Transport
-	if v, ok := annotations[AnnotationTransport]; ok {
-		kind = v
-	}
-	switch kind {
-	case TransportProxy:
-		if member == nil {
-			return Endpoint{}, fmt.Errorf("flink rest proxy: no rest.Config for cluster %q", target.Cluster)
-		}
-		base, err := ProxyURL(member.Host, target)
-		if err != nil {
-			return Endpoint{}, err
-		}
-		rt, err := r.proxyTransport(member)
-		if err != nil {
-			return Endpoint{}, fmt.Errorf("flink rest proxy transport for cluster %q: %w", target.Cluster, err)
-		}
-		return Endpoint{BaseURL: base, Transport: rt}, nil
-	case TransportURL:
-		tmpl := r.tmpl
-		if v, ok := annotations[AnnotationURLTemplate]; ok {
-			t, err := ParseURLTemplate(v)
-			if err != nil {
-				return Endpoint{}, fmt.Errorf("annotation %s: %w", AnnotationURLTemplate, err)
-			}
-			tmpl = t
-		}
-		if tmpl == nil {
-			return Endpoint{}, fmt.Errorf("flink rest transport %q without a URL template: set annotation %s", TransportURL, AnnotationURLTemplate)
-		}
-		base, err := tmpl.URL(target)
+// Endpoint returns where target's JobManager answers.
+func (r *Resolver) Endpoint(target Target, member *rest.Config) (Endpoint, error) {
+	if r.opts.Transport == TransportURL {
+		base, err := r.tmpl.URL(target)
 		if err != nil {
 			return Endpoint{}, err
 		}
 		return Endpoint{BaseURL: base, Transport: r.urlTransport}, nil
-	default:
-		return Endpoint{}, fmt.Errorf("annotation %s: transport %q, want %q or %q", AnnotationTransport, kind, TransportProxy, TransportURL)
 	}
+	if member == nil {
+		return Endpoint{}, fmt.Errorf("flink rest proxy: no rest.Config for cluster %q", target.Cluster)
+	}
+	base, err := ProxyURL(member.Host, target)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	rt, err := r.proxyTransport(member)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("flink rest proxy transport for cluster %q: %w", target.Cluster, err)
+	}
+	return Endpoint{BaseURL: base, Transport: rt}, nil
 }
 
 // Client returns a Client for target's JobManager.
-func (r *Resolver) Client(target Target, member *rest.Config, annotations map[string]string) (Client, error) {
-	ep, err := r.Endpoint(target, member, annotations)
+func (r *Resolver) Client(target Target, member *rest.Config) (Client, error) {
+	ep, err := r.Endpoint(target, member)
 	if err != nil {
 		return nil, err
 	}

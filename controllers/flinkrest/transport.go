@@ -1,13 +1,11 @@
 package flinkrest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"text/template"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
@@ -52,22 +50,33 @@ func ProxyURL(host string, t Target) (string, error) {
 	return u.JoinPath("api/v1/namespaces", t.Namespace, "services", RestServiceName(t.Name)+":"+RestPortName, "proxy").String() + "/", nil
 }
 
+// URL template placeholders: the only text of a URL template that is
+// replaced. Nothing in a template is executed.
+const (
+	PlaceholderCluster   = "{{.Cluster}}"
+	PlaceholderNamespace = "{{.Namespace}}"
+	PlaceholderName      = "{{.Name}}"
+)
+
 // URLTemplate renders a JobManager base URL from a Target, for example
 // "http://{{.Name}}-rest.{{.Namespace}}.svc:8081" on a flat network or
 // "https://flink.example.com/{{.Cluster}}/{{.Namespace}}/{{.Name}}" behind
-// an ingress.
+// an ingress. It is not a Go template: the three placeholders are replaced
+// literally by the path-escaped values, and any other "{{" or "}}" is
+// refused by ParseURLTemplate.
 type URLTemplate struct {
 	text string
-	tmpl *template.Template
 }
 
-// ParseURLTemplate parses and checks a base URL template.
+// ParseURLTemplate checks a base URL template: only the placeholders, and
+// an http(s) URL once they are replaced.
 func ParseURLTemplate(text string) (*URLTemplate, error) {
-	tmpl, err := template.New("flink-rest-url").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("flink rest url template: %w", err)
+	rest := strings.NewReplacer(PlaceholderCluster, "", PlaceholderNamespace, "", PlaceholderName, "").Replace(text)
+	if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+		return nil, fmt.Errorf("flink rest url template %q: only %s, %s and %s are replaced; other {{ }} are not supported",
+			redactTemplate(text), PlaceholderCluster, PlaceholderNamespace, PlaceholderName)
 	}
-	t := &URLTemplate{text: text, tmpl: tmpl}
+	t := &URLTemplate{text: text}
 	if _, err := t.URL(Target{Cluster: "c", Namespace: "ns", Name: "n"}); err != nil {
 		return nil, err
 	}
@@ -79,16 +88,17 @@ func (t *URLTemplate) String() string { return t.text }
 
 // URL renders the base URL for a target.
 func (t *URLTemplate) URL(target Target) (string, error) {
-	var b bytes.Buffer
-	if err := t.tmpl.Execute(&b, target); err != nil {
-		return "", fmt.Errorf("flink rest url template: %w", err)
-	}
-	u, err := url.Parse(b.String())
+	s := strings.NewReplacer(
+		PlaceholderCluster, url.PathEscape(target.Cluster),
+		PlaceholderNamespace, url.PathEscape(target.Namespace),
+		PlaceholderName, url.PathEscape(target.Name),
+	).Replace(t.text)
+	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		// The rendered URL may carry credentials: never quote it.
 		return "", fmt.Errorf("flink rest url template %q does not render an http(s) URL", redactTemplate(t.text))
 	}
-	return b.String(), nil
+	return s, nil
 }
 
 // redactTemplate hides a userinfo part of a template text.

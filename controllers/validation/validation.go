@@ -37,6 +37,14 @@ var AllowedLogFiles = []string{"log4j-console.properties", "logback-console.xml"
 // AllowedJarSchemes are the jarURI schemes Flink can fetch from.
 var AllowedJarSchemes = []string{"local", "file", "http", "https", "s3", "s3a", "s3p", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs", "oss", "viewfs"}
 
+// RemovedAnnotations were read by earlier hubs and are refused now, each
+// with what replaces it: they chose, per FlinkDeployment, where the hub
+// sends its Flink REST calls and executed tenant text as a Go template.
+var RemovedAnnotations = map[string]string{
+	"flink-hub.io/rest-transport":    "no longer supported: the hub's --flink-rest-transport flag alone decides how JobManagers are reached; remove the annotation",
+	"flink-hub.io/rest-url-template": "no longer supported: the hub's --flink-rest-url-template flag alone decides where JobManagers are reached; remove the annotation",
+}
+
 // Validate checks fd. previous is the last reconciled spec, nil before the
 // first deployment; rules about changes (session to application, native to
 // standalone) need it.
@@ -48,6 +56,11 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	if len(fd.Name) > MaxNameLength || !namePattern.MatchString(fd.Name) {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), fd.Name,
 			fmt.Sprintf("must be lower case alphanumerics or '-', start with a letter, end with an alphanumeric, and be at most %d characters", MaxNameLength)))
+	}
+	for _, name := range slices.Sorted(maps.Keys(RemovedAnnotations)) {
+		if _, set := fd.Annotations[name]; set {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(name), RemovedAnnotations[name]))
+		}
 	}
 	if spec.FlinkVersion == "" {
 		errs = append(errs, field.Required(sp.Child("flinkVersion"), "the Flink version must be set"))

@@ -58,6 +58,15 @@ func TestValidate(t *testing.T) {
 		{"name with capitals", func(fd *v1beta1.FlinkDeployment) { fd.Name = "WordCount" }, nil, "metadata.name"},
 		{"name starting with a digit", func(fd *v1beta1.FlinkDeployment) { fd.Name = "1st" }, nil, "metadata.name"},
 		{"no flink version", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "" }, nil, "spec.flinkVersion"},
+		{"removed rest-transport annotation", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/rest-transport": "url"}
+		}, nil, "metadata.annotations[flink-hub.io/rest-transport]: Forbidden: no longer supported"},
+		{"removed rest-url-template annotation", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/rest-url-template": "http://{{range 3}}{{end}}evil.example.com"}
+		}, nil, "metadata.annotations[flink-hub.io/rest-url-template]: Forbidden: no longer supported"},
+		{"other annotations", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/team": "a", "example.com/rest-transport": "url"}
+		}, nil, ""},
 		{"no service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = "" }, nil, "spec.serviceAccount"},
 		{"forbidden namespace key", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.FlinkConfiguration = conf(`{"kubernetes.namespace": "other", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)

@@ -33,12 +33,21 @@ type FaultsRequest struct {
 	CheckpointFailure string `json:"checkpointFailure,omitempty"`
 	SavepointDuration string `json:"savepointDuration,omitempty"`
 	CrashLoop         bool   `json:"crashLoop,omitempty"`
+	// Hostile is a jobmanager.Hostile answer ("redirect", "huge-body",
+	// "endless-body", "invalid-json", "stall"); RedirectTo the redirect's
+	// base URL.
+	Hostile    string `json:"hostile,omitempty"`
+	RedirectTo string `json:"redirectTo,omitempty"`
 }
 
 // clusterFaults converts the request, checking its durations.
 func (r FaultsRequest) clusterFaults() (ClusterFaults, error) {
 	f := ClusterFaults{CrashLoop: r.CrashLoop, JobManager: jobmanager.Faults{
-		ErrorStatus: r.ErrorStatus, Hang: r.Hang, SavepointFailure: r.SavepointFailure, CheckpointFailure: r.CheckpointFailure}}
+		ErrorStatus: r.ErrorStatus, Hang: r.Hang, SavepointFailure: r.SavepointFailure, CheckpointFailure: r.CheckpointFailure,
+		Hostile: jobmanager.Hostile(r.Hostile), RedirectTo: r.RedirectTo}}
+	if err := f.JobManager.Hostile.Check(r.RedirectTo); err != nil {
+		return ClusterFaults{}, err
+	}
 	for _, d := range []struct {
 		text string
 		into *time.Duration

@@ -55,7 +55,7 @@ func TestCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flink, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: c.name}, nil, nil)
+	flink, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: c.name}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,16 @@ func TestCommand(t *testing.T) {
 	if _, err := flink.Config(ctx); !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), "Simulated failure") {
 		t.Fatalf("injected 503: %v", err)
 	}
-	if code := call("PUT", "faults", `{"latency": "soon"}`); code != http.StatusBadRequest {
-		t.Fatalf("PUT bad faults: HTTP %d", code)
+	for _, bad := range []string{`{"latency": "soon"}`, `{"hostile": "carrier-pigeon"}`, `{"hostile": "redirect"}`} {
+		if code := call("PUT", "faults", bad); code != http.StatusBadRequest {
+			t.Fatalf("PUT bad faults %s: HTTP %d", bad, code)
+		}
+	}
+	if code := call("PUT", "faults", `{"hostile": "invalid-json"}`); code != http.StatusNoContent {
+		t.Fatalf("PUT hostile faults: HTTP %d", code)
+	}
+	if _, err := flink.Config(ctx); flinkrest.KindOf(err) != flinkrest.KindBadResponse || !strings.Contains(err.Error(), "malformed JSON") {
+		t.Fatalf("hostile invalid JSON: %v", err)
 	}
 	if code := call("PUT", "faults", ""); code != http.StatusNoContent {
 		t.Fatalf("clearing faults: HTTP %d", code)

@@ -71,9 +71,10 @@
 //
 // # Faults
 //
-// JobManager.SetFaults injects REST latency, errors, hangs and failing
-// savepoints or checkpoints into one running JobManager; FailJob fails a
-// job. Simulator.SetFaults injects them into a Flink cluster so that they
+// JobManager.SetFaults injects REST latency, errors, hangs, hostile answers
+// (a redirect elsewhere, a 100 MiB body, an endless body, invalid JSON, a
+// 30 s stall; see jobmanager.Hostile) and failing savepoints or checkpoints
+// into one running JobManager; FailJob fails a job. Simulator.SetFaults injects them into a Flink cluster so that they
 // outlive JobManager restarts, and can make its JobManager crash-loop.
 // Simulator.Crash kills a JobManager (its pods go, new ones start).
 // Simulator.Savepoints lists every savepoint a cluster completed across

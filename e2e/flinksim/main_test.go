@@ -66,7 +66,7 @@ func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, f
 		t.Fatal(err)
 	}
 	return sim, func(name, ns string) flinkrest.Client {
-		c, err := r.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, nil, nil)
+		c, err := r.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

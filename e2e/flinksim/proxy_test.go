@@ -33,7 +33,7 @@ func TestProxyTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	clientFor := func(name string) flinkrest.Client {
-		c, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, member.Config, nil)
+		c, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, member.Config)
 		if err != nil {
 			t.Fatal(err)
 		}

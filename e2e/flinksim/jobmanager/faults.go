@@ -21,6 +21,10 @@ type Faults struct {
 	CheckpointFailure string
 	// SavepointDuration, if set, overrides Config.SavepointDuration.
 	SavepointDuration time.Duration
+	// Hostile, if set, answers every REST request as a hostile server
+	// would (after Latency); RedirectTo is the base URL of HostileRedirect.
+	Hostile    Hostile
+	RedirectTo string
 }
 
 // SetFaults replaces the injected faults.
@@ -37,7 +41,8 @@ func (jm *JobManager) Faults() Faults {
 	return jm.faults
 }
 
-// faultMiddleware applies latency, hangs and error statuses to requests.
+// faultMiddleware applies latency, hangs, hostile answers and error
+// statuses to requests.
 func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := jm.Faults()
@@ -56,6 +61,10 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 				return
 			case <-t.C:
 			}
+		}
+		if f.Hostile != "" {
+			jm.serveHostile(w, r, f)
+			return
 		}
 		if f.ErrorStatus != 0 {
 			writeError(w, f.ErrorStatus, "Simulated failure: injected HTTP "+http.StatusText(f.ErrorStatus))

@@ -130,6 +130,9 @@ type JobManager struct {
 	stopOnce    sync.Once
 	pending     []func()
 	hookMu      sync.Mutex // serializes flush
+
+	// largestHostile is the most bytes one hostile answer wrote.
+	largestHostile int64
 }
 
 // New starts a simulated JobManager; an application's job and recovered

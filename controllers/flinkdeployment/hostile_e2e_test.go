@@ -1,0 +1,127 @@
+package flinkdeployment_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+)
+
+const hostileNS = "hostile"
+
+// example is the upstream example exName as namespace/name.
+func example(t *testing.T, exName, namespace, name string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range all {
+		if ex.Name == exName {
+			fd := ex.Typed.DeepCopy()
+			fd.Namespace, fd.Name = namespace, name
+			return fd
+		}
+	}
+	t.Fatalf("example %s not found", exName)
+	return nil
+}
+
+func basicExample(t *testing.T, name string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	return example(t, "basic/basic-example", hostileNS, name)
+}
+
+// TestHostileTenantsAndJobManagers: FlinkDeployments carrying the removed
+// REST annotations (a looping template, a URL of another host) and
+// JobManagers answering every request in a hostile way each get a clear
+// status.error, the hub calls nothing but the configured endpoint, reads
+// little of the huge answers, and a well-behaved FlinkDeployment is
+// reconciled to RUNNING and STABLE meanwhile.
+func TestHostileTenantsAndJobManagers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rec := &jobmanager.Elsewhere{}
+	other := httptest.NewServer(rec)
+	t.Cleanup(other.Close)
+
+	type hostileFD struct {
+		fd      *v1beta1.FlinkDeployment
+		hostile jobmanager.Hostile
+		want    string
+	}
+	var cases []hostileFD
+	for name, annotations := range map[string]map[string]string{
+		"looping-template": {
+			"flink-hub.io/rest-transport":    "url",
+			"flink-hub.io/rest-url-template": "{{range 1000000000}}{{end}}" + other.URL + "/{{.Name}}/",
+		},
+		"other-host": {"flink-hub.io/rest-transport": "url", "flink-hub.io/rest-url-template": other.URL + "/{{.Name}}/"},
+	} {
+		fd := basicExample(t, name)
+		fd.Annotations = annotations
+		cases = append(cases, hostileFD{fd: fd, want: "metadata.annotations[flink-hub.io/rest-url-template]: Forbidden: no longer supported"})
+	}
+	const restPrefix = "JobManager REST API: flink rest getDashboardConfiguration: "
+	for _, tc := range []struct {
+		hostile jobmanager.Hostile
+		want    string
+	}{
+		{jobmanager.HostileRedirect, restPrefix + "BadResponse: JobManager answered a redirect to " + other.URL + "; redirects are not followed"},
+		{jobmanager.HostileHugeBody, restPrefix + "BadResponse: JobManager answer larger than 4 MiB; not read further"},
+		{jobmanager.HostileEndlessBody, restPrefix + "BadResponse: JobManager answer larger than 4 MiB; not read further"},
+		{jobmanager.HostileInvalidJSON, restPrefix + "BadResponse: malformed JSON"},
+		{jobmanager.HostileStall, restPrefix + "Timeout"},
+	} {
+		fd := basicExample(t, "jm-"+string(tc.hostile))
+		faults := flinksim.ClusterFaults{JobManager: jobmanager.Faults{Hostile: tc.hostile, RedirectTo: other.URL + "/steal"}}
+		if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, faults); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+		cases = append(cases, hostileFD{fd: fd, hostile: tc.hostile, want: tc.want})
+	}
+	for _, c := range cases {
+		create(t, ctx, c.fd)
+	}
+	check := func(t *testing.T) {
+		for _, c := range cases {
+			got := waitFor(t, ctx, c.fd, 2*time.Minute, "status.error", func(fd *v1beta1.FlinkDeployment) bool { return fd.Status.Error != "" })
+			if !strings.Contains(got.Status.Error, c.want) {
+				t.Errorf("%s: status.error %q, want it to contain %q", c.fd.Name, got.Status.Error, c.want)
+			}
+		}
+	}
+	check(t)
+
+	// Meanwhile, with the hostile JobManagers still being observed, a
+	// well-behaved FlinkDeployment is deployed and runs.
+	good := basicExample(t, "well-behaved")
+	create(t, ctx, good)
+	waitFor(t, ctx, good, 2*time.Minute, "READY, RUNNING and STABLE", running)
+	check(t)
+
+	if got := rec.Requests(); len(got) != 0 {
+		t.Errorf("the hub called another host: %q", got)
+	}
+	for _, c := range cases {
+		if c.hostile != jobmanager.HostileHugeBody && c.hostile != jobmanager.HostileEndlessBody {
+			continue
+		}
+		jm := sim.JobManager(memberName, c.fd.Namespace, c.fd.Name)
+		if jm == nil {
+			t.Fatalf("%s: no JobManager", c.fd.Name)
+		}
+		// The hub stopped reading at its limit: the JobManager wrote
+		// little more than that plus the sockets' buffers per answer.
+		if n := jm.LargestHostileBody(); n == 0 || n > jobmanager.HugeBodyBytes/4 {
+			t.Errorf("%s: an answer wrote %d bytes before the hub stopped reading", c.fd.Name, n)
+		}
+	}
+}
