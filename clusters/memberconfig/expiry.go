@@ -3,7 +3,6 @@ package memberconfig
 import (
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"strings"
 	"time"
 
@@ -29,8 +28,10 @@ func TokenExpiry(cfg *rest.Config) (time.Time, bool) {
 	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == nil {
 		return time.Time{}, false
 	}
+	// Past year 9999 the conversion to int64 would not be meaningful.
+	const maxExp = 253402300799 // 9999-12-31T23:59:59Z
 	exp := *claims.Exp
-	if exp <= 0 || exp > math.MaxInt32*4 || math.IsNaN(exp) {
+	if !(exp > 0 && exp <= maxExp) {
 		return time.Time{}, false
 	}
 	return time.Unix(int64(exp), 0).UTC(), true
