@@ -52,6 +52,12 @@ type Options struct {
 	// between attempts to watch FlinkDeployments in a member without the
 	// CRD.
 	CRDRetryInterval time.Duration
+	// AllowInsecureKubeconfigs accepts member kubeconfigs that skip TLS
+	// verification, speak plain HTTP or use a proxy; refused otherwise.
+	AllowInsecureKubeconfigs bool
+	// TokenWarning is how long before its expiry a member's token is
+	// reported (TokenExpiring); a week when zero.
+	TokenWarning time.Duration
 	// FleetAddress is where the fleet API listens; "" disables it.
 	FleetAddress string
 	// StatusWorkers is the number of members probed at once.
@@ -77,6 +83,10 @@ func DefaultOptions() Options {
 		FleetAddress:     ":8082",
 		StatusWorkers:    8,
 	}
+}
+
+func (o Options) policy() memberconfig.Policy {
+	return memberconfig.Policy{AllowInsecure: o.AllowInsecureKubeconfigs}
 }
 
 // HubScheme knows the types the hub reads in its own cluster.
@@ -123,7 +133,7 @@ func NewProvider(opts Options) *kubeconfig.Provider {
 		KubeconfigSecretLabel: memberconfig.SecretLabel,
 		KubeconfigSecretKey:   memberconfig.SecretKey,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
-			if err := memberconfig.CheckSelfContained(cfg); err != nil {
+			if err := opts.policy().Check(cfg); err != nil {
 				return err
 			}
 			memberconfig.RateLimit(cfg, opts.MemberQPS, opts.MemberBurst)
@@ -198,14 +208,16 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, err
 	}
 	status := &memberstatus.Reconciler{
-		Client:    mgr.GetLocalManager().GetClient(),
-		Namespace: opts.Namespace,
-		Prober:    health.HTTPProber{Timeout: opts.ProbeTimeout},
-		Debouncer: health.NewDebouncer(opts.Debounce),
-		Interval:  opts.ProbeInterval,
-		CRDs:      h.CRDs,
-		Index:     h.Index,
-		Recorder:  mgr.GetLocalManager().GetEventRecorder("flink-hub"),
+		Client:       mgr.GetLocalManager().GetClient(),
+		Namespace:    opts.Namespace,
+		Prober:       health.HTTPProber{Timeout: opts.ProbeTimeout},
+		Debouncer:    health.NewDebouncer(opts.Debounce),
+		Interval:     opts.ProbeInterval,
+		CRDs:         h.CRDs,
+		Index:        h.Index,
+		Recorder:     mgr.GetLocalManager().GetEventRecorder("flink-hub"),
+		Policy:       opts.policy(),
+		TokenWarning: opts.TokenWarning,
 	}
 	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
 		return nil, fmt.Errorf("MemberCluster status controller: %w", err)

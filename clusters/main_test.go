@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -134,11 +135,17 @@ func memberSecret(namespace, name string, kubeconfig []byte) *corev1.Secret {
 // withServer returns kubeconfig with its current cluster's server replaced.
 func withServer(t *testing.T, kubeconfig []byte, server string) []byte {
 	t.Helper()
+	return withCluster(t, kubeconfig, func(c *clientcmdapi.Cluster) { c.Server = server })
+}
+
+// withCluster returns kubeconfig with its current cluster changed by edit.
+func withCluster(t *testing.T, kubeconfig []byte, edit func(*clientcmdapi.Cluster)) []byte {
+	t.Helper()
 	cfg, err := clientcmd.Load(kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].Server = server
+	edit(cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster])
 	out, err := clientcmd.Write(*cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 // Package crdinstall installs or upgrades flink-hub's FlinkDeployment CRD in
 // every engaged member with server-side apply (the CRD is too large for the
-// last-applied annotation of client-side apply). A member whose CRD is newer
-// than the hub's is left alone and reported.
+// last-applied annotation of client-side apply). It updates only a CRD that
+// is the hub's (annotated InstalledByAnnotation, or applied by an older hub
+// under FieldManager) and not newer than its own; a CRD someone else
+// installed (the Apache operator's Helm chart, say) is left alone and
+// reported with its owner, as is a newer hub's.
 package crdinstall
 
 import (
@@ -29,6 +32,12 @@ import (
 const (
 	// FieldManager owns the fields the hub applies.
 	FieldManager = "flink-hub"
+	// InstalledByAnnotation marks a FlinkDeployment CRD as the hub's to
+	// install and update; its value is InstalledBy. deploy/crds carries it,
+	// so a CRD applied from there is the hub's too.
+	InstalledByAnnotation = "flink-hub.io/installed-by"
+	// InstalledBy is the value of InstalledByAnnotation.
+	InstalledBy = "flink-hub"
 	// RevisionAnnotation orders CRD revisions of flink-hub: the hub never
 	// replaces a CRD carrying a higher revision than its own.
 	RevisionAnnotation = "flink-hub.io/crd-revision"
@@ -96,6 +105,7 @@ func New(enabled bool, opts ...Option) (*Installer, error) {
 		ann = map[string]string{}
 	}
 	ann[RevisionAnnotation] = strconv.Itoa(Revision)
+	ann[InstalledByAnnotation] = InstalledBy
 	obj.SetAnnotations(ann)
 	i := &Installer{enabled: enabled, retry: 5 * time.Second, crd: obj, versions: servedVersions(&typed), status: map[string]engagedStatus{}}
 	for _, o := range opts {
@@ -138,20 +148,30 @@ func (i *Installer) Engage(ctx context.Context, name multicluster.ClusterName, c
 }
 
 // Install applies the CRD with the member client c unless the member's CRD
-// (read with r) is newer. The error is non-nil only when a retry may help.
+// (read with r, which must not strip managedFields) is someone else's or
+// newer. The error is non-nil only when a retry may help.
 func (i *Installer) Install(ctx context.Context, c client.Client, r client.Reader) (Status, error) {
 	var existing apiextensionsv1.CustomResourceDefinition
 	err := r.Get(ctx, client.ObjectKey{Name: i.crd.GetName()}, &existing)
+	obj := i.crd.DeepCopy()
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return Status{Reason: hubv1alpha1.ReasonInstallFailed, Message: fmt.Sprintf("read CRD: %v", err)}, err
 	default:
+		if owner := foreignOwner(&existing); owner != "" {
+			return Status{Reason: hubv1alpha1.ReasonForeignCRD, Message: fmt.Sprintf(
+				"%s was installed by %s, not by the hub; left alone. The hub updates only a CRD annotated %s=%s: "+
+					"delete this one to let the hub install its own, or run the hub with --install-crds=false",
+				i.crd.GetName(), owner, InstalledByAnnotation, InstalledBy)}, nil
+		}
 		if why := i.newer(&existing); why != "" {
 			return Status{Reason: hubv1alpha1.ReasonNewerCRDPresent, Message: why + "; left alone"}, nil
 		}
+		// Apply only over the CRD just judged ours: a write in between
+		// makes the apply fail, and the next attempt judges again.
+		obj.SetResourceVersion(existing.ResourceVersion)
 	}
-	obj := i.crd.DeepCopy()
 	//lint:ignore SA1019 server-side apply of an unstructured object
 	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return Status{Reason: hubv1alpha1.ReasonInstallFailed, Message: fmt.Sprintf("apply CRD: %v", err)}, err
@@ -159,7 +179,7 @@ func (i *Installer) Install(ctx context.Context, c client.Client, r client.Reade
 	return Status{Reason: hubv1alpha1.ReasonInstalled, Message: fmt.Sprintf("%s applied at revision %d", i.crd.GetName(), Revision)}, nil
 }
 
-// newer says why the member's CRD is newer than the hub's, or "".
+// newer says why the member's CRD, the hub's, is newer than this hub's, or "".
 func (i *Installer) newer(existing *apiextensionsv1.CustomResourceDefinition) string {
 	if rev, err := strconv.Atoi(existing.Annotations[RevisionAnnotation]); err == nil && rev > Revision {
 		return fmt.Sprintf("the member's CRD is at revision %d, the hub's at %d", rev, Revision)

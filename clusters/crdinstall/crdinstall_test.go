@@ -63,8 +63,8 @@ func TestInstall(t *testing.T) {
 
 	install(t, i, hubv1alpha1.ReasonInstalled)
 	crd := getCRD(t)
-	if crd.Annotations[RevisionAnnotation] != strconv.Itoa(Revision) {
-		t.Fatalf("revision annotation = %q", crd.Annotations[RevisionAnnotation])
+	if crd.Annotations[RevisionAnnotation] != strconv.Itoa(Revision) || crd.Annotations[InstalledByAnnotation] != InstalledBy {
+		t.Fatalf("annotations = %v, want the revision and installed-by", crd.Annotations)
 	}
 	applied := false
 	for _, mf := range crd.ManagedFields {
@@ -99,7 +99,7 @@ func TestInstall(t *testing.T) {
 		}
 	})
 
-	t.Run("a newer CRD is left alone", func(t *testing.T) {
+	t.Run("a newer hub's CRD is left alone", func(t *testing.T) {
 		crd := getCRD(t)
 		crd.Annotations[RevisionAnnotation] = strconv.Itoa(Revision + 1)
 		crd.Spec.Versions[0].AdditionalPrinterColumns = nil

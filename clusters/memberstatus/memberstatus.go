@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,9 +55,17 @@ type Reconciler struct {
 	Index *fleetindex.Index
 	// Recorder receives an event on every change of Ready; optional.
 	Recorder events.EventRecorder
+	// Policy says which kubeconfigs are refused (reported, not probed).
+	Policy memberconfig.Policy
+	// TokenWarning is how long before its expiry a member's token is
+	// reported by TokenExpiring; a week when zero.
+	TokenWarning time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// DefaultTokenWarning is the default of Reconciler.TokenWarning.
+const DefaultTokenWarning = 7 * 24 * time.Hour
 
 // SetupWithManager registers the controller with the hub manager.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager, workers int) error {
@@ -100,9 +109,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		// its create event brings the Secret back once the cache has it.
 		return reconcile.Result{}, nil
 	}
-	result, server, now := r.observe(ctx, &secret)
+	result, cfg, now := r.observe(ctx, &secret)
 	before := mc.DeepCopy()
-	r.writeStatus(mc, result, server, now)
+	r.writeStatus(mc, result, cfg, now)
 	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("update MemberCluster status: %w", err)
 	}
@@ -110,39 +119,56 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{RequeueAfter: r.Interval}, nil
 }
 
-// recordTransition emits an event when the Ready status changed.
+// recordTransition emits an event when the Ready status changed, and a
+// Warning when the token starts expiring.
 func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) {
 	if r.Recorder == nil {
 		return
 	}
-	was := meta.FindStatusCondition(before.Status.Conditions, hubv1alpha1.ConditionReady)
-	now := meta.FindStatusCondition(after.Status.Conditions, hubv1alpha1.ConditionReady)
-	if now == nil || (was != nil && was.Status == now.Status) {
-		return
+	if now := changed(before, after, hubv1alpha1.ConditionReady); now != nil {
+		eventType := corev1.EventTypeWarning
+		if now.Status == metav1.ConditionTrue {
+			eventType = corev1.EventTypeNormal
+		}
+		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
 	}
-	eventType := corev1.EventTypeWarning
-	if now.Status == metav1.ConditionTrue {
-		eventType = corev1.EventTypeNormal
+	if now := changed(before, after, hubv1alpha1.ConditionTokenExpiring); now != nil && now.Status == metav1.ConditionTrue {
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
 	}
-	r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
 }
 
-// observe returns the debounced health of the Secret's member, its server
-// URL, and the time of the observation: when the probe's answer was known,
-// so that the debounce window never starts before the failure did.
-func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health.Result, string, time.Time) {
-	cfg, err := memberconfig.FromSecret(secret)
+// changed returns the condition of type t after the write if its status
+// differs from before's.
+func changed(before, after *hubv1alpha1.MemberCluster, t string) *metav1.Condition {
+	was := meta.FindStatusCondition(before.Status.Conditions, t)
+	now := meta.FindStatusCondition(after.Status.Conditions, t)
+	if now == nil || (was != nil && was.Status == now.Status) {
+		return nil
+	}
+	return now
+}
+
+// observe returns the debounced health of the Secret's member, its client
+// config (nil when refused), and the time of the observation: when the
+// probe's answer was known, so that the debounce window never starts
+// before the failure did. A refused kubeconfig is never probed.
+func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health.Result, *rest.Config, time.Time) {
+	cfg, err := r.Policy.FromSecret(secret)
 	if err != nil {
 		// Unusable configuration is not a flap: report it at once.
 		r.Debouncer.Forget(secret.Name)
-		return health.Result{Reason: hubv1alpha1.ReasonInvalidKubeconfig, Message: err.Error()}, "", r.now()
+		reason := hubv1alpha1.ReasonInvalidKubeconfig
+		if memberconfig.IsInsecure(err) {
+			reason = hubv1alpha1.ReasonInsecureKubeconfig
+		}
+		return health.Result{Reason: reason, Message: err.Error()}, nil, r.now()
 	}
 	probed := r.Prober.Probe(ctx, cfg)
 	now := r.now()
-	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg.Host, now
+	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg, now
 }
 
-func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result, server string, now time.Time) {
+func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result, cfg *rest.Config, now time.Time) {
 	st := &mc.Status
 	ready := metav1.ConditionFalse
 	if h.Ready {
@@ -165,9 +191,10 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 	if h.KubernetesVersion != "" {
 		st.KubernetesVersion = h.KubernetesVersion
 	}
-	if server != "" {
-		st.Server = server
+	if cfg != nil {
+		st.Server = cfg.Host
 	}
+	r.writeTokenExpiry(mc, cfg, now)
 	st.LastProbeTime = &metav1.Time{Time: now}
 	st.FlinkDeployments = int32(r.Index.CountDeployments(mc.Name))
 	r.Index.UpsertCluster(fleetindex.Cluster{

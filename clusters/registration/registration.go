@@ -53,7 +53,7 @@ func (o Options) WithDefaults() Options {
 		o.ServiceAccount = "flink-hub"
 	}
 	if o.TokenTTL == 0 {
-		o.TokenTTL = 365 * 24 * time.Hour
+		o.TokenTTL = 30 * 24 * time.Hour
 	}
 	return o
 }

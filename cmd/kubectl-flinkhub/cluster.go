@@ -78,7 +78,7 @@ the registration (and rotates the token).`,
 	f.StringVar(&o.MemberNamespace, "member-namespace", "flink-hub", "namespace of the hub's ServiceAccount in the member")
 	f.StringVar(&o.ServiceAccount, "service-account", "flink-hub", "name of the hub's ServiceAccount in the member")
 	f.BoolVar(&o.InstallCRDs, "install-crds", true, "let the hub install the FlinkDeployment CRD in the member (match the hub's --install-crds)")
-	f.DurationVar(&o.TokenTTL, "token-ttl", 365*24*time.Hour, "requested lifetime of the hub's token (the member may shorten it)")
+	f.DurationVar(&o.TokenTTL, "token-ttl", registration.Options{}.WithDefaults().TokenTTL, "requested lifetime of the hub's token (the member may shorten it); the hub warns on the MemberCluster a week before it expires: run cluster add again to rotate")
 	f.BoolVar(&dryRun, "dry-run", false, "print the objects that would be created, change nothing")
 	return cmd
 }

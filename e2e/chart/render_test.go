@@ -82,6 +82,7 @@ func TestRenderDefaults(t *testing.T) {
 		"renew-deadline": "7s", "retry-period": "2s", "reconcile-interval": "60s", "flink-rest-transport": "proxy",
 		"health-probe-bind-address": ":8081", "metrics-bind-address": ":8080", "fleet-bind-address": ":8082",
 		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
+		"allow-insecure-member-kubeconfigs": "false",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
@@ -196,7 +197,8 @@ func TestRenderNonDefaults(t *testing.T) {
 			"flinkRest":           map[string]any{"transport": "url", "urlTemplate": "http://{{.Name}}.{{.Namespace}}:8081"},
 			"metrics":             map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
 			"podDisruptionBudget": map[string]any{"enabled": false}, "topologySpread": map[string]any{"enabled": false},
-			"image": map[string]any{"repository": "registry.internal/flink-hub", "tag": "v9"},
+			"image":   map[string]any{"repository": "registry.internal/flink-hub", "tag": "v9"},
+			"members": map[string]any{"allowInsecureKubeconfigs": true},
 		},
 		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
 			if *d.Spec.Replicas != 5 || c.Image != "registry.internal/flink-hub:v9" {
@@ -204,7 +206,8 @@ func TestRenderNonDefaults(t *testing.T) {
 			}
 			for name, v := range map[string]string{"shards": "128", "lease-duration": "20s", "otel-endpoint": "http://otel:4317",
 				"otel-protocol": "grpc", "otel-sampler": "traceidratio", "otel-sampler-arg": "0.25",
-				"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081"} {
+				"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081",
+				"allow-insecure-member-kubeconfigs": "true"} {
 				if got, _ := flagValue(c.Args, name); got != v {
 					t.Errorf("--%s = %q, want %q", name, got, v)
 				}

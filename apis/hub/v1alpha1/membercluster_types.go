@@ -13,6 +13,11 @@ const (
 	// ConditionCRDInstalled reports the hub's install of the FlinkDeployment
 	// CRD in the member.
 	ConditionCRDInstalled = "CRDInstalled"
+	// ConditionTokenExpiring is True when the bearer token of the member's
+	// kubeconfig expires within the hub's warning window (a week) or has
+	// expired; False while it is valid for longer. Absent when the token
+	// carries no expiry the hub can read.
+	ConditionTokenExpiring = "TokenExpiring"
 
 	// ReasonReachable: the member answered /readyz and authorized the hub.
 	ReasonReachable = "Reachable"
@@ -22,11 +27,27 @@ const (
 	ReasonForbidden = "Forbidden"
 	// ReasonInvalidKubeconfig: the Secret's kubeconfig cannot be used.
 	ReasonInvalidKubeconfig = "InvalidKubeconfig"
+	// ReasonInsecureKubeconfig: the kubeconfig skips TLS verification,
+	// speaks plain HTTP or goes through a proxy, and the hub was not started
+	// with --allow-insecure-member-kubeconfigs; the member is not engaged.
+	ReasonInsecureKubeconfig = "InsecureKubeconfig"
+
+	// ReasonTokenValid: the token is valid beyond the warning window.
+	ReasonTokenValid = "TokenValid"
+	// ReasonTokenExpiresSoon: the token expires within the warning window.
+	ReasonTokenExpiresSoon = "TokenExpiresSoon"
+	// ReasonTokenExpired: the token has expired.
+	ReasonTokenExpired = "TokenExpired"
 
 	// ReasonInstalled: the hub's CRD is applied in the member.
 	ReasonInstalled = "Installed"
-	// ReasonNewerCRDPresent: the member has a newer CRD; the hub left it alone.
+	// ReasonNewerCRDPresent: the member has a CRD installed by a newer hub;
+	// the hub left it alone.
 	ReasonNewerCRDPresent = "NewerCRDPresent"
+	// ReasonForeignCRD: the member's FlinkDeployment CRD was installed by
+	// someone else (say the Apache operator's Helm chart); the hub left it
+	// alone.
+	ReasonForeignCRD = "ForeignCRD"
 	// ReasonInstallFailed: applying the CRD failed.
 	ReasonInstallFailed = "InstallFailed"
 	// ReasonInstallDisabled: CRD installs are turned off (--install-crds=false).
@@ -49,6 +70,7 @@ const (
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`
 // +kubebuilder:printcolumn:name="Deployments",type=integer,JSONPath=`.status.flinkDeployments`
+// +kubebuilder:printcolumn:name="Token-Expires",type=date,JSONPath=`.status.credentialsExpireAt`,priority=1
 // +kubebuilder:printcolumn:name="Last-Probe",type=date,JSONPath=`.status.lastProbeTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MemberCluster struct {
@@ -62,7 +84,7 @@ type MemberCluster struct {
 
 // MemberClusterStatus is what the hub last observed of a member.
 type MemberClusterStatus struct {
-	// Conditions are Ready and CRDInstalled.
+	// Conditions are Ready, CRDInstalled and TokenExpiring.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -77,6 +99,10 @@ type MemberClusterStatus struct {
 	// index holds for the member.
 	// +optional
 	FlinkDeployments int32 `json:"flinkDeployments"`
+	// CredentialsExpireAt is when the bearer token of the member's
+	// kubeconfig expires (its JWT exp claim), if it says.
+	// +optional
+	CredentialsExpireAt *metav1.Time `json:"credentialsExpireAt,omitempty"`
 	// LastProbeTime is when the hub last probed the member.
 	// +optional
 	LastProbeTime *metav1.Time `json:"lastProbeTime,omitempty"`

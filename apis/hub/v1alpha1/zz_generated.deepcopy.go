@@ -77,6 +77,10 @@ func (in *MemberClusterStatus) DeepCopyInto(out *MemberClusterStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.CredentialsExpireAt != nil {
+		in, out := &in.CredentialsExpireAt, &out.CredentialsExpireAt
+		*out = (*in).DeepCopy()
+	}
 	if in.LastProbeTime != nil {
 		in, out := &in.LastProbeTime, &out.LastProbeTime
 		*out = (*in).DeepCopy()
