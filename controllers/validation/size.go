@@ -48,9 +48,11 @@ func validateSizes(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp
 	// The configuration ConfigMap: the Flink configuration file and the
 	// log configuration files.
 	confBytes := 0
-	if rendered, err := flinkconf.Config(conf).Render(flinkconf.FileName(spec.FlinkVersion)); err == nil {
-		confBytes = len(flinkconf.FileName(spec.FlinkVersion)) + len(rendered)
+	rendered, err := flinkconf.Config(conf).Render(flinkconf.FileName(spec.FlinkVersion))
+	if err != nil {
+		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
 	}
+	confBytes = len(flinkconf.FileName(spec.FlinkVersion)) + len(rendered)
 	logBytes := 0
 	for name, content := range spec.LogConfiguration {
 		logBytes += len(name) + len(content)
