@@ -324,10 +324,16 @@ func (c Config) Render(file string) (string, error) {
 			// Control characters: YAML takes them escaped only.
 			v = []byte(yamlQuote(c[k]) + "\n")
 		}
-		if plainKey(k) {
-			b.WriteString(k)
+		key := k
+		if !plainKey(k) {
+			key = yamlQuote(k)
+		}
+		if len(key) > 1000 {
+			// YAML's implicit keys end at 1024 characters; an explicit
+			// one has no limit.
+			b.WriteString("? " + key + "\n")
 		} else {
-			b.WriteString(yamlQuote(k))
+			b.WriteString(key)
 		}
 		b.WriteString(": ")
 		b.Write(v)
