@@ -93,7 +93,7 @@ type fleetSource struct {
 // proxying, so through the proxy the token also travels in
 // fleetapi.TokenHeader.
 func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, into any) error {
-	_, cfg, err := g.hubClient()
+	cfg, err := g.restConfig(g.context)
 	if err != nil {
 		return err
 	}
@@ -105,11 +105,9 @@ func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, int
 	if src.url != "" {
 		// Only the token goes to the fleet API: not the hub's CA nor a
 		// client certificate.
-		cfg = rest.CopyConfig(cfg)
 		cfg.TLSClientConfig = rest.TLSClientConfig{Insecure: src.insecure}
 		base = strings.TrimSuffix(src.url, "/")
 	} else {
-		cfg = rest.CopyConfig(cfg)
 		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tokenCopier{rt} })
 		base = strings.TrimSuffix(cfg.Host, "/") + "/api/v1/namespaces/" + g.namespace + "/services/" + src.service + "/proxy"
 	}
