@@ -2,12 +2,9 @@ package clusters_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -81,23 +78,47 @@ func deleteServiceAccount(t *testing.T, member *framework.ControlPlane, sa strin
 	}
 }
 
-// fleetGet decodes a fleet API answer of the hub.
+// fleetGet decodes a fleet API answer of the hub, read as a ServiceAccount
+// allowed to read the fleet of every hub namespace.
 func fleetGet(t *testing.T, hub *clusters.Hub, path string, into any) error {
 	t.Helper()
+	token, err := fleetReaderToken()
+	if err != nil {
+		return err
+	}
 	addr, err := hub.Fleet.Addr(context.Background())
 	if err != nil {
 		return err
 	}
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return framework.FleetGet(context.Background(), addr, token, path, into)
+}
+
+var fleetReader struct {
+	once  sync.Once
+	token string
+	err   error
+}
+
+// fleetReaderToken is a token of default/fleet-reader, bound to the fleet
+// reader rules in every namespace of the hub.
+func fleetReaderToken() (string, error) {
+	fleetReader.once.Do(func() {
+		ctx := context.Background()
+		for _, o := range []client.Object{
+			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "fleet-reader"}, Rules: framework.FleetReaderRules},
+			&rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "fleet-reader"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "fleet-reader"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: "fleet-reader"}},
+			},
+		} {
+			if fleetReader.err = fleet.Hub.Client.Create(ctx, o); fleetReader.err != nil {
+				return
+			}
+		}
+		fleetReader.token, fleetReader.err = fleet.Hub.ServiceAccountToken(ctx, "default", "fleet-reader", nil)
+	})
+	return fleetReader.token, fleetReader.err
 }
 
 // deploymentKeys lists the keys the fleet API returns for a query.

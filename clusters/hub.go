@@ -223,7 +223,9 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, fmt.Errorf("MemberCluster status controller: %w", err)
 	}
 	if opts.FleetAddress != "" {
-		h.Fleet = fleetapi.NewServer(opts.FleetAddress, h.Index)
+		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, h.Index, hubCfg, opts.Namespace); err != nil {
+			return nil, err
+		}
 		if err := mgr.GetLocalManager().Add(h.Fleet); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package clusters_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,9 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
@@ -33,10 +36,23 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The file holds the Role of the hub namespace and the ClusterRole of
+	// the fleet API's token and access reviews.
 	var role rbacv1.Role
-	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(raw, []byte("---\n")), &role); err != nil {
-		t.Fatal(err)
+	var reviews rbacv1.ClusterRole
+	for _, doc := range bytes.Split(bytes.TrimPrefix(raw, []byte("---\n")), []byte("---\n")) {
+		var into any = &role
+		if bytes.Contains(doc, []byte("kind: ClusterRole\n")) {
+			into = &reviews
+		}
+		if err := yaml.UnmarshalStrict(doc, into); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if role.Name == "" || reviews.Name == "" {
+		t.Fatalf("deploy/rbac/role.yaml lacks the Role or the ClusterRole")
+	}
+	reviews.Name = "flink-hub-rbac-test"
 	role.Namespace = ns
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub", Namespace: ns}}
 	binding := &rbacv1.RoleBinding{
@@ -44,8 +60,15 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: ns}},
 	}
-	if err := hc.Create(ctx, &role); err != nil {
-		t.Fatal(err)
+	reviewsBinding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: reviews.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reviews.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: ns}},
+	}
+	for _, o := range []client.Object{&role, &reviews, reviewsBinding} {
+		if err := hc.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := hc.Create(ctx, sa); err != nil {
 		t.Fatal(err)
@@ -60,13 +83,24 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 	}
 	asHub := &rest.Config{Host: fleet.Hub.Config.Host, BearerToken: tr.Status.Token,
 		TLSClientConfig: rest.TLSClientConfig{CAData: fleet.Hub.Config.CAData}}
-	startHubAs(t, asHub, testOptions(ns))
+	hub := startHubAs(t, asHub, testOptions(ns))
 
 	if err := hc.Create(ctx, memberSecret(ns, "member-2", fleet.Members[1].Kubeconfig)); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, ns, "member-2", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 	waitEvent(t, ns, "member-2", corev1.EventTypeNormal, hubv1alpha1.ReasonReachable)
+	// The fleet API reviews its caller's token and access as the hub.
+	framework.Await(t, "member-2 in the fleet API", func() error {
+		var cl fleetapi.ClusterList
+		if err := fleetGet(t, hub, "/fleet/v1/clusters", &cl); err != nil {
+			return err
+		}
+		if len(cl.Items) != 1 || cl.Items[0].Name != "member-2" {
+			return fmt.Errorf("clusters %+v", cl.Items)
+		}
+		return nil
+	})
 	if err := hc.Delete(ctx, memberSecret(ns, "member-2", nil)); err != nil {
 		t.Fatal(err)
 	}

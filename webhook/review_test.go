@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -59,6 +60,8 @@ func TestReview(t *testing.T) {
 	deleting.DeletionTimestamp = ptr.To(metav1.Now())
 	session := validDeployment("team-a", "wordcount")
 	session.Spec.Job = nil
+	annotated := validDeployment("team-a", "wordcount")
+	annotated.Spec.PodTemplate = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"example.com/a": strings.Repeat("a", 300<<10)}}}
 	cases := []struct {
 		name      string
 		op        admissionv1.Operation
@@ -73,6 +76,7 @@ func TestReview(t *testing.T) {
 		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
 		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
 		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
+		{"pod annotations over 256 KiB", admissionv1.Create, annotated, nil, false, "spec.podTemplate.metadata.annotations: Too long: the pods' annotations would hold 307213 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

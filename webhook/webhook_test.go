@@ -167,6 +167,14 @@ func TestWebhookRejectsInvalidDeploymentsInMembers(t *testing.T) {
 	if err := m.Client.Update(ctx, bad); err == nil || !strings.Contains(err.Error(), "kubernetes.namespace") {
 		t.Fatalf("invalid update: got %v, want the webhook's rejection", err)
 	}
+	// A log configuration the apiserver would store in the FlinkDeployment
+	// but not in the member's ConfigMap is refused, with the sizes.
+	huge := validDeployment(ns, "huge")
+	huge.Spec.LogConfiguration = map[string]string{"log4j-console.properties": strings.Repeat("#", 1100<<10)}
+	if err := m.Client.Create(ctx, huge); err == nil || !strings.Contains(err.Error(), "spec.logConfiguration: Too long: the configuration ConfigMap would hold") ||
+		!strings.Contains(err.Error(), "logConfiguration 1126424") {
+		t.Fatalf("oversized create: got %.300v, want the webhook's size rejection", err)
+	}
 
 	// A dead hub never blocks deletes (DELETE is not covered) nor
 	// metadata changes (skipped by match conditions), even with

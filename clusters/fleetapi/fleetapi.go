@@ -1,16 +1,22 @@
-// Package fleetapi serves the fleet index read-only over HTTP as JSON:
+// Package fleetapi serves the fleet index read-only over HTTPS as JSON:
 //
 //	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=
 //	GET /fleet/v1/clusters
+//
+// to callers the hub apiserver authenticates and authorizes (WithAuth).
 package fleetapi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"time"
+
+	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
 )
@@ -25,7 +31,8 @@ type ClusterList struct {
 	Items []fleetindex.Cluster `json:"items"`
 }
 
-// Handler returns the read-only HTTP API of index.
+// Handler returns the read-only HTTP API of index, unauthenticated: Server
+// wraps it in WithAuth.
 func Handler(index *fleetindex.Index) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fleet/v1/deployments", func(w http.ResponseWriter, r *http.Request) {
@@ -56,16 +63,24 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Server serves Handler on an address; it is a manager.Runnable.
+// Server serves Handler behind WithAuth over TLS with a self-signed
+// certificate made at start (the hub apiserver's service proxy does not
+// verify it); it is a manager.Runnable.
 type Server struct {
 	addr    string
 	handler http.Handler
 	bound   chan string
 }
 
-// NewServer returns a Server for index on addr (":0" picks a free port).
-func NewServer(addr string, index *fleetindex.Index) *Server {
-	return &Server{addr: addr, handler: Handler(index), bound: make(chan string, 1)}
+// NewServer returns a Server for index on addr (":0" picks a free port) that
+// authenticates and authorizes callers against the hub apiserver of hubCfg,
+// whose hub namespace is namespace.
+func NewServer(addr string, index *fleetindex.Index, hubCfg *rest.Config, namespace string) (*Server, error) {
+	h, err := WithAuth(hubCfg, namespace, Handler(index))
+	if err != nil {
+		return nil, err
+	}
+	return &Server{addr: addr, handler: h, bound: make(chan string, 1)}, nil
 }
 
 // Addr waits until the server listens and returns its address.
@@ -85,11 +100,20 @@ func (s *Server) NeedLeaderElection() bool { return false }
 
 // Start serves until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey("flink-hub-fleet", nil, nil)
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return err
 	}
 	s.bound <- ln.Addr().String()
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

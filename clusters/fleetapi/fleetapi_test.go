@@ -1,30 +1,49 @@
-package fleetapi
+package fleetapi_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
-func TestServerFilters(t *testing.T) {
-	ix := fleetindex.New()
-	for _, d := range []fleetindex.Deployment{
-		{Cluster: "m1", Namespace: "a", Name: "x", LifecycleState: "STABLE"},
-		{Cluster: "m1", Namespace: "a", Name: "y", LifecycleState: "FAILED"},
-		{Cluster: "m2", Namespace: "b", Name: "x", LifecycleState: "STABLE"},
-	} {
-		ix.UpsertDeployment(d)
-	}
-	ix.UpsertCluster(fleetindex.Cluster{Name: "m1", Ready: true, Reason: "Reachable"})
-	ix.UpsertCluster(fleetindex.Cluster{Name: "m2", Reason: "Unreachable"})
+// hub is a real kube-apiserver the fleet API reviews tokens and access with.
+var hub *framework.ControlPlane
 
+func TestMain(m *testing.M) {
+	var err error
+	hub, err = framework.StartControlPlane(framework.ControlPlaneOptions{Name: "hub", CRDDirs: []string{framework.CRDDir()}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := hub.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// startServer serves ix for the hub namespace ns and returns its address.
+func startServer(t *testing.T, ix *fleetindex.Index, ns string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := NewServer("127.0.0.1:0", ix)
+	srv, err := fleetapi.NewServer("127.0.0.1:0", ix, hub.Config, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
 	t.Cleanup(func() {
@@ -39,20 +58,92 @@ func TestServerFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(t *testing.T, path string, into any) {
-		t.Helper()
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
-			t.Fatalf("GET %s: %s %s", path, resp.Status, resp.Header.Get("Content-Type"))
-		}
-		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
-			t.Fatal(err)
-		}
+	return addr
+}
+
+// TestCallersAreAuthenticatedAndAuthorized: no token or a bad one is 401,
+// a token of an identity that may not list MemberClusters in the hub
+// namespace is 403 (even one that may list them elsewhere), a reader's
+// token in Authorization or in the proxy header is served.
+func TestCallersAreAuthenticatedAndAuthorized(t *testing.T) {
+	ctx := context.Background()
+	const ns = "fleet-auth"
+	if err := hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
 	}
+	if err := hub.CreateNamespace(ctx, "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody, err := hub.ServiceAccountToken(ctx, ns, "nobody", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := hub.ServiceAccountToken(ctx, "elsewhere", "reader", framework.FleetReaderRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := fleetindex.New()
+	ix.UpsertDeployment(fleetindex.Deployment{Cluster: "m1", Namespace: "a", Name: "x"})
+	addr := startServer(t, ix, ns)
+
+	for _, tc := range []struct {
+		name, header, value string
+		want                int
+		msg                 string
+	}{
+		{"anonymous", "", "", http.StatusUnauthorized, "Unauthorized"},
+		{"not a bearer token", "Authorization", "Basic " + reader, http.StatusUnauthorized, "Unauthorized"},
+		{"forged token", "Authorization", "Bearer " + reader[:len(reader)-4] + "AAAA", http.StatusUnauthorized, "does not accept the token"},
+		{"no access", "Authorization", "Bearer " + nobody, http.StatusForbidden, `"system:serviceaccount:fleet-auth:nobody" cannot list memberclusters.hub.flink-hub.io in namespace "fleet-auth"`},
+		{"access in another namespace", "Authorization", "Bearer " + other, http.StatusForbidden, "cannot list memberclusters"},
+		{"reader", "Authorization", "Bearer " + reader, http.StatusOK, ""},
+		{"reader through the proxy header", fleetapi.TokenHeader, "Bearer " + reader, http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var list fleetapi.DeploymentList
+			err := framework.FleetGetWithHeader(ctx, addr, tc.header, tc.value, "/fleet/v1/deployments", &list)
+			var fe *framework.FleetError
+			switch {
+			case tc.want == http.StatusOK && err != nil:
+				t.Fatal(err)
+			case tc.want == http.StatusOK:
+				if len(list.Items) != 1 || list.Items[0].Name != "x" {
+					t.Fatalf("items = %+v", list.Items)
+				}
+			case !errors.As(err, &fe) || fe.Status != tc.want || !strings.Contains(fe.Message, tc.msg):
+				t.Fatalf("got %v, want %d with %q", err, tc.want, tc.msg)
+			case strings.Contains(fe.Message, reader) || strings.Contains(fe.Message, nobody):
+				t.Fatalf("the answer carries the token: %s", fe.Message)
+			}
+		})
+	}
+}
+
+func TestServerFilters(t *testing.T) {
+	ctx := context.Background()
+	const ns = "fleet-filters"
+	if err := hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	token, err := hub.ServiceAccountToken(ctx, ns, "reader", []rbacv1.PolicyRule{framework.FleetReaderRules[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := fleetindex.New()
+	for _, d := range []fleetindex.Deployment{
+		{Cluster: "m1", Namespace: "a", Name: "x", LifecycleState: "STABLE"},
+		{Cluster: "m1", Namespace: "a", Name: "y", LifecycleState: "FAILED"},
+		{Cluster: "m2", Namespace: "b", Name: "x", LifecycleState: "STABLE"},
+	} {
+		ix.UpsertDeployment(d)
+	}
+	ix.UpsertCluster(fleetindex.Cluster{Name: "m1", Ready: true, Reason: "Reachable"})
+	ix.UpsertCluster(fleetindex.Cluster{Name: "m2", Reason: "Unreachable"})
+	addr := startServer(t, ix, ns)
 
 	cases := []struct {
 		query string
@@ -66,8 +157,10 @@ func TestServerFilters(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run("deployments"+tc.query, func(t *testing.T) {
-			var list DeploymentList
-			get(t, "/fleet/v1/deployments"+tc.query, &list)
+			var list fleetapi.DeploymentList
+			if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/deployments"+tc.query, &list); err != nil {
+				t.Fatal(err)
+			}
 			got := []string{}
 			for _, d := range list.Items {
 				got = append(got, d.Key().String())
@@ -78,20 +171,19 @@ func TestServerFilters(t *testing.T) {
 		})
 	}
 	t.Run("clusters", func(t *testing.T) {
-		var list ClusterList
-		get(t, "/fleet/v1/clusters", &list)
+		var list fleetapi.ClusterList
+		if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/clusters", &list); err != nil {
+			t.Fatal(err)
+		}
 		if len(list.Items) != 2 || list.Items[0].Name != "m1" || list.Items[0].Deployments != 2 || list.Items[1].Ready {
 			t.Fatalf("clusters = %+v", list.Items)
 		}
 	})
 	t.Run("read-only", func(t *testing.T) {
-		resp, err := http.Post("http://"+addr+"/fleet/v1/deployments", "application/json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Fatalf("POST answered %s, want 405", resp.Status)
+		err := framework.FleetDo(ctx, http.MethodPost, addr, "Authorization", "Bearer "+token, "/fleet/v1/deployments", nil)
+		var fe *framework.FleetError
+		if !errors.As(err, &fe) || fe.Status != http.StatusMethodNotAllowed {
+			t.Fatalf("POST answered %v, want 405", err)
 		}
 	})
 }

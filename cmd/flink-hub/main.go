@@ -90,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&o.Debounce, "health-debounce", o.Debounce, "how long a member's new health must last before its Ready condition changes")
 	fs.BoolVar(&o.InstallCRDs, "install-crds", o.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
 	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", false, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
-	fs.StringVar(&o.FleetAddress, "fleet-bind-address", o.FleetAddress, "address of the read-only fleet API (/fleet/v1/...); empty disables")
+	fs.StringVar(&o.FleetAddress, "fleet-bind-address", o.FleetAddress, "address of the read-only fleet API (/fleet/v1/..., HTTPS, callers authenticated and authorized by the hub apiserver); empty disables")
 	fs.IntVar(&o.StatusWorkers, "health-workers", o.StatusWorkers, "members probed at once")
 	c.election.AddTo(fs)
 	c.reconcile.AddFlags(fs)

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,14 +131,19 @@ func TestRunServesMembers(t *testing.T) {
 	if err := f.RegisterMembers(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
+	reader, err := f.Hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
+	if err != nil {
+		t.Fatal(err)
+	}
 	framework.AwaitWithin(t, 30*time.Second, "member served", func() error {
-		return checkServed(ctx, f, ns, fleetAddr)
+		return checkServed(ctx, f, ns, fleetAddr, reader)
 	})
 	stopHub()
 }
 
-// checkServed returns nil once member-1 is Ready and listed by the fleet API.
-func checkServed(ctx context.Context, f *framework.Fleet, ns, fleetAddr string) error {
+// checkServed returns nil once member-1 is Ready and listed by the fleet API
+// to the holder of token.
+func checkServed(ctx context.Context, f *framework.Fleet, ns, fleetAddr, token string) error {
 	mc := &hubv1alpha1.MemberCluster{}
 	if err := f.Hub.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "member-1"}, mc); err != nil {
 		return err
@@ -148,13 +151,8 @@ func checkServed(ctx context.Context, f *framework.Fleet, ns, fleetAddr string) 
 	if !meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady) {
 		return fmt.Errorf("member-1 not Ready: %+v", mc.Status.Conditions)
 	}
-	resp, err := http.Get("http://" + fleetAddr + "/fleet/v1/clusters")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var list fleetapi.ClusterList
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+	if err := framework.FleetGet(ctx, fleetAddr, token, "/fleet/v1/clusters", &list); err != nil {
 		return err
 	}
 	if len(list.Items) != 1 || list.Items[0].Name != "member-1" || !list.Items[0].Ready {

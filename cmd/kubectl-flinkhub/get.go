@@ -28,6 +28,7 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 		cluster, state, flinkNamespace string
 		allClusters                    bool
 		fleetURL, fleetService         string
+		fleetInsecure                  bool
 	)
 	cmd := &cobra.Command{
 		Use:     "deployments",
@@ -48,7 +49,7 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 				}
 			}
 			var list fleetapi.DeploymentList
-			if err := g.fleetGet(cmd, fleetURL, fleetService, "/fleet/v1/deployments?"+q.Encode(), &list); err != nil {
+			if err := g.fleetGet(cmd, fleetSource{url: fleetURL, service: fleetService, insecure: fleetInsecure}, "/fleet/v1/deployments?"+q.Encode(), &list); err != nil {
 				return err
 			}
 			if g.output != "table" {
@@ -73,29 +74,46 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 	f.BoolVar(&allClusters, "all-clusters", false, "every member cluster (the default)")
 	f.StringVar(&state, "state", "", "only this lifecycle state (e.g. STABLE, FAILED)")
 	f.StringVar(&flinkNamespace, "flink-namespace", "", "only FlinkDeployments of this namespace")
-	f.StringVar(&fleetURL, "fleet-url", "", "base URL of the hub's fleet API (default: through the hub apiserver's service proxy)")
-	f.StringVar(&fleetService, "fleet-service", "flink-hub:fleet", "hub Service and port name of the fleet API, for the service proxy")
+	f.StringVar(&fleetURL, "fleet-url", "", "base URL of the hub's fleet API, reached directly with the context's bearer token (default: through the hub apiserver's service proxy)")
+	f.StringVar(&fleetService, "fleet-service", "https:flink-hub:fleet", "[scheme:]hub Service:port name of the fleet API, for the service proxy")
+	f.BoolVar(&fleetInsecure, "fleet-insecure-skip-tls-verify", false, "with --fleet-url, do not verify the fleet API's certificate (the hub's own is self-signed)")
 	return cmd
 }
 
-// fleetGet GETs a fleet API path, directly from fleetURL or through the hub
-// apiserver's proxy to the hub Service, and decodes the JSON answer.
-func (g *globals) fleetGet(cmd *cobra.Command, fleetURL, service, path string, into any) error {
-	var (
-		httpClient *http.Client
-		base       string
-	)
-	if fleetURL != "" {
-		httpClient, base = http.DefaultClient, strings.TrimSuffix(fleetURL, "/")
+// fleetSource says how to reach the fleet API.
+type fleetSource struct {
+	url      string // direct base URL; "" goes through the service proxy
+	service  string // [scheme:]name:port of the hub Service, for the proxy
+	insecure bool   // skip verifying the certificate of url
+}
+
+// fleetGet GETs a fleet API path, directly from src.url or through the hub
+// apiserver's proxy to the hub Service, with the hub context's bearer token,
+// and decodes the JSON answer. The apiserver removes Authorization before
+// proxying, so through the proxy the token also travels in
+// fleetapi.TokenHeader.
+func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, into any) error {
+	cfg, err := g.restConfig(g.context)
+	if err != nil {
+		return err
+	}
+	if cfg.BearerToken == "" && cfg.BearerTokenFile == "" && cfg.ExecProvider == nil && cfg.AuthProvider == nil {
+		return fmt.Errorf("fleet API: the hub context's user has no bearer token, and the fleet API authenticates callers by token " +
+			"(the hub apiserver does not pass client certificates on); use a context with a token, e.g. from `kubectl create token`")
+	}
+	var base string
+	if src.url != "" {
+		// Only the token goes to the fleet API: not the hub's CA nor a
+		// client certificate.
+		cfg.TLSClientConfig = rest.TLSClientConfig{Insecure: src.insecure}
+		base = strings.TrimSuffix(src.url, "/")
 	} else {
-		_, cfg, err := g.hubClient()
-		if err != nil {
-			return err
-		}
-		if httpClient, err = rest.HTTPClientFor(cfg); err != nil {
-			return err
-		}
-		base = strings.TrimSuffix(cfg.Host, "/") + "/api/v1/namespaces/" + g.namespace + "/services/" + service + "/proxy"
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tokenCopier{rt} })
+		base = strings.TrimSuffix(cfg.Host, "/") + "/api/v1/namespaces/" + g.namespace + "/services/" + src.service + "/proxy"
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
 	}
 	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, base+path, nil)
 	if err != nil {
@@ -111,4 +129,17 @@ func (g *globals) fleetGet(cmd *cobra.Command, fleetURL, service, path string, i
 		return fmt.Errorf("fleet API: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// tokenCopier copies the bearer token client-go's authentication (static,
+// file or exec plugin) set into fleetapi.TokenHeader; it wraps the transport
+// below that authentication, so it sees the header.
+type tokenCopier struct{ next http.RoundTripper }
+
+func (t tokenCopier) RoundTrip(r *http.Request) (*http.Response, error) {
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		r = r.Clone(r.Context())
+		r.Header.Set(fleetapi.TokenHeader, auth)
+	}
+	return t.next.RoundTrip(r)
 }

@@ -105,6 +105,20 @@ func setup(dir string) error {
 	if err != nil {
 		return err
 	}
+	// Hub identities: one bound to the chart's fleet reader rules, one
+	// with no rights.
+	reader, err := fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "reader", framework.FleetReaderRules)
+	if err != nil {
+		return err
+	}
+	hubNobody, err := fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "nobody", nil)
+	if err != nil {
+		return err
+	}
+	proxyOnly, err := fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "proxy-only", framework.FleetReaderRules[1:])
+	if err != nil {
+		return err
+	}
 	cfg := clientcmdapi.NewConfig()
 	add := func(name string, kubeconfig []byte, server, token string) error {
 		src, err := clientcmd.Load(kubeconfig)
@@ -125,6 +139,9 @@ func setup(dir string) error {
 	}
 	for _, err := range []error{
 		add("hub", fleet.Hub.Kubeconfig, "", ""),
+		add("reader", fleet.Hub.Kubeconfig, "", reader),
+		add("hub-nobody", fleet.Hub.Kubeconfig, "", hubNobody),
+		add("proxy-only", fleet.Hub.Kubeconfig, "", proxyOnly),
 		add("member", member.Kubeconfig, "", ""),
 		add("forbidden", member.Kubeconfig, "", tr.Status.Token),
 		add("dead", member.Kubeconfig, "https://127.0.0.1:1", ""),
@@ -162,8 +179,14 @@ func startHub(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		return nil, err
 	}
-	fleetURL = "http://" + addr
+	fleetURL = "https://" + addr
 	return done, nil
+}
+
+// getDeployments runs `get deployments` straight against the hub's fleet API
+// as the fleet reader.
+func getDeployments(args ...string) (code int, stdout, stderr string) {
+	return plugin(append([]string{"--context", "reader", "get", "deployments", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify"}, args...)...)
 }
 
 // plugin runs the plugin with the test kubeconfig.
@@ -216,7 +239,7 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 	}
 	t.Run("get deployments lists the member's FlinkDeployments", func(t *testing.T) {
 		eventually(t, "wordcount listed", func() error {
-			code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "-o", "json")
+			code, out, errOut := getDeployments("-o", "json")
 			if code != 0 {
 				return fmt.Errorf("exit %d: %s", code, errOut)
 			}
@@ -229,14 +252,14 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 			}
 			return nil
 		})
-		code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "m1")
+		code, out, errOut := getDeployments("--cluster", "m1")
 		if code != 0 || !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "wordcount") {
 			t.Fatalf("table output (exit %d): %s %s", code, out, errOut)
 		}
-		if code, out, _ := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "other"); code != 0 || strings.Contains(out, "wordcount") {
+		if code, out, _ := getDeployments("--cluster", "other"); code != 0 || strings.Contains(out, "wordcount") {
 			t.Fatalf("--cluster other listed m1's deployment: %s", out)
 		}
-		if code, _, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--cluster", "m1", "--all-clusters"); code == 0 || !strings.Contains(errOut, "exclude each other") {
+		if code, _, errOut := getDeployments("--cluster", "m1", "--all-clusters"); code == 0 || !strings.Contains(errOut, "exclude each other") {
 			t.Fatalf("--cluster with --all-clusters: exit %d %s", code, errOut)
 		}
 	})
@@ -252,7 +275,7 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "the error in the table", func() error {
-			code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "--state", "FAILED")
+			code, out, errOut := getDeployments("--state", "FAILED")
 			if code != 0 {
 				return fmt.Errorf("exit %d: %s", code, errOut)
 			}
@@ -261,7 +284,7 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 			}
 			return nil
 		})
-		code, out, errOut := plugin("get", "deployments", "--fleet-url", fleetURL, "-o", "json")
+		code, out, errOut := getDeployments("-o", "json")
 		var items []fleetindex.Deployment
 		if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 1 || items[0].Error != msg {
 			t.Fatalf("json (exit %d, %v): %s %s", code, err, out, errOut)

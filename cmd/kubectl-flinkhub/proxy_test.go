@@ -6,9 +6,10 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,23 +22,39 @@ import (
 
 // TestGetDeploymentsThroughTheServiceProxy takes the default path of `get
 // deployments`: the hub apiserver's service proxy to the Service flink-hub,
-// port fleet. kube-apiserver proxies only to non-loopback IPs of pods, so the
-// fleet API is served on the host side of a veth pair (root; CI runs as
-// root) and a hub pod claims that IP, as a real hub pod would.
+// port fleet, over HTTPS, with the user's own token, which the apiserver
+// strips from Authorization and the plugin also sends in
+// fleetapi.TokenHeader. kube-apiserver proxies only to non-loopback IPs of
+// pods, so the fleet API is served on the host side of a veth pair (root;
+// CI runs as root) and a hub pod claims that IP, as a real hub pod would.
 func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	network := netns.ForTest(t)
-	l, err := net.Listen("tcp", net.JoinHostPort(network.HostAddr, "0"))
+	index := fleetindex.New()
+	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
+	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), index, fleet.Hub.Config, hubNamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	index := fleetindex.New()
-	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
-	srv := &http.Server{Handler: fleetapi.Handler(index)}
-	go func() { _ = srv.Serve(l) }()
-	defer func() { _ = srv.Close() }()
-	port := int32(l.Addr().(*net.TCPAddr).Port)
-
 	ctx := context.Background()
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Start(srvCtx) }()
+	defer func() {
+		stopSrv()
+		if err := <-srvDone; err != nil {
+			t.Errorf("fleet API: %v", err)
+		}
+	}()
+	waitCtx, cancelWait := context.WithTimeout(ctx, 10*time.Second)
+	addr, err := srv.Addr(waitCtx)
+	cancelWait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, portText, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(portText)
+	port := int32(p)
+
 	c := fleet.Hub.Client
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub-0", Labels: map[string]string{"app": "flink-hub"}},
@@ -72,7 +89,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	defer func() { _ = c.Delete(ctx, eps) }()
 
 	eventually(t, "get deployments through the service proxy", func() error {
-		code, out, errOut := plugin("--context", "hub", "get", "deployments")
+		code, out, errOut := plugin("--context", "reader", "get", "deployments")
 		if code != 0 {
 			return errors.New(errOut)
 		}
@@ -80,5 +97,25 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 			return errors.New("output lacks the deployment: " + out)
 		}
 		return nil
+	})
+
+	t.Run("an identity without the fleet reader rules is refused by the fleet API", func(t *testing.T) {
+		// hub-nobody may not even proxy: the apiserver refuses it.
+		code, _, errOut := plugin("--context", "hub-nobody", "get", "deployments")
+		if code == 0 || !strings.Contains(errOut, "403") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		// proxy-only may proxy but not list MemberClusters: the fleet API
+		// refuses it, naming what is missing.
+		code, out, errOut := plugin("--context", "proxy-only", "get", "deployments")
+		if code == 0 || !strings.Contains(errOut, "fleet API: 403") || !strings.Contains(errOut, `"system:serviceaccount:flink-hub:proxy-only" cannot list memberclusters.hub.flink-hub.io`) {
+			t.Fatalf("exit %d: %s %s", code, out, errOut)
+		}
+	})
+	t.Run("a context without a token is told why", func(t *testing.T) {
+		code, _, errOut := plugin("--context", "hub", "get", "deployments")
+		if code == 0 || !strings.Contains(errOut, "no bearer token") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
 	})
 }

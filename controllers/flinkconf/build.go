@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,8 +300,10 @@ func TaskManagers(parallelism, slots int) int32 {
 }
 
 // Render writes the configuration as the Flink configuration file named
-// file, one flat key per line, sorted: YAML-quoted values for config.yaml,
-// raw values for the legacy flink-conf.yaml, whose parser keeps quotes.
+// file, one flat key per line, sorted: YAML-quoted keys and values for
+// config.yaml, raw ones for the legacy flink-conf.yaml, whose parser keeps
+// quotes. A key or value the legacy parser would read as another line, a
+// comment or another key is refused: it could set a key the operator owns.
 func (c Config) Render(file string) (string, error) {
 	keys := make([]string, 0, len(c))
 	for k := range c {
@@ -308,20 +312,79 @@ func (c Config) Render(file string) (string, error) {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteString(": ")
 		if file == LegacyFileName {
-			b.WriteString(c[k])
-			b.WriteByte('\n')
+			if err := checkLegacy(k, c[k]); err != nil {
+				return "", err
+			}
+			b.WriteString(k + ": " + c[k] + "\n")
 			continue
 		}
 		v, err := yaml.Marshal(c[k])
 		if err != nil {
-			return "", err
+			// Control characters: YAML takes them escaped only.
+			v = []byte(yamlQuote(c[k]) + "\n")
 		}
+		key := k
+		if !plainKey(k) {
+			key = yamlQuote(k)
+		}
+		if len(key) > 1000 {
+			// YAML's implicit keys end at 1024 characters; an explicit
+			// one has no limit.
+			b.WriteString("? " + key + "\n")
+		} else {
+			b.WriteString(key)
+		}
+		b.WriteString(": ")
 		b.Write(v)
 	}
 	return b.String(), nil
+}
+
+// plainKeyPattern is a key config.yaml can hold unquoted: words starting
+// with a letter (or $internal's $), joined by dots, which YAML never reads
+// as a number, and as a boolean or null only without a dot.
+var plainKeyPattern = regexp.MustCompile(`^\$?[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$`)
+
+// yamlWords are the words YAML 1.1 (Flink's parser) reads as booleans or null.
+var yamlWords = []string{"y", "yes", "n", "no", "true", "false", "on", "off", "null"}
+
+func plainKey(k string) bool {
+	return plainKeyPattern.MatchString(k) && (strings.Contains(k, ".") || !slices.Contains(yamlWords, strings.ToLower(k)))
+}
+
+// yamlQuote writes s as a YAML double-quoted scalar, escaping all but
+// printable ASCII.
+func yamlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			fmt.Fprintf(&b, "\\U%08x", r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// checkLegacy refuses what flink-conf.yaml cannot hold: line breaks, and
+// in a key a comment sign or the ": " separator.
+func checkLegacy(key, value string) error {
+	switch {
+	case strings.ContainsAny(key+value, "\r\n"):
+		return fmt.Errorf("configuration key %q or its value has a line break, which %s cannot hold", key, LegacyFileName)
+	case strings.TrimSpace(key) == "" || strings.Contains(key, "#") || strings.Contains(key, ": "):
+		return fmt.Errorf("configuration key %q is empty or has '#' or ': ', which %s cannot hold", key, LegacyFileName)
+	}
+	return nil
 }
 
 // File names of Flink's configuration.

@@ -29,7 +29,7 @@ func MemoryBytes(s string) (int64, error) {
 	if m := flinkMemory.FindStringSubmatch(s); m != nil {
 		if unit, ok := flinkUnits[strings.ToLower(m[2])]; ok {
 			n, err := strconv.ParseInt(m[1], 10, 64)
-			if err == nil && n <= (1<<62)/unit {
+			if err == nil && n > 0 && n <= (1<<62)/unit {
 				return n * unit, nil
 			}
 		}

@@ -87,6 +87,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	}
 	ha := flinkconf.Config(conf).HAEnabled()
 	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
+	errs = append(errs, validateSizes(spec, conf, sp)...)
 	errs = append(errs, validateJobManager(spec, ha, sp.Child("jobManager"))...)
 	errs = append(errs, validateTaskManager(spec, sp.Child("taskManager"))...)
 	if spec.Job != nil {

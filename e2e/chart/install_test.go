@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,6 +27,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
@@ -169,6 +172,41 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 			return resp.StatusCode == http.StatusOK, nil
 		}); err != nil {
 			t.Fatalf("%s never ready: %v", url, err)
+		}
+	})
+
+	t.Run("serves the fleet API to users bound to the fleet reader Role only", func(t *testing.T) {
+		// The hub reviews tokens and access with the chart's ClusterRole.
+		addr := "127.0.0.1:" + strconv.Itoa(ports[2])
+		reader, err := fleet.Hub.ServiceAccountToken(ctx, ns, "alice", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		binding := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-reads-fleet"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flink-hub-fleet-reader"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "alice"}},
+		}
+		if err := fleet.Hub.Client.Create(ctx, binding); err != nil {
+			t.Fatal(err)
+		}
+		other, err := fleet.Hub.ServiceAccountToken(ctx, ns, "bob", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last error
+		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+			var list fleetapi.ClusterList
+			last = framework.FleetGet(ctx, addr, reader, "/fleet/v1/clusters", &list)
+			return last == nil && len(list.Items) == 1 && list.Items[0].Name == member.Name, nil
+		}); err != nil {
+			t.Fatalf("the fleet reader never got the member: %v", last)
+		}
+		for token, want := range map[string]int{"": http.StatusUnauthorized, other: http.StatusForbidden} {
+			var fe *framework.FleetError
+			if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/clusters", &fleetapi.ClusterList{}); !errors.As(err, &fe) || fe.Status != want {
+				t.Errorf("got %v, want %d", err, want)
+			}
 		}
 	})
 

@@ -162,7 +162,25 @@ func TestRenderDefaults(t *testing.T) {
 			t.Errorf("Role allows %s %s/%s = %v, want %v", tc.verb, tc.group, tc.resource, got, tc.want)
 		}
 	}
-	for _, absent := range []string{"ServiceMonitor", "Certificate", "Issuer", "ClusterRole", "ClusterRoleBinding"} {
+	// The fleet API reviews its callers' tokens and access; users get the
+	// fleet reader Role (the plugin's service proxy path and the access the
+	// fleet API checks).
+	var reviews rbacv1.ClusterRole
+	r.into(t, "ClusterRole", "flink-hub-hub-system", &reviews)
+	var reviewsBinding rbacv1.ClusterRoleBinding
+	r.into(t, "ClusterRoleBinding", "flink-hub-hub-system", &reviewsBinding)
+	if !allows(reviews.Rules, "authentication.k8s.io", "tokenreviews", "create", "") || !allows(reviews.Rules, "authorization.k8s.io", "subjectaccessreviews", "create", "") ||
+		len(reviews.Rules) != 2 || reviewsBinding.RoleRef.Name != reviews.Name || len(reviewsBinding.Subjects) != 1 ||
+		reviewsBinding.Subjects[0].Name != "flink-hub" || reviewsBinding.Subjects[0].Namespace != "hub-system" {
+		t.Errorf("the hub's review ClusterRole %+v / binding %+v, want exactly tokenreviews and subjectaccessreviews create for the hub", reviews.Rules, reviewsBinding)
+	}
+	var reader rbacv1.Role
+	r.into(t, "Role", "flink-hub-fleet-reader", &reader)
+	if reader.Namespace != "hub-system" || !allows(reader.Rules, "hub.flink-hub.io", "memberclusters", "list", "") ||
+		!allows(reader.Rules, "", "services/proxy", "get", "https:flink-hub:fleet") || allows(reader.Rules, "", "services/proxy", "get", "flink-hub-webhook") {
+		t.Errorf("fleet reader Role = %s %+v", reader.Namespace, reader.Rules)
+	}
+	for _, absent := range []string{"ServiceMonitor", "Certificate", "Issuer"} {
 		for _, o := range r.objects {
 			if o.GetKind() == absent {
 				t.Errorf("%s %s rendered by default", absent, o.GetName())

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -39,6 +37,9 @@ type sandbox struct {
 	sim      *flinksim.Simulator
 	simHTTP  *httptest.Server
 	replicas []*framework.Process
+	// readerToken is a token of the hub ServiceAccount fleet-reader, which
+	// may read the fleet API (the kubeconfig's context fleet-reader).
+	readerToken string
 }
 
 func (s *sandbox) say(format string, args ...any) {
@@ -72,6 +73,12 @@ func (s *sandbox) start(ctx context.Context) error {
 	if err := s.fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	if s.readerToken, err = s.fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "fleet-reader", framework.FleetReaderRules); err != nil {
+		return err
+	}
+	if err := addTokenContext(kubeconfig, "fleet-reader", "hub", s.readerToken); err != nil {
+		return err
+	}
 	for _, m := range s.fleet.Members {
 		s.say("registering %s: kubectl flinkhub cluster add %s", m.Name, m.Name)
 		cmd := exec.CommandContext(ctx, o.pluginBin, "cluster", "add", m.Name, "--kubeconfig", kubeconfig, "--context", "hub", "-n", hubNamespace)
@@ -102,11 +109,11 @@ func (s *sandbox) start(ctx context.Context) error {
 	s.say("ready. In another shell:")
 	fmt.Fprintf(s.out, "      export KUBECONFIG=%s\n", kubeconfig)
 	fmt.Fprintf(s.out, "      kubectl --context member-1 get flinkdeployments -A\n")
-	fmt.Fprintf(s.out, "      %s get deployments --context hub --fleet-url http://127.0.0.1:%d\n", o.pluginBin, o.fleetPort)
+	fmt.Fprintf(s.out, "      %s get deployments --context fleet-reader --fleet-url https://127.0.0.1:%d --fleet-insecure-skip-tls-verify\n", o.pluginBin, o.fleetPort)
 	fmt.Fprintf(s.out, "      %s shards --context hub\n", o.pluginBin)
 	fmt.Fprintf(s.out, "      %s trace member-1/default/basic-example --jaeger-url %s\n", o.pluginBin, s.jaeger.QueryURL)
 	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI; use the trace command)\n", s.jaeger.QueryURL)
-	fmt.Fprintf(s.out, "    kubeconfigs: %s (contexts hub, member-1..%d)\n", kubeconfig, o.members)
+	fmt.Fprintf(s.out, "    kubeconfigs: %s (contexts hub, member-1..%d, and fleet-reader: a hub token that may read the fleet API)\n", kubeconfig, o.members)
 	fmt.Fprintf(s.out, "    Ctrl-C stops everything.\n\n")
 	return nil
 }
@@ -133,6 +140,18 @@ func (s *sandbox) writeKubeconfigs() (string, error) {
 	merged.CurrentContext = "hub"
 	path := filepath.Join(s.opts.dir, "kubeconfig")
 	return path, clientcmd.WriteToFile(*merged, path)
+}
+
+// addTokenContext adds to the kubeconfig at path a context name on the
+// cluster of context cluster, as the holder of token.
+func addTokenContext(path, name, cluster, token string) error {
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return err
+	}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: cluster, AuthInfo: name, Namespace: hubNamespace}
+	return clientcmd.WriteToFile(*cfg, path)
 }
 
 // applyExamples creates every upstream example FlinkDeployment in the
@@ -170,9 +189,9 @@ func (s *sandbox) applyExamples(ctx context.Context) error {
 func (s *sandbox) watch(ctx context.Context) {
 	ticker := time.NewTicker(s.opts.refresh)
 	defer ticker.Stop()
-	url := fmt.Sprintf("http://127.0.0.1:%d/fleet/v1/deployments", s.opts.fleetPort)
+	addr := fmt.Sprintf("127.0.0.1:%d", s.opts.fleetPort)
 	for {
-		table, err := fleetTable(ctx, url)
+		table, err := fleetTable(ctx, addr, s.readerToken)
 		if err != nil {
 			table = "fleet API: " + err.Error() + "\n"
 		}
@@ -193,18 +212,9 @@ func (s *sandbox) watch(ctx context.Context) {
 	}
 }
 
-func fleetTable(ctx context.Context, url string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
+func fleetTable(ctx context.Context, addr, token string) (string, error) {
 	var list fleetapi.DeploymentList
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+	if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/deployments", &list); err != nil {
 		return "", err
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Key().String() < list.Items[j].Key().String() })

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -135,14 +134,14 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		if done, err := sb.Exited(); done {
 			return false, fmt.Errorf("sandbox exited: %v", err)
 		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/fleet/v1/deployments", fleet))
-		if err != nil {
+		// The sandbox writes a fleet reader's token into its kubeconfig.
+		cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, "kubeconfig"))
+		if err != nil || cfg.AuthInfos["fleet-reader"] == nil {
 			return false, nil
 		}
-		defer func() { _ = resp.Body.Close() }()
 		list = fleetapi.DeploymentList{}
-		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-			return false, err
+		if err := framework.FleetGet(ctx, fmt.Sprintf("127.0.0.1:%d", fleet), cfg.AuthInfos["fleet-reader"].Token, "/fleet/v1/deployments", &list); err != nil {
+			return false, nil
 		}
 		if len(list.Items) != want {
 			return false, nil
