@@ -64,7 +64,7 @@ func startOwnMember(t *testing.T, name string, crdDirs ...string) (*framework.Co
 		}
 	})
 	hub := startHub(t, testOptions(name))
-	if err := fleet.Hub.Client.Create(t.Context(), memberSecret(name, name, member.Kubeconfig)); err != nil {
+	if err := fleet.Hub.Client.Create(t.Context(), memberSecret(name, name, hubKubeconfig(t, member))); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, name, name, metav1.ConditionTrue, hubv1alpha1.ReasonReachable)

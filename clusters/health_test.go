@@ -41,14 +41,14 @@ func TestBadSecrets(t *testing.T) {
 		kubeconfig []byte
 		reason     string
 	}{
-		{"hanging", withServer(t, fleet.Members[1].Kubeconfig, "https://"+hanging), hubv1alpha1.ReasonUnreachable},
+		{"hanging", withServer(t, hubKubeconfig(t, fleet.Members[1]), "https://"+hanging), hubv1alpha1.ReasonUnreachable},
 		{"garbage", []byte("{{{ this is not yaml " + token), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"no-context", []byte("apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n"), hubv1alpha1.ReasonInvalidKubeconfig},
 		{"refused", refused, hubv1alpha1.ReasonForbidden},
 		{"no-rights", serviceAccountKubeconfig(t, fleet.Members[2], "no-rights", ""), hubv1alpha1.ReasonForbidden},
-		{"exec", withExec(t, m1.Kubeconfig, "/bin/touch", marker), hubv1alpha1.ReasonInvalidKubeconfig},
-		{"dead", withServer(t, fleet.Members[1].Kubeconfig, "https://127.0.0.1:1"), hubv1alpha1.ReasonUnreachable},
-		{"good", fleet.Members[2].Kubeconfig, hubv1alpha1.ReasonReachable},
+		{"exec", withExec(t, hubKubeconfig(t, m1), "/bin/touch", marker), hubv1alpha1.ReasonInvalidKubeconfig},
+		{"dead", withServer(t, hubKubeconfig(t, fleet.Members[1]), "https://127.0.0.1:1"), hubv1alpha1.ReasonUnreachable},
+		{"good", hubKubeconfig(t, fleet.Members[2]), hubv1alpha1.ReasonReachable},
 	}
 	for _, tc := range cases {
 		if err := hc.Create(ctx, memberSecret(ns, tc.name, tc.kubeconfig)); err != nil {
@@ -98,7 +98,7 @@ func TestBadSecrets(t *testing.T) {
 	})
 
 	t.Run("fixing the Secret recovers the member", func(t *testing.T) {
-		if err := hc.Update(ctx, memberSecret(ns, "garbage", m1.Kubeconfig)); err != nil {
+		if err := hc.Update(ctx, memberSecret(ns, "garbage", hubKubeconfig(t, m1))); err != nil {
 			t.Fatal(err)
 		}
 		waitReady(t, ns, "garbage", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)

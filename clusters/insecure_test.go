@@ -30,11 +30,11 @@ func TestInsecureKubeconfigsAreRefused(t *testing.T) {
 	proxy := newConnectProxy(t) // before the hubs: it closes after them
 	member := fleet.Members[1]
 	secrets := map[string][]byte{
-		"skip-verify": withCluster(t, member.Kubeconfig, func(c *clientcmdapi.Cluster) {
+		"skip-verify": withCluster(t, hubKubeconfig(t, member), func(c *clientcmdapi.Cluster) {
 			c.CertificateAuthorityData, c.InsecureSkipTLSVerify = nil, true
 		}),
-		"proxied": withCluster(t, member.Kubeconfig, func(c *clientcmdapi.Cluster) { c.ProxyURL = "http://" + proxy.addr }),
-		"good":    member.Kubeconfig,
+		"proxied": withCluster(t, hubKubeconfig(t, member), func(c *clientcmdapi.Cluster) { c.ProxyURL = "http://" + proxy.addr }),
+		"good":    hubKubeconfig(t, member),
 	}
 	register := func(ns string) {
 		t.Helper()

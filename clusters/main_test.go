@@ -68,6 +68,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	// The hubs of these tests talk to members as `cluster add`'s identity;
+	// the members must have refused it nothing.
+	if err := fleet.CheckNoRefusals(); err != nil {
+		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
+		code = 1
+	}
 	if err := fleet.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
@@ -122,6 +128,17 @@ func startHubAs(t *testing.T, cfg *rest.Config, opts clusters.Options) *clusters
 		}
 	})
 	return hub
+}
+
+// hubKubeconfig is the kubeconfig `cluster add` gives the hub for member:
+// the identity every test hub talks to members with.
+func hubKubeconfig(t *testing.T, member *framework.ControlPlane) []byte {
+	t.Helper()
+	kc, err := member.HubKubeconfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc
 }
 
 // memberSecret is a registration Secret for kubeconfig.

@@ -42,7 +42,7 @@ func TestMemberClusterCreatedByAnotherReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := fleet.Hub.Client
-	secret := memberSecret(ns, name, fleet.Members[0].Kubeconfig)
+	secret := memberSecret(ns, name, hubKubeconfig(t, fleet.Members[0]))
 	if err := hc.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestMemberStatusStopsQuietly(t *testing.T) {
 	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	secret := memberSecret(ns, name, fleet.Members[0].Kubeconfig)
+	secret := memberSecret(ns, name, hubKubeconfig(t, fleet.Members[0]))
 	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}

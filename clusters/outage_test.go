@@ -71,14 +71,14 @@ func checkOutage(t *testing.T, ns string, o outage) {
 	hc := fleet.Hub.Client
 
 	sick, healthy := fleet.Members[o.member], fleet.Members[1]
-	kubeconfig := sick.Kubeconfig
+	kubeconfig := hubKubeconfig(t, sick)
 	if server != "" {
 		kubeconfig = withServer(t, kubeconfig, server)
 	}
 	if err := hc.Create(ctx, memberSecret(ns, "sick", kubeconfig)); err != nil {
 		t.Fatal(err)
 	}
-	if err := hc.Create(ctx, memberSecret(ns, "healthy", healthy.Kubeconfig)); err != nil {
+	if err := hc.Create(ctx, memberSecret(ns, "healthy", hubKubeconfig(t, healthy))); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, ns, "sick", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)

@@ -85,7 +85,7 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 		TLSClientConfig: rest.TLSClientConfig{CAData: fleet.Hub.Config.CAData}}
 	hub := startHubAs(t, asHub, testOptions(ns))
 
-	if err := hc.Create(ctx, memberSecret(ns, "member-2", fleet.Members[1].Kubeconfig)); err != nil {
+	if err := hc.Create(ctx, memberSecret(ns, "member-2", hubKubeconfig(t, fleet.Members[1]))); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, ns, "member-2", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)

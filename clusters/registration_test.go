@@ -58,15 +58,15 @@ func TestRegistrationLifecycle(t *testing.T) {
 	// member-1 uses a ServiceAccount token the test can rotate and revoke.
 	secrets := map[string][]byte{
 		"member-1": tokenKubeconfig(t, fleet.Members[0], "hub-a"),
-		"member-2": fleet.Members[1].Kubeconfig,
-		"member-3": fleet.Members[2].Kubeconfig,
+		"member-2": hubKubeconfig(t, fleet.Members[1]),
+		"member-3": hubKubeconfig(t, fleet.Members[2]),
 	}
 	for name, kc := range secrets {
 		if err := hc.Create(ctx, memberSecret(ns, name, kc)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	unlabelled := memberSecret(ns, "not-a-member", fleet.Members[0].Kubeconfig)
+	unlabelled := memberSecret(ns, "not-a-member", hubKubeconfig(t, fleet.Members[0]))
 	unlabelled.Labels = nil
 	if err := hc.Create(ctx, unlabelled); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if err := fleet.CheckNoRefusals(); err != nil {
+		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
+		code = 1
+	}
 	if err := fleet.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

@@ -53,9 +53,13 @@ func startHub(t *testing.T, ns string, m *framework.ControlPlane, f webhook.Flag
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- hub.Manager.Start(mctx) }()
+	kubeconfig, err := m.HubKubeconfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: ns, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
-		Data:       map[string][]byte{memberconfig.SecretKey: m.Kubeconfig},
+		Data:       map[string][]byte{memberconfig.SecretKey: kubeconfig},
 	}
 	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,11 @@ type Options struct {
 	// before it is reported as ERROR (upstream
 	// kubernetes.operator.deployment.readiness.timeout).
 	ReadinessTimeout time.Duration
+	// MaxRetryBackoff caps the delay before a failed reconcile is retried
+	// (controller-runtime's default grows to 16 minutes), so that work
+	// resumes soon after its cause is fixed. The reconcile interval caps it
+	// too.
+	MaxRetryBackoff time.Duration
 	// FieldOwner is the server-side apply field manager of member objects.
 	FieldOwner string
 }
@@ -28,6 +33,7 @@ func DefaultOptions() Options {
 		ReconcileInterval:     60 * time.Second,
 		ProgressCheckInterval: 10 * time.Second,
 		ReadinessTimeout:      5 * time.Minute,
+		MaxRetryBackoff:       time.Minute,
 		FieldOwner:            "flink-hub",
 	}
 }
@@ -38,5 +44,19 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", d.ReconcileInterval, "how often a stable FlinkDeployment is observed")
 	fs.DurationVar(&o.ProgressCheckInterval, "progress-check-interval", d.ProgressCheckInterval, "how often a FlinkDeployment in progress is observed")
 	fs.DurationVar(&o.ReadinessTimeout, "deployment-readiness-timeout", d.ReadinessTimeout, "how long a JobManager may take to become ready before it is reported as ERROR")
+	fs.DurationVar(&o.MaxRetryBackoff, "max-retry-backoff", d.MaxRetryBackoff, "the longest wait before a failed reconcile is retried (at most the reconcile interval)")
 	o.FieldOwner = d.FieldOwner
+}
+
+// maxRetryBackoff is MaxRetryBackoff, at most the reconcile interval, and
+// a minute when unset.
+func (o Options) maxRetryBackoff() time.Duration {
+	d := o.MaxRetryBackoff
+	if d <= 0 {
+		d = time.Minute
+	}
+	if o.ReconcileInterval > 0 && o.ReconcileInterval < d {
+		d = o.ReconcileInterval
+	}
+	return d
 }

@@ -63,6 +63,8 @@ type Reconciler struct {
 	Options Options
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	stalls stallReporter
 }
 
 // state is one reconcile's working set.
@@ -111,20 +113,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
 
 	if !fd.DeletionTimestamp.IsZero() {
-		return resultFor(r.finalize(ctx, s), r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
+		err := r.finalize(ctx, s)
+		if controllerutil.ContainsFinalizer(fd, Finalizer) {
+			r.reportStallAndPersist(ctx, s, err)
+		}
+		return resultFor(err, r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
 		patch := client.MergeFrom(fd.DeepCopy())
 		controllerutil.AddFinalizer(fd, Finalizer)
 		if err := cl.GetClient().Patch(ctx, fd, patch); err != nil {
-			return reconcile.Result{}, fmt.Errorf("add finalizer: %w", err)
+			err = fmt.Errorf("add finalizer: %w", err)
+			r.reportStallAndPersist(ctx, s, err)
+			return resultFor(err, s.next, r.Options.ReconcileInterval)
 		}
 	}
 
 	s.written = fd.DeepCopy()
 	err = r.phases(ctx, s)
+	// Whatever stopped this reconcile is in status.error before the status
+	// is written: nothing stalls silently.
+	r.reportStall(s, err)
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
+		r.reportStallAndPersist(ctx, s, err)
 	}
 	return resultFor(err, s.next, r.Options.ReconcileInterval)
 }

@@ -2,6 +2,10 @@ package flinkdeployment
 
 import (
 	"context"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/client-go/util/workqueue"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -68,7 +72,10 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 		// A JobManager or TaskManager Deployment matters when it appears,
 		// goes, or its availability changes; not on every status write.
 		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject), mcbuilder.WithPredicates(availabilityChanged)).
-		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: o.MaxConcurrentReconciles})
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+			RateLimiter:             retryLimiter(r.Options.maxRetryBackoff()),
+		})
 	for _, src := range o.Sources {
 		b = b.WatchesRawSource(src)
 	}
@@ -77,6 +84,16 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 		inner = audited(o.Audit, inner)
 	}
 	return b.Complete(Gated(o.Gate, inner))
+}
+
+// retryLimiter is controller-runtime's default rate limiter (per-item
+// exponential backoff from 5 ms, overall 10 qps with a burst of 100) with
+// the per-item backoff capped at max.
+func retryLimiter(max time.Duration) workqueue.TypedRateLimiter[mcreconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](5*time.Millisecond, max),
+		&workqueue.TypedBucketRateLimiter[mcreconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }
 
 // audited calls audit around every reconcile of inner.

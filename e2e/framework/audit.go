@@ -38,7 +38,8 @@ func auditFiles(name string) (policy, log string, err error) {
 	return policy, filepath.Join(dir, "audit.log"), nil
 }
 
-// Refusal is a request the apiserver answered 403 Forbidden.
+// Refusal is a request the apiserver's authorizer refused (403 Forbidden
+// without an "allow" decision).
 type Refusal struct {
 	// User is the requester's user name.
 	User string
@@ -121,9 +122,11 @@ func refusals(r io.Reader, userPrefix string) ([]Refusal, error) {
 		if ev.ResponseStatus == nil || ev.ResponseStatus.Code != 403 || !strings.HasPrefix(ev.User.Username, userPrefix) {
 			continue
 		}
-		// A 403 the authorizer allowed and that came through the service
-		// proxy is the JobManager's own answer, not a refusal of the hub.
-		if ev.Annotations[decisionAnnotation] == "allow" && ev.ObjectRef != nil && ev.ObjectRef.Subresource == "proxy" {
+		// A 403 of a request the authorizer allowed came from admission (a
+		// ResourceQuota, a webhook: the tenant's business, reported in
+		// status.error) or from behind the service proxy (a JobManager's
+		// own answer); neither is a right the hub's identity lacks.
+		if ev.Annotations[decisionAnnotation] == "allow" {
 			continue
 		}
 		ref := Refusal{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI}

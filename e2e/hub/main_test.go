@@ -115,5 +115,10 @@ func run(m *testing.M) (code int) {
 			return fail(err)
 		}
 	}
-	return m.Run()
+	code = m.Run()
+	if err := fleet.CheckNoRefusals(); err != nil {
+		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
+		code = 1
+	}
+	return code
 }

@@ -74,9 +74,13 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 	// Register again: reconciling resumes. A spec change that needs no
 	// redeploy (a checkpoint nonce) shows it: only a reconcile of this
 	// member records the new generation as observed.
+	kubeconfig, err := m.HubKubeconfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: m.Name, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
-		Data:       map[string][]byte{memberconfig.SecretKey: m.Kubeconfig},
+		Data:       map[string][]byte{memberconfig.SecretKey: kubeconfig},
 	}
 	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	if err := fleet.CheckNoRefusals(); err != nil {
+		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
+		code = 1
+	}
 	if err := fleet.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1

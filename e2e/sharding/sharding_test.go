@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -25,26 +24,15 @@ const (
 	hubNamespace   = "flink-hub-system"
 	appNamespace   = "apps"
 	perMember      = 150
-	memberLabel    = "flink-hub.io/member-cluster"
-	kubeconfigKey  = "kubeconfig"
 	shards         = sharding.DefaultShards
 	gracefulBudget = 2 * time.Second
 )
 
-// registerMembers creates hubNS with a kubeconfig Secret per member.
+// registerMembers registers every member in hubNS as `cluster add` does.
 func registerMembers(t testing.TB, ctx context.Context, hubNS string) {
 	t.Helper()
-	if err := fleet.Hub.CreateNamespace(ctx, hubNS); err != nil {
+	if err := fleet.RegisterMembers(ctx, hubNS); err != nil {
 		t.Fatal(err)
-	}
-	for _, m := range fleet.Members {
-		s := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: hubNS, Labels: map[string]string{memberLabel: "true"}},
-			Data:       map[string][]byte{kubeconfigKey: m.Kubeconfig},
-		}
-		if err := fleet.Hub.Client.Create(ctx, s); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

@@ -1,0 +1,129 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// stallPrefix starts the status.error of a reconcile that failed for a
+// reason outside the spec (the member refused a request, or did not
+// answer). It is cleared by the next reconcile that gets through.
+const stallPrefix = "reconcile failed: "
+
+// conflictsBeforeReport is how many conflicts in a row a FlinkDeployment's
+// reconciles meet before they are reported: one is normal (a write raced
+// another), a series means something else keeps writing.
+const conflictsBeforeReport = 3
+
+// stallReporter remembers the conflicts in a row per FlinkDeployment.
+type stallReporter struct {
+	mu        sync.Mutex
+	conflicts map[string]int
+}
+
+// conflict counts one more conflict for key and says whether the series is
+// long enough to report.
+func (s *stallReporter) conflict(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conflicts == nil {
+		s.conflicts = map[string]int{}
+	}
+	s.conflicts[key]++
+	return s.conflicts[key] >= conflictsBeforeReport
+}
+
+// progress forgets key's conflicts.
+func (s *stallReporter) progress(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conflicts, key)
+}
+
+// reportStall makes a failed reconcile visible where the user looks: err,
+// explained, goes to status.error (and so the Ready condition) and a
+// Warning event, unless it is a stalling or waiting error (those report
+// themselves) or a conflict that does not repeat. A reconcile that got
+// through clears what an earlier one reported. It returns whether
+// status.error changed.
+func (r *Reconciler) reportStall(s *state, err error) bool {
+	key := Key(s.clusterName, s.fd.Namespace, s.fd.Name)
+	st := &s.fd.Status
+	var sErr *stallingError
+	var wErr *waitingError
+	if err == nil || errors.As(err, &sErr) || errors.As(err, &wErr) {
+		r.stalls.progress(key)
+		if strings.HasPrefix(st.Error, stallPrefix) {
+			st.Error = ""
+			return true
+		}
+		return false
+	}
+	if apierrors.IsConflict(err) && !r.stalls.conflict(key) {
+		return false
+	}
+	msg := stallPrefix + explainStall(s.clusterName, err)
+	if st.Error == msg {
+		return false
+	}
+	st.Error = msg
+	r.event(s, corev1.EventTypeWarning, "ReconcileFailed", msg)
+	return true
+}
+
+// explainStall says in a user's words what err means and what to do. It
+// names the member, never its credentials.
+func explainStall(member string, err error) string {
+	var netErr net.Error
+	switch {
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+		return fmt.Sprintf("a ResourceQuota in the namespace refused an object of this FlinkDeployment; raise the quota or lower the resources asked for: %v", err)
+	case apierrors.IsForbidden(err) && isAdmissionDenial(err):
+		return fmt.Sprintf("an admission webhook or policy in member %s refused an object of this FlinkDeployment; change the spec or the policy: %v", member, err)
+	case apierrors.IsForbidden(err):
+		return fmt.Sprintf("the hub's identity in member %s may not do this; run `kubectl flinkhub cluster add %s` again to give it the current rights: %v", member, member, err)
+	case apierrors.IsUnauthorized(err):
+		return fmt.Sprintf("member %s refused the hub's credentials; run `kubectl flinkhub cluster add %s` again for a fresh token: %v", member, member, err)
+	case apierrors.IsInvalid(err):
+		return fmt.Sprintf("member %s refused an object built from this spec as invalid (check podTemplate, flinkConfiguration and the resources): %v", member, err)
+	case apierrors.IsRequestEntityTooLargeError(err) || strings.Contains(err.Error(), "too long") || strings.Contains(err.Error(), "Too long"):
+		return fmt.Sprintf("an object built from this spec is too large for member %s; shrink flinkConfiguration, logConfiguration or podTemplate: %v", member, err)
+	case apierrors.IsConflict(err):
+		return fmt.Sprintf("writes in member %s keep conflicting; something else is changing the objects of this FlinkDeployment: %v", member, err)
+	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return fmt.Sprintf("member %s did not answer in time; the hub keeps retrying: %v", member, err)
+	case apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err):
+		return fmt.Sprintf("member %s's API is overloaded or failing; the hub keeps retrying: %v", member, err)
+	default:
+		return err.Error()
+	}
+}
+
+// isAdmissionDenial tells an admission refusal from an authorization one:
+// both are 403 Forbidden, only the message differs.
+func isAdmissionDenial(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "admission webhook") || strings.Contains(msg, "ValidatingAdmissionPolicy") || strings.Contains(msg, "denied request")
+}
+
+// reportStallAndPersist is reportStall for the deletion path, which keeps
+// no written copy: it writes status.error alone when it changed.
+func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err error) {
+	before := s.fd.DeepCopy()
+	if !r.reportStall(s, err) {
+		return
+	}
+	if perr := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
+		// The status cannot be written either; the event and the
+		// returned error remain.
+		return
+	}
+}
