@@ -112,6 +112,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 	result, cfg, now := r.observe(ctx, &secret)
 	before := mc.DeepCopy()
 	r.writeStatus(mc, result, cfg, now)
+	setRulesCondition(mc, &secret)
 	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("update MemberCluster status: %w", err)
 	}
@@ -133,6 +134,9 @@ func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) 
 		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionTokenExpiring); now != nil && now.Status == metav1.ConditionTrue {
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
+	}
+	if now := changed(before, after, hubv1alpha1.ConditionRulesCurrent); now != nil && now.Status == metav1.ConditionFalse {
 		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
 	}
 }

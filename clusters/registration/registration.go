@@ -73,7 +73,11 @@ func MemberObjects(o Options) []client.Object {
 	return []client.Object{
 		&corev1.Namespace{TypeMeta: typeMeta("Namespace", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.MemberNamespace, Labels: labels}},
 		&corev1.ServiceAccount{TypeMeta: typeMeta("ServiceAccount", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.ServiceAccount, Namespace: o.MemberNamespace, Labels: labels}},
-		&rbacv1.ClusterRole{TypeMeta: typeMeta("ClusterRole", "rbac.authorization.k8s.io/v1"), ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels}, Rules: MemberRules(o.InstallCRDs)},
+		&rbacv1.ClusterRole{
+			TypeMeta:   typeMeta("ClusterRole", "rbac.authorization.k8s.io/v1"),
+			ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels, Annotations: map[string]string{RulesRevisionAnnotation: RulesRevision()}},
+			Rules:      MemberRules(o.InstallCRDs),
+		},
 		&rbacv1.ClusterRoleBinding{
 			TypeMeta:   typeMeta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
 			ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels},
@@ -101,7 +105,8 @@ func Secret(o Options, kubeconfig []byte) *corev1.Secret {
 		TypeMeta: metav1.TypeMeta{Kind: "Secret", APIVersion: "v1"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: o.Name, Namespace: o.HubNamespace,
-			Labels: map[string]string{memberconfig.SecretLabel: "true", "app.kubernetes.io/managed-by": FieldManager},
+			Labels:      map[string]string{memberconfig.SecretLabel: "true", "app.kubernetes.io/managed-by": FieldManager},
+			Annotations: map[string]string{RulesRevisionAnnotation: RulesRevision()},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{memberconfig.SecretKey: kubeconfig},

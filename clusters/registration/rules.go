@@ -5,6 +5,10 @@
 package registration
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/flink-hub/flink-hub/webhook/registrar"
@@ -49,4 +53,24 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 		)
 	}
 	return rules
+}
+
+// RulesRevisionAnnotation on the hub's member Secret (and on the member
+// ClusterRole) records the revision of the member rules `cluster add`
+// granted; the hub compares it with its own RulesRevision.
+const RulesRevisionAnnotation = "flink-hub.io/rules-revision"
+
+// RulesRevision identifies the member rules of this build: a digest of
+// MemberRules in every mode, so that any change to them is a new revision
+// without anyone remembering to bump a number.
+func RulesRevision() string {
+	h := sha256.New()
+	for _, installCRDs := range []bool{true, false} {
+		b, err := json.Marshal(MemberRules(installCRDs))
+		if err != nil {
+			panic(err) // plain structs always marshal
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

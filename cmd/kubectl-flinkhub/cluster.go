@@ -173,6 +173,8 @@ func newClusterListCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List member clusters from their MemberCluster status",
+		Long: "List member clusters from their MemberCluster status. RULES is Outdated for a member whose hub identity\n" +
+			"was granted rules of another hub version: run `cluster add` for it again, which upgrades them in place.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput(); err != nil {
@@ -199,10 +201,21 @@ func newClusterListCommand(g *globals) *cobra.Command {
 				if mc.Status.LastProbeTime != nil {
 					probe = duration.HumanDuration(time.Since(mc.Status.LastProbeTime.Time))
 				}
-				rows = append(rows, []string{mc.Name, ready, reason, mc.Status.KubernetesVersion,
+				rules := "Unknown"
+				if c := meta.FindStatusCondition(mc.Status.Conditions, hubv1alpha1.ConditionRulesCurrent); c != nil {
+					rules = c.Reason
+				}
+				expires := ""
+				if t := mc.Status.CredentialsExpireAt; t != nil {
+					expires = "in " + duration.HumanDuration(time.Until(t.Time))
+					if time.Until(t.Time) <= 0 {
+						expires = "expired"
+					}
+				}
+				rows = append(rows, []string{mc.Name, ready, reason, rules, expires, mc.Status.KubernetesVersion,
 					strconv.Itoa(int(mc.Status.FlinkDeployments)), probe, duration.HumanDuration(time.Since(mc.CreationTimestamp.Time))})
 			}
-			return printTable(g.stdout, []string{"NAME", "READY", "REASON", "VERSION", "DEPLOYMENTS", "LAST-PROBE", "AGE"}, rows)
+			return printTable(g.stdout, []string{"NAME", "READY", "REASON", "RULES", "TOKEN-EXPIRES", "VERSION", "DEPLOYMENTS", "LAST-PROBE", "AGE"}, rows)
 		},
 	}
 }

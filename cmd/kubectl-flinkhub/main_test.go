@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +32,7 @@ import (
 	"github.com/flink-hub/flink-hub/clusters"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
@@ -293,9 +296,57 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 
 	t.Run("cluster list shows the member", func(t *testing.T) {
 		code, out, errOut := plugin("cluster", "list")
-		if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") {
+		if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") ||
+			!strings.Contains(out, "Current") || !strings.Contains(out, "in 29d") {
 			t.Fatalf("cluster list (exit %d): %s %s", code, out, errOut)
 		}
+	})
+
+	t.Run("cluster add again upgrades the rules of an older registration in place", func(t *testing.T) {
+		// A registration by an older version: its ClusterRole lacks
+		// deletecollection on ConfigMaps and its Secret records no rules
+		// revision.
+		role := &rbacv1.ClusterRole{}
+		if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
+			t.Fatal(err)
+		}
+		old := role.DeepCopy()
+		for i, r := range old.Rules {
+			if slices.Contains(r.Resources, "configmaps") {
+				old.Rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "deletecollection" })
+			}
+		}
+		delete(old.Annotations, registration.RulesRevisionAnnotation)
+		if err := member.Client.Update(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		secret := memberSecrets(t)[0]
+		delete(secret.Annotations, registration.RulesRevisionAnnotation)
+		if err := fleet.Hub.Client.Update(ctx, &secret); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "cluster list shows m1's rules as outdated", func() error {
+			if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Outdated") {
+				return fmt.Errorf("no Outdated in:\n%s", out)
+			}
+			return nil
+		})
+
+		if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
+			t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
+		}
+		if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
+			t.Fatal(err)
+		}
+		if !equality.Semantic.DeepEqual(role.Rules, registration.MemberRules(true)) {
+			t.Fatalf("cluster add left the old rules: %+v", role.Rules)
+		}
+		eventually(t, "cluster list shows m1's rules as current", func() error {
+			if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Current") || strings.Contains(out, "Outdated") {
+				return fmt.Errorf("rules not Current in:\n%s", out)
+			}
+			return nil
+		})
 	})
 
 	t.Run("the hub identity is confined to its ClusterRole", func(t *testing.T) {

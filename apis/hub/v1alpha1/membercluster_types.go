@@ -18,6 +18,12 @@ const (
 	// expired; False while it is valid for longer. Absent when the token
 	// carries no expiry the hub can read.
 	ConditionTokenExpiring = "TokenExpiring"
+	// ConditionRulesCurrent is True when `kubectl flinkhub cluster add`
+	// granted the hub's identity in the member the rules this hub needs;
+	// False when it granted another (older) revision of them: run `cluster
+	// add` again, which upgrades them in place. Unknown for a Secret that
+	// `cluster add` did not write.
+	ConditionRulesCurrent = "RulesCurrent"
 
 	// ReasonReachable: the member answered /readyz and authorized the hub.
 	ReasonReachable = "Reachable"
@@ -31,6 +37,13 @@ const (
 	// speaks plain HTTP or goes through a proxy, and the hub was not started
 	// with --allow-insecure-member-kubeconfigs; the member is not engaged.
 	ReasonInsecureKubeconfig = "InsecureKubeconfig"
+
+	// ReasonRulesCurrent: the member's rules are this hub's revision.
+	ReasonRulesCurrent = "Current"
+	// ReasonRulesOutdated: the member's rules are another revision.
+	ReasonRulesOutdated = "Outdated"
+	// ReasonNotRegisteredByClusterAdd: the Secret was written by hand.
+	ReasonNotRegisteredByClusterAdd = "NotRegisteredByClusterAdd"
 
 	// ReasonTokenValid: the token is valid beyond the warning window.
 	ReasonTokenValid = "TokenValid"
@@ -84,7 +97,7 @@ type MemberCluster struct {
 
 // MemberClusterStatus is what the hub last observed of a member.
 type MemberClusterStatus struct {
-	// Conditions are Ready, CRDInstalled and TokenExpiring.
+	// Conditions are Ready, CRDInstalled, TokenExpiring and RulesCurrent.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
