@@ -25,6 +25,17 @@ type waitingError struct {
 func (e *waitingError) Error() string { return e.err.Error() }
 func (e *waitingError) Unwrap() error { return e.err }
 
+// reportedError is a generic error its phase already put in status.error
+// in its own words; it is retried with backoff like any other, and the
+// stall report leaves status.error as the phase wrote it.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+// reported wraps err as already in status.error.
+func reported(err error) error { return &reportedError{err: err} }
+
 // stalling wraps err as needing the user.
 func stalling(err error) error { return &stallingError{err: err} }
 

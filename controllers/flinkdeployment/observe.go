@@ -93,7 +93,11 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 			// huge body, no JSON) is reported; the workqueue's backoff
 			// spaces out the next tries.
 			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
-			st.Error = jobManagerRESTPrefix + err.Error()
+			if msg := jobManagerRESTPrefix + err.Error(); st.Error != msg {
+				st.Error = msg
+				r.event(s, corev1.EventTypeWarning, "JobManagerBadResponse", msg)
+			}
+			return reported(err)
 		}
 		return err
 	}

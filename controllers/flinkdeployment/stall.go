@@ -50,8 +50,8 @@ func (s *stallReporter) progress(key string) {
 
 // reportStall makes a failed reconcile visible where the user looks: err,
 // explained, goes to status.error (and so the Ready condition) and a
-// Warning event, unless it is a stalling or waiting error (those report
-// themselves) or a conflict that does not repeat. A reconcile that got
+// Warning event, unless it is a stalling, waiting or reported error (those
+// report themselves) or a conflict that does not repeat. A reconcile that got
 // through clears what an earlier one reported. It returns whether
 // status.error changed.
 func (r *Reconciler) reportStall(s *state, err error) bool {
@@ -65,6 +65,10 @@ func (r *Reconciler) reportStall(s *state, err error) bool {
 			st.Error = ""
 			return true
 		}
+		return false
+	}
+	var rErr *reportedError
+	if errors.As(err, &rErr) {
 		return false
 	}
 	if apierrors.IsConflict(err) && !r.stalls.conflict(key) {
