@@ -2,6 +2,7 @@ package flinkdeployment_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -48,6 +49,12 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	// `go test -fuzz` runs pure functions in many worker processes: no
+	// control planes for them.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return m.Run()
+	}
 	var err error
 	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 1})
 	if err != nil {
