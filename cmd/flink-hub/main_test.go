@@ -139,6 +139,9 @@ func TestRunServesMembers(t *testing.T) {
 		return checkServed(ctx, f, ns, fleetAddr, reader)
 	})
 	stopHub()
+	if err := f.CheckNoRefusals(); err != nil {
+		t.Errorf("the hub's member identity was refused: %v", err)
+	}
 }
 
 // checkServed returns nil once member-1 is Ready and listed by the fleet API

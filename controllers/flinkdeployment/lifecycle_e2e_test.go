@@ -593,3 +593,57 @@ func TestRestartNonceRestartsTheCluster(t *testing.T) {
 		t.Errorf("the restarted job must restore from the restart's savepoint %s: %+v", got.Status.JobStatus.UpgradeSavepointPath, job)
 	}
 }
+
+// TestUpgradeSavepointSurvivesLostAnswers: Flink accepts the upgrade's
+// stop-with-savepoint but its answer is lost (the hub times out), or Flink
+// forgets the trigger before the hub asks; either way the upgrade goes on
+// from the one savepoint Flink took, with no second savepoint and no
+// manual step.
+func TestUpgradeSavepointSurvivesLostAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults jobmanager.Faults
+		event  string
+	}{
+		{"answer lost", jobmanager.Faults{LoseTriggerAnswers: true}, "SavepointUnanswered"},
+		{"trigger forgotten", jobmanager.Faults{ForgetTriggers: true}, "SavepointRecovered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := deployRunning(t, ctx, haExample(t, "lost-"+strings.ReplaceAll(tc.name, " ", "-"), v1beta1.UpgradeModeSavepoint))
+			old := simJob(fd)
+			// The old cluster's JobManager, with its job, goes with the
+			// upgrade; the new one starts without faults.
+			oldJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			oldJM.SetFaults(tc.faults)
+			patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+				return hasEvent(ctx, fd, tc.event), nil
+			}); err != nil {
+				t.Fatalf("no %s event: %v", tc.event, err)
+			}
+			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded and running", func(got *v1beta1.FlinkDeployment) bool {
+				job := simJob(got)
+				return running(got) && got.Status.ObservedGeneration == got.Generation && job != nil && job.Spec.Parallelism == 3
+			})
+			var oldJob *jobmanager.JobStatus
+			for _, j := range oldJM.Jobs() {
+				if j.ID == old.ID {
+					oldJob = &j
+				}
+			}
+			if oldJob == nil || oldJob.SavepointTriggers != 1 || oldJob.Savepoint == nil {
+				t.Fatalf("the old job must have taken exactly one savepoint: %+v", oldJob)
+			}
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			if r := simJob(got).Spec.Restore; path != oldJob.Savepoint.Path || r == nil || r.Path != path {
+				t.Errorf("upgraded from %+v with upgradeSavepointPath %q; the savepoint taken is %q", r, path, oldJob.Savepoint.Path)
+			}
+			if got.Status.Error != "" {
+				t.Errorf("status.error = %q", got.Status.Error)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package flinkdeployment
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -108,39 +110,70 @@ func periodicWait(lastMillis int64, jobStart string, interval time.Duration, now
 	return last.Add(interval).Sub(now)
 }
 
-// triggerSavepoint starts a savepoint (stopping the job when stop is set)
-// and persists its trigger id before anything else happens.
+// triggerSavepoint starts a savepoint (stopping the job when stop is set).
+// The trigger id is the hub's, recorded in status before Flink hears of
+// it: a hub that crashes, or loses Flink's answer, after this finds the
+// trigger and follows it (Flink's triggers are idempotent by id), so one
+// savepoint is taken, never two and never a lost one.
 func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, stop bool) error {
-	st := &s.fd.Status
-	info := savepointInfo(st)
-	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
-	if err != nil {
-		return err
-	}
+	info := savepointInfo(&s.fd.Status)
 	conf, _ := s.fd.Spec.FlatConfiguration()
 	format := v1beta1.SavepointFormatCanonical
 	if strings.EqualFold(strings.TrimSpace(conf[flinkconf.KeySavepointFormatType]), string(v1beta1.SavepointFormatNative)) {
 		format = v1beta1.SavepointFormatNative
 	}
-	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(format)}
-	var trigger string
-	if stop {
-		trigger, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
-	} else {
-		trigger, err = jm.TriggerSavepoint(ctx, st.JobStatus.JobID, req)
-	}
+	id, err := newTriggerID()
 	if err != nil {
+		return err
+	}
+	now := r.now().UnixMilli()
+	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = id, kind, format, &now
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.sendSavepoint(ctx, s, info, stop)
+}
+
+// sendSavepoint sends the recorded trigger to Flink. An answer that does
+// not come (a timeout, a JobManager not reachable) leaves the trigger in
+// place to be polled, and sent again should Flink not know it; a refusal
+// ends it.
+func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.SavepointInfo, stop bool) error {
+	st := &s.fd.Status
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return err
+	}
+	conf, _ := s.fd.Spec.FlatConfiguration()
+	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID}
+	if stop {
+		_, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
+	} else {
+		_, err = jm.TriggerSavepoint(ctx, st.JobStatus.JobID, req)
+	}
+	var fe *flinkrest.Error
+	switch {
+	case err != nil && errors.As(err, &fe) && (fe.Kind == flinkrest.KindTimeout || fe.Kind == flinkrest.KindNotReady):
+		r.event(s, corev1.EventTypeWarning, "SavepointUnanswered", fmt.Sprintf("Flink did not answer the %s savepoint trigger %s; following it", info.TriggerType, info.TriggerID))
+		return waiting(fmt.Errorf("savepoint trigger %s unanswered: %w", info.TriggerID, err), r.Options.ProgressCheckInterval)
+	case err != nil:
+		kind := info.TriggerType
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
 		st.Error = savepointFailedPrefix + err.Error()
 		r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
 		return r.abortUpgrade(ctx, s, kind, err)
 	}
-	now := r.now().UnixMilli()
-	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = trigger, kind, format, &now
-	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", kind))
-	if err := r.persist(ctx, s); err != nil {
-		return err
-	}
+	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", info.TriggerType))
 	return waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+}
+
+// newTriggerID is a random Flink trigger id: 16 bytes in hex.
+func newTriggerID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("savepoint trigger id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // pollSavepoint checks a pending savepoint. It returns the location once
@@ -158,8 +191,20 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 	case err != nil:
 		var fe *flinkrest.Error
 		if errors.As(err, &fe) && fe.Kind == flinkrest.KindNotFound {
-			// The JobManager forgot the trigger (it restarted): the
-			// savepoint is lost, report and allow a retry.
+			// Flink does not know the trigger. While the job runs, the
+			// trigger never reached it (the hub stopped between recording
+			// and sending, or the request was lost) or the savepoint ended
+			// without stopping the job: send it again, same id.
+			if st.JobStatus.State == v1beta1.JobRunning && st.JobManagerDeploymentStatus == v1beta1.JobManagerReady {
+				return "", r.sendSavepoint(ctx, s, info, kind == v1beta1.TriggerUpgrade)
+			}
+			// The job stopped: a stop-with-savepoint that completed after
+			// Flink forgot its trigger. Its path is in the job's
+			// checkpoint statistics.
+			if loc := recoverSavepoint(ctx, jm, st.JobStatus.JobID, info); loc != "" {
+				r.event(s, corev1.EventTypeNormal, "SavepointRecovered", "Flink forgot savepoint trigger "+info.TriggerID+"; found its savepoint in the job's checkpoint statistics: "+loc)
+				return r.completeSavepoint(s, info, loc), nil
+			}
 			info.TriggerID = ""
 			st.Error = savepointFailedPrefix + "the JobManager no longer knows the savepoint trigger"
 			r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
@@ -174,7 +219,15 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		r.event(s, corev1.EventTypeWarning, "SavepointError", st.Error)
 		return "", r.abortUpgrade(ctx, s, kind, errors.New(op.Failure))
 	}
-	sp := v1beta1.Savepoint{TimeStamp: r.now().UnixMilli(), Location: op.Location, TriggerType: kind, FormatType: info.FormatType}
+	return r.completeSavepoint(s, info, op.Location), nil
+}
+
+// completeSavepoint records the savepoint at loc as the last one and in the
+// history, ends the trigger, and returns loc.
+func (r *Reconciler) completeSavepoint(s *state, info *v1beta1.SavepointInfo, loc string) string {
+	st := &s.fd.Status
+	kind := info.TriggerType
+	sp := v1beta1.Savepoint{TimeStamp: r.now().UnixMilli(), Location: loc, TriggerType: kind, FormatType: info.FormatType}
 	if kind == v1beta1.TriggerManual && s.lastSpec != nil && s.lastSpec.Job != nil {
 		sp.TriggerNonce = s.lastSpec.Job.SavepointTriggerNonce
 	}
@@ -184,7 +237,38 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 	if isSavepointError(st.Error) {
 		st.Error = ""
 	}
-	return op.Location, nil
+	return loc
+}
+
+// triggerClockSkew is how much earlier than the hub's trigger time Flink's
+// clock may date the savepoint the trigger started.
+const triggerClockSkew = time.Minute
+
+// recoverSavepoint finds the savepoint a forgotten trigger took: the job's
+// latest savepoint in Flink's checkpoint statistics, if it was triggered
+// after the trigger was recorded and is none the hub knows already. It
+// returns "" when there is none or Flink cannot say.
+func recoverSavepoint(ctx context.Context, jm flinkrest.Client, jobID string, info *v1beta1.SavepointInfo) string {
+	if jobID == "" || info.TriggerTimestamp == nil {
+		return ""
+	}
+	stats, err := jm.CheckpointStatistics(ctx, jobID)
+	if err != nil {
+		return ""
+	}
+	latest := stats.Latest.Savepoint
+	if !latest.IsSavepoint || latest.ExternalPath == "" || latest.Status != api.CheckpointStatsStatusCOMPLETED {
+		return ""
+	}
+	if time.UnixMilli(latest.TriggerTimestamp).Before(time.UnixMilli(*info.TriggerTimestamp).Add(-triggerClockSkew)) {
+		return ""
+	}
+	for _, known := range info.SavepointHistory {
+		if known.Location == latest.ExternalPath {
+			return ""
+		}
+	}
+	return latest.ExternalPath
 }
 
 // abortUpgrade ends an upgrade whose savepoint failed: the old job keeps

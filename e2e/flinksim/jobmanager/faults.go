@@ -2,6 +2,7 @@ package jobmanager
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,14 @@ type Faults struct {
 	// would (after Latency); RedirectTo is the base URL of HostileRedirect.
 	Hostile    Hostile
 	RedirectTo string
+	// LoseTriggerAnswers carries out savepoint and stop-with-savepoint
+	// triggers but never answers them: the client times out after Flink
+	// accepted (a lost answer, a partition).
+	LoseTriggerAnswers bool
+	// ForgetTriggers answers 404 to every savepoint status request, as
+	// Flink does once its operation cache dropped the trigger
+	// (rest.async.store-duration) or the JobManager restarted.
+	ForgetTriggers bool
 }
 
 // SetFaults replaces the injected faults.
@@ -70,6 +79,30 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 			writeError(w, f.ErrorStatus, "Simulated failure: injected HTTP "+http.StatusText(f.ErrorStatus))
 			return
 		}
+		if f.LoseTriggerAnswers && isSavepointTrigger(r) {
+			next.ServeHTTP(discardWriter{header: http.Header{}}, r)
+			select {
+			case <-r.Context().Done():
+			case <-jm.stop:
+			}
+			return
+		}
+		if f.ForgetTriggers && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/savepoints/") {
+			writeError(w, http.StatusNotFound, "There is no savepoint operation with this triggerId (simulated: forgotten).")
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// isSavepointTrigger reports a savepoint or stop-with-savepoint trigger.
+func isSavepointTrigger(r *http.Request) bool {
+	return r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/savepoints") || strings.HasSuffix(r.URL.Path, "/stop"))
+}
+
+// discardWriter is a ResponseWriter whose answer nobody reads.
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}

@@ -285,6 +285,9 @@ type JobStatus struct {
 	Restored    *Restore
 	Checkpoints []Checkpoint
 	Savepoint   *Checkpoint
+	// SavepointTriggers counts the distinct savepoint and
+	// stop-with-savepoint triggers the job accepted.
+	SavepointTriggers int
 }
 
 // Jobs returns the status of every job, in submission order.
@@ -295,7 +298,7 @@ func (jm *JobManager) Jobs() []JobStatus {
 	out := make([]JobStatus, 0, len(jm.order))
 	for _, id := range jm.order {
 		j := jm.jobs[id]
-		s := JobStatus{ID: j.id, State: api.JobStatus(j.state), Spec: j.spec, Checkpoints: append([]Checkpoint(nil), j.completed...)}
+		s := JobStatus{ID: j.id, State: api.JobStatus(j.state), Spec: j.spec, Checkpoints: append([]Checkpoint(nil), j.completed...), SavepointTriggers: len(j.savepoints)}
 		if j.restored != nil {
 			r := *j.restored
 			s.Restored = &r
