@@ -264,3 +264,73 @@ func TestDeadReplicaShardsTakenAtExpiry(t *testing.T) {
 		t.Errorf("took over %v after the dead replica's Leases expired, want within %v (retry period %v)", d, late, retry)
 	}
 }
+
+// keyInShard is a key the elector maps to shard.
+func keyInShard(t *testing.T, e *running, shard int) string {
+	t.Helper()
+	for i := range 100000 {
+		if key := fmt.Sprintf("member/ns/fd-%d", i); e.ShardOf(key) == shard {
+			return key
+		}
+	}
+	t.Fatalf("no key for shard %d", shard)
+	return ""
+}
+
+// TestBlackholedOwnerCancelsReconcilesBeforeTakeover drops, without
+// refusing, every packet between one replica and the hub apiserver while
+// it has a reconcile in flight on each of its many shards: every one of
+// those reconciles is cancelled before the other replica owns its shard,
+// although the blackholed replica's renewals hang for their whole timeout.
+func TestBlackholedOwnerCancelsReconcilesBeforeTakeover(t *testing.T) {
+	ns := newNamespace(t)
+	const s = 64
+	proxy, cfg := proxiedHub(t, testRetry)
+	cut := start(t, cfg, ns, "blackholed", WithShards(s))
+	other := start(t, hub.Config, ns, "survivor", WithShards(s))
+	eventually(t, 20*time.Second, func() error { return exactlyOnce(s, true, cut, other) })
+
+	type reconcile struct {
+		shard     int
+		cancelled chan time.Time
+	}
+	var inflight []reconcile
+	for _, k := range cut.OwnedShards() {
+		ctx, done, ok := cut.Begin(context.Background(), keyInShard(t, cut, k))
+		if !ok {
+			t.Fatalf("shard %d not admitted", k)
+		}
+		t.Cleanup(done)
+		r := reconcile{shard: k, cancelled: make(chan time.Time, 1)}
+		context.AfterFunc(ctx, func() { r.cancelled <- time.Now() })
+		inflight = append(inflight, r)
+	}
+
+	proxy.blackhole.Store(true)
+	takenOver := map[int]time.Time{}
+	eventually(t, 6*testLease, func() error {
+		now := time.Now()
+		for _, k := range other.OwnedShards() {
+			if _, seen := takenOver[k]; !seen {
+				takenOver[k] = now
+			}
+		}
+		for _, r := range inflight {
+			if _, ok := takenOver[r.shard]; !ok {
+				return fmt.Errorf("shard %d not taken over yet", r.shard)
+			}
+		}
+		return nil
+	})
+	for _, r := range inflight {
+		select {
+		case at := <-r.cancelled:
+			if !at.Before(takenOver[r.shard]) {
+				t.Errorf("shard %d: the blackholed replica's reconcile was cancelled at %s, after the survivor owned the shard at %s",
+					r.shard, at.Format(time.StampMilli), takenOver[r.shard].Format(time.StampMilli))
+			}
+		default:
+			t.Errorf("shard %d: the blackholed replica's reconcile is still running after the survivor took the shard over", r.shard)
+		}
+	}
+}

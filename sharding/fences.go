@@ -31,10 +31,16 @@ type fence struct {
 	releaseTried bool
 	ctx          context.Context
 	cancel       context.CancelFunc
+	// expiry fires at validUntil and lapses the fence then, whatever the
+	// tick is doing (a tick blocked on an unanswering apiserver notices
+	// late).
+	expiry *time.Timer
 }
 
-// parallelWrites bounds concurrent Lease writes per tick.
-const parallelWrites = 8
+// parallelWrites bounds concurrent Lease writes per tick: high enough that
+// every fence of a replica is renewed at once (a renewal waits up to the
+// retry period; batches one after the other would add up).
+const parallelWrites = 64
 
 // tick runs one round: renew the peer Lease, compute the assignment, start
 // handoffs, renew held fences, release drained ones, acquire missing ones.
@@ -80,13 +86,7 @@ func (e *Elector) tick(ctx context.Context) error {
 			f.draining, f.drainSince = true, now
 			e.opts.Log.Info("handing off shard", "shard", k)
 		}
-		if !f.lapsed && !now.Before(f.validUntil) {
-			f.lapsed = true
-			f.cancel()
-			fenceLosses.Inc()
-			e.notifyReleaseLocked(k, ReleaseLapsed)
-			e.opts.Log.Info("fence passed its renew deadline; stopped reconciling the shard", "shard", k)
-		}
+		e.lapseIfExpiredLocked(f, now)
 		if f.draining && f.inflight > 0 && now.Sub(f.drainSince) > e.opts.DrainTimeout {
 			f.cancel() // ask the stragglers to stop; release once they have
 		}
@@ -117,6 +117,40 @@ func (e *Elector) updateGauges() {
 	}
 	shardsOwned.Set(float64(owned))
 	fencesHeld.Set(float64(len(e.fences)))
+}
+
+// lapseIfExpiredLocked cancels the fence's reconciles once its validity
+// ended.
+func (e *Elector) lapseIfExpiredLocked(f *fence, now time.Time) {
+	if f.lapsed || now.Before(f.validUntil) || e.fences[f.shard] != f {
+		return
+	}
+	f.lapsed = true
+	f.cancel()
+	fenceLosses.Inc()
+	e.notifyReleaseLocked(f.shard, ReleaseLapsed)
+	e.opts.Log.Info("fence passed its renew deadline; stopped reconciling the shard", "shard", f.shard)
+}
+
+// armExpiryLocked (re)starts the fence's expiry timer for its validUntil.
+func (e *Elector) armExpiryLocked(f *fence) {
+	if f.expiry != nil {
+		f.expiry.Stop()
+	}
+	f.expiry = time.AfterFunc(time.Until(f.validUntil), func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.lapseIfExpiredLocked(f, time.Now())
+	})
+}
+
+// forgetLocked stops the fence's reconciles and timer and removes it.
+func (e *Elector) forgetLocked(f *fence) {
+	f.cancel()
+	if f.expiry != nil {
+		f.expiry.Stop()
+	}
+	delete(e.fences, f.shard)
 }
 
 // fenceObject is base with this replica as holder, renewed at now.
@@ -173,6 +207,7 @@ func (e *Elector) renewFences(ctx context.Context) {
 		switch {
 		case err == nil:
 			f.lease, f.validUntil = l, start.Add(e.opts.RenewDeadline)
+			e.armExpiryLocked(f)
 			if f.lapsed && !f.draining {
 				// Regained after losing the hub: events were dropped
 				// meanwhile, so the shard's keys are enqueued again.
@@ -224,8 +259,7 @@ func (e *Elector) dropLocked(f *fence, why string) {
 	if e.fences[f.shard] != f {
 		return
 	}
-	f.cancel()
-	delete(e.fences, f.shard)
+	e.forgetLocked(f)
 	if !f.lapsed {
 		fenceLosses.Inc()
 		e.notifyReleaseLocked(f.shard, ReleaseLost)
@@ -274,8 +308,7 @@ func (e *Elector) release(ctx context.Context, f *fence) {
 	defer e.mu.Unlock()
 	switch {
 	case err == nil:
-		f.cancel()
-		delete(e.fences, f.shard)
+		e.forgetLocked(f)
 		handoffs.Inc()
 		e.notifyReleaseLocked(f.shard, ReleaseHandoff)
 		e.opts.Log.Info("released shard", "shard", f.shard)
@@ -349,7 +382,9 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		fctx, fcancel := context.WithCancel(context.Background())
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		e.fences[c.shard] = &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), ctx: fctx, cancel: fcancel}
+		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), ctx: fctx, cancel: fcancel}
+		e.fences[c.shard] = f
+		e.armExpiryLocked(f)
 		e.opts.Log.Info("acquired shard", "shard", c.shard)
 		e.notifyLocked(c.shard)
 	})

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ type tcpProxy struct {
 	mu    sync.Mutex
 	cut   bool
 	conns map[net.Conn]bool
+	// blackhole drops every byte both ways and holds new connections
+	// open without an answer, as a network that drops packets does.
+	blackhole atomic.Bool
 }
 
 func startProxy(t *testing.T, target string) *tcpProxy {
@@ -71,8 +75,8 @@ func (p *tcpProxy) serve() {
 		}
 		p.conns[c], p.conns[up] = true, true
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		go func() { p.copy(up, c); _ = up.Close() }()
+		go func() { p.copy(c, up); _ = c.Close() }()
 	}
 }
 
@@ -86,5 +90,21 @@ func (p *tcpProxy) setCut(cut bool) {
 			_ = c.Close()
 		}
 		p.conns = map[net.Conn]bool{}
+	}
+}
+
+// copy forwards src to dst, dropping what it reads while blackholed.
+func (p *tcpProxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.blackhole.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
