@@ -52,7 +52,9 @@ func TestClusterAddWithNamespaces(t *testing.T) {
 	if code, out, errOut := plugin("cluster", "add", "member", "--name", "scoped", "--namespaces", "b,a", "--service-account", sa); code != 0 {
 		t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
 	}
-	t.Cleanup(func() { _, _, _ = plugin("cluster", "remove", "scoped", "--member-context", "member", "--service-account", sa) })
+	t.Cleanup(func() {
+		_, _, _ = plugin("cluster", "remove", "scoped", "--member-context", "member", "--service-account", sa)
+	})
 	var secret corev1.Secret
 	if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "scoped"}, &secret); err != nil {
 		t.Fatal(err)
