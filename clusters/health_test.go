@@ -78,13 +78,13 @@ func TestBadSecrets(t *testing.T) {
 			t.Fatal("the hub logged the token of a member Secret")
 		}
 		if !strings.Contains(logs.String(), "kubeconfig") {
-			t.Fatal("the log capture saw nothing of the kubeconfig provider; the check above proves nothing")
+			t.Fatal("the log capture saw nothing of the member provider; the check above proves nothing")
 		}
 	})
 
 	t.Run("an exec plugin is never run", func(t *testing.T) {
 		eventually(t, 30*time.Second, "the provider refused the exec kubeconfig", func() error {
-			if !strings.Contains(logs.String(), "failed to apply REST option") {
+			if !strings.Contains(logs.String(), "member Secret refused") {
 				return errNotYet
 			}
 			return nil

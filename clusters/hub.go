@@ -1,7 +1,6 @@
 package clusters
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
-	"sigs.k8s.io/multicluster-runtime/providers/kubeconfig"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
@@ -115,7 +113,7 @@ type Hub struct {
 	// are added to it.
 	Manager mcmanager.Manager
 	// Provider engages and disengages members from their Secrets.
-	Provider *kubeconfig.Provider
+	Provider *Provider
 	// Index is the fleet index.
 	Index *fleetindex.Index
 	// CRDs installs the FlinkDeployment CRD in members.
@@ -124,14 +122,13 @@ type Hub struct {
 	Fleet *fleetapi.Server
 }
 
-// NewProvider returns the kubeconfig provider for the hub namespace: a
-// Secret there labelled flink-hub.io/member-cluster=true with the key
-// "kubeconfig" registers a member named after the Secret.
-func NewProvider(opts Options) *kubeconfig.Provider {
-	return kubeconfig.New(kubeconfig.Options{
-		Namespace:             opts.Namespace,
-		KubeconfigSecretLabel: memberconfig.SecretLabel,
-		KubeconfigSecretKey:   memberconfig.SecretKey,
+// NewProvider returns the member provider for the hub namespace: a Secret
+// there labelled flink-hub.io/member-cluster=true with the key
+// "kubeconfig" registers a member named after the Secret, watched in the
+// namespaces of its flink-hub.io/namespaces annotation or in all.
+func NewProvider(opts Options) *Provider {
+	return NewMemberProvider(ProviderOptions{
+		Namespace: opts.Namespace,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
 			if err := opts.policy().Check(cfg); err != nil {
 				return err
@@ -188,8 +185,8 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 	if err != nil {
 		return nil, fmt.Errorf("hub manager: %w", err)
 	}
-	if err := provider.SetupWithManager(context.Background(), mgr); err != nil {
-		return nil, fmt.Errorf("kubeconfig provider: %w", err)
+	if err := provider.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("member provider: %w", err)
 	}
 	var indexOpts []fleetindex.Option
 	if opts.Placer != nil {

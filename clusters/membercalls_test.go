@@ -14,7 +14,8 @@ import (
 // TestHubIdentityMayMakeEveryMemberCall registers a member as `cluster
 // add` does and asks the member's apiserver, as the hub's identity (its
 // token), whether it may make each request of registration.MemberCalls,
-// in a tenant namespace the registration never heard of.
+// in a tenant namespace the registration never heard of (the cache's
+// list and watch across all namespaces).
 func TestHubIdentityMayMakeEveryMemberCall(t *testing.T) {
 	ctx := context.Background()
 	member := fleet.Members[2]
@@ -27,7 +28,7 @@ func TestHubIdentityMayMakeEveryMemberCall(t *testing.T) {
 		attrs := &authorizationv1.ResourceAttributes{
 			Group: call.Group, Resource: call.Resource, Subresource: call.Subresource, Verb: call.Verb, Name: call.Name,
 		}
-		if !call.ClusterWide {
+		if !call.ClusterWide && !call.AllNamespaces {
 			attrs.Namespace = "some-tenant"
 		}
 		review, err := reviews.Create(ctx, &authorizationv1.SelfSubjectAccessReview{

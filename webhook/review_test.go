@@ -76,6 +76,7 @@ func TestReview(t *testing.T) {
 		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
 		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
 		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
+		{"create in kube-system", admissionv1.Create, validDeployment("kube-system", "wordcount"), nil, false, "metadata.namespace: Forbidden: flink-hub does not manage FlinkDeployments in kube-system"},
 		{"pod annotations over 256 KiB", admissionv1.Create, annotated, nil, false, "spec.podTemplate.metadata.annotations: Too long: the pods' annotations would hold 307213 bytes"},
 	}
 	for _, tc := range cases {

@@ -132,6 +132,9 @@ func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	if fd.DeletionTimestamp != nil {
 		return resp
 	}
+	if fd.Namespace == "" {
+		fd.Namespace = req.Namespace
+	}
 	var previous *flinkv1beta1.FlinkDeploymentSpec
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
 		var old flinkv1beta1.FlinkDeployment

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,23 +30,30 @@ type Result struct {
 
 // Prober probes one member.
 type Prober interface {
-	// Probe checks the member behind cfg within ctx's deadline.
-	Probe(ctx context.Context, cfg *rest.Config) Result
+	// Probe checks the member behind cfg within ctx's deadline; namespace
+	// is one the hub watches there, "" when it watches all.
+	Probe(ctx context.Context, cfg *rest.Config, namespace string) Result
 }
 
 // HTTPProber probes a member's apiserver over HTTP: /readyz, /version, and
-// a one-item list of FlinkDeployments to see that the hub's identity is
-// authorized.
+// a one-item list of FlinkDeployments (in all namespaces, or in the one
+// watched namespace given) to see that the hub's identity is authorized.
 type HTTPProber struct {
 	// Timeout bounds the whole probe.
 	Timeout time.Duration
 }
 
-// flinkDeploymentsPath lists FlinkDeployments in all namespaces.
-const flinkDeploymentsPath = "/apis/flink.apache.org/v1beta1/flinkdeployments"
+// flinkDeploymentsPath lists FlinkDeployments in namespace, or in all
+// namespaces when it is empty.
+func flinkDeploymentsPath(namespace string) string {
+	if namespace == "" {
+		return "/apis/flink.apache.org/v1beta1/flinkdeployments"
+	}
+	return "/apis/flink.apache.org/v1beta1/namespaces/" + url.PathEscape(namespace) + "/flinkdeployments"
+}
 
 // Probe implements Prober.
-func (p HTTPProber) Probe(ctx context.Context, cfg *rest.Config) Result {
+func (p HTTPProber) Probe(ctx context.Context, cfg *rest.Config, namespace string) Result {
 	cfg = rest.CopyConfig(cfg)
 	if p.Timeout > 0 {
 		cfg.Timeout = p.Timeout
@@ -78,7 +86,7 @@ func (p HTTPProber) Probe(ctx context.Context, cfg *rest.Config) Result {
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return Result{Reason: hubv1alpha1.ReasonUnreachable, Message: "the member's /version answer is not JSON"}
 	}
-	_, err = rc.Get().AbsPath(flinkDeploymentsPath).Param("limit", "1").DoRaw(ctx)
+	_, err = rc.Get().AbsPath(flinkDeploymentsPath(namespace)).Param("limit", "1").DoRaw(ctx)
 	if err != nil && !apierrors.IsNotFound(err) { // NotFound: CRD not (yet) installed
 		r := failure("list FlinkDeployments", err)
 		r.KubernetesVersion = info.GitVersion

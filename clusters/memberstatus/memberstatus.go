@@ -167,7 +167,16 @@ func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health
 		}
 		return health.Result{Reason: reason, Message: err.Error()}, nil, r.now()
 	}
-	probed := r.Prober.Probe(ctx, cfg)
+	namespaces, err := memberconfig.Namespaces(secret)
+	if err != nil {
+		r.Debouncer.Forget(secret.Name)
+		return health.Result{Reason: hubv1alpha1.ReasonInvalidKubeconfig, Message: memberconfig.NamespacesAnnotation + ": " + err.Error()}, nil, r.now()
+	}
+	var probeNamespace string // every namespace
+	if len(namespaces) > 0 {
+		probeNamespace = namespaces[0]
+	}
+	probed := r.Prober.Probe(ctx, cfg, probeNamespace)
 	now := r.now()
 	return r.Debouncer.Observe(secret.Name, revision(secret), probed, now), cfg, now
 }

@@ -9,10 +9,14 @@ type Call struct {
 	Group, Resource, Subresource, Verb string
 	// Name limits the call to one cluster-scoped object the hub owns.
 	Name string
-	// ClusterWide marks requests on cluster-scoped objects or across all
-	// namespaces (the hub's watches); the others are made in the
-	// FlinkDeployment's namespace.
+	// ClusterWide marks requests on cluster-scoped objects.
 	ClusterWide bool
+	// AllNamespaces marks the list and watch requests of the hub's member
+	// cache (and its health probe's list): made across all namespaces when
+	// the hub watches every namespace, in each watched namespace with
+	// `cluster add --namespaces`. The calls marked neither are made in the
+	// FlinkDeployment's namespace.
+	AllNamespaces bool
 	// Why says which part of the hub makes it.
 	Why string
 }
@@ -26,9 +30,9 @@ func MemberCalls(installCRDs bool) []Call {
 	const flink = "flink.apache.org"
 	calls := []Call{
 		// The FlinkDeployment controller's member cache and writes.
-		{Group: flink, Resource: "flinkdeployments", Verb: "list", ClusterWide: true, Why: "cache"},
-		{Group: flink, Resource: "flinkdeployments", Verb: "watch", ClusterWide: true, Why: "cache"},
-		{Group: flink, Resource: "flinkdeployments", Verb: "get", Why: "health probe, live reads"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "list", AllNamespaces: true, Why: "cache, health probe"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "watch", AllNamespaces: true, Why: "cache"},
+		{Group: flink, Resource: "flinkdeployments", Verb: "get", Why: "live reads"},
 		{Group: flink, Resource: "flinkdeployments", Verb: "patch", Why: "finalizer"},
 		{Group: flink, Resource: "flinkdeployments", Subresource: "status", Verb: "patch", Why: "status"},
 		{Group: flink, Resource: "flinkdeployments", Subresource: "finalizers", Verb: "update", Why: "owner references block deletion of the FlinkDeployment's objects"},
@@ -37,8 +41,8 @@ func MemberCalls(installCRDs bool) []Call {
 		{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"networking.k8s.io", "ingresses"},
 	} {
 		calls = append(calls,
-			Call{Group: kind.group, Resource: kind.resource, Verb: "list", ClusterWide: true, Why: "cache of the hub's objects"},
-			Call{Group: kind.group, Resource: kind.resource, Verb: "watch", ClusterWide: true, Why: "cache of the hub's objects"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "list", AllNamespaces: true, Why: "cache of the hub's objects"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "watch", AllNamespaces: true, Why: "cache of the hub's objects"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "get", Why: "deployer"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "create", Why: "deployer: server-side apply of a new object"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "patch", Why: "deployer: server-side apply"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -39,6 +40,10 @@ type Options struct {
 	// TokenTTL is the requested lifetime of the hub's token; the member's
 	// apiserver may shorten it. Run `cluster add` again to rotate.
 	TokenTTL time.Duration
+	// Namespaces, when set, are the only member namespaces the hub may
+	// manage: its namespaced rights are Roles there, and the Secret tells
+	// the hub to watch only them. Empty: every namespace, cluster-wide.
+	Namespaces []string
 }
 
 // WithDefaults fills empty fields with the defaults.
@@ -63,28 +68,71 @@ func (o Options) clusterRoleName() string {
 	return "flink-hub:" + o.MemberNamespace + ":" + o.ServiceAccount
 }
 
+// Validate checks the options' names.
+func (o Options) Validate() error {
+	if o.Name == "" {
+		return errors.New("member name is empty")
+	}
+	if _, err := memberconfig.ParseNamespaces(strings.Join(o.Namespaces, ",")); err != nil {
+		return fmt.Errorf("--namespaces: %w", err)
+	}
+	return nil
+}
+
+// namespaces are Options.Namespaces cleaned (sorted, no duplicates); nil
+// for every namespace. Call after Validate.
+func (o Options) namespaces() []string {
+	ns, _ := memberconfig.ParseNamespaces(strings.Join(o.Namespaces, ","))
+	return ns
+}
+
 // MemberObjects are the objects `cluster add` applies in the member: the
-// namespace, the ServiceAccount, and the ClusterRole and binding of
-// MemberRules.
+// namespace, the ServiceAccount, and a ClusterRole and binding of
+// MemberRules; or, with Namespaces, a ClusterRole and binding of only
+// ClusterScopedRules and a Role and RoleBinding of NamespacedRules in each
+// of the namespaces (all named after the ServiceAccount).
 func MemberObjects(o Options) []client.Object {
 	o = o.WithDefaults()
-	typeMeta := func(kind, version string) metav1.TypeMeta { return metav1.TypeMeta{Kind: kind, APIVersion: version} }
 	labels := map[string]string{"app.kubernetes.io/managed-by": FieldManager}
-	return []client.Object{
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: o.ServiceAccount, Namespace: o.MemberNamespace}}
+	namespaces := o.namespaces()
+	clusterRules := MemberRules(o.InstallCRDs)
+	if len(namespaces) > 0 {
+		clusterRules = ClusterScopedRules(o.InstallCRDs)
+	}
+	objs := []client.Object{
 		&corev1.Namespace{TypeMeta: typeMeta("Namespace", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.MemberNamespace, Labels: labels}},
 		&corev1.ServiceAccount{TypeMeta: typeMeta("ServiceAccount", "v1"), ObjectMeta: metav1.ObjectMeta{Name: o.ServiceAccount, Namespace: o.MemberNamespace, Labels: labels}},
 		&rbacv1.ClusterRole{
-			TypeMeta:   typeMeta("ClusterRole", "rbac.authorization.k8s.io/v1"),
+			TypeMeta:   typeMeta("ClusterRole", rbacVersion),
 			ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels, Annotations: map[string]string{RulesRevisionAnnotation: RulesRevision()}},
-			Rules:      MemberRules(o.InstallCRDs),
+			Rules:      clusterRules,
 		},
 		&rbacv1.ClusterRoleBinding{
-			TypeMeta:   typeMeta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
+			TypeMeta:   typeMeta("ClusterRoleBinding", rbacVersion),
 			ObjectMeta: metav1.ObjectMeta{Name: o.clusterRoleName(), Labels: labels},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: o.clusterRoleName()},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: o.ServiceAccount, Namespace: o.MemberNamespace}},
+			Subjects:   subjects,
 		},
 	}
+	for _, ns := range namespaces {
+		meta := metav1.ObjectMeta{Name: o.clusterRoleName(), Namespace: ns, Labels: labels}
+		objs = append(objs,
+			&rbacv1.Role{TypeMeta: typeMeta("Role", rbacVersion), ObjectMeta: meta, Rules: NamespacedRules()},
+			&rbacv1.RoleBinding{
+				TypeMeta:   typeMeta("RoleBinding", rbacVersion),
+				ObjectMeta: meta,
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: o.clusterRoleName()},
+				Subjects:   subjects,
+			})
+	}
+	return objs
+}
+
+const rbacVersion = "rbac.authorization.k8s.io/v1"
+
+func typeMeta(kind, version string) metav1.TypeMeta {
+	return metav1.TypeMeta{Kind: kind, APIVersion: version}
 }
 
 // Kubeconfig returns a kubeconfig for server with the member's CA embedded
@@ -98,15 +146,20 @@ func Kubeconfig(name, server string, caData []byte, token string) ([]byte, error
 	return clientcmd.Write(*cfg)
 }
 
-// Secret is the hub Secret registering the member.
+// Secret is the hub Secret registering the member; with Namespaces, its
+// memberconfig.NamespacesAnnotation lists them for the hub.
 func Secret(o Options, kubeconfig []byte) *corev1.Secret {
 	o = o.WithDefaults()
+	annotations := map[string]string{RulesRevisionAnnotation: RulesRevision()}
+	if ns := o.namespaces(); len(ns) > 0 {
+		annotations[memberconfig.NamespacesAnnotation] = strings.Join(ns, ",")
+	}
 	return &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{Kind: "Secret", APIVersion: "v1"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: o.Name, Namespace: o.HubNamespace,
 			Labels:      map[string]string{memberconfig.SecretLabel: "true", "app.kubernetes.io/managed-by": FieldManager},
-			Annotations: map[string]string{RulesRevisionAnnotation: RulesRevision()},
+			Annotations: annotations,
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{memberconfig.SecretKey: kubeconfig},
@@ -153,8 +206,8 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 // exactly the identity production has.
 func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 	o = o.WithDefaults()
-	if o.Name == "" {
-		return nil, errors.New("member name is empty")
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(r.Member)
 	if err != nil {
@@ -168,6 +221,9 @@ func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 		if err := r.MemberClient.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("member: apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
+	}
+	if _, err := deleteRoles(ctx, r.MemberClient, o, o.namespaces()); err != nil {
+		return nil, err
 	}
 	ttl := int64(o.TokenTTL.Seconds())
 	tr, err := cs.CoreV1().ServiceAccounts(o.MemberNamespace).CreateToken(ctx, o.ServiceAccount,
@@ -204,13 +260,18 @@ func Remove(ctx context.Context, hub client.Client, hubNamespace, name string) (
 }
 
 // RevokeMember deletes from the member what `cluster add` created for the
-// hub's identity: the ClusterRoleBinding, the ClusterRole and the
-// ServiceAccount (which invalidates every token issued for it). The
-// namespace stays: it may hold other things. Objects already gone are not
-// an error; it returns the kinds and names it deleted.
+// hub's identity: the Roles and RoleBindings of every namespace, the
+// ClusterRoleBinding, the ClusterRole and the ServiceAccount (which
+// invalidates every token issued for it). The namespace stays: it may hold
+// other things. Objects already gone are not an error; it returns the
+// kinds and names it deleted.
 func RevokeMember(ctx context.Context, member client.Client, o Options) ([]string, error) {
 	o = o.WithDefaults()
-	var deleted []string
+	o.Namespaces = nil
+	deleted, err := deleteRoles(ctx, member, o, nil)
+	if err != nil {
+		return deleted, err
+	}
 	objs := MemberObjects(o)[1:]          // not the namespace
 	for i := len(objs) - 1; i >= 0; i-- { // binding first: no moment with access and no role
 		obj := objs[i]

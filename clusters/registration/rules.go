@@ -21,17 +21,22 @@ var (
 	readWrite = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 )
 
-// MemberRules are exactly the permissions the hub needs in a member:
+// MemberRules are exactly the permissions the hub needs in a member when
+// it manages every namespace there: NamespacedRules and
+// ClusterScopedRules in one ClusterRole. Secrets are deliberately absent.
+func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
+	return append(NamespacedRules(), ClusterScopedRules(installCRDs)...)
+}
+
+// NamespacedRules are the hub's permissions on namespaced objects:
 // FlinkDeployments with their status and finalizers; the Deployments,
 // Services, ConfigMaps and Ingresses the deployers create; Pods (native
 // TaskManagers are created by Flink, the hub reads and cleans them up);
-// events; the service proxy to reach JobManagers' REST API; and, when CRD
-// installs are on, the FlinkDeployment CRD (create cannot be limited by
-// name; everything else is); the hub's ValidatingWebhookConfiguration
-// (likewise limited by name but for create). Secrets are deliberately
-// absent.
-func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
-	rules := []rbacv1.PolicyRule{
+// events; and the service proxy to reach JobManagers' REST API. With
+// `cluster add --namespaces` they are granted by a Role in each listed
+// namespace, otherwise cluster-wide.
+func NamespacedRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments", "flinksessionjobs"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/status", "flinksessionjobs/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/finalizers", "flinksessionjobs/finalizers"}, Verbs: []string{"update"}},
@@ -43,6 +48,16 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
+	}
+}
+
+// ClusterScopedRules are the hub's permissions on cluster-scoped objects,
+// always granted by a ClusterRole: the hub's
+// ValidatingWebhookConfiguration and, when CRD installs are on, the
+// FlinkDeployment CRD, both limited by name except for create (which RBAC
+// cannot limit by name).
+func ClusterScopedRules(installCRDs bool) []rbacv1.PolicyRule {
+	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: []string{registrar.Name}, Verbs: []string{"get", "update", "patch", "delete"}},
 	}

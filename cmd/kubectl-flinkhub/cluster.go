@@ -36,7 +36,12 @@ func newClusterAddCommand(g *globals) *cobra.Command {
 binding with exactly the permissions the hub needs there; requests a token for
 the ServiceAccount; and writes a kubeconfig with the member's CA and that
 token as a labelled Secret into the hub namespace. Running it again updates
-the registration (and rotates the token).`,
+the registration (and rotates the token).
+
+With --namespaces a,b the hub gets rights only in those member namespaces
+(a Role and RoleBinding in each; the ClusterRole keeps only the hub's
+webhook configuration and CRD, by name) and watches only them. Roles left in
+namespaces no longer listed are deleted.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkOutput(); err != nil {
@@ -49,6 +54,9 @@ the registration (and rotates the token).`,
 				return fmt.Errorf("invalid member name %q: %s (set one with --name)", o.Name, strings.Join(errs, ", "))
 			}
 			o.HubNamespace = g.namespace
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			if dryRun {
 				return printDryRun(g, o)
 			}
@@ -79,6 +87,7 @@ the registration (and rotates the token).`,
 	f.StringVar(&o.ServiceAccount, "service-account", "flink-hub", "name of the hub's ServiceAccount in the member")
 	f.BoolVar(&o.InstallCRDs, "install-crds", true, "let the hub install the FlinkDeployment CRD in the member (match the hub's --install-crds)")
 	f.DurationVar(&o.TokenTTL, "token-ttl", registration.Options{}.WithDefaults().TokenTTL, "requested lifetime of the hub's token (the member may shorten it); the hub warns on the MemberCluster a week before it expires: run cluster add again to rotate")
+	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "comma-separated member namespaces the hub may manage (Roles there, no cluster-wide rights on namespaced objects); default: every namespace")
 	f.BoolVar(&dryRun, "dry-run", false, "print the objects that would be created, change nothing")
 	return cmd
 }
@@ -123,8 +132,9 @@ func newClusterRemoveCommand(g *globals) *cobra.Command {
 		Short: "Remove a member: delete its Secret from the hub (the hub disengages it)",
 		Long: `Deletes the member's Secret from the hub namespace; the hub disengages the
 member and leaves its Flink clusters running. With --member-context, also
-deletes in the member the ServiceAccount, ClusterRole and binding that
-'cluster add' created, which revokes the hub's token there.`,
+deletes in the member the ServiceAccount, ClusterRole and binding, and the
+Roles and RoleBindings of --namespaces, that 'cluster add' created, which
+revokes the hub's token there.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hub, _, err := g.hubClient()
@@ -175,7 +185,7 @@ func newClusterListCommand(g *globals) *cobra.Command {
 		Short: "List member clusters from their MemberCluster status",
 		Long: "List member clusters from their MemberCluster status. RULES is Outdated for a member whose hub identity\n" +
 			"was granted rules of another hub version: run `cluster add` for it again, which upgrades them in place.",
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput(); err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/controllers/validation"
 	"github.com/flink-hub/flink-hub/observability"
 )
 
@@ -110,6 +111,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
+	if ferr := validation.ValidateNamespace(fd.Namespace); ferr != nil {
+		return reconcile.Result{}, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
+	}
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
 
 	if !fd.DeletionTimestamp.IsZero() {
@@ -139,6 +143,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		r.reportStallAndPersist(ctx, s, err)
 	}
 	return resultFor(err, s.next, r.Options.ReconcileInterval)
+}
+
+// refuse reports msg in the status of a FlinkDeployment the hub never
+// manages (one in kube-system) and does nothing else: no finalizer, no
+// event, no observation, no member object. It writes only when the status
+// does not say so yet.
+func refuse(ctx context.Context, cl cluster.Cluster, fd *v1beta1.FlinkDeployment, msg string) error {
+	if fd.Status.Error == msg {
+		return nil
+	}
+	written := fd.DeepCopy()
+	fd.Status.Error = msg
+	setReadyCondition(fd)
+	if err := cl.GetClient().Status().Patch(ctx, fd, client.MergeFrom(written)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("write status: %w", err))
+	}
+	return nil
 }
 
 // Gated admits a request to inner only while gate says this replica owns

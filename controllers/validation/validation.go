@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 )
 
@@ -45,6 +46,19 @@ var RemovedAnnotations = map[string]string{
 	"flink-hub.io/rest-url-template": "no longer supported: the hub's --flink-rest-url-template flag alone decides where JobManagers are reached; remove the annotation",
 }
 
+// NamespaceRefusal is why a FlinkDeployment in memberconfig.RefusedNamespace
+// (kube-system) is refused: the hub never writes there.
+const NamespaceRefusal = "flink-hub does not manage FlinkDeployments in " + memberconfig.RefusedNamespace + ": create it in an application namespace"
+
+// ValidateNamespace refuses the namespaces the hub never manages
+// FlinkDeployments in; nil for the others.
+func ValidateNamespace(namespace string) *field.Error {
+	if namespace == memberconfig.RefusedNamespace {
+		return field.Forbidden(field.NewPath("metadata", "namespace"), NamespaceRefusal)
+	}
+	return nil
+}
+
 // Validate checks fd. previous is the last reconciled spec, nil before the
 // first deployment; rules about changes (session to application, native to
 // standalone) need it.
@@ -53,6 +67,9 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	spec := &fd.Spec
 	sp := field.NewPath("spec")
 
+	if err := ValidateNamespace(fd.Namespace); err != nil {
+		errs = append(errs, err)
+	}
 	if len(fd.Name) > MaxNameLength || !namePattern.MatchString(fd.Name) {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), fd.Name,
 			fmt.Sprintf("must be lower case alphanumerics or '-', start with a letter, end with an alphanumeric, and be at most %d characters", MaxNameLength)))

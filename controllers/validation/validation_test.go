@@ -55,6 +55,8 @@ func TestValidate(t *testing.T) {
 		{"valid", nil, nil, ""},
 		{"name too long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 46) }, nil, "metadata.name"},
 		{"name 45 long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 45) }, nil, ""},
+		{"in kube-system", func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "kube-system" }, nil, "metadata.namespace: Forbidden: " + NamespaceRefusal},
+		{"in kube-public", func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "kube-public" }, nil, ""},
 		{"name with capitals", func(fd *v1beta1.FlinkDeployment) { fd.Name = "WordCount" }, nil, "metadata.name"},
 		{"name starting with a digit", func(fd *v1beta1.FlinkDeployment) { fd.Name = "1st" }, nil, "metadata.name"},
 		{"no flink version", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "" }, nil, "spec.flinkVersion"},
