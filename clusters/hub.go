@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -65,6 +66,9 @@ type Options struct {
 	// MemberCacheByObject restricts member caches per kind, e.g. to the
 	// objects the hub created (by label); optional.
 	MemberCacheByObject map[client.Object]cache.ByObject
+	// MemberCacheTransform is the member caches' default transform;
+	// stripping managed fields when nil.
+	MemberCacheTransform toolscache.TransformFunc
 }
 
 // DefaultOptions returns the production defaults.
@@ -142,6 +146,9 @@ func NewProvider(opts Options) *Provider {
 		ClusterOptions: []cluster.Option{func(o *cluster.Options) {
 			o.Scheme = MemberScheme()
 			o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+			if opts.MemberCacheTransform != nil {
+				o.Cache.DefaultTransform = opts.MemberCacheTransform
+			}
 			if len(opts.MemberCacheByObject) > 0 {
 				o.Cache.ByObject = map[client.Object]cache.ByObject{}
 				for obj, by := range opts.MemberCacheByObject {

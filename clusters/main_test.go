@@ -28,6 +28,7 @@ import (
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/clusters"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/observability"
 )
@@ -91,6 +92,9 @@ func testOptions(namespace string) clusters.Options {
 	o.CRDRetryInterval = 500 * time.Millisecond
 	o.FleetAddress = "127.0.0.1:0"
 	o.MemberQPS, o.MemberBurst = 123, 456
+	// The member caches of the hub binary (cmd/flink-hub).
+	memberCache := flinkdeployment.MemberCacheOptions()
+	o.MemberCacheByObject, o.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
 	return o
 }
 

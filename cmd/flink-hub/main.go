@@ -195,7 +195,8 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		return err
 	}
 	c.clusters.Placer = placer{elector}
-	c.clusters.MemberCacheByObject = flinkdeployment.MemberCacheOptions().ByObject
+	memberCache := flinkdeployment.MemberCacheOptions()
+	c.clusters.MemberCacheByObject, c.clusters.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
 	hub, err := clusters.New(cfg, c.clusters, manager.Options{
 		Metrics:                metricsserver.Options{BindAddress: c.metricsAddr},
 		HealthProbeBindAddress: c.healthAddr,

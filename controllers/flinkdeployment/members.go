@@ -17,19 +17,30 @@ import (
 // MemberCacheOptions restrict a member cluster's cache to what the
 // reconciler reads: every FlinkDeployment, and of the secondary kinds only
 // the objects the hub created (by its managed-by label); managed fields
-// are stripped from everything cached.
+// are stripped from everything cached. FlinkDeployments are compacted by
+// the default transform, not by a ByObject entry: the cache resolves every
+// ByObject kind when it is built, and a member without the CRD yet (the
+// hub installs it once the member is engaged) would never be engaged.
 func MemberCacheOptions() cache.Options {
 	hub := labels.SelectorFromSet(labels.Set{deployer.LabelManagedBy: deployer.ManagedByHub})
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: memberTransform,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:       {Label: hub, Transform: stripDeployment},
-			&corev1.Service{}:          {Label: hub},
-			&corev1.ConfigMap{}:        {Label: hub, Transform: stripConfigMap},
-			&networkingv1.Ingress{}:    {Label: hub},
-			&v1beta1.FlinkDeployment{}: {Transform: compactFlinkDeployment},
+			&appsv1.Deployment{}:    {Label: hub, Transform: stripDeployment},
+			&corev1.Service{}:       {Label: hub},
+			&corev1.ConfigMap{}:     {Label: hub, Transform: stripConfigMap},
+			&networkingv1.Ingress{}: {Label: hub},
 		},
 	}
+}
+
+// memberTransform compacts FlinkDeployments and strips the managed fields
+// of everything else.
+func memberTransform(obj any) (any, error) {
+	if _, ok := obj.(*v1beta1.FlinkDeployment); ok {
+		return compactFlinkDeployment(obj)
+	}
+	return cache.TransformStripManagedFields()(obj)
 }
 
 // stripDeployment keeps what the reconciler reads of a cached Deployment
