@@ -111,17 +111,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
-	if ferr := validation.ValidateNamespace(fd.Namespace); ferr != nil {
-		return reconcile.Result{}, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
-	}
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
 
+	// A deletion completes wherever it is: a FlinkDeployment in kube-system
+	// that an older hub finalized gets its objects and finalizer removed.
 	if !fd.DeletionTimestamp.IsZero() {
 		err := r.finalize(ctx, s)
 		if controllerutil.ContainsFinalizer(fd, Finalizer) {
 			r.reportStallAndPersist(ctx, s, err)
 		}
 		return resultFor(err, r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
+	}
+	if ferr := validation.ValidateNamespace(fd.Namespace); ferr != nil {
+		return reconcile.Result{}, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
 		patch := client.MergeFrom(fd.DeepCopy())
