@@ -43,6 +43,9 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 
 // deploy applies the member objects of the spec with server-side apply.
 func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Restore) error {
+	if err := confirmCurrent(ctx, s, "deploying"); err != nil {
+		return err
+	}
 	return r.apply(ctx, s, s.fd, restore)
 }
 

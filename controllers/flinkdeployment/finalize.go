@@ -41,7 +41,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	if fd.Status.LifecycleState != v1beta1.LifecycleDeleting {
 		before := fd.DeepCopy()
 		fd.Status.LifecycleState = v1beta1.LifecycleDeleting
-		if err := c.Status().Patch(ctx, fd, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.Status().Patch(ctx, fd, fencedPatch(before)); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("mark deleting: %w", err)
 		}
 	}
@@ -78,7 +78,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 		return fmt.Errorf("delete HA ConfigMaps: %w", err)
 	}
 
-	patch := client.MergeFrom(fd.DeepCopy())
+	patch := fencedPatch(fd.DeepCopy())
 	controllerutil.RemoveFinalizer(fd, Finalizer)
 	if err := c.Patch(ctx, fd, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)

@@ -209,6 +209,9 @@ func (r *Reconciler) captureState(ctx context.Context, s *state, mode v1beta1.Up
 		return false, nil
 	}
 	if redeploy || mode == v1beta1.UpgradeModeStateless {
+		if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
+			return false, err
+		}
 		r.cancelJob(ctx, s)
 		return false, nil
 	}
@@ -387,6 +390,9 @@ func (r *Reconciler) cancelJob(ctx context.Context, s *state) {
 // HA metadata unless kept) and waits until the JobManager is gone.
 // Services and ConfigMaps stay: the new cluster reuses them.
 func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) error {
+	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
+		return err
+	}
 	fd := s.fd
 	c := s.cluster.GetClient()
 	jm := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}}

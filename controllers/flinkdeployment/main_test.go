@@ -33,6 +33,10 @@ const memberName = "member-1"
 var (
 	fleet *framework.Fleet
 	sim   *flinksim.Simulator
+	// memberCluster is the hub's member cluster (its identity and cache);
+	// reconciler is the hub's reconciler.
+	memberCluster cluster.Cluster
+	reconciler    *flinkdeployment.Reconciler
 )
 
 // allowAll owns every key: a single replica.
@@ -130,6 +134,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	memberCluster, reconciler = cl, r
 	if err := provider.Add(ctx, memberName, cl); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

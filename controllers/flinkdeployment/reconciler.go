@@ -126,7 +126,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		return reconcile.Result{}, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
-		patch := client.MergeFrom(fd.DeepCopy())
+		patch := fencedPatch(fd.DeepCopy())
 		controllerutil.AddFinalizer(fd, Finalizer)
 		if err := cl.GetClient().Patch(ctx, fd, patch); err != nil {
 			err = fmt.Errorf("add finalizer: %w", err)
@@ -158,7 +158,7 @@ func refuse(ctx context.Context, cl cluster.Cluster, fd *v1beta1.FlinkDeployment
 	written := fd.DeepCopy()
 	fd.Status.Error = msg
 	setReadyCondition(fd)
-	if err := cl.GetClient().Status().Patch(ctx, fd, client.MergeFrom(written)); err != nil {
+	if err := cl.GetClient().Status().Patch(ctx, fd, fencedPatch(written)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("write status: %w", err))
 	}
 	return nil
@@ -216,7 +216,7 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 	if equalStatus(&s.written.Status, st) {
 		return nil
 	}
-	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(s.written)); err != nil {
+	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, fencedPatch(s.written)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

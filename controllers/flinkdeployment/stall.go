@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // stallPrefix starts the status.error of a reconcile that failed for a
@@ -125,7 +124,7 @@ func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err er
 	if !r.reportStall(s, err) {
 		return
 	}
-	if perr := s.cluster.GetClient().Status().Patch(ctx, s.fd, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
+	if perr := s.cluster.GetClient().Status().Patch(ctx, s.fd, fencedPatch(before)); perr != nil && !apierrors.IsNotFound(perr) {
 		// The status cannot be written either; the event and the
 		// returned error remain.
 		return
