@@ -48,7 +48,7 @@ func exerciseExamples(t *testing.T, ctx context.Context, dir string, all []examp
 			jobs = append(jobs, ex.Typed)
 		}
 	}
-	for name, err := range concurrently(jobs, func(fd *v1beta1.FlinkDeployment) error { return lifecycle(ctx, tenants[0], fd) }) {
+	for name, err := range concurrently(jobs, func(fd *v1beta1.FlinkDeployment) error { return lifecycle(ctx, t.Logf, tenants[0], fd) }) {
 		t.Errorf("lifecycle of %s on %s: %v", name, tenants[0].member, err)
 	}
 	t.Logf("lifecycles of %d examples on %s: %s", len(jobs), tenants[0].member, time.Since(start).Round(time.Second))
@@ -74,6 +74,9 @@ func exerciseExamples(t *testing.T, ctx context.Context, dir string, all []examp
 	}
 	wg.Wait()
 	t.Logf("deletion of %d examples on %d members: %s", len(fds), len(tenants), time.Since(start).Round(time.Second))
+	if t.Failed() {
+		t.Logf("hub replica logs, last lines:\n%s", hubLogTails(tenants[0].hubLogs, 25, func(string) bool { return true }))
+	}
 }
 
 // concurrently runs do for every FlinkDeployment at once and returns the
@@ -126,9 +129,11 @@ func upgradeModes(spec *v1beta1.FlinkDeploymentSpec) ([]v1beta1.UpgradeMode, err
 // to run stably again (from that savepoint), then upgrades it in each mode
 // it supports, in turn, by a new spec.restartNonce (which our diff, as
 // upstream's, treats as an upgrade) and waits each time for the new
-// generation to run stably on a new JobManager.
-func lifecycle(ctx context.Context, tn *tenant, example *v1beta1.FlinkDeployment) error {
+// generation to run stably on a new JobManager. It logs each step done.
+func lifecycle(ctx context.Context, logf func(string, ...any), tn *tenant, example *v1beta1.FlinkDeployment) error {
 	name := example.Name
+	start := time.Now()
+	done := func(step string) { logf("%s/%s: %s done at %s", tn.member, name, step, time.Since(start).Round(time.Second)) }
 	modes, err := upgradeModes(&example.Spec)
 	if err != nil {
 		return err
@@ -161,6 +166,7 @@ func lifecycle(ctx context.Context, tn *tenant, example *v1beta1.FlinkDeployment
 	if mode == v1beta1.UpgradeModeSavepoint && savepoint == "" {
 		return fmt.Errorf("suspended in savepoint mode without a savepoint: %s", describe(fd))
 	}
+	done("suspend")
 
 	if err := tn.patch(ctx, name, `{"spec":{"job":{"state":"running"}}}`); err != nil {
 		return err
@@ -181,11 +187,13 @@ func lifecycle(ctx context.Context, tn *tenant, example *v1beta1.FlinkDeployment
 	}); err != nil {
 		return err
 	}
+	done("resume")
 
 	for i, m := range modes {
 		if err := upgrade(ctx, tn, name, m, int64(i+1)); err != nil {
 			return err
 		}
+		done(string(m) + " upgrade")
 	}
 	return nil
 }
@@ -300,6 +308,28 @@ func upgrade(ctx context.Context, tn *tenant, name string, mode v1beta1.UpgradeM
 	return nil
 }
 
+// gone reports whether the FlinkDeployment and every member object of its
+// Flink cluster are gone; it keeps the FlinkDeployment in *last while it is
+// there.
+func (tn *tenant) gone(ctx context.Context, name string, last **v1beta1.FlinkDeployment) (bool, error) {
+	fd, err := tn.get(ctx, name)
+	switch {
+	case err == nil:
+		*last = fd
+		return false, fmt.Errorf("still there, finalizers %v", fd.Finalizers)
+	case !apierrors.IsNotFound(err):
+		return false, err
+	}
+	left, err := tn.leftovers(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	if len(left) > 0 {
+		return false, fmt.Errorf("left in the member: %v", left)
+	}
+	return true, nil
+}
+
 // deleteAndWait deletes the FlinkDeployment, as `kubectl delete`, and
 // waits until the hub has finalized it (the object is gone, its finalizer
 // removed) and nothing of its Flink cluster is left in the member.
@@ -314,24 +344,15 @@ func (tn *tenant) deleteAndWait(ctx context.Context, name string) error {
 	var last *v1beta1.FlinkDeployment
 	var lastErr error
 	err = framework.EventuallyEvery(ctx, stepTimeout, tenantPoll, func(ctx context.Context) (bool, error) {
-		fd, err := tn.get(ctx, name)
-		switch {
-		case err == nil:
-			last, lastErr = fd, fmt.Errorf("still there, finalizers %v", fd.Finalizers)
-			return false, nil
-		case !apierrors.IsNotFound(err):
+		gone, err := tn.gone(ctx, name, &last)
+		// The deadline's own error would hide the last real complaint.
+		if ctx.Err() == nil {
 			lastErr = err
-			return false, nil
 		}
-		left, err := tn.leftovers(ctx, name)
-		if err != nil || len(left) > 0 {
-			lastErr = fmt.Errorf("left in the member: %v (%v)", left, err)
-			return false, nil
-		}
-		return true, nil
+		return gone && err == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s/%s: deletion: %v; last: %v\n%s\n%s", tn.member, name, err, lastErr, describe(last), tn.hubLogLines(name))
+		return fmt.Errorf("%s/%s: deletion: %v; last: %v\n%s\nhub log lines naming it:\n%s", tn.member, name, err, lastErr, describe(last), tn.hubLogLines(name))
 	}
 	return nil
 }

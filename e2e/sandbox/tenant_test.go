@@ -51,6 +51,9 @@ func newTenant(dir, member string) (*tenant, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Several lifecycles poll at once; client-side throttling would only
+	// slow them and fill the output with its notices.
+	cfg.QPS, cfg.Burst = 100, 200
 	c, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
 	if err != nil {
 		return nil, err
@@ -86,18 +89,20 @@ func (tn *tenant) waitFor(ctx context.Context, name, what string, timeout time.D
 	var lastErr error
 	err := framework.EventuallyEvery(ctx, timeout, tenantPoll, func(ctx context.Context) (bool, error) {
 		fd, err := tn.get(ctx, name)
-		if err != nil {
-			lastErr = err
-			return false, nil
+		if err == nil {
+			err = cond(ctx, fd)
+			last = fd
 		}
-		last = fd
-		lastErr = cond(ctx, fd)
-		return lastErr == nil, nil
+		// The deadline's own error would hide the last real complaint.
+		if ctx.Err() == nil {
+			lastErr = err
+		}
+		return err == nil, nil
 	})
 	if err == nil {
 		return last, nil
 	}
-	return nil, fmt.Errorf("%s/%s: %s: %v; last: %v\n%s\n%s", tn.member, name, what, err, lastErr, describe(last), tn.hubLogLines(name))
+	return nil, fmt.Errorf("%s/%s: %s: %v; last: %v\n%s\nhub log lines naming it:\n%s", tn.member, name, what, err, lastErr, describe(last), tn.hubLogLines(name))
 }
 
 // describe is the part of a FlinkDeployment's status a failure report
@@ -113,29 +118,32 @@ func describe(fd *v1beta1.FlinkDeployment) string {
 }
 
 // hubLogLines is the tail of every hub replica's log lines that name the
-// FlinkDeployment (the whole tail when none does).
+// FlinkDeployment.
 func (tn *tenant) hubLogLines(name string) string {
-	const keep = 15
+	return hubLogTails(tn.hubLogs, 15, func(l string) bool {
+		return strings.Contains(l, `"`+name+`"`) || strings.Contains(l, "/"+name)
+	})
+}
+
+// hubLogTails is the last n lines of each log that match keep.
+func hubLogTails(logs []string, n int, keep func(string) bool) string {
 	var b strings.Builder
-	for _, path := range tn.hubLogs {
+	for _, path := range logs {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			fmt.Fprintf(&b, "%s: %v\n", filepath.Base(path), err)
 			continue
 		}
 		var lines []string
-		for _, l := range strings.Split(string(data), "\n") {
-			if strings.Contains(l, `"`+name+`"`) || strings.Contains(l, "/"+name) {
+		for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+			if keep(l) {
 				lines = append(lines, l)
 			}
 		}
-		if len(lines) == 0 {
-			lines = strings.Split(tail(string(data), 1500), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
 		}
-		if len(lines) > keep {
-			lines = lines[len(lines)-keep:]
-		}
-		fmt.Fprintf(&b, "--- %s, last lines on %s:\n%s\n", filepath.Base(path), name, strings.Join(lines, "\n"))
+		fmt.Fprintf(&b, "--- %s:\n%s\n", filepath.Base(path), strings.Join(lines, "\n"))
 	}
 	return b.String()
 }
