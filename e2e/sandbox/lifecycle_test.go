@@ -133,7 +133,9 @@ func upgradeModes(spec *v1beta1.FlinkDeploymentSpec) ([]v1beta1.UpgradeMode, err
 func lifecycle(ctx context.Context, logf func(string, ...any), tn *tenant, example *v1beta1.FlinkDeployment) error {
 	name := example.Name
 	start := time.Now()
-	done := func(step string) { logf("%s/%s: %s done at %s", tn.member, name, step, time.Since(start).Round(time.Second)) }
+	done := func(step string) {
+		logf("%s/%s: %s done at %s", tn.member, name, step, time.Since(start).Round(time.Second))
+	}
 	modes, err := upgradeModes(&example.Spec)
 	if err != nil {
 		return err
