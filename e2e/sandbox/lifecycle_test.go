@@ -346,15 +346,14 @@ func (tn *tenant) deleteAndWait(ctx context.Context, name string) error {
 	var last *v1beta1.FlinkDeployment
 	var lastErr error
 	err = framework.EventuallyEvery(ctx, stepTimeout, tenantPoll, func(ctx context.Context) (bool, error) {
-		gone, err := tn.gone(ctx, name, &last)
-		// The deadline's own error would hide the last real complaint.
-		if ctx.Err() == nil {
-			lastErr = err
-		}
+		rctx, cancel := readContext(ctx)
+		defer cancel()
+		gone, err := tn.gone(rctx, name, &last)
+		lastErr = err
 		return gone && err == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s/%s: deletion: %v; last: %v\n%s\nhub log lines naming it:\n%s", tn.member, name, err, lastErr, describe(last), tn.hubLogLines(name))
+		return fmt.Errorf("%s/%s: deletion: %v; last: %v\n%s%s", tn.member, name, err, lastErr, describe(last), tn.hubLogLines(name))
 	}
 	return nil
 }

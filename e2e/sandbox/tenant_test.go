@@ -88,21 +88,30 @@ func (tn *tenant) waitFor(ctx context.Context, name, what string, timeout time.D
 	var last *v1beta1.FlinkDeployment
 	var lastErr error
 	err := framework.EventuallyEvery(ctx, timeout, tenantPoll, func(ctx context.Context) (bool, error) {
-		fd, err := tn.get(ctx, name)
+		rctx, cancel := readContext(ctx)
+		defer cancel()
+		fd, err := tn.get(rctx, name)
 		if err == nil {
-			err = cond(ctx, fd)
+			err = cond(rctx, fd)
 			last = fd
 		}
-		// The deadline's own error would hide the last real complaint.
-		if ctx.Err() == nil {
-			lastErr = err
-		}
+		lastErr = err
 		return err == nil, nil
 	})
 	if err == nil {
 		return last, nil
 	}
-	return nil, fmt.Errorf("%s/%s: %s: %v; last: %v\n%s\nhub log lines naming it:\n%s", tn.member, name, what, err, lastErr, describe(last), tn.hubLogLines(name))
+	return nil, fmt.Errorf("%s/%s: %s: %v; last: %v\n%s%s", tn.member, name, what, err, lastErr, describe(last), tn.hubLogLines(name))
+}
+
+// readTimeout bounds one poll's reads.
+const readTimeout = 10 * time.Second
+
+// readContext is the context of one poll's reads: bounded by readTimeout,
+// not by the wait's deadline, so the last poll reports what it read rather
+// than that the deadline came (the wait ends at its deadline all the same).
+func readContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
 }
 
 // describe is the part of a FlinkDeployment's status a failure report
@@ -118,14 +127,18 @@ func describe(fd *v1beta1.FlinkDeployment) string {
 }
 
 // hubLogLines is the tail of every hub replica's log lines that name the
-// FlinkDeployment.
+// FlinkDeployment, introduced by a newline; "" when none does.
 func (tn *tenant) hubLogLines(name string) string {
-	return hubLogTails(tn.hubLogs, 15, func(l string) bool {
-		return strings.Contains(l, `"`+name+`"`) || strings.Contains(l, "/"+name)
-	})
+	named := func(l string) bool { return strings.Contains(l, `"`+name+`"`) || strings.Contains(l, "/"+name) }
+	tails := hubLogTails(tn.hubLogs, 15, named)
+	if tails == "" {
+		return ""
+	}
+	return "\nhub log lines naming it:\n" + tails
 }
 
-// hubLogTails is the last n lines of each log that match keep.
+// hubLogTails is the last n lines of each log that match keep, under the
+// log's name; logs with none are left out.
 func hubLogTails(logs []string, n int, keep func(string) bool) string {
 	var b strings.Builder
 	for _, path := range logs {
@@ -139,6 +152,9 @@ func hubLogTails(logs []string, n int, keep func(string) bool) string {
 			if keep(l) {
 				lines = append(lines, l)
 			}
+		}
+		if len(lines) == 0 {
+			continue
 		}
 		if len(lines) > n {
 			lines = lines[len(lines)-n:]
