@@ -82,7 +82,9 @@ func checkPorts(o *options) error {
 	return nil
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+// run starts the sandbox, shows the fleet until ctx ends and stops it. It
+// fails, after stopping everything, when a member refused the hub anything.
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	o, err := parse(args)
 	if err != nil {
 		return err
@@ -99,7 +101,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	s := &sandbox{opts: o, out: out}
-	defer s.stop()
+	defer func() { err = errors.Join(err, s.stop()) }()
 	if err := s.start(ctx); err != nil {
 		return err
 	}

@@ -233,8 +233,11 @@ func fleetTable(ctx context.Context, addr, token string) (string, error) {
 }
 
 // stop stops everything started, replicas first (they drain and release
-// their shards), control planes last.
-func (s *sandbox) stop() {
+// their shards), control planes last. Before the control planes go (their
+// audit logs go with them) it checks that no member refused the hub's
+// identity anything: the RBAC `cluster add` grants must cover all the hub
+// did. It prints every refusal and returns an error naming them.
+func (s *sandbox) stop() error {
 	fmt.Fprintln(s.out, "\n==> stopping")
 	for _, r := range s.replicas {
 		if err := r.Stop(20 * time.Second); err != nil {
@@ -250,10 +253,36 @@ func (s *sandbox) stop() {
 	if s.jaeger != nil {
 		_ = s.jaeger.Stop()
 	}
+	var refused error
 	if s.fleet != nil {
+		if refused = s.fleet.CheckNoRefusals(); refused != nil {
+			fmt.Fprintf(s.out, "==> members refused the hub (%s):\n%s", framework.HubUser, countLines(refused.Error()))
+			refused = fmt.Errorf("members refused the hub's identity %s requests; its RBAC from `cluster add` is short", framework.HubUser)
+		} else {
+			fmt.Fprintf(s.out, "==> no member refused the hub (%s) anything\n", framework.HubUser)
+		}
 		if err := s.fleet.Stop(); err != nil {
 			fmt.Fprintln(s.out, err)
 		}
 	}
 	fmt.Fprintln(s.out, "==> stopped")
+	return refused
+}
+
+// countLines lists the distinct lines of s in first-seen order, each with
+// how often it came: a refused request is usually retried many times.
+func countLines(s string) string {
+	var order []string
+	count := map[string]int{}
+	for _, l := range strings.Split(s, "\n") {
+		if count[l] == 0 {
+			order = append(order, l)
+		}
+		count[l]++
+	}
+	var b strings.Builder
+	for _, l := range order {
+		fmt.Fprintf(&b, "    %s (%d times)\n", l, count[l])
+	}
+	return b.String()
 }

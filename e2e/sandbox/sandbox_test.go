@@ -101,7 +101,11 @@ func alive(pid int) bool {
 
 // TestSandboxRunsTheExamplesAndStopsCleanly is a scripted `make sandbox`:
 // every example reaches RUNNING (or STABLE for sessions) in the fleet API, a
-// reconcile trace is in Jaeger, and SIGINT leaves no process behind.
+// reconcile trace is in Jaeger; then, as a tenant with kubectl, every
+// example with a job is suspended, resumed and upgraded in each upgrade mode
+// it allows on member-1, and every example is deleted on both members (see
+// exerciseExamples); SIGINT leaves no process behind, and the sandbox exits
+// cleanly, which it does only if no member refused the hub anything.
 func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -166,6 +170,8 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
 	}
 
+	exerciseExamples(t, ctx, dir, all, 2)
+
 	// The members' tokens (written by `cluster add`) appear in no log line
 	// and no exported span.
 	tokens := memberTokens(t, ctx, filepath.Join(dir, "kubeconfig"))
@@ -197,7 +203,9 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := sb.Wait(2 * time.Minute); err != nil {
-		t.Fatalf("sandbox did not exit cleanly after SIGINT: %v", err)
+		// The sandbox prints what members refused the hub before it exits.
+		log, _ := os.ReadFile(sb.LogPath)
+		t.Fatalf("sandbox did not exit cleanly after SIGINT: %v\nsandbox output tail:\n%s", err, tail(string(log), 3000))
 	}
 	var left []int
 	for _, pid := range children {
