@@ -96,8 +96,8 @@ func (r *Reconciler) now() time.Time {
 // Reconcile runs one reconcile of a FlinkDeployment in a member cluster.
 // It assumes ownership: wrap it with Gated.
 func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-	logger := log.FromContext(ctx).WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
-	ctx = log.IntoContext(ctx, logger)
+	// The controller's logger names the FlinkDeployment (SetupWithManager).
+	logger := log.FromContext(ctx)
 
 	cl, err := r.Clusters.GetCluster(ctx, req.ClusterName)
 	if err != nil {

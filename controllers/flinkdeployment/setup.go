@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/go-logr/logr"
 	"golang.org/x/time/rate"
 	"k8s.io/client-go/util/workqueue"
 
@@ -76,6 +77,15 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(r.Options.maxRetryBackoff()),
 		})
+	// Every line the controller logs for a request ("Reconciler error"
+	// included) names the FlinkDeployment.
+	base := mgr.GetLogger().WithValues("controller", "flinkdeployment")
+	b = b.WithLogConstructor(func(req *mcreconcile.Request) logr.Logger {
+		if req == nil {
+			return base
+		}
+		return base.WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
+	})
 	for _, src := range o.Sources {
 		b = b.WatchesRawSource(src)
 	}
