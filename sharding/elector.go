@@ -44,6 +44,10 @@ type Elector struct {
 
 	mu             sync.Mutex
 	seen           map[string]observation
+	// deleted is when this replica saw a fence Lease with a holder
+	// deleted: it is not created again before a lease duration passed, as
+	// the holder may not have seen the deletion.
+	deleted        map[string]time.Time
 	fences         map[int]*fence
 	peerLease      *coordinationv1.Lease
 	peerValidUntil time.Time
@@ -83,6 +87,7 @@ func New(client kubernetes.Interface, namespace, identity string, opts ...Option
 		incarnation: string(uuid.NewUUID()),
 		kick:        make(chan struct{}, 1),
 		seen:        map[string]observation{},
+		deleted:     map[string]time.Time{},
 		fences:      map[int]*fence{},
 	}, nil
 }
@@ -284,6 +289,7 @@ func (e *Elector) observe(old, obj any) {
 	if o, ok := e.seen[l.Name]; !ok || o.resourceVersion != l.ResourceVersion {
 		e.seen[l.Name] = observation{resourceVersion: l.ResourceVersion, at: now}
 	}
+	delete(e.deleted, l.Name)
 	e.mu.Unlock()
 	// Renewals change only renewTime: they need no immediate attention.
 	// Joins, releases and holder changes do.
@@ -298,8 +304,20 @@ func (e *Elector) forget(obj any) {
 		obj = t.Obj
 	}
 	if l, ok := obj.(*coordinationv1.Lease); ok {
+		now := time.Now()
 		e.mu.Lock()
 		delete(e.seen, l.Name)
+		if l.Labels[RoleLabel] == RoleShard && holder(l) != "" {
+			e.deleted[l.Name] = now
+		}
+		// A fence of ours deleted under us: stop its reconciles now;
+		// another replica may create it again after a lease duration.
+		for _, f := range e.fences {
+			if f.lease != nil && f.lease.Name == l.Name {
+				f.validUntil = now
+				e.lapseIfExpiredLocked(f, now)
+			}
+		}
 		e.mu.Unlock()
 	}
 	e.poke()

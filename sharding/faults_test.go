@@ -3,6 +3,7 @@ package sharding
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +333,48 @@ func TestBlackholedOwnerCancelsReconcilesBeforeTakeover(t *testing.T) {
 		default:
 			t.Errorf("shard %d: the blackholed replica's reconcile is still running after the survivor took the shard over", r.shard)
 		}
+	}
+}
+
+// TestDeletedFenceIsNotRetakenWithinALeaseDuration deletes a fence Lease
+// while its holder has a reconcile in flight: the holder cancels it, and
+// no replica owns the shard again before a lease duration has passed (the
+// holder might not have seen the deletion), though one does after.
+func TestDeletedFenceIsNotRetakenWithinALeaseDuration(t *testing.T) {
+	ns := newNamespace(t)
+	const s = 4
+	a := start(t, hub.Config, ns, "a", WithShards(s))
+	b := start(t, hub.Config, ns, "b", WithShards(s))
+	eventually(t, 20*time.Second, func() error { return exactlyOnce(s, true, a, b) })
+	k := a.OwnedShards()[0]
+	ctx, done, ok := a.Begin(context.Background(), keyInShard(t, a, k))
+	if !ok {
+		t.Fatalf("shard %d not admitted", k)
+	}
+	t.Cleanup(done)
+
+	deleted := time.Now()
+	cs := clientFor(t, hub.Config)
+	if err := cs.CoordinationV1().Leases(ns).Delete(context.Background(), ShardLeaseName(k), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, testLease, func() error {
+		if ctx.Err() == nil {
+			return fmt.Errorf("the holder's in-flight reconcile of shard %d is not cancelled", k)
+		}
+		return nil
+	})
+	var owned time.Time
+	eventually(t, 4*testLease, func() error {
+		for _, e := range []*running{a, b} {
+			if slices.Contains(e.OwnedShards(), k) {
+				owned = time.Now()
+				return nil
+			}
+		}
+		return fmt.Errorf("shard %d has no owner yet", k)
+	})
+	if owned.Sub(deleted) < testLease {
+		t.Errorf("shard %d owned again %s after its fence was deleted, before a lease duration (%s)", k, owned.Sub(deleted), testLease)
 	}
 }

@@ -337,6 +337,11 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		cached, err := e.lister.Get(ShardLeaseName(k))
 		switch {
 		case apierrors.IsNotFound(err):
+			// A fence deleted while held is created again only once its
+			// holder must have stopped.
+			if at, ok := e.deleted[ShardLeaseName(k)]; ok && now.Sub(at) < e.opts.LeaseDuration {
+				continue
+			}
 			todo = append(todo, candidate{shard: k})
 		case err != nil:
 			continue
