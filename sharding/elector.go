@@ -206,7 +206,8 @@ func (e *Elector) poke() {
 
 // Run takes part in the election until ctx ends, then hands off every
 // shard and deletes the peer Lease. It returns ErrDuplicateIdentity when
-// another live replica holds the identity.
+// another live replica holds the identity, and ErrShardCount when the
+// fleet runs with another shard count.
 func (e *Elector) Run(ctx context.Context) error {
 	sel, err := labels.NewRequirement(RoleLabel, selection.Exists, nil)
 	if err != nil {
@@ -235,6 +236,9 @@ func (e *Elector) Run(ctx context.Context) error {
 	}()
 	if !cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced) {
 		return ctx.Err()
+	}
+	if err := e.checkShardCount(ctx); err != nil {
+		return err
 	}
 	if err := e.claim(ctx); err != nil {
 		return err

@@ -2,6 +2,7 @@ package sharding
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,28 +81,54 @@ func TestShardCountMismatchRefusesOwnership(t *testing.T) {
 	ns := newNamespace(t)
 	a := start(t, hub.Config, ns, "sixteen", WithShards(16))
 	eventually(t, 10*time.Second, func() error { return exactlyOnce(16, true, a) })
-	b := start(t, hub.Config, ns, "thirty-two", WithShards(32))
+	// A peer with another S that joined anyway (a replica of a version
+	// before the fleet's shard count was recorded): a refuses to own
+	// anything while it lives, as both views of which shard a key is in
+	// cannot be trusted at once.
+	keepRenewing(t, clientFor(t, hub.Config), ns, []*coordinationv1.Lease{
+		peerLease(PeerLeaseName("thirty-two"), "thirty-two", map[string]string{ShardsAnnotation: "32"}, ptr.To(int32(2))),
+	})
 	eventually(t, 10*time.Second, func() error {
-		if n := len(a.OwnedShards()) + len(b.OwnedShards()); n > 0 {
-			return fmt.Errorf("replicas with different S still own %d shards", n)
+		if n := len(a.OwnedShards()); n > 0 {
+			return fmt.Errorf("the S=16 replica still owns %d shards beside an S=32 peer", n)
 		}
 		if err := a.Ready(); err == nil || !strings.Contains(err.Error(), "32 shards") {
 			return fmt.Errorf("readiness of the S=16 replica does not name the mismatch: %v", err)
-		}
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "16 shards") {
-			return fmt.Errorf("readiness of the S=32 replica does not name the mismatch: %v", err)
 		}
 		return nil
 	})
 	if got := gaugeValue(t, configMismatch); got != 1 {
 		t.Errorf("flinkhub_sharding_config_mismatch = %v, want 1", got)
 	}
-	if err := b.stop(); err != nil {
+}
+
+// TestReplicaWithAnotherShardCountExits: the first replica records the
+// fleet's S; one started with another --shards (a rolling update that
+// changes it) exits with a message saying what to do, and the fleet keeps
+// owning every shard meanwhile.
+func TestReplicaWithAnotherShardCountExits(t *testing.T) {
+	ns := newNamespace(t)
+	a := start(t, hub.Config, ns, "sixteen", WithShards(16))
+	eventually(t, 10*time.Second, func() error { return exactlyOnce(16, true, a) })
+	b := start(t, hub.Config, ns, "thirty-two", WithShards(32))
+	var err error
+	select {
+	case err = <-b.done:
+	case <-time.After(time.Minute):
+		t.Fatal("the S=32 replica did not exit")
+	}
+	b.once.Do(func() { b.err = err })
+	if !errors.Is(err, ErrShardCount) || !strings.Contains(err.Error(), `"16" shards`) || !strings.Contains(err.Error(), "--shards=32") {
+		t.Fatalf("the S=32 replica ended with %v, want ErrShardCount naming both counts", err)
+	}
+	if _, gerr := clientFor(t, hub.Config).CoordinationV1().Leases(ns).Get(context.Background(), PeerLeaseName("thirty-two"), metav1.GetOptions{}); gerr == nil {
+		t.Error("the S=32 replica joined the election before exiting")
+	}
+	if err := exactlyOnce(16, true, a); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error { return exactlyOnce(16, true, a) })
 	if err := a.Ready(); err != nil {
-		t.Fatalf("still unready after the mismatched peer left: %v", err)
+		t.Fatalf("the fleet is not ready beside a replica with another S: %v", err)
 	}
 }
 
