@@ -2,6 +2,7 @@ package flinkdeployment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,6 +82,16 @@ type state struct {
 	// jobManager is the observed JobManager Deployment, nil when absent or
 	// being deleted.
 	jobManager *appsv1.Deployment
+	// step names what the reconcile is doing, for the error of a reconcile
+	// whose deadline passed.
+	step *string
+}
+
+// doing records what the reconcile does now.
+func (s *state) doing(what string) {
+	if s.step != nil {
+		*s.step = what
+	}
 }
 
 func (r *Reconciler) now() time.Time {
@@ -90,9 +101,26 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
-// Reconcile runs one reconcile of a FlinkDeployment in a member cluster.
-// It assumes ownership: wrap it with Gated.
+// Reconcile runs one reconcile of a FlinkDeployment in a member cluster,
+// within Options.ReconcileTimeout: when that passes, its error says so and
+// names the step it was in. It assumes ownership: wrap it with Gated.
 func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	step := "reading the FlinkDeployment"
+	if d := r.Options.ReconcileTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errReconcileDeadline)
+		defer cancel()
+	}
+	next, err := r.reconcile(ctx, req, &step)
+	if err != nil && errors.Is(context.Cause(ctx), errReconcileDeadline) {
+		err = &deadlineError{limit: r.Options.ReconcileTimeout, step: step, err: err}
+	}
+	return resultFor(err, next, r.Options.ReconcileInterval)
+}
+
+// reconcile is Reconcile's work: it returns when to look again on success
+// (0: only on the next event) and keeps *step on what it is doing.
+func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, step *string) (time.Duration, error) {
 	logger := log.FromContext(ctx).WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
 	ctx = log.IntoContext(ctx, logger)
 
@@ -101,32 +129,37 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		// The member went away; its reconciles resume when it is engaged
 		// again, from the initial list of its cache.
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
-		return reconcile.Result{}, nil
+		return 0, nil
 	}
 	fd := &v1beta1.FlinkDeployment{}
 	if err := cl.GetClient().Get(ctx, req.NamespacedName, fd); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		return 0, client.IgnoreNotFound(err)
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
-	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
+	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval, step: step}
 
 	if !fd.DeletionTimestamp.IsZero() {
-		return resultFor(r.finalize(ctx, s), r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
+		*step = "finalizing the deletion"
+		return r.Options.ProgressCheckInterval, r.finalize(ctx, s)
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
+		*step = "adding the finalizer"
 		patch := client.MergeFrom(fd.DeepCopy())
 		controllerutil.AddFinalizer(fd, Finalizer)
 		if err := cl.GetClient().Patch(ctx, fd, patch); err != nil {
-			return reconcile.Result{}, fmt.Errorf("add finalizer: %w", err)
+			return 0, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
 
 	s.written = fd.DeepCopy()
 	err = r.phases(ctx, s)
+	if err == nil {
+		s.doing("writing the status")
+	}
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
 	}
-	return resultFor(err, s.next, r.Options.ReconcileInterval)
+	return s.next, err
 }
 
 // Gated admits a request to inner only while gate says this replica owns
@@ -153,14 +186,16 @@ func (r *Reconciler) phases(ctx context.Context, s *state) error {
 	s.lastSpec = last
 
 	for _, phase := range []struct {
-		name string
-		run  func(context.Context, *state) error
+		name  string
+		doing string
+		run   func(context.Context, *state) error
 	}{
-		{"observe", r.observe},
-		{"validate", r.validate},
-		{"reconcile", r.reconcileSpec},
-		{"report", r.report},
+		{"observe", "observing", r.observe},
+		{"validate", "validating", r.validate},
+		{"reconcile", "reconciling the spec", r.reconcileSpec},
+		{"report", "reporting", r.report},
 	} {
+		s.doing(phase.doing)
 		pctx, end := observability.StartPhase(ctx, phase.name)
 		err := phase.run(pctx, s)
 		end(err)
