@@ -70,39 +70,41 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 	}
 	hole := newBlackhole(t, target.Host)
 
-	kubeconfig := filepath.Join(t.TempDir(), "hub.kubeconfig")
+	// The hub runs as its own process: controller names are unique per
+	// process, and other tests of this package run the hub in theirs.
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
 	if err := os.WriteFile(kubeconfig, f.Hub.Kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stdout, stderr syncBuffer
-	go func() {
-		done <- run(runCtx, []string{
-			"--kubeconfig", kubeconfig, "--namespace", ns, "--metrics-bind-address=0", "--health-probe-bind-address=0",
-			"--fleet-bind-address=", "--max-concurrent-reconciles=2",
-			"--progress-check-interval=500ms", "--reconcile-interval=5s",
-			"--flink-rest-transport=url", "--flink-rest-url-template=" + srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-		}, &stdout, &stderr)
-	}()
+	hub, err := framework.StartProcess(dir, "hub", bin,
+		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", "hub-0",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--fleet-bind-address=",
+		"--max-concurrent-reconciles=2", "--progress-check-interval=500ms", "--reconcile-interval=5s",
+		"--flink-rest-transport=url", "--flink-rest-url-template="+srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	stopped := false
 	stopHub := func() {
 		if stopped {
 			return
 		}
 		stopped = true
-		stop()
-		if code := <-done; code != 0 {
-			t.Errorf("run exited %d; stderr:\n%s", code, stderr.String())
+		if err := hub.Stop(30 * time.Second); err != nil {
+			t.Errorf("hub: %v (log %s)", err, hub.LogPath)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(hub.LogPath); err == nil {
+				t.Logf("hub log:\n%s", lastLines(string(log), 60))
+			}
 		}
 	}
 	t.Cleanup(stopHub) // before the proxy closes and the fleet stops
-	framework.AwaitWithin(t, 30*time.Second, "hub started", func() error {
-		if !strings.Contains(stdout.String(), "flink-hub ") {
-			return fmt.Errorf("stdout: %q", stdout.String())
-		}
-		return nil
-	})
 
 	// Both members are registered with the identity `cluster add` gives
 	// the hub; the sick one's kubeconfig points at the proxy.
@@ -176,6 +178,12 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 	if err := f.CheckNoRefusals(); err != nil {
 		t.Error(err)
 	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // stable reports whether fd's JobManager is ready, its lifecycle STABLE and
