@@ -146,9 +146,11 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 		return fd
 	}
 
-	// More sick FlinkDeployments than workers, all deploying.
+	// Many more sick FlinkDeployments than workers, all deploying: without
+	// a share, the queue always holds sick requests ahead of the healthy
+	// member's, and each holds a worker until its request dies.
 	var sickFDs []*v1beta1.FlinkDeployment
-	for i := range 4 {
+	for i := range 10 {
 		sickFDs = append(sickFDs, create(sick, fmt.Sprintf("sick-%d", i)))
 	}
 	for _, fd := range sickFDs {
