@@ -38,6 +38,10 @@ type Options struct {
 	// token bucket (client-go's defaults of 5/10 starve a fleet).
 	MemberQPS   float32
 	MemberBurst int
+	// MemberRequestTimeout bounds each request to a member (a watch only
+	// until it starts), so that a member whose apiserver blackholes
+	// traffic fails its callers instead of holding them; zero disables it.
+	MemberRequestTimeout time.Duration
 	// ProbeInterval is the time between health probes of one member.
 	ProbeInterval time.Duration
 	// ProbeTimeout bounds one probe.
@@ -74,16 +78,19 @@ type Options struct {
 // DefaultOptions returns the production defaults.
 func DefaultOptions() Options {
 	return Options{
-		Namespace:        "flink-hub",
-		MemberQPS:        200,
-		MemberBurst:      400,
-		ProbeInterval:    10 * time.Second,
-		ProbeTimeout:     5 * time.Second,
-		Debounce:         30 * time.Second,
-		InstallCRDs:      true,
-		CRDRetryInterval: 5 * time.Second,
-		FleetAddress:     ":8082",
-		StatusWorkers:    8,
+		Namespace:   "flink-hub",
+		MemberQPS:   200,
+		MemberBurst: 400,
+		// Far more than a healthy apiserver needs for one request of the
+		// hub's, and well below the reconcile deadline.
+		MemberRequestTimeout: 30 * time.Second,
+		ProbeInterval:        10 * time.Second,
+		ProbeTimeout:         5 * time.Second,
+		Debounce:             30 * time.Second,
+		InstallCRDs:          true,
+		CRDRetryInterval:     5 * time.Second,
+		FleetAddress:         ":8082",
+		StatusWorkers:        8,
 	}
 }
 
@@ -138,6 +145,7 @@ func NewProvider(opts Options) *Provider {
 				return err
 			}
 			memberconfig.RateLimit(cfg, opts.MemberQPS, opts.MemberBurst)
+			memberconfig.RequestTimeout(cfg, opts.MemberRequestTimeout)
 			cfg.UserAgent = "flink-hub"
 			// API calls made inside a traced reconcile become child spans.
 			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observability.WrapKubeTransport(rt, "") })

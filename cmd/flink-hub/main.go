@@ -36,6 +36,7 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/deployer/native"
 	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
 	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/controllers/flinkdeployment/workershare"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/observability"
 	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
@@ -67,6 +68,7 @@ type config struct {
 	flinkREST   flinkrest.Options
 	tracing     observability.TracingOptions
 	workers     int
+	memberShare float64
 	webhook     webhook.Flags
 	auditFile   string
 	pprofAddr   string
@@ -85,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "hub namespace holding member kubeconfig Secrets and Leases")
 	fs.Float64Var(&c.memberQPS, "member-qps", float64(o.MemberQPS), "client-side QPS limit of the requests to each member, all resource types together")
 	fs.IntVar(&o.MemberBurst, "member-burst", o.MemberBurst, "client-side burst of the requests to each member")
+	fs.DurationVar(&o.MemberRequestTimeout, "member-request-timeout", o.MemberRequestTimeout, "timeout of each request to a member, reading the answer included; a watch must only start within it (0 disables it)")
 	fs.DurationVar(&o.ProbeInterval, "health-probe-interval", o.ProbeInterval, "time between health probes of one member")
 	fs.DurationVar(&o.ProbeTimeout, "health-probe-timeout", o.ProbeTimeout, "timeout of one member health probe")
 	fs.DurationVar(&o.Debounce, "health-debounce", o.Debounce, "how long a member's new health must last before its Ready condition changes")
@@ -96,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.reconcile.AddFlags(fs)
 	c.flinkREST.AddFlags(fs)
 	fs.IntVar(&c.workers, "max-concurrent-reconciles", 8, "FlinkDeployment reconciles run at once by this replica")
+	fs.Float64Var(&c.memberShare, "member-worker-share", flinkdeployment.DefaultMemberWorkerShare, "share of --max-concurrent-reconciles one member may hold at once (rounded up, at least one); 1 lets one member hold them all")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "address of /debug/pprof (empty disables)")
 	fs.StringVar(&c.auditFile, "reconcile-audit-file", "", "append the start and end of every admitted reconcile to this file (for benchmarks; empty disables)")
 	fs.StringVar(&c.tracing.Endpoint, "otel-endpoint", "", "OTLP endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT; tracing is off when neither is set)")
@@ -122,6 +126,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.workers < 1 {
 		problems = append(problems, errors.New("--max-concurrent-reconciles must be at least 1"))
+	}
+	if err := workershare.Validate(c.memberShare); err != nil {
+		problems = append(problems, fmt.Errorf("--member-worker-share: %w", err))
+	}
+	if o.MemberRequestTimeout < 0 || c.reconcile.ReconcileTimeout < 0 {
+		problems = append(problems, errors.New("--member-request-timeout and --reconcile-timeout must not be negative"))
 	}
 	if err := c.webhook.Validate(); err != nil {
 		problems = append(problems, err)
@@ -269,6 +279,7 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		Replica:                 c.election.Identity,
 		ShardOf:                 elector.ShardOf,
 		MaxConcurrentReconciles: c.workers,
+		MemberWorkerShare:       c.memberShare,
 		Sources:                 []source.TypedSource[mcreconcile.Request]{requeuer.Source()},
 		Audit:                   audit,
 	}); err != nil {

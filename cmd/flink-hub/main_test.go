@@ -34,6 +34,10 @@ func TestRunFlags(t *testing.T) {
 		{"bad qps", []string{"--member-qps=0"}, 2, nil, "--member-qps and --member-burst must be positive"},
 		{"bad probe", []string{"--health-probe-interval=0s"}, 2, nil, "--health-probe-interval"},
 		{"no namespace", []string{"--namespace="}, 2, nil, "--namespace must not be empty"},
+		{"bad worker share", []string{"--member-worker-share=0"}, 2, nil, "--member-worker-share: the worker share of a member must be above 0 and at most 1"},
+		{"worker share over 1", []string{"--member-worker-share=1.5"}, 2, nil, "--member-worker-share"},
+		{"negative request timeout", []string{"--member-request-timeout=-1s"}, 2, nil, "--member-request-timeout and --reconcile-timeout must not be negative"},
+		{"negative reconcile timeout", []string{"--reconcile-timeout=-1s"}, 2, nil, "--member-request-timeout and --reconcile-timeout must not be negative"},
 		{"unreadable kubeconfig", []string{"--kubeconfig=/nonexistent/kubeconfig"}, 1, []string{"flink-hub dev"}, "hub cluster config"},
 	}
 	for _, tc := range cases {

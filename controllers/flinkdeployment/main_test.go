@@ -109,7 +109,9 @@ func run(m *testing.M) int {
 		JobManagers: flinkdeployment.RESTClients(resolver),
 		Options:     opts,
 	}
-	if err := r.SetupWithManager(mgr, flinkdeployment.SetupOptions{Gate: allowAll{}, Replica: "test"}); err != nil {
+	if err := r.SetupWithManager(mgr, flinkdeployment.SetupOptions{Gate: allowAll{}, Replica: "test",
+		// One member: nothing to share the workers with.
+		MemberWorkerShare: 1}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

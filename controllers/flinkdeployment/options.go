@@ -23,6 +23,9 @@ type Options struct {
 	// resumes soon after its cause is fixed. The reconcile interval caps it
 	// too.
 	MaxRetryBackoff time.Duration
+	// ReconcileTimeout bounds one reconcile of a FlinkDeployment; its
+	// error then names the step it was in. Zero disables it.
+	ReconcileTimeout time.Duration
 	// FieldOwner is the server-side apply field manager of member objects.
 	FieldOwner string
 }
@@ -34,6 +37,7 @@ func DefaultOptions() Options {
 		ProgressCheckInterval: 10 * time.Second,
 		ReadinessTimeout:      5 * time.Minute,
 		MaxRetryBackoff:       time.Minute,
+		ReconcileTimeout:      2 * time.Minute,
 		FieldOwner:            "flink-hub",
 	}
 }
@@ -45,6 +49,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProgressCheckInterval, "progress-check-interval", d.ProgressCheckInterval, "how often a FlinkDeployment in progress is observed")
 	fs.DurationVar(&o.ReadinessTimeout, "deployment-readiness-timeout", d.ReadinessTimeout, "how long a JobManager may take to become ready before it is reported as ERROR")
 	fs.DurationVar(&o.MaxRetryBackoff, "max-retry-backoff", d.MaxRetryBackoff, "the longest wait before a failed reconcile is retried (at most the reconcile interval)")
+	fs.DurationVar(&o.ReconcileTimeout, "reconcile-timeout", d.ReconcileTimeout, "deadline of one FlinkDeployment reconcile (0 disables it); a reconcile that passes it fails, naming the step it was in")
 	o.FieldOwner = d.FieldOwner
 }
 

@@ -2,6 +2,7 @@ package flinkdeployment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,6 +85,16 @@ type state struct {
 	// jobManager is the observed JobManager Deployment, nil when absent or
 	// being deleted.
 	jobManager *appsv1.Deployment
+	// step names what the reconcile is doing, for the error of a reconcile
+	// whose deadline passed.
+	step *string
+}
+
+// doing records what the reconcile does now.
+func (s *state) doing(what string) {
+	if s.step != nil {
+		*s.step = what
+	}
 }
 
 func (r *Reconciler) now() time.Time {
@@ -93,9 +104,43 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
-// Reconcile runs one reconcile of a FlinkDeployment in a member cluster.
-// It assumes ownership: wrap it with Gated.
+// Reconcile runs one reconcile of a FlinkDeployment in a member cluster,
+// within Options.ReconcileTimeout: when that passes, its error says so and
+// names the step it was in. It assumes ownership: wrap it with Gated.
 func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	step := "reading the FlinkDeployment"
+	if d := r.Options.ReconcileTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errReconcileDeadline)
+		defer cancel()
+	}
+	next, err := r.reconcile(ctx, req, &step)
+	return resultFor(r.cutShort(ctx, step, err), next, r.Options.ReconcileInterval)
+}
+
+// cutShort names the reconcile deadline and step in err when the deadline
+// ended the reconcile.
+func (r *Reconciler) cutShort(ctx context.Context, step string, err error) error {
+	var d *deadlineError
+	if err == nil || errors.As(err, &d) || !errors.Is(context.Cause(ctx), errReconcileDeadline) {
+		return err
+	}
+	return &deadlineError{limit: r.Options.ReconcileTimeout, step: step, err: err}
+}
+
+// reportContext is ctx, or, once ctx is done (the reconcile deadline
+// passed), a short one of its own: what stopped the reconcile is still
+// written to status.
+func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// reconcile is Reconcile's work: it returns when to look again on success
+// (0: only on the next event) and keeps *step on what it is doing.
+func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, step *string) (time.Duration, error) {
 	// The controller's logger names the FlinkDeployment (SetupWithManager).
 	logger := log.FromContext(ctx)
 
@@ -104,47 +149,55 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		// The member went away; its reconciles resume when it is engaged
 		// again, from the initial list of its cache.
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
-		return reconcile.Result{}, nil
+		return 0, nil
 	}
 	fd := &v1beta1.FlinkDeployment{}
 	if err := cl.GetClient().Get(ctx, req.NamespacedName, fd); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		return 0, client.IgnoreNotFound(err)
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
-	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval}
+	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval, step: step}
 
 	// A deletion completes wherever it is: a FlinkDeployment in kube-system
 	// that an older hub finalized gets its objects and finalizer removed.
 	if !fd.DeletionTimestamp.IsZero() {
+		*step = "finalizing the deletion"
 		err := r.finalize(ctx, s)
 		if controllerutil.ContainsFinalizer(fd, Finalizer) {
 			r.reportStallAndPersist(ctx, s, err)
 		}
-		return resultFor(err, r.Options.ProgressCheckInterval, r.Options.ReconcileInterval)
+		return r.Options.ProgressCheckInterval, err
 	}
 	if ferr := validation.ValidateNamespace(fd.Namespace); ferr != nil {
-		return reconcile.Result{}, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
+		return 0, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
+		*step = "adding the finalizer"
 		patch := fencedPatch(fd.DeepCopy())
 		controllerutil.AddFinalizer(fd, Finalizer)
 		if err := cl.GetClient().Patch(ctx, fd, patch); err != nil {
 			err = fmt.Errorf("add finalizer: %w", err)
 			r.reportStallAndPersist(ctx, s, err)
-			return resultFor(err, s.next, r.Options.ReconcileInterval)
+			return 0, err
 		}
 	}
 
 	s.written = fd.DeepCopy()
 	err = r.phases(ctx, s)
+	if err == nil {
+		s.doing("writing the status")
+	}
 	// Whatever stopped this reconcile is in status.error before the status
 	// is written: nothing stalls silently.
+	err = r.cutShort(ctx, *step, err)
 	r.reportStall(s, err)
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
 		r.reportStallAndPersist(ctx, s, err)
 	}
-	return resultFor(err, s.next, r.Options.ReconcileInterval)
+	return s.next, err
 }
 
 // refuse reports msg in the status of a FlinkDeployment the hub never
@@ -188,14 +241,16 @@ func (r *Reconciler) phases(ctx context.Context, s *state) error {
 	s.lastSpec = last
 
 	for _, phase := range []struct {
-		name string
-		run  func(context.Context, *state) error
+		name  string
+		doing string
+		run   func(context.Context, *state) error
 	}{
-		{"observe", r.observe},
-		{"validate", r.validate},
-		{"reconcile", r.reconcileSpec},
-		{"report", r.report},
+		{"observe", "observing", r.observe},
+		{"validate", "validating", r.validate},
+		{"reconcile", "reconciling the spec", r.reconcileSpec},
+		{"report", "reporting", r.report},
 	} {
+		s.doing(phase.doing)
 		pctx, end := observability.StartPhase(ctx, phase.name)
 		err := phase.run(pctx, s)
 		end(err)

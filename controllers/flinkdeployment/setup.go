@@ -26,6 +26,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkdeployment/workershare"
 	"github.com/flink-hub/flink-hub/observability"
 )
 
@@ -39,6 +40,13 @@ type SetupOptions struct {
 	ShardOf func(key string) int
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
+	// MemberWorkerShare is the share of MaxConcurrentReconciles one member
+	// may hold at once (rounded up, at least one worker); a request of a
+	// member at its share is requeued after about ShareRetry. 1 lets one
+	// member hold every worker; DefaultMemberWorkerShare when zero.
+	MemberWorkerShare float64
+	// ShareRetry is DefaultShareRetry when zero.
+	ShareRetry time.Duration
 	// Sources are extra request sources, such as the sharding requeuer
 	// that enqueues every key of a newly acquired shard.
 	Sources []source.TypedSource[mcreconcile.Request]
@@ -51,7 +59,8 @@ type SetupOptions struct {
 // SetupWithManager registers the FlinkDeployment controller: events of
 // FlinkDeployments and of the JobManager and TaskManager Deployments the hub
 // created enqueue the FlinkDeployment when this replica owns it; requests
-// pass the gate, then the tracing wrapper, then Reconcile.
+// pass the gate, then the member's worker share, then the tracing wrapper,
+// then Reconcile.
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) error {
 	var traceOpts []observability.ReconcileOption
 	if o.Replica != "" {
@@ -63,6 +72,16 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	if o.MaxConcurrentReconciles < 1 {
 		o.MaxConcurrentReconciles = 4
 	}
+	if o.MemberWorkerShare == 0 {
+		o.MemberWorkerShare = DefaultMemberWorkerShare
+	}
+	if err := workershare.Validate(o.MemberWorkerShare); err != nil {
+		return err
+	}
+	if o.ShareRetry <= 0 {
+		o.ShareRetry = DefaultShareRetry
+	}
+	shares := workershare.New(workershare.Limit(o.MaxConcurrentReconciles, o.MemberWorkerShare))
 	b := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment").
 		// Status writes (ours) change no generation and trigger nothing;
@@ -93,7 +112,7 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	if o.Audit != nil {
 		inner = audited(o.Audit, inner)
 	}
-	return b.Complete(Gated(o.Gate, inner))
+	return b.Complete(Gated(o.Gate, shared(shares, o.ShareRetry, inner)))
 }
 
 // retryLimiter is controller-runtime's default rate limiter (per-item

@@ -86,7 +86,10 @@ func (r *Reconciler) reportStall(s *state, err error) bool {
 // names the member, never its credentials.
 func explainStall(member string, err error) string {
 	var netErr net.Error
+	var deadline *deadlineError
 	switch {
+	case errors.As(err, &deadline):
+		return fmt.Sprintf("%v; the member or the JobManager is too slow or unreachable, the hub keeps retrying", err)
 	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
 		return fmt.Sprintf("a ResourceQuota in the namespace refused an object of this FlinkDeployment; raise the quota or lower the resources asked for: %v", err)
 	case apierrors.IsForbidden(err) && isAdmissionDenial(err):
@@ -120,6 +123,8 @@ func isAdmissionDenial(err error) bool {
 // reportStallAndPersist is reportStall for the deletion path, which keeps
 // no written copy: it writes status.error alone when it changed.
 func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err error) {
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	before := s.fd.DeepCopy()
 	if !r.reportStall(s, err) {
 		return

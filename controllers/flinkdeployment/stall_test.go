@@ -35,6 +35,7 @@ func TestExplainStallSaysWhatToDo(t *testing.T) {
 		{"conflict", apierrors.NewConflict(cm, "x", errors.New("changed")), []string{"keep conflicting"}},
 		{"unauthorized", apierrors.NewUnauthorized("token expired"), []string{"fresh token", "cluster add member-1"}},
 		{"deadline", fmt.Errorf("apply: %w", context.DeadlineExceeded), []string{"did not answer in time"}},
+		{"reconcile deadline", &deadlineError{limit: 2 * time.Minute, step: "observing", err: context.DeadlineExceeded}, []string{"2m0s", "observing", "keeps retrying"}},
 		{"unavailable", apierrors.NewServiceUnavailable("etcd"), []string{"overloaded or failing"}},
 		{"other", errors.New("something else"), []string{"something else"}},
 	} {

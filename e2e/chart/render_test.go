@@ -82,7 +82,8 @@ func TestRenderDefaults(t *testing.T) {
 		"renew-deadline": "7s", "retry-period": "2s", "reconcile-interval": "60s", "flink-rest-transport": "proxy",
 		"health-probe-bind-address": ":8081", "metrics-bind-address": ":8080", "fleet-bind-address": ":8082",
 		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
-		"allow-insecure-member-kubeconfigs": "false",
+		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
+		"reconcile-timeout": "2m",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
