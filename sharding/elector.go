@@ -42,8 +42,8 @@ type Elector struct {
 	lister   coordinationlisters.LeaseNamespaceLister
 	kick     chan struct{}
 
-	mu             sync.Mutex
-	seen           map[string]observation
+	mu   sync.Mutex
+	seen map[string]observation
 	// deleted is when this replica saw a fence Lease with a holder
 	// deleted: it is not created again before a lease duration passed, as
 	// the holder may not have seen the deletion.
