@@ -136,18 +136,9 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 		}
 		appNamespace(t, ctx, m.cp)
 	}
-	all, err := examples.Load()
+	basic, err := examples.Named("basic/basic-example")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var basic *v1beta1.FlinkDeployment
-	for _, ex := range all {
-		if ex.Name == "basic/basic-example" {
-			basic = ex.Typed
-		}
-	}
-	if basic == nil {
-		t.Fatal("no basic/basic-example among the upstream examples")
 	}
 	create := func(cp *framework.ControlPlane, name string) *v1beta1.FlinkDeployment {
 		fd := basic.DeepCopy()

@@ -247,15 +247,9 @@ func TestInvalidSpecIsReportedAndTouchesNothing(t *testing.T) {
 	defer cancel()
 	namespace(t, ctx, "invalid")
 	c := fleet.Members[0].Client
-	all, err := examples.Load()
+	basic, err := examples.Named("basic/basic-example")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var basic *v1beta1.FlinkDeployment
-	for _, ex := range all {
-		if ex.Name == "basic/basic-example" {
-			basic = ex.Typed.DeepCopy()
-		}
 	}
 	basic.Namespace = "invalid"
 

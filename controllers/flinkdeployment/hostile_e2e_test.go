@@ -18,19 +18,12 @@ const hostileNS = "hostile"
 // example is the upstream example exName as namespace/name.
 func example(t *testing.T, exName, namespace, name string) *v1beta1.FlinkDeployment {
 	t.Helper()
-	all, err := examples.Load()
+	fd, err := examples.Named(exName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ex := range all {
-		if ex.Name == exName {
-			fd := ex.Typed.DeepCopy()
-			fd.Namespace, fd.Name = namespace, name
-			return fd
-		}
-	}
-	t.Fatalf("example %s not found", exName)
-	return nil
+	fd.Namespace, fd.Name = namespace, name
+	return fd
 }
 
 func basicExample(t *testing.T, name string) *v1beta1.FlinkDeployment {

@@ -55,15 +55,9 @@ func TestMemberRegisteredForNamespaces(t *testing.T) {
 	for _, ns := range []string{"a", "b", "c"} {
 		namespace(t, ctx, m, ns)
 	}
-	all, err := examples.Load()
+	basic, err := examples.Named("basic/basic-example")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var basic *v1beta1.FlinkDeployment
-	for _, ex := range all {
-		if ex.Name == "basic/basic-example" {
-			basic = ex.Typed
-		}
 	}
 	inC, inA := basic.DeepCopy(), basic.DeepCopy()
 	inC.Namespace, inA.Namespace = "c", "a"

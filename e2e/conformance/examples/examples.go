@@ -77,3 +77,17 @@ func Load() ([]Example, error) {
 	}
 	return out, nil
 }
+
+// Named returns a copy of the example named name ("basic/basic-example").
+func Named(name string) (*v1beta1.FlinkDeployment, error) {
+	all, err := Load()
+	if err != nil {
+		return nil, err
+	}
+	for _, ex := range all {
+		if ex.Name == name {
+			return ex.Typed.DeepCopy(), nil
+		}
+	}
+	return nil, fmt.Errorf("no example %q among the upstream examples", name)
+}
