@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -21,14 +22,19 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
-// clientCluster is a member whose only part in use is its client; every
-// other method panics (embedded nil).
+// clientCluster is a member whose only parts in use are its client and an
+// event recorder; every other method panics (embedded nil).
 type clientCluster struct {
 	cluster.Cluster
 	c client.Client
 }
 
 func (c clientCluster) GetClient() client.Client { return c.c }
+
+// GetEventRecorder drops the events.
+func (c clientCluster) GetEventRecorder(string) events.EventRecorder {
+	return events.NewFakeRecorder(100)
+}
 
 type oneCluster struct{ cl cluster.Cluster }
 
