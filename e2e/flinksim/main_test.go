@@ -6,11 +6,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,7 +55,7 @@ func startSimulator(t *testing.T, opts flinksim.Options) (*flinksim.Simulator, f
 		t.Fatal("tests simulate their own namespace only")
 	}
 	if opts.Log.GetSink() == nil {
-		opts.Log = testr.New(t)
+		opts.Log = testLogger(t)
 	}
 	sim := flinksim.New(opts)
 	if err := sim.AddMember("m1", member.Config); err != nil {
@@ -192,4 +194,20 @@ func succeeded(st flinkrest.OperationStatus, err error) error {
 		return fmt.Errorf("operation failed: %s", st.Failure)
 	}
 	return nil
+}
+
+// testLogger logs to t until t ends, and drops lines after: a manager's
+// stop procedure may log from a goroutine of its own after Start returned,
+// and t.Log after the test ended panics.
+func testLogger(t *testing.T) logr.Logger {
+	var mu sync.Mutex
+	ended := false
+	t.Cleanup(func() { mu.Lock(); ended = true; mu.Unlock() })
+	return funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			t.Log(prefix, args)
+		}
+	}, funcr.Options{Verbosity: 1})
 }

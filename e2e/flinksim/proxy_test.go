@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
-
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
@@ -23,7 +21,7 @@ func TestProxyTransport(t *testing.T) {
 	network := netns.ForTest(t)
 	ctx := context.Background()
 	ns := namespace(t)
-	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testr.New(t)})
+	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testLogger(t)})
 	if err := sim.AddMember("m1", member.Config); err != nil {
 		t.Fatal(err)
 	}
