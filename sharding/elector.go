@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/flink-hub/flink-hub/sharding/handoff"
 )
 
 // The election's permissions in the hub namespace (peer and shard fence
@@ -163,6 +165,13 @@ func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(
 	}
 	f := e.fences[shard]
 	f.inflight++
+	if _, seen := f.begun[key]; !seen {
+		if f.begun == nil {
+			f.begun = map[string]struct{}{}
+		}
+		f.begun[key] = struct{}{}
+		ctx = handoff.WithFirst(ctx)
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(f.ctx, cancel)
 	return rctx, sync.OnceFunc(func() {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/sharding/handoff"
 )
 
 const (
@@ -213,6 +214,14 @@ func TestStopsBeforeExpiryWhenHubUnreachableAndRecovers(t *testing.T) {
 		t.Fatal("Begin refused a key of an owned shard")
 	}
 	defer done()
+	if !handoff.First(rctx) {
+		t.Error("the first reconcile of a key since its shard was acquired is not marked first")
+	}
+	again, doneAgain, ok := e.Begin(context.Background(), key)
+	if !ok || handoff.First(again) {
+		t.Errorf("a second reconcile of the key: admitted %v, marked first %v; want admitted, not first", ok, handoff.First(again))
+	}
+	doneAgain()
 
 	proxy.setCut(true)
 	cut := time.Now()
@@ -249,6 +258,12 @@ func TestStopsBeforeExpiryWhenHubUnreachableAndRecovers(t *testing.T) {
 		}
 		return nil
 	})
+	// Other replicas may have written the key while this one had lost it.
+	regained, doneRegained, ok := e.Begin(context.Background(), key)
+	if !ok || !handoff.First(regained) {
+		t.Errorf("the first reconcile after regaining the shard: admitted %v, marked first %v; want both", ok, handoff.First(regained))
+	}
+	doneRegained()
 }
 
 func TestDuplicateIdentityRefused(t *testing.T) {

@@ -35,6 +35,9 @@ type fence struct {
 	// tick is doing (a tick blocked on an unanswering apiserver notices
 	// late).
 	expiry *time.Timer
+	// begun holds the keys admitted since the fence was acquired; the first
+	// admission of a key is marked handoff.First.
+	begun map[string]struct{}
 }
 
 // parallelWrites bounds concurrent Lease writes per tick: high enough that
@@ -213,6 +216,7 @@ func (e *Elector) renewFences(ctx context.Context) {
 				// meanwhile, so the shard's keys are enqueued again.
 				f.lapsed = false
 				f.ctx, f.cancel = context.WithCancel(context.Background())
+				f.begun = nil
 				e.opts.Log.Info("renewed fence again after its renew deadline", "shard", f.shard)
 				e.notifyLocked(f.shard)
 			}

@@ -12,7 +12,9 @@ type Gate interface {
 	// not own key now: drop the request without error (the owner enqueues
 	// it). Otherwise reconcile with the returned context, which is cancelled
 	// if ownership is lost, and call done when the reconcile ends; a shard
-	// is handed off only after its admitted reconciles are done.
+	// is handed off only after its admitted reconciles are done. The first
+	// admission of key since its shard was acquired carries handoff.First
+	// in rctx: the previous owner's last writes may not be in the cache.
 	Begin(ctx context.Context, key string) (rctx context.Context, done func(), ok bool)
 	// ShardOf is the shard of key.
 	ShardOf(key string) int

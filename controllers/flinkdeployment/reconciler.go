@@ -24,6 +24,7 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/controllers/validation"
 	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/sharding/handoff"
 )
 
 // Finalizer is the upstream operator's finalizer on FlinkDeployments.
@@ -151,8 +152,15 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
 		return 0, nil
 	}
+	// Right after this replica took the key over, the cache may lack the
+	// previous owner's last writes (a trigger id, a savepoint path): the
+	// first reconcile reads the apiserver.
+	var reader client.Reader = cl.GetClient()
+	if handoff.First(ctx) {
+		reader = cl.GetAPIReader()
+	}
 	fd := &v1beta1.FlinkDeployment{}
-	if err := cl.GetClient().Get(ctx, req.NamespacedName, fd); err != nil {
+	if err := reader.Get(ctx, req.NamespacedName, fd); err != nil {
 		return 0, client.IgnoreNotFound(err)
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
