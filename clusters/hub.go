@@ -20,6 +20,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/clusters/crdinstall"
 	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
@@ -73,6 +74,14 @@ type Options struct {
 	// MemberCacheTransform is the member caches' default transform;
 	// stripping managed fields when nil.
 	MemberCacheTransform toolscache.TransformFunc
+	// ClaimDuration is how long a member's claim lasts unrenewed
+	// (claim.DefaultDuration when zero): a registration that stopped
+	// renewing it is replaced by a duplicate one after that long.
+	ClaimDuration time.Duration
+	// OwnsMember, when set, says whether this replica writes the member's
+	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
+	// member's.
+	OwnsMember func(member string) bool
 }
 
 // DefaultOptions returns the production defaults.
@@ -91,6 +100,7 @@ func DefaultOptions() Options {
 		CRDRetryInterval:     5 * time.Second,
 		FleetAddress:         ":8082",
 		StatusWorkers:        8,
+		ClaimDuration:        claim.DefaultDuration,
 	}
 }
 
@@ -137,9 +147,11 @@ type Hub struct {
 // there labelled flink-hub.io/member-cluster=true with the key
 // "kubeconfig" registers a member named after the Secret, watched in the
 // namespaces of its flink-hub.io/namespaces annotation or in all.
+// The provider claims each member for its registration (package claim).
 func NewProvider(opts Options) *Provider {
 	return NewMemberProvider(ProviderOptions{
 		Namespace: opts.Namespace,
+		Claims:    claim.New(opts.ClaimDuration),
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
 			if err := opts.policy().Check(cfg); err != nil {
 				return err
@@ -226,6 +238,8 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		Debouncer:    health.NewDebouncer(opts.Debounce),
 		Interval:     opts.ProbeInterval,
 		CRDs:         h.CRDs,
+		Claims:       provider.opts.Claims,
+		Owns:         opts.OwnsMember,
 		Index:        h.Index,
 		Recorder:     mgr.GetLocalManager().GetEventRecorder("flink-hub"),
 		Policy:       opts.policy(),

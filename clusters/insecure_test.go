@@ -28,13 +28,14 @@ import (
 func TestInsecureKubeconfigsAreRefused(t *testing.T) {
 	ctx := context.Background()
 	proxy := newConnectProxy(t) // before the hubs: it closes after them
-	member := fleet.Members[1]
+	// Three members: one member registered three times would be managed
+	// by one registration only (the claim).
 	secrets := map[string][]byte{
-		"skip-verify": withCluster(t, hubKubeconfig(t, member), func(c *clientcmdapi.Cluster) {
+		"skip-verify": withCluster(t, hubKubeconfig(t, fleet.Members[0]), func(c *clientcmdapi.Cluster) {
 			c.CertificateAuthorityData, c.InsecureSkipTLSVerify = nil, true
 		}),
-		"proxied": withCluster(t, hubKubeconfig(t, member), func(c *clientcmdapi.Cluster) { c.ProxyURL = "http://" + proxy.addr }),
-		"good":    hubKubeconfig(t, member),
+		"proxied": withCluster(t, hubKubeconfig(t, fleet.Members[1]), func(c *clientcmdapi.Cluster) { c.ProxyURL = "http://" + proxy.addr }),
+		"good":    hubKubeconfig(t, fleet.Members[2]),
 	}
 	register := func(ns string) {
 		t.Helper()

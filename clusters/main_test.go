@@ -92,6 +92,9 @@ func testOptions(namespace string) clusters.Options {
 	o.CRDRetryInterval = 500 * time.Millisecond
 	o.FleetAddress = "127.0.0.1:0"
 	o.MemberQPS, o.MemberBurst = 123, 456
+	// Every test registers the same members in a hub namespace of its
+	// own; a stopped hub's claims lapse before the next test needs them.
+	o.ClaimDuration = 3 * time.Second
 	// The member caches of the hub binary (cmd/flink-hub).
 	memberCache := flinkdeployment.MemberCacheOptions()
 	o.MemberCacheByObject, o.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
@@ -112,6 +115,14 @@ func startHub(t *testing.T, opts clusters.Options) *clusters.Hub {
 // namespace and stops it when the test ends.
 func startHubAs(t *testing.T, cfg *rest.Config, opts clusters.Options) *clusters.Hub {
 	t.Helper()
+	hub, _ := launchHub(t, cfg, opts)
+	return hub
+}
+
+// launchHub starts a hub in an existing namespace and returns it with a
+// function that stops it (at the latest when the test ends).
+func launchHub(t *testing.T, cfg *rest.Config, opts clusters.Options) (*clusters.Hub, func()) {
+	t.Helper()
 	ctx := context.Background()
 	skip := true
 	hub, err := clusters.New(cfg, opts, manager.Options{
@@ -125,13 +136,14 @@ func startHubAs(t *testing.T, cfg *rest.Config, opts clusters.Options) *clusters
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- hub.Manager.Start(runCtx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("hub manager: %v", err)
 		}
 	})
-	return hub
+	t.Cleanup(stop)
+	return hub, stop
 }
 
 // hubKubeconfig is the kubeconfig `cluster add` gives the hub for member:

@@ -28,7 +28,10 @@ func TestHubIdentityMayMakeEveryMemberCall(t *testing.T) {
 		attrs := &authorizationv1.ResourceAttributes{
 			Group: call.Group, Resource: call.Resource, Subresource: call.Subresource, Verb: call.Verb, Name: call.Name,
 		}
-		if !call.ClusterWide && !call.AllNamespaces {
+		switch {
+		case call.Namespace != "":
+			attrs.Namespace = call.Namespace
+		case !call.ClusterWide && !call.AllNamespaces:
 			attrs.Namespace = "some-tenant"
 		}
 		review, err := reviews.Create(ctx, &authorizationv1.SelfSubjectAccessReview{

@@ -2,6 +2,8 @@ package clusters_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/clusters/health"
 	"github.com/flink-hub/flink-hub/clusters/memberstatus"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // statusReconciler is a MemberCluster status controller of the hub
@@ -114,4 +119,76 @@ func TestMemberStatusStopsQuietly(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, ns, name, metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+}
+
+// TestMemberStatusHasOneWriter runs two replicas of one hub, each with an
+// identity of its own, and gives the member to one of them, then to the
+// other, as the sharded election hands its key over: only the owner
+// writes the MemberCluster status (counted in the hub's audit log), and
+// both serve the member in their fleet API.
+func TestMemberStatusHasOneWriter(t *testing.T) {
+	ctx := context.Background()
+	const ns = "one-writer"
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"replica-a", "replica-b"}
+	ids := hubRoleIdentities(t, ns, names...)
+	var owner atomic.Value
+	owner.Store(names[0])
+	hubs := map[string]*clusters.Hub{}
+	for i, name := range names {
+		opts := testOptions(ns)
+		opts.OwnsMember = func(string) bool { return owner.Load() == name }
+		hubs[name] = startHubAs(t, ids[i], opts)
+	}
+	if err := fleet.Hub.Client.Create(ctx, memberSecret(ns, "m", hubKubeconfig(t, fleet.Members[0]))); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ns, "m", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+	writes := func(replica string) int {
+		t.Helper()
+		reqs, err := fleet.Hub.Requests(func(r framework.Request) bool {
+			return r.User == "system:serviceaccount:"+ns+":"+replica && r.Resource == "memberclusters" && r.Subresource == "status" && r.Verb == "patch"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(reqs)
+	}
+	for _, name := range names {
+		eventually(t, 10*time.Second, name+" serves the member in its fleet API", func() error {
+			var cl fleetapi.ClusterList
+			if err := fleetGet(t, hubs[name], "/fleet/v1/clusters", &cl); err != nil {
+				return err
+			}
+			if len(cl.Items) != 1 || !cl.Items[0].Ready {
+				return fmt.Errorf("clusters %+v", cl.Items)
+			}
+			return nil
+		})
+	}
+	eventually(t, 10*time.Second, "the owner writes the status on every probe", func() error {
+		if n := writes(names[0]); n < 5 {
+			return fmt.Errorf("%d writes", n)
+		}
+		return nil
+	})
+	if n := writes(names[1]); n != 0 {
+		t.Fatalf("the replica that does not own the member wrote its status %d times", n)
+	}
+
+	owner.Store(names[1])
+	before := writes(names[0])
+	eventually(t, 10*time.Second, "the new owner writes the status", func() error {
+		if n := writes(names[1]); n < 5 {
+			return fmt.Errorf("%d writes", n)
+		}
+		return nil
+	})
+	// One write of the old owner may have been under way at the handoff.
+	if n := writes(names[0]) - before; n > 1 {
+		t.Errorf("the old owner wrote the status %d times after the handoff", n)
+	}
+	waitReady(t, ns, "m", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 }

@@ -8,21 +8,25 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
@@ -34,7 +38,8 @@ import (
 // memberconfig.NamespacesAnnotation (cache.Options.DefaultNamespaces), as
 // upstream Flink operators' watchNamespaces, whereas the upstream provider
 // gives every member the same cluster options. A member is engaged again
-// when its kubeconfig or its namespaces change.
+// when its kubeconfig or its namespaces change. With Claims, a member is
+// engaged only while its registration holds the member's claim.
 type Provider struct {
 	opts ProviderOptions
 	log  logr.Logger
@@ -43,6 +48,16 @@ type Provider struct {
 	mu       sync.RWMutex
 	clusters map[multicluster.ClusterName]*member
 	indexers []indexer
+	// claimants hold, per member, the client and registration its claim
+	// was last checked with: a removed Secret's claim is released with
+	// them.
+	claimants map[multicluster.ClusterName]claimant
+}
+
+type claimant struct {
+	hash   string
+	leases coordinationclient.LeasesGetter
+	reg    claim.Registration
 }
 
 // ProviderOptions configure a Provider.
@@ -54,6 +69,9 @@ type ProviderOptions struct {
 	// ClusterOptions apply to every member's cluster, before the
 	// namespaces of its Secret.
 	ClusterOptions []cluster.Option
+	// Claims, when set, makes one registration per member cluster manage
+	// it: a member is engaged only while its registration holds the claim.
+	Claims *claim.Claims
 }
 
 var _ multicluster.Provider = &Provider{}
@@ -73,7 +91,7 @@ type indexer struct {
 
 // NewMemberProvider returns a Provider; call SetupWithManager.
 func NewMemberProvider(opts ProviderOptions) *Provider {
-	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), clusters: map[multicluster.ClusterName]*member{}}
+	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), clusters: map[multicluster.ClusterName]*member{}, claimants: map[multicluster.ClusterName]claimant{}}
 }
 
 // SetupWithManager watches the member Secrets with mgr's local manager and
@@ -85,6 +103,9 @@ func (p *Provider) SetupWithManager(mgr mcmanager.Manager) error {
 			return obj.GetNamespace() == p.opts.Namespace && obj.GetLabels()[memberconfig.SecretLabel] == "true"
 		}))).
 		Named("member-provider").
+		// A member that does not answer holds its reconcile until the
+		// claim's timeout; the others go on.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(p)
 }
 
@@ -121,12 +142,14 @@ func (p *Provider) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if err := p.mgr.GetLocalManager().GetClient().Get(ctx, req.NamespacedName, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			p.remove(name)
+			p.release(ctx, name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
 	if secret.DeletionTimestamp != nil {
 		p.remove(name)
+		p.release(ctx, name)
 		return ctrl.Result{}, nil
 	}
 	namespaces, err := memberconfig.Namespaces(&secret)
@@ -141,22 +164,83 @@ func (p *Provider) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	p.mu.RLock()
 	old, engaged := p.clusters[name]
 	p.mu.RUnlock()
-	if engaged && old.hash == hash {
+	if engaged && old.hash == hash && p.opts.Claims == nil {
 		return ctrl.Result{}, nil
 	}
-	p.remove(name) // a changed registration is engaged anew
 	cfg, err := memberconfig.Parse(kubeconfig)
 	if err != nil {
 		logger.Error(err, "member Secret refused")
+		p.remove(name)
 		return ctrl.Result{}, nil
 	}
 	for _, opt := range p.opts.RESTOptions {
 		if err := opt(cfg); err != nil {
 			logger.Error(err, "member Secret refused")
+			p.remove(name)
 			return ctrl.Result{}, nil
 		}
 	}
-	return ctrl.Result{}, p.engage(ctx, name, cfg, namespaces, hash)
+	var result ctrl.Result
+	if p.opts.Claims != nil {
+		out, err := p.claim(ctx, name, &secret, cfg, hash)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		result.RequeueAfter = p.opts.Claims.RenewInterval()
+		if !out.Engage {
+			if engaged {
+				logger.Info("member disengaged: its registration does not hold the member's claim", "reason", out.Reason, "message", out.Message)
+			}
+			p.remove(name)
+			return result, nil
+		}
+	}
+	if engaged && old.hash == hash {
+		return result, nil
+	}
+	p.remove(name) // a changed registration is engaged anew
+	return result, p.engage(ctx, name, cfg, namespaces, hash)
+}
+
+// claimTimeout bounds one check of a claim: a member that does not answer
+// must not hold the provider, which reconciles one Secret at a time.
+const claimTimeout = 10 * time.Second
+
+// claim checks and renews the member's claim for the Secret's
+// registration.
+func (p *Provider) claim(ctx context.Context, name multicluster.ClusterName, secret *corev1.Secret, cfg *rest.Config, hash string) (claim.Outcome, error) {
+	p.mu.RLock()
+	c, ok := p.claimants[name]
+	p.mu.RUnlock()
+	if !ok || c.hash != hash || c.reg.UID != secret.UID {
+		leases, err := coordinationclient.NewForConfig(cfg)
+		if err != nil {
+			return claim.Outcome{}, fmt.Errorf("member %q: %w", name, err)
+		}
+		c = claimant{hash: hash, leases: leases, reg: claim.Registration{UID: secret.UID, Name: secret.Namespace + "/" + secret.Name}}
+		p.mu.Lock()
+		p.claimants[name] = c
+		p.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	return p.opts.Claims.Claim(ctx, string(name), c.leases, c.reg), nil
+}
+
+// release gives up the claim of a removed registration.
+func (p *Provider) release(ctx context.Context, name multicluster.ClusterName) {
+	p.mu.Lock()
+	c, ok := p.claimants[name]
+	delete(p.claimants, name)
+	p.mu.Unlock()
+	if !ok || p.opts.Claims == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	if err := p.opts.Claims.Release(ctx, string(name), c.leases, c.reg); err != nil {
+		p.log.Info("cannot release the claim of a removed registration; it lapses unrenewed", "cluster", name, "error", err.Error())
+	}
 }
 
 // engage starts the member's cluster, waits for its cache and engages it.

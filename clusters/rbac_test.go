@@ -32,57 +32,7 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "deploy", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The file holds the Role of the hub namespace and the ClusterRole of
-	// the fleet API's token and access reviews.
-	var role rbacv1.Role
-	var reviews rbacv1.ClusterRole
-	for _, doc := range bytes.Split(bytes.TrimPrefix(raw, []byte("---\n")), []byte("---\n")) {
-		var into any = &role
-		if bytes.Contains(doc, []byte("kind: ClusterRole\n")) {
-			into = &reviews
-		}
-		if err := yaml.UnmarshalStrict(doc, into); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if role.Name == "" || reviews.Name == "" {
-		t.Fatalf("deploy/rbac/role.yaml lacks the Role or the ClusterRole")
-	}
-	reviews.Name = "flink-hub-rbac-test"
-	role.Namespace = ns
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub", Namespace: ns}}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "flink-hub", Namespace: ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: ns}},
-	}
-	reviewsBinding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: reviews.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reviews.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: ns}},
-	}
-	for _, o := range []client.Object{&role, &reviews, reviewsBinding} {
-		if err := hc.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := hc.Create(ctx, sa); err != nil {
-		t.Fatal(err)
-	}
-	if err := hc.Create(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := kubernetes.NewForConfigOrDie(fleet.Hub.Config).CoreV1().ServiceAccounts(ns).
-		CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	asHub := &rest.Config{Host: fleet.Hub.Config.Host, BearerToken: tr.Status.Token,
-		TLSClientConfig: rest.TLSClientConfig{CAData: fleet.Hub.Config.CAData}}
+	asHub := hubRoleIdentities(t, ns, "flink-hub")[0]
 	hub := startHubAs(t, asHub, testOptions(ns))
 
 	if err := hc.Create(ctx, memberSecret(ns, "member-2", hubKubeconfig(t, fleet.Members[1]))); err != nil {
@@ -105,4 +55,70 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, ns, "member-2")
+}
+
+// hubRoleIdentities creates, in the existing hub namespace ns, the hub's
+// Role and the ClusterRole of deploy/rbac/role.yaml, and a ServiceAccount
+// bound to them for each name; it returns a client config of each.
+func hubRoleIdentities(t *testing.T, ns string, names ...string) []*rest.Config {
+	t.Helper()
+	ctx := context.Background()
+	hc := fleet.Hub.Client
+	raw, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "deploy", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file holds the Role of the hub namespace and the ClusterRole of
+	// the fleet API's token and access reviews.
+	var role rbacv1.Role
+	var reviews rbacv1.ClusterRole
+	for _, doc := range bytes.Split(bytes.TrimPrefix(raw, []byte("---\n")), []byte("---\n")) {
+		var into any = &role
+		if bytes.Contains(doc, []byte("kind: ClusterRole\n")) {
+			into = &reviews
+		}
+		if err := yaml.UnmarshalStrict(doc, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if role.Name == "" || reviews.Name == "" {
+		t.Fatalf("deploy/rbac/role.yaml lacks the Role or the ClusterRole")
+	}
+	reviews.Name = "flink-hub-rbac-test-" + ns
+	role.Namespace = ns
+	if err := hc.Create(ctx, &role); err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.Create(ctx, &reviews); err != nil {
+		t.Fatal(err)
+	}
+	var configs []*rest.Config
+	for _, name := range names {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+		for _, o := range []client.Object{
+			sa,
+			&rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
+			},
+			&rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: reviews.Name + "-" + name},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reviews.Name},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
+			},
+		} {
+			if err := hc.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr, err := kubernetes.NewForConfigOrDie(fleet.Hub.Config).CoreV1().ServiceAccounts(ns).
+			CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		configs = append(configs, &rest.Config{Host: fleet.Hub.Config.Host, BearerToken: tr.Status.Token,
+			TLSClientConfig: rest.TLSClientConfig{CAData: fleet.Hub.Config.CAData}})
+	}
+	return configs
 }

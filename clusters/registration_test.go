@@ -234,9 +234,10 @@ func TestRegistrationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitReady(t, ns, "member-3", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
-		if _, err := hub.Provider.Get(ctx, "member-3"); err != nil {
-			t.Fatalf("member-3 not engaged again: %v", err)
-		}
+		eventually(t, 10*time.Second, "member-3 engaged again", func() error {
+			_, err := hub.Provider.Get(ctx, "member-3")
+			return err
+		})
 	})
 
 	t.Run("deleting a Secret removes its member", func(t *testing.T) {

@@ -39,6 +39,9 @@ func startHub(t *testing.T, ns string, m *framework.ControlPlane, f webhook.Flag
 	}
 	opts := clusters.DefaultOptions()
 	opts.Namespace, opts.FleetAddress, opts.InstallCRDs = ns, "", false
+	// Each test's hub registers the same member: a stopped hub's claim
+	// lapses before the next test needs it.
+	opts.ClaimDuration = 3 * time.Second
 	hub, err := clusters.New(fleet.Hub.Config, opts, manager.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		// Each test runs its own hub in this process.

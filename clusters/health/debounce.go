@@ -61,6 +61,21 @@ func (d *Debouncer) Observe(member, revision string, r Result, now time.Time) Re
 	return s.reported
 }
 
+// Seed makes r the member's reported state, unless
+// the member has a state already; nil seeds nothing. A new status writer
+// (another replica took the member over) seeds it with what the previous
+// one reported, so that a flapping member does not flip at the handoff.
+func (d *Debouncer) Seed(member, revision string, r *Result) {
+	if r == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.states[member]; !ok {
+		d.states[member] = &debounceState{revision: revision, reported: *r}
+	}
+}
+
 // Forget drops a member's state (its Secret is gone or unusable).
 func (d *Debouncer) Forget(member string) {
 	d.mu.Lock()

@@ -60,3 +60,30 @@ func TestDebouncerForget(t *testing.T) {
 		t.Fatalf("after Forget the first result must be reported, got %+v", got)
 	}
 }
+
+func TestDebouncerSeed(t *testing.T) {
+	now := time.Now()
+	reachable := Result{Ready: true, Reason: "Reachable"}
+	unreachable := Result{Reason: "Unreachable"}
+	for _, tc := range []struct {
+		name     string
+		observed *Result // before the seed
+		seed     *Result
+		want     Result // reported for an unreachable probe after the seed
+	}{
+		{"seeded ready: a failure waits for the window", nil, &reachable, reachable},
+		{"nothing seeded: the first result is reported", nil, nil, unreachable},
+		{"a state beats the seed", &unreachable, &reachable, unreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDebouncer(time.Hour)
+			if tc.observed != nil {
+				d.Observe("m", "a", *tc.observed, now)
+			}
+			d.Seed("m", "a", tc.seed)
+			if got := d.Observe("m", "a", unreachable, now); got != tc.want {
+				t.Errorf("reported %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

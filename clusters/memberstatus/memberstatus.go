@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/clusters/crdinstall"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/clusters/health"
@@ -35,6 +36,11 @@ import (
 // CRDStatuses reports the CRD install outcome per member.
 type CRDStatuses interface {
 	Status(member string) (crdinstall.Status, bool)
+}
+
+// Claims reports each member's claim (package claim).
+type Claims interface {
+	Status(member string) (claim.Outcome, bool)
 }
 
 // Reconciler writes MemberCluster status from probes of the members.
@@ -51,6 +57,14 @@ type Reconciler struct {
 	Interval time.Duration
 	// CRDs reports CRD installs; optional.
 	CRDs CRDStatuses
+	// Claims reports the members' claims; optional.
+	Claims Claims
+	// Owns, when set, says whether this replica writes the member's
+	// status: the one replica that owns ShardKey(member) in the sharded
+	// election, so that a member's status has one writer and one
+	// debouncer. The others index what it wrote. Nil: this replica writes
+	// every member's status.
+	Owns func(member string) bool
 	// Index receives the member rows and provides deployment counts.
 	Index *fleetindex.Index
 	// Recorder receives an event on every change of Ready; optional.
@@ -63,6 +77,9 @@ type Reconciler struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// ShardKey is the sharding key of a member's MemberCluster status.
+func ShardKey(member string) string { return "MemberCluster/" + member }
 
 // DefaultTokenWarning is the default of Reconciler.TokenWarning.
 const DefaultTokenWarning = 7 * 24 * time.Hour
@@ -109,11 +126,26 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		// its create event brings the Secret back once the cache has it.
 		return reconcile.Result{}, nil
 	}
+	if r.Owns != nil && !r.Owns(mc.Name) {
+		// Another replica writes it. Should this one own it later, its
+		// debouncer starts from what is reported, not from nothing.
+		r.Debouncer.Forget(mc.Name)
+		r.indexReported(mc)
+		return reconcile.Result{RequeueAfter: r.Interval}, nil
+	}
+	r.Debouncer.Seed(mc.Name, revision(&secret), reported(mc))
 	result, cfg, now := r.observe(ctx, &secret)
 	before := mc.DeepCopy()
 	r.writeStatus(mc, result, cfg, now)
+	if r.Claims != nil {
+		if out, ok := r.Claims.Status(mc.Name); ok {
+			setClaimConditions(mc, out)
+		}
+	}
 	setRulesCondition(mc, &secret)
-	if err := r.Client.Status().Patch(ctx, mc, client.MergeFrom(before)); err != nil {
+	// Optimistic: a write of a replica that owned the member a moment ago
+	// does not overwrite the new owner's.
+	if err := r.Client.Status().Patch(ctx, mc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, fmt.Errorf("update MemberCluster status: %w", err)
 	}
 	r.recordTransition(before, mc)
@@ -135,6 +167,9 @@ func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) 
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionTokenExpiring); now != nil && now.Status == metav1.ConditionTrue {
 		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
+	}
+	if now := changed(before, after, hubv1alpha1.ConditionClaimed); now != nil && now.Status == metav1.ConditionFalse {
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", now.Message)
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionRulesCurrent); now != nil && now.Status == metav1.ConditionFalse {
 		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)

@@ -1,13 +1,16 @@
 package registration
 
-import "github.com/flink-hub/flink-hub/webhook/registrar"
+import (
+	"github.com/flink-hub/flink-hub/clusters/claim"
+	"github.com/flink-hub/flink-hub/webhook/registrar"
+)
 
 // Call is one kind of request the hub makes in a member cluster.
 type Call struct {
 	// Group, Resource and Subresource name the API; Verb is the RBAC verb
 	// the apiserver authorizes the request as.
 	Group, Resource, Subresource, Verb string
-	// Name limits the call to one cluster-scoped object the hub owns.
+	// Name limits the call to one object the hub owns.
 	Name string
 	// ClusterWide marks requests on cluster-scoped objects.
 	ClusterWide bool
@@ -17,6 +20,8 @@ type Call struct {
 	// `cluster add --namespaces`. The calls marked neither are made in the
 	// FlinkDeployment's namespace.
 	AllNamespaces bool
+	// Namespace, when set, is the one namespace the call is made in.
+	Namespace string
 	// Why says which part of the hub makes it.
 	Why string
 }
@@ -60,6 +65,10 @@ func MemberCalls(installCRDs bool) []Call {
 		Call{Resource: "events", Verb: "patch", Why: "events (repeats)"},
 		Call{Group: "events.k8s.io", Resource: "events", Verb: "create", Why: "events"},
 		Call{Group: "events.k8s.io", Resource: "events", Verb: "patch", Why: "events (repeats)"},
+		Call{Group: "coordination.k8s.io", Resource: "leases", Verb: "get", Name: claim.LeaseName, Namespace: claim.Namespace, Why: "the member's claim"},
+		Call{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: claim.Namespace, Why: "the member's claim"},
+		Call{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Name: claim.LeaseName, Namespace: claim.Namespace, Why: "the member's claim: renewal, takeover"},
+		Call{Group: "coordination.k8s.io", Resource: "leases", Verb: "delete", Name: claim.LeaseName, Namespace: claim.Namespace, Why: "the member's claim: release when the registration is removed"},
 		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "create", ClusterWide: true, Why: "webhook registration"},
 		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "patch", Name: registrar.Name, ClusterWide: true, Why: "webhook registration"},
 		Call{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "delete", Name: registrar.Name, ClusterWide: true, Why: "webhook removal"},

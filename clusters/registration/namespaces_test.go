@@ -7,6 +7,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
@@ -51,8 +52,11 @@ func TestRulesByScope(t *testing.T) {
 			resource += "/" + call.Subresource
 		}
 		rules := NamespacedRules()
-		if call.ClusterWide {
+		switch {
+		case call.ClusterWide:
 			rules = ClusterScopedRules(true)
+		case call.Namespace != "":
+			rules = ClaimRules()
 		}
 		if !allows(rules, call.Group, resource, call.Verb, call.Name) {
 			t.Errorf("namespaced mode does not allow %s %s/%s %q (%s)", call.Verb, call.Group, resource, call.Name, call.Why)
@@ -69,12 +73,19 @@ func TestMemberObjectsWithNamespaces(t *testing.T) {
 		want       []string // kind namespace/name of the RBAC objects
 		annotation string
 	}{
-		{nil, []string{"ClusterRole /flink-hub:flink-hub:flink-hub", "ClusterRoleBinding /flink-hub:flink-hub:flink-hub"}, ""},
+		{nil, []string{"ClusterRole /flink-hub:flink-hub:flink-hub", "ClusterRoleBinding /flink-hub:flink-hub:flink-hub",
+			"Role kube-public/flink-hub:flink-hub:flink-hub", "RoleBinding kube-public/flink-hub:flink-hub:flink-hub",
+		}, ""},
 		{[]string{"b", "a", "a"}, []string{
 			"ClusterRole /flink-hub:flink-hub:flink-hub", "ClusterRoleBinding /flink-hub:flink-hub:flink-hub",
 			"Role a/flink-hub:flink-hub:flink-hub", "RoleBinding a/flink-hub:flink-hub:flink-hub",
 			"Role b/flink-hub:flink-hub:flink-hub", "RoleBinding b/flink-hub:flink-hub:flink-hub",
+			"Role kube-public/flink-hub:flink-hub:flink-hub", "RoleBinding kube-public/flink-hub:flink-hub:flink-hub",
 		}, "a,b"},
+		{[]string{"kube-public"}, []string{
+			"ClusterRole /flink-hub:flink-hub:flink-hub", "ClusterRoleBinding /flink-hub:flink-hub:flink-hub",
+			"Role kube-public/flink-hub:flink-hub:flink-hub", "RoleBinding kube-public/flink-hub:flink-hub:flink-hub",
+		}, "kube-public"},
 	}
 	for _, tc := range cases {
 		o := Options{Name: "m1", InstallCRDs: true, Namespaces: tc.namespaces}
@@ -91,7 +102,14 @@ func TestMemberObjectsWithNamespaces(t *testing.T) {
 					t.Errorf("namespaces %q: ClusterRole rules %+v, want %+v", tc.namespaces, obj.Rules, want)
 				}
 			case *rbacv1.Role:
-				if !slices.EqualFunc(obj.Rules, NamespacedRules(), ruleEqual) {
+				want := NamespacedRules()
+				switch {
+				case obj.Namespace == claim.Namespace && slices.Contains(tc.namespaces, claim.Namespace):
+					want = append(want, ClaimRules()...)
+				case obj.Namespace == claim.Namespace:
+					want = ClaimRules()
+				}
+				if !slices.EqualFunc(obj.Rules, want, ruleEqual) {
 					t.Errorf("namespaces %q: Role %s rules %+v", tc.namespaces, obj.Namespace, obj.Rules)
 				}
 			case *rbacv1.RoleBinding:

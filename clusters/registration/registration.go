@@ -18,6 +18,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 )
 
@@ -90,7 +91,8 @@ func (o Options) namespaces() []string {
 // namespace, the ServiceAccount, and a ClusterRole and binding of
 // MemberRules; or, with Namespaces, a ClusterRole and binding of only
 // ClusterScopedRules and a Role and RoleBinding of NamespacedRules in each
-// of the namespaces (all named after the ServiceAccount).
+// of the namespaces; and a Role and binding of ClaimRules in
+// claim.Namespace (all named after the ServiceAccount).
 func MemberObjects(o Options) []client.Object {
 	o = o.WithDefaults()
 	labels := map[string]string{"app.kubernetes.io/managed-by": FieldManager}
@@ -115,16 +117,29 @@ func MemberObjects(o Options) []client.Object {
 			Subjects:   subjects,
 		},
 	}
-	for _, ns := range namespaces {
+	role := func(ns string, rules []rbacv1.PolicyRule) []client.Object {
 		meta := metav1.ObjectMeta{Name: o.clusterRoleName(), Namespace: ns, Labels: labels}
-		objs = append(objs,
-			&rbacv1.Role{TypeMeta: typeMeta("Role", rbacVersion), ObjectMeta: meta, Rules: NamespacedRules()},
+		return []client.Object{
+			&rbacv1.Role{TypeMeta: typeMeta("Role", rbacVersion), ObjectMeta: meta, Rules: rules},
 			&rbacv1.RoleBinding{
 				TypeMeta:   typeMeta("RoleBinding", rbacVersion),
 				ObjectMeta: meta,
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: o.clusterRoleName()},
 				Subjects:   subjects,
-			})
+			},
+		}
+	}
+	claimRules := ClaimRules()
+	for _, ns := range namespaces {
+		if ns == claim.Namespace {
+			objs = append(objs, role(ns, append(NamespacedRules(), claimRules...))...)
+			claimRules = nil
+			continue
+		}
+		objs = append(objs, role(ns, NamespacedRules())...)
+	}
+	if claimRules != nil {
+		objs = append(objs, role(claim.Namespace, claimRules)...)
 	}
 	return objs
 }
@@ -222,7 +237,7 @@ func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 			return nil, fmt.Errorf("member: apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
 	}
-	if _, err := deleteRoles(ctx, r.MemberClient, o, o.namespaces()); err != nil {
+	if _, err := deleteRoles(ctx, r.MemberClient, o, append(o.namespaces(), claim.Namespace)); err != nil {
 		return nil, err
 	}
 	ttl := int64(o.TokenTTL.Seconds())

@@ -11,6 +11,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/flink-hub/flink-hub/clusters/claim"
 	"github.com/flink-hub/flink-hub/webhook/registrar"
 )
 
@@ -70,13 +71,23 @@ func ClusterScopedRules(installCRDs bool) []rbacv1.PolicyRule {
 	return rules
 }
 
+// ClaimRules are the hub's permissions in the member's claim.Namespace,
+// granted by a Role there: the claim Lease that makes one registration
+// manage the member (package claim), limited by name except for create.
+func ClaimRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{claim.LeaseName}, Verbs: []string{"get", "update", "delete"}},
+	}
+}
+
 // RulesRevisionAnnotation on the hub's member Secret (and on the member
 // ClusterRole) records the revision of the member rules `cluster add`
 // granted; the hub compares it with its own RulesRevision.
 const RulesRevisionAnnotation = "flink-hub.io/rules-revision"
 
 // RulesRevision identifies the member rules of this build: a digest of
-// MemberRules in every mode, so that any change to them is a new revision
+// MemberRules in every mode and ClaimRules, so that any change to them is a new revision
 // without anyone remembering to bump a number.
 func RulesRevision() string {
 	h := sha256.New()
@@ -87,5 +98,10 @@ func RulesRevision() string {
 		}
 		h.Write(b)
 	}
+	b, err := json.Marshal(ClaimRules())
+	if err != nil {
+		panic(err)
+	}
+	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -82,7 +82,7 @@ func TestKubeconfigRoundTrip(t *testing.T) {
 		t.Fatalf("secret metadata: %+v", s.ObjectMeta)
 	}
 	objs := MemberObjects(Options{Name: "m1"})
-	if len(objs) != 4 {
-		t.Fatalf("MemberObjects returned %d objects, want 4", len(objs))
+	if len(objs) != 6 {
+		t.Fatalf("MemberObjects returned %d objects, want 6 (namespace, ServiceAccount, ClusterRole and binding, claim Role and binding)", len(objs))
 	}
 }

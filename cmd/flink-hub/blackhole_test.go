@@ -97,6 +97,10 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 		// The sick member's JobManagers never start: their readiness
 		// deadline makes the hub write their status after the blackhole.
 		"--deployment-readiness-timeout=5s",
+		// A member whose claim cannot be renewed for this long is
+		// disengaged, which would spare the healthy member too: this test
+		// is about the blackholed member while it is still engaged.
+		"--member-claim-duration=10m",
 		"--flink-rest-transport=url", "--flink-rest-url-template="+srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/")
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +161,9 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 		sickFDs = append(sickFDs, create(sick, fmt.Sprintf("sick-%d", i)))
 	}
 	for _, fd := range sickFDs {
-		waitStatus(t, ctx, sick, fd, time.Minute, "deployed, JobManager DEPLOYING", func(fd *v1beta1.FlinkDeployment) bool {
-			return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeploying
+		// DEPLOYING, and ERROR once the readiness deadline passed.
+		waitStatus(t, ctx, sick, fd, time.Minute, "deployed, JobManager not ready", func(fd *v1beta1.FlinkDeployment) bool {
+			return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeploying || fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
 		})
 	}
 

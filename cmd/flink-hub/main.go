@@ -32,6 +32,7 @@ import (
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/clusters"
 	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/clusters/memberstatus"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/controllers/deployer/native"
 	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
@@ -88,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.memberQPS, "member-qps", float64(o.MemberQPS), "client-side QPS limit of the requests to each member, all resource types together")
 	fs.IntVar(&o.MemberBurst, "member-burst", o.MemberBurst, "client-side burst of the requests to each member")
 	fs.DurationVar(&o.MemberRequestTimeout, "member-request-timeout", o.MemberRequestTimeout, "timeout of each request to a member, reading the answer included; a watch must only start within it (0 disables it)")
+	fs.DurationVar(&o.ClaimDuration, "member-claim-duration", o.ClaimDuration, "how long a member's claim (the Lease kube-public/flink-hub-claim that makes one registration manage the member) lasts unrenewed; renewed every third of it")
 	fs.DurationVar(&o.ProbeInterval, "health-probe-interval", o.ProbeInterval, "time between health probes of one member")
 	fs.DurationVar(&o.ProbeTimeout, "health-probe-timeout", o.ProbeTimeout, "timeout of one member health probe")
 	fs.DurationVar(&o.Debounce, "health-debounce", o.Debounce, "how long a member's new health must last before its Ready condition changes")
@@ -129,6 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if err := workershare.Validate(c.memberShare); err != nil {
 		problems = append(problems, fmt.Errorf("--member-worker-share: %w", err))
+	}
+	if o.ClaimDuration < 3*time.Second {
+		problems = append(problems, errors.New("--member-claim-duration must be at least 3s"))
 	}
 	if o.MemberRequestTimeout < 0 || c.reconcile.ReconcileTimeout < 0 {
 		problems = append(problems, errors.New("--member-request-timeout and --reconcile-timeout must not be negative"))
@@ -205,6 +210,8 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		return err
 	}
 	c.clusters.Placer = placer{elector}
+	// One replica writes each member's status: the owner of its key.
+	c.clusters.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
 	memberCache := flinkdeployment.MemberCacheOptions()
 	c.clusters.MemberCacheByObject, c.clusters.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
 	hub, err := clusters.New(cfg, c.clusters, manager.Options{

@@ -38,6 +38,7 @@ func TestRunFlags(t *testing.T) {
 		{"worker share over 1", []string{"--member-worker-share=1.5"}, 2, nil, "--member-worker-share"},
 		{"negative request timeout", []string{"--member-request-timeout=-1s"}, 2, nil, "--member-request-timeout and --reconcile-timeout must not be negative"},
 		{"negative reconcile timeout", []string{"--reconcile-timeout=-1s"}, 2, nil, "--member-request-timeout and --reconcile-timeout must not be negative"},
+		{"short claim", []string{"--member-claim-duration=1s"}, 2, nil, "--member-claim-duration must be at least 3s"},
 		{"unreadable kubeconfig", []string{"--kubeconfig=/nonexistent/kubeconfig"}, 1, []string{"flink-hub dev"}, "hub cluster config"},
 	}
 	for _, tc := range cases {

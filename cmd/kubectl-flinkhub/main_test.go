@@ -166,6 +166,9 @@ func startHub(ctx context.Context) (<-chan error, error) {
 	opts.Debounce = time.Second
 	opts.CRDRetryInterval = 500 * time.Millisecond
 	opts.FleetAddress = "127.0.0.1:0"
+	// Each test's hub registers the same members: a stopped hub's claims
+	// lapse before the next test needs them.
+	opts.ClaimDuration = 3 * time.Second
 	skip := true
 	hub, err := clusters.New(fleet.Hub.Config, opts, manager.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",

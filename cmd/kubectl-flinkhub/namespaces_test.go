@@ -142,8 +142,8 @@ func checkRights(t *testing.T, cfg *rest.Config, namespaces map[string]bool) {
 		return review.Status.Allowed
 	}
 	for _, call := range registration.MemberCalls(true) {
-		if call.ClusterWide {
-			if !ask(call, "") {
+		if call.ClusterWide || call.Namespace != "" {
+			if !ask(call, call.Namespace) {
 				t.Errorf("may not %s %s/%s %q (%s)", call.Verb, call.Group, call.Resource, call.Name, call.Why)
 			}
 			continue

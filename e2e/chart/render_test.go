@@ -83,7 +83,7 @@ func TestRenderDefaults(t *testing.T) {
 		"health-probe-bind-address": ":8081", "metrics-bind-address": ":8080", "fleet-bind-address": ":8082",
 		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
 		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
-		"reconcile-timeout": "2m",
+		"reconcile-timeout": "2m", "member-claim-duration": "1m",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {

@@ -38,9 +38,9 @@ func auditFiles(name string) (policy, log string, err error) {
 	return policy, filepath.Join(dir, "audit.log"), nil
 }
 
-// Refusal is a request the apiserver's authorizer refused (403 Forbidden
-// without an "allow" decision).
-type Refusal struct {
+// Request is one request of a ServiceAccount in a control plane's audit
+// log.
+type Request struct {
 	// User is the requester's user name.
 	User string
 	// Verb, Resource, Subresource, Namespace and Name say what was asked.
@@ -49,7 +49,7 @@ type Refusal struct {
 	URI string
 }
 
-func (r Refusal) String() string {
+func (r Request) String() string {
 	what := r.Resource
 	if r.Subresource != "" {
 		what += "/" + r.Subresource
@@ -92,48 +92,85 @@ const decisionAnnotation = "authorization.k8s.io/decision"
 // every ServiceAccount) that this control plane answered 403, read from its
 // audit log.
 func (cp *ControlPlane) Refusals(userPrefix string) ([]Refusal, error) {
+	var out []Refusal
+	err := cp.readAudit(func(r io.Reader) (err error) {
+		out, err = refusals(r, userPrefix)
+		return err
+	})
+	return out, err
+}
+
+// Refusal is a request the apiserver's authorizer refused (403 Forbidden
+// without an "allow" decision).
+type Refusal = Request
+
+// Requests returns the requests of ServiceAccounts this control plane
+// answered, in its audit log, for which match is true.
+func (cp *ControlPlane) Requests(match func(Request) bool) ([]Request, error) {
+	var out []Request
+	err := cp.readAudit(func(r io.Reader) error {
+		return eachAuditEvent(r, func(ev auditEvent) {
+			if req := ev.request(); match(req) {
+				out = append(out, req)
+			}
+		})
+	})
+	return out, err
+}
+
+// readAudit calls read with the audit log (empty when none was written).
+func (cp *ControlPlane) readAudit(read func(io.Reader) error) error {
 	if cp.auditLog == "" {
-		return nil, errors.New("control plane " + cp.Name + " has no audit log")
+		return errors.New("control plane " + cp.Name + " has no audit log")
 	}
 	f, err := os.Open(cp.auditLog)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	return refusals(f, userPrefix)
+	return read(f)
+}
+
+// eachAuditEvent calls fn with every event of an audit log.
+func eachAuditEvent(r io.Reader, fn func(auditEvent)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		fn(ev)
+	}
+	return sc.Err()
+}
+
+// request is what the event says was asked, and by whom.
+func (ev auditEvent) request() Request {
+	req := Request{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI}
+	if o := ev.ObjectRef; o != nil {
+		req.Resource, req.Subresource, req.Namespace, req.Name = o.Resource, o.Subresource, o.Namespace, o.Name
+	}
+	return req
 }
 
 func refusals(r io.Reader, userPrefix string) ([]Refusal, error) {
 	var out []Refusal
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !strings.Contains(string(line), `"code":403`) {
-			continue
-		}
-		var ev auditEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
-			return nil, fmt.Errorf("audit log: %w", err)
-		}
+	err := eachAuditEvent(r, func(ev auditEvent) {
 		if ev.ResponseStatus == nil || ev.ResponseStatus.Code != 403 || !strings.HasPrefix(ev.User.Username, userPrefix) {
-			continue
+			return
 		}
 		// A 403 of a request the authorizer allowed came from admission (a
 		// ResourceQuota, a webhook: the tenant's business, reported in
 		// status.error) or from behind the service proxy (a JobManager's
 		// own answer); neither is a right the hub's identity lacks.
 		if ev.Annotations[decisionAnnotation] == "allow" {
-			continue
+			return
 		}
-		ref := Refusal{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI}
-		if o := ev.ObjectRef; o != nil {
-			ref.Resource, ref.Subresource, ref.Namespace, ref.Name = o.Resource, o.Subresource, o.Namespace, o.Name
-		}
-		out = append(out, ref)
-	}
-	return out, sc.Err()
+		out = append(out, ev.request())
+	})
+	return out, err
 }

@@ -24,6 +24,12 @@ const (
 	// add` again, which upgrades them in place. Unknown for a Secret that
 	// `cluster add` did not write.
 	ConditionRulesCurrent = "RulesCurrent"
+	// ConditionClaimed is True while this registration holds the member's
+	// claim (a Lease in the member's kube-public namespace) and so manages
+	// it; False when another registration of the same member, in this hub
+	// or another, holds it: then Ready is False with reason Duplicate and
+	// the member's FlinkDeployments are left to the holder.
+	ConditionClaimed = "Claimed"
 
 	// ReasonReachable: the member answered /readyz and authorized the hub.
 	ReasonReachable = "Reachable"
@@ -31,6 +37,8 @@ const (
 	ReasonUnreachable = "Unreachable"
 	// ReasonForbidden: the member refused the hub's credentials (401/403).
 	ReasonForbidden = "Forbidden"
+	// ReasonDuplicate: another registration holds the member's claim.
+	ReasonDuplicate = "Duplicate"
 	// ReasonInvalidKubeconfig: the Secret's kubeconfig cannot be used.
 	ReasonInvalidKubeconfig = "InvalidKubeconfig"
 	// ReasonInsecureKubeconfig: the kubeconfig skips TLS verification,
@@ -97,7 +105,8 @@ type MemberCluster struct {
 
 // MemberClusterStatus is what the hub last observed of a member.
 type MemberClusterStatus struct {
-	// Conditions are Ready, CRDInstalled, TokenExpiring and RulesCurrent.
+	// Conditions are Ready, CRDInstalled, TokenExpiring, RulesCurrent and
+	// Claimed.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
