@@ -23,7 +23,15 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo d
 # The race detector needs cgo, i.e. a C compiler: without one (and not root
 # to install it) the tests run without -race, and say so.
 RACE = $(shell [ "$$(go env CGO_ENABLED)" = 1 ] && echo -race)
-GO_TEST_FLAGS ?= $(RACE) -timeout 25m
+# No DWARF or symbol table in test binaries: linking ~50 of them is a good
+# part of a cold run (stack traces need neither).
+GO_TEST_FLAGS ?= $(RACE) -ldflags=-s\ -w -timeout 25m
+# Tools are built as the image's binaries are (Dockerfile): static, without
+# paths. The packages they share with the hub, at the same versions
+# (tools/kube-apiserver requires the hub's), are then compiled once for
+# both, and the chart test's run of the Dockerfile's build finds them
+# cached.
+TOOL_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "-s -w"
 
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
@@ -81,9 +89,17 @@ verify: generate $(STATICCHECK) ## Fail when generated files are stale, or gofmt
 ##@ Test
 
 .PHONY: test
-test: test-bins $(HELM3) test-netns-tools test-race-tools ## Run all tests (with the race detector) against real kube-apiservers and etcds.
+test: test-netns-tools test-race-tools ## Run all tests (with the race detector) against real kube-apiservers and etcds.
 	@[ -n "$(RACE)" ] || echo "warning: no C compiler, so no race detector: the tests run without -race"
+	@# The tools and the tests' packages build side by side: each build ends
+	@# in long single-threaded steps (the last packages, the link) that the
+	@# others fill.
+	@$(MAKE) --no-print-directory -j5 test-bins $(HELM3) test-packages
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-packages
+test-packages: ## Compile the packages under test (cached for go test).
+	go build $(RACE) ./...
 
 .PHONY: test-race-tools
 test-race-tools: ## As root, install gcc when no C compiler is found (the race detector needs cgo).
@@ -120,20 +136,20 @@ test-bins: $(KUBE_APISERVER) $(ETCD) $(JAEGER) ## Build (once) and check the con
 $(KUBE_APISERVER): tools/kube-apiserver/go.mod tools/kube-apiserver/main.go
 	@mkdir -p $(K8S_BIN)
 	@echo "building kube-apiserver from the Go module proxy (a few minutes the first time)"
-	cd tools/kube-apiserver && go build -o $@.tmp . && mv $@.tmp $@
+	cd tools/kube-apiserver && $(TOOL_BUILD) -o $@.tmp . && mv $@.tmp $@
 
 $(ETCD): tools/etcd/go.mod tools/etcd/main.go
 	@mkdir -p $(K8S_BIN)
-	cd tools/etcd && go build -o $@.tmp . && mv $@.tmp $@
+	cd tools/etcd && $(TOOL_BUILD) -o $@.tmp . && mv $@.tmp $@
 
 $(JAEGER): tools/jaeger/go.mod
 	@mkdir -p $(BIN)
 	@echo "building jaeger from the Go module proxy (a few minutes the first time)"
-	cd tools/jaeger && go build -o $@.tmp github.com/jaegertracing/jaeger/cmd/jaeger && mv $@.tmp $@
+	cd tools/jaeger && $(TOOL_BUILD) -o $@.tmp github.com/jaegertracing/jaeger/cmd/jaeger && mv $@.tmp $@
 
 $(HELM3): tools/helm3/go.mod
 	@mkdir -p $(BIN)
-	cd tools/helm3 && go build -o $@.tmp helm.sh/helm/v3/cmd/helm && mv $@.tmp $@
+	cd tools/helm3 && $(TOOL_BUILD) -o $@.tmp helm.sh/helm/v3/cmd/helm && mv $@.tmp $@
 
 $(CONTROLLER_GEN): tools/go.mod
 	@mkdir -p $(BIN)
