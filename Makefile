@@ -94,8 +94,11 @@ test: test-netns-tools test-race-tools ## Run all tests (with the race detector)
 	@# The tools and the tests' packages build side by side: each build ends
 	@# in long single-threaded steps (the last packages, the link) that the
 	@# others fill.
-	@$(MAKE) --no-print-directory -j5 test-bins $(HELM3) test-packages
+	@$(MAKE) --no-print-directory -j5 test-tools test-packages
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-tools
+test-tools: test-bins $(HELM3) ## Build (once) every tool the tests run.
 
 .PHONY: test-packages
 test-packages: ## Compile the packages under test (cached for go test).
