@@ -82,6 +82,10 @@ type Options struct {
 	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
 	// member's.
 	OwnsMember func(member string) bool
+	// MemberUserAgent is the User-Agent of requests to members, which
+	// their audit logs record; "flink-hub" when empty. The binary adds its
+	// replica identity, so that a member's admin sees which replica wrote.
+	MemberUserAgent string
 }
 
 // DefaultOptions returns the production defaults.
@@ -158,7 +162,10 @@ func NewProvider(opts Options) *Provider {
 			}
 			memberconfig.RateLimit(cfg, opts.MemberQPS, opts.MemberBurst)
 			memberconfig.RequestTimeout(cfg, opts.MemberRequestTimeout)
-			cfg.UserAgent = "flink-hub"
+			cfg.UserAgent = opts.MemberUserAgent
+			if cfg.UserAgent == "" {
+				cfg.UserAgent = "flink-hub"
+			}
 			// API calls made inside a traced reconcile become child spans.
 			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observability.WrapKubeTransport(rt, "") })
 			return nil

@@ -210,6 +210,7 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		return err
 	}
 	c.clusters.Placer = placer{elector}
+	c.clusters.MemberUserAgent = "flink-hub/" + c.election.Identity
 	// One replica writes each member's status: the owner of its key.
 	c.clusters.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
 	memberCache := flinkdeployment.MemberCacheOptions()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // auditPolicy records, at Metadata level (who, what, answer; no bodies),
@@ -47,6 +48,12 @@ type Request struct {
 	Verb, Resource, Subresource, Namespace, Name string
 	// URI is the request URI.
 	URI string
+	// UserAgent is the requester's User-Agent.
+	UserAgent string
+	// Code is the answer's status code.
+	Code int
+	// Received is when the apiserver received the request.
+	Received time.Time
 }
 
 func (r Request) String() string {
@@ -66,10 +73,12 @@ func (r Request) String() string {
 
 // auditEvent is the part of an audit.k8s.io/v1 Event the framework reads.
 type auditEvent struct {
-	Stage      string `json:"stage"`
-	RequestURI string `json:"requestURI"`
-	Verb       string `json:"verb"`
-	User       struct {
+	Stage                    string    `json:"stage"`
+	RequestURI               string    `json:"requestURI"`
+	Verb                     string    `json:"verb"`
+	UserAgent                string    `json:"userAgent"`
+	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+	User                     struct {
 		Username string `json:"username"`
 	} `json:"user"`
 	ObjectRef *struct {
@@ -150,7 +159,10 @@ func eachAuditEvent(r io.Reader, fn func(auditEvent)) error {
 
 // request is what the event says was asked, and by whom.
 func (ev auditEvent) request() Request {
-	req := Request{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI}
+	req := Request{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI, UserAgent: ev.UserAgent, Received: ev.RequestReceivedTimestamp}
+	if ev.ResponseStatus != nil {
+		req.Code = ev.ResponseStatus.Code
+	}
 	if o := ev.ObjectRef; o != nil {
 		req.Resource, req.Subresource, req.Namespace, req.Name = o.Resource, o.Subresource, o.Namespace, o.Name
 	}

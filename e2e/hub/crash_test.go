@@ -93,16 +93,7 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			fd := base.DeepCopy()
 			fd.Namespace, fd.Name = "crash", fmt.Sprintf("crash-%d", i)
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
-			if err := m.Client.Create(ctx, fd); err != nil {
-				t.Fatal(err)
-			}
-			var got v1beta1.FlinkDeployment
-			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-				err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
-				return err == nil && stable(&got), err
-			}); err != nil {
-				t.Fatalf("not running: %v; status %+v", err, got.Status)
-			}
+			got := createStable(t, ctx, m, fd)
 			victim, err := owner(ctx, m.Name, fd)
 			if err != nil {
 				t.Fatal(err)
@@ -114,16 +105,7 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 				killOwnerAt(t, ctx, m, fd, victim, tc.at)
 			}
 
-			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-				if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
-					return false, err
-				}
-				var last struct{ Spec v1beta1.FlinkDeploymentSpec }
-				_ = json.Unmarshal([]byte(got.Status.ReconciliationStatus.LastReconciledSpec), &last)
-				return stable(&got) && last.Spec.Job.Parallelism == 3, nil
-			}); err != nil {
-				t.Fatalf("upgrade not finished after the owner crashed: %v; status %+v", err, got.Status)
-			}
+			got = waitUpgraded(t, ctx, m, fd, 3, "after the owner crashed")
 			info := got.Status.JobStatus.SavepointInfo
 			if info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
 				t.Fatalf("exactly one upgrade savepoint must have been taken: %+v", info)
@@ -199,4 +181,38 @@ func killOwnerAt(t *testing.T, ctx context.Context, m *framework.ControlPlane, f
 	if _, err := startReplica(fmt.Sprintf("hub-%d", len(replicas))); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// createStable creates fd in member m and waits until it is stable.
+func createStable(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
+	t.Helper()
+	if err := m.Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	var got v1beta1.FlinkDeployment
+	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
+		return err == nil && stable(&got), err
+	}); err != nil {
+		t.Fatalf("not running: %v; status %+v", err, got.Status)
+	}
+	return &got
+}
+
+// waitUpgraded waits until fd is stable with the job's parallelism
+// reconciled, after what.
+func waitUpgraded(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment, parallelism int32, what string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	var got v1beta1.FlinkDeployment
+	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
+			return false, err
+		}
+		var last struct{ Spec v1beta1.FlinkDeploymentSpec }
+		_ = json.Unmarshal([]byte(got.Status.ReconciliationStatus.LastReconciledSpec), &last)
+		return stable(&got) && last.Spec.Job != nil && last.Spec.Job.Parallelism == parallelism, nil
+	}); err != nil {
+		t.Fatalf("upgrade not finished %s: %v; status %+v", what, err, got.Status)
+	}
+	return &got
 }

@@ -38,16 +38,7 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 		}
 	}
 	fd.Namespace = "unregister"
-	if err := m.Client.Create(ctx, fd); err != nil {
-		t.Fatal(err)
-	}
-	var got v1beta1.FlinkDeployment
-	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
-		return err == nil && stable(&got), err
-	}); err != nil {
-		t.Fatalf("not running: %v", err)
-	}
+	got := createStable(t, ctx, m, fd)
 	jm := &appsv1.Deployment{}
 	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), jm); err != nil {
 		t.Fatal(err)
@@ -63,7 +54,7 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("MemberCluster not removed with its Secret: %v", err)
 	}
-	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil || !got.DeletionTimestamp.IsZero() {
+	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil || !got.DeletionTimestamp.IsZero() {
 		t.Fatalf("the FlinkDeployment was touched after its member was unregistered: %v %v", err, got.DeletionTimestamp)
 	}
 	after := &appsv1.Deployment{}
@@ -90,8 +81,8 @@ func TestUnregisteringAMemberKeepsItsFlinkClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
-		return err == nil && got.Status.ObservedGeneration == patched.Generation && stable(&got), err
+		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), got)
+		return err == nil && got.Status.ObservedGeneration == patched.Generation && stable(got), err
 	}); err != nil {
 		t.Fatalf("not reconciled again after re-registration (observed generation %d, want %d): %v", got.Status.ObservedGeneration, patched.Generation, err)
 	}
