@@ -27,8 +27,9 @@ var (
 	jaeger   *framework.Jaeger
 	replicas []*framework.Process
 	workDir  string
-	// startReplica starts one more hub replica with the shared flags.
-	startReplica func(id string) (*framework.Process, error)
+	// startReplica starts one more hub replica with the shared flags and
+	// extra (later flags win).
+	startReplica func(id string, extra ...string) (*framework.Process, error)
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -96,15 +97,15 @@ func run(m *testing.M) (code int) {
 			_ = os.RemoveAll(workDir)
 		}
 	}()
-	startReplica = func(id string) (*framework.Process, error) {
-		p, err := framework.StartProcess(workDir, id, bin,
+	startReplica = func(id string, extra ...string) (*framework.Process, error) {
+		p, err := framework.StartProcess(workDir, id, bin, append([]string{
 			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
 			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
 			"--health-debounce", "0s", "--health-probe-interval", "1s",
 			"--lease-duration", leaseDuration.String(), "--renew-deadline", "3s", "--retry-period", "500ms",
 			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
-			"--flink-rest-transport", "url", "--flink-rest-url-template", srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1")
+			"--flink-rest-transport", "url", "--flink-rest-url-template", srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
+			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1"}, extra...)...)
 		if err == nil {
 			replicas = append(replicas, p)
 		}
