@@ -27,6 +27,13 @@ func fencedPatch(base client.Object) client.Patch {
 	return client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 }
 
+// writeStatus patches fd's status from before, fenced, as the hub's field
+// manager: the managed fields then tell the hub's status writes from
+// another operator's (foreign.go).
+func (r *Reconciler) writeStatus(ctx context.Context, c client.Client, fd, before *v1beta1.FlinkDeployment) error {
+	return c.Status().Patch(ctx, fd, fencedPatch(before), client.FieldOwner(r.Options.FieldOwner))
+}
+
 // flinkDeployments names the resource in conflict errors.
 var flinkDeployments = schema.GroupResource{Group: v1beta1.GroupVersion.Group, Resource: "flinkdeployments"}
 

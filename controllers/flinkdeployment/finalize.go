@@ -41,7 +41,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	if fd.Status.LifecycleState != v1beta1.LifecycleDeleting {
 		before := fd.DeepCopy()
 		fd.Status.LifecycleState = v1beta1.LifecycleDeleting
-		if err := c.Status().Patch(ctx, fd, fencedPatch(before)); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.writeStatus(ctx, c, fd, before); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("mark deleting: %w", err)
 		}
 	}

@@ -55,15 +55,15 @@ func stripDeployment(obj any) (any, error) {
 	return obj, nil
 }
 
-// compactFlinkDeployment drops the managed fields and kubectl's
-// last-applied-configuration (a third copy of the spec) of a cached
-// FlinkDeployment, and lets lastStableSpec share the memory of an equal
+// compactFlinkDeployment drops the managed fields, all but who wrote the
+// status (foreign.go), and kubectl's last-applied-configuration (a third
+// copy of the spec) of a cached FlinkDeployment, and lets lastStableSpec share the memory of an equal
 // lastReconciledSpec (true of every stable deployment): one copy of the
 // spec JSON instead of two. Strings are immutable, so nothing that reads
 // the cache can tell.
 func compactFlinkDeployment(obj any) (any, error) {
 	if fd, ok := obj.(*v1beta1.FlinkDeployment); ok {
-		fd.ManagedFields = nil
+		fd.ManagedFields = statusWriters(fd.ManagedFields)
 		delete(fd.Annotations, corev1.LastAppliedConfigAnnotation)
 		rs := &fd.Status.ReconciliationStatus
 		if rs.LastStableSpec == rs.LastReconciledSpec {

@@ -165,6 +165,14 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 	}
 	observability.AnnotateReconcile(ctx, observability.AttrGeneration.Int64(fd.Generation))
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval, step: step}
+	if w, ok := foreignStatusWriter(fd.ManagedFields, r.Options.FieldOwner); ok {
+		// Another operator writes this FlinkDeployment: not a single
+		// write or Flink call from here, whatever its state. Looked at
+		// again when the other writers change, and now and then.
+		r.reportManagedElsewhere(ctx, s, w)
+		return r.Options.ReconcileInterval, nil
+	}
+	r.resumeManaging(ctx, s)
 
 	// A deletion completes wherever it is: a FlinkDeployment in kube-system
 	// that an older hub finalized gets its objects and finalizer removed.
@@ -177,7 +185,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		return r.Options.ProgressCheckInterval, err
 	}
 	if ferr := validation.ValidateNamespace(fd.Namespace); ferr != nil {
-		return 0, refuse(ctx, cl, fd, validationPrefix+ferr.Error())
+		return 0, r.refuse(ctx, cl, fd, validationPrefix+ferr.Error())
 	}
 	if !controllerutil.ContainsFinalizer(fd, Finalizer) {
 		*step = "adding the finalizer"
@@ -212,14 +220,14 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 // manages (one in kube-system) and does nothing else: no finalizer, no
 // event, no observation, no member object. It writes only when the status
 // does not say so yet.
-func refuse(ctx context.Context, cl cluster.Cluster, fd *v1beta1.FlinkDeployment, msg string) error {
+func (r *Reconciler) refuse(ctx context.Context, cl cluster.Cluster, fd *v1beta1.FlinkDeployment, msg string) error {
 	if fd.Status.Error == msg {
 		return nil
 	}
 	written := fd.DeepCopy()
 	fd.Status.Error = msg
 	setReadyCondition(fd)
-	if err := cl.GetClient().Status().Patch(ctx, fd, fencedPatch(written)); err != nil {
+	if err := r.writeStatus(ctx, cl.GetClient(), fd, written); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("write status: %w", err))
 	}
 	return nil
@@ -279,7 +287,7 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 	if equalStatus(&s.written.Status, st) {
 		return nil
 	}
-	if err := s.cluster.GetClient().Status().Patch(ctx, s.fd, fencedPatch(s.written)); err != nil {
+	if err := r.writeStatus(ctx, s.cluster.GetClient(), s.fd, s.written); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

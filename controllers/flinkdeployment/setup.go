@@ -85,10 +85,12 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	b := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment").
 		// Status writes (ours) change no generation and trigger nothing;
-		// spec, deletion, label and annotation changes do.
+		// spec, deletion, label and annotation changes do, and another
+		// writer of the status appearing or going (foreign.go).
 		Watches(&v1beta1.FlinkDeployment{}, ownedRequests(o.Gate, func(obj client.Object) (types.NamespacedName, bool) {
 			return client.ObjectKeyFromObject(obj), true
-		}), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		}), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
+			foreignWritersChanged(r.Options.FieldOwner)))).
 		// A JobManager or TaskManager Deployment matters when it appears,
 		// goes, or its availability changes; not on every status write.
 		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject), mcbuilder.WithPredicates(availabilityChanged)).

@@ -22,10 +22,37 @@ const stallPrefix = "reconcile failed: "
 // another), a series means something else keeps writing.
 const conflictsBeforeReport = 3
 
-// stallReporter remembers the conflicts in a row per FlinkDeployment.
+// stallReporter remembers the conflicts in a row per FlinkDeployment, and
+// which FlinkDeployments it reported as managed by another writer.
 type stallReporter struct {
 	mu        sync.Mutex
 	conflicts map[string]int
+	elsewhere map[string]foreignWriter
+}
+
+// managedElsewhere records that key is left to w and says whether that is
+// news (not yet reported for this writer).
+func (s *stallReporter) managedElsewhere(key string, w foreignWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.elsewhere == nil {
+		s.elsewhere = map[string]foreignWriter{}
+	}
+	if prev, ok := s.elsewhere[key]; ok && prev.manager == w.manager {
+		return false
+	}
+	s.elsewhere[key] = w
+	return true
+}
+
+// managedHere forgets that key was left to another writer and says
+// whether it was.
+func (s *stallReporter) managedHere(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.elsewhere[key]
+	delete(s.elsewhere, key)
+	return ok
 }
 
 // conflict counts one more conflict for key and says whether the series is
@@ -129,7 +156,7 @@ func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err er
 	if !r.reportStall(s, err) {
 		return
 	}
-	if perr := s.cluster.GetClient().Status().Patch(ctx, s.fd, fencedPatch(before)); perr != nil && !apierrors.IsNotFound(perr) {
+	if perr := r.writeStatus(ctx, s.cluster.GetClient(), s.fd, before); perr != nil && !apierrors.IsNotFound(perr) {
 		// The status cannot be written either; the event and the
 		// returned error remain.
 		return
