@@ -15,6 +15,8 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/observability/jaegerquery"
 	"github.com/flink-hub/flink-hub/sharding"
@@ -47,32 +49,59 @@ func replicaNamed(name string) *framework.Process {
 	return nil
 }
 
-// TestOwnerCrashDuringSavepointUpgrade SIGKILLs the replica that owns a
-// savepoint-mode upgrade at the two risky moments: (a) right after the
-// savepoint is recorded, (b) right after the old JobManager is deleted.
-// Another replica finishes the upgrade from the status alone: the job runs
-// restored from that savepoint, and exactly one savepoint was taken.
-func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
+// Moments of an upgrade at which TestOwnerCrashDuringUpgrade kills the
+// owner.
+var (
+	// savepointInFlight: the trigger id is recorded, Flink has not finished
+	// the savepoint (or its answer was lost).
+	savepointInFlight = func(_ context.Context, _ *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade && fd.Status.JobStatus.UpgradeSavepointPath == ""
+	}
+	// savepointRecorded: the upgrade savepoint's path is in status.
+	savepointRecorded = func(_ context.Context, _ *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobStatus.UpgradeSavepointPath != ""
+	}
+	// jobManagerDeleted: the old JobManager is going or gone, the new one
+	// not deployed yet.
+	jobManagerDeleted = func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
+		if fd.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading {
+			return false
+		}
+		var dep appsv1.Deployment
+		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &dep)
+		return apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero())
+	}
+)
+
+// TestOwnerCrashDuringUpgrade SIGKILLs the replica that owns an upgrade at
+// each risky moment of each upgrade mode: with the savepoint trigger
+// recorded but not answered (Flink still taking it, or its answer lost),
+// with the savepoint recorded, and between the old JobManager's deletion
+// and the new deployment. Another replica finishes the upgrade from the
+// status alone, with no manual step: the job runs from the right state
+// (the one savepoint, the latest checkpoint, or empty), and a savepoint
+// upgrade took exactly one savepoint, the others none.
+func TestOwnerCrashDuringUpgrade(t *testing.T) {
 	cases := []struct {
-		name string
-		// at reports the moment to kill the owner.
+		name   string
+		mode   v1beta1.UpgradeMode
+		faults jobmanager.Faults
+		// at reports the moment to kill the owner; nil: no crash.
 		at func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool
 	}{
 		// Without a crash the owner's spans are exported, so its trace shows
 		// the stop-with-savepoint call (a SIGKILLed replica loses the spans
 		// it had not exported yet).
-		{"without a crash", nil},
-		{"after the savepoint", func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
-			return fd.Status.JobStatus.UpgradeSavepointPath != ""
-		}},
-		{"after the JobManager is deleted", func(ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) bool {
-			if fd.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading {
-				return false
-			}
-			var dep appsv1.Deployment
-			err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &dep)
-			return apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero())
-		}},
+		{name: "savepoint without a crash", mode: v1beta1.UpgradeModeSavepoint},
+		{name: "savepoint while Flink takes it", mode: v1beta1.UpgradeModeSavepoint,
+			faults: jobmanager.Faults{SavepointDuration: 3 * time.Second}, at: savepointInFlight},
+		{name: "savepoint whose trigger answer is lost", mode: v1beta1.UpgradeModeSavepoint,
+			faults: jobmanager.Faults{LoseTriggerAnswers: true}, at: savepointInFlight},
+		{name: "savepoint recorded", mode: v1beta1.UpgradeModeSavepoint, at: savepointRecorded},
+		{name: "savepoint after the JobManager is deleted", mode: v1beta1.UpgradeModeSavepoint, at: jobManagerDeleted},
+		{name: "last-state after the JobManager is deleted", mode: v1beta1.UpgradeModeLastState, at: jobManagerDeleted},
+		{name: "stateless after the JobManager is deleted", mode: v1beta1.UpgradeModeStateless, at: jobManagerDeleted},
 	}
 	all, err := examples.Load()
 	if err != nil {
@@ -92,8 +121,21 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			namespace(t, ctx, m, "crash")
 			fd := base.DeepCopy()
 			fd.Namespace, fd.Name = "crash", fmt.Sprintf("crash-%d", i)
-			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+			fd.Spec.Job.UpgradeMode = tc.mode
 			got := createStable(t, ctx, m, fd)
+			if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+				jm := sim.JobManager(m.Name, fd.Namespace, fd.Name)
+				if jm == nil {
+					return false, nil
+				}
+				jobs := jm.Jobs()
+				return len(jobs) > 0 && len(jobs[len(jobs)-1].Checkpoints) > 0, nil
+			}); err != nil {
+				t.Fatalf("no checkpoint completed: %v", err)
+			}
+			if err := sim.SetFaults(m.Name, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: tc.faults}); err != nil {
+				t.Fatal(err)
+			}
 			victim, err := owner(ctx, m.Name, fd)
 			if err != nil {
 				t.Fatal(err)
@@ -106,18 +148,40 @@ func TestOwnerCrashDuringSavepointUpgrade(t *testing.T) {
 			}
 
 			got = waitUpgraded(t, ctx, m, fd, 3, "after the owner crashed")
-			info := got.Status.JobStatus.SavepointInfo
-			if info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
-				t.Fatalf("exactly one upgrade savepoint must have been taken: %+v", info)
-			}
-			path := got.Status.JobStatus.UpgradeSavepointPath
+			taken := sim.Savepoints(m.Name, fd.Namespace, fd.Name)
 			jm := sim.JobManager(m.Name, fd.Namespace, fd.Name)
 			if jm == nil {
 				t.Fatal("no running JobManager")
 			}
 			jobs := jm.Jobs()
-			if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Restore == nil || jobs[len(jobs)-1].Spec.Restore.Path != path || path != info.SavepointHistory[0].Location {
-				t.Fatalf("the job must restore from the one savepoint %s: %+v", path, jobs)
+			if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Parallelism != 3 {
+				t.Fatalf("the upgraded job does not run: %+v", jobs)
+			}
+			restored := jobs[len(jobs)-1].Spec.Restore
+			switch tc.mode {
+			case v1beta1.UpgradeModeSavepoint:
+				info := got.Status.JobStatus.SavepointInfo
+				if len(taken) != 1 || info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
+					t.Fatalf("exactly one upgrade savepoint must have been taken: Flink took %+v, status %+v", taken, info)
+				}
+				path := got.Status.JobStatus.UpgradeSavepointPath
+				if restored == nil || !restored.IsSavepoint || restored.Path != path || path != info.SavepointHistory[0].Location || path != taken[0].Path {
+					t.Fatalf("the job must restore from the one savepoint %s: %+v", path, restored)
+				}
+			case v1beta1.UpgradeModeLastState:
+				if len(taken) != 0 {
+					t.Errorf("a last-state upgrade took savepoints: %+v", taken)
+				}
+				if restored == nil || restored.IsSavepoint || restored.CheckpointID == 0 {
+					t.Fatalf("last-state must restore from the latest HA checkpoint, restored %+v", restored)
+				}
+			case v1beta1.UpgradeModeStateless:
+				if len(taken) != 0 {
+					t.Errorf("a stateless upgrade took savepoints: %+v", taken)
+				}
+				if restored != nil {
+					t.Fatalf("stateless must start empty, restored %+v", restored)
+				}
 			}
 			if tc.at != nil {
 				return
