@@ -251,8 +251,14 @@ func (e *Elector) update(ctx context.Context, base *coordinationv1.Lease, build 
 	if !apierrors.IsConflict(err) {
 		return l, err
 	}
+	// A conflict is also what an earlier write of ours whose answer was
+	// lost looks like: only a fresh read that shows another writer makes it
+	// a conflict. A read that fails is a transient error, not a verdict.
 	fresh, gerr := leases.Get(rctx, base.Name, metav1.GetOptions{})
-	if gerr != nil || !mine(fresh) {
+	if gerr != nil {
+		return nil, fmt.Errorf("read %s after a conflict: %w", base.Name, gerr)
+	}
+	if !mine(fresh) {
 		return nil, err
 	}
 	return leases.Update(rctx, build(fresh), metav1.UpdateOptions{})
