@@ -3,6 +3,7 @@ package observability
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -46,6 +47,30 @@ type TracingOptions struct {
 	ExportTimeout time.Duration
 	// QueueSize is the span queue; spans beyond it are dropped and counted.
 	QueueSize int
+}
+
+// BindFlags registers the --otel-* flags on fs.
+func (o *TracingOptions) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Endpoint, "otel-endpoint", "", "OTLP endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT; tracing is off when neither is set)")
+	fs.StringVar(&o.Protocol, "otel-protocol", "", "OTLP protocol, grpc or http/protobuf (default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
+	fs.StringVar(&o.Sampler, "otel-sampler", "", "trace sampler: always_on, always_off, traceidratio, parentbased_traceidratio (default $OTEL_TRACES_SAMPLER)")
+	fs.Float64Var(&o.SamplerArg, "otel-sampler-arg", 1, "ratio of the ratio samplers")
+}
+
+// Validate checks the sampler and the protocol named by flags.
+func (o *TracingOptions) Validate() error {
+	var problems []error
+	if o.Sampler != "" {
+		if _, err := samplerFor(o.Sampler, o.SamplerArg); err != nil {
+			problems = append(problems, fmt.Errorf("--otel-sampler: %w", err))
+		}
+	}
+	switch o.Protocol {
+	case "", "grpc", "http/protobuf":
+	default:
+		problems = append(problems, fmt.Errorf("--otel-protocol %q: want grpc or http/protobuf", o.Protocol))
+	}
+	return errors.Join(problems...)
 }
 
 // Tracing is the hub's tracer provider. Shutdown flushes pending spans.

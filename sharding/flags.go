@@ -1,7 +1,9 @@
 package sharding
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"time"
 )
@@ -19,9 +21,9 @@ type Flags struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
-// AddTo registers the flags on fs: --replica-id, --shards, --shard-weight,
-// --lease-duration, --renew-deadline, --retry-period.
-func (f *Flags) AddTo(fs *flag.FlagSet) {
+// BindFlags registers the flags on fs: --replica-id, --shards,
+// --shard-weight, --lease-duration, --renew-deadline, --retry-period.
+func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&f.Identity, "replica-id", host, "identity of this hub replica, unique among replicas")
 	fs.IntVar(&f.Shards, "shards", DefaultShards, "number of virtual shards; must be the same on every replica")
@@ -29,6 +31,21 @@ func (f *Flags) AddTo(fs *flag.FlagSet) {
 	fs.DurationVar(&f.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long other replicas wait after a Lease last changed before taking it over (whole seconds)")
 	fs.DurationVar(&f.RenewDeadline, "renew-deadline", DefaultRenewDeadline, "how long after its last successful renewal a replica keeps reconciling a shard; below --lease-duration")
 	fs.DurationVar(&f.RetryPeriod, "retry-period", DefaultRetryPeriod, "interval of Lease renewals; below --renew-deadline and below --lease-duration minus --renew-deadline")
+}
+
+// Validate reports an empty identity or timings New would refuse.
+func (f *Flags) Validate() error {
+	if f.Identity == "" {
+		return errors.New("--replica-id must not be empty")
+	}
+	if err := ValidateIdentity(f.Identity); err != nil {
+		return fmt.Errorf("--replica-id: %w", err)
+	}
+	o := Options{}
+	for _, opt := range f.Options() {
+		opt(&o)
+	}
+	return o.defaultAndValidate()
 }
 
 // Options turns the flags into options for New.

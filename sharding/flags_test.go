@@ -27,7 +27,7 @@ func TestFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Flags
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
-			f.AddTo(fs)
+			f.BindFlags(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}

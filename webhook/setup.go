@@ -37,8 +37,8 @@ type Flags struct {
 	Timeout time.Duration
 }
 
-// AddTo registers the --webhook-* flags on fs.
-func (f *Flags) AddTo(fs *flag.FlagSet) {
+// BindFlags registers the --webhook-* flags on fs.
+func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.URL, "webhook-url", "", "HTTPS URL of this hub's FlinkDeployment webhook as member apiservers reach it; registered in every member. Empty turns the webhook off and removes it from members")
 	fs.StringVar(&f.BindAddress, "webhook-bind-address", ":9443", "address the webhook is served on")
 	fs.StringVar(&f.CertDir, "webhook-cert-dir", "", "folder with tls.crt, tls.key and ca.crt (e.g. from cert-manager); empty: the hub generates and rotates its own certificates")

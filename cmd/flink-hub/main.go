@@ -37,7 +37,6 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/deployer/native"
 	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
 	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
-	"github.com/flink-hub/flink-hub/controllers/flinkdeployment/workershare"
 	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/observability"
 	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
@@ -62,86 +61,43 @@ type config struct {
 	metricsAddr string
 	healthAddr  string
 	verbosity   int
+	pprofAddr   string
+	auditFile   string
 	clusters    clusters.Options
-	memberQPS   float64
 	election    sharding.Flags
 	reconcile   flinkdeployment.Options
+	controller  flinkdeployment.SetupOptions
 	flinkREST   flinkrest.Options
 	tracing     observability.TracingOptions
-	workers     int
-	memberShare float64
 	webhook     webhook.Flags
-	auditFile   string
-	pprofAddr   string
 }
 
+// parseFlags binds every component's flags, parses args and validates
+// every component; it reports all problems at once.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("flink-hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &config{clusters: clusters.DefaultOptions()}
-	o := &c.clusters
+	// Settings without a flag keep their defaults.
+	c := &config{clusters: clusters.DefaultOptions(), reconcile: flinkdeployment.DefaultOptions()}
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig of the hub cluster (default: in-cluster or $KUBECONFIG)")
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables)")
 	fs.StringVar(&c.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 disables)")
 	fs.IntVar(&c.verbosity, "v", 0, "log verbosity")
-	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "hub namespace holding member kubeconfig Secrets and Leases")
-	fs.Float64Var(&c.memberQPS, "member-qps", float64(o.MemberQPS), "client-side QPS limit of the requests to each member, all resource types together")
-	fs.IntVar(&o.MemberBurst, "member-burst", o.MemberBurst, "client-side burst of the requests to each member")
-	fs.DurationVar(&o.MemberRequestTimeout, "member-request-timeout", o.MemberRequestTimeout, "timeout of each request to a member, reading the answer included; a watch must only start within it (0 disables it)")
-	fs.DurationVar(&o.ClaimDuration, "member-claim-duration", o.ClaimDuration, "how long a member's claim (the Lease kube-public/flink-hub-claim that makes one registration manage the member) lasts unrenewed; renewed every third of it")
-	fs.DurationVar(&o.ProbeInterval, "health-probe-interval", o.ProbeInterval, "time between health probes of one member")
-	fs.DurationVar(&o.ProbeTimeout, "health-probe-timeout", o.ProbeTimeout, "timeout of one member health probe")
-	fs.DurationVar(&o.Debounce, "health-debounce", o.Debounce, "how long a member's new health must last before its Ready condition changes")
-	fs.BoolVar(&o.InstallCRDs, "install-crds", o.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
-	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", false, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
-	fs.StringVar(&o.FleetAddress, "fleet-bind-address", o.FleetAddress, "address of the read-only fleet API (/fleet/v1/..., HTTPS, callers authenticated and authorized by the hub apiserver); empty disables")
-	fs.IntVar(&o.StatusWorkers, "health-workers", o.StatusWorkers, "members probed at once")
-	c.election.AddTo(fs)
-	c.reconcile.AddFlags(fs)
-	c.flinkREST.AddFlags(fs)
-	fs.IntVar(&c.workers, "max-concurrent-reconciles", 8, "FlinkDeployment reconciles run at once by this replica")
-	fs.Float64Var(&c.memberShare, "member-worker-share", flinkdeployment.DefaultMemberWorkerShare, "share of --max-concurrent-reconciles one member may hold at once (rounded up, at least one); 1 lets one member hold them all")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "address of /debug/pprof (empty disables)")
 	fs.StringVar(&c.auditFile, "reconcile-audit-file", "", "append the start and end of every admitted reconcile to this file (for benchmarks; empty disables)")
-	fs.StringVar(&c.tracing.Endpoint, "otel-endpoint", "", "OTLP endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT; tracing is off when neither is set)")
-	fs.StringVar(&c.tracing.Protocol, "otel-protocol", "", "OTLP protocol, grpc or http/protobuf (default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
-	fs.StringVar(&c.tracing.Sampler, "otel-sampler", "", "trace sampler: always_on, always_off, traceidratio, parentbased_traceidratio (default $OTEL_TRACES_SAMPLER)")
-	fs.Float64Var(&c.tracing.SamplerArg, "otel-sampler-arg", 1, "ratio of the ratio samplers")
-	c.webhook.AddTo(fs)
+	c.clusters.BindFlags(fs)
+	c.election.BindFlags(fs)
+	c.reconcile.BindFlags(fs)
+	c.controller.BindFlags(fs)
+	c.flinkREST.BindFlags(fs)
+	c.tracing.BindFlags(fs)
+	c.webhook.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	o.MemberQPS = float32(c.memberQPS)
-	var problems []error
-	if c.memberQPS <= 0 || o.MemberBurst <= 0 {
-		problems = append(problems, errors.New("--member-qps and --member-burst must be positive"))
-	}
-	if o.ProbeInterval <= 0 || o.ProbeTimeout <= 0 || o.Debounce < 0 {
-		problems = append(problems, errors.New("--health-probe-interval and --health-probe-timeout must be positive, --health-debounce not negative"))
-	}
-	if o.Namespace == "" {
-		problems = append(problems, errors.New("--namespace must not be empty"))
-	}
-	if c.election.Identity == "" {
-		problems = append(problems, errors.New("--replica-id must not be empty"))
-	}
-	if c.workers < 1 {
-		problems = append(problems, errors.New("--max-concurrent-reconciles must be at least 1"))
-	}
-	if err := workershare.Validate(c.memberShare); err != nil {
-		problems = append(problems, fmt.Errorf("--member-worker-share: %w", err))
-	}
-	if o.ClaimDuration < 3*time.Second {
-		problems = append(problems, errors.New("--member-claim-duration must be at least 3s"))
-	}
-	if o.MemberRequestTimeout < 0 || c.reconcile.ReconcileTimeout < 0 {
-		problems = append(problems, errors.New("--member-request-timeout and --reconcile-timeout must not be negative"))
-	}
-	if err := c.webhook.Validate(); err != nil {
-		problems = append(problems, err)
-	}
-	return c, errors.Join(problems...)
+	return c, errors.Join(c.clusters.Validate(), c.election.Validate(), c.reconcile.Validate(), c.controller.Validate(),
+		c.flinkREST.Validate(), c.tracing.Validate(), c.webhook.Validate())
 }
 
 // run parses args, runs the hub until ctx ends and returns the exit code.
@@ -286,8 +242,8 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 		Gate:                    elector,
 		Replica:                 c.election.Identity,
 		ShardOf:                 elector.ShardOf,
-		MaxConcurrentReconciles: c.workers,
-		MemberWorkerShare:       c.memberShare,
+		MaxConcurrentReconciles: c.controller.MaxConcurrentReconciles,
+		MemberWorkerShare:       c.controller.MemberWorkerShare,
 		Sources:                 []source.TypedSource[mcreconcile.Request]{requeuer.Source()},
 		Audit:                   audit,
 	}); err != nil {

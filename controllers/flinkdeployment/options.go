@@ -1,7 +1,9 @@
 package flinkdeployment
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"time"
 )
 
@@ -42,8 +44,8 @@ func DefaultOptions() Options {
 	}
 }
 
-// AddFlags registers the options as flags.
-func (o *Options) AddFlags(fs *flag.FlagSet) {
+// BindFlags registers the options as flags, with the upstream defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
 	d := DefaultOptions()
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", d.ReconcileInterval, "how often a stable FlinkDeployment is observed")
 	fs.DurationVar(&o.ProgressCheckInterval, "progress-check-interval", d.ProgressCheckInterval, "how often a FlinkDeployment in progress is observed")
@@ -51,6 +53,30 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MaxRetryBackoff, "max-retry-backoff", d.MaxRetryBackoff, "the longest wait before a failed reconcile is retried (at most the reconcile interval)")
 	fs.DurationVar(&o.ReconcileTimeout, "reconcile-timeout", d.ReconcileTimeout, "deadline of one FlinkDeployment reconcile (0 disables it); a reconcile that passes it fails, naming the step it was in")
 	o.FieldOwner = d.FieldOwner
+}
+
+// Validate refuses intervals that would turn observation or retries off
+// silently: zero or negative intervals and timeouts (a zero reconcile
+// timeout disables the deadline, as its flag says).
+func (o Options) Validate() error {
+	var problems []error
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{
+		{"--reconcile-interval", o.ReconcileInterval},
+		{"--progress-check-interval", o.ProgressCheckInterval},
+		{"--deployment-readiness-timeout", o.ReadinessTimeout},
+		{"--max-retry-backoff", o.MaxRetryBackoff},
+	} {
+		if d.value <= 0 {
+			problems = append(problems, fmt.Errorf("%s must be positive, not %v", d.flag, d.value))
+		}
+	}
+	if o.ReconcileTimeout < 0 {
+		problems = append(problems, fmt.Errorf("--reconcile-timeout must not be negative (0 disables it), not %v", o.ReconcileTimeout))
+	}
+	return errors.Join(problems...)
 }
 
 // maxRetryBackoff is MaxRetryBackoff, at most the reconcile interval, and

@@ -2,6 +2,9 @@ package flinkdeployment
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -55,6 +58,29 @@ type SetupOptions struct {
 	// check no two replicas ever reconcile one key at once.
 	Audit func(key string, begin bool)
 }
+
+// BindFlags registers the controller's worker flags on fs:
+// --max-concurrent-reconciles and --member-worker-share.
+func (o *SetupOptions) BindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", DefaultMaxConcurrentReconciles, "FlinkDeployment reconciles run at once by this replica")
+	fs.Float64Var(&o.MemberWorkerShare, "member-worker-share", DefaultMemberWorkerShare, "share of --max-concurrent-reconciles one member may hold at once (rounded up, at least one); 1 lets one member hold them all")
+}
+
+// Validate checks the worker flags.
+func (o *SetupOptions) Validate() error {
+	var problems []error
+	if o.MaxConcurrentReconciles < 1 {
+		problems = append(problems, errors.New("--max-concurrent-reconciles must be at least 1"))
+	}
+	if err := workershare.Validate(o.MemberWorkerShare); err != nil {
+		problems = append(problems, fmt.Errorf("--member-worker-share: %w", err))
+	}
+	return errors.Join(problems...)
+}
+
+// DefaultMaxConcurrentReconciles is the default of
+// --max-concurrent-reconciles.
+const DefaultMaxConcurrentReconciles = 8
 
 // SetupWithManager registers the FlinkDeployment controller: events of
 // FlinkDeployments and of the JobManager and TaskManager Deployments the hub

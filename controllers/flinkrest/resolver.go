@@ -28,13 +28,22 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// AddFlags registers the options as flags, with their defaults.
-func (o *Options) AddFlags(fs *flag.FlagSet) {
+// BindFlags registers the options as flags, with their defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Transport, "flink-rest-transport", TransportProxy,
 		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template).")
 	fs.StringVar(&o.URLTemplate, "flink-rest-url-template", "http://{{.Name}}-rest.{{.Namespace}}.svc:8081",
 		"Base URL of the url transport; "+PlaceholderCluster+", "+PlaceholderNamespace+" and "+PlaceholderName+" are replaced by the path-escaped values, nothing else is.")
 	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
+}
+
+// Validate checks what NewResolver would refuse.
+func (o Options) Validate() error {
+	_, err := NewResolver(o)
+	if err != nil {
+		return fmt.Errorf("--flink-rest-*: %w", err)
+	}
+	return nil
 }
 
 // Factory gives the controller a Client for a FlinkDeployment's

@@ -65,7 +65,7 @@ func (r *recorder) write(rec Record) {
 func main() {
 	fs := flag.NewFlagSet("replica", flag.ExitOnError)
 	var election sharding.Flags
-	election.AddTo(fs)
+	election.BindFlags(fs)
 	kubeconfigPath := fs.String("kubeconfig", "", "hub kubeconfig")
 	namespace := fs.String("namespace", "flink-hub-system", "hub namespace (Leases and member Secrets)")
 	recordPath := fs.String("record", "", "file the reconciles are appended to")
