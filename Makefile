@@ -82,6 +82,7 @@ verify: generate $(STATICCHECK) ## Fail when generated files are stale, or gofmt
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then \
 		echo "not gofmt-ed (run gofmt -w):"; echo "$$bad"; exit 1; fi
 	go vet ./...
+	go vet -tags benchaudit ./cmd/flink-hub
 	cd tools/kube-apiserver && go vet .
 	cd tools/etcd && go vet .
 	$(STATICCHECK) ./...

@@ -82,6 +82,10 @@ type Options struct {
 	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
 	// member's.
 	OwnsMember func(member string) bool
+	// OnMemberDisengaged, when set, is called with a member's name after
+	// it was disengaged (unregistered, its kubeconfig changed, its claim
+	// lost), to drop what was kept for it, such as Flink REST transports.
+	OnMemberDisengaged func(member string)
 	// MemberUserAgent is the User-Agent of requests to members, which
 	// their audit logs record; "flink-hub" when empty. The binary adds its
 	// replica identity, so that a member's admin sees which replica wrote.
@@ -154,8 +158,9 @@ type Hub struct {
 // The provider claims each member for its registration (package claim).
 func NewProvider(opts Options) *Provider {
 	return NewMemberProvider(ProviderOptions{
-		Namespace: opts.Namespace,
-		Claims:    claim.New(opts.ClaimDuration),
+		Namespace:   opts.Namespace,
+		Claims:      claim.New(opts.ClaimDuration),
+		OnDisengage: opts.OnMemberDisengaged,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
 			if err := opts.policy().Check(cfg); err != nil {
 				return err

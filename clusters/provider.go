@@ -72,6 +72,9 @@ type ProviderOptions struct {
 	// Claims, when set, makes one registration per member cluster manage
 	// it: a member is engaged only while its registration holds the claim.
 	Claims *claim.Claims
+	// OnDisengage, when set, is called with a member's name after it was
+	// disengaged, to drop what was kept for it (connections, caches).
+	OnDisengage func(member string)
 }
 
 var _ multicluster.Provider = &Provider{}
@@ -291,6 +294,9 @@ func (p *Provider) remove(name multicluster.ClusterName) {
 	if ok {
 		m.cancel()
 		p.log.Info("member disengaged", "cluster", name)
+		if p.opts.OnDisengage != nil {
+			p.opts.OnDisengage(string(name))
+		}
 	}
 }
 

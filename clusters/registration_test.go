@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +53,10 @@ func setLifecycle(t *testing.T, memberIdx int, namespace, name string, state fli
 func TestRegistrationLifecycle(t *testing.T) {
 	ctx := context.Background()
 	const ns = "reg"
-	hub := startHub(t, testOptions(ns))
+	opts := testOptions(ns)
+	var disengaged sync.Map
+	opts.OnMemberDisengaged = func(member string) { disengaged.Store(member, true) }
+	hub := startHub(t, opts)
 	hc := fleet.Hub.Client
 
 	// member-1 uses a ServiceAccount token the test can rotate and revoke.
@@ -223,6 +227,9 @@ func TestRegistrationLifecycle(t *testing.T) {
 			}
 			if _, err := hub.Provider.Get(ctx, "member-3"); !errors.Is(err, multicluster.ErrClusterNotFound) {
 				return fmt.Errorf("member-3 still engaged (%v)", err)
+			}
+			if _, ok := disengaged.Load("member-3"); !ok {
+				return errors.New("OnMemberDisengaged was not called for member-3 (its Flink REST transports would stay)")
 			}
 			return nil
 		})

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 func members(prefix string, n int) []Member {
@@ -165,21 +167,11 @@ func TestShardOfIsStableAndSpread(t *testing.T) {
 	}
 	counts := make([]int, 64)
 	for i := range 64000 {
-		counts[ShardOf(Key("member-1", "ns", fmt.Sprintf("fd-%d", i)), 64)]++
+		counts[ShardOf(shardkey.Key{Cluster: "member-1", Namespace: "ns", Name: fmt.Sprintf("fd-%d", i)}.String(), 64)]++
 	}
 	for s, c := range counts {
 		if c < 800 || c > 1200 {
 			t.Errorf("shard %d has %d of 64000 keys, want about 1000", s, c)
 		}
-	}
-}
-
-func TestSplitKey(t *testing.T) {
-	c, ns, n, ok := SplitKey(Key("m", "ns", "a"))
-	if !ok || c != "m" || ns != "ns" || n != "a" {
-		t.Fatalf("SplitKey round trip: %q %q %q %v", c, ns, n, ok)
-	}
-	if _, _, _, ok := SplitKey("no-slashes"); ok {
-		t.Fatal("SplitKey accepted a key without slashes")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // keepRenewing updates the Leases every retry period until the test ends,
@@ -141,7 +143,7 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 	after := Assign([]Member{{ID: "old-owner", Weight: 1}, {ID: "newcomer", Weight: 1}}, s)
 	key := ""
 	for i := 0; key == ""; i++ {
-		k := Key("m", "ns", fmt.Sprintf("fd-%d", i))
+		k := shardkey.Key{Cluster: "m", Namespace: "ns", Name: fmt.Sprintf("fd-%d", i)}.String()
 		if after[ShardOf(k, s)] == "newcomer" {
 			key = k
 		}

@@ -1,26 +1,9 @@
 package sharding
 
-import (
-	"hash/fnv"
-	"strings"
-)
+import "hash/fnv"
 
 // DefaultShards is the default number of virtual shards, S.
 const DefaultShards = 64
-
-// Key is the sharding key of a FlinkDeployment: cluster/namespace/name.
-func Key(cluster, namespace, name string) string {
-	return cluster + "/" + namespace + "/" + name
-}
-
-// SplitKey undoes Key. ok is false when key does not have three parts.
-func SplitKey(key string) (cluster, namespace, name string, ok bool) {
-	parts := strings.SplitN(key, "/", 3)
-	if len(parts) != 3 {
-		return "", "", "", false
-	}
-	return parts[0], parts[1], parts[2], true
-}
 
 // ShardOf is the shard of key among shards: a stable 64-bit hash of the key
 // modulo shards. It never changes for a key as long as shards does not.

@@ -93,7 +93,7 @@ func (f *Feeder) feed(ctx context.Context, name string, gen uint64, cl cluster.C
 				obj = t.Obj
 			}
 			if fd, ok := obj.(*flinkv1beta1.FlinkDeployment); ok && f.current(name, gen) {
-				f.index.DeleteDeployment(Key{name, fd.Namespace, fd.Name})
+				f.index.DeleteDeployment(Key{Cluster: name, Namespace: fd.Namespace, Name: fd.Name})
 			}
 		},
 	})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 const (
@@ -50,13 +52,10 @@ type Deployment struct {
 }
 
 // Key is the identity of a deployment in the fleet.
-type Key struct{ Cluster, Namespace, Name string }
-
-// String returns cluster/namespace/name, the key sharding hashes.
-func (k Key) String() string { return k.Cluster + "/" + k.Namespace + "/" + k.Name }
+type Key = shardkey.Key
 
 // Key returns the deployment's key.
-func (d *Deployment) Key() Key { return Key{d.Cluster, d.Namespace, d.Name} }
+func (d *Deployment) Key() Key { return Key{Cluster: d.Cluster, Namespace: d.Namespace, Name: d.Name} }
 
 // errorLineWidth bounds ErrorLine.
 const errorLineWidth = 60

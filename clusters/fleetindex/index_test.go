@@ -71,7 +71,7 @@ func TestUpsertReplacesAndDelete(t *testing.T) {
 	if got := keys(ix.Deployments(Filter{LifecycleState: "STABLE"})); !reflect.DeepEqual(got, []string{"m2/a/x"}) {
 		t.Fatalf("the old state index entry survived the update: STABLE = %v", got)
 	}
-	ix.DeleteDeployment(Key{"m1", "a", "x"})
+	ix.DeleteDeployment(Key{Cluster: "m1", Namespace: "a", Name: "x"})
 	if n := ix.CountDeployments("m1"); n != 1 {
 		t.Fatalf("m1 has %d deployments after delete, want 1", n)
 	}

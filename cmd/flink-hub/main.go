@@ -62,14 +62,15 @@ type config struct {
 	healthAddr  string
 	verbosity   int
 	pprofAddr   string
-	auditFile   string
-	clusters    clusters.Options
-	election    sharding.Flags
-	reconcile   flinkdeployment.Options
-	controller  flinkdeployment.SetupOptions
-	flinkREST   flinkrest.Options
-	tracing     observability.TracingOptions
-	webhook     webhook.Flags
+	// auditFile is set only in benchmark builds (audit_bench.go).
+	auditFile  string
+	clusters   clusters.Options
+	election   sharding.Flags
+	reconcile  flinkdeployment.Options
+	controller flinkdeployment.SetupOptions
+	flinkREST  flinkrest.Options
+	tracing    observability.TracingOptions
+	webhook    webhook.Flags
 }
 
 // parseFlags binds every component's flags, parses args and validates
@@ -85,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (0 disables)")
 	fs.IntVar(&c.verbosity, "v", 0, "log verbosity")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "address of /debug/pprof (empty disables)")
-	fs.StringVar(&c.auditFile, "reconcile-audit-file", "", "append the start and end of every admitted reconcile to this file (for benchmarks; empty disables)")
+	bindAuditFlag(fs, c)
 	c.clusters.BindFlags(fs)
 	c.election.BindFlags(fs)
 	c.reconcile.BindFlags(fs)
@@ -169,6 +170,12 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 	c.clusters.MemberUserAgent = "flink-hub/" + c.election.Identity
 	// One replica writes each member's status: the owner of its key.
 	c.clusters.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
+	resolver, err := flinkrest.NewResolver(c.flinkREST)
+	if err != nil {
+		return err
+	}
+	// A member's Flink REST connections go with it.
+	c.clusters.OnMemberDisengaged = resolver.Forget
 	memberCache := flinkdeployment.MemberCacheOptions()
 	c.clusters.MemberCacheByObject, c.clusters.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
 	hub, err := clusters.New(cfg, c.clusters, manager.Options{
@@ -214,10 +221,6 @@ func serve(ctx context.Context, cfg *rest.Config, c *config) error {
 	})
 	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
 	if err := mgr.Add(requeuer); err != nil {
-		return err
-	}
-	resolver, err := flinkrest.NewResolver(c.flinkREST)
-	if err != nil {
 		return err
 	}
 	r := &flinkdeployment.Reconciler{

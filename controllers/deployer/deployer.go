@@ -8,6 +8,8 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
+
+	"github.com/flink-hub/flink-hub/controllers/flinknames"
 )
 
 // Labels and values on the objects the hub creates. The app, component and
@@ -51,13 +53,24 @@ type Deployer interface {
 	// TaskManagerSelector selects fd's TaskManager pods; it is what
 	// status.taskManager.labelSelector reports for the scale subresource.
 	TaskManagerSelector(fd *v1beta1.FlinkDeployment) string
+	// TaskManagers is how many TaskManagers the spec deployed with conf
+	// asks for, as upstream reports it.
+	TaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32
+	// ClusterObjects names the objects of fd's running Flink cluster in
+	// this mode (its Deployments), which an upgrade replaces; DeleteCluster
+	// deletes them.
+	ClusterObjects(fd *v1beta1.FlinkDeployment) []client.Object
+	// SupportObjects names what this mode adds besides the Deployments
+	// and the objects every mode has (Services, configuration, Ingress):
+	// deleted with the FlinkDeployment.
+	SupportObjects(fd *v1beta1.FlinkDeployment) []client.Object
 }
 
 // JobManagerDeploymentName is the name of the JobManager Deployment.
 func JobManagerDeploymentName(fd *v1beta1.FlinkDeployment) string { return fd.Name }
 
 // RestServiceName is the name of the REST Service.
-func RestServiceName(fd *v1beta1.FlinkDeployment) string { return fd.Name + "-rest" }
+func RestServiceName(fd *v1beta1.FlinkDeployment) string { return flinknames.RestService(fd.Name) }
 
 // ConfigMapName is the name of the Flink configuration ConfigMap.
 func ConfigMapName(fd *v1beta1.FlinkDeployment) string { return "flink-config-" + fd.Name }

@@ -17,6 +17,8 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 	"github.com/flink-hub/flink-hub/controllers/podtemplate"
+
+	"github.com/flink-hub/flink-hub/controllers/flinknames"
 )
 
 // Flink's fixed ports.
@@ -133,7 +135,7 @@ func (c *Cluster) Services() []*corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceType(c.Conf[flinkconf.KeyRestExposedType]),
 			Selector: c.Selector(ComponentJobManager),
-			Ports:    []corev1.ServicePort{{Name: "rest", Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
+			Ports:    []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	return []*corev1.Service{internal, rest}
@@ -283,7 +285,7 @@ func (c *Cluster) ports(component string) []corev1.ContainerPort {
 		return []corev1.ContainerPort{{Name: "rpc", ContainerPort: 6122, Protocol: corev1.ProtocolTCP}}
 	}
 	return []corev1.ContainerPort{
-		{Name: "rest", ContainerPort: c.Conf.RestPort(), Protocol: corev1.ProtocolTCP},
+		{Name: flinknames.RestPort, ContainerPort: c.Conf.RestPort(), Protocol: corev1.ProtocolTCP},
 		{Name: "jobmanager-rpc", ContainerPort: PortRPC, Protocol: corev1.ProtocolTCP},
 		{Name: "blobserver", ContainerPort: PortBlob, Protocol: corev1.ProtocolTCP},
 	}

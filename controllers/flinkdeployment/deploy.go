@@ -3,7 +3,6 @@ package flinkdeployment
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -12,7 +11,6 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
-	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 )
 
@@ -95,16 +93,13 @@ func (r *Reconciler) applyAll(ctx context.Context, c client.Client, objs []clien
 }
 
 // desiredTaskManagers is the number of TaskManagers the deployed spec
-// asks for, as upstream reports it: the fixed replicas if set, else enough
-// slots for the job's parallelism.
-func desiredTaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
-	if deployer.ModeOf(fd) == v1beta1.ModeStandalone {
-		return standalone.TaskManagers(fd, conf)
+// asks for, as its mode's deployer counts them.
+func (r *Reconciler) desiredTaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
+	d, ok := r.Deployers[deployer.ModeOf(fd)]
+	if !ok {
+		return 0
 	}
-	if n, err := strconv.Atoi(conf[flinkconf.KeyTMReplicas]); err == nil && n > 0 {
-		return int32(n)
-	}
-	return flinkconf.TaskManagers(conf.Parallelism(), conf.Slots())
+	return d.TaskManagers(fd, conf)
 }
 
 // report fills the TaskManager status the scale subresource reads, the
@@ -120,7 +115,7 @@ func (r *Reconciler) report(ctx context.Context, s *state) error {
 	}
 	tm := &v1beta1.TaskManagerInfo{LabelSelector: d.TaskManagerSelector(s.fd)}
 	if conf, err := flinkconf.Build(s.fd, deployer.ModeOf(s.fd), flinkconf.Restore{}); err == nil {
-		tm.Replicas = desiredTaskManagers(s.fd, conf)
+		tm.Replicas = r.desiredTaskManagers(s.fd, conf)
 	}
 	st.TaskManager = tm
 	// A rolled back deployment runs the last stable spec, not the last

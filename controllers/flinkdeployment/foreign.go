@@ -92,7 +92,7 @@ const (
 // FlinkDeployment to w: a Warning event (an event is not the
 // FlinkDeployment, so it fights nobody) and a log line.
 func (r *Reconciler) reportManagedElsewhere(ctx context.Context, s *state, w foreignWriter) {
-	if !r.stalls.managedElsewhere(Key(s.clusterName, s.fd.Namespace, s.fd.Name), w) {
+	if !r.stalls.managedElsewhere(s.key(), w) {
 		return
 	}
 	msg := managedElsewhereMessage(s.fd.Name, w)
@@ -103,7 +103,7 @@ func (r *Reconciler) reportManagedElsewhere(ctx context.Context, s *state, w for
 // resumeManaging says when a FlinkDeployment left to another writer is
 // the hub's again.
 func (r *Reconciler) resumeManaging(ctx context.Context, s *state) {
-	if !r.stalls.managedHere(Key(s.clusterName, s.fd.Namespace, s.fd.Name)) {
+	if !r.stalls.managedHere(s.key()) {
 		return
 	}
 	log.FromContext(ctx).Info("no other writer of this FlinkDeployment's status is newer than the hub; managing it again")

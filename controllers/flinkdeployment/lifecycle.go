@@ -7,15 +7,12 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
-	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
 	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 )
 
@@ -393,29 +390,12 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) e
 	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
 		return err
 	}
-	fd := s.fd
-	c := s.cluster.GetClient()
-	jm := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}}
-	if err := deleteOwned(ctx, c, fd, jm, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
-		return err
-	}
-	tm := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: standalone.TaskManagerDeploymentName(fd)}}
-	if err := deleteOwned(ctx, c, fd, tm, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
-		return err
-	}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(jm), jm); err == nil {
+	err := deployer.DeleteCluster(ctx, s.cluster.GetClient(), s.fd, deployer.Teardown{KeepHA: keepHA}, r.deployers()...)
+	if errors.Is(err, deployer.ErrJobManagerRemains) {
 		// Its deletion event brings the next reconcile.
 		return waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ReconcileInterval)
-	} else if !apierrors.IsNotFound(err) {
-		return err
 	}
-	if !keepHA {
-		if err := c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace),
-			client.MatchingLabels{deployer.LabelApp: fd.Name, labelConfigMapType: configMapTypeHA}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete HA metadata: %w", err)
-		}
-	}
-	return nil
+	return err
 }
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA
@@ -425,7 +405,7 @@ func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) 
 	var list metav1.PartialObjectMetadataList
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
 	if err := s.cluster.GetAPIReader().List(ctx, &list, client.InNamespace(s.fd.Namespace),
-		client.MatchingLabels{deployer.LabelApp: s.fd.Name, labelConfigMapType: configMapTypeHA}); err != nil {
+		deployer.HALabels(s.fd)); err != nil {
 		return false, fmt.Errorf("list HA metadata: %w", err)
 	}
 	for _, cm := range list.Items {

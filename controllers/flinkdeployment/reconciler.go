@@ -25,6 +25,7 @@ import (
 	"github.com/flink-hub/flink-hub/controllers/validation"
 	"github.com/flink-hub/flink-hub/observability"
 	"github.com/flink-hub/flink-hub/sharding/handoff"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // Finalizer is the upstream operator's finalizer on FlinkDeployments.
@@ -49,9 +50,14 @@ type ClusterGetter interface {
 // member whose API config is member.
 type JobManagerClients func(clusterName string, member *rest.Config, fd *v1beta1.FlinkDeployment) (flinkrest.Client, error)
 
-// Key is the sharding key of a FlinkDeployment: cluster/namespace/name.
-func Key(clusterName, namespace, name string) string {
-	return clusterName + "/" + namespace + "/" + name
+// requestKey is the sharding key of a request's FlinkDeployment.
+func requestKey(req mcreconcile.Request) string {
+	return shardkey.Key{Cluster: req.ClusterName.String(), Namespace: req.Namespace, Name: req.Name}.String()
+}
+
+// key is the sharding key of the reconciled FlinkDeployment.
+func (s *state) key() string {
+	return shardkey.Key{Cluster: s.clusterName, Namespace: s.fd.Namespace, Name: s.fd.Name}.String()
 }
 
 // Reconciler reconciles FlinkDeployments in member clusters.
@@ -238,7 +244,7 @@ func (r *Reconciler) refuse(ctx context.Context, cl cluster.Cluster, fd *v1beta1
 // owner has it).
 func Gated(gate Gate, inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-		ctx, done, ok := gate.Begin(ctx, Key(req.ClusterName.String(), req.Namespace, req.Name))
+		ctx, done, ok := gate.Begin(ctx, requestKey(req))
 		if !ok {
 			return reconcile.Result{}, nil
 		}

@@ -14,23 +14,20 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
-	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
-	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/controllers/flinkdeployment/workershare"
 	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/sharding/mcgate"
 )
 
 // SetupOptions wire the controller into a manager.
@@ -113,13 +110,11 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 		// Status writes (ours) change no generation and trigger nothing;
 		// spec, deletion, label and annotation changes do, and another
 		// writer of the status appearing or going (foreign.go).
-		Watches(&v1beta1.FlinkDeployment{}, ownedRequests(o.Gate, func(obj client.Object) (types.NamespacedName, bool) {
-			return client.ObjectKeyFromObject(obj), true
-		}), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
+		Watches(&v1beta1.FlinkDeployment{}, mcgate.Enqueue(o.Gate), mcbuilder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
 			foreignWritersChanged(r.Options.FieldOwner)))).
 		// A JobManager or TaskManager Deployment matters when it appears,
 		// goes, or its availability changes; not on every status write.
-		Watches(&appsv1.Deployment{}, ownedRequests(o.Gate, ownerOfMemberObject), mcbuilder.WithPredicates(availabilityChanged)).
+		Watches(&appsv1.Deployment{}, mcgate.EnqueueOwned(o.Gate, ownerOfMemberObject), mcbuilder.WithPredicates(availabilityChanged)).
 		WithOptions(controller.TypedOptions[mcreconcile.Request]{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(r.Options.maxRetryBackoff()),
@@ -156,7 +151,7 @@ func retryLimiter(max time.Duration) workqueue.TypedRateLimiter[mcreconcile.Requ
 // audited calls audit around every reconcile of inner.
 func audited(audit func(key string, begin bool), inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-		key := Key(req.ClusterName.String(), req.Namespace, req.Name)
+		key := requestKey(req)
 		audit(key, true)
 		defer audit(key, false)
 		return inner.Reconcile(ctx, req)
@@ -188,18 +183,4 @@ func ownerOfMemberObject(obj client.Object) (types.NamespacedName, bool) {
 		return types.NamespacedName{}, false
 	}
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: l[deployer.LabelApp]}, true
-}
-
-// ownedRequests enqueues the FlinkDeployment an event maps to, only when the
-// gate says this replica owns it.
-func ownedRequests(gate Gate, target func(client.Object) (types.NamespacedName, bool)) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
-	return func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
-		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
-			nn, ok := target(obj)
-			if !ok || !gate.Owns(Key(name.String(), nn.Namespace, nn.Name)) {
-				return nil
-			}
-			return []mcreconcile.Request{{ClusterName: name, Request: reconcile.Request{NamespacedName: nn}}}
-		})
-	}
 }

@@ -81,7 +81,7 @@ func (s *stallReporter) progress(key string) {
 // through clears what an earlier one reported. It returns whether
 // status.error changed.
 func (r *Reconciler) reportStall(s *state, err error) bool {
-	key := Key(s.clusterName, s.fd.Namespace, s.fd.Name)
+	key := s.key()
 	st := &s.fd.Status
 	var sErr *stallingError
 	var wErr *waitingError

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
 
 // Transport kinds: how the hub reaches a JobManager.
@@ -46,14 +48,6 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Factory gives the controller a Client for a FlinkDeployment's
-// JobManager; Resolver is the real one.
-type Factory interface {
-	Client(target Target, member *rest.Config) (Client, error)
-}
-
-var _ Factory = (*Resolver)(nil)
-
 // Resolver builds Clients for FlinkDeployments from the hub's Options
 // alone: nothing a FlinkDeployment says chooses where the hub connects. It
 // keeps one proxy transport per
@@ -65,8 +59,11 @@ type Resolver struct {
 	// urlTransport carries the url transport's requests of every target.
 	urlTransport http.RoundTripper
 
-	mu         sync.Mutex
-	transports map[*rest.Config]http.RoundTripper
+	mu sync.Mutex
+	// transports has one proxy transport per member cluster, for the
+	// member's current rest.Config: a re-engaged member's new config
+	// replaces the old transport, and Forget drops a removed member's.
+	transports map[string]memberTransport
 }
 
 // urlIdleConnsPerHost is how many idle connections the url transport
@@ -91,7 +88,7 @@ func NewResolver(o Options) (*Resolver, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	r := &Resolver{opts: o, transports: map[*rest.Config]http.RoundTripper{}, urlTransport: newURLTransport()}
+	r := &Resolver{opts: o, transports: map[string]memberTransport{}, urlTransport: newURLTransport()}
 	switch o.Transport {
 	case TransportProxy:
 	case TransportURL:
@@ -126,7 +123,7 @@ func (r *Resolver) Endpoint(target Target, member *rest.Config) (Endpoint, error
 	if err != nil {
 		return Endpoint{}, err
 	}
-	rt, err := r.proxyTransport(member)
+	rt, err := r.proxyTransport(target.Cluster, member)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("flink rest proxy transport for cluster %q: %w", target.Cluster, err)
 	}
@@ -142,23 +139,46 @@ func (r *Resolver) Client(target Target, member *rest.Config) (Client, error) {
 	return New(ep, WithTimeout(r.opts.Timeout))
 }
 
-// Forget drops the cached transport of a member that went away.
-func (r *Resolver) Forget(member *rest.Config) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.transports, member)
+// memberTransport is the proxy transport built for one rest.Config.
+type memberTransport struct {
+	config *rest.Config
+	rt     http.RoundTripper
 }
 
-func (r *Resolver) proxyTransport(member *rest.Config) (http.RoundTripper, error) {
+// Forget drops the cached transport of a member that went away (the
+// provider calls it when it disengages the member) and closes its idle
+// connections.
+func (r *Resolver) Forget(cluster string) {
+	r.mu.Lock()
+	t, ok := r.transports[cluster]
+	delete(r.transports, cluster)
+	r.mu.Unlock()
+	if ok {
+		utilnet.CloseIdleConnectionsFor(t.rt)
+	}
+}
+
+// cachedTransports is how many members have a cached transport.
+func (r *Resolver) cachedTransports() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rt, ok := r.transports[member]; ok {
-		return rt, nil
+	return len(r.transports)
+}
+
+func (r *Resolver) proxyTransport(cluster string, member *rest.Config) (http.RoundTripper, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.transports[cluster]
+	if ok && old.config == member {
+		return old.rt, nil
 	}
 	rt, err := rest.TransportFor(member)
 	if err != nil {
 		return nil, err
 	}
-	r.transports[member] = rt
+	r.transports[cluster] = memberTransport{config: member, rt: rt}
+	if ok {
+		utilnet.CloseIdleConnectionsFor(old.rt)
+	}
 	return rt, nil
 }

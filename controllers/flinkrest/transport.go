@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/flink-hub/flink-hub/controllers/flinknames"
 )
 
 // Target names the FlinkDeployment whose JobManager a client talks to.
@@ -18,13 +20,6 @@ type Target struct {
 	Namespace string
 	Name      string
 }
-
-// RestServiceName is the name of the JobManager's REST Service, whose port
-// named RestPortName the deployers create.
-func RestServiceName(name string) string { return name + "-rest" }
-
-// RestPortName is the name of the REST port of the JobManager's Service.
-const RestPortName = "rest"
 
 // Endpoint is where a Flink REST client sends its requests.
 type Endpoint struct {
@@ -47,7 +42,7 @@ func ProxyURL(host string, t Target) (string, error) {
 		return "", fmt.Errorf("flink rest proxy: bad apiserver host for cluster %q", t.Cluster)
 	}
 	u.User = nil
-	return u.JoinPath("api/v1/namespaces", t.Namespace, "services", RestServiceName(t.Name)+":"+RestPortName, "proxy").String() + "/", nil
+	return u.JoinPath("api/v1/namespaces", t.Namespace, "services", flinknames.RestService(t.Name)+":"+flinknames.RestPort, "proxy").String() + "/", nil
 }
 
 // URL template placeholders: the only text of a URL template that is

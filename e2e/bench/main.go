@@ -109,7 +109,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	res := &Results{Machine: machine(), Command: "go run ./e2e/bench " + strings.Join(os.Args[1:], " "), Started: time.Now().UTC(),
 		Members: cfg.members, FlinkDeployments: cfg.fds, LeaseDurationSec: cfg.leaseDuration.Seconds(), MemberQPS: cfg.memberQPS, MemberBurst: cfg.memberBurst}
 	var err error
-	if cfg.hubBin, err = framework.Build("./cmd/flink-hub"); err != nil {
+	if cfg.hubBin, err = framework.Build("./cmd/flink-hub", "benchaudit"); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}

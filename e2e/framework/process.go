@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,13 +17,15 @@ var (
 	buildCache = map[string]string{}
 )
 
-// Build compiles a main package of this module (e.g. "./cmd/flink-hub")
-// once per test process and returns the binary's path. Under `go test
-// -race` the program is built with the race detector too.
-func Build(pkg string) (string, error) {
+// Build compiles a main package of this module (e.g. "./cmd/flink-hub"),
+// with the build tags given, once per test process and returns the
+// binary's path. Under `go test -race` the program is built with the race
+// detector too.
+func Build(pkg string, tags ...string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if path, ok := buildCache[pkg]; ok {
+	key := pkg + " " + strings.Join(tags, ",")
+	if path, ok := buildCache[key]; ok {
 		return path, nil
 	}
 	dir, err := os.MkdirTemp("", "flink-hub-bin-")
@@ -34,12 +37,15 @@ func Build(pkg string) (string, error) {
 	if raceEnabled {
 		args = append(args, "-race")
 	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
 	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = RepoRoot()
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
 	}
-	buildCache[pkg] = out
+	buildCache[key] = out
 	return out, nil
 }
 

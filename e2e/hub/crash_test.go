@@ -20,6 +20,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/observability/jaegerquery"
 	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // killed are the replicas the tests killed on purpose.
@@ -27,7 +28,7 @@ var killed = map[string]bool{}
 
 // owner is the replica holding the shard fence of a FlinkDeployment.
 func owner(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (string, error) {
-	shard := sharding.ShardOf(sharding.Key(cluster, fd.Namespace, fd.Name), sharding.DefaultShards)
+	shard := sharding.ShardOf(shardkey.Key{Cluster: cluster, Namespace: fd.Namespace, Name: fd.Name}.String(), sharding.DefaultShards)
 	var l coordinationv1.Lease
 	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
 		return "", err

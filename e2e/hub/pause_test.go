@@ -17,6 +17,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // writeVerbs are the verbs that change what they name.
@@ -121,7 +122,7 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	// landed only while it owned the shard again (if it does: from its
 	// acquisition on).
 	regained := time.Now().Add(time.Hour)
-	shard := sharding.ShardOf(sharding.Key(m.Name, fd.Namespace, fd.Name), sharding.DefaultShards)
+	shard := sharding.ShardOf(shardkey.Key{Cluster: m.Name, Namespace: fd.Namespace, Name: fd.Name}.String(), sharding.DefaultShards)
 	var l coordinationv1.Lease
 	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
 		t.Fatal(err)

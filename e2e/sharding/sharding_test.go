@@ -18,6 +18,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 const (
@@ -64,7 +65,7 @@ func createFlinkDeployments(t testing.TB, ctx context.Context) []string {
 						return
 					}
 					mu.Lock()
-					keys = append(keys, sharding.Key(m.Name, appNamespace, fd.Name))
+					keys = append(keys, shardkey.Key{Cluster: m.Name, Namespace: appNamespace, Name: fd.Name}.String())
 					mu.Unlock()
 				}
 			}()
@@ -98,7 +99,8 @@ func churn(ctx context.Context, keys []string) chan int {
 				return
 			case <-t.C:
 			}
-			c, ns, name, _ := sharding.SplitKey(keys[i%len(keys)])
+			k, _ := shardkey.Parse(keys[i%len(keys)])
+			c, ns, name := k.Cluster, k.Namespace, k.Name
 			fd := &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{"e2e/churn":"%d"}}}`, i)))
 			if members[c].Patch(ctx, fd, patch) == nil {

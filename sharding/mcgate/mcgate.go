@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -24,6 +23,7 @@ import (
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // listTimeout bounds one List of a member cluster's cache.
@@ -35,26 +35,29 @@ func request(clusterName multicluster.ClusterName, nn types.NamespacedName) mcre
 	return mcreconcile.Request{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: nn}}
 }
 
+// Owner says whether this replica owns a key; sharding.Gate is one.
+type Owner interface {
+	Owns(key string) bool
+}
+
 // Enqueue is an event handler for a multicluster builder's Watches: it
 // enqueues the object's own request, but only when gate owns its key.
-func Enqueue(gate sharding.Gate) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+func Enqueue(gate Owner) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return EnqueueOwned(gate, func(obj client.Object) (types.NamespacedName, bool) { return client.ObjectKeyFromObject(obj), true })
+}
+
+// EnqueueOwned is the one ownership-aware event handler: it enqueues the
+// request target maps an event's object to (none when ok is false), but
+// only when gate owns its key.
+func EnqueueOwned(gate Owner, target func(client.Object) (nn types.NamespacedName, ok bool)) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
 	return func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
-		add := func(obj client.Object, q queue) {
-			if obj == nil {
-				return
+		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
+			nn, ok := target(obj)
+			if !ok || !gate.Owns(shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name}.String()) {
+				return nil
 			}
-			if gate.Owns(sharding.Key(string(name), obj.GetNamespace(), obj.GetName())) {
-				q.Add(request(name, client.ObjectKeyFromObject(obj)))
-			}
-		}
-		return handler.TypedFuncs[client.Object, mcreconcile.Request]{
-			CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q queue) { add(e.Object, q) },
-			UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q queue) { add(e.ObjectNew, q) },
-			DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q queue) { add(e.Object, q) },
-			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q queue) {
-				add(e.Object, q)
-			},
-		}
+			return []mcreconcile.Request{request(name, nn)}
+		})
 	}
 }
 
@@ -169,7 +172,7 @@ func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
 		return
 	}
 	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
-		if r.gate.ShardOf(sharding.Key(string(name), nn.Namespace, nn.Name)) == shard {
+		if r.gate.ShardOf(shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name}.String()) == shard {
 			q.Add(request(name, nn))
 		}
 	})
@@ -180,7 +183,7 @@ func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
 func (r *Requeuer) KeyCounts(ctx context.Context) map[int]int {
 	out := map[int]int{}
 	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
-		out[r.gate.ShardOf(sharding.Key(string(name), nn.Namespace, nn.Name))]++
+		out[r.gate.ShardOf(shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name}.String())]++
 	})
 	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // ownsSet is a Gate that owns a fixed set of keys.
@@ -25,7 +26,7 @@ func (o ownsSet) ShardOf(key string) int { return sharding.ShardOf(key, 64) }
 func (o ownsSet) OnAcquire(func(int))    {}
 
 func TestEnqueueOnlyOwnedKeys(t *testing.T) {
-	gate := ownsSet{sharding.Key("member-1", "apps", "mine"): true}
+	gate := ownsSet{shardkey.Key{Cluster: "member-1", Namespace: "apps", Name: "mine"}.String(): true}
 	h := Enqueue(gate)("member-1", nil)
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[mcreconcile.Request]())
 	defer q.ShutDown()

@@ -6,7 +6,9 @@ package native
 
 import (
 	"fmt"
+	"strconv"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,6 +16,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 )
 
 const (
@@ -40,6 +43,27 @@ func (*Deployer) Mode() v1beta1.KubernetesDeploymentMode { return v1beta1.ModeNa
 // TaskManagerSelector selects the TaskManager pods the JobManager creates.
 func (*Deployer) TaskManagerSelector(fd *v1beta1.FlinkDeployment) string {
 	return fmt.Sprintf("%s=%s,%s=%s,%s=%s", deployer.LabelApp, fd.Name, deployer.LabelComponent, deployer.ComponentTaskManager, deployer.LabelType, deployer.TypeNative)
+}
+
+// TaskManagers is what the JobManager keeps running: the fixed replicas
+// (kubernetes.internal.taskmanager.replicas) if set, else enough slots for
+// the job's parallelism.
+func (*Deployer) TaskManagers(_ *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
+	if n, err := strconv.Atoi(conf[flinkconf.KeyTMReplicas]); err == nil && n > 0 {
+		return int32(n)
+	}
+	return flinkconf.TaskManagers(conf.Parallelism(), conf.Slots())
+}
+
+// ClusterObjects is the JobManager Deployment: the JobManager creates its
+// TaskManager pods itself, and they go with it.
+func (*Deployer) ClusterObjects(fd *v1beta1.FlinkDeployment) []client.Object {
+	return []client.Object{&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}}}
+}
+
+// SupportObjects is the TaskManager pod template ConfigMap.
+func (*Deployer) SupportObjects(fd *v1beta1.FlinkDeployment) []client.Object {
+	return []client.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: PodTemplateConfigMapName(fd)}}}
 }
 
 // Resources returns the ConfigMaps, Services, JobManager Deployment and

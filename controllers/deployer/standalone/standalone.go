@@ -6,6 +6,8 @@ package standalone
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -32,9 +34,21 @@ func (*Deployer) TaskManagerSelector(fd *v1beta1.FlinkDeployment) string {
 	return fmt.Sprintf("%s=%s,%s=%s", deployer.LabelApp, fd.Name, deployer.LabelComponent, deployer.ComponentTaskManager)
 }
 
+// ClusterObjects are the JobManager and TaskManager Deployments.
+func (*Deployer) ClusterObjects(fd *v1beta1.FlinkDeployment) []client.Object {
+	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: fd.Namespace, Name: name} }
+	return []client.Object{
+		&appsv1.Deployment{ObjectMeta: meta(deployer.JobManagerDeploymentName(fd))},
+		&appsv1.Deployment{ObjectMeta: meta(TaskManagerDeploymentName(fd))},
+	}
+}
+
+// SupportObjects: standalone adds nothing to what every mode has.
+func (*Deployer) SupportObjects(*v1beta1.FlinkDeployment) []client.Object { return nil }
+
 // TaskManagers is the TaskManager Deployment's size: spec.taskManager.replicas
 // if set, else enough TaskManagers for the job's parallelism.
-func TaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
+func (*Deployer) TaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
 	if tm := fd.Spec.TaskManager; tm != nil && tm.Replicas != nil && *tm.Replicas > 0 {
 		return *tm.Replicas
 	}
@@ -66,7 +80,7 @@ func (d *Deployer) Resources(fd *v1beta1.FlinkDeployment, in deployer.Inputs) ([
 	}
 	objs = append(objs,
 		c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, deployer.JobManagerReplicas(fd), jm),
-		c.Deployment(TaskManagerDeploymentName(fd), deployer.ComponentTaskManager, TaskManagers(fd, c.Conf), tm),
+		c.Deployment(TaskManagerDeploymentName(fd), deployer.ComponentTaskManager, d.TaskManagers(fd, c.Conf), tm),
 	)
 	ing, err := c.Ingress()
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/sharding"
 	"github.com/flink-hub/flink-hub/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // Record is one line of the record file: a reconcile (Event "reconcile")
@@ -139,7 +140,7 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 		return err
 	}
 	reconciler := mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
-		key := sharding.Key(string(req.ClusterName), req.Namespace, req.Name)
+		key := shardkey.Key{Cluster: string(req.ClusterName), Namespace: req.Namespace, Name: req.Name}.String()
 		rctx, done, ok := elector.Begin(ctx, key)
 		if !ok {
 			return ctrl.Result{}, nil

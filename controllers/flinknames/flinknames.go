@@ -1,0 +1,12 @@
+// Package flinknames holds the names of a Flink cluster's member objects
+// that both the deployers create and the Flink REST transports reach: one
+// definition, so the two cannot drift apart.
+package flinknames
+
+// RestService is the name of the JobManager's REST Service of the Flink
+// cluster named name.
+func RestService(name string) string { return name + "-rest" }
+
+// RestPort is the name of the REST port of the JobManager's container and
+// Service.
+const RestPort = "rest"
