@@ -42,11 +42,10 @@ type SetupOptions struct {
 	MaxConcurrentReconciles int
 	// MemberWorkerShare is the share of MaxConcurrentReconciles one member
 	// may hold at once (rounded up, at least one worker); a request of a
-	// member at its share is requeued after about ShareRetry. 1 lets one
-	// member hold every worker; DefaultMemberWorkerShare when zero.
+	// member at its share waits until one of that member's reconciles
+	// ends. 1 lets one member hold every worker; DefaultMemberWorkerShare
+	// when zero.
 	MemberWorkerShare float64
-	// ShareRetry is DefaultShareRetry when zero.
-	ShareRetry time.Duration
 	// Sources are extra request sources, such as the sharding requeuer
 	// that enqueues every key of a newly acquired shard.
 	Sources []source.TypedSource[mcreconcile.Request]
@@ -101,10 +100,8 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	if err := workershare.Validate(o.MemberWorkerShare); err != nil {
 		return err
 	}
-	if o.ShareRetry <= 0 {
-		o.ShareRetry = DefaultShareRetry
-	}
-	shares := workershare.New(workershare.Limit(o.MaxConcurrentReconciles, o.MemberWorkerShare))
+	shares := workershare.New[mcreconcile.Request](workershare.Limit(o.MaxConcurrentReconciles, o.MemberWorkerShare))
+	wake := &wakeups{}
 	b := mcbuilder.ControllerManagedBy(mgr).
 		Named("flinkdeployment").
 		// Status writes (ours) change no generation and trigger nothing;
@@ -128,14 +125,14 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 		}
 		return base.WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
 	})
-	for _, src := range o.Sources {
+	for _, src := range append(o.Sources, wake.source()) {
 		b = b.WatchesRawSource(src)
 	}
 	var inner reconcile.TypedReconciler[mcreconcile.Request] = observability.TraceReconciler("FlinkDeployment", r, traceOpts...)
 	if o.Audit != nil {
 		inner = audited(o.Audit, inner)
 	}
-	return b.Complete(Gated(o.Gate, shared(shares, o.ShareRetry, inner)))
+	return b.Complete(Gated(o.Gate, shared(shares, wake.add, inner)))
 }
 
 // retryLimiter is controller-runtime's default rate limiter (per-item

@@ -2,10 +2,11 @@ package flinkdeployment
 
 import (
 	"context"
-	"math/rand/v2"
-	"time"
+	"sync"
 
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	"github.com/flink-hub/flink-hub/controllers/flinkdeployment/workershare"
@@ -15,23 +16,57 @@ import (
 // may hold at once when SetupOptions leaves it zero.
 const DefaultMemberWorkerShare = 0.5
 
-// DefaultShareRetry is how long a request of a member at its share waits
-// before it is tried again, when SetupOptions leaves it zero; up to as much
-// again is added at random, so that the waiting requests spread out.
-const DefaultShareRetry = time.Second
-
 // shared admits a request to inner only while its member holds fewer
-// workers than its share; otherwise the request is requeued after about
-// retry, without an error and without holding a worker meanwhile. A member
-// whose apiserver blackholes traffic thus leaves the other workers to the
-// other members.
-func shared(shares *workershare.Shares, retry time.Duration, inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
+// workers than its share. Otherwise the request waits in its member's line,
+// without an error and without holding a worker, and wake hands it back to
+// the queue as soon as a reconcile of that member ends. A member whose
+// apiserver blackholes traffic thus leaves the other workers to the other
+// members, and a healthy member's requests wait no longer than a worker.
+func shared(shares *workershare.Shares[mcreconcile.Request], wake func(mcreconcile.Request), inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-		release, ok := shares.TryAcquire(req.ClusterName.String())
+		release, ok := shares.TryAcquire(req.ClusterName.String(), req)
 		if !ok {
-			return reconcile.Result{RequeueAfter: retry + rand.N(retry+1)}, nil
+			return reconcile.Result{}, nil
 		}
-		defer release()
+		defer func() {
+			if next, ok := release(); ok {
+				wake(next)
+			}
+		}()
 		return inner.Reconcile(ctx, req)
 	})
+}
+
+// wakeups adds requests back to the controller's queue: a source for
+// WatchesRawSource. Requests woken before the controller started wait for
+// its queue.
+type wakeups struct {
+	mu    sync.Mutex
+	queue workqueue.TypedRateLimitingInterface[mcreconcile.Request]
+	early []mcreconcile.Request
+}
+
+// source is the controller source that gives wakeups its queue.
+func (w *wakeups) source() source.TypedSource[mcreconcile.Request] {
+	return source.TypedFunc[mcreconcile.Request](func(_ context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.queue = q
+		for _, req := range w.early {
+			q.Add(req)
+		}
+		w.early = nil
+		return nil
+	})
+}
+
+// add puts req back in the queue.
+func (w *wakeups) add(req mcreconcile.Request) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.queue == nil {
+		w.early = append(w.early, req)
+		return
+	}
+	w.queue.Add(req)
 }

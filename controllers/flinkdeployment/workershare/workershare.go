@@ -3,7 +3,9 @@
 // once. A member whose apiserver blackholes traffic makes every reconcile of
 // its FlinkDeployments wait for a timeout; without a share, enough of them
 // would occupy all workers and starve the FlinkDeployments of the healthy
-// members.
+// members. Requests turned away wait in a line per member and are handed
+// back, oldest first, as soon as a worker of their member is free: the
+// share costs a healthy member no latency.
 package workershare
 
 import (
@@ -32,51 +34,83 @@ func Validate(share float64) error {
 	return nil
 }
 
-// Shares counts the workers each member holds. It is safe for concurrent
-// use; the zero value is not: use New.
-type Shares struct {
+// Shares counts the workers each member holds and lines up the requests
+// turned away. T is the request type. It is safe for concurrent use; the
+// zero value is not: use New.
+type Shares[T comparable] struct {
 	limit int
 
-	mu   sync.Mutex
-	busy map[string]int
+	mu      sync.Mutex
+	busy    map[string]int
+	waiting map[string][]T
+	queued  map[T]bool
 }
 
 // New returns Shares that admit at most limit workers per member (at
 // least 1).
-func New(limit int) *Shares {
-	return &Shares{limit: max(limit, 1), busy: map[string]int{}}
+func New[T comparable](limit int) *Shares[T] {
+	return &Shares[T]{limit: max(limit, 1), busy: map[string]int{}, waiting: map[string][]T{}, queued: map[T]bool{}}
 }
 
 // Limit is the number of workers one member may hold at once.
-func (s *Shares) Limit() int { return s.limit }
+func (s *Shares[T]) Limit() int { return s.limit }
 
 // TryAcquire takes a worker for member if it holds fewer than the limit.
 // When ok, the caller must call release exactly once when its work ends;
-// release is idempotent.
-func (s *Shares) TryAcquire(member string) (release func(), ok bool) {
+// release is idempotent and returns the request of member to hand back
+// now, if one waits. When not ok, req waits in member's line (once, however
+// often it is turned away): a later release hands it back, so it is never
+// lost while a worker of member is busy, which is why it was turned away.
+func (s *Shares[T]) TryAcquire(member string, req T) (release func() (next T, ok bool), ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.busy[member] >= s.limit {
+		if !s.queued[req] {
+			s.queued[req] = true
+			s.waiting[member] = append(s.waiting[member], req)
+		}
 		return nil, false
 	}
 	s.busy[member]++
 	var once sync.Once
-	return func() { once.Do(func() { s.release(member) }) }, true
+	return func() (next T, ok bool) {
+		once.Do(func() { next, ok = s.release(member) })
+		return next, ok
+	}, true
 }
 
-func (s *Shares) release(member string) {
+func (s *Shares[T]) release(member string) (next T, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.busy[member] <= 1 {
 		delete(s.busy, member)
-		return
+	} else {
+		s.busy[member]--
 	}
-	s.busy[member]--
+	line := s.waiting[member]
+	if len(line) == 0 {
+		return next, false
+	}
+	next, line = line[0], line[1:]
+	if len(line) == 0 {
+		delete(s.waiting, member)
+	} else {
+		s.waiting[member] = line
+	}
+	delete(s.queued, next)
+	return next, true
 }
 
 // Busy is the number of workers member holds now.
-func (s *Shares) Busy(member string) int {
+func (s *Shares[T]) Busy(member string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.busy[member]
+}
+
+// Waiting is the number of requests of member waiting for a worker.
+func (s *Shares[T]) Waiting(member string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiting[member])
 }

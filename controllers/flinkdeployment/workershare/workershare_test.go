@@ -1,6 +1,7 @@
 package workershare
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -64,12 +65,12 @@ func TestTryAcquire(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(tc.limit)
-			held := map[string][]func(){}
+			s := New[string](tc.limit)
+			held := map[string][]func() (string, bool){}
 			for i, st := range tc.steps {
 				switch st.op {
 				case '+':
-					release, ok := s.TryAcquire(st.member)
+					release, ok := s.TryAcquire(st.member, fmt.Sprintf("%s-%d", st.member, i))
 					if ok != st.ok {
 						t.Fatalf("step %d: acquire %s: ok %v, want %v (busy %d)", i, st.member, ok, st.ok, s.Busy(st.member))
 					}
@@ -89,17 +90,17 @@ func TestTryAcquire(t *testing.T) {
 }
 
 func TestReleaseIsIdempotent(t *testing.T) {
-	s := New(1)
-	release, ok := s.TryAcquire("a")
+	s := New[string](1)
+	release, ok := s.TryAcquire("a", "r1")
 	if !ok {
 		t.Fatal("first acquire refused")
 	}
 	release()
 	release()
-	if _, ok := s.TryAcquire("a"); !ok {
+	if _, ok := s.TryAcquire("a", "r2"); !ok {
 		t.Fatal("acquire after release refused")
 	}
-	if _, ok := s.TryAcquire("a"); ok {
+	if _, ok := s.TryAcquire("a", "r3"); ok {
 		t.Fatal("a double release freed two workers")
 	}
 }
@@ -108,7 +109,7 @@ func TestReleaseIsIdempotent(t *testing.T) {
 // workers of one member; at no time do more than the limit hold one.
 func TestConcurrentNeverOverLimit(t *testing.T) {
 	const limit = 3
-	s := New(limit)
+	s := New[string](limit)
 	var mu sync.Mutex
 	holding, peak := 0, 0
 	var wg sync.WaitGroup
@@ -117,7 +118,7 @@ func TestConcurrentNeverOverLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 500 {
-				release, ok := s.TryAcquire("m")
+				release, ok := s.TryAcquire("m", "r")
 				if !ok {
 					continue
 				}
@@ -138,5 +139,48 @@ func TestConcurrentNeverOverLimit(t *testing.T) {
 	}
 	if b := s.Busy("m"); b != 0 {
 		t.Fatalf("busy %d after every release", b)
+	}
+}
+
+// TestTurnedAwayRequestsAreHandedBack: a request turned away waits in its
+// member's line, once however often it is turned away, and each release of
+// a worker of that member hands back the oldest waiting one; another
+// member's releases hand back nothing of it.
+func TestTurnedAwayRequestsAreHandedBack(t *testing.T) {
+	s := New[string](1)
+	releaseA, ok := s.TryAcquire("a", "a1")
+	if !ok {
+		t.Fatal("first acquire refused")
+	}
+	for _, req := range []string{"a2", "a3", "a2"} {
+		if _, ok := s.TryAcquire("a", req); ok {
+			t.Fatalf("%s admitted over the limit", req)
+		}
+	}
+	if n := s.Waiting("a"); n != 2 {
+		t.Fatalf("%d requests of a waiting, want 2 (a2 once, a3)", n)
+	}
+	releaseB, ok := s.TryAcquire("b", "b1")
+	if !ok {
+		t.Fatal("b's first acquire refused")
+	}
+	if next, ok := releaseB(); ok {
+		t.Fatalf("b's release handed back %s", next)
+	}
+	if next, ok := releaseA(); !ok || next != "a2" {
+		t.Fatalf("a's release handed back %q, %v; want a2", next, ok)
+	}
+	releaseA2, ok := s.TryAcquire("a", "a2")
+	if !ok {
+		t.Fatal("the handed back request was refused")
+	}
+	if next, ok := releaseA2(); !ok || next != "a3" {
+		t.Fatalf("the next release handed back %q, %v; want a3", next, ok)
+	}
+	if next, ok := releaseA2(); ok {
+		t.Fatalf("a second call of one release handed back %s", next)
+	}
+	if n := s.Waiting("a"); n != 0 {
+		t.Fatalf("%d requests still waiting", n)
 	}
 }

@@ -1,0 +1,121 @@
+package deployer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/deployer/native"
+	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
+)
+
+// TestDeleteCluster: what each teardown removes of a Flink cluster built
+// by either mode, that it touches nothing fd does not own, and that it
+// waits for the JobManager before removing anything else.
+func TestDeleteCluster(t *testing.T) {
+	deployers := []deployer.Deployer{native.New(), standalone.New()}
+	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"} })
+	ha := func(name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: name,
+			Labels: map[string]string{deployer.LabelApp: fd.Name, deployer.LabelConfigMapType: deployer.ConfigMapTypeHA}}}
+	}
+	type obj struct {
+		kind client.Object
+		name string
+	}
+	jobManager := obj{&appsv1.Deployment{}, "wordcount"}
+	taskManagers := obj{&appsv1.Deployment{}, standalone.TaskManagerDeploymentName(fd)}
+	support := []obj{
+		{&corev1.Service{}, "wordcount"},
+		{&corev1.ConfigMap{}, deployer.ConfigMapName(fd)},
+		{&corev1.ConfigMap{}, native.PodTemplateConfigMapName(fd)},
+		{&networkingv1.Ingress{}, "wordcount"},
+	}
+	haData := []obj{{&corev1.ConfigMap{}, "wordcount-cluster-config-map"}, {&corev1.ConfigMap{}, "wordcount-0000-config-map"}}
+	foreign := obj{&corev1.Service{}, deployer.RestServiceName(fd)}
+	for _, tc := range []struct {
+		name string
+		t    deployer.Teardown
+		// stuck keeps the JobManager (a finalizer) after its deletion.
+		stuck   bool
+		wantErr error
+		gone    []obj
+		kept    []obj
+	}{
+		{"upgrade keeping HA", deployer.Teardown{KeepHA: true}, false, nil,
+			[]obj{jobManager, taskManagers}, append(append([]obj{foreign}, support...), haData...)},
+		{"upgrade dropping HA", deployer.Teardown{}, false, nil,
+			append([]obj{jobManager, taskManagers}, haData...), append([]obj{foreign}, support...)},
+		{"deletion", deployer.Teardown{Everything: true}, false, nil,
+			append(append([]obj{jobManager, taskManagers}, support...), haData...), []obj{foreign}},
+		{"deletion while the JobManager goes", deployer.Teardown{Everything: true}, true, deployer.ErrJobManagerRemains,
+			[]obj{taskManagers}, append(append([]obj{jobManager, foreign}, support...), haData...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var objs []client.Object
+			for _, d := range deployers {
+				built, err := d.Resources(fd, deployer.Inputs{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range built {
+					if o.GetName() == foreign.name {
+						// A same-named Service someone else made.
+						o.SetOwnerReferences(nil)
+					}
+					if tc.stuck && o.GetName() == jobManager.name {
+						if _, ok := o.(*appsv1.Deployment); ok {
+							o.SetFinalizers([]string{"example.com/slow"})
+						}
+					}
+					if !contains(objs, o) {
+						objs = append(objs, o)
+					}
+				}
+			}
+			objs = append(objs, ha("wordcount-cluster-config-map"), ha("wordcount-0000-config-map"))
+			scheme := runtime.NewScheme()
+			_ = clientgoscheme.AddToScheme(scheme)
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+
+			err := deployer.DeleteCluster(context.Background(), c, fd, tc.t, deployers...)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("DeleteCluster = %v, want %v", err, tc.wantErr)
+			}
+			for _, o := range tc.gone {
+				got := o.kind.DeepCopyObject().(client.Object)
+				err := c.Get(context.Background(), client.ObjectKey{Namespace: fd.Namespace, Name: o.name}, got)
+				if !apierrors.IsNotFound(err) {
+					t.Errorf("%T %s not deleted (%v)", o.kind, o.name, err)
+				}
+			}
+			for _, o := range tc.kept {
+				got := o.kind.DeepCopyObject().(client.Object)
+				if err := c.Get(context.Background(), client.ObjectKey{Namespace: fd.Namespace, Name: o.name}, got); err != nil {
+					t.Errorf("%T %s deleted, want it kept: %v", o.kind, o.name, err)
+				}
+			}
+		})
+	}
+}
+
+func contains(objs []client.Object, o client.Object) bool {
+	for _, have := range objs {
+		if have.GetName() == o.GetName() && have.GetObjectKind().GroupVersionKind().Kind == o.GetObjectKind().GroupVersionKind().Kind {
+			return true
+		}
+	}
+	return false
+}
