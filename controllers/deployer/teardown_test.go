@@ -26,7 +26,9 @@ import (
 // waits for the JobManager before removing anything else.
 func TestDeleteCluster(t *testing.T) {
 	deployers := []deployer.Deployer{native.New(), standalone.New()}
-	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"} })
+	fd := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"}
+	})
 	ha := func(name string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: name,
 			Labels: map[string]string{deployer.LabelApp: fd.Name, deployer.LabelConfigMapType: deployer.ConfigMapTypeHA}}}
