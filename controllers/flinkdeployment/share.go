@@ -24,12 +24,16 @@ const DefaultMemberWorkerShare = 0.5
 // members, and a healthy member's requests wait no longer than a worker.
 func shared(shares *workershare.Shares[mcreconcile.Request], wake func(mcreconcile.Request), inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-		release, ok := shares.TryAcquire(req.ClusterName.String(), req)
+		member := req.ClusterName.String()
+		release, ok := shares.TryAcquire(member, req)
 		if !ok {
+			requestsWaiting.WithLabelValues(member).Set(float64(shares.Waiting(member)))
 			return reconcile.Result{}, nil
 		}
 		defer func() {
-			if next, ok := release(); ok {
+			next, ok := release()
+			requestsWaiting.WithLabelValues(member).Set(float64(shares.Waiting(member)))
+			if ok {
 				wake(next)
 			}
 		}()
