@@ -5,11 +5,13 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/clusters"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/observability/tracecmd"
 	"github.com/flink-hub/flink-hub/sharding/shardscmd"
 )
@@ -62,8 +64,20 @@ func (g *globals) hubClient() (client.Client, *rest.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: clusters.HubScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: hubScheme()})
 	return c, cfg, err
+}
+
+// hubScheme knows what the plugin reads in the hub cluster: built from
+// the API packages alone, not from the hub's wiring.
+func hubScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, hubv1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err) // static registrations
+		}
+	}
+	return s
 }
 
 func (g *globals) checkOutput() error {

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/clusters"
+	"github.com/flink-hub/flink-hub/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/controllers/deployer"
+	"github.com/flink-hub/flink-hub/controllers/deployer/native"
+	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
+	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/controllers/flinkrest"
+	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/sharding/mcgate"
+)
+
+// setupController registers the FlinkDeployment controller, gated by the
+// elector, with the requeuer of acquired shards. closeAudit closes the
+// reconcile audit, if one is kept.
+func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (requeuer *mcgate.Requeuer, closeAudit func(), err error) {
+	closeAudit = func() {}
+	mgr := hub.Manager
+	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return nil, closeAudit, err
+	}
+	r := &flinkdeployment.Reconciler{
+		Clusters: mgr,
+		Deployers: map[flinkv1beta1.KubernetesDeploymentMode]deployer.Deployer{
+			flinkv1beta1.ModeNative:     native.New(),
+			flinkv1beta1.ModeStandalone: standalone.New(),
+		},
+		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		Options:     c.Reconcile,
+	}
+	setup := c.Controller
+	setup.Gate, setup.Replica, setup.ShardOf = elector, c.Election.Identity, elector.ShardOf
+	setup.Sources = append(setup.Sources, source.TypedSource[mcreconcile.Request](requeuer.Source()))
+	if c.AuditFile != "" {
+		w, err := reconcileaudit.Open(c.AuditFile, c.Election.Identity)
+		if err != nil {
+			return nil, closeAudit, err
+		}
+		closeAudit = func() { _ = w.Close() }
+		setup.Audit = w.Record
+	}
+	if err := r.SetupWithManager(mgr, setup); err != nil {
+		return nil, closeAudit, fmt.Errorf("FlinkDeployment controller: %w", err)
+	}
+	return requeuer, closeAudit, nil
+}
+
+// addProbes adds the readiness checks (hub apiserver, caches, sharding)
+// and the liveness ping.
+func addProbes(hub *clusters.Hub, cfg *rest.Config, elector *sharding.Elector) error {
+	mgr := hub.Manager
+	hubReady, err := observability.APIServerChecker(cfg, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	for name, check := range map[string]healthz.Checker{
+		"hub-apiserver": hubReady,
+		"caches":        observability.CacheSyncedChecker(mgr.GetLocalManager().GetCache()),
+		"sharding":      elector.ReadyzCheck,
+	} {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return err
+		}
+	}
+	return mgr.AddHealthzCheck("ping", healthz.Ping)
+}
+
+// traceShardMoves makes every acquired and released shard a short span,
+// so a trace search by replica shows when it took over which shards.
+func traceShardMoves(elector *sharding.Elector, replica string) {
+	elector.OnAcquire(func(shard int) {
+		_, span := observability.Tracer().Start(context.Background(), "Acquire shard",
+			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(replica)))
+		span.End()
+	})
+	elector.OnRelease(func(shard int, reason string) {
+		_, span := observability.Tracer().Start(context.Background(), "Release shard",
+			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(replica), attribute.String("flinkhub.reason", reason)))
+		span.End()
+	})
+}
+
+// placer puts fleet index rows on their shard and its current holder.
+type placer struct{ elector *sharding.Elector }
+
+func (p placer) Place(keys []fleetindex.Key) []fleetindex.Placement {
+	holders := p.elector.Holders()
+	out := make([]fleetindex.Placement, len(keys))
+	for i, k := range keys {
+		shard := p.elector.ShardOf(k.String())
+		out[i] = fleetindex.Placement{Shard: &shard, Owner: holders[shard]}
+	}
+	return out
+}
