@@ -58,9 +58,13 @@ func TestInsecureKubeconfigsAreRefused(t *testing.T) {
 				t.Errorf("%s: the condition should name %s and the flag that allows it: %q", name, field, msg)
 			}
 		}
-		if _, err := hub.Provider.Get(ctx, "good"); err != nil {
-			t.Fatalf("the good member is not engaged: %v", err)
-		}
+		// Ready comes from the health probe; engagement also waits for the
+		// member's claim, which a hub of an earlier test may still hold
+		// until it lapses.
+		eventually(t, 30*time.Second, "the good member engaged", func() error {
+			_, err := hub.Provider.Get(ctx, "good")
+			return err
+		})
 		framework.Hold(t, 2*time.Second, "insecure members not engaged, nothing sent through the proxy", func() error {
 			for _, name := range []string{"skip-verify", "proxied"} {
 				if _, err := hub.Provider.Get(ctx, multicluster.ClusterName(name)); err == nil {

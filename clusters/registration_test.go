@@ -94,6 +94,11 @@ func TestRegistrationLifecycle(t *testing.T) {
 			}
 			return nil
 		})
+		// Engagement also waits for the member's claim.
+		eventually(t, 30*time.Second, name+" engaged", func() error {
+			_, err := hub.Provider.Get(ctx, multicluster.ClusterName(name))
+			return err
+		})
 	}
 
 	t.Run("member clients use the configured QPS and burst", func(t *testing.T) {
