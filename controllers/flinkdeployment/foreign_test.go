@@ -46,8 +46,8 @@ func TestForeignStatusWriter(t *testing.T) {
 func TestStatusWritersKeepOnlyWhoWroteStatus(t *testing.T) {
 	when := &metav1.Time{Time: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	fields := []metav1.ManagedFieldsEntry{
-		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: when, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
-		{Manager: "flink-hub", Subresource: statusSubresource, Operation: metav1.ManagedFieldsOperationUpdate, Time: when, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: when, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)},
+		{Manager: "flink-hub", Subresource: statusSubresource, Operation: metav1.ManagedFieldsOperationUpdate, Time: when, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)},
 	}
 	got := statusWriters(fields)
 	if len(got) != 1 || got[0].Manager != "flink-hub" || got[0].FieldsV1 != nil || !got[0].Time.Equal(when) || got[0].Subresource != statusSubresource {
