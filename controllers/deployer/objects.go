@@ -322,7 +322,7 @@ func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequ
 		out.Claims = append(out.Claims, core.Claims...)
 	}
 	if role.Resource != nil && role.Resource.EphemeralStorage != "" {
-		q, err := resource.ParseQuantity(role.Resource.EphemeralStorage)
+		q, err := flinkconf.ParseQuantity(role.Resource.EphemeralStorage)
 		if err != nil {
 			return out, fmt.Errorf("spec.%s.resource.ephemeralStorage: %q is not a quantity", role.Component, role.Resource.EphemeralStorage)
 		}
@@ -339,7 +339,7 @@ func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequ
 		out.Limits = mergeList(out.Limits, corev1.ResourceList{corev1.ResourceMemory: q})
 	}
 	if cpu, ok := c.Conf[role.CPUKey]; ok {
-		q, err := resource.ParseQuantity(cpu)
+		q, err := flinkconf.ParseQuantity(cpu)
 		if err != nil {
 			return out, fmt.Errorf("%s: %q is not a CPU amount", role.CPUKey, cpu)
 		}

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // flinkMemory matches Flink's MemorySize syntax: a whole number and an
@@ -29,7 +27,12 @@ func MemoryBytes(s string) (int64, error) {
 	if m := flinkMemory.FindStringSubmatch(s); m != nil {
 		if unit, ok := flinkUnits[strings.ToLower(m[2])]; ok {
 			n, err := strconv.ParseInt(m[1], 10, 64)
-			if err == nil && n > 0 && n <= (1<<62)/unit {
+			if err != nil || n > maxMemory/unit {
+				// Read as a Kubernetes quantity instead, "k" would mean
+				// 1000, not 1024: a different size, not a refusal.
+				return 0, outOfRange(s)
+			}
+			if n > 0 {
 				return n * unit, nil
 			}
 		}
@@ -44,7 +47,7 @@ func MemoryBytes(s string) (int64, error) {
 	if strings.HasSuffix(q, "ki") {
 		q = strings.TrimSuffix(q, "ki") + "Ki"
 	}
-	qty, err := resource.ParseQuantity(q)
+	qty, err := ParseQuantity(q)
 	if err != nil || qty.Sign() <= 0 {
 		return 0, fmt.Errorf("%q is neither a Flink memory size (e.g. 2048m) nor a Kubernetes quantity (e.g. 2Gi)", s)
 	}
@@ -57,10 +60,18 @@ func MemoryBytes(s string) (int64, error) {
 	for ; scale < 0; scale++ {
 		bytes.Mul(bytes, big.NewInt(10))
 	}
-	if !bytes.IsInt64() || bytes.Sign() <= 0 {
-		return 0, fmt.Errorf("%q is out of range", s)
+	if !bytes.IsInt64() || bytes.Sign() <= 0 || bytes.Int64() > maxMemory {
+		return 0, outOfRange(s)
 	}
 	return bytes.Int64(), nil
+}
+
+// maxMemory is the largest memory size read, 4 EiB: sums of a few sizes
+// stay within int64.
+const maxMemory = int64(1) << 62
+
+func outOfRange(s string) error {
+	return fmt.Errorf("%q is out of range (at most %s)", s, FormatMemory(maxMemory))
 }
 
 // FormatMemory renders bytes in Flink's syntax with the largest exact unit.
@@ -78,7 +89,7 @@ func FormatMemory(bytes int64) string {
 
 // parseQuantity parses a CPU amount given as a Kubernetes quantity.
 func parseQuantity(s string) (float64, error) {
-	q, err := resource.ParseQuantity(s)
+	q, err := ParseQuantity(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a quantity", s)
 	}

@@ -1,6 +1,9 @@
 package flinkconf
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMemoryBytes(t *testing.T) {
 	cases := []struct {
@@ -20,6 +23,14 @@ func TestMemoryBytes(t *testing.T) {
 		{"", 0, true},
 		{"lots", 0, true},
 		{"-1g", 0, true},
+		{"4t", 4 << 40, false},
+		{"4194304t", 1 << 62, false},
+		// Over the cap in Flink's syntax: refused, never read again as a
+		// Kubernetes quantity (where k means 1000, not 1024).
+		{"4503599627370497k", 0, true},
+		{"6835937500000000k", 0, true},
+		{"9223372036854775807", 0, true},
+		{"7E", 0, true}, // found by FuzzMemoryBytes
 	}
 	for _, tc := range cases {
 		got, err := MemoryBytes(tc.in)
@@ -40,6 +51,31 @@ func TestFormatMemory(t *testing.T) {
 	for in, want := range cases {
 		if got := FormatMemory(in); got != want {
 			t.Errorf("FormatMemory(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestHostileQuantitiesReturnAtOnce: resource.ParseQuantity spins for as
+// long as a quantity's exponent says ("92E3372036854775807", found by
+// FuzzMemoryBytes, never returns). Every tenant quantity goes through
+// ParseQuantity, which refuses such texts before parsing; the test's
+// deadline is the go test timeout, since a regression hangs.
+func TestHostileQuantitiesReturnAtOnce(t *testing.T) {
+	for _, s := range []string{"92E3372036854775807", "1e-9999999", "1E+31", "1e31", strings.Repeat("9", 100) + "Gi"} {
+		if _, err := ParseQuantity(s); err == nil {
+			t.Errorf("ParseQuantity(%q) accepted it", s)
+		}
+		if _, err := MemoryBytes(s); err == nil {
+			t.Errorf("MemoryBytes(%q) accepted it", s)
+		}
+		if _, err := parseQuantity(s); err == nil {
+			t.Errorf("parseQuantity(%q) accepted it", s)
+		}
+	}
+	for s, want := range map[string]int64{"1e3": 1000, "2E6": 2_000_000, "7E": 7_000_000_000_000_000_000, "1e18": 1_000_000_000_000_000_000} {
+		q, err := ParseQuantity(s)
+		if err != nil || q.Value() != want {
+			t.Errorf("ParseQuantity(%q) = %v, %v; want %d", s, q.String(), err, want)
 		}
 	}
 }

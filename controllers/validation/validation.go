@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -210,7 +209,7 @@ func validQuantity(name corev1.ResourceName, v string) bool {
 		_, err := flinkconf.MemoryBytes(v)
 		return err == nil
 	}
-	q, err := resource.ParseQuantity(v)
+	q, err := flinkconf.ParseQuantity(v)
 	return err == nil && q.Sign() >= 0
 }
 
