@@ -1,9 +1,11 @@
 package webhook_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -103,5 +105,26 @@ func TestReviewRejectsUndecodableObjects(t *testing.T) {
 	resp := webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: []byte(`{"spec": 5}`)}})
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "decode FlinkDeployment") {
 		t.Fatalf("got %+v, want a decode error", resp.Result)
+	}
+}
+
+// TestReviewRefusesEndlessQuantitiesAtOnce: a podTemplate quantity that
+// resource.ParseQuantity never finishes reading is refused, promptly, by
+// its name; without the decoder's guard the review would spin for ever.
+func TestReviewRefusesEndlessQuantitiesAtOnce(t *testing.T) {
+	obj := raw(t, validDeployment("team-a", "endless"))
+	obj.Raw = bytes.Replace(obj.Raw, []byte(`"spec":{`),
+		[]byte(`"spec":{"podTemplate":{"spec":{"containers":[{"name":"flink-main-container","resources":{"limits":{"memory":"9e3372036854775807"}}}]}},`), 1)
+	done := make(chan *admissionv1.AdmissionResponse, 1)
+	go func() {
+		done <- webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create, Object: obj})
+	}()
+	select {
+	case resp := <-done:
+		if resp.Allowed || !strings.Contains(resp.Result.Message, "9e3372036854775807") || !strings.Contains(resp.Result.Message, "exponent") {
+			t.Fatalf("got %+v, want a refusal naming the quantity", resp.Result)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the review of a FlinkDeployment with an endless quantity did not return")
 	}
 }

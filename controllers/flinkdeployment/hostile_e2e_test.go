@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
@@ -83,6 +86,26 @@ func TestHostileTenantsAndJobManagers(t *testing.T) {
 	for _, c := range cases {
 		create(t, ctx, c.fd)
 	}
+	// A podTemplate quantity that resource.ParseQuantity never finishes
+	// reading: created as raw JSON (a typed client could not hold it).
+	// The member stores it (podTemplates keep unknown fields); the hub
+	// decodes it at once and refuses it, and the member's cache keeps
+	// working (the well-behaved FlinkDeployment below runs).
+	endless := basicExample(t, "endless-quantity")
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(endless)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{Object: u}
+	obj.SetGroupVersionKind(v1beta1.GroupVersion.WithKind("FlinkDeployment"))
+	if err := unstructured.SetNestedSlice(obj.Object, []any{map[string]any{"name": "flink-main-container",
+		"resources": map[string]any{"limits": map[string]any{"memory": "9e3372036854775807"}}}}, "spec", "podTemplate", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Members[0].Client.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, hostileFD{fd: endless, want: "quantities with an exponent of three digits or more are refused"})
 	check := func(t *testing.T) {
 		for _, c := range cases {
 			got := waitFor(t, ctx, c.fd, 2*time.Minute, "status.error", func(fd *v1beta1.FlinkDeployment) bool { return fd.Status.Error != "" })

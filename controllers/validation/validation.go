@@ -73,6 +73,9 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), fd.Name,
 			fmt.Sprintf("must be lower case alphanumerics or '-', start with a letter, end with an alphanumeric, and be at most %d characters", MaxNameLength)))
 	}
+	if refused, ok := fd.Annotations[v1beta1.AnnotationRefusedQuantities]; ok {
+		errs = append(errs, field.Invalid(sp, refused, "quantities with an exponent of three digits or more are refused (the hub would never finish reading them); write sizes such as 2Gi or 2048m"))
+	}
 	for _, name := range slices.Sorted(maps.Keys(RemovedAnnotations)) {
 		if _, set := fd.Annotations[name]; set {
 			errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(name), RemovedAnnotations[name]))
