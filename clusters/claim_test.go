@@ -31,20 +31,8 @@ func engaged(hub *clusters.Hub, name string) bool {
 // claimed waits until the MemberCluster's Claimed condition has status.
 func claimed(t *testing.T, ns, name string, status metav1.ConditionStatus) *metav1.Condition {
 	t.Helper()
-	var out *metav1.Condition
-	eventually(t, 30*time.Second, fmt.Sprintf("MemberCluster %s/%s Claimed=%s", ns, name, status), func() error {
-		_, mc, err := readyCondition(context.Background(), ns, name)
-		if err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(mc.Status.Conditions, hubv1alpha1.ConditionClaimed)
-		if c == nil || c.Status != status {
-			return fmt.Errorf("Claimed: %+v", c)
-		}
-		out = c
-		return nil
-	})
-	return out
+	_, c := waitCondition(t, ns, name, hubv1alpha1.ConditionClaimed, status, "")
+	return c
 }
 
 // TestMemberRegisteredTwiceIsManagedOnce registers one member three times

@@ -210,19 +210,30 @@ func readyCondition(ctx context.Context, namespace, name string) (*metav1.Condit
 // and reason, and returns the MemberCluster.
 func waitReady(t *testing.T, namespace, name string, status metav1.ConditionStatus, reason string) *hubv1alpha1.MemberCluster {
 	t.Helper()
-	var out *hubv1alpha1.MemberCluster
-	eventually(t, 30*time.Second, fmt.Sprintf("MemberCluster %s Ready=%s/%s", name, status, reason), func() error {
-		c, mc, err := readyCondition(context.Background(), namespace, name)
+	mc, _ := waitCondition(t, namespace, name, hubv1alpha1.ConditionReady, status, reason)
+	return mc
+}
+
+// waitCondition waits for the MemberCluster's condition of type condType
+// to have status and reason (any reason when empty), and returns the
+// MemberCluster and the condition.
+func waitCondition(t *testing.T, namespace, name, condType string, status metav1.ConditionStatus, reason string) (*hubv1alpha1.MemberCluster, *metav1.Condition) {
+	t.Helper()
+	var mc *hubv1alpha1.MemberCluster
+	var c *metav1.Condition
+	eventually(t, 30*time.Second, fmt.Sprintf("MemberCluster %s/%s %s=%s/%s", namespace, name, condType, status, reason), func() error {
+		_, got, err := readyCondition(context.Background(), namespace, name)
 		if err != nil {
 			return err
 		}
-		if c.Status != status || c.Reason != reason {
-			return fmt.Errorf("Ready=%s reason %s: %s", c.Status, c.Reason, c.Message)
+		cond := meta.FindStatusCondition(got.Status.Conditions, condType)
+		if cond == nil || cond.Status != status || (reason != "" && cond.Reason != reason) {
+			return fmt.Errorf("%s: %+v", condType, cond)
 		}
-		out = mc
+		mc, c = got, cond
 		return nil
 	})
-	return out
+	return mc, c
 }
 
 // createFlinkDeployment creates a minimal FlinkDeployment in a member.

@@ -45,18 +45,11 @@ func foreignStatusWriter(fields []metav1.ManagedFieldsEntry, ours string) (forei
 	}
 	var found foreignWriter
 	ok := false
-	for _, f := range fields {
-		if f.Subresource != statusSubresource || f.Manager == ours {
+	for _, w := range foreignWriters(fields, ours) {
+		if w.at.Before(newestOurs) || (ok && !w.at.After(found.at)) {
 			continue
 		}
-		var at time.Time
-		if f.Time != nil {
-			at = f.Time.Time
-		}
-		if at.Before(newestOurs) || (ok && !at.After(found.at)) {
-			continue
-		}
-		found, ok = foreignWriter{manager: f.Manager, at: at}, true
+		found, ok = w, true
 	}
 	return found, ok
 }

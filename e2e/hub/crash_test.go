@@ -26,17 +26,41 @@ import (
 // killed are the replicas the tests killed on purpose.
 var killed = map[string]bool{}
 
-// owner is the replica holding the shard fence of a FlinkDeployment.
-func owner(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (string, error) {
+// shardLease is the fence Lease of the shard of a FlinkDeployment in
+// member cluster.
+func shardLease(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (*coordinationv1.Lease, error) {
 	shard := sharding.ShardOf(shardkey.Key{Cluster: cluster, Namespace: fd.Namespace, Name: fd.Name}.String(), sharding.DefaultShards)
 	var l coordinationv1.Lease
 	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// owner is the replica holding the shard fence of a FlinkDeployment.
+func owner(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (string, error) {
+	l, err := shardLease(ctx, cluster, fd)
+	if err != nil {
 		return "", err
 	}
 	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
-		return "", fmt.Errorf("shard %d has no holder", shard)
+		return "", fmt.Errorf("lease %s has no holder", l.Name)
 	}
 	return *l.Spec.HolderIdentity, nil
+}
+
+// fromExample is the upstream example named example as namespace/name in
+// member m (the namespace made if missing), not created yet.
+func fromExample(t *testing.T, ctx context.Context, m *framework.ControlPlane, example, ns, name string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	base, err := examples.Named(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, ctx, m, ns)
+	fd := base.DeepCopy()
+	fd.Namespace, fd.Name = ns, name
+	return fd
 }
 
 func replicaNamed(name string) *framework.Process {
@@ -104,24 +128,12 @@ func TestOwnerCrashDuringUpgrade(t *testing.T) {
 		{name: "last-state after the JobManager is deleted", mode: v1beta1.UpgradeModeLastState, at: jobManagerDeleted},
 		{name: "stateless after the JobManager is deleted", mode: v1beta1.UpgradeModeStateless, at: jobManagerDeleted},
 	}
-	all, err := examples.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var base *v1beta1.FlinkDeployment
-	for _, ex := range all {
-		if ex.Name == "basic-checkpoint-ha/basic-checkpoint-ha-example" {
-			base = ex.Typed
-		}
-	}
 	m := fleet.Members[0]
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			namespace(t, ctx, m, "crash")
-			fd := base.DeepCopy()
-			fd.Namespace, fd.Name = "crash", fmt.Sprintf("crash-%d", i)
+			fd := fromExample(t, ctx, m, "basic-checkpoint-ha/basic-checkpoint-ha-example", "crash", fmt.Sprintf("crash-%d", i))
 			fd.Spec.Job.UpgradeMode = tc.mode
 			got := createStable(t, ctx, m, fd)
 			if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {

@@ -12,12 +12,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/shardkey"
 )
 
 // writeVerbs are the verbs that change what they name.
@@ -35,13 +33,7 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	m := fleet.Members[0]
-	base, err := examples.Named("basic-checkpoint-ha/basic-checkpoint-ha-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, ctx, m, "pause")
-	fd := base.DeepCopy()
-	fd.Namespace, fd.Name = "pause", "paused-owner"
+	fd := fromExample(t, ctx, m, "basic-checkpoint-ha/basic-checkpoint-ha-example", "pause", "paused-owner")
 	fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
 	got := createStable(t, ctx, m, fd)
 	victim, err := owner(ctx, m.Name, fd)
@@ -122,9 +114,8 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	// landed only while it owned the shard again (if it does: from its
 	// acquisition on).
 	regained := time.Now().Add(time.Hour)
-	shard := sharding.ShardOf(shardkey.Key{Cluster: m.Name, Namespace: fd.Namespace, Name: fd.Name}.String(), sharding.DefaultShards)
-	var l coordinationv1.Lease
-	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
+	l, err := shardLease(ctx, m.Name, fd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == victim && l.Spec.AcquireTime != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/sharding"
 )
 
@@ -38,12 +37,5 @@ func TestReplicaWithAnotherShardCountLeavesTheFleetRunning(t *testing.T) {
 	}
 
 	m := fleet.Members[1]
-	basic, err := examples.Named("basic/basic-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, ctx, m, "shards")
-	fd := basic.DeepCopy()
-	fd.Namespace, fd.Name = "shards", "after-the-bad-replica"
-	createStable(t, ctx, m, fd)
+	createStable(t, ctx, m, fromExample(t, ctx, m, "basic/basic-example", "shards", "after-the-bad-replica"))
 }
