@@ -15,7 +15,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 STATICCHECK := $(BIN)/staticcheck
 # Generated from the Flink REST spec: the client and the simulator's server.
-FLINKREST_API := controllers/flinkrest/api
+FLINKREST_API := internal/flinkrest/api
 FLINKSIM_API  := e2e/flinksim/restapi
 CHART := deploy/charts/flink-hub
 GENERATED := apis deploy/crds $(FLINKREST_API) $(FLINKSIM_API) deploy/rbac $(CHART)/crds $(CHART)/files

@@ -26,10 +26,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 // TestBlackholedMemberDoesNotStarveOthers runs the hub with two reconcile
@@ -59,99 +59,19 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 	if err := f.Hub.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-
-	sim := flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: time.Second})
-	t.Cleanup(sim.Stop)
-	if err := sim.AddMember(healthy.Name, healthy.Config); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-
+	simURL := startSimulator(t, healthy)
 	target, err := url.Parse(sick.Config.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hole := newBlackhole(t, target.Host)
-
-	// The hub runs as its own process: controller names are unique per
-	// process, and other tests of this package run the hub in theirs.
-	bin, err := framework.Build("./cmd/flink-hub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
-	if err := os.WriteFile(kubeconfig, f.Hub.Kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	// Two workers, a member may hold half of them (the default share).
 	const workers, share = 2, 0.5
 	sickLimit := int(math.Ceil(workers * share))
-	metricsAddr := freeAddr(t)
-	hub, err := framework.StartProcess(dir, "hub", bin,
-		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", "hub-0",
-		"--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0", "--fleet-bind-address=",
-		"--max-concurrent-reconciles="+strconv.Itoa(workers), "--member-worker-share="+strconv.FormatFloat(share, 'f', -1, 64),
-		"--progress-check-interval=500ms", "--reconcile-interval=5s",
-		// The sick member's JobManagers never start: their readiness
-		// deadline makes the hub write their status after the blackhole.
-		"--deployment-readiness-timeout=5s",
-		// A member whose claim cannot be renewed for this long is
-		// disengaged, which would spare the healthy member too: this test
-		// is about the blackholed member while it is still engaged.
-		"--member-claim-duration=10m",
-		"--flink-rest-transport=url", "--flink-rest-url-template="+srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stopHub := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		if err := hub.Stop(30 * time.Second); err != nil {
-			t.Errorf("hub: %v (log %s)", err, hub.LogPath)
-		}
-		if t.Failed() {
-			if log, err := os.ReadFile(hub.LogPath); err == nil {
-				t.Logf("hub log:\n%s", lastLines(string(log), 60))
-			}
-		}
-	}
-	t.Cleanup(stopHub) // before the proxy closes and the fleet stops
-
-	// Both members are registered with the identity `cluster add` gives
-	// the hub; the sick one's kubeconfig points at the proxy.
-	for _, m := range []struct {
-		cp     *framework.ControlPlane
-		server string
-	}{{healthy, ""}, {sick, "https://" + hole.addr}} {
-		kc, err := m.cp.HubKubeconfig(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.server != "" {
-			kc = withServer(t, kc, m.server)
-		}
-		if err := f.Hub.Client.Create(ctx, registration.Secret(framework.RegistrationOptions(m.cp.Name, ns), kc)); err != nil {
-			t.Fatal(err)
-		}
-		appNamespace(t, ctx, m.cp)
-	}
-	basic, err := examples.Named("basic/basic-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	create := func(cp *framework.ControlPlane, name string) *v1beta1.FlinkDeployment {
-		fd := basic.DeepCopy()
-		fd.Namespace, fd.Name = "apps", name
-		if err := cp.Client.Create(ctx, fd); err != nil {
-			t.Fatalf("create %s in %s: %v", name, cp.Name, err)
-		}
-		return fd
-	}
+	metricsAddr := framework.FreeAddr(t)
+	stopHub := startHubProcess(t, f, ns, simURL, metricsAddr, workers, share)
+	registerMembers(t, ctx, f, ns, healthy, sick, "https://"+hole.addr)
+	create := basicCreator(t, ctx)
 
 	// Many more sick FlinkDeployments than workers, all deploying: without
 	// a share, the queue always holds sick requests ahead of the healthy
@@ -180,15 +100,7 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 	for i := range 4 {
 		healthyFDs = append(healthyFDs, create(healthy, fmt.Sprintf("healthy-%d", i)))
 	}
-	var wg sync.WaitGroup
-	for _, fd := range healthyFDs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			waitStatus(t, ctx, healthy, fd, time.Minute, "READY, RUNNING and STABLE while another member blackholes", stable)
-		}()
-	}
-	wg.Wait()
+	waitAllStable(t, ctx, healthy, healthyFDs)
 	if hole.swallowed.Load() == 0 {
 		t.Error("the hub sent nothing into the blackhole: the sick member's reconciles did not run")
 	}
@@ -196,6 +108,129 @@ func TestBlackholedMemberDoesNotStarveOthers(t *testing.T) {
 	if err := f.CheckNoRefusals(); err != nil {
 		t.Error(err)
 	}
+}
+
+// startSimulator plays the kubelet and the JobManagers of member until the
+// test ends and returns the URL of the simulated JobManagers' REST APIs.
+func startSimulator(t *testing.T, member *framework.ControlPlane) string {
+	t.Helper()
+	sim := flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: time.Second})
+	t.Cleanup(sim.Stop)
+	if err := sim.AddMember(member.Name, member.Config); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// startHubProcess runs the hub binary in namespace ns with the given
+// reconcile workers and member worker share, serving its metrics on
+// metricsAddr and calling the JobManagers at simURL. It returns a function
+// that stops the hub (at the latest when the test ends), logging the end
+// of the hub's log if the test failed.
+func startHubProcess(t *testing.T, f *framework.Fleet, ns, simURL, metricsAddr string, workers int, share float64) (stop func()) {
+	t.Helper()
+	// The hub runs as its own process: controller names are unique per
+	// process, and other tests of this package run the hub in theirs.
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, f.Hub.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hub, err := framework.StartProcess(dir, "hub", bin,
+		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", "hub-0",
+		"--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0", "--fleet-bind-address=",
+		"--max-concurrent-reconciles="+strconv.Itoa(workers), "--member-worker-share="+strconv.FormatFloat(share, 'f', -1, 64),
+		"--progress-check-interval=500ms", "--reconcile-interval=5s",
+		// The sick member's JobManagers never start: their readiness
+		// deadline makes the hub write their status after the blackhole.
+		"--deployment-readiness-timeout=5s",
+		// A member whose claim cannot be renewed for this long is
+		// disengaged, which would spare the healthy member too: this test
+		// is about the blackholed member while it is still engaged.
+		"--member-claim-duration=10m",
+		"--flink-rest-transport=url", "--flink-rest-url-template="+simURL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stopHub := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		if err := hub.Stop(30 * time.Second); err != nil {
+			t.Errorf("hub: %v (log %s)", err, hub.LogPath)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(hub.LogPath); err == nil {
+				t.Logf("hub log:\n%s", lastLines(string(log), 60))
+			}
+		}
+	}
+	t.Cleanup(stopHub) // before the proxy closes and the fleet stops
+	return stopHub
+}
+
+// registerMembers registers both members with the identity `cluster add`
+// gives the hub, the sick one's kubeconfig pointing at sickServer (the
+// proxy), and creates their application namespace.
+func registerMembers(t *testing.T, ctx context.Context, f *framework.Fleet, ns string, healthy, sick *framework.ControlPlane, sickServer string) {
+	t.Helper()
+	for _, m := range []struct {
+		cp     *framework.ControlPlane
+		server string
+	}{{healthy, ""}, {sick, sickServer}} {
+		kc, err := m.cp.HubKubeconfig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.server != "" {
+			kc = withServer(t, kc, m.server)
+		}
+		if err := f.Hub.Client.Create(ctx, registration.Secret(framework.RegistrationOptions(m.cp.Name, ns), kc)); err != nil {
+			t.Fatal(err)
+		}
+		appNamespace(t, ctx, m.cp)
+	}
+}
+
+// basicCreator returns a function that creates the basic example as
+// apps/name in a member.
+func basicCreator(t *testing.T, ctx context.Context) func(cp *framework.ControlPlane, name string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	basic, err := examples.Named("basic/basic-example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(cp *framework.ControlPlane, name string) *v1beta1.FlinkDeployment {
+		fd := basic.DeepCopy()
+		fd.Namespace, fd.Name = "apps", name
+		if err := cp.Client.Create(ctx, fd); err != nil {
+			t.Fatalf("create %s in %s: %v", name, cp.Name, err)
+		}
+		return fd
+	}
+}
+
+// waitAllStable waits, for all FlinkDeployments of cp at once, until they
+// are READY, RUNNING and STABLE.
+func waitAllStable(t *testing.T, ctx context.Context, cp *framework.ControlPlane, fds []*v1beta1.FlinkDeployment) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, fd := range fds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			waitStatus(t, ctx, cp, fd, time.Minute, "READY, RUNNING and STABLE while another member blackholes", stable)
+		}()
+	}
+	wg.Wait()
 }
 
 // lastLines returns the last n lines of s.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/jarfetch"
 	"io"
 	"os"
 	"os/signal"
@@ -19,10 +20,10 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/flink-hub/flink-hub/clusters"
-	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/app"
-	"github.com/flink-hub/flink-hub/observability"
+	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/observability"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -48,7 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("flink-hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Settings without a flag keep their defaults.
-	c := &config{hub: app.Config{Version: version, Clusters: clusters.DefaultOptions(), Reconcile: flinkdeployment.DefaultOptions()}}
+	c := &config{hub: app.Config{Version: version, Clusters: clusters.DefaultOptions(), Reconcile: flinkdeployment.DefaultOptions(), Jars: jarfetch.DefaultOptions()}}
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig of the hub cluster (default: in-cluster or $KUBECONFIG)")
 	fs.StringVar(&c.hub.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables)")
@@ -63,11 +64,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.hub.FlinkREST.BindFlags(fs)
 	c.hub.Tracing.BindFlags(fs)
 	c.hub.Webhook.BindFlags(fs)
+	c.hub.Jars.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	return c, errors.Join(c.hub.Clusters.Validate(), c.hub.Election.Validate(), c.hub.Reconcile.Validate(), c.hub.Controller.Validate(),
-		c.hub.FlinkREST.Validate(), c.hub.Tracing.Validate(), c.hub.Webhook.Validate())
+		c.hub.FlinkREST.Validate(), c.hub.Tracing.Validate(), c.hub.Webhook.Validate(), c.hub.Jars.Validate())
 }
 
 // run parses args, runs the hub until ctx ends and returns the exit code.

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 )
 
 func TestRunFlags(t *testing.T) {
@@ -37,6 +34,7 @@ func TestRunFlags(t *testing.T) {
 		{"bad worker share", []string{"--member-worker-share=0"}, 2, nil, "--member-worker-share: the worker share of a member must be above 0 and at most 1"},
 		{"worker share over 1", []string{"--member-worker-share=1.5"}, 2, nil, "--member-worker-share"},
 		{"negative request timeout", []string{"--member-request-timeout=-1s"}, 2, nil, "--member-request-timeout must not be negative"},
+		{"no sync timeout", []string{"--member-sync-timeout=0s"}, 2, nil, "--member-sync-timeout must be positive"},
 		{"negative reconcile timeout", []string{"--reconcile-timeout=-1s"}, 2, nil, "--reconcile-timeout must not be negative"},
 		{"observation off", []string{"--reconcile-interval=0"}, 2, nil, "--reconcile-interval must be positive"},
 		{"negative progress check", []string{"--progress-check-interval=-1s"}, 2, nil, "--progress-check-interval must be positive"},
@@ -48,6 +46,8 @@ func TestRunFlags(t *testing.T) {
 		{"bad timings", []string{"--retry-period=5s"}, 2, nil, "retry period"},
 		{"bad transport", []string{"--flink-rest-transport=carrier-pigeon"}, 2, nil, "flink rest transport"},
 		{"bad sampler", []string{"--otel-sampler=sometimes"}, 2, nil, "--otel-sampler"},
+		{"no jar fetch timeout", []string{"--jar-fetch-timeout=0"}, 2, nil, "--jar-fetch-timeout must be positive"},
+		{"no jar size", []string{"--jar-fetch-max-size=0"}, 2, nil, "--jar-fetch-max-size must be positive"},
 		{"bad protocol", []string{"--otel-protocol=smoke"}, 2, nil, "--otel-protocol"},
 		{"all problems at once", []string{"--reconcile-interval=0", "--member-qps=0"}, 2, nil, "--member-qps and --member-burst must be positive\n--reconcile-interval must be positive"},
 		{"short claim", []string{"--member-claim-duration=1s"}, 2, nil, "--member-claim-duration must be at least 3s"},
@@ -57,7 +57,7 @@ func TestRunFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// run may set the global loggers to errOut, and later tests'
 			// goroutines keep logging there.
-			var out, errOut syncBuffer
+			var out, errOut framework.SyncBuffer
 			if code := run(context.Background(), tc.args, &out, &errOut); code != tc.code {
 				t.Fatalf("exit code %d, want %d (stderr %q)", code, tc.code, errOut.String())
 			}
@@ -73,34 +73,6 @@ func TestRunFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the hub's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRunServesMembers runs the binary's wiring against a real hub and
 // member: a registered member turns Ready and shows up in the fleet API.
 func TestRunServesMembers(t *testing.T) {
@@ -114,10 +86,10 @@ func TestRunServesMembers(t *testing.T) {
 	if err := os.WriteFile(kubeconfig, f.Hub.Kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fleetAddr := freeAddr(t)
+	fleetAddr := framework.FreeAddr(t)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan int, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr framework.SyncBuffer
 	go func() {
 		done <- run(runCtx, []string{
 			"--kubeconfig", kubeconfig, "--namespace", ns, "--metrics-bind-address=0", "--health-probe-bind-address=0",

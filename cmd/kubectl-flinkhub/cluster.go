@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters/registration"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 func newClusterCommand(g *globals) *cobra.Command {

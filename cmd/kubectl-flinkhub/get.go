@@ -14,26 +14,99 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/rest"
 
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 )
 
 func newGetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "get", Short: "Show the fleet from the hub's fleet index"}
-	cmd.AddCommand(newGetDeploymentsCommand(g))
+	cmd.AddCommand(newGetDeploymentsCommand(g), newGetSessionJobsCommand(g), newGetConfigCommand(g))
 	return cmd
 }
 
+// fleetList is one `get` subcommand: a fleet API list as a table.
+type fleetList struct {
+	use, short string
+	aliases    []string
+	path       string
+	what       string // the objects, for --flink-namespace's help
+	headers    []string
+	row        func(d fleetv1.Deployment, shard, last string) []string
+}
+
 func newGetDeploymentsCommand(g *globals) *cobra.Command {
+	return newFleetListCommand(g, fleetList{
+		use: "deployments", aliases: []string{"deployment", "flinkdeployments", "flinkdep"},
+		short: "List the FlinkDeployments of every member (or one) from the hub's fleet index",
+		path:  fleetv1.DeploymentsPath, what: "FlinkDeployments",
+		headers: []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SESSION JOBS", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"},
+		row: func(d fleetv1.Deployment, shard, last string) []string {
+			jobs := ""
+			if d.JobState == "" { // a session cluster
+				jobs = strconv.Itoa(d.SessionJobs)
+			}
+			return []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, jobs, shard, d.Owner, last, d.ErrorLine()}
+		},
+	})
+}
+
+func newGetSessionJobsCommand(g *globals) *cobra.Command {
+	return newFleetListCommand(g, fleetList{
+		use: "sessionjobs", aliases: []string{"sessionjob", "flinksessionjobs"},
+		short: "List the FlinkSessionJobs of every member (or one) from the hub's fleet index",
+		path:  fleetv1.SessionJobsPath, what: "FlinkSessionJobs",
+		headers: []string{"CLUSTER", "NAMESPACE", "NAME", "SESSION CLUSTER", "JOB STATUS", "LIFECYCLE STATE", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"},
+		row: func(d fleetv1.Deployment, shard, last string) []string {
+			return []string{d.Cluster, d.Namespace, d.Name, d.SessionCluster, d.JobState, d.LifecycleState, shard, d.Owner, last, d.ErrorLine()}
+		},
+	})
+}
+
+// newGetConfigCommand is `get config <cluster>/<namespace>/<name>`: a
+// FlinkDeployment's effective configuration and each key's source.
+func newGetConfigCommand(g *globals) *cobra.Command {
+	var src fleetSource
+	cmd := &cobra.Command{
+		Use:   "config <cluster>/<namespace>/<name>",
+		Short: "Show a FlinkDeployment's effective Flink configuration and where each key comes from (resource, member default, fleet default)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			parts := strings.Split(args[0], "/")
+			if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+				return fmt.Errorf("%q: name the FlinkDeployment as <cluster>/<namespace>/<name>", args[0])
+			}
+			path := fleetv1.ConfigPath + url.PathEscape(parts[0]) + "/" + url.PathEscape(parts[1]) + "/" + url.PathEscape(parts[2])
+			var conf fleetv1.Configuration
+			if err := g.fleetGet(cmd, src, path, &conf); err != nil {
+				return err
+			}
+			if g.output != "table" {
+				return printStructured(g.stdout, g.output, conf)
+			}
+			rows := make([][]string, 0, len(conf.Items))
+			for _, s := range conf.Items {
+				rows = append(rows, []string{s.Key, s.Value, s.Source})
+			}
+			return printTable(g.stdout, []string{"KEY", "VALUE", "SOURCE"}, rows)
+		},
+	}
+	addFleetSourceFlags(cmd, &src)
+	return cmd
+}
+
+// newFleetListCommand is the `get` subcommand of l.
+func newFleetListCommand(g *globals, l fleetList) *cobra.Command {
 	var (
 		cluster, state, flinkNamespace string
 		allClusters                    bool
-		fleetURL, fleetService         string
-		fleetInsecure                  bool
+		src                            fleetSource
 	)
 	cmd := &cobra.Command{
-		Use:     "deployments",
-		Aliases: []string{"deployment", "flinkdeployments", "flinkdep"},
-		Short:   "List the FlinkDeployments of every member (or one) from the hub's fleet index",
+		Use:     l.use,
+		Aliases: l.aliases,
+		Short:   l.short,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput(); err != nil {
@@ -48,8 +121,8 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 					q.Set(k, v)
 				}
 			}
-			var list fleetapi.DeploymentList
-			if err := g.fleetGet(cmd, fleetSource{url: fleetURL, service: fleetService, insecure: fleetInsecure}, "/fleet/v1/deployments?"+q.Encode(), &list); err != nil {
+			var list fleetv1.DeploymentList
+			if err := g.fleetGet(cmd, src, l.path+"?"+q.Encode(), &list); err != nil {
 				return err
 			}
 			if g.output != "table" {
@@ -64,20 +137,26 @@ func newGetDeploymentsCommand(g *globals) *cobra.Command {
 				if d.LastReconcile != nil {
 					last = duration.HumanDuration(time.Since(*d.LastReconcile))
 				}
-				rows = append(rows, []string{d.Cluster, d.Namespace, d.Name, d.JobState, d.LifecycleState, d.FlinkVersion, d.Mode, shard, d.Owner, last, d.ErrorLine()})
+				rows = append(rows, l.row(d, shard, last))
 			}
-			return printTable(g.stdout, []string{"CLUSTER", "NAMESPACE", "NAME", "JOB STATUS", "LIFECYCLE STATE", "FLINK", "MODE", "SHARD", "OWNER", "LAST RECONCILE", "ERROR"}, rows)
+			return printTable(g.stdout, l.headers, rows)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cluster, "cluster", "", "only this member cluster")
 	f.BoolVar(&allClusters, "all-clusters", false, "every member cluster (the default)")
 	f.StringVar(&state, "state", "", "only this lifecycle state (e.g. STABLE, FAILED)")
-	f.StringVar(&flinkNamespace, "flink-namespace", "", "only FlinkDeployments of this namespace")
-	f.StringVar(&fleetURL, "fleet-url", "", "base URL of the hub's fleet API, reached directly with the context's bearer token (default: through the hub apiserver's service proxy)")
-	f.StringVar(&fleetService, "fleet-service", "https:flink-hub:fleet", "[scheme:]hub Service:port name of the fleet API, for the service proxy")
-	f.BoolVar(&fleetInsecure, "fleet-insecure-skip-tls-verify", false, "with --fleet-url, do not verify the fleet API's certificate (the hub's own is self-signed)")
+	f.StringVar(&flinkNamespace, "flink-namespace", "", "only "+l.what+" of this namespace")
+	addFleetSourceFlags(cmd, &src)
 	return cmd
+}
+
+// addFleetSourceFlags adds the flags that say how to reach the fleet API.
+func addFleetSourceFlags(cmd *cobra.Command, src *fleetSource) {
+	f := cmd.Flags()
+	f.StringVar(&src.url, "fleet-url", "", "base URL of the hub's fleet API, reached directly with the context's bearer token (default: through the hub apiserver's service proxy)")
+	f.StringVar(&src.service, "fleet-service", "https:flink-hub:fleet", "[scheme:]hub Service:port name of the fleet API, for the service proxy")
+	f.BoolVar(&src.insecure, "fleet-insecure-skip-tls-verify", false, "with --fleet-url, do not verify the fleet API's certificate (the hub's own is self-signed)")
 }
 
 // fleetSource says how to reach the fleet API.
@@ -91,7 +170,7 @@ type fleetSource struct {
 // apiserver's proxy to the hub Service, with the hub context's bearer token,
 // and decodes the JSON answer. The apiserver removes Authorization before
 // proxying, so through the proxy the token also travels in
-// fleetapi.TokenHeader.
+// fleetv1.TokenHeader.
 func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, into any) error {
 	cfg, err := g.restConfig(g.context)
 	if err != nil {
@@ -132,14 +211,14 @@ func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, int
 }
 
 // tokenCopier copies the bearer token client-go's authentication (static,
-// file or exec plugin) set into fleetapi.TokenHeader; it wraps the transport
+// file or exec plugin) set into fleetv1.TokenHeader; it wraps the transport
 // below that authentication, so it sees the header.
 type tokenCopier struct{ next http.RoundTripper }
 
 func (t tokenCopier) RoundTrip(r *http.Request) (*http.Response, error) {
 	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
 		r = r.Clone(r.Context())
-		r.Header.Set(fleetapi.TokenHeader, auth)
+		r.Header.Set(fleetv1.TokenHeader, auth)
 	}
 	return t.next.RoundTrip(r)
 }

@@ -27,13 +27,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters"
-	"github.com/flink-hub/flink-hub/clusters/fleetindex"
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
-	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 const hubNamespace = "flink-hub"
@@ -243,205 +245,291 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 	if err := member.Client.Create(ctx, fd); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("get deployments lists the member's FlinkDeployments", func(t *testing.T) {
-		eventually(t, "wordcount listed", func() error {
-			code, out, errOut := getDeployments("-o", "json")
-			if code != 0 {
-				return fmt.Errorf("exit %d: %s", code, errOut)
-			}
-			var items []fleetindex.Deployment
-			if err := json.Unmarshal([]byte(out), &items); err != nil {
-				return err
-			}
-			if len(items) != 1 || items[0].Key().String() != "m1/apps/wordcount" || items[0].Mode != "native" {
-				return fmt.Errorf("deployments %+v", items)
-			}
-			return nil
-		})
-		code, out, errOut := getDeployments("--cluster", "m1")
-		if code != 0 || !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "wordcount") {
-			t.Fatalf("table output (exit %d): %s %s", code, out, errOut)
-		}
-		if code, out, _ := getDeployments("--cluster", "other"); code != 0 || strings.Contains(out, "wordcount") {
-			t.Fatalf("--cluster other listed m1's deployment: %s", out)
-		}
-		if code, _, errOut := getDeployments("--cluster", "m1", "--all-clusters"); code == 0 || !strings.Contains(errOut, "exclude each other") {
-			t.Fatalf("--cluster with --all-clusters: exit %d %s", code, errOut)
-		}
-	})
+	t.Run("get deployments lists the member's FlinkDeployments", func(t *testing.T) { checkGetDeploymentsLists(t) })
+	t.Run("get sessionjobs lists session jobs, counted on their cluster", func(t *testing.T) { checkGetSessionJobs(t, ctx, member) })
 
-	t.Run("get deployments shows status.error", func(t *testing.T) {
-		const msg = "Job failed: java.lang.IllegalStateException: bad record at offset 42 in partition 7 of topic orders"
-		got := &flinkv1beta1.FlinkDeployment{}
-		if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
-			t.Fatal(err)
-		}
-		got.Status.Error, got.Status.LifecycleState, got.Status.JobStatus.State = msg, flinkv1beta1.LifecycleFailed, flinkv1beta1.JobFailed
-		if err := member.Client.Status().Update(ctx, got); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "the error in the table", func() error {
-			code, out, errOut := getDeployments("--state", "FAILED")
-			if code != 0 {
-				return fmt.Errorf("exit %d: %s", code, errOut)
-			}
-			if want := msg[:57] + "..."; !strings.Contains(out, "ERROR") || !strings.Contains(out, want) || strings.Contains(out, "topic orders") {
-				return fmt.Errorf("table lacks the ERROR column with %q:\n%s", want, out)
-			}
-			return nil
-		})
+	t.Run("get config shows the effective configuration", func(t *testing.T) { checkGetConfig(t, ctx) })
+
+	t.Run("get deployments shows status.error", func(t *testing.T) { checkGetDeploymentsShowsError(t, ctx, member, fd) })
+
+	t.Run("cluster list shows the member", func(t *testing.T) { checkClusterListShowsMember(t) })
+
+	t.Run("cluster add again upgrades the rules of an older registration in place", func(t *testing.T) { checkAddUpgradesOldRules(t, ctx, member) })
+
+	t.Run("the hub identity is confined to its ClusterRole", func(t *testing.T) { checkHubIdentityConfined(t, ctx, member) })
+
+	t.Run("a second add updates, never duplicates", func(t *testing.T) { checkSecondAddUpdates(t, member) })
+
+	t.Run("remove deletes the registration and revokes the hub in the member", func(t *testing.T) { checkRemoveRevokes(t, ctx, member) })
+}
+
+// checkGetDeploymentsLists: get deployments lists the member's FlinkDeployments.
+func checkGetDeploymentsLists(t *testing.T) {
+	eventually(t, "wordcount listed", func() error {
 		code, out, errOut := getDeployments("-o", "json")
+		if code != 0 {
+			return fmt.Errorf("exit %d: %s", code, errOut)
+		}
 		var items []fleetindex.Deployment
-		if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 1 || items[0].Error != msg {
-			t.Fatalf("json (exit %d, %v): %s %s", code, err, out, errOut)
+		if err := json.Unmarshal([]byte(out), &items); err != nil {
+			return err
 		}
+		if len(items) != 1 || fleetindex.KeyOf(&items[0]).String() != "m1/apps/wordcount" || items[0].Mode != "native" {
+			return fmt.Errorf("deployments %+v", items)
+		}
+		return nil
+	})
+	code, out, errOut := getDeployments("--cluster", "m1")
+	if code != 0 || !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "wordcount") {
+		t.Fatalf("table output (exit %d): %s %s", code, out, errOut)
+	}
+	if code, out, _ := getDeployments("--cluster", "other"); code != 0 || strings.Contains(out, "wordcount") {
+		t.Fatalf("--cluster other listed m1's deployment: %s", out)
+	}
+	if code, _, errOut := getDeployments("--cluster", "m1", "--all-clusters"); code == 0 || !strings.Contains(errOut, "exclude each other") {
+		t.Fatalf("--cluster with --all-clusters: exit %d %s", code, errOut)
+	}
+}
+
+// checkGetSessionJobs: a session job of the session cluster wordcount is
+// listed by get sessionjobs, and get deployments counts it on wordcount.
+func checkGetSessionJobs(t *testing.T, ctx context.Context, member *framework.ControlPlane) {
+	job := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "apps"},
+		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "wordcount", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/wc.jar"}}}
+	if err := member.Client.Create(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = member.Client.Delete(context.Background(), job) })
+	eventually(t, "the session job listed and counted", func() error {
+		code, out, errOut := plugin("--context", "reader", "get", "sessionjobs", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify", "-o", "json")
+		var jobs []fleetindex.Deployment
+		if err := json.Unmarshal([]byte(out), &jobs); code != 0 || err != nil {
+			return fmt.Errorf("exit %d, %v: %s", code, err, errOut)
+		}
+		if len(jobs) != 1 || jobs[0].Kind != fleetv1.KindFlinkSessionJob || jobs[0].SessionCluster != "wordcount" || fleetindex.KeyOf(&jobs[0]).String() != "m1/apps/sessionjob:wordcount" {
+			return fmt.Errorf("session jobs %+v", jobs)
+		}
+		code, out, errOut = getDeployments("-o", "json")
+		var items []fleetindex.Deployment
+		if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil {
+			return fmt.Errorf("exit %d, %v: %s", code, err, errOut)
+		}
+		if len(items) != 1 || items[0].SessionJobs != 1 {
+			return fmt.Errorf("deployments %+v, want wordcount with one session job", items)
+		}
+		return nil
+	})
+	code, out, errOut := plugin("--context", "reader", "get", "sessionjobs", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify")
+	if code != 0 || !strings.Contains(out, "SESSION CLUSTER") || !strings.Contains(out, "wordcount") {
+		t.Fatalf("table (exit %d): %s %s", code, out, errOut)
+	}
+}
+
+// checkGetConfig: with a fleet default, get config shows wordcount's
+// effective configuration with each key's source; a malformed name is
+// refused.
+func checkGetConfig(t *testing.T, ctx context.Context) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "fleet-defaults", Labels: map[string]string{"flink-hub.io/defaults": "true"}},
+		Data: map[string]string{"flink-conf.yaml": "kubernetes.operator.savepoint.history.max.count: \"4\"\n"}}
+	if err := fleet.Hub.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fleet.Hub.Client.Delete(context.Background(), cm) })
+	eventually(t, "the fleet default shown", func() error {
+		code, out, errOut := plugin("--context", "reader", "get", "config", "m1/apps/wordcount", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify")
+		if code != 0 {
+			return fmt.Errorf("exit %d: %s", code, errOut)
+		}
+		if !strings.Contains(out, "SOURCE") || !strings.Contains(out, "kubernetes.operator.savepoint.history.max.count") || !strings.Contains(out, "fleet default") {
+			return fmt.Errorf("table:\n%s", out)
+		}
+		return nil
+	})
+	if code, _, errOut := plugin("--context", "reader", "get", "config", "m1/apps", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify"); code == 0 || !strings.Contains(errOut, "<cluster>/<namespace>/<name>") {
+		t.Errorf("a malformed name: exit %d, %s", code, errOut)
+	}
+}
+
+// checkGetDeploymentsShowsError: get deployments shows status.error.
+func checkGetDeploymentsShowsError(t *testing.T, ctx context.Context, member *framework.ControlPlane, fd *flinkv1beta1.FlinkDeployment) {
+	const msg = "Job failed: java.lang.IllegalStateException: bad record at offset 42 in partition 7 of topic orders"
+	got := &flinkv1beta1.FlinkDeployment{}
+	if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
+		t.Fatal(err)
+	}
+	// status.error as the hub writes it: the Apache operator's
+	// exception JSON; the table shows its message.
+	statusError := problem.Encode(problem.New(problem.JobFailed, msg))
+	got.Status.Error, got.Status.LifecycleState, got.Status.JobStatus.State = statusError, flinkv1beta1.LifecycleFailed, flinkv1beta1.JobFailed
+	if err := member.Client.Status().Update(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the error in the table", func() error {
+		code, out, errOut := getDeployments("--state", "FAILED")
+		if code != 0 {
+			return fmt.Errorf("exit %d: %s", code, errOut)
+		}
+		if want := msg[:57] + "..."; !strings.Contains(out, "ERROR") || !strings.Contains(out, want) || strings.Contains(out, "topic orders") {
+			return fmt.Errorf("table lacks the ERROR column with %q:\n%s", want, out)
+		}
+		return nil
+	})
+	code, out, errOut := getDeployments("-o", "json")
+	var items []fleetindex.Deployment
+	if err := json.Unmarshal([]byte(out), &items); code != 0 || err != nil || len(items) != 1 || items[0].Error != msg || items[0].Reason != string(problem.JobFailed) {
+		t.Fatalf("json (exit %d, %v): %s %s", code, err, out, errOut)
+	}
+}
+
+// checkClusterListShowsMember: cluster list shows the member.
+func checkClusterListShowsMember(t *testing.T) {
+	code, out, errOut := plugin("cluster", "list")
+	if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") ||
+		!strings.Contains(out, "Current") || !strings.Contains(out, "in 29d") {
+		t.Fatalf("cluster list (exit %d): %s %s", code, out, errOut)
+	}
+}
+
+// checkAddUpgradesOldRules: cluster add again upgrades the rules of an older registration in place.
+func checkAddUpgradesOldRules(t *testing.T, ctx context.Context, member *framework.ControlPlane) {
+	// A registration by an older version: its ClusterRole lacks
+	// deletecollection on ConfigMaps and its Secret records no rules
+	// revision.
+	role := &rbacv1.ClusterRole{}
+	if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
+		t.Fatal(err)
+	}
+	old := role.DeepCopy()
+	for i, r := range old.Rules {
+		if slices.Contains(r.Resources, "configmaps") {
+			old.Rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "deletecollection" })
+		}
+	}
+	delete(old.Annotations, registration.RulesRevisionAnnotation)
+	if err := member.Client.Update(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	secret := memberSecrets(t)[0]
+	delete(secret.Annotations, registration.RulesRevisionAnnotation)
+	if err := fleet.Hub.Client.Update(ctx, &secret); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "cluster list shows m1's rules as outdated", func() error {
+		if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Outdated") {
+			return fmt.Errorf("no Outdated in:\n%s", out)
+		}
+		return nil
 	})
 
-	t.Run("cluster list shows the member", func(t *testing.T) {
-		code, out, errOut := plugin("cluster", "list")
-		if code != 0 || !strings.Contains(out, "m1") || !strings.Contains(out, "True") || !strings.Contains(out, "Reachable") ||
-			!strings.Contains(out, "Current") || !strings.Contains(out, "in 29d") {
-			t.Fatalf("cluster list (exit %d): %s %s", code, out, errOut)
+	if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
+		t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
+	}
+	if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
+		t.Fatal(err)
+	}
+	if !equality.Semantic.DeepEqual(role.Rules, registration.MemberRules(true)) {
+		t.Fatalf("cluster add left the old rules: %+v", role.Rules)
+	}
+	eventually(t, "cluster list shows m1's rules as current", func() error {
+		if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Current") || strings.Contains(out, "Outdated") {
+			return fmt.Errorf("rules not Current in:\n%s", out)
 		}
+		return nil
 	})
+}
 
-	t.Run("cluster add again upgrades the rules of an older registration in place", func(t *testing.T) {
-		// A registration by an older version: its ClusterRole lacks
-		// deletecollection on ConfigMaps and its Secret records no rules
-		// revision.
-		role := &rbacv1.ClusterRole{}
-		if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
-			t.Fatal(err)
+// checkHubIdentityConfined: the hub identity is confined to its ClusterRole.
+func checkHubIdentityConfined(t *testing.T, ctx context.Context, member *framework.ControlPlane) {
+	secrets := memberSecrets(t)
+	if len(secrets) != 1 {
+		t.Fatalf("%d member Secrets in the hub, want 1", len(secrets))
+	}
+	cfg, err := memberconfig.FromSecret(&secrets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); err != nil {
+		t.Fatalf("the hub identity cannot list FlinkDeployments: %v", err)
+	}
+	refused := []struct {
+		what string
+		do   func() error
+	}{
+		{"list Secrets", func() error { return c.List(ctx, &corev1.SecretList{}) }},
+		{"get a Secret", func() error { return c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "x"}, &corev1.Secret{}) }},
+		{"create a Namespace", func() error {
+			return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hub-made"}})
+		}},
+		{"create a FlinkDeployment", func() error {
+			return c.Create(ctx, &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "apps"}})
+		}},
+	}
+	for _, r := range refused {
+		if err := r.do(); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: got %v, want Forbidden", r.what, err)
 		}
-		old := role.DeepCopy()
-		for i, r := range old.Rules {
-			if slices.Contains(r.Resources, "configmaps") {
-				old.Rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "deletecollection" })
-			}
-		}
-		delete(old.Annotations, registration.RulesRevisionAnnotation)
-		if err := member.Client.Update(ctx, old); err != nil {
-			t.Fatal(err)
-		}
-		secret := memberSecrets(t)[0]
-		delete(secret.Annotations, registration.RulesRevisionAnnotation)
-		if err := fleet.Hub.Client.Update(ctx, &secret); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "cluster list shows m1's rules as outdated", func() error {
-			if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Outdated") {
-				return fmt.Errorf("no Outdated in:\n%s", out)
-			}
-			return nil
-		})
+	}
+}
 
-		if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
-			t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
+// checkSecondAddUpdates: a second add updates, never duplicates.
+func checkSecondAddUpdates(t *testing.T, member *framework.ControlPlane) {
+	before := memberSecrets(t)[0]
+	if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
+		t.Fatalf("second cluster add exited %d: %s %s", code, out, errOut)
+	}
+	after := memberSecrets(t)
+	if len(after) != 1 || after[0].UID != before.UID {
+		t.Fatalf("second add left %d Secrets (same object: %v)", len(after), len(after) == 1 && after[0].UID == before.UID)
+	}
+	if bytes.Equal(after[0].Data[memberconfig.SecretKey], before.Data[memberconfig.SecretKey]) {
+		t.Fatal("second add did not issue a fresh token")
+	}
+}
+
+// checkRemoveRevokes: remove deletes the registration and revokes the hub in the member.
+func checkRemoveRevokes(t *testing.T, ctx context.Context, member *framework.ControlPlane) {
+	cfg, err := memberconfig.FromSecret(&memberSecrets(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubIdentity, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := plugin("cluster", "remove", "m1", "--member-context", "member")
+	if code != 0 || !strings.Contains(out, "deleted ServiceAccount flink-hub") || !strings.Contains(out, "deleted ClusterRoleBinding") {
+		t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
+	}
+	for _, obj := range []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "flink-hub", Name: "flink-hub"}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
+	} {
+		if err := member.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+			t.Errorf("%T %s left in the member: %v", obj, obj.GetName(), err)
 		}
-		if err := member.Client.Get(ctx, client.ObjectKey{Name: "flink-hub:flink-hub:flink-hub"}, role); err != nil {
-			t.Fatal(err)
+	}
+	// The hub's token died with its ServiceAccount.
+	eventually(t, "the hub's token is refused", func() error {
+		if err := hubIdentity.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); !apierrors.IsUnauthorized(err) {
+			return fmt.Errorf("listing with the removed identity: %v, want Unauthorized", err)
 		}
-		if !equality.Semantic.DeepEqual(role.Rules, registration.MemberRules(true)) {
-			t.Fatalf("cluster add left the old rules: %+v", role.Rules)
-		}
-		eventually(t, "cluster list shows m1's rules as current", func() error {
-			if _, out, _ := plugin("cluster", "list"); !strings.Contains(out, "Current") || strings.Contains(out, "Outdated") {
-				return fmt.Errorf("rules not Current in:\n%s", out)
-			}
-			return nil
-		})
+		return nil
 	})
-
-	t.Run("the hub identity is confined to its ClusterRole", func(t *testing.T) {
-		secrets := memberSecrets(t)
-		if len(secrets) != 1 {
-			t.Fatalf("%d member Secrets in the hub, want 1", len(secrets))
+	eventually(t, "m1 gone", func() error {
+		err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "m1"}, &hubv1alpha1.MemberCluster{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("MemberCluster m1: %v", err)
 		}
-		cfg, err := memberconfig.FromSecret(&secrets[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); err != nil {
-			t.Fatalf("the hub identity cannot list FlinkDeployments: %v", err)
-		}
-		refused := []struct {
-			what string
-			do   func() error
-		}{
-			{"list Secrets", func() error { return c.List(ctx, &corev1.SecretList{}) }},
-			{"get a Secret", func() error { return c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "x"}, &corev1.Secret{}) }},
-			{"create a Namespace", func() error {
-				return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hub-made"}})
-			}},
-			{"create a FlinkDeployment", func() error {
-				return c.Create(ctx, &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "apps"}})
-			}},
-		}
-		for _, r := range refused {
-			if err := r.do(); !apierrors.IsForbidden(err) {
-				t.Errorf("%s: got %v, want Forbidden", r.what, err)
-			}
-		}
+		return nil
 	})
-
-	t.Run("a second add updates, never duplicates", func(t *testing.T) {
-		before := memberSecrets(t)[0]
-		if code, out, errOut := plugin("cluster", "add", "member", "--name", "m1"); code != 0 {
-			t.Fatalf("second cluster add exited %d: %s %s", code, out, errOut)
-		}
-		after := memberSecrets(t)
-		if len(after) != 1 || after[0].UID != before.UID {
-			t.Fatalf("second add left %d Secrets (same object: %v)", len(after), len(after) == 1 && after[0].UID == before.UID)
-		}
-		if bytes.Equal(after[0].Data[memberconfig.SecretKey], before.Data[memberconfig.SecretKey]) {
-			t.Fatal("second add did not issue a fresh token")
-		}
-	})
-
-	t.Run("remove deletes the registration and revokes the hub in the member", func(t *testing.T) {
-		cfg, err := memberconfig.FromSecret(&memberSecrets(t)[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		hubIdentity, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, out, errOut := plugin("cluster", "remove", "m1", "--member-context", "member")
-		if code != 0 || !strings.Contains(out, "deleted ServiceAccount flink-hub") || !strings.Contains(out, "deleted ClusterRoleBinding") {
-			t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
-		}
-		for _, obj := range []client.Object{
-			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "flink-hub", Name: "flink-hub"}},
-			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
-			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "flink-hub:flink-hub:flink-hub"}},
-		} {
-			if err := member.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
-				t.Errorf("%T %s left in the member: %v", obj, obj.GetName(), err)
-			}
-		}
-		// The hub's token died with its ServiceAccount.
-		eventually(t, "the hub's token is refused", func() error {
-			if err := hubIdentity.List(ctx, &flinkv1beta1.FlinkDeploymentList{}); !apierrors.IsUnauthorized(err) {
-				return fmt.Errorf("listing with the removed identity: %v, want Unauthorized", err)
-			}
-			return nil
-		})
-		eventually(t, "m1 gone", func() error {
-			err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "m1"}, &hubv1alpha1.MemberCluster{})
-			if !apierrors.IsNotFound(err) {
-				return fmt.Errorf("MemberCluster m1: %v", err)
-			}
-			return nil
-		})
-		if code, _, errOut := plugin("cluster", "remove", "m1"); code == 0 || !strings.Contains(errOut, "not registered") {
-			t.Fatalf("removing twice: exit %d %s", code, errOut)
-		}
-	})
+	if code, _, errOut := plugin("cluster", "remove", "m1"); code == 0 || !strings.Contains(errOut, "not registered") {
+		t.Fatalf("removing twice: exit %d %s", code, errOut)
+	}
 }
 
 func TestClusterAddRefusals(t *testing.T) {

@@ -20,10 +20,10 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters/fleetindex"
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
-	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 // TestClusterAddWithNamespaces registers a member with --namespaces a,b:
@@ -67,60 +67,75 @@ func TestClusterAddWithNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("rights only in a and b", func(t *testing.T) {
-		checkRights(t, cfg, map[string]bool{"a": true, "b": true, "c": false, "kube-system": false, "": false})
-	})
+	t.Run("rights only in a and b", func(t *testing.T) { checkRightsOnlyInAAndB(t, cfg) })
 
-	t.Run("the hub watches only a and b", func(t *testing.T) {
-		eventually(t, "scoped/a/in-a listed, Ready", func() error {
-			code, out, errOut := getDeployments("--cluster", "scoped", "-o", "json")
-			if code != 0 {
-				return fmt.Errorf("exit %d: %s", code, errOut)
-			}
-			var items []fleetindex.Deployment
-			if err := json.Unmarshal([]byte(out), &items); err != nil {
-				return err
-			}
-			if len(items) == 0 {
-				return fmt.Errorf("no deployments yet")
-			}
-			if len(items) != 1 || items[0].Key().String() != "scoped/a/in-a" {
-				t.Fatalf("the hub sees %+v, want only scoped/a/in-a", items)
-			}
-			mc := &hubv1alpha1.MemberCluster{}
-			if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "scoped"}, mc); err != nil {
-				return err
-			}
-			if !meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady) {
-				return fmt.Errorf("scoped not Ready: %+v", mc.Status.Conditions)
-			}
-			return nil
-		})
-	})
+	t.Run("the hub watches only a and b", func(t *testing.T) { checkHubWatchesOnlyAAndB(t, ctx) })
 
-	t.Run("narrowing to a revokes b", func(t *testing.T) {
-		if code, out, errOut := plugin("cluster", "add", "member", "--name", "scoped", "--namespaces", "a", "--service-account", sa); code != 0 {
-			t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
-		}
-		checkRights(t, cfg, map[string]bool{"a": true, "b": false})
-	})
+	t.Run("narrowing to a revokes b", func(t *testing.T) { checkNarrowingRevokesB(t, member, sa, cfg) })
 
-	t.Run("no request of the hub was refused", func(t *testing.T) {
-		if err := framework.CheckNoRefusals(serviceaccount.MakeUsername("flink-hub", sa), member); err != nil {
-			t.Fatal(err)
-		}
-	})
+	t.Run("no request of the hub was refused", func(t *testing.T) { checkNoHubRequestRefused(t, member, sa) })
 
-	t.Run("remove revokes the Roles", func(t *testing.T) {
-		code, out, errOut := plugin("cluster", "remove", "scoped", "--member-context", "member", "--service-account", sa)
-		if code != 0 || !strings.Contains(out, "deleted Role a/flink-hub:flink-hub:"+sa) || !strings.Contains(out, "deleted RoleBinding a/") {
-			t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
+	t.Run("remove revokes the Roles", func(t *testing.T) { checkRemoveRevokesRoles(t, ctx, member, sa) })
+}
+
+// checkRightsOnlyInAAndB: rights only in a and b.
+func checkRightsOnlyInAAndB(t *testing.T, cfg *rest.Config) {
+	checkRights(t, cfg, map[string]bool{"a": true, "b": true, "c": false, "kube-system": false, "": false})
+}
+
+// checkHubWatchesOnlyAAndB: the hub watches only a and b.
+func checkHubWatchesOnlyAAndB(t *testing.T, ctx context.Context) {
+	eventually(t, "scoped/a/in-a listed, Ready", func() error {
+		code, out, errOut := getDeployments("--cluster", "scoped", "-o", "json")
+		if code != 0 {
+			return fmt.Errorf("exit %d: %s", code, errOut)
 		}
-		err := member.Client.Get(ctx, client.ObjectKey{Namespace: "a", Name: "flink-hub:flink-hub:" + sa}, &rbacv1.Role{})
-		if !apierrors.IsNotFound(err) {
-			t.Fatalf("Role left in a: %v", err)
+		var items []fleetindex.Deployment
+		if err := json.Unmarshal([]byte(out), &items); err != nil {
+			return err
 		}
+		if len(items) == 0 {
+			return fmt.Errorf("no deployments yet")
+		}
+		if len(items) != 1 || fleetindex.KeyOf(&items[0]).String() != "scoped/a/in-a" {
+			t.Fatalf("the hub sees %+v, want only scoped/a/in-a", items)
+		}
+		mc := &hubv1alpha1.MemberCluster{}
+		if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: "scoped"}, mc); err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady) {
+			return fmt.Errorf("scoped not Ready: %+v", mc.Status.Conditions)
+		}
+		return nil
 	})
+}
+
+// checkNarrowingRevokesB: narrowing to a revokes b.
+func checkNarrowingRevokesB(t *testing.T, member *framework.ControlPlane, sa string, cfg *rest.Config) {
+	if code, out, errOut := plugin("cluster", "add", "member", "--name", "scoped", "--namespaces", "a", "--service-account", sa); code != 0 {
+		t.Fatalf("cluster add exited %d: %s %s", code, out, errOut)
+	}
+	checkRights(t, cfg, map[string]bool{"a": true, "b": false})
+}
+
+// checkNoHubRequestRefused: no request of the hub was refused.
+func checkNoHubRequestRefused(t *testing.T, member *framework.ControlPlane, sa string) {
+	if err := framework.CheckNoRefusals(serviceaccount.MakeUsername("flink-hub", sa), member); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkRemoveRevokesRoles: remove revokes the Roles.
+func checkRemoveRevokesRoles(t *testing.T, ctx context.Context, member *framework.ControlPlane, sa string) {
+	code, out, errOut := plugin("cluster", "remove", "scoped", "--member-context", "member", "--service-account", sa)
+	if code != 0 || !strings.Contains(out, "deleted Role a/flink-hub:flink-hub:"+sa) || !strings.Contains(out, "deleted RoleBinding a/") {
+		t.Fatalf("cluster remove exited %d: %s %s", code, out, errOut)
+	}
+	err := member.Client.Get(ctx, client.ObjectKey{Namespace: "a", Name: "flink-hub:flink-hub:" + sa}, &rbacv1.Role{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("Role left in a: %v", err)
+	}
 }
 
 // checkRights asks the member, as cfg's identity, about every call the hub

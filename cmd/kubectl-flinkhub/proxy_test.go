@@ -15,9 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
-	"github.com/flink-hub/flink-hub/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 )
 
 // TestGetDeploymentsThroughTheServiceProxy takes the default path of `get
@@ -31,7 +31,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	network := netns.ForTest(t)
 	index := fleetindex.New()
 	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
-	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), index, fleet.Hub.Config, hubNamespace)
+	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), index, nil, fleet.Hub.Config, hubNamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,38 +55,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	p, _ := strconv.Atoi(portText)
 	port := int32(p)
 
-	c := fleet.Hub.Client
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub-0", Labels: map[string]string{"app": "flink-hub"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hub", Image: "flink-hub"}}},
-	}
-	if err := c.Create(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Delete(ctx, pod) }()
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: network.HostAddr, PodIPs: []corev1.PodIP{{IP: network.HostAddr}}}
-	if err := c.Status().Update(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "fleet", Port: 8082, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}},
-	}
-	if err := c.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Delete(ctx, svc) }()
-	eps := &corev1.Endpoints{
-		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: network.HostAddr, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: hubNamespace, Name: pod.Name, UID: pod.UID}}},
-			Ports:     []corev1.EndpointPort{{Name: "fleet", Port: port, Protocol: corev1.ProtocolTCP}},
-		}},
-	}
-	if err := c.Create(ctx, eps); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Delete(ctx, eps) }()
+	serveThroughServiceProxy(t, ctx, network.HostAddr, port)
 
 	eventually(t, "get deployments through the service proxy", func() error {
 		code, out, errOut := plugin("--context", "reader", "get", "deployments")
@@ -118,4 +87,43 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 	})
+}
+
+// serveThroughServiceProxy makes the hub apiserver's service proxy reach
+// the fleet API at ip:port: a running hub Pod with that IP, the flink-hub
+// Service's fleet port, and its Endpoints; removed when the test ends.
+func serveThroughServiceProxy(t *testing.T, ctx context.Context, ip string, port int32) {
+	t.Helper()
+	c := fleet.Hub.Client
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub-0", Labels: map[string]string{"app": "flink-hub"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hub", Image: "flink-hub"}}},
+	}
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, pod) })
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
+	if err := c.Status().Update(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "fleet", Port: 8082, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}},
+	}
+	if err := c.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, svc) })
+	eps := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: "flink-hub"},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: ip, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: hubNamespace, Name: pod.Name, UID: pod.UID}}},
+			Ports:     []corev1.EndpointPort{{Name: "fleet", Port: port, Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	if err := c.Create(ctx, eps); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, eps) })
 }

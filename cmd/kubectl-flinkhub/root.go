@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/observability/tracecmd"
-	"github.com/flink-hub/flink-hub/sharding/shardscmd"
+	"github.com/flink-hub/flink-hub/internal/observability/tracecmd"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardscmd"
 )
 
 // globals are the kubectl-style flags shared by every command.

@@ -12,3 +12,9 @@ var FS embed.FS
 
 // FlinkDeployment is the file name of the FlinkDeployment CRD in FS.
 const FlinkDeployment = "flink.apache.org_flinkdeployments.yaml"
+
+// FlinkSessionJob is the file name of the FlinkSessionJob CRD in FS.
+const FlinkSessionJob = "flink.apache.org_flinksessionjobs.yaml"
+
+// FlinkStateSnapshot is the file name of the FlinkStateSnapshot CRD in FS.
+const FlinkStateSnapshot = "flink.apache.org_flinkstatesnapshots.yaml"

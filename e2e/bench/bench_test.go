@@ -13,7 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
 )
 
 func TestPercentile(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 	"io"
 	"math"
 	"net"
@@ -15,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,11 +23,11 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
-	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/sharding"
 )
 
 const (
@@ -181,21 +181,13 @@ func (e *env) live() []*replica {
 
 // holders maps every shard to the holder of its fence Lease ("" if none).
 func (e *env) holders(ctx context.Context) (map[int]string, error) {
-	var list coordinationv1.LeaseList
-	if err := e.fleet.Hub.Client.List(ctx, &list, client.InNamespace(hubNamespace), client.MatchingLabels{sharding.RoleLabel: sharding.RoleShard}); err != nil {
+	leases, err := framework.ShardLeases(ctx, e.fleet.Hub.Client, hubNamespace)
+	if err != nil {
 		return nil, err
 	}
 	out := map[int]string{}
-	for _, l := range list.Items {
-		k, ok := sharding.ParseShardLeaseName(l.Name)
-		if !ok {
-			continue
-		}
-		h := ""
-		if l.Spec.HolderIdentity != nil {
-			h = *l.Spec.HolderIdentity
-		}
-		out[k] = h
+	for k, l := range leases {
+		out[k] = shardlease.Holder(&l)
 	}
 	return out, nil
 }

@@ -24,7 +24,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
 )
 
 // config is what the flags set.
@@ -219,43 +219,7 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 		name := map[bool]string{false: "floor", true: "floor-simulated"}[simulate]
 		if err := withEnv(name, 0, simulate, func(e *env, _ *tracker) error {
 			step("%s: a plain client writes the objects of %d FlinkDeployments", name, cfg.fds)
-			served0, err := e.memberRequests(ctx)
-			if err != nil {
-				return err
-			}
-			cpuBefore, err := readCPU()
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			writes, err := floor(ctx, e.members, cfg.fds)
-			d := time.Since(start)
-			cpuAfter, cerr := readCPU()
-			if cerr != nil {
-				return cerr
-			}
-			f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
-			f.CPUByProgram, f.BusyCores = cpuAfter.since(cpuBefore)
-			if simulate {
-				res.FloorSimulated = f
-			} else {
-				res.Floor = f
-			}
-			if err != nil {
-				return err
-			}
-			if simulate {
-				// The members' own work goes on after the last write: the
-				// requests below count it until every JobManager is up.
-				if err := jobManagersAvailable(ctx, e.members, cfg.fds, cfg.timeout); err != nil {
-					return err
-				}
-				f.JobManagersSeconds = seconds(time.Since(start))
-			}
-			served, err := e.memberRequests(ctx)
-			f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
-			f.MemberWrites = writesOf(f.MemberRequests)
-			return err
+			return floorScenario(ctx, cfg, res, e, simulate)
 		}); err != nil {
 			return []error{err}
 		}
@@ -264,35 +228,93 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 	for _, r := range []int{1, 3} {
 		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
 			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
-			c, err := converge(ctx, e, tr, r, cfg.fds, true)
-			if err != nil {
-				return err
-			}
-			c.RatioToFloor = ratio(c.Seconds, res.Floor.Seconds)
-			res.Convergence = append(res.Convergence, c)
-			if r != 3 || cfg.skipFailover {
-				return nil
-			}
-			for i, sig := range []string{"SIGKILL", "SIGTERM"} {
-				step("failover: %s one of 3 replicas", sig)
-				f, err := failover(ctx, e, tr, sig)
-				if err != nil {
-					return err
-				}
-				res.Failover = append(res.Failover, f)
-				if _, err := e.startReplica(fmt.Sprintf("hub-%d", 3+i)); err != nil {
-					return err
-				}
-			}
-			if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
-				return err
-			}
-			step("upgrade: parallelism 2 -> 4 on %d FlinkDeployments (last-state)", cfg.fds)
-			res.Upgrade, err = upgrade(ctx, e, tr, cfg.fds)
-			return err
+			return convergenceScenario(ctx, cfg, res, step, e, tr, r)
 		}); err != nil {
 			failed = append(failed, err)
 		}
 	}
 	return failed
+}
+
+// floorScenario measures a plain client writing the objects of the
+// fleet's FlinkDeployments into res.Floor or, with the simulated kubelets
+// and Flink, res.FloorSimulated.
+func floorScenario(ctx context.Context, cfg config, res *Results, e *env, simulate bool) error {
+	served0, err := e.memberRequests(ctx)
+	if err != nil {
+		return err
+	}
+	cpuBefore, err := readCPU()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	writes, err := floor(ctx, e.members, cfg.fds)
+	d := time.Since(start)
+	cpuAfter, cerr := readCPU()
+	if cerr != nil {
+		return cerr
+	}
+	f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+	f.CPUByProgram, f.BusyCores = cpuAfter.since(cpuBefore)
+	if simulate {
+		res.FloorSimulated = f
+	} else {
+		res.Floor = f
+	}
+	if err != nil {
+		return err
+	}
+	if simulate {
+		// The members' own work goes on after the last write: the
+		// requests below count it until every JobManager is up.
+		if err := jobManagersAvailable(ctx, e.members, cfg.fds, cfg.timeout); err != nil {
+			return err
+		}
+		f.JobManagersSeconds = seconds(time.Since(start))
+	}
+	served, err := e.memberRequests(ctx)
+	f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
+	f.MemberWrites = writesOf(f.MemberRequests)
+	return err
+}
+
+// convergenceScenario measures the convergence of r replicas into
+// res.Convergence; with 3 replicas it goes on with failover and the
+// upgrade unless cfg skips failover.
+func convergenceScenario(ctx context.Context, cfg config, res *Results, step func(string, ...any), e *env, tr *tracker, r int) error {
+	c, err := converge(ctx, e, tr, r, cfg.fds, true)
+	if err != nil {
+		return err
+	}
+	c.RatioToFloor = ratio(c.Seconds, res.Floor.Seconds)
+	res.Convergence = append(res.Convergence, c)
+	if r != 3 || cfg.skipFailover {
+		return nil
+	}
+	return failoverAndUpgrade(ctx, cfg, res, step, e, tr)
+}
+
+// failoverAndUpgrade stops a replica of the converged fleet with SIGKILL,
+// then another with SIGTERM, starting a new replica after each, and then
+// measures the upgrade of the fleet.
+func failoverAndUpgrade(ctx context.Context, cfg config, res *Results, step func(string, ...any), e *env, tr *tracker) error {
+	for i, sig := range []string{"SIGKILL", "SIGTERM"} {
+		step("failover: %s one of 3 replicas", sig)
+		f, err := failover(ctx, e, tr, sig)
+		if err != nil {
+			return err
+		}
+		res.Failover = append(res.Failover, f)
+		if _, err := e.startReplica(fmt.Sprintf("hub-%d", 3+i)); err != nil {
+			return err
+		}
+	}
+	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	step("upgrade: parallelism 2 -> 4 on %d FlinkDeployments (last-state)", cfg.fds)
+	var err error
+	res.Upgrade, err = upgrade(ctx, e, tr, cfg.fds)
+	return err
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
 )
 
 // Results are every figure of one run; the JSON file holds them as is.
@@ -200,7 +200,22 @@ func (r *Results) Markdown() string {
 	if r.Error != "" {
 		p("**The run failed**: %s\n\n", r.Error)
 	}
+	r.targetsTable(p)
+	r.floorTable(p)
+	convergenceTables(p, "Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
+	r.cpuTable(p)
+	r.requestsTable(p)
+	r.failoverTable(p)
+	r.upgradeTable(p)
+	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
+	r.throughputTable(p)
+	r.auditSection(p)
+	return b.String()
+}
 
+// targetsTable renders the figures that have a target, and whether each
+// met it.
+func (r *Results) targetsTable(p func(string, ...any)) {
 	p("### Targets\n\n| figure | target | measured | |\n|---|---|---|---|\n")
 	var r3 *Convergence
 	for _, c := range r.Convergence {
@@ -230,69 +245,92 @@ func (r *Results) Markdown() string {
 		x := ratio(r.Throughput[1].ReconcilesPerSec, r.Throughput[0].ReconcilesPerSec)
 		p("| throughput 3 replicas / 1 replica, %d ms Flink REST latency | >= 2.5 | %.2f | %s |\n", r.Throughput[0].RESTLatencyMs, x, verdict(x >= 2.5))
 	}
+}
 
-	if r.Floor != nil {
-		p("\n### Apiserver floor\n\n| members simulated | FlinkDeployments | writes | writes the apiservers counted | seconds | writes/s | every JobManager available |\n|---|---|---|---|---|---|---|\n")
-		for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
-			if f != nil {
-				jm := "-"
-				if f.JobManagersSeconds > 0 {
-					jm = fmt.Sprintf("%.2f s", f.JobManagersSeconds)
-				}
-				p("| %s | %d | %d | %.0f | %.2f | %.0f | %s |\n", map[bool]string{false: "no (the floor)", true: "yes"}[f.Simulated], f.FlinkDeployments, f.Writes, f.MemberWrites, f.Seconds, f.WritesPerSec, jm)
+// floorTable renders the apiserver floor, plain and simulated, if it was
+// measured.
+func (r *Results) floorTable(p func(string, ...any)) {
+	if r.Floor == nil {
+		return
+	}
+	p("\n### Apiserver floor\n\n| members simulated | FlinkDeployments | writes | writes the apiservers counted | seconds | writes/s | every JobManager available |\n|---|---|---|---|---|---|---|\n")
+	for _, f := range []*Floor{r.Floor, r.FloorSimulated} {
+		if f != nil {
+			jm := "-"
+			if f.JobManagersSeconds > 0 {
+				jm = fmt.Sprintf("%.2f s", f.JobManagersSeconds)
 			}
+			p("| %s | %d | %d | %.0f | %.2f | %.0f | %s |\n", map[bool]string{false: "no (the floor)", true: "yes"}[f.Simulated], f.FlinkDeployments, f.Writes, f.MemberWrites, f.Seconds, f.WritesPerSec, jm)
 		}
 	}
-	convTable := func(title string, cs []*Convergence) {
-		if len(cs) == 0 {
-			return
+}
+
+// convergenceTables renders the convergences cs under title, then their
+// replicas' resource use; nothing when there are none.
+func convergenceTables(p func(string, ...any), title string, cs []*Convergence) {
+	if len(cs) == 0 {
+		return
+	}
+	p("\n### %s\n\n| replicas | FDs | REST latency | seconds | / floor | FDs/s | reconciles | reconciles/s | p50 to RUNNING | p99 to RUNNING | member writes / FD | by the hub |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", title)
+	for _, c := range cs {
+		toFloor := "-"
+		if c.RatioToFloor > 0 {
+			toFloor = fmt.Sprintf("%.2f", c.RatioToFloor)
 		}
-		p("\n### %s\n\n| replicas | FDs | REST latency | seconds | / floor | FDs/s | reconciles | reconciles/s | p50 to RUNNING | p99 to RUNNING | member writes / FD | by the hub |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", title)
-		for _, c := range cs {
-			toFloor := "-"
-			if c.RatioToFloor > 0 {
-				toFloor = fmt.Sprintf("%.2f", c.RatioToFloor)
-			}
-			n := float64(c.FlinkDeployments)
-			p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s | %.1f | %.1f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
-				c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToRunningSec, c.P99ToRunningSec, c.MemberWrites/n, c.HubWrites/n)
-		}
-		p("\n| replicas | replica | CPU s | peak RSS | live heap before | after | heap / FD | reconciles/s |\n|---|---|---|---|---|---|---|---|\n")
-		for _, c := range cs {
-			for _, u := range c.PerReplica {
-				p("| %d | %s | %.1f | %.0f MiB | %.1f MiB | %.1f MiB | %.1f KB | %.1f |\n", c.Replicas, u.Replica, u.CPUSeconds, float64(u.PeakRSSBytes)/(1<<20),
-					u.HeapBeforeBytes/(1<<20), u.HeapAfterBytes/(1<<20), u.HeapPerFDBytes/1024, u.ReconcilesPerSec)
-			}
+		n := float64(c.FlinkDeployments)
+		p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s | %.1f | %.1f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
+			c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToRunningSec, c.P99ToRunningSec, c.MemberWrites/n, c.HubWrites/n)
+	}
+	p("\n| replicas | replica | CPU s | peak RSS | live heap before | after | heap / FD | reconciles/s |\n|---|---|---|---|---|---|---|---|\n")
+	for _, c := range cs {
+		for _, u := range c.PerReplica {
+			p("| %d | %s | %.1f | %.0f MiB | %.1f MiB | %.1f MiB | %.1f KB | %.1f |\n", c.Replicas, u.Replica, u.CPUSeconds, float64(u.PeakRSSBytes)/(1<<20),
+				u.HeapBeforeBytes/(1<<20), u.HeapAfterBytes/(1<<20), u.HeapPerFDBytes/1024, u.ReconcilesPerSec)
 		}
 	}
-	convTable("Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
-	r.cpuTable(p)
-	r.requestsTable(p)
-	if len(r.Failover) > 0 {
-		p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
-		for _, f := range r.Failover {
-			p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+}
+
+// failoverTable renders the failovers, if any ran.
+func (r *Results) failoverTable(p func(string, ...any)) {
+	if len(r.Failover) == 0 {
+		return
+	}
+	p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
+	for _, f := range r.Failover {
+		p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+	}
+}
+
+// upgradeTable renders the rolling upgrade, if it ran.
+func (r *Results) upgradeTable(p func(string, ...any)) {
+	u := r.Upgrade
+	if u == nil {
+		return
+	}
+	p("\n### Rolling upgrade (parallelism 2 -> 4, last-state, every FD)\n\n| replicas | FDs | seconds | p50 per FD | p99 per FD |\n|---|---|---|---|---|\n")
+	p("| %d | %d | %.2f | %.2f s | %.2f s |\n", u.Replicas, u.FlinkDeployments, u.Seconds, u.P50Sec, u.P99Sec)
+}
+
+// throughputTable renders the steady-state throughputs, if measured.
+func (r *Results) throughputTable(p func(string, ...any)) {
+	if len(r.Throughput) == 0 {
+		return
+	}
+	p("\n### Throughput with simulated Flink REST latency (steady state, every FlinkDeployment due every %.2f s)\n\n", r.Throughput[0].ReconcileIntervalSec)
+	p("| replicas | FDs | REST latency | window | reconciles | reconciles/s | per replica (reconciles/s, CPU s) |\n|---|---|---|---|---|---|---|\n")
+	for _, t := range r.Throughput {
+		var per []string
+		for _, u := range t.PerReplica {
+			per = append(per, fmt.Sprintf("%s %.1f, %.1f", u.Replica, u.ReconcilesPerSec, u.CPUSeconds))
 		}
+		p("| %d | %d | %d ms | %.0f s | %d | %.1f | %s |\n", t.Replicas, t.FlinkDeployments, t.RESTLatencyMs, t.WindowSec, t.Reconciles, t.ReconcilesPerSec, strings.Join(per, "; "))
 	}
-	if u := r.Upgrade; u != nil {
-		p("\n### Rolling upgrade (parallelism 2 -> 4, last-state, every FD)\n\n| replicas | FDs | seconds | p50 per FD | p99 per FD |\n|---|---|---|---|---|\n")
-		p("| %d | %d | %.2f | %.2f s | %.2f s |\n", u.Replicas, u.FlinkDeployments, u.Seconds, u.P50Sec, u.P99Sec)
-	}
-	convTable("Convergence with simulated Flink REST latency", r.Latency)
-	if len(r.Throughput) > 0 {
-		p("\n### Throughput with simulated Flink REST latency (steady state, every FlinkDeployment due every %.2f s)\n\n", r.Throughput[0].ReconcileIntervalSec)
-		p("| replicas | FDs | REST latency | window | reconciles | reconciles/s | per replica (reconciles/s, CPU s) |\n|---|---|---|---|---|---|---|\n")
-		for _, t := range r.Throughput {
-			var per []string
-			for _, u := range t.PerReplica {
-				per = append(per, fmt.Sprintf("%s %.1f, %.1f", u.Replica, u.ReconcilesPerSec, u.CPUSeconds))
-			}
-			p("| %d | %d | %d ms | %.0f s | %d | %.1f | %s |\n", t.Replicas, t.FlinkDeployments, t.RESTLatencyMs, t.WindowSec, t.Reconciles, t.ReconcilesPerSec, strings.Join(per, "; "))
-		}
-	}
+}
+
+// auditSection renders the overlap audit and its examples.
+func (r *Results) auditSection(p func(string, ...any)) {
 	p("\n### Overlap audit\n\n%d reconciles audited over all scenarios (%v); overlapping reconciles of one key by two replicas: %d.\n", r.Audit.Reconciles, r.Audit.ByScenario, r.Audit.Overlaps)
 	for _, ex := range r.Audit.Examples {
 		p("- %s\n", ex)
 	}
-	return b.String()
 }

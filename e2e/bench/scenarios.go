@@ -13,8 +13,8 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
-	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/sharding"
 )
 
 // Convergence is the result of one bulk creation.
@@ -77,60 +77,19 @@ type Usage struct {
 // converge starts r replicas, creates n FlinkDeployments and waits until
 // all are STABLE and RUNNING.
 func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) (*Convergence, error) {
-	for i := range r {
-		if _, err := e.startReplica(fmt.Sprintf("hub-%d", i)); err != nil {
-			return nil, err
-		}
-	}
-	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
-		return nil, fmt.Errorf("shards not held: %w%s", err, e.exits())
+	if err := startReplicas(ctx, e, r); err != nil {
+		return nil, err
 	}
 	res := &Convergence{Replicas: r, FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds()), WarmUp: e.cfg.warmUpPerMember * len(e.members)}
-	if res.WarmUp > 0 {
-		if err := warmUp(ctx, e.members, e.memberNames(), res.WarmUp, e.cfg.timeout); err != nil {
-			return nil, fmt.Errorf("warm-up fleet: %w", err)
-		}
+	if err := warmUpAndProfileHeap(ctx, e, res, profile); err != nil {
+		return nil, err
 	}
-	if profile {
-		// The baseline of the heap profile after convergence: compare
-		// them with go tool pprof -diff_base.
-		res.HeapProfileBefore = filepath.Join(e.dir, "heap-before-hub-0.pprof")
-		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfileBefore); err != nil {
-			return nil, err
-		}
-	}
-	cpu0 := map[string]float64{}
-	for _, rep := range e.live() {
-		h, err := rep.liveHeap(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("heap of %s: %w", rep.id, err)
-		}
-		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
-		if cpu0[rep.id], err = cpuSeconds(rep.proc.Pid()); err != nil {
-			return nil, err
-		}
-	}
-	writes0, err := e.writeCounts(ctx)
+	before, err := measureBeforeConvergence(ctx, e, res)
 	if err != nil {
 		return nil, err
 	}
 	tr.expect(stable)
-	var cpuProfile chan error
-	if secs := int(e.cfg.cpuProfile.Seconds()); profile && secs > 0 {
-		// CPU profiles of the first replica and of the first member's
-		// kube-apiserver over the start of convergence.
-		cpuProfile = make(chan error, 3)
-		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
-		res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
-		go func() {
-			cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
-		}()
-		go func() {
-			cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
-		}()
-		res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
-		go func() { cpuProfile <- saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) }()
-	}
+	cpuProfile := startCPUProfiles(ctx, e, res, profile)
 	cpuBefore, err := readCPU()
 	if err != nil {
 		return nil, err
@@ -149,51 +108,8 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.CPUByProgram, res.BusyCores = cpuAfter.since(cpuBefore)
-	end, toRunning := spread(matched, created)
-	res.convergedAt, res.createdAt = end, created
-	d := end.Sub(start)
-	res.Seconds = seconds(d)
-	res.P50ToRunningSec, res.P99ToRunningSec = seconds(percentile(toRunning, 50)), seconds(percentile(toRunning, 99))
-	res.ConvergedPerSec = ratio(float64(n), d.Seconds())
-	ivs, err := e.intervals()
-	if err != nil {
+	if err := measureConvergence(ctx, e, res, before, cpuProfile, start, matched, created); err != nil {
 		return nil, err
-	}
-	// Reconciles that ended during convergence.
-	var perReplica map[string]int
-	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.End.Before(start) && !iv.End.After(end) })
-	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
-	writes, err := e.writeCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res.MemberWrites, res.HubWrites = writes.since(writes0)
-	res.MemberRequests = writes.memberRequestsSince(writes0)
-	if cpuProfile != nil {
-		for range 3 {
-			if err := <-cpuProfile; err != nil {
-				return nil, fmt.Errorf("CPU profile: %w", err)
-			}
-		}
-	}
-	for i, rep := range e.live() {
-		u := Usage{Replica: rep.id, HeapBeforeBytes: res.heapBeforeByIndex[i], ReconcilesPerSec: ratio(float64(perReplica[rep.id]), d.Seconds())}
-		cpu, err := cpuSeconds(rep.proc.Pid())
-		if err != nil {
-			return nil, err
-		}
-		u.CPUSeconds = seconds(time.Duration((cpu - cpu0[rep.id]) * float64(time.Second)))
-		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
-			return nil, err
-		}
-		if u.HeapAfterBytes, err = rep.liveHeap(ctx); err != nil {
-			return nil, err
-		}
-		u.HeapPerFDBytes = float64(int((u.HeapAfterBytes - u.HeapBeforeBytes) / float64(n)))
-		if u.HeapPerFDBytes > res.HeapPerFDBytes {
-			res.HeapPerFDBytes = u.HeapPerFDBytes
-		}
-		res.PerReplica = append(res.PerReplica, u)
 	}
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
@@ -202,6 +118,157 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		}
 	}
 	return res, nil
+}
+
+// startReplicas starts r replicas and waits until their shards are held.
+func startReplicas(ctx context.Context, e *env, r int) error {
+	for i := range r {
+		if _, err := e.startReplica(fmt.Sprintf("hub-%d", i)); err != nil {
+			return err
+		}
+	}
+	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+		return fmt.Errorf("shards not held: %w%s", err, e.exits())
+	}
+	return nil
+}
+
+// warmUpAndProfileHeap runs the warm-up fleet res asks for and, when
+// profiling, saves the first replica's heap profile before convergence.
+func warmUpAndProfileHeap(ctx context.Context, e *env, res *Convergence, profile bool) error {
+	if res.WarmUp > 0 {
+		if err := warmUp(ctx, e.members, e.memberNames(), res.WarmUp, e.cfg.timeout); err != nil {
+			return fmt.Errorf("warm-up fleet: %w", err)
+		}
+	}
+	if profile {
+		// The baseline of the heap profile after convergence: compare
+		// them with go tool pprof -diff_base.
+		res.HeapProfileBefore = filepath.Join(e.dir, "heap-before-hub-0.pprof")
+		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfileBefore); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// baseline is what convergence is measured from: the CPU seconds of
+// every live replica and the writes counted so far.
+type baseline struct {
+	cpu    map[string]float64
+	writes writeCount
+}
+
+// measureBeforeConvergence records every live replica's heap (in res) and
+// CPU seconds, and the writes counted so far.
+func measureBeforeConvergence(ctx context.Context, e *env, res *Convergence) (baseline, error) {
+	before := baseline{cpu: map[string]float64{}}
+	for _, rep := range e.live() {
+		h, err := rep.liveHeap(ctx)
+		if err != nil {
+			return before, fmt.Errorf("heap of %s: %w", rep.id, err)
+		}
+		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
+		if before.cpu[rep.id], err = cpuSeconds(rep.proc.Pid()); err != nil {
+			return before, err
+		}
+	}
+	var err error
+	before.writes, err = e.writeCounts(ctx)
+	return before, err
+}
+
+// startCPUProfiles starts, when profiling with a CPU profile length, CPU
+// profiles of the first replica, of the first member's kube-apiserver and
+// of this program over the start of convergence. Each of the three sends
+// its error on the returned channel, which is nil when none started.
+func startCPUProfiles(ctx context.Context, e *env, res *Convergence, profile bool) chan error {
+	secs := int(e.cfg.cpuProfile.Seconds())
+	if !profile || secs <= 0 {
+		return nil
+	}
+	cpuProfile := make(chan error, 3)
+	res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
+	res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
+	go func() {
+		cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
+	}()
+	go func() {
+		cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
+	}()
+	res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
+	go func() { cpuProfile <- saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) }()
+	return cpuProfile
+}
+
+// measureConvergence fills res with the timing, reconciles, writes and
+// per-replica usage of a convergence that started at start, whose
+// FlinkDeployments were created and matched the goal at the given times.
+// It waits for the CPU profiles, if any started.
+func measureConvergence(ctx context.Context, e *env, res *Convergence, before baseline, cpuProfile chan error, start time.Time, matched, created map[string]time.Time) error {
+	end, toRunning := spread(matched, created)
+	res.convergedAt, res.createdAt = end, created
+	d := end.Sub(start)
+	res.Seconds = seconds(d)
+	res.P50ToRunningSec, res.P99ToRunningSec = seconds(percentile(toRunning, 50)), seconds(percentile(toRunning, 99))
+	res.ConvergedPerSec = ratio(float64(res.FlinkDeployments), d.Seconds())
+	ivs, err := e.intervals()
+	if err != nil {
+		return err
+	}
+	// Reconciles that ended during convergence.
+	var perReplica map[string]int
+	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.End.Before(start) && !iv.End.After(end) })
+	res.ReconcilesPerSec = ratio(float64(res.Reconciles), d.Seconds())
+	writes, err := e.writeCounts(ctx)
+	if err != nil {
+		return err
+	}
+	res.MemberWrites, res.HubWrites = writes.since(before.writes)
+	res.MemberRequests = writes.memberRequestsSince(before.writes)
+	if err := waitCPUProfiles(cpuProfile); err != nil {
+		return err
+	}
+	return measureReplicas(ctx, e, res, before, perReplica, d)
+}
+
+// waitCPUProfiles waits for the three CPU profiles startCPUProfiles
+// started, if it did.
+func waitCPUProfiles(cpuProfile chan error) error {
+	if cpuProfile == nil {
+		return nil
+	}
+	for range 3 {
+		if err := <-cpuProfile; err != nil {
+			return fmt.Errorf("CPU profile: %w", err)
+		}
+	}
+	return nil
+}
+
+// measureReplicas adds every live replica's usage over a convergence of
+// length d to res, and the largest heap growth per FlinkDeployment.
+func measureReplicas(ctx context.Context, e *env, res *Convergence, before baseline, perReplica map[string]int, d time.Duration) error {
+	for i, rep := range e.live() {
+		u := Usage{Replica: rep.id, HeapBeforeBytes: res.heapBeforeByIndex[i], ReconcilesPerSec: ratio(float64(perReplica[rep.id]), d.Seconds())}
+		cpu, err := cpuSeconds(rep.proc.Pid())
+		if err != nil {
+			return err
+		}
+		u.CPUSeconds = seconds(time.Duration((cpu - before.cpu[rep.id]) * float64(time.Second)))
+		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
+			return err
+		}
+		if u.HeapAfterBytes, err = rep.liveHeap(ctx); err != nil {
+			return err
+		}
+		u.HeapPerFDBytes = float64(int((u.HeapAfterBytes - u.HeapBeforeBytes) / float64(res.FlinkDeployments)))
+		if u.HeapPerFDBytes > res.HeapPerFDBytes {
+			res.HeapPerFDBytes = u.HeapPerFDBytes
+		}
+		res.PerReplica = append(res.PerReplica, u)
+	}
+	return nil
 }
 
 // countReconciles counts the finished reconciles that in accepts, in all

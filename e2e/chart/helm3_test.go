@@ -205,20 +205,7 @@ func TestHelm3InstallUpgradeUninstall(t *testing.T) {
 		t.Fatalf("upgrade with bad values: got %v, want a schema rejection", err)
 	}
 	replicasAre(t, 4)
-	history, err := helm3(t, "history", release, "--kubeconfig", kubeconfig, "--namespace", ns, "--output", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var revisions []struct {
-		Revision int    `json:"revision"`
-		Status   string `json:"status"`
-	}
-	if err := json.Unmarshal([]byte(history), &revisions); err != nil {
-		t.Fatalf("helm3 history: %v\n%s", err, history)
-	}
-	if len(revisions) != 2 || revisions[1].Status != "deployed" {
-		t.Fatalf("history after a refused upgrade = %+v, want 2 revisions, the last deployed", revisions)
-	}
+	checkHistoryAfterRefusedUpgrade(t, kubeconfig, release, ns)
 
 	r := upgrade(t, fleet.Hub.Kubeconfig, release, ns, map[string]any{"replicas": 3})
 	if r.find("Deployment", name) == nil {
@@ -241,5 +228,25 @@ func TestHelm3InstallUpgradeUninstall(t *testing.T) {
 	}
 	if err := c.Get(ctx, client.ObjectKey{Name: "memberclusters.hub.flink-hub.io"}, &crd); err != nil {
 		t.Errorf("uninstall removed the CRD: %v", err)
+	}
+}
+
+// checkHistoryAfterRefusedUpgrade checks that Helm 3's history of release holds
+// two revisions, the last deployed: a refused upgrade added none.
+func checkHistoryAfterRefusedUpgrade(t *testing.T, kubeconfig, release, ns string) {
+	t.Helper()
+	history, err := helm3(t, "history", release, "--kubeconfig", kubeconfig, "--namespace", ns, "--output", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revisions []struct {
+		Revision int    `json:"revision"`
+		Status   string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(history), &revisions); err != nil {
+		t.Fatalf("helm3 history: %v\n%s", err, history)
+	}
+	if len(revisions) != 2 || revisions[1].Status != "deployed" {
+		t.Fatalf("history after a refused upgrade = %+v, want 2 revisions, the last deployed", revisions)
 	}
 }

@@ -27,9 +27,9 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
-	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 // freePorts reserves n loopback ports.
@@ -74,20 +74,6 @@ func tokenKubeconfig(t *testing.T, ns, name string) ([]byte, *rest.Config) {
 	return raw, rc
 }
 
-// memberDeployment is a valid FlinkDeployment for the member.
-func memberDeployment(ns, name string) *flinkv1beta1.FlinkDeployment {
-	return &flinkv1beta1.FlinkDeployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: flinkv1beta1.FlinkDeploymentSpec{
-			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
-			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": "2"}`)},
-			JobManager:         &flinkv1beta1.JobManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
-			TaskManager:        &flinkv1beta1.TaskManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
-			Job:                &flinkv1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: flinkv1beta1.UpgradeModeStateless},
-		},
-	}
-}
-
 // TestInstalledChartRunsTheHub installs the chart into the hub control
 // plane, then runs the hub binary with the Deployment's arguments as the
 // chart's ServiceAccount: it engages a member registered like `kubectl
@@ -118,29 +104,8 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 	}
 
 	kubeconfig, saConfig := tokenKubeconfig(t, ns, "flink-hub")
-	kubeconfigPath := kubeconfigFile(t, kubeconfig)
-	dir := t.TempDir()
-	bin, err := framework.Build("./cmd/flink-hub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As in a pod, the hub finds its credentials itself (there: in-cluster
-	// config; here: $KUBECONFIG), with the same client defaults.
-	t.Setenv("KUBECONFIG", kubeconfigPath)
-	hub, err := framework.StartProcess(dir, "flink-hub-0", bin, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := hub.Stop(time.Minute); err != nil {
-			t.Errorf("hub: %v", err)
-		}
-		if t.Failed() {
-			if log, err := os.ReadFile(hub.LogPath); err == nil {
-				t.Logf("hub log:\n%s", log)
-			}
-		}
-	}()
+	hub := startHubAs(t, kubeconfig, args)
+	defer stopHub(t, hub)
 	// Register the member as `kubectl flinkhub cluster add` does: the hub
 	// then works in the member with the least-privilege identity only.
 	member := fleet.Members[0]
@@ -176,38 +141,7 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 	})
 
 	t.Run("serves the fleet API to users bound to the fleet reader Role only", func(t *testing.T) {
-		// The hub reviews tokens and access with the chart's ClusterRole.
-		addr := "127.0.0.1:" + strconv.Itoa(ports[2])
-		reader, err := fleet.Hub.ServiceAccountToken(ctx, ns, "alice", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		binding := &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-reads-fleet"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flink-hub-fleet-reader"},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "alice"}},
-		}
-		if err := fleet.Hub.Client.Create(ctx, binding); err != nil {
-			t.Fatal(err)
-		}
-		other, err := fleet.Hub.ServiceAccountToken(ctx, ns, "bob", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var last error
-		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
-			var list fleetapi.ClusterList
-			last = framework.FleetGet(ctx, addr, reader, "/fleet/v1/clusters", &list)
-			return last == nil && len(list.Items) == 1 && list.Items[0].Name == member.Name, nil
-		}); err != nil {
-			t.Fatalf("the fleet reader never got the member: %v", last)
-		}
-		for token, want := range map[string]int{"": http.StatusUnauthorized, other: http.StatusForbidden} {
-			var fe *framework.FleetError
-			if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/clusters", &fleetapi.ClusterList{}); !errors.As(err, &fe) || fe.Status != want {
-				t.Errorf("got %v, want %d", err, want)
-			}
-		}
+		checkFleetAPIReaderOnly(t, ctx, ns, "127.0.0.1:"+strconv.Itoa(ports[2]), member.Name)
 	})
 
 	const appNS = "team-a"
@@ -215,66 +149,159 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("webhook rejects an invalid FlinkDeployment with the rule", func(t *testing.T) {
-		bad := memberDeployment(appNS, "bad")
-		bad.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.namespace": "elsewhere"}`)}
-		var last error
-		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
-			last = member.Client.Create(ctx, bad.DeepCopy())
-			if last == nil {
-				_ = member.Client.Delete(ctx, bad.DeepCopy())
-			}
-			return last != nil && strings.Contains(last.Error(), "admission webhook"), nil
-		}); err != nil {
-			t.Fatalf("never rejected by the webhook; last: %v", last)
-		}
-		if !strings.Contains(last.Error(), "spec.flinkConfiguration[kubernetes.namespace]: Forbidden") {
-			t.Errorf("rejection %q lacks the rule", last)
-		}
+		checkWebhookRejectsWithRule(t, ctx, member, appNS)
 	})
 
 	t.Run("admits and reconciles a valid FlinkDeployment", func(t *testing.T) {
-		fd := memberDeployment(appNS, "wordcount")
-		if err := member.Client.Create(ctx, fd); err != nil {
-			t.Fatalf("valid FlinkDeployment refused: %v", err)
-		}
-		if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
-			var got flinkv1beta1.FlinkDeployment
-			if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
-				return false, err
-			}
-			var jm corev1.ServiceList
-			if err := member.Client.List(ctx, &jm, client.InNamespace(appNS)); err != nil {
-				return false, err
-			}
-			return got.Status.LifecycleState != "" && len(jm.Items) > 0, nil
-		}); err != nil {
-			t.Fatalf("FlinkDeployment not reconciled: %v", err)
-		}
+		checkValidDeploymentReconciled(t, ctx, member, appNS)
 	})
 
 	t.Run("its identity is refused what the hub must not do", func(t *testing.T) {
-		if err := fleet.Hub.CreateNamespace(ctx, "other"); err != nil {
-			t.Fatal(err)
-		}
-		other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: "other"}, StringData: map[string]string{"password": "x"}}
-		if err := fleet.Hub.Client.Create(ctx, other); err != nil {
-			t.Fatal(err)
-		}
-		sa := kubernetes.NewForConfigOrDie(saConfig)
-		checks := map[string]error{}
-		_, checks["get a Secret in another namespace"] = sa.CoreV1().Secrets("other").Get(ctx, "database", metav1.GetOptions{})
-		_, checks["list Secrets of all namespaces"] = sa.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
-		checks["delete a member Secret"] = sa.CoreV1().Secrets(ns).Delete(ctx, member.Name, metav1.DeleteOptions{})
-		_, checks["list Leases in another namespace"] = sa.CoordinationV1().Leases("other").List(ctx, metav1.ListOptions{})
-		_, checks["list Pods"] = sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		for what, err := range checks {
-			if !apierrors.IsForbidden(err) {
-				t.Errorf("%s: got %v, want Forbidden", what, err)
-			}
-		}
-		// And what it needs works with the same identity.
-		if _, err := sa.CoreV1().Secrets(ns).Get(ctx, member.Name, metav1.GetOptions{}); err != nil {
-			t.Errorf("read a member Secret: %v", err)
-		}
+		checkIdentityRefused(t, ctx, saConfig, ns, member.Name)
 	})
+}
+
+// startHubAs builds the hub and runs it with args, authenticated with
+// kubeconfig.
+func startHubAs(t *testing.T, kubeconfig []byte, args []string) *framework.Process {
+	t.Helper()
+	kubeconfigPath := kubeconfigFile(t, kubeconfig)
+	dir := t.TempDir()
+	bin, err := framework.Build("./cmd/flink-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in a pod, the hub finds its credentials itself (there: in-cluster
+	// config; here: $KUBECONFIG), with the same client defaults.
+	t.Setenv("KUBECONFIG", kubeconfigPath)
+	hub, err := framework.StartProcess(dir, "flink-hub-0", bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hub
+}
+
+// stopHub stops the hub and, if the test failed, logs the hub's log.
+func stopHub(t *testing.T, hub *framework.Process) {
+	t.Helper()
+	if err := hub.Stop(time.Minute); err != nil {
+		t.Errorf("hub: %v", err)
+	}
+	if t.Failed() {
+		if log, err := os.ReadFile(hub.LogPath); err == nil {
+			t.Logf("hub log:\n%s", log)
+		}
+	}
+}
+
+// checkFleetAPIReaderOnly checks that the fleet API at addr lists the
+// member to a ServiceAccount of ns bound to the fleet reader Role, and
+// refuses anonymous users and other ServiceAccounts. The hub reviews
+// tokens and access with the chart's ClusterRole.
+func checkFleetAPIReaderOnly(t *testing.T, ctx context.Context, ns, addr, memberName string) {
+	t.Helper()
+	reader, err := fleet.Hub.ServiceAccountToken(ctx, ns, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-reads-fleet"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flink-hub-fleet-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "alice"}},
+	}
+	if err := fleet.Hub.Client.Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	other, err := fleet.Hub.ServiceAccountToken(ctx, ns, "bob", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		var list fleetapi.ClusterList
+		last = framework.FleetGet(ctx, addr, reader, "/fleet/v1/clusters", &list)
+		return last == nil && len(list.Items) == 1 && list.Items[0].Name == memberName, nil
+	}); err != nil {
+		t.Fatalf("the fleet reader never got the member: %v", last)
+	}
+	for token, want := range map[string]int{"": http.StatusUnauthorized, other: http.StatusForbidden} {
+		var fe *framework.FleetError
+		if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/clusters", &fleetapi.ClusterList{}); !errors.As(err, &fe) || fe.Status != want {
+			t.Errorf("got %v, want %d", err, want)
+		}
+	}
+}
+
+// checkWebhookRejectsWithRule checks that the hub's webhook rejects an
+// invalid FlinkDeployment in the member's appNS, naming the rule.
+func checkWebhookRejectsWithRule(t *testing.T, ctx context.Context, member *framework.ControlPlane, appNS string) {
+	t.Helper()
+	bad := framework.ValidFlinkDeployment(appNS, "bad")
+	bad.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.namespace": "elsewhere"}`)}
+	var last error
+	if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		last = member.Client.Create(ctx, bad.DeepCopy())
+		if last == nil {
+			_ = member.Client.Delete(ctx, bad.DeepCopy())
+		}
+		return last != nil && strings.Contains(last.Error(), "admission webhook"), nil
+	}); err != nil {
+		t.Fatalf("never rejected by the webhook; last: %v", last)
+	}
+	if !strings.Contains(last.Error(), "spec.flinkConfiguration[kubernetes.namespace]: Forbidden") {
+		t.Errorf("rejection %q lacks the rule", last)
+	}
+}
+
+// checkValidDeploymentReconciled creates a valid FlinkDeployment in the
+// member's appNS and waits until the hub reconciled it.
+func checkValidDeploymentReconciled(t *testing.T, ctx context.Context, member *framework.ControlPlane, appNS string) {
+	t.Helper()
+	fd := framework.ValidFlinkDeployment(appNS, "wordcount")
+	if err := member.Client.Create(ctx, fd); err != nil {
+		t.Fatalf("valid FlinkDeployment refused: %v", err)
+	}
+	if err := framework.Eventually(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		var got flinkv1beta1.FlinkDeployment
+		if err := member.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err != nil {
+			return false, err
+		}
+		var jm corev1.ServiceList
+		if err := member.Client.List(ctx, &jm, client.InNamespace(appNS)); err != nil {
+			return false, err
+		}
+		return got.Status.LifecycleState != "" && len(jm.Items) > 0, nil
+	}); err != nil {
+		t.Fatalf("FlinkDeployment not reconciled: %v", err)
+	}
+}
+
+// checkIdentityRefused checks that the hub's identity (saConfig) is
+// refused what the hub must not do, and can read the member Secret
+// memberName in ns.
+func checkIdentityRefused(t *testing.T, ctx context.Context, saConfig *rest.Config, ns, memberName string) {
+	t.Helper()
+	if err := fleet.Hub.CreateNamespace(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: "other"}, StringData: map[string]string{"password": "x"}}
+	if err := fleet.Hub.Client.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	sa := kubernetes.NewForConfigOrDie(saConfig)
+	checks := map[string]error{}
+	_, checks["get a Secret in another namespace"] = sa.CoreV1().Secrets("other").Get(ctx, "database", metav1.GetOptions{})
+	_, checks["list Secrets of all namespaces"] = sa.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+	checks["delete a member Secret"] = sa.CoreV1().Secrets(ns).Delete(ctx, memberName, metav1.DeleteOptions{})
+	_, checks["list Leases in another namespace"] = sa.CoordinationV1().Leases("other").List(ctx, metav1.ListOptions{})
+	_, checks["list Pods"] = sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	for what, err := range checks {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s: got %v, want Forbidden", what, err)
+		}
+	}
+	// And what it needs works with the same identity.
+	if _, err := sa.CoreV1().Secrets(ns).Get(ctx, memberName, metav1.GetOptions{}); err != nil {
+		t.Errorf("read a member Secret: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package chart_test
 
 import (
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 	"os/exec"
 	"slices"
 	"strings"
@@ -36,17 +37,6 @@ func flagValue(args []string, name string) (string, bool) {
 	return "", false
 }
 
-// allows reports whether rules grant verb on group/resource (named name).
-func allows(rules []rbacv1.PolicyRule, group, resource, verb, name string) bool {
-	for _, r := range rules {
-		if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) &&
-			(len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, name)) {
-			return true
-		}
-	}
-	return false
-}
-
 // hubAcceptsArgs runs the hub binary with args and --version: it parses
 // and checks every flag, then exits, so an argument the chart renders that
 // the hub does not know fails here.
@@ -71,6 +61,35 @@ func TestRenderDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, c := container(t, r, "flink-hub")
+	checkDefaultDeployment(t, d, c)
+	checkDefaultPDBAndServices(t, r)
+	checkDefaultRBAC(t, r)
+	for _, absent := range []string{"ServiceMonitor", "Certificate", "Issuer"} {
+		for _, o := range r.objects {
+			if o.GetKind() == absent {
+				t.Errorf("%s %s rendered by default", absent, o.GetName())
+			}
+		}
+	}
+	if r.find("Service", "flink-hub-webhook") != nil {
+		t.Error("webhook Service rendered without webhook.url")
+	}
+	if r.find("CustomResourceDefinition", "memberclusters.hub.flink-hub.io") == nil {
+		t.Error("the MemberCluster CRD is not part of the chart")
+	}
+	for _, want := range []string{"kubectl flinkhub cluster add <context> --namespace hub-system", "webhook.url is empty"} {
+		if !strings.Contains(r.notes, want) {
+			t.Errorf("NOTES.txt lacks %q:\n%s", want, r.notes)
+		}
+	}
+	hubAcceptsArgs(t, c.Args)
+}
+
+// checkDefaultDeployment checks the hub Deployment d and its container c
+// rendered with the default values: replicas, image, flags, env, probes,
+// security contexts, resources, spread and ServiceAccount.
+func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Container) {
+	t.Helper()
 	if *d.Spec.Replicas != 3 {
 		t.Errorf("replicas = %d, want 3", *d.Spec.Replicas)
 	}
@@ -83,12 +102,23 @@ func TestRenderDefaults(t *testing.T) {
 		"health-probe-bind-address": ":8081", "metrics-bind-address": ":8080", "fleet-bind-address": ":8082",
 		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
 		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
-		"reconcile-timeout": "2m", "member-claim-duration": "1m",
+		"reconcile-timeout": "2m", "member-claim-duration": "1m", "member-sync-timeout": "1m",
+		"jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m",
+		"jar-fetch-allow-private-networks": "false",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
 			t.Errorf("--%s = %q (set: %v), want %q", name, got, ok, v)
 		}
+	}
+	// The root filesystem is read-only: the jar cache is a volume of the
+	// cache's size.
+	cache := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "jar-cache" })
+	if cache < 0 || d.Spec.Template.Spec.Volumes[cache].EmptyDir == nil || d.Spec.Template.Spec.Volumes[cache].EmptyDir.SizeLimit.Value() != 2147483648 ||
+		!slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "jar-cache" && m.MountPath == "/var/cache/flink-hub/jars"
+		}) {
+		t.Errorf("jar cache: mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
 	}
 	for _, off := range []string{"otel-endpoint", "webhook-url"} {
 		if _, ok := flagValue(c.Args, off); ok {
@@ -122,7 +152,12 @@ func TestRenderDefaults(t *testing.T) {
 	if d.Spec.Template.Spec.ServiceAccountName != "flink-hub" {
 		t.Errorf("serviceAccountName = %q", d.Spec.Template.Spec.ServiceAccountName)
 	}
+}
 
+// checkDefaultPDBAndServices checks the PodDisruptionBudget and the fleet
+// and metrics Services rendered with the default values.
+func checkDefaultPDBAndServices(t *testing.T, r *rendered) {
+	t.Helper()
 	var pdb policyv1.PodDisruptionBudget
 	r.into(t, "PodDisruptionBudget", "flink-hub", &pdb)
 	if pdb.Spec.MaxUnavailable.IntValue() != 1 {
@@ -139,7 +174,12 @@ func TestRenderDefaults(t *testing.T) {
 	if metrics.Spec.Ports[0].Name != "metrics" {
 		t.Errorf("metrics Service ports = %+v", metrics.Spec.Ports)
 	}
+}
 
+// checkDefaultRBAC checks the hub's Role, its review ClusterRole and
+// binding, and the fleet reader Role rendered with the default values.
+func checkDefaultRBAC(t *testing.T, r *rendered) {
+	t.Helper()
 	var role rbacv1.Role
 	r.into(t, "Role", "flink-hub", &role)
 	if role.Namespace != "hub-system" {
@@ -159,7 +199,7 @@ func TestRenderDefaults(t *testing.T) {
 		{"", "events", "create", true},
 		{"", "pods", "list", false},
 	} {
-		if got := allows(role.Rules, tc.group, tc.resource, tc.verb, ""); got != tc.want {
+		if got := registration.Allows(role.Rules, tc.group, tc.resource, tc.verb, ""); got != tc.want {
 			t.Errorf("Role allows %s %s/%s = %v, want %v", tc.verb, tc.group, tc.resource, got, tc.want)
 		}
 	}
@@ -170,40 +210,23 @@ func TestRenderDefaults(t *testing.T) {
 	r.into(t, "ClusterRole", "flink-hub-hub-system", &reviews)
 	var reviewsBinding rbacv1.ClusterRoleBinding
 	r.into(t, "ClusterRoleBinding", "flink-hub-hub-system", &reviewsBinding)
-	if !allows(reviews.Rules, "authentication.k8s.io", "tokenreviews", "create", "") || !allows(reviews.Rules, "authorization.k8s.io", "subjectaccessreviews", "create", "") ||
+	if !registration.Allows(reviews.Rules, "authentication.k8s.io", "tokenreviews", "create", "") || !registration.Allows(reviews.Rules, "authorization.k8s.io", "subjectaccessreviews", "create", "") ||
 		len(reviews.Rules) != 2 || reviewsBinding.RoleRef.Name != reviews.Name || len(reviewsBinding.Subjects) != 1 ||
 		reviewsBinding.Subjects[0].Name != "flink-hub" || reviewsBinding.Subjects[0].Namespace != "hub-system" {
 		t.Errorf("the hub's review ClusterRole %+v / binding %+v, want exactly tokenreviews and subjectaccessreviews create for the hub", reviews.Rules, reviewsBinding)
 	}
 	var reader rbacv1.Role
 	r.into(t, "Role", "flink-hub-fleet-reader", &reader)
-	if reader.Namespace != "hub-system" || !allows(reader.Rules, "hub.flink-hub.io", "memberclusters", "list", "") ||
-		!allows(reader.Rules, "", "services/proxy", "get", "https:flink-hub:fleet") || allows(reader.Rules, "", "services/proxy", "get", "flink-hub-webhook") {
+	if reader.Namespace != "hub-system" || !registration.Allows(reader.Rules, "hub.flink-hub.io", "memberclusters", "list", "") ||
+		!registration.Allows(reader.Rules, "", "services/proxy", "get", "https:flink-hub:fleet") || registration.Allows(reader.Rules, "", "services/proxy", "get", "flink-hub-webhook") {
 		t.Errorf("fleet reader Role = %s %+v", reader.Namespace, reader.Rules)
 	}
-	for _, absent := range []string{"ServiceMonitor", "Certificate", "Issuer"} {
-		for _, o := range r.objects {
-			if o.GetKind() == absent {
-				t.Errorf("%s %s rendered by default", absent, o.GetName())
-			}
-		}
-	}
-	if r.find("Service", "flink-hub-webhook") != nil {
-		t.Error("webhook Service rendered without webhook.url")
-	}
-	if r.find("CustomResourceDefinition", "memberclusters.hub.flink-hub.io") == nil {
-		t.Error("the MemberCluster CRD is not part of the chart")
-	}
-	for _, want := range []string{"kubectl flinkhub cluster add <context> --namespace hub-system", "webhook.url is empty"} {
-		if !strings.Contains(r.notes, want) {
-			t.Errorf("NOTES.txt lacks %q:\n%s", want, r.notes)
-		}
-	}
-	hubAcceptsArgs(t, c.Args)
 }
 
+// exampleWebhookURL is the webhook URL of the non-default renderings.
+const exampleWebhookURL = "https://hub.example.com:8443/validate-flinkdeployment"
+
 func TestRenderNonDefaults(t *testing.T) {
-	const url = "https://hub.example.com:8443/validate-flinkdeployment"
 	cases := []struct {
 		name  string
 		vals  map[string]any
@@ -219,96 +242,19 @@ func TestRenderNonDefaults(t *testing.T) {
 			"image":   map[string]any{"repository": "registry.internal/flink-hub", "tag": "v9"},
 			"members": map[string]any{"allowInsecureKubeconfigs": true},
 		},
-		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
-			if *d.Spec.Replicas != 5 || c.Image != "registry.internal/flink-hub:v9" {
-				t.Errorf("replicas %d image %q", *d.Spec.Replicas, c.Image)
-			}
-			for name, v := range map[string]string{"shards": "128", "lease-duration": "20s", "otel-endpoint": "http://otel:4317",
-				"otel-protocol": "grpc", "otel-sampler": "traceidratio", "otel-sampler-arg": "0.25",
-				"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081",
-				"allow-insecure-member-kubeconfigs": "true"} {
-				if got, _ := flagValue(c.Args, name); got != v {
-					t.Errorf("--%s = %q, want %q", name, got, v)
-				}
-			}
-			sm := r.find("ServiceMonitor", "flink-hub")
-			if sm == nil || sm.GetLabels()["release"] != "prom" {
-				t.Errorf("ServiceMonitor = %v", sm)
-			}
-			if r.find("PodDisruptionBudget", "flink-hub") != nil || len(d.Spec.Template.Spec.TopologySpreadConstraints) != 0 {
-				t.Error("PDB or topology spread rendered though disabled")
-			}
-		},
+		check: checkScaledTracedMonitored,
 	}, {
-		name: "webhook with generated certificates",
-		vals: map[string]any{"webhook": map[string]any{"url": url, "failurePolicy": "Fail", "timeoutSeconds": 3, "hosts": []any{"10.0.0.7"}}},
-		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
-			for name, v := range map[string]string{"webhook-url": url, "webhook-failure-policy": "Fail", "webhook-timeout": "3s",
-				"webhook-ca-secret": "flink-hub-webhook-ca", "webhook-bind-address": ":9443",
-				"webhook-hosts": "hub.example.com,flink-hub-webhook,flink-hub-webhook.hub-system.svc,10.0.0.7"} {
-				if got, _ := flagValue(c.Args, name); got != v {
-					t.Errorf("--%s = %q, want %q", name, got, v)
-				}
-			}
-			var svc corev1.Service
-			r.into(t, "Service", "flink-hub-webhook", &svc)
-			if svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].TargetPort.String() != "webhook" {
-				t.Errorf("webhook Service ports %+v", svc.Spec.Ports)
-			}
-			var role rbacv1.Role
-			r.into(t, "Role", "flink-hub", &role)
-			if !allows(role.Rules, "", "secrets", "create", "") || !allows(role.Rules, "", "secrets", "update", "flink-hub-webhook-ca") ||
-				allows(role.Rules, "", "secrets", "update", "member-1") {
-				t.Error("Role must allow creating Secrets and updating only the CA Secret")
-			}
-			if !strings.Contains(r.notes, "registered in every member at "+url) {
-				t.Errorf("NOTES.txt: %s", r.notes)
-			}
-		},
+		name:  "webhook with generated certificates",
+		vals:  map[string]any{"webhook": map[string]any{"url": exampleWebhookURL, "failurePolicy": "Fail", "timeoutSeconds": 3, "hosts": []any{"10.0.0.7"}}},
+		check: checkWebhookGeneratedCerts,
 	}, {
-		name: "webhook with cert-manager",
-		vals: map[string]any{"webhook": map[string]any{"url": "https://10.1.2.3/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}},
-		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
-			if got, _ := flagValue(c.Args, "webhook-cert-dir"); got != "/etc/flink-hub/webhook-tls" {
-				t.Errorf("--webhook-cert-dir = %q", got)
-			}
-			if _, ok := flagValue(c.Args, "webhook-ca-secret"); ok {
-				t.Error("--webhook-ca-secret set with cert-manager")
-			}
-			if len(c.VolumeMounts) != 1 || d.Spec.Template.Spec.Volumes[0].Secret.SecretName != "flink-hub-webhook-tls" {
-				t.Errorf("mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
-			}
-			cert := r.find("Certificate", "flink-hub-webhook")
-			if cert == nil {
-				t.Fatal("no Certificate")
-			}
-			spec := cert.Object["spec"].(map[string]any)
-			if spec["secretName"] != "flink-hub-webhook-tls" || spec["ipAddresses"].([]any)[0] != "10.1.2.3" ||
-				!slices.Contains(spec["dnsNames"].([]any), any("flink-hub-webhook.hub-system.svc")) {
-				t.Errorf("Certificate spec %v", spec)
-			}
-			if r.find("Issuer", "flink-hub-webhook-ca") == nil || r.find("Certificate", "flink-hub-webhook-ca") == nil {
-				t.Error("no CA Issuer for the serving Certificate")
-			}
-			var role rbacv1.Role
-			r.into(t, "Role", "flink-hub", &role)
-			if allows(role.Rules, "", "secrets", "create", "") {
-				t.Error("Role allows creating Secrets though cert-manager issues the certificate")
-			}
-		},
+		name:  "webhook with cert-manager",
+		vals:  map[string]any{"webhook": map[string]any{"url": "https://10.1.2.3/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}},
+		check: checkWebhookCertManager,
 	}, {
-		name: "webhook off",
-		vals: map[string]any{"webhook": map[string]any{"create": false, "url": url}},
-		check: func(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
-			for _, a := range c.Args {
-				if strings.HasPrefix(a, "--webhook-") {
-					t.Errorf("webhook flag %s with create=false", a)
-				}
-			}
-			if r.find("Service", "flink-hub-webhook") != nil || strings.Contains(r.notes, "webhook.url is empty") {
-				t.Error("webhook Service or warning with create=false")
-			}
-		},
+		name:  "webhook off",
+		vals:  map[string]any{"webhook": map[string]any{"create": false, "url": exampleWebhookURL}},
+		check: checkWebhookOff,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -320,6 +266,102 @@ func TestRenderNonDefaults(t *testing.T) {
 			tc.check(t, r, d, c)
 			hubAcceptsArgs(t, c.Args)
 		})
+	}
+}
+
+// checkScaledTracedMonitored checks the Deployment, its flags and the
+// ServiceMonitor of a scaled, traced, monitored release with the url
+// transport, and that no PDB or topology spread is rendered.
+func checkScaledTracedMonitored(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+	if *d.Spec.Replicas != 5 || c.Image != "registry.internal/flink-hub:v9" {
+		t.Errorf("replicas %d image %q", *d.Spec.Replicas, c.Image)
+	}
+	for name, v := range map[string]string{"shards": "128", "lease-duration": "20s", "otel-endpoint": "http://otel:4317",
+		"otel-protocol": "grpc", "otel-sampler": "traceidratio", "otel-sampler-arg": "0.25",
+		"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081",
+		"allow-insecure-member-kubeconfigs": "true"} {
+		if got, _ := flagValue(c.Args, name); got != v {
+			t.Errorf("--%s = %q, want %q", name, got, v)
+		}
+	}
+	sm := r.find("ServiceMonitor", "flink-hub")
+	if sm == nil || sm.GetLabels()["release"] != "prom" {
+		t.Errorf("ServiceMonitor = %v", sm)
+	}
+	if r.find("PodDisruptionBudget", "flink-hub") != nil || len(d.Spec.Template.Spec.TopologySpreadConstraints) != 0 {
+		t.Error("PDB or topology spread rendered though disabled")
+	}
+}
+
+// checkWebhookGeneratedCerts checks the webhook flags, Service, Secret
+// rules and notes of a webhook with certificates the hub generates.
+func checkWebhookGeneratedCerts(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+	for name, v := range map[string]string{"webhook-url": exampleWebhookURL, "webhook-failure-policy": "Fail", "webhook-timeout": "3s",
+		"webhook-ca-secret": "flink-hub-webhook-ca", "webhook-bind-address": ":9443",
+		"webhook-hosts": "hub.example.com,flink-hub-webhook,flink-hub-webhook.hub-system.svc,10.0.0.7"} {
+		if got, _ := flagValue(c.Args, name); got != v {
+			t.Errorf("--%s = %q, want %q", name, got, v)
+		}
+	}
+	var svc corev1.Service
+	r.into(t, "Service", "flink-hub-webhook", &svc)
+	if svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].TargetPort.String() != "webhook" {
+		t.Errorf("webhook Service ports %+v", svc.Spec.Ports)
+	}
+	var role rbacv1.Role
+	r.into(t, "Role", "flink-hub", &role)
+	if !registration.Allows(role.Rules, "", "secrets", "create", "") || !registration.Allows(role.Rules, "", "secrets", "update", "flink-hub-webhook-ca") ||
+		registration.Allows(role.Rules, "", "secrets", "update", "member-1") {
+		t.Error("Role must allow creating Secrets and updating only the CA Secret")
+	}
+	if !strings.Contains(r.notes, "registered in every member at "+exampleWebhookURL) {
+		t.Errorf("NOTES.txt: %s", r.notes)
+	}
+}
+
+// checkWebhookCertManager checks the mounted serving certificate, its
+// cert-manager Certificate and CA Issuer, and that the hub may not create
+// Secrets, of a webhook with cert-manager.
+func checkWebhookCertManager(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+	if got, _ := flagValue(c.Args, "webhook-cert-dir"); got != "/etc/flink-hub/webhook-tls" {
+		t.Errorf("--webhook-cert-dir = %q", got)
+	}
+	if _, ok := flagValue(c.Args, "webhook-ca-secret"); ok {
+		t.Error("--webhook-ca-secret set with cert-manager")
+	}
+	tls := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "webhook-tls" })
+	if len(c.VolumeMounts) != 2 || tls < 0 || d.Spec.Template.Spec.Volumes[tls].Secret.SecretName != "flink-hub-webhook-tls" {
+		t.Errorf("mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
+	}
+	cert := r.find("Certificate", "flink-hub-webhook")
+	if cert == nil {
+		t.Fatal("no Certificate")
+	}
+	spec := cert.Object["spec"].(map[string]any)
+	if spec["secretName"] != "flink-hub-webhook-tls" || spec["ipAddresses"].([]any)[0] != "10.1.2.3" ||
+		!slices.Contains(spec["dnsNames"].([]any), any("flink-hub-webhook.hub-system.svc")) {
+		t.Errorf("Certificate spec %v", spec)
+	}
+	if r.find("Issuer", "flink-hub-webhook-ca") == nil || r.find("Certificate", "flink-hub-webhook-ca") == nil {
+		t.Error("no CA Issuer for the serving Certificate")
+	}
+	var role rbacv1.Role
+	r.into(t, "Role", "flink-hub", &role)
+	if registration.Allows(role.Rules, "", "secrets", "create", "") {
+		t.Error("Role allows creating Secrets though cert-manager issues the certificate")
+	}
+}
+
+// checkWebhookOff checks that a release with webhook.create=false renders
+// no webhook flag, Service or warning.
+func checkWebhookOff(t *testing.T, r *rendered, d *appsv1.Deployment, c corev1.Container) {
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--webhook-") {
+			t.Errorf("webhook flag %s with create=false", a)
+		}
+	}
+	if r.find("Service", "flink-hub-webhook") != nil || strings.Contains(r.notes, "webhook.url is empty") {
+		t.Error("webhook Service or warning with create=false")
 	}
 }
 

@@ -19,12 +19,81 @@ import (
 // serverSet are metadata fields each apiserver fills in its own way.
 var serverSet = []string{"uid", "resourceVersion", "creationTimestamp", "managedFields"}
 
-func TestUpstreamExamplesRoundTripIdentically(t *testing.T) {
-	examples := flinkDeploymentExamples(t)
-	if len(examples) < 5 {
-		t.Fatalf("found %d FlinkDeployment examples, the upstream folder has more: is testdata intact?", len(examples))
+// namedObject is an upstream example document.
+type namedObject struct {
+	Name   string
+	Object *unstructured.Unstructured
+}
+
+// upstreamDocuments are every FlinkDeployment and FlinkSessionJob of the
+// upstream examples.
+func upstreamDocuments(t *testing.T) []namedObject {
+	t.Helper()
+	var out []namedObject
+	for _, ex := range flinkDeploymentExamples(t) {
+		out = append(out, namedObject{ex.Name, ex.Object})
 	}
-	for _, ex := range examples {
+	jobs, err := examples.LoadSessionJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) < 2 {
+		t.Fatalf("found %d FlinkSessionJob examples, basic-session-deployment-and-job.yaml has two: is testdata intact?", len(jobs))
+	}
+	for _, j := range jobs {
+		out = append(out, namedObject{j.Name, j.Object})
+	}
+	snaps, err := examples.LoadSnapshots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) < 5 {
+		t.Fatalf("found %d FlinkStateSnapshot examples, the upstream snapshot folder has five: is testdata intact?", len(snaps))
+	}
+	for _, s := range snaps {
+		out = append(out, namedObject{s.Name, s.Object})
+	}
+	return out
+}
+
+// TestDeploymentFromASnapshotIsKept: the FlinkDeployment of the upstream
+// snapshot examples, started from a snapshot by job.initialStateReference
+// (a field newer than the upstream CRD this repository compares with), is
+// accepted and stored field for field.
+func TestDeploymentFromASnapshotIsKept(t *testing.T) {
+	fds, err := examples.LoadSnapshotDeployments()
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("snapshot example deployments: %d, %v; want the one of job-from-savepoint.yaml", len(fds), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	obj := fds[0].Object.DeepCopy()
+	obj.SetNamespace("default")
+	if err := ours.Client.Create(ctx, obj); err != nil {
+		t.Fatalf("ours rejects %s: %v", fds[0].Name, err)
+	}
+	t.Cleanup(func() { _ = ours.Client.Delete(context.Background(), obj) })
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(obj.GroupVersionKind())
+	if err := ours.Client.Get(ctx, client.ObjectKeyFromObject(obj), got); err != nil {
+		t.Fatal(err)
+	}
+	wantSpec, _, _ := unstructured.NestedMap(obj.Object, "spec")
+	gotSpec, _, _ := unstructured.NestedMap(got.Object, "spec")
+	if !reflect.DeepEqual(normalize(t, wantSpec), normalize(t, gotSpec)) {
+		t.Fatalf("spec changed on the way through the apiserver\nwrote: %s\nread:  %s", mustJSON(wantSpec), mustJSON(gotSpec))
+	}
+	if ref := fds[0].Typed.Spec.Job.InitialStateReference; ref == nil || ref.Name != "example-savepoint" {
+		t.Errorf("initialStateReference decoded as %+v", ref)
+	}
+}
+
+func TestUpstreamExamplesRoundTripIdentically(t *testing.T) {
+	docs := upstreamDocuments(t)
+	if len(docs) < 7 {
+		t.Fatalf("found %d examples, the upstream folder has more: is testdata intact?", len(docs))
+	}
+	for _, ex := range docs {
 		t.Run(ex.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,11 +33,94 @@ func readCRD(t *testing.T, path string) *apiextensionsv1.CustomResourceDefinitio
 	return crd
 }
 
+// crdPairs are our CRDs and the upstream ones they must match.
+var crdPairs = []struct{ ours, upstream string }{
+	{"flink.apache.org_flinkdeployments.yaml", "flinkdeployments.flink.apache.org-v1.yml"},
+	{"flink.apache.org_flinksessionjobs.yaml", "flinksessionjobs.flink.apache.org-v1.yml"},
+	{"flink.apache.org_flinkstatesnapshots.yaml", "flinkstatesnapshots.flink.apache.org-v1.yml"},
+}
+
 // TestCRDShapeMatchesUpstream compares what kubectl and HPAs see besides the
 // schema: names, scope, subresources and printer columns.
 func TestCRDShapeMatchesUpstream(t *testing.T) {
-	ourCRD := readCRD(t, filepath.Join(framework.CRDDir(), "flink.apache.org_flinkdeployments.yaml"))
-	upCRD := readCRD(t, filepath.Join(framework.UpstreamCRDDir(), "flinkdeployments.flink.apache.org-v1.yml"))
+	for _, pair := range crdPairs {
+		t.Run(pair.ours, func(t *testing.T) {
+			checkCRDShape(t, readCRD(t, filepath.Join(framework.CRDDir(), pair.ours)), readCRD(t, filepath.Join(framework.UpstreamCRDDir(), pair.upstream)))
+		})
+	}
+}
+
+// TestCRDKeepsEveryUpstreamField: every field path of the upstream schema
+// is in ours (or under a part of ours that keeps any JSON), with the same
+// type, so nothing a user of the Apache operator writes is pruned.
+func TestCRDKeepsEveryUpstreamField(t *testing.T) {
+	for _, pair := range crdPairs {
+		t.Run(pair.ours, func(t *testing.T) {
+			ours := schemaFields(readCRD(t, filepath.Join(framework.CRDDir(), pair.ours)).Spec.Versions[0].Schema.OpenAPIV3Schema, "")
+			up := schemaFields(readCRD(t, filepath.Join(framework.UpstreamCRDDir(), pair.upstream)).Spec.Versions[0].Schema.OpenAPIV3Schema, "")
+			for path, typ := range up {
+				if keptAnyway(ours, path) {
+					continue
+				}
+				got, ok := ours[path]
+				switch {
+				case !ok:
+					t.Errorf("%s: upstream keeps %s (%s), ours does not", pair.ours, path, typ)
+				case got != typ && typ != "" && got != "" && got != preserved:
+					t.Errorf("%s: %s is %s upstream, %s in ours", pair.ours, path, typ, got)
+				}
+			}
+		})
+	}
+}
+
+// preserved marks a schema node that keeps any JSON below it.
+const preserved = "preserve-unknown-fields"
+
+// schemaFields lists every field path of s (".spec.job.jarURI", "[]" for
+// list items, "{}" for map values) with its type, preserved for a node
+// that keeps unknown fields.
+func schemaFields(s *apiextensionsv1.JSONSchemaProps, path string) map[string]string {
+	out := map[string]string{path: s.Type}
+	if s.XPreserveUnknownFields != nil && *s.XPreserveUnknownFields {
+		out[path] = preserved
+	}
+	for name, p := range s.Properties {
+		maps.Copy(out, schemaFields(&p, path+"."+name))
+	}
+	if s.Items != nil && s.Items.Schema != nil {
+		maps.Copy(out, schemaFields(s.Items.Schema, path+"[]"))
+	}
+	if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
+		maps.Copy(out, schemaFields(s.AdditionalProperties.Schema, path+"{}"))
+	}
+	return out
+}
+
+// keptAnyway reports whether path lies below a node of fields that keeps
+// any JSON.
+func keptAnyway(fields map[string]string, path string) bool {
+	for p := parentPath(path); p != ""; p = parentPath(p) {
+		if fields[p] == preserved {
+			return true
+		}
+	}
+	return false
+}
+
+// parentPath is path without its last step.
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[{")
+	if i <= 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+// checkCRDShape compares names, scope, versions, subresources and printer
+// columns of ourCRD and upCRD.
+func checkCRDShape(t *testing.T, ourCRD, upCRD *apiextensionsv1.CustomResourceDefinition) {
+	t.Helper()
 
 	if ourCRD.Name != upCRD.Name || ourCRD.Spec.Group != upCRD.Spec.Group || ourCRD.Spec.Scope != upCRD.Spec.Scope {
 		t.Errorf("identity: ours %s/%s/%s, upstream %s/%s/%s", ourCRD.Name, ourCRD.Spec.Group, ourCRD.Spec.Scope, upCRD.Name, upCRD.Spec.Group, upCRD.Spec.Scope)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // BenchmarkApplicationToRunning measures how long the simulator takes from
@@ -26,8 +26,7 @@ func BenchmarkApplicationToRunning(b *testing.B) {
 	b.ResetTimer()
 	var clusters []cluster
 	for i := range b.N {
-		c := cluster{name: fmt.Sprintf("bench-%d", i), ns: ns, native: true,
-			command: []string{"kubernetes-jobmanager.sh", "kubernetes-application"}, config: "parallelism.default: 2\n"}
+		c := nativeCluster(fmt.Sprintf("bench-%d", i), ns, "kubernetes-application", "parallelism.default: 2\n")
 		create(b, c)
 		clusters = append(clusters, c)
 	}

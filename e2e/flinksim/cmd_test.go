@@ -12,44 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // TestCommand runs the simulator as the sandbox does: a separate process
 // with a member kubeconfig, serving JobManagers for the url transport.
 func TestCommand(t *testing.T) {
-	dir := t.TempDir()
-	bin, err := framework.Build("./e2e/flinksim/cmd/flinksim")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(dir, "member.kubeconfig")
-	if err := os.WriteFile(kubeconfig, member.Kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ns := namespace(t)
-	sim, err := framework.StartProcess(dir, "flinksim", bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := sim.Stop(30 * time.Second); err != nil {
-			t.Errorf("%v; log %s", err, sim.LogPath)
-		}
-	})
-
-	c := cluster{name: "sandboxed", ns: ns, native: true,
-		command: []string{"kubernetes-jobmanager.sh", "kubernetes-application"},
-		config:  "$internal.application.main: org.example.Main\nstate.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 000000000000000000000000000000c0\n"}
+	addr, ns := startCommand(t)
+	c := nativeCluster("sandboxed", ns, "kubernetes-application", "$internal.application.main: org.example.Main\nstate.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 000000000000000000000000000000c0\n")
 	create(t, c)
 	resolver, err := flinkrest.NewResolver(flinkrest.Options{Transport: flinkrest.TransportURL, URLTemplate: "http://" + addr + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/"})
 	if err != nil {
@@ -80,6 +53,47 @@ func TestCommand(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	checkAdminFaults(t, ctx, flink, call)
+	checkAdminCrashAndSavepoints(t, ctx, flink, call, admin, c)
+}
+
+// startCommand builds the simulator's command and runs it for member m1
+// (the member control plane) in a namespace of its own until the test
+// ends. It returns the address it serves on and the namespace.
+func startCommand(t *testing.T) (addr, ns string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin, err := framework.Build("./e2e/flinksim/cmd/flinksim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(dir, "member.kubeconfig")
+	if err := os.WriteFile(kubeconfig, member.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	ns = namespace(t)
+	sim, err := framework.StartProcess(dir, "flinksim", bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sim.Stop(30 * time.Second); err != nil {
+			t.Errorf("%v; log %s", err, sim.LogPath)
+		}
+	})
+	return addr, ns
+}
+
+// checkAdminFaults injects faults through the admin API (call), bad ones
+// refused, and checks that flink sees them until they are cleared.
+func checkAdminFaults(t *testing.T, ctx context.Context, flink flinkrest.Client, call func(method, path, body string) int) {
+	t.Helper()
 	if code := call("PUT", "faults", `{"errorStatus": 503}`); code != http.StatusNoContent {
 		t.Fatalf("PUT faults: HTTP %d", code)
 	}
@@ -100,6 +114,13 @@ func TestCommand(t *testing.T) {
 	if code := call("PUT", "faults", ""); code != http.StatusNoContent {
 		t.Fatalf("clearing faults: HTTP %d", code)
 	}
+}
+
+// checkAdminCrashAndSavepoints takes a savepoint of c's job, crashes its
+// JobManager through the admin API (call) and checks that the JobManager
+// is replaced and the admin API at admin lists the savepoint.
+func checkAdminCrashAndSavepoints(t *testing.T, ctx context.Context, flink flinkrest.Client, call func(method, path, body string) int, admin string, c cluster) {
+	t.Helper()
 	const jobID = "000000000000000000000000000000c0"
 	trig, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
 	if err != nil {
@@ -116,7 +137,7 @@ func TestCommand(t *testing.T) {
 		}
 		return nil
 	})
-	resp, err := http.Get(admin + "savepoints/m1/" + ns + "/" + c.name)
+	resp, err := http.Get(admin + "savepoints/m1/" + c.ns + "/" + c.name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,28 +45,8 @@ func ownedBy(p *corev1.Pod, uid types.UID) bool {
 func (m *member) syncReplicas(ctx context.Context, d *appsv1.Deployment, pods []*corev1.Pod) ([]*corev1.Pod, error) {
 	want := int(ptr.Deref(d.Spec.Replicas, 1))
 	hash := templateHash(&d.Spec.Template)
-	have := map[string]bool{}
-	var keep []*corev1.Pod
-	for _, p := range pods {
-		if !replicaOf(p, d) {
-			keep = append(keep, p)
-			continue
-		}
-		idx, ok := replicaIndex(p.Name, d.Name+"-"+hash+"-")
-		if !ok || idx >= want {
-			if err := m.deletePod(ctx, p); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		have[p.Name] = true
-		keep = append(keep, p)
-	}
-	for i := range want {
-		name := fmt.Sprintf("%s-%s-%d", d.Name, hash, i)
-		if have[name] {
-			continue
-		}
+	mine := func(p *corev1.Pod) bool { return replicaOf(p, d) }
+	return m.syncIndexedPods(ctx, pods, mine, d.Name+"-"+hash+"-", 0, want-1, "pod", func(name string) *corev1.Pod {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: name, Namespace: d.Namespace,
@@ -77,11 +57,45 @@ func (m *member) syncReplicas(ctx context.Context, d *appsv1.Deployment, pods []
 			Spec: *d.Spec.Template.Spec.DeepCopy(),
 		}
 		p.Spec.NodeName = nodeName
+		return p
+	})
+}
+
+// syncIndexedPods syncs the pods of one owner (those of pods that mine
+// selects), named prefix<i>: it deletes those whose i is not from first to
+// last, and creates the missing ones, built by newPod, in the order of i;
+// what names them in errors. It returns the pods that remain, other
+// owners' included.
+func (m *member) syncIndexedPods(ctx context.Context, pods []*corev1.Pod, mine func(*corev1.Pod) bool, prefix string, first, last int,
+	what string, newPod func(name string) *corev1.Pod) ([]*corev1.Pod, error) {
+	have := map[string]bool{}
+	var keep []*corev1.Pod
+	for _, p := range pods {
+		if !mine(p) {
+			keep = append(keep, p)
+			continue
+		}
+		idx, ok := replicaIndex(p.Name, prefix)
+		if !ok || idx > last {
+			if err := m.deletePod(ctx, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		have[p.Name] = true
+		keep = append(keep, p)
+	}
+	for i := first; i <= last; i++ {
+		name := prefix + strconv.Itoa(i)
+		if have[name] {
+			continue
+		}
+		p := newPod(name)
 		if err := m.client.Create(ctx, p); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				continue
 			}
-			return nil, fmt.Errorf("creating pod %s/%s: %w", p.Namespace, p.Name, err)
+			return nil, fmt.Errorf("creating %s %s/%s: %w", what, p.Namespace, p.Name, err)
 		}
 		keep = append(keep, p)
 	}

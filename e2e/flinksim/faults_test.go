@@ -10,19 +10,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 func TestClusterFaultsOutliveJobManagers(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
-	c := cluster{name: "faulty", ns: ns, native: true,
-		command: []string{"kubernetes-jobmanager.sh", "kubernetes-application"},
-		config:  "state.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 0000000000000000000000000000f00d\n"}
+	c := nativeCluster("faulty", ns, "kubernetes-application", "state.savepoints.dir: s3://sp\n$internal.pipeline.job-id: 0000000000000000000000000000f00d\n")
 	const jobID = "0000000000000000000000000000f00d"
 
 	// A JobManager that exits at start: its pod crash-loops, never ready.
@@ -31,29 +29,7 @@ func TestClusterFaultsOutliveJobManagers(t *testing.T) {
 	}
 	create(t, c)
 	flink := clientFor(c.name, ns)
-	eventually(t, "JobManager crash-looping", func() error {
-		ps := pods(t, c, "jobmanager")
-		if len(ps) != 1 || len(ps[0].Status.ContainerStatuses) != 1 {
-			return fmt.Errorf("pods %v", ps)
-		}
-		st := ps[0].Status.ContainerStatuses[0]
-		if st.Ready || st.State.Waiting == nil || st.State.Waiting.Reason != "CrashLoopBackOff" || st.RestartCount == 0 {
-			return fmt.Errorf("container status %+v", st)
-		}
-		return nil
-	})
-	var d appsv1.Deployment
-	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: c.name}, &d); err != nil {
-		t.Fatal(err)
-	}
-	for _, cond := range d.Status.Conditions {
-		if cond.Type == appsv1.DeploymentAvailable && cond.Status != corev1.ConditionFalse {
-			t.Fatalf("crash-looping Deployment is available: %+v", cond)
-		}
-	}
-	if _, err := flink.Config(ctx); !flinkrest.IsNotReady(err) {
-		t.Fatalf("crash-looping JobManager answered: %v", err)
-	}
+	checkCrashLooping(t, ctx, flink, c)
 
 	// Failing savepoints, set before the JobManager starts, stay injected
 	// after a crash.
@@ -61,26 +37,12 @@ func TestClusterFaultsOutliveJobManagers(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
-	failingSavepoint := func() {
-		t.Helper()
-		trig, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "savepoint failure", func() error {
-			st, err := flink.SavepointStatus(ctx, jobID, trig)
-			if err != nil || !st.Done || !strings.Contains(st.Failure, "s3 down") {
-				return fmt.Errorf("savepoint %+v, %v", st, err)
-			}
-			return nil
-		})
-	}
-	failingSavepoint()
+	failingSavepoint(t, ctx, flink, jobID)
 	if err := sim.Crash(ctx, "m1", ns, c.name); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "job running after the crash", jobIs(ctx, flink, api.JobStatusRUNNING))
-	failingSavepoint()
+	failingSavepoint(t, ctx, flink, jobID)
 
 	// Cleared, savepoints succeed and are counted across JobManagers.
 	if err := sim.SetFaults("m1", ns, c.name, flinksim.ClusterFaults{}); err != nil {
@@ -107,4 +69,50 @@ func TestClusterFaultsOutliveJobManagers(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(paths, ",") {
 		t.Fatalf("savepoints recorded %v, taken %v", got, paths)
 	}
+}
+
+// checkCrashLooping waits until c's JobManager pod crash-loops and checks
+// that its Deployment is not available and flink gets no answer.
+func checkCrashLooping(t *testing.T, ctx context.Context, flink flinkrest.Client, c cluster) {
+	t.Helper()
+	eventually(t, "JobManager crash-looping", func() error {
+		ps := pods(t, c, "jobmanager")
+		if len(ps) != 1 || len(ps[0].Status.ContainerStatuses) != 1 {
+			return fmt.Errorf("pods %v", ps)
+		}
+		st := ps[0].Status.ContainerStatuses[0]
+		if st.Ready || st.State.Waiting == nil || st.State.Waiting.Reason != "CrashLoopBackOff" || st.RestartCount == 0 {
+			return fmt.Errorf("container status %+v", st)
+		}
+		return nil
+	})
+	var d appsv1.Deployment
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, cond := range d.Status.Conditions {
+		if cond.Type == appsv1.DeploymentAvailable && cond.Status != corev1.ConditionFalse {
+			t.Fatalf("crash-looping Deployment is available: %+v", cond)
+		}
+	}
+	if _, err := flink.Config(ctx); !flinkrest.IsNotReady(err) {
+		t.Fatalf("crash-looping JobManager answered: %v", err)
+	}
+}
+
+// failingSavepoint triggers a savepoint of jobID and waits until it fails
+// with the injected "s3 down".
+func failingSavepoint(t *testing.T, ctx context.Context, flink flinkrest.Client, jobID string) {
+	t.Helper()
+	trig, err := flink.TriggerSavepoint(ctx, jobID, flinkrest.SavepointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "savepoint failure", func() error {
+		st, err := flink.SavepointStatus(ctx, jobID, trig)
+		if err != nil || !st.Done || !strings.Contains(st.Failure, "s3 down") {
+			return fmt.Errorf("savepoint %+v, %v", st, err)
+		}
+		return nil
+	})
 }

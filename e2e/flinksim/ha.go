@@ -93,30 +93,38 @@ func (m *member) updateHA(ctx context.Context, ns, name, clusterID string, edit 
 	})
 }
 
-// latestHACheckpoint returns the latest checkpoint recorded for the job in
-// its HA ConfigMap, or nil when there is none.
-func (m *member) latestHACheckpoint(ctx context.Context, ns, clusterID, jobID string) (*jobmanager.Restore, error) {
+// haKeys reads the HA ConfigMap ns/name: its data and its keys with
+// prefix, sorted; none when the ConfigMap does not exist.
+func (m *member) haKeys(ctx context.Context, ns, name, prefix string) (map[string]string, []string, error) {
 	var cm corev1.ConfigMap
-	err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: HAJobConfigMapName(clusterID, jobID)}, &cm)
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &cm)
 	if apierrors.IsNotFound(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var keys []string
 	for k := range cm.Data {
-		if strings.HasPrefix(k, haCheckpointPrefix) {
+		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
 	sort.Strings(keys)
+	return cm.Data, keys, nil
+}
+
+// latestHACheckpoint returns the latest checkpoint recorded for the job in
+// its HA ConfigMap, or nil when there is none.
+func (m *member) latestHACheckpoint(ctx context.Context, ns, clusterID, jobID string) (*jobmanager.Restore, error) {
+	name := HAJobConfigMapName(clusterID, jobID)
+	data, keys, err := m.haKeys(ctx, ns, name, haCheckpointPrefix)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
 	var cp haCheckpoint
-	if err := json.Unmarshal([]byte(cm.Data[keys[len(keys)-1]]), &cp); err != nil {
-		return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, cm.Name, keys[len(keys)-1], err)
+	if err := json.Unmarshal([]byte(data[keys[len(keys)-1]]), &cp); err != nil {
+		return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, name, keys[len(keys)-1], err)
 	}
 	return &jobmanager.Restore{Path: cp.Path, CheckpointID: cp.ID}, nil
 }
@@ -158,26 +166,16 @@ func (m *member) cleanUpJobHA(ctx context.Context, ns, clusterID, jobID string) 
 // recoverJobGraphs returns a session cluster's stored jobs, each restoring
 // from its latest HA checkpoint if it has one.
 func (m *member) recoverJobGraphs(ctx context.Context, ns, clusterID string) ([]jobmanager.JobSpec, error) {
-	var cm corev1.ConfigMap
-	err := m.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: HAClusterConfigMapName(clusterID)}, &cm)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
+	name := HAClusterConfigMapName(clusterID)
+	data, keys, err := m.haKeys(ctx, ns, name, haJobGraphPrefix)
 	if err != nil {
 		return nil, err
 	}
-	var keys []string
-	for k := range cm.Data {
-		if strings.HasPrefix(k, haJobGraphPrefix) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
 	var specs []jobmanager.JobSpec
 	for _, k := range keys {
 		var spec jobmanager.JobSpec
-		if err := json.Unmarshal([]byte(cm.Data[k]), &spec); err != nil {
-			return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, cm.Name, k, err)
+		if err := json.Unmarshal([]byte(data[k]), &spec); err != nil {
+			return nil, fmt.Errorf("HA ConfigMap %s/%s key %s: %w", ns, name, k, err)
 		}
 		restore, err := m.latestHACheckpoint(ctx, ns, clusterID, spec.JobID)
 		if err != nil {

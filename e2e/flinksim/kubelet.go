@@ -41,48 +41,13 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	if err := m.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{labelApp: app}); err != nil {
 		return reconcile.Result{}, err
 	}
-	var jmDep *appsv1.Deployment
-	alive := map[types.UID]*appsv1.Deployment{}
-	var deleting []*appsv1.Deployment
-	for i := range deps.Items {
-		d := &deps.Items[i]
-		if d.DeletionTimestamp != nil {
-			deleting = append(deleting, d)
-			continue
-		}
-		alive[d.UID] = d
-		if d.Labels[labelComponent] == componentJobManager && (jmDep == nil || d.Name == app) {
-			jmDep = d
-		}
+	jmDep, alive, deleting := groupDeployments(deps.Items, app)
+	pods, err := m.collectGarbage(ctx, list.Items, alive, deleting)
+	if err != nil {
+		return reconcile.Result{}, err
 	}
-
-	// Garbage collection: pods of deleted Deployments, pods being deleted.
-	var pods []*corev1.Pod
-	for i := range list.Items {
-		p := &list.Items[i]
-		owner := metav1.GetControllerOf(p)
-		if p.DeletionTimestamp != nil || (owner != nil && owner.Kind == "Deployment" && alive[owner.UID] == nil) {
-			if err := m.deletePod(ctx, p); err != nil {
-				return reconcile.Result{}, err
-			}
-			continue
-		}
-		pods = append(pods, p)
-	}
-
-	// Foreground deletion of Deployments whose pods are gone.
-	for _, d := range deleting {
-		if err := m.finishDeletion(ctx, d, list.Items); err != nil {
-			return reconcile.Result{}, err
-		}
-	}
-
-	// The Deployment controller: pods for every replica of every template.
-	for _, d := range alive {
-		var err error
-		if pods, err = m.syncReplicas(ctx, d, pods); err != nil {
-			return reconcile.Result{}, err
-		}
+	if pods, err = m.syncAllReplicas(ctx, alive, pods); err != nil {
+		return reconcile.Result{}, err
 	}
 
 	key := types.NamespacedName{Namespace: ns, Name: app}
@@ -101,20 +66,8 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		}
 	}
 
-	// The kubelet: every pod runs; a JobManager pod is ready once its
-	// JobManager serves, and crash-loops when told to.
-	crashLoop := m.clusterFaults(key).CrashLoop
-	for i, p := range pods {
-		want := podState{ready: true}
-		if p.Labels[labelComponent] == componentJobManager {
-			want.ready = cluster != nil
-			if crashLoop {
-				want.waiting = "CrashLoopBackOff"
-			}
-		}
-		if pods[i], err = m.runPod(ctx, p, want); err != nil {
-			return reconcile.Result{}, err
-		}
+	if err := m.runPods(ctx, key, cluster, pods); err != nil {
+		return reconcile.Result{}, err
 	}
 	if cluster != nil {
 		cluster.jm.SetTaskManagers(readyTaskManagers(pods))
@@ -128,6 +81,82 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		return reconcile.Result{}, err
 	}
 	return result, nil
+}
+
+// groupDeployments groups a cluster's Deployments into the JobManager's (the
+// one named after app if there are several), those alive by UID, and those
+// being deleted.
+func groupDeployments(deps []appsv1.Deployment, app string) (jmDep *appsv1.Deployment, alive map[types.UID]*appsv1.Deployment, deleting []*appsv1.Deployment) {
+	alive = map[types.UID]*appsv1.Deployment{}
+	for i := range deps {
+		d := &deps[i]
+		if d.DeletionTimestamp != nil {
+			deleting = append(deleting, d)
+			continue
+		}
+		alive[d.UID] = d
+		if d.Labels[labelComponent] == componentJobManager && (jmDep == nil || d.Name == app) {
+			jmDep = d
+		}
+	}
+	return jmDep, alive, deleting
+}
+
+// collectGarbage deletes the pods of deleted Deployments and the pods
+// being deleted, then finishes the foreground deletion of the Deployments
+// whose pods are gone. It returns the pods that remain.
+func (m *member) collectGarbage(ctx context.Context, list []corev1.Pod, alive map[types.UID]*appsv1.Deployment, deleting []*appsv1.Deployment) ([]*corev1.Pod, error) {
+	var pods []*corev1.Pod
+	for i := range list {
+		p := &list[i]
+		owner := metav1.GetControllerOf(p)
+		if p.DeletionTimestamp != nil || (owner != nil && owner.Kind == "Deployment" && alive[owner.UID] == nil) {
+			if err := m.deletePod(ctx, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		pods = append(pods, p)
+	}
+	for _, d := range deleting {
+		if err := m.finishDeletion(ctx, d, list); err != nil {
+			return nil, err
+		}
+	}
+	return pods, nil
+}
+
+// syncAllReplicas is the Deployment controller: pods for every replica of
+// every template of the alive Deployments. It returns the pods then.
+func (m *member) syncAllReplicas(ctx context.Context, alive map[types.UID]*appsv1.Deployment, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	for _, d := range alive {
+		var err error
+		if pods, err = m.syncReplicas(ctx, d, pods); err != nil {
+			return nil, err
+		}
+	}
+	return pods, nil
+}
+
+// runPods is the kubelet: every pod runs; a JobManager pod is ready once
+// its JobManager (cluster) serves, and crash-loops when told to. The pods
+// are replaced in place by their updates.
+func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster *flinkCluster, pods []*corev1.Pod) error {
+	crashLoop := m.clusterFaults(key).CrashLoop
+	for i, p := range pods {
+		want := podState{ready: true}
+		if p.Labels[labelComponent] == componentJobManager {
+			want.ready = cluster != nil
+			if crashLoop {
+				want.waiting = "CrashLoopBackOff"
+			}
+		}
+		var err error
+		if pods[i], err = m.runPod(ctx, p, want); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deletePod deletes a pod at once, as a kubelet confirming termination. A

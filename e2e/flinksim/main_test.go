@@ -20,9 +20,9 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
 )
 
 // member is the control plane the simulated Flink clusters run in.
@@ -101,6 +101,13 @@ type cluster struct {
 	args       []string
 	config     string
 	tmReplicas int32 // standalone only
+}
+
+// nativeCluster is a native cluster name in ns whose JobManager runs
+// kubernetes-jobmanager.sh target (kubernetes-application or
+// kubernetes-session) with config.
+func nativeCluster(name, ns, target, config string) cluster {
+	return cluster{name: name, ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", target}, config: config}
 }
 
 func flinkType(native bool) string {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // TestProxyTransport drives every client call through the member
@@ -54,8 +54,32 @@ func TestProxyTransport(t *testing.T) {
 		t.Fatalf("JobManager pod IP %s is not one of the namespace's %v", ip, network.Addresses())
 	}
 	eventually(t, "job running through the proxy", jobIs(ctx, flink, api.JobStatusRUNNING))
-	const jobID = "0000000000000000000000000000beef"
+	checkApplicationThroughProxy(t, ctx, flink)
 
+	// A second JobManager at the same time, on its own address.
+	session := nativeCluster("proxied-session", ns, "kubernetes-session", "")
+	create(t, session)
+
+	// No JobManager behind the Service: the apiserver answers 503.
+	deleteDeployment(t, ns, app.name)
+	eventually(t, "503 from the apiserver proxy", func() error {
+		_, err := flink.Config(ctx)
+		if !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), `no endpoints available for service "proxied-rest"`) {
+			return fmt.Errorf("want NotReady with the apiserver's message, got %v", err)
+		}
+		return nil
+	})
+
+	// The session cluster: jars through the proxy.
+	checkSessionThroughProxy(t, ctx, clientFor(session.name), session)
+}
+
+// checkApplicationThroughProxy makes every call of an application
+// cluster's client (flink) through the proxy: reads, a checkpoint, a
+// savepoint, stop with savepoint, a refused cancel and a disposal.
+func checkApplicationThroughProxy(t *testing.T, ctx context.Context, flink flinkrest.Client) {
+	t.Helper()
+	const jobID = "0000000000000000000000000000beef"
 	if cfg, err := flink.Config(ctx); err != nil || cfg.FlinkVersion != "1.18" {
 		t.Fatalf("config %+v, %v", cfg, err)
 	}
@@ -100,33 +124,15 @@ func TestProxyTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "disposal", func() error { return succeeded(flink.DisposalStatus(ctx, disp)) })
+}
 
-	// A second JobManager at the same time, on its own address.
-	session := cluster{name: "proxied-session", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
-	create(t, session)
-
-	// No JobManager behind the Service: the apiserver answers 503.
-	deleteDeployment(t, ns, app.name)
-	eventually(t, "503 from the apiserver proxy", func() error {
-		_, err := flink.Config(ctx)
-		if !flinkrest.IsNotReady(err) || !strings.Contains(err.Error(), `no endpoints available for service "proxied-rest"`) {
-			return fmt.Errorf("want NotReady with the apiserver's message, got %v", err)
-		}
-		return nil
-	})
-
-	// The session cluster: jars through the proxy.
-	sflink := clientFor(session.name)
+// checkSessionThroughProxy runs a jar on session through its client
+// (sflink) and the proxy, then cancels the job and deletes the jar.
+func checkSessionThroughProxy(t *testing.T, ctx context.Context, sflink flinkrest.Client, session cluster) {
+	t.Helper()
 	eventually(t, "session JobManager", func() error { return runningPods(t, session, "jobmanager", 1) })
 	eventually(t, "session REST", func() error { _, err := sflink.Config(ctx); return err })
-	jar, err := sflink.UploadJar(ctx, "job.jar", strings.NewReader("PK\x03\x04"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID, err := sflink.RunJar(ctx, jar, api.JarRunRequestBody{EntryClass: "org.example.Session"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	jar, runID := runJar(t, ctx, sflink, "PK\x03\x04", api.JarRunRequestBody{EntryClass: "org.example.Session"})
 	eventually(t, "session job running", jobIs(ctx, sflink, api.JobStatusRUNNING))
 	if err := sflink.CancelJob(ctx, runID); err != nil {
 		t.Fatal(err)

@@ -18,10 +18,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 func onlyJob(ctx context.Context, c flinkrest.Client) (api.JobDetails, error) {
@@ -45,6 +45,21 @@ func jobIs(ctx context.Context, c flinkrest.Client, want api.JobStatus) func() e
 	}
 }
 
+// runJar uploads a jar of content as job.jar to flink's session cluster
+// and runs it with body; it returns the jar's and the job's id.
+func runJar(t *testing.T, ctx context.Context, flink flinkrest.Client, content string, body api.JarRunRequestBody) (jar, jobID string) {
+	t.Helper()
+	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID, err = flink.RunJar(ctx, jar, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar, jobID
+}
+
 func TestStandaloneApplication(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
@@ -62,30 +77,7 @@ func TestStandaloneApplication(t *testing.T) {
 	create(t, c)
 	flink := clientFor(c.name, c.ns)
 
-	eventually(t, "JobManager pod running", func() error { return runningPods(t, c, "jobmanager", 1) })
-	eventually(t, "TaskManager pods running", func() error { return runningPods(t, c, "taskmanager", 2) })
-	eventually(t, "Deployment status", func() error {
-		var d appsv1.Deployment
-		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
-			return err
-		}
-		if d.Status.ReadyReplicas != 1 || d.Status.AvailableReplicas != 1 || d.Status.ObservedGeneration != d.Generation {
-			return fmt.Errorf("status %+v", d.Status)
-		}
-		return nil
-	})
-	eventually(t, "REST endpoints", func() error {
-		var ep corev1.Endpoints
-		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-rest"}, &ep); err != nil {
-			return err
-		}
-		jm := pods(t, c, "jobmanager")[0]
-		if len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || ep.Subsets[0].Addresses[0].IP != jm.Status.PodIP ||
-			ep.Subsets[0].Ports[0].Name != "rest" || ep.Subsets[0].Ports[0].Port != 8081 {
-			return fmt.Errorf("endpoints %+v", ep.Subsets)
-		}
-		return nil
-	})
+	waitStandaloneCluster(t, ctx, c)
 
 	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
 	job, _ := onlyJob(ctx, flink)
@@ -110,27 +102,7 @@ func TestStandaloneApplication(t *testing.T) {
 	eventually(t, "job running again", jobIs(ctx, flink, api.JobStatusRUNNING))
 
 	// A new TaskManager template replaces the pods, as a rollout does.
-	var tm appsv1.Deployment
-	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-taskmanager"}, &tm); err != nil {
-		t.Fatal(err)
-	}
-	oldPods := map[string]bool{}
-	for _, p := range pods(t, c, "taskmanager") {
-		oldPods[p.Name] = true
-	}
-	patch := client.MergeFrom(tm.DeepCopy())
-	tm.Spec.Template.Spec.Containers[0].Image = "flink:1.18.1"
-	if err := member.Client.Patch(ctx, &tm, patch); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "TaskManager pods replaced", func() error {
-		for _, p := range pods(t, c, "taskmanager") {
-			if oldPods[p.Name] || p.Spec.Containers[0].Image != "flink:1.18.1" {
-				return fmt.Errorf("old pod %s still there", p.Name)
-			}
-		}
-		return runningPods(t, c, "taskmanager", 2)
-	})
+	rollOutTaskManagers(t, ctx, c)
 	eventually(t, "job running on the new TaskManagers", jobIs(ctx, flink, api.JobStatusRUNNING))
 
 	// Deleting the JobManager Deployment removes its pods and JobManager.
@@ -152,6 +124,64 @@ func TestStandaloneApplication(t *testing.T) {
 	})
 	deleteDeployment(t, c.ns, c.name+"-taskmanager")
 	eventually(t, "TaskManager pods gone", func() error { return runningPods(t, c, "taskmanager", 0) })
+}
+
+// waitStandaloneCluster waits until c's pods run, its JobManager
+// Deployment's status says so and its REST endpoints are the
+// JobManager's.
+func waitStandaloneCluster(t *testing.T, ctx context.Context, c cluster) {
+	t.Helper()
+	eventually(t, "JobManager pod running", func() error { return runningPods(t, c, "jobmanager", 1) })
+	eventually(t, "TaskManager pods running", func() error { return runningPods(t, c, "taskmanager", 2) })
+	eventually(t, "Deployment status", func() error {
+		var d appsv1.Deployment
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+			return err
+		}
+		if d.Status.ReadyReplicas != 1 || d.Status.AvailableReplicas != 1 || d.Status.ObservedGeneration != d.Generation {
+			return fmt.Errorf("status %+v", d.Status)
+		}
+		return nil
+	})
+	eventually(t, "REST endpoints", func() error {
+		var ep corev1.Endpoints
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-rest"}, &ep); err != nil {
+			return err
+		}
+		jm := pods(t, c, "jobmanager")[0]
+		if len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || ep.Subsets[0].Addresses[0].IP != jm.Status.PodIP ||
+			ep.Subsets[0].Ports[0].Name != "rest" || ep.Subsets[0].Ports[0].Port != 8081 {
+			return fmt.Errorf("endpoints %+v", ep.Subsets)
+		}
+		return nil
+	})
+}
+
+// rollOutTaskManagers gives c's TaskManager Deployment a new template and
+// waits until new pods replaced the old ones.
+func rollOutTaskManagers(t *testing.T, ctx context.Context, c cluster) {
+	t.Helper()
+	var tm appsv1.Deployment
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name + "-taskmanager"}, &tm); err != nil {
+		t.Fatal(err)
+	}
+	oldPods := map[string]bool{}
+	for _, p := range pods(t, c, "taskmanager") {
+		oldPods[p.Name] = true
+	}
+	patch := client.MergeFrom(tm.DeepCopy())
+	tm.Spec.Template.Spec.Containers[0].Image = "flink:1.18.1"
+	if err := member.Client.Patch(ctx, &tm, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "TaskManager pods replaced", func() error {
+		for _, p := range pods(t, c, "taskmanager") {
+			if oldPods[p.Name] || p.Spec.Containers[0].Image != "flink:1.18.1" {
+				return fmt.Errorf("old pod %s still there", p.Name)
+			}
+		}
+		return runningPods(t, c, "taskmanager", 2)
+	})
 }
 
 func scaleTaskManagers(t *testing.T, c cluster, n int32) {
@@ -205,29 +235,7 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 	flink := clientFor(c.name, c.ns)
 
 	// The JobManager asks for ceil(3/2) = 2 TaskManager pods.
-	eventually(t, "native TaskManager pods", func() error { return runningPods(t, c, "taskmanager", 2) })
-	for _, p := range pods(t, c, "taskmanager") {
-		owner := p.OwnerReferences
-		if p.Labels["type"] != "flink-native-kubernetes" || len(owner) != 1 || owner[0].Name != c.name || owner[0].Kind != "Deployment" {
-			t.Fatalf("TaskManager pod %s: labels %v, owners %v", p.Name, p.Labels, owner)
-		}
-	}
-	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
-	// TaskManager pods share the JobManager Deployment as owner but are not
-	// its replicas.
-	eventually(t, "JobManager Deployment status", func() error {
-		var d appsv1.Deployment
-		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
-			return err
-		}
-		if d.Status.Replicas != 1 || d.Status.ReadyReplicas != 1 || d.Status.UpdatedReplicas != 1 {
-			return fmt.Errorf("status %+v", d.Status)
-		}
-		return nil
-	})
-	if err := runningPods(t, c, "taskmanager", 2); err != nil {
-		t.Fatal(err)
-	}
+	waitNativeCluster(t, ctx, flink, c)
 	const jobID = "00000000000000000000000000000abc"
 	stats, err := flink.CheckpointStatistics(ctx, jobID)
 	if err != nil || stats.Latest.Restored.ExternalPath != "s3://sp/savepoint-ignored-after-ha" {
@@ -235,73 +243,16 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 	}
 
 	// Checkpoints land in the HA ConfigMaps.
-	var recorded struct {
-		ID   int64  `json:"id"`
-		Path string `json:"path"`
-	}
-	eventually(t, "HA checkpoint recorded", func() error {
-		var cm corev1.ConfigMap
-		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm); err != nil {
-			return err
-		}
-		if cm.Labels["configmap-type"] != "high-availability" || cm.Labels["app"] != c.name {
-			return fmt.Errorf("labels %v", cm.Labels)
-		}
-		for k, v := range cm.Data {
-			if strings.HasPrefix(k, "checkpointID-") {
-				return json.Unmarshal([]byte(v), &recorded)
-			}
-		}
-		return fmt.Errorf("no checkpoint in %v", cm.Data)
-	})
-	var leader corev1.ConfigMap
-	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAClusterConfigMapName(c.name)}, &leader); err != nil {
-		t.Fatal(err)
-	}
+	recordedID := waitHACheckpoint(t, ctx, c, jobID)
 
 	// A JobManager crash: pods gone, a new pod, the job restored from the
 	// HA checkpoint, not the savepoint.
-	before := pods(t, c, "jobmanager")[0].UID
-	if err := sim.Crash(ctx, "m1", c.ns, c.name); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "new JobManager pod", func() error {
-		ps := pods(t, c, "jobmanager")
-		if len(ps) != 1 || ps[0].UID == before {
-			return fmt.Errorf("JobManager pod not replaced")
-		}
-		return runningPods(t, c, "jobmanager", 1)
-	})
-	eventually(t, "job running after crash", jobIs(ctx, flink, api.JobStatusRUNNING))
-	stats, err = flink.CheckpointStatistics(ctx, jobID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := stats.Latest.Restored
-	if r.IsSavepoint || r.Id < recorded.ID || !strings.HasPrefix(r.ExternalPath, "s3://chk/"+jobID+"/chk-") {
-		t.Fatalf("restored from %+v, want an HA checkpoint at least %d", r, recorded.ID)
-	}
+	r := crashAndRestoreFromHA(t, ctx, sim, flink, c, jobID, recordedID)
 
 	// A last-state redeploy: the JobManager Deployment is deleted and
 	// created again with the same cluster id; the HA ConfigMaps survive and
 	// the new job restores from the latest checkpoint.
-	eventually(t, "a newer HA checkpoint", func() error {
-		st, err := flink.CheckpointStatistics(ctx, jobID)
-		if err != nil || st.Latest.Completed.Id <= r.Id {
-			return fmt.Errorf("latest checkpoint %+v, %v", st.Latest.Completed, err)
-		}
-		return nil
-	})
-	deleteDeployment(t, c.ns, c.name)
-	eventually(t, "JobManager gone", func() error { return runningPods(t, c, "jobmanager", 0) })
-	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "job running after redeploy", jobIs(ctx, flink, api.JobStatusRUNNING))
-	stats, err = flink.CheckpointStatistics(ctx, jobID)
-	if err != nil || stats.Latest.Restored.IsSavepoint || stats.Latest.Restored.Id <= r.Id {
-		t.Fatalf("redeploy restored from %+v (%v), want a checkpoint after %d", stats.Latest.Restored, err, r.Id)
-	}
+	redeployLastState(t, ctx, flink, c, jobID, r.Id)
 
 	// Cancelling the job releases its TaskManagers and, the job being
 	// globally terminal, Flink cleans up its HA checkpoints.
@@ -339,23 +290,128 @@ execution.savepoint.path: s3://sp/savepoint-ignored-after-ha
 	})
 }
 
+// waitNativeCluster waits until c's job runs on two native TaskManager
+// pods, which its JobManager Deployment owns without counting them as
+// replicas.
+func waitNativeCluster(t *testing.T, ctx context.Context, flink flinkrest.Client, c cluster) {
+	t.Helper()
+	eventually(t, "native TaskManager pods", func() error { return runningPods(t, c, "taskmanager", 2) })
+	for _, p := range pods(t, c, "taskmanager") {
+		owner := p.OwnerReferences
+		if p.Labels["type"] != "flink-native-kubernetes" || len(owner) != 1 || owner[0].Name != c.name || owner[0].Kind != "Deployment" {
+			t.Fatalf("TaskManager pod %s: labels %v, owners %v", p.Name, p.Labels, owner)
+		}
+	}
+	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+	// TaskManager pods share the JobManager Deployment as owner but are not
+	// its replicas.
+	eventually(t, "JobManager Deployment status", func() error {
+		var d appsv1.Deployment
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: c.name}, &d); err != nil {
+			return err
+		}
+		if d.Status.Replicas != 1 || d.Status.ReadyReplicas != 1 || d.Status.UpdatedReplicas != 1 {
+			return fmt.Errorf("status %+v", d.Status)
+		}
+		return nil
+	})
+	if err := runningPods(t, c, "taskmanager", 2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHACheckpoint waits until a checkpoint of jobID is recorded in c's
+// job HA ConfigMap, checks that the cluster's leader ConfigMap exists and
+// returns the checkpoint's id.
+func waitHACheckpoint(t *testing.T, ctx context.Context, c cluster, jobID string) int64 {
+	t.Helper()
+	var recorded struct {
+		ID   int64  `json:"id"`
+		Path string `json:"path"`
+	}
+	eventually(t, "HA checkpoint recorded", func() error {
+		var cm corev1.ConfigMap
+		if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm); err != nil {
+			return err
+		}
+		if cm.Labels["configmap-type"] != "high-availability" || cm.Labels["app"] != c.name {
+			return fmt.Errorf("labels %v", cm.Labels)
+		}
+		for k, v := range cm.Data {
+			if strings.HasPrefix(k, "checkpointID-") {
+				return json.Unmarshal([]byte(v), &recorded)
+			}
+		}
+		return fmt.Errorf("no checkpoint in %v", cm.Data)
+	})
+	var leader corev1.ConfigMap
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: c.ns, Name: flinksim.HAClusterConfigMapName(c.name)}, &leader); err != nil {
+		t.Fatal(err)
+	}
+	return recorded.ID
+}
+
+// crashAndRestoreFromHA crashes c's JobManager and checks that the job
+// runs again restored from an HA checkpoint, at least recordedID, not the
+// savepoint. It returns what the job was restored from.
+func crashAndRestoreFromHA(t *testing.T, ctx context.Context, sim *flinksim.Simulator, flink flinkrest.Client, c cluster, jobID string, recordedID int64) api.RestoredCheckpointStatistics {
+	t.Helper()
+	before := pods(t, c, "jobmanager")[0].UID
+	if err := sim.Crash(ctx, "m1", c.ns, c.name); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new JobManager pod", func() error {
+		ps := pods(t, c, "jobmanager")
+		if len(ps) != 1 || ps[0].UID == before {
+			return fmt.Errorf("JobManager pod not replaced")
+		}
+		return runningPods(t, c, "jobmanager", 1)
+	})
+	eventually(t, "job running after crash", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err := flink.CheckpointStatistics(ctx, jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := stats.Latest.Restored
+	if r.IsSavepoint || r.Id < recordedID || !strings.HasPrefix(r.ExternalPath, "s3://chk/"+jobID+"/chk-") {
+		t.Fatalf("restored from %+v, want an HA checkpoint at least %d", r, recordedID)
+	}
+	return r
+}
+
+// redeployLastState waits for a checkpoint after restoredID, deletes and
+// creates c's JobManager Deployment again and checks that the job restores
+// from a checkpoint after restoredID.
+func redeployLastState(t *testing.T, ctx context.Context, flink flinkrest.Client, c cluster, jobID string, restoredID int64) {
+	t.Helper()
+	eventually(t, "a newer HA checkpoint", func() error {
+		st, err := flink.CheckpointStatistics(ctx, jobID)
+		if err != nil || st.Latest.Completed.Id <= restoredID {
+			return fmt.Errorf("latest checkpoint %+v, %v", st.Latest.Completed, err)
+		}
+		return nil
+	})
+	deleteDeployment(t, c.ns, c.name)
+	eventually(t, "JobManager gone", func() error { return runningPods(t, c, "jobmanager", 0) })
+	if err := member.Client.Create(ctx, deployment(c, c.name, "jobmanager", 1, c.command, c.args)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "job running after redeploy", jobIs(ctx, flink, api.JobStatusRUNNING))
+	stats, err := flink.CheckpointStatistics(ctx, jobID)
+	if err != nil || stats.Latest.Restored.IsSavepoint || stats.Latest.Restored.Id <= restoredID {
+		t.Fatalf("redeploy restored from %+v (%v), want a checkpoint after %d", stats.Latest.Restored, err, restoredID)
+	}
+}
+
 func TestSessionJobsRecoverFromHA(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
-	c := cluster{name: "session-ha", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
-		config: "high-availability.type: kubernetes\nhigh-availability.storageDir: s3://ha\nstate.checkpoints.dir: s3://chk\n"}
+	c := nativeCluster("session-ha", ns, "kubernetes-session", "high-availability.type: kubernetes\nhigh-availability.storageDir: s3://ha\nstate.checkpoints.dir: s3://chk\n")
 	create(t, c)
 	flink := clientFor(c.name, ns)
 	eventually(t, "session REST", func() error { _, err := flink.Config(ctx); return err })
-	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader("PK"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobID, err := flink.RunJar(ctx, jar, api.JarRunRequestBody{EntryClass: "org.example.Session"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, jobID := runJar(t, ctx, flink, "PK", api.JarRunRequestBody{EntryClass: "org.example.Session"})
 	eventually(t, "an HA checkpoint", func() error {
 		var cm corev1.ConfigMap
 		return member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: flinksim.HAJobConfigMapName(c.name, jobID)}, &cm)
@@ -405,9 +461,7 @@ func TestNativeSessionCluster(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
-	c := cluster{name: "session", ns: ns, native: true,
-		command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"},
-		config:  "taskmanager.numberOfTaskSlots: 1\n"}
+	c := nativeCluster("session", ns, "kubernetes-session", "taskmanager.numberOfTaskSlots: 1\n")
 	create(t, c)
 	flink := clientFor(c.name, c.ns)
 	eventually(t, "JobManager ready", func() error { return runningPods(t, c, "jobmanager", 1) })
@@ -417,14 +471,7 @@ func TestNativeSessionCluster(t *testing.T) {
 	if n := len(pods(t, c, "taskmanager")); n != 0 {
 		t.Fatalf("%d TaskManagers without jobs", n)
 	}
-	jar, err := flink.UploadJar(ctx, "job.jar", strings.NewReader("PK"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobID, err := flink.RunJar(ctx, jar, api.JarRunRequestBody{Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, jobID := runJar(t, ctx, flink, "PK", api.JarRunRequestBody{Parallelism: 2})
 	eventually(t, "TaskManagers for the job", func() error { return runningPods(t, c, "taskmanager", 2) })
 	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
 
@@ -441,7 +488,7 @@ func TestMissingConfigurationIsRetried(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
-	c := cluster{name: "late", ns: ns, native: true, command: []string{"kubernetes-jobmanager.sh", "kubernetes-session"}}
+	c := nativeCluster("late", ns, "kubernetes-session", "")
 	d := deployment(c, c.name, "jobmanager", 1, c.command, nil)
 	if err := member.Client.Create(ctx, d); err != nil {
 		t.Fatal(err)

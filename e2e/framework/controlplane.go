@@ -147,14 +147,27 @@ func (cp *ControlPlane) Stop() error {
 // plane: it starts it, hands it to set, runs the tests and stops it; it
 // returns the exit code.
 func RunWithControlPlane(m interface{ Run() int }, opts ControlPlaneOptions, set func(*ControlPlane)) int {
-	cp, err := StartControlPlane(opts)
+	return runWith(m, func() (*ControlPlane, error) { return StartControlPlane(opts) }, set, nil)
+}
+
+// runWith is the body of a TestMain that shares what start starts: it
+// hands it to set, runs the tests, fails the run if check (when not nil)
+// returns an error, and stops it; it returns the exit code.
+func runWith[T interface{ Stop() error }](m interface{ Run() int }, start func() (T, error), set func(T), check func(T) error) int {
+	shared, err := start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	set(cp)
+	set(shared)
 	code := m.Run()
-	if err := cp.Stop(); err != nil {
+	if check != nil {
+		if err := check(shared); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	if err := shared.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}

@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
-	"github.com/flink-hub/flink-hub/clusters/registration"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 // Fleet is a hub control plane and its member control planes.
@@ -83,30 +83,30 @@ func StopControlPlanes(planes ...*ControlPlane) error { return stopAll(planes) }
 
 func startAll(specs []ControlPlaneOptions) ([]*ControlPlane, error) {
 	planes := make([]*ControlPlane, len(specs))
-	errs := make([]error, len(specs))
-	var wg sync.WaitGroup
-	for i, spec := range specs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			planes[i], errs[i] = StartControlPlane(spec)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := InParallel(specs, func(i int, spec ControlPlaneOptions) (err error) {
+		planes[i], err = StartControlPlane(spec)
+		return err
+	})
+	if err != nil {
 		return nil, errors.Join(err, stopAll(planes))
 	}
 	return planes, nil
 }
 
 func stopAll(planes []*ControlPlane) error {
-	errs := make([]error, len(planes))
+	return InParallel(planes, func(_ int, cp *ControlPlane) error { return cp.Stop() })
+}
+
+// InParallel runs do for every item (with its index) at once, waits for
+// all and joins their errors in the items' order.
+func InParallel[T any](items []T, do func(i int, item T) error) error {
+	errs := make([]error, len(items))
 	var wg sync.WaitGroup
-	for i, cp := range planes {
+	for i, item := range items {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = cp.Stop()
+			errs[i] = do(i, item)
 		}()
 	}
 	wg.Wait()
@@ -197,4 +197,21 @@ func CheckNoRefusals(user string, planes ...*ControlPlane) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RunWithFleet is the body of a TestMain that shares one fleet: it starts
+// the fleet, hands it to set, runs the tests, fails the run if
+// checkRefusals and a member refused the hub's member identity (see
+// CheckNoRefusals), and stops the fleet; it returns the exit code.
+func RunWithFleet(m interface{ Run() int }, opts FleetOptions, set func(*Fleet), checkRefusals bool) int {
+	var check func(*Fleet) error
+	if checkRefusals {
+		check = func(f *Fleet) error {
+			if err := f.CheckNoRefusals(); err != nil {
+				return fmt.Errorf("the hub's member identity was refused: %w", err)
+			}
+			return nil
+		}
+	}
+	return runWith(m, func() (*Fleet, error) { return StartFleet(opts) }, set, check)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flink-hub/flink-hub/observability/jaegerquery"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 )
 
 // Jaeger is a running Jaeger (v2 all-in-one, in-memory storage) on loopback.
@@ -159,33 +158,7 @@ func (j *Jaeger) Stop() error {
 	if j == nil || j.cmd == nil {
 		return nil
 	}
-	_ = j.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-j.done:
-	case <-time.After(10 * time.Second):
-		_ = j.cmd.Process.Kill()
-		<-j.done
-	}
+	Terminate(j.cmd.Process, j.done, 10*time.Second)
 	j.cmd = nil
 	return os.RemoveAll(j.dir)
-}
-
-// freePorts reserves n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

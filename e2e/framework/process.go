@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -139,6 +140,48 @@ func (p *Process) Stop(grace time.Duration) error {
 	_ = p.cmd.Process.Kill()
 	err, _ := p.wait(time.Minute)
 	return errors.Join(fmt.Errorf("%s did not stop within %s of SIGTERM", p.Name, grace), err)
+}
+
+// Terminate sends p SIGTERM and waits up to grace for exited to deliver
+// its exit, then kills p and waits for the exit. For a process started
+// with os/exec rather than StartProcess.
+func Terminate(p *os.Process, exited <-chan error, grace time.Duration) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-exited
+	}
+}
+
+// ProcFile is a file of a process under /proc.
+type ProcFile struct {
+	PID  int
+	Data []byte
+}
+
+// ReadProcFiles reads /proc/<pid>/<name> (stat, cmdline, ...) of every
+// process, in the order /proc lists them; processes that exit meanwhile
+// are left out.
+func ReadProcFiles(name string) ([]ProcFile, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []ProcFile
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), name))
+		if err != nil {
+			continue
+		}
+		out = append(out, ProcFile{PID: pid, Data: data})
+	}
+	return out, nil
 }
 
 // Kill sends SIGKILL and waits for the exit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 	"testing"
 	"time"
 
@@ -18,20 +19,19 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/jaegerquery"
-	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/shardkey"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
 // killed are the replicas the tests killed on purpose.
 var killed = map[string]bool{}
 
-// shardLease is the fence Lease of the shard of a FlinkDeployment in
-// member cluster.
-func shardLease(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (*coordinationv1.Lease, error) {
-	shard := sharding.ShardOf(shardkey.Key{Cluster: cluster, Namespace: fd.Namespace, Name: fd.Name}.String(), sharding.DefaultShards)
+// keyLease is the fence Lease of the shard of key.
+func keyLease(ctx context.Context, key shardkey.Key) (*coordinationv1.Lease, error) {
+	shard := sharding.ShardOf(key.String(), sharding.DefaultShards)
 	var l coordinationv1.Lease
-	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.ShardLeaseName(shard)}, &l); err != nil {
+	if err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: shardlease.ShardLeaseName(shard)}, &l); err != nil {
 		return nil, err
 	}
 	return &l, nil
@@ -39,7 +39,12 @@ func shardLease(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment
 
 // owner is the replica holding the shard fence of a FlinkDeployment.
 func owner(ctx context.Context, cluster string, fd *v1beta1.FlinkDeployment) (string, error) {
-	l, err := shardLease(ctx, cluster, fd)
+	return keyOwner(ctx, shardkey.Key{Cluster: cluster, Namespace: fd.Namespace, Name: fd.Name})
+}
+
+// keyOwner is the replica holding the shard fence of key.
+func keyOwner(ctx context.Context, key shardkey.Key) (string, error) {
+	l, err := keyLease(ctx, key)
 	if err != nil {
 		return "", err
 	}
@@ -136,16 +141,7 @@ func TestOwnerCrashDuringUpgrade(t *testing.T) {
 			fd := fromExample(t, ctx, m, "basic-checkpoint-ha/basic-checkpoint-ha-example", "crash", fmt.Sprintf("crash-%d", i))
 			fd.Spec.Job.UpgradeMode = tc.mode
 			got := createStable(t, ctx, m, fd)
-			if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
-				jm := sim.JobManager(m.Name, fd.Namespace, fd.Name)
-				if jm == nil {
-					return false, nil
-				}
-				jobs := jm.Jobs()
-				return len(jobs) > 0 && len(jobs[len(jobs)-1].Checkpoints) > 0, nil
-			}); err != nil {
-				t.Fatalf("no checkpoint completed: %v", err)
-			}
+			waitCheckpointCompleted(t, ctx, m, fd)
 			if err := sim.SetFaults(m.Name, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: tc.faults}); err != nil {
 				t.Fatal(err)
 			}
@@ -171,48 +167,79 @@ func TestOwnerCrashDuringUpgrade(t *testing.T) {
 				t.Fatalf("the upgraded job does not run: %+v", jobs)
 			}
 			restored := jobs[len(jobs)-1].Spec.Restore
-			switch tc.mode {
-			case v1beta1.UpgradeModeSavepoint:
-				info := got.Status.JobStatus.SavepointInfo
-				if len(taken) != 1 || info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
-					t.Fatalf("exactly one upgrade savepoint must have been taken: Flink took %+v, status %+v", taken, info)
-				}
-				path := got.Status.JobStatus.UpgradeSavepointPath
-				if restored == nil || !restored.IsSavepoint || restored.Path != path || path != info.SavepointHistory[0].Location || path != taken[0].Path {
-					t.Fatalf("the job must restore from the one savepoint %s: %+v", path, restored)
-				}
-			case v1beta1.UpgradeModeLastState:
-				if len(taken) != 0 {
-					t.Errorf("a last-state upgrade took savepoints: %+v", taken)
-				}
-				if restored == nil || restored.IsSavepoint || restored.CheckpointID == 0 {
-					t.Fatalf("last-state must restore from the latest HA checkpoint, restored %+v", restored)
-				}
-			case v1beta1.UpgradeModeStateless:
-				if len(taken) != 0 {
-					t.Errorf("a stateless upgrade took savepoints: %+v", taken)
-				}
-				if restored != nil {
-					t.Fatalf("stateless must start empty, restored %+v", restored)
-				}
-			}
+			checkRestoredState(t, tc.mode, got, taken, restored)
 			if tc.at != nil {
 				return
 			}
 			// The upgrade's trace shows the stop-with-savepoint call.
-			if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-				traces, err := jaeger.Query.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment",
-					Tags: map[string]string{"flinkhub.cluster": m.Name, "flinkhub.name": fd.Name}, Limit: 50})
-				for _, tr := range traces {
-					if hasSpan(tr, "flink POST /jobs/{jobid}/stop") {
-						return true, nil
-					}
-				}
-				return false, err
-			}); err != nil {
-				t.Errorf("no reconcile trace of %s with the stop-with-savepoint call: %v", fd.Name, err)
-			}
+			checkStopWithSavepointTraced(t, ctx, m, fd)
 		})
+	}
+}
+
+// waitCheckpointCompleted waits until the running job of fd in member m
+// completed a checkpoint.
+func waitCheckpointCompleted(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		jm := sim.JobManager(m.Name, fd.Namespace, fd.Name)
+		if jm == nil {
+			return false, nil
+		}
+		jobs := jm.Jobs()
+		return len(jobs) > 0 && len(jobs[len(jobs)-1].Checkpoints) > 0, nil
+	}); err != nil {
+		t.Fatalf("no checkpoint completed: %v", err)
+	}
+}
+
+// checkRestoredState checks the state an upgrade of mode restored the job
+// from, against the savepoints Flink took and the upgraded status got: the
+// one upgrade savepoint, the latest HA checkpoint, or none.
+func checkRestoredState(t *testing.T, mode v1beta1.UpgradeMode, got *v1beta1.FlinkDeployment, taken []jobmanager.Checkpoint, restored *jobmanager.Restore) {
+	t.Helper()
+	switch mode {
+	case v1beta1.UpgradeModeSavepoint:
+		info := got.Status.JobStatus.SavepointInfo
+		if len(taken) != 1 || info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
+			t.Fatalf("exactly one upgrade savepoint must have been taken: Flink took %+v, status %+v", taken, info)
+		}
+		path := got.Status.JobStatus.UpgradeSavepointPath
+		if restored == nil || !restored.IsSavepoint || restored.Path != path || path != info.SavepointHistory[0].Location || path != taken[0].Path {
+			t.Fatalf("the job must restore from the one savepoint %s: %+v", path, restored)
+		}
+	case v1beta1.UpgradeModeLastState:
+		if len(taken) != 0 {
+			t.Errorf("a last-state upgrade took savepoints: %+v", taken)
+		}
+		if restored == nil || restored.IsSavepoint || restored.CheckpointID == 0 {
+			t.Fatalf("last-state must restore from the latest HA checkpoint, restored %+v", restored)
+		}
+	case v1beta1.UpgradeModeStateless:
+		if len(taken) != 0 {
+			t.Errorf("a stateless upgrade took savepoints: %+v", taken)
+		}
+		if restored != nil {
+			t.Fatalf("stateless must start empty, restored %+v", restored)
+		}
+	}
+}
+
+// checkStopWithSavepointTraced checks that a reconcile trace of fd in
+// member m shows the stop-with-savepoint call.
+func checkStopWithSavepointTraced(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		traces, err := jaeger.Query.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment",
+			Tags: map[string]string{"flinkhub.cluster": m.Name, "flinkhub.name": fd.Name}, Limit: 50})
+		for _, tr := range traces {
+			if hasSpan(tr, "flink POST /jobs/{jobid}/stop") {
+				return true, nil
+			}
+		}
+		return false, err
+	}); err != nil {
+		t.Errorf("no reconcile trace of %s with the stop-with-savepoint call: %v", fd.Name, err)
 	}
 }
 
@@ -240,13 +267,26 @@ func killOwnerAt(t *testing.T, ctx context.Context, m *framework.ControlPlane, f
 	at func(context.Context, *framework.ControlPlane, *v1beta1.FlinkDeployment) bool) {
 	t.Helper()
 	var got v1beta1.FlinkDeployment
+	killWhen(t, victim, func() (bool, any) {
+		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)
+		return err == nil && at(ctx, m, &got), got.Status
+	})
+}
+
+// killWhen polls moment closely (no backoff) for up to a minute until it
+// says the moment has come, then SIGKILLs replica victim and starts a
+// replacement. moment also returns what to show should the moment never
+// come.
+func killWhen(t *testing.T, victim string, moment func() (bool, any)) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got); err == nil && at(ctx, m, &got) {
+		now, seen := moment()
+		if now {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the moment never came; status %+v", got.Status)
+			t.Fatalf("the moment never came; last seen %+v", seen)
 		}
 	}
 	p := replicaNamed(victim)
@@ -266,6 +306,12 @@ func createStable(t *testing.T, ctx context.Context, m *framework.ControlPlane, 
 	if err := m.Client.Create(ctx, fd); err != nil {
 		t.Fatal(err)
 	}
+	return waitStable(t, ctx, m, fd)
+}
+
+// waitStable waits until fd in member m is stable.
+func waitStable(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
+	t.Helper()
 	var got v1beta1.FlinkDeployment
 	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
 		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), &got)

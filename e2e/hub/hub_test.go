@@ -16,12 +16,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/controllers/deployer"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/jaegerquery"
-	"github.com/flink-hub/flink-hub/observability/tracecmd"
-	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
+	"github.com/flink-hub/flink-hub/internal/observability/tracecmd"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
 func namespace(t *testing.T, ctx context.Context, cp *framework.ControlPlane, name string) {
@@ -53,6 +53,31 @@ func stable(fd *v1beta1.FlinkDeployment) bool {
 func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
+	fds := createExamplesAcrossMembers(t, ctx)
+	waitAllStable(t, ctx, fds)
+
+	// Both replicas hold shards.
+	checkBothReplicasHoldShards(t, ctx)
+
+	// Every deployment's reconciles are traced with its cluster and shard;
+	// between them, both replicas did work.
+	sample := checkReconcilesTraced(t, ctx, fds)
+
+	// kubectl flinkhub trace prints such a trace from Jaeger.
+	checkTraceCommand(t, ctx, sample)
+
+	deleteAndCheckCleanedUp(t, ctx, fds)
+	for _, r := range replicas {
+		if done, err := r.Exited(); done && !killed[r.Name] {
+			t.Errorf("%s exited during the test: %v (log %s)", r.Name, err, r.LogPath)
+		}
+	}
+}
+
+// createExamplesAcrossMembers creates every upstream example in both
+// modes in namespace examples, spread over the members in turn.
+func createExamplesAcrossMembers(t *testing.T, ctx context.Context) []placed {
+	t.Helper()
 	all, err := examples.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +103,13 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 			fds = append(fds, placed{fd, member})
 		}
 	}
+	return fds
+}
 
+// waitAllStable waits until every placed FlinkDeployment is stable, and
+// fails with the status of those that are not.
+func waitAllStable(t *testing.T, ctx context.Context, fds []placed) {
+	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []string
@@ -104,10 +135,14 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d did not become stable:\n%s", len(failures), len(fds), strings.Join(failures, "\n"))
 	}
+}
 
-	// Both replicas hold shards.
+// checkBothReplicasHoldShards checks that at least two replicas hold shard
+// Leases.
+func checkBothReplicasHoldShards(t *testing.T, ctx context.Context) {
+	t.Helper()
 	var leases coordinationv1.LeaseList
-	if err := fleet.Hub.Client.List(ctx, &leases, client.InNamespace(hubNamespace), client.MatchingLabels{sharding.RoleLabel: sharding.RoleShard}); err != nil {
+	if err := fleet.Hub.Client.List(ctx, &leases, client.InNamespace(hubNamespace), client.MatchingLabels{shardlease.RoleLabel: shardlease.RoleShard}); err != nil {
 		t.Fatal(err)
 	}
 	holders := map[string]int{}
@@ -119,9 +154,14 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 	if len(holders) < 2 {
 		t.Errorf("shard holders %v: both replicas must own shards", holders)
 	}
+}
 
-	// Every deployment's reconciles are traced with its cluster and shard;
-	// between them, both replicas did work.
+// checkReconcilesTraced checks that every placed FlinkDeployment has a
+// reconcile trace with a Flink REST and a member API span, whose root names
+// the shard, and that at least two replicas reconciled. It returns one
+// such trace.
+func checkReconcilesTraced(t *testing.T, ctx context.Context, fds []placed) jaegerquery.Trace {
+	t.Helper()
 	reconciledBy := map[string]bool{}
 	var sample jaegerquery.Trace
 	for _, p := range fds {
@@ -151,8 +191,13 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 	if len(reconciledBy) < 2 {
 		t.Errorf("reconciled by %v: every replica must work", reconciledBy)
 	}
+	return sample
+}
 
-	// kubectl flinkhub trace prints such a trace from Jaeger.
+// checkTraceCommand checks that kubectl flinkhub trace prints the
+// FlinkDeployment of sample's root span from Jaeger.
+func checkTraceCommand(t *testing.T, ctx context.Context, sample jaegerquery.Trace) {
+	t.Helper()
 	root := rootSpan(sample)
 	cluster, _ := root.Tag("flinkhub.cluster")
 	ns, _ := root.Tag("flinkhub.namespace")
@@ -167,7 +212,12 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 	if !strings.Contains(out.String(), "Reconcile FlinkDeployment  cluster="+cluster) {
 		t.Errorf("trace output:\n%s", out.String())
 	}
+}
 
+// deleteAndCheckCleanedUp deletes every placed FlinkDeployment, waits
+// until all are gone and checks that no ConfigMap of the hub is left.
+func deleteAndCheckCleanedUp(t *testing.T, ctx context.Context, fds []placed) {
+	t.Helper()
 	for _, p := range fds {
 		if err := p.member.Client.Delete(ctx, p.fd); err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)
@@ -188,11 +238,6 @@ func TestExamplesAcrossMembersWithTwoReplicas(t *testing.T) {
 		}
 		if len(cms.Items) > 0 {
 			t.Errorf("%s: %d ConfigMaps left after deletion", m.Name, len(cms.Items))
-		}
-	}
-	for _, r := range replicas {
-		if done, err := r.Exited(); done && !killed[r.Name] {
-			t.Errorf("%s exited during the test: %v (log %s)", r.Name, err, r.LogPath)
 		}
 	}
 }

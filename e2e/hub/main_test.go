@@ -81,36 +81,8 @@ func run(m *testing.M) (code int) {
 		return fail(err)
 	}
 	// Replicas stop before the simulator and the control planes.
-	defer func() {
-		for _, r := range replicas {
-			if killed[r.Name] {
-				continue
-			}
-			if err := r.Stop(30 * time.Second); err != nil {
-				fmt.Fprintf(os.Stderr, "%v (log %s)\n", err, r.LogPath)
-				code = 1
-			}
-		}
-		if code != 0 {
-			fmt.Fprintln(os.Stderr, "replica logs are in", workDir)
-		} else {
-			_ = os.RemoveAll(workDir)
-		}
-	}()
-	startReplica = func(id string, extra ...string) (*framework.Process, error) {
-		p, err := framework.StartProcess(workDir, id, bin, append([]string{
-			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
-			"--health-debounce", "0s", "--health-probe-interval", "1s",
-			"--lease-duration", leaseDuration.String(), "--renew-deadline", "3s", "--retry-period", "500ms",
-			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
-			"--flink-rest-transport", "url", "--flink-rest-url-template", srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1"}, extra...)...)
-		if err == nil {
-			replicas = append(replicas, p)
-		}
-		return p, err
-	}
+	defer func() { code = stopReplicas(code) }()
+	startReplica = replicaStarter(bin, kubeconfig, srv.URL)
 	for _, id := range []string{"hub-0", "hub-1"} {
 		if _, err := startReplica(id); err != nil {
 			return fail(err)
@@ -120,6 +92,48 @@ func run(m *testing.M) (code int) {
 	if err := fleet.CheckNoRefusals(); err != nil {
 		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
 		code = 1
+	}
+	return code
+}
+
+// replicaStarter returns the startReplica of hub binary bin, reaching the
+// hub with kubeconfig and the simulated JobManagers at simURL.
+func replicaStarter(bin, kubeconfig, simURL string) func(id string, extra ...string) (*framework.Process, error) {
+	return func(id string, extra ...string) (*framework.Process, error) {
+		p, err := framework.StartProcess(workDir, id, bin, append([]string{
+			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
+			"--health-debounce", "0s", "--health-probe-interval", "1s",
+			"--lease-duration", leaseDuration.String(), "--renew-deadline", "3s", "--retry-period", "500ms",
+			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
+			"--flink-rest-transport", "url", "--flink-rest-url-template", simURL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
+			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1",
+			// The session jobs' artifact server is on loopback.
+			"--jar-fetch-allow-private-networks"}, extra...)...)
+		if err == nil {
+			replicas = append(replicas, p)
+		}
+		return p, err
+	}
+}
+
+// stopReplicas stops every replica not killed on purpose and returns the
+// exit code: 1 if one did not stop cleanly, else code. The work folder is
+// removed on success and kept, with the replicas' logs, otherwise.
+func stopReplicas(code int) int {
+	for _, r := range replicas {
+		if killed[r.Name] {
+			continue
+		}
+		if err := r.Stop(30 * time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "%v (log %s)\n", err, r.LogPath)
+			code = 1
+		}
+	}
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "replica logs are in", workDir)
+	} else {
+		_ = os.RemoveAll(workDir)
 	}
 	return code
 }

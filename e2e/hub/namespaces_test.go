@@ -14,9 +14,9 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
-	"github.com/flink-hub/flink-hub/clusters/registration"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
 // TestMemberRegisteredForNamespaces registers a member with `cluster add
@@ -27,31 +27,7 @@ import (
 func TestMemberRegisteredForNamespaces(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	planes, err := framework.StartControlPlanes(framework.ControlPlaneOptions{Name: "scoped", CRDDirs: []string{framework.CRDDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := planes[0]
-	if err := sim.AddMember(m.Name, m.Config); err != nil {
-		_ = framework.StopControlPlanes(m)
-		t.Fatal(err)
-	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: m.Name}}
-	t.Cleanup(func() {
-		// Disengage (the hub closes its watches), then stop the member.
-		ctx := context.Background()
-		_ = fleet.Hub.Client.Delete(ctx, secret)
-		if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-			err := fleet.Hub.Client.Get(ctx, client.ObjectKeyFromObject(secret), &hubv1alpha1.MemberCluster{})
-			return apierrors.IsNotFound(err), nil
-		}); err != nil {
-			t.Errorf("MemberCluster %s not removed: %v", m.Name, err)
-		}
-		sim.RemoveMember(m.Name)
-		if err := framework.StopControlPlanes(m); err != nil {
-			t.Error(err)
-		}
-	})
+	m, secret := startScopedMember(t)
 	for _, ns := range []string{"a", "b", "c"} {
 		namespace(t, ctx, m, ns)
 	}
@@ -66,19 +42,7 @@ func TestMemberRegisteredForNamespaces(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o := framework.RegistrationOptions(m.Name, hubNamespace)
-	o.Namespaces = []string{"a", "b"}
-	r := &registration.Registrar{Member: m.Config, MemberClient: m.Client, Hub: fleet.Hub.Client}
-	if _, err := r.Add(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	mc := &hubv1alpha1.MemberCluster{}
-	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		err := fleet.Hub.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
-		return err == nil && meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady), client.IgnoreNotFound(err)
-	}); err != nil {
-		t.Fatalf("member not Ready: %v; conditions %+v", err, mc.Status.Conditions)
-	}
+	mc := registerForNamespaces(t, ctx, m, secret, "a", "b")
 
 	var got v1beta1.FlinkDeployment
 	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
@@ -112,4 +76,59 @@ func TestMemberRegisteredForNamespaces(t *testing.T) {
 	if err := framework.CheckNoRefusals(framework.HubUser, m); err != nil {
 		t.Errorf("the member refused the hub: %v", err)
 	}
+}
+
+// startScopedMember starts a member control plane, "scoped", that the
+// simulator runs, and returns it with its kubeconfig Secret in the hub (by
+// name). When the test ends, the Secret is deleted, the hub disengages and
+// the member stops.
+func startScopedMember(t *testing.T) (*framework.ControlPlane, *corev1.Secret) {
+	t.Helper()
+	planes, err := framework.StartControlPlanes(framework.ControlPlaneOptions{Name: "scoped", CRDDirs: []string{framework.CRDDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := planes[0]
+	if err := sim.AddMember(m.Name, m.Config); err != nil {
+		_ = framework.StopControlPlanes(m)
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: hubNamespace, Name: m.Name}}
+	t.Cleanup(func() {
+		// Disengage (the hub closes its watches), then stop the member.
+		ctx := context.Background()
+		_ = fleet.Hub.Client.Delete(ctx, secret)
+		if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+			err := fleet.Hub.Client.Get(ctx, client.ObjectKeyFromObject(secret), &hubv1alpha1.MemberCluster{})
+			return apierrors.IsNotFound(err), nil
+		}); err != nil {
+			t.Errorf("MemberCluster %s not removed: %v", m.Name, err)
+		}
+		sim.RemoveMember(m.Name)
+		if err := framework.StopControlPlanes(m); err != nil {
+			t.Error(err)
+		}
+	})
+	return m, secret
+}
+
+// registerForNamespaces registers member m with the hub for namespaces,
+// as `cluster add --namespaces` does, and waits until its MemberCluster,
+// named as its kubeconfig Secret, is Ready. It returns the MemberCluster.
+func registerForNamespaces(t *testing.T, ctx context.Context, m *framework.ControlPlane, secret *corev1.Secret, namespaces ...string) *hubv1alpha1.MemberCluster {
+	t.Helper()
+	o := framework.RegistrationOptions(m.Name, hubNamespace)
+	o.Namespaces = namespaces
+	r := &registration.Registrar{Member: m.Config, MemberClient: m.Client, Hub: fleet.Hub.Client}
+	if _, err := r.Add(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	mc := &hubv1alpha1.MemberCluster{}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		err := fleet.Hub.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
+		return err == nil && meta.IsStatusConditionTrue(mc.Status.Conditions, hubv1alpha1.ConditionReady), client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("member not Ready: %v; conditions %+v", err, mc.Status.Conditions)
+	}
+	return mc
 }

@@ -15,7 +15,8 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
 // writeVerbs are the verbs that change what they name.
@@ -91,12 +92,25 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	// The resumed replica runs again: it renewed its peer Lease.
 	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
 		var l coordinationv1.Lease
-		err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: sharding.PeerLeaseName(victim)}, &l)
+		err := fleet.Hub.Client.Get(ctx, types.NamespacedName{Namespace: hubNamespace, Name: shardlease.PeerLeaseName(victim)}, &l)
 		return err == nil && l.Spec.RenewTime != nil && l.Spec.RenewTime.After(resumedAt), nil
 	}); err != nil {
 		t.Fatalf("the resumed replica never renewed its peer Lease: %v", err)
 	}
 
+	checkRestoredFromTheOneSavepoint(t, m, fd, got)
+
+	// Since it resumed, the paused replica's writes in the namespace
+	// landed only while it owned the shard again (if it does: from its
+	// acquisition on).
+	checkNoWriteAfterTakeover(t, ctx, m, fd, victim, stopped, resumedAt)
+}
+
+// checkRestoredFromTheOneSavepoint checks that the upgrade of fd in member
+// m, got after it, took exactly one savepoint and that the job runs
+// restored from it.
+func checkRestoredFromTheOneSavepoint(t *testing.T, m *framework.ControlPlane, fd, got *v1beta1.FlinkDeployment) {
+	t.Helper()
 	info := got.Status.JobStatus.SavepointInfo
 	if info == nil || len(info.SavepointHistory) != 1 || info.SavepointHistory[0].TriggerType != v1beta1.TriggerUpgrade {
 		t.Fatalf("exactly one upgrade savepoint must have been taken: %+v", info)
@@ -109,17 +123,34 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	if len(jobs) == 0 || jobs[len(jobs)-1].Spec.Restore == nil || jobs[len(jobs)-1].Spec.Restore.Path != info.SavepointHistory[0].Location {
 		t.Fatalf("the job must restore from the one savepoint %s: %+v", info.SavepointHistory[0].Location, jobs)
 	}
+}
 
-	// Since it resumed, the paused replica's writes in the namespace
-	// landed only while it owned the shard again (if it does: from its
-	// acquisition on).
-	regained := time.Now().Add(time.Hour)
-	l, err := shardLease(ctx, m.Name, fd)
-	if err != nil {
-		t.Fatal(err)
+// checkNoWriteAfterTakeover checks in member m's audit log that no write of
+// replica victim in fd's namespace landed between the takeover (victim was
+// stopped at stopped, resumed at resumedAt) and victim owning fd's shard
+// again, if it does; events aside. Some of its writes must precede the
+// pause, or the audit could not tell the replicas apart.
+func checkNoWriteAfterTakeover(t *testing.T, ctx context.Context, m *framework.ControlPlane, fd *v1beta1.FlinkDeployment, victim string, stopped, resumedAt time.Time) {
+	t.Helper()
+	// When the victim holds a key's shard again, its writes of that key
+	// are its own. The savepoints the hub records as FlinkStateSnapshots
+	// have keys of their own, whose shards the resumed replica may take
+	// back legitimately.
+	regained := func(key shardkey.Key) time.Time {
+		l, err := keyLease(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == victim && l.Spec.AcquireTime != nil {
+			return l.Spec.AcquireTime.Time
+		}
+		return time.Now().Add(time.Hour)
 	}
-	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == victim && l.Spec.AcquireTime != nil {
-		regained = l.Spec.AcquireTime.Time
+	keyOf := func(w framework.Request) shardkey.Key {
+		if w.Resource == "flinkstatesnapshots" {
+			return shardkey.Key{Cluster: m.Name, Namespace: w.Namespace, Name: w.Name, Kind: shardkey.KindSnapshot}
+		}
+		return shardkey.Key{Cluster: m.Name, Namespace: fd.Namespace, Name: fd.Name}
 	}
 	writes, err := m.Requests(func(r framework.Request) bool {
 		// Events are not state: the resumed reconcile may still tell what it
@@ -137,7 +168,7 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 			before++
 		case w.Code == 409:
 			refused++
-		case w.Code < 300 && w.Received.Before(regained):
+		case w.Code < 300 && w.Received.Before(regained(keyOf(w))):
 			t.Errorf("a write of the paused replica landed after the takeover: %s (%d) at %s, resumed %s", w, w.Code, w.Received.Format(time.StampMilli), resumedAt.Format(time.StampMilli))
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flink-hub/flink-hub/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding"
 )
 
 // TestReplicaWithAnotherShardCountLeavesTheFleetRunning: a rolling update

@@ -3,17 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/controllers/flinkconf"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
 // stepTimeout bounds each step of a lifecycle (a suspend, a resume, one
@@ -53,26 +55,30 @@ func exerciseExamples(t *testing.T, ctx context.Context, dir string, all []examp
 	}
 	t.Logf("lifecycles of %d examples on %s: %s", len(jobs), tenants[0].member, time.Since(start).Round(time.Second))
 
+	// Session jobs go first: their session cluster is deleted only after
+	// them.
+	_ = framework.InParallel(tenants, func(_ int, tn *tenant) error {
+		if err := tn.deleteSessionJobs(ctx); err != nil {
+			t.Errorf("session jobs on %s: %v", tn.member, err)
+		}
+		return nil
+	})
+
 	start = time.Now()
 	var fds []*v1beta1.FlinkDeployment
 	for _, ex := range all {
 		fds = append(fds, ex.Typed)
 	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, tn := range tenants {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			failed := concurrently(fds, func(fd *v1beta1.FlinkDeployment) error { return tn.deleteAndWait(ctx, fd.Name) })
-			mu.Lock()
-			defer mu.Unlock()
-			for name, err := range failed {
-				t.Errorf("deletion of %s on %s: %v", name, tn.member, err)
-			}
-		}()
-	}
-	wg.Wait()
+	_ = framework.InParallel(tenants, func(_ int, tn *tenant) error {
+		failed := concurrently(fds, func(fd *v1beta1.FlinkDeployment) error { return tn.deleteAndWait(ctx, fd.Name) })
+		mu.Lock()
+		defer mu.Unlock()
+		for name, err := range failed {
+			t.Errorf("deletion of %s on %s: %v", name, tn.member, err)
+		}
+		return nil
+	})
 	t.Logf("deletion of %d examples on %d members: %s", len(fds), len(tenants), time.Since(start).Round(time.Second))
 	if t.Failed() {
 		t.Logf("hub replica logs, last lines:\n%s", hubLogTails(tenants[0].hubLogs, 25, func(string) bool { return true }))
@@ -84,19 +90,15 @@ func exerciseExamples(t *testing.T, ctx context.Context, dir string, all []examp
 func concurrently(fds []*v1beta1.FlinkDeployment, do func(*v1beta1.FlinkDeployment) error) map[string]error {
 	errs := map[string]error{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, fd := range fds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := do(fd); err != nil {
-				mu.Lock()
-				errs[fd.Name] = err
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	_ = framework.InParallel(fds, func(_ int, fd *v1beta1.FlinkDeployment) error {
+		err := do(fd)
+		if err != nil {
+			mu.Lock()
+			errs[fd.Name] = err
+			mu.Unlock()
+		}
+		return err
+	})
 	return errs
 }
 
@@ -274,6 +276,15 @@ func upgrade(ctx context.Context, tn *tenant, name string, mode v1beta1.UpgradeM
 	if err != nil {
 		return err
 	}
+	return tn.checkUpgradeRestore(ctx, what, mode, before, fd, conf, oldHA)
+}
+
+// checkUpgradeRestore checks where the job of fd, upgraded (what) from
+// before with mode, took its state from: for savepoint, the upgrade
+// savepoint recorded in status and in the new cluster's configuration
+// conf; for last-state, no savepoint, the same job id and the HA
+// checkpoint metadata oldHA kept through the upgrade.
+func (tn *tenant) checkUpgradeRestore(ctx context.Context, what string, mode v1beta1.UpgradeMode, before, fd *v1beta1.FlinkDeployment, conf string, oldHA *corev1.ConfigMap) error {
 	st := fd.Status.JobStatus
 	switch mode {
 	case v1beta1.UpgradeModeSavepoint:
@@ -330,6 +341,20 @@ func (tn *tenant) gone(ctx context.Context, name string, last **v1beta1.FlinkDep
 		return false, fmt.Errorf("left in the member: %v", left)
 	}
 	return true, nil
+}
+
+// deleteSessionJobs deletes every FlinkSessionJob of the tenant's
+// namespace, as `kubectl delete`, and waits until the hub finalized them
+// (cancelling their jobs).
+func (tn *tenant) deleteSessionJobs(ctx context.Context) error {
+	if err := tn.c.DeleteAllOf(ctx, &v1beta1.FlinkSessionJob{}, client.InNamespace(tenantNamespace)); err != nil {
+		return err
+	}
+	return framework.EventuallyEvery(ctx, stepTimeout, tenantPoll, func(ctx context.Context) (bool, error) {
+		var left v1beta1.FlinkSessionJobList
+		err := tn.c.List(ctx, &left, client.InNamespace(tenantNamespace))
+		return err == nil && len(left.Items) == 0, nil
+	})
 }
 
 // deleteAndWait deletes the FlinkDeployment, as `kubectl delete`, and

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -20,23 +21,26 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 )
 
 const hubNamespace = "flink-hub"
 
 // sandbox is everything the sandbox started, stopped in reverse order.
 type sandbox struct {
-	opts     *options
-	out      io.Writer
-	fleet    *framework.Fleet
-	jaeger   *framework.Jaeger
-	sim      *flinksim.Simulator
-	simHTTP  *httptest.Server
-	replicas []*framework.Process
+	opts    *options
+	out     io.Writer
+	fleet   *framework.Fleet
+	jaeger  *framework.Jaeger
+	sim     *flinksim.Simulator
+	simHTTP *httptest.Server
+	// artifacts serves the session jobs' jars.
+	artifacts *framework.Artifacts
+	replicas  []*framework.Process
 	// readerToken is a token of the hub ServiceAccount fleet-reader, which
 	// may read the fleet API (the kubeconfig's context fleet-reader).
 	readerToken string
@@ -69,6 +73,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		}
 	}
 	s.simHTTP = httptest.NewServer(s.sim.Handler())
+	s.artifacts = framework.StartArtifacts()
 
 	if err := s.fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
@@ -97,7 +102,9 @@ func (s *sandbox) start(ctx context.Context) error {
 			"--fleet-bind-address", fmt.Sprintf("127.0.0.1:%d", o.fleetPort+i),
 			"--health-debounce", "5s", "--progress-check-interval", "2s",
 			"--flink-rest-transport", "url", "--flink-rest-url-template", s.simHTTP.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-			"--otel-endpoint", s.jaeger.OTLPHTTP)
+			"--otel-endpoint", s.jaeger.OTLPHTTP,
+			// The session jobs' artifact server is on loopback.
+			"--jar-fetch-allow-private-networks")
 		if err != nil {
 			return err
 		}
@@ -110,6 +117,7 @@ func (s *sandbox) start(ctx context.Context) error {
 	fmt.Fprintf(s.out, "      export KUBECONFIG=%s\n", kubeconfig)
 	fmt.Fprintf(s.out, "      kubectl --context member-1 get flinkdeployments -A\n")
 	fmt.Fprintf(s.out, "      %s get deployments --context fleet-reader --fleet-url https://127.0.0.1:%d --fleet-insecure-skip-tls-verify\n", o.pluginBin, o.fleetPort)
+	fmt.Fprintf(s.out, "      %s get sessionjobs --context fleet-reader --fleet-url https://127.0.0.1:%d --fleet-insecure-skip-tls-verify\n", o.pluginBin, o.fleetPort)
 	fmt.Fprintf(s.out, "      %s shards --context hub\n", o.pluginBin)
 	fmt.Fprintf(s.out, "      %s trace member-1/default/basic-example --jaeger-url %s\n", o.pluginBin, s.jaeger.QueryURL)
 	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI; use the trace command)\n", s.jaeger.QueryURL)
@@ -181,6 +189,27 @@ func (s *sandbox) applyExamples(ctx context.Context) error {
 			}
 		}
 	}
+	return s.applySessionJobs(ctx)
+}
+
+// applySessionJobs applies the upstream example's session jobs to every
+// member, their jars served by the sandbox's artifact server.
+func (s *sandbox) applySessionJobs(ctx context.Context) error {
+	jobs, err := examples.LoadSessionJobs()
+	if err != nil {
+		return err
+	}
+	for _, m := range s.fleet.Members {
+		s.say("applying %d example FlinkSessionJobs to %s", len(jobs), m.Name)
+		for _, ex := range jobs {
+			job := ex.Typed.DeepCopy()
+			job.Namespace = "default"
+			job.Spec.Job.JarURI = s.artifacts.Put("/jars/"+job.Name+".jar", []byte("PK\x03\x04"+job.Name))
+			if err := m.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("apply %s to %s: %w", ex.Name, m.Name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -213,11 +242,20 @@ func (s *sandbox) watch(ctx context.Context) {
 }
 
 func fleetTable(ctx context.Context, addr, token string) (string, error) {
-	var list fleetapi.DeploymentList
-	if err := framework.FleetGet(ctx, addr, token, "/fleet/v1/deployments", &list); err != nil {
+	var list, jobs fleetapi.DeploymentList
+	if err := framework.FleetGet(ctx, addr, token, fleetv1.DeploymentsPath, &list); err != nil {
 		return "", err
 	}
-	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Key().String() < list.Items[j].Key().String() })
+	if err := framework.FleetGet(ctx, addr, token, fleetv1.SessionJobsPath, &jobs); err != nil {
+		return "", err
+	}
+	for _, j := range jobs.Items {
+		j.Mode = "job of " + j.SessionCluster
+		list.Items = append(list.Items, j)
+	}
+	sort.Slice(list.Items, func(i, j int) bool {
+		return fleetindex.KeyOf(&list.Items[i]).String() < fleetindex.KeyOf(&list.Items[j]).String()
+	})
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "CLUSTER\tNAMESPACE\tNAME\tMODE\tLIFECYCLE\tJOB\tSHARD\tOWNER\tERROR")
@@ -246,6 +284,9 @@ func (s *sandbox) stop() error {
 	}
 	if s.sim != nil {
 		s.sim.Stop()
+	}
+	if s.artifacts != nil {
+		s.artifacts.Close()
 	}
 	if s.simHTTP != nil {
 		s.simHTTP.Close()

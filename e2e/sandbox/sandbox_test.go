@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,11 +18,11 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/clusters/fleetapi"
-	"github.com/flink-hub/flink-hub/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/observability/jaegerquery"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 )
 
 func freePort(t *testing.T) int {
@@ -60,21 +61,14 @@ func freeConsecutive(t *testing.T, n int) int {
 // descendants lists the process ids below pid, from /proc.
 func descendants(pid int) []int {
 	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
+	stats, _ := framework.ReadProcFiles("stat")
+	for _, p := range stats {
+		stat := p.Data
 		// The parent pid is the second field after the command in parentheses.
 		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 		if len(fields) > 1 {
 			ppid, _ := strconv.Atoi(fields[1])
-			children[ppid] = append(children[ppid], p)
+			children[ppid] = append(children[ppid], p.PID)
 		}
 	}
 	var out []int
@@ -118,6 +112,9 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 		bins = append(bins, bin)
 	}
 	dir := t.TempDir()
+	// On failure the hub replicas' and members' logs go to the test
+	// output before the folder is removed.
+	t.Cleanup(func() { logTailsOnFailure(t, dir, 80) })
 	query, fleet := freePort(t), freeConsecutive(t, 3)
 	args := []string{"--dir", dir, "--hub", bins[1], "--plugin", bins[2], "--plain", "--refresh", "1s",
 		"--jaeger-query-port", strconv.Itoa(query), "--otlp-http-port", strconv.Itoa(freePort(t)), "--otlp-grpc-port", strconv.Itoa(freePort(t)),
@@ -132,9 +129,53 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 2 * len(all)
+	jobs, err := examples.LoadSessionJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExamplesRunning(t, ctx, sb, dir, fleet, 2*len(all), 2*len(jobs))
+
+	jq := &jaegerquery.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", query)}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		traces, err := jq.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment", Limit: 1})
+		return err == nil && len(traces) > 0, err
+	}); err != nil {
+		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
+	}
+
+	exerciseExamples(t, ctx, dir, all, 2)
+
+	// The members' tokens (written by `cluster add`) appear in no log line
+	// and no exported span.
+	checkNoTokenLeaked(t, ctx, dir, jq)
+
+	interruptAndCheckNothingLeft(t, sb)
+}
+
+// logTailsOnFailure writes the last n lines of every log in dir to the
+// test output when the test failed.
+func logTailsOnFailure(t *testing.T, dir string, n int) {
+	if !t.Failed() {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, path := range logs {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+		t.Logf("== last %d lines of %s ==\n%s", n, filepath.Base(path), strings.Join(lines[max(0, len(lines)-n):], "\n"))
+	}
+}
+
+// waitExamplesRunning waits until the fleet API of the sandbox sb (in dir,
+// on port fleet) lists want FlinkDeployments, all owned, STABLE and, with
+// a job, RUNNING, and wantJobs session jobs, owned and RUNNING. It fails with the sandbox's output if not.
+func waitExamplesRunning(t *testing.T, ctx context.Context, sb *framework.Process, dir string, fleet, want, wantJobs int) {
+	t.Helper()
 	var list fleetapi.DeploymentList
-	err = framework.Eventually(ctx, 6*time.Minute, func(ctx context.Context) (bool, error) {
+	err := framework.Eventually(ctx, 6*time.Minute, func(ctx context.Context) (bool, error) {
 		if done, err := sb.Exited(); done {
 			return false, fmt.Errorf("sandbox exited: %v", err)
 		}
@@ -155,25 +196,30 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 				return false, nil
 			}
 		}
+		// The example's session jobs run on their session cluster.
+		var jobs fleetapi.DeploymentList
+		if err := framework.FleetGet(ctx, fmt.Sprintf("127.0.0.1:%d", fleet), cfg.AuthInfos["fleet-reader"].Token, fleetv1.SessionJobsPath, &jobs); err != nil || len(jobs.Items) != wantJobs {
+			return false, nil
+		}
+		for _, j := range jobs.Items {
+			if j.JobState != "RUNNING" || j.Owner == "" {
+				list.Items = append(list.Items, j)
+				return false, nil
+			}
+		}
 		return true, nil
 	})
 	if err != nil {
 		log, _ := os.ReadFile(sb.LogPath)
 		t.Fatalf("examples not all running in the fleet API: %v\nfleet: %+v\nsandbox output tail:\n%s", err, list.Items, tail(string(log), 3000))
 	}
+}
 
-	jq := &jaegerquery.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", query)}
-	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		traces, err := jq.Find(ctx, jaegerquery.Query{Service: "flink-hub", Operation: "Reconcile FlinkDeployment", Limit: 1})
-		return err == nil && len(traces) > 0, err
-	}); err != nil {
-		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
-	}
-
-	exerciseExamples(t, ctx, dir, all, 2)
-
-	// The members' tokens (written by `cluster add`) appear in no log line
-	// and no exported span.
+// checkNoTokenLeaked checks that the members' tokens (written by `cluster
+// add`) appear in no log line in dir and no span exported to the Jaeger
+// jq queries.
+func checkNoTokenLeaked(t *testing.T, ctx context.Context, dir string, jq *jaegerquery.Client) {
+	t.Helper()
 	tokens := memberTokens(t, ctx, filepath.Join(dir, "kubeconfig"))
 	if len(tokens) != 2 {
 		t.Fatalf("want the tokens of 2 member registrations, got %d", len(tokens))
@@ -194,7 +240,12 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 			}
 		}
 	}
+}
 
+// interruptAndCheckNothingLeft sends the sandbox sb SIGINT and checks that
+// it exits cleanly and none of its processes is left.
+func interruptAndCheckNothingLeft(t *testing.T, sb *framework.Process) {
+	t.Helper()
 	children := descendants(sb.Pid())
 	if len(children) < 7 { // 3 kube-apiservers, 3 etcds, Jaeger, 3 replicas
 		t.Errorf("only %d child processes before SIGINT", len(children))
@@ -216,7 +267,6 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 	if len(left) > 0 {
 		t.Fatalf("processes left after SIGINT: %v", left)
 	}
-
 }
 
 // memberTokens reads the bearer tokens of the member kubeconfig Secrets

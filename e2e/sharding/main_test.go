@@ -29,19 +29,5 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fleet, err = framework.StartFleet(framework.FleetOptions{Members: 2})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	if err := fleet.CheckNoRefusals(); err != nil {
-		fmt.Fprintln(os.Stderr, "the hub's member identity was refused:", err)
-		code = 1
-	}
-	if err := fleet.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	return code
+	return framework.RunWithFleet(m, framework.FleetOptions{Members: 2}, func(f *framework.Fleet) { fleet = f }, true)
 }

@@ -15,12 +15,10 @@ import (
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/flink-hub/flink-hub/sharding"
-
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
 // timings of the replicas: the defaults, so the test shows the failover a
@@ -68,13 +66,7 @@ func startReplicaAs(t testing.TB, dir, kubeconfig, ns, id, stem string) *replica
 		if r.cmd.ProcessState != nil || !r.killed.IsZero() {
 			return
 		}
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.exited:
-		case <-time.After(15 * time.Second):
-			_ = r.cmd.Process.Kill()
-			<-r.exited
-		}
+		framework.Terminate(r.cmd.Process, r.exited, 15*time.Second)
 	})
 	return r
 }
@@ -133,13 +125,9 @@ type record struct {
 	End     int64  `json:"end"`
 }
 
-// interval is one reconcile; open is true when the replica never wrote its
-// end (it was killed), end is then the kill time.
-type interval struct {
-	replica, key string
-	start, end   time.Time
-	open         bool
-}
+// interval is one reconcile; Open is true when the replica never wrote its
+// end (it was killed), End is then the kill time.
+type interval = reconcileaudit.Interval
 
 // readRecords returns the reconciles (start lines matched with their end
 // lines) and the acquisitions of the replicas.
@@ -167,41 +155,28 @@ func readRecords(t testing.TB, rs []*replica) (reconciles []interval, acquires [
 				open[rec.Key+"@"+strconv.FormatInt(rec.Start, 10)] = rec
 			default:
 				delete(open, rec.Key+"@"+strconv.FormatInt(rec.Start, 10))
-				reconciles = append(reconciles, interval{replica: rec.Replica, key: rec.Key, start: time.Unix(0, rec.Start), end: time.Unix(0, rec.End)})
+				reconciles = append(reconciles, interval{Replica: rec.Replica, Key: rec.Key, Start: time.Unix(0, rec.Start), End: time.Unix(0, rec.End)})
 			}
 		}
 		_ = f.Close()
 		for _, rec := range open {
 			if r.killed.IsZero() {
 				// Still running (or stopped gracefully): in flight now.
-				reconciles = append(reconciles, interval{replica: rec.Replica, key: rec.Key, start: time.Unix(0, rec.Start), end: time.Now(), open: true})
+				reconciles = append(reconciles, interval{Replica: rec.Replica, Key: rec.Key, Start: time.Unix(0, rec.Start), End: time.Now(), Open: true})
 				continue
 			}
-			reconciles = append(reconciles, interval{replica: rec.Replica, key: rec.Key, start: time.Unix(0, rec.Start), end: r.killed, open: true})
+			reconciles = append(reconciles, interval{Replica: rec.Replica, Key: rec.Key, Start: time.Unix(0, rec.Start), End: r.killed, Open: true})
 		}
 	}
 	return reconciles, acquires
 }
 
 // overlaps lists every pair of reconciles of the same key by two replicas
-// whose intervals overlap.
+// whose intervals overlap, sorted.
 func overlaps(reconciles []interval) []string {
-	byKey := map[string][]interval{}
-	for _, iv := range reconciles {
-		byKey[iv.key] = append(byKey[iv.key], iv)
-	}
 	var out []string
-	for key, ivs := range byKey {
-		sort.Slice(ivs, func(i, j int) bool { return ivs[i].start.Before(ivs[j].start) })
-		for i := range ivs {
-			for j := i + 1; j < len(ivs) && ivs[j].start.Before(ivs[i].end); j++ {
-				if ivs[i].replica != ivs[j].replica {
-					out = append(out, fmt.Sprintf("%s: %s [%s, %s] and %s [%s, %s]", key,
-						ivs[i].replica, ivs[i].start.Format(time.StampMicro), ivs[i].end.Format(time.StampMicro),
-						ivs[j].replica, ivs[j].start.Format(time.StampMicro), ivs[j].end.Format(time.StampMicro)))
-				}
-			}
-		}
+	for _, o := range reconcileaudit.Overlaps(reconciles) {
+		out = append(out, o.String())
 	}
 	sort.Strings(out)
 	return out
@@ -214,20 +189,13 @@ type fence struct {
 }
 
 func fences(ctx context.Context, ns string) (map[int]fence, error) {
-	list := &coordinationv1.LeaseList{}
-	if err := fleet.Hub.Client.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{sharding.RoleLabel: sharding.RoleShard}); err != nil {
+	leases, err := framework.ShardLeases(ctx, fleet.Hub.Client, ns)
+	if err != nil {
 		return nil, err
 	}
 	out := map[int]fence{}
-	for _, l := range list.Items {
-		k, ok := sharding.ParseShardLeaseName(l.Name)
-		if !ok {
-			continue
-		}
-		f := fence{}
-		if l.Spec.HolderIdentity != nil {
-			f.holder = *l.Spec.HolderIdentity
-		}
+	for k, l := range leases {
+		f := fence{holder: shardlease.Holder(&l)}
 		if l.Spec.LeaseTransitions != nil {
 			f.transitions = *l.Spec.LeaseTransitions
 		}

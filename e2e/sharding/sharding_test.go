@@ -3,6 +3,7 @@ package sharding
 import (
 	"context"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/shardkey"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
 const (
@@ -152,8 +153,8 @@ func reconciledSince(t testing.TB, rs []*replica, keys []string, inShards map[in
 		recs, _ := readRecords(t, rs)
 		done := map[string]bool{}
 		for _, iv := range recs {
-			if !iv.open && iv.start.After(since) {
-				done[iv.key] = true
+			if !iv.Open && iv.Start.After(since) {
+				done[iv.Key] = true
 			}
 		}
 		missing := 0
@@ -202,35 +203,14 @@ func shardsOf(f map[int]fence, id string) map[int]bool {
 func TestShardedReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "sharding-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			_ = os.RemoveAll(dir)
-		}
-	})
-	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
-	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, kubeconfig := workDir(t)
 	registerMembers(t, ctx, hubNamespace)
 	keys := createFlinkDeployments(t, ctx)
 	t.Logf("%d FlinkDeployments in %d members", len(keys), len(fleet.Members))
 
 	// Keep changing FlinkDeployments for the whole test, so reconciles are
 	// in flight while shards move.
-	churnCtx, stopChurn := context.WithCancel(ctx)
-	churned := churn(churnCtx, keys)
-	var (
-		once    sync.Once
-		updates int
-	)
-	endChurn := func() int {
-		once.Do(func() { stopChurn(); updates = <-churned })
-		return updates
-	}
+	endChurn := startChurn(ctx, keys)
 	defer endChurn()
 
 	began := time.Now()
@@ -256,40 +236,10 @@ func TestShardedReplicas(t *testing.T) {
 	t.Logf("3 replicas: all %d keys reconciled %v after start", len(keys), time.Since(began).Round(time.Millisecond))
 
 	// The shards table adds up to every key, each shard counted by its owner.
-	cs, err := kubernetes.NewForConfig(fleet.Hub.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 30*time.Second, func() error {
-		table, err := sharding.ReadTable(ctx, cs, hubNamespace)
-		if err != nil {
-			return err
-		}
-		sum := 0
-		for _, r := range table.ByReplica() {
-			sum += r.Keys
-		}
-		if sum != len(keys) || len(table.Rows) != shards {
-			return fmt.Errorf("table counts %d keys in %d shards, want %d in %d", sum, len(table.Rows), len(keys), shards)
-		}
-		return nil
-	})
+	checkShardTableCountsEveryKey(t, ctx, len(keys))
 
 	// A second process with a live replica's identity refuses to start.
-	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, live[0].id, live[0].id+".twin")
-	select {
-	case err := <-twin.exited:
-		twin.exited <- err
-		if err == nil {
-			t.Fatal("a second replica-0 exited 0, want a refusal")
-		}
-		out, _ := os.ReadFile(filepath.Join(dir, live[0].id+".twin.log"))
-		if !strings.Contains(string(out), "another live replica holds this identity") {
-			t.Errorf("the twin's log does not say why it refused:\n%s", out)
-		}
-	case <-time.After(2 * leaseDuration):
-		t.Fatal("a second replica-0 did not refuse to start")
-	}
+	checkTwinRefused(t, dir, kubeconfig, live[0].id)
 
 	// 2. A fourth replica joins: at most 1.25x the ideal share moves, and
 	// no shard that stays is interrupted.
@@ -297,6 +247,107 @@ func TestShardedReplicas(t *testing.T) {
 	r4 := startReplica(t, dir, kubeconfig, hubNamespace, "replica-3")
 	all, live = append(all, r4), append(live, r4)
 	after, _ := held(t, ctx, hubNamespace, live, time.Minute)
+	checkJoinMovedFewShards(t, all, before, after, joined)
+
+	// 3. SIGKILL: the victim's shards are owned again and all their keys
+	// reconciled within lease duration + 5 s.
+	victim := live[1]
+	lost := shardsOf(after, victim.id)
+	victim.kill(t)
+	live = append(live[:1], live[2:]...)
+	budget := leaseDuration + 5*time.Second
+	ownedIn := reowned(t, ctx, hubNamespace, lost, victim.id, budget)
+	reconciledSince(t, all, keys, lost, victim.killed, budget-time.Since(victim.killed))
+	t.Logf("SIGKILL %s: %d shards owned again after %v, their keys reconciled after %v (lease duration %v)",
+		victim.id, len(lost), ownedIn.Round(time.Millisecond), time.Since(victim.killed).Round(time.Millisecond), leaseDuration)
+	held(t, ctx, hubNamespace, live, 30*time.Second)
+
+	// 4. SIGTERM: the leaver's shards are owned again within 2 s.
+	leaver := live[len(live)-1]
+	live = live[:len(live)-1]
+	checkGracefulHandoff(t, ctx, leaver, live, all, keys)
+
+	// 5. Stop the churn and the rest, and audit every reconcile of the
+	// whole test.
+	if n := endChurn(); n == 0 {
+		t.Error("no FlinkDeployment was changed during the test")
+	} else {
+		t.Logf("%d FlinkDeployment updates during the test", n)
+	}
+	stopReplicas(t, live)
+	auditReconciles(t, all, victim.id)
+}
+
+// workDir makes a folder for the replicas' logs and records, kept if the
+// test fails, with the hub's kubeconfig in it; it returns both paths.
+func workDir(t testing.TB) (dir, kubeconfig string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sharding-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			_ = os.RemoveAll(dir)
+		}
+	})
+	kubeconfig = filepath.Join(dir, "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, kubeconfig
+}
+
+// checkShardTableCountsEveryKey waits until the shards table adds up to
+// the n keys, each shard counted by its owner.
+func checkShardTableCountsEveryKey(t testing.TB, ctx context.Context, n int) {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(fleet.Hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		table, err := shardlease.ReadTable(ctx, cs, hubNamespace)
+		if err != nil {
+			return err
+		}
+		sum := 0
+		for _, r := range table.ByReplica() {
+			sum += r.Keys
+		}
+		if sum != n || len(table.Rows) != shards {
+			return fmt.Errorf("table counts %d keys in %d shards, want %d in %d", sum, len(table.Rows), n, shards)
+		}
+		return nil
+	})
+}
+
+// checkTwinRefused starts a second process with the identity id of a live
+// replica and checks that it refuses to start, saying why.
+func checkTwinRefused(t testing.TB, dir, kubeconfig, id string) {
+	t.Helper()
+	twin := startReplicaAs(t, dir, kubeconfig, hubNamespace, id, id+".twin")
+	select {
+	case err := <-twin.exited:
+		twin.exited <- err
+		if err == nil {
+			t.Fatal("a second replica-0 exited 0, want a refusal")
+		}
+		out, _ := os.ReadFile(filepath.Join(dir, id+".twin.log"))
+		if !strings.Contains(string(out), "another live replica holds this identity") {
+			t.Errorf("the twin's log does not say why it refused:\n%s", out)
+		}
+	case <-time.After(2 * leaseDuration):
+		t.Fatal("a second replica-0 did not refuse to start")
+	}
+}
+
+// checkJoinMovedFewShards checks, from the fences before and after a
+// replica joined at joined, that at most 1.25x the ideal share of shards
+// moved, and that no shard that stayed changed hands or was acquired
+// again.
+func checkJoinMovedFewShards(t testing.TB, all []*replica, before, after map[int]fence, joined time.Time) {
+	t.Helper()
 	moved := 0
 	for k := range shards {
 		if before[k].holder != after[k].holder {
@@ -317,56 +368,68 @@ func TestShardedReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("fourth replica: %d of %d shards moved", moved, shards)
+}
 
-	// 3. SIGKILL: the victim's shards are owned again and all their keys
-	// reconciled within lease duration + 5 s.
-	victim := live[1]
-	lost := shardsOf(after, victim.id)
-	victim.kill(t)
-	live = append(live[:1], live[2:]...)
-	budget := leaseDuration + 5*time.Second
-	ownedIn := reowned(t, ctx, hubNamespace, lost, victim.id, budget)
-	reconciledSince(t, all, keys, lost, victim.killed, budget-time.Since(victim.killed))
-	t.Logf("SIGKILL %s: %d shards owned again after %v, their keys reconciled after %v (lease duration %v)",
-		victim.id, len(lost), ownedIn.Round(time.Millisecond), time.Since(victim.killed).Round(time.Millisecond), leaseDuration)
-	held(t, ctx, hubNamespace, live, 30*time.Second)
-
-	// 4. SIGTERM: the leaver's shards are owned again within 2 s.
-	leaver := live[len(live)-1]
-	f, err := fences(ctx, hubNamespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	handed := shardsOf(f, leaver.id)
-	termAt := leaver.terminate(t)
-	live = live[:len(live)-1]
-	handoff := reowned(t, ctx, hubNamespace, handed, leaver.id, gracefulBudget)
-	leaver.exitedCleanly(t, renewDeadline)
-	t.Logf("SIGTERM %s: %d shards owned again after %v", leaver.id, len(handed), handoff.Round(time.Millisecond))
-	held(t, ctx, hubNamespace, live, 30*time.Second)
-	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
-
-	// 5. Stop the churn and the rest, and audit every reconcile of the
-	// whole test.
-	if n := endChurn(); n == 0 {
-		t.Error("no FlinkDeployment was changed during the test")
-	} else {
-		t.Logf("%d FlinkDeployment updates during the test", n)
-	}
-	for _, r := range live {
-		r.terminate(t)
-	}
-	for _, r := range live {
-		r.exitedCleanly(t, renewDeadline)
-	}
+// auditReconciles checks the records of all replicas: every reconcile
+// finished, but the SIGKILLed victim's, and no two replicas reconciled a
+// key at the same time.
+func auditReconciles(t testing.TB, all []*replica, victim string) {
+	t.Helper()
 	recs, _ := readRecords(t, all)
 	for _, iv := range recs {
-		if iv.open && iv.replica != victim.id {
-			t.Errorf("%s started reconciling %s at %s and never finished", iv.replica, iv.key, iv.start.Format(time.StampMicro))
+		if iv.Open && iv.Replica != victim {
+			t.Errorf("%s started reconciling %s at %s and never finished", iv.Replica, iv.Key, iv.Start.Format(time.StampMicro))
 		}
 	}
 	if bad := overlaps(recs); len(bad) > 0 {
 		t.Fatalf("%d overlapping reconciles of the same key by two replicas:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 	t.Logf("audit: %d reconciles, no overlap", len(recs))
+}
+
+// startChurn keeps changing the FlinkDeployments of keys until the
+// function it returns is called, which returns how many updates were made
+// (the same on every call).
+func startChurn(ctx context.Context, keys []string) func() int {
+	churnCtx, stopChurn := context.WithCancel(ctx)
+	churned := churn(churnCtx, keys)
+	var (
+		once    sync.Once
+		updates int
+	)
+	return func() int {
+		once.Do(func() { stopChurn(); updates = <-churned })
+		return updates
+	}
+}
+
+// checkGracefulHandoff SIGTERMs leaver and checks that its shards are
+// owned again within gracefulBudget, that it exits cleanly, and that the
+// remaining live replicas hold every shard and reconcile the keys of the
+// handed shards again.
+func checkGracefulHandoff(t testing.TB, ctx context.Context, leaver *replica, live, all []*replica, keys []string) {
+	t.Helper()
+	f, err := fences(ctx, hubNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := shardsOf(f, leaver.id)
+	termAt := leaver.terminate(t)
+	handoff := reowned(t, ctx, hubNamespace, handed, leaver.id, gracefulBudget)
+	leaver.exitedCleanly(t, renewDeadline)
+	t.Logf("SIGTERM %s: %d shards owned again after %v", leaver.id, len(handed), handoff.Round(time.Millisecond))
+	held(t, ctx, hubNamespace, live, 30*time.Second)
+	reconciledSince(t, all, keys, handed, termAt, 30*time.Second)
+}
+
+// stopReplicas SIGTERMs every replica of live, then checks that each
+// exits cleanly.
+func stopReplicas(t testing.TB, live []*replica) {
+	t.Helper()
+	for _, r := range live {
+		r.terminate(t)
+	}
+	for _, r := range live {
+		r.exitedCleanly(t, renewDeadline)
+	}
 }

@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/flink-hub/flink-hub/internal/jarfetch"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -15,14 +16,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/flink-hub/flink-hub/clusters"
-	"github.com/flink-hub/flink-hub/clusters/memberstatus"
-	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/observability"
-	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/mcgate"
-	"github.com/flink-hub/flink-hub/webhook"
+	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberstatus"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinksessionjob"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/observability"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/internal/webhook"
 )
 
 // Config is everything the hub's flags set, validated.
@@ -42,6 +45,7 @@ type Config struct {
 	FlinkREST  flinkrest.Options
 	Tracing    observability.TracingOptions
 	Webhook    webhook.Flags
+	Jars       jarfetch.Options
 }
 
 // Run runs the hub against the hub cluster cfg until ctx ends. On
@@ -63,9 +67,11 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	var requeuer *mcgate.Requeuer
+	var requeuer, sessionRequeuer, snapshotRequeuer *mcgate.Requeuer
 	elector, err := sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
-		sharding.WithKeyCount(func(shard int) int { return requeuer.KeyCount(shard) }),
+		sharding.WithKeyCount(func(shard int) int {
+			return requeuer.KeyCount(shard) + sessionRequeuer.KeyCount(shard) + snapshotRequeuer.KeyCount(shard)
+		}),
 		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
 	if err != nil {
 		return err
@@ -75,7 +81,15 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	hub, err := newHub(cfg, c, elector, resolver)
+	// A default configuration change reconciles what it reaches at once.
+	onDefaults := func(members []string) {
+		for _, r := range []*mcgate.Requeuer{requeuer, sessionRequeuer} {
+			if r != nil {
+				r.EnqueueMembers(context.Background(), members)
+			}
+		}
+	}
+	hub, err := newHub(cfg, c, elector, resolver, onDefaults)
 	if err != nil {
 		return err
 	}
@@ -87,6 +101,14 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	}
 	requeuer, closeAudit, err := setupController(hub, c, elector, resolver)
 	if err != nil {
+		return err
+	}
+	if sessionRequeuer, err = setupSessionJobs(hub, c, elector, resolver); err != nil {
+		closeAudit()
+		return err
+	}
+	if snapshotRequeuer, err = setupSnapshots(hub, c, elector, resolver); err != nil {
+		closeAudit()
 		return err
 	}
 	defer closeAudit()
@@ -103,7 +125,7 @@ func electionClient(cfg *rest.Config) (kubernetes.Interface, error) {
 
 // newHub builds the member machinery: the provider, the fleet index and
 // API, and the MemberCluster status, placed by the elector.
-func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*clusters.Hub, error) {
+func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver, onDefaults func(members []string)) (*clusters.Hub, error) {
 	o := c.Clusters
 	o.Placer = placer{elector}
 	o.MemberUserAgent = "flink-hub/" + c.Election.Identity
@@ -111,9 +133,19 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 	o.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
 	// A member's Flink REST connections go with it.
 	o.OnMemberDisengaged = resolver.Forget
+	o.OnDefaultsChanged = onDefaults
+	// What the controllers watch in members is listed before they engage
+	// each member.
+	o.MemberWatchedKinds = append(flinkdeployment.WatchedMemberKinds(), flinksessionjob.WatchedMemberKinds()...)
 	memberCache := flinkdeployment.MemberCacheOptions()
 	o.MemberCacheByObject, o.MemberCacheTransform = memberCache.ByObject, memberCache.DefaultTransform
-	return clusters.New(cfg, o, manager.Options{
+	// The hub's own requests get the members' deadline too (a watch only
+	// until it starts): a hub apiserver that stops answering one request
+	// fails it, to be retried, instead of holding a cache or a
+	// controller's start for good.
+	hubCfg := rest.CopyConfig(cfg)
+	memberconfig.RequestTimeout(hubCfg, o.MemberRequestTimeout)
+	return clusters.New(hubCfg, o, manager.Options{
 		Metrics:                metricsserver.Options{BindAddress: c.MetricsAddr},
 		HealthProbeBindAddress: c.HealthAddr,
 		PprofBindAddress:       c.PprofAddr,
@@ -125,14 +157,7 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 func runElectionThenManager(ctx context.Context, elector *sharding.Elector, mgr interface {
 	Start(context.Context) error
 }) error {
-	mgrCtx, stopMgr := context.WithCancel(context.WithoutCancel(ctx))
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	err := elector.Run(ctx)
-	stopMgr()
-	if merr := <-mgrDone; merr != nil && !errors.Is(merr, context.Canceled) {
-		err = errors.Join(err, merr)
-	}
+	err := elector.RunWith(ctx, mgr)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -14,17 +14,22 @@ import (
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/clusters"
-	"github.com/flink-hub/flink-hub/clusters/fleetindex"
-	"github.com/flink-hub/flink-hub/controllers/deployer"
-	"github.com/flink-hub/flink-hub/controllers/deployer/native"
-	"github.com/flink-hub/flink-hub/controllers/deployer/standalone"
-	"github.com/flink-hub/flink-hub/controllers/flinkdeployment"
-	"github.com/flink-hub/flink-hub/controllers/flinkrest"
-	"github.com/flink-hub/flink-hub/observability"
-	"github.com/flink-hub/flink-hub/observability/reconcileaudit"
-	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinksessionjob"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkstatesnapshot"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/deployer/native"
+	"github.com/flink-hub/flink-hub/internal/deployer/standalone"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/jarfetch"
+	"github.com/flink-hub/flink-hub/internal/observability"
+	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
+	"github.com/flink-hub/flink-hub/internal/observability/traceattr"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
 // setupController registers the FlinkDeployment controller, gated by the
@@ -33,7 +38,7 @@ import (
 func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (requeuer *mcgate.Requeuer, closeAudit func(), err error) {
 	closeAudit = func() {}
 	mgr := hub.Manager
-	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	requeuer = mcgate.NewRequeuer(elector, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, closeAudit, err
 	}
@@ -45,6 +50,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 		},
 		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
 		Options:     c.Reconcile,
+		Defaults:    hub.Defaults,
 	}
 	setup := c.Controller
 	setup.Gate, setup.Replica, setup.ShardOf = elector, c.Election.Identity, elector.ShardOf
@@ -61,6 +67,59 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 		return nil, closeAudit, fmt.Errorf("FlinkDeployment controller: %w", err)
 	}
 	return requeuer, closeAudit, nil
+}
+
+// setupSessionJobs registers the FlinkSessionJob controller, gated by the
+// elector on the session jobs' own keys, with its requeuer of acquired
+// shards (returned: its key counts join the FlinkDeployments') and the jar
+// fetcher.
+func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
+	mgr := hub.Manager
+	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSessionJob, func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return nil, err
+	}
+	jars, err := jarfetch.New(c.Jars)
+	if err != nil {
+		return nil, err
+	}
+	r := &flinksessionjob.Reconciler{
+		Clusters:    mgr,
+		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		Jars:        jars,
+		Options:     c.Reconcile,
+		Defaults:    hub.Defaults,
+	}
+	setup := flinksessionjob.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
+		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,
+		Sources: []source.TypedSource[mcreconcile.Request]{requeuer.Source()}}
+	if err := r.SetupWithManager(mgr, setup); err != nil {
+		return nil, fmt.Errorf("FlinkSessionJob controller: %w", err)
+	}
+	return requeuer, nil
+}
+
+// setupSnapshots registers the FlinkStateSnapshot controller, gated by the
+// elector on the snapshots' own keys, with its requeuer of acquired shards
+// (returned: its key counts join the others').
+func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
+	mgr := hub.Manager
+	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSnapshot, func() client.ObjectList { return &flinkv1beta1.FlinkStateSnapshotList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return nil, err
+	}
+	r := &flinkstatesnapshot.Reconciler{
+		Clusters:    mgr,
+		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		Options:     c.Reconcile,
+	}
+	setup := flinkstatesnapshot.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
+		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,
+		Sources: []source.TypedSource[mcreconcile.Request]{requeuer.Source()}}
+	if err := r.SetupWithManager(mgr, setup); err != nil {
+		return nil, fmt.Errorf("FlinkStateSnapshot controller: %w", err)
+	}
+	return requeuer, nil
 }
 
 // addProbes adds the readiness checks (hub apiserver, caches, sharding)
@@ -88,12 +147,12 @@ func addProbes(hub *clusters.Hub, cfg *rest.Config, elector *sharding.Elector) e
 func traceShardMoves(elector *sharding.Elector, replica string) {
 	elector.OnAcquire(func(shard int) {
 		_, span := observability.Tracer().Start(context.Background(), "Acquire shard",
-			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(replica)))
+			trace.WithAttributes(traceattr.Shard.Int(shard), traceattr.Replica.String(replica)))
 		span.End()
 	})
 	elector.OnRelease(func(shard int, reason string) {
 		_, span := observability.Tracer().Start(context.Background(), "Release shard",
-			trace.WithAttributes(observability.AttrShard.Int(shard), observability.AttrReplica.String(replica), attribute.String("flinkhub.reason", reason)))
+			trace.WithAttributes(traceattr.Shard.Int(shard), traceattr.Replica.String(replica), attribute.String("flinkhub.reason", reason)))
 		span.End()
 	})
 }

@@ -6,18 +6,32 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 // FlatConfiguration returns spec.flinkConfiguration as Flink's flat key/value
 // configuration: nested maps are joined with dots ("a: {b: 1}" is "a.b: 1"),
 // lists become Flink list values ("x;y"), and scalars their YAML text.
 func (s *FlinkDeploymentSpec) FlatConfiguration() (map[string]string, error) {
+	return flatConfiguration(s.FlinkConfiguration)
+}
+
+// FlatConfiguration returns spec.flinkConfiguration as Flink's flat key/value
+// configuration, as FlinkDeploymentSpec.FlatConfiguration does.
+func (s *FlinkSessionJobSpec) FlatConfiguration() (map[string]string, error) {
+	return flatConfiguration(s.FlinkConfiguration)
+}
+
+// flatConfiguration flattens a flinkConfiguration; nil or empty is an
+// empty configuration.
+func flatConfiguration(conf *apiextensionsv1.JSON) (map[string]string, error) {
 	out := map[string]string{}
-	if s.FlinkConfiguration == nil || len(s.FlinkConfiguration.Raw) == 0 {
+	if conf == nil || len(conf.Raw) == 0 {
 		return out, nil
 	}
 	var tree any
-	dec := json.NewDecoder(strings.NewReader(string(s.FlinkConfiguration.Raw)))
+	dec := json.NewDecoder(strings.NewReader(string(conf.Raw)))
 	dec.UseNumber()
 	if err := dec.Decode(&tree); err != nil {
 		return nil, fmt.Errorf("spec.flinkConfiguration: %w", err)

@@ -27,7 +27,7 @@ var (
 // addKnownTypes registers the Flink types and the meta types of their
 // group version.
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &FlinkDeployment{}, &FlinkDeploymentList{})
+	s.AddKnownTypes(GroupVersion, &FlinkDeployment{}, &FlinkDeploymentList{}, &FlinkSessionJob{}, &FlinkSessionJobList{}, &FlinkStateSnapshot{}, &FlinkStateSnapshotList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

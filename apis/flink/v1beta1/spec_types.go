@@ -121,6 +121,11 @@ type JobSpec struct {
 	// +optional
 	InitialSavepointPath string `json:"initialSavepointPath,omitempty"`
 
+	// InitialStateReference names the FlinkStateSnapshot (or gives the
+	// path) the job first starts from, in place of InitialSavepointPath.
+	// +optional
+	InitialStateReference *FlinkStateSnapshotReference `json:"initialStateReference,omitempty"`
+
 	// CheckpointTriggerNonce triggers a manual checkpoint when changed.
 	// +optional
 	CheckpointTriggerNonce *int64 `json:"checkpointTriggerNonce,omitempty"`

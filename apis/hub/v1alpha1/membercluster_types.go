@@ -30,6 +30,16 @@ const (
 	// or another, holds it: then Ready is False with reason Duplicate and
 	// the member's FlinkDeployments are left to the holder.
 	ConditionClaimed = "Claimed"
+	// ConditionEngaged is True while the hub's controllers watch the
+	// member; False when its last engagement failed (its apiserver did not
+	// list what the hub watches in time, or refused to): the message says
+	// why, and the hub tries again. Absent until the first engagement.
+	ConditionEngaged = "Engaged"
+
+	// ReasonEngaged: the hub's controllers watch the member.
+	ReasonEngaged = "Engaged"
+	// ReasonEngageFailed: the member's last engagement failed.
+	ReasonEngageFailed = "EngageFailed"
 
 	// ReasonReachable: the member answered /readyz and authorized the hub.
 	ReasonReachable = "Reachable"

@@ -20,14 +20,38 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
-// Example is one FlinkDeployment document of an example file.
-type Example struct {
+// Document is one document of kind T of an example file.
+type Document[T any] struct {
 	// Name is "<file without .yaml>/<metadata.name>".
 	Name string
 	// Object is the document as the user wrote it.
 	Object *unstructured.Unstructured
 	// Typed is the document decoded strictly into our types.
-	Typed *v1beta1.FlinkDeployment
+	Typed *T
+}
+
+// Example is one FlinkDeployment document of an example file.
+type Example = Document[v1beta1.FlinkDeployment]
+
+// SessionJob is one FlinkSessionJob document of an example file.
+type SessionJob = Document[v1beta1.FlinkSessionJob]
+
+// Snapshot is one FlinkStateSnapshot document of a snapshot example file.
+type Snapshot = Document[v1beta1.FlinkStateSnapshot]
+
+// SnapshotDir is the folder of the upstream snapshot examples.
+func SnapshotDir() string { return filepath.Join(filepath.Dir(Dir()), "snapshot-examples") }
+
+// LoadSnapshots reads every FlinkStateSnapshot of the snapshot examples,
+// strictly as Load does.
+func LoadSnapshots() ([]Snapshot, error) {
+	return loadFrom[v1beta1.FlinkStateSnapshot](SnapshotDir(), "FlinkStateSnapshot")
+}
+
+// LoadSnapshotDeployments reads the FlinkDeployments of the snapshot
+// examples (started from a snapshot), strictly as Load does.
+func LoadSnapshotDeployments() ([]Example, error) {
+	return loadFrom[v1beta1.FlinkDeployment](SnapshotDir(), "FlinkDeployment")
 }
 
 // Dir is the folder of the upstream examples.
@@ -38,19 +62,45 @@ func Dir() string {
 
 // Load reads every FlinkDeployment of every example file, in file order.
 // Decoding into our types is strict: a field our API lacks is an error.
-func Load() ([]Example, error) {
-	files, err := filepath.Glob(filepath.Join(Dir(), "*.yaml"))
+func Load() ([]Example, error) { return load[v1beta1.FlinkDeployment]("FlinkDeployment") }
+
+// LoadSessionJobs reads every FlinkSessionJob of every example file, in
+// file order, strictly as Load does.
+func LoadSessionJobs() ([]SessionJob, error) { return load[v1beta1.FlinkSessionJob]("FlinkSessionJob") }
+
+// load reads every document of kind of the examples, decoding each
+// strictly into T.
+func load[T any](kind string) ([]Document[T], error) { return loadFrom[T](Dir(), kind) }
+
+// loadFrom reads every document of kind of the files in dir, decoding
+// each strictly into T.
+func loadFrom[T any](dir, kind string) ([]Document[T], error) {
+	var out []Document[T]
+	err := eachDocument(dir, kind, func(name string, obj *unstructured.Unstructured, doc []byte) error {
+		typed := new(T)
+		if err := yaml.UnmarshalStrict(doc, typed); err != nil {
+			return err
+		}
+		out = append(out, Document[T]{Name: name, Object: obj, Typed: typed})
+		return nil
+	})
+	return out, err
+}
+
+// eachDocument calls add with every document of kind in the files of dir,
+// named "<file>/<metadata.name>", in file order.
+func eachDocument(dir, kind string, add func(name string, obj *unstructured.Unstructured, doc []byte) error) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no examples in %s", Dir())
+		return fmt.Errorf("no examples in %s", dir)
 	}
-	var out []Example
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 		for {
@@ -59,23 +109,21 @@ func Load() ([]Example, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
+				return fmt.Errorf("%s: %w", f, err)
 			}
 			obj := &unstructured.Unstructured{}
 			if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
+				return fmt.Errorf("%s: %w", f, err)
 			}
-			if obj.GetKind() != "FlinkDeployment" {
+			if obj.GetKind() != kind {
 				continue
 			}
-			typed := &v1beta1.FlinkDeployment{}
-			if err := yaml.UnmarshalStrict(doc, typed); err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
+			if err := add(strings.TrimSuffix(filepath.Base(f), ".yaml")+"/"+obj.GetName(), obj, doc); err != nil {
+				return fmt.Errorf("%s: %w", f, err)
 			}
-			out = append(out, Example{Name: strings.TrimSuffix(filepath.Base(f), ".yaml") + "/" + obj.GetName(), Object: obj, Typed: typed})
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Named returns a copy of the example named name ("basic/basic-example").

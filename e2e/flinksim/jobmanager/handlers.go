@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/restapi"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/launcherjar"
 )
 
 // Handler serves the JobManager's REST API at the root path, through the
@@ -34,7 +35,14 @@ func (jm *JobManager) Handler() http.Handler {
 type jar struct {
 	name     string
 	uploaded time.Time
+	// manifest holds the jar's manifest attributes; nil when the upload is
+	// not a zip the simulator can read (it then trusts the jar to name its
+	// main class, as test jars stand for real ones).
+	manifest map[string]string
 }
+
+// maxJarRead bounds the part of an upload the simulator reads.
+const maxJarRead = 64 << 20
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -381,14 +389,20 @@ func (s server) UploadJar(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Exactly 1 file must be sent, received 0.")
 		return
 	}
-	_, _ = io.Copy(io.Discard, f)
+	content, _ := io.ReadAll(io.LimitReader(f, maxJarRead))
 	_ = f.Close()
 	if !strings.HasSuffix(hdr.Filename, ".jar") {
 		writeError(w, http.StatusBadRequest, "Only Jar files are allowed.")
 		return
 	}
+	manifest, err := launcherjar.Manifest(content)
+	if err != nil {
+		manifest = nil
+	}
 	id := randomID()[:8] + "-" + randomID()[:4] + "_" + path.Base(hdr.Filename)
-	s.locked(func(now time.Time) { s.jm.jars[id] = jar{name: path.Base(hdr.Filename), uploaded: now} })
+	s.locked(func(now time.Time) {
+		s.jm.jars[id] = jar{name: path.Base(hdr.Filename), uploaded: now, manifest: manifest}
+	})
 	writeJSON(w, http.StatusOK, api.JarUploadResponseBody{Filename: "/tmp/flink-web-upload/" + id, Status: api.Success})
 }
 
@@ -427,9 +441,21 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 	var id string
 	var errMsg string
 	s.locked(func(now time.Time) {
-		if _, ok := s.jm.jars[jarID]; !ok {
+		j, ok := s.jm.jars[jarID]
+		if !ok {
 			errMsg = fmt.Sprintf("Jar file /tmp/flink-web-upload/%s does not exist", jarID)
 			return
+		}
+		if j.manifest != nil {
+			// Flink takes the entry class from the request, else from the
+			// jar's manifest; the manifest's Class-Path joins the class path.
+			if spec.EntryClass == "" && j.manifest["Main-Class"] == "" && j.manifest["program-class"] == "" {
+				errMsg = "Neither a 'Main-Class', nor a 'program-class' entry was found in the jar file."
+				return
+			}
+			if cp := j.manifest["Class-Path"]; cp != "" {
+				spec.ClassPath = strings.Fields(cp)
+			}
 		}
 		if spec.JobID != "" {
 			if j, ok := s.jm.jobs[spec.JobID]; ok && !j.state.terminal() {
@@ -461,6 +487,8 @@ func (s server) TriggerSavepointDisposal(w http.ResponseWriter, r *http.Request)
 		op := operation{doneAt: now.Add(s.jm.cfg.CancelDelay)}
 		if body.SavepointPath == "" {
 			op.failure = "Savepoint path must not be empty."
+		} else {
+			s.jm.disposed = append(s.jm.disposed, body.SavepointPath)
 		}
 		s.jm.disposals[id] = op
 	})

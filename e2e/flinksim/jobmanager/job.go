@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // maxHistory bounds the checkpoint and exception histories kept per job.
@@ -288,6 +288,25 @@ type JobStatus struct {
 	// SavepointTriggers counts the distinct savepoint and
 	// stop-with-savepoint triggers the job accepted.
 	SavepointTriggers int
+}
+
+// Jars lists the ids of the jars uploaded and not deleted.
+func (jm *JobManager) Jars() []string {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	out := make([]string, 0, len(jm.jars))
+	for id := range jm.jars {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Disposed returns the savepoint paths whose disposal was asked for, in
+// order.
+func (jm *JobManager) Disposed() []string {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return append([]string(nil), jm.disposed...)
 }
 
 // Jobs returns the status of every job, in submission order.

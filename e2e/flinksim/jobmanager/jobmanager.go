@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // Restore says where a job's state comes from when it starts.
@@ -104,6 +104,9 @@ type JobSpec struct {
 	// EntryClass and Args are the program's main class and arguments.
 	EntryClass string
 	Args       []string
+	// ClassPath lists the URLs the uploaded jar's manifest adds to the
+	// job's class path (a launcher jar's local jars).
+	ClassPath []string
 	// Parallelism is parallelism.default (default 1).
 	Parallelism int
 	// Restore is the state the job starts from, if any.
@@ -123,13 +126,15 @@ type JobManager struct {
 	order       []string
 	taskManager []string
 	disposals   map[string]operation
-	jars        map[string]jar
-	faults      Faults
-	wantTMs     int
-	stop        chan struct{}
-	stopOnce    sync.Once
-	pending     []func()
-	hookMu      sync.Mutex // serializes flush
+	// disposed lists the savepoint paths disposal was asked for, in order.
+	disposed []string
+	jars     map[string]jar
+	faults   Faults
+	wantTMs  int
+	stop     chan struct{}
+	stopOnce sync.Once
+	pending  []func()
+	hookMu   sync.Mutex // serializes flush
 
 	// largestHostile is the most bytes one hostile answer wrote.
 	largestHostile int64

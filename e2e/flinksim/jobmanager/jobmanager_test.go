@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flink-hub/flink-hub/controllers/flinkrest/api"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 var eventually = framework.Await

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"net/http"
 
-	. "github.com/flink-hub/flink-hub/controllers/flinkrest/api"
+	. "github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/oapi-codegen/runtime"
 )
 

@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,9 +33,9 @@ import (
 	"sigs.k8s.io/multicluster-runtime/providers/kubeconfig"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-	"github.com/flink-hub/flink-hub/sharding"
-	"github.com/flink-hub/flink-hub/sharding/mcgate"
-	"github.com/flink-hub/flink-hub/sharding/shardkey"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/mcgate"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
 // Record is one line of the record file: a reconcile (Event "reconcile")
@@ -81,6 +81,9 @@ func main() {
 	}
 }
 
+// run is one replica: it records every shard it acquires and every
+// reconcile it runs in recordPath until SIGTERM or SIGINT ends its
+// election.
 func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, work, requeueAfter time.Duration, workers int) error {
 	id := election.Identity
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
@@ -95,11 +98,9 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 	defer func() { _ = f.Close() }()
 	rec := &recorder{f: f}
 
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, flinkv1beta1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return err
-		}
+	scheme, err := newScheme()
+	if err != nil {
+		return err
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -115,6 +116,39 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 	elector.OnAcquire(func(shard int) {
 		rec.write(Record{Event: "acquire", Replica: id, Shard: shard, Start: time.Now().UnixNano()})
 	})
+	mgr, err := newManager(cfg, ns, scheme, elector)
+	if err != nil {
+		return err
+	}
+	requeuer = mcgate.NewRequeuer(elector, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	if err := mgr.Add(requeuer); err != nil {
+		return err
+	}
+	if err := mcbuilder.ControllerManagedBy(mgr).
+		Named("flinkdeployment-recorder").
+		Watches(&flinkv1beta1.FlinkDeployment{}, mcgate.Enqueue(elector)).
+		WatchesRawSource(requeuer.Source()).
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: workers}).
+		Complete(recordingReconciler(mgr, elector, rec, id, work, requeueAfter)); err != nil {
+		return err
+	}
+	return runElection(elector, mgr)
+}
+
+// newScheme returns a scheme with the client-go types and FlinkDeployments.
+func newScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, flinkv1beta1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
+// newManager returns a multicluster manager whose members are the
+// kubeconfig Secrets in ns, ready only while the elector is.
+func newManager(cfg *rest.Config, ns string, scheme *runtime.Scheme, elector *sharding.Elector) (mcmanager.Manager, error) {
 	provider := kubeconfig.New(kubeconfig.Options{
 		Namespace:             ns,
 		KubeconfigSecretLabel: "flink-hub.io/member-cluster",
@@ -127,19 +161,22 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := mgr.AddReadyzCheck("sharding", elector.ReadyzCheck); err != nil {
-		return err
+		return nil, err
 	}
 	if err := provider.SetupWithManager(context.Background(), mgr); err != nil {
-		return err
+		return nil, err
 	}
-	requeuer = mcgate.NewRequeuer(elector, func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
-	if err := mgr.Add(requeuer); err != nil {
-		return err
-	}
-	reconciler := mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
+	return mgr, nil
+}
+
+// recordingReconciler is the stand-in for the FlinkDeployment reconciler:
+// through the elector's Gate, it reads the FlinkDeployment, works for
+// work and records the reconcile's start and end.
+func recordingReconciler(mgr mcmanager.Manager, elector *sharding.Elector, rec *recorder, id string, work, requeueAfter time.Duration) mcreconcile.Func {
+	return mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
 		key := shardkey.Key{Cluster: string(req.ClusterName), Namespace: req.Namespace, Name: req.Name}.String()
 		rctx, done, ok := elector.Begin(ctx, key)
 		if !ok {
@@ -163,26 +200,13 @@ func run(kubeconfigPath, ns string, election sharding.Flags, recordPath string, 
 		rec.write(r)
 		return ctrl.Result{RequeueAfter: requeueAfter}, nil
 	})
-	if err := mcbuilder.ControllerManagedBy(mgr).
-		Named("flinkdeployment-recorder").
-		Watches(&flinkv1beta1.FlinkDeployment{}, mcgate.Enqueue(elector)).
-		WatchesRawSource(requeuer.Source()).
-		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: workers}).
-		Complete(reconciler); err != nil {
-		return err
-	}
+}
 
+// runElection starts the manager and runs the election until SIGTERM or
+// SIGINT. The election ends first (it drains in-flight reconciles and
+// releases every fence), then the manager.
+func runElection(elector *sharding.Elector, mgr mcmanager.Manager) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	mgrCtx, stopMgr := context.WithCancel(context.Background())
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	// The election ends first (it drains in-flight reconciles and releases
-	// every fence), then the manager.
-	err = elector.Run(ctx)
-	stopMgr()
-	if merr := <-mgrDone; merr != nil && !errors.Is(merr, context.Canceled) {
-		err = errors.Join(err, merr)
-	}
-	return err
+	return elector.RunWith(ctx, mgr)
 }

@@ -1,0 +1,61 @@
+package clusters
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/defaults"
+)
+
+// configs serves the fleet API's effective configurations: a
+// FlinkDeployment's own flinkConfiguration, read from its member's cache,
+// over the defaults.
+type configs struct {
+	provider *Provider
+	defaults *defaults.Store
+}
+
+// sensitive are the key fragments Flink masks in its own logs and web UI;
+// their values are never served.
+var sensitive = []string{"password", "secret", "fs.azure.account.key", "apikey", "api-key", "auth-params", "service-key", "token", "basic-auth", "jaas.config", "http-headers"}
+
+// Configuration is the effective configuration of cluster/namespace/name.
+func (c configs) Configuration(ctx context.Context, cluster, namespace, name string) (fleetv1.Configuration, bool, error) {
+	out := fleetv1.Configuration{Cluster: cluster, Namespace: namespace, Name: name, Items: []fleetv1.Setting{}}
+	cl, err := c.provider.Get(ctx, multicluster.ClusterName(cluster))
+	if err != nil {
+		return out, false, nil
+	}
+	fd := &flinkv1beta1.FlinkDeployment{}
+	if err := cl.GetClient().Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, fd); err != nil {
+		if apierrors.IsNotFound(err) {
+			return out, false, nil
+		}
+		return out, false, err
+	}
+	own, err := fd.Spec.FlatConfiguration()
+	if err != nil {
+		return out, false, err
+	}
+	conf, source := c.defaults.Effective(cluster, own)
+	for _, key := range slices.Sorted(maps.Keys(conf)) {
+		value := conf[key]
+		lower := strings.ToLower(key)
+		for _, s := range sensitive {
+			if strings.Contains(lower, s) {
+				value = "******"
+				break
+			}
+		}
+		out.Items = append(out.Items, fleetv1.Setting{Key: key, Value: value, Source: source[key]})
+	}
+	return out, true, nil
+}

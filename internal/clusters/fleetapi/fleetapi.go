@@ -1,0 +1,152 @@
+// Package fleetapi serves the fleet index read-only over HTTPS as JSON:
+//
+//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=
+//	GET /fleet/v1/sessionjobs?cluster=&namespace=&state=&owner=
+//	GET /fleet/v1/clusters
+//	GET /fleet/v1/config/{cluster}/{namespace}/{name}
+//
+// to callers the hub apiserver authenticates and authorizes (WithAuth).
+package fleetapi
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+)
+
+// DeploymentList is the answer of fleetv1.DeploymentsPath.
+type DeploymentList = fleetv1.DeploymentList
+
+// ClusterList is the answer of fleetv1.ClustersPath.
+type ClusterList = fleetv1.ClusterList
+
+// Configs gives a FlinkDeployment's effective configuration; found is
+// false when the member or the FlinkDeployment is unknown.
+type Configs interface {
+	Configuration(ctx context.Context, cluster, namespace, name string) (conf fleetv1.Configuration, found bool, err error)
+}
+
+// Handler returns the read-only HTTP API of index, unauthenticated: Server
+// wraps it in WithAuth. configs serves ConfigPath; nil leaves it out.
+func Handler(index *fleetindex.Index, configs Configs) http.Handler {
+	mux := http.NewServeMux()
+	for path, kind := range map[string]string{fleetv1.DeploymentsPath: fleetv1.KindFlinkDeployment, fleetv1.SessionJobsPath: fleetv1.KindFlinkSessionJob} {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			items := index.Deployments(fleetindex.Filter{
+				Kind:           kind,
+				Cluster:        q.Get("cluster"),
+				Namespace:      q.Get("namespace"),
+				LifecycleState: q.Get("state"),
+				Owner:          q.Get("owner"),
+			})
+			writeJSON(w, DeploymentList{Items: nonNil(items)})
+		})
+	}
+	mux.HandleFunc("GET "+fleetv1.ClustersPath, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, ClusterList{Items: nonNil(index.Clusters())})
+	})
+	if configs != nil {
+		mux.HandleFunc("GET "+fleetv1.ConfigPath+"{cluster}/{namespace}/{name}", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+			defer cancel()
+			conf, found, err := configs.Configuration(ctx, r.PathValue("cluster"), r.PathValue("namespace"), r.PathValue("name"))
+			switch {
+			case err != nil:
+				http.Error(w, "cannot read the FlinkDeployment from its member", http.StatusBadGateway)
+			case !found:
+				http.Error(w, "no such member cluster or FlinkDeployment", http.StatusNotFound)
+			default:
+				writeJSON(w, conf)
+			}
+		})
+	}
+	return mux
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Server serves Handler behind WithAuth over TLS with a self-signed
+// certificate made at start (the hub apiserver's service proxy does not
+// verify it); it is a manager.Runnable.
+type Server struct {
+	addr    string
+	handler http.Handler
+	bound   chan string
+}
+
+// NewServer returns a Server for index and configs on addr (":0" picks a
+// free port) that
+// authenticates and authorizes callers against the hub apiserver of hubCfg,
+// whose hub namespace is namespace.
+func NewServer(addr string, index *fleetindex.Index, configs Configs, hubCfg *rest.Config, namespace string) (*Server, error) {
+	h, err := WithAuth(hubCfg, namespace, Handler(index, configs))
+	if err != nil {
+		return nil, err
+	}
+	return &Server{addr: addr, handler: h, bound: make(chan string, 1)}, nil
+}
+
+// Addr waits until the server listens and returns its address.
+func (s *Server) Addr(ctx context.Context) (string, error) {
+	select {
+	case a := <-s.bound:
+		s.bound <- a
+		return a, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable: every
+// replica serves its index.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start serves until ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey("flink-hub-fleet", nil, nil)
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.bound <- ln.Addr().String()
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

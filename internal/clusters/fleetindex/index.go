@@ -1,0 +1,314 @@
+// Package fleetindex is the hub's in-memory index of the fleet: a go-memdb
+// database with a table of member clusters and a table of FlinkDeployments,
+// fed from the member informers (see Feeder) and the member status
+// controller, never by extra API calls.
+package fleetindex
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
+)
+
+const (
+	tableDeployments = "deployments"
+	tableClusters    = "clusters"
+
+	indexID      = "id"
+	indexCluster = "cluster"
+)
+
+// Deployment is one FlinkDeployment of the fleet: a row of the index and
+// of the fleet API.
+type Deployment = fleetv1.Deployment
+
+// Key is the identity of a deployment in the fleet.
+type Key = shardkey.Key
+
+// KeyOf returns the row's shard key: a session job's is of its own kind.
+func KeyOf(d *Deployment) Key {
+	k := Key{Cluster: d.Cluster, Namespace: d.Namespace, Name: d.Name}
+	if d.Kind == fleetv1.KindFlinkSessionJob {
+		k.Kind = shardkey.KindSessionJob
+	}
+	return k
+}
+
+// Cluster is one member cluster of the fleet.
+type Cluster = fleetv1.Cluster
+
+// Placement is where sharding puts a deployment.
+type Placement struct {
+	Shard *int
+	Owner string
+}
+
+// Placer computes where deployments are placed when they are read from the
+// index, so that a shard changing hands shows at once. The sharding
+// election implements it (cmd/flink-hub); without one, Shard and Owner stay
+// empty.
+type Placer interface {
+	// Place returns the placement of each key, in order, as of the call.
+	Place(keys []Key) []Placement
+}
+
+// Filter selects deployments; empty fields match everything, but Kind:
+// "" selects FlinkDeployments.
+type Filter struct {
+	Kind           string
+	Cluster        string
+	Namespace      string
+	LifecycleState string
+	Owner          string
+}
+
+// Index is the fleet index. It is safe for concurrent use.
+type Index struct {
+	db     *memdb.MemDB
+	placer Placer
+}
+
+// Option configures an Index.
+type Option func(*Index)
+
+// WithPlacer sets the Placer consulted on every query.
+func WithPlacer(p Placer) Option { return func(ix *Index) { ix.placer = p } }
+
+// New returns an empty Index.
+func New(opts ...Option) *Index {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		panic(fmt.Sprintf("fleet index schema: %v", err)) // the schema is static
+	}
+	ix := &Index{db: db}
+	for _, o := range opts {
+		o(ix)
+	}
+	return ix
+}
+
+func schema() *memdb.DBSchema {
+	str := func(field string, allowMissing bool) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: field, AllowMissing: allowMissing, Indexer: &memdb.StringFieldIndex{Field: field}}
+	}
+	idx := func(name string, s *memdb.IndexSchema) *memdb.IndexSchema { s.Name = name; return s }
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableDeployments: {Name: tableDeployments, Indexes: map[string]*memdb.IndexSchema{
+			indexID: {Name: indexID, Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Kind"}, &memdb.StringFieldIndex{Field: "Cluster"}, &memdb.StringFieldIndex{Field: "Namespace"}, &memdb.StringFieldIndex{Field: "Name"},
+			}}},
+			indexCluster: idx(indexCluster, str("Cluster", false)),
+		}},
+		tableClusters: {Name: tableClusters, Indexes: map[string]*memdb.IndexSchema{
+			indexID: idx(indexID, &memdb.IndexSchema{Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}}),
+		}},
+	}}
+}
+
+// UpsertDeployment inserts or replaces a row (a FlinkDeployment when its
+// Kind is empty). Its placement and session job count are not stored:
+// Deployments computes them when read.
+func (ix *Index) UpsertDeployment(d Deployment) {
+	d.Shard, d.Owner, d.SessionJobs = nil, "", 0
+	d.Kind = kindOf(d.Kind)
+	ix.write(func(txn *memdb.Txn) error { return txn.Insert(tableDeployments, &d) })
+}
+
+// DeleteDeployment removes the row of k (a session job's when k is of
+// that kind).
+func (ix *Index) DeleteDeployment(k Key) {
+	kind := fleetv1.KindFlinkDeployment
+	if k.Kind == shardkey.KindSessionJob {
+		kind = fleetv1.KindFlinkSessionJob
+	}
+	ix.write(func(txn *memdb.Txn) error {
+		_, err := txn.DeleteAll(tableDeployments, indexID, kind, k.Cluster, k.Namespace, k.Name)
+		return err
+	})
+}
+
+// kindOf is a row kind, FlinkDeployment when empty.
+func kindOf(kind string) string {
+	if kind == "" {
+		return fleetv1.KindFlinkDeployment
+	}
+	return kind
+}
+
+// deleteClusterDeployments removes the cluster's deployments for which drop
+// returns true.
+func (ix *Index) deleteClusterDeployments(cluster string, drop func(*Deployment) bool) {
+	ix.write(func(txn *memdb.Txn) error {
+		it, err := txn.Get(tableDeployments, indexCluster, cluster)
+		if err != nil {
+			return err
+		}
+		var doomed []*Deployment
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if d := raw.(*Deployment); drop(d) {
+				doomed = append(doomed, d)
+			}
+		}
+		for _, d := range doomed {
+			if err := txn.Delete(tableDeployments, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UpsertCluster inserts or replaces a member cluster row.
+func (ix *Index) UpsertCluster(c Cluster) {
+	c.Deployments = 0
+	ix.write(func(txn *memdb.Txn) error { return txn.Insert(tableClusters, &c) })
+}
+
+// DeleteCluster removes a member cluster and all its deployments.
+func (ix *Index) DeleteCluster(name string) {
+	ix.write(func(txn *memdb.Txn) error {
+		if _, err := txn.DeleteAll(tableClusters, indexID, name); err != nil {
+			return err
+		}
+		_, err := txn.DeleteAll(tableDeployments, indexCluster, name)
+		return err
+	})
+}
+
+// Deployments returns the deployments matching f, sorted by key.
+func (ix *Index) Deployments(f Filter) []Deployment {
+	txn := ix.db.Txn(false)
+	defer txn.Abort()
+	index, args := indexID, []any(nil)
+	// Only the cluster is indexed: every index costs a radix tree entry
+	// per deployment in every replica, and filtering a member's or the
+	// fleet's rows by state or owner is a scan of memory.
+	if f.Cluster != "" {
+		index, args = indexCluster, []any{f.Cluster}
+	}
+	it, err := txn.Get(tableDeployments, index, args...)
+	if err != nil {
+		panic(fmt.Sprintf("fleet index query: %v", err)) // indexes are static
+	}
+	var out []Deployment
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		d := raw.(*Deployment)
+		if f.matches(d) {
+			out = append(out, *d)
+		}
+	}
+	out = ix.place(out, f.Owner)
+	ix.countSessionJobs(txn, out)
+	slices.SortFunc(out, func(a, b Deployment) int {
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// matches applies every field but Owner, which is known only once placed.
+func (f Filter) matches(d *Deployment) bool {
+	return d.Kind == kindOf(f.Kind) && (f.Cluster == "" || d.Cluster == f.Cluster) &&
+		(f.Namespace == "" || d.Namespace == f.Namespace) &&
+		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState)
+}
+
+// place fills in the placement of ds and keeps those owned by owner (all
+// when owner is empty).
+func (ix *Index) place(ds []Deployment, owner string) []Deployment {
+	if ix.placer == nil {
+		if owner != "" {
+			return nil
+		}
+		return ds
+	}
+	keys := make([]Key, len(ds))
+	for i := range ds {
+		keys[i] = KeyOf(&ds[i])
+	}
+	placements := ix.placer.Place(keys)
+	out := ds[:0]
+	for i, d := range ds {
+		if i < len(placements) {
+			d.Shard, d.Owner = placements[i].Shard, placements[i].Owner
+		}
+		if owner == "" || d.Owner == owner {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// CountDeployments returns the number of FlinkDeployments of a cluster.
+func (ix *Index) CountDeployments(cluster string) int {
+	txn := ix.db.Txn(false)
+	defer txn.Abort()
+	it, err := txn.Get(tableDeployments, indexCluster, cluster)
+	if err != nil {
+		panic(fmt.Sprintf("fleet index query: %v", err))
+	}
+	n := 0
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if raw.(*Deployment).Kind == fleetv1.KindFlinkDeployment {
+			n++
+		}
+	}
+	return n
+}
+
+// countSessionJobs fills in the session job count of every FlinkDeployment
+// row of ds from the session job rows of its cluster (each cluster read
+// once).
+func (ix *Index) countSessionJobs(txn *memdb.Txn, ds []Deployment) {
+	counts, scanned := map[Key]int{}, map[string]bool{}
+	for i := range ds {
+		if ds[i].Kind != fleetv1.KindFlinkDeployment {
+			continue
+		}
+		if cluster := ds[i].Cluster; !scanned[cluster] {
+			scanned[cluster] = true
+			it, err := txn.Get(tableDeployments, indexCluster, cluster)
+			if err != nil {
+				panic(fmt.Sprintf("fleet index query: %v", err))
+			}
+			for raw := it.Next(); raw != nil; raw = it.Next() {
+				if j := raw.(*Deployment); j.Kind == fleetv1.KindFlinkSessionJob {
+					counts[Key{Cluster: cluster, Namespace: j.Namespace, Name: j.SessionCluster}]++
+				}
+			}
+		}
+		ds[i].SessionJobs = counts[Key{Cluster: ds[i].Cluster, Namespace: ds[i].Namespace, Name: ds[i].Name}]
+	}
+}
+
+// Clusters returns the member clusters sorted by name, with their
+// deployment counts.
+func (ix *Index) Clusters() []Cluster {
+	txn := ix.db.Txn(false)
+	defer txn.Abort()
+	it, err := txn.Get(tableClusters, indexID)
+	if err != nil {
+		panic(fmt.Sprintf("fleet index query: %v", err))
+	}
+	var out []Cluster
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, *raw.(*Cluster))
+	}
+	for i := range out {
+		out[i].Deployments = ix.CountDeployments(out[i].Name)
+	}
+	return out
+}
+
+func (ix *Index) write(fn func(*memdb.Txn) error) {
+	txn := ix.db.Txn(true)
+	if err := fn(txn); err != nil {
+		txn.Abort()
+		panic(fmt.Sprintf("fleet index write: %v", err)) // only schema errors fail
+	}
+	txn.Commit()
+}

@@ -1,0 +1,210 @@
+package fleetindex
+
+import (
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+type fixedPlacer map[string]Placement
+
+func (p fixedPlacer) Place(keys []Key) []Placement {
+	out := make([]Placement, len(keys))
+	for i, k := range keys {
+		out[i] = p[k.String()]
+	}
+	return out
+}
+
+func keys(ds []Deployment) []string {
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, KeyOf(&d).String())
+	}
+	return out
+}
+
+func seed(ix *Index) {
+	for _, d := range []Deployment{
+		{Cluster: "m1", Namespace: "a", Name: "x", LifecycleState: "STABLE"},
+		{Cluster: "m1", Namespace: "b", Name: "y", LifecycleState: "FAILED"},
+		{Cluster: "m2", Namespace: "a", Name: "x", LifecycleState: "STABLE"},
+		{Cluster: "m2", Namespace: "a", Name: "z"},
+	} {
+		ix.UpsertDeployment(d)
+	}
+}
+
+func TestDeploymentsFilter(t *testing.T) {
+	ix := New()
+	seed(ix)
+	cases := []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"all", Filter{}, []string{"m1/a/x", "m1/b/y", "m2/a/x", "m2/a/z"}},
+		{"cluster", Filter{Cluster: "m2"}, []string{"m2/a/x", "m2/a/z"}},
+		{"state", Filter{LifecycleState: "STABLE"}, []string{"m1/a/x", "m2/a/x"}},
+		{"cluster and state", Filter{Cluster: "m1", LifecycleState: "FAILED"}, []string{"m1/b/y"}},
+		{"namespace", Filter{Namespace: "a"}, []string{"m1/a/x", "m2/a/x", "m2/a/z"}},
+		{"unknown cluster", Filter{Cluster: "m9"}, []string{}},
+		{"owner not yet placed", Filter{Owner: "replica-0"}, []string{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := keys(ix.Deployments(tc.f)); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Deployments(%+v) = %v, want %v", tc.f, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUpsertReplacesAndDelete(t *testing.T) {
+	ix := New()
+	seed(ix)
+	ix.UpsertDeployment(Deployment{Cluster: "m1", Namespace: "a", Name: "x", LifecycleState: "FAILED"})
+	if got := keys(ix.Deployments(Filter{LifecycleState: "FAILED"})); !reflect.DeepEqual(got, []string{"m1/a/x", "m1/b/y"}) {
+		t.Fatalf("after update FAILED = %v", got)
+	}
+	if got := keys(ix.Deployments(Filter{LifecycleState: "STABLE"})); !reflect.DeepEqual(got, []string{"m2/a/x"}) {
+		t.Fatalf("the old state index entry survived the update: STABLE = %v", got)
+	}
+	ix.DeleteDeployment(Key{Cluster: "m1", Namespace: "a", Name: "x"})
+	if n := ix.CountDeployments("m1"); n != 1 {
+		t.Fatalf("m1 has %d deployments after delete, want 1", n)
+	}
+}
+
+func TestClustersCountAndDelete(t *testing.T) {
+	ix := New()
+	seed(ix)
+	ix.UpsertCluster(Cluster{Name: "m2", Ready: true})
+	ix.UpsertCluster(Cluster{Name: "m1", Reason: "Unreachable"})
+	got := ix.Clusters()
+	if len(got) != 2 || got[0].Name != "m1" || got[0].Deployments != 2 || got[1].Deployments != 2 || !got[1].Ready {
+		t.Fatalf("Clusters() = %+v", got)
+	}
+	ix.DeleteCluster("m1")
+	if got := ix.Clusters(); len(got) != 1 || got[0].Name != "m2" {
+		t.Fatalf("after delete Clusters() = %+v", got)
+	}
+	if n := len(ix.Deployments(Filter{Cluster: "m1"})); n != 0 {
+		t.Fatalf("deleting a cluster left %d of its deployments", n)
+	}
+}
+
+func TestPlacement(t *testing.T) {
+	seven := 7
+	ix := New(WithPlacer(fixedPlacer{"m1/a/x": {Shard: &seven, Owner: "replica-1"}}))
+	seed(ix)
+	got := ix.Deployments(Filter{Owner: "replica-1"})
+	if len(got) != 1 || KeyOf(&got[0]).String() != "m1/a/x" || got[0].Shard == nil || *got[0].Shard != 7 {
+		t.Fatalf("placer not applied: %+v", got)
+	}
+	// A shard changing hands shows in the next query, without a write.
+	placer := ix.placer.(fixedPlacer)
+	placer["m2/a/z"] = Placement{Owner: "replica-2"}
+	placer["m1/a/x"] = Placement{Shard: &seven, Owner: "replica-2"}
+	if got := keys(ix.Deployments(Filter{Owner: "replica-2"})); !reflect.DeepEqual(got, []string{"m1/a/x", "m2/a/z"}) {
+		t.Fatalf("owner replica-2 = %v", got)
+	}
+	if got := ix.Deployments(Filter{Owner: "replica-1"}); len(got) != 0 {
+		t.Fatalf("owner replica-1 after the handoff = %+v", got)
+	}
+}
+
+func TestDeleteClusterDeploymentsKeepsNewEngagement(t *testing.T) {
+	ix := New()
+	f := &Feeder{index: ix, engagements: map[string]uint64{}, rows: map[Key]uint64{}}
+	for gen, name := range []string{"gone", "old", "new"} {
+		f.engagements["m1"] = uint64(gen)
+		d := Deployment{Cluster: "m1", Namespace: "a", Name: name}
+		f.wrote("m1", uint64(gen), KeyOf(&d))
+		ix.UpsertDeployment(d)
+	}
+	f.forget(Key{Cluster: "m1", Namespace: "a", Name: "gone"})
+	f.wrote("m1", 1, Key{Cluster: "m1", Namespace: "a", Name: "new"}) // an ended engagement writes nothing
+	ix.deleteClusterDeployments("m1", func(d *Deployment) bool { return f.writer(KeyOf(d)) != 2 })
+	if got := keys(ix.Deployments(Filter{})); !reflect.DeepEqual(got, []string{"m1/a/new"}) {
+		t.Fatalf("after dropping stale rows: %v", got)
+	}
+}
+
+// BenchmarkDeploymentsByClusterAndState measures the fleet API's typical
+// query on a 10,000-deployment fleet of 10 members.
+func BenchmarkDeploymentsByClusterAndState(b *testing.B) {
+	ix := New()
+	states := []string{"STABLE", "DEPLOYED", "FAILED", "SUSPENDED"}
+	for i := 0; i < 10000; i++ {
+		ix.UpsertDeployment(Deployment{
+			Cluster: "member-" + itoa(i%10), Namespace: "ns", Name: "fd-" + itoa(i),
+			LifecycleState: states[(i/10)%len(states)],
+		})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if got := ix.Deployments(Filter{Cluster: "member-3", LifecycleState: "FAILED"}); len(got) != 250 {
+			b.Fatalf("got %d deployments, want 250", len(got))
+		}
+	}
+}
+
+// BenchmarkUpsertDeployment measures one informer event's index write.
+func BenchmarkUpsertDeployment(b *testing.B) {
+	ix := New()
+	for i := 0; i < b.N; i++ {
+		ix.UpsertDeployment(Deployment{Cluster: "member-1", Namespace: "ns", Name: itoa(i % 10000), LifecycleState: "STABLE"})
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestErrorLine(t *testing.T) {
+	long := strings.Repeat("é", 70)
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"invalid spec: spec.job.parallelism: Invalid value: 0", "invalid spec: spec.job.parallelism: Invalid value: 0"},
+		{"first line\nsecond line", "first line..."},
+		{long, strings.Repeat("é", 57) + "..."},
+	} {
+		d := Deployment{Error: tc.in}
+		if got := d.ErrorLine(); got != tc.want {
+			t.Errorf("ErrorLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestSessionJobRows: session jobs are rows of their own kind, listed
+// apart from FlinkDeployments and never confused with one of their name;
+// their session cluster shows their count; deleting one removes only it.
+func TestSessionJobRows(t *testing.T) {
+	ix := New()
+	ix.UpsertDeployment(Deployment{Cluster: "m1", Namespace: "a", Name: "session", LifecycleState: "STABLE"})
+	ix.UpsertDeployment(Deployment{Cluster: "m1", Namespace: "a", Name: "other"})
+	for _, name := range []string{"session", "job-2"} { // a session job named like its cluster
+		ix.UpsertDeployment(Deployment{Kind: fleetv1.KindFlinkSessionJob, Cluster: "m1", Namespace: "a", Name: name, SessionCluster: "session"})
+	}
+	ix.UpsertDeployment(Deployment{Kind: fleetv1.KindFlinkSessionJob, Cluster: "m1", Namespace: "b", Name: "elsewhere", SessionCluster: "session"})
+
+	deployments := ix.Deployments(Filter{})
+	if got := keys(deployments); !reflect.DeepEqual(got, []string{"m1/a/other", "m1/a/session"}) {
+		t.Fatalf("FlinkDeployments: %v", got)
+	}
+	if deployments[1].SessionJobs != 2 || deployments[0].SessionJobs != 0 {
+		t.Errorf("session job counts: %+v", deployments)
+	}
+	jobs := ix.Deployments(Filter{Kind: fleetv1.KindFlinkSessionJob, Namespace: "a"})
+	if got := keys(jobs); !reflect.DeepEqual(got, []string{"m1/a/sessionjob:job-2", "m1/a/sessionjob:session"}) {
+		t.Fatalf("session jobs: %v", got)
+	}
+	ix.DeleteDeployment(KeyOf(&jobs[1]))
+	if got := keys(ix.Deployments(Filter{})); len(got) != 2 {
+		t.Fatalf("deleting the session job removed a FlinkDeployment: %v", got)
+	}
+	if n := ix.CountDeployments("m1"); n != 2 {
+		t.Errorf("CountDeployments = %d, want the 2 FlinkDeployments", n)
+	}
+}

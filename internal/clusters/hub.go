@@ -1,0 +1,300 @@
+package clusters
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/internal/clusters/claim"
+	"github.com/flink-hub/flink-hub/internal/clusters/crdinstall"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/clusters/health"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberstatus"
+	"github.com/flink-hub/flink-hub/internal/defaults"
+	"github.com/flink-hub/flink-hub/internal/observability"
+)
+
+// Options configures the member cluster machinery.
+type Options struct {
+	// Namespace is the hub namespace holding member Secrets.
+	Namespace string
+	// MemberQPS and MemberBurst rate-limit each member: every request a
+	// replica sends to it, whatever the resource type, takes from one
+	// token bucket (client-go's defaults of 5/10 starve a fleet).
+	MemberQPS   float32
+	MemberBurst int
+	// MemberRequestTimeout bounds each request to a member (a watch only
+	// until it starts), so that a member whose apiserver blackholes
+	// traffic fails its callers instead of holding them; zero disables it.
+	MemberRequestTimeout time.Duration
+	// MemberSyncTimeout bounds each wait for a member's caches while it is
+	// engaged (ProviderOptions.SyncTimeout).
+	MemberSyncTimeout time.Duration
+	// MemberWatchedKinds are the kinds the hub's controllers watch in every
+	// member (ProviderOptions.SyncKinds).
+	MemberWatchedKinds []client.Object
+	// ProbeInterval is the time between health probes of one member.
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds one probe.
+	ProbeTimeout time.Duration
+	// Debounce is how long a new health state must last before Ready
+	// changes.
+	Debounce time.Duration
+	// InstallCRDs installs or upgrades the FlinkDeployment CRD in members.
+	InstallCRDs bool
+	// CRDRetryInterval is the wait between failed CRD installs, and
+	// between attempts to watch FlinkDeployments in a member without the
+	// CRD.
+	CRDRetryInterval time.Duration
+	// AllowInsecureKubeconfigs accepts member kubeconfigs that skip TLS
+	// verification, speak plain HTTP or use a proxy; refused otherwise.
+	AllowInsecureKubeconfigs bool
+	// TokenWarning is how long before its expiry a member's token is
+	// reported (TokenExpiring); a week when zero.
+	TokenWarning time.Duration
+	// FleetAddress is where the fleet API listens; "" disables it.
+	FleetAddress string
+	// StatusWorkers is the number of members probed at once.
+	StatusWorkers int
+	// Placer places indexed deployments on shards and replicas; optional.
+	Placer fleetindex.Placer
+	// MemberCacheByObject restricts member caches per kind, e.g. to the
+	// objects the hub created (by label); optional.
+	MemberCacheByObject map[client.Object]cache.ByObject
+	// MemberCacheTransform is the member caches' default transform;
+	// stripping managed fields when nil.
+	MemberCacheTransform toolscache.TransformFunc
+	// ClaimDuration is how long a member's claim lasts unrenewed
+	// (claim.DefaultDuration when zero): a registration that stopped
+	// renewing it is replaced by a duplicate one after that long.
+	ClaimDuration time.Duration
+	// OwnsMember, when set, says whether this replica writes the member's
+	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
+	// member's.
+	OwnsMember func(member string) bool
+	// OnMemberDisengaged, when set, is called with a member's name after
+	// it was disengaged (unregistered, its kubeconfig changed, its claim
+	// lost), to drop what was kept for it, such as Flink REST transports.
+	OnMemberDisengaged func(member string)
+	// OnDefaultsChanged, when set, hears the members whose default
+	// configuration changed ("" meaning every member).
+	OnDefaultsChanged func(members []string)
+	// MemberUserAgent is the User-Agent of requests to members, which
+	// their audit logs record; "flink-hub" when empty. The binary adds its
+	// replica identity, so that a member's admin sees which replica wrote.
+	MemberUserAgent string
+}
+
+// DefaultOptions returns the production defaults.
+func DefaultOptions() Options {
+	return Options{
+		Namespace:   "flink-hub",
+		MemberQPS:   200,
+		MemberBurst: 400,
+		// Far more than a healthy apiserver needs for one request of the
+		// hub's, and well below the reconcile deadline.
+		MemberRequestTimeout: 30 * time.Second,
+		MemberSyncTimeout:    DefaultSyncTimeout,
+		ProbeInterval:        10 * time.Second,
+		ProbeTimeout:         5 * time.Second,
+		Debounce:             30 * time.Second,
+		InstallCRDs:          true,
+		CRDRetryInterval:     5 * time.Second,
+		FleetAddress:         ":8082",
+		StatusWorkers:        8,
+		ClaimDuration:        claim.DefaultDuration,
+	}
+}
+
+func (o Options) policy() memberconfig.Policy {
+	return memberconfig.Policy{AllowInsecure: o.AllowInsecureKubeconfigs}
+}
+
+// HubScheme knows the types the hub reads in its own cluster.
+func HubScheme() *runtime.Scheme {
+	return mustScheme(clientgoscheme.AddToScheme, hubv1alpha1.AddToScheme)
+}
+
+// MemberScheme knows the types the hub reads and writes in members.
+func MemberScheme() *runtime.Scheme {
+	return mustScheme(clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, flinkv1beta1.AddToScheme)
+}
+
+func mustScheme(adds ...func(*runtime.Scheme) error) *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range adds {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// Hub is the hub's multicluster manager with the member machinery wired in.
+type Hub struct {
+	// Manager is the multicluster manager; controllers of other packages
+	// are added to it.
+	Manager mcmanager.Manager
+	// Provider engages and disengages members from their Secrets.
+	Provider *Provider
+	// Index is the fleet index.
+	Index *fleetindex.Index
+	// CRDs installs the FlinkDeployment CRD in members.
+	CRDs *crdinstall.Installer
+	// Fleet serves the fleet API; nil when disabled.
+	Fleet *fleetapi.Server
+	// Defaults are the fleet's and members' default configuration, read
+	// from the hub namespace's default ConfigMaps (package defaults).
+	Defaults *defaults.Store
+}
+
+// NewProvider returns the member provider for the hub namespace: a Secret
+// there labelled flink-hub.io/member-cluster=true with the key
+// "kubeconfig" registers a member named after the Secret, watched in the
+// namespaces of its flink-hub.io/namespaces annotation or in all.
+// The provider claims each member for its registration (package claim).
+func NewProvider(opts Options) *Provider {
+	return NewMemberProvider(ProviderOptions{
+		Namespace:   opts.Namespace,
+		Claims:      claim.New(opts.ClaimDuration),
+		OnDisengage: opts.OnMemberDisengaged,
+		SyncKinds:   opts.MemberWatchedKinds,
+		SyncTimeout: opts.MemberSyncTimeout,
+		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
+			if err := opts.policy().Check(cfg); err != nil {
+				return err
+			}
+			memberconfig.RateLimit(cfg, opts.MemberQPS, opts.MemberBurst)
+			memberconfig.RequestTimeout(cfg, opts.MemberRequestTimeout)
+			cfg.UserAgent = opts.MemberUserAgent
+			if cfg.UserAgent == "" {
+				cfg.UserAgent = "flink-hub"
+			}
+			// API calls made inside a traced reconcile become child spans.
+			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observability.WrapKubeTransport(rt, "") })
+			return nil
+		}},
+		ClusterOptions: []cluster.Option{func(o *cluster.Options) {
+			o.Scheme = MemberScheme()
+			o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+			if opts.MemberCacheTransform != nil {
+				o.Cache.DefaultTransform = opts.MemberCacheTransform
+			}
+			if len(opts.MemberCacheByObject) > 0 {
+				o.Cache.ByObject = map[client.Object]cache.ByObject{}
+				for obj, by := range opts.MemberCacheByObject {
+					o.Cache.ByObject[obj] = by
+				}
+			}
+		}},
+	})
+}
+
+// The hub's permissions in its own cluster, generated into deploy/rbac by
+// `make generate` (a Role of the hub namespace; installers rename the
+// namespace):
+//
+// +kubebuilder:rbac:groups="",namespace=flink-hub,resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="";events.k8s.io,namespace=flink-hub,resources=events,verbs=create;patch;update
+// +kubebuilder:rbac:groups="",namespace=flink-hub,resources=configmaps,verbs=get;list;watch
+
+// New builds the hub manager on hubCfg. mgrOpts are passed to
+// controller-runtime; New sets its Scheme and confines its cache to the hub
+// namespace. It sets no manager-wide reconcile timeout: that would cancel
+// member contexts.
+func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, error) {
+	if opts.Namespace == "" {
+		return nil, fmt.Errorf("hub namespace is empty")
+	}
+	mgrOpts.Scheme = HubScheme()
+	mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	// Only member Secrets are cached. A Secret that loses the label thus
+	// looks deleted, which is the only way to make the kubeconfig provider
+	// disengage a member whose Secret still exists.
+	if mgrOpts.Cache.ByObject == nil {
+		mgrOpts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	mgrOpts.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{memberconfig.SecretLabel: "true"}),
+	}
+	// Of the ConfigMaps, only the default configuration.
+	mgrOpts.Cache.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{defaults.Label: "true"}),
+	}
+	provider := NewProvider(opts)
+	mgr, err := mcmanager.New(hubCfg, provider, mgrOpts)
+	if err != nil {
+		return nil, fmt.Errorf("hub manager: %w", err)
+	}
+	if err := provider.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("member provider: %w", err)
+	}
+	var indexOpts []fleetindex.Option
+	if opts.Placer != nil {
+		indexOpts = append(indexOpts, fleetindex.WithPlacer(opts.Placer))
+	}
+	h := &Hub{Manager: mgr, Provider: provider, Index: fleetindex.New(indexOpts...)}
+	fleetindex.ServeMetrics(h.Index)
+	if err := mgr.Add(fleetindex.NewFeeder(h.Index, opts.CRDRetryInterval)); err != nil {
+		return nil, err
+	}
+	h.CRDs, err = crdinstall.New(opts.InstallCRDs, crdinstall.WithRetryInterval(opts.CRDRetryInterval))
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(h.CRDs); err != nil {
+		return nil, err
+	}
+	status := &memberstatus.Reconciler{
+		Client:       mgr.GetLocalManager().GetClient(),
+		Namespace:    opts.Namespace,
+		Prober:       health.HTTPProber{Timeout: opts.ProbeTimeout},
+		Debouncer:    health.NewDebouncer(opts.Debounce),
+		Interval:     opts.ProbeInterval,
+		CRDs:         h.CRDs,
+		Engagements:  provider,
+		Claims:       provider.opts.Claims,
+		Owns:         opts.OwnsMember,
+		Index:        h.Index,
+		Recorder:     mgr.GetLocalManager().GetEventRecorder("flink-hub"),
+		Policy:       opts.policy(),
+		TokenWarning: opts.TokenWarning,
+	}
+	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
+		return nil, fmt.Errorf("MemberCluster status controller: %w", err)
+	}
+	h.Defaults = &defaults.Store{}
+	defaultsReader := &defaults.Reconciler{Client: mgr.GetLocalManager().GetClient(), Namespace: opts.Namespace, Store: h.Defaults,
+		Recorder: mgr.GetLocalManager().GetEventRecorder("flink-hub"), OnChange: opts.OnDefaultsChanged}
+	if err := defaultsReader.SetupWithManager(mgr.GetLocalManager()); err != nil {
+		return nil, fmt.Errorf("default configuration: %w", err)
+	}
+	if opts.FleetAddress != "" {
+		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, h.Index, configs{provider: provider, defaults: h.Defaults}, hubCfg, opts.Namespace); err != nil {
+			return nil, err
+		}
+		if err := mgr.GetLocalManager().Add(h.Fleet); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}

@@ -1,0 +1,123 @@
+package flinkdeployment
+
+import (
+	"context"
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// recordDeployed writes what was deployed into the reconciliation status.
+func (r *Reconciler) recordDeployed(s *state, first bool) error {
+	if err := r.recordSpec(s, v1beta1.ReconciliationDeployed, first); err != nil {
+		return err
+	}
+	st := &s.fd.Status
+	// A deployment ends whatever held the last upgrade back.
+	s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked, problem.SavepointFailed, problem.JobFailed)
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	if s.fd.Spec.Job != nil {
+		st.JobStatus.State = v1beta1.JobReconciling
+	}
+	s.next = r.Options.ProgressCheckInterval
+	return nil
+}
+
+// deploy applies the member objects of the spec with server-side apply.
+func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Restore) error {
+	if err := confirmCurrent(ctx, s, "deploying"); err != nil {
+		return err
+	}
+	return r.apply(ctx, s, s.fd, restore)
+}
+
+// apply applies the member objects of target (s.fd, or a copy with another
+// spec for a rollback).
+func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, restore flinkconf.Restore) error {
+	d, ok := r.Deployers[deployer.ModeOf(target)]
+	if !ok {
+		return requeue.Stalling(fmt.Errorf("no deployer for mode %q", deployer.ModeOf(target)))
+	}
+	objs, err := d.Resources(target, deployer.Inputs{Restore: restore})
+	if err != nil {
+		s.report(problem.New(problem.InvalidSpec, "invalid spec: "+err.Error()))
+		return requeue.Stalling(err)
+	}
+	// What the pods need (configuration, services) first, then the
+	// Deployments that start them; each group in parallel.
+	var first, workloads []client.Object
+	for _, obj := range objs {
+		if _, ok := obj.(*appsv1.Deployment); ok {
+			workloads = append(workloads, obj)
+		} else {
+			first = append(first, obj)
+		}
+	}
+	for _, group := range [][]client.Object{first, workloads} {
+		if err := r.applyAll(ctx, s.cluster.GetClient(), group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAll applies objs with server-side apply, concurrently.
+func (r *Reconciler) applyAll(ctx context.Context, c client.Client, objs []client.Object) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, obj := range objs {
+		g.Go(func() error {
+			//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
+			if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {
+				return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// desiredTaskManagers is the number of TaskManagers the deployed spec
+// asks for, as its mode's deployer counts them.
+func (r *Reconciler) desiredTaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config) int32 {
+	d, ok := r.Deployers[deployer.ModeOf(fd)]
+	if !ok {
+		return 0
+	}
+	return d.TaskManagers(fd, conf)
+}
+
+// report fills the TaskManager status the scale subresource reads, the
+// stable spec and the observed generation.
+func (r *Reconciler) report(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if s.lastSpec == nil {
+		return nil
+	}
+	d, ok := r.Deployers[deployer.ModeOf(s.fd)]
+	if !ok {
+		return nil
+	}
+	tm := &v1beta1.TaskManagerInfo{LabelSelector: d.TaskManagerSelector(s.fd)}
+	if conf, err := flinkconf.Build(s.fd, deployer.ModeOf(s.fd), flinkconf.Restore{}); err == nil {
+		tm.Replicas = r.desiredTaskManagers(s.fd, conf)
+	}
+	st.TaskManager = tm
+	// A rolled back deployment runs the last stable spec, not the last
+	// reconciled one: that one must not be marked stable.
+	if plan.Stable(st, s.lastSpec) && st.ReconciliationStatus.State == v1beta1.ReconciliationDeployed {
+		st.ReconciliationStatus.LastStableSpec = st.ReconciliationStatus.LastReconciledSpec
+	}
+	if !s.problem.Is(problem.InvalidSpec) {
+		st.ObservedGeneration = s.fd.Generation
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package flinkdeployment_test
+
+import (
+	"context"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/internal/problem"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// restartFailed turns on the setting that restarts failed jobs; like every
+// kubernetes.operator.* key it redeploys nothing by itself.
+const restartFailed = `{"spec":{"flinkConfiguration":{"kubernetes.operator.job.restart.failed":"true"}}}`
+
+// failJob makes fd's running job fail for good in the simulator.
+func failJob(t *testing.T, fd *v1beta1.FlinkDeployment, cause string) {
+	t.Helper()
+	job := simJob(fd)
+	if job == nil {
+		t.Fatal("no simulated job")
+	}
+	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(job.ID, cause, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jobManagerUID is the UID of fd's JobManager Deployment, "" while there is
+// none.
+func jobManagerUID(ctx context.Context, fd *v1beta1.FlinkDeployment) types.UID {
+	dep := &appsv1.Deployment{}
+	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), dep); err != nil {
+		return ""
+	}
+	return dep.UID
+}
+
+// TestFailedJobIsReportedThenRestartedFromItsSavepoint fails a job for good:
+// by default the hub reports the cause and leaves the cluster alone; once
+// kubernetes.operator.job.restart.failed is on, it redeploys the job from
+// its last savepoint.
+func TestFailedJobIsReportedThenRestartedFromItsSavepoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "failed-job", v1beta1.UpgradeModeSavepoint))
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	withSavepoint := waitFor(t, ctx, fd, time.Minute, "a manual savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != "" && fd.Status.ObservedGeneration == fd.Generation
+	})
+	savepoint := withSavepoint.Status.JobStatus.SavepointInfo.LastSavepoint.Location
+	jm := jobManagerUID(ctx, fd)
+
+	failJob(t, fd, "java.lang.IllegalStateException: bad record at offset 42")
+	const wantErr = "Job failed: java.lang.IllegalStateException: bad record at offset 42"
+	got := waitFor(t, ctx, fd, time.Minute, "the failure reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleFailed && failure(fd) == problem.New(problem.JobFailed, wantErr)
+	})
+	if ready := meta.FindStatusCondition(got.Status.Conditions, flinkdeployment.ConditionReady); ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != string(problem.JobFailed) || ready.Message != wantErr {
+		t.Errorf("Ready condition %+v, want False for JobFailed with the cause", ready)
+	}
+	if running := meta.FindStatusCondition(got.Status.Conditions, flinkdeployment.ConditionRunning); running == nil || running.Status != metav1.ConditionFalse || running.Reason != string(v1beta1.JobFailed) {
+		t.Errorf("Running condition %+v, want False for FAILED", running)
+	}
+	if got.Status.JobStatus.State != v1beta1.JobFailed {
+		t.Errorf("job state %s, want FAILED", got.Status.JobStatus.State)
+	}
+	if !hasEvent(ctx, fd, "JobFailed") {
+		t.Error("no JobFailed event")
+	}
+	if jobManagerUID(ctx, fd) != jm || hasEvent(ctx, fd, "RestartFailedJob") {
+		t.Fatal("a failed job was restarted with kubernetes.operator.job.restart.failed unset")
+	}
+
+	patchSpec(t, ctx, fd, restartFailed)
+	restarted := waitFor(t, ctx, fd, 2*time.Minute, "restarted", func(got *v1beta1.FlinkDeployment) bool {
+		uid := jobManagerUID(ctx, fd)
+		return running(got) && uid != "" && uid != jm && got.Status.ObservedGeneration == got.Generation
+	})
+	if restarted.Status.Error != "" {
+		t.Errorf("status.error after the restart: %q", failure(restarted).Message)
+	}
+	if !hasEvent(ctx, fd, "RestartFailedJob") {
+		t.Error("no RestartFailedJob event")
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore == nil || job.Spec.Restore.Path != savepoint {
+		t.Errorf("the restarted job must run from the last savepoint %s: %+v", savepoint, job)
+	}
+}
+
+// TestFailedLastStateJobWithoutSavepointRestartsEmpty: with no savepoint
+// and the failed job's HA metadata removed by Flink, a last-state job
+// restarts with empty state, as upstream does, instead of asking for a
+// manual restore.
+func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "failed-last-state", v1beta1.UpgradeModeLastState))
+	patchSpec(t, ctx, fd, restartFailed)
+	waitFor(t, ctx, fd, time.Minute, "the setting recorded", func(got *v1beta1.FlinkDeployment) bool {
+		return got.Status.ObservedGeneration == got.Generation && running(got)
+	})
+	jm := jobManagerUID(ctx, fd)
+
+	failJob(t, fd, "java.lang.OutOfMemoryError: Java heap space")
+	restarted := waitFor(t, ctx, fd, 2*time.Minute, "restarted", func(got *v1beta1.FlinkDeployment) bool {
+		uid := jobManagerUID(ctx, fd)
+		return running(got) && uid != "" && uid != jm
+	})
+	if restarted.Status.Error != "" {
+		t.Errorf("status.error after the restart: %q", failure(restarted).Message)
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore != nil {
+		t.Errorf("the restarted job must run from empty state: %+v", job)
+	}
+}
+
+// TestCrashLoopingJobManagerIsReportedAtOnce: a JobManager container in
+// CrashLoopBackOff is an ERROR with the container's message as soon as the
+// hub sees it, not after the readiness timeout, and the error clears when
+// the JobManager starts.
+func TestCrashLoopingJobManagerIsReportedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := haExample(t, "crash-loop", v1beta1.UpgradeModeSavepoint)
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{CrashLoop: true}); err != nil {
+		t.Fatal(err)
+	}
+	create(t, ctx, fd)
+	const want = "JobManager deployment crash-loop failed: [flink-main-container] back-off restarting failed container flink-main-container"
+	got := waitFor(t, ctx, fd, time.Minute, "ERROR naming the crash loop", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError && fd.Status.Error != ""
+	})
+	if failure(got).Message != want {
+		t.Fatalf("error %q, want %q (the readiness timeout says nothing of the container)", failure(got).Message, want)
+	}
+	if !hasEvent(ctx, fd, "CrashLoopBackOff") {
+		t.Error("no CrashLoopBackOff event")
+	}
+
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	fixed := waitFor(t, ctx, fd, 2*time.Minute, "running once the JobManager starts", running)
+	if fixed.Status.Error != "" {
+		t.Errorf("error after the JobManager started: %q", failure(fixed).Message)
+	}
+}

@@ -1,0 +1,344 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// maxStepsPerReconcile bounds the steps one reconcile runs; a plan that
+// does not settle within it is a bug, reported as an error.
+const maxStepsPerReconcile = 10
+
+// reconcileSpec brings the cluster to the spec one planned step at a time:
+// plan.Next decides from the spec, the status and what was observed; the
+// step runs, persisting what must survive a crash; and the next step is
+// asked for, until one waits or the spec is reached.
+func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
+	var haMetadata *bool
+	clusterGone := false
+	for range maxStepsPerReconcile {
+		p := plan.Next(plan.Input{
+			Spec: &s.fd.Spec, Last: s.lastSpec, Status: &s.fd.Status, Problem: s.problem.Reason,
+			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata,
+			Now: r.now(), ReadinessTimeout: r.Options.ReadinessTimeout, RetryAfterSavepointFailure: r.Options.ReconcileInterval,
+		})
+		log.FromContext(ctx).V(1).Info("reconcile step", "step", p.Step)
+		if p.SnapshotsFirst {
+			// Manual savepoints and checkpoints compare the nonce with the
+			// last reconciled spec, so they run before it is recorded.
+			if err := r.manualSavepoint(ctx, s); err != nil {
+				return err
+			}
+			if err := r.manualCheckpoint(ctx, s); err != nil {
+				return err
+			}
+		}
+		switch p.Step {
+		case plan.ReadHAMetadata:
+			has, err := r.hasHAMetadata(ctx, s)
+			if err != nil {
+				return err
+			}
+			haMetadata = &has
+			continue
+		case plan.Delete:
+			if err := r.deleteOldCluster(ctx, s, p); err != nil {
+				return err
+			}
+			clusterGone = true
+			continue
+		}
+		more, err := r.runStep(ctx, s, p)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return fmt.Errorf("the reconcile did not settle within %d steps", maxStepsPerReconcile)
+}
+
+// runStep runs one step of p and says whether another step follows in
+// this reconcile.
+func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
+	st := &s.fd.Status
+	switch p.Step {
+	case plan.Nothing:
+		return false, nil
+	case plan.Steady:
+		if err := r.periodicSavepoint(ctx, s); err != nil {
+			return false, err
+		}
+		return false, r.periodicCheckpoint(ctx, s)
+	case plan.RecordSpec:
+		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, p.First)
+	case plan.Deploy:
+		return false, r.deployAndRecord(ctx, s, p, deployText(p))
+	case plan.Scale:
+		if err := r.deploy(ctx, s, flinkconf.Restore{}); err != nil {
+			return false, err
+		}
+		r.event(s, corev1.EventTypeNormal, "Scaling", "Resizing the TaskManagers of the reactive job")
+		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+	case plan.RecoverJobManager:
+		// Deleted behind our back: recreated from the last reconciled
+		// spec, as upstream's deployment recovery does; HA metadata, if
+		// any, restores the job.
+		r.event(s, corev1.EventTypeWarning, "RecoverDeployment", "JobManager deployment missing, recreating it")
+		return false, r.deploy(ctx, s, flinkconf.Restore{})
+	case plan.Begin:
+		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		st.JobStatus.UpgradeSavepointPath = ""
+		r.event(s, corev1.EventTypeNormal, "SpecChanged", p.Why)
+		return true, r.persist(ctx, s)
+	case plan.RestartFailed:
+		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		r.event(s, corev1.EventTypeNormal, "RestartFailedJob", "Restarting the failed job"+fromText(p.Restore))
+		return true, r.persist(ctx, s)
+	}
+	return r.runUpgradeStep(ctx, s, p)
+}
+
+// runUpgradeStep runs the steps of an upgrade under way after its begin,
+// and a rollback.
+func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
+	st := &s.fd.Status
+	switch p.Step {
+	case plan.PollSavepoint:
+		loc, err := r.pollSavepoint(ctx, s, savepointInfo(st))
+		if err != nil {
+			return false, err
+		}
+		st.JobStatus.UpgradeSavepointPath = loc
+		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint for the upgrade: "+loc)
+		return true, r.persist(ctx, s)
+	case plan.TriggerSavepoint:
+		s.clear(problem.UpgradeBlocked)
+		return false, r.triggerSavepoint(ctx, s, v1beta1.TriggerUpgrade, true)
+	case plan.ManualRestore:
+		// Without HA metadata the new cluster would start empty: refused,
+		// as upstream does, and the old cluster kept.
+		s.report(problem.New(problem.ManualRestoreRequired, MsgManualRestore))
+		return false, requeue.Waiting(errors.New("manual restore required: no HA metadata to restore from"), r.Options.ReconcileInterval)
+	case plan.Blocked:
+		msg := fmt.Sprintf("cannot upgrade with a savepoint: the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
+		s.report(problem.New(problem.UpgradeBlocked, msg))
+		return false, requeue.Waiting(errors.New(msg), r.Options.ProgressCheckInterval)
+	case plan.RecordGone:
+		return true, r.recordGone(ctx, s)
+	case plan.Suspend:
+		r.event(s, corev1.EventTypeNormal, "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
+		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+	case plan.DeployUpgrade:
+		return false, r.deployAndRecord(ctx, s, p, "Deploying the upgraded cluster")
+	case plan.RollBack:
+		return false, r.rollBack(ctx, s, p.Restore)
+	case plan.Wait:
+		return false, requeue.Waiting(errors.New("retrying the upgrade after its savepoint failed"), p.After)
+	}
+	return false, fmt.Errorf("unknown reconcile step %q", p.Step)
+}
+
+// deployText is the event text of a Deploy step.
+func deployText(p plan.Plan) string {
+	if p.First {
+		return "Deploying the cluster"
+	}
+	return "Resuming the job"
+}
+
+// deployAndRecord deploys the spec from p.Restore, announces it and
+// records it as deployed.
+func (r *Reconciler) deployAndRecord(ctx context.Context, s *state, p plan.Plan, what string) error {
+	if err := r.deploy(ctx, s, p.Restore); err != nil {
+		return err
+	}
+	r.event(s, corev1.EventTypeNormal, "Submit", what+fromText(p.Restore))
+	return r.recordDeployed(s, p.First)
+}
+
+// deleteOldCluster deletes the cluster an upgrade replaces, cancelling its
+// job first when p asks; the upgrade goes on, so whatever held it back
+// ends.
+func (r *Reconciler) deleteOldCluster(ctx context.Context, s *state, p plan.Plan) error {
+	s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked)
+	if p.Fallback {
+		r.event(s, corev1.EventTypeWarning, "UpgradeFallback", "Job is "+string(s.fd.Status.JobStatus.State)+"; upgrading from the latest checkpoint in the HA metadata")
+	}
+	if p.CancelJob && s.jobManager != nil {
+		if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
+			return err
+		}
+		r.cancelJob(ctx, s)
+	}
+	if err := r.deleteCluster(ctx, s, p.KeepHA); err != nil {
+		return err
+	}
+	s.jobManager = nil
+	return nil
+}
+
+// recordGone records that the old cluster is gone as upstream does, with
+// the new spec marked suspended (the marker), so no later step captures or deletes
+// again; a savepoint still pending for the upgrade (the upgrade mode was
+// changed while it ran) died with the old cluster.
+func (r *Reconciler) recordGone(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerType == v1beta1.TriggerUpgrade && info.TriggerID != "" {
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+	}
+	marker := s.fd.Spec.DeepCopy()
+	if marker.Job != nil {
+		marker.Job.State = v1beta1.JobStateSuspended
+		// The marker keeps the old redeploy nonce: the deploy that follows,
+		// in this reconcile or after a crash, still knows it starts from
+		// initialSavepointPath.
+		if s.lastSpec.Job != nil {
+			marker.Job.SavepointRedeployNonce = s.lastSpec.Job.SavepointRedeployNonce
+		}
+	}
+	if err := r.recordSpecAs(s, marker, v1beta1.ReconciliationUpgrading, false); err != nil {
+		return err
+	}
+	st.JobStatus.State = v1beta1.JobSuspended
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+	return r.persist(ctx, s)
+}
+
+// rollBack redeploys the last stable spec from restore. lastReconciledSpec
+// keeps the failed spec, so nothing is redeployed again until the user
+// changes it. Applying the stable objects is idempotent, so an interrupted
+// rollback is simply repeated.
+func (r *Reconciler) rollBack(ctx context.Context, s *state, restore flinkconf.Restore) error {
+	st := &s.fd.Status
+	if st.ReconciliationStatus.State != v1beta1.ReconciliationRollingBack {
+		st.ReconciliationStatus.State = v1beta1.ReconciliationRollingBack
+		r.event(s, corev1.EventTypeWarning, "Rollback", "The new spec did not become stable within "+r.readinessTimeout(s.lastSpec).String()+"; rolling back to the last stable spec")
+		if err := r.persist(ctx, s); err != nil {
+			return err
+		}
+	}
+	stable, _, err := plan.DecodeSpec(st.ReconciliationStatus.LastStableSpec)
+	if err != nil {
+		return requeue.Stalling(err)
+	}
+	target := s.fd.DeepCopy()
+	target.Spec = *stable
+	// The failed deployment started from the upgrade's state; so does the
+	// rollback.
+	if err := r.apply(ctx, s, target, restore); err != nil {
+		return err
+	}
+	st.ReconciliationStatus.State = v1beta1.ReconciliationRolledBack
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	if stable.Job != nil {
+		st.JobStatus.State = v1beta1.JobReconciling
+	}
+	s.next = r.Options.ProgressCheckInterval
+	return nil
+}
+
+// MsgManualRestore is upstream's report of a last-state upgrade with no HA
+// metadata to restore from; initialSavepointPath with a new
+// savepointRedeployNonce gets the user out.
+const MsgManualRestore = "HA metadata not available to restore from last state. It is possible that the job has finished or terminally failed, or the configmaps have been deleted. Manual restore required."
+
+// cancelJob cancels the running job, best effort: the cluster is deleted
+// next either way.
+func (r *Reconciler) cancelJob(ctx context.Context, s *state) {
+	st := &s.fd.Status
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.JobID == "" {
+		return
+	}
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err == nil {
+		err = jm.CancelJob(ctx, st.JobStatus.JobID)
+	}
+	if err != nil {
+		r.event(s, corev1.EventTypeWarning, "CancelFailed", "Cancelling the job failed, deleting the cluster anyway: "+err.Error())
+	}
+}
+
+// deleteCluster deletes the JobManager and TaskManager Deployments (and the
+// HA metadata unless kept) and waits until the JobManager is gone.
+// Services and ConfigMaps stay: the new cluster reuses them.
+func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) error {
+	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
+		return err
+	}
+	err := deployer.DeleteCluster(ctx, s.cluster.GetClient(), s.fd, deployer.Teardown{KeepHA: keepHA}, r.deployers()...)
+	if errors.Is(err, deployer.ErrJobManagerRemains) {
+		// Its deletion event brings the next reconcile.
+		return requeue.Waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ReconcileInterval)
+	}
+	return err
+}
+
+// hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA
+// ConfigMap of the cluster other than the leader ConfigMap
+// (<cluster-id>-cluster-config-map), i.e. one holding checkpoint pointers.
+func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := s.cluster.GetAPIReader().List(ctx, &list, client.InNamespace(s.fd.Namespace),
+		deployer.HALabels(s.fd)); err != nil {
+		return false, fmt.Errorf("list HA metadata: %w", err)
+	}
+	for _, cm := range list.Items {
+		if cm.Name != s.fd.Name+"-cluster-config-map" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// recordSpec records the current spec as reconciled with the given state.
+func (r *Reconciler) recordSpec(s *state, rs v1beta1.ReconciliationState, first bool) error {
+	spec := s.fd.Spec
+	return r.recordSpecAs(s, &spec, rs, first)
+}
+
+// recordSpecAs records spec (not necessarily the current one) as reconciled.
+func (r *Reconciler) recordSpecAs(s *state, spec *v1beta1.FlinkDeploymentSpec, rs v1beta1.ReconciliationState, first bool) error {
+	encoded, err := plan.EncodeSpec(spec, first)
+	if err != nil {
+		return err
+	}
+	st := &s.fd.Status.ReconciliationStatus
+	st.LastReconciledSpec = encoded
+	st.ReconciliationTimestamp = r.now().UnixMilli()
+	st.State = rs
+	s.lastSpec = spec
+	return nil
+}
+
+// event records an event on the FlinkDeployment in its member cluster.
+func (r *Reconciler) event(s *state, eventType, reason, msg string) {
+	s.cluster.GetEventRecorder("flink-hub").Eventf(s.fd, nil, eventType, reason, reason, "%s", msg)
+}
+
+func fromText(r flinkconf.Restore) string {
+	if r.SavepointPath == "" {
+		return ""
+	}
+	return " from " + r.SavepointPath
+}
+
+func savedText(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " with savepoint " + path
+}

@@ -1,0 +1,714 @@
+package flinkdeployment_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+const lifecycleNS = "lifecycle"
+
+// haExample is the upstream HA example (HA, checkpoint and savepoint
+// directories) as an application with the given name and upgrade mode.
+func haExample(t *testing.T, name string, mode v1beta1.UpgradeMode) *v1beta1.FlinkDeployment {
+	t.Helper()
+	fd := example(t, "basic-checkpoint-ha/basic-checkpoint-ha-example", lifecycleNS, name)
+	fd.Spec.Job.UpgradeMode = mode
+	return fd
+}
+
+// withSettings adds members (of a JSON object: `"key":"value",...`) to
+// fd's flinkConfiguration.
+func withSettings(fd *v1beta1.FlinkDeployment, members string) *v1beta1.FlinkDeployment {
+	fd.Spec.FlinkConfiguration.Raw = []byte(strings.Replace(string(fd.Spec.FlinkConfiguration.Raw), "{", "{"+members+",", 1))
+	return fd
+}
+
+// create creates fd in the member, in its namespace (made if missing).
+func create(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	namespace(t, ctx, fd.Namespace)
+	if err := fleet.Members[0].Client.Create(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deployRunning creates fd and waits until it is stable with a running job
+// that has completed a checkpoint.
+func deployRunning(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
+	t.Helper()
+	create(t, ctx, fd)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "running", running)
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		job := simJob(fd)
+		return job != nil && len(job.Checkpoints) > 0, nil
+	}); err != nil {
+		t.Fatalf("no checkpoint completed: %v", err)
+	}
+	return got
+}
+
+// simJob is the simulated JobManager's latest job of fd, nil if none.
+func simJob(fd *v1beta1.FlinkDeployment) *jobmanager.JobStatus {
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if jm == nil {
+		return nil
+	}
+	jobs := jm.Jobs()
+	if len(jobs) == 0 {
+		return nil
+	}
+	return &jobs[len(jobs)-1]
+}
+
+func patchSpec(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, patch string) {
+	t.Helper()
+	if err := fleet.Members[0].Client.Patch(ctx, fd.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jobManager(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *appsv1.Deployment {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), dep); err != nil {
+		t.Fatalf("JobManager deployment of %s: %v", fd.Name, err)
+	}
+	return dep
+}
+
+// deployAndPatch deploys fd, waits until its job runs and has completed a
+// checkpoint, and patches its spec: it returns fd as it ran before the
+// patch and its JobManager Deployment.
+func deployAndPatch(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, patch string) (*v1beta1.FlinkDeployment, *appsv1.Deployment) {
+	t.Helper()
+	fd = deployRunning(t, ctx, fd)
+	jm := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, patch)
+	return fd, jm
+}
+
+// checkJobUndisturbed checks that a manual snapshot (what: savepoint,
+// checkpoint) of fd, now got, neither restarted the job nor replaced its
+// JobManager jm, and that the job runs.
+func checkJobUndisturbed(t *testing.T, ctx context.Context, fd, got *v1beta1.FlinkDeployment, jm *appsv1.Deployment, what string) {
+	t.Helper()
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID || jobManager(t, ctx, fd).UID != jm.UID {
+		t.Error("a manual " + what + " restarted the job")
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" {
+		t.Errorf("job after the %s: %+v", what, job)
+	}
+}
+
+func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
+	var evs eventsv1.EventList
+	if err := fleet.Members[0].Client.List(ctx, &evs, client.InNamespace(fd.Namespace)); err != nil {
+		return false
+	}
+	for _, e := range evs.Items {
+		if e.Regarding.Name == fd.Name && e.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func TestManualSavepoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd, jm := deployAndPatch(t, ctx, haExample(t, "manual-savepoint", v1beta1.UpgradeModeSavepoint), `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a manual savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != ""
+	})
+	sp := got.Status.JobStatus.SavepointInfo.LastSavepoint
+	if sp.TriggerType != v1beta1.TriggerManual || sp.TriggerNonce == nil || *sp.TriggerNonce != 1 {
+		t.Errorf("last savepoint %+v", sp)
+	}
+	if !strings.HasPrefix(sp.Location, "file:///flink-data/savepoints") {
+		t.Errorf("savepoint not in state.savepoints.dir: %s", sp.Location)
+	}
+	if n := len(got.Status.JobStatus.SavepointInfo.SavepointHistory); n != 1 {
+		t.Errorf("history has %d savepoints, want 1", n)
+	}
+	// The same nonce again takes nothing more.
+	checkJobUndisturbed(t, ctx, fd, got, jm, "savepoint")
+}
+
+func TestManualCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd, jm := deployAndPatch(t, ctx, haExample(t, "manual-checkpoint", v1beta1.UpgradeModeLastState), `{"spec":{"job":{"checkpointTriggerNonce":7}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a manual checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.CheckpointInfo
+		return info != nil && info.LastCheckpoint != nil && info.TriggerID == "" && fd.Status.ObservedGeneration == fd.Generation
+	})
+	cp := got.Status.JobStatus.CheckpointInfo.LastCheckpoint
+	if cp.TriggerType != v1beta1.TriggerManual || cp.TriggerNonce == nil || *cp.TriggerNonce != 7 || cp.FormatType != v1beta1.CheckpointFull || cp.TimeStamp == 0 {
+		t.Errorf("last checkpoint %+v", cp)
+	}
+	if got.Status.Error != "" {
+		t.Errorf("error %q after a manual checkpoint", failure(got).Message)
+	}
+	checkJobUndisturbed(t, ctx, fd, got, jm, "checkpoint")
+}
+
+// TestPeriodicCheckpoints sets kubernetes.operator.periodic.checkpoint.interval
+// (in Flink's duration format) on a running job: the hub triggers
+// checkpoints of the configured type, one interval apart, and leaves the
+// job running.
+func TestPeriodicCheckpoints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd, jm := deployAndPatch(t, ctx, haExample(t, "periodic-checkpoint", v1beta1.UpgradeModeLastState),
+		`{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.checkpoint.interval":"2 s","kubernetes.operator.checkpoint.type":"incremental"}}}`)
+	periodic := func(fd *v1beta1.FlinkDeployment) (int64, bool) {
+		info := fd.Status.JobStatus.CheckpointInfo
+		if info == nil || info.LastCheckpoint == nil || info.LastCheckpoint.TriggerType != v1beta1.TriggerPeriodic || info.TriggerID != "" {
+			return 0, false
+		}
+		return info.LastPeriodicCheckpointTimestamp, true
+	}
+	first := waitFor(t, ctx, fd, time.Minute, "a periodic checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		_, ok := periodic(fd)
+		return ok
+	})
+	firstAt, _ := periodic(first)
+	cp := first.Status.JobStatus.CheckpointInfo.LastCheckpoint
+	if cp.FormatType != v1beta1.CheckpointIncremental || cp.TriggerNonce != nil {
+		t.Errorf("periodic checkpoint %+v, want INCREMENTAL without a nonce", cp)
+	}
+	second := waitFor(t, ctx, fd, time.Minute, "the next periodic checkpoint", func(fd *v1beta1.FlinkDeployment) bool {
+		at, ok := periodic(fd)
+		return ok && at > firstAt
+	})
+	if secondAt, _ := periodic(second); time.Duration(secondAt-firstAt)*time.Millisecond < 2*time.Second {
+		t.Errorf("periodic checkpoints %d ms apart, the interval is 2 s", secondAt-firstAt)
+	}
+	if second.Status.Error != "" || jobManager(t, ctx, fd).UID != jm.UID {
+		t.Errorf("periodic checkpoints disturbed the job: error %q", failure(second).Message)
+	}
+	if !hasEvent(ctx, fd, "CheckpointCompleted") {
+		t.Error("no CheckpointCompleted event")
+	}
+}
+
+func TestUpgradeModes(t *testing.T) {
+	cases := []struct {
+		mode  v1beta1.UpgradeMode
+		check func(t *testing.T, got *v1beta1.FlinkDeployment, restored *jobmanager.Restore)
+	}{
+		{v1beta1.UpgradeModeLastState, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			if r == nil || r.IsSavepoint || r.CheckpointID == 0 {
+				t.Errorf("last-state must restore from the latest HA checkpoint, restored %+v", r)
+			}
+		}},
+		{v1beta1.UpgradeModeSavepoint, func(t *testing.T, got *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			if path == "" || r == nil || r.Path != path || !r.IsSavepoint {
+				t.Errorf("savepoint mode must restore from the upgrade savepoint %q, restored %+v", path, r)
+			}
+			if sp := got.Status.JobStatus.SavepointInfo.LastSavepoint; sp == nil || sp.TriggerType != v1beta1.TriggerUpgrade || sp.Location != path {
+				t.Errorf("last savepoint %+v", sp)
+			}
+		}},
+		{v1beta1.UpgradeModeStateless, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+			if r != nil {
+				t.Errorf("stateless must start empty, restored %+v", r)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd, old := deployAndPatch(t, ctx, haExample(t, "upgrade-"+string(tc.mode), tc.mode), `{"spec":{"job":{"parallelism":3}}}`)
+			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded and running", func(got *v1beta1.FlinkDeployment) bool {
+				if !running(got) || got.Status.ObservedGeneration != got.Generation {
+					return false
+				}
+				var last struct{ Spec v1beta1.FlinkDeploymentSpec }
+				_ = json.Unmarshal([]byte(got.Status.ReconciliationStatus.LastReconciledSpec), &last)
+				return last.Spec.Job != nil && last.Spec.Job.Parallelism == 3
+			})
+			if jobManager(t, ctx, fd).UID == old.UID {
+				t.Error("the JobManager was not replaced")
+			}
+			job := simJob(fd)
+			if job == nil || job.Spec.Parallelism != 3 {
+				t.Fatalf("new job %+v", job)
+			}
+			tc.check(t, got, job.Spec.Restore)
+			if !hasEvent(ctx, fd, "SpecChanged") {
+				t.Error("no SpecChanged event")
+			}
+		})
+	}
+}
+
+func TestSuspendAndResume(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "suspend-resume", v1beta1.UpgradeModeSavepoint))
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"state":"suspended"}}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "suspended", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleSuspended && fd.Status.JobStatus.State == v1beta1.JobSuspended
+	})
+	path := got.Status.JobStatus.UpgradeSavepointPath
+	if path == "" {
+		t.Fatal("suspend in savepoint mode must record the savepoint")
+	}
+	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the JobManager must be gone while suspended: %v", err)
+	}
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"state":"running"}}}`)
+	waitFor(t, ctx, fd, 2*time.Minute, "resumed", running)
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != path {
+		t.Fatalf("resumed job must restore from %s: %+v", path, job)
+	}
+}
+
+func TestOperatorSettingsRedeployNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd, jm := deployAndPatch(t, ctx, haExample(t, "operator-settings", v1beta1.UpgradeModeSavepoint),
+		`{"spec":{"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"2s"}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "a periodic savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerPeriodic
+	})
+	if !strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, "periodic.savepoint.interval") {
+		t.Error("the new setting was not recorded as reconciled")
+	}
+	after := jobManager(t, ctx, fd)
+	if after.UID != jm.UID || after.Generation != jm.Generation {
+		t.Errorf("an operator setting redeployed the JobManager (generation %d -> %d)", jm.Generation, after.Generation)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID {
+		t.Error("an operator setting restarted the job")
+	}
+}
+
+func TestReactiveScalingDoesNotRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := haExample(t, "reactive-scale", v1beta1.UpgradeModeSavepoint)
+	fd.Spec.Mode = v1beta1.ModeStandalone
+	withSettings(fd, `"scheduler-mode":"reactive"`)
+	one := int32(1)
+	fd.Spec.TaskManager.Replicas = &one
+	fd = deployRunning(t, ctx, fd)
+	jm := jobManager(t, ctx, fd)
+	// What kubectl scale and an HPA do: write /scale.
+	patchSpec(t, ctx, fd, `{"spec":{"taskManager":{"replicas":3}}}`)
+	err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		tm := &appsv1.Deployment{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: fd.Name + "-taskmanager"}, tm); err != nil {
+			return false, err
+		}
+		return *tm.Spec.Replicas == 3 && tm.Status.ReadyReplicas == 3, nil
+	})
+	if err != nil {
+		t.Fatalf("TaskManagers not scaled to 3: %v", err)
+	}
+	got := waitFor(t, ctx, fd, time.Minute, "scale recorded", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.TaskManager != nil && fd.Status.TaskManager.Replicas == 3 && running(fd)
+	})
+	// Deployments count annotation changes in their generation, so compare
+	// what restarts pods: the pod template.
+	if after := jobManager(t, ctx, fd); after.UID != jm.UID || !equality.Semantic.DeepEqual(after.Spec.Template, jm.Spec.Template) {
+		t.Errorf("reactive scaling changed the JobManager's pods (uid %s -> %s)", jm.UID, after.UID)
+	}
+	if got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID {
+		t.Error("reactive scaling restarted the job")
+	}
+}
+
+func TestFailedSavepointKeepsTheJob(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "savepoint-fails", v1beta1.UpgradeModeSavepoint))
+	jm := jobManager(t, ctx, fd)
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "disk full"})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "savepoint failure reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd).Reason == problem.SavepointFailed && strings.Contains(failure(fd).Message, "disk full")
+	})
+	if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed {
+		t.Errorf("a failed upgrade must not stay UPGRADING: %s", got.Status.ReconciliationStatus.State)
+	}
+	if after := jobManager(t, ctx, fd); after.UID != jm.UID {
+		t.Fatal("the JobManager was deleted without a savepoint")
+	}
+	if job := simJob(fd); job == nil || job.State != "RUNNING" {
+		t.Fatalf("the old job must keep running: %+v", job)
+	}
+	if !hasEvent(ctx, fd, "SavepointError") {
+		t.Error("no SavepointError event")
+	}
+	// Once savepoints work again, the retry upgrades.
+	simJM.SetFaults(jobmanager.Faults{})
+	waitFor(t, ctx, fd, 2*time.Minute, "upgraded after the retry", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.Error == "" && fd.Status.JobStatus.UpgradeSavepointPath != ""
+	})
+	if job := simJob(fd); job == nil || job.Spec.Parallelism != 3 {
+		t.Errorf("job after the retry: %+v", job)
+	}
+}
+
+func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.deployment.rollback.enabled":"true"`))
+	// A configuration the JobManager cannot start with.
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
+	got := waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
+			fd.Status.JobStatus.State == v1beta1.JobRunning
+	})
+	rs := got.Status.ReconciliationStatus
+	if !strings.Contains(rs.LastReconciledSpec, flinksim.StartupFailureKey) || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
+		t.Errorf("the failed spec must stay last reconciled and never become stable:\nreconciled %s\nstable %s", rs.LastReconciledSpec, rs.LastStableSpec)
+	}
+	if !hasEvent(ctx, fd, "Rollback") {
+		t.Error("no Rollback event")
+	}
+	// The rolled back job restored the upgrade's savepoint.
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath {
+		t.Errorf("rolled back job %+v, upgrade savepoint %s", job, got.Status.JobStatus.UpgradeSavepointPath)
+	}
+}
+
+func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "never-ready", v1beta1.UpgradeModeSavepoint), `"`+flinksim.StartupFailureKey+`":"bad configuration"`)
+	create(t, ctx, fd)
+	waitFor(t, ctx, fd, time.Minute, "deploying", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeploying
+	})
+	got := waitFor(t, ctx, fd, 2*time.Minute, "ERROR after the readiness timeout", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
+	})
+	if failure(got).Reason != problem.JobManagerDeploymentFailed || !strings.Contains(failure(got).Message, "is not available within its readiness timeout") {
+		t.Errorf("error %q does not say why", failure(got).Message)
+	}
+	if got.Status.LifecycleState == v1beta1.LifecycleStable {
+		t.Error("a JobManager that never started is not stable")
+	}
+}
+
+// TestBoundedJobThatFinishesIsStable: a job that finishes on its own (a
+// batch job) leaves the FlinkDeployment STABLE, as upstream marks it, not
+// DEPLOYED for ever.
+func TestBoundedJobThatFinishesIsStable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "bounded-job", v1beta1.UpgradeModeSavepoint), `"`+flinksim.BoundedJobKey+`":"0s"`)
+	create(t, ctx, fd)
+	got := waitFor(t, ctx, fd, time.Minute, "STABLE with the job FINISHED", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobStatus.State == v1beta1.JobFinished && fd.Status.LifecycleState == v1beta1.LifecycleStable
+	})
+	if got.Status.Error != "" || got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+		t.Errorf("finished job: error %q, JobManager %s", failure(got).Message, got.Status.JobManagerDeploymentStatus)
+	}
+}
+
+// TestReadinessTimeoutPerDeployment: kubernetes.operator.deployment.readiness.timeout
+// in a FlinkDeployment's configuration overrides the hub's (20 s here).
+func TestReadinessTimeoutPerDeployment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "never-ready-soon", v1beta1.UpgradeModeSavepoint),
+		`"`+flinksim.StartupFailureKey+`":"bad configuration","kubernetes.operator.deployment.readiness.timeout":"3 s"`)
+	create(t, ctx, fd)
+	got := waitFor(t, ctx, fd, time.Minute, "ERROR after the readiness timeout", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError
+	})
+	m := regexp.MustCompile(`readiness timeout of (\S+):`).FindStringSubmatch(failure(got).Message)
+	if m == nil {
+		t.Fatalf("error %q does not give the readiness timeout", failure(got).Message)
+	}
+	if timeout, err := time.ParseDuration(m[1]); err != nil || timeout != 3*time.Second {
+		t.Errorf("ERROR after a timeout of %s: want the FlinkDeployment's 3 s, not the hub's 20 s", m[1])
+	}
+}
+
+// withoutHA is the HA example's configuration without high availability:
+// checkpoint and savepoint directories only.
+func withoutHA(fd *v1beta1.FlinkDeployment) {
+	fd.Spec.FlinkConfiguration.Raw = []byte(`{"taskmanager.numberOfTaskSlots": 2, "state.savepoints.dir": "file:///flink-data/savepoints", "state.checkpoints.dir": "file:///flink-data/checkpoints"}`)
+}
+
+func TestUnreachableJobManagerDuringUpgrade(t *testing.T) {
+	cases := []struct {
+		name string
+		ha   bool
+	}{{"with HA metadata the upgrade falls back to it", true}, {"without HA nothing is deleted", false}}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := haExample(t, fmt.Sprintf("rest-down-%d", i), v1beta1.UpgradeModeSavepoint)
+			if !tc.ha {
+				withoutHA(fd)
+			}
+			fd = deployRunning(t, ctx, fd)
+			jm := jobManager(t, ctx, fd)
+			simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			simJM.SetFaults(jobmanager.Faults{ErrorStatus: http.StatusServiceUnavailable})
+			waitFor(t, ctx, fd, time.Minute, "JobManager seen as not ready", func(fd *v1beta1.FlinkDeployment) bool {
+				return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerDeployedNotReady
+			})
+			patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			if tc.ha {
+				waitFor(t, ctx, fd, 2*time.Minute, "upgraded from the HA metadata", func(fd *v1beta1.FlinkDeployment) bool {
+					return running(fd) && fd.Status.ObservedGeneration == fd.Generation && jobManager(t, ctx, fd).UID != jm.UID
+				})
+				if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.IsSavepoint || job.Spec.Restore.CheckpointID == 0 {
+					t.Fatalf("the upgrade must restore from the latest checkpoint: %+v", job)
+				}
+				if !hasEvent(ctx, fd, "UpgradeFallback") {
+					t.Error("no UpgradeFallback event")
+				}
+				return
+			}
+			got := waitFor(t, ctx, fd, time.Minute, "upgrade held back", func(fd *v1beta1.FlinkDeployment) bool {
+				return failure(fd).Reason == problem.UpgradeBlocked && strings.Contains(failure(fd).Message, "cannot upgrade with a savepoint")
+			})
+			if jobManager(t, ctx, fd).UID != jm.UID {
+				t.Fatal("the JobManager was deleted with neither a savepoint nor HA metadata")
+			}
+			if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading {
+				t.Errorf("reconciliation state %s", got.Status.ReconciliationStatus.State)
+			}
+			// The JobManager answers again: the savepoint is taken and the
+			// upgrade completes.
+			simJM.SetFaults(jobmanager.Faults{})
+			waitFor(t, ctx, fd, 2*time.Minute, "upgraded with a savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+				return running(fd) && fd.Status.JobStatus.UpgradeSavepointPath != "" && fd.Status.Error == ""
+			})
+		})
+	}
+}
+
+func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "mode-change", v1beta1.UpgradeModeSavepoint))
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: time.Hour})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	waitFor(t, ctx, fd, time.Minute, "savepoint pending", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade
+	})
+	// The savepoint will not finish; the user switches to last-state.
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"upgradeMode":"last-state"}}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded by last-state", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.LifecycleState == v1beta1.LifecycleStable
+	})
+	if job := simJob(fd); job == nil || job.Spec.Parallelism != 3 || job.Spec.Restore == nil || job.Spec.Restore.IsSavepoint {
+		t.Fatalf("job after the mode change: %+v", job)
+	}
+	if info := got.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" {
+		t.Errorf("a savepoint trigger of the abandoned upgrade is still pending: %+v", info)
+	}
+}
+
+func TestLastStateWithoutHAMetadataNeedsManualRestore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "manual-restore", v1beta1.UpgradeModeLastState))
+	jm := jobManager(t, ctx, fd)
+	// Checkpoints stop (so nothing writes HA metadata again) and someone
+	// deletes Flink's HA ConfigMaps.
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage gone"})
+	// Wait until no checkpoint completes any more (one in flight when the
+	// fault was set may still complete and write HA metadata).
+	count, since := len(simJob(fd).Checkpoints), time.Now()
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		if n := len(simJob(fd).Checkpoints); n != count {
+			count, since = n, time.Now()
+		}
+		return time.Since(since) > 3*time.Second, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := fleet.Members[0].Client
+	if err := c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace),
+		client.MatchingLabels{"app": fd.Name, "configmap-type": "high-availability"}); err != nil {
+		t.Fatal(err)
+	}
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "manual restore required", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd) == problem.New(problem.ManualRestoreRequired, flinkdeployment.MsgManualRestore)
+	})
+	if jobManager(t, ctx, fd).UID != jm.UID {
+		t.Fatal("the cluster was deleted with no state to restore")
+	}
+	if !hasEvent(ctx, fd, "RestoreFailed") {
+		t.Error("no RestoreFailed event")
+	}
+	// The way out: redeploy from a known savepoint.
+	patchSpec(t, ctx, got, `{"spec":{"job":{"initialSavepointPath":"file:///flink-data/savepoints/known","savepointRedeployNonce":1}}}`)
+	waitFor(t, ctx, fd, 2*time.Minute, "redeployed from the savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.Error == ""
+	})
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		job := simJob(fd)
+		return job != nil && job.Spec.Restore != nil && job.Spec.Restore.Path == "file:///flink-data/savepoints/known" && job.Spec.Parallelism == 3, nil
+	}); err != nil {
+		t.Fatalf("job after the savepoint redeploy: %+v", simJob(fd))
+	}
+}
+
+func TestRestartNonceRestartsTheCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "restart-nonce", v1beta1.UpgradeModeSavepoint))
+	old := jobManager(t, ctx, fd)
+	patchSpec(t, ctx, fd, `{"spec":{"restartNonce":1}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "restarted", func(got *v1beta1.FlinkDeployment) bool {
+		return running(got) && got.Status.ObservedGeneration == got.Generation && strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, `"restartNonce":1`)
+	})
+	if jobManager(t, ctx, fd).UID == old.UID {
+		t.Error("restartNonce did not replace the JobManager")
+	}
+	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath {
+		t.Errorf("the restarted job must restore from the restart's savepoint %s: %+v", got.Status.JobStatus.UpgradeSavepointPath, job)
+	}
+}
+
+// TestUpgradeSavepointSurvivesLostAnswers: Flink accepts the upgrade's
+// stop-with-savepoint but its answer is lost (the hub times out), or Flink
+// forgets the trigger before the hub asks; either way the upgrade goes on
+// from the one savepoint Flink took, with no second savepoint and no
+// manual step.
+func TestUpgradeSavepointSurvivesLostAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults jobmanager.Faults
+		event  string
+	}{
+		{"answer lost", jobmanager.Faults{LoseTriggerAnswers: true}, "SavepointUnanswered"},
+		{"trigger forgotten", jobmanager.Faults{ForgetTriggers: true}, "SavepointRecovered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := deployRunning(t, ctx, haExample(t, "lost-"+strings.ReplaceAll(tc.name, " ", "-"), v1beta1.UpgradeModeSavepoint))
+			old := simJob(fd)
+			// The old cluster's JobManager, with its job, goes with the
+			// upgrade; the new one starts without faults.
+			oldJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			oldJM.SetFaults(tc.faults)
+			patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+				return hasEvent(ctx, fd, tc.event), nil
+			}); err != nil {
+				t.Fatalf("no %s event: %v", tc.event, err)
+			}
+			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded and running", func(got *v1beta1.FlinkDeployment) bool {
+				job := simJob(got)
+				return running(got) && got.Status.ObservedGeneration == got.Generation && job != nil && job.Spec.Parallelism == 3
+			})
+			var oldJob *jobmanager.JobStatus
+			for _, j := range oldJM.Jobs() {
+				if j.ID == old.ID {
+					oldJob = &j
+				}
+			}
+			if oldJob == nil || oldJob.SavepointTriggers != 1 || oldJob.Savepoint == nil {
+				t.Fatalf("the old job must have taken exactly one savepoint: %+v", oldJob)
+			}
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			if r := simJob(got).Spec.Restore; path != oldJob.Savepoint.Path || r == nil || r.Path != path {
+				t.Errorf("upgraded from %+v with upgradeSavepointPath %q; the savepoint taken is %q", r, path, oldJob.Savepoint.Path)
+			}
+			if got.Status.Error != "" {
+				t.Errorf("status.error = %q", failure(got).Message)
+			}
+		})
+	}
+}
+
+// TestSavepointOnDeletion: with kubernetes.operator.job.savepoint-on-deletion,
+// deleting a FlinkDeployment stops its job with a savepoint before the
+// cluster goes, and an event names the savepoint.
+func TestSavepointOnDeletion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "saved-on-delete", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.job.savepoint-on-deletion":"true"`))
+	jobID := simJob(fd).ID
+	// The simulated JobManager, kept: it is gone from the simulator with
+	// its cluster.
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := fleet.Members[0].Client.Delete(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &v1beta1.FlinkDeployment{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Fatalf("not deleted: %v", err)
+	}
+	var job *jobmanager.JobStatus
+	for _, j := range jm.Jobs() {
+		if j.ID == jobID {
+			job = &j
+		}
+	}
+	if job == nil || job.State != "FINISHED" || job.Savepoint == nil || job.SavepointTriggers != 1 {
+		t.Fatalf("the job %+v: want it stopped with one savepoint", job)
+	}
+	if !hasEvent(ctx, fd, "SavepointCompleted") {
+		t.Error("no event names the savepoint taken for the deletion")
+	}
+}
+
+// TestUnknownOperatorSettingIsWarned: a kubernetes.operator.* key the hub
+// does not read (a typo) gets a Warning event naming it, once per spec.
+func TestUnknownOperatorSettingIsWarned(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "typo", v1beta1.UpgradeModeStateless), `"kubernetes.operator.periodic.savepont.interval":"1h"`)
+	create(t, ctx, fd)
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		var evs eventsv1.EventList
+		if err := fleet.Members[0].Client.List(ctx, &evs, client.InNamespace(fd.Namespace)); err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == fd.Name && e.Reason == "UnknownSetting" && e.Type == corev1.EventTypeWarning && strings.Contains(e.Note, "kubernetes.operator.periodic.savepont.interval") {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Fatalf("no UnknownSetting warning naming the typo: %v", err)
+	}
+}

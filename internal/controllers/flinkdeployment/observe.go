@@ -1,0 +1,322 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// observe reads the JobManager Deployment and, when it is available, the
+// job through Flink REST, into the status.
+func (r *Reconciler) observe(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if s.lastSpec == nil {
+		return nil // nothing deployed yet
+	}
+	dep := &appsv1.Deployment{}
+	err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}, dep)
+	switch {
+	case apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero()):
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+		return nil
+	case err != nil:
+		return fmt.Errorf("read JobManager deployment: %w", err)
+	}
+	s.jobManager = dep
+
+	if !available(dep) {
+		age := r.now().Sub(dep.CreationTimestamp.Time)
+		if why, reason := r.jobManagerFailure(ctx, s, dep, age); why != "" {
+			// Reported at once, as upstream does; a spec change or the
+			// Deployment turning available brings the next reconcile.
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+			s.report(problem.Problem{Reason: problem.JobManagerDeploymentFailed, Message: "JobManager deployment " + dep.Name + " failed: " + why, Event: reason})
+			s.next = r.Options.ReconcileInterval
+			return nil
+		}
+		timeout := r.readinessTimeout(s.lastSpec)
+		if age > timeout {
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+			s.report(problem.New(problem.JobManagerDeploymentFailed,
+				fmt.Sprintf("JobManager deployment %s is not available within its readiness timeout of %s: %s", dep.Name, timeout, deploymentProblem(dep))))
+		} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+		}
+		// The Deployment's watch brings the reconcile when availability
+		// changes; polling is only needed to report the readiness timeout.
+		s.next = r.untilReadinessDeadline(timeout - age)
+		return nil
+	}
+
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return fmt.Errorf("flink rest client: %w", err)
+	}
+	if err := r.observeCluster(ctx, s, jm); err != nil {
+		var fe *flinkrest.Error
+		if !errors.As(err, &fe) {
+			return err
+		}
+		switch fe.Kind {
+		case flinkrest.KindNotReady, flinkrest.KindTimeout:
+			if fe.Kind == flinkrest.KindTimeout {
+				s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
+			}
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+			s.next = r.Options.ProgressCheckInterval
+			return nil
+		case flinkrest.KindBadResponse:
+			// A JobManager that answers what cannot be used (a redirect, a
+			// huge body, no JSON) is reported; the workqueue's backoff
+			// spaces out the next tries.
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+			s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
+			return requeue.Reported(err)
+		}
+		return err
+	}
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
+	s.clear(problem.JobManagerDeploymentFailed, problem.JobManagerUnusable)
+	if s.fd.Spec.Job != nil {
+		if err := r.observeJob(ctx, s, jm); err != nil {
+			return err
+		}
+	}
+	if !plan.Stable(st, s.lastSpec) {
+		s.next = r.Options.ProgressCheckInterval
+	}
+	return nil
+}
+
+// containerErrorReasons are the reasons of a waiting JobManager container
+// that no wait will cure, as upstream lists them.
+var containerErrorReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "RunContainerError", "CreateContainerConfigError", "OOMKilled"}
+
+// jobManagerFailure says why a JobManager Deployment that is not available
+// will not become so without a change, and the reason for the event: its
+// pods cannot be created (a ReplicaFailure condition: quota, admission), or
+// a JobManager container waits for one of containerErrorReasons. Pods are
+// read only once the Deployment is a progress check old (none of these
+// shows sooner), from the apiserver's watch cache; "" if nothing says so.
+func (r *Reconciler) jobManagerFailure(ctx context.Context, s *state, dep *appsv1.Deployment, age time.Duration) (string, string) {
+	for _, c := range dep.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return c.Message, c.Reason
+		}
+	}
+	if age < r.Options.ProgressCheckInterval || dep.Spec.Selector == nil {
+		return "", ""
+	}
+	var pods corev1.PodList
+	if err := s.cluster.GetAPIReader().List(ctx, &pods, client.InNamespace(dep.Namespace), client.MatchingLabels(dep.Spec.Selector.MatchLabels),
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
+		log.FromContext(ctx).Info("cannot read the JobManager pods", "error", err.Error())
+		return "", ""
+	}
+	for _, pod := range pods.Items {
+		for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && slices.Contains(containerErrorReasons, w.Reason) {
+				return containerProblem(cs), w.Reason
+			}
+		}
+	}
+	return "", ""
+}
+
+// containerProblem is "[container] message" of a waiting container; for a
+// crash loop, the message its last run ended with, when there is one.
+func containerProblem(cs corev1.ContainerStatus) string {
+	msg := cs.State.Waiting.Message
+	if last := cs.LastTerminationState.Terminated; cs.State.Waiting.Reason == "CrashLoopBackOff" && last != nil && last.Message != "" {
+		msg = "CrashLoop - " + last.Message
+	}
+	if msg == "" {
+		msg = cs.State.Waiting.Reason
+	}
+	return fmt.Sprintf("[%s] %s", cs.Name, msg)
+}
+
+// untilReadinessDeadline is when to look again at a JobManager Deployment
+// that is not available, left before its readiness deadline: at the
+// deadline, at least one progress check and at most one reconcile interval
+// away.
+func (r *Reconciler) untilReadinessDeadline(left time.Duration) time.Duration {
+	return min(max(left, r.Options.ProgressCheckInterval), max(r.Options.ReconcileInterval, r.Options.ProgressCheckInterval))
+}
+
+// readinessTimeout is how long the deployed spec's JobManager may take to
+// become ready: its kubernetes.operator.deployment.readiness.timeout if
+// set (as upstream reads it per resource), else the hub's default.
+func (r *Reconciler) readinessTimeout(spec *v1beta1.FlinkDeploymentSpec) time.Duration {
+	return plan.ReadinessTimeout(spec, r.Options.ReadinessTimeout)
+}
+
+// observeCluster reads the cluster's Flink version and revision.
+func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.Client) error {
+	cfg, err := jm.Config(ctx)
+	if err != nil {
+		return err
+	}
+	info := map[string]string{}
+	if cfg.FlinkVersion != "" {
+		info["flink-version"] = cfg.FlinkVersion
+	}
+	if cfg.FlinkRevision != "" {
+		info["flink-revision"] = cfg.FlinkRevision
+	}
+	if len(info) > 0 {
+		s.fd.Status.ClusterInfo = info
+	}
+	return nil
+}
+
+// observeJob reads the application's job into status.jobStatus.
+func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Client) error {
+	jobs, err := jm.ListJobs(ctx)
+	if err != nil {
+		return err
+	}
+	js := &s.fd.Status.JobStatus
+	job, ok := pickJob(jobs, js.JobID)
+	if !ok {
+		log.FromContext(ctx).V(1).Info("no job on the JobManager yet")
+		js.State = v1beta1.JobReconciling
+		s.next = r.Options.ProgressCheckInterval
+		return nil
+	}
+	changed := js.JobID != string(job.Jid) || js.State != v1beta1.JobStatusState(job.State)
+	js.JobID = string(job.Jid)
+	js.JobName = job.Name
+	js.State = v1beta1.JobStatusState(job.State)
+	if job.StartTime > 0 {
+		js.StartTime = strconv.FormatInt(job.StartTime, 10)
+	}
+	// updateTime is when the job's id or state last changed, as upstream
+	// keeps it; a periodic observation that finds nothing new writes nothing.
+	if changed || js.UpdateTime == "" {
+		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	}
+	switch {
+	case js.State == v1beta1.JobFailed && (changed || s.problem.IsZero()):
+		// Once per failure: a later problem (an upgrade that cannot take a
+		// savepoint of the failed job) is not overwritten.
+		r.recordJobFailure(ctx, s, jm)
+	case js.State != v1beta1.JobFailed:
+		s.clear(problem.JobFailed)
+	}
+	return nil
+}
+
+// maxCauseLength bounds the cause copied into status.error and the event.
+const maxCauseLength = 1024
+
+// recordJobFailure makes why the job failed the JobFailed problem, once
+// per failure, as upstream does.
+func (r *Reconciler) recordJobFailure(ctx context.Context, s *state, jm flinkrest.Client) {
+	exceptions, err := jm.Exceptions(ctx, s.fd.Status.JobStatus.JobID)
+	if err != nil {
+		log.FromContext(ctx).Info("cannot read the failed job's exceptions", "error", err.Error())
+	}
+	s.report(problem.New(problem.JobFailed, "Job failed: "+FailureCause(exceptions, err)))
+}
+
+// FailureCause is the newest entry of Flink's exception history: the first
+// line of its stack trace, which names the exception and its message, at
+// most maxCauseLength long. When Flink cannot say, it says so.
+func FailureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) string {
+	cause := noCause
+	switch {
+	case err != nil:
+		cause = "its exceptions could not be read: " + err.Error()
+	case exceptions == nil:
+	case len(exceptions.ExceptionHistory.Entries) > 0:
+		newest := exceptions.ExceptionHistory.Entries[0]
+		cause = firstLine(newest.Stacktrace, newest.ExceptionName)
+	case exceptions.RootException != "":
+		cause = firstLine(exceptions.RootException, "")
+	}
+	if len(cause) > maxCauseLength {
+		cause = cause[:maxCauseLength] + "..."
+	}
+	return cause
+}
+
+// noCause is the cause of a failure Flink reports nothing about.
+const noCause = "no cause reported by Flink"
+
+// firstLine is the first non-empty line of a stack trace, else fallback.
+func firstLine(trace, fallback string) string {
+	for line := range strings.Lines(trace) {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	if fallback == "" {
+		return noCause
+	}
+	return fallback
+}
+
+// pickJob is the job with the known id, else the most recently started.
+func pickJob(jobs []api.JobDetails, id string) (api.JobDetails, bool) {
+	if len(jobs) == 0 {
+		return api.JobDetails{}, false
+	}
+	for _, j := range jobs {
+		if id != "" && string(j.Jid) == id {
+			return j, true
+		}
+	}
+	sorted := append([]api.JobDetails{}, jobs...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].StartTime > sorted[b].StartTime })
+	return sorted[0], true
+}
+
+func available(dep *appsv1.Deployment) bool {
+	want := int32(1)
+	if dep.Spec.Replicas != nil {
+		want = *dep.Spec.Replicas
+	}
+	return dep.Status.ObservedGeneration >= dep.Generation && dep.Status.AvailableReplicas >= want && want > 0
+}
+
+// deploymentProblem is the Deployment's own explanation, if any.
+func deploymentProblem(dep *appsv1.Deployment) string {
+	for _, c := range dep.Status.Conditions {
+		if c.Status != "True" && c.Message != "" {
+			return c.Message
+		}
+	}
+	return fmt.Sprintf("%d of %d replicas available", dep.Status.AvailableReplicas, replicas(dep))
+}
+
+func replicas(dep *appsv1.Deployment) int32 {
+	if dep.Spec.Replicas == nil {
+		return 1
+	}
+	return *dep.Spec.Replicas
+}
+
+func equalStatus(a, b *v1beta1.FlinkDeploymentStatus) bool { return equality.Semantic.DeepEqual(a, b) }

@@ -1,0 +1,150 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+)
+
+// jobsClient answers ListJobs; every other call panics (embedded nil).
+type jobsClient struct {
+	flinkrest.Client
+	jobs []api.JobDetails
+}
+
+func (c jobsClient) ListJobs(context.Context) ([]api.JobDetails, error) { return c.jobs, nil }
+
+func TestObserveJobUpdateTime(t *testing.T) {
+	now := time.UnixMilli(2_000_000)
+	const before = "1000000"
+	running := api.JobDetails{Jid: "a", Name: "job", State: "RUNNING", StartTime: 900_000}
+	for _, tc := range []struct {
+		name string
+		was  v1beta1.JobStatus
+		job  api.JobDetails
+		want string
+	}{
+		{"first observation", v1beta1.JobStatus{}, running, "2000000"},
+		{"same job, same state", v1beta1.JobStatus{JobID: "a", State: "RUNNING", UpdateTime: before}, running, before},
+		{"state changed", v1beta1.JobStatus{JobID: "a", State: "CREATED", UpdateTime: before}, running, "2000000"},
+		{"another job", v1beta1.JobStatus{JobID: "b", State: "RUNNING", UpdateTime: before}, running, "2000000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Reconciler{Now: func() time.Time { return now }}
+			s := &state{fd: &v1beta1.FlinkDeployment{}}
+			s.fd.Status.JobStatus = tc.was
+			if err := r.observeJob(context.Background(), s, jobsClient{jobs: []api.JobDetails{tc.job}}); err != nil {
+				t.Fatal(err)
+			}
+			js := s.fd.Status.JobStatus
+			if js.UpdateTime != tc.want || js.State != "RUNNING" || js.StartTime != "900000" {
+				t.Errorf("job status %+v, want updateTime %s", js, tc.want)
+			}
+		})
+	}
+}
+
+func TestUntilReadinessDeadline(t *testing.T) {
+	r := &Reconciler{Options: Options{ProgressCheckInterval: 10 * time.Second, ReconcileInterval: time.Minute, ReadinessTimeout: 5 * time.Minute}}
+	for _, tc := range []struct {
+		left, want time.Duration
+	}{
+		{5 * time.Minute, time.Minute},       // far from the deadline: one reconcile interval
+		{30 * time.Second, 30 * time.Second}, // at the deadline
+		{2 * time.Second, 10 * time.Second},  // no sooner than a progress check
+		{-5 * time.Minute, 10 * time.Second}, // past it: the timeout is reported by then
+	} {
+		if got := r.untilReadinessDeadline(tc.left); got != tc.want {
+			t.Errorf("%s left: got %s, want %s", tc.left, got, tc.want)
+		}
+	}
+}
+
+func TestReadinessTimeout(t *testing.T) {
+	r := &Reconciler{Options: Options{ReadinessTimeout: 5 * time.Minute}}
+	spec := func(conf string) *v1beta1.FlinkDeploymentSpec {
+		return &v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)}}
+	}
+	for _, tc := range []struct {
+		name string
+		spec *v1beta1.FlinkDeploymentSpec
+		want time.Duration
+	}{
+		{"unset: the hub's default", spec(`{}`), 5 * time.Minute},
+		{"per FlinkDeployment, in Flink's format", spec(`{"kubernetes.operator.deployment.readiness.timeout": "15 min"}`), 15 * time.Minute},
+		{"nested YAML keys", spec(`{"kubernetes": {"operator": {"deployment.readiness.timeout": "90 s"}}}`), 90 * time.Second},
+		{"unreadable (the validation reports it)", spec(`{"kubernetes.operator.deployment.readiness.timeout": "soon"}`), 5 * time.Minute},
+		{"zero", spec(`{"kubernetes.operator.deployment.readiness.timeout": "0"}`), 5 * time.Minute},
+	} {
+		if got := r.readinessTimeout(tc.spec); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestFailureCause(t *testing.T) {
+	entry := func(name, trace string) api.RootExceptionInfo {
+		return api.RootExceptionInfo{ExceptionName: name, Stacktrace: trace}
+	}
+	history := func(entries ...api.RootExceptionInfo) *api.JobExceptionsInfoWithHistory {
+		return &api.JobExceptionsInfoWithHistory{ExceptionHistory: api.JobExceptionHistory{Entries: entries}}
+	}
+	long := strings.Repeat("x", 2*maxCauseLength)
+	for _, tc := range []struct {
+		name       string
+		exceptions *api.JobExceptionsInfoWithHistory
+		err        error
+		want       string
+	}{
+		{"newest history entry", history(
+			entry("java.io.IOException", "\njava.io.IOException: disk full\n\tat a.B(B.java:1)"),
+			entry("java.lang.RuntimeException", "java.lang.RuntimeException: older")),
+			nil, "java.io.IOException: disk full"},
+		{"entry without a stack trace", history(entry("java.io.IOException", "")), nil, "java.io.IOException"},
+		{"root exception only", &api.JobExceptionsInfoWithHistory{RootException: "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat x"},
+			nil, "org.apache.flink.runtime.JobException: Recovery is suppressed"},
+		{"nothing reported", history(), nil, noCause},
+		{"no answer", nil, errors.New("503 Service Unavailable"), "its exceptions could not be read: 503 Service Unavailable"},
+		{"long message", history(entry("E", long)), nil, long[:maxCauseLength] + "..."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := FailureCause(tc.exceptions, tc.err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestContainerProblem(t *testing.T) {
+	waiting := func(reason, msg string) corev1.ContainerState {
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}
+	}
+	for _, tc := range []struct {
+		name string
+		cs   corev1.ContainerStatus
+		want string
+	}{
+		{"image pull", corev1.ContainerStatus{Name: "flink-main-container", State: waiting("ImagePullBackOff", `Back-off pulling image "flink:2.9"`)},
+			`[flink-main-container] Back-off pulling image "flink:2.9"`},
+		{"crash loop with the last run's message", corev1.ContainerStatus{Name: "flink-main-container", State: waiting("CrashLoopBackOff", "back-off 20s"),
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "Could not parse flink-conf.yaml"}}},
+			"[flink-main-container] CrashLoop - Could not parse flink-conf.yaml"},
+		{"crash loop without one", corev1.ContainerStatus{Name: "init", State: waiting("CrashLoopBackOff", "back-off 20s"),
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}},
+			"[init] back-off 20s"},
+		{"no message", corev1.ContainerStatus{Name: "c", State: waiting("CreateContainerConfigError", "")}, "[c] CreateContainerConfigError"},
+	} {
+		if got := containerProblem(tc.cs); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

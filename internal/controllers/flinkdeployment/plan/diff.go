@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+)
+
+// Diff is what a spec change asks of the running cluster, as upstream
+// classifies it.
+type Diff int
+
+const (
+	// DiffIgnore: nothing to redeploy (operator settings, nonces handled
+	// elsewhere); the new spec is only recorded.
+	DiffIgnore Diff = iota
+	// DiffScale: a standalone reactive cluster only resizes its
+	// TaskManagers; the job is not restarted.
+	DiffScale
+	// DiffUpgrade: the cluster is redeployed by the job's upgrade mode.
+	DiffUpgrade
+	// DiffSavepointRedeploy: the cluster is redeployed from
+	// initialSavepointPath, discarding the running job's state.
+	DiffSavepointRedeploy
+)
+
+func (d Diff) String() string {
+	return [...]string{"ignore", "scale", "upgrade", "savepoint-redeploy"}[d]
+}
+
+// classify compares the new spec with the last reconciled one. job.state is
+// not compared: suspend and resume are decided before.
+func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
+	if current.Job != nil && last.Job != nil && !v1beta1.EqualNonce(current.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) {
+		return DiffSavepointRedeploy
+	}
+	a, b := upgradeRelevant(current), upgradeRelevant(last)
+	if reflect.DeepEqual(a, b) {
+		return DiffIgnore
+	}
+	if reactiveStandalone(current) && reactiveStandalone(last) {
+		delete(a, "parallelism")
+		delete(b, "parallelism")
+		delete(a, "taskManagerReplicas")
+		delete(b, "taskManagerReplicas")
+		if reflect.DeepEqual(a, b) {
+			return DiffScale
+		}
+	}
+	return DiffUpgrade
+}
+
+// upgradeRelevant is the spec as a map without what needs no redeploy:
+// operator configuration keys and the job fields that only steer the
+// operator (nonces, upgrade mode, restore settings, desired state).
+func upgradeRelevant(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
+	c := spec.DeepCopy()
+	m := toMap(c)
+	if conf, err := c.FlatConfiguration(); err == nil {
+		kept := map[string]any{}
+		for k, v := range conf {
+			if !strings.HasPrefix(k, flinkconf.OperatorKeyPrefix) {
+				kept[k] = v
+			}
+		}
+		m["flinkConfiguration"] = kept
+	}
+	if job, ok := m["job"].(map[string]any); ok {
+		for _, k := range []string{"savepointTriggerNonce", "checkpointTriggerNonce", "upgradeMode", "allowNonRestoredState", "initialSavepointPath", "initialStateReference", "autoscalerResetNonce", "state", "savepointRedeployNonce"} {
+			delete(job, k)
+		}
+		m["parallelism"] = job["parallelism"]
+		delete(job, "parallelism")
+	}
+	if tm, ok := m["taskManager"].(map[string]any); ok {
+		m["taskManagerReplicas"] = tm["replicas"]
+		delete(tm, "replicas")
+	}
+	return m
+}
+
+func toMap(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
+	raw, _ := json.Marshal(spec)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+// reactiveStandalone reports a standalone cluster with Flink's reactive
+// scheduler, whose job follows the TaskManagers it is given.
+func reactiveStandalone(spec *v1beta1.FlinkDeploymentSpec) bool {
+	if spec.Mode != v1beta1.ModeStandalone {
+		return false
+	}
+	conf, err := spec.FlatConfiguration()
+	return err == nil && strings.EqualFold(conf["scheduler-mode"], "reactive")
+}

@@ -1,0 +1,64 @@
+package plan
+
+import (
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/utils/ptr"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+func TestClassify(t *testing.T) {
+	base := func() *v1beta1.FlinkDeploymentSpec {
+		return &v1beta1.FlinkDeploymentSpec{
+			Image:              "flink:2.2",
+			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h"}`)},
+			TaskManager:        &v1beta1.TaskManagerSpec{Replicas: ptr.To[int32](2)},
+			Job:                &v1beta1.JobSpec{Parallelism: 2, UpgradeMode: v1beta1.UpgradeModeSavepoint},
+		}
+	}
+	reactive := func(s *v1beta1.FlinkDeploymentSpec) {
+		s.Mode = v1beta1.ModeStandalone
+		s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"scheduler-mode": "reactive"}`)}
+	}
+	cases := []struct {
+		name   string
+		before func(*v1beta1.FlinkDeploymentSpec)
+		change func(*v1beta1.FlinkDeploymentSpec)
+		want   Diff
+	}{
+		{"nothing", nil, func(*v1beta1.FlinkDeploymentSpec) {}, DiffIgnore},
+		{"operator key", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "10m"}`)}
+		}, DiffIgnore},
+		{"savepoint nonce", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointTriggerNonce = ptr.To[int64](5) }, DiffIgnore},
+		{"upgrade mode", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeLastState }, DiffIgnore},
+		{"flink key", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 4}`)}
+		}, DiffUpgrade},
+		{"image", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Image = "flink:2.3" }, DiffUpgrade},
+		{"restart nonce", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.RestartNonce = ptr.To[int64](1) }, DiffUpgrade},
+		{"parallelism, native", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.Parallelism = 4 }, DiffUpgrade},
+		{"parallelism, reactive standalone", reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.Parallelism = 4 }, DiffScale},
+		{"replicas, reactive standalone", reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](5) }, DiffScale},
+		{"replicas and image, reactive standalone", reactive, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.TaskManager.Replicas = ptr.To[int32](5)
+			s.Image = "flink:2.3"
+		}, DiffUpgrade},
+		{"savepoint redeploy", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = ptr.To[int64](1) }, DiffSavepointRedeploy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			last := base()
+			if tc.before != nil {
+				tc.before(last)
+			}
+			current := last.DeepCopy()
+			tc.change(current)
+			if got := Classify(current, last); got != tc.want {
+				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

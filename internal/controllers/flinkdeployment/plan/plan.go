@@ -1,0 +1,321 @@
+// Package plan decides what a FlinkDeployment's reconcile does next with
+// its spec: Next is a pure function from the spec, the status and what was
+// observed of the cluster to one step (deploy, capture the job's state,
+// delete the old cluster, record it gone, deploy the upgrade or suspend,
+// roll back, ...). The controller runs the step, persists the status, and
+// asks again; because every decision is read from the status, a reconcile
+// interrupted anywhere (a crash, a shard handoff) is finished by whichever
+// replica asks next.
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// Step is what the reconcile does next.
+type Step string
+
+// The steps. Each is idempotent: run twice, it does what it did once.
+const (
+	// Nothing: the cluster is as the spec asks and nothing is due (a
+	// suspended job, a rolled-back spec waiting for a new one).
+	Nothing Step = "Nothing"
+	// Steady: the spec is deployed; recover nothing, take the periodic
+	// snapshots that are due.
+	Steady Step = "Steady"
+	// RecordSpec: record the spec as reconciled without touching the
+	// cluster (created suspended, changed while suspended, a change that
+	// needs no redeploy).
+	RecordSpec Step = "RecordSpec"
+	// Deploy: deploy the spec (first deployment, resume) from Restore.
+	Deploy Step = "Deploy"
+	// Scale: resize a reactive cluster's TaskManagers.
+	Scale Step = "Scale"
+	// RecoverJobManager: recreate a JobManager Deployment deleted behind
+	// the hub's back.
+	RecoverJobManager Step = "RecoverJobManager"
+	// Begin: mark an upgrade (or suspend) under way, before any step of it.
+	Begin Step = "Begin"
+	// RestartFailed: begin an upgrade to the same spec for a job that
+	// failed for good, from Restore.
+	RestartFailed Step = "RestartFailed"
+	// ReadHAMetadata: the next decision needs to know whether Flink's HA
+	// metadata holds a checkpoint; read it into Input.HAMetadata and ask
+	// again.
+	ReadHAMetadata Step = "ReadHAMetadata"
+	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
+	TriggerSavepoint Step = "TriggerSavepoint"
+	// PollSavepoint: follow the upgrade's pending savepoint.
+	PollSavepoint Step = "PollSavepoint"
+	// ManualRestore: a last-state upgrade has no HA metadata to restore
+	// from; report it and wait for the user.
+	ManualRestore Step = "ManualRestore"
+	// Blocked: a savepoint upgrade can take no savepoint (the job does not
+	// run) and has no HA metadata to fall back to; report it and wait.
+	Blocked Step = "Blocked"
+	// Delete: delete the old cluster (cancelling its job first when
+	// CancelJob, keeping its HA metadata when KeepHA).
+	Delete Step = "Delete"
+	// RecordGone: the old cluster is gone; record it so no later step
+	// captures or deletes again.
+	RecordGone Step = "RecordGone"
+	// Suspend: finish a suspend: record the suspended spec.
+	Suspend Step = "Suspend"
+	// DeployUpgrade: deploy the new spec of an upgrade from Restore.
+	DeployUpgrade Step = "DeployUpgrade"
+	// RollBack: redeploy the last stable spec.
+	RollBack Step = "RollBack"
+	// Wait: nothing may be done before After (a failed upgrade savepoint
+	// holds the next attempt back).
+	Wait Step = "Wait"
+)
+
+// Input is what Next decides from.
+type Input struct {
+	// Spec is the FlinkDeployment's spec.
+	Spec *v1beta1.FlinkDeploymentSpec
+	// Last is the last reconciled spec, nil before the first deployment.
+	Last *v1beta1.FlinkDeploymentSpec
+	// Status is the FlinkDeployment's status, as observed this reconcile.
+	Status *v1beta1.FlinkDeploymentStatus
+	// Problem is the reason of the current problem, "" for none.
+	Problem problem.Reason
+	// JobManager reports that the JobManager Deployment exists and is not
+	// being deleted.
+	JobManager bool
+	// ClusterGone reports that a Delete step of this reconcile completed:
+	// the old cluster's objects are gone.
+	ClusterGone bool
+	// HAMetadata reports whether Flink's HA metadata holds a checkpoint;
+	// nil until read (ReadHAMetadata).
+	HAMetadata *bool
+	// Now is the time of the decision.
+	Now time.Time
+	// ReadinessTimeout is the hub's default readiness timeout.
+	ReadinessTimeout time.Duration
+	// RetryAfterSavepointFailure is how long a failed upgrade savepoint
+	// holds back the next attempt.
+	RetryAfterSavepointFailure time.Duration
+}
+
+// Plan is the next step and what it needs.
+type Plan struct {
+	// Step is what to do.
+	Step Step
+	// First marks the first deployment (Deploy, RecordSpec).
+	First bool
+	// Restore is where a deployed job starts (Deploy, DeployUpgrade,
+	// RestartFailed, RollBack).
+	Restore flinkconf.Restore
+	// CancelJob asks Delete to cancel the job first (stateless upgrades,
+	// savepoint redeploys).
+	CancelJob bool
+	// KeepHA asks Delete to keep Flink's HA metadata: the new cluster
+	// restores from it.
+	KeepHA bool
+	// Fallback marks a Delete that keeps HA metadata because no savepoint
+	// could be taken of a job that does not run.
+	Fallback bool
+	// SnapshotsFirst asks for the manual savepoint and checkpoint nonces
+	// to be handled before the step: they compare with the last reconciled
+	// spec, which the step may record.
+	SnapshotsFirst bool
+	// After is how long to Wait.
+	After time.Duration
+	// Why says what started a Begin, for its event.
+	Why string
+}
+
+// Next is the step the reconcile takes next.
+func Next(in Input) Plan {
+	spec, last, st := in.Spec, in.Last, in.Status
+	if last == nil {
+		if Suspended(spec) {
+			return Plan{Step: RecordSpec, First: true}
+		}
+		return Plan{Step: Deploy, First: true, Restore: flinkconf.Restore{SavepointPath: InitialSavepoint(spec)}}
+	}
+	switch rs := st.ReconciliationStatus.State; {
+	case rs == v1beta1.ReconciliationUpgrading:
+		return upgrade(in)
+	case rs == v1beta1.ReconciliationRollingBack || rollBackDue(in):
+		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
+	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
+		return Plan{Step: Nothing}
+	}
+	switch {
+	case Suspended(spec) && !Suspended(last):
+		return begin(in, "Suspending the job")
+	case !Suspended(spec) && Suspended(last):
+		return Plan{Step: Deploy, Restore: restoreFor(st, UpgradeMode(spec))}
+	case Suspended(spec) && Changed(spec, last):
+		return Plan{Step: RecordSpec}
+	case Suspended(spec):
+		return Plan{Step: Nothing}
+	case restartingFailedJob(in):
+		return Plan{Step: RestartFailed, Restore: failedJobRestore(last, st)}
+	}
+	p := specChange(in)
+	p.SnapshotsFirst = true
+	return p
+}
+
+// specChange is the step for a deployed, running spec: what its change
+// asks for, a lost JobManager's recovery, or the steady state.
+func specChange(in Input) Plan {
+	if Changed(in.Spec, in.Last) {
+		switch d := Classify(in.Spec, in.Last); d {
+		case DiffIgnore:
+			return Plan{Step: RecordSpec}
+		case DiffScale:
+			return Plan{Step: Scale}
+		default:
+			return begin(in, fmt.Sprintf("Spec changed (%s)", d))
+		}
+	}
+	if in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing {
+		return Plan{Step: RecoverJobManager}
+	}
+	return Plan{Step: Steady}
+}
+
+// begin is Begin, unless a failed upgrade savepoint holds the attempt
+// back.
+func begin(in Input, why string) Plan {
+	info := in.Status.JobStatus.SavepointInfo
+	if in.Problem == problem.SavepointFailed && info != nil && info.TriggerTimestamp != nil {
+		if wait := time.UnixMilli(*info.TriggerTimestamp).Add(in.RetryAfterSavepointFailure).Sub(in.Now); wait > 0 {
+			return Plan{Step: Wait, After: wait}
+		}
+	}
+	return Plan{Step: Begin, Why: why}
+}
+
+// upgrade is the next step of an upgrade or suspend under way: capture the
+// job's state by the upgrade mode, delete the old cluster, record it gone,
+// then deploy the new spec or stop there for a suspend.
+func upgrade(in Input) Plan {
+	spec, last, st := in.Spec, in.Last, in.Status
+	redeploy := redeploying(spec, last)
+	if !Suspended(last) {
+		if in.ClusterGone {
+			return Plan{Step: RecordGone}
+		}
+		if !in.JobManager {
+			mode := UpgradeMode(spec)
+			keepHA := mode == v1beta1.UpgradeModeLastState || (mode == v1beta1.UpgradeModeSavepoint && st.JobStatus.UpgradeSavepointPath == "")
+			return Plan{Step: Delete, KeepHA: keepHA && !redeploy}
+		}
+		return capture(in, redeploy)
+	}
+	if Suspended(spec) {
+		return Plan{Step: Suspend}
+	}
+	if redeploy {
+		return Plan{Step: DeployUpgrade, Restore: flinkconf.Restore{SavepointPath: spec.Job.InitialSavepointPath}}
+	}
+	return Plan{Step: DeployUpgrade, Restore: restoreFor(st, UpgradeMode(spec))}
+}
+
+// capture is the step that saves the running job's state by the upgrade
+// mode before its cluster is deleted.
+func capture(in Input, redeploy bool) Plan {
+	spec, st := in.Spec, in.Status
+	mode := UpgradeMode(spec)
+	switch {
+	case restartingFailedJob(in):
+		// restartFailedJob chose where the job starts, and Flink removed
+		// the failed job's HA metadata.
+		return Plan{Step: Delete}
+	case redeploy || mode == v1beta1.UpgradeModeStateless:
+		return Plan{Step: Delete, CancelJob: true}
+	case mode == v1beta1.UpgradeModeLastState:
+		switch {
+		case in.HAMetadata == nil:
+			return Plan{Step: ReadHAMetadata}
+		case !*in.HAMetadata:
+			return Plan{Step: ManualRestore}
+		}
+		return Plan{Step: Delete, KeepHA: true}
+	}
+	// Savepoint mode.
+	if st.JobStatus.UpgradeSavepointPath != "" {
+		return Plan{Step: Delete}
+	}
+	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
+		return Plan{Step: PollSavepoint}
+	}
+	if st.JobManagerDeploymentStatus == v1beta1.JobManagerReady && st.JobStatus.State == v1beta1.JobRunning {
+		return Plan{Step: TriggerSavepoint}
+	}
+	// The job does not run, so no savepoint can be taken: fall back to
+	// the latest checkpoint in the HA metadata if there is one.
+	if HAEnabled(in.Last) {
+		switch {
+		case in.HAMetadata == nil:
+			return Plan{Step: ReadHAMetadata}
+		case *in.HAMetadata:
+			return Plan{Step: Delete, KeepHA: true, Fallback: true}
+		}
+	}
+	return Plan{Step: Blocked}
+}
+
+// redeploying reports a changed savepointRedeployNonce: the new cluster
+// starts from initialSavepointPath, whatever the job's state.
+func redeploying(spec, last *v1beta1.FlinkDeploymentSpec) bool {
+	return last.Job != nil && spec.Job != nil && !v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce)
+}
+
+// restartingFailedJob reports a job that failed for good, with
+// kubernetes.operator.job.restart.failed on and the spec unchanged since it
+// was deployed (a new spec is an upgrade instead).
+func restartingFailedJob(in Input) bool {
+	return in.Status.JobStatus.State == v1beta1.JobFailed && !Suspended(in.Last) &&
+		SettingOn(in.Last, flinkconf.KeyRestartFailed) && !Changed(in.Spec, in.Last)
+}
+
+// failedJobRestore is where a failed job restarts, as upstream does: in
+// the savepoint and last-state modes from the upgrade savepoint or, failing
+// that, the last savepoint; else (stateless, or no savepoint known) with
+// empty state, since Flink removed the failed job's HA metadata.
+func failedJobRestore(last *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus) flinkconf.Restore {
+	if UpgradeMode(last) == v1beta1.UpgradeModeStateless {
+		return flinkconf.Restore{}
+	}
+	path := st.JobStatus.UpgradeSavepointPath
+	if info := st.JobStatus.SavepointInfo; path == "" && info != nil && info.LastSavepoint != nil {
+		path = info.LastSavepoint.Location
+	}
+	return flinkconf.Restore{SavepointPath: path}
+}
+
+// restoreFor is where a (re)deployed job starts: the upgrade's savepoint
+// in savepoint mode, the HA metadata in last-state mode (Flink finds it by
+// the cluster id; no path), empty state when stateless.
+func restoreFor(st *v1beta1.FlinkDeploymentStatus, mode v1beta1.UpgradeMode) flinkconf.Restore {
+	if mode == v1beta1.UpgradeModeStateless {
+		return flinkconf.Restore{}
+	}
+	return flinkconf.Restore{SavepointPath: st.JobStatus.UpgradeSavepointPath}
+}
+
+// rollBackDue reports a deployed spec that has not become stable within
+// its readiness timeout, with rollbacks enabled and a stable spec to go
+// back to.
+func rollBackDue(in Input) bool {
+	st, last := in.Status, in.Last
+	rs := st.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec == "" || rs.LastStableSpec == rs.LastReconciledSpec {
+		return false
+	}
+	if !SettingOn(last, flinkconf.KeyRollbackEnabled) || Stable(st, last) {
+		return false
+	}
+	return in.Now.Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > ReadinessTimeout(last, in.ReadinessTimeout)
+}

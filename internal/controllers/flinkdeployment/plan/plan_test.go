@@ -1,0 +1,321 @@
+package plan
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/utils/ptr"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+var now = time.UnixMilli(1_800_000_000_000)
+
+// app is an application spec in mode with the given configuration.
+func app(mode v1beta1.UpgradeMode, conf string) *v1beta1.FlinkDeploymentSpec {
+	return &v1beta1.FlinkDeploymentSpec{
+		Image:              "flink:2.2",
+		FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)},
+		Job:                &v1beta1.JobSpec{JarURI: "local:///job.jar", Parallelism: 2, UpgradeMode: mode},
+	}
+}
+
+const haConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha"}`
+
+// with returns a copy of spec changed by change.
+func with(spec *v1beta1.FlinkDeploymentSpec, change func(*v1beta1.FlinkDeploymentSpec)) *v1beta1.FlinkDeploymentSpec {
+	c := spec.DeepCopy()
+	change(c)
+	return c
+}
+
+func suspend(s *v1beta1.FlinkDeploymentSpec)   { s.Job.State = v1beta1.JobStateSuspended }
+func parallel3(s *v1beta1.FlinkDeploymentSpec) { s.Job.Parallelism = 3 }
+
+// status is a status in reconciliation state rs with the JobManager and
+// job as given.
+func status(rs v1beta1.ReconciliationState, jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState) *v1beta1.FlinkDeploymentStatus {
+	return &v1beta1.FlinkDeploymentStatus{
+		JobManagerDeploymentStatus: jm,
+		JobStatus:                  v1beta1.JobStatus{State: job},
+		ReconciliationStatus:       v1beta1.ReconciliationStatus{State: rs, ReconciliationTimestamp: now.Add(-time.Minute).UnixMilli()},
+	}
+}
+
+func running() *v1beta1.FlinkDeploymentStatus {
+	return status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobRunning)
+}
+
+func upgrading(jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState) *v1beta1.FlinkDeploymentStatus {
+	return status(v1beta1.ReconciliationUpgrading, jm, job)
+}
+
+// edit returns st changed by change.
+func edit(st *v1beta1.FlinkDeploymentStatus, change func(*v1beta1.FlinkDeploymentStatus)) *v1beta1.FlinkDeploymentStatus {
+	change(st)
+	return st
+}
+
+func savepointPath(p string) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.UpgradeSavepointPath = p }
+}
+
+func pendingTrigger(kind v1beta1.SnapshotTriggerType, at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		ms := at.UnixMilli()
+		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: kind, TriggerTimestamp: &ms}
+	}
+}
+
+// stableSpecs marks last as both reconciled and stable, or only
+// reconciled with an older stable spec.
+func stableSpecs(t *testing.T, last *v1beta1.FlinkDeploymentSpec, stable bool) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		enc, err := EncodeSpec(last, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ReconciliationStatus.LastReconciledSpec, st.ReconciliationStatus.LastStableSpec = enc, enc
+		if !stable {
+			st.ReconciliationStatus.LastStableSpec = `{"spec":{}}`
+		}
+	}
+}
+
+func TestNext(t *testing.T) {
+	specs := newNextSpecs()
+	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Next(tc.in); got != tc.want {
+				t.Errorf("Next = %+v\nwant   %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// nextCase is what Next must plan from an input.
+type nextCase struct {
+	name string
+	in   Input
+	want Plan
+}
+
+// nextSpecs are the specs the cases of Next start from.
+type nextSpecs struct {
+	savepoint, savepointNoHA, lastState, stateless, redeploy, restartFailed, rollback, reactive *v1beta1.FlinkDeploymentSpec
+}
+
+func newNextSpecs() nextSpecs {
+	savepoint := app(v1beta1.UpgradeModeSavepoint, haConf)
+	return nextSpecs{
+		savepoint:     savepoint,
+		savepointNoHA: app(v1beta1.UpgradeModeSavepoint, `{}`),
+		lastState:     app(v1beta1.UpgradeModeLastState, haConf),
+		stateless:     app(v1beta1.UpgradeModeStateless, `{}`),
+		redeploy: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.Job.SavepointRedeployNonce, s.Job.InitialSavepointPath = ptr.To[int64](1), "s3://b/sp-9"
+		}),
+		restartFailed: app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyRestartFailed+`":"true"}`),
+		rollback:      app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyRollbackEnabled+`":"true","`+flinkconf.KeyReadinessTimeout+`":"30 s"}`),
+		reactive: &v1beta1.FlinkDeploymentSpec{Mode: v1beta1.ModeStandalone, FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"scheduler-mode":"reactive"}`)},
+			TaskManager: &v1beta1.TaskManagerSpec{Replicas: ptr.To[int32](2)}, Job: &v1beta1.JobSpec{Parallelism: 2}},
+	}
+}
+
+// deployedCases: before the first deployment, and with a deployed spec.
+func deployedCases(specs nextSpecs) []nextCase {
+	savepoint, redeploy, reactive := specs.savepoint, specs.redeploy, specs.reactive
+	return []nextCase{
+		// Before the first deployment.
+		{"first deployment", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.InitialSavepointPath = "s3://b/sp-1" }), Status: &v1beta1.FlinkDeploymentStatus{}},
+			Plan{Step: Deploy, First: true, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-1"}}},
+		{"created suspended", Input{Spec: with(savepoint, suspend), Status: &v1beta1.FlinkDeploymentStatus{}}, Plan{Step: RecordSpec, First: true}},
+
+		// A deployed spec.
+		{"steady", Input{Spec: savepoint, Last: savepoint, Status: running(), JobManager: true}, Plan{Step: Steady, SnapshotsFirst: true}},
+		{"JobManager deleted behind the hub's back", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
+		{"operator setting changed", Input{Spec: app(v1beta1.UpgradeModeSavepoint, `{"kubernetes.operator.periodic.savepoint.interval":"1h"}`), Last: app(v1beta1.UpgradeModeSavepoint, `{}`), Status: running(), JobManager: true},
+			Plan{Step: RecordSpec, SnapshotsFirst: true}},
+		{"reactive scale", Input{Spec: with(reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](4); s.Job.Parallelism = 4 }), Last: reactive, Status: running(), JobManager: true},
+			Plan{Step: Scale, SnapshotsFirst: true}},
+		{"spec changed", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: running(), JobManager: true},
+			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
+		{"savepoint redeploy", Input{Spec: redeploy, Last: savepoint, Status: running(), JobManager: true},
+			Plan{Step: Begin, Why: "Spec changed (savepoint-redeploy)", SnapshotsFirst: true}},
+		{"spec changed after a failed upgrade savepoint, retry not due", Input{Spec: with(savepoint, parallel3), Last: savepoint, Problem: problem.SavepointFailed, RetryAfterSavepointFailure: time.Minute,
+			Status: edit(running(), pendingTrigger("", now.Add(-20*time.Second))), JobManager: true, Now: now},
+			Plan{Step: Wait, After: 40 * time.Second, SnapshotsFirst: true}},
+		{"spec changed after a failed upgrade savepoint, retry due", Input{Spec: with(savepoint, parallel3), Last: savepoint, Problem: problem.SavepointFailed, RetryAfterSavepointFailure: time.Minute,
+			Status: edit(running(), pendingTrigger("", now.Add(-2*time.Minute))), JobManager: true, Now: now},
+			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
+	}
+}
+
+// suspendAndFailedJobCases: suspend and resume, and a job that failed for
+// good.
+func suspendAndFailedJobCases(specs nextSpecs) []nextCase {
+	savepoint, stateless, restartFailed := specs.savepoint, specs.stateless, specs.restartFailed
+	return []nextCase{
+		// Suspend and resume.
+		{"suspend", Input{Spec: with(savepoint, suspend), Last: savepoint, Status: running(), JobManager: true}, Plan{Step: Begin, Why: "Suspending the job"}},
+		{"resume in savepoint mode", Input{Spec: savepoint, Last: with(savepoint, suspend), Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-2"))},
+			Plan{Step: Deploy, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-2"}}},
+		{"resume stateless", Input{Spec: stateless, Last: with(stateless, suspend), Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-2"))},
+			Plan{Step: Deploy}},
+		{"changed while suspended", Input{Spec: with(with(savepoint, suspend), parallel3), Last: with(savepoint, suspend), Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobSuspended)},
+			Plan{Step: RecordSpec}},
+		{"suspended, unchanged", Input{Spec: with(savepoint, suspend), Last: with(savepoint, suspend), Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobSuspended)},
+			Plan{Step: Nothing}},
+
+		// A job that failed for good.
+		{"failed job, restart on, from the upgrade savepoint", Input{Spec: restartFailed, Last: restartFailed, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-3"}}},
+		{"failed job, restart on, from the last savepoint", Input{Spec: restartFailed, Last: restartFailed, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), func(st *v1beta1.FlinkDeploymentStatus) {
+			st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "s3://b/sp-4"}}
+		}), JobManager: true},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-4"}}},
+		{"failed stateless job, restart on", Input{Spec: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }), Last: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }),
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
+			Plan{Step: RestartFailed}},
+		{"failed job, restart off", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"failed job being restarted: its cluster is deleted without HA", Input{Spec: restartFailed, Last: restartFailed, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: Delete}},
+	}
+}
+
+// rollbackCases: rollbacks of a spec not stable in time.
+func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
+	savepoint, rollback := specs.savepoint, specs.rollback
+	return []nextCase{
+		// Rollbacks.
+		{"not stable within the readiness timeout", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, rollback, false))},
+			Plan{Step: RollBack}},
+		{"not stable yet, within the timeout", Input{Spec: rollback, Last: rollback, Now: now.Add(-45 * time.Second), JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, rollback, false))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"stable spec running", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true, Status: edit(running(), stableSpecs(t, rollback, true))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rollbacks off", Input{Spec: savepoint, Last: savepoint, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, savepoint, false))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rolling back", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationRollingBack, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), savepointPath("s3://b/sp-5"))},
+			Plan{Step: RollBack, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"rolled back, spec unchanged", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning)},
+			Plan{Step: Nothing}},
+		{"rolled back, new spec", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
+	}
+}
+
+// captureCases: capturing the job's state before an upgrade.
+func captureCases(specs nextSpecs) []nextCase {
+	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
+	yes, no := ptr.To(true), ptr.To(false)
+	return []nextCase{
+		// Capturing the job's state.
+		{"stateless: cancel, then delete", Input{Spec: with(stateless, parallel3), Last: stateless, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Delete, CancelJob: true}},
+		{"redeploy: cancel, then delete without HA", Input{Spec: redeploy, Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Delete, CancelJob: true}},
+		{"last-state: HA metadata not read yet", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: ReadHAMetadata}},
+		{"last-state with HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true}},
+		{"last-state without HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
+			Plan{Step: ManualRestore}},
+		{"savepoint: job running", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: TriggerSavepoint}},
+		{"savepoint: trigger pending", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true},
+			Plan{Step: PollSavepoint}},
+		{"savepoint: a manual trigger pending is not the upgrade's", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
+			Plan{Step: TriggerSavepoint}},
+		{"savepoint: taken", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-6")), JobManager: true},
+			Plan{Step: Delete}},
+		{"savepoint: job not running, HA not read yet", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: ReadHAMetadata}},
+		{"savepoint: job not running, HA metadata to fall back to", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true, Fallback: true}},
+		{"savepoint: job not running, no HA metadata", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
+			Plan{Step: Blocked}},
+		{"savepoint: job not running, HA off", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: upgrading(v1beta1.JobManagerDeployedNotReady, v1beta1.JobReconciling), JobManager: true},
+			Plan{Step: Blocked}},
+	}
+}
+
+// oldClusterCases: deleting the old cluster, when its JobManager is gone
+// already, and deploying once it is recorded gone.
+func oldClusterCases(specs nextSpecs) []nextCase {
+	savepoint, lastState, stateless, redeploy := specs.savepoint, specs.lastState, specs.stateless, specs.redeploy
+	return []nextCase{
+		// Deleting the old cluster when its JobManager is gone already.
+		{"JobManager gone, last-state keeps HA", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: Delete, KeepHA: true}},
+		{"JobManager gone, savepoint without a path keeps HA", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: Delete, KeepHA: true}},
+		{"JobManager gone, savepoint with a path", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobFinished), savepointPath("s3://b/sp-7"))},
+			Plan{Step: Delete}},
+		{"JobManager gone, redeploy drops HA", Input{Spec: with(redeploy, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeLastState }), Last: lastState, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: Delete}},
+		{"old cluster deleted", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobFinished), ClusterGone: true},
+			Plan{Step: RecordGone}},
+
+		// After the old cluster is recorded gone.
+		{"upgrade deployed from the savepoint", Input{Spec: with(savepoint, parallel3), Last: with(with(savepoint, parallel3), suspend), Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-8"))},
+			Plan{Step: DeployUpgrade, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-8"}}},
+		{"redeploy deployed from initialSavepointPath", Input{Spec: redeploy, Last: with(savepoint, suspend), Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-8"))},
+			Plan{Step: DeployUpgrade, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-9"}}},
+		{"stateless upgrade deployed empty", Input{Spec: with(stateless, parallel3), Last: with(with(stateless, parallel3), suspend), Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended)},
+			Plan{Step: DeployUpgrade}},
+		{"suspend finished", Input{Spec: with(savepoint, suspend), Last: with(savepoint, suspend), Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-8"))},
+			Plan{Step: Suspend}},
+	}
+}
+
+func TestRecordedSpecRoundTrips(t *testing.T) {
+	spec := app(v1beta1.UpgradeModeSavepoint, haConf)
+	enc, err := EncodeSpec(spec, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, meta, err := DecodeSpec(enc)
+	if err != nil || meta == nil || !meta.FirstDeployment || meta.APIVersion != v1beta1.GroupVersion.String() || Changed(spec, got) {
+		t.Fatalf("round trip: %+v %+v %v", got, meta, err)
+	}
+	if got, meta, err := DecodeSpec(""); got != nil || meta != nil || err != nil {
+		t.Errorf("empty lastReconciledSpec: %v %v %v", got, meta, err)
+	}
+	if _, _, err := DecodeSpec("{"); err == nil {
+		t.Error("garbage decoded")
+	}
+}
+
+func TestSettings(t *testing.T) {
+	spec := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyReadinessTimeout+`":"2 min","`+flinkconf.KeyRestartFailed+`":"true"}`)
+	if got := ReadinessTimeout(spec, time.Minute); got != 2*time.Minute {
+		t.Errorf("readiness timeout %s, want the spec's 2m", got)
+	}
+	if got := ReadinessTimeout(app("", `{}`), time.Minute); got != time.Minute {
+		t.Errorf("readiness timeout %s, want the default", got)
+	}
+	if !SettingOn(spec, flinkconf.KeyRestartFailed) || SettingOn(spec, flinkconf.KeyRollbackEnabled) {
+		t.Error("SettingOn")
+	}
+	broken := &v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`[1]`)}}
+	if OperatorSetting(broken, flinkconf.KeyRestartFailed) != "" || HAEnabled(broken) {
+		t.Error("an unreadable configuration has no settings")
+	}
+	if !HAEnabled(app("", haConf)) || HAEnabled(app("", `{}`)) {
+		t.Error("HAEnabled")
+	}
+	if UpgradeMode(&v1beta1.FlinkDeploymentSpec{}) != v1beta1.UpgradeModeStateless || InitialSavepoint(&v1beta1.FlinkDeploymentSpec{}) != "" {
+		t.Error("defaults of a session cluster")
+	}
+}

@@ -1,0 +1,123 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+)
+
+// Suspended reports whether spec asks for its job to be suspended.
+func Suspended(spec *v1beta1.FlinkDeploymentSpec) bool {
+	return spec.Job != nil && spec.Job.State == v1beta1.JobStateSuspended
+}
+
+// UpgradeMode is the spec's upgrade mode, stateless when unset as upstream.
+func UpgradeMode(spec *v1beta1.FlinkDeploymentSpec) v1beta1.UpgradeMode {
+	if spec.Job == nil || spec.Job.UpgradeMode == "" {
+		return v1beta1.UpgradeModeStateless
+	}
+	return spec.Job.UpgradeMode
+}
+
+// InitialSavepoint is the spec's job.initialSavepointPath.
+func InitialSavepoint(spec *v1beta1.FlinkDeploymentSpec) string {
+	if spec.Job == nil {
+		return ""
+	}
+	return spec.Job.InitialSavepointPath
+}
+
+// OperatorSetting reads a kubernetes.operator.* key (flinkconf.Key...) of
+// the spec.
+func OperatorSetting(spec *v1beta1.FlinkDeploymentSpec, key string) string {
+	conf, err := spec.FlatConfiguration()
+	if err != nil {
+		return ""
+	}
+	return conf[key]
+}
+
+// HAEnabled reports whether the spec configures Flink HA.
+func HAEnabled(spec *v1beta1.FlinkDeploymentSpec) bool {
+	conf, err := spec.FlatConfiguration()
+	return err == nil && flinkconf.Config(conf).HAEnabled()
+}
+
+// DurationSetting reads an operator setting in Flink's duration format, 0
+// when unset or unreadable (the validation rejects that).
+func DurationSetting(spec *v1beta1.FlinkDeploymentSpec, key string) time.Duration {
+	d, _ := flinkconf.ParseDuration(OperatorSetting(spec, key))
+	return d
+}
+
+// SettingOn reads a boolean operator setting, false when unset or not a
+// boolean (the validation rejects that).
+func SettingOn(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
+	v, _ := flinkconf.Bool(OperatorSetting(spec, key))
+	return v
+}
+
+// Changed reports whether spec differs from the last reconciled one in
+// anything at all; the JSON round trip erases nil-versus-empty differences.
+func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
+	return !reflect.DeepEqual(toMap(spec), toMap(last))
+}
+
+// Stable reports whether the deployed spec has reached a state upstream
+// calls stable: JobManager ready, and for applications the job running or,
+// a bounded job, finished on its own (a stop for an upgrade finishes it too,
+// but the reconciliation is UPGRADING then, never marked stable).
+func Stable(st *v1beta1.FlinkDeploymentStatus, spec *v1beta1.FlinkDeploymentSpec) bool {
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+		return false
+	}
+	if spec.Job == nil {
+		return true
+	}
+	return st.JobStatus.State == v1beta1.JobRunning || (st.JobStatus.State == v1beta1.JobFinished && !Suspended(spec))
+}
+
+// ReadinessTimeout is how long spec's JobManager may take to become
+// ready: its kubernetes.operator.deployment.readiness.timeout if set (as
+// upstream reads it per resource), else def.
+func ReadinessTimeout(spec *v1beta1.FlinkDeploymentSpec, def time.Duration) time.Duration {
+	if d := DurationSetting(spec, flinkconf.KeyReadinessTimeout); d > 0 {
+		return d
+	}
+	return def
+}
+
+// ReconciliationMeta is upstream's ReconciliationMetadata.
+type ReconciliationMeta struct {
+	APIVersion      string `json:"apiVersion"`
+	FirstDeployment bool   `json:"firstDeployment"`
+}
+
+// specWithMeta is the JSON of status.reconciliationStatus.lastReconciledSpec
+// and lastStableSpec: {"spec": ..., "resource_metadata": ...}.
+type specWithMeta struct {
+	Spec v1beta1.FlinkDeploymentSpec `json:"spec"`
+	Meta *ReconciliationMeta         `json:"resource_metadata,omitempty"`
+}
+
+// EncodeSpec writes spec in upstream's lastReconciledSpec format.
+func EncodeSpec(spec *v1beta1.FlinkDeploymentSpec, firstDeployment bool) (string, error) {
+	raw, err := json.Marshal(specWithMeta{Spec: *spec, Meta: &ReconciliationMeta{APIVersion: v1beta1.GroupVersion.String(), FirstDeployment: firstDeployment}})
+	return string(raw), err
+}
+
+// DecodeSpec reads a lastReconciledSpec; nil for an empty one.
+func DecodeSpec(s string) (*v1beta1.FlinkDeploymentSpec, *ReconciliationMeta, error) {
+	if s == "" {
+		return nil, nil, nil
+	}
+	var w specWithMeta
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
+		return nil, nil, fmt.Errorf("status.reconciliationStatus.lastReconciledSpec is not valid: %w", err)
+	}
+	return &w.Spec, w.Meta, nil
+}

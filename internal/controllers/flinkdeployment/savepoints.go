@@ -1,0 +1,290 @@
+package flinkdeployment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/problem"
+	"github.com/flink-hub/flink-hub/internal/snapshots"
+)
+
+func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
+	if st.JobStatus.SavepointInfo == nil {
+		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{}
+	}
+	return st.JobStatus.SavepointInfo
+}
+
+// manualSavepoint triggers a savepoint when job.savepointTriggerNonce
+// changed, and completes a pending manual or periodic one. The trigger and
+// the new nonce are persisted together, so a crash never takes it twice.
+func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	info := savepointInfo(st)
+	if info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade {
+		loc, err := r.pollSavepoint(ctx, s, info)
+		if err != nil {
+			return err
+		}
+		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint completed: "+loc)
+		return r.persist(ctx, s)
+	}
+	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.SavepointTriggerNonce }); err != nil || !due {
+		return err
+	}
+	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
+}
+
+// nonceDue reports whether the manual snapshot of a nonce (picked from a
+// job spec by nonce) is due: the spec's nonce is set and differs from the
+// last reconciled one, and the job runs. When due, the nonce is recorded
+// as handled in the last reconciled spec, to be persisted in the same
+// write as the trigger. A job that does not run yet gets a progress check.
+func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (bool, error) {
+	spec, st := s.fd.Spec.Job, &s.fd.Status
+	if spec == nil || s.lastSpec == nil || s.lastSpec.Job == nil {
+		return false, nil
+	}
+	want := *nonce(spec)
+	if want == nil || v1beta1.EqualNonce(want, *nonce(s.lastSpec.Job)) {
+		return false, nil
+	}
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning {
+		s.next = r.Options.ProgressCheckInterval
+		return false, nil // taken once the job runs
+	}
+	last := s.lastSpec.DeepCopy()
+	*nonce(last.Job) = want
+	return true, r.recordSpecAs(s, last, st.ReconciliationStatus.State, false)
+}
+
+// periodicSavepoint triggers a savepoint when the configured interval has
+// passed since the last periodic one.
+func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
+	interval := plan.DurationSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval)
+	if interval <= 0 {
+		return nil
+	}
+	st := &s.fd.Status
+	info := savepointInfo(st)
+	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning || info.TriggerID != "" {
+		return nil
+	}
+	now := r.now()
+	if wait := snapshots.PeriodicWait(info.LastPeriodicSavepointTimestamp, st.JobStatus.StartTime, interval, now); wait > 0 {
+		s.next = min(s.next, wait)
+		return nil
+	}
+	info.LastPeriodicSavepointTimestamp = now.UnixMilli()
+	return r.triggerSavepoint(ctx, s, v1beta1.TriggerPeriodic, false)
+}
+
+// triggerSavepoint starts a savepoint (stopping the job when stop is set).
+// The trigger id is the hub's, recorded in status before Flink hears of
+// it: a hub that crashes, or loses Flink's answer, after this finds the
+// trigger and follows it (Flink's triggers are idempotent by id), so one
+// savepoint is taken, never two and never a lost one.
+func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, stop bool) error {
+	info := savepointInfo(&s.fd.Status)
+	conf, _ := s.fd.Spec.FlatConfiguration()
+	format := v1beta1.SavepointFormatCanonical
+	if strings.EqualFold(strings.TrimSpace(conf[flinkconf.KeySavepointFormatType]), string(v1beta1.SavepointFormatNative)) {
+		format = v1beta1.SavepointFormatNative
+	}
+	id, err := newTriggerID()
+	if err != nil {
+		return err
+	}
+	now := r.now().UnixMilli()
+	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = id, kind, format, &now
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.sendSavepoint(ctx, s, info, stop)
+}
+
+// sendSavepoint sends the recorded trigger to Flink. An answer that does
+// not come (a timeout, a JobManager not reachable) leaves the trigger in
+// place to be polled, and sent again should Flink not know it; a refusal
+// ends it.
+func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.SavepointInfo, stop bool) error {
+	st := &s.fd.Status
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return err
+	}
+	conf, _ := s.fd.Spec.FlatConfiguration()
+	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID}
+	if stop {
+		_, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
+	} else {
+		_, err = jm.TriggerSavepoint(ctx, st.JobStatus.JobID, req)
+	}
+	var fe *flinkrest.Error
+	switch {
+	case err != nil && errors.As(err, &fe) && (fe.Kind == flinkrest.KindTimeout || fe.Kind == flinkrest.KindNotReady):
+		r.event(s, corev1.EventTypeWarning, "SavepointUnanswered", fmt.Sprintf("Flink did not answer the %s savepoint trigger %s; following it", info.TriggerType, info.TriggerID))
+		return requeue.Waiting(fmt.Errorf("savepoint trigger %s unanswered: %w", info.TriggerID, err), r.Options.ProgressCheckInterval)
+	case err != nil:
+		kind := info.TriggerType
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		s.report(problem.New(problem.SavepointFailed, "savepoint failed: "+err.Error()))
+		return r.abortUpgrade(ctx, s, kind, err)
+	}
+	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", info.TriggerType))
+	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+}
+
+// newTriggerID is a random Flink trigger id: 16 bytes in hex.
+func newTriggerID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("savepoint trigger id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// pollSavepoint checks a pending savepoint. It returns the location once
+// done, recording it as the last savepoint and in the history; a waiting
+// error while in progress; and on failure clears the trigger and reports.
+func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.SavepointInfo) (string, error) {
+	st := &s.fd.Status
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return "", err
+	}
+	op, err := jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
+	kind := info.TriggerType
+	switch {
+	case err != nil:
+		var fe *flinkrest.Error
+		if errors.As(err, &fe) && fe.Kind == flinkrest.KindNotFound {
+			// Flink does not know the trigger. While the job runs, the
+			// trigger never reached it (the hub stopped between recording
+			// and sending, or the request was lost) or the savepoint ended
+			// without stopping the job: send it again, same id.
+			if st.JobStatus.State == v1beta1.JobRunning && st.JobManagerDeploymentStatus == v1beta1.JobManagerReady {
+				return "", r.sendSavepoint(ctx, s, info, kind == v1beta1.TriggerUpgrade)
+			}
+			// The job stopped: a stop-with-savepoint that completed after
+			// Flink forgot its trigger. Its path is in the job's
+			// checkpoint statistics.
+			if loc := RecoverSavepoint(ctx, jm, st.JobStatus.JobID, info); loc != "" {
+				r.event(s, corev1.EventTypeNormal, "SavepointRecovered", "Flink forgot savepoint trigger "+info.TriggerID+"; found its savepoint in the job's checkpoint statistics: "+loc)
+				return r.completeSavepoint(ctx, s, jm, info, loc), nil
+			}
+			info.TriggerID = ""
+			s.report(problem.New(problem.SavepointFailed, "savepoint failed: the JobManager no longer knows the savepoint trigger"))
+			return "", r.abortUpgrade(ctx, s, kind, err)
+		}
+		return "", err
+	case !op.Done:
+		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+	case op.Failure != "":
+		info.TriggerID = ""
+		s.report(problem.New(problem.SavepointFailed, "savepoint failed: "+op.Failure))
+		return "", r.abortUpgrade(ctx, s, kind, errors.New(op.Failure))
+	}
+	return r.completeSavepoint(ctx, s, jm, info, op.Location), nil
+}
+
+// completeSavepoint records the savepoint at loc as the last one and in the
+// history, ends the trigger, and returns loc.
+func (r *Reconciler) completeSavepoint(ctx context.Context, s *state, jm flinkrest.Client, info *v1beta1.SavepointInfo, loc string) string {
+	kind := info.TriggerType
+	sp := v1beta1.Savepoint{TimeStamp: r.now().UnixMilli(), Location: loc, TriggerType: kind, FormatType: info.FormatType}
+	if kind == v1beta1.TriggerManual && s.lastSpec != nil && s.lastSpec.Job != nil {
+		sp.TriggerNonce = s.lastSpec.Job.SavepointTriggerNonce
+	}
+	info.LastSavepoint = &sp
+	kept, disposed, failed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), DisposeWith(jm),
+		loc, s.fd.Status.JobStatus.UpgradeSavepointPath, plan.InitialSavepoint(&s.fd.Spec))
+	info.SavepointHistory = kept
+	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	// Snapshot resources are written only once the fenced status write
+	// that records the savepoint went through: a replica that lost the
+	// key meanwhile writes nothing.
+	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
+		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, disposed, r.snapshotWarning(s))
+		RecordSnapshot(ctx, s.cluster.GetClient(), s.fd, v1beta1.JobKindFlinkDeployment, sp, s.setting, r.snapshotWarning(s))
+	})
+	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+	s.clear(problem.SavepointFailed)
+	return loc
+}
+
+// DisposeWith disposes of savepoints through the JobManager jm.
+func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
+	return func(ctx context.Context, path string) error {
+		_, err := jm.DisposeSavepoint(ctx, path)
+		return err
+	}
+}
+
+// ReportDisposals records what trimming the savepoint history disposed of,
+// and the disposals that failed (tried again at the next trim).
+func ReportDisposals(event func(eventType, reason, msg string), disposed []string, failed []error) {
+	if len(disposed) > 0 {
+		event(corev1.EventTypeNormal, "SavepointsDisposed", "savepoints dropped from the history disposed of: "+strings.Join(disposed, ", "))
+	}
+	if len(failed) > 0 {
+		event(corev1.EventTypeWarning, "SavepointDisposalFailed", errors.Join(failed...).Error()+"; kept in the history and tried again at the next savepoint")
+	}
+}
+
+// triggerClockSkew is how much earlier than the hub's trigger time Flink's
+// clock may date the savepoint the trigger started.
+const triggerClockSkew = time.Minute
+
+// RecoverSavepoint finds the savepoint a forgotten trigger took: the job's
+// latest savepoint in Flink's checkpoint statistics, if it was triggered
+// after the trigger was recorded and is none the hub knows already. It
+// returns "" when there is none or Flink cannot say.
+func RecoverSavepoint(ctx context.Context, jm flinkrest.Client, jobID string, info *v1beta1.SavepointInfo) string {
+	if jobID == "" || info.TriggerTimestamp == nil {
+		return ""
+	}
+	stats, err := jm.CheckpointStatistics(ctx, jobID)
+	if err != nil {
+		return ""
+	}
+	latest := stats.Latest.Savepoint
+	if !latest.IsSavepoint || latest.ExternalPath == "" || latest.Status != api.CheckpointStatsStatusCOMPLETED {
+		return ""
+	}
+	if time.UnixMilli(latest.TriggerTimestamp).Before(time.UnixMilli(*info.TriggerTimestamp).Add(-triggerClockSkew)) {
+		return ""
+	}
+	for _, known := range info.SavepointHistory {
+		if known.Location == latest.ExternalPath {
+			return ""
+		}
+	}
+	return latest.ExternalPath
+}
+
+// abortUpgrade ends an upgrade whose savepoint failed: the old job keeps
+// running, the error stays in status, and the upgrade is retried after the
+// reconcile interval.
+func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, cause error) error {
+	if kind == v1beta1.TriggerUpgrade {
+		s.fd.Status.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
+	}
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return requeue.Waiting(cause, r.Options.ReconcileInterval)
+}

@@ -1,0 +1,414 @@
+package flinkdeployment
+
+import (
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/deployer/native"
+	"github.com/flink-hub/flink-hub/internal/deployer/standalone"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// fakeMember is a member cluster made of controller-runtime's fake client
+// (also its API reader) and an event recorder that keeps the events.
+type fakeMember struct {
+	clientCluster
+	events *events.FakeRecorder
+}
+
+func (m fakeMember) GetAPIReader() client.Reader                  { return m.c }
+func (m fakeMember) GetConfig() *rest.Config                      { return &rest.Config{} }
+func (m fakeMember) GetEventRecorder(string) events.EventRecorder { return m.events }
+
+// fakeFlink is a JobManager: it records the calls the steps make and
+// answers savepoint polls with savepoint.
+type fakeFlink struct {
+	flinkrest.Client // every method not below panics
+	calls            []string
+	savepoint        flinkrest.OperationStatus
+	savepointErr     error
+}
+
+func (f *fakeFlink) CancelJob(context.Context, string) error {
+	f.calls = append(f.calls, "CancelJob")
+	return nil
+}
+
+func (f *fakeFlink) StopWithSavepoint(_ context.Context, _ string, req flinkrest.SavepointRequest) (string, error) {
+	f.calls = append(f.calls, "StopWithSavepoint")
+	return req.TriggerID, nil
+}
+
+func (f *fakeFlink) TriggerSavepoint(_ context.Context, _ string, req flinkrest.SavepointRequest) (string, error) {
+	f.calls = append(f.calls, "TriggerSavepoint")
+	return req.TriggerID, nil
+}
+
+func (f *fakeFlink) SavepointStatus(context.Context, string, string) (flinkrest.OperationStatus, error) {
+	f.calls = append(f.calls, "SavepointStatus")
+	return f.savepoint, f.savepointErr
+}
+
+func (f *fakeFlink) UploadJar(context.Context, string, io.Reader) (string, error) {
+	return "", errors.New("not a session cluster")
+}
+
+func (f *fakeFlink) CheckpointStatistics(context.Context, string) (*api.CheckpointingStatistics, error) {
+	return nil, errors.New("no statistics")
+}
+
+// stepCase is one reconcileSpec run: a FlinkDeployment (spec, status) and
+// member objects, what the JobManager answers, and what must come out.
+type stepCase struct {
+	name      string
+	spec      *v1beta1.FlinkDeploymentSpec
+	last      *v1beta1.FlinkDeploymentSpec // nil before the first deployment
+	status    func(*v1beta1.FlinkDeploymentStatus)
+	jobRuns   bool // a JobManager Deployment exists
+	haData    bool // Flink's HA metadata holds a checkpoint
+	flink     fakeFlink
+	wantErr   string // "" for success; else the error's kind: waiting, stalling
+	wantCalls []string
+	check     func(t *testing.T, fd *v1beta1.FlinkDeployment, c client.Client)
+}
+
+func stepScheme(t *testing.T) *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1beta1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return scheme
+}
+
+// runStepCase builds the member and runs one reconcileSpec.
+func runStepCase(t *testing.T, tc stepCase) {
+	fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "fd", UID: "uid-1", Generation: 2}, Spec: *tc.spec}
+	if tc.last != nil {
+		enc, err := plan.EncodeSpec(tc.last, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd.Status.ReconciliationStatus = v1beta1.ReconciliationStatus{State: v1beta1.ReconciliationDeployed, LastReconciledSpec: enc, ReconciliationTimestamp: time.Now().UnixMilli()}
+	}
+	if tc.status != nil {
+		tc.status(&fd.Status)
+	}
+	objs := []client.Object{fd.DeepCopy()}
+	var jm *appsv1.Deployment
+	if tc.jobRuns {
+		jm = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: deployer.JobManagerDeploymentName(fd),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1beta1.GroupVersion.String(), Kind: "FlinkDeployment", Name: fd.Name, UID: fd.UID}}}}
+		objs = append(objs, jm)
+	}
+	if tc.haData {
+		objs = append(objs, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "fd-0000-config-map", Labels: deployer.HALabels(fd)}})
+	}
+	c := fake.NewClientBuilder().WithScheme(stepScheme(t)).WithObjects(objs...).WithStatusSubresource(&v1beta1.FlinkDeployment{}).Build()
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(fd), fd); err != nil {
+		t.Fatal(err)
+	}
+	member := fakeMember{clientCluster: clientCluster{c: c}, events: events.NewFakeRecorder(100)}
+	r := &Reconciler{
+		Deployers:   map[v1beta1.KubernetesDeploymentMode]deployer.Deployer{v1beta1.ModeNative: native.New(), v1beta1.ModeStandalone: standalone.New()},
+		JobManagers: func(string, *rest.Config, *v1beta1.FlinkDeployment) (flinkrest.Client, error) { return &tc.flink, nil },
+		Options:     DefaultOptions(),
+	}
+	r.Options.FieldOwner = "flink-hub"
+	s := &state{cluster: member, clusterName: "m1", fd: fd, written: fd.DeepCopy(), jobManager: jm, problem: currentProblem(fd), next: r.Options.ReconcileInterval}
+	if s.lastSpec, _, _ = plan.DecodeSpec(fd.Status.ReconciliationStatus.LastReconciledSpec); s.lastSpec == nil && tc.last != nil {
+		t.Fatal("last spec not recorded")
+	}
+	err := r.reconcileSpec(context.Background(), s)
+	checkStepError(t, err, tc.wantErr)
+	if !slices.Equal(tc.flink.calls, tc.wantCalls) {
+		t.Errorf("Flink calls %v, want %v", tc.flink.calls, tc.wantCalls)
+	}
+	if err := r.persist(context.Background(), s); err != nil {
+		t.Fatalf("persist: %v", err)
+	}
+	got := &v1beta1.FlinkDeployment{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(fd), got); err != nil {
+		t.Fatal(err)
+	}
+	if tc.check != nil {
+		tc.check(t, got, c)
+	}
+}
+
+func checkStepError(t *testing.T, err error, want string) {
+	t.Helper()
+	var w *requeue.WaitingError
+	var s *requeue.StallingError
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("step failed: %v", err)
+	case want == "waiting" && !errors.As(err, &w):
+		t.Fatalf("error %v, want a waiting error", err)
+	case want == "stalling" && !errors.As(err, &s):
+		t.Fatalf("error %v, want a stalling error", err)
+	}
+}
+
+// reconciledSpec is the spec got's status records as reconciled.
+func reconciledSpec(t *testing.T, got *v1beta1.FlinkDeployment) *v1beta1.FlinkDeploymentSpec {
+	t.Helper()
+	spec, _, err := plan.DecodeSpec(got.Status.ReconciliationStatus.LastReconciledSpec)
+	if err != nil || spec == nil {
+		t.Fatalf("lastReconciledSpec %q: %v", got.Status.ReconciliationStatus.LastReconciledSpec, err)
+	}
+	return spec
+}
+
+func jobManagerExists(t *testing.T, c client.Client) bool {
+	t.Helper()
+	err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "fd"}, &appsv1.Deployment{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+func haMetadataExists(t *testing.T, c client.Client) bool {
+	t.Helper()
+	var list corev1.ConfigMapList
+	if err := c.List(context.Background(), &list, client.InNamespace("ns")); err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(list.Items, func(cm corev1.ConfigMap) bool { return cm.Name == "fd-0000-config-map" })
+}
+
+func stepSpec(mode v1beta1.UpgradeMode, conf string) *v1beta1.FlinkDeploymentSpec {
+	return &v1beta1.FlinkDeploymentSpec{
+		Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+		FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)},
+		JobManager:         &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptrFloat(1)}},
+		TaskManager:        &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptrFloat(1)}},
+		Job:                &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: mode},
+	}
+}
+
+func ptrFloat(f float64) *float64 { return &f }
+
+func ptrInt64(i int64) *int64 { return &i }
+
+// deployedFrom reports whether the deployed Flink configuration restores
+// the job from path.
+func deployedFrom(t *testing.T, c client.Client, path string) bool {
+	t.Helper()
+	var list corev1.ConfigMapList
+	if err := c.List(context.Background(), &list, client.InNamespace("ns")); err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(list.Items, func(cm corev1.ConfigMap) bool {
+		return slices.ContainsFunc(slices.Collect(maps.Values(cm.Data)), func(v string) bool { return strings.Contains(v, path) })
+	})
+}
+
+func changedParallelism(spec *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
+	c := spec.DeepCopy()
+	c.Job.Parallelism = 3
+	return c
+}
+
+func runningJob(st *v1beta1.FlinkDeploymentStatus) {
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
+	st.JobStatus = v1beta1.JobStatus{State: v1beta1.JobRunning, JobID: "0123456789abcdef0123456789abcdef"}
+}
+
+func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
+	runningJob(st)
+	st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+}
+
+const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
+
+func TestSteps(t *testing.T) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases()) {
+		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
+	}
+}
+
+// upgradeSavepointPending is a status of an upgrade waiting for its
+// savepoint, triggered now.
+func upgradeSavepointPending(st *v1beta1.FlinkDeploymentStatus) {
+	upgradingJob(st)
+	now := time.Now().UnixMilli()
+	st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerUpgrade, TriggerTimestamp: &now}
+}
+
+// savepointUpgradeStepCases: the first deployment, and an upgrade in
+// savepoint mode from its trigger to its end.
+func savepointUpgradeStepCases() []stepCase {
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	return []stepCase{
+		{name: "first deployment applies the cluster and records the spec", spec: savepoint,
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if !jobManagerExists(t, c) || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerDeploying {
+					t.Errorf("status %+v", got.Status.ReconciliationStatus)
+				}
+			}},
+		{name: "a savepoint upgrade begins and stops the job with a savepoint, trigger recorded first", spec: changedParallelism(savepoint), last: savepoint, status: runningJob, jobRuns: true,
+			wantErr: "waiting", wantCalls: []string{"StopWithSavepoint"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				info := got.Status.JobStatus.SavepointInfo
+				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading || info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerUpgrade {
+					t.Errorf("status %+v %+v", got.Status.ReconciliationStatus, info)
+				}
+				if !jobManagerExists(t, c) {
+					t.Error("the old cluster was deleted before its savepoint")
+				}
+			}},
+		{name: "the upgrade savepoint completes: delete, record gone, deploy, in one reconcile", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true, haData: true, status: upgradeSavepointPending,
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/savepoint-1"}}, wantCalls: []string{"SavepointStatus"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				st := got.Status
+				if st.JobStatus.UpgradeSavepointPath != "file:///sp/savepoint-1" || st.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("status %+v %+v", st.JobStatus, st.ReconciliationStatus)
+				}
+				if haMetadataExists(t, c) {
+					t.Error("HA metadata kept though the new cluster starts from the savepoint")
+				}
+				if !jobManagerExists(t, c) {
+					t.Error("the upgraded cluster was not deployed")
+				}
+			}},
+		{name: "a failed upgrade savepoint ends the upgrade and keeps the job", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true, status: upgradeSavepointPending,
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Failure: "disk full"}}, wantErr: "waiting", wantCalls: []string{"SavepointStatus"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p.Reason != problem.SavepointFailed || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v, reconciliation %+v", p, got.Status.ReconciliationStatus)
+				}
+			}},
+	}
+}
+
+// upgradeModeStepCases: upgrades in last-state, stateless and savepoint
+// mode that keep or drop the HA metadata, or cannot go on.
+func upgradeModeStepCases() []stepCase {
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	lastState := stepSpec(v1beta1.UpgradeModeLastState, stepHAConf)
+	stateless := stepSpec(v1beta1.UpgradeModeStateless, `{}`)
+	return []stepCase{
+		{name: "a last-state upgrade keeps HA metadata", spec: changedParallelism(lastState), last: lastState, status: upgradingJob, jobRuns: true, haData: true,
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if !haMetadataExists(t, c) || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("HA kept %v, reconciliation %+v", haMetadataExists(t, c), got.Status.ReconciliationStatus)
+				}
+			}},
+		{name: "a last-state upgrade without HA metadata needs a manual restore", spec: changedParallelism(lastState), last: lastState, status: upgradingJob, jobRuns: true,
+			wantErr: "waiting",
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p != problem.New(problem.ManualRestoreRequired, MsgManualRestore) || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v", p)
+				}
+			}},
+		{name: "a savepoint upgrade of a job that does not run, without HA, is blocked", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobFailed }, wantErr: "waiting",
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p.Reason != problem.UpgradeBlocked || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v", p)
+				}
+			}},
+		{name: "a stateless upgrade cancels the job and deploys empty", spec: changedParallelism(stateless), last: stateless, status: upgradingJob, jobRuns: true, haData: true,
+			wantCalls: []string{"CancelJob"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if haMetadataExists(t, c) || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed {
+					t.Errorf("reconciliation %+v", got.Status.ReconciliationStatus)
+				}
+			}},
+	}
+}
+
+// suspendAndRecoveryStepCases: a suspend, a savepoint redeploy, a lost
+// JobManager, a retry held back and an invalid spec.
+func suspendAndRecoveryStepCases() []stepCase {
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	return []stepCase{
+		{name: "a suspend stops with a savepoint and records the suspended spec", spec: func() *v1beta1.FlinkDeploymentSpec {
+			s := savepoint.DeepCopy()
+			s.Job.State = v1beta1.JobStateSuspended
+			return s
+		}(), last: savepoint, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				upgradingJob(st)
+				st.JobStatus.UpgradeSavepointPath = "file:///sp/savepoint-2"
+			},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if jobManagerExists(t, c) || !plan.Suspended(reconciledSpec(t, got)) || got.Status.LifecycleState != v1beta1.LifecycleSuspended {
+					t.Errorf("lifecycle %s", got.Status.LifecycleState)
+				}
+			}},
+		{name: "a savepoint redeploy cancels the job and starts from initialSavepointPath", spec: func() *v1beta1.FlinkDeploymentSpec {
+			s := savepoint.DeepCopy()
+			s.Job.SavepointRedeployNonce, s.Job.InitialSavepointPath = ptrInt64(1), "file:///sp/known"
+			return s
+		}(), last: savepoint, status: upgradingJob, jobRuns: true, haData: true, wantCalls: []string{"CancelJob"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if haMetadataExists(t, c) || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || !jobManagerExists(t, c) {
+					t.Errorf("HA kept %v, reconciliation %+v", haMetadataExists(t, c), got.Status.ReconciliationStatus)
+				}
+				if nonce := reconciledSpec(t, got).Job.SavepointRedeployNonce; nonce == nil || *nonce != 1 {
+					t.Errorf("recorded redeploy nonce %v, want 1", nonce)
+				}
+				if !deployedFrom(t, c, "file:///sp/known") {
+					t.Error("the new cluster does not start from initialSavepointPath")
+				}
+			}},
+		{name: "a lost JobManager is recreated", spec: savepoint, last: savepoint,
+			status: func(st *v1beta1.FlinkDeploymentStatus) { st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing },
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if !jobManagerExists(t, c) {
+					t.Error("not recreated")
+				}
+			}},
+		{name: "a failed upgrade savepoint holds the next attempt back", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				runningJob(st)
+				now := time.Now().UnixMilli()
+				st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerTimestamp: &now}
+				st.Error = problem.Encode(problem.New(problem.SavepointFailed, "savepoint failed: disk full"))
+			}, wantErr: "waiting",
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed {
+					t.Errorf("the upgrade began during the retry wait: %+v", got.Status.ReconciliationStatus)
+				}
+			}},
+		{name: "an invalid spec stops before anything is deployed", spec: func() *v1beta1.FlinkDeploymentSpec {
+			s := savepoint.DeepCopy()
+			s.JobManager.Resource.Memory = "lots"
+			return s
+		}(), wantErr: "stalling",
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p.Reason != problem.InvalidSpec || jobManagerExists(t, c) {
+					t.Errorf("problem %+v", p)
+				}
+			}},
+	}
+}

@@ -1,0 +1,521 @@
+package flinksessionjob
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
+	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/jarfetch"
+	"github.com/flink-hub/flink-hub/internal/launcherjar"
+	"github.com/flink-hub/flink-hub/internal/problem"
+	"github.com/flink-hub/flink-hub/internal/snapshots"
+)
+
+// observe reads the job the status names from the session cluster. A job
+// the cluster does not know while the status says it was submitted never
+// arrived: it is submitted again, under the same id.
+func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	if js.JobID == "" {
+		return nil
+	}
+	job, err := jm.JobDetails(ctx, js.JobID)
+	switch {
+	case flinkrest.IsNotFound(err):
+		if js.State != v1beta1.JobReconciling {
+			js.State = v1beta1.JobReconciling
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("read job %s: %w", js.JobID, err)
+	}
+	state := v1beta1.JobStatusState(job.State)
+	if state != js.State {
+		js.State = state
+		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	}
+	js.JobName = job.Name
+	if job.StartTime > 0 {
+		js.StartTime = strconv.FormatInt(job.StartTime, 10)
+	}
+	if state == v1beta1.JobFailed && !s.problem.Is(problem.JobFailed) {
+		// Once per failure, with Flink's cause, as for FlinkDeployments.
+		exceptions, err := jm.Exceptions(ctx, js.JobID)
+		s.problem = problem.New(problem.JobFailed, "Job failed: "+flinkdeployment.FailureCause(exceptions, err))
+	} else if state != v1beta1.JobFailed {
+		s.problem = clearProblem(s.problem, problem.JobFailed, problem.ReconcileFailed)
+	}
+	return nil
+}
+
+// clearProblem is p, or none when p has one of reasons.
+func clearProblem(p problem.Problem, reasons ...problem.Reason) problem.Problem {
+	if p.Is(reasons...) {
+		return problem.Problem{}
+	}
+	return p
+}
+
+// reconcileSpec brings the job to the spec: the first submission, a
+// submission that never arrived, suspend, resume, or an upgrade (stop by
+// the upgrade mode, then submit), each decided from the status alone.
+func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.Client) error {
+	st, spec := &s.job.Status, &s.job.Spec
+	s.next = r.Options.ReconcileInterval
+	switch {
+	case s.last == nil && suspended(spec):
+		return r.record(s, true)
+	case s.last == nil:
+		st.JobStatus.UpgradeSavepointPath = spec.Job.InitialSavepointPath
+		return r.submit(ctx, s, jm, true)
+	case st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading:
+		return r.continueUpgrade(ctx, s, jm)
+	case suspended(s.last) && suspended(spec):
+		if changed(spec, s.last) {
+			return r.record(s, false)
+		}
+		return nil
+	case suspended(s.last):
+		return r.submit(ctx, s, jm, false) // resume, from the savepoint the suspend took
+	case changed(spec, s.last) || suspended(spec):
+		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		r.event(s, "Normal", "SpecChanged", "Stopping the job for its new spec")
+		if err := r.persist(ctx, s); err != nil {
+			return err
+		}
+		return r.continueUpgrade(ctx, s, jm)
+	case st.JobStatus.State == v1beta1.JobReconciling && st.JobStatus.JobID != "":
+		return r.run(ctx, s, jm) // recorded, never arrived
+	}
+	if busy, err := r.snapshots(ctx, s, jm); busy || err != nil {
+		return err
+	}
+	if st.JobStatus.State != v1beta1.JobRunning {
+		s.next = r.Options.ProgressCheckInterval
+	}
+	return nil
+}
+
+// continueUpgrade stops the old job by the upgrade mode, then submits the
+// new spec or, for a suspend, records it.
+func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest.Client) error {
+	st, spec := &s.job.Status, &s.job.Spec
+	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
+		// The job stops with the savepoint: follow it to its path, whatever
+		// state the job shows meanwhile.
+		if err := r.pollStop(ctx, s, jm); err != nil {
+			return err
+		}
+	}
+	if running(st.JobStatus.State) && st.JobStatus.JobID != "" {
+		return r.stop(ctx, s, jm)
+	}
+	if upgradeMode(spec) == v1beta1.UpgradeModeStateless {
+		st.JobStatus.UpgradeSavepointPath = ""
+	}
+	if suspended(spec) {
+		st.JobStatus.State = v1beta1.JobSuspended
+		r.event(s, "Normal", "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
+		return r.record(s, false)
+	}
+	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && st.JobStatus.UpgradeSavepointPath == "" {
+		// No savepoint of the old job: its last one, else the user says.
+		if info := st.JobStatus.SavepointInfo; info != nil && info.LastSavepoint != nil {
+			st.JobStatus.UpgradeSavepointPath = info.LastSavepoint.Location
+		} else {
+			s.problem = problem.New(problem.UpgradeBlocked, fmt.Sprintf("cannot upgrade with a savepoint: the job is %s and no savepoint of it was taken; "+
+				"set job.upgradeMode to stateless to start the new spec without state", st.JobStatus.State))
+			return requeue.Waiting(errors.New("upgrade blocked"), r.Options.ReconcileInterval)
+		}
+	}
+	s.problem = clearProblem(s.problem, problem.UpgradeBlocked)
+	return r.submit(ctx, s, jm, false)
+}
+
+// running reports a job state that is not terminal.
+func running(state v1beta1.JobStatusState) bool {
+	switch state {
+	case v1beta1.JobFinished, v1beta1.JobCanceled, v1beta1.JobFailed, v1beta1.JobSuspended:
+		return false
+	}
+	return true
+}
+
+// upgradeMode is the spec's upgrade mode, stateless when unset. Last-state
+// is taken by a savepoint: a session job has no HA metadata of its own.
+func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
+	if spec.Job == nil || spec.Job.UpgradeMode == "" {
+		return v1beta1.UpgradeModeStateless
+	}
+	return spec.Job.UpgradeMode
+}
+
+// stop stops the running job: cancelled when stateless, else stopped with a
+// savepoint whose trigger id is recorded before Flink hears of it, then
+// polled until its path is recorded.
+func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	progress := requeue.Waiting(errors.New("stopping the job"), r.Options.ProgressCheckInterval)
+	if upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless {
+		if err := jm.CancelJob(ctx, js.JobID); err != nil && !flinkrest.IsNotFound(err) {
+			return fmt.Errorf("cancel job %s: %w", js.JobID, err)
+		}
+		return progress
+	}
+	if info := js.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
+		return r.pollStop(ctx, s, jm)
+	}
+	return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
+}
+
+// savepointsDir is the job's state.savepoints.dir, else its session
+// cluster's, else the member's default; "" leaves it to the cluster.
+func savepointsDir(s *state) string { return s.setting(flinkconf.KeySavepointsDir) }
+
+// pollStop follows the upgrade's stop-with-savepoint and records its path.
+func (r *Reconciler) pollStop(ctx context.Context, s *state, jm flinkrest.Client) error {
+	loc, err := r.pollSavepoint(ctx, s, jm)
+	if err != nil {
+		return err
+	}
+	js := &s.job.Status.JobStatus
+	js.UpgradeSavepointPath = loc
+	js.State = v1beta1.JobFinished
+	r.event(s, "Normal", "SavepointCompleted", "Savepoint for the upgrade: "+loc)
+	return r.persist(ctx, s)
+}
+
+// pollSavepoint follows the pending savepoint: it returns its location once
+// done, recorded as the last savepoint and in the history; a waiting error
+// while in progress; and on failure ends the trigger and reports it.
+func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.Client) (string, error) {
+	js := &s.job.Status.JobStatus
+	info := js.SavepointInfo
+	op, err := jm.SavepointStatus(ctx, js.JobID, info.TriggerID)
+	switch {
+	case flinkrest.IsNotFound(err):
+		return r.forgottenTrigger(ctx, s, jm)
+	case err != nil:
+		return "", fmt.Errorf("savepoint of job %s: %w", js.JobID, err)
+	case !op.Done:
+		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+	case op.Failure != "":
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		s.problem = problem.New(problem.SavepointFailed, "savepoint failed: "+op.Failure)
+		return "", requeue.Waiting(errors.New(op.Failure), r.Options.ReconcileInterval)
+	}
+	return op.Location, r.completeSavepoint(ctx, s, jm, op.Location)
+}
+
+// completeSavepoint records the pending savepoint, at loc, as the last
+// one and in the history, and ends its trigger.
+func (r *Reconciler) completeSavepoint(ctx context.Context, s *state, jm flinkrest.Client, loc string) error {
+	info := s.job.Status.JobStatus.SavepointInfo
+	sp := v1beta1.Savepoint{TimeStamp: r.now().UnixMilli(), Location: loc, TriggerType: info.TriggerType, FormatType: info.FormatType}
+	if info.TriggerType == v1beta1.TriggerManual && s.last != nil && s.last.Job != nil {
+		sp.TriggerNonce = s.last.Job.SavepointTriggerNonce
+	}
+	info.LastSavepoint = &sp
+	kept, disposed, failed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), flinkdeployment.DisposeWith(jm),
+		loc, s.job.Status.JobStatus.UpgradeSavepointPath, initialSavepoint(&s.job.Spec))
+	info.SavepointHistory = kept
+	flinkdeployment.ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	warn := func(msg string) { r.event(s, "Warning", "SnapshotNotRecorded", msg) }
+	// Written once the fenced status write recording the savepoint went
+	// through.
+	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
+		flinkdeployment.ForgetSnapshots(ctx, s.cluster.GetClient(), s.job, disposed, warn)
+		flinkdeployment.RecordSnapshot(ctx, s.cluster.GetClient(), s.job, v1beta1.JobKindFlinkSessionJob, sp, s.setting, warn)
+	})
+	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+	s.problem = clearProblem(s.problem, problem.SavepointFailed)
+	return nil
+}
+
+// initialSavepoint is the spec's job.initialSavepointPath.
+func initialSavepoint(spec *v1beta1.FlinkSessionJobSpec) string {
+	if spec.Job == nil {
+		return ""
+	}
+	return spec.Job.InitialSavepointPath
+}
+
+// forgottenTrigger handles a recorded trigger Flink does not know. While
+// the job runs, the trigger never reached Flink (the hub stopped between
+// recording and sending it, or the request was lost): it is sent again,
+// same id. Once the job has stopped, a stop-with-savepoint completed
+// after Flink forgot its trigger: its savepoint is found in the job's
+// checkpoint statistics. Else the savepoint failed.
+func (r *Reconciler) forgottenTrigger(ctx context.Context, s *state, jm flinkrest.Client) (string, error) {
+	js := &s.job.Status.JobStatus
+	info := js.SavepointInfo
+	if js.State == v1beta1.JobRunning {
+		return "", r.sendSavepoint(ctx, s, jm)
+	}
+	if loc := flinkdeployment.RecoverSavepoint(ctx, jm, js.JobID, info); loc != "" {
+		r.event(s, "Normal", "SavepointRecovered", "Flink forgot savepoint trigger "+info.TriggerID+"; found its savepoint in the job's checkpoint statistics: "+loc)
+		return loc, r.completeSavepoint(ctx, s, jm, loc)
+	}
+	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+	s.problem = problem.New(problem.SavepointFailed, "savepoint failed: the JobManager no longer knows the savepoint trigger")
+	return "", requeue.Waiting(errors.New("savepoint trigger forgotten"), r.Options.ReconcileInterval)
+}
+
+// triggerSavepoint records a savepoint trigger of kind, persists it, then
+// sends it to Flink (stopping the job for an upgrade).
+func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, jm flinkrest.Client, kind v1beta1.SnapshotTriggerType) error {
+	js := &s.job.Status.JobStatus
+	if js.SavepointInfo == nil {
+		js.SavepointInfo = &v1beta1.SavepointInfo{}
+	}
+	info := js.SavepointInfo
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	now := r.now().UnixMilli()
+	info.TriggerID, info.TriggerType, info.TriggerTimestamp, info.FormatType = id, kind, &now, v1beta1.SavepointFormatCanonical
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.sendSavepoint(ctx, s, jm)
+}
+
+// sendSavepoint sends the recorded trigger to Flink (stopping the job for
+// an upgrade). An answer that does not come leaves the trigger to be
+// polled; a refusal ends it.
+func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	info := js.SavepointInfo
+	req := flinkrest.SavepointRequest{TriggerID: info.TriggerID, FormatType: api.SavepointFormatType(info.FormatType), TargetDirectory: savepointsDir(s)}
+	var err error
+	if info.TriggerType == v1beta1.TriggerUpgrade {
+		_, err = jm.StopWithSavepoint(ctx, js.JobID, req)
+	} else {
+		_, err = jm.TriggerSavepoint(ctx, js.JobID, req)
+	}
+	if err != nil && flinkrest.KindOf(err) != flinkrest.KindTimeout {
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		s.problem = problem.New(problem.SavepointFailed, "savepoint failed: "+err.Error())
+		return requeue.Waiting(err, r.Options.ReconcileInterval)
+	}
+	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+}
+
+// submit records the spec with a new job id chosen by the hub (persisted
+// before Flink hears of it), then runs it.
+func (r *Reconciler) submit(ctx context.Context, s *state, jm flinkrest.Client, first bool) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	js := &s.job.Status.JobStatus
+	js.JobID, js.State, js.UpdateTime = id, v1beta1.JobReconciling, strconv.FormatInt(r.now().UnixMilli(), 10)
+	if err := r.record(s, first); err != nil {
+		return err
+	}
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.run(ctx, s, jm)
+}
+
+// run uploads the job's jar (jobJar), runs the recorded job id from the
+// recorded restore path, and deletes the uploaded jar. A job id Flink
+// already runs is not an error: the submission arrived before.
+func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) error {
+	job, js := s.job.Spec.Job, &s.job.Status.JobStatus
+	name, jar, err := r.jobJar(ctx, s)
+	if err != nil {
+		return r.jarProblem(s, err)
+	}
+	defer jar.Close()
+	jarID, err := jm.UploadJar(ctx, name, jar)
+	if err != nil {
+		return r.jarProblem(s, fmt.Errorf("upload to session cluster %s: %w", s.session.Name, err))
+	}
+	defer func() { _ = jm.DeleteJar(context.WithoutCancel(ctx), jarID) }()
+	conf, _ := s.job.Spec.FlatConfiguration()
+	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
+		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
+	if _, err := jm.RunJar(ctx, jarID, req); err != nil && !strings.Contains(err.Error(), "already been submitted") {
+		return fmt.Errorf("run job %s: %w", js.JobID, err)
+	}
+	s.problem = clearProblem(s.problem, problem.JarUnavailable, problem.ReconcileFailed)
+	r.event(s, "Normal", "Submit", "Submitted job "+js.JobID+fromText(js.UpgradeSavepointPath))
+	s.next = r.Options.ProgressCheckInterval
+	return nil
+}
+
+// jobJar is the jar to upload and its name: the jar of an http or https
+// jarURI, fetched; for a local:// jarURI or none, a launcher jar that puts
+// the local jar, or nothing, on the job's class loader, so the entry class
+// comes from the session cluster's image.
+func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadCloser, error) {
+	uri := s.job.Spec.Job.JarURI
+	var local []string
+	switch {
+	case strings.HasPrefix(uri, "local:"):
+		u, err := url.Parse(uri)
+		if err != nil {
+			return "", nil, err
+		}
+		local = []string{u.Path}
+	case uri != "":
+		jar, err := r.Jars.Fetch(ctx, uri)
+		if err != nil {
+			return "", nil, err
+		}
+		f, err := os.Open(jar.Path)
+		if err != nil {
+			return "", nil, fmt.Errorf("open fetched jar: %w", err)
+		}
+		return path.Base(uri), f, nil
+	}
+	launcher, err := launcherjar.Build(local...)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.job.Name + "-launcher.jar", io.NopCloser(bytes.NewReader(launcher)), nil
+}
+
+// jarProblem makes a jar that cannot be fetched or uploaded the job's
+// problem; it is tried again after the reconcile interval.
+func (r *Reconciler) jarProblem(s *state, err error) error {
+	var fe *jarfetch.Error
+	msg := err.Error()
+	if errors.As(err, &fe) && fe.Kind == jarfetch.KindUnsupported {
+		s.problem = problem.New(problem.InvalidSpec, "invalid spec: spec.job.jarURI: "+msg)
+		return nil
+	}
+	s.problem = problem.New(problem.JarUnavailable, msg)
+	return requeue.Waiting(err, r.Options.ReconcileInterval)
+}
+
+// record records the spec as reconciled and deployed.
+func (r *Reconciler) record(s *state, first bool) error {
+	encoded, err := encodeSpec(&s.job.Spec, first)
+	if err != nil {
+		return err
+	}
+	rs := &s.job.Status.ReconciliationStatus
+	rs.LastReconciledSpec, rs.ReconciliationTimestamp, rs.State = encoded, r.now().UnixMilli(), v1beta1.ReconciliationDeployed
+	spec := s.job.Spec
+	s.last = &spec
+	s.job.Status.ObservedGeneration = s.job.Generation
+	return nil
+}
+
+// finalize ends the job, if its session cluster still runs it, and
+// removes the finalizer: the job is cancelled, or stopped with a savepoint
+// when kubernetes.operator.job.savepoint-on-deletion is true (the
+// savepoint's path is kept in the status and an event until the
+// finalizer goes; a savepoint that fails holds the deletion, reported).
+func (r *Reconciler) finalize(ctx context.Context, s *state) error {
+	job := s.job
+	if !controllerutil.ContainsFinalizer(job, Finalizer) {
+		return nil
+	}
+	if job.Status.LifecycleState != v1beta1.LifecycleDeleting {
+		job.Status.LifecycleState = v1beta1.LifecycleDeleting
+		if err := r.persist(ctx, s); err != nil {
+			return err
+		}
+	}
+	js := &job.Status.JobStatus
+	if js.JobID != "" && running(js.State) {
+		if ready, err := r.sessionCluster(ctx, s); err == nil && ready {
+			jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.session)
+			if err != nil {
+				return err
+			}
+			if err := r.endForDeletion(ctx, s, jm); err != nil {
+				return err
+			}
+		}
+	}
+	return memberkind.SetFinalizer(ctx, s.cluster.GetClient(), job, Finalizer, false)
+}
+
+// endForDeletion cancels the running job, or stops it with a savepoint
+// (recorded first, followed to its path) when the job's configuration, or
+// its session cluster's, says so. It returns nil once the job has ended.
+func (r *Reconciler) endForDeletion(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	if on, _ := flinkconf.Bool(s.setting(flinkconf.KeySavepointOnDeletion)); !on {
+		if err := jm.CancelJob(ctx, js.JobID); err != nil && !flinkrest.IsNotFound(err) {
+			return fmt.Errorf("cancel job %s: %w", js.JobID, err)
+		}
+		r.event(s, "Normal", "Cancelled", "Job "+js.JobID+" cancelled for the deletion")
+		return nil
+	}
+	if info := js.SavepointInfo; info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerUpgrade {
+		return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
+	}
+	loc, err := r.pollSavepoint(ctx, s, jm)
+	if err != nil {
+		return err
+	}
+	js.State = v1beta1.JobFinished
+	r.event(s, "Normal", "SavepointCompleted", "Job "+js.JobID+" stopped for the deletion with savepoint "+loc)
+	return r.persist(ctx, s)
+}
+
+// setting is a setting of the session job's configuration, else of its
+// session cluster's, else the member's default.
+func (s *state) setting(key string) string {
+	if conf, err := s.job.Spec.FlatConfiguration(); err == nil {
+		if v, ok := conf[key]; ok {
+			return v
+		}
+	}
+	if s.session != nil {
+		if conf, err := s.session.Spec.FlatConfiguration(); err == nil {
+			if v, ok := conf[key]; ok {
+				return v
+			}
+		}
+	}
+	return s.defaults[key]
+}
+
+// newID is a random Flink job or trigger id: 16 bytes in hex.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func fromText(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " from " + path
+}
+
+func savedText(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " with savepoint " + path
+}

@@ -1,0 +1,569 @@
+package flinksessionjob_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// sessionCluster creates the upstream session example in namespace ns and
+// waits until its JobManager is ready.
+func sessionCluster(t *testing.T, ctx context.Context, ns string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	if err := fleet.Members[0].CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	fd, err := examples.Named("basic-session-deployment-and-job/basic-session-deployment-example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.Namespace = ns
+	create(t, ctx, fd)
+	framework.Await(t, "session cluster ready", func() error {
+		got := &v1beta1.FlinkDeployment{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
+			return err
+		}
+		if got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+			return errorf("JobManager %s", got.Status.JobManagerDeploymentStatus)
+		}
+		return nil
+	})
+	return fd
+}
+
+// upstreamJobs are the upstream example's session jobs in ns, their jars
+// served by artifacts.
+func upstreamJobs(t *testing.T, ns string, artifacts *framework.Artifacts) []*v1beta1.FlinkSessionJob {
+	t.Helper()
+	all, err := examples.LoadSessionJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*v1beta1.FlinkSessionJob
+	for _, ex := range all {
+		job := ex.Typed.DeepCopy()
+		job.Namespace = ns
+		job.Spec.Job.JarURI = artifacts.Put("/jars/"+job.Name+".jar", []byte("PK\x03\x04"+job.Name))
+		out = append(out, job)
+	}
+	return out
+}
+
+func create(t *testing.T, ctx context.Context, obj client.Object) {
+	t.Helper()
+	if err := fleet.Members[0].Client.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fleet.Members[0].Client.Delete(context.Background(), obj) })
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// waitJob waits until cond holds for the session job and returns it.
+func waitJob(t *testing.T, job *v1beta1.FlinkSessionJob, what string, cond func(*v1beta1.FlinkSessionJob) bool) *v1beta1.FlinkSessionJob {
+	t.Helper()
+	got := &v1beta1.FlinkSessionJob{}
+	framework.Await(t, what, func() error {
+		if err := fleet.Members[0].Client.Get(context.Background(), client.ObjectKeyFromObject(job), got); err != nil {
+			return err
+		}
+		if !cond(got) {
+			return errorf("status %+v", got.Status)
+		}
+		return nil
+	})
+	return got
+}
+
+func runningJob(job *v1beta1.FlinkSessionJob) bool {
+	return job.Status.JobStatus.State == v1beta1.JobRunning && job.Status.Error == ""
+}
+
+// simJob is the session cluster's job of id.
+func simJob(fd *v1beta1.FlinkDeployment, id string) *jobmanager.JobStatus {
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if jm == nil {
+		return nil
+	}
+	for _, j := range jm.Jobs() {
+		if j.ID == id {
+			return &j
+		}
+	}
+	return nil
+}
+
+// runningSessionJob creates a session cluster and the upstream example's
+// first session job in namespace ns and waits until the job runs; it
+// returns both and the job's id.
+func runningSessionJob(t *testing.T, ctx context.Context, ns string) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
+	t.Helper()
+	fd := sessionCluster(t, ctx, ns)
+	job := upstreamJobs(t, ns, framework.NewArtifacts(t))[0]
+	create(t, ctx, job)
+	return fd, job, waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+}
+
+// awaitCancelled waits until the session cluster fd shows job id CANCELED.
+func awaitCancelled(t *testing.T, fd *v1beta1.FlinkDeployment, id string) {
+	t.Helper()
+	framework.Await(t, "job "+id+" cancelled", func() error {
+		if sj := simJob(fd, id); sj == nil || sj.State != "CANCELED" {
+			return errorf("job %+v, want CANCELED", sj)
+		}
+		return nil
+	})
+}
+
+// awaitGone waits until obj is deleted from the member.
+func awaitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	framework.Await(t, obj.GetName()+" gone", func() error {
+		err := fleet.Members[0].Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
+		if !apierrors.IsNotFound(err) {
+			return errorf("still there: %v", err)
+		}
+		return nil
+	})
+}
+
+func patchJob(t *testing.T, job *v1beta1.FlinkSessionJob, patch string) {
+	t.Helper()
+	if err := fleet.Members[0].Client.Patch(context.Background(), job, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpstreamSessionJobsRun: the upstream example's two session jobs and a
+// third reach RUNNING on one session cluster, each its own Flink job under
+// the id the hub recorded, with every uploaded jar deleted after the run.
+func TestUpstreamSessionJobsRun(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "sessions")
+	artifacts := framework.NewArtifacts(t)
+	jobs := upstreamJobs(t, "sessions", artifacts)
+	third := jobs[0].DeepCopy()
+	third.Name = "third"
+	jobs = append(jobs, third)
+	for _, job := range jobs {
+		create(t, ctx, job)
+	}
+	var ids []string
+	for _, job := range jobs {
+		got := waitJob(t, job, job.Name+" RUNNING", runningJob)
+		id := got.Status.JobStatus.JobID
+		if sj := simJob(fd, id); sj == nil || sj.Spec.Parallelism != int(job.Spec.Job.Parallelism) || sj.Spec.EntryClass != job.Spec.Job.EntryClass {
+			t.Errorf("%s: the session cluster runs %+v under %s", job.Name, sj, id)
+		}
+		if got.Status.LifecycleState != v1beta1.LifecycleStable || got.Status.ReconciliationStatus.LastReconciledSpec == "" {
+			t.Errorf("%s: lifecycle %s, reconciliation %+v", job.Name, got.Status.LifecycleState, got.Status.ReconciliationStatus)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if len(slices.Compact(ids)) != len(jobs) {
+		t.Fatalf("job ids %v: one per session job wanted", ids)
+	}
+	if left := sim.JobManager(memberName, fd.Namespace, fd.Name).Jars(); len(left) != 0 {
+		t.Errorf("uploaded jars left on the session cluster: %v", left)
+	}
+}
+
+// TestJobsFromTheSessionClustersImage: a session job without jarURI runs its
+// entry class from the session cluster's classpath, and one with a
+// local:// jar from that jar inside the cluster's image; the hub fetches
+// nothing and uploads a launcher jar whose manifest puts the local jar on
+// the job's class path. Without an entry class, the job is refused.
+func TestJobsFromTheSessionClustersImage(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "image-jars")
+	base := upstreamJobs(t, "image-jars", framework.NewArtifacts(t))[0]
+	classpath, local, noEntry := base.DeepCopy(), base.DeepCopy(), base.DeepCopy()
+	classpath.Name, classpath.Spec.Job.JarURI, classpath.Spec.Job.EntryClass = "classpath", "", "org.apache.flink.streaming.examples.windowing.TopSpeedWindowing"
+	local.Name, local.Spec.Job.JarURI, local.Spec.Job.EntryClass = "local", "local:///opt/flink/usrlib/top speed.jar", "org.apache.flink.streaming.examples.windowing.TopSpeedWindowing"
+	noEntry.Name, noEntry.Spec.Job.JarURI, noEntry.Spec.Job.EntryClass = "no-entry", "", ""
+	for _, job := range []*v1beta1.FlinkSessionJob{classpath, local, noEntry} {
+		create(t, ctx, job)
+	}
+	for job, wantClassPath := range map[*v1beta1.FlinkSessionJob][]string{classpath: nil, local: {"file:///opt/flink/usrlib/top%20speed.jar"}} {
+		id := waitJob(t, job, job.Name+" RUNNING", runningJob).Status.JobStatus.JobID
+		sj := simJob(fd, id)
+		if sj == nil || sj.Spec.EntryClass != job.Spec.Job.EntryClass || !slices.Equal(sj.Spec.ClassPath, wantClassPath) {
+			t.Errorf("%s: the session cluster runs %+v, want entry class %s and class path %v", job.Name, sj, job.Spec.Job.EntryClass, wantClassPath)
+		}
+	}
+	got := waitJob(t, noEntry, "InvalidSpec", func(j *v1beta1.FlinkSessionJob) bool { return problem.Decode(j.Status.Error).Is(problem.InvalidSpec) })
+	if msg := problem.Decode(got.Status.Error).Message; !strings.Contains(msg, "spec.job.entryClass") || got.Status.JobStatus.JobID != "" {
+		t.Errorf("no-entry: error %q, job id %q: want the entry class named and nothing submitted", msg, got.Status.JobStatus.JobID)
+	}
+	if left := sim.JobManager(memberName, fd.Namespace, fd.Name).Jars(); len(left) != 0 {
+		t.Errorf("uploaded launcher jars left on the session cluster: %v", left)
+	}
+}
+
+// TestSessionJobUpgradesSuspendsAndResumes: a savepoint-mode session job is
+// upgraded from a savepoint of the old job, suspended with a savepoint and
+// resumed from it; a stateless one is upgraded without state.
+func TestSessionJobUpgradesSuspendsAndResumes(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "upgrades")
+	artifacts := framework.NewArtifacts(t)
+	job := upstreamJobs(t, "upgrades", artifacts)[0]
+	job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, job)
+	first := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+
+	patchJob(t, job, `{"spec":{"job":{"parallelism":2}}}`)
+	upgraded := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != first && j.Status.ObservedGeneration == j.Generation
+	})
+	path := upgraded.Status.JobStatus.UpgradeSavepointPath
+	if sj := simJob(fd, upgraded.Status.JobStatus.JobID); path == "" || sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != path || sj.Spec.Parallelism != 2 {
+		t.Fatalf("upgraded job %+v, want it restored from %q", sj, path)
+	}
+	if old := simJob(fd, first); old == nil || old.State != "FINISHED" {
+		t.Errorf("the old job after the upgrade: %+v", old)
+	}
+
+	patchJob(t, job, `{"spec":{"job":{"state":"suspended"}}}`)
+	suspended := waitJob(t, job, "SUSPENDED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.LifecycleState == v1beta1.LifecycleSuspended })
+	if suspended.Status.JobStatus.UpgradeSavepointPath == path {
+		t.Error("the suspend took no new savepoint")
+	}
+	patchJob(t, job, `{"spec":{"job":{"state":"running"}}}`)
+	resumed := waitJob(t, job, "resumed", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != upgraded.Status.JobStatus.JobID
+	})
+	if sj := simJob(fd, resumed.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != suspended.Status.JobStatus.UpgradeSavepointPath {
+		t.Fatalf("resumed job %+v, want it restored from the suspend's savepoint %q", sj, suspended.Status.JobStatus.UpgradeSavepointPath)
+	}
+
+	// Last-state is taken by a savepoint too: a session job has no HA
+	// metadata of its own.
+	lastState := upstreamJobs(t, "upgrades", artifacts)[0]
+	lastState.Name = "last-state"
+	lastState.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+	lastState.Spec.FlinkConfiguration = job.Spec.FlinkConfiguration
+	create(t, ctx, lastState)
+	lsFirst := waitJob(t, lastState, "last-state RUNNING", runningJob).Status.JobStatus.JobID
+	patchJob(t, lastState, `{"spec":{"job":{"parallelism":3}}}`)
+	lsUpgraded := waitJob(t, lastState, "last-state upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != lsFirst
+	})
+	if sj := simJob(fd, lsUpgraded.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != lsUpgraded.Status.JobStatus.UpgradeSavepointPath {
+		t.Fatalf("last-state upgrade runs %+v, want it restored from %q", sj, lsUpgraded.Status.JobStatus.UpgradeSavepointPath)
+	}
+
+	stateless := upstreamJobs(t, "upgrades", artifacts)[1]
+	create(t, ctx, stateless)
+	before := waitJob(t, stateless, "stateless RUNNING", runningJob).Status.JobStatus.JobID
+	patchJob(t, stateless, `{"spec":{"job":{"args":["--fast"]}}}`)
+	after := waitJob(t, stateless, "stateless upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != before
+	})
+	if sj := simJob(fd, after.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore != nil || !slices.Equal(sj.Spec.Args, []string{"--fast"}) {
+		t.Fatalf("stateless upgrade runs %+v, want no restore and the new args", sj)
+	}
+	awaitCancelled(t, fd, before)
+}
+
+// TestManualSavepointOfASessionJob: a new savepointTriggerNonce takes one
+// savepoint of the running job, recorded with its nonce, and the job runs
+// on undisturbed.
+func TestManualSavepointOfASessionJob(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "manual")
+	job := upstreamJobs(t, "manual", framework.NewArtifacts(t))[0]
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, job)
+	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":7}}}`)
+	got := waitJob(t, job, "the manual savepoint", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual && j.Status.ObservedGeneration == j.Generation
+	})
+	sp := got.Status.JobStatus.SavepointInfo.LastSavepoint
+	if sp.Location == "" || sp.TriggerNonce == nil || *sp.TriggerNonce != 7 || got.Status.JobStatus.JobID != id || !runningJob(got) {
+		t.Fatalf("savepoint %+v, job %s %s", sp, got.Status.JobStatus.JobID, got.Status.JobStatus.State)
+	}
+	if sj := simJob(fd, id); sj == nil || sj.SavepointTriggers != 1 {
+		t.Fatalf("the session cluster's job %+v: want one savepoint trigger", sj)
+	}
+}
+
+// TestFailedSessionJobIsReported: a session job whose job fails for good
+// shows FAILED with Flink's cause in status.error.
+func TestFailedSessionJobIsReported(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningSessionJob(t, ctx, "failures")
+	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(id, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	got := waitJob(t, job, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.LifecycleState == v1beta1.LifecycleFailed })
+	if p := problem.Decode(got.Status.Error); p.Reason != problem.JobFailed || !strings.Contains(p.Message, "IllegalStateException: bad record") {
+		t.Fatalf("status.error %q, want the job's cause", got.Status.Error)
+	}
+}
+
+// TestSessionJobProblemsAreReported: a jar that cannot be fetched, a jar
+// URI the hub does not fetch and a missing session cluster each reach
+// status.error with their reason, and the job runs once the jar is there.
+func TestSessionJobProblemsAreReported(t *testing.T) {
+	ctx := context.Background()
+	sessionCluster(t, ctx, "problems")
+	artifacts := framework.NewArtifacts(t)
+	jobs := upstreamJobs(t, "problems", artifacts)
+	missingJar, badScheme := jobs[0], jobs[1]
+	missingJar.Spec.Job.JarURI = artifacts.URL + "/jars/not-yet.jar"
+	badScheme.Spec.Job.JarURI = "s3://bucket/job.jar"
+	noCluster := jobs[0].DeepCopy()
+	noCluster.Name, noCluster.Spec.DeploymentName = "no-cluster", "nowhere"
+	for _, job := range []*v1beta1.FlinkSessionJob{missingJar, badScheme, noCluster} {
+		create(t, ctx, job)
+	}
+	for job, want := range map[*v1beta1.FlinkSessionJob]problem.Reason{missingJar: problem.JarUnavailable, badScheme: problem.InvalidSpec, noCluster: problem.SessionClusterUnavailable} {
+		waitJob(t, job, string(want), func(j *v1beta1.FlinkSessionJob) bool { return problem.Decode(j.Status.Error).Reason == want })
+	}
+	artifacts.Put("/jars/not-yet.jar", []byte("PK\x03\x04late"))
+	waitJob(t, missingJar, "RUNNING once the jar is there", runningJob)
+}
+
+// TestDeletingASessionJobCancelsIt: the job is cancelled on the session
+// cluster before the FlinkSessionJob goes.
+func TestDeletingASessionJobCancelsIt(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningSessionJob(t, ctx, "deletion")
+	if err := fleet.Members[0].Client.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, job)
+	awaitCancelled(t, fd, id)
+}
+
+// TestSessionClusterDeletionWaitsForItsJobs: a session cluster with a
+// session job is not deleted while the job exists, and says so; once the
+// job is deleted (and cancelled through the cluster), the cluster goes.
+func TestSessionClusterDeletionWaitsForItsJobs(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningSessionJob(t, ctx, "blocked")
+	c := fleet.Members[0].Client
+	if err := c.Delete(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	awaitDeletionBlocked(t, fd, job.Name)
+	if sj := simJob(fd, id); sj == nil || sj.State != "RUNNING" {
+		t.Fatalf("the job under a session cluster being deleted: %+v", sj)
+	}
+	if err := c.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, fd)
+}
+
+// TestSessionClusterDeletionWaitsForUnmanagedJobs: a job submitted to a
+// session cluster by hand (as Flink's CLI does), which no FlinkSessionJob
+// manages, holds the cluster's deletion back, named in its status, as
+// upstream's block-on-unmanaged-jobs does; once it is cancelled, the
+// cluster goes.
+func TestSessionClusterDeletionWaitsForUnmanagedJobs(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "unmanaged")
+	jm, err := flinkrest.New(flinkrest.Endpoint{BaseURL: fmt.Sprintf("%s/%s/%s/%s/", simURL, memberName, fd.Namespace, fd.Name), Transport: http.DefaultTransport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jarID, err := jm.UploadJar(ctx, "by-hand.jar", strings.NewReader("PK\x03\x04by hand"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := jm.RunJar(ctx, jarID, api.JarRunRequestBody{EntryClass: "org.example.ByHand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Members[0].Client.Delete(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	awaitDeletionBlocked(t, fd, id, "block-on-unmanaged-jobs")
+	if sj := simJob(fd, id); sj == nil || sj.State == "CANCELED" || sj.State == "FINISHED" || sj.State == "FAILED" {
+		t.Fatalf("the unmanaged job under a session cluster being deleted: %+v", sj)
+	}
+	if err := jm.CancelJob(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, fd)
+}
+
+// TestSavepointOnDeletion: with kubernetes.operator.job.savepoint-on-deletion,
+// deleting a session job stops it with a savepoint, whose path an event
+// names, instead of cancelling it.
+func TestSavepointOnDeletion(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "save-on-delete")
+	job := upstreamJobs(t, "save-on-delete", framework.NewArtifacts(t))[0]
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.job.savepoint-on-deletion":"true","state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, job)
+	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	if err := fleet.Members[0].Client.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, job)
+	sj := simJob(fd, id)
+	if sj == nil || sj.State != "FINISHED" || sj.Savepoint == nil || !strings.HasPrefix(sj.Savepoint.Path, "file:///flink-data/savepoints") {
+		t.Fatalf("job %+v: want it stopped with a savepoint under the configured directory", sj)
+	}
+	awaitEvent(t, job, "SavepointCompleted", sj.Savepoint.Path)
+}
+
+// TestPeriodicSnapshotsOfASessionJob: periodic savepoints are taken at the
+// configured interval, the history kept to its configured count, and a
+// new checkpointTriggerNonce takes one checkpoint, recorded with its nonce.
+func TestPeriodicSnapshotsOfASessionJob(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "periodic")
+	job := upstreamJobs(t, "periodic", framework.NewArtifacts(t))[0]
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints",
+		"kubernetes.operator.periodic.savepoint.interval":"1s","kubernetes.operator.savepoint.history.max.count":"2"}`)}
+	create(t, ctx, job)
+	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	// The history and the disposals are compared between two savepoints:
+	// while one completes, the hub has disposed of the dropped one before
+	// its status says so.
+	got := waitJob(t, job, "three periodic savepoints, two kept, the dropped ones disposed of, never a kept one", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		sj := simJob(fd, id)
+		disposed := sim.JobManager(memberName, fd.Namespace, fd.Name).Disposed()
+		if info == nil || len(info.SavepointHistory) != 2 || sj == nil || sj.SavepointTriggers < 3 || len(disposed) == 0 {
+			return false
+		}
+		for _, sp := range info.SavepointHistory {
+			if slices.Contains(disposed, sp.Location) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, sp := range got.Status.JobStatus.SavepointInfo.SavepointHistory {
+		if sp.TriggerType != v1beta1.TriggerPeriodic || sp.Location == "" {
+			t.Errorf("history entry %+v: want a periodic savepoint with its path", sp)
+		}
+	}
+	// The savepoints are recorded as snapshots too, and the snapshots of
+	// the disposed ones deleted.
+	framework.Await(t, "snapshots of the kept savepoints only", func() error {
+		var snaps v1beta1.FlinkStateSnapshotList
+		if err := fleet.Members[0].Client.List(ctx, &snaps, client.InNamespace(job.Namespace), client.MatchingLabels{"flink-hub.io/job": job.Name}); err != nil {
+			return err
+		}
+		for _, s := range snaps.Items {
+			if slices.Contains(sim.JobManager(memberName, fd.Namespace, fd.Name).Disposed(), s.Spec.Savepoint.Path) {
+				return errorf("snapshot %s names the disposed savepoint %s", s.Name, s.Spec.Savepoint.Path)
+			}
+		}
+		if len(snaps.Items) == 0 {
+			return errorf("no snapshot recorded")
+		}
+		return nil
+	})
+	patchJob(t, job, `{"spec":{"job":{"checkpointTriggerNonce":3}}}`)
+	got = waitJob(t, job, "the manual checkpoint", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.CheckpointInfo
+		return info != nil && info.LastCheckpoint != nil && info.LastCheckpoint.TriggerType == v1beta1.TriggerManual
+	})
+	if cp := got.Status.JobStatus.CheckpointInfo.LastCheckpoint; cp.TriggerNonce == nil || *cp.TriggerNonce != 3 || !runningJob(got) {
+		t.Fatalf("checkpoint %+v, job %s", cp, got.Status.JobStatus.State)
+	}
+}
+
+// TestUnsentTriggerIsSentAgain: a replica that recorded the upgrade's
+// savepoint trigger and stopped before Flink heard of it leaves a trigger
+// Flink does not know while the job runs. The hub sends it again, same
+// id: one savepoint, and the upgrade finishes from it.
+func TestUnsentTriggerIsSentAgain(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningSessionJob(t, ctx, "unsent")
+	c := fleet.Members[0].Client
+	got := &v1beta1.FlinkSessionJob{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(job), got); err != nil {
+		t.Fatal(err)
+	}
+	// What the stopped replica left: UPGRADING, the trigger recorded.
+	const trigger = "0123456789abcdef0123456789abcdef"
+	now := time.Now().UnixMilli()
+	got.Status.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+	got.Status.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: trigger, TriggerType: v1beta1.TriggerUpgrade, TriggerTimestamp: &now, FormatType: v1beta1.SavepointFormatCanonical}
+	got.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	if err := c.Status().Update(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	patchJob(t, job, `{"spec":{"flinkConfiguration":{"state.savepoints.dir":"file:///flink-data/savepoints"},"job":{"upgradeMode":"savepoint","parallelism":2}}}`)
+	upgraded := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != id
+	})
+	old := simJob(fd, id)
+	if old == nil || old.SavepointTriggers != 1 {
+		t.Fatalf("the old job %+v: one savepoint trigger wanted, the one recorded", old)
+	}
+	if sj := simJob(fd, upgraded.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != upgraded.Status.JobStatus.UpgradeSavepointPath {
+		t.Fatalf("the upgraded job %+v must run from the savepoint %q", sj, upgraded.Status.JobStatus.UpgradeSavepointPath)
+	}
+}
+
+// awaitEvent waits for an event on obj with reason and a note containing
+// text.
+func awaitEvent(t *testing.T, obj client.Object, reason, text string) {
+	t.Helper()
+	framework.Await(t, "event "+reason, func() error {
+		var evs eventsv1.EventList
+		if err := fleet.Members[0].Client.List(context.Background(), &evs, client.InNamespace(obj.GetNamespace())); err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == obj.GetName() && e.Reason == reason && strings.Contains(e.Note, text) {
+				return nil
+			}
+		}
+		return errorf("%d events, none %s with %q", len(evs.Items), reason, text)
+	})
+}
+
+// awaitDeletionBlocked waits until the session cluster fd, being deleted,
+// says in its status that its deletion is blocked, naming each of names.
+func awaitDeletionBlocked(t *testing.T, fd *v1beta1.FlinkDeployment, names ...string) {
+	t.Helper()
+	framework.Await(t, "the deletion reported as blocked", func() error {
+		got := &v1beta1.FlinkDeployment{}
+		if err := fleet.Members[0].Client.Get(context.Background(), client.ObjectKeyFromObject(fd), got); err != nil {
+			return err
+		}
+		p := problem.Decode(got.Status.Error)
+		if p.Reason != problem.DeletionBlocked {
+			return errorf("status.error %q", got.Status.Error)
+		}
+		for _, name := range names {
+			if !strings.Contains(p.Message, name) {
+				return errorf("status.error %q does not name %s", got.Status.Error, name)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,140 @@
+// Package defaults holds the default Flink configuration a platform team
+// sets once, in three levels merged under each resource's own
+// flinkConfiguration (the resource wins): the fleet's, then a member's
+// (its checkpoint and HA storage, say: each member has its own object
+// store), then the resource's. The defaults are ConfigMaps of the hub
+// namespace labelled flink-hub.io/defaults=true, each with the key
+// flink-conf.yaml (a YAML map; nested maps are joined with dots, as in a
+// flinkConfiguration): without the flink-hub.io/member annotation they are
+// the fleet's, with it that member's. Several ConfigMaps of one level merge
+// in name order.
+package defaults
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+const (
+	// Label marks a ConfigMap of the hub namespace as default configuration.
+	Label = "flink-hub.io/defaults"
+	// MemberAnnotation names the member a default ConfigMap is for; absent:
+	// the whole fleet.
+	MemberAnnotation = "flink-hub.io/member"
+	// Key is the ConfigMap key holding the configuration.
+	Key = "flink-conf.yaml"
+)
+
+// Sources of an effective setting.
+const (
+	SourceFleet    = "fleet default"
+	SourceMember   = "member default"
+	SourceResource = "resource"
+)
+
+// Parse reads a default ConfigMap: its member ("" for the fleet) and its
+// flat configuration.
+func Parse(cm *corev1.ConfigMap) (member string, conf map[string]string, err error) {
+	member = cm.Annotations[MemberAnnotation]
+	raw, err := yaml.YAMLToJSON([]byte(cm.Data[Key]))
+	if err != nil {
+		return member, nil, fmt.Errorf("%s: %w", Key, err)
+	}
+	spec := v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: raw}}
+	conf, err = spec.FlatConfiguration()
+	if err != nil {
+		return member, nil, fmt.Errorf("%s: %w", Key, err)
+	}
+	return member, conf, nil
+}
+
+// Store holds the parsed default ConfigMaps. Safe for concurrent use; the
+// zero value is empty.
+type Store struct {
+	mu   sync.RWMutex
+	maps map[string]entry // by ConfigMap name
+}
+
+type entry struct {
+	member string
+	conf   map[string]string
+}
+
+// Set records the ConfigMap name's configuration for member ("" fleet).
+// It returns the members whose defaults changed: the previous and the new
+// one ("" meaning every member).
+func (s *Store) Set(name, member string, conf map[string]string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maps == nil {
+		s.maps = map[string]entry{}
+	}
+	old, had := s.maps[name]
+	s.maps[name] = entry{member: member, conf: conf}
+	if had && old.member == member && maps.Equal(old.conf, conf) {
+		return nil
+	}
+	if had && old.member != member {
+		return []string{old.member, member}
+	}
+	return []string{member}
+}
+
+// Delete forgets the ConfigMap name and returns the member whose defaults
+// changed, if any ("" meaning every member).
+func (s *Store) Delete(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, had := s.maps[name]
+	if !had {
+		return nil
+	}
+	delete(s.maps, name)
+	return []string{old.member}
+}
+
+// Has reports whether any default applies to member.
+func (s *Store) Has(member string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.maps {
+		if e.member == "" || e.member == member {
+			return true
+		}
+	}
+	return false
+}
+
+// Effective merges the fleet's and member's defaults under own (a
+// resource's flat configuration): the configuration the resource runs
+// with, and where each key came from.
+func (s *Store) Effective(member string, own map[string]string) (conf, source map[string]string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	conf, source = map[string]string{}, map[string]string{}
+	names := slices.Sorted(maps.Keys(s.maps))
+	for _, level := range []struct{ member, source string }{{"", SourceFleet}, {member, SourceMember}} {
+		if level.member == "" && level.source == SourceMember {
+			continue
+		}
+		for _, name := range names {
+			if e := s.maps[name]; e.member == level.member {
+				for k, v := range e.conf {
+					conf[k], source[k] = v, level.source
+				}
+			}
+		}
+	}
+	for k, v := range own {
+		conf[k], source[k] = v, SourceResource
+	}
+	return conf, source
+}

@@ -1,0 +1,76 @@
+package defaults
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// Reconciler keeps a Store in step with the default ConfigMaps of the hub
+// namespace. Every replica runs it: each reconciles with the defaults it
+// read. A ConfigMap that cannot be read is left out, with a Warning event
+// on it.
+type Reconciler struct {
+	// Client reads the hub namespace.
+	Client client.Client
+	// Namespace is the hub namespace.
+	Namespace string
+	// Store receives the defaults.
+	Store *Store
+	// Recorder receives the Warning of an unreadable ConfigMap; optional.
+	Recorder events.EventRecorder
+	// OnChange, when set, hears the members whose defaults changed (""
+	// meaning every member), to reconcile their resources at once.
+	OnChange func(members []string)
+}
+
+// changed tells OnChange about members.
+func (r *Reconciler) changed(members []string) {
+	if r.OnChange != nil && len(members) > 0 {
+		r.OnChange(members)
+	}
+}
+
+// SetupWithManager watches the labelled ConfigMaps of the hub namespace
+// with mgr (the hub's local manager).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).Named("defaults").
+		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
+			return obj.GetNamespace() == r.Namespace && obj.GetLabels()[Label] == "true"
+		}))).
+		Complete(r)
+}
+
+// Reconcile reads one default ConfigMap into the Store.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	cm := &corev1.ConfigMap{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.changed(r.Store.Delete(req.Name))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if cm.Labels[Label] != "true" || !cm.DeletionTimestamp.IsZero() {
+		r.changed(r.Store.Delete(req.Name))
+		return ctrl.Result{}, nil
+	}
+	member, conf, err := Parse(cm)
+	if err != nil {
+		r.changed(r.Store.Delete(req.Name))
+		log.FromContext(ctx).Info("default configuration refused", "configmap", req.Name, "error", err.Error())
+		if r.Recorder != nil {
+			r.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidDefaults", "Read", "default configuration left out: %v", err)
+		}
+		return ctrl.Result{}, nil
+	}
+	r.changed(r.Store.Set(req.Name, member, conf))
+	return ctrl.Result{}, nil
+}

@@ -1,0 +1,240 @@
+package deployer_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/deployer/native"
+	"github.com/flink-hub/flink-hub/internal/deployer/standalone"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+)
+
+func app(mutate func(*v1beta1.FlinkDeployment)) *v1beta1.FlinkDeployment {
+	fd := &v1beta1.FlinkDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a", UID: "uid-1", Generation: 7},
+		Spec: v1beta1.FlinkDeploymentSpec{
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			JobManager:  &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(0.5)}},
+			TaskManager: &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
+			Job:         &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 5, UpgradeMode: v1beta1.UpgradeModeStateless},
+		},
+	}
+	if mutate != nil {
+		mutate(fd)
+	}
+	return fd
+}
+
+func find[T client.Object](t *testing.T, objs []client.Object, name string) T {
+	t.Helper()
+	for _, o := range objs {
+		if typed, ok := o.(T); ok && o.GetName() == name {
+			return typed
+		}
+	}
+	var zero T
+	t.Fatalf("no %T named %s among %d objects", zero, name, len(objs))
+	return zero
+}
+
+func configOf(t *testing.T, objs []client.Object, fd *v1beta1.FlinkDeployment) string {
+	t.Helper()
+	return find[*corev1.ConfigMap](t, objs, "flink-config-"+fd.Name).Data["config.yaml"]
+}
+
+func TestEveryObjectIsOwnedAndLabelled(t *testing.T) {
+	for _, d := range deployers() {
+		fd := app(nil)
+		objs, err := d.Resources(fd, deployer.Inputs{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			refs := o.GetOwnerReferences()
+			if len(refs) != 1 || refs[0].UID != fd.UID || refs[0].Kind != "FlinkDeployment" || !ptr.Deref(refs[0].Controller, false) {
+				t.Errorf("%s %T %s: owner refs %+v", d.Mode(), o, o.GetName(), refs)
+			}
+			if o.GetLabels()[deployer.LabelManagedBy] != deployer.ManagedByHub || o.GetLabels()[deployer.LabelApp] != fd.Name {
+				t.Errorf("%s %T %s: labels %v", d.Mode(), o, o.GetName(), o.GetLabels())
+			}
+			if o.GetAnnotations()[deployer.AnnotationGeneration] != "7" {
+				t.Errorf("%s %T %s: generation annotation %v", d.Mode(), o, o.GetName(), o.GetAnnotations())
+			}
+			if o.GetNamespace() != fd.Namespace {
+				t.Errorf("%s %T %s: namespace %q", d.Mode(), o, o.GetName(), o.GetNamespace())
+			}
+		}
+	}
+}
+
+func TestStandaloneTaskManagers(t *testing.T) {
+	cases := []struct {
+		name     string
+		slots    string
+		replicas *int32
+		want     int32
+	}{
+		{"parallelism over slots, rounded up", `{"taskmanager.numberOfTaskSlots": 2}`, nil, 3},
+		{"one slot each", `{}`, nil, 5},
+		{"replicas win", `{"taskmanager.numberOfTaskSlots": 2}`, ptr.To[int32](4), 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := app(func(fd *v1beta1.FlinkDeployment) {
+				fd.Spec.Mode = v1beta1.ModeStandalone
+				fd.Spec.FlinkConfiguration = rawJSON(tc.slots)
+				fd.Spec.TaskManager.Replicas = tc.replicas
+			})
+			objs, err := standalone.New().Resources(fd, deployer.Inputs{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tm := find[*appsv1.Deployment](t, objs, "wordcount-taskmanager")
+			if got := *tm.Spec.Replicas; got != tc.want {
+				t.Fatalf("TaskManager replicas %d, want %d", got, tc.want)
+			}
+			if tm.Spec.Template.Labels[deployer.LabelType] != deployer.TypeStandalone || tm.Spec.Template.Spec.Containers[0].Args[0] != "taskmanager" {
+				t.Fatalf("TaskManager pod: %+v", tm.Spec.Template)
+			}
+		})
+	}
+}
+
+func TestStandaloneJobManagerArgs(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(*v1beta1.FlinkDeployment)
+		restore string
+		want    []string
+	}{
+		{"session", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job = nil }, "", []string{"jobmanager"}},
+		{"application", nil, "", []string{"standalone-job"}},
+		{"application with class, restore and args", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.EntryClass = "org.example.Main"
+			fd.Spec.Job.AllowNonRestoredState = ptr.To(true)
+			fd.Spec.Job.Args = []string{"--input", "s3://in"}
+		}, "s3://sp/savepoint-1", []string{"standalone-job", "--job-classname", "org.example.Main", "--allowNonRestoredState", "--fromSavepoint", "s3://sp/savepoint-1", "--input", "s3://in"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := app(tc.mutate)
+			fd.Spec.Mode = v1beta1.ModeStandalone
+			objs, err := standalone.New().Resources(fd, deployer.Inputs{Restore: flinkconf.Restore{SavepointPath: tc.restore}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jm := find[*appsv1.Deployment](t, objs, "wordcount")
+			if got := jm.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, tc.want) {
+				t.Fatalf("args %q, want %q", got, tc.want)
+			}
+			conf := configOf(t, objs, fd)
+			if tc.restore != "" && !strings.Contains(conf, "execution.savepoint.path: "+tc.restore) {
+				t.Errorf("restore path not in the configuration:\n%s", conf)
+			}
+			if fd.Spec.Job != nil && !strings.Contains(conf, "pipeline.classpaths: file:///opt/flink/job.jar") {
+				t.Errorf("standalone jar must be a file:// classpath:\n%s", conf)
+			}
+		})
+	}
+}
+
+func TestNativeApplicationAndSession(t *testing.T) {
+	cases := []struct {
+		name       string
+		mutate     func(*v1beta1.FlinkDeployment)
+		wantTarget string
+		wantJar    bool
+	}{
+		{"application", nil, "kubernetes-application", true},
+		{"application without jarURI", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.JarURI = ""
+			fd.Spec.Job.EntryClass = "org.example.Main"
+		}, "kubernetes-application", false},
+		{"session", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job = nil }, "kubernetes-session", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := app(tc.mutate)
+			objs, err := native.New().Resources(fd, deployer.Inputs{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jm := find[*appsv1.Deployment](t, objs, "wordcount")
+			if got := jm.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"kubernetes-jobmanager.sh", tc.wantTarget}) {
+				t.Fatalf("args %q", got)
+			}
+			for _, o := range objs {
+				if d, ok := o.(*appsv1.Deployment); ok && d.Labels[deployer.LabelComponent] == deployer.ComponentTaskManager {
+					t.Fatalf("native mode must not create a TaskManager Deployment: %s", d.Name)
+				}
+			}
+			conf := configOf(t, objs, fd)
+			if got := strings.Contains(conf, "pipeline.jars:"); got != tc.wantJar {
+				t.Errorf("pipeline.jars present=%t, want %t:\n%s", got, tc.wantJar, conf)
+			}
+			tpl := find[*corev1.ConfigMap](t, objs, "pod-template-wordcount").Data["taskmanager-pod-template.yaml"]
+			if !strings.Contains(tpl, "memory: 2Gi") || !strings.Contains(tpl, "component: taskmanager") {
+				t.Errorf("TaskManager pod template lacks resources or labels:\n%s", tpl)
+			}
+			if !strings.Contains(conf, "kubernetes.pod-template-file.taskmanager: "+flinkconf.TaskManagerPodTemplatePath) {
+				t.Errorf("the configuration must point at the mounted template:\n%s", conf)
+			}
+			jmRes := jm.Spec.Template.Spec.Containers[0].Resources
+			if jmRes.Limits.Memory().String() != "1Gi" || jmRes.Requests.Cpu().String() != "500m" {
+				t.Errorf("JobManager resources %+v", jmRes)
+			}
+		})
+	}
+	if sel := native.New().TaskManagerSelector(app(nil)); sel != "app=wordcount,component=taskmanager,type=flink-native-kubernetes" {
+		t.Errorf("selector %q", sel)
+	}
+}
+
+func TestIngressTemplates(t *testing.T) {
+	cases := []struct {
+		template, host, path string
+		pathType             networkingv1.PathType
+	}{
+		{"{{name}}.{{namespace}}.flink.example.com", "wordcount.team-a.flink.example.com", "/", networkingv1.PathTypePrefix},
+		{"flink.example.com/{{namespace}}/{{name}}(/|$)(.*)", "flink.example.com", "/team-a/wordcount(/|$)(.*)", networkingv1.PathTypeImplementationSpecific},
+		{"https://flink.example.com/{{name}}", "flink.example.com", "/wordcount", networkingv1.PathTypeImplementationSpecific},
+	}
+	for _, tc := range cases {
+		fd := app(func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Ingress = &v1beta1.IngressSpec{Template: tc.template, ClassName: "nginx", Annotations: map[string]string{"a": "b"}}
+		})
+		objs, err := native.New().Resources(fd, deployer.Inputs{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ing := find[*networkingv1.Ingress](t, objs, "wordcount")
+		rule := ing.Spec.Rules[0]
+		p := rule.HTTP.Paths[0]
+		if rule.Host != tc.host || p.Path != tc.path || *p.PathType != tc.pathType || p.Backend.Service.Name != "wordcount-rest" {
+			t.Errorf("template %q: host %q path %q type %s backend %s", tc.template, rule.Host, p.Path, *p.PathType, p.Backend.Service.Name)
+		}
+		if *ing.Spec.IngressClassName != "nginx" || ing.Annotations["a"] != "b" {
+			t.Errorf("class or annotations lost: %+v", ing.ObjectMeta)
+		}
+	}
+}
+
+func TestBadResourcesNameTheField(t *testing.T) {
+	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.Memory = "a lot" })
+	for _, d := range deployers() {
+		_, err := d.Resources(fd, deployer.Inputs{})
+		if err == nil || !strings.Contains(err.Error(), "spec.jobManager.resource.memory") {
+			t.Errorf("%s: want an error naming spec.jobManager.resource.memory, got %v", d.Mode(), err)
+		}
+	}
+}

@@ -1,0 +1,429 @@
+package deployer
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/podtemplate"
+
+	"github.com/flink-hub/flink-hub/internal/flinknames"
+)
+
+// Flink's fixed ports.
+const (
+	PortRPC  = 6123
+	PortBlob = 6124
+)
+
+const (
+	configVolume  = "flink-config-volume"
+	configDir     = "/opt/flink/conf"
+	defaultLog4j  = "rootLogger.level = INFO\nrootLogger.appenderRef.console.ref = ConsoleAppender\nappender.console.name = ConsoleAppender\nappender.console.type = CONSOLE\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n\n"
+	log4jFileName = "log4j-console.properties"
+)
+
+// Cluster holds what every builder of one FlinkDeployment shares.
+type Cluster struct {
+	// FD is the FlinkDeployment.
+	FD *v1beta1.FlinkDeployment
+	// Conf is its effective Flink configuration.
+	Conf flinkconf.Config
+	// Type is the Flink type label value of the mode.
+	Type string
+}
+
+// NewCluster derives the effective configuration of fd for a mode.
+func NewCluster(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, in Inputs) (*Cluster, error) {
+	conf, err := flinkconf.Build(fd, mode, in.Restore)
+	if err != nil {
+		return nil, err
+	}
+	t := TypeNative
+	if mode == v1beta1.ModeStandalone {
+		t = TypeStandalone
+	}
+	return &Cluster{FD: fd, Conf: conf, Type: t}, nil
+}
+
+// BuildResources returns fd's member objects in mode, in creation order:
+// the configuration ConfigMap, the ConfigMaps build adds, the Services,
+// the Deployments build makes and the Ingress, if any. It is the
+// Resources of both deployers; build makes what differs between modes.
+func BuildResources(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, in Inputs,
+	build func(*Cluster) (configMaps, deployments []client.Object, err error)) ([]client.Object, error) {
+	c, err := NewCluster(fd, mode, in)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := c.ConfigMap()
+	if err != nil {
+		return nil, err
+	}
+	configMaps, deployments, err := build(c)
+	if err != nil {
+		return nil, err
+	}
+	objs := append([]client.Object{conf}, configMaps...)
+	for _, svc := range c.Services() {
+		objs = append(objs, svc)
+	}
+	objs = append(objs, deployments...)
+	ing, err := c.Ingress()
+	if err != nil {
+		return nil, err
+	}
+	if ing != nil {
+		objs = append(objs, ing)
+	}
+	return objs, nil
+}
+
+// Labels are the labels of a component's objects and pods.
+func (c *Cluster) Labels(component string) map[string]string {
+	l := map[string]string{LabelApp: c.FD.Name, LabelType: c.Type, LabelManagedBy: ManagedByHub}
+	if component != "" {
+		l[LabelComponent] = component
+	}
+	return l
+}
+
+// Selector selects a component's pods.
+func (c *Cluster) Selector(component string) map[string]string {
+	return map[string]string{LabelApp: c.FD.Name, LabelComponent: component}
+}
+
+// Meta is the metadata of an object named name: labels, the owner reference
+// to the FlinkDeployment and the generation annotation.
+func (c *Cluster) Meta(name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:        name,
+		Namespace:   c.FD.Namespace,
+		Labels:      c.Labels(component),
+		Annotations: map[string]string{AnnotationGeneration: strconv.FormatInt(c.FD.Generation, 10)},
+		OwnerReferences: []metav1.OwnerReference{{
+			APIVersion:         v1beta1.GroupVersion.String(),
+			Kind:               "FlinkDeployment",
+			Name:               c.FD.Name,
+			UID:                c.FD.UID,
+			Controller:         ptr.To(true),
+			BlockOwnerDeletion: ptr.To(true),
+		}},
+	}
+}
+
+// ConfigMap holds the Flink configuration file and the log configuration.
+func (c *Cluster) ConfigMap() (*corev1.ConfigMap, error) {
+	file := flinkconf.FileName(c.FD.Spec.FlinkVersion)
+	rendered, err := c.Conf.Render(file)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]string{file: rendered}
+	for name, content := range c.FD.Spec.LogConfiguration {
+		data[name] = content
+	}
+	if _, ok := data[log4jFileName]; !ok {
+		if _, logback := data["logback-console.xml"]; !logback {
+			data[log4jFileName] = defaultLog4j
+		}
+	}
+	return &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: c.Meta(ConfigMapName(c.FD), ""),
+		Data:       data,
+	}, nil
+}
+
+// Services are the JobManager's internal headless Service (RPC, blob) and
+// its REST Service.
+func (c *Cluster) Services() []*corev1.Service {
+	internal := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: c.Meta(c.FD.Name, ComponentJobManager),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  c.Selector(ComponentJobManager),
+			Ports: []corev1.ServicePort{
+				{Name: "jobmanager-rpc", Port: PortRPC, TargetPort: intstr.FromInt32(PortRPC), Protocol: corev1.ProtocolTCP},
+				{Name: "blobserver", Port: PortBlob, TargetPort: intstr.FromInt32(PortBlob), Protocol: corev1.ProtocolTCP},
+			},
+		},
+	}
+	port := c.Conf.RestPort()
+	rest := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: c.Meta(RestServiceName(c.FD), ComponentJobManager),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceType(c.Conf[flinkconf.KeyRestExposedType]),
+			Selector: c.Selector(ComponentJobManager),
+			Ports:    []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	return []*corev1.Service{internal, rest}
+}
+
+// Ingress exposes the REST Service per spec.ingress, or nil without one.
+func (c *Cluster) Ingress() (*networkingv1.Ingress, error) {
+	spec := c.FD.Spec.Ingress
+	if spec == nil {
+		return nil, nil
+	}
+	if spec.Template == "" {
+		return nil, fmt.Errorf("spec.ingress.template must be set")
+	}
+	expanded := strings.NewReplacer("{{name}}", c.FD.Name, "{{namespace}}", c.FD.Namespace).Replace(spec.Template)
+	if strings.Contains(expanded, "://") {
+		expanded = expanded[strings.Index(expanded, "://")+3:]
+	}
+	host, path := expanded, "/"
+	if i := strings.Index(expanded, "/"); i >= 0 {
+		host, path = expanded[:i], expanded[i:]
+	}
+	pathType := networkingv1.PathTypePrefix
+	if path != "/" {
+		pathType = networkingv1.PathTypeImplementationSpecific
+	}
+	meta := c.Meta(c.FD.Name, ComponentJobManager)
+	for k, v := range spec.Labels {
+		meta.Labels[k] = v
+	}
+	for k, v := range spec.Annotations {
+		meta.Annotations[k] = v
+	}
+	ing := &networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: meta,
+		Spec: networkingv1.IngressSpec{
+			TLS: spec.TLS,
+			Rules: []networkingv1.IngressRule{{
+				Host: host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path:     path,
+						PathType: &pathType,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: RestServiceName(c.FD),
+							Port: networkingv1.ServiceBackendPort{Number: c.Conf.RestPort()},
+						}},
+					}},
+				}},
+			}},
+		},
+	}
+	if spec.ClassName != "" {
+		ing.Spec.IngressClassName = ptr.To(spec.ClassName)
+	}
+	return ing, nil
+}
+
+// Role is the JobManager or TaskManager side of the cluster.
+type Role struct {
+	// Component is ComponentJobManager or ComponentTaskManager.
+	Component string
+	// Template is the role's own pod template.
+	Template *corev1.Pod
+	// Resources are the role's Kubernetes resource requirements.
+	Resources *v1beta1.ResourceRequirements
+	// Resource is the role's Flink resource.
+	Resource *v1beta1.Resource
+	// MemoryKey and CPUKey are the Flink keys of the role's memory and CPU.
+	MemoryKey, CPUKey string
+}
+
+// JobManagerRole is the JobManager side of fd.
+func JobManagerRole(fd *v1beta1.FlinkDeployment) Role {
+	r := Role{Component: ComponentJobManager, MemoryKey: flinkconf.KeyJMMemory, CPUKey: flinkconf.KeyJMCPU}
+	if jm := fd.Spec.JobManager; jm != nil {
+		r.Template, r.Resources, r.Resource = jm.PodTemplate, jm.Resources, jm.Resource
+	}
+	return r
+}
+
+// TaskManagerRole is the TaskManager side of fd.
+func TaskManagerRole(fd *v1beta1.FlinkDeployment) Role {
+	r := Role{Component: ComponentTaskManager, MemoryKey: flinkconf.KeyTMMemory, CPUKey: flinkconf.KeyTMCPU}
+	if tm := fd.Spec.TaskManager; tm != nil {
+		r.Template, r.Resources, r.Resource = tm.PodTemplate, tm.Resources, tm.Resource
+	}
+	return r
+}
+
+// PodTemplate merges the common and the role's pod template and decorates
+// the main container with image, resources, ports and the configuration
+// mount; command and args are the caller's.
+func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemplateSpec, error) {
+	merged, err := podtemplate.Merge(c.FD.Spec.PodTemplate, role.Template)
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	spec := merged.Spec
+	labels := c.Labels(role.Component)
+	meta := metav1.ObjectMeta{Labels: map[string]string{}, Annotations: merged.Annotations}
+	for k, v := range merged.Labels {
+		meta.Labels[k] = v
+	}
+	for k, v := range labels {
+		meta.Labels[k] = v
+	}
+	if c.FD.Spec.ServiceAccount != "" {
+		spec.ServiceAccountName = c.FD.Spec.ServiceAccount
+	}
+	main := -1
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == MainContainer {
+			main = i
+		}
+	}
+	if main < 0 {
+		spec.Containers = append([]corev1.Container{{Name: MainContainer}}, spec.Containers...)
+		main = 0
+	}
+	ctr := &spec.Containers[main]
+	ctr.Image = c.FD.Spec.Image
+	ctr.ImagePullPolicy = corev1.PullPolicy(c.FD.Spec.ImagePullPolicy)
+	ctr.Command, ctr.Args = command, args
+	ctr.Resources, err = c.containerResources(role, ctr.Resources)
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	ctr.Ports = mergePorts(ctr.Ports, c.ports(role.Component))
+	ctr.Env = append(ctr.Env, corev1.EnvVar{
+		Name:      "_POD_IP_ADDRESS",
+		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}},
+	})
+	ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: configVolume, MountPath: configDir})
+	spec.Volumes = append(spec.Volumes, corev1.Volume{
+		Name: configVolume,
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(c.FD)},
+		}},
+	})
+	return corev1.PodTemplateSpec{ObjectMeta: meta, Spec: spec}, nil
+}
+
+func (c *Cluster) ports(component string) []corev1.ContainerPort {
+	if component == ComponentTaskManager {
+		return []corev1.ContainerPort{{Name: "rpc", ContainerPort: 6122, Protocol: corev1.ProtocolTCP}}
+	}
+	return []corev1.ContainerPort{
+		{Name: flinknames.RestPort, ContainerPort: c.Conf.RestPort(), Protocol: corev1.ProtocolTCP},
+		{Name: "jobmanager-rpc", ContainerPort: PortRPC, Protocol: corev1.ProtocolTCP},
+		{Name: "blobserver", ContainerPort: PortBlob, Protocol: corev1.ProtocolTCP},
+	}
+}
+
+func mergePorts(existing, ours []corev1.ContainerPort) []corev1.ContainerPort {
+	out := append([]corev1.ContainerPort{}, ours...)
+	for _, p := range existing {
+		clash := false
+		for _, o := range ours {
+			if p.Name == o.Name || p.ContainerPort == o.ContainerPort {
+				clash = true
+			}
+		}
+		if !clash {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// containerResources sets memory and CPU from the Flink configuration
+// (requests equal limits, as Flink does) and keeps every other resource
+// of the role's resources and the template's main container.
+func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequirements) (corev1.ResourceRequirements, error) {
+	out := *fromTemplate.DeepCopy()
+	if role.Resources != nil {
+		core, err := role.Resources.ToCore("spec." + role.Component + ".resources")
+		if err != nil {
+			return out, err
+		}
+		out.Requests = mergeList(out.Requests, core.Requests)
+		out.Limits = mergeList(out.Limits, core.Limits)
+		out.Claims = append(out.Claims, core.Claims...)
+	}
+	if role.Resource != nil && role.Resource.EphemeralStorage != "" {
+		q, err := flinkconf.ParseQuantity(role.Resource.EphemeralStorage)
+		if err != nil {
+			return out, fmt.Errorf("spec.%s.resource.ephemeralStorage: %q is not a quantity", role.Component, role.Resource.EphemeralStorage)
+		}
+		setRequestAndLimit(&out, corev1.ResourceEphemeralStorage, q)
+	}
+	if mem, ok := c.Conf[role.MemoryKey]; ok {
+		b, err := flinkconf.MemoryBytes(mem)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", role.MemoryKey, err)
+		}
+		q := *resource.NewQuantity(b, resource.BinarySI)
+		setRequestAndLimit(&out, corev1.ResourceMemory, q)
+	}
+	if cpu, ok := c.Conf[role.CPUKey]; ok {
+		q, err := flinkconf.ParseQuantity(cpu)
+		if err != nil {
+			return out, fmt.Errorf("%s: %q is not a CPU amount", role.CPUKey, cpu)
+		}
+		setRequestAndLimit(&out, corev1.ResourceCPU, q)
+	}
+	return out, nil
+}
+
+// setRequestAndLimit sets resource name to q in both out's requests and
+// limits.
+func setRequestAndLimit(out *corev1.ResourceRequirements, name corev1.ResourceName, q resource.Quantity) {
+	out.Requests = mergeList(out.Requests, corev1.ResourceList{name: q})
+	out.Limits = mergeList(out.Limits, corev1.ResourceList{name: q})
+}
+
+func mergeList(base, overlay corev1.ResourceList) corev1.ResourceList {
+	if len(overlay) == 0 {
+		return base
+	}
+	out := corev1.ResourceList{}
+	for k, v := range base {
+		out[k] = v
+	}
+	names := make([]string, 0, len(overlay))
+	for k := range overlay {
+		names = append(names, string(k))
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		out[corev1.ResourceName(k)] = overlay[corev1.ResourceName(k)]
+	}
+	return out
+}
+
+// Deployment wraps a pod template in a Deployment named name.
+func (c *Cluster) Deployment(name, component string, replicas int32, pod corev1.PodTemplateSpec) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: c.Meta(name, component),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: c.Selector(component)},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: pod,
+		},
+	}
+}
+
+// JobManagerReplicas is spec.jobManager.replicas, 1 when unset.
+func JobManagerReplicas(fd *v1beta1.FlinkDeployment) int32 {
+	if jm := fd.Spec.JobManager; jm != nil && jm.Replicas > 0 {
+		return jm.Replicas
+	}
+	return 1
+}

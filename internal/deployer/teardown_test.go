@@ -1,0 +1,151 @@
+package deployer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/deployer/native"
+	"github.com/flink-hub/flink-hub/internal/deployer/standalone"
+)
+
+// TestDeleteCluster: what each teardown removes of a Flink cluster built
+// by either mode, that it touches nothing fd does not own, and that it
+// waits for the JobManager before removing anything else.
+func TestDeleteCluster(t *testing.T) {
+	deployers := []deployer.Deployer{native.New(), standalone.New()}
+	fd := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"}
+	})
+	jobManager := clusterObj{&appsv1.Deployment{}, "wordcount"}
+	foreign := clusterObj{&corev1.Service{}, deployer.RestServiceName(fd)}
+	for _, tc := range teardownCases(fd, jobManager, foreign) {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := clusterObjects(t, fd, deployers, jobManager.name, foreign.name, tc.stuck)
+			scheme := runtime.NewScheme()
+			_ = clientgoscheme.AddToScheme(scheme)
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+
+			err := deployer.DeleteCluster(context.Background(), c, fd, tc.t, deployers...)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("DeleteCluster = %v, want %v", err, tc.wantErr)
+			}
+			checkGoneAndKept(t, c, fd, tc)
+		})
+	}
+}
+
+// clusterObj is an object of a Flink cluster: its kind and name.
+type clusterObj struct {
+	kind client.Object
+	name string
+}
+
+// teardownCase is a teardown and the objects it must delete and keep.
+type teardownCase struct {
+	name string
+	t    deployer.Teardown
+	// stuck keeps the JobManager (a finalizer) after its deletion.
+	stuck   bool
+	wantErr error
+	gone    []clusterObj
+	kept    []clusterObj
+}
+
+// teardownCases are the teardowns of an upgrade and of a deletion of fd's
+// cluster, whose JobManager Deployment is jobManager; foreign is a Service
+// of fd's name that fd does not own.
+func teardownCases(fd *v1beta1.FlinkDeployment, jobManager, foreign clusterObj) []teardownCase {
+	taskManagers := clusterObj{&appsv1.Deployment{}, standalone.TaskManagerDeploymentName(fd)}
+	support := []clusterObj{
+		{&corev1.Service{}, "wordcount"},
+		{&corev1.ConfigMap{}, deployer.ConfigMapName(fd)},
+		{&corev1.ConfigMap{}, native.PodTemplateConfigMapName(fd)},
+		{&networkingv1.Ingress{}, "wordcount"},
+	}
+	haData := []clusterObj{{&corev1.ConfigMap{}, "wordcount-cluster-config-map"}, {&corev1.ConfigMap{}, "wordcount-0000-config-map"}}
+	return []teardownCase{
+		{"upgrade keeping HA", deployer.Teardown{KeepHA: true}, false, nil,
+			[]clusterObj{jobManager, taskManagers}, append(append([]clusterObj{foreign}, support...), haData...)},
+		{"upgrade dropping HA", deployer.Teardown{}, false, nil,
+			append([]clusterObj{jobManager, taskManagers}, haData...), append([]clusterObj{foreign}, support...)},
+		{"deletion", deployer.Teardown{Everything: true}, false, nil,
+			append(append([]clusterObj{jobManager, taskManagers}, support...), haData...), []clusterObj{foreign}},
+		{"deletion while the JobManager goes", deployer.Teardown{Everything: true}, true, deployer.ErrJobManagerRemains,
+			[]clusterObj{taskManagers}, append(append([]clusterObj{jobManager, foreign}, support...), haData...)},
+	}
+}
+
+// clusterObjects are the objects the deployers build for fd, each once,
+// and fd's HA ConfigMaps. The Service named foreign has no owner (someone
+// else made it); when stuck, the Deployment named jobManager has a
+// finalizer.
+func clusterObjects(t *testing.T, fd *v1beta1.FlinkDeployment, deployers []deployer.Deployer, jobManager, foreign string, stuck bool) []client.Object {
+	t.Helper()
+	ha := func(name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: name,
+			Labels: map[string]string{deployer.LabelApp: fd.Name, deployer.LabelConfigMapType: deployer.ConfigMapTypeHA}}}
+	}
+	var objs []client.Object
+	for _, d := range deployers {
+		built, err := d.Resources(fd, deployer.Inputs{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range built {
+			if o.GetName() == foreign {
+				// A same-named Service someone else made.
+				o.SetOwnerReferences(nil)
+			}
+			if stuck && o.GetName() == jobManager {
+				if _, ok := o.(*appsv1.Deployment); ok {
+					o.SetFinalizers([]string{"example.com/slow"})
+				}
+			}
+			if !contains(objs, o) {
+				objs = append(objs, o)
+			}
+		}
+	}
+	return append(objs, ha("wordcount-cluster-config-map"), ha("wordcount-0000-config-map"))
+}
+
+// checkGoneAndKept checks that the teardown of tc deleted its gone objects
+// from c and kept its kept ones.
+func checkGoneAndKept(t *testing.T, c client.Client, fd *v1beta1.FlinkDeployment, tc teardownCase) {
+	t.Helper()
+	for _, o := range tc.gone {
+		got := o.kind.DeepCopyObject().(client.Object)
+		err := c.Get(context.Background(), client.ObjectKey{Namespace: fd.Namespace, Name: o.name}, got)
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("%T %s not deleted (%v)", o.kind, o.name, err)
+		}
+	}
+	for _, o := range tc.kept {
+		got := o.kind.DeepCopyObject().(client.Object)
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: fd.Namespace, Name: o.name}, got); err != nil {
+			t.Errorf("%T %s deleted, want it kept: %v", o.kind, o.name, err)
+		}
+	}
+}
+
+func contains(objs []client.Object, o client.Object) bool {
+	for _, have := range objs {
+		if have.GetName() == o.GetName() && have.GetObjectKind().GroupVersionKind().Kind == o.GetObjectKind().GroupVersionKind().Kind {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,147 @@
+package flinkconf
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// OperatorKeyPrefix marks configuration for the operator itself: the hub
+// reads it, Flink never needs it, and changing it redeploys nothing.
+const OperatorKeyPrefix = "kubernetes.operator."
+
+// The operator settings the hub reads, named as the Apache operator names
+// them.
+const (
+	// KeyPeriodicSavepointInterval triggers a savepoint this often.
+	KeyPeriodicSavepointInterval = OperatorKeyPrefix + "periodic.savepoint.interval"
+	// KeyPeriodicCheckpointInterval triggers a checkpoint this often.
+	KeyPeriodicCheckpointInterval = OperatorKeyPrefix + "periodic.checkpoint.interval"
+	// KeySavepointHistoryMaxCount bounds status.jobStatus.savepointInfo's
+	// history by count.
+	KeySavepointHistoryMaxCount = OperatorKeyPrefix + "savepoint.history.max.count"
+	// KeySavepointHistoryMaxAge bounds the savepoint history by age.
+	KeySavepointHistoryMaxAge = OperatorKeyPrefix + "savepoint.history.max.age"
+	// KeySavepointCleanup (true by default) disposes of the savepoints
+	// dropped from the history.
+	KeySavepointCleanup = OperatorKeyPrefix + "savepoint.cleanup.enabled"
+	// KeySnapshotResource (true by default, as upstream) records the
+	// savepoints the hub takes as FlinkStateSnapshots too.
+	KeySnapshotResource = OperatorKeyPrefix + "snapshot.resource.enabled"
+	// KeySavepointDisposeOnDelete sets disposeOnDelete on those
+	// FlinkStateSnapshots.
+	KeySavepointDisposeOnDelete = OperatorKeyPrefix + "savepoint.dispose-on-delete"
+	// KeySavepointFormatType is CANONICAL (the default) or NATIVE.
+	KeySavepointFormatType = OperatorKeyPrefix + "savepoint.format.type"
+	// KeyCheckpointType is FULL (the default) or INCREMENTAL, for
+	// triggered checkpoints.
+	KeyCheckpointType = OperatorKeyPrefix + "checkpoint.type"
+	// KeyRollbackEnabled rolls back a spec that does not become stable.
+	KeyRollbackEnabled = OperatorKeyPrefix + "deployment.rollback.enabled"
+	// KeyRestartFailed redeploys a job that failed for good.
+	KeyRestartFailed = OperatorKeyPrefix + "job.restart.failed"
+	// KeyReadinessTimeout overrides, for one FlinkDeployment, how long its
+	// JobManager may take to become ready (and a new spec to become
+	// stable before a rollback).
+	KeyReadinessTimeout = OperatorKeyPrefix + "deployment.readiness.timeout"
+	// KeySavepointOnDeletion stops a session job with a savepoint, instead
+	// of cancelling it, when its FlinkSessionJob is deleted.
+	KeySavepointOnDeletion = OperatorKeyPrefix + "job.savepoint-on-deletion"
+	// KeyBlockOnUnmanagedJobs (true by default) keeps a session cluster
+	// from being deleted while it runs jobs no FlinkSessionJob manages
+	// (submitted with the CLI, say).
+	KeyBlockOnUnmanagedJobs = OperatorKeyPrefix + "session.block-on-unmanaged-jobs"
+)
+
+// settingKind says how a setting's value is read.
+type settingKind int
+
+const (
+	kindDuration settingKind = iota
+	kindBool
+	kindCount
+	kindEnum
+)
+
+// operatorSettings are the typed settings CheckOperatorSettings checks.
+var operatorSettings = map[string]struct {
+	kind   settingKind
+	values []string // for kindEnum
+}{
+	KeyPeriodicSavepointInterval:  {kind: kindDuration},
+	KeyPeriodicCheckpointInterval: {kind: kindDuration},
+	KeySavepointHistoryMaxAge:     {kind: kindDuration},
+	KeyReadinessTimeout:           {kind: kindDuration},
+	KeySavepointHistoryMaxCount:   {kind: kindCount},
+	KeySavepointFormatType:        {kind: kindEnum, values: []string{"CANONICAL", "NATIVE"}},
+	KeyCheckpointType:             {kind: kindEnum, values: []string{"FULL", "INCREMENTAL"}},
+	KeyRollbackEnabled:            {kind: kindBool},
+	KeyRestartFailed:              {kind: kindBool},
+	KeySavepointOnDeletion:        {kind: kindBool},
+	KeySavepointCleanup:           {kind: kindBool},
+	KeySnapshotResource:           {kind: kindBool},
+	KeySavepointDisposeOnDelete:   {kind: kindBool},
+	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
+}
+
+// UnknownOperatorSettings lists, sorted, the kubernetes.operator.* keys of
+// conf that the hub does not read: a typo, or an upstream setting of a
+// feature the hub does not have. Either way it does nothing here.
+func UnknownOperatorSettings(conf map[string]string) []string {
+	var unknown []string
+	for key := range conf {
+		if _, known := operatorSettings[key]; strings.HasPrefix(key, OperatorKeyPrefix) && !known {
+			unknown = append(unknown, key)
+		}
+	}
+	slices.Sort(unknown)
+	return unknown
+}
+
+// CheckOperatorSetting reports why value cannot be read for key, nil if it
+// can (or the hub does not read key). Durations are Flink's ("6h",
+// "10 min"); booleans true or false and enums in any case, as Flink reads
+// them.
+func CheckOperatorSetting(key, value string) error {
+	setting, ok := operatorSettings[key]
+	if !ok {
+		return nil
+	}
+	switch setting.kind {
+	case kindDuration:
+		if _, err := ParseDuration(value); err != nil {
+			if len(strings.Fields(value)) >= 6 {
+				return fmt.Errorf("%w; cron schedules are not supported by flink-hub, use a duration such as 6h", err)
+			}
+			return err
+		}
+	case kindBool:
+		if _, ok := Bool(value); !ok {
+			return fmt.Errorf("%q is neither true nor false", value)
+		}
+	case kindCount:
+		if n, err := strconv.Atoi(strings.TrimSpace(value)); err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number", value)
+		}
+	case kindEnum:
+		for _, v := range setting.values {
+			if strings.EqualFold(strings.TrimSpace(value), v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", value, strings.Join(setting.values, ", "))
+	}
+	return nil
+}
+
+// Bool reads a boolean setting as Flink does: true or false in any case.
+func Bool(value string) (v, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}

@@ -1,0 +1,207 @@
+package flinkrest_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+)
+
+func TestBadResponsesGiveTypedErrors(t *testing.T) {
+	for _, tc := range badResponseCases() {
+		t.Run(tc.name, func(t *testing.T) { checkBadResponse(t, tc) })
+	}
+}
+
+// responseSecret stands for whatever a bad response holds that an error
+// must not quote.
+const responseSecret = "s3cr3t-token-value"
+
+// badResponse is what a server answers, the call that gets the answer
+// (ListJobs when nil) and the kind of error and the text it must give.
+type badResponse struct {
+	name        string
+	status      int
+	contentType string
+	body        string
+	call        func(flinkrest.Client) error
+	kind        flinkrest.Kind
+	contains    string
+}
+
+func badResponseCases() []badResponse {
+	const secret = responseSecret
+	return []badResponse{
+		{name: "malformed JSON", status: 200, contentType: "application/json", body: `{"jobs": [`,
+			kind: flinkrest.KindBadResponse, contains: "malformed JSON"},
+		{name: "wrong JSON type", status: 200, contentType: "application/json", body: `{"jobs": "none"}`,
+			kind: flinkrest.KindBadResponse, contains: "malformed JSON"},
+		{name: "HTML error page from a proxy", status: 502, contentType: "text/html",
+			body: "<html><head><title>502 Bad Gateway</title></head><body>" + secret + "</body></html>",
+			kind: flinkrest.KindNotReady, contains: "HTML page: 502 Bad Gateway"},
+		{name: "HTML login page with 200", status: 200, contentType: "text/html; charset=utf-8",
+			body: "<!DOCTYPE html><html><title>Sign in</title>" + secret + "</html>",
+			kind: flinkrest.KindBadResponse, contains: "HTML page: Sign in"},
+		{name: "apiserver proxy without endpoints", status: 503, contentType: "application/json",
+			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no endpoints available for service \"basic-rest\"","reason":"ServiceUnavailable","code":503}`,
+			kind: flinkrest.KindNotReady, contains: `no endpoints available for service "basic-rest"`},
+		{name: "apiserver proxy to a missing Service", status: 404, contentType: "application/json",
+			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"services \"basic-rest\" not found","reason":"NotFound","details":{"name":"basic-rest","kind":"services"},"code":404}`,
+			kind: flinkrest.KindNotReady, contains: `services "basic-rest" not found`},
+		{name: "apiserver proxy without an Endpoints object", status: 404, contentType: "application/json",
+			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"endpoints \"basic-rest\" not found","reason":"NotFound","details":{"name":"basic-rest","kind":"endpoints"},"code":404}`,
+			kind: flinkrest.KindNotReady, contains: `endpoints "basic-rest" not found`},
+		{name: "apiserver throttling", status: 429, contentType: "application/json",
+			body: `{"kind":"Status","message":"Too many requests, please try again later.","reason":"TooManyRequests","code":429}`,
+			kind: flinkrest.KindNotReady, contains: "Too many requests"},
+		{name: "Flink 404", status: 404, contentType: "application/json", body: `{"errors":["Not found: /jobs/overview"]}`,
+			kind: flinkrest.KindNotFound, contains: "Not found: /jobs/overview"},
+		{name: "apiserver forbids the proxy", status: 403, contentType: "application/json",
+			body: `{"kind":"Status","message":"services \"basic-rest:rest\" is forbidden: User \"x\" cannot get resource \"services/proxy\"","code":403}`,
+			kind: flinkrest.KindUnauthorized, contains: "cannot get resource"},
+		{name: "Flink internal error with stack trace", status: 500, contentType: "application/json",
+			body: `{"errors":["Internal server error.","<Exception on server side:\norg.apache.flink.Boom\n\tat x.y(Z.java:1)"]}`,
+			kind: flinkrest.KindServerError, contains: "Internal server error.; <Exception on server side:"},
+		{name: "gateway timeout", status: 504, contentType: "text/plain", body: secret,
+			kind: flinkrest.KindTimeout, contains: "text/plain body"},
+		{name: "plain text 200", status: 200, contentType: "text/plain", body: secret,
+			kind: flinkrest.KindBadResponse, contains: "text/plain body"},
+		{name: "trigger without request id", status: 202, contentType: "application/json", body: `{}`,
+			call: func(c flinkrest.Client) error {
+				_, err := c.TriggerSavepoint(context.Background(), "a1b2c3d4e5f60718293a4b5c6d7e8f90", flinkrest.SavepointRequest{})
+				return err
+			},
+			kind: flinkrest.KindBadResponse, contains: "no request-id"},
+		{name: "operation without a result", status: 200, contentType: "application/json", body: `{"status":{"id":"COMPLETED"}}`,
+			call: func(c flinkrest.Client) error {
+				_, err := c.SavepointStatus(context.Background(), "a1b2c3d4e5f60718293a4b5c6d7e8f90", "t")
+				return err
+			},
+			kind: flinkrest.KindBadResponse, contains: "malformed operation result"},
+	}
+}
+
+// checkBadResponse serves tc's answer and checks the error of tc's call:
+// its kind, its text, and that it quotes nothing of the body.
+func checkBadResponse(t *testing.T, tc badResponse) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", tc.contentType)
+		w.WriteHeader(tc.status)
+		_, _ = w.Write([]byte(tc.body))
+	}))
+	defer srv.Close()
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := tc.call
+	if call == nil {
+		call = func(c flinkrest.Client) error { _, err := c.ListJobs(context.Background()); return err }
+	}
+	err = call(c)
+	if got := flinkrest.KindOf(err); got != tc.kind {
+		t.Fatalf("kind = %q, want %q (err: %v)", got, tc.kind, err)
+	}
+	if !strings.Contains(err.Error(), tc.contains) {
+		t.Fatalf("error %q does not contain %q", err, tc.contains)
+	}
+	if strings.Contains(err.Error(), responseSecret) || strings.Contains(err.Error(), "\tat ") {
+		t.Fatalf("error quotes the body: %q", err)
+	}
+}
+
+func TestUnknownIDsAreNotFound(t *testing.T) {
+	ctx := context.Background()
+	const jobID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+	jm, c := serve(t, jobmanager.Config{ClusterID: "x", Application: true, Job: jobmanager.JobSpec{JobID: jobID}, SavepointDir: "file:///sp"})
+	jm.SetTaskManagers([]string{"tm"})
+	unknown := "ffffffffffffffffffffffffffffffff"
+	for name, call := range map[string]func() error{
+		"job details":  func() error { _, err := c.JobDetails(ctx, unknown); return err },
+		"cancel":       func() error { return c.CancelJob(ctx, unknown) },
+		"savepoint":    func() error { _, err := c.TriggerSavepoint(ctx, unknown, flinkrest.SavepointRequest{}); return err },
+		"stop":         func() error { _, err := c.StopWithSavepoint(ctx, unknown, flinkrest.SavepointRequest{}); return err },
+		"checkpoints":  func() error { _, err := c.CheckpointStatistics(ctx, unknown); return err },
+		"exceptions":   func() error { _, err := c.Exceptions(ctx, unknown); return err },
+		"sp trigger":   func() error { _, err := c.SavepointStatus(ctx, jobID, unknown); return err },
+		"cp trigger":   func() error { _, err := c.CheckpointStatus(ctx, jobID, unknown); return err },
+		"disposal":     func() error { _, err := c.DisposalStatus(ctx, unknown); return err },
+		"cp of nobody": func() error { _, err := c.TriggerCheckpoint(ctx, unknown, flinkrest.CheckpointRequest{}); return err },
+	} {
+		err := call()
+		if !flinkrest.IsNotFound(err) || flinkrest.IsRetryable(err) {
+			t.Errorf("%s: %v, want a NotFound error", name, err)
+		}
+	}
+	_, err := c.JobDetails(ctx, unknown)
+	if !strings.Contains(err.Error(), "Could not find Flink job ("+unknown+")") {
+		t.Errorf("error lacks Flink's message: %v", err)
+	}
+}
+
+func TestInjectedFaults(t *testing.T) {
+	ctx := context.Background()
+	jm := jobmanager.New(jobmanager.Config{ClusterID: "f"})
+	srv := httptest.NewServer(jm.Handler())
+	defer func() { srv.Close(); jm.Stop() }()
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL}, flinkrest.WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		faults jobmanager.Faults
+		kind   flinkrest.Kind
+	}{
+		{jobmanager.Faults{ErrorStatus: 503}, flinkrest.KindNotReady},
+		{jobmanager.Faults{ErrorStatus: 500}, flinkrest.KindServerError},
+		{jobmanager.Faults{Hang: true}, flinkrest.KindTimeout},
+		{jobmanager.Faults{Latency: 5 * time.Second}, flinkrest.KindTimeout},
+		{jobmanager.Faults{}, ""},
+	}
+	for _, tc := range cases {
+		jm.SetFaults(tc.faults)
+		_, err := c.Config(ctx)
+		if got := flinkrest.KindOf(err); got != tc.kind {
+			t.Errorf("faults %+v: kind %q, want %q (%v)", tc.faults, got, tc.kind, err)
+		}
+		if tc.kind != "" && !flinkrest.IsRetryable(err) {
+			t.Errorf("faults %+v: %v is not retryable", tc.faults, err)
+		}
+	}
+}
+
+func TestTransportErrorsHideCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close() // nothing listens there any more
+	tmpl, err := flinkrest.ParseURLTemplate("http://admin:hunter2@" + addr + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := tmpl.URL(flinkrest.Target{Cluster: "m1", Namespace: "ns", Name: "basic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Config(context.Background())
+	if !flinkrest.IsNotReady(err) {
+		t.Fatalf("connection refused gave %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "admin") {
+		t.Fatalf("error shows credentials: %v", err)
+	}
+	if _, err := flinkrest.ParseURLTemplate("ftp://admin:hunter2@x/{{.Name}}"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("bad template error: %v", err)
+	}
+	if _, err := flinkrest.ParseURLTemplate("http://x/{{.Nmae}}"); err == nil {
+		t.Fatal("template with an unknown field accepted")
+	}
+}

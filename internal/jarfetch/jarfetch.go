@@ -1,0 +1,299 @@
+// Package jarfetch fetches the jars FlinkSessionJobs name (job.jarURI) onto
+// the hub, which uploads them to session clusters. A jarURI is tenant text
+// and the hub runs inside the fleet's most trusted network, so every fetch
+// is bounded and fenced:
+//
+//   - only http and https, with no proxy from the environment;
+//   - every connection, redirects included, goes to a public address: a
+//     name that resolves to a loopback, private, link-local (cloud metadata)
+//     or otherwise special address is refused when the hub dials it, so DNS
+//     rebinding does not get around it (Options.AllowPrivateNetworks lifts
+//     this for artifact servers inside the cluster);
+//   - at most five redirects, each to http or https;
+//   - a deadline for the whole fetch and a size limit;
+//   - fetched jars are kept by content (SHA-256) and found again by URL, up
+//     to a cache size, the least recently used dropped first.
+package jarfetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Jar is a fetched jar on the hub's disk.
+type Jar struct {
+	// Path is the jar's file; it stays until the cache drops it.
+	Path string
+	// SHA256 is the hex digest of its content.
+	SHA256 string
+	// Size is its length in bytes.
+	Size int64
+}
+
+// Kind says what went wrong with a fetch.
+type Kind string
+
+// The kinds of fetch errors.
+const (
+	// KindUnsupported: the URI's scheme is not http or https.
+	KindUnsupported Kind = "Unsupported"
+	// KindForbidden: the URI (or a redirect) leads to an address the hub
+	// may not reach.
+	KindForbidden Kind = "Forbidden"
+	// KindNotFound: the server has no jar there (404, 410).
+	KindNotFound Kind = "NotFound"
+	// KindTooLarge: the jar is larger than the limit.
+	KindTooLarge Kind = "TooLarge"
+	// KindTimeout: the fetch did not finish within its deadline.
+	KindTimeout Kind = "Timeout"
+	// KindFailed: anything else (a refused connection, a server error).
+	KindFailed Kind = "Failed"
+)
+
+// Error is a failed fetch, in words for status.error; it never contains
+// the URI's user information.
+type Error struct {
+	// Kind says what went wrong.
+	Kind Kind
+	// URI is the jar's URI without user information.
+	URI string
+	// Reason says it in words.
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("fetch jar %s: %s", e.URI, e.Reason) }
+
+// Fetcher fetches and caches jars; it is safe for concurrent use.
+type Fetcher struct {
+	opts   Options
+	client *http.Client
+
+	mu      sync.Mutex
+	byURL   map[string]string // URL -> digest
+	entries map[string]*entry // digest -> entry
+	total   int64
+	clock   uint64
+}
+
+// entry is one cached jar.
+type entry struct {
+	jar      Jar
+	lastUsed uint64
+}
+
+// New returns a Fetcher for opts (see Options.Validate); it creates the
+// cache folder.
+func New(opts Options) (*Fetcher, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("jar cache: %w", err)
+	}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		return checkAddress(address, opts.AllowPrivateNetworks)
+	}}
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: opts.Timeout,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       time.Minute,
+	}
+	client := &http.Client{Transport: transport, CheckRedirect: checkRedirect}
+	return &Fetcher{opts: opts, client: client, byURL: map[string]string{}, entries: map[string]*entry{}}, nil
+}
+
+// checkRedirect allows at most five redirects, each to http or https.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return &Error{Kind: KindForbidden, Reason: "more than 5 redirects"}
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("redirected to a %s URL; only http and https are followed", req.URL.Scheme)}
+	}
+	return nil
+}
+
+// checkAddress refuses to dial a special address unless allowPrivate.
+func checkAddress(address string, allowPrivate bool) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return fmt.Errorf("not an IP address: %s", host)
+	}
+	if ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast() || ip.IsLinkLocalUnicast() {
+		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("address %s is never fetched from", ip)}
+	}
+	if !allowPrivate && (ip.IsLoopback() || ip.IsPrivate()) {
+		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("address %s is on a private network; the hub fetches jars only from public addresses unless it runs with --jar-fetch-allow-private-networks", ip)}
+	}
+	return nil
+}
+
+// Fetch returns the jar at uri, from the cache when it was fetched before.
+func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return Jar{}, &Error{Kind: KindUnsupported, URI: "(unparsable)", Reason: "not a URI"}
+	}
+	u.User = nil
+	shown := u.Redacted()
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: fmt.Sprintf("the hub fetches only http and https jars, not %q", u.Scheme)}
+	}
+	if jar, ok := f.cached(uri); ok {
+		return jar, nil
+	}
+	jar, err := f.download(ctx, uri, shown)
+	if err != nil {
+		return Jar{}, err
+	}
+	return f.keep(uri, jar), nil
+}
+
+// cached returns the jar fetched from uri before, if the cache has it.
+func (f *Fetcher) cached(uri string) (Jar, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.entries[f.byURL[uri]]
+	if !ok {
+		return Jar{}, false
+	}
+	f.clock++
+	e.lastUsed = f.clock
+	return e.jar, true
+}
+
+// download fetches uri into a new file of the cache folder.
+func (f *Fetcher) download(ctx context.Context, uri, shown string) (Jar, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: err.Error()}
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return Jar{}, classify(ctx, shown, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return Jar{}, &Error{Kind: KindNotFound, URI: shown, Reason: fmt.Sprintf("the server has no jar there (%s)", resp.Status)}
+	case resp.StatusCode/100 != 2:
+		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("the server answered %s", resp.Status)}
+	case resp.ContentLength > f.opts.MaxSize:
+		return Jar{}, tooLarge(shown, f.opts.MaxSize)
+	}
+	return f.save(ctx, resp.Body, shown)
+}
+
+// save copies body, at most MaxSize bytes, into the cache folder under its
+// digest.
+func (f *Fetcher) save(ctx context.Context, body io.Reader, shown string) (Jar, error) {
+	tmp, err := os.CreateTemp(f.opts.CacheDir, "fetch-*.jar")
+	if err != nil {
+		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, f.opts.MaxSize+1))
+	switch {
+	case err != nil:
+		return Jar{}, classify(ctx, shown, err)
+	case n > f.opts.MaxSize:
+		return Jar{}, tooLarge(shown, f.opts.MaxSize)
+	}
+	if err := tmp.Close(); err != nil {
+		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
+	}
+	digest := hex.EncodeToString(h.Sum(nil))
+	path := filepath.Join(f.opts.CacheDir, digest+".jar")
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
+	}
+	return Jar{Path: path, SHA256: digest, Size: n}, nil
+}
+
+func tooLarge(shown string, limit int64) error {
+	size := fmt.Sprintf("%d bytes", limit)
+	if limit >= 1<<20 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	return &Error{Kind: KindTooLarge, URI: shown, Reason: fmt.Sprintf("the jar is larger than the hub's limit of %s (--jar-fetch-max-size)", size)}
+}
+
+// classify turns a transport error into an Error.
+func classify(ctx context.Context, shown string, err error) error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return &Error{Kind: fe.Kind, URI: shown, Reason: fe.Reason}
+	}
+	// The fetch's deadline and the transport's wait for the answer's
+	// headers are the same: whichever fires first, it is a timeout.
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &Error{Kind: KindTimeout, URI: shown, Reason: "the server did not send the jar in time"}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &Error{Kind: KindFailed, URI: shown, Reason: err.Error()}
+}
+
+// keep records jar as fetched from uri and drops the least recently used
+// jars while the cache is over its size; it returns the cached jar.
+func (f *Fetcher) keep(uri string, jar Jar) Jar {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock++
+	if e, ok := f.entries[jar.SHA256]; ok {
+		e.lastUsed = f.clock
+	} else {
+		f.entries[jar.SHA256] = &entry{jar: jar, lastUsed: f.clock}
+		f.total += jar.Size
+	}
+	f.byURL[uri] = jar.SHA256
+	for f.total > f.opts.CacheSize && len(f.entries) > 1 {
+		f.evictOldest(jar.SHA256)
+	}
+	return jar
+}
+
+// evictOldest drops the least recently used jar other than keep.
+func (f *Fetcher) evictOldest(keep string) {
+	oldest := ""
+	for digest, e := range f.entries {
+		if digest != keep && (oldest == "" || e.lastUsed < f.entries[oldest].lastUsed) {
+			oldest = digest
+		}
+	}
+	e := f.entries[oldest]
+	_ = os.Remove(e.jar.Path)
+	f.total -= e.jar.Size
+	delete(f.entries, oldest)
+	for u, digest := range f.byURL {
+		if digest == oldest {
+			delete(f.byURL, u)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package jarfetch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// artifacts is an HTTP artifact server: /jars/<name> serves content[name],
+// counting requests; /slow never answers in time; /redirect/<to> redirects.
+type artifacts struct {
+	*httptest.Server
+	content  map[string][]byte
+	requests atomic.Int32
+}
+
+func newArtifacts(t *testing.T, content map[string][]byte) *artifacts {
+	a := &artifacts{content: content}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/jars/{name}", func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		body, ok := a.content[r.PathValue("name")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(body)
+	})
+	mux.HandleFunc("/chunked/{name}", func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Length: the size shows only while reading.
+		for _, b := range a.content[r.PathValue("name")] {
+			_, _ = w.Write([]byte{b})
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	})
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	})
+	a.Server = httptest.NewServer(mux)
+	t.Cleanup(a.Close)
+	return a
+}
+
+func testOptions(t *testing.T) Options {
+	o := DefaultOptions()
+	o.CacheDir = t.TempDir()
+	o.AllowPrivateNetworks = true // httptest listens on loopback
+	return o
+}
+
+func fetcher(t *testing.T, o Options) *Fetcher {
+	t.Helper()
+	f, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestFetchCachesByURLAndContent(t *testing.T) {
+	job := []byte("PK\x03\x04 a job jar")
+	srv := newArtifacts(t, map[string][]byte{"job.jar": job, "same.jar": job})
+	f := fetcher(t, testOptions(t))
+	ctx := context.Background()
+
+	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(jar.Path)
+	if err != nil || !bytes.Equal(got, job) || jar.SHA256 != digest(job) || jar.Size != int64(len(job)) {
+		t.Fatalf("jar %+v holds %q (%v)", jar, got, err)
+	}
+	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	if err != nil || again != jar || srv.requests.Load() != 1 {
+		t.Fatalf("second fetch: %+v %v after %d requests; want the cached jar, one request", again, err, srv.requests.Load())
+	}
+	// Another URL with the same content shares the file.
+	same, err := f.Fetch(ctx, srv.URL+"/jars/same.jar")
+	if err != nil || same.Path != jar.Path {
+		t.Fatalf("same content at another URL: %+v %v", same, err)
+	}
+}
+
+func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
+	a, b, c := bytes.Repeat([]byte("a"), 100), bytes.Repeat([]byte("b"), 100), bytes.Repeat([]byte("c"), 100)
+	srv := newArtifacts(t, map[string][]byte{"a": a, "b": b, "c": c})
+	o := testOptions(t)
+	o.CacheSize = 250
+	f := fetcher(t, o)
+	ctx := context.Background()
+	fetch := func(name string) Jar {
+		t.Helper()
+		jar, err := f.Fetch(ctx, srv.URL+"/jars/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jar
+	}
+	ja := fetch("a")
+	fetch("b")
+	fetch("a") // a is now more recent than b
+	fetch("c") // over 250 bytes: b goes
+	if _, err := os.Stat(ja.Path); err != nil {
+		t.Errorf("a, used recently, was dropped: %v", err)
+	}
+	before := srv.requests.Load()
+	fetch("b")
+	if srv.requests.Load() != before+1 {
+		t.Error("b was still cached though the cache was full")
+	}
+}
+
+func TestFetchRefusals(t *testing.T) {
+	srv := newArtifacts(t, map[string][]byte{"big.jar": bytes.Repeat([]byte("x"), 2048)})
+	cases := []struct {
+		name string
+		uri  string
+		opts func(*Options)
+		kind Kind
+		says string
+	}{
+		{"s3 is not fetched", "s3://bucket/job.jar", nil, KindUnsupported, `not "s3"`},
+		{"local is not fetched", "local:///opt/flink/usrlib/job.jar", nil, KindUnsupported, `not "local"`},
+		{"missing jar", srv.URL + "/jars/none.jar", nil, KindNotFound, "404"},
+		{"over the limit by Content-Length", srv.URL + "/jars/big.jar", func(o *Options) { o.MaxSize = 1024 }, KindTooLarge, "limit of 1024 bytes"},
+		{"over the limit while reading", srv.URL + "/chunked/big.jar", func(o *Options) { o.MaxSize = 1024 }, KindTooLarge, "--jar-fetch-max-size"},
+		{"slow server", srv.URL + "/slow", func(o *Options) { o.Timeout = 300 * time.Millisecond }, KindTimeout, "in time"},
+		{"redirect to a file", srv.URL + "/redirect?to=file:///etc/passwd", nil, KindForbidden, "only http and https"},
+		{"loopback without the private-network flag", srv.URL + "/jars/big.jar", func(o *Options) { o.AllowPrivateNetworks = false }, KindForbidden, "private network"},
+		{"redirect to the metadata address", srv.URL + "/redirect?to=http://169.254.169.254/latest/meta-data", nil, KindForbidden, "never fetched from"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(t)
+			if tc.opts != nil {
+				tc.opts(&o)
+			}
+			_, err := fetcher(t, o).Fetch(context.Background(), tc.uri)
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Kind != tc.kind || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("Fetch(%s) = %v; want a %s error saying %q", tc.uri, err, tc.kind, tc.says)
+			}
+		})
+	}
+}
+
+func TestErrorsHideUserInformation(t *testing.T) {
+	srv := newArtifacts(t, nil)
+	uri := strings.Replace(srv.URL, "http://", "http://deployer:s3cret@", 1) + "/jars/none.jar"
+	_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), uri)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "deployer") {
+		t.Fatalf("error %v shows the URI's credentials", err)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{}
+	err := o.Validate()
+	for _, flag := range []string{"--jar-fetch-max-size", "--jar-fetch-timeout", "--jar-cache-dir", "--jar-cache-size"} {
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("zero options: %v does not name %s", err, flag)
+		}
+	}
+}

@@ -1,0 +1,476 @@
+package sharding
+
+import (
+	"context"
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
+	"strconv"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// fence is a shard fence Lease this replica holds (or held and may still
+// renew). Guarded by Elector.mu; only the Run goroutine writes the Lease.
+type fence struct {
+	shard int
+	// lease is the object our last successful write returned.
+	lease *coordinationv1.Lease
+	// validUntil is the start of the last successful write + renew deadline.
+	validUntil time.Time
+	// lapsed is set once validUntil passed; ctx is cancelled then.
+	lapsed bool
+	// draining: no new reconciles are admitted; released once inflight is 0.
+	draining   bool
+	drainSince time.Time
+	inflight   int
+	// releaseTried: shutdown tried to release it (once).
+	releaseTried bool
+	ctx          context.Context
+	cancel       context.CancelFunc
+	// expiry fires at validUntil and lapses the fence then, whatever the
+	// tick is doing (a tick blocked on an unanswering apiserver notices
+	// late).
+	expiry *time.Timer
+	// begun holds the keys admitted since the fence was acquired; the first
+	// admission of a key is marked handoff.First.
+	begun map[string]struct{}
+}
+
+// parallelWrites bounds concurrent Lease writes per tick: high enough that
+// every fence of a replica is renewed at once (a renewal waits up to the
+// retry period; batches one after the other would add up).
+const parallelWrites = 64
+
+// tick runs one round: renew the peer Lease, compute the assignment, start
+// handoffs, renew held fences, release drained ones, acquire missing ones.
+// Leases renewed very recently (renewalDue) are not renewed again, so a
+// tick that a Lease event brought (a release, a join) goes straight to the
+// handoff.
+func (e *Elector) tick(ctx context.Context) error {
+	if err := e.renewPeer(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	peers, err := e.livePeers(now)
+	if err != nil {
+		return err
+	}
+	want := map[int]bool{}
+	e.mu.Lock()
+	self := e.claimed && now.Before(e.peerValidUntil)
+	previous := e.mismatch
+	e.mismatch = ""
+	var members []Member
+	for _, p := range peers {
+		if p.Shards != e.opts.Shards && e.mismatch == "" {
+			e.mismatch = fmt.Sprintf("peer %s runs with %d shards, this replica with %d; all replicas must use the same --shards", p.ID, p.Shards, e.opts.Shards)
+		}
+		members = append(members, Member{ID: p.ID, Weight: p.Weight})
+	}
+	if e.mismatch != "" {
+		configMismatch.Set(1)
+		if e.mismatch != previous {
+			e.opts.Log.Info("refusing to own shards", "reason", e.mismatch)
+		}
+	} else {
+		configMismatch.Set(0)
+		for _, k := range Assign(members, e.opts.Shards).ShardsOf(e.id) {
+			want[k] = true
+		}
+	}
+	for k, f := range e.fences {
+		// Without a valid peer Lease the view of the peers is stale: keep
+		// renewing what we hold and change nothing else.
+		if self && !want[k] && !f.draining {
+			f.draining, f.drainSince = true, now
+			e.opts.Log.Info("handing off shard", "shard", k)
+		}
+		e.lapseIfExpiredLocked(f, now)
+		if f.draining && f.inflight > 0 && now.Sub(f.drainSince) > e.opts.DrainTimeout {
+			f.cancel() // ask the stragglers to stop; release once they have
+		}
+	}
+	e.mu.Unlock()
+
+	e.renewFences(ctx)
+	e.releaseDrained(ctx)
+	e.mu.Lock()
+	stopping := e.stopping
+	e.mu.Unlock()
+	if self && e.mismatch == "" && !stopping {
+		e.acquire(ctx, want)
+	}
+	e.updateGauges()
+	return nil
+}
+
+func (e *Elector) updateGauges() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	owned := 0
+	for k := range e.fences {
+		if e.ownsLocked(k, now) {
+			owned++
+		}
+	}
+	shardsOwned.Set(float64(owned))
+	fencesHeld.Set(float64(len(e.fences)))
+}
+
+// lapseIfExpiredLocked cancels the fence's reconciles once its validity
+// ended.
+func (e *Elector) lapseIfExpiredLocked(f *fence, now time.Time) {
+	if f.lapsed || now.Before(f.validUntil) || e.fences[f.shard] != f {
+		return
+	}
+	f.lapsed = true
+	f.cancel()
+	fenceLosses.Inc()
+	e.notifyReleaseLocked(f.shard, ReleaseLapsed)
+	e.opts.Log.Info("fence passed its renew deadline; stopped reconciling the shard", "shard", f.shard)
+}
+
+// armExpiryLocked (re)starts the fence's expiry timer for its validUntil.
+func (e *Elector) armExpiryLocked(f *fence) {
+	if f.expiry != nil {
+		f.expiry.Stop()
+	}
+	f.expiry = time.AfterFunc(time.Until(f.validUntil), func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.lapseIfExpiredLocked(f, time.Now())
+	})
+}
+
+// forgetLocked stops the fence's reconciles and timer and removes it.
+func (e *Elector) forgetLocked(f *fence) {
+	f.cancel()
+	if f.expiry != nil {
+		f.expiry.Stop()
+	}
+	delete(e.fences, f.shard)
+}
+
+// fenceObject is base with this replica as holder, renewed at now.
+func (e *Elector) fenceObject(base *coordinationv1.Lease, shard int, now time.Time) *coordinationv1.Lease {
+	l := e.leaseObject(base, shardlease.ShardLeaseName(shard), shardlease.RoleShard)
+	if e.opts.KeyCount != nil {
+		l.Annotations[shardlease.KeysAnnotation] = strconv.Itoa(e.opts.KeyCount(shard))
+	}
+	if shardlease.Holder(base) != e.id {
+		l.Spec.AcquireTime = &metav1.MicroTime{Time: now}
+		if base != nil {
+			l.Spec.LeaseTransitions = ptr.To(ptr.Deref(base.Spec.LeaseTransitions, 0) + 1)
+		}
+	}
+	l.Spec.HolderIdentity = ptr.To(e.id)
+	l.Spec.LeaseDurationSeconds = ptr.To(int32(e.opts.LeaseDuration / time.Second))
+	l.Spec.RenewTime = &metav1.MicroTime{Time: now}
+	return l
+}
+
+// each runs fn for every item with at most parallelWrites at once.
+func each[T any](items []T, fn func(T)) {
+	sem := make(chan struct{}, parallelWrites)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(it)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *Elector) renewFences(ctx context.Context) {
+	e.mu.Lock()
+	var held []*fence
+	now := time.Now()
+	for _, f := range e.fences {
+		if f.lapsed || e.renewalDue(f.validUntil, now) {
+			held = append(held, f)
+		}
+	}
+	e.mu.Unlock()
+	each(held, func(f *fence) {
+		e.mu.Lock()
+		base := f.lease
+		e.mu.Unlock()
+		start := time.Now()
+		l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.fenceObject(b, f.shard, start) }, e.holds)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		switch {
+		case err == nil:
+			f.lease, f.validUntil = l, start.Add(e.opts.RenewDeadline)
+			e.armExpiryLocked(f)
+			if f.lapsed && !f.draining {
+				// Regained after losing the hub: events were dropped
+				// meanwhile, so the shard's keys are enqueued again.
+				f.lapsed = false
+				f.ctx, f.cancel = context.WithCancel(context.Background())
+				f.begun = nil
+				e.opts.Log.Info("renewed fence again after its renew deadline", "shard", f.shard)
+				e.notifyLocked(f.shard)
+			}
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			e.dropLocked(f, "another replica wrote the fence")
+		default:
+			e.opts.Log.V(1).Info("cannot renew fence", "shard", f.shard, "error", err.Error())
+		}
+	})
+}
+
+func (e *Elector) holds(l *coordinationv1.Lease) bool { return shardlease.Holder(l) == e.id }
+
+// renewalDue reports whether a Lease valid until validUntil (the start of
+// its last renewal + RenewDeadline) is due for renewal: renewed at least
+// half a retry period ago, or half the slack between retry period and
+// renew deadline if that is less. Renewals are then at most RetryPeriod
+// + that apart, less than RenewDeadline.
+func (e *Elector) renewalDue(validUntil, now time.Time) bool {
+	fresh := min(e.opts.RetryPeriod, e.opts.RenewDeadline-e.opts.RetryPeriod) / 2
+	return !now.Before(validUntil.Add(fresh - e.opts.RenewDeadline))
+}
+
+// update writes build(base). On a conflict it reads the Lease again and, if
+// mine says it is still ours (a write of ours whose response was lost
+// changed it), writes build(fresh) once more.
+func (e *Elector) update(ctx context.Context, base *coordinationv1.Lease, build func(*coordinationv1.Lease) *coordinationv1.Lease, mine func(*coordinationv1.Lease) bool) (*coordinationv1.Lease, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
+	defer cancel()
+	leases := e.client.CoordinationV1().Leases(e.ns)
+	l, err := leases.Update(rctx, build(base), metav1.UpdateOptions{})
+	if !apierrors.IsConflict(err) {
+		return l, err
+	}
+	// A conflict is also what an earlier write of ours whose answer was
+	// lost looks like: only a fresh read that shows another writer makes it
+	// a conflict. A read that fails is a transient error, not a verdict.
+	fresh, gerr := leases.Get(rctx, base.Name, metav1.GetOptions{})
+	if gerr != nil {
+		return nil, fmt.Errorf("read %s after a conflict: %w", base.Name, gerr)
+	}
+	if !mine(fresh) {
+		return nil, err
+	}
+	return leases.Update(rctx, build(fresh), metav1.UpdateOptions{})
+}
+
+// dropLocked forgets a fence we no longer hold.
+func (e *Elector) dropLocked(f *fence, why string) {
+	if e.fences[f.shard] != f {
+		return
+	}
+	e.forgetLocked(f)
+	if !f.lapsed {
+		fenceLosses.Inc()
+		e.notifyReleaseLocked(f.shard, ReleaseLost)
+	}
+	e.opts.Log.Info("lost fence", "shard", f.shard, "reason", why)
+}
+
+func (e *Elector) notifyLocked(shard int) {
+	for _, fn := range e.onAcquire {
+		go fn(shard)
+	}
+}
+
+func (e *Elector) notifyReleaseLocked(shard int, reason string) {
+	for _, fn := range e.onRelease {
+		go fn(shard, reason)
+	}
+}
+
+// releaseDrained clears the holder of every draining fence without
+// in-flight reconciles.
+func (e *Elector) releaseDrained(ctx context.Context) {
+	e.mu.Lock()
+	var done []*fence
+	for _, f := range e.fences {
+		if f.draining && f.inflight == 0 {
+			done = append(done, f)
+		}
+	}
+	e.mu.Unlock()
+	each(done, func(f *fence) { e.release(ctx, f) })
+}
+
+func (e *Elector) release(ctx context.Context, f *fence) {
+	e.mu.Lock()
+	base := f.lease
+	e.mu.Unlock()
+	_, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
+		l := b.DeepCopy()
+		l.Spec.HolderIdentity = nil
+		l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil
+		delete(l.Annotations, shardlease.KeysAnnotation)
+		return l
+	}, e.holds)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case err == nil:
+		e.forgetLocked(f)
+		handoffs.Inc()
+		e.notifyReleaseLocked(f.shard, ReleaseHandoff)
+		e.opts.Log.Info("released shard", "shard", f.shard)
+	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+		e.dropLocked(f, "fence changed while releasing it")
+	default:
+		e.opts.Log.Info("cannot release fence; it will expire", "shard", f.shard, "error", err.Error())
+	}
+}
+
+// acquire takes the wanted fences that are free, ours, or expired on the
+// local clock.
+func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
+	now := time.Now()
+	type candidate struct {
+		shard   int
+		base    *coordinationv1.Lease
+		unowned time.Duration
+	}
+	var todo []candidate
+	e.mu.Lock()
+	for k := range want {
+		if e.fences[k] != nil {
+			continue
+		}
+		cached, err := e.lister.Get(shardlease.ShardLeaseName(k))
+		switch {
+		case apierrors.IsNotFound(err):
+			// A fence deleted while held is created again only once its
+			// holder must have stopped.
+			if at, ok := e.deleted[shardlease.ShardLeaseName(k)]; ok && now.Sub(at) < e.opts.LeaseDuration {
+				continue
+			}
+			todo = append(todo, candidate{shard: k})
+		case err != nil:
+			continue
+		case shardlease.Holder(cached) == "" || shardlease.Holder(cached) == e.id:
+			c := candidate{shard: k, base: cached}
+			if o, ok := e.seen[cached.Name]; ok {
+				c.unowned = now.Sub(o.at)
+			}
+			todo = append(todo, c)
+		default:
+			if expired, age := e.expiredLocked(cached, now); expired {
+				todo = append(todo, candidate{shard: k, base: cached, unowned: age})
+			}
+		}
+	}
+	e.mu.Unlock()
+	each(todo, func(c candidate) {
+		e.mu.Lock()
+		stopping := e.stopping
+		e.mu.Unlock()
+		if stopping {
+			return
+		}
+		start := time.Now()
+		obj := e.fenceObject(c.base, c.shard, start)
+		rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
+		defer cancel()
+		var l *coordinationv1.Lease
+		var err error
+		if c.base == nil {
+			l, err = e.client.CoordinationV1().Leases(e.ns).Create(rctx, obj, metav1.CreateOptions{})
+		} else {
+			l, err = e.client.CoordinationV1().Leases(e.ns).Update(rctx, obj, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			e.opts.Log.V(1).Info("cannot acquire fence", "shard", c.shard, "error", err.Error())
+			return
+		}
+		if c.base != nil && shardlease.Holder(c.base) != e.id {
+			unownedSeconds.Observe(c.unowned.Seconds())
+			shardUnowned.WithLabelValues(strconv.Itoa(c.shard)).Set(c.unowned.Seconds())
+		}
+		fctx, fcancel := context.WithCancel(context.Background())
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), ctx: fctx, cancel: fcancel}
+		e.fences[c.shard] = f
+		e.armExpiryLocked(f)
+		e.opts.Log.Info("acquired shard", "shard", c.shard)
+		e.notifyLocked(c.shard)
+	})
+}
+
+// beginStop stops admitting reconciles and starts draining every fence. It
+// runs as soon as the election's context ends, while a tick may still be
+// writing: that tick releases what is drained and acquires nothing.
+func (e *Elector) beginStop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return
+	}
+	e.stopping = true
+	now := time.Now()
+	for _, f := range e.fences {
+		if !f.draining {
+			f.draining, f.drainSince = true, now
+		}
+	}
+}
+
+// shutdown stops admitting reconciles, releases every fence as soon as its
+// own in-flight reconciles finished (waiting for them bounded by
+// DrainTimeout, then cancelling them, then as long again) and deletes the
+// peer Lease, so other replicas take over at once instead of after a lease
+// duration.
+func (e *Elector) shutdown() {
+	e.beginStop()
+	e.mu.Lock()
+	for _, f := range e.fences {
+		f.draining = true // also those a last tick acquired
+	}
+	e.mu.Unlock()
+	deadline := time.Now().Add(e.opts.DrainTimeout)
+	for {
+		var drained []*fence
+		busy := 0
+		e.mu.Lock()
+		for _, f := range e.fences {
+			switch {
+			case f.releaseTried:
+			case f.inflight == 0:
+				f.releaseTried = true
+				drained = append(drained, f)
+			default:
+				busy++
+				if time.Now().After(deadline) {
+					f.cancel()
+				}
+			}
+		}
+		e.mu.Unlock()
+		if len(drained) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
+			each(drained, func(f *fence) { e.release(ctx, f) })
+			cancel()
+		}
+		if busy == 0 || time.Now().After(deadline.Add(e.opts.DrainTimeout)) {
+			break
+		}
+		select {
+		case <-e.kick:
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
+	defer cancel()
+	e.deletePeer(ctx)
+	e.updateGauges()
+	e.opts.Log.Info("left sharded election")
+}

@@ -1,0 +1,232 @@
+// Package mcgate connects a sharding.Gate to multicluster-runtime
+// controllers: an event handler that enqueues only owned keys, and a
+// Requeuer that enqueues every cached object of a shard when this replica
+// acquires it.
+package mcgate
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
+)
+
+// listTimeout bounds one List of a member cluster's cache.
+const listTimeout = time.Second
+
+type queue = workqueue.TypedRateLimitingInterface[mcreconcile.Request]
+
+func request(clusterName multicluster.ClusterName, nn types.NamespacedName) mcreconcile.Request {
+	return mcreconcile.Request{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: nn}}
+}
+
+// Owner says whether this replica owns a key; sharding.Gate is one.
+type Owner interface {
+	Owns(key string) bool
+}
+
+// Enqueue is an event handler for a multicluster builder's Watches: it
+// enqueues the object's own request, but only when gate owns its key.
+func Enqueue(gate Owner) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return EnqueueKind(gate, "")
+}
+
+// EnqueueKind is Enqueue for objects whose keys have kind
+// (shardkey.KindSessionJob; "" for FlinkDeployments).
+func EnqueueKind(gate Owner, kind string) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return enqueueOwned(gate, kind, func(obj client.Object) (types.NamespacedName, bool) { return client.ObjectKeyFromObject(obj), true })
+}
+
+// EnqueueOwned is the one ownership-aware event handler: it enqueues the
+// request target maps an event's object to (none when ok is false), but
+// only when gate owns its key.
+func EnqueueOwned(gate Owner, target func(client.Object) (nn types.NamespacedName, ok bool)) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return enqueueOwned(gate, "", target)
+}
+
+// enqueueOwned is EnqueueOwned for requests whose keys have kind.
+func enqueueOwned(gate Owner, kind string, target func(client.Object) (nn types.NamespacedName, ok bool)) mchandler.TypedEventHandlerFunc[client.Object, mcreconcile.Request] {
+	return func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
+			nn, ok := target(obj)
+			if !ok || !gate.Owns(shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name, Kind: kind}.String()) {
+				return nil
+			}
+			return []mcreconcile.Request{request(name, nn)}
+		})
+	}
+}
+
+// Requeuer enqueues every cached object of a shard, in every engaged member
+// cluster, when the gate reports that this replica acquired the shard. Add
+// it to the multicluster manager (it tracks clusters through Engage) and
+// pass Source to the controller's WatchesRawSource.
+type Requeuer struct {
+	gate    sharding.Gate
+	newList func() client.ObjectList
+	kind    string
+
+	mu       sync.Mutex
+	clusters map[multicluster.ClusterName]cluster.Cluster
+	queue    queue
+	counts   map[int]int
+}
+
+// NewRequeuer returns a Requeuer for objects listed with newList (e.g.
+// func() client.ObjectList { return &v1beta1.FlinkDeploymentList{} })
+// whose keys have kind ("" for FlinkDeployments).
+func NewRequeuer(gate sharding.Gate, kind string, newList func() client.ObjectList) *Requeuer {
+	r := &Requeuer{gate: gate, newList: newList, kind: kind, clusters: map[multicluster.ClusterName]cluster.Cluster{}}
+	gate.OnAcquire(func(shard int) { r.enqueueShard(context.Background(), shard) })
+	return r
+}
+
+// Source captures the controller's queue. Shards acquired before the
+// controller starts need nothing: its initial list goes through Enqueue.
+func (r *Requeuer) Source() source.TypedSource[mcreconcile.Request] {
+	return source.TypedFunc[mcreconcile.Request](func(_ context.Context, q queue) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.queue = q
+		return nil
+	})
+}
+
+// countInterval is how often Start refreshes the per-shard key counts.
+const countInterval = 2 * time.Second
+
+// Start implements manager.Runnable: it refreshes the per-shard key counts
+// that KeyCount returns until ctx ends.
+func (r *Requeuer) Start(ctx context.Context) error {
+	t := time.NewTicker(countInterval)
+	defer t.Stop()
+	for {
+		counts := r.KeyCounts(ctx)
+		r.mu.Lock()
+		r.counts = counts
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Engage implements multicluster.Aware: it remembers the cluster until ctx
+// ends.
+func (r *Requeuer) Engage(ctx context.Context, name multicluster.ClusterName, cl cluster.Cluster) error {
+	r.mu.Lock()
+	r.clusters[name] = cl
+	r.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		r.mu.Lock()
+		if r.clusters[name] == cl {
+			delete(r.clusters, name)
+		}
+		r.mu.Unlock()
+	}()
+	return nil
+}
+
+func (r *Requeuer) snapshot() (queue, map[multicluster.ClusterName]cluster.Cluster) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[multicluster.ClusterName]cluster.Cluster, len(r.clusters))
+	for k, v := range r.clusters {
+		out[k] = v
+	}
+	return r.queue, out
+}
+
+// eachKey calls fn for every cached object of every engaged cluster.
+func (r *Requeuer) eachKey(ctx context.Context, fn func(multicluster.ClusterName, types.NamespacedName)) {
+	_, clusters := r.snapshot()
+	for name, cl := range clusters {
+		list := r.newList()
+		// An unsynced cache (member unreachable) blocks List: bound it.
+		lctx, cancel := context.WithTimeout(ctx, listTimeout)
+		// Only names are read: list the cached objects themselves, not
+		// deep copies of every one (this runs on every shard acquisition
+		// and every count).
+		err := cl.GetCache().List(lctx, list, client.UnsafeDisableDeepCopy)
+		cancel()
+		if err != nil {
+			continue
+		}
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			if m, err := meta.Accessor(o); err == nil {
+				fn(name, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+			}
+			return nil
+		})
+	}
+}
+
+// key is the shard key of the object nn of member name.
+func (r *Requeuer) key(name multicluster.ClusterName, nn types.NamespacedName) string {
+	return shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name, Kind: r.kind}.String()
+}
+
+func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
+	q, _ := r.snapshot()
+	if q == nil {
+		return
+	}
+	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
+		if r.gate.ShardOf(r.key(name, nn)) == shard {
+			q.Add(request(name, nn))
+		}
+	})
+}
+
+// EnqueueMembers adds every object this replica owns in the members (in
+// every engaged member when one of them is "") to the queue: something
+// they all depend on, such as their default configuration, changed.
+func (r *Requeuer) EnqueueMembers(ctx context.Context, members []string) {
+	q, _ := r.snapshot()
+	if q == nil || len(members) == 0 {
+		return
+	}
+	all := slices.Contains(members, "")
+	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
+		if (all || slices.Contains(members, string(name))) && r.gate.Owns(r.key(name, nn)) {
+			q.Add(request(name, nn))
+		}
+	})
+}
+
+// KeyCounts counts the cached objects of every shard, for
+// sharding.WithKeyCount.
+func (r *Requeuer) KeyCounts(ctx context.Context) map[int]int {
+	out := map[int]int{}
+	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
+		out[r.gate.ShardOf(r.key(name, nn))]++
+	})
+	return out
+}
+
+// KeyCount is the number of cached objects of shard as last counted by
+// Start, for sharding.WithKeyCount; it never blocks on a cache.
+func (r *Requeuer) KeyCount(shard int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[shard]
+}

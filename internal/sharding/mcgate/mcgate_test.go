@@ -1,0 +1,50 @@
+package mcgate
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
+)
+
+// ownsSet is a Gate that owns a fixed set of keys.
+type ownsSet map[string]bool
+
+func (o ownsSet) Owns(key string) bool { return o[key] }
+func (o ownsSet) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
+	return ctx, func() {}, o[key]
+}
+func (o ownsSet) ShardOf(key string) int { return sharding.ShardOf(key, 64) }
+func (o ownsSet) OnAcquire(func(int))    {}
+
+func TestEnqueueOnlyOwnedKeys(t *testing.T) {
+	gate := ownsSet{shardkey.Key{Cluster: "member-1", Namespace: "apps", Name: "mine"}.String(): true}
+	h := Enqueue(gate)("member-1", nil)
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[mcreconcile.Request]())
+	defer q.ShutDown()
+	fd := func(name string) client.Object {
+		return &flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: name}}
+	}
+	ctx := context.Background()
+	for _, name := range []string{"mine", "theirs"} {
+		h.Create(ctx, event.TypedCreateEvent[client.Object]{Object: fd(name)}, q)
+		h.Update(ctx, event.TypedUpdateEvent[client.Object]{ObjectOld: fd(name), ObjectNew: fd(name)}, q)
+		h.Delete(ctx, event.TypedDeleteEvent[client.Object]{Object: fd(name)}, q)
+		h.Generic(ctx, event.TypedGenericEvent[client.Object]{Object: fd(name)}, q)
+	}
+	if q.Len() != 1 {
+		t.Fatalf("queue holds %d requests, want the one owned key", q.Len())
+	}
+	req, _ := q.Get()
+	if req.ClusterName != "member-1" || req.Namespace != "apps" || req.Name != "mine" {
+		t.Fatalf("enqueued %v, want member-1/apps/mine", req)
+	}
+}

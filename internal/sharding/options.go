@@ -1,0 +1,106 @@
+package sharding
+
+import (
+	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Defaults give a crash failover of about LeaseDuration + RetryPeriod, under
+// 15 s.
+const (
+	DefaultLeaseDuration = 10 * time.Second
+	DefaultRenewDeadline = 7 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+)
+
+// Options configures an Elector. Invariants (checked by New):
+// RetryPeriod < LeaseDuration - RenewDeadline, so a replica notices a lapsed
+// fence and cancels its reconciles before any other replica may take it;
+// RetryPeriod < RenewDeadline, so renewals come before the deadline;
+// DrainTimeout < RenewDeadline.
+type Options struct {
+	// Shards is S, the same on every replica (default DefaultShards).
+	Shards int
+	// Weight is this replica's relative share (default 1).
+	Weight float64
+	// LeaseDuration is how long other replicas wait, on their own clocks,
+	// after a Lease last changed before treating it as expired.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long after the start of its last successful
+	// renewal a replica still reconciles a shard.
+	RenewDeadline time.Duration
+	// RetryPeriod is the renewal interval.
+	RetryPeriod time.Duration
+	// DrainTimeout bounds the wait for in-flight reconciles at handoff
+	// (default RenewDeadline/2).
+	DrainTimeout time.Duration
+	// KeyCount, if set, returns the number of cached keys of a shard; the
+	// owner writes it on the fence Lease for `kubectl flinkhub shards`.
+	KeyCount func(shard int) int
+	// Log receives state changes (never Lease contents).
+	Log logr.Logger
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+// WithShards sets S.
+func WithShards(s int) Option { return func(o *Options) { o.Shards = s } }
+
+// WithWeight sets the replica's weight.
+func WithWeight(w float64) Option { return func(o *Options) { o.Weight = w } }
+
+// WithTimings sets lease duration, renew deadline and retry period.
+func WithTimings(lease, renew, retry time.Duration) Option {
+	return func(o *Options) { o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = lease, renew, retry }
+}
+
+// WithDrainTimeout bounds the wait for in-flight reconciles at handoff.
+func WithDrainTimeout(d time.Duration) Option { return func(o *Options) { o.DrainTimeout = d } }
+
+// WithKeyCount sets the per-shard key counter written on fence Leases.
+func WithKeyCount(f func(shard int) int) Option { return func(o *Options) { o.KeyCount = f } }
+
+// WithLogger sets the logger.
+func WithLogger(l logr.Logger) Option { return func(o *Options) { o.Log = l } }
+
+func (o *Options) defaultAndValidate() error {
+	if o.Shards == 0 {
+		o.Shards = DefaultShards
+	}
+	if o.Weight == 0 {
+		o.Weight = 1
+	}
+	if o.LeaseDuration == 0 {
+		o.LeaseDuration = DefaultLeaseDuration
+	}
+	if o.RenewDeadline == 0 {
+		o.RenewDeadline = DefaultRenewDeadline
+	}
+	if o.RetryPeriod == 0 {
+		o.RetryPeriod = DefaultRetryPeriod
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = o.RenewDeadline / 2
+	}
+	switch {
+	case o.Shards < 1 || o.Shards > shardlease.MaxShards:
+		return fmt.Errorf("shards must be in 1..%d, got %d", shardlease.MaxShards, o.Shards)
+	case o.Weight <= 0 || o.Weight > shardlease.MaxWeight:
+		return fmt.Errorf("weight must be in (0, %d], got %v", shardlease.MaxWeight, o.Weight)
+	case o.LeaseDuration%time.Second != 0 || o.LeaseDuration < time.Second:
+		return fmt.Errorf("lease duration must be whole seconds, at least 1s, got %v", o.LeaseDuration)
+	case o.RetryPeriod <= 0 || o.RenewDeadline <= 0:
+		return fmt.Errorf("renew deadline and retry period must be positive")
+	case o.RetryPeriod >= o.RenewDeadline:
+		return fmt.Errorf("retry period (%v) must be shorter than the renew deadline (%v): renewals are one retry period apart", o.RetryPeriod, o.RenewDeadline)
+	case o.RetryPeriod >= o.LeaseDuration-o.RenewDeadline:
+		return fmt.Errorf("retry period (%v) must be shorter than lease duration (%v) minus renew deadline (%v)", o.RetryPeriod, o.LeaseDuration, o.RenewDeadline)
+	case o.DrainTimeout <= 0 || o.DrainTimeout >= o.RenewDeadline:
+		return fmt.Errorf("drain timeout (%v) must be positive and shorter than the renew deadline (%v)", o.DrainTimeout, o.RenewDeadline)
+	}
+	return nil
+}

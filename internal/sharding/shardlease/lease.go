@@ -1,0 +1,142 @@
+// Package shardlease is the format of the sharding Leases in the hub
+// namespace (names, labels, annotations, what a peer Lease must hold) and
+// the shard table they make; the elector writes them, the kubectl plugin
+// reads them.
+package shardlease
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Names, labels and annotations of the sharding Leases.
+const (
+	// PeerLeasePrefix prefixes a replica's peer Lease: flink-hub-peer-<id>.
+	PeerLeasePrefix = "flink-hub-peer-"
+	// ShardLeasePrefix prefixes a shard's fence Lease: flink-hub-shard-<k>.
+	ShardLeasePrefix = "flink-hub-shard-"
+	// RoleLabel marks sharding Leases with RolePeer or RoleShard.
+	RoleLabel = "flink-hub.io/sharding"
+	// RolePeer is the RoleLabel value of peer Leases.
+	RolePeer = "peer"
+	// RoleShard is the RoleLabel value of fence Leases.
+	RoleShard = "shard"
+	// ShardsAnnotation carries S on peer and fence Leases.
+	ShardsAnnotation = "flink-hub.io/shards"
+	// WeightAnnotation carries a peer's weight.
+	WeightAnnotation = "flink-hub.io/weight"
+	// IncarnationAnnotation is a random value per process on its peer
+	// Lease: it tells a write of our own from one of a duplicate.
+	IncarnationAnnotation = "flink-hub.io/incarnation"
+	// KeysAnnotation carries the number of cached keys of a shard, written
+	// by its owner on every renewal.
+	KeysAnnotation = "flink-hub.io/keys"
+
+	// MaxShards bounds S.
+	MaxShards = 1 << 16
+	// MaxWeight bounds a peer's weight.
+	MaxWeight = 1000
+	// MaxLeaseSeconds bounds a Lease's duration.
+	MaxLeaseSeconds = 3600
+)
+
+// PeerLeaseName is the name of identity's peer Lease.
+func PeerLeaseName(identity string) string { return PeerLeasePrefix + identity }
+
+// ShardLeaseName is the name of shard's fence Lease.
+func ShardLeaseName(shard int) string { return ShardLeasePrefix + strconv.Itoa(shard) }
+
+// ValidateIdentity checks that identity can name a peer Lease.
+func ValidateIdentity(identity string) error {
+	if identity == "" {
+		return fmt.Errorf("replica identity is empty")
+	}
+	if strings.Contains(identity, "/") {
+		return fmt.Errorf("replica identity %q contains '/'", identity)
+	}
+	if errs := validation.IsDNS1123Subdomain(PeerLeaseName(identity)); len(errs) > 0 {
+		return fmt.Errorf("replica identity %q does not make a valid Lease name: %s", identity, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Peer is a peer Lease that passed validation.
+type Peer struct {
+	// ID is the replica identity.
+	ID string
+	// Shards is the S the peer runs with.
+	Shards int
+	// Weight is the peer's relative share.
+	Weight float64
+	// LeaseDuration is how long the peer's Lease stays valid after it last
+	// changed.
+	LeaseDuration time.Duration
+}
+
+// ParsePeer validates a peer Lease. Garbage (a name that does not match the
+// holder, S or weight that do not parse or are out of range, no lease
+// duration) is an error: such a Lease is ignored, never trusted.
+func ParsePeer(l *coordinationv1.Lease) (Peer, error) {
+	if l.Labels[RoleLabel] != RolePeer {
+		return Peer{}, fmt.Errorf("lease %s is not a peer lease", l.Name)
+	}
+	id := ""
+	if l.Spec.HolderIdentity != nil {
+		id = *l.Spec.HolderIdentity
+	}
+	if id == "" || l.Name != PeerLeaseName(id) {
+		return Peer{}, fmt.Errorf("peer lease %s: holder %q does not match its name", l.Name, id)
+	}
+	shards, err := strconv.Atoi(l.Annotations[ShardsAnnotation])
+	if err != nil || shards < 1 || shards > MaxShards {
+		return Peer{}, fmt.Errorf("peer lease %s: %s=%q is not a shard count in 1..%d", l.Name, ShardsAnnotation, l.Annotations[ShardsAnnotation], MaxShards)
+	}
+	weight := 1.0
+	if w, ok := l.Annotations[WeightAnnotation]; ok {
+		weight, err = strconv.ParseFloat(w, 64)
+		if err != nil || math.IsNaN(weight) || weight <= 0 || weight > MaxWeight {
+			return Peer{}, fmt.Errorf("peer lease %s: %s=%q is not a weight in (0, %d]", l.Name, WeightAnnotation, w, MaxWeight)
+		}
+	}
+	d, err := DurationOf(l)
+	if err != nil {
+		return Peer{}, err
+	}
+	return Peer{ID: id, Shards: shards, Weight: weight, LeaseDuration: d}, nil
+}
+
+// DurationOf is the Lease's duration; an error when it is missing or out
+// of range.
+func DurationOf(l *coordinationv1.Lease) (time.Duration, error) {
+	if l.Spec.LeaseDurationSeconds == nil || *l.Spec.LeaseDurationSeconds < 1 || *l.Spec.LeaseDurationSeconds > MaxLeaseSeconds {
+		return 0, fmt.Errorf("lease %s: leaseDurationSeconds missing or outside 1..%d", l.Name, MaxLeaseSeconds)
+	}
+	return time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second, nil
+}
+
+// ParseShardLeaseName returns the shard of a fence Lease name.
+func ParseShardLeaseName(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, ShardLeasePrefix)
+	if !ok {
+		return 0, false
+	}
+	k, err := strconv.Atoi(rest)
+	if err != nil || k < 0 || strconv.Itoa(k) != rest {
+		return 0, false
+	}
+	return k, true
+}
+
+// Holder is the Lease's holder identity, "" when none.
+func Holder(l *coordinationv1.Lease) string {
+	if l == nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}

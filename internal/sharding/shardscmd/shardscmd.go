@@ -1,0 +1,88 @@
+// Package shardscmd is the `kubectl flinkhub shards` command: which replica
+// holds each shard, and how many keys it has.
+package shardscmd
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
+)
+
+// ConfigFunc returns the hub's client config and the hub namespace.
+type ConfigFunc func() (*rest.Config, string, error)
+
+// NewCommand returns the `shards` command; config is called when it runs.
+func NewCommand(config ConfigFunc) *cobra.Command {
+	byReplica := false
+	cmd := &cobra.Command{
+		Use:   "shards",
+		Short: "Show which hub replica holds each shard and how many FlinkDeployments it has",
+		Long: "Reads the shard fence and peer Leases in the hub namespace and prints shard -> replica -> keys.\n" +
+			"KEYS is the owner's count of cached FlinkDeployments in the shard; '-' when unknown.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, ns, err := config()
+			if err != nil {
+				return err
+			}
+			c, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			t, err := shardlease.ReadTable(cmd.Context(), c, ns)
+			if err != nil {
+				return fmt.Errorf("read shard leases in namespace %s: %w", ns, err)
+			}
+			if len(t.Rows) == 0 {
+				return fmt.Errorf("no shard leases in namespace %s: is flink-hub running there?", ns)
+			}
+			if byReplica {
+				return PrintByReplica(cmd.OutOrStdout(), t)
+			}
+			return Print(cmd.OutOrStdout(), t)
+		},
+	}
+	cmd.Flags().BoolVar(&byReplica, "by-replica", false, "sum shards and keys per replica")
+	return cmd
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func keys(n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
+// Print writes one line per shard.
+func Print(w io.Writer, t shardlease.Table) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SHARD\tREPLICA\tKEYS\tHANDOFFS")
+	for _, r := range t.Rows {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\n", r.Shard, orNone(r.Replica), keys(r.Keys), r.Transitions)
+	}
+	return tw.Flush()
+}
+
+// PrintByReplica writes one line per replica.
+func PrintByReplica(w io.Writer, t shardlease.Table) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPLICA\tSHARDS\tKEYS")
+	for _, r := range t.ByReplica() {
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", orNone(r.Replica), r.Shards, r.Keys)
+	}
+	return tw.Flush()
+}

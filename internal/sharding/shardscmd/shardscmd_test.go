@@ -1,0 +1,139 @@
+package shardscmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/sharding"
+)
+
+var hub *framework.ControlPlane
+
+func TestMain(m *testing.M) {
+	os.Exit(framework.RunWithControlPlane(m, framework.ControlPlaneOptions{Name: "shardscmd-hub"}, func(cp *framework.ControlPlane) { hub = cp }))
+}
+
+func runCommand(t *testing.T, ns string, args ...string) (string, error) {
+	t.Helper()
+	cmd := NewCommand(func() (*rest.Config, string, error) { return hub.Config, ns, nil })
+	out := &bytes.Buffer{}
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestShardsCommandShowsHoldersAndKeys(t *testing.T) {
+	const ns, shards = "flink-hub", 8
+	if err := hub.CreateNamespace(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var electors []*sharding.Elector
+	done := make(chan error, 2)
+	for _, id := range []string{"hub-a", "hub-b"} {
+		e, err := sharding.New(cs, ns, id, sharding.WithShards(shards),
+			sharding.WithTimings(8*time.Second, 5*time.Second, 500*time.Millisecond), // generous: the machine may be loaded
+			sharding.WithKeyCount(func(shard int) int { return 10 + shard }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		electors = append(electors, e)
+		go func() { done <- e.Run(ctx) }()
+	}
+	defer func() {
+		cancel()
+		<-done
+		<-done
+	}()
+	want := map[int]string{}
+	framework.AwaitWithin(t, 20*time.Second, "every shard owned", func() error {
+		want = map[int]string{}
+		for _, e := range electors {
+			for _, k := range e.OwnedShards() {
+				want[k] = e.Identity()
+			}
+		}
+		if len(want) < shards {
+			return fmt.Errorf("shards owned: %v", want)
+		}
+		return nil
+	})
+	// The table lines up with what the electors believe once the keys
+	// annotation has been written by a renewal.
+	var out string
+	framework.AwaitWithin(t, 20*time.Second, "key counts written by a renewal", func() error {
+		out, err = runCommand(t, ns)
+		if err != nil {
+			t.Fatalf("shards: %v\n%s", err, out)
+		}
+		if strings.Contains(out, " - ") {
+			return fmt.Errorf("keys not written yet:\n%s", out)
+		}
+		return nil
+	})
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != shards+1 || !strings.HasPrefix(lines[0], "SHARD") {
+		t.Fatalf("want a header and %d rows, got:\n%s", shards, out)
+	}
+	for k := range shards {
+		fields := strings.Fields(lines[k+1])
+		if len(fields) != 4 || fields[0] != fmt.Sprint(k) || fields[1] != want[k] || fields[2] != fmt.Sprint(10+k) {
+			t.Errorf("row %d = %q, want shard %d held by %s with %d keys", k, lines[k+1], k, want[k], 10+k)
+		}
+	}
+
+	checkByReplica(t, ns, electors, want)
+}
+
+// checkByReplica checks that `shards --by-replica` sums each elector's
+// shards (want: shard -> holder) and their keys (10 + shard each).
+func checkByReplica(t *testing.T, ns string, electors []*sharding.Elector, want map[int]string) {
+	t.Helper()
+	out, err := runCommand(t, ns, "--by-replica")
+	if err != nil {
+		t.Fatalf("shards --by-replica: %v", err)
+	}
+	for _, e := range electors {
+		n, sum := 0, 0
+		for k, id := range want {
+			if id == e.Identity() {
+				n++
+				sum += 10 + k
+			}
+		}
+		if line := fmt.Sprintf("%s  %d       %d", e.Identity(), n, sum); !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(line), " ")) {
+			t.Errorf("--by-replica lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+func TestShardsCommandErrors(t *testing.T) {
+	if err := hub.CreateNamespace(context.Background(), "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCommand(t, "empty"); err == nil || !strings.Contains(err.Error(), "no shard leases in namespace empty") {
+		t.Errorf("empty namespace: got %v", err)
+	}
+	cmd := NewCommand(func() (*rest.Config, string, error) { return nil, "", fmt.Errorf("no current context") })
+	cmd.SetArgs(nil)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no current context") {
+		t.Errorf("config error not passed on: %v", err)
+	}
+}

@@ -1,0 +1,121 @@
+// Package snapshots holds the rules of savepoints and checkpoints that
+// FlinkDeployments and FlinkSessionJobs share, as the Apache operator
+// applies them: when a periodic one is due, how long the savepoint history
+// is, which checkpoint type is asked for. Settings are read through a
+// lookup, since a session job's come from its own configuration and its
+// session cluster's.
+package snapshots
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+)
+
+// Setting returns the value of an operator setting ("" when unset).
+type Setting func(key string) string
+
+// Upstream's defaults for the savepoint history.
+const (
+	DefaultHistoryMaxCount = 10
+	DefaultHistoryMaxAge   = 24 * time.Hour
+)
+
+// PeriodicWait is how long until the next periodic snapshot is due: an
+// interval after the last one (lastMillis, epoch milliseconds), or after
+// the job's start (jobStart, as status.jobStatus.startTime) before the
+// first; zero or less when due.
+func PeriodicWait(lastMillis int64, jobStart string, interval time.Duration, now time.Time) time.Duration {
+	last := time.UnixMilli(lastMillis)
+	if lastMillis == 0 {
+		// Count the interval from the job's start, not from 1970.
+		if ms, err := strconv.ParseInt(jobStart, 10, 64); err == nil {
+			last = time.UnixMilli(ms)
+		}
+	}
+	return last.Add(interval).Sub(now)
+}
+
+// Interval reads a duration setting; zero when unset or unreadable (the
+// validation refuses the latter).
+func Interval(setting Setting, key string) time.Duration {
+	d, _ := flinkconf.ParseDuration(setting(key))
+	return d
+}
+
+// TrimHistory keeps the savepoint history to the configured count and age
+// (kubernetes.operator.savepoint.history.max.count and .age).
+func TrimHistory(history []v1beta1.Savepoint, setting Setting, now time.Time) []v1beta1.Savepoint {
+	maxCount := DefaultHistoryMaxCount
+	if n, err := strconv.Atoi(strings.TrimSpace(setting(flinkconf.KeySavepointHistoryMaxCount))); err == nil && n >= 0 {
+		maxCount = n
+	}
+	maxAge := DefaultHistoryMaxAge
+	if d := Interval(setting, flinkconf.KeySavepointHistoryMaxAge); d > 0 {
+		maxAge = d
+	}
+	out := history[:0:0]
+	for _, sp := range history {
+		if now.Sub(time.UnixMilli(sp.TimeStamp)) <= maxAge {
+			out = append(out, sp)
+		}
+	}
+	if len(out) > maxCount {
+		out = out[len(out)-maxCount:]
+	}
+	return out
+}
+
+// Disposer disposes of a savepoint's files (Flink's /savepoint-disposal).
+type Disposer func(ctx context.Context, path string) error
+
+// Trim keeps the history to its configured count and age, and, unless
+// kubernetes.operator.savepoint.cleanup.enabled is false (upstream's
+// default is true), disposes of the savepoints it drops, as upstream
+// does. A savepoint in keep (the last one, or one a restore names) is never
+// disposed or dropped. A disposal that fails leaves its savepoint in the
+// history, to be tried again at the next trim, and is returned in failed:
+// it never fails the caller. disposed lists what was disposed of.
+func Trim(ctx context.Context, history []v1beta1.Savepoint, setting Setting, now time.Time, dispose Disposer, keep ...string) (kept []v1beta1.Savepoint, disposed []string, failed []error) {
+	trimmed := TrimHistory(history, setting, now)
+	inTrimmed := map[string]bool{}
+	for _, sp := range trimmed {
+		inTrimmed[sp.Location] = true
+	}
+	cleanup := true
+	if on, ok := flinkconf.Bool(setting(flinkconf.KeySavepointCleanup)); ok {
+		cleanup = on
+	}
+	for _, sp := range history {
+		switch {
+		case inTrimmed[sp.Location]:
+			kept = append(kept, sp)
+		case slices.Contains(keep, sp.Location) && sp.Location != "":
+			kept = append(kept, sp)
+		case !cleanup || sp.Location == "" || dispose == nil:
+		default:
+			if err := dispose(ctx, sp.Location); err != nil {
+				kept = append(kept, sp)
+				failed = append(failed, fmt.Errorf("dispose of savepoint %s: %w", sp.Location, err))
+				continue
+			}
+			disposed = append(disposed, sp.Location)
+		}
+	}
+	return kept, disposed, failed
+}
+
+// CheckpointType is the kind of triggered checkpoint the settings ask for
+// (kubernetes.operator.checkpoint.type): FULL unless INCREMENTAL.
+func CheckpointType(setting Setting) v1beta1.CheckpointType {
+	if strings.EqualFold(strings.TrimSpace(setting(flinkconf.KeyCheckpointType)), string(v1beta1.CheckpointIncremental)) {
+		return v1beta1.CheckpointIncremental
+	}
+	return v1beta1.CheckpointFull
+}

@@ -1,0 +1,114 @@
+package snapshots
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+func TestTrimHistory(t *testing.T) {
+	now := time.UnixMilli(10_000_000)
+	sp := func(ageMinutes int) v1beta1.Savepoint {
+		return v1beta1.Savepoint{TimeStamp: now.Add(-time.Duration(ageMinutes) * time.Minute).UnixMilli()}
+	}
+	settings := func(conf map[string]string) Setting { return func(k string) string { return conf[k] } }
+	cases := []struct {
+		name    string
+		history []v1beta1.Savepoint
+		conf    map[string]string
+		want    []int64 // timestamps kept, oldest first
+	}{
+		{"defaults keep ten of the last day", []v1beta1.Savepoint{sp(2000), sp(30), sp(20), sp(10)}, nil,
+			[]int64{sp(30).TimeStamp, sp(20).TimeStamp, sp(10).TimeStamp}},
+		{"max count keeps the newest", []v1beta1.Savepoint{sp(30), sp(20), sp(10)}, map[string]string{"kubernetes.operator.savepoint.history.max.count": "2"},
+			[]int64{sp(20).TimeStamp, sp(10).TimeStamp}},
+		{"max age drops the old", []v1beta1.Savepoint{sp(30), sp(20), sp(10)}, map[string]string{"kubernetes.operator.savepoint.history.max.age": "15m"},
+			[]int64{sp(10).TimeStamp}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := TrimHistory(tc.history, settings(tc.conf), now)
+			if len(got) != len(tc.want) {
+				t.Fatalf("kept %d, want %d", len(got), len(tc.want))
+			}
+			for i := range got {
+				if got[i].TimeStamp != tc.want[i] {
+					t.Errorf("entry %d = %d, want %d", i, got[i].TimeStamp, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestPeriodicWait(t *testing.T) {
+	now := time.UnixMilli(1_000_000)
+	const start = "900000" // the job started 100 s ago
+	for _, tc := range []struct {
+		name string
+		last int64
+		job  string
+		want time.Duration
+	}{
+		{"first, counted from the job's start", 0, start, 20 * time.Second},
+		{"first, job start unknown: due", 0, "", -880 * time.Second},
+		{"after the last one", 990_000, start, 110 * time.Second},
+		{"overdue", 800_000, start, -80 * time.Second},
+	} {
+		if got := PeriodicWait(tc.last, tc.job, 2*time.Minute, now); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCheckpointType(t *testing.T) {
+	for conf, want := range map[string]v1beta1.CheckpointType{"": v1beta1.CheckpointFull, "incremental": v1beta1.CheckpointIncremental, " INCREMENTAL ": v1beta1.CheckpointIncremental, "FULL": v1beta1.CheckpointFull} {
+		if got := CheckpointType(func(string) string { return conf }); got != want {
+			t.Errorf("%q: %s, want %s", conf, got, want)
+		}
+	}
+}
+
+func TestTrimDisposes(t *testing.T) {
+	now := time.UnixMilli(10_000_000)
+	sp := func(path string, ageMinutes int) v1beta1.Savepoint {
+		return v1beta1.Savepoint{Location: path, TimeStamp: now.Add(-time.Duration(ageMinutes) * time.Minute).UnixMilli()}
+	}
+	history := []v1beta1.Savepoint{sp("a", 40), sp("b", 30), sp("c", 20), sp("d", 10)}
+	two := map[string]string{"kubernetes.operator.savepoint.history.max.count": "2"}
+	for _, tc := range []struct {
+		name         string
+		conf         map[string]string
+		failing      string
+		keep         []string
+		wantKept     []string
+		wantDisposed []string
+		wantFailed   int
+	}{
+		{name: "dropped ones are disposed of", conf: two, wantKept: []string{"c", "d"}, wantDisposed: []string{"a", "b"}},
+		{name: "cleanup off: only forgotten", conf: map[string]string{"kubernetes.operator.savepoint.history.max.count": "2", "kubernetes.operator.savepoint.cleanup.enabled": "false"}, wantKept: []string{"c", "d"}},
+		{name: "a failed disposal stays for the next trim", conf: two, failing: "a", wantKept: []string{"a", "c", "d"}, wantDisposed: []string{"b"}, wantFailed: 1},
+		{name: "a savepoint a restore names is kept", conf: two, keep: []string{"b"}, wantKept: []string{"b", "c", "d"}, wantDisposed: []string{"a"}},
+		{name: "within the limits nothing goes", wantKept: []string{"a", "b", "c", "d"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dispose := func(_ context.Context, path string) error {
+				if path == tc.failing {
+					return errors.New("JobManager unreachable")
+				}
+				return nil
+			}
+			kept, disposed, failed := Trim(context.Background(), history, func(k string) string { return tc.conf[k] }, now, dispose, tc.keep...)
+			var keptPaths []string
+			for _, k := range kept {
+				keptPaths = append(keptPaths, k.Location)
+			}
+			if !slices.Equal(keptPaths, tc.wantKept) || !slices.Equal(disposed, tc.wantDisposed) || len(failed) != tc.wantFailed {
+				t.Errorf("kept %v, disposed %v, failed %v; want %v, %v, %d failures", keptPaths, disposed, failed, tc.wantKept, tc.wantDisposed, tc.wantFailed)
+			}
+		})
+	}
+}

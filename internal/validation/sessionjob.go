@@ -1,0 +1,74 @@
+package validation
+
+import (
+	"net/url"
+	"path"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+// ValidateSessionJob applies the rules of a FlinkSessionJob that need no
+// other object: the namespace, a session cluster named, a job whose code
+// the hub can run (validateSessionJar), a parallelism that is not negative
+// and a readable configuration. Whether the session cluster exists is the
+// controller's to say.
+func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
+	var errs field.ErrorList
+	sp := field.NewPath("spec")
+	if err := ValidateNamespace(job.Namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if job.Spec.DeploymentName == "" {
+		errs = append(errs, field.Required(sp.Child("deploymentName"), "the session cluster (a FlinkDeployment without a job) to run on"))
+	}
+	if conf, err := job.Spec.FlatConfiguration(); err != nil {
+		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
+	} else {
+		// Rollbacks are FlinkDeployments' only: HA is checked there.
+		errs = append(errs, validateOperatorSettings(conf, true, sp.Child("flinkConfiguration"))...)
+	}
+	jp := sp.Child("job")
+	j := job.Spec.Job
+	switch {
+	case j == nil:
+		return append(errs, field.Required(jp, ""))
+	default:
+		errs = append(errs, validateSessionJar(jp, j)...)
+	}
+	if j.Parallelism < 0 {
+		errs = append(errs, field.Invalid(jp.Child("parallelism"), j.Parallelism, "must not be negative"))
+	}
+	return errs
+}
+
+// validateSessionJar checks where a session job's code comes from: an http
+// or https jar the hub fetches, a local:// jar inside the session
+// cluster's image, or (no jarURI) the session cluster's classpath. The
+// latter two run through a launcher jar that names no main class, so they
+// need the entry class.
+func validateSessionJar(jp *field.Path, j *v1beta1.JobSpec) field.ErrorList {
+	var errs field.ErrorList
+	local := j.JarURI == ""
+	if j.JarURI != "" {
+		u, err := url.Parse(j.JarURI)
+		switch {
+		case err != nil:
+			return append(errs, field.Invalid(jp.Child("jarURI"), j.JarURI, "not a URI"))
+		case u.Scheme == "http" || u.Scheme == "https":
+		case u.Scheme == "local":
+			local = true
+			if u.Host != "" || !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || !strings.HasSuffix(u.Path, ".jar") {
+				errs = append(errs, field.Invalid(jp.Child("jarURI"), j.JarURI, "a local jar is local:///absolute/path/to/job.jar, a path inside the session cluster's image"))
+			}
+		default:
+			return append(errs, field.NotSupported(jp.Child("jarURI"), j.JarURI, []string{"http://...", "https://...", "local:///..."}))
+		}
+	}
+	if local && j.EntryClass == "" {
+		errs = append(errs, field.Required(jp.Child("entryClass"), "a job from the session cluster's classpath or from a local:// jar needs its entry class: the hub does not read that jar's manifest"))
+	}
+	return errs
+}

@@ -1,0 +1,67 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+func TestValidateSessionJob(t *testing.T) {
+	good := func() *v1beta1.FlinkSessionJob {
+		return &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
+			Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 2}}}
+	}
+	cases := []struct {
+		name   string
+		change func(*v1beta1.FlinkSessionJob)
+		want   string // "" when valid
+	}{
+		{"valid", func(*v1beta1.FlinkSessionJob) {}, ""},
+		{"kube-system", func(j *v1beta1.FlinkSessionJob) { j.Namespace = "kube-system" }, "metadata.namespace"},
+		{"no session cluster", func(j *v1beta1.FlinkSessionJob) { j.Spec.DeploymentName = "" }, "spec.deploymentName: Required value"},
+		{"no job", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job = nil }, "spec.job: Required value"},
+		{"classpath job without entry class", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.JarURI = "" }, "spec.job.entryClass: Required value"},
+		{"classpath job", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "", "org.example.Job" }, ""},
+		{"local jar", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "local:///opt/flink/usrlib/job.jar", "org.example.Job"
+		}, ""},
+		{"local jar without entry class", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.JarURI = "local:///opt/flink/usrlib/job.jar" }, "spec.job.entryClass: Required value"},
+		{"local jar with a host", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "local://host/opt/job.jar", "org.example.Job"
+		}, "spec.job.jarURI: Invalid value"},
+		{"local jar relative", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "local:opt/job.jar", "org.example.Job"
+		}, "spec.job.jarURI: Invalid value"},
+		{"local jar escaping", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "local:///opt/../etc/job.jar", "org.example.Job"
+		}, "spec.job.jarURI: Invalid value"},
+		{"local path not a jar", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.Job.JarURI, j.Spec.Job.EntryClass = "local:///etc/passwd", "org.example.Job"
+		}, "spec.job.jarURI: Invalid value"},
+		{"s3 jar", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.JarURI = "s3://bucket/job.jar" }, "spec.job.jarURI: Unsupported value"},
+		{"unreadable operator setting", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.job.savepoint-on-deletion":"yes"}`)}
+		}, "spec.flinkConfiguration[kubernetes.operator.job.savepoint-on-deletion]"},
+		{"negative parallelism", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = -1 }, "spec.job.parallelism"},
+		{"configuration not a map", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`[1]`)}
+		}, "spec.flinkConfiguration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			job := good()
+			tc.change(job)
+			errs := ValidateSessionJob(job)
+			switch {
+			case tc.want == "" && len(errs) > 0:
+				t.Fatalf("refused: %v", errs)
+			case tc.want != "" && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tc.want)):
+				t.Fatalf("errors %v, want one naming %q", errs, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,305 @@
+// Package validation holds the FlinkDeployment rules shared by the
+// controller (which reports violations in status.error and leaves the
+// running job alone) and the admission webhook (which rejects the write).
+// The rules follow the Apache operator's validator.
+package validation
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+)
+
+// MaxNameLength is the longest FlinkDeployment name: Flink derives
+// Service and ConfigMap names from it.
+const MaxNameLength = 45
+
+var namePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$`)
+
+// ForbiddenConfigKeys are set by the operator; a user value would split
+// the cluster's identity.
+var ForbiddenConfigKeys = []string{flinkconf.KeyNamespace, flinkconf.KeyClusterID, flinkconf.KeyHAClusterID}
+
+// AllowedLogFiles are the logConfiguration keys Flink reads.
+var AllowedLogFiles = []string{"log4j-console.properties", "logback-console.xml"}
+
+// AllowedJarSchemes are the jarURI schemes Flink can fetch from.
+var AllowedJarSchemes = []string{"local", "file", "http", "https", "s3", "s3a", "s3p", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs", "oss", "viewfs"}
+
+// RemovedAnnotations were read by earlier hubs and are refused now, each
+// with what replaces it: they chose, per FlinkDeployment, where the hub
+// sends its Flink REST calls and executed tenant text as a Go template.
+var RemovedAnnotations = map[string]string{
+	"flink-hub.io/rest-transport":    "no longer supported: the hub's --flink-rest-transport flag alone decides how JobManagers are reached; remove the annotation",
+	"flink-hub.io/rest-url-template": "no longer supported: the hub's --flink-rest-url-template flag alone decides where JobManagers are reached; remove the annotation",
+}
+
+// NamespaceRefusal is why a FlinkDeployment in memberconfig.RefusedNamespace
+// (kube-system) is refused: the hub never writes there.
+const NamespaceRefusal = "flink-hub does not manage FlinkDeployments in " + memberconfig.RefusedNamespace + ": create it in an application namespace"
+
+// ValidateNamespace refuses the namespaces the hub never manages
+// FlinkDeployments in; nil for the others.
+func ValidateNamespace(namespace string) *field.Error {
+	if namespace == memberconfig.RefusedNamespace {
+		return field.Forbidden(field.NewPath("metadata", "namespace"), NamespaceRefusal)
+	}
+	return nil
+}
+
+// Validate checks fd. previous is the last reconciled spec, nil before the
+// first deployment; rules about changes (session to application, native to
+// standalone) need it.
+func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec) field.ErrorList {
+	var errs field.ErrorList
+	spec := &fd.Spec
+	sp := field.NewPath("spec")
+
+	if err := ValidateNamespace(fd.Namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if len(fd.Name) > MaxNameLength || !namePattern.MatchString(fd.Name) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), fd.Name,
+			fmt.Sprintf("must be lower case alphanumerics or '-', start with a letter, end with an alphanumeric, and be at most %d characters", MaxNameLength)))
+	}
+	if refused, ok := fd.Annotations[v1beta1.AnnotationRefusedQuantities]; ok {
+		errs = append(errs, field.Invalid(sp, refused, "quantities with an exponent of three digits or more are refused (the hub would never finish reading them); write sizes such as 2Gi or 2048m"))
+	}
+	for _, name := range slices.Sorted(maps.Keys(RemovedAnnotations)) {
+		if _, set := fd.Annotations[name]; set {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(name), RemovedAnnotations[name]))
+		}
+	}
+	if spec.FlinkVersion == "" {
+		errs = append(errs, field.Required(sp.Child("flinkVersion"), "the Flink version must be set"))
+	}
+	if spec.ServiceAccount == "" {
+		errs = append(errs, field.Required(sp.Child("serviceAccount"), "the Flink pods' service account must be set"))
+	}
+	conf, err := spec.FlatConfiguration()
+	if err != nil {
+		return append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
+	}
+	for _, k := range ForbiddenConfigKeys {
+		if _, set := conf[k]; set {
+			errs = append(errs, field.Forbidden(sp.Child("flinkConfiguration").Key(k), "set by the operator"))
+		}
+	}
+	for name := range spec.LogConfiguration {
+		if !slices.Contains(AllowedLogFiles, name) {
+			errs = append(errs, field.NotSupported(sp.Child("logConfiguration").Key(name), name, AllowedLogFiles))
+		}
+	}
+	if spec.Ingress != nil && spec.Ingress.Template == "" {
+		errs = append(errs, field.Required(sp.Child("ingress", "template"), "an ingress needs a template"))
+	}
+	ha := flinkconf.Config(conf).HAEnabled()
+	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
+	errs = append(errs, validateSizes(spec, conf, sp)...)
+	errs = append(errs, validateJobManager(spec, ha, sp.Child("jobManager"))...)
+	errs = append(errs, validateTaskManager(spec, sp.Child("taskManager"))...)
+	if spec.Job != nil {
+		errs = append(errs, validateJob(spec, conf, ha, sp.Child("job"))...)
+	}
+	if previous != nil {
+		errs = append(errs, validateChange(spec, previous, sp)...)
+	}
+	return errs
+}
+
+// validateOperatorSettings checks the kubernetes.operator.* settings the hub
+// reads, and that rollbacks have the HA they need, as upstream does.
+func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, key := range slices.Sorted(maps.Keys(conf)) {
+		if err := flinkconf.CheckOperatorSetting(key, conf[key]); err != nil {
+			errs = append(errs, field.Invalid(p.Key(key), conf[key], err.Error()))
+		}
+	}
+	if on, _ := flinkconf.Bool(conf[flinkconf.KeyRollbackEnabled]); on && !ha {
+		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyRollbackEnabled), conf[flinkconf.KeyRollbackEnabled], "rollbacks need high availability (high-availability.type)"))
+	}
+	return errs
+}
+
+func validateJobManager(spec *v1beta1.FlinkDeploymentSpec, ha bool, p *field.Path) field.ErrorList {
+	jm := spec.JobManager
+	if jm == nil {
+		return validateResources("JobManager", nil, nil, p)
+	}
+	errs := validateResources("JobManager", jm.Resource, jm.Resources, p)
+	switch {
+	case jm.Replicas < 0:
+		errs = append(errs, field.Invalid(p.Child("replicas"), jm.Replicas, "must be at least 1"))
+	case jm.Replicas > 1 && !ha:
+		errs = append(errs, field.Invalid(p.Child("replicas"), jm.Replicas, "standby JobManagers need high availability (high-availability.type)"))
+	}
+	return errs
+}
+
+func validateTaskManager(spec *v1beta1.FlinkDeploymentSpec, p *field.Path) field.ErrorList {
+	tm := spec.TaskManager
+	if tm == nil {
+		return validateResources("TaskManager", nil, nil, p)
+	}
+	errs := validateResources("TaskManager", tm.Resource, tm.Resources, p)
+	if tm.Replicas != nil && *tm.Replicas < 1 {
+		errs = append(errs, field.Invalid(p.Child("replicas"), *tm.Replicas, "must be at least 1"))
+	}
+	return errs
+}
+
+// validateResources checks the resources of the JobManager or TaskManager
+// (role), nil when the spec has none: memory must be set, and every amount
+// must be readable.
+func validateResources(role string, res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if !hasMemory(res, reqs) {
+		errs = append(errs, field.Required(p.Child("resource", "memory"), role+" memory must be set in resource.memory or resources.requests.memory"))
+	}
+	return append(errs, validateMemory(res, reqs, p)...)
+}
+
+func hasMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements) bool {
+	if res != nil && res.Memory != "" {
+		return true
+	}
+	if reqs == nil {
+		return false
+	}
+	_, req := reqs.Requests[corev1.ResourceMemory]
+	_, lim := reqs.Limits[corev1.ResourceMemory]
+	return req || lim
+}
+
+func validateMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if res != nil && res.Memory != "" {
+		if _, err := flinkconf.MemoryBytes(res.Memory); err != nil {
+			errs = append(errs, field.Invalid(p.Child("resource", "memory"), res.Memory, err.Error()))
+		}
+	}
+	if res != nil && res.CPU != nil && *res.CPU <= 0 {
+		errs = append(errs, field.Invalid(p.Child("resource", "cpu"), *res.CPU, "must be positive"))
+	}
+	if reqs != nil {
+		for _, list := range []struct {
+			name string
+			m    map[corev1.ResourceName]intstr.IntOrString
+		}{{"requests", reqs.Requests}, {"limits", reqs.Limits}} {
+			for name, v := range list.m {
+				if !validQuantity(name, v.String()) {
+					errs = append(errs, field.Invalid(p.Child("resources", list.name).Key(string(name)), v.String(), "not a quantity"))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// validQuantity accepts memory as Flink or Kubernetes sizes, everything
+// else as Kubernetes quantities.
+func validQuantity(name corev1.ResourceName, v string) bool {
+	if name == corev1.ResourceMemory {
+		_, err := flinkconf.MemoryBytes(v)
+		return err == nil
+	}
+	q, err := flinkconf.ParseQuantity(v)
+	return err == nil && q.Sign() >= 0
+}
+
+func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	job := spec.Job
+	if job.JarURI != "" {
+		errs = append(errs, validateJarURI(job.JarURI, p.Child("jarURI"))...)
+	}
+	fixedTaskManagers := spec.TaskManager != nil && spec.TaskManager.Replicas != nil
+	if job.Parallelism < 0 || (job.Parallelism == 0 && !fixedTaskManagers) {
+		errs = append(errs, field.Invalid(p.Child("parallelism"), job.Parallelism, "must be at least 1 unless taskManager.replicas is set"))
+	}
+	switch job.UpgradeMode {
+	case v1beta1.UpgradeModeLastState:
+		if !ha {
+			errs = append(errs, field.Invalid(p.Child("upgradeMode"), job.UpgradeMode, "last-state needs high availability (high-availability.type) to find the latest checkpoint"))
+		}
+		if conf[flinkconf.KeyCheckpointsDir] == "" {
+			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "last-state upgrades need a checkpoint directory"))
+		}
+	case v1beta1.UpgradeModeSavepoint:
+		if conf[flinkconf.KeyCheckpointsDir] == "" {
+			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "savepoint upgrades need a checkpoint directory"))
+		}
+		if conf[flinkconf.KeySavepointsDir] == "" {
+			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "savepoint upgrades need a savepoint directory"))
+		}
+	}
+	if job.SavepointTriggerNonce != nil && conf[flinkconf.KeySavepointsDir] == "" {
+		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "manual savepoints need a savepoint directory"))
+	}
+	if strings.TrimSpace(conf[flinkconf.KeyPeriodicSavepointInterval]) != "" && conf[flinkconf.KeySavepointsDir] == "" {
+		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "periodic savepoints need a savepoint directory"))
+	}
+	return errs
+}
+
+func validateJarURI(jar string, p *field.Path) field.ErrorList {
+	u, err := url.Parse(jar)
+	if err != nil {
+		return field.ErrorList{field.Invalid(p, jar, "not a valid URI")}
+	}
+	if u.Scheme == "" {
+		return field.ErrorList{field.Invalid(p, jar, "must include a scheme, e.g. local:///opt/flink/usrlib/job.jar")}
+	}
+	if !slices.Contains(AllowedJarSchemes, strings.ToLower(u.Scheme)) {
+		return field.ErrorList{field.NotSupported(p, u.Scheme+"://", schemesWithSuffix())}
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		return field.ErrorList{field.Invalid(p, jar, "http(s) URIs need a host")}
+	}
+	return nil
+}
+
+func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case previous.Job == nil && spec.Job != nil:
+		errs = append(errs, field.Forbidden(p.Child("job"), "cannot switch from a session cluster to an application cluster; create a new FlinkDeployment"))
+	case previous.Job != nil && spec.Job == nil:
+		errs = append(errs, field.Forbidden(p.Child("job"), "cannot switch from an application cluster to a session cluster; create a new FlinkDeployment"))
+	}
+	if modeOf(previous) != modeOf(spec) {
+		errs = append(errs, field.Forbidden(p.Child("mode"), fmt.Sprintf("cannot switch from %s to %s", modeOf(previous), modeOf(spec))))
+	}
+	if spec.Job != nil && previous.Job != nil &&
+		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && spec.Job.InitialSavepointPath == "" {
+		errs = append(errs, field.Required(p.Child("job", "initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
+	}
+	return errs
+}
+
+func modeOf(spec *v1beta1.FlinkDeploymentSpec) v1beta1.KubernetesDeploymentMode {
+	if spec.Mode == v1beta1.ModeStandalone {
+		return v1beta1.ModeStandalone
+	}
+	return v1beta1.ModeNative
+}
+
+func schemesWithSuffix() []string {
+	out := make([]string, len(AllowedJarSchemes))
+	for i, s := range AllowedJarSchemes {
+		out[i] = s + "://"
+	}
+	return out
+}

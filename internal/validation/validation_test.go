@@ -1,0 +1,194 @@
+package validation
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+)
+
+func TestUpstreamExamplesAreValid(t *testing.T) {
+	all, err := examples.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range all {
+		if errs := Validate(ex.Typed, nil); len(errs) > 0 {
+			t.Errorf("%s: %v", ex.Name, errs.ToAggregate())
+		}
+	}
+}
+
+func valid() *v1beta1.FlinkDeployment {
+	return &v1beta1.FlinkDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a"},
+		Spec: v1beta1.FlinkDeploymentSpec{
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes"}`)},
+			JobManager:         &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
+			TaskManager:        &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
+			Job:                &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 2, UpgradeMode: v1beta1.UpgradeModeSavepoint},
+		},
+	}
+}
+
+// withSettings sets valid()'s configuration plus the given JSON members.
+func withSettings(members string) func(*v1beta1.FlinkDeployment) {
+	return func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes", ` + members + `}`)}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := valid()
+			var prev *v1beta1.FlinkDeploymentSpec
+			if tc.previous != nil {
+				prev = valid().Spec.DeepCopy()
+				tc.previous(prev)
+			}
+			if tc.mutate != nil {
+				tc.mutate(fd)
+			}
+			errs := Validate(fd, prev)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatalf("want valid, got %v", errs.ToAggregate())
+				}
+				return
+			}
+			if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, errs.ToAggregate())
+			}
+		})
+	}
+}
+
+// validateCase is a change to valid() and to its spec as the previous
+// one (nil: none), and what Validate must say ("" means valid).
+type validateCase struct {
+	name     string
+	mutate   func(*v1beta1.FlinkDeployment)
+	previous func(*v1beta1.FlinkDeploymentSpec)
+	want     string // "" means valid
+}
+
+// jsonConf is a flinkConfiguration of JSON s.
+func jsonConf(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(s)} }
+
+// metadataCases: the name, namespace and annotations, and the spec's
+// required fields.
+func metadataCases() []validateCase {
+	return []validateCase{
+		{"valid", nil, nil, ""},
+		{"name too long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 46) }, nil, "metadata.name"},
+		{"name 45 long", func(fd *v1beta1.FlinkDeployment) { fd.Name = strings.Repeat("a", 45) }, nil, ""},
+		{"in kube-system", func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "kube-system" }, nil, "metadata.namespace: Forbidden: " + NamespaceRefusal},
+		{"in kube-public", func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "kube-public" }, nil, ""},
+		{"name with capitals", func(fd *v1beta1.FlinkDeployment) { fd.Name = "WordCount" }, nil, "metadata.name"},
+		{"name starting with a digit", func(fd *v1beta1.FlinkDeployment) { fd.Name = "1st" }, nil, "metadata.name"},
+		{"no flink version", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "" }, nil, "spec.flinkVersion"},
+		{"removed rest-transport annotation", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/rest-transport": "url"}
+		}, nil, "metadata.annotations[flink-hub.io/rest-transport]: Forbidden: no longer supported"},
+		{"removed rest-url-template annotation", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/rest-url-template": "http://{{range 3}}{{end}}evil.example.com"}
+		}, nil, "metadata.annotations[flink-hub.io/rest-url-template]: Forbidden: no longer supported"},
+		{"other annotations", func(fd *v1beta1.FlinkDeployment) {
+			fd.Annotations = map[string]string{"flink-hub.io/team": "a", "example.com/rest-transport": "url"}
+		}, nil, ""},
+		{"no service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = "" }, nil, "spec.serviceAccount"},
+	}
+}
+
+// configurationCases: keys the operator owns and the log configuration.
+func configurationCases() []validateCase {
+	return []validateCase{
+		{"forbidden namespace key", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.namespace": "other", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
+		{"forbidden cluster id in nested YAML", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes": {"cluster-id": "x"}, "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.flinkConfiguration[kubernetes.cluster-id]"},
+		{"forbidden HA cluster id", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"high-availability.cluster-id": "x", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "high-availability.cluster-id"},
+		{"configuration not a map", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkConfiguration = jsonConf(`[1]`) }, nil, "spec.flinkConfiguration"},
+		{"unknown log file", func(fd *v1beta1.FlinkDeployment) { fd.Spec.LogConfiguration = map[string]string{"log4j.xml": "x"} }, nil, "spec.logConfiguration[log4j.xml]"},
+	}
+}
+
+// jobAndResourceCases: the jar, parallelism, replicas, memory, upgrade
+// mode and ingress.
+func jobAndResourceCases() []validateCase {
+	return []validateCase{
+		{"jar without scheme", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "/opt/flink/job.jar" }, nil, "spec.job.jarURI"},
+		{"jar with unknown scheme", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "ftp://host/job.jar" }, nil, "spec.job.jarURI: Unsupported value"},
+		{"http jar without host", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "http:///job.jar" }, nil, "spec.job.jarURI"},
+		{"no jar at all is fine", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.JarURI = "" }, nil, ""},
+		{"parallelism zero", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.Parallelism = 0 }, nil, "spec.job.parallelism"},
+		{"parallelism zero with fixed taskmanagers", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.Parallelism = 0
+			fd.Spec.TaskManager.Replicas = ptr.To[int32](2)
+		}, nil, ""},
+		{"taskmanager replicas zero", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Replicas = ptr.To[int32](0) }, nil, "spec.taskManager.replicas"},
+		{"standby jobmanagers without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.JobManager.Replicas = 2
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
+		}, nil, "spec.jobManager.replicas"},
+		{"no jobmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.Memory = "" }, nil, "spec.jobManager.resource.memory: Required"},
+		{"bad taskmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.Memory = "plenty" }, nil, "spec.taskManager.resource.memory: Invalid"},
+		{"last-state without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c"}`)
+		}, nil, "last-state needs high availability"},
+		{"savepoint mode without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c"}`)
+		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required"},
+		{"ingress without template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{ClassName: "nginx"} }, nil, "spec.ingress.template"},
+	}
+}
+
+// previousSpecCases: changes from the previous spec.
+func previousSpecCases() []validateCase {
+	return []validateCase{
+		{"session to application", nil, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job = nil }, "spec.job: Forbidden"},
+		{"application to session", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job = nil }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job: Forbidden"},
+		{"native to standalone", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Mode = v1beta1.ModeStandalone }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.mode: Forbidden"},
+		{"unchanged previous", nil, func(*v1beta1.FlinkDeploymentSpec) {}, ""},
+		{"savepoint redeploy without path", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](1) }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job.initialSavepointPath"},
+	}
+}
+
+// operatorSettingCases: the operator settings of the configuration.
+func operatorSettingCases() []validateCase {
+	return []validateCase{
+		{"operator settings as Flink reads them", withSettings(`"kubernetes.operator.periodic.savepoint.interval": "6 h", "kubernetes.operator.periodic.checkpoint.interval": "10min",
+			"kubernetes.operator.savepoint.history.max.age": "1 d", "kubernetes.operator.savepoint.history.max.count": "0", "kubernetes.operator.savepoint.format.type": "native",
+			"kubernetes.operator.checkpoint.type": "INCREMENTAL", "kubernetes.operator.deployment.rollback.enabled": "TRUE", "kubernetes.operator.job.restart.failed": "false",
+			"kubernetes.operator.deployment.readiness.timeout": "10 min"`), nil, ""},
+		{"unreadable readiness timeout", withSettings(`"kubernetes.operator.deployment.readiness.timeout": "soon"`), nil, "kubernetes.operator.deployment.readiness.timeout]: Invalid value"},
+		{"unreadable periodic interval", withSettings(`"kubernetes.operator.periodic.savepoint.interval": "1h30m"`), nil,
+			`spec.flinkConfiguration[kubernetes.operator.periodic.savepoint.interval]: Invalid value: "1h30m": duration "1h30m": unknown time unit "h30m"`},
+		{"cron schedule", withSettings(`"kubernetes.operator.periodic.checkpoint.interval": "0 0 * * * ?"`), nil, "cron schedules are not supported by flink-hub"},
+		{"not a boolean", withSettings(`"kubernetes.operator.job.restart.failed": "yes"`), nil, `kubernetes.operator.job.restart.failed]: Invalid value: "yes": "yes" is neither true nor false`},
+		{"negative history count", withSettings(`"kubernetes.operator.savepoint.history.max.count": "-1"`), nil, "kubernetes.operator.savepoint.history.max.count"},
+		{"unknown savepoint format", withSettings(`"kubernetes.operator.savepoint.format.type": "COMPACT"`), nil, `"COMPACT" is not one of CANONICAL, NATIVE`},
+		{"settings the hub does not read are not checked", withSettings(`"kubernetes.operator.some.future.option": "anything"`), nil, ""},
+		{"rollback without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "kubernetes.operator.deployment.rollback.enabled": "true"}`)
+		}, nil, "rollbacks need high availability"},
+		{"periodic savepoints without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.operator.periodic.savepoint.interval": "1h"}`)
+		}, nil, "periodic savepoints need a savepoint directory"},
+	}
+}

@@ -1,0 +1,47 @@
+package registrar
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	admissionregistrationac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
+)
+
+// Configuration is the ValidatingWebhookConfiguration applied in members.
+// It covers CREATE and UPDATE of FlinkDeployments only: DELETE is never
+// intercepted, so a hub that is down cannot block deleting a
+// FlinkDeployment, and the status subresource is not covered, so the
+// hub's own status writes never call back into it. Match conditions,
+// evaluated by the member's apiserver without calling the hub, skip updates
+// that leave the spec alone and objects being deleted: even with
+// failurePolicy Fail, a dead hub never blocks finalizer or label changes.
+func (r *Registrar) Configuration(bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
+	timeout := int32(r.opts.Timeout.Seconds())
+	if timeout < 1 {
+		timeout = 5
+	}
+	policy := r.opts.FailurePolicy
+	if policy == "" {
+		policy = admissionregistrationv1.Ignore
+	}
+	url := r.opts.URL
+	return admissionregistrationac.ValidatingWebhookConfiguration(Name).
+		WithLabels(map[string]string{"app.kubernetes.io/managed-by": "flink-hub"}).
+		WithWebhooks(admissionregistrationac.ValidatingWebhook().
+			WithName(WebhookName).
+			WithClientConfig(admissionregistrationac.WebhookClientConfig().WithURL(url).WithCABundle(bundle...)).
+			WithRules(admissionregistrationac.RuleWithOperations().
+				WithOperations(admissionregistrationv1.Create, admissionregistrationv1.Update).
+				WithAPIGroups("flink.apache.org").
+				WithAPIVersions("v1beta1").
+				WithResources("flinkdeployments", "flinksessionjobs").
+				WithScope(admissionregistrationv1.NamespacedScope)).
+			WithFailurePolicy(policy).
+			WithSideEffects(admissionregistrationv1.SideEffectClassNone).
+			WithAdmissionReviewVersions("v1").
+			WithMatchPolicy(admissionregistrationv1.Equivalent).
+			WithMatchConditions(
+				admissionregistrationac.MatchCondition().WithName("spec-written").
+					WithExpression("request.operation == 'CREATE' || object.spec != oldObject.spec"),
+				admissionregistrationac.MatchCondition().WithName("not-deleting").
+					WithExpression("!has(object.metadata.deletionTimestamp)")).
+			WithTimeoutSeconds(timeout))
+}

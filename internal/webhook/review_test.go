@@ -1,0 +1,161 @@
+package webhook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/webhook"
+)
+
+// validDeployment passes every rule of internal/validation; it names its
+// type, as an admission review's object does.
+func validDeployment(namespace, name string) *flinkv1beta1.FlinkDeployment {
+	fd := framework.ValidFlinkDeployment(namespace, name)
+	fd.TypeMeta = metav1.TypeMeta{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment"}
+	return fd
+}
+
+// forbidNamespaceKey sets a key the operator owns.
+func forbidNamespaceKey(fd *flinkv1beta1.FlinkDeployment) {
+	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.namespace": "elsewhere"}`)}
+}
+
+func raw(t *testing.T, obj any) runtime.RawExtension {
+	t.Helper()
+	b, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runtime.RawExtension{Raw: b}
+}
+
+// labelled is fd with a new label and finalizer and the same spec.
+func labelled(fd *flinkv1beta1.FlinkDeployment) *flinkv1beta1.FlinkDeployment {
+	out := fd.DeepCopy()
+	out.Labels = map[string]string{"team": "a"}
+	out.Finalizers = []string{"flink.apache.org/finalizer"}
+	return out
+}
+
+func TestReview(t *testing.T) {
+	invalid := validDeployment("team-a", "wordcount")
+	forbidNamespaceKey(invalid)
+	deleting := invalid.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.Now())
+	session := validDeployment("team-a", "wordcount")
+	session.Spec.Job = nil
+	annotated := validDeployment("team-a", "wordcount")
+	annotated.Spec.PodTemplate = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"example.com/a": strings.Repeat("a", 300<<10)}}}
+	cases := []struct {
+		name      string
+		op        admissionv1.Operation
+		obj, old  *flinkv1beta1.FlinkDeployment
+		allowed   bool
+		wantInMsg string
+	}{
+		{"valid create", admissionv1.Create, validDeployment("team-a", "wordcount"), nil, true, ""},
+		{"forbidden key on create", admissionv1.Create, invalid, nil, false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"},
+		{"forbidden key on update", admissionv1.Update, invalid, validDeployment("team-a", "wordcount"), false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
+		{"update checks changes against the old spec", admissionv1.Update, validDeployment("team-a", "wordcount"), session, false, "spec.job"},
+		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
+		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
+		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
+		{"create in kube-system", admissionv1.Create, validDeployment("kube-system", "wordcount"), nil, false, "metadata.namespace: Forbidden: flink-hub does not manage FlinkDeployments in kube-system"},
+		{"pod annotations over 256 KiB", admissionv1.Create, annotated, nil, false, "spec.podTemplate.metadata.annotations: Too long: the pods' annotations would hold 307213 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &admissionv1.AdmissionRequest{UID: "u-1", Operation: tc.op, Object: raw(t, tc.obj)}
+			if tc.old != nil {
+				req.OldObject = raw(t, tc.old)
+			}
+			resp := webhook.Review(req)
+			if resp.UID != "u-1" {
+				t.Errorf("UID = %q, want the request's", resp.UID)
+			}
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed = %v, want %v (%+v)", resp.Allowed, tc.allowed, resp.Result)
+			}
+			if !tc.allowed && !strings.Contains(resp.Result.Message, tc.wantInMsg) {
+				t.Errorf("message %q does not contain %q", resp.Result.Message, tc.wantInMsg)
+			}
+		})
+	}
+}
+
+func TestReviewRejectsUndecodableObjects(t *testing.T) {
+	resp := webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: []byte(`{"spec": 5}`)}})
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "decode FlinkDeployment") {
+		t.Fatalf("got %+v, want a decode error", resp.Result)
+	}
+}
+
+// TestReviewRefusesEndlessQuantitiesAtOnce: a podTemplate quantity that
+// resource.ParseQuantity never finishes reading is refused, promptly, by
+// its name; without the decoder's guard the review would spin for ever.
+func TestReviewRefusesEndlessQuantitiesAtOnce(t *testing.T) {
+	obj := raw(t, validDeployment("team-a", "endless"))
+	obj.Raw = bytes.Replace(obj.Raw, []byte(`"spec":{`),
+		[]byte(`"spec":{"podTemplate":{"spec":{"containers":[{"name":"flink-main-container","resources":{"limits":{"memory":"9e3372036854775807"}}}]}},`), 1)
+	done := make(chan *admissionv1.AdmissionResponse, 1)
+	go func() {
+		done <- webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create, Object: obj})
+	}()
+	select {
+	case resp := <-done:
+		if resp.Allowed || !strings.Contains(resp.Result.Message, "9e3372036854775807") || !strings.Contains(resp.Result.Message, "exponent") {
+			t.Fatalf("got %+v, want a refusal naming the quantity", resp.Result)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the review of a FlinkDeployment with an endless quantity did not return")
+	}
+}
+
+// TestReviewValidatesSessionJobs: a FlinkSessionJob the hub could not run
+// (no session cluster named, a jar it does not fetch) is refused with the
+// field named; a valid one, and one being deleted, are admitted.
+func TestReviewValidatesSessionJobs(t *testing.T) {
+	job := func(deploymentName, jarURI string, deleting bool) *flinkv1beta1.FlinkSessionJob {
+		j := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deploymentName, Job: &flinkv1beta1.JobSpec{JarURI: jarURI}}}
+		if deleting {
+			now := metav1.Now()
+			j.DeletionTimestamp = &now
+		}
+		return j
+	}
+	cases := []struct {
+		name string
+		job  *flinkv1beta1.FlinkSessionJob
+		want string // "" when admitted
+	}{
+		{"valid", job("session", "https://artifacts.example/job.jar", false), ""},
+		{"no session cluster", job("", "https://artifacts.example/job.jar", false), "spec.deploymentName"},
+		{"s3 jar", job("session", "s3://bucket/job.jar", false), "spec.job.jarURI"},
+		{"being deleted", job("", "s3://bucket/job.jar", true), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create,
+				Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkSessionJob"}, Object: raw(t, tc.job)})
+			switch {
+			case tc.want == "" && !resp.Allowed:
+				t.Fatalf("refused: %+v", resp.Result)
+			case tc.want != "" && (resp.Allowed || !strings.Contains(resp.Result.Message, tc.want)):
+				t.Fatalf("response %+v, want a refusal naming %s", resp.Result, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,185 @@
+// Package webhook serves the validating admission webhook for
+// FlinkDeployments of member clusters. It applies exactly the rules the
+// controller applies (controllers/validation), so a write the webhook admits
+// is one the controller accepts, and a write it rejects names the field and
+// the rule. Every member's kube-apiserver calls the hub's webhook endpoint
+// over HTTPS; the certificate comes from a CertSource (package
+// webhook/certs).
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/validation"
+)
+
+// Path is where the FlinkDeployment validation is served.
+const Path = "/validate-flinkdeployment"
+
+// maxBody bounds an AdmissionReview (kube-apiserver's own request limit is
+// 3 MiB; a FlinkDeployment is far smaller).
+const maxBody = 4 << 20
+
+// CertSource hands out the serving certificate, which may change at any
+// time (rotation).
+type CertSource interface {
+	// GetCertificate is a tls.Config.GetCertificate.
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
+// Server is the HTTPS admission server, a manager.Runnable.
+type Server struct {
+	addr  string
+	certs CertSource
+}
+
+// NewServer serves the webhook on addr with certificates from certs.
+func NewServer(addr string, certs CertSource) *Server {
+	return &Server{addr: addr, certs: certs}
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable: every
+// replica serves.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start listens until ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("webhook: listen on %s: %w", s.addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(Path, Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate},
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("webhook: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Handler validates AdmissionReviews of FlinkDeployments.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var review admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
+			http.Error(w, "body is not an AdmissionReview with a request", http.StatusBadRequest)
+			return
+		}
+		resp := Review(review.Request)
+		if !resp.Allowed {
+			log.FromContext(r.Context()).V(1).Info("rejected FlinkDeployment", "namespace", review.Request.Namespace,
+				"name", review.Request.Name, "reason", resp.Result.Message)
+		}
+		review.Response = resp
+		review.Request = nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&review)
+	})
+}
+
+// Review decides one admission request: CREATE and UPDATE of a
+// FlinkDeployment or a FlinkSessionJob are validated (an UPDATE against the old spec, for the
+// rules about changes). An UPDATE that leaves the spec alone (labels,
+// finalizers: the hub's own metadata writes), an object being deleted and
+// any other operation are admitted, so metadata and finalizer changes never
+// depend on the rules.
+func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return resp
+	}
+	if req.Kind.Kind == "FlinkSessionJob" {
+		return reviewSessionJob(req, resp)
+	}
+	var fd flinkv1beta1.FlinkDeployment
+	if err := json.Unmarshal(req.Object.Raw, &fd); err != nil {
+		return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode FlinkDeployment: %v", err))
+	}
+	if fd.DeletionTimestamp != nil {
+		return resp
+	}
+	if fd.Namespace == "" {
+		fd.Namespace = req.Namespace
+	}
+	var previous *flinkv1beta1.FlinkDeploymentSpec
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		var old flinkv1beta1.FlinkDeployment
+		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+			return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode the old FlinkDeployment: %v", err))
+		}
+		if equality.Semantic.DeepEqual(old.Spec, fd.Spec) {
+			return resp
+		}
+		previous = &old.Spec
+	}
+	if errs := validation.Validate(&fd, previous); len(errs) > 0 {
+		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
+	}
+	return resp
+}
+
+// reviewSessionJob validates a FlinkSessionJob being created or updated,
+// unless it is being deleted.
+func reviewSessionJob(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) *admissionv1.AdmissionResponse {
+	var job flinkv1beta1.FlinkSessionJob
+	if err := json.Unmarshal(req.Object.Raw, &job); err != nil {
+		return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode FlinkSessionJob: %v", err))
+	}
+	if job.DeletionTimestamp != nil {
+		return resp
+	}
+	if job.Namespace == "" {
+		job.Namespace = req.Namespace
+	}
+	if errs := validation.ValidateSessionJob(&job); len(errs) > 0 {
+		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
+	}
+	return resp
+}
+
+func deny(resp *admissionv1.AdmissionResponse, reason metav1.StatusReason, msg string) *admissionv1.AdmissionResponse {
+	resp.Allowed = false
+	code := int32(http.StatusUnprocessableEntity)
+	if reason == metav1.StatusReasonBadRequest {
+		code = http.StatusBadRequest
+	}
+	resp.Result = &metav1.Status{Status: metav1.StatusFailure, Reason: reason, Code: code, Message: msg}
+	return resp
+}

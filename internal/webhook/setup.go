@@ -1,0 +1,113 @@
+package webhook
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+
+	"github.com/flink-hub/flink-hub/internal/webhook/certs"
+	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
+)
+
+// Flags are the webhook's command-line settings.
+type Flags struct {
+	// URL is the endpoint members call; empty turns the webhook off.
+	URL string
+	// BindAddress is where this replica serves it.
+	BindAddress string
+	// CertDir holds tls.crt, tls.key and ca.crt (cert-manager); empty
+	// makes the hub generate and rotate its own.
+	CertDir string
+	// CASecret is the Secret of the hub namespace holding the generated CA.
+	CASecret string
+	// Hosts are extra names or IPs of generated serving certificates (the
+	// URL's host is always included).
+	Hosts string
+	// FailurePolicy is Ignore or Fail.
+	FailurePolicy string
+	// Timeout bounds one webhook call in a member.
+	Timeout time.Duration
+}
+
+// BindFlags registers the --webhook-* flags on fs.
+func (f *Flags) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.URL, "webhook-url", "", "HTTPS URL of this hub's FlinkDeployment webhook as member apiservers reach it; registered in every member. Empty turns the webhook off and removes it from members")
+	fs.StringVar(&f.BindAddress, "webhook-bind-address", ":9443", "address the webhook is served on")
+	fs.StringVar(&f.CertDir, "webhook-cert-dir", "", "folder with tls.crt, tls.key and ca.crt (e.g. from cert-manager); empty: the hub generates and rotates its own certificates")
+	fs.StringVar(&f.CASecret, "webhook-ca-secret", "flink-hub-webhook-ca", "Secret in the hub namespace holding the generated webhook CA")
+	fs.StringVar(&f.Hosts, "webhook-hosts", "", "comma-separated extra DNS names or IPs of the generated serving certificate")
+	fs.StringVar(&f.FailurePolicy, "webhook-failure-policy", string(admissionregistrationv1.Ignore), "what a member does when the webhook cannot be reached: Ignore or Fail")
+	fs.DurationVar(&f.Timeout, "webhook-timeout", 5*time.Second, "timeout of one webhook call (1s to 30s)")
+}
+
+// Enabled reports whether the webhook is on.
+func (f *Flags) Enabled() bool { return f.URL != "" }
+
+// Validate checks the flags.
+func (f *Flags) Validate() error {
+	if !f.Enabled() {
+		return nil
+	}
+	var problems []error
+	if u, err := url.Parse(f.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+		problems = append(problems, fmt.Errorf("--webhook-url %q must be an https:// URL", f.URL))
+	}
+	if f.FailurePolicy != string(admissionregistrationv1.Ignore) && f.FailurePolicy != string(admissionregistrationv1.Fail) {
+		problems = append(problems, fmt.Errorf("--webhook-failure-policy %q must be Ignore or Fail", f.FailurePolicy))
+	}
+	if f.Timeout < time.Second || f.Timeout > 30*time.Second {
+		problems = append(problems, errors.New("--webhook-timeout must be between 1s and 30s"))
+	}
+	if f.CertDir == "" && f.CASecret == "" {
+		problems = append(problems, errors.New("--webhook-ca-secret must be set when --webhook-cert-dir is empty"))
+	}
+	return errors.Join(problems...)
+}
+
+// Setup adds the webhook to the hub manager: the certificate source and the
+// HTTPS server when it is on, and the member registrar either way (a
+// disabled one removes the configuration from members). hub is a client of
+// the hub cluster, namespace the hub namespace.
+func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f Flags) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if !f.Enabled() {
+		return mgr.Add(registrar.NewDisabled())
+	}
+	var source interface {
+		certs.Source
+		manager.Runnable
+	}
+	if f.CertDir != "" {
+		source = certs.NewFiles(f.CertDir, 10*time.Second)
+	} else {
+		u, _ := url.Parse(f.URL)
+		hosts := []string{u.Hostname()}
+		for _, h := range strings.Split(f.Hosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		source = certs.NewSelfSigned(hub, namespace, f.CASecret, hosts)
+	}
+	if err := mgr.GetLocalManager().Add(source); err != nil {
+		return err
+	}
+	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source)); err != nil {
+		return err
+	}
+	return mgr.Add(registrar.New(source, registrar.Options{
+		URL:           f.URL,
+		FailurePolicy: admissionregistrationv1.FailurePolicyType(f.FailurePolicy),
+		Timeout:       f.Timeout,
+	}))
+}

@@ -1,0 +1,279 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/webhook"
+	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
+)
+
+// startHub runs a hub manager with the webhook flags f in namespace ns,
+// registers member m, and returns a function that stops the hub.
+func startHub(t *testing.T, ns string, m *framework.ControlPlane, f webhook.Flags) (stop func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	opts := clusters.DefaultOptions()
+	opts.Namespace, opts.FleetAddress, opts.InstallCRDs = ns, "", false
+	// Each test's hub registers the same member: a stopped hub's claim
+	// lapses before the next test needs it.
+	opts.ClaimDuration = 3 * time.Second
+	hub, err := clusters.New(fleet.Hub.Config, opts, manager.Options{
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		// Each test runs its own hub in this process.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := webhook.Setup(hub.Manager, kubernetes.NewForConfigOrDie(fleet.Hub.Config), ns, f); err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- hub.Manager.Start(mctx) }()
+	kubeconfig, err := m.HubKubeconfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: ns, Labels: map[string]string{memberconfig.SecretLabel: "true"}},
+		Data:       map[string][]byte{memberconfig.SecretKey: kubeconfig},
+	}
+	if err := fleet.Hub.Client.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("hub manager: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func registered(ctx context.Context, m *framework.ControlPlane) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+	err := m.Client.Get(ctx, client.ObjectKey{Name: registrar.Name}, &cfg)
+	return &cfg, err
+}
+
+// TestWebhookRejectsInvalidDeploymentsInMembers registers the webhook in a
+// member through the hub, then writes FlinkDeployments to the member's
+// apiserver, which calls the hub over HTTPS with the hub's CA bundle.
+func TestWebhookRejectsInvalidDeploymentsInMembers(t *testing.T) {
+	ctx := context.Background()
+	m := fleet.Members[0]
+	addr := framework.FreeAddr(t)
+	url := "https://" + addr + webhook.Path
+	stop := startHub(t, "hub-webhook-on", m, webhook.Flags{
+		URL: url, BindAddress: addr, CASecret: "flink-hub-webhook-ca", FailurePolicy: "Fail", Timeout: 5 * time.Second,
+	})
+
+	cfg := waitRegistration(t, ctx, m, url)
+	good := checkRejections(t, ctx, m)
+	checkHubDown(t, ctx, m, good, stop)
+	if err := m.Client.Delete(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRegistration waits for the hub to register its webhook in m and
+// checks the registration: the URL, the operations and the CA bundle of
+// the hub's CA Secret (in namespace hub-webhook-on).
+func waitRegistration(t *testing.T, ctx context.Context, m *framework.ControlPlane, url string) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	t.Helper()
+	var cfg *admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		cfg, err = registered(ctx, m)
+		return err == nil, client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("webhook not registered in %s: %v", m.Name, err)
+	}
+	hook := cfg.Webhooks[0]
+	if got := ptr.Deref(hook.ClientConfig.URL, ""); got != url {
+		t.Errorf("clientConfig.url = %q, want %q", got, url)
+	}
+	ops := hook.Rules[0].Operations
+	if len(ops) != 2 || ops[0] != admissionregistrationv1.Create || ops[1] != admissionregistrationv1.Update {
+		t.Errorf("operations = %v, want CREATE and UPDATE only", ops)
+	}
+	// The bundle is the CA the hub keeps in its namespace.
+	var caSecret corev1.Secret
+	if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: "hub-webhook-on", Name: "flink-hub-webhook-ca"}, &caSecret); err != nil {
+		t.Fatal(err)
+	}
+	if string(hook.ClientConfig.CABundle) != string(caSecret.Data["ca.crt"]) {
+		t.Error("caBundle differs from the hub's CA Secret")
+	}
+	if block, _ := pem.Decode(hook.ClientConfig.CABundle); block == nil {
+		t.Error("caBundle is not PEM")
+	} else if ca, err := x509.ParseCertificate(block.Bytes); err != nil || !ca.IsCA {
+		t.Errorf("caBundle is not a CA certificate: %v", err)
+	}
+	return cfg
+}
+
+// checkRejections creates FlinkDeployments in a new namespace of m: the
+// webhook refuses invalid and oversized ones and invalid updates, and
+// admits a valid one, which it returns.
+func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlane) *flinkv1beta1.FlinkDeployment {
+	t.Helper()
+	const ns = "team-a"
+	if err := m.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	invalid := validDeployment(ns, "bad")
+	forbidNamespaceKey(invalid)
+	// The apiserver may not have loaded the new configuration yet: retry
+	// until the webhook answers.
+	var createErr error
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		createErr = m.Client.Create(ctx, invalid.DeepCopy())
+		if createErr == nil {
+			_ = m.Client.Delete(ctx, invalid.DeepCopy())
+			return false, nil
+		}
+		return strings.Contains(createErr.Error(), "admission webhook"), nil
+	}); err != nil {
+		t.Fatalf("invalid FlinkDeployment never rejected by the webhook; last create: %v", createErr)
+	}
+	for _, want := range []string{registrar.WebhookName, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"} {
+		if !strings.Contains(createErr.Error(), want) {
+			t.Errorf("rejection %q does not contain %q", createErr, want)
+		}
+	}
+
+	good := validDeployment(ns, "good")
+	if err := m.Client.Create(ctx, good); err != nil {
+		t.Fatalf("valid FlinkDeployment rejected: %v", err)
+	}
+	bad := good.DeepCopy()
+	forbidNamespaceKey(bad)
+	if err := m.Client.Update(ctx, bad); err == nil || !strings.Contains(err.Error(), "kubernetes.namespace") {
+		t.Fatalf("invalid update: got %v, want the webhook's rejection", err)
+	}
+	// A log configuration the apiserver would store in the FlinkDeployment
+	// but not in the member's ConfigMap is refused, with the sizes.
+	huge := validDeployment(ns, "huge")
+	huge.Spec.LogConfiguration = map[string]string{"log4j-console.properties": strings.Repeat("#", 1100<<10)}
+	if err := m.Client.Create(ctx, huge); err == nil || !strings.Contains(err.Error(), "spec.logConfiguration: Too long: the configuration ConfigMap would hold") ||
+		!strings.Contains(err.Error(), "logConfiguration 1126424") {
+		t.Fatalf("oversized create: got %.300v, want the webhook's size rejection", err)
+	}
+	return good
+}
+
+// checkHubDown stops the hub (stop) and changes good in m: a dead hub
+// never blocks deletes (DELETE is not covered) nor metadata changes
+// (skipped by match conditions), even with failurePolicy Fail; spec changes
+// are refused.
+func checkHubDown(t *testing.T, ctx context.Context, m *framework.ControlPlane, good *flinkv1beta1.FlinkDeployment, stop func()) {
+	t.Helper()
+	stop()
+	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(good), good); err != nil {
+		t.Fatal(err)
+	}
+	good.Labels = map[string]string{"team": "a"}
+	good.Finalizers = []string{"example.com/hold"}
+	if err := m.Client.Update(ctx, good); err != nil {
+		t.Fatalf("metadata update with the hub down: %v", err)
+	}
+	respec := good.DeepCopy()
+	respec.Spec.Job.Parallelism = 3
+	if err := m.Client.Update(ctx, respec); err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
+		t.Fatalf("spec update with the hub down and failurePolicy Fail: got %v, want the call to fail", err)
+	}
+	if err := m.Client.Delete(ctx, good); err != nil {
+		t.Fatalf("delete with the hub down: %v", err)
+	}
+	if err := m.Client.Get(ctx, client.ObjectKeyFromObject(good), good); err != nil {
+		t.Fatal(err)
+	}
+	good.Finalizers = nil
+	if err := m.Client.Update(ctx, good); err != nil {
+		t.Fatalf("finalizer removal with the hub down: %v", err)
+	}
+	if err := m.Client.Delete(ctx, good); client.IgnoreNotFound(err) != nil {
+		t.Fatalf("delete with the hub down: %v", err)
+	}
+}
+
+// TestWebhookOffRegistersNothing starts a hub with the webhook off in front
+// of a member holding a stale configuration of an earlier hub: the hub
+// removes it, and invalid FlinkDeployments reach the member (the controller
+// reports them in status).
+func TestWebhookOffRegistersNothing(t *testing.T) {
+	ctx := context.Background()
+	m := fleet.Members[1]
+	stale := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: registrar.Name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    registrar.WebhookName,
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://" + framework.FreeAddr(t) + webhook.Path)},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{APIGroups: []string{"flink.apache.org"}, APIVersions: []string{"v1beta1"}, Resources: []string{"flinkdeployments"}}}},
+			FailurePolicy:           ptr.To(admissionregistrationv1.Fail),
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	if err := m.Client.Create(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	startHub(t, "hub-webhook-off", m, webhook.Flags{})
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := registered(ctx, m)
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("stale webhook configuration still registered: %v", err)
+	}
+	var all admissionregistrationv1.ValidatingWebhookConfigurationList
+	if err := m.Client.List(ctx, &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 0 {
+		t.Fatalf("webhook configurations registered with the webhook off: %d", len(all.Items))
+	}
+	const ns = "team-b"
+	if err := m.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	invalid := validDeployment(ns, "bad")
+	forbidNamespaceKey(invalid)
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		return m.Client.Create(ctx, invalid) == nil, nil
+	}); err != nil {
+		t.Fatal(fmt.Errorf("invalid FlinkDeployment not admitted with the webhook off: %w", err))
+	}
+}
