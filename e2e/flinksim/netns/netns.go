@@ -50,19 +50,31 @@ func Available() error {
 	return nil
 }
 
-// New creates the namespace and the veth pair, with names and a /30 subnet
-// derived from the process id so that parallel test processes do not
-// collide. Close removes them.
+// New creates the namespace and the veth pair. Names come from the
+// process id; the /24 subnet is the first 10.213.N.0/24 that no host
+// interface holds, chosen under a file lock shared by every test process,
+// so that parallel test processes never route to each other's namespace
+// (two subnets alike on two interfaces send one's traffic to the other).
+// Close removes them.
 func New() (*Network, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	unlock, err := lockSubnets()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	pid := os.Getpid()
+	third, err := freeSubnet(pid % 256)
+	if err != nil {
+		return nil, err
+	}
 	n := &Network{
 		name:   "flinksim-" + strconv.Itoa(pid),
 		hostIF: fmt.Sprintf("fsh%d", pid%1000000),
 		nsIF:   fmt.Sprintf("fsp%d", pid%1000000),
-		prefix: fmt.Sprintf("10.213.%d.", pid%256),
+		prefix: fmt.Sprintf("10.213.%d.", third),
 		pods:   map[string]string{},
 		added:  map[string]bool{},
 		next:   1,
@@ -84,6 +96,47 @@ func New() (*Network, error) {
 		}
 	}
 	return n, nil
+}
+
+// subnetLock is the file whose lock serializes subnet choices across
+// processes.
+const subnetLock = "/run/flinksim-netns.lock"
+
+// lockSubnets takes the cross-process subnet lock; the returned function
+// releases it.
+func lockSubnets() (func(), error) {
+	f, err := os.OpenFile(subnetLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("subnet lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("subnet lock: %w", err)
+	}
+	return func() { _ = f.Close() }, nil
+}
+
+// freeSubnet returns the first N from start on (mod 256) such that no host
+// interface has an address in 10.213.N.0/24.
+func freeSubnet(start int) (int, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return 0, fmt.Errorf("listing host addresses: %w", err)
+	}
+	used := map[int]bool{}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip := ipn.IP.To4(); ip != nil && ip[0] == 10 && ip[1] == 213 {
+				used[int(ip[2])] = true
+			}
+		}
+	}
+	for i := range 256 {
+		if n := (start + i) % 256; !used[n] {
+			return n, nil
+		}
+	}
+	return 0, errors.New("every 10.213.N.0/24 subnet is in use on this host")
 }
 
 // Close deletes the namespace; the veth pair goes with it.
