@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/deployer"
@@ -236,5 +237,56 @@ func TestBadResourcesNameTheField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "spec.jobManager.resource.memory") {
 			t.Errorf("%s: want an error naming spec.jobManager.resource.memory, got %v", d.Mode(), err)
 		}
+	}
+}
+
+// TestFlinkPodSettings: Flink's pod settings reach the pods the hub builds
+// (JobManagers in both modes, standalone TaskManagers) and are left to
+// Flink in the TaskManager template of native mode, which Flink decorates
+// itself (applying them there too would double tolerations and variables).
+func TestFlinkPodSettings(t *testing.T) {
+	conf := map[string]string{
+		"kubernetes.jobmanager.tolerations":       "key:dedicated,operator:Exists",
+		"kubernetes.taskmanager.tolerations":      "key:dedicated,operator:Exists",
+		"kubernetes.jobmanager.cpu.limit-factor":  "2",
+		"kubernetes.taskmanager.labels":           "tier:worker",
+		"containerized.taskmanager.env.REGION":    "eu",
+		"kubernetes.container.image.pull-secrets": "registry",
+	}
+	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(conf) })
+	check := func(what string, pod corev1.PodTemplateSpec, wantSettings bool) {
+		t.Helper()
+		main := pod.Spec.Containers[0]
+		has := len(pod.Spec.Tolerations) == 1 && slices.Contains(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: "registry"})
+		if has != wantSettings {
+			t.Errorf("%s: tolerations %v, pull secrets %v; want the settings applied: %v", what, pod.Spec.Tolerations, pod.Spec.ImagePullSecrets, wantSettings)
+		}
+		if pod.Labels[deployer.LabelComponent] == deployer.ComponentTaskManager {
+			env := slices.ContainsFunc(main.Env, func(e corev1.EnvVar) bool { return e.Name == "REGION" && e.Value == "eu" })
+			if env != wantSettings || (pod.Labels["tier"] == "worker") != wantSettings {
+				t.Errorf("%s: env %v labels %v; want the settings applied: %v", what, main.Env, pod.Labels, wantSettings)
+			}
+		}
+	}
+	for _, d := range deployers() {
+		objs, err := d.Resources(fd, deployer.Inputs{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jm := find[*appsv1.Deployment](t, objs, deployer.JobManagerDeploymentName(fd))
+		check(string(d.Mode())+" JobManager", jm.Spec.Template, true)
+		if cpu := jm.Spec.Template.Spec.Containers[0].Resources.Limits.Cpu().String(); cpu != "1" {
+			t.Errorf("%s JobManager CPU limit %s: want 0.5 x 2 = 1", d.Mode(), cpu)
+		}
+		if d.Mode() == v1beta1.ModeStandalone {
+			check("standalone TaskManager", find[*appsv1.Deployment](t, objs, fd.Name+"-taskmanager").Spec.Template, true)
+			continue
+		}
+		var tpl corev1.Pod
+		raw := find[*corev1.ConfigMap](t, objs, native.PodTemplateConfigMapName(fd)).Data["taskmanager-pod-template.yaml"]
+		if err := yaml.Unmarshal([]byte(raw), &tpl); err != nil {
+			t.Fatal(err)
+		}
+		check("native TaskManager template", corev1.PodTemplateSpec{ObjectMeta: tpl.ObjectMeta, Spec: tpl.Spec}, false)
 	}
 }

@@ -29,6 +29,11 @@ func fixtures(t *testing.T) map[string]*v1beta1.FlinkDeployment {
 	if err != nil {
 		t.Fatal(err)
 	}
+	full, err := examples.LoadFullSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, full...)
 	out := map[string]*v1beta1.FlinkDeployment{}
 	for _, ex := range all {
 		fd := ex.Typed.DeepCopy()

@@ -2,6 +2,8 @@ package deployer
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -241,11 +243,19 @@ type Role struct {
 	Resource *v1beta1.Resource
 	// MemoryKey and CPUKey are the Flink keys of the role's memory and CPU.
 	MemoryKey, CPUKey string
+	// Settings is the role in Flink's pod settings (annotations, labels,
+	// node selector, tolerations, image pull secrets, environment, service
+	// account, limit factors).
+	Settings flinkconf.Role
+	// FlinkDecorates is set for the pods Flink builds itself from the
+	// template (native TaskManagers): Flink applies Settings then, so the
+	// template must not carry them twice.
+	FlinkDecorates bool
 }
 
 // JobManagerRole is the JobManager side of fd.
 func JobManagerRole(fd *v1beta1.FlinkDeployment) Role {
-	r := Role{Component: ComponentJobManager, MemoryKey: flinkconf.KeyJMMemory, CPUKey: flinkconf.KeyJMCPU}
+	r := Role{Component: ComponentJobManager, MemoryKey: flinkconf.KeyJMMemory, CPUKey: flinkconf.KeyJMCPU, Settings: flinkconf.RoleJobManager}
 	if jm := fd.Spec.JobManager; jm != nil {
 		r.Template, r.Resources, r.Resource = jm.PodTemplate, jm.Resources, jm.Resource
 	}
@@ -254,32 +264,42 @@ func JobManagerRole(fd *v1beta1.FlinkDeployment) Role {
 
 // TaskManagerRole is the TaskManager side of fd.
 func TaskManagerRole(fd *v1beta1.FlinkDeployment) Role {
-	r := Role{Component: ComponentTaskManager, MemoryKey: flinkconf.KeyTMMemory, CPUKey: flinkconf.KeyTMCPU}
+	r := Role{Component: ComponentTaskManager, MemoryKey: flinkconf.KeyTMMemory, CPUKey: flinkconf.KeyTMCPU, Settings: flinkconf.RoleTaskManager}
 	if tm := fd.Spec.TaskManager; tm != nil {
 		r.Template, r.Resources, r.Resource = tm.PodTemplate, tm.Resources, tm.Resource
 	}
 	return r
 }
 
-// PodTemplate merges the common and the role's pod template and decorates
-// the main container with image, resources, ports and the configuration
-// mount; command and args are the caller's.
+// PodTemplate merges the common and the role's pod template, applies
+// Flink's pod settings of the role as Flink would, and decorates the main
+// container with image, resources, ports and the configuration mount;
+// command and args are the caller's.
 func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemplateSpec, error) {
-	merged, err := podtemplate.Merge(c.FD.Spec.PodTemplate, role.Template)
+	byName, _ := flinkconf.Bool(c.Conf[flinkconf.KeyMergeArraysByName])
+	merged, err := podtemplate.Merge(c.FD.Spec.PodTemplate, role.Template, byName)
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	settings, err := c.Conf.PodSettings(role.Settings)
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
 	spec := merged.Spec
-	labels := c.Labels(role.Component)
 	meta := metav1.ObjectMeta{Labels: map[string]string{}, Annotations: merged.Annotations}
 	for k, v := range merged.Labels {
 		meta.Labels[k] = v
 	}
-	for k, v := range labels {
-		meta.Labels[k] = v
+	if !role.FlinkDecorates {
+		applySettings(&meta, &spec, settings)
 	}
-	if c.FD.Spec.ServiceAccount != "" {
-		spec.ServiceAccountName = c.FD.Spec.ServiceAccount
+	// The role's service account (or kubernetes.service-account, which
+	// spec.serviceAccount sets) wins over the template's, as in Flink.
+	if settings.ServiceAccount != "" {
+		spec.ServiceAccountName = settings.ServiceAccount
+	}
+	for k, v := range c.Labels(role.Component) {
+		meta.Labels[k] = v
 	}
 	main := -1
 	for i := range spec.Containers {
@@ -295,11 +315,14 @@ func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemp
 	ctr.Image = c.FD.Spec.Image
 	ctr.ImagePullPolicy = corev1.PullPolicy(c.FD.Spec.ImagePullPolicy)
 	ctr.Command, ctr.Args = command, args
-	ctr.Resources, err = c.containerResources(role, ctr.Resources)
+	ctr.Resources, err = c.containerResources(role, settings, ctr.Resources)
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
 	ctr.Ports = mergePorts(ctr.Ports, c.ports(role.Component))
+	if !role.FlinkDecorates {
+		ctr.Env = append(ctr.Env, settings.Env...)
+	}
 	ctr.Env = append(ctr.Env, corev1.EnvVar{
 		Name:      "_POD_IP_ADDRESS",
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}},
@@ -312,6 +335,33 @@ func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemp
 		}},
 	})
 	return corev1.PodTemplateSpec{ObjectMeta: meta, Spec: spec}, nil
+}
+
+// applySettings merges Flink's pod settings into a pod as Flink does:
+// annotations, labels and node selector key by key (the settings win),
+// tolerations and image pull secrets appended (a secret only once).
+func applySettings(meta *metav1.ObjectMeta, spec *corev1.PodSpec, s flinkconf.PodSettings) {
+	if len(s.Annotations) > 0 && meta.Annotations == nil {
+		meta.Annotations = map[string]string{}
+	}
+	for k, v := range s.Annotations {
+		meta.Annotations[k] = v
+	}
+	for k, v := range s.Labels {
+		meta.Labels[k] = v
+	}
+	if len(s.NodeSelector) > 0 && spec.NodeSelector == nil {
+		spec.NodeSelector = map[string]string{}
+	}
+	for k, v := range s.NodeSelector {
+		spec.NodeSelector[k] = v
+	}
+	spec.Tolerations = append(spec.Tolerations, s.Tolerations...)
+	for _, secret := range s.ImagePullSecrets {
+		if !slices.Contains(spec.ImagePullSecrets, secret) {
+			spec.ImagePullSecrets = append(spec.ImagePullSecrets, secret)
+		}
+	}
 }
 
 func (c *Cluster) ports(component string) []corev1.ContainerPort {
@@ -341,11 +391,14 @@ func mergePorts(existing, ours []corev1.ContainerPort) []corev1.ContainerPort {
 	return out
 }
 
-// containerResources sets memory and CPU from the Flink configuration
-// (requests equal limits, as Flink does) and keeps every other resource
-// of the role's resources and the template's main container.
-func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequirements) (corev1.ResourceRequirements, error) {
+// containerResources sets memory and CPU from the Flink configuration as
+// Flink does: requests from the configuration, limits from the requests
+// times the role's limit factors, except where the role's resources give a
+// limit, which is kept. Every other resource of the role's resources and
+// the template's main container is kept.
+func (c *Cluster) containerResources(role Role, settings flinkconf.PodSettings, fromTemplate corev1.ResourceRequirements) (corev1.ResourceRequirements, error) {
 	out := *fromTemplate.DeepCopy()
+	var userLimits corev1.ResourceList
 	if role.Resources != nil {
 		core, err := role.Resources.ToCore("spec." + role.Component + ".resources")
 		if err != nil {
@@ -354,13 +407,14 @@ func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequ
 		out.Requests = mergeList(out.Requests, core.Requests)
 		out.Limits = mergeList(out.Limits, core.Limits)
 		out.Claims = append(out.Claims, core.Claims...)
+		userLimits = core.Limits
 	}
 	if role.Resource != nil && role.Resource.EphemeralStorage != "" {
 		q, err := flinkconf.ParseQuantity(role.Resource.EphemeralStorage)
 		if err != nil {
 			return out, fmt.Errorf("spec.%s.resource.ephemeralStorage: %q is not a quantity", role.Component, role.Resource.EphemeralStorage)
 		}
-		setRequestAndLimit(&out, corev1.ResourceEphemeralStorage, q)
+		setRequestAndLimit(&out, corev1.ResourceEphemeralStorage, q, q)
 	}
 	if mem, ok := c.Conf[role.MemoryKey]; ok {
 		b, err := flinkconf.MemoryBytes(mem)
@@ -368,23 +422,48 @@ func (c *Cluster) containerResources(role Role, fromTemplate corev1.ResourceRequ
 			return out, fmt.Errorf("%s: %w", role.MemoryKey, err)
 		}
 		q := *resource.NewQuantity(b, resource.BinarySI)
-		setRequestAndLimit(&out, corev1.ResourceMemory, q)
+		setRequestAndLimit(&out, corev1.ResourceMemory, q, userLimitOr(userLimits, corev1.ResourceMemory, memoryLimit(b, settings.MemoryLimitFactor)))
 	}
 	if cpu, ok := c.Conf[role.CPUKey]; ok {
 		q, err := flinkconf.ParseQuantity(cpu)
 		if err != nil {
 			return out, fmt.Errorf("%s: %q is not a CPU amount", role.CPUKey, cpu)
 		}
-		setRequestAndLimit(&out, corev1.ResourceCPU, q)
+		setRequestAndLimit(&out, corev1.ResourceCPU, q, userLimitOr(userLimits, corev1.ResourceCPU, cpuLimit(q, settings.CPULimitFactor)))
 	}
 	return out, nil
 }
 
-// setRequestAndLimit sets resource name to q in both out's requests and
-// limits.
-func setRequestAndLimit(out *corev1.ResourceRequirements, name corev1.ResourceName, q resource.Quantity) {
-	out.Requests = mergeList(out.Requests, corev1.ResourceList{name: q})
-	out.Limits = mergeList(out.Limits, corev1.ResourceList{name: q})
+// memoryLimit is bytes times factor, in whole MiB as Flink rounds it when
+// the factor is not 1.
+func memoryLimit(bytes int64, factor float64) resource.Quantity {
+	if factor == 1 {
+		return *resource.NewQuantity(bytes, resource.BinarySI)
+	}
+	const mib = 1 << 20
+	return *resource.NewQuantity(int64(float64(bytes/mib)*factor)*mib, resource.BinarySI)
+}
+
+// cpuLimit is q times factor, in millicores.
+func cpuLimit(q resource.Quantity, factor float64) resource.Quantity {
+	if factor == 1 {
+		return q
+	}
+	return *resource.NewMilliQuantity(int64(math.Round(float64(q.MilliValue())*factor)), resource.DecimalSI)
+}
+
+// userLimitOr is the user's limit of name, else derived.
+func userLimitOr(user corev1.ResourceList, name corev1.ResourceName, derived resource.Quantity) resource.Quantity {
+	if q, ok := user[name]; ok {
+		return q
+	}
+	return derived
+}
+
+// setRequestAndLimit sets resource name's request and limit in out.
+func setRequestAndLimit(out *corev1.ResourceRequirements, name corev1.ResourceName, request, limit resource.Quantity) {
+	out.Requests = mergeList(out.Requests, corev1.ResourceList{name: request})
+	out.Limits = mergeList(out.Limits, corev1.ResourceList{name: limit})
 }
 
 func mergeList(base, overlay corev1.ResourceList) corev1.ResourceList {
@@ -407,10 +486,18 @@ func mergeList(base, overlay corev1.ResourceList) corev1.ResourceList {
 }
 
 // Deployment wraps a pod template in a Deployment named name.
+// The JobManager's gets the extra owners of
+// kubernetes.jobmanager.owner.reference, as Flink gives them.
 func (c *Cluster) Deployment(name, component string, replicas int32, pod corev1.PodTemplateSpec) *appsv1.Deployment {
+	meta := c.Meta(name, component)
+	if component == ComponentJobManager {
+		if s, err := c.Conf.PodSettings(flinkconf.RoleJobManager); err == nil {
+			meta.OwnerReferences = append(meta.OwnerReferences, s.OwnerReferences...)
+		}
+	}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: c.Meta(name, component),
+		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: c.Selector(component)},
@@ -420,10 +507,11 @@ func (c *Cluster) Deployment(name, component string, replicas int32, pod corev1.
 	}
 }
 
-// JobManagerReplicas is spec.jobManager.replicas, 1 when unset.
-func JobManagerReplicas(fd *v1beta1.FlinkDeployment) int32 {
-	if jm := fd.Spec.JobManager; jm != nil && jm.Replicas > 0 {
-		return jm.Replicas
+// JobManagerReplicas is kubernetes.jobmanager.replicas (which
+// spec.jobManager.replicas sets), 1 when unset.
+func (c *Cluster) JobManagerReplicas() int32 {
+	if n, err := strconv.ParseInt(strings.TrimSpace(c.Conf[flinkconf.KeyJMReplicas]), 10, 32); err == nil && n > 0 {
+		return int32(n)
 	}
 	return 1
 }

@@ -101,7 +101,7 @@ func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, r
 	c.setDefault(KeyRestPort, strconv.Itoa(DefaultRestPort))
 
 	if jm := spec.JobManager; jm != nil {
-		if err := c.applyResources("spec.jobManager", jm.Resources, jm.Resource, KeyJMMemory, KeyJMCPU); err != nil {
+		if err := c.applyResources("spec.jobManager", RoleJobManager, jm.Resources, jm.Resource, KeyJMMemory, KeyJMCPU); err != nil {
 			return nil, err
 		}
 		if jm.Replicas > 0 {
@@ -109,7 +109,7 @@ func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, r
 		}
 	}
 	if tm := spec.TaskManager; tm != nil {
-		if err := c.applyResources("spec.taskManager", tm.Resources, tm.Resource, KeyTMMemory, KeyTMCPU); err != nil {
+		if err := c.applyResources("spec.taskManager", RoleTaskManager, tm.Resources, tm.Resource, KeyTMMemory, KeyTMCPU); err != nil {
 			return nil, err
 		}
 		if tm.Replicas != nil && *tm.Replicas > 0 {
@@ -157,12 +157,7 @@ func (c Config) applyJob(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDep
 			c[KeyJars] = job.JarURI
 		}
 	}
-	parallelism := job.Parallelism
-	if tm := fd.Spec.TaskManager; tm != nil && tm.Replicas != nil && mode == v1beta1.ModeStandalone {
-		// Upstream: with fixed TaskManagers the job uses all their slots.
-		parallelism = *tm.Replicas * int32(c.Slots())
-	}
-	if parallelism > 0 {
+	if parallelism := c.jobParallelism(fd); parallelism > 0 {
 		c[KeyParallelism] = strconv.Itoa(int(parallelism))
 	}
 	c[KeyShutdownOnFinish] = "false"
@@ -202,7 +197,7 @@ func standaloneJarURI(jar string) (string, error) {
 	return u.String(), nil
 }
 
-func (c Config) applyResources(path string, reqs *v1beta1.ResourceRequirements, res *v1beta1.Resource, memKey, cpuKey string) error {
+func (c Config) applyResources(path string, role Role, reqs *v1beta1.ResourceRequirements, res *v1beta1.Resource, memKey, cpuKey string) error {
 	if reqs != nil && (len(reqs.Requests) > 0 || len(reqs.Limits) > 0) {
 		if mem, ok := requestOrLimit(reqs, corev1.ResourceMemory); ok {
 			b, err := MemoryBytes(mem)
@@ -210,6 +205,16 @@ func (c Config) applyResources(path string, reqs *v1beta1.ResourceRequirements, 
 				return fmt.Errorf("%s.resources memory: %w", path, err)
 			}
 			c[memKey] = FormatMemory(b)
+			if limit, ok := reqs.Limits[corev1.ResourceMemory]; ok {
+				lb, err := MemoryBytes(limit.String())
+				if err != nil {
+					return fmt.Errorf("%s.resources.limits memory: %w", path, err)
+				}
+				if lb < b {
+					return fmt.Errorf("%s.resources: the memory limit %s is below the request %s", path, limit.String(), mem)
+				}
+				c.setLimitFactor(role.MemoryLimitFactorKey(), float64(lb), float64(b))
+			}
 		}
 		if cpu, ok := requestOrLimit(reqs, corev1.ResourceCPU); ok {
 			v, err := parseQuantity(cpu)
@@ -217,6 +222,16 @@ func (c Config) applyResources(path string, reqs *v1beta1.ResourceRequirements, 
 				return fmt.Errorf("%s.resources cpu: %w", path, err)
 			}
 			c[cpuKey] = formatFloat(v)
+			if limit, ok := reqs.Limits[corev1.ResourceCPU]; ok {
+				lv, err := parseQuantity(limit.String())
+				if err != nil {
+					return fmt.Errorf("%s.resources.limits cpu: %w", path, err)
+				}
+				if lv < v {
+					return fmt.Errorf("%s.resources: the cpu limit %s is below the request %s", path, limit.String(), cpu)
+				}
+				c.setLimitFactor(role.CPULimitFactorKey(), lv, v)
+			}
 		}
 		return nil
 	}
@@ -234,6 +249,40 @@ func (c Config) applyResources(path string, reqs *v1beta1.ResourceRequirements, 
 		c[cpuKey] = formatFloat(*res.CPU)
 	}
 	return nil
+}
+
+// setLimitFactor records limit/request as the limit factor of key, so that
+// the pods Flink builds (native TaskManagers) get the user's limit too; a
+// factor the user set in the configuration wins.
+func (c Config) setLimitFactor(key string, limit, request float64) {
+	if _, set := c[key]; set || request <= 0 || limit == request {
+		return
+	}
+	c[key] = formatFloat(limit / request)
+}
+
+// KeyParallelismOverrides are Flink's per-vertex parallelism overrides.
+const KeyParallelismOverrides = "pipeline.jobvertex-parallelism-overrides"
+
+// jobParallelism is the job's parallelism as upstream derives it: the
+// slots of fixed TaskManagers (taskManager.replicas, in both modes), else
+// the largest parallelism override, else spec.job.parallelism.
+func (c Config) jobParallelism(fd *v1beta1.FlinkDeployment) int32 {
+	if tm := fd.Spec.TaskManager; tm != nil && tm.Replicas != nil && *tm.Replicas > 0 {
+		return *tm.Replicas * int32(c.Slots())
+	}
+	if overrides, err := ParseMap(c[KeyParallelismOverrides]); err == nil {
+		best := 0
+		for _, v := range overrides {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > best && n <= math.MaxInt32 {
+				best = n
+			}
+		}
+		if best > 0 {
+			return int32(best)
+		}
+	}
+	return fd.Spec.Job.Parallelism
 }
 
 func requestOrLimit(r *v1beta1.ResourceRequirements, name corev1.ResourceName) (string, bool) {

@@ -52,6 +52,9 @@ const (
 	// from being deleted while it runs jobs no FlinkSessionJob manages
 	// (submitted with the CLI, say).
 	KeyBlockOnUnmanagedJobs = OperatorKeyPrefix + "session.block-on-unmanaged-jobs"
+	// KeyMergeArraysByName merges the lists of pod templates item by item
+	// by name; by position when false (the default, as upstream).
+	KeyMergeArraysByName = OperatorKeyPrefix + "pod-template.merge-arrays-by-name"
 )
 
 // settingKind says how a setting's value is read.
@@ -83,6 +86,7 @@ var operatorSettings = map[string]struct {
 	KeySnapshotResource:           {kind: kindBool},
 	KeySavepointDisposeOnDelete:   {kind: kindBool},
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
+	KeyMergeArraysByName:          {kind: kindBool},
 }
 
 // UnknownOperatorSettings lists, sorted, the kubernetes.operator.* keys of

@@ -11,10 +11,15 @@ import (
 )
 
 // Merge deep-merges overlay onto base and returns a new pod; neither input
-// is changed. Maps merge key by key; lists whose items are all objects with a
-// "name" (containers, volumes, env, ports) merge item by item by name, new
-// names appended in overlay order; other lists and scalars are replaced.
-func Merge(base, overlay *corev1.Pod) (*corev1.Pod, error) {
+// is changed. Maps merge key by key. Lists merge item by item by position,
+// as upstream does by default: overlay's i-th item merges into base's i-th
+// (objects deep, anything else replaced) and overlay's extra items are
+// appended. With byName (upstream's
+// kubernetes.operator.pod-template.merge-arrays-by-name), lists whose items
+// all are objects with a "name" (containers, volumes, env, ports) merge
+// item by item by name instead, new names appended in overlay order.
+// Scalars are replaced.
+func Merge(base, overlay *corev1.Pod, byName bool) (*corev1.Pod, error) {
 	switch {
 	case base == nil && overlay == nil:
 		return &corev1.Pod{}, nil
@@ -31,7 +36,7 @@ func Merge(base, overlay *corev1.Pod) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged := mergeValues(b, o)
+	merged := merger{byName: byName}.values(b, o)
 	raw, err := json.Marshal(merged)
 	if err != nil {
 		return nil, err
@@ -52,7 +57,10 @@ func toMap(p *corev1.Pod) (map[string]any, error) {
 	return m, json.Unmarshal(raw, &m)
 }
 
-func mergeValues(base, overlay any) any {
+// merger merges decoded JSON values.
+type merger struct{ byName bool }
+
+func (m merger) values(base, overlay any) any {
 	switch o := overlay.(type) {
 	case map[string]any:
 		b, ok := base.(map[string]any)
@@ -65,7 +73,7 @@ func mergeValues(base, overlay any) any {
 		}
 		for k, v := range o {
 			if bv, ok := out[k]; ok {
-				out[k] = mergeValues(bv, v)
+				out[k] = m.values(bv, v)
 			} else {
 				out[k] = v
 			}
@@ -73,13 +81,34 @@ func mergeValues(base, overlay any) any {
 		return out
 	case []any:
 		b, ok := base.([]any)
-		if !ok || !allNamed(b) || !allNamed(o) {
+		switch {
+		case !ok:
 			return o
+		case m.byName && allNamed(b) && allNamed(o):
+			return m.byNames(b, o)
+		default:
+			return m.byPosition(b, o)
 		}
-		return mergeByName(b, o)
 	default:
 		return overlay
 	}
+}
+
+// byPosition merges overlay's i-th item into base's i-th: objects deep,
+// other items replaced; overlay's extra items are appended.
+func (m merger) byPosition(base, overlay []any) []any {
+	out := make([]any, max(len(base), len(overlay)))
+	copy(out, base)
+	for i, it := range overlay {
+		if i < len(base) {
+			if _, isObject := base[i].(map[string]any); isObject {
+				out[i] = m.values(base[i], it)
+				continue
+			}
+		}
+		out[i] = it
+	}
+	return out
 }
 
 func allNamed(items []any) bool {
@@ -95,7 +124,7 @@ func allNamed(items []any) bool {
 	return true
 }
 
-func mergeByName(base, overlay []any) []any {
+func (m merger) byNames(base, overlay []any) []any {
 	out := make([]any, len(base))
 	copy(out, base)
 	index := map[string]int{}
@@ -105,7 +134,7 @@ func mergeByName(base, overlay []any) []any {
 	for _, it := range overlay {
 		name := it.(map[string]any)["name"].(string)
 		if i, ok := index[name]; ok {
-			out[i] = mergeValues(out[i], it)
+			out[i] = m.values(out[i], it)
 			continue
 		}
 		index[name] = len(out)

@@ -1,6 +1,7 @@
 package podtemplate
 
 import (
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,7 +33,7 @@ func TestMerge(t *testing.T) {
 			Tolerations:    []corev1.Toleration{{Key: "b"}},
 		},
 	}
-	got, err := Merge(common, jm)
+	got, err := Merge(common, jm, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("init containers: %+v", got.Spec.InitContainers)
 	}
 	if len(got.Spec.Tolerations) != 1 || got.Spec.Tolerations[0].Key != "b" {
-		t.Errorf("unnamed lists are replaced: %+v", got.Spec.Tolerations)
+		t.Errorf("unnamed lists merge by position: %+v", got.Spec.Tolerations)
 	}
 	if len(common.Spec.Containers[0].Env) != 0 || common.Labels["tier"] != "x" {
 		t.Error("Merge changed its input")
@@ -69,12 +70,59 @@ func TestMerge(t *testing.T) {
 func TestMergeNil(t *testing.T) {
 	p := &corev1.Pod{Spec: corev1.PodSpec{Hostname: "h"}}
 	for _, tc := range []struct{ base, overlay *corev1.Pod }{{nil, p}, {p, nil}} {
-		got, err := Merge(tc.base, tc.overlay)
+		got, err := Merge(tc.base, tc.overlay, false)
 		if err != nil || got.Spec.Hostname != "h" || got == p {
 			t.Errorf("Merge(%v, %v) = %v, %v: want a copy of the non-nil one", tc.base, tc.overlay, got, err)
 		}
 	}
-	if got, err := Merge(nil, nil); err != nil || got == nil {
+	if got, err := Merge(nil, nil, false); err != nil || got == nil {
 		t.Errorf("Merge(nil, nil) = %v, %v", got, err)
+	}
+}
+
+// TestMergeByPosition: without merge-arrays-by-name, as upstream's default,
+// the i-th items merge whatever their names.
+func TestMergeByPosition(t *testing.T) {
+	common := &corev1.Pod{Spec: corev1.PodSpec{
+		Containers: []corev1.Container{
+			{Name: "flink-main-container", VolumeMounts: []corev1.VolumeMount{{Name: "logs", MountPath: "/opt/flink/log"}}},
+			{Name: "fluentbit", Image: "fluent-bit:1"},
+		},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "a"}, {Name: "b"}},
+	}}
+	tm := &corev1.Pod{Spec: corev1.PodSpec{
+		Containers: []corev1.Container{
+			{Name: "sidecar", Image: "sidecar:1"},
+			{Name: "fluentbit", Image: "fluent-bit:2"},
+			{Name: "third"},
+		},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "c"}},
+	}}
+	for _, tc := range []struct {
+		byName  bool
+		names   []string
+		images  []string
+		secrets []string
+	}{
+		{byName: false, names: []string{"sidecar", "fluentbit", "third"}, images: []string{"sidecar:1", "fluent-bit:2", ""}, secrets: []string{"c", "b"}},
+		{byName: true, names: []string{"flink-main-container", "fluentbit", "sidecar", "third"}, images: []string{"", "fluent-bit:2", "sidecar:1", ""}, secrets: []string{"a", "b", "c"}},
+	} {
+		got, err := Merge(common, tm, tc.byName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names, images, secrets []string
+		for _, c := range got.Spec.Containers {
+			names, images = append(names, c.Name), append(images, c.Image)
+		}
+		for _, s := range got.Spec.ImagePullSecrets {
+			secrets = append(secrets, s.Name)
+		}
+		if !slices.Equal(names, tc.names) || !slices.Equal(images, tc.images) || !slices.Equal(secrets, tc.secrets) {
+			t.Errorf("byName=%v: containers %v images %v secrets %v; want %v %v %v", tc.byName, names, images, secrets, tc.names, tc.images, tc.secrets)
+		}
+		if !tc.byName && len(got.Spec.Containers[0].VolumeMounts) != 1 {
+			t.Errorf("by position the first items merge deep: %+v", got.Spec.Containers[0])
+		}
 	}
 }

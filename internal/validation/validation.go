@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,6 +107,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	}
 	ha := flinkconf.Config(conf).HAEnabled()
 	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
+	errs = append(errs, validatePodSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validateSizes(spec, conf, sp)...)
 	errs = append(errs, validateJobManager(spec, ha, sp.Child("jobManager"))...)
 	errs = append(errs, validateTaskManager(spec, sp.Child("taskManager"))...)
@@ -129,6 +131,26 @@ func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) fi
 	}
 	if on, _ := flinkconf.Bool(conf[flinkconf.KeyRollbackEnabled]); on && !ha {
 		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyRollbackEnabled), conf[flinkconf.KeyRollbackEnabled], "rollbacks need high availability (high-availability.type)"))
+	}
+	return errs
+}
+
+// validatePodSettings checks Flink's pod settings, which the hub applies to
+// the pods it builds: every map, list and factor must read as Flink reads
+// it, and standby JobManagers need HA.
+func validatePodSettings(conf map[string]string, ha bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if err := flinkconf.Config(conf).CheckPodSettings(); err != nil {
+		errs = append(errs, field.Invalid(p, "(pod settings)", err.Error()))
+	}
+	if v, ok := conf[flinkconf.KeyJMReplicas]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case err != nil || n < 1:
+			errs = append(errs, field.Invalid(p.Key(flinkconf.KeyJMReplicas), v, "must be a whole number of at least 1"))
+		case n > 1 && !ha:
+			errs = append(errs, field.Invalid(p.Key(flinkconf.KeyJMReplicas), v, "standby JobManagers need high availability (high-availability.type)"))
+		}
 	}
 	return errs
 }
@@ -168,7 +190,41 @@ func validateResources(role string, res *v1beta1.Resource, reqs *v1beta1.Resourc
 	if !hasMemory(res, reqs) {
 		errs = append(errs, field.Required(p.Child("resource", "memory"), role+" memory must be set in resource.memory or resources.requests.memory"))
 	}
-	return append(errs, validateMemory(res, reqs, p)...)
+	errs = append(errs, validateMemory(res, reqs, p)...)
+	return append(errs, validateLimits(reqs, p)...)
+}
+
+// validateLimits refuses a memory or CPU limit below its request: the
+// hub gives pods the limit as set, and Flink its ratio as a limit factor,
+// which must be at least 1.
+func validateLimits(reqs *v1beta1.ResourceRequirements, p *field.Path) field.ErrorList {
+	if reqs == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, name := range []corev1.ResourceName{corev1.ResourceMemory, corev1.ResourceCPU} {
+		req, hasReq := reqs.Requests[name]
+		lim, hasLim := reqs.Limits[name]
+		if !hasReq || !hasLim {
+			continue
+		}
+		r, rok := amount(name, req.String())
+		l, lok := amount(name, lim.String())
+		if rok && lok && l < r {
+			errs = append(errs, field.Invalid(p.Child("resources", "limits").Key(string(name)), lim.String(), "below the request "+req.String()))
+		}
+	}
+	return errs
+}
+
+// amount reads a memory size in bytes or a quantity in millis.
+func amount(name corev1.ResourceName, v string) (int64, bool) {
+	if name == corev1.ResourceMemory {
+		b, err := flinkconf.MemoryBytes(v)
+		return b, err == nil
+	}
+	q, err := flinkconf.ParseQuantity(v)
+	return q.MilliValue(), err == nil
 }
 
 func hasMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements) bool {

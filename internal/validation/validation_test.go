@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -123,6 +125,21 @@ func configurationCases() []validateCase {
 		}, nil, "high-availability.cluster-id"},
 		{"configuration not a map", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkConfiguration = jsonConf(`[1]`) }, nil, "spec.flinkConfiguration"},
 		{"unknown log file", func(fd *v1beta1.FlinkDeployment) { fd.Spec.LogConfiguration = map[string]string{"log4j.xml": "x"} }, nil, "spec.logConfiguration[log4j.xml]"},
+		{"toleration typo", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.taskmanager.tolerations": "key:a,efect:NoSchedule"}`)
+		}, nil, `kubernetes.taskmanager.tolerations: "efect" is not a toleration field`},
+		{"limit factor below 1", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.jobmanager.memory.limit-factor": "0.8"}`)
+		}, nil, "kubernetes.jobmanager.memory.limit-factor: 0.8 is below 1"},
+		{"standby JobManagers by configuration without HA", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.jobmanager.replicas": "2"}`)
+		}, nil, "spec.flinkConfiguration[kubernetes.jobmanager.replicas]: Invalid value: \"2\": standby JobManagers need high availability"},
+		{"memory limit below request", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.TaskManager.Resources = &v1beta1.ResourceRequirements{
+				Requests: map[corev1.ResourceName]intstr.IntOrString{corev1.ResourceMemory: intstr.FromString("2Gi")},
+				Limits:   map[corev1.ResourceName]intstr.IntOrString{corev1.ResourceMemory: intstr.FromString("1Gi")},
+			}
+		}, nil, "spec.taskManager.resources.limits[memory]: Invalid value: \"1Gi\": below the request 2Gi"},
 	}
 }
 

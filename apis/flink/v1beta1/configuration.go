@@ -23,6 +23,19 @@ func (s *FlinkSessionJobSpec) FlatConfiguration() (map[string]string, error) {
 	return flatConfiguration(s.FlinkConfiguration)
 }
 
+// ConfigurationOf is the flinkConfiguration holding conf's keys and values;
+// nil for an empty conf.
+func ConfigurationOf(conf map[string]string) *apiextensionsv1.JSON {
+	if len(conf) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(conf)
+	if err != nil {
+		panic(err) // a map of strings always encodes
+	}
+	return &apiextensionsv1.JSON{Raw: raw}
+}
+
 // flatConfiguration flattens a flinkConfiguration; nil or empty is an
 // empty configuration.
 func flatConfiguration(conf *apiextensionsv1.JSON) (map[string]string, error) {

@@ -54,6 +54,16 @@ func LoadSnapshotDeployments() ([]Example, error) {
 	return loadFrom[v1beta1.FlinkDeployment](SnapshotDir(), "FlinkDeployment")
 }
 
+// FullSpecDir is the folder of the examples written for flink-hub that set
+// what the upstream examples leave out (every pod setting, say).
+func FullSpecDir() string { return filepath.Join(filepath.Dir(Dir()), "..", "full-spec") }
+
+// LoadFullSpec reads every FlinkDeployment of the full-spec examples,
+// strictly as Load does.
+func LoadFullSpec() ([]Example, error) {
+	return loadFrom[v1beta1.FlinkDeployment](FullSpecDir(), "FlinkDeployment")
+}
+
 // Dir is the folder of the upstream examples.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)

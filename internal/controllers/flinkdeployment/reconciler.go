@@ -2,14 +2,12 @@ package flinkdeployment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -310,11 +308,7 @@ func (r *Reconciler) applyDefaults(member string, fd *v1beta1.FlinkDeployment) {
 		return
 	}
 	conf, _ := r.Defaults.Effective(member, own)
-	raw, err := json.Marshal(conf)
-	if err != nil {
-		return
-	}
-	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: raw}
+	fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(conf)
 }
 
 // phases runs observe, validate, diff and act; status is written by the

@@ -96,14 +96,16 @@ func (d *Deployer) build(c *deployer.Cluster) (configMaps, deployments []client.
 			LocalObjectReference: corev1.LocalObjectReference{Name: PodTemplateConfigMapName(fd)},
 		}},
 	})
-	jm := c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, deployer.JobManagerReplicas(fd), pod)
+	jm := c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, c.JobManagerReplicas(), pod)
 	return []client.Object{tmTemplate}, []client.Object{jm}, nil
 }
 
 // taskManagerTemplate renders the TaskManager pod the JobManager will
 // create, as Flink reads it from kubernetes.pod-template-file.taskmanager.
 func (d *Deployer) taskManagerTemplate(c *deployer.Cluster) (*corev1.ConfigMap, error) {
-	tpl, err := c.PodTemplate(deployer.TaskManagerRole(c.FD), nil, []string{"kubernetes-taskmanager.sh"})
+	role := deployer.TaskManagerRole(c.FD)
+	role.FlinkDecorates = true
+	tpl, err := c.PodTemplate(role, nil, []string{"kubernetes-taskmanager.sh"})
 	if err != nil {
 		return nil, err
 	}

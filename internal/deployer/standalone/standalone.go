@@ -76,7 +76,7 @@ func (d *Deployer) deployments(c *deployer.Cluster, in deployer.Inputs) ([]clien
 		return nil, err
 	}
 	return []client.Object{
-		c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, deployer.JobManagerReplicas(fd), jm),
+		c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, c.JobManagerReplicas(), jm),
 		c.Deployment(TaskManagerDeploymentName(fd), deployer.ComponentTaskManager, d.TaskManagers(fd, c.Conf), tm),
 	}, nil
 }

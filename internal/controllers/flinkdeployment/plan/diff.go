@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -53,18 +54,26 @@ func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
 	return DiffUpgrade
 }
 
+// ignoredKeyPrefixes are the configuration keys whose change upstream's
+// spec diff ignores: the operator's own settings and the autoscaler's.
+var ignoredKeyPrefixes = []string{flinkconf.OperatorKeyPrefix, "job.autoscaler."}
+
 // upgradeRelevant is the spec as a map without what needs no redeploy:
-// operator configuration keys and the job fields that only steer the
-// operator (nonces, upgrade mode, restore settings, desired state).
+// operator and autoscaler configuration keys, parallelism.default where the
+// job's parallelism comes from the spec, and the job fields that only steer
+// the operator (nonces, upgrade mode, restore settings, desired state).
 func upgradeRelevant(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 	c := spec.DeepCopy()
 	m := toMap(c)
 	if conf, err := c.FlatConfiguration(); err == nil {
 		kept := map[string]any{}
 		for k, v := range conf {
-			if !strings.HasPrefix(k, flinkconf.OperatorKeyPrefix) {
+			if !slices.ContainsFunc(ignoredKeyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 				kept[k] = v
 			}
+		}
+		if parallelismFromSpec(c) {
+			delete(kept, flinkconf.KeyParallelism)
 		}
 		m["flinkConfiguration"] = kept
 	}
@@ -80,6 +89,16 @@ func upgradeRelevant(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 		delete(tm, "replicas")
 	}
 	return m
+}
+
+// parallelismFromSpec reports a job whose parallelism the spec sets
+// (job.parallelism or fixed TaskManagers), so parallelism.default does not
+// reach it.
+func parallelismFromSpec(spec *v1beta1.FlinkDeploymentSpec) bool {
+	if spec.Job == nil {
+		return false
+	}
+	return spec.Job.Parallelism > 0 || (spec.TaskManager != nil && spec.TaskManager.Replicas != nil)
 }
 
 func toMap(spec *v1beta1.FlinkDeploymentSpec) map[string]any {

@@ -46,6 +46,17 @@ func TestClassify(t *testing.T) {
 			s.TaskManager.Replicas = ptr.To[int32](5)
 			s.Image = "flink:2.3"
 		}, DiffUpgrade},
+		{"autoscaler key", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "job.autoscaler.enabled": "true"}`)}
+		}, DiffIgnore},
+		{"parallelism.default beside job.parallelism", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "parallelism.default": "8"}`)}
+		}, DiffIgnore},
+		{"parallelism.default of a session cluster", func(s *v1beta1.FlinkDeploymentSpec) {
+			s.Job, s.TaskManager = nil, nil
+		}, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "parallelism.default": "8"}`)}
+		}, DiffUpgrade},
 		{"savepoint redeploy", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = ptr.To[int64](1) }, DiffSavepointRedeploy},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,100 @@
+package flinkconf
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+)
+
+// TestJobParallelism: as upstream, fixed TaskManagers give the job all their
+// slots in both modes, else the largest per-vertex override, else
+// spec.job.parallelism.
+func TestJobParallelism(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		replicas  *int32
+		conf      map[string]string
+		job       int32
+		mode      v1beta1.KubernetesDeploymentMode
+		want      string
+		wantTMRep string
+	}{
+		{name: "job parallelism", job: 3, mode: v1beta1.ModeNative, want: "3"},
+		{name: "replicas x slots, native", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: 10, mode: v1beta1.ModeNative, want: "6", wantTMRep: "2"},
+		{name: "replicas x slots, standalone", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: 10, mode: v1beta1.ModeStandalone, want: "6", wantTMRep: "2"},
+		{name: "largest override", conf: map[string]string{KeyParallelismOverrides: "a1:4,b2:7"}, job: 2, mode: v1beta1.ModeNative, want: "7"},
+		{name: "standalone TaskManagers from parallelism", conf: map[string]string{KeySlots: "2"}, job: 5, mode: v1beta1.ModeStandalone, want: "5", wantTMRep: "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &v1beta1.FlinkDeployment{Spec: v1beta1.FlinkDeploymentSpec{
+				FlinkConfiguration: v1beta1.ConfigurationOf(tc.conf),
+				TaskManager:        &v1beta1.TaskManagerSpec{Replicas: tc.replicas},
+				Job:                &v1beta1.JobSpec{JarURI: "local:///job.jar", Parallelism: tc.job},
+			}}
+			fd.Name, fd.Namespace = "fd", "ns"
+			c, err := Build(fd, tc.mode, Restore{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c[KeyParallelism] != tc.want || c[KeyTMReplicas] != tc.wantTMRep {
+				t.Errorf("parallelism %q, TaskManagers %q; want %q, %q", c[KeyParallelism], c[KeyTMReplicas], tc.want, tc.wantTMRep)
+			}
+		})
+	}
+}
+
+// TestResourceLimitsBecomeFactors: a limit above the request in
+// spec.*.resources becomes the role's limit factor (so Flink's own pods get
+// it too) unless the configuration sets the factor; a limit below the
+// request is refused.
+func TestResourceLimitsBecomeFactors(t *testing.T) {
+	res := func(reqMem, limMem, reqCPU, limCPU string) *v1beta1.ResourceRequirements {
+		r := &v1beta1.ResourceRequirements{Requests: map[corev1.ResourceName]intstr.IntOrString{}, Limits: map[corev1.ResourceName]intstr.IntOrString{}}
+		r.Requests[corev1.ResourceMemory], r.Requests[corev1.ResourceCPU] = intstr.FromString(reqMem), intstr.FromString(reqCPU)
+		if limMem != "" {
+			r.Limits[corev1.ResourceMemory] = intstr.FromString(limMem)
+		}
+		if limCPU != "" {
+			r.Limits[corev1.ResourceCPU] = intstr.FromString(limCPU)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name             string
+		tm               *v1beta1.ResourceRequirements
+		conf             map[string]string
+		wantMem, wantCPU string
+		wantErr          string
+	}{
+		{name: "limits above requests", tm: res("2Gi", "3Gi", "1", "2"), wantMem: "1.5", wantCPU: "2"},
+		{name: "limits equal", tm: res("2Gi", "2Gi", "1", "")},
+		{name: "the configured factor wins", tm: res("2Gi", "4Gi", "1", ""), conf: map[string]string{"kubernetes.taskmanager.memory.limit-factor": "1.1"}, wantMem: "1.1"},
+		{name: "memory limit below request", tm: res("2Gi", "1Gi", "1", ""), wantErr: "memory limit 1Gi is below the request 2Gi"},
+		{name: "cpu limit below request", tm: res("2Gi", "", "2", "500m"), wantErr: "cpu limit 500m is below the request 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &v1beta1.FlinkDeployment{Spec: v1beta1.FlinkDeploymentSpec{FlinkConfiguration: v1beta1.ConfigurationOf(tc.conf), TaskManager: &v1beta1.TaskManagerSpec{Resources: tc.tm}}}
+			c, err := Build(fd, v1beta1.ModeNative, Restore{})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "spec.taskManager.resources") {
+					t.Fatalf("err %v; want one naming spec.taskManager.resources with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c[RoleTaskManager.MemoryLimitFactorKey()]; got != tc.wantMem {
+				t.Errorf("memory factor %q, want %q", got, tc.wantMem)
+			}
+			if got := c[RoleTaskManager.CPULimitFactorKey()]; got != tc.wantCPU {
+				t.Errorf("cpu factor %q, want %q", got, tc.wantCPU)
+			}
+		})
+	}
+}
