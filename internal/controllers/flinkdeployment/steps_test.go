@@ -322,8 +322,16 @@ func upgradeModeStepCases() []stepCase {
 					t.Errorf("HA kept %v, reconciliation %+v", haMetadataExists(t, c), got.Status.ReconciliationStatus)
 				}
 			}},
-		{name: "a last-state upgrade without HA metadata needs a manual restore", spec: changedParallelism(lastState), last: lastState, status: upgradingJob, jobRuns: true,
-			wantErr: "waiting",
+		{name: "a last-state upgrade of a running job without HA metadata stops it with a savepoint", spec: changedParallelism(lastState), last: lastState, status: upgradingJob, jobRuns: true,
+			wantErr: "waiting", wantCalls: []string{"StopWithSavepoint"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				info := got.Status.JobStatus.SavepointInfo
+				if p := currentProblem(got); p.Reason != "" || info == nil || info.TriggerType != v1beta1.TriggerUpgrade || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v, savepoint %+v", p, info)
+				}
+			}},
+		{name: "a last-state upgrade of a job that does not run, without HA metadata, needs a manual restore", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobFailed }, wantErr: "waiting",
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if p := currentProblem(got); p != problem.New(problem.ManualRestoreRequired, MsgManualRestore) || !jobManagerExists(t, c) {
 					t.Errorf("problem %+v", p)

@@ -208,7 +208,10 @@ func upgrade(in Input) Plan {
 		}
 		if !in.JobManager {
 			mode := UpgradeMode(spec)
-			keepHA := mode == v1beta1.UpgradeModeLastState || (mode == v1beta1.UpgradeModeSavepoint && st.JobStatus.UpgradeSavepointPath == "")
+			// HA metadata is kept unless a savepoint captured the job
+			// (in last-state mode too, when the metadata had no
+			// checkpoint): the new cluster must start from that.
+			keepHA := (mode == v1beta1.UpgradeModeLastState || mode == v1beta1.UpgradeModeSavepoint) && st.JobStatus.UpgradeSavepointPath == ""
 			return Plan{Step: Delete, KeepHA: keepHA && !redeploy}
 		}
 		return capture(in, redeploy)
@@ -238,10 +241,13 @@ func capture(in Input, redeploy bool) Plan {
 		switch {
 		case in.HAMetadata == nil:
 			return Plan{Step: ReadHAMetadata}
-		case !*in.HAMetadata:
+		case *in.HAMetadata:
+			return Plan{Step: Delete, KeepHA: true}
+		case !runningJob(st) && !upgradeSavepointUnderWay(st):
 			return Plan{Step: ManualRestore}
 		}
-		return Plan{Step: Delete, KeepHA: true}
+		// No checkpoint in the HA metadata yet, but the job runs: as
+		// upstream, take a savepoint instead (savepoint mode from here).
 	}
 	// Savepoint mode.
 	if st.JobStatus.UpgradeSavepointPath != "" {
@@ -250,7 +256,7 @@ func capture(in Input, redeploy bool) Plan {
 	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
 		return Plan{Step: PollSavepoint}
 	}
-	if st.JobManagerDeploymentStatus == v1beta1.JobManagerReady && st.JobStatus.State == v1beta1.JobRunning {
+	if runningJob(st) {
 		return Plan{Step: TriggerSavepoint}
 	}
 	// The job does not run, so no savepoint can be taken: fall back to
@@ -264,6 +270,18 @@ func capture(in Input, redeploy bool) Plan {
 		}
 	}
 	return Plan{Step: Blocked}
+}
+
+// runningJob reports a ready JobManager running the job, which can take a
+// savepoint.
+func runningJob(st *v1beta1.FlinkDeploymentStatus) bool {
+	return st.JobManagerDeploymentStatus == v1beta1.JobManagerReady && st.JobStatus.State == v1beta1.JobRunning
+}
+
+// upgradeSavepointUnderWay reports an upgrade savepoint triggered or taken.
+func upgradeSavepointUnderWay(st *v1beta1.FlinkDeploymentStatus) bool {
+	info := st.JobStatus.SavepointInfo
+	return st.JobStatus.UpgradeSavepointPath != "" || (info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade)
 }
 
 // redeploying reports a changed savepointRedeployNonce: the new cluster
