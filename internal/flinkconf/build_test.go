@@ -98,3 +98,22 @@ func TestResourceLimitsBecomeFactors(t *testing.T) {
 		})
 	}
 }
+
+func TestTotals(t *testing.T) {
+	for _, tc := range []struct {
+		conf    Config
+		tms     int32
+		cpu     float64
+		memory  int64
+		wantErr bool
+	}{
+		{conf: Config{KeyJMMemory: "1g", KeyTMMemory: "2g", KeyJMCPU: "0.5", KeyTMCPU: "2"}, tms: 3, cpu: 6.5, memory: 7 << 30},
+		{conf: Config{KeyJMMemory: "1g", KeyTMMemory: "2g", KeySlots: "4", KeyJMReplicas: "2"}, tms: 1, cpu: 6, memory: 4 << 30},
+		{conf: Config{KeyTMMemory: "2g"}, wantErr: true},
+	} {
+		cpu, memory, ok := tc.conf.Totals(tc.tms)
+		if ok == tc.wantErr || (ok && (cpu != tc.cpu || memory != tc.memory)) {
+			t.Errorf("Totals(%v, %d) = %v, %v, %v; want %v, %v", tc.conf, tc.tms, cpu, memory, ok, tc.cpu, tc.memory)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -74,8 +75,8 @@ func running(fd *v1beta1.FlinkDeployment) bool {
 	return fd.Spec.Job == nil || st.JobStatus.State == v1beta1.JobRunning
 }
 
-// TestExamplesDeployInBothModes applies every upstream example in native and
-// standalone mode and waits for READY, RUNNING and STABLE; then deletes
+// TestExamplesDeployInBothModes applies every upstream example and the
+// full-spec one in native and standalone mode and waits for READY, RUNNING and STABLE; then deletes
 // them and waits until everything the hub created is gone.
 func TestExamplesDeployInBothModes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -90,6 +91,13 @@ func TestExamplesDeployInBothModes(t *testing.T) {
 				got := waitFor(t, ctx, fd, 2*time.Minute, "READY, RUNNING and STABLE", running)
 				checkStatus(t, got)
 				checkMemberObjects(t, ctx, got)
+				if got.Spec.Job != nil {
+					if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+						return hasEvent(ctx, got, flinkdeployment.ReasonJobStatusChanged), nil
+					}); err != nil {
+						t.Errorf("no %s event: %v", flinkdeployment.ReasonJobStatusChanged, err)
+					}
+				}
 			})
 		}()
 	}
@@ -109,6 +117,13 @@ func createExamples(t *testing.T, ctx context.Context) []*v1beta1.FlinkDeploymen
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And the full-spec example: every Flink pod setting, which the member
+	// apiserver must accept on the objects the hub builds.
+	full, err := examples.LoadFullSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, full...)
 	namespace(t, ctx, "examples")
 	var fds []*v1beta1.FlinkDeployment
 	for _, ex := range all {
@@ -217,6 +232,11 @@ func checkStatus(t *testing.T, fd *v1beta1.FlinkDeployment) {
 	}
 	if st.ClusterInfo["flink-version"] == "" {
 		t.Errorf("clusterInfo %v", st.ClusterInfo)
+	}
+	cpu, cpuErr := strconv.ParseFloat(st.ClusterInfo["total-cpu"], 64)
+	memory, memErr := strconv.ParseInt(st.ClusterInfo["total-memory"], 10, 64)
+	if cpuErr != nil || memErr != nil || cpu <= 0 || memory < int64(st.TaskManager.Replicas)<<20 {
+		t.Errorf("clusterInfo totals %v: want the cluster's CPU and memory in bytes", st.ClusterInfo)
 	}
 	if st.Error != "" {
 		t.Errorf("error %q on a running deployment", st.Error)

@@ -23,6 +23,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
@@ -186,10 +187,28 @@ func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.
 	if cfg.FlinkRevision != "" {
 		info["flink-revision"] = cfg.FlinkRevision
 	}
+	r.addTotals(s, info)
 	if len(info) > 0 {
 		s.fd.Status.ClusterInfo = info
 	}
 	return nil
+}
+
+// addTotals adds the deployed spec's total CPU and memory (bytes) to info,
+// as upstream's total-cpu and total-memory.
+func (r *Reconciler) addTotals(s *state, info map[string]string) {
+	if s.lastSpec == nil {
+		return
+	}
+	deployed := &v1beta1.FlinkDeployment{ObjectMeta: s.fd.ObjectMeta, Spec: *s.lastSpec}
+	conf, err := flinkconf.Build(deployed, deployer.ModeOf(deployed), flinkconf.Restore{})
+	if err != nil {
+		return
+	}
+	if cpu, memory, ok := conf.Totals(r.desiredTaskManagers(deployed, conf)); ok {
+		info["total-cpu"] = strconv.FormatFloat(cpu, 'f', -1, 64)
+		info["total-memory"] = strconv.FormatInt(memory, 10)
+	}
 }
 
 // observeJob reads the application's job into status.jobStatus.
@@ -207,6 +226,11 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 		return nil
 	}
 	changed := js.JobID != string(job.Jid) || js.State != v1beta1.JobStatusState(job.State)
+	if from, to := js.State, v1beta1.JobStatusState(job.State); from != to && from != "" {
+		// Said once the fenced write recorded it: a replica that lost the
+		// key meanwhile says nothing, its successor observes it again.
+		s.afterWrite = append(s.afterWrite, func(context.Context) { r.jobStatusChanged(s, from, to) })
+	}
 	js.JobID = string(job.Jid)
 	js.JobName = job.Name
 	js.State = v1beta1.JobStatusState(job.State)
@@ -227,6 +251,19 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 		s.clear(problem.JobFailed)
 	}
 	return nil
+}
+
+// ReasonJobStatusChanged is upstream's event of a job state change.
+const ReasonJobStatusChanged = "JobStatusChanged"
+
+// jobStatusChanged records the JobStatusChanged event of a change from to
+// to, as upstream words it; a Warning when the job failed.
+func (r *Reconciler) jobStatusChanged(s *state, from, to v1beta1.JobStatusState) {
+	eventType := corev1.EventTypeNormal
+	if to == v1beta1.JobFailed {
+		eventType = corev1.EventTypeWarning
+	}
+	r.event(s, eventType, ReasonJobStatusChanged, fmt.Sprintf("Job status changed from %s to %s", from, to))
 }
 
 // maxCauseLength bounds the cause copied into status.error and the event.
