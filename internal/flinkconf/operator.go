@@ -55,6 +55,10 @@ const (
 	// KeyMergeArraysByName merges the lists of pod templates item by item
 	// by name; by position when false (the default, as upstream).
 	KeyMergeArraysByName = OperatorKeyPrefix + "pod-template.merge-arrays-by-name"
+	// KeyJMShutdownTTL is how long the JobManager of an application whose
+	// job ended (finished, failed, cancelled) stays up; a day by default,
+	// as upstream.
+	KeyJMShutdownTTL = OperatorKeyPrefix + "jm-deployment.shutdown-ttl"
 )
 
 // settingKind says how a setting's value is read.
@@ -87,6 +91,7 @@ var operatorSettings = map[string]struct {
 	KeySavepointDisposeOnDelete:   {kind: kindBool},
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyMergeArraysByName:          {kind: kindBool},
+	KeyJMShutdownTTL:              {kind: kindDuration},
 }
 
 // UnknownOperatorSettings lists, sorted, the kubernetes.operator.* keys of

@@ -77,10 +77,23 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 	case plan.Nothing:
 		return false, nil
 	case plan.Steady:
+		if p.After > 0 && (s.next == 0 || p.After < s.next) {
+			s.next = p.After
+		}
 		if err := r.periodicSavepoint(ctx, s); err != nil {
 			return false, err
 		}
 		return false, r.periodicCheckpoint(ctx, s)
+	case plan.ShutDown:
+		// Said before the deletion, which may end this reconcile waiting
+		// for the JobManager to go; the next one finds it missing and,
+		// the job having ended, leaves it so.
+		r.event(s, corev1.EventTypeNormal, ReasonShutDown, fmt.Sprintf("The job ended (%s); its JobManager outlived %s and is shut down, HA metadata kept", st.JobStatus.State, flinkconf.KeyJMShutdownTTL))
+		if err := r.deleteCluster(ctx, s, true); err != nil {
+			return false, err
+		}
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+		return false, r.persist(ctx, s)
 	case plan.RecordSpec:
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, p.First)
 	case plan.Deploy:
@@ -323,6 +336,10 @@ func (r *Reconciler) recordSpecAs(s *state, spec *v1beta1.FlinkDeploymentSpec, r
 	s.lastSpec = spec
 	return nil
 }
+
+// ReasonShutDown is the event of an ended job's JobManager shut down after
+// its TTL.
+const ReasonShutDown = "JobManagerShutDown"
 
 // event records an event on the FlinkDeployment in its member cluster.
 func (r *Reconciler) event(s *state, eventType, reason, msg string) {

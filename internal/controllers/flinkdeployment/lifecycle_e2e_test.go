@@ -20,6 +20,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/problem"
@@ -433,6 +434,34 @@ func TestBoundedJobThatFinishesIsStable(t *testing.T) {
 	})
 	if got.Status.Error != "" || got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
 		t.Errorf("finished job: error %q, JobManager %s", failure(got).Message, got.Status.JobManagerDeploymentStatus)
+	}
+}
+
+// TestEndedJobShutsDownAfterTTL: the JobManager of a job that ended stays
+// for kubernetes.operator.jm-deployment.shutdown-ttl (3 s here), then goes,
+// with an event, while the FlinkDeployment keeps the job's final state.
+// That the hub does not bring it back is the plan's table test.
+func TestEndedJobShutsDownAfterTTL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "ended-ttl", v1beta1.UpgradeModeSavepoint), `"`+flinksim.BoundedJobKey+`":"0s","kubernetes.operator.jm-deployment.shutdown-ttl":"3 s"`)
+	create(t, ctx, fd)
+	got := waitFor(t, ctx, fd, time.Minute, "the JobManager of the finished job shut down", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobStatus.State == v1beta1.JobFinished && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing
+	})
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		err := fleet.Members[0].Client.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: fd.Name}, &appsv1.Deployment{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Fatalf("the JobManager Deployment is still there: %v", err)
+	}
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		return hasEvent(ctx, got, flinkdeployment.ReasonShutDown), nil
+	}); err != nil {
+		t.Errorf("no %s event: %v", flinkdeployment.ReasonShutDown, err)
+	}
+	if got.Status.Error != "" {
+		t.Errorf("error %q after a shutdown", failure(got).Message)
 	}
 }
 

@@ -10,6 +10,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -73,7 +74,14 @@ const (
 	// Wait: nothing may be done before After (a failed upgrade savepoint
 	// holds the next attempt back).
 	Wait Step = "Wait"
+	// ShutDown: the job ended and its JobManager outlived
+	// kubernetes.operator.jm-deployment.shutdown-ttl: delete the cluster,
+	// keeping its HA metadata, as upstream does.
+	ShutDown Step = "ShutDown"
 )
+
+// DefaultShutdownTTL is upstream's kubernetes.operator.jm-deployment.shutdown-ttl.
+const DefaultShutdownTTL = 24 * time.Hour
 
 // Input is what Next decides from.
 type Input struct {
@@ -178,10 +186,47 @@ func specChange(in Input) Plan {
 			return begin(in, fmt.Sprintf("Spec changed (%s)", d))
 		}
 	}
+	if ended(in.Status) {
+		// An ended job's JobManager is not recovered, and is shut down
+		// once it outlived the TTL (Steady until then, looking again at
+		// the deadline).
+		left := shutdownLeft(in)
+		switch {
+		case !in.JobManager:
+			return Plan{Step: Steady}
+		case left <= 0:
+			return Plan{Step: ShutDown}
+		}
+		return Plan{Step: Steady, After: left}
+	}
 	if in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing {
 		return Plan{Step: RecoverJobManager}
 	}
 	return Plan{Step: Steady}
+}
+
+// ended reports an application whose job reached a globally terminal
+// state.
+func ended(st *v1beta1.FlinkDeploymentStatus) bool {
+	switch st.JobStatus.State {
+	case v1beta1.JobFinished, v1beta1.JobFailed, v1beta1.JobCanceled:
+		return true
+	}
+	return false
+}
+
+// shutdownLeft is how long the ended job's JobManager may still stay: its
+// shutdown TTL from the job's last state change (status.jobStatus.updateTime).
+func shutdownLeft(in Input) time.Duration {
+	ttl := DurationSetting(in.Last, flinkconf.KeyJMShutdownTTL)
+	if ttl <= 0 {
+		ttl = DefaultShutdownTTL
+	}
+	updated, err := strconv.ParseInt(in.Status.JobStatus.UpdateTime, 10, 64)
+	if err != nil {
+		return ttl // unknown: count from now
+	}
+	return time.UnixMilli(updated).Add(ttl).Sub(in.Now)
 }
 
 // begin is Begin, unless a failed upgrade savepoint holds the attempt

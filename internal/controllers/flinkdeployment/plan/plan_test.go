@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -58,6 +59,13 @@ func upgrading(jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState
 func edit(st *v1beta1.FlinkDeploymentStatus, change func(*v1beta1.FlinkDeploymentStatus)) *v1beta1.FlinkDeploymentStatus {
 	change(st)
 	return st
+}
+
+// updatedAt sets the job's last state change.
+func updatedAt(at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		st.JobStatus.UpdateTime = strconv.FormatInt(at.UnixMilli(), 10)
+	}
 }
 
 func savepointPath(p string) func(*v1beta1.FlinkDeploymentStatus) {
@@ -130,6 +138,7 @@ func newNextSpecs() nextSpecs {
 // deployedCases: before the first deployment, and with a deployed spec.
 func deployedCases(specs nextSpecs) []nextCase {
 	savepoint, redeploy, reactive := specs.savepoint, specs.redeploy, specs.reactive
+	ttl3s := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMShutdownTTL+`":"3 s"}`)
 	return []nextCase{
 		// Before the first deployment.
 		{"first deployment", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.InitialSavepointPath = "s3://b/sp-1" }), Status: &v1beta1.FlinkDeploymentStatus{}},
@@ -140,6 +149,17 @@ func deployedCases(specs nextSpecs) []nextCase {
 		{"steady", Input{Spec: savepoint, Last: savepoint, Status: running(), JobManager: true}, Plan{Step: Steady, SnapshotsFirst: true}},
 		{"JobManager deleted behind the hub's back", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
+		// A job that ended: its JobManager stays for the shutdown TTL (a
+		// day by default) from the job's last change, then goes, and is
+		// not recovered.
+		{"ended job, TTL not passed", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFinished), updatedAt(now.Add(-time.Hour))), JobManager: true, Now: now},
+			Plan{Step: Steady, After: 23 * time.Hour, SnapshotsFirst: true}},
+		{"ended job, TTL passed", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobCanceled), updatedAt(now.Add(-25*time.Hour))), JobManager: true, Now: now},
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"ended job, TTL set per deployment", Input{Spec: ttl3s, Last: ttl3s, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), updatedAt(now.Add(-4*time.Second))), JobManager: true, Now: now},
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"ended job's JobManager shut down is not recovered", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobFinished), updatedAt(now.Add(-25*time.Hour))), Now: now},
+			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"operator setting changed", Input{Spec: app(v1beta1.UpgradeModeSavepoint, `{"kubernetes.operator.periodic.savepoint.interval":"1h"}`), Last: app(v1beta1.UpgradeModeSavepoint, `{}`), Status: running(), JobManager: true},
 			Plan{Step: RecordSpec, SnapshotsFirst: true}},
 		{"reactive scale", Input{Spec: with(reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](4); s.Job.Parallelism = 4 }), Last: reactive, Status: running(), JobManager: true},
@@ -184,7 +204,7 @@ func suspendAndFailedJobCases(specs nextSpecs) []nextCase {
 			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
 			Plan{Step: RestartFailed}},
 		{"failed job, restart off", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
-			Plan{Step: Steady, SnapshotsFirst: true}},
+			Plan{Step: Steady, After: DefaultShutdownTTL, SnapshotsFirst: true}}, // its JobManager stays for the shutdown TTL
 		{"failed job being restarted: its cluster is deleted without HA", Input{Spec: restartFailed, Last: restartFailed, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
 			Plan{Step: Delete}},
 	}
