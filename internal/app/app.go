@@ -81,15 +81,16 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	// A default configuration change reconciles what it reaches at once.
-	onDefaults := func(members []string) {
+	// A default configuration change, and a member handed over for
+	// adoption, reconcile what they reach at once.
+	enqueueMembers := func(members []string) {
 		for _, r := range []*mcgate.Requeuer{requeuer, sessionRequeuer} {
 			if r != nil {
 				r.EnqueueMembers(context.Background(), members)
 			}
 		}
 	}
-	hub, err := newHub(cfg, c, elector, resolver, onDefaults)
+	hub, err := newHub(cfg, c, elector, resolver, enqueueMembers)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func electionClient(cfg *rest.Config) (kubernetes.Interface, error) {
 
 // newHub builds the member machinery: the provider, the fleet index and
 // API, and the MemberCluster status, placed by the elector.
-func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver, onDefaults func(members []string)) (*clusters.Hub, error) {
+func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver, enqueueMembers func(members []string)) (*clusters.Hub, error) {
 	o := c.Clusters
 	o.Placer = placer{elector}
 	o.MemberUserAgent = "flink-hub/" + c.Election.Identity
@@ -133,7 +134,8 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 	o.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
 	// A member's Flink REST connections go with it.
 	o.OnMemberDisengaged = resolver.Forget
-	o.OnDefaultsChanged = onDefaults
+	o.OnDefaultsChanged = enqueueMembers
+	o.OnAdopt = func(member string) { enqueueMembers([]string{member}) }
 	// What the controllers watch in members is listed before they engage
 	// each member.
 	o.MemberWatchedKinds = append(flinkdeployment.WatchedMemberKinds(), flinksessionjob.WatchedMemberKinds()...)

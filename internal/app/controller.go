@@ -51,6 +51,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
+		Adoptions:   hub.Provider,
 	}
 	setup := c.Controller
 	setup.Gate, setup.Replica, setup.ShardOf = elector, c.Election.Identity, elector.ShardOf

@@ -96,6 +96,9 @@ type Options struct {
 	// OnDefaultsChanged, when set, hears the members whose default
 	// configuration changed ("" meaning every member).
 	OnDefaultsChanged func(members []string)
+	// OnAdopt, when set, hears a member handed over for adoption
+	// (ProviderOptions.OnAdopt).
+	OnAdopt func(member string)
 	// MemberUserAgent is the User-Agent of requests to members, which
 	// their audit logs record; "flink-hub" when empty. The binary adds its
 	// replica identity, so that a member's admin sees which replica wrote.
@@ -175,6 +178,7 @@ func NewProvider(opts Options) *Provider {
 		Namespace:   opts.Namespace,
 		Claims:      claim.New(opts.ClaimDuration),
 		OnDisengage: opts.OnMemberDisengaged,
+		OnAdopt:     opts.OnAdopt,
 		SyncKinds:   opts.MemberWatchedKinds,
 		SyncTimeout: opts.MemberSyncTimeout,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {

@@ -56,6 +56,8 @@ type Provider struct {
 	claimants map[multicluster.ClusterName]claimant
 	// engagements hold each registered member's last engagement outcome.
 	engagements map[multicluster.ClusterName]engagement
+	// adoptions hold each member's adoption time (memberconfig.AdoptBefore).
+	adoptions map[multicluster.ClusterName]time.Time
 }
 
 type claimant struct {
@@ -84,6 +86,10 @@ type ProviderOptions struct {
 	// shares, so that a member that stops answering fails its own
 	// engagement instead of holding the others'.
 	SyncKinds []client.Object
+	// OnAdopt, when set, is called with a member's name when its adoption
+	// time (memberconfig.AdoptBefore) changed, to reconcile what it hands
+	// over at once.
+	OnAdopt func(member string)
 	// SyncTimeout bounds each wait for a member's caches while it is
 	// engaged (DefaultSyncTimeout when zero); the engagement fails after
 	// it and is tried again.
@@ -114,7 +120,8 @@ type indexer struct {
 
 // NewMemberProvider returns a Provider; call SetupWithManager.
 func NewMemberProvider(opts ProviderOptions) *Provider {
-	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), clusters: map[multicluster.ClusterName]*member{}, claimants: map[multicluster.ClusterName]claimant{}, engagements: map[multicluster.ClusterName]engagement{}}
+	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), clusters: map[multicluster.ClusterName]*member{}, claimants: map[multicluster.ClusterName]claimant{}, engagements: map[multicluster.ClusterName]engagement{},
+		adoptions: map[multicluster.ClusterName]time.Time{}}
 }
 
 // SetupWithManager watches the member Secrets with mgr's local manager and
@@ -151,6 +158,28 @@ func (p *Provider) setEngagement(name multicluster.ClusterName, e engagement) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.engagements[name] = e
+}
+
+// AdoptBefore is the member's adoption time: the hub takes over its
+// FlinkDeployments whose status another operator wrote before it. Zero
+// when the member was not handed over.
+func (p *Provider) AdoptBefore(member string) time.Time {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.adoptions[multicluster.ClusterName(member)]
+}
+
+// recordAdoption keeps the member's adoption time, telling OnAdopt when it
+// changed.
+func (p *Provider) recordAdoption(name multicluster.ClusterName, at time.Time) {
+	p.mu.Lock()
+	changed := !p.adoptions[name].Equal(at)
+	p.adoptions[name] = at
+	p.mu.Unlock()
+	if changed && !at.IsZero() && p.opts.OnAdopt != nil {
+		p.log.Info("member handed over for adoption", "cluster", name, "before", at)
+		p.opts.OnAdopt(string(name))
+	}
 }
 
 // Get returns an engaged member, or multicluster.ErrClusterNotFound.
@@ -196,6 +225,7 @@ func (p *Provider) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		p.release(ctx, name)
 		return ctrl.Result{}, nil
 	}
+	p.recordAdoption(name, memberconfig.AdoptBefore(&secret))
 	namespaces, err := memberconfig.Namespaces(&secret)
 	if err != nil {
 		logger.Error(err, "member Secret refused: its namespaces are invalid")

@@ -25,6 +25,11 @@ const (
 	// RulesRevisionAnnotation on a registration Secret records the revision
 	// of the rules `cluster add` granted the hub in the member.
 	RulesRevisionAnnotation = "flink-hub.io/rules-revision"
+	// AdoptBeforeAnnotation on a registration Secret (RFC 3339, written by
+	// `kubectl flinkhub adopt`) hands the hub the member's FlinkDeployments
+	// whose status another operator (the Apache operator) wrote before that
+	// time: the hub takes them over in place instead of leaving them alone.
+	AdoptBeforeAnnotation = "flink-hub.io/adopt-before"
 	// RefusedNamespace is the member namespace the hub never manages.
 	RefusedNamespace = "kube-system"
 	// ClaimNamespace holds the member's claim (a Lease) in every member.

@@ -6,6 +6,7 @@ package memberconfig
 import (
 	"errors"
 	"fmt"
+	"time"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,16 @@ func invalid(format string, args ...any) error {
 func IsInvalid(err error) bool {
 	var ie *InvalidError
 	return errors.As(err, &ie)
+}
+
+// AdoptBefore reads the Secret's adoption time (AdoptBeforeAnnotation);
+// zero when it has none or it cannot be read.
+func AdoptBefore(s *corev1.Secret) time.Time {
+	t, err := time.Parse(time.RFC3339, s.Annotations[hubv1alpha1.AdoptBeforeAnnotation])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // IsMember reports whether a Secret carries the member registration label.

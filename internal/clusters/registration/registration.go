@@ -12,7 +12,9 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -312,4 +314,26 @@ func caData(cfg *rest.Config) ([]byte, error) {
 		return data, nil
 	}
 	return nil, nil
+}
+
+// Adopt marks the registration Secret of member name so that the hub takes
+// over the member's FlinkDeployments whose status another operator wrote
+// before at (hubv1alpha1.AdoptBeforeAnnotation). found is false, and
+// nothing is written, when no member of that name is registered.
+func Adopt(ctx context.Context, hub client.Client, hubNamespace, name string, at time.Time) (found bool, err error) {
+	secret := &corev1.Secret{}
+	if err := hub.Get(ctx, client.ObjectKey{Namespace: hubNamespace, Name: name}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	if secret.Labels[hubv1alpha1.MemberSecretLabel] != "true" {
+		return false, nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, hubv1alpha1.AdoptBeforeAnnotation, at.UTC().Format(time.RFC3339))
+	if err := hub.Patch(ctx, secret, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(FieldManager)); err != nil {
+		return true, fmt.Errorf("mark member %q for adoption: %w", name, err)
+	}
+	return true, nil
 }

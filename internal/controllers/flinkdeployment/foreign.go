@@ -34,10 +34,11 @@ type foreignWriter struct {
 
 // foreignStatusWriter returns the other manager whose status write is at
 // least as recent as the newest status write of ours (any one, if ours
-// never wrote status). Entries are compared at their one-second resolution;
-// a tie counts as the other's, the safe side.
-func foreignStatusWriter(fields []metav1.ManagedFieldsEntry, ours string) (foreignWriter, bool) {
-	var newestOurs time.Time
+// never wrote status) and not before adoptBefore (the member was handed
+// over: `kubectl flinkhub adopt`). Entries are compared at their
+// one-second resolution; a tie counts as the other's, the safe side.
+func foreignStatusWriter(fields []metav1.ManagedFieldsEntry, ours string, adoptBefore time.Time) (foreignWriter, bool) {
+	newestOurs := adoptBefore
 	for _, f := range fields {
 		if f.Subresource == statusSubresource && f.Manager == ours && f.Time != nil && f.Time.After(newestOurs) {
 			newestOurs = f.Time.Time

@@ -23,19 +23,25 @@ func TestForeignStatusWriter(t *testing.T) {
 		name   string
 		fields []metav1.ManagedFieldsEntry
 		want   string
+		adopt  time.Time
 	}{
-		{"nobody wrote status", []metav1.ManagedFieldsEntry{spec("kubectl-client-side-apply", at(0))}, ""},
-		{"only the hub", []metav1.ManagedFieldsEntry{spec("kubectl", at(0)), status("flink-hub", at(time.Second))}, ""},
-		{"another wrote before the hub", []metav1.ManagedFieldsEntry{status("kubectl-patch", at(0)), status("flink-hub", at(time.Second))}, ""},
-		{"another wrote after the hub", []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), status("flink-kubernetes-operator", at(time.Second))}, "flink-kubernetes-operator"},
-		{"in the same second", []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), status("flink-kubernetes-operator", at(0))}, "flink-kubernetes-operator"},
-		{"the hub never wrote status", []metav1.ManagedFieldsEntry{status("flink-kubernetes-operator", at(0))}, "flink-kubernetes-operator"},
-		{"an entry without a time", []metav1.ManagedFieldsEntry{status("old-controller", nil)}, "old-controller"},
-		{"the newest of two others", []metav1.ManagedFieldsEntry{status("a", at(time.Second)), status("flink-hub", at(0)), status("b", at(2*time.Second))}, "b"},
-		{"another's spec write after the hub's status", []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), spec("kubectl-edit", at(time.Second))}, ""},
+		// A member handed over (kubectl flinkhub adopt) at t0+5s.
+		{name: "adopted: another wrote before the hand-over", fields: []metav1.ManagedFieldsEntry{status("flink-kubernetes-operator", at(time.Second))}, adopt: t0.Add(5 * time.Second)},
+		{name: "adopted: another wrote after the hand-over", fields: []metav1.ManagedFieldsEntry{status("flink-kubernetes-operator", at(6*time.Second))}, want: "flink-kubernetes-operator", adopt: t0.Add(5 * time.Second)},
+		{name: "adopted: another wrote in the hand-over's second", fields: []metav1.ManagedFieldsEntry{status("flink-kubernetes-operator", at(5*time.Second))}, want: "flink-kubernetes-operator", adopt: t0.Add(5 * time.Second)},
+		{name: "adopted: the hub wrote, then another", fields: []metav1.ManagedFieldsEntry{status("flink-hub", at(7*time.Second)), status("flink-kubernetes-operator", at(8*time.Second))}, want: "flink-kubernetes-operator", adopt: t0.Add(5 * time.Second)},
+		{name: "nobody wrote status", fields: []metav1.ManagedFieldsEntry{spec("kubectl-client-side-apply", at(0))}},
+		{name: "only the hub", fields: []metav1.ManagedFieldsEntry{spec("kubectl", at(0)), status("flink-hub", at(time.Second))}},
+		{name: "another wrote before the hub", fields: []metav1.ManagedFieldsEntry{status("kubectl-patch", at(0)), status("flink-hub", at(time.Second))}},
+		{name: "another wrote after the hub", fields: []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), status("flink-kubernetes-operator", at(time.Second))}, want: "flink-kubernetes-operator"},
+		{name: "in the same second", fields: []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), status("flink-kubernetes-operator", at(0))}, want: "flink-kubernetes-operator"},
+		{name: "the hub never wrote status", fields: []metav1.ManagedFieldsEntry{status("flink-kubernetes-operator", at(0))}, want: "flink-kubernetes-operator"},
+		{name: "an entry without a time", fields: []metav1.ManagedFieldsEntry{status("old-controller", nil)}, want: "old-controller"},
+		{name: "the newest of two others", fields: []metav1.ManagedFieldsEntry{status("a", at(time.Second)), status("flink-hub", at(0)), status("b", at(2*time.Second))}, want: "b"},
+		{name: "another's spec write after the hub's status", fields: []metav1.ManagedFieldsEntry{status("flink-hub", at(0)), spec("kubectl-edit", at(time.Second))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, ok := foreignStatusWriter(tc.fields, "flink-hub")
+			w, ok := foreignStatusWriter(tc.fields, "flink-hub", tc.adopt)
 			if got := map[bool]string{true: w.manager}[ok]; got != tc.want || ok != (tc.want != "") {
 				t.Errorf("foreignStatusWriter = %q, %v; want %q", w.manager, ok, tc.want)
 			}

@@ -38,6 +38,16 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	}
 	dep := &appsv1.Deployment{}
 	err := s.cluster.GetClient().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}, dep)
+	if apierrors.IsNotFound(err) && st.JobManagerDeploymentStatus != v1beta1.JobManagerMissing {
+		// Not in the cache, which holds only what carries the hub's
+		// label, but not known missing either: the JobManager of another
+		// operator (the Apache operator's, adopted) is taken over.
+		if adopted, aerr := r.takeOverCluster(ctx, s); aerr != nil {
+			return aerr
+		} else if adopted != nil {
+			dep, err = adopted, nil
+		}
+	}
 	switch {
 	case apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero()):
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
@@ -192,6 +202,68 @@ func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.
 		s.fd.Status.ClusterInfo = info
 	}
 	return nil
+}
+
+// ReasonAdopted is the event of a cluster taken over from another operator.
+const ReasonAdopted = "Adopted"
+
+// takeOverCluster reads live the JobManager Deployment (and the
+// standalone TaskManager Deployment) of s's FlinkDeployment that the cache
+// lacks, and adopts those another operator created, owned by this
+// FlinkDeployment but without the hub's label: the label is added in place
+// (nothing else changes, so no pod restarts), which brings them into the
+// hub's cache. It returns the JobManager Deployment, the hub's or adopted,
+// nil when there is none.
+func (r *Reconciler) takeOverCluster(ctx context.Context, s *state) (*appsv1.Deployment, error) {
+	jmName := deployer.JobManagerDeploymentName(s.fd)
+	names := []string{jmName}
+	for _, d := range r.deployers() {
+		for _, obj := range d.ClusterObjects(s.fd) {
+			if _, isDeployment := obj.(*appsv1.Deployment); isDeployment && !slices.Contains(names, obj.GetName()) {
+				names = append(names, obj.GetName())
+			}
+		}
+	}
+	var jm *appsv1.Deployment
+	for _, name := range names {
+		dep := &appsv1.Deployment{}
+		err := s.cluster.GetAPIReader().Get(ctx, types.NamespacedName{Namespace: s.fd.Namespace, Name: name}, dep)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read deployment %s: %w", name, err)
+		}
+		if !ownedBy(dep, s.fd) || !dep.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if dep.Labels[deployer.LabelManagedBy] == deployer.ManagedByHub {
+			// The hub's own, not in the cache yet.
+			if name == jmName {
+				jm = dep
+			}
+			continue
+		}
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, deployer.LabelManagedBy, deployer.ManagedByHub)
+		if err := s.cluster.GetClient().Patch(ctx, dep, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			return nil, fmt.Errorf("take over deployment %s: %w", name, err)
+		}
+		r.event(s, corev1.EventTypeNormal, ReasonAdopted, fmt.Sprintf("Deployment %s, created by another operator for this FlinkDeployment, is the hub's now (labelled in place; its pods keep running)", name))
+		if name == jmName {
+			jm = dep
+		}
+	}
+	return jm, nil
+}
+
+// ownedBy reports whether obj has an owner reference to fd.
+func ownedBy(obj metav1.Object, fd *v1beta1.FlinkDeployment) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == fd.UID {
+			return true
+		}
+	}
+	return false
 }
 
 // addTotals adds the deployed spec's total CPU and memory (bytes) to info,

@@ -79,10 +79,29 @@ type Reconciler struct {
 	// Defaults are the fleet's and members' default configuration, merged
 	// under each FlinkDeployment's own; optional.
 	Defaults *defaults.Store
+	// Adoptions say since when each member's FlinkDeployments written by
+	// another operator are the hub's (`kubectl flinkhub adopt`); optional.
+	Adoptions Adoptions
 
 	stalls stallReporter
 
 	warned Generations
+}
+
+// Adoptions give each member's adoption time (clusters.Provider).
+type Adoptions interface {
+	// AdoptBefore is the time before which other operators' status
+	// writes of the member's FlinkDeployments hand them to the hub; zero
+	// for none.
+	AdoptBefore(member string) time.Time
+}
+
+// adoptBefore is the member's adoption time, zero without Adoptions.
+func (r *Reconciler) adoptBefore(member string) time.Time {
+	if r.Adoptions == nil {
+		return time.Time{}
+	}
+	return r.Adoptions.AdoptBefore(member)
 }
 
 // state is one reconcile's working set.
@@ -200,7 +219,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 	observability.AnnotateReconcile(ctx, traceattr.Generation.Int64(fd.Generation))
 	r.applyDefaults(req.ClusterName.String(), fd)
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval, step: step, problem: currentProblem(fd)}
-	if w, ok := foreignStatusWriter(fd.ManagedFields, r.Options.FieldOwner); ok {
+	if w, ok := foreignStatusWriter(fd.ManagedFields, r.Options.FieldOwner, r.adoptBefore(s.clusterName)); ok {
 		// Another operator writes this FlinkDeployment: not a single
 		// write or Flink call from here, whatever its state. Looked at
 		// again when the other writers change, and now and then.
