@@ -6,8 +6,8 @@ package memberconfig
 import (
 	"errors"
 	"fmt"
-	"time"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
