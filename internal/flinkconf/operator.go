@@ -51,7 +51,16 @@ const (
 	// KeyBlockOnUnmanagedJobs (true by default) keeps a session cluster
 	// from being deleted while it runs jobs no FlinkSessionJob manages
 	// (submitted with the CLI, say).
-	KeyBlockOnUnmanagedJobs = OperatorKeyPrefix + "session.block-on-unmanaged-jobs"
+	KeyBlockOnUnmanagedJobs = OperatorKeyPrefix + "session.deletion.block-on-unmanaged-jobs"
+	// KeyBlockOnSessionJobs (true by default) keeps a session cluster from
+	// being deleted while FlinkSessionJobs name it.
+	KeyBlockOnSessionJobs = OperatorKeyPrefix + "session.deletion.block-on-session-jobs"
+	// KeyJMRecovery (true by default) recreates a JobManager Deployment
+	// deleted behind the hub's back.
+	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
+	// KeyLastStateFallback (true by default) lets a savepoint upgrade of a
+	// job that does not run restore from the HA metadata instead.
+	KeyLastStateFallback = OperatorKeyPrefix + "job.upgrade.last-state-fallback.enabled"
 	// KeyMergeArraysByName merges the lists of pod templates item by item
 	// by name; by position when false (the default, as upstream).
 	KeyMergeArraysByName = OperatorKeyPrefix + "pod-template.merge-arrays-by-name"
@@ -90,8 +99,44 @@ var operatorSettings = map[string]struct {
 	KeySnapshotResource:           {kind: kindBool},
 	KeySavepointDisposeOnDelete:   {kind: kindBool},
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
+	KeyBlockOnSessionJobs:         {kind: kindBool},
+	KeyJMRecovery:                 {kind: kindBool},
+	KeyLastStateFallback:          {kind: kindBool},
 	KeyMergeArraysByName:          {kind: kindBool},
 	KeyJMShutdownTTL:              {kind: kindDuration},
+}
+
+// deprecatedKeys are older names upstream still reads for a setting, read
+// when the setting itself is not set.
+var deprecatedKeys = map[string][]string{
+	KeyBlockOnUnmanagedJobs: {OperatorKeyPrefix + "session.block-on-unmanaged-jobs"},
+}
+
+// OperatorSetting is conf's value of an operator setting, under its name or
+// a deprecated one; "" when unset.
+func OperatorSetting(conf map[string]string, key string) string {
+	if v, ok := conf[key]; ok {
+		return v
+	}
+	for _, old := range deprecatedKeys[key] {
+		if v, ok := conf[old]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// settingOf is the setting key names, under its name or a deprecated one.
+func settingOf(key string) (string, bool) {
+	if _, ok := operatorSettings[key]; ok {
+		return key, true
+	}
+	for current, olds := range deprecatedKeys {
+		if slices.Contains(olds, key) {
+			return current, true
+		}
+	}
+	return "", false
 }
 
 // UnknownOperatorSettings lists, sorted, the kubernetes.operator.* keys of
@@ -100,7 +145,7 @@ var operatorSettings = map[string]struct {
 func UnknownOperatorSettings(conf map[string]string) []string {
 	var unknown []string
 	for key := range conf {
-		if _, known := operatorSettings[key]; strings.HasPrefix(key, OperatorKeyPrefix) && !known {
+		if _, known := settingOf(key); strings.HasPrefix(key, OperatorKeyPrefix) && !known {
 			unknown = append(unknown, key)
 		}
 	}
@@ -113,10 +158,11 @@ func UnknownOperatorSettings(conf map[string]string) []string {
 // "10 min"); booleans true or false and enums in any case, as Flink reads
 // them.
 func CheckOperatorSetting(key, value string) error {
-	setting, ok := operatorSettings[key]
+	current, ok := settingOf(key)
 	if !ok {
 		return nil
 	}
+	setting := operatorSettings[current]
 	switch setting.kind {
 	case kindDuration:
 		if _, err := ParseDuration(value); err != nil {

@@ -1,7 +1,10 @@
 package flinkconf
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -17,5 +20,48 @@ func TestUnknownOperatorSettings(t *testing.T) {
 	want := []string{"kubernetes.operator.job.autoscaler.enabled", "kubernetes.operator.periodic.savepont.interval"}
 	if !slices.Equal(got, want) {
 		t.Errorf("UnknownOperatorSettings = %v, want %v", got, want)
+	}
+}
+
+// TestDeprecatedOperatorKeys: a setting is read under upstream's
+// deprecated name too, checked as the setting, and its current name wins.
+func TestDeprecatedOperatorKeys(t *testing.T) {
+	old := "kubernetes.operator.session.block-on-unmanaged-jobs"
+	if got := OperatorSetting(map[string]string{old: "false"}, KeyBlockOnUnmanagedJobs); got != "false" {
+		t.Errorf("deprecated name not read: %q", got)
+	}
+	if got := OperatorSetting(map[string]string{old: "false", KeyBlockOnUnmanagedJobs: "true"}, KeyBlockOnUnmanagedJobs); got != "true" {
+		t.Errorf("the current name does not win: %q", got)
+	}
+	if err := CheckOperatorSetting(old, "maybe"); err == nil {
+		t.Error("a deprecated name's value is not checked")
+	}
+}
+
+// TestSettingsTableIsTrue: docs/operator-settings.md marks read exactly the
+// kubernetes.operator.* settings the hub reads.
+func TestSettingsTableIsTrue(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "operator-settings.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		key := OperatorKeyPrefix + strings.Trim(strings.TrimSpace(cells[1]), "`")
+		if strings.TrimSpace(cells[3]) == "read" {
+			marked[key] = true
+			if _, known := operatorSettings[key]; !known {
+				t.Errorf("%s is marked read, but the hub does not read it", key)
+			}
+		}
+	}
+	for key := range operatorSettings {
+		if !marked[key] {
+			t.Errorf("the hub reads %s, but the table does not mark it read", key)
+		}
 	}
 }

@@ -67,10 +67,11 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 }
 
 // sessionJobsRemain holds the deletion of a session cluster back while
-// FlinkSessionJobs of its namespace still name it, as upstream does: their
-// deletion cancels their jobs through it. It says so in the status.
+// FlinkSessionJobs of its namespace still name it, as upstream does (unless
+// kubernetes.operator.session.deletion.block-on-session-jobs is false):
+// their deletion cancels their jobs through it. It says so in the status.
 func (r *Reconciler) sessionJobsRemain(ctx context.Context, s *state) (bool, error) {
-	if s.fd.Spec.Job != nil {
+	if s.fd.Spec.Job != nil || plan.SettingOff(&s.fd.Spec, flinkconf.KeyBlockOnSessionJobs) {
 		return false, nil
 	}
 	var jobs v1beta1.FlinkSessionJobList
@@ -139,8 +140,9 @@ func boundedList(items []string) string {
 
 // unmanagedJobsRun holds the deletion of a session cluster back while it
 // runs jobs no FlinkSessionJob manages (submitted with Flink's CLI or web
-// UI), unless kubernetes.operator.session.block-on-unmanaged-jobs is
-// false, as upstream does. It runs after sessionJobsRemain, so every job
+// UI), unless kubernetes.operator.session.deletion.block-on-unmanaged-jobs
+// (or its deprecated name, session.block-on-unmanaged-jobs) is false, as
+// upstream does. It runs after sessionJobsRemain, so every job
 // left is unmanaged. A JobManager that is not ready, or does not answer,
 // runs nothing to keep.
 func (r *Reconciler) unmanagedJobsRun(ctx context.Context, s *state) (bool, error) {

@@ -199,7 +199,7 @@ func specChange(in Input) Plan {
 		}
 		return Plan{Step: Steady, After: left}
 	}
-	if in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing {
+	if in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing && !SettingOff(in.Last, flinkconf.KeyJMRecovery) {
 		return Plan{Step: RecoverJobManager}
 	}
 	return Plan{Step: Steady}
@@ -305,8 +305,9 @@ func capture(in Input, redeploy bool) Plan {
 		return Plan{Step: TriggerSavepoint}
 	}
 	// The job does not run, so no savepoint can be taken: fall back to
-	// the latest checkpoint in the HA metadata if there is one.
-	if HAEnabled(in.Last) {
+	// the latest checkpoint in the HA metadata if there is one (unless
+	// kubernetes.operator.job.upgrade.last-state-fallback.enabled is off).
+	if HAEnabled(in.Last) && !SettingOff(in.Last, flinkconf.KeyLastStateFallback) {
 		switch {
 		case in.HAMetadata == nil:
 			return Plan{Step: ReadHAMetadata}

@@ -3,6 +3,7 @@ package plan
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,7 @@ func newNextSpecs() nextSpecs {
 func deployedCases(specs nextSpecs) []nextCase {
 	savepoint, redeploy, reactive := specs.savepoint, specs.redeploy, specs.reactive
 	ttl3s := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMShutdownTTL+`":"3 s"}`)
+	noRecovery := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMRecovery+`":"false"}`)
 	return []nextCase{
 		// Before the first deployment.
 		{"first deployment", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.InitialSavepointPath = "s3://b/sp-1" }), Status: &v1beta1.FlinkDeploymentStatus{}},
@@ -159,6 +161,8 @@ func deployedCases(specs nextSpecs) []nextCase {
 		{"ended job, TTL set per deployment", Input{Spec: ttl3s, Last: ttl3s, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), updatedAt(now.Add(-4*time.Second))), JobManager: true, Now: now},
 			Plan{Step: ShutDown, SnapshotsFirst: true}},
 		{"ended job's JobManager shut down is not recovered", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobFinished), updatedAt(now.Add(-25*time.Hour))), Now: now},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"JobManager deleted, recovery off", Input{Spec: noRecovery, Last: noRecovery, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"operator setting changed", Input{Spec: app(v1beta1.UpgradeModeSavepoint, `{"kubernetes.operator.periodic.savepoint.interval":"1h"}`), Last: app(v1beta1.UpgradeModeSavepoint, `{}`), Status: running(), JobManager: true},
 			Plan{Step: RecordSpec, SnapshotsFirst: true}},
@@ -239,6 +243,7 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
+	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
 	return []nextCase{
 		// Capturing the job's state.
 		{"stateless: cancel, then delete", Input{Spec: with(stateless, parallel3), Last: stateless, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
@@ -271,6 +276,8 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: ReadHAMetadata}},
 		{"savepoint: job not running, HA metadata to fall back to", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true, Fallback: true}},
+		{"savepoint: job not running, HA metadata, fallback off", Input{Spec: with(noFallback, parallel3), Last: noFallback, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
+			Plan{Step: Blocked}},
 		{"savepoint: job not running, no HA metadata", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: Blocked}},
 		{"savepoint: job not running, HA off", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: upgrading(v1beta1.JobManagerDeployedNotReady, v1beta1.JobReconciling), JobManager: true},

@@ -38,7 +38,7 @@ func OperatorSetting(spec *v1beta1.FlinkDeploymentSpec, key string) string {
 	if err != nil {
 		return ""
 	}
-	return conf[key]
+	return flinkconf.OperatorSetting(conf, key)
 }
 
 // HAEnabled reports whether the spec configures Flink HA.
@@ -52,6 +52,14 @@ func HAEnabled(spec *v1beta1.FlinkDeploymentSpec) bool {
 func DurationSetting(spec *v1beta1.FlinkDeploymentSpec, key string) time.Duration {
 	d, _ := flinkconf.ParseDuration(OperatorSetting(spec, key))
 	return d
+}
+
+// SettingOff reports a boolean operator setting that is true by default
+// turned off: false when unset or not a boolean (the validation rejects
+// that).
+func SettingOff(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
+	v, ok := flinkconf.Bool(OperatorSetting(spec, key))
+	return ok && !v
 }
 
 // SettingOn reads a boolean operator setting, false when unset or not a
