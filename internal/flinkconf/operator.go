@@ -55,6 +55,12 @@ const (
 	// KeyBlockOnSessionJobs (true by default) keeps a session cluster from
 	// being deleted while FlinkSessionJobs name it.
 	KeyBlockOnSessionJobs = OperatorKeyPrefix + "session.deletion.block-on-session-jobs"
+	// KeyExceptionEvents bounds the JobException events of one reconcile
+	// (10 by default; 0 turns them off).
+	KeyExceptionEvents = OperatorKeyPrefix + "events.exceptions.limit-per-reconciliation"
+	// KeyExceptionLines is how many stack trace lines a JobException event
+	// holds (5 by default).
+	KeyExceptionLines = OperatorKeyPrefix + "events.exceptions.stacktrace-lines"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -101,6 +107,8 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyExceptionEvents:            {kind: kindCount},
+	KeyExceptionLines:             {kind: kindCount},
 	KeyLastStateFallback:          {kind: kindBool},
 	KeyMergeArraysByName:          {kind: kindBool},
 	KeyJMShutdownTTL:              {kind: kindDuration},

@@ -121,17 +121,23 @@ func checkJobUndisturbed(t *testing.T, ctx context.Context, fd, got *v1beta1.Fli
 	}
 }
 
-func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
+// eventsOf lists the events of reason about fd.
+func eventsOf(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) []eventsv1.Event {
 	var evs eventsv1.EventList
 	if err := fleet.Members[0].Client.List(ctx, &evs, client.InNamespace(fd.Namespace)); err != nil {
-		return false
+		return nil
 	}
+	var out []eventsv1.Event
 	for _, e := range evs.Items {
 		if e.Regarding.Name == fd.Name && e.Reason == reason {
-			return true
+			out = append(out, e)
 		}
 	}
-	return false
+	return out
+}
+
+func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
+	return len(eventsOf(ctx, fd, reason)) > 0
 }
 
 func TestManualSavepoint(t *testing.T) {
@@ -462,6 +468,30 @@ func TestEndedJobShutsDownAfterTTL(t *testing.T) {
 	}
 	if got.Status.Error != "" {
 		t.Errorf("error %q after a shutdown", failure(got).Message)
+	}
+}
+
+// TestJobExceptionsBecomeEvents: an exception the running job raises (it
+// restarts) becomes a JobException Warning event with its stack trace cut
+// to kubernetes.operator.events.exceptions.stacktrace-lines (1 here), once.
+func TestJobExceptionsBecomeEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "exceptions", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.events.exceptions.stacktrace-lines":"1"`))
+	job := simJob(fd)
+	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(job.ID, "java.lang.IllegalStateException: sensor 7 sent garbage", false); err != nil {
+		t.Fatal(err)
+	}
+	var got []eventsv1.Event
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		got = eventsOf(ctx, fd, flinkdeployment.ReasonJobException)
+		return len(got) > 0, nil
+	}); err != nil {
+		t.Fatalf("no %s event: %v", flinkdeployment.ReasonJobException, err)
+	}
+	want := "java.lang.IllegalStateException: sensor 7 sent garbage\n... (1 more lines)"
+	if len(got) != 1 || got[0].Note != want || got[0].Type != corev1.EventTypeWarning {
+		t.Errorf("events %+v; want one Warning %q", got, want)
 	}
 }
 

@@ -314,6 +314,7 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 	if changed || js.UpdateTime == "" {
 		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 	}
+	r.reportExceptions(ctx, s, jm, job)
 	switch {
 	case js.State == v1beta1.JobFailed && (changed || s.problem.IsZero()):
 		// Once per failure: a later problem (an upgrade that cannot take a

@@ -85,7 +85,8 @@ type Reconciler struct {
 
 	stalls stallReporter
 
-	warned Generations
+	warned     Generations
+	exceptions ExceptionMarks
 }
 
 // Adoptions give each member's adoption time (clusters.Provider).

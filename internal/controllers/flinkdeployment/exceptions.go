@@ -1,0 +1,145 @@
+package flinkdeployment
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+)
+
+// ReasonJobException is upstream's event of an exception in a job's
+// history.
+const ReasonJobException = "JobException"
+
+// Upstream's defaults of the exception events' settings.
+const (
+	defaultExceptionEvents = 10
+	defaultExceptionLines  = 5
+	// maxExceptionLineLength bounds each stack trace line of an event:
+	// the JobManager's text.
+	maxExceptionLineLength = 512
+)
+
+// ExceptionMarks remember, per FlinkDeployment, the job whose exceptions
+// were reported, its last modification then, and the newest exception
+// reported; safe for concurrent use, the zero value is ready. A job whose
+// modification time did not change raised nothing new, so Flink is asked
+// for exceptions only after a change (a restart changes it).
+type ExceptionMarks struct {
+	mu    sync.Mutex
+	marks map[types.UID]exceptionMark
+}
+
+type exceptionMark struct {
+	jobID            string
+	modified, newest int64
+}
+
+func (m *ExceptionMarks) get(uid types.UID) (exceptionMark, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mark, ok := m.marks[uid]
+	return mark, ok
+}
+
+func (m *ExceptionMarks) set(uid types.UID, mark exceptionMark) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.marks == nil || len(m.marks) >= maxRemembered {
+		m.marks = map[types.UID]exceptionMark{}
+	}
+	m.marks[uid] = mark
+}
+
+// reportExceptions turns the job's new exceptions into JobException
+// Warning events, newest first, at most
+// kubernetes.operator.events.exceptions.limit-per-reconciliation of them
+// (0 turns them off), each with the first
+// events.exceptions.stacktrace-lines lines of its stack trace, as upstream
+// does. The first observation of a job by this replica only notes its
+// newest exception: after a restart or a shard handoff, exceptions raised
+// while nobody observed are not reported twice (nor at all; upstream reads
+// its past events instead).
+func (r *Reconciler) reportExceptions(ctx context.Context, s *state, jm flinkrest.Client, job api.JobDetails) {
+	limit := countSetting(s, flinkconf.KeyExceptionEvents, defaultExceptionEvents)
+	if limit == 0 {
+		return
+	}
+	mark, seen := r.exceptions.get(s.fd.UID)
+	if seen && mark.jobID == string(job.Jid) && mark.modified == job.LastModification {
+		return
+	}
+	history, err := jm.Exceptions(ctx, string(job.Jid))
+	if err != nil {
+		log.FromContext(ctx).Info("cannot read the job's exceptions", "error", err.Error())
+		return
+	}
+	entries := slices.Clone(history.ExceptionHistory.Entries)
+	slices.SortFunc(entries, func(a, b api.RootExceptionInfo) int { return cmp.Compare(b.Timestamp, a.Timestamp) })
+	next := exceptionMark{jobID: string(job.Jid), modified: job.LastModification}
+	if len(entries) > 0 {
+		next.newest = entries[0].Timestamp
+	}
+	if seen {
+		last := mark.newest
+		if mark.jobID != next.jobID {
+			last = 0
+		}
+		lines := countSetting(s, flinkconf.KeyExceptionLines, defaultExceptionLines)
+		for i, e := range entries {
+			if e.Timestamp <= last || i >= limit {
+				break
+			}
+			r.event(s, corev1.EventTypeWarning, ReasonJobException, exceptionMessage(e, lines))
+		}
+	}
+	r.exceptions.set(s.fd.UID, next)
+}
+
+// exceptionMessage is the first lines of e's stack trace (its name when it
+// has none), each bounded, and how many lines were left out.
+func exceptionMessage(e api.RootExceptionInfo, lines int) string {
+	trace := strings.Split(strings.TrimSpace(e.Stacktrace), "\n")
+	if len(trace) == 1 && trace[0] == "" {
+		trace = []string{e.ExceptionName}
+	}
+	var b strings.Builder
+	for i, line := range trace {
+		if i >= lines {
+			fmt.Fprintf(&b, "... (%d more lines)", len(trace)-lines)
+			break
+		}
+		if r := []rune(line); len(r) > maxExceptionLineLength {
+			line = string(r[:maxExceptionLineLength]) + "…"
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// countSetting reads a whole-number operator setting of the deployed
+// spec, def when unset (the validation refuses what is not a number).
+func countSetting(s *state, key string, def int) int {
+	spec := &s.fd.Spec
+	if s.lastSpec != nil {
+		spec = s.lastSpec
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(plan.OperatorSetting(spec, key)))
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}
