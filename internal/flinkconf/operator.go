@@ -61,6 +61,17 @@ const (
 	// KeyExceptionLines is how many stack trace lines a JobException event
 	// holds (5 by default).
 	KeyExceptionLines = OperatorKeyPrefix + "events.exceptions.stacktrace-lines"
+	// KeyHealthCheck (false by default) restarts a job the cluster health
+	// check finds unhealthy.
+	KeyHealthCheck = OperatorKeyPrefix + "cluster.health-check.enabled"
+	// KeyHealthRestartsThreshold (64) and KeyHealthRestartsWindow (2 min):
+	// more restarts than the threshold within the window is unhealthy.
+	KeyHealthRestartsThreshold = OperatorKeyPrefix + "cluster.health-check.restarts.threshold"
+	KeyHealthRestartsWindow    = OperatorKeyPrefix + "cluster.health-check.restarts.window"
+	// KeyHealthCheckpointProgress (true) and KeyHealthCheckpointWindow: no
+	// checkpoint completed within the window is unhealthy.
+	KeyHealthCheckpointProgress = OperatorKeyPrefix + "cluster.health-check.checkpoint-progress.enabled"
+	KeyHealthCheckpointWindow   = OperatorKeyPrefix + "cluster.health-check.checkpoint-progress.window"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -107,6 +118,11 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyHealthCheck:                {kind: kindBool},
+	KeyHealthRestartsThreshold:    {kind: kindCount},
+	KeyHealthRestartsWindow:       {kind: kindDuration},
+	KeyHealthCheckpointProgress:   {kind: kindBool},
+	KeyHealthCheckpointWindow:     {kind: kindDuration},
 	KeyExceptionEvents:            {kind: kindCount},
 	KeyExceptionLines:             {kind: kindCount},
 	KeyLastStateFallback:          {kind: kindBool},

@@ -42,6 +42,9 @@ type Client interface {
 	// CheckpointStatus polls a checkpoint trigger
 	// (GET /jobs/{id}/checkpoints/{trigger}).
 	CheckpointStatus(ctx context.Context, jobID, triggerID string) (OperationStatus, error)
+	// JobMetrics returns the values of the job's metrics names, by name;
+	// a metric the job does not have is absent.
+	JobMetrics(ctx context.Context, jobID string, names ...string) (map[string]string, error)
 	// CheckpointStatistics returns checkpoint counts, the latest completed,
 	// failed, restored checkpoints and savepoint (GET /jobs/{id}/checkpoints).
 	CheckpointStatistics(ctx context.Context, jobID string) (*api.CheckpointingStatistics, error)
@@ -302,6 +305,25 @@ func (c *client) Exceptions(ctx context.Context, jobID string) (*api.JobExceptio
 		return nil, err
 	}
 	return need(op, r, r.JSON200)
+}
+
+func (c *client) JobMetrics(ctx context.Context, jobID string, names ...string) (map[string]string, error) {
+	const op = "getJobMetrics"
+	r, err := call(c, ctx, op, func(ctx context.Context, e ...api.RequestEditorFn) (*api.GetJobMetricsResponse, error) {
+		return c.api.GetJobMetricsWithResponse(ctx, jobID, &api.GetJobMetricsParams{Get: strings.Join(names, ",")}, e...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v, err := need(op, r, r.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(*v))
+	for _, m := range *v {
+		out[m.Id] = m.Value
+	}
+	return out, nil
 }
 
 func (c *client) TaskManagers(ctx context.Context) ([]api.TaskManagerInfo, error) {

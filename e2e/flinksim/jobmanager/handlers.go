@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -328,6 +329,22 @@ func (s server) GetCheckpointingStatistics(w http.ResponseWriter, _ *http.Reques
 			st.History = append(st.History, api.CheckpointStatistics{ClassName: "completed", Id: cp.ID, Status: status, TriggerTimestamp: cp.Time.UnixMilli()})
 		}
 		writeJSON(w, http.StatusOK, st)
+	})
+}
+
+// GetJobMetrics answers the job metrics the health check reads
+// (numRestarts, numberOfCompletedCheckpoints), as Flink does: a bare array
+// of the asked metrics the job has.
+func (s server) GetJobMetrics(w http.ResponseWriter, _ *http.Request, jobID api.JobID, params api.GetJobMetricsParams) {
+	s.withJob(w, jobID, func(j *job, _ time.Time) {
+		have := map[string]int{"numRestarts": j.restarts, "numberOfCompletedCheckpoints": j.completedCount}
+		out := api.MetricCollectionResponseBody{}
+		for _, name := range strings.Split(params.Get, ",") {
+			if v, ok := have[name]; ok {
+				out = append(out, api.Metric{Id: name, Value: strconv.Itoa(v)})
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 

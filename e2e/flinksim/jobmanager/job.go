@@ -32,6 +32,11 @@ type job struct {
 	savepoints     map[string]*operation
 	checkpoints    map[string]*operation
 	exceptions     []api.RootExceptionInfo
+	// restarts counts the job's restarts (Flink's numRestarts).
+	restarts int
+	// completedCount counts the checkpoints completed (Flink's
+	// numberOfCompletedCheckpoints); completed keeps only the latest.
+	completedCount int
 }
 
 // operation is an asynchronous savepoint, checkpoint or disposal.
@@ -187,6 +192,7 @@ func (jm *JobManager) completeCheckpointLocked(j *job, now time.Time) Checkpoint
 	}
 	cp := Checkpoint{ID: j.lastID, Path: fmt.Sprintf("%s/%s/chk-%d", trimSlash(dir), j.id, j.lastID), Time: now}
 	j.completed = append(j.completed, cp)
+	j.completedCount++
 	if len(j.completed) > maxHistory {
 		j.completed = j.completed[len(j.completed)-maxHistory:]
 	}
@@ -271,6 +277,7 @@ func (jm *JobManager) FailJob(jobID, cause string, permanent bool) error {
 		cp := j.completed[n-1]
 		j.restored, j.restoreAt = &Restore{Path: cp.Path, CheckpointID: cp.ID}, now
 	}
+	j.restarts++
 	jm.setStateLocked(j, api.JobStatusRESTARTING, now)
 	jm.schedule(j, api.JobStatusRUNNING, now.Add(jm.cfg.CancelDelay))
 	return nil

@@ -53,6 +53,9 @@ type ServerInterface interface {
 	// (GET /jobs/{jobid}/exceptions)
 	GetJobExceptions(w http.ResponseWriter, r *http.Request, jobid JobID, params GetJobExceptionsParams)
 
+	// (GET /jobs/{jobid}/metrics)
+	GetJobMetrics(w http.ResponseWriter, r *http.Request, jobid JobID, params GetJobMetricsParams)
+
 	// (POST /jobs/{jobid}/savepoints)
 	TriggerSavepoint(w http.ResponseWriter, r *http.Request, jobid JobID)
 
@@ -486,6 +489,48 @@ func (siw *ServerInterfaceWrapper) GetJobExceptions(w http.ResponseWriter, r *ht
 	handler.ServeHTTP(w, r)
 }
 
+// GetJobMetrics operation middleware
+func (siw *ServerInterfaceWrapper) GetJobMetrics(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "jobid" -------------
+	var jobid JobID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobid", r.PathValue("jobid"), &jobid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "jobid", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetJobMetricsParams
+
+	// ------------- Optional query parameter "get" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "get", r.URL.Query(), &params.Get, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "get"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "get", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetJobMetrics(w, r, jobid, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // TriggerSavepoint operation middleware
 func (siw *ServerInterfaceWrapper) TriggerSavepoint(w http.ResponseWriter, r *http.Request) {
 
@@ -798,6 +843,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/jobs/{jobid}/checkpoints", wrapper.TriggerCheckpoint)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/checkpoints/{triggerid}", wrapper.GetCheckpointStatus)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/exceptions", wrapper.GetJobExceptions)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/metrics", wrapper.GetJobMetrics)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/jobs/{jobid}/savepoints", wrapper.TriggerSavepoint)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/savepoints/{triggerid}", wrapper.GetSavepointStatus)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/status", wrapper.GetJobStatusInfo)

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
@@ -114,6 +115,12 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
 		st.JobStatus.UpgradeSavepointPath = ""
 		r.event(s, corev1.EventTypeNormal, "SpecChanged", p.Why)
+		return true, r.persist(ctx, s)
+	case plan.RestartUnhealthy:
+		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		st.JobStatus.UpgradeSavepointPath = ""
+		clusterhealth.Forget(st.ClusterInfo)
+		r.event(s, corev1.EventTypeWarning, ReasonRestartUnhealthy, p.Why)
 		return true, r.persist(ctx, s)
 	case plan.RestartFailed:
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading

@@ -22,6 +22,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -492,6 +493,52 @@ func TestJobExceptionsBecomeEvents(t *testing.T) {
 	want := "java.lang.IllegalStateException: sensor 7 sent garbage\n... (1 more lines)"
 	if len(got) != 1 || got[0].Note != want || got[0].Type != corev1.EventTypeWarning {
 		t.Errorf("events %+v; want one Warning %q", got, want)
+	}
+}
+
+// TestUnhealthyJobRestarts: with the cluster health check on (at most one
+// restart within a minute, the checkpoint check off), a job that restarts
+// twice is restarted by the hub from its HA metadata, with a
+// RestartUnhealthyJob event naming the threshold, as upstream does.
+func TestUnhealthyJobRestarts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "unhealthy", v1beta1.UpgradeModeLastState),
+		`"kubernetes.operator.cluster.health-check.enabled":"true","kubernetes.operator.cluster.health-check.restarts.threshold":"1",`+
+			`"kubernetes.operator.cluster.health-check.restarts.window":"1 min","kubernetes.operator.cluster.health-check.checkpoint-progress.enabled":"false"`))
+	// The first observation of the check starts its window.
+	waitFor(t, ctx, fd, time.Minute, "health info recorded", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.ClusterInfo[clusterhealth.InfoKey] != ""
+	})
+	old := jobManager(t, ctx, fd)
+	sjm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	for range 2 {
+		job := simJob(fd)
+		if err := sjm.FailJob(job.ID, "java.io.IOException: disk gone", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := framework.Eventually(ctx, 30*time.Second, func(context.Context) (bool, error) {
+			return simJob(fd).State == "RUNNING", nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		return hasEvent(ctx, fd, flinkdeployment.ReasonRestartUnhealthy), nil
+	}); err != nil {
+		t.Fatalf("no %s event: %v", flinkdeployment.ReasonRestartUnhealthy, err)
+	}
+	if evs := eventsOf(ctx, fd, flinkdeployment.ReasonRestartUnhealthy); !strings.Contains(evs[0].Note, "Restart count hit threshold: 1") {
+		t.Errorf("event %q does not say why", evs[0].Note)
+	}
+	waitFor(t, ctx, fd, 2*time.Minute, "running again", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ReconciliationStatus.State == v1beta1.ReconciliationDeployed
+	})
+	if jobManager(t, ctx, fd).UID == old.UID {
+		t.Error("the unhealthy job's JobManager was not replaced")
+	}
+	if job := simJob(fd); job == nil || job.Restored == nil || job.Restored.Path == "" {
+		t.Errorf("the restarted job did not restore from the HA metadata: %+v", job)
 	}
 }
 

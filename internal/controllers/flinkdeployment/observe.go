@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"slices"
 	"sort"
@@ -198,6 +199,9 @@ func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.
 		info["flink-revision"] = cfg.FlinkRevision
 	}
 	r.addTotals(s, info)
+	if health, ok := s.fd.Status.ClusterInfo[clusterhealth.InfoKey]; ok {
+		info[clusterhealth.InfoKey] = health
+	}
 	if len(info) > 0 {
 		s.fd.Status.ClusterInfo = info
 	}
@@ -315,6 +319,7 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 	}
 	r.reportExceptions(ctx, s, jm, job)
+	r.observeHealth(ctx, s, jm, js.JobID)
 	switch {
 	case js.State == v1beta1.JobFailed && (changed || s.problem.IsZero()):
 		// Once per failure: a later problem (an upgrade that cannot take a

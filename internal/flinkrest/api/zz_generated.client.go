@@ -620,6 +620,15 @@ type LatestCheckpoints struct {
 	Savepoint CompletedCheckpointStatistics `json:"savepoint,omitempty"`
 }
 
+// Metric defines model for Metric.
+type Metric struct {
+	Id    string `json:"id"`
+	Value string `json:"value,omitempty"`
+}
+
+// MetricCollectionResponseBody defines model for MetricCollectionResponseBody.
+type MetricCollectionResponseBody = []Metric
+
 // MultipleJobsDetails defines model for MultipleJobsDetails.
 type MultipleJobsDetails struct {
 	Jobs []JobDetails `json:"jobs,omitempty"`
@@ -855,6 +864,12 @@ type GetJobExceptionsParams struct {
 
 	// FailureLabelFilter Collection of string values working as a filter in the form of `key:value` pairs allowing only exceptions with ALL of the specified failure labels to be returned.
 	FailureLabelFilter FailureLabel `form:"failureLabelFilter,omitempty" json:"failureLabelFilter,omitempty"`
+}
+
+// GetJobMetricsParams defines parameters for GetJobMetrics.
+type GetJobMetricsParams struct {
+	// Get Comma-separated list of string values to select specific metrics.
+	Get string `form:"get,omitempty" json:"get,omitempty"`
 }
 
 // SubmitJobFromJarJSONRequestBody defines body for SubmitJobFromJar for application/json ContentType.
@@ -1109,6 +1124,11 @@ type ClientInterface interface {
 	//
 	// Returns the most recent exceptions that have been handled by Flink for this job. The 'exceptionHistory.truncated' flag defines whether exceptions were filtered out through the GET parameter. The backend collects only a specific amount of most recent exceptions per job. This can be configured through web.exception-history-size in the Flink configuration. The following first-level members are deprecated: 'root-exception', 'timestamp', 'all-exceptions', and 'truncated'. Use the data provided through 'exceptionHistory', instead.
 	GetJobExceptions(ctx context.Context, jobid JobID, params *GetJobExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetJobMetrics performs a GET /jobs/{jobid}/metrics (the `GetJobMetrics` operationId) request.
+	//
+	// Provides access to job metrics.
+	GetJobMetrics(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TriggerSavepointWithBody performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 	// with any type of body and a specified content type.
@@ -1378,6 +1398,21 @@ func (c *Client) GetCheckpointStatus(ctx context.Context, jobid JobID, triggerid
 // Returns the most recent exceptions that have been handled by Flink for this job. The 'exceptionHistory.truncated' flag defines whether exceptions were filtered out through the GET parameter. The backend collects only a specific amount of most recent exceptions per job. This can be configured through web.exception-history-size in the Flink configuration. The following first-level members are deprecated: 'root-exception', 'timestamp', 'all-exceptions', and 'truncated'. Use the data provided through 'exceptionHistory', instead.
 func (c *Client) GetJobExceptions(ctx context.Context, jobid JobID, params *GetJobExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJobExceptionsRequest(c.Server, jobid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetJobMetrics performs a GET /jobs/{jobid}/metrics (the `GetJobMetrics` operationId) request.
+//
+// Provides access to job metrics.
+func (c *Client) GetJobMetrics(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJobMetricsRequest(c.Server, jobid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2091,6 +2126,63 @@ func NewGetJobExceptionsRequest(server string, jobid JobID, params *GetJobExcept
 	return req, nil
 }
 
+// NewGetJobMetricsRequest constructs an http.Request for the GetJobMetrics method
+func NewGetJobMetricsRequest(server string, jobid JobID, params *GetJobMetricsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "jobid", jobid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/metrics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "get", params.Get, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewTriggerSavepointRequest calls the generic TriggerSavepoint builder with application/json body
 func NewTriggerSavepointRequest(server string, jobid JobID, body TriggerSavepointJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2531,6 +2623,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetJobExceptionsWithResponse(ctx context.Context, jobid JobID, params *GetJobExceptionsParams, reqEditors ...RequestEditorFn) (*GetJobExceptionsResponse, error)
+
+	// GetJobMetricsWithResponse performs a GET /jobs/{jobid}/metrics (the `GetJobMetrics` operationId) request.
+	//
+	// Provides access to job metrics.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetJobMetricsWithResponse(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*GetJobMetricsResponse, error)
 
 	// TriggerSavepointWithBodyWithResponse performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 	// with any type of body and a specified content type.
@@ -3088,6 +3187,47 @@ func (r GetJobExceptionsResponse) ContentType() string {
 	return ""
 }
 
+type GetJobMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MetricCollectionResponseBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetJobMetricsResponse) GetJSON200() *MetricCollectionResponseBody {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJobMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJobMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJobMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJobMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type TriggerSavepointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3600,6 +3740,19 @@ func (c *ClientWithResponses) GetJobExceptionsWithResponse(ctx context.Context, 
 	return ParseGetJobExceptionsResponse(rsp)
 }
 
+// GetJobMetricsWithResponse performs a GET /jobs/{jobid}/metrics (the `GetJobMetrics` operationId) request.
+//
+// Provides access to job metrics.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetJobMetricsWithResponse(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*GetJobMetricsResponse, error) {
+	rsp, err := c.GetJobMetrics(ctx, jobid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJobMetricsResponse(rsp)
+}
+
 // TriggerSavepointWithBodyWithResponse performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 // with any type of body and a specified content type.
 //
@@ -4025,6 +4178,32 @@ func ParseGetJobExceptionsResponse(rsp *http.Response) (*GetJobExceptionsRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest JobExceptionsInfoWithHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetJobMetricsResponse parses an HTTP response from a GetJobMetricsWithResponse call
+func ParseGetJobMetricsResponse(rsp *http.Response) (*GetJobMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJobMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MetricCollectionResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

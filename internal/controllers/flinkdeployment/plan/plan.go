@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -74,6 +75,9 @@ const (
 	// Wait: nothing may be done before After (a failed upgrade savepoint
 	// holds the next attempt back).
 	Wait Step = "Wait"
+	// RestartUnhealthy: the cluster health check found the running job
+	// unhealthy; begin a restart of the same spec from the HA metadata.
+	RestartUnhealthy Step = "RestartUnhealthy"
 	// ShutDown: the job ended and its JobManager outlived
 	// kubernetes.operator.jm-deployment.shutdown-ttl: delete the cluster,
 	// keeping its HA metadata, as upstream does.
@@ -168,9 +172,32 @@ func Next(in Input) Plan {
 	case restartingFailedJob(in):
 		return Plan{Step: RestartFailed, Restore: failedJobRestore(last, st)}
 	}
+	if p, ok := unhealthyRestart(in); ok {
+		return p
+	}
 	p := specChange(in)
 	p.SnapshotsFirst = true
 	return p
+}
+
+// unhealthyRestart is the restart of a job the cluster health check
+// found unhealthy, as upstream: with the check enabled, the spec unchanged
+// and the job not ended, when it can restore (stateless, or its HA
+// metadata holds a checkpoint; read first).
+func unhealthyRestart(in Input) (Plan, bool) {
+	why, unhealthy := clusterhealth.Unhealthy(in.Status.ClusterInfo)
+	if !unhealthy || !SettingOn(in.Last, flinkconf.KeyHealthCheck) || Ended(in.Status) || Changed(in.Spec, in.Last) {
+		return Plan{}, false
+	}
+	if UpgradeMode(in.Last) != v1beta1.UpgradeModeStateless {
+		switch {
+		case in.HAMetadata == nil:
+			return Plan{Step: ReadHAMetadata}, true
+		case !*in.HAMetadata:
+			return Plan{}, false
+		}
+	}
+	return Plan{Step: RestartUnhealthy, Why: why}, true
 }
 
 // specChange is the step for a deployed, running spec: what its change
@@ -186,7 +213,7 @@ func specChange(in Input) Plan {
 			return begin(in, fmt.Sprintf("Spec changed (%s)", d))
 		}
 	}
-	if ended(in.Status) {
+	if Ended(in.Status) {
 		// An ended job's JobManager is not recovered, and is shut down
 		// once it outlived the TTL (Steady until then, looking again at
 		// the deadline).
@@ -205,9 +232,9 @@ func specChange(in Input) Plan {
 	return Plan{Step: Steady}
 }
 
-// ended reports an application whose job reached a globally terminal
+// Ended reports an application whose job reached a globally terminal
 // state.
-func ended(st *v1beta1.FlinkDeploymentStatus) bool {
+func Ended(st *v1beta1.FlinkDeploymentStatus) bool {
 	switch st.JobStatus.State {
 	case v1beta1.JobFinished, v1beta1.JobFailed, v1beta1.JobCanceled:
 		return true
@@ -280,6 +307,10 @@ func capture(in Input, redeploy bool) Plan {
 		// restartFailedJob chose where the job starts, and Flink removed
 		// the failed job's HA metadata.
 		return Plan{Step: Delete}
+	case !Changed(spec, in.Last):
+		// A restart of the same spec (an unhealthy job): from the HA
+		// metadata, kept.
+		return Plan{Step: Delete, KeepHA: HAEnabled(in.Last)}
 	case redeploy || mode == v1beta1.UpgradeModeStateless:
 		return Plan{Step: Delete, CancelJob: true}
 	case mode == v1beta1.UpgradeModeLastState:

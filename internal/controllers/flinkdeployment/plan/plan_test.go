@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -141,6 +142,11 @@ func deployedCases(specs nextSpecs) []nextCase {
 	savepoint, redeploy, reactive := specs.savepoint, specs.redeploy, specs.reactive
 	ttl3s := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMShutdownTTL+`":"3 s"}`)
 	noRecovery := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMRecovery+`":"false"}`)
+	healthChecked := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyHealthCheck+`":"true",`, 1))
+	healthCheckedStateless := app(v1beta1.UpgradeModeStateless, `{"`+flinkconf.KeyHealthCheck+`":"true"}`)
+	unhealthy := func(st *v1beta1.FlinkDeploymentStatus) {
+		st.ClusterInfo = map[string]string{clusterhealth.InfoKey: `{"timeStamp":1,"healthResult":{"healthy":false,"error":"Restart count hit threshold: 1"}}`}
+	}
 	return []nextCase{
 		// Before the first deployment.
 		{"first deployment", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.InitialSavepointPath = "s3://b/sp-1" }), Status: &v1beta1.FlinkDeploymentStatus{}},
@@ -161,6 +167,17 @@ func deployedCases(specs nextSpecs) []nextCase {
 		{"ended job, TTL set per deployment", Input{Spec: ttl3s, Last: ttl3s, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), updatedAt(now.Add(-4*time.Second))), JobManager: true, Now: now},
 			Plan{Step: ShutDown, SnapshotsFirst: true}},
 		{"ended job's JobManager shut down is not recovered", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobFinished), updatedAt(now.Add(-25*time.Hour))), Now: now},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		// The cluster health check found the job unhealthy.
+		{"unhealthy, HA not read yet", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true},
+			Plan{Step: ReadHAMetadata, SnapshotsFirst: false}},
+		{"unhealthy, HA metadata to restart from", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true, HAMetadata: ptr.To(true)},
+			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1"}},
+		{"unhealthy, no HA metadata: left running", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true, HAMetadata: ptr.To(false)},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"unhealthy, stateless: no HA needed", Input{Spec: healthCheckedStateless, Last: healthCheckedStateless, Status: edit(running(), unhealthy), JobManager: true},
+			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1"}},
+		{"unhealthy, check turned off", Input{Spec: savepoint, Last: savepoint, Status: edit(running(), unhealthy), JobManager: true},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"JobManager deleted, recovery off", Input{Spec: noRecovery, Last: noRecovery, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: Steady, SnapshotsFirst: true}},
@@ -264,6 +281,8 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: Delete}},
 		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: ManualRestore}},
+		{"same-spec restart (unhealthy): delete keeping HA", Input{Spec: lastState, Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Delete, KeepHA: true}},
 		{"savepoint: job running", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: TriggerSavepoint}},
 		{"savepoint: trigger pending", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true},
