@@ -72,6 +72,11 @@ const (
 	// checkpoint completed within the window is unhealthy.
 	KeyHealthCheckpointProgress = OperatorKeyPrefix + "cluster.health-check.checkpoint-progress.enabled"
 	KeyHealthCheckpointWindow   = OperatorKeyPrefix + "cluster.health-check.checkpoint-progress.window"
+	// KeySavepointGracePeriod and KeyCheckpointGracePeriod (1 min each):
+	// a manual savepoint or checkpoint that fails within this long of its
+	// trigger is triggered again; one that fails later is not.
+	KeySavepointGracePeriod  = OperatorKeyPrefix + "savepoint.trigger.grace-period"
+	KeyCheckpointGracePeriod = OperatorKeyPrefix + "checkpoint.trigger.grace-period"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -118,6 +123,8 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeySavepointGracePeriod:       {kind: kindDuration},
+	KeyCheckpointGracePeriod:      {kind: kindDuration},
 	KeyHealthCheck:                {kind: kindBool},
 	KeyHealthRestartsThreshold:    {kind: kindCount},
 	KeyHealthRestartsWindow:       {kind: kindDuration},
@@ -134,6 +141,7 @@ var operatorSettings = map[string]struct {
 // when the setting itself is not set.
 var deprecatedKeys = map[string][]string{
 	KeyBlockOnUnmanagedJobs: {OperatorKeyPrefix + "session.block-on-unmanaged-jobs"},
+	KeySavepointGracePeriod: {OperatorKeyPrefix + "observer.savepoint.trigger.grace-period"},
 }
 
 // OperatorSetting is conf's value of an operator setting, under its name or

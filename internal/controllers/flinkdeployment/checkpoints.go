@@ -30,7 +30,7 @@ func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.CheckpointTriggerNonce }); err != nil || !due {
 		return err
 	}
-	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual)
+	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual, nil)
 }
 
 // periodicCheckpoint triggers a checkpoint when
@@ -54,13 +54,15 @@ func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
 		s.next = min(s.next, wait)
 		return nil
 	}
-	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerPeriodic)
+	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerPeriodic, nil)
 }
 
 // triggerCheckpoint starts a checkpoint of the kind the spec asks for and
 // persists its trigger id. A periodic trigger records its time even when
-// it fails, so the next one waits a whole interval.
-func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, trigger v1beta1.SnapshotTriggerType) error {
+// it fails, so the next one waits a whole interval. A retry passes the
+// first attempt's trigger time (firstTriggered), which it keeps: the grace
+// period counts from there; nil for a first attempt.
+func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, trigger v1beta1.SnapshotTriggerType, firstTriggered *int64) error {
 	st := &s.fd.Status
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
@@ -80,6 +82,9 @@ func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, trigger v1
 	if err != nil {
 		s.report(problem.New(problem.CheckpointFailed, "checkpoint failed: "+err.Error()))
 		return r.persist(ctx, s)
+	}
+	if firstTriggered != nil {
+		now = *firstTriggered
 	}
 	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = id, trigger, kind, &now
 	r.event(s, corev1.EventTypeNormal, "CheckpointTriggered", strings.ToLower(string(trigger))+" checkpoint triggered")
@@ -108,6 +113,10 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 	case !op.Done:
 		return requeue.Waiting(errors.New("checkpoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
+		if info.TriggerType == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeyCheckpointGracePeriod) {
+			r.event(s, corev1.EventTypeWarning, "CheckpointError", "Checkpoint failed within its trigger grace period, retrying: "+boundedCause(op.Failure))
+			return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual, info.TriggerTimestamp)
+		}
 		return r.checkpointFailed(ctx, s, info, op.Failure)
 	}
 	cp := &v1beta1.Checkpoint{TimeStamp: r.now().UnixMilli(), TriggerType: info.TriggerType, FormatType: info.FormatType}

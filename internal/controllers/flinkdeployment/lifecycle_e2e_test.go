@@ -353,6 +353,43 @@ func TestReactiveScalingDoesNotRestart(t *testing.T) {
 	}
 }
 
+// TestManualSavepointRetriedWithinGracePeriod: a manual savepoint that
+// fails within kubernetes.operator.savepoint.trigger.grace-period of its
+// trigger is triggered again (a SavepointError event says so), and
+// completes once Flink can take it; one that keeps failing past the grace
+// period is reported, as upstream does.
+func TestManualSavepointRetriedWithinGracePeriod(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "grace", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.savepoint.trigger.grace-period":"20 s"`))
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "bucket briefly unreachable"})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		return hasEvent(ctx, fd, "SavepointError"), nil
+	}); err != nil {
+		t.Fatalf("no SavepointError event: %v", err)
+	}
+	if evs := eventsOf(ctx, fd, "SavepointError"); !strings.Contains(evs[0].Note, "retrying") {
+		t.Errorf("event %q does not say it retries", evs[0].Note)
+	}
+	simJM.SetFaults(jobmanager.Faults{})
+	got := waitFor(t, ctx, fd, time.Minute, "the retried savepoint completed", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerNonce != nil && *info.LastSavepoint.TriggerNonce == 1
+	})
+	if got.Status.Error != "" {
+		t.Errorf("error %q after the retried savepoint completed", failure(got).Message)
+	}
+
+	// Past the grace period, a failure is reported and not retried.
+	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "bucket gone", SavepointDuration: 25 * time.Second})
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":2}}}`)
+	waitFor(t, ctx, fd, time.Minute, "the late failure reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd).Reason == problem.SavepointFailed && strings.Contains(failure(fd).Message, "bucket gone")
+	})
+}
+
 func TestFailedSavepointKeepsTheJob(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -15,13 +15,18 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
-// jobsClient answers ListJobs; every other call panics (embedded nil).
+// jobsClient answers ListJobs and Exceptions (none); every other call
+// panics (embedded nil).
 type jobsClient struct {
 	flinkrest.Client
 	jobs []api.JobDetails
 }
 
 func (c jobsClient) ListJobs(context.Context) ([]api.JobDetails, error) { return c.jobs, nil }
+
+func (c jobsClient) Exceptions(context.Context, string) (*api.JobExceptionsInfoWithHistory, error) {
+	return &api.JobExceptionsInfoWithHistory{}, nil
+}
 
 func TestObserveJobUpdateTime(t *testing.T) {
 	now := time.UnixMilli(2_000_000)

@@ -116,6 +116,21 @@ func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta
 	return r.sendSavepoint(ctx, s, info, stop)
 }
 
+// retrySavepoint triggers a failed manual savepoint again under a new
+// trigger id, keeping the first trigger's time: the grace period counts
+// from the first attempt, so retries end.
+func (r *Reconciler) retrySavepoint(ctx context.Context, s *state, info *v1beta1.SavepointInfo) error {
+	id, err := newTriggerID()
+	if err != nil {
+		return err
+	}
+	info.TriggerID = id
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.sendSavepoint(ctx, s, info, false)
+}
+
 // sendSavepoint sends the recorded trigger to Flink. An answer that does
 // not come (a timeout, a JobManager not reachable) leaves the trigger in
 // place to be polled, and sent again should Flink not know it; a refusal
@@ -194,6 +209,10 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 	case !op.Done:
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
+		if kind == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeySavepointGracePeriod) {
+			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedCause(op.Failure))
+			return "", r.retrySavepoint(ctx, s, info)
+		}
 		info.TriggerID = ""
 		s.report(problem.New(problem.SavepointFailed, "savepoint failed: "+op.Failure))
 		return "", r.abortUpgrade(ctx, s, kind, errors.New(op.Failure))
@@ -287,4 +306,35 @@ func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.Sn
 		return err
 	}
 	return requeue.Waiting(cause, r.Options.ReconcileInterval)
+}
+
+// defaultTriggerGracePeriod is upstream's savepoint and checkpoint trigger
+// grace period.
+const defaultTriggerGracePeriod = time.Minute
+
+// withinGrace reports whether a snapshot triggered at triggered (epoch
+// milliseconds) failed within the grace period of key, as upstream's
+// SnapshotUtils.gracePeriodEnded reads it: such a manual snapshot is
+// triggered again.
+func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
+	if triggered == nil {
+		return false
+	}
+	spec := &s.fd.Spec
+	if s.lastSpec != nil {
+		spec = s.lastSpec
+	}
+	grace := plan.DurationSetting(spec, key)
+	if grace <= 0 {
+		grace = defaultTriggerGracePeriod
+	}
+	return r.now().Before(time.UnixMilli(*triggered).Add(grace))
+}
+
+// boundedCause is a JobManager's failure text cut for an event.
+func boundedCause(cause string) string {
+	if r := []rune(cause); len(r) > maxCauseLength {
+		return string(r[:maxCauseLength]) + "…"
+	}
+	return cause
 }
