@@ -77,6 +77,9 @@ const (
 	// trigger is triggered again; one that fails later is not.
 	KeySavepointGracePeriod  = OperatorKeyPrefix + "savepoint.trigger.grace-period"
 	KeyCheckpointGracePeriod = OperatorKeyPrefix + "checkpoint.trigger.grace-period"
+	// KeyIgnorePendingSavepoint (false by default) lets a spec change go
+	// ahead while a manual or periodic savepoint is under way.
+	KeyIgnorePendingSavepoint = OperatorKeyPrefix + "job.upgrade.ignore-pending-savepoint"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -123,6 +126,7 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyIgnorePendingSavepoint:     {kind: kindBool},
 	KeySavepointGracePeriod:       {kind: kindDuration},
 	KeyCheckpointGracePeriod:      {kind: kindDuration},
 	KeyHealthCheck:                {kind: kindBool},

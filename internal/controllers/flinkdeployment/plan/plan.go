@@ -160,6 +160,12 @@ func Next(in Input) Plan {
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
 		return Plan{Step: Nothing}
 	}
+	if Changed(spec, last) && snapshotPending(st) && !SettingOn(last, flinkconf.KeyIgnorePendingSavepoint) {
+		// As upstream: a spec change waits for a manual or periodic
+		// savepoint under way (followed meanwhile), unless
+		// kubernetes.operator.job.upgrade.ignore-pending-savepoint.
+		return Plan{Step: Steady, SnapshotsFirst: true}
+	}
 	switch {
 	case Suspended(spec) && !Suspended(last):
 		return begin(in, "Suspending the job")
@@ -347,6 +353,12 @@ func capture(in Input, redeploy bool) Plan {
 		}
 	}
 	return Plan{Step: Blocked}
+}
+
+// snapshotPending reports a manual or periodic savepoint under way.
+func snapshotPending(st *v1beta1.FlinkDeploymentStatus) bool {
+	info := st.JobStatus.SavepointInfo
+	return info != nil && info.TriggerID != "" && (info.TriggerType == v1beta1.TriggerManual || info.TriggerType == v1beta1.TriggerPeriodic)
 }
 
 // runningJob reports a ready JobManager running the job, which can take a

@@ -141,6 +141,7 @@ func newNextSpecs() nextSpecs {
 func deployedCases(specs nextSpecs) []nextCase {
 	savepoint, redeploy, reactive := specs.savepoint, specs.redeploy, specs.reactive
 	ttl3s := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMShutdownTTL+`":"3 s"}`)
+	ignorePending := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyIgnorePendingSavepoint+`":"true"}`)
 	noRecovery := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMRecovery+`":"false"}`)
 	healthChecked := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyHealthCheck+`":"true",`, 1))
 	healthCheckedStateless := app(v1beta1.UpgradeModeStateless, `{"`+flinkconf.KeyHealthCheck+`":"true"}`)
@@ -185,6 +186,10 @@ func deployedCases(specs nextSpecs) []nextCase {
 			Plan{Step: RecordSpec, SnapshotsFirst: true}},
 		{"reactive scale", Input{Spec: with(reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](4); s.Job.Parallelism = 4 }), Last: reactive, Status: running(), JobManager: true},
 			Plan{Step: Scale, SnapshotsFirst: true}},
+		{"spec changed while a manual savepoint is under way: wait", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(running(), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"spec changed while a manual savepoint is under way, ignored", Input{Spec: with(ignorePending, parallel3), Last: ignorePending, Status: edit(running(), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
+			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
 		{"spec changed", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: running(), JobManager: true},
 			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
 		{"savepoint redeploy", Input{Spec: redeploy, Last: savepoint, Status: running(), JobManager: true},
