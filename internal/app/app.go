@@ -17,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberstatus"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
@@ -94,6 +95,8 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
+	// The Apache operator's metrics count what this replica owns.
+	fleetindex.ServeUpstreamMetricsAs(c.Election.Identity)
 	if err := webhook.Setup(hub.Manager, cs, c.Clusters.Namespace, c.Webhook); err != nil {
 		return err
 	}

@@ -90,6 +90,13 @@ type Deployment struct {
 	// Reason is the kind of the error (problem.Reason), Unknown for
 	// status.error written by something other than the hub.
 	Reason string `json:"reason,omitempty"`
+	// JobManagerStatus is a FlinkDeployment's
+	// status.jobManagerDeploymentStatus.
+	JobManagerStatus string `json:"jobManagerStatus,omitempty"`
+	// CPU and Memory (bytes) are the cluster's totals from
+	// status.clusterInfo (total-cpu, total-memory); 0 while unknown.
+	CPU    float64 `json:"cpu,omitempty"`
+	Memory int64   `json:"memory,omitempty"`
 }
 
 // errorLineWidth bounds ErrorLine.

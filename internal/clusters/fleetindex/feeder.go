@@ -2,6 +2,7 @@ package fleetindex
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -243,7 +244,11 @@ func FromFlinkDeployment(cluster string, fd *flinkv1beta1.FlinkDeployment) Deplo
 		JobState:       string(fd.Status.JobStatus.State),
 		FlinkVersion:   string(fd.Spec.FlinkVersion),
 		Mode:           string(fd.Spec.Mode),
+
+		JobManagerStatus: string(fd.Status.JobManagerDeploymentStatus),
 	}
+	d.CPU, _ = strconv.ParseFloat(fd.Status.ClusterInfo["total-cpu"], 64)
+	d.Memory, _ = strconv.ParseInt(fd.Status.ClusterInfo["total-memory"], 10, 64)
 	withStatus(&d, fd.Status.Error, fd.Status.ReconciliationStatus.ReconciliationTimestamp)
 	if d.Mode == "" {
 		d.Mode = string(flinkv1beta1.ModeNative)
