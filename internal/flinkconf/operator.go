@@ -80,6 +80,9 @@ const (
 	// KeyIgnorePendingSavepoint (false by default) lets a spec change go
 	// ahead while a manual or periodic savepoint is under way.
 	KeyIgnorePendingSavepoint = OperatorKeyPrefix + "job.upgrade.ignore-pending-savepoint"
+	// KeyLastStateMaxCheckpointAge, when set, makes a last-state upgrade
+	// of a running job whose latest checkpoint is older take a savepoint.
+	KeyLastStateMaxCheckpointAge = OperatorKeyPrefix + "job.upgrade.last-state.max.allowed.checkpoint.age"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -126,6 +129,7 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyLastStateMaxCheckpointAge:  {kind: kindDuration},
 	KeyIgnorePendingSavepoint:     {kind: kindBool},
 	KeySavepointGracePeriod:       {kind: kindDuration},
 	KeyCheckpointGracePeriod:      {kind: kindDuration},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -29,12 +31,14 @@ const maxStepsPerReconcile = 10
 // asked for, until one waits or the spec is reached.
 func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 	var haMetadata *bool
+	var checkpoints *plan.CheckpointTimes
 	clusterGone := false
 	for range maxStepsPerReconcile {
 		p := plan.Next(plan.Input{
 			Spec: &s.fd.Spec, Last: s.lastSpec, Status: &s.fd.Status, Problem: s.problem.Reason,
-			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata,
+			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: checkpoints,
 			Now: r.now(), ReadinessTimeout: r.Options.ReadinessTimeout, RetryAfterSavepointFailure: r.Options.ReconcileInterval,
+			ProgressCheckInterval: r.Options.ProgressCheckInterval,
 		})
 		log.FromContext(ctx).V(1).Info("reconcile step", "step", p.Step)
 		if p.SnapshotsFirst {
@@ -54,6 +58,13 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 				return err
 			}
 			haMetadata = &has
+			continue
+		case plan.ReadCheckpoints:
+			times, err := r.checkpointTimes(ctx, s)
+			if err != nil {
+				return err
+			}
+			checkpoints = &times
 			continue
 		case plan.Delete:
 			if err := r.deleteOldCluster(ctx, s, p); err != nil {
@@ -166,7 +177,11 @@ func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) 
 	case plan.RollBack:
 		return false, r.rollBack(ctx, s, p.Restore)
 	case plan.Wait:
-		return false, requeue.Waiting(errors.New("retrying the upgrade after its savepoint failed"), p.After)
+		why := p.Why
+		if why == "" {
+			why = "retrying the upgrade after its savepoint failed"
+		}
+		return false, requeue.Waiting(errors.New(why), p.After)
 	}
 	return false, fmt.Errorf("unknown reconcile step %q", p.Step)
 }
@@ -304,6 +319,29 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) e
 		return requeue.Waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ReconcileInterval)
 	}
 	return err
+}
+
+// checkpointTimes reads when the job's latest completed and pending
+// checkpoints were triggered, from Flink's checkpoint statistics.
+func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.CheckpointTimes, error) {
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return plan.CheckpointTimes{}, err
+	}
+	stats, err := jm.CheckpointStatistics(ctx, s.fd.Status.JobStatus.JobID)
+	if err != nil {
+		return plan.CheckpointTimes{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
+	}
+	var out plan.CheckpointTimes
+	if ts := stats.Latest.Completed.TriggerTimestamp; ts > 0 {
+		out.Completed = time.UnixMilli(ts)
+	}
+	for _, h := range stats.History {
+		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {
+			out.Pending = time.UnixMilli(h.TriggerTimestamp)
+		}
+	}
+	return out, nil
 }
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA

@@ -481,6 +481,40 @@ func TestBoundedJobThatFinishesIsStable(t *testing.T) {
 	}
 }
 
+// TestLastStateWithAStaleCheckpointTakesASavepoint: with
+// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age
+// (3 s), a last-state upgrade of a running job whose latest checkpoint is
+// older (checkpoints fail) takes a savepoint and starts from it, as
+// upstream does.
+func TestLastStateWithAStaleCheckpointTakesASavepoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "stale-checkpoint", v1beta1.UpgradeModeLastState),
+		`"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age":"3 s"`))
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage slow"})
+	last := simJob(fd).Checkpoints
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		cps := simJob(fd).Checkpoints
+		return len(cps) > 0 && time.Since(cps[len(cps)-1].Time) > 5*time.Second, nil
+	}); err != nil {
+		t.Fatalf("checkpoints did not stop: %v (%d before)", err, len(last))
+	}
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && strings.Contains(fd.Status.ReconciliationStatus.LastReconciledSpec, `"parallelism":3`)
+	})
+	info := got.Status.JobStatus.SavepointInfo
+	if info == nil || info.LastSavepoint == nil || info.LastSavepoint.TriggerType != v1beta1.TriggerUpgrade {
+		t.Fatalf("no upgrade savepoint: %+v", info)
+	}
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		job := simJob(fd)
+		return job != nil && job.Restored != nil && job.Restored.Path == info.LastSavepoint.Location, nil
+	}); err != nil {
+		t.Errorf("the upgraded job did not start from the savepoint %s: %+v", info.LastSavepoint.Location, simJob(fd))
+	}
+}
+
 // TestEndedJobShutsDownAfterTTL: the JobManager of a job that ended stays
 // for kubernetes.operator.jm-deployment.shutdown-ttl (3 s here), then goes,
 // with an event, while the FlinkDeployment keeps the job's final state.

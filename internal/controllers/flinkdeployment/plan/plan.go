@@ -50,6 +50,10 @@ const (
 	// metadata holds a checkpoint; read it into Input.HAMetadata and ask
 	// again.
 	ReadHAMetadata Step = "ReadHAMetadata"
+	// ReadCheckpoints: the next decision needs the times of the job's
+	// latest completed and pending checkpoints; read them into
+	// Input.Checkpoints and ask again.
+	ReadCheckpoints Step = "ReadCheckpoints"
 	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
 	TriggerSavepoint Step = "TriggerSavepoint"
 	// PollSavepoint: follow the upgrade's pending savepoint.
@@ -106,13 +110,25 @@ type Input struct {
 	// HAMetadata reports whether Flink's HA metadata holds a checkpoint;
 	// nil until read (ReadHAMetadata).
 	HAMetadata *bool
+	// Checkpoints are the times of the job's latest completed and
+	// pending checkpoints; nil until read (ReadCheckpoints).
+	Checkpoints *CheckpointTimes
 	// Now is the time of the decision.
 	Now time.Time
+	// ProgressCheckInterval is how soon to look again at something under
+	// way.
+	ProgressCheckInterval time.Duration
 	// ReadinessTimeout is the hub's default readiness timeout.
 	ReadinessTimeout time.Duration
 	// RetryAfterSavepointFailure is how long a failed upgrade savepoint
 	// holds back the next attempt.
 	RetryAfterSavepointFailure time.Duration
+}
+
+// CheckpointTimes are when the job's latest completed and pending
+// checkpoints were triggered; zero for none.
+type CheckpointTimes struct {
+	Completed, Pending time.Time
 }
 
 // Plan is the next step and what it needs.
@@ -139,7 +155,8 @@ type Plan struct {
 	SnapshotsFirst bool
 	// After is how long to Wait.
 	After time.Duration
-	// Why says what started a Begin, for its event.
+	// Why says what started a Begin, for its event, or what a Wait waits
+	// for.
 	Why string
 }
 
@@ -321,15 +338,24 @@ func capture(in Input, redeploy bool) Plan {
 		return Plan{Step: Delete, CancelJob: true}
 	case mode == v1beta1.UpgradeModeLastState:
 		switch {
+		case upgradeSavepointUnderWay(st):
+			// A savepoint captures the job (its HA metadata had no
+			// checkpoint, or one too old): finish it, savepoint mode.
 		case in.HAMetadata == nil:
 			return Plan{Step: ReadHAMetadata}
-		case *in.HAMetadata:
+		case *in.HAMetadata && !runningJob(st):
 			return Plan{Step: Delete, KeepHA: true}
-		case !runningJob(st) && !upgradeSavepointUnderWay(st):
+		case *in.HAMetadata:
+			if p, fresh := lastStateFresh(in); fresh {
+				return p
+			}
+			// Its latest checkpoint is too old: a savepoint instead.
+		case !runningJob(st):
 			return Plan{Step: ManualRestore}
 		}
-		// No checkpoint in the HA metadata yet, but the job runs: as
-		// upstream, take a savepoint instead (savepoint mode from here).
+		// No checkpoint in the HA metadata yet, or one too old, but the
+		// job runs: as upstream, take a savepoint instead (savepoint mode
+		// from here).
 	}
 	// Savepoint mode.
 	if st.JobStatus.UpgradeSavepointPath != "" {
@@ -359,6 +385,34 @@ func capture(in Input, redeploy bool) Plan {
 func snapshotPending(st *v1beta1.FlinkDeploymentStatus) bool {
 	info := st.JobStatus.SavepointInfo
 	return info != nil && info.TriggerID != "" && (info.TriggerType == v1beta1.TriggerManual || info.TriggerType == v1beta1.TriggerPeriodic)
+}
+
+// lastStateFresh is the step of a last-state upgrade of a running job
+// whose HA metadata holds a checkpoint, as upstream decides it with
+// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age:
+// without it, or for a job started within it, or with a checkpoint
+// completed within it, delete keeping HA; with one pending within it,
+// wait for it; fresh is false when the latest checkpoint is too old (a
+// savepoint is taken instead).
+func lastStateFresh(in Input) (p Plan, fresh bool) {
+	maxAge := DurationSetting(in.Spec, flinkconf.KeyLastStateMaxCheckpointAge)
+	keep := Plan{Step: Delete, KeepHA: true}
+	if maxAge <= 0 {
+		return keep, true
+	}
+	within := func(t time.Time) bool { return !t.IsZero() && in.Now.Add(-maxAge).Before(t) }
+	if started, err := strconv.ParseInt(in.Status.JobStatus.StartTime, 10, 64); err == nil && within(time.UnixMilli(started)) {
+		return keep, true
+	}
+	switch {
+	case in.Checkpoints == nil:
+		return Plan{Step: ReadCheckpoints}, true
+	case within(in.Checkpoints.Completed):
+		return keep, true
+	case within(in.Checkpoints.Pending):
+		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the pending checkpoint before the last-state upgrade"}, true
+	}
+	return Plan{}, false
 }
 
 // runningJob reports a ready JobManager running the job, which can take a

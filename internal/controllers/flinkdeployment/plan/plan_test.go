@@ -63,6 +63,13 @@ func edit(st *v1beta1.FlinkDeploymentStatus, change func(*v1beta1.FlinkDeploymen
 	return st
 }
 
+// startedAt sets the job's start time.
+func startedAt(at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		st.JobStatus.StartTime = strconv.FormatInt(at.UnixMilli(), 10)
+	}
+}
+
 // updatedAt sets the job's last state change.
 func updatedAt(at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) {
@@ -265,6 +272,7 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
+	maxAge := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateMaxCheckpointAge+`":"1 min",`, 1))
 	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
 	return []nextCase{
 		// Capturing the job's state.
@@ -276,6 +284,22 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: ReadHAMetadata}},
 		{"last-state with HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true}},
+		// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age (1 min).
+		{"last-state, max age: job started within it", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-30*time.Second))), JobManager: true, HAMetadata: yes, Now: now},
+			Plan{Step: Delete, KeepHA: true}},
+		{"last-state, max age: checkpoints not read yet", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now},
+			Plan{Step: ReadCheckpoints}},
+		{"last-state, max age: a recent checkpoint", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
+			Checkpoints: &CheckpointTimes{Completed: now.Add(-20 * time.Second)}},
+			Plan{Step: Delete, KeepHA: true}},
+		{"last-state, max age: a checkpoint pending", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
+			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}, ProgressCheckInterval: 10 * time.Second},
+			Plan{Step: Wait, After: 10 * time.Second, Why: "waiting for the pending checkpoint before the last-state upgrade"}},
+		{"last-state, max age: the latest checkpoint too old: savepoint", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
+			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute)}},
+			Plan{Step: TriggerSavepoint}},
+		{"last-state, max age: the savepoint instead under way", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes, Now: now},
+			Plan{Step: PollSavepoint}},
 		// No checkpoint in the HA metadata: a running job is captured by a
 		// savepoint, as upstream does; one that does not run cannot be.
 		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
