@@ -83,6 +83,9 @@ const (
 	// KeyLastStateMaxCheckpointAge, when set, makes a last-state upgrade
 	// of a running job whose latest checkpoint is older take a savepoint.
 	KeyLastStateMaxCheckpointAge = OperatorKeyPrefix + "job.upgrade.last-state.max.allowed.checkpoint.age"
+	// KeyRestReadyDelay delays the first REST call after the JobManager
+	// became available (none by default: see the settings table).
+	KeyRestReadyDelay = OperatorKeyPrefix + "observer.rest-ready.delay"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -129,6 +132,7 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyRestReadyDelay:             {kind: kindDuration},
 	KeyLastStateMaxCheckpointAge:  {kind: kindDuration},
 	KeyIgnorePendingSavepoint:     {kind: kindBool},
 	KeySavepointGracePeriod:       {kind: kindDuration},

@@ -93,6 +93,9 @@ type Deployment struct {
 	// JobManagerStatus is a FlinkDeployment's
 	// status.jobManagerDeploymentStatus.
 	JobManagerStatus string `json:"jobManagerStatus,omitempty"`
+	// RunningFlinkVersion is the version the JobManager reports
+	// (status.clusterInfo flink-version).
+	RunningFlinkVersion string `json:"runningFlinkVersion,omitempty"`
 	// CPU and Memory (bytes) are the cluster's totals from
 	// status.clusterInfo (total-cpu, total-memory); 0 while unknown.
 	CPU    float64 `json:"cpu,omitempty"`

@@ -245,7 +245,8 @@ func FromFlinkDeployment(cluster string, fd *flinkv1beta1.FlinkDeployment) Deplo
 		FlinkVersion:   string(fd.Spec.FlinkVersion),
 		Mode:           string(fd.Spec.Mode),
 
-		JobManagerStatus: string(fd.Status.JobManagerDeploymentStatus),
+		JobManagerStatus:    string(fd.Status.JobManagerDeploymentStatus),
+		RunningFlinkVersion: fd.Status.ClusterInfo["flink-version"],
 	}
 	d.CPU, _ = strconv.ParseFloat(fd.Status.ClusterInfo["total-cpu"], 64)
 	d.Memory, _ = strconv.ParseInt(fd.Status.ClusterInfo["total-memory"], 10, 64)

@@ -2,6 +2,7 @@ package fleetindex
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
@@ -38,6 +39,11 @@ var (
 	jobManagerStates = []string{"READY", "DEPLOYED_NOT_READY", "DEPLOYING", "MISSING", "ERROR"}
 	upstreamStates   = stateDescs("Lifecycle_State", lifecycleStates, "Managed resources per namespace in lifecycle state %s (the Apache operator's name).")
 	upstreamJMStates = stateDescs("JmDeploymentStatus", jobManagerStates, "Managed FlinkDeployments per namespace whose JobManager deployment is %s (the Apache operator's name).")
+	// The version counts name the version in the metric, as upstream's
+	// reporter does (dots made underscores).
+	upstreamVersionLabels = []string{"cluster", "resourcens", "resourcetype", "version"}
+	upstreamVersion       = prometheus.NewDesc("flink_k8soperator_namespace_FlinkVersion_Count", "Managed FlinkDeployments per namespace by the Flink version their JobManager reports (upstream names it FlinkVersion.<version>.Count; the version is a label here).", upstreamVersionLabels, nil)
+	upstreamMinorVersion  = prometheus.NewDesc("flink_k8soperator_namespace_FlinkMinorVersion_Count", "Managed FlinkDeployments per namespace by Flink minor version (upstream names it FlinkMinorVersion.<version>.Count; the version is a label here).", upstreamVersionLabels, nil)
 )
 
 // stateDescs are the count metrics of each state, named
@@ -67,7 +73,7 @@ type collector struct{}
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- deploymentsDesc
 	ch <- memberReadyDesc
-	for _, d := range []*prometheus.Desc{upstreamCount, upstreamCPU, upstreamMemory} {
+	for _, d := range []*prometheus.Desc{upstreamCount, upstreamCPU, upstreamMemory, upstreamVersion, upstreamMinorVersion} {
 		ch <- d
 	}
 	for _, m := range []map[string]*prometheus.Desc{upstreamStates, upstreamJMStates} {
@@ -111,13 +117,14 @@ func collectUpstream(ch chan<- prometheus.Metric, rows []Deployment) {
 		count, cpu       float64
 		memory           float64
 		states, jmStates map[string]float64
+		versions, minors map[string]float64
 	}
 	by := map[ns]*sums{}
 	for _, d := range rows {
 		k := ns{d.Cluster, d.Namespace, d.Kind}
 		s := by[k]
 		if s == nil {
-			s = &sums{states: map[string]float64{}, jmStates: map[string]float64{}}
+			s = &sums{states: map[string]float64{}, jmStates: map[string]float64{}, versions: map[string]float64{}, minors: map[string]float64{}}
 			by[k] = s
 		}
 		s.count++
@@ -126,6 +133,11 @@ func collectUpstream(ch chan<- prometheus.Metric, rows []Deployment) {
 		s.states[d.LifecycleState]++
 		if d.JobManagerStatus != "" {
 			s.jmStates[d.JobManagerStatus]++
+		}
+		if d.Kind == fleetv1.KindFlinkDeployment {
+			version := safeVersion(d.RunningFlinkVersion)
+			s.versions[version]++
+			s.minors[minorVersion(version)]++
 		}
 	}
 	for k, s := range by {
@@ -142,5 +154,37 @@ func collectUpstream(ch chan<- prometheus.Metric, rows []Deployment) {
 		for st, desc := range upstreamJMStates {
 			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, s.jmStates[st], labels...)
 		}
+		for v, n := range s.versions {
+			ch <- prometheus.MustNewConstMetric(upstreamVersion, prometheus.GaugeValue, n, append(labels, v)...)
+		}
+		for v, n := range s.minors {
+			ch <- prometheus.MustNewConstMetric(upstreamMinorVersion, prometheus.GaugeValue, n, append(labels, v)...)
+		}
 	}
+}
+
+// safeVersion is a JobManager's version text fit for a label: UNKNOWN
+// when empty, MALFORMED when long or not made of letters, digits, dots and
+// dashes (the JobManager's answer is tenant text).
+func safeVersion(v string) string {
+	if v == "" {
+		return "UNKNOWN"
+	}
+	if len(v) > 32 || strings.Trim(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-") != "" {
+		return "MALFORMED"
+	}
+	return v
+}
+
+// minorVersion is major.minor of a version as upstream counts it: UNKNOWN
+// stays, a version without a minor part is MALFORMED.
+func minorVersion(v string) string {
+	if v == "UNKNOWN" || v == "MALFORMED" {
+		return v
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return "MALFORMED"
+	}
+	return parts[0] + "." + parts[1]
 }

@@ -57,7 +57,7 @@ func TestUpstreamMetricsCountWhatTheReplicaOwns(t *testing.T) {
 	ServeUpstreamMetricsAs("hub-0")
 	defer ServeMetrics(nil)
 	for _, d := range []Deployment{
-		{Cluster: "member-1", Namespace: "a", Name: "x", LifecycleState: "STABLE", JobManagerStatus: "READY", CPU: 1.5, Memory: 2 << 30},
+		{Cluster: "member-1", Namespace: "a", Name: "x", LifecycleState: "STABLE", JobManagerStatus: "READY", CPU: 1.5, Memory: 2 << 30, RunningFlinkVersion: "1.20.1"},
 		{Cluster: "member-1", Namespace: "a", Name: "y", LifecycleState: "UPGRADING", JobManagerStatus: "DEPLOYING", CPU: 2, Memory: 1 << 30},
 		{Cluster: "member-1", Namespace: "b", Name: "z", LifecycleState: "STABLE", JobManagerStatus: "READY", CPU: 8, Memory: 8 << 30},
 		{Kind: "FlinkSessionJob", Cluster: "member-1", Namespace: "a", Name: "j", LifecycleState: "STABLE"},
@@ -76,6 +76,10 @@ flink_k8soperator_namespace_Lifecycle_State_STABLE_Count{cluster="member-1",reso
 # HELP flink_k8soperator_namespace_JmDeploymentStatus_DEPLOYING_Count Managed FlinkDeployments per namespace whose JobManager deployment is DEPLOYING (the Apache operator's name).
 # TYPE flink_k8soperator_namespace_JmDeploymentStatus_DEPLOYING_Count gauge
 flink_k8soperator_namespace_JmDeploymentStatus_DEPLOYING_Count{cluster="member-1",resourcens="a",resourcetype="FlinkDeployment"} 1
+# HELP flink_k8soperator_namespace_FlinkMinorVersion_Count Managed FlinkDeployments per namespace by Flink minor version (upstream names it FlinkMinorVersion.<version>.Count; the version is a label here).
+# TYPE flink_k8soperator_namespace_FlinkMinorVersion_Count gauge
+flink_k8soperator_namespace_FlinkMinorVersion_Count{cluster="member-1",resourcens="a",resourcetype="FlinkDeployment",version="1.20"} 1
+flink_k8soperator_namespace_FlinkMinorVersion_Count{cluster="member-1",resourcens="a",resourcetype="FlinkDeployment",version="UNKNOWN"} 1
 # HELP flink_k8soperator_namespace_ResourceUsage_Cpu CPU of the FlinkDeployments' clusters per namespace (the Apache operator's name).
 # TYPE flink_k8soperator_namespace_ResourceUsage_Cpu gauge
 flink_k8soperator_namespace_ResourceUsage_Cpu{cluster="member-1",resourcens="a",resourcetype="FlinkDeployment"} 3.5
@@ -85,7 +89,18 @@ flink_k8soperator_namespace_ResourceUsage_Memory{cluster="member-1",resourcens="
 `
 	if err := testutil.GatherAndCompare(metrics.Registry, strings.NewReader(want), "flink_k8soperator_namespace_Count",
 		"flink_k8soperator_namespace_Lifecycle_State_STABLE_Count", "flink_k8soperator_namespace_JmDeploymentStatus_DEPLOYING_Count",
-		"flink_k8soperator_namespace_ResourceUsage_Cpu", "flink_k8soperator_namespace_ResourceUsage_Memory"); err != nil {
+		"flink_k8soperator_namespace_ResourceUsage_Cpu", "flink_k8soperator_namespace_ResourceUsage_Memory", "flink_k8soperator_namespace_FlinkMinorVersion_Count"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSafeVersion(t *testing.T) {
+	for in, want := range map[string]string{"": "UNKNOWN", "1.20.1": "1.20.1", "2.2-SNAPSHOT": "2.2-SNAPSHOT", "1.20\nevil": "MALFORMED", strings.Repeat("9", 40): "MALFORMED"} {
+		if got := safeVersion(in); got != want {
+			t.Errorf("safeVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := minorVersion("MALFORMED"); got != "MALFORMED" {
+		t.Errorf("minorVersion(MALFORMED) = %q", got)
 	}
 }

@@ -81,6 +81,13 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		s.next = r.untilReadinessDeadline(timeout - age)
 		return nil
 	}
+	if wait := restReadyWait(dep, s.lastSpec, r.now()); wait > 0 {
+		// kubernetes.operator.observer.rest-ready.delay: the REST API is
+		// asked only that long after the JobManager became available.
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+		s.next = wait
+		return nil
+	}
 
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
@@ -407,6 +414,24 @@ func pickJob(jobs []api.JobDetails, id string) (api.JobDetails, bool) {
 	sorted := append([]api.JobDetails{}, jobs...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a].StartTime > sorted[b].StartTime })
 	return sorted[0], true
+}
+
+// restReadyWait is how long, of the deployed spec's
+// kubernetes.operator.observer.rest-ready.delay, is left since the
+// JobManager Deployment became available; 0 without the setting: the hub
+// reads a REST API that does not answer yet as not ready, so it needs no
+// delay by default (upstream waits 10 s).
+func restReadyWait(dep *appsv1.Deployment, spec *v1beta1.FlinkDeploymentSpec, now time.Time) time.Duration {
+	delay := plan.DurationSetting(spec, flinkconf.KeyRestReadyDelay)
+	if delay <= 0 {
+		return 0
+	}
+	for _, c := range dep.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Add(delay).Sub(now)
+		}
+	}
+	return 0
 }
 
 func available(dep *appsv1.Deployment) bool {

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
@@ -150,6 +152,32 @@ func TestContainerProblem(t *testing.T) {
 	} {
 		if got := containerProblem(tc.cs); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRestReadyWait(t *testing.T) {
+	now := time.Date(2026, 12, 5, 1, 0, 0, 0, time.UTC)
+	dep := func(availableAgo time.Duration) *appsv1.Deployment {
+		return &appsv1.Deployment{Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-availableAgo))}}}}
+	}
+	spec := func(conf string) *v1beta1.FlinkDeploymentSpec {
+		return &v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)}}
+	}
+	for _, tc := range []struct {
+		name string
+		dep  *appsv1.Deployment
+		spec *v1beta1.FlinkDeploymentSpec
+		want time.Duration
+	}{
+		{"no delay set", dep(time.Second), spec(`{}`), 0},
+		{"within the delay", dep(3 * time.Second), spec(`{"kubernetes.operator.observer.rest-ready.delay":"10 s"}`), 7 * time.Second},
+		{"past the delay", dep(time.Minute), spec(`{"kubernetes.operator.observer.rest-ready.delay":"10 s"}`), -50 * time.Second},
+		{"not available", &appsv1.Deployment{}, spec(`{"kubernetes.operator.observer.rest-ready.delay":"10 s"}`), 0},
+	} {
+		if got := restReadyWait(tc.dep, tc.spec, now); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
