@@ -17,6 +17,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -63,6 +64,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	if err := c.Patch(ctx, fd, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
+	r.lifecycle.Forget(lifecycle.Resource{Kind: "FlinkDeployment", Cluster: s.clusterName, Namespace: fd.Namespace, Name: fd.Name})
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/observability"
+	"github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/observability/traceattr"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
@@ -87,6 +88,7 @@ type Reconciler struct {
 
 	warned     Generations
 	exceptions ExceptionMarks
+	lifecycle  lifecycle.Recorder
 }
 
 // Adoptions give each member's adoption time (clusters.Provider).
@@ -270,6 +272,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
 		r.reportStallAndPersist(ctx, s, err)
+	} else if perr == nil {
+		r.lifecycle.Observe(lifecycle.Resource{Kind: "FlinkDeployment", Cluster: s.clusterName, Namespace: fd.Namespace, Name: fd.Name},
+			string(s.fd.Status.LifecycleState), r.now())
 	}
 	return s.next, err
 }
