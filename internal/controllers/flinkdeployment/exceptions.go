@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -142,4 +143,27 @@ func countSetting(s *state, key string, def int) int {
 		return def
 	}
 	return n
+}
+
+// ReadTimes remember, per FlinkDeployment, when something was last read
+// from Flink, to read it at most once per interval; safe for concurrent
+// use, the zero value is ready.
+type ReadTimes struct {
+	mu   sync.Mutex
+	last map[types.UID]time.Time
+}
+
+// due reports whether uid's read is due at now, once per interval, and
+// then counts it as done.
+func (t *ReadTimes) due(uid types.UID, now time.Time, interval time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil || len(t.last) >= maxRemembered {
+		t.last = map[types.UID]time.Time{}
+	}
+	if last, ok := t.last[uid]; ok && now.Sub(last) < interval {
+		return false
+	}
+	t.last[uid] = now
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -513,6 +514,18 @@ func TestLastStateWithAStaleCheckpointTakesASavepoint(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the upgraded job did not start from the savepoint %s: %+v", info.LastSavepoint.Location, simJob(fd))
 	}
+}
+
+// TestClusterInfoStateSize: status.clusterInfo carries the running job's
+// latest checkpoint's state size (state-size), as upstream.
+func TestClusterInfoStateSize(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "state-size", v1beta1.UpgradeModeSavepoint))
+	waitFor(t, ctx, fd, time.Minute, "a state size in clusterInfo", func(fd *v1beta1.FlinkDeployment) bool {
+		n, err := strconv.ParseInt(fd.Status.ClusterInfo["state-size"], 10, 64)
+		return err == nil && n > 1<<20
+	})
 }
 
 // TestEndedJobShutsDownAfterTTL: the JobManager of a job that ended stays

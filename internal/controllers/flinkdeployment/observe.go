@@ -206,13 +206,42 @@ func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.
 		info["flink-revision"] = cfg.FlinkRevision
 	}
 	r.addTotals(s, info)
-	if health, ok := s.fd.Status.ClusterInfo[clusterhealth.InfoKey]; ok {
-		info[clusterhealth.InfoKey] = health
+	// What other observations keep in clusterInfo stays.
+	for _, kept := range []string{clusterhealth.InfoKey, clusterInfoStateSize} {
+		if v, ok := s.fd.Status.ClusterInfo[kept]; ok {
+			info[kept] = v
+		}
 	}
 	if len(info) > 0 {
 		s.fd.Status.ClusterInfo = info
 	}
 	return nil
+}
+
+// clusterInfoStateSize is upstream's status.clusterInfo key of the latest
+// completed checkpoint's state size.
+const clusterInfoStateSize = "state-size"
+
+// observeStateSize records the running job's latest completed checkpoint's
+// state size in status.clusterInfo (state-size), as upstream does, reading
+// Flink's checkpoint statistics at most once per reconcile interval per
+// FlinkDeployment.
+func (r *Reconciler) observeStateSize(ctx context.Context, s *state, jm flinkrest.Client) {
+	js := s.fd.Status.JobStatus
+	if js.JobID == "" || js.State != v1beta1.JobRunning || !r.sizes.due(s.fd.UID, r.now(), r.Options.ReconcileInterval) {
+		return
+	}
+	stats, err := jm.CheckpointStatistics(ctx, js.JobID)
+	if err != nil {
+		log.FromContext(ctx).V(1).Info("cannot read the job's checkpoint statistics for its state size", "error", err.Error())
+		return
+	}
+	if c := stats.Latest.Completed; c.Id > 0 {
+		if s.fd.Status.ClusterInfo == nil {
+			s.fd.Status.ClusterInfo = map[string]string{}
+		}
+		s.fd.Status.ClusterInfo[clusterInfoStateSize] = strconv.FormatInt(c.StateSize, 10)
+	}
 }
 
 // ReasonAdopted is the event of a cluster taken over from another operator.
@@ -327,6 +356,7 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 	}
 	r.reportExceptions(ctx, s, jm, job)
 	r.observeHealth(ctx, s, jm, js.JobID)
+	r.observeStateSize(ctx, s, jm)
 	switch {
 	case js.State == v1beta1.JobFailed && (changed || s.problem.IsZero()):
 		// Once per failure: a later problem (an upgrade that cannot take a

@@ -88,6 +88,7 @@ type Reconciler struct {
 
 	warned     Generations
 	exceptions ExceptionMarks
+	sizes      ReadTimes
 	lifecycle  lifecycle.Recorder
 }
 
