@@ -372,13 +372,21 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 const ReasonJobStatusChanged = "JobStatusChanged"
 
 // jobStatusChanged records the JobStatusChanged event of a change from to
-// to, as upstream words it; a Warning when the job failed.
+// to.
 func (r *Reconciler) jobStatusChanged(s *state, from, to v1beta1.JobStatusState) {
-	eventType := corev1.EventTypeNormal
+	eventType, msg := JobStatusChange(from, to)
+	r.event(s, eventType, ReasonJobStatusChanged, msg)
+}
+
+// JobStatusChange is the type and message of the JobStatusChanged event
+// of a job's change from to to, as upstream words it; a Warning when the
+// job failed. FlinkSessionJobs say it too.
+func JobStatusChange(from, to v1beta1.JobStatusState) (eventType, message string) {
+	eventType = corev1.EventTypeNormal
 	if to == v1beta1.JobFailed {
 		eventType = corev1.EventTypeWarning
 	}
-	r.event(s, eventType, ReasonJobStatusChanged, fmt.Sprintf("Job status changed from %s to %s", from, to))
+	return eventType, fmt.Sprintf("Job status changed from %s to %s", from, to)
 }
 
 // maxCauseLength bounds the cause copied into status.error and the event.

@@ -49,6 +49,13 @@ func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client)
 	}
 	state := v1beta1.JobStatusState(job.State)
 	if state != js.State {
+		if from := js.State; from != "" {
+			// Said once the fenced status write recorded it.
+			s.afterWrite = append(s.afterWrite, func(context.Context) {
+				eventType, msg := flinkdeployment.JobStatusChange(from, state)
+				r.event(s, eventType, flinkdeployment.ReasonJobStatusChanged, msg)
+			})
+		}
 		js.State = state
 		js.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 	}

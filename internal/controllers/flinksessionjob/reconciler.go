@@ -32,6 +32,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/jarfetch"
 	"github.com/flink-hub/flink-hub/internal/observability"
+	lifecycletiming "github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"github.com/flink-hub/flink-hub/internal/validation"
 )
@@ -61,7 +62,8 @@ type Reconciler struct {
 	// after the job's and its session cluster's; optional.
 	Defaults *defaults.Store
 
-	warned flinkdeployment.Generations
+	warned    flinkdeployment.Generations
+	lifecycle lifecycletiming.Recorder
 }
 
 // state is one reconcile's working set.
@@ -128,6 +130,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 	}
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr
+	} else if perr == nil {
+		r.lifecycle.Observe(lifecycletiming.Resource{Kind: "FlinkSessionJob", Cluster: s.clusterName, Namespace: job.Namespace, Name: job.Name},
+			string(s.job.Status.LifecycleState), r.now())
 	}
 	return s.next, err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
@@ -186,6 +187,7 @@ func TestUpstreamSessionJobsRun(t *testing.T) {
 	if left := sim.JobManager(memberName, fd.Namespace, fd.Name).Jars(); len(left) != 0 {
 		t.Errorf("uploaded jars left on the session cluster: %v", left)
 	}
+	awaitEvent(t, jobs[0], flinkdeployment.ReasonJobStatusChanged, "to RUNNING")
 }
 
 // TestJobsFromTheSessionClustersImage: a session job without jarURI runs its

@@ -4,7 +4,9 @@
 // (flink_k8soperator_namespace_Lifecycle_State_<STATE>_TimeSeconds) and how
 // long upstream's tracked transitions took
 // (flink_k8soperator_namespace_Lifecycle_Transition_<Name>_TimeSeconds:
-// Resume, Upgrade, Suspend, Submission, Stabilization, Rollback), as
+// Resume, Upgrade, Suspend, Submission, Stabilization, Rollback), and the
+// same per kind over all namespaces (system scope:
+// flink_k8soperator_<Kind>_Lifecycle_...), as
 // summaries with the quantiles Flink's Prometheus reporter gives its
 // histograms. A replica times the resources it reconciles, from the first
 // state it sees of each; a handoff starts the new owner afresh.
@@ -55,31 +57,60 @@ var transitions = []transition{
 // quantiles are those of Flink's Prometheus reporter for histograms.
 var quantiles = map[float64]float64{0.5: 0.05, 0.75: 0.025, 0.95: 0.005, 0.98: 0.002, 0.99: 0.001, 0.999: 0.0001}
 
+// Kinds are the timed resource kinds, whose system-scope summaries are
+// named after them.
+var Kinds = []string{"FlinkDeployment", "FlinkSessionJob"}
+
 var (
-	labels         = []string{"cluster", "resourcens", "resourcetype"}
-	stateTimes     = map[string]*prometheus.SummaryVec{}
-	transitionTime = map[string]*prometheus.SummaryVec{}
+	labels = []string{"cluster", "resourcens", "resourcetype"}
+	// stateTimes and transitionTime are the namespace-scope summaries by
+	// state or transition name; systemStates and systemTransitions the
+	// system-scope ones by kind, then name.
+	stateTimes        = map[string]*prometheus.SummaryVec{}
+	transitionTime    = map[string]*prometheus.SummaryVec{}
+	systemStates      = map[string]map[string]prometheus.Summary{}
+	systemTransitions = map[string]map[string]prometheus.Summary{}
 )
 
 func init() {
+	for _, kind := range Kinds {
+		systemStates[kind], systemTransitions[kind] = map[string]prometheus.Summary{}, map[string]prometheus.Summary{}
+	}
 	for _, st := range states {
-		stateTimes[st.name] = register("State_"+st.name, "Seconds resources spent in lifecycle state "+st.name)
+		help := "Seconds resources spent in lifecycle state " + st.name
+		stateTimes[st.name] = register("namespace_Lifecycle_State_"+st.name, help)
+		for _, kind := range Kinds {
+			systemStates[kind][st.name] = registerSystem(kind+"_Lifecycle_State_"+st.name, help)
+		}
 	}
 	for _, t := range transitions {
-		if _, ok := transitionTime[t.name]; !ok {
-			transitionTime[t.name] = register("Transition_"+t.name, "Seconds the lifecycle transition "+t.name+" took")
+		if _, ok := transitionTime[t.name]; ok {
+			continue
+		}
+		help := "Seconds the lifecycle transition " + t.name + " took"
+		transitionTime[t.name] = register("namespace_Lifecycle_Transition_"+t.name, help)
+		for _, kind := range Kinds {
+			systemTransitions[kind][t.name] = registerSystem(kind+"_Lifecycle_Transition_"+t.name, help)
 		}
 	}
 }
 
-// register makes and registers the summary
-// flink_k8soperator_namespace_Lifecycle_<name>_TimeSeconds.
+func opts(name, help string) prometheus.SummaryOpts {
+	return prometheus.SummaryOpts{Name: "flink_k8soperator_" + name + "_TimeSeconds", Help: help + " (the Apache operator's name).", Objectives: quantiles}
+}
+
+// register makes and registers the namespace-scope summary
+// flink_k8soperator_<name>_TimeSeconds.
 func register(name, help string) *prometheus.SummaryVec {
-	v := prometheus.NewSummaryVec(prometheus.SummaryOpts{
-		Name:       "flink_k8soperator_namespace_Lifecycle_" + name + "_TimeSeconds",
-		Help:       help + " (the Apache operator's name).",
-		Objectives: quantiles,
-	}, labels)
+	v := prometheus.NewSummaryVec(opts(name, help), labels)
+	metrics.Registry.MustRegister(v)
+	return v
+}
+
+// registerSystem makes and registers the system-scope summary
+// flink_k8soperator_<name>_TimeSeconds.
+func registerSystem(name, help string) prometheus.Summary {
+	v := prometheus.NewSummary(opts(name, help))
 	metrics.Registry.MustRegister(v)
 	return v
 }
@@ -134,16 +165,20 @@ func (r *Recorder) Observe(res Resource, state string, t time.Time) {
 				if tn.fromLastUpdate {
 					since = from.last
 				}
-				transitionTime[tn.name].WithLabelValues(lv...).Observe(t.Sub(since).Seconds())
+				seconds := t.Sub(since).Seconds()
+				transitionTime[tn.name].WithLabelValues(lv...).Observe(seconds)
+				if sys, ok := systemTransitions[res.Kind]; ok {
+					sys[tn.name].Observe(seconds)
+				}
 			}
 		}
 	}
-	tr.enter(state, t, lv)
+	tr.enter(state, t, lv, systemStates[res.Kind])
 }
 
 // enter moves the tracker to state at t, recording and clearing the times
 // of the states the move ends, as upstream does.
-func (tr *tracker) enter(state string, t time.Time, lv []string) {
+func (tr *tracker) enter(state string, t time.Time, lv []string, system map[string]prometheus.Summary) {
 	if s, ok := tr.times[state]; ok {
 		if state != tr.current {
 			s.first = t
@@ -157,7 +192,11 @@ func (tr *tracker) enter(state string, t time.Time, lv []string) {
 	}
 	for _, cleared := range clearedAfter(state, tr.current) {
 		if s, ok := tr.times[cleared]; ok {
-			stateTimes[cleared].WithLabelValues(lv...).Observe(s.last.Sub(s.first).Seconds())
+			seconds := s.last.Sub(s.first).Seconds()
+			stateTimes[cleared].WithLabelValues(lv...).Observe(seconds)
+			if system != nil {
+				system[cleared].Observe(seconds)
+			}
 			delete(tr.times, cleared)
 		}
 	}

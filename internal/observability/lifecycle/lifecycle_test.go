@@ -54,6 +54,10 @@ func TestLifecycleTimes(t *testing.T) {
 			t.Errorf("check %d: %d observations summing %v; want %d summing %v", i, count, sum, c.count, c.sum)
 		}
 	}
+	var m dto.Metric
+	if err := systemTransitions["FlinkDeployment"]["Stabilization"].Write(&m); err != nil || m.GetSummary().GetSampleCount() < 2 {
+		t.Errorf("system-scope Stabilization: %v, %v", m.GetSummary(), err)
+	}
 	r.Forget(res)
 	if len(r.trackers) != 0 {
 		t.Error("Forget kept the tracker")
