@@ -2,9 +2,12 @@ package flinkconf
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // OperatorKeyPrefix marks configuration for the operator itself: the hub
@@ -86,6 +89,13 @@ const (
 	// KeyRestReadyDelay delays the first REST call after the JobManager
 	// became available (none by default: see the settings table).
 	KeyRestReadyDelay = OperatorKeyPrefix + "observer.rest-ready.delay"
+	// The exception settings shaping status.error (upstream's defaults:
+	// no stack trace, 2048 characters, 2 causes, no labels).
+	KeyExceptionStackTrace    = OperatorKeyPrefix + "exception.stacktrace.enabled"
+	KeyExceptionStackTraceMax = OperatorKeyPrefix + "exception.stacktrace.max.length"
+	KeyExceptionFieldMax      = OperatorKeyPrefix + "exception.field.max.length"
+	KeyExceptionThrowableMax  = OperatorKeyPrefix + "exception.throwable.list.max.count"
+	KeyExceptionLabelMapper   = OperatorKeyPrefix + "exception.label.mapper"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -109,6 +119,8 @@ const (
 	kindBool
 	kindCount
 	kindEnum
+	// kindPatternMap is a Flink map from regular expressions to labels.
+	kindPatternMap
 )
 
 // operatorSettings are the typed settings CheckOperatorSettings checks.
@@ -132,6 +144,11 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyExceptionStackTrace:        {kind: kindBool},
+	KeyExceptionStackTraceMax:     {kind: kindCount},
+	KeyExceptionFieldMax:          {kind: kindCount},
+	KeyExceptionThrowableMax:      {kind: kindCount},
+	KeyExceptionLabelMapper:       {kind: kindPatternMap},
 	KeyRestReadyDelay:             {kind: kindDuration},
 	KeyLastStateMaxCheckpointAge:  {kind: kindDuration},
 	KeyIgnorePendingSavepoint:     {kind: kindBool},
@@ -223,6 +240,10 @@ func CheckOperatorSetting(key, value string) error {
 		if n, err := strconv.Atoi(strings.TrimSpace(value)); err != nil || n < 0 {
 			return fmt.Errorf("%q is not a whole number", value)
 		}
+	case kindPatternMap:
+		if _, err := patternLabels(value); err != nil {
+			return err
+		}
 	case kindEnum:
 		for _, v := range setting.values {
 			if strings.EqualFold(strings.TrimSpace(value), v) {
@@ -243,4 +264,50 @@ func Bool(value string) (v, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// maxPatterns bounds a label mapper (tenant text, matched on every
+// problem).
+const maxPatterns = 32
+
+// patternLabels reads a label mapper: pattern:label entries in Flink's map
+// syntax, each pattern an RE2 regular expression (linear time, whatever
+// the tenant writes).
+func patternLabels(value string) (map[*regexp.Regexp]string, error) {
+	m, err := ParseMap(value)
+	if err != nil {
+		return nil, err
+	}
+	if len(m) > maxPatterns {
+		return nil, fmt.Errorf("more than %d patterns", maxPatterns)
+	}
+	out := map[*regexp.Regexp]string{}
+	for pattern, label := range m {
+		if len(pattern) > 512 {
+			return nil, fmt.Errorf("pattern %.20q… is longer than 512 characters", pattern)
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
+		}
+		out[re] = label
+	}
+	return out, nil
+}
+
+// ExceptionOptions are the exception settings of conf (operator settings,
+// under their deprecated names too), upstream's defaults where unset or
+// unreadable (the validation refuses those).
+func ExceptionOptions(conf map[string]string) problem.ExceptionOptions {
+	o := problem.DefaultExceptionOptions()
+	o.StackTrace, _ = Bool(OperatorSetting(conf, KeyExceptionStackTrace))
+	for key, dst := range map[string]*int{KeyExceptionStackTraceMax: &o.StackTraceMax, KeyExceptionFieldMax: &o.FieldMax, KeyExceptionThrowableMax: &o.ThrowableMax} {
+		if n, err := strconv.Atoi(strings.TrimSpace(OperatorSetting(conf, key))); err == nil && n >= 0 {
+			*dst = n
+		}
+	}
+	if v := OperatorSetting(conf, KeyExceptionLabelMapper); v != "" {
+		o.Labels, _ = patternLabels(v)
+	}
+	return o
 }

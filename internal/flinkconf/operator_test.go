@@ -65,3 +65,20 @@ func TestSettingsTableIsTrue(t *testing.T) {
 		}
 	}
 }
+
+// TestExceptionOptions: the exception settings are read with upstream's
+// defaults, and a label mapper that is not RE2 is refused.
+func TestExceptionOptions(t *testing.T) {
+	o := ExceptionOptions(map[string]string{KeyExceptionStackTrace: "true", KeyExceptionFieldMax: "100", KeyExceptionLabelMapper: "time(d|out):timeouts"})
+	if !o.StackTrace || o.FieldMax != 100 || o.StackTraceMax != 2048 || o.ThrowableMax != 2 || len(o.Labels) != 1 {
+		t.Errorf("options %+v", o)
+	}
+	for re, label := range o.Labels {
+		if !re.MatchString("read timedout") || label != "timeouts" {
+			t.Errorf("label mapper %v -> %q", re, label)
+		}
+	}
+	if err := CheckOperatorSetting(KeyExceptionLabelMapper, "(unclosed:x"); err == nil {
+		t.Error("a pattern that does not compile was accepted")
+	}
+}

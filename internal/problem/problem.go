@@ -7,7 +7,10 @@ package problem
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // Reason is the kind of a problem: the Ready condition's reason, and
@@ -65,6 +68,55 @@ type Problem struct {
 	// when it is not Reason's usual one (EventReason); it is not recorded
 	// in status.
 	Event string
+	// StackTrace is the stack trace behind the problem when there is one
+	// (a failed job's, from Flink); status.error carries it only when
+	// asked to (ExceptionOptions.StackTrace).
+	StackTrace string
+	// Causes are the stack trace's causes, outermost first, one
+	// "type: message" a line (status.error's throwableList); a string, so
+	// that problems compare.
+	Causes string
+	// Labels are the labels status.error gave the problem
+	// (ExceptionOptions.Labels), comma-separated, kept so that a rewrite
+	// keeps them.
+	Labels string
+}
+
+// Cause is one cause of a problem's stack trace.
+type Cause struct{ Type, Message string }
+
+// CauseList is p's causes.
+func (p Problem) CauseList() []Cause {
+	var out []Cause
+	for _, line := range strings.Split(p.Causes, "\n") {
+		if line == "" {
+			continue
+		}
+		typ, msg, _ := strings.Cut(line, ": ")
+		out = append(out, Cause{Type: typ, Message: msg})
+	}
+	return out
+}
+
+// causeLines joins causes as Problem.Causes holds them.
+func causeLines(causes []Cause) string {
+	lines := make([]string, 0, len(causes))
+	for _, c := range causes {
+		lines = append(lines, c.Type+": "+c.Message)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// maxTrace bounds the stack trace a problem keeps (the JobManager's
+// text); status.error cuts it further.
+const maxTrace = 64 << 10
+
+// WithTrace is p with trace as its stack trace, and its "Caused by:" lines
+// as its causes.
+func WithTrace(p Problem, trace string) Problem {
+	p.StackTrace = cut(trace, maxTrace)
+	p.Causes = causeLines(causesOf(p.StackTrace))
+	return p
 }
 
 // New is a problem of reason r saying msg.
@@ -114,9 +166,33 @@ var exceptionTypes = map[Reason]string{
 // exception is the JSON of the Apache operator's FlinkResourceException,
 // status.error's form there.
 type exception struct {
-	Type               string            `json:"type,omitempty"`
-	Message            string            `json:"message,omitempty"`
-	AdditionalMetadata map[string]string `json:"additionalMetadata,omitempty"`
+	Type               string         `json:"type,omitempty"`
+	Message            string         `json:"message,omitempty"`
+	StackTrace         string         `json:"stackTrace,omitempty"`
+	AdditionalMetadata map[string]any `json:"additionalMetadata,omitempty"`
+	ThrowableList      []exception    `json:"throwableList,omitempty"`
+}
+
+// ExceptionOptions are the Apache operator's kubernetes.operator.exception.*
+// settings, which shape status.error.
+type ExceptionOptions struct {
+	// StackTrace includes the problem's stack trace, cut to
+	// StackTraceMax.
+	StackTrace    bool
+	StackTraceMax int
+	// FieldMax cuts every other field.
+	FieldMax int
+	// ThrowableMax bounds throwableList: the causes ("Caused by:" lines)
+	// of the stack trace.
+	ThrowableMax int
+	// Labels map a pattern to a label that additionalMetadata.labels
+	// holds when the message or a cause matches it.
+	Labels map[*regexp.Regexp]string
+}
+
+// DefaultExceptionOptions are upstream's defaults.
+func DefaultExceptionOptions() ExceptionOptions {
+	return ExceptionOptions{StackTraceMax: 2048, FieldMax: 2048, ThrowableMax: 2}
 }
 
 // reasonKey is the additionalMetadata key that keeps the Reason.
@@ -125,7 +201,12 @@ const reasonKey = "reason"
 // Encode is p as status.error: "" for no problem, else the Apache
 // operator's FlinkResourceException JSON with the reason in
 // additionalMetadata.
-func Encode(p Problem) string {
+func Encode(p Problem) string { return EncodeWith(p, DefaultExceptionOptions()) }
+
+// EncodeWith is Encode shaped by the exception settings o, as upstream's
+// FlinkResourceExceptionUtils shapes it: fields cut to FieldMax, the stack
+// trace when asked, the causes in throwableList, and labels.
+func EncodeWith(p Problem, o ExceptionOptions) string {
 	if p.IsZero() {
 		return ""
 	}
@@ -133,8 +214,61 @@ func Encode(p Problem) string {
 	if !ok {
 		typ = exceptionPackage + "ReconciliationException"
 	}
-	raw, _ := json.Marshal(exception{Type: typ, Message: p.Message, AdditionalMetadata: map[string]string{reasonKey: string(p.Reason)}})
+	e := exception{Type: cut(typ, o.FieldMax), Message: cut(p.Message, o.FieldMax), AdditionalMetadata: map[string]any{reasonKey: string(p.Reason)}}
+	if o.StackTrace && p.StackTrace != "" {
+		e.StackTrace = cut(p.StackTrace, o.StackTraceMax)
+	}
+	causes := p.CauseList()
+	for _, c := range causes[:min(len(causes), o.ThrowableMax)] {
+		e.ThrowableList = append(e.ThrowableList, exception{Type: cut(c.Type, o.FieldMax), Message: cut(c.Message, o.FieldMax)})
+	}
+	var labels []string
+	if p.Labels != "" {
+		labels = strings.Split(p.Labels, ",")
+	}
+	for re, label := range o.Labels {
+		if re.MatchString(p.Message) || slices.ContainsFunc(causes, func(c Cause) bool { return re.MatchString(c.Message) }) {
+			labels = append(labels, label)
+		}
+	}
+	if len(labels) > 0 {
+		slices.Sort(labels)
+		e.AdditionalMetadata["labels"] = slices.Compact(labels)
+	}
+	raw, _ := json.Marshal(e)
 	return string(raw)
+}
+
+// cut is s at most max bytes long (whole runes); max <= 0 leaves it.
+func cut(s string, max int) string {
+	if max <= 0 || len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}
+
+// maxCauses bounds the causes read from a stack trace (tenant text).
+const maxCauses = 32
+
+// causesOf reads the "Caused by:" lines of a Java stack trace, outermost
+// first.
+func causesOf(trace string) []Cause {
+	var out []Cause
+	for _, line := range strings.Split(trace, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Caused by: ")
+		if !ok {
+			continue
+		}
+		typ, msg, _ := strings.Cut(rest, ": ")
+		out = append(out, Cause{Type: typ, Message: msg})
+		if len(out) == maxCauses {
+			break
+		}
+	}
+	return out
 }
 
 // Current is the problem a status.error the hub wrote records. Text the
@@ -159,11 +293,24 @@ func Decode(s string) Problem {
 	if err := json.Unmarshal([]byte(s), &e); err != nil || e.Message == "" {
 		return Problem{Reason: Unknown, Message: s}
 	}
-	r := Reason(e.AdditionalMetadata[reasonKey])
+	name, _ := e.AdditionalMetadata[reasonKey].(string)
+	r := Reason(name)
 	if r == "" {
 		r = Unknown
 	}
-	return Problem{Reason: r, Message: e.Message}
+	var causes []Cause
+	for _, t := range e.ThrowableList {
+		causes = append(causes, Cause{Type: t.Type, Message: t.Message})
+	}
+	var labels []string
+	if l, ok := e.AdditionalMetadata["labels"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				labels = append(labels, s)
+			}
+		}
+	}
+	return Problem{Reason: r, Message: e.Message, StackTrace: e.StackTrace, Causes: causeLines(causes), Labels: strings.Join(labels, ",")}
 }
 
 // Message is the human message of a status.error, whatever its form.

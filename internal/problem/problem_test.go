@@ -2,6 +2,8 @@ package problem
 
 import (
 	"encoding/json"
+	"regexp"
+	"slices"
 	"testing"
 )
 
@@ -44,7 +46,7 @@ func TestDecode(t *testing.T) {
 	}{
 		{"none", "", Problem{}},
 		{"an older hub's plain text", "savepoint failed: disk full", New(Unknown, "savepoint failed: disk full")},
-		{"the Apache operator's exception", `{"type":"org.apache.flink.kubernetes.operator.exception.ReconciliationException","message":"Deployment failed","throwableList":[{"type":"java.lang.Exception","message":"x"}]}`, New(Unknown, "Deployment failed")},
+		{"the Apache operator's exception", `{"type":"org.apache.flink.kubernetes.operator.exception.ReconciliationException","message":"Deployment failed","throwableList":[{"type":"java.lang.Exception","message":"x"}]}`, Problem{Reason: Unknown, Message: "Deployment failed", Causes: "java.lang.Exception: x"}},
 		{"JSON without a message", `{"type":"x"}`, New(Unknown, `{"type":"x"}`)},
 		{"the hub's own", Encode(New(JobFailed, "Job failed: boom")), New(JobFailed, "Job failed: boom")},
 	}
@@ -73,5 +75,49 @@ func TestIsAndEventReason(t *testing.T) {
 	}
 	if got := (Problem{Reason: JobManagerDeploymentFailed, Message: "m", Event: "CrashLoopBackOff"}).EventReason(); got != "CrashLoopBackOff" {
 		t.Errorf("explicit event reason %q", got)
+	}
+}
+
+// TestEncodeWithExceptionOptions: upstream's exception.* settings shape
+// status.error: the stack trace only when enabled and cut, every field cut,
+// the causes in throwableList up to the count, labels of matching
+// patterns; and status.error reads back to the same problem, so a
+// rewrite changes nothing.
+func TestEncodeWithExceptionOptions(t *testing.T) {
+	trace := "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat a.b(C.java:1)\nCaused by: java.io.IOException: bucket gone\n\tat x.y(Z.java:2)\nCaused by: java.net.UnknownHostException: s3.example\nCaused by: java.lang.Error: third"
+	p := WithTrace(New(JobFailed, "Job failed: org.apache.flink.runtime.JobException: Recovery is suppressed"), trace)
+	labels := map[*regexp.Regexp]string{regexp.MustCompile("bucket"): "storage", regexp.MustCompile("^never$"): "never"}
+	for _, tc := range []struct {
+		name      string
+		o         ExceptionOptions
+		wantTrace string
+		wantMsg   string
+		wantTypes []string
+		wantLabel []any
+	}{
+		{name: "defaults", o: DefaultExceptionOptions(), wantMsg: p.Message, wantTypes: []string{"java.io.IOException", "java.net.UnknownHostException"}},
+		{name: "stack trace, cut", o: ExceptionOptions{StackTrace: true, StackTraceMax: 30, FieldMax: 2048, ThrowableMax: 1}, wantTrace: trace[:30], wantMsg: p.Message, wantTypes: []string{"java.io.IOException"}},
+		{name: "fields cut, labels", o: ExceptionOptions{FieldMax: 10, ThrowableMax: 0, Labels: labels}, wantMsg: p.Message[:10], wantLabel: []any{"storage"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := EncodeWith(p, tc.o)
+			var got exception
+			if err := json.Unmarshal([]byte(raw), &got); err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, e := range got.ThrowableList {
+				types = append(types, e.Type)
+			}
+			if got.StackTrace != tc.wantTrace || got.Message != tc.wantMsg || !slices.Equal(types, tc.wantTypes) {
+				t.Errorf("stack trace %q, message %q, causes %v", got.StackTrace, got.Message, types)
+			}
+			if l, _ := got.AdditionalMetadata["labels"].([]any); !slices.Equal(l, tc.wantLabel) {
+				t.Errorf("labels %v, want %v", got.AdditionalMetadata["labels"], tc.wantLabel)
+			}
+			if again := EncodeWith(Decode(raw), tc.o); again != raw {
+				t.Errorf("a rewrite changes status.error:\n%s\n%s", raw, again)
+			}
+		})
 	}
 }

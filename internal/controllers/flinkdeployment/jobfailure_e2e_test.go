@@ -2,7 +2,9 @@ package flinkdeployment_test
 
 import (
 	"context"
+	"encoding/json"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +95,34 @@ func TestFailedJobIsReportedThenRestartedFromItsSavepoint(t *testing.T) {
 	}
 	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore == nil || job.Spec.Restore.Path != savepoint {
 		t.Errorf("the restarted job must run from the last savepoint %s: %+v", savepoint, job)
+	}
+}
+
+// TestFailedJobErrorAsConfigured: upstream's exception settings shape
+// status.error: with the stack trace enabled and a label mapper, a failed
+// job's status.error carries Flink's stack trace and the label of the
+// pattern its message matches.
+func TestFailedJobErrorAsConfigured(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "error-shape", v1beta1.UpgradeModeSavepoint),
+		`"kubernetes.operator.exception.stacktrace.enabled":"true","kubernetes.operator.exception.label.mapper":"bad record:bad-data,never matches:other"`))
+	failJob(t, fd, "java.lang.IllegalStateException: bad record at offset 42")
+	got := waitFor(t, ctx, fd, time.Minute, "the failure reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd).Reason == problem.JobFailed
+	})
+	var e struct {
+		StackTrace         string         `json:"stackTrace"`
+		AdditionalMetadata map[string]any `json:"additionalMetadata"`
+	}
+	if err := json.Unmarshal([]byte(got.Status.Error), &e); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.StackTrace, "Simulated.java") {
+		t.Errorf("status.error has no stack trace: %s", got.Status.Error)
+	}
+	if labels, _ := e.AdditionalMetadata["labels"].([]any); len(labels) != 1 || labels[0] != "bad-data" {
+		t.Errorf("labels %v, want [bad-data]", e.AdditionalMetadata["labels"])
 	}
 }
 

@@ -399,7 +399,19 @@ func (r *Reconciler) recordJobFailure(ctx context.Context, s *state, jm flinkres
 	if err != nil {
 		log.FromContext(ctx).Info("cannot read the failed job's exceptions", "error", err.Error())
 	}
-	s.report(problem.New(problem.JobFailed, "Job failed: "+FailureCause(exceptions, err)))
+	s.report(problem.WithTrace(problem.New(problem.JobFailed, "Job failed: "+FailureCause(exceptions, err)), FailureTrace(exceptions)))
+}
+
+// FailureTrace is the stack trace of the newest entry of Flink's
+// exception history (or the root exception), "" when Flink gave none.
+func FailureTrace(exceptions *api.JobExceptionsInfoWithHistory) string {
+	switch {
+	case exceptions == nil:
+		return ""
+	case len(exceptions.ExceptionHistory.Entries) > 0:
+		return exceptions.ExceptionHistory.Entries[0].Stacktrace
+	}
+	return exceptions.RootException
 }
 
 // FailureCause is the newest entry of Flink's exception history: the first

@@ -27,6 +27,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/observability"
 	"github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/observability/traceattr"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
@@ -290,7 +291,7 @@ func (r *Reconciler) refuse(ctx context.Context, s *state, p problem.Problem) er
 		return nil
 	}
 	written := fd.DeepCopy()
-	fd.Status.Error = problem.Encode(p)
+	fd.Status.Error = problem.EncodeWith(p, exceptionOptions(&fd.Spec))
 	setConditions(fd, p)
 	if err := r.writeStatus(ctx, s.cluster.GetClient(), fd, written); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("write status: %w", err))
@@ -390,13 +391,20 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 	return nil
 }
 
+// exceptionOptions are the spec's exception settings (upstream's
+// kubernetes.operator.exception.*), which shape status.error.
+func exceptionOptions(spec *v1beta1.FlinkDeploymentSpec) problem.ExceptionOptions {
+	conf, _ := spec.FlatConfiguration()
+	return flinkconf.ExceptionOptions(conf)
+}
+
 // publish derives, in this one place, status.error, the lifecycle state
 // and the conditions from the current problem, and announces a problem
 // that before (the status as last written) did not have with a Warning
 // event.
 func (r *Reconciler) publish(s *state, before *v1beta1.FlinkDeploymentStatus) {
 	st := &s.fd.Status
-	st.Error = problem.Encode(s.problem)
+	st.Error = problem.EncodeWith(s.problem, exceptionOptions(&s.fd.Spec))
 	st.LifecycleState = lifecycleState(st)
 	setConditions(s.fd, s.problem)
 	if !s.problem.IsZero() && !s.problem.Same(currentProblem(&v1beta1.FlinkDeployment{Status: *before})) {

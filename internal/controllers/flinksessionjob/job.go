@@ -66,7 +66,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client)
 	if state == v1beta1.JobFailed && !s.problem.Is(problem.JobFailed) {
 		// Once per failure, with Flink's cause, as for FlinkDeployments.
 		exceptions, err := jm.Exceptions(ctx, js.JobID)
-		s.problem = problem.New(problem.JobFailed, "Job failed: "+flinkdeployment.FailureCause(exceptions, err))
+		s.problem = problem.WithTrace(problem.New(problem.JobFailed, "Job failed: "+flinkdeployment.FailureCause(exceptions, err)), flinkdeployment.FailureTrace(exceptions))
 	} else if state != v1beta1.JobFailed {
 		s.problem = clearProblem(s.problem, problem.JobFailed, problem.ReconcileFailed)
 	}

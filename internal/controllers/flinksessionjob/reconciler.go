@@ -33,6 +33,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/jarfetch"
 	"github.com/flink-hub/flink-hub/internal/observability"
 	lifecycletiming "github.com/flink-hub/flink-hub/internal/observability/lifecycle"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"github.com/flink-hub/flink-hub/internal/validation"
 )
@@ -202,7 +203,8 @@ func (r *Reconciler) sessionCluster(ctx context.Context, s *state) (bool, error)
 // it changed, fenced by the resourceVersion read.
 func (r *Reconciler) persist(ctx context.Context, s *state) error {
 	st := &s.job.Status
-	st.Error = problem.Encode(s.problem)
+	conf, _ := s.job.Spec.FlatConfiguration()
+	st.Error = problem.EncodeWith(s.problem, flinkconf.ExceptionOptions(conf))
 	st.LifecycleState = lifecycle(st, s.last)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(s))
 	if !s.problem.IsZero() && !s.problem.Same(currentProblem(s.written)) {
