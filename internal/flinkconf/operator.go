@@ -96,6 +96,10 @@ const (
 	KeyExceptionFieldMax      = OperatorKeyPrefix + "exception.field.max.length"
 	KeyExceptionThrowableMax  = OperatorKeyPrefix + "exception.throwable.list.max.count"
 	KeyExceptionLabelMapper   = OperatorKeyPrefix + "exception.label.mapper"
+	// KeyLastStateCancel (false by default) makes a last-state upgrade of
+	// a running job cancel it and restore from its latest retained
+	// checkpoint instead of the HA metadata.
+	KeyLastStateCancel = OperatorKeyPrefix + "job.upgrade.last-state.job-cancel.enabled"
 	// KeyJMRecovery (true by default) recreates a JobManager Deployment
 	// deleted behind the hub's back.
 	KeyJMRecovery = OperatorKeyPrefix + "jm-deployment-recovery.enabled"
@@ -144,6 +148,7 @@ var operatorSettings = map[string]struct {
 	KeyBlockOnUnmanagedJobs:       {kind: kindBool},
 	KeyBlockOnSessionJobs:         {kind: kindBool},
 	KeyJMRecovery:                 {kind: kindBool},
+	KeyLastStateCancel:            {kind: kindBool},
 	KeyExceptionStackTrace:        {kind: kindBool},
 	KeyExceptionStackTraceMax:     {kind: kindCount},
 	KeyExceptionFieldMax:          {kind: kindCount},

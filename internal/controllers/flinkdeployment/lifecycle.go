@@ -127,6 +127,27 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		st.JobStatus.UpgradeSavepointPath = ""
 		r.event(s, corev1.EventTypeNormal, "SpecChanged", p.Why)
 		return true, r.persist(ctx, s)
+	case plan.CancelJob:
+		if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
+			return false, err
+		}
+		jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+		if err != nil {
+			return false, err
+		}
+		if err := jm.CancelJob(ctx, st.JobStatus.JobID); err != nil {
+			return false, fmt.Errorf("cancel the job for the last-state upgrade: %w", err)
+		}
+		st.JobStatus.State = v1beta1.JobCancelling
+		r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+flinkconf.KeyLastStateCancel+")")
+		if err := r.persist(ctx, s); err != nil {
+			return false, err
+		}
+		return false, requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
+	case plan.RecordCheckpoint:
+		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		r.event(s, corev1.EventTypeNormal, "UpgradeFromCheckpoint", "The cancelled job's latest checkpoint starts the upgrade: "+p.Restore.SavepointPath)
+		return true, r.persist(ctx, s)
 	case plan.RestartUnhealthy:
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
 		st.JobStatus.UpgradeSavepointPath = ""
@@ -333,8 +354,8 @@ func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.Checkp
 		return plan.CheckpointTimes{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
 	}
 	var out plan.CheckpointTimes
-	if ts := stats.Latest.Completed.TriggerTimestamp; ts > 0 {
-		out.Completed = time.UnixMilli(ts)
+	if c := stats.Latest.Completed; c.TriggerTimestamp > 0 {
+		out.Completed, out.CompletedPath = time.UnixMilli(c.TriggerTimestamp), c.ExternalPath
 	}
 	for _, h := range stats.History {
 		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {

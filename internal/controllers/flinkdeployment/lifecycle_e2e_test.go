@@ -516,6 +516,32 @@ func TestLastStateWithAStaleCheckpointTakesASavepoint(t *testing.T) {
 	}
 }
 
+// TestLastStateByCancellation: with
+// kubernetes.operator.job.upgrade.last-state.job-cancel.enabled, a
+// last-state upgrade cancels the running job and starts the new one from
+// its latest retained checkpoint, as upstream's last-state with cancel.
+func TestLastStateByCancellation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "cancel-upgrade", v1beta1.UpgradeModeLastState),
+		`"kubernetes.operator.job.upgrade.last-state.job-cancel.enabled":"true"`))
+	old := simJob(fd)
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	waitFor(t, ctx, fd, 2*time.Minute, "upgraded", func(fd *v1beta1.FlinkDeployment) bool {
+		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && strings.Contains(fd.Status.ReconciliationStatus.LastReconciledSpec, `"parallelism":3`)
+	})
+	if !hasEvent(ctx, fd, "CancellingJob") {
+		t.Error("no CancellingJob event")
+	}
+	job := simJob(fd)
+	if job == nil || job.Spec.Restore == nil || !strings.Contains(job.Spec.Restore.Path, "/chk-") || job.Spec.Parallelism != 3 {
+		t.Fatalf("the new job did not start from the cancelled job's checkpoint: %+v", job)
+	}
+	if old.ID != "" && len(old.Checkpoints) == 0 {
+		t.Fatalf("the cancelled job had no checkpoint: %+v", old)
+	}
+}
+
 // TestClusterInfoStateSize: status.clusterInfo carries the running job's
 // latest checkpoint's state size (state-size), as upstream.
 func TestClusterInfoStateSize(t *testing.T) {

@@ -54,6 +54,13 @@ const (
 	// latest completed and pending checkpoints; read them into
 	// Input.Checkpoints and ask again.
 	ReadCheckpoints Step = "ReadCheckpoints"
+	// CancelJob: cancel the running job for a last-state upgrade with
+	// kubernetes.operator.job.upgrade.last-state.job-cancel.enabled; its
+	// latest retained checkpoint is then the upgrade's starting point.
+	CancelJob Step = "CancelJob"
+	// RecordCheckpoint: record the cancelled job's latest checkpoint
+	// (Restore) as the upgrade's starting point.
+	RecordCheckpoint Step = "RecordCheckpoint"
 	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
 	TriggerSavepoint Step = "TriggerSavepoint"
 	// PollSavepoint: follow the upgrade's pending savepoint.
@@ -129,6 +136,8 @@ type Input struct {
 // checkpoints were triggered; zero for none.
 type CheckpointTimes struct {
 	Completed, Pending time.Time
+	// CompletedPath is where the latest completed checkpoint is.
+	CompletedPath string
 }
 
 // Plan is the next step and what it needs.
@@ -336,6 +345,8 @@ func capture(in Input, redeploy bool) Plan {
 		return Plan{Step: Delete, KeepHA: HAEnabled(in.Last)}
 	case redeploy || mode == v1beta1.UpgradeModeStateless:
 		return Plan{Step: Delete, CancelJob: true}
+	case mode == v1beta1.UpgradeModeLastState && SettingOn(spec, flinkconf.KeyLastStateCancel) && (runningJob(st) || cancelling(st)):
+		return cancelForLastState(in)
 	case mode == v1beta1.UpgradeModeLastState:
 		switch {
 		case upgradeSavepointUnderWay(st):
@@ -413,6 +424,32 @@ func lastStateFresh(in Input) (p Plan, fresh bool) {
 		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the pending checkpoint before the last-state upgrade"}, true
 	}
 	return Plan{}, false
+}
+
+// cancelling reports a job being cancelled, or cancelled, by an upgrade
+// with last-state.job-cancel.enabled, before its checkpoint is recorded.
+func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
+	return st.JobStatus.UpgradeSavepointPath == "" &&
+		(st.JobStatus.State == v1beta1.JobCancelling || st.JobStatus.State == v1beta1.JobCanceled)
+}
+
+// cancelForLastState is the step of a last-state upgrade by cancellation,
+// as upstream's lastStateUsingCancel: cancel the running job, wait until
+// it is cancelled, read its latest checkpoint (retained on cancellation)
+// and record it; the deletion and deploy then go as for a savepoint. A
+// cancelled job without a checkpoint needs a manual restore.
+func cancelForLastState(in Input) Plan {
+	switch st := in.Status; {
+	case st.JobStatus.State != v1beta1.JobCanceled && st.JobStatus.State != v1beta1.JobCancelling:
+		return Plan{Step: CancelJob}
+	case st.JobStatus.State == v1beta1.JobCancelling:
+		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the job to be cancelled for the last-state upgrade"}
+	case in.Checkpoints == nil:
+		return Plan{Step: ReadCheckpoints}
+	case in.Checkpoints.CompletedPath == "":
+		return Plan{Step: ManualRestore}
+	}
+	return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: in.Checkpoints.CompletedPath}}
 }
 
 // runningJob reports a ready JobManager running the job, which can take a

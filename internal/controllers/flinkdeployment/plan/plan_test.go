@@ -272,6 +272,7 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
+	cancelSpec := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
 	maxAge := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateMaxCheckpointAge+`":"1 min",`, 1))
 	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
 	return []nextCase{
@@ -300,6 +301,22 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: TriggerSavepoint}},
 		{"last-state, max age: the savepoint instead under way", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes, Now: now},
 			Plan{Step: PollSavepoint}},
+		// last-state.job-cancel.enabled: cancel, wait, read the latest
+		// checkpoint, record it, then as for a savepoint.
+		{"last-state by cancel: cancel the running job", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
+			Plan{Step: CancelJob}},
+		{"last-state by cancel: cancelling", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, ProgressCheckInterval: time.Second},
+			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
+		{"last-state by cancel: cancelled, checkpoints not read", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
+			Plan{Step: ReadCheckpoints}},
+		{"last-state by cancel: record the latest checkpoint", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-9"}},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-9"}}},
+		{"last-state by cancel: no checkpoint to restore", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{}},
+			Plan{Step: ManualRestore}},
+		{"last-state by cancel: recorded, delete", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-9")), JobManager: true},
+			Plan{Step: Delete}},
 		// No checkpoint in the HA metadata: a running job is captured by a
 		// savepoint, as upstream does; one that does not run cannot be.
 		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
