@@ -17,8 +17,8 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
-// jobsClient answers ListJobs and Exceptions (none); every other call
-// panics (embedded nil).
+// jobsClient answers ListJobs, Exceptions and CheckpointStatistics (none);
+// every other call panics (embedded nil).
 type jobsClient struct {
 	flinkrest.Client
 	jobs []api.JobDetails
@@ -28,6 +28,10 @@ func (c jobsClient) ListJobs(context.Context) ([]api.JobDetails, error) { return
 
 func (c jobsClient) Exceptions(context.Context, string) (*api.JobExceptionsInfoWithHistory, error) {
 	return &api.JobExceptionsInfoWithHistory{}, nil
+}
+
+func (c jobsClient) CheckpointStatistics(context.Context, string) (*api.CheckpointingStatistics, error) {
+	return &api.CheckpointingStatistics{}, nil
 }
 
 func TestObserveJobUpdateTime(t *testing.T) {

@@ -349,19 +349,21 @@ func capture(in Input, redeploy bool) Plan {
 		return cancelForLastState(in)
 	case mode == v1beta1.UpgradeModeLastState:
 		switch {
-		case upgradeSavepointUnderWay(st):
-			// A savepoint captures the job (its HA metadata had no
-			// checkpoint, or one too old): finish it, savepoint mode.
+		case st.JobStatus.UpgradeSavepointPath != "":
+			// A savepoint (or, by cancellation, a checkpoint) captured
+			// the job: go on from it, savepoint mode.
 		case in.HAMetadata == nil:
 			return Plan{Step: ReadHAMetadata}
 		case *in.HAMetadata && !runningJob(st):
 			return Plan{Step: Delete, KeepHA: true}
 		case *in.HAMetadata:
+			// A fresh enough checkpoint wins, even over a savepoint under
+			// way (the mode was switched to last-state mid-upgrade).
 			if p, fresh := lastStateFresh(in); fresh {
 				return p
 			}
 			// Its latest checkpoint is too old: a savepoint instead.
-		case !runningJob(st):
+		case !runningJob(st) && !upgradeSavepointUnderWay(st):
 			return Plan{Step: ManualRestore}
 		}
 		// No checkpoint in the HA metadata yet, or one too old, but the

@@ -299,8 +299,11 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state, max age: the latest checkpoint too old: savepoint", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
 			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute)}},
 			Plan{Step: TriggerSavepoint}},
-		{"last-state, max age: the savepoint instead under way", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes, Now: now},
+		{"last-state, max age: the savepoint instead under way", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes, Now: now,
+			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute)}},
 			Plan{Step: PollSavepoint}},
+		{"switched to last-state while an upgrade savepoint is under way: the HA checkpoint wins", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true}},
 		// last-state.job-cancel.enabled: cancel, wait, read the latest
 		// checkpoint, record it, then as for a savepoint.
 		{"last-state by cancel: cancel the running job", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
