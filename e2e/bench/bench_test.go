@@ -165,6 +165,14 @@ func TestTinyRun(t *testing.T) {
 				t.Errorf("replica usage %+v", u)
 			}
 		}
+		// The hub watches the member: FlinkDeployments and the objects it
+		// creates, at least.
+		if c.HubWatchStreams < 2 {
+			t.Errorf("the hub's watch streams of the member with %d replicas: %v", c.Replicas, c.HubWatchStreams)
+		}
+	}
+	if one, three := res.Convergence[0].HubWatchStreams, res.Convergence[1].HubWatchStreams; three < one {
+		t.Errorf("3 replicas hold %v watch streams, 1 replica %v: every replica watches every member today", three, one)
 	}
 	if len(res.Latency) != 2 || len(res.Throughput) != 2 {
 		t.Fatalf("want the latency scenario with 1 and 3 replicas, got %+v and %+v", res.Latency, res.Throughput)

@@ -55,9 +55,13 @@ type Convergence struct {
 	BusyCores float64 `json:"machineBusyCores"`
 	// MemberRequests are the requests the member apiservers served during
 	// convergence, by verb and resource ("PATCH flinkdeployments/status").
-	MemberRequests    map[string]float64 `json:"memberRequests,omitempty"`
-	HeapProfile       string             `json:"heapProfile,omitempty"`
-	HeapProfileBefore string             `json:"heapProfileBefore,omitempty"`
+	MemberRequests map[string]float64 `json:"memberRequests,omitempty"`
+	// HubWatchStreams are the watch streams the member apiservers serve
+	// once converged less those they served before any replica started:
+	// the hub's, all replicas together.
+	HubWatchStreams   float64 `json:"hubWatchStreams"`
+	HeapProfile       string  `json:"heapProfile,omitempty"`
+	HeapProfileBefore string  `json:"heapProfileBefore,omitempty"`
 	convergedAt       time.Time
 	createdAt         map[string]time.Time
 	heapBeforeByIndex []float64
@@ -77,6 +81,10 @@ type Usage struct {
 // converge starts r replicas, creates n FlinkDeployments and waits until
 // all are STABLE and RUNNING.
 func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) (*Convergence, error) {
+	watchesBefore, err := e.memberWatches(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := startReplicas(ctx, e, r); err != nil {
 		return nil, err
 	}
@@ -111,6 +119,11 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err := measureConvergence(ctx, e, res, before, cpuProfile, start, matched, created); err != nil {
 		return nil, err
 	}
+	watches, err := e.memberWatches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.HubWatchStreams = watches - watchesBefore
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
 		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfile); err != nil {

@@ -25,15 +25,7 @@ var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DE
 // flinkdeployments/status").
 func (e *env) memberRequests(ctx context.Context) (map[string]float64, error) {
 	total := map[string]float64{}
-	for _, m := range e.fleet.Members {
-		cs, err := kubernetes.NewForConfig(m.Config)
-		if err != nil {
-			return nil, err
-		}
-		body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("metrics of %s: %w", m.Name, err)
-		}
+	return total, e.eachMemberMetrics(ctx, func(body []byte) {
 		for _, s := range samples(string(body), "apiserver_request_total") {
 			key := s.labels["verb"] + " " + s.labels["resource"]
 			if sub := s.labels["subresource"]; sub != "" {
@@ -41,8 +33,37 @@ func (e *env) memberRequests(ctx context.Context) (map[string]float64, error) {
 			}
 			total[key] += s.value
 		}
+	})
+}
+
+// eachMemberMetrics passes each member apiserver's /metrics to f.
+func (e *env) eachMemberMetrics(ctx context.Context, f func(body []byte)) error {
+	for _, m := range e.fleet.Members {
+		cs, err := kubernetes.NewForConfig(m.Config)
+		if err != nil {
+			return err
+		}
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			return fmt.Errorf("metrics of %s: %w", m.Name, err)
+		}
+		f(body)
 	}
-	return total, nil
+	return nil
+}
+
+// memberWatches is how many watch streams the member apiservers serve now
+// (apiserver_longrunning_requests, verb WATCH), all members together.
+func (e *env) memberWatches(ctx context.Context) (float64, error) {
+	var n float64
+	err := e.eachMemberMetrics(ctx, func(body []byte) {
+		for _, s := range samples(string(body), "apiserver_longrunning_requests") {
+			if s.labels["verb"] == "WATCH" {
+				n += s.value
+			}
+		}
+	})
+	return n, err
 }
 
 // writesOf sums the write verbs of requests (memberRequests' keys).
