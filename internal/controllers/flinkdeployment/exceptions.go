@@ -34,10 +34,8 @@ const (
 )
 
 // ExceptionMarks remember, per FlinkDeployment, the job whose exceptions
-// were reported, its last modification then, and the newest exception
-// reported; safe for concurrent use, the zero value is ready. A job whose
-// modification time did not change raised nothing new, so Flink is asked
-// for exceptions only after a change (a restart changes it).
+// were reported, its state and last modification then, and the newest
+// exception reported; safe for concurrent use, the zero value is ready.
 type ExceptionMarks struct {
 	mu    sync.Mutex
 	marks map[types.UID]exceptionMark
@@ -46,6 +44,8 @@ type ExceptionMarks struct {
 type exceptionMark struct {
 	jobID            string
 	modified, newest int64
+	// state is the job's state when last looked at.
+	state string
 }
 
 func (m *ExceptionMarks) get(uid types.UID) (exceptionMark, bool) {
@@ -69,17 +69,37 @@ func (m *ExceptionMarks) set(uid types.UID, mark exceptionMark) {
 // kubernetes.operator.events.exceptions.limit-per-reconciliation of them
 // (0 turns them off), each with the first
 // events.exceptions.stacktrace-lines lines of its stack trace, as upstream
-// does. The first observation of a job by this replica only notes its
-// newest exception: after a restart or a shard handoff, exceptions raised
-// while nobody observed are not reported twice (nor at all; upstream reads
-// its past events instead).
+// does. Flink is asked only when the job may have raised something since
+// the last look: it is failing or restarting, or it was and is running
+// but changed (it restarted in between). The first look by this replica
+// notes the time and asks nothing: exceptions raised while no replica
+// looked (a restart, a handoff) are not reported (upstream reads its past
+// events instead).
 func (r *Reconciler) reportExceptions(ctx context.Context, s *state, jm flinkrest.Client, job api.JobDetails) {
 	limit := countSetting(s, flinkconf.KeyExceptionEvents, defaultExceptionEvents)
 	if limit == 0 {
 		return
 	}
 	mark, seen := r.exceptions.get(s.fd.UID)
-	if seen && mark.jobID == string(job.Jid) && mark.modified == job.LastModification {
+	state := string(job.State)
+	switch {
+	case seen && mark.jobID == string(job.Jid) && mark.modified == job.LastModification:
+		return
+	case !seen:
+		// The first look notes the time, not Flink's history: nothing
+		// raised before it is reported (no repeats after a restart or a
+		// handoff), and no call is made.
+		r.exceptions.set(s.fd.UID, exceptionMark{jobID: string(job.Jid), modified: job.LastModification, newest: r.now().UnixMilli(), state: state})
+		return
+	case !failureSuggested(mark, job):
+		// A job that started (CREATED, INITIALIZING -> RUNNING) or ended
+		// normally raised nothing: Flink is not asked. A new job's
+		// exceptions all count.
+		next := exceptionMark{jobID: string(job.Jid), modified: job.LastModification, newest: mark.newest, state: state}
+		if next.jobID != mark.jobID {
+			next.newest = 0
+		}
+		r.exceptions.set(s.fd.UID, next)
 		return
 	}
 	history, err := jm.Exceptions(ctx, string(job.Jid))
@@ -89,24 +109,35 @@ func (r *Reconciler) reportExceptions(ctx context.Context, s *state, jm flinkres
 	}
 	entries := slices.Clone(history.ExceptionHistory.Entries)
 	slices.SortFunc(entries, func(a, b api.RootExceptionInfo) int { return cmp.Compare(b.Timestamp, a.Timestamp) })
-	next := exceptionMark{jobID: string(job.Jid), modified: job.LastModification}
-	if len(entries) > 0 {
+	next := exceptionMark{jobID: string(job.Jid), modified: job.LastModification, newest: mark.newest, state: state}
+	if len(entries) > 0 && entries[0].Timestamp > next.newest {
 		next.newest = entries[0].Timestamp
 	}
-	if seen {
-		last := mark.newest
-		if mark.jobID != next.jobID {
-			last = 0
+	last := mark.newest
+	if mark.jobID != next.jobID {
+		last = 0
+	}
+	lines := countSetting(s, flinkconf.KeyExceptionLines, defaultExceptionLines)
+	for i, e := range entries {
+		if e.Timestamp <= last || i >= limit {
+			break
 		}
-		lines := countSetting(s, flinkconf.KeyExceptionLines, defaultExceptionLines)
-		for i, e := range entries {
-			if e.Timestamp <= last || i >= limit {
-				break
-			}
-			r.event(s, corev1.EventTypeWarning, ReasonJobException, exceptionMessage(e, lines))
-		}
+		r.event(s, corev1.EventTypeWarning, ReasonJobException, exceptionMessage(e, lines))
 	}
 	r.exceptions.set(s.fd.UID, next)
+}
+
+// failureSuggested reports a change of the job since mark that may have
+// raised exceptions: another job, a failing or restarting state, or a
+// running job that changed (it restarted between two looks).
+func failureSuggested(mark exceptionMark, job api.JobDetails) bool {
+	switch {
+	case job.State == api.JobStatusRESTARTING || job.State == api.JobStatusFAILING || job.State == api.JobStatusFAILED:
+		return true
+	case mark.jobID != string(job.Jid):
+		return false // a new job (an upgrade) that did not fail yet
+	}
+	return mark.state == string(api.JobStatusRUNNING) && job.State == api.JobStatusRUNNING
 }
 
 // exceptionMessage is the first lines of e's stack trace (its name when it
@@ -153,15 +184,21 @@ type ReadTimes struct {
 	last map[types.UID]time.Time
 }
 
-// due reports whether uid's read is due at now, once per interval, and
-// then counts it as done.
+// due reports whether uid's read is due at now, once per interval, the
+// first an interval after uid was first asked about (a job just started
+// has nothing to read yet), and then counts it as done.
 func (t *ReadTimes) due(uid types.UID, now time.Time, interval time.Duration) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil || len(t.last) >= maxRemembered {
 		t.last = map[types.UID]time.Time{}
 	}
-	if last, ok := t.last[uid]; ok && now.Sub(last) < interval {
+	last, ok := t.last[uid]
+	if !ok {
+		t.last[uid] = now
+		return false
+	}
+	if now.Sub(last) < interval {
 		return false
 	}
 	t.last[uid] = now
