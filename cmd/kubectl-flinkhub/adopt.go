@@ -29,7 +29,7 @@ as usual.`,
 			if err != nil {
 				return err
 			}
-			at := time.Now()
+			at := time.Now().Truncate(time.Second).Add(time.Second)
 			found, err := registration.Adopt(cmd.Context(), hub, g.namespace, args[0], at)
 			if err != nil {
 				return err

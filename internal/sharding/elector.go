@@ -173,7 +173,11 @@ func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(
 		f.begun[key] = struct{}{}
 		ctx = handoff.WithFirst(ctx)
 	}
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(handoff.WithOwnership(ctx, func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.fences[shard] == f && e.ownsLocked(shard, time.Now())
+	}))
 	stop := context.AfterFunc(f.ctx, cancel)
 	return rctx, sync.OnceFunc(func() {
 		stop()

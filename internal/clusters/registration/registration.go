@@ -331,6 +331,12 @@ func Adopt(ctx context.Context, hub client.Client, hubNamespace, name string, at
 	if secret.Labels[hubv1alpha1.MemberSecretLabel] != "true" {
 		return false, nil
 	}
+	// Managed fields record times to the second, and a write in the very
+	// second of the hand-over would count as after it: the hand-over time
+	// is rounded up to the next whole second.
+	if at.Nanosecond() != 0 {
+		at = at.Truncate(time.Second).Add(time.Second)
+	}
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, hubv1alpha1.AdoptBeforeAnnotation, at.UTC().Format(time.RFC3339))
 	if err := hub.Patch(ctx, secret, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(FieldManager)); err != nil {
 		return true, fmt.Errorf("mark member %q for adoption: %w", name, err)

@@ -384,8 +384,13 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 		return fmt.Errorf("write status: %w", err)
 	}
 	s.written = s.fd.DeepCopy()
-	for _, f := range s.afterWrite {
-		f(ctx)
+	// What follows the fenced write goes out only while this replica
+	// still holds the key: a replica stopped right after the write and
+	// resumed after another took the key over writes nothing more.
+	if handoff.StillOwned(ctx) {
+		for _, f := range s.afterWrite {
+			f(ctx)
+		}
 	}
 	s.afterWrite = nil
 	return nil

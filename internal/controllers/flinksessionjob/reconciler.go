@@ -35,6 +35,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/observability"
 	lifecycletiming "github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/problem"
+	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 	"github.com/flink-hub/flink-hub/internal/validation"
 )
 
@@ -217,8 +218,13 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 		return err
 	}
 	s.written = s.job.DeepCopy()
-	for _, f := range s.afterWrite {
-		f(ctx)
+	// What follows the fenced write goes out only while this replica
+	// still holds the key: a replica stopped right after the write and
+	// resumed after another took the key over writes nothing more.
+	if handoff.StillOwned(ctx) {
+		for _, f := range s.afterWrite {
+			f(ctx)
+		}
 	}
 	s.afterWrite = nil
 	return nil

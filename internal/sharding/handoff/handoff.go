@@ -23,3 +23,24 @@ func First(ctx context.Context) bool {
 	first, _ := ctx.Value(firstKey{}).(bool)
 	return first
 }
+
+type ownedKey struct{}
+
+// WithOwnership returns ctx carrying owns, which says, from the replica's
+// own clock at the moment it is asked, whether the replica still holds
+// the reconciled key's shard. A context's cancellation comes from a timer
+// that may run late after the process was stopped; owns does not.
+func WithOwnership(ctx context.Context, owns func() bool) context.Context {
+	return context.WithValue(ctx, ownedKey{}, owns)
+}
+
+// StillOwned reports whether the key of ctx is still this replica's: ctx
+// not cancelled and, when ctx carries an ownership check (WithOwnership),
+// that check passing now.
+func StillOwned(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	owns, ok := ctx.Value(ownedKey{}).(func() bool)
+	return !ok || owns()
+}

@@ -19,3 +19,23 @@ func TestFirst(t *testing.T) {
 		t.Error("the mark does not survive a derived context")
 	}
 }
+
+func TestStillOwned(t *testing.T) {
+	if !StillOwned(context.Background()) {
+		t.Error("a context without an ownership check is owned while not cancelled")
+	}
+	owned := true
+	ctx, cancel := context.WithCancel(WithOwnership(context.Background(), func() bool { return owned }))
+	if !StillOwned(ctx) {
+		t.Error("owned while the check passes")
+	}
+	owned = false
+	if StillOwned(ctx) {
+		t.Error("still owned once the check fails, before any cancellation")
+	}
+	owned = true
+	cancel()
+	if StillOwned(ctx) {
+		t.Error("still owned once cancelled")
+	}
+}
