@@ -92,11 +92,7 @@ func TestExamplesDeployInBothModes(t *testing.T) {
 				checkStatus(t, got)
 				checkMemberObjects(t, ctx, got)
 				if got.Spec.Job != nil {
-					if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
-						return hasEvent(ctx, got, flinkdeployment.ReasonJobStatusChanged), nil
-					}); err != nil {
-						t.Errorf("no %s event: %v", flinkdeployment.ReasonJobStatusChanged, err)
-					}
+					awaitEvent(t, ctx, got, flinkdeployment.ReasonJobStatusChanged)
 				}
 			})
 		}()

@@ -138,6 +138,19 @@ func eventsOf(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) [
 	return out
 }
 
+// awaitEvent waits up to a minute for an event of reason about fd,
+// reporting an error when none comes; it says whether one came.
+func awaitEvent(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
+	t.Helper()
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		return hasEvent(ctx, fd, reason), nil
+	}); err != nil {
+		t.Errorf("no %s event: %v", reason, err)
+		return false
+	}
+	return true
+}
+
 func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) bool {
 	return len(eventsOf(ctx, fd, reason)) > 0
 }
@@ -366,10 +379,8 @@ func TestManualSavepointRetriedWithinGracePeriod(t *testing.T) {
 	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
 	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "bucket briefly unreachable"})
 	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
-	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		return hasEvent(ctx, fd, "SavepointError"), nil
-	}); err != nil {
-		t.Fatalf("no SavepointError event: %v", err)
+	if !awaitEvent(t, ctx, fd, "SavepointError") {
+		t.FailNow()
 	}
 	if evs := eventsOf(ctx, fd, "SavepointError"); !strings.Contains(evs[0].Note, "retrying") {
 		t.Errorf("event %q does not say it retries", evs[0].Note)
@@ -572,11 +583,7 @@ func TestEndedJobShutsDownAfterTTL(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the JobManager Deployment is still there: %v", err)
 	}
-	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
-		return hasEvent(ctx, got, flinkdeployment.ReasonShutDown), nil
-	}); err != nil {
-		t.Errorf("no %s event: %v", flinkdeployment.ReasonShutDown, err)
-	}
+	awaitEvent(t, ctx, got, flinkdeployment.ReasonShutDown)
 	if got.Status.Error != "" {
 		t.Errorf("error %q after a shutdown", failure(got).Message)
 	}
@@ -633,10 +640,8 @@ func TestUnhealthyJobRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		return hasEvent(ctx, fd, flinkdeployment.ReasonRestartUnhealthy), nil
-	}); err != nil {
-		t.Fatalf("no %s event: %v", flinkdeployment.ReasonRestartUnhealthy, err)
+	if !awaitEvent(t, ctx, fd, flinkdeployment.ReasonRestartUnhealthy) {
+		t.FailNow()
 	}
 	if evs := eventsOf(ctx, fd, flinkdeployment.ReasonRestartUnhealthy); !strings.Contains(evs[0].Note, "Restart count hit threshold: 1") {
 		t.Errorf("event %q does not say why", evs[0].Note)
