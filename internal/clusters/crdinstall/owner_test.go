@@ -49,12 +49,18 @@ func deleteCRDNamed(t *testing.T, name string) {
 	if err := member.Client.Delete(context.Background(), crd); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
-	framework.AwaitWithin(t, 30*time.Second, "CRD deleted", func() error {
+	// The apiextensions finalizer removes a CRD once its storage is torn
+	// down; its retries back off, so on a loaded machine that can take
+	// longer than a CRD's creation.
+	framework.AwaitWithin(t, 2*time.Minute, "CRD deleted", func() error {
 		err := member.Client.Get(context.Background(), client.ObjectKeyFromObject(crd), crd)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (%v)", err)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("still there: finalizers %v, conditions %+v", crd.Finalizers, crd.Status.Conditions)
 	})
 }
 
