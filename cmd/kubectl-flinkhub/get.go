@@ -166,31 +166,10 @@ type fleetSource struct {
 	insecure bool   // skip verifying the certificate of url
 }
 
-// fleetGet GETs a fleet API path, directly from src.url or through the hub
-// apiserver's proxy to the hub Service, with the hub context's bearer token,
-// and decodes the JSON answer. The apiserver removes Authorization before
-// proxying, so through the proxy the token also travels in
-// fleetv1.TokenHeader.
+// fleetGet GETs a fleet API path (see fleetClient) and decodes the JSON
+// answer.
 func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, into any) error {
-	cfg, err := g.restConfig(g.context)
-	if err != nil {
-		return err
-	}
-	if cfg.BearerToken == "" && cfg.BearerTokenFile == "" && cfg.ExecProvider == nil && cfg.AuthProvider == nil {
-		return fmt.Errorf("fleet API: the hub context's user has no bearer token, and the fleet API authenticates callers by token " +
-			"(the hub apiserver does not pass client certificates on); use a context with a token, e.g. from `kubectl create token`")
-	}
-	var base string
-	if src.url != "" {
-		// Only the token goes to the fleet API: not the hub's CA nor a
-		// client certificate.
-		cfg.TLSClientConfig = rest.TLSClientConfig{Insecure: src.insecure}
-		base = strings.TrimSuffix(src.url, "/")
-	} else {
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tokenCopier{rt} })
-		base = strings.TrimSuffix(cfg.Host, "/") + "/api/v1/namespaces/" + g.namespace + "/services/" + src.service + "/proxy"
-	}
-	httpClient, err := rest.HTTPClientFor(cfg)
+	base, httpClient, err := g.fleetClient(src)
 	if err != nil {
 		return err
 	}
@@ -208,6 +187,38 @@ func (g *globals) fleetGet(cmd *cobra.Command, src fleetSource, path string, int
 		return fmt.Errorf("fleet API: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// fleetClient returns the base URL of the hub's fleet API server (the
+// fleet API and the console) and a client that reaches it: directly at
+// src.url, or through the hub apiserver's proxy to the hub Service, with
+// the hub context's bearer token. The apiserver removes Authorization
+// before proxying, so through the proxy the token also travels in
+// fleetv1.TokenHeader.
+func (g *globals) fleetClient(src fleetSource) (string, *http.Client, error) {
+	cfg, err := g.restConfig(g.context)
+	if err != nil {
+		return "", nil, err
+	}
+	if cfg.BearerToken == "" && cfg.BearerTokenFile == "" && cfg.ExecProvider == nil && cfg.AuthProvider == nil {
+		return "", nil, fmt.Errorf("fleet API: the hub context's user has no bearer token, and the fleet API authenticates callers by token " +
+			"(the hub apiserver does not pass client certificates on); use a context with a token, e.g. from `kubectl create token`")
+	}
+	var base string
+	if src.url != "" {
+		// Only the token goes to the fleet API: not the hub's CA nor a
+		// client certificate.
+		cfg.TLSClientConfig = rest.TLSClientConfig{Insecure: src.insecure}
+		base = strings.TrimSuffix(src.url, "/")
+	} else {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tokenCopier{rt} })
+		base = strings.TrimSuffix(cfg.Host, "/") + "/api/v1/namespaces/" + g.namespace + "/services/" + src.service + "/proxy"
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	return base, httpClient, nil
 }
 
 // tokenCopier copies the bearer token client-go's authentication (static,

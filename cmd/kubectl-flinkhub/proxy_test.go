@@ -5,7 +5,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/console"
 )
 
 // TestGetDeploymentsThroughTheServiceProxy takes the default path of `get
@@ -31,7 +35,14 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	network := netns.ForTest(t)
 	index := fleetindex.New()
 	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
-	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), index, nil, fleet.Hub.Config, hubNamespace)
+	ui, err := console.New(console.Options{Index: index})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/fleet/", fleetapi.Handler(index, nil))
+	mux.Handle(console.Prefix, ui)
+	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), mux, fleet.Hub.Config, hubNamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +92,9 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 			t.Fatalf("exit %d: %s %s", code, out, errOut)
 		}
 	})
+	t.Run("the console through the service proxy, with the user's token", func(t *testing.T) {
+		checkConsoleCommand(t, ctx)
+	})
 	t.Run("a context without a token is told why", func(t *testing.T) {
 		code, _, errOut := plugin("--context", "hub", "get", "deployments")
 		if code == 0 || !strings.Contains(errOut, "no bearer token") {
@@ -126,4 +140,66 @@ func serveThroughServiceProxy(t *testing.T, ctx context.Context, ip string, port
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(ctx, eps) })
+}
+
+// checkConsoleCommand runs `console` as the fleet reader and reads the
+// fleet page through it; the local server forwards only the console's GET
+// requests, and only to its own Host.
+func checkConsoleCommand(t *testing.T, ctx context.Context) {
+	runCtx, stop := context.WithCancel(ctx)
+	var out, errOut framework.SyncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(runCtx, []string{"--kubeconfig", kubeconfigPath, "--context", "reader", "console", "--address", "127.0.0.1:0"}, &out, &errOut)
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("console exited %d: %s", code, errOut.String())
+		}
+	}()
+	var base string
+	eventually(t, "the console's address", func() error {
+		line := out.String()
+		if i := strings.Index(line, "http://"); i >= 0 {
+			base = strings.Fields(line[i:])[0]
+			return nil
+		}
+		return errors.New("no address printed yet: " + errOut.String())
+	})
+	get := func(method, url, host string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, method, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(http.MethodGet, base+"?q=wordcount", ""); code != http.StatusOK || !strings.Contains(body, `data-key="member-9/prod/wordcount"`) {
+		t.Fatalf("fleet page through the console: %d\n%s", code, body)
+	}
+	root := strings.TrimSuffix(base, console.Prefix)
+	for _, tc := range []struct {
+		method, path, host string
+		want               int
+	}{
+		{http.MethodPost, console.Prefix, "", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/fleet/v1/deployments", "", http.StatusNotFound},
+		{http.MethodGet, console.Prefix, "attacker.example:80", http.StatusForbidden},
+	} {
+		if code, _ := get(tc.method, root+tc.path, tc.host); code != tc.want {
+			t.Errorf("%s %s (Host %q): %d, want %d", tc.method, tc.path, tc.host, code, tc.want)
+		}
+	}
+	if code, _, errOut := plugin("--context", "reader", "console", "--address", "0.0.0.0:0"); code == 0 || !strings.Contains(errOut, "loopback") {
+		t.Errorf("a non-loopback address: exit %d: %s", code, errOut)
+	}
 }

@@ -42,7 +42,7 @@ func newRootCommand(stdout io.Writer) *cobra.Command {
 		cfg, err := g.restConfig(g.context)
 		return cfg, g.namespace, err
 	})
-	root.AddCommand(newClusterCommand(g), newGetCommand(g), newAdoptCommand(g), shards, tracecmd.NewCommand())
+	root.AddCommand(newClusterCommand(g), newGetCommand(g), newAdoptCommand(g), newConsoleCommand(g), shards, tracecmd.NewCommand())
 	return root
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,6 +12,7 @@ import (
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/defaults"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
 // configs serves the fleet API's effective configurations: a
@@ -22,10 +22,6 @@ type configs struct {
 	provider *Provider
 	defaults *defaults.Store
 }
-
-// sensitive are the key fragments Flink masks in its own logs and web UI;
-// their values are never served.
-var sensitive = []string{"password", "secret", "fs.azure.account.key", "apikey", "api-key", "auth-params", "service-key", "token", "basic-auth", "jaas.config", "http-headers"}
 
 // Configuration is the effective configuration of cluster/namespace/name.
 func (c configs) Configuration(ctx context.Context, cluster, namespace, name string) (fleetv1.Configuration, bool, error) {
@@ -48,12 +44,8 @@ func (c configs) Configuration(ctx context.Context, cluster, namespace, name str
 	conf, source := c.defaults.Effective(cluster, own)
 	for _, key := range slices.Sorted(maps.Keys(conf)) {
 		value := conf[key]
-		lower := strings.ToLower(key)
-		for _, s := range sensitive {
-			if strings.Contains(lower, s) {
-				value = "******"
-				break
-			}
+		if flinkconf.Sensitive(key) {
+			value = flinkconf.Mask
 		}
 		out.Items = append(out.Items, fleetv1.Setting{Key: key, Value: value, Source: source[key]})
 	}

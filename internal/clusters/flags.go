@@ -23,7 +23,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Debounce, "health-debounce", d.Debounce, "how long a member's new health must last before its Ready condition changes")
 	fs.BoolVar(&o.InstallCRDs, "install-crds", d.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
 	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", d.AllowInsecureKubeconfigs, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
-	fs.StringVar(&o.FleetAddress, "fleet-bind-address", d.FleetAddress, "address of the read-only fleet API (/fleet/v1/..., HTTPS, callers authenticated and authorized by the hub apiserver); empty disables")
+	fs.StringVar(&o.FleetAddress, "fleet-bind-address", d.FleetAddress, "address of the read-only fleet API (/fleet/v1/...) and web console (/console/), HTTPS, callers authenticated and authorized by the hub apiserver; empty disables both")
+	fs.StringVar(&o.TraceQueryURL, "trace-query-url", d.TraceQueryURL, "Jaeger query API (http://host:16686) the console reads reconcile traces from; empty leaves traces out of the console")
 	fs.IntVar(&o.StatusWorkers, "health-workers", d.StatusWorkers, "members probed at once")
 }
 

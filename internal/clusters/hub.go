@@ -1,6 +1,7 @@
 package clusters
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -9,6 +10,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -27,8 +29,11 @@ import (
 	"github.com/flink-hub/flink-hub/internal/clusters/health"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberstatus"
+	"github.com/flink-hub/flink-hub/internal/console"
 	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/observability"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
 // Options configures the member cluster machinery.
@@ -69,8 +74,14 @@ type Options struct {
 	// TokenWarning is how long before its expiry a member's token is
 	// reported (TokenExpiring); a week when zero.
 	TokenWarning time.Duration
-	// FleetAddress is where the fleet API listens; "" disables it.
+	// FleetAddress is where the fleet API and the console listen; ""
+	// disables both.
 	FleetAddress string
+	// TraceQueryURL is the Jaeger query API the console reads reconcile
+	// traces from; "" leaves traces out of the console.
+	TraceQueryURL string
+	// TraceService is the service name of the hub's spans.
+	TraceService string
 	// StatusWorkers is the number of members probed at once.
 	StatusWorkers int
 	// Placer places indexed deployments on shards and replicas; optional.
@@ -293,7 +304,14 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, fmt.Errorf("default configuration: %w", err)
 	}
 	if opts.FleetAddress != "" {
-		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, h.Index, configs{provider: provider, defaults: h.Defaults}, hubCfg, opts.Namespace); err != nil {
+		ui, err := newConsole(h, hubCfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/fleet/", fleetapi.Handler(h.Index, configs{provider: provider, defaults: h.Defaults}))
+		mux.Handle(console.Prefix, ui)
+		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace); err != nil {
 			return nil, err
 		}
 		if err := mgr.GetLocalManager().Add(h.Fleet); err != nil {
@@ -301,4 +319,31 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		}
 	}
 	return h, nil
+}
+
+// newConsole builds the console on the hub's index, its members, its
+// MemberClusters and shard Leases, and the trace backend of opts.
+func newConsole(h *Hub, hubCfg *rest.Config, opts Options) (http.Handler, error) {
+	cs, err := kubernetes.NewForConfig(hubCfg)
+	if err != nil {
+		return nil, err
+	}
+	hubClient := h.Manager.GetLocalManager().GetClient()
+	o := console.Options{
+		Index:   h.Index,
+		Members: consoleMembers{provider: h.Provider},
+		MemberClusters: func(ctx context.Context) ([]hubv1alpha1.MemberCluster, error) {
+			var list hubv1alpha1.MemberClusterList
+			err := hubClient.List(ctx, &list, client.InNamespace(opts.Namespace))
+			return list.Items, err
+		},
+		Shards: func(ctx context.Context) (shardlease.Table, error) {
+			return shardlease.ReadTable(ctx, cs, opts.Namespace)
+		},
+		Service: opts.TraceService,
+	}
+	if opts.TraceQueryURL != "" {
+		o.Traces = &jaegerquery.Client{BaseURL: opts.TraceQueryURL}
+	}
+	return console.New(o)
 }

@@ -25,6 +25,9 @@ const (
 	// ConfigPath, followed by cluster/namespace/name, is a
 	// FlinkDeployment's effective configuration (Configuration).
 	ConfigPath = "/fleet/v1/config/"
+	// ConsolePath is where the web console is served, beside the fleet
+	// API and behind the same authentication.
+	ConsolePath = "/console/"
 )
 
 // Configuration is a FlinkDeployment's effective Flink configuration: its

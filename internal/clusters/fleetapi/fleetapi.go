@@ -95,12 +95,11 @@ type Server struct {
 	bound   chan string
 }
 
-// NewServer returns a Server for index and configs on addr (":0" picks a
-// free port) that
-// authenticates and authorizes callers against the hub apiserver of hubCfg,
-// whose hub namespace is namespace.
-func NewServer(addr string, index *fleetindex.Index, configs Configs, hubCfg *rest.Config, namespace string) (*Server, error) {
-	h, err := WithAuth(hubCfg, namespace, Handler(index, configs))
+// NewServer returns a Server of handler (Handler, and the console) on addr
+// (":0" picks a free port) that authenticates and authorizes callers
+// against the hub apiserver of hubCfg, whose hub namespace is namespace.
+func NewServer(addr string, handler http.Handler, hubCfg *rest.Config, namespace string) (*Server, error) {
+	h, err := WithAuth(hubCfg, namespace, handler)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 func startServer(t *testing.T, ix *fleetindex.Index, ns string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := fleetapi.NewServer("127.0.0.1:0", ix, nil, hub.Config, ns)
+	srv, err := fleetapi.NewServer("127.0.0.1:0", fleetapi.Handler(ix, nil), hub.Config, ns)
 	if err != nil {
 		t.Fatal(err)
 	}

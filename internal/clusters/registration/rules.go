@@ -42,7 +42,7 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 // FlinkDeployments with their status and finalizers; the Deployments,
 // Services, ConfigMaps and Ingresses the deployers create; Pods (native
 // TaskManagers are created by Flink, the hub reads and cleans them up);
-// events; and the service proxy to reach JobManagers' REST API. With
+// events (written, and listed for the console); and the service proxy to reach JobManagers' REST API. With
 // `cluster add --namespaces` they are granted by a Role in each listed
 // namespace, otherwise cluster-wide.
 func NamespacedRules() []rbacv1.PolicyRule {
@@ -60,6 +60,8 @@ func NamespacedRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
+		// The console shows a resource's events.
+		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list"}},
 	}
 }
 

@@ -5,6 +5,7 @@ package jaegerquery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,6 +140,42 @@ func (c *Client) Find(ctx context.Context, q Query) ([]Trace, error) {
 	return out.Data, nil
 }
 
+// Trace returns the trace of id (hex); found is false when Jaeger has no
+// such trace.
+func (c *Client) Trace(ctx context.Context, id string) (t Trace, found bool, err error) {
+	if !isHex(id) {
+		return Trace{}, false, fmt.Errorf("jaeger query: trace id %q is not hexadecimal", id)
+	}
+	var out struct {
+		Data []Trace `json:"data"`
+	}
+	if err := c.get(ctx, "/api/traces/"+id, &out); err != nil {
+		if errors.Is(err, errNotFound) {
+			return Trace{}, false, nil
+		}
+		return Trace{}, false, err
+	}
+	if len(out.Data) == 0 {
+		return Trace{}, false, nil
+	}
+	return out.Data[0], true, nil
+}
+
+func isHex(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// errNotFound is a 404 answer.
+var errNotFound = errors.New("not found")
+
 // Services lists the services Jaeger has spans of.
 func (c *Client) Services(ctx context.Context) ([]string, error) {
 	var out struct {
@@ -157,7 +194,7 @@ func (c *Client) get(ctx context.Context, pathAndQuery string, into any) error {
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		hc = &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -167,6 +204,9 @@ func (c *Client) get(ctx context.Context, pathAndQuery string, into any) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("jaeger query: read response: %w", err)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("jaeger query: %s: %w", req.URL.Path, errNotFound)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("jaeger query: %s answered %s", req.URL.Path, resp.Status)

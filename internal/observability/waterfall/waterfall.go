@@ -19,12 +19,40 @@ var keyTags = []string{
 	"http.response.status_code", "http.status_code",
 }
 
-// Render writes the trace as an indented tree, children in start order. The
-// slowest span below the root is marked "<< slowest", failed spans "!! error".
-func Render(w io.Writer, t jaegerquery.Trace) error {
+// Row is one span of a laid-out trace, in display order.
+type Row struct {
+	Span jaegerquery.Span
+	// Depth is 0 for a root span, 1 for its children, and so on.
+	Depth int
+	// Tree is the text tree drawing before the span's name ("├─ ", ...).
+	Tree string
+	// Offset and Duration are microseconds from the trace's start.
+	Offset, Duration int64
+	// Attributes are the key tags, "name=value".
+	Attributes []string
+	// Failed marks a span that ended in error; Error is its message.
+	Failed bool
+	Error  string
+	// Slowest marks the slowest span below the root.
+	Slowest bool
+}
+
+// Layout is a trace laid out for display.
+type Layout struct {
+	TraceID string
+	// Total is the trace's length in microseconds.
+	Total int64
+	// Rows are the spans, each before its children, children in start
+	// order.
+	Rows []Row
+}
+
+// Lay lays out t: its span tree (a span whose parent is not in the trace is
+// a root), offsets from the first start, and the slowest non-root span.
+func Lay(t jaegerquery.Trace) Layout {
+	out := Layout{TraceID: t.TraceID}
 	if len(t.Spans) == 0 {
-		_, err := fmt.Fprintf(w, "trace %s has no spans\n", t.TraceID)
-		return err
+		return out
 	}
 	byID := map[string]jaegerquery.Span{}
 	children := map[string][]jaegerquery.Span{}
@@ -50,72 +78,71 @@ func Render(w io.Writer, t jaegerquery.Trace) error {
 		start = min(start, s.StartTime)
 		end = max(end, s.StartTime+s.Duration)
 	}
+	out.Total = end - start
 	slowest := slowestNonRoot(t.Spans, roots)
-
-	p := &printer{w: w, children: children, start: start, slowest: slowest}
-	p.printf("trace %s  %s  %d spans\n", t.TraceID, micros(end-start), len(t.Spans))
-	p.printf("%-10s %-10s %s\n", "OFFSET", "DURATION", "SPAN")
+	var walk func(s jaegerquery.Span, depth int, indent string, last, root bool)
+	walk = func(s jaegerquery.Span, depth int, indent string, last, root bool) {
+		branch, next := "", indent
+		if !root {
+			branch, next = "├─ ", indent+"│  "
+			if last {
+				branch, next = "└─ ", indent+"   "
+			}
+		}
+		msg, failed := failure(s)
+		out.Rows = append(out.Rows, Row{
+			Span: s, Depth: depth, Tree: indent + branch,
+			Offset: s.StartTime - start, Duration: s.Duration,
+			Attributes: attributes(s), Failed: failed, Error: msg,
+			Slowest: s.SpanID == slowest,
+		})
+		kids := children[s.SpanID]
+		for i, c := range kids {
+			walk(c, depth+1, next, i == len(kids)-1, false)
+		}
+	}
 	for _, r := range roots {
-		p.span(r, "", true, true)
+		walk(r, 0, "", true, true)
 	}
-	return p.err
+	return out
 }
 
-type printer struct {
-	w        io.Writer
-	children map[string][]jaegerquery.Span
-	start    int64
-	slowest  string
-	err      error
-}
-
-func (p *printer) printf(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
+// Render writes the trace as an indented tree, children in start order. The
+// slowest span below the root is marked "<< slowest", failed spans "!! error".
+func Render(w io.Writer, t jaegerquery.Trace) error {
+	if len(t.Spans) == 0 {
+		_, err := fmt.Fprintf(w, "trace %s has no spans\n", t.TraceID)
+		return err
 	}
-}
-
-func (p *printer) span(s jaegerquery.Span, indent string, last, root bool) {
-	branch := ""
-	if !root {
-		branch = "├─ "
-		if last {
-			branch = "└─ "
+	l := Lay(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "trace %s  %s  %d spans\n", t.TraceID, Micros(l.Total), len(t.Spans))
+	fmt.Fprintf(&b, "%-10s %-10s %s\n", "OFFSET", "DURATION", "SPAN")
+	for _, r := range l.Rows {
+		line := r.Tree + r.Span.OperationName
+		if len(r.Attributes) > 0 {
+			line += "  " + strings.Join(r.Attributes, " ")
 		}
-	}
-	line := indent + branch + s.OperationName
-	if attrs := attributes(s); attrs != "" {
-		line += "  " + attrs
-	}
-	if msg, failed := failure(s); failed {
-		line += "  !! error: " + msg
-	}
-	if s.SpanID == p.slowest {
-		line += "  << slowest"
-	}
-	p.printf("+%-9s %-10s %s\n", micros(s.StartTime-p.start), micros(s.Duration), line)
-	next := indent
-	if !root {
-		if last {
-			next += "   "
-		} else {
-			next += "│  "
+		if r.Failed {
+			line += "  !! error: " + r.Error
 		}
+		if r.Slowest {
+			line += "  << slowest"
+		}
+		fmt.Fprintf(&b, "+%-9s %-10s %s\n", Micros(r.Offset), Micros(r.Duration), line)
 	}
-	kids := p.children[s.SpanID]
-	for i, c := range kids {
-		p.span(c, next, i == len(kids)-1, false)
-	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
-func attributes(s jaegerquery.Span) string {
+func attributes(s jaegerquery.Span) []string {
 	var parts []string
 	for _, k := range keyTags {
 		if v, ok := s.Tag(k); ok {
 			parts = append(parts, strings.TrimPrefix(k, "flinkhub.")+"="+v)
 		}
 	}
-	return strings.Join(parts, " ")
+	return parts
 }
 
 // failure reports whether the span ended in error and the message if any.
@@ -147,7 +174,8 @@ func sortByStart(spans []jaegerquery.Span) {
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartTime < spans[j].StartTime })
 }
 
-func micros(us int64) string {
+// Micros formats a duration in microseconds as 12us, 3.4ms or 1.234s.
+func Micros(us int64) string {
 	d := time.Duration(us) * time.Microsecond
 	switch {
 	case d >= time.Second:

@@ -1,0 +1,286 @@
+package console
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
+	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
+)
+
+func row(cluster, ns, name, kind, lifecycle, job, errText string) fleetv1.Deployment {
+	return fleetv1.Deployment{Kind: kind, Cluster: cluster, Namespace: ns, Name: name, LifecycleState: lifecycle, JobState: job, Error: errText}
+}
+
+func TestFleetFilterMatch(t *testing.T) {
+	d := row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", "")
+	failing := row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "JobManager unreachable")
+	for _, tc := range []struct {
+		name   string
+		f      FleetFilter
+		d      fleetv1.Deployment
+		passes bool
+	}{
+		{"zero filter", FleetFilter{}, d, true},
+		{"cluster", FleetFilter{Cluster: "member-1"}, d, true},
+		{"other cluster", FleetFilter{Cluster: "member-2"}, d, false},
+		{"lifecycle state", FleetFilter{State: "STABLE"}, d, true},
+		{"job state, any case", FleetFilter{State: "running"}, d, true},
+		{"other state", FleetFilter{State: "FAILED"}, d, false},
+		{"text in name", FleetFilter{Text: "ORD"}, d, true},
+		{"text in namespace", FleetFilter{Text: "team-a"}, d, true},
+		{"text in error", FleetFilter{Text: "unreachable"}, failing, true},
+		{"text nowhere", FleetFilter{Text: "unreachable"}, d, false},
+		{"all three", FleetFilter{Cluster: "member-2", State: "FAILED", Text: "pay"}, failing, true},
+		{"one of three fails", FleetFilter{Cluster: "member-2", State: "RUNNING", Text: "pay"}, failing, false},
+	} {
+		if got := tc.f.Match(tc.d); got != tc.passes {
+			t.Errorf("%s: Match = %v, want %v", tc.name, got, tc.passes)
+		}
+	}
+}
+
+func TestFleetFilterQueryRoundTrips(t *testing.T) {
+	f := FleetFilter{Cluster: "member-1", State: "FAILED", Text: "a b&c"}
+	u, err := http.NewRequest(http.MethodGet, "/console/?"+f.Query(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := filterOf(u.URL.Query()); got != f {
+		t.Fatalf("filterOf(Query()) = %+v, want %+v", got, f)
+	}
+	if (FleetFilter{}).Query() != "" {
+		t.Fatal("the zero filter has a query")
+	}
+}
+
+func TestBuildFleetView(t *testing.T) {
+	all := []fleetv1.Deployment{
+		row("member-2", "b", "z", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
+		row("member-1", "a", "y", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"),
+		row("member-1", "a", "x", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
+		row("member-1", "a", "x", fleetv1.KindFlinkSessionJob, "STABLE", "", ""),
+	}
+	v := BuildFleetView(all, FleetFilter{Cluster: "member-1"})
+	var keys []string
+	for _, d := range v.Rows {
+		keys = append(keys, d.Cluster+"/"+d.Name+"/"+d.Kind)
+	}
+	want := []string{"member-1/x/FlinkDeployment", "member-1/x/FlinkSessionJob", "member-1/y/FlinkDeployment"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("rows %v, want %v", keys, want)
+	}
+	if v.Total != 4 || !slices.Equal(v.Clusters, []string{"member-1", "member-2"}) {
+		t.Fatalf("total %d clusters %v", v.Total, v.Clusters)
+	}
+	if !slices.Equal(v.States, []string{"DEPLOYED", "FAILED", "RUNNING", "STABLE"}) {
+		t.Fatalf("states %v", v.States)
+	}
+	// Counted under the job's state, else the lifecycle state; the counts
+	// ignore the filter.
+	if !slices.Equal(v.CountStates, []string{"FAILED", "RUNNING", "STABLE"}) {
+		t.Fatalf("count states %v", v.CountStates)
+	}
+	counts := map[string][]int{}
+	for _, c := range v.Counts {
+		counts[c.Cluster] = c.Counts
+	}
+	if !slices.Equal(counts["member-1"], []int{1, 1, 1}) || !slices.Equal(counts["member-2"], []int{0, 1, 0}) {
+		t.Fatalf("counts %v", counts)
+	}
+}
+
+func TestMaskedYAML(t *testing.T) {
+	spec := map[string]any{
+		"flinkConfiguration": map[string]any{
+			"s3.secret-key":                 "AKIA-very-secret",
+			"taskmanager.numberOfTaskSlots": "2",
+			"security":                      map[string]any{"ssl": map[string]any{"keystore-password": "hunter2"}},
+		},
+		"podTemplate": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+			"name": "flink-main-container",
+			"env": []any{
+				map[string]any{"name": "DB_PASSWORD", "value": "pa55"},
+				map[string]any{"name": "REGION", "value": "eu-1"},
+			},
+		}}}},
+		// Outside the configuration a key named like a secret is a field.
+		"serviceAccountToken": "not-a-config-key",
+	}
+	out, err := MaskedYAML(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"AKIA-very-secret", "hunter2", "pa55"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("secret %q shown:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{"numberOfTaskSlots: \"2\"", "eu-1", "not-a-config-key", "keystore-password: '******'"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("%q missing:\n%s", kept, out)
+		}
+	}
+}
+
+// fakeMembers answers Resource from a map.
+type fakeMembers map[string]Resource
+
+func (f fakeMembers) Resource(_ context.Context, kind, cluster, namespace, name string) (Resource, bool, error) {
+	r, ok := f[kind+"/"+cluster+"/"+namespace+"/"+name]
+	return r, ok, nil
+}
+
+func newTestConsole(t *testing.T, opts Options) *httptest.Server {
+	t.Helper()
+	h, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// TestPagesEscapeTenantText: whatever a tenant writes (an error Flink
+// reports, an event message, a spec value) is shown as text, never markup,
+// and every page forbids scripts but the console's own.
+func TestPagesEscapeTenantText(t *testing.T) {
+	ix := fleetindex.New()
+	const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`
+	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", hostile))
+	members := fakeMembers{"FlinkDeployment/member-1/team-a/orders": {
+		Spec:   "image: " + hostile,
+		Events: []Event{{Time: time.Now(), Type: "Warning", Reason: "Failed", Message: hostile}},
+	}}
+	srv := newTestConsole(t, Options{Index: ix, Members: members})
+	for _, path := range []string{"/console/", "/console/?q=" + "%3Cscript%3E", "/console/fleet/rows", ResourcePath(fleetv1.KindFlinkDeployment, "member-1", "team-a", "orders")} {
+		code, h, body := get(t, srv.URL+path)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, code, body)
+		}
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s renders tenant text as markup:\n%s", path, body)
+		}
+		if !strings.Contains(body, "&lt;script&gt;") {
+			t.Errorf("%s does not show the tenant text escaped", path)
+		}
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+			t.Errorf("%s: Content-Security-Policy %q", path, csp)
+		}
+	}
+}
+
+func TestFleetPageFiltersAndPolls(t *testing.T) {
+	ix := fleetindex.New()
+	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
+	ix.UpsertDeployment(row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"))
+	srv := newTestConsole(t, Options{Index: ix})
+	_, _, body := get(t, srv.URL+"/console/?cluster=member-2")
+	if !strings.Contains(body, `data-key="member-2/team-b/payments"`) || strings.Contains(body, `data-key="member-1/team-a/orders"`) {
+		t.Fatalf("the cluster filter did not narrow the table:\n%s", body)
+	}
+	// The live part polls itself with the same filter.
+	if !strings.Contains(body, `hx-get="/console/fleet/rows?cluster=member-2"`) || !strings.Contains(body, `hx-trigger="every 1000ms"`) {
+		t.Fatalf("the table does not poll its rows with the filter:\n%s", body)
+	}
+	code, _, frag := get(t, srv.URL+"/console/fleet/rows?state=RUNNING")
+	if code != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(frag), `<div id="live"`) || !strings.Contains(frag, "member-1/team-a/orders") || strings.Contains(frag, "payments") {
+		t.Fatalf("fragment %d:\n%s", code, frag)
+	}
+	// A change in the index shows in the next poll.
+	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "FAILED", "now failing"))
+	if _, _, frag = get(t, srv.URL+"/console/fleet/rows"); !strings.Contains(frag, "now failing") {
+		t.Fatalf("the fragment does not show the index's change:\n%s", frag)
+	}
+}
+
+func TestNotFoundAndBadInput(t *testing.T) {
+	ix := fleetindex.New()
+	srv := newTestConsole(t, Options{Index: ix, Traces: &jaegerquery.Client{BaseURL: "http://127.0.0.1:1"}})
+	for path, want := range map[string]int{
+		"/console/clusters/m/namespaces/ns/flinkdeployments/none": http.StatusNotFound,
+		"/console/clusters/m/namespaces/ns/pods/x":                http.StatusNotFound,
+		"/console/traces/not-hex":                                 http.StatusBadRequest,
+		"/console/traces/abc123":                                  http.StatusBadGateway,
+		"/console/nothing-here":                                   http.StatusNotFound,
+	} {
+		if code, _, body := get(t, srv.URL+path); code != want {
+			t.Errorf("%s: %d, want %d\n%s", path, code, want, body)
+		}
+	}
+	resp, err := http.Post(srv.URL+"/console/", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestAssetsAreEmbedded(t *testing.T) {
+	srv := newTestConsole(t, Options{Index: fleetindex.New()})
+	for _, path := range []string{"/console/assets/vendor/htmx.min.js", "/console/assets/vendor/pico.min.css", "/console/assets/console.css"} {
+		code, h, body := get(t, srv.URL+path)
+		if code != http.StatusOK || len(body) < 100 {
+			t.Errorf("%s: %d, %d bytes", path, code, len(body))
+		}
+		if !strings.Contains(h.Get("Cache-Control"), "max-age") {
+			t.Errorf("%s: Cache-Control %q", path, h.Get("Cache-Control"))
+		}
+	}
+}
+
+func TestBuildWaterfall(t *testing.T) {
+	span := func(id, parent, op string, start, dur int64, tags ...jaegerquery.KeyValue) jaegerquery.Span {
+		s := jaegerquery.Span{SpanID: id, OperationName: op, StartTime: start, Duration: dur, Tags: tags}
+		if parent != "" {
+			s.References = []jaegerquery.Reference{{RefType: "CHILD_OF", SpanID: parent}}
+		}
+		return s
+	}
+	v := BuildWaterfall(jaegerquery.Trace{TraceID: "t1", Spans: []jaegerquery.Span{
+		span("b", "a", "GET /jobs/{jobid}", 1_000_000, 0, jaegerquery.KeyValue{Key: "otel.status_code", Value: "ERROR"}),
+		span("a", "", "Reconcile FlinkDeployment", 1_000_000, 2_000),
+		span("c", "a", "PATCH status", 1_001_500, 500),
+	}})
+	if len(v.Rows) != 3 || v.Duration != "2.0ms" {
+		t.Fatalf("%+v", v)
+	}
+	for i, w := range []struct {
+		name        string
+		left, width float64
+		failed      bool
+	}{
+		{"Reconcile FlinkDeployment", 0, 100, false},
+		{"GET /jobs/{jobid}", 0, 0.2, true}, // an instant span stays visible
+		{"PATCH status", 75, 25, false},
+	} {
+		r := v.Rows[i]
+		if r.Name != w.name || r.Left != w.left || r.Width != w.width || r.Failed != w.failed {
+			t.Errorf("row %d = %s left %v width %v failed %v, want %+v", i, r.Name, r.Left, r.Width, r.Failed, w)
+		}
+	}
+}
