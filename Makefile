@@ -95,7 +95,7 @@ test: test-netns-tools test-race-tools ## Run all tests (with the race detector)
 	@# The tools and the tests' packages build side by side: each build ends
 	@# in long single-threaded steps (the last packages, the link) that the
 	@# others fill.
-	@$(MAKE) --no-print-directory -j5 test-tools test-packages
+	@$(MAKE) --no-print-directory -j5 test-tools test-packages test-browser-tools
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-tools
@@ -110,6 +110,12 @@ test-race-tools: ## As root, install gcc when no C compiler is found (the race d
 	@if [ "$$(id -u)" = 0 ] && [ "$$(go env CGO_ENABLED)" != 1 ] && ! command -v gcc >/dev/null 2>&1; then \
 		echo "installing gcc for the race detector"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; fi
+
+.PHONY: test-browser-tools
+test-browser-tools: ## As root, install Debian's chromium when no Chromium is found (the console's browser tests drive it).
+	@if [ "$$(id -u)" = 0 ] && [ -z "$$FLINKHUB_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+		echo "installing chromium for the console's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; fi
 
 .PHONY: test-netns-tools
 test-netns-tools: ## As root, install iproute2 when 'ip' is missing (the Flink REST proxy test builds a network namespace).

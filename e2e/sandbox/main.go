@@ -38,6 +38,7 @@ type options struct {
 	jaegerQuery        int
 	otlpHTTP, otlpGRPC int
 	fleetPort          int
+	consolePort        int
 	refresh            time.Duration
 	quiet              bool
 }
@@ -55,6 +56,7 @@ func parse(args []string) (*options, error) {
 	fs.IntVar(&o.otlpHTTP, "otlp-http-port", 4318, "Jaeger OTLP/HTTP port")
 	fs.IntVar(&o.otlpGRPC, "otlp-grpc-port", 4317, "Jaeger OTLP/gRPC port")
 	fs.IntVar(&o.fleetPort, "fleet-port", 8082, "fleet API port of the first replica (the others use the next ports)")
+	fs.IntVar(&o.consolePort, "console-port", 8090, "port of the web console (kubectl flinkhub console as the fleet reader)")
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "fleet table refresh interval")
 	fs.BoolVar(&o.quiet, "plain", false, "print the table without clearing the screen")
 	if err := fs.Parse(args); err != nil {
@@ -68,7 +70,7 @@ func parse(args []string) (*options, error) {
 
 // checkPorts fails with the first fixed port that is taken.
 func checkPorts(o *options) error {
-	ports := map[int]string{o.jaegerQuery: "Jaeger query API (--jaeger-query-port)", o.otlpHTTP: "OTLP/HTTP (--otlp-http-port)", o.otlpGRPC: "OTLP/gRPC (--otlp-grpc-port)"}
+	ports := map[int]string{o.jaegerQuery: "Jaeger query API (--jaeger-query-port)", o.otlpHTTP: "OTLP/HTTP (--otlp-http-port)", o.otlpGRPC: "OTLP/gRPC (--otlp-grpc-port)", o.consolePort: "web console (--console-port)"}
 	for i := range o.replicas {
 		ports[o.fleetPort+i] = fmt.Sprintf("fleet API of replica %d (--fleet-port)", i)
 	}

@@ -41,9 +41,16 @@ type sandbox struct {
 	// artifacts serves the session jobs' jars.
 	artifacts *framework.Artifacts
 	replicas  []*framework.Process
+	// console is `kubectl flinkhub console` as the fleet reader.
+	console *framework.Process
 	// readerToken is a token of the hub ServiceAccount fleet-reader, which
 	// may read the fleet API (the kubeconfig's context fleet-reader).
 	readerToken string
+}
+
+// ConsoleURL is the web console's address.
+func (s *sandbox) ConsoleURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/console/", s.opts.consolePort)
 }
 
 func (s *sandbox) say(format string, args ...any) {
@@ -102,7 +109,7 @@ func (s *sandbox) start(ctx context.Context) error {
 			"--fleet-bind-address", fmt.Sprintf("127.0.0.1:%d", o.fleetPort+i),
 			"--health-debounce", "5s", "--progress-check-interval", "2s",
 			"--flink-rest-transport", "url", "--flink-rest-url-template", s.simHTTP.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-			"--otel-endpoint", s.jaeger.OTLPHTTP,
+			"--otel-endpoint", s.jaeger.OTLPHTTP, "--trace-query-url", s.jaeger.QueryURL,
 			// The session jobs' artifact server is on loopback.
 			"--jar-fetch-allow-private-networks")
 		if err != nil {
@@ -113,14 +120,21 @@ func (s *sandbox) start(ctx context.Context) error {
 	if err := s.applyExamples(ctx); err != nil {
 		return err
 	}
-	s.say("ready. In another shell:")
+	s.say("starting the web console: kubectl flinkhub console --context fleet-reader")
+	if s.console, err = framework.StartProcess(o.dir, "console", o.pluginBin, "console",
+		"--kubeconfig", kubeconfig, "--context", "fleet-reader", "--address", fmt.Sprintf("127.0.0.1:%d", o.consolePort),
+		"--fleet-url", fmt.Sprintf("https://127.0.0.1:%d", o.fleetPort), "--fleet-insecure-skip-tls-verify"); err != nil {
+		return err
+	}
+	s.say("ready. Web console: %s", s.ConsoleURL())
+	s.say("In another shell:")
 	fmt.Fprintf(s.out, "      export KUBECONFIG=%s\n", kubeconfig)
 	fmt.Fprintf(s.out, "      kubectl --context member-1 get flinkdeployments -A\n")
 	fmt.Fprintf(s.out, "      %s get deployments --context fleet-reader --fleet-url https://127.0.0.1:%d --fleet-insecure-skip-tls-verify\n", o.pluginBin, o.fleetPort)
 	fmt.Fprintf(s.out, "      %s get sessionjobs --context fleet-reader --fleet-url https://127.0.0.1:%d --fleet-insecure-skip-tls-verify\n", o.pluginBin, o.fleetPort)
 	fmt.Fprintf(s.out, "      %s shards --context hub\n", o.pluginBin)
 	fmt.Fprintf(s.out, "      %s trace member-1/default/basic-example --jaeger-url %s\n", o.pluginBin, s.jaeger.QueryURL)
-	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI; use the trace command)\n", s.jaeger.QueryURL)
+	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI: the console draws the traces)\n", s.jaeger.QueryURL)
 	fmt.Fprintf(s.out, "    kubeconfigs: %s (contexts hub, member-1..%d, and fleet-reader: a hub token that may read the fleet API)\n", kubeconfig, o.members)
 	fmt.Fprintf(s.out, "    Ctrl-C stops everything.\n\n")
 	return nil
@@ -227,7 +241,7 @@ func (s *sandbox) watch(ctx context.Context) {
 		if !s.opts.quiet {
 			fmt.Fprint(s.out, "\033[H\033[2J")
 		}
-		fmt.Fprintf(s.out, "flink-hub sandbox, %s (Ctrl-C stops)\n\n%s\n", time.Now().Format("15:04:05"), table)
+		fmt.Fprintf(s.out, "flink-hub sandbox, %s (Ctrl-C stops); web console %s\n\n%s\n", time.Now().Format("15:04:05"), s.ConsoleURL(), table)
 		for _, r := range s.replicas {
 			if done, err := r.Exited(); done {
 				fmt.Fprintf(s.out, "replica %s exited: %v (see %s)\n", r.Name, err, r.LogPath)
@@ -277,6 +291,11 @@ func fleetTable(ctx context.Context, addr, token string) (string, error) {
 // did. It prints every refusal and returns an error naming them.
 func (s *sandbox) stop() error {
 	fmt.Fprintln(s.out, "\n==> stopping")
+	if s.console != nil {
+		if err := s.console.Stop(5 * time.Second); err != nil {
+			fmt.Fprintf(s.out, "console: %v\n", err)
+		}
+	}
 	for _, r := range s.replicas {
 		if err := r.Stop(20 * time.Second); err != nil {
 			fmt.Fprintf(s.out, "%s: %v\n", r.Name, err)

@@ -115,10 +115,10 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 	// On failure the hub replicas' and members' logs go to the test
 	// output before the folder is removed.
 	t.Cleanup(func() { logTailsOnFailure(t, dir, 80) })
-	query, fleet := freePort(t), freeConsecutive(t, 3)
+	query, fleet, consolePort := freePort(t), freeConsecutive(t, 3), freePort(t)
 	args := []string{"--dir", dir, "--hub", bins[1], "--plugin", bins[2], "--plain", "--refresh", "1s",
 		"--jaeger-query-port", strconv.Itoa(query), "--otlp-http-port", strconv.Itoa(freePort(t)), "--otlp-grpc-port", strconv.Itoa(freePort(t)),
-		"--fleet-port", strconv.Itoa(fleet)}
+		"--fleet-port", strconv.Itoa(fleet), "--console-port", strconv.Itoa(consolePort)}
 	sb, err := framework.StartProcess(dir, "sandbox", bins[0], args...)
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +142,8 @@ func TestSandboxRunsTheExamplesAndStopsCleanly(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("no reconcile trace in the sandbox's Jaeger: %v", err)
 	}
+
+	checkConsole(t, ctx, fmt.Sprintf("http://127.0.0.1:%d/console/", consolePort), dir, fleet, all, jobs, 2)
 
 	exerciseExamples(t, ctx, dir, all, 2)
 

@@ -95,6 +95,8 @@ func resourceEvents(ctx context.Context, r client.Reader, kind, namespace, name 
 		if e.Series != nil {
 			count = e.Series.Count
 		}
+		// An event written once through events.k8s.io has no count.
+		count = max(count, 1)
 		out = append(out, console.Event{Time: t, Type: e.Type, Reason: e.Reason, Message: e.Message, Count: count})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })

@@ -175,5 +175,6 @@ func (c *console) fail(w http.ResponseWriter, status int, title, message string)
 
 // rowsOf lists the index's FlinkDeployments and FlinkSessionJobs.
 func (c *console) rowsOf() []fleetv1.Deployment {
-	return c.opts.Index.Deployments(fleetindex.Filter{})
+	return append(c.opts.Index.Deployments(fleetindex.Filter{Kind: fleetv1.KindFlinkDeployment}),
+		c.opts.Index.Deployments(fleetindex.Filter{Kind: fleetv1.KindFlinkSessionJob})...)
 }

@@ -196,9 +196,11 @@ func TestFleetPageFiltersAndPolls(t *testing.T) {
 	ix := fleetindex.New()
 	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
 	ix.UpsertDeployment(row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"))
+	ix.UpsertDeployment(row("member-2", "team-b", "refunds", fleetv1.KindFlinkSessionJob, "STABLE", "RUNNING", ""))
 	srv := newTestConsole(t, Options{Index: ix})
 	_, _, body := get(t, srv.URL+"/console/?cluster=member-2")
-	if !strings.Contains(body, `data-key="member-2/team-b/payments"`) || strings.Contains(body, `data-key="member-1/team-a/orders"`) {
+	if !strings.Contains(body, `data-key="member-2/team-b/payments"`) || !strings.Contains(body, `data-key="member-2/team-b/refunds" data-kind="FlinkSessionJob"`) ||
+		strings.Contains(body, `data-key="member-1/team-a/orders"`) {
 		t.Fatalf("the cluster filter did not narrow the table:\n%s", body)
 	}
 	// The live part polls itself with the same filter.
