@@ -87,6 +87,15 @@ verify: generate $(STATICCHECK) ## Fail when generated files are stale, or gofmt
 	cd tools/etcd && go vet .
 	$(STATICCHECK) ./...
 
+.PHONY: console-assets
+console-assets: ## Copy the console's htmx and Pico CSS from npm at the versions and sums in internal/console/assets/vendor/SOURCES.
+	@set -e; v=internal/console/assets/vendor; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	grep -v '^#' $$v/SOURCES | while read pkg ver file sum; do \
+		tgz=$$(cd $$d && npm pack -q "$$pkg@$$ver" | tail -1); mkdir -p $$d/x && tar -xzf $$d/$$tgz -C $$d/x; \
+		src=$$(find $$d/x -name "$$file" | head -1); \
+		echo "$$sum  $$src" | sha256sum -c --quiet || { echo "$$pkg@$$ver $$file does not match SOURCES"; exit 1; }; \
+		cp "$$src" $$v/$$file; rm -rf $$d/x; done
+
 ##@ Test
 
 .PHONY: test

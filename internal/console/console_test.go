@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -284,5 +286,35 @@ func TestBuildWaterfall(t *testing.T) {
 		if r.Name != w.name || r.Left != w.left || r.Width != w.width || r.Failed != w.failed {
 			t.Errorf("row %d = %s left %v width %v failed %v, want %+v", i, r.Name, r.Left, r.Width, r.Failed, w)
 		}
+	}
+}
+
+// TestVendoredAssetsMatchTheirSources: the embedded third-party files are
+// the npm packages' files that SOURCES names (make console-assets).
+func TestVendoredAssetsMatchTheirSources(t *testing.T) {
+	sources, err := files.ReadFile("assets/vendor/SOURCES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(sources), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if len(fields) != 4 {
+			t.Fatalf("SOURCES line %q: want package, version, file, sha256", line)
+		}
+		data, err := files.ReadFile("assets/vendor/" + fields[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := fmt.Sprintf("%x", sha256.Sum256(data)); sum != fields[3] {
+			t.Errorf("%s is not %s@%s's: sha256 %s, SOURCES says %s", fields[2], fields[0], fields[1], sum, fields[3])
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("SOURCES names %d files, want htmx and Pico CSS", n)
 	}
 }
