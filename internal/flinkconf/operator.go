@@ -80,6 +80,10 @@ const (
 	// trigger is triggered again; one that fails later is not.
 	KeySavepointGracePeriod  = OperatorKeyPrefix + "savepoint.trigger.grace-period"
 	KeyCheckpointGracePeriod = OperatorKeyPrefix + "checkpoint.trigger.grace-period"
+	// KeyCancelTimeout (1 min) is how long a job may stay CANCELLING
+	// after the hub cancelled it for a last-state upgrade before the wait
+	// is reported (the hub keeps waiting: nothing is lost).
+	KeyCancelTimeout = OperatorKeyPrefix + "flink.client.cancel.timeout"
 	// KeyIgnorePendingSavepoint (false by default) lets a spec change go
 	// ahead while a manual or periodic savepoint is under way.
 	KeyIgnorePendingSavepoint = OperatorKeyPrefix + "job.upgrade.ignore-pending-savepoint"
@@ -169,6 +173,7 @@ var operatorSettings = map[string]struct {
 	KeyLastStateFallback:          {kind: kindBool},
 	KeyMergeArraysByName:          {kind: kindBool},
 	KeyJMShutdownTTL:              {kind: kindDuration},
+	KeyCancelTimeout:              {kind: kindDuration},
 }
 
 // deprecatedKeys are older names upstream still reads for a setting, read
@@ -176,6 +181,7 @@ var operatorSettings = map[string]struct {
 var deprecatedKeys = map[string][]string{
 	KeyBlockOnUnmanagedJobs: {OperatorKeyPrefix + "session.block-on-unmanaged-jobs"},
 	KeySavepointGracePeriod: {OperatorKeyPrefix + "observer.savepoint.trigger.grace-period"},
+	KeyCancelTimeout:        {OperatorKeyPrefix + "reconciler.flink.cancel.job.timeout"},
 }
 
 // OperatorSetting is conf's value of an operator setting, under its name or

@@ -39,6 +39,13 @@ const (
 	UpgradeBlocked Reason = "UpgradeBlocked"
 	// SavepointFailed: the last savepoint failed.
 	SavepointFailed Reason = "SavepointFailed"
+	// UpgradeStalled: an upgrade waits on Flink longer than it should (a
+	// job cancelled for a last-state upgrade still CANCELLING past
+	// flink.client.cancel.timeout); the hub keeps waiting.
+	UpgradeStalled Reason = "UpgradeStalled"
+	// SavepointStalled: a savepoint has been in progress longer than
+	// Flink's execution.checkpointing.timeout; the hub keeps following it.
+	SavepointStalled Reason = "SavepointStalled"
 	// CheckpointFailed: the last manual or periodic checkpoint failed.
 	CheckpointFailed Reason = "CheckpointFailed"
 	// ReconcileFailed: a reconcile failed for a reason outside the spec
@@ -161,6 +168,7 @@ var exceptionTypes = map[Reason]string{
 	JobManagerDeploymentFailed: exceptionPackage + "DeploymentFailedException",
 	ManualRestoreRequired:      exceptionPackage + "UpgradeFailureException",
 	UpgradeBlocked:             exceptionPackage + "UpgradeFailureException",
+	UpgradeStalled:             exceptionPackage + "UpgradeFailureException",
 }
 
 // exception is the JSON of the Apache operator's FlinkResourceException,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,6 +86,14 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 // this reconcile.
 func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
 	st := &s.fd.Status
+	if p.Stalled == "" {
+		// The wait that was reported is over.
+		s.clear(problem.UpgradeStalled)
+	}
+	if info := st.JobStatus.SavepointInfo; info == nil || info.TriggerID == "" {
+		// No savepoint pending: none can be stalled.
+		s.clear(problem.SavepointStalled)
+	}
 	switch p.Step {
 	case plan.Nothing:
 		return false, nil
@@ -139,6 +148,9 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 			return false, fmt.Errorf("cancel the job for the last-state upgrade: %w", err)
 		}
 		st.JobStatus.State = v1beta1.JobCancelling
+		// updateTime is when the job's state changed: the cancel timeout
+		// counts from here.
+		st.JobStatus.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 		r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+flinkconf.KeyLastStateCancel+")")
 		if err := r.persist(ctx, s); err != nil {
 			return false, err
@@ -201,6 +213,9 @@ func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) 
 		why := p.Why
 		if why == "" {
 			why = "retrying the upgrade after its savepoint failed"
+		}
+		if p.Stalled != "" {
+			s.report(problem.New(problem.UpgradeStalled, p.Stalled))
 		}
 		return false, requeue.Waiting(errors.New(why), p.After)
 	}

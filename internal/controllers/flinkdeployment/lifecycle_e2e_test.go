@@ -735,15 +735,25 @@ func TestUnreachableJobManagerDuringUpgrade(t *testing.T) {
 	}
 }
 
+// TestUpgradeModeChangedWhileUpgrading: an upgrade savepoint that Flink
+// keeps in progress past execution.checkpointing.timeout is reported
+// (SavepointStalled in status.error) while the job keeps running and the
+// trigger stays followed; switching to last-state then upgrades from the
+// HA checkpoint, drops the trigger and the report.
 func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	fd := deployRunning(t, ctx, haExample(t, "mode-change", v1beta1.UpgradeModeSavepoint))
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "mode-change", v1beta1.UpgradeModeSavepoint), `"execution.checkpointing.timeout":"2 s"`))
 	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: time.Hour})
 	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
 	waitFor(t, ctx, fd, time.Minute, "savepoint pending", func(fd *v1beta1.FlinkDeployment) bool {
 		info := fd.Status.JobStatus.SavepointInfo
 		return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade
+	})
+	waitFor(t, ctx, fd, time.Minute, "the stalled savepoint reported", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return strings.Contains(fd.Status.Error, "execution.checkpointing.timeout (2s)") && strings.Contains(fd.Status.Error, string(problem.SavepointStalled)) &&
+			fd.Status.JobStatus.State == v1beta1.JobRunning && info != nil && info.TriggerID != ""
 	})
 	// The savepoint will not finish; the user switches to last-state.
 	patchSpec(t, ctx, fd, `{"spec":{"job":{"upgradeMode":"last-state"}}}`)
@@ -755,6 +765,9 @@ func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
 	}
 	if info := got.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" {
 		t.Errorf("a savepoint trigger of the abandoned upgrade is still pending: %+v", info)
+	}
+	if got.Status.Error != "" {
+		t.Errorf("the stalled savepoint's report outlived it: %s", got.Status.Error)
 	}
 }
 

@@ -183,6 +183,9 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 	}
 	op, err := jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
 	kind := info.TriggerType
+	if err == nil && op.Done {
+		s.clear(problem.SavepointStalled)
+	}
 	switch {
 	case err != nil:
 		var fe *flinkrest.Error
@@ -207,6 +210,9 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		}
 		return "", err
 	case !op.Done:
+		if msg := r.savepointStalled(s, info.TriggerTimestamp); msg != "" {
+			s.report(problem.New(problem.SavepointStalled, msg))
+		}
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if kind == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeySavepointGracePeriod) {
@@ -329,6 +335,28 @@ func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
 		grace = defaultTriggerGracePeriod
 	}
 	return r.now().Before(time.UnixMilli(*triggered).Add(grace))
+}
+
+// savepointStalled says, once the savepoint triggered at triggered has been
+// in progress longer than Flink's execution.checkpointing.timeout (which
+// should have failed it) and one more look, why it still holds what waits
+// for it; "" before.
+func (r *Reconciler) savepointStalled(s *state, triggered *int64) string {
+	if triggered == nil {
+		return ""
+	}
+	spec := &s.fd.Spec
+	if s.lastSpec != nil {
+		spec = s.lastSpec
+	}
+	start := time.UnixMilli(*triggered)
+	_, timeout, stalled := flinkconf.SnapshotStalled(plan.DurationSetting(spec, flinkconf.KeyCheckpointTimeout), start, r.now(), r.Options.ProgressCheckInterval)
+	if !stalled {
+		return ""
+	}
+	// The message does not change while the wait lasts: one status write.
+	return fmt.Sprintf("savepoint in progress since %s, longer than Flink's %s (%s), which should have ended it; the hub keeps following it: look at the job's checkpoints in Flink",
+		start.UTC().Format(time.RFC3339), flinkconf.KeyCheckpointTimeout, timeout)
 }
 
 // boundedCause is a JobManager's failure text cut for an event.

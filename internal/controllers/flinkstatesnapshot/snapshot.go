@@ -237,6 +237,7 @@ func (r *Reconciler) poll(ctx context.Context, s *state, j *job) error {
 	case err != nil:
 		return fmt.Errorf("%s of job %s: %w", kindOf(s.snap), j.id, err)
 	case !op.Done:
+		r.reportStalled(s, j)
 		return requeue.Waiting(errInProgress, r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		return r.failed(s, op.Failure)
@@ -248,6 +249,28 @@ func (r *Reconciler) poll(ctx context.Context, s *state, j *job) error {
 	st.State, st.Path, st.Error, st.ResultTimestamp = v1beta1.SnapshotCompleted, path, "", timestamp(r.now())
 	r.event(s, "Normal", "SnapshotCompleted", kindOf(s.snap)+" completed"+at(path))
 	return nil
+}
+
+// reportStalled puts into status.error, once, that the snapshot has been
+// in progress longer than the job's execution.checkpointing.timeout, which
+// should have ended it; the snapshot stays IN_PROGRESS and followed.
+func (r *Reconciler) reportStalled(s *state, j *job) {
+	st := &s.snap.Status
+	triggered, err := time.Parse(time.RFC3339, st.TriggerTimestamp)
+	if err != nil {
+		return
+	}
+	timeout, _ := flinkconf.ParseDuration(j.setting(flinkconf.KeyCheckpointTimeout))
+	_, limit, stalled := flinkconf.SnapshotStalled(timeout, triggered, r.now(), r.Options.ProgressCheckInterval)
+	if !stalled {
+		return
+	}
+	msg := fmt.Sprintf("%s in progress since %s, longer than Flink's %s (%s), which should have ended it; still following it: look at the job's checkpoints in Flink",
+		kindOf(s.snap), st.TriggerTimestamp, flinkconf.KeyCheckpointTimeout, limit)
+	if st.Error != msg {
+		st.Error = msg
+		r.event(s, "Warning", "SnapshotStalled", msg)
+	}
 }
 
 // checkpointPath is where checkpoint id was written, if Flink says.

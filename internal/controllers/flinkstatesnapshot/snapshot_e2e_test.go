@@ -2,10 +2,14 @@ package flinkstatesnapshot_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -24,6 +28,12 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 // savepoint directories) as ns/name and waits until its job runs.
 func runningDeployment(t *testing.T, ns, name string) *v1beta1.FlinkDeployment {
 	t.Helper()
+	return runningDeploymentWith(t, ns, name, nil)
+}
+
+// runningDeploymentWith is runningDeployment with extra Flink settings.
+func runningDeploymentWith(t *testing.T, ns, name string, settings map[string]string) *v1beta1.FlinkDeployment {
+	t.Helper()
 	ctx := context.Background()
 	if err := fleet.Members[0].CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -33,6 +43,22 @@ func runningDeployment(t *testing.T, ns, name string) *v1beta1.FlinkDeployment {
 		t.Fatal(err)
 	}
 	fd.Namespace, fd.Name = ns, name
+	if len(settings) > 0 {
+		conf := map[string]any{}
+		if fd.Spec.FlinkConfiguration != nil {
+			if err := json.Unmarshal(fd.Spec.FlinkConfiguration.Raw, &conf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k, v := range settings {
+			conf[k] = v
+		}
+		raw, err := json.Marshal(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: raw}
+	}
 	create(t, fd)
 	framework.Await(t, name+" RUNNING", func() error {
 		got := &v1beta1.FlinkDeployment{}
@@ -165,6 +191,42 @@ func TestFailedSnapshotRetriesThenFails(t *testing.T) {
 	if jobs := simJobs(fd); len(jobs) != 1 || jobs[0].State != "RUNNING" || jobs[0].SavepointTriggers != int(limit+1) {
 		t.Fatalf("the job %+v: want it running, with %d savepoint attempts", jobs, limit+1)
 	}
+}
+
+// TestStalledSnapshotIsReported: a savepoint that Flink keeps in progress
+// past the job's execution.checkpointing.timeout (which should have ended
+// it) is reported in status.error and by a SnapshotStalled event while it
+// stays IN_PROGRESS and followed: nothing is given up, nothing is silent.
+func TestStalledSnapshotIsReported(t *testing.T) {
+	fd := runningDeploymentWith(t, "snapshots", "stalling", map[string]string{"execution.checkpointing.timeout": "2 s"})
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: time.Hour})
+	snap := snapshot(fd, "stuck", v1beta1.FlinkStateSnapshotSpec{Savepoint: &v1beta1.SavepointSpec{}})
+	create(t, snap)
+	got := &v1beta1.FlinkStateSnapshot{}
+	framework.Await(t, "the stalled savepoint reported", func() error {
+		if err := fleet.Members[0].Client.Get(context.Background(), client.ObjectKeyFromObject(snap), got); err != nil {
+			return err
+		}
+		if got.Status.State != v1beta1.SnapshotInProgress || !strings.Contains(got.Status.Error, "execution.checkpointing.timeout (2s)") {
+			return errorf("status %+v", got.Status)
+		}
+		return nil
+	})
+	if got.Status.TriggerID == "" || got.Status.Failures != 0 {
+		t.Fatalf("the stalled savepoint was given up: %+v", got.Status)
+	}
+	framework.Await(t, "a SnapshotStalled event", func() error {
+		var events corev1.EventList
+		if err := fleet.Members[0].Client.List(context.Background(), &events, client.InNamespace(snap.Namespace)); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.InvolvedObject.Name == snap.Name && e.Reason == "SnapshotStalled" && e.Type == corev1.EventTypeWarning {
+				return nil
+			}
+		}
+		return errorf("none among %d events", len(events.Items))
+	})
 }
 
 // TestAbandonedAndInvalidSnapshots: a snapshot of a job that does not

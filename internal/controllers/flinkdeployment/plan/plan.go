@@ -167,6 +167,10 @@ type Plan struct {
 	// Why says what started a Begin, for its event, or what a Wait waits
 	// for.
 	Why string
+	// Stalled, on a Wait, says that the wait has lasted longer than it
+	// should: the reconciler reports it (UpgradeStalled) and keeps
+	// waiting.
+	Stalled string
 }
 
 // Next is the step the reconcile takes next.
@@ -445,13 +449,38 @@ func cancelForLastState(in Input) Plan {
 	case st.JobStatus.State != v1beta1.JobCanceled && st.JobStatus.State != v1beta1.JobCancelling:
 		return Plan{Step: CancelJob}
 	case st.JobStatus.State == v1beta1.JobCancelling:
-		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the job to be cancelled for the last-state upgrade"}
+		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the job to be cancelled for the last-state upgrade", Stalled: cancelStalled(in)}
 	case in.Checkpoints == nil:
 		return Plan{Step: ReadCheckpoints}
 	case in.Checkpoints.CompletedPath == "":
 		return Plan{Step: ManualRestore}
 	}
 	return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: in.Checkpoints.CompletedPath}}
+}
+
+// defaultCancelTimeout is upstream's flink.client.cancel.timeout.
+const defaultCancelTimeout = time.Minute
+
+// cancelStalled says, once a job cancelled for a last-state upgrade has
+// been CANCELLING (since status.jobStatus.updateTime) longer than
+// flink.client.cancel.timeout, why the upgrade does not go on; "" before.
+func cancelStalled(in Input) string {
+	since, err := strconv.ParseInt(in.Status.JobStatus.UpdateTime, 10, 64)
+	if err != nil {
+		return ""
+	}
+	timeout := DurationSetting(in.Spec, flinkconf.KeyCancelTimeout)
+	if timeout <= 0 {
+		timeout = defaultCancelTimeout
+	}
+	start := time.UnixMilli(since)
+	if in.Now.Sub(start) <= timeout {
+		return ""
+	}
+	// The message does not change while the wait lasts: one status write.
+	return fmt.Sprintf("the job has been CANCELLING since %s, when the last-state upgrade cancelled it, longer than %s (%s); "+
+		"the upgrade goes on once Flink reports it CANCELED: look at the JobManager's log",
+		start.UTC().Format(time.RFC3339), timeout, flinkconf.KeyCancelTimeout)
 }
 
 // runningJob reports a ready JobManager running the job, which can take a

@@ -424,3 +424,44 @@ func TestSettings(t *testing.T) {
 		t.Error("defaults of a session cluster")
 	}
 }
+
+// TestCancelStalled: a job cancelled for a last-state upgrade that stays
+// CANCELLING past flink.client.cancel.timeout (1 min, or its setting, or
+// its deprecated name) makes the wait report itself; before, and without
+// a known start, it does not.
+func TestCancelStalled(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	spec := func(extra string) *v1beta1.FlinkDeploymentSpec {
+		conf := strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`+extra, 1)
+		return app(v1beta1.UpgradeModeLastState, conf)
+	}
+	for _, tc := range []struct {
+		name    string
+		since   time.Duration // before now; 0 leaves updateTime unset
+		extra   string
+		stalled bool
+	}{
+		{"unknown start", 0, "", false},
+		{"within the default minute", 50 * time.Second, "", false},
+		{"past the default minute", 61 * time.Second, "", true},
+		{"within a longer setting", 3 * time.Minute, `"` + flinkconf.KeyCancelTimeout + `":"5 min",`, false},
+		{"past a shorter setting", 20 * time.Second, `"` + flinkconf.KeyCancelTimeout + `":"10 s",`, true},
+		{"past the deprecated name's value", 20 * time.Second, `"kubernetes.operator.reconciler.flink.cancel.job.timeout":"10 s",`, true},
+	} {
+		st := upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling)
+		if tc.since > 0 {
+			st.JobStatus.UpdateTime = strconv.FormatInt(now.Add(-tc.since).UnixMilli(), 10)
+		}
+		s := spec(tc.extra)
+		p := Next(Input{Spec: with(s, parallel3), Last: s, Status: st, JobManager: true, Now: now, ProgressCheckInterval: time.Second})
+		if p.Step != Wait {
+			t.Fatalf("%s: step %s, want Wait", tc.name, p.Step)
+		}
+		if got := p.Stalled != ""; got != tc.stalled {
+			t.Errorf("%s: stalled %q, want stalled=%v", tc.name, p.Stalled, tc.stalled)
+		}
+		if tc.stalled && !strings.Contains(p.Stalled, flinkconf.KeyCancelTimeout) {
+			t.Errorf("%s: the report does not name the setting: %q", tc.name, p.Stalled)
+		}
+	}
+}
