@@ -95,6 +95,16 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
+	if elector.Spread() > 0 {
+		// Shards that come or go may bring or take members.
+		elector.OnServingChange(func() {
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if err := hub.Provider.Reevaluate(rctx); err != nil {
+				ctrllog.Log.WithName("member-provider").Error(err, "cannot reevaluate the members this replica serves")
+			}
+		})
+	}
 	// The Apache operator's metrics count what this replica owns.
 	fleetindex.ServeUpstreamMetricsAs(c.Election.Identity)
 	if err := webhook.Setup(hub.Manager, cs, c.Clusters.Namespace, c.Webhook); err != nil {
@@ -133,8 +143,14 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 	o := c.Clusters
 	o.Placer = placer{elector}
 	o.MemberUserAgent = "flink-hub/" + c.Election.Identity
-	// One replica writes each member's status: the owner of its key.
+	// One replica writes each member's status: the owner of its key, or
+	// with a member spread the owner of the member's home shard, which
+	// serves the member.
 	o.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
+	if elector.Spread() > 0 {
+		o.OwnsMember = func(member string) bool { return elector.OwnsShard(sharding.HomeShard(member, elector.Shards())) }
+		o.ServesMember = elector.ServesMember
+	}
 	// A member's Flink REST connections go with it.
 	o.OnMemberDisengaged = resolver.Forget
 	o.OnDefaultsChanged = enqueueMembers

@@ -100,6 +100,9 @@ type Options struct {
 	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
 	// member's.
 	OwnsMember func(member string) bool
+	// ServesMember, when set, says whether this replica connects to a
+	// member at all (ProviderOptions.Serves).
+	ServesMember func(member string) bool
 	// OnMemberDisengaged, when set, is called with a member's name after
 	// it was disengaged (unregistered, its kubeconfig changed, its claim
 	// lost), to drop what was kept for it, such as Flink REST transports.
@@ -192,6 +195,7 @@ func NewProvider(opts Options) *Provider {
 		OnAdopt:     opts.OnAdopt,
 		SyncKinds:   opts.MemberWatchedKinds,
 		SyncTimeout: opts.MemberSyncTimeout,
+		Serves:      opts.ServesMember,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
 			if err := opts.policy().Check(cfg); err != nil {
 				return err

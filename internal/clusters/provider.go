@@ -22,9 +22,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
@@ -46,6 +49,8 @@ type Provider struct {
 	opts ProviderOptions
 	log  logr.Logger
 	mgr  mcmanager.Manager
+	// reevaluate feeds member Secrets back to Reconcile (Reevaluate).
+	reevaluate chan event.GenericEvent
 
 	mu       sync.RWMutex
 	clusters map[multicluster.ClusterName]*member
@@ -94,6 +99,12 @@ type ProviderOptions struct {
 	// engaged (DefaultSyncTimeout when zero); the engagement fails after
 	// it and is tried again.
 	SyncTimeout time.Duration
+	// Serves, when set, says whether this replica connects to a member (a
+	// member spread gives each replica some members): a member it does not
+	// serve is not engaged, or disengaged, which stops its watches and
+	// drops its caches, and its claim is left to the replicas that serve
+	// it. Reevaluate asks again for every member.
+	Serves func(member string) bool
 }
 
 func (o ProviderOptions) syncTimeout() time.Duration {
@@ -120,7 +131,7 @@ type indexer struct {
 
 // NewMemberProvider returns a Provider; call SetupWithManager.
 func NewMemberProvider(opts ProviderOptions) *Provider {
-	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), clusters: map[multicluster.ClusterName]*member{}, claimants: map[multicluster.ClusterName]claimant{}, engagements: map[multicluster.ClusterName]engagement{},
+	return &Provider{opts: opts, log: log.Log.WithName("member-provider"), reevaluate: make(chan event.GenericEvent, 64), clusters: map[multicluster.ClusterName]*member{}, claimants: map[multicluster.ClusterName]claimant{}, engagements: map[multicluster.ClusterName]engagement{},
 		adoptions: map[multicluster.ClusterName]time.Time{}}
 }
 
@@ -133,12 +144,32 @@ func (p *Provider) SetupWithManager(mgr mcmanager.Manager) error {
 			return obj.GetNamespace() == p.opts.Namespace && obj.GetLabels()[memberconfig.SecretLabel] == "true"
 		}))).
 		Named("member-provider").
+		WatchesRawSource(source.Channel(p.reevaluate, &handler.EnqueueRequestForObject{})).
 		// A member that does not answer holds its reconcile until the
 		// claim's or the sync timeout; the others go on. A failed
 		// engagement is tried again at least every engageRetryMax.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4,
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, engageRetryMax)}).
 		Complete(p)
+}
+
+// Reevaluate reconciles every member Secret again, so that a replica
+// engages the members it now serves (ProviderOptions.Serves) and lets go
+// of the others. It returns once they are queued or ctx ends.
+func (p *Provider) Reevaluate(ctx context.Context) error {
+	var secrets corev1.SecretList
+	if err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
+		client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+		return err
+	}
+	for i := range secrets.Items {
+		select {
+		case p.reevaluate <- event.GenericEvent{Object: &secrets.Items[i]}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // engageRetryMax caps the wait between attempts to engage a member.
@@ -226,6 +257,18 @@ func (p *Provider) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, nil
 	}
 	p.recordAdoption(name, memberconfig.AdoptBefore(&secret))
+	if p.opts.Serves != nil && !p.opts.Serves(string(name)) {
+		// Another replica serves the member: no connection, no cache, and
+		// the claim stays with the registration's serving replicas.
+		p.mu.RLock()
+		_, engaged := p.clusters[name]
+		p.mu.RUnlock()
+		if engaged {
+			logger.Info("member left to the replicas that serve its shards")
+		}
+		p.remove(name)
+		return ctrl.Result{}, nil
+	}
 	namespaces, err := memberconfig.Namespaces(&secret)
 	if err != nil {
 		logger.Error(err, "member Secret refused: its namespaces are invalid")

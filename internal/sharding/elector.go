@@ -59,6 +59,10 @@ type Elector struct {
 	mismatch       string
 	onAcquire      []func(int)
 	onRelease      []func(shard int, reason string)
+	onServing      []func()
+	// served are the shards assigned to this replica or held by it, as of
+	// the last tick.
+	served map[int]bool
 }
 
 // observation is when this replica last saw a Lease change, on its own clock.
@@ -101,8 +105,51 @@ func (e *Elector) Identity() string { return e.id }
 // Shards is S.
 func (e *Elector) Shards() int { return e.opts.Shards }
 
-// ShardOf implements Gate.
-func (e *Elector) ShardOf(key string) int { return ShardOf(key, e.opts.Shards) }
+// ShardOf implements Gate: MemberShardOf with a member spread, else
+// ShardOf.
+func (e *Elector) ShardOf(key string) int {
+	if e.opts.Spread > 0 {
+		return MemberShardOf(key, e.opts.Shards, e.opts.Spread)
+	}
+	return ShardOf(key, e.opts.Shards)
+}
+
+// Spread is W, 0 without a member spread.
+func (e *Elector) Spread() int { return e.opts.Spread }
+
+// ServesMember reports whether this replica is assigned, or holds, one of
+// the member cluster's shards, so needs to connect to it. Always true
+// without a member spread: every replica serves every member.
+func (e *Elector) ServesMember(cluster string) bool {
+	if e.opts.Spread == 0 {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range MemberShards(cluster, e.opts.Shards, e.opts.Spread) {
+		if e.served[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnsShard reports whether this replica may reconcile the shard's keys
+// now.
+func (e *Elector) OwnsShard(shard int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ownsLocked(shard, time.Now())
+}
+
+// OnServingChange registers fn, called (in its own goroutine) when the
+// shards this replica is assigned or holds changed, so that what it
+// connects to (ServesMember) may have.
+func (e *Elector) OnServingChange(fn func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onServing = append(e.onServing, fn)
+}
 
 // Reasons a replica stops owning a shard, as OnRelease reports them.
 const (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -105,8 +107,28 @@ func (e *Elector) tick(ctx context.Context) error {
 	if self && e.mismatch == "" && !stopping {
 		e.acquire(ctx, want)
 	}
+	e.updateServed(want)
 	e.updateGauges()
 	return nil
+}
+
+// updateServed records the shards assigned or held and tells the
+// OnServingChange hooks when they changed.
+func (e *Elector) updateServed(assigned map[int]bool) {
+	e.mu.Lock()
+	served := maps.Clone(assigned)
+	for k := range e.fences {
+		served[k] = true
+	}
+	changed := !maps.Equal(served, e.served)
+	e.served = served
+	hooks := slices.Clone(e.onServing)
+	e.mu.Unlock()
+	if changed {
+		for _, fn := range hooks {
+			go fn()
+		}
+	}
 }
 
 func (e *Elector) updateGauges() {

@@ -16,6 +16,8 @@ type Flags struct {
 	Identity string
 	// Shards is S.
 	Shards int
+	// Spread is W.
+	Spread int
 	// Weight is the replica's relative share.
 	Weight float64
 	// LeaseDuration, RenewDeadline and RetryPeriod are the Lease timings.
@@ -28,6 +30,7 @@ func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&f.Identity, "replica-id", host, "identity of this hub replica, unique among replicas")
 	fs.IntVar(&f.Shards, "shards", DefaultShards, "number of virtual shards; must be the same on every replica")
+	fs.IntVar(&f.Spread, "member-spread", 0, "shards per member cluster (1..--shards), the same on every replica: each replica then connects to and caches only the members of its shards; 0 spreads every member over all shards and replicas")
 	fs.Float64Var(&f.Weight, "shard-weight", 1, "relative share of shards this replica takes")
 	fs.DurationVar(&f.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long other replicas wait after a Lease last changed before taking it over (whole seconds)")
 	fs.DurationVar(&f.RenewDeadline, "renew-deadline", DefaultRenewDeadline, "how long after its last successful renewal a replica keeps reconciling a shard; below --lease-duration")
@@ -51,5 +54,5 @@ func (f *Flags) Validate() error {
 
 // Options turns the flags into options for New.
 func (f *Flags) Options() []Option {
-	return []Option{WithShards(f.Shards), WithWeight(f.Weight), WithTimings(f.LeaseDuration, f.RenewDeadline, f.RetryPeriod)}
+	return []Option{WithShards(f.Shards), WithSpread(f.Spread), WithWeight(f.Weight), WithTimings(f.LeaseDuration, f.RenewDeadline, f.RetryPeriod)}
 }

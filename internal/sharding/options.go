@@ -24,6 +24,11 @@ const (
 type Options struct {
 	// Shards is S, the same on every replica (default DefaultShards).
 	Shards int
+	// Spread is W, the same on every replica: 0 (the default) spreads
+	// every member's keys over all S shards; 1..S gives each member
+	// cluster W shards (MemberShards), so a replica serves whole members
+	// and connects only to those (see ServesMember).
+	Spread int
 	// Weight is this replica's relative share (default 1).
 	Weight float64
 	// LeaseDuration is how long other replicas wait, on their own clocks,
@@ -49,6 +54,9 @@ type Option func(*Options)
 
 // WithShards sets S.
 func WithShards(s int) Option { return func(o *Options) { o.Shards = s } }
+
+// WithSpread sets the member spread W.
+func WithSpread(w int) Option { return func(o *Options) { o.Spread = w } }
 
 // WithWeight sets the replica's weight.
 func WithWeight(w float64) Option { return func(o *Options) { o.Weight = w } }
@@ -89,6 +97,8 @@ func (o *Options) defaultAndValidate() error {
 	switch {
 	case o.Shards < 1 || o.Shards > shardlease.MaxShards:
 		return fmt.Errorf("shards must be in 1..%d, got %d", shardlease.MaxShards, o.Shards)
+	case o.Spread < 0 || o.Spread > o.Shards:
+		return fmt.Errorf("member spread must be in 0..%d (the shards), got %d", o.Shards, o.Spread)
 	case o.Weight <= 0 || o.Weight > shardlease.MaxWeight:
 		return fmt.Errorf("weight must be in (0, %d], got %v", shardlease.MaxWeight, o.Weight)
 	case o.LeaseDuration%time.Second != 0 || o.LeaseDuration < time.Second:

@@ -29,6 +29,9 @@ const (
 	RoleShard = "shard"
 	// ShardsAnnotation carries S on peer and fence Leases.
 	ShardsAnnotation = "flink-hub.io/shards"
+	// SpreadAnnotation, on the fleet's sharding Lease, is the member
+	// spread W (sharding.Options.Spread); absent means 0.
+	SpreadAnnotation = "flink-hub.io/member-spread"
 	// WeightAnnotation carries a peer's weight.
 	WeightAnnotation = "flink-hub.io/weight"
 	// IncarnationAnnotation is a random value per process on its peer

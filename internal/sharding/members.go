@@ -1,0 +1,41 @@
+package sharding
+
+import "strings"
+
+// With a member spread W (Options.Spread) the shard of a key depends on
+// its member cluster: the member's W shards are consecutive from
+// h(member) mod S, and a key takes one of them by the hash of the rest of
+// the key. A member thus lives on at most W shards, served by at most W
+// replicas, which are the only ones that connect to it; its keys still
+// spread over those W shards. W = 1 assigns whole members (as Argo CD's
+// cluster sharding); W = S spreads a member as widely as without a
+// spread, but still ties each key to its member's shards.
+//
+// Invariant: for every key k of member m, MemberShardOf(k) is in
+// MemberShards(m).
+
+// MemberShardOf is the shard of key ("cluster/namespace/name") among
+// shards with member spread spread (1..shards).
+func MemberShardOf(key string, shards, spread int) int {
+	cluster, rest, _ := strings.Cut(key, "/")
+	base := hash64(cluster) % uint64(shards)
+	offset := hash64(rest) % uint64(spread)
+	return int((base + offset) % uint64(shards))
+}
+
+// MemberShards are the shards of member cluster's keys, ascending from
+// its base shard (the first is the member's home shard, HomeShard).
+func MemberShards(cluster string, shards, spread int) []int {
+	base := int(hash64(cluster) % uint64(shards))
+	out := make([]int, 0, spread)
+	for i := range spread {
+		out = append(out, (base+i)%shards)
+	}
+	return out
+}
+
+// HomeShard is the member's first shard: its owner does the member's own
+// work (health probes, MemberCluster status).
+func HomeShard(cluster string, shards int) int {
+	return int(hash64(cluster) % uint64(shards))
+}

@@ -1,0 +1,108 @@
+package sharding
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestMemberShardOfStaysInItsMembersShards: every key of a member lands on
+// one of the member's W shards (the invariant the engagement relies on),
+// W = 1 puts all of a member's keys on its home shard, a larger W uses
+// all W shards, and members spread over the shards.
+func TestMemberShardOfStaysInItsMembersShards(t *testing.T) {
+	const shards = 64
+	for _, spread := range []int{1, 4, shards} {
+		homes := map[int]bool{}
+		for m := range 50 {
+			member := fmt.Sprintf("member-%d", m)
+			own := MemberShards(member, shards, spread)
+			if len(own) != spread || own[0] != HomeShard(member, shards) {
+				t.Fatalf("W=%d: MemberShards(%s) = %v, want %d shards from its home %d", spread, member, own, spread, HomeShard(member, shards))
+			}
+			homes[own[0]] = true
+			used := map[int]bool{}
+			for k := range 400 {
+				s := MemberShardOf(fmt.Sprintf("%s/ns-%d/job-%d", member, k%7, k), shards, spread)
+				if !slices.Contains(own, s) {
+					t.Fatalf("W=%d: a key of %s is in shard %d, not among %v", spread, member, s, own)
+				}
+				used[s] = true
+			}
+			if len(used) != spread {
+				t.Errorf("W=%d: %s's 400 keys use %d of its shards", spread, member, len(used))
+			}
+		}
+		if len(homes) < 25 {
+			t.Errorf("W=%d: 50 members have only %d home shards among %d", spread, len(homes), shards)
+		}
+	}
+	// A member's session jobs and snapshots share its shards.
+	own := MemberShards("m", shards, 2)
+	for _, key := range []string{"m/ns/sessionjob:a", "m/ns/snapshot:b", "m/ns/c"} {
+		if !slices.Contains(own, MemberShardOf(key, shards, 2)) {
+			t.Errorf("%s left its member's shards", key)
+		}
+	}
+}
+
+func TestSpreadValidated(t *testing.T) {
+	for _, tc := range []struct {
+		shards, spread int
+		ok             bool
+	}{{64, 0, true}, {64, 1, true}, {64, 64, true}, {64, 65, false}, {64, -1, false}} {
+		o := Options{Shards: tc.shards, Spread: tc.spread}
+		if err := o.defaultAndValidate(); (err == nil) != tc.ok {
+			t.Errorf("S=%d W=%d: %v", tc.shards, tc.spread, err)
+		}
+	}
+}
+
+// TestElectorsServeWholeMembers: with a member spread of 1, each member is
+// served by exactly the replica that owns its shard, the hooks say when
+// that changes, and a replica with another spread is refused by the
+// fleet's record.
+func TestElectorsServeWholeMembers(t *testing.T) {
+	ns := newNamespace(t)
+	var changes atomic.Int32
+	a := start(t, hub.Config, ns, "a", WithShards(8), WithSpread(1))
+	a.OnServingChange(func() { changes.Add(1) })
+	b := start(t, hub.Config, ns, "b", WithShards(8), WithSpread(1))
+	eventually(t, 20*time.Second, func() error { return exactlyOnce(8, true, a, b) })
+	members := make([]string, 20)
+	for i := range members {
+		members[i] = fmt.Sprintf("member-%d", i)
+	}
+	eventually(t, 10*time.Second, func() error {
+		for _, m := range members {
+			as, bs := a.ServesMember(m), b.ServesMember(m)
+			owner := a
+			if !slices.Contains(a.OwnedShards(), HomeShard(m, 8)) {
+				owner = b
+			}
+			if as == bs || (owner == a) != as {
+				return fmt.Errorf("%s: served by a %v, by b %v; its shard %d is %s's", m, as, bs, HomeShard(m, 8), owner.Identity())
+			}
+		}
+		return nil
+	})
+	if changes.Load() == 0 {
+		t.Error("a's serving changed (it took shards) without its hook being told")
+	}
+	// A replica with another spread leaves the fleet alone.
+	e, err := New(clientFor(t, hub.Config), ns, "c", WithTimings(testLease, testRenew, testRetry), WithShards(8), WithSpread(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); !errors.Is(err, ErrShardCount) || !strings.Contains(err.Error(), "--member-spread=2") {
+		t.Fatalf("a replica with member spread 2 in a fleet of 1: %v", err)
+	}
+	// Without a spread every replica serves every member.
+	if !(&Elector{}).ServesMember("anything") {
+		t.Error("without a member spread a replica does not serve every member")
+	}
+}
