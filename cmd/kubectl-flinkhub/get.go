@@ -125,6 +125,9 @@ func newFleetListCommand(g *globals, l fleetList) *cobra.Command {
 			if err := g.fleetGet(cmd, src, l.path+"?"+q.Encode(), &list); err != nil {
 				return err
 			}
+			for _, missing := range list.Incomplete {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rows missing: %s\n", missing)
+			}
 			if g.output != "table" {
 				return printStructured(g.stdout, g.output, list.Items)
 			}

@@ -35,12 +35,12 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	network := netns.ForTest(t)
 	index := fleetindex.New()
 	index.UpsertDeployment(fleetindex.Deployment{Cluster: "member-9", Namespace: "prod", Name: "wordcount", LifecycleState: "STABLE", JobState: "RUNNING", Mode: "native"})
-	ui, err := console.New(console.Options{Index: index})
+	ui, err := console.New(console.Options{Fleet: &fleetapi.Fleet{Index: index}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/fleet/", fleetapi.Handler(index, nil))
+	mux.Handle("/fleet/", fleetapi.Handler(&fleetapi.Fleet{Index: index}, nil))
 	mux.Handle(console.Prefix, ui)
 	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), mux, fleet.Hub.Config, hubNamespace)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/flink-hub/flink-hub/internal/clusters"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberstatus"
@@ -73,6 +74,7 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 		sharding.WithKeyCount(func(shard int) int {
 			return requeuer.KeyCount(shard) + sessionRequeuer.KeyCount(shard) + snapshotRequeuer.KeyCount(shard)
 		}),
+		sharding.WithFleetAddress(c.Clusters.FleetAdvertised()),
 		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
 	if err != nil {
 		return err
@@ -150,6 +152,16 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 	if elector.Spread() > 0 {
 		o.OwnsMember = func(member string) bool { return elector.OwnsShard(sharding.HomeShard(member, elector.Shards())) }
 		o.ServesMember = elector.ServesMember
+		o.FleetPeers = func() []fleetapi.Peer {
+			var out []fleetapi.Peer
+			for _, p := range elector.Peers() {
+				// One without an address is reported as missing rows.
+				if p.ID != elector.Identity() {
+					out = append(out, fleetapi.Peer{ID: p.ID, Address: p.FleetAddress})
+				}
+			}
+			return out
+		}
 	}
 	// A member's Flink REST connections go with it.
 	o.OnMemberDisengaged = resolver.Forget

@@ -24,6 +24,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.InstallCRDs, "install-crds", d.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
 	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", d.AllowInsecureKubeconfigs, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
 	fs.StringVar(&o.FleetAddress, "fleet-bind-address", d.FleetAddress, "address of the read-only fleet API (/fleet/v1/...) and web console (/console/), HTTPS, callers authenticated and authorized by the hub apiserver; empty disables both")
+	fs.StringVar(&o.FleetAdvertiseAddress, "fleet-advertise-address", d.FleetAdvertiseAddress, "host:port at which the other replicas reach this one's fleet API (with --member-spread they ask each other for the members they serve); default: $POD_IP with the --fleet-bind-address port")
 	fs.StringVar(&o.TraceQueryURL, "trace-query-url", d.TraceQueryURL, "Jaeger query API (http://host:16686) the console reads reconcile traces from; empty leaves traces out of the console")
 	fs.IntVar(&o.StatusWorkers, "health-workers", d.StatusWorkers, "members probed at once")
 }

@@ -3,7 +3,9 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -77,6 +79,10 @@ type Options struct {
 	// FleetAddress is where the fleet API and the console listen; ""
 	// disables both.
 	FleetAddress string
+	// FleetAdvertiseAddress is host:port at which peers reach this
+	// replica's fleet API (FleetAdvertised fills it from POD_IP when
+	// empty).
+	FleetAdvertiseAddress string
 	// TraceQueryURL is the Jaeger query API the console reads reconcile
 	// traces from; "" leaves traces out of the console.
 	TraceQueryURL string
@@ -103,6 +109,10 @@ type Options struct {
 	// ServesMember, when set, says whether this replica connects to a
 	// member at all (ProviderOptions.Serves).
 	ServesMember func(member string) bool
+	// FleetPeers, when set, lists the other replicas' fleet APIs: with a
+	// member spread the fleet API and the console ask them for the
+	// members this replica does not serve.
+	FleetPeers fleetapi.PeerSource
 	// OnMemberDisengaged, when set, is called with a member's name after
 	// it was disengaged (unregistered, its kubeconfig changed, its claim
 	// lost), to drop what was kept for it, such as Flink REST transports.
@@ -180,6 +190,25 @@ type Hub struct {
 	// Defaults are the fleet's and members' default configuration, read
 	// from the hub namespace's default ConfigMaps (package defaults).
 	Defaults *defaults.Store
+}
+
+// FleetAdvertised is where peers reach this replica's fleet API:
+// FleetAdvertiseAddress, else the POD_IP environment variable (the chart
+// sets it from the pod's IP) with the port of FleetAddress; "" when
+// neither is known or the fleet API is off.
+func (o Options) FleetAdvertised() string {
+	if o.FleetAddress == "" {
+		return ""
+	}
+	if o.FleetAdvertiseAddress != "" {
+		return o.FleetAdvertiseAddress
+	}
+	ip := os.Getenv("POD_IP")
+	_, port, err := net.SplitHostPort(o.FleetAddress)
+	if ip == "" || err != nil || port == "0" {
+		return ""
+	}
+	return net.JoinHostPort(ip, port)
 }
 
 // NewProvider returns the member provider for the hub namespace: a Secret
@@ -308,12 +337,13 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, fmt.Errorf("default configuration: %w", err)
 	}
 	if opts.FleetAddress != "" {
-		ui, err := newConsole(h, hubCfg, opts)
+		fleet := &fleetapi.Fleet{Index: h.Index, Peers: opts.FleetPeers}
+		ui, err := newConsole(h, fleet, hubCfg, opts)
 		if err != nil {
 			return nil, err
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/fleet/", fleetapi.Handler(h.Index, configs{provider: provider, defaults: h.Defaults}))
+		mux.Handle("/fleet/", fleetapi.Handler(fleet, configs{provider: provider, defaults: h.Defaults}))
 		mux.Handle(console.Prefix, ui)
 		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace); err != nil {
 			return nil, err
@@ -327,14 +357,14 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 
 // newConsole builds the console on the hub's index, its members, its
 // MemberClusters and shard Leases, and the trace backend of opts.
-func newConsole(h *Hub, hubCfg *rest.Config, opts Options) (http.Handler, error) {
+func newConsole(h *Hub, fleet *fleetapi.Fleet, hubCfg *rest.Config, opts Options) (http.Handler, error) {
 	cs, err := kubernetes.NewForConfig(hubCfg)
 	if err != nil {
 		return nil, err
 	}
 	hubClient := h.Manager.GetLocalManager().GetClient()
 	o := console.Options{
-		Index:   h.Index,
+		Fleet:   fleet,
 		Members: consoleMembers{provider: h.Provider},
 		MemberClusters: func(ctx context.Context) ([]hubv1alpha1.MemberCluster, error) {
 			var list hubv1alpha1.MemberClusterList

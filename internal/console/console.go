@@ -23,6 +23,7 @@ import (
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
@@ -78,8 +79,9 @@ type Snapshot struct {
 
 // Options are what the console reads.
 type Options struct {
-	// Index is the fleet index (required).
-	Index *fleetindex.Index
+	// Fleet lists the fleet (required): this replica's index and its
+	// peers', asked with the viewer's own token.
+	Fleet *fleetapi.Fleet
 	// Members reads resources from their members; nil leaves resource
 	// pages with the index's row only.
 	Members Members
@@ -173,8 +175,11 @@ func (c *console) fail(w http.ResponseWriter, status int, title, message string)
 	c.render(w, status, "error", c.page("", title, message))
 }
 
-// rowsOf lists the index's FlinkDeployments and FlinkSessionJobs.
-func (c *console) rowsOf() []fleetv1.Deployment {
-	return append(c.opts.Index.Deployments(fleetindex.Filter{Kind: fleetv1.KindFlinkDeployment}),
-		c.opts.Index.Deployments(fleetindex.Filter{Kind: fleetv1.KindFlinkSessionJob})...)
+// rowsOf lists the fleet's FlinkDeployments and FlinkSessionJobs as the
+// viewer of r may see them, and the replicas whose rows are missing.
+func (c *console) rowsOf(r *http.Request) ([]fleetv1.Deployment, []string) {
+	token := fleetapi.Bearer(r)
+	deployments, missing := c.opts.Fleet.Deployments(r.Context(), token, fleetindex.Filter{Kind: fleetv1.KindFlinkDeployment}, false)
+	jobs, missingJobs := c.opts.Fleet.Deployments(r.Context(), token, fleetindex.Filter{Kind: fleetv1.KindFlinkSessionJob}, false)
+	return append(deployments, jobs...), append(missing, missingJobs...)
 }

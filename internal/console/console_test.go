@@ -13,6 +13,7 @@ import (
 	"time"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 )
@@ -176,7 +177,7 @@ func TestPagesEscapeTenantText(t *testing.T) {
 		Spec:   "image: " + hostile,
 		Events: []Event{{Time: time.Now(), Type: "Warning", Reason: "Failed", Message: hostile}},
 	}}
-	srv := newTestConsole(t, Options{Index: ix, Members: members})
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}, Members: members})
 	for _, path := range []string{"/console/", "/console/?q=" + "%3Cscript%3E", "/console/fleet/rows", ResourcePath(fleetv1.KindFlinkDeployment, "member-1", "team-a", "orders")} {
 		code, h, body := get(t, srv.URL+path)
 		if code != http.StatusOK {
@@ -199,7 +200,7 @@ func TestFleetPageFiltersAndPolls(t *testing.T) {
 	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
 	ix.UpsertDeployment(row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"))
 	ix.UpsertDeployment(row("member-2", "team-b", "refunds", fleetv1.KindFlinkSessionJob, "STABLE", "RUNNING", ""))
-	srv := newTestConsole(t, Options{Index: ix})
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
 	_, _, body := get(t, srv.URL+"/console/?cluster=member-2")
 	if !strings.Contains(body, `data-key="member-2/team-b/payments"`) || !strings.Contains(body, `data-key="member-2/team-b/refunds" data-kind="FlinkSessionJob"`) ||
 		strings.Contains(body, `data-key="member-1/team-a/orders"`) {
@@ -222,7 +223,7 @@ func TestFleetPageFiltersAndPolls(t *testing.T) {
 
 func TestNotFoundAndBadInput(t *testing.T) {
 	ix := fleetindex.New()
-	srv := newTestConsole(t, Options{Index: ix, Traces: &jaegerquery.Client{BaseURL: "http://127.0.0.1:1"}})
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}, Traces: &jaegerquery.Client{BaseURL: "http://127.0.0.1:1"}})
 	for path, want := range map[string]int{
 		"/console/clusters/m/namespaces/ns/flinkdeployments/none": http.StatusNotFound,
 		"/console/clusters/m/namespaces/ns/pods/x":                http.StatusNotFound,
@@ -245,7 +246,7 @@ func TestNotFoundAndBadInput(t *testing.T) {
 }
 
 func TestAssetsAreEmbedded(t *testing.T) {
-	srv := newTestConsole(t, Options{Index: fleetindex.New()})
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: fleetindex.New()}})
 	for _, path := range []string{"/console/assets/vendor/htmx.min.js", "/console/assets/vendor/pico.min.css", "/console/assets/console.css"} {
 		code, h, body := get(t, srv.URL+path)
 		if code != http.StatusOK || len(body) < 100 {

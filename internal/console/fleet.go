@@ -78,6 +78,8 @@ type FleetView struct {
 	// Clusters and States are every member and every state seen, sorted,
 	// for the filter's choices and the counts' columns.
 	Clusters, States []string
+	// Incomplete names the hub replicas whose rows are missing.
+	Incomplete []string
 	// Counts has one entry per member: its unfiltered resources per state,
 	// in the order of CountStates (the states resources are counted
 	// under: a job's state, else the lifecycle state).
@@ -171,13 +173,17 @@ func sortedKeys(m map[string]bool) []string {
 
 // fleet serves the fleet page.
 func (c *console) fleet(w http.ResponseWriter, r *http.Request) {
-	v := BuildFleetView(c.rowsOf(), filterOf(r.URL.Query()))
+	rows, incomplete := c.rowsOf(r)
+	v := BuildFleetView(rows, filterOf(r.URL.Query()))
+	v.Incomplete = incomplete
 	c.render(w, http.StatusOK, "fleet", c.page("fleet", "Fleet", v))
 }
 
 // fleetRows serves the fleet page's live part, which htmx swaps in.
 func (c *console) fleetRows(w http.ResponseWriter, r *http.Request) {
-	v := BuildFleetView(c.rowsOf(), filterOf(r.URL.Query()))
+	rows, incomplete := c.rowsOf(r)
+	v := BuildFleetView(rows, filterOf(r.URL.Query()))
+	v.Incomplete = incomplete
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := c.pages["fleet"].ExecuteTemplate(w, "live", c.page("fleet", "Fleet", v)); err != nil {
 		http.Error(w, "the console could not render the fleet", http.StatusInternalServerError)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 	"github.com/flink-hub/flink-hub/internal/observability/traceattr"
@@ -58,6 +59,8 @@ func TracePath(id string) string { return Prefix + "traces/" + url.PathEscape(id
 // MembersView is what the members page shows.
 type MembersView struct {
 	Clusters []fleetv1.Cluster
+	// Incomplete names the hub replicas whose counts are missing.
+	Incomplete []string
 	// Conditions are the MemberClusters' conditions by member name.
 	Conditions map[string][]metav1.Condition
 	// Error says why the MemberClusters could not be read.
@@ -65,7 +68,8 @@ type MembersView struct {
 }
 
 func (c *console) members(w http.ResponseWriter, r *http.Request) {
-	v := MembersView{Clusters: c.opts.Index.Clusters(), Conditions: map[string][]metav1.Condition{}}
+	clusters, incomplete := c.opts.Fleet.Clusters(r.Context(), fleetapi.Bearer(r), false)
+	v := MembersView{Clusters: clusters, Incomplete: incomplete, Conditions: map[string][]metav1.Condition{}}
 	if c.opts.MemberClusters != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 		defer cancel()
@@ -99,7 +103,8 @@ func (c *console) shards(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Table = t
 	}
-	for _, d := range BuildFleetView(c.rowsOf(), FleetFilter{}).Rows {
+	rows, _ := c.rowsOf(r)
+	for _, d := range BuildFleetView(rows, FleetFilter{}).Rows {
 		if d.Shard != nil {
 			v.Keys[*d.Shard] = append(v.Keys[*d.Shard], d)
 		}
@@ -142,7 +147,8 @@ func (c *console) resource(w http.ResponseWriter, r *http.Request) {
 	cluster, namespace, name := r.PathValue("cluster"), r.PathValue("namespace"), r.PathValue("name")
 	var v ResourceView
 	found := false
-	for _, d := range c.opts.Index.Deployments(fleetindex.Filter{Kind: kind, Cluster: cluster, Namespace: namespace}) {
+	rows, _ := c.opts.Fleet.Deployments(r.Context(), fleetapi.Bearer(r), fleetindex.Filter{Kind: kind, Cluster: cluster, Namespace: namespace}, false)
+	for _, d := range rows {
 		if d.Name == name {
 			v.Row, found = d, true
 		}

@@ -440,6 +440,16 @@ func (e *Elector) nextExpiry(now time.Time) (time.Duration, bool) {
 	return next, found
 }
 
+// Peers returns the live peers, this replica among them when its peer
+// Lease is valid.
+func (e *Elector) Peers() []shardlease.Peer {
+	peers, err := e.livePeers(time.Now())
+	if err != nil {
+		return nil
+	}
+	return peers
+}
+
 // livePeers returns the valid peers whose Leases changed within their lease
 // duration; garbage Leases are skipped.
 func (e *Elector) livePeers(now time.Time) ([]shardlease.Peer, error) {
@@ -466,7 +476,7 @@ func (e *Elector) livePeers(now time.Time) ([]shardlease.Peer, error) {
 		out = append(out, p)
 	}
 	if e.claimed && now.Before(e.peerValidUntil) {
-		out = append(out, shardlease.Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration})
+		out = append(out, shardlease.Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration, FleetAddress: e.opts.FleetAddress})
 	}
 	return out, nil
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// KeyCount, if set, returns the number of cached keys of a shard; the
 	// owner writes it on the fence Lease for `kubectl flinkhub shards`.
 	KeyCount func(shard int) int
+	// FleetAddress is host:port of this replica's fleet API, advertised
+	// on its peer Lease; "" advertises none.
+	FleetAddress string
 	// Log receives state changes (never Lease contents).
 	Log logr.Logger
 }
@@ -71,6 +74,9 @@ func WithDrainTimeout(d time.Duration) Option { return func(o *Options) { o.Drai
 
 // WithKeyCount sets the per-shard key counter written on fence Leases.
 func WithKeyCount(f func(shard int) int) Option { return func(o *Options) { o.KeyCount = f } }
+
+// WithFleetAddress advertises this replica's fleet API on its peer Lease.
+func WithFleetAddress(addr string) Option { return func(o *Options) { o.FleetAddress = addr } }
 
 // WithLogger sets the logger.
 func WithLogger(l logr.Logger) Option { return func(o *Options) { o.Log = l } }

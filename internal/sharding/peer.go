@@ -83,6 +83,9 @@ func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time) *coordin
 	l := e.leaseObject(base, shardlease.PeerLeaseName(e.id), shardlease.RolePeer)
 	l.Annotations[shardlease.IncarnationAnnotation] = e.incarnation
 	l.Annotations[shardlease.WeightAnnotation] = strconv.FormatFloat(e.opts.Weight, 'g', -1, 64)
+	if e.opts.FleetAddress != "" {
+		l.Annotations[shardlease.FleetAddressAnnotation] = e.opts.FleetAddress
+	}
 	l.Spec.HolderIdentity = ptr.To(e.id)
 	l.Spec.LeaseDurationSeconds = ptr.To(int32(e.opts.LeaseDuration / time.Second))
 	l.Spec.RenewTime = &metav1.MicroTime{Time: now}

@@ -136,9 +136,14 @@ type Cluster struct {
 // DeploymentList is the answer of DeploymentsPath.
 type DeploymentList struct {
 	Items []Deployment `json:"items"`
+	// Incomplete names the hub replicas whose rows are missing (they did
+	// not answer in time), each with why; empty when the list is whole.
+	Incomplete []string `json:"incomplete,omitempty"`
 }
 
 // ClusterList is the answer of ClustersPath.
 type ClusterList struct {
 	Items []Cluster `json:"items"`
+	// Incomplete is as in DeploymentList.
+	Incomplete []string `json:"incomplete,omitempty"`
 }

@@ -55,7 +55,7 @@ func WithAuth(cfg *rest.Config, namespace string, next http.Handler) (http.Handl
 	}
 	a := &auth{cs: cs, namespace: namespace, allowed: map[[32]byte]time.Time{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		code, msg := a.check(r.Context(), bearer(r))
+		code, msg := a.check(r.Context(), Bearer(r))
 		if code != http.StatusOK {
 			http.Error(w, msg, code)
 			return
@@ -64,8 +64,9 @@ func WithAuth(cfg *rest.Config, namespace string, next http.Handler) (http.Handl
 	}), nil
 }
 
-// bearer returns the request's bearer token, "" without one.
-func bearer(r *http.Request) string {
+// Bearer returns the request's bearer token (Authorization, or
+// TokenHeader through the service proxy), "" without one.
+func Bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		h = r.Header.Get(TokenHeader)

@@ -28,7 +28,7 @@ func (fakeConfigs) Configuration(_ context.Context, cluster, namespace, name str
 }
 
 func TestConfigEndpoint(t *testing.T) {
-	srv := httptest.NewServer(fleetapi.Handler(fleetindex.New(), fakeConfigs{}))
+	srv := httptest.NewServer(fleetapi.Handler(&fleetapi.Fleet{Index: fleetindex.New()}, fakeConfigs{}))
 	defer srv.Close()
 	for _, tc := range []struct {
 		path string

@@ -36,25 +36,26 @@ type Configs interface {
 	Configuration(ctx context.Context, cluster, namespace, name string) (conf fleetv1.Configuration, found bool, err error)
 }
 
-// Handler returns the read-only HTTP API of index, unauthenticated: Server
+// Handler returns the read-only HTTP API of fleet, unauthenticated: Server
 // wraps it in WithAuth. configs serves ConfigPath; nil leaves it out.
-func Handler(index *fleetindex.Index, configs Configs) http.Handler {
+func Handler(fleet *Fleet, configs Configs) http.Handler {
 	mux := http.NewServeMux()
 	for path, kind := range map[string]string{fleetv1.DeploymentsPath: fleetv1.KindFlinkDeployment, fleetv1.SessionJobsPath: fleetv1.KindFlinkSessionJob} {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			items := index.Deployments(fleetindex.Filter{
+			items, incomplete := fleet.Deployments(r.Context(), Bearer(r), fleetindex.Filter{
 				Kind:           kind,
 				Cluster:        q.Get("cluster"),
 				Namespace:      q.Get("namespace"),
 				LifecycleState: q.Get("state"),
 				Owner:          q.Get("owner"),
-			})
-			writeJSON(w, DeploymentList{Items: nonNil(items)})
+			}, q.Get(Scope) == ScopeLocal)
+			writeJSON(w, DeploymentList{Items: nonNil(items), Incomplete: incomplete})
 		})
 	}
-	mux.HandleFunc("GET "+fleetv1.ClustersPath, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, ClusterList{Items: nonNil(index.Clusters())})
+	mux.HandleFunc("GET "+fleetv1.ClustersPath, func(w http.ResponseWriter, r *http.Request) {
+		items, incomplete := fleet.Clusters(r.Context(), Bearer(r), r.URL.Query().Get(Scope) == ScopeLocal)
+		writeJSON(w, ClusterList{Items: nonNil(items), Incomplete: incomplete})
 	})
 	if configs != nil {
 		mux.HandleFunc("GET "+fleetv1.ConfigPath+"{cluster}/{namespace}/{name}", func(w http.ResponseWriter, r *http.Request) {

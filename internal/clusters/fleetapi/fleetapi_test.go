@@ -8,11 +8,13 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
@@ -39,8 +41,15 @@ func TestMain(m *testing.M) {
 // startServer serves ix for the hub namespace ns and returns its address.
 func startServer(t *testing.T, ix *fleetindex.Index, ns string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := fleetapi.NewServer("127.0.0.1:0", fleetapi.Handler(ix, nil), hub.Config, ns)
+	return startFleetServer(t, &fleetapi.Fleet{Index: ix}, ns, context.Background())
+}
+
+// startFleetServer serves fleet for the hub namespace ns until ctx ends
+// or t does, and returns its address.
+func startFleetServer(t *testing.T, fleet *fleetapi.Fleet, ns string, parent context.Context) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(parent)
+	srv, err := fleetapi.NewServer("127.0.0.1:0", fleetapi.Handler(fleet, nil), hub.Config, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,4 +195,80 @@ func TestServerFilters(t *testing.T) {
 			t.Fatalf("POST answered %v, want 405", err)
 		}
 	})
+}
+
+// TestReplicasAskEachOther: with a member spread each replica indexes the
+// members it serves; the fleet API answers for the whole fleet by asking
+// its peers with the caller's token (a peer reviews it as any caller), each
+// row once; ?scope=local answers from the replica's own index; a peer
+// that does not answer is named in Incomplete, never silently left out.
+func TestReplicasAskEachOther(t *testing.T) {
+	ctx := context.Background()
+	const ns = "fleet-peers"
+	if err := hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	token, err := hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ixA, ixB := fleetindex.New(), fleetindex.New()
+	ixA.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: "m1", Namespace: "a", Name: "x"})
+	ixB.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: "m2", Namespace: "b", Name: "y"})
+	// m3 is served by both (a member spread over two replicas).
+	for _, ix := range []*fleetindex.Index{ixA, ixB} {
+		ix.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: "m3", Namespace: "c", Name: "z"})
+	}
+	bCtx, stopB := context.WithCancel(ctx)
+	addrB := startFleetServer(t, &fleetapi.Fleet{Index: ixB}, ns, bCtx)
+	var peers atomic.Pointer[[]fleetapi.Peer]
+	peers.Store(&[]fleetapi.Peer{{ID: "hub-b", Address: addrB}})
+	addrA := startFleetServer(t, &fleetapi.Fleet{Index: ixA, Peers: func() []fleetapi.Peer { return *peers.Load() }}, ns, ctx)
+
+	keys := func(l fleetapi.DeploymentList) string {
+		var out []string
+		for _, d := range l.Items {
+			out = append(out, d.Cluster+"/"+d.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	var all, local fleetapi.DeploymentList
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath, &all); err != nil {
+		t.Fatal(err)
+	}
+	if keys(all) != "m1/x,m2/y,m3/z" || len(all.Incomplete) != 0 {
+		t.Fatalf("the fleet from replica a: %s (incomplete %v), want m1/x,m2/y,m3/z", keys(all), all.Incomplete)
+	}
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?scope=local", &local); err != nil {
+		t.Fatal(err)
+	}
+	if keys(local) != "m1/x,m3/z" {
+		t.Fatalf("replica a's own rows: %s", keys(local))
+	}
+	// Filters travel to the peers.
+	var m2 fleetapi.DeploymentList
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?cluster=m2", &m2); err != nil || keys(m2) != "m2/y" {
+		t.Fatalf("cluster=m2 from replica a: %s, %v", keys(m2), err)
+	}
+	// A peer that is gone is named, and the rest is served.
+	stopB()
+	framework.Await(t, "replica b named as missing", func() error {
+		var partial fleetapi.DeploymentList
+		if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath, &partial); err != nil {
+			return err
+		}
+		if keys(partial) != "m1/x,m3/z" || len(partial.Incomplete) != 1 || !strings.Contains(partial.Incomplete[0], "hub-b") {
+			return fmt.Errorf("%s, incomplete %v", keys(partial), partial.Incomplete)
+		}
+		return nil
+	})
+	// A peer without an address is reported too.
+	peers.Store(&[]fleetapi.Peer{{ID: "hub-c"}})
+	var noAddr fleetapi.DeploymentList
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath, &noAddr); err != nil {
+		t.Fatal(err)
+	}
+	if len(noAddr.Incomplete) != 1 || !strings.Contains(noAddr.Incomplete[0], "fleet-advertise-address") {
+		t.Fatalf("a peer without an address: incomplete %v", noAddr.Incomplete)
+	}
 }

@@ -7,6 +7,7 @@ package shardlease
 import (
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ const (
 	RoleShard = "shard"
 	// ShardsAnnotation carries S on peer and fence Leases.
 	ShardsAnnotation = "flink-hub.io/shards"
+	// FleetAddressAnnotation, on a peer Lease, is host:port of the
+	// replica's fleet API, which its peers ask for the members it serves.
+	FleetAddressAnnotation = "flink-hub.io/fleet-address"
 	// SpreadAnnotation, on the fleet's sharding Lease, is the member
 	// spread W (sharding.Options.Spread); absent means 0.
 	SpreadAnnotation = "flink-hub.io/member-spread"
@@ -80,6 +84,9 @@ type Peer struct {
 	// LeaseDuration is how long the peer's Lease stays valid after it last
 	// changed.
 	LeaseDuration time.Duration
+	// FleetAddress is host:port of the peer's fleet API; "" when it
+	// advertises none (or an invalid one, which is ignored).
+	FleetAddress string
 }
 
 // ParsePeer validates a peer Lease. Garbage (a name that does not match the
@@ -111,7 +118,19 @@ func ParsePeer(l *coordinationv1.Lease) (Peer, error) {
 	if err != nil {
 		return Peer{}, err
 	}
-	return Peer{ID: id, Shards: shards, Weight: weight, LeaseDuration: d}, nil
+	return Peer{ID: id, Shards: shards, Weight: weight, LeaseDuration: d, FleetAddress: fleetAddress(l.Annotations[FleetAddressAnnotation])}, nil
+}
+
+// fleetAddress is a valid host:port, else "".
+func fleetAddress(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || len(s) > 253 {
+		return ""
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return ""
+	}
+	return s
 }
 
 // DurationOf is the Lease's duration; an error when it is missing or out
