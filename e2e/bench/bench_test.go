@@ -115,7 +115,8 @@ func TestTinyRun(t *testing.T) {
 	dir := t.TempDir()
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
-		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s"}, &stderr)
+		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
+		"-spread-members", "3", "-spread-fds-per-member", "2"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,12 +184,27 @@ func TestTinyRun(t *testing.T) {
 			t.Errorf("throughput %+v", tp)
 		}
 	}
+	// Many members, whole members per replica: adding replicas adds no
+	// member watch streams (each member is watched by the one replica that
+	// serves it).
+	if len(res.Spread) != 3 {
+		t.Fatalf("want the many-members scenario with 1, 3 and 4 replicas, got %+v", res.Spread)
+	}
+	for i, c := range res.Spread {
+		if c.Replicas != []int{1, 3, 4}[i] || c.FlinkDeployments != 6 || c.Seconds <= 0 || c.HubWatchStreams < 2 {
+			t.Errorf("many members %+v", c)
+		}
+	}
+	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
+		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
+	}
 	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
 		t.Errorf("audit %+v", res.Audit)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
 	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
-		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") {
+		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
+		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }

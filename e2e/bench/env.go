@@ -60,6 +60,8 @@ type env struct {
 	latency time.Duration
 	// reconcileInterval is the replicas' --reconcile-interval.
 	reconcileInterval time.Duration
+	// spread is the replicas' --member-spread (0: none).
+	spread int
 }
 
 // replica is one hub process and its debug endpoints.
@@ -150,7 +152,7 @@ func (e *env) startReplica(id string) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := framework.StartProcess(e.dir, id, e.cfg.hubBin,
+	args := []string{
 		"--kubeconfig", filepath.Join(e.dir, "hub.kubeconfig"), "--namespace", hubNamespace, "--replica-id", id,
 		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0", "--fleet-bind-address", "",
 		"--health-debounce", "0s", "--health-probe-interval", "2s",
@@ -159,7 +161,9 @@ func (e *env) startReplica(id string) (*replica, error) {
 		"--max-concurrent-reconciles", strconv.Itoa(e.cfg.workers),
 		"--member-qps", strconv.FormatFloat(e.cfg.memberQPS, 'f', -1, 64), "--member-burst", strconv.Itoa(e.cfg.memberBurst),
 		"--flink-rest-transport", "url", "--flink-rest-url-template", e.srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
-		"--reconcile-audit-file", e.audit)
+		"--reconcile-audit-file", e.audit,
+		"--member-spread", strconv.Itoa(e.spread)}
+	p, err := framework.StartProcess(e.dir, id, e.cfg.hubBin, args...)
 	if err != nil {
 		return nil, err
 	}

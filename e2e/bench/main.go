@@ -49,6 +49,10 @@ type config struct {
 	skipFailover, skipLatency bool
 	skipConvergence           bool
 	cpuProfile                time.Duration
+	// The many-members scenario: members, FlinkDeployments per member
+	// (times scale), the replicas' --member-spread.
+	spreadMembers, spreadPerMember, memberSpread int
+	skipSpread                                   bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -80,6 +84,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.cpuProfile, "cpu-profile", 20*time.Second, "length of the CPU profile of hub-0 taken at the start of each convergence (0: none)")
 	fs.BoolVar(&c.skipConvergence, "skip-convergence", false, "skip the floor, convergence, failover and upgrade scenarios (run only the latency one)")
 	fs.BoolVar(&c.skipLatency, "skip-latency", false, "skip the Flink REST latency scenario")
+	fs.IntVar(&c.spreadMembers, "spread-members", 12, "member clusters of the many-members scenario")
+	fs.IntVar(&c.spreadPerMember, "spread-fds-per-member", 80, "FlinkDeployments per member in the many-members scenario (times -scale)")
+	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
+	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -156,8 +164,9 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 	step := func(format string, args ...any) {
 		fmt.Fprintf(log, "%s bench: %s\n", time.Now().UTC().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 	}
-	// withEnv runs fn on a fresh fleet, then stops it and audits its log.
-	withEnv := func(name string, latency time.Duration, simulate bool, fn func(*env, *tracker) error) error {
+	// withEnvOf runs fn on a fresh fleet of cfg, then stops it and audits
+	// its log.
+	withEnvOf := func(cfg config, name string, latency time.Duration, simulate bool, fn func(*env, *tracker) error) error {
 		step("%s: starting %d members and the hub", name, cfg.members)
 		e, err := startEnv(ctx, cfg, name, latency, simulate)
 		if err != nil {
@@ -180,9 +189,15 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 		return nil
 	}
 
+	withEnv := func(name string, latency time.Duration, simulate bool, fn func(*env, *tracker) error) error {
+		return withEnvOf(cfg, name, latency, simulate, fn)
+	}
 	var failed []error
 	if !cfg.skipConvergence {
 		failed = convergenceScenarios(ctx, cfg, res, step, withEnv)
+	}
+	if !cfg.skipSpread {
+		failed = append(failed, spreadScenarios(ctx, cfg, res, step, withEnvOf)...)
 	}
 	if cfg.skipLatency {
 		return errors.Join(failed...)
@@ -229,6 +244,31 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
 			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
 			return convergenceScenario(ctx, cfg, res, step, e, tr, r)
+		}); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return failed
+}
+
+// spreadScenarios converge a fleet of many members with 1, 3 and 4
+// replicas that serve whole members (--member-spread), into res.Spread.
+func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnvOf func(config, string, time.Duration, bool, func(*env, *tracker) error) error) []error {
+	c := cfg
+	c.members = cfg.spreadMembers
+	n := int(float64(cfg.spreadMembers*cfg.spreadPerMember)*cfg.scale + 0.5)
+	res.SpreadMembers, res.MemberSpread = c.members, cfg.memberSpread
+	var failed []error
+	for _, r := range []int{1, 3, 4} {
+		if err := withEnvOf(c, fmt.Sprintf("spread-r%d", r), 0, true, func(e *env, tr *tracker) error {
+			step("many members: %d replicas, %d members, %d FlinkDeployments, member spread %d", r, c.members, n, cfg.memberSpread)
+			e.spread = cfg.memberSpread
+			conv, err := converge(ctx, e, tr, r, n, false)
+			if err != nil {
+				return err
+			}
+			res.Spread = append(res.Spread, conv)
+			return nil
 		}); err != nil {
 			failed = append(failed, err)
 		}

@@ -29,6 +29,11 @@ type Results struct {
 	Failover         []*Failover    `json:"failover,omitempty"`
 	Upgrade          *Upgrade       `json:"upgrade,omitempty"`
 	Latency          []*Convergence `json:"latency,omitempty"`
+	// Spread are the many-members convergences (1, 3 and 4 replicas),
+	// SpreadMembers members, the replicas' --member-spread MemberSpread.
+	Spread        []*Convergence `json:"spread,omitempty"`
+	SpreadMembers int            `json:"spreadMembers,omitempty"`
+	MemberSpread  int            `json:"memberSpread,omitempty"`
 	Throughput       []*Throughput  `json:"throughput,omitempty"`
 	Audit            Audit          `json:"audit"`
 	Error            string         `json:"error,omitempty"`
@@ -208,6 +213,7 @@ func (r *Results) Markdown() string {
 	r.failoverTable(p)
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
+	convergenceTables(p, fmt.Sprintf("Many members (%d members, --member-spread=%d)", r.SpreadMembers, r.MemberSpread), r.Spread)
 	r.throughputTable(p)
 	r.auditSection(p)
 	return b.String()
@@ -241,6 +247,7 @@ func (r *Results) targetsTable(p func(string, ...any)) {
 	if len(r.Convergence) > 0 {
 		p("| hub heap per FlinkDeployment per replica | <= 16 KB | %.1f KB | %s |\n", maxHeap/1024, verdict(maxHeap <= 16*1024))
 	}
+	r.scaleOutTargets(p)
 	if len(r.Throughput) == 2 {
 		x := ratio(r.Throughput[1].ReconcilesPerSec, r.Throughput[0].ReconcilesPerSec)
 		p("| throughput 3 replicas / 1 replica, %d ms Flink REST latency | >= 2.5 | %.2f | %s |\n", r.Throughput[0].RESTLatencyMs, x, verdict(x >= 2.5))
@@ -332,5 +339,43 @@ func (r *Results) auditSection(p func(string, ...any)) {
 	p("\n### Overlap audit\n\n%d reconciles audited over all scenarios (%v); overlapping reconciles of one key by two replicas: %d.\n", r.Audit.Reconciles, r.Audit.ByScenario, r.Audit.Overlaps)
 	for _, ex := range r.Audit.Examples {
 		p("- %s\n", ex)
+	}
+}
+
+// scaleOutTargets renders issue 23's figures: the many-members ratios of 3
+// replicas to 1, and the default convergence against the simulated floor.
+func (r *Results) scaleOutTargets(p func(string, ...any)) {
+	byReplicas := func(cs []*Convergence, n int) *Convergence {
+		for _, c := range cs {
+			if c.Replicas == n {
+				return c
+			}
+		}
+		return nil
+	}
+	cpu := func(c *Convergence) float64 {
+		sum := 0.0
+		for _, u := range c.PerReplica {
+			sum += u.CPUSeconds
+		}
+		return sum
+	}
+	if one, three := byReplicas(r.Spread, 1), byReplicas(r.Spread, 3); one != nil && three != nil {
+		x := ratio(cpu(three), cpu(one))
+		p("| many members: hub CPU seconds to converge, 3 replicas / 1 | <= 1.15 | %.2f | %s |\n", x, verdict(x <= 1.15))
+		x = ratio(three.HeapPerFDBytes, one.HeapPerFDBytes)
+		p("| many members: heap per FlinkDeployment per replica, 3 replicas / 1 | <= 0.45 | %.2f | %s |\n", x, verdict(x <= 0.45))
+		x = ratio(three.HubWatchStreams, one.HubWatchStreams)
+		p("| many members: member watch streams of the hub, 3 replicas / 1 | <= 1.2 | %.2f (%.0f / %.0f) | %s |\n", x, three.HubWatchStreams, one.HubWatchStreams, verdict(x <= 1.2))
+		x = ratio(three.Seconds, one.Seconds)
+		p("| many members: convergence, 3 replicas / 1 | <= 1.0 | %.2f | %s |\n", x, verdict(x <= 1.0))
+	}
+	if r.FloorSimulated != nil {
+		for _, c := range r.Convergence {
+			x := ratio(c.Seconds, r.FloorSimulated.JobManagersSeconds)
+			p("| convergence / simulated floor, %d replica(s) | <= 1.25 | %.2f | %s |\n", c.Replicas, x, verdict(x <= 1.25))
+			perFD := c.HubWrites / float64(c.FlinkDeployments)
+			p("| requests the hub sends per FlinkDeployment, %d replica(s) | <= 8 | %.1f | %s |\n", c.Replicas, perFD, verdict(perFD <= 8))
+		}
 	}
 }

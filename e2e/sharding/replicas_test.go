@@ -47,15 +47,23 @@ func startReplica(t testing.TB, dir, kubeconfig, ns, id string) *replica {
 // after stem.
 func startReplicaAs(t testing.TB, dir, kubeconfig, ns, id, stem string) *replica {
 	t.Helper()
+	return startReplicaWith(t, dir, kubeconfig, ns, id, stem)
+}
+
+// startReplicaWith is startReplicaAs with more flags.
+func startReplicaWith(t testing.TB, dir, kubeconfig, ns, id, stem string, extra ...string) *replica {
+	t.Helper()
 	r := &replica{id: id, record: filepath.Join(dir, stem+".records"), exited: make(chan error, 1)}
 	logFile, err := os.Create(filepath.Join(dir, stem+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cmd = exec.Command(replicaBin,
+	args := append([]string{
 		"--kubeconfig", kubeconfig, "--namespace", ns, "--replica-id", id,
 		"--record", r.record, "--work", "200ms", "--workers", "16", "--requeue-after", "2s",
-		"--lease-duration", leaseDuration.String(), "--renew-deadline", renewDeadline.String(), "--retry-period", retryPeriod.String())
+		"--lease-duration", leaseDuration.String(), "--renew-deadline", renewDeadline.String(), "--retry-period", retryPeriod.String(),
+	}, extra...)
+	r.cmd = exec.Command(replicaBin, args...)
 	r.cmd.Env = framework.ChildEnv()
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
 	if err := r.cmd.Start(); err != nil {

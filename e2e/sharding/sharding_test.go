@@ -6,6 +6,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -149,6 +150,15 @@ func held(t testing.TB, ctx context.Context, ns string, rs []*replica, timeout t
 // reconcile that started after since.
 func reconciledSince(t testing.TB, rs []*replica, keys []string, inShards map[int]bool, since time.Time, timeout time.Duration) time.Duration {
 	t.Helper()
+	return reconciledSinceBy(t, rs, keys, inShards, defaultShardOf, since, timeout)
+}
+
+// defaultShardOf is the shard of a key without a member spread.
+func defaultShardOf(key string) int { return sharding.ShardOf(key, shards) }
+
+// reconciledSinceBy is reconciledSince with the replicas' shard function.
+func reconciledSinceBy(t testing.TB, rs []*replica, keys []string, inShards map[int]bool, shardOf func(string) int, since time.Time, timeout time.Duration) time.Duration {
+	t.Helper()
 	return eventually(t, timeout, func() error {
 		recs, _ := readRecords(t, rs)
 		done := map[string]bool{}
@@ -160,7 +170,7 @@ func reconciledSince(t testing.TB, rs []*replica, keys []string, inShards map[in
 		missing := 0
 		example := ""
 		for _, k := range keys {
-			if (inShards == nil || inShards[sharding.ShardOf(k, shards)]) && !done[k] {
+			if (inShards == nil || inShards[shardOf(k)]) && !done[k] {
 				missing++
 				example = k
 			}
@@ -432,4 +442,59 @@ func stopReplicas(t testing.TB, live []*replica) {
 	for _, r := range live {
 		r.exitedCleanly(t, renewDeadline)
 	}
+}
+
+// TestMemberSpreadReplicas: with --member-spread=1 each member's keys are
+// reconciled by one replica, the holder of the member's home shard; the
+// members of a SIGKILLed replica are reconciled again within lease
+// duration + 5 s; and no key is ever reconciled by two replicas at once.
+func TestMemberSpreadReplicas(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const ns = "flink-hub-spread"
+	if err := fleet.Hub.CreateNamespace(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	dir, kubeconfig := workDir(t)
+	registerMembers(t, ctx, ns)
+	keys := createFlinkDeployments(t, ctx)
+	shardOf := func(key string) int { return sharding.MemberShardOf(key, shards, 1) }
+	began := time.Now()
+	var all []*replica
+	for i := range 3 {
+		id := fmt.Sprintf("spread-%d", i)
+		all = append(all, startReplicaWith(t, dir, kubeconfig, ns, id, id, "--member-spread", "1"))
+	}
+	live := slices.Clone(all)
+	before, _ := held(t, ctx, ns, live, time.Minute)
+	reconciledSinceBy(t, all, keys, nil, shardOf, began, time.Minute)
+
+	// Every reconcile of a member's key was its home shard holder's.
+	recs, _ := readRecords(t, all)
+	for _, iv := range recs {
+		member, _, _ := strings.Cut(iv.Key, "/")
+		if want := before[sharding.HomeShard(member, shards)].holder; iv.Replica != want {
+			t.Fatalf("%s reconciled %s; member %s's home shard is %s's", iv.Replica, iv.Key, member, want)
+		}
+	}
+
+	// The holder of the first member's home shard dies: its members move.
+	victimID := before[sharding.HomeShard(fleet.Members[0].Name, shards)].holder
+	var victim *replica
+	for i, r := range live {
+		if r.id == victimID {
+			victim = r
+			live = append(live[:i:i], live[i+1:]...)
+			break
+		}
+	}
+	lost := shardsOf(before, victim.id)
+	victim.kill(t)
+	budget := leaseDuration + 5*time.Second
+	reowned(t, ctx, ns, lost, victim.id, budget)
+	reconciledSinceBy(t, all, keys, lost, shardOf, victim.killed, budget-time.Since(victim.killed))
+	t.Logf("SIGKILL %s: the keys of its %d shards reconciled again after %v", victim.id, len(lost), time.Since(victim.killed).Round(time.Millisecond))
+
+	stopReplicas(t, live)
+	auditReconciles(t, all, victim.id)
 }
