@@ -160,7 +160,7 @@ func (e *env) startReplica(id string) (*replica, error) {
 		"--progress-check-interval", e.cfg.progressInterval.String(), "--reconcile-interval", e.reconcileInterval.String(),
 		"--max-concurrent-reconciles", strconv.Itoa(e.cfg.workers),
 		"--member-qps", strconv.FormatFloat(e.cfg.memberQPS, 'f', -1, 64), "--member-burst", strconv.Itoa(e.cfg.memberBurst),
-		"--flink-rest-transport", "url", "--flink-rest-url-template", e.srv.URL+"/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
+		"--flink-rest-transport", "url", "--flink-rest-url-template", e.srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
 		"--reconcile-audit-file", e.audit,
 		"--member-spread", strconv.Itoa(e.spread)}
 	p, err := framework.StartProcess(e.dir, id, e.cfg.hubBin, args...)

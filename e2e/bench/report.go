@@ -34,9 +34,9 @@ type Results struct {
 	Spread        []*Convergence `json:"spread,omitempty"`
 	SpreadMembers int            `json:"spreadMembers,omitempty"`
 	MemberSpread  int            `json:"memberSpread,omitempty"`
-	Throughput       []*Throughput  `json:"throughput,omitempty"`
-	Audit            Audit          `json:"audit"`
-	Error            string         `json:"error,omitempty"`
+	Throughput    []*Throughput  `json:"throughput,omitempty"`
+	Audit         Audit          `json:"audit"`
+	Error         string         `json:"error,omitempty"`
 }
 
 // Floor is what a plain client needs to write the hub's objects.
