@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,10 +13,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/flink-hub/flink-hub/e2e/conformance/examples"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 )
@@ -29,11 +31,12 @@ const browserRows = `Array.from(document.querySelectorAll('table.fleet tbody tr[
 
 // checkConsole drives the sandbox's web console in headless Chromium: the
 // fleet table lists every example of every member; the filter form narrows
-// it to a shareable URL; a FlinkDeployment made to fail shows its error in
-// the open page within liveDeadline of the fleet API showing it, and on its
-// own page; a running example's page draws its latest reconcile trace with
-// the Flink REST spans, read from the sandbox's Jaeger; the trace, members
-// and shards pages render. Each page's screenshot is saved as an artifact.
+// it to a shareable URL; a FlinkDeployment made to fail (its simulated
+// JobManager answers 500) shows its error in the open page within
+// liveDeadline of the fleet API showing it, and its own page draws the
+// failing reconcile with its failed Flink REST spans, read from the
+// sandbox's Jaeger; healed, its error goes; the trace, members and shards
+// pages render. Each page's screenshot is saved as an artifact.
 func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fleetPort int, all []examples.Example, jobs []examples.SessionJob, members int) {
 	b := framework.Browser(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -119,40 +122,37 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 	})
 	shot("fleet-filtered.png")
 
-	// A FlinkDeployment made to fail: its error shows in the open page.
-	tn, err := newTenant(dir, "member-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	do("reopen the fleet page", chromedp.Navigate(consoleURL), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
-	broken := all[0].Typed.DeepCopy()
-	for _, ex := range all {
-		if ex.Typed.Name == "basic-example" {
-			broken = ex.Typed.DeepCopy()
-		}
-	}
-	broken.Name, broken.Namespace = "console-broken", "default"
-	broken.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.deployment.rollback.enabled":"true"}`)}
-	if err := tn.c.Create(ctx, broken); err != nil {
-		t.Fatal(err)
-	}
-	const wantError = "rollbacks need high availability"
+	// A FlinkDeployment made to fail (its JobManager answers every REST
+	// call with 500): its error shows in the open page within liveDeadline
+	// of the fleet API showing it, and its page draws the failing
+	// reconcile with its Flink REST spans.
+	const target = "member-2/default/basic-example"
+	simURL := simulatorURL(t, dir)
+	setFaults(t, ctx, simURL, target, `{"errorStatus":500}`)
 	token := readerToken(t, dir)
-	await("the error in the fleet API", time.Minute, func() error {
+	errorOf := func() (string, error) {
 		var list fleetapi.DeploymentList
-		if err := framework.FleetGet(ctx, fmt.Sprintf("127.0.0.1:%d", fleetPort), token, "/fleet/v1/deployments?cluster=member-1", &list); err != nil {
-			return err
+		if err := framework.FleetGet(ctx, fmt.Sprintf("127.0.0.1:%d", fleetPort), token, "/fleet/v1/deployments?cluster=member-2", &list); err != nil {
+			return "", err
 		}
 		for _, d := range list.Items {
-			if d.Name == broken.Name && strings.Contains(d.Error, wantError) {
-				return nil
+			if d.Namespace+"/"+d.Name == "default/basic-example" {
+				return d.Error, nil
 			}
 		}
-		return fmt.Errorf("not yet")
+		return "", fmt.Errorf("%s is not in the fleet API", target)
+	}
+	var apiError string
+	await("the error in the fleet API", 2*time.Minute, func() error {
+		var err error
+		if apiError, err = errorOf(); err != nil || apiError == "" {
+			return fmt.Errorf("no error yet (%v)", err)
+		}
+		return nil
 	})
 	seen := time.Now()
 	// The cell shows the error's first line; its title holds all of it.
-	cell := `tr[data-key="member-1/default/console-broken"] td.error span`
+	cell := `tr[data-key="` + target + `"] td.error span`
 	framework.AwaitWithin(t, liveDeadline, "the error in the open fleet page (it polls every second)", func() error {
 		actx, cancel := context.WithTimeout(b, time.Second)
 		defer cancel()
@@ -160,60 +160,69 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(text, wantError) {
-			return fmt.Errorf("cell %q", text)
+		if text == "" {
+			return fmt.Errorf("no error in the row yet")
 		}
 		return nil
 	})
-	t.Logf("the open fleet page showed the error %s after the fleet API", time.Since(seen).Round(10*time.Millisecond))
+	t.Logf("the open fleet page showed %s's error %s after the fleet API: %q", target, time.Since(seen).Round(10*time.Millisecond), apiError)
 	shot("fleet-error.png")
-	do("open the failing FlinkDeployment", chromedp.Click(chromedp.CSS(`tr[data-key="member-1/default/console-broken"] a`)),
+	do("open the failing FlinkDeployment", chromedp.Click(chromedp.CSS(`tr[data-key="`+target+`"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`section.problem pre.error`)))
-	tctx, cancelText := context.WithTimeout(b, 10*time.Second)
-	problem, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(`section.problem pre.error`)))
-	cancelText()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(problem, wantError) {
-		t.Errorf("the FlinkDeployment's page shows the error %q", problem)
-	}
-	shot("deployment-error.png")
-
-	// A running example's latest reconcile trace, with Flink REST spans.
-	page := consoleURL + "clusters/member-1/namespaces/default/flinkdeployments/basic-example"
-	await("a reconcile trace with Flink REST spans on basic-example's page", 2*time.Minute, func() error {
+	await("its failing reconcile drawn with its Flink REST spans", time.Minute, func() error {
 		actx, cancel := context.WithTimeout(b, 20*time.Second)
 		defer cancel()
-		if err := chromedp.Do(actx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#traces-h`))); err != nil {
+		if err := chromedp.Do(actx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#traces-h`))); err != nil {
 			return err
+		}
+		problem, err := chromedp.Run(actx, chromedp.Evaluate[string](`(document.querySelector('section.problem pre.error') || {}).textContent || ""`))
+		if err != nil {
+			return err
+		}
+		if problem == "" {
+			return fmt.Errorf("the page shows no error")
 		}
 		spans, err := chromedp.Run(actx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('figure.waterfall tbody th[scope=row]'), th => th.textContent.trim())`))
 		if err != nil {
 			return err
 		}
-		bars, err := eval(`document.querySelectorAll('figure.waterfall svg.bar rect').length`)
+		if len(spans) == 0 || !strings.HasPrefix(spans[0], "Reconcile FlinkDeployment") {
+			return fmt.Errorf("no reconcile trace drawn: %v", spans)
+		}
+		failedREST, err := eval(`Array.from(document.querySelectorAll('figure.waterfall tr.failed th[scope=row]')).filter(th => th.textContent.includes('flink ')).length`)
 		if err != nil {
 			return err
 		}
-		if len(spans) == 0 || !strings.HasPrefix(strings.TrimLeft(spans[0], "├└─│ "), "Reconcile FlinkDeployment") {
-			return fmt.Errorf("no reconcile trace drawn: %v", spans)
+		if failedREST == 0 {
+			return fmt.Errorf("no failed Flink REST span among %v", spans)
 		}
-		if !slices.ContainsFunc(spans, func(s string) bool { return strings.Contains(s, "flink GET ") }) {
-			return fmt.Errorf("no Flink REST span in %v", spans)
+		bars, err := eval(`document.querySelectorAll('figure.waterfall svg.bar rect').length`)
+		if err != nil {
+			return err
 		}
 		if bars != len(spans) {
 			return fmt.Errorf("%d bars for %d spans", bars, len(spans))
 		}
 		return nil
 	})
-	shot("deployment.png")
+	shot("deployment-error.png")
 	do("open the trace", chromedp.Click(chromedp.CSS(`figure.waterfall figcaption a`)),
 		chromedp.WaitVisible(chromedp.CSS(`figure.waterfall`)))
 	if loc := location(); !strings.Contains(loc, "/console/traces/") {
 		t.Errorf("the trace link led to %s", loc)
 	}
 	shot("trace.png")
+	// Healed, the error goes: the examples go on as the tenant expects.
+	setFaults(t, ctx, simURL, target, ``)
+	await("the error gone once healed", 2*time.Minute, func() error {
+		if e, err := errorOf(); err != nil || e != "" {
+			return fmt.Errorf("still %q (%v)", e, err)
+		}
+		return nil
+	})
+	do("the healthy deployment's page", chromedp.Navigate(consoleURL+"clusters/member-1/namespaces/default/flinkdeployments/basic-example"),
+		chromedp.WaitVisible(chromedp.CSS(`figure.waterfall`)))
+	shot("deployment.png")
 
 	// Members and shards.
 	do("members page", chromedp.Navigate(consoleURL+"members"), chromedp.WaitVisible(chromedp.CSS(`table.members`)))
@@ -232,9 +241,6 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 	}
 	shot("shards.png")
 
-	if err := tn.deleteAndWait(ctx, broken.Name); err != nil {
-		t.Errorf("delete %s: %v", broken.Name, err)
-	}
 }
 
 // readerToken is the fleet reader's token the sandbox wrote into its
@@ -246,4 +252,37 @@ func readerToken(t *testing.T, dir string) string {
 		t.Fatalf("no fleet-reader in the sandbox's kubeconfig: %v", err)
 	}
 	return cfg.AuthInfos["fleet-reader"].Token
+}
+
+// simulatorURL is the Flink simulator's address the sandbox printed.
+func simulatorURL(t *testing.T, dir string) string {
+	t.Helper()
+	log, err := os.ReadFile(filepath.Join(dir, "sandbox.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(log), "Flink simulator at ")
+	if !ok {
+		t.Fatal("the sandbox did not print the Flink simulator's address")
+	}
+	return strings.Fields(rest)[0]
+}
+
+// setFaults puts faults (a flinksim.FaultsRequest, "" to heal) on the
+// JobManager of key ("cluster/namespace/name") through the simulator's
+// admin API, as the sandbox tells its users to.
+func setFaults(t *testing.T, ctx context.Context, simURL, key, faults string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, simURL+flinksim.AdminPrefix+"faults/"+key, strings.NewReader(faults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT faults of %s: %s", key, resp.Status)
+	}
 }

@@ -80,6 +80,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		}
 	}
 	s.simHTTP = httptest.NewServer(s.sim.Handler())
+	s.say("Flink simulator at %s (make a JobManager fail: curl -X PUT -d '{\"errorStatus\":500}' %s%sfaults/<cluster>/<namespace>/<name>; an empty body heals it)", s.simHTTP.URL, s.simHTTP.URL, flinksim.AdminPrefix)
 	s.artifacts = framework.StartArtifacts()
 
 	if err := s.fleet.Hub.CreateNamespace(ctx, hubNamespace); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"github.com/flink-hub/flink-hub/internal/jarfetch"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -70,7 +71,22 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 		return err
 	}
 	var requeuer, sessionRequeuer, snapshotRequeuer *mcgate.Requeuer
+	var hubOnce atomic.Pointer[clusters.Hub]
 	elector, err := sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
+		// With a member spread, members are balanced, not shards.
+		sharding.WithShardWeights(func() []int {
+			hub := hubOnce.Load()
+			if c.Election.Spread == 0 || hub == nil {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			names, err := hub.Provider.MemberNames(ctx)
+			if err != nil {
+				return nil // the hub's cache is not ready: shards count meanwhile
+			}
+			return sharding.MemberWeights(names, c.Election.Shards, c.Election.Spread)
+		}),
 		sharding.WithKeyCount(func(shard int) int {
 			return requeuer.KeyCount(shard) + sessionRequeuer.KeyCount(shard) + snapshotRequeuer.KeyCount(shard)
 		}),
@@ -97,6 +113,7 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
+	hubOnce.Store(hub)
 	if elector.Spread() > 0 {
 		// Shards that come or go may bring or take members.
 		elector.OnServingChange(func() {

@@ -172,6 +172,21 @@ func (p *Provider) Reevaluate(ctx context.Context) error {
 	return nil
 }
 
+// MemberNames lists the registered members (the member Secrets the hub's
+// cache holds), served or not.
+func (p *Provider) MemberNames(ctx context.Context) ([]string, error) {
+	var secrets corev1.SecretList
+	if err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
+		client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(secrets.Items))
+	for _, s := range secrets.Items {
+		names = append(names, s.Name)
+	}
+	return names, nil
+}
+
 // engageRetryMax caps the wait between attempts to engage a member.
 const engageRetryMax = time.Minute
 

@@ -48,6 +48,18 @@ func Capacity(shards int, w, total float64) int {
 // member joining or leaving therefore moves about 1/N of the shards.
 // Duplicate IDs count once.
 func Assign(members []Member, shards int) Assignment {
+	return AssignWeighted(members, shards, nil)
+}
+
+// AssignWeighted is Assign where shard s counts weights[s] against a
+// member's capacity, ceil(LoadFactor * total weight * w / total member
+// weight), instead of 1: with a member spread the weights are the members
+// homed on each shard, so that members, not shards, are balanced. A shard
+// of weight 0 goes to its best-scoring member whatever its load; a shard
+// no member has room left for goes to the member with the least load for
+// its weight (then the least ID). nil weights, or weights that are all 0,
+// count every shard as 1 (Assign).
+func AssignWeighted(members []Member, shards int, weights []int) Assignment {
 	out := make(Assignment, shards)
 	ms := dedupe(members)
 	if len(ms) == 0 || shards <= 0 {
@@ -78,24 +90,64 @@ func Assign(members []Member, shards int) Assignment {
 		}
 		return ms[pairs[i].member].ID < ms[pairs[j].member].ID
 	})
+	weight, units := shardWeights(weights, shards)
 	load := make([]int, len(ms))
 	capacity := make([]int, len(ms))
 	for i, m := range ms {
-		capacity[i] = Capacity(shards, m.Weight, total)
+		capacity[i] = Capacity(units, m.Weight, total)
 	}
 	left := shards
 	for _, p := range pairs {
 		if left == 0 {
 			break
 		}
-		if out[p.shard] != "" || load[p.member] >= capacity[p.member] {
+		w := weight(p.shard)
+		if out[p.shard] != "" || (w > 0 && load[p.member]+w > capacity[p.member]) {
 			continue
 		}
 		out[p.shard] = ms[p.member].ID
-		load[p.member]++
+		load[p.member] += w
 		left--
 	}
+	// Heavy shards that fit nowhere: the least loaded member for its
+	// weight takes each, heaviest first.
+	var rest []int
+	for s, id := range out {
+		if id == "" {
+			rest = append(rest, s)
+		}
+	}
+	sort.SliceStable(rest, func(i, j int) bool { return weight(rest[i]) > weight(rest[j]) })
+	for _, s := range rest {
+		best := -1
+		for i, m := range ms {
+			if best < 0 || float64(load[i])/m.Weight < float64(load[best])/ms[best].Weight ||
+				(float64(load[i])/m.Weight == float64(load[best])/ms[best].Weight && m.ID < ms[best].ID) {
+				best = i
+			}
+		}
+		out[s] = ms[best].ID
+		load[best] += weight(s)
+	}
 	return out
+}
+
+// shardWeights returns the weight of each shard and their sum: weights
+// when any is positive, else 1 for every shard. Negative weights count 0.
+func shardWeights(weights []int, shards int) (func(int) int, int) {
+	units := 0
+	for s := 0; s < shards && s < len(weights); s++ {
+		units += max(weights[s], 0)
+	}
+	if units == 0 {
+		return func(int) int { return 1 }, shards
+	}
+	return func(s int) int {
+		if s < len(weights) {
+			return max(weights[s], 0)
+		}
+		return 0
+	}, units
 }
 
 // score is the weighted rendezvous score -w/ln(u), u uniform in (0,1) from

@@ -62,6 +62,11 @@ func (e *Elector) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Weighed outside the lock: Owns and Begin never wait on it.
+	var weights []int
+	if e.opts.ShardWeights != nil {
+		weights = e.opts.ShardWeights()
+	}
 	want := map[int]bool{}
 	e.mu.Lock()
 	self := e.claimed && now.Before(e.peerValidUntil)
@@ -81,7 +86,7 @@ func (e *Elector) tick(ctx context.Context) error {
 		}
 	} else {
 		configMismatch.Set(0)
-		for _, k := range Assign(members, e.opts.Shards).ShardsOf(e.id) {
+		for _, k := range AssignWeighted(members, e.opts.Shards, weights).ShardsOf(e.id) {
 			want[k] = true
 		}
 	}

@@ -39,3 +39,15 @@ func MemberShards(cluster string, shards, spread int) []int {
 func HomeShard(cluster string, shards int) int {
 	return int(hash64(cluster) % uint64(shards))
 }
+
+// MemberWeights are the shard weights that balance members: each member
+// adds one to each of its W shards.
+func MemberWeights(members []string, shards, spread int) []int {
+	w := make([]int, shards)
+	for _, m := range members {
+		for _, s := range MemberShards(m, shards, spread) {
+			w[s]++
+		}
+	}
+	return w
+}

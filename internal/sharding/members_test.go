@@ -3,6 +3,7 @@ package sharding
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -104,5 +105,64 @@ func TestElectorsServeWholeMembers(t *testing.T) {
 	// Without a spread every replica serves every member.
 	if !(&Elector{}).ServesMember("anything") {
 		t.Error("without a member spread a replica does not serve every member")
+	}
+}
+
+// TestAssignWeightedBalancesMembers: weighing shards by the members homed
+// on them keeps any replica to ceil(1.25 * M / N) members (plus what one
+// shard shared by several members adds), where counting shards gives the
+// busiest replica whatever the hashes pile on it; every shard still has an
+// owner, the result does not depend on the peers' order, and all-zero
+// weights are Assign.
+func TestAssignWeightedBalancesMembers(t *testing.T) {
+	const shards = 64
+	worstWeighted, worstPlain := 0.0, 0.0
+	for trial := range 200 {
+		var names []string
+		for m := range 12 {
+			names = append(names, fmt.Sprintf("fleet-%d-member-%d", trial, m))
+		}
+		weights := MemberWeights(names, shards, 1)
+		maxShared := slices.Max(weights)
+		for _, n := range []int{2, 3, 4} {
+			peers := members("hub", n)
+			a := AssignWeighted(peers, shards, weights)
+			reversed := slices.Clone(peers)
+			slices.Reverse(reversed)
+			b := AssignWeighted(reversed, shards, weights)
+			if !slices.Equal(a, b) {
+				t.Fatalf("the assignment depends on the peers' order")
+			}
+			for s, id := range a {
+				if id == "" {
+					t.Fatalf("shard %d has no owner", s)
+				}
+			}
+			count := func(a Assignment) map[string]int {
+				c := map[string]int{}
+				for _, m := range names {
+					c[a[HomeShard(m, shards)]]++
+				}
+				return c
+			}
+			limit := int(math.Ceil(1.25*12/float64(n))) + maxShared - 1
+			for id, c := range count(a) {
+				if c > limit {
+					t.Fatalf("trial %d, %d peers: %s serves %d of 12 members, limit %d", trial, n, id, c, limit)
+				}
+				if n == 3 {
+					worstWeighted = max(worstWeighted, float64(c)/12)
+				}
+			}
+			if n == 3 {
+				for _, c := range count(Assign(peers, shards)) {
+					worstPlain = max(worstPlain, float64(c)/12)
+				}
+			}
+		}
+	}
+	t.Logf("busiest of 3 replicas over 200 fleets of 12 members: %.2f of the members weighted, %.2f counting shards", worstWeighted, worstPlain)
+	if !slices.Equal(AssignWeighted(members("hub", 3), shards, make([]int, shards)), Assign(members("hub", 3), shards)) {
+		t.Error("all-zero weights are not Assign")
 	}
 }

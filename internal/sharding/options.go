@@ -45,6 +45,13 @@ type Options struct {
 	// KeyCount, if set, returns the number of cached keys of a shard; the
 	// owner writes it on the fence Lease for `kubectl flinkhub shards`.
 	KeyCount func(shard int) int
+	// ShardWeights, when set, weighs the shards for the assignment
+	// (AssignWeighted): with a member spread, how many members each shard
+	// is home to, so that members are balanced; nil or all zero counts
+	// shards. Every replica must compute the same weights from the same
+	// facts (they may differ while those facts propagate: fences keep any
+	// key from two owners meanwhile).
+	ShardWeights func() []int
 	// FleetAddress is host:port of this replica's fleet API, advertised
 	// on its peer Lease; "" advertises none.
 	FleetAddress string
@@ -77,6 +84,9 @@ func WithKeyCount(f func(shard int) int) Option { return func(o *Options) { o.Ke
 
 // WithFleetAddress advertises this replica's fleet API on its peer Lease.
 func WithFleetAddress(addr string) Option { return func(o *Options) { o.FleetAddress = addr } }
+
+// WithShardWeights weighs the shards for the assignment.
+func WithShardWeights(f func() []int) Option { return func(o *Options) { o.ShardWeights = f } }
 
 // WithLogger sets the logger.
 func WithLogger(l logr.Logger) Option { return func(o *Options) { o.Log = l } }
