@@ -127,6 +127,7 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 	// of the fleet API showing it, and its page draws the failing
 	// reconcile with its Flink REST spans.
 	const target = "member-2/default/basic-example"
+	do("reopen the whole fleet", chromedp.Navigate(consoleURL), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
 	simURL := simulatorURL(t, dir)
 	setFaults(t, ctx, simURL, target, `{"errorStatus":500}`)
 	token := readerToken(t, dir)
