@@ -104,7 +104,7 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
 		"reconcile-timeout": "2m", "member-claim-duration": "1m", "member-sync-timeout": "1m",
 		"jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m",
-		"jar-fetch-allow-private-networks": "false",
+		"jar-fetch-allow-private-networks": "false", "member-spread": "0",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
@@ -120,13 +120,16 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 		}) {
 		t.Errorf("jar cache: mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
 	}
-	for _, off := range []string{"otel-endpoint", "webhook-url"} {
+	for _, off := range []string{"otel-endpoint", "webhook-url", "trace-query-url"} {
 		if _, ok := flagValue(c.Args, off); ok {
 			t.Errorf("--%s set by default", off)
 		}
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" {
-		t.Errorf("env = %+v, want POD_NAME from metadata.name", c.Env)
+	// POD_NAME names the replica; POD_IP is where its peers reach its
+	// fleet API (--fleet-advertise-address's default).
+	if len(c.Env) != 2 || c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" ||
+		c.Env[1].Name != "POD_IP" || c.Env[1].ValueFrom.FieldRef.FieldPath != "status.podIP" {
+		t.Errorf("env = %+v, want POD_NAME from metadata.name and POD_IP from status.podIP", c.Env)
 	}
 	if p := c.LivenessProbe.HTTPGet; p.Path != "/healthz" || p.Port.String() != "health" {
 		t.Errorf("liveness probe %s on %s", p.Path, p.Port.String())
