@@ -319,3 +319,28 @@ func TestVendoredAssetsMatchTheirSources(t *testing.T) {
 		t.Fatalf("SOURCES names %d files, want htmx and Pico CSS", n)
 	}
 }
+
+// TestBigFleetIsCappedAndSaysSo: a page renders at most MaxRows rows and
+// says how many matched.
+func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
+	var all []fleetv1.Deployment
+	for i := range MaxRows + 5 {
+		all = append(all, row("m", "ns", fmt.Sprintf("job-%05d", i), fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
+	}
+	v := BuildFleetView(all, FleetFilter{})
+	if len(v.Rows) != MaxRows || v.Matched != MaxRows+5 || !v.Truncated() || v.Rows[0].Name != "job-00000" {
+		t.Fatalf("%d rows, %d matched, truncated %v", len(v.Rows), v.Matched, v.Truncated())
+	}
+	ix := fleetindex.New()
+	for _, d := range all {
+		ix.UpsertDeployment(d)
+	}
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
+	_, _, body := get(t, srv.URL+"/console/fleet/rows")
+	if n := strings.Count(body, "data-key="); n != MaxRows || !strings.Contains(body, fmt.Sprintf("Showing the first %d of %d", MaxRows, MaxRows+5)) {
+		t.Fatalf("%d rows rendered; the page does not say it left some out", n)
+	}
+	if v := BuildFleetView(all, FleetFilter{Text: "job-0000"}); v.Truncated() || v.Matched != 10 {
+		t.Fatalf("a narrow filter: %d matched, truncated %v", v.Matched, v.Truncated())
+	}
+}

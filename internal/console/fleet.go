@@ -73,8 +73,9 @@ type FleetView struct {
 	// Rows are the resources that pass Filter, by cluster, namespace,
 	// name and kind.
 	Rows []fleetv1.Deployment
-	// Total is the number of resources before filtering.
-	Total int
+	// Total is the number of resources before filtering, Matched after;
+	// Rows holds at most MaxRows of them.
+	Total, Matched int
 	// Clusters and States are every member and every state seen, sorted,
 	// for the filter's choices and the counts' columns.
 	Clusters, States []string
@@ -86,6 +87,13 @@ type FleetView struct {
 	Counts      []StateCounts
 	CountStates []string
 }
+
+// MaxRows bounds the rows a fleet page renders (and sends every second):
+// a bigger fleet is narrowed by the filter, and the page says so.
+const MaxRows = 1000
+
+// Truncated reports rows left out by MaxRows.
+func (v FleetView) Truncated() bool { return v.Matched > len(v.Rows) }
 
 // stateOf is the state a resource is counted under: its job's state when it
 // has a job, else its lifecycle state.
@@ -133,6 +141,10 @@ func BuildFleetView(all []fleetv1.Deployment, f FleetFilter) FleetView {
 		}
 		return a.Kind < b.Kind
 	})
+	v.Matched = len(v.Rows)
+	if len(v.Rows) > MaxRows {
+		v.Rows = v.Rows[:MaxRows]
+	}
 	v.Clusters = sortedKeys(clusters)
 	v.States = sortedKeys(states)
 	var counted []string
