@@ -10,13 +10,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 )
 
 // The write-level fence. A reconcile acts on the FlinkDeployment it read;
 // every write of it (status, finalizer) carries the resourceVersion read,
 // so a write based on an outdated read (a replica that was paused past its
 // fence, or a cache that lags) fails with a conflict instead of landing,
-// and the reconcile is retried from a fresh read. Steps that cannot be
+// and the reconcile is retried from a fresh read. Each write also checks,
+// just before it is sent, that the replica still holds the key's fence by
+// its own clock (handoff.CheckOwned): the lock alone lets a paused
+// replica's write land while the new owner has not written yet. Steps that cannot be
 // taken back and are not preceded by such a write (deleting a Flink
 // cluster, cancelling a job, deploying) first check the FlinkDeployment
 // live.
@@ -37,6 +41,9 @@ func fencedPatch(base client.Object) client.Patch {
 // status are taken from the answer.
 func (r *Reconciler) writeStatus(ctx context.Context, c client.Client, fd, before *v1beta1.FlinkDeployment) error {
 	out := fd.DeepCopy()
+	if err := handoff.CheckOwned(ctx); err != nil {
+		return err
+	}
 	if err := c.Status().Patch(ctx, out, fencedPatch(before), client.FieldOwner(r.Options.FieldOwner)); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/observability/lifecycle"
 	"github.com/flink-hub/flink-hub/internal/problem"
+	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 )
 
 // finalize deletes what the hub created for a FlinkDeployment being
@@ -61,6 +62,9 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 
 	patch := fencedPatch(fd.DeepCopy())
 	controllerutil.RemoveFinalizer(fd, Finalizer)
+	if err := handoff.CheckOwned(ctx); err != nil {
+		return err
+	}
 	if err := c.Patch(ctx, fd, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}

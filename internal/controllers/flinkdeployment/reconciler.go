@@ -251,6 +251,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		out := fd.DeepCopy()
 		patch := fencedPatch(fd.DeepCopy())
 		controllerutil.AddFinalizer(out, Finalizer)
+		if err := handoff.CheckOwned(ctx); err != nil {
+			return 0, err
+		}
 		if err := cl.GetClient().Patch(ctx, out, patch); err != nil {
 			err = fmt.Errorf("add finalizer: %w", err)
 			r.reportStallAndPersist(ctx, s, err)

@@ -144,6 +144,9 @@ func Read(ctx context.Context, clusters flinkdeployment.ClusterGetter, req mcrec
 // object already gone is not an error.
 func WriteStatus(ctx context.Context, c client.Client, obj, written client.Object, fieldOwner string) error {
 	patch := client.MergeFromWithOptions(written, client.MergeFromWithOptimisticLock{})
+	if err := handoff.CheckOwned(ctx); err != nil {
+		return err
+	}
 	if err := c.Status().Patch(ctx, obj, patch, client.FieldOwner(fieldOwner)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -163,6 +166,9 @@ func SetFinalizer(ctx context.Context, c client.Client, obj client.Object, final
 	} else {
 		verb = "remove"
 		controllerutil.RemoveFinalizer(obj, finalizer)
+	}
+	if err := handoff.CheckOwned(ctx); err != nil {
+		return err
 	}
 	if err := c.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("%s finalizer: %w", verb, err)

@@ -8,7 +8,10 @@
 // It is a package of its own so that controllers need not know sharding.
 package handoff
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 type firstKey struct{}
 
@@ -43,4 +46,20 @@ func StillOwned(ctx context.Context) bool {
 	}
 	owns, ok := ctx.Value(ownedKey{}).(func() bool)
 	return !ok || owns()
+}
+
+// ErrNotOwned is the error of a write CheckOwned refused: it wraps
+// context.Canceled, as the reconcile's context is cancelled when the fence
+// lapses anyway.
+var ErrNotOwned = fmt.Errorf("%w: this replica no longer owns the key", context.Canceled)
+
+// CheckOwned returns nil while StillOwned(ctx), else ErrNotOwned. Writes
+// call it just before they are sent: after a process pause the fence
+// timers and the writing goroutine resume together, and the optimistic
+// lock of a write does not stop it when the new owner has not written yet.
+func CheckOwned(ctx context.Context) error {
+	if StillOwned(ctx) {
+		return nil
+	}
+	return ErrNotOwned
 }

@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -37,5 +38,29 @@ func TestStillOwned(t *testing.T) {
 	cancel()
 	if StillOwned(ctx) {
 		t.Error("still owned once cancelled")
+	}
+}
+
+// TestCheckOwned: a write goes out only while the key is still owned: no
+// ownership check in the context (tests without an elector) lets it; a
+// failing check or a cancelled context refuse it with ErrNotOwned, which
+// reads as a cancellation.
+func TestCheckOwned(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		ok   bool
+	}{
+		{"no ownership check", context.Background(), true},
+		{"owned", WithOwnership(context.Background(), func() bool { return true }), true},
+		{"fence lapsed", WithOwnership(context.Background(), func() bool { return false }), false},
+		{"context cancelled", WithOwnership(cancelled, func() bool { return true }), false},
+	} {
+		err := CheckOwned(tc.ctx)
+		if (err == nil) != tc.ok || (err != nil && (!errors.Is(err, ErrNotOwned) || !errors.Is(err, context.Canceled))) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
 	}
 }
