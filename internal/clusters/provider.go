@@ -157,14 +157,13 @@ func (p *Provider) SetupWithManager(mgr mcmanager.Manager) error {
 // engages the members it now serves (ProviderOptions.Serves) and lets go
 // of the others. It returns once they are queued or ctx ends.
 func (p *Provider) Reevaluate(ctx context.Context) error {
-	var secrets corev1.SecretList
-	if err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
-		client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+	secrets, err := p.memberSecrets(ctx)
+	if err != nil {
 		return err
 	}
-	for i := range secrets.Items {
+	for i := range secrets {
 		select {
-		case p.reevaluate <- event.GenericEvent{Object: &secrets.Items[i]}:
+		case p.reevaluate <- event.GenericEvent{Object: &secrets[i]}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -175,16 +174,23 @@ func (p *Provider) Reevaluate(ctx context.Context) error {
 // MemberNames lists the registered members (the member Secrets the hub's
 // cache holds), served or not.
 func (p *Provider) MemberNames(ctx context.Context) ([]string, error) {
-	var secrets corev1.SecretList
-	if err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
-		client.MatchingLabels{memberconfig.SecretLabel: "true"}); err != nil {
+	secrets, err := p.memberSecrets(ctx)
+	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(secrets.Items))
-	for _, s := range secrets.Items {
+	names := make([]string, 0, len(secrets))
+	for _, s := range secrets {
 		names = append(names, s.Name)
 	}
 	return names, nil
+}
+
+// memberSecrets lists the member Secrets of the hub's cache.
+func (p *Provider) memberSecrets(ctx context.Context) ([]corev1.Secret, error) {
+	var secrets corev1.SecretList
+	err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
+		client.MatchingLabels{memberconfig.SecretLabel: "true"})
+	return secrets.Items, err
 }
 
 // engageRetryMax caps the wait between attempts to engage a member.

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +209,7 @@ func (c *console) latestTraces(ctx context.Context, kind, cluster, namespace, na
 		out = append(out, s)
 	}
 	// Jaeger answers newest first by convention; make sure.
-	sortTraces(out)
+	slices.SortStableFunc(out, func(a, b TraceSummary) int { return b.Start.Compare(a.Start) })
 	if len(out) == 0 {
 		return nil, nil, ""
 	}
@@ -219,14 +220,6 @@ func (c *console) latestTraces(ctx context.Context, kind, cluster, namespace, na
 		}
 	}
 	return out, nil, ""
-}
-
-func sortTraces(ts []TraceSummary) {
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0 && ts[j].Start.After(ts[j-1].Start); j-- {
-			ts[j], ts[j-1] = ts[j-1], ts[j]
-		}
-	}
 }
 
 func (c *console) trace(w http.ResponseWriter, r *http.Request) {
