@@ -259,6 +259,7 @@ func TestClusterAddRegistersAWorkingMember(t *testing.T) {
 	t.Run("the hub identity is confined to its ClusterRole", func(t *testing.T) { checkHubIdentityConfined(t, ctx, member) })
 
 	t.Run("a second add updates, never duplicates", func(t *testing.T) { checkSecondAddUpdates(t, member) })
+	t.Run("adopt marks the registration for the hand-over", checkAdopt)
 
 	t.Run("remove deletes the registration and revokes the hub in the member", func(t *testing.T) { checkRemoveRevokes(t, ctx, member) })
 }
@@ -487,6 +488,28 @@ func checkSecondAddUpdates(t *testing.T, member *framework.ControlPlane) {
 	}
 	if bytes.Equal(after[0].Data[memberconfig.SecretKey], before.Data[memberconfig.SecretKey]) {
 		t.Fatal("second add did not issue a fresh token")
+	}
+}
+
+// checkAdopt: `adopt m1` marks m1's registration with the hand-over time
+// (the next whole second) and says so; adopting a member that is not
+// registered is refused, naming what to do.
+func checkAdopt(t *testing.T) {
+	before := time.Now()
+	code, out, errOut := plugin("adopt", "m1")
+	if code != 0 || !strings.Contains(out, `member cluster "m1": the hub takes over`) {
+		t.Fatalf("adopt exited %d: %s %s", code, out, errOut)
+	}
+	secrets := memberSecrets(t)
+	if len(secrets) != 1 {
+		t.Fatalf("%d member Secrets", len(secrets))
+	}
+	at, err := time.Parse(time.RFC3339, secrets[0].Annotations[hubv1alpha1.AdoptBeforeAnnotation])
+	if err != nil || at.Before(before) || at.After(time.Now().Add(2*time.Second)) || at.Nanosecond() != 0 {
+		t.Errorf("adopt-before %q (%v): want the next whole second after %s", secrets[0].Annotations[hubv1alpha1.AdoptBeforeAnnotation], err, before.UTC().Format(time.RFC3339Nano))
+	}
+	if code, _, errOut := plugin("adopt", "not-registered"); code == 0 || !strings.Contains(errOut, "register it with 'cluster add' first") {
+		t.Errorf("adopting an unregistered member: exit %d %s", code, errOut)
 	}
 }
 

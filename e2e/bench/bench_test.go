@@ -14,6 +14,9 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
+
+	"github.com/flink-hub/flink-hub/internal/deployer"
+	"github.com/flink-hub/flink-hub/internal/deployer/native"
 )
 
 func TestPercentile(t *testing.T) {
@@ -134,17 +137,48 @@ func TestTinyRun(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Floor == nil || res.Floor.Writes != 4*8 || res.Floor.Seconds <= 0 || res.Floor.MemberRequests["POST flinkdeployments"] != 4 {
-		t.Errorf("floor %+v", res.Floor)
+	checkFloors(t, res, 4)
+	checkConvergences(t, res)
+	checkLatencyAndSpread(t, res)
+	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
+		t.Errorf("audit %+v", res.Audit)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
+	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
+		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
+		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}
+
+// checkFloors checks the floors of a run of fds FlinkDeployments: each
+// FlinkDeployment, the native deployer's objects and the status patches
+// written, the CPU read; with the members reacting, the wait for every
+// JobManager, whose pods the simulated kubelets created meanwhile.
+func checkFloors(t *testing.T, res Results, fds int) {
+	t.Helper()
+	tmpl, err := template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := native.New().Resources(tmpl, deployer.Inputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fds * (1 + len(objs) + len(floorStatusWrites)); res.Floor == nil || res.Floor.Writes != want || res.Floor.Seconds <= 0 || res.Floor.MemberRequests["POST flinkdeployments"] != float64(fds) {
+		t.Errorf("floor %+v, want %d writes", res.Floor, want)
 	}
 	if f := res.Floor; f == nil || f.BusyCores <= 0 || f.CPUByProgram["kube-apiserver"] <= 0 {
 		t.Errorf("no CPU reading during the floor: %+v", f)
 	}
-	// With the members reacting, the floor also waits for every
-	// JobManager, whose pods the simulated kubelets created meanwhile.
-	if f := res.FloorSimulated; f == nil || f.JobManagersSeconds < f.Seconds || f.MemberRequests["POST pods"] < 4 {
+	if f := res.FloorSimulated; f == nil || f.JobManagersSeconds < f.Seconds || f.MemberRequests["POST pods"] < float64(fds) {
 		t.Errorf("simulated floor %+v", f)
 	}
+}
+
+// checkConvergences checks the convergences with 1 and 3 replicas.
+func checkConvergences(t *testing.T, res Results) {
+	t.Helper()
 	if len(res.Convergence) != 2 {
 		t.Fatalf("want convergence with 1 and 3 replicas, got %+v", res.Convergence)
 	}
@@ -175,6 +209,12 @@ func TestTinyRun(t *testing.T) {
 	if one, three := res.Convergence[0].HubWatchStreams, res.Convergence[1].HubWatchStreams; three < one {
 		t.Errorf("3 replicas hold %v watch streams, 1 replica %v: every replica watches every member today", three, one)
 	}
+}
+
+// checkLatencyAndSpread checks the latency scenario and the many-members
+// scenario.
+func checkLatencyAndSpread(t *testing.T, res Results) {
+	t.Helper()
 	if len(res.Latency) != 2 || len(res.Throughput) != 2 {
 		t.Fatalf("want the latency scenario with 1 and 3 replicas, got %+v and %+v", res.Latency, res.Throughput)
 	}
@@ -197,14 +237,5 @@ func TestTinyRun(t *testing.T) {
 	}
 	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
 		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
-	}
-	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
-		t.Errorf("audit %+v", res.Audit)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
-	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
-		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
-		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") {
-		t.Errorf("markdown:\n%s", md)
 	}
 }

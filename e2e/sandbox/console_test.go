@@ -38,50 +38,72 @@ const browserRows = `Array.from(document.querySelectorAll('table.fleet tbody tr[
 // sandbox's Jaeger; healed, its error goes; the trace, members and shards
 // pages render. Each page's screenshot is saved as an artifact.
 func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fleetPort int, all []examples.Example, jobs []examples.SessionJob, members int) {
-	b := framework.Browser(t)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		actx, cancel := context.WithTimeout(b, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(actx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(expression string) (int, error) {
-		actx, cancel := context.WithTimeout(b, 10*time.Second)
-		defer cancel()
-		return chromedp.Run(actx, chromedp.Evaluate[int](expression))
-	}
-	rows := func() []string {
-		actx, cancel := context.WithTimeout(b, 10*time.Second)
-		defer cancel()
-		// A page being replaced answers nothing: the caller polls.
-		out, _ := chromedp.Run(actx, chromedp.Evaluate[[]string](browserRows))
-		return out
-	}
-	location := func() string {
-		actx, cancel := context.WithTimeout(b, 10*time.Second)
-		defer cancel()
-		loc, _ := chromedp.Run(actx, chromedp.Location())
-		return loc
-	}
-	shot := func(name string) {
-		t.Helper()
-		actx, cancel := context.WithTimeout(b, time.Minute)
-		defer cancel()
-		png, err := chromedp.Run(actx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		framework.SaveArtifact(t, name, png)
-	}
-	await := func(what string, within time.Duration, cond func() error) {
-		t.Helper()
-		framework.AwaitWithin(t, within, what, cond)
-	}
+	c := &consoleSession{t: t, b: framework.Browser(t), url: consoleURL}
+	c.checkFleetTable(all, jobs, members)
+	c.checkFilter()
+	failing := failingDeployment{ctx: ctx, target: "member-2/default/basic-example", simURL: simulatorURL(t, dir),
+		fleet: fmt.Sprintf("127.0.0.1:%d", fleetPort), token: readerToken(t, dir)}
+	c.checkFailingDeployment(failing)
+	c.checkHealed(failing)
+	c.checkMembersAndShards(members)
+}
 
-	// The fleet: every example of every member.
-	do("open the fleet page", chromedp.Navigate(consoleURL), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
+// consoleSession drives one browser through the console.
+type consoleSession struct {
+	t   *testing.T
+	b   context.Context
+	url string
+}
+
+// do runs steps within a minute, failing the test on an error.
+func (c *consoleSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	actx, cancel := context.WithTimeout(c.b, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(actx, steps...); err != nil {
+		c.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression counting something.
+func (c *consoleSession) eval(expression string) (int, error) {
+	actx, cancel := context.WithTimeout(c.b, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(actx, chromedp.Evaluate[int](expression))
+}
+
+// rows are the fleet table's rows; none while a page is being replaced
+// (the caller polls).
+func (c *consoleSession) rows() []string {
+	actx, cancel := context.WithTimeout(c.b, 10*time.Second)
+	defer cancel()
+	out, _ := chromedp.Run(actx, chromedp.Evaluate[[]string](browserRows))
+	return out
+}
+
+// location is the page's address.
+func (c *consoleSession) location() string {
+	actx, cancel := context.WithTimeout(c.b, 10*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(actx, chromedp.Location())
+	return loc
+}
+
+// shot saves a screenshot of the page as an artifact.
+func (c *consoleSession) shot(name string) {
+	c.t.Helper()
+	actx, cancel := context.WithTimeout(c.b, time.Minute)
+	defer cancel()
+	png, err := chromedp.Run(actx, chromedp.FullScreenshot(100))
+	if err != nil {
+		c.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	framework.SaveArtifact(c.t, name, png)
+}
+
+// checkFleetTable: the fleet page lists every example of every member.
+func (c *consoleSession) checkFleetTable(all []examples.Example, jobs []examples.SessionJob, members int) {
+	c.do("open the fleet page", chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
 	var want []string
 	for m := 1; m <= members; m++ {
 		for _, ex := range all {
@@ -91,8 +113,8 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 			want = append(want, fmt.Sprintf("FlinkSessionJob member-%d/default/%s", m, j.Typed.Name))
 		}
 	}
-	await("every example in the fleet table", 30*time.Second, func() error {
-		got := rows()
+	framework.AwaitWithin(c.t, 30*time.Second, "every example in the fleet table", func() error {
+		got := c.rows()
 		for _, w := range want {
 			if !slices.Contains(got, w) {
 				return fmt.Errorf("%q missing from %v", w, got)
@@ -100,13 +122,15 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 		}
 		return nil
 	})
-	shot("fleet.png")
+	c.shot("fleet.png")
+}
 
-	// The filter form narrows the table to a link to share.
-	do("filter by member-2 and text", chromedp.SetValue(chromedp.CSS(`#f-cluster`), "member-2"),
+// checkFilter: the filter form narrows the table to a link to share.
+func (c *consoleSession) checkFilter() {
+	c.do("filter by member-2 and text", chromedp.SetValue(chromedp.CSS(`#f-cluster`), "member-2"),
 		chromedp.SetValue(chromedp.CSS(`#f-text`), "basic"), chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
-	await("the filtered table", 30*time.Second, func() error {
-		got := rows()
+	framework.AwaitWithin(c.t, 30*time.Second, "the filtered table", func() error {
+		got := c.rows()
 		if len(got) == 0 {
 			return fmt.Errorf("no rows")
 		}
@@ -115,47 +139,57 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 				return fmt.Errorf("row %q passes the filter cluster=member-2 q=basic: %v", r, got)
 			}
 		}
-		if loc := location(); !strings.Contains(loc, "cluster=member-2") || !strings.Contains(loc, "q=basic") {
-			return fmt.Errorf("the page's address %q does not carry the filter", location())
+		if loc := c.location(); !strings.Contains(loc, "cluster=member-2") || !strings.Contains(loc, "q=basic") {
+			return fmt.Errorf("the page's address %q does not carry the filter", loc)
 		}
 		return nil
 	})
-	shot("fleet-filtered.png")
+	c.shot("fleet-filtered.png")
+}
 
-	// A FlinkDeployment made to fail (its JobManager answers every REST
-	// call with 500): its error shows in the open page within liveDeadline
-	// of the fleet API showing it, and its page draws the failing
-	// reconcile with its Flink REST spans.
-	const target = "member-2/default/basic-example"
-	do("reopen the whole fleet", chromedp.Navigate(consoleURL), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
-	simURL := simulatorURL(t, dir)
-	setFaults(t, ctx, simURL, target, `{"errorStatus":500}`)
-	token := readerToken(t, dir)
-	errorOf := func() (string, error) {
-		var list fleetapi.DeploymentList
-		if err := framework.FleetGet(ctx, fmt.Sprintf("127.0.0.1:%d", fleetPort), token, "/fleet/v1/deployments?cluster=member-2", &list); err != nil {
-			return "", err
-		}
-		for _, d := range list.Items {
-			if d.Namespace+"/"+d.Name == "default/basic-example" {
-				return d.Error, nil
-			}
-		}
-		return "", fmt.Errorf("%s is not in the fleet API", target)
+// failingDeployment is a FlinkDeployment made to fail through the
+// simulator, and where the fleet API tells its error.
+type failingDeployment struct {
+	ctx                  context.Context
+	target               string // cluster/namespace/name
+	simURL, fleet, token string
+}
+
+// apiError is the target's error as the fleet API lists it.
+func (f failingDeployment) apiError() (string, error) {
+	cluster, rest, _ := strings.Cut(f.target, "/")
+	var list fleetapi.DeploymentList
+	if err := framework.FleetGet(f.ctx, f.fleet, f.token, "/fleet/v1/deployments?cluster="+cluster, &list); err != nil {
+		return "", err
 	}
+	for _, d := range list.Items {
+		if d.Namespace+"/"+d.Name == rest {
+			return d.Error, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not in the fleet API", f.target)
+}
+
+// checkFailingDeployment: a FlinkDeployment made to fail (its JobManager
+// answers every REST call with 500) shows its error in the open page
+// within liveDeadline of the fleet API showing it, and its page draws the
+// failing reconcile with its Flink REST spans.
+func (c *consoleSession) checkFailingDeployment(f failingDeployment) {
+	c.do("reopen the whole fleet", chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.CSS(`table.fleet tbody tr[data-key]`)))
+	setFaults(c.t, f.ctx, f.simURL, f.target, `{"errorStatus":500}`)
 	var apiError string
-	await("the error in the fleet API", 2*time.Minute, func() error {
+	framework.AwaitWithin(c.t, 2*time.Minute, "the error in the fleet API", func() error {
 		var err error
-		if apiError, err = errorOf(); err != nil || apiError == "" {
+		if apiError, err = f.apiError(); err != nil || apiError == "" {
 			return fmt.Errorf("no error yet (%v)", err)
 		}
 		return nil
 	})
 	seen := time.Now()
 	// The cell shows the error's first line; its title holds all of it.
-	cell := `tr[data-key="` + target + `"] td.error span`
-	framework.AwaitWithin(t, liveDeadline, "the error in the open fleet page (it polls every second)", func() error {
-		actx, cancel := context.WithTimeout(b, time.Second)
+	cell := `tr[data-key="` + f.target + `"] td.error span`
+	framework.AwaitWithin(c.t, liveDeadline, "the error in the open fleet page (it polls every second)", func() error {
+		actx, cancel := context.WithTimeout(c.b, time.Second)
 		defer cancel()
 		text, err := chromedp.Run(actx, chromedp.Evaluate[string](`(document.querySelector('`+cell+`') || {}).title || ""`))
 		if err != nil {
@@ -166,82 +200,93 @@ func checkConsole(t *testing.T, ctx context.Context, consoleURL, dir string, fle
 		}
 		return nil
 	})
-	t.Logf("the open fleet page showed %s's error %s after the fleet API: %q", target, time.Since(seen).Round(10*time.Millisecond), apiError)
-	shot("fleet-error.png")
-	do("open the failing FlinkDeployment", chromedp.Click(chromedp.CSS(`tr[data-key="`+target+`"] a`)),
+	c.t.Logf("the open fleet page showed %s's error %s after the fleet API: %q", f.target, time.Since(seen).Round(10*time.Millisecond), apiError)
+	c.shot("fleet-error.png")
+	c.do("open the failing FlinkDeployment", chromedp.Click(chromedp.CSS(`tr[data-key="`+f.target+`"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`section.problem pre.error`)))
-	await("its failing reconcile drawn with its Flink REST spans", time.Minute, func() error {
-		actx, cancel := context.WithTimeout(b, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(actx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#traces-h`))); err != nil {
-			return err
-		}
-		problem, err := chromedp.Run(actx, chromedp.Evaluate[string](`(document.querySelector('section.problem pre.error') || {}).textContent || ""`))
-		if err != nil {
-			return err
-		}
-		if problem == "" {
-			return fmt.Errorf("the page shows no error")
-		}
-		spans, err := chromedp.Run(actx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('figure.waterfall tbody th[scope=row]'), th => th.textContent.trim())`))
-		if err != nil {
-			return err
-		}
-		if len(spans) == 0 || !strings.HasPrefix(spans[0], "Reconcile FlinkDeployment") {
-			return fmt.Errorf("no reconcile trace drawn: %v", spans)
-		}
-		failedREST, err := eval(`Array.from(document.querySelectorAll('figure.waterfall tr.failed th[scope=row]')).filter(th => th.textContent.includes('flink ')).length`)
-		if err != nil {
-			return err
-		}
-		if failedREST == 0 {
-			return fmt.Errorf("no failed Flink REST span among %v", spans)
-		}
-		bars, err := eval(`document.querySelectorAll('figure.waterfall svg.bar rect').length`)
-		if err != nil {
-			return err
-		}
-		if bars != len(spans) {
-			return fmt.Errorf("%d bars for %d spans", bars, len(spans))
-		}
-		return nil
-	})
-	shot("deployment-error.png")
-	do("open the trace", chromedp.Click(chromedp.CSS(`figure.waterfall figcaption a`)),
+	framework.AwaitWithin(c.t, time.Minute, "its failing reconcile drawn with its Flink REST spans", c.failedReconcileDrawn)
+	c.shot("deployment-error.png")
+	c.do("open the trace", chromedp.Click(chromedp.CSS(`figure.waterfall figcaption a`)),
 		chromedp.WaitVisible(chromedp.CSS(`figure.waterfall`)))
-	if loc := location(); !strings.Contains(loc, "/console/traces/") {
-		t.Errorf("the trace link led to %s", loc)
+	if loc := c.location(); !strings.Contains(loc, "/console/traces/") {
+		c.t.Errorf("the trace link led to %s", loc)
 	}
-	shot("trace.png")
-	// Healed, the error goes: the examples go on as the tenant expects.
-	setFaults(t, ctx, simURL, target, ``)
-	await("the error gone once healed", 2*time.Minute, func() error {
-		if e, err := errorOf(); err != nil || e != "" {
+	c.shot("trace.png")
+}
+
+// failedReconcileDrawn reloads a failing FlinkDeployment's page and says
+// what it lacks: its error, a reconcile trace, a failed Flink REST span, a
+// bar for every span.
+func (c *consoleSession) failedReconcileDrawn() error {
+	actx, cancel := context.WithTimeout(c.b, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(actx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#traces-h`))); err != nil {
+		return err
+	}
+	problem, err := chromedp.Run(actx, chromedp.Evaluate[string](`(document.querySelector('section.problem pre.error') || {}).textContent || ""`))
+	if err != nil {
+		return err
+	}
+	if problem == "" {
+		return fmt.Errorf("the page shows no error")
+	}
+	spans, err := chromedp.Run(actx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('figure.waterfall tbody th[scope=row]'), th => th.textContent.trim())`))
+	if err != nil {
+		return err
+	}
+	if len(spans) == 0 || !strings.HasPrefix(spans[0], "Reconcile FlinkDeployment") {
+		return fmt.Errorf("no reconcile trace drawn: %v", spans)
+	}
+	failedREST, err := c.eval(`Array.from(document.querySelectorAll('figure.waterfall tr.failed th[scope=row]')).filter(th => th.textContent.includes('flink ')).length`)
+	if err != nil {
+		return err
+	}
+	if failedREST == 0 {
+		return fmt.Errorf("no failed Flink REST span among %v", spans)
+	}
+	bars, err := c.eval(`document.querySelectorAll('figure.waterfall svg.bar rect').length`)
+	if err != nil {
+		return err
+	}
+	if bars != len(spans) {
+		return fmt.Errorf("%d bars for %d spans", bars, len(spans))
+	}
+	return nil
+}
+
+// checkHealed: healed, the error goes, and a healthy deployment's page
+// draws its traces.
+func (c *consoleSession) checkHealed(f failingDeployment) {
+	setFaults(c.t, f.ctx, f.simURL, f.target, ``)
+	framework.AwaitWithin(c.t, 2*time.Minute, "the error gone once healed", func() error {
+		if e, err := f.apiError(); err != nil || e != "" {
 			return fmt.Errorf("still %q (%v)", e, err)
 		}
 		return nil
 	})
-	do("the healthy deployment's page", chromedp.Navigate(consoleURL+"clusters/member-1/namespaces/default/flinkdeployments/basic-example"),
+	c.do("the healthy deployment's page", chromedp.Navigate(c.url+"clusters/member-1/namespaces/default/flinkdeployments/basic-example"),
 		chromedp.WaitVisible(chromedp.CSS(`figure.waterfall`)))
-	shot("deployment.png")
+	c.shot("deployment.png")
+}
 
-	// Members and shards.
-	do("members page", chromedp.Navigate(consoleURL+"members"), chromedp.WaitVisible(chromedp.CSS(`table.members`)))
-	memberRows, err1 := eval(`document.querySelectorAll('table.members tbody tr[data-cluster]').length`)
-	readyRows, err2 := eval(`document.querySelectorAll('table.members tbody tr[data-cluster] .state.ok').length`)
+// checkMembersAndShards: every member is listed and ready, and shards are
+// listed.
+func (c *consoleSession) checkMembersAndShards(members int) {
+	c.do("members page", chromedp.Navigate(c.url+"members"), chromedp.WaitVisible(chromedp.CSS(`table.members`)))
+	memberRows, err1 := c.eval(`document.querySelectorAll('table.members tbody tr[data-cluster]').length`)
+	readyRows, err2 := c.eval(`document.querySelectorAll('table.members tbody tr[data-cluster] .state.ok').length`)
 	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	if memberRows != members || readyRows != members {
-		t.Errorf("members page: %d rows, %d ready, want %d", memberRows, readyRows, members)
+		c.t.Errorf("members page: %d rows, %d ready, want %d", memberRows, readyRows, members)
 	}
-	shot("members.png")
-	do("shards page", chromedp.Navigate(consoleURL+"shards"), chromedp.WaitVisible(chromedp.CSS(`table.shards`)))
-	if shardRows, err := eval(`document.querySelectorAll('table.shards tbody tr[data-shard]').length`); err != nil || shardRows == 0 {
-		t.Errorf("shards page: no shard (%v)", err)
+	c.shot("members.png")
+	c.do("shards page", chromedp.Navigate(c.url+"shards"), chromedp.WaitVisible(chromedp.CSS(`table.shards`)))
+	if shardRows, err := c.eval(`document.querySelectorAll('table.shards tbody tr[data-shard]').length`); err != nil || shardRows == 0 {
+		c.t.Errorf("shards page: no shard (%v)", err)
 	}
-	shot("shards.png")
-
+	c.shot("shards.png")
 }
 
 // readerToken is the fleet reader's token the sandbox wrote into its

@@ -100,6 +100,25 @@ func (s *sandbox) start(ctx context.Context) error {
 		}
 	}
 
+	if err := s.startReplicas(); err != nil {
+		return err
+	}
+	if err := s.applyExamples(ctx); err != nil {
+		return err
+	}
+	s.say("starting the web console: kubectl flinkhub console --context fleet-reader")
+	if s.console, err = framework.StartProcess(o.dir, "console", o.pluginBin, "console",
+		"--kubeconfig", kubeconfig, "--context", "fleet-reader", "--address", fmt.Sprintf("127.0.0.1:%d", o.consolePort),
+		"--fleet-url", fmt.Sprintf("https://127.0.0.1:%d", o.fleetPort), "--fleet-insecure-skip-tls-verify"); err != nil {
+		return err
+	}
+	s.sayReady(kubeconfig)
+	return nil
+}
+
+// startReplicas starts the hub replicas as processes.
+func (s *sandbox) startReplicas() error {
+	o := s.opts
 	hubKubeconfig := filepath.Join(o.dir, "hub.kubeconfig")
 	for i := range o.replicas {
 		id := fmt.Sprintf("hub-%d", i)
@@ -118,15 +137,12 @@ func (s *sandbox) start(ctx context.Context) error {
 		}
 		s.replicas = append(s.replicas, p)
 	}
-	if err := s.applyExamples(ctx); err != nil {
-		return err
-	}
-	s.say("starting the web console: kubectl flinkhub console --context fleet-reader")
-	if s.console, err = framework.StartProcess(o.dir, "console", o.pluginBin, "console",
-		"--kubeconfig", kubeconfig, "--context", "fleet-reader", "--address", fmt.Sprintf("127.0.0.1:%d", o.consolePort),
-		"--fleet-url", fmt.Sprintf("https://127.0.0.1:%d", o.fleetPort), "--fleet-insecure-skip-tls-verify"); err != nil {
-		return err
-	}
+	return nil
+}
+
+// sayReady prints where everything is and what to try.
+func (s *sandbox) sayReady(kubeconfig string) {
+	o := s.opts
 	s.say("ready. Web console: %s", s.ConsoleURL())
 	s.say("In another shell:")
 	fmt.Fprintf(s.out, "      export KUBECONFIG=%s\n", kubeconfig)
@@ -138,7 +154,6 @@ func (s *sandbox) start(ctx context.Context) error {
 	fmt.Fprintf(s.out, "    Jaeger query API: %s (this build of Jaeger has no web UI: the console draws the traces)\n", s.jaeger.QueryURL)
 	fmt.Fprintf(s.out, "    kubeconfigs: %s (contexts hub, member-1..%d, and fleet-reader: a hub token that may read the fleet API)\n", kubeconfig, o.members)
 	fmt.Fprintf(s.out, "    Ctrl-C stops everything.\n\n")
-	return nil
 }
 
 // writeKubeconfigs writes one kubeconfig per cluster and a merged one with

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,24 +26,24 @@ import (
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 )
 
+// freePort finds a free loopback port below the kernel's ephemeral range
+// (32768 and up): the sandbox binds its fixed ports minutes after this
+// check, and the control planes and servers that other test processes
+// start meanwhile bind port 0, which takes ports of that range only.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return freeConsecutive(t, 1)
 }
 
-// freeConsecutive finds n consecutive free loopback ports (the sandbox
-// gives its replicas consecutive fleet API ports).
+// freeConsecutive finds n consecutive free loopback ports below the
+// ephemeral range (see freePort; the sandbox gives its replicas
+// consecutive fleet API ports).
 func freeConsecutive(t *testing.T, n int) int {
 	t.Helper()
-	for attempt := 0; attempt < 50; attempt++ {
-		base := freePort(t)
+	for attempt := 0; attempt < 200; attempt++ {
+		base := 20000 + rand.IntN(12000)
 		ok := true
-		for i := 1; i < n && ok; i++ {
+		for i := 0; i < n && ok; i++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
 			if err != nil {
 				ok = false

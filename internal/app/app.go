@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"github.com/flink-hub/flink-hub/internal/jarfetch"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,28 +71,9 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	var requeuer, sessionRequeuer, snapshotRequeuer *mcgate.Requeuer
 	var hubOnce atomic.Pointer[clusters.Hub]
-	elector, err := sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
-		// With a member spread, members are balanced, not shards.
-		sharding.WithShardWeights(func() []int {
-			hub := hubOnce.Load()
-			if c.Election.Spread == 0 || hub == nil {
-				return nil
-			}
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			names, err := hub.Provider.MemberNames(ctx)
-			if err != nil {
-				return nil // the hub's cache is not ready: shards count meanwhile
-			}
-			return sharding.MemberWeights(names, c.Election.Shards, c.Election.Spread)
-		}),
-		sharding.WithKeyCount(func(shard int) int {
-			return requeuer.KeyCount(shard) + sessionRequeuer.KeyCount(shard) + snapshotRequeuer.KeyCount(shard)
-		}),
-		sharding.WithFleetAddress(c.Clusters.FleetAdvertised()),
-		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
+	requeuers := &requeuerSet{}
+	elector, err := newElector(ctx, cs, c, &hubOnce, requeuers)
 	if err != nil {
 		return err
 	}
@@ -102,28 +84,12 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	}
 	// A default configuration change, and a member handed over for
 	// adoption, reconcile what they reach at once.
-	enqueueMembers := func(members []string) {
-		for _, r := range []*mcgate.Requeuer{requeuer, sessionRequeuer} {
-			if r != nil {
-				r.EnqueueMembers(context.Background(), members)
-			}
-		}
-	}
-	hub, err := newHub(cfg, c, elector, resolver, enqueueMembers)
+	hub, err := newHub(cfg, c, elector, resolver, requeuers.enqueueMembers)
 	if err != nil {
 		return err
 	}
 	hubOnce.Store(hub)
-	if elector.Spread() > 0 {
-		// Shards that come or go may bring or take members.
-		elector.OnServingChange(func() {
-			rctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			if err := hub.Provider.Reevaluate(rctx); err != nil {
-				ctrllog.Log.WithName("member-provider").Error(err, "cannot reevaluate the members this replica serves")
-			}
-		})
-	}
+	followServedMembers(ctx, elector, hub)
 	// The Apache operator's metrics count what this replica owns.
 	fleetindex.ServeUpstreamMetricsAs(c.Election.Identity)
 	if err := webhook.Setup(hub.Manager, cs, c.Clusters.Namespace, c.Webhook); err != nil {
@@ -136,16 +102,99 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return err
 	}
-	if sessionRequeuer, err = setupSessionJobs(hub, c, elector, resolver); err != nil {
-		closeAudit()
-		return err
-	}
-	if snapshotRequeuer, err = setupSnapshots(hub, c, elector, resolver); err != nil {
-		closeAudit()
-		return err
-	}
 	defer closeAudit()
+	sessionRequeuer, err := setupSessionJobs(hub, c, elector, resolver)
+	if err != nil {
+		return err
+	}
+	snapshotRequeuer, err := setupSnapshots(hub, c, elector, resolver)
+	if err != nil {
+		return err
+	}
+	requeuers.set([]*mcgate.Requeuer{requeuer, sessionRequeuer, snapshotRequeuer}, []*mcgate.Requeuer{requeuer, sessionRequeuer})
 	return runElectionThenManager(ctx, elector, hub.Manager)
+}
+
+// newElector builds the replica's shard elector. With a member spread it
+// balances members, weighing shards by the members of the hub (once the
+// hub is built); it counts each shard's keys over the controllers'
+// requeuers (once they are set up).
+func newElector(ctx context.Context, cs kubernetes.Interface, c Config, hub *atomic.Pointer[clusters.Hub], requeuers *requeuerSet) (*sharding.Elector, error) {
+	return sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
+		sharding.WithShardWeights(func() []int {
+			h := hub.Load()
+			if c.Election.Spread == 0 || h == nil {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			names, err := h.Provider.MemberNames(ctx)
+			if err != nil {
+				return nil // the hub's cache is not ready: shards count meanwhile
+			}
+			return sharding.MemberWeights(names, c.Election.Shards, c.Election.Spread)
+		}),
+		sharding.WithKeyCount(requeuers.keyCount),
+		sharding.WithFleetAddress(c.Clusters.FleetAdvertised()),
+		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
+}
+
+// followServedMembers has the hub's provider engage and let go of members
+// as the shards this replica holds bring or take them (a member spread).
+func followServedMembers(ctx context.Context, elector *sharding.Elector, hub *clusters.Hub) {
+	if elector.Spread() == 0 {
+		return
+	}
+	elector.OnServingChange(func() {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := hub.Provider.Reevaluate(rctx); err != nil {
+			ctrllog.Log.WithName("member-provider").Error(err, "cannot reevaluate the members this replica serves")
+		}
+	})
+}
+
+// requeuerSet holds the controllers' requeuers, set once the controllers
+// are, after the elector and the hub that already ask it: it counts no
+// keys and enqueues nothing until then.
+type requeuerSet struct {
+	mu sync.Mutex
+	// counted are the requeuers whose keys the elector counts.
+	counted []*mcgate.Requeuer
+	// byMember are those that reconcile a member's keys at once when its
+	// default configuration changes or it is handed over for adoption.
+	byMember []*mcgate.Requeuer
+}
+
+func (s *requeuerSet) set(counted, byMember []*mcgate.Requeuer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counted, s.byMember = counted, byMember
+}
+
+// keyCount is the number of keys of shard over the counted requeuers.
+func (s *requeuerSet) keyCount(shard int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.counted {
+		if r != nil {
+			n += r.KeyCount(shard)
+		}
+	}
+	return n
+}
+
+// enqueueMembers reconciles the keys of members.
+func (s *requeuerSet) enqueueMembers(members []string) {
+	s.mu.Lock()
+	rs := s.byMember
+	s.mu.Unlock()
+	for _, r := range rs {
+		if r != nil {
+			r.EnqueueMembers(context.Background(), members)
+		}
+	}
 }
 
 // electionClient is a hub client for the election: Lease renewals must

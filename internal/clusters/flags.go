@@ -21,7 +21,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProbeInterval, "health-probe-interval", d.ProbeInterval, "time between health probes of one member")
 	fs.DurationVar(&o.ProbeTimeout, "health-probe-timeout", d.ProbeTimeout, "timeout of one member health probe")
 	fs.DurationVar(&o.Debounce, "health-debounce", d.Debounce, "how long a member's new health must last before its Ready condition changes")
-	fs.BoolVar(&o.InstallCRDs, "install-crds", d.InstallCRDs, "install or upgrade the FlinkDeployment CRD in members (server-side apply)")
+	fs.BoolVar(&o.InstallCRDs, "install-crds", d.InstallCRDs, "install or upgrade the hub's CRDs (FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot) in members (server-side apply)")
 	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", d.AllowInsecureKubeconfigs, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
 	fs.StringVar(&o.FleetAddress, "fleet-bind-address", d.FleetAddress, "address of the read-only fleet API (/fleet/v1/...) and web console (/console/), HTTPS, callers authenticated and authorized by the hub apiserver; empty disables both")
 	fs.StringVar(&o.FleetAdvertiseAddress, "fleet-advertise-address", d.FleetAdvertiseAddress, "host:port at which the other replicas reach this one's fleet API (with --member-spread they ask each other for the members they serve); default: $POD_IP with the --fleet-bind-address port")

@@ -337,22 +337,28 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, fmt.Errorf("default configuration: %w", err)
 	}
 	if opts.FleetAddress != "" {
-		fleet := &fleetapi.Fleet{Index: h.Index, Peers: opts.FleetPeers}
-		ui, err := newConsole(h, fleet, hubCfg, opts)
-		if err != nil {
-			return nil, err
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/fleet/", fleetapi.Handler(fleet, configs{provider: provider, defaults: h.Defaults}))
-		mux.Handle(console.Prefix, ui)
-		if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace); err != nil {
-			return nil, err
-		}
-		if err := mgr.GetLocalManager().Add(h.Fleet); err != nil {
+		if err := h.serveFleet(hubCfg, opts); err != nil {
 			return nil, err
 		}
 	}
 	return h, nil
+}
+
+// serveFleet serves the fleet API and the console beside it on
+// opts.FleetAddress.
+func (h *Hub) serveFleet(hubCfg *rest.Config, opts Options) error {
+	fleet := &fleetapi.Fleet{Index: h.Index, Peers: opts.FleetPeers}
+	ui, err := newConsole(h, fleet, hubCfg, opts)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/fleet/", fleetapi.Handler(fleet, configs{provider: h.Provider, defaults: h.Defaults}))
+	mux.Handle(console.Prefix, ui)
+	if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace); err != nil {
+		return err
+	}
+	return h.Manager.GetLocalManager().Add(h.Fleet)
 }
 
 // newConsole builds the console on the hub's index, its members, its

@@ -1,6 +1,7 @@
 package deployer_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -183,7 +184,7 @@ func TestNativeApplicationAndSession(t *testing.T) {
 			if got := strings.Contains(conf, "pipeline.jars:"); got != tc.wantJar {
 				t.Errorf("pipeline.jars present=%t, want %t:\n%s", got, tc.wantJar, conf)
 			}
-			tpl := find[*corev1.ConfigMap](t, objs, "pod-template-wordcount").Data["taskmanager-pod-template.yaml"]
+			tpl := find[*corev1.ConfigMap](t, objs, deployer.ConfigMapName(fd)).Data[flinkconf.TaskManagerPodTemplateFile]
 			if !strings.Contains(tpl, "memory: 2Gi") || !strings.Contains(tpl, "component: taskmanager") {
 				t.Errorf("TaskManager pod template lacks resources or labels:\n%s", tpl)
 			}
@@ -283,10 +284,59 @@ func TestFlinkPodSettings(t *testing.T) {
 			continue
 		}
 		var tpl corev1.Pod
-		raw := find[*corev1.ConfigMap](t, objs, native.PodTemplateConfigMapName(fd)).Data["taskmanager-pod-template.yaml"]
+		raw := find[*corev1.ConfigMap](t, objs, deployer.ConfigMapName(fd)).Data[flinkconf.TaskManagerPodTemplateFile]
 		if err := yaml.Unmarshal([]byte(raw), &tpl); err != nil {
 			t.Fatal(err)
 		}
 		check("native TaskManager template", corev1.PodTemplateSpec{ObjectMeta: tpl.ObjectMeta, Spec: tpl.Spec}, false)
+	}
+}
+
+// TestInternalServiceAsFlinkMakesIt: the internal JobManager Service
+// exists where Flink makes it (standalone always, native without high
+// availability), and the configuration then points the TaskManagers at
+// it; a native cluster with HA has the REST Service alone.
+func TestInternalServiceAsFlinkMakesIt(t *testing.T) {
+	cases := []struct {
+		mode         v1beta1.KubernetesDeploymentMode
+		ha           bool
+		wantInternal bool
+	}{
+		{v1beta1.ModeNative, false, true},
+		{v1beta1.ModeNative, true, false},
+		{v1beta1.ModeStandalone, false, true},
+		{v1beta1.ModeStandalone, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s/ha=%t", tc.mode, tc.ha), func(t *testing.T) {
+			fd := app(func(fd *v1beta1.FlinkDeployment) {
+				fd.Spec.Mode = tc.mode
+				if tc.ha {
+					fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(map[string]string{"high-availability.type": "kubernetes", "high-availability.storageDir": "file:///flink-data/ha"})
+				}
+			})
+			d := map[v1beta1.KubernetesDeploymentMode]deployer.Deployer{v1beta1.ModeNative: native.New(), v1beta1.ModeStandalone: standalone.New()}[tc.mode]
+			objs, err := d.Resources(fd, deployer.Inputs{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var services []string
+			for _, o := range objs {
+				if _, ok := o.(*corev1.Service); ok {
+					services = append(services, o.GetName())
+				}
+			}
+			want := []string{deployer.RestServiceName(fd)}
+			if tc.wantInternal {
+				want = []string{fd.Name, deployer.RestServiceName(fd)}
+			}
+			if !slices.Equal(services, want) {
+				t.Errorf("Services %v, want %v", services, want)
+			}
+			address := strings.Contains(configOf(t, objs, fd), "jobmanager.rpc.address: wordcount.team-a")
+			if address != tc.wantInternal {
+				t.Errorf("jobmanager.rpc.address set to the internal Service: %t, want %t", address, tc.wantInternal)
+			}
+		})
 	}
 }

@@ -74,10 +74,10 @@ func TestGoldenResources(t *testing.T) {
 				}
 				want, err := os.ReadFile(golden)
 				if err != nil {
-					t.Fatalf("%v (run go test ./controllers/deployer/ -update to create it)", err)
+					t.Fatalf("%v (run go test ./internal/deployer/ -update to create it)", err)
 				}
 				if !bytes.Equal(want, buf.Bytes()) {
-					t.Fatalf("%s differs from what the deployer builds now; if the change is intended, run go test ./controllers/deployer/ -update and review the diff.\ngot:\n%s", golden, buf.String())
+					t.Fatalf("%s differs from what the deployer builds now; if the change is intended, run go test ./internal/deployer/ -update and review the diff.\ngot:\n%s", golden, buf.String())
 				}
 			})
 		}

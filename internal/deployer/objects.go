@@ -43,6 +43,8 @@ type Cluster struct {
 	FD *v1beta1.FlinkDeployment
 	// Conf is its effective Flink configuration.
 	Conf flinkconf.Config
+	// Mode is the deployment mode it is built for.
+	Mode v1beta1.KubernetesDeploymentMode
 	// Type is the Flink type label value of the mode.
 	Type string
 }
@@ -57,15 +59,15 @@ func NewCluster(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMo
 	if mode == v1beta1.ModeStandalone {
 		t = TypeStandalone
 	}
-	return &Cluster{FD: fd, Conf: conf, Type: t}, nil
+	return &Cluster{FD: fd, Conf: conf, Mode: mode, Type: t}, nil
 }
 
 // BuildResources returns fd's member objects in mode, in creation order:
-// the configuration ConfigMap, the ConfigMaps build adds, the Services,
+// the configuration ConfigMap (with the files build adds), the Services,
 // the Deployments build makes and the Ingress, if any. It is the
 // Resources of both deployers; build makes what differs between modes.
 func BuildResources(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, in Inputs,
-	build func(*Cluster) (configMaps, deployments []client.Object, err error)) ([]client.Object, error) {
+	build func(*Cluster) (files map[string]string, deployments []client.Object, err error)) ([]client.Object, error) {
 	c, err := NewCluster(fd, mode, in)
 	if err != nil {
 		return nil, err
@@ -74,11 +76,14 @@ func BuildResources(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeployme
 	if err != nil {
 		return nil, err
 	}
-	configMaps, deployments, err := build(c)
+	files, deployments, err := build(c)
 	if err != nil {
 		return nil, err
 	}
-	objs := append([]client.Object{conf}, configMaps...)
+	for name, content := range files {
+		conf.Data[name] = content
+	}
+	objs := []client.Object{conf}
 	for _, svc := range c.Services() {
 		objs = append(objs, svc)
 	}
@@ -149,9 +154,23 @@ func (c *Cluster) ConfigMap() (*corev1.ConfigMap, error) {
 	}, nil
 }
 
-// Services are the JobManager's internal headless Service (RPC, blob) and
-// its REST Service.
+// Services are the JobManager's REST Service and, where Flink makes one
+// (flinkconf.Config.InternalService), its internal headless Service (RPC,
+// blob server).
 func (c *Cluster) Services() []*corev1.Service {
+	port := c.Conf.RestPort()
+	rest := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: c.Meta(RestServiceName(c.FD), ComponentJobManager),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceType(c.Conf[flinkconf.KeyRestExposedType]),
+			Selector: c.Selector(ComponentJobManager),
+			Ports:    []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if !c.Conf.InternalService(c.Mode) {
+		return []*corev1.Service{rest}
+	}
 	internal := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: c.Meta(c.FD.Name, ComponentJobManager),
@@ -162,16 +181,6 @@ func (c *Cluster) Services() []*corev1.Service {
 				{Name: "jobmanager-rpc", Port: PortRPC, TargetPort: intstr.FromInt32(PortRPC), Protocol: corev1.ProtocolTCP},
 				{Name: "blobserver", Port: PortBlob, TargetPort: intstr.FromInt32(PortBlob), Protocol: corev1.ProtocolTCP},
 			},
-		},
-	}
-	port := c.Conf.RestPort()
-	rest := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: c.Meta(RestServiceName(c.FD), ComponentJobManager),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceType(c.Conf[flinkconf.KeyRestExposedType]),
-			Selector: c.Selector(ComponentJobManager),
-			Ports:    []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	return []*corev1.Service{internal, rest}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -102,10 +104,39 @@ func sharedObjects(fd *v1beta1.FlinkDeployment) []client.Object {
 	}
 }
 
+// DeleteLeftovers deletes what an earlier deployment of fd left that
+// desired (fd's objects now) lacks: the internal Service once Flink makes
+// none (high availability turned on in native mode), the Ingress once the
+// spec has none, the pod template ConfigMap of earlier hubs. It reads with
+// r, the apiserver in the hub (the cache would start watches of kinds the
+// hub does not otherwise read), and deletes only objects fd owns.
+func DeleteLeftovers(ctx context.Context, r client.Reader, w client.Writer, fd *v1beta1.FlinkDeployment, desired []client.Object, deployers ...Deployer) error {
+	candidates := sharedObjects(fd)
+	for _, d := range deployers {
+		candidates = append(candidates, d.SupportObjects(fd)...)
+	}
+	for _, obj := range candidates {
+		if slices.ContainsFunc(desired, func(o client.Object) bool {
+			return reflect.TypeOf(o) == reflect.TypeOf(obj) && o.GetName() == obj.GetName()
+		}) {
+			continue
+		}
+		if err := deleteOwned(ctx, r, w, fd, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteOwned deletes obj (by its namespace and name) if it exists and fd
 // owns it, so a same-named object someone else made is never touched.
 func DeleteOwned(ctx context.Context, c client.Client, fd *v1beta1.FlinkDeployment, obj client.Object, opts ...client.DeleteOption) error {
-	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+	return deleteOwned(ctx, c, c, fd, obj, opts...)
+}
+
+// deleteOwned is DeleteOwned reading with r and deleting with w.
+func deleteOwned(ctx context.Context, r client.Reader, w client.Writer, fd *v1beta1.FlinkDeployment, obj client.Object, opts ...client.DeleteOption) error {
+	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -114,7 +145,7 @@ func DeleteOwned(ctx context.Context, c client.Client, fd *v1beta1.FlinkDeployme
 	if !ownedBy(obj, fd) || !obj.GetDeletionTimestamp().IsZero() {
 		return nil
 	}
-	if err := c.Delete(ctx, obj, opts...); err != nil && !apierrors.IsNotFound(err) {
+	if err := w.Delete(ctx, obj, opts...); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package deployer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -72,7 +73,7 @@ func teardownCases(fd *v1beta1.FlinkDeployment, jobManager, foreign clusterObj) 
 	support := []clusterObj{
 		{&corev1.Service{}, "wordcount"},
 		{&corev1.ConfigMap{}, deployer.ConfigMapName(fd)},
-		{&corev1.ConfigMap{}, native.PodTemplateConfigMapName(fd)},
+		{&corev1.ConfigMap{}, native.LegacyPodTemplateConfigMapName(fd)},
 		{&networkingv1.Ingress{}, "wordcount"},
 	}
 	haData := []clusterObj{{&corev1.ConfigMap{}, "wordcount-cluster-config-map"}, {&corev1.ConfigMap{}, "wordcount-0000-config-map"}}
@@ -89,7 +90,7 @@ func teardownCases(fd *v1beta1.FlinkDeployment, jobManager, foreign clusterObj) 
 }
 
 // clusterObjects are the objects the deployers build for fd, each once,
-// and fd's HA ConfigMaps. The Service named foreign has no owner (someone
+// the pod template ConfigMap of earlier hubs, and fd's HA ConfigMaps. The Service named foreign has no owner (someone
 // else made it); when stuck, the Deployment named jobManager has a
 // finalizer.
 func clusterObjects(t *testing.T, fd *v1beta1.FlinkDeployment, deployers []deployer.Deployer, jobManager, foreign string, stuck bool) []client.Object {
@@ -119,7 +120,10 @@ func clusterObjects(t *testing.T, fd *v1beta1.FlinkDeployment, deployers []deplo
 			}
 		}
 	}
-	return append(objs, ha("wordcount-cluster-config-map"), ha("wordcount-0000-config-map"))
+	// The TaskManager pod template ConfigMap an earlier hub made.
+	legacy := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: native.LegacyPodTemplateConfigMapName(fd),
+		OwnerReferences: objs[0].GetOwnerReferences()}}
+	return append(objs, legacy, ha("wordcount-cluster-config-map"), ha("wordcount-0000-config-map"))
 }
 
 // checkGoneAndKept checks that the teardown of tc deleted its gone objects
@@ -148,4 +152,51 @@ func contains(objs []client.Object, o client.Object) bool {
 		}
 	}
 	return false
+}
+
+// TestDeleteLeftovers: a redeployment removes what the earlier one made
+// and the new one lacks (the internal Service once HA is on, the Ingress
+// once the spec has none, an earlier hub's pod template ConfigMap), keeps
+// what it still has, and never touches an object fd does not own.
+func TestDeleteLeftovers(t *testing.T) {
+	before := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"}
+	})
+	after := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(map[string]string{"high-availability.type": "kubernetes", "high-availability.storageDir": "file:///flink-data/ha"})
+	})
+	for _, foreignIngress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("foreign Ingress %t", foreignIngress), func(t *testing.T) {
+			objs := clusterObjects(t, before, []deployer.Deployer{native.New()}, "wordcount", "", false)
+			if foreignIngress {
+				for _, o := range objs {
+					if _, ok := o.(*networkingv1.Ingress); ok {
+						o.SetOwnerReferences(nil)
+					}
+				}
+			}
+			scheme := runtime.NewScheme()
+			_ = clientgoscheme.AddToScheme(scheme)
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+			desired, err := native.New().Resources(after, deployer.Inputs{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := deployer.DeleteLeftovers(context.Background(), c, c, after, desired, native.New(), standalone.New()); err != nil {
+				t.Fatal(err)
+			}
+			tc := teardownCase{
+				gone: []clusterObj{{&corev1.Service{}, "wordcount"}, {&corev1.ConfigMap{}, native.LegacyPodTemplateConfigMapName(after)}},
+				kept: []clusterObj{{&corev1.Service{}, deployer.RestServiceName(after)}, {&corev1.ConfigMap{}, deployer.ConfigMapName(after)},
+					{&appsv1.Deployment{}, "wordcount"}, {&corev1.ConfigMap{}, "wordcount-cluster-config-map"}},
+			}
+			ingress := clusterObj{&networkingv1.Ingress{}, "wordcount"}
+			if foreignIngress {
+				tc.kept = append(tc.kept, ingress)
+			} else {
+				tc.gone = append(tc.gone, ingress)
+			}
+			checkGoneAndKept(t, c, after, tc)
+		})
+	}
 }

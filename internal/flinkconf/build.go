@@ -65,8 +65,16 @@ const (
 const DefaultRestPort = 8081
 
 // TaskManagerPodTemplatePath is where native JobManagers find the
-// TaskManager pod template (mounted from the pod-template ConfigMap).
-const TaskManagerPodTemplatePath = "/opt/flink/pod-template/taskmanager-pod-template.yaml"
+// TaskManager pod template: a file of the configuration ConfigMap, mounted
+// with the configuration.
+const TaskManagerPodTemplatePath = "/opt/flink/conf/" + TaskManagerPodTemplateFile
+
+// TaskManagerPodTemplateFile is the TaskManager pod template's key in the
+// configuration ConfigMap of a native cluster.
+const TaskManagerPodTemplateFile = "taskmanager-pod-template.yaml"
+
+// KeyJMAddress is where TaskManagers reach the JobManager's RPC endpoint.
+const KeyJMAddress = "jobmanager.rpc.address"
 
 // Restore says what state a (re)deployed job starts from.
 type Restore struct {
@@ -144,7 +152,19 @@ func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, r
 	if c.HAEnabled() {
 		c[KeyHAClusterID] = fd.Name
 	}
+	if c.InternalService(mode) {
+		// As Flink's client does when it makes the internal Service.
+		c[KeyJMAddress] = fd.Name + "." + fd.Namespace
+	}
 	return c, nil
+}
+
+// InternalService reports whether the cluster has an internal JobManager
+// Service (RPC and blob server), as Flink builds one: always in standalone
+// mode; in native mode only without high availability, where the
+// TaskManagers find the JobManager's pod address in the HA metadata.
+func (c Config) InternalService(mode v1beta1.KubernetesDeploymentMode) bool {
+	return mode == v1beta1.ModeStandalone || !c.HAEnabled()
 }
 
 func (c Config) applyJob(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, restore Restore) error {

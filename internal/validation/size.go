@@ -44,37 +44,75 @@ func validateSizes(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp
 				len(raw), SpecCopies, n, MaxObjectBytes-Headroom)))
 		}
 	}
+	errs = append(errs, configMapSize(spec, conf, sp)...)
+	errs = append(errs, podTemplateSizes(spec, sp)...)
+	if spec.Ingress != nil {
+		if n := annotationBytes(spec.Ingress.Annotations); n > MaxAnnotations-Headroom {
+			errs = append(errs, sizeError(sp.Child("ingress", "annotations"), fmt.Sprintf("the Ingress's annotations would hold %d bytes, over the %d bytes an object's annotations may have",
+				n, MaxAnnotations-Headroom)))
+		}
+	}
+	return errs
+}
 
-	// The configuration ConfigMap: the Flink configuration file and the
-	// log configuration files.
-	confBytes := 0
+// native reports whether spec deploys in native mode.
+func native(spec *v1beta1.FlinkDeploymentSpec) bool {
+	return spec.Mode == "" || spec.Mode == v1beta1.ModeNative
+}
+
+// configMapSize checks the configuration ConfigMap: the Flink
+// configuration file, the log configuration files and, in native mode, the
+// TaskManager pod template. The error names the largest part's field.
+func configMapSize(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	rendered, err := flinkconf.Config(conf).Render(flinkconf.FileName(spec.FlinkVersion))
 	if err != nil {
 		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
 	}
-	confBytes = len(flinkconf.FileName(spec.FlinkVersion)) + len(rendered)
+	confBytes := len(flinkconf.FileName(spec.FlinkVersion)) + len(rendered)
 	logBytes := 0
 	for name, content := range spec.LogConfiguration {
 		logBytes += len(name) + len(content)
 	}
-	if total := confBytes + logBytes; total > MaxConfigMapData-Headroom {
+	tmPath, tmBytes := sp.Child("taskManager", "podTemplate"), 0
+	if native(spec) {
+		common, _ := podBytes(spec.PodTemplate)
+		own := 0
+		if spec.TaskManager != nil {
+			own, _ = podBytes(spec.TaskManager.PodTemplate)
+		}
+		tmBytes = common + own
+		if common > own {
+			tmPath = sp.Child("podTemplate")
+		}
+	}
+	if total := confBytes + logBytes + tmBytes; total > MaxConfigMapData-Headroom {
 		p := sp.Child("flinkConfiguration")
-		if logBytes > confBytes {
+		switch {
+		case tmBytes > confBytes && tmBytes > logBytes:
+			p = tmPath
+		case logBytes > confBytes:
 			p = sp.Child("logConfiguration")
 		}
-		errs = append(errs, sizeError(p, fmt.Sprintf("the configuration ConfigMap would hold %d bytes (flinkConfiguration %d, logConfiguration %d), over the %d bytes a ConfigMap may hold",
-			total, confBytes, logBytes, MaxConfigMapData-Headroom)))
+		errs = append(errs, sizeError(p, fmt.Sprintf("the configuration ConfigMap would hold %d bytes (flinkConfiguration %d, logConfiguration %d, TaskManager pod template %d), over the %d bytes a ConfigMap may hold",
+			total, confBytes, logBytes, tmBytes, MaxConfigMapData-Headroom)))
 	}
+	return errs
+}
 
-	native := spec.Mode == "" || spec.Mode == v1beta1.ModeNative
+// podTemplateSizes checks the pod templates of the Deployments and the
+// pods' annotations.
+func podTemplateSizes(spec *v1beta1.FlinkDeploymentSpec, sp *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	roles := []struct {
-		path  *field.Path
-		tpl   *corev1.Pod
-		limit int
-		into  string
+		path *field.Path
+		tpl  *corev1.Pod
+		// into is the object the template goes into; "" when its size
+		// is checked with the configuration ConfigMap's.
+		into string
 	}{
-		{sp.Child("jobManager", "podTemplate"), nil, MaxObjectBytes, "the JobManager Deployment"},
-		{sp.Child("taskManager", "podTemplate"), nil, MaxObjectBytes, "the TaskManager Deployment"},
+		{sp.Child("jobManager", "podTemplate"), nil, "the JobManager Deployment"},
+		{sp.Child("taskManager", "podTemplate"), nil, "the TaskManager Deployment"},
 	}
 	if spec.JobManager != nil {
 		roles[0].tpl = spec.JobManager.PodTemplate
@@ -82,8 +120,8 @@ func validateSizes(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp
 	if spec.TaskManager != nil {
 		roles[1].tpl = spec.TaskManager.PodTemplate
 	}
-	if native {
-		roles[1].limit, roles[1].into = MaxConfigMapData, "the TaskManager pod template ConfigMap"
+	if native(spec) {
+		roles[1].into = ""
 	}
 	common, commonAnn := podBytes(spec.PodTemplate)
 	for _, r := range roles {
@@ -92,9 +130,9 @@ func validateSizes(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp
 		if common > own {
 			p = sp.Child("podTemplate")
 		}
-		if n := common + own; n > r.limit-Headroom {
+		if n := common + own; r.into != "" && n > MaxObjectBytes-Headroom {
 			errs = append(errs, sizeError(p, fmt.Sprintf("%s would hold %d bytes of pod template (podTemplate %d, %s %d), over the %d bytes it may have",
-				r.into, n, common, r.path, own, r.limit-Headroom)))
+				r.into, n, common, r.path, own, MaxObjectBytes-Headroom)))
 		}
 		ann := mergedAnnotations(spec.PodTemplate, r.tpl)
 		if n := annotationBytes(ann); n > MaxAnnotations-Headroom {
@@ -102,12 +140,6 @@ func validateSizes(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, sp
 				p = r.path
 			}
 			errs = append(errs, sizeError(p.Child("metadata", "annotations"), fmt.Sprintf("the pods' annotations would hold %d bytes, over the %d bytes an object's annotations may have",
-				n, MaxAnnotations-Headroom)))
-		}
-	}
-	if spec.Ingress != nil {
-		if n := annotationBytes(spec.Ingress.Annotations); n > MaxAnnotations-Headroom {
-			errs = append(errs, sizeError(sp.Child("ingress", "annotations"), fmt.Sprintf("the Ingress's annotations would hold %d bytes, over the %d bytes an object's annotations may have",
 				n, MaxAnnotations-Headroom)))
 		}
 	}

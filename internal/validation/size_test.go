@@ -42,10 +42,14 @@ func sizeCases() []sizeCase {
 		}, []string{"spec.logConfiguration", "configuration ConfigMap"}},
 		{"native TaskManager pod template over 1 MiB", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.TaskManager.PodTemplate = podWithEnv(1030)
-		}, []string{"spec.taskManager.podTemplate", "TaskManager pod template ConfigMap"}},
+		}, []string{"spec.taskManager.podTemplate", "configuration ConfigMap would hold", "TaskManager pod template 10"}},
 		{"common pod template over 1 MiB", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.PodTemplate = podWithEnv(1030)
-		}, []string{"spec.podTemplate", "TaskManager pod template ConfigMap"}},
+		}, []string{"spec.podTemplate", "configuration ConfigMap would hold"}},
+		{"native configuration and TaskManager pod template together over 1 MiB", func(fd *v1beta1.FlinkDeployment) {
+			sizedConf(kib(600))(fd)
+			fd.Spec.TaskManager.PodTemplate = podWithEnv(500)
+		}, []string{"spec.flinkConfiguration", "configuration ConfigMap would hold", "TaskManager pod template 51"}},
 		{"standalone TaskManager pod template of 1.2 MiB fits its Deployment", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.Mode = v1beta1.ModeStandalone
 			fd.Spec.Job = nil

@@ -77,7 +77,7 @@ func TestRegistrarFollowsBundleChanges(t *testing.T) {
 			t.Fatalf("caBundle never became %q: %v", pem, err)
 		}
 		h := got.Webhooks[0]
-		if ptr.Deref(h.ClientConfig.URL, "") != "https://hub.example/validate" || *h.FailurePolicy != admissionregistrationv1.Fail || *h.TimeoutSeconds != 3 {
+		if ptr.Deref(h.ClientConfig.URL, "") != "https://hub.example/validate/member" || *h.FailurePolicy != admissionregistrationv1.Fail || *h.TimeoutSeconds != 3 {
 			t.Errorf("webhook = url %v policy %v timeout %v", ptr.Deref(h.ClientConfig.URL, ""), *h.FailurePolicy, *h.TimeoutSeconds)
 		}
 	}

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -145,10 +146,13 @@ func TestReviewValidatesSessionJobs(t *testing.T) {
 		{"no session cluster", job("", "https://artifacts.example/job.jar", false), "spec.deploymentName"},
 		{"s3 jar", job("session", "s3://bucket/job.jar", false), "spec.job.jarURI"},
 		{"being deleted", job("", "s3://bucket/job.jar", true), ""},
+		{"on an application cluster", job("app", "https://artifacts.example/job.jar", false), "spec.deploymentName: Invalid value: \"app\": an application cluster"},
+		{"on a FlinkDeployment the hub does not know", job("unknown", "https://artifacts.example/job.jar", false), ""},
 	}
+	sessions := fakeSessions{"m1/apps/session": {}, "m1/apps/app": {Job: &flinkv1beta1.JobSpec{JarURI: "local:///job.jar"}}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := webhook.Review(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create,
+			resp := webhook.Reviewer{Sessions: sessions}.Review(context.Background(), "m1", &admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create,
 				Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkSessionJob"}, Object: raw(t, tc.job)})
 			switch {
 			case tc.want == "" && !resp.Allowed:
@@ -158,4 +162,16 @@ func TestReviewValidatesSessionJobs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeSessions are the FlinkDeployment specs the hub knows, by
+// member/namespace/name.
+type fakeSessions map[string]flinkv1beta1.FlinkDeploymentSpec
+
+func (f fakeSessions) SessionCluster(_ context.Context, member, namespace, name string) (*flinkv1beta1.FlinkDeployment, bool) {
+	spec, ok := f[member+"/"+namespace+"/"+name]
+	if !ok {
+		return nil, false
+	}
+	return &flinkv1beta1.FlinkDeployment{Spec: spec}, true
 }

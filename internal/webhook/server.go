@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -41,15 +42,28 @@ type CertSource interface {
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
-// Server is the HTTPS admission server, a manager.Runnable.
-type Server struct {
-	addr  string
-	certs CertSource
+// SessionClusters look up the FlinkDeployment a FlinkSessionJob names, as
+// the hub knows it.
+type SessionClusters interface {
+	// SessionCluster returns member's FlinkDeployment namespace/name;
+	// ok is false when this replica does not know it (a member it does
+	// not serve, or not cached yet: the same apply may create it a moment
+	// before the job).
+	SessionCluster(ctx context.Context, member, namespace, name string) (fd *flinkv1beta1.FlinkDeployment, ok bool)
 }
 
-// NewServer serves the webhook on addr with certificates from certs.
-func NewServer(addr string, certs CertSource) *Server {
-	return &Server{addr: addr, certs: certs}
+// Server is the HTTPS admission server, a manager.Runnable.
+type Server struct {
+	addr     string
+	certs    CertSource
+	sessions SessionClusters
+}
+
+// NewServer serves the webhook on addr with certificates from certs;
+// sessions, optional, lets it refuse a session job on an application
+// cluster.
+func NewServer(addr string, certs CertSource, sessions SessionClusters) *Server {
+	return &Server{addr: addr, certs: certs, sessions: sessions}
 }
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
@@ -63,7 +77,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("webhook: listen on %s: %w", s.addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(Path, Handler())
+	h := Handler(s.sessions)
+	mux.Handle(Path, h)
+	mux.Handle(Path+"/", h)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,8 +101,11 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// Handler validates AdmissionReviews of FlinkDeployments.
-func Handler() http.Handler {
+// Handler validates AdmissionReviews of FlinkDeployments and
+// FlinkSessionJobs of the member its path names (Path/<member>; the
+// registrar registers that URL in each member), looking session clusters
+// up in sessions (nil: never).
+func Handler(sessions SessionClusters) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
@@ -102,7 +121,8 @@ func Handler() http.Handler {
 			http.Error(w, "body is not an AdmissionReview with a request", http.StatusBadRequest)
 			return
 		}
-		resp := Review(review.Request)
+		member, _ := strings.CutPrefix(r.URL.Path, Path+"/")
+		resp := Reviewer{Sessions: sessions}.Review(r.Context(), member, review.Request)
 		if !resp.Allowed {
 			log.FromContext(r.Context()).V(1).Info("rejected FlinkDeployment", "namespace", review.Request.Namespace,
 				"name", review.Request.Name, "reason", resp.Result.Message)
@@ -121,12 +141,27 @@ func Handler() http.Handler {
 // any other operation are admitted, so metadata and finalizer changes never
 // depend on the rules.
 func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	return Reviewer{}.Review(context.Background(), "", req)
+}
+
+// Reviewer decides admission requests of one member's objects.
+type Reviewer struct {
+	// Sessions, optional, finds the FlinkDeployment a session job names:
+	// one known to have a job (an application cluster) is refused, as
+	// upstream's webhook does. One not known is admitted; the controller
+	// reports it missing.
+	Sessions SessionClusters
+}
+
+// Review decides one admission request of member (see the function
+// Review).
+func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return resp
 	}
 	if req.Kind.Kind == "FlinkSessionJob" {
-		return reviewSessionJob(req, resp)
+		return v.reviewSessionJob(ctx, member, req, resp)
 	}
 	var fd flinkv1beta1.FlinkDeployment
 	if err := json.Unmarshal(req.Object.Raw, &fd); err != nil {
@@ -156,8 +191,9 @@ func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 }
 
 // reviewSessionJob validates a FlinkSessionJob being created or updated,
-// unless it is being deleted.
-func reviewSessionJob(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) *admissionv1.AdmissionResponse {
+// unless it is being deleted, and refuses one whose session cluster is
+// known to be an application cluster.
+func (v Reviewer) reviewSessionJob(ctx context.Context, member string, req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) *admissionv1.AdmissionResponse {
 	var job flinkv1beta1.FlinkSessionJob
 	if err := json.Unmarshal(req.Object.Raw, &job); err != nil {
 		return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode FlinkSessionJob: %v", err))
@@ -170,6 +206,12 @@ func reviewSessionJob(req *admissionv1.AdmissionRequest, resp *admissionv1.Admis
 	}
 	if errs := validation.ValidateSessionJob(&job); len(errs) > 0 {
 		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
+	}
+	if v.Sessions == nil || member == "" {
+		return resp
+	}
+	if fd, ok := v.Sessions.SessionCluster(ctx, member, job.Namespace, job.Spec.DeploymentName); ok && fd.Spec.Job != nil {
+		return deny(resp, metav1.StatusReasonInvalid, fmt.Sprintf("spec.deploymentName: Invalid value: %q: an application cluster (it has a job); a session job needs a FlinkDeployment without a job", job.Spec.DeploymentName))
 	}
 	return resp
 }

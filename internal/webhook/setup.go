@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,8 +11,12 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 
 	"github.com/flink-hub/flink-hub/internal/webhook/certs"
 	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
@@ -102,7 +107,7 @@ func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f 
 	if err := mgr.GetLocalManager().Add(source); err != nil {
 		return err
 	}
-	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source)); err != nil {
+	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source, memberCaches{mgr})); err != nil {
 		return err
 	}
 	return mgr.Add(registrar.New(source, registrar.Options{
@@ -110,4 +115,21 @@ func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f 
 		FailurePolicy: admissionregistrationv1.FailurePolicyType(f.FailurePolicy),
 		Timeout:       f.Timeout,
 	}))
+}
+
+// memberCaches finds session clusters in the hub's caches of its members.
+type memberCaches struct{ mgr mcmanager.Manager }
+
+// SessionCluster implements SessionClusters: a member this replica does
+// not serve, or a FlinkDeployment its cache lacks, is not known.
+func (m memberCaches) SessionCluster(ctx context.Context, member, namespace, name string) (*flinkv1beta1.FlinkDeployment, bool) {
+	cl, err := m.mgr.GetCluster(ctx, multicluster.ClusterName(member))
+	if err != nil {
+		return nil, false
+	}
+	fd := &flinkv1beta1.FlinkDeployment{}
+	if err := cl.GetClient().Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, fd); err != nil {
+		return nil, false
+	}
+	return fd, true
 }

@@ -122,8 +122,8 @@ func waitRegistration(t *testing.T, ctx context.Context, m *framework.ControlPla
 		t.Fatalf("webhook not registered in %s: %v", m.Name, err)
 	}
 	hook := cfg.Webhooks[0]
-	if got := ptr.Deref(hook.ClientConfig.URL, ""); got != url {
-		t.Errorf("clientConfig.url = %q, want %q", got, url)
+	if got, want := ptr.Deref(hook.ClientConfig.URL, ""), url+"/"+m.Name; got != want {
+		t.Errorf("clientConfig.url = %q, want %q (the member named)", got, want)
 	}
 	ops := hook.Rules[0].Operations
 	if len(ops) != 2 || ops[0] != admissionregistrationv1.Create || ops[1] != admissionregistrationv1.Update {
@@ -179,6 +179,7 @@ func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlan
 	if err := m.Client.Create(ctx, good); err != nil {
 		t.Fatalf("valid FlinkDeployment rejected: %v", err)
 	}
+	checkSessionJobs(t, ctx, m, good)
 	bad := good.DeepCopy()
 	forbidNamespaceKey(bad)
 	if err := m.Client.Update(ctx, bad); err == nil || !strings.Contains(err.Error(), "kubernetes.namespace") {
@@ -193,6 +194,38 @@ func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlan
 		t.Fatalf("oversized create: got %.300v, want the webhook's size rejection", err)
 	}
 	return good
+}
+
+// checkSessionJobs: a session job naming app, an application cluster, is
+// refused once the hub's cache of m has app; one naming a FlinkDeployment
+// the hub does not know is admitted (the same apply may create it a moment
+// later; the controller reports it missing meanwhile).
+func checkSessionJobs(t *testing.T, ctx context.Context, m *framework.ControlPlane, app *flinkv1beta1.FlinkDeployment) {
+	t.Helper()
+	job := func(name, deployment string) *flinkv1beta1.FlinkSessionJob {
+		return &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: name},
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deployment, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
+	}
+	var createErr error
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		createErr = m.Client.Create(ctx, job("on-app", app.Name))
+		if createErr == nil {
+			return false, m.Client.Delete(ctx, job("on-app", app.Name))
+		}
+		return strings.Contains(createErr.Error(), "admission webhook"), nil
+	}); err != nil {
+		t.Fatalf("a session job on an application cluster never refused by the webhook; last create: %v", createErr)
+	}
+	if !strings.Contains(createErr.Error(), "spec.deploymentName") || !strings.Contains(createErr.Error(), "an application cluster") {
+		t.Errorf("refusal %q does not name spec.deploymentName and the application cluster", createErr)
+	}
+	unknown := job("on-unknown", "not-yet")
+	if err := m.Client.Create(ctx, unknown); err != nil {
+		t.Fatalf("a session job naming a FlinkDeployment the hub does not know was refused: %v", err)
+	}
+	if err := m.Client.Delete(ctx, unknown); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkHubDown stops the hub (stop) and changes good in m: a dead hub

@@ -67,7 +67,11 @@ func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkD
 			return err
 		}
 	}
-	return nil
+	if s.lastSpec == nil {
+		// A first deployment has nothing left from an earlier one.
+		return nil
+	}
+	return deployer.DeleteLeftovers(ctx, s.cluster.GetAPIReader(), s.cluster.GetClient(), target, objs, r.deployers()...)
 }
 
 // applyAll applies objs with server-side apply, concurrently.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,10 +35,7 @@ const (
 // ExceptionMarks remember, per FlinkDeployment, the job whose exceptions
 // were reported, its state and last modification then, and the newest
 // exception reported; safe for concurrent use, the zero value is ready.
-type ExceptionMarks struct {
-	mu    sync.Mutex
-	marks map[types.UID]exceptionMark
-}
+type ExceptionMarks struct{ marks memo[exceptionMark] }
 
 type exceptionMark struct {
 	jobID            string
@@ -48,21 +44,9 @@ type exceptionMark struct {
 	state string
 }
 
-func (m *ExceptionMarks) get(uid types.UID) (exceptionMark, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	mark, ok := m.marks[uid]
-	return mark, ok
-}
+func (m *ExceptionMarks) get(uid types.UID) (exceptionMark, bool) { return m.marks.get(uid) }
 
-func (m *ExceptionMarks) set(uid types.UID, mark exceptionMark) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.marks == nil || len(m.marks) >= maxRemembered {
-		m.marks = map[types.UID]exceptionMark{}
-	}
-	m.marks[uid] = mark
-}
+func (m *ExceptionMarks) set(uid types.UID, mark exceptionMark) { m.marks.set(uid, mark) }
 
 // reportExceptions turns the job's new exceptions into JobException
 // Warning events, newest first, at most
@@ -179,28 +163,22 @@ func countSetting(s *state, key string, def int) int {
 // ReadTimes remember, per FlinkDeployment, when something was last read
 // from Flink, to read it at most once per interval; safe for concurrent
 // use, the zero value is ready.
-type ReadTimes struct {
-	mu   sync.Mutex
-	last map[types.UID]time.Time
-}
+type ReadTimes struct{ last memo[time.Time] }
 
 // due reports whether uid's read is due at now, once per interval, the
 // first an interval after uid was first asked about (a job just started
 // has nothing to read yet), and then counts it as done.
 func (t *ReadTimes) due(uid types.UID, now time.Time, interval time.Duration) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.last == nil || len(t.last) >= maxRemembered {
-		t.last = map[types.UID]time.Time{}
-	}
-	last, ok := t.last[uid]
-	if !ok {
-		t.last[uid] = now
-		return false
-	}
-	if now.Sub(last) < interval {
-		return false
-	}
-	t.last[uid] = now
-	return true
+	due := false
+	t.last.update(uid, func(last time.Time, ok bool) (time.Time, bool) {
+		if !ok {
+			return now, true
+		}
+		if now.Sub(last) < interval {
+			return last, true
+		}
+		due = true
+		return now, true
+	})
+	return due
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
@@ -47,17 +51,57 @@ func (r *Reconciler) writeStatus(ctx context.Context, c client.Client, fd, befor
 	if err := c.Status().Patch(ctx, out, fencedPatch(before), client.FieldOwner(r.Options.FieldOwner)); err != nil {
 		return err
 	}
+	r.own.wrote(fd.UID, before.ResourceVersion, r.now())
 	fd.ObjectMeta, fd.Status = out.ObjectMeta, out.Status
 	return nil
+}
+
+// read returns the FlinkDeployment of key for a reconcile, nil when it is
+// gone, or how soon to look again when the cache still lacks this
+// replica's own last write of it (ownWrites).
+//
+// It reads the cache, except right after this replica took the key over:
+// the cache may then lack the previous owner's last writes (a trigger id,
+// a savepoint path), and the first reconcile reads the apiserver. A
+// FlinkDeployment without the hub's finalizer is the exception to the
+// exception: nothing is done for it before the finalizer is written, and
+// that write, fenced by the resourceVersion read, fails if the cache was
+// behind (a new FlinkDeployment costs no extra read).
+func (r *Reconciler) read(ctx context.Context, cl cluster.Cluster, key types.NamespacedName) (*v1beta1.FlinkDeployment, time.Duration, error) {
+	fd := &v1beta1.FlinkDeployment{}
+	if err := cl.GetClient().Get(ctx, key, fd); err != nil {
+		return nil, 0, client.IgnoreNotFound(err)
+	}
+	if handoff.First(ctx) && (controllerutil.ContainsFinalizer(fd, Finalizer) || !fd.DeletionTimestamp.IsZero()) {
+		fd = &v1beta1.FlinkDeployment{}
+		if err := cl.GetAPIReader().Get(ctx, key, fd); err != nil {
+			return nil, 0, client.IgnoreNotFound(err)
+		}
+		return fd, 0, nil
+	}
+	if r.own.lagging(fd.UID, fd.ResourceVersion, r.now()) {
+		return nil, ownWriteRecheck, nil
+	}
+	return fd, 0, nil
 }
 
 // flinkDeployments names the resource in conflict errors.
 var flinkDeployments = schema.GroupResource{Group: v1beta1.GroupVersion.Group, Resource: "flinkdeployments"}
 
+// confirmedFor is how long a fenced write that went through stands for a
+// live read of the FlinkDeployment (confirmCurrent).
+const confirmedFor = time.Second
+
 // confirmCurrent reads the FlinkDeployment from the member's apiserver,
 // not the cache, and returns a conflict when it changed since this
-// reconcile read it.
+// reconcile read it. A fenced write of this reconcile in the last
+// confirmedFor stands for the read.
 func confirmCurrent(ctx context.Context, s *state, step string) error {
+	if !s.confirmed.IsZero() && time.Since(s.confirmed) < confirmedFor {
+		// A fenced write of this reconcile just went through: as good
+		// as a read.
+		return nil
+	}
 	live := &v1beta1.FlinkDeployment{}
 	if err := s.cluster.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(s.fd), live); err != nil {
 		return fmt.Errorf("read before %s: %w", step, err)

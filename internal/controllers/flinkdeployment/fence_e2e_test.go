@@ -158,4 +158,17 @@ func TestFirstReconcileAfterHandoffReadsLive(t *testing.T) {
 	if job := simJob(fd); job == nil || job.SavepointTriggers != 0 || job.State != "RUNNING" {
 		t.Errorf("the upgraded job was touched: %+v", job)
 	}
+
+	// A cached copy from before the finalizer was written is read from
+	// the cache even on the first reconcile: the finalizer patch, fenced,
+	// stops it before anything is done.
+	beforeFinalizer := stale.DeepCopy()
+	beforeFinalizer.Finalizers = nil
+	r, req = staleReconciler(beforeFinalizer)
+	if _, err := r.Reconcile(handoff.WithFirst(ctx), req); !apierrors.IsConflict(err) {
+		t.Fatalf("the first reconcile of a cached copy without the finalizer returned %v, want the finalizer patch's conflict", err)
+	}
+	if now := jobManager(t, ctx, fd); now.UID != jm.UID || !now.DeletionTimestamp.IsZero() {
+		t.Error("a reconcile of a copy without the finalizer replaced the Flink cluster")
+	}
 }

@@ -98,13 +98,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 	case plan.Nothing:
 		return false, nil
 	case plan.Steady:
-		if p.After > 0 && (s.next == 0 || p.After < s.next) {
-			s.next = p.After
-		}
-		if err := r.periodicSavepoint(ctx, s); err != nil {
-			return false, err
-		}
-		return false, r.periodicCheckpoint(ctx, s)
+		return false, r.steady(ctx, s, p)
 	case plan.ShutDown:
 		// Said before the deletion, which may end this reconcile waiting
 		// for the JobManager to go; the next one finds it missing and,
@@ -137,25 +131,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		r.event(s, corev1.EventTypeNormal, "SpecChanged", p.Why)
 		return true, r.persist(ctx, s)
 	case plan.CancelJob:
-		if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
-			return false, err
-		}
-		jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
-		if err != nil {
-			return false, err
-		}
-		if err := jm.CancelJob(ctx, st.JobStatus.JobID); err != nil {
-			return false, fmt.Errorf("cancel the job for the last-state upgrade: %w", err)
-		}
-		st.JobStatus.State = v1beta1.JobCancelling
-		// updateTime is when the job's state changed: the cancel timeout
-		// counts from here.
-		st.JobStatus.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
-		r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+flinkconf.KeyLastStateCancel+")")
-		if err := r.persist(ctx, s); err != nil {
-			return false, err
-		}
-		return false, requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
+		return false, r.cancelForLastState(ctx, s)
 	case plan.RecordCheckpoint:
 		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
 		r.event(s, corev1.EventTypeNormal, "UpgradeFromCheckpoint", "The cancelled job's latest checkpoint starts the upgrade: "+p.Restore.SavepointPath)
@@ -173,6 +149,48 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		return true, r.persist(ctx, s)
 	}
 	return r.runUpgradeStep(ctx, s, p)
+}
+
+// steady looks again when the plan says and takes the periodic snapshots
+// that are due.
+func (r *Reconciler) steady(ctx context.Context, s *state, p plan.Plan) error {
+	if p.After > 0 && (s.next == 0 || p.After < s.next) {
+		s.next = p.After
+	}
+	if err := r.periodicSavepoint(ctx, s); err != nil {
+		return err
+	}
+	if err := r.periodicCheckpoint(ctx, s); err != nil {
+		return err
+	}
+	r.trimHistory(ctx, s)
+	return nil
+}
+
+// cancelForLastState cancels the running job for a last-state upgrade from
+// its latest checkpoint (job.upgrade.last-state.job-cancel.enabled) and
+// waits for it to stop.
+func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
+		return err
+	}
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return err
+	}
+	if err := jm.CancelJob(ctx, st.JobStatus.JobID); err != nil {
+		return fmt.Errorf("cancel the job for the last-state upgrade: %w", err)
+	}
+	st.JobStatus.State = v1beta1.JobCancelling
+	// updateTime is when the job's state changed: the cancel timeout
+	// counts from here.
+	st.JobStatus.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
+	r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+flinkconf.KeyLastStateCancel+")")
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
 }
 
 // runUpgradeStep runs the steps of an upgrade under way after its begin,

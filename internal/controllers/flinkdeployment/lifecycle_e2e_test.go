@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -375,24 +376,14 @@ func TestReactiveScalingDoesNotRestart(t *testing.T) {
 func TestManualSavepointRetriedWithinGracePeriod(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fd := deployRunning(t, ctx, withSettings(haExample(t, "grace", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.savepoint.trigger.grace-period":"20 s"`))
-	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
-	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "bucket briefly unreachable"})
-	patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
-	if !awaitEvent(t, ctx, fd, "SavepointError") {
-		t.FailNow()
-	}
-	if evs := eventsOf(ctx, fd, "SavepointError"); !strings.Contains(evs[0].Note, "retrying") {
-		t.Errorf("event %q does not say it retries", evs[0].Note)
-	}
-	simJM.SetFaults(jobmanager.Faults{})
-	got := waitFor(t, ctx, fd, time.Minute, "the retried savepoint completed", func(fd *v1beta1.FlinkDeployment) bool {
-		info := fd.Status.JobStatus.SavepointInfo
-		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerNonce != nil && *info.LastSavepoint.TriggerNonce == 1
-	})
-	if got.Status.Error != "" {
-		t.Errorf("error %q after the retried savepoint completed", failure(got).Message)
-	}
+	fd, simJM := retriedWithinGrace(t, ctx, graceCase{name: "grace", setting: "savepoint.trigger.grace-period", nonce: "savepointTriggerNonce",
+		fault: jobmanager.Faults{SavepointFailure: "bucket briefly unreachable"}, event: "SavepointError",
+		nonceDone: func(st *v1beta1.FlinkDeploymentStatus) *int64 {
+			if info := st.JobStatus.SavepointInfo; info != nil && info.LastSavepoint != nil {
+				return info.LastSavepoint.TriggerNonce
+			}
+			return nil
+		}})
 
 	// Past the grace period, a failure is reported and not retried.
 	simJM.SetFaults(jobmanager.Faults{SavepointFailure: "bucket gone", SavepointDuration: 25 * time.Second})
@@ -400,6 +391,58 @@ func TestManualSavepointRetriedWithinGracePeriod(t *testing.T) {
 	waitFor(t, ctx, fd, time.Minute, "the late failure reported", func(fd *v1beta1.FlinkDeployment) bool {
 		return failure(fd).Reason == problem.SavepointFailed && strings.Contains(failure(fd).Message, "bucket gone")
 	})
+}
+
+// TestManualCheckpointRetriedWithinGracePeriod: the same for a manual
+// checkpoint and kubernetes.operator.checkpoint.trigger.grace-period (a
+// CheckpointError event).
+func TestManualCheckpointRetriedWithinGracePeriod(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	retriedWithinGrace(t, ctx, graceCase{name: "cp-grace", setting: "checkpoint.trigger.grace-period", nonce: "checkpointTriggerNonce",
+		fault: jobmanager.Faults{CheckpointFailure: "bucket briefly unreachable"}, event: "CheckpointError",
+		nonceDone: func(st *v1beta1.FlinkDeploymentStatus) *int64 {
+			if info := st.JobStatus.CheckpointInfo; info != nil && info.LastCheckpoint != nil {
+				return info.LastCheckpoint.TriggerNonce
+			}
+			return nil
+		}})
+}
+
+// graceCase is a manual snapshot kind retried within its grace period:
+// the setting (after kubernetes.operator.), the spec's nonce field, the
+// fault that fails it, the event that says it is retried, and the nonce
+// of the last completed one in a status.
+type graceCase struct {
+	name, setting, nonce, event string
+	fault                       jobmanager.Faults
+	nonceDone                   func(*v1beta1.FlinkDeploymentStatus) *int64
+}
+
+// retriedWithinGrace runs a FlinkDeployment with a 20 s grace period, fails
+// its first manual snapshot (nonce 1) and checks that it is retried, said
+// in an event, and completes once Flink recovers, leaving no error.
+func retriedWithinGrace(t *testing.T, ctx context.Context, c graceCase) (*v1beta1.FlinkDeployment, *jobmanager.JobManager) {
+	t.Helper()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, c.name, v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.`+c.setting+`":"20 s"`))
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(c.fault)
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"`+c.nonce+`":1}}}`)
+	if !awaitEvent(t, ctx, fd, c.event) {
+		t.FailNow()
+	}
+	if evs := eventsOf(ctx, fd, c.event); !strings.Contains(evs[0].Note, "retrying") {
+		t.Errorf("event %q does not say it retries", evs[0].Note)
+	}
+	simJM.SetFaults(jobmanager.Faults{})
+	got := waitFor(t, ctx, fd, time.Minute, "the retried snapshot completed", func(fd *v1beta1.FlinkDeployment) bool {
+		n := c.nonceDone(&fd.Status)
+		return n != nil && *n == 1
+	})
+	if got.Status.Error != "" {
+		t.Errorf("error %q after the retried snapshot completed", failure(got).Message)
+	}
+	return fd, simJM
 }
 
 func TestFailedSavepointKeepsTheJob(t *testing.T) {
@@ -932,6 +975,24 @@ func TestSavepointOnDeletion(t *testing.T) {
 	}
 	if !hasEvent(ctx, fd, "SavepointCompleted") {
 		t.Error("no event names the savepoint taken for the deletion")
+	}
+
+	// The savepoint is recorded in a snapshot that outlives the
+	// FlinkDeployment, and a later FlinkDeployment starts from it.
+	var snaps v1beta1.FlinkStateSnapshotList
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		err := fleet.Members[0].Client.List(ctx, &snaps, client.InNamespace(fd.Namespace), client.MatchingLabels{flinkdeployment.LabelSnapshotJob: fd.Name})
+		return err == nil && slices.ContainsFunc(snaps.Items, func(s v1beta1.FlinkStateSnapshot) bool {
+			return s.Spec.Savepoint != nil && s.Spec.Savepoint.Path == job.Savepoint.Path
+		}), err
+	}); err != nil {
+		t.Fatalf("no snapshot of the deletion's savepoint %s outlives the FlinkDeployment: %v (%d snapshots)", job.Savepoint.Path, err, len(snaps.Items))
+	}
+	later := haExample(t, "saved-on-delete-later", v1beta1.UpgradeModeSavepoint)
+	later.Spec.Job.InitialSavepointPath = job.Savepoint.Path
+	restored := deployRunning(t, ctx, later)
+	if j := simJob(restored); j == nil || j.Restored == nil || j.Restored.Path != job.Savepoint.Path {
+		t.Errorf("the later FlinkDeployment's job %+v: want it restored from %s", j, job.Savepoint.Path)
 	}
 }
 

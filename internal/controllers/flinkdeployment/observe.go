@@ -59,26 +59,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	s.jobManager = dep
 
 	if !available(dep) {
-		age := r.now().Sub(dep.CreationTimestamp.Time)
-		if why, reason := r.jobManagerFailure(ctx, s, dep, age); why != "" {
-			// Reported at once, as upstream does; a spec change or the
-			// Deployment turning available brings the next reconcile.
-			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
-			s.report(problem.Problem{Reason: problem.JobManagerDeploymentFailed, Message: "JobManager deployment " + dep.Name + " failed: " + why, Event: reason})
-			s.next = r.Options.ReconcileInterval
-			return nil
-		}
-		timeout := r.readinessTimeout(s.lastSpec)
-		if age > timeout {
-			st.JobManagerDeploymentStatus = v1beta1.JobManagerError
-			s.report(problem.New(problem.JobManagerDeploymentFailed,
-				fmt.Sprintf("JobManager deployment %s is not available within its readiness timeout of %s: %s", dep.Name, timeout, deploymentProblem(dep))))
-		} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
-			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
-		}
-		// The Deployment's watch brings the reconcile when availability
-		// changes; polling is only needed to report the readiness timeout.
-		s.next = r.untilReadinessDeadline(timeout - age)
+		r.observeUnavailable(ctx, s, dep)
 		return nil
 	}
 	if wait := restReadyWait(dep, s.lastSpec, r.now()); wait > 0 {
@@ -94,27 +75,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		return fmt.Errorf("flink rest client: %w", err)
 	}
 	if err := r.observeCluster(ctx, s, jm); err != nil {
-		var fe *flinkrest.Error
-		if !errors.As(err, &fe) {
-			return err
-		}
-		switch fe.Kind {
-		case flinkrest.KindNotReady, flinkrest.KindTimeout:
-			if fe.Kind == flinkrest.KindTimeout {
-				s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
-			}
-			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
-			s.next = r.Options.ProgressCheckInterval
-			return nil
-		case flinkrest.KindBadResponse:
-			// A JobManager that answers what cannot be used (a redirect, a
-			// huge body, no JSON) is reported; the workqueue's backoff
-			// spaces out the next tries.
-			st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
-			s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
-			return requeue.Reported(err)
-		}
-		return err
+		return restProblem(s, err, r.Options.ProgressCheckInterval)
 	}
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
 	s.clear(problem.JobManagerDeploymentFailed, problem.JobManagerUnusable)
@@ -127,6 +88,60 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		s.next = r.Options.ProgressCheckInterval
 	}
 	return nil
+}
+
+// observeUnavailable reports a JobManager Deployment that is not
+// available: failed (at once, as upstream), past its readiness timeout, or
+// still deploying.
+func (r *Reconciler) observeUnavailable(ctx context.Context, s *state, dep *appsv1.Deployment) {
+	st := &s.fd.Status
+	age := r.now().Sub(dep.CreationTimestamp.Time)
+	if why, reason := r.jobManagerFailure(ctx, s, dep, age); why != "" {
+		// A spec change or the Deployment turning available brings the
+		// next reconcile.
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+		s.report(problem.Problem{Reason: problem.JobManagerDeploymentFailed, Message: "JobManager deployment " + dep.Name + " failed: " + why, Event: reason})
+		s.next = r.Options.ReconcileInterval
+		return
+	}
+	timeout := r.readinessTimeout(s.lastSpec)
+	if age > timeout {
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerError
+		s.report(problem.New(problem.JobManagerDeploymentFailed,
+			fmt.Sprintf("JobManager deployment %s is not available within its readiness timeout of %s: %s", dep.Name, timeout, deploymentProblem(dep))))
+	} else if st.JobManagerDeploymentStatus != v1beta1.JobManagerDeployedNotReady {
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	}
+	// The Deployment's watch brings the reconcile when availability
+	// changes; polling is only needed to report the readiness timeout.
+	s.next = r.untilReadinessDeadline(timeout - age)
+}
+
+// restProblem turns an error of the JobManager's REST API into the
+// JobManager's status: not ready yet (looked at again after progress),
+// timing out or answering what cannot be used (reported; the workqueue's
+// backoff spaces out the next tries of a bad answer: a redirect, a huge
+// body, no JSON). Other errors are returned as they are.
+func restProblem(s *state, err error, progress time.Duration) error {
+	var fe *flinkrest.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	st := &s.fd.Status
+	switch fe.Kind {
+	case flinkrest.KindNotReady, flinkrest.KindTimeout:
+		if fe.Kind == flinkrest.KindTimeout {
+			s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
+		}
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+		s.next = progress
+		return nil
+	case flinkrest.KindBadResponse:
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
+		s.report(problem.New(problem.JobManagerUnusable, "JobManager REST API: "+err.Error()))
+		return requeue.Reported(err)
+	}
+	return err
 }
 
 // containerErrorReasons are the reasons of a waiting JobManager container

@@ -91,6 +91,7 @@ type Reconciler struct {
 	exceptions ExceptionMarks
 	sizes      ReadTimes
 	lifecycle  lifecycle.Recorder
+	own        ownWrites
 }
 
 // Adoptions give each member's adoption time (clusters.Provider).
@@ -134,6 +135,9 @@ type state struct {
 	problem problem.Problem
 	// afterWrite run once the next status write went through, fenced.
 	afterWrite []func(context.Context)
+	// confirmed is when a fenced write of this reconcile last went
+	// through: fd was current then, as a live read would have shown.
+	confirmed time.Time
 }
 
 // setting reads an operator setting of the FlinkDeployment's spec.
@@ -210,16 +214,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
 		return 0, nil
 	}
-	// Right after this replica took the key over, the cache may lack the
-	// previous owner's last writes (a trigger id, a savepoint path): the
-	// first reconcile reads the apiserver.
-	var reader client.Reader = cl.GetClient()
-	if handoff.First(ctx) {
-		reader = cl.GetAPIReader()
-	}
-	fd := &v1beta1.FlinkDeployment{}
-	if err := reader.Get(ctx, req.NamespacedName, fd); err != nil {
-		return 0, client.IgnoreNotFound(err)
+	fd, wait, err := r.read(ctx, cl, req.NamespacedName)
+	if err != nil || fd == nil || wait > 0 {
+		return wait, err
 	}
 	observability.AnnotateReconcile(ctx, traceattr.Generation.Int64(fd.Generation))
 	r.applyDefaults(req.ClusterName.String(), fd)
@@ -259,6 +256,8 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 			r.reportStallAndPersist(ctx, s, err)
 			return 0, err
 		}
+		r.own.wrote(fd.UID, fd.ResourceVersion, r.now())
+		s.confirmed = r.now()
 		// The answer's spec is the stored one, without the defaults.
 		fd.ObjectMeta, fd.Status = out.ObjectMeta, out.Status
 	}
@@ -387,6 +386,7 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 		return fmt.Errorf("write status: %w", err)
 	}
 	s.written = s.fd.DeepCopy()
+	s.confirmed = r.now()
 	// What follows the fenced write goes out only while this replica
 	// still holds the key: a replica stopped right after the write and
 	// resumed after another took the key over writes nothing more.

@@ -251,11 +251,67 @@ func (r *Reconciler) completeSavepoint(ctx context.Context, s *state, jm flinkre
 	return loc
 }
 
-// DisposeWith disposes of savepoints through the JobManager jm.
+// trimHistory drops the savepoints past the history's count and age (and
+// disposes of them) while the job runs steady, not only when a savepoint
+// completes: upstream's observer trims every reconcile. Flink is asked only
+// when something is due; a disposal that fails stays in the history,
+// reported, and is tried again at a later reconcile.
+func (r *Reconciler) trimHistory(ctx context.Context, s *state) {
+	info := s.fd.Status.JobStatus.SavepointInfo
+	if info == nil || len(info.SavepointHistory) == 0 || len(snapshots.TrimHistory(info.SavepointHistory, s.setting, r.now())) == len(info.SavepointHistory) {
+		return
+	}
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
+	if err != nil {
+		return
+	}
+	last := ""
+	if info.LastSavepoint != nil {
+		last = info.LastSavepoint.Location
+	}
+	kept, disposed, failed := snapshots.Trim(ctx, info.SavepointHistory, s.setting, r.now(), DisposeWith(jm),
+		last, s.fd.Status.JobStatus.UpgradeSavepointPath, plan.InitialSavepoint(&s.fd.Spec))
+	info.SavepointHistory = kept
+	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
+		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, disposed, r.snapshotWarning(s))
+	})
+}
+
+// disposalWait bounds how long a disposal is followed, and disposalPoll
+// is how often: Flink deletes a savepoint's files asynchronously, and a
+// disposal that fails (files not found, access denied) fails quickly.
+const (
+	disposalWait = 10 * time.Second
+	disposalPoll = 200 * time.Millisecond
+)
+
+// DisposeWith disposes of savepoints through the JobManager jm and
+// follows each disposal for up to disposalWait: one Flink reports failed
+// is an error (the caller keeps the savepoint, reports it and tries again);
+// one still under way then is left to Flink.
 func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
 	return func(ctx context.Context, path string) error {
-		_, err := jm.DisposeSavepoint(ctx, path)
-		return err
+		id, err := jm.DisposeSavepoint(ctx, path)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, disposalWait)
+		defer cancel()
+		for {
+			st, err := jm.DisposalStatus(ctx, id)
+			if err == nil && st.Done {
+				if st.Failure != "" {
+					return fmt.Errorf("disposal of %s failed: %s", path, st.Failure)
+				}
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(disposalPoll):
+			}
+		}
 	}
 }
 
@@ -266,7 +322,7 @@ func ReportDisposals(event func(eventType, reason, msg string), disposed []strin
 		event(corev1.EventTypeNormal, "SavepointsDisposed", "savepoints dropped from the history disposed of: "+strings.Join(disposed, ", "))
 	}
 	if len(failed) > 0 {
-		event(corev1.EventTypeWarning, "SavepointDisposalFailed", errors.Join(failed...).Error()+"; kept in the history and tried again at the next savepoint")
+		event(corev1.EventTypeWarning, "SavepointDisposalFailed", errors.Join(failed...).Error()+"; kept in the history and tried again later")
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -52,25 +51,14 @@ func WarnUnknownSettings(conf func() (map[string]string, error), warn func(msg s
 // Generations remembers, per object, the last generation something was
 // said of, so that it is said once per spec; safe for concurrent use. The
 // zero value is ready.
-type Generations struct {
-	mu   sync.Mutex
-	seen map[types.UID]int64
-}
-
-// maxRemembered bounds Generations: past it, everything is forgotten and
-// said again once.
-const maxRemembered = 200_000
+type Generations struct{ seen memo[int64] }
 
 // First reports whether generation of uid is new since the last call.
 func (g *Generations) First(uid types.UID, generation int64) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.seen == nil || len(g.seen) >= maxRemembered {
-		g.seen = map[types.UID]int64{}
-	}
-	if g.seen[uid] == generation {
-		return false
-	}
-	g.seen[uid] = generation
-	return true
+	first := false
+	g.seen.update(uid, func(seen int64, ok bool) (int64, bool) {
+		first = !ok || seen != generation
+		return generation, true
+	})
+	return first
 }

@@ -340,12 +340,26 @@ func TestSessionJobProblemsAreReported(t *testing.T) {
 	badScheme.Spec.Job.JarURI = "s3://bucket/job.jar"
 	noCluster := jobs[0].DeepCopy()
 	noCluster.Name, noCluster.Spec.DeploymentName = "no-cluster", "nowhere"
-	for _, job := range []*v1beta1.FlinkSessionJob{missingJar, badScheme, noCluster} {
+	// An application cluster (a FlinkDeployment with a job) takes no
+	// session jobs.
+	app, err := examples.Named("basic/basic-example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Namespace, app.Name = "problems", "app-cluster"
+	create(t, ctx, app)
+	onApp := jobs[0].DeepCopy()
+	onApp.Name, onApp.Spec.DeploymentName = "on-app", app.Name
+	for _, job := range []*v1beta1.FlinkSessionJob{missingJar, badScheme, noCluster, onApp} {
 		create(t, ctx, job)
 	}
 	for job, want := range map[*v1beta1.FlinkSessionJob]problem.Reason{missingJar: problem.JarUnavailable, badScheme: problem.InvalidSpec, noCluster: problem.SessionClusterUnavailable} {
 		waitJob(t, job, string(want), func(j *v1beta1.FlinkSessionJob) bool { return problem.Decode(j.Status.Error).Reason == want })
 	}
+	waitJob(t, onApp, "refused: an application cluster", func(j *v1beta1.FlinkSessionJob) bool {
+		p := problem.Decode(j.Status.Error)
+		return p.Reason == problem.InvalidSpec && strings.Contains(p.Message, "spec.deploymentName: app-cluster is an application cluster")
+	})
 	artifacts.Put("/jars/not-yet.jar", []byte("PK\x03\x04late"))
 	waitJob(t, missingJar, "RUNNING once the jar is there", runningJob)
 }

@@ -1,6 +1,6 @@
 // Package native builds what Flink's native Kubernetes integration creates
-// for a JobManager: the JobManager Deployment, its Services, the
-// configuration and the TaskManager pod template. The JobManager then creates
+// for a JobManager: the JobManager Deployment, its Services, and the
+// configuration ConfigMap, which also holds the TaskManager pod template. The JobManager then creates
 // its TaskManager pods itself.
 package native
 
@@ -19,15 +19,12 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
-const (
-	podTemplateVolume = "pod-template-volume"
-	podTemplateDir    = "/opt/flink/pod-template"
-	podTemplateKey    = "taskmanager-pod-template.yaml"
-)
-
-// PodTemplateConfigMapName is the ConfigMap holding the TaskManager pod
-// template the JobManager uses for the pods it creates.
-func PodTemplateConfigMapName(fd *v1beta1.FlinkDeployment) string { return "pod-template-" + fd.Name }
+// LegacyPodTemplateConfigMapName is the ConfigMap in which hubs before
+// the TaskManager pod template moved into the configuration ConfigMap kept
+// it: such a ConfigMap is removed on the next deployment or the deletion.
+func LegacyPodTemplateConfigMapName(fd *v1beta1.FlinkDeployment) string {
+	return "pod-template-" + fd.Name
+}
 
 // Deployer is the native mode deployer.
 type Deployer struct{}
@@ -61,9 +58,10 @@ func (*Deployer) ClusterObjects(fd *v1beta1.FlinkDeployment) []client.Object {
 	return []client.Object{&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}}}
 }
 
-// SupportObjects is the TaskManager pod template ConfigMap.
+// SupportObjects is the TaskManager pod template ConfigMap of earlier
+// hubs; the template is a file of the configuration ConfigMap now.
 func (*Deployer) SupportObjects(fd *v1beta1.FlinkDeployment) []client.Object {
-	return []client.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: PodTemplateConfigMapName(fd)}}}
+	return []client.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: LegacyPodTemplateConfigMapName(fd)}}}
 }
 
 // Resources returns the ConfigMaps, Services, JobManager Deployment and
@@ -72,9 +70,10 @@ func (d *Deployer) Resources(fd *v1beta1.FlinkDeployment, in deployer.Inputs) ([
 	return deployer.BuildResources(fd, v1beta1.ModeNative, in, d.build)
 }
 
-// build makes the TaskManager pod template ConfigMap and the JobManager
-// Deployment, which mounts it.
-func (d *Deployer) build(c *deployer.Cluster) (configMaps, deployments []client.Object, err error) {
+// build makes the TaskManager pod template, a file of the configuration
+// ConfigMap that the JobManager reads from kubernetes.pod-template-file.taskmanager, and the
+// JobManager Deployment.
+func (d *Deployer) build(c *deployer.Cluster) (files map[string]string, deployments []client.Object, err error) {
 	fd := c.FD
 	tmTemplate, err := d.taskManagerTemplate(c)
 	if err != nil {
@@ -88,26 +87,18 @@ func (d *Deployer) build(c *deployer.Cluster) (configMaps, deployments []client.
 	if err != nil {
 		return nil, nil, err
 	}
-	main := &pod.Spec.Containers[mainIndex(pod.Spec.Containers)]
-	main.VolumeMounts = append(main.VolumeMounts, corev1.VolumeMount{Name: podTemplateVolume, MountPath: podTemplateDir})
-	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{
-		Name: podTemplateVolume,
-		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: PodTemplateConfigMapName(fd)},
-		}},
-	})
 	jm := c.Deployment(deployer.JobManagerDeploymentName(fd), deployer.ComponentJobManager, c.JobManagerReplicas(), pod)
-	return []client.Object{tmTemplate}, []client.Object{jm}, nil
+	return map[string]string{flinkconf.TaskManagerPodTemplateFile: tmTemplate}, []client.Object{jm}, nil
 }
 
 // taskManagerTemplate renders the TaskManager pod the JobManager will
 // create, as Flink reads it from kubernetes.pod-template-file.taskmanager.
-func (d *Deployer) taskManagerTemplate(c *deployer.Cluster) (*corev1.ConfigMap, error) {
+func (d *Deployer) taskManagerTemplate(c *deployer.Cluster) (string, error) {
 	role := deployer.TaskManagerRole(c.FD)
 	role.FlinkDecorates = true
 	tpl, err := c.PodTemplate(role, nil, []string{"kubernetes-taskmanager.sh"})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	pod := corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -116,20 +107,7 @@ func (d *Deployer) taskManagerTemplate(c *deployer.Cluster) (*corev1.ConfigMap, 
 	}
 	raw, err := yaml.Marshal(pod)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: c.Meta(PodTemplateConfigMapName(c.FD), deployer.ComponentTaskManager),
-		Data:       map[string]string{podTemplateKey: string(raw)},
-	}, nil
-}
-
-func mainIndex(cs []corev1.Container) int {
-	for i := range cs {
-		if cs[i].Name == deployer.MainContainer {
-			return i
-		}
-	}
-	return 0
+	return string(raw), nil
 }

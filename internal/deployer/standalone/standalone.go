@@ -58,7 +58,7 @@ func (*Deployer) TaskManagers(fd *v1beta1.FlinkDeployment, conf flinkconf.Config
 // Resources returns the ConfigMap, Services, JobManager and TaskManager
 // Deployments and Ingress of fd.
 func (d *Deployer) Resources(fd *v1beta1.FlinkDeployment, in deployer.Inputs) ([]client.Object, error) {
-	return deployer.BuildResources(fd, v1beta1.ModeStandalone, in, func(c *deployer.Cluster) (configMaps, deployments []client.Object, err error) {
+	return deployer.BuildResources(fd, v1beta1.ModeStandalone, in, func(c *deployer.Cluster) (files map[string]string, deployments []client.Object, err error) {
 		deployments, err = d.deployments(c, in)
 		return nil, deployments, err
 	})

@@ -1,6 +1,9 @@
 package registrar
 
 import (
+	neturl "net/url"
+	"strings"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	admissionregistrationac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 )
@@ -13,7 +16,10 @@ import (
 // evaluated by the member's apiserver without calling the hub, skip updates
 // that leave the spec alone and objects being deleted: even with
 // failurePolicy Fail, a dead hub never blocks finalizer or label changes.
-func (r *Registrar) Configuration(bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
+//
+// Its URL names the member (the path's last segment, after the hub's
+// URL), so the hub can look up what a session job names in that member.
+func (r *Registrar) Configuration(member string, bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
 	timeout := int32(r.opts.Timeout.Seconds())
 	if timeout < 1 {
 		timeout = 5
@@ -23,6 +29,12 @@ func (r *Registrar) Configuration(bundle []byte) *admissionregistrationac.Valida
 		policy = admissionregistrationv1.Ignore
 	}
 	url := r.opts.URL
+	if u, err := neturl.Parse(url); err == nil {
+		// A webhook URL may not have a query: the member is the last
+		// path segment.
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + neturl.PathEscape(member)
+		url = u.String()
+	}
 	return admissionregistrationac.ValidatingWebhookConfiguration(Name).
 		WithLabels(map[string]string{"app.kubernetes.io/managed-by": "flink-hub"}).
 		WithWebhooks(admissionregistrationac.ValidatingWebhook().

@@ -103,7 +103,7 @@ func (r *Registrar) Engage(ctx context.Context, name multicluster.ClusterName, c
 			bundle, changed := r.bundle.Watch()
 			if len(bundle) > 0 {
 				r.retry(ctx, func() error {
-					_, err := hooks.Apply(ctx, r.Configuration(bundle), metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+					_, err := hooks.Apply(ctx, r.Configuration(string(name), bundle), metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 					return err
 				}, logger.Info)
 			}

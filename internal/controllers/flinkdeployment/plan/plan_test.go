@@ -272,10 +272,8 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
-	cancelSpec := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
-	maxAge := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateMaxCheckpointAge+`":"1 min",`, 1))
 	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
-	return []nextCase{
+	return append(lastStateSettingCases(specs), []nextCase{
 		// Capturing the job's state.
 		{"stateless: cancel, then delete", Input{Spec: with(stateless, parallel3), Last: stateless, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: Delete, CancelJob: true}},
@@ -285,6 +283,47 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: ReadHAMetadata}},
 		{"last-state with HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true}},
+		// No checkpoint in the HA metadata: a running job is captured by a
+		// savepoint, as upstream does; one that does not run cannot be.
+		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
+			Plan{Step: TriggerSavepoint}},
+		{"last-state without HA metadata, fallback savepoint pending", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: no},
+			Plan{Step: PollSavepoint}},
+		{"last-state without HA metadata, fallback savepoint taken", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-7")), JobManager: true, HAMetadata: no},
+			Plan{Step: Delete}},
+		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
+			Plan{Step: ManualRestore}},
+		{"same-spec restart (unhealthy): delete keeping HA", Input{Spec: lastState, Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Delete, KeepHA: true}},
+		{"savepoint: job running", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: TriggerSavepoint}},
+		{"savepoint: trigger pending", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true},
+			Plan{Step: PollSavepoint}},
+		{"savepoint: a manual trigger pending is not the upgrade's", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
+			Plan{Step: TriggerSavepoint}},
+		{"savepoint: taken", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-6")), JobManager: true},
+			Plan{Step: Delete}},
+		{"savepoint: job not running, HA not read yet", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: ReadHAMetadata}},
+		{"savepoint: job not running, HA metadata to fall back to", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true, Fallback: true}},
+		{"savepoint: job not running, HA metadata, fallback off", Input{Spec: with(noFallback, parallel3), Last: noFallback, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
+			Plan{Step: Blocked}},
+		{"savepoint: job not running, no HA metadata", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
+			Plan{Step: Blocked}},
+		{"savepoint: job not running, HA off", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: upgrading(v1beta1.JobManagerDeployedNotReady, v1beta1.JobReconciling), JobManager: true},
+			Plan{Step: Blocked}},
+	}...)
+}
+
+// lastStateSettingCases capture a last-state job's state under upstream's
+// last-state settings: the checkpoint age limit and cancellation.
+func lastStateSettingCases(specs nextSpecs) []nextCase {
+	lastState := specs.lastState
+	yes := ptr.To(true)
+	cancelSpec := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
+	maxAge := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateMaxCheckpointAge+`":"1 min",`, 1))
+	return []nextCase{
 		// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age (1 min).
 		{"last-state, max age: job started within it", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-30*time.Second))), JobManager: true, HAMetadata: yes, Now: now},
 			Plan{Step: Delete, KeepHA: true}},
@@ -320,36 +359,6 @@ func captureCases(specs nextSpecs) []nextCase {
 			Plan{Step: ManualRestore}},
 		{"last-state by cancel: recorded, delete", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-9")), JobManager: true},
 			Plan{Step: Delete}},
-		// No checkpoint in the HA metadata: a running job is captured by a
-		// savepoint, as upstream does; one that does not run cannot be.
-		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
-			Plan{Step: TriggerSavepoint}},
-		{"last-state without HA metadata, fallback savepoint pending", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: no},
-			Plan{Step: PollSavepoint}},
-		{"last-state without HA metadata, fallback savepoint taken", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-7")), JobManager: true, HAMetadata: no},
-			Plan{Step: Delete}},
-		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
-			Plan{Step: ManualRestore}},
-		{"same-spec restart (unhealthy): delete keeping HA", Input{Spec: lastState, Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
-			Plan{Step: Delete, KeepHA: true}},
-		{"savepoint: job running", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
-			Plan{Step: TriggerSavepoint}},
-		{"savepoint: trigger pending", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true},
-			Plan{Step: PollSavepoint}},
-		{"savepoint: a manual trigger pending is not the upgrade's", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
-			Plan{Step: TriggerSavepoint}},
-		{"savepoint: taken", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-6")), JobManager: true},
-			Plan{Step: Delete}},
-		{"savepoint: job not running, HA not read yet", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
-			Plan{Step: ReadHAMetadata}},
-		{"savepoint: job not running, HA metadata to fall back to", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
-			Plan{Step: Delete, KeepHA: true, Fallback: true}},
-		{"savepoint: job not running, HA metadata, fallback off", Input{Spec: with(noFallback, parallel3), Last: noFallback, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
-			Plan{Step: Blocked}},
-		{"savepoint: job not running, no HA metadata", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
-			Plan{Step: Blocked}},
-		{"savepoint: job not running, HA off", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: upgrading(v1beta1.JobManagerDeployedNotReady, v1beta1.JobReconciling), JobManager: true},
-			Plan{Step: Blocked}},
 	}
 }
 
