@@ -3,9 +3,16 @@ package flinkdeployment
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 )
 
@@ -16,9 +23,11 @@ type disposingFlink struct {
 	triggerErr       error
 	polls            int
 	status           flinkrest.OperationStatus
+	disposed         []string
 }
 
-func (f *disposingFlink) DisposeSavepoint(context.Context, string) (string, error) {
+func (f *disposingFlink) DisposeSavepoint(_ context.Context, path string) (string, error) {
+	f.disposed = append(f.disposed, path)
 	return "trigger-1", f.triggerErr
 }
 
@@ -59,6 +68,45 @@ func TestDisposeWithFollowsTheDisposal(t *testing.T) {
 			}
 			if tc.flink.triggerErr == nil && tc.flink.polls != 0 {
 				t.Fatalf("%d polls left: the disposal was not followed to its end", tc.flink.polls)
+			}
+		})
+	}
+}
+
+// TestTrimHistoryWhileSteady: a running job's savepoints past the
+// history's age are dropped and disposed of without a new savepoint (the
+// last one kept), and a history with nothing due asks Flink nothing.
+func TestTrimHistoryWhileSteady(t *testing.T) {
+	now := time.Now()
+	sp := func(loc string, age time.Duration) v1beta1.Savepoint {
+		return v1beta1.Savepoint{Location: loc, TimeStamp: now.Add(-age).UnixMilli(), TriggerType: v1beta1.TriggerPeriodic}
+	}
+	cases := []struct {
+		name         string
+		history      []v1beta1.Savepoint
+		wantKept     []string
+		wantDisposed []string
+	}{
+		{"past the age", []v1beta1.Savepoint{sp("s3://b/sp-1", 50*time.Hour), sp("s3://b/sp-2", 49*time.Hour), sp("s3://b/sp-3", 48*time.Hour)},
+			[]string{"s3://b/sp-3"}, []string{"s3://b/sp-1", "s3://b/sp-2"}},
+		{"nothing due", []v1beta1.Savepoint{sp("s3://b/sp-1", 2*time.Hour), sp("s3://b/sp-2", time.Hour)},
+			[]string{"s3://b/sp-1", "s3://b/sp-2"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			last := tc.history[len(tc.history)-1]
+			fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "fd", UID: "uid-1"}}
+			fd.Status.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &last, SavepointHistory: tc.history}
+			flink := &disposingFlink{status: flinkrest.OperationStatus{Done: true}}
+			r := &Reconciler{JobManagers: func(string, *rest.Config, *v1beta1.FlinkDeployment) (flinkrest.Client, error) { return flink, nil }, Options: DefaultOptions()}
+			s := &state{cluster: fakeMember{events: events.NewFakeRecorder(10)}, clusterName: "m1", fd: fd}
+			r.trimHistory(context.Background(), s)
+			var kept []string
+			for _, h := range fd.Status.JobStatus.SavepointInfo.SavepointHistory {
+				kept = append(kept, h.Location)
+			}
+			if !slices.Equal(kept, tc.wantKept) || !slices.Equal(flink.disposed, tc.wantDisposed) {
+				t.Fatalf("kept %v, disposed %v; want %v and %v", kept, flink.disposed, tc.wantKept, tc.wantDisposed)
 			}
 		})
 	}
