@@ -117,14 +117,14 @@ func TestTinyRun(t *testing.T) {
 	ctrllog.SetLogger(logr.Discard())
 	dir := t.TempDir()
 	var stderr bytes.Buffer
-	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "3s", "-renew-deadline", "2s", "-retry-period", "500ms", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
+	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "6s", "-renew-deadline", "4s", "-retry-period", "1s", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
 		"-spread-members", "3", "-spread-fds-per-member", "2"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if code := run(ctx, cfg, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stderr.String(), stdout.String())
