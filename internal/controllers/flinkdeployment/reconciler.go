@@ -257,7 +257,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 			return 0, err
 		}
 		r.own.wrote(fd.UID, fd.ResourceVersion, r.now())
-		s.confirmed = r.now()
+		s.confirmed = time.Now()
 		// The answer's spec is the stored one, without the defaults.
 		fd.ObjectMeta, fd.Status = out.ObjectMeta, out.Status
 	}
@@ -386,7 +386,7 @@ func (r *Reconciler) persist(ctx context.Context, s *state) error {
 		return fmt.Errorf("write status: %w", err)
 	}
 	s.written = s.fd.DeepCopy()
-	s.confirmed = r.now()
+	s.confirmed = time.Now()
 	// What follows the fenced write goes out only while this replica
 	// still holds the key: a replica stopped right after the write and
 	// resumed after another took the key over writes nothing more.
