@@ -16,9 +16,15 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
+// The Lease timings keep the production ratios at a few times the
+// chart's speed. A full make test loads the 2 cores so that the hub
+// apiserver answers Lease writes late for seconds at a time: a 3 s renew
+// deadline with 500 ms renewals lapsed every fence of a replica there.
 const (
 	hubNamespace  = "flink-hub"
-	leaseDuration = 4 * time.Second
+	leaseDuration = 8 * time.Second
+	renewDeadline = 6 * time.Second
+	retryPeriod   = time.Second
 )
 
 var (
@@ -104,7 +110,7 @@ func replicaStarter(bin, kubeconfig, simURL string) func(id string, extra ...str
 			"--kubeconfig", kubeconfig, "--namespace", hubNamespace, "--replica-id", id,
 			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--fleet-bind-address", "",
 			"--health-debounce", "0s", "--health-probe-interval", "1s",
-			"--lease-duration", leaseDuration.String(), "--renew-deadline", "3s", "--retry-period", "500ms",
+			"--lease-duration", leaseDuration.String(), "--renew-deadline", renewDeadline.String(), "--retry-period", retryPeriod.String(),
 			"--progress-check-interval", "500ms", "--reconcile-interval", "5s",
 			"--flink-rest-transport", "url", "--flink-rest-url-template", simURL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
 			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1",

@@ -31,20 +31,12 @@ var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, 
 // log, by User-Agent; events aside) unless it owns the shard again;
 // the upgrade ends RUNNING from the one savepoint taken.
 func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	m := fleet.Members[0]
 	fd := fromExample(t, ctx, m, "basic-checkpoint-ha/basic-checkpoint-ha-example", "pause", "paused-owner")
 	fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
 	got := createStable(t, ctx, m, fd)
-	victim, err := owner(ctx, m.Name, fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := replicaNamed(victim)
-	if p == nil {
-		t.Fatalf("owner %s is not a running replica", victim)
-	}
 	// Slow JobManager answers: the owner is frozen inside its Flink call,
 	// its reconcile in flight, and goes on with it when it resumes.
 	slow := flinksim.ClusterFaults{JobManager: jobmanager.Faults{Latency: 3 * time.Second}}
@@ -55,12 +47,22 @@ func TestPausedOwnerWritesNothingAfterTakeover(t *testing.T) {
 	if err := m.Client.Patch(ctx, got.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":3}}}`))); err != nil {
 		t.Fatal(err)
 	}
-	// Freeze the owner once the savepoint's trigger is recorded.
-	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+	// Freeze the owner once the savepoint's trigger is recorded. The owner
+	// is read then: a loaded hub may have moved the shard since the
+	// FlinkDeployment was created.
+	if err := framework.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
 		err := m.Client.Get(ctx, client.ObjectKeyFromObject(fd), got)
 		return err == nil && got.Status.JobStatus.SavepointInfo != nil && got.Status.JobStatus.SavepointInfo.TriggerID != "", err
 	}); err != nil {
 		t.Fatalf("no savepoint trigger recorded: %v", err)
+	}
+	victim, err := owner(ctx, m.Name, fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := replicaNamed(victim)
+	if p == nil {
+		t.Fatalf("owner %s is not a running replica", victim)
 	}
 	if err := p.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
