@@ -21,19 +21,29 @@ var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPL
 var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
 // memberRequests sums, over every member apiserver, the requests served
-// (apiserver_request_total) by verb and resource ("PATCH
-// flinkdeployments/status").
+// (apiserver_request_total) by requestKey.
 func (e *env) memberRequests(ctx context.Context) (map[string]float64, error) {
 	total := map[string]float64{}
 	return total, e.eachMemberMetrics(ctx, func(body []byte) {
 		for _, s := range samples(string(body), "apiserver_request_total") {
-			key := s.labels["verb"] + " " + s.labels["resource"]
-			if sub := s.labels["subresource"]; sub != "" {
-				key += "/" + sub
-			}
-			total[key] += s.value
+			total[requestKey(s.labels)] += s.value
 		}
 	})
+}
+
+// requestKey names an apiserver_request_total sample by verb and resource
+// ("PATCH flinkdeployments/status"); a request refused or failed carries
+// its code ("PATCH flinkdeployments/status 409"), so conflicts are told
+// from writes that landed.
+func requestKey(labels map[string]string) string {
+	key := labels["verb"] + " " + labels["resource"]
+	if sub := labels["subresource"]; sub != "" {
+		key += "/" + sub
+	}
+	if code := labels["code"]; code != "" && !strings.HasPrefix(code, "2") {
+		key += " " + code
+	}
+	return key
 }
 
 // eachMemberMetrics passes each member apiserver's /metrics to f.

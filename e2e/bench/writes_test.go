@@ -39,3 +39,20 @@ func TestWriteCountSince(t *testing.T) {
 		t.Fatalf("since = %v, %v; want 60, 30", member, hub)
 	}
 }
+
+func TestRequestKey(t *testing.T) {
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"verb": "POST", "resource": "pods", "code": "201"}, "POST pods"},
+		{map[string]string{"verb": "PATCH", "resource": "flinkdeployments", "subresource": "status", "code": "200"}, "PATCH flinkdeployments/status"},
+		{map[string]string{"verb": "PATCH", "resource": "flinkdeployments", "subresource": "status", "code": "409"}, "PATCH flinkdeployments/status 409"},
+		{map[string]string{"verb": "GET", "resource": "configmaps", "code": "404"}, "GET configmaps 404"},
+		{map[string]string{"verb": "WATCH", "resource": "pods"}, "WATCH pods"},
+	} {
+		if got := requestKey(tc.labels); got != tc.want {
+			t.Errorf("requestKey(%v) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+}
