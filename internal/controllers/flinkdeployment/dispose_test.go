@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 )
 
@@ -107,6 +110,41 @@ func TestTrimHistoryWhileSteady(t *testing.T) {
 			}
 			if !slices.Equal(kept, tc.wantKept) || !slices.Equal(flink.disposed, tc.wantDisposed) {
 				t.Fatalf("kept %v, disposed %v; want %v and %v", kept, flink.disposed, tc.wantKept, tc.wantDisposed)
+			}
+		})
+	}
+}
+
+// TestSavepointStepsWriteNothingWhenNothingIsDue: the savepoint steps of a
+// steady reconcile (manual, periodic) leave the status of a running job
+// with nothing due as it was: an empty savepointInfo made on reading
+// would be a status write for nothing on every steady reconcile.
+func TestSavepointStepsWriteNothingWhenNothingIsDue(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		conf string
+	}{
+		{"no periodic savepoints", "{}"},
+		{"periodic savepoint not due", `{"` + flinkconf.KeyPeriodicSavepointInterval + `":"1h"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &v1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "fd", UID: "uid-1"}}
+			fd.Spec = *stepSpec(v1beta1.UpgradeModeSavepoint, tc.conf)
+			runningJob(&fd.Status)
+			fd.Status.JobStatus.StartTime = strconv.FormatInt(time.Now().UnixMilli(), 10)
+			before := fd.Status.DeepCopy()
+			r := &Reconciler{JobManagers: func(string, *rest.Config, *v1beta1.FlinkDeployment) (flinkrest.Client, error) {
+				return nil, errors.New("no Flink call is due")
+			}, Options: DefaultOptions(), Now: time.Now}
+			s := &state{cluster: fakeMember{events: events.NewFakeRecorder(10)}, clusterName: "m1", fd: fd, lastSpec: fd.Spec.DeepCopy(), next: time.Hour}
+			if err := r.manualSavepoint(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.periodicSavepoint(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
+			if !equality.Semantic.DeepEqual(before, &fd.Status) {
+				t.Fatalf("the status changed with nothing due: savepointInfo %+v", fd.Status.JobStatus.SavepointInfo)
 			}
 		})
 	}

@@ -21,6 +21,10 @@ import (
 	"github.com/flink-hub/flink-hub/internal/snapshots"
 )
 
+// savepointInfo returns the status's savepoint info, made when missing: for
+// steps that write to it. A step that only reads uses
+// JobStatus.SavepointInfo, nil-safe: making it would change the status,
+// and every steady reconcile would write an empty savepointInfo.
 func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
 	if st.JobStatus.SavepointInfo == nil {
 		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{}
@@ -32,9 +36,7 @@ func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
 // changed, and completes a pending manual or periodic one. The trigger and
 // the new nonce are persisted together, so a crash never takes it twice.
 func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
-	st := &s.fd.Status
-	info := savepointInfo(st)
-	if info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade {
+	if info := s.fd.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade {
 		loc, err := r.pollSavepoint(ctx, s, info)
 		if err != nil {
 			return err
@@ -79,7 +81,10 @@ func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
 		return nil
 	}
 	st := &s.fd.Status
-	info := savepointInfo(st)
+	info := st.JobStatus.SavepointInfo
+	if info == nil {
+		info = &v1beta1.SavepointInfo{}
+	}
 	if st.JobManagerDeploymentStatus != v1beta1.JobManagerReady || st.JobStatus.State != v1beta1.JobRunning || info.TriggerID != "" {
 		return nil
 	}
@@ -88,7 +93,7 @@ func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
 		s.next = min(s.next, wait)
 		return nil
 	}
-	info.LastPeriodicSavepointTimestamp = now.UnixMilli()
+	savepointInfo(st).LastPeriodicSavepointTimestamp = now.UnixMilli()
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerPeriodic, false)
 }
 

@@ -61,16 +61,21 @@ func (r *Reconciler) savepoints(ctx context.Context, s *state, jm flinkrest.Clie
 	if interval <= 0 {
 		return false, nil
 	}
-	if js.SavepointInfo == nil {
-		js.SavepointInfo = &v1beta1.SavepointInfo{}
+	// Read without making it: an empty savepointInfo written for a job
+	// whose savepoint is not due would be a write for nothing.
+	var last int64
+	if js.SavepointInfo != nil {
+		last = js.SavepointInfo.LastPeriodicSavepointTimestamp
 	}
-	info := js.SavepointInfo
-	if wait := snapshots.PeriodicWait(info.LastPeriodicSavepointTimestamp, js.StartTime, interval, r.now()); wait > 0 {
+	if wait := snapshots.PeriodicWait(last, js.StartTime, interval, r.now()); wait > 0 {
 		s.next = min(s.next, wait)
 		return false, nil
 	}
+	if js.SavepointInfo == nil {
+		js.SavepointInfo = &v1beta1.SavepointInfo{}
+	}
 	// Recorded even if the trigger fails: the next waits a whole interval.
-	info.LastPeriodicSavepointTimestamp = r.now().UnixMilli()
+	js.SavepointInfo.LastPeriodicSavepointTimestamp = r.now().UnixMilli()
 	return true, r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerPeriodic)
 }
 
