@@ -54,7 +54,10 @@ func Assign(members []Member, shards int) Assignment {
 // AssignWeighted is Assign where shard s counts weights[s] against a
 // member's capacity, ceil(LoadFactor * total weight * w / total member
 // weight), instead of 1: with a member spread the weights are the members
-// homed on each shard, so that members, not shards, are balanced. A shard
+// homed on each shard, so that members, not shards, are balanced. Every
+// member first gets up to its floor share, floor(total weight * w / total
+// member weight), so a member's few shards go to as many replicas as there
+// are (the 1.25 cap alone may leave a replica idle). A shard
 // of weight 0 goes to its best-scoring member whatever its load; a shard
 // no member has room left for goes to the member with the least load for
 // its weight (then the least ID). nil weights, or weights that are all 0,
@@ -90,25 +93,32 @@ func AssignWeighted(members []Member, shards int, weights []int) Assignment {
 		}
 		return ms[pairs[i].member].ID < ms[pairs[j].member].ID
 	})
-	weight, units := shardWeights(weights, shards)
+	weight, units, weighted := shardWeights(weights, shards)
 	load := make([]int, len(ms))
-	capacity := make([]int, len(ms))
-	for i, m := range ms {
-		capacity[i] = Capacity(units, m.Weight, total)
-	}
 	left := shards
-	for _, p := range pairs {
-		if left == 0 {
-			break
+	// fill hands the shards still unowned, best pair first, to members
+	// under their capacity.
+	fill := func(capacity func(m Member) int) {
+		for _, p := range pairs {
+			if left == 0 {
+				return
+			}
+			w := weight(p.shard)
+			if out[p.shard] != "" || (w > 0 && load[p.member]+w > capacity(ms[p.member])) {
+				continue
+			}
+			out[p.shard] = ms[p.member].ID
+			load[p.member] += w
+			left--
 		}
-		w := weight(p.shard)
-		if out[p.shard] != "" || (w > 0 && load[p.member]+w > capacity[p.member]) {
-			continue
-		}
-		out[p.shard] = ms[p.member].ID
-		load[p.member] += w
-		left--
 	}
+	if weighted {
+		// First every member up to its floor share: when the weight is in
+		// a few shards (a big member on its W shards) the 1.25 cap alone
+		// lets two replicas take them all and leave a third idle.
+		fill(func(m Member) int { return int(float64(units) * m.Weight / total) })
+	}
+	fill(func(m Member) int { return Capacity(units, m.Weight, total) })
 	// Heavy shards that fit nowhere: the least loaded member for its
 	// weight takes each, heaviest first.
 	var rest []int
@@ -132,22 +142,23 @@ func AssignWeighted(members []Member, shards int, weights []int) Assignment {
 	return out
 }
 
-// shardWeights returns the weight of each shard and their sum: weights
-// when any is positive, else 1 for every shard. Negative weights count 0.
-func shardWeights(weights []int, shards int) (func(int) int, int) {
+// shardWeights returns the weight of each shard, their sum and whether
+// weights count: weights when any is positive, else 1 for every shard.
+// Negative weights count 0.
+func shardWeights(weights []int, shards int) (func(int) int, int, bool) {
 	units := 0
 	for s := 0; s < shards && s < len(weights); s++ {
 		units += max(weights[s], 0)
 	}
 	if units == 0 {
-		return func(int) int { return 1 }, shards
+		return func(int) int { return 1 }, shards, false
 	}
 	return func(s int) int {
 		if s < len(weights) {
 			return max(weights[s], 0)
 		}
 		return 0
-	}, units
+	}, units, true
 }
 
 // score is the weighted rendezvous score -w/ln(u), u uniform in (0,1) from

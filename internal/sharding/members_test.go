@@ -166,3 +166,30 @@ func TestAssignWeightedBalancesMembers(t *testing.T) {
 		t.Error("all-zero weights are not Assign")
 	}
 }
+
+// TestAssignWeightedSpreadsABigMember: one member on W shards is served by
+// min(W, N) replicas, none taking more than its ceiling share, whatever
+// the member's hash: the keys of a big member share the replicas' work.
+func TestAssignWeightedSpreadsABigMember(t *testing.T) {
+	const shards, spread = 64, 4
+	for trial := range 200 {
+		member := fmt.Sprintf("big-%d", trial)
+		own := MemberShards(member, shards, spread)
+		weights := MemberWeights([]string{member}, shards, spread)
+		for _, n := range []int{2, 3, 4, 6} {
+			a := AssignWeighted(members("hub", n), shards, weights)
+			per := map[string]int{}
+			for _, s := range own {
+				per[a[s]]++
+			}
+			if want := min(spread, n); len(per) != want {
+				t.Fatalf("%s on %d replicas: its %d shards are served by %d replicas %v, want %d", member, n, spread, len(per), per, want)
+			}
+			for id, c := range per {
+				if limit := (spread + n - 1) / n; c > limit {
+					t.Fatalf("%s on %d replicas: %s serves %d of its shards, limit %d", member, n, id, c, limit)
+				}
+			}
+		}
+	}
+}
