@@ -229,10 +229,10 @@ func (e *Elector) renewFences(ctx context.Context) {
 	e.mu.Unlock()
 	each(held, func(f *fence) {
 		e.mu.Lock()
-		base := f.lease
+		base, validUntil := f.lease, f.validUntil
 		e.mu.Unlock()
 		start := time.Now()
-		l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.fenceObject(b, f.shard, start) }, e.holds)
+		l, err := e.update(ctx, e.renewalTimeout(validUntil, start), base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.fenceObject(b, f.shard, start) }, e.holds)
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		switch {
@@ -268,11 +268,21 @@ func (e *Elector) renewalDue(validUntil, now time.Time) bool {
 	return !now.Before(validUntil.Add(fresh - e.opts.RenewDeadline))
 }
 
-// update writes build(base). On a conflict it reads the Lease again and, if
-// mine says it is still ours (a write of ours whose response was lost
-// changed it), writes build(fresh) once more.
-func (e *Elector) update(ctx context.Context, base *coordinationv1.Lease, build func(*coordinationv1.Lease) *coordinationv1.Lease, mine func(*coordinationv1.Lease) bool) (*coordinationv1.Lease, error) {
-	rctx, cancel := context.WithTimeout(ctx, e.opts.RetryPeriod)
+// renewalTimeout is how long a renewal started at now may take: until the
+// Lease's validity ends, and never less than a retry period. A slow
+// apiserver's answer then still counts (cancelling it at the retry period
+// and asking again only added load), and safety does not depend on it: a
+// renewal is valid from its start, and the fence lapses at validUntil by
+// its timer whatever the write is doing.
+func (e *Elector) renewalTimeout(validUntil, now time.Time) time.Duration {
+	return max(e.opts.RetryPeriod, validUntil.Sub(now))
+}
+
+// update writes build(base) within timeout. On a conflict it reads the
+// Lease again and, if mine says it is still ours (a write of ours whose
+// response was lost changed it), writes build(fresh) once more.
+func (e *Elector) update(ctx context.Context, timeout time.Duration, base *coordinationv1.Lease, build func(*coordinationv1.Lease) *coordinationv1.Lease, mine func(*coordinationv1.Lease) bool) (*coordinationv1.Lease, error) {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	leases := e.client.CoordinationV1().Leases(e.ns)
 	l, err := leases.Update(rctx, build(base), metav1.UpdateOptions{})
@@ -335,7 +345,7 @@ func (e *Elector) release(ctx context.Context, f *fence) {
 	e.mu.Lock()
 	base := f.lease
 	e.mu.Unlock()
-	_, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
+	_, err := e.update(ctx, e.opts.RetryPeriod, base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
 		l := b.DeepCopy()
 		l.Spec.HolderIdentity = nil
 		l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil

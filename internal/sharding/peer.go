@@ -107,14 +107,14 @@ func (e *Elector) setPeer(l *coordinationv1.Lease, start time.Time, claimed bool
 // our Lease, which only a duplicate identity does: that ends Run.
 func (e *Elector) renewPeer(ctx context.Context) error {
 	e.mu.Lock()
-	base := e.peerLease
-	due := e.renewalDue(e.peerValidUntil, time.Now())
+	base, validUntil := e.peerLease, e.peerValidUntil
+	due := e.renewalDue(validUntil, time.Now())
 	e.mu.Unlock()
 	if !due {
 		return nil
 	}
 	start := time.Now()
-	l, err := e.update(ctx, base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start) },
+	l, err := e.update(ctx, e.renewalTimeout(validUntil, start), base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start) },
 		func(l *coordinationv1.Lease) bool {
 			return l.Annotations[shardlease.IncarnationAnnotation] == e.incarnation
 		})
