@@ -319,9 +319,10 @@ func (e *Elector) Run(ctx context.Context) error {
 	var runErr error
 loop:
 	for {
-		// A tick is not cut short by ctx: every write in it is bounded by
-		// the retry period, and a write cut in flight would leave a Lease
-		// changed behind our back just before the handoff.
+		// A tick is not cut short by ctx: every write in it is bounded (a
+		// renewal or release by its Lease's validity, others by the retry
+		// period), and a write cut in flight would leave a Lease changed
+		// behind our back just before the handoff.
 		if err := e.tick(context.Background()); err != nil {
 			runErr = err
 			break

@@ -268,12 +268,13 @@ func (e *Elector) renewalDue(validUntil, now time.Time) bool {
 	return !now.Before(validUntil.Add(fresh - e.opts.RenewDeadline))
 }
 
-// renewalTimeout is how long a renewal started at now may take: until the
-// Lease's validity ends, and never less than a retry period. A slow
-// apiserver's answer then still counts (cancelling it at the retry period
-// and asking again only added load), and safety does not depend on it: a
-// renewal is valid from its start, and the fence lapses at validUntil by
-// its timer whatever the write is doing.
+// renewalTimeout is how long a renewal (or release) started at now may
+// take: until the Lease's validity ends, and never less than a retry
+// period. A slow apiserver's answer then still counts (cancelling it at
+// the retry period and asking again only added load), and safety does not
+// depend on it: a renewal is valid from its start, the fence lapses at
+// validUntil by its timer whatever the write is doing, and a release is
+// sent only with no reconcile of the shard in flight.
 func (e *Elector) renewalTimeout(validUntil, now time.Time) time.Duration {
 	return max(e.opts.RetryPeriod, validUntil.Sub(now))
 }
@@ -343,9 +344,9 @@ func (e *Elector) releaseDrained(ctx context.Context) {
 
 func (e *Elector) release(ctx context.Context, f *fence) {
 	e.mu.Lock()
-	base := f.lease
+	base, validUntil := f.lease, f.validUntil
 	e.mu.Unlock()
-	_, err := e.update(ctx, e.opts.RetryPeriod, base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
+	_, err := e.update(ctx, e.renewalTimeout(validUntil, time.Now()), base, func(b *coordinationv1.Lease) *coordinationv1.Lease {
 		l := b.DeepCopy()
 		l.Spec.HolderIdentity = nil
 		l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil
@@ -505,6 +506,17 @@ func (e *Elector) shutdown() {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	// Fences that could not be released (the hub did not answer) expire on
+	// the hub; here they end now: their reconciles are cancelled and their
+	// timers stopped, so nothing of the election runs after Run returns.
+	e.mu.Lock()
+	for _, f := range e.fences {
+		if !f.lapsed {
+			e.notifyReleaseLocked(f.shard, ReleaseLapsed)
+		}
+		e.forgetLocked(f)
+	}
+	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
 	defer cancel()
 	e.deletePeer(ctx)

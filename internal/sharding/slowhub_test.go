@@ -69,4 +69,17 @@ func TestSlowHubRenewalsStillCount(t *testing.T) {
 		t.Errorf("not ready with a slow hub: %v", err)
 	}
 	t.Logf("%d Lease writes answered %v late", slow.delayed.Load(), delay)
+
+	// Leaving while the hub is this slow: the releases time out, and the
+	// fences end with Run anyway (their timers would otherwise fire later,
+	// in a process that has left the election).
+	if err := e.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	e.mu.Lock()
+	left := len(e.fences)
+	e.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d fences still held after Run returned", left)
+	}
 }
