@@ -150,12 +150,21 @@ func withExec(t *testing.T, kubeconfig []byte, command string, args ...string) [
 // behind a black hole; it returns its address.
 func hangingServer(t *testing.T) string {
 	t.Helper()
+	addr, _ := hangingServerCounting(t)
+	return addr
+}
+
+// hangingServerCounting is hangingServer with a function that says how
+// many connections it accepted.
+func hangingServerCounting(t *testing.T) (addr string, accepted func() int) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var conns []net.Conn
+	closed := false
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -163,6 +172,9 @@ func hangingServer(t *testing.T) string {
 				return
 			}
 			mu.Lock()
+			if closed { // accepted as the test ended
+				c.Close()
+			}
 			conns = append(conns, c)
 			mu.Unlock()
 		}
@@ -171,11 +183,16 @@ func hangingServer(t *testing.T) string {
 		ln.Close()
 		mu.Lock()
 		defer mu.Unlock()
+		closed = true
 		for _, c := range conns {
 			c.Close()
 		}
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
 }
 
 // waitEvent waits for an event about a MemberCluster with type and reason.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -131,11 +132,32 @@ func launchHub(t *testing.T, cfg *rest.Config, opts clusters.Options, setup ...f
 	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("hub manager: %v", err)
+			t.Errorf("hub manager: %v\n%s", err, stuckRunnables())
 		}
 	})
 	t.Cleanup(stop)
 	return hub, stop
+}
+
+// stuckRunnables describes a hub that did not stop in time: the stacks of
+// the hub's goroutines (those still running did not stop) and the last
+// lines the hub logged.
+func stuckRunnables() string {
+	var all strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&all, 1)
+	var out strings.Builder
+	out.WriteString("goroutines of the hub and its libraries:\n")
+	for _, stack := range strings.Split(all.String(), "\n\n") {
+		if strings.Contains(stack, "flink-hub/internal") || strings.Contains(stack, "controller-runtime") || strings.Contains(stack, "multicluster-runtime") {
+			out.WriteString(stack + "\n\n")
+		}
+	}
+	out.WriteString("last log lines:\n")
+	lines := strings.Split(logs.String(), "\n")
+	for _, l := range lines[max(0, len(lines)-40):] {
+		out.WriteString(l[:min(len(l), 400)] + "\n")
+	}
+	return out.String()
 }
 
 // hubKubeconfig is the kubeconfig `cluster add` gives the hub for member:
