@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,12 @@ func checkConvergences(t *testing.T, res Results) {
 		if got := c.MemberRequests; got["POST flinkdeployments"] != 4 || got["APPLY deployments"] < 4 || got["PATCH flinkdeployments/status"] < 4 {
 			t.Errorf("member requests of the convergence with %d replicas: %v", c.Replicas, got)
 		}
+		// Every FlinkDeployment got its status patches (DEPLOYED, STABLE at
+		// least), read with their bodies from the audit logs, and one of them
+		// recorded the job RUNNING.
+		if sp := c.StatusPatches; sp == nil || sum(sp.FDsByPatches) != 4 || sp.FDsByPatches[0]+sp.FDsByPatches[1] != 0 || !anyChange(sp, "jobStatus.state=RUNNING") {
+			t.Errorf("status patches of the convergence with %d replicas: %+v", c.Replicas, sp)
+		}
 		for _, u := range c.PerReplica {
 			if u.CPUSeconds <= 0 || u.PeakRSSBytes <= 0 || u.HeapAfterBytes <= 0 {
 				t.Errorf("replica usage %+v", u)
@@ -209,6 +216,26 @@ func checkConvergences(t *testing.T, res Results) {
 	if one, three := res.Convergence[0].HubWatchStreams, res.Convergence[1].HubWatchStreams; three < one {
 		t.Errorf("3 replicas hold %v watch streams, 1 replica %v: every replica watches every member today", three, one)
 	}
+}
+
+// sum adds the values of m.
+func sum(m map[int]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// anyChange says whether a status patch of sp set field (as patchChange
+// names it).
+func anyChange(sp *StatusPatches, field string) bool {
+	for change := range sp.ByChange {
+		if slices.Contains(strings.Fields(change), field) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLatencyAndSpread checks the latency scenario and the many-members

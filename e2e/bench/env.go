@@ -82,7 +82,7 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 	e.audit = filepath.Join(e.dir, "reconcile-audit.log")
 	_ = os.Remove(e.audit)
 	var err error
-	if e.fleet, err = framework.StartFleet(framework.FleetOptions{Members: cfg.members, HubCRDDirs: []string{framework.CRDDir()}}); err != nil {
+	if e.fleet, err = framework.StartFleet(framework.FleetOptions{Members: cfg.members, HubCRDDirs: []string{framework.CRDDir()}, RecordStatusPatches: true}); err != nil {
 		return nil, err
 	}
 	e.sim = flinksim.New(flinksim.Options{StartDelay: 200 * time.Millisecond, CheckpointInterval: cfg.checkpointInterval, Workers: simWorkers,

@@ -210,6 +210,7 @@ func (r *Results) Markdown() string {
 	convergenceTables(p, "Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
 	r.cpuTable(p)
 	r.requestsTable(p)
+	statusPatchTables(p, r.Convergence)
 	r.failoverTable(p)
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)

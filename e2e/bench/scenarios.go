@@ -62,6 +62,8 @@ type Convergence struct {
 	HubWatchStreams   float64 `json:"hubWatchStreams"`
 	HeapProfile       string  `json:"heapProfile,omitempty"`
 	HeapProfileBefore string  `json:"heapProfileBefore,omitempty"`
+	// StatusPatches are what the hub's status patches changed.
+	StatusPatches     *StatusPatches `json:"statusPatches,omitempty"`
 	convergedAt       time.Time
 	createdAt         map[string]time.Time
 	heapBeforeByIndex []float64
@@ -124,6 +126,9 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.HubWatchStreams = watches - watchesBefore
+	if res.StatusPatches, err = readStatusPatches(e, fdNamespace, start, res.convergedAt); err != nil {
+		return nil, err
+	}
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
 		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfile); err != nil {

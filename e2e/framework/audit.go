@@ -20,20 +20,34 @@ const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
-- level: Metadata
+` + statusPatchRule + `- level: Metadata
   userGroups: ["system:serviceaccounts"]
 - level: None
 `
 
-// auditFiles writes the audit policy into a fresh folder and returns the
-// policy and log paths the apiserver is started with.
-func auditFiles(name string) (policy, log string, err error) {
+// statusPatchRule records the bodies of ServiceAccounts' patches of
+// FlinkDeployment status (Request.Body), when the control plane is
+// started with RecordStatusPatches: what each status write changed.
+const statusPatchRule = `- level: Request
+  userGroups: ["system:serviceaccounts"]
+  verbs: ["patch"]
+  resources: [{group: flink.apache.org, resources: ["flinkdeployments/status"]}]
+`
+
+// auditFiles writes the audit policy (with the status patch rule when
+// statusPatches) into a fresh folder and returns the policy and log paths
+// the apiserver is started with.
+func auditFiles(name string, statusPatches bool) (policy, log string, err error) {
 	dir, err := os.MkdirTemp("", "audit-"+name+"-")
 	if err != nil {
 		return "", "", err
 	}
 	policy = filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+	text := auditPolicy
+	if !statusPatches {
+		text = strings.Replace(text, statusPatchRule, "", 1)
+	}
+	if err := os.WriteFile(policy, []byte(text), 0o600); err != nil {
 		return "", "", err
 	}
 	return policy, filepath.Join(dir, "audit.log"), nil
@@ -54,6 +68,9 @@ type Request struct {
 	Code int
 	// Received is when the apiserver received the request.
 	Received time.Time
+	// Body is the request's body where the policy records it (see
+	// ControlPlaneOptions.RecordStatusPatches), else empty.
+	Body json.RawMessage
 }
 
 func (r Request) String() string {
@@ -90,7 +107,8 @@ type auditEvent struct {
 	ResponseStatus *struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
-	Annotations map[string]string `json:"annotations"`
+	Annotations   map[string]string `json:"annotations"`
+	RequestObject json.RawMessage   `json:"requestObject"`
 }
 
 // decisionAnnotation is the audit annotation in which the apiserver records
@@ -159,7 +177,7 @@ func eachAuditEvent(r io.Reader, fn func(auditEvent)) error {
 
 // request is what the event says was asked, and by whom.
 func (ev auditEvent) request() Request {
-	req := Request{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI, UserAgent: ev.UserAgent, Received: ev.RequestReceivedTimestamp}
+	req := Request{User: ev.User.Username, Verb: ev.Verb, URI: ev.RequestURI, UserAgent: ev.UserAgent, Received: ev.RequestReceivedTimestamp, Body: ev.RequestObject}
 	if ev.ResponseStatus != nil {
 		req.Code = ev.ResponseStatus.Code
 	}

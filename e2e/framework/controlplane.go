@@ -64,6 +64,9 @@ type ControlPlaneOptions struct {
 	Name string
 	// CRDDirs are folders of CRD YAML installed (and waited for) at start.
 	CRDDirs []string
+	// RecordStatusPatches records the bodies of ServiceAccounts' patches
+	// of FlinkDeployment status in the audit log (Requests).
+	RecordStatusPatches bool
 }
 
 // StartControlPlane starts a kube-apiserver and etcd and installs the CRDs.
@@ -81,7 +84,7 @@ func StartControlPlane(opts ControlPlaneOptions) (*ControlPlane, error) {
 		ControlPlaneStopTimeout:  2 * time.Minute,
 		Scheme:                   Scheme,
 	}
-	policy, auditLog, err := auditFiles(opts.Name)
+	policy, auditLog, err := auditFiles(opts.Name, opts.RecordStatusPatches)
 	if err != nil {
 		return nil, err
 	}

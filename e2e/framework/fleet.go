@@ -32,6 +32,9 @@ type FleetOptions struct {
 	Members int
 	// HubCRDDirs are CRD folders installed into the hub (none by default).
 	HubCRDDirs []string
+	// RecordStatusPatches is ControlPlaneOptions.RecordStatusPatches of
+	// every member.
+	RecordStatusPatches bool
 }
 
 // StartFleet starts the hub and the members concurrently. On error it stops
@@ -39,7 +42,7 @@ type FleetOptions struct {
 func StartFleet(opts FleetOptions) (*Fleet, error) {
 	specs := []ControlPlaneOptions{{Name: "hub", CRDDirs: opts.HubCRDDirs}}
 	for i := 1; i <= opts.Members; i++ {
-		specs = append(specs, ControlPlaneOptions{Name: fmt.Sprintf("member-%d", i), CRDDirs: []string{CRDDir()}})
+		specs = append(specs, ControlPlaneOptions{Name: fmt.Sprintf("member-%d", i), CRDDirs: []string{CRDDir()}, RecordStatusPatches: opts.RecordStatusPatches})
 	}
 	planes, err := startAll(specs)
 	if err != nil {

@@ -65,6 +65,21 @@ func (c *consoleSession) do(what string, steps ...chromedp.Action[chromedp.Void]
 	}
 }
 
+// clickLive clicks the first node of sel on a page that swaps it out
+// (the fleet page replaces its rows every second): a click whose node was
+// replaced between the query and the click is tried again on the new one,
+// as a person's click lands on whatever is under the pointer.
+func clickLive(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			_, err := chromedp.Click(chromedp.CSS(sel))(ctx, t)
+			if err == nil || !strings.Contains(err.Error(), "node with given id") || ctx.Err() != nil {
+				return err
+			}
+		}
+	})
+}
+
 // eval evaluates a JavaScript expression counting something.
 func (c *consoleSession) eval(expression string) (int, error) {
 	actx, cancel := context.WithTimeout(c.b, 10*time.Second)
@@ -202,11 +217,11 @@ func (c *consoleSession) checkFailingDeployment(f failingDeployment) {
 	})
 	c.t.Logf("the open fleet page showed %s's error %s after the fleet API: %q", f.target, time.Since(seen).Round(10*time.Millisecond), apiError)
 	c.shot("fleet-error.png")
-	c.do("open the failing FlinkDeployment", chromedp.Click(chromedp.CSS(`tr[data-key="`+f.target+`"] a`)),
+	c.do("open the failing FlinkDeployment", clickLive(`tr[data-key="`+f.target+`"] a`),
 		chromedp.WaitVisible(chromedp.CSS(`section.problem pre.error`)))
 	framework.AwaitWithin(c.t, time.Minute, "its failing reconcile drawn with its Flink REST spans", c.failedReconcileDrawn)
 	c.shot("deployment-error.png")
-	c.do("open the trace", chromedp.Click(chromedp.CSS(`figure.waterfall figcaption a`)),
+	c.do("open the trace", clickLive(`figure.waterfall figcaption a`),
 		chromedp.WaitVisible(chromedp.CSS(`figure.waterfall`)))
 	if loc := c.location(); !strings.Contains(loc, "/console/traces/") {
 		c.t.Errorf("the trace link led to %s", loc)
