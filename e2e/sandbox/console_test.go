@@ -104,15 +104,19 @@ func (c *consoleSession) location() string {
 	return loc
 }
 
-// shot saves a screenshot of the page as an artifact.
+// shot saves a screenshot of the page as an artifact. A page that is
+// being laid out again (a navigation or a swap of its live section) may
+// have no size for a moment: the screenshot is then taken again.
 func (c *consoleSession) shot(name string) {
 	c.t.Helper()
-	actx, cancel := context.WithTimeout(c.b, time.Minute)
-	defer cancel()
-	png, err := chromedp.Run(actx, chromedp.FullScreenshot(100))
-	if err != nil {
-		c.t.Fatalf("screenshot %s: %v", name, err)
-	}
+	var png []byte
+	framework.AwaitWithin(c.t, time.Minute, "a screenshot "+name, func() error {
+		actx, cancel := context.WithTimeout(c.b, 20*time.Second)
+		defer cancel()
+		var err error
+		png, err = chromedp.Run(actx, chromedp.FullScreenshot(100))
+		return err
+	})
 	framework.SaveArtifact(c.t, name, png)
 }
 
