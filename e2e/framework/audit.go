@@ -15,39 +15,37 @@ import (
 // auditPolicy records, at Metadata level (who, what, answer; no bodies),
 // every request of a ServiceAccount: the identities the hub and the other
 // programs under test use in members. Admin requests of the tests are not
-// recorded.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-` + statusPatchRule + `- level: Metadata
-  userGroups: ["system:serviceaccounts"]
-- level: None
-`
-
-// statusPatchRule records the bodies of ServiceAccounts' patches of
-// FlinkDeployment status (Request.Body), when the control plane is
-// started with RecordStatusPatches: what each status write changed.
-const statusPatchRule = `- level: Request
+// recorded. With statusPatches, the bodies of ServiceAccounts' patches of
+// FlinkDeployment status are recorded too (Request.Body): what each
+// status write changed.
+func auditPolicy(statusPatches bool) string {
+	rules := ""
+	if statusPatches {
+		rules = `- level: Request
   userGroups: ["system:serviceaccounts"]
   verbs: ["patch"]
   resources: [{group: flink.apache.org, resources: ["flinkdeployments/status"]}]
 `
+	}
+	return `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+` + rules + `- level: Metadata
+  userGroups: ["system:serviceaccounts"]
+- level: None
+`
+}
 
-// auditFiles writes the audit policy (with the status patch rule when
-// statusPatches) into a fresh folder and returns the policy and log paths
-// the apiserver is started with.
+// auditFiles writes the audit policy into a fresh folder and returns the
+// policy and log paths the apiserver is started with.
 func auditFiles(name string, statusPatches bool) (policy, log string, err error) {
 	dir, err := os.MkdirTemp("", "audit-"+name+"-")
 	if err != nil {
 		return "", "", err
 	}
 	policy = filepath.Join(dir, "policy.yaml")
-	text := auditPolicy
-	if !statusPatches {
-		text = strings.Replace(text, statusPatchRule, "", 1)
-	}
-	if err := os.WriteFile(policy, []byte(text), 0o600); err != nil {
+	if err := os.WriteFile(policy, []byte(auditPolicy(statusPatches)), 0o600); err != nil {
 		return "", "", err
 	}
 	return policy, filepath.Join(dir, "audit.log"), nil
