@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
@@ -141,6 +143,7 @@ func TestTinyRun(t *testing.T) {
 	checkFloors(t, res, 4)
 	checkConvergences(t, res)
 	checkLatencyAndSpread(t, res)
+	checkApart(t, cfg, res)
 	if res.Audit.Reconciles == 0 || res.Audit.Overlaps != 0 {
 		t.Errorf("audit %+v", res.Audit)
 	}
@@ -264,5 +267,116 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	}
 	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
 		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
+	}
+}
+
+// checkApart checks the runs with the hub on CPUs apart (on a machine
+// that has two CPUs or more): the replicas ran on the hub's CPUs, the
+// control planes and the simulator on the others, and every other run on
+// all of them (this process gave itself its CPUs back).
+func checkApart(t *testing.T, cfg config, res Results) {
+	t.Helper()
+	if cfg.split == nil {
+		if res.Apart != nil {
+			t.Errorf("runs with the hub on CPUs apart without a split: %+v", res.Apart)
+		}
+		return
+	}
+	a := res.Apart
+	if a == nil || a.FloorSimulated == nil || a.FloorSimulated.JobManagersSeconds <= 0 || len(a.Convergence) != 2 {
+		t.Fatalf("runs with the hub on CPUs apart: %+v", a)
+	}
+	if a.HubCPUs != cfg.split.hubList || a.MemberCPUs != cfg.split.restList {
+		t.Errorf("hub CPUs %q, member CPUs %q, want %q and %q", a.HubCPUs, a.MemberCPUs, cfg.split.hubList, cfg.split.restList)
+	}
+	all := joinCPUs(cpuList(&cfg.split.all))
+	for i, c := range a.Convergence {
+		if c.Replicas != []int{1, 3}[i] || len(c.PerReplica) != c.Replicas || c.Seconds <= 0 {
+			t.Errorf("convergence with the hub on CPUs apart %+v", c)
+		}
+		for _, u := range c.PerReplica {
+			if !sameCPUs(u.CPUsAllowed, a.HubCPUs) {
+				t.Errorf("replica %s ran on CPUs %q, want %q", u.Replica, u.CPUsAllowed, a.HubCPUs)
+			}
+		}
+		for _, program := range []string{"kube-apiserver", "etcd", selfProgram} {
+			if got := c.CPUsByProgram[program]; len(got) != 1 || !sameCPUs(got[0], a.MemberCPUs) {
+				t.Errorf("%s ran on CPUs %v with the hub apart, want %q", program, got, a.MemberCPUs)
+			}
+		}
+	}
+	// The many-members runs came after: everything on every CPU again.
+	for _, c := range res.Spread {
+		for _, program := range []string{"kube-apiserver", "flink-hub", selfProgram} {
+			if got := c.CPUsByProgram[program]; len(got) != 1 || !sameCPUs(got[0], all) {
+				t.Errorf("%s ran on CPUs %v in the many-members run of %d replicas, want %q", program, got, c.Replicas, all)
+			}
+		}
+	}
+}
+
+// sameCPUs reports whether two CPU lists ("0-1", "0,1") name the same CPUs.
+func sameCPUs(a, b string) bool {
+	expand := func(list string) []int {
+		var set unix.CPUSet
+		for _, part := range strings.Split(list, ",") {
+			lo, hi, isRange := strings.Cut(part, "-")
+			first, _ := strconv.Atoi(lo)
+			last := first
+			if isRange {
+				last, _ = strconv.Atoi(hi)
+			}
+			for cpu := first; cpu <= last; cpu++ {
+				set.Set(cpu)
+			}
+		}
+		return cpuList(&set)
+	}
+	return slices.Equal(expand(a), expand(b))
+}
+
+func TestCPUSplitOf(t *testing.T) {
+	var mine unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mine); err != nil {
+		t.Fatal(err)
+	}
+	cpus := cpuList(&mine)
+	for _, flag := range []string{"", "none"} {
+		if s, err := cpuSplitOf(flag); s != nil || err != nil {
+			t.Errorf("-hub-cpus %q: %+v, %v; want no split", flag, s, err)
+		}
+	}
+	s, err := cpuSplitOf("auto")
+	switch {
+	case err != nil:
+		t.Fatalf("auto: %v", err)
+	case len(cpus) < 2 && s != nil:
+		t.Errorf("auto on %d CPU: %+v, want no split", len(cpus), s)
+	case len(cpus) >= 2 && (s == nil || s.hub.Count() != len(cpus)-len(cpus)/2 || s.rest.Count() != len(cpus)/2 || s.hubList != joinCPUs(cpus[len(cpus)/2:])):
+		t.Errorf("auto on CPUs %v: %+v", cpus, s)
+	}
+	bad := map[string]string{
+		"x":            "CPU list",
+		"1-y":          "CPU list",
+		"4096":         "not one this process may use",
+		joinCPUs(cpus): "at least one CPU each",
+	}
+	for flag, want := range bad {
+		if _, err := cpuSplitOf(flag); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-hub-cpus %q: %v, want an error saying %q", flag, err, want)
+		}
+	}
+	if len(cpus) >= 2 {
+		s, err := cpuSplitOf(strconv.Itoa(cpus[0]))
+		if err != nil || s.hubList != strconv.Itoa(cpus[0]) || s.restList != joinCPUs(cpus[1:]) || !sameCPUs(joinCPUs(cpuList(&s.all)), joinCPUs(cpus)) {
+			t.Errorf("-hub-cpus %d: %+v, %v", cpus[0], s, err)
+		}
+		if bin, args := s.hubCommand("/bin/hub", []string{"--a"}); bin != "taskset" || !slices.Equal(args, []string{"-c", s.hubList, "/bin/hub", "--a"}) {
+			t.Errorf("hub command %s %v", bin, args)
+		}
+	}
+	var none *cpuSplit
+	if bin, args := none.hubCommand("/bin/hub", []string{"--a"}); bin != "/bin/hub" || !slices.Equal(args, []string{"--a"}) {
+		t.Errorf("hub command without a split: %s %v", bin, args)
 	}
 }

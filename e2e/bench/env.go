@@ -62,6 +62,8 @@ type env struct {
 	reconcileInterval time.Duration
 	// spread is the replicas' --member-spread (0: none).
 	spread int
+	// split, when set, runs the replicas on CPUs of their own.
+	split *cpuSplit
 }
 
 // replica is one hub process and its debug endpoints.
@@ -163,7 +165,8 @@ func (e *env) startReplica(id string) (*replica, error) {
 		"--flink-rest-transport", "url", "--flink-rest-url-template", e.srv.URL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
 		"--reconcile-audit-file", e.audit,
 		"--member-spread", strconv.Itoa(e.spread)}
-	p, err := framework.StartProcess(e.dir, id, e.cfg.hubBin, args...)
+	bin, args := e.split.hubCommand(e.cfg.hubBin, args)
+	p, err := framework.StartProcess(e.dir, id, bin, args...)
 	if err != nil {
 		return nil, err
 	}

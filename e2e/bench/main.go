@@ -53,6 +53,10 @@ type config struct {
 	// (times scale), the replicas' --member-spread.
 	spreadMembers, spreadPerMember, memberSpread int
 	skipSpread                                   bool
+	// hubCPUs is the -hub-cpus flag; split what it chose (nil: no
+	// scenarios with the hub on CPUs apart).
+	hubCPUs string
+	split   *cpuSplit
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -88,8 +92,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.spreadPerMember, "spread-fds-per-member", 80, "FlinkDeployments per member in the many-members scenario (times -scale)")
 	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
 	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
+	fs.StringVar(&c.hubCPUs, "hub-cpus", "auto", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.split, err = cpuSplitOf(c.hubCPUs); err != nil {
+		return c, fmt.Errorf("-hub-cpus: %w", err)
 	}
 	c.fds = int(float64(c.fds)*c.scale + 0.5)
 	c.latencyFDs = int(float64(c.latencyFDs)*c.scale + 0.5)
@@ -195,6 +204,9 @@ func scenarios(ctx context.Context, cfg config, res *Results, log io.Writer) err
 	var failed []error
 	if !cfg.skipConvergence {
 		failed = convergenceScenarios(ctx, cfg, res, step, withEnv)
+		if cfg.split != nil {
+			failed = append(failed, apartScenarios(ctx, cfg, res, step, withEnv)...)
+		}
 	}
 	if !cfg.skipSpread {
 		failed = append(failed, spreadScenarios(ctx, cfg, res, step, withEnvOf)...)
@@ -234,7 +246,13 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 		name := map[bool]string{false: "floor", true: "floor-simulated"}[simulate]
 		if err := withEnv(name, 0, simulate, func(e *env, _ *tracker) error {
 			step("%s: a plain client writes the objects of %d FlinkDeployments", name, cfg.fds)
-			return floorScenario(ctx, cfg, res, e, simulate)
+			f, err := floorScenario(ctx, cfg, e, simulate)
+			if simulate {
+				res.FloorSimulated = f
+			} else {
+				res.Floor = f
+			}
+			return err
 		}); err != nil {
 			return []error{err}
 		}
@@ -244,6 +262,48 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
 			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
 			return convergenceScenario(ctx, cfg, res, step, e, tr, r)
+		}); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return failed
+}
+
+// apartScenarios runs the simulated floor and the convergences of 1 and 3
+// replicas again with the hub replicas on CPUs of their own
+// (cfg.split), into res.Apart: this process (the simulator) pins itself,
+// and so the control planes it starts, to the other CPUs, until they are
+// done.
+func apartScenarios(ctx context.Context, cfg config, res *Results, step func(string, ...any), withEnv func(string, time.Duration, bool, func(*env, *tracker) error) error) []error {
+	split := cfg.split
+	if err := pinSelf(&split.rest); err != nil {
+		return []error{err}
+	}
+	defer func() {
+		if err := pinSelf(&split.all); err != nil {
+			step("cannot give this process all its CPUs back: %v", err)
+		}
+	}()
+	a := &Apart{HubCPUs: split.hubList, MemberCPUs: split.restList}
+	res.Apart = a
+	if err := withEnv("apart-floor-simulated", 0, true, func(e *env, _ *tracker) error {
+		step("hub CPUs apart (%s): a plain client writes the objects of %d FlinkDeployments, members on CPUs %s", a.HubCPUs, cfg.fds, a.MemberCPUs)
+		f, err := floorScenario(ctx, cfg, e, true)
+		a.FloorSimulated = f
+		return err
+	}); err != nil {
+		return []error{err}
+	}
+	var failed []error
+	for _, r := range []int{1, 3} {
+		if err := withEnv(fmt.Sprintf("apart-converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
+			step("hub CPUs apart (%s): converge %d replicas, %d FlinkDeployments", a.HubCPUs, r, cfg.fds)
+			e.split = split
+			c, err := converge(ctx, e, tr, r, cfg.fds, false)
+			if err == nil {
+				a.Convergence = append(a.Convergence, c)
+			}
+			return err
 		}); err != nil {
 			failed = append(failed, err)
 		}
@@ -277,46 +337,41 @@ func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(st
 }
 
 // floorScenario measures a plain client writing the objects of the
-// fleet's FlinkDeployments into res.Floor or, with the simulated kubelets
-// and Flink, res.FloorSimulated.
-func floorScenario(ctx context.Context, cfg config, res *Results, e *env, simulate bool) error {
+// fleet's FlinkDeployments, with the simulated kubelets and Flink reacting
+// when simulate.
+func floorScenario(ctx context.Context, cfg config, e *env, simulate bool) (*Floor, error) {
 	served0, err := e.memberRequests(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cpuBefore, err := readCPU()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	start := time.Now()
 	writes, err := floor(ctx, e.members, cfg.fds)
 	d := time.Since(start)
 	cpuAfter, cerr := readCPU()
 	if cerr != nil {
-		return cerr
+		return nil, cerr
 	}
 	f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
 	f.CPUByProgram, f.BusyCores = cpuAfter.since(cpuBefore)
-	if simulate {
-		res.FloorSimulated = f
-	} else {
-		res.Floor = f
-	}
 	if err != nil {
-		return err
+		return f, err
 	}
 	if simulate {
 		// The members' own work goes on after the last write: the
 		// requests below count it until every JobManager is up.
 		if err := jobManagersAvailable(ctx, e.members, cfg.fds, cfg.timeout); err != nil {
-			return err
+			return f, err
 		}
 		f.JobManagersSeconds = seconds(time.Since(start))
 	}
 	served, err := e.memberRequests(ctx)
 	f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
 	f.MemberWrites = writesOf(f.MemberRequests)
-	return err
+	return f, err
 }
 
 // convergenceScenario measures the convergence of r replicas into

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,19 +45,55 @@ func parseStatCPU(b []byte) (float64, error) {
 
 // peakRSSBytes is VmHWM, the peak resident set size of a live process.
 func peakRSSBytes(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := statusField(pid, "VmHWM")
 	if err != nil {
 		return 0, err
+	}
+	kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+	return kb * 1024, err
+}
+
+// cpusAllowed is the list of CPUs a live process may run on (its main
+// thread's), e.g. "0-1" or "1".
+func cpusAllowed(pid int) (string, error) {
+	return statusField(pid, "Cpus_allowed_list")
+}
+
+// cpusByProgram lists, for this process and every descendant by program,
+// the CPU lists they may run on (several when its processes differ).
+func cpusByProgram() (map[string][]string, error) {
+	tree, err := treeCPU()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for pid, p := range tree {
+		cpus, err := cpusAllowed(pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if !slices.Contains(out[p.name], cpus) {
+			out[p.name] = append(out[p.name], cpus)
+			slices.Sort(out[p.name])
+		}
+	}
+	return out, nil
+}
+
+// statusField is the value of a field of /proc/<pid>/status.
+func statusField(pid int, name string) (string, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024, err
+		if v, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
+			return strings.TrimSpace(v), nil
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+	return "", fmt.Errorf("no %s for pid %d", name, pid)
 }
 
 // machine describes the CPU and memory of this machine.

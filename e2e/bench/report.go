@@ -35,8 +35,23 @@ type Results struct {
 	SpreadMembers int            `json:"spreadMembers,omitempty"`
 	MemberSpread  int            `json:"memberSpread,omitempty"`
 	Throughput    []*Throughput  `json:"throughput,omitempty"`
-	Audit         Audit          `json:"audit"`
-	Error         string         `json:"error,omitempty"`
+	// Apart are the simulated floor and the convergences run again with
+	// the hub replicas on CPUs of their own.
+	Apart *Apart `json:"apart,omitempty"`
+	Audit Audit  `json:"audit"`
+	Error string `json:"error,omitempty"`
+}
+
+// Apart is the simulated floor and the convergences of 1 and 3 replicas
+// with the hub replicas on CPUs of their own (HubCPUs) and the member
+// control planes and the simulator on the others (MemberCPUs), as in
+// production, where hub replicas do not share CPUs with member
+// apiservers.
+type Apart struct {
+	HubCPUs        string         `json:"hubCPUs"`
+	MemberCPUs     string         `json:"memberCPUs"`
+	FloorSimulated *Floor         `json:"floorSimulated,omitempty"`
+	Convergence    []*Convergence `json:"convergence,omitempty"`
 }
 
 // Floor is what a plain client needs to write the hub's objects.
@@ -116,6 +131,16 @@ func (r *Results) runs() []measuredRun {
 	for _, c := range r.Convergence {
 		out = append(out, measuredRun{name: fmt.Sprintf("convergence, %d replica(s)", c.Replicas), fds: c.FlinkDeployments,
 			seconds: c.Seconds, requests: c.MemberRequests, cpu: c.CPUByProgram, busy: c.BusyCores})
+	}
+	if a := r.Apart; a != nil {
+		if f := a.FloorSimulated; f != nil {
+			out = append(out, measuredRun{name: "floor, simulated, hub CPUs apart", fds: f.FlinkDeployments,
+				seconds: f.Seconds, requests: f.MemberRequests, cpu: f.CPUByProgram, busy: f.BusyCores})
+		}
+		for _, c := range a.Convergence {
+			out = append(out, measuredRun{name: fmt.Sprintf("convergence, %d replica(s), hub CPUs apart", c.Replicas), fds: c.FlinkDeployments,
+				seconds: c.Seconds, requests: c.MemberRequests, cpu: c.CPUByProgram, busy: c.BusyCores})
+		}
 	}
 	return out
 }
@@ -215,6 +240,7 @@ func (r *Results) Markdown() string {
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
 	convergenceTables(p, fmt.Sprintf("Many members (%d members, --member-spread=%d)", r.SpreadMembers, r.MemberSpread), r.Spread)
+	r.apartTables(p)
 	r.throughputTable(p)
 	r.auditSection(p)
 	return b.String()
@@ -286,7 +312,7 @@ func convergenceTables(p func(string, ...any), title string, cs []*Convergence) 
 			toFloor = fmt.Sprintf("%.2f", c.RatioToFloor)
 		}
 		n := float64(c.FlinkDeployments)
-		p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s | %.1f | %.1f | %.0f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
+		p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s | %.1f | %.2f | %.0f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
 			c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToRunningSec, c.P99ToRunningSec, c.MemberWrites/n, c.HubWrites/n, c.HubWatchStreams)
 	}
 	p("\n| replicas | replica | CPU s | peak RSS | live heap before | after | heap / FD | reconciles/s |\n|---|---|---|---|---|---|---|---|\n")
@@ -376,7 +402,27 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 			x := ratio(c.Seconds, r.FloorSimulated.JobManagersSeconds)
 			p("| convergence / simulated floor, %d replica(s) | <= 1.25 | %.2f | %s |\n", c.Replicas, x, verdict(x <= 1.25))
 			perFD := c.HubWrites / float64(c.FlinkDeployments)
-			p("| requests the hub sends per FlinkDeployment, %d replica(s) | <= 8 | %.1f | %s |\n", c.Replicas, perFD, verdict(perFD <= 8))
+			p("| requests the hub sends per FlinkDeployment, %d replica(s) | <= 8 | %.2f | %s |\n", c.Replicas, perFD, verdict(perFD <= 8))
 		}
 	}
+	if a := r.Apart; a != nil && a.FloorSimulated != nil {
+		for _, c := range a.Convergence {
+			x := ratio(c.Seconds, a.FloorSimulated.JobManagersSeconds)
+			p("| convergence / simulated floor, hub on CPUs apart (%s; members on %s), %d replica(s) | <= 1.25 | %.2f (%.1f / %.1f s) | %s |\n",
+				a.HubCPUs, a.MemberCPUs, c.Replicas, x, c.Seconds, a.FloorSimulated.JobManagersSeconds, verdict(x <= 1.25))
+		}
+	}
+}
+
+// apartTables renders the simulated floor and the convergences run with
+// the hub on CPUs of its own, if they ran.
+func (r *Results) apartTables(p func(string, ...any)) {
+	a := r.Apart
+	if a == nil || a.FloorSimulated == nil {
+		return
+	}
+	f := a.FloorSimulated
+	p("\n### Hub on CPUs apart (hub replicas on CPUs %s; member control planes and the simulator on %s)\n\n", a.HubCPUs, a.MemberCPUs)
+	p("Simulated floor: %d writes in %.2f s (%.0f/s), every JobManager available after %.2f s.\n", f.Writes, f.Seconds, f.WritesPerSec, f.JobManagersSeconds)
+	convergenceTables(p, "Convergence, hub on CPUs apart", a.Convergence)
 }

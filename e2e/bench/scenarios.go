@@ -34,6 +34,9 @@ type Convergence struct {
 	P99ToRunningSec  float64 `json:"p99CreationToRunningSeconds"`
 	PerReplica       []Usage `json:"perReplica"`
 	HeapPerFDBytes   float64 `json:"maxHeapBytesPerFlinkDeploymentPerReplica"`
+	// CPUsByProgram are the CPU lists every program of the run was
+	// allowed at the end of the convergence (/proc/<pid>/status).
+	CPUsByProgram map[string][]string `json:"cpusByProgram,omitempty"`
 	// MemberWrites are the writes the member apiservers served from bulk
 	// creation to convergence (the benchmark's creations, the hub, and the
 	// simulated kubelets and Flink clusters); HubWrites those the hub sent.
@@ -78,6 +81,8 @@ type Usage struct {
 	HeapAfterBytes   float64 `json:"liveHeapAfterBytes"`
 	HeapPerFDBytes   float64 `json:"heapBytesPerFlinkDeployment"`
 	ReconcilesPerSec float64 `json:"reconcilesPerSecond"`
+	// CPUsAllowed are the CPUs the replica may run on.
+	CPUsAllowed string `json:"cpusAllowed"`
 }
 
 // converge starts r replicas, creates n FlinkDeployments and waits until
@@ -118,6 +123,9 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.CPUByProgram, res.BusyCores = cpuAfter.since(cpuBefore)
+	if res.CPUsByProgram, err = cpusByProgram(); err != nil {
+		return nil, err
+	}
 	if err := measureConvergence(ctx, e, res, before, cpuProfile, start, matched, created); err != nil {
 		return nil, err
 	}
@@ -275,6 +283,9 @@ func measureReplicas(ctx context.Context, e *env, res *Convergence, before basel
 		}
 		u.CPUSeconds = seconds(time.Duration((cpu - before.cpu[rep.id]) * float64(time.Second)))
 		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
+			return err
+		}
+		if u.CPUsAllowed, err = cpusAllowed(rep.proc.Pid()); err != nil {
 			return err
 		}
 		if u.HeapAfterBytes, err = rep.liveHeap(ctx); err != nil {
