@@ -94,6 +94,24 @@ func TestCountReconciles(t *testing.T) {
 	}
 }
 
+func TestFirstReconciled(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	ivs := []reconcileaudit.Interval{
+		{Key: "m/ns/a", Replica: "hub-1", Start: at(6), End: at(7)},
+		{Key: "m/ns/a", Replica: "hub-0", Start: at(1), End: at(3)},
+		{Key: "m/ns/b", Replica: "hub-0", Start: at(2), Open: true},
+		{Key: "m/ns/b", Replica: "hub-1", Start: at(8), End: at(9)},
+		{Key: "m/ns/c", Replica: "hub-0", Start: at(1), Open: true},
+		{Key: "m/warmup/d", Replica: "hub-0", Start: at(0), End: at(1)},
+	}
+	created := map[string]time.Time{"m/ns/a": at(0), "m/ns/b": at(0), "m/ns/c": at(0)}
+	got := firstReconciled(ivs, created)
+	want := map[string]time.Time{"m/ns/a": at(3), "m/ns/b": at(9)}
+	if len(got) != len(want) || !got["m/ns/a"].Equal(want["m/ns/a"]) || !got["m/ns/b"].Equal(want["m/ns/b"]) {
+		t.Fatalf("first reconciles %v, want %v (the earliest end; open ones and keys not created are left out)", got, want)
+	}
+}
+
 func TestParseStatCPU(t *testing.T) {
 	// A command name with spaces and parentheses; utime 250, stime 50 ticks.
 	line := []byte("4242 (flink hub (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000 2000 18446744073709551615")
@@ -122,7 +140,7 @@ func TestTinyRun(t *testing.T) {
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "6s", "-renew-deadline", "4s", "-retry-period", "1s", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
-		"-spread-members", "3", "-spread-fds-per-member", "2"}, &stderr)
+		"-spread-members", "3", "-spread-fds-per-member", "2", "-hub-cpus", "auto"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +206,8 @@ func checkConvergences(t *testing.T, res Results) {
 	}
 	for i, c := range res.Convergence {
 		if c.Replicas != []int{1, 3}[i] || c.FlinkDeployments != 4 || c.WarmUp != 2 || c.Seconds <= 0 || c.Reconciles < 4 || c.RatioToFloor <= 0 ||
-			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas {
+			c.P99ToRunningSec < c.P50ToRunningSec || c.P50ToRunningSec <= 0 || len(c.PerReplica) != c.Replicas ||
+			c.P50ToFirstReconcileSec <= 0 || c.P99ToFirstReconcileSec < c.P50ToFirstReconcileSec || c.P99ToFirstReconcileSec > c.P99ToRunningSec {
 			t.Errorf("convergence %+v", c)
 		}
 		// Every program of the run used CPU; the machine was busy.

@@ -92,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.spreadPerMember, "spread-fds-per-member", 80, "FlinkDeployments per member in the many-members scenario (times -scale)")
 	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
 	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
-	fs.StringVar(&c.hubCPUs, "hub-cpus", "auto", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
+	fs.StringVar(&c.hubCPUs, "hub-cpus", "none", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -305,15 +305,15 @@ func convergenceTables(p func(string, ...any), title string, cs []*Convergence) 
 	if len(cs) == 0 {
 		return
 	}
-	p("\n### %s\n\n| replicas | FDs | REST latency | seconds | / floor | FDs/s | reconciles | reconciles/s | p50 to RUNNING | p99 to RUNNING | member writes / FD | by the hub | member watch streams of the hub |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", title)
+	p("\n### %s\n\n| replicas | FDs | REST latency | seconds | / floor | FDs/s | reconciles | reconciles/s | to first reconcile, p50 / p99 | p50 to RUNNING | p99 to RUNNING | member writes / FD | by the hub | member watch streams of the hub |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", title)
 	for _, c := range cs {
 		toFloor := "-"
 		if c.RatioToFloor > 0 {
 			toFloor = fmt.Sprintf("%.2f", c.RatioToFloor)
 		}
 		n := float64(c.FlinkDeployments)
-		p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.2f s | %.2f s | %.1f | %.2f | %.0f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
-			c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToRunningSec, c.P99ToRunningSec, c.MemberWrites/n, c.HubWrites/n, c.HubWatchStreams)
+		p("| %d | %d | %d ms | %.2f | %s | %.1f | %d | %.1f | %.1f / %.1f s | %.2f s | %.2f s | %.1f | %.2f | %.0f |\n", c.Replicas, c.FlinkDeployments, c.RESTLatencyMs, c.Seconds, toFloor,
+			c.ConvergedPerSec, c.Reconciles, c.ReconcilesPerSec, c.P50ToFirstReconcileSec, c.P99ToFirstReconcileSec, c.P50ToRunningSec, c.P99ToRunningSec, c.MemberWrites/n, c.HubWrites/n, c.HubWatchStreams)
 	}
 	p("\n| replicas | replica | CPU s | peak RSS | live heap before | after | heap / FD | reconciles/s |\n|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cs {

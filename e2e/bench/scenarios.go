@@ -32,8 +32,13 @@ type Convergence struct {
 	ConvergedPerSec  float64 `json:"convergedPerSecond"`
 	P50ToRunningSec  float64 `json:"p50CreationToRunningSeconds"`
 	P99ToRunningSec  float64 `json:"p99CreationToRunningSeconds"`
-	PerReplica       []Usage `json:"perReplica"`
-	HeapPerFDBytes   float64 `json:"maxHeapBytesPerFlinkDeploymentPerReplica"`
+	// P50ToFirstReconcileSec and P99ToFirstReconcileSec are the time from
+	// a FlinkDeployment's creation to the end of its first reconcile (the
+	// deploy): how long the hub kept it waiting.
+	P50ToFirstReconcileSec float64 `json:"p50CreationToFirstReconcileSeconds"`
+	P99ToFirstReconcileSec float64 `json:"p99CreationToFirstReconcileSeconds"`
+	PerReplica             []Usage `json:"perReplica"`
+	HeapPerFDBytes         float64 `json:"maxHeapBytesPerFlinkDeploymentPerReplica"`
 	// CPUsByProgram are the CPU lists every program of the run was
 	// allowed at the end of the convergence (/proc/<pid>/status).
 	CPUsByProgram map[string][]string `json:"cpusByProgram,omitempty"`
@@ -242,6 +247,8 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 	if err != nil {
 		return err
 	}
+	_, toFirst := spread(firstReconciled(ivs, created), created)
+	res.P50ToFirstReconcileSec, res.P99ToFirstReconcileSec = seconds(percentile(toFirst, 50)), seconds(percentile(toFirst, 99))
 	// Reconciles that ended during convergence.
 	var perReplica map[string]int
 	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.End.Before(start) && !iv.End.After(end) })
@@ -453,6 +460,20 @@ func upgrade(ctx context.Context, e *env, tr *tracker, n int) (*Upgrade, error) 
 	end, took := spread(matched, patched)
 	return &Upgrade{Replicas: len(e.live()), FlinkDeployments: n, Seconds: seconds(end.Sub(start)),
 		P50Sec: seconds(percentile(took, 50)), P99Sec: seconds(percentile(took, 99))}, nil
+}
+
+// firstReconciled is when the first reconcile of each key of keys ended.
+func firstReconciled(ivs []reconcileaudit.Interval, keys map[string]time.Time) map[string]time.Time {
+	first := map[string]time.Time{}
+	for _, iv := range ivs {
+		if _, ok := keys[iv.Key]; !ok || iv.Open {
+			continue
+		}
+		if at, seen := first[iv.Key]; !seen || iv.End.Before(at) {
+			first[iv.Key] = iv.End
+		}
+	}
+	return first
 }
 
 // spread returns the latest time a goal was reached and, per key, how long
