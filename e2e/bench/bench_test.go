@@ -336,22 +336,9 @@ func checkApart(t *testing.T, cfg config, res Results) {
 
 // sameCPUs reports whether two CPU lists ("0-1", "0,1") name the same CPUs.
 func sameCPUs(a, b string) bool {
-	expand := func(list string) []int {
-		var set unix.CPUSet
-		for _, part := range strings.Split(list, ",") {
-			lo, hi, isRange := strings.Cut(part, "-")
-			first, _ := strconv.Atoi(lo)
-			last := first
-			if isRange {
-				last, _ = strconv.Atoi(hi)
-			}
-			for cpu := first; cpu <= last; cpu++ {
-				set.Set(cpu)
-			}
-		}
-		return cpuList(&set)
-	}
-	return slices.Equal(expand(a), expand(b))
+	sa, errA := parseCPUList(a)
+	sb, errB := parseCPUList(b)
+	return errA == nil && errB == nil && slices.Equal(sa, sb)
 }
 
 func TestCPUSplitOf(t *testing.T) {

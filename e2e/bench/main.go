@@ -257,12 +257,19 @@ func convergenceScenarios(ctx context.Context, cfg config, res *Results, step fu
 			return []error{err}
 		}
 	}
+	return convergeEach(withEnv, "converge", func(e *env, tr *tracker, r int) error {
+		step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
+		return convergenceScenario(ctx, cfg, res, step, e, tr, r)
+	})
+}
+
+// convergeEach runs fn with 1 and then 3 replicas, each on a fresh fleet
+// named <prefix>-r<replicas>; a failure does not stop the other. It
+// returns the failures.
+func convergeEach(withEnv func(string, time.Duration, bool, func(*env, *tracker) error) error, prefix string, fn func(e *env, tr *tracker, r int) error) []error {
 	var failed []error
 	for _, r := range []int{1, 3} {
-		if err := withEnv(fmt.Sprintf("converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
-			step("converge: %d replicas, %d FlinkDeployments", r, cfg.fds)
-			return convergenceScenario(ctx, cfg, res, step, e, tr, r)
-		}); err != nil {
+		if err := withEnv(fmt.Sprintf("%s-r%d", prefix, r), 0, true, func(e *env, tr *tracker) error { return fn(e, tr, r) }); err != nil {
 			failed = append(failed, err)
 		}
 	}
@@ -294,21 +301,15 @@ func apartScenarios(ctx context.Context, cfg config, res *Results, step func(str
 	}); err != nil {
 		return []error{err}
 	}
-	var failed []error
-	for _, r := range []int{1, 3} {
-		if err := withEnv(fmt.Sprintf("apart-converge-r%d", r), 0, true, func(e *env, tr *tracker) error {
-			step("hub CPUs apart (%s): converge %d replicas, %d FlinkDeployments", a.HubCPUs, r, cfg.fds)
-			e.split = split
-			c, err := converge(ctx, e, tr, r, cfg.fds, false)
-			if err == nil {
-				a.Convergence = append(a.Convergence, c)
-			}
-			return err
-		}); err != nil {
-			failed = append(failed, err)
+	return convergeEach(withEnv, "apart-converge", func(e *env, tr *tracker, r int) error {
+		step("hub CPUs apart (%s): converge %d replicas, %d FlinkDeployments", a.HubCPUs, r, cfg.fds)
+		e.split = split
+		c, err := converge(ctx, e, tr, r, cfg.fds, false)
+		if err == nil {
+			a.Convergence = append(a.Convergence, c)
 		}
-	}
-	return failed
+		return err
+	})
 }
 
 // spreadScenarios converge a fleet of many members with 1, 3 and 4

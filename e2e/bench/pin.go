@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,15 +66,10 @@ func joinCPUs(cpus []int) string {
 	return strings.Join(parts, ",")
 }
 
-// parseCPUSplit reads a CPU list ("1", "2,3", "4-7") of the CPUs this
-// process may use: those go to the hub, the remaining ones to the rest.
-// Both sides must keep at least one CPU.
-func parseCPUSplit(list string) (*cpuSplit, error) {
-	var all unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &all); err != nil {
-		return nil, fmt.Errorf("read this process's CPUs: %w", err)
-	}
-	s := &cpuSplit{all: all}
+// parseCPUList reads a CPU list as /proc and taskset(1) write it ("1",
+// "2,3", "4-7" or "0,2-3") into its CPUs, in order, each once.
+func parseCPUList(list string) ([]int, error) {
+	var cpus []int
 	for _, part := range strings.Split(list, ",") {
 		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
 		first, err := strconv.Atoi(lo)
@@ -87,11 +83,31 @@ func parseCPUSplit(list string) (*cpuSplit, error) {
 			}
 		}
 		for cpu := first; cpu <= last; cpu++ {
-			if !all.IsSet(cpu) {
-				return nil, fmt.Errorf("CPU list %q: CPU %d is not one this process may use", list, cpu)
-			}
-			s.hub.Set(cpu)
+			cpus = append(cpus, cpu)
 		}
+	}
+	slices.Sort(cpus)
+	return slices.Compact(cpus), nil
+}
+
+// parseCPUSplit reads a CPU list of the CPUs this process may use: those
+// go to the hub, the remaining ones to the rest. Both sides must keep at
+// least one CPU.
+func parseCPUSplit(list string) (*cpuSplit, error) {
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		return nil, fmt.Errorf("read this process's CPUs: %w", err)
+	}
+	cpus, err := parseCPUList(list)
+	if err != nil {
+		return nil, err
+	}
+	s := &cpuSplit{all: all}
+	for _, cpu := range cpus {
+		if !all.IsSet(cpu) {
+			return nil, fmt.Errorf("CPU list %q: CPU %d is not one this process may use", list, cpu)
+		}
+		s.hub.Set(cpu)
 	}
 	s.rest = all
 	for _, cpu := range cpuList(&s.hub) {
