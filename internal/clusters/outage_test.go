@@ -85,10 +85,12 @@ func checkOutage(t *testing.T, ns string, o outage) {
 	waitReady(t, ns, "healthy", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 
 	// flipsAfter polls until sick's Ready has the given status and returns
-	// how long after start that was first seen.
-	flipsAfter := func(status metav1.ConditionStatus, start time.Time) time.Duration {
+	// how long after start that was first seen, and the condition then
+	// (what a flip before the window was said to be).
+	flipsAfter := func(status metav1.ConditionStatus, start time.Time) (time.Duration, string) {
 		t.Helper()
 		var seen time.Duration
+		var said string
 		eventually(t, 30*time.Second, "sick Ready="+string(status), func() error {
 			c, _, err := readyCondition(ctx, ns, "sick")
 			if err != nil {
@@ -98,17 +100,19 @@ func checkOutage(t *testing.T, ns string, o outage) {
 				return fmt.Errorf("Ready=%s (%s)", c.Status, c.Reason)
 			}
 			seen = time.Since(start)
+			said = fmt.Sprintf("reason %s, %q, transition at %s (the window began at %s)", c.Reason, c.Message,
+				c.LastTransitionTime.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
 			return nil
 		})
-		return seen
+		return seen, said
 	}
 
 	wentDown := time.Now()
 	down()
 	apps := ns + "-apps"
 	createFlinkDeployment(t, healthy, apps, "while-sick-is-down")
-	if after := flipsAfter(metav1.ConditionFalse, wentDown); after < opts.Debounce {
-		t.Fatalf("Ready turned False %s after the outage began, before the %s debounce window", after, opts.Debounce)
+	if after, said := flipsAfter(metav1.ConditionFalse, wentDown); after < opts.Debounce {
+		t.Fatalf("Ready turned False %s after the outage began, before the %s debounce window: %s", after, opts.Debounce, said)
 	}
 	waitReady(t, ns, "sick", metav1.ConditionFalse, hubv1alpha1.ReasonUnreachable)
 	waitEvent(t, ns, "sick", corev1.EventTypeWarning, hubv1alpha1.ReasonUnreachable)
@@ -125,7 +129,7 @@ func checkOutage(t *testing.T, ns string, o outage) {
 
 	cameBack := time.Now()
 	up()
-	if after := flipsAfter(metav1.ConditionTrue, cameBack); after < opts.Debounce {
-		t.Fatalf("Ready turned True %s after recovery, before the %s debounce window", after, opts.Debounce)
+	if after, said := flipsAfter(metav1.ConditionTrue, cameBack); after < opts.Debounce {
+		t.Fatalf("Ready turned True %s after recovery, before the %s debounce window: %s", after, opts.Debounce, said)
 	}
 }
