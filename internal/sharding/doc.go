@@ -20,7 +20,9 @@
 // cancels its reconciles) before anyone else may start. A replica looks
 // again every RetryPeriod and also at the moment the next Lease another
 // replica holds would expire on its clock, so a dead replica's shards are
-// taken when its Leases expire, not up to a retry period later. A graceful handoff
+// taken when its Leases expire, not up to a retry period later. The
+// assignment alone may read another clock: a peer Lease already lapsed by
+// its own renewTime when first seen is left out of it (livePeers). A graceful handoff
 // is faster: the old owner stops admitting keys, waits for its in-flight
 // reconciles (bounded by DrainTimeout), then clears the holder, and the new
 // owner takes the free fence at once and enqueues the shard's cached keys

@@ -69,6 +69,12 @@ type Elector struct {
 type observation struct {
 	resourceVersion string
 	at              time.Time
+	// lapsedOnArrival: a peer Lease whose first sight here (this replica
+	// just started, or the Lease was created again) showed a renewTime
+	// older than its duration, by the holder's own clock. Such a peer is
+	// left out of the assignment until its Lease changes (livePeers); it
+	// never shortens the wait before a fence is taken (expiredLocked).
+	lapsedOnArrival bool
 }
 
 var _ Gate = (*Elector)(nil)
@@ -353,7 +359,7 @@ func (e *Elector) observe(old, obj any) {
 	now := time.Now()
 	e.mu.Lock()
 	if o, ok := e.seen[l.Name]; !ok || o.resourceVersion != l.ResourceVersion {
-		e.seen[l.Name] = observation{resourceVersion: l.ResourceVersion, at: now}
+		e.seen[l.Name] = observation{resourceVersion: l.ResourceVersion, at: now, lapsedOnArrival: !ok && lapsedByItsRenewTime(l, now)}
 	}
 	delete(e.deleted, l.Name)
 	e.mu.Unlock()
@@ -451,8 +457,26 @@ func (e *Elector) Peers() []shardlease.Peer {
 	return peers
 }
 
+// lapsedByItsRenewTime reports whether peer Lease l's last renewal, by
+// its holder's clock, is more than its duration before now.
+func lapsedByItsRenewTime(l *coordinationv1.Lease, now time.Time) bool {
+	if l.Labels[shardlease.RoleLabel] != shardlease.RolePeer || l.Spec.RenewTime == nil {
+		return false
+	}
+	d, err := shardlease.DurationOf(l)
+	return err == nil && now.Sub(l.Spec.RenewTime.Time) > d
+}
+
 // livePeers returns the valid peers whose Leases changed within their lease
 // duration; garbage Leases are skipped.
+//
+// A peer Lease that was already lapsed by its own renewTime when this
+// replica first saw it (a replica that died shortly before this one
+// started) is skipped until it changes. Trusting the holder's clock is
+// safe here because it only shapes the assignment: taking a fence still
+// waits a lease duration on the local clock. Counting such a peer for a
+// lease duration instead would leave the shards it is assigned, which the
+// other replicas hand off, without an owner meanwhile.
 func (e *Elector) livePeers(now time.Time) ([]shardlease.Peer, error) {
 	all, err := e.lister.List(labels.SelectorFromSet(labels.Set{shardlease.RoleLabel: shardlease.RolePeer}))
 	if err != nil {
@@ -471,7 +495,7 @@ func (e *Elector) livePeers(now time.Time) ([]shardlease.Peer, error) {
 			continue // judged by our own renewals below
 		}
 		o, ok := e.seen[l.Name]
-		if !ok || now.Sub(o.at) >= p.LeaseDuration {
+		if !ok || o.lapsedOnArrival || now.Sub(o.at) >= p.LeaseDuration {
 			continue
 		}
 		out = append(out, p)

@@ -432,3 +432,49 @@ func TestDeletedFenceIsNotRetakenWithinALeaseDuration(t *testing.T) {
 		t.Errorf("shard %d owned again %s after its fence was deleted, before a lease duration (%s)", k, owned.Sub(deleted), testLease)
 	}
 }
+
+// TestJoinerLeavesOutAPeerThatLapsedBeforeItStarted starts a replica after
+// another one died and the survivor took its shards: the newcomer must not
+// count the dead replica among the peers for a lease duration of its own
+// clock, or the shards the survivor hands it, which the newcomer would
+// assign to the dead replica, have no owner meanwhile.
+func TestJoinerLeavesOutAPeerThatLapsedBeforeItStarted(t *testing.T) {
+	const lease, renew, retry = 8 * time.Second, 4 * time.Second, time.Second
+	const s = 16
+	opts := []Option{WithShards(s), WithTimings(lease, renew, retry)}
+	proxy, dead, survivor := cutAndSurvivor(t, "dead", retry, opts...)
+	eventually(t, 30*time.Second, func() error { return exactlyOnce(s, true, dead, survivor) })
+	proxy.setCut(true)
+	eventually(t, 4*lease, func() error { return exactlyOnce(s, false, survivor) })
+	// The dead replica's peer Lease is lapsed by its own renewTime.
+	eventually(t, 2*lease, func() error {
+		l, err := survivor.lister.Get(shardlease.PeerLeaseName("dead"))
+		if err != nil {
+			return err
+		}
+		if !lapsedByItsRenewTime(l, time.Now()) {
+			return fmt.Errorf("peer Lease of the dead replica renewed at %s, not lapsed yet", l.Spec.RenewTime.Format(time.StampMilli))
+		}
+		return nil
+	})
+
+	joined := time.Now()
+	joiner := start(t, hub.Config, survivor.ns, "joiner", opts...)
+	eventually(t, 2*lease, func() error {
+		if len(joiner.OwnedShards()) == 0 {
+			return errors.New("the joiner owns no shard yet")
+		}
+		return nil
+	})
+	for _, p := range joiner.Peers() {
+		if p.ID == "dead" {
+			t.Fatalf("the joiner counts the dead replica as a peer: %v", joiner.Peers())
+		}
+	}
+	// Every shard has an owner again well before the dead replica's peer
+	// Lease would have expired on the joiner's clock.
+	eventually(t, 2*lease, func() error { return exactlyOnce(s, true, survivor, joiner) })
+	if settled := time.Since(joined); settled >= lease {
+		t.Errorf("the shards had owners again %v after the joiner started, not before the dead replica's Lease expired on its clock (%v)", settled, lease)
+	}
+}
