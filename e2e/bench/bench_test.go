@@ -386,3 +386,25 @@ func TestCPUSplitOf(t *testing.T) {
 		t.Errorf("hub command without a split: %s %v", bin, args)
 	}
 }
+
+func TestPerShard(t *testing.T) {
+	exposition := `# HELP flinkhub_sharding_shard_last_unowned_seconds Per shard...
+# TYPE flinkhub_sharding_shard_last_unowned_seconds gauge
+flinkhub_sharding_shard_last_unowned_seconds{shard="3"} 0.052
+flinkhub_sharding_shard_last_unowned_seconds{shard="17"} 10.01
+flinkhub_sharding_shard_unowned_seconds_bucket{le="0.1"} 4
+`
+	got, err := perShard(exposition, unownedMetric)
+	if err != nil || len(got) != 2 || got[3] != 0.052 || got[17] != 10.01 {
+		t.Fatalf("perShard = %v, %v; want shard 3: 0.052, shard 17: 10.01 (other metrics ignored)", got, err)
+	}
+	for _, bad := range []string{
+		unownedMetric + `{shard="x"} 1`,
+		unownedMetric + `{shard="1"} y`,
+		unownedMetric + `{shard="1",other="z"} 1`,
+	} {
+		if _, err := perShard(bad, unownedMetric); err == nil {
+			t.Errorf("perShard(%q) gave no error", bad)
+		}
+	}
+}

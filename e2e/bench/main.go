@@ -392,8 +392,8 @@ func convergenceScenario(ctx context.Context, cfg config, res *Results, step fun
 }
 
 // failoverAndUpgrade stops a replica of the converged fleet with SIGKILL,
-// then another with SIGTERM, starting a new replica after each, and then
-// measures the upgrade of the fleet.
+// then another with SIGTERM, starting a new replica after each (a join,
+// measured too), and then measures the upgrade of the fleet.
 func failoverAndUpgrade(ctx context.Context, cfg config, res *Results, step func(string, ...any), e *env, tr *tracker) error {
 	for i, sig := range []string{"SIGKILL", "SIGTERM"} {
 		step("failover: %s one of 3 replicas", sig)
@@ -402,9 +402,13 @@ func failoverAndUpgrade(ctx context.Context, cfg config, res *Results, step func
 			return err
 		}
 		res.Failover = append(res.Failover, f)
-		if _, err := e.startReplica(fmt.Sprintf("hub-%d", 3+i)); err != nil {
+		id := fmt.Sprintf("hub-%d", 3+i)
+		step("join: %s starts beside the 2 survivors", id)
+		j, err := join(ctx, e, tr, id)
+		if err != nil {
 			return err
 		}
+		res.Joins = append(res.Joins, j)
 	}
 	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
 		return err

@@ -27,6 +27,7 @@ type Results struct {
 	FloorSimulated   *Floor         `json:"floorSimulated,omitempty"`
 	Convergence      []*Convergence `json:"convergence,omitempty"`
 	Failover         []*Failover    `json:"failover,omitempty"`
+	Joins            []*Join        `json:"joins,omitempty"`
 	Upgrade          *Upgrade       `json:"upgrade,omitempty"`
 	Latency          []*Convergence `json:"latency,omitempty"`
 	// Spread are the many-members convergences (1, 3 and 4 replicas),
@@ -266,6 +267,9 @@ func (r *Results) targetsTable(p func(string, ...any)) {
 		}
 		p("| %s | <= %.0f s | %.2f s | %s |\n", name, target, f.ReconciledSec, verdict(f.ReconciledSec <= target))
 	}
+	for _, j := range r.Joins {
+		p("| join (%s): longest a shard handed to it had no owner | <= 1 s | %.2f s | %s |\n", j.Replica, j.LongestUnownedSec, verdict(j.LongestUnownedSec <= 1))
+	}
 	p("| overlapping reconciles of one key | 0 | %d | %s |\n", r.Audit.Overlaps, verdict(r.Audit.Overlaps == 0))
 	var maxHeap float64
 	for _, c := range r.Convergence {
@@ -332,6 +336,13 @@ func (r *Results) failoverTable(p func(string, ...any)) {
 	p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
 	for _, f := range r.Failover {
 		p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+	}
+	if len(r.Joins) == 0 {
+		return
+	}
+	p("\nA new replica joins after each (its process start and cache fill included in \"settled\"):\n\n| replica | shards handed to it | FDs | longest a shard had no owner | settled: its keys reconciled by it |\n|---|---|---|---|---|\n")
+	for _, j := range r.Joins {
+		p("| %s | %d | %d | %.2f s | %.2f s |\n", j.Replica, j.Shards, j.FlinkDeployments, j.LongestUnownedSec, j.SettledSec)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -330,13 +331,61 @@ type Failover struct {
 	OwnedAgainSec     float64 `json:"ownedAgainSeconds"`
 	ReconciledSec     float64 `json:"reconciledAgainSeconds"`
 	LeaseDurationSecs float64 `json:"leaseDurationSeconds"`
+	// CPUProfiles of a graceful handoff: a survivor's, the first member
+	// apiserver's and the bench's, over handoffProfileSecs from the
+	// signal.
+	CPUProfiles []string `json:"cpuProfiles,omitempty"`
 }
 
-// failover stops one replica of a converged fleet with sig ("SIGKILL" or
-// "SIGTERM") and measures until its shards are held by others and every
+// handoffProfileSecs is the length of the CPU profiles of a graceful
+// handoff.
+const handoffProfileSecs = 3
+
+// auditPoll is how often a wait that parses the whole reconcile audit
+// looks again.
+const auditPoll = 500 * time.Millisecond
+
+// profileHandoff takes, unless CPU profiles are off, CPU profiles of a
+// replica other than victim, of the first member apiserver and of the
+// bench (the simulator) while the
+// shards of victim move, recording their paths in res; the channel is
+// closed when both are written (or failed: a profile is an aid, not a
+// figure).
+func (e *env) profileHandoff(ctx context.Context, victim *replica, res *Failover) <-chan struct{} {
+	done := make(chan struct{})
+	var survivor *replica
+	for _, r := range e.live() {
+		if r != victim {
+			survivor = r
+			break
+		}
+	}
+	if e.cfg.cpuProfile <= 0 || survivor == nil {
+		close(done)
+		return done
+	}
+	hub := filepath.Join(e.dir, "cpu-handoff-"+survivor.id+".pprof")
+	member := filepath.Join(e.dir, "cpu-handoff-kube-apiserver-member-1.pprof")
+	self := filepath.Join(e.dir, "cpu-handoff-bench.pprof")
+	res.CPUProfiles = []string{hub, member, self}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = survivor.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", handoffProfileSecs), hub) })
+	wg.Go(func() { _ = e.saveAPIServerProfile(ctx, handoffProfileSecs, member) })
+	wg.Go(func() { _ = saveSelfProfile(ctx, handoffProfileSecs*time.Second, self) })
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// failover stops one replica of a converged, settled fleet with sig
+// ("SIGKILL" or "SIGTERM") and measures until its shards are held by others and every
 // FlinkDeployment of them finished a reconcile started after the signal.
 func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, error) {
 	if err := e.waitShardsHeld(ctx, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	// A move still being worked off (the last join's) would slow this
+	// one's reconciles and count against it.
+	if err := e.settle(ctx, tr, 2*time.Minute); err != nil {
 		return nil, err
 	}
 	held, err := e.holders(ctx)
@@ -361,8 +410,12 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 	if sig == "SIGKILL" {
 		victim.proc.Kill()
 		e.deaths[victim.id] = at
-	} else if err := victim.proc.Signal(syscall.SIGTERM); err != nil {
-		return nil, err
+	} else {
+		if err := victim.proc.Signal(syscall.SIGTERM); err != nil {
+			return nil, err
+		}
+		profiled := e.profileHandoff(ctx, victim, res)
+		defer func() { <-profiled }()
 	}
 	if err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
 		h, err := e.holders(ctx)
@@ -380,7 +433,10 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 	}
 	res.OwnedAgainSec = seconds(time.Since(at))
 	var last time.Time
-	if err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
+	// The time is read from the audit (each reconcile's end), not from
+	// the poll: polling less often loses no precision, and parsing the
+	// whole audit every 50 ms took CPU from the replicas being measured.
+	if err := framework.EventuallyEvery(ctx, 3*e.cfg.leaseDuration+time.Minute, auditPoll, func(ctx context.Context) (bool, error) {
 		ivs, err := e.intervals()
 		if err != nil {
 			return false, err
