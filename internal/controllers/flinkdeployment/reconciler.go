@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -310,6 +311,11 @@ func Gated(gate Gate, inner reconcile.TypedReconciler[mcreconcile.Request]) reco
 
 // GatedBy is Gated for requests whose shard key is key(req) (another kind
 // of object than a FlinkDeployment).
+//
+// The first reconcile of a key since its shard was acquired puts the
+// key's requeues back at the default priority: the shard's keys were
+// enqueued ahead of other work (mcgate.TakeoverPriority), for that one
+// reconcile only.
 func GatedBy(gate Gate, key func(mcreconcile.Request) string, inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 		ctx, done, ok := gate.Begin(ctx, key(req))
@@ -317,9 +323,16 @@ func GatedBy(gate Gate, key func(mcreconcile.Request) string, inner reconcile.Ty
 			return reconcile.Result{}, nil
 		}
 		defer done()
-		return inner.Reconcile(ctx, req)
+		res, err := inner.Reconcile(ctx, req)
+		if handoff.First(ctx) && res.Priority == nil {
+			res.Priority = ptr.To(defaultPriority)
+		}
+		return res, err
 	})
 }
+
+// defaultPriority is the priority of a request enqueued without one.
+const defaultPriority = 0
 
 // applyDefaults merges the fleet's and member's default configuration
 // under fd's own flinkConfiguration, in the spec this reconcile works on

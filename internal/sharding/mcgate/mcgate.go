@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -185,6 +186,14 @@ func (r *Requeuer) key(name multicluster.ClusterName, nn types.NamespacedName) s
 	return shardkey.Key{Cluster: string(name), Namespace: nn.Namespace, Name: nn.Name, Kind: r.kind}.String()
 }
 
+// TakeoverPriority is the queue priority of the keys of a shard this
+// replica just acquired. Nobody reconciled them while the shard moved, so
+// they go before the queue's other work: events and periodic reconciles
+// have priority 0, controller-runtime's initial list -100. A key's first
+// reconcile after the move puts its later requeues back at 0
+// (flinkdeployment.GatedBy), so moved keys do not keep precedence.
+const TakeoverPriority = 10
+
 func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
 	q, _ := r.snapshot()
 	if q == nil {
@@ -192,9 +201,19 @@ func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
 	}
 	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
 		if r.gate.ShardOf(r.key(name, nn)) == shard {
-			q.Add(request(name, nn))
+			addWithPriority(q, TakeoverPriority, request(name, nn))
 		}
 	})
+}
+
+// addWithPriority adds req to q with priority when q is a priority queue
+// (controller-runtime's default), plainly otherwise.
+func addWithPriority(q queue, priority int, req mcreconcile.Request) {
+	if pq, ok := q.(priorityqueue.PriorityQueue[mcreconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, req)
+		return
+	}
+	q.Add(req)
 }
 
 // EnqueueMembers adds every object this replica owns in the members (in

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
@@ -46,5 +48,30 @@ func TestEnqueueOnlyOwnedKeys(t *testing.T) {
 	req, _ := q.Get()
 	if req.ClusterName != "member-1" || req.Namespace != "apps" || req.Name != "mine" {
 		t.Fatalf("enqueued %v, want member-1/apps/mine", req)
+	}
+}
+
+// TestTakeoverKeysGoFirst: the keys of a shard just acquired are served
+// before work queued earlier at the default priority; a queue without
+// priorities still gets them.
+func TestTakeoverKeysGoFirst(t *testing.T) {
+	pq := priorityqueue.New[mcreconcile.Request]("takeover-test")
+	defer pq.ShutDown()
+	waiting := []mcreconcile.Request{request("member-1", types.NamespacedName{Namespace: "apps", Name: "periodic-1"}), request("member-1", types.NamespacedName{Namespace: "apps", Name: "periodic-2"})}
+	for _, r := range waiting {
+		pq.Add(r)
+	}
+	moved := request("member-2", types.NamespacedName{Namespace: "apps", Name: "moved"})
+	addWithPriority(pq, TakeoverPriority, moved)
+	got, priority, _ := pq.GetWithPriority()
+	if got != moved || priority != TakeoverPriority {
+		t.Fatalf("first out: %v at priority %d, want %v at %d", got, priority, moved, TakeoverPriority)
+	}
+
+	plain := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[mcreconcile.Request]())
+	defer plain.ShutDown()
+	addWithPriority(plain, TakeoverPriority, moved)
+	if got, _ := plain.Get(); got != moved {
+		t.Fatalf("plain queue gave %v, want %v", got, moved)
 	}
 }
