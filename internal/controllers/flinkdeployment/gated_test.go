@@ -2,6 +2,7 @@ package flinkdeployment
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -14,12 +15,20 @@ import (
 
 // firstOnce is a Gate that owns every key and marks the first admission
 // of each as the first since its shard was acquired.
-type firstOnce map[string]bool
+type firstOnce struct {
+	mu    sync.Mutex
+	begun map[string]bool
+}
 
-func (g firstOnce) Owns(string) bool { return true }
-func (g firstOnce) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
-	if !g[key] {
-		g[key] = true
+func (g *firstOnce) Owns(string) bool { return true }
+func (g *firstOnce) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.begun[key] {
+		if g.begun == nil {
+			g.begun = map[string]bool{}
+		}
+		g.begun[key] = true
 		ctx = handoff.WithFirst(ctx)
 	}
 	return ctx, func() {}, true
@@ -44,7 +53,7 @@ func TestGatedPutsTakenOverKeysBackAtDefaultPriority(t *testing.T) {
 			inner := reconcile.TypedFunc[mcreconcile.Request](func(context.Context, mcreconcile.Request) (reconcile.Result, error) {
 				return tc.inner, nil
 			})
-			gated := Gated(firstOnce{}, inner)
+			gated := GatedBy(&firstOnce{}, requestKey, inner)
 			req := mcreconcile.Request{ClusterName: "member-1", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "apps", Name: "fd"}}}
 			for i, want := range tc.want {
 				res, err := gated.Reconcile(context.Background(), req)
@@ -64,4 +73,57 @@ func deref(p *int) any {
 		return "unset"
 	}
 	return *p
+}
+
+// TestTurnedAwayRequestKeepsTheTakeoverRead: a request that its member's
+// worker share turns away does not use up the first admission after a
+// takeover; the reconcile that runs later is the one marked first (and so
+// reads the FlinkDeployment live).
+func TestTurnedAwayRequestKeepsTheTakeoverRead(t *testing.T) {
+	req := func(name string) mcreconcile.Request {
+		return mcreconcile.Request{ClusterName: "member-1", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "apps", Name: name}}}
+	}
+	var mu sync.Mutex
+	first := map[string]bool{}
+	running, release := make(chan struct{}), make(chan struct{})
+	inner := reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, r mcreconcile.Request) (reconcile.Result, error) {
+		mu.Lock()
+		first[r.Name] = handoff.First(ctx)
+		mu.Unlock()
+		if r.Name == "busy" {
+			close(running)
+			<-release
+		}
+		return reconcile.Result{}, nil
+	})
+	// 2 workers, half each: one reconcile of member-1 at a time.
+	outer, _, err := SharedThenGated(&firstOnce{}, requestKey, 2, 0.5, inner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busyDone := make(chan struct{})
+	go func() {
+		defer close(busyDone)
+		_, _ = outer.Reconcile(context.Background(), req("busy"))
+	}()
+	<-running
+	if _, err := outer.Reconcile(context.Background(), req("waiting")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	_, ran := first["waiting"]
+	mu.Unlock()
+	if ran {
+		t.Fatal("the second reconcile of member-1 ran beside the first: the worker share did not turn it away")
+	}
+	close(release)
+	<-busyDone
+	if _, err := outer.Reconcile(context.Background(), req("waiting")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !first["waiting"] {
+		t.Fatal("the reconcile that ran after the turn-away was not marked first since the takeover: it would read the cache, not the apiserver")
+	}
 }

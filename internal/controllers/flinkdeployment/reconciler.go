@@ -170,7 +170,8 @@ func (r *Reconciler) now() time.Time {
 
 // Reconcile runs one reconcile of a FlinkDeployment in a member cluster,
 // within Options.ReconcileTimeout: when that passes, its error says so and
-// names the step it was in. It assumes ownership: wrap it with Gated.
+// names the step it was in. It assumes ownership: wrap it with
+// SharedThenGated.
 func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 	step := "reading the FlinkDeployment"
 	if d := r.Options.ReconcileTimeout; d > 0 {
@@ -302,15 +303,10 @@ func (r *Reconciler) refuse(ctx context.Context, s *state, p problem.Problem) er
 	return nil
 }
 
-// Gated admits a request to inner only while gate says this replica owns
-// its key; a dropped request is not an error and is not retried here (the
-// owner has it).
-func Gated(gate Gate, inner reconcile.TypedReconciler[mcreconcile.Request]) reconcile.TypedReconciler[mcreconcile.Request] {
-	return GatedBy(gate, requestKey, inner)
-}
-
-// GatedBy is Gated for requests whose shard key is key(req) (another kind
-// of object than a FlinkDeployment).
+// GatedBy admits a request to inner only while gate says this replica
+// owns its shard key, key(req) (requestKey for a FlinkDeployment); a
+// dropped request is not an error and is not retried here (the owner has
+// it).
 //
 // The first reconcile of a key since its shard was acquired puts the
 // key's requeues back at the default priority: the shard's keys were

@@ -119,14 +119,14 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager, o SetupOptions) err
 	if o.Audit != nil {
 		inner = audited(o.Audit, inner)
 	}
-	inner, wake, err := SharedByMember(o.MaxConcurrentReconciles, o.MemberWorkerShare, inner, countWaiting)
+	outer, wake, err := SharedThenGated(o.Gate, requestKey, o.MaxConcurrentReconciles, o.MemberWorkerShare, inner, countWaiting)
 	if err != nil {
 		return err
 	}
 	for _, src := range append(o.Sources, wake) {
 		b = b.WatchesRawSource(src)
 	}
-	return b.Complete(Gated(o.Gate, inner))
+	return b.Complete(outer)
 }
 
 // RetryLimiter is controller-runtime's default rate limiter (per-item

@@ -35,6 +35,16 @@ func SharedByMember(workers int, share float64, inner reconcile.TypedReconciler[
 	return shared(workershare.New[mcreconcile.Request](workershare.Limit(workers, share)), wake.add, inner, waiting), wake.source(), nil
 }
 
+// SharedThenGated admits a request first to its member's worker share
+// (SharedByMember), then to gate (GatedBy with key), then runs inner. In
+// that order a request the share turns away never reaches Gate.Begin: the
+// first admission of a key after its shard was acquired, which makes that
+// reconcile read the FlinkDeployment live (handoff.First), is always one
+// that runs. It returns the source that hands turned-away requests back.
+func SharedThenGated(gate Gate, key func(mcreconcile.Request) string, workers int, share float64, inner reconcile.TypedReconciler[mcreconcile.Request], waiting func(member string, n int)) (reconcile.TypedReconciler[mcreconcile.Request], source.TypedSource[mcreconcile.Request], error) {
+	return SharedByMember(workers, share, GatedBy(gate, key, inner), waiting)
+}
+
 // countWaiting sets flinkhub_member_requests_waiting of member to n.
 func countWaiting(member string, n int) { requestsWaiting.WithLabelValues(member).Set(float64(n)) }
 

@@ -93,14 +93,14 @@ func Setup(mgr mcmanager.Manager, kind Kind, r reconcile.TypedReconciler[mcrecon
 	})
 	traced := observability.TraceReconciler(kind.Name, r,
 		observability.WithReplica(o.Replica), observability.WithShardOf(o.ShardOf), observability.WithKeyOf(kind.KeyOf))
-	inner, wake, err := flinkdeployment.SharedByMember(max(o.MaxConcurrentReconciles, 1), o.MemberWorkerShare, traced, nil)
+	outer, wake, err := flinkdeployment.SharedThenGated(o.Gate, kind.KeyOf, max(o.MaxConcurrentReconciles, 1), o.MemberWorkerShare, traced, nil)
 	if err != nil {
 		return err
 	}
 	for _, src := range append(o.Sources, wake) {
 		b = b.WatchesRawSource(src)
 	}
-	c, err := b.Build(flinkdeployment.GatedBy(o.Gate, kind.KeyOf, inner))
+	c, err := b.Build(outer)
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,17 @@ package mcgate
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -161,24 +164,56 @@ func (r *Requeuer) snapshot() (queue, map[multicluster.ClusterName]cluster.Clust
 func (r *Requeuer) eachKey(ctx context.Context, fn func(multicluster.ClusterName, types.NamespacedName)) {
 	_, clusters := r.snapshot()
 	for name, cl := range clusters {
-		list := r.newList()
-		// An unsynced cache (member unreachable) blocks List: bound it.
+		// An unsynced cache (member unreachable) blocks: bound it.
 		lctx, cancel := context.WithTimeout(ctx, listTimeout)
-		// Only names are read: list the cached objects themselves, not
-		// deep copies of every one (this runs on every shard acquisition
-		// and every count).
-		err := cl.GetCache().List(lctx, list, client.UnsafeDisableDeepCopy)
+		names, err := r.cachedNames(lctx, cl)
 		cancel()
 		if err != nil {
 			continue
 		}
-		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			if m, err := meta.Accessor(o); err == nil {
-				fn(name, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
-			}
-			return nil
-		})
+		for _, nn := range names {
+			fn(name, nn)
+		}
 	}
+}
+
+// cachedNames lists the names of the objects in cl's cache. Only names are
+// needed, and this runs on every shard acquisition and every count, over
+// every object of every member: it reads the informer's keys, not the
+// objects (a List, even without deep copies, copies every object into
+// the list). A cache that does not expose its informer's store is listed.
+func (r *Requeuer) cachedNames(ctx context.Context, cl cluster.Cluster) ([]types.NamespacedName, error) {
+	list := r.newList()
+	gvk, err := apiutil.GVKForObject(list, cl.GetScheme())
+	if err != nil {
+		return nil, err
+	}
+	gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+	inf, err := cl.GetCache().GetInformerForKind(ctx, gvk)
+	if err != nil {
+		return nil, err
+	}
+	if st, ok := inf.(interface{ GetStore() toolscache.Store }); ok {
+		keys := st.GetStore().ListKeys()
+		out := make([]types.NamespacedName, 0, len(keys))
+		for _, k := range keys {
+			if ns, n, err := toolscache.SplitMetaNamespaceKey(k); err == nil {
+				out = append(out, types.NamespacedName{Namespace: ns, Name: n})
+			}
+		}
+		return out, nil
+	}
+	if err := cl.GetCache().List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	var out []types.NamespacedName
+	err = meta.EachListItem(list, func(o runtime.Object) error {
+		if m, err := meta.Accessor(o); err == nil {
+			out = append(out, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // key is the shard key of the object nn of member name.

@@ -2,12 +2,21 @@ package mcgate
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
@@ -73,5 +82,62 @@ func TestTakeoverKeysGoFirst(t *testing.T) {
 	addWithPriority(plain, TakeoverPriority, moved)
 	if got, _ := plain.Get(); got != moved {
 		t.Fatalf("plain queue gave %v, want %v", got, moved)
+	}
+}
+
+// storeCache is a cache whose FlinkDeployment informer holds objs in its
+// store; List fails, so a caller that lists instead of reading the
+// informer's keys is caught.
+type storeCache struct {
+	cache.Cache
+	informer toolscache.SharedIndexInformer
+}
+
+func (c storeCache) GetInformerForKind(_ context.Context, gvk schema.GroupVersionKind, _ ...cache.InformerGetOption) (cache.Informer, error) {
+	if gvk.Kind != "FlinkDeployment" {
+		return nil, fmt.Errorf("no informer for %s", gvk)
+	}
+	return c.informer, nil
+}
+
+func (c storeCache) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("listed the objects instead of reading the informer's keys")
+}
+
+// storeCluster is a cluster with a storeCache.
+type storeCluster struct {
+	cluster.Cluster
+	cache storeCache
+}
+
+func (c storeCluster) GetCache() cache.Cache      { return c.cache }
+func (c storeCluster) GetScheme() *runtime.Scheme { return scheme }
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := flinkv1beta1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// TestCachedNamesReadsTheInformersKeys: the names of a shard's objects
+// come from the informer's keys, without copying the cached objects.
+func TestCachedNamesReadsTheInformersKeys(t *testing.T) {
+	inf := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &flinkv1beta1.FlinkDeployment{}, 0, toolscache.Indexers{})
+	want := []types.NamespacedName{{Namespace: "apps", Name: "a"}, {Namespace: "team-b", Name: "b"}}
+	for _, nn := range want {
+		if err := inf.GetStore().Add(&flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: nn.Namespace, Name: nn.Name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := NewRequeuer(ownsSet{}, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	got, err := r.cachedNames(context.Background(), storeCluster{cache: storeCache{informer: inf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+	if !slices.Equal(got, want) {
+		t.Fatalf("cachedNames = %v, want %v", got, want)
 	}
 }
