@@ -128,7 +128,7 @@ func (c *Claims) claim(ctx context.Context, member string, leases coordinationcl
 	switch {
 	case apierrors.IsNotFound(err):
 		_, err = leases.Create(ctx, c.lease(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: Namespace}}, reg, now, true), metav1.CreateOptions{})
-		return c.written(err, reg)
+		return c.written(ctx, leases, err, reg)
 	case err != nil:
 		return c.failed(err)
 	}
@@ -139,7 +139,7 @@ func (c *Claims) claim(ctx context.Context, member string, leases coordinationcl
 			return held(reg)
 		}
 		_, err = leases.Update(ctx, c.lease(l, reg, now, false), metav1.UpdateOptions{})
-		return c.written(err, reg)
+		return c.written(ctx, leases, err, reg)
 	}
 	if holder != "" && !c.expired(member, l.ResourceVersion, now) {
 		return Outcome{Reason: ReasonDuplicate, Message: fmt.Sprintf(
@@ -148,7 +148,7 @@ func (c *Claims) claim(ctx context.Context, member string, leases coordinationcl
 	}
 	// Free, or its holder stopped renewing: take it over.
 	_, err = leases.Update(ctx, c.lease(l, reg, now, true), metav1.UpdateOptions{})
-	return c.written(err, reg)
+	return c.written(ctx, leases, err, reg)
 }
 
 // lease is l held by reg, renewed at now (and acquired then when acquire).
@@ -190,14 +190,23 @@ func (c *Claims) forgetForeign(member string) {
 	delete(c.foreign, member)
 }
 
-// written is the outcome of writing the claim for reg.
-func (c *Claims) written(err error, reg Registration) Outcome {
+// written is the outcome of writing the claim for reg. A write that lost
+// a race is followed by a read: every replica of the hub renews the claim
+// on the same cadence, so the usual winner is another replica of this
+// hub, and the claim is then held. Counting that as unknown until the
+// next check left a replica that lost three races in a row (a third of
+// the time, with three replicas) to disengage the member for a renewal
+// interval or more.
+func (c *Claims) written(ctx context.Context, leases coordinationclient.LeaseInterface, err error, reg Registration) Outcome {
 	switch {
 	case err == nil:
 		return held(reg)
 	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
-		// Another replica of this hub renewed it, or another registration
-		// took it: the next check tells which.
+		if l, gerr := leases.Get(ctx, LeaseName, metav1.GetOptions{}); gerr == nil && ptr.Deref(l.Spec.HolderIdentity, "") == string(reg.UID) {
+			return held(reg)
+		}
+		// Another registration took it, or it cannot be read now: the
+		// next check tells.
 		return Outcome{Reason: ReasonUnknown, Message: "the claim changed while this replica wrote it; checking again"}
 	}
 	return c.failed(err)
