@@ -432,18 +432,35 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		return nil, fmt.Errorf("shards of %s not owned again: %w", victim.id, err)
 	}
 	res.OwnedAgainSec = seconds(time.Since(at))
+	last, err := e.reconciledAgain(ctx, keys, victim.id, at)
+	if err != nil {
+		return nil, err
+	}
+	res.ReconciledSec = seconds(last.Sub(at))
+	if sig == "SIGTERM" {
+		if err := victim.proc.Stop(time.Minute); err != nil {
+			return nil, fmt.Errorf("%s after SIGTERM: %w", victim.id, err)
+		}
+	}
+	return res, nil
+}
+
+// reconciledAgain waits until every key of keys finished a reconcile
+// begun after at by a replica other than victim, and returns when the
+// last of them ended. The time is read from the audit (each reconcile's
+// end), not from the poll: polling less often loses no precision, and
+// parsing the whole audit every 50 ms took CPU from the replicas being
+// measured.
+func (e *env) reconciledAgain(ctx context.Context, keys map[string]bool, victim string, at time.Time) (time.Time, error) {
 	var last time.Time
-	// The time is read from the audit (each reconcile's end), not from
-	// the poll: polling less often loses no precision, and parsing the
-	// whole audit every 50 ms took CPU from the replicas being measured.
-	if err := framework.EventuallyEvery(ctx, 3*e.cfg.leaseDuration+time.Minute, auditPoll, func(ctx context.Context) (bool, error) {
+	err := framework.EventuallyEvery(ctx, 3*e.cfg.leaseDuration+time.Minute, auditPoll, func(ctx context.Context) (bool, error) {
 		ivs, err := e.intervals()
 		if err != nil {
 			return false, err
 		}
 		done := map[string]time.Time{}
 		for _, iv := range ivs {
-			if keys[iv.Key] && iv.Replica != victim.id && !iv.Open && iv.Start.After(at) {
+			if keys[iv.Key] && iv.Replica != victim && !iv.Open && iv.Start.After(at) {
 				if t, ok := done[iv.Key]; !ok || iv.End.Before(t) {
 					done[iv.Key] = iv.End
 				}
@@ -459,16 +476,11 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 			}
 		}
 		return true, nil
-	}); err != nil {
-		return nil, fmt.Errorf("FlinkDeployments of %s not reconciled again: %w", victim.id, err)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("FlinkDeployments of %s not reconciled again: %w", victim, err)
 	}
-	res.ReconciledSec = seconds(last.Sub(at))
-	if sig == "SIGTERM" {
-		if err := victim.proc.Stop(time.Minute); err != nil {
-			return nil, fmt.Errorf("%s after SIGTERM: %w", victim.id, err)
-		}
-	}
-	return res, nil
+	return last, nil
 }
 
 // Upgrade is a rolling parallelism change of the whole fleet.
