@@ -140,7 +140,7 @@ func TestTinyRun(t *testing.T) {
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "6s", "-renew-deadline", "4s", "-retry-period", "1s", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
-		"-spread-members", "3", "-spread-fds-per-member", "2", "-hub-cpus", "auto"}, &stderr)
+		"-spread-members", "3", "-spread-fds-per-member", "2", "-visibility-fds", "3", "-hub-cpus", "auto"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,8 @@ func TestTinyRun(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
 	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
 		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
-		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") {
+		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") ||
+		!strings.Contains(string(md), "| many members, 4 replicas: a change visible in `kubectl flinkhub get deployments` from every replica") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }
@@ -286,6 +287,16 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	}
 	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
 		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
+	}
+	// Every replica's fleet API showed both changes of every
+	// FlinkDeployment followed, the peers' rows included.
+	if len(res.Visibility) != 2 {
+		t.Fatalf("want the fleet visibility after 3 and 4 replicas, got %+v", res.Visibility)
+	}
+	for i, v := range res.Visibility {
+		if r := []int{3, 4}[i]; v.Replicas != r || v.FlinkDeployments != 3 || v.Observations != r*3*2 || v.MaxSec < v.P50Sec || v.Slowest == "" {
+			t.Errorf("fleet visibility %+v", v)
+		}
 	}
 }
 

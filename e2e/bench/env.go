@@ -36,6 +36,9 @@ const (
 	// warmupNamespace holds the warm-up FlinkDeployments, outside the
 	// tracker's view.
 	warmupNamespace = "bench-warmup"
+	// visibilityNamespace holds the FlinkDeployments whose changes the
+	// fleet visibility scenario follows through the fleet API.
+	visibilityNamespace = "bench-visibility"
 
 	// simWorkers is how many Flink clusters per member the simulator
 	// brings up at once: a member has many kubelets, not one.
@@ -72,6 +75,7 @@ type replica struct {
 	proc    *framework.Process
 	metrics string // base URL of /metrics
 	pprof   string // base URL of /debug/pprof
+	fleet   string // host:port of the fleet API (HTTPS)
 }
 
 // startEnv starts a fleet of cfg.members members, simulated when simulate
@@ -102,7 +106,7 @@ func startEnv(ctx context.Context, cfg config, name string, latency time.Duratio
 			return nil, err
 		}
 		e.members = append(e.members, c)
-		for _, ns := range []string{fdNamespace, warmupNamespace} {
+		for _, ns := range []string{fdNamespace, warmupNamespace, visibilityNamespace} {
 			if err := m.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 				e.stop()
 				return nil, err
@@ -154,9 +158,14 @@ func (e *env) startReplica(id string) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
+	faddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	args := []string{
 		"--kubeconfig", filepath.Join(e.dir, "hub.kubeconfig"), "--namespace", hubNamespace, "--replica-id", id,
-		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0", "--fleet-bind-address", "",
+		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0",
+		"--fleet-bind-address", faddr, "--fleet-advertise-address", faddr,
 		"--health-debounce", "0s", "--health-probe-interval", "2s",
 		"--lease-duration", e.cfg.leaseDuration.String(), "--renew-deadline", e.cfg.renewDeadline.String(), "--retry-period", e.cfg.retryPeriod.String(),
 		"--progress-check-interval", e.cfg.progressInterval.String(), "--reconcile-interval", e.reconcileInterval.String(),
@@ -170,7 +179,7 @@ func (e *env) startReplica(id string) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &replica{id: id, proc: p, metrics: "http://" + maddr + "/metrics", pprof: "http://" + paddr + "/debug/pprof"}
+	r := &replica{id: id, proc: p, metrics: "http://" + maddr + "/metrics", pprof: "http://" + paddr + "/debug/pprof", fleet: faddr}
 	e.replicas = append(e.replicas, r)
 	return r, nil
 }

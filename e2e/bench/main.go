@@ -53,6 +53,10 @@ type config struct {
 	// (times scale), the replicas' --member-spread.
 	spreadMembers, spreadPerMember, memberSpread int
 	skipSpread                                   bool
+	// visibilityFDs are the FlinkDeployments the fleet visibility
+	// scenario creates after the many-members convergences of 3 and 4
+	// replicas.
+	visibilityFDs int
 	// hubCPUs is the -hub-cpus flag; split what it chose (nil: no
 	// scenarios with the hub on CPUs apart).
 	hubCPUs string
@@ -91,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.spreadMembers, "spread-members", 12, "member clusters of the many-members scenario")
 	fs.IntVar(&c.spreadPerMember, "spread-fds-per-member", 80, "FlinkDeployments per member in the many-members scenario (times -scale)")
 	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
+	fs.IntVar(&c.visibilityFDs, "visibility-fds", 12, "FlinkDeployments created after the many-members convergences of 3 and 4 replicas, whose creation and convergence are followed through every replica's fleet API")
 	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
 	fs.StringVar(&c.hubCPUs, "hub-cpus", "none", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
 	if err := fs.Parse(args); err != nil {
@@ -329,7 +334,15 @@ func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(st
 				return err
 			}
 			res.Spread = append(res.Spread, conv)
-			return nil
+			if r == 1 {
+				return nil
+			}
+			step("many members: %d FlinkDeployments more, followed through the fleet API of each of %d replicas", cfg.visibilityFDs, r)
+			v, err := visibility(ctx, e, fmt.Sprintf("many members, %d replicas", r), cfg.visibilityFDs)
+			if err == nil {
+				res.Visibility = append(res.Visibility, v)
+			}
+			return err
 		}); err != nil {
 			failed = append(failed, err)
 		}

@@ -36,6 +36,9 @@ type Results struct {
 	SpreadMembers int            `json:"spreadMembers,omitempty"`
 	MemberSpread  int            `json:"memberSpread,omitempty"`
 	Throughput    []*Throughput  `json:"throughput,omitempty"`
+	// Visibility are the fleet API's delays after the many-members
+	// convergences of 3 and 4 replicas.
+	Visibility []*Visibility `json:"visibility,omitempty"`
 	// Apart are the simulated floor and the convergences run again with
 	// the hub replicas on CPUs of their own.
 	Apart *Apart `json:"apart,omitempty"`
@@ -241,6 +244,7 @@ func (r *Results) Markdown() string {
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
 	convergenceTables(p, fmt.Sprintf("Many members (%d members, --member-spread=%d)", r.SpreadMembers, r.MemberSpread), r.Spread)
+	r.visibilityTable(p)
 	r.apartTables(p)
 	r.throughputTable(p)
 	r.auditSection(p)
@@ -408,6 +412,9 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 		x = ratio(three.Seconds, one.Seconds)
 		p("| many members: convergence, 3 replicas / 1 | <= 1.0 | %.2f | %s |\n", x, verdict(x <= 1.0))
 	}
+	for _, v := range r.Visibility {
+		p("| %s: a change visible in `kubectl flinkhub get deployments` from every replica, the slowest of %d | <= 2 s | %.2f s | %s |\n", v.Scenario, v.Observations, v.MaxSec, verdict(v.Observations > 0 && v.MaxSec <= 2))
+	}
 	if r.FloorSimulated != nil {
 		for _, c := range r.Convergence {
 			x := ratio(c.Seconds, r.FloorSimulated.JobManagersSeconds)
@@ -422,6 +429,18 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 			p("| convergence / simulated floor, hub on CPUs apart (%s; members on %s), %d replica(s) | <= 1.25 | %.2f (%.1f / %.1f s) | %s |\n",
 				a.HubCPUs, a.MemberCPUs, c.Replicas, x, c.Seconds, a.FloorSimulated.JobManagersSeconds, verdict(x <= 1.25))
 		}
+	}
+}
+
+// visibilityTable renders how long changes took to show in the fleet
+// API of every replica, if measured.
+func (r *Results) visibilityTable(p func(string, ...any)) {
+	if len(r.Visibility) == 0 {
+		return
+	}
+	p("\n### Fleet API: a change visible from every replica (creation; STABLE and RUNNING)\n\n| scenario | replicas | FDs followed | observations | p50 | max | slowest | answers missing a peer |\n|---|---|---|---|---|---|---|---|\n")
+	for _, v := range r.Visibility {
+		p("| %s | %d | %d | %d | %.2f s | %.2f s | %s | %d |\n", v.Scenario, v.Replicas, v.FlinkDeployments, v.Observations, v.P50Sec, v.MaxSec, v.Slowest, v.Incomplete)
 	}
 }
 

@@ -18,16 +18,24 @@ import (
 // tracker watches the FlinkDeployments of every member and records, per
 // key, the first time each one matches the current goal.
 type tracker struct {
-	mu      sync.Mutex
-	goal    func(*v1beta1.FlinkDeployment) bool
-	objs    map[string]*v1beta1.FlinkDeployment
-	matched map[string]time.Time
-	changed chan struct{}
+	namespace string
+	mu        sync.Mutex
+	goal      func(*v1beta1.FlinkDeployment) bool
+	objs      map[string]*v1beta1.FlinkDeployment
+	matched   map[string]time.Time
+	changed   chan struct{}
 }
 
-// startTracker watches every member until ctx ends.
+// startTracker watches the benchmark's FlinkDeployments (fdNamespace) on
+// every member until ctx ends.
 func startTracker(ctx context.Context, members []*framework.ControlPlane) (*tracker, error) {
-	t := &tracker{objs: map[string]*v1beta1.FlinkDeployment{}, matched: map[string]time.Time{}, changed: make(chan struct{}, 1),
+	return startTrackerIn(ctx, members, fdNamespace)
+}
+
+// startTrackerIn watches the FlinkDeployments of namespace on every member
+// until ctx ends.
+func startTrackerIn(ctx context.Context, members []*framework.ControlPlane, namespace string) (*tracker, error) {
+	t := &tracker{namespace: namespace, objs: map[string]*v1beta1.FlinkDeployment{}, matched: map[string]time.Time{}, changed: make(chan struct{}, 1),
 		goal: func(*v1beta1.FlinkDeployment) bool { return false }}
 	for _, m := range members {
 		wc, err := client.NewWithWatch(rest.CopyConfig(m.Config), client.Options{Scheme: framework.Scheme})
@@ -43,14 +51,14 @@ func startTracker(ctx context.Context, members []*framework.ControlPlane) (*trac
 func (t *tracker) watch(ctx context.Context, member string, wc client.WithWatch) {
 	for ctx.Err() == nil {
 		var list v1beta1.FlinkDeploymentList
-		if err := wc.List(ctx, &list, client.InNamespace(fdNamespace)); err != nil {
+		if err := wc.List(ctx, &list, client.InNamespace(t.namespace)); err != nil {
 			time.Sleep(200 * time.Millisecond)
 			continue
 		}
 		for i := range list.Items {
 			t.observe(member, &list.Items[i])
 		}
-		w, err := wc.Watch(ctx, &v1beta1.FlinkDeploymentList{}, client.InNamespace(fdNamespace),
+		w, err := wc.Watch(ctx, &v1beta1.FlinkDeploymentList{}, client.InNamespace(t.namespace),
 			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
 		if err != nil {
 			continue

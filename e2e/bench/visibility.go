@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// fleetPoll is how often the visibility scenario asks every replica's
+// fleet API: the resolution of its figures.
+const fleetPoll = 100 * time.Millisecond
+
+// Visibility is how long changes of FlinkDeployments on the members took
+// to show in the fleet API (what `kubectl flinkhub get deployments` reads)
+// of every live replica. Two changes per FlinkDeployment: its creation
+// (from the create call's return until the replica lists its row) and its
+// convergence (from the bench's own watch of the member seeing it STABLE
+// and RUNNING until the replica's row says so).
+type Visibility struct {
+	Scenario         string `json:"scenario"`
+	Replicas         int    `json:"replicas"`
+	FlinkDeployments int    `json:"flinkDeployments"`
+	// Observations are the (change, replica) pairs measured.
+	Observations int     `json:"observations"`
+	P50Sec       float64 `json:"p50Seconds"`
+	MaxSec       float64 `json:"maxSeconds"`
+	// Slowest names the slowest observation.
+	Slowest string `json:"slowest"`
+	// Incomplete counts the answers that named a replica whose rows were
+	// missing (it did not answer its peer in time).
+	Incomplete int `json:"incomplete"`
+}
+
+// visibility creates k FlinkDeployments in visibilityNamespace, spread
+// over the members, and measures how long each one's creation and
+// convergence took to show in the fleet API of every live replica, asked
+// as the plugin asks (a fleet reader's token, whole-fleet answers that
+// include the peers' rows).
+func visibility(ctx context.Context, e *env, scenario string, k int) (*Visibility, error) {
+	token, err := e.fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "bench-fleet-reader", framework.FleetReaderRules)
+	if err != nil {
+		return nil, err
+	}
+	tctx, stop := context.WithCancel(ctx)
+	defer stop()
+	watched, err := startTrackerIn(tctx, e.fleet.Members, visibilityNamespace)
+	if err != nil {
+		return nil, err
+	}
+	watched.expect(stable)
+	created, err := createFleet(ctx, e.members, e.memberNames(), visibilityNamespace, k)
+	if err != nil {
+		return nil, err
+	}
+	seen, err := e.pollFleetAPI(ctx, token, created, e.cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	converged, err := watched.wait(ctx, k, e.cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	v := &Visibility{Scenario: scenario, Replicas: len(seen.listed), FlinkDeployments: k, Incomplete: seen.incomplete}
+	v.summarize(seen.delays(created, converged))
+	return v, nil
+}
+
+// delay is one (change, replica) observation.
+type delay struct {
+	what string
+	d    time.Duration
+}
+
+// summarize sets the observations, p50, max and slowest of ds.
+func (v *Visibility) summarize(ds []delay) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i].d < ds[j].d })
+	all := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		all[i] = d.d
+	}
+	v.Observations = len(ds)
+	if len(ds) == 0 {
+		return
+	}
+	v.P50Sec = seconds(percentile(all, 50))
+	v.MaxSec = seconds(all[len(all)-1])
+	v.Slowest = ds[len(ds)-1].what
+}
+
+// sightings are when each replica's fleet API first listed each key
+// (listed) and first listed it STABLE and RUNNING (running), by replica
+// then key.
+type sightings struct {
+	listed, running map[string]map[string]time.Time
+	incomplete      int
+}
+
+// delays are the observations of s: from the key's creation until each
+// replica listed it, and from the member's watch seeing it converged
+// until each replica listed it so. A replica that answered before the
+// reference (its informer was faster than the bench's watch or the
+// create call's return) counts 0.
+func (s *sightings) delays(created, converged map[string]time.Time) []delay {
+	var out []delay
+	add := func(what string, from, to time.Time) {
+		out = append(out, delay{what: what, d: max(0, to.Sub(from))})
+	}
+	for rep, keys := range s.listed {
+		for key, at := range keys {
+			add(rep+": "+key+" created", created[key], at)
+		}
+	}
+	for rep, keys := range s.running {
+		for key, at := range keys {
+			add(rep+": "+key+" STABLE", converged[key], at)
+		}
+	}
+	return out
+}
+
+// pollFleetAPI asks every live replica's fleet API for visibilityNamespace
+// every fleetPoll until each has listed every key of keys, and then
+// listed it STABLE and RUNNING, or timeout passes (an error naming what no
+// replica showed).
+func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]time.Time, timeout time.Duration) (*sightings, error) {
+	reps := e.live()
+	s := &sightings{listed: map[string]map[string]time.Time{}, running: map[string]map[string]time.Time{}}
+	for _, r := range reps {
+		s.listed[r.id], s.running[r.id] = map[string]time.Time{}, map[string]time.Time{}
+	}
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(fleetPoll)
+	defer tick.Stop()
+	for {
+		for _, r := range reps {
+			if err := s.ask(ctx, r, token, keys); err != nil {
+				return nil, err
+			}
+		}
+		missing := s.missing(keys)
+		if len(missing) == 0 {
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the fleet API did not show every change within %s: %s", timeout, strings.Join(missing, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// ask lists visibilityNamespace from r's fleet API and records what it
+// shows of keys.
+func (s *sightings) ask(ctx context.Context, r *replica, token string, keys map[string]time.Time) error {
+	var list fleetv1.DeploymentList
+	if err := framework.FleetGet(ctx, r.fleet, token, fleetv1.DeploymentsPath+"?namespace="+visibilityNamespace, &list); err != nil {
+		return fmt.Errorf("fleet API of %s: %w", r.id, err)
+	}
+	now := time.Now()
+	if len(list.Incomplete) > 0 {
+		s.incomplete++
+	}
+	for _, d := range list.Items {
+		key := d.Cluster + "/" + d.Namespace + "/" + d.Name
+		if _, ok := keys[key]; !ok {
+			continue
+		}
+		first(s.listed[r.id], key, now)
+		if d.LifecycleState == "STABLE" && d.JobState == "RUNNING" {
+			first(s.running[r.id], key, now)
+		}
+	}
+	return nil
+}
+
+// first records at for key unless a time is recorded already.
+func first(m map[string]time.Time, key string, at time.Time) {
+	if _, ok := m[key]; !ok {
+		m[key] = at
+	}
+}
+
+// missing describes, per replica, the keys it has not listed yet or not
+// yet listed converged; empty when every replica showed every change.
+func (s *sightings) missing(keys map[string]time.Time) []string {
+	var out []string
+	for rep := range s.listed {
+		var notListed, notRunning int
+		for key := range keys {
+			if _, ok := s.listed[rep][key]; !ok {
+				notListed++
+			}
+			if _, ok := s.running[rep][key]; !ok {
+				notRunning++
+			}
+		}
+		if notListed+notRunning > 0 {
+			out = append(out, fmt.Sprintf("%s: %d of %d not listed, %d not listed STABLE and RUNNING", rep, notListed, len(keys), notRunning))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
