@@ -40,6 +40,7 @@ func TestRunFlags(t *testing.T) {
 		{"negative progress check", []string{"--progress-check-interval=-1s"}, 2, nil, "--progress-check-interval must be positive"},
 		{"no readiness timeout", []string{"--deployment-readiness-timeout=0"}, 2, nil, "--deployment-readiness-timeout must be positive"},
 		{"no retry backoff", []string{"--max-retry-backoff=0"}, 2, nil, "--max-retry-backoff must be positive"},
+		{"state size never read", []string{"--state-size-interval=0"}, 2, nil, "--state-size-interval must be positive"},
 		{"no workers", []string{"--max-concurrent-reconciles=0"}, 2, nil, "--max-concurrent-reconciles must be at least 1"},
 		{"no probe workers", []string{"--health-workers=0"}, 2, nil, "--health-workers must be at least 1"},
 		{"empty replica id", []string{"--replica-id="}, 2, nil, "--replica-id must not be empty"},

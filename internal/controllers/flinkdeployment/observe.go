@@ -239,11 +239,11 @@ const clusterInfoStateSize = "state-size"
 
 // observeStateSize records the running job's latest completed checkpoint's
 // state size in status.clusterInfo (state-size), as upstream does, reading
-// Flink's checkpoint statistics at most once per reconcile interval per
-// FlinkDeployment.
+// Flink's checkpoint statistics at most once per StateSizeInterval per
+// FlinkDeployment (upstream: every observation).
 func (r *Reconciler) observeStateSize(ctx context.Context, s *state, jm flinkrest.Client) {
 	js := s.fd.Status.JobStatus
-	if js.JobID == "" || js.State != v1beta1.JobRunning || !r.sizes.due(s.fd.UID, r.now(), r.Options.ReconcileInterval) {
+	if js.JobID == "" || js.State != v1beta1.JobRunning || !r.sizes.due(s.fd.UID, r.now(), r.Options.StateSizeInterval) {
 		return
 	}
 	stats, err := jm.CheckpointStatistics(ctx, js.JobID)

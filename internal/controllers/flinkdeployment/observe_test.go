@@ -185,3 +185,44 @@ func TestRestReadyWait(t *testing.T) {
 		}
 	}
 }
+
+// sizesClient answers CheckpointStatistics with a completed checkpoint
+// whose state size grows with every call, and counts the calls.
+type sizesClient struct {
+	flinkrest.Client
+	calls *int
+}
+
+func (c sizesClient) CheckpointStatistics(context.Context, string) (*api.CheckpointingStatistics, error) {
+	*c.calls++
+	stats := &api.CheckpointingStatistics{}
+	stats.Latest.Completed.Id = int64(*c.calls)
+	stats.Latest.Completed.StateSize = int64(*c.calls) << 20
+	return stats, nil
+}
+
+// TestStateSizeIsReadOncePerInterval: a running job's checkpoint
+// statistics are read, and clusterInfo's state-size changed, at most once
+// per StateSizeInterval, however often the FlinkDeployment is observed:
+// the size changes with nearly every checkpoint, so reading it on every
+// observation would be a status write per FlinkDeployment per reconcile
+// interval.
+func TestStateSizeIsReadOncePerInterval(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	r := &Reconciler{Now: func() time.Time { return now }, Options: Options{ReconcileInterval: time.Minute, StateSizeInterval: 10 * time.Minute}}
+	calls := 0
+	s := &state{fd: &v1beta1.FlinkDeployment{}}
+	s.fd.UID = "uid"
+	s.fd.Status.JobStatus = v1beta1.JobStatus{JobID: "a", State: v1beta1.JobRunning}
+	var sizes []string
+	for minute := range 25 {
+		now = time.Unix(1_000_000, 0).Add(time.Duration(minute) * time.Minute)
+		r.observeStateSize(context.Background(), s, sizesClient{calls: &calls})
+		sizes = append(sizes, s.fd.Status.ClusterInfo[clusterInfoStateSize])
+	}
+	// First seen at minute 0 (nothing read: a replica that just took the
+	// key over does not read it at once), then read at 10 and 20.
+	if calls != 2 || sizes[9] != "" || sizes[10] != "1048576" || sizes[19] != "1048576" || sizes[20] != "2097152" || sizes[24] != "2097152" {
+		t.Fatalf("%d reads, state-size by minute %q", calls, sizes)
+	}
+}

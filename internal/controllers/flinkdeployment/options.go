@@ -25,6 +25,14 @@ type Options struct {
 	// resumes soon after its cause is fixed. The reconcile interval caps it
 	// too.
 	MaxRetryBackoff time.Duration
+	// StateSizeInterval is how often a running job's state size is read
+	// from Flink's checkpoint statistics and, when it changed, written to
+	// status.clusterInfo (state-size). Upstream reads it on every
+	// observation; the size changes with nearly every checkpoint, so that
+	// is a status write per FlinkDeployment per reconcile interval, the
+	// bulk of a stable fleet's writes. It is read on the first
+	// observation due after the interval, so at most this often.
+	StateSizeInterval time.Duration
 	// ReconcileTimeout bounds one reconcile of a FlinkDeployment; its
 	// error then names the step it was in. Zero disables it.
 	ReconcileTimeout time.Duration
@@ -32,25 +40,28 @@ type Options struct {
 	FieldOwner string
 }
 
-// DefaultOptions are the upstream defaults.
+// DefaultOptions are the upstream defaults, and the hub's own where
+// upstream has none (StateSizeInterval).
 func DefaultOptions() Options {
 	return Options{
 		ReconcileInterval:     60 * time.Second,
 		ProgressCheckInterval: 10 * time.Second,
 		ReadinessTimeout:      5 * time.Minute,
 		MaxRetryBackoff:       time.Minute,
+		StateSizeInterval:     10 * time.Minute,
 		ReconcileTimeout:      2 * time.Minute,
 		FieldOwner:            "flink-hub",
 	}
 }
 
-// BindFlags registers the options as flags, with the upstream defaults.
+// BindFlags registers the options as flags, with DefaultOptions.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	d := DefaultOptions()
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", d.ReconcileInterval, "how often a stable FlinkDeployment is observed")
 	fs.DurationVar(&o.ProgressCheckInterval, "progress-check-interval", d.ProgressCheckInterval, "how often a FlinkDeployment in progress is observed")
 	fs.DurationVar(&o.ReadinessTimeout, "deployment-readiness-timeout", d.ReadinessTimeout, "how long a JobManager may take to become ready before it is reported as ERROR")
 	fs.DurationVar(&o.MaxRetryBackoff, "max-retry-backoff", d.MaxRetryBackoff, "the longest wait before a failed reconcile is retried (at most the reconcile interval)")
+	fs.DurationVar(&o.StateSizeInterval, "state-size-interval", d.StateSizeInterval, "how often a running job's state size is read from its checkpoint statistics and, when it changed, written to status.clusterInfo (state-size)")
 	fs.DurationVar(&o.ReconcileTimeout, "reconcile-timeout", d.ReconcileTimeout, "deadline of one FlinkDeployment reconcile (0 disables it); a reconcile that passes it fails, naming the step it was in")
 	o.FieldOwner = d.FieldOwner
 }
@@ -68,6 +79,7 @@ func (o Options) Validate() error {
 		{"--progress-check-interval", o.ProgressCheckInterval},
 		{"--deployment-readiness-timeout", o.ReadinessTimeout},
 		{"--max-retry-backoff", o.MaxRetryBackoff},
+		{"--state-size-interval", o.StateSizeInterval},
 	} {
 		if d.value <= 0 {
 			problems = append(problems, fmt.Errorf("%s must be positive, not %v", d.flag, d.value))

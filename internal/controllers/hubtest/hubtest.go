@@ -46,6 +46,7 @@ func (AllowAll) Begin(ctx context.Context, _ string) (context.Context, func(), b
 func Options() flinkdeployment.Options {
 	opts := flinkdeployment.DefaultOptions()
 	opts.ProgressCheckInterval, opts.ReconcileInterval, opts.ReadinessTimeout = 500*time.Millisecond, 5*time.Second, 20*time.Second
+	opts.StateSizeInterval = opts.ReconcileInterval
 	return opts
 }
 
