@@ -140,7 +140,7 @@ func TestTinyRun(t *testing.T) {
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "6s", "-renew-deadline", "4s", "-retry-period", "1s", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
-		"-spread-members", "3", "-spread-fds-per-member", "2", "-visibility-fds", "3", "-hub-cpus", "auto"}, &stderr)
+		"-spread-members", "3", "-spread-fds-per-member", "2", "-visibility-fds", "3", "-health-probe-interval", "250ms", "-hub-cpus", "auto"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,8 @@ func TestTinyRun(t *testing.T) {
 	if err != nil || !strings.Contains(string(md), "| overlapping reconciles of one key | 0 | 0 | met |") || !strings.Contains(stdout.String(), "### Convergence") ||
 		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
 		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") ||
-		!strings.Contains(string(md), "| many members, 4 replicas: a change visible in `kubectl flinkhub get deployments` from every replica") {
+		!strings.Contains(string(md), "| many members, 4 replicas: a change visible in `kubectl flinkhub get deployments` from every replica") ||
+		!strings.Contains(string(md), "| many members, 3 replica(s): member health probes / MemberCluster status writes, per member per probe interval |") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }
@@ -229,6 +230,11 @@ func checkConvergences(t *testing.T, res Results) {
 			if u.CPUSeconds <= 0 || u.PeakRSSBytes <= 0 || u.HeapAfterBytes <= 0 {
 				t.Errorf("replica usage %+v", u)
 			}
+		}
+		// Every replica serves the member, one probes it: with 3 replicas
+		// probing each it would be about 3 per interval.
+		if c.ProbesPerMemberInterval <= 0 || c.ProbesPerMemberInterval > 1.5 || c.StatusWritesPerMemberInterval > 1.5 {
+			t.Errorf("with %d replicas, %.2f probes and %.2f MemberCluster status writes per member per interval", c.Replicas, c.ProbesPerMemberInterval, c.StatusWritesPerMemberInterval)
 		}
 		// The hub watches the member: FlinkDeployments and the objects it
 		// creates, at least.

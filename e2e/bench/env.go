@@ -166,7 +166,7 @@ func (e *env) startReplica(id string) (*replica, error) {
 		"--kubeconfig", filepath.Join(e.dir, "hub.kubeconfig"), "--namespace", hubNamespace, "--replica-id", id,
 		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0",
 		"--fleet-bind-address", faddr, "--fleet-advertise-address", faddr,
-		"--health-debounce", "0s", "--health-probe-interval", "2s",
+		"--health-debounce", "0s", "--health-probe-interval", e.cfg.probeInterval.String(),
 		"--lease-duration", e.cfg.leaseDuration.String(), "--renew-deadline", e.cfg.renewDeadline.String(), "--retry-period", e.cfg.retryPeriod.String(),
 		"--progress-check-interval", e.cfg.progressInterval.String(), "--reconcile-interval", e.reconcileInterval.String(),
 		"--max-concurrent-reconciles", strconv.Itoa(e.cfg.workers),

@@ -57,6 +57,8 @@ type config struct {
 	// scenario creates after the many-members convergences of 3 and 4
 	// replicas.
 	visibilityFDs int
+	// probeInterval is the replicas' --health-probe-interval.
+	probeInterval time.Duration
 	// hubCPUs is the -hub-cpus flag; split what it chose (nil: no
 	// scenarios with the hub on CPUs apart).
 	hubCPUs string
@@ -95,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.spreadMembers, "spread-members", 12, "member clusters of the many-members scenario")
 	fs.IntVar(&c.spreadPerMember, "spread-fds-per-member", 80, "FlinkDeployments per member in the many-members scenario (times -scale)")
 	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
+	fs.DurationVar(&c.probeInterval, "health-probe-interval", 2*time.Second, "the replicas' --health-probe-interval (10s by default): shorter, so that the probes and MemberCluster status writes per member per interval are counted over more intervals")
 	fs.IntVar(&c.visibilityFDs, "visibility-fds", 12, "FlinkDeployments created after the many-members convergences of 3 and 4 replicas, whose creation and convergence are followed through every replica's fleet API")
 	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
 	fs.StringVar(&c.hubCPUs, "hub-cpus", "none", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
@@ -129,7 +132,8 @@ func main() {
 // run runs every scenario, reports and returns the exit code.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	res := &Results{Machine: machine(), Command: "go run ./e2e/bench " + strings.Join(os.Args[1:], " "), Started: time.Now().UTC(),
-		Members: cfg.members, FlinkDeployments: cfg.fds, LeaseDurationSec: cfg.leaseDuration.Seconds(), MemberQPS: cfg.memberQPS, MemberBurst: cfg.memberBurst}
+		Members: cfg.members, FlinkDeployments: cfg.fds, LeaseDurationSec: cfg.leaseDuration.Seconds(), MemberQPS: cfg.memberQPS, MemberBurst: cfg.memberBurst,
+		ProbeIntervalSec: cfg.probeInterval.Seconds()}
 	var err error
 	if cfg.hubBin, err = framework.Build("./cmd/flink-hub", "benchaudit"); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

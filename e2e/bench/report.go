@@ -14,15 +14,17 @@ import (
 
 // Results are every figure of one run; the JSON file holds them as is.
 type Results struct {
-	Machine          string         `json:"machine"`
-	Command          string         `json:"command"`
-	Started          time.Time      `json:"started"`
-	Seconds          float64        `json:"seconds"`
-	Members          int            `json:"members"`
-	FlinkDeployments int            `json:"flinkDeployments"`
-	LeaseDurationSec float64        `json:"leaseDurationSeconds"`
-	MemberQPS        float64        `json:"memberQPS"`
-	MemberBurst      int            `json:"memberBurst"`
+	Machine          string    `json:"machine"`
+	Command          string    `json:"command"`
+	Started          time.Time `json:"started"`
+	Seconds          float64   `json:"seconds"`
+	Members          int       `json:"members"`
+	FlinkDeployments int       `json:"flinkDeployments"`
+	LeaseDurationSec float64   `json:"leaseDurationSeconds"`
+	MemberQPS        float64   `json:"memberQPS"`
+	MemberBurst      int       `json:"memberBurst"`
+	// ProbeIntervalSec is the replicas' --health-probe-interval.
+	ProbeIntervalSec float64        `json:"probeIntervalSeconds"`
 	Floor            *Floor         `json:"floor,omitempty"`
 	FloorSimulated   *Floor         `json:"floorSimulated,omitempty"`
 	Convergence      []*Convergence `json:"convergence,omitempty"`
@@ -245,6 +247,7 @@ func (r *Results) Markdown() string {
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
 	convergenceTables(p, fmt.Sprintf("Many members (%d members, --member-spread=%d)", r.SpreadMembers, r.MemberSpread), r.Spread)
 	r.visibilityTable(p)
+	r.memberWorkTable(p)
 	r.apartTables(p)
 	r.throughputTable(p)
 	r.auditSection(p)
@@ -412,6 +415,16 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 		x = ratio(three.Seconds, one.Seconds)
 		p("| many members: convergence, 3 replicas / 1 | <= 1.0 | %.2f | %s |\n", x, verdict(x <= 1.0))
 	}
+	for _, c := range r.Spread {
+		// One more than the window holds is a probe at its edge.
+		most := 1.0
+		if c.Seconds > 0 {
+			most += r.ProbeIntervalSec / c.Seconds
+		}
+		ok := c.ProbesPerMemberInterval <= most && c.StatusWritesPerMemberInterval <= most
+		p("| many members, %d replica(s): member health probes / MemberCluster status writes, per member per probe interval | <= 1 each, whatever the replicas | %.2f / %.2f | %s |\n",
+			c.Replicas, c.ProbesPerMemberInterval, c.StatusWritesPerMemberInterval, verdict(ok))
+	}
 	for _, v := range r.Visibility {
 		p("| %s: a change visible in `kubectl flinkhub get deployments` from every replica, the slowest of %d | <= 2 s | %.2f s | %s |\n", v.Scenario, v.Observations, v.MaxSec, verdict(v.Observations > 0 && v.MaxSec <= 2))
 	}
@@ -432,6 +445,24 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 	}
 }
 
+// memberWorkTable renders the member health probes and MemberCluster
+// status writes per member per probe interval of every convergence.
+func (r *Results) memberWorkTable(p func(string, ...any)) {
+	if len(r.Convergence)+len(r.Spread) == 0 {
+		return
+	}
+	p("\n### Member health probes and MemberCluster status writes, per member per %s probe interval, during convergence (all replicas together)\n\n| scenario | members | replicas | probes | status writes |\n|---|---|---|---|---|\n", time.Duration(r.ProbeIntervalSec*float64(time.Second)))
+	for _, run := range []struct {
+		name    string
+		members int
+		cs      []*Convergence
+	}{{"default", r.Members, r.Convergence}, {"many members", r.SpreadMembers, r.Spread}} {
+		for _, c := range run.cs {
+			p("| %s | %d | %d | %.2f | %.2f |\n", run.name, run.members, c.Replicas, c.ProbesPerMemberInterval, c.StatusWritesPerMemberInterval)
+		}
+	}
+}
+
 // visibilityTable renders how long changes took to show in the fleet
 // API of every replica, if measured.
 func (r *Results) visibilityTable(p func(string, ...any)) {
@@ -439,6 +470,11 @@ func (r *Results) visibilityTable(p func(string, ...any)) {
 		return
 	}
 	p("\n### Fleet API: a change visible from every replica (creation; STABLE and RUNNING)\n\n| scenario | replicas | FDs followed | observations | p50 | max | slowest | answers missing a peer |\n|---|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Spread {
+		ok := c.ProbesPerMemberInterval <= 1 && c.StatusWritesPerMemberInterval <= 1
+		p("| many members, %d replica(s): member health probes / MemberCluster status writes, per member per probe interval | <= 1 each, whatever the replicas | %.2f / %.2f | %s |\n",
+			c.Replicas, c.ProbesPerMemberInterval, c.StatusWritesPerMemberInterval, verdict(ok))
+	}
 	for _, v := range r.Visibility {
 		p("| %s | %d | %d | %d | %.2f s | %.2f s | %s | %d |\n", v.Scenario, v.Replicas, v.FlinkDeployments, v.Observations, v.P50Sec, v.MaxSec, v.Slowest, v.Incomplete)
 	}

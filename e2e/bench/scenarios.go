@@ -68,9 +68,16 @@ type Convergence struct {
 	// HubWatchStreams are the watch streams the member apiservers serve
 	// once converged less those they served before any replica started:
 	// the hub's, all replicas together.
-	HubWatchStreams   float64 `json:"hubWatchStreams"`
-	HeapProfile       string  `json:"heapProfile,omitempty"`
-	HeapProfileBefore string  `json:"heapProfileBefore,omitempty"`
+	HubWatchStreams float64 `json:"hubWatchStreams"`
+	// ProbesPerMemberInterval are the member health probes the member
+	// apiservers served (their /readyz) per member per health probe
+	// interval during convergence, all replicas together;
+	// StatusWritesPerMemberInterval the MemberCluster status writes the
+	// hub apiserver served, likewise. One replica per member does either.
+	ProbesPerMemberInterval       float64 `json:"probesPerMemberPerInterval"`
+	StatusWritesPerMemberInterval float64 `json:"memberClusterStatusWritesPerMemberPerInterval"`
+	HeapProfile                   string  `json:"heapProfile,omitempty"`
+	HeapProfileBefore             string  `json:"heapProfileBefore,omitempty"`
 	// StatusPatches are what the hub's status patches changed.
 	StatusPatches     *StatusPatches `json:"statusPatches,omitempty"`
 	convergedAt       time.Time
@@ -260,6 +267,7 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 	}
 	res.MemberWrites, res.HubWrites = writes.since(before.writes)
 	res.MemberRequests = writes.memberRequestsSince(before.writes)
+	res.ProbesPerMemberInterval, res.StatusWritesPerMemberInterval = writes.perMemberInterval(before.writes, len(e.fleet.Members), e.cfg.probeInterval)
 	if err := waitCPUProfiles(cpuProfile); err != nil {
 		return err
 	}

@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // writeVerbs are the apiserver_request_total verbs that change objects
@@ -46,9 +49,26 @@ func requestKey(labels map[string]string) string {
 	return key
 }
 
+// hubRequests are the requests the hub apiserver served
+// (apiserver_request_total) by requestKey.
+func (e *env) hubRequests(ctx context.Context) (map[string]float64, error) {
+	total := map[string]float64{}
+	return total, eachAPIServerMetrics(ctx, []*framework.ControlPlane{e.fleet.Hub}, func(body []byte) {
+		for _, s := range samples(string(body), "apiserver_request_total") {
+			total[requestKey(s.labels)] += s.value
+		}
+	})
+}
+
 // eachMemberMetrics passes each member apiserver's /metrics to f.
 func (e *env) eachMemberMetrics(ctx context.Context, f func(body []byte)) error {
-	for _, m := range e.fleet.Members {
+	return eachAPIServerMetrics(ctx, e.fleet.Members, f)
+}
+
+// eachAPIServerMetrics passes the /metrics of each control plane's
+// apiserver to f.
+func eachAPIServerMetrics(ctx context.Context, planes []*framework.ControlPlane, f func(body []byte)) error {
+	for _, m := range planes {
 		cs, err := kubernetes.NewForConfig(m.Config)
 		if err != nil {
 			return err
@@ -107,21 +127,29 @@ func (e *env) hubWrites(ctx context.Context, r *replica) (float64, error) {
 	}), nil
 }
 
-// writeCount is a reading of the write counters: the member apiservers'
-// and each live replica's.
+// writeCount is a reading of the request counters: the member
+// apiservers', the hub apiserver's and each live replica's writes, and
+// when it was taken.
 type writeCount struct {
-	member map[string]float64 // memberRequests
-	hub    map[string]float64
+	member    map[string]float64 // memberRequests
+	hubServed map[string]float64 // hubRequests
+	hub       map[string]float64
+	at        time.Time
 }
 
-// writeCounts reads the member apiservers' and every live replica's write
-// counters.
+// writeCounts reads the member apiservers', the hub apiserver's and every
+// live replica's request counters.
 func (e *env) writeCounts(ctx context.Context) (writeCount, error) {
+	at := time.Now()
 	member, err := e.memberRequests(ctx)
 	if err != nil {
 		return writeCount{}, err
 	}
-	w := writeCount{member: member, hub: map[string]float64{}}
+	hubServed, err := e.hubRequests(ctx)
+	if err != nil {
+		return writeCount{}, err
+	}
+	w := writeCount{member: member, hubServed: hubServed, hub: map[string]float64{}, at: at}
 	for _, rep := range e.live() {
 		if w.hub[rep.id], err = e.hubWrites(ctx, rep); err != nil {
 			return writeCount{}, err
@@ -140,6 +168,28 @@ func (w writeCount) since(before writeCount) (member, hub float64) {
 	}
 	return writesOf(w.memberRequestsSince(before)), hub
 }
+
+// perMemberInterval returns, of the requests between before and w, the
+// member health probes (each probe asks /readyz once) and the
+// MemberCluster status writes the hub apiserver served, each per member
+// per health probe interval.
+func (w writeCount) perMemberInterval(before writeCount, members int, probeInterval time.Duration) (probes, statusWrites float64) {
+	intervals := float64(members) * w.at.Sub(before.at).Seconds() / probeInterval.Seconds()
+	if intervals <= 0 {
+		return 0, 0
+	}
+	probes = w.member[probeRequest] - before.member[probeRequest]
+	for key, n := range w.hubServed {
+		verb, rest, _ := strings.Cut(key, " ")
+		if resource, _, _ := strings.Cut(rest, " "); writeVerbs[verb] && resource == "memberclusters/status" {
+			statusWrites += n - before.hubServed[key]
+		}
+	}
+	return probes / intervals, statusWrites / intervals
+}
+
+// probeRequest is the requestKey of a member health probe's /readyz.
+const probeRequest = "GET //readyz"
 
 // memberRequestsSince returns the member apiservers' requests by verb and
 // resource between before and w.

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 func TestSumCounter(t *testing.T) {
 	text := `# HELP apiserver_request_total Counter of apiserver requests.
@@ -54,5 +58,27 @@ func TestRequestKey(t *testing.T) {
 		if got := requestKey(tc.labels); got != tc.want {
 			t.Errorf("requestKey(%v) = %q, want %q", tc.labels, got, tc.want)
 		}
+	}
+}
+
+// TestPerMemberInterval: probes (a probe's /readyz on the members) and
+// MemberCluster status writes (on the hub, every write verb, conflicts
+// included) per member per probe interval.
+func TestPerMemberInterval(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	before := writeCount{at: t0,
+		member:    map[string]float64{probeRequest: 10, "GET pods": 50},
+		hubServed: map[string]float64{"PATCH memberclusters/status": 4, "PUT memberclusters/status 409": 1, "GET memberclusters": 9}}
+	const probeInterval = 2 * time.Second
+	after := writeCount{at: t0.Add(10 * probeInterval),
+		member:    map[string]float64{probeRequest: 40, "GET pods": 500},
+		hubServed: map[string]float64{"PATCH memberclusters/status": 19, "PUT memberclusters/status 409": 6, "GET memberclusters": 900, "PATCH memberclusters": 77}}
+	// 3 members, 10 intervals: 30 probes and 20 status writes.
+	probes, writes := after.perMemberInterval(before, 3, probeInterval)
+	if probes != 1 || math.Abs(writes-20.0/30) > 1e-9 {
+		t.Fatalf("probes %v, status writes %v per member per interval; want 1 and 0.67", probes, writes)
+	}
+	if p, w := before.perMemberInterval(before, 3, probeInterval); p != 0 || w != 0 {
+		t.Fatalf("an empty window gave %v and %v", p, w)
 	}
 }
