@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
@@ -34,6 +37,10 @@ type Visibility struct {
 	// Incomplete counts the answers that named a replica whose rows were
 	// missing (it did not answer its peer in time).
 	Incomplete int `json:"incomplete"`
+	// SlowestAnswerSec is the longest a fleet API answer took: each
+	// figure is the time a request was sent, so a sample is at most
+	// this, or the 100 ms between requests, late.
+	SlowestAnswerSec float64 `json:"slowestAnswerSeconds"`
 }
 
 // visibility creates k FlinkDeployments in visibilityNamespace, spread
@@ -65,7 +72,7 @@ func visibility(ctx context.Context, e *env, scenario string, k int) (*Visibilit
 	if err != nil {
 		return nil, err
 	}
-	v := &Visibility{Scenario: scenario, Replicas: len(seen.listed), FlinkDeployments: k, Incomplete: seen.incomplete}
+	v := &Visibility{Scenario: scenario, Replicas: len(seen.listed), FlinkDeployments: k, Incomplete: seen.incomplete, SlowestAnswerSec: seconds(seen.slowestAnswer)}
 	v.summarize(seen.delays(created, converged))
 	return v, nil
 }
@@ -94,10 +101,14 @@ func (v *Visibility) summarize(ds []delay) {
 
 // sightings are when each replica's fleet API first listed each key
 // (listed) and first listed it STABLE and RUNNING (running), by replica
-// then key.
+// then key: the time the request that showed it was sent, so that a
+// figure reads "a command started this long after the change shows it".
 type sightings struct {
 	listed, running map[string]map[string]time.Time
-	incomplete      int
+	// incomplete counts the answers that named a missing replica;
+	// slowestAnswer is the longest any answer took.
+	incomplete    int
+	slowestAnswer time.Duration
 }
 
 // delays are the observations of s: from the key's creation until each
@@ -123,48 +134,68 @@ func (s *sightings) delays(created, converged map[string]time.Time) []delay {
 	return out
 }
 
-// pollFleetAPI asks every live replica's fleet API for visibilityNamespace
-// every fleetPoll until each has listed every key of keys, and then
-// listed it STABLE and RUNNING, or timeout passes (an error naming what no
-// replica showed).
+// pollFleetAPI asks every live replica's fleet API for visibilityNamespace,
+// each replica every fleetPoll on its own (so one slow answer does not
+// delay the others' samples), until each has listed every key of keys and
+// then listed it STABLE and RUNNING, or timeout passes (an error naming
+// what a replica did not show).
 func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]time.Time, timeout time.Duration) (*sightings, error) {
 	reps := e.live()
-	s := &sightings{listed: map[string]map[string]time.Time{}, running: map[string]map[string]time.Time{}}
-	for _, r := range reps {
-		s.listed[r.id], s.running[r.id] = map[string]time.Time{}, map[string]time.Time{}
+	all := &sightings{listed: map[string]map[string]time.Time{}, running: map[string]map[string]time.Time{}}
+	each := make([]*sightings, len(reps))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	for i, r := range reps {
+		s := &sightings{listed: map[string]map[string]time.Time{r.id: {}}, running: map[string]map[string]time.Time{r.id: {}}}
+		each[i] = s
+		g.Go(func() error { return s.follow(gctx, r, token, keys) })
 	}
-	deadline := time.Now().Add(timeout)
+	err := g.Wait()
+	for _, s := range each {
+		maps.Copy(all.listed, s.listed)
+		maps.Copy(all.running, s.running)
+		all.incomplete += s.incomplete
+		all.slowestAnswer = max(all.slowestAnswer, s.slowestAnswer)
+	}
+	if err != nil {
+		if missing := all.missing(keys); len(missing) > 0 {
+			return nil, fmt.Errorf("the fleet API did not show every change within %s: %s: %w", timeout, strings.Join(missing, "; "), err)
+		}
+		return nil, err
+	}
+	return all, nil
+}
+
+// follow asks r's fleet API every fleetPoll until it has shown every
+// change of keys.
+func (s *sightings) follow(ctx context.Context, r *replica, token string, keys map[string]time.Time) error {
 	tick := time.NewTicker(fleetPoll)
 	defer tick.Stop()
 	for {
-		for _, r := range reps {
-			if err := s.ask(ctx, r, token, keys); err != nil {
-				return nil, err
-			}
+		if err := s.ask(ctx, r, token, keys); err != nil {
+			return err
 		}
-		missing := s.missing(keys)
-		if len(missing) == 0 {
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the fleet API did not show every change within %s: %s", timeout, strings.Join(missing, "; "))
+		if len(s.missing(keys)) == 0 {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}
 }
 
 // ask lists visibilityNamespace from r's fleet API and records what it
-// shows of keys.
+// shows of keys, at the time the request was sent.
 func (s *sightings) ask(ctx context.Context, r *replica, token string, keys map[string]time.Time) error {
 	var list fleetv1.DeploymentList
+	sent := time.Now()
 	if err := framework.FleetGet(ctx, r.fleet, token, fleetv1.DeploymentsPath+"?namespace="+visibilityNamespace, &list); err != nil {
 		return fmt.Errorf("fleet API of %s: %w", r.id, err)
 	}
-	now := time.Now()
+	s.slowestAnswer = max(s.slowestAnswer, time.Since(sent))
 	if len(list.Incomplete) > 0 {
 		s.incomplete++
 	}
@@ -173,9 +204,9 @@ func (s *sightings) ask(ctx context.Context, r *replica, token string, keys map[
 		if _, ok := keys[key]; !ok {
 			continue
 		}
-		first(s.listed[r.id], key, now)
+		first(s.listed[r.id], key, sent)
 		if d.LifecycleState == "STABLE" && d.JobState == "RUNNING" {
-			first(s.running[r.id], key, now)
+			first(s.running[r.id], key, sent)
 		}
 	}
 	return nil
