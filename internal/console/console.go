@@ -9,8 +9,10 @@
 // works offline. Every path is under Prefix and every link is absolute, so
 // the pages work wherever Prefix is served: by the hub behind the fleet
 // API's authentication, or by `kubectl flinkhub console` on loopback.
-// No page writes anything, and no page runs script but the embedded htmx:
-// the Content-Security-Policy allows only the console's own assets.
+// No page writes anything, and no page runs script but the embedded htmx
+// and console.js (which holds the fleet table's refresh while the reader
+// selects text in it): the Content-Security-Policy allows only the
+// console's own assets.
 package console
 
 import (

@@ -247,7 +247,7 @@ func TestNotFoundAndBadInput(t *testing.T) {
 
 func TestAssetsAreEmbedded(t *testing.T) {
 	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: fleetindex.New()}})
-	for _, path := range []string{"/console/assets/vendor/htmx.min.js", "/console/assets/vendor/pico.min.css", "/console/assets/console.css"} {
+	for _, path := range []string{"/console/assets/vendor/htmx.min.js", "/console/assets/vendor/pico.min.css", "/console/assets/console.css", "/console/assets/console.js"} {
 		code, h, body := get(t, srv.URL+path)
 		if code != http.StatusOK || len(body) < 100 {
 			t.Errorf("%s: %d, %d bytes", path, code, len(body))
