@@ -199,12 +199,24 @@ func ignoreConflict(err error) error {
 	return err
 }
 
-// endpointsMemo sums up what a Service's endpoints depend on.
+// endpointsMemo sums up what a Service's endpoints depend on: its ports,
+// and each selected pod's address, readiness and container ports. Only
+// values go in: a struct printed whole prints its pointers' addresses
+// (a container's probes, security context), which differ in every copy
+// the informer makes, so the memo of unchanged endpoints could differ.
 func (m *member) endpointsMemo(svc *corev1.Service, pods []*corev1.Pod) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%v", svc.UID, svc.Spec.Ports)
+	b.WriteString(string(svc.UID))
+	for _, sp := range svc.Spec.Ports {
+		fmt.Fprintf(&b, "|%s/%d/%s/%s", sp.Name, sp.Port, sp.TargetPort.String(), sp.Protocol)
+	}
 	for _, p := range pods {
-		fmt.Fprintf(&b, "|%s/%s/%v/%v", p.UID, p.Status.PodIP, podReady(p), p.Spec.Containers)
+		fmt.Fprintf(&b, "|%s/%s/%v", p.UID, p.Status.PodIP, podReady(p))
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				fmt.Fprintf(&b, "/%s:%d:%s", cp.Name, cp.ContainerPort, cp.Protocol)
+			}
+		}
 	}
 	return b.String()
 }
