@@ -17,10 +17,15 @@ package console
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
@@ -154,10 +159,46 @@ func secured(next http.Handler) http.Handler {
 	})
 }
 
+// assetVersions are the embedded assets' versions, by path under assets/:
+// the first 12 hex digits of their content's SHA-256.
+var assetVersions = sync.OnceValues(func() (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(files, "assets", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := files.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		out[strings.TrimPrefix(path, "assets/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return out, err
+})
+
+// assetPath is the address of the embedded asset name (a path under
+// assets/) with its version in the query. Browsers keep an asset a day
+// (immutable); an upgrade that changes one changes its address, so a
+// cached copy is never used with pages it was not made for. An unknown
+// name fails the page.
+func assetPath(name string) (string, error) {
+	versions, err := assetVersions()
+	if err != nil {
+		return "", err
+	}
+	v, ok := versions[name]
+	if !ok {
+		return "", fmt.Errorf("no console asset %q", name)
+	}
+	return Prefix + "assets/" + name + "?v=" + v, nil
+}
+
 // immutable lets browsers keep the embedded assets for a day.
 func immutable(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "private, max-age=86400")
+		w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -3,10 +3,12 @@ package console
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -255,6 +257,28 @@ func TestAssetsAreEmbedded(t *testing.T) {
 		if !strings.Contains(h.Get("Cache-Control"), "max-age") {
 			t.Errorf("%s: Cache-Control %q", path, h.Get("Cache-Control"))
 		}
+	}
+}
+
+// TestAssetAddressesFollowTheirContent: pages name every asset with a
+// version from its content, so an upgrade that changes an asset changes
+// its address and a browser's cached copy (kept a day) is not used.
+func TestAssetAddressesFollowTheirContent(t *testing.T) {
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: fleetindex.New()}})
+	_, _, page := get(t, srv.URL+Prefix)
+	refs := regexp.MustCompile(`(?:href|src)="(/console/assets/[^"?]+)\?v=([0-9a-f]+)"`).FindAllStringSubmatch(page, -1)
+	if len(refs) != 4 {
+		t.Fatalf("want the 4 assets named with versions, got %q in\n%s", refs, page)
+	}
+	for _, ref := range refs {
+		code, _, body := get(t, srv.URL+ref[1]+"?v="+ref[2])
+		sum := sha256.Sum256([]byte(body))
+		if code != http.StatusOK || ref[2] != hex.EncodeToString(sum[:6]) {
+			t.Errorf("%s: %d, version %s, content's %x", ref[1], code, ref[2], sum[:6])
+		}
+	}
+	if _, err := assetPath("missing.js"); err == nil {
+		t.Error("an unknown asset has an address")
 	}
 }
 

@@ -292,6 +292,7 @@ func BuildWaterfall(t jaegerquery.Trace) WaterfallView {
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
+	"asset": assetPath,
 	"resourcePath": func(d fleetv1.Deployment) string {
 		return ResourcePath(d.Kind, d.Cluster, d.Namespace, d.Name)
 	},
