@@ -6,7 +6,6 @@ import (
 	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -138,30 +137,16 @@ func memberClient(cfg *rest.Config, qps float64, burst int) (client.Client, erro
 	return client.New(c, client.Options{Scheme: framework.Scheme})
 }
 
-// freeAddr returns a free loopback address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+// loopback is the loopback address of port.
+func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // startReplica starts one hub process with the benchmark's flags.
 func (e *env) startReplica(id string) (*replica, error) {
-	maddr, err := freeAddr()
+	ports, err := framework.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	paddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	faddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
+	maddr, paddr, faddr := loopback(ports[0]), loopback(ports[1]), loopback(ports[2])
 	args := []string{
 		"--kubeconfig", filepath.Join(e.dir, "hub.kubeconfig"), "--namespace", hubNamespace, "--replica-id", id,
 		"--metrics-bind-address", maddr, "--pprof-bind-address", paddr, "--health-probe-bind-address", "0",

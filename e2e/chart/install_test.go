@@ -3,7 +3,6 @@ package chart_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -31,21 +30,6 @@ import (
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
-
-// freePorts reserves n loopback ports.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
 
 // tokenKubeconfig is a kubeconfig of the hub that authenticates with a
 // TokenRequest token of the ServiceAccount ns/name.
@@ -85,18 +69,7 @@ func tokenKubeconfig(t *testing.T, ns, name string) ([]byte, *rest.Config) {
 func TestInstalledChartRunsTheHub(t *testing.T) {
 	ctx := context.Background()
 	const ns = "flink-hub"
-	ports := freePorts(t, 4)
-	webhookURL := "https://127.0.0.1:" + strconv.Itoa(ports[3]) + "/validate-flinkdeployment"
-	r := install(t, fleet.Hub.Kubeconfig, "flink-hub", ns, map[string]any{
-		"ports":   map[string]any{"metrics": ports[0], "health": ports[1], "fleet": ports[2], "webhook": ports[3]},
-		"members": map[string]any{"health": map[string]any{"debounce": "0s", "interval": "1s"}},
-		"webhook": map[string]any{"url": webhookURL, "failurePolicy": "Fail"},
-	})
-	_, c := container(t, r, "flink-hub")
-	args := []string{}
-	for _, a := range c.Args {
-		args = append(args, strings.ReplaceAll(a, "$(POD_NAME)", "flink-hub-0"))
-	}
+	ports, args := installOnFreePorts(t, ns)
 	// The release's objects are in the hub.
 	var crd apiextensionsv1.CustomResourceDefinition
 	if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Name: "memberclusters.hub.flink-hub.io"}, &crd); err != nil {
@@ -159,6 +132,29 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 	t.Run("its identity is refused what the hub must not do", func(t *testing.T) {
 		checkIdentityRefused(t, ctx, saConfig, ns, member.Name)
 	})
+}
+
+// installOnFreePorts installs the chart into ns with free loopback ports
+// (metrics, health, fleet API, webhook) and returns them with the hub
+// container's arguments as replica flink-hub-0 gets them.
+func installOnFreePorts(t *testing.T, ns string) ([]int, []string) {
+	t.Helper()
+	ports, err := framework.FreePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhookURL := "https://127.0.0.1:" + strconv.Itoa(ports[3]) + "/validate-flinkdeployment"
+	r := install(t, fleet.Hub.Kubeconfig, "flink-hub", ns, map[string]any{
+		"ports":   map[string]any{"metrics": ports[0], "health": ports[1], "fleet": ports[2], "webhook": ports[3]},
+		"members": map[string]any{"health": map[string]any{"debounce": "0s", "interval": "1s"}},
+		"webhook": map[string]any{"url": webhookURL, "failurePolicy": "Fail"},
+	})
+	_, c := container(t, r, "flink-hub")
+	var args []string
+	for _, a := range c.Args {
+		args = append(args, strings.ReplaceAll(a, "$(POD_NAME)", "flink-hub-0"))
+	}
+	return ports, args
 }
 
 // startHubAs builds the hub and runs it with args, authenticated with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -71,12 +70,7 @@ func startCommand(t *testing.T) (addr, ns string) {
 	if err := os.WriteFile(kubeconfig, member.Kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = ln.Addr().String()
-	ln.Close()
+	addr = framework.FreeAddr(t)
 	ns = namespace(t)
 	sim, err := framework.StartProcess(dir, "flinksim", bin, "--member", "m1="+kubeconfig, "--listen", addr, "--namespace", ns, "--start-delay", "100ms")
 	if err != nil {

@@ -94,7 +94,7 @@ func StartJaegerOn(ctx context.Context, want JaegerPorts) (*Jaeger, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(4)
+	ports, err := FreePorts(4)
 	if err != nil {
 		return nil, err
 	}

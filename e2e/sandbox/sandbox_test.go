@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,37 +24,22 @@ import (
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
 )
 
-// freePort finds a free loopback port below the kernel's ephemeral range
-// (32768 and up): the sandbox binds its fixed ports minutes after this
-// check, and the control planes and servers that other test processes
-// start meanwhile bind port 0, which takes ports of that range only.
+// freeConsecutive finds n consecutive free loopback ports (the sandbox
+// gives its replicas consecutive fleet API ports), failing the test if
+// there are none.
+func freeConsecutive(t *testing.T, n int) int {
+	t.Helper()
+	ports, err := framework.FreePorts(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports[0]
+}
+
+// freePort finds a free loopback port (see framework.FreePorts).
 func freePort(t *testing.T) int {
 	t.Helper()
 	return freeConsecutive(t, 1)
-}
-
-// freeConsecutive finds n consecutive free loopback ports below the
-// ephemeral range (see freePort; the sandbox gives its replicas
-// consecutive fleet API ports).
-func freeConsecutive(t *testing.T, n int) int {
-	t.Helper()
-	for attempt := 0; attempt < 200; attempt++ {
-		base := 20000 + rand.IntN(12000)
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				continue
-			}
-			_ = l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatalf("no %d consecutive free ports", n)
-	return 0
 }
 
 // descendants lists the process ids below pid, from /proc.

@@ -144,8 +144,10 @@ type tcpProxy struct {
 	conns map[net.Conn]struct{}
 }
 
+// newTCPProxy starts a proxy to target on a port below the ephemeral
+// range, so that reopening it after a cut finds the port free.
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
+	p := &tcpProxy{target: target, addr: framework.FreeAddr(t), conns: map[net.Conn]struct{}{}}
 	if err := p.open(); err != nil {
 		t.Fatal(err)
 	}
