@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -164,9 +166,61 @@ func TestReviewValidatesSessionJobs(t *testing.T) {
 	}
 }
 
+// TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls posts a session job
+// naming an application cluster of m1 to the handler over HTTP: refused
+// when the path has m1's token, admitted (no lookup, so nothing learnt)
+// when it names m1 without its token or with another member's.
+func TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls(t *testing.T) {
+	sessions := fakeSessions{"m1/apps/app": {Job: &flinkv1beta1.JobSpec{JarURI: "local:///job.jar"}}}
+	srv := httptest.NewServer(webhook.Handler(sessions))
+	defer srv.Close()
+	job := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
+		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "app", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar"}}}
+	for path, refused := range map[string]bool{
+		"/m1/token-of-m1":   true,
+		"/m1":               false,
+		"/m1/":              false,
+		"/m1/guess":         false,
+		"/m1/token-of-m2":   false,
+		"/m2/token-of-m2":   false,
+		"/m1/token-of-m1/x": false,
+	} {
+		answer := postSessionJobReview(t, http.DefaultClient, srv.URL+webhook.Path+path, job)
+		if answer.Allowed == refused {
+			t.Errorf("%s: allowed = %v, want %v (%+v)", path, answer.Allowed, !refused, answer.Result)
+		}
+	}
+}
+
+// postSessionJobReview posts an AdmissionReview creating job to url with
+// hc and returns the response.
+func postSessionJobReview(t *testing.T, hc *http.Client, url string, job *flinkv1beta1.FlinkSessionJob) *admissionv1.AdmissionResponse {
+	t.Helper()
+	review, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "review", Operation: admissionv1.Create, Namespace: job.Namespace,
+			Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkSessionJob"}, Object: raw(t, job)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Post(url, "application/json", bytes.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Response == nil {
+		t.Fatalf("%s: no admission response: %v", url, err)
+	}
+	return answer.Response
+}
+
 // fakeSessions are the FlinkDeployment specs the hub knows, by
-// member/namespace/name.
+// member/namespace/name; each member's path token is "token-of-<member>".
 type fakeSessions map[string]flinkv1beta1.FlinkDeploymentSpec
+
+func (f fakeSessions) Calling(_ context.Context, member, token string) bool {
+	return token == "token-of-"+member
+}
 
 func (f fakeSessions) SessionCluster(_ context.Context, member, namespace, name string) (*flinkv1beta1.FlinkDeployment, bool) {
 	spec, ok := f[member+"/"+namespace+"/"+name]

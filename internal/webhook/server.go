@@ -45,6 +45,10 @@ type CertSource interface {
 // SessionClusters look up the FlinkDeployment a FlinkSessionJob names, as
 // the hub knows it.
 type SessionClusters interface {
+	// Calling reports whether token is member's path token
+	// (registrar.PathToken): only member's apiserver, which has it from
+	// the registration, calls with it.
+	Calling(ctx context.Context, member, token string) bool
 	// SessionCluster returns member's FlinkDeployment namespace/name;
 	// ok is false when this replica does not know it (a member it does
 	// not serve, or not cached yet: the same apply may create it a moment
@@ -102,9 +106,11 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Handler validates AdmissionReviews of FlinkDeployments and
-// FlinkSessionJobs of the member its path names (Path/<member>; the
+// FlinkSessionJobs of the member its path names (Path/<member>/<token>; the
 // registrar registers that URL in each member), looking session clusters
-// up in sessions (nil: never).
+// up in sessions (nil: never). A path without the member's token names no
+// member: its session jobs are validated without the lookup, so a caller
+// that is not the member learns nothing of the member's FlinkDeployments.
 func Handler(sessions SessionClusters) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -121,7 +127,7 @@ func Handler(sessions SessionClusters) http.Handler {
 			http.Error(w, "body is not an AdmissionReview with a request", http.StatusBadRequest)
 			return
 		}
-		member, _ := strings.CutPrefix(r.URL.Path, Path+"/")
+		member := callingMember(r.Context(), r.URL.Path, sessions)
 		resp := Reviewer{Sessions: sessions}.Review(r.Context(), member, review.Request)
 		if !resp.Allowed {
 			log.FromContext(r.Context()).V(1).Info("rejected FlinkDeployment", "namespace", review.Request.Namespace,
@@ -132,6 +138,17 @@ func Handler(sessions SessionClusters) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&review)
 	})
+}
+
+// callingMember is the member path names (Path/<member>/<token>) if the
+// token is that member's, else "".
+func callingMember(ctx context.Context, path string, sessions SessionClusters) string {
+	rest, _ := strings.CutPrefix(path, Path+"/")
+	member, token, _ := strings.Cut(rest, "/")
+	if member == "" || token == "" || sessions == nil || !sessions.Calling(ctx, member, token) {
+		return ""
+	}
+	return member
 }
 
 // Review decides one admission request: CREATE and UPDATE of a

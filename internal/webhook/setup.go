@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"flag"
 	"fmt"
@@ -119,6 +120,17 @@ func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f 
 
 // memberCaches finds session clusters in the hub's caches of its members.
 type memberCaches struct{ mgr mcmanager.Manager }
+
+// Calling implements SessionClusters: token is the path token of the
+// credentials this replica holds for member (one it does not serve: no).
+func (m memberCaches) Calling(ctx context.Context, member, token string) bool {
+	cl, err := m.mgr.GetCluster(ctx, multicluster.ClusterName(member))
+	if err != nil {
+		return false
+	}
+	want := registrar.PathToken(member, cl.GetConfig())
+	return want != "" && hmac.Equal([]byte(token), []byte(want))
+}
 
 // SessionCluster implements SessionClusters: a member this replica does
 // not serve, or a FlinkDeployment its cache lacks, is not known.

@@ -2,10 +2,12 @@ package webhook_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
@@ -102,6 +105,7 @@ func TestWebhookRejectsInvalidDeploymentsInMembers(t *testing.T) {
 
 	cfg := waitRegistration(t, ctx, m, url)
 	good := checkRejections(t, ctx, m)
+	checkCallersWithoutTokenLearnNothing(t, url+"/"+m.Name, cfg.Webhooks[0].ClientConfig.CABundle, good)
 	checkHubDown(t, ctx, m, good, stop)
 	if err := m.Client.Delete(ctx, cfg); err != nil {
 		t.Fatal(err)
@@ -122,8 +126,8 @@ func waitRegistration(t *testing.T, ctx context.Context, m *framework.ControlPla
 		t.Fatalf("webhook not registered in %s: %v", m.Name, err)
 	}
 	hook := cfg.Webhooks[0]
-	if got, want := ptr.Deref(hook.ClientConfig.URL, ""), url+"/"+m.Name; got != want {
-		t.Errorf("clientConfig.url = %q, want %q (the member named)", got, want)
+	if got, want := ptr.Deref(hook.ClientConfig.URL, ""), url+"/"+m.Name+"/"+pathToken(t, ctx, m); got != want {
+		t.Errorf("clientConfig.url = %q, want %q (the member named, and its token)", got, want)
 	}
 	ops := hook.Rules[0].Operations
 	if len(ops) != 2 || ops[0] != admissionregistrationv1.Create || ops[1] != admissionregistrationv1.Update {
@@ -143,6 +147,40 @@ func waitRegistration(t *testing.T, ctx context.Context, m *framework.ControlPla
 		t.Errorf("caBundle is not a CA certificate: %v", err)
 	}
 	return cfg
+}
+
+// pathToken is m's webhook path token, from the kubeconfig Secret the hub
+// reads (in namespace hub-webhook-on).
+func pathToken(t *testing.T, ctx context.Context, m *framework.ControlPlane) string {
+	t.Helper()
+	var secret corev1.Secret
+	if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: "hub-webhook-on", Name: m.Name}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[memberconfig.SecretKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registrar.PathToken(m.Name, cfg)
+}
+
+// checkCallersWithoutTokenLearnNothing calls the hub's webhook as someone
+// who reaches it but is not the member: at memberURL (the member's URL
+// without its token) and with a guessed token, a session job naming app,
+// an application cluster the member's apiserver gets refused, is admitted.
+func checkCallersWithoutTokenLearnNothing(t *testing.T, memberURL string, caBundle []byte, app *flinkv1beta1.FlinkDeployment) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caBundle)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	job := &flinkv1beta1.FlinkSessionJob{TypeMeta: metav1.TypeMeta{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkSessionJob"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "probe"},
+		Spec:       flinkv1beta1.FlinkSessionJobSpec{DeploymentName: app.Name, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
+	for _, u := range []string{memberURL, memberURL + "/0123456789abcdef0123456789abcdef"} {
+		if answer := postSessionJobReview(t, hc, u, job); !answer.Allowed {
+			t.Errorf("%s: a caller without the member's token was told about its application cluster: %+v", u, answer.Result)
+		}
+	}
 }
 
 // checkRejections creates FlinkDeployments in a new namespace of m: the

@@ -17,9 +17,10 @@ import (
 // that leave the spec alone and objects being deleted: even with
 // failurePolicy Fail, a dead hub never blocks finalizer or label changes.
 //
-// Its URL names the member (the path's last segment, after the hub's
-// URL), so the hub can look up what a session job names in that member.
-func (r *Registrar) Configuration(member string, bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
+// Its URL names the member and carries the member's token (the path's two
+// last segments after the hub's URL, see PathToken), so the hub can look
+// up what a session job names in that member, and in no other.
+func (r *Registrar) Configuration(member, token string, bundle []byte) *admissionregistrationac.ValidatingWebhookConfigurationApplyConfiguration {
 	timeout := int32(r.opts.Timeout.Seconds())
 	if timeout < 1 {
 		timeout = 5
@@ -30,9 +31,12 @@ func (r *Registrar) Configuration(member string, bundle []byte) *admissionregist
 	}
 	url := r.opts.URL
 	if u, err := neturl.Parse(url); err == nil {
-		// A webhook URL may not have a query: the member is the last
-		// path segment.
+		// A webhook URL may not have a query: the member and its token
+		// are the last path segments.
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + neturl.PathEscape(member)
+		if token != "" {
+			u.Path += "/" + token
+		}
 		url = u.String()
 	}
 	return admissionregistrationac.ValidatingWebhookConfiguration(Name).

@@ -8,7 +8,8 @@ package registrar
 
 import (
 	"context"
-	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"errors"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -18,6 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 )
 
 const (
@@ -82,6 +85,7 @@ func (r *Registrar) Engage(ctx context.Context, name multicluster.ClusterName, c
 	}
 	hooks := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations()
 	logger := log.FromContext(ctx).WithValues("cluster", name)
+	token := PathToken(string(name), cl.GetConfig())
 	go func() {
 		if !r.enabled {
 			r.retry(ctx, func() error {
@@ -103,7 +107,11 @@ func (r *Registrar) Engage(ctx context.Context, name multicluster.ClusterName, c
 			bundle, changed := r.bundle.Watch()
 			if len(bundle) > 0 {
 				r.retry(ctx, func() error {
-					_, err := hooks.Apply(ctx, r.Configuration(string(name), bundle), metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+					_, err := hooks.Apply(ctx, r.Configuration(string(name), token, bundle), metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+					if err != nil && token != "" {
+						// A refusal may quote the URL: keep its token out of logs.
+						return errors.New(strings.ReplaceAll(err.Error(), token, "<token>"))
+					}
 					return err
 				}, logger.Info)
 			}
