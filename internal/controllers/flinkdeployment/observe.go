@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flink-hub/flink-hub/internal/clusterhealth"
-	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -22,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
@@ -74,15 +75,18 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	if err != nil {
 		return fmt.Errorf("flink rest client: %w", err)
 	}
-	if err := r.observeCluster(ctx, s, jm); err != nil {
-		return restProblem(s, err, r.Options.ProgressCheckInterval)
+	reads := readCluster(ctx, jm, s.fd.Spec.Job != nil)
+	if reads.configErr != nil {
+		return restProblem(s, reads.configErr, r.Options.ProgressCheckInterval)
 	}
+	r.observeCluster(s, reads.config)
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
 	s.clear(problem.JobManagerDeploymentFailed, problem.JobManagerUnusable)
 	if s.fd.Spec.Job != nil {
-		if err := r.observeJob(ctx, s, jm); err != nil {
-			return err
+		if reads.jobsErr != nil {
+			return reads.jobsErr
 		}
+		r.observeJob(ctx, s, jm, reads.jobs)
 	}
 	if !plan.Stable(st, s.lastSpec) {
 		s.next = r.Options.ProgressCheckInterval
@@ -208,11 +212,7 @@ func (r *Reconciler) readinessTimeout(spec *v1beta1.FlinkDeploymentSpec) time.Du
 }
 
 // observeCluster reads the cluster's Flink version and revision.
-func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.Client) error {
-	cfg, err := jm.Config(ctx)
-	if err != nil {
-		return err
-	}
+func (r *Reconciler) observeCluster(s *state, cfg *api.DashboardConfiguration) {
 	info := map[string]string{}
 	if cfg.FlinkVersion != "" {
 		info["flink-version"] = cfg.FlinkVersion
@@ -230,7 +230,32 @@ func (r *Reconciler) observeCluster(ctx context.Context, s *state, jm flinkrest.
 	if len(info) > 0 {
 		s.fd.Status.ClusterInfo = info
 	}
-	return nil
+}
+
+// clusterReads are the JobManager's answers one observation starts from.
+type clusterReads struct {
+	config    *api.DashboardConfiguration
+	configErr error
+	jobs      []api.JobDetails
+	jobsErr   error
+}
+
+// readCluster asks jm for its configuration and, when jobs is set, its
+// jobs, both at once: an observation waits for one round trip, not two
+// (the first reconcile of every key a replica takes over is one).
+func readCluster(ctx context.Context, jm flinkrest.Client, jobs bool) clusterReads {
+	var out clusterReads
+	var wg sync.WaitGroup
+	if jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out.jobs, out.jobsErr = jm.ListJobs(ctx)
+		}()
+	}
+	out.config, out.configErr = jm.Config(ctx)
+	wg.Wait()
+	return out
 }
 
 // clusterInfoStateSize is upstream's status.clusterInfo key of the latest
@@ -338,19 +363,16 @@ func (r *Reconciler) addTotals(s *state, info map[string]string) {
 	}
 }
 
-// observeJob reads the application's job into status.jobStatus.
-func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Client) error {
-	jobs, err := jm.ListJobs(ctx)
-	if err != nil {
-		return err
-	}
+// observeJob reads the application's job, from the JobManager's jobs,
+// into status.jobStatus.
+func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Client, jobs []api.JobDetails) {
 	js := &s.fd.Status.JobStatus
 	job, ok := pickJob(jobs, js.JobID)
 	if !ok {
 		log.FromContext(ctx).V(1).Info("no job on the JobManager yet")
 		js.State = v1beta1.JobReconciling
 		s.next = r.Options.ProgressCheckInterval
-		return nil
+		return
 	}
 	changed := js.JobID != string(job.Jid) || js.State != v1beta1.JobStatusState(job.State)
 	if from, to := js.State, v1beta1.JobStatusState(job.State); from != to && from != "" {
@@ -380,7 +402,6 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 	case js.State != v1beta1.JobFailed:
 		s.clear(problem.JobFailed)
 	}
-	return nil
 }
 
 // ReasonJobStatusChanged is upstream's event of a job state change.

@@ -34,6 +34,54 @@ func (c jobsClient) CheckpointStatistics(context.Context, string) (*api.Checkpoi
 	return &api.CheckpointingStatistics{}, nil
 }
 
+// barrierClient answers its configuration and its jobs only once both
+// were asked for (or the context ends): an observation that asks one after
+// the other never gets the first answer.
+type barrierClient struct {
+	flinkrest.Client
+	configAsked, jobsAsked chan struct{}
+}
+
+func (c barrierClient) Config(ctx context.Context) (*api.DashboardConfiguration, error) {
+	close(c.configAsked)
+	select {
+	case <-c.jobsAsked:
+		return &api.DashboardConfiguration{FlinkVersion: "1.20.1"}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c barrierClient) ListJobs(ctx context.Context) ([]api.JobDetails, error) {
+	close(c.jobsAsked)
+	select {
+	case <-c.configAsked:
+		return []api.JobDetails{{Jid: "a", State: "RUNNING"}}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestReadClusterAsksConfigurationAndJobsAtOnce: an observation waits for
+// one round trip to the JobManager, not two, and asks for the jobs only
+// for an application.
+func TestReadClusterAsksConfigurationAndJobsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reads := readCluster(ctx, barrierClient{configAsked: make(chan struct{}), jobsAsked: make(chan struct{})}, true)
+	if reads.configErr != nil || reads.jobsErr != nil {
+		t.Fatalf("configuration: %v, jobs: %v; want both answered", reads.configErr, reads.jobsErr)
+	}
+	if reads.config.FlinkVersion != "1.20.1" || len(reads.jobs) != 1 || reads.jobs[0].Jid != "a" {
+		t.Errorf("reads %+v", reads)
+	}
+	session := barrierClient{configAsked: make(chan struct{}), jobsAsked: make(chan struct{})}
+	close(session.jobsAsked) // answers the configuration at once; asking for jobs would close it twice
+	if reads := readCluster(ctx, session, false); reads.configErr != nil || reads.jobs != nil || reads.jobsErr != nil {
+		t.Errorf("session cluster: %+v, want its configuration only", reads)
+	}
+}
+
 func TestObserveJobUpdateTime(t *testing.T) {
 	now := time.UnixMilli(2_000_000)
 	const before = "1000000"
@@ -53,9 +101,7 @@ func TestObserveJobUpdateTime(t *testing.T) {
 			r := &Reconciler{Now: func() time.Time { return now }}
 			s := &state{fd: &v1beta1.FlinkDeployment{}}
 			s.fd.Status.JobStatus = tc.was
-			if err := r.observeJob(context.Background(), s, jobsClient{jobs: []api.JobDetails{tc.job}}); err != nil {
-				t.Fatal(err)
-			}
+			r.observeJob(context.Background(), s, jobsClient{}, []api.JobDetails{tc.job})
 			js := s.fd.Status.JobStatus
 			if js.UpdateTime != tc.want || js.State != "RUNNING" || js.StartTime != "900000" {
 				t.Errorf("job status %+v, want updateTime %s", js, tc.want)
