@@ -28,17 +28,31 @@ const (
 	retryAfter = time.Second
 )
 
+// appIndex indexes cached Deployments and Pods by their app label: a
+// reconcile lists one cluster's, not (label matching) every one of the
+// namespace, which made the simulator's lists a third of its CPU with
+// 1,000 clusters in a namespace.
+const appIndex = "metadata.labels.app"
+
+// labelAppValue is the appIndex value of an object.
+func labelAppValue(o client.Object) []string {
+	if app := o.GetLabels()[labelApp]; app != "" {
+		return []string{app}
+	}
+	return nil
+}
+
 // reconcile brings one Flink cluster (namespace, app label) in line: pods
 // for its Deployments, native TaskManager pods, the JobManager process,
 // task manager registration, Deployment status and endpoints.
 func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	ns, app := req.Namespace, req.Name
 	var deps appsv1.DeploymentList
-	if err := m.cache.List(ctx, &deps, client.InNamespace(ns), client.MatchingLabels{labelApp: app}); err != nil {
+	if err := m.cache.List(ctx, &deps, client.InNamespace(ns), client.MatchingFields{appIndex: app}); err != nil {
 		return reconcile.Result{}, err
 	}
 	var list corev1.PodList
-	if err := m.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{labelApp: app}); err != nil {
+	if err := m.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{appIndex: app}); err != nil {
 		return reconcile.Result{}, err
 	}
 	jmDep, alive, deleting := groupDeployments(deps.Items, app)

@@ -102,6 +102,11 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 	if err := mgr.GetFieldIndexer().IndexField(parent, &corev1.Service{}, serviceAppIndex, serviceApp); err != nil {
 		return nil, err
 	}
+	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Pod{}} {
+		if err := mgr.GetFieldIndexer().IndexField(parent, o, appIndex, labelAppValue); err != nil {
+			return nil, err
+		}
+	}
 	direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return nil, err
