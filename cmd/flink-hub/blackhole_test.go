@@ -168,9 +168,7 @@ func startHubProcess(t *testing.T, f *framework.Fleet, ns, simURL, metricsAddr s
 			t.Errorf("hub: %v (log %s)", err, hub.LogPath)
 		}
 		if t.Failed() {
-			if log, err := os.ReadFile(hub.LogPath); err == nil {
-				t.Logf("hub log:\n%s", lastLines(string(log), 60))
-			}
+			t.Logf("hub log (last 60 lines):\n%s", hub.LogTail(60))
 		}
 	}
 	t.Cleanup(stopHub) // before the proxy closes and the fleet stops
@@ -231,12 +229,6 @@ func waitAllStable(t *testing.T, ctx context.Context, cp *framework.ControlPlane
 		}()
 	}
 	wg.Wait()
-}
-
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // stable reports whether fd's JobManager is ready, its lifecycle STABLE and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,16 +176,15 @@ func startHubAs(t *testing.T, kubeconfig []byte, args []string) *framework.Proce
 	return hub
 }
 
-// stopHub stops the hub and, if the test failed, logs the hub's log.
+// stopHub stops the hub and, if the test failed, logs the end of the
+// hub's log.
 func stopHub(t *testing.T, hub *framework.Process) {
 	t.Helper()
 	if err := hub.Stop(time.Minute); err != nil {
 		t.Errorf("hub: %v", err)
 	}
 	if t.Failed() {
-		if log, err := os.ReadFile(hub.LogPath); err == nil {
-			t.Logf("hub log:\n%s", log)
-		}
+		t.Logf("hub log (last 80 lines):\n%s", hub.LogTail(80))
 	}
 }
 

@@ -206,3 +206,15 @@ func (p *Process) Wait(timeout time.Duration) error {
 	}
 	return fmt.Errorf("%s still runs after %s", p.Name, timeout)
 }
+
+// LogTail returns the last n lines of the process's log, or why it cannot:
+// a failing test logs the end, where a process that exited says why (CI
+// keeps the head and the tail of long outputs only).
+func (p *Process) LogTail(n int) string {
+	log, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
