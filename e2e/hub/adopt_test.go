@@ -154,16 +154,25 @@ func leftByApacheOperator(t *testing.T, ctx context.Context, m *framework.Contro
 	return fd
 }
 
-// wroteStatus reports whether manager wrote fd's status last.
+// wroteStatus reports whether manager wrote fd's status last. Managed
+// fields are timed to the second, so a write in the same second as
+// another manager's counts as the last (their order in the list says
+// nothing).
 func wroteStatus(fd *v1beta1.FlinkDeployment, manager string) bool {
-	var newest time.Time
-	who := ""
+	var newest, mine time.Time
+	wrote := false
 	for _, f := range fd.ManagedFields {
-		if f.Subresource == "status" && f.Time != nil && !f.Time.Time.Before(newest) {
-			newest, who = f.Time.Time, f.Manager
+		if f.Subresource != "status" || f.Time == nil {
+			continue
+		}
+		if f.Manager == manager {
+			mine, wrote = f.Time.Time, true
+		}
+		if f.Time.Time.After(newest) {
+			newest = f.Time.Time
 		}
 	}
-	return who == manager
+	return wrote && !mine.Before(newest)
 }
 
 // awaitEvent waits for an event of reason about fd in member m.
