@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/sharding/listconfirm"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -52,6 +53,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
 		Adoptions:   hub.Provider,
+		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkDeploymentList")),
 	}
 	setup := c.Controller
 	setup.Gate, setup.Replica, setup.ShardOf = elector, c.Election.Identity, elector.ShardOf

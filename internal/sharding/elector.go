@@ -224,7 +224,7 @@ func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(
 			f.begun = map[string]struct{}{}
 		}
 		f.begun[key] = struct{}{}
-		ctx = handoff.WithFirst(ctx)
+		ctx = handoff.WithFirstSince(ctx, f.acquired)
 	}
 	rctx, cancel := context.WithCancel(handoff.WithOwnership(ctx, func() bool {
 		e.mu.Lock()

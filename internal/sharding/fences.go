@@ -41,6 +41,8 @@ type fence struct {
 	// begun holds the keys admitted since the fence was acquired; the first
 	// admission of a key is marked handoff.First.
 	begun map[string]struct{}
+	// acquired is when the write that acquired the fence returned.
+	acquired time.Time
 }
 
 // parallelWrites bounds concurrent Lease writes per tick: high enough that
@@ -436,7 +438,7 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		fctx, fcancel := context.WithCancel(context.Background())
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), ctx: fctx, cancel: fcancel}
+		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), acquired: time.Now(), ctx: fctx, cancel: fcancel}
 		e.fences[c.shard] = f
 		e.armExpiryLocked(f)
 		e.opts.Log.Info("acquired shard", "shard", c.shard)

@@ -62,17 +62,24 @@ func (r *Reconciler) writeStatus(ctx context.Context, c client.Client, fd, befor
 //
 // It reads the cache, except right after this replica took the key over:
 // the cache may then lack the previous owner's last writes (a trigger id,
-// a savepoint path), and the first reconcile reads the apiserver. A
+// a savepoint path), and the first reconcile reads the apiserver, unless
+// CacheCheck confirms the cached version by a list of the member started
+// after the acquisition (one list for the many keys a takeover moves). A
 // FlinkDeployment without the hub's finalizer is the exception to the
 // exception: nothing is done for it before the finalizer is written, and
 // that write, fenced by the resourceVersion read, fails if the cache was
 // behind (a new FlinkDeployment costs no extra read).
-func (r *Reconciler) read(ctx context.Context, cl cluster.Cluster, key types.NamespacedName) (*v1beta1.FlinkDeployment, time.Duration, error) {
+func (r *Reconciler) read(ctx context.Context, member string, cl cluster.Cluster, key types.NamespacedName) (*v1beta1.FlinkDeployment, time.Duration, error) {
 	fd := &v1beta1.FlinkDeployment{}
 	if err := cl.GetClient().Get(ctx, key, fd); err != nil {
 		return nil, 0, client.IgnoreNotFound(err)
 	}
 	if handoff.First(ctx) && (controllerutil.ContainsFinalizer(fd, Finalizer) || !fd.DeletionTimestamp.IsZero()) {
+		if r.CacheCheck != nil && r.CacheCheck.Current(ctx, member, cl.GetAPIReader(), key, fd.ResourceVersion, handoff.Acquired(ctx)) {
+			// A list started after the shard was acquired saw this
+			// very version: as good as a live read.
+			return fd, 0, nil
+		}
 		fd = &v1beta1.FlinkDeployment{}
 		if err := cl.GetAPIReader().Get(ctx, key, fd); err != nil {
 			return nil, 0, client.IgnoreNotFound(err)

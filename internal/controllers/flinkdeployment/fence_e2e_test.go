@@ -3,6 +3,7 @@ package flinkdeployment_test
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,13 +18,33 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
+	"github.com/flink-hub/flink-hub/internal/sharding/listconfirm"
 )
 
 // staleCluster is the member cluster as a replica that read one
 // FlinkDeployment earlier sees it: that read, and everything else live.
+// liveReads counts the live reads of FlinkDeployments.
 type staleCluster struct {
 	cluster.Cluster
-	stale *v1beta1.FlinkDeployment
+	stale     *v1beta1.FlinkDeployment
+	liveReads *atomic.Int32
+}
+
+func (c staleCluster) GetAPIReader() client.Reader {
+	return countingReader{Reader: c.Cluster.GetAPIReader(), reads: c.liveReads}
+}
+
+// countingReader counts the Gets of FlinkDeployments.
+type countingReader struct {
+	client.Reader
+	reads *atomic.Int32
+}
+
+func (c countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*v1beta1.FlinkDeployment); ok {
+		c.reads.Add(1)
+	}
+	return c.Reader.Get(ctx, key, obj, opts...)
 }
 
 func (c staleCluster) GetClient() client.Client {
@@ -50,13 +71,23 @@ func (c staleClient) Get(ctx context.Context, key client.ObjectKey, obj client.O
 // staleReconciler is a reconciler whose cache holds stale for its
 // FlinkDeployment, and a request for it.
 func staleReconciler(stale *v1beta1.FlinkDeployment) (*flinkdeployment.Reconciler, mcreconcile.Request) {
+	r, req, _ := countingStaleReconciler(stale)
+	return r, req
+}
+
+// countingStaleReconciler is staleReconciler, confirming its cache by
+// lists as the hub does (listconfirm), with a count of its live reads of
+// FlinkDeployments.
+func countingStaleReconciler(stale *v1beta1.FlinkDeployment) (*flinkdeployment.Reconciler, mcreconcile.Request, *atomic.Int32) {
+	reads := &atomic.Int32{}
 	r := &flinkdeployment.Reconciler{
-		Clusters:    staleCluster{Cluster: memberCluster, stale: stale},
+		Clusters:    staleCluster{Cluster: memberCluster, stale: stale, liveReads: reads},
 		Deployers:   reconciler.Deployers,
 		JobManagers: reconciler.JobManagers,
 		Options:     reconciler.Options,
+		CacheCheck:  listconfirm.New(v1beta1.GroupVersion.WithKind("FlinkDeploymentList")),
 	}
-	return r, mcreconcile.Request{ClusterName: memberName, Request: reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stale)}}
+	return r, mcreconcile.Request{ClusterName: memberName, Request: reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stale)}}, reads
 }
 
 // TestStaleReadWritesNothing: a reconcile that acts on an outdated read of
@@ -135,9 +166,12 @@ func TestFirstReconcileAfterHandoffReadsLive(t *testing.T) {
 	// The cache saw the spec change, not the status that followed it.
 	stale.Spec.Job.Parallelism = 3
 
-	r, req := staleReconciler(stale)
-	if _, err := r.Reconcile(handoff.WithFirst(ctx), req); err != nil {
+	r, req, reads := countingStaleReconciler(stale)
+	if _, err := r.Reconcile(handoff.WithFirstSince(ctx, time.Now()), req); err != nil {
 		t.Fatalf("the first reconcile after a handoff: %v, want it to read the upgraded object live and find nothing to do", err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("the first reconcile read the FlinkDeployment live %d times, want once: the list shows the cached copy is old", n)
 	}
 	// The same reconcile not marked first acts on the cache: the fence
 	// stops it (this is what the live read spares).
@@ -170,5 +204,41 @@ func TestFirstReconcileAfterHandoffReadsLive(t *testing.T) {
 	}
 	if now := jobManager(t, ctx, fd); now.UID != jm.UID || !now.DeletionTimestamp.IsZero() {
 		t.Error("a reconcile of a copy without the finalizer replaced the Flink cluster")
+	}
+}
+
+// TestFirstReconcileAfterHandoffTrustsAListedCache: the first reconcile of
+// a key taken over uses its cached copy, without a live read, when a list
+// of the member started after the shard's acquisition shows that very
+// version; a list from before a later acquisition does not count.
+func TestFirstReconcileAfterHandoffTrustsAListedCache(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, haExample(t, "handoff-listed", v1beta1.UpgradeModeSavepoint))
+	current, err := get(ctx, fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, req, reads := countingStaleReconciler(current)
+	if _, err := r.Reconcile(handoff.WithFirstSince(ctx, time.Now()), req); err != nil {
+		t.Fatalf("the first reconcile of a current cached copy: %v", err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("the first reconcile read the FlinkDeployment live %d times, want none: a list after the acquisition showed the cached version", n)
+	}
+
+	// The object moves on; the cache does not see it; the shard is
+	// acquired again. The earlier list proved the old version current,
+	// before this acquisition: the reconcile must read live.
+	patch := `{"metadata":{"annotations":{"moved-on":"yes"}}}`
+	if err := fleet.Members[0].Client.Patch(ctx, current.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(handoff.WithFirstSince(ctx, time.Now()), req); err != nil {
+		t.Fatalf("the first reconcile after the object moved on: %v, want it to read live and find nothing to do", err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("%d live reads after the object moved on, want 1", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -85,6 +86,11 @@ type Reconciler struct {
 	// Adoptions say since when each member's FlinkDeployments written by
 	// another operator are the hub's (`kubectl flinkhub adopt`); optional.
 	Adoptions Adoptions
+	// CacheCheck confirms, for the first reconcile of a key taken over,
+	// that the cached FlinkDeployment is current, by one list of the
+	// member shared by the keys a takeover moves; optional (without it,
+	// each such reconcile reads the FlinkDeployment live).
+	CacheCheck CacheChecker
 
 	stalls stallReporter
 
@@ -93,6 +99,15 @@ type Reconciler struct {
 	sizes      ReadTimes
 	lifecycle  lifecycle.Recorder
 	own        ownWrites
+}
+
+// CacheChecker confirms that a cached object is current
+// (listconfirm.Confirmer).
+type CacheChecker interface {
+	// Current reports whether rv, the cached resource version of nn in
+	// member, is the one a list through reader, started after since,
+	// saw.
+	Current(ctx context.Context, member string, reader client.Reader, nn types.NamespacedName, rv string, since time.Time) bool
 }
 
 // Adoptions give each member's adoption time (clusters.Provider).
@@ -216,7 +231,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
 		return 0, nil
 	}
-	fd, wait, err := r.read(ctx, cl, req.NamespacedName)
+	fd, wait, err := r.read(ctx, req.ClusterName.String(), cl, req.NamespacedName)
 	if err != nil || fd == nil || wait > 0 {
 		return wait, err
 	}

@@ -11,20 +11,37 @@ package handoff
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 type firstKey struct{}
 
 // WithFirst returns ctx marked as the first reconcile of its key since its
-// shard was acquired.
+// shard was acquired, at a time it does not say: such a reconcile reads
+// live.
 func WithFirst(ctx context.Context) context.Context {
-	return context.WithValue(ctx, firstKey{}, true)
+	return WithFirstSince(ctx, time.Time{})
 }
 
-// First reports whether ctx is marked by WithFirst.
+// WithFirstSince returns ctx marked as the first reconcile of its key
+// since its shard was acquired at acquired (the moment the Lease write
+// that took the shard returned; zero when unknown).
+func WithFirstSince(ctx context.Context, acquired time.Time) context.Context {
+	return context.WithValue(ctx, firstKey{}, acquired)
+}
+
+// First reports whether ctx is marked by WithFirst or WithFirstSince.
 func First(ctx context.Context) bool {
-	first, _ := ctx.Value(firstKey{}).(bool)
+	_, first := ctx.Value(firstKey{}).(time.Time)
 	return first
+}
+
+// Acquired is when the shard of a first reconcile's key was acquired:
+// whatever another replica wrote before it, a read that starts after it
+// sees. Zero when ctx is not a first reconcile or the time is unknown.
+func Acquired(ctx context.Context) time.Time {
+	at, _ := ctx.Value(firstKey{}).(time.Time)
+	return at
 }
 
 type ownedKey struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestFirst(t *testing.T) {
@@ -18,6 +19,17 @@ func TestFirst(t *testing.T) {
 	type other struct{}
 	if !First(context.WithValue(first, other{}, 1)) {
 		t.Error("the mark does not survive a derived context")
+	}
+	if at := Acquired(first); !at.IsZero() {
+		t.Errorf("WithFirst says the shard was acquired at %v, want no time", at)
+	}
+	acquired := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	since := WithFirstSince(ctx, acquired)
+	if !First(since) || !Acquired(since).Equal(acquired) {
+		t.Errorf("WithFirstSince: first %v, acquired %v, want first at %v", First(since), Acquired(since), acquired)
+	}
+	if at := Acquired(ctx); !at.IsZero() {
+		t.Errorf("an unmarked context was acquired at %v", at)
 	}
 }
 
