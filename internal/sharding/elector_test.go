@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
@@ -340,6 +341,10 @@ func TestShutdownReleasesIdleShardsWhileOthersDrain(t *testing.T) {
 		}
 		if h := holders(); h[0] != "" || h[1] != "" || h[3] != "" || h[2] != "leaving" {
 			return fmt.Errorf("holders %v: want shards 0, 1, 3 released and 2 held while its reconcile runs", h)
+		}
+		// The others reassign the shards while this one drains.
+		if _, err := cs.CoordinationV1().Leases(ns).Get(context.Background(), shardlease.PeerLeaseName("leaving"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("peer lease of a draining replica: %v, want it deleted before the drain ends", err)
 		}
 		return nil
 	})

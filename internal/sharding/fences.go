@@ -464,11 +464,15 @@ func (e *Elector) beginStop() {
 	}
 }
 
-// shutdown stops admitting reconciles, releases every fence as soon as its
-// own in-flight reconciles finished (waiting for them bounded by
-// DrainTimeout, then cancelling them, then as long again) and deletes the
-// peer Lease, so other replicas take over at once instead of after a lease
-// duration.
+// shutdown stops admitting reconciles, deletes the peer Lease, and
+// releases every fence as soon as its own in-flight reconciles finished
+// (waiting for them bounded by DrainTimeout, then cancelling them, then as
+// long again), so other replicas take over at once instead of after a
+// lease duration. The peer Lease goes first: the other replicas assign
+// this replica's shards among themselves while it drains, and take each
+// the moment it is released (a released shard still assigned to a live
+// peer would wait for the peer Lease to go). The fences, not the peer
+// Lease, keep two owners apart, so nothing is owned twice meanwhile.
 func (e *Elector) shutdown() {
 	e.beginStop()
 	e.mu.Lock()
@@ -476,6 +480,9 @@ func (e *Elector) shutdown() {
 		f.draining = true // also those a last tick acquired
 	}
 	e.mu.Unlock()
+	peerCtx, cancelPeer := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
+	e.deletePeer(peerCtx)
+	cancelPeer()
 	deadline := time.Now().Add(e.opts.DrainTimeout)
 	for {
 		var drained []*fence
@@ -519,9 +526,6 @@ func (e *Elector) shutdown() {
 		e.forgetLocked(f)
 	}
 	e.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
-	defer cancel()
-	e.deletePeer(ctx)
 	e.updateGauges()
 	e.opts.Log.Info("left sharded election")
 }
