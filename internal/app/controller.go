@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/flink-hub/flink-hub/internal/sharding/listconfirm"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -29,6 +28,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
 	"github.com/flink-hub/flink-hub/internal/observability/traceattr"
 	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/listconfirm"
 	"github.com/flink-hub/flink-hub/internal/sharding/mcgate"
 	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )

@@ -468,7 +468,7 @@ func (e *Elector) beginStop() {
 // releases every fence as soon as its own in-flight reconciles finished
 // (waiting for them bounded by DrainTimeout, then cancelling them, then as
 // long again), so other replicas take over at once instead of after a
-// lease duration. The peer Lease goes first: the other replicas assign
+// lease duration. The peer Lease goes at once: the other replicas assign
 // this replica's shards among themselves while it drains, and take each
 // the moment it is released (a released shard still assigned to a live
 // peer would wait for the peer Lease to go). The fences, not the peer
@@ -480,9 +480,15 @@ func (e *Elector) shutdown() {
 		f.draining = true // also those a last tick acquired
 	}
 	e.mu.Unlock()
-	peerCtx, cancelPeer := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
-	e.deletePeer(peerCtx)
-	cancelPeer()
+	// The peer Lease goes while the fences drain: a slow hub apiserver
+	// holds neither back.
+	peerGone := make(chan struct{})
+	go func() {
+		defer close(peerGone)
+		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
+		defer cancel()
+		e.deletePeer(ctx)
+	}()
 	deadline := time.Now().Add(e.opts.DrainTimeout)
 	for {
 		var drained []*fence
@@ -526,6 +532,7 @@ func (e *Elector) shutdown() {
 		e.forgetLocked(f)
 	}
 	e.mu.Unlock()
+	<-peerGone
 	e.updateGauges()
 	e.opts.Log.Info("left sharded election")
 }

@@ -63,8 +63,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, c client.Client, fd, befor
 // It reads the cache, except right after this replica took the key over:
 // the cache may then lack the previous owner's last writes (a trigger id,
 // a savepoint path), and the first reconcile reads the apiserver, unless
-// CacheCheck confirms the cached version by a list of the member started
-// after the acquisition (one list for the many keys a takeover moves). A
+// CacheCheck confirms the cached version by a list of the key's
+// namespace in the member, started after the acquisition (one list for the
+// many keys a takeover moves). A
 // FlinkDeployment without the hub's finalizer is the exception to the
 // exception: nothing is done for it before the finalizer is written, and
 // that write, fenced by the resourceVersion read, fails if the cache was

@@ -87,8 +87,9 @@ type Reconciler struct {
 	// another operator are the hub's (`kubectl flinkhub adopt`); optional.
 	Adoptions Adoptions
 	// CacheCheck confirms, for the first reconcile of a key taken over,
-	// that the cached FlinkDeployment is current, by one list of the
-	// member shared by the keys a takeover moves; optional (without it,
+	// that the cached FlinkDeployment is current, by one list of its
+	// namespace in the member, shared by the keys a takeover moves of that
+	// namespace; optional (without it,
 	// each such reconcile reads the FlinkDeployment live).
 	CacheCheck CacheChecker
 

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 var listKind = schema.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkDeploymentList"}
@@ -237,17 +239,12 @@ func TestAFailedOrUnfinishedListConfirmsNothing(t *testing.T) {
 // waitLists waits until m was listed want times.
 func waitLists(t *testing.T, m *fakeMember, want int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lists, _ := m.counts()
-		if lists == want {
-			return
+	framework.AwaitWithin(t, 10*time.Second, fmt.Sprintf("%d lists", want), func() error {
+		if lists, _ := m.counts(); lists != want {
+			return fmt.Errorf("%d lists", lists)
 		}
-		if lists > want || time.Now().After(deadline) {
-			t.Fatalf("%d lists, want %d", lists, want)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestAListGathersTheAcquisitionsBeforeItIsSent(t *testing.T) {
