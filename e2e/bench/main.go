@@ -366,6 +366,8 @@ func floorScenario(ctx context.Context, cfg config, e *env, simulate bool) (*Flo
 	if err != nil {
 		return nil, err
 	}
+	f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate}
+	profiled := profileFloor(ctx, cfg, e, f)
 	start := time.Now()
 	writes, err := floor(ctx, e.members, cfg.fds)
 	d := time.Since(start)
@@ -373,7 +375,7 @@ func floorScenario(ctx context.Context, cfg config, e *env, simulate bool) (*Flo
 	if cerr != nil {
 		return nil, cerr
 	}
-	f := &Floor{FlinkDeployments: cfg.fds, Simulated: simulate, Writes: writes, Seconds: seconds(d), WritesPerSec: ratio(float64(writes), d.Seconds())}
+	f.Writes, f.Seconds, f.WritesPerSec = writes, seconds(d), ratio(float64(writes), d.Seconds())
 	f.CPUByProgram, f.BusyCores = cpuAfter.since(cpuBefore)
 	if err != nil {
 		return f, err
@@ -386,10 +388,29 @@ func floorScenario(ctx context.Context, cfg config, e *env, simulate bool) (*Flo
 		}
 		f.JobManagersSeconds = seconds(time.Since(start))
 	}
+	if perr := <-profiled; perr != nil {
+		return f, fmt.Errorf("CPU profile: %w", perr)
+	}
 	served, err := e.memberRequests(ctx)
 	f.MemberRequests = writeCount{member: served}.memberRequestsSince(writeCount{member: served0})
 	f.MemberWrites = writesOf(f.MemberRequests)
 	return f, err
+}
+
+// profileFloor starts, for the simulated floor and a CPU profile length,
+// the CPU profile of the first member's kube-apiserver that each
+// convergence takes too. The returned channel gets its error (nil at
+// once when there is none to take).
+func profileFloor(ctx context.Context, cfg config, e *env, f *Floor) chan error {
+	done := make(chan error, 1)
+	secs := int(cfg.cpuProfile.Seconds())
+	if !f.Simulated || secs <= 0 {
+		done <- nil
+		return done
+	}
+	f.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1-floor.pprof")
+	go func() { done <- e.saveAPIServerProfile(ctx, secs, f.APIServerCPUProfile) }()
+	return done
 }
 
 // convergenceScenario measures the convergence of r replicas into

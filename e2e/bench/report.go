@@ -82,6 +82,10 @@ type Floor struct {
 	// MemberRequests are the requests they served meanwhile, by verb and
 	// resource.
 	MemberRequests map[string]float64 `json:"memberRequests,omitempty"`
+	// APIServerCPUProfile (simulated only) is a CPU profile of the first
+	// member's kube-apiserver over the start of the writes, to compare
+	// with the one of each convergence.
+	APIServerCPUProfile string `json:"apiserverCpuProfile,omitempty"`
 }
 
 // Audit counts reconcile intervals and overlaps over all scenarios.

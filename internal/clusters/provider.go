@@ -33,6 +33,7 @@ import (
 
 	"github.com/flink-hub/flink-hub/internal/clusters/claim"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/memberevents"
 )
 
 // Provider engages a member cluster for every registration Secret of the
@@ -397,17 +398,22 @@ func (p *Provider) engage(ctx context.Context, name multicluster.ClusterName, cf
 	if err != nil {
 		return fmt.Errorf("member %q: %w", name, err)
 	}
+	// The member runs until removed or until the manager stops (ctx is the
+	// controller's, not bounded per reconcile).
+	memberCtx, cancel := context.WithCancel(ctx)
+	if cl, err = memberevents.Start(memberCtx, cl); err != nil {
+		cancel()
+		return fmt.Errorf("events of member %q: %w", name, err)
+	}
 	p.mu.RLock()
 	indexers := p.indexers
 	p.mu.RUnlock()
 	for _, idx := range indexers {
 		if err := cl.GetFieldIndexer().IndexField(ctx, idx.obj, idx.field, idx.extract); err != nil {
+			cancel()
 			return fmt.Errorf("index field %q of member %q: %w", idx.field, name, err)
 		}
 	}
-	// The member runs until removed or until the manager stops (ctx is the
-	// controller's, not bounded per reconcile).
-	memberCtx, cancel := context.WithCancel(ctx)
 	go func() {
 		if err := cl.Start(memberCtx); err != nil {
 			p.log.Error(err, "member cluster stopped", "cluster", name)

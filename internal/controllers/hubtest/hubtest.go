@@ -25,6 +25,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/deployer/native"
 	"github.com/flink-hub/flink-hub/internal/deployer/standalone"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/memberevents"
 )
 
 // MemberName is the member's name in the hub.
@@ -121,6 +122,10 @@ func startManager(ctx context.Context, hubCluster, member *framework.ControlPlan
 		o.Cache = flinkdeployment.MemberCacheOptions()
 	})
 	if err != nil {
+		return nil, err
+	}
+	// Events go through memberevents, as the hub's provider has them.
+	if cl, err = memberevents.Start(ctx, cl); err != nil {
 		return nil, err
 	}
 	return cl, provider.Add(ctx, MemberName, cl)

@@ -1,0 +1,125 @@
+package memberevents
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventsclient "k8s.io/client-go/kubernetes/typed/events/v1"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// member is a real kube-apiserver + etcd; the tests write with the
+// identity `cluster add` gives the hub.
+var member *framework.ControlPlane
+
+func TestMain(m *testing.M) {
+	os.Exit(framework.RunWithControlPlane(m, framework.ControlPlaneOptions{Name: "memberevents"}, func(cp *framework.ControlPlane) { member = cp }))
+}
+
+// subject creates a namespace and a ConfigMap in it for events to be
+// about.
+func subject(t *testing.T, ctx context.Context, ns string) *corev1.ConfigMap {
+	t.Helper()
+	if err := member.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "subject", Namespace: ns}}
+	if err := member.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	return cm
+}
+
+// hubRecorder runs a Recorder writing as the hub until the test ends.
+func hubRecorder(t *testing.T, ctx context.Context, opts ...Option) *Recorder {
+	t.Helper()
+	cfg, err := member.HubIdentity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := eventsclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := New(client, framework.Scheme, opts...)
+	runCtx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	go rec.Run(runCtx)
+	return rec
+}
+
+// eventsIn lists the events of namespace by note.
+func eventsIn(ctx context.Context, ns string) (map[string]eventsv1.Event, error) {
+	var list eventsv1.EventList
+	if err := member.Client.List(ctx, &list, ctrlclient.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	out := map[string]eventsv1.Event{}
+	for _, e := range list.Items {
+		out[e.Note] = e
+	}
+	return out, nil
+}
+
+// TestEqualEventsFoldAndOthersDoNot: an event equal to an earlier one
+// becomes the earlier one's series count; one that differs only in its
+// note (a job RUNNING, then FINISHED) is an event of its own, unlike with
+// client-go's tools/events, which folds by reason.
+func TestEqualEventsFoldAndOthersDoNot(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cm := subject(t, ctx, "fold")
+	rec := hubRecorder(t, ctx, WithSeriesInterval(100*time.Millisecond)).For("flink-hub")
+	rec.Eventf(cm, nil, corev1.EventTypeNormal, "JobStatusChanged", "JobStatusChanged", "Job status changed from %s to %s", "CREATED", "RUNNING")
+	rec.Eventf(cm, nil, corev1.EventTypeNormal, "JobStatusChanged", "JobStatusChanged", "Job status changed from %s to %s", "CREATED", "RUNNING")
+	rec.Eventf(cm, nil, corev1.EventTypeNormal, "JobStatusChanged", "JobStatusChanged", "Job status changed from %s to %s", "RUNNING", "FINISHED")
+	rec.Eventf(cm, nil, corev1.EventTypeNormal, "Submit", "Submit", "Starting deployment")
+	var got map[string]eventsv1.Event
+	err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		got, err = eventsIn(ctx, "fold")
+		s := got["Job status changed from CREATED to RUNNING"].Series
+		return len(got) == 3 && s != nil && s.Count == 2, err
+	})
+	if err != nil {
+		t.Fatalf("want 3 events, the first with a series of 2: %v; got %+v", err, got)
+	}
+	finished := got["Job status changed from RUNNING to FINISHED"]
+	if finished.Series != nil || finished.Regarding.Name != cm.Name || finished.Regarding.UID != cm.UID || finished.ReportingController != "flink-hub" {
+		t.Errorf("the FINISHED event: %+v", finished)
+	}
+}
+
+// TestLongNoteIsCutAndAccepted: a note longer than events.k8s.io/v1
+// accepts is cut to NoteLimit bytes, on a character boundary, instead of
+// the event being refused.
+func TestLongNoteIsCutAndAccepted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cm := subject(t, ctx, "long-note")
+	rec := hubRecorder(t, ctx).For("flink-hub")
+	rec.Eventf(cm, nil, corev1.EventTypeWarning, "JobException", "JobException", "%s", strings.Repeat("é", 2000))
+	var got map[string]eventsv1.Event
+	err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		got, err = eventsIn(ctx, "long-note")
+		return len(got) == 1, err
+	})
+	if err != nil {
+		t.Fatalf("no event: %v", err)
+	}
+	for note := range got {
+		if len(note) > NoteLimit || len(note) < NoteLimit-1 || !utf8.ValidString(note) {
+			t.Errorf("note of %d bytes (valid UTF-8: %v), want %d at most and cut on a character", len(note), utf8.ValidString(note), NoteLimit)
+		}
+	}
+}
