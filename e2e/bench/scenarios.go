@@ -577,6 +577,8 @@ type Throughput struct {
 	Reconciles           int     `json:"reconciles"`
 	ReconcilesPerSec     float64 `json:"reconcilesPerSecond"`
 	PerReplica           []Usage `json:"perReplica"`
+	// CPUProfile is a CPU profile of the first replica over the window.
+	CPUProfile string `json:"cpuProfile,omitempty"`
 }
 
 // throughput counts the reconciles of a converged fleet that start and end
@@ -591,6 +593,15 @@ func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Thro
 		}
 		cpu0[rep.id] = c
 	}
+	res := &Throughput{Replicas: len(live), FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds()),
+		ReconcileIntervalSec: e.reconcileInterval.Seconds()}
+	profiled := make(chan error, 1)
+	if secs := int(window.Seconds()); secs > 0 && e.cfg.cpuProfile > 0 {
+		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0-throughput.pprof")
+		go func() { profiled <- live[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile) }()
+	} else {
+		profiled <- nil
+	}
 	start := time.Now()
 	select {
 	case <-time.After(window):
@@ -598,8 +609,10 @@ func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Thro
 		return nil, ctx.Err()
 	}
 	end := time.Now()
-	res := &Throughput{Replicas: len(live), FlinkDeployments: n, RESTLatencyMs: int(e.latency.Milliseconds()),
-		ReconcileIntervalSec: e.reconcileInterval.Seconds(), WindowSec: seconds(end.Sub(start))}
+	res.WindowSec = seconds(end.Sub(start))
+	if err := <-profiled; err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
 	ivs, err := e.intervals()
 	if err != nil {
 		return nil, err

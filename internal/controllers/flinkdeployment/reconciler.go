@@ -96,6 +96,7 @@ type Reconciler struct {
 	stalls stallReporter
 
 	warned     Generations
+	valid      validSpecs
 	exceptions ExceptionMarks
 	sizes      ReadTimes
 	lifecycle  lifecycle.Recorder

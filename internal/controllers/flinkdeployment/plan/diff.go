@@ -101,8 +101,14 @@ func parallelismFromSpec(spec *v1beta1.FlinkDeploymentSpec) bool {
 	return spec.Job.Parallelism > 0 || (spec.TaskManager != nil && spec.TaskManager.Replicas != nil)
 }
 
+// toMap is spec's JSON as a map (nil if it cannot be encoded).
 func toMap(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 	raw, _ := json.Marshal(spec)
+	return mapOf(raw)
+}
+
+// mapOf decodes a JSON object (nil if raw is not one).
+func mapOf(raw []byte) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
 	return m

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -71,8 +72,15 @@ func SettingOn(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
 
 // Changed reports whether spec differs from the last reconciled one in
 // anything at all; the JSON round trip erases nil-versus-empty differences.
+// Equal JSON (every steady reconcile) answers without the round trip: two
+// values of one type that encode alike decode alike.
 func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
-	return !reflect.DeepEqual(toMap(spec), toMap(last))
+	a, aerr := json.Marshal(spec)
+	b, berr := json.Marshal(last)
+	if aerr == nil && berr == nil && bytes.Equal(a, b) {
+		return false
+	}
+	return !reflect.DeepEqual(mapOf(a), mapOf(b))
 }
 
 // Stable reports whether the deployed spec has reached a state upstream
