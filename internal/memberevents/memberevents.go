@@ -20,7 +20,6 @@ package memberevents
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"sync"
@@ -36,6 +35,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/tools/reference"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flink-hub/flink-hub/internal/fielddigest"
 )
 
 // Defaults of the options.
@@ -75,7 +76,7 @@ type series struct {
 	lastWrite       time.Time
 }
 
-type digest [sha256.Size]byte
+type digest = fielddigest.Digest
 
 // write is one request for Run: a new event, or a series update of the
 // named one.
@@ -274,13 +275,7 @@ func (w write) describe() string {
 
 // digestOf is the key under which equal events fold.
 func digestOf(controller string, ref, related *corev1.ObjectReference, eventtype, reason, action, note string) digest {
-	h := sha256.New()
-	for _, f := range []string{controller, refString(ref), refString(related), eventtype, reason, action, note} {
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
-	}
-	var d digest
-	copy(d[:], h.Sum(nil))
-	return d
+	return digest(fielddigest.Of(controller, refString(ref), refString(related), eventtype, reason, action, note))
 }
 
 func refString(ref *corev1.ObjectReference) string {

@@ -2,7 +2,6 @@ package flinkdeployment
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,6 +13,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/fielddigest"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"github.com/flink-hub/flink-hub/internal/validation"
@@ -39,7 +39,7 @@ func (r *Reconciler) validate(ctx context.Context, s *state) error {
 		}
 		return nil
 	}
-	r.valid.m.update(s.fd.UID, func(digest, bool) (digest, bool) { return digest{}, false })
+	r.valid.forget(s.fd.UID)
 	msg := "invalid spec: " + errs.ToAggregate().Error()
 	s.report(problem.New(problem.InvalidSpec, msg))
 	return requeue.Stalling(errors.New(msg))
@@ -75,9 +75,6 @@ func (g *Generations) First(uid types.UID, generation int64) bool {
 	return first
 }
 
-// digest is a SHA-256 sum.
-type digest = [sha256.Size]byte
-
 // validSpecs remember, per FlinkDeployment, a digest of what its last
 // validation that passed read: the generation (the stored spec), the
 // configuration with the defaults merged, the initial savepoint resolved
@@ -86,36 +83,31 @@ type digest = [sha256.Size]byte
 // for a UID), so a reconcile whose inputs digest alike skips it: every
 // steady reconcile, where it cost a tenth of the hub's CPU (it encodes
 // the spec and renders the configuration to check sizes).
-type validSpecs struct{ m memo[digest] }
+type validSpecs struct{ m memo[fielddigest.Digest] }
 
 // same reports whether uid's last validation that passed read inputs.
-func (v *validSpecs) same(uid types.UID, inputs digest) bool {
+func (v *validSpecs) same(uid types.UID, inputs fielddigest.Digest) bool {
 	last, ok := v.m.get(uid)
 	return ok && last == inputs
 }
 
+// forget drops what uid's last validation that passed read.
+func (v *validSpecs) forget(uid types.UID) {
+	v.m.update(uid, func(fielddigest.Digest, bool) (fielddigest.Digest, bool) { return fielddigest.Digest{}, false })
+}
+
 // validationInputs digests what validation.Validate reads of fd, besides
 // its name and namespace, with its last reconciled spec.
-func validationInputs(fd *v1beta1.FlinkDeployment) digest {
-	h := sha256.New()
-	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
-	field(strconv.FormatInt(fd.Generation, 10))
+func validationInputs(fd *v1beta1.FlinkDeployment) fielddigest.Digest {
+	fields := []string{strconv.FormatInt(fd.Generation, 10), "", ""}
 	if c := fd.Spec.FlinkConfiguration; c != nil {
-		field(string(c.Raw))
-	} else {
-		field("")
+		fields[1] = string(c.Raw)
 	}
 	if j := fd.Spec.Job; j != nil {
-		field(j.InitialSavepointPath)
-	} else {
-		field("")
+		fields[2] = j.InitialSavepointPath
 	}
 	for _, k := range slices.Sorted(maps.Keys(fd.Annotations)) {
-		field(k)
-		field(fd.Annotations[k])
+		fields = append(fields, k, fd.Annotations[k])
 	}
-	field(fd.Status.ReconciliationStatus.LastReconciledSpec)
-	var d digest
-	h.Sum(d[:0])
-	return d
+	return fielddigest.Of(append(fields, fd.Status.ReconciliationStatus.LastReconciledSpec)...)
 }
