@@ -64,6 +64,9 @@ type env struct {
 	reconcileInterval time.Duration
 	// spread is the replicas' --member-spread (0: none).
 	spread int
+	// profileReplicas takes a CPU profile of every replica over the
+	// start of each convergence.
+	profileReplicas bool
 	// split, when set, runs the replicas on CPUs of their own.
 	split *cpuSplit
 }

@@ -332,7 +332,7 @@ func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(st
 	for _, r := range []int{1, 3, 4} {
 		if err := withEnvOf(c, fmt.Sprintf("spread-r%d", r), 0, true, func(e *env, tr *tracker) error {
 			step("many members: %d replicas, %d members, %d FlinkDeployments, member spread %d", r, c.members, n, cfg.memberSpread)
-			e.spread = cfg.memberSpread
+			e.spread, e.profileReplicas = cfg.memberSpread, true
 			conv, err := converge(ctx, e, tr, r, n, false)
 			if err != nil {
 				return err

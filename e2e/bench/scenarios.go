@@ -55,6 +55,9 @@ type Convergence struct {
 	// SelfCPUProfile is a CPU profile of this program (the simulator, the
 	// tracker) over the same time.
 	SelfCPUProfile string `json:"benchCPUProfile,omitempty"`
+	// ReplicaCPUProfiles are CPU profiles of every replica over the same
+	// time, in the many-members scenario.
+	ReplicaCPUProfiles []string `json:"replicaCpuProfiles,omitempty"`
 	// CPUByProgram are the CPU seconds every program of the run (the
 	// kube-apiservers, etcds, hub replicas and this program, which runs
 	// the simulator) used during convergence, summed by program.
@@ -217,34 +220,63 @@ func measureBeforeConvergence(ctx context.Context, e *env, res *Convergence) (ba
 	return before, err
 }
 
-// startCPUProfiles starts, when profiling with a CPU profile length, CPU
-// profiles of the first replica, of the first member's kube-apiserver and
-// of this program over the start of convergence. Each of the three sends
-// its error on the returned channel, which is nil when none started.
-func startCPUProfiles(ctx context.Context, e *env, res *Convergence, profile bool) chan error {
-	secs := int(e.cfg.cpuProfile.Seconds())
-	if !profile || secs <= 0 {
-		return nil
+// profiles are CPU profiles being taken, each in its own goroutine.
+type profiles struct {
+	errs    chan error
+	started int
+}
+
+// start takes one profile with save.
+func (p *profiles) start(save func() error) {
+	p.started++
+	go func() { p.errs <- save() }()
+}
+
+// wait waits for every started profile and returns the first error.
+func (p *profiles) wait() error {
+	var first error
+	for range p.started {
+		if err := <-p.errs; err != nil && first == nil {
+			first = fmt.Errorf("CPU profile: %w", err)
+		}
 	}
-	cpuProfile := make(chan error, 3)
-	res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
-	res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
-	go func() {
-		cpuProfile <- e.replicas[0].saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), res.CPUProfile)
-	}()
-	go func() {
-		cpuProfile <- e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile)
-	}()
-	res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
-	go func() { cpuProfile <- saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) }()
-	return cpuProfile
+	return first
+}
+
+// startCPUProfiles starts, with a CPU profile length, CPU profiles over
+// the start of convergence: when profiling, of the first replica, of the
+// first member's kube-apiserver and of this program; when the env profiles
+// every replica (the many-members scenario), of each replica.
+func startCPUProfiles(ctx context.Context, e *env, res *Convergence, profile bool) *profiles {
+	secs := int(e.cfg.cpuProfile.Seconds())
+	p := &profiles{errs: make(chan error, 3+len(e.replicas))}
+	if secs <= 0 {
+		return p
+	}
+	query := fmt.Sprintf("profile?seconds=%d", secs)
+	if profile {
+		res.CPUProfile = filepath.Join(e.dir, "cpu-hub-0.pprof")
+		res.APIServerCPUProfile = filepath.Join(e.dir, "cpu-kube-apiserver-member-1.pprof")
+		res.SelfCPUProfile = filepath.Join(e.dir, "cpu-bench.pprof")
+		p.start(func() error { return e.replicas[0].saveProfile(ctx, query, res.CPUProfile) })
+		p.start(func() error { return e.saveAPIServerProfile(ctx, secs, res.APIServerCPUProfile) })
+		p.start(func() error { return saveSelfProfile(ctx, time.Duration(secs)*time.Second, res.SelfCPUProfile) })
+	}
+	if e.profileReplicas {
+		for _, rep := range e.replicas {
+			path := filepath.Join(e.dir, "cpu-"+rep.id+".pprof")
+			res.ReplicaCPUProfiles = append(res.ReplicaCPUProfiles, path)
+			p.start(func() error { return rep.saveProfile(ctx, query, path) })
+		}
+	}
+	return p
 }
 
 // measureConvergence fills res with the timing, reconciles, writes and
 // per-replica usage of a convergence that started at start, whose
 // FlinkDeployments were created and matched the goal at the given times.
 // It waits for the CPU profiles, if any started.
-func measureConvergence(ctx context.Context, e *env, res *Convergence, before baseline, cpuProfile chan error, start time.Time, matched, created map[string]time.Time) error {
+func measureConvergence(ctx context.Context, e *env, res *Convergence, before baseline, cpuProfile *profiles, start time.Time, matched, created map[string]time.Time) error {
 	end, toRunning := spread(matched, created)
 	res.convergedAt, res.createdAt = end, created
 	d := end.Sub(start)
@@ -268,24 +300,10 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 	res.MemberWrites, res.HubWrites = writes.since(before.writes)
 	res.MemberRequests = writes.memberRequestsSince(before.writes)
 	res.ProbesPerMemberInterval, res.StatusWritesPerMemberInterval = writes.perMemberInterval(before.writes, len(e.fleet.Members), e.cfg.probeInterval)
-	if err := waitCPUProfiles(cpuProfile); err != nil {
+	if err := cpuProfile.wait(); err != nil {
 		return err
 	}
 	return measureReplicas(ctx, e, res, before, perReplica, d)
-}
-
-// waitCPUProfiles waits for the three CPU profiles startCPUProfiles
-// started, if it did.
-func waitCPUProfiles(cpuProfile chan error) error {
-	if cpuProfile == nil {
-		return nil
-	}
-	for range 3 {
-		if err := <-cpuProfile; err != nil {
-			return fmt.Errorf("CPU profile: %w", err)
-		}
-	}
-	return nil
 }
 
 // measureReplicas adds every live replica's usage over a convergence of

@@ -12,35 +12,77 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
-func TestAvailabilityChanged(t *testing.T) {
+func TestDeploymentNews(t *testing.T) {
 	base := func() *appsv1.Deployment {
 		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: 1}, Status: appsv1.DeploymentStatus{ObservedGeneration: 1, AvailableReplicas: 1, ReadyReplicas: 1}}
 	}
+	fresh := func() *appsv1.Deployment { return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: 1}} }
+	quota := appsv1.DeploymentCondition{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota"}
 	now := metav1.Now()
-	cases := []struct {
-		name   string
-		change func(*appsv1.Deployment)
-		want   bool
+	updates := []struct {
+		name     string
+		old, new func() *appsv1.Deployment
+		want     bool
 	}{
-		{"status write without news", func(d *appsv1.Deployment) { d.Status.Conditions = []appsv1.DeploymentCondition{{Type: "Progressing"}} }, false},
-		{"annotation", func(d *appsv1.Deployment) { d.Annotations = map[string]string{"a": "b"} }, false},
-		{"became unavailable", func(d *appsv1.Deployment) { d.Status.AvailableReplicas = 0 }, true},
-		{"ready count", func(d *appsv1.Deployment) { d.Status.ReadyReplicas = 0 }, true},
-		{"new generation", func(d *appsv1.Deployment) { d.Generation = 2 }, true},
-		{"observed generation", func(d *appsv1.Deployment) { d.Status.ObservedGeneration = 2 }, true},
-		{"being deleted", func(d *appsv1.Deployment) { d.DeletionTimestamp = &now }, true},
+		{"status write without news", base, func() *appsv1.Deployment {
+			d := base()
+			d.Status.Conditions = []appsv1.DeploymentCondition{{Type: "Progressing"}}
+			return d
+		}, false},
+		{"annotation", base, func() *appsv1.Deployment { d := base(); d.Annotations = map[string]string{"a": "b"}; return d }, false},
+		{"became unavailable", base, func() *appsv1.Deployment { d := base(); d.Status.AvailableReplicas = 0; return d }, true},
+		{"ready count alone", base, func() *appsv1.Deployment { d := base(); d.Status.ReadyReplicas = 2; return d }, false},
+		{"new generation", base, func() *appsv1.Deployment { d := base(); d.Generation = 2; return d }, true},
+		{"being deleted", base, func() *appsv1.Deployment { d := base(); d.DeletionTimestamp = &now; return d }, true},
+		{"first status write, not available", fresh, func() *appsv1.Deployment { d := fresh(); d.Status.ObservedGeneration = 1; return d }, false},
+		{"became available", func() *appsv1.Deployment { d := fresh(); d.Status.ObservedGeneration = 1; return d }, base, true},
+		{"observed generation makes it available", func() *appsv1.Deployment { d := base(); d.Status.ObservedGeneration = 0; return d }, base, true},
+		{"pods cannot be created", fresh, func() *appsv1.Deployment {
+			d := fresh()
+			d.Status.Conditions = []appsv1.DeploymentCondition{quota}
+			return d
+		}, true},
+		{"another failure message", func() *appsv1.Deployment {
+			d := fresh()
+			d.Status.Conditions = []appsv1.DeploymentCondition{quota}
+			return d
+		}, func() *appsv1.Deployment {
+			d := fresh()
+			c := quota
+			c.Message = "admission webhook denied"
+			d.Status.Conditions = []appsv1.DeploymentCondition{c}
+			return d
+		}, true},
 	}
-	for _, tc := range cases {
+	for _, tc := range updates {
 		t.Run(tc.name, func(t *testing.T) {
-			newDep := base()
-			tc.change(newDep)
-			if got := availabilityChanged.Update(event.UpdateEvent{ObjectOld: base(), ObjectNew: newDep}); got != tc.want {
+			if got := deploymentNews.Update(event.UpdateEvent{ObjectOld: tc.old(), ObjectNew: tc.new()}); got != tc.want {
 				t.Fatalf("got %t, want %t", got, tc.want)
 			}
 		})
 	}
-	if !availabilityChanged.Create(event.CreateEvent{Object: base()}) || !availabilityChanged.Delete(event.DeleteEvent{Object: base()}) {
-		t.Fatal("creations and deletions must pass")
+	creates := []struct {
+		name string
+		dep  func() *appsv1.Deployment
+		want bool
+	}{
+		{"the hub's own creation", fresh, false},
+		{"already available (a re-list)", base, true},
+		{"already failing (a re-list)", func() *appsv1.Deployment {
+			d := fresh()
+			d.Status.Conditions = []appsv1.DeploymentCondition{quota}
+			return d
+		}, true},
+	}
+	for _, tc := range creates {
+		t.Run("create: "+tc.name, func(t *testing.T) {
+			if got := deploymentNews.Create(event.CreateEvent{Object: tc.dep()}); got != tc.want {
+				t.Fatalf("got %t, want %t", got, tc.want)
+			}
+		})
+	}
+	if !deploymentNews.Delete(event.DeleteEvent{Object: fresh()}) {
+		t.Fatal("deletions must pass")
 	}
 }
 

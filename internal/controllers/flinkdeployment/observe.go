@@ -148,6 +148,25 @@ func restProblem(s *state, err error, progress time.Duration) error {
 	return err
 }
 
+// replicaFailure is the Deployment's true ReplicaFailure condition (its
+// pods cannot be created: quota, admission), nil if none.
+func replicaFailure(dep *appsv1.Deployment) *appsv1.DeploymentCondition {
+	for i, c := range dep.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return &dep.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// sameFailure reports whether two replicaFailure results say the same.
+func sameFailure(a, b *appsv1.DeploymentCondition) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Reason == b.Reason && a.Message == b.Message
+}
+
 // containerErrorReasons are the reasons of a waiting JobManager container
 // that no wait will cure, as upstream lists them.
 var containerErrorReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "RunContainerError", "CreateContainerConfigError", "OOMKilled"}
@@ -159,10 +178,8 @@ var containerErrorReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "Er
 // read only once the Deployment is a progress check old (none of these
 // shows sooner), from the apiserver's watch cache; "" if nothing says so.
 func (r *Reconciler) jobManagerFailure(ctx context.Context, s *state, dep *appsv1.Deployment, age time.Duration) (string, string) {
-	for _, c := range dep.Status.Conditions {
-		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
-			return c.Message, c.Reason
-		}
+	if c := replicaFailure(dep); c != nil {
+		return c.Message, c.Reason
 	}
 	if age < r.Options.ProgressCheckInterval || dep.Spec.Selector == nil {
 		return "", ""
