@@ -411,7 +411,15 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 	}
 	if one, three := byReplicas(r.Spread, 1), byReplicas(r.Spread, 3); one != nil && three != nil {
 		x := ratio(cpu(three), cpu(one))
-		p("| many members: hub CPU seconds to converge, 3 replicas / 1 | <= 1.15 | %.2f | %s |\n", x, verdict(x <= 1.15))
+		// Per reconcile too: one replica that lags merges the wake-ups
+		// three replicas serve one by one (BENCHMARKS.md).
+		perReconcile := func(c *Convergence) float64 {
+			if c.Reconciles == 0 {
+				return 0
+			}
+			return cpu(c) / float64(c.Reconciles)
+		}
+		p("| many members: hub CPU seconds to converge, 3 replicas / 1 | <= 1.15 | %.2f (per reconcile %.2f) | %s |\n", x, ratio(perReconcile(three), perReconcile(one)), verdict(x <= 1.15))
 		x = ratio(three.HeapPerFDBytes, one.HeapPerFDBytes)
 		p("| many members: heap per FlinkDeployment per replica, 3 replicas / 1 | <= 0.45 | %.2f | %s |\n", x, verdict(x <= 0.45))
 		x = ratio(three.HubWatchStreams, one.HubWatchStreams)
