@@ -92,6 +92,7 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 		Jars:        jars,
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
+		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkSessionJobList")),
 	}
 	setup := flinksessionjob.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
 		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,
@@ -115,6 +116,7 @@ func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, reso
 		Clusters:    mgr,
 		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
 		Options:     c.Reconcile,
+		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkStateSnapshotList")),
 	}
 	setup := flinkstatesnapshot.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
 		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,

@@ -17,6 +17,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/hubtest"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 	"github.com/flink-hub/flink-hub/internal/sharding/listconfirm"
 )
@@ -31,20 +32,7 @@ type staleCluster struct {
 }
 
 func (c staleCluster) GetAPIReader() client.Reader {
-	return countingReader{Reader: c.Cluster.GetAPIReader(), reads: c.liveReads}
-}
-
-// countingReader counts the Gets of FlinkDeployments.
-type countingReader struct {
-	client.Reader
-	reads *atomic.Int32
-}
-
-func (c countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if _, ok := obj.(*v1beta1.FlinkDeployment); ok {
-		c.reads.Add(1)
-	}
-	return c.Reader.Get(ctx, key, obj, opts...)
+	return hubtest.CountingReader[*v1beta1.FlinkDeployment]{Reader: c.Cluster.GetAPIReader(), Reads: c.liveReads}
 }
 
 func (c staleCluster) GetClient() client.Client {

@@ -63,6 +63,10 @@ type Reconciler struct {
 	// Defaults are the fleet's and members' default configuration, read
 	// after the job's and its session cluster's; optional.
 	Defaults *defaults.Store
+	// CacheCheck confirms the cached session job on the first reconcile
+	// after a takeover by one list of its namespace (listconfirm);
+	// optional: without it that reconcile reads the session job live.
+	CacheCheck flinkdeployment.CacheChecker
 
 	warned    flinkdeployment.Generations
 	lifecycle lifecycletiming.Recorder
@@ -102,7 +106,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 
 func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (time.Duration, error) {
 	job := &v1beta1.FlinkSessionJob{}
-	cl, found, err := memberkind.Read(ctx, r.Clusters, req, job)
+	cl, found, err := memberkind.Read(ctx, r.Clusters, r.CacheCheck, req, job)
 	if !found {
 		return 0, err
 	}

@@ -42,6 +42,10 @@ type Reconciler struct {
 	Options flinkdeployment.Options
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CacheCheck confirms the cached snapshot on the first reconcile
+	// after a takeover by one list of its namespace (listconfirm);
+	// optional: without it that reconcile reads the snapshot live.
+	CacheCheck flinkdeployment.CacheChecker
 }
 
 func (r *Reconciler) now() time.Time {
@@ -67,7 +71,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 
 func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (time.Duration, error) {
 	snap := &v1beta1.FlinkStateSnapshot{}
-	cl, found, err := memberkind.Read(ctx, r.Clusters, req, snap)
+	cl, found, err := memberkind.Read(ctx, r.Clusters, r.CacheCheck, req, snap)
 	if !found {
 		return 0, err
 	}

@@ -120,20 +120,30 @@ func Run(ctx context.Context, opts flinkdeployment.Options, reconcile func(conte
 	return requeue.Result(err, next, opts.ReconcileInterval)
 }
 
-// Read finds the request's member and reads the object into obj: from the
-// member's cache, or live on the first reconcile after a handoff. found is
-// false when the member is disengaged (its reconciles resume on
-// re-engagement) or the object is gone.
-func Read(ctx context.Context, clusters flinkdeployment.ClusterGetter, req mcreconcile.Request, obj client.Object) (cl cluster.Cluster, found bool, err error) {
+// Read finds the request's member and reads the object into obj from the
+// member's cache. On the first reconcile after a handoff the cache may
+// lack the previous owner's last writes: the cached copy is then used only
+// when check (optional) confirms its version by a list of the namespace
+// started after the acquisition (listconfirm: one list for the many keys
+// a takeover moves), else the object is read live. found is false when
+// the member is disengaged (its reconciles resume on re-engagement) or the
+// object is gone.
+func Read(ctx context.Context, clusters flinkdeployment.ClusterGetter, check flinkdeployment.CacheChecker, req mcreconcile.Request, obj client.Object) (cl cluster.Cluster, found bool, err error) {
 	cl, err = clusters.GetCluster(ctx, req.ClusterName)
 	if err != nil {
 		return nil, false, nil
 	}
-	var reader client.Reader = cl.GetClient()
-	if handoff.First(ctx) {
-		reader = cl.GetAPIReader()
+	err = cl.GetClient().Get(ctx, req.NamespacedName, obj)
+	if !handoff.First(ctx) {
+		if err != nil {
+			return nil, false, client.IgnoreNotFound(err)
+		}
+		return cl, true, nil
 	}
-	if err := reader.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err == nil && check != nil && check.Current(ctx, req.ClusterName.String(), cl.GetAPIReader(), req.NamespacedName, obj.GetResourceVersion(), handoff.Acquired(ctx)) {
+		return cl, true, nil
+	}
+	if err := cl.GetAPIReader().Get(ctx, req.NamespacedName, obj); err != nil {
 		return nil, false, client.IgnoreNotFound(err)
 	}
 	return cl, true, nil
