@@ -432,7 +432,7 @@ func (r *Reconciler) recordSpecAs(s *state, spec *v1beta1.FlinkDeploymentSpec, r
 	st.LastReconciledSpec = encoded
 	st.ReconciliationTimestamp = r.now().UnixMilli()
 	st.State = rs
-	s.lastSpec = spec
+	s.lastSpec, s.lastSpecOf = spec, encoded
 	return nil
 }
 

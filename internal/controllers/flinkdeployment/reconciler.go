@@ -134,8 +134,10 @@ type state struct {
 	clusterName string
 	fd          *v1beta1.FlinkDeployment
 	// lastSpec is the decoded lastReconciledSpec, nil before the first
-	// deployment.
-	lastSpec *v1beta1.FlinkDeploymentSpec
+	// deployment; lastSpecOf is the lastReconciledSpec it was decoded
+	// from (or encoded to), so that a later reader knows it is current.
+	lastSpec   *v1beta1.FlinkDeploymentSpec
+	lastSpecOf string
 	// next is when to look again on success.
 	next time.Duration
 	// written is the object as last written to the apiserver; status
@@ -373,7 +375,7 @@ func (r *Reconciler) phases(ctx context.Context, s *state) error {
 	if err != nil {
 		return requeue.Stalling(err)
 	}
-	s.lastSpec = last
+	s.lastSpec, s.lastSpecOf = last, s.fd.Status.ReconciliationStatus.LastReconciledSpec
 
 	for _, phase := range []struct {
 		name  string
@@ -439,11 +441,21 @@ func exceptionOptions(spec *v1beta1.FlinkDeploymentSpec) problem.ExceptionOption
 func (r *Reconciler) publish(s *state, before *v1beta1.FlinkDeploymentStatus) {
 	st := &s.fd.Status
 	st.Error = problem.EncodeWith(s.problem, exceptionOptions(&s.fd.Spec))
-	st.LifecycleState = lifecycleState(st)
+	st.LifecycleState = lifecycleState(st, s.decodedLastSpec())
 	setConditions(s.fd, s.problem)
 	if !s.problem.IsZero() && !s.problem.Same(currentProblem(&v1beta1.FlinkDeployment{Status: *before})) {
 		r.event(s, corev1.EventTypeWarning, s.problem.EventReason(), s.problem.Message)
 	}
+}
+
+// decodedLastSpec is the status's lastReconciledSpec as this reconcile
+// decoded or recorded it, nil when it has not (or it is empty): a steady
+// reconcile need not decode it twice.
+func (s *state) decodedLastSpec() *v1beta1.FlinkDeploymentSpec {
+	if s.lastSpec == nil || s.lastSpecOf != s.fd.Status.ReconciliationStatus.LastReconciledSpec {
+		return nil
+	}
+	return s.lastSpec
 }
 
 // currentProblem is the problem fd's status.error records.

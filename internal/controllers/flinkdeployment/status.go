@@ -7,8 +7,9 @@ import (
 )
 
 // lifecycleState computes status.lifecycleState from the rest of the status
-// as the upstream operator does.
-func lifecycleState(st *v1beta1.FlinkDeploymentStatus) v1beta1.ResourceLifecycleState {
+// as the upstream operator does. last is st's lastReconciledSpec decoded,
+// when the caller has it; nil decodes it here.
+func lifecycleState(st *v1beta1.FlinkDeploymentStatus, last *v1beta1.FlinkDeploymentSpec) v1beta1.ResourceLifecycleState {
 	if st.LifecycleState == v1beta1.LifecycleDeleting || st.LifecycleState == v1beta1.LifecycleDeleted {
 		return st.LifecycleState
 	}
@@ -25,7 +26,10 @@ func lifecycleState(st *v1beta1.FlinkDeploymentStatus) v1beta1.ResourceLifecycle
 	case v1beta1.ReconciliationRollingBack:
 		return v1beta1.LifecycleRollingBack
 	}
-	if last, _, err := plan.DecodeSpec(rs.LastReconciledSpec); err == nil && last != nil && last.Job != nil && last.Job.State == v1beta1.JobStateSuspended {
+	if last == nil {
+		last, _, _ = plan.DecodeSpec(rs.LastReconciledSpec) // unreadable: nil, not suspended
+	}
+	if last != nil && last.Job != nil && last.Job.State == v1beta1.JobStateSuspended {
 		return v1beta1.LifecycleSuspended
 	}
 	if st.JobStatus.State == v1beta1.JobFailed {

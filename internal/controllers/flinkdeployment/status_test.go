@@ -36,8 +36,16 @@ func TestLifecycleState(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := lifecycleState(&tc.st); got != tc.want {
+			if got := lifecycleState(&tc.st, nil); got != tc.want {
 				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+			// What a reconcile decoded already gives the same answer.
+			last, _, err := plan.DecodeSpec(tc.st.ReconciliationStatus.LastReconciledSpec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := lifecycleState(&tc.st, last); got != tc.want {
+				t.Fatalf("with the decoded spec: got %s, want %s", got, tc.want)
 			}
 		})
 	}
@@ -64,5 +72,31 @@ func TestSpecRoundTripsInUpstreamFormat(t *testing.T) {
 	}
 	if _, _, err := plan.DecodeSpec("{not json"); err == nil {
 		t.Fatal("garbage must not decode")
+	}
+}
+
+func TestDecodedLastSpecIsTheCurrentOne(t *testing.T) {
+	spec := &v1beta1.FlinkDeploymentSpec{Job: &v1beta1.JobSpec{State: v1beta1.JobStateSuspended}}
+	recorded := mustEncode(t, *spec)
+	cases := []struct {
+		name     string
+		lastSpec *v1beta1.FlinkDeploymentSpec
+		of       string
+		status   string
+		want     *v1beta1.FlinkDeploymentSpec
+	}{
+		{"nothing decoded", nil, "", recorded, nil},
+		{"decoded from the status as it is", spec, recorded, recorded, spec},
+		{"the status moved on since", spec, recorded, mustEncode(t, v1beta1.FlinkDeploymentSpec{}), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &v1beta1.FlinkDeployment{}
+			fd.Status.ReconciliationStatus.LastReconciledSpec = tc.status
+			s := &state{fd: fd, lastSpec: tc.lastSpec, lastSpecOf: tc.of}
+			if got := s.decodedLastSpec(); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
