@@ -76,13 +76,7 @@ func (r *Reconciler) read(ctx context.Context, member string, cl cluster.Cluster
 		return nil, 0, client.IgnoreNotFound(err)
 	}
 	if handoff.First(ctx) && (controllerutil.ContainsFinalizer(fd, Finalizer) || !fd.DeletionTimestamp.IsZero()) {
-		if r.CacheCheck != nil && r.CacheCheck.Current(ctx, member, cl.GetAPIReader(), key, fd.ResourceVersion, handoff.Acquired(ctx)) {
-			// A list started after the shard was acquired saw this
-			// very version: as good as a live read.
-			return fd, 0, nil
-		}
-		fd = &v1beta1.FlinkDeployment{}
-		if err := cl.GetAPIReader().Get(ctx, key, fd); err != nil {
+		if err := ConfirmedOrLive(ctx, r.CacheCheck, member, cl, key, fd); err != nil {
 			return nil, 0, client.IgnoreNotFound(err)
 		}
 		return fd, 0, nil
@@ -91,6 +85,18 @@ func (r *Reconciler) read(ctx context.Context, member string, cl cluster.Cluster
 		return nil, ownWriteRecheck, nil
 	}
 	return fd, 0, nil
+}
+
+// ConfirmedOrLive makes obj, read from the member's cache (or not found
+// there), current for the first reconcile after its shard was acquired:
+// it keeps the cached copy when check (optional) confirms that a list
+// started after the acquisition saw that very version (as good as a live
+// read), and else reads obj live from the member's apiserver.
+func ConfirmedOrLive(ctx context.Context, check CacheChecker, member string, cl cluster.Cluster, key types.NamespacedName, obj client.Object) error {
+	if rv := obj.GetResourceVersion(); rv != "" && check != nil && check.Current(ctx, member, cl.GetAPIReader(), key, rv, handoff.Acquired(ctx)) {
+		return nil
+	}
+	return cl.GetAPIReader().Get(ctx, key, obj)
 }
 
 // flinkDeployments names the resource in conflict errors.

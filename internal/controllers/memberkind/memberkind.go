@@ -134,16 +134,10 @@ func Read(ctx context.Context, clusters flinkdeployment.ClusterGetter, check fli
 		return nil, false, nil
 	}
 	err = cl.GetClient().Get(ctx, req.NamespacedName, obj)
-	if !handoff.First(ctx) {
-		if err != nil {
-			return nil, false, client.IgnoreNotFound(err)
-		}
-		return cl, true, nil
+	if handoff.First(ctx) {
+		err = flinkdeployment.ConfirmedOrLive(ctx, check, req.ClusterName.String(), cl, req.NamespacedName, obj)
 	}
-	if err == nil && check != nil && check.Current(ctx, req.ClusterName.String(), cl.GetAPIReader(), req.NamespacedName, obj.GetResourceVersion(), handoff.Acquired(ctx)) {
-		return cl, true, nil
-	}
-	if err := cl.GetAPIReader().Get(ctx, req.NamespacedName, obj); err != nil {
+	if err != nil {
 		return nil, false, client.IgnoreNotFound(err)
 	}
 	return cl, true, nil

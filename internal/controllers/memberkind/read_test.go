@@ -2,6 +2,7 @@ package memberkind_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -96,6 +97,10 @@ func TestReadAfterHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	current := job.DeepCopy()
+	// A cached copy behind the apiserver with what the object no longer
+	// has: a live read must not keep it.
+	staleOnly := old.DeepCopy()
+	staleOnly.Annotations = map[string]string{"only-in-the-stale-copy": "yes"}
 	check := listconfirm.New(v1beta1.GroupVersion.WithKind("FlinkSessionJobList"))
 	first := func() context.Context { return handoff.WithFirstSince(ctx, time.Now()) }
 	cases := []struct {
@@ -109,6 +114,7 @@ func TestReadAfterHandoff(t *testing.T) {
 		{"a later reconcile reads the cache", func() context.Context { return ctx }, old, check, 0, old},
 		{"first: a list after the acquisition saw the cached version", first, current, check, 0, current},
 		{"first: the cache is behind the list", first, old, check, 1, current},
+		{"first: the cache is behind, with a field since removed", first, staleOnly, check, 1, current},
 		{"first: nothing confirms the cache", first, current, nil, 1, current},
 		{"first: not cached yet", first, nil, check, 1, current},
 	}
@@ -127,6 +133,9 @@ func TestReadAfterHandoff(t *testing.T) {
 			}
 			if got.ResourceVersion != tc.want.ResourceVersion {
 				t.Errorf("read version %s, want %s (old %s, current %s)", got.ResourceVersion, tc.want.ResourceVersion, old.ResourceVersion, current.ResourceVersion)
+			}
+			if !maps.Equal(got.Annotations, tc.want.Annotations) {
+				t.Errorf("read annotations %v, want %v", got.Annotations, tc.want.Annotations)
 			}
 		})
 	}
