@@ -300,7 +300,7 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 		t.Fatalf("want the fleet visibility after 3 and 4 replicas, got %+v", res.Visibility)
 	}
 	for i, v := range res.Visibility {
-		if r := []int{3, 4}[i]; v.Replicas != r || v.FlinkDeployments != 3 || v.Observations != r*3*2 || v.MaxSec < v.P50Sec || v.Slowest == "" {
+		if r := []int{3, 4}[i]; v.Replicas != r || v.FlinkDeployments != 3 || v.Observations != r*3*2 || v.MaxSec < v.P50Sec || v.Slowest == "" || v.FirstAnswerSec <= 0 {
 			t.Errorf("fleet visibility %+v", v)
 		}
 	}

@@ -42,6 +42,13 @@ func placement(i, members int) (member int, name string) {
 	return i % members, fmt.Sprintf("fd-%05d", i)
 }
 
+// fleetKey is "member/namespace/name" of createFleet's i-th
+// FlinkDeployment in namespace over the members names.
+func fleetKey(names []string, namespace string, i int) string {
+	m, name := placement(i, len(names))
+	return names[m] + "/" + namespace + "/" + name
+}
+
 // forEach runs fn for i in [0, n) with workers goroutines per member and
 // returns the first error; after an error the remaining i are skipped.
 func forEach(ctx context.Context, n, members, workers int, fn func(ctx context.Context, i int) error) error {
@@ -94,7 +101,7 @@ func createFleet(ctx context.Context, members []client.Client, names []string, n
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 		mu.Lock()
-		created[names[m]+"/"+namespace+"/"+name] = time.Now()
+		created[fleetKey(names, namespace, i)] = time.Now()
 		mu.Unlock()
 		return nil
 	})

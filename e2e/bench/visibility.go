@@ -37,9 +37,12 @@ type Visibility struct {
 	// Incomplete counts the answers that named a replica whose rows were
 	// missing (it did not answer its peer in time).
 	Incomplete int `json:"incomplete"`
-	// SlowestAnswerSec is the longest a fleet API answer took: each
-	// figure is the time a request was sent, so a sample is at most
-	// this, or the 100 ms between requests, late.
+	// FirstAnswerSec is the longest a replica's first answer took (the
+	// replica and its peers reviewed the new token with the hub
+	// apiserver); SlowestAnswerSec the longest of the later answers. Each
+	// figure is the time a request was sent, so a sample is at most the
+	// answer before it, or the 100 ms between requests, late.
+	FirstAnswerSec   float64 `json:"firstAnswerSeconds"`
 	SlowestAnswerSec float64 `json:"slowestAnswerSeconds"`
 }
 
@@ -47,7 +50,9 @@ type Visibility struct {
 // over the members, and measures how long each one's creation and
 // convergence took to show in the fleet API of every live replica, asked
 // as the plugin asks (a fleet reader's token, whole-fleet answers that
-// include the peers' rows).
+// include the peers' rows). Every replica is asked from before the first
+// creation on, as a user who follows the fleet would: each one's first
+// answer (a token new to it and its peers) is reported apart.
 func visibility(ctx context.Context, e *env, scenario string, k int) (*Visibility, error) {
 	token, err := e.fleet.Hub.ServiceAccountToken(ctx, hubNamespace, "bench-fleet-reader", framework.FleetReaderRules)
 	if err != nil {
@@ -60,19 +65,34 @@ func visibility(ctx context.Context, e *env, scenario string, k int) (*Visibilit
 		return nil, err
 	}
 	watched.expect(stable)
+	keys := make(map[string]bool, k)
+	for i := range k {
+		keys[fleetKey(e.memberNames(), visibilityNamespace, i)] = true
+	}
+	type polled struct {
+		seen *sightings
+		err  error
+	}
+	done := make(chan polled, 1)
+	go func() {
+		seen, err := e.pollFleetAPI(tctx, token, keys, e.cfg.timeout)
+		done <- polled{seen, err}
+	}()
 	created, err := createFleet(ctx, e.members, e.memberNames(), visibilityNamespace, k)
 	if err != nil {
 		return nil, err
 	}
-	seen, err := e.pollFleetAPI(ctx, token, created, e.cfg.timeout)
-	if err != nil {
-		return nil, err
+	p := <-done
+	if p.err != nil {
+		return nil, p.err
 	}
 	converged, err := watched.wait(ctx, k, e.cfg.timeout)
 	if err != nil {
 		return nil, err
 	}
-	v := &Visibility{Scenario: scenario, Replicas: len(seen.listed), FlinkDeployments: k, Incomplete: seen.incomplete, SlowestAnswerSec: seconds(seen.slowestAnswer)}
+	seen := p.seen
+	v := &Visibility{Scenario: scenario, Replicas: len(seen.listed), FlinkDeployments: k, Incomplete: seen.incomplete,
+		FirstAnswerSec: seconds(seen.firstAnswer), SlowestAnswerSec: seconds(seen.slowestAnswer)}
 	v.summarize(seen.delays(created, converged))
 	return v, nil
 }
@@ -106,9 +126,11 @@ func (v *Visibility) summarize(ds []delay) {
 type sightings struct {
 	listed, running map[string]map[string]time.Time
 	// incomplete counts the answers that named a missing replica;
-	// slowestAnswer is the longest any answer took.
-	incomplete    int
-	slowestAnswer time.Duration
+	// firstAnswer is the longest a replica's first answer took,
+	// slowestAnswer the longest of the later ones.
+	incomplete                 int
+	firstAnswer, slowestAnswer time.Duration
+	answers                    int
 }
 
 // delays are the observations of s: from the key's creation until each
@@ -139,7 +161,7 @@ func (s *sightings) delays(created, converged map[string]time.Time) []delay {
 // delay the others' samples), until each has listed every key of keys and
 // then listed it STABLE and RUNNING, or timeout passes (an error naming
 // what a replica did not show).
-func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]time.Time, timeout time.Duration) (*sightings, error) {
+func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]bool, timeout time.Duration) (*sightings, error) {
 	reps := e.live()
 	all := &sightings{listed: map[string]map[string]time.Time{}, running: map[string]map[string]time.Time{}}
 	each := make([]*sightings, len(reps))
@@ -156,6 +178,7 @@ func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]ti
 		maps.Copy(all.listed, s.listed)
 		maps.Copy(all.running, s.running)
 		all.incomplete += s.incomplete
+		all.firstAnswer = max(all.firstAnswer, s.firstAnswer)
 		all.slowestAnswer = max(all.slowestAnswer, s.slowestAnswer)
 	}
 	if err != nil {
@@ -169,7 +192,7 @@ func (e *env) pollFleetAPI(ctx context.Context, token string, keys map[string]ti
 
 // follow asks r's fleet API every fleetPoll until it has shown every
 // change of keys.
-func (s *sightings) follow(ctx context.Context, r *replica, token string, keys map[string]time.Time) error {
+func (s *sightings) follow(ctx context.Context, r *replica, token string, keys map[string]bool) error {
 	tick := time.NewTicker(fleetPoll)
 	defer tick.Stop()
 	for {
@@ -189,19 +212,24 @@ func (s *sightings) follow(ctx context.Context, r *replica, token string, keys m
 
 // ask lists visibilityNamespace from r's fleet API and records what it
 // shows of keys, at the time the request was sent.
-func (s *sightings) ask(ctx context.Context, r *replica, token string, keys map[string]time.Time) error {
+func (s *sightings) ask(ctx context.Context, r *replica, token string, keys map[string]bool) error {
 	var list fleetv1.DeploymentList
 	sent := time.Now()
 	if err := framework.FleetGet(ctx, r.fleet, token, fleetv1.DeploymentsPath+"?namespace="+visibilityNamespace, &list); err != nil {
 		return fmt.Errorf("fleet API of %s: %w", r.id, err)
 	}
-	s.slowestAnswer = max(s.slowestAnswer, time.Since(sent))
+	if took := time.Since(sent); s.answers == 0 {
+		s.firstAnswer = took
+	} else {
+		s.slowestAnswer = max(s.slowestAnswer, took)
+	}
+	s.answers++
 	if len(list.Incomplete) > 0 {
 		s.incomplete++
 	}
 	for _, d := range list.Items {
 		key := d.Cluster + "/" + d.Namespace + "/" + d.Name
-		if _, ok := keys[key]; !ok {
+		if !keys[key] {
 			continue
 		}
 		first(s.listed[r.id], key, sent)
@@ -221,7 +249,7 @@ func first(m map[string]time.Time, key string, at time.Time) {
 
 // missing describes, per replica, the keys it has not listed yet or not
 // yet listed converged; empty when every replica showed every change.
-func (s *sightings) missing(keys map[string]time.Time) []string {
+func (s *sightings) missing(keys map[string]bool) []string {
 	var out []string
 	for rep := range s.listed {
 		var notListed, notRunning int

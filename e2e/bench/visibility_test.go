@@ -9,7 +9,8 @@ import (
 func TestVisibilityDelays(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	keys := map[string]time.Time{"m1/ns/a": at(0), "m2/ns/b": at(100)}
+	created := map[string]time.Time{"m1/ns/a": at(0), "m2/ns/b": at(100)}
+	keys := map[string]bool{"m1/ns/a": true, "m2/ns/b": true}
 	converged := map[string]time.Time{"m1/ns/a": at(5000), "m2/ns/b": at(6000)}
 	s := &sightings{
 		listed: map[string]map[string]time.Time{
@@ -30,7 +31,7 @@ func TestVisibilityDelays(t *testing.T) {
 	}
 
 	var v Visibility
-	v.summarize(s.delays(keys, converged))
+	v.summarize(s.delays(created, converged))
 	want := Visibility{Observations: 8, P50Sec: 0.2, MaxSec: 2.6, Slowest: "hub-1: m1/ns/a created"}
 	if v != want {
 		t.Fatalf("summary = %+v, want %+v", v, want)

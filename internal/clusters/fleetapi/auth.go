@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 )
 
 // TokenHeader carries the caller's bearer token through the service proxy.
@@ -37,14 +38,24 @@ const (
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
-// allowTTL is how long an allowed token is remembered; refusals are not.
-const allowTTL = 30 * time.Second
+// allowTTL is how long an allowed token is remembered after the review
+// that allowed it started; refusals are not remembered. refreshAhead: a
+// request in the last third of that time is served at once and reviews
+// the token again in the background, so a caller that keeps asking never
+// waits for a review after its first, and a token that lost its access is
+// still refused within allowTTL of the last review that allowed it.
+const (
+	allowTTL      = 30 * time.Second
+	refreshAhead  = allowTTL / 3
+	reviewTimeout = 10 * time.Second
+)
 
 // WithAuth wraps next so that only callers the hub apiserver authenticates
 // (a TokenReview of their bearer token) and allows to list MemberClusters in
 // namespace (a SubjectAccessReview) reach it, as controller-runtime's
 // metrics filters do: no token or a rejected one gets 401, a caller without
-// the permission 403. An allowed token is remembered for 30 s.
+// the permission 403. An allowed token is remembered for 30 s, and
+// reviewed again ahead of that while it is used.
 func WithAuth(cfg *rest.Config, namespace string, next http.Handler) (http.Handler, error) {
 	if cfg == nil || namespace == "" {
 		return nil, errors.New("fleet API: a hub config and namespace are needed to authenticate callers")
@@ -53,7 +64,7 @@ func WithAuth(cfg *rest.Config, namespace string, next http.Handler) (http.Handl
 	if err != nil {
 		return nil, err
 	}
-	a := &auth{cs: cs, namespace: namespace, allowed: map[[32]byte]time.Time{}}
+	a := newAuth(reviewer{cs: cs, namespace: namespace}.review)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code, msg := a.check(r.Context(), Bearer(r))
 		if code != http.StatusOK {
@@ -78,12 +89,30 @@ func Bearer(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
+// review answers http.StatusOK for a token allowed to read the fleet,
+// else the status and message to send (never carrying the token).
+type review func(ctx context.Context, token string) (int, string)
+
+// auth remembers the tokens review allowed (by digest, never the token).
 type auth struct {
-	cs        kubernetes.Interface
-	namespace string
+	review review
+	now    func() time.Time
+	// spawn runs a background review (a goroutine; tests run it inline).
+	spawn func(func())
 
 	mu      sync.Mutex
-	allowed map[[32]byte]time.Time // sha256 of a token -> until when it is allowed
+	allowed map[[32]byte]*grant
+}
+
+// grant is a remembered allowance: until when, and whether a background
+// review of it is under way.
+type grant struct {
+	until      time.Time
+	refreshing bool
+}
+
+func newAuth(r review) *auth {
+	return &auth{review: r, now: time.Now, spawn: func(f func()) { go f() }, allowed: map[[32]byte]*grant{}}
 }
 
 // check answers 200 for a token allowed to read the fleet, else the status
@@ -93,15 +122,65 @@ func (a *auth) check(ctx context.Context, token string) (int, string) {
 		return http.StatusUnauthorized, "fleet API: Unauthorized: send a bearer token the hub apiserver accepts (Authorization or " + TokenHeader + ")"
 	}
 	sum := sha256.Sum256([]byte(token))
+	now := a.now()
 	a.mu.Lock()
-	until, ok := a.allowed[sum]
+	g, ok := a.allowed[sum]
+	allowed := ok && now.Before(g.until)
+	refresh := allowed && !g.refreshing && g.until.Sub(now) < refreshAhead
+	if refresh {
+		g.refreshing = true
+	}
 	a.mu.Unlock()
-	if ok && time.Now().Before(until) {
+	if refresh {
+		a.spawn(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), reviewTimeout)
+			defer cancel()
+			a.reviewInto(ctx, sum, token)
+		})
+	}
+	if allowed {
 		return http.StatusOK, ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	return a.reviewInto(ctx, sum, token)
+}
+
+// reviewInto reviews token and records the verdict: an allowance for
+// allowTTL from the review's start, or none when the hub apiserver refused
+// the token. A review that could not be made leaves what is remembered to
+// run out.
+func (a *auth) reviewInto(ctx context.Context, sum [32]byte, token string) (int, string) {
+	start := a.now()
+	code, msg := a.review(ctx, token)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch code {
+	case http.StatusOK:
+		if len(a.allowed) >= 1024 {
+			clear(a.allowed)
+		}
+		a.allowed[sum] = &grant{until: start.Add(allowTTL)}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		delete(a.allowed, sum)
+	default:
+		if g, ok := a.allowed[sum]; ok {
+			g.refreshing = false
+		}
+	}
+	return code, msg
+}
+
+// reviewer reviews tokens with the hub apiserver: who the caller is (a
+// TokenReview), then whether it may list MemberClusters in namespace (a
+// SubjectAccessReview).
+type reviewer struct {
+	cs        kubernetes.Interface
+	namespace string
+}
+
+func (r reviewer) review(ctx context.Context, token string) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
-	tr, err := a.cs.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	tr, err := r.cs.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
 		return http.StatusInternalServerError, "fleet API: the hub apiserver could not review the token"
 	}
@@ -113,22 +192,16 @@ func (a *auth) check(ctx context.Context, token string) (int, string) {
 	for k, v := range u.Extra {
 		extra[k] = authzv1.ExtraValue(v)
 	}
-	sar, err := a.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+	sar, err := r.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 		User: u.Username, UID: u.UID, Groups: u.Groups, Extra: extra,
-		ResourceAttributes: &authzv1.ResourceAttributes{Namespace: a.namespace, Verb: AccessVerb, Group: AccessGroup, Resource: AccessResource},
+		ResourceAttributes: &authzv1.ResourceAttributes{Namespace: r.namespace, Verb: AccessVerb, Group: AccessGroup, Resource: AccessResource},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		return http.StatusInternalServerError, "fleet API: the hub apiserver could not review the access"
 	}
 	if !sar.Status.Allowed || sar.Status.Denied {
 		return http.StatusForbidden, fmt.Sprintf("fleet API: Forbidden: user %q cannot %s %s.%s in namespace %q, which reading the fleet needs",
-			u.Username, AccessVerb, AccessResource, AccessGroup, a.namespace)
+			u.Username, AccessVerb, AccessResource, AccessGroup, r.namespace)
 	}
-	a.mu.Lock()
-	if len(a.allowed) >= 1024 {
-		clear(a.allowed)
-	}
-	a.allowed[sum] = time.Now().Add(allowTTL)
-	a.mu.Unlock()
 	return http.StatusOK, ""
 }
