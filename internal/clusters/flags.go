@@ -19,6 +19,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MemberSyncTimeout, "member-sync-timeout", d.MemberSyncTimeout, "how long engaging a member may wait for it to list what the hub watches; a member that takes longer is reported on its MemberCluster (Engaged) and tried again")
 	fs.DurationVar(&o.ClaimDuration, "member-claim-duration", d.ClaimDuration, "how long a member's claim (the Lease kube-public/flink-hub-claim that makes one registration manage the member) lasts unrenewed; renewed every third of it")
 	fs.DurationVar(&o.ProbeInterval, "health-probe-interval", d.ProbeInterval, "time between health probes of one member")
+	fs.DurationVar(&o.StatusReportInterval, "health-report-interval", d.StatusReportInterval, "how long a MemberCluster status goes unwritten while probes find nothing new (a probe that changes only status.lastProbeTime is written once that is this old)")
 	fs.DurationVar(&o.ProbeTimeout, "health-probe-timeout", d.ProbeTimeout, "timeout of one member health probe")
 	fs.DurationVar(&o.Debounce, "health-debounce", d.Debounce, "how long a member's new health must last before its Ready condition changes")
 	fs.BoolVar(&o.InstallCRDs, "install-crds", d.InstallCRDs, "install or upgrade the hub's CRDs (FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot) in members (server-side apply)")
@@ -47,8 +48,8 @@ func (o *Options) Validate() error {
 	if o.ClaimDuration < 3*time.Second {
 		problems = append(problems, errors.New("--member-claim-duration must be at least 3s"))
 	}
-	if o.ProbeInterval <= 0 || o.ProbeTimeout <= 0 || o.Debounce < 0 {
-		problems = append(problems, errors.New("--health-probe-interval and --health-probe-timeout must be positive, --health-debounce not negative"))
+	if o.ProbeInterval <= 0 || o.ProbeTimeout <= 0 || o.Debounce < 0 || o.StatusReportInterval < 0 {
+		problems = append(problems, errors.New("--health-probe-interval and --health-probe-timeout must be positive, --health-debounce and --health-report-interval not negative"))
 	}
 	if o.StatusWorkers < 1 {
 		problems = append(problems, errors.New("--health-workers must be at least 1"))

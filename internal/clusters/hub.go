@@ -59,6 +59,11 @@ type Options struct {
 	MemberWatchedKinds []client.Object
 	// ProbeInterval is the time between health probes of one member.
 	ProbeInterval time.Duration
+	// StatusReportInterval is how long a member's MemberCluster status
+	// goes unwritten while its probes find nothing new: a probe that
+	// changes nothing but status.lastProbeTime is written only once that
+	// is this old.
+	StatusReportInterval time.Duration
 	// ProbeTimeout bounds one probe.
 	ProbeTimeout time.Duration
 	// Debounce is how long a new health state must last before Ready
@@ -141,6 +146,7 @@ func DefaultOptions() Options {
 		MemberSyncTimeout:    DefaultSyncTimeout,
 		ProbeInterval:        10 * time.Second,
 		ProbeTimeout:         5 * time.Second,
+		StatusReportInterval: time.Minute,
 		Debounce:             30 * time.Second,
 		InstallCRDs:          true,
 		CRDRetryInterval:     5 * time.Second,
@@ -318,6 +324,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		Prober:       health.HTTPProber{Timeout: opts.ProbeTimeout},
 		Debouncer:    health.NewDebouncer(opts.Debounce),
 		Interval:     opts.ProbeInterval,
+		ReportEvery:  opts.StatusReportInterval,
 		CRDs:         h.CRDs,
 		Engagements:  provider,
 		Claims:       provider.opts.Claims,

@@ -74,6 +74,8 @@ func testOptions(namespace string) clusters.Options {
 	o := clusters.DefaultOptions()
 	o.Namespace = namespace
 	o.ProbeInterval = 200 * time.Millisecond
+	// Six probes per report, as the defaults have (10 s and 1 min).
+	o.StatusReportInterval = 1200 * time.Millisecond
 	o.ProbeTimeout = 2 * time.Second
 	o.Debounce = 2 * time.Second
 	o.CRDRetryInterval = 500 * time.Millisecond

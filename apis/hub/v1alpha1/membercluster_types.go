@@ -135,7 +135,11 @@ type MemberClusterStatus struct {
 	// kubeconfig expires (its JWT exp claim), if it says.
 	// +optional
 	CredentialsExpireAt *metav1.Time `json:"credentialsExpireAt,omitempty"`
-	// LastProbeTime is when the hub last probed the member.
+	// LastProbeTime is the time of the probe this status reports. Probes
+	// that find nothing new are not written until this is the hub's
+	// --health-report-interval (a minute by default) old, so it may be
+	// that much older than the last probe; older than that plus a probe
+	// interval, nobody probes the member.
 	// +optional
 	LastProbeTime *metav1.Time `json:"lastProbeTime,omitempty"`
 }

@@ -60,6 +60,9 @@ type Reconciler struct {
 	Debouncer *health.Debouncer
 	// Interval is the time between probes of one member.
 	Interval time.Duration
+	// ReportEvery is how long the status goes unwritten while probes find
+	// nothing new (writeDue); 0 writes every probe.
+	ReportEvery time.Duration
 	// CRDs reports CRD installs; optional.
 	CRDs CRDStatuses
 	// Claims reports the members' claims; optional.
@@ -151,6 +154,12 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	setRulesCondition(mc, &secret)
+	if !writeDue(&before.Status, &mc.Status, now, r.ReportEvery) {
+		mc.Status.LastProbeTime = before.Status.LastProbeTime
+		r.indexReported(mc)
+		return reconcile.Result{RequeueAfter: r.Interval}, nil
+	}
+	r.indexReported(mc)
 	// Optimistic: a write of a replica that owned the member a moment ago
 	// does not overwrite the new owner's.
 	if err := r.Client.Status().Patch(ctx, mc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -257,10 +266,6 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 	r.writeTokenExpiry(mc, cfg, now)
 	st.LastProbeTime = &metav1.Time{Time: now}
 	st.FlinkDeployments = int32(r.Index.CountDeployments(mc.Name))
-	r.Index.UpsertCluster(fleetindex.Cluster{
-		Name: mc.Name, Ready: h.Ready, Reason: h.Reason, Message: h.Message,
-		KubernetesVersion: st.KubernetesVersion, LastProbe: &now,
-	})
 }
 
 // ensureMemberCluster returns the Secret's MemberCluster, creating it owned
