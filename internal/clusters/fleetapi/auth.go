@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,6 +102,13 @@ type auth struct {
 	// spawn runs a background review (a goroutine; tests run it inline).
 	spawn func(func())
 
+	// inflight joins the requests that wait for a review of one token
+	// (a console's first page asks for several things at once, a peer
+	// asks while the replica reviews the token for its own caller).
+	inflight singleflight.Group
+	// waiting counts the requests waiting for a review.
+	waiting atomic.Int32
+
 	mu      sync.Mutex
 	allowed map[[32]byte]*grant
 }
@@ -133,15 +142,41 @@ func (a *auth) check(ctx context.Context, token string) (int, string) {
 	a.mu.Unlock()
 	if refresh {
 		a.spawn(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), reviewTimeout)
-			defer cancel()
-			a.reviewInto(ctx, sum, token)
+			a.reviewJoined(context.Background(), sum, token)
 		})
 	}
 	if allowed {
 		return http.StatusOK, ""
 	}
-	return a.reviewInto(ctx, sum, token)
+	return a.reviewJoined(ctx, sum, token)
+}
+
+// verdict is a review's answer.
+type verdict struct {
+	code int
+	msg  string
+}
+
+// reviewJoined reviews token, or waits for the review of it under way:
+// one review, bounded by reviewTimeout and not by any one caller, answers
+// every request that waits for it; each caller stops waiting when its own
+// ctx ends.
+func (a *auth) reviewJoined(ctx context.Context, sum [32]byte, token string) (int, string) {
+	a.waiting.Add(1)
+	defer a.waiting.Add(-1)
+	ch := a.inflight.DoChan(string(sum[:]), func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reviewTimeout)
+		defer cancel()
+		code, msg := a.reviewInto(rctx, sum, token)
+		return verdict{code, msg}, nil
+	})
+	select {
+	case r := <-ch:
+		v := r.Val.(verdict)
+		return v.code, v.msg
+	case <-ctx.Done():
+		return http.StatusServiceUnavailable, "fleet API: the request ended before the hub apiserver reviewed its token"
+	}
 }
 
 // reviewInto reviews token and records the verdict: an allowance for
