@@ -212,6 +212,11 @@ func checkConvergences(t *testing.T, res Results) {
 			c.P50ToFirstReconcileSec <= 0 || c.P99ToFirstReconcileSec < c.P50ToFirstReconcileSec || c.P99ToFirstReconcileSec > c.P99ToRunningSec {
 			t.Errorf("convergence %+v", c)
 		}
+		// The replicas renewed their shard and peer Leases on the hub
+		// apiserver meanwhile.
+		if c.HubAPIServerRequests["PUT leases"] <= 0 {
+			t.Errorf("with %d replicas the hub apiserver served no Lease renewal: %v", c.Replicas, c.HubAPIServerRequests)
+		}
 		// Every program of the run used CPU; the machine was busy.
 		if cpu := c.CPUByProgram; cpu["kube-apiserver"] <= 0 || cpu["etcd"] <= 0 || cpu["flink-hub"] <= 0 || cpu[selfProgram] <= 0 || c.BusyCores <= 0 {
 			t.Errorf("CPU of the convergence with %d replicas: %v, %.2f cores busy", c.Replicas, cpu, c.BusyCores)

@@ -231,6 +231,52 @@ func (r *Results) requestsTable(p func(string, ...any)) {
 	p("| all | %s |\n", strings.Join(cells, " | "))
 }
 
+// hubAPIServerTable renders the requests the hub cluster's apiserver
+// served per second during each convergence, by verb and resource (those
+// of at least 0.05 a second), most first by the last column.
+func (r *Results) hubAPIServerTable(p func(string, ...any)) {
+	var names []string
+	var cols []map[string]float64
+	for _, c := range r.Convergence {
+		names, cols = append(names, fmt.Sprintf("convergence, %d replica(s)", c.Replicas)), append(cols, perSecond(c.HubAPIServerRequests, c.Seconds))
+	}
+	for _, c := range r.Spread {
+		names, cols = append(names, fmt.Sprintf("many members, %d replica(s)", c.Replicas)), append(cols, perSecond(c.HubAPIServerRequests, c.Seconds))
+	}
+	keys := map[string]bool{}
+	for _, col := range cols {
+		for k, v := range col {
+			keys[k] = keys[k] || v >= 0.05
+		}
+	}
+	rows := slices.DeleteFunc(slices.Collect(maps.Keys(keys)), func(k string) bool { return !keys[k] })
+	if len(rows) == 0 {
+		return
+	}
+	last := cols[len(cols)-1]
+	slices.SortFunc(rows, func(a, b string) int { return cmp.Or(cmp.Compare(last[b], last[a]), cmp.Compare(a, b)) })
+	p("\n### Requests the hub cluster's apiserver served during the convergences, per second\n\n| verb resource | %s |\n|---|%s\n", strings.Join(names, " | "), strings.Repeat("---|", len(names)))
+	for _, k := range rows {
+		cells := make([]string, len(cols))
+		for i, col := range cols {
+			cells[i] = fmt.Sprintf("%.2f", col[k])
+		}
+		p("| %s | %s |\n", k, strings.Join(cells, " | "))
+	}
+}
+
+// perSecond divides every count of counts by seconds (nil for none).
+func perSecond(counts map[string]float64, seconds float64) map[string]float64 {
+	if seconds <= 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(counts))
+	for k, v := range counts {
+		out[k] = v / seconds
+	}
+	return out
+}
+
 // Markdown renders the tables.
 func (r *Results) Markdown() string {
 	var b strings.Builder
@@ -245,6 +291,7 @@ func (r *Results) Markdown() string {
 	convergenceTables(p, "Convergence (bulk creation until every FlinkDeployment is STABLE and RUNNING)", r.Convergence)
 	r.cpuTable(p)
 	r.requestsTable(p)
+	r.hubAPIServerTable(p)
 	statusPatchTables(p, r.Convergence)
 	r.failoverTable(p)
 	r.upgradeTable(p)

@@ -68,6 +68,10 @@ type Convergence struct {
 	// MemberRequests are the requests the member apiservers served during
 	// convergence, by verb and resource ("PATCH flinkdeployments/status").
 	MemberRequests map[string]float64 `json:"memberRequests,omitempty"`
+	// HubAPIServerRequests are the requests the hub cluster's apiserver
+	// served during convergence, likewise: the replicas' coordination
+	// (shard and peer Leases, MemberCluster status).
+	HubAPIServerRequests map[string]float64 `json:"hubApiserverRequests,omitempty"`
 	// HubWatchStreams are the watch streams the member apiservers serve
 	// once converged less those they served before any replica started:
 	// the hub's, all replicas together.
@@ -299,6 +303,7 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 	}
 	res.MemberWrites, res.HubWrites = writes.since(before.writes)
 	res.MemberRequests = writes.memberRequestsSince(before.writes)
+	res.HubAPIServerRequests = countsSince(writes.hubServed, before.writes.hubServed)
 	res.ProbesPerMemberInterval, res.StatusWritesPerMemberInterval = writes.perMemberInterval(before.writes, len(e.fleet.Members), e.cfg.probeInterval)
 	if err := cpuProfile.wait(); err != nil {
 		return err

@@ -194,9 +194,15 @@ const probeRequest = "GET //readyz"
 // memberRequestsSince returns the member apiservers' requests by verb and
 // resource between before and w.
 func (w writeCount) memberRequestsSince(before writeCount) map[string]float64 {
+	return countsSince(w.member, before.member)
+}
+
+// countsSince returns, by key, what a counter reading gained since
+// before (keys that did not change left out).
+func countsSince(now, before map[string]float64) map[string]float64 {
 	d := map[string]float64{}
-	for key, n := range w.member {
-		if n -= before.member[key]; n != 0 {
+	for key, n := range now {
+		if n -= before[key]; n != 0 {
 			d[key] = n
 		}
 	}
