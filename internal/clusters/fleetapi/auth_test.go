@@ -3,7 +3,6 @@ package fleetapi
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -103,57 +102,5 @@ func TestAuthReviewsATokenOnceAtATime(t *testing.T) {
 	}
 	if len(queued) != 1 {
 		t.Fatalf("%d background reviews started, want 1", len(queued))
-	}
-}
-
-// TestAuthJoinsReviewsOfOneToken: requests that come while a token is
-// being reviewed wait for that review instead of starting their own, and
-// one whose caller goes away stops waiting without cutting the review
-// short for the others.
-func TestAuthJoinsReviewsOfOneToken(t *testing.T) {
-	release := make(chan struct{})
-	var reviews atomic.Int32
-	a := newAuth(func(ctx context.Context, _ string) (int, string) {
-		reviews.Add(1)
-		select {
-		case <-release:
-			return http.StatusOK, ""
-		case <-ctx.Done():
-			return http.StatusInternalServerError, "review cut short"
-		}
-	})
-	const callers = 4
-	codes := make(chan int, callers)
-	for range callers {
-		go func() {
-			code, _ := a.check(context.Background(), "token")
-			codes <- code
-		}()
-	}
-	gone, leave := context.WithCancel(context.Background())
-	left := make(chan int, 1)
-	go func() {
-		code, _ := a.check(gone, "token")
-		left <- code
-	}()
-	// (This package's internal tests cannot use e2e/framework, which
-	// imports it: a poll with a deadline of its own.)
-	for deadline := time.Now().Add(10 * time.Second); a.waiting.Load() != callers+1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d callers waiting for the review after 10s", a.waiting.Load(), callers+1)
-		}
-	}
-	leave()
-	if code := <-left; code != http.StatusServiceUnavailable {
-		t.Errorf("the caller that left got %d, want 503", code)
-	}
-	close(release)
-	for range callers {
-		if code := <-codes; code != http.StatusOK {
-			t.Errorf("a joined caller got %d, want 200", code)
-		}
-	}
-	if n := reviews.Load(); n != 1 {
-		t.Errorf("%d reviews for one token at once, want 1", n)
 	}
 }
