@@ -231,6 +231,14 @@ func checkConvergences(t *testing.T, res Results) {
 		if sp := c.StatusPatches; sp == nil || sum(sp.FDsByPatches) != 4 || sp.FDsByPatches[0]+sp.FDsByPatches[1] != 0 || !anyChange(sp, "jobStatus.state=RUNNING") {
 			t.Errorf("status patches of the convergence with %d replicas: %+v", c.Replicas, sp)
 		}
+		// The hub's own writes, from the audit logs: two status patches and
+		// the Submit and JobStatusChanged events of every FlinkDeployment
+		// in the fleet's namespace, and nothing of the fleet counted as
+		// upkeep.
+		if w := c.HubWritesByResource; w == nil || w.InFleet["patch flinkdeployments/status"] < 8 || w.InFleet["create events"] < 8 ||
+			w.Upkeep["patch flinkdeployments/status"]+w.Upkeep["create events"] != 0 {
+			t.Errorf("hub writes of the convergence with %d replicas: %+v", c.Replicas, w)
+		}
 		for _, u := range c.PerReplica {
 			if u.CPUSeconds <= 0 || u.PeakRSSBytes <= 0 || u.HeapAfterBytes <= 0 {
 				t.Errorf("replica usage %+v", u)

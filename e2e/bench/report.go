@@ -293,6 +293,7 @@ func (r *Results) Markdown() string {
 	r.requestsTable(p)
 	r.hubAPIServerTable(p)
 	statusPatchTables(p, r.Convergence)
+	hubWritesTable(p, r.Convergence)
 	r.failoverTable(p)
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
@@ -491,8 +492,7 @@ func (r *Results) scaleOutTargets(p func(string, ...any)) {
 		for _, c := range r.Convergence {
 			x := ratio(c.Seconds, r.FloorSimulated.JobManagersSeconds)
 			p("| convergence / simulated floor, %d replica(s) | <= 1.25 | %.2f | %s |\n", c.Replicas, x, verdict(x <= 1.25))
-			perFD := c.HubWrites / float64(c.FlinkDeployments)
-			p("| requests the hub sends per FlinkDeployment, %d replica(s) | <= 8 | %.2f | %s |\n", c.Replicas, perFD, verdict(perFD <= 8))
+			p("| requests the hub sends per FlinkDeployment, %d replica(s) | <= 8 | %s |\n", c.Replicas, hubRequestsCell(c))
 		}
 	}
 	if a := r.Apart; a != nil && a.FloorSimulated != nil {

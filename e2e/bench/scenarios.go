@@ -86,10 +86,14 @@ type Convergence struct {
 	HeapProfile                   string  `json:"heapProfile,omitempty"`
 	HeapProfileBefore             string  `json:"heapProfileBefore,omitempty"`
 	// StatusPatches are what the hub's status patches changed.
-	StatusPatches     *StatusPatches `json:"statusPatches,omitempty"`
-	convergedAt       time.Time
-	createdAt         map[string]time.Time
-	heapBeforeByIndex []float64
+	StatusPatches *StatusPatches `json:"statusPatches,omitempty"`
+	// HubWritesByResource are the hub's writes to the members, from their
+	// audit logs: in the fleet's namespace (per FlinkDeployment, the
+	// target's figure) and the member upkeep.
+	HubWritesByResource *HubWrites `json:"hubWritesByResource,omitempty"`
+	convergedAt         time.Time
+	createdAt           map[string]time.Time
+	heapBeforeByIndex   []float64
 }
 
 // Usage is one replica's resource use over a convergence.
@@ -155,6 +159,12 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	}
 	res.HubWatchStreams = watches - watchesBefore
 	if res.StatusPatches, err = readStatusPatches(e, fdNamespace, start, res.convergedAt); err != nil {
+		return nil, err
+	}
+	// Until now, not the convergence's end: the event a last status write
+	// is followed by may reach its apiserver after the bench saw the
+	// write.
+	if res.HubWritesByResource, err = readHubWrites(e, fdNamespace, start, time.Now()); err != nil {
 		return nil, err
 	}
 	if profile {

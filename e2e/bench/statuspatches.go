@@ -119,19 +119,9 @@ func readStatusPatches(e *env, namespace string, start, end time.Time) (*StatusP
 // changed, per FlinkDeployment, and the sequences of those that got more
 // than two.
 func statusPatchTables(p func(string, ...any), cs []*Convergence) {
-	var with []*Convergence
-	for _, c := range cs {
-		if c.StatusPatches != nil {
-			with = append(with, c)
-		}
-	}
+	with, head, sep := convergenceColumns(cs, func(c *Convergence) bool { return c.StatusPatches != nil })
 	if len(with) == 0 {
 		return
-	}
-	head, sep := "", ""
-	for _, c := range with {
-		head += fmt.Sprintf(" %d replica(s) |", c.Replicas)
-		sep += "---|"
 	}
 	p("\n### Status patches of the convergences, per FlinkDeployment, by what they changed\n\n| fields set (and states) |%s\n|---|%s\n", head, sep)
 	changes := map[string]int{}
@@ -164,4 +154,17 @@ func statusPatchTables(p func(string, ...any), cs []*Convergence) {
 			p("- %d: `%s`\n", c.StatusPatches.Beyond[s], s)
 		}
 	}
+}
+
+// convergenceColumns picks the convergences that have what a table shows,
+// and the table's column headers and separators for them.
+func convergenceColumns(cs []*Convergence, has func(*Convergence) bool) (with []*Convergence, head, sep string) {
+	for _, c := range cs {
+		if has(c) {
+			with = append(with, c)
+			head += fmt.Sprintf(" %d replica(s) |", c.Replicas)
+			sep += "---|"
+		}
+	}
+	return with, head, sep
 }

@@ -79,6 +79,12 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 	if reads.configErr != nil {
 		return restProblem(s, reads.configErr, r.Options.ProgressCheckInterval)
 	}
+	if wait := startingJobWait(st, dep, reads, r.now(), r.Options.ProgressCheckInterval); s.fd.Spec.Job != nil && wait > 0 {
+		// Nothing written: the next look records the job, most often
+		// running by then, in the same status write as the JobManager.
+		s.next = wait
+		return nil
+	}
 	r.observeCluster(s, reads.config)
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerReady
 	s.clear(problem.JobManagerDeploymentFailed, problem.JobManagerUnusable)
@@ -529,12 +535,50 @@ func restReadyWait(dep *appsv1.Deployment, spec *v1beta1.FlinkDeploymentSpec, no
 	if delay <= 0 {
 		return 0
 	}
-	for _, c := range dep.Status.Conditions {
-		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
-			return c.LastTransitionTime.Add(delay).Sub(now)
-		}
+	if since, ok := availableSince(dep); ok {
+		return since.Add(delay).Sub(now)
 	}
 	return 0
+}
+
+// availableSince is when the Deployment's Available condition last turned
+// true; false when it is not true.
+func availableSince(dep *appsv1.Deployment) (time.Time, bool) {
+	for _, c := range dep.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// startingJobWait is how long a JobManager that has just become available
+// and whose job is still starting (not listed yet, CREATED or
+// INITIALIZING) is left unrecorded: until the JobManager has been
+// available for a progress check. A job that starts within that time costs
+// one status write and one event (the JobManager ready and the job
+// running together) instead of two of each, with every deploy and
+// upgrade. Only the first look at a deploying JobManager waits: a
+// JobManager already recorded (ready, or failed and now recovered) or
+// a job that has failed is written at once, and a job still starting after
+// the wait is recorded as it is.
+func startingJobWait(st *v1beta1.FlinkDeploymentStatus, dep *appsv1.Deployment, reads clusterReads, now time.Time, progress time.Duration) time.Duration {
+	switch st.JobManagerDeploymentStatus {
+	case v1beta1.JobManagerDeploying, v1beta1.JobManagerDeployedNotReady:
+	default:
+		return 0
+	}
+	if reads.jobsErr != nil {
+		return 0
+	}
+	if job, ok := pickJob(reads.jobs, st.JobStatus.JobID); ok && job.State != api.JobStatusCREATED && job.State != api.JobStatusINITIALIZING {
+		return 0
+	}
+	since, ok := availableSince(dep)
+	if !ok {
+		return 0
+	}
+	return max(since.Add(progress).Sub(now), 0)
 }
 
 func available(dep *appsv1.Deployment) bool {

@@ -232,6 +232,42 @@ func TestRestReadyWait(t *testing.T) {
 	}
 }
 
+func TestStartingJobWait(t *testing.T) {
+	now := time.Date(2026, 12, 6, 1, 0, 0, 0, time.UTC)
+	progress := 10 * time.Second
+	dep := func(availableAgo time.Duration) *appsv1.Deployment {
+		return &appsv1.Deployment{Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-availableAgo))}}}}
+	}
+	jobs := func(state api.JobStatus) clusterReads {
+		return clusterReads{jobs: []api.JobDetails{{Jid: "j1", State: state, StartTime: 1}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		jm    v1beta1.JobManagerDeploymentStatus
+		dep   *appsv1.Deployment
+		reads clusterReads
+		want  time.Duration
+	}{
+		{"created, just available", v1beta1.JobManagerDeploying, dep(2 * time.Second), jobs(api.JobStatusCREATED), 8 * time.Second},
+		{"initializing, just available", v1beta1.JobManagerDeploying, dep(time.Second), jobs(api.JobStatusINITIALIZING), 9 * time.Second},
+		{"not listed yet", v1beta1.JobManagerDeployedNotReady, dep(time.Second), clusterReads{}, 9 * time.Second},
+		{"running", v1beta1.JobManagerDeploying, dep(time.Second), jobs(api.JobStatusRUNNING), 0},
+		{"failed", v1beta1.JobManagerDeploying, dep(time.Second), jobs(api.JobStatusFAILED), 0},
+		{"restarting", v1beta1.JobManagerDeploying, dep(time.Second), jobs(api.JobStatusRESTARTING), 0},
+		{"starting past a progress check", v1beta1.JobManagerDeploying, dep(11 * time.Second), jobs(api.JobStatusCREATED), 0},
+		{"jobs unreadable", v1beta1.JobManagerDeploying, dep(time.Second), clusterReads{jobsErr: errors.New("boom")}, 0},
+		{"JobManager already recorded ready", v1beta1.JobManagerReady, dep(time.Second), jobs(api.JobStatusCREATED), 0},
+		{"JobManager recorded failed", v1beta1.JobManagerError, dep(time.Second), jobs(api.JobStatusCREATED), 0},
+		{"no Available condition", v1beta1.JobManagerDeploying, &appsv1.Deployment{}, jobs(api.JobStatusCREATED), 0},
+	} {
+		st := &v1beta1.FlinkDeploymentStatus{JobManagerDeploymentStatus: tc.jm}
+		if got := startingJobWait(st, tc.dep, tc.reads, now, progress); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // sizesClient answers CheckpointStatistics with a completed checkpoint
 // whose state size grows with every call, and counts the calls.
 type sizesClient struct {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
+)
+
+// auditWriteVerbs are the audit verbs of requests that change objects
+// (server-side apply is a patch).
+var auditWriteVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
+
+// HubWrites are the writes the hub's member identity sent the member
+// apiservers during a convergence, read from their audit logs, by verb and
+// resource ("patch flinkdeployments/status"), accepted or not.
+type HubWrites struct {
+	// InFleet are those in the fleet's namespace: the FlinkDeployments,
+	// the objects of their clusters and their events.
+	InFleet map[string]int `json:"inFleetNamespace"`
+	// Upkeep are the others: what the hub writes per member whatever its
+	// FlinkDeployments (the member claim's Lease renewals).
+	Upkeep map[string]int `json:"upkeep"`
+}
+
+// readHubWrites reads the hub identity's writes between start and end
+// from every member's audit log.
+func readHubWrites(e *env, namespace string, start, end time.Time) (*HubWrites, error) {
+	out := &HubWrites{InFleet: map[string]int{}, Upkeep: map[string]int{}}
+	for _, m := range e.fleet.Members {
+		reqs, err := m.Requests(func(r framework.Request) bool {
+			return r.User == framework.HubUser && auditWriteVerbs[r.Verb] && !r.Received.Before(start) && !r.Received.After(end)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reqs {
+			key := r.Verb + " " + r.Resource
+			if r.Subresource != "" {
+				key += "/" + r.Subresource
+			}
+			if r.Namespace == namespace {
+				out.InFleet[key]++
+			} else {
+				out.Upkeep[key]++
+			}
+		}
+	}
+	return out, nil
+}
+
+// PerFD is the hub's writes in the fleet's namespace per FlinkDeployment
+// of a fleet of n.
+func (w *HubWrites) PerFD(n int) float64 {
+	return ratio(float64(countAll(w.InFleet)), float64(n))
+}
+
+// hubWritesTable renders the hub's writes of each convergence per
+// FlinkDeployment, then its upkeep writes as counts.
+func hubWritesTable(p func(string, ...any), cs []*Convergence) {
+	with, head, sep := convergenceColumns(cs, func(c *Convergence) bool { return c.HubWritesByResource != nil })
+	if len(with) == 0 {
+		return
+	}
+	p("\n### The hub's writes to the members during the convergences (audit logs)\n\n| verb resource |%s\n|---|%s\n", head, sep)
+	row := func(name string, cell func(*Convergence) string) {
+		cells := ""
+		for _, c := range with {
+			cells += " " + cell(c) + " |"
+		}
+		p("| %s |%s\n", name, cells)
+	}
+	for _, k := range unionKeys(with, func(w *HubWrites) map[string]int { return w.InFleet }) {
+		row(k+", per FlinkDeployment", func(c *Convergence) string {
+			return fmt.Sprintf("%.3f", float64(c.HubWritesByResource.InFleet[k])/float64(c.FlinkDeployments))
+		})
+	}
+	row("**in the fleet's namespace, per FlinkDeployment**", func(c *Convergence) string {
+		return fmt.Sprintf("**%.2f**", c.HubWritesByResource.PerFD(c.FlinkDeployments))
+	})
+	for _, k := range unionKeys(with, func(w *HubWrites) map[string]int { return w.Upkeep }) {
+		row(k+" elsewhere (member upkeep), in all", func(c *Convergence) string {
+			return fmt.Sprint(c.HubWritesByResource.Upkeep[k])
+		})
+	}
+}
+
+// unionKeys lists the keys of the counts of every convergence, the
+// commonest first.
+func unionKeys(cs []*Convergence, counts func(*HubWrites) map[string]int) []string {
+	all := map[string]int{}
+	for _, c := range cs {
+		for k, n := range counts(c.HubWritesByResource) {
+			all[k] += n
+		}
+	}
+	keys := slices.Collect(maps.Keys(all))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(all[b], all[a]), cmp.Compare(a, b)) })
+	return keys
+}
+
+// countAll adds up counts.
+func countAll(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// hubRequestsCell is the target row's figure and verdict: the hub's
+// writes in the fleet's namespace per FlinkDeployment, then all its writes
+// to members per FlinkDeployment (its client's count, the member claims'
+// renewals included, which come per member and time, not per
+// FlinkDeployment).
+func hubRequestsCell(c *Convergence) string {
+	all := c.HubWrites / float64(c.FlinkDeployments)
+	if c.HubWritesByResource == nil {
+		return fmt.Sprintf("%.2f | %s", all, verdict(all <= 8))
+	}
+	perFD := c.HubWritesByResource.PerFD(c.FlinkDeployments)
+	return fmt.Sprintf("%.3f (all writes to members: %.3f) | %s", perFD, all, verdict(perFD <= 8))
+}
