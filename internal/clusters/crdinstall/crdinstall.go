@@ -194,8 +194,26 @@ func (i *Installer) Install(ctx context.Context, c client.Client, r client.Reade
 	return Status{Reason: hubv1alpha1.ReasonInstalled, Message: fmt.Sprintf("%s applied at revision %d", strings.Join(names, ", "), Revision)}, nil
 }
 
-// install applies crd unless the member's is someone else's or newer.
+// conflictTries is how many times a CRD is read, judged and applied when
+// it changed between the read and the apply: another replica installed it
+// at the same moment, or the apiserver recorded it established. A conflict
+// is answered at once by judging the CRD again, not after the retry
+// interval with a failure reported meanwhile.
+const conflictTries = 3
+
+// install applies crd unless the member's is someone else's or newer,
+// judging again at once after a conflict (conflictTries).
 func (crd embeddedCRD) install(ctx context.Context, c client.Client, r client.Reader) (Status, error) {
+	for try := 1; ; try++ {
+		st, err := crd.installOnce(ctx, c, r)
+		if !apierrors.IsConflict(err) || try == conflictTries {
+			return st, err
+		}
+	}
+}
+
+// installOnce reads, judges and applies crd once.
+func (crd embeddedCRD) installOnce(ctx context.Context, c client.Client, r client.Reader) (Status, error) {
 	var existing apiextensionsv1.CustomResourceDefinition
 	err := r.Get(ctx, client.ObjectKey{Name: crd.obj.GetName()}, &existing)
 	obj := crd.obj.DeepCopy()

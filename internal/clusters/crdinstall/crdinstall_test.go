@@ -8,8 +8,10 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
@@ -105,6 +107,67 @@ func TestInstall(t *testing.T) {
 			t.Fatal("the hub replaced a newer CRD")
 		}
 	})
+}
+
+// TestInstallJudgesAgainAfterAConflict changes the CRD between the
+// installer's read and its apply, as another replica installing it at the
+// same moment does: the installer reads and judges it again at once, up to
+// conflictTries times.
+func TestInstallJudgesAgainAfterAConflict(t *testing.T) {
+	ctx := context.Background()
+	i, err := New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TestInstall may have left a newer hub's revision: this hub's again.
+	if crd := getCRD(t); crd.Annotations[RevisionAnnotation] != strconv.Itoa(Revision) {
+		crd.Annotations[RevisionAnnotation] = strconv.Itoa(Revision)
+		if err := member.Client.Update(ctx, crd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(t, i, hubv1alpha1.ReasonInstalled)
+	base, err := client.NewWithWatch(member.Config, client.Options{Scheme: framework.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		conflicts int
+		wantErr   bool
+	}{
+		{"one write in between", 1, false},
+		{"a write before every try", conflictTries, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bumps := 0
+			c := interceptor.NewClient(base, interceptor.Funcs{Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+				if obj.GetName() == "flinkdeployments.flink.apache.org" && bumps < tc.conflicts {
+					// Someone else writes the CRD after the installer read it.
+					bumps++
+					crd := getCRD(t)
+					crd.Annotations["test.flink-hub.io/bump"] = strconv.FormatInt(time.Now().UnixNano(), 10)
+					if err := member.Client.Update(ctx, crd); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return c.Patch(ctx, obj, patch, opts...)
+			}})
+			st, err := i.Install(ctx, c, member.Client)
+			if (err != nil) != tc.wantErr || (err != nil && !apierrors.IsConflict(err)) {
+				t.Fatalf("Install = %+v, %v; want a conflict: %v", st, err, tc.wantErr)
+			}
+			if !tc.wantErr && st.Reason != hubv1alpha1.ReasonInstalled {
+				t.Fatalf("Install = %+v, want installed", st)
+			}
+			if tc.wantErr && st.Reason != hubv1alpha1.ReasonInstallFailed {
+				t.Fatalf("Install = %+v, want the conflict reported", st)
+			}
+			if bumps != tc.conflicts {
+				t.Fatalf("%d writes in between, want %d", bumps, tc.conflicts)
+			}
+		})
+	}
 }
 
 func TestNewer(t *testing.T) {
