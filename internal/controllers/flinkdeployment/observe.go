@@ -561,7 +561,8 @@ func availableSince(dep *appsv1.Deployment) (time.Time, bool) {
 // upgrade. Only the first look at a deploying JobManager waits: a
 // JobManager already recorded (ready, or failed and now recovered) or
 // a job that has failed is written at once, and a job still starting after
-// the wait is recorded as it is.
+// the wait (at most a progress check, whatever the member's clock says) is
+// recorded as it is.
 func startingJobWait(st *v1beta1.FlinkDeploymentStatus, dep *appsv1.Deployment, reads clusterReads, now time.Time, progress time.Duration) time.Duration {
 	switch st.JobManagerDeploymentStatus {
 	case v1beta1.JobManagerDeploying, v1beta1.JobManagerDeployedNotReady:
@@ -578,7 +579,8 @@ func startingJobWait(st *v1beta1.FlinkDeploymentStatus, dep *appsv1.Deployment, 
 	if !ok {
 		return 0
 	}
-	return max(since.Add(progress).Sub(now), 0)
+	// A member clock ahead of the hub's never makes it wait longer.
+	return min(max(since.Add(progress).Sub(now), 0), progress)
 }
 
 func available(dep *appsv1.Deployment) bool {

@@ -259,6 +259,7 @@ func TestStartingJobWait(t *testing.T) {
 		{"jobs unreadable", v1beta1.JobManagerDeploying, dep(time.Second), clusterReads{jobsErr: errors.New("boom")}, 0},
 		{"JobManager already recorded ready", v1beta1.JobManagerReady, dep(time.Second), jobs(api.JobStatusCREATED), 0},
 		{"JobManager recorded failed", v1beta1.JobManagerError, dep(time.Second), jobs(api.JobStatusCREATED), 0},
+		{"member's clock a minute ahead", v1beta1.JobManagerDeploying, dep(-time.Minute), jobs(api.JobStatusCREATED), progress},
 		{"no Available condition", v1beta1.JobManagerDeploying, &appsv1.Deployment{}, jobs(api.JobStatusCREATED), 0},
 	} {
 		st := &v1beta1.FlinkDeploymentStatus{JobManagerDeploymentStatus: tc.jm}
