@@ -79,7 +79,7 @@ func hubWritesTable(p func(string, ...any), cs []*Convergence) {
 		})
 	}
 	row("**in the fleet's namespace, per FlinkDeployment**", func(c *Convergence) string {
-		return fmt.Sprintf("**%.2f**", c.HubWritesByResource.PerFD(c.FlinkDeployments))
+		return fmt.Sprintf("**%.3f**", c.HubWritesByResource.PerFD(c.FlinkDeployments))
 	})
 	for _, k := range unionKeys(with, func(w *HubWrites) map[string]int { return w.Upkeep }) {
 		row(k+" elsewhere (member upkeep), in all", func(c *Convergence) string {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,17 +15,19 @@ func TestHubRequestsCell(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name      string
+		n         int
 		writes    *HubWrites
 		all       float64
 		wantFD    string
 		wantMet   bool
 		wantTotal string
 	}{
-		{"eight per FlinkDeployment, claims apart", fleet(map[string]int{"patch flinkdeployments/status": 200, "create events": 200, "patch deployments": 400}, 9), 809, "8.000", true, "8.090"},
-		{"a third status patch for one", fleet(map[string]int{"patch flinkdeployments/status": 201, "create events": 200, "patch deployments": 400}, 0), 801, "8.010", false, "8.010"},
-		{"no audit", nil, 800, "8.00", true, ""},
+		{"eight per FlinkDeployment, claims apart", 100, fleet(map[string]int{"patch flinkdeployments/status": 200, "create events": 200, "patch deployments": 400}, 9), 809, "8.000", true, "8.090"},
+		{"a third status patch for one", 100, fleet(map[string]int{"patch flinkdeployments/status": 201, "create events": 200, "patch deployments": 400}, 0), 801, "8.010", false, "8.010"},
+		{"a third status patch for one of a thousand", 1000, &HubWrites{InFleet: map[string]int{"patch flinkdeployments/status": 2001, "create events": 2000, "patch deployments": 4000}}, 8001, "8.001", false, "8.001"},
+		{"no audit", 100, nil, 800, "8.00", true, ""},
 	} {
-		c := &Convergence{Replicas: 1, FlinkDeployments: 100, HubWrites: tc.all, HubWritesByResource: tc.writes}
+		c := &Convergence{Replicas: 1, FlinkDeployments: tc.n, HubWrites: tc.all, HubWritesByResource: tc.writes}
 		got := hubRequestsCell(c)
 		if !strings.HasPrefix(got, tc.wantFD) || strings.HasSuffix(got, verdict(true)) != tc.wantMet || !strings.Contains(got, tc.wantTotal) {
 			t.Errorf("%s: %q, want %s (all %s), met %v", tc.name, got, tc.wantFD, tc.wantTotal, tc.wantMet)
@@ -41,11 +46,41 @@ func TestHubWritesTable(t *testing.T) {
 		"| verb resource | 1 replica(s) |\n",
 		"| patch flinkdeployments/status, per FlinkDeployment | 2.100 |",
 		"| create events, per FlinkDeployment | 2.000 |",
-		"| **in the fleet's namespace, per FlinkDeployment** | **4.10** |",
+		"| **in the fleet's namespace, per FlinkDeployment** | **4.100** |",
 		"| update leases elsewhere (member upkeep), in all | 3 |",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestRender renders an earlier run's JSON as the run itself did.
+func TestRender(t *testing.T) {
+	res := &Results{Members: 3, FlinkDeployments: 10, Convergence: []*Convergence{
+		{Replicas: 1, FlinkDeployments: 10, Seconds: 5, HubWrites: 81, HubWritesByResource: &HubWrites{InFleet: map[string]int{"create events": 20, "patch flinkdeployments/status": 21}}},
+	}}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in, md := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.md")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := render(config{renderPath: in, mdPath: md}, &stdout, &stderr); code != 0 {
+		t.Fatalf("render: exit %d, %s", code, stderr.String())
+	}
+	written, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := res.Markdown(); stdout.String() != want || string(written) != want || !strings.Contains(want, "**4.100**") {
+		t.Fatalf("rendered:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+	if code := render(config{renderPath: filepath.Join(dir, "missing.json")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "missing.json") {
+		t.Fatalf("a missing file: exit %d, %q", code, stderr.String())
 	}
 }

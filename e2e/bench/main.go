@@ -45,6 +45,7 @@ type config struct {
 	throughputWindow          time.Duration
 	timeout                   time.Duration
 	out, jsonPath, mdPath     string
+	renderPath                string
 	hubBin                    string
 	skipFailover, skipLatency bool
 	skipConvergence           bool
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", filepath.Join(os.TempDir(), "flink-hub-bench"), "folder for replica logs, audit files and pprof profiles")
 	fs.StringVar(&c.jsonPath, "json", "", "write every figure as JSON to this file")
 	fs.StringVar(&c.mdPath, "md", "", "write the Markdown tables to this file")
+	fs.StringVar(&c.renderPath, "render", "", "run nothing: render the tables of an earlier run's -json file (to stdout and -md)")
 	fs.BoolVar(&c.skipFailover, "skip-failover", false, "skip the failover and upgrade scenarios")
 	fs.DurationVar(&c.cpuProfile, "cpu-profile", 20*time.Second, "length of the CPU profile of hub-0 taken at the start of each convergence (0: none)")
 	fs.BoolVar(&c.skipConvergence, "skip-convergence", false, "skip the floor, convergence, failover and upgrade scenarios (run only the latency one)")
@@ -126,7 +128,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if cfg.renderPath != "" {
+		os.Exit(render(cfg, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(context.Background(), cfg, os.Stdout, os.Stderr))
+}
+
+// render writes the tables of the run recorded in cfg.renderPath, as the
+// run wrote them, with today's report code; the exit code.
+func render(cfg config, stdout, stderr io.Writer) int {
+	b, err := os.ReadFile(cfg.renderPath)
+	res := &Results{}
+	if err == nil {
+		err = json.Unmarshal(b, res)
+	}
+	if err == nil {
+		md := res.Markdown()
+		fmt.Fprint(stdout, md)
+		if cfg.mdPath != "" {
+			err = os.WriteFile(cfg.mdPath, []byte(md), 0o644)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
 }
 
 // run runs every scenario, reports and returns the exit code.
