@@ -39,7 +39,8 @@ import (
 func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (requeuer *mcgate.Requeuer, closeAudit func(), err error) {
 	closeAudit = func() {}
 	mgr := hub.Manager
-	requeuer = mcgate.NewRequeuer(elector, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
+	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkDeploymentList"))
+	requeuer = mcgate.NewRequeuer(elector, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} }, mcgate.WithPrefetch(confirmer))
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, closeAudit, err
 	}
@@ -53,7 +54,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
 		Adoptions:   hub.Provider,
-		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkDeploymentList")),
+		CacheCheck:  confirmer,
 	}
 	setup := c.Controller
 	setup.Gate, setup.Replica, setup.ShardOf = elector, c.Election.Identity, elector.ShardOf
@@ -78,7 +79,8 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 // fetcher.
 func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
 	mgr := hub.Manager
-	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSessionJob, func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} })
+	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkSessionJobList"))
+	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSessionJob, func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} }, mcgate.WithPrefetch(confirmer))
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 		Jars:        jars,
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
-		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkSessionJobList")),
+		CacheCheck:  confirmer,
 	}
 	setup := flinksessionjob.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
 		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,
@@ -108,7 +110,8 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 // (returned: its key counts join the others').
 func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
 	mgr := hub.Manager
-	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSnapshot, func() client.ObjectList { return &flinkv1beta1.FlinkStateSnapshotList{} })
+	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkStateSnapshotList"))
+	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSnapshot, func() client.ObjectList { return &flinkv1beta1.FlinkStateSnapshotList{} }, mcgate.WithPrefetch(confirmer))
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, err
 	}
@@ -116,7 +119,7 @@ func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, reso
 		Clusters:    mgr,
 		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
 		Options:     c.Reconcile,
-		CacheCheck:  listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkStateSnapshotList")),
+		CacheCheck:  confirmer,
 	}
 	setup := flinkstatesnapshot.SetupOptions{Gate: elector, Replica: c.Election.Identity, ShardOf: elector.ShardOf,
 		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,

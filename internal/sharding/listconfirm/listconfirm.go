@@ -93,6 +93,18 @@ func (c *Confirmer) Current(ctx context.Context, member string, reader client.Re
 	return l.err == nil && l.versions[nn.Name] == rv
 }
 
+// Prefetch starts the list of namespace in member (through reader, a live
+// reader of the member's apiserver) that the first reconciles of a shard
+// acquired before now will wait for, or joins one still gathering, and
+// returns at once. Called at the acquisition, with the namespaces that
+// hold the shard's keys, it lets the lists of every member run while the
+// first reconciles are still queued, instead of one member's list after
+// another as the workers reach them. It confirms nothing by itself:
+// Current still needs the list to have started after the acquisition.
+func (c *Confirmer) Prefetch(member string, reader client.Reader, namespace string) {
+	c.listingFor(scope{member: member, namespace: namespace}, reader, time.Now())
+}
+
 // listingFor returns a list of sc that started after since: the latest
 // finished one, the running one, or a new one.
 func (c *Confirmer) listingFor(sc scope, reader client.Reader, since time.Time) *listing {

@@ -136,6 +136,38 @@ func TestCurrentComparesTheListedVersion(t *testing.T) {
 	}
 }
 
+// TestPrefetchListsBeforeTheFirstReconcile starts the list at the
+// acquisition: the first reconcile finds it and no second list is sent,
+// while an acquisition after the prefetch still needs a list of its own.
+func TestPrefetchListsBeforeTheFirstReconcile(t *testing.T) {
+	m := newMember(3)
+	m.gate = make(chan struct{})
+	c := New(listKind)
+	ctx := context.Background()
+	acquired := time.Now()
+	c.Prefetch("member-1", m, "ns")
+	c.Prefetch("member-1", m, "ns") // another shard of the same round
+	framework.AwaitWithin(t, 10*time.Second, "the prefetched list sent", func() error {
+		if lists, _ := m.counts(); lists != 1 {
+			return fmt.Errorf("%d lists, want 1", lists)
+		}
+		return nil
+	})
+	close(m.gate)
+	if !c.Current(ctx, "member-1", m, key(1), "rv-1", acquired) {
+		t.Fatal("the prefetched list did not confirm a version it listed")
+	}
+	if lists, _ := m.counts(); lists != 1 {
+		t.Fatalf("%d lists, want the prefetched one only", lists)
+	}
+	if !c.Current(ctx, "member-1", m, key(2), "rv-2", time.Now()) {
+		t.Fatal("an acquisition after the prefetched list was not confirmed by a list of its own")
+	}
+	if lists, _ := m.counts(); lists != 2 {
+		t.Fatalf("%d lists, want 2: the prefetched list started before the second acquisition", lists)
+	}
+}
+
 func TestCurrentNeedsAListStartedAfterTheAcquisition(t *testing.T) {
 	m := newMember(2)
 	c := New(listKind)

@@ -82,9 +82,10 @@ func enqueueOwned(gate Owner, kind string, target func(client.Object) (nn types.
 // it to the multicluster manager (it tracks clusters through Engage) and
 // pass Source to the controller's WatchesRawSource.
 type Requeuer struct {
-	gate    sharding.Gate
-	newList func() client.ObjectList
-	kind    string
+	gate     sharding.Gate
+	newList  func() client.ObjectList
+	kind     string
+	prefetch Prefetcher
 
 	mu       sync.Mutex
 	clusters map[multicluster.ClusterName]cluster.Cluster
@@ -92,11 +93,28 @@ type Requeuer struct {
 	counts   map[int]int
 }
 
+// Prefetcher is told, when a shard is acquired and before its keys are
+// queued, each member namespace that holds keys of the shard, with a live
+// reader of that member: listconfirm.Confirmer starts there the list the
+// keys' first reconciles wait for. It must not block.
+type Prefetcher interface {
+	Prefetch(member string, reader client.Reader, namespace string)
+}
+
+// Option configures a Requeuer.
+type Option func(*Requeuer)
+
+// WithPrefetch tells p the member namespaces of every shard acquired.
+func WithPrefetch(p Prefetcher) Option { return func(r *Requeuer) { r.prefetch = p } }
+
 // NewRequeuer returns a Requeuer for objects listed with newList (e.g.
 // func() client.ObjectList { return &v1beta1.FlinkDeploymentList{} })
 // whose keys have kind ("" for FlinkDeployments).
-func NewRequeuer(gate sharding.Gate, kind string, newList func() client.ObjectList) *Requeuer {
+func NewRequeuer(gate sharding.Gate, kind string, newList func() client.ObjectList, opts ...Option) *Requeuer {
 	r := &Requeuer{gate: gate, newList: newList, kind: kind, clusters: map[multicluster.ClusterName]cluster.Cluster{}}
+	for _, o := range opts {
+		o(r)
+	}
 	gate.OnAcquire(func(shard int) { r.enqueueShard(context.Background(), shard) })
 	return r
 }
@@ -230,15 +248,35 @@ func (r *Requeuer) key(name multicluster.ClusterName, nn types.NamespacedName) s
 const TakeoverPriority = 10
 
 func (r *Requeuer) enqueueShard(ctx context.Context, shard int) {
-	q, _ := r.snapshot()
+	q, clusters := r.snapshot()
 	if q == nil {
 		return
 	}
+	var moved []mcreconcile.Request
 	r.eachKey(ctx, func(name multicluster.ClusterName, nn types.NamespacedName) {
 		if r.gate.ShardOf(r.key(name, nn)) == shard {
-			addWithPriority(q, TakeoverPriority, request(name, nn))
+			moved = append(moved, request(name, nn))
 		}
 	})
+	if r.prefetch != nil {
+		// Before the keys are queued: their first reconciles find the
+		// lists running.
+		type memberNamespace struct {
+			member    multicluster.ClusterName
+			namespace string
+		}
+		prefetched := map[memberNamespace]bool{}
+		for _, req := range moved {
+			sc := memberNamespace{req.ClusterName, req.Namespace}
+			if cl, ok := clusters[req.ClusterName]; ok && !prefetched[sc] {
+				prefetched[sc] = true
+				r.prefetch.Prefetch(string(req.ClusterName), cl.GetAPIReader(), req.Namespace)
+			}
+		}
+	}
+	for _, req := range moved {
+		addWithPriority(q, TakeoverPriority, req)
+	}
 }
 
 // addWithPriority adds req to q with priority when q is a priority queue

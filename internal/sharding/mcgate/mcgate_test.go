@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -139,5 +141,103 @@ func TestCachedNamesReadsTheInformersKeys(t *testing.T) {
 	slices.SortFunc(got, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
 	if !slices.Equal(got, want) {
 		t.Fatalf("cachedNames = %v, want %v", got, want)
+	}
+}
+
+// acquireGate is a Gate whose shard acquisitions the test triggers; it
+// owns every key.
+type acquireGate struct{ onAcquire func(int) }
+
+func (g *acquireGate) Owns(string) bool { return true }
+func (g *acquireGate) Begin(ctx context.Context, _ string) (context.Context, func(), bool) {
+	return ctx, func() {}, true
+}
+func (g *acquireGate) ShardOf(key string) int       { return sharding.ShardOf(key, 64) }
+func (g *acquireGate) OnAcquire(fn func(int))       { g.onAcquire = fn }
+func (c readerCluster) GetAPIReader() client.Reader { return c.reader }
+
+// readerCluster is a storeCluster with a live reader of its own.
+type readerCluster struct {
+	storeCluster
+	reader client.Reader
+}
+
+// prefetches records Prefetch calls and whether the shard's keys were
+// queued when each came.
+type prefetches struct {
+	q     queue
+	calls []string
+}
+
+func (p *prefetches) Prefetch(member string, reader client.Reader, namespace string) {
+	p.calls = append(p.calls, fmt.Sprintf("%s/%s reader=%v queued=%d", member, namespace, reader, p.q.Len()))
+}
+
+// namedReader is a client.Reader that says which member it reads.
+type namedReader struct {
+	client.Reader
+	name string
+}
+
+func (r namedReader) String() string { return r.name }
+
+// TestAcquisitionPrefetchesTheShardsNamespaces: when a shard is acquired,
+// each member namespace holding its keys is prefetched once, through that
+// member's live reader, before any of the keys is queued.
+func TestAcquisitionPrefetchesTheShardsNamespaces(t *testing.T) {
+	gate := &acquireGate{}
+	p := &prefetches{}
+	r := NewRequeuer(gate, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} }, WithPrefetch(p))
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[mcreconcile.Request]())
+	defer q.ShutDown()
+	p.q = q
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := r.Source().Start(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	// The acquired shard holds two keys of member-1/apps, one of
+	// member-1/team-b and one of member-2/apps; member-1/team-c holds only
+	// a key of another shard.
+	shard := sharding.ShardOf(shardkey.Key{Cluster: "member-1", Namespace: "apps", Name: "a"}.String(), 64)
+	inShard := func(member, namespace string, other bool) types.NamespacedName {
+		for i := 0; ; i++ {
+			name := fmt.Sprintf("fd-%d", i)
+			if s := sharding.ShardOf(shardkey.Key{Cluster: member, Namespace: namespace, Name: name}.String(), 64); (s == shard) != other {
+				return types.NamespacedName{Namespace: namespace, Name: name}
+			}
+		}
+	}
+	members := map[string][]types.NamespacedName{
+		"member-1": {{Namespace: "apps", Name: "a"}, inShard("member-1", "apps", false), inShard("member-1", "team-b", false), inShard("member-1", "team-c", true)},
+		"member-2": {inShard("member-2", "apps", false)},
+	}
+	want, queued := map[string]bool{}, 0
+	for member, nns := range members {
+		inf := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &flinkv1beta1.FlinkDeployment{}, 0, toolscache.Indexers{})
+		for _, nn := range nns {
+			if err := inf.GetStore().Add(&flinkv1beta1.FlinkDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: nn.Namespace, Name: nn.Name}}); err != nil {
+				t.Fatal(err)
+			}
+			if sharding.ShardOf(shardkey.Key{Cluster: member, Namespace: nn.Namespace, Name: nn.Name}.String(), 64) == shard {
+				want[fmt.Sprintf("%s/%s reader=%s queued=0", member, nn.Namespace, member)] = true
+				queued++
+			}
+		}
+		cl := readerCluster{storeCluster: storeCluster{cache: storeCache{informer: inf}}, reader: namedReader{name: member}}
+		if err := r.Engage(ctx, multicluster.ClusterName(member), cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate.onAcquire(shard)
+	slices.Sort(p.calls)
+	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(p.calls, got) {
+		t.Fatalf("prefetched %v, want %v (once per member namespace, before the keys are queued)", p.calls, got)
+	}
+	if len(want) != 3 || queued != 4 {
+		t.Fatalf("the test's keys: %d namespaces and %d keys in the shard, want 3 and 4", len(want), queued)
+	}
+	if q.Len() != queued {
+		t.Fatalf("%d keys queued, want the shard's %d", q.Len(), queued)
 	}
 }
