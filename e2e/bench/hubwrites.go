@@ -26,18 +26,39 @@ type HubWrites struct {
 	Upkeep map[string]int `json:"upkeep"`
 }
 
-// readHubWrites reads the hub identity's writes between start and end
-// from every member's audit log.
-func readHubWrites(e *env, namespace string, start, end time.Time) (*HubWrites, error) {
-	out := &HubWrites{InFleet: map[string]int{}, Upkeep: map[string]int{}}
+// auditedRequests are the requests of the hub's identity one member's
+// audit log recorded.
+type auditedRequests struct {
+	member   string
+	requests []framework.Request
+}
+
+// readHubRequests reads, from every member's audit log, once, the
+// requests of the hub's identity received between start and end: what
+// statusPatchesOf and hubWritesOf count.
+func readHubRequests(e *env, start, end time.Time) ([]auditedRequests, error) {
+	var out []auditedRequests
 	for _, m := range e.fleet.Members {
 		reqs, err := m.Requests(func(r framework.Request) bool {
-			return r.User == framework.HubUser && auditWriteVerbs[r.Verb] && !r.Received.Before(start) && !r.Received.After(end)
+			return r.User == framework.HubUser && !r.Received.Before(start) && !r.Received.After(end)
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range reqs {
+		out = append(out, auditedRequests{member: m.Name, requests: reqs})
+	}
+	return out, nil
+}
+
+// hubWritesOf counts the writes among the hub's requests
+// (readHubRequests) by verb and resource, in namespace and elsewhere.
+func hubWritesOf(hub []auditedRequests, namespace string) *HubWrites {
+	out := &HubWrites{InFleet: map[string]int{}, Upkeep: map[string]int{}}
+	for _, m := range hub {
+		for _, r := range m.requests {
+			if !auditWriteVerbs[r.Verb] {
+				continue
+			}
 			key := r.Verb + " " + r.Resource
 			if r.Subresource != "" {
 				key += "/" + r.Subresource
@@ -49,7 +70,7 @@ func readHubWrites(e *env, namespace string, start, end time.Time) (*HubWrites, 
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // PerFD is the hub's writes in the fleet's namespace per FlinkDeployment

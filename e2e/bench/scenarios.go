@@ -158,15 +158,15 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.HubWatchStreams = watches - watchesBefore
-	if res.StatusPatches, err = readStatusPatches(e, fdNamespace, start, res.convergedAt); err != nil {
+	// The hub's writes until now, not the convergence's end: the event a
+	// last status write is followed by may reach its apiserver after the
+	// bench saw the write.
+	hubRequests, err := readHubRequests(e, start, time.Now())
+	if err != nil {
 		return nil, err
 	}
-	// Until now, not the convergence's end: the event a last status write
-	// is followed by may reach its apiserver after the bench saw the
-	// write.
-	if res.HubWritesByResource, err = readHubWrites(e, fdNamespace, start, time.Now()); err != nil {
-		return nil, err
-	}
+	res.StatusPatches = statusPatchesOf(hubRequests, fdNamespace, res.convergedAt)
+	res.HubWritesByResource = hubWritesOf(hubRequests, fdNamespace)
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
 		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfile); err != nil {

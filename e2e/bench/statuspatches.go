@@ -93,26 +93,21 @@ func summarizeStatusPatches(reqs []framework.Request) *StatusPatches {
 	return out
 }
 
-// readStatusPatches reads, from every member's audit log, the status
-// patches of FlinkDeployments in namespace the hub's identity sent
-// between start and end and the apiserver accepted (each member's names
-// apart).
-func readStatusPatches(e *env, namespace string, start, end time.Time) (*StatusPatches, error) {
+// statusPatchesOf summarizes, of the hub's requests (readHubRequests),
+// the status patches of FlinkDeployments in namespace received until end
+// that the apiserver accepted (each member's names apart).
+func statusPatchesOf(hub []auditedRequests, namespace string, end time.Time) *StatusPatches {
 	var all []framework.Request
-	for _, m := range e.fleet.Members {
-		reqs, err := m.Requests(func(r framework.Request) bool {
-			return r.User == framework.HubUser && r.Verb == "patch" && r.Resource == "flinkdeployments" && r.Subresource == "status" &&
-				r.Namespace == namespace && r.Code < 300 && !r.Received.Before(start) && !r.Received.After(end)
-		})
-		if err != nil {
-			return nil, err
+	for _, m := range hub {
+		for _, r := range m.requests {
+			if r.Verb == "patch" && r.Resource == "flinkdeployments" && r.Subresource == "status" &&
+				r.Namespace == namespace && r.Code < 300 && !r.Received.After(end) {
+				r.Namespace = m.member + "/" + r.Namespace
+				all = append(all, r)
+			}
 		}
-		for i := range reqs {
-			reqs[i].Namespace = m.Name + "/" + reqs[i].Namespace
-		}
-		all = append(all, reqs...)
 	}
-	return summarizeStatusPatches(all), nil
+	return summarizeStatusPatches(all)
 }
 
 // statusPatchTables renders what the status patches of the convergences
