@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,7 @@ func newFleetListCommand(g *globals, l fleetList) *cobra.Command {
 	var (
 		cluster, state, flinkNamespace string
 		allClusters                    bool
+		chunk                          int
 		src                            fleetSource
 	)
 	cmd := &cobra.Command{
@@ -121,8 +123,11 @@ func newFleetListCommand(g *globals, l fleetList) *cobra.Command {
 					q.Set(k, v)
 				}
 			}
-			var list fleetv1.DeploymentList
-			if err := g.fleetGet(cmd, src, l.path+"?"+q.Encode(), &list); err != nil {
+			if chunk < 0 || chunk > fleetv1.MaxLimit {
+				return fmt.Errorf("--chunk-size: want 0 (one request) or 1 to %d", fleetv1.MaxLimit)
+			}
+			list, err := g.fleetPages(cmd, src, l.path, q, chunk)
+			if err != nil {
 				return err
 			}
 			for _, missing := range list.Incomplete {
@@ -150,8 +155,38 @@ func newFleetListCommand(g *globals, l fleetList) *cobra.Command {
 	f.BoolVar(&allClusters, "all-clusters", false, "every member cluster (the default)")
 	f.StringVar(&state, "state", "", "only this lifecycle state (e.g. STABLE, FAILED)")
 	f.StringVar(&flinkNamespace, "flink-namespace", "", "only "+l.what+" of this namespace")
+	f.IntVar(&chunk, "chunk-size", 500, "read the list in pages of this many rows (0: in one request)")
 	addFleetSourceFlags(cmd, &src)
 	return cmd
+}
+
+// fleetPages GETs a fleet API list page by page, chunk rows at a time (in
+// one request when 0), and returns every page's rows and the replicas
+// missing from any page.
+func (g *globals) fleetPages(cmd *cobra.Command, src fleetSource, path string, q url.Values, chunk int) (fleetv1.DeploymentList, error) {
+	var all fleetv1.DeploymentList
+	if chunk > 0 {
+		q.Set("limit", strconv.Itoa(chunk))
+	}
+	for {
+		var page fleetv1.DeploymentList
+		if err := g.fleetGet(cmd, src, path+"?"+q.Encode(), &page); err != nil {
+			return all, err
+		}
+		all.Items = append(all.Items, page.Items...)
+		for _, missing := range page.Incomplete {
+			if !slices.Contains(all.Incomplete, missing) {
+				all.Incomplete = append(all.Incomplete, missing)
+			}
+		}
+		if page.Continue == "" {
+			return all, nil
+		}
+		if len(page.Items) == 0 || page.Continue == q.Get("continue") {
+			return all, fmt.Errorf("fleet API: a page without progress asks for another; stopped after %d rows", len(all.Items))
+		}
+		q.Set("continue", page.Continue)
+	}
 }
 
 // addFleetSourceFlags adds the flags that say how to reach the fleet API.

@@ -2,8 +2,8 @@
 // read-only over HTTPS (through the hub apiserver's service proxy) and the
 // kubectl plugin reads.
 //
-//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=
-//	GET /fleet/v1/sessionjobs?cluster=&namespace=&state=&owner=
+//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=&limit=&continue=
+//	GET /fleet/v1/sessionjobs?cluster=&namespace=&state=&owner=&limit=&continue=
 //	GET /fleet/v1/clusters
 //	GET /fleet/v1/config/{cluster}/{namespace}/{name}
 package v1
@@ -133,12 +133,23 @@ type Cluster struct {
 	Deployments int `json:"deployments"`
 }
 
+// MaxLimit is the largest page a list answers (?limit=, 1 to MaxLimit);
+// without a limit a list answers every row.
+const MaxLimit = 10000
+
 // DeploymentList is the answer of DeploymentsPath.
 type DeploymentList struct {
+	// Items are sorted by cluster, namespace and name.
 	Items []Deployment `json:"items"`
 	// Incomplete names the hub replicas whose rows are missing (they did
 	// not answer in time), each with why; empty when the list is whole.
 	Incomplete []string `json:"incomplete,omitempty"`
+	// Continue, when set, asks for the next page (?continue=, with the
+	// same filters and limit): the rows after this page's last, as the
+	// fleet is then. Empty on the last page. Pages are not a snapshot: a
+	// row that changes between two pages is listed as it is when its
+	// page is read.
+	Continue string `json:"continue,omitempty"`
 }
 
 // ClusterList is the answer of ClustersPath.

@@ -80,9 +80,20 @@ func (f *Fleet) httpClient() *http.Client {
 // KindFlinkSessionJob) passing filter, asking the peers with token unless
 // local.
 func (f *Fleet) Deployments(ctx context.Context, token string, filter fleetindex.Filter, local bool) (rows []fleetv1.Deployment, incomplete []string) {
-	rows = f.Index.Deployments(filter)
+	rows, _, incomplete = f.page(ctx, token, filter, pageQuery{}, local)
+	return rows, incomplete
+}
+
+// page is Deployments of one page: the rows after p.After, at most
+// p.Limit, and whether more follow. Each source (the index, every peer)
+// answers its first p.Limit rows after p.After; together they hold the
+// fleet's, and a source that has more answered p.Limit rows, so more
+// follow exactly when the merged rows exceed the page or a source said
+// it has more.
+func (f *Fleet) page(ctx context.Context, token string, filter fleetindex.Filter, p pageQuery, local bool) (rows []fleetv1.Deployment, more bool, incomplete []string) {
+	rows, more = f.Index.Page(filter, p.After, p.Limit)
 	if local || f.Peers == nil {
-		return rows, nil
+		return rows, more, nil
 	}
 	path := fleetv1.DeploymentsPath
 	if filter.Kind == fleetv1.KindFlinkSessionJob {
@@ -94,23 +105,34 @@ func (f *Fleet) Deployments(ctx context.Context, token string, filter fleetindex
 			q.Set(k, v)
 		}
 	}
+	p.values(q)
 	answers, incomplete := askPeers[DeploymentList](ctx, f, token, path+"?"+q.Encode())
 	seen := map[string]bool{}
 	for _, d := range rows {
 		seen[d.Kind+" "+fleetindex.KeyOf(&d).String()] = true
 	}
 	for _, a := range answers {
+		more = more || a.Continue != ""
 		for _, d := range a.Items {
-			if key := d.Kind + " " + fleetindex.KeyOf(&d).String(); !seen[key] {
-				seen[key] = true
+			// A peer's rows before the page (one that ignores
+			// ?continue=) are not the page's.
+			key := fleetindex.KeyOf(&d)
+			if p.After != nil && fleetindex.CompareKeys(key, *p.After) <= 0 {
+				continue
+			}
+			if id := d.Kind + " " + key.String(); !seen[id] {
+				seen[id] = true
 				rows = append(rows, d)
 			}
 		}
 	}
 	slices.SortFunc(rows, func(a, b fleetv1.Deployment) int {
-		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		return fleetindex.CompareKeys(fleetindex.KeyOf(&a), fleetindex.KeyOf(&b))
 	})
-	return rows, incomplete
+	if p.Limit > 0 && len(rows) > p.Limit {
+		rows, more = rows[:p.Limit], true
+	}
+	return rows, more, incomplete
 }
 
 // Clusters lists the members. Every replica knows every member (from the

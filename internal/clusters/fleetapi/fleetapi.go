@@ -43,14 +43,23 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 	for path, kind := range map[string]string{fleetv1.DeploymentsPath: fleetv1.KindFlinkDeployment, fleetv1.SessionJobsPath: fleetv1.KindFlinkSessionJob} {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			items, incomplete := fleet.Deployments(r.Context(), Bearer(r), fleetindex.Filter{
+			page, err := parsePage(q)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			items, more, incomplete := fleet.page(r.Context(), Bearer(r), fleetindex.Filter{
 				Kind:           kind,
 				Cluster:        q.Get("cluster"),
 				Namespace:      q.Get("namespace"),
 				LifecycleState: q.Get("state"),
 				Owner:          q.Get("owner"),
-			}, q.Get(Scope) == ScopeLocal)
-			writeJSON(w, DeploymentList{Items: nonNil(items), Incomplete: incomplete})
+			}, page, q.Get(Scope) == ScopeLocal)
+			list := DeploymentList{Items: nonNil(items), Incomplete: incomplete}
+			if more && len(items) > 0 {
+				list.Continue = encodeContinue(fleetindex.KeyOf(&items[len(items)-1]))
+			}
+			writeJSON(w, list)
 		})
 	}
 	mux.HandleFunc("GET "+fleetv1.ClustersPath, func(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,6 @@ package fleetindex
 import (
 	"cmp"
 	"fmt"
-	"slices"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -182,32 +181,72 @@ func (ix *Index) DeleteCluster(name string) {
 
 // Deployments returns the deployments matching f, sorted by key.
 func (ix *Index) Deployments(f Filter) []Deployment {
+	rows, _ := ix.Page(f, nil, 0)
+	return rows
+}
+
+// Page returns, sorted by key (cluster, namespace, name), at most limit
+// of the deployments matching f (all when limit is 0) whose key sorts
+// after after (from the first when nil), and whether more follow. It
+// reads the index in key order from after and stops at the first row
+// past the page: a page costs its own rows, not the fleet's.
+func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more bool) {
 	txn := ix.db.Txn(false)
 	defer txn.Abort()
-	index, args := indexID, []any(nil)
-	// Only the cluster is indexed: every index costs a radix tree entry
-	// per deployment in every replica, and filtering a member's or the
-	// fleet's rows by state or owner is a scan of memory.
-	if f.Cluster != "" {
-		index, args = indexCluster, []any{f.Cluster}
+	// Only the key is indexed: every index costs a radix tree entry per
+	// deployment in every replica, and filtering a member's or the
+	// fleet's rows by namespace, state or owner is a scan of memory.
+	kind, from := kindOf(f.Kind), Key{Cluster: f.Cluster}
+	if after != nil && CompareKeys(*after, from) >= 0 {
+		from = *after
+	} else {
+		after = nil
 	}
-	it, err := txn.Get(tableDeployments, index, args...)
+	it, err := txn.LowerBound(tableDeployments, indexID, kind, from.Cluster, from.Namespace, from.Name)
 	if err != nil {
 		panic(fmt.Sprintf("fleet index query: %v", err)) // indexes are static
 	}
-	var out []Deployment
-	for raw := it.Next(); raw != nil; raw = it.Next() {
+	// The batch holds pointers into the index, copied once into a slice
+	// of its size: a whole fleet's rows are not copied as a slice grows.
+	var batch []*Deployment
+	flush := func() {
+		copied := make([]Deployment, len(batch))
+		for i, d := range batch {
+			copied[i] = *d
+		}
+		if placed := ix.place(copied, f.Owner); rows == nil {
+			rows = placed
+		} else {
+			rows = append(rows, placed...)
+		}
+		batch = batch[:0]
+	}
+	for raw := it.Next(); raw != nil && (limit == 0 || len(rows) <= limit); raw = it.Next() {
 		d := raw.(*Deployment)
-		if f.matches(d) {
-			out = append(out, *d)
+		if d.Kind != kind || (f.Cluster != "" && d.Cluster != f.Cluster) {
+			break // past the kind, or the cluster, in key order
+		}
+		if (after != nil && CompareKeys(KeyOf(d), *after) == 0) || !f.matches(d) {
+			continue
+		}
+		// Rows are placed in batches of what the page still lacks, so
+		// that an owner filter places only what the page reads.
+		if batch = append(batch, d); limit > 0 && len(rows)+len(batch) > limit {
+			flush()
 		}
 	}
-	out = ix.place(out, f.Owner)
-	ix.countSessionJobs(txn, out)
-	slices.SortFunc(out, func(a, b Deployment) int {
-		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
-	return out
+	flush()
+	if limit > 0 && len(rows) > limit {
+		rows, more = rows[:limit], true
+	}
+	ix.countSessionJobs(txn, rows)
+	return rows, more
+}
+
+// CompareKeys orders keys as the index and the fleet API list them: by
+// cluster, namespace, name.
+func CompareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 // matches applies every field but Owner, which is known only once placed.

@@ -3,6 +3,7 @@ package fleetindex
 import (
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,6 +153,33 @@ func BenchmarkDeploymentsByClusterAndState(b *testing.B) {
 	}
 }
 
+// BenchmarkList compares a whole list of a 100,000-deployment fleet of
+// 1,000 members with one page of 500 rows from its middle (what `kubectl
+// flinkhub get` reads a request).
+func BenchmarkList(b *testing.B) {
+	ix := New()
+	for i := 0; i < 100000; i++ {
+		ix.UpsertDeployment(Deployment{Cluster: "member-" + itoa(i%1000), Namespace: "ns", Name: "fd-" + itoa(i), LifecycleState: "STABLE"})
+	}
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if got := ix.Deployments(Filter{}); len(got) != 100000 {
+				b.Fatalf("got %d rows", len(got))
+			}
+		}
+	})
+	b.Run("page-of-500", func(b *testing.B) {
+		b.ReportAllocs()
+		after := Key{Cluster: "member-500", Namespace: "ns", Name: "fd-500"}
+		for i := 0; i < b.N; i++ {
+			if got, more := ix.Page(Filter{}, &after, 500); len(got) != 500 || !more {
+				b.Fatalf("got %d rows, more %v", len(got), more)
+			}
+		}
+	})
+}
+
 // BenchmarkUpsertDeployment measures one informer event's index write.
 func BenchmarkUpsertDeployment(b *testing.B) {
 	ix := New()
@@ -206,5 +234,102 @@ func TestSessionJobRows(t *testing.T) {
 	}
 	if n := ix.CountDeployments("m1"); n != 2 {
 		t.Errorf("CountDeployments = %d, want the 2 FlinkDeployments", n)
+	}
+}
+
+// countingPlacer places a key with replica-<len(name)%2> and counts the
+// keys it was asked.
+type countingPlacer struct{ asked int }
+
+func (p *countingPlacer) Place(keys []Key) []Placement {
+	p.asked += len(keys)
+	out := make([]Placement, len(keys))
+	for i, k := range keys {
+		out[i] = Placement{Owner: "replica-" + strconv.Itoa(len(k.Name)%2)}
+	}
+	return out
+}
+
+// TestPage walks every filter's pages with several page sizes: the pages
+// hold the filter's rows in key order, each once, none after the last
+// page, and a page costs its own rows, not the fleet's.
+func TestPage(t *testing.T) {
+	placer := &countingPlacer{}
+	ix := New(WithPlacer(placer))
+	var all []Deployment
+	// Clusters and namespaces that are prefixes of others: key order is
+	// (cluster, namespace, name), not the order of the joined strings.
+	for _, cluster := range []string{"m", "m1", "m10", "m2"} {
+		for _, ns := range []string{"a", "a-b", "ab"} {
+			for i, name := range []string{"x", "xy", "y", "z10", "z9"} {
+				d := Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: cluster, Namespace: ns, Name: name, LifecycleState: []string{"STABLE", "FAILED"}[i%2]}
+				ix.UpsertDeployment(d)
+				all = append(all, d)
+				// A session job of the same key is another kind's row.
+				ix.UpsertDeployment(Deployment{Kind: fleetv1.KindFlinkSessionJob, Cluster: cluster, Namespace: ns, Name: name, SessionCluster: name})
+			}
+		}
+	}
+	want := func(f Filter) []string {
+		var rows []Deployment
+		for _, d := range all {
+			if f.matches(&d) && (f.Owner == "" || f.Owner == "replica-"+strconv.Itoa(len(d.Name)%2)) {
+				rows = append(rows, d)
+			}
+		}
+		slices.SortFunc(rows, func(a, b Deployment) int { return CompareKeys(KeyOf(&a), KeyOf(&b)) })
+		return keys(rows)
+	}
+	filters := []Filter{
+		{},
+		{Cluster: "m1"},
+		{Cluster: "m10", Namespace: "a"},
+		{Namespace: "ab", LifecycleState: "FAILED"},
+		{Owner: "replica-1"},
+		{Cluster: "m2", Owner: "replica-0", LifecycleState: "STABLE"},
+		{Cluster: "m3"},
+	}
+	for _, f := range filters {
+		if got := keys(ix.Deployments(f)); !reflect.DeepEqual(got, want(f)) {
+			t.Fatalf("Deployments(%+v) = %v, want %v", f, got, want(f))
+		}
+		for _, limit := range []int{1, 2, 3, 7, 1000} {
+			var got []string
+			var after *Key
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("%+v, limit %d: no last page", f, limit)
+				}
+				placer.asked = 0
+				rows, more := ix.Page(f, after, limit)
+				if len(rows) > limit || (more && len(rows) < limit) || (pages > 0 && len(rows) == 0) {
+					t.Fatalf("%+v, limit %d, page %d: %d rows, more %v", f, limit, pages, len(rows), more)
+				}
+				if f.Owner == "" && placer.asked > limit+1 {
+					t.Fatalf("%+v, limit %d: a page placed %d keys", f, limit, placer.asked)
+				}
+				got = append(got, keys(rows)...)
+				if !more {
+					break
+				}
+				last := KeyOf(&rows[len(rows)-1])
+				after = &last
+			}
+			if w := want(f); !reflect.DeepEqual(got, w) && len(got)+len(w) > 0 {
+				t.Fatalf("%+v, limit %d: pages hold %v, want %v", f, limit, got, w)
+			}
+		}
+	}
+	// A page continues after its key even when that row went away, and a
+	// key before the cluster filter's starts at the cluster.
+	ix.DeleteDeployment(Key{Cluster: "m1", Namespace: "a", Name: "xy"})
+	if rows, _ := ix.Page(Filter{}, &Key{Cluster: "m1", Namespace: "a", Name: "xy"}, 1); len(rows) != 1 || KeyOf(&rows[0]).String() != "m1/a/y" {
+		t.Fatalf("after a deleted key: %v", keys(rows))
+	}
+	if rows, _ := ix.Page(Filter{Cluster: "m2"}, &Key{Cluster: "m1", Namespace: "zz", Name: "zz"}, 1); len(rows) != 1 || KeyOf(&rows[0]).String() != "m2/a/x" {
+		t.Fatalf("a key before the cluster: %v", keys(rows))
+	}
+	if rows, more := ix.Page(Filter{Cluster: "m1"}, &Key{Cluster: "m10", Namespace: "a", Name: "a"}, 1); len(rows) != 0 || more {
+		t.Fatalf("a key after the cluster: %v, more %v", keys(rows), more)
 	}
 }
