@@ -368,3 +368,17 @@ func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
 		t.Fatalf("a narrow filter: %d matched, truncated %v", v.Matched, v.Truncated())
 	}
 }
+
+// TestResourcePageShowsItsRow: a resource's page shows its own row, not a
+// neighbour's whose name starts the same.
+func TestResourcePageShowsItsRow(t *testing.T) {
+	ix := fleetindex.New()
+	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
+	ix.UpsertDeployment(row("member-1", "team-a", "orders-2", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "orders-2 broke"))
+	ix.UpsertDeployment(row("member-1", "team-a", "orders-3", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", "orders-3 broke"))
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
+	code, _, body := get(t, srv.URL+"/console/clusters/member-1/namespaces/team-a/flinkdeployments/orders-2")
+	if code != http.StatusOK || !strings.Contains(body, "orders-2 broke") || strings.Contains(body, "orders-3 broke") {
+		t.Fatalf("the page of orders-2 (%d):\n%s", code, body)
+	}
+}

@@ -148,8 +148,10 @@ func (c *console) resource(w http.ResponseWriter, r *http.Request) {
 	cluster, namespace, name := r.PathValue("cluster"), r.PathValue("namespace"), r.PathValue("name")
 	var v ResourceView
 	found := false
-	rows, _ := c.opts.Fleet.Deployments(r.Context(), fleetapi.Bearer(r), fleetindex.Filter{Kind: kind, Cluster: cluster, Namespace: namespace}, false)
+	rows, _ := c.opts.Fleet.Deployments(r.Context(), fleetapi.Bearer(r), fleetindex.Filter{Kind: kind, Cluster: cluster, Namespace: namespace, Name: name}, false)
 	for _, d := range rows {
+		// The name is checked again: a peer of an older hub answers its
+		// whole namespace.
 		if d.Name == name {
 			v.Row, found = d, true
 		}

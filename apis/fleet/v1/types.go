@@ -2,8 +2,8 @@
 // read-only over HTTPS (through the hub apiserver's service proxy) and the
 // kubectl plugin reads.
 //
-//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=&limit=&continue=
-//	GET /fleet/v1/sessionjobs?cluster=&namespace=&state=&owner=&limit=&continue=
+//	GET /fleet/v1/deployments?cluster=&namespace=&name=&state=&owner=&limit=&continue=
+//	GET /fleet/v1/sessionjobs?cluster=&namespace=&name=&state=&owner=&limit=&continue=
 //	GET /fleet/v1/clusters
 //	GET /fleet/v1/config/{cluster}/{namespace}/{name}
 package v1

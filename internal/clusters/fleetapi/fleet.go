@@ -100,7 +100,7 @@ func (f *Fleet) page(ctx context.Context, token string, filter fleetindex.Filter
 		path = fleetv1.SessionJobsPath
 	}
 	q := url.Values{Scope: {ScopeLocal}}
-	for k, v := range map[string]string{"cluster": filter.Cluster, "namespace": filter.Namespace, "state": filter.LifecycleState, "owner": filter.Owner} {
+	for k, v := range map[string]string{"cluster": filter.Cluster, "namespace": filter.Namespace, "name": filter.Name, "state": filter.LifecycleState, "owner": filter.Owner} {
 		if v != "" {
 			q.Set(k, v)
 		}

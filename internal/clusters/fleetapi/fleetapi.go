@@ -52,6 +52,7 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 				Kind:           kind,
 				Cluster:        q.Get("cluster"),
 				Namespace:      q.Get("namespace"),
+				Name:           q.Get("name"),
 				LifecycleState: q.Get("state"),
 				Owner:          q.Get("owner"),
 			}, page, q.Get(Scope) == ScopeLocal)

@@ -163,6 +163,8 @@ func TestServerFilters(t *testing.T) {
 		{"?state=STABLE", []string{"m1/a/x", "m2/b/x"}},
 		{"?cluster=m2&state=FAILED", []string{}},
 		{"?namespace=b", []string{"m2/b/x"}},
+		{"?cluster=m1&namespace=a&name=y", []string{"m1/a/y"}},
+		{"?name=x", []string{"m1/a/x", "m2/b/x"}},
 	}
 	for _, tc := range cases {
 		t.Run("deployments"+tc.query, func(t *testing.T) {
@@ -246,9 +248,12 @@ func TestReplicasAskEachOther(t *testing.T) {
 		t.Fatalf("replica a's own rows: %s", keys(local))
 	}
 	// Filters travel to the peers.
-	var m2 fleetapi.DeploymentList
+	var m2, named fleetapi.DeploymentList
 	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?cluster=m2", &m2); err != nil || keys(m2) != "m2/y" {
 		t.Fatalf("cluster=m2 from replica a: %s, %v", keys(m2), err)
+	}
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?cluster=m2&namespace=b&name=y", &named); err != nil || keys(named) != "m2/y" {
+		t.Fatalf("m2/b/y by name from replica a: %s, %v", keys(named), err)
 	}
 	// A peer that is gone is named, and the rest is served.
 	stopB()

@@ -62,8 +62,29 @@ type Filter struct {
 	Kind           string
 	Cluster        string
 	Namespace      string
+	Name           string
 	LifecycleState string
 	Owner          string
+}
+
+// keyPrefix is the leading part of the key that f fixes (cluster; then
+// namespace; then name), where its rows start in key order.
+func (f Filter) keyPrefix() Key {
+	k := Key{Cluster: f.Cluster}
+	if k.Cluster != "" {
+		k.Namespace = f.Namespace
+		if k.Namespace != "" {
+			k.Name = f.Name
+		}
+	}
+	return k
+}
+
+// inPrefix reports whether d's key starts with f's keyPrefix: the rows that
+// do are one run of the index's key order.
+func (f Filter) inPrefix(d *Deployment) bool {
+	p := f.keyPrefix()
+	return (p.Cluster == "" || d.Cluster == p.Cluster) && (p.Namespace == "" || d.Namespace == p.Namespace) && (p.Name == "" || d.Name == p.Name)
 }
 
 // Index is the fleet index. It is safe for concurrent use.
@@ -194,9 +215,10 @@ func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more 
 	txn := ix.db.Txn(false)
 	defer txn.Abort()
 	// Only the key is indexed: every index costs a radix tree entry per
-	// deployment in every replica, and filtering a member's or the
-	// fleet's rows by namespace, state or owner is a scan of memory.
-	kind, from := kindOf(f.Kind), Key{Cluster: f.Cluster}
+	// deployment in every replica. A filter that fixes the key's leading
+	// fields reads their run of rows; filtering by state or owner, or by a
+	// namespace or name alone, is a scan of memory.
+	kind, from := kindOf(f.Kind), f.keyPrefix()
 	if after != nil && CompareKeys(*after, from) >= 0 {
 		from = *after
 	} else {
@@ -223,8 +245,8 @@ func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more 
 	}
 	for raw := it.Next(); raw != nil && (limit == 0 || len(rows) <= limit); raw = it.Next() {
 		d := raw.(*Deployment)
-		if d.Kind != kind || (f.Cluster != "" && d.Cluster != f.Cluster) {
-			break // past the kind, or the cluster, in key order
+		if d.Kind != kind || !f.inPrefix(d) {
+			break // past the kind, or the filter's run of keys
 		}
 		if (after != nil && CompareKeys(KeyOf(d), *after) == 0) || !f.matches(d) {
 			continue
@@ -252,7 +274,7 @@ func CompareKeys(a, b Key) int {
 // matches applies every field but Owner, which is known only once placed.
 func (f Filter) matches(d *Deployment) bool {
 	return d.Kind == kindOf(f.Kind) && (f.Cluster == "" || d.Cluster == f.Cluster) &&
-		(f.Namespace == "" || d.Namespace == f.Namespace) &&
+		(f.Namespace == "" || d.Namespace == f.Namespace) && (f.Name == "" || d.Name == f.Name) &&
 		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState)
 }
 

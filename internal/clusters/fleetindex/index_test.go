@@ -270,17 +270,7 @@ func TestPage(t *testing.T) {
 			}
 		}
 	}
-	want := func(f Filter) []string {
-		var rows []Deployment
-		for _, d := range all {
-			if f.matches(&d) && (f.Owner == "" || f.Owner == "replica-"+strconv.Itoa(len(d.Name)%2)) {
-				rows = append(rows, d)
-			}
-		}
-		slices.SortFunc(rows, func(a, b Deployment) int { return CompareKeys(KeyOf(&a), KeyOf(&b)) })
-		return keys(rows)
-	}
-	filters := []Filter{
+	for _, f := range []Filter{
 		{},
 		{Cluster: "m1"},
 		{Cluster: "m10", Namespace: "a"},
@@ -288,35 +278,20 @@ func TestPage(t *testing.T) {
 		{Owner: "replica-1"},
 		{Cluster: "m2", Owner: "replica-0", LifecycleState: "STABLE"},
 		{Cluster: "m3"},
-	}
-	for _, f := range filters {
-		if got := keys(ix.Deployments(f)); !reflect.DeepEqual(got, want(f)) {
-			t.Fatalf("Deployments(%+v) = %v, want %v", f, got, want(f))
+		{Cluster: "m1", Namespace: "a-b"},
+		{Cluster: "m1", Namespace: "a"},
+		{Cluster: "m10", Namespace: "ab", Name: "xy"},
+		{Cluster: "m10", Namespace: "ab", Name: "x", LifecycleState: "FAILED"},
+		{Name: "z9"},
+		{Namespace: "a", Name: "y"},
+	} {
+		want := wantedKeys(all, f)
+		if got := keys(ix.Deployments(f)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("Deployments(%+v) = %v, want %v", f, got, want)
 		}
 		for _, limit := range []int{1, 2, 3, 7, 1000} {
-			var got []string
-			var after *Key
-			for pages := 0; ; pages++ {
-				if pages > len(all) {
-					t.Fatalf("%+v, limit %d: no last page", f, limit)
-				}
-				placer.asked = 0
-				rows, more := ix.Page(f, after, limit)
-				if len(rows) > limit || (more && len(rows) < limit) || (pages > 0 && len(rows) == 0) {
-					t.Fatalf("%+v, limit %d, page %d: %d rows, more %v", f, limit, pages, len(rows), more)
-				}
-				if f.Owner == "" && placer.asked > limit+1 {
-					t.Fatalf("%+v, limit %d: a page placed %d keys", f, limit, placer.asked)
-				}
-				got = append(got, keys(rows)...)
-				if !more {
-					break
-				}
-				last := KeyOf(&rows[len(rows)-1])
-				after = &last
-			}
-			if w := want(f); !reflect.DeepEqual(got, w) && len(got)+len(w) > 0 {
-				t.Fatalf("%+v, limit %d: pages hold %v, want %v", f, limit, got, w)
+			if got := walkPages(t, ix, placer, f, limit, len(all)); !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+				t.Fatalf("%+v, limit %d: pages hold %v, want %v", f, limit, got, want)
 			}
 		}
 	}
@@ -331,5 +306,48 @@ func TestPage(t *testing.T) {
 	}
 	if rows, more := ix.Page(Filter{Cluster: "m1"}, &Key{Cluster: "m10", Namespace: "a", Name: "a"}, 1); len(rows) != 0 || more {
 		t.Fatalf("a key after the cluster: %v, more %v", keys(rows), more)
+	}
+}
+
+// wantedKeys are the keys of the rows of all that f selects, in key order,
+// with the countingPlacer's owners. Written out, not with f.matches: the
+// test judges it.
+func wantedKeys(all []Deployment, f Filter) []string {
+	var rows []Deployment
+	for _, d := range all {
+		if (f.Cluster == "" || d.Cluster == f.Cluster) && (f.Namespace == "" || d.Namespace == f.Namespace) &&
+			(f.Name == "" || d.Name == f.Name) && (f.LifecycleState == "" || d.LifecycleState == f.LifecycleState) &&
+			(f.Owner == "" || f.Owner == "replica-"+strconv.Itoa(len(d.Name)%2)) {
+			rows = append(rows, d)
+		}
+	}
+	slices.SortFunc(rows, func(a, b Deployment) int { return CompareKeys(KeyOf(&a), KeyOf(&b)) })
+	return keys(rows)
+}
+
+// walkPages reads every page of f, limit rows at a time, checking each
+// page's size and what it placed, and returns the keys they held.
+func walkPages(t *testing.T, ix *Index, placer *countingPlacer, f Filter, limit, most int) []string {
+	t.Helper()
+	var got []string
+	var after *Key
+	for pages := 0; ; pages++ {
+		if pages > most {
+			t.Fatalf("%+v, limit %d: no last page", f, limit)
+		}
+		placer.asked = 0
+		rows, more := ix.Page(f, after, limit)
+		if len(rows) > limit || (more && len(rows) < limit) || (pages > 0 && len(rows) == 0) {
+			t.Fatalf("%+v, limit %d, page %d: %d rows, more %v", f, limit, pages, len(rows), more)
+		}
+		if f.Owner == "" && placer.asked > limit+1 {
+			t.Fatalf("%+v, limit %d: a page placed %d keys", f, limit, placer.asked)
+		}
+		got = append(got, keys(rows)...)
+		if !more {
+			return got
+		}
+		last := KeyOf(&rows[len(rows)-1])
+		after = &last
 	}
 }
