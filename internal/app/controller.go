@@ -33,14 +33,23 @@ import (
 	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
+// takeover returns a kind's Requeuer, which queues the keys of every shard
+// acquired, and the Confirmer their first reconciles ask whether the
+// cache is current: the one the Requeuer starts the lists of at the
+// acquisition (mcgate.WithPrefetch). kind is the keys' shard kind,
+// listKind the kind's list in flink.apache.org/v1beta1.
+func takeover(elector *sharding.Elector, kind, listKind string, newList func() client.ObjectList) (*mcgate.Requeuer, *listconfirm.Confirmer) {
+	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind(listKind))
+	return mcgate.NewRequeuer(elector, kind, newList, mcgate.WithPrefetch(confirmer)), confirmer
+}
+
 // setupController registers the FlinkDeployment controller, gated by the
 // elector, with the requeuer of acquired shards. closeAudit closes the
 // reconcile audit, if one is kept.
 func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (requeuer *mcgate.Requeuer, closeAudit func(), err error) {
 	closeAudit = func() {}
 	mgr := hub.Manager
-	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkDeploymentList"))
-	requeuer = mcgate.NewRequeuer(elector, "", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} }, mcgate.WithPrefetch(confirmer))
+	requeuer, confirmer := takeover(elector, "", "FlinkDeploymentList", func() client.ObjectList { return &flinkv1beta1.FlinkDeploymentList{} })
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, closeAudit, err
 	}
@@ -79,8 +88,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 // fetcher.
 func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
 	mgr := hub.Manager
-	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkSessionJobList"))
-	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSessionJob, func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} }, mcgate.WithPrefetch(confirmer))
+	requeuer, confirmer := takeover(elector, shardkey.KindSessionJob, "FlinkSessionJobList", func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} })
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, err
 	}
@@ -110,8 +118,7 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 // (returned: its key counts join the others').
 func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
 	mgr := hub.Manager
-	confirmer := listconfirm.New(flinkv1beta1.GroupVersion.WithKind("FlinkStateSnapshotList"))
-	requeuer := mcgate.NewRequeuer(elector, shardkey.KindSnapshot, func() client.ObjectList { return &flinkv1beta1.FlinkStateSnapshotList{} }, mcgate.WithPrefetch(confirmer))
+	requeuer, confirmer := takeover(elector, shardkey.KindSnapshot, "FlinkStateSnapshotList", func() client.ObjectList { return &flinkv1beta1.FlinkStateSnapshotList{} })
 	if err := mgr.Add(requeuer); err != nil {
 		return nil, err
 	}
