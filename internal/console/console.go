@@ -218,8 +218,10 @@ func (c *console) fail(w http.ResponseWriter, status int, title, message string)
 	c.render(w, status, "error", c.page("", title, message))
 }
 
-// rowsOf lists the fleet's FlinkDeployments and FlinkSessionJobs as the
-// viewer of r may see them, and the replicas whose rows are missing.
+// rowsOf lists every FlinkDeployment and FlinkSessionJob of the fleet as
+// the viewer of r may see them, and the replicas whose rows are missing:
+// for the shards page, which is not refreshed (the fleet page reads a
+// summary and a page of rows instead).
 func (c *console) rowsOf(r *http.Request) ([]fleetv1.Deployment, []string) {
 	token := fleetapi.Bearer(r)
 	deployments, missing := c.opts.Fleet.Deployments(r.Context(), token, fleetindex.Filter{Kind: fleetv1.KindFlinkDeployment}, false)

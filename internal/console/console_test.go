@@ -24,34 +24,6 @@ func row(cluster, ns, name, kind, lifecycle, job, errText string) fleetv1.Deploy
 	return fleetv1.Deployment{Kind: kind, Cluster: cluster, Namespace: ns, Name: name, LifecycleState: lifecycle, JobState: job, Error: errText}
 }
 
-func TestFleetFilterMatch(t *testing.T) {
-	d := row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", "")
-	failing := row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "JobManager unreachable")
-	for _, tc := range []struct {
-		name   string
-		f      FleetFilter
-		d      fleetv1.Deployment
-		passes bool
-	}{
-		{"zero filter", FleetFilter{}, d, true},
-		{"cluster", FleetFilter{Cluster: "member-1"}, d, true},
-		{"other cluster", FleetFilter{Cluster: "member-2"}, d, false},
-		{"lifecycle state", FleetFilter{State: "STABLE"}, d, true},
-		{"job state, any case", FleetFilter{State: "running"}, d, true},
-		{"other state", FleetFilter{State: "FAILED"}, d, false},
-		{"text in name", FleetFilter{Text: "ORD"}, d, true},
-		{"text in namespace", FleetFilter{Text: "team-a"}, d, true},
-		{"text in error", FleetFilter{Text: "unreachable"}, failing, true},
-		{"text nowhere", FleetFilter{Text: "unreachable"}, d, false},
-		{"all three", FleetFilter{Cluster: "member-2", State: "FAILED", Text: "pay"}, failing, true},
-		{"one of three fails", FleetFilter{Cluster: "member-2", State: "RUNNING", Text: "pay"}, failing, false},
-	} {
-		if got := tc.f.Match(tc.d); got != tc.passes {
-			t.Errorf("%s: Match = %v, want %v", tc.name, got, tc.passes)
-		}
-	}
-}
-
 func TestFleetFilterQueryRoundTrips(t *testing.T) {
 	f := FleetFilter{Cluster: "member-1", State: "FAILED", Text: "a b&c"}
 	u, err := http.NewRequest(http.MethodGet, "/console/?"+f.Query(), nil)
@@ -66,6 +38,22 @@ func TestFleetFilterQueryRoundTrips(t *testing.T) {
 	}
 }
 
+// fleetOf indexes rows and returns what the fleet page reads of them
+// with f: the summary and the first rows of each kind.
+func fleetOf(rows []fleetv1.Deployment, f FleetFilter) FleetView {
+	ix := fleetindex.New()
+	for _, d := range rows {
+		ix.UpsertDeployment(d)
+	}
+	var first []fleetv1.Deployment
+	more := false
+	for _, kind := range []string{fleetv1.KindFlinkDeployment, fleetv1.KindFlinkSessionJob} {
+		page, m := ix.Page(f.indexFilter(kind), nil, MaxRows)
+		first, more = append(first, page...), more || m
+	}
+	return BuildFleetView(ix.Summary(f.indexFilter("")), first, more, f)
+}
+
 func TestBuildFleetView(t *testing.T) {
 	all := []fleetv1.Deployment{
 		row("member-2", "b", "z", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
@@ -73,14 +61,14 @@ func TestBuildFleetView(t *testing.T) {
 		row("member-1", "a", "x", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
 		row("member-1", "a", "x", fleetv1.KindFlinkSessionJob, "STABLE", "", ""),
 	}
-	v := BuildFleetView(all, FleetFilter{Cluster: "member-1"})
+	v := fleetOf(all, FleetFilter{Cluster: "member-1"})
 	var keys []string
 	for _, d := range v.Rows {
 		keys = append(keys, d.Cluster+"/"+d.Name+"/"+d.Kind)
 	}
 	want := []string{"member-1/x/FlinkDeployment", "member-1/x/FlinkSessionJob", "member-1/y/FlinkDeployment"}
-	if !slices.Equal(keys, want) {
-		t.Fatalf("rows %v, want %v", keys, want)
+	if !slices.Equal(keys, want) || v.Matched != 3 || v.Truncated() {
+		t.Fatalf("rows %v (%d matched, truncated %v), want %v", keys, v.Matched, v.Truncated(), want)
 	}
 	if v.Total != 4 || !slices.Equal(v.Clusters, []string{"member-1", "member-2"}) {
 		t.Fatalf("total %d clusters %v", v.Total, v.Clusters)
@@ -99,6 +87,16 @@ func TestBuildFleetView(t *testing.T) {
 	}
 	if !slices.Equal(counts["member-1"], []int{1, 1, 1}) || !slices.Equal(counts["member-2"], []int{0, 1, 0}) {
 		t.Fatalf("counts %v", counts)
+	}
+	// The state filter matches a job's state or a lifecycle state, in any
+	// case; the text filter any part of a row.
+	for _, tc := range []struct {
+		f    FleetFilter
+		want int
+	}{{FleetFilter{State: "running"}, 2}, {FleetFilter{State: "DEPLOYED", Text: "BOOM"}, 1}, {FleetFilter{Text: "member-"}, 4}, {FleetFilter{Text: "nowhere"}, 0}} {
+		if v := fleetOf(all, tc.f); v.Matched != tc.want || len(v.Rows) != tc.want || v.Total != 4 {
+			t.Errorf("%+v: %d matched, %d rows of %d, want %d", tc.f, v.Matched, len(v.Rows), v.Total, tc.want)
+		}
 	}
 }
 
@@ -351,7 +349,7 @@ func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
 	for i := range MaxRows + 5 {
 		all = append(all, row("m", "ns", fmt.Sprintf("job-%05d", i), fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
 	}
-	v := BuildFleetView(all, FleetFilter{})
+	v := fleetOf(all, FleetFilter{})
 	if len(v.Rows) != MaxRows || v.Matched != MaxRows+5 || !v.Truncated() || v.Rows[0].Name != "job-00000" {
 		t.Fatalf("%d rows, %d matched, truncated %v", len(v.Rows), v.Matched, v.Truncated())
 	}
@@ -364,7 +362,7 @@ func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
 	if n := strings.Count(body, "data-key="); n != MaxRows || !strings.Contains(body, fmt.Sprintf("Showing the first %d of %d", MaxRows, MaxRows+5)) {
 		t.Fatalf("%d rows rendered; the page does not say it left some out", n)
 	}
-	if v := BuildFleetView(all, FleetFilter{Text: "job-0000"}); v.Truncated() || v.Matched != 10 {
+	if v := fleetOf(all, FleetFilter{Text: "job-0000"}); v.Truncated() || v.Matched != 10 {
 		t.Fatalf("a narrow filter: %d matched, truncated %v", v.Matched, v.Truncated())
 	}
 }

@@ -1,13 +1,16 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
+	"sync"
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 )
 
 // FleetFilter narrows the fleet table; its zero value lets everything
@@ -39,24 +42,10 @@ func (f FleetFilter) Query() string {
 	return v.Encode()
 }
 
-// Match reports whether d passes f.
-func (f FleetFilter) Match(d fleetv1.Deployment) bool {
-	if f.Cluster != "" && d.Cluster != f.Cluster {
-		return false
-	}
-	if f.State != "" && !strings.EqualFold(d.LifecycleState, f.State) && !strings.EqualFold(d.JobState, f.State) {
-		return false
-	}
-	if f.Text == "" {
-		return true
-	}
-	text := strings.ToLower(f.Text)
-	for _, field := range []string{d.Cluster, d.Namespace, d.Name, d.Owner, d.Kind, d.Error, d.SessionCluster} {
-		if strings.Contains(strings.ToLower(field), text) {
-			return true
-		}
-	}
-	return false
+// indexFilter is f as the fleet index's filter of rows of kind ("" for
+// a summary, which counts both).
+func (f FleetFilter) indexFilter(kind string) fleetindex.Filter {
+	return fleetindex.Filter{Kind: kind, Cluster: f.Cluster, AnyState: f.State, Text: f.Text}
 }
 
 // StateCounts is one member's count of resources per state.
@@ -86,6 +75,8 @@ type FleetView struct {
 	// under: a job's state, else the lifecycle state).
 	Counts      []StateCounts
 	CountStates []string
+	// more says that Rows leaves out rows that pass Filter.
+	more bool
 }
 
 // MaxRows bounds the rows a fleet page renders (and sends every second):
@@ -93,85 +84,53 @@ type FleetView struct {
 const MaxRows = 1000
 
 // Truncated reports rows left out by MaxRows.
-func (v FleetView) Truncated() bool { return v.Matched > len(v.Rows) }
+func (v FleetView) Truncated() bool { return v.more }
 
-// stateOf is the state a resource is counted under: its job's state when it
-// has a job, else its lifecycle state.
-func stateOf(d fleetv1.Deployment) string {
-	switch {
-	case d.JobState != "":
-		return d.JobState
-	case d.LifecycleState != "":
-		return d.LifecycleState
-	}
-	return "UNKNOWN"
-}
-
-// BuildFleetView filters and sorts all and counts states per member.
-func BuildFleetView(all []fleetv1.Deployment, f FleetFilter) FleetView {
-	v := FleetView{Filter: f, Total: len(all)}
-	clusters, states := map[string]bool{}, map[string]bool{}
-	perCluster := map[string]map[string]int{}
-	for _, d := range all {
-		clusters[d.Cluster] = true
-		for _, s := range []string{d.LifecycleState, d.JobState} {
-			if s != "" {
-				states[s] = true
-			}
+// BuildFleetView makes the fleet page from the fleet's summary (counts per
+// member and state, and the matches of f) and the first rows that pass f
+// of each kind: it sorts the rows by cluster, namespace, name and kind and
+// keeps the first MaxRows. more says that rows passing f were left out of
+// rows.
+func BuildFleetView(summary []fleetv1.ClusterSummary, rows []fleetv1.Deployment, more bool, f FleetFilter) FleetView {
+	v := FleetView{Filter: f, Rows: rows}
+	states, counted := map[string]bool{}, map[string]bool{}
+	for _, c := range summary {
+		v.Clusters = append(v.Clusters, c.Cluster)
+		v.Total += c.Total
+		v.Matched += c.Matched
+		for _, s := range c.States {
+			states[s] = true
 		}
-		st := stateOf(d)
-		if perCluster[d.Cluster] == nil {
-			perCluster[d.Cluster] = map[string]int{}
-		}
-		perCluster[d.Cluster][st]++
-		if f.Match(d) {
-			v.Rows = append(v.Rows, d)
+		for s := range c.ByState {
+			counted[s] = true
 		}
 	}
-	sort.Slice(v.Rows, func(i, j int) bool {
-		a, b := v.Rows[i], v.Rows[j]
-		if a.Cluster != b.Cluster {
-			return a.Cluster < b.Cluster
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.Kind < b.Kind
-	})
-	v.Matched = len(v.Rows)
-	if len(v.Rows) > MaxRows {
-		v.Rows = v.Rows[:MaxRows]
-	}
-	v.Clusters = sortedKeys(clusters)
-	v.States = sortedKeys(states)
-	var counted []string
-	for _, m := range perCluster {
-		for s := range m {
-			counted = append(counted, s)
-		}
-	}
-	counted = sortedKeys(setOf(counted))
-	for _, c := range v.Clusters {
-		sc := StateCounts{Cluster: c, Counts: make([]int, len(counted))}
-		for i, s := range counted {
-			sc.Counts[i] = perCluster[c][s]
-			sc.Total += perCluster[c][s]
+	slices.Sort(v.Clusters)
+	v.States, v.CountStates = sortedKeys(states), sortedKeys(counted)
+	for _, c := range summary {
+		sc := StateCounts{Cluster: c.Cluster, Counts: make([]int, len(v.CountStates))}
+		for i, s := range v.CountStates {
+			sc.Counts[i] = c.ByState[s]
+			sc.Total += c.ByState[s]
 		}
 		v.Counts = append(v.Counts, sc)
 	}
-	v.CountStates = counted
+	slices.SortFunc(v.Counts, func(a, b StateCounts) int { return strings.Compare(a.Cluster, b.Cluster) })
+	sortRows(v.Rows)
+	if len(v.Rows) > MaxRows {
+		v.Rows, more = v.Rows[:MaxRows], true
+	}
+	// The summary and the rows are read at about the same moment, not at
+	// the same one: the matches are at least the rows shown.
+	v.Matched, v.more = max(v.Matched, len(v.Rows)), more
 	return v
 }
 
-func setOf(s []string) map[string]bool {
-	m := map[string]bool{}
-	for _, x := range s {
-		m[x] = true
-	}
-	return m
+// sortRows sorts rows by cluster, namespace, name and kind.
+func sortRows(rows []fleetv1.Deployment) {
+	slices.SortFunc(rows, func(a, b fleetv1.Deployment) int {
+		return cmp.Or(fleetindex.CompareKeys(fleetindex.KeyOf(&a), fleetindex.KeyOf(&b)), strings.Compare(a.Kind, b.Kind))
+	})
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -185,19 +144,44 @@ func sortedKeys(m map[string]bool) []string {
 
 // fleet serves the fleet page.
 func (c *console) fleet(w http.ResponseWriter, r *http.Request) {
-	rows, incomplete := c.rowsOf(r)
-	v := BuildFleetView(rows, filterOf(r.URL.Query()))
-	v.Incomplete = incomplete
-	c.render(w, http.StatusOK, "fleet", c.page("fleet", "Fleet", v))
+	c.render(w, http.StatusOK, "fleet", c.page("fleet", "Fleet", c.fleetView(r)))
 }
 
 // fleetRows serves the fleet page's live part, which htmx swaps in.
 func (c *console) fleetRows(w http.ResponseWriter, r *http.Request) {
-	rows, incomplete := c.rowsOf(r)
-	v := BuildFleetView(rows, filterOf(r.URL.Query()))
-	v.Incomplete = incomplete
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := c.pages["fleet"].ExecuteTemplate(w, "live", c.page("fleet", "Fleet", v)); err != nil {
+	if err := c.pages["fleet"].ExecuteTemplate(w, "live", c.page("fleet", "Fleet", c.fleetView(r))); err != nil {
 		http.Error(w, "the console could not render the fleet", http.StatusInternalServerError)
 	}
+}
+
+// fleetView reads what the fleet page shows as the viewer of r may see
+// it: the summary, and the first MaxRows rows of each kind that pass the
+// page's filter (the first MaxRows of both are among them), the three
+// asked at once.
+func (c *console) fleetView(r *http.Request) FleetView {
+	f := filterOf(r.URL.Query())
+	token := fleetapi.Bearer(r)
+	var (
+		summary    []fleetv1.ClusterSummary
+		rows       [2][]fleetv1.Deployment
+		more       [2]bool
+		incomplete [3][]string
+		wg         sync.WaitGroup
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		summary, incomplete[2] = c.opts.Fleet.Summary(r.Context(), token, f.indexFilter(""), false)
+	}()
+	for i, kind := range []string{fleetv1.KindFlinkDeployment, fleetv1.KindFlinkSessionJob} {
+		go func() {
+			defer wg.Done()
+			rows[i], more[i], incomplete[i] = c.opts.Fleet.First(r.Context(), token, f.indexFilter(kind), MaxRows)
+		}()
+	}
+	wg.Wait()
+	v := BuildFleetView(summary, append(rows[0], rows[1]...), more[0] || more[1], f)
+	v.Incomplete = slices.Compact(slices.Sorted(slices.Values(slices.Concat(incomplete[:]...))))
+	return v
 }

@@ -89,12 +89,25 @@ func (c *console) members(w http.ResponseWriter, r *http.Request) {
 type ShardsView struct {
 	Table shardlease.Table
 	// Keys are the index's resources of each shard.
-	Keys  map[int][]fleetv1.Deployment
+	Keys  map[int]ShardKeys
 	Error string
 }
 
+// ShardKeys are one shard's resources in the fleet index: how many, and
+// the first MaxShardKeys of them by cluster, namespace, name and kind.
+type ShardKeys struct {
+	Count int
+	First []fleetv1.Deployment
+}
+
+// More is how many of the shard's resources First leaves out.
+func (k ShardKeys) More() int { return k.Count - len(k.First) }
+
+// MaxShardKeys bounds the resources the shards page lists per shard.
+const MaxShardKeys = 50
+
 func (c *console) shards(w http.ResponseWriter, r *http.Request) {
-	v := ShardsView{Keys: map[int][]fleetv1.Deployment{}}
+	v := ShardsView{Keys: map[int]ShardKeys{}}
 	if c.opts.Shards != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 		defer cancel()
@@ -105,9 +118,14 @@ func (c *console) shards(w http.ResponseWriter, r *http.Request) {
 		v.Table = t
 	}
 	rows, _ := c.rowsOf(r)
-	for _, d := range BuildFleetView(rows, FleetFilter{}).Rows {
+	sortRows(rows)
+	for _, d := range rows {
 		if d.Shard != nil {
-			v.Keys[*d.Shard] = append(v.Keys[*d.Shard], d)
+			k := v.Keys[*d.Shard]
+			if k.Count++; len(k.First) < MaxShardKeys {
+				k.First = append(k.First, d)
+			}
+			v.Keys[*d.Shard] = k
 		}
 	}
 	c.render(w, http.StatusOK, "shards", c.page("shards", "Shards", v))

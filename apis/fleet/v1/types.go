@@ -22,6 +22,10 @@ const (
 	SessionJobsPath = "/fleet/v1/sessionjobs"
 	// ClustersPath lists the member clusters (ClusterList).
 	ClustersPath = "/fleet/v1/clusters"
+	// SummaryPath counts the fleet's FlinkDeployments and FlinkSessionJobs
+	// per member and state (Summary), and those passing the query's
+	// filters: what a fleet overview needs without reading every row.
+	SummaryPath = "/fleet/v1/summary"
 	// ConfigPath, followed by cluster/namespace/name, is a
 	// FlinkDeployment's effective configuration (Configuration).
 	ConfigPath = "/fleet/v1/config/"
@@ -157,4 +161,44 @@ type ClusterList struct {
 	Items []Cluster `json:"items"`
 	// Incomplete is as in DeploymentList.
 	Incomplete []string `json:"incomplete,omitempty"`
+}
+
+// Summary is the answer of SummaryPath.
+type Summary struct {
+	// Clusters are the members that have FlinkDeployments or
+	// FlinkSessionJobs, sorted by name.
+	Clusters []ClusterSummary `json:"clusters"`
+	// Incomplete is as in DeploymentList.
+	Incomplete []string `json:"incomplete,omitempty"`
+}
+
+// ClusterSummary counts one member's FlinkDeployments and FlinkSessionJobs
+// together.
+type ClusterSummary struct {
+	Cluster string `json:"cluster"`
+	// Total counts them all.
+	Total int `json:"total"`
+	// ByState counts them by Deployment.CountedState.
+	ByState map[string]int `json:"byState"`
+	// States are every lifecycle and job state they are in, sorted.
+	States []string `json:"states,omitempty"`
+	// Matched counts those passing the request's filters.
+	Matched int `json:"matched"`
+}
+
+// UnknownState is the CountedState of a row with neither a job nor a
+// lifecycle state.
+const UnknownState = "UNKNOWN"
+
+// CountedState is the state a row is counted under in a Summary: its
+// job's state when it has one, else its lifecycle state, else
+// UnknownState.
+func (d *Deployment) CountedState() string {
+	switch {
+	case d.JobState != "":
+		return d.JobState
+	case d.LifecycleState != "":
+		return d.LifecycleState
+	}
+	return UnknownState
 }

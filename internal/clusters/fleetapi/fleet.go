@@ -84,6 +84,12 @@ func (f *Fleet) Deployments(ctx context.Context, token string, filter fleetindex
 	return rows, incomplete
 }
 
+// First lists the first limit rows of kind passing filter, as Deployments,
+// and whether more follow.
+func (f *Fleet) First(ctx context.Context, token string, filter fleetindex.Filter, limit int) (rows []fleetv1.Deployment, more bool, incomplete []string) {
+	return f.page(ctx, token, filter, pageQuery{Limit: limit}, false)
+}
+
 // page is Deployments of one page: the rows after p.After, at most
 // p.Limit, and whether more follow. Each source (the index, every peer)
 // answers its first p.Limit rows after p.After; together they hold the
@@ -100,11 +106,7 @@ func (f *Fleet) page(ctx context.Context, token string, filter fleetindex.Filter
 		path = fleetv1.SessionJobsPath
 	}
 	q := url.Values{Scope: {ScopeLocal}}
-	for k, v := range map[string]string{"cluster": filter.Cluster, "namespace": filter.Namespace, "name": filter.Name, "state": filter.LifecycleState, "owner": filter.Owner} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	filterValues(filter, q)
 	p.values(q)
 	answers, incomplete := askPeers[DeploymentList](ctx, f, token, path+"?"+q.Encode())
 	seen := map[string]bool{}
@@ -144,24 +146,53 @@ func (f *Fleet) Clusters(ctx context.Context, token string, local bool) (cluster
 		return clusters, nil
 	}
 	answers, incomplete := askPeers[ClusterList](ctx, f, token, fleetv1.ClustersPath+"?"+url.Values{Scope: {ScopeLocal}}.Encode())
-	at := map[string]int{}
-	for i, c := range clusters {
-		at[c.Name] = i
-	}
 	for _, a := range answers {
-		for _, c := range a.Items {
-			i, ok := at[c.Name]
-			switch {
-			case !ok:
-				at[c.Name] = len(clusters)
-				clusters = append(clusters, c)
-			case c.Deployments > clusters[i].Deployments:
-				clusters[i].Deployments = c.Deployments
-			}
-		}
+		clusters = mergeByName(clusters, a.Items, func(c fleetv1.Cluster) string { return c.Name }, func(own *fleetv1.Cluster, peer fleetv1.Cluster) {
+			own.Deployments = max(own.Deployments, peer.Deployments)
+		})
 	}
-	slices.SortFunc(clusters, func(a, b fleetv1.Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	return clusters, incomplete
+}
+
+// Summary counts the fleet's rows per member and state, and those passing
+// filter (either kind), asking the peers with token unless local. A member
+// several replicas serve is counted by the one that holds the most of its
+// rows (they hold the same once their caches are filled).
+func (f *Fleet) Summary(ctx context.Context, token string, filter fleetindex.Filter, local bool) (clusters []fleetv1.ClusterSummary, incomplete []string) {
+	clusters = f.Index.Summary(filter)
+	if local || f.Peers == nil {
+		return clusters, nil
+	}
+	q := url.Values{Scope: {ScopeLocal}}
+	filterValues(filter, q)
+	answers, incomplete := askPeers[fleetv1.Summary](ctx, f, token, fleetv1.SummaryPath+"?"+q.Encode())
+	for _, a := range answers {
+		clusters = mergeByName(clusters, a.Clusters, func(c fleetv1.ClusterSummary) string { return c.Cluster }, func(own *fleetv1.ClusterSummary, peer fleetv1.ClusterSummary) {
+			if peer.Total > own.Total {
+				*own = peer
+			}
+		})
+	}
+	return clusters, incomplete
+}
+
+// mergeByName adds a peer's entries to own, sorted by name: an entry of a
+// name own lacks is appended, one it has is merged into its own by merge.
+func mergeByName[T any](own, peer []T, name func(T) string, merge func(own *T, peer T)) []T {
+	at := map[string]int{}
+	for i, e := range own {
+		at[name(e)] = i
+	}
+	for _, e := range peer {
+		if i, ok := at[name(e)]; ok {
+			merge(&own[i], e)
+			continue
+		}
+		at[name(e)] = len(own)
+		own = append(own, e)
+	}
+	slices.SortFunc(own, func(a, b T) int { return cmp.Compare(name(a), name(b)) })
+	return own
 }
 
 // askPeers GETs pathAndQuery from every peer at once and returns the

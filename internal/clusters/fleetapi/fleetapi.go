@@ -1,7 +1,8 @@
 // Package fleetapi serves the fleet index read-only over HTTPS as JSON:
 //
-//	GET /fleet/v1/deployments?cluster=&namespace=&state=&owner=
-//	GET /fleet/v1/sessionjobs?cluster=&namespace=&state=&owner=
+//	GET /fleet/v1/deployments?cluster=&namespace=&name=&state=&anyState=&q=&owner=&limit=&continue=
+//	GET /fleet/v1/sessionjobs?(the same)
+//	GET /fleet/v1/summary?(the same filters)
 //	GET /fleet/v1/clusters
 //	GET /fleet/v1/config/{cluster}/{namespace}/{name}
 //
@@ -48,14 +49,12 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
-			items, more, incomplete := fleet.page(r.Context(), Bearer(r), fleetindex.Filter{
-				Kind:           kind,
-				Cluster:        q.Get("cluster"),
-				Namespace:      q.Get("namespace"),
-				Name:           q.Get("name"),
-				LifecycleState: q.Get("state"),
-				Owner:          q.Get("owner"),
-			}, page, q.Get(Scope) == ScopeLocal)
+			filter, err := parseFilter(q, kind)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			items, more, incomplete := fleet.page(r.Context(), Bearer(r), filter, page, q.Get(Scope) == ScopeLocal)
 			list := DeploymentList{Items: nonNil(items), Incomplete: incomplete}
 			if more && len(items) > 0 {
 				list.Continue = encodeContinue(fleetindex.KeyOf(&items[len(items)-1]))
@@ -63,6 +62,16 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 			writeJSON(w, list)
 		})
 	}
+	mux.HandleFunc("GET "+fleetv1.SummaryPath, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		filter, err := parseFilter(q, "")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		clusters, incomplete := fleet.Summary(r.Context(), Bearer(r), filter, q.Get(Scope) == ScopeLocal)
+		writeJSON(w, fleetv1.Summary{Clusters: nonNil(clusters), Incomplete: incomplete})
+	})
 	mux.HandleFunc("GET "+fleetv1.ClustersPath, func(w http.ResponseWriter, r *http.Request) {
 		items, incomplete := fleet.Clusters(r.Context(), Bearer(r), r.URL.Query().Get(Scope) == ScopeLocal)
 		writeJSON(w, ClusterList{Items: nonNil(items), Incomplete: incomplete})

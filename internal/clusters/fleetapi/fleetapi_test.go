@@ -70,6 +70,20 @@ func startFleetServer(t *testing.T, fleet *fleetapi.Fleet, ns string, parent con
 	return addr
 }
 
+// fleetReader creates namespace ns in the hub and returns the token of a
+// fleet reader there.
+func fleetReader(t *testing.T, ctx context.Context, ns string) string {
+	t.Helper()
+	if err := hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	token, err := hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
 // TestCallersAreAuthenticatedAndAuthorized: no token or a bad one is 401,
 // a token of an identity that may not list MemberClusters in the hub
 // namespace is 403 (even one that may list them elsewhere), a reader's
@@ -207,13 +221,7 @@ func TestServerFilters(t *testing.T) {
 func TestReplicasAskEachOther(t *testing.T) {
 	ctx := context.Background()
 	const ns = "fleet-peers"
-	if err := hub.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	token, err := hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := fleetReader(t, ctx, ns)
 	ixA, ixB := fleetindex.New(), fleetindex.New()
 	ixA.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: "m1", Namespace: "a", Name: "x"})
 	ixB.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkDeployment, Cluster: "m2", Namespace: "b", Name: "y"})

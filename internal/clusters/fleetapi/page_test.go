@@ -28,13 +28,7 @@ import (
 func TestPagesAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	const ns = "fleet-pages"
-	if err := hub.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	token, err := hub.ServiceAccountToken(ctx, ns, "reader", framework.FleetReaderRules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := fleetReader(t, ctx, ns)
 	addrA, want := startPagedFleet(t, ctx, ns)
 	for _, limit := range []int{1, 2, 4, 10, 32, 33, 34} {
 		var got []string

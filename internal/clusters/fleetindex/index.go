@@ -7,6 +7,8 @@ package fleetindex
 import (
 	"cmp"
 	"fmt"
+	"iter"
+	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -64,7 +66,34 @@ type Filter struct {
 	Namespace      string
 	Name           string
 	LifecycleState string
-	Owner          string
+	// AnyState matches the lifecycle state or the job state, ignoring
+	// case.
+	AnyState string
+	// Text matches, ignoring case, part of the cluster, namespace, name,
+	// owner, kind, error or session cluster.
+	Text  string
+	Owner string
+}
+
+// placed reports whether f needs a row's placement to decide (Owner and
+// Text look at the owner).
+func (f Filter) placed() bool { return f.Owner != "" || f.Text != "" }
+
+// matchesPlaced applies Owner and Text to a placed row.
+func (f Filter) matchesPlaced(d *Deployment) bool {
+	if f.Owner != "" && d.Owner != f.Owner {
+		return false
+	}
+	if f.Text == "" {
+		return true
+	}
+	text := strings.ToLower(f.Text)
+	for _, field := range []string{d.Cluster, d.Namespace, d.Name, d.Owner, d.Kind, d.Error, d.SessionCluster} {
+		if strings.Contains(strings.ToLower(field), text) {
+			return true
+		}
+	}
+	return false
 }
 
 // keyPrefix is the leading part of the key that f fixes (cluster; then
@@ -91,6 +120,7 @@ func (f Filter) inPrefix(d *Deployment) bool {
 type Index struct {
 	db     *memdb.MemDB
 	placer Placer
+	counts counts
 }
 
 // Option configures an Index.
@@ -136,7 +166,20 @@ func schema() *memdb.DBSchema {
 func (ix *Index) UpsertDeployment(d Deployment) {
 	d.Shard, d.Owner, d.SessionJobs = nil, "", 0
 	d.Kind = kindOf(d.Kind)
-	ix.write(func(txn *memdb.Txn) error { return txn.Insert(tableDeployments, &d) })
+	ix.write(func(txn *memdb.Txn) error {
+		old, err := txn.First(tableDeployments, indexID, d.Kind, d.Cluster, d.Namespace, d.Name)
+		if err != nil {
+			return err
+		}
+		if err := txn.Insert(tableDeployments, &d); err != nil {
+			return err
+		}
+		if old != nil {
+			ix.counts.add(old.(*Deployment), -1)
+		}
+		ix.counts.add(&d, 1)
+		return nil
+	})
 }
 
 // DeleteDeployment removes the row of k (a session job's when k is of
@@ -147,8 +190,15 @@ func (ix *Index) DeleteDeployment(k Key) {
 		kind = fleetv1.KindFlinkSessionJob
 	}
 	ix.write(func(txn *memdb.Txn) error {
-		_, err := txn.DeleteAll(tableDeployments, indexID, kind, k.Cluster, k.Namespace, k.Name)
-		return err
+		old, err := txn.First(tableDeployments, indexID, kind, k.Cluster, k.Namespace, k.Name)
+		if err != nil || old == nil {
+			return err
+		}
+		if err := txn.Delete(tableDeployments, old); err != nil {
+			return err
+		}
+		ix.counts.add(old.(*Deployment), -1)
+		return nil
 	})
 }
 
@@ -178,6 +228,7 @@ func (ix *Index) deleteClusterDeployments(cluster string, drop func(*Deployment)
 			if err := txn.Delete(tableDeployments, d); err != nil {
 				return err
 			}
+			ix.counts.add(d, -1)
 		}
 		return nil
 	})
@@ -196,6 +247,7 @@ func (ix *Index) DeleteCluster(name string) {
 			return err
 		}
 		_, err := txn.DeleteAll(tableDeployments, indexCluster, name)
+		ix.counts.dropCluster(name)
 		return err
 	})
 }
@@ -224,10 +276,6 @@ func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more 
 	} else {
 		after = nil
 	}
-	it, err := txn.LowerBound(tableDeployments, indexID, kind, from.Cluster, from.Namespace, from.Name)
-	if err != nil {
-		panic(fmt.Sprintf("fleet index query: %v", err)) // indexes are static
-	}
 	// The batch holds pointers into the index, copied once into a slice
 	// of its size: a whole fleet's rows are not copied as a slice grows.
 	var batch []*Deployment
@@ -236,17 +284,16 @@ func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more 
 		for i, d := range batch {
 			copied[i] = *d
 		}
-		if placed := ix.place(copied, f.Owner); rows == nil {
+		if placed := ix.place(copied, f); rows == nil {
 			rows = placed
 		} else {
 			rows = append(rows, placed...)
 		}
 		batch = batch[:0]
 	}
-	for raw := it.Next(); raw != nil && (limit == 0 || len(rows) <= limit); raw = it.Next() {
-		d := raw.(*Deployment)
-		if d.Kind != kind || !f.inPrefix(d) {
-			break // past the kind, or the filter's run of keys
+	for d := range f.run(txn, kind, from) {
+		if limit > 0 && len(rows) > limit {
+			break
 		}
 		if (after != nil && CompareKeys(KeyOf(d), *after) == 0) || !f.matches(d) {
 			continue
@@ -265,39 +312,63 @@ func (ix *Index) Page(f Filter, after *Key, limit int) (rows []Deployment, more 
 	return rows, more
 }
 
+// run yields the rows of kind from the key from on, in key order, while
+// they are in f's run of keys (those that start with its keyPrefix).
+func (f Filter) run(txn *memdb.Txn, kind string, from Key) iter.Seq[*Deployment] {
+	return func(yield func(*Deployment) bool) {
+		it, err := txn.LowerBound(tableDeployments, indexID, kind, from.Cluster, from.Namespace, from.Name)
+		if err != nil {
+			panic(fmt.Sprintf("fleet index query: %v", err)) // indexes are static
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			d := raw.(*Deployment)
+			if d.Kind != kind || !f.inPrefix(d) || !yield(d) {
+				return // past the kind, or the filter's run of keys
+			}
+		}
+	}
+}
+
 // CompareKeys orders keys as the index and the fleet API list them: by
 // cluster, namespace, name.
 func CompareKeys(a, b Key) int {
 	return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
-// matches applies every field but Owner, which is known only once placed.
+// matches applies every field but Owner and Text, which need the
+// placement.
 func (f Filter) matches(d *Deployment) bool {
-	return d.Kind == kindOf(f.Kind) && (f.Cluster == "" || d.Cluster == f.Cluster) &&
-		(f.Namespace == "" || d.Namespace == f.Namespace) && (f.Name == "" || d.Name == f.Name) &&
-		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState)
+	return d.Kind == kindOf(f.Kind) && f.matchesFields(d)
 }
 
-// place fills in the placement of ds and keeps those owned by owner (all
-// when owner is empty).
-func (ix *Index) place(ds []Deployment, owner string) []Deployment {
-	if ix.placer == nil {
-		if owner != "" {
-			return nil
+// matchesFields is matches of a row of either kind.
+func (f Filter) matchesFields(d *Deployment) bool {
+	return (f.Cluster == "" || d.Cluster == f.Cluster) &&
+		(f.Namespace == "" || d.Namespace == f.Namespace) && (f.Name == "" || d.Name == f.Name) &&
+		(f.LifecycleState == "" || d.LifecycleState == f.LifecycleState) &&
+		(f.AnyState == "" || strings.EqualFold(d.LifecycleState, f.AnyState) || strings.EqualFold(d.JobState, f.AnyState))
+}
+
+// place fills in the placement of ds and keeps those that pass f's Owner
+// and Text.
+func (ix *Index) place(ds []Deployment, f Filter) []Deployment {
+	if ix.placer != nil {
+		keys := make([]Key, len(ds))
+		for i := range ds {
+			keys[i] = KeyOf(&ds[i])
 		}
+		for i, p := range ix.placer.Place(keys) {
+			if i < len(ds) {
+				ds[i].Shard, ds[i].Owner = p.Shard, p.Owner
+			}
+		}
+	}
+	if !f.placed() {
 		return ds
 	}
-	keys := make([]Key, len(ds))
-	for i := range ds {
-		keys[i] = KeyOf(&ds[i])
-	}
-	placements := ix.placer.Place(keys)
 	out := ds[:0]
-	for i, d := range ds {
-		if i < len(placements) {
-			d.Shard, d.Owner = placements[i].Shard, placements[i].Owner
-		}
-		if owner == "" || d.Owner == owner {
+	for _, d := range ds {
+		if f.matchesPlaced(&d) {
 			out = append(out, d)
 		}
 	}
@@ -306,19 +377,7 @@ func (ix *Index) place(ds []Deployment, owner string) []Deployment {
 
 // CountDeployments returns the number of FlinkDeployments of a cluster.
 func (ix *Index) CountDeployments(cluster string) int {
-	txn := ix.db.Txn(false)
-	defer txn.Abort()
-	it, err := txn.Get(tableDeployments, indexCluster, cluster)
-	if err != nil {
-		panic(fmt.Sprintf("fleet index query: %v", err))
-	}
-	n := 0
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if raw.(*Deployment).Kind == fleetv1.KindFlinkDeployment {
-			n++
-		}
-	}
-	return n
+	return ix.counts.deploymentsOf(cluster)
 }
 
 // countSessionJobs fills in the session job count of every FlinkDeployment
