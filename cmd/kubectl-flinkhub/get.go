@@ -20,7 +20,7 @@ import (
 
 func newGetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "get", Short: "Show the fleet from the hub's fleet index"}
-	cmd.AddCommand(newGetDeploymentsCommand(g), newGetSessionJobsCommand(g), newGetConfigCommand(g))
+	cmd.AddCommand(newGetDeploymentsCommand(g), newGetSessionJobsCommand(g), newGetSummaryCommand(g), newGetConfigCommand(g))
 	return cmd
 }
 

@@ -318,6 +318,15 @@ func checkGetSessionJobs(t *testing.T, ctx context.Context, member *framework.Co
 		if len(items) != 1 || items[0].SessionJobs != 1 {
 			return fmt.Errorf("deployments %+v, want wordcount with one session job", items)
 		}
+		// The hub's own counts hold both, as the lists do.
+		code, out, errOut = plugin("--context", "reader", "get", "summary", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify", "-o", "json")
+		var summary fleetv1.Summary
+		if err := json.Unmarshal([]byte(out), &summary); code != 0 || err != nil {
+			return fmt.Errorf("summary: exit %d, %v: %s", code, err, errOut)
+		}
+		if len(summary.Clusters) != 1 || summary.Clusters[0].Cluster != "m1" || summary.Clusters[0].Total != 2 {
+			return fmt.Errorf("summary %+v, want m1 with a FlinkDeployment and a session job", summary)
+		}
 		return nil
 	})
 	code, out, errOut := plugin("--context", "reader", "get", "sessionjobs", "--fleet-url", fleetURL, "--fleet-insecure-skip-tls-verify")

@@ -75,3 +75,53 @@ func TestGetReadsPages(t *testing.T) {
 		t.Fatalf("a server that never ends the list: exit %d: %s", code, errOut)
 	}
 }
+
+// TestGetSummary: `get summary` counts every member's resources by state in
+// one request, totals them, and adds the matches of its filters.
+func TestGetSummary(t *testing.T) {
+	ix := fleetindex.New()
+	for i := range 10 {
+		d := fleetindex.Deployment{Cluster: "m" + strconv.Itoa(i%2), Namespace: "apps", Name: "fd-" + strconv.Itoa(i), LifecycleState: "STABLE", JobState: "RUNNING"}
+		if i%5 == 0 {
+			d.JobState, d.Error = "FAILED", "no slots left"
+		}
+		ix.UpsertDeployment(d)
+	}
+	ix.UpsertDeployment(fleetindex.Deployment{Kind: fleetv1.KindFlinkSessionJob, Cluster: "m1", Namespace: "apps", Name: "etl", LifecycleState: "UPGRADING"})
+	var requests atomic.Int32
+	api := fleetapi.Handler(&fleetapi.Fleet{Index: ix}, nil)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	get := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := plugin(append([]string{"--context", "reader", "get", "summary", "--fleet-url", srv.URL, "--fleet-insecure-skip-tls-verify"}, args...)...)
+		if code != 0 {
+			t.Fatalf("get summary %v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	want := []string{
+		"CLUSTER   FAILED   RUNNING   UPGRADING   TOTAL",
+		"m0        1        4         0           5",
+		"m1        1        4         1           6",
+		"(all)     2        8         1           11",
+	}
+	table := get()
+	if words(table) != words(strings.Join(want, "\n")) || requests.Load() != 1 {
+		t.Fatalf("get summary (%d requests):\n%s", requests.Load(), table)
+	}
+	out := get("--state", "failed", "--text", "SLOTS", "-o", "json")
+	var s fleetv1.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil || len(s.Clusters) != 2 || s.Clusters[0].Matched != 1 || s.Clusters[1].Matched != 1 || s.Clusters[1].Total != 6 {
+		t.Fatalf("filtered: %v %s", err, out)
+	}
+	if table := get("--cluster", "m1"); !strings.Contains(table, "MATCHED") || !strings.Contains(words(table), "(all) 2 8 1 11 6") {
+		t.Fatalf("--cluster m1:\n%s", table)
+	}
+}
+
+// words is text with every run of spaces and line breaks made one space.
+func words(text string) string { return strings.Join(strings.Fields(text), " ") }
