@@ -116,10 +116,11 @@ func (f *Fleet) page(ctx context.Context, token string, filter fleetindex.Filter
 	for _, a := range answers {
 		more = more || a.Continue != ""
 		for _, d := range a.Items {
-			// A peer's rows before the page (one that ignores
-			// ?continue=) are not the page's.
+			// A peer's rows before the page, or that do not pass the
+			// filter (one that ignores ?continue= or a filter newer than
+			// it), are not the page's.
 			key := fleetindex.KeyOf(&d)
-			if p.After != nil && fleetindex.CompareKeys(key, *p.After) <= 0 {
+			if (p.After != nil && fleetindex.CompareKeys(key, *p.After) <= 0) || !filter.Match(&d) {
 				continue
 			}
 			if id := d.Kind + " " + key.String(); !seen[id] {

@@ -2,9 +2,11 @@ package fleetapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -63,14 +65,34 @@ func TestSummaryAcrossReplicas(t *testing.T) {
 		}
 	}
 
-	// Lists forward the same filters to the peers.
+	// Lists forward the same filters to the peers, and apply them to what
+	// a peer of an older hub, which knows fewer filters, answers; its
+	// missing summary is named.
+	old := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != fleetv1.DeploymentsPath {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(fleetapi.DeploymentList{Items: []fleetv1.Deployment{
+			{Kind: fleetv1.KindFlinkDeployment, Cluster: "member-4", Namespace: "ns", Name: "c", JobState: "FAILED", Error: "no slots"},
+			{Kind: fleetv1.KindFlinkDeployment, Cluster: "member-4", Namespace: "ns", Name: "d", JobState: "RUNNING"},
+			{Kind: fleetv1.KindFlinkDeployment, Cluster: "member-4", Namespace: "ns", Name: "e", JobState: "FAILED", Error: "bad jar"},
+		}})
+	}))
+	t.Cleanup(old.Close)
+	peers = append(peers, fleetapi.Peer{ID: "hub-old", Address: strings.TrimPrefix(old.URL, "https://")})
 	var list fleetapi.DeploymentList
-	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?anyState=failed&q=SLOTS", &list); err != nil || strings.Join(rowKeys(list.Items), " ") != "member-3/ns/b" {
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?anyState=failed&q=SLOTS", &list); err != nil || strings.Join(rowKeys(list.Items), " ") != "member-3/ns/b member-4/ns/c" {
 		t.Fatalf("failed rows with slots in them: %v %v", err, rowKeys(list.Items))
 	}
+	var s fleetv1.Summary
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.SummaryPath, &s); err != nil || len(s.Incomplete) != 1 || !strings.Contains(s.Incomplete[0], "hub-old: answered 404") {
+		t.Fatalf("a peer without summaries: %v, %+v", err, s)
+	}
+	peers = peers[:1]
 
 	peers = append(peers, fleetapi.Peer{ID: "hub-gone"})
-	var s fleetv1.Summary
+	s = fleetv1.Summary{}
 	if err := framework.FleetGet(ctx, addrA, token, fleetv1.SummaryPath, &s); err != nil || len(s.Incomplete) != 1 || !strings.Contains(s.Incomplete[0], "hub-gone") || len(s.Clusters) != 3 {
 		t.Fatalf("a peer without an address: %v, %+v", err, s)
 	}

@@ -335,6 +335,10 @@ func CompareKeys(a, b Key) int {
 	return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
+// Match reports whether a placed row (as the fleet API lists it) passes
+// every field of f, its kind included.
+func (f Filter) Match(d *Deployment) bool { return f.matches(d) && f.matchesPlaced(d) }
+
 // matches applies every field but Owner and Text, which need the
 // placement.
 func (f Filter) matches(d *Deployment) bool {
