@@ -65,9 +65,27 @@ func TestSummaryAcrossReplicas(t *testing.T) {
 		}
 	}
 
-	// Lists forward the same filters to the peers, and apply them to what
-	// a peer of an older hub, which knows fewer filters, answers; its
-	// missing summary is named.
+	checkOlderPeer(t, ctx, addrA, token, &peers)
+
+	peers = append(peers, fleetapi.Peer{ID: "hub-gone"})
+	var s fleetv1.Summary
+	if err := framework.FleetGet(ctx, addrA, token, fleetv1.SummaryPath, &s); err != nil || len(s.Incomplete) != 1 || !strings.Contains(s.Incomplete[0], "hub-gone") || len(s.Clusters) != 3 {
+		t.Fatalf("a peer without an address: %v, %+v", err, s)
+	}
+	for _, path := range []string{fleetv1.SummaryPath, fleetv1.DeploymentsPath, fleetv1.SessionJobsPath} {
+		err := framework.FleetGet(ctx, addrA, token, path+"?q="+strings.Repeat("x", 254), nil)
+		var fe *framework.FleetError
+		if !errors.As(err, &fe) || fe.Status != http.StatusBadRequest || !strings.Contains(fe.Message, "q: longer than 253 characters") {
+			t.Errorf("%s with a long text: %v, want 400 that says why", path, err)
+		}
+	}
+}
+
+// checkOlderPeer: lists forward the same filters to the peers, and apply
+// them to what a peer of an older hub, which knows fewer filters, answers;
+// its missing summary is named.
+func checkOlderPeer(t *testing.T, ctx context.Context, addrA, token string, peers *[]fleetapi.Peer) {
+	t.Helper()
 	old := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != fleetv1.DeploymentsPath {
 			http.NotFound(w, r)
@@ -80,7 +98,7 @@ func TestSummaryAcrossReplicas(t *testing.T) {
 		}})
 	}))
 	t.Cleanup(old.Close)
-	peers = append(peers, fleetapi.Peer{ID: "hub-old", Address: strings.TrimPrefix(old.URL, "https://")})
+	*peers = append(*peers, fleetapi.Peer{ID: "hub-old", Address: strings.TrimPrefix(old.URL, "https://")})
 	var list fleetapi.DeploymentList
 	if err := framework.FleetGet(ctx, addrA, token, fleetv1.DeploymentsPath+"?anyState=failed&q=SLOTS", &list); err != nil || strings.Join(rowKeys(list.Items), " ") != "member-3/ns/b member-4/ns/c" {
 		t.Fatalf("failed rows with slots in them: %v %v", err, rowKeys(list.Items))
@@ -89,18 +107,5 @@ func TestSummaryAcrossReplicas(t *testing.T) {
 	if err := framework.FleetGet(ctx, addrA, token, fleetv1.SummaryPath, &s); err != nil || len(s.Incomplete) != 1 || !strings.Contains(s.Incomplete[0], "hub-old: answered 404") {
 		t.Fatalf("a peer without summaries: %v, %+v", err, s)
 	}
-	peers = peers[:1]
-
-	peers = append(peers, fleetapi.Peer{ID: "hub-gone"})
-	s = fleetv1.Summary{}
-	if err := framework.FleetGet(ctx, addrA, token, fleetv1.SummaryPath, &s); err != nil || len(s.Incomplete) != 1 || !strings.Contains(s.Incomplete[0], "hub-gone") || len(s.Clusters) != 3 {
-		t.Fatalf("a peer without an address: %v, %+v", err, s)
-	}
-	for _, path := range []string{fleetv1.SummaryPath, fleetv1.DeploymentsPath, fleetv1.SessionJobsPath} {
-		err := framework.FleetGet(ctx, addrA, token, path+"?q="+strings.Repeat("x", 254), nil)
-		var fe *framework.FleetError
-		if !errors.As(err, &fe) || fe.Status != http.StatusBadRequest || !strings.Contains(fe.Message, "q: longer than 253 characters") {
-			t.Errorf("%s with a long text: %v, want 400 that says why", path, err)
-		}
-	}
+	*peers = (*peers)[:1]
 }
