@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/observability/reconcileaudit"
 
 	"github.com/flink-hub/flink-hub/internal/deployer"
@@ -115,16 +116,16 @@ func TestFirstReconciled(t *testing.T) {
 func TestParseStatCPU(t *testing.T) {
 	// A command name with spaces and parentheses; utime 250, stime 50 ticks.
 	line := []byte("4242 (flink hub (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 100000 2000 18446744073709551615")
-	got, err := parseStatCPU(line)
+	got, err := framework.ParseStatCPU(line)
 	if err != nil || got != 3 {
 		t.Fatalf("parseStatCPU = %v, %v; want 3 s", got, err)
 	}
-	if _, err := parseStatCPU([]byte("4242 (x) S 1")); err == nil {
+	if _, err := framework.ParseStatCPU([]byte("4242 (x) S 1")); err == nil {
 		t.Fatal("a short line must be an error")
 	}
-	own, err := cpuSeconds(os.Getpid())
+	own, err := framework.CPUSeconds(os.Getpid())
 	if err != nil || own < 0 {
-		t.Fatalf("cpuSeconds(self) = %v, %v", own, err)
+		t.Fatalf("framework.CPUSeconds(self) = %v, %v", own, err)
 	}
 	if rss, err := peakRSSBytes(os.Getpid()); err != nil || rss <= 0 {
 		t.Fatalf("peakRSSBytes(self) = %v, %v", rss, err)

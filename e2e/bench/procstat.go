@@ -9,39 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
-
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
-
-// cpuSeconds is the user plus system CPU time of a live process.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStatCPU(b)
-}
-
-// parseStatCPU reads utime and stime (fields 14 and 15) of /proc/<pid>/stat.
-// The command name (field 2) may hold spaces, so fields count from its ')'.
-func parseStatCPU(b []byte) (float64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unexpected /proc stat %q", b)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime is field 14, stime field 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc stat %q", b)
-	}
-	u, err1 := strconv.ParseUint(f[11], 10, 64)
-	s, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("unexpected /proc stat %q", b)
-	}
-	return float64(u+s) / clockTicks, nil
-}
 
 // peakRSSBytes is VmHWM, the peak resident set size of a live process.
 func peakRSSBytes(pid int) (int64, error) {
@@ -174,7 +144,7 @@ func parseStat(b []byte) (name string, ppid int, seconds float64, err error) {
 	if open < 0 || end < open {
 		return "", 0, 0, fmt.Errorf("unexpected /proc stat %q", b)
 	}
-	if seconds, err = parseStatCPU(b); err != nil {
+	if seconds, err = framework.ParseStatCPU(b); err != nil {
 		return "", 0, 0, err
 	}
 	f := strings.Fields(string(b[end+1:]))
@@ -248,5 +218,5 @@ func parseBusy(b []byte) (float64, error) {
 			busy += n
 		}
 	}
-	return float64(busy) / clockTicks, nil
+	return float64(busy) / framework.ClockTicks, nil
 }

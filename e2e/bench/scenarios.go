@@ -225,7 +225,7 @@ func measureBeforeConvergence(ctx context.Context, e *env, res *Convergence) (ba
 			return before, fmt.Errorf("heap of %s: %w", rep.id, err)
 		}
 		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
-		if before.cpu[rep.id], err = cpuSeconds(rep.proc.Pid()); err != nil {
+		if before.cpu[rep.id], err = framework.CPUSeconds(rep.proc.Pid()); err != nil {
 			return before, err
 		}
 	}
@@ -326,7 +326,7 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 func measureReplicas(ctx context.Context, e *env, res *Convergence, before baseline, perReplica map[string]int, d time.Duration) error {
 	for i, rep := range e.live() {
 		u := Usage{Replica: rep.id, HeapBeforeBytes: res.heapBeforeByIndex[i], ReconcilesPerSec: ratio(float64(perReplica[rep.id]), d.Seconds())}
-		cpu, err := cpuSeconds(rep.proc.Pid())
+		cpu, err := framework.CPUSeconds(rep.proc.Pid())
 		if err != nil {
 			return err
 		}
@@ -620,7 +620,7 @@ func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Thro
 	live := e.live()
 	cpu0 := map[string]float64{}
 	for _, rep := range live {
-		c, err := cpuSeconds(rep.proc.Pid())
+		c, err := framework.CPUSeconds(rep.proc.Pid())
 		if err != nil {
 			return nil, err
 		}
@@ -655,7 +655,7 @@ func throughput(ctx context.Context, e *env, n int, window time.Duration) (*Thro
 	res.Reconciles, perReplica = countReconciles(ivs, func(iv reconcileaudit.Interval) bool { return !iv.Start.Before(start) && !iv.End.After(end) })
 	res.ReconcilesPerSec = ratio(float64(res.Reconciles), end.Sub(start).Seconds())
 	for _, rep := range live {
-		c, err := cpuSeconds(rep.proc.Pid())
+		c, err := framework.CPUSeconds(rep.proc.Pid())
 		if err != nil {
 			return nil, err
 		}

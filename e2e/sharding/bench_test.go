@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flink-hub/flink-hub/e2e/framework"
 )
 
 // BenchmarkFailover runs three replica processes with the default timings
@@ -50,4 +52,58 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(handoff.Seconds()/float64(b.N), "handoff-s/op")
 	b.Logf("lease duration %v: SIGKILL failover %v, SIGTERM handoff %v (mean of %d)",
 		leaseDuration, (failover / time.Duration(b.N)).Round(time.Millisecond), (handoff / time.Duration(b.N)).Round(time.Millisecond), b.N)
+}
+
+// electionWindow is how long BenchmarkElectionCPU measures a settled
+// election.
+const electionWindow = 20 * time.Second
+
+// BenchmarkElectionCPU runs three replica processes with the default
+// timings and no member cluster, and reports the CPU each uses per second
+// once every shard is held as assigned: what keeping the election costs a
+// replica (renewing its fences and peer Lease, watching every Lease).
+//
+//	go test -run '^$' -bench ElectionCPU -benchtime 1x ./e2e/sharding/
+func BenchmarkElectionCPU(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	kubeconfig := filepath.Join(dir, "hub.kubeconfig")
+	if err := os.WriteFile(kubeconfig, fleet.Hub.Kubeconfig, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var perReplica float64
+	for i := 0; i < b.N; i++ {
+		ns := fmt.Sprintf("election-%d-%d", time.Now().UnixNano()%1_000_000, i)
+		if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+			b.Fatal(err)
+		}
+		var rs []*replica
+		for j := range 3 {
+			rs = append(rs, startReplica(b, dir, kubeconfig, ns, fmt.Sprintf("%s-replica-%d", ns, j)))
+		}
+		held(b, ctx, ns, rs, time.Minute)
+		before := make([]float64, len(rs))
+		for j, r := range rs {
+			before[j] = cpuOf(b, r)
+		}
+		time.Sleep(electionWindow) // a measurement window, not a wait for a condition
+		for j, r := range rs {
+			perReplica += (cpuOf(b, r) - before[j]) / electionWindow.Seconds() / float64(len(rs))
+		}
+		for _, r := range rs {
+			r.terminate(b)
+			r.exitedCleanly(b, renewDeadline)
+		}
+	}
+	b.ReportMetric(1000*perReplica/float64(b.N), "cpu-ms/s/replica")
+}
+
+// cpuOf is the CPU seconds a running replica used so far.
+func cpuOf(b *testing.B, r *replica) float64 {
+	b.Helper()
+	s, err := framework.CPUSeconds(r.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 		_ = tracing.Shutdown(flushCtx)
 	}()
 
-	cs, err := electionClient(cfg)
+	cs, err := sharding.NewClient(cfg)
 	if err != nil {
 		return err
 	}
@@ -195,14 +195,6 @@ func (s *requeuerSet) enqueueMembers(members []string) {
 			r.EnqueueMembers(context.Background(), members)
 		}
 	}
-}
-
-// electionClient is a hub client for the election: Lease renewals must
-// never wait behind a client-side rate limit.
-func electionClient(cfg *rest.Config) (kubernetes.Interface, error) {
-	electionCfg := rest.CopyConfig(cfg)
-	electionCfg.QPS, electionCfg.Burst = 100, 200
-	return kubernetes.NewForConfig(electionCfg)
 }
 
 // newHub builds the member machinery: the provider, the fleet index and
