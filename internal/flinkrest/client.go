@@ -179,7 +179,12 @@ func (c *client) Config(ctx context.Context) (*api.DashboardConfiguration, error
 	if err != nil {
 		return nil, err
 	}
-	return need(op, r, r.JSON200)
+	v, err := need(op, r, r.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	v.FlinkVersion, v.FlinkRevision = cut(v.FlinkVersion, MaxVersionBytes), cut(v.FlinkRevision, MaxVersionBytes)
+	return v, nil
 }
 
 func (c *client) Overview(ctx context.Context) (*api.ClusterOverviewWithVersion, error) {
@@ -201,6 +206,11 @@ func (c *client) ListJobs(ctx context.Context) ([]api.JobDetails, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range v.Jobs {
+		if err := checkJob(op, &v.Jobs[i].Jid, v.Jobs[i].State, &v.Jobs[i].Name); err != nil {
+			return nil, err
+		}
+	}
 	return v.Jobs, nil
 }
 
@@ -212,7 +222,14 @@ func (c *client) JobDetails(ctx context.Context, jobID string) (*api.JobDetailsI
 	if err != nil {
 		return nil, err
 	}
-	return need(op, r, r.JSON200)
+	v, err := need(op, r, r.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJob(op, &v.Jid, v.State, &v.Name); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // terminationModeCancel is what Flink's own client sends: the spec's enum

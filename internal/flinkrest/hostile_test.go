@@ -126,3 +126,69 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestJobAnswersChecked: a job whose id is not a Flink JobID or whose
+// state is not one of Flink's is refused as a bad answer, quoting at most
+// a little of it; a name beyond MaxJobNameBytes is cut on a character
+// boundary; a job as Flink writes it passes whole.
+func TestJobAnswersChecked(t *testing.T) {
+	const id = "0123456789abcdef0123456789ABCDEF"
+	long := strings.Repeat("é", flinkrest.MaxJobNameBytes) // two bytes a character
+	cases := []struct {
+		name, job string
+		wantErr   string
+		wantName  string
+	}{
+		{"as Flink writes it", `{"jid":"` + id + `","name":"orders","state":"RUNNING"}`, "", "orders"},
+		{"a path for an id", `{"jid":"../../jars/x","name":"n","state":"RUNNING"}`, `not a Flink job id: "../../jars/x"`, ""},
+		{"no id", `{"name":"n","state":"RUNNING"}`, `not a Flink job id: ""`, ""},
+		{"a state Flink lacks", `{"jid":"` + id + `","name":"n","state":"` + strings.Repeat("X", 1000) + `"}`, `in state "` + strings.Repeat("X", 64) + `"..., not one of Flink's job states`, ""},
+		{"a long name", `{"jid":"` + id + `","name":"` + long + `","state":"FAILED"}`, "", strings.Repeat("é", (flinkrest.MaxJobNameBytes-3)/2) + "..."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path == "/jobs/overview" {
+					_, _ = w.Write([]byte(`{"jobs":[` + tc.job + `]}`))
+					return
+				}
+				_, _ = w.Write([]byte(tc.job))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL + "/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs, listErr := c.ListJobs(context.Background())
+			job, detailsErr := c.JobDetails(context.Background(), id)
+			for op, err := range map[string]error{"ListJobs": listErr, "JobDetails": detailsErr} {
+				if tc.wantErr == "" && err != nil || tc.wantErr != "" && (flinkrest.KindOf(err) != flinkrest.KindBadResponse || !strings.Contains(err.Error(), tc.wantErr)) {
+					t.Fatalf("%s: %v, want %q", op, err, tc.wantErr)
+				}
+			}
+			if tc.wantErr == "" && (len(jobs) != 1 || jobs[0].Name != tc.wantName || job.Name != tc.wantName || len(job.Name) > flinkrest.MaxJobNameBytes) {
+				t.Fatalf("names %d and %d bytes, want %d", len(jobs[0].Name), len(job.Name), len(tc.wantName))
+			}
+		})
+	}
+}
+
+// TestVersionAnswersCut: the Flink version and revision of the
+// configuration answer are cut at MaxVersionBytes.
+func TestVersionAnswersCut(t *testing.T) {
+	long := strings.Repeat("9", 10*flinkrest.MaxVersionBytes)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"flink-version":"` + long + `","flink-revision":"abc123 @ 2025-01-01"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.Config(context.Background())
+	if err != nil || len(cfg.FlinkVersion) != flinkrest.MaxVersionBytes || !strings.HasSuffix(cfg.FlinkVersion, "...") || cfg.FlinkRevision != "abc123 @ 2025-01-01" {
+		t.Fatalf("version of %d bytes, revision %q, %v", len(cfg.FlinkVersion), cfg.FlinkRevision, err)
+	}
+}

@@ -71,8 +71,7 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 			case <-t.C:
 			}
 		}
-		if f.Hostile != "" {
-			jm.serveHostile(w, r, f)
+		if f.Hostile != "" && jm.serveHostile(w, r, f) {
 			return
 		}
 		if f.ErrorStatus != 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,10 +30,21 @@ const (
 	// HostileStall answers 200, sends the start of a JSON body, and stalls
 	// StallTime before sending the rest.
 	HostileStall Hostile = "stall"
+	// HostileBogusJobs answers the jobs overview with a job in a state
+	// Flink does not have (BogusJobState) and a name of BogusJobNameBytes;
+	// every other request is answered as usual.
+	HostileBogusJobs Hostile = "bogus-jobs"
 )
 
 // HostileAnswers lists every Hostile answer.
-var HostileAnswers = []Hostile{HostileRedirect, HostileHugeBody, HostileEndlessBody, HostileInvalidJSON, HostileStall}
+var HostileAnswers = []Hostile{HostileRedirect, HostileHugeBody, HostileEndlessBody, HostileInvalidJSON, HostileStall, HostileBogusJobs}
+
+// BogusJobState and BogusJobNameBytes are what a HostileBogusJobs answer
+// says of its job.
+const (
+	BogusJobState     = "PWNED"
+	BogusJobNameBytes = 1 << 20
+)
 
 // HugeBodyBytes is the length of a HostileHugeBody answer: 100 MiB.
 const HugeBodyBytes = 100 << 20
@@ -43,7 +55,7 @@ const StallTime = 30 * time.Second
 // Check reports whether h is a known Hostile answer, with what it needs.
 func (h Hostile) Check(redirectTo string) error {
 	switch h {
-	case "", HostileHugeBody, HostileEndlessBody, HostileInvalidJSON, HostileStall:
+	case "", HostileHugeBody, HostileEndlessBody, HostileInvalidJSON, HostileStall, HostileBogusJobs:
 		return nil
 	case HostileRedirect:
 		if redirectTo == "" {
@@ -72,10 +84,18 @@ func (jm *JobManager) recordHostileBody(n int64) {
 // and again, so the simulator's own memory stays flat too.
 var hostileChunk = bytes.Repeat([]byte("a"), 32<<10)
 
-// serveHostile answers r as f.Hostile says.
-func (jm *JobManager) serveHostile(w http.ResponseWriter, r *http.Request, f Faults) {
+// serveHostile answers r as f.Hostile says, and reports whether it did
+// (a HostileBogusJobs answers only the jobs overview).
+func (jm *JobManager) serveHostile(w http.ResponseWriter, r *http.Request, f Faults) bool {
 	const head, tail = `{"flink-version":"`, `"}`
 	switch f.Hostile {
+	case HostileBogusJobs:
+		if r.Method != http.MethodGet || r.URL.Path != "/jobs/overview" {
+			return false
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"jobs": []any{map[string]any{
+			"jid": randomID(), "name": strings.Repeat("n", BogusJobNameBytes), "state": BogusJobState, "start-time": time.Now().UnixMilli(),
+		}}})
 	case HostileRedirect:
 		http.Redirect(w, r, f.RedirectTo+r.URL.Path, http.StatusFound)
 	case HostileInvalidJSON:
@@ -116,13 +136,14 @@ func (jm *JobManager) serveHostile(w http.ResponseWriter, r *http.Request, f Fau
 		defer t.Stop()
 		select {
 		case <-r.Context().Done():
-			return
+			return true
 		case <-jm.stop:
-			return
+			return true
 		case <-t.C:
 		}
 		_, _ = w.Write([]byte(`"flink-revision":"stalled"}`))
 	}
+	return true
 }
 
 // Elsewhere is an http.Handler standing for any other host, for a

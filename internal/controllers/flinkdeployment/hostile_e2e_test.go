@@ -73,6 +73,26 @@ func TestHostileTenantsAndJobManagers(t *testing.T) {
 		t.Errorf("the hub called another host: %q", got)
 	}
 	checkHugeBodiesCut(t, cases)
+	checkBogusJobsNotRecorded(t, ctx, cases)
+}
+
+// checkBogusJobsNotRecorded: the job a JobManager answered in a state
+// Flink does not have, with a name longer than a member stores, is not in
+// the status.
+func checkBogusJobsNotRecorded(t *testing.T, ctx context.Context, cases []hostileFD) {
+	t.Helper()
+	for _, c := range cases {
+		if c.hostile != jobmanager.HostileBogusJobs {
+			continue
+		}
+		got, err := get(ctx, c.fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js := got.Status.JobStatus; js.State == jobmanager.BogusJobState || len(js.JobName) > 1<<10 {
+			t.Errorf("%s: recorded job state %q, a name of %d bytes", c.fd.Name, js.State, len(js.JobName))
+		}
+	}
 }
 
 // hostileFD is a FlinkDeployment, the hostile behaviour of its JobManager
@@ -118,6 +138,7 @@ func hostileJobManagerCases(t *testing.T, otherURL string) []hostileFD {
 		{jobmanager.HostileEndlessBody, restPrefix + "BadResponse: JobManager answer larger than 4 MiB; not read further"},
 		{jobmanager.HostileInvalidJSON, restPrefix + "BadResponse: malformed JSON"},
 		{jobmanager.HostileStall, restPrefix + "Timeout"},
+		{jobmanager.HostileBogusJobs, `flink rest getJobsOverview: BadResponse: JobManager answered job `},
 	} {
 		fd := basicExample(t, "jm-"+string(tc.hostile))
 		faults := flinksim.ClusterFaults{JobManager: jobmanager.Faults{Hostile: tc.hostile, RedirectTo: otherURL + "/steal"}}

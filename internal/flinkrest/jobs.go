@@ -1,0 +1,64 @@
+package flinkrest
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+)
+
+// MaxJobNameBytes bounds the job name a Client returns: a name goes into
+// status.jobStatus.jobName, and a JobManager (the tenant's own image)
+// could answer one as long as the whole answer may be, more than the
+// member would store. A longer name is cut on a character boundary and
+// ends with "...".
+const MaxJobNameBytes = 4 << 10
+
+// jobIDPattern is a Flink JobID as Flink writes it: 16 bytes, 32 hex digits.
+var jobIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// checkJob refuses a job whose id is not a Flink JobID (the id goes into
+// the paths of later calls and into status) or whose state is not one of
+// Flink's (the state goes into status.jobStatus.state and decides the
+// lifecycle), as Flink's own client would fail to read them, and cuts a
+// name beyond MaxJobNameBytes.
+func checkJob(op string, id *api.JobID, state api.JobStatus, name *string) error {
+	if !jobIDPattern.MatchString(string(*id)) {
+		return &Error{Kind: KindBadResponse, Op: op, Message: "JobManager answered a job id that is not a Flink job id: " + quoted(string(*id))}
+	}
+	if !state.Valid() {
+		return &Error{Kind: KindBadResponse, Op: op, Message: fmt.Sprintf("JobManager answered job %s in state %s, not one of Flink's job states", *id, quoted(string(state)))}
+	}
+	*name = cut(*name, MaxJobNameBytes)
+	return nil
+}
+
+// quoted is s quoted, its first 64 bytes at most: enough to recognize, not
+// enough to flood a status or a log line.
+func quoted(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:limit]) + "..."
+}
+
+// cut is s cut to limit bytes on a character boundary, ending with "...".
+func cut(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const ellipsis = "..."
+	end := limit - len(ellipsis)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + ellipsis
+}
+
+// MaxVersionBytes bounds the Flink version and revision a Client returns
+// from the JobManager's configuration: they go into status.clusterInfo.
+// Flink's own are tens of bytes.
+const MaxVersionBytes = 256
