@@ -309,7 +309,16 @@ func (c *client) CheckpointStatistics(ctx context.Context, jobID string) (*api.C
 	if err != nil {
 		return nil, err
 	}
-	return need(op, r, r.JSON200)
+	v, err := need(op, r, r.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{v.Latest.Completed.ExternalPath, v.Latest.Savepoint.ExternalPath, v.Latest.Restored.ExternalPath} {
+		if err := checkPath(op, p); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 func (c *client) Exceptions(ctx context.Context, jobID string) (*api.JobExceptionsInfoWithHistory, error) {
@@ -386,6 +395,9 @@ func (c *client) UploadJar(ctx context.Context, fileName string, jar io.Reader) 
 	if v.Filename == "" || id == "/" || id == "." {
 		return "", badResponse(op, r.StatusCode(), r.ContentType(), nil, "upload response without a file name")
 	}
+	if len(id) > MaxJarIDBytes {
+		return "", &Error{Kind: KindBadResponse, Op: op, Message: fmt.Sprintf("JobManager answered a jar id of %d bytes, over %d: %s", len(id), MaxJarIDBytes, quoted(id))}
+	}
 	return id, nil
 }
 
@@ -404,6 +416,9 @@ func (c *client) RunJar(ctx context.Context, jarID string, req api.JarRunRequest
 	}
 	if v.Jobid == "" {
 		return "", badResponse(op, r.StatusCode(), r.ContentType(), nil, "run response without a job id")
+	}
+	if !flinkIDPattern.MatchString(v.Jobid) {
+		return "", &Error{Kind: KindBadResponse, Op: op, Message: "JobManager answered a job id that is not a Flink job id: " + quoted(v.Jobid)}
 	}
 	return v.Jobid, nil
 }
@@ -442,7 +457,10 @@ func triggerID(op string, r response, v *api.TriggerResponse) (string, error) {
 	if v == nil || v.RequestId == "" {
 		return "", badResponse(op, r.StatusCode(), r.ContentType(), r.GetBody(), "no request-id in the trigger response")
 	}
-	return v.RequestId, nil
+	if err := checkTrigger(op, string(v.RequestId)); err != nil {
+		return "", err
+	}
+	return string(v.RequestId), nil
 }
 
 // failureCause renders a serialized Java throwable as "class: first line".
@@ -483,6 +501,9 @@ func operationStatus[R asyncResponse](op string, r R, err error, completed func(
 	st, err := completed(res)
 	if err != nil {
 		return OperationStatus{}, badResponse(op, r.StatusCode(), r.ContentType(), nil, "malformed operation result: "+err.Error())
+	}
+	if err := checkPath(op, st.Location); err != nil {
+		return OperationStatus{}, err
 	}
 	st.Done = true
 	return st, nil

@@ -3,6 +3,7 @@ package flinkrest_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // TestHostileJobManagerThroughTheProxy sends the proxy transport, with the
@@ -190,5 +192,88 @@ func TestVersionAnswersCut(t *testing.T) {
 	cfg, err := c.Config(context.Background())
 	if err != nil || len(cfg.FlinkVersion) != flinkrest.MaxVersionBytes || !strings.HasSuffix(cfg.FlinkVersion, "...") || cfg.FlinkRevision != "abc123 @ 2025-01-01" {
 		t.Fatalf("version of %d bytes, revision %q, %v", len(cfg.FlinkVersion), cfg.FlinkRevision, err)
+	}
+}
+
+// TestTriggerAndPathAnswersChecked: a trigger id that is not Flink's, or a
+// savepoint or checkpoint path beyond MaxPathBytes, fails the call; a path
+// is never cut (a job would restore from the cut one).
+func TestTriggerAndPathAnswersChecked(t *testing.T) {
+	const job, trigger = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	longPath := "s3://bucket/" + strings.Repeat("p", flinkrest.MaxPathBytes)
+	cases := []struct {
+		name, triggerAnswer, path, wantErr string
+	}{
+		{"as Flink answers", trigger, "s3://bucket/savepoint-0123", ""},
+		{"a trigger id with a path in it", "../../jars", "s3://bucket/sp", `trigger id that is not Flink's: "../../jars"`},
+		{"a path too long", trigger, longPath, "JobManager answered a path of " + strconv.Itoa(len(longPath)) + " bytes, over 4096"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				switch {
+				case r.Method == http.MethodPost:
+					w.WriteHeader(http.StatusAccepted)
+					_, _ = w.Write([]byte(`{"request-id":"` + tc.triggerAnswer + `"}`))
+				case strings.HasSuffix(r.URL.Path, "/checkpoints"):
+					_, _ = w.Write([]byte(`{"latest":{"savepoint":{"external_path":"` + tc.path + `"}}}`))
+				default:
+					_, _ = w.Write([]byte(`{"status":{"id":"COMPLETED"},"operation":{"location":"` + tc.path + `"}}`))
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL + "/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			id, triggerErr := c.TriggerSavepoint(ctx, job, flinkrest.SavepointRequest{TargetDirectory: "s3://bucket"})
+			op, statusErr := c.SavepointStatus(ctx, job, trigger)
+			stats, statsErr := c.CheckpointStatistics(ctx, job)
+			switch {
+			case tc.wantErr == "":
+				if triggerErr != nil || statusErr != nil || statsErr != nil || id != trigger || op.Location != tc.path || stats.Latest.Savepoint.ExternalPath != tc.path {
+					t.Fatalf("%q %v; %+v %v; %v", id, triggerErr, op, statusErr, statsErr)
+				}
+			case strings.Contains(tc.wantErr, "trigger"):
+				if flinkrest.KindOf(triggerErr) != flinkrest.KindBadResponse || !strings.Contains(triggerErr.Error(), tc.wantErr) {
+					t.Fatalf("trigger: %v, want %q", triggerErr, tc.wantErr)
+				}
+			default:
+				for _, err := range []error{statusErr, statsErr} {
+					if flinkrest.KindOf(err) != flinkrest.KindBadResponse || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("%v, want %q", err, tc.wantErr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSubmissionAnswersChecked: a jar id beyond MaxJarIDBytes and a job id
+// that is not Flink's fail the upload and the run.
+func TestSubmissionAnswersChecked(t *testing.T) {
+	longJar := strings.Repeat("j", flinkrest.MaxJarIDBytes) + ".jar"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/upload") {
+			_, _ = w.Write([]byte(`{"filename":"/tmp/flink-web/upload/` + longJar + `","status":"success"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"jobid":"../jobs/x"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.UploadJar(ctx, "job.jar", strings.NewReader("PK")); flinkrest.KindOf(err) != flinkrest.KindBadResponse || !strings.Contains(err.Error(), "jar id of 1028 bytes, over 1024") {
+		t.Errorf("upload: %v", err)
+	}
+	if _, err := c.RunJar(ctx, "abc_job.jar", api.JarRunRequestBody{}); flinkrest.KindOf(err) != flinkrest.KindBadResponse || !strings.Contains(err.Error(), `not a Flink job id: "../jobs/x"`) {
+		t.Errorf("run: %v", err)
 	}
 }

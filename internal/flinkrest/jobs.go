@@ -16,8 +16,36 @@ import (
 // ends with "...".
 const MaxJobNameBytes = 4 << 10
 
-// jobIDPattern is a Flink JobID as Flink writes it: 16 bytes, 32 hex digits.
-var jobIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+// flinkIDPattern is a Flink JobID or TriggerId as Flink writes them: 16
+// bytes, 32 hex digits.
+var flinkIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// MaxPathBytes bounds a savepoint or checkpoint path a JobManager
+// answers: the path goes into status and FlinkStateSnapshots, and a job
+// restores from it, so a longer one is refused, never cut.
+const MaxPathBytes = 4 << 10
+
+// MaxJarIDBytes bounds the id of an uploaded jar a JobManager answers
+// (Flink's is a UUID and the file's name): it goes into session job
+// status and the paths of later calls.
+const MaxJarIDBytes = 1 << 10
+
+// checkPath refuses a savepoint or checkpoint path beyond MaxPathBytes.
+func checkPath(op, path string) error {
+	if len(path) > MaxPathBytes {
+		return &Error{Kind: KindBadResponse, Op: op, Message: fmt.Sprintf("JobManager answered a path of %d bytes, over %d: %s", len(path), MaxPathBytes, quoted(path))}
+	}
+	return nil
+}
+
+// checkTrigger refuses a trigger id that is not a Flink TriggerId (it goes
+// into status and into the paths of later calls).
+func checkTrigger(op, id string) error {
+	if !flinkIDPattern.MatchString(id) {
+		return &Error{Kind: KindBadResponse, Op: op, Message: "JobManager answered a trigger id that is not Flink's: " + quoted(id)}
+	}
+	return nil
+}
 
 // checkJob refuses a job whose id is not a Flink JobID (the id goes into
 // the paths of later calls and into status) or whose state is not one of
@@ -25,7 +53,7 @@ var jobIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 // lifecycle), as Flink's own client would fail to read them, and cuts a
 // name beyond MaxJobNameBytes.
 func checkJob(op string, id *api.JobID, state api.JobStatus, name *string) error {
-	if !jobIDPattern.MatchString(string(*id)) {
+	if !flinkIDPattern.MatchString(string(*id)) {
 		return &Error{Kind: KindBadResponse, Op: op, Message: "JobManager answered a job id that is not a Flink job id: " + quoted(string(*id))}
 	}
 	if !state.Valid() {
