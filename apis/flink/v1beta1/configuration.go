@@ -43,6 +43,9 @@ func flatConfiguration(conf *apiextensionsv1.JSON) (map[string]string, error) {
 	if conf == nil || len(conf.Raw) == 0 {
 		return out, nil
 	}
+	if flat, ok := cachedFlat(conf.Raw); ok {
+		return flat, nil
+	}
 	var tree any
 	dec := json.NewDecoder(strings.NewReader(string(conf.Raw)))
 	dec.UseNumber()
@@ -59,6 +62,7 @@ func flatConfiguration(conf *apiextensionsv1.JSON) (map[string]string, error) {
 	if err := flatten("", root, out); err != nil {
 		return nil, err
 	}
+	cacheFlat(conf.Raw, out)
 	return out, nil
 }
 

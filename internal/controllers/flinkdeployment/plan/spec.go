@@ -72,9 +72,13 @@ func SettingOn(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
 
 // Changed reports whether spec differs from the last reconciled one in
 // anything at all; the JSON round trip erases nil-versus-empty differences.
-// Equal JSON (every steady reconcile) answers without the round trip: two
-// values of one type that encode alike decode alike.
+// Equal values (most steady reconciles) answer without encoding either;
+// equal JSON answers without the round trip: two values of one type that
+// encode alike decode alike.
 func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
+	if reflect.DeepEqual(spec, last) {
+		return false
+	}
 	a, aerr := json.Marshal(spec)
 	b, berr := json.Marshal(last)
 	if aerr == nil && berr == nil && bytes.Equal(a, b) {
