@@ -11,7 +11,6 @@ import (
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
-	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 )
 
 // Scripts the browser test runs on the fleet page. The live section is
@@ -38,9 +37,8 @@ const (
 // error to copy) or one of its links focused (tabbing through the rows),
 // says that updates are paused, and refreshes again once they let go.
 func TestFleetRefreshWaitsForTheReader(t *testing.T) {
-	ix := fleetindex.New()
 	const failure = "JobManager unreachable: connection refused"
-	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", failure))
+	ix := indexOf(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", failure))
 	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
 	b := framework.Browser(t)
 	eval := func(t *testing.T, expression string) any {

@@ -38,13 +38,19 @@ func TestFleetFilterQueryRoundTrips(t *testing.T) {
 	}
 }
 
-// fleetOf indexes rows and returns what the fleet page reads of them
-// with f: the summary and the first rows of each kind.
-func fleetOf(rows []fleetv1.Deployment, f FleetFilter) FleetView {
+// indexOf is a fleet index holding rows.
+func indexOf(rows ...fleetv1.Deployment) *fleetindex.Index {
 	ix := fleetindex.New()
 	for _, d := range rows {
 		ix.UpsertDeployment(d)
 	}
+	return ix
+}
+
+// fleetOf indexes rows and returns what the fleet page reads of them
+// with f: the summary and the first rows of each kind.
+func fleetOf(rows []fleetv1.Deployment, f FleetFilter) FleetView {
+	ix := indexOf(rows...)
 	var first []fleetv1.Deployment
 	more := false
 	for _, kind := range []string{fleetv1.KindFlinkDeployment, fleetv1.KindFlinkSessionJob} {
@@ -170,9 +176,8 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 // reports, an event message, a spec value) is shown as text, never markup,
 // and every page forbids scripts but the console's own.
 func TestPagesEscapeTenantText(t *testing.T) {
-	ix := fleetindex.New()
 	const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`
-	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", hostile))
+	ix := indexOf(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", hostile))
 	members := fakeMembers{"FlinkDeployment/member-1/team-a/orders": {
 		Spec:   "image: " + hostile,
 		Events: []Event{{Time: time.Now(), Type: "Warning", Reason: "Failed", Message: hostile}},
@@ -196,10 +201,11 @@ func TestPagesEscapeTenantText(t *testing.T) {
 }
 
 func TestFleetPageFiltersAndPolls(t *testing.T) {
-	ix := fleetindex.New()
-	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
-	ix.UpsertDeployment(row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"))
-	ix.UpsertDeployment(row("member-2", "team-b", "refunds", fleetv1.KindFlinkSessionJob, "STABLE", "RUNNING", ""))
+	ix := indexOf(
+		row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
+		row("member-2", "team-b", "payments", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "boom"),
+		row("member-2", "team-b", "refunds", fleetv1.KindFlinkSessionJob, "STABLE", "RUNNING", ""),
+	)
 	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
 	_, _, body := get(t, srv.URL+"/console/?cluster=member-2")
 	if !strings.Contains(body, `data-key="member-2/team-b/payments"`) || !strings.Contains(body, `data-key="member-2/team-b/refunds" data-kind="FlinkSessionJob"`) ||
@@ -353,11 +359,7 @@ func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
 	if len(v.Rows) != MaxRows || v.Matched != MaxRows+5 || !v.Truncated() || v.Rows[0].Name != "job-00000" {
 		t.Fatalf("%d rows, %d matched, truncated %v", len(v.Rows), v.Matched, v.Truncated())
 	}
-	ix := fleetindex.New()
-	for _, d := range all {
-		ix.UpsertDeployment(d)
-	}
-	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
+	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: indexOf(all...)}})
 	_, _, body := get(t, srv.URL+"/console/fleet/rows")
 	if n := strings.Count(body, "data-key="); n != MaxRows || !strings.Contains(body, fmt.Sprintf("Showing the first %d of %d", MaxRows, MaxRows+5)) {
 		t.Fatalf("%d rows rendered; the page does not say it left some out", n)
@@ -370,10 +372,11 @@ func TestBigFleetIsCappedAndSaysSo(t *testing.T) {
 // TestResourcePageShowsItsRow: a resource's page shows its own row, not a
 // neighbour's whose name starts the same.
 func TestResourcePageShowsItsRow(t *testing.T) {
-	ix := fleetindex.New()
-	ix.UpsertDeployment(row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""))
-	ix.UpsertDeployment(row("member-1", "team-a", "orders-2", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "orders-2 broke"))
-	ix.UpsertDeployment(row("member-1", "team-a", "orders-3", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", "orders-3 broke"))
+	ix := indexOf(
+		row("member-1", "team-a", "orders", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", ""),
+		row("member-1", "team-a", "orders-2", fleetv1.KindFlinkDeployment, "DEPLOYED", "FAILED", "orders-2 broke"),
+		row("member-1", "team-a", "orders-3", fleetv1.KindFlinkDeployment, "STABLE", "RUNNING", "orders-3 broke"),
+	)
 	srv := newTestConsole(t, Options{Fleet: &fleetapi.Fleet{Index: ix}})
 	code, _, body := get(t, srv.URL+"/console/clusters/member-1/namespaces/team-a/flinkdeployments/orders-2")
 	if code != http.StatusOK || !strings.Contains(body, "orders-2 broke") || strings.Contains(body, "orders-3 broke") {
