@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,7 +142,7 @@ func TestTinyRun(t *testing.T) {
 	var stderr bytes.Buffer
 	cfg, err := parseFlags([]string{"-members", "1", "-fds", "4", "-lease-duration", "6s", "-renew-deadline", "4s", "-retry-period", "1s", "-timeout", "2m", "-cpu-profile", "0", "-out", dir, "-json", filepath.Join(dir, "out.json"),
 		"-md", filepath.Join(dir, "out.md"), "-skip-failover", "-latency-fds", "4", "-warm-up-per-member", "2", "-rest-latency", "5ms", "-throughput-window", "2s",
-		"-spread-members", "3", "-spread-fds-per-member", "2", "-visibility-fds", "3", "-health-probe-interval", "250ms", "-hub-cpus", "auto"}, &stderr)
+		"-spread-members", "3", "-spread-fds-per-member", "2", "-visibility-fds", "3", "-health-probe-interval", "250ms", "-hub-cpus", "auto", "-steady-window", "2s"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +172,7 @@ func TestTinyRun(t *testing.T) {
 		!strings.Contains(string(md), "| POST flinkdeployments | 1.00 | ") || !strings.Contains(string(md), "| throughput 3 replicas / 1 replica, 5 ms Flink REST latency |") ||
 		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") ||
 		!strings.Contains(string(md), "| many members, 4 replicas: a change visible in `kubectl flinkhub get deployments` from every replica") ||
+		!strings.Contains(string(md), "### Many members, steady state") ||
 		!strings.Contains(string(md), "| many members, 3 replica(s): member health probes / MemberCluster status writes, per member per probe interval |") {
 		t.Errorf("markdown:\n%s", md)
 	}
@@ -304,6 +306,7 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 		if c.Replicas != []int{1, 3, 4}[i] || c.FlinkDeployments != 6 || c.Seconds <= 0 || c.HubWatchStreams < 2 {
 			t.Errorf("many members %+v", c)
 		}
+		checkSteady(t, c)
 	}
 	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
 		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
@@ -316,6 +319,27 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	for i, v := range res.Visibility {
 		if r := []int{3, 4}[i]; v.Replicas != r || v.FlinkDeployments != 3 || v.Observations != r*3*2 || v.MaxSec < v.P50Sec || v.Slowest == "" || v.FirstAnswerSec <= 0 {
 			t.Errorf("fleet visibility %+v", v)
+		}
+	}
+}
+
+// checkSteady checks the steady state measured after a many-members
+// convergence: over the 2 s window every replica used CPU (its fence
+// renewals at least) and left a CPU profile.
+func checkSteady(t *testing.T, c *Convergence) {
+	t.Helper()
+	st := c.Steady
+	if st == nil || st.Seconds < 2 || len(st.PerReplica) != c.Replicas || len(st.CPUProfiles) != c.Replicas {
+		t.Fatalf("steady state of %d replicas: %+v", c.Replicas, st)
+	}
+	for i, u := range st.PerReplica {
+		if u.Replica != fmt.Sprintf("hub-%d", i) || u.CPUMillisPerS <= 0 || u.ReconcilesPerS < 0 {
+			t.Errorf("steady state of %d replicas: %+v", c.Replicas, u)
+		}
+	}
+	for _, path := range st.CPUProfiles {
+		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+			t.Errorf("steady-state CPU profile %s: %v", path, err)
 		}
 	}
 }

@@ -58,6 +58,9 @@ type config struct {
 	// scenario creates after the many-members convergences of 3 and 4
 	// replicas.
 	visibilityFDs int
+	// steadyWindow is how long the many-members scenario measures each
+	// converged fleet's steady state (0: not measured).
+	steadyWindow time.Duration
 	// probeInterval is the replicas' --health-probe-interval.
 	probeInterval time.Duration
 	// hubCPUs is the -hub-cpus flag; split what it chose (nil: no
@@ -101,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.memberSpread, "member-spread", 1, "the replicas' --member-spread in the many-members scenario")
 	fs.DurationVar(&c.probeInterval, "health-probe-interval", 2*time.Second, "the replicas' --health-probe-interval (10s by default): shorter, so that the probes and MemberCluster status writes per member per interval are counted over more intervals")
 	fs.IntVar(&c.visibilityFDs, "visibility-fds", 12, "FlinkDeployments created after the many-members convergences of 3 and 4 replicas, whose creation and convergence are followed through every replica's fleet API")
+	fs.DurationVar(&c.steadyWindow, "steady-window", 30*time.Second, "how long the many-members scenario measures each converged fleet's steady state, with a CPU profile of every replica (0: not measured)")
 	fs.BoolVar(&c.skipSpread, "skip-spread", false, "skip the many-members scenario")
 	fs.StringVar(&c.hubCPUs, "hub-cpus", "none", "CPUs (a list: 1 or 2,3 or 4-7) on which the simulated floor and the convergences run again with the hub replicas alone, the member control planes and the simulator on the others; auto: the upper half, on a machine of 2 or more; none: not run")
 	if err := fs.Parse(args); err != nil {
@@ -365,6 +369,12 @@ func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(st
 				return err
 			}
 			res.Spread = append(res.Spread, conv)
+			if cfg.steadyWindow > 0 {
+				step("many members: %d replicas, the converged fleet's steady state for %s", r, cfg.steadyWindow)
+				if conv.Steady, err = steadyState(ctx, e, cfg.steadyWindow); err != nil {
+					return err
+				}
+			}
 			if r == 1 {
 				return nil
 			}

@@ -298,6 +298,7 @@ func (r *Results) Markdown() string {
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)
 	convergenceTables(p, fmt.Sprintf("Many members (%d members, --member-spread=%d)", r.SpreadMembers, r.MemberSpread), r.Spread)
+	steadyTable(p, r.Spread)
 	r.visibilityTable(p)
 	r.memberWorkTable(p)
 	r.apartTables(p)
@@ -545,4 +546,27 @@ func (r *Results) apartTables(p func(string, ...any)) {
 	p("\n### Hub on CPUs apart (hub replicas on CPUs %s; member control planes and the simulator on %s)\n\n", a.HubCPUs, a.MemberCPUs)
 	p("Simulated floor: %d writes in %.2f s (%.0f/s), every JobManager available after %.2f s.\n", f.Writes, f.Seconds, f.WritesPerSec, f.JobManagersSeconds)
 	convergenceTables(p, "Convergence, hub on CPUs apart", a.Convergence)
+}
+
+// steadyTable renders the steady states measured after the many-members
+// convergences, if any: what each replica costs while nothing changes.
+func steadyTable(p func(string, ...any), cs []*Convergence) {
+	var rows []*Convergence
+	for _, c := range cs {
+		if c.Steady != nil {
+			rows = append(rows, c)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("\n### Many members, steady state (the converged fleet, nothing changing)\n\n| replicas | window | reconciles/s | hub CPU ms/s, all replicas | per replica: CPU ms/s (reconciles/s) |\n|---|---|---|---|---|\n")
+	for _, c := range rows {
+		st := c.Steady
+		var per []string
+		for _, u := range st.PerReplica {
+			per = append(per, fmt.Sprintf("%s %.1f (%.1f)", u.Replica, u.CPUMillisPerS, u.ReconcilesPerS))
+		}
+		p("| %d | %.0f s | %.1f | %.1f | %s |\n", c.Replicas, st.Seconds, ratio(float64(st.Reconciles), st.Seconds), st.CPUMillisPerS(), strings.Join(per, ", "))
+	}
 }

@@ -24,10 +24,12 @@ type Convergence struct {
 	FlinkDeployments int `json:"flinkDeployments"`
 	// WarmUp FlinkDeployments (another namespace) ran before the heap was
 	// first measured and the fleet created.
-	WarmUp           int     `json:"warmUpFlinkDeployments"`
-	RESTLatencyMs    int     `json:"restLatencyMs"`
-	Seconds          float64 `json:"seconds"`
-	RatioToFloor     float64 `json:"ratioToFloor,omitempty"`
+	WarmUp        int     `json:"warmUpFlinkDeployments"`
+	RESTLatencyMs int     `json:"restLatencyMs"`
+	Seconds       float64 `json:"seconds"`
+	RatioToFloor  float64 `json:"ratioToFloor,omitempty"`
+	// Steady is the converged fleet's steady state, when measured.
+	Steady           *Steady `json:"steady,omitempty"`
 	Reconciles       int     `json:"reconciles"`
 	ReconcilesPerSec float64 `json:"reconcilesPerSecond"`
 	ConvergedPerSec  float64 `json:"convergedPerSecond"`
@@ -146,6 +148,11 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 	if err != nil {
 		return nil, err
 	}
+	// Each replica's CPU up to this moment: what follows (counting,
+	// profiles still running) is not the convergence's.
+	if before.cpuAfter, err = replicaCPU(e); err != nil {
+		return nil, err
+	}
 	res.CPUByProgram, res.BusyCores = cpuAfter.since(cpuBefore)
 	if res.CPUsByProgram, err = cpusByProgram(); err != nil {
 		return nil, err
@@ -213,23 +220,38 @@ func warmUpAndProfileHeap(ctx context.Context, e *env, res *Convergence, profile
 type baseline struct {
 	cpu    map[string]float64
 	writes writeCount
+	// cpuAfter are the replicas' CPU seconds when convergence ended.
+	cpuAfter map[string]float64
+}
+
+// replicaCPU is the CPU seconds every live replica used so far, by id.
+func replicaCPU(e *env) (map[string]float64, error) {
+	cpu := map[string]float64{}
+	for _, rep := range e.live() {
+		s, err := framework.CPUSeconds(rep.proc.Pid())
+		if err != nil {
+			return nil, fmt.Errorf("CPU of %s: %w", rep.id, err)
+		}
+		cpu[rep.id] = s
+	}
+	return cpu, nil
 }
 
 // measureBeforeConvergence records every live replica's heap (in res) and
 // CPU seconds, and the writes counted so far.
 func measureBeforeConvergence(ctx context.Context, e *env, res *Convergence) (baseline, error) {
-	before := baseline{cpu: map[string]float64{}}
+	var before baseline
 	for _, rep := range e.live() {
 		h, err := rep.liveHeap(ctx)
 		if err != nil {
 			return before, fmt.Errorf("heap of %s: %w", rep.id, err)
 		}
 		res.heapBeforeByIndex = append(res.heapBeforeByIndex, h)
-		if before.cpu[rep.id], err = framework.CPUSeconds(rep.proc.Pid()); err != nil {
-			return before, err
-		}
 	}
 	var err error
+	if before.cpu, err = replicaCPU(e); err != nil {
+		return before, err
+	}
 	before.writes, err = e.writeCounts(ctx)
 	return before, err
 }
@@ -326,11 +348,8 @@ func measureConvergence(ctx context.Context, e *env, res *Convergence, before ba
 func measureReplicas(ctx context.Context, e *env, res *Convergence, before baseline, perReplica map[string]int, d time.Duration) error {
 	for i, rep := range e.live() {
 		u := Usage{Replica: rep.id, HeapBeforeBytes: res.heapBeforeByIndex[i], ReconcilesPerSec: ratio(float64(perReplica[rep.id]), d.Seconds())}
-		cpu, err := framework.CPUSeconds(rep.proc.Pid())
-		if err != nil {
-			return err
-		}
-		u.CPUSeconds = seconds(time.Duration((cpu - before.cpu[rep.id]) * float64(time.Second)))
+		u.CPUSeconds = seconds(time.Duration((before.cpuAfter[rep.id] - before.cpu[rep.id]) * float64(time.Second)))
+		var err error
 		if u.PeakRSSBytes, err = peakRSSBytes(rep.proc.Pid()); err != nil {
 			return err
 		}
