@@ -87,6 +87,9 @@ type Reconciler struct {
 	TokenWarning time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// configs are the member Secrets' kubeconfigs as Policy read them.
+	configs parsedConfigs
 }
 
 // ShardKey is the sharding key of a member's MemberCluster status.
@@ -141,6 +144,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		// Another replica writes it. Should this one own it later, its
 		// debouncer starts from what is reported, not from nothing.
 		r.Debouncer.Forget(mc.Name)
+		r.configs.forget(secret.Name)
 		r.indexReported(mc)
 		return reconcile.Result{RequeueAfter: r.Interval}, nil
 	}
@@ -212,7 +216,7 @@ func changed(before, after *hubv1alpha1.MemberCluster, t string) *metav1.Conditi
 // probe's answer was known, so that the debounce window never starts
 // before the failure did. A refused kubeconfig is never probed.
 func (r *Reconciler) observe(ctx context.Context, secret *corev1.Secret) (health.Result, *rest.Config, time.Time) {
-	cfg, err := r.Policy.FromSecret(secret)
+	cfg, err := r.configs.get(r.Policy, secret)
 	if err != nil {
 		// Unusable configuration is not a flap: report it at once.
 		r.Debouncer.Forget(secret.Name)
@@ -297,6 +301,7 @@ func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Sec
 // forget deletes the member's MemberCluster and its rows.
 func (r *Reconciler) forget(ctx context.Context, key client.ObjectKey) error {
 	r.Debouncer.Forget(key.Name)
+	r.configs.forget(key.Name)
 	r.Index.DeleteCluster(key.Name)
 	mc := &hubv1alpha1.MemberCluster{}
 	if err := r.Client.Get(ctx, key, mc); err != nil {
