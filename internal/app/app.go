@@ -207,6 +207,7 @@ func newHub(cfg *rest.Config, c Config, elector *sharding.Elector, resolver *fli
 	// with a member spread the owner of the member's home shard, which
 	// serves the member.
 	o.OwnsMember = func(member string) bool { return elector.Owns(memberstatus.ShardKey(member)) }
+	o.OnMemberOwnershipGained = func(fn func()) { elector.OnAcquire(func(int) { fn() }) }
 	if elector.Spread() > 0 {
 		o.OwnsMember = func(member string) bool { return elector.OwnsShard(sharding.HomeShard(member, elector.Shards())) }
 		o.ServesMember = elector.ServesMember

@@ -111,6 +111,11 @@ type Options struct {
 	// MemberCluster status (memberstatus.Reconciler.Owns); nil: every
 	// member's.
 	OwnsMember func(member string) bool
+	// OnMemberOwnershipGained, when set with OwnsMember, registers fn, to
+	// be called (without blocking) whenever this replica may have begun
+	// to own members (memberstatus.Reconciler.OnOwnershipGained): the
+	// members it does not own are then looked at on events only.
+	OnMemberOwnershipGained func(fn func())
 	// ServesMember, when set, says whether this replica connects to a
 	// member at all (ProviderOptions.Serves).
 	ServesMember func(member string) bool
@@ -319,20 +324,21 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		return nil, err
 	}
 	status := &memberstatus.Reconciler{
-		Client:       mgr.GetLocalManager().GetClient(),
-		Namespace:    opts.Namespace,
-		Prober:       health.HTTPProber{Timeout: opts.ProbeTimeout},
-		Debouncer:    health.NewDebouncer(opts.Debounce),
-		Interval:     opts.ProbeInterval,
-		ReportEvery:  opts.StatusReportInterval,
-		CRDs:         h.CRDs,
-		Engagements:  provider,
-		Claims:       provider.opts.Claims,
-		Owns:         opts.OwnsMember,
-		Index:        h.Index,
-		Recorder:     mgr.GetLocalManager().GetEventRecorder("flink-hub"),
-		Policy:       opts.policy(),
-		TokenWarning: opts.TokenWarning,
+		Client:            mgr.GetLocalManager().GetClient(),
+		Namespace:         opts.Namespace,
+		Prober:            health.HTTPProber{Timeout: opts.ProbeTimeout},
+		Debouncer:         health.NewDebouncer(opts.Debounce),
+		Interval:          opts.ProbeInterval,
+		ReportEvery:       opts.StatusReportInterval,
+		CRDs:              h.CRDs,
+		Engagements:       provider,
+		Claims:            provider.opts.Claims,
+		Owns:              opts.OwnsMember,
+		OnOwnershipGained: opts.OnMemberOwnershipGained,
+		Index:             h.Index,
+		Recorder:          mgr.GetLocalManager().GetEventRecorder("flink-hub"),
+		Policy:            opts.policy(),
+		TokenWarning:      opts.TokenWarning,
 	}
 	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
 		return nil, fmt.Errorf("MemberCluster status controller: %w", err)

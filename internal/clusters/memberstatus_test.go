@@ -125,9 +125,10 @@ func TestMemberStatusStopsQuietly(t *testing.T) {
 
 // TestMemberStatusHasOneWriter runs two replicas of one hub, each with an
 // identity of its own, and gives the member to one of them, then to the
-// other, as the sharded election hands its key over: only the owner
-// writes the MemberCluster status (counted in the hub's audit log), and
-// both serve the member in their fleet API.
+// other, as the sharded election hands its key over (and says so, as a
+// shard acquired does): only the owner writes the MemberCluster status
+// (counted in the hub's audit log), and both serve the member in their
+// fleet API, the other replica as the owner's status writes report it.
 func TestMemberStatusHasOneWriter(t *testing.T) {
 	ctx := context.Background()
 	const ns = "one-writer"
@@ -139,9 +140,11 @@ func TestMemberStatusHasOneWriter(t *testing.T) {
 	var owner atomic.Value
 	owner.Store(names[0])
 	hubs := map[string]*clusters.Hub{}
+	gained := map[string]func(){}
 	for i, name := range names {
 		opts := testOptions(ns)
 		opts.OwnsMember = func(string) bool { return owner.Load() == name }
+		opts.OnMemberOwnershipGained = func(fn func()) { gained[name] = fn }
 		hubs[name] = startHubAs(t, ids[i], opts)
 	}
 	if err := fleet.Hub.Client.Create(ctx, memberSecret(ns, "m", hubKubeconfig(t, fleet.Members[0]))); err != nil {
@@ -182,6 +185,9 @@ func TestMemberStatusHasOneWriter(t *testing.T) {
 
 	owner.Store(names[1])
 	before := writes(names[0])
+	// Without this call the new owner would not look at the member: a
+	// replica that does not own a member waits for events.
+	gained[names[1]]()
 	eventually(t, 10*time.Second, "the new owner writes the status", func() error {
 		if n := writes(names[1]); n < 3 {
 			return fmt.Errorf("%d writes", n)
@@ -193,6 +199,47 @@ func TestMemberStatusHasOneWriter(t *testing.T) {
 		t.Errorf("the old owner wrote the status %d times after the handoff", n)
 	}
 	waitReady(t, ns, "m", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
+	// The old owner's fleet API follows the new owner's reports: the
+	// probe time it shows moves on with the status writes.
+	showsLaterProbes(t, ns, "m", names[0], hubs[names[0]])
+}
+
+// showsLaterProbes waits until the fleet API of hub (replica) shows a
+// later probe of member than it does now, the one its MemberCluster
+// status reports.
+func showsLaterProbes(t *testing.T, ns, member, replica string, hub *clusters.Hub) {
+	t.Helper()
+	ctx := context.Background()
+	shown := func() (time.Time, error) {
+		var cl fleetapi.ClusterList
+		if err := fleetGet(t, hub, "/fleet/v1/clusters", &cl); err != nil {
+			return time.Time{}, err
+		}
+		if len(cl.Items) != 1 || cl.Items[0].LastProbe == nil {
+			return time.Time{}, fmt.Errorf("clusters %+v", cl.Items)
+		}
+		return *cl.Items[0].LastProbe, nil
+	}
+	first, err := shown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, replica+" shows a later probe", func() error {
+		var mc hubv1alpha1.MemberCluster
+		if err := fleet.Hub.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: member}, &mc); err != nil {
+			return err
+		}
+		at, err := shown()
+		switch {
+		case err != nil:
+			return err
+		case !at.After(first):
+			return fmt.Errorf("still the probe of %v", at)
+		case mc.Status.LastProbeTime == nil || !at.Equal(mc.Status.LastProbeTime.Time):
+			return fmt.Errorf("shows the probe of %v, the status says %v", at, mc.Status.LastProbeTime)
+		}
+		return nil
+	})
 }
 
 // TestMemberStatusWrittenOnChange: once a member's status has settled, its

@@ -76,6 +76,14 @@ type Reconciler struct {
 	// debouncer. The others index what it wrote. Nil: this replica writes
 	// every member's status.
 	Owns func(member string) bool
+	// OnOwnershipGained, when set with Owns, registers fn, to be called
+	// (without blocking) every time this replica may have begun to own
+	// members (a shard acquired). The members this replica does not own
+	// are then looked at only on events: their Secret changing, their
+	// MemberCluster's status written by its owner (indexed here), and
+	// fn. Without it they are looked at every Interval, so that a
+	// replica finds the members it came to own.
+	OnOwnershipGained func(fn func())
 	// Index receives the member rows and provides deployment counts.
 	Index *fleetindex.Index
 	// Recorder receives an event on every change of Ready; optional.
@@ -101,14 +109,23 @@ const DefaultTokenWarning = 7 * 24 * time.Hour
 // SetupWithManager registers the controller with the hub manager.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager, workers int) error {
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
-	return ctrl.ControllerManagedBy(mgr).
+	b := ctrl.ControllerManagedBy(mgr).
 		Named("membercluster-status").
 		For(&corev1.Secret{}, ctrl.WithPredicates(inNamespace)).
-		// Status writes must not re-trigger the probe; deletions must.
-		Owns(&hubv1alpha1.MemberCluster{}, ctrl.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
-		Complete(r)
+		// The owner's status writes must not re-trigger its probe;
+		// deletions must, and another replica's writes reach the fleet
+		// index of the replicas that do not own the member.
+		Owns(&hubv1alpha1.MemberCluster{}, ctrl.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, reportedElsewhere(r.Owns)))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers})
+	if r.Owns != nil && r.OnOwnershipGained != nil {
+		b = b.WatchesRawSource(r.ownershipGained())
+	}
+	return b.Complete(r)
 }
+
+// pollsUnowned reports whether the members this replica does not own are
+// looked at every Interval (no OnOwnershipGained to say when to look).
+func (r *Reconciler) pollsUnowned() bool { return r.OnOwnershipGained == nil }
 
 // Reconcile implements reconcile.Reconciler for a Secret of the hub
 // namespace. An error caused by the manager stopping is not reported: the
@@ -146,6 +163,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		r.Debouncer.Forget(mc.Name)
 		r.configs.forget(secret.Name)
 		r.indexReported(mc)
+		if !r.pollsUnowned() {
+			return reconcile.Result{}, nil
+		}
 		return reconcile.Result{RequeueAfter: r.Interval}, nil
 	}
 	r.Debouncer.Seed(mc.Name, revision(&secret), reported(mc))
