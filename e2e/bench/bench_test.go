@@ -173,6 +173,7 @@ func TestTinyRun(t *testing.T) {
 		!strings.Contains(string(md), "| many members: member watch streams of the hub, 3 replicas / 1 |") ||
 		!strings.Contains(string(md), "| many members, 4 replicas: a change visible in `kubectl flinkhub get deployments` from every replica") ||
 		!strings.Contains(string(md), "### Many members, steady state") ||
+		!strings.Contains(string(md), "| many members, --member-spread=1: graceful handoff (SIGTERM) of whole members") ||
 		!strings.Contains(string(md), "| many members, 3 replica(s): member health probes / MemberCluster status writes, per member per probe interval |") {
 		t.Errorf("markdown:\n%s", md)
 	}
@@ -310,6 +311,12 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	}
 	if one, three := res.Spread[0].HubWatchStreams, res.Spread[1].HubWatchStreams; three > 1.2*one {
 		t.Errorf("with a member spread 3 replicas hold %v member watch streams, 1 replica %v", three, one)
+	}
+	// One of the three replicas stopped gracefully: its shards, and the
+	// members homed on them, were owned again and their keys reconciled
+	// by the others.
+	if h := res.SpreadHandoff; h == nil || h.Signal != "SIGTERM" || h.Shards == 0 || h.OwnedAgainSec <= 0 || (h.FlinkDeployments > 0 && h.ReconciledSec < h.OwnedAgainSec) || h.Members > 3 {
+		t.Errorf("handoff with a member spread %+v", h)
 	}
 	// Every replica's fleet API showed both changes of every
 	// FlinkDeployment followed, the peers' rows included.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
-	"github.com/flink-hub/flink-hub/internal/sharding"
 	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
@@ -60,7 +59,7 @@ func join(ctx context.Context, e *env, tr *tracker, id string) (*Join, error) {
 	}
 	res.Shards = len(mine)
 	for k := range tr.keys() {
-		if mine[sharding.ShardOf(k, sharding.DefaultShards)] {
+		if mine[e.shardOf(k)] {
 			res.FlinkDeployments++
 		}
 	}
@@ -134,7 +133,7 @@ func (e *env) settle(ctx context.Context, tr *tracker, timeout time.Duration) er
 		}
 		done := map[string]bool{}
 		for _, iv := range ivs {
-			h := held[sharding.ShardOf(iv.Key, sharding.DefaultShards)]
+			h := held[e.shardOf(iv.Key)]
 			if !iv.Open && iv.Replica == h.holder && iv.Start.After(h.since) {
 				done[iv.Key] = true
 			}

@@ -380,9 +380,15 @@ func spreadScenarios(ctx context.Context, cfg config, res *Results, step func(st
 			}
 			step("many members: %d FlinkDeployments more, followed through the fleet API of each of %d replicas", cfg.visibilityFDs, r)
 			v, err := visibility(ctx, e, fmt.Sprintf("many members, %d replicas", r), cfg.visibilityFDs)
-			if err == nil {
-				res.Visibility = append(res.Visibility, v)
+			if err != nil {
+				return err
 			}
+			res.Visibility = append(res.Visibility, v)
+			if r != 3 {
+				return nil
+			}
+			step("many members: SIGTERM one of 3 replicas, its members move whole")
+			res.SpreadHandoff, err = failover(ctx, e, tr, "SIGTERM")
 			return err
 		}); err != nil {
 			failed = append(failed, err)

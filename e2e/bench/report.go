@@ -37,7 +37,10 @@ type Results struct {
 	Spread        []*Convergence `json:"spread,omitempty"`
 	SpreadMembers int            `json:"spreadMembers,omitempty"`
 	MemberSpread  int            `json:"memberSpread,omitempty"`
-	Throughput    []*Throughput  `json:"throughput,omitempty"`
+	// SpreadHandoff is a graceful handoff of one of the three replicas
+	// of the many-members scenario: whole members move.
+	SpreadHandoff *Failover     `json:"spreadHandoff,omitempty"`
+	Throughput    []*Throughput `json:"throughput,omitempty"`
 	// Visibility are the fleet API's delays after the many-members
 	// convergences of 3 and 4 replicas.
 	Visibility []*Visibility `json:"visibility,omitempty"`
@@ -330,6 +333,9 @@ func (r *Results) targetsTable(p func(string, ...any)) {
 	for _, j := range r.Joins {
 		p("| join (%s): longest a shard handed to it had no owner | <= 1 s | %.2f s | %s |\n", j.Replica, j.LongestUnownedSec, verdict(j.LongestUnownedSec <= 1))
 	}
+	if f := r.SpreadHandoff; f != nil {
+		p("| many members, --member-spread=%d: graceful handoff (SIGTERM) of whole members, shards owned and keys reconciled | <= 1 s | %.2f s | %s |\n", r.MemberSpread, f.ReconciledSec, verdict(f.ReconciledSec <= 1))
+	}
 	p("| overlapping reconciles of one key | 0 | %d | %s |\n", r.Audit.Overlaps, verdict(r.Audit.Overlaps == 0))
 	var maxHeap float64
 	for _, c := range r.Convergence {
@@ -390,12 +396,15 @@ func convergenceTables(p func(string, ...any), title string, cs []*Convergence) 
 
 // failoverTable renders the failovers, if any ran.
 func (r *Results) failoverTable(p func(string, ...any)) {
-	if len(r.Failover) == 0 {
+	if len(r.Failover) == 0 && r.SpreadHandoff == nil {
 		return
 	}
 	p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
 	for _, f := range r.Failover {
 		p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+	}
+	if f := r.SpreadHandoff; f != nil {
+		p("| %s, many members (--member-spread=%d, %d members moved) | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, r.MemberSpread, f.Members, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
 	}
 	if len(r.Joins) == 0 {
 		return

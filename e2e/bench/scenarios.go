@@ -391,6 +391,9 @@ type Failover struct {
 	OwnedAgainSec     float64 `json:"ownedAgainSeconds"`
 	ReconciledSec     float64 `json:"reconciledAgainSeconds"`
 	LeaseDurationSecs float64 `json:"leaseDurationSeconds"`
+	// Members are the member clusters that moved with the shards (with a
+	// member spread: those whose home shard was lost); 0 without one.
+	Members int `json:"members,omitempty"`
 	// CPUProfiles of a graceful handoff: a survivor's, the first member
 	// apiserver's and the bench's, over handoffProfileSecs from the
 	// signal.
@@ -461,11 +464,18 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 	}
 	keys := map[string]bool{}
 	for k := range tr.keys() {
-		if lost[sharding.ShardOf(k, sharding.DefaultShards)] {
+		if lost[e.shardOf(k)] {
 			keys[k] = true
 		}
 	}
 	res := &Failover{Signal: sig, Replica: victim.id, Shards: len(lost), FlinkDeployments: len(keys), LeaseDurationSecs: e.cfg.leaseDuration.Seconds()}
+	if e.spread > 0 {
+		for _, m := range e.memberNames() {
+			if lost[sharding.HomeShard(m, sharding.DefaultShards)] {
+				res.Members++
+			}
+		}
+	}
 	at := time.Now()
 	if sig == "SIGKILL" {
 		victim.proc.Kill()
@@ -503,6 +513,15 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		}
 	}
 	return res, nil
+}
+
+// shardOf is the shard of a FlinkDeployment's key in the replicas'
+// election: with a member spread, one of its member's shards.
+func (e *env) shardOf(key string) int {
+	if e.spread > 0 {
+		return sharding.MemberShardOf(key, sharding.DefaultShards, e.spread)
+	}
+	return sharding.ShardOf(key, sharding.DefaultShards)
 }
 
 // reconciledAgain waits until every key of keys finished a reconcile
