@@ -188,10 +188,7 @@ func (p *Provider) MemberNames(ctx context.Context) ([]string, error) {
 
 // memberSecrets lists the member Secrets of the hub's cache.
 func (p *Provider) memberSecrets(ctx context.Context) ([]corev1.Secret, error) {
-	var secrets corev1.SecretList
-	err := p.mgr.GetLocalManager().GetClient().List(ctx, &secrets, client.InNamespace(p.opts.Namespace),
-		client.MatchingLabels{memberconfig.SecretLabel: "true"})
-	return secrets.Items, err
+	return memberconfig.ListSecrets(ctx, p.mgr.GetLocalManager().GetClient(), p.opts.Namespace)
 }
 
 // engageRetryMax caps the wait between attempts to engage a member.

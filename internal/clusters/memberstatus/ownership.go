@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -76,14 +75,13 @@ func (r *Reconciler) ownershipGained() source.Source {
 // enqueueOwned adds to q every member Secret of the hub namespace whose
 // member this replica owns.
 func (r *Reconciler) enqueueOwned(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	var secrets corev1.SecretList
-	if err := r.Client.List(ctx, &secrets, client.InNamespace(r.Namespace)); err != nil {
+	secrets, err := memberconfig.ListSecrets(ctx, r.Client, r.Namespace)
+	if err != nil {
 		log.FromContext(ctx).Error(err, "cannot list the member Secrets to probe the members this replica came to own; listing again after a probe interval")
 		return err
 	}
-	for i := range secrets.Items {
-		s := &secrets.Items[i]
-		if memberconfig.IsMember(s) && r.Owns(s.Name) {
+	for i := range secrets {
+		if s := &secrets[i]; r.Owns(s.Name) {
 			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(s)})
 		}
 	}
