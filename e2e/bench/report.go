@@ -334,7 +334,7 @@ func (r *Results) targetsTable(p func(string, ...any)) {
 		p("| join (%s): longest a shard handed to it had no owner | <= 1 s | %.2f s | %s |\n", j.Replica, j.LongestUnownedSec, verdict(j.LongestUnownedSec <= 1))
 	}
 	if f := r.SpreadHandoff; f != nil {
-		p("| many members, --member-spread=%d: graceful handoff (SIGTERM) of whole members, shards owned and keys reconciled | <= 1 s | %.2f s | %s |\n", r.MemberSpread, f.ReconciledSec, verdict(f.ReconciledSec <= 1))
+		p("| many members, --member-spread=%d: graceful handoff (SIGTERM) of whole members, longest a moved key waited from its shard's release to its reconcile by the new owner | <= 1 s | %.2f s (all moved %.2f s after the signal, the stopped replica working until then) | %s |\n", r.MemberSpread, f.AfterReleaseSec, f.ReconciledSec, verdict(f.AfterReleaseSec <= 1))
 	}
 	p("| overlapping reconciles of one key | 0 | %d | %s |\n", r.Audit.Overlaps, verdict(r.Audit.Overlaps == 0))
 	var maxHeap float64
@@ -394,17 +394,26 @@ func convergenceTables(p func(string, ...any), title string, cs []*Convergence) 
 	}
 }
 
+// afterRelease renders Failover.AfterReleaseSec; "-" for a crash, which
+// releases nothing.
+func afterRelease(f *Failover) string {
+	if f.Signal != "SIGTERM" {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f s", f.AfterReleaseSec)
+}
+
 // failoverTable renders the failovers, if any ran.
 func (r *Results) failoverTable(p func(string, ...any)) {
 	if len(r.Failover) == 0 && r.SpreadHandoff == nil {
 		return
 	}
-	p("\n### Failover (3 replicas, converged fleet)\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again |\n|---|---|---|---|---|---|\n")
+	p("\n### Failover (3 replicas, converged fleet)\n\nTimes from the signal; for a graceful handoff also the longest a key waited from its shard's release to its first reconcile by the new owner.\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again | longest wait after a release |\n|---|---|---|---|---|---|---|\n")
 	for _, f := range r.Failover {
-		p("| %s | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+		p("| %s | %s | %d | %d | %.2f s | %.2f s | %s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f))
 	}
 	if f := r.SpreadHandoff; f != nil {
-		p("| %s, many members (--member-spread=%d, %d members moved) | %s | %d | %d | %.2f s | %.2f s |\n", f.Signal, r.MemberSpread, f.Members, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec)
+		p("| %s, many members (--member-spread=%d, %d members moved) | %s | %d | %d | %.2f s | %.2f s | %s |\n", f.Signal, r.MemberSpread, f.Members, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f))
 	}
 	if len(r.Joins) == 0 {
 		return

@@ -384,12 +384,19 @@ func countReconciles(ivs []reconcileaudit.Interval, in func(reconcileaudit.Inter
 // Failover is how long the shards of a stopped replica stay unowned and
 // their FlinkDeployments unreconciled.
 type Failover struct {
-	Signal            string  `json:"signal"`
-	Replica           string  `json:"replica"`
-	Shards            int     `json:"shards"`
-	FlinkDeployments  int     `json:"flinkDeployments"`
-	OwnedAgainSec     float64 `json:"ownedAgainSeconds"`
-	ReconciledSec     float64 `json:"reconciledAgainSeconds"`
+	Signal           string  `json:"signal"`
+	Replica          string  `json:"replica"`
+	Shards           int     `json:"shards"`
+	FlinkDeployments int     `json:"flinkDeployments"`
+	OwnedAgainSec    float64 `json:"ownedAgainSeconds"`
+	ReconciledSec    float64 `json:"reconciledAgainSeconds"`
+	// AfterReleaseSec (graceful handoffs) is the longest a moved key
+	// waited from its shard's release by the stopped replica to the end
+	// of its first reconcile by the new owner. With the successor
+	// handshake the stopped replica works its shards until their new
+	// owners are ready, so this, not ReconciledSec, is how long a key had
+	// no working owner.
+	AfterReleaseSec   float64 `json:"afterReleaseSeconds,omitempty"`
 	LeaseDurationSecs float64 `json:"leaseDurationSeconds"`
 	// Members are the member clusters that moved with the shards (with a
 	// member spread: those whose home shard was lost); 0 without one.
@@ -456,18 +463,7 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		return nil, err
 	}
 	victim := e.live()[0]
-	lost := map[int]bool{}
-	for s, h := range held {
-		if h == victim.id {
-			lost[s] = true
-		}
-	}
-	keys := map[string]bool{}
-	for k := range tr.keys() {
-		if lost[e.shardOf(k)] {
-			keys[k] = true
-		}
-	}
+	lost, keys := e.heldBy(tr, held, victim.id)
 	res := &Failover{Signal: sig, Replica: victim.id, Shards: len(lost), FlinkDeployments: len(keys), LeaseDurationSecs: e.cfg.leaseDuration.Seconds()}
 	if e.spread > 0 {
 		for _, m := range e.memberNames() {
@@ -475,6 +471,13 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 				res.Members++
 			}
 		}
+	}
+	var rel *releases
+	if sig == "SIGTERM" {
+		if rel, err = watchReleases(ctx, e.fleet.Hub.Config, hubNamespace, victim.id, lost); err != nil {
+			return nil, err
+		}
+		defer rel.close()
 	}
 	at := time.Now()
 	if sig == "SIGKILL" {
@@ -502,17 +505,38 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		return nil, fmt.Errorf("shards of %s not owned again: %w", victim.id, err)
 	}
 	res.OwnedAgainSec = seconds(time.Since(at))
-	last, err := e.reconciledAgain(ctx, keys, victim.id, at)
+	first, last, err := e.reconciledAgain(ctx, keys, victim.id, at)
 	if err != nil {
 		return nil, err
 	}
 	res.ReconciledSec = seconds(last.Sub(at))
+	if rel != nil {
+		res.AfterReleaseSec = seconds(e.longestAfterRelease(first, rel.close(), at))
+	}
 	if sig == "SIGTERM" {
 		if err := victim.proc.Stop(time.Minute); err != nil {
 			return nil, fmt.Errorf("%s after SIGTERM: %w", victim.id, err)
 		}
 	}
 	return res, nil
+}
+
+// heldBy are the shards held by replica (of held) and the tracked keys
+// in them.
+func (e *env) heldBy(tr *tracker, held map[int]string, replica string) (map[int]bool, map[string]bool) {
+	lost := map[int]bool{}
+	for s, h := range held {
+		if h == replica {
+			lost[s] = true
+		}
+	}
+	keys := map[string]bool{}
+	for k := range tr.keys() {
+		if lost[e.shardOf(k)] {
+			keys[k] = true
+		}
+	}
+	return lost, keys
 }
 
 // shardOf is the shard of a FlinkDeployment's key in the replicas'
@@ -530,8 +554,9 @@ func (e *env) shardOf(key string) int {
 // end), not from the poll: polling less often loses no precision, and
 // parsing the whole audit every 50 ms took CPU from the replicas being
 // measured.
-func (e *env) reconciledAgain(ctx context.Context, keys map[string]bool, victim string, at time.Time) (time.Time, error) {
+func (e *env) reconciledAgain(ctx context.Context, keys map[string]bool, victim string, at time.Time) (map[string]time.Time, time.Time, error) {
 	var last time.Time
+	var first map[string]time.Time
 	err := framework.EventuallyEvery(ctx, 3*e.cfg.leaseDuration+time.Minute, auditPoll, func(ctx context.Context) (bool, error) {
 		ivs, err := e.intervals()
 		if err != nil {
@@ -548,7 +573,7 @@ func (e *env) reconciledAgain(ctx context.Context, keys map[string]bool, victim 
 		if len(done) < len(keys) {
 			return false, nil
 		}
-		last = at
+		last, first = at, done
 		for _, t := range done {
 			if t.After(last) {
 				last = t
@@ -557,9 +582,24 @@ func (e *env) reconciledAgain(ctx context.Context, keys map[string]bool, victim 
 		return true, nil
 	})
 	if err != nil {
-		return time.Time{}, fmt.Errorf("FlinkDeployments of %s not reconciled again: %w", victim, err)
+		return nil, time.Time{}, fmt.Errorf("FlinkDeployments of %s not reconciled again: %w", victim, err)
 	}
-	return last, nil
+	return first, last, nil
+}
+
+// longestAfterRelease is the longest a key waited between its shard's
+// release (released; the signal at when the release was not seen) and the
+// end of its first reconcile by another replica (first).
+func (e *env) longestAfterRelease(first map[string]time.Time, released map[int]time.Time, at time.Time) time.Duration {
+	var longest time.Duration
+	for k, end := range first {
+		from, ok := released[e.shardOf(k)]
+		if !ok {
+			from = at
+		}
+		longest = max(longest, end.Sub(from))
+	}
+	return longest
 }
 
 // Upgrade is a rolling parallelism change of the whole fleet.

@@ -127,6 +127,9 @@ type Options struct {
 	// it was disengaged (unregistered, its kubeconfig changed, its claim
 	// lost), to drop what was kept for it, such as Flink REST transports.
 	OnMemberDisengaged func(member string)
+	// OnMemberEngaged, when set, is called with a member's name after it
+	// was engaged (ProviderOptions.OnEngage).
+	OnMemberEngaged func(member string)
 	// OnDefaultsChanged, when set, hears the members whose default
 	// configuration changed ("" meaning every member).
 	OnDefaultsChanged func(members []string)
@@ -232,6 +235,7 @@ func NewProvider(opts Options) *Provider {
 		Namespace:   opts.Namespace,
 		Claims:      claim.New(opts.ClaimDuration),
 		OnDisengage: opts.OnMemberDisengaged,
+		OnEngage:    opts.OnMemberEngaged,
 		OnAdopt:     opts.OnAdopt,
 		SyncKinds:   opts.MemberWatchedKinds,
 		SyncTimeout: opts.MemberSyncTimeout,

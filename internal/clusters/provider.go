@@ -87,6 +87,9 @@ type ProviderOptions struct {
 	// OnDisengage, when set, is called with a member's name after it was
 	// disengaged, to drop what was kept for it (connections, caches).
 	OnDisengage func(member string)
+	// OnEngage, when set, is called with a member's name after it was
+	// engaged (its caches filled, the controllers watching it).
+	OnEngage func(member string)
 	// SyncKinds are the kinds the hub's controllers watch in every member:
 	// an engagement lists them first, outside the locks every engagement
 	// shares, so that a member that stops answering fails its own
@@ -389,6 +392,9 @@ func (p *Provider) engage(ctx context.Context, name multicluster.ClusterName, cf
 			e.message = err.Error()
 		}
 		p.setEngagement(name, e)
+		if err == nil && p.opts.OnEngage != nil {
+			p.opts.OnEngage(string(name))
+		}
 	}()
 	opts := append(slices.Clone(p.opts.ClusterOptions), WatchNamespaces(namespaces))
 	cl, err := cluster.New(cfg, opts...)

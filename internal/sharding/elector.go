@@ -56,10 +56,17 @@ type Elector struct {
 	peerValidUntil time.Time
 	claimed        bool
 	stopping       bool
-	mismatch       string
-	onAcquire      []func(int)
-	onRelease      []func(shard int, reason string)
-	onServing      []func()
+	// leaving: a graceful stop with the successor handshake is under way
+	// (successor.go); the replica still works the shards it holds.
+	leaving bool
+	// ready are the shards this replica announces ready to take, and
+	// announced what its peer Lease says as of its last write.
+	ready     []int
+	announced announcement
+	mismatch  string
+	onAcquire []func(int)
+	onRelease []func(shard int, reason string)
+	onServing []func()
 	// served are the shards assigned to this replica or held by it, as of
 	// the last tick.
 	served map[int]bool
@@ -318,20 +325,30 @@ func (e *Elector) Run(ctx context.Context) error {
 	// replica's shards up to a retry period sooner.
 	expiry := time.NewTimer(time.Hour)
 	defer expiry.Stop()
-	// Stop admitting reconciles the moment ctx ends, not after a tick in
-	// flight.
-	stopped := context.AfterFunc(ctx, e.beginStop)
+	// When ctx ends, leave (successor.go) or stop admitting reconciles at
+	// once, not after a tick in flight.
+	stopped := context.AfterFunc(ctx, func() { e.beginLeaving() })
 	defer stopped()
-	var runErr error
-loop:
+	runErr := e.loop(ctx, t.C, expiry)
+	e.shutdown()
+	return runErr
+}
+
+// loop runs ticks until ctx ends, or, when the replica leaves with the
+// successor handshake, until it holds no fence or HandoffWait passed.
+func (e *Elector) loop(ctx context.Context, ticks <-chan time.Time, expiry *time.Timer) error {
+	done := ctx.Done()
+	var leaveBy <-chan time.Time
 	for {
 		// A tick is not cut short by ctx: every write in it is bounded (a
 		// renewal or release by its Lease's validity, others by the retry
 		// period), and a write cut in flight would leave a Lease changed
 		// behind our back just before the handoff.
 		if err := e.tick(context.Background()); err != nil {
-			runErr = err
-			break
+			return err
+		}
+		if e.leftAll() {
+			return nil
 		}
 		if d, ok := e.nextExpiry(time.Now()); ok && d < e.opts.RetryPeriod {
 			expiry.Reset(d)
@@ -339,15 +356,21 @@ loop:
 			expiry.Stop()
 		}
 		select {
-		case <-ctx.Done():
-			break loop
-		case <-t.C:
+		case <-done:
+			if !e.beginLeaving() {
+				return nil
+			}
+			done = nil
+			leave := time.NewTimer(e.opts.HandoffWait)
+			defer leave.Stop()
+			leaveBy = leave.C
+		case <-leaveBy:
+			return nil
+		case <-ticks:
 		case <-expiry.C:
 		case <-e.kick:
 		}
 	}
-	e.shutdown()
-	return runErr
 }
 
 // observe records, on the local clock, when a Lease was last seen to change.
@@ -366,9 +389,20 @@ func (e *Elector) observe(old, obj any) {
 	// Renewals change only renewTime: they need no immediate attention.
 	// Joins, releases and holder changes do.
 	prev, _ := old.(*coordinationv1.Lease)
-	if prev == nil || shardlease.Holder(prev) != shardlease.Holder(l) || prev.Annotations[shardlease.ShardsAnnotation] != l.Annotations[shardlease.ShardsAnnotation] || prev.Annotations[shardlease.WeightAnnotation] != l.Annotations[shardlease.WeightAnnotation] {
+	if prev == nil || shardlease.Holder(prev) != shardlease.Holder(l) || annotationsMoved(prev, l) {
 		e.poke()
 	}
+}
+
+// annotationsMoved reports whether a Lease's change touched an annotation
+// that shapes the assignment or a handoff.
+func annotationsMoved(prev, l *coordinationv1.Lease) bool {
+	for _, a := range []string{shardlease.ShardsAnnotation, shardlease.WeightAnnotation, shardlease.LeavingAnnotation, shardlease.ReadyAnnotation} {
+		if prev.Annotations[a] != l.Annotations[a] {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Elector) forget(obj any) {
@@ -501,7 +535,7 @@ func (e *Elector) livePeers(now time.Time) ([]shardlease.Peer, error) {
 		out = append(out, p)
 	}
 	if e.claimed && now.Before(e.peerValidUntil) {
-		out = append(out, shardlease.Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration, FleetAddress: e.opts.FleetAddress})
+		out = append(out, shardlease.Peer{ID: e.id, Shards: e.opts.Shards, Weight: e.opts.Weight, LeaseDuration: e.opts.LeaseDuration, FleetAddress: e.opts.FleetAddress, Leaving: e.leaving, Ready: e.ready})
 	}
 	return out, nil
 }

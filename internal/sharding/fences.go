@@ -43,6 +43,10 @@ type fence struct {
 	begun map[string]struct{}
 	// acquired is when the write that acquired the fence returned.
 	acquired time.Time
+	// unassignedSince is when the assignment first left this replica
+	// without the shard while it held it (zero while assigned); the
+	// successor handshake waits at most HandoffWait from then.
+	unassignedSince time.Time
 }
 
 // parallelWrites bounds concurrent Lease writes per tick: high enough that
@@ -79,8 +83,11 @@ func (e *Elector) tick(ctx context.Context) error {
 		if p.Shards != e.opts.Shards && e.mismatch == "" {
 			e.mismatch = fmt.Sprintf("peer %s runs with %d shards, this replica with %d; all replicas must use the same --shards", p.ID, p.Shards, e.opts.Shards)
 		}
-		members = append(members, Member{ID: p.ID, Weight: p.Weight})
+		if !p.Leaving {
+			members = append(members, Member{ID: p.ID, Weight: p.Weight})
+		}
 	}
+	var assignment Assignment
 	if e.mismatch != "" {
 		configMismatch.Set(1)
 		if e.mismatch != previous {
@@ -88,14 +95,18 @@ func (e *Elector) tick(ctx context.Context) error {
 		}
 	} else {
 		configMismatch.Set(0)
-		for _, k := range AssignWeighted(members, e.opts.Shards, weights).ShardsOf(e.id) {
+		assignment = AssignWeighted(members, e.opts.Shards, weights)
+		for _, k := range assignment.ShardsOf(e.id) {
 			want[k] = true
 		}
 	}
 	for k, f := range e.fences {
+		if want[k] {
+			f.unassignedSince = time.Time{}
+		}
 		// Without a valid peer Lease the view of the peers is stale: keep
 		// renewing what we hold and change nothing else.
-		if self && !want[k] && !f.draining {
+		if self && !want[k] && !f.draining && !e.keepForSuccessorLocked(f, assignment, peers, now) {
 			f.draining, f.drainSince = true, now
 			e.opts.Log.Info("handing off shard", "shard", k)
 		}
@@ -109,14 +120,15 @@ func (e *Elector) tick(ctx context.Context) error {
 	e.renewFences(ctx)
 	e.releaseDrained(ctx)
 	e.mu.Lock()
-	stopping := e.stopping
+	stopping := e.stopping || e.leaving
 	e.mu.Unlock()
 	if self && e.mismatch == "" && !stopping {
 		e.acquire(ctx, want)
 	}
 	e.updateServed(want)
 	e.updateGauges()
-	return nil
+	e.updateReady(want)
+	return e.announce(ctx) // at once, not at the next renewal
 }
 
 // updateServed records the shards assigned or held and tells the

@@ -22,10 +22,13 @@ type Flags struct {
 	Weight float64
 	// LeaseDuration, RenewDeadline and RetryPeriod are the Lease timings.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// HandoffWait bounds the successor handshake (Options.HandoffWait).
+	HandoffWait time.Duration
 }
 
 // BindFlags registers the flags on fs: --replica-id, --shards,
-// --shard-weight, --lease-duration, --renew-deadline, --retry-period.
+// --shard-weight, --lease-duration, --renew-deadline, --retry-period,
+// --handoff-wait.
 func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	fs.StringVar(&f.Identity, "replica-id", host, "identity of this hub replica, unique among replicas")
@@ -35,6 +38,7 @@ func (f *Flags) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long other replicas wait after a Lease last changed before taking it over (whole seconds)")
 	fs.DurationVar(&f.RenewDeadline, "renew-deadline", DefaultRenewDeadline, "how long after its last successful renewal a replica keeps reconciling a shard; below --lease-duration")
 	fs.DurationVar(&f.RetryPeriod, "retry-period", DefaultRetryPeriod, "interval of Lease renewals; below --renew-deadline and below --lease-duration minus --renew-deadline")
+	fs.DurationVar(&f.HandoffWait, "handoff-wait", DefaultHandoffWait, "with --member-spread, how long a replica keeps working a shard it hands off (or, stopping, all its shards) until the next owner has engaged the shard's members; keep it, plus twice half the renew deadline, within the pod's termination grace period")
 }
 
 // Validate reports an empty identity or timings New would refuse.
@@ -54,5 +58,5 @@ func (f *Flags) Validate() error {
 
 // Options turns the flags into options for New.
 func (f *Flags) Options() []Option {
-	return []Option{WithShards(f.Shards), WithSpread(f.Spread), WithWeight(f.Weight), WithTimings(f.LeaseDuration, f.RenewDeadline, f.RetryPeriod)}
+	return []Option{WithShards(f.Shards), WithSpread(f.Spread), WithWeight(f.Weight), WithTimings(f.LeaseDuration, f.RenewDeadline, f.RetryPeriod), WithHandoffWait(f.HandoffWait)}
 }

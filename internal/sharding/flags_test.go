@@ -23,6 +23,8 @@ func TestFlags(t *testing.T) {
 		{name: "negative shards", args: []string{"--replica-id=hub-0", "--shards=-1"}, wantErr: "shards must be"},
 		{name: "bad identity", args: []string{"--replica-id=Hub_0"}, wantErr: "Lease name"},
 		{name: "zero weight", args: []string{"--replica-id=hub-0", "--shard-weight=-2"}, wantErr: "weight"},
+		{name: "handoff wait", args: []string{"--replica-id=hub-0", "--member-spread=1", "--handoff-wait=3s"}},
+		{name: "negative handoff wait", args: []string{"--replica-id=hub-0", "--handoff-wait=-1s"}, wantErr: "handoff wait must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Flags

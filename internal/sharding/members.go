@@ -1,6 +1,9 @@
 package sharding
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // With a member spread W (Options.Spread) the shard of a key depends on
 // its member cluster: the member's W shards are consecutive from
@@ -50,4 +53,31 @@ func MemberWeights(members []string, shards, spread int) []int {
 		}
 	}
 	return w
+}
+
+// ReadyShards are those of shards whose every member (of members, the
+// registered ones) is engaged: a replica could reconcile their keys at
+// once. A shard no member lives on is ready.
+func ReadyShards(shards []int, members []string, total, spread int, engaged func(member string) bool) []int {
+	unready := map[int]bool{}
+	for _, m := range members {
+		var waiting []int
+		for _, s := range MemberShards(m, total, spread) {
+			if slices.Contains(shards, s) && !unready[s] {
+				waiting = append(waiting, s)
+			}
+		}
+		if len(waiting) > 0 && !engaged(m) {
+			for _, s := range waiting {
+				unready[s] = true
+			}
+		}
+	}
+	var out []int
+	for _, s := range shards {
+		if !unready[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -193,3 +193,47 @@ func TestAssignWeightedSpreadsABigMember(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyShards: a shard is ready when every member living on it is
+// engaged; a shard no member lives on is ready; only the shards asked
+// about are answered.
+func TestReadyShards(t *testing.T) {
+	const shards, spread = 8, 2
+	var members []string
+	for i := range 6 {
+		members = append(members, fmt.Sprintf("member-%d", i))
+	}
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	engaged := map[string]bool{}
+	isEngaged := func(m string) bool { return engaged[m] }
+	weights := MemberWeights(members, shards, spread)
+	var empty []int
+	for s, w := range weights {
+		if w == 0 {
+			empty = append(empty, s)
+		}
+	}
+	if got := ReadyShards(all, members, shards, spread, isEngaged); !slices.Equal(got, empty) {
+		t.Errorf("nothing engaged: ready %v, want the shards no member lives on %v", got, empty)
+	}
+	engaged[members[0]] = true
+	own := MemberShards(members[0], shards, spread)
+	got := ReadyShards(own, members, shards, spread, isEngaged)
+	for _, s := range own {
+		alone := true
+		for _, m := range members[1:] {
+			if slices.Contains(MemberShards(m, shards, spread), s) {
+				alone = false
+			}
+		}
+		if alone != slices.Contains(got, s) {
+			t.Errorf("shard %d of the engaged %s: ready %v, it is the only member there: %v", s, members[0], got, alone)
+		}
+	}
+	for _, m := range members {
+		engaged[m] = true
+	}
+	if got := ReadyShards(all[:3], members, shards, spread, isEngaged); !slices.Equal(got, all[:3]) {
+		t.Errorf("all engaged, asked about %v: ready %v", all[:3], got)
+	}
+}

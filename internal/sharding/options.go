@@ -14,6 +14,10 @@ const (
 	DefaultLeaseDuration = 10 * time.Second
 	DefaultRenewDeadline = 7 * time.Second
 	DefaultRetryPeriod   = 2 * time.Second
+	// DefaultHandoffWait bounds the successor handshake: with the default
+	// drain bounds a graceful stop ends within about 17 s, inside the
+	// chart's 30 s termination grace period.
+	DefaultHandoffWait = 10 * time.Second
 )
 
 // Options configures an Elector. Invariants (checked by New):
@@ -52,6 +56,16 @@ type Options struct {
 	// facts (they may differ while those facts propagate: fences keep any
 	// key from two owners meanwhile).
 	ShardWeights func() []int
+	// ReadyFor, when set with a member spread, turns on the successor
+	// handshake (successor.go): it returns which of the given shards
+	// (assigned to this replica, not held yet) it could reconcile at once,
+	// their members engaged and their caches filled. The replica announces
+	// those on its peer Lease, and a holder keeps a shard it is handing off
+	// until its successor announced it, for at most HandoffWait.
+	ReadyFor func(shards []int) []int
+	// HandoffWait bounds how long a holder keeps a shard for a successor
+	// that has not announced it ready (default DefaultHandoffWait).
+	HandoffWait time.Duration
 	// FleetAddress is host:port of this replica's fleet API, advertised
 	// on its peer Lease; "" advertises none.
 	FleetAddress string
@@ -88,6 +102,12 @@ func WithFleetAddress(addr string) Option { return func(o *Options) { o.FleetAdd
 // WithShardWeights weighs the shards for the assignment.
 func WithShardWeights(f func() []int) Option { return func(o *Options) { o.ShardWeights = f } }
 
+// WithReadyFor turns on the successor handshake (Options.ReadyFor).
+func WithReadyFor(f func(shards []int) []int) Option { return func(o *Options) { o.ReadyFor = f } }
+
+// WithHandoffWait bounds the wait for a successor (Options.HandoffWait).
+func WithHandoffWait(d time.Duration) Option { return func(o *Options) { o.HandoffWait = d } }
+
 // WithLogger sets the logger.
 func WithLogger(l logr.Logger) Option { return func(o *Options) { o.Log = l } }
 
@@ -110,6 +130,9 @@ func (o *Options) defaultAndValidate() error {
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = o.RenewDeadline / 2
 	}
+	if o.HandoffWait == 0 {
+		o.HandoffWait = DefaultHandoffWait
+	}
 	switch {
 	case o.Shards < 1 || o.Shards > shardlease.MaxShards:
 		return fmt.Errorf("shards must be in 1..%d, got %d", shardlease.MaxShards, o.Shards)
@@ -125,6 +148,8 @@ func (o *Options) defaultAndValidate() error {
 		return fmt.Errorf("retry period (%v) must be shorter than the renew deadline (%v): renewals are one retry period apart", o.RetryPeriod, o.RenewDeadline)
 	case o.RetryPeriod >= o.LeaseDuration-o.RenewDeadline:
 		return fmt.Errorf("retry period (%v) must be shorter than lease duration (%v) minus renew deadline (%v)", o.RetryPeriod, o.LeaseDuration, o.RenewDeadline)
+	case o.HandoffWait < 0:
+		return fmt.Errorf("handoff wait must not be negative, got %v", o.HandoffWait)
 	case o.DrainTimeout <= 0 || o.DrainTimeout >= o.RenewDeadline:
 		return fmt.Errorf("drain timeout (%v) must be positive and shorter than the renew deadline (%v)", o.DrainTimeout, o.RenewDeadline)
 	}

@@ -22,9 +22,9 @@ func (e *Elector) claim(ctx context.Context) error {
 	name := shardlease.PeerLeaseName(e.id)
 	for {
 		start := time.Now()
-		created, err := e.client.CoordinationV1().Leases(e.ns).Create(ctx, e.peerObject(nil, start), metav1.CreateOptions{})
+		created, err := e.client.CoordinationV1().Leases(e.ns).Create(ctx, e.peerObject(nil, start, announcement{}), metav1.CreateOptions{})
 		if err == nil {
-			e.setPeer(created, start, true)
+			e.setPeer(created, start, true, announcement{})
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -65,7 +65,7 @@ func (e *Elector) claim(ctx context.Context) error {
 			}
 		}
 		start = time.Now()
-		updated, err := e.client.CoordinationV1().Leases(e.ns).Update(ctx, e.peerObject(existing, start), metav1.UpdateOptions{})
+		updated, err := e.client.CoordinationV1().Leases(e.ns).Update(ctx, e.peerObject(existing, start, announcement{}), metav1.UpdateOptions{})
 		switch {
 		case apierrors.IsConflict(err):
 			return fmt.Errorf("%w: peer lease %s changed while taking it over", ErrDuplicateIdentity, name)
@@ -74,14 +74,15 @@ func (e *Elector) claim(ctx context.Context) error {
 		case err != nil:
 			return fmt.Errorf("take over stale peer lease %s: %w", name, err)
 		}
-		e.setPeer(updated, start, true)
+		e.setPeer(updated, start, true, announcement{})
 		return nil
 	}
 }
 
-func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time) *coordinationv1.Lease {
+func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time, a announcement) *coordinationv1.Lease {
 	l := e.leaseObject(base, shardlease.PeerLeaseName(e.id), shardlease.RolePeer)
 	l.Annotations[shardlease.IncarnationAnnotation] = e.incarnation
+	a.apply(l.Annotations)
 	l.Annotations[shardlease.WeightAnnotation] = strconv.FormatFloat(e.opts.Weight, 'g', -1, 64)
 	if e.opts.FleetAddress != "" {
 		l.Annotations[shardlease.FleetAddressAnnotation] = e.opts.FleetAddress
@@ -95,32 +96,43 @@ func (e *Elector) peerObject(base *coordinationv1.Lease, now time.Time) *coordin
 	return l
 }
 
-func (e *Elector) setPeer(l *coordinationv1.Lease, start time.Time, claimed bool) {
+func (e *Elector) setPeer(l *coordinationv1.Lease, start time.Time, claimed bool, a announcement) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.peerLease = l
+	e.announced = a
 	e.peerValidUntil = start.Add(e.opts.RenewDeadline)
 	e.claimed = e.claimed || claimed
 }
 
-// renewPeer renews the peer Lease. A conflict means another process wrote
-// our Lease, which only a duplicate identity does: that ends Run.
-func (e *Elector) renewPeer(ctx context.Context) error {
+// renewPeer renews the peer Lease when due, or at once when what it
+// announces changed.
+func (e *Elector) renewPeer(ctx context.Context) error { return e.writePeer(ctx, false) }
+
+// announce writes the peer Lease only if what it announces changed.
+func (e *Elector) announce(ctx context.Context) error { return e.writePeer(ctx, true) }
+
+// writePeer renews the peer Lease when what it announces changed or,
+// unless announcementOnly, when a renewal is due. A conflict means another
+// process wrote our Lease, which only a duplicate identity does: that ends
+// Run.
+func (e *Elector) writePeer(ctx context.Context, announcementOnly bool) error {
 	e.mu.Lock()
 	base, validUntil := e.peerLease, e.peerValidUntil
-	due := e.renewalDue(validUntil, time.Now())
+	a := e.announcementLocked()
+	due := a != e.announced || (!announcementOnly && e.renewalDue(validUntil, time.Now()))
 	e.mu.Unlock()
 	if !due {
 		return nil
 	}
 	start := time.Now()
-	l, err := e.update(ctx, e.renewalTimeout(validUntil, start), base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start) },
+	l, err := e.update(ctx, e.renewalTimeout(validUntil, start), base, func(b *coordinationv1.Lease) *coordinationv1.Lease { return e.peerObject(b, start, a) },
 		func(l *coordinationv1.Lease) bool {
 			return l.Annotations[shardlease.IncarnationAnnotation] == e.incarnation
 		})
 	switch {
 	case err == nil:
-		e.setPeer(l, start, false)
+		e.setPeer(l, start, false, a)
 		return nil
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		return fmt.Errorf("%w: peer lease %s was changed or deleted by someone else", ErrDuplicateIdentity, shardlease.PeerLeaseName(e.id))

@@ -50,9 +50,9 @@ func TestPeerRenewalAfterALostAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours := e.peerObject(nil, time.Now().Add(-time.Minute))
+			ours := e.peerObject(nil, time.Now().Add(-time.Minute), announcement{})
 			ours.ResourceVersion = "1"
-			e.setPeer(ours, time.Now().Add(-time.Minute), true)
+			e.setPeer(ours, time.Now().Add(-time.Minute), true, announcement{})
 			updates := 0
 			cs.PrependReactor("update", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				updates++

@@ -38,6 +38,7 @@ func (e *Elector) RunWith(ctx context.Context, mgr interface{ Start(context.Cont
 		if merr == nil || errors.Is(merr, context.Canceled) {
 			merr = ErrManagerStopped
 		}
+		e.beginStop() // no successor handshake: nothing works the shards now
 		stopRun()
 		err := <-runDone
 		if errors.Is(err, context.Canceled) {

@@ -32,24 +32,39 @@ func (m failingManager) Start(ctx context.Context) error {
 // stops without one is an error too. Before, the replica stayed in the
 // election holding shards it could no longer reconcile.
 func TestRunWithLeavesWhenTheManagerStops(t *testing.T) {
+	bindErr := errors.New("listen tcp 127.0.0.1:8082: bind: address already in use")
+	// With the successor handshake on, a replica whose manager is gone
+	// does not wait for its successor to be ready (here it never is):
+	// nothing works its shards.
+	handshake := func(ready bool) []Option {
+		return []Option{WithShards(8), WithSpread(1), WithHandoffWait(time.Minute), WithReadyFor(func(s []int) []int {
+			if ready {
+				return s
+			}
+			return nil
+		})}
+	}
+	plain := []Option{WithShards(8)}
 	cases := []struct {
-		name string
-		err  error
+		name          string
+		err           error
+		other, zombie []Option
 	}{
-		{"with an error", errors.New("listen tcp 127.0.0.1:8082: bind: address already in use")},
-		{"without one", nil},
+		{"with an error", bindErr, plain, plain},
+		{"without one", nil, plain, plain},
+		{"with the successor handshake", bindErr, handshake(false), handshake(true)},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { checkLeavesWhenManagerStops(t, tc.err) })
+		t.Run(tc.name, func(t *testing.T) { checkLeavesWhenManagerStops(t, tc.err, tc.other, tc.zombie) })
 	}
 }
 
-// checkLeavesWhenManagerStops runs a replica beside another until its
-// manager stops with mgrErr.
-func checkLeavesWhenManagerStops(t *testing.T, mgrErr error) {
+// checkLeavesWhenManagerStops runs a replica (with zombie's options)
+// beside another (with other's) until its manager stops with mgrErr.
+func checkLeavesWhenManagerStops(t *testing.T, mgrErr error, other, zombie []Option) {
 	ns := newNamespace(t)
-	other := start(t, hub.Config, ns, "other", WithShards(8))
-	e, err := New(clientFor(t, hub.Config), ns, "zombie", WithShards(8), WithTimings(testLease, testRenew, testRetry), WithLogger(testr.New(t)))
+	o := start(t, hub.Config, ns, "other", other...)
+	e, err := New(clientFor(t, hub.Config), ns, "zombie", append([]Option{WithTimings(testLease, testRenew, testRetry), WithLogger(testr.New(t))}, zombie...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +92,7 @@ func checkLeavesWhenManagerStops(t *testing.T, mgrErr error) {
 	}
 	// Released at once, not after a lease: the other replica holds all.
 	eventually(t, testLease, func() error {
-		if n := len(other.OwnedShards()); n != 8 {
+		if n := len(o.OwnedShards()); n != 8 {
 			return fmt.Errorf("the other replica holds %d of 8 shards", n)
 		}
 		return nil

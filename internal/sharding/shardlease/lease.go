@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,15 @@ const (
 	// KeysAnnotation carries the number of cached keys of a shard, written
 	// by its owner on every renewal.
 	KeysAnnotation = "flink-hub.io/keys"
+	// LeavingAnnotation, "true" on a peer Lease, says the replica is
+	// stopping: the others assign its shards among themselves while it
+	// still holds and works them.
+	LeavingAnnotation = "flink-hub.io/leaving"
+	// ReadyAnnotation, on a peer Lease, lists (comma-separated) the shards
+	// the replica is assigned, does not hold yet, and could reconcile at
+	// once (their members engaged, caches filled): their holder may
+	// release them to it.
+	ReadyAnnotation = "flink-hub.io/ready-shards"
 
 	// MaxShards bounds S.
 	MaxShards = 1 << 16
@@ -87,6 +97,11 @@ type Peer struct {
 	// FleetAddress is host:port of the peer's fleet API; "" when it
 	// advertises none (or an invalid one, which is ignored).
 	FleetAddress string
+	// Leaving is set while the peer is stopping (LeavingAnnotation).
+	Leaving bool
+	// Ready are the shards the peer announced ready to take
+	// (ReadyAnnotation), sorted.
+	Ready []int
 }
 
 // ParsePeer validates a peer Lease. Garbage (a name that does not match the
@@ -118,7 +133,45 @@ func ParsePeer(l *coordinationv1.Lease) (Peer, error) {
 	if err != nil {
 		return Peer{}, err
 	}
-	return Peer{ID: id, Shards: shards, Weight: weight, LeaseDuration: d, FleetAddress: fleetAddress(l.Annotations[FleetAddressAnnotation])}, nil
+	ready, err := ParseShardList(l.Annotations[ReadyAnnotation], shards)
+	if err != nil {
+		return Peer{}, fmt.Errorf("peer lease %s: %s: %w", l.Name, ReadyAnnotation, err)
+	}
+	return Peer{ID: id, Shards: shards, Weight: weight, LeaseDuration: d, FleetAddress: fleetAddress(l.Annotations[FleetAddressAnnotation]),
+		Leaving: l.Annotations[LeavingAnnotation] == "true", Ready: ready}, nil
+}
+
+// FormatShardList writes sorted shards as ParseShardList reads them.
+func FormatShardList(shards []int) string {
+	parts := make([]string, len(shards))
+	for i, k := range shards {
+		parts[i] = strconv.Itoa(k)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseShardList reads a comma-separated list of distinct shards in
+// 0..shards-1 ("" is none), sorted.
+func ParseShardList(s string, shards int) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) > shards {
+		return nil, fmt.Errorf("%d shards listed, more than the %d there are", len(parts), shards)
+	}
+	seen := make(map[int]bool, len(parts))
+	out := make([]int, 0, len(parts))
+	for _, p := range parts {
+		k, err := strconv.Atoi(p)
+		if err != nil || k < 0 || k >= shards || strconv.Itoa(k) != p || seen[k] {
+			return nil, fmt.Errorf("%q is not a distinct shard in 0..%d", p, shards-1)
+		}
+		seen[k] = true
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // fleetAddress is a valid host:port, else "".
