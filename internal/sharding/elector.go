@@ -365,6 +365,7 @@ func (e *Elector) loop(ctx context.Context, ticks <-chan time.Time, expiry *time
 			defer leave.Stop()
 			leaveBy = leave.C
 		case <-leaveBy:
+			e.stopWaiting()
 			return nil
 		case <-ticks:
 		case <-expiry.C:

@@ -18,6 +18,10 @@ var (
 		Name: "flinkhub_sharding_handoffs_total",
 		Help: "Shards this replica drained and released to another replica.",
 	})
+	successorTimeouts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "flinkhub_sharding_successor_timeouts_total",
+		Help: "Shards this replica handed off after the handoff wait because the replica assigned them never announced them ready (successor handshake).",
+	})
 	fenceLosses = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "flinkhub_sharding_fence_losses_total",
 		Help: "Fences this replica lost without a handoff (renew deadline passed or another holder).",
@@ -38,5 +42,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, fenceLosses, unownedSeconds, shardUnowned, configMismatch)
+	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, successorTimeouts, fenceLosses, unownedSeconds, shardUnowned, configMismatch)
 }

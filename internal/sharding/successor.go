@@ -80,6 +80,20 @@ func (e *Elector) beginLeaving() bool {
 	return true
 }
 
+// stopWaiting ends a leaving replica's wait for its successors: the fences
+// it still keeps for one are counted and logged as handed off unannounced
+// (shutdown drains and releases them next).
+func (e *Elector) stopWaiting() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, f := range e.fences {
+		if !f.draining {
+			successorTimeouts.Inc()
+			e.opts.Log.Info("leaving: successor did not announce the shard ready within the handoff wait; handing it off anyway", "shard", k, "wait", e.opts.HandoffWait)
+		}
+	}
+}
+
 // leftAll reports whether a leaving replica holds no fence any more.
 func (e *Elector) leftAll() bool {
 	e.mu.Lock()
@@ -98,19 +112,22 @@ func (e *Elector) keepForSuccessorLocked(f *fence, assignment Assignment, peers 
 	if f.unassignedSince.IsZero() {
 		f.unassignedSince = now
 	}
-	if now.Sub(f.unassignedSince) >= e.opts.HandoffWait || f.shard >= len(assignment) {
+	if f.shard >= len(assignment) {
 		return false
 	}
 	next := assignment[f.shard]
-	if next == "" || next == e.id {
+	i := slices.IndexFunc(peers, func(p shardlease.Peer) bool { return p.ID == next })
+	if next == "" || next == e.id || i < 0 || slices.Contains(peers[i].Ready, f.shard) {
 		return false
 	}
-	for _, p := range peers {
-		if p.ID == next {
-			return !slices.Contains(p.Ready, f.shard)
-		}
+	if waited := now.Sub(f.unassignedSince); waited >= e.opts.HandoffWait {
+		// Not silent: the successor will engage the members late.
+		successorTimeouts.Inc()
+		e.opts.Log.Info("successor did not announce the shard ready within the handoff wait; handing it off anyway",
+			"shard", f.shard, "successor", next, "waited", waited)
+		return false
 	}
-	return false
+	return true
 }
 
 // updateReady asks ReadyFor which assigned shards not held yet this

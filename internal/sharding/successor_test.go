@@ -152,11 +152,17 @@ func TestLeavingEndsAfterTheHandoffWait(t *testing.T) {
 	a := start(t, hub.Config, ns, "a", handshakeOpts(&ga, 2*time.Second)...)
 	b := start(t, hub.Config, ns, "b", handshakeOpts(&gb, 2*time.Second)...)
 	eventually(t, 20*time.Second, func() error { return exactlyOnce(8, true, a, b) })
+	mine := len(a.OwnedShards())
 	gb.open.Store(false)
+	timeouts := counterValue(t, successorTimeouts)
 	if err := a.stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
 	eventually(t, 20*time.Second, func() error { return exactlyOnce(8, true, b) })
+	// Not silent: each shard handed off unannounced is counted.
+	if got := counterValue(t, successorTimeouts) - timeouts; got != float64(mine) {
+		t.Errorf("flinkhub_sharding_successor_timeouts_total grew by %v, a handed %d shards to a successor never ready", got, mine)
+	}
 }
 
 // memberOf finds a member name whose home shard (W = 1, S = 8) is k.
