@@ -104,7 +104,7 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
 		"reconcile-timeout": "2m", "state-size-interval": "10m", "member-claim-duration": "1m", "member-sync-timeout": "1m",
 		"health-report-interval": "1m", "jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m",
-		"jar-fetch-allow-private-networks": "false", "member-spread": "0",
+		"jar-fetch-allow-private-networks": "false", "member-spread": "0", "handoff-wait": "10s",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
