@@ -113,6 +113,10 @@ func TestLeavingKeepsWorkingUntilSuccessorsAreReady(t *testing.T) {
 		if l.Annotations[shardlease.LeavingAnnotation] != "true" {
 			return errors.New("a's peer lease does not say it is leaving")
 		}
+		// `kubectl flinkhub shards --by-replica` reads it.
+		if tbl, err := shardlease.ReadTable(context.Background(), cs, ns); err != nil || !tbl.Leaving["a"] {
+			return fmt.Errorf("the shard table does not show a leaving (%v)", err)
+		}
 		if got := keptForSuccessor(a); !slices.Equal(got, mine) {
 			return fmt.Errorf("a keeps %v for b, it held %v", got, mine)
 		}

@@ -30,6 +30,11 @@ type Table struct {
 	// Rows has one entry per shard 0..S-1 (and per extra fence Lease
 	// found beyond S), sorted by shard.
 	Rows []ShardRow
+	// Leaving are the peers stopping gracefully (LeavingAnnotation).
+	Leaving map[string]bool
+	// Ready are, per peer, the shards it announced ready to take
+	// (ReadyAnnotation): with a member spread, a holder hands them over.
+	Ready map[string][]int
 }
 
 // ReadTable reads the peer and fence Leases of namespace. It reports what
@@ -41,7 +46,7 @@ func ReadTable(ctx context.Context, c kubernetes.Interface, namespace string) (T
 	if err != nil {
 		return Table{}, err
 	}
-	t := Table{}
+	t := Table{Leaving: map[string]bool{}, Ready: map[string][]int{}}
 	rows := map[int]ShardRow{}
 	for i := range list.Items {
 		l := &list.Items[i]
@@ -50,6 +55,12 @@ func ReadTable(ctx context.Context, c kubernetes.Interface, namespace string) (T
 			if p, err := ParsePeer(l); err == nil {
 				t.Peers = append(t.Peers, p.ID)
 				t.Shards = max(t.Shards, p.Shards)
+				if p.Leaving {
+					t.Leaving[p.ID] = true
+				}
+				if len(p.Ready) > 0 {
+					t.Ready[p.ID] = p.Ready
+				}
 			}
 		case RoleShard:
 			k, ok := ParseShardLeaseName(l.Name)
@@ -87,6 +98,11 @@ type ReplicaRow struct {
 	Shards int
 	// Keys sums the known key counts of those shards.
 	Keys int
+	// Leaving is set while the replica stops gracefully, handing its
+	// shards to ready successors.
+	Leaving bool
+	// Ready are the shards the replica announced ready to take.
+	Ready []int
 }
 
 // ByReplica sums the table per replica, sorted by identity.
@@ -107,7 +123,8 @@ func (t Table) ByReplica() []ReplicaRow {
 		}
 	}
 	out := make([]ReplicaRow, 0, len(sums))
-	for _, s := range sums {
+	for id, s := range sums {
+		s.Leaving, s.Ready = t.Leaving[id], t.Ready[id]
 		out = append(out, *s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Replica < out[j].Replica })

@@ -25,7 +25,9 @@ func NewCommand(config ConfigFunc) *cobra.Command {
 		Use:   "shards",
 		Short: "Show which hub replica holds each shard and how many FlinkDeployments it has",
 		Long: "Reads the shard fence and peer Leases in the hub namespace and prints shard -> replica -> keys.\n" +
-			"KEYS is the owner's count of cached FlinkDeployments in the shard; '-' when unknown.",
+			"KEYS is the owner's count of cached FlinkDeployments in the shard; '-' when unknown.\n" +
+			"With --by-replica, HANDOFF shows a replica stopping ('leaving': it works its shards until the\n" +
+			"replicas taking them are ready) and, with a member spread, the shards a replica is ready to take.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, ns, err := config()
@@ -77,12 +79,26 @@ func Print(w io.Writer, t shardlease.Table) error {
 	return tw.Flush()
 }
 
-// PrintByReplica writes one line per replica.
+// PrintByReplica writes one line per replica, with what it announces: a
+// replica stopping, or (with a member spread) the shards it is ready to
+// take while their holders still work them.
 func PrintByReplica(w io.Writer, t shardlease.Table) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REPLICA\tSHARDS\tKEYS")
+	fmt.Fprintln(tw, "REPLICA\tSHARDS\tKEYS\tHANDOFF")
 	for _, r := range t.ByReplica() {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", orNone(r.Replica), r.Shards, r.Keys)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", orNone(r.Replica), r.Shards, r.Keys, handoffState(r))
 	}
 	return tw.Flush()
+}
+
+// handoffState says what a replica announces about handoffs: "leaving",
+// "ready for <shards>", or "-".
+func handoffState(r shardlease.ReplicaRow) string {
+	switch {
+	case r.Leaving:
+		return "leaving"
+	case len(r.Ready) > 0:
+		return "ready for " + shardlease.FormatShardList(r.Ready)
+	}
+	return "-"
 }

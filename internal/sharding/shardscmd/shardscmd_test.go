@@ -14,6 +14,7 @@ import (
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/sharding"
+	"github.com/flink-hub/flink-hub/internal/sharding/shardlease"
 )
 
 var hub *framework.ControlPlane
@@ -132,5 +133,35 @@ func TestShardsCommandErrors(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no current context") {
 		t.Errorf("config error not passed on: %v", err)
+	}
+}
+
+// TestPrintByReplicaShowsHandoffs: a replica stopping is marked leaving,
+// one that announced shards ready lists them, the others show "-".
+func TestPrintByReplicaShowsHandoffs(t *testing.T) {
+	tbl := shardlease.Table{
+		Shards: 4,
+		Peers:  []string{"a", "b", "c"},
+		Rows: []shardlease.ShardRow{
+			{Shard: 0, Replica: "a", Keys: 5}, {Shard: 1, Replica: "a", Keys: 6},
+			{Shard: 2, Replica: "c", Keys: 1}, {Shard: 3, Replica: "c", Keys: -1},
+		},
+		Leaving: map[string]bool{"a": true},
+		Ready:   map[string][]int{"b": {0, 1}},
+	}
+	var out bytes.Buffer
+	if err := PrintByReplica(&out, tbl); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		f := strings.Fields(line)
+		got[f[0]] = strings.Join(f[1:], " ")
+	}
+	want := map[string]string{"a": "2 11 leaving", "b": "0 0 ready for 0,1", "c": "2 1 -"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q (whole output:\n%s)", id, got[id], w, out.String())
+		}
 	}
 }
