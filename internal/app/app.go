@@ -122,19 +122,19 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 func newElector(ctx context.Context, cs kubernetes.Interface, c Config, hub *atomic.Pointer[clusters.Hub], requeuers *requeuerSet) (*sharding.Elector, error) {
 	return sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
 		sharding.WithShardWeights(func() []int {
-			names, ok := spreadMembers(ctx, c, hub)
+			_, names, ok := spreadMembers(ctx, c, hub)
 			if !ok {
 				return nil // the hub's cache is not ready: shards count meanwhile
 			}
 			return sharding.MemberWeights(names, c.Election.Shards, c.Election.Spread)
 		}),
 		sharding.WithReadyFor(func(shards []int) []int {
-			names, ok := spreadMembers(ctx, c, hub)
+			h, names, ok := spreadMembers(ctx, c, hub)
 			if !ok {
 				return nil // not ready to say: the holders wait
 			}
 			return sharding.ReadyShards(shards, names, c.Election.Shards, c.Election.Spread, func(m string) bool {
-				engaged, _, _ := hub.Load().Provider.Engaged(m)
+				engaged, _, _ := h.Provider.Engaged(m)
 				return engaged
 			})
 		}),
@@ -143,18 +143,18 @@ func newElector(ctx context.Context, cs kubernetes.Interface, c Config, hub *ato
 		sharding.WithLogger(ctrllog.Log.WithName("sharding")))...)
 }
 
-// spreadMembers lists the registered members when the fleet runs with a
-// member spread and the hub is built; ok is false otherwise, or when the
-// hub's cache cannot say within a second.
-func spreadMembers(ctx context.Context, c Config, hub *atomic.Pointer[clusters.Hub]) (names []string, ok bool) {
-	h := hub.Load()
+// spreadMembers returns the hub and its registered members when the
+// fleet runs with a member spread and the hub is built; ok is false
+// otherwise, or when the hub's cache cannot say within a second.
+func spreadMembers(ctx context.Context, c Config, hub *atomic.Pointer[clusters.Hub]) (h *clusters.Hub, names []string, ok bool) {
+	h = hub.Load()
 	if c.Election.Spread == 0 || h == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	names, err := h.Provider.MemberNames(ctx)
-	return names, err == nil
+	return h, names, err == nil
 }
 
 // followServedMembers has the hub's provider engage and let go of members
