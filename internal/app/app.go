@@ -159,10 +159,14 @@ func spreadMembers(ctx context.Context, c Config, hub *atomic.Pointer[clusters.H
 
 // followServedMembers has the hub's provider engage and let go of members
 // as the shards this replica holds bring or take them (a member spread).
+// It follows them past ctx: a replica told to stop keeps working while it
+// hands its shards to ready successors (the successor handshake), and lets
+// each member go as its last shard goes.
 func followServedMembers(ctx context.Context, elector *sharding.Elector, hub *clusters.Hub) {
 	if elector.Spread() == 0 {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	elector.OnServingChange(func() {
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
