@@ -118,10 +118,7 @@ func TestAssignWeightedBalancesMembers(t *testing.T) {
 	const shards = 64
 	worstWeighted, worstPlain := 0.0, 0.0
 	for trial := range 200 {
-		var names []string
-		for m := range 12 {
-			names = append(names, fmt.Sprintf("fleet-%d-member-%d", trial, m))
-		}
+		names := fleetOfTwelve(trial)
 		weights := MemberWeights(names, shards, 1)
 		maxShared := slices.Max(weights)
 		for _, n := range []int{2, 3, 4} {
@@ -165,6 +162,59 @@ func TestAssignWeightedBalancesMembers(t *testing.T) {
 	if !slices.Equal(AssignWeighted(members("hub", 3), shards, make([]int, shards)), Assign(members("hub", 3), shards)) {
 		t.Error("all-zero weights are not Assign")
 	}
+}
+
+// TestAssignWeightedLeaveChurn bounds what a leave moves besides the
+// leaver's members. The caps and floor shares of AssignWeighted grow when a
+// replica leaves, so a survivor may take a member of the leaver it scores
+// higher than one of its own and hand that one to another survivor:
+// churn, which costs that member a takeover while the leaver's are taken
+// over (DESIGN.md, "Scale-out"). Over 200 fleets of 12 members, a leave
+// of one of 3 replicas moves 0.65 survivor members on average, of one of
+// 4 replicas 1.06: the limits keep that from growing unnoticed. The
+// leaver's members all go to survivors.
+func TestAssignWeightedLeaveChurn(t *testing.T) {
+	const shards = 64
+	for _, tc := range []struct {
+		replicas int
+		limit    float64
+	}{{3, 0.8}, {4, 1.3}} {
+		leaves, churned := 0, 0
+		for trial := range 200 {
+			names := fleetOfTwelve(trial)
+			weights := MemberWeights(names, shards, 1)
+			peers := members("hub", tc.replicas)
+			before := AssignWeighted(peers, shards, weights)
+			for i, leaver := range peers {
+				rest := slices.Delete(slices.Clone(peers), i, i+1)
+				after := AssignWeighted(rest, shards, weights)
+				leaves++
+				for _, m := range names {
+					home := HomeShard(m, shards)
+					switch {
+					case after[home] == leaver.ID:
+						t.Fatalf("member %s stays with %s, which left", m, leaver.ID)
+					case before[home] != leaver.ID && before[home] != after[home]:
+						churned++
+					}
+				}
+			}
+		}
+		avg := float64(churned) / float64(leaves)
+		t.Logf("%d replicas: %.2f survivor members moved per leave", tc.replicas, avg)
+		if avg >= tc.limit {
+			t.Errorf("%d replicas: %.2f survivor members moved per leave, want under %.1f", tc.replicas, avg, tc.limit)
+		}
+	}
+}
+
+// fleetOfTwelve names the 12 members of the trial-th random fleet.
+func fleetOfTwelve(trial int) []string {
+	names := make([]string, 0, 12)
+	for m := range 12 {
+		names = append(names, fmt.Sprintf("fleet-%d-member-%d", trial, m))
+	}
+	return names
 }
 
 // TestAssignWeightedSpreadsABigMember: one member on W shards is served by
