@@ -334,7 +334,7 @@ func (r *Results) targetsTable(p func(string, ...any)) {
 		p("| join (%s): longest a shard handed to it had no owner | <= 1 s | %.2f s | %s |\n", j.Replica, j.LongestUnownedSec, verdict(j.LongestUnownedSec <= 1))
 	}
 	if f := r.SpreadHandoff; f != nil {
-		p("| many members, --member-spread=%d: graceful handoff (SIGTERM) of whole members, longest a moved key waited from its shard's release to its reconcile by the new owner | <= 1 s | %.2f s (all moved %.2f s after the signal, the stopped replica working until then) | %s |\n", r.MemberSpread, f.AfterReleaseSec, f.ReconciledSec, verdict(f.AfterReleaseSec <= 1))
+		p("| many members, --member-spread=%d: graceful handoff (SIGTERM) of whole members, longest a moved key waited from its shard's release to its reconcile by the new owner | <= 1 s | %.2f s (all moved %.2f s after the signal, the stopped replica working until then; survivors' reconcile / Flink REST call: %s) | %s |\n", r.MemberSpread, f.AfterReleaseSec, f.ReconciledSec, takeoverText(f.Takeover), verdict(f.AfterReleaseSec <= 1))
 	}
 	p("| overlapping reconciles of one key | 0 | %d | %s |\n", r.Audit.Overlaps, verdict(r.Audit.Overlaps == 0))
 	var maxHeap float64
@@ -408,12 +408,12 @@ func (r *Results) failoverTable(p func(string, ...any)) {
 	if len(r.Failover) == 0 && r.SpreadHandoff == nil {
 		return
 	}
-	p("\n### Failover (3 replicas, converged fleet)\n\nTimes from the signal; for a graceful handoff also the longest a key waited from its shard's release to its first reconcile by the new owner.\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again | longest wait after a release |\n|---|---|---|---|---|---|---|\n")
+	p("\n### Failover (3 replicas, converged fleet)\n\nTimes from the signal; for a graceful handoff also the longest a key waited from its shard's release to its first reconcile by the new owner. The survivors' reconciles meanwhile: their mean, and the mean Flink REST call (an observation makes two at once; the bench's simulated JobManagers answer them).\n\n| signal | replica | shards lost | FDs affected | shards owned again | FDs reconciled again | longest wait after a release | survivors: reconcile / Flink REST call |\n|---|---|---|---|---|---|---|---|\n")
 	for _, f := range r.Failover {
-		p("| %s | %s | %d | %d | %.2f s | %.2f s | %s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f))
+		p("| %s | %s | %d | %d | %.2f s | %.2f s | %s | %s |\n", f.Signal, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f), takeoverText(f.Takeover))
 	}
 	if f := r.SpreadHandoff; f != nil {
-		p("| %s, many members (--member-spread=%d, %d members moved) | %s | %d | %d | %.2f s | %.2f s | %s |\n", f.Signal, r.MemberSpread, f.Members, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f))
+		p("| %s, many members (--member-spread=%d, %d members moved) | %s | %d | %d | %.2f s | %.2f s | %s | %s |\n", f.Signal, r.MemberSpread, f.Members, f.Replica, f.Shards, f.FlinkDeployments, f.OwnedAgainSec, f.ReconciledSec, afterRelease(f), takeoverText(f.Takeover))
 	}
 	if len(r.Joins) == 0 {
 		return

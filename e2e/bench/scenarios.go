@@ -401,6 +401,8 @@ type Failover struct {
 	// Members are the member clusters that moved with the shards (with a
 	// member spread: those whose home shard was lost); 0 without one.
 	Members int `json:"members,omitempty"`
+	// Takeover is what the survivors' reconciles took meanwhile.
+	Takeover *TakeoverCost `json:"takeover,omitempty"`
 	// CPUProfiles of a graceful handoff: a survivor's, the first member
 	// apiserver's and the bench's, over handoffProfileSecs from the
 	// signal.
@@ -479,6 +481,11 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		}
 		defer rel.close()
 	}
+	survivors := e.survivorsOf(victim)
+	before, err := totalsOf(ctx, survivors)
+	if err != nil {
+		return nil, err
+	}
 	at := time.Now()
 	if sig == "SIGKILL" {
 		victim.proc.Kill()
@@ -490,19 +497,8 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		profiled := e.profileHandoff(ctx, victim, res)
 		defer func() { <-profiled }()
 	}
-	if err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
-		h, err := e.holders(ctx)
-		if err != nil {
-			return false, err
-		}
-		for s := range lost {
-			if h[s] == "" || h[s] == victim.id {
-				return false, nil
-			}
-		}
-		return true, nil
-	}); err != nil {
-		return nil, fmt.Errorf("shards of %s not owned again: %w", victim.id, err)
+	if err := e.waitOwnedElsewhere(ctx, lost, victim.id); err != nil {
+		return nil, err
 	}
 	res.OwnedAgainSec = seconds(time.Since(at))
 	first, last, err := e.reconciledAgain(ctx, keys, victim.id, at)
@@ -510,6 +506,11 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		return nil, err
 	}
 	res.ReconciledSec = seconds(last.Sub(at))
+	after, err := totalsOf(ctx, survivors)
+	if err != nil {
+		return nil, err
+	}
+	res.Takeover = after.since(before)
 	if rel != nil {
 		res.AfterReleaseSec = seconds(e.longestAfterRelease(first, rel.close(), at))
 	}
@@ -519,6 +520,27 @@ func failover(ctx context.Context, e *env, tr *tracker, sig string) (*Failover, 
 		}
 	}
 	return res, nil
+}
+
+// waitOwnedElsewhere waits until every shard of lost is held by a replica
+// other than victim.
+func (e *env) waitOwnedElsewhere(ctx context.Context, lost map[int]bool, victim string) error {
+	err := framework.Eventually(ctx, 3*e.cfg.leaseDuration+time.Minute, func(ctx context.Context) (bool, error) {
+		h, err := e.holders(ctx)
+		if err != nil {
+			return false, err
+		}
+		for s := range lost {
+			if h[s] == "" || h[s] == victim {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("shards of %s not owned again: %w", victim, err)
+	}
+	return nil
 }
 
 // heldBy are the shards held by replica (of held) and the tracked keys
