@@ -8,8 +8,10 @@ import (
 // TakeoverCost is what the survivors' reconciles took while a stopped
 // replica's keys moved to them: the mean reconcile and the mean Flink REST
 // call (an observation makes two at once), from the sums and counts of
-// their histograms between the signal and the last moved key's reconcile.
-// It says how much of a takeover was the JobManagers answering.
+// their histograms read before the signal and once the bench saw the last
+// moved key's reconcile (its audit is polled every auditPoll, so a few
+// later reconciles may count too). It says how much of a takeover was the
+// JobManagers answering.
 type TakeoverCost struct {
 	Reconciles      int     `json:"reconciles"`
 	ReconcileMeanMs float64 `json:"reconcileMeanMs"`
