@@ -88,8 +88,7 @@ func (e *Elector) stopWaiting() {
 	defer e.mu.Unlock()
 	for k, f := range e.fences {
 		if !f.draining {
-			successorTimeouts.Inc()
-			e.opts.Log.Info("leaving: successor did not announce the shard ready within the handoff wait; handing it off anyway", "shard", k, "wait", e.opts.HandoffWait)
+			e.successorTimedOut(k, "wait", e.opts.HandoffWait)
 		}
 	}
 }
@@ -121,13 +120,19 @@ func (e *Elector) keepForSuccessorLocked(f *fence, assignment Assignment, peers 
 		return false
 	}
 	if waited := now.Sub(f.unassignedSince); waited >= e.opts.HandoffWait {
-		// Not silent: the successor will engage the members late.
-		successorTimeouts.Inc()
-		e.opts.Log.Info("successor did not announce the shard ready within the handoff wait; handing it off anyway",
-			"shard", f.shard, "successor", next, "waited", waited)
+		e.successorTimedOut(f.shard, "successor", next, "waited", waited)
 		return false
 	}
 	return true
+}
+
+// successorTimedOut counts and logs a shard handed off before its
+// successor announced it ready: not silent, the successor will engage its
+// members late.
+func (e *Elector) successorTimedOut(shard int, keysAndValues ...any) {
+	successorTimeouts.Inc()
+	e.opts.Log.Info("successor did not announce the shard ready within the handoff wait; handing it off anyway",
+		append([]any{"shard", shard}, keysAndValues...)...)
 }
 
 // updateReady asks ReadyFor which assigned shards not held yet this
