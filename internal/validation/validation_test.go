@@ -1,9 +1,12 @@
 package validation
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -207,5 +210,45 @@ func operatorSettingCases() []validateCase {
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
 			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.operator.periodic.savepoint.interval": "1h"}`)
 		}, nil, "periodic savepoints need a savepoint directory"},
+	}
+}
+
+// TestHostileQuantitiesRefused: valid() with a podTemplate quantity whose
+// exponent would stall decoding, spelled in any way the decode trims or
+// unescapes, decodes at once and is refused naming the quantity.
+func TestHostileQuantitiesRefused(t *testing.T) {
+	for _, tc := range []struct{ name, quantity, want string }{
+		{"plain", `"9e3372036854775807"`, `"9e3372036854775807"`},
+		{"ASCII spaces", `"  9e3372036854775807 "`, `"  9e3372036854775807 "`},
+		{"no-break space", "\"\u00a09e3372036854775807\"", `"\u00a09e3372036854775807"`},
+		{"ideographic space", "\"9e3372036854775807\u3000\"", `"9e3372036854775807\u3000"`},
+		{"escaped digit", `"\u0039e3372036854775807"`, `"9e3372036854775807"`},
+		{"escaped tab", `"\t9e3372036854775807"`, `"\t9e3372036854775807"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := json.Marshal(valid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := strings.Replace(string(raw), `"spec":{`, `"spec":{"podTemplate":{"spec":{"containers":[{"name":"flink-main-container",`+
+				`"resources":{"limits":{"memory":`+tc.quantity+`}}}]}},`, 1)
+			done := make(chan *v1beta1.FlinkDeployment, 1)
+			go func() {
+				fd := &v1beta1.FlinkDeployment{}
+				if err := json.Unmarshal([]byte(doc), fd); err != nil {
+					t.Error(err)
+				}
+				done <- fd
+			}()
+			select {
+			case fd := <-done:
+				want := "spec: Invalid value: " + strconv.Quote(tc.want) + ": quantities with an exponent of three digits or more are refused"
+				if got := Validate(fd, nil).ToAggregate(); got == nil || !strings.Contains(got.Error(), want) {
+					t.Errorf("want an error containing %s, got %v", want, got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("decoding did not return")
+			}
+		})
 	}
 }

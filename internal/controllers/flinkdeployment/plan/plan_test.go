@@ -411,6 +411,26 @@ func TestRecordedSpecRoundTrips(t *testing.T) {
 	}
 }
 
+// TestRecordedSpecWithHostileQuantityRefused: a lastReconciledSpec whose
+// podTemplate holds a quantity that resource.ParseQuantity would never
+// finish (planted by whoever may write the status) is refused at once,
+// naming it.
+func TestRecordedSpecWithHostileQuantityRefused(t *testing.T) {
+	for _, q := range []string{`"9e3372036854775807"`, "\"\u00a09e3372036854775807\"", `"\t9e3372036854775807"`, `"\u0039e3372036854775807"`} {
+		enc := `{"spec":{"podTemplate":{"spec":{"containers":[{"name":"c","resources":{"limits":{"memory":` + q + `}}}]}}}}`
+		done := make(chan error, 1)
+		go func() { _, _, err := DecodeSpec(enc); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "quantities with an exponent of three digits or more are refused: \"") {
+				t.Errorf("%s: got %v", q, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: decoding did not return", q)
+		}
+	}
+}
+
 func TestSettings(t *testing.T) {
 	spec := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyReadinessTimeout+`":"2 min","`+flinkconf.KeyRestartFailed+`":"true"}`)
 	if got := ReadinessTimeout(spec, time.Minute); got != 2*time.Minute {

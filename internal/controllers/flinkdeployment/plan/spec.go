@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -130,13 +131,22 @@ func EncodeSpec(spec *v1beta1.FlinkDeploymentSpec, firstDeployment bool) (string
 	return string(raw), err
 }
 
-// DecodeSpec reads a lastReconciledSpec; nil for an empty one.
+// DecodeSpec reads a lastReconciledSpec; nil for an empty one. Whoever
+// may write the status could plant a quantity that never finishes parsing
+// in its podTemplates: such a spec is refused before the typed decode.
 func DecodeSpec(s string) (*v1beta1.FlinkDeploymentSpec, *ReconciliationMeta, error) {
 	if s == "" {
 		return nil, nil, nil
 	}
+	raw, refused, err := v1beta1.DefuseQuantities([]byte(s))
+	if err != nil {
+		return nil, nil, fmt.Errorf("status.reconciliationStatus.lastReconciledSpec is not valid: %w", err)
+	}
+	if len(refused) > 0 {
+		return nil, nil, fmt.Errorf("status.reconciliationStatus.lastReconciledSpec is not valid: quantities with an exponent of three digits or more are refused: %s", strings.Join(refused, ", "))
+	}
 	var w specWithMeta
-	if err := json.Unmarshal([]byte(s), &w); err != nil {
+	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, nil, fmt.Errorf("status.reconciliationStatus.lastReconciledSpec is not valid: %w", err)
 	}
 	return &w.Spec, w.Meta, nil
