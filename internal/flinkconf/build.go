@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -376,7 +377,8 @@ func TaskManagers(parallelism, slots int) int32 {
 // file, one flat key per line, sorted: YAML-quoted keys and values for
 // config.yaml, raw ones for the legacy flink-conf.yaml, whose parser keeps
 // quotes. A key or value the legacy parser would read as another line, a
-// comment or another key is refused: it could set a key the operator owns.
+// comment or another key is refused, and so is a key Flink would trim
+// (CheckKey): it could set a key the operator owns.
 func (c Config) Render(file string) (string, error) {
 	keys := make([]string, 0, len(c))
 	for k := range c {
@@ -385,6 +387,9 @@ func (c Config) Render(file string) (string, error) {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
+		if err := CheckKey(k); err != nil {
+			return "", err
+		}
 		if file == LegacyFileName {
 			if err := checkLegacy(k, c[k]); err != nil {
 				return "", err
@@ -446,6 +451,23 @@ func yamlQuote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// TrimKey is key as Flink's configuration loaders may read it: Java's
+// String.trim (flink-conf.yaml) drops every character up to U+0020 at
+// either end; Unicode white space is dropped too, to be safe.
+func TrimKey(key string) string {
+	return strings.TrimFunc(key, func(r rune) bool { return r <= ' ' || unicode.IsSpace(r) })
+}
+
+// CheckKey refuses a configuration key that starts or ends with white
+// space or a control character: Flink reads it as its trimmed form, which
+// could be a key the hub sets, and a later line wins.
+func CheckKey(key string) error {
+	if t := TrimKey(key); t != key {
+		return fmt.Errorf("configuration key %q starts or ends with white space or a control character; Flink would read it as %q: remove them", key, t)
+	}
+	return nil
 }
 
 // checkLegacy refuses what flink-conf.yaml cannot hold: line breaks, and

@@ -1,6 +1,7 @@
 package flinkconf
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -115,5 +116,24 @@ func TestTotals(t *testing.T) {
 		if ok == tc.wantErr || (ok && (cpu != tc.cpu || memory != tc.memory)) {
 			t.Errorf("Totals(%v, %d) = %v, %v, %v; want %v, %v", tc.conf, tc.tms, cpu, memory, ok, tc.cpu, tc.memory)
 		}
+	}
+}
+
+// TestRenderRefusesKeysFlinkTrims: flink-conf.yaml's loader trims keys and
+// lets a later line win, so a tenant key such as "execution.savepoint.path "
+// sorted after the hub's line would override it. Both files refuse any key
+// Flink would read trimmed, naming it.
+func TestRenderRefusesKeysFlinkTrims(t *testing.T) {
+	for _, key := range []string{"execution.savepoint.path ", "kubernetes.cluster-id\t", " kubernetes.namespace", "high-availability.cluster-id\x01", "kubernetes.cluster-id\u00a0"} {
+		for _, file := range []string{LegacyFileName, FileNameYAML} {
+			c := Config{key: "evil", KeyClusterID: "mine", KeyNamespace: "ns", KeyHAClusterID: "mine", KeySavepointPath: "s3://b/sp"}
+			out, err := c.Render(file)
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("configuration key %q starts or ends with white space", key)) {
+				t.Errorf("%s: key %q rendered (%v):\n%s", file, key, err, out)
+			}
+		}
+	}
+	if _, err := (Config{KeyClusterID: "mine", "a.b": " spaced value "}).Render(LegacyFileName); err != nil {
+		t.Errorf("ordinary keys refused: %v", err)
 	}
 }

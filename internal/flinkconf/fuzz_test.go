@@ -11,7 +11,8 @@ import (
 // FuzzRender: whatever the keys and values, Flink reads back from the
 // rendered config.yaml exactly the configuration rendered (a hostile key or
 // value cannot add or override a key, e.g. kubernetes.cluster-id), and the
-// legacy flink-conf.yaml is either one line per key or refused.
+// legacy flink-conf.yaml is either one line per key or refused; a key Flink
+// would read trimmed is refused in both.
 func FuzzRender(f *testing.F) {
 	f.Add("taskmanager.numberOfTaskSlots", "2")
 	f.Add("env.java.opts.all", "-Dx=\"y\" # not a comment")
@@ -19,6 +20,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("k", "v\nkubernetes.cluster-id: other")
 	f.Add("#k", "'quoted'")
 	f.Add("", "")
+	f.Add("kubernetes.cluster-id ", "other")
 	f.Fuzz(func(t *testing.T, key, value string) {
 		if !utf8.ValidString(key) || !utf8.ValidString(value) {
 			t.Skip("the configuration comes from JSON: valid UTF-8")
@@ -28,6 +30,12 @@ func FuzzRender(f *testing.F) {
 		}
 		c := Config{key: value, KeyClusterID: "mine"}
 		out, err := c.Render(FileNameYAML)
+		if CheckKey(key) != nil {
+			if err == nil {
+				t.Fatalf("config.yaml rendered %q, which Flink may read trimmed", key)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("config.yaml refused %q: %v", key, err)
 		}

@@ -92,9 +92,12 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	if err != nil {
 		return append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
 	}
-	for _, k := range ForbiddenConfigKeys {
-		if _, set := conf[k]; set {
-			errs = append(errs, field.Forbidden(sp.Child("flinkConfiguration").Key(k), "set by the operator"))
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
+		if err := flinkconf.CheckKey(k); err != nil {
+			errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), k, err.Error()))
+		}
+		if t := flinkconf.TrimKey(k); slices.Contains(ForbiddenConfigKeys, t) {
+			errs = append(errs, field.Forbidden(sp.Child("flinkConfiguration").Key(t), "set by the operator"))
 		}
 	}
 	for name := range spec.LogConfiguration {

@@ -126,6 +126,11 @@ func configurationCases() []validateCase {
 		{"forbidden HA cluster id", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.FlinkConfiguration = jsonConf(`{"high-availability.cluster-id": "x", "state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
 		}, nil, "high-availability.cluster-id"},
+		{"savepoint path key with a trailing space", withSettings(`"execution.savepoint.path ": "s3://attacker"`), nil,
+			`spec.flinkConfiguration: Invalid value: "execution.savepoint.path ": configuration key "execution.savepoint.path " starts or ends with white space or a control character; Flink would read it as "execution.savepoint.path"`},
+		{"cluster id key with a tab", withSettings(`"kubernetes.cluster-id\t": "victim"`), nil, "spec.flinkConfiguration[kubernetes.cluster-id]: Forbidden: set by the operator"},
+		{"namespace key with a no-break space", withSettings("\"\u00a0kubernetes.namespace\": \"other\""), nil, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"},
+		{"HA cluster id key with a control character", withSettings(`"high-availability.cluster-id\u0001": "victim"`), nil, `Invalid value: "high-availability.cluster-id\x01"`},
 		{"configuration not a map", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkConfiguration = jsonConf(`[1]`) }, nil, "spec.flinkConfiguration"},
 		{"unknown log file", func(fd *v1beta1.FlinkDeployment) { fd.Spec.LogConfiguration = map[string]string{"log4j.xml": "x"} }, nil, "spec.logConfiguration[log4j.xml]"},
 		{"toleration typo", func(fd *v1beta1.FlinkDeployment) {
