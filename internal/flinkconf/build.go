@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // Well-known configuration keys.
@@ -214,7 +215,7 @@ func (c Config) applyJob(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDep
 func standaloneJarURI(jar string) (string, error) {
 	u, err := url.Parse(jar)
 	if err != nil {
-		return "", fmt.Errorf("spec.job.jarURI: %w", err)
+		return "", fmt.Errorf("spec.job.jarURI: %s is not a valid URI", problem.RedactURI(jar))
 	}
 	if u.Scheme == "local" {
 		u.Scheme = "file"

@@ -137,3 +137,14 @@ func TestRenderRefusesKeysFlinkTrims(t *testing.T) {
 		t.Errorf("ordinary keys refused: %v", err)
 	}
 }
+
+// TestStandaloneJarURIErrorHidesPassword: a standalone jarURI that does
+// not parse is refused without quoting it (it may hold a password).
+func TestStandaloneJarURIErrorHidesPassword(t *testing.T) {
+	fd := &v1beta1.FlinkDeployment{Spec: v1beta1.FlinkDeploymentSpec{Job: &v1beta1.JobSpec{JarURI: "https://deploy:hunter2@artifacts.example.com:80a/job.jar", Parallelism: 1}}}
+	fd.Name, fd.Namespace = "fd", "ns"
+	_, err := Build(fd, v1beta1.ModeStandalone, Restore{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "spec.job.jarURI: (unparsable URI) is not a valid URI") {
+		t.Errorf("got %v", err)
+	}
+}

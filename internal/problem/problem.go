@@ -7,6 +7,7 @@ package problem
 
 import (
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -323,3 +324,20 @@ func Decode(s string) Problem {
 
 // Message is the human message of a status.error, whatever its form.
 func Message(statusError string) string { return Decode(statusError).Message }
+
+// RedactURI is uri fit to quote in an error, condition, event or trace
+// span: without its userinfo (ftp://deploy:secret@host/job.jar names
+// ftp://host/job.jar), "(unparsable URI)" when it does not parse (its
+// text could still hold a password), and an opaque URI with an '@' shown
+// by its scheme alone.
+func RedactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "(unparsable URI)"
+	}
+	if strings.Contains(u.Opaque, "@") {
+		return u.Scheme + ":(redacted)"
+	}
+	u.User = nil
+	return u.String()
+}

@@ -121,3 +121,20 @@ func TestEncodeWithExceptionOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactURI: a URI is shown without its userinfo, and one that does
+// not parse, or an opaque one with an '@', not at all.
+func TestRedactURI(t *testing.T) {
+	for uri, want := range map[string]string{
+		"https://deploy:hunter2@artifacts.example.com/job.jar?v=1": "https://artifacts.example.com/job.jar?v=1",
+		"ftp://deploy@artifacts.example.com/job.jar":               "ftp://artifacts.example.com/job.jar",
+		"https://deploy:hunter2@artifacts.example.com:80a/job.jar": "(unparsable URI)",
+		"s3:deploy:hunter2@bucket/job.jar":                         "s3:(redacted)",
+		"local:///opt/flink/job.jar":                               "local:///opt/flink/job.jar",
+		"":                                                         "",
+	} {
+		if got := RedactURI(uri); got != want {
+			t.Errorf("RedactURI(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}

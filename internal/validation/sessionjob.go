@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // ValidateSessionJob applies the rules of a FlinkSessionJob that need no
@@ -53,18 +54,19 @@ func validateSessionJar(jp *field.Path, j *v1beta1.JobSpec) field.ErrorList {
 	var errs field.ErrorList
 	local := j.JarURI == ""
 	if j.JarURI != "" {
+		shown := problem.RedactURI(j.JarURI)
 		u, err := url.Parse(j.JarURI)
 		switch {
 		case err != nil:
-			return append(errs, field.Invalid(jp.Child("jarURI"), j.JarURI, "not a URI"))
+			return append(errs, field.Invalid(jp.Child("jarURI"), shown, "not a URI"))
 		case u.Scheme == "http" || u.Scheme == "https":
 		case u.Scheme == "local":
 			local = true
-			if u.Host != "" || !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || !strings.HasSuffix(u.Path, ".jar") {
-				errs = append(errs, field.Invalid(jp.Child("jarURI"), j.JarURI, "a local jar is local:///absolute/path/to/job.jar, a path inside the session cluster's image"))
+			if u.Host != "" || u.User != nil || !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || !strings.HasSuffix(u.Path, ".jar") {
+				errs = append(errs, field.Invalid(jp.Child("jarURI"), shown, "a local jar is local:///absolute/path/to/job.jar, a path inside the session cluster's image"))
 			}
 		default:
-			return append(errs, field.NotSupported(jp.Child("jarURI"), j.JarURI, []string{"http://...", "https://...", "local:///..."}))
+			return append(errs, field.NotSupported(jp.Child("jarURI"), shown, []string{"http://...", "https://...", "local:///..."}))
 		}
 	}
 	if local && j.EntryClass == "" {

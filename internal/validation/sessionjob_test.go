@@ -65,3 +65,35 @@ func TestValidateSessionJob(t *testing.T) {
 		})
 	}
 }
+
+// TestJarURIPasswordsNeverQuoted: a jarURI refused for any reason is
+// quoted without its userinfo (the rejection reaches the webhook's answer,
+// status.error, conditions, events and trace spans), and one that does not
+// parse is not quoted at all.
+func TestJarURIPasswordsNeverQuoted(t *testing.T) {
+	for _, tc := range []struct{ name, uri, want string }{
+		{"session job, unsupported scheme", "ftp://deploy:hunter2@artifacts.example.com/job.jar", `spec.job.jarURI: Unsupported value: "ftp://artifacts.example.com/job.jar"`},
+		{"session job, unparsable", "https://deploy:hunter2@artifacts.example.com:80a/job.jar", `spec.job.jarURI: Invalid value: "(unparsable URI)"`},
+		{"session job, local with userinfo", "local://deploy:hunter2@/opt/job.jar", `spec.job.jarURI: Invalid value: "local:///opt/job.jar"`},
+		{"session job, opaque", "ftp:deploy:hunter2@artifacts.example.com", `spec.job.jarURI: Unsupported value: "ftp:(redacted)"`},
+		{"deployment, unparsable", "https://deploy:hunter2@artifacts.example.com:80a/job.jar", `spec.job.jarURI: Invalid value: "(unparsable URI)"`},
+		{"deployment, no scheme", "//deploy:hunter2@artifacts.example.com/job.jar", `spec.job.jarURI: Invalid value: "//artifacts.example.com/job.jar"`},
+		{"deployment, no host", "http://deploy:hunter2@/job.jar", `spec.job.jarURI: Invalid value: "http:///job.jar"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs error
+			if strings.HasPrefix(tc.name, "session job") {
+				job := &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
+					Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: tc.uri, EntryClass: "a.B", Parallelism: 1}}}
+				errs = ValidateSessionJob(job).ToAggregate()
+			} else {
+				fd := valid()
+				fd.Spec.Job.JarURI = tc.uri
+				errs = Validate(fd, nil).ToAggregate()
+			}
+			if errs == nil || strings.Contains(errs.Error(), "hunter2") || !strings.Contains(errs.Error(), tc.want) {
+				t.Errorf("want an error containing %s and no password, got %v", tc.want, errs)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // MaxNameLength is the longest FlinkDeployment name: Flink derives
@@ -313,19 +314,21 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 	return errs
 }
 
+// validateJarURI checks a jarURI; errors quote it without its userinfo.
 func validateJarURI(jar string, p *field.Path) field.ErrorList {
+	shown := problem.RedactURI(jar)
 	u, err := url.Parse(jar)
 	if err != nil {
-		return field.ErrorList{field.Invalid(p, jar, "not a valid URI")}
+		return field.ErrorList{field.Invalid(p, shown, "not a valid URI")}
 	}
 	if u.Scheme == "" {
-		return field.ErrorList{field.Invalid(p, jar, "must include a scheme, e.g. local:///opt/flink/usrlib/job.jar")}
+		return field.ErrorList{field.Invalid(p, shown, "must include a scheme, e.g. local:///opt/flink/usrlib/job.jar")}
 	}
 	if !slices.Contains(AllowedJarSchemes, strings.ToLower(u.Scheme)) {
 		return field.ErrorList{field.NotSupported(p, u.Scheme+"://", schemesWithSuffix())}
 	}
 	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
-		return field.ErrorList{field.Invalid(p, jar, "http(s) URIs need a host")}
+		return field.ErrorList{field.Invalid(p, shown, "http(s) URIs need a host")}
 	}
 	return nil
 }

@@ -379,12 +379,11 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadCloser, error) {
 	uri := s.job.Spec.Job.JarURI
 	var local []string
+	u, err := url.Parse(uri)
 	switch {
+	case err != nil:
+		return "", nil, &jarfetch.Error{Kind: jarfetch.KindUnsupported, URI: problem.RedactURI(uri), Reason: "not a URI"}
 	case strings.HasPrefix(uri, "local:"):
-		u, err := url.Parse(uri)
-		if err != nil {
-			return "", nil, err
-		}
 		local = []string{u.Path}
 	case uri != "":
 		jar, err := r.Jars.Fetch(ctx, uri)
