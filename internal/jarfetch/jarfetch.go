@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -106,15 +107,26 @@ func New(opts Options) (*Fetcher, error) {
 		return checkAddress(address, opts.AllowPrivateNetworks)
 	}}
 	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   30 * time.Second,
-		ResponseHeaderTimeout: opts.Timeout,
-		MaxIdleConns:          10,
-		IdleConnTimeout:       time.Minute,
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		TLSHandshakeTimeout:    30 * time.Second,
+		ResponseHeaderTimeout:  opts.Timeout,
+		MaxIdleConns:           10,
+		IdleConnTimeout:        time.Minute,
+		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
 	client := &http.Client{Transport: transport, CheckRedirect: checkRedirect}
 	return &Fetcher{opts: opts, client: client, byURL: map[string]string{}, entries: map[string]*entry{}}, nil
+}
+
+// maxHeaderBytes bounds the answer's status line and headers: nothing a
+// jar download needs is larger.
+const maxHeaderBytes = 64 << 10
+
+// statusText is an HTTP status as errors show it: its code and Go's text
+// for it, never the server's reason phrase (of any length).
+func statusText(code int) string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
 }
 
 // checkRedirect allows at most five redirects, each to http or https.
@@ -196,9 +208,9 @@ func (f *Fetcher) download(ctx context.Context, uri, shown string) (Jar, error) 
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return Jar{}, &Error{Kind: KindNotFound, URI: shown, Reason: fmt.Sprintf("the server has no jar there (%s)", resp.Status)}
+		return Jar{}, &Error{Kind: KindNotFound, URI: shown, Reason: fmt.Sprintf("the server has no jar there (%s)", statusText(resp.StatusCode))}
 	case resp.StatusCode/100 != 2:
-		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("the server answered %s", resp.Status)}
+		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("the server answered %s", statusText(resp.StatusCode))}
 	case resp.ContentLength > f.opts.MaxSize:
 		return Jar{}, tooLarge(shown, f.opts.MaxSize)
 	}

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -181,5 +183,50 @@ func TestOptionsValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("zero options: %v does not name %s", err, flag)
 		}
+	}
+}
+
+// rawServer answers every connection with answer (an HTTP response,
+// written as is) and closes it.
+func rawServer(t *testing.T, answer string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = c.Read(make([]byte, 4096))
+				_, _ = c.Write([]byte(answer))
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestLongStatusLinesAreNotCopied: a server's reason phrase, however long,
+// never reaches the error (which becomes status.error, a condition and an
+// event): the status shows as its code and Go's text for it, and a status
+// line beyond the header bound fails the fetch briefly.
+func TestLongStatusLinesAreNotCopied(t *testing.T) {
+	for _, tc := range []struct {
+		name, reason, says string
+	}{
+		{"10 KiB reason phrase", strings.Repeat("A", 10<<10), "the server answered 500 Internal Server Error"},
+		{"5 MiB reason phrase", strings.Repeat("A", 5<<20), "exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, "HTTP/1.1 500 "+tc.reason+"\r\nContent-Length: 0\r\n\r\n")
+			_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), url+"/job.jar")
+			if err == nil || len(err.Error()) > 512 || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("error of %d bytes, want at most 512 saying %q: %.300v", len(fmt.Sprint(err)), tc.says, err)
+			}
+		})
 	}
 }

@@ -214,7 +214,8 @@ func Encode(p Problem) string { return EncodeWith(p, DefaultExceptionOptions()) 
 
 // EncodeWith is Encode shaped by the exception settings o, as upstream's
 // FlinkResourceExceptionUtils shapes it: fields cut to FieldMax, the stack
-// trace when asked, the causes in throwableList, and labels.
+// trace when asked (both limits the default when not positive, and at most
+// MaxExceptionField), the causes in throwableList, and labels.
 func EncodeWith(p Problem, o ExceptionOptions) string {
 	if p.IsZero() {
 		return ""
@@ -223,13 +224,15 @@ func EncodeWith(p Problem, o ExceptionOptions) string {
 	if !ok {
 		typ = exceptionPackage + "ReconciliationException"
 	}
-	e := exception{Type: cut(typ, o.FieldMax), Message: cut(p.Message, o.FieldMax), AdditionalMetadata: map[string]any{reasonKey: string(p.Reason)}}
+	def := DefaultExceptionOptions()
+	fieldMax := exceptionLimit(o.FieldMax, def.FieldMax)
+	e := exception{Type: cut(typ, fieldMax), Message: cut(p.Message, fieldMax), AdditionalMetadata: map[string]any{reasonKey: string(p.Reason)}}
 	if o.StackTrace && p.StackTrace != "" {
-		e.StackTrace = cut(p.StackTrace, o.StackTraceMax)
+		e.StackTrace = cut(p.StackTrace, exceptionLimit(o.StackTraceMax, def.StackTraceMax))
 	}
 	causes := p.CauseList()
-	for _, c := range causes[:min(len(causes), o.ThrowableMax)] {
-		e.ThrowableList = append(e.ThrowableList, exception{Type: cut(c.Type, o.FieldMax), Message: cut(c.Message, o.FieldMax)})
+	for _, c := range causes[:min(len(causes), max(o.ThrowableMax, 0))] {
+		e.ThrowableList = append(e.ThrowableList, exception{Type: cut(c.Type, fieldMax), Message: cut(c.Message, fieldMax)})
 	}
 	var labels []string
 	if p.Labels != "" {
@@ -246,6 +249,35 @@ func EncodeWith(p Problem, o ExceptionOptions) string {
 	}
 	raw, _ := json.Marshal(e)
 	return string(raw)
+}
+
+// Bounds of the text the controllers write: a condition message (the
+// CRDs' maxLength for metav1.Condition), an events.k8s.io/v1 note (the
+// apiserver refuses longer ones), and each status.error field whatever the
+// exception settings say.
+const (
+	MaxConditionMessage = 32768
+	MaxEventNote        = 1024
+	MaxExceptionField   = 16384
+)
+
+// Cut is s at most max bytes long, cut at a rune boundary and ending in
+// "..." when cut.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return cut(s, max-3) + "..."
+}
+
+// exceptionLimit is the length limit an exception setting n gives: def
+// for n <= 0 (upstream has no meaning for it, and it would leave the field
+// uncut), never above MaxExceptionField.
+func exceptionLimit(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, MaxExceptionField)
 }
 
 // cut is s at most max bytes long (whole runes); max <= 0 leaves it.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -135,6 +136,53 @@ func TestRedactURI(t *testing.T) {
 	} {
 		if got := RedactURI(uri); got != want {
 			t.Errorf("RedactURI(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}
+
+// TestEncodeIsBoundedWhateverTheSettings: field and stack trace limits of
+// zero or less (which once left a field uncut: a 5 MiB message made a
+// status.error the status write then failed on) are the defaults, and
+// larger ones stop at MaxExceptionField.
+func TestEncodeIsBoundedWhateverTheSettings(t *testing.T) {
+	long := strings.Repeat("é", 50_000)
+	p := WithTrace(New(JobFailed, long), long)
+	for _, tc := range []struct {
+		name           string
+		o              ExceptionOptions
+		message, trace int
+	}{
+		{"zero", ExceptionOptions{StackTrace: true}, 2048, 2048},
+		{"negative", ExceptionOptions{StackTrace: true, FieldMax: -1, StackTraceMax: -5, ThrowableMax: -1}, 2048, 2048},
+		{"huge", ExceptionOptions{StackTrace: true, FieldMax: 1 << 30, StackTraceMax: 1 << 30}, MaxExceptionField, MaxExceptionField},
+		{"small", ExceptionOptions{StackTrace: true, FieldMax: 100, StackTraceMax: 10}, 100, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got exception
+			if err := json.Unmarshal([]byte(EncodeWith(p, tc.o)), &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Message) != tc.message || len(got.StackTrace) != tc.trace {
+				t.Errorf("message of %d bytes, stack trace of %d; want %d and %d", len(got.Message), len(got.StackTrace), tc.message, tc.trace)
+			}
+		})
+	}
+}
+
+// TestCut: text beyond a bound is cut at a rune boundary and marked.
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"a longer text", 10, "a longe..."},
+		{"ééééé", 8, "éé..."},
+	} {
+		if got := Cut(tc.s, tc.max); got != tc.want || len(got) > tc.max {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.s, tc.max, got, tc.want)
 		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/clusters/health"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // CRDStatuses reports the CRD install outcome per member.
@@ -193,6 +194,11 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{RequeueAfter: r.Interval}, nil
 }
 
+// maxNote bounds the condition message an event note quotes: the
+// apiserver refuses notes beyond problem.MaxEventNote, "Ready=False: "
+// included.
+const maxNote = problem.MaxEventNote - 16
+
 // recordTransition emits an event when the Ready status changed, and a
 // Warning when the token starts expiring.
 func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) {
@@ -204,19 +210,19 @@ func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) 
 		if now.Status == metav1.ConditionTrue {
 			eventType = corev1.EventTypeNormal
 		}
-		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, now.Message)
+		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, problem.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionTokenExpiring); now != nil && now.Status == metav1.ConditionTrue {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionEngaged); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Engage", "%s", now.Message)
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Engage", "%s", problem.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionClaimed); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", now.Message)
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", problem.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionRulesCurrent); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", now.Message)
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
 	}
 }
 
@@ -267,7 +273,7 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 		ready = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: hubv1alpha1.ConditionReady, Status: ready, Reason: h.Reason, Message: h.Message, ObservedGeneration: mc.Generation,
+		Type: hubv1alpha1.ConditionReady, Status: ready, Reason: h.Reason, Message: problem.Cut(h.Message, problem.MaxConditionMessage), ObservedGeneration: mc.Generation,
 	})
 	if r.CRDs != nil {
 		if crd, ok := r.CRDs.Status(mc.Name); ok {

@@ -34,7 +34,7 @@ func readyCondition(st *v1beta1.FlinkDeploymentStatus, p problem.Problem, genera
 	c := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
 	switch {
 	case !p.IsZero():
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(p.Reason), p.Message
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(p.Reason), problem.Cut(p.Message, problem.MaxConditionMessage)
 	case st.LifecycleState == v1beta1.LifecycleStable:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Stable", "the deployed spec runs stably"
 	case st.LifecycleState == v1beta1.LifecycleSuspended:

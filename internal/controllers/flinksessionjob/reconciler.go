@@ -240,7 +240,7 @@ func readyCondition(s *state) metav1.Condition {
 	c := metav1.Condition{Type: flinkdeployment.ConditionReady, ObservedGeneration: s.job.Generation, Status: metav1.ConditionFalse}
 	switch {
 	case !s.problem.IsZero():
-		c.Reason, c.Message = string(s.problem.Reason), s.problem.Message
+		c.Reason, c.Message = string(s.problem.Reason), problem.Cut(s.problem.Message, problem.MaxConditionMessage)
 	case s.job.Status.LifecycleState == v1beta1.LifecycleSuspended:
 		c.Reason, c.Message = "Suspended", "the job is suspended"
 	case s.job.Status.JobStatus.State == v1beta1.JobRunning:
