@@ -24,9 +24,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -140,20 +142,69 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// checkAddress refuses to dial a special address unless allowPrivate.
+// neverFetched are the special-purpose IPv4 and IPv6 blocks (IANA's
+// registries) no artifact server lives in: this network, shared address
+// space (carrier NAT; a cloud metadata address lives there), link-local
+// (cloud metadata), IETF protocol assignments, documentation, benchmarking,
+// multicast, reserved and broadcast, unspecified, discard, ORCHID,
+// documentation and IPv6 link-local and multicast.
+var neverFetched = prefixes("0.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "192.0.0.0/24", "192.0.2.0/24",
+	"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+	"::/128", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "fe80::/10", "ff00::/8")
+
+// private are the loopback and private blocks, fetched from only with
+// --jar-fetch-allow-private-networks.
+var private = prefixes("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7", "fec0::/10")
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+// nat64 and sixToFour are the IPv6 blocks that carry an IPv4 address.
+var (
+	nat64     = prefixes("64:ff9b::/96", "64:ff9b:1::/48")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// unwrap is the IPv4 address an IPv6 one carries to (IPv4-mapped,
+// NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4 2002::/16), else ip.
+func unwrap(ip netip.Addr) netip.Addr {
+	b := ip.As16()
+	switch {
+	case ip.Is4In6():
+		return ip.Unmap()
+	case nat64[0].Contains(ip), nat64[1].Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16]))
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6]))
+	}
+	return ip
+}
+
+// checkAddress refuses to dial a special address, and a loopback or
+// private one unless allowPrivate; IPv6 addresses that carry an IPv4 one
+// are judged by it.
 func checkAddress(address string, allowPrivate bool) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return fmt.Errorf("not an IP address: %s", host)
 	}
-	if ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast() || ip.IsLinkLocalUnicast() {
-		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("address %s is never fetched from", ip)}
+	ip = unwrap(ip.WithZone(""))
+	in := func(ps []netip.Prefix) bool {
+		return slices.ContainsFunc(ps, func(p netip.Prefix) bool { return p.Contains(ip) })
 	}
-	if !allowPrivate && (ip.IsLoopback() || ip.IsPrivate()) {
+	if in(neverFetched) {
+		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("address %s is never fetched from", host)}
+	}
+	if !allowPrivate && in(private) {
 		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("address %s is on a private network; the hub fetches jars only from public addresses unless it runs with --jar-fetch-allow-private-networks", ip)}
 	}
 	return nil

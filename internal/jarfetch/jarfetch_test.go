@@ -230,3 +230,45 @@ func TestLongStatusLinesAreNotCopied(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAddress: special-purpose addresses are never dialled, private
+// and loopback ones only with the private-network flag, and an IPv6
+// address carrying an IPv4 one (mapped, NAT64, 6to4) is judged by it.
+func TestCheckAddress(t *testing.T) {
+	for _, tc := range []struct {
+		address string
+		never   bool // refused even with the private-network flag
+		private bool // refused without it
+	}{
+		{"100.100.100.200:80", true, true},
+		{"100.64.0.10:8080", true, true},
+		{"198.18.0.1:80", true, true},
+		{"0.0.0.1:80", true, true},
+		{"240.0.0.1:80", true, true},
+		{"255.255.255.255:80", true, true},
+		{"169.254.169.254:80", true, true},
+		{"[64:ff9b::a9fe:a9fe]:80", true, true},
+		{"[64:ff9b::a64:1]:80", false, true},
+		{"[2002:a9fe:a9fe::1]:80", true, true},
+		{"[2002:c0a8:101::1]:80", false, true},
+		{"[::ffff:127.0.0.1]:80", false, true},
+		{"[::ffff:169.254.169.254]:80", true, true},
+		{"[fe80::1%eth0]:80", true, true},
+		{"[ff02::1]:80", true, true},
+		{"127.0.0.1:80", false, true},
+		{"10.1.2.3:80", false, true},
+		{"[fd00::1]:80", false, true},
+		{"93.184.215.14:443", false, false},
+		{"[2606:4700::1111]:443", false, false},
+		{"[64:ff9b::5db8:d70e]:443", false, false},
+	} {
+		for _, allow := range []bool{false, true} {
+			err := checkAddress(tc.address, allow)
+			want := tc.never || (tc.private && !allow)
+			var fe *Error
+			if (err != nil) != want || (err != nil && (!errors.As(err, &fe) || fe.Kind != KindForbidden)) {
+				t.Errorf("checkAddress(%s, allowPrivate=%v) = %v, want refused: %v", tc.address, allow, err, want)
+			}
+		}
+	}
+}
