@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -228,4 +229,31 @@ func (f fakeSessions) SessionCluster(_ context.Context, member, namespace, name 
 		return nil, false
 	}
 	return &flinkv1beta1.FlinkDeployment{Spec: spec}, true
+}
+
+// TestHandlerRefusesOversizedBodies: a body beyond the AdmissionReview
+// bound is refused as too large, not read on nor cut and parsed.
+func TestHandlerRefusesOversizedBodies(t *testing.T) {
+	srv := httptest.NewServer(webhook.Handler(nil))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"over the bound", 4<<20 + 1, http.StatusRequestEntityTooLarge},
+		{"within the bound, not a review", 1 << 20, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL+webhook.Path, "application/json", bytes.NewReader(bytes.Repeat([]byte(" "), tc.size)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			msg, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d (%s), want %d", resp.StatusCode, msg, tc.want)
+			}
+		})
+	}
 }

@@ -87,8 +87,13 @@ func (s *Server) Start(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate},
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// An apiserver waits at most 30 s for a webhook; a caller that
+		// sends or reads slower than that holds a connection for nothing.
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		TLSConfig:    &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate},
+		BaseContext:  func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
@@ -117,8 +122,13 @@ func Handler(sessions SessionClusters) http.Handler {
 			http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		if err != nil {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			http.Error(w, fmt.Sprintf("an AdmissionReview is at most %d MiB", maxBody>>20), http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
