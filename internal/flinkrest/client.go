@@ -114,8 +114,15 @@ const DefaultTimeout = 10 * time.Second
 // Option configures a Client.
 type Option func(*client)
 
-// WithTimeout bounds every call of the client.
-func WithTimeout(d time.Duration) Option { return func(c *client) { c.timeout = d } }
+// WithTimeout bounds every call of the client; d <= 0 keeps
+// DefaultTimeout (it would expire every call before it starts).
+func WithTimeout(d time.Duration) Option {
+	return func(c *client) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
 
 // New returns a Client for the JobManager at the endpoint. The endpoint's
 // transport is wrapped with OpenTelemetry instrumentation, so every call is

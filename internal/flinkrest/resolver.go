@@ -39,8 +39,12 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
 }
 
-// Validate checks what NewResolver would refuse.
+// Validate checks what NewResolver would refuse, and that the timeout is
+// positive.
 func (o Options) Validate() error {
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--flink-rest-timeout must be positive, not %s: every Flink REST call would have expired before it started", o.Timeout)
+	}
 	_, err := NewResolver(o)
 	if err != nil {
 		return fmt.Errorf("--flink-rest-*: %w", err)

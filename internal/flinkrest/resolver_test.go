@@ -3,6 +3,7 @@ package flinkrest_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 
@@ -84,5 +85,24 @@ func TestRoutesComeFromTheSpec(t *testing.T) {
 	}
 	if flinkrest.RouteOf("noSuchOperation") != "" {
 		t.Error("unknown operations have no route")
+	}
+}
+
+// TestOptionsValidateTimeout: a Flink REST timeout of zero or less, which
+// would expire every call before it starts, is refused naming the flag.
+func TestOptionsValidateTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		refused bool
+	}{
+		{0, true},
+		{-time.Second, true},
+		{time.Second, false},
+		{flinkrest.DefaultTimeout, false},
+	} {
+		err := flinkrest.Options{Transport: flinkrest.TransportProxy, Timeout: tc.timeout}.Validate()
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "--flink-rest-timeout must be positive")) {
+			t.Errorf("timeout %s: %v, want refused: %v", tc.timeout, err, tc.refused)
+		}
 	}
 }
