@@ -378,14 +378,11 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 // comes from the session cluster's image.
 func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadCloser, error) {
 	uri := s.job.Spec.Job.JarURI
-	var local []string
-	u, err := url.Parse(uri)
-	switch {
-	case err != nil:
-		return "", nil, &jarfetch.Error{Kind: jarfetch.KindUnsupported, URI: problem.RedactURI(uri), Reason: "not a URI"}
-	case strings.HasPrefix(uri, "local:"):
-		local = []string{u.Path}
-	case uri != "":
+	local, name, err := jarSource(uri)
+	if err != nil {
+		return "", nil, err
+	}
+	if name != "" {
 		jar, err := r.Jars.Fetch(ctx, uri)
 		if err != nil {
 			return "", nil, err
@@ -394,13 +391,34 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 		if err != nil {
 			return "", nil, fmt.Errorf("open fetched jar: %w", err)
 		}
-		return path.Base(uri), f, nil
+		return name, f, nil
 	}
 	launcher, err := launcherjar.Build(local...)
 	if err != nil {
 		return "", nil, err
 	}
 	return s.job.Name + "-launcher.jar", io.NopCloser(bytes.NewReader(launcher)), nil
+}
+
+// jarSource reads a session job's jarURI: the path of a local:// jar (its
+// scheme in any case, as validation reads it), or for a jar to fetch the
+// file name to upload it as (from the path alone: never the userinfo or
+// query); neither for no jarURI.
+func jarSource(uri string) (local []string, name string, err error) {
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil:
+		return nil, "", &jarfetch.Error{Kind: jarfetch.KindUnsupported, URI: problem.RedactURI(uri), Reason: "not a URI"}
+	case u.Scheme == "local": // url.Parse lowercases the scheme
+		return []string{u.Path}, "", nil
+	case uri == "":
+		return nil, "", nil
+	}
+	name = path.Base(u.Path)
+	if name == "/" || name == "." {
+		name = "job.jar"
+	}
+	return nil, name, nil
 }
 
 // jarProblem makes a jar that cannot be fetched or uploaded the job's

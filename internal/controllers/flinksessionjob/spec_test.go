@@ -1,6 +1,7 @@
 package flinksessionjob
 
 import (
+	"strings"
 	"testing"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -31,5 +32,30 @@ func TestChanged(t *testing.T) {
 				t.Errorf("changed = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestJarSource: a local jar is recognized whatever the case of its scheme
+// (validation accepts LOCAL:///...; the controller once fetched it and
+// reported a misleading error), and a fetched jar is uploaded under its
+// path's base name, never its userinfo.
+func TestJarSource(t *testing.T) {
+	for _, tc := range []struct {
+		uri, local, name string
+	}{
+		{"local:///opt/flink/usrlib/job.jar", "/opt/flink/usrlib/job.jar", ""},
+		{"LOCAL:///opt/flink/usrlib/job.jar", "/opt/flink/usrlib/job.jar", ""},
+		{"Local:///opt/job.jar", "/opt/job.jar", ""},
+		{"https://artifacts.example/jars/job.jar?v=2", "", "job.jar"},
+		{"https://deploy:hunter2@artifacts.example", "", "job.jar"},
+		{"", "", ""},
+	} {
+		local, name, err := jarSource(tc.uri)
+		if err != nil || strings.Join(local, ",") != tc.local || name != tc.name {
+			t.Errorf("jarSource(%q) = %v, %q, %v; want [%s], %q", tc.uri, local, name, err, tc.local, tc.name)
+		}
+	}
+	if _, _, err := jarSource("https://deploy:hunter2@artifacts.example:80a/job.jar"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("an unparsable jarURI: %v", err)
 	}
 }
