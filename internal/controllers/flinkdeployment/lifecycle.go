@@ -110,6 +110,10 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
 		return false, r.persist(ctx, s)
 	case plan.RecordSpec:
+		if p.Restore.SavepointPath != "" {
+			// A savepoint redeploy while suspended: the resume starts there.
+			st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		}
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, p.First)
 	case plan.Deploy:
 		return false, r.deployAndRecord(ctx, s, p, deployText(p))
@@ -135,6 +139,12 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 	case plan.RecordCheckpoint:
 		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
 		r.event(s, corev1.EventTypeNormal, "UpgradeFromCheckpoint", "The cancelled job's latest checkpoint starts the upgrade: "+p.Restore.SavepointPath)
+		return true, r.persist(ctx, s)
+	case plan.RecordSavepoint:
+		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked)
+		r.event(s, corev1.EventTypeWarning, "UpgradeFromSavepoint", "The job is "+string(st.JobStatus.State)+
+			" and there is no HA metadata to restore from: its newest known savepoint starts the upgrade: "+p.Restore.SavepointPath)
 		return true, r.persist(ctx, s)
 	case plan.RestartUnhealthy:
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
@@ -212,7 +222,11 @@ func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) 
 	case plan.ManualRestore:
 		// Without HA metadata the new cluster would start empty: refused,
 		// as upstream does, and the old cluster kept.
-		s.report(problem.New(problem.ManualRestoreRequired, MsgManualRestore))
+		msg := MsgManualRestore
+		if p.Why != "" {
+			msg = p.Why
+		}
+		s.report(problem.New(problem.ManualRestoreRequired, msg))
 		return false, requeue.Waiting(errors.New("manual restore required: no HA metadata to restore from"), r.Options.ReconcileInterval)
 	case plan.Blocked:
 		msg := fmt.Sprintf("cannot upgrade with a savepoint: the job is %q and there is no HA metadata to fall back to; waiting for the job to run (or redeploy from a known savepoint with initialSavepointPath and savepointRedeployNonce)", st.JobStatus.State)
@@ -221,6 +235,11 @@ func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) 
 	case plan.RecordGone:
 		return true, r.recordGone(ctx, s)
 	case plan.Suspend:
+		if p.Restore.SavepointPath != "" {
+			// Suspended by a savepoint redeploy: the resume starts from
+			// initialSavepointPath, as upstream records it.
+			st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		}
 		r.event(s, corev1.EventTypeNormal, "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
 	case plan.DeployUpgrade:
@@ -255,6 +274,12 @@ func (r *Reconciler) deployAndRecord(ctx context.Context, s *state, p plan.Plan,
 		return err
 	}
 	r.event(s, corev1.EventTypeNormal, "Submit", what+fromText(p.Restore))
+	if p.Restore.SavepointPath != "" {
+		// As upstream: the path the deployment started from (an
+		// initialSavepointPath among them), where a rollback or a failed
+		// job's restart may start again.
+		s.fd.Status.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+	}
 	return r.recordDeployed(s, p.First)
 }
 

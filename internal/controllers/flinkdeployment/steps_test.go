@@ -250,7 +250,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -416,6 +416,47 @@ func suspendAndRecoveryStepCases() []stepCase {
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if p := currentProblem(got); p.Reason != problem.InvalidSpec || jobManagerExists(t, c) {
 					t.Errorf("problem %+v", p)
+				}
+			}},
+	}
+}
+
+// jobManagerGoneStepCases: an upgrade whose old JobManager is gone, with
+// no HA metadata, never deploys empty state; and a resume with a new
+// savepointRedeployNonce starts from initialSavepointPath.
+func jobManagerGoneStepCases() []stepCase {
+	noHA := stepSpec(v1beta1.UpgradeModeSavepoint, `{"state.savepoints.dir":"file:///sp"}`)
+	gone := func(job v1beta1.JobStatusState) func(*v1beta1.FlinkDeploymentStatus) {
+		return func(st *v1beta1.FlinkDeploymentStatus) {
+			upgradingJob(st)
+			st.JobManagerDeploymentStatus, st.JobStatus.State = v1beta1.JobManagerMissing, job
+			st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "file:///sp/periodic-5", TimeStamp: time.Now().UnixMilli()}}
+		}
+	}
+	redeploy := noHA.DeepCopy()
+	redeploy.Job.SavepointRedeployNonce, redeploy.Job.InitialSavepointPath = ptrInt64(1), "file:///sp/known"
+	suspended := noHA.DeepCopy()
+	suspended.Job.State = v1beta1.JobStateSuspended
+	return []stepCase{
+		{name: "JobManager gone after the job failed, no HA: the upgrade starts from the last savepoint", spec: changedParallelism(noHA), last: noHA, status: gone(v1beta1.JobFailed),
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if !deployedFrom(t, c, "file:///sp/periodic-5") || got.Status.JobStatus.UpgradeSavepointPath != "file:///sp/periodic-5" || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("deployed from the last savepoint %v, upgradeSavepointPath %q", deployedFrom(t, c, "file:///sp/periodic-5"), got.Status.JobStatus.UpgradeSavepointPath)
+				}
+			}},
+		{name: "JobManager deleted under a running job, no HA: manual restore, nothing deployed", spec: changedParallelism(noHA), last: noHA, status: gone(v1beta1.JobRunning), wantErr: "waiting",
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p != problem.New(problem.ManualRestoreRequired, plan.MsgJobManagerGone) || jobManagerExists(t, c) {
+					t.Errorf("problem %+v, JobManager deployed %v", p, jobManagerExists(t, c))
+				}
+			}},
+		{name: "a resume with a new savepointRedeployNonce starts from initialSavepointPath", spec: redeploy, last: suspended,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				st.JobManagerDeploymentStatus, st.JobStatus.State, st.JobStatus.UpgradeSavepointPath = v1beta1.JobManagerMissing, v1beta1.JobSuspended, "file:///sp/suspend-8"
+			},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if !deployedFrom(t, c, "file:///sp/known") || deployedFrom(t, c, "file:///sp/suspend-8") || got.Status.JobStatus.UpgradeSavepointPath != "file:///sp/known" {
+					t.Errorf("deployed from initialSavepointPath %v, upgradeSavepointPath %q", deployedFrom(t, c, "file:///sp/known"), got.Status.JobStatus.UpgradeSavepointPath)
 				}
 			}},
 	}

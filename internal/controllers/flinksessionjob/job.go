@@ -18,6 +18,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
@@ -143,10 +144,12 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 		r.event(s, "Normal", "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
 		return r.record(s, false)
 	}
-	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && st.JobStatus.UpgradeSavepointPath == "" {
-		// No savepoint of the old job: its last one, else the user says.
-		if info := st.JobStatus.SavepointInfo; info != nil && info.LastSavepoint != nil {
-			st.JobStatus.UpgradeSavepointPath = info.LastSavepoint.Location
+	if upgradeMode(spec) != v1beta1.UpgradeModeStateless {
+		// No savepoint of the old job taken now (it does not run): the
+		// newest known, a periodic one taken since the path the job
+		// started from included; else the user says.
+		if from := plan.NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp); from != "" {
+			st.JobStatus.UpgradeSavepointPath = from
 		} else {
 			s.problem = problem.New(problem.UpgradeBlocked, fmt.Sprintf("cannot upgrade with a savepoint: the job is %s and no savepoint of it was taken; "+
 				"set job.upgradeMode to stateless to start the new spec without state", st.JobStatus.State))

@@ -61,12 +61,17 @@ const (
 	// RecordCheckpoint: record the cancelled job's latest checkpoint
 	// (Restore) as the upgrade's starting point.
 	RecordCheckpoint Step = "RecordCheckpoint"
+	// RecordSavepoint: record the ended job's newest known savepoint
+	// (Restore) as the upgrade's starting point: there is no HA metadata
+	// to restore from, and no savepoint can be taken.
+	RecordSavepoint Step = "RecordSavepoint"
 	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
 	TriggerSavepoint Step = "TriggerSavepoint"
 	// PollSavepoint: follow the upgrade's pending savepoint.
 	PollSavepoint Step = "PollSavepoint"
-	// ManualRestore: a last-state upgrade has no HA metadata to restore
-	// from; report it and wait for the user.
+	// ManualRestore: a stateful upgrade has no HA metadata and no
+	// savepoint to restore from; report it (Why, else upstream's last-state
+	// message) and wait for the user.
 	ManualRestore Step = "ManualRestore"
 	// Blocked: a savepoint upgrade can take no savepoint (the job does not
 	// run) and has no HA metadata to fall back to; report it and wait.
@@ -199,10 +204,16 @@ func Next(in Input) Plan {
 	switch {
 	case Suspended(spec) && !Suspended(last):
 		return begin(in, "Suspending the job")
+	case !Suspended(spec) && Suspended(last) && redeploying(spec, last):
+		// As upstream, a savepoint redeploy goes before the resume: the
+		// job starts from initialSavepointPath, not the suspend's savepoint.
+		return Plan{Step: Deploy, Restore: flinkconf.Restore{SavepointPath: spec.Job.InitialSavepointPath}}
 	case !Suspended(spec) && Suspended(last):
 		return Plan{Step: Deploy, Restore: restoreFor(st, UpgradeMode(spec))}
 	case Suspended(spec) && Changed(spec, last):
-		return Plan{Step: RecordSpec}
+		// A savepoint redeploy while suspended records initialSavepointPath
+		// (Restore) as where the resume starts, as upstream does.
+		return Plan{Step: RecordSpec, Restore: redeployRestore(spec, last)}
 	case Suspended(spec):
 		return Plan{Step: Nothing}
 	case restartingFailedJob(in):
@@ -315,22 +326,69 @@ func upgrade(in Input) Plan {
 			return Plan{Step: RecordGone}
 		}
 		if !in.JobManager {
-			mode := UpgradeMode(spec)
-			// HA metadata is kept unless a savepoint captured the job
-			// (in last-state mode too, when the metadata had no
-			// checkpoint): the new cluster must start from that.
-			keepHA := (mode == v1beta1.UpgradeModeLastState || mode == v1beta1.UpgradeModeSavepoint) && st.JobStatus.UpgradeSavepointPath == ""
-			return Plan{Step: Delete, KeepHA: keepHA && !redeploy}
+			return jobManagerGone(in, redeploy)
 		}
 		return capture(in, redeploy)
 	}
 	if Suspended(spec) {
-		return Plan{Step: Suspend}
+		return Plan{Step: Suspend, Restore: redeployRestore(spec, last)}
 	}
 	if redeploy {
 		return Plan{Step: DeployUpgrade, Restore: flinkconf.Restore{SavepointPath: spec.Job.InitialSavepointPath}}
 	}
 	return Plan{Step: DeployUpgrade, Restore: restoreFor(st, UpgradeMode(spec))}
+}
+
+// MsgJobManagerGone is upstream's report of a stateful upgrade whose
+// JobManager is gone with no HA metadata to restore from.
+const MsgJobManagerGone = "JobManager deployment is missing and HA data is not available to make stateful upgrades. " +
+	"It is possible that the job has finished or terminally failed, or the configmaps have been deleted. Manual restore required."
+
+// MsgNoSavepointKnown is upstream's report of an upgrade of an ended job
+// with neither HA metadata nor a known savepoint to restore from.
+const MsgNoSavepointKnown = "Job is in terminal state but last checkpoint is unknown, possibly due to an unrecoverable restore error. Manual restore required."
+
+// jobManagerGone is the step of an upgrade whose old JobManager is gone
+// (shut down after the job ended, or deleted): delete what is left of the
+// cluster. A stateful upgrade that no savepoint captured restores from
+// the HA metadata, kept; without it, as upstream, an ended job restarts
+// from its newest known savepoint, and anything else needs a manual
+// restore rather than starting empty.
+func jobManagerGone(in Input, redeploy bool) Plan {
+	mode := UpgradeMode(in.Spec)
+	stateful := mode == v1beta1.UpgradeModeLastState || mode == v1beta1.UpgradeModeSavepoint
+	if !stateful || redeploy || in.Status.JobStatus.UpgradeSavepointPath != "" || restartingFailedJob(in) {
+		// Nothing to restore, initialSavepointPath, a captured savepoint,
+		// or where restartFailedJob chose.
+		return Plan{Step: Delete}
+	}
+	if HAEnabled(in.Last) {
+		switch {
+		case in.HAMetadata == nil:
+			return Plan{Step: ReadHAMetadata}
+		case *in.HAMetadata:
+			return Plan{Step: Delete, KeepHA: true}
+		}
+	}
+	if p, ok := endedRestore(in); ok {
+		return p
+	}
+	if Ended(in.Status) {
+		return Plan{Step: ManualRestore, Why: MsgNoSavepointKnown}
+	}
+	return Plan{Step: ManualRestore, Why: MsgJobManagerGone}
+}
+
+// endedRestore is, as upstream decides it, the step of a stateful upgrade
+// of a job that ended, with no HA metadata to restore from: record its
+// newest known savepoint as the upgrade's starting point; ok is false when
+// the job did not end or no savepoint of it is known.
+func endedRestore(in Input) (p Plan, ok bool) {
+	if !Ended(in.Status) {
+		return Plan{}, false
+	}
+	path := NewestRestorePoint(&in.Status.JobStatus, in.Status.ReconciliationStatus.ReconciliationTimestamp)
+	return Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: path}}, path != ""
 }
 
 // capture is the step that saves the running job's state by the upgrade
@@ -368,6 +426,9 @@ func capture(in Input, redeploy bool) Plan {
 			}
 			// Its latest checkpoint is too old: a savepoint instead.
 		case !runningJob(st) && !upgradeSavepointUnderWay(st):
+			if p, ok := endedRestore(in); ok {
+				return p
+			}
 			return Plan{Step: ManualRestore}
 		}
 		// No checkpoint in the HA metadata yet, or one too old, but the
@@ -394,6 +455,9 @@ func capture(in Input, redeploy bool) Plan {
 		case *in.HAMetadata:
 			return Plan{Step: Delete, KeepHA: true, Fallback: true}
 		}
+	}
+	if p, ok := endedRestore(in); ok {
+		return p
 	}
 	return Plan{Step: Blocked}
 }
@@ -510,18 +574,46 @@ func restartingFailedJob(in Input) bool {
 }
 
 // failedJobRestore is where a failed job restarts, as upstream does: in
-// the savepoint and last-state modes from the upgrade savepoint or, failing
-// that, the last savepoint; else (stateless, or no savepoint known) with
-// empty state, since Flink removed the failed job's HA metadata.
+// the savepoint and last-state modes from the newest known savepoint;
+// else (stateless, or no savepoint known) with empty state, since Flink
+// removed the failed job's HA metadata.
 func failedJobRestore(last *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus) flinkconf.Restore {
 	if UpgradeMode(last) == v1beta1.UpgradeModeStateless {
 		return flinkconf.Restore{}
 	}
-	path := st.JobStatus.UpgradeSavepointPath
-	if info := st.JobStatus.SavepointInfo; path == "" && info != nil && info.LastSavepoint != nil {
-		path = info.LastSavepoint.Location
+	return flinkconf.Restore{SavepointPath: NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)}
+}
+
+// NewestRestorePoint is the newest savepoint known of a deployed job, ""
+// for none: the path its deployment started from (upgradeSavepointPath,
+// which stays after the deployment, as upstream keeps it), or the last
+// savepoint when that one completed after the deployment (a periodic or
+// manual savepoint of the running job). The path was set before the spec
+// was recorded (reconciledAt, epoch milliseconds) and the job started:
+// a savepoint completed after either is newer.
+func NewestRestorePoint(js *v1beta1.JobStatus, reconciledAt int64) string {
+	path := js.UpgradeSavepointPath
+	info := js.SavepointInfo
+	if info == nil || info.LastSavepoint == nil || info.LastSavepoint.Location == "" || info.LastSavepoint.Location == path {
+		return path
 	}
-	return flinkconf.Restore{SavepointPath: path}
+	since := reconciledAt
+	if started, err := strconv.ParseInt(js.StartTime, 10, 64); err == nil && started > 0 && (since <= 0 || started < since) {
+		since = started
+	}
+	if path == "" || info.LastSavepoint.TimeStamp > since {
+		return info.LastSavepoint.Location
+	}
+	return path
+}
+
+// redeployRestore is where a savepoint redeploy starts
+// (initialSavepointPath), none when the nonce did not change.
+func redeployRestore(spec, last *v1beta1.FlinkDeploymentSpec) flinkconf.Restore {
+	if !redeploying(spec, last) {
+		return flinkconf.Restore{}
+	}
+	return flinkconf.Restore{SavepointPath: spec.Job.InitialSavepointPath}
 }
 
 // restoreFor is where a (re)deployed job starts: the upgrade's savepoint

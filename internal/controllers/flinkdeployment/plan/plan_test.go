@@ -81,6 +81,13 @@ func savepointPath(p string) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.UpgradeSavepointPath = p }
 }
 
+// lastSavepoint records loc as the last savepoint, completed at at.
+func lastSavepoint(loc string, at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: loc, TimeStamp: at.UnixMilli()}}
+	}
+}
+
 func pendingTrigger(kind v1beta1.SnapshotTriggerType, at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) {
 		ms := at.UnixMilli()
@@ -105,7 +112,8 @@ func stableSpecs(t *testing.T, last *v1beta1.FlinkDeploymentSpec, stable bool) f
 
 func TestNext(t *testing.T) {
 	specs := newNextSpecs()
-	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs))
+	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs),
+		jobManagerGoneCases(specs), redeployCases(specs))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Next(tc.in); got != tc.want {
@@ -233,6 +241,9 @@ func suspendAndFailedJobCases(specs nextSpecs) []nextCase {
 			st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "s3://b/sp-4"}}
 		}), JobManager: true},
 			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-4"}}},
+		{"failed job, restart on, from a periodic savepoint newer than the upgrade savepoint", Input{Spec: restartFailed, Last: restartFailed,
+			Status: edit(edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-1")), lastSavepoint("s3://b/sp-5", now)), JobManager: true},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
 		{"failed stateless job, restart on", Input{Spec: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }), Last: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }),
 			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
 			Plan{Step: RestartFailed}},
@@ -368,9 +379,9 @@ func oldClusterCases(specs nextSpecs) []nextCase {
 	savepoint, lastState, stateless, redeploy := specs.savepoint, specs.lastState, specs.stateless, specs.redeploy
 	return []nextCase{
 		// Deleting the old cluster when its JobManager is gone already.
-		{"JobManager gone, last-state keeps HA", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+		{"JobManager gone, last-state keeps HA", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning), HAMetadata: ptr.To(true)},
 			Plan{Step: Delete, KeepHA: true}},
-		{"JobManager gone, savepoint without a path keeps HA", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+		{"JobManager gone, savepoint without a path keeps HA", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobRunning), HAMetadata: ptr.To(true)},
 			Plan{Step: Delete, KeepHA: true}},
 		{"JobManager gone, savepoint with a path", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobFinished), savepointPath("s3://b/sp-7"))},
 			Plan{Step: Delete}},
@@ -390,6 +401,98 @@ func oldClusterCases(specs nextSpecs) []nextCase {
 			Plan{Step: DeployUpgrade}},
 		{"suspend finished", Input{Spec: with(savepoint, suspend), Last: with(savepoint, suspend), Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-8"))},
 			Plan{Step: Suspend}},
+	}
+}
+
+// jobManagerGoneCases: a stateful upgrade whose old JobManager is gone
+// (shut down after the job ended, or deleted) never deploys empty state:
+// it restores from the HA metadata, else (as upstream) an ended job from
+// its newest known savepoint, else it waits for a manual restore.
+func jobManagerGoneCases(specs nextSpecs) []nextCase {
+	savepoint, savepointNoHA, lastState, stateless := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless
+	no := ptr.To(false)
+	gone := func(job v1beta1.JobStatusState) *v1beta1.FlinkDeploymentStatus {
+		return edit(upgrading(v1beta1.JobManagerMissing, job), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour)))
+	}
+	return []nextCase{
+		{"JobManager gone, HA metadata not read yet", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: gone(v1beta1.JobFailed)},
+			Plan{Step: ReadHAMetadata}},
+		{"JobManager gone, HA off, the job ended: from its last savepoint", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: gone(v1beta1.JobFailed)},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"JobManager gone, no HA metadata left, last-state job finished: from its last savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: gone(v1beta1.JobFinished), HAMetadata: no},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"JobManager gone, no HA metadata, the job ended, no savepoint known", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobFailed), HAMetadata: no},
+			Plan{Step: ManualRestore, Why: MsgNoSavepointKnown}},
+		{"JobManager deleted under a running job, no HA metadata: manual restore", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: gone(v1beta1.JobRunning), HAMetadata: no},
+			Plan{Step: ManualRestore, Why: MsgJobManagerGone}},
+		{"JobManager gone, the last savepoint recorded: delete", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: edit(gone(v1beta1.JobFailed), savepointPath("s3://b/sp-5"))},
+			Plan{Step: Delete}},
+		{"JobManager gone, stateless needs no state", Input{Spec: with(stateless, parallel3), Last: stateless, Status: gone(v1beta1.JobFailed)},
+			Plan{Step: Delete}},
+		// The same rule when the JobManager is still there.
+		{"last-state without HA metadata, the job ended: from its last savepoint", Input{Spec: with(lastState, parallel3), Last: lastState,
+			Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour))), JobManager: true, HAMetadata: no},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"savepoint, HA off, the job ended: from its last savepoint", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA,
+			Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour))), JobManager: true},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+	}
+}
+
+// redeployCases: a changed savepointRedeployNonce wins over a resume or a
+// suspend, as upstream checks it first: the job starts from
+// initialSavepointPath, not from the suspend's savepoint.
+func redeployCases(specs nextSpecs) []nextCase {
+	savepoint, redeploy := specs.savepoint, specs.redeploy
+	suspendedAt := func() *v1beta1.FlinkDeploymentStatus {
+		return edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobSuspended), savepointPath("s3://b/sp-8"))
+	}
+	sp9 := flinkconf.Restore{SavepointPath: "s3://b/sp-9"}
+	return []nextCase{
+		{"resume with a new savepointRedeployNonce: from initialSavepointPath", Input{Spec: redeploy, Last: with(savepoint, suspend), Status: suspendedAt()},
+			Plan{Step: Deploy, Restore: sp9}},
+		{"new savepointRedeployNonce while suspended: recorded for the resume", Input{Spec: with(redeploy, suspend), Last: with(savepoint, suspend), Status: suspendedAt()},
+			Plan{Step: RecordSpec, Restore: sp9}},
+		{"suspend with a new savepointRedeployNonce: the resume starts from initialSavepointPath", Input{Spec: with(redeploy, suspend), Last: with(with(redeploy, suspend), func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = nil }),
+			Status: upgrading(v1beta1.JobManagerMissing, v1beta1.JobSuspended)},
+			Plan{Step: Suspend, Restore: sp9}},
+	}
+}
+
+// TestNewestRestorePoint: a failed job restarts from the newest savepoint
+// known, whether that is the path its deployment started from or a
+// savepoint of the running job taken since.
+func TestNewestRestorePoint(t *testing.T) {
+	deployed := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name, path, last string
+		lastAt, started  time.Time // zero: unknown
+		want             string
+	}{
+		{"nothing known", "", "", time.Time{}, time.Time{}, ""},
+		{"only the deployment's path", "s3://b/sp-1", "", time.Time{}, time.Time{}, "s3://b/sp-1"},
+		{"only a last savepoint", "", "s3://b/sp-4", time.Time{}, time.Time{}, "s3://b/sp-4"},
+		{"the upgrade savepoint is the last one", "s3://b/sp-1", "s3://b/sp-1", deployed.Add(-time.Minute), time.Time{}, "s3://b/sp-1"},
+		{"a periodic savepoint after the upgrade", "s3://b/sp-1", "s3://b/sp-5", deployed.Add(10 * time.Minute), time.Time{}, "s3://b/sp-5"},
+		{"a savepoint before a redeploy's initialSavepointPath", "s3://b/sp-9", "s3://b/sp-4", deployed.Add(-time.Minute), deployed.Add(time.Minute), "s3://b/sp-9"},
+		{"a periodic savepoint after the job started, before a later spec record", "s3://b/sp-1", "s3://b/sp-5", deployed.Add(-time.Minute), deployed.Add(-2 * time.Minute), "s3://b/sp-5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := v1beta1.JobStatus{UpgradeSavepointPath: tc.path}
+			if tc.last != "" {
+				sp := &v1beta1.Savepoint{Location: tc.last}
+				if !tc.lastAt.IsZero() {
+					sp.TimeStamp = tc.lastAt.UnixMilli()
+				}
+				js.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: sp}
+			}
+			if !tc.started.IsZero() {
+				js.StartTime = strconv.FormatInt(tc.started.UnixMilli(), 10)
+			}
+			if got := NewestRestorePoint(&js, deployed.UnixMilli()); got != tc.want {
+				t.Errorf("NewestRestorePoint = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
