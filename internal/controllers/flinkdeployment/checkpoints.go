@@ -25,6 +25,10 @@ import (
 func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if info := st.JobStatus.CheckpointInfo; info != nil && info.TriggerID != "" {
+		if why := triggerLost(s); why != "" {
+			r.event(s, corev1.EventTypeWarning, "CheckpointError", "Checkpoint lost: "+why)
+			return r.checkpointFailed(ctx, s, info, why+"; its trigger is lost")
+		}
 		return r.pollCheckpoint(ctx, s, info)
 	}
 	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.CheckpointTriggerNonce }); err != nil || !due {

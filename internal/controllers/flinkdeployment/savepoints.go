@@ -37,6 +37,14 @@ func savepointInfo(st *v1beta1.FlinkDeploymentStatus) *v1beta1.SavepointInfo {
 // the new nonce are persisted together, so a crash never takes it twice.
 func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 	if info := s.fd.Status.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade {
+		if why := triggerLost(s); why != "" {
+			// Asking would fail, and the step (the JobManager's recovery
+			// among them) would never run: the trigger is dead.
+			info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint lost: "+why)
+			s.report(problem.New(problem.SavepointFailed, "savepoint failed: "+why+"; its trigger is lost"))
+			return r.persist(ctx, s)
+		}
 		loc, err := r.pollSavepoint(ctx, s, info)
 		if err != nil {
 			return err
@@ -48,6 +56,19 @@ func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 		return err
 	}
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
+}
+
+// triggerLost says why a pending manual or periodic snapshot can no longer
+// complete, as upstream drops the trigger of a job that does not run: the
+// JobManager Deployment is missing or not ready; "" while it is ready.
+func triggerLost(s *state) string {
+	switch st := s.fd.Status.JobManagerDeploymentStatus; {
+	case s.jobManager == nil:
+		return "the JobManager deployment is missing"
+	case st != v1beta1.JobManagerReady:
+		return "the JobManager is not ready (" + string(st) + ")"
+	}
+	return ""
 }
 
 // nonceDue reports whether the manual snapshot of a nonce (picked from a

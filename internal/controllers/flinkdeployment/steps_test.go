@@ -51,6 +51,12 @@ type fakeFlink struct {
 	calls            []string
 	savepoint        flinkrest.OperationStatus
 	savepointErr     error
+	checkpointErr    error
+}
+
+func (f *fakeFlink) CheckpointStatus(context.Context, string, string) (flinkrest.OperationStatus, error) {
+	f.calls = append(f.calls, "CheckpointStatus")
+	return flinkrest.OperationStatus{}, f.checkpointErr
 }
 
 func (f *fakeFlink) CancelJob(context.Context, string) error {
@@ -250,7 +256,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -459,5 +465,43 @@ func jobManagerGoneStepCases() []stepCase {
 					t.Errorf("deployed from initialSavepointPath %v, upgradeSavepointPath %q", deployedFrom(t, c, "file:///sp/known"), got.Status.JobStatus.UpgradeSavepointPath)
 				}
 			}},
+	}
+}
+
+// lostTriggerStepCases: a manual or periodic snapshot pending when the
+// JobManager Deployment is deleted cannot complete; its trigger is dropped
+// and reported, and the JobManager is recreated in the same reconcile
+// rather than the poll failing every time.
+func lostTriggerStepCases() []stepCase {
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	notReady := &flinkrest.Error{Kind: flinkrest.KindNotReady, Op: "status"}
+	pending := func(kind string) func(*v1beta1.FlinkDeploymentStatus) {
+		return func(st *v1beta1.FlinkDeploymentStatus) {
+			runningJob(st)
+			st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+			ms := time.Now().Add(-time.Minute).UnixMilli()
+			if kind == "savepoint" {
+				st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerPeriodic, TriggerTimestamp: &ms}
+			} else {
+				st.JobStatus.CheckpointInfo = &v1beta1.CheckpointInfo{TriggerID: "t2", TriggerType: v1beta1.TriggerManual, TriggerTimestamp: &ms}
+			}
+		}
+	}
+	recovered := func(reason problem.Reason) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+			js := got.Status.JobStatus
+			if p := currentProblem(got); p.Reason != reason || !jobManagerExists(t, c) {
+				t.Errorf("problem %+v, JobManager recreated %v", p, jobManagerExists(t, c))
+			}
+			if (js.SavepointInfo != nil && js.SavepointInfo.TriggerID != "") || (js.CheckpointInfo != nil && js.CheckpointInfo.TriggerID != "") {
+				t.Errorf("a trigger is still pending: %+v %+v", js.SavepointInfo, js.CheckpointInfo)
+			}
+		}
+	}
+	return []stepCase{
+		{name: "a periodic savepoint pending when the JobManager is deleted is dropped and the JobManager recreated", spec: savepoint, last: savepoint,
+			status: pending("savepoint"), flink: fakeFlink{savepointErr: notReady}, check: recovered(problem.SavepointFailed)},
+		{name: "a manual checkpoint pending when the JobManager is deleted is dropped and the JobManager recreated", spec: savepoint, last: savepoint,
+			status: pending("checkpoint"), flink: fakeFlink{checkpointErr: notReady}, check: recovered(problem.CheckpointFailed)},
 	}
 }
