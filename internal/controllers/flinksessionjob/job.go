@@ -13,7 +13,11 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -21,6 +25,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
@@ -470,16 +475,54 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	js := &job.Status.JobStatus
 	if js.JobID != "" && running(js.State) {
 		if ready, err := r.sessionCluster(ctx, s); err == nil && ready {
-			jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.session)
-			if err != nil {
-				return err
-			}
-			if err := r.endForDeletion(ctx, s, jm); err != nil {
+			// The session cluster's status is not refreshed while it is
+			// deleted itself: its JobManager Deployment says whether
+			// there is a job left to end.
+			left, err := r.jobManagerLeft(ctx, s)
+			if err != nil || left {
 				return err
 			}
 		}
 	}
 	return memberkind.SetFinalizer(ctx, s.cluster.GetClient(), job, Finalizer, false)
+}
+
+// jobManagerLeft ends the job for the deletion when its session cluster's
+// JobManager Deployment is there and ready, and reports whether the
+// finalizer must stay (the job not ended yet, or the JobManager not ready
+// within the readiness timeout from the deletion). A JobManager Deployment
+// that is gone or being deleted (a namespace deletion) has no job left to
+// end: the finalizer goes, said in an event.
+func (r *Reconciler) jobManagerLeft(ctx context.Context, s *state) (bool, error) {
+	dep := &appsv1.Deployment{}
+	key := client.ObjectKey{Namespace: s.session.Namespace, Name: deployer.JobManagerDeploymentName(s.session)}
+	err := s.cluster.GetClient().Get(ctx, key, dep)
+	if apierrors.IsNotFound(err) {
+		err = s.cluster.GetAPIReader().Get(ctx, key, dep) // not cached yet, or gone
+	}
+	js := &s.job.Status.JobStatus
+	switch {
+	case apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero()):
+		r.event(s, "Warning", "JobManagerGone", "Session cluster "+s.session.Name+"'s JobManager is gone: job "+js.JobID+" went with it; nothing left to cancel")
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("read the session cluster's JobManager deployment: %w", err)
+	case dep.Status.AvailableReplicas == 0:
+		since := s.job.DeletionTimestamp.Time
+		if r.now().Sub(since) > r.Options.ReadinessTimeout {
+			r.event(s, "Warning", "JobManagerNotReady", fmt.Sprintf("Session cluster %s's JobManager has not been ready since the deletion (%s, longer than %s): job %s is left to it",
+				s.session.Name, since.UTC().Format(time.RFC3339), r.Options.ReadinessTimeout, js.JobID))
+			return false, nil
+		}
+		s.problem = problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s's JobManager is not ready: the job is ended once it is, or left to it after %s",
+			s.session.Name, r.Options.ReadinessTimeout))
+		return true, requeue.Waiting(errors.New("session cluster's JobManager not ready"), r.Options.ProgressCheckInterval)
+	}
+	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.session)
+	if err != nil {
+		return true, err
+	}
+	return false, r.endForDeletion(ctx, s, jm)
 }
 
 // endForDeletion cancels the running job, or stops it with a savepoint

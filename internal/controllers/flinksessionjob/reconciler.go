@@ -116,7 +116,15 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 		s.defaults, _ = r.Defaults.Effective(s.clusterName, nil)
 	}
 	if !job.DeletionTimestamp.IsZero() {
-		return r.Options.ProgressCheckInterval, r.finalize(ctx, s)
+		err := r.finalize(ctx, s)
+		if err != nil && controllerutil.ContainsFinalizer(job, Finalizer) {
+			// A deletion held back says why in the status.
+			if !requeue.IsWaiting(err) {
+				s.problem = problem.New(problem.ReconcileFailed, "deletion: "+err.Error())
+			}
+			_ = r.persist(ctx, s) // the returned error stays the reconcile's
+		}
+		return r.Options.ProgressCheckInterval, err
 	}
 	if ferr := validation.ValidateNamespace(job.Namespace); ferr != nil {
 		// Never managed: no finalizer, no submission; only the status says

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
@@ -393,6 +396,32 @@ func TestSessionClusterDeletionWaitsForItsJobs(t *testing.T) {
 	if err := c.Delete(ctx, job); err != nil {
 		t.Fatal(err)
 	}
+	awaitGone(t, fd)
+}
+
+// TestSessionJobDeletionWithJobManagerGone: as a namespace deletion does,
+// the session cluster is deleted (held back by its job) and its JobManager
+// Deployment goes; the session cluster's status still says READY. The
+// session job's deletion finds no JobManager, so nothing to cancel: its
+// finalizer goes, then the session cluster's, rather than both waiting on
+// a cancel that cannot be answered.
+func TestSessionJobDeletionWithJobManagerGone(t *testing.T) {
+	ctx := context.Background()
+	fd, job, _ := runningSessionJob(t, ctx, "jm-gone")
+	c := fleet.Members[0].Client
+	if err := c.Delete(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	awaitDeletionBlocked(t, fd, job.Name)
+	jm := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}}
+	if err := c.Delete(ctx, jm); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, jm)
+	if err := c.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, job)
 	awaitGone(t, fd)
 }
 
