@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -115,7 +116,18 @@ func (r *Reconciler) savepointOnDeletion(ctx context.Context, s *state) (bool, e
 		s.written = fd.DeepCopy()
 	}
 	st := &fd.Status
-	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
+	info := st.JobStatus.SavepointInfo
+	pending := info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade
+	// The recorded status is not refreshed during a deletion: a READY
+	// JobManager whose Deployment is gone (a namespace deletion) would be
+	// asked for a savepoint forever.
+	if deleted, err := jobManagerDeleted(ctx, s); err != nil || deleted {
+		if deleted && (pending || st.JobStatus.State == v1beta1.JobRunning) {
+			r.event(s, "Warning", "SavepointError", "The JobManager deployment is gone: no savepoint of job "+st.JobStatus.JobID+" for the deletion")
+		}
+		return deleted, err
+	}
+	if pending {
 		loc, err := r.pollSavepoint(ctx, s, info)
 		if err != nil {
 			return false, err
@@ -128,6 +140,25 @@ func (r *Reconciler) savepointOnDeletion(ctx context.Context, s *state) (bool, e
 		return true, nil // no running job to keep the state of
 	}
 	return false, r.triggerSavepoint(ctx, s, v1beta1.TriggerUpgrade, true)
+}
+
+// jobManagerDeleted reports whether the JobManager Deployment is gone or
+// being deleted, read from the cache, then live (an adopted JobManager is
+// not in the cache).
+func jobManagerDeleted(ctx context.Context, s *state) (bool, error) {
+	dep := &appsv1.Deployment{}
+	key := client.ObjectKey{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}
+	err := s.cluster.GetClient().Get(ctx, key, dep)
+	if apierrors.IsNotFound(err) {
+		err = s.cluster.GetAPIReader().Get(ctx, key, dep)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("read JobManager deployment: %w", err)
+	}
+	return !dep.DeletionTimestamp.IsZero(), nil
 }
 
 // maxListed bounds the items a message names (jobs, keys): they are text
