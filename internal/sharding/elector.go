@@ -211,9 +211,21 @@ func (e *Elector) OwnedShards() []int {
 	return out
 }
 
+// ownsLocked reports whether a new reconcile of the shard may be admitted:
+// its fence held and valid, and neither draining nor the replica stopping.
 func (e *Elector) ownsLocked(shard int, now time.Time) bool {
 	f := e.fences[shard]
-	return f != nil && e.claimed && !e.stopping && e.mismatch == "" && !f.draining && now.Before(f.validUntil)
+	return f != nil && !e.stopping && !f.draining && e.stillHeldLocked(f, now)
+}
+
+// stillHeldLocked reports whether f is still this replica's valid fence of
+// its shard: the ownership check of reconciles already admitted. A drain
+// (handoff, stop) does not fail it: the drain waits for them to finish, and
+// their writes must land meanwhile. It is safe because a fence is released
+// only once none of its reconciles is in flight, or after their contexts
+// were cancelled (StillOwned checks the context first).
+func (e *Elector) stillHeldLocked(f *fence, now time.Time) bool {
+	return e.fences[f.shard] == f && e.claimed && e.mismatch == "" && now.Before(f.validUntil)
 }
 
 // Begin implements Gate.
@@ -236,7 +248,7 @@ func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(
 	rctx, cancel := context.WithCancel(handoff.WithOwnership(ctx, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return e.fences[shard] == f && e.ownsLocked(shard, time.Now())
+		return e.stillHeldLocked(f, time.Now())
 	}))
 	stop := context.AfterFunc(f.ctx, cancel)
 	return rctx, sync.OnceFunc(func() {
