@@ -168,7 +168,7 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 		t.Fatal("newcomer owns a shard whose reconcile is still in flight on the old owner")
 	}
 	// Past the drain timeout the straggler is asked to stop.
-	eventually(t, 5*time.Second, func() error { return rctx.Err() })
+	eventually(t, 5*time.Second, func() error { return cancelled(rctx) })
 	if b.Owns(key) {
 		t.Fatal("newcomer owns the shard before the straggler finished")
 	}
