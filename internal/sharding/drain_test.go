@@ -75,7 +75,7 @@ func TestDrainingShardKeepsInflightWrites(t *testing.T) {
 	if b.Owns(key) {
 		t.Fatal("newcomer owns the shard before the straggler finished")
 	}
-	done()
+	done(nil)
 	eventually(t, 10*time.Second, func() error {
 		if !b.Owns(key) {
 			return fmt.Errorf("newcomer does not own %s after the old owner finished", key)
@@ -99,7 +99,7 @@ func TestStoppingReplicaKeepsInflightWrites(t *testing.T) {
 	if !ok {
 		t.Fatal("Begin refused a key of an owned shard")
 	}
-	defer done()
+	defer done(nil)
 	e.cancel() // SIGTERM
 	eventually(t, 5*time.Second, func() error {
 		if e.Owns(key) {

@@ -228,21 +228,24 @@ func (e *Elector) stillHeldLocked(f *fence, now time.Time) bool {
 	return e.fences[f.shard] == f && e.claimed && e.mismatch == "" && now.Before(f.validUntil)
 }
 
-// Begin implements Gate.
-func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
+// Begin implements Gate. A key is marked handoff.First unless a marked
+// reconcile of it since the fence was acquired ended without error (its
+// entry in the fence's firsts).
+func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(error), bool) {
 	shard := e.ShardOf(key)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.ownsLocked(shard, time.Now()) {
-		return ctx, func() {}, false
+	now := time.Now()
+	if !e.ownsLocked(shard, now) {
+		return ctx, func(error) {}, false
 	}
 	f := e.fences[shard]
 	f.inflight++
-	if _, seen := f.begun[key]; !seen {
-		if f.begun == nil {
-			f.begun = map[string]struct{}{}
-		}
-		f.begun[key] = struct{}{}
+	fs := f.firsts
+	_, confirmed := fs.keys[key]
+	if confirmed {
+		fs.keys[key] = now
+	} else {
 		ctx = handoff.WithFirstSince(ctx, f.acquired)
 	}
 	rctx, cancel := context.WithCancel(handoff.WithOwnership(ctx, func() bool {
@@ -251,17 +254,23 @@ func (e *Elector) Begin(ctx context.Context, key string) (context.Context, func(
 		return e.stillHeldLocked(f, time.Now())
 	}))
 	stop := context.AfterFunc(f.ctx, cancel)
-	return rctx, sync.OnceFunc(func() {
-		stop()
-		cancel()
-		e.mu.Lock()
-		f.inflight--
-		idle := f.inflight == 0 && f.draining
-		e.mu.Unlock()
-		if idle {
-			e.poke()
-		}
-	}), true
+	var once sync.Once
+	return rctx, func(err error) {
+		once.Do(func() {
+			stop()
+			cancel()
+			e.mu.Lock()
+			f.inflight--
+			if !confirmed && err == nil && f.firsts == fs {
+				fs.keys[key] = time.Now()
+			}
+			idle := f.inflight == 0 && f.draining
+			e.mu.Unlock()
+			if idle {
+				e.poke()
+			}
+		})
+	}, true
 }
 
 // Ready returns nil while this replica takes part in the election and owns

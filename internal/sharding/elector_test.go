@@ -211,19 +211,19 @@ func TestStopsBeforeExpiryWhenHubUnreachableAndRecovers(t *testing.T) {
 	e.OnAcquire(func(k int) { mu.Lock(); acquired[k]++; mu.Unlock() })
 	eventually(t, 10*time.Second, func() error { return exactlyOnce(4, true, e) })
 	key := "m/ns/x"
-	rctx, done, ok := e.Begin(context.Background(), key)
+	first, doneFirst, ok := e.Begin(context.Background(), key)
 	if !ok {
 		t.Fatal("Begin refused a key of an owned shard")
 	}
-	defer done()
-	if !handoff.First(rctx) {
+	if !handoff.First(first) {
 		t.Error("the first reconcile of a key since its shard was acquired is not marked first")
 	}
-	again, doneAgain, ok := e.Begin(context.Background(), key)
-	if !ok || handoff.First(again) {
-		t.Errorf("a second reconcile of the key: admitted %v, marked first %v; want admitted, not first", ok, handoff.First(again))
+	doneFirst(nil)
+	rctx, done, ok := e.Begin(context.Background(), key)
+	if !ok || handoff.First(rctx) {
+		t.Errorf("a second reconcile of the key: admitted %v, marked first %v; want admitted, not first", ok, handoff.First(rctx))
 	}
-	doneAgain()
+	defer done(nil)
 
 	proxy.setCut(true)
 	cut := time.Now()
@@ -265,7 +265,7 @@ func TestStopsBeforeExpiryWhenHubUnreachableAndRecovers(t *testing.T) {
 	if !ok || !handoff.First(regained) {
 		t.Errorf("the first reconcile after regaining the shard: admitted %v, marked first %v; want both", ok, handoff.First(regained))
 	}
-	doneRegained()
+	doneRegained(nil)
 }
 
 func TestDuplicateIdentityRefused(t *testing.T) {
@@ -336,7 +336,7 @@ func TestShutdownReleasesIdleShardsWhileOthersDrain(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, func() error {
 		if _, end, ok := e.Begin(context.Background(), "m/ns/other"); ok {
-			end()
+			end(nil)
 			return errors.New("a stopping replica admitted a reconcile")
 		}
 		if h := holders(); h[0] != "" || h[1] != "" || h[3] != "" || h[2] != "leaving" {
@@ -348,7 +348,7 @@ func TestShutdownReleasesIdleShardsWhileOthersDrain(t *testing.T) {
 		}
 		return nil
 	})
-	done()
+	done(nil)
 	if err := e.stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -172,7 +172,7 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 	if b.Owns(key) {
 		t.Fatal("newcomer owns the shard before the straggler finished")
 	}
-	done()
+	done(nil)
 	eventually(t, 5*time.Second, func() error {
 		if !b.Owns(key) {
 			return fmt.Errorf("newcomer does not own %s after the old owner finished", key)
@@ -336,14 +336,14 @@ func TestBlackholedOwnerCancelsReconcilesBeforeTakeover(t *testing.T) {
 	type reconcile struct {
 		shard     int
 		cancelled chan time.Time
-		done      func()
+		done      func(error)
 	}
 	var inflight []reconcile
 	// On a loaded machine the assignment may still settle after every
 	// shard has one owner: begin again until many shards admit one.
 	eventually(t, 20*time.Second, func() error {
 		for _, r := range inflight {
-			r.done() // an earlier attempt's: not to hold back the settling
+			r.done(nil) // an earlier attempt's: not to hold back the settling
 		}
 		inflight = inflight[:0]
 		for _, k := range cut.OwnedShards() {
@@ -351,7 +351,7 @@ func TestBlackholedOwnerCancelsReconcilesBeforeTakeover(t *testing.T) {
 			if !ok {
 				continue // handed off since OwnedShards
 			}
-			t.Cleanup(done)
+			t.Cleanup(func() { done(nil) })
 			r := reconcile{shard: k, cancelled: make(chan time.Time, 1), done: done}
 			context.AfterFunc(ctx, func() { r.cancelled <- time.Now() })
 			inflight = append(inflight, r)
@@ -405,7 +405,7 @@ func TestDeletedFenceIsNotRetakenWithinALeaseDuration(t *testing.T) {
 	if !ok {
 		t.Fatalf("shard %d not admitted", k)
 	}
-	t.Cleanup(done)
+	t.Cleanup(func() { done(nil) })
 
 	deleted := time.Now()
 	cs := clientFor(t, hub.Config)

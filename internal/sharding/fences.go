@@ -38,15 +38,57 @@ type fence struct {
 	// tick is doing (a tick blocked on an unanswering apiserver notices
 	// late).
 	expiry *time.Timer
-	// begun holds the keys admitted since the fence was acquired; the first
-	// admission of a key is marked handoff.First.
-	begun map[string]struct{}
+	// firsts are the keys whose first reconcile since the fence was
+	// acquired (or regained after a lapse) succeeded.
+	firsts *firsts
 	// acquired is when the write that acquired the fence returned.
 	acquired time.Time
 	// unassignedSince is when the assignment first left this replica
 	// without the shard while it held it (zero while assigned); the
 	// successor handshake waits at most HandoffWait from then.
 	unassignedSince time.Time
+}
+
+// firsts holds, for one fence, the keys whose reconcile marked
+// handoff.First ended without error, by their last admission.
+//
+// Invariant: the first reconcile of a key since the fence was acquired
+// that succeeds was marked (it confirmed its cached copy or read live):
+// a key is admitted unmarked only while it is in keys, and it enters keys
+// only when a marked reconcile of it succeeded (a failed one, say its live
+// read timed out, leaves the next one marked). Memory stays bounded by the
+// keys admitted within Options.firstsTTL: pruneFirsts drops the others
+// (keys deleted long ago, such as finished snapshots), and a dropped key
+// that comes back is marked again: one more confirmation, never a missed
+// one.
+type firsts struct {
+	keys     map[string]time.Time
+	prunedAt time.Time
+}
+
+func newFirsts(now time.Time) *firsts {
+	return &firsts{keys: map[string]time.Time{}, prunedAt: now}
+}
+
+// pruneFirsts drops, at most every firstsTTL/2 per fence, the keys not
+// admitted for firstsTTL, into a new map (a map never shrinks).
+func (e *Elector) pruneFirsts(now time.Time) {
+	ttl := e.opts.firstsTTL
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range e.fences {
+		fs := f.firsts
+		if now.Sub(fs.prunedAt) < ttl/2 {
+			continue
+		}
+		kept := make(map[string]time.Time, len(fs.keys)/2)
+		for k, at := range fs.keys {
+			if now.Sub(at) < ttl {
+				kept[k] = at
+			}
+		}
+		fs.keys, fs.prunedAt = kept, now
+	}
 }
 
 // parallelWrites bounds concurrent Lease writes per tick: high enough that
@@ -119,6 +161,7 @@ func (e *Elector) tick(ctx context.Context) error {
 
 	e.renewFences(ctx)
 	e.releaseDrained(ctx)
+	e.pruneFirsts(time.Now())
 	e.mu.Lock()
 	stopping := e.stopping || e.leaving
 	e.mu.Unlock()
@@ -258,7 +301,7 @@ func (e *Elector) renewFences(ctx context.Context) {
 				// meanwhile, so the shard's keys are enqueued again.
 				f.lapsed = false
 				f.ctx, f.cancel = context.WithCancel(context.Background())
-				f.begun = nil
+				f.firsts = newFirsts(time.Now())
 				e.opts.Log.Info("renewed fence again after its renew deadline", "shard", f.shard)
 				e.notifyLocked(f.shard)
 			}
@@ -450,7 +493,8 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		fctx, fcancel := context.WithCancel(context.Background())
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), acquired: time.Now(), ctx: fctx, cancel: fcancel}
+		acquired := time.Now()
+		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), acquired: acquired, firsts: newFirsts(acquired), ctx: fctx, cancel: fcancel}
 		e.fences[c.shard] = f
 		e.armExpiryLocked(f)
 		e.opts.Log.Info("acquired shard", "shard", c.shard)

@@ -11,11 +11,12 @@ type Gate interface {
 	// Begin admits one reconcile of key. When ok is false the replica does
 	// not own key now: drop the request without error (the owner enqueues
 	// it). Otherwise reconcile with the returned context, which is cancelled
-	// if ownership is lost, and call done when the reconcile ends; a shard
-	// is handed off only after its admitted reconciles are done. The first
-	// admission of key since its shard was acquired carries handoff.First
-	// in rctx: the previous owner's last writes may not be in the cache.
-	Begin(ctx context.Context, key string) (rctx context.Context, done func(), ok bool)
+	// if ownership is lost, and call done with the reconcile's error when
+	// it ends; a shard is handed off only after its admitted reconciles are
+	// done. Until a reconcile of key since its shard was acquired ended
+	// without error, rctx carries handoff.First: the previous owner's last
+	// writes may not be in the cache.
+	Begin(ctx context.Context, key string) (rctx context.Context, done func(err error), ok bool)
 	// ShardOf is the shard of key.
 	ShardOf(key string) int
 	// OnAcquire registers fn, called with a shard every time this replica

@@ -71,7 +71,15 @@ type Options struct {
 	FleetAddress string
 	// Log receives state changes (never Lease contents).
 	Log logr.Logger
+	// firstsTTL is how long a key not admitted again stays confirmed after
+	// its first reconcile since its fence was acquired (firsts; default
+	// defaultFirstsTTL).
+	firstsTTL time.Duration
 }
+
+// defaultFirstsTTL is ten default reconcile intervals of a FlinkDeployment:
+// a key reconciled periodically stays confirmed.
+const defaultFirstsTTL = 10 * time.Minute
 
 // Option changes Options.
 type Option func(*Options)
@@ -132,6 +140,9 @@ func (o *Options) defaultAndValidate() error {
 	}
 	if o.HandoffWait == 0 {
 		o.HandoffWait = DefaultHandoffWait
+	}
+	if o.firstsTTL == 0 {
+		o.firstsTTL = defaultFirstsTTL
 	}
 	switch {
 	case o.Shards < 1 || o.Shards > shardlease.MaxShards:

@@ -127,7 +127,7 @@ func TestLeavingKeepsWorkingUntilSuccessorsAreReady(t *testing.T) {
 		if _, done, ok := a.Begin(context.Background(), keyIn(t, k)); !ok {
 			t.Errorf("a, leaving, refuses a key of shard %d before b is ready", k)
 		} else {
-			done()
+			done(nil)
 		}
 	}
 	gb.open.Store(true)

@@ -175,13 +175,13 @@ func newManager(cfg *rest.Config, ns string, scheme *runtime.Scheme, elector *sh
 // through the elector's Gate, it reads the FlinkDeployment, works for
 // work and records the reconcile's start and end.
 func recordingReconciler(mgr mcmanager.Manager, elector *sharding.Elector, rec *recorder, id string, work, requeueAfter time.Duration) mcreconcile.Func {
-	return mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
+	return mcreconcile.Func(func(ctx context.Context, req mcreconcile.Request) (_ ctrl.Result, err error) {
 		key := shardkey.Key{Cluster: string(req.ClusterName), Namespace: req.Namespace, Name: req.Name}.String()
 		rctx, done, ok := elector.Begin(ctx, key)
 		if !ok {
 			return ctrl.Result{}, nil
 		}
-		defer done()
+		defer func() { done(err) }()
 		r := Record{Event: "reconcile", Replica: id, Key: key, Shard: elector.ShardOf(key), Start: time.Now().UnixNano()}
 		rec.write(r)
 		cl, err := mgr.GetCluster(rctx, req.ClusterName)

@@ -2,6 +2,8 @@ package flinkdeployment
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -13,25 +15,66 @@ import (
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 )
 
-// firstOnce is a Gate that owns every key and marks the first admission
-// of each as the first since its shard was acquired.
+// firstOnce is a Gate that owns every key and, like the elector, marks
+// the admissions of each as the first since its shard was acquired until
+// a marked reconcile of it succeeded. It records what done was told.
 type firstOnce struct {
 	mu    sync.Mutex
 	begun map[string]bool
+	ended []error
 }
 
 func (g *firstOnce) Owns(string) bool { return true }
-func (g *firstOnce) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
+func (g *firstOnce) Begin(ctx context.Context, key string) (context.Context, func(error), bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.begun[key] {
-		if g.begun == nil {
-			g.begun = map[string]bool{}
-		}
-		g.begun[key] = true
+	first := !g.begun[key]
+	if first {
 		ctx = handoff.WithFirst(ctx)
 	}
-	return ctx, func() {}, true
+	return ctx, func(err error) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.ended = append(g.ended, err)
+		if first && err == nil {
+			if g.begun == nil {
+				g.begun = map[string]bool{}
+			}
+			g.begun[key] = true
+		}
+	}, true
+}
+
+// TestGatedTellsTheGateTheReconcileError: the gate's done hears the
+// reconcile's error, and a panic as an error, so that a failed first
+// reconcile after a takeover (its live read timed out) leaves the retry
+// marked first; only a success ends the mark.
+func TestGatedTellsTheGateTheReconcileError(t *testing.T) {
+	failing := errors.New("live read timed out")
+	var outcome error
+	var marks []bool
+	inner := reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, _ mcreconcile.Request) (reconcile.Result, error) {
+		marks = append(marks, handoff.First(ctx))
+		if outcome == errPanicked {
+			panic("boom")
+		}
+		return reconcile.Result{}, outcome
+	})
+	g := &firstOnce{}
+	gated := GatedBy(g, requestKey, inner)
+	req := mcreconcile.Request{ClusterName: "member-1", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "apps", Name: "fd"}}}
+	for _, outcome = range []error{failing, errPanicked, nil, nil} {
+		func() {
+			defer func() { _ = recover() }()
+			_, _ = gated.Reconcile(context.Background(), req)
+		}()
+	}
+	if want := []error{failing, errPanicked, nil, nil}; !slices.Equal(g.ended, want) {
+		t.Errorf("done was told %v, want %v", g.ended, want)
+	}
+	if want := []bool{true, true, true, false}; !slices.Equal(marks, want) {
+		t.Errorf("marked first %v, want %v: first until one succeeded", marks, want)
+	}
 }
 
 // TestGatedPutsTakenOverKeysBackAtDefaultPriority: the first reconcile of

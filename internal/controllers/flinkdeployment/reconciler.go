@@ -45,8 +45,9 @@ type Gate interface {
 	// Owns reports whether this replica may reconcile key now.
 	Owns(key string) bool
 	// Begin admits one reconcile of key; ok is false when another replica
-	// owns it. Call done when the reconcile ends.
-	Begin(ctx context.Context, key string) (rctx context.Context, done func(), ok bool)
+	// owns it. Call done with the reconcile's error when it ends: the
+	// handoff.First mark stays until a marked reconcile succeeded.
+	Begin(ctx context.Context, key string) (rctx context.Context, done func(err error), ok bool)
 }
 
 // ClusterGetter returns engaged member clusters; mcmanager.Manager is one.
@@ -325,7 +326,9 @@ func (r *Reconciler) refuse(ctx context.Context, s *state, p problem.Problem) er
 // GatedBy admits a request to inner only while gate says this replica
 // owns its shard key, key(req) (requestKey for a FlinkDeployment); a
 // dropped request is not an error and is not retried here (the owner has
-// it).
+// it). The gate learns each reconcile's error (a panic counts as one), so
+// that a failed first reconcile after a handoff leaves the next one
+// marked handoff.First.
 //
 // The first reconcile of a key since its shard was acquired puts the
 // key's requeues back at the default priority: the shard's keys were
@@ -337,14 +340,19 @@ func GatedBy(gate Gate, key func(mcreconcile.Request) string, inner reconcile.Ty
 		if !ok {
 			return reconcile.Result{}, nil
 		}
-		defer done()
-		res, err := inner.Reconcile(ctx, req)
+		err := errPanicked // unless inner returns
+		defer func() { done(err) }()
+		var res reconcile.Result
+		res, err = inner.Reconcile(ctx, req)
 		if handoff.First(ctx) && res.Priority == nil {
 			res.Priority = ptr.To(defaultPriority)
 		}
 		return res, err
 	})
 }
+
+// errPanicked is what GatedBy tells the gate of a reconcile that panicked.
+var errPanicked = errors.New("reconcile panicked")
 
 // defaultPriority is the priority of a request enqueued without one.
 const defaultPriority = 0

@@ -38,8 +38,8 @@ type AllowAll struct{}
 func (AllowAll) Owns(string) bool { return true }
 
 // Begin admits every reconcile.
-func (AllowAll) Begin(ctx context.Context, _ string) (context.Context, func(), bool) {
-	return ctx, func() {}, true
+func (AllowAll) Begin(ctx context.Context, _ string) (context.Context, func(error), bool) {
+	return ctx, func(error) {}, true
 }
 
 // Options are the FlinkDeployment controller's options with fast test

@@ -32,8 +32,8 @@ import (
 type ownsSet map[string]bool
 
 func (o ownsSet) Owns(key string) bool { return o[key] }
-func (o ownsSet) Begin(ctx context.Context, key string) (context.Context, func(), bool) {
-	return ctx, func() {}, o[key]
+func (o ownsSet) Begin(ctx context.Context, key string) (context.Context, func(error), bool) {
+	return ctx, func(error) {}, o[key]
 }
 func (o ownsSet) ShardOf(key string) int { return sharding.ShardOf(key, 64) }
 func (o ownsSet) OnAcquire(func(int))    {}
@@ -149,8 +149,8 @@ func TestCachedNamesReadsTheInformersKeys(t *testing.T) {
 type acquireGate struct{ onAcquire func(int) }
 
 func (g *acquireGate) Owns(string) bool { return true }
-func (g *acquireGate) Begin(ctx context.Context, _ string) (context.Context, func(), bool) {
-	return ctx, func() {}, true
+func (g *acquireGate) Begin(ctx context.Context, _ string) (context.Context, func(error), bool) {
+	return ctx, func(error) {}, true
 }
 func (g *acquireGate) ShardOf(key string) int       { return sharding.ShardOf(key, 64) }
 func (g *acquireGate) OnAcquire(fn func(int))       { g.onAcquire = fn }
