@@ -118,8 +118,12 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 // newElector builds the replica's shard elector. With a member spread it
 // balances members, weighing shards by the members of the hub (once the
 // hub is built); it counts each shard's keys over the controllers'
-// requeuers (once they are set up).
+// requeuers (once they are set up). The weights and the readiness are
+// asked past ctx (each within spreadMembers' second): a replica told to
+// stop keeps taking part in the assignment and the successor handshake
+// while it leaves.
 func newElector(ctx context.Context, cs kubernetes.Interface, c Config, hub *atomic.Pointer[clusters.Hub], requeuers *requeuerSet) (*sharding.Elector, error) {
+	ctx = context.WithoutCancel(ctx)
 	return sharding.New(cs, c.Clusters.Namespace, c.Election.Identity, append(c.Election.Options(),
 		sharding.WithShardWeights(func() []int {
 			_, names, ok := spreadMembers(ctx, c, hub)
