@@ -127,7 +127,8 @@ func (c *Confirmer) listingFor(sc scope, reader client.Reader, since time.Time) 
 }
 
 // run waits c.gather, then lists sc into l and makes l the scope's latest
-// until keep passes or a later list replaces it.
+// until keep passes or a later list replaces it. A scope left with no
+// list (this one failed) is dropped.
 func (c *Confirmer) run(sc scope, m *lists, l *listing, reader client.Reader) {
 	time.Sleep(c.gather)
 	c.mu.Lock()
@@ -141,6 +142,9 @@ func (c *Confirmer) run(sc scope, m *lists, l *listing, reader client.Reader) {
 	if l.err == nil && (m.latest == nil || m.latest.started.Before(l.started)) {
 		m.latest = l
 		time.AfterFunc(keep, func() { c.forget(sc, m, l) })
+	}
+	if m.latest == nil && m.running == nil && c.scopes[sc] == m {
+		delete(c.scopes, sc) // a failed list with nothing to keep
 	}
 	c.mu.Unlock()
 	close(l.done)

@@ -268,6 +268,26 @@ func TestAFailedOrUnfinishedListConfirmsNothing(t *testing.T) {
 	waitLists(t, m, 2)
 }
 
+// TestFailedListsLeaveNoScopeBehind: a namespace whose list failed, with
+// no earlier list to keep, is not remembered (members and namespaces come
+// and go; lists of a member that refuses them would pile up).
+func TestFailedListsLeaveNoScopeBehind(t *testing.T) {
+	m := newMember(1)
+	m.err = errors.New("forbidden")
+	c := New(listKind)
+	for i := range 20 {
+		nn := types.NamespacedName{Namespace: fmt.Sprintf("ns-%d", i), Name: "fd"}
+		if c.Current(context.Background(), "member-1", m, nn, "rv-0", time.Now()) {
+			t.Fatal("a failed list confirmed a version")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.scopes); n != 0 {
+		t.Errorf("%d scopes kept after their only lists failed, want none", n)
+	}
+}
+
 // waitLists waits until m was listed want times.
 func waitLists(t *testing.T, m *fakeMember, want int) {
 	t.Helper()
