@@ -366,11 +366,13 @@ func (p *Provider) claim(ctx context.Context, name multicluster.ClusterName, sec
 	return p.opts.Claims.Claim(ctx, string(name), c.leases, c.reg), nil
 }
 
-// release gives up the claim of a removed registration.
+// release gives up the claim of a removed registration and forgets its
+// adoption time (the Secret is gone; a new one brings its own).
 func (p *Provider) release(ctx context.Context, name multicluster.ClusterName) {
 	p.mu.Lock()
 	c, ok := p.claimants[name]
 	delete(p.claimants, name)
+	delete(p.adoptions, name)
 	p.mu.Unlock()
 	if !ok || p.opts.Claims == nil {
 		return
