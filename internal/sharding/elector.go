@@ -70,6 +70,9 @@ type Elector struct {
 	// served are the shards assigned to this replica or held by it, as of
 	// the last tick.
 	served map[int]bool
+	// acquireFailing are the shards whose acquisitions failed at every try
+	// since a moment (acquireFailed).
+	acquireFailing map[int]*acquireFailure
 }
 
 // observation is when this replica last saw a Lease change, on its own clock.
@@ -109,6 +112,8 @@ func New(client kubernetes.Interface, namespace, identity string, opts ...Option
 		seen:        map[string]observation{},
 		deleted:     map[string]time.Time{},
 		fences:      map[int]*fence{},
+
+		acquireFailing: map[int]*acquireFailure{},
 	}, nil
 }
 

@@ -164,6 +164,9 @@ func (e *Elector) tick(ctx context.Context) error {
 	e.pruneFirsts(time.Now())
 	e.mu.Lock()
 	stopping := e.stopping || e.leaving
+	if !self || e.mismatch != "" || stopping {
+		clear(e.acquireFailing) // nothing is tried
+	}
 	e.mu.Unlock()
 	if self && e.mismatch == "" && !stopping {
 		e.acquire(ctx, want)
@@ -205,6 +208,62 @@ func (e *Elector) updateGauges() {
 	}
 	shardsOwned.Set(float64(owned))
 	fencesHeld.Set(float64(len(e.fences)))
+	failing := 0
+	for _, f := range e.acquireFailing {
+		if now.Sub(f.since) >= e.opts.RenewDeadline {
+			failing++
+		}
+	}
+	acquireFailing.Set(float64(failing))
+}
+
+// acquireFailure is a shard whose every acquisition failed since since;
+// reported is when that was last logged at default verbosity.
+type acquireFailure struct {
+	since, reported time.Time
+}
+
+// endAcquireStreaksLocked ends the failure streaks of the shards not
+// tried now, or held (a streak counts consecutive failed tries).
+func (e *Elector) endAcquireStreaksLocked(todo []candidate) {
+	tried := make(map[int]bool, len(todo))
+	for _, c := range todo {
+		tried[c.shard] = true
+	}
+	for k := range e.acquireFailing {
+		if !tried[k] || e.fences[k] != nil {
+			delete(e.acquireFailing, k)
+		}
+	}
+}
+
+// acquireFailed logs a failed acquisition: at V(1) each time, and at
+// default verbosity once a shard failed for longer than the renew
+// deadline, once per renew deadline (the shard has no owner meanwhile;
+// flinkhub_sharding_acquire_failing_shards counts such shards).
+func (e *Elector) acquireFailed(shard int, create bool, err error) {
+	e.opts.Log.V(1).Info("cannot acquire fence", "shard", shard, "error", err.Error())
+	now := time.Now()
+	e.mu.Lock()
+	f := e.acquireFailing[shard]
+	if f == nil {
+		f = &acquireFailure{since: now}
+		e.acquireFailing[shard] = f
+	}
+	report := now.Sub(f.since) >= e.opts.RenewDeadline && now.Sub(f.reported) >= e.opts.RenewDeadline
+	if report {
+		f.reported = now
+	}
+	since := f.since
+	e.mu.Unlock()
+	if !report {
+		return
+	}
+	kv := []any{"shard", shard, "failingFor", now.Sub(since).Round(time.Millisecond).String(), "error", err.Error()}
+	if create && apierrors.IsAlreadyExists(err) {
+		kv = append(kv, "hint", "a Lease "+shardlease.ShardLeaseName(shard)+" exists without the label "+shardlease.RoleLabel)
+	}
+	e.opts.Log.Info("cannot acquire fence: the shard has no owner", kv...)
 }
 
 // lapseIfExpiredLocked cancels the fence's reconciles once its validity
@@ -425,15 +484,18 @@ func (e *Elector) release(ctx context.Context, f *fence) {
 	}
 }
 
+// candidate is a fence acquire tries: base is its Lease as cached (nil:
+// none), unowned how long it has looked ownerless.
+type candidate struct {
+	shard   int
+	base    *coordinationv1.Lease
+	unowned time.Duration
+}
+
 // acquire takes the wanted fences that are free, ours, or expired on the
 // local clock.
 func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 	now := time.Now()
-	type candidate struct {
-		shard   int
-		base    *coordinationv1.Lease
-		unowned time.Duration
-	}
 	var todo []candidate
 	e.mu.Lock()
 	for k := range want {
@@ -463,6 +525,7 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 			}
 		}
 	}
+	e.endAcquireStreaksLocked(todo)
 	e.mu.Unlock()
 	each(todo, func(c candidate) {
 		e.mu.Lock()
@@ -483,7 +546,7 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 			l, err = e.client.CoordinationV1().Leases(e.ns).Update(rctx, obj, metav1.UpdateOptions{})
 		}
 		if err != nil {
-			e.opts.Log.V(1).Info("cannot acquire fence", "shard", c.shard, "error", err.Error())
+			e.acquireFailed(c.shard, c.base == nil, err)
 			return
 		}
 		if c.base != nil && shardlease.Holder(c.base) != e.id {
@@ -496,6 +559,7 @@ func (e *Elector) acquire(ctx context.Context, want map[int]bool) {
 		acquired := time.Now()
 		f := &fence{shard: c.shard, lease: l, validUntil: start.Add(e.opts.RenewDeadline), acquired: acquired, firsts: newFirsts(acquired), ctx: fctx, cancel: fcancel}
 		e.fences[c.shard] = f
+		delete(e.acquireFailing, c.shard)
 		e.armExpiryLocked(f)
 		e.opts.Log.Info("acquired shard", "shard", c.shard)
 		e.notifyLocked(c.shard)

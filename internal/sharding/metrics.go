@@ -35,6 +35,10 @@ var (
 		Name: "flinkhub_sharding_shard_last_unowned_seconds",
 		Help: "Per shard, how long it last had no owner before this replica acquired it (same clock rule as the histogram).",
 	}, []string{"shard"})
+	acquireFailing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "flinkhub_sharding_acquire_failing_shards",
+		Help: "Shards assigned to this replica whose every acquisition failed for longer than the renew deadline (they have no owner; the log says why).",
+	})
 	configMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "flinkhub_sharding_config_mismatch",
 		Help: "1 while a live peer advertises a different shard count; this replica then owns nothing.",
@@ -42,5 +46,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, successorTimeouts, fenceLosses, unownedSeconds, shardUnowned, configMismatch)
+	metrics.Registry.MustRegister(shardsOwned, fencesHeld, handoffs, successorTimeouts, fenceLosses, unownedSeconds, shardUnowned, acquireFailing, configMismatch)
 }

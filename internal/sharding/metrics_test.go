@@ -64,7 +64,7 @@ func TestMetricsOnControllerRuntimeRegistry(t *testing.T) {
 	for _, want := range []string{
 		"flinkhub_sharding_shards_owned", "flinkhub_sharding_fences_held", "flinkhub_sharding_handoffs_total",
 		"flinkhub_sharding_fence_losses_total", "flinkhub_sharding_shard_unowned_seconds", "flinkhub_sharding_config_mismatch",
-		"flinkhub_sharding_successor_timeouts_total",
+		"flinkhub_sharding_successor_timeouts_total", "flinkhub_sharding_acquire_failing_shards",
 	} {
 		if !names[want] {
 			t.Errorf("%s is not on controller-runtime's metrics registry", want)
