@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
-	"github.com/flink-hub/flink-hub/internal/sharding/shardkey"
 )
 
 // drainOpts give a drain long enough to look at an in-flight reconcile
@@ -43,14 +42,7 @@ func TestDrainingShardKeepsInflightWrites(t *testing.T) {
 	const s = 8
 	a := start(t, hub.Config, ns, "old-owner", drainOpts(s)...)
 	eventually(t, 10*time.Second, func() error { return exactlyOnce(s, true, a) })
-	after := Assign([]Member{{ID: "old-owner", Weight: 1}, {ID: "newcomer", Weight: 1}}, s)
-	key := ""
-	for i := 0; key == ""; i++ {
-		k := shardkey.Key{Cluster: "m", Namespace: "ns", Name: fmt.Sprintf("fd-%d", i)}.String()
-		if after[ShardOf(k, s)] == "newcomer" {
-			key = k
-		}
-	}
+	key := keyMovingToNewcomer(s)
 	rctx, done, ok := a.Begin(context.Background(), key)
 	if !ok {
 		t.Fatal("Begin refused an owned key")

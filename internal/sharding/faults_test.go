@@ -140,15 +140,7 @@ func TestHandoffWaitsForInflightReconcile(t *testing.T) {
 	const s = 8
 	a := start(t, hub.Config, ns, "old-owner", WithShards(s), WithDrainTimeout(testRenew/2))
 	eventually(t, 10*time.Second, func() error { return exactlyOnce(s, true, a) })
-	// Find a key of a shard that moves to the newcomer.
-	after := Assign([]Member{{ID: "old-owner", Weight: 1}, {ID: "newcomer", Weight: 1}}, s)
-	key := ""
-	for i := 0; key == ""; i++ {
-		k := shardkey.Key{Cluster: "m", Namespace: "ns", Name: fmt.Sprintf("fd-%d", i)}.String()
-		if after[ShardOf(k, s)] == "newcomer" {
-			key = k
-		}
-	}
+	key := keyMovingToNewcomer(s)
 	rctx, done, ok := a.Begin(context.Background(), key)
 	if !ok {
 		t.Fatal("Begin refused an owned key")
@@ -476,5 +468,17 @@ func TestJoinerLeavesOutAPeerThatLapsedBeforeItStarted(t *testing.T) {
 	eventually(t, 2*lease, func() error { return exactlyOnce(s, true, survivor, joiner) })
 	if settled := time.Since(joined); settled >= lease {
 		t.Errorf("the shards had owners again %v after the joiner started, not before the dead replica's Lease expired on its clock (%v)", settled, lease)
+	}
+}
+
+// keyMovingToNewcomer is a key of a shard (of s) that "old-owner" holds
+// alone and Assign gives to "newcomer" once it joins.
+func keyMovingToNewcomer(s int) string {
+	after := Assign([]Member{{ID: "old-owner", Weight: 1}, {ID: "newcomer", Weight: 1}}, s)
+	for i := 0; ; i++ {
+		k := shardkey.Key{Cluster: "m", Namespace: "ns", Name: fmt.Sprintf("fd-%d", i)}.String()
+		if after[ShardOf(k, s)] == "newcomer" {
+			return k
+		}
 	}
 }
