@@ -60,6 +60,10 @@ const (
 	// DeletionBlocked: a session cluster's deletion waits for the session
 	// jobs that still name it.
 	DeletionBlocked Reason = "DeletionBlocked"
+	// DeletionStalled: a JobManager Deployment the hub deleted (for the
+	// resource's deletion, an upgrade or a shutdown) has been going for
+	// longer than the readiness timeout; the hub keeps waiting.
+	DeletionStalled Reason = "DeletionStalled"
 	// Unknown: status.error written by something other than the hub (an
 	// older hub, the Apache operator), kept as it is.
 	Unknown Reason = "Unknown"

@@ -54,8 +54,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	}
 	err := deployer.DeleteCluster(ctx, c, fd, deployer.Teardown{Everything: true}, r.deployers()...)
 	if errors.Is(err, deployer.ErrJobManagerRemains) {
-		// Its deletion event brings the next reconcile.
-		return requeue.Waiting(errors.New("waiting for the JobManager deployment to be deleted"), r.Options.ReconcileInterval)
+		return r.awaitJobManagerGone(ctx, s, "the deletion")
 	}
 	if err != nil {
 		return err

@@ -90,6 +90,10 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		// The wait that was reported is over.
 		s.clear(problem.UpgradeStalled)
 	}
+	if p.Step != plan.ShutDown {
+		// No JobManager deletion is waited for (a ShutDown says again).
+		s.clear(problem.DeletionStalled)
+	}
 	if info := st.JobStatus.SavepointInfo; info == nil || info.TriggerID == "" {
 		// No savepoint pending: none can be stalled.
 		s.clear(problem.SavepointStalled)
@@ -104,7 +108,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		// for the JobManager to go; the next one finds it missing and,
 		// the job having ended, leaves it so.
 		r.event(s, corev1.EventTypeNormal, ReasonShutDown, fmt.Sprintf("The job ended (%s); its JobManager outlived %s and is shut down, HA metadata kept", st.JobStatus.State, flinkconf.KeyJMShutdownTTL))
-		if err := r.deleteCluster(ctx, s, true); err != nil {
+		if err := r.deleteCluster(ctx, s, true, "the shutdown of the ended job's cluster"); err != nil {
 			return false, err
 		}
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
@@ -297,7 +301,7 @@ func (r *Reconciler) deleteOldCluster(ctx context.Context, s *state, p plan.Plan
 		}
 		r.cancelJob(ctx, s)
 	}
-	if err := r.deleteCluster(ctx, s, p.KeepHA); err != nil {
+	if err := r.deleteCluster(ctx, s, p.KeepHA, "the upgrade"); err != nil {
 		return err
 	}
 	s.jobManager = nil
@@ -386,16 +390,19 @@ func (r *Reconciler) cancelJob(ctx context.Context, s *state) {
 }
 
 // deleteCluster deletes the JobManager and TaskManager Deployments (and the
-// HA metadata unless kept) and waits until the JobManager is gone.
-// Services and ConfigMaps stay: the new cluster reuses them.
-func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool) error {
+// HA metadata unless kept) for what (the upgrade, a shutdown) and waits
+// until the JobManager is gone. Services and ConfigMaps stay: the new
+// cluster reuses them.
+func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, what string) error {
 	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
 		return err
 	}
 	err := deployer.DeleteCluster(ctx, s.cluster.GetClient(), s.fd, deployer.Teardown{KeepHA: keepHA}, r.deployers()...)
 	if errors.Is(err, deployer.ErrJobManagerRemains) {
-		// Its deletion event brings the next reconcile.
-		return requeue.Waiting(errors.New("waiting for the old JobManager to be deleted"), r.Options.ReconcileInterval)
+		return r.awaitJobManagerGone(ctx, s, what)
+	}
+	if err == nil {
+		s.clear(problem.DeletionStalled)
 	}
 	return err
 }

@@ -7,10 +7,16 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -144,4 +150,50 @@ func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err er
 	// When the status cannot be written either, the event and the
 	// returned error remain.
 	_ = r.writeStatus(ctx, s.cluster.GetClient(), s.fd, before)
+}
+
+// awaitJobManagerGone is the wait for the JobManager Deployment deleted
+// in the foreground for what (the deletion, an upgrade): its deletion
+// event brings the next reconcile. A Deployment still there longer than
+// the readiness timeout after its deletion is reported (DeletionStalled),
+// naming what holds it, and waited for still: nothing is forced.
+func (r *Reconciler) awaitJobManagerGone(ctx context.Context, s *state, what string) error {
+	wait := requeue.Waiting(fmt.Errorf("waiting for the JobManager deployment to be deleted for %s", what), r.Options.ReconcileInterval)
+	jm := &appsv1.Deployment{}
+	key := client.ObjectKey{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}
+	if err := s.cluster.GetClient().Get(ctx, key, jm); err != nil || jm.DeletionTimestamp == nil {
+		return wait // read again on the next reconcile
+	}
+	timeout := r.readinessTimeout(&s.fd.Spec)
+	since := jm.DeletionTimestamp.Time
+	if left := timeout - r.now().Sub(since); left >= 0 {
+		// Looked at again when the timeout passes, to report it.
+		return requeue.Waiting(wait, min(r.Options.ReconcileInterval, left+time.Second))
+	}
+	msg := fmt.Sprintf("the JobManager Deployment %s/%s, deleted for %s at %s, is still there after the readiness timeout of %s: %s; the hub keeps waiting",
+		key.Namespace, key.Name, what, since.UTC().Format(time.RFC3339), timeout, deletionHolders(jm))
+	if s.problem.Is(problem.JobFailed) {
+		// The failed job's cause (an ended job's cluster shut down)
+		// stays in status.error; the stall is an event.
+		r.event(s, corev1.EventTypeWarning, string(problem.DeletionStalled), msg)
+		return wait
+	}
+	s.report(problem.New(problem.DeletionStalled, msg))
+	return wait
+}
+
+// deletionHolders says what keeps a deleted Deployment: its finalizers.
+func deletionHolders(d *appsv1.Deployment) string {
+	if len(d.Finalizers) == 0 {
+		return "it has no finalizers left; the member's garbage collector has not removed it"
+	}
+	var out []string
+	for _, f := range d.Finalizers {
+		if f == metav1.FinalizerDeleteDependents {
+			out = append(out, f+" (its ReplicaSets and pods are not gone yet: pods on a lost node stay until the node returns or they are force-deleted)")
+			continue
+		}
+		out = append(out, f+" (set by another controller, which has not removed it)")
+	}
+	return "held by finalizers " + strings.Join(out, ", ")
 }
