@@ -45,11 +45,18 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		if p.SnapshotsFirst {
 			// Manual savepoints and checkpoints compare the nonce with the
 			// last reconciled spec, so they run before it is recorded.
+			held := p.Step == plan.Steady && savepointPending(&s.fd.Status)
 			if err := r.manualSavepoint(ctx, s); err != nil {
 				return err
 			}
 			if err := r.manualCheckpoint(ctx, s); err != nil {
 				return err
+			}
+			if held && !savepointPending(&s.fd.Status) && plan.Changed(&s.fd.Spec, s.lastSpec) {
+				// The spec change waited for that savepoint: it goes on
+				// now, not a reconcile interval later under an
+				// observedGeneration that claims it was seen.
+				continue
 			}
 		}
 		switch p.Step {

@@ -58,6 +58,13 @@ func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
 }
 
+// savepointPending reports a manual or periodic savepoint under way, the
+// kind a spec change waits for.
+func savepointPending(st *v1beta1.FlinkDeploymentStatus) bool {
+	info := st.JobStatus.SavepointInfo
+	return info != nil && info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade
+}
+
 // triggerLost says why a pending manual or periodic snapshot can no longer
 // complete, as upstream drops the trigger of a job that does not run: the
 // JobManager Deployment is missing or not ready; "" while it is ready.

@@ -256,7 +256,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -503,5 +503,25 @@ func lostTriggerStepCases() []stepCase {
 			status: pending("savepoint"), flink: fakeFlink{savepointErr: notReady}, check: recovered(problem.SavepointFailed)},
 		{name: "a manual checkpoint pending when the JobManager is deleted is dropped and the JobManager recreated", spec: savepoint, last: savepoint,
 			status: pending("checkpoint"), flink: fakeFlink{checkpointErr: notReady}, check: recovered(problem.CheckpointFailed)},
+	}
+}
+
+// heldSpecChangeStepCases: a spec change that waited for a manual savepoint
+// runs in the reconcile that completes the savepoint.
+func heldSpecChangeStepCases() []stepCase {
+	stateless := stepSpec(v1beta1.UpgradeModeStateless, `{}`)
+	return []stepCase{
+		{name: "a spec change that waited for a manual savepoint goes on in the reconcile that completes it", spec: changedParallelism(stateless), last: stateless, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				runningJob(st)
+				ms := time.Now().UnixMilli()
+				st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerManual, TriggerTimestamp: &ms}
+			},
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"}}, wantCalls: []string{"SavepointStatus", "CancelJob"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("the upgrade did not run after the savepoint: %+v", got.Status.ReconciliationStatus)
+				}
+			}},
 	}
 }
