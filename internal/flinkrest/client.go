@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"path"
@@ -124,13 +125,33 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// MinUploadRate is the slowest rate, in bytes a second, a jar upload is
+// given time for: an upload's deadline is the client's timeout plus the
+// jar's size at this rate (jars of up to MaxUploadBytes go through the
+// member apiserver's proxy, far beyond what the general timeout covers).
+const MinUploadRate = 1 << 20
+
+// MaxUploadBytes is the jar size an upload's deadline assumes when the
+// reader cannot say its size: the largest jar the hub fetches by default.
+const MaxUploadBytes = 256 << 20
+
+// WithUploadRate sets the slowest upload rate, in bytes a second, an
+// upload's deadline allows for; rate <= 0 keeps MinUploadRate.
+func WithUploadRate(rate int64) Option {
+	return func(c *client) {
+		if rate > 0 {
+			c.uploadRate = rate
+		}
+	}
+}
+
 // New returns a Client for the JobManager at the endpoint. The endpoint's
 // transport is wrapped with OpenTelemetry instrumentation, so every call is
 // a child span of the caller's context. Answers are treated as hostile:
 // redirects are refused (RedirectError), bodies beyond MaxResponseBytes
 // fail (BodyTooLargeError), and the call's timeout covers reading the body.
 func New(ep Endpoint, opts ...Option) (Client, error) {
-	c := &client{timeout: DefaultTimeout}
+	c := &client{timeout: DefaultTimeout, uploadRate: MinUploadRate}
 	for _, o := range opts {
 		o(c)
 	}
@@ -146,6 +167,9 @@ func New(ep Endpoint, opts ...Option) (Client, error) {
 type client struct {
 	api     api.ClientWithResponsesInterface
 	timeout time.Duration
+	// uploadRate is the slowest upload rate, in bytes a second, a jar
+	// upload's deadline allows for.
+	uploadRate int64
 }
 
 // response is what every generated response type offers.
@@ -159,7 +183,12 @@ type response interface {
 // reading the response body, and turns every failure, including a non-2xx
 // status, into an *Error.
 func call[R response](c *client, ctx context.Context, op string, f func(context.Context, ...api.RequestEditorFn) (R, error)) (R, error) {
-	ctx, cancel := context.WithTimeout(withOperation(ctx, op), c.timeout)
+	return callWithin(ctx, op, c.timeout, f)
+}
+
+// callWithin is call under timeout rather than the client's.
+func callWithin[R response](ctx context.Context, op string, timeout time.Duration, f func(context.Context, ...api.RequestEditorFn) (R, error)) (R, error) {
+	ctx, cancel := context.WithTimeout(withOperation(ctx, op), timeout)
 	defer cancel()
 	r, err := f(ctx)
 	if err != nil {
@@ -386,7 +415,7 @@ func (c *client) UploadJar(ctx context.Context, fileName string, jar io.Reader) 
 		}
 		pw.CloseWithError(err)
 	}()
-	r, err := call(c, ctx, op, func(ctx context.Context, e ...api.RequestEditorFn) (*api.UploadJarResponse, error) {
+	r, err := callWithin(ctx, op, c.uploadTimeout(jar), func(ctx context.Context, e ...api.RequestEditorFn) (*api.UploadJarResponse, error) {
 		return c.api.UploadJarWithBodyWithResponse(ctx, mw.FormDataContentType(), pr, e...)
 	})
 	pr.Close()
@@ -406,6 +435,28 @@ func (c *client) UploadJar(ctx context.Context, fileName string, jar io.Reader) 
 		return "", &Error{Kind: KindBadResponse, Op: op, Message: fmt.Sprintf("JobManager answered a jar id of %d bytes, over %d: %s", len(id), MaxJarIDBytes, quoted(id))}
 	}
 	return id, nil
+}
+
+// uploadTimeout is the deadline of jar's upload: the client's timeout
+// plus the jar's size at the slowest upload rate allowed for.
+func (c *client) uploadTimeout(jar io.Reader) time.Duration {
+	return c.timeout + time.Duration(float64(jarSize(jar))/float64(c.uploadRate)*float64(time.Second))
+}
+
+// jarSize is how many bytes jar holds, as it can say (Len, Size or Stat,
+// as bytes.Reader, strings.Reader and os.File do), else MaxUploadBytes.
+func jarSize(jar io.Reader) int64 {
+	switch j := jar.(type) {
+	case interface{ Len() int }:
+		return int64(j.Len())
+	case interface{ Size() int64 }:
+		return j.Size()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := j.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	return MaxUploadBytes
 }
 
 func (c *client) RunJar(ctx context.Context, jarID string, req api.JarRunRequestBody) (string, error) {
