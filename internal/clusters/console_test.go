@@ -78,6 +78,12 @@ func TestConsoleServedBehindFleetAuth(t *testing.T) {
 	if err := member.Client.Create(ctx, fd); err != nil {
 		t.Fatal(err)
 	}
+	// The status keeps the spec as JSON too (see plan.EncodeSpec).
+	fd.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"flinkConfiguration":{"s3.secret-key":"hunter2"}},"resource_metadata":{"firstDeployment":true}}`
+	fd.Status.ReconciliationStatus.LastStableSpec = fd.Status.ReconciliationStatus.LastReconciledSpec
+	if err := member.Client.Status().Update(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
 	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: "shown.1"},
 		InvolvedObject: corev1.ObjectReference{Kind: "FlinkDeployment", APIVersion: "flink.apache.org/v1beta1", Namespace: fd.Namespace, Name: fd.Name, UID: fd.UID},
 		Type:           corev1.EventTypeWarning, Reason: "ConsoleCheck", Message: "an event the console lists", LastTimestamp: metav1.Now()}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
+	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
 	"github.com/flink-hub/flink-hub/internal/observability/jaegerquery"
@@ -381,5 +385,43 @@ func TestResourcePageShowsItsRow(t *testing.T) {
 	code, _, body := get(t, srv.URL+"/console/clusters/member-1/namespaces/team-a/flinkdeployments/orders-2")
 	if code != http.StatusOK || !strings.Contains(body, "orders-2 broke") || strings.Contains(body, "orders-3 broke") {
 		t.Fatalf("the page of orders-2 (%d):\n%s", code, body)
+	}
+}
+
+// TestMaskedYAMLMasksEmbeddedSpecs: the status keeps the whole spec as JSON
+// in lastReconciledSpec and lastStableSpec; the secrets in it are masked as
+// in the spec, and one that cannot be decoded (so not masked) is not shown.
+func TestMaskedYAMLMasksEmbeddedSpecs(t *testing.T) {
+	spec := flinkv1beta1.FlinkDeploymentSpec{Image: "flink:2.2",
+		FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"s3.secret-key":"hunter2","state.savepoints.dir":"s3://own/sp"}`)}}
+	raw, err := json.Marshal(map[string]any{"spec": spec, "resource_metadata": map[string]any{"apiVersion": "flink.apache.org/v1beta1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded := string(raw)
+	for _, tc := range []struct {
+		name, reconciled, stable string
+		want                     []string
+	}{
+		{"both", encoded, encoded, []string{"s3://own/sp", `"s3.secret-key":"******"`}},
+		{"stable only", "", encoded, []string{"s3://own/sp"}},
+		{"undecodable", `{"spec":{"flinkConfiguration":{"s3.secret-key":"hunter2"}}`, encoded + " trailing hunter2", []string{Unreadable}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st flinkv1beta1.FlinkDeploymentStatus
+			st.ReconciliationStatus.LastReconciledSpec, st.ReconciliationStatus.LastStableSpec = tc.reconciled, tc.stable
+			out, err := MaskedYAML(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, "hunter2") {
+				t.Errorf("the secret is shown:\n%s", out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("%q missing:\n%s", want, out)
+				}
+			}
+		})
 	}
 }

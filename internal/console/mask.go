@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -12,10 +13,19 @@ import (
 // configFields are the fields whose keys are Flink configuration keys.
 var configFields = map[string]bool{"flinkConfiguration": true, "logConfiguration": true}
 
+// specFields are the status fields that hold a whole spec as a JSON string
+// (status.reconciliationStatus.lastReconciledSpec and lastStableSpec).
+var specFields = map[string]bool{"lastReconciledSpec": true, "lastStableSpec": true}
+
+// Unreadable replaces an embedded spec that is not valid JSON: it cannot be
+// masked, so it is not shown.
+const Unreadable = "(not shown: not valid JSON, so its secrets cannot be masked)"
+
 // MaskedYAML renders v (a spec or status) as YAML with the secrets Flink
 // would mask replaced by flinkconf.Mask: the values of sensitive keys under
 // flinkConfiguration (flat or nested) and logConfiguration, and the value
-// of every environment variable ({name, value}) with a sensitive name.
+// of every environment variable ({name, value}) with a sensitive name, also
+// inside the specs the status embeds as JSON (specFields).
 func MaskedYAML(v any) (string, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -58,6 +68,8 @@ func mask(tree any, path string, inConfig bool) any {
 				t[k] = mask(v, key, true)
 			case configFields[k]:
 				t[k] = mask(v, "", true)
+			case specFields[k]:
+				t[k] = maskEmbedded(v)
 			default:
 				t[k] = mask(v, "", false)
 			}
@@ -75,4 +87,30 @@ func mask(tree any, path string, inConfig bool) any {
 		return strings.Clone(t)
 	}
 	return tree
+}
+
+// maskEmbedded masks a spec embedded as a JSON string with the same rules
+// and encodes it again; one that does not decode is replaced by Unreadable.
+func maskEmbedded(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return mask(v, "", false)
+	}
+	if s == "" {
+		return s
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return Unreadable
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Unreadable
+	}
+	raw, err := json.Marshal(mask(tree, "", false))
+	if err != nil {
+		return Unreadable
+	}
+	return string(raw)
 }
