@@ -340,3 +340,72 @@ func TestInternalServiceAsFlinkMakesIt(t *testing.T) {
 		})
 	}
 }
+
+// TestNativeTaskManagerTemplateLeavesFlinkItsDecorations: Flink builds the
+// native TaskManager pods from the template and adds the rpc port and the
+// configuration volume and its mount itself (InitTaskManagerDecorator,
+// FlinkConfMountDecorator) without looking for duplicates, which the
+// apiserver refuses; so the template has none of them, and keeps the
+// user's own ports and volumes. The pods the hub builds keep them.
+func TestNativeTaskManagerTemplateLeavesFlinkItsDecorations(t *testing.T) {
+	userPod := &corev1.Pod{Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: deployer.MainContainer,
+			Ports:        []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9249}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+		Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}}
+	cases := []struct {
+		name     string
+		mutate   func(*v1beta1.FlinkDeployment)
+		wantUser bool
+	}{
+		{"no pod template", nil, false},
+		{"common pod template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.PodTemplate = userPod.DeepCopy() }, true},
+		{"TaskManager pod template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.PodTemplate = userPod.DeepCopy() }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := app(tc.mutate)
+			objs, err := native.New().Resources(fd, deployer.Inputs{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tpl corev1.Pod
+			raw := find[*corev1.ConfigMap](t, objs, deployer.ConfigMapName(fd)).Data[flinkconf.TaskManagerPodTemplateFile]
+			if err := yaml.Unmarshal([]byte(raw), &tpl); err != nil {
+				t.Fatal(err)
+			}
+			if names := decorations(tpl.Spec); names["volume flink-config-volume"] || names["mount /opt/flink/conf"] || names["port rpc"] {
+				t.Errorf("the TaskManager template carries what Flink adds: %v\n%s", names, raw)
+			}
+			if names := decorations(tpl.Spec); names["port metrics"] != tc.wantUser || names["volume data"] != tc.wantUser || names["mount /data"] != tc.wantUser {
+				t.Errorf("the user's port, volume and mount: %v, want %t", names, tc.wantUser)
+			}
+			jm := find[*appsv1.Deployment](t, objs, deployer.JobManagerDeploymentName(fd))
+			if names := decorations(jm.Spec.Template.Spec); !names["volume flink-config-volume"] || !names["mount /opt/flink/conf"] {
+				t.Errorf("the JobManager the hub builds lacks the configuration: %v", names)
+			}
+		})
+	}
+}
+
+// decorations names the volumes, the main container's mount paths and its
+// ports of spec.
+func decorations(spec corev1.PodSpec) map[string]bool {
+	names := map[string]bool{}
+	for _, v := range spec.Volumes {
+		names["volume "+v.Name] = true
+	}
+	for _, c := range spec.Containers {
+		if c.Name != deployer.MainContainer {
+			continue
+		}
+		for _, m := range c.VolumeMounts {
+			names["mount "+m.MountPath] = true
+		}
+		for _, p := range c.Ports {
+			names["port "+p.Name] = true
+		}
+	}
+	return names
+}

@@ -257,8 +257,9 @@ type Role struct {
 	// account, limit factors).
 	Settings flinkconf.Role
 	// FlinkDecorates is set for the pods Flink builds itself from the
-	// template (native TaskManagers): Flink applies Settings then, so the
-	// template must not carry them twice.
+	// template (native TaskManagers): Flink applies Settings then, and adds
+	// the rpc port and the configuration volume and mount, so the template
+	// must not carry them twice.
 	FlinkDecorates bool
 }
 
@@ -282,8 +283,8 @@ func TaskManagerRole(fd *v1beta1.FlinkDeployment) Role {
 
 // PodTemplate merges the common and the role's pod template, applies
 // Flink's pod settings of the role as Flink would, and decorates the main
-// container with image, resources, ports and the configuration mount;
-// command and args are the caller's.
+// container with image and resources, and (unless role.FlinkDecorates)
+// ports and the configuration mount; command and args are the caller's.
 func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemplateSpec, error) {
 	byName, _ := flinkconf.Bool(c.Conf[flinkconf.KeyMergeArraysByName])
 	merged, err := podtemplate.Merge(c.FD.Spec.PodTemplate, role.Template, byName)
@@ -328,10 +329,21 @@ func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemp
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
-	ctr.Ports = mergePorts(ctr.Ports, c.ports(role.Component))
 	if !role.FlinkDecorates {
-		ctr.Env = append(ctr.Env, settings.Env...)
+		c.decorate(&spec, ctr, role.Component, settings.Env)
 	}
+	return corev1.PodTemplateSpec{ObjectMeta: meta, Spec: spec}, nil
+}
+
+// decorate adds to a pod the hub builds itself what Flink's decorators add
+// to the pods Flink builds (so never to a FlinkDecorates template, where
+// they would be added twice and the apiserver would refuse the duplicate
+// port name, volume name and mount path): the role's ports, its
+// environment, _POD_IP_ADDRESS, and the configuration volume mounted at
+// configDir.
+func (c *Cluster) decorate(spec *corev1.PodSpec, ctr *corev1.Container, component string, env []corev1.EnvVar) {
+	ctr.Ports = mergePorts(ctr.Ports, c.ports(component))
+	ctr.Env = append(ctr.Env, env...)
 	ctr.Env = append(ctr.Env, corev1.EnvVar{
 		Name:      "_POD_IP_ADDRESS",
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}},
@@ -343,7 +355,6 @@ func (c *Cluster) PodTemplate(role Role, command, args []string) (corev1.PodTemp
 			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(c.FD)},
 		}},
 	})
-	return corev1.PodTemplateSpec{ObjectMeta: meta, Spec: spec}, nil
 }
 
 // applySettings merges Flink's pod settings into a pod as Flink does:
