@@ -409,3 +409,50 @@ func decorations(spec corev1.PodSpec) map[string]bool {
 	}
 	return names
 }
+
+// TestRestServiceType: kubernetes.rest-service.exposed.type becomes the
+// REST Service's type as Flink reads it (any case; Headless_ClusterIP is a
+// ClusterIP Service without a cluster IP), and a value Flink does not
+// know is an error naming the key rather than a Service the apiserver
+// refuses.
+func TestRestServiceType(t *testing.T) {
+	cases := []struct {
+		value         string
+		wantType      corev1.ServiceType
+		wantClusterIP string
+		wantErr       bool
+	}{
+		{"", corev1.ServiceTypeClusterIP, "", false},
+		{"ClusterIP", corev1.ServiceTypeClusterIP, "", false},
+		{"Headless_ClusterIP", corev1.ServiceTypeClusterIP, corev1.ClusterIPNone, false},
+		{"headless_clusterip", corev1.ServiceTypeClusterIP, corev1.ClusterIPNone, false},
+		{"nodeport", corev1.ServiceTypeNodePort, "", false},
+		{"LoadBalancer", corev1.ServiceTypeLoadBalancer, "", false},
+		{"ExternalName", "", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			fd := app(func(fd *v1beta1.FlinkDeployment) {
+				if tc.value != "" {
+					fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(map[string]string{"kubernetes.rest-service.exposed.type": tc.value})
+				}
+			})
+			for _, d := range deployers() {
+				objs, err := d.Resources(fd, deployer.Inputs{})
+				if tc.wantErr {
+					if err == nil || !strings.Contains(err.Error(), "kubernetes.rest-service.exposed.type") {
+						t.Errorf("%s: want an error naming the key, got %v", d.Mode(), err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				svc := find[*corev1.Service](t, objs, deployer.RestServiceName(fd))
+				if svc.Spec.Type != tc.wantType || svc.Spec.ClusterIP != tc.wantClusterIP {
+					t.Errorf("%s: type %q clusterIP %q, want %q %q", d.Mode(), svc.Spec.Type, svc.Spec.ClusterIP, tc.wantType, tc.wantClusterIP)
+				}
+			}
+		})
+	}
+}

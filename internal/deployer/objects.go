@@ -84,7 +84,11 @@ func BuildResources(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeployme
 		conf.Data[name] = content
 	}
 	objs := []client.Object{conf}
-	for _, svc := range c.Services() {
+	services, err := c.Services()
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range services {
 		objs = append(objs, svc)
 	}
 	objs = append(objs, deployments...)
@@ -154,22 +158,28 @@ func (c *Cluster) ConfigMap() (*corev1.ConfigMap, error) {
 	}, nil
 }
 
-// Services are the JobManager's REST Service and, where Flink makes one
-// (flinkconf.Config.InternalService), its internal headless Service (RPC,
-// blob server).
-func (c *Cluster) Services() []*corev1.Service {
+// Services are the JobManager's REST Service, of the type
+// kubernetes.rest-service.exposed.type gives (flinkconf.RestServiceType),
+// and, where Flink makes one (flinkconf.Config.InternalService), its
+// internal headless Service (RPC, blob server).
+func (c *Cluster) Services() ([]*corev1.Service, error) {
 	port := c.Conf.RestPort()
+	typ, clusterIP, err := c.Conf.RestServiceType()
+	if err != nil {
+		return nil, fmt.Errorf("spec.flinkConfiguration[%s]: %w", flinkconf.KeyRestExposedType, err)
+	}
 	rest := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: c.Meta(RestServiceName(c.FD), ComponentJobManager),
 		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceType(c.Conf[flinkconf.KeyRestExposedType]),
-			Selector: c.Selector(ComponentJobManager),
-			Ports:    []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
+			Type:      typ,
+			ClusterIP: clusterIP,
+			Selector:  c.Selector(ComponentJobManager),
+			Ports:     []corev1.ServicePort{{Name: flinknames.RestPort, Port: port, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	if !c.Conf.InternalService(c.Mode) {
-		return []*corev1.Service{rest}
+		return []*corev1.Service{rest}, nil
 	}
 	internal := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -183,7 +193,7 @@ func (c *Cluster) Services() []*corev1.Service {
 			},
 		},
 	}
-	return []*corev1.Service{internal, rest}
+	return []*corev1.Service{internal, rest}, nil
 }
 
 // Ingress exposes the REST Service per spec.ingress, or nil without one.

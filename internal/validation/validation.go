@@ -141,11 +141,15 @@ func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) fi
 
 // validatePodSettings checks Flink's pod settings, which the hub applies to
 // the pods it builds: every map, list and factor must read as Flink reads
-// it, and standby JobManagers need HA.
+// it, the REST Service's type must be one Flink knows, and standby
+// JobManagers need HA.
 func validatePodSettings(conf map[string]string, ha bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if err := flinkconf.Config(conf).CheckPodSettings(); err != nil {
 		errs = append(errs, field.Invalid(p, "(pod settings)", err.Error()))
+	}
+	if _, _, err := flinkconf.Config(conf).RestServiceType(); err != nil {
+		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyRestExposedType), conf[flinkconf.KeyRestExposedType], err.Error()))
 	}
 	if v, ok := conf[flinkconf.KeyJMReplicas]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))

@@ -51,7 +51,7 @@ func withSettings(members string) func(*v1beta1.FlinkDeployment) {
 }
 
 func TestValidate(t *testing.T) {
-	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases())
+	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases(), restServiceCases())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fd := valid()
@@ -256,4 +256,19 @@ func TestHostileQuantitiesRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// restServiceCases: kubernetes.rest-service.exposed.type takes Flink's
+// values in any case, and nothing else (the apiserver would refuse the
+// Service).
+func restServiceCases() []validateCase {
+	var cases []validateCase
+	for _, v := range []string{"ClusterIP", "NodePort", "LoadBalancer", "Headless_ClusterIP", "headless_clusterip", "nodeport", "LOADBALANCER"} {
+		cases = append(cases, validateCase{"REST Service type " + v, withSettings(`"kubernetes.rest-service.exposed.type": "` + v + `"`), nil, ""})
+	}
+	for _, v := range []string{"ExternalName", "Headless", "Cluster IP"} {
+		cases = append(cases, validateCase{"REST Service type " + v, withSettings(`"kubernetes.rest-service.exposed.type": "` + v + `"`), nil,
+			`spec.flinkConfiguration[kubernetes.rest-service.exposed.type]: Invalid value: "` + v + `": must be one of ClusterIP, NodePort, LoadBalancer, Headless_ClusterIP (in any case), as Flink reads it`})
+	}
+	return cases
 }
