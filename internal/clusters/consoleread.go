@@ -19,6 +19,9 @@ import (
 const (
 	maxConsoleEvents    = 100
 	maxConsoleSnapshots = 50
+	// eventPageSize and maxEventPages bound the live event list.
+	eventPageSize = 500
+	maxEventPages = 20
 )
 
 // consoleMembers reads what the console shows of one resource from its
@@ -71,19 +74,30 @@ func (m consoleMembers) Resource(ctx context.Context, kind, cluster, namespace, 
 }
 
 // resourceEvents lists the events of one resource live, newest first, or
-// says why it could not.
+// says why it could not. The apiserver pages in name order, not by time,
+// so every page is read (the field selector keeps them to the resource's
+// own, at most maxEventPages) before the newest maxConsoleEvents are kept.
 func resourceEvents(ctx context.Context, r client.Reader, kind, namespace, name string) ([]console.Event, string) {
-	var list corev1.EventList
-	err := r.List(ctx, &list, client.InNamespace(namespace),
-		client.MatchingFields{"involvedObject.kind": kind, "involvedObject.name": name}, client.Limit(maxConsoleEvents))
-	switch {
-	case apierrors.IsForbidden(err):
-		return nil, "the hub's identity in this member may not list events; run `kubectl flinkhub cluster add` again to grant it"
-	case err != nil:
-		return nil, "the member did not list the events"
+	var items []corev1.Event
+	cont := ""
+	for range maxEventPages {
+		var list corev1.EventList
+		err := r.List(ctx, &list, client.InNamespace(namespace),
+			client.MatchingFields{"involvedObject.kind": kind, "involvedObject.name": name},
+			client.Limit(eventPageSize), client.Continue(cont))
+		switch {
+		case apierrors.IsForbidden(err):
+			return nil, "the hub's identity in this member may not list events; run `kubectl flinkhub cluster add` again to grant it"
+		case err != nil:
+			return nil, "the member did not list the events"
+		}
+		items = append(items, list.Items...)
+		if cont = list.Continue; cont == "" {
+			break
+		}
 	}
-	out := make([]console.Event, 0, len(list.Items))
-	for _, e := range list.Items {
+	out := make([]console.Event, 0, len(items))
+	for _, e := range items {
 		t := e.LastTimestamp.Time
 		if t.IsZero() {
 			t = e.EventTime.Time
@@ -100,7 +114,7 @@ func resourceEvents(ctx context.Context, r client.Reader, kind, namespace, name 
 		out = append(out, console.Event{Time: t, Type: e.Type, Reason: e.Reason, Message: e.Message, Count: count})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	return out, ""
+	return out[:min(len(out), maxConsoleEvents)], ""
 }
 
 // snapshotsOf picks the snapshots of one resource, newest first.
