@@ -2,11 +2,15 @@ package memberevents
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
 )
@@ -127,5 +131,34 @@ func TestDigestTellsEveryField(t *testing.T) {
 	}
 	if digestOf("c", ref, nil, "Normal", "R", "A", "n") != base {
 		t.Error("equal events differ")
+	}
+}
+
+// TestEventNameFitsAnyRegardingName: an event's name is a DNS subdomain
+// of at most 253 characters whatever the regarding object's name, and
+// objects whose long names differ only at the end get different names.
+func TestEventNameFitsAnyRegardingName(t *testing.T) {
+	now := time.Unix(0, math.MaxInt64)
+	long := strings.Repeat("a", 240)
+	for _, tc := range []struct {
+		name, regarding, other string
+	}{
+		{"short", "orders", "orders-2"},
+		{"236 characters", strings.Repeat("b", 236), strings.Repeat("c", 236)},
+		{"253 characters", long + strings.Repeat("x", 13), long + strings.Repeat("y", 13)},
+		{"cut at a dot", strings.Repeat("d", 226) + "." + strings.Repeat("e", 26), strings.Repeat("d", 226) + "." + strings.Repeat("f", 26)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, other := eventName(tc.regarding, now), eventName(tc.other, now)
+			if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+				t.Errorf("%q (%d characters): %v", got, len(got), errs)
+			}
+			if got == other {
+				t.Errorf("%s and %s share the event name %q", tc.regarding, tc.other, got)
+			}
+			if len(tc.regarding) <= 236 && got != tc.regarding+"."+strconv.FormatInt(math.MaxInt64, 16) {
+				t.Errorf("%q: a name that fits keeps client-go's form", got)
+			}
+		})
 	}
 }

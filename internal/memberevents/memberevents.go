@@ -20,8 +20,10 @@ package memberevents
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -147,7 +149,7 @@ func (r *Recorder) record(controller string, regarding, related runtime.Object, 
 		namespace = metav1.NamespaceDefault
 	}
 	ev := &eventsv1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", ref.Name, now.UnixNano()), Namespace: namespace},
+		ObjectMeta:          metav1.ObjectMeta{Name: eventName(ref.Name, now), Namespace: namespace},
 		EventTime:           metav1.NewMicroTime(now),
 		ReportingController: controller,
 		ReportingInstance:   cut(controller+"-"+r.instance, 128),
@@ -295,4 +297,23 @@ func cut(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// maxEventName is the longest name an Event may have (a DNS subdomain).
+const maxEventName = 253
+
+// eventName names an event about the object named regarding at now:
+// regarding.<time in hex>, as client-go names them. A regarding name too
+// long for that (over 236 characters, which FlinkSessionJobs and
+// FlinkStateSnapshots may have) is cut and followed by a hash of the whole
+// name, so that events of objects whose names differ only past the cut
+// do not share names.
+func eventName(regarding string, now time.Time) string {
+	suffix := fmt.Sprintf(".%x", now.UnixNano())
+	if len(regarding)+len(suffix) <= maxEventName {
+		return regarding + suffix
+	}
+	hash := fmt.Sprintf(".%x", sha256.Sum256([]byte(regarding)))[:9]
+	prefix := strings.TrimRight(regarding[:maxEventName-len(suffix)-len(hash)], ".-")
+	return prefix + hash + suffix
 }

@@ -123,3 +123,30 @@ func TestLongNoteIsCutAndAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestLongRegardingNameAccepted: an event about an object whose name is
+// as long as Kubernetes allows is written, not refused for its own name.
+func TestLongRegardingNameAccepted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const ns = "long-name"
+	if err := member.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{236, 237, 253} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("s", n), Namespace: ns}}
+		if err := member.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+		hubRecorder(t, ctx).For("flink-hub").Eventf(cm, nil, corev1.EventTypeNormal, "Submit", "Submit", "name of %d", n)
+	}
+	var got map[string]eventsv1.Event
+	err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		got, err = eventsIn(ctx, ns)
+		return len(got) == 3, err
+	})
+	if err != nil {
+		t.Fatalf("want an event about each object, got %d: %v", len(got), err)
+	}
+}
