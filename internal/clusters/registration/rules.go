@@ -57,7 +57,9 @@ func NamespacedRules() []rbacv1.PolicyRule {
 		// deletecollection: Flink's HA ConfigMaps go in one request.
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: append(readWrite, "deletecollection")},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete", "deletecollection"}},
-		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch"}},
+		// The Flink REST API through the proxy: GET, POST, PATCH (cancel) and
+		// DELETE (a session job's uploaded jar) are these verbs.
+		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch", "delete"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
 		// The console shows a resource's events.

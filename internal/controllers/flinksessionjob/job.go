@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
@@ -367,7 +368,11 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 	if err != nil {
 		return r.jarProblem(s, fmt.Errorf("upload to session cluster %s: %w", s.session.Name, err))
 	}
-	defer func() { _ = jm.DeleteJar(context.WithoutCancel(ctx), jarID) }()
+	defer func() {
+		if err := jm.DeleteJar(context.WithoutCancel(ctx), jarID); err != nil {
+			log.FromContext(ctx).Info("cannot delete the uploaded jar; it stays in the session cluster", "session", s.session.Name, "jar", jarID, "error", err.Error())
+		}
+	}()
 	conf, _ := s.job.Spec.FlatConfiguration()
 	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
 		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
