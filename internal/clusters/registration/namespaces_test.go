@@ -24,7 +24,7 @@ func TestRulesByScope(t *testing.T) {
 		{"apps", "deployments", "create", "", true, true, false},
 		{"", "configmaps", "deletecollection", "", true, true, false},
 		{"", "services/proxy", "create", "", true, true, false},
-		{"", "events", "create", "", true, true, false},
+		{"events.k8s.io", "events", "create", "", true, true, false},
 		{"", "secrets", "get", "", true, false, false},
 		{"rbac.authorization.k8s.io", "roles", "create", "", true, false, false},
 		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "create", "", false, false, true},

@@ -27,41 +27,47 @@ const (
 // CRDNames are the CRDs the hub installs in members, in install order.
 var CRDNames = []string{FlinkDeploymentCRDName, FlinkSessionJobCRDName, FlinkStateSnapshotCRDName}
 
-var (
-	readWrite = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
-)
+// applied are the verbs on the kinds the deployers server-side apply and
+// delete: an apply is a patch, and an apply that creates the object is
+// also authorized as create.
+var applied = []string{"get", "list", "watch", "create", "patch", "delete"}
 
 // MemberRules are exactly the permissions the hub needs in a member when
 // it manages every namespace there: NamespacedRules and
 // ClusterScopedRules in one ClusterRole. Secrets are deliberately absent.
+// Every verb is one some call of MemberCalls makes (a test proves it).
 func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 	return append(NamespacedRules(), ClusterScopedRules(installCRDs)...)
 }
 
 // NamespacedRules are the hub's permissions on namespaced objects:
-// FlinkDeployments with their status and finalizers; the Deployments,
-// Services, ConfigMaps and Ingresses the deployers create; Pods (native
-// TaskManagers are created by Flink, the hub reads and cleans them up);
-// events (written, and listed for the console); and the service proxy to reach JobManagers' REST API. With
+// FlinkDeployments, FlinkSessionJobs and FlinkStateSnapshots with their
+// status (finalizers are patched in); the Deployments, Services,
+// ConfigMaps and Ingresses the deployers apply; a live list of Pods (why a
+// JobManager does not start); events (written, and listed for the
+// console); and the service proxy to reach JobManagers' REST API. With
 // `cluster add --namespaces` they are granted by a Role in each listed
 // namespace, otherwise cluster-wide.
 func NamespacedRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments", "flinksessionjobs"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments", "flinksessionjobs"}, Verbs: []string{"get", "list", "watch", "patch"}},
 		// The hub records the savepoints it takes as snapshots.
-		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkstatesnapshots"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
-		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/status", "flinksessionjobs/status", "flinkstatesnapshots/status"}, Verbs: []string{"get", "update", "patch"}},
-		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/finalizers", "flinksessionjobs/finalizers", "flinkstatesnapshots/finalizers"}, Verbs: []string{"update"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: readWrite},
-		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: readWrite},
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkstatesnapshots"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/status", "flinksessionjobs/status", "flinkstatesnapshots/status"}, Verbs: []string{"patch"}},
+		// The applied objects' owner reference to their FlinkDeployment
+		// blocks its deletion, which the apiserver authorizes as this.
+		{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments/finalizers"}, Verbs: []string{"update"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: applied},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: applied},
 		// deletecollection: Flink's HA ConfigMaps go in one request.
-		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: append(readWrite, "deletecollection")},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete", "deletecollection"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: append(slices.Clone(applied), "deletecollection")},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
 		// The Flink REST API through the proxy: GET, POST, PATCH (cancel) and
 		// DELETE (a session job's uploaded jar) are these verbs.
 		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "patch", "delete"}},
-		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: readWrite},
-		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: applied},
+		// The hub writes events.k8s.io events (package memberevents).
+		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		// The console shows a resource's events.
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list"}},
 	}
@@ -75,12 +81,12 @@ func NamespacedRules() []rbacv1.PolicyRule {
 func ClusterScopedRules(installCRDs bool) []rbacv1.PolicyRule {
 	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: []string{hubv1alpha1.WebhookConfigurationName}, Verbs: []string{"get", "update", "patch", "delete"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: []string{hubv1alpha1.WebhookConfigurationName}, Verbs: []string{"patch", "delete"}},
 	}
 	if installCRDs {
 		rules = append(rules,
 			rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"create"}},
-			rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: CRDNames, Verbs: []string{"get", "update", "patch"}},
+			rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, ResourceNames: CRDNames, Verbs: []string{"get", "patch"}},
 		)
 	}
 	return rules

@@ -3,6 +3,8 @@ package registration
 import (
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 )
 
@@ -15,18 +17,25 @@ func TestMemberRules(t *testing.T) {
 		{"flink.apache.org", "flinkdeployments", "watch", "", false, true},
 		{"flink.apache.org", "flinkdeployments", "patch", "", false, true},
 		{"flink.apache.org", "flinkdeployments", "create", "", false, false},
+		{"flink.apache.org", "flinkdeployments", "update", "", false, false},
 		{"flink.apache.org", "flinkdeployments/status", "patch", "", false, true},
 		{"flink.apache.org", "flinkdeployments/finalizers", "update", "", false, true},
 		{"apps", "deployments", "create", "", false, true},
 		{"", "services", "delete", "", false, true},
-		{"", "configmaps", "update", "", false, true},
+		{"", "configmaps", "patch", "", false, true},
+		{"", "configmaps", "update", "", false, false},
 		{"", "pods", "list", "", false, true},
 		{"", "pods", "create", "", false, false},
+		{"", "pods", "delete", "", false, false},
+		{"", "pods", "deletecollection", "", false, false},
+		{"", "services/proxy", "delete", "", false, true},
 		{"", "services/proxy", "get", "", false, true},
 		{"", "services/proxy", "create", "", false, true},
 		{"networking.k8s.io", "ingresses", "patch", "", false, true},
-		{"", "events", "create", "", false, true},
+		{"", "events", "list", "", false, true},
+		{"", "events", "create", "", false, false},
 		{"events.k8s.io", "events", "create", "", false, true},
+		{"events.k8s.io", "events", "update", "", false, false},
 		{"", "secrets", "get", "", true, false},
 		{"", "secrets", "list", "", true, false},
 		{"", "serviceaccounts/token", "create", "", true, false},
@@ -48,6 +57,55 @@ func TestMemberRules(t *testing.T) {
 			t.Errorf("installCRDs=%v %s %s/%s %q: allowed=%v, want %v", tc.installCRDs, tc.verb, tc.group, tc.resource, tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestEveryGrantedRightIsUsed: each verb a rule grants, on each resource
+// (and each name of a rule limited by name), is made by some call of
+// MemberCalls, so the hub's member identity holds nothing it does not use.
+// The reverse, that the rules allow every call, is TestRulesByScope and
+// the envtest TestHubIdentityMayMakeEveryMemberCall.
+func TestEveryGrantedRightIsUsed(t *testing.T) {
+	for _, tc := range []struct {
+		what  string
+		rules []rbacv1.PolicyRule
+	}{
+		{"MemberRules(true)", MemberRules(true)},
+		{"MemberRules(false)", MemberRules(false)},
+		{"ClaimRules", ClaimRules()},
+	} {
+		for _, r := range tc.rules {
+			names := r.ResourceNames
+			if len(names) == 0 {
+				names = []string{""}
+			}
+			for _, group := range r.APIGroups {
+				for _, resource := range r.Resources {
+					for _, verb := range r.Verbs {
+						for _, name := range names {
+							if !used(group, resource, verb, name) {
+								t.Errorf("%s grant %s on %s/%s %q, which no call of MemberCalls makes", tc.what, verb, group, resource, name)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// used reports whether MemberCalls hold a call of verb on group/resource
+// ("resource/subresource") named name ("" for a call on no one name).
+func used(group, resource, verb, name string) bool {
+	for _, c := range MemberCalls(true) {
+		res := c.Resource
+		if c.Subresource != "" {
+			res += "/" + c.Subresource
+		}
+		if c.Group == group && res == resource && c.Verb == verb && c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func TestKubeconfigRoundTrip(t *testing.T) {
