@@ -202,6 +202,9 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 	if err := r.Hub.Get(ctx, client.ObjectKey{Name: o.HubNamespace}, &hubNS); err != nil {
 		return nil, fmt.Errorf("hub namespace %q: %w", o.HubNamespace, err)
 	}
+	if err := checkSecretName(ctx, r.Hub, o); err != nil {
+		return nil, err
+	}
 	kubeconfig, err := r.Identity(ctx, o)
 	if err != nil {
 		return nil, err
@@ -212,6 +215,25 @@ func (r *Registrar) Add(ctx context.Context, o Options) (*corev1.Secret, error) 
 		return nil, fmt.Errorf("hub: write Secret %s/%s: %w", o.HubNamespace, o.Name, err)
 	}
 	return secret, nil
+}
+
+// checkSecretName refuses a registration whose hub Secret name is taken by
+// a Secret that is not a registration: applying over it would merge the
+// kubeconfig into someone else's Secret, and `cluster remove` would then
+// delete all of it.
+func checkSecretName(ctx context.Context, hub client.Client, o Options) error {
+	var existing corev1.Secret
+	err := hub.Get(ctx, client.ObjectKey{Namespace: o.HubNamespace, Name: o.Name}, &existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("hub: read Secret %s/%s: %w", o.HubNamespace, o.Name, err)
+	case existing.Labels[hubv1alpha1.MemberSecretLabel] != "true":
+		return fmt.Errorf("hub: Secret %s/%s exists and is not a member registration (no %s=true label); choose another name with --name",
+			o.HubNamespace, o.Name, hubv1alpha1.MemberSecretLabel)
+	}
+	return nil
 }
 
 // Identity does the member's part of Add: it applies the hub's
