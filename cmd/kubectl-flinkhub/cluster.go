@@ -134,7 +134,8 @@ func newClusterRemoveCommand(g *globals) *cobra.Command {
 member and leaves its Flink clusters running. With --member-context, also
 deletes in the member the ServiceAccount, ClusterRole and binding, and the
 Roles and RoleBindings of --namespaces, that 'cluster add' created, which
-revokes the hub's token there.`,
+revokes the hub's token there, and the member's claim Lease
+(kube-public/flink-hub-claim) if this registration holds it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hub, _, err := g.hubClient()
@@ -157,6 +158,7 @@ revokes the hub's token there.`,
 				return err
 			}
 			if member != nil {
+				o.Name, o.HubNamespace = args[0], g.namespace
 				deleted, err := registration.RevokeMember(cmd.Context(), member, o)
 				for _, d := range deleted {
 					fmt.Fprintf(g.stdout, "member: deleted %s\n", d)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flink-hub/flink-hub/internal/clusters/claim"
 )
 
 // FieldManager owns what `cluster add` applies.
@@ -299,8 +302,9 @@ func Remove(ctx context.Context, hub client.Client, hubNamespace, name string) (
 // RevokeMember deletes from the member what `cluster add` created for the
 // hub's identity: the Roles and RoleBindings of every namespace, the
 // ClusterRoleBinding, the ClusterRole and the ServiceAccount (which
-// invalidates every token issued for it). The namespace stays: it may hold
-// other things. Objects already gone are not an error; it returns the
+// invalidates every token issued for it); and then the member's claim
+// Lease if registration o (its HubNamespace and Name) holds it. The
+// namespace stays: it may hold other things. Objects already gone are not an error; it returns the
 // kinds and names it deleted.
 func RevokeMember(ctx context.Context, member client.Client, o Options) ([]string, error) {
 	o = o.WithDefaults()
@@ -321,7 +325,39 @@ func RevokeMember(ctx context.Context, member client.Client, o Options) ([]strin
 			return deleted, fmt.Errorf("member: delete %s %s: %w", kind, obj.GetName(), err)
 		}
 	}
-	return deleted, nil
+	released, err := releaseClaim(ctx, member, o)
+	if released {
+		deleted = append(deleted, "Lease "+hubv1alpha1.ClaimNamespace+"/"+hubv1alpha1.ClaimLeaseName)
+	}
+	return deleted, err
+}
+
+// releaseClaim deletes the member's claim Lease when the registration o
+// (<hub namespace>/<name>) holds it. The hub releases it itself when the
+// registration goes, but with the member identity RevokeMember has just
+// revoked: a claim left behind would make a new registration of the
+// member a Duplicate until it lapses. A claim another registration holds
+// is left alone, as is one that changed since it was read.
+func releaseClaim(ctx context.Context, member client.Client, o Options) (bool, error) {
+	var lease coordinationv1.Lease
+	key := client.ObjectKey{Namespace: hubv1alpha1.ClaimNamespace, Name: hubv1alpha1.ClaimLeaseName}
+	if err := member.Get(ctx, key, &lease); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("member: read the claim %s: %w", key, err)
+	}
+	if lease.Annotations[claim.RegistrationAnnotation] != o.HubNamespace+"/"+o.Name {
+		return false, nil
+	}
+	err := member.Delete(ctx, &lease, client.Preconditions{ResourceVersion: &lease.ResourceVersion})
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("member: delete the claim %s: %w", key, err)
 }
 
 func caData(cfg *rest.Config) ([]byte, error) {
