@@ -14,10 +14,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/clusters/registration"
 )
 
@@ -96,6 +99,52 @@ func TestAddRefusesASecretThatIsNotARegistration(t *testing.T) {
 		err = cp.Client.Get(ctx, client.ObjectKey{Name: o.MemberNamespace}, &corev1.Namespace{})
 		if touched := err == nil; touched != (tc.refusal == "") {
 			t.Errorf("%s: member namespace %s created=%v (%v)", tc.name, o.MemberNamespace, touched, err)
+		}
+	}
+}
+
+// TestIdentityKeepsWhatVerifiesTheMember: the kubeconfig issued for the
+// hub verifies the member as the admin context does (its CA and its
+// tls-server-name, which the hub then uses to reach it); an admin context
+// that skips verification and has no CA is refused, naming the setting,
+// before anything is written in the member.
+func TestIdentityKeepsWhatVerifiesTheMember(t *testing.T) {
+	ctx := context.Background()
+	cp := controlPlane(t)
+	cases := []struct {
+		name       string
+		context    func(*rest.Config)
+		serverName string
+		refusal    string
+	}{
+		{"ca", func(*rest.Config) {}, "", ""},
+		{"server-name", func(c *rest.Config) { c.ServerName = "localhost" }, "localhost", ""},
+		{"insecure", func(c *rest.Config) { c.CAData, c.CAFile, c.Insecure = nil, "", true }, "", "insecure-skip-tls-verify"},
+	}
+	for _, tc := range cases {
+		member := rest.CopyConfig(cp.Config)
+		tc.context(member)
+		o := registration.Options{Name: "verify", MemberNamespace: "verify-" + tc.name}
+		r := &registration.Registrar{Member: member, MemberClient: cp.Client}
+		kubeconfig, err := r.Identity(ctx, o)
+		if (err == nil) != (tc.refusal == "") || (err != nil && !strings.Contains(err.Error(), tc.refusal)) {
+			t.Fatalf("%s: Identity() = %v, want refusal %q", tc.name, err, tc.refusal)
+		}
+		if err != nil {
+			if err := cp.Client.Get(ctx, client.ObjectKey{Name: o.MemberNamespace}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+				t.Errorf("%s: a refused registration wrote in the member (namespace: %v)", tc.name, err)
+			}
+			continue
+		}
+		cfg, err := memberconfig.Parse(kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ServerName != tc.serverName {
+			t.Errorf("%s: kubeconfig's tls-server-name %q, want %q", tc.name, cfg.ServerName, tc.serverName)
+		}
+		if _, err := kubernetes.NewForConfigOrDie(cfg).Discovery().ServerVersion(); err != nil {
+			t.Errorf("%s: the hub cannot reach the member with the kubeconfig: %v", tc.name, err)
 		}
 	}
 }

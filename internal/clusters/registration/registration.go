@@ -156,8 +156,13 @@ func typeMeta(kind, version string) metav1.TypeMeta {
 // Kubeconfig returns a kubeconfig for server with the member's CA embedded
 // and a bearer token.
 func Kubeconfig(name, server string, caData []byte, token string) ([]byte, error) {
+	return kubeconfig(name, clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}, token)
+}
+
+// kubeconfig returns a kubeconfig of cluster with a bearer token.
+func kubeconfig(name string, cluster clientcmdapi.Cluster, token string) ([]byte, error) {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
+	cfg.Clusters[name] = &cluster
 	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	cfg.CurrentContext = name
@@ -249,6 +254,15 @@ func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	ca, err := caData(r.Member)
+	if err != nil {
+		return nil, err
+	}
+	if r.Member.Insecure && len(ca) == 0 {
+		return nil, errors.New("the member context skips TLS verification (insecure-skip-tls-verify) and has no CA: " +
+			"the hub could not verify the member's apiserver, and refuses such kubeconfigs unless run with --allow-insecure-member-kubeconfigs; " +
+			"give the context the member's CA (certificate-authority-data)")
+	}
 	cs, err := kubernetes.NewForConfig(r.Member)
 	if err != nil {
 		return nil, err
@@ -271,11 +285,9 @@ func (r *Registrar) Identity(ctx context.Context, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("member: request a token for %s/%s: %w", o.MemberNamespace, o.ServiceAccount, err)
 	}
-	ca, err := caData(r.Member)
-	if err != nil {
-		return nil, err
-	}
-	return Kubeconfig(o.Name, r.Member.Host, ca, tr.Status.Token)
+	// The member's name in its certificate, when the context sets one.
+	cluster := clientcmdapi.Cluster{Server: r.Member.Host, CertificateAuthorityData: ca, TLSServerName: r.Member.ServerName}
+	return kubeconfig(o.Name, cluster, tr.Status.Token)
 }
 
 // Remove deletes the member's Secret from the hub; the hub then
