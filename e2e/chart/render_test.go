@@ -410,6 +410,9 @@ var badValues = []struct {
 	{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed"},
 	{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"},
 	{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url"},
+	// The hub serves only /validate-flinkdeployment/<member>/<token>: any
+	// other path 404s every admission call, which members ignore.
+	{"webhook path", map[string]any{"webhook": map[string]any{"url": "https://flink-hub.example.com:9443/validate"}}, "at '/webhook/url': 'https://flink-hub.example.com:9443/validate' does not match pattern"},
 	{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration"},
 	{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler"},
 	{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'"},

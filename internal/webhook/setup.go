@@ -25,7 +25,8 @@ import (
 
 // Flags are the webhook's command-line settings.
 type Flags struct {
-	// URL is the endpoint members call; empty turns the webhook off.
+	// URL is the endpoint members call, ending in Path; empty turns the
+	// webhook off.
 	URL string
 	// BindAddress is where this replica serves it.
 	BindAddress string
@@ -45,7 +46,7 @@ type Flags struct {
 
 // BindFlags registers the --webhook-* flags on fs.
 func (f *Flags) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.URL, "webhook-url", "", "HTTPS URL of this hub's FlinkDeployment webhook as member apiservers reach it; registered in every member. Empty turns the webhook off and removes it from members")
+	fs.StringVar(&f.URL, "webhook-url", "", "HTTPS URL of this hub's FlinkDeployment webhook as member apiservers reach it, ending in "+Path+"; registered in every member. Empty turns the webhook off and removes it from members")
 	fs.StringVar(&f.BindAddress, "webhook-bind-address", ":9443", "address the webhook is served on")
 	fs.StringVar(&f.CertDir, "webhook-cert-dir", "", "folder with tls.crt, tls.key and ca.crt (e.g. from cert-manager); empty: the hub generates and rotates its own certificates")
 	fs.StringVar(&f.CASecret, "webhook-ca-secret", "flink-hub-webhook-ca", "Secret in the hub namespace holding the generated webhook CA")
@@ -63,9 +64,7 @@ func (f *Flags) Validate() error {
 		return nil
 	}
 	var problems []error
-	if u, err := url.Parse(f.URL); err != nil || u.Scheme != "https" || u.Host == "" {
-		problems = append(problems, fmt.Errorf("--webhook-url %q must be an https:// URL", f.URL))
-	}
+	problems = append(problems, validateURL(f.URL))
 	if f.FailurePolicy != string(admissionregistrationv1.Ignore) && f.FailurePolicy != string(admissionregistrationv1.Fail) {
 		problems = append(problems, fmt.Errorf("--webhook-failure-policy %q must be Ignore or Fail", f.FailurePolicy))
 	}
@@ -76,6 +75,25 @@ func (f *Flags) Validate() error {
 		problems = append(problems, errors.New("--webhook-ca-secret must be set when --webhook-cert-dir is empty"))
 	}
 	return errors.Join(problems...)
+}
+
+// validateURL refuses a webhook URL members could not call: not https, a
+// query or fragment (an admission webhook URL may have neither), or a path
+// not ending in Path. The server answers only Path and below, and members
+// are registered at <url>/<member>/<token>: any other path would make every
+// admission call fail with 404, which members ignore under the Ignore
+// failure policy, so writes would go unvalidated without a word.
+func validateURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("--webhook-url %q must be an https:// URL", raw)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("--webhook-url %q must have no query or fragment", raw)
+	case !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), Path):
+		return fmt.Errorf("--webhook-url %q must end in %s, the path the hub serves (members call <url>/<member>/<token>)", raw, Path)
+	}
+	return nil
 }
 
 // Setup adds the webhook to the hub manager: the certificate source and the
