@@ -398,25 +398,53 @@ func TestLint(t *testing.T) {
 	}
 }
 
-// badValues are values the chart's schema must reject, with what the
-// rejection must name.
+// badValues are values the chart must reject, with what the rejection
+// must name: its schema, or a template's fail (byTemplate) for what the
+// schema cannot say. Either way `helm install` fails with the message,
+// instead of the hub crash-looping on a flag error.
 var badValues = []struct {
-	name string
-	vals map[string]any
-	want string
+	name       string
+	vals       map[string]any
+	want       string
+	byTemplate bool
 }{
-	{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer"},
-	{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed"},
-	{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed"},
-	{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"},
-	{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url"},
+	{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer", false},
+	{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed", false},
+	{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed", false},
+	{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'", false},
+	{"plain http webhook", map[string]any{"webhook": map[string]any{"url": "http://hub/validate"}}, "/webhook/url", false},
 	// The hub serves only /validate-flinkdeployment/<member>/<token>: any
 	// other path 404s every admission call, which members ignore.
-	{"webhook path", map[string]any{"webhook": map[string]any{"url": "https://flink-hub.example.com:9443/validate"}}, "at '/webhook/url': 'https://flink-hub.example.com:9443/validate' does not match pattern"},
-	{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration"},
-	{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler"},
-	{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'"},
-	{"port", map[string]any{"ports": map[string]any{"health": 70000}}, "/ports/health"},
+	{"webhook path", map[string]any{"webhook": map[string]any{"url": "https://flink-hub.example.com:9443/validate"}}, "at '/webhook/url': 'https://flink-hub.example.com:9443/validate' does not match pattern", false},
+	{"duration", map[string]any{"sharding": map[string]any{"leaseDuration": "10 seconds"}}, "/sharding/leaseDuration", false},
+	{"sampler", map[string]any{"tracing": map[string]any{"sampler": "sometimes"}}, "/tracing/sampler", false},
+	{"transport", map[string]any{"flinkRest": map[string]any{"transport": "carrier-pigeon"}}, "value must be one of 'proxy', 'url'", false},
+	{"port", map[string]any{"ports": map[string]any{"health": 70000}}, "/ports/health", false},
+	// Durations the hub refuses when zero, or silently replaces with its
+	// default.
+	{"zero reconcile interval", map[string]any{"reconcile": map[string]any{"interval": "0s"}}, "at '/reconcile/interval': '0s' does not match pattern '[1-9]'", false},
+	{"zero lease duration", map[string]any{"sharding": map[string]any{"leaseDuration": "0s"}}, "at '/sharding/leaseDuration': '0s' does not match pattern '[1-9]'", false},
+	{"fractional lease duration", map[string]any{"sharding": map[string]any{"leaseDuration": "1.5s"}}, "/sharding/leaseDuration", false},
+	{"zero sync timeout", map[string]any{"members": map[string]any{"syncTimeout": "0m"}}, "/members/syncTimeout", false},
+	{"zero probe interval", map[string]any{"members": map[string]any{"health": map[string]any{"interval": "0s"}}}, "/members/health/interval", false},
+	{"zero jar fetch timeout", map[string]any{"sessionJobs": map[string]any{"jarFetchTimeout": "0s"}}, "/sessionJobs/jarFetchTimeout", false},
+	{"member spread over shards", map[string]any{"sharding": map[string]any{"shards": 8, "memberSpread": 9}}, "sharding.memberSpread (9) must not exceed sharding.shards (8)", true},
+}
+
+// checkRejection checks that err rejects bad values the way want says:
+// by the schema, or by a template's fail, naming the problem.
+func checkRejection(t *testing.T, err error, want string, byTemplate bool) {
+	t.Helper()
+	by := schemaRejection
+	if byTemplate {
+		by = "execution error"
+	}
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	if !strings.Contains(err.Error(), by) || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name the problem %q (by %q)", err, want, by)
+	}
 }
 
 // schemaRejection is the start of Helm's error for values its schema
@@ -427,12 +455,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	for _, tc := range badValues {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render("flink-hub", "flink-hub", tc.vals)
-			if err == nil {
-				t.Fatal("bad values accepted")
-			}
-			if !strings.Contains(err.Error(), schemaRejection) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not name the problem %q", err, tc.want)
-			}
+			checkRejection(t, err, tc.want, tc.byTemplate)
 		})
 	}
 }

@@ -34,3 +34,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $hosts := list (urlParse .Values.webhook.url).hostname $svc (printf "%s.%s.svc" $svc .Release.Namespace) -}}
 {{- concat $hosts .Values.webhook.hosts | uniq | toJson -}}
 {{- end -}}
+
+{{/* Refuses values the schema cannot relate to each other, with a message
+naming them, so that `helm install` fails instead of the hub crash-looping. */}}
+{{- define "flink-hub.checkValues" -}}
+{{- $s := .Values.sharding -}}
+{{- if gt (int $s.memberSpread) (int $s.shards) -}}
+{{- fail (printf "sharding.memberSpread (%d) must not exceed sharding.shards (%d): a member spreads over at most every shard" (int $s.memberSpread) (int $s.shards)) -}}
+{{- end -}}
+{{- end -}}
