@@ -12,7 +12,13 @@
 //   - at most five redirects, each to http or https;
 //   - a deadline for the whole fetch and a size limit;
 //   - fetched jars are kept by content (SHA-256) and found again by URL, up
-//     to a cache size, the least recently used dropped first.
+//     to a cache size, the least recently used dropped first;
+//   - at most Options.Concurrency downloads at once, so the cache folder
+//     holds at most CacheSize + (Concurrency+1) × MaxSize bytes (the
+//     chart sizes its volume so);
+//   - New removes the jars and partial downloads an earlier run left in
+//     the folder (a volume outlives a container restart): the cache index
+//     lives in memory and could never find or drop them.
 package jarfetch
 
 import (
@@ -83,6 +89,10 @@ type Fetcher struct {
 	opts   Options
 	client *http.Client
 
+	// downloads holds a token per download running, at most
+	// Options.Concurrency.
+	downloads chan struct{}
+
 	mu      sync.Mutex
 	byURL   map[string]string // URL -> digest
 	entries map[string]*entry // digest -> entry
@@ -97,12 +107,16 @@ type entry struct {
 }
 
 // New returns a Fetcher for opts (see Options.Validate); it creates the
-// cache folder.
+// cache folder and removes the jars and partial downloads an earlier
+// Fetcher left there.
 func New(opts Options) (*Fetcher, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("jar cache: %w", err)
+	}
+	if err := clearLeftovers(opts.CacheDir); err != nil {
 		return nil, fmt.Errorf("jar cache: %w", err)
 	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
@@ -118,8 +132,52 @@ func New(opts Options) (*Fetcher, error) {
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
 	client := &http.Client{Transport: transport, CheckRedirect: checkRedirect}
-	return &Fetcher{opts: opts, client: client, byURL: map[string]string{}, entries: map[string]*entry{}}, nil
+	return &Fetcher{opts: opts, client: client, downloads: make(chan struct{}, opts.Concurrency),
+		byURL: map[string]string{}, entries: map[string]*entry{}}, nil
 }
+
+// clearLeftovers removes from dir the files a Fetcher writes there: jars
+// named by their digest and partial downloads. The index of the cache is
+// in memory, so files of an earlier run (the folder is a volume that
+// survives container restarts) would never be found again, nor counted or
+// dropped: they would only fill the volume. Clearing rather than indexing
+// them loses nothing, since the URLs they came from are unknown. Other
+// files are left alone.
+func clearLeftovers(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Type().IsRegular() && isCacheFile(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isCacheFile reports whether name is a file a Fetcher writes: a jar
+// named <sha256 hex>.jar, or a download in progress (tempPattern).
+func isCacheFile(name string) bool {
+	base, ok := strings.CutSuffix(name, ".jar")
+	if !ok {
+		return false
+	}
+	if strings.HasPrefix(base, tempPrefix) {
+		return true
+	}
+	_, err := hex.DecodeString(base)
+	return err == nil && len(base) == sha256.Size*2
+}
+
+// tempPrefix and tempPattern name downloads in progress.
+const (
+	tempPrefix  = "fetch-"
+	tempPattern = tempPrefix + "*.jar"
+)
 
 // maxHeaderBytes bounds the answer's status line and headers: nothing a
 // jar download needs is larger.
@@ -210,7 +268,8 @@ func checkAddress(address string, allowPrivate bool) error {
 	return nil
 }
 
-// Fetch returns the jar at uri, from the cache when it was fetched before.
+// Fetch returns the jar at uri, from the cache when it was fetched before;
+// a download waits while Options.Concurrency others run.
 func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -221,6 +280,16 @@ func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: fmt.Sprintf("the hub fetches only http and https jars, not %q", u.Scheme)}
 	}
+	if jar, ok := f.cached(uri); ok {
+		return jar, nil
+	}
+	select {
+	case f.downloads <- struct{}{}:
+		defer func() { <-f.downloads }()
+	case <-ctx.Done():
+		return Jar{}, &Error{Kind: KindTimeout, URI: shown, Reason: "gave up waiting for other jar fetches to finish (--jar-fetch-concurrency)"}
+	}
+	// Another caller may have fetched it while this one waited.
 	if jar, ok := f.cached(uri); ok {
 		return jar, nil
 	}
@@ -271,7 +340,7 @@ func (f *Fetcher) download(ctx context.Context, uri, shown string) (Jar, error) 
 // save copies body, at most MaxSize bytes, into the cache folder under its
 // digest.
 func (f *Fetcher) save(ctx context.Context, body io.Reader, shown string) (Jar, error) {
-	tmp, err := os.CreateTemp(f.opts.CacheDir, "fetch-*.jar")
+	tmp, err := os.CreateTemp(f.opts.CacheDir, tempPattern)
 	if err != nil {
 		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
 	}

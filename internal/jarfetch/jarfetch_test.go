@@ -179,7 +179,7 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	o := Options{}
 	err := o.Validate()
-	for _, flag := range []string{"--jar-fetch-max-size", "--jar-fetch-timeout", "--jar-cache-dir", "--jar-cache-size"} {
+	for _, flag := range []string{"--jar-fetch-max-size", "--jar-fetch-timeout", "--jar-cache-dir", "--jar-cache-size", "--jar-fetch-concurrency"} {
 		if err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("zero options: %v does not name %s", err, flag)
 		}
@@ -270,5 +270,82 @@ func TestCheckAddress(t *testing.T) {
 				t.Errorf("checkAddress(%s, allowPrivate=%v) = %v, want refused: %v", tc.address, allow, err, want)
 			}
 		}
+	}
+}
+
+// TestNewClearsLeftovers: the cache folder is a volume that outlives a
+// container restart, and the cache's index lives in memory, so jars and
+// partial downloads of an earlier run would never be counted or dropped
+// and would fill the volume. New removes them, and only them.
+func TestNewClearsLeftovers(t *testing.T) {
+	jar := []byte("PK\x03\x04 a jar of an earlier run")
+	for _, tc := range []struct {
+		name  string
+		stays bool
+	}{
+		{digest(jar) + ".jar", false},
+		{"fetch-123456.jar", false},
+		{"notes.txt", true},
+		{"short.jar", true},
+		{digest(jar) + ".jar.bak", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(t)
+			path := o.CacheDir + "/" + tc.name
+			if err := os.WriteFile(path, jar, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fetcher(t, o)
+			_, err := os.Stat(path)
+			if stays := err == nil; stays != tc.stays {
+				t.Errorf("%s stays after New: %v (stat: %v), want %v", tc.name, stays, err, tc.stays)
+			}
+		})
+	}
+}
+
+// TestDownloadsWaitForConcurrency: with Concurrency downloads running, a
+// further one waits (so the folder holds at most Concurrency partial
+// downloads besides the cache), gives up when its context ends, and runs
+// once a download finishes.
+func TestDownloadsWaitForConcurrency(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	var requests atomic.Int32
+	mux.HandleFunc("/jars/{name}", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.PathValue("name") == "held.jar" {
+			arrived <- struct{}{}
+			<-release
+		}
+		_, _ = w.Write([]byte("PK " + r.PathValue("name")))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	o := testOptions(t)
+	o.Concurrency = 1
+	f := fetcher(t, o)
+
+	held := make(chan error, 1)
+	go func() {
+		_, err := f.Fetch(context.Background(), srv.URL+"/jars/held.jar")
+		held <- err
+	}()
+	<-arrived
+	// The one download slot is taken: a fetch whose context has ended
+	// gives up without a request.
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.Fetch(ended, srv.URL+"/jars/other.jar")
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Kind != KindTimeout || !strings.Contains(fe.Reason, "--jar-fetch-concurrency") || requests.Load() != 1 {
+		t.Errorf("fetch while the slot is taken: %v after %d requests, want a Timeout naming --jar-fetch-concurrency and no request", err, requests.Load())
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Fetch(context.Background(), srv.URL+"/jars/other.jar"); err != nil {
+		t.Errorf("fetch after the slot freed: %v", err)
 	}
 }
