@@ -103,7 +103,7 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 		"member-qps": "200", "install-crds": "true", "max-concurrent-reconciles": "8",
 		"allow-insecure-member-kubeconfigs": "false", "member-request-timeout": "30s", "member-worker-share": "0.5",
 		"reconcile-timeout": "2m", "state-size-interval": "10m", "member-claim-duration": "1m", "member-sync-timeout": "1m",
-		"health-report-interval": "1m", "jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m",
+		"health-report-interval": "1m", "jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m", "jar-fetch-concurrency": "2",
 		"jar-fetch-allow-private-networks": "false", "member-spread": "0", "handoff-wait": "10s",
 	}
 	for name, v := range want {
@@ -111,15 +111,8 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 			t.Errorf("--%s = %q (set: %v), want %q", name, got, ok, v)
 		}
 	}
-	// The root filesystem is read-only: the jar cache is a volume of the
-	// cache's size.
-	cache := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "jar-cache" })
-	if cache < 0 || d.Spec.Template.Spec.Volumes[cache].EmptyDir == nil || d.Spec.Template.Spec.Volumes[cache].EmptyDir.SizeLimit.Value() != 2147483648 ||
-		!slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
-			return m.Name == "jar-cache" && m.MountPath == "/var/cache/flink-hub/jars"
-		}) {
-		t.Errorf("jar cache: mounts %+v volumes %+v", c.VolumeMounts, d.Spec.Template.Spec.Volumes)
-	}
+	// 2 GiB of jars, plus 2 downloads and the jar just fetched of 256 MiB.
+	checkJarCache(t, d, c, 2<<30+3*256<<20)
 	for _, off := range []string{"otel-endpoint", "webhook-url", "trace-query-url"} {
 		if _, ok := flagValue(c.Args, off); ok {
 			t.Errorf("--%s set by default", off)
@@ -154,6 +147,29 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 	}
 	if d.Spec.Template.Spec.ServiceAccountName != "flink-hub" {
 		t.Errorf("serviceAccountName = %q", d.Spec.Template.Spec.ServiceAccountName)
+	}
+}
+
+// checkJarCache checks the jar cache volume: the root filesystem is
+// read-only, so the jars are fetched into an emptyDir mounted at
+// --jar-cache-dir, whose size limit must be wantLimit. The kubelet evicts
+// a pod whose emptyDir outgrows its limit, so the limit must leave room
+// beyond the cache's size for the downloads in progress (each a temporary
+// file of up to the largest jar) and the jar just fetched.
+func checkJarCache(t *testing.T, d *appsv1.Deployment, c corev1.Container, wantLimit int64) {
+	t.Helper()
+	vols := d.Spec.Template.Spec.Volumes
+	cache := slices.IndexFunc(vols, func(v corev1.Volume) bool { return v.Name == "jar-cache" })
+	if cache < 0 || vols[cache].EmptyDir == nil || vols[cache].EmptyDir.SizeLimit == nil {
+		t.Fatalf("no jar cache emptyDir with a size limit: %+v", vols)
+	}
+	if got := vols[cache].EmptyDir.SizeLimit.Value(); got != wantLimit {
+		t.Errorf("jar cache sizeLimit = %d, want %d (cache + (concurrency+1) x largest jar)", got, wantLimit)
+	}
+	if dir, _ := flagValue(c.Args, "jar-cache-dir"); !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name == "jar-cache" && m.MountPath == dir
+	}) {
+		t.Errorf("jar cache not mounted at --jar-cache-dir %q: %+v", dir, c.VolumeMounts)
 	}
 }
 
@@ -254,6 +270,15 @@ func TestRenderNonDefaults(t *testing.T) {
 		name:  "webhook with cert-manager",
 		vals:  map[string]any{"webhook": map[string]any{"url": "https://10.1.2.3/validate-flinkdeployment", "certManager": map[string]any{"enabled": true}}},
 		check: checkWebhookCertManager,
+	}, {
+		name: "jar cache sized from the values",
+		vals: map[string]any{"sessionJobs": map[string]any{"jarCacheBytes": 1 << 30, "jarMaxBytes": 100 << 20, "jarFetchConcurrency": 4}},
+		check: func(t *testing.T, _ *rendered, d *appsv1.Deployment, c corev1.Container) {
+			if got, _ := flagValue(c.Args, "jar-fetch-concurrency"); got != "4" {
+				t.Errorf("--jar-fetch-concurrency = %q, want 4", got)
+			}
+			checkJarCache(t, d, c, 1<<30+5*100<<20)
+		},
 	}, {
 		name:  "webhook off",
 		vals:  map[string]any{"webhook": map[string]any{"create": false, "url": exampleWebhookURL}},
