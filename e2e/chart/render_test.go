@@ -214,7 +214,16 @@ func checkDefaultRBAC(t *testing.T, r *rendered) {
 		{"", "secrets", "watch", true},
 		{"", "secrets", "create", false},
 		{"hub.flink-hub.io", "memberclusters", "create", true},
+		{"hub.flink-hub.io", "memberclusters", "delete", true},
 		{"hub.flink-hub.io", "memberclusters/status", "patch", true},
+		// Least privilege: the hub never updates MemberClusters nor reads
+		// or updates their status subresource, and sets its owner
+		// references without blockOwnerDeletion (no secrets/finalizers).
+		{"hub.flink-hub.io", "memberclusters", "update", false},
+		{"hub.flink-hub.io", "memberclusters", "patch", false},
+		{"hub.flink-hub.io", "memberclusters/status", "update", false},
+		{"hub.flink-hub.io", "memberclusters/status", "get", false},
+		{"", "secrets/finalizers", "update", false},
 		{"", "events", "create", true},
 		{"", "pods", "list", false},
 	} {

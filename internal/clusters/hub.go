@@ -272,11 +272,14 @@ func NewProvider(opts Options) *Provider {
 
 // The hub's permissions in its own cluster, generated into deploy/rbac by
 // `make generate` (a Role of the hub namespace; installers rename the
-// namespace):
+// namespace). They are exactly the hub's calls: MemberClusters are created
+// (owned by their Secret, without blockOwnerDeletion, which would need
+// update on secrets/finalizers), read, deleted and status-patched, never
+// updated.
 //
 // +kubebuilder:rbac:groups="",namespace=flink-hub,resources=secrets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=hub.flink-hub.io,namespace=flink-hub,resources=memberclusters/status,verbs=patch
 // +kubebuilder:rbac:groups="";events.k8s.io,namespace=flink-hub,resources=events,verbs=create;patch;update
 // +kubebuilder:rbac:groups="",namespace=flink-hub,resources=configmaps,verbs=get;list;watch
 

@@ -40,6 +40,7 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 	}
 	waitReady(t, ns, "member-2", metav1.ConditionTrue, hubv1alpha1.ReasonReachable)
 	waitEvent(t, ns, "member-2", corev1.EventTypeNormal, hubv1alpha1.ReasonReachable)
+	checkOwnedWithoutBlocking(t, ns, "member-2")
 	// The fleet API reviews its caller's token and access as the hub.
 	framework.Await(t, "member-2 in the fleet API", func() error {
 		var cl fleetapi.ClusterList
@@ -55,6 +56,26 @@ func TestHubRunsWithItsGeneratedRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, ns, "member-2")
+}
+
+// checkOwnedWithoutBlocking checks that the MemberCluster ns/name is
+// controlled by its Secret without blockOwnerDeletion: where the apiserver
+// enforces owner-reference permissions (OwnerReferencesPermissionEnforcement,
+// which the test apiserver does not run), setting it needs update on
+// secrets/finalizers, which the generated Role does not grant.
+func checkOwnedWithoutBlocking(t *testing.T, ns, name string) {
+	t.Helper()
+	var mc hubv1alpha1.MemberCluster
+	if err := fleet.Hub.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &mc); err != nil {
+		t.Fatal(err)
+	}
+	refs := mc.OwnerReferences
+	if len(refs) != 1 || refs[0].Kind != "Secret" || refs[0].Name != name || refs[0].Controller == nil || !*refs[0].Controller {
+		t.Fatalf("MemberCluster owner references %+v, want its Secret as controller", refs)
+	}
+	if refs[0].BlockOwnerDeletion != nil && *refs[0].BlockOwnerDeletion {
+		t.Errorf("MemberCluster owner reference blocks its Secret's deletion: needs update on secrets/finalizers, which the hub's Role lacks")
+	}
 }
 
 // hubRoleIdentities creates, in the existing hub namespace ns, the hub's

@@ -302,6 +302,13 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 // by the Secret. have is false when the MemberCluster exists but the
 // cache does not have it yet: every replica runs this controller, and all
 // of them see a new Secret at once.
+//
+// The owner reference does not block the owner's deletion: setting
+// blockOwnerDeletion needs update on secrets/finalizers where the
+// apiserver enforces owner-reference permissions, and would only make a
+// foreground deletion of the Secret wait for the MemberCluster, which the
+// hub deletes itself when the Secret goes (and the garbage collector
+// deletes anyway).
 func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Secret) (mc *hubv1alpha1.MemberCluster, have bool, err error) {
 	mc = &hubv1alpha1.MemberCluster{}
 	err = r.Client.Get(ctx, client.ObjectKeyFromObject(secret), mc)
@@ -312,7 +319,7 @@ func (r *Reconciler) ensureMemberCluster(ctx context.Context, secret *corev1.Sec
 		return nil, false, err
 	}
 	mc = &hubv1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: secret.Name, Namespace: secret.Namespace}}
-	if err := controllerutil.SetControllerReference(secret, mc, r.Client.Scheme()); err != nil {
+	if err := controllerutil.SetControllerReference(secret, mc, r.Client.Scheme(), controllerutil.WithBlockOwnerDeletion(false)); err != nil {
 		return nil, false, err
 	}
 	switch err := r.Client.Create(ctx, mc); {
