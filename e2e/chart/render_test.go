@@ -120,10 +120,11 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 	}
 	// POD_NAME names the replica; POD_IP is where its peers reach its
 	// fleet API (--fleet-advertise-address's default).
-	if len(c.Env) != 2 || c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" ||
+	if len(c.Env) < 2 || c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" ||
 		c.Env[1].Name != "POD_IP" || c.Env[1].ValueFrom.FieldRef.FieldPath != "status.podIP" {
 		t.Errorf("env = %+v, want POD_NAME from metadata.name and POD_IP from status.podIP", c.Env)
 	}
+	checkGoMemLimit(t, c, "966367641") // 90% of the 1Gi limit
 	if p := c.LivenessProbe.HTTPGet; p.Path != "/healthz" || p.Port.String() != "health" {
 		t.Errorf("liveness probe %s on %s", p.Path, p.Port.String())
 	}
@@ -147,6 +148,21 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 	}
 	if d.Spec.Template.Spec.ServiceAccountName != "flink-hub" {
 		t.Errorf("serviceAccountName = %q", d.Spec.Template.Spec.ServiceAccountName)
+	}
+}
+
+// checkGoMemLimit checks the container's GOMEMLIMIT: 90% of its memory
+// limit in bytes (want), or none (want "") without a limit. Without it the
+// Go runtime ignores the limit and the pod is OOM-killed where it could
+// have collected garbage.
+func checkGoMemLimit(t *testing.T, c corev1.Container, want string) {
+	t.Helper()
+	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" })
+	switch {
+	case want == "" && i >= 0:
+		t.Errorf("GOMEMLIMIT = %q without a memory limit", c.Env[i].Value)
+	case want != "" && (i < 0 || c.Env[i].Value != want):
+		t.Errorf("env %+v, want GOMEMLIMIT=%s (90%% of the memory limit %v)", c.Env, want, c.Resources.Limits.Memory())
 	}
 }
 
@@ -287,6 +303,18 @@ func TestRenderNonDefaults(t *testing.T) {
 				t.Errorf("--jar-fetch-concurrency = %q, want 4", got)
 			}
 			checkJarCache(t, d, c, 1<<30+5*100<<20)
+		},
+	}, {
+		name: "GOMEMLIMIT from a decimal memory limit",
+		vals: map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "1500M"}}},
+		check: func(t *testing.T, _ *rendered, _ *appsv1.Deployment, c corev1.Container) {
+			checkGoMemLimit(t, c, "1350000000")
+		},
+	}, {
+		name: "no GOMEMLIMIT without a memory limit",
+		vals: map[string]any{"resources": map[string]any{"limits": nil}},
+		check: func(t *testing.T, _ *rendered, _ *appsv1.Deployment, c corev1.Container) {
+			checkGoMemLimit(t, c, "")
 		},
 	}, {
 		name:  "webhook off",
@@ -462,6 +490,7 @@ var badValues = []struct {
 	{"zero sync timeout", map[string]any{"members": map[string]any{"syncTimeout": "0m"}}, "/members/syncTimeout", false},
 	{"zero probe interval", map[string]any{"members": map[string]any{"health": map[string]any{"interval": "0s"}}}, "/members/health/interval", false},
 	{"zero jar fetch timeout", map[string]any{"sessionJobs": map[string]any{"jarFetchTimeout": "0s"}}, "/sessionJobs/jarFetchTimeout", false},
+	{"memory limit GOMEMLIMIT cannot read", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "1e9"}}}, `resources.limits.memory "1e9": the chart sets GOMEMLIMIT to 90% of it`, true},
 	{"member spread over shards", map[string]any{"sharding": map[string]any{"shards": 8, "memberSpread": 9}}, "sharding.memberSpread (9) must not exceed sharding.shards (8)", true},
 }
 

@@ -43,3 +43,26 @@ naming them, so that `helm install` fails instead of the hub crash-looping. */}}
 {{- fail (printf "sharding.memberSpread (%d) must not exceed sharding.shards (%d): a member spreads over at most every shard" (int $s.memberSpread) (int $s.shards)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* GOMEMLIMIT: 90% of resources.limits.memory in bytes, empty without a
+memory limit. The Go runtime then collects harder as the heap nears the
+limit instead of being OOM-killed at it; the 10% is headroom for what the
+runtime does not count exactly (fragmentation, memory not yet returned).
+resourceFieldRef would give the whole limit only, with no room at all. */}}
+{{- define "flink-hub.goMemLimit" -}}
+{{- $limit := (.Values.resources.limits | default dict).memory -}}
+{{- if kindIs "float64" $limit -}}
+{{- mulf $limit 0.9 | floor | int64 -}}
+{{- else if kindIs "int64" $limit -}}
+{{- mulf (float64 $limit) 0.9 | floor | int64 -}}
+{{- else if $limit -}}
+{{- $q := toString $limit -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$" $q) -}}
+{{- fail (printf "resources.limits.memory %q: the chart sets GOMEMLIMIT to 90%% of it and reads only a number with an optional suffix Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P or E (e.g. 1Gi)" $q) -}}
+{{- end -}}
+{{- $units := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 -}}
+{{- $number := regexReplaceAll "[A-Za-z]+$" $q "" -}}
+{{- $suffix := regexReplaceAll "^[0-9.]+" $q "" -}}
+{{- mulf (float64 $number) (get $units $suffix) 0.9 | floor | int64 -}}
+{{- end -}}
+{{- end -}}
