@@ -1,6 +1,8 @@
 package validation
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
@@ -14,8 +16,9 @@ import (
 // ValidateSessionJob applies the rules of a FlinkSessionJob that need no
 // other object: the namespace, a session cluster named, a job whose code
 // the hub can run (validateSessionJar), a parallelism that is not negative
-// and a readable configuration. Whether the session cluster exists is the
-// controller's to say.
+// and a readable configuration; and, once the job was submitted, the same
+// session cluster as its last reconciled spec names. Whether the session
+// cluster exists is the controller's to say.
 func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	var errs field.ErrorList
 	sp := field.NewPath("spec")
@@ -24,6 +27,11 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	}
 	if job.Spec.DeploymentName == "" {
 		errs = append(errs, field.Required(sp.Child("deploymentName"), "the session cluster (a FlinkDeployment without a job) to run on"))
+	} else if last := reconciledDeployment(job); last != "" && last != job.Spec.DeploymentName {
+		// As upstream: the job runs on the session cluster it was
+		// submitted to; moving it would leave that job there unmanaged.
+		errs = append(errs, field.Forbidden(sp.Child("deploymentName"), fmt.Sprintf("The deploymentName can't be changed: the job was submitted to %q; "+
+			"set it back, or delete this FlinkSessionJob and create one for the other session cluster", last)))
 	}
 	if conf, err := job.Spec.FlatConfiguration(); err != nil {
 		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
@@ -43,6 +51,22 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 		errs = append(errs, field.Invalid(jp.Child("parallelism"), j.Parallelism, "must not be negative"))
 	}
 	return errs
+}
+
+// reconciledDeployment is the deploymentName of the session job's last
+// reconciled spec (status.reconciliationStatus.lastReconciledSpec), ""
+// before the first submission or when it cannot be read (the controller
+// reports that).
+func reconciledDeployment(job *v1beta1.FlinkSessionJob) string {
+	var last struct {
+		Spec struct {
+			DeploymentName string `json:"deploymentName"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal([]byte(job.Status.ReconciliationStatus.LastReconciledSpec), &last) != nil {
+		return ""
+	}
+	return last.Spec.DeploymentName
 }
 
 // validateSessionJar checks where a session job's code comes from: an http

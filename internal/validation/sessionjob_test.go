@@ -47,6 +47,14 @@ func TestValidateSessionJob(t *testing.T) {
 			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.job.savepoint-on-deletion":"yes"}`)}
 		}, "spec.flinkConfiguration[kubernetes.operator.job.savepoint-on-deletion]"},
 		{"negative parallelism", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = -1 }, "spec.job.parallelism"},
+		// As upstream: once submitted, the job stays on its session
+		// cluster; before, a wrong name can be corrected.
+		{"deploymentName changed after the submission", func(j *v1beta1.FlinkSessionJob) {
+			j.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"first-session","job":{}}}`
+		}, `spec.deploymentName: Forbidden: The deploymentName can't be changed: the job was submitted to "first-session"`},
+		{"deploymentName as submitted", func(j *v1beta1.FlinkSessionJob) {
+			j.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{}}}`
+		}, ""},
 		{"configuration not a map", func(j *v1beta1.FlinkSessionJob) {
 			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`[1]`)}
 		}, "spec.flinkConfiguration"},

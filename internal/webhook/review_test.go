@@ -167,6 +167,32 @@ func TestReviewValidatesSessionJobs(t *testing.T) {
 	}
 }
 
+// TestReviewRefusesMovingASubmittedSessionJob: as upstream's webhook, an
+// update naming another session cluster than the one the job was
+// submitted to (the last reconciled spec's, in the status the apiserver
+// keeps) is refused: the job would stay there unmanaged. Before the
+// first submission a wrong name can still be corrected.
+func TestReviewRefusesMovingASubmittedSessionJob(t *testing.T) {
+	sessions := fakeSessions{"m1/apps/session": {}, "m1/apps/other": {}}
+	update := func(submitted bool) *admissionv1.AdmissionResponse {
+		old := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar"}}}
+		if submitted {
+			old.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{"jarURI":"https://artifacts.example/job.jar"}}}`
+		}
+		moved := old.DeepCopy()
+		moved.Spec.DeploymentName = "other"
+		return webhook.Reviewer{Sessions: sessions}.Review(context.Background(), "m1", &admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Update,
+			Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkSessionJob"}, Object: raw(t, moved), OldObject: raw(t, old)})
+	}
+	if resp := update(true); resp.Allowed || !strings.Contains(resp.Result.Message, "The deploymentName can't be changed") {
+		t.Errorf("moving a submitted job: %+v, want a refusal", resp.Result)
+	}
+	if resp := update(false); !resp.Allowed {
+		t.Errorf("correcting the session cluster of a job never submitted: refused %+v", resp.Result)
+	}
+}
+
 // TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls posts a session job
 // naming an application cluster of m1 to the handler over HTTP: refused
 // when the path has m1's token, admitted (no lookup, so nothing learnt)

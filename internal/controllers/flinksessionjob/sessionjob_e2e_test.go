@@ -13,6 +13,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,6 +33,13 @@ import (
 // waits until its JobManager is ready.
 func sessionCluster(t *testing.T, ctx context.Context, ns string) *v1beta1.FlinkDeployment {
 	t.Helper()
+	return namedSessionCluster(t, ctx, ns, "")
+}
+
+// namedSessionCluster is sessionCluster named name ("" for the example's
+// name).
+func namedSessionCluster(t *testing.T, ctx context.Context, ns, name string) *v1beta1.FlinkDeployment {
+	t.Helper()
 	if err := fleet.Members[0].CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -40,6 +48,9 @@ func sessionCluster(t *testing.T, ctx context.Context, ns string) *v1beta1.Flink
 		t.Fatal(err)
 	}
 	fd.Namespace = ns
+	if name != "" {
+		fd.Name = name
+	}
 	create(t, ctx, fd)
 	framework.Await(t, "session cluster ready", func() error {
 		got := &v1beta1.FlinkDeployment{}
@@ -610,5 +621,35 @@ func awaitDeletionBlocked(t *testing.T, fd *v1beta1.FlinkDeployment, names ...st
 			}
 		}
 		return nil
+	})
+}
+
+// TestDeploymentNameIsNotChanged: a running session job whose
+// spec.deploymentName is changed to another session cluster is refused as
+// upstream refuses it (InvalidSpec in status.error and the Ready condition,
+// an event) and nothing is touched: the job keeps running on its session
+// cluster, none is started on the other. Set back, the job is Ready again.
+func TestDeploymentNameIsNotChanged(t *testing.T) {
+	ctx := context.Background()
+	first, job, id := runningSessionJob(t, ctx, "moved")
+	other := namedSessionCluster(t, ctx, "moved", "other-session")
+	patchJob(t, job, `{"spec":{"deploymentName":"other-session"}}`)
+	got := waitJob(t, job, "InvalidSpec", func(j *v1beta1.FlinkSessionJob) bool {
+		return problem.Decode(j.Status.Error).Is(problem.InvalidSpec) && j.Status.ObservedGeneration < j.Generation
+	})
+	ready := meta.FindStatusCondition(got.Status.Conditions, flinkdeployment.ConditionReady)
+	if ready == nil || ready.Reason != string(problem.InvalidSpec) || !strings.Contains(ready.Message, "deploymentName can't be changed") {
+		t.Errorf("Ready condition %+v, want InvalidSpec naming deploymentName", ready)
+	}
+	awaitEvent(t, job, problem.Problem{Reason: problem.InvalidSpec}.EventReason(), "deploymentName can't be changed")
+	if sj := simJob(first, id); sj == nil || sj.State != "RUNNING" || got.Status.JobStatus.JobID != id {
+		t.Fatalf("job %s on %s: %+v (status names %s), want it running untouched", id, first.Name, sj, got.Status.JobStatus.JobID)
+	}
+	if jobs := sim.JobManager(memberName, other.Namespace, other.Name).Jobs(); len(jobs) != 0 {
+		t.Fatalf("jobs started on %s: %+v", other.Name, jobs)
+	}
+	patchJob(t, job, `{"spec":{"deploymentName":"`+first.Name+`"}}`)
+	waitJob(t, job, "running again, error cleared", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID == id
 	})
 }
