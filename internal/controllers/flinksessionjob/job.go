@@ -36,9 +36,8 @@ import (
 	"github.com/flink-hub/flink-hub/internal/snapshots"
 )
 
-// observe reads the job the status names from the session cluster. A job
-// the cluster does not know while the status says it was submitted never
-// arrived: it is submitted again, under the same id.
+// observe reads the job the status names from the session cluster; a job
+// the cluster does not know is jobMissing's.
 func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
 	if js.JobID == "" {
@@ -47,9 +46,8 @@ func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client)
 	job, err := jm.JobDetails(ctx, js.JobID)
 	switch {
 	case flinkrest.IsNotFound(err):
-		if js.State != v1beta1.JobReconciling {
-			js.State = v1beta1.JobReconciling
-		}
+		s.missing = true
+		r.jobMissing(s)
 		return nil
 	case err != nil:
 		return fmt.Errorf("read job %s: %w", js.JobID, err)
@@ -78,6 +76,33 @@ func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client)
 		s.problem = clearProblem(s.problem, problem.JobFailed, problem.ReconcileFailed)
 	}
 	return nil
+}
+
+// jobMissing handles a job the session cluster does not know. One the
+// status says was submitted (RECONCILING) never arrived: it is submitted
+// again, under the same id. One that ended (FINISHED, FAILED, CANCELED,
+// SUSPENDED) and that the cluster forgot since (a JobManager restart
+// without HA, its job store expiring) keeps its state: it is never run
+// again, so a batch job's work is not done twice. One that ran and was
+// lost with the JobManager goes back to RECONCILING to be submitted again,
+// same id, from the newest savepoint known unless stateless; an event
+// says so.
+func (r *Reconciler) jobMissing(s *state) {
+	js := &s.job.Status.JobStatus
+	from := js.State
+	switch {
+	case from == v1beta1.JobReconciling || !running(from):
+		return
+	case from == "":
+		js.State = v1beta1.JobReconciling
+		return
+	}
+	if s.last != nil && upgradeMode(s.last) != v1beta1.UpgradeModeStateless {
+		js.UpgradeSavepointPath = plan.NewestRestorePoint(js, s.job.Status.ReconciliationStatus.ReconciliationTimestamp)
+	}
+	js.State, js.UpdateTime = v1beta1.JobReconciling, strconv.FormatInt(r.now().UnixMilli(), 10)
+	msg := fmt.Sprintf("Session cluster %s no longer knows job %s (was %s): it is submitted again under the same id%s", s.job.Spec.DeploymentName, js.JobID, from, fromText(js.UpgradeSavepointPath))
+	s.afterWrite = append(s.afterWrite, func(context.Context) { r.event(s, "Warning", "Missing", msg) })
 }
 
 // clearProblem is p, or none when p has one of reasons.
@@ -111,13 +136,13 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		return r.submit(ctx, s, jm, false) // resume, from the savepoint the suspend took
 	case changed(spec, s.last) || suspended(spec):
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
-		r.event(s, "Normal", "SpecChanged", "Stopping the job for its new spec")
+		r.event(s, "Normal", "SpecChanged", specChangedText(s))
 		if err := r.persist(ctx, s); err != nil {
 			return err
 		}
 		return r.continueUpgrade(ctx, s, jm)
-	case st.JobStatus.State == v1beta1.JobReconciling && st.JobStatus.JobID != "":
-		return r.run(ctx, s, jm) // recorded, never arrived
+	case s.missing && st.JobStatus.State == v1beta1.JobReconciling:
+		return r.run(ctx, s, jm) // recorded, never arrived (or lost)
 	}
 	if busy, err := r.snapshots(ctx, s, jm); busy || err != nil {
 		return err
@@ -139,7 +164,7 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 			return err
 		}
 	}
-	if running(st.JobStatus.State) && st.JobStatus.JobID != "" {
+	if running(st.JobStatus.State) && st.JobStatus.JobID != "" && !s.missing {
 		return r.stop(ctx, s, jm)
 	}
 	if upgradeMode(spec) == v1beta1.UpgradeModeStateless {
@@ -153,8 +178,10 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	if upgradeMode(spec) != v1beta1.UpgradeModeStateless {
 		// No savepoint of the old job taken now (it does not run): the
 		// newest known, a periodic one taken since the path the job
-		// started from included; else the user says.
-		if from := plan.NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp); from != "" {
+		// started from included; else the user says. A job the cluster
+		// does not know (never arrived, or lost) has no state to wait
+		// for: it starts from the newest known, if any.
+		if from := plan.NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp); from != "" || s.missing {
 			st.JobStatus.UpgradeSavepointPath = from
 		} else {
 			s.problem = problem.New(problem.UpgradeBlocked, fmt.Sprintf("cannot upgrade with a savepoint: the job is %s and no savepoint of it was taken; "+
@@ -164,6 +191,15 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	}
 	s.problem = clearProblem(s.problem, problem.UpgradeBlocked)
 	return r.submit(ctx, s, jm, false)
+}
+
+// specChangedText says what a spec change does first: stop the job, or
+// nothing when the session cluster does not know it.
+func specChangedText(s *state) string {
+	if s.missing {
+		return "New spec: the session cluster does not know job " + s.job.Status.JobStatus.JobID + ", nothing to stop"
+	}
+	return "Stopping the job for its new spec"
 }
 
 // running reports a job state that is not terminal.

@@ -82,6 +82,9 @@ type state struct {
 	last *v1beta1.FlinkSessionJobSpec
 	// session is the session cluster, once found.
 	session *v1beta1.FlinkDeployment
+	// missing is set when the session cluster does not know the job the
+	// status names: there is nothing in Flink to stop.
+	missing bool
 	// defaults are the member's default configuration (fleet's and
 	// member's).
 	defaults map[string]string

@@ -1,0 +1,115 @@
+package flinksessionjob_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/problem"
+)
+
+// Jobs the session cluster does not know: recorded but never submitted
+// (their jar unavailable), or forgotten by a JobManager restarted without
+// HA.
+
+// jarUnavailable is upstreamJobs' i-th job with a jar the artifact server
+// does not have and conf as its configuration, created, once its status
+// says JarUnavailable with its job id recorded.
+func jarUnavailable(t *testing.T, ctx context.Context, ns string, artifacts *framework.Artifacts, i int, conf string) *v1beta1.FlinkSessionJob {
+	t.Helper()
+	job := upstreamJobs(t, ns, artifacts)[i]
+	job.Spec.Job.JarURI = artifacts.URL + "/jars/typo-" + job.Name + ".jar"
+	if conf != "" {
+		job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(conf)}
+	}
+	create(t, ctx, job)
+	waitJob(t, job, job.Name+" JarUnavailable", func(j *v1beta1.FlinkSessionJob) bool {
+		return problem.Decode(j.Status.Error).Is(problem.JarUnavailable) && j.Status.JobStatus.JobID != ""
+	})
+	return job
+}
+
+// TestCorrectedJarURIRunsTheJob: a session job recorded (job id, spec) but
+// never in Flink, its jar unavailable, then given the right jarURI, is not
+// an upgrade of a job to stop: the new spec runs at once, stateless as in
+// savepoint mode (no savepoint to take of a job that never ran), the stale
+// JarUnavailable cleared, one Flink job per session job.
+func TestCorrectedJarURIRunsTheJob(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "fixed-jar")
+	artifacts := framework.NewArtifacts(t)
+	stateless := jarUnavailable(t, ctx, "fixed-jar", artifacts, 1, "")
+	saving := jarUnavailable(t, ctx, "fixed-jar", artifacts, 0, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
+	patchJob(t, saving, `{"spec":{"job":{"upgradeMode":"savepoint"}}}`)
+	for _, job := range []*v1beta1.FlinkSessionJob{stateless, saving} {
+		good := artifacts.Put("/jars/"+job.Name+".jar", []byte("PK\x03\x04"+job.Name))
+		patchJob(t, job, `{"spec":{"job":{"jarURI":"`+good+`"}}}`)
+	}
+	for _, job := range []*v1beta1.FlinkSessionJob{stateless, saving} {
+		got := waitJob(t, job, job.Name+" RUNNING with the corrected jar", func(j *v1beta1.FlinkSessionJob) bool {
+			return runningJob(j) && j.Status.ObservedGeneration == j.Generation
+		})
+		if sj := simJob(fd, got.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore != nil {
+			t.Errorf("%s: the session cluster runs %+v, want the job without state", job.Name, sj)
+		}
+	}
+	if jobs := sim.JobManager(memberName, fd.Namespace, fd.Name).Jobs(); len(jobs) != 2 {
+		t.Errorf("the session cluster runs %d jobs, want one per session job: %+v", len(jobs), jobs)
+	}
+}
+
+// TestForgottenJobs: the session cluster's JobManager restarts without HA
+// and forgets its jobs. A job that had FAILED for good stays FAILED and is
+// never submitted again (a batch job's work would be done twice); a
+// running savepoint-mode job is submitted again under its id from its
+// newest savepoint (a manual one taken after it started), an event saying
+// so.
+func TestForgottenJobs(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "forgotten")
+	jobs := upstreamJobs(t, "forgotten", framework.NewArtifacts(t))
+	running, failed := jobs[0], jobs[1]
+	running.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+	running.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, running)
+	create(t, ctx, failed)
+	runningID := waitJob(t, running, "RUNNING", runningJob).Status.JobStatus.JobID
+	failedID := waitJob(t, failed, "RUNNING", runningJob).Status.JobStatus.JobID
+	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(failedID, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, failed, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.JobStatus.State == v1beta1.JobFailed })
+	patchJob(t, running, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	saved := waitJob(t, running, "the manual savepoint", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != "" && info.TriggerID == ""
+	}).Status.JobStatus.SavepointInfo.LastSavepoint.Location
+
+	if err := sim.Crash(ctx, memberName, fd.Namespace, fd.Name); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, running, "submitted again under its id", func(j *v1beta1.FlinkSessionJob) bool {
+		sj := simJob(fd, runningID)
+		return runningJob(j) && j.Status.JobStatus.JobID == runningID && sj != nil && sj.State == "RUNNING"
+	})
+	// The FAILED job's reconciles come every progress check (0.5s here).
+	framework.Hold(t, 3*time.Second, "the forgotten FAILED job stays FAILED, not submitted again", func() error {
+		got := &v1beta1.FlinkSessionJob{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(failed), got); err != nil {
+			return err
+		}
+		if sj := simJob(fd, failedID); sj != nil || got.Status.JobStatus.State != v1beta1.JobFailed || got.Status.JobStatus.JobID != failedID {
+			return errorf("status %s %s, on the session cluster %+v", got.Status.JobStatus.JobID, got.Status.JobStatus.State, sj)
+		}
+		return nil
+	})
+	if sj := simJob(fd, runningID); sj.Spec.Restore == nil || sj.Spec.Restore.Path != saved {
+		t.Errorf("the lost job runs again from %+v, want its newest savepoint %s", sj.Spec.Restore, saved)
+	}
+	awaitEvent(t, running, "Missing", "from "+saved)
+}
