@@ -513,19 +513,42 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 			return err
 		}
 	}
-	js := &job.Status.JobStatus
-	if js.JobID != "" && running(js.State) {
-		if ready, err := r.sessionCluster(ctx, s); err == nil && ready {
-			// The session cluster's status is not refreshed while it is
-			// deleted itself: its JobManager Deployment says whether
-			// there is a job left to end.
-			left, err := r.jobManagerLeft(ctx, s)
-			if err != nil || left {
-				return err
-			}
+	if js := &job.Status.JobStatus; js.JobID != "" && running(js.State) {
+		if hold, err := r.sessionForDeletion(ctx, s); err != nil || hold {
+			return err
 		}
 	}
 	return memberkind.SetFinalizer(ctx, s.cluster.GetClient(), job, Finalizer, false)
+}
+
+// sessionForDeletion ends the job for the deletion through its session
+// cluster and reports whether the finalizer must stay. A session cluster
+// that is gone, or is an application cluster, runs nothing of this job: the
+// finalizer goes. One that cannot be read holds the deletion (the error is
+// reported). One recorded as not ready (a JobManager restarting) is waited
+// for as jobManagerLeft waits for its Deployment; one being deleted itself
+// has its status no longer refreshed, so its Deployment says.
+func (r *Reconciler) sessionForDeletion(ctx context.Context, s *state) (bool, error) {
+	fd := &v1beta1.FlinkDeployment{}
+	err := s.cluster.GetClient().Get(ctx, client.ObjectKey{Namespace: s.job.Namespace, Name: s.job.Spec.DeploymentName}, fd)
+	js := &s.job.Status.JobStatus
+	switch {
+	case apierrors.IsNotFound(err):
+		r.event(s, "Warning", "SessionClusterGone", "Session cluster "+s.job.Spec.DeploymentName+" is gone: job "+js.JobID+" went with it; nothing left to cancel")
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("read session cluster: %w", err)
+	case fd.Spec.Job != nil:
+		return false, nil // an application cluster: the job was never submitted there
+	}
+	s.session = fd
+	if fd.DeletionTimestamp.IsZero() && fd.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+		return r.awaitJobManager(s, fmt.Sprintf("is not ready (JobManager %s)", fd.Status.JobManagerDeploymentStatus))
+	}
+	if s.problem.Is(problem.SessionClusterUnavailable) {
+		s.problem = problem.Problem{}
+	}
+	return r.jobManagerLeft(ctx, s)
 }
 
 // jobManagerLeft ends the job for the deletion when its session cluster's
@@ -549,21 +572,29 @@ func (r *Reconciler) jobManagerLeft(ctx context.Context, s *state) (bool, error)
 	case err != nil:
 		return true, fmt.Errorf("read the session cluster's JobManager deployment: %w", err)
 	case dep.Status.AvailableReplicas == 0:
-		since := s.job.DeletionTimestamp.Time
-		if r.now().Sub(since) > r.Options.ReadinessTimeout {
-			r.event(s, "Warning", "JobManagerNotReady", fmt.Sprintf("Session cluster %s's JobManager has not been ready since the deletion (%s, longer than %s): job %s is left to it",
-				s.session.Name, since.UTC().Format(time.RFC3339), r.Options.ReadinessTimeout, js.JobID))
-			return false, nil
-		}
-		s.problem = problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s's JobManager is not ready: the job is ended once it is, or left to it after %s",
-			s.session.Name, r.Options.ReadinessTimeout))
-		return true, requeue.Waiting(errors.New("session cluster's JobManager not ready"), r.Options.ProgressCheckInterval)
+		return r.awaitJobManager(s, "'s JobManager is not ready")
 	}
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.session)
 	if err != nil {
 		return true, err
 	}
 	return false, r.endForDeletion(ctx, s, jm)
+}
+
+// awaitJobManager holds the deletion while the session cluster's
+// JobManager is not ready (why says how), reported in the status, up to
+// the readiness timeout from the deletion; then the job is left to it,
+// said in an event, and the finalizer goes.
+func (r *Reconciler) awaitJobManager(s *state, why string) (bool, error) {
+	since, js := s.job.DeletionTimestamp.Time, &s.job.Status.JobStatus
+	if r.now().Sub(since) > r.Options.ReadinessTimeout {
+		r.event(s, "Warning", "JobManagerNotReady", fmt.Sprintf("Session cluster %s%s since the deletion (%s, longer than %s): job %s is left to it",
+			s.session.Name, why, since.UTC().Format(time.RFC3339), r.Options.ReadinessTimeout, js.JobID))
+		return false, nil
+	}
+	s.problem = problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s%s: the job is ended once it is ready, or left to it after %s",
+		s.session.Name, why, r.Options.ReadinessTimeout))
+	return true, requeue.Waiting(errors.New("session cluster's JobManager not ready"), r.Options.ProgressCheckInterval)
 }
 
 // endForDeletion cancels the running job, or stops it with a savepoint

@@ -2,6 +2,7 @@ package flinksessionjob_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -112,4 +114,42 @@ func TestForgottenJobs(t *testing.T) {
 		t.Errorf("the lost job runs again from %+v, want its newest savepoint %s", sj.Spec.Restore, saved)
 	}
 	awaitEvent(t, running, "Missing", "from "+saved)
+}
+
+// TestDeletionWaitsForTheSessionClustersJobManager: a session job deleted
+// while its session cluster's JobManager restarts (the cluster recorded
+// not READY) is not let go at once: the deletion waits, reported in the
+// status, until the JobManager is ready again, then ends the job and goes.
+func TestDeletionWaitsForTheSessionClustersJobManager(t *testing.T) {
+	ctx := context.Background()
+	fd, job, _ := runningSessionJob(t, ctx, "jm-restart")
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{CrashLoop: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	if err := sim.Crash(ctx, memberName, fd.Namespace, fd.Name); err != nil {
+		t.Fatal(err)
+	}
+	framework.Await(t, "session cluster not ready", func() error {
+		got := &v1beta1.FlinkDeployment{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
+			return err
+		}
+		if got.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady {
+			return errorf("still READY")
+		}
+		return nil
+	})
+	if err := fleet.Members[0].Client.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "the deletion waiting for the JobManager", func(j *v1beta1.FlinkSessionJob) bool {
+		p := problem.Decode(j.Status.Error)
+		return !j.DeletionTimestamp.IsZero() && p.Is(problem.SessionClusterUnavailable) && strings.Contains(p.Message, "the job is ended once it is ready")
+	})
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, job)
+	awaitEvent(t, job, "Cancelled", "for the deletion")
 }
