@@ -610,6 +610,20 @@ func (r *Reconciler) endForDeletion(ctx context.Context, s *state, jm flinkrest.
 		return nil
 	}
 	if info := js.SavepointInfo; info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerUpgrade {
+		// Only a job that runs can be stopped with a savepoint: one Flink
+		// does not know (never submitted, lost) or that ended has nothing
+		// to save.
+		job, err := jm.JobDetails(ctx, js.JobID)
+		switch {
+		case flinkrest.IsNotFound(err):
+			r.event(s, "Normal", "NothingToStop", "Session cluster "+s.session.Name+" does not know job "+js.JobID+": no savepoint to take for the deletion")
+			return nil
+		case err != nil:
+			return fmt.Errorf("read job %s: %w", js.JobID, err)
+		case !running(v1beta1.JobStatusState(job.State)):
+			r.event(s, "Normal", "NothingToStop", "Job "+js.JobID+" is "+string(job.State)+": no savepoint to take for the deletion")
+			return nil
+		}
 		return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
 	}
 	loc, err := r.pollSavepoint(ctx, s, jm)

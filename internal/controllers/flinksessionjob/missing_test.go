@@ -116,6 +116,22 @@ func TestForgottenJobs(t *testing.T) {
 	awaitEvent(t, running, "Missing", "from "+saved)
 }
 
+// TestSavepointOnDeletionOfAJobNeverSubmitted: with savepoint-on-deletion,
+// deleting a session job Flink does not know (its jar never arrived) has
+// no savepoint to take: the finalizer goes at once, an event saying why,
+// rather than stop-with-savepoint failing (404) forever.
+func TestSavepointOnDeletionOfAJobNeverSubmitted(t *testing.T) {
+	ctx := context.Background()
+	sessionCluster(t, ctx, "sod-unsent")
+	job := jarUnavailable(t, ctx, "sod-unsent", framework.NewArtifacts(t), 0,
+		`{"kubernetes.operator.job.savepoint-on-deletion":"true","state.savepoints.dir":"file:///flink-data/savepoints"}`)
+	if err := fleet.Members[0].Client.Delete(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	awaitGone(t, job)
+	awaitEvent(t, job, "NothingToStop", "no savepoint to take")
+}
+
 // TestDeletionWaitsForTheSessionClustersJobManager: a session job deleted
 // while its session cluster's JobManager restarts (the cluster recorded
 // not READY) is not let go at once: the deletion waits, reported in the
