@@ -17,6 +17,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 )
 
 // disposingFlink answers a disposal trigger and then its status: running
@@ -73,6 +74,18 @@ func TestDisposeWithFollowsTheDisposal(t *testing.T) {
 				t.Fatalf("%d polls left: the disposal was not followed to its end", tc.flink.polls)
 			}
 		})
+	}
+}
+
+// TestDisposeWithIsFenced: a replica that no longer owns the key (its
+// ownership check failing, as after a pause past its fence) disposes of
+// nothing: history trimming runs before the fenced status write, and a
+// disposal cannot be taken back.
+func TestDisposeWithIsFenced(t *testing.T) {
+	flink := &disposingFlink{status: flinkrest.OperationStatus{Done: true}}
+	ctx := handoff.WithOwnership(context.Background(), func() bool { return false })
+	if err := DisposeWith(flink)(ctx, "s3://b/sp-1"); !errors.Is(err, handoff.ErrNotOwned) || len(flink.disposed) != 0 {
+		t.Fatalf("error %v, disposed %v: want nothing disposed, ErrNotOwned", err, flink.disposed)
 	}
 }
 

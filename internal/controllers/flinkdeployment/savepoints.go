@@ -18,6 +18,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
+	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 	"github.com/flink-hub/flink-hub/internal/snapshots"
 )
 
@@ -325,6 +326,12 @@ const (
 // one still under way then is left to Flink.
 func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
 	return func(ctx context.Context, path string) error {
+		// Deleting files cannot be taken back, and trimming runs before the
+		// fenced status write: a replica that lost the key disposes of
+		// nothing (the savepoint stays in the history it cannot write).
+		if err := handoff.CheckOwned(ctx); err != nil {
+			return err
+		}
 		id, err := jm.DisposeSavepoint(ctx, path)
 		if err != nil {
 			return err
