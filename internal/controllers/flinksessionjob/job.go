@@ -157,6 +157,9 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 // new spec or, for a suspend, records it.
 func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest.Client) error {
 	st, spec := &s.job.Status, &s.job.Spec
+	if err := r.followPendingSavepoint(ctx, s, jm); err != nil {
+		return err
+	}
 	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
 		// The job stops with the savepoint: follow it to its path, whatever
 		// state the job shows meanwhile.
@@ -191,6 +194,27 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	}
 	s.problem = clearProblem(s.problem, problem.UpgradeBlocked)
 	return r.submit(ctx, s, jm, false)
+}
+
+// followPendingSavepoint follows a manual or periodic savepoint in flight
+// when an upgrade starts to its end, recorded in the history (and so
+// trimmed and disposed of in its turn), before the upgrade's trigger takes
+// its place. One of a job the session cluster does not know never comes.
+func (r *Reconciler) followPendingSavepoint(ctx context.Context, s *state, jm flinkrest.Client) error {
+	info := s.job.Status.JobStatus.SavepointInfo
+	switch {
+	case info == nil || info.TriggerID == "" || info.TriggerType == v1beta1.TriggerUpgrade:
+		return nil
+	case s.missing:
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		return nil
+	}
+	kind := info.TriggerType
+	loc, err := r.pollSavepoint(ctx, s, jm)
+	if err == nil {
+		r.event(s, "Normal", "SavepointCompleted", strings.ToLower(string(kind))+" savepoint completed: "+loc)
+	}
+	return err
 }
 
 // specChangedText says what a spec change does first: stop the job, or

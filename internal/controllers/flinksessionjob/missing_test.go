@@ -11,6 +11,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -168,4 +169,42 @@ func TestDeletionWaitsForTheSessionClustersJobManager(t *testing.T) {
 	}
 	awaitGone(t, job)
 	awaitEvent(t, job, "Cancelled", "for the deletion")
+}
+
+// TestUpgradeWaitsForAPendingSavepoint: a spec change while a manual
+// savepoint is in flight follows that savepoint to its end first,
+// recorded in the history with its nonce, rather than replacing its
+// trigger with the upgrade's (the savepoint would be neither recorded nor
+// ever disposed of); then the upgrade stops the job with its own.
+func TestUpgradeWaitsForAPendingSavepoint(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "pending-savepoint")
+	job := upstreamJobs(t, "pending-savepoint", framework.NewArtifacts(t))[0]
+	job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, job)
+	first := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{SavepointDuration: 2 * time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":5}}}`)
+	waitJob(t, job, "the manual savepoint in flight", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerManual
+	})
+	patchJob(t, job, `{"spec":{"job":{"parallelism":2}}}`)
+	got := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != first && j.Status.ObservedGeneration == j.Generation
+	})
+	var manual *v1beta1.Savepoint
+	for _, sp := range got.Status.JobStatus.SavepointInfo.SavepointHistory {
+		if sp.TriggerType == v1beta1.TriggerManual {
+			manual = &sp
+		}
+	}
+	if manual == nil || manual.Location == "" || manual.TriggerNonce == nil || *manual.TriggerNonce != 5 || manual.Location == got.Status.JobStatus.UpgradeSavepointPath {
+		t.Fatalf("history %+v, upgrade from %s: want the manual savepoint recorded with its nonce, the upgrade from its own",
+			got.Status.JobStatus.SavepointInfo.SavepointHistory, got.Status.JobStatus.UpgradeSavepointPath)
+	}
 }
