@@ -309,11 +309,26 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "savepoint upgrades need a savepoint directory"))
 		}
 	}
-	if job.SavepointTriggerNonce != nil && conf[flinkconf.KeySavepointsDir] == "" {
-		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "manual savepoints need a savepoint directory"))
+	return append(errs, validateSavepointUsers(job, conf)...)
+}
+
+// validateSavepointUsers refuses, without a savepoint directory, what
+// would take savepoints anyway: manual and periodic savepoints, and a
+// last-state upgrade past its maximum checkpoint age (which takes one).
+func validateSavepointUsers(job *v1beta1.JobSpec, conf map[string]string) field.ErrorList {
+	if conf[flinkconf.KeySavepointsDir] != "" {
+		return nil
 	}
-	if strings.TrimSpace(conf[flinkconf.KeyPeriodicSavepointInterval]) != "" && conf[flinkconf.KeySavepointsDir] == "" {
-		errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "periodic savepoints need a savepoint directory"))
+	var errs field.ErrorList
+	dir := field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir)
+	if job.SavepointTriggerNonce != nil {
+		errs = append(errs, field.Required(dir, "manual savepoints need a savepoint directory"))
+	}
+	if strings.TrimSpace(conf[flinkconf.KeyPeriodicSavepointInterval]) != "" {
+		errs = append(errs, field.Required(dir, "periodic savepoints need a savepoint directory"))
+	}
+	if strings.TrimSpace(flinkconf.OperatorSetting(conf, flinkconf.KeyLastStateMaxCheckpointAge)) != "" {
+		errs = append(errs, field.Required(dir, "In order to use max-checkpoint age functionality config key["+flinkconf.KeySavepointsDir+"] must be set to allow triggering savepoint upgrades."))
 	}
 	return errs
 }

@@ -215,6 +215,11 @@ func operatorSettingCases() []validateCase {
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
 			fd.Spec.FlinkConfiguration = jsonConf(`{"kubernetes.operator.periodic.savepoint.interval": "1h"}`)
 		}, nil, "periodic savepoints need a savepoint directory"},
+		{"max checkpoint age without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c", "high-availability.type": "kubernetes", "kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"}`)
+		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: In order to use max-checkpoint age functionality config key[state.savepoints.dir] must be set"},
+		{"max checkpoint age with savepoint dir", withSettings(`"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"`), nil, ""},
 	}
 }
 
