@@ -199,7 +199,25 @@ func validateResources(role string, res *v1beta1.Resource, reqs *v1beta1.Resourc
 		errs = append(errs, field.Required(p.Child("resource", "memory"), role+" memory must be set in resource.memory or resources.requests.memory"))
 	}
 	errs = append(errs, validateMemory(res, reqs, p)...)
+	errs = append(errs, validateEphemeralStorage(role, res, p)...)
 	return append(errs, validateLimits(reqs, p)...)
+}
+
+// validateEphemeralStorage refuses a resource.ephemeralStorage that is not
+// a Kubernetes quantity, or is negative: the hub would find out only
+// while building the pods, after stopping the old job for an upgrade.
+func validateEphemeralStorage(role string, res *v1beta1.Resource, p *field.Path) field.ErrorList {
+	if res == nil || res.EphemeralStorage == "" {
+		return nil
+	}
+	q, err := flinkconf.ParseQuantity(res.EphemeralStorage)
+	if err == nil && q.Sign() < 0 {
+		err = fmt.Errorf("must not be negative")
+	}
+	if err != nil {
+		return field.ErrorList{field.Invalid(p.Child("resource", "ephemeralStorage"), res.EphemeralStorage, role+" resource ephemeral storage parse error: "+err.Error())}
+	}
+	return nil
 }
 
 // validateLimits refuses a memory or CPU limit below its request: the

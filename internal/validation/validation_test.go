@@ -170,6 +170,14 @@ func jobAndResourceCases() []validateCase {
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s"}`)
 		}, nil, "spec.jobManager.replicas"},
 		{"no jobmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.Memory = "" }, nil, "spec.jobManager.resource.memory: Required"},
+		{"bad taskmanager ephemeral storage", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.EphemeralStorage = "lots" }, nil,
+			`spec.taskManager.resource.ephemeralStorage: Invalid value: "lots": TaskManager resource ephemeral storage parse error: quantities must match the regular expression`},
+		{"negative jobmanager ephemeral storage", func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.EphemeralStorage = "-1Gi" }, nil,
+			`spec.jobManager.resource.ephemeralStorage: Invalid value: "-1Gi": JobManager resource ephemeral storage parse error: must not be negative`},
+		{"ephemeral storage", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.JobManager.Resource.EphemeralStorage = "10Gi"
+			fd.Spec.TaskManager.Resource.EphemeralStorage = "500M"
+		}, nil, ""},
 		{"bad taskmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.Memory = "plenty" }, nil, "spec.taskManager.resource.memory: Invalid"},
 		{"last-state without HA", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
