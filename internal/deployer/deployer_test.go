@@ -210,6 +210,10 @@ func TestIngressTemplates(t *testing.T) {
 		{"{{name}}.{{namespace}}.flink.example.com", "wordcount.team-a.flink.example.com", "/", networkingv1.PathTypePrefix},
 		{"flink.example.com/{{namespace}}/{{name}}(/|$)(.*)", "flink.example.com", "/team-a/wordcount(/|$)(.*)", networkingv1.PathTypeImplementationSpecific},
 		{"https://flink.example.com/{{name}}", "flink.example.com", "/wordcount", networkingv1.PathTypeImplementationSpecific},
+		{"flink.example.com:8443/{{namespace}}/{{name}}", "flink.example.com", "/team-a/wordcount", networkingv1.PathTypeImplementationSpecific},
+		{"HTTP://{{NAME}}.{{Namespace}}.example.com:80", "wordcount.team-a.example.com", "/", networkingv1.PathTypePrefix},
+		{"flink.example.com/{{name}}?x=1", "flink.example.com", "/wordcount", networkingv1.PathTypeImplementationSpecific},
+		{"/{{namespace}}/{{name}}(/|$)(.*)", "", "/team-a/wordcount(/|$)(.*)", networkingv1.PathTypeImplementationSpecific},
 	}
 	for _, tc := range cases {
 		fd := app(func(fd *v1beta1.FlinkDeployment) {
@@ -227,6 +231,20 @@ func TestIngressTemplates(t *testing.T) {
 		}
 		if *ing.Spec.IngressClassName != "nginx" || ing.Annotations["a"] != "b" {
 			t.Errorf("class or annotations lost: %+v", ing.ObjectMeta)
+		}
+	}
+}
+
+// TestBadIngressTemplateNamesTheField: a template that makes no URL (a
+// port that is not a number) fails the build naming spec.ingress.template.
+func TestBadIngressTemplateNamesTheField(t *testing.T) {
+	fd := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com:abc/x"}
+	})
+	for _, d := range deployers() {
+		_, err := d.Resources(fd, deployer.Inputs{})
+		if err == nil || !strings.Contains(err.Error(), "spec.ingress.template") {
+			t.Errorf("%s: want an error naming spec.ingress.template, got %v", d.Mode(), err)
 		}
 	}
 }

@@ -205,13 +205,12 @@ func (c *Cluster) Ingress() (*networkingv1.Ingress, error) {
 	if spec.Template == "" {
 		return nil, fmt.Errorf("spec.ingress.template must be set")
 	}
-	expanded := strings.NewReplacer("{{name}}", c.FD.Name, "{{namespace}}", c.FD.Namespace).Replace(spec.Template)
-	if strings.Contains(expanded, "://") {
-		expanded = expanded[strings.Index(expanded, "://")+3:]
+	host, path, err := flinknames.IngressRule(spec.Template, c.FD.Name, c.FD.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("spec.ingress.template: %w", err)
 	}
-	host, path := expanded, "/"
-	if i := strings.Index(expanded, "/"); i >= 0 {
-		host, path = expanded[:i], expanded[i:]
+	if path == "" {
+		path = "/"
 	}
 	pathType := networkingv1.PathTypePrefix
 	if path != "/" {

@@ -20,6 +20,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinknames"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -106,9 +107,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 			errs = append(errs, field.NotSupported(sp.Child("logConfiguration").Key(name), name, AllowedLogFiles))
 		}
 	}
-	if spec.Ingress != nil && spec.Ingress.Template == "" {
-		errs = append(errs, field.Required(sp.Child("ingress", "template"), "an ingress needs a template"))
-	}
+	errs = append(errs, validateIngress(fd, sp.Child("ingress", "template"))...)
 	ha := flinkconf.Config(conf).HAEnabled()
 	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validatePodSettings(conf, ha, sp.Child("flinkConfiguration"))...)
@@ -122,6 +121,22 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 		errs = append(errs, validateChange(spec, previous, sp)...)
 	}
 	return errs
+}
+
+// validateIngress refuses an ingress without a template, or one whose
+// template makes no URL or a host an Ingress rule cannot name.
+func validateIngress(fd *v1beta1.FlinkDeployment, p *field.Path) field.ErrorList {
+	ing := fd.Spec.Ingress
+	switch {
+	case ing == nil:
+		return nil
+	case ing.Template == "":
+		return field.ErrorList{field.Required(p, "an ingress needs a template")}
+	}
+	if _, _, err := flinknames.IngressRule(ing.Template, fd.Name, fd.Namespace); err != nil {
+		return field.ErrorList{field.Invalid(p, ing.Template, "Unable to process the Ingress template: "+err.Error())}
+	}
+	return nil
 }
 
 // validateOperatorSettings checks the kubernetes.operator.* settings the hub

@@ -24,6 +24,9 @@ func TestUpstreamExamplesAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ex := range all {
+		if ex.Typed.Namespace == "" {
+			ex.Typed.Namespace = "default" // as applied; the webhook sets the request's
+		}
 		if errs := Validate(ex.Typed, nil); len(errs) > 0 {
 			t.Errorf("%s: %v", ex.Name, errs.ToAggregate())
 		}
@@ -51,7 +54,7 @@ func withSettings(members string) func(*v1beta1.FlinkDeployment) {
 }
 
 func TestValidate(t *testing.T) {
-	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases(), restServiceCases())
+	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases(), restServiceCases(), ingressCases())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fd := valid()
@@ -188,6 +191,34 @@ func jobAndResourceCases() []validateCase {
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required"},
 		{"ingress without template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{ClassName: "nginx"} }, nil, "spec.ingress.template"},
 	}
+}
+
+// ingressCases: templates that make a URL with a host an Ingress rule
+// takes are accepted, as upstream reads them; the others are refused.
+func ingressCases() []validateCase {
+	cases := []validateCase{}
+	for _, tpl := range []string{"{{name}}.example.com", "{{NAME}}.{{Namespace}}.example.com", "flink.example.com:8443/{{namespace}}/{{name}}",
+		"https://*.example.com/{{name}}", "/{{namespace}}/{{name}}(/|$)(.*)", "user@flink.example.com/x?y#z"} {
+		cases = append(cases, validateCase{"ingress " + tpl, withIngress(tpl), nil, ""})
+	}
+	for _, tc := range []struct{ tpl, want string }{
+		{"{{name}}.example.com:abc/x", `invalid port ":abc"`},
+		{"10.0.0.1/{{name}}", `host "10.0.0.1" is an IP address`},
+		{"[::1]:8080/{{name}}", `host "::1" is an IP address`},
+		{"{{name}}.Example.com", `host "wordcount.Example.com": a lowercase RFC 1123 subdomain`},
+		{"flink example.com/{{name}}", `invalid character " " in host name`},
+		{"{{name}}_x.example.com", `host "wordcount_x.example.com"`},
+	} {
+		cases = append(cases, validateCase{"ingress " + tc.tpl, withIngress(tc.tpl), nil,
+			"spec.ingress.template: Invalid value: " + strconv.Quote(tc.tpl) + ": Unable to process the Ingress template: "})
+		cases = append(cases, validateCase{"ingress " + tc.tpl + " says why", withIngress(tc.tpl), nil, tc.want})
+	}
+	return cases
+}
+
+// withIngress sets spec.ingress.template to tpl.
+func withIngress(tpl string) func(*v1beta1.FlinkDeployment) {
+	return func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{Template: tpl} }
 }
 
 // previousSpecCases: changes from the previous spec.
