@@ -331,14 +331,14 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 		if !ha {
 			errs = append(errs, field.Invalid(p.Child("upgradeMode"), job.UpgradeMode, "last-state needs high availability (high-availability.type) to find the latest checkpoint"))
 		}
-		if conf[flinkconf.KeyCheckpointsDir] == "" {
+		if blank(conf[flinkconf.KeyCheckpointsDir]) {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "last-state upgrades need a checkpoint directory"))
 		}
 	case v1beta1.UpgradeModeSavepoint:
-		if conf[flinkconf.KeyCheckpointsDir] == "" {
+		if blank(conf[flinkconf.KeyCheckpointsDir]) {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "savepoint upgrades need a checkpoint directory"))
 		}
-		if conf[flinkconf.KeySavepointsDir] == "" {
+		if blank(conf[flinkconf.KeySavepointsDir]) {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "savepoint upgrades need a savepoint directory"))
 		}
 	}
@@ -349,7 +349,7 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 // would take savepoints anyway: manual and periodic savepoints, and a
 // last-state upgrade past its maximum checkpoint age (which takes one).
 func validateSavepointUsers(job *v1beta1.JobSpec, conf map[string]string) field.ErrorList {
-	if conf[flinkconf.KeySavepointsDir] != "" {
+	if !blank(conf[flinkconf.KeySavepointsDir]) {
 		return nil
 	}
 	var errs field.ErrorList
@@ -397,11 +397,15 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) 
 		errs = append(errs, field.Forbidden(p.Child("mode"), fmt.Sprintf("cannot switch from %s to %s", modeOf(previous), modeOf(spec))))
 	}
 	if spec.Job != nil && previous.Job != nil &&
-		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && spec.Job.InitialSavepointPath == "" {
+		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && blank(spec.Job.InitialSavepointPath) {
 		errs = append(errs, field.Required(p.Child("job", "initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}
 	return errs
 }
+
+// blank reports a value that is empty or only white space, which upstream
+// treats as unset (isNullOrWhitespaceOnly) and Flink cannot use as a path.
+func blank(v string) bool { return strings.TrimSpace(v) == "" }
 
 func modeOf(spec *v1beta1.FlinkDeploymentSpec) v1beta1.KubernetesDeploymentMode {
 	if spec.Mode == v1beta1.ModeStandalone {

@@ -189,6 +189,18 @@ func jobAndResourceCases() []validateCase {
 		{"savepoint mode without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c"}`)
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required"},
+		{"blank checkpoint and savepoint dirs", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": " ", "state.savepoints.dir": "\t", "high-availability.type": "kubernetes"}`)
+		}, nil, "[spec.flinkConfiguration[state.checkpoints.dir]: Required value: savepoint upgrades need a checkpoint directory, spec.flinkConfiguration[state.savepoints.dir]: Required value: savepoint upgrades"},
+		{"last-state with a blank checkpoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "  ", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes"}`)
+		}, nil, "spec.flinkConfiguration[state.checkpoints.dir]: Required value: last-state upgrades need a checkpoint directory"},
+		{"manual savepoint with a blank savepoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
+			fd.Spec.Job.SavepointTriggerNonce = ptr.To[int64](1)
+			fd.Spec.FlinkConfiguration = jsonConf(`{"state.savepoints.dir": " "}`)
+		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: manual savepoints need a savepoint directory"},
 		{"ingress without template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{ClassName: "nginx"} }, nil, "spec.ingress.template"},
 	}
 }
@@ -229,6 +241,10 @@ func previousSpecCases() []validateCase {
 		{"native to standalone", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Mode = v1beta1.ModeStandalone }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.mode: Forbidden"},
 		{"unchanged previous", nil, func(*v1beta1.FlinkDeploymentSpec) {}, ""},
 		{"savepoint redeploy without path", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](1) }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job.initialSavepointPath"},
+		{"savepoint redeploy with a blank path", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](2)
+			fd.Spec.Job.InitialSavepointPath = "  "
+		}, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job.SavepointRedeployNonce = ptr.To[int64](1) }, "spec.job.initialSavepointPath: Required"},
 	}
 }
 
