@@ -53,6 +53,12 @@ func labelled(fd *flinkv1beta1.FlinkDeployment) *flinkv1beta1.FlinkDeployment {
 	return out
 }
 
+// canary is fd labelled flink.apache.org/canary: value.
+func canary(fd *flinkv1beta1.FlinkDeployment, value string) *flinkv1beta1.FlinkDeployment {
+	fd.Labels = map[string]string{"flink.apache.org/canary": value}
+	return fd
+}
+
 func TestReview(t *testing.T) {
 	invalid := validDeployment("team-a", "wordcount")
 	forbidNamespaceKey(invalid)
@@ -78,6 +84,9 @@ func TestReview(t *testing.T) {
 		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
 		{"create in kube-system", admissionv1.Create, validDeployment("kube-system", "wordcount"), nil, false, "metadata.namespace: Forbidden: flink-hub does not manage FlinkDeployments in kube-system"},
 		{"pod annotations over 256 KiB", admissionv1.Create, annotated, nil, false, "spec.podTemplate.metadata.annotations: Too long: the pods' annotations would hold 307213 bytes"},
+		{"a canary is not judged (upstream's examples/canary.yaml)", admissionv1.Create, canary(&flinkv1beta1.FlinkDeployment{TypeMeta: invalid.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: "canary"}}, "true"), nil, true, ""},
+		{"a canary label in any case", admissionv1.Update, canary(invalid.DeepCopy(), "TRUE"), validDeployment("team-a", "wordcount"), true, ""},
+		{"a canary label that is not true", admissionv1.Create, canary(invalid.DeepCopy(), "yes"), nil, false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,6 +160,11 @@ func TestReviewValidatesSessionJobs(t *testing.T) {
 		{"being deleted", job("", "s3://bucket/job.jar", true), ""},
 		{"on an application cluster", job("app", "https://artifacts.example/job.jar", false), "spec.deploymentName: Invalid value: \"app\": an application cluster"},
 		{"on a FlinkDeployment the hub does not know", job("unknown", "https://artifacts.example/job.jar", false), ""},
+		{"a canary", func() *flinkv1beta1.FlinkSessionJob {
+			j := job("", "s3://bucket/job.jar", false)
+			j.Labels = map[string]string{"flink.apache.org/canary": "true"}
+			return j
+		}(), ""},
 	}
 	sessions := fakeSessions{"m1/apps/session": {}, "m1/apps/app": {Job: &flinkv1beta1.JobSpec{JarURI: "local:///job.jar"}}}
 	for _, tc := range cases {

@@ -164,9 +164,10 @@ func callingMember(ctx context.Context, path string, sessions SessionClusters) s
 // Review decides one admission request: CREATE and UPDATE of a
 // FlinkDeployment or a FlinkSessionJob are validated (an UPDATE against the old spec, for the
 // rules about changes). An UPDATE that leaves the spec alone (labels,
-// finalizers: the hub's own metadata writes), an object being deleted and
-// any other operation are admitted, so metadata and finalizer changes never
-// depend on the rules.
+// finalizers: the hub's own metadata writes), an object being deleted, a
+// canary (labelled flink.apache.org/canary: "true", as upstream's webhook
+// skips it) and any other operation are admitted, so metadata and
+// finalizer changes never depend on the rules.
 func Review(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	return Reviewer{}.Review(context.Background(), "", req)
 }
@@ -194,7 +195,7 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 	if err := json.Unmarshal(req.Object.Raw, &fd); err != nil {
 		return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode FlinkDeployment: %v", err))
 	}
-	if fd.DeletionTimestamp != nil {
+	if fd.DeletionTimestamp != nil || flinkv1beta1.IsCanary(&fd) {
 		return resp
 	}
 	if fd.Namespace == "" {
@@ -225,7 +226,7 @@ func (v Reviewer) reviewSessionJob(ctx context.Context, member string, req *admi
 	if err := json.Unmarshal(req.Object.Raw, &job); err != nil {
 		return deny(resp, metav1.StatusReasonBadRequest, fmt.Sprintf("decode FlinkSessionJob: %v", err))
 	}
-	if job.DeletionTimestamp != nil {
+	if job.DeletionTimestamp != nil || flinkv1beta1.IsCanary(&job) {
 		return resp
 	}
 	if job.Namespace == "" {

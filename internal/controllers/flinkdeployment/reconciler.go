@@ -223,6 +223,14 @@ func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
+// leftAlone reports a canary: upstream's probe of its own health, not a
+// Flink cluster, so there is nothing to do (upstream's controller does
+// nothing else with it either). One the hub finalized before it was
+// labelled is still finalized when deleted.
+func leftAlone(fd *v1beta1.FlinkDeployment) bool {
+	return v1beta1.IsCanary(fd) && (fd.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(fd, Finalizer))
+}
+
 // reconcile is Reconcile's work: it returns when to look again on success
 // (0: only on the next event) and keeps *step on what it is doing.
 func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, step *string) (time.Duration, error) {
@@ -237,7 +245,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		return 0, nil
 	}
 	fd, wait, err := r.read(ctx, req.ClusterName.String(), cl, req.NamespacedName)
-	if err != nil || fd == nil || wait > 0 {
+	if err != nil || fd == nil || wait > 0 || leftAlone(fd) {
 		return wait, err
 	}
 	observability.AnnotateReconcile(ctx, traceattr.Generation.Int64(fd.Generation))
