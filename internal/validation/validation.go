@@ -331,14 +331,14 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 		if !ha {
 			errs = append(errs, field.Invalid(p.Child("upgradeMode"), job.UpgradeMode, "last-state needs high availability (high-availability.type) to find the latest checkpoint"))
 		}
-		if blank(conf[flinkconf.KeyCheckpointsDir]) {
+		if flinkconf.CheckpointsDir(flinkconf.Config(conf).Get) == "" {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "last-state upgrades need a checkpoint directory"))
 		}
 	case v1beta1.UpgradeModeSavepoint:
-		if blank(conf[flinkconf.KeyCheckpointsDir]) {
+		if flinkconf.CheckpointsDir(flinkconf.Config(conf).Get) == "" {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "savepoint upgrades need a checkpoint directory"))
 		}
-		if blank(conf[flinkconf.KeySavepointsDir]) {
+		if flinkconf.SavepointsDir(flinkconf.Config(conf).Get) == "" {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeySavepointsDir), "savepoint upgrades need a savepoint directory"))
 		}
 	}
@@ -349,7 +349,7 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 // would take savepoints anyway: manual and periodic savepoints, and a
 // last-state upgrade past its maximum checkpoint age (which takes one).
 func validateSavepointUsers(job *v1beta1.JobSpec, conf map[string]string) field.ErrorList {
-	if !blank(conf[flinkconf.KeySavepointsDir]) {
+	if flinkconf.SavepointsDir(flinkconf.Config(conf).Get) != "" {
 		return nil
 	}
 	var errs field.ErrorList

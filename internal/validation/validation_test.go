@@ -201,6 +201,22 @@ func jobAndResourceCases() []validateCase {
 			fd.Spec.Job.SavepointTriggerNonce = ptr.To[int64](1)
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.savepoints.dir": " "}`)
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: manual savepoints need a savepoint directory"},
+		{"savepoint mode with Flink 1.20's directory keys", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"execution.checkpointing.dir": "s3://c", "execution.checkpointing.savepoint-dir": "s3://s", "high-availability.type": "kubernetes"}`)
+		}, nil, ""},
+		{"last-state with Flink 1.20's checkpoint key", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = jsonConf(`{"execution.checkpointing.dir": "s3://c", "high-availability.type": "kubernetes"}`)
+		}, nil, ""},
+		{"manual, periodic savepoints and max checkpoint age with Flink 1.20's savepoint key", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
+			fd.Spec.Job.SavepointTriggerNonce = ptr.To[int64](1)
+			fd.Spec.FlinkConfiguration = jsonConf(`{"execution.checkpointing.savepoint-dir": "s3://s", "kubernetes.operator.periodic.savepoint.interval": "1h",
+				"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"}`)
+		}, nil, ""},
+		{"a blank Flink 1.20 savepoint key and no other", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = jsonConf(`{"execution.checkpointing.dir": "s3://c", "execution.checkpointing.savepoint-dir": " ", "high-availability.type": "kubernetes"}`)
+		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: savepoint upgrades need a savepoint directory"},
 		{"ingress without template", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Ingress = &v1beta1.IngressSpec{ClassName: "nginx"} }, nil, "spec.ingress.template"},
 	}
 }

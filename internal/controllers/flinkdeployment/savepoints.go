@@ -176,7 +176,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.
 		return err
 	}
 	conf, _ := s.fd.Spec.FlatConfiguration()
-	req := flinkrest.SavepointRequest{TargetDirectory: conf[flinkconf.KeySavepointsDir], FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID}
+	req := flinkrest.SavepointRequest{TargetDirectory: flinkconf.SavepointsDir(flinkconf.Config(conf).Get), FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID}
 	if stop {
 		_, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
 	} else {

@@ -262,9 +262,10 @@ func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) er
 	return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
 }
 
-// savepointsDir is the job's state.savepoints.dir, else its session
-// cluster's, else the member's default; "" leaves it to the cluster.
-func savepointsDir(s *state) string { return s.setting(flinkconf.KeySavepointsDir) }
+// savepointsDir is the job's savepoint directory (Flink 1.20's key, else
+// state.savepoints.dir), else its session cluster's, else the member's
+// default; "" leaves it to the cluster.
+func savepointsDir(s *state) string { return flinkconf.SavepointsDir(s.setting) }
 
 // pollStop follows the upgrade's stop-with-savepoint and records its path.
 func (r *Reconciler) pollStop(ctx context.Context, s *state, jm flinkrest.Client) error {

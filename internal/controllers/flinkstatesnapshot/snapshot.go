@@ -203,7 +203,7 @@ func (r *Reconciler) send(ctx context.Context, s *state, j *job) error {
 		}
 		dir := sp.Path
 		if dir == "" {
-			dir = j.setting(flinkconf.KeySavepointsDir)
+			dir = flinkconf.SavepointsDir(j.setting)
 		}
 		_, err = jm.TriggerSavepoint(ctx, j.id, flinkrest.SavepointRequest{TriggerID: st.TriggerID, FormatType: api.SavepointFormatType(format), TargetDirectory: dir})
 	} else {
