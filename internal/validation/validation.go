@@ -396,11 +396,28 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) 
 	if modeOf(previous) != modeOf(spec) {
 		errs = append(errs, field.Forbidden(p.Child("mode"), fmt.Sprintf("cannot switch from %s to %s", modeOf(previous), modeOf(spec))))
 	}
+	if err := validateVersionChange(spec, previous, p.Child("flinkVersion")); err != nil {
+		errs = append(errs, err)
+	}
 	if spec.Job != nil && previous.Job != nil &&
 		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && blank(spec.Job.InitialSavepointPath) {
 		errs = append(errs, field.Required(p.Child("job", "initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}
 	return errs
+}
+
+// validateVersionChange refuses, as upstream does, a new Flink version for
+// a job last reconciled suspended with last-state unless it now runs
+// stateless: its state is in the old version's HA metadata, which the new
+// version's JobManager would have to read.
+func validateVersionChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) *field.Error {
+	if spec.Job == nil || previous.Job == nil || spec.Job.UpgradeMode == "" || spec.Job.UpgradeMode == v1beta1.UpgradeModeStateless {
+		return nil
+	}
+	if previous.Job.State != v1beta1.JobStateSuspended || previous.Job.UpgradeMode != v1beta1.UpgradeModeLastState || previous.FlinkVersion == spec.FlinkVersion {
+		return nil
+	}
+	return field.Forbidden(p, "Changing flinkVersion after last-state suspend is not allowed. Restore your cluster with the current flinkVersion and perform the version upgrade afterwards.")
 }
 
 // blank reports a value that is empty or only white space, which upstream

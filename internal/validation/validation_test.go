@@ -257,10 +257,32 @@ func previousSpecCases() []validateCase {
 		{"native to standalone", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Mode = v1beta1.ModeStandalone }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.mode: Forbidden"},
 		{"unchanged previous", nil, func(*v1beta1.FlinkDeploymentSpec) {}, ""},
 		{"savepoint redeploy without path", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](1) }, func(*v1beta1.FlinkDeploymentSpec) {}, "spec.job.initialSavepointPath"},
+		{"flinkVersion changed after a last-state suspend", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+		}, suspendedLastState("v1_20"), "spec.flinkVersion: Forbidden: Changing flinkVersion after last-state suspend is not allowed. Restore your cluster with the current flinkVersion and perform the version upgrade afterwards."},
+		{"flinkVersion changed after a last-state suspend, savepoint mode now", nil, suspendedLastState("v1_20"), "Changing flinkVersion after last-state suspend is not allowed"},
+		{"flinkVersion changed after a last-state suspend, stateless now", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
+		}, suspendedLastState("v1_20"), ""},
+		{"flinkVersion kept after a last-state suspend", nil, suspendedLastState("v2_2"), ""},
+		{"flinkVersion changed after a savepoint suspend", nil, func(prev *v1beta1.FlinkDeploymentSpec) {
+			prev.FlinkVersion, prev.Job.State = "v1_20", v1beta1.JobStateSuspended
+		}, ""},
+		{"flinkVersion changed while running last-state", nil, func(prev *v1beta1.FlinkDeploymentSpec) {
+			prev.FlinkVersion, prev.Job.UpgradeMode = "v1_20", v1beta1.UpgradeModeLastState
+		}, ""},
 		{"savepoint redeploy with a blank path", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](2)
 			fd.Spec.Job.InitialSavepointPath = "  "
 		}, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job.SavepointRedeployNonce = ptr.To[int64](1) }, "spec.job.initialSavepointPath: Required"},
+	}
+}
+
+// suspendedLastState makes the previous spec a job suspended with
+// last-state on Flink version.
+func suspendedLastState(version v1beta1.FlinkVersion) func(*v1beta1.FlinkDeploymentSpec) {
+	return func(prev *v1beta1.FlinkDeploymentSpec) {
+		prev.FlinkVersion, prev.Job.UpgradeMode, prev.Job.State = version, v1beta1.UpgradeModeLastState, v1beta1.JobStateSuspended
 	}
 }
 
