@@ -36,6 +36,9 @@ const (
 	ClaimNamespace = "kube-public"
 	// ClaimLeaseName is the member claim's name.
 	ClaimLeaseName = "flink-hub-claim"
+	// ClaimRegistrationAnnotation on the claim names the holding
+	// registration: <hub namespace>/<Secret name>.
+	ClaimRegistrationAnnotation = "flink-hub.io/registration"
 	// WebhookConfigurationName is the ValidatingWebhookConfiguration the
 	// hub owns in members.
 	WebhookConfigurationName = "flink-hub"

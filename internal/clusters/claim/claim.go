@@ -34,7 +34,7 @@ const (
 	LeaseName = hubv1alpha1.ClaimLeaseName
 	// RegistrationAnnotation on the claim names the holding registration
 	// for people: <hub namespace>/<Secret name>.
-	RegistrationAnnotation = "flink-hub.io/registration"
+	RegistrationAnnotation = hubv1alpha1.ClaimRegistrationAnnotation
 	// DefaultDuration is how long a claim lasts unrenewed.
 	DefaultDuration = time.Minute
 )

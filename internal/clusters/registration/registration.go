@@ -22,7 +22,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/flink-hub/flink-hub/internal/clusters/claim"
 )
 
 // FieldManager owns what `cluster add` applies.
@@ -359,7 +358,7 @@ func releaseClaim(ctx context.Context, member client.Client, o Options) (bool, e
 		}
 		return false, fmt.Errorf("member: read the claim %s: %w", key, err)
 	}
-	if lease.Annotations[claim.RegistrationAnnotation] != o.HubNamespace+"/"+o.Name {
+	if lease.Annotations[hubv1alpha1.ClaimRegistrationAnnotation] != o.HubNamespace+"/"+o.Name {
 		return false, nil
 	}
 	err := member.Delete(ctx, &lease, client.Preconditions{ResourceVersion: &lease.ResourceVersion})
