@@ -50,8 +50,13 @@ type Error struct {
 	Op string
 	// StatusCode is the HTTP status, 0 when no response arrived.
 	StatusCode int
-	// Message is the server's explanation, possibly empty.
+	// Message is the server's explanation, possibly empty: the first line
+	// of each of Flink's errors and, for a stack trace, its root cause.
 	Message string
+	// Exceptions names the Java exception classes of the stack traces in
+	// Flink's errors, outermost first (each trace's first line and its
+	// "Caused by:" lines), at most maxExceptions. Not part of Error().
+	Exceptions []string
 	// Err is the underlying transport or decoding error, if any.
 	Err error
 }
@@ -94,6 +99,25 @@ func IsNotReady(err error) bool { return KindOf(err) == KindNotReady }
 
 // IsTimeout reports whether err is a KindTimeout error.
 func IsTimeout(err error) bool { return KindOf(err) == KindTimeout }
+
+// IsDuplicateSubmission reports whether err is Flink refusing a job
+// submission because the job id is already known: running, or already in
+// a globally terminal state. Flink says so by a DuplicateJobSubmissionException
+// in the cause chain of the stack trace it answers (the first line, all a
+// Message keeps, is only "Could not execute application."); an error whose
+// message says "has already been submitted" counts too.
+func IsDuplicateSubmission(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindRejected {
+		return false
+	}
+	for _, x := range e.Exceptions {
+		if x == "DuplicateJobSubmissionException" || strings.HasSuffix(x, ".DuplicateJobSubmissionException") {
+			return true
+		}
+	}
+	return strings.Contains(e.Message, "has already been submitted")
+}
 
 // IsServerError reports whether err is a KindServerError error.
 func IsServerError(err error) bool { return KindOf(err) == KindServerError }
@@ -138,7 +162,77 @@ func statusError(op string, code int, contentType string, body []byte) *Error {
 	if kind == KindNotFound && missingService(body) {
 		kind = KindNotReady
 	}
-	return &Error{Kind: kind, Op: op, StatusCode: code, Message: serverMessage(contentType, body)}
+	e := &Error{Kind: kind, Op: op, StatusCode: code, Message: serverMessage(contentType, body)}
+	if errs := flinkErrors(contentType, body); len(errs) > 0 {
+		var root string
+		for _, s := range errs {
+			var r string
+			e.Exceptions, r = traceExceptions(s, e.Exceptions)
+			if r != "" {
+				root = r
+			}
+		}
+		if root != "" && !strings.Contains(e.Message, root) {
+			e.Message = truncate(e.Message + "; caused by: " + truncateTo(root, maxRoot))
+		}
+	}
+	return e
+}
+
+// maxExceptions bounds Error.Exceptions; maxRoot the root cause kept in
+// an error's message.
+const (
+	maxExceptions = 32
+	maxRoot       = 256
+)
+
+// flinkErrors is the "errors" list of a Flink JSON error body, nil for any
+// other body.
+func flinkErrors(contentType string, body []byte) []string {
+	media, _, _ := mime.ParseMediaType(contentType)
+	if !strings.Contains(media, "json") && (media != "" || !json.Valid(body)) {
+		return nil
+	}
+	var doc struct {
+		Errors []string `json:"errors"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	return doc.Errors
+}
+
+// traceExceptions appends to names the exception classes of the Java
+// stack trace s (its first line and each "Caused by:" line; at most
+// maxExceptions in all) and returns the first line of its innermost cause,
+// "" when s has no "Caused by:".
+func traceExceptions(s string, names []string) ([]string, string) {
+	var root string
+	for i, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		cause, isCause := strings.CutPrefix(line, "Caused by: ")
+		if i > 0 && !isCause {
+			continue
+		}
+		if isCause {
+			root = cause
+		}
+		if name := exceptionClass(cause); name != "" && len(names) < maxExceptions {
+			names = append(names, name)
+		}
+	}
+	return names, root
+}
+
+// exceptionClass is the Java class name that starts a stack trace line
+// ("org.x.SomeException: message"), "" when the line does not start with
+// one.
+func exceptionClass(line string) string {
+	name, _, _ := strings.Cut(line, ":")
+	if name == "" || strings.ContainsAny(name, " \t<>") || !strings.Contains(name, ".") {
+		return ""
+	}
+	return name
 }
 
 // missingService reports whether body is a Kubernetes Status saying that a
@@ -217,9 +311,12 @@ func firstLine(s string) string {
 	return s
 }
 
-func truncate(s string) string {
-	if len(s) > maxMessage {
-		return s[:maxMessage] + "..."
+func truncate(s string) string { return truncateTo(s, maxMessage) }
+
+// truncateTo cuts s to n bytes, marking the cut.
+func truncateTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
 	}
 	return s
 }

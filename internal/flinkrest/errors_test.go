@@ -2,6 +2,7 @@ package flinkrest_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 func TestBadResponsesGiveTypedErrors(t *testing.T) {
@@ -204,4 +206,76 @@ func TestTransportErrorsHideCredentials(t *testing.T) {
 	if _, err := flinkrest.ParseURLTemplate("http://x/{{.Nmae}}"); err == nil {
 		t.Fatal("template with an unknown field accepted")
 	}
+}
+
+// flinkTrace is a body as Flink's REST handlers answer a
+// RestHandlerException: one error string, the whole stack trace.
+func flinkTrace(lines ...string) string {
+	b, _ := json.Marshal(map[string][]string{"errors": {strings.Join(lines, "\n")}})
+	return string(b)
+}
+
+func TestRunJarErrorsFromFlinkStackTraces(t *testing.T) {
+	const (
+		rhe  = "org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application."
+		dup  = "Caused by: org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted."
+		at   = "\tat org.apache.flink.runtime.webmonitor.handlers.JarRunHandler.lambda$handleRequest$1(JarRunHandler.java:120)"
+		more = "\t... 12 more"
+	)
+	for _, tc := range []struct {
+		name, body  string
+		status      int
+		duplicate   bool
+		contains    string
+		notContains string
+	}{
+		{name: "duplicate job id, Flink's shape", status: 400, duplicate: true,
+			body: flinkTrace(rhe, at, "Caused by: java.util.concurrent.CompletionException: org.apache.flink.util.FlinkRuntimeException: Could not execute application.", at,
+				"Caused by: org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: Job has already been submitted.", at, dup, at, more),
+			contains: "Could not execute application.; caused by: org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted."},
+		{name: "duplicate job id, message only", status: 400, duplicate: true,
+			body: `{"errors":["Job has already been submitted: a1b2c3d4e5f60718293a4b5c6d7e8f90"]}`, contains: "Job has already been submitted"},
+		{name: "entry class missing", status: 400,
+			body:     flinkTrace(rhe, at, "Caused by: org.apache.flink.client.program.ProgramInvocationException: The program's entry point class 'com.example.Main' was not found in the jar file.", at, more),
+			contains: "caused by: org.apache.flink.client.program.ProgramInvocationException: The program's entry point class"},
+		{name: "duplicate named only in a message", status: 400,
+			body:     flinkTrace(rhe, at, "Caused by: java.lang.RuntimeException: no DuplicateJobSubmissionException here", at),
+			contains: "no DuplicateJobSubmissionException here"},
+		{name: "duplicate in a server error", status: 500,
+			body:     flinkTrace("org.apache.flink.runtime.rest.handler.RestHandlerException: boom", at, dup, at),
+			contains: "boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runJarAnswered(t, tc.status, tc.body)
+			if got := flinkrest.IsDuplicateSubmission(err); got != tc.duplicate {
+				t.Fatalf("IsDuplicateSubmission = %v, want %v (err: %v)", got, tc.duplicate, err)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("error %q does not contain %q", err, tc.contains)
+			}
+			if strings.Contains(err.Error(), "\tat ") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error quotes the stack trace: %q", err)
+			}
+		})
+	}
+}
+
+// runJarAnswered is the error of a RunJar call a server answers with
+// status and a JSON body.
+func runJarAnswered(t *testing.T, status int, body string) error {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RunJar(context.Background(), "x.jar", api.JarRunRequestBody{JobId: "a1b2c3d4e5f60718293a4b5c6d7e8f90"})
+	if err == nil {
+		t.Fatal("RunJar succeeded")
+	}
+	return err
 }
