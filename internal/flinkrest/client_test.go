@@ -269,3 +269,47 @@ func TestSessionClusterCalls(t *testing.T) {
 		t.Fatalf("run of a deleted jar: %v", err)
 	}
 }
+
+// TestKnownJobIDsAreRefusedAsDuplicates: running a job id the session
+// cluster knows is refused as Flink's Dispatcher refuses it, while the job
+// runs, after it ended and after its details expired (the job result store
+// still holds it), and the client recognises each refusal as a duplicate
+// submission with a one-line message.
+func TestKnownJobIDsAreRefusedAsDuplicates(t *testing.T) {
+	ctx := context.Background()
+	jm, c := serve(t, jobmanager.Config{ClusterID: "session"})
+	jm.SetTaskManagers([]string{"tm-1"})
+	jarID, err := c.UploadJar(ctx, "job.jar", strings.NewReader("PK\x03\x04 jar bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+	run := api.JarRunRequestBody{JobId: id, EntryClass: "org.example.Main"}
+	if _, err := c.RunJar(ctx, jarID, run); err != nil {
+		t.Fatal(err)
+	}
+	checkDuplicate := func(when string) {
+		t.Helper()
+		_, err := c.RunJar(ctx, jarID, run)
+		if !flinkrest.IsDuplicateSubmission(err) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("run %s: %v, want a one-line duplicate submission error", when, err)
+		}
+	}
+	checkDuplicate("while the job runs")
+	if err := c.CancelJob(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, id, api.JobStatusCANCELED)
+	checkDuplicate("after the job was cancelled")
+	jm.ExpireJobs()
+	if _, err := c.JobDetails(ctx, id); !flinkrest.IsNotFound(err) {
+		t.Fatalf("details of an expired job: %v, want NotFound", err)
+	}
+	checkDuplicate("after the job's details expired")
+	if runs, _ := jm.JobRequests(id); runs != 4 {
+		t.Fatalf("%d runs counted, want 4", runs)
+	}
+	if n := len(jm.Jobs()); n != 0 {
+		t.Fatalf("%d jobs after expiry, want none", n)
+	}
+}

@@ -69,6 +69,9 @@ func (s server) withJob(w http.ResponseWriter, jobID string, f func(j *job, now 
 	jm.advanceLocked(now)
 	j, ok := jm.jobs[jobID]
 	if !ok {
+		if jm.results[jobID] {
+			jm.countLocked(jobID).misses++
+		}
 		jm.mu.Unlock()
 		writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.messages.FlinkJobNotFoundException: Could not find Flink job (%s)", jobID))
 		return
@@ -458,29 +461,10 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 		spec.Restore = &Restore{Path: sp, IsSavepoint: true, AllowNonRestoredState: allow}
 	}
 	var id string
-	var errMsg string
+	var fail *runFailure
 	s.locked(func(now time.Time) {
-		j, ok := s.jm.jars[jarID]
-		if !ok {
-			errMsg = fmt.Sprintf("Jar file /tmp/flink-web-upload/%s does not exist", jarID)
+		if fail = s.jm.runCheckLocked(jarID, &spec); fail != nil {
 			return
-		}
-		if j.manifest != nil {
-			// Flink takes the entry class from the request, else from the
-			// jar's manifest; the manifest's Class-Path joins the class path.
-			if spec.EntryClass == "" && j.manifest["Main-Class"] == "" && j.manifest["program-class"] == "" {
-				errMsg = "Neither a 'Main-Class', nor a 'program-class' entry was found in the jar file."
-				return
-			}
-			if cp := j.manifest["Class-Path"]; cp != "" {
-				spec.ClassPath = strings.Fields(cp)
-			}
-		}
-		if spec.JobID != "" {
-			if j, ok := s.jm.jobs[spec.JobID]; ok && !j.state.terminal() {
-				errMsg = fmt.Sprintf("Job has already been submitted: %s", spec.JobID)
-				return
-			}
 		}
 		id = s.jm.submitLocked(spec, now).id
 		if h := s.jm.cfg.Hooks.JobSubmitted; h != nil {
@@ -489,11 +473,39 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 			s.jm.later(func() { h(submitted) })
 		}
 	})
-	if errMsg != "" {
-		writeError(w, http.StatusBadRequest, errMsg)
+	if fail != nil {
+		writeRestHandlerError(w, http.StatusBadRequest, fail.msg, fail.causes...)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.JarRunResponseBody{Jobid: id})
+}
+
+// runCheckLocked is why a run of the jar jarID fails, nil when it can run;
+// it completes spec from the jar's manifest. A job id the Dispatcher
+// knows, running or ended, is refused as Flink refuses it.
+func (jm *JobManager) runCheckLocked(jarID string, spec *JobSpec) *runFailure {
+	j, ok := jm.jars[jarID]
+	if !ok {
+		return &runFailure{msg: fmt.Sprintf("Jar file /tmp/flink-web-upload/%s does not exist", jarID)}
+	}
+	if j.manifest != nil {
+		// Flink takes the entry class from the request, else from the
+		// jar's manifest; the manifest's Class-Path joins the class path.
+		if spec.EntryClass == "" && j.manifest["Main-Class"] == "" && j.manifest["program-class"] == "" {
+			const noEntry = "Neither a 'Main-Class', nor a 'program-class' entry was found in the jar file."
+			return &runFailure{msg: "Could not execute application.", causes: []string{"org.apache.flink.client.program.ProgramInvocationException: " + noEntry}}
+		}
+		if cp := j.manifest["Class-Path"]; cp != "" {
+			spec.ClassPath = strings.Fields(cp)
+		}
+	}
+	if spec.JobID != "" {
+		jm.countLocked(spec.JobID).runs++
+		if jm.knownLocked(spec.JobID) {
+			return duplicateRun()
+		}
+	}
+	return nil
 }
 
 func (s server) TriggerSavepointDisposal(w http.ResponseWriter, r *http.Request) {

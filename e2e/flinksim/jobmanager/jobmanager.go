@@ -138,6 +138,10 @@ type JobManager struct {
 
 	// largestHostile is the most bytes one hostile answer wrote.
 	largestHostile int64
+	// results is the job result store's ids of expired jobs (ExpireJobs);
+	// counts the per-job request counters (JobRequests).
+	results map[string]bool
+	counts  map[string]*jobCounts
 }
 
 // New starts a simulated JobManager; an application's job and recovered

@@ -417,7 +417,8 @@ func (r *Reconciler) submit(ctx context.Context, s *state, jm flinkrest.Client, 
 
 // run uploads the job's jar (jobJar), runs the recorded job id from the
 // recorded restore path, and deletes the uploaded jar. A job id Flink
-// already runs is not an error: the submission arrived before.
+// already knows (running, or ended and kept in its job result store) is
+// not an error: the submission arrived before.
 func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) error {
 	job, js := s.job.Spec.Job, &s.job.Status.JobStatus
 	name, jar, err := r.jobJar(ctx, s)
@@ -437,7 +438,7 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 	conf, _ := s.job.Spec.FlatConfiguration()
 	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
 		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
-	if _, err := jm.RunJar(ctx, jarID, req); err != nil && !strings.Contains(err.Error(), "already been submitted") {
+	if _, err := jm.RunJar(ctx, jarID, req); err != nil && !flinkrest.IsDuplicateSubmission(err) {
 		return fmt.Errorf("run job %s: %w", js.JobID, err)
 	}
 	s.problem = clearProblem(s.problem, problem.JarUnavailable, problem.ReconcileFailed)

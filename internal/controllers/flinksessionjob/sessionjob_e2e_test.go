@@ -341,6 +341,35 @@ func TestFailedSessionJobIsReported(t *testing.T) {
 	}
 }
 
+// TestEndedSessionJobIsNotRunAgain: once Flink drops an ended job's
+// details (jobstore.expiration-time) its job id still names a job Flink's
+// job result store holds. The hub keeps the state it saw and never runs
+// the id again: before, it took the missing job for a submission that
+// never arrived and ran the jar again and again, each run refused.
+func TestEndedSessionJobIsNotRunAgain(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningSessionJob(t, ctx, "expired")
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := jm.FailJob(id, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.JobStatus.State == v1beta1.JobFailed })
+	jm.ExpireJobs()
+	framework.Await(t, "the hub looked for the expired job twice", func() error {
+		if _, misses := jm.JobRequests(id); misses < 2 {
+			return errorf("%d lookups", misses)
+		}
+		return nil
+	})
+	if runs, _ := jm.JobRequests(id); runs != 1 {
+		t.Fatalf("job %s run %d times, want once", id, runs)
+	}
+	got := waitJob(t, job, "status read", func(*v1beta1.FlinkSessionJob) bool { return true })
+	if got.Status.JobStatus.State != v1beta1.JobFailed || problem.Decode(got.Status.Error).Reason != problem.JobFailed {
+		t.Fatalf("status %+v, want the job FAILED with its cause", got.Status)
+	}
+}
+
 // TestSessionJobProblemsAreReported: a jar that cannot be fetched, a jar
 // URI the hub does not fetch and a missing session cluster each reach
 // status.error with their reason, and the job runs once the jar is there.
