@@ -273,6 +273,9 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	}
 	cc.Hooks.SavepointCompleted = func(_ string, sp jobmanager.Checkpoint) { m.recordSavepoint(key, sp) }
 	c := &flinkCluster{jm: jobmanager.New(cc.Config), podUID: pod.UID, config: cc}
+	if cc.Native {
+		c.tmTemplate, c.tmTemplateErr = loadTaskManagerTemplate(&cm, conf)
+	}
 	faults := m.clusterFaults(key).JobManager
 	if m.opts.RESTLatency > 0 && faults.Latency == 0 {
 		faults.Latency = m.opts.RESTLatency

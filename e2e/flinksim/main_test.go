@@ -101,6 +101,8 @@ type cluster struct {
 	args       []string
 	config     string
 	tmReplicas int32 // standalone only
+	// files are further files of the configuration ConfigMap.
+	files map[string]string
 }
 
 // nativeCluster is a native cluster name in ns whose JobManager runs
@@ -143,8 +145,12 @@ func deployment(c cluster, name, component string, replicas int32, command, args
 func create(t testing.TB, c cluster) {
 	t.Helper()
 	ctx := context.Background()
+	data := map[string]string{"config.yaml": c.config}
+	for k, v := range c.files {
+		data[k] = v
+	}
 	objs := []client.Object{
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "flink-config-" + c.name, Namespace: c.ns}, Data: map[string]string{"config.yaml": c.config}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "flink-config-" + c.name, Namespace: c.ns}, Data: data},
 		&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: c.name + "-rest", Namespace: c.ns, Labels: map[string]string{"app": c.name, "type": flinkType(c.native)}},
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": c.name, "component": "jobmanager"},

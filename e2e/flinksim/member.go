@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -59,6 +60,12 @@ type flinkCluster struct {
 	podUID  types.UID
 	server  *http.Server
 	config  clusterConfig
+	// tmTemplate is a native cluster's TaskManager pod template, or
+	// tmTemplateErr why Flink cannot load it; tmErr holds the last
+	// TaskManager pod error, a string, "" for none.
+	tmTemplate    *corev1.Pod
+	tmTemplateErr error
+	tmErr         atomic.Value
 }
 
 func (c *flinkCluster) stop() {

@@ -141,6 +141,21 @@ func (s *Simulator) JobManager(cluster, namespace, name string) *jobmanager.JobM
 	return nil
 }
 
+// TaskManagerPodError is why a native cluster's JobManager last could not
+// create its TaskManager pods (a pod template Flink cannot load, a pod the
+// apiserver refuses), "" when it could or for an unknown cluster.
+func (s *Simulator) TaskManagerPodError(cluster, namespace, name string) string {
+	m := s.member(cluster)
+	if m == nil {
+		return ""
+	}
+	if c := m.cluster(types.NamespacedName{Namespace: namespace, Name: name}); c != nil {
+		msg, _ := c.tmErr.Load().(string)
+		return msg
+	}
+	return ""
+}
+
 // Crash kills a Flink cluster's JobManager: its process and pods are gone.
 // As with a real Deployment, a new JobManager pod then starts and restores
 // from HA metadata if there is any.
