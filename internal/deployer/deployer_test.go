@@ -21,6 +21,17 @@ import (
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
+// nativeResources is app(mutate) and the native deployer's objects of it.
+func nativeResources(t *testing.T, mutate func(*v1beta1.FlinkDeployment)) (*v1beta1.FlinkDeployment, []client.Object) {
+	t.Helper()
+	fd := app(mutate)
+	objs, err := native.New().Resources(fd, deployer.Inputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd, objs
+}
+
 func app(mutate func(*v1beta1.FlinkDeployment)) *v1beta1.FlinkDeployment {
 	fd := &v1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a", UID: "uid-1", Generation: 7},
@@ -166,11 +177,7 @@ func TestNativeApplicationAndSession(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fd := app(tc.mutate)
-			objs, err := native.New().Resources(fd, deployer.Inputs{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			fd, objs := nativeResources(t, tc.mutate)
 			jm := find[*appsv1.Deployment](t, objs, "wordcount")
 			if got := jm.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"kubernetes-jobmanager.sh", tc.wantTarget}) {
 				t.Fatalf("args %q", got)
@@ -216,13 +223,9 @@ func TestIngressTemplates(t *testing.T) {
 		{"/{{namespace}}/{{name}}(/|$)(.*)", "", "/team-a/wordcount(/|$)(.*)", networkingv1.PathTypeImplementationSpecific},
 	}
 	for _, tc := range cases {
-		fd := app(func(fd *v1beta1.FlinkDeployment) {
+		_, objs := nativeResources(t, func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.Ingress = &v1beta1.IngressSpec{Template: tc.template, ClassName: "nginx", Annotations: map[string]string{"a": "b"}}
 		})
-		objs, err := native.New().Resources(fd, deployer.Inputs{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		ing := find[*networkingv1.Ingress](t, objs, "wordcount")
 		rule := ing.Spec.Rules[0]
 		p := rule.HTTP.Paths[0]
@@ -383,11 +386,7 @@ func TestNativeTaskManagerTemplateLeavesFlinkItsDecorations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fd := app(tc.mutate)
-			objs, err := native.New().Resources(fd, deployer.Inputs{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			fd, objs := nativeResources(t, tc.mutate)
 			var tpl corev1.Pod
 			raw := find[*corev1.ConfigMap](t, objs, deployer.ConfigMapName(fd)).Data[flinkconf.TaskManagerPodTemplateFile]
 			if err := yaml.Unmarshal([]byte(raw), &tpl); err != nil {
