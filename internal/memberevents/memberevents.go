@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/flink-hub/flink-hub/internal/fielddigest"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // Defaults of the options.
@@ -47,9 +48,9 @@ const (
 	DefaultSeriesInterval = 30 * time.Second
 	DefaultMaxTracked     = 4096
 	DefaultQueueLength    = 1024
-	// NoteLimit is the longest note events.k8s.io/v1 accepts, in bytes;
-	// longer notes are cut to it.
-	NoteLimit = 1024
+	// NoteLimit is the longest note events.k8s.io/v1 accepts, in bytes
+	// (problem.MaxEventNote); longer notes are cut to it.
+	NoteLimit = problem.MaxEventNote
 	// writeTimeout bounds one write to the member.
 	writeTimeout = 10 * time.Second
 )
