@@ -39,6 +39,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // Jar is a fetched jar on the hub's disk.
@@ -272,11 +274,10 @@ func checkAddress(address string, allowPrivate bool) error {
 // a download waits while Options.Concurrency others run.
 func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 	u, err := url.Parse(uri)
+	shown := problem.RedactURI(uri)
 	if err != nil {
-		return Jar{}, &Error{Kind: KindUnsupported, URI: "(unparsable)", Reason: "not a URI"}
+		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: "not a URI"}
 	}
-	u.User = nil
-	shown := u.Redacted()
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: fmt.Sprintf("the hub fetches only http and https jars, not %q", u.Scheme)}
 	}
