@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -142,22 +143,32 @@ func (r *Reconciler) savepointOnDeletion(ctx context.Context, s *state) (bool, e
 }
 
 // jobManagerDeleted reports whether the JobManager Deployment is gone or
-// being deleted, read from the cache, then live (an adopted JobManager is
-// not in the cache).
+// being deleted.
 func jobManagerDeleted(ctx context.Context, s *state) (bool, error) {
+	dep, err := JobManagerDeployment(ctx, s.cluster, s.fd)
+	if err != nil {
+		return false, err
+	}
+	return dep == nil || !dep.DeletionTimestamp.IsZero(), nil
+}
+
+// JobManagerDeployment reads fd's JobManager Deployment in cl from the
+// cache, then live (an adopted JobManager, or one not cached yet, is not
+// in the cache); nil when there is none.
+func JobManagerDeployment(ctx context.Context, cl cluster.Cluster, fd *v1beta1.FlinkDeployment) (*appsv1.Deployment, error) {
 	dep := &appsv1.Deployment{}
-	key := client.ObjectKey{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}
-	err := s.cluster.GetClient().Get(ctx, key, dep)
+	key := client.ObjectKey{Namespace: fd.Namespace, Name: deployer.JobManagerDeploymentName(fd)}
+	err := cl.GetClient().Get(ctx, key, dep)
 	if apierrors.IsNotFound(err) {
-		err = s.cluster.GetAPIReader().Get(ctx, key, dep)
+		err = cl.GetAPIReader().Get(ctx, key, dep)
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return true, nil
+		return nil, nil
 	case err != nil:
-		return false, fmt.Errorf("read JobManager deployment: %w", err)
+		return nil, fmt.Errorf("read JobManager deployment %s: %w", key, err)
 	}
-	return !dep.DeletionTimestamp.IsZero(), nil
+	return dep, nil
 }
 
 // maxListed bounds the items a message names (jobs, keys): they are text

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -26,7 +25,6 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
-	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
@@ -584,19 +582,14 @@ func (r *Reconciler) sessionForDeletion(ctx context.Context, s *state) (bool, er
 // that is gone or being deleted (a namespace deletion) has no job left to
 // end: the finalizer goes, said in an event.
 func (r *Reconciler) jobManagerLeft(ctx context.Context, s *state) (bool, error) {
-	dep := &appsv1.Deployment{}
-	key := client.ObjectKey{Namespace: s.session.Namespace, Name: deployer.JobManagerDeploymentName(s.session)}
-	err := s.cluster.GetClient().Get(ctx, key, dep)
-	if apierrors.IsNotFound(err) {
-		err = s.cluster.GetAPIReader().Get(ctx, key, dep) // not cached yet, or gone
-	}
+	dep, err := flinkdeployment.JobManagerDeployment(ctx, s.cluster, s.session)
 	js := &s.job.Status.JobStatus
 	switch {
-	case apierrors.IsNotFound(err) || (err == nil && !dep.DeletionTimestamp.IsZero()):
+	case err != nil:
+		return true, fmt.Errorf("session cluster %s: %w", s.session.Name, err)
+	case dep == nil || !dep.DeletionTimestamp.IsZero():
 		r.event(s, "Warning", "JobManagerGone", "Session cluster "+s.session.Name+"'s JobManager is gone: job "+js.JobID+" went with it; nothing left to cancel")
 		return false, nil
-	case err != nil:
-		return true, fmt.Errorf("read the session cluster's JobManager deployment: %w", err)
 	case dep.Status.AvailableReplicas == 0:
 		return r.awaitJobManager(s, "'s JobManager is not ready")
 	}
