@@ -11,6 +11,7 @@ import (
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusters/kindaccess"
 	"github.com/flink-hub/flink-hub/internal/console"
 )
 
@@ -53,10 +54,12 @@ func (m consoleMembers) Resource(ctx context.Context, kind, cluster, namespace, 
 	default:
 		return out, false, nil
 	}
-	if apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsNotFound(err):
 		return out, false, nil
-	}
-	if err != nil {
+	case kindaccess.IsUnreadable(err):
+		return out, false, &console.Refused{Reason: err.Error()}
+	case err != nil:
 		return out, false, err
 	}
 	if out.Spec, err = console.MaskedYAML(spec); err != nil {
@@ -67,8 +70,13 @@ func (m consoleMembers) Resource(ctx context.Context, kind, cluster, namespace, 
 	}
 	out.Events, out.EventsError = resourceEvents(ctx, cl.GetAPIReader(), kind, namespace, name)
 	var snaps flinkv1beta1.FlinkStateSnapshotList
-	if err := cl.GetClient().List(ctx, &snaps, client.InNamespace(namespace)); err == nil {
+	switch err := cl.GetClient().List(ctx, &snaps, client.InNamespace(namespace)); {
+	case err == nil:
 		out.Snapshots = snapshotsOf(snaps.Items, kind, name)
+	case kindaccess.IsUnreadable(err):
+		out.SnapshotsError = err.Error()
+	default:
+		out.SnapshotsError = "the member did not list the FlinkStateSnapshots"
 	}
 	return out, true, nil
 }

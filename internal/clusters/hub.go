@@ -71,9 +71,10 @@ type Options struct {
 	Debounce time.Duration
 	// InstallCRDs installs or upgrades the FlinkDeployment CRD in members.
 	InstallCRDs bool
-	// CRDRetryInterval is the wait between failed CRD installs, and
-	// between attempts to watch FlinkDeployments in a member without the
-	// CRD.
+	// CRDRetryInterval is the wait between failed CRD installs, between
+	// attempts to watch FlinkDeployments in a member without the CRD, and
+	// between checks of an optional kind the hub may not read in a member
+	// (OptionalMemberKinds).
 	CRDRetryInterval time.Duration
 	// AllowInsecureKubeconfigs accepts member kubeconfigs that skip TLS
 	// verification, speak plain HTTP or use a proxy; refused otherwise.
@@ -225,6 +226,13 @@ func (o Options) FleetAdvertised() string {
 	return net.JoinHostPort(ip, port)
 }
 
+// OptionalMemberKinds are the kinds a member may not serve, or may not let
+// the hub read: a registration by an older `cluster add`, or a member
+// without their CRDs (package kindaccess).
+func OptionalMemberKinds() []client.Object {
+	return []client.Object{&flinkv1beta1.FlinkSessionJob{}, &flinkv1beta1.FlinkStateSnapshot{}}
+}
+
 // NewProvider returns the member provider for the hub namespace: a Secret
 // there labelled flink-hub.io/member-cluster=true with the key
 // "kubeconfig" registers a member named after the Secret, watched in the
@@ -240,6 +248,10 @@ func NewProvider(opts Options) *Provider {
 		SyncKinds:   opts.MemberWatchedKinds,
 		SyncTimeout: opts.MemberSyncTimeout,
 		Serves:      opts.ServesMember,
+		// The console and the fleet index read them; their controllers
+		// watch them through optionalkind.
+		OptionalKinds: OptionalMemberKinds(),
+		KindRecheck:   opts.CRDRetryInterval,
 		RESTOptions: []func(*rest.Config) error{func(cfg *rest.Config) error {
 			if err := opts.policy().Check(cfg); err != nil {
 				return err
@@ -339,6 +351,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 		ReportEvery:       opts.StatusReportInterval,
 		CRDs:              h.CRDs,
 		Engagements:       provider,
+		Kinds:             provider,
 		Claims:            provider.opts.Claims,
 		Owns:              opts.OwnsMember,
 		OnOwnershipGained: opts.OnMemberOwnershipGained,

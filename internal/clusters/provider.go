@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	"github.com/flink-hub/flink-hub/internal/clusters/claim"
+	"github.com/flink-hub/flink-hub/internal/clusters/kindaccess"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/memberevents"
 )
@@ -103,6 +105,15 @@ type ProviderOptions struct {
 	// engaged (DefaultSyncTimeout when zero); the engagement fails after
 	// it and is tried again.
 	SyncTimeout time.Duration
+	// OptionalKinds are the kinds a member may not serve or may not let the
+	// hub read (kindaccess): its cache starts no informer of one before the
+	// member said the hub may list it in every watched namespace, and
+	// refuses its reads meanwhile with a kindaccess.Unreadable. A kind of
+	// SyncKinds is not optional.
+	OptionalKinds []client.Object
+	// KindRecheck is how often a member is asked again about an optional
+	// kind the hub may not read (kindaccess.DefaultRecheck when zero).
+	KindRecheck time.Duration
 	// Serves, when set, says whether this replica connects to a member (a
 	// member spread gives each replica some members): a member it does not
 	// serve is not engaged, or disengaged, which stops its watches and
@@ -118,6 +129,17 @@ func (o ProviderOptions) syncTimeout() time.Duration {
 	return DefaultSyncTimeout
 }
 
+// optionalKinds are OptionalKinds without the SyncKinds' types.
+func (o ProviderOptions) optionalKinds() []client.Object {
+	var out []client.Object
+	for _, obj := range o.OptionalKinds {
+		if !slices.ContainsFunc(o.SyncKinds, func(s client.Object) bool { return reflect.TypeOf(s) == reflect.TypeOf(obj) }) {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
 var _ multicluster.Provider = &Provider{}
 
 type member struct {
@@ -125,6 +147,8 @@ type member struct {
 	cancel  context.CancelFunc
 	// hash identifies the kubeconfig and namespaces it was engaged with.
 	hash string
+	// kinds says whether the hub may read each optional kind.
+	kinds *kindaccess.Gate
 }
 
 type indexer struct {
@@ -243,6 +267,21 @@ func (p *Provider) Get(_ context.Context, name multicluster.ClusterName) (cluste
 		return m.cluster, nil
 	}
 	return nil, multicluster.ErrClusterNotFound
+}
+
+// OptionalKinds says whether the hub may read each optional kind
+// (ProviderOptions.OptionalKinds) in member, asking the member where its
+// last answer is older than the recheck interval (kindaccess.Gate.CheckAll);
+// engaged is false when this replica has not engaged the member.
+func (p *Provider) OptionalKinds(ctx context.Context, member string) (kinds []kindaccess.Status, engaged bool, err error) {
+	p.mu.RLock()
+	m, engaged := p.clusters[multicluster.ClusterName(member)]
+	p.mu.RUnlock()
+	if !engaged {
+		return nil, false, nil
+	}
+	kinds, err = m.kinds.CheckAll(ctx)
+	return kinds, true, err
 }
 
 // IndexField indexes a field on every member, engaged now or later.
@@ -398,7 +437,8 @@ func (p *Provider) engage(ctx context.Context, name multicluster.ClusterName, cf
 			p.opts.OnEngage(string(name))
 		}
 	}()
-	opts := append(slices.Clone(p.opts.ClusterOptions), WatchNamespaces(namespaces))
+	kinds := kindaccess.New(string(name), p.opts.optionalKinds(), p.opts.KindRecheck)
+	opts := append(slices.Clone(p.opts.ClusterOptions), WatchNamespaces(namespaces), func(o *cluster.Options) { o.NewCache = kinds.NewCache(o.NewCache) })
 	cl, err := cluster.New(cfg, opts...)
 	if err != nil {
 		return fmt.Errorf("member %q: %w", name, err)
@@ -430,7 +470,7 @@ func (p *Provider) engage(ctx context.Context, name multicluster.ClusterName, cf
 		return fmt.Errorf("member %q: %w", name, err)
 	}
 	p.mu.Lock()
-	p.clusters[name] = &member{cluster: cl, cancel: cancel, hash: hash}
+	p.clusters[name] = &member{cluster: cl, cancel: cancel, hash: hash, kinds: kinds}
 	p.mu.Unlock()
 	bounded := newBoundedCluster(cl, p.opts.SyncKinds, timeout)
 	err = p.mgr.Engage(memberCtx, name, bounded)

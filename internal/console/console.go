@@ -50,7 +50,8 @@ var files embed.FS
 type Members interface {
 	// Resource returns one FlinkDeployment or FlinkSessionJob (kind is
 	// fleetv1.KindFlinkDeployment or KindFlinkSessionJob); found is false
-	// when the member or the resource is unknown.
+	// when the member or the resource is unknown; a *Refused error says
+	// why the hub may not read it.
 	Resource(ctx context.Context, kind, cluster, namespace, name string) (r Resource, found bool, err error)
 }
 
@@ -66,7 +67,21 @@ type Resource struct {
 	EventsError string
 	// Snapshots are the FlinkStateSnapshots of the resource, newest first.
 	Snapshots []Snapshot
+	// SnapshotsError says why the snapshots could not be read; "" when
+	// they were.
+	SnapshotsError string
 }
+
+// Refused is an error of Members.Resource saying why the hub may not read
+// the resource's kind in its member (the member's registration does not
+// allow it): the page shows Reason as it is.
+type Refused struct {
+	// Reason says what the hub may not read and how to allow it.
+	Reason string
+}
+
+// Error is the reason.
+func (e *Refused) Error() string { return e.Reason }
 
 // Event is one Kubernetes event of a resource.
 type Event struct {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -182,7 +183,10 @@ func (c *console) resource(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if c.opts.Members != nil {
 		res, ok, err := c.opts.Members.Resource(ctx, kind, cluster, namespace, name)
+		var refused *Refused
 		switch {
+		case errors.As(err, &refused):
+			v.ReadError = refused.Reason
 		case err != nil:
 			v.ReadError = "the member did not answer: " + err.Error()
 		case !ok:

@@ -35,6 +35,20 @@ const (
 	// list what the hub watches in time, or refused to): the message says
 	// why, and the hub tries again. Absent until the first engagement.
 	ConditionEngaged = "Engaged"
+	// ConditionKindsReadable is True while the hub may list and watch
+	// every optional kind (FlinkSessionJobs, FlinkStateSnapshots) in every
+	// namespace it watches in the member; False naming the kinds it may
+	// not (reason Forbidden: the registration's rules lack them, run
+	// `kubectl flinkhub cluster add` again) or the member does not serve
+	// (reason NotServed: no CRD). The hub does not watch such a kind, the
+	// console says so at once, and the member's FlinkDeployments are
+	// managed meanwhile. Absent while the member is not engaged.
+	ConditionKindsReadable = "KindsReadable"
+
+	// ReasonKindsReadable: the hub may read every optional kind.
+	ReasonKindsReadable = "Readable"
+	// ReasonKindsNotServed: the member does not serve an optional kind.
+	ReasonKindsNotServed = "NotServed"
 
 	// ReasonEngaged: the hub's controllers watch the member.
 	ReasonEngaged = "Engaged"
@@ -45,7 +59,8 @@ const (
 	ReasonReachable = "Reachable"
 	// ReasonUnreachable: the member did not answer, or answered not ready.
 	ReasonUnreachable = "Unreachable"
-	// ReasonForbidden: the member refused the hub's credentials (401/403).
+	// ReasonForbidden: the member refused the hub's credentials (401/403);
+	// of KindsReadable, the hub's identity may not list a kind.
 	ReasonForbidden = "Forbidden"
 	// ReasonDuplicate: another registration holds the member's claim.
 	ReasonDuplicate = "Duplicate"
@@ -115,8 +130,8 @@ type MemberCluster struct {
 
 // MemberClusterStatus is what the hub last observed of a member.
 type MemberClusterStatus struct {
-	// Conditions are Ready, CRDInstalled, TokenExpiring, RulesCurrent and
-	// Claimed.
+	// Conditions are Ready, CRDInstalled, TokenExpiring, RulesCurrent,
+	// Claimed, Engaged and KindsReadable.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -71,6 +71,9 @@ type Reconciler struct {
 	// Engagements report this replica's engagements of the members (the
 	// Engaged condition); optional.
 	Engagements Engagements
+	// Kinds say whether this replica may read the optional kinds in the
+	// members it engaged (the KindsReadable condition); optional.
+	Kinds KindAccess
 	// Owns, when set, says whether this replica writes the member's
 	// status: the one replica that owns ShardKey(member) in the sharded
 	// election, so that a member's status has one writer and one
@@ -179,6 +182,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	setRulesCondition(mc, &secret)
+	r.writeKindsReadable(ctx, mc)
 	if !writeDue(&before.Status, &mc.Status, now, r.ReportEvery) {
 		mc.Status.LastProbeTime = before.Status.LastProbeTime
 		r.indexReported(mc)
@@ -221,8 +225,10 @@ func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) 
 	if now := changed(before, after, hubv1alpha1.ConditionClaimed); now != nil && now.Status == metav1.ConditionFalse {
 		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", problem.Cut(now.Message, maxNote))
 	}
-	if now := changed(before, after, hubv1alpha1.ConditionRulesCurrent); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
+	for _, t := range []string{hubv1alpha1.ConditionRulesCurrent, hubv1alpha1.ConditionKindsReadable} {
+		if now := changed(before, after, t); now != nil && now.Status == metav1.ConditionFalse {
+			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
+		}
 	}
 }
 

@@ -6,7 +6,11 @@
 // unknown, so one optional kind could keep the member's FlinkDeployments
 // unmanaged. This source starts at once and watches the kind in the
 // background, trying again every retry interval until the member serves
-// it; events of the kind then flow as from a Kind source.
+// it and the hub may list it; events of the kind then flow as from a Kind
+// source. The member's cache (clusters' kindaccess gate) refuses the
+// informer of a kind the hub's identity may not list in every watched
+// namespace, instead of starting one that would never sync; the
+// MemberCluster's KindsReadable condition names such kinds.
 package optionalkind
 
 import (
@@ -60,11 +64,17 @@ func (s *Source) ForCluster(name multicluster.ClusterName, cl cluster.Cluster) (
 func (s *Source) watch(ctx context.Context, name multicluster.ClusterName, cl cluster.Cluster, q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) {
 	logger := log.FromContext(ctx).WithValues("cluster", name, "kind", kindOf(s.obj))
 	var inf cache.Informer
+	last := ""
 	err := wait.PollUntilContextCancel(ctx, s.retry, true, func(ctx context.Context) (bool, error) {
 		var err error
 		inf, err = cl.GetCache().GetInformer(ctx, s.obj, cache.BlockUntilSynced(false))
-		if err != nil {
-			logger.V(1).Info("the member does not serve the kind yet; will retry", "error", err.Error())
+		switch {
+		case err == nil:
+		case err.Error() != last:
+			last = err.Error()
+			logger.Info("cannot watch the kind yet; will retry", "error", last)
+		default:
+			logger.V(1).Info("cannot watch the kind yet; will retry", "error", last)
 		}
 		return err == nil, nil
 	})
