@@ -42,7 +42,7 @@ func TestGetDeploymentsThroughTheServiceProxy(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/fleet/", fleetapi.Handler(&fleetapi.Fleet{Index: index}, nil))
 	mux.Handle(console.Prefix, ui)
-	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), mux, fleet.Hub.Config, hubNamespace)
+	srv, err := fleetapi.NewServer(net.JoinHostPort(network.HostAddr, "0"), mux, fleet.Hub.Config, hubNamespace, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

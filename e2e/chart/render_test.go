@@ -105,6 +105,7 @@ func checkDefaultDeployment(t *testing.T, d *appsv1.Deployment, c corev1.Contain
 		"reconcile-timeout": "2m", "state-size-interval": "10m", "member-claim-duration": "1m", "member-sync-timeout": "1m",
 		"health-report-interval": "1m", "jar-cache-dir": "/var/cache/flink-hub/jars", "jar-cache-size": "2147483648", "jar-fetch-max-size": "268435456", "jar-fetch-timeout": "2m", "jar-fetch-concurrency": "2",
 		"jar-fetch-allow-private-networks": "false", "member-spread": "0", "handoff-wait": "10s",
+		"fleet-token-reviews-per-second": "10",
 	}
 	for name, v := range want {
 		if got, ok := flagValue(c.Args, name); !ok || got != v {
@@ -285,6 +286,7 @@ func TestRenderNonDefaults(t *testing.T) {
 			"podDisruptionBudget": map[string]any{"enabled": false}, "topologySpread": map[string]any{"enabled": false},
 			"image":   map[string]any{"repository": "registry.internal/flink-hub", "tag": "v9"},
 			"members": map[string]any{"allowInsecureKubeconfigs": true},
+			"fleet":   map[string]any{"tokenReviewsPerSecond": 2.5},
 		},
 		check: checkScaledTracedMonitored,
 	}, {
@@ -344,7 +346,7 @@ func checkScaledTracedMonitored(t *testing.T, r *rendered, d *appsv1.Deployment,
 	for name, v := range map[string]string{"shards": "128", "lease-duration": "20s", "otel-endpoint": "http://otel:4317",
 		"otel-protocol": "grpc", "otel-sampler": "traceidratio", "otel-sampler-arg": "0.25",
 		"flink-rest-transport": "url", "flink-rest-url-template": "http://{{.Name}}.{{.Namespace}}:8081",
-		"allow-insecure-member-kubeconfigs": "true"} {
+		"allow-insecure-member-kubeconfigs": "true", "fleet-token-reviews-per-second": "2.5"} {
 		if got, _ := flagValue(c.Args, name); got != v {
 			t.Errorf("--%s = %q, want %q", name, got, v)
 		}
@@ -489,6 +491,9 @@ var badValues = []struct {
 	{"fractional lease duration", map[string]any{"sharding": map[string]any{"leaseDuration": "1.5s"}}, "/sharding/leaseDuration", false},
 	{"zero sync timeout", map[string]any{"members": map[string]any{"syncTimeout": "0m"}}, "/members/syncTimeout", false},
 	{"zero probe interval", map[string]any{"members": map[string]any{"health": map[string]any{"interval": "0s"}}}, "/members/health/interval", false},
+	// The fleet API would review no unknown token at all: every new
+	// caller locked out.
+	{"no token reviews", map[string]any{"fleet": map[string]any{"tokenReviewsPerSecond": 0}}, "/fleet/tokenReviewsPerSecond", false},
 	{"zero jar fetch timeout", map[string]any{"sessionJobs": map[string]any{"jarFetchTimeout": "0s"}}, "/sessionJobs/jarFetchTimeout", false},
 	{"memory limit GOMEMLIMIT cannot read", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "1e9"}}}, `resources.limits.memory "1e9": the chart sets GOMEMLIMIT to 90% of it`, true},
 	{"member spread over shards", map[string]any{"sharding": map[string]any{"shards": 8, "memberSpread": 9}}, "sharding.memberSpread (9) must not exceed sharding.shards (8)", true},

@@ -26,6 +26,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.AllowInsecureKubeconfigs, "allow-insecure-member-kubeconfigs", d.AllowInsecureKubeconfigs, "accept member kubeconfigs that skip TLS verification, speak plain HTTP or use a proxy-url (refused by default)")
 	fs.StringVar(&o.FleetAddress, "fleet-bind-address", d.FleetAddress, "address of the read-only fleet API (/fleet/v1/...) and web console (/console/), HTTPS, callers authenticated and authorized by the hub apiserver; empty disables both")
 	fs.StringVar(&o.FleetAdvertiseAddress, "fleet-advertise-address", d.FleetAdvertiseAddress, "host:port at which the other replicas reach this one's fleet API (with --member-spread they ask each other for the members they serve); default: $POD_IP with the --fleet-bind-address port")
+	fs.Float64Var(&o.FleetTokenReviewsPerSecond, "fleet-token-reviews-per-second", d.FleetTokenReviewsPerSecond, "bearer tokens the fleet API has not seen lately (neither allowed nor refused) that it reviews with the hub apiserver a second, twice as many at once; beyond that such a token gets 429 without a review, so a flood of random tokens cannot take the hub's requests to its apiserver")
 	fs.StringVar(&o.TraceQueryURL, "trace-query-url", d.TraceQueryURL, "Jaeger query API (http://host:16686) the console reads reconcile traces from; empty leaves traces out of the console")
 	fs.IntVar(&o.StatusWorkers, "health-workers", d.StatusWorkers, "members probed at once")
 }
@@ -50,6 +51,9 @@ func (o *Options) Validate() error {
 	}
 	if o.ProbeInterval <= 0 || o.ProbeTimeout <= 0 || o.Debounce < 0 || o.StatusReportInterval < 0 {
 		problems = append(problems, errors.New("--health-probe-interval and --health-probe-timeout must be positive, --health-debounce and --health-report-interval not negative"))
+	}
+	if o.FleetTokenReviewsPerSecond <= 0 {
+		problems = append(problems, errors.New("--fleet-token-reviews-per-second must be positive"))
 	}
 	if o.StatusWorkers < 1 {
 		problems = append(problems, errors.New("--health-workers must be at least 1"))

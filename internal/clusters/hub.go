@@ -89,6 +89,10 @@ type Options struct {
 	// replica's fleet API (FleetAdvertised fills it from POD_IP when
 	// empty).
 	FleetAdvertiseAddress string
+	// FleetTokenReviewsPerSecond bounds the reviews of bearer tokens the
+	// fleet API remembers nothing of (fleetapi.WithAuth);
+	// fleetapi.DefaultTokenReviewsPerSecond when zero.
+	FleetTokenReviewsPerSecond float64
 	// TraceQueryURL is the Jaeger query API the console reads reconcile
 	// traces from; "" leaves traces out of the console.
 	TraceQueryURL string
@@ -151,17 +155,18 @@ func DefaultOptions() Options {
 		MemberBurst: 400,
 		// Far more than a healthy apiserver needs for one request of the
 		// hub's, and well below the reconcile deadline.
-		MemberRequestTimeout: 30 * time.Second,
-		MemberSyncTimeout:    DefaultSyncTimeout,
-		ProbeInterval:        10 * time.Second,
-		ProbeTimeout:         5 * time.Second,
-		StatusReportInterval: time.Minute,
-		Debounce:             30 * time.Second,
-		InstallCRDs:          true,
-		CRDRetryInterval:     5 * time.Second,
-		FleetAddress:         ":8082",
-		StatusWorkers:        8,
-		ClaimDuration:        claim.DefaultDuration,
+		MemberRequestTimeout:       30 * time.Second,
+		MemberSyncTimeout:          DefaultSyncTimeout,
+		ProbeInterval:              10 * time.Second,
+		ProbeTimeout:               5 * time.Second,
+		StatusReportInterval:       time.Minute,
+		Debounce:                   30 * time.Second,
+		InstallCRDs:                true,
+		CRDRetryInterval:           5 * time.Second,
+		FleetTokenReviewsPerSecond: fleetapi.DefaultTokenReviewsPerSecond,
+		FleetAddress:               ":8082",
+		StatusWorkers:              8,
+		ClaimDuration:              claim.DefaultDuration,
 	}
 }
 
@@ -388,7 +393,7 @@ func (h *Hub) serveFleet(hubCfg *rest.Config, opts Options) error {
 	mux := http.NewServeMux()
 	mux.Handle("/fleet/", fleetapi.Handler(fleet, configs{provider: h.Provider, defaults: h.Defaults}))
 	mux.Handle(console.Prefix, ui)
-	if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace); err != nil {
+	if h.Fleet, err = fleetapi.NewServer(opts.FleetAddress, mux, hubCfg, opts.Namespace, opts.FleetTokenReviewsPerSecond); err != nil {
 		return err
 	}
 	return h.Manager.GetLocalManager().Add(h.Fleet)

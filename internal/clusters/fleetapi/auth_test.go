@@ -13,7 +13,8 @@ import (
 // reviewed behind it, which extends the allowance or, for a token that
 // lost its access, ends it; a review the hub apiserver could not make
 // leaves the allowance to run out; a token is never allowed past allowTTL
-// after the start of the last review that allowed it.
+// after the start of the last review that allowed it; a refusal is
+// remembered for refuseTTL.
 func TestAuthRemembersAndReviewsAhead(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	type step struct {
@@ -41,8 +42,9 @@ func TestAuthRemembersAndReviewsAhead(t *testing.T) {
 		{"a token that lost its access is refused within the allowance", []step{
 			{"first request reviews", 0, http.StatusOK, http.StatusOK, 1, false},
 			{"access removed; last third: still served, reviewed behind", 21 * time.Second, http.StatusForbidden, http.StatusOK, 1, true},
-			{"the refusal ended the allowance", 22 * time.Second, http.StatusForbidden, http.StatusForbidden, 1, false},
-			{"refusals are not remembered", 23 * time.Second, http.StatusForbidden, http.StatusForbidden, 1, false},
+			{"the refusal ended the allowance and is remembered", 22 * time.Second, http.StatusForbidden, http.StatusForbidden, 0, false},
+			{"access given back: refused until refuseTTL after the refusal's review", 30 * time.Second, http.StatusOK, http.StatusForbidden, 0, false},
+			{"past refuseTTL the token is reviewed again", 31 * time.Second, http.StatusOK, http.StatusOK, 1, false},
 		}},
 		{"a review that cannot be made leaves the allowance to run out", []step{
 			{"first request reviews", 0, http.StatusOK, http.StatusOK, 1, false},
@@ -64,7 +66,7 @@ func TestAuthRemembersAndReviewsAhead(t *testing.T) {
 			a := newAuth(func(context.Context, string) (int, string) {
 				reviews++
 				return verdict, http.StatusText(verdict)
-			})
+			}, DefaultTokenReviewsPerSecond)
 			a.now = func() time.Time { return now }
 			a.spawn = func(f func()) { queued = append(queued, f) }
 			for _, s := range tc.steps {
@@ -87,7 +89,7 @@ func TestAuthRemembersAndReviewsAhead(t *testing.T) {
 // is under way, further requests do not start another.
 func TestAuthReviewsATokenOnceAtATime(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	a := newAuth(func(context.Context, string) (int, string) { return http.StatusOK, "" })
+	a := newAuth(func(context.Context, string) (int, string) { return http.StatusOK, "" }, DefaultTokenReviewsPerSecond)
 	a.now = func() time.Time { return now }
 	var queued []func()
 	a.spawn = func(f func()) { queued = append(queued, f) }

@@ -117,9 +117,11 @@ type Server struct {
 
 // NewServer returns a Server of handler (Handler, and the console) on addr
 // (":0" picks a free port) that authenticates and authorizes callers
-// against the hub apiserver of hubCfg, whose hub namespace is namespace.
-func NewServer(addr string, handler http.Handler, hubCfg *rest.Config, namespace string) (*Server, error) {
-	h, err := WithAuth(hubCfg, namespace, handler)
+// against the hub apiserver of hubCfg, whose hub namespace is namespace,
+// reviewing at most reviewsPerSecond tokens it remembers nothing of a
+// second (WithAuth).
+func NewServer(addr string, handler http.Handler, hubCfg *rest.Config, namespace string, reviewsPerSecond float64) (*Server, error) {
+	h, err := WithAuth(hubCfg, namespace, reviewsPerSecond, handler)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func startServer(t *testing.T, ix *fleetindex.Index, ns string) string {
 func startFleetServer(t *testing.T, fleet *fleetapi.Fleet, ns string, parent context.Context) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(parent)
-	srv, err := fleetapi.NewServer("127.0.0.1:0", fleetapi.Handler(fleet, nil), hub.Config, ns)
+	srv, err := fleetapi.NewServer("127.0.0.1:0", fleetapi.Handler(fleet, nil), hub.Config, ns, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
