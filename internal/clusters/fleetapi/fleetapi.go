@@ -113,6 +113,26 @@ type Server struct {
 	addr    string
 	handler http.Handler
 	bound   chan string
+	limits  serverLimits
+}
+
+// serverLimits bound what a caller, authenticated or not, can make the
+// server hold: how long a connection may take to send a request's headers
+// (the TLS handshake included) and the whole request, to take an answer,
+// to sit idle between requests, how large the headers may be (the bearer
+// token is one), and how many connections may be open at once.
+type serverLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes, maxConns      int
+}
+
+// defaultLimits are the production limits: every answer is made within
+// seconds (peers 5 s, a member's configuration 10 s), a bearer token is a
+// few KiB, and the callers are the hub apiserver's service proxy, the
+// peer replicas and the odd direct client, which keep few connections.
+var defaultLimits = serverLimits{
+	readHeader: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 90 * time.Second,
+	maxHeaderBytes: 64 << 10, maxConns: 512,
 }
 
 // NewServer returns a Server of handler (Handler, and the console) on addr
@@ -125,7 +145,7 @@ func NewServer(addr string, handler http.Handler, hubCfg *rest.Config, namespace
 	if err != nil {
 		return nil, err
 	}
-	return &Server{addr: addr, handler: h, bound: make(chan string, 1)}, nil
+	return &Server{addr: addr, handler: h, bound: make(chan string, 1), limits: defaultLimits}, nil
 }
 
 // Addr waits until the server listens and returns its address.
@@ -158,8 +178,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.bound <- ln.Addr().String()
-	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	ln = tls.NewListener(&connLimit{Listener: ln, max: s.limits.maxConns}, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	l := s.limits
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: l.readHeader, ReadTimeout: l.read, WriteTimeout: l.write,
+		IdleTimeout: l.idle, MaxHeaderBytes: l.maxHeaderBytes}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
