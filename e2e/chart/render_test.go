@@ -494,6 +494,11 @@ var badValues = []struct {
 	// The fleet API would review no unknown token at all: every new
 	// caller locked out.
 	{"no token reviews", map[string]any{"fleet": map[string]any{"tokenReviewsPerSecond": 0}}, "/fleet/tokenReviewsPerSecond", false},
+	// cert-manager refuses an issuerRef without a name, or of a kind it
+	// does not have, only once the Certificate exists, and the hub waits
+	// for a certificate that never comes.
+	{"issuerRef without a name", map[string]any{"webhook": map[string]any{"certManager": map[string]any{"enabled": true, "issuerRef": map[string]any{"kind": "ClusterIssuer"}}}}, "/webhook/certManager/issuerRef", false},
+	{"issuerRef kind", map[string]any{"webhook": map[string]any{"certManager": map[string]any{"enabled": true, "issuerRef": map[string]any{"name": "ca", "kind": "CAIssuer"}}}}, "at '/webhook/certManager/issuerRef/kind': value must be one of 'Issuer', 'ClusterIssuer'", false},
 	{"zero jar fetch timeout", map[string]any{"sessionJobs": map[string]any{"jarFetchTimeout": "0s"}}, "/sessionJobs/jarFetchTimeout", false},
 	{"memory limit GOMEMLIMIT cannot read", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "1e9"}}}, `resources.limits.memory "1e9": the chart sets GOMEMLIMIT to 90% of it`, true},
 	{"member spread over shards", map[string]any{"sharding": map[string]any{"shards": 8, "memberSpread": 9}}, "sharding.memberSpread (9) must not exceed sharding.shards (8)", true},

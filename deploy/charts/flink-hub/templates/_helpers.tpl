@@ -44,6 +44,29 @@ naming them, so that `helm install` fails instead of the hub crash-looping. */}}
 {{- end -}}
 {{- end -}}
 
+{{/* Refuses a cert-manager issuerRef the webhook cannot work with, where the
+chart can tell: the hub registers the ca.crt of the serving certificate's
+Secret as the webhook's caBundle in every member, and the certificate names
+the webhook Service's in-cluster names. An ACME issuer (Let's Encrypt and
+the like) cannot issue those names and puts no ca.crt in the Secret, so
+the Certificate would never be Ready and the pod never start. The issuer is
+looked up at install and upgrade only (helm template and client dry-runs
+cannot), when the cluster serves cert-manager.io/v1 and checkIssuer is on
+(it needs get on the Issuer or ClusterIssuer); an issuer that does not
+exist yet passes. */}}
+{{- define "flink-hub.checkIssuer" -}}
+{{- $cm := .Values.webhook.certManager -}}
+{{- $ref := $cm.issuerRef -}}
+{{- $kind := $ref.kind | default "Issuer" -}}
+{{- if and $ref $cm.checkIssuer (eq ($ref.group | default "cert-manager.io") "cert-manager.io") (.Capabilities.APIVersions.Has (printf "cert-manager.io/v1/%s" $kind)) -}}
+{{- $ns := ternary "" .Release.Namespace (eq $kind "ClusterIssuer") -}}
+{{- $issuer := lookup "cert-manager.io/v1" $kind $ns $ref.name -}}
+{{- if hasKey ($issuer.spec | default dict) "acme" -}}
+{{- fail (printf "webhook.certManager.issuerRef: %s %q is an ACME issuer, which cannot issue the webhook Service's in-cluster names (%s-webhook.%s.svc) and gives no ca.crt, which the hub registers in every member as the webhook's caBundle. Name a CA issuer (an Issuer or ClusterIssuer with spec.ca, e.g. one whose CA certificate a selfSigned issuer made) whose Secret carries ca.crt, or leave issuerRef empty for the chart's own CA" $kind $ref.name (include "flink-hub.fullname" .) .Release.Namespace) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* GOMEMLIMIT: 90% of resources.limits.memory in bytes, empty without a
 memory limit. The Go runtime then collects harder as the heap nears the
 limit instead of being OOM-killed at it; the 10% is headroom for what the
