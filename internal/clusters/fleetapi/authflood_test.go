@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // floodAuth is an auth on a clock that moves only when the test moves
@@ -143,5 +146,32 @@ func TestAuthMemoryIsBounded(t *testing.T) {
 	}
 	if got := f.ask("random-1", 1); got[http.StatusUnauthorized] != 1 {
 		t.Fatalf("a refused token after the bound: %v", got)
+	}
+}
+
+// TestWithAuthAsksToRetryBeyondTheBound: over HTTP, a token refused for
+// the bound on reviews gets 429 with Retry-After, without a review (the
+// hub apiserver here is unreachable, so a review would answer 500).
+func TestWithAuthAsksToRetryBeyondTheBound(t *testing.T) {
+	h, err := WithAuth(&rest.Config{Host: "https://127.0.0.1:1"}, "hub", 0.001, http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for i, want := range []int{http.StatusInternalServerError, http.StatusTooManyRequests} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/fleet/v1/clusters", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer token-%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusTooManyRequests) != (resp.Header.Get("Retry-After") == "1") {
+			t.Fatalf("token %d: %d, Retry-After %q; want %d, and Retry-After 1 with 429", i, resp.StatusCode, resp.Header.Get("Retry-After"), want)
+		}
 	}
 }
