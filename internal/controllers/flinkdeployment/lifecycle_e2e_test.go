@@ -236,37 +236,38 @@ func TestPeriodicCheckpoints(t *testing.T) {
 	}
 }
 
-func TestUpgradeModes(t *testing.T) {
-	cases := []struct {
-		mode  v1beta1.UpgradeMode
-		check func(t *testing.T, got *v1beta1.FlinkDeployment, restored *jobmanager.Restore)
-	}{
-		{v1beta1.UpgradeModeLastState, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
-			if r == nil || r.IsSavepoint || r.CheckpointID == 0 {
-				t.Errorf("last-state must restore from the latest HA checkpoint, restored %+v", r)
-			}
-		}},
-		{v1beta1.UpgradeModeSavepoint, func(t *testing.T, got *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
-			path := got.Status.JobStatus.UpgradeSavepointPath
-			if path == "" || r == nil || r.Path != path || !r.IsSavepoint {
-				t.Errorf("savepoint mode must restore from the upgrade savepoint %q, restored %+v", path, r)
-			}
-			if sp := got.Status.JobStatus.SavepointInfo.LastSavepoint; sp == nil || sp.TriggerType != v1beta1.TriggerUpgrade || sp.Location != path {
-				t.Errorf("last savepoint %+v", sp)
-			}
-		}},
-		{v1beta1.UpgradeModeStateless, func(t *testing.T, _ *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
-			if r != nil {
-				t.Errorf("stateless must start empty, restored %+v", r)
-			}
-		}},
+// checkRestored checks that the job an upgrade in mode started (got, its
+// FlinkDeployment) restored what the mode keeps: the latest HA checkpoint
+// (last-state), the upgrade savepoint (savepoint), nothing (stateless).
+func checkRestored(t *testing.T, mode v1beta1.UpgradeMode, got *v1beta1.FlinkDeployment, r *jobmanager.Restore) {
+	t.Helper()
+	switch mode {
+	case v1beta1.UpgradeModeLastState:
+		if r == nil || r.IsSavepoint || r.CheckpointID == 0 {
+			t.Errorf("last-state must restore from the latest HA checkpoint, restored %+v", r)
+		}
+	case v1beta1.UpgradeModeSavepoint:
+		path := got.Status.JobStatus.UpgradeSavepointPath
+		if path == "" || r == nil || r.Path != path || !r.IsSavepoint {
+			t.Errorf("savepoint mode must restore from the upgrade savepoint %q, restored %+v", path, r)
+		}
+		if sp := got.Status.JobStatus.SavepointInfo.LastSavepoint; sp == nil || sp.TriggerType != v1beta1.TriggerUpgrade || sp.Location != path {
+			t.Errorf("last savepoint %+v", sp)
+		}
+	default:
+		if r != nil {
+			t.Errorf("stateless must start empty, restored %+v", r)
+		}
 	}
-	for _, tc := range cases {
-		t.Run(string(tc.mode), func(t *testing.T) {
+}
+
+func TestUpgradeModes(t *testing.T) {
+	for _, mode := range []v1beta1.UpgradeMode{v1beta1.UpgradeModeLastState, v1beta1.UpgradeModeSavepoint, v1beta1.UpgradeModeStateless} {
+		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			fd, old := deployAndPatch(t, ctx, haExample(t, "upgrade-"+string(tc.mode), tc.mode), `{"spec":{"job":{"parallelism":3}}}`)
+			fd, old := deployAndPatch(t, ctx, haExample(t, "upgrade-"+string(mode), mode), `{"spec":{"job":{"parallelism":3}}}`)
 			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded and running", func(got *v1beta1.FlinkDeployment) bool {
 				if !running(got) || got.Status.ObservedGeneration != got.Generation {
 					return false
@@ -282,7 +283,7 @@ func TestUpgradeModes(t *testing.T) {
 			if job == nil || job.Spec.Parallelism != 3 {
 				t.Fatalf("new job %+v", job)
 			}
-			tc.check(t, got, job.Spec.Restore)
+			checkRestored(t, mode, got, job.Spec.Restore)
 			if !hasEvent(ctx, fd, "SpecChanged") {
 				t.Error("no SpecChanged event")
 			}
