@@ -158,23 +158,31 @@ func (r *Reconciler) reportStallAndPersist(ctx context.Context, s *state, err er
 // the readiness timeout after its deletion is reported (DeletionStalled),
 // naming what holds it, and waited for still: nothing is forced.
 func (r *Reconciler) awaitJobManagerGone(ctx context.Context, s *state, what string) error {
-	wait := requeue.Waiting(fmt.Errorf("waiting for the JobManager deployment to be deleted for %s", what), r.Options.ReconcileInterval)
 	jm := &appsv1.Deployment{}
 	key := client.ObjectKey{Namespace: s.fd.Namespace, Name: deployer.JobManagerDeploymentName(s.fd)}
 	if err := s.cluster.GetClient().Get(ctx, key, jm); err != nil || jm.DeletionTimestamp == nil {
-		return wait // read again on the next reconcile
+		// Read again on the next reconcile.
+		return requeue.Waiting(fmt.Errorf("waiting for the JobManager Deployment to be deleted for %s", what), r.Options.ReconcileInterval)
 	}
+	return r.awaitDeleted(s, "JobManager Deployment", jm, what, r.Options.ReconcileInterval)
+}
+
+// awaitDeleted is the wait for obj, a kind the hub deleted for what,
+// looked at again every so often. One still there longer than the
+// readiness timeout after its deletion is reported (DeletionStalled),
+// naming what holds it, and waited for still (an event instead while
+// status.error holds a failed job's cause, which stays).
+func (r *Reconciler) awaitDeleted(s *state, kind string, obj client.Object, what string, every time.Duration) error {
+	wait := requeue.Waiting(fmt.Errorf("waiting for the %s %s to be deleted for %s", kind, obj.GetName(), what), every)
 	timeout := r.readinessTimeout(&s.fd.Spec)
-	since := jm.DeletionTimestamp.Time
+	since := obj.GetDeletionTimestamp().Time
 	if left := timeout - r.now().Sub(since); left >= 0 {
 		// Looked at again when the timeout passes, to report it.
-		return requeue.Waiting(wait, min(r.Options.ReconcileInterval, left+time.Second))
+		return requeue.Waiting(wait, min(every, left+time.Second))
 	}
-	msg := fmt.Sprintf("the JobManager Deployment %s/%s, deleted for %s at %s, is still there after the readiness timeout of %s: %s; the hub keeps waiting",
-		key.Namespace, key.Name, what, since.UTC().Format(time.RFC3339), timeout, deletionHolders(jm))
+	msg := fmt.Sprintf("the %s %s/%s, deleted for %s at %s, is still there after the readiness timeout of %s: %s; the hub keeps waiting",
+		kind, obj.GetNamespace(), obj.GetName(), what, since.UTC().Format(time.RFC3339), timeout, deletionHolders(obj))
 	if s.problem.Is(problem.JobFailed) {
-		// The failed job's cause (an ended job's cluster shut down)
-		// stays in status.error; the stall is an event.
 		r.event(s, corev1.EventTypeWarning, string(problem.DeletionStalled), msg)
 		return wait
 	}
@@ -182,13 +190,13 @@ func (r *Reconciler) awaitJobManagerGone(ctx context.Context, s *state, what str
 	return wait
 }
 
-// deletionHolders says what keeps a deleted Deployment: its finalizers.
-func deletionHolders(d *appsv1.Deployment) string {
-	if len(d.Finalizers) == 0 {
+// deletionHolders says what keeps a deleted object: its finalizers.
+func deletionHolders(obj client.Object) string {
+	if len(obj.GetFinalizers()) == 0 {
 		return "it has no finalizers left; the member's garbage collector has not removed it"
 	}
 	var out []string
-	for _, f := range d.Finalizers {
+	for _, f := range obj.GetFinalizers() {
 		if f == metav1.FinalizerDeleteDependents {
 			out = append(out, f+" (its ReplicaSets and pods are not gone yet: pods on a lost node stay until the node returns or they are force-deleted)")
 			continue
