@@ -473,3 +473,33 @@ func TestRestServiceType(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceInPlace: an apply changes a Service in place unless the
+// change is between headless and an allocated cluster IP, either way; the
+// type among ClusterIP, NodePort and LoadBalancer changes in place.
+func TestServiceInPlace(t *testing.T) {
+	svc := func(typ corev1.ServiceType, clusterIP string) *corev1.Service {
+		return &corev1.Service{Spec: corev1.ServiceSpec{Type: typ, ClusterIP: clusterIP}}
+	}
+	cases := []struct {
+		name       string
+		live, want *corev1.Service
+		inPlace    bool
+	}{
+		{"ClusterIP stays", svc(corev1.ServiceTypeClusterIP, "10.96.0.10"), svc(corev1.ServiceTypeClusterIP, ""), true},
+		{"ClusterIP to NodePort", svc(corev1.ServiceTypeClusterIP, "10.96.0.10"), svc(corev1.ServiceTypeNodePort, ""), true},
+		{"LoadBalancer to ClusterIP", svc(corev1.ServiceTypeLoadBalancer, "10.96.0.10"), svc(corev1.ServiceTypeClusterIP, ""), true},
+		{"headless stays", svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), true},
+		{"ClusterIP to headless", svc(corev1.ServiceTypeClusterIP, "10.96.0.10"), svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), false},
+		{"NodePort to headless", svc(corev1.ServiceTypeNodePort, "10.96.0.10"), svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), false},
+		{"headless to ClusterIP", svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), svc(corev1.ServiceTypeClusterIP, ""), false},
+		{"headless to LoadBalancer", svc(corev1.ServiceTypeClusterIP, corev1.ClusterIPNone), svc(corev1.ServiceTypeLoadBalancer, ""), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := deployer.ServiceInPlace(tc.live, tc.want); got != tc.inPlace {
+				t.Errorf("ServiceInPlace = %v, want %v", got, tc.inPlace)
+			}
+		})
+	}
+}

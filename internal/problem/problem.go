@@ -61,8 +61,9 @@ const (
 	// jobs that still name it.
 	DeletionBlocked Reason = "DeletionBlocked"
 	// DeletionStalled: a JobManager Deployment the hub deleted (for the
-	// resource's deletion, an upgrade or a shutdown) has been going for
-	// longer than the readiness timeout; the hub keeps waiting.
+	// resource's deletion, an upgrade or a shutdown), or a REST Service it
+	// replaces, has been going for longer than the readiness timeout; the
+	// hub keeps waiting.
 	DeletionStalled Reason = "DeletionStalled"
 	// Unknown: status.error written by something other than the hub (an
 	// older hub, the Apache operator), kept as it is.

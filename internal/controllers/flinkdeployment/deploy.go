@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -63,10 +64,12 @@ func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkD
 		}
 	}
 	for _, group := range [][]client.Object{first, workloads} {
-		if err := r.applyAll(ctx, s.cluster.GetClient(), group); err != nil {
-			return err
+		if err := r.applyAll(ctx, s, target, group); err != nil {
+			return r.explainApply(s, err)
 		}
 	}
+	// A Service replaced (applyService) is in place.
+	s.clear(problem.DeletionStalled)
 	if s.lastSpec == nil {
 		// A first deployment has nothing left from an earlier one.
 		return nil
@@ -74,19 +77,29 @@ func (r *Reconciler) apply(ctx context.Context, s *state, target *v1beta1.FlinkD
 	return deployer.DeleteLeftovers(ctx, s.cluster.GetAPIReader(), s.cluster.GetClient(), target, objs, r.deployers()...)
 }
 
-// applyAll applies objs with server-side apply, concurrently.
-func (r *Reconciler) applyAll(ctx context.Context, c client.Client, objs []client.Object) error {
+// applyAll applies objs, target's member objects, with server-side
+// apply, concurrently; a Service that cannot change in place is replaced
+// (applyService).
+func (r *Reconciler) applyAll(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, objs []client.Object) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, obj := range objs {
 		g.Go(func() error {
-			//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
-			if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {
-				return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+			if svc, ok := obj.(*corev1.Service); ok {
+				return r.applyService(ctx, s, target, svc)
 			}
-			return nil
+			return r.applyOne(ctx, s.cluster.GetClient(), obj)
 		})
 	}
 	return g.Wait()
+}
+
+// applyOne applies obj with server-side apply; obj becomes the result.
+func (r *Reconciler) applyOne(ctx context.Context, c client.Client, obj client.Object) error {
+	//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
+	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
 }
 
 // desiredTaskManagers is the number of TaskManagers the deployed spec

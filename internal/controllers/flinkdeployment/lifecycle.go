@@ -399,7 +399,8 @@ func (r *Reconciler) cancelJob(ctx context.Context, s *state) {
 // deleteCluster deletes the JobManager and TaskManager Deployments (and the
 // HA metadata unless kept) for what (the upgrade, a shutdown) and waits
 // until the JobManager is gone. Services and ConfigMaps stay: the new
-// cluster reuses them.
+// cluster reuses them (a Service whose cluster IP must change is replaced
+// when the new cluster is applied, applyService).
 func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, what string) error {
 	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
 		return err
