@@ -270,6 +270,53 @@ func TestSessionClusterCalls(t *testing.T) {
 	}
 }
 
+// sessionWithJar serves a simulated session cluster with a TaskManager
+// and a jar uploaded; it returns the cluster, its client and the jar's id.
+func sessionWithJar(t *testing.T, ctx context.Context) (*jobmanager.JobManager, flinkrest.Client, string) {
+	t.Helper()
+	jm, c := serve(t, jobmanager.Config{ClusterID: "session"})
+	jm.SetTaskManagers([]string{"tm-1"})
+	jarID, err := c.UploadJar(ctx, "job.jar", strings.NewReader("PK\x03\x04 jar bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jm, c, jarID
+}
+
+// TestLostRunAnswer: the simulator's LoseRunAnswers runs the job but holds
+// the answer until the faults change, then resets the connection, as a
+// JobManager whose answer is lost after it accepted the job: the client
+// sees an error that is no refusal, the job runs meanwhile, and running
+// its id again is refused as a duplicate.
+func TestLostRunAnswer(t *testing.T) {
+	ctx := context.Background()
+	jm, c, jarID := sessionWithJar(t, ctx)
+	jm.SetFaults(jobmanager.Faults{LoseRunAnswers: true})
+	const id = "0123456789abcdef0123456789abcdef"
+	run := api.JarRunRequestBody{JobId: id, EntryClass: "org.example.Main"}
+	lost := make(chan error, 1)
+	go func() {
+		_, err := c.RunJar(ctx, jarID, run)
+		lost <- err
+	}()
+	eventually(t, "the job running, its answer held", func() bool {
+		d, err := c.JobDetails(ctx, id)
+		return err == nil && d.State == api.JobStatusRUNNING
+	})
+	select {
+	case err := <-lost:
+		t.Fatalf("run answered while its answer is held: %v", err)
+	default:
+	}
+	jm.SetFaults(jobmanager.Faults{})
+	if err := <-lost; err == nil || flinkrest.KindOf(err) == flinkrest.KindRejected || flinkrest.IsTimeout(err) {
+		t.Fatalf("lost answer: %v, want the connection reset", err)
+	}
+	if _, err := c.RunJar(ctx, jarID, run); !flinkrest.IsDuplicateSubmission(err) {
+		t.Fatalf("run again: %v, want a duplicate submission", err)
+	}
+}
+
 // TestKnownJobIDsAreRefusedAsDuplicates: running a job id the session
 // cluster knows is refused as Flink's Dispatcher refuses it, while the job
 // runs, after it ended and after its details expired (the job result store
@@ -277,12 +324,7 @@ func TestSessionClusterCalls(t *testing.T) {
 // submission with a one-line message.
 func TestKnownJobIDsAreRefusedAsDuplicates(t *testing.T) {
 	ctx := context.Background()
-	jm, c := serve(t, jobmanager.Config{ClusterID: "session"})
-	jm.SetTaskManagers([]string{"tm-1"})
-	jarID, err := c.UploadJar(ctx, "job.jar", strings.NewReader("PK\x03\x04 jar bytes"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	jm, c, jarID := sessionWithJar(t, ctx)
 	const id = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	run := api.JarRunRequestBody{JobId: id, EntryClass: "org.example.Main"}
 	if _, err := c.RunJar(ctx, jarID, run); err != nil {

@@ -30,6 +30,12 @@ type Faults struct {
 	// triggers but never answers them: the client times out after Flink
 	// accepted (a lost answer, a partition).
 	LoseTriggerAnswers bool
+	// LoseRunAnswers carries out jar runs (POST /jars/:id/run) but never
+	// answers them: the answer is held until the faults change, then the
+	// connection is reset. Flink accepted the job and the client never
+	// learns it (a reset, a timeout); the hold lets a test end the job,
+	// and expire it, before the client looks again.
+	LoseRunAnswers bool
 	// ForgetTriggers answers 404 to every savepoint status request, as
 	// Flink does once its operation cache dropped the trigger
 	// (rest.async.store-duration) or the JobManager restarted.
@@ -37,10 +43,25 @@ type Faults struct {
 }
 
 // SetFaults replaces the injected faults.
+// Answers held by LoseRunAnswers are released, with a reset.
 func (jm *JobManager) SetFaults(f Faults) {
 	jm.mu.Lock()
 	defer jm.mu.Unlock()
 	jm.faults = f
+	if jm.faultsChanged != nil {
+		close(jm.faultsChanged)
+		jm.faultsChanged = nil
+	}
+}
+
+// faultsChange is closed when the faults are next replaced.
+func (jm *JobManager) faultsChange() <-chan struct{} {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	if jm.faultsChanged == nil {
+		jm.faultsChanged = make(chan struct{})
+	}
+	return jm.faultsChanged
 }
 
 // Faults returns the injected faults.
@@ -86,6 +107,16 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 			}
 			return
 		}
+		if f.LoseRunAnswers && isJarRun(r) {
+			changed := jm.faultsChange()
+			next.ServeHTTP(discardWriter{header: http.Header{}}, r)
+			select {
+			case <-r.Context().Done():
+			case <-jm.stop:
+			case <-changed:
+			}
+			panic(http.ErrAbortHandler) // the connection is reset, unanswered
+		}
 		if f.ForgetTriggers && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/savepoints/") {
 			writeError(w, http.StatusNotFound, "There is no savepoint operation with this triggerId (simulated: forgotten).")
 			return
@@ -97,6 +128,11 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 // isSavepointTrigger reports a savepoint or stop-with-savepoint trigger.
 func isSavepointTrigger(r *http.Request) bool {
 	return r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/savepoints") || strings.HasSuffix(r.URL.Path, "/stop"))
+}
+
+// isJarRun reports a jar run (a job submission).
+func isJarRun(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/jars/") && strings.HasSuffix(r.URL.Path, "/run")
 }
 
 // discardWriter is a ResponseWriter whose answer nobody reads.

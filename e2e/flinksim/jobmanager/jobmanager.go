@@ -142,6 +142,9 @@ type JobManager struct {
 	// counts the per-job request counters (JobRequests).
 	results map[string]bool
 	counts  map[string]*jobCounts
+	// faultsChanged is closed when the faults are replaced (SetFaults);
+	// made when a held answer waits for it.
+	faultsChanged chan struct{}
 }
 
 // New starts a simulated JobManager; an application's job and recovered
