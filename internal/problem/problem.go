@@ -57,6 +57,12 @@ const (
 	SessionClusterUnavailable Reason = "SessionClusterUnavailable"
 	// JarUnavailable: a session job's jar cannot be fetched or uploaded.
 	JarUnavailable Reason = "JarUnavailable"
+	// JobResultGone: Flink refuses a session job's recorded job id as
+	// already submitted (its job result store holds it: the answer to the
+	// submission was lost) but no longer shows the job: it ended and its
+	// details and result expired before the hub saw them, so how it ended
+	// is unknown. The job is not run again.
+	JobResultGone Reason = "JobResultGone"
 	// DeletionBlocked: a session cluster's deletion waits for the session
 	// jobs that still name it.
 	DeletionBlocked Reason = "DeletionBlocked"

@@ -71,7 +71,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state, jm flinkrest.Client)
 		exceptions, err := jm.Exceptions(ctx, js.JobID)
 		s.problem = problem.WithTrace(problem.New(problem.JobFailed, "Job failed: "+flinkdeployment.FailureCause(exceptions, err)), flinkdeployment.FailureTrace(exceptions))
 	} else if state != v1beta1.JobFailed {
-		s.problem = clearProblem(s.problem, problem.JobFailed, problem.ReconcileFailed)
+		s.problem = clearProblem(s.problem, problem.JobFailed, problem.ReconcileFailed, problem.JobResultGone)
 	}
 	return nil
 }
@@ -134,11 +134,14 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		return r.submit(ctx, s, jm, false) // resume, from the savepoint the suspend took
 	case changed(spec, s.last) || suspended(spec):
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		s.problem = clearProblem(s.problem, problem.JobResultGone) // the new spec is the subject now
 		r.event(s, "Normal", "SpecChanged", specChangedText(s))
 		if err := r.persist(ctx, s); err != nil {
 			return err
 		}
 		return r.continueUpgrade(ctx, s, jm)
+	case s.missing && s.problem.Is(problem.JobResultGone):
+		return nil // ended unseen: never run again
 	case s.missing && st.JobStatus.State == v1beta1.JobReconciling:
 		return r.run(ctx, s, jm) // recorded, never arrived (or lost)
 	}
@@ -416,7 +419,7 @@ func (r *Reconciler) submit(ctx context.Context, s *state, jm flinkrest.Client, 
 // run uploads the job's jar (jobJar), runs the recorded job id from the
 // recorded restore path, and deletes the uploaded jar. A job id Flink
 // already knows (running, or ended and kept in its job result store) is
-// not an error: the submission arrived before.
+// not an error: the submission arrived before (alreadySubmitted).
 func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) error {
 	job, js := s.job.Spec.Job, &s.job.Status.JobStatus
 	name, jar, err := r.jobJar(ctx, s)
@@ -436,12 +439,45 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 	conf, _ := s.job.Spec.FlatConfiguration()
 	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
 		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
-	if _, err := jm.RunJar(ctx, jarID, req); err != nil && !flinkrest.IsDuplicateSubmission(err) {
+	if _, err := jm.RunJar(ctx, jarID, req); flinkrest.IsDuplicateSubmission(err) {
+		return r.alreadySubmitted(ctx, s, jm)
+	} else if err != nil {
 		return fmt.Errorf("run job %s: %w", js.JobID, err)
 	}
-	s.problem = clearProblem(s.problem, problem.JarUnavailable, problem.ReconcileFailed)
+	s.problem = clearProblem(s.problem, problem.JarUnavailable, problem.ReconcileFailed, problem.JobResultGone)
 	r.event(s, "Normal", "Submit", "Submitted job "+js.JobID+fromText(js.UpgradeSavepointPath))
 	s.next = r.Options.ProgressCheckInterval
+	return nil
+}
+
+// alreadySubmitted handles Flink refusing the recorded job id as already
+// submitted: an earlier submission arrived and its answer was lost (a
+// timeout, a reset connection). The job is read again, as the refusal
+// came after the read that did not find it: one Flink shows is followed
+// from now on. One it still does not show has ended (FINISHED, FAILED or
+// CANCELED: the job result store that refused the id holds only jobs that
+// ended) and its details expired (jobstore.expiration-time) before the
+// hub saw it. No REST call answers for it any more (Flink's
+// /jobs/{id}/execution-result reads the same expired store as
+// /jobs/{id}), so how it ended is unknown: JobResultGone says so, and the
+// job is never run again (each run would be refused). A job that does
+// show up later after all is followed again (observe clears the problem).
+func (r *Reconciler) alreadySubmitted(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	s.missing = false
+	if err := r.observe(ctx, s, jm); err != nil {
+		return err
+	}
+	if !s.missing {
+		s.problem = clearProblem(s.problem, problem.JarUnavailable, problem.ReconcileFailed)
+		r.event(s, "Normal", "Submit", "Job "+js.JobID+" was submitted before: the answer to that submission was lost")
+		s.next = r.Options.ProgressCheckInterval
+		return nil
+	}
+	s.problem = problem.New(problem.JobResultGone, fmt.Sprintf("job %s was submitted to session cluster %s and has ended, but how (FINISHED, FAILED or CANCELED) is unknown: "+
+		"the answer to its submission was lost, and the job ended and Flink dropped its details and result (jobstore.expiration-time) before the hub could read them. "+
+		"Flink refuses to run the same job id again and the hub does not try; change the spec, or suspend and resume the job, to run it again under a new id",
+		js.JobID, s.session.Name))
 	return nil
 }
 

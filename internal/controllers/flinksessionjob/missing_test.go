@@ -2,11 +2,14 @@ package flinksessionjob_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -206,5 +209,127 @@ func TestUpgradeWaitsForAPendingSavepoint(t *testing.T) {
 	if manual == nil || manual.Location == "" || manual.TriggerNonce == nil || *manual.TriggerNonce != 5 || manual.Location == got.Status.JobStatus.UpgradeSavepointPath {
 		t.Fatalf("history %+v, upgrade from %s: want the manual savepoint recorded with its nonce, the upgrade from its own",
 			got.Status.JobStatus.SavepointInfo.SavepointHistory, got.Status.JobStatus.UpgradeSavepointPath)
+	}
+}
+
+// TestLostSubmissionOfAnEndedJob: the answer to a session job's jar run is
+// lost (the connection reset after Flink accepted the job), and the job
+// ends and expires from Flink's job list before the hub looks again. Flink
+// refuses the recorded id as a duplicate (its job result store keeps it)
+// and shows no such job, so how the job ended is unknown: the hub says so
+// in status.error (JobResultGone, naming the job) and stops. Before, it
+// took each refusal for a submission that had arrived and ran the jar
+// again at every progress check, RECONCILING forever. A spec change runs
+// the job again under a new id.
+func TestLostSubmissionOfAnEndedJob(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "lost-run")
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	job := upstreamJobs(t, "lost-run", framework.NewArtifacts(t))[0]
+	id := lostRunOfAnEndedJob(t, ctx, fd, job)
+	got := waitJob(t, job, "JobResultGone", func(j *v1beta1.FlinkSessionJob) bool {
+		return problem.Decode(j.Status.Error).Is(problem.JobResultGone)
+	})
+	if p := problem.Decode(got.Status.Error); got.Status.JobStatus.JobID != id || !strings.Contains(p.Message, "job "+id+" was submitted") || !strings.Contains(p.Message, "has ended") {
+		t.Fatalf("job %s, status.error %q: want job %s reported ended with its result gone", got.Status.JobStatus.JobID, p.Message, id)
+	}
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(problem.JobResultGone) {
+		t.Fatalf("Ready condition %+v, want False with reason JobResultGone", c)
+	}
+	awaitEvent(t, job, string(problem.JobResultGone), "has ended")
+	// Reconciles come every reconcile interval (5s here), each looking the
+	// job up; the lost run and the one refused are all its runs.
+	awaitLookups(t, jm, id, 3, 2)
+	if now := waitJob(t, job, "status read", func(*v1beta1.FlinkSessionJob) bool { return true }); !problem.Decode(now.Status.Error).Is(problem.JobResultGone) {
+		t.Fatalf("status.error %q, want JobResultGone kept", now.Status.Error)
+	}
+
+	// The session cluster's JobManager restarts without HA: its job result
+	// store (in memory) forgets the id, which Flink would then run again.
+	// The status kept JobResultGone while the cluster was away, so the job
+	// is still not run again.
+	restartSessionCluster(t, ctx, fd)
+	framework.Hold(t, 3*time.Second, "the job not run again after the restart", func() error {
+		got := &v1beta1.FlinkSessionJob{}
+		if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(job), got); err != nil {
+			return err
+		}
+		if jobs := sim.JobManager(memberName, fd.Namespace, fd.Name).Jobs(); len(jobs) != 0 || !problem.Decode(got.Status.Error).Is(problem.JobResultGone) {
+			return errorf("the restarted session cluster runs %+v; status.error %q", jobs, got.Status.Error)
+		}
+		return nil
+	})
+
+	patchJob(t, job, `{"spec":{"job":{"parallelism":2}}}`)
+	after := waitJob(t, job, "RUNNING again under a new id", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != id && j.Status.ObservedGeneration == j.Generation
+	})
+	if after.Status.Error != "" {
+		t.Fatalf("status.error %q once the new spec runs, want none", after.Status.Error)
+	}
+}
+
+// lostRunOfAnEndedJob creates job on fd with the answer to its jar run
+// held; once the job runs, it fails, its details expire, and the held
+// answer is lost (the connection reset). It returns the job's id.
+func lostRunOfAnEndedJob(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, job *v1beta1.FlinkSessionJob) string {
+	t.Helper()
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{LoseRunAnswers: true}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	create(t, ctx, job)
+	var id string
+	framework.Await(t, "the job running in the session cluster, its answer held", func() error {
+		jobs := jm.Jobs()
+		if len(jobs) != 1 || jobs[0].State != "RUNNING" {
+			return errorf("jobs %+v", jobs)
+		}
+		id = jobs[0].ID
+		return nil
+	})
+	if err := jm.FailJob(id, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	framework.Await(t, "the job FAILED", func() error {
+		if jobs := jm.Jobs(); len(jobs) != 1 || jobs[0].State != "FAILED" {
+			return errorf("jobs %+v", jobs)
+		}
+		return nil
+	})
+	jm.ExpireJobs()
+	// The held answer is lost: the connection is reset.
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// restartSessionCluster restarts fd's JobManager, without HA (its jobs
+// forgotten), and waits until fd's status said not READY, then READY
+// again.
+func restartSessionCluster(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{CrashLoop: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Crash(ctx, memberName, fd.Namespace, fd.Name); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bool{false, true} {
+		framework.Await(t, fmt.Sprintf("session cluster READY: %t", want), func() error {
+			got := &v1beta1.FlinkDeployment{}
+			if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), got); err != nil {
+				return err
+			}
+			if ready := got.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady; ready != want {
+				return errorf("JobManager %s", got.Status.JobManagerDeploymentStatus)
+			}
+			return nil
+		})
+		if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

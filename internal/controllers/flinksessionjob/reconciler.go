@@ -197,7 +197,7 @@ func (r *Reconciler) sessionCluster(ctx context.Context, s *state) (bool, error)
 	err := s.cluster.GetClient().Get(ctx, client.ObjectKey{Namespace: s.job.Namespace, Name: s.job.Spec.DeploymentName}, fd)
 	switch {
 	case apierrors.IsNotFound(err):
-		s.problem = problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s/%s does not exist; create it, or set spec.deploymentName to a FlinkDeployment without a job", s.job.Namespace, s.job.Spec.DeploymentName))
+		s.unavailable(problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s/%s does not exist; create it, or set spec.deploymentName to a FlinkDeployment without a job", s.job.Namespace, s.job.Spec.DeploymentName)))
 		return false, requeue.Waiting(errors.New("no session cluster"), r.Options.ReconcileInterval)
 	case err != nil:
 		return false, fmt.Errorf("read session cluster: %w", err)
@@ -205,7 +205,7 @@ func (r *Reconciler) sessionCluster(ctx context.Context, s *state) (bool, error)
 		s.problem = problem.New(problem.InvalidSpec, fmt.Sprintf("invalid spec: spec.deploymentName: %s is an application cluster (it has a job); a session job needs a FlinkDeployment without a job", fd.Name))
 		return false, nil
 	case fd.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady:
-		s.problem = problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s is not ready (JobManager %s); waiting for it", fd.Name, fd.Status.JobManagerDeploymentStatus))
+		s.unavailable(problem.New(problem.SessionClusterUnavailable, fmt.Sprintf("session cluster %s is not ready (JobManager %s); waiting for it", fd.Name, fd.Status.JobManagerDeploymentStatus)))
 		return false, requeue.Waiting(errors.New("session cluster not ready"), r.Options.ProgressCheckInterval)
 	}
 	if s.problem.Is(problem.SessionClusterUnavailable) {
@@ -213,6 +213,19 @@ func (r *Reconciler) sessionCluster(ctx context.Context, s *state) (bool, error)
 	}
 	s.session = fd
 	return true, nil
+}
+
+// unavailable makes p, the session cluster's unavailability, the
+// problem, unless the status says the job ended unseen (JobResultGone)
+// and the spec asks for nothing new. That fact is kept while the cluster
+// is away: it alone keeps the hub from running the job again once a
+// JobManager restarted without HA (its job result store in memory) no
+// longer refuses the id.
+func (s *state) unavailable(p problem.Problem) {
+	if s.problem.Is(problem.JobResultGone) && s.last != nil && !changed(&s.job.Spec, s.last) && suspended(&s.job.Spec) == suspended(s.last) {
+		return
+	}
+	s.problem = p
 }
 
 // persist writes the status, derived from the problem in one place, when

@@ -355,18 +355,26 @@ func TestEndedSessionJobIsNotRunAgain(t *testing.T) {
 	}
 	waitJob(t, job, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.JobStatus.State == v1beta1.JobFailed })
 	jm.ExpireJobs()
-	framework.Await(t, "the hub looked for the expired job twice", func() error {
-		if _, misses := jm.JobRequests(id); misses < 2 {
+	awaitLookups(t, jm, id, 2, 1)
+	got := waitJob(t, job, "status read", func(*v1beta1.FlinkSessionJob) bool { return true })
+	if got.Status.JobStatus.State != v1beta1.JobFailed || problem.Decode(got.Status.Error).Reason != problem.JobFailed {
+		t.Fatalf("status %+v, want the job FAILED with its cause", got.Status)
+	}
+}
+
+// awaitLookups waits until the hub looked job id up at least lookups
+// times after it expired from jm, then checks that it ran the id runs
+// times in all.
+func awaitLookups(t *testing.T, jm *jobmanager.JobManager, id string, lookups, runs int) {
+	t.Helper()
+	framework.Await(t, fmt.Sprintf("the hub looked for the expired job %d times", lookups), func() error {
+		if _, misses := jm.JobRequests(id); misses < lookups {
 			return errorf("%d lookups", misses)
 		}
 		return nil
 	})
-	if runs, _ := jm.JobRequests(id); runs != 1 {
-		t.Fatalf("job %s run %d times, want once", id, runs)
-	}
-	got := waitJob(t, job, "status read", func(*v1beta1.FlinkSessionJob) bool { return true })
-	if got.Status.JobStatus.State != v1beta1.JobFailed || problem.Decode(got.Status.Error).Reason != problem.JobFailed {
-		t.Fatalf("status %+v, want the job FAILED with its cause", got.Status)
+	if got, _ := jm.JobRequests(id); got != runs {
+		t.Fatalf("job %s run %d times, want %d", id, got, runs)
 	}
 }
 
