@@ -48,6 +48,18 @@ var RemovedAnnotations = map[string]string{
 	"flink-hub.io/rest-url-template": "no longer supported: the hub's --flink-rest-url-template flag alone decides where JobManagers are reached; remove the annotation",
 }
 
+// UnsupportedFlinkVersions are the versions the CRD still names (upstream
+// keeps them in its enum, so every upstream object stays readable) but
+// the Apache operator no longer runs (since its 1.7 release: its oldest
+// supported version is v1_15), nor does flink-hub.
+var UnsupportedFlinkVersions = []v1beta1.FlinkVersion{"v1_13", "v1_14"}
+
+// UnsupportedVersionMessage is the refusal of an unsupported version, as
+// upstream words it, with what to do.
+func UnsupportedVersionMessage(v v1beta1.FlinkVersion) string {
+	return fmt.Sprintf("Flink version %s is not supported by this operator version; use v1_15 or newer", v)
+}
+
 // NamespaceRefusal is why a FlinkDeployment in memberconfig.RefusedNamespace
 // (kube-system) is refused: the hub never writes there.
 const NamespaceRefusal = "flink-hub does not manage FlinkDeployments in " + memberconfig.RefusedNamespace + ": create it in an application namespace"
@@ -86,6 +98,8 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	}
 	if spec.FlinkVersion == "" {
 		errs = append(errs, field.Required(sp.Child("flinkVersion"), "the Flink version must be set"))
+	} else if slices.Contains(UnsupportedFlinkVersions, spec.FlinkVersion) {
+		errs = append(errs, field.Invalid(sp.Child("flinkVersion"), spec.FlinkVersion, UnsupportedVersionMessage(spec.FlinkVersion)))
 	}
 	if spec.ServiceAccount == "" {
 		errs = append(errs, field.Required(sp.Child("serviceAccount"), "the Flink pods' service account must be set"))

@@ -54,7 +54,7 @@ func withSettings(members string) func(*v1beta1.FlinkDeployment) {
 }
 
 func TestValidate(t *testing.T) {
-	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases(), restServiceCases(), ingressCases())
+	cases := slices.Concat(metadataCases(), configurationCases(), jobAndResourceCases(), previousSpecCases(), operatorSettingCases(), restServiceCases(), ingressCases(), upstreamCases())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fd := valid()
@@ -369,4 +369,18 @@ func restServiceCases() []validateCase {
 			`spec.flinkConfiguration[kubernetes.rest-service.exposed.type]: Invalid value: "` + v + `": must be one of ClusterIP, NodePort, LoadBalancer, Headless_ClusterIP (in any case), as Flink reads it`})
 	}
 	return cases
+}
+
+// upstreamCases: specs upstream's validator (DefaultValidator) accepts or
+// refuses where an earlier flink-hub decided otherwise; each case names
+// upstream's rule.
+func upstreamCases() []validateCase {
+	return []validateCase{
+		// validateFlinkVersion: FlinkVersion.isSupported is v1_15 and newer.
+		{"Flink 1.13", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v1_13" }, nil,
+			`spec.flinkVersion: Invalid value: "v1_13": Flink version v1_13 is not supported by this operator version; use v1_15 or newer`},
+		{"Flink 1.14", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v1_14" }, nil, "Flink version v1_14 is not supported"},
+		{"Flink 1.15, deprecated but supported", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v1_15" }, nil, ""},
+		{"Flink 2.4", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v2_4" }, nil, ""},
+	}
 }
