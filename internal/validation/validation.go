@@ -154,7 +154,8 @@ func validateIngress(fd *v1beta1.FlinkDeployment, p *field.Path) field.ErrorList
 }
 
 // validateOperatorSettings checks the kubernetes.operator.* settings the hub
-// reads, and that rollbacks have the HA they need, as upstream does.
+// reads, that rollbacks have the HA they need and that the cluster health
+// check has the JobManager deployment recovery it needs, as upstream does.
 func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for _, key := range slices.Sorted(maps.Keys(conf)) {
@@ -164,6 +165,11 @@ func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) fi
 	}
 	if on, _ := flinkconf.Bool(conf[flinkconf.KeyRollbackEnabled]); on && !ha {
 		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyRollbackEnabled), conf[flinkconf.KeyRollbackEnabled], "rollbacks need high availability (high-availability.type)"))
+	}
+	health, _ := flinkconf.Bool(flinkconf.OperatorSetting(conf, flinkconf.KeyHealthCheck))
+	if recovery, set := flinkconf.Bool(flinkconf.OperatorSetting(conf, flinkconf.KeyJMRecovery)); health && set && !recovery {
+		errs = append(errs, field.Invalid(p.Key(flinkconf.KeyJMRecovery), flinkconf.OperatorSetting(conf, flinkconf.KeyJMRecovery),
+			"the cluster health check ("+flinkconf.KeyHealthCheck+") needs JobManager deployment recovery: enable "+flinkconf.KeyJMRecovery+" (true by default) or turn the health check off"))
 	}
 	return errs
 }

@@ -382,5 +382,11 @@ func upstreamCases() []validateCase {
 		{"Flink 1.14", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v1_14" }, nil, "Flink version v1_14 is not supported"},
 		{"Flink 1.15, deprecated but supported", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v1_15" }, nil, ""},
 		{"Flink 2.4", func(fd *v1beta1.FlinkDeployment) { fd.Spec.FlinkVersion = "v2_4" }, nil, ""},
+		// validateFlinkDeploymentConfig: the health check needs deployment
+		// recovery (on by default).
+		{"health check without deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "true", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil,
+			`spec.flinkConfiguration[kubernetes.operator.jm-deployment-recovery.enabled]: Invalid value: "false": the cluster health check (kubernetes.operator.cluster.health-check.enabled) needs JobManager deployment recovery`},
+		{"health check with default deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "true"`), nil, ""},
+		{"no health check, no deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "false", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil, ""},
 	}
 }
