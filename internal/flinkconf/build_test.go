@@ -28,6 +28,10 @@ func TestJobParallelism(t *testing.T) {
 		{name: "job parallelism", job: 3, mode: v1beta1.ModeNative, want: "3"},
 		{name: "replicas x slots, native", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: 10, mode: v1beta1.ModeNative, want: "6", wantTMRep: "2"},
 		{name: "replicas x slots, standalone", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: 10, mode: v1beta1.ModeStandalone, want: "6", wantTMRep: "2"},
+		// Validation accepts any job.parallelism with fixed TaskManagers,
+		// as upstream: it is not read.
+		{name: "negative job parallelism ignored, native", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: -1, mode: v1beta1.ModeNative, want: "6", wantTMRep: "2"},
+		{name: "negative job parallelism ignored, standalone", replicas: ptr.To[int32](2), job: -5, mode: v1beta1.ModeStandalone, want: "2", wantTMRep: "2"},
 		{name: "largest override", conf: map[string]string{KeyParallelismOverrides: "a1:4,b2:7"}, job: 2, mode: v1beta1.ModeNative, want: "7"},
 		{name: "standalone TaskManagers from parallelism", conf: map[string]string{KeySlots: "2"}, job: 5, mode: v1beta1.ModeStandalone, want: "5", wantTMRep: "3"},
 	} {

@@ -342,8 +342,10 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 	if job.JarURI != "" {
 		errs = append(errs, validateJarURI(job.JarURI, p.Child("jarURI"))...)
 	}
+	// As upstream: fixed TaskManagers set the job's parallelism (their
+	// slots), and job.parallelism, whatever its value, is not read.
 	fixedTaskManagers := spec.TaskManager != nil && spec.TaskManager.Replicas != nil
-	if job.Parallelism < 0 || (job.Parallelism == 0 && !fixedTaskManagers) {
+	if job.Parallelism < 1 && !fixedTaskManagers {
 		errs = append(errs, field.Invalid(p.Child("parallelism"), job.Parallelism, "must be at least 1 unless taskManager.replicas is set"))
 	}
 	switch job.UpgradeMode {

@@ -387,6 +387,18 @@ func upstreamCases() []validateCase {
 		{"health check without deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "true", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil,
 			`spec.flinkConfiguration[kubernetes.operator.jm-deployment-recovery.enabled]: Invalid value: "false": the cluster health check (kubernetes.operator.cluster.health-check.enabled) needs JobManager deployment recovery`},
 		{"health check with default deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "true"`), nil, ""},
+		// validateJobSpec: with taskManager.replicas set, the parallelism
+		// is their slots and job.parallelism is not read.
+		{"negative parallelism with fixed taskmanagers", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.Parallelism = -1
+			fd.Spec.TaskManager.Replicas = ptr.To[int32](2)
+		}, nil, ""},
+		{"negative parallelism", func(fd *v1beta1.FlinkDeployment) { fd.Spec.Job.Parallelism = -1 }, nil,
+			"spec.job.parallelism: Invalid value: -1: must be at least 1 unless taskManager.replicas is set"},
+		{"negative parallelism with zero taskmanagers", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.Parallelism = -1
+			fd.Spec.TaskManager.Replicas = ptr.To[int32](0)
+		}, nil, "spec.taskManager.replicas"},
 		{"no health check, no deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "false", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil, ""},
 	}
 }
