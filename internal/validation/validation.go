@@ -307,17 +307,22 @@ func validateMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, p
 			errs = append(errs, field.Invalid(p.Child("resource", "memory"), res.Memory, err.Error()))
 		}
 	}
-	if res != nil && res.CPU != nil && *res.CPU <= 0 {
-		errs = append(errs, field.Invalid(p.Child("resource", "cpu"), *res.CPU, "must be positive"))
+	// Upstream does not check resource.cpu; 0 makes pods that request no
+	// CPU and have no CPU limit, which Kubernetes runs, but a negative
+	// amount makes pods the apiserver refuses.
+	if res != nil && res.CPU != nil && *res.CPU < 0 {
+		errs = append(errs, field.Invalid(p.Child("resource", "cpu"), *res.CPU, "must not be negative: Kubernetes refuses a negative CPU request"))
 	}
 	if reqs != nil {
 		for _, list := range []struct {
 			name string
 			m    map[corev1.ResourceName]intstr.IntOrString
 		}{{"requests", reqs.Requests}, {"limits", reqs.Limits}} {
-			for name, v := range list.m {
-				if !validQuantity(name, v.String()) {
-					errs = append(errs, field.Invalid(p.Child("resources", list.name).Key(string(name)), v.String(), "not a quantity"))
+			for _, name := range slices.Sorted(maps.Keys(list.m)) {
+				q := list.m[name]
+				v := q.String()
+				if msg := quantityProblem(name, v); msg != "" {
+					errs = append(errs, field.Invalid(p.Child("resources", list.name).Key(string(name)), v, msg))
 				}
 			}
 		}
@@ -325,15 +330,27 @@ func validateMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, p
 	return errs
 }
 
-// validQuantity accepts memory as Flink or Kubernetes sizes, everything
-// else as Kubernetes quantities.
-func validQuantity(name corev1.ResourceName, v string) bool {
+// quantityProblem says what is wrong with an amount of resources, as
+// upstream's validateResourceRequirements: memory must be a positive
+// Flink or Kubernetes size, CPU a positive quantity, everything else a
+// quantity that is not negative; "" when it is fine.
+func quantityProblem(name corev1.ResourceName, v string) string {
 	if name == corev1.ResourceMemory {
-		_, err := flinkconf.MemoryBytes(v)
-		return err == nil
+		if _, err := flinkconf.MemoryBytes(v); err != nil {
+			return "not a quantity"
+		}
+		return ""
 	}
 	q, err := flinkconf.ParseQuantity(v)
-	return err == nil && q.Sign() >= 0
+	switch {
+	case err != nil:
+		return "not a quantity"
+	case name == corev1.ResourceCPU && q.Sign() <= 0:
+		return "must be positive"
+	case q.Sign() < 0:
+		return "must not be negative"
+	}
+	return ""
 }
 
 func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha bool, p *field.Path) field.ErrorList {

@@ -399,6 +399,39 @@ func upstreamCases() []validateCase {
 			fd.Spec.Job.Parallelism = -1
 			fd.Spec.TaskManager.Replicas = ptr.To[int32](0)
 		}, nil, "spec.taskManager.replicas"},
+		// validateResources does not check resource.cpu: 0 asks for no CPU.
+		{"jobmanager cpu 0", func(fd *v1beta1.FlinkDeployment) { fd.Spec.JobManager.Resource.CPU = ptr.To(0.0) }, nil, ""},
+		{"taskmanager cpu 0", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.CPU = ptr.To(0.0) }, nil, ""},
+		{"negative cpu", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.CPU = ptr.To(-0.5) }, nil,
+			"spec.taskManager.resource.cpu: Invalid value: -0.5: must not be negative: Kubernetes refuses a negative CPU request"},
+		// validateResourceRequirements: cpu requests and limits must be
+		// positive, other resources not negative.
+		{"cpu request 0", withResources("jobManager", "requests", "cpu", "0"), nil, `spec.jobManager.resources.requests[cpu]: Invalid value: "0": must be positive`},
+		{"cpu limit 0", withResources("taskManager", "limits", "cpu", "0m"), nil, `spec.taskManager.resources.limits[cpu]: Invalid value: "0m": must be positive`},
+		{"negative cpu request", withResources("taskManager", "requests", "cpu", "-1"), nil, `spec.taskManager.resources.requests[cpu]: Invalid value: "-1": must be positive`},
+		{"memory request 0", withResources("taskManager", "requests", "memory", "0"), nil, `spec.taskManager.resources.requests[memory]: Invalid value: "0": not a quantity`},
+		{"negative ephemeral storage limit", withResources("jobManager", "limits", "ephemeral-storage", "-1Gi"), nil,
+			`spec.jobManager.resources.limits[ephemeral-storage]: Invalid value: "-1Gi": must not be negative`},
+		{"ephemeral storage request 0", withResources("jobManager", "requests", "ephemeral-storage", "0"), nil, ""},
+		{"fractional cpu request", withResources("taskManager", "requests", "cpu", "250m"), nil, ""},
 		{"no health check, no deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "false", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil, ""},
+	}
+}
+
+// withResources sets one amount of role's (jobManager, taskManager)
+// resources, list being requests or limits.
+func withResources(role, list string, name corev1.ResourceName, v string) func(*v1beta1.FlinkDeployment) {
+	return func(fd *v1beta1.FlinkDeployment) {
+		r := &v1beta1.ResourceRequirements{Requests: map[corev1.ResourceName]intstr.IntOrString{}, Limits: map[corev1.ResourceName]intstr.IntOrString{}}
+		m := r.Requests
+		if list == "limits" {
+			m = r.Limits
+		}
+		m[name] = intstr.FromString(v)
+		if role == "jobManager" {
+			fd.Spec.JobManager.Resources = r
+		} else {
+			fd.Spec.TaskManager.Resources = r
+		}
 	}
 }
