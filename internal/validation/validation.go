@@ -126,8 +126,8 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validatePodSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validateSizes(spec, conf, sp)...)
-	errs = append(errs, validateJobManager(spec, ha, sp.Child("jobManager"))...)
-	errs = append(errs, validateTaskManager(spec, sp.Child("taskManager"))...)
+	errs = append(errs, validateJobManager(spec, conf, ha, sp.Child("jobManager"))...)
+	errs = append(errs, validateTaskManager(spec, conf, sp.Child("taskManager"))...)
 	if spec.Job != nil {
 		errs = append(errs, validateJob(spec, conf, ha, sp.Child("job"))...)
 	}
@@ -198,12 +198,12 @@ func validatePodSettings(conf map[string]string, ha bool, p *field.Path) field.E
 	return errs
 }
 
-func validateJobManager(spec *v1beta1.FlinkDeploymentSpec, ha bool, p *field.Path) field.ErrorList {
+func validateJobManager(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha bool, p *field.Path) field.ErrorList {
 	jm := spec.JobManager
 	if jm == nil {
-		return validateResources("JobManager", nil, nil, p)
+		return validateResources("JobManager", nil, nil, conf, p)
 	}
-	errs := validateResources("JobManager", jm.Resource, jm.Resources, p)
+	errs := validateResources("JobManager", jm.Resource, jm.Resources, conf, p)
 	switch {
 	case jm.Replicas < 0:
 		errs = append(errs, field.Invalid(p.Child("replicas"), jm.Replicas, "must be at least 1"))
@@ -213,12 +213,12 @@ func validateJobManager(spec *v1beta1.FlinkDeploymentSpec, ha bool, p *field.Pat
 	return errs
 }
 
-func validateTaskManager(spec *v1beta1.FlinkDeploymentSpec, p *field.Path) field.ErrorList {
+func validateTaskManager(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, p *field.Path) field.ErrorList {
 	tm := spec.TaskManager
 	if tm == nil {
-		return validateResources("TaskManager", nil, nil, p)
+		return validateResources("TaskManager", nil, nil, conf, p)
 	}
-	errs := validateResources("TaskManager", tm.Resource, tm.Resources, p)
+	errs := validateResources("TaskManager", tm.Resource, tm.Resources, conf, p)
 	if tm.Replicas != nil && *tm.Replicas < 1 {
 		errs = append(errs, field.Invalid(p.Child("replicas"), *tm.Replicas, "must be at least 1"))
 	}
@@ -228,10 +228,10 @@ func validateTaskManager(spec *v1beta1.FlinkDeploymentSpec, p *field.Path) field
 // validateResources checks the resources of the JobManager or TaskManager
 // (role), nil when the spec has none: memory must be set, and every amount
 // must be readable.
-func validateResources(role string, res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, p *field.Path) field.ErrorList {
+func validateResources(role string, res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements, conf map[string]string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if !hasMemory(res, reqs) {
-		errs = append(errs, field.Required(p.Child("resource", "memory"), role+" memory must be set in resource.memory or resources.requests.memory"))
+		errs = append(errs, validateConfiguredMemory(role, conf, p)...)
 	}
 	errs = append(errs, validateMemory(res, reqs, p)...)
 	errs = append(errs, validateEphemeralStorage(role, res, p)...)
@@ -286,6 +286,28 @@ func amount(name corev1.ResourceName, v string) (int64, bool) {
 	}
 	q, err := flinkconf.ParseQuantity(v)
 	return q.MilliValue(), err == nil
+}
+
+// validateConfiguredMemory checks the memory of role (JobManager,
+// TaskManager) when the spec's resources leave it out: as upstream, the
+// Flink configuration may give it, but flink-hub sizes the pods it builds
+// by the process size alone (jobmanager.memory.process.size,
+// taskmanager.memory.process.size) and does not work it out from Flink's
+// other memory options, as Flink's memory model would.
+func validateConfiguredMemory(role string, conf map[string]string, p *field.Path) field.ErrorList {
+	key := flinkconf.KeyJMMemory
+	if role == "TaskManager" {
+		key = flinkconf.KeyTMMemory
+	}
+	v, set := conf[key]
+	if !set {
+		return field.ErrorList{field.Required(p.Child("resource", "memory"), role+" memory must be set in resource.memory, resources.requests.memory or flinkConfiguration "+key+
+			" (flink-hub sizes the pods by the process size; it does not work it out from Flink's other memory options)")}
+	}
+	if _, err := flinkconf.MemoryBytes(v); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("spec", "flinkConfiguration").Key(key), v, err.Error())}
+	}
+	return nil
 }
 
 func hasMemory(res *v1beta1.Resource, reqs *v1beta1.ResourceRequirements) bool {

@@ -414,6 +414,27 @@ func upstreamCases() []validateCase {
 			`spec.jobManager.resources.limits[ephemeral-storage]: Invalid value: "-1Gi": must not be negative`},
 		{"ephemeral storage request 0", withResources("jobManager", "requests", "ephemeral-storage", "0"), nil, ""},
 		{"fractional cpu request", withResources("taskManager", "requests", "cpu", "250m"), nil, ""},
+		// validateJmSpec / validateTmSpec: memory may come from the Flink
+		// configuration; flink-hub needs the process size there.
+		{"memory only in the configuration", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.JobManager.Resource.Memory, fd.Spec.TaskManager.Resource.Memory = "", ""
+			withSettings(`"jobmanager.memory.process.size": "1600m", "taskmanager.memory.process.size": "2 gb"`)(fd)
+		}, nil, ""},
+		{"no resources, memory in nested configuration", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.JobManager, fd.Spec.TaskManager = nil, nil
+			withSettings(`"jobmanager": {"memory": {"process.size": "1g"}}, "taskmanager.memory.process.size": "2g"`)(fd)
+		}, nil, ""},
+		{"unreadable process size in the configuration", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.TaskManager.Resource.Memory = ""
+			withSettings(`"taskmanager.memory.process.size": "lots"`)(fd)
+		}, nil, `spec.flinkConfiguration[taskmanager.memory.process.size]: Invalid value: "lots"`},
+		{"unreadable process size the resource overrides", func(fd *v1beta1.FlinkDeployment) {
+			withSettings(`"taskmanager.memory.process.size": "lots"`)(fd)
+		}, nil, ""},
+		{"only Flink's total memory in the configuration", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.TaskManager.Resource.Memory = ""
+			withSettings(`"taskmanager.memory.flink.size": "2g"`)(fd)
+		}, nil, "spec.taskManager.resource.memory: Required value: TaskManager memory must be set in resource.memory, resources.requests.memory or flinkConfiguration taskmanager.memory.process.size (flink-hub sizes the pods by the process size; it does not work it out from Flink's other memory options)"},
 		{"no health check, no deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "false", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil, ""},
 	}
 }
