@@ -14,7 +14,7 @@ func ValidFlinkDeployment(namespace, name string) *flinkv1beta1.FlinkDeployment 
 	return &flinkv1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: flinkv1beta1.FlinkDeploymentSpec{
-			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: ptr.To("flink"),
 			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": "2"}`)},
 			JobManager:         &flinkv1beta1.JobManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
 			TaskManager:        &flinkv1beta1.TaskManagerSpec{Resource: &flinkv1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},

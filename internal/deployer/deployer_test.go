@@ -36,7 +36,7 @@ func app(mutate func(*v1beta1.FlinkDeployment)) *v1beta1.FlinkDeployment {
 	fd := &v1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a", UID: "uid-1", Generation: 7},
 		Spec: v1beta1.FlinkDeploymentSpec{
-			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: ptr.To("flink"),
 			JobManager:  &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(0.5)}},
 			TaskManager: &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
 			Job:         &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 5, UpgradeMode: v1beta1.UpgradeModeStateless},

@@ -109,8 +109,13 @@ func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, r
 	if spec.ImagePullPolicy != "" {
 		c[KeyImagePullPolicy] = spec.ImagePullPolicy
 	}
-	if spec.ServiceAccount != "" {
-		c[KeyServiceAccount] = spec.ServiceAccount
+	switch sa := spec.ServiceAccount; {
+	case sa != nil && *sa != "":
+		c[KeyServiceAccount] = *sa
+	case sa != nil:
+		// As upstream, the spec's empty name wins over the configuration's:
+		// the pods run as the namespace's default ServiceAccount.
+		delete(c, KeyServiceAccount)
 	}
 	c.setDefault(KeyRestPort, strconv.Itoa(DefaultRestPort))
 

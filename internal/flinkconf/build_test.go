@@ -36,16 +36,11 @@ func TestJobParallelism(t *testing.T) {
 		{name: "standalone TaskManagers from parallelism", conf: map[string]string{KeySlots: "2"}, job: 5, mode: v1beta1.ModeStandalone, want: "5", wantTMRep: "3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fd := &v1beta1.FlinkDeployment{Spec: v1beta1.FlinkDeploymentSpec{
+			c := buildSpec(t, v1beta1.FlinkDeploymentSpec{
 				FlinkConfiguration: v1beta1.ConfigurationOf(tc.conf),
 				TaskManager:        &v1beta1.TaskManagerSpec{Replicas: tc.replicas},
 				Job:                &v1beta1.JobSpec{JarURI: "local:///job.jar", Parallelism: tc.job},
-			}}
-			fd.Name, fd.Namespace = "fd", "ns"
-			c, err := Build(fd, tc.mode, Restore{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, tc.mode)
 			if c[KeyParallelism] != tc.want || c[KeyTMReplicas] != tc.wantTMRep {
 				t.Errorf("parallelism %q, TaskManagers %q; want %q, %q", c[KeyParallelism], c[KeyTMReplicas], tc.want, tc.wantTMRep)
 			}
@@ -151,4 +146,42 @@ func TestStandaloneJarURIErrorHidesPassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "spec.job.jarURI: (unparsable URI) is not a valid URI") {
 		t.Errorf("got %v", err)
 	}
+}
+
+// TestServiceAccount: spec.serviceAccount names the pods' ServiceAccount
+// over the configuration's; an empty one, as upstream, leaves them the
+// namespace's default (Flink's "default" when the key is unset).
+func TestServiceAccount(t *testing.T) {
+	type saCase struct {
+		name, want string
+		sa         *string
+		conf       map[string]string
+		wantSet    bool
+	}
+	for _, tc := range []saCase{
+		{name: "named", sa: ptr.To("flink"), conf: map[string]string{KeyServiceAccount: "other"}, want: "flink", wantSet: true},
+		{name: "empty wins over the configuration", sa: ptr.To(""), conf: map[string]string{KeyServiceAccount: "other"}},
+		{name: "empty", sa: ptr.To("")},
+		{name: "none leaves the configuration's", conf: map[string]string{KeyServiceAccount: "other"}, want: "other", wantSet: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := buildSpec(t, v1beta1.FlinkDeploymentSpec{ServiceAccount: tc.sa, FlinkConfiguration: v1beta1.ConfigurationOf(tc.conf)}, v1beta1.ModeNative)
+			if got, set := c[KeyServiceAccount]; got != tc.want || set != tc.wantSet {
+				t.Errorf("%s = %q (set %v), want %q (set %v)", KeyServiceAccount, got, set, tc.want, tc.wantSet)
+			}
+		})
+	}
+}
+
+// buildSpec is the configuration Build makes of a FlinkDeployment fd/ns
+// with spec, in mode.
+func buildSpec(t *testing.T, spec v1beta1.FlinkDeploymentSpec, mode v1beta1.KubernetesDeploymentMode) Config {
+	t.Helper()
+	fd := &v1beta1.FlinkDeployment{Spec: spec}
+	fd.Name, fd.Namespace = "fd", "ns"
+	c, err := Build(fd, mode, Restore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -101,8 +101,8 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	} else if slices.Contains(UnsupportedFlinkVersions, spec.FlinkVersion) {
 		errs = append(errs, field.Invalid(sp.Child("flinkVersion"), spec.FlinkVersion, UnsupportedVersionMessage(spec.FlinkVersion)))
 	}
-	if spec.ServiceAccount == "" {
-		errs = append(errs, field.Required(sp.Child("serviceAccount"), "the Flink pods' service account must be set"))
+	if spec.ServiceAccount == nil {
+		errs = append(errs, field.Required(sp.Child("serviceAccount"), "the Flink pods' service account must be set (an empty name runs them as the namespace's default ServiceAccount)"))
 	}
 	conf, err := spec.FlatConfiguration()
 	if err != nil {

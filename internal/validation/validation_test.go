@@ -37,7 +37,7 @@ func valid() *v1beta1.FlinkDeployment {
 	return &v1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "team-a"},
 		Spec: v1beta1.FlinkDeploymentSpec{
-			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: ptr.To("flink"),
 			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "state.savepoints.dir": "s3://s", "high-availability.type": "kubernetes"}`)},
 			JobManager:         &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
 			TaskManager:        &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "2g", CPU: ptr.To(1.0)}},
@@ -113,7 +113,7 @@ func metadataCases() []validateCase {
 		{"other annotations", func(fd *v1beta1.FlinkDeployment) {
 			fd.Annotations = map[string]string{"flink-hub.io/team": "a", "example.com/rest-transport": "url"}
 		}, nil, ""},
-		{"no service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = "" }, nil, "spec.serviceAccount"},
+		{"no service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = nil }, nil, "spec.serviceAccount: Required value"},
 	}
 }
 
@@ -435,6 +435,8 @@ func upstreamCases() []validateCase {
 			fd.Spec.TaskManager.Resource.Memory = ""
 			withSettings(`"taskmanager.memory.flink.size": "2g"`)(fd)
 		}, nil, "spec.taskManager.resource.memory: Required value: TaskManager memory must be set in resource.memory, resources.requests.memory or flinkConfiguration taskmanager.memory.process.size (flink-hub sizes the pods by the process size; it does not work it out from Flink's other memory options)"},
+		// validateServiceAccount: only a missing name is refused.
+		{"empty service account", func(fd *v1beta1.FlinkDeployment) { fd.Spec.ServiceAccount = ptr.To("") }, nil, ""},
 		{"no health check, no deployment recovery", withSettings(`"kubernetes.operator.cluster.health-check.enabled": "false", "kubernetes.operator.jm-deployment-recovery.enabled": "false"`), nil, ""},
 	}
 }

@@ -32,9 +32,11 @@ type FlinkDeploymentSpec struct {
 	// +optional
 	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
 
-	// ServiceAccount the Flink pods run as.
+	// ServiceAccount the Flink pods run as. It must be given, as upstream
+	// requires; an empty name runs them as the namespace's default
+	// ServiceAccount, as upstream's do.
 	// +optional
-	ServiceAccount string `json:"serviceAccount,omitempty"`
+	ServiceAccount *string `json:"serviceAccount,omitempty"`
 
 	// FlinkVersion is the Flink version of Image.
 	// +optional

@@ -28,7 +28,7 @@ func TestKubeSystemIsRefused(t *testing.T) {
 	fd := &v1beta1.FlinkDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "in-system", Namespace: "kube-system"},
 		Spec: v1beta1.FlinkDeploymentSpec{
-			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+			Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: ptr.To("flink"),
 			JobManager:  &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
 			TaskManager: &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptr.To(1.0)}},
 			Job:         &v1beta1.JobSpec{JarURI: "local:///opt/flink/job.jar", Parallelism: 1, UpgradeMode: v1beta1.UpgradeModeStateless},

@@ -19,6 +19,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -212,7 +213,7 @@ func haMetadataExists(t *testing.T, c client.Client) bool {
 
 func stepSpec(mode v1beta1.UpgradeMode, conf string) *v1beta1.FlinkDeploymentSpec {
 	return &v1beta1.FlinkDeploymentSpec{
-		Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: "flink",
+		Image: "flink:2.2", FlinkVersion: "v2_2", ServiceAccount: ptr.To("flink"),
 		FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(conf)},
 		JobManager:         &v1beta1.JobManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptrFloat(1)}},
 		TaskManager:        &v1beta1.TaskManagerSpec{Resource: &v1beta1.Resource{Memory: "1g", CPU: ptrFloat(1)}},

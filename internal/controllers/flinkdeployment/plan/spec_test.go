@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/utils/ptr"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
@@ -37,7 +38,7 @@ func TestStable(t *testing.T) {
 // change.
 func TestChanged(t *testing.T) {
 	base := func() *v1beta1.FlinkDeploymentSpec {
-		return &v1beta1.FlinkDeploymentSpec{FlinkVersion: "v1_20", Image: "flink:1.20", ServiceAccount: "flink",
+		return &v1beta1.FlinkDeploymentSpec{FlinkVersion: "v1_20", Image: "flink:1.20", ServiceAccount: ptr.To("flink"),
 			FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"a":"1","b":"2"}`)},
 			Job:                &v1beta1.JobSpec{JarURI: "local:///job.jar", Parallelism: 2}}
 	}
