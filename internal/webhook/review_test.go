@@ -20,6 +20,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/webhook"
 )
 
@@ -66,6 +67,14 @@ func TestReview(t *testing.T) {
 	deleting.DeletionTimestamp = ptr.To(metav1.Now())
 	session := validDeployment("team-a", "wordcount")
 	session.Spec.Job = nil
+	// Reconciled suspended with last-state on Flink 1.20, then resumed
+	// (running, not reconciled yet), then moved to Flink 2.2.
+	suspendedV120 := lastStateDeployment("team-a", "wordcount").Spec.DeepCopy()
+	suspendedV120.FlinkVersion, suspendedV120.Job.State = "v1_20", flinkv1beta1.JobStateSuspended
+	running := lastStateDeployment("team-a", "wordcount")
+	running.Spec.FlinkVersion = "v1_20"
+	upgraded := running.DeepCopy()
+	upgraded.Spec.FlinkVersion = "v2_2"
 	annotated := validDeployment("team-a", "wordcount")
 	annotated.Spec.PodTemplate = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"example.com/a": strings.Repeat("a", 300<<10)}}}
 	cases := []struct {
@@ -78,7 +87,10 @@ func TestReview(t *testing.T) {
 		{"valid create", admissionv1.Create, validDeployment("team-a", "wordcount"), nil, true, ""},
 		{"forbidden key on create", admissionv1.Create, invalid, nil, false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"},
 		{"forbidden key on update", admissionv1.Update, invalid, validDeployment("team-a", "wordcount"), false, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden"},
-		{"update checks changes against the old spec", admissionv1.Update, validDeployment("team-a", "wordcount"), session, false, "spec.job"},
+		{"update checks changes against the last reconciled spec", admissionv1.Update, reconciledAs(t, validDeployment("team-a", "wordcount"), &session.Spec), session, false, "spec.job: Forbidden: cannot switch from a session cluster"},
+		{"a change before the first deployment is free, as upstream", admissionv1.Update, validDeployment("team-a", "wordcount"), session, true, ""},
+		{"the version change after a last-state suspend the old object does not show", admissionv1.Update, reconciledAs(t, upgraded, suspendedV120), running, false,
+			"spec.flinkVersion: Forbidden: Changing flinkVersion after last-state suspend is not allowed"},
 		{"an object being deleted passes (finalizer removal)", admissionv1.Update, deleting, invalid, true, ""},
 		{"a metadata-only update of an invalid object passes (finalizers, labels)", admissionv1.Update, labelled(invalid), invalid, true, ""},
 		{"delete is never judged", admissionv1.Delete, invalid, nil, true, ""},
@@ -106,6 +118,28 @@ func TestReview(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lastStateDeployment is validDeployment with last-state upgrades and
+// what they need.
+func lastStateDeployment(namespace, name string) *flinkv1beta1.FlinkDeployment {
+	fd := validDeployment(namespace, name)
+	fd.Spec.Job.UpgradeMode = flinkv1beta1.UpgradeModeLastState
+	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "high-availability.type": "kubernetes"}`)}
+	return fd
+}
+
+// reconciledAs is fd whose status records last as its last reconciled
+// spec, as the controller writes it.
+func reconciledAs(t *testing.T, fd *flinkv1beta1.FlinkDeployment, last *flinkv1beta1.FlinkDeploymentSpec) *flinkv1beta1.FlinkDeployment {
+	t.Helper()
+	s, err := plan.EncodeSpec(last, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fd.DeepCopy()
+	out.Status.ReconciliationStatus.LastReconciledSpec = s
+	return out
 }
 
 func TestReviewRejectsUndecodableObjects(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/validation"
 )
 
@@ -162,8 +163,8 @@ func callingMember(ctx context.Context, path string, sessions SessionClusters) s
 }
 
 // Review decides one admission request: CREATE and UPDATE of a
-// FlinkDeployment or a FlinkSessionJob are validated (an UPDATE against the old spec, for the
-// rules about changes). An UPDATE that leaves the spec alone (labels,
+// FlinkDeployment or a FlinkSessionJob are validated (against the last
+// reconciled spec in the object's status, for the rules about changes). An UPDATE that leaves the spec alone (labels,
 // finalizers: the hub's own metadata writes), an object being deleted, a
 // canary (labelled flink.apache.org/canary: "true", as upstream's webhook
 // skips it) and any other operation are admitted, so metadata and
@@ -201,7 +202,6 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 	if fd.Namespace == "" {
 		fd.Namespace = req.Namespace
 	}
-	var previous *flinkv1beta1.FlinkDeploymentSpec
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
 		var old flinkv1beta1.FlinkDeployment
 		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
@@ -210,8 +210,14 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 		if equality.Semantic.DeepEqual(old.Spec, fd.Spec) {
 			return resp
 		}
-		previous = &old.Spec
 	}
+	// The rules about changes compare with the last reconciled spec, as
+	// upstream's and the controller's do: what runs (or was suspended),
+	// not what the previous write asked for. The apiserver hands an update
+	// the stored status, so the object carries it. One that cannot be
+	// read leaves the rules about changes to the controller, which
+	// reports it.
+	previous, _, _ := plan.DecodeSpec(fd.Status.ReconciliationStatus.LastReconciledSpec)
 	if errs := validation.Validate(&fd, previous); len(errs) > 0 {
 		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/clusters"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/webhook"
 	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
 )
@@ -218,6 +219,7 @@ func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlan
 		t.Fatalf("valid FlinkDeployment rejected: %v", err)
 	}
 	checkSessionJobs(t, ctx, m, good)
+	checkChangesAgainstReconciledSpec(t, ctx, m, ns)
 	bad := good.DeepCopy()
 	forbidNamespaceKey(bad)
 	if err := m.Client.Update(ctx, bad); err == nil || !strings.Contains(err.Error(), "kubernetes.namespace") {
@@ -232,6 +234,38 @@ func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlan
 		t.Fatalf("oversized create: got %.300v, want the webhook's size rejection", err)
 	}
 	return good
+}
+
+// checkChangesAgainstReconciledSpec: the rules about changes read the last
+// reconciled spec in the stored status, which the apiserver hands the
+// webhook with an update (whatever status the writer sent): a job last
+// reconciled suspended with last-state on Flink 1.20, since set running,
+// cannot move to Flink 2.2 before it ran again, although the previous
+// write did not show the suspend (upstream's rule).
+func checkChangesAgainstReconciledSpec(t *testing.T, ctx context.Context, m *framework.ControlPlane, ns string) {
+	t.Helper()
+	fd := lastStateDeployment(ns, "resumed")
+	fd.Spec.FlinkVersion = "v1_20"
+	if err := m.Client.Create(ctx, fd); err != nil {
+		t.Fatalf("valid FlinkDeployment rejected: %v", err)
+	}
+	defer func() { _ = m.Client.Delete(context.Background(), fd) }()
+	suspended := fd.Spec.DeepCopy()
+	suspended.Job.State = flinkv1beta1.JobStateSuspended
+	last, err := plan.EncodeSpec(suspended, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.Status.ReconciliationStatus.LastReconciledSpec = last
+	if err := m.Client.Status().Update(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	fd.Spec.FlinkVersion = "v2_2"
+	fd.Status = flinkv1beta1.FlinkDeploymentStatus{} // the stored status counts, not the writer's
+	err = m.Client.Update(ctx, fd)
+	if err == nil || !strings.Contains(err.Error(), "spec.flinkVersion: Forbidden: Changing flinkVersion after last-state suspend is not allowed") {
+		t.Fatalf("version change after a last-state suspend: got %v, want the webhook's refusal", err)
+	}
 }
 
 // checkSessionJobs: a session job naming app, an application cluster, is
