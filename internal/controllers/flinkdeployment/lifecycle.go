@@ -426,16 +426,34 @@ func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.Checkp
 	if err != nil {
 		return plan.CheckpointTimes{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
 	}
-	var out plan.CheckpointTimes
-	if c := stats.Latest.Completed; c.TriggerTimestamp > 0 {
-		out.Completed, out.CompletedPath = time.UnixMilli(c.TriggerTimestamp), c.ExternalPath
-	}
+	out := latestRetained(stats.Latest)
 	for _, h := range stats.History {
 		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {
 			out.Pending = time.UnixMilli(h.TriggerTimestamp)
 		}
 	}
 	return out, nil
+}
+
+// latestRetained is, as upstream's getLatestCompletedCheckpoint, the
+// newest (by id) of the job's latest completed checkpoint, latest
+// savepoint and the checkpoint or savepoint it was restored from: a job
+// cancelled before its first checkpoint since a restore still has its
+// state there. Its time is when it was taken, or restored.
+func latestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
+	var out plan.CheckpointTimes
+	id := int64(-1)
+	consider := func(cid int64, path string, at int64) {
+		if at > 0 && cid > id {
+			id, out.Completed, out.CompletedPath = cid, time.UnixMilli(at), path
+		}
+	}
+	r := latest.Restored
+	consider(r.Id, r.ExternalPath, r.RestoreTimestamp)
+	for _, c := range []api.CompletedCheckpointStatistics{latest.Completed, latest.Savepoint} {
+		consider(c.Id, c.ExternalPath, c.TriggerTimestamp)
+	}
+	return out
 }
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA

@@ -1,0 +1,40 @@
+package flinkdeployment
+
+import (
+	"testing"
+	"time"
+
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+)
+
+// TestLatestRetained: as upstream's getLatestCompletedCheckpoint, the
+// state a cancelled job leaves is the newest by id of its latest
+// checkpoint, its latest savepoint and what it was restored from.
+func TestLatestRetained(t *testing.T) {
+	completed := func(id, at int64, path string) api.CompletedCheckpointStatistics {
+		return api.CompletedCheckpointStatistics{Id: id, TriggerTimestamp: at, ExternalPath: path}
+	}
+	restored := api.RestoredCheckpointStatistics{Id: 7, RestoreTimestamp: 3000, ExternalPath: "s3://c/old/chk-7"}
+	for _, tc := range []struct {
+		name   string
+		latest api.LatestCheckpoints
+		want   plan.CheckpointTimes
+	}{
+		{"nothing", api.LatestCheckpoints{}, plan.CheckpointTimes{}},
+		{"restored, no checkpoint since", api.LatestCheckpoints{Restored: restored},
+			plan.CheckpointTimes{Completed: time.UnixMilli(3000), CompletedPath: "s3://c/old/chk-7"}},
+		{"a checkpoint since the restore", api.LatestCheckpoints{Restored: restored, Completed: completed(8, 4000, "s3://c/new/chk-8")},
+			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8"}},
+		{"a savepoint after the checkpoint", api.LatestCheckpoints{Completed: completed(8, 4000, "s3://c/new/chk-8"), Savepoint: completed(9, 5000, "s3://s/sp-9")},
+			plan.CheckpointTimes{Completed: time.UnixMilli(5000), CompletedPath: "s3://s/sp-9"}},
+		{"an older savepoint", api.LatestCheckpoints{Completed: completed(8, 4000, "s3://c/new/chk-8"), Savepoint: completed(2, 1000, "s3://s/sp-2")},
+			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := latestRetained(tc.latest); got != tc.want {
+				t.Errorf("latestRetained = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
