@@ -129,7 +129,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	errs = append(errs, validateJobManager(spec, conf, ha, sp.Child("jobManager"))...)
 	errs = append(errs, validateTaskManager(spec, conf, sp.Child("taskManager"))...)
 	if spec.Job != nil {
-		errs = append(errs, validateJob(spec, conf, ha, sp.Child("job"))...)
+		errs = append(errs, validateJob(spec, conf, sp.Child("job"))...)
 	}
 	if previous != nil {
 		errs = append(errs, validateChange(spec, previous, sp)...)
@@ -375,7 +375,7 @@ func quantityProblem(name corev1.ResourceName, v string) string {
 	return ""
 }
 
-func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha bool, p *field.Path) field.ErrorList {
+func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	job := spec.Job
 	if job.JarURI != "" {
@@ -389,9 +389,9 @@ func validateJob(spec *v1beta1.FlinkDeploymentSpec, conf map[string]string, ha b
 	}
 	switch job.UpgradeMode {
 	case v1beta1.UpgradeModeLastState:
-		if !ha {
-			errs = append(errs, field.Invalid(p.Child("upgradeMode"), job.UpgradeMode, "last-state needs high availability (high-availability.type) to find the latest checkpoint"))
-		}
+		// As upstream since FLINK-35414, last-state needs no HA: without
+		// it the upgrade cancels the job and starts from its latest
+		// checkpoint, retained on cancellation.
 		if flinkconf.CheckpointsDir(flinkconf.Config(conf).Get) == "" {
 			errs = append(errs, field.Required(field.NewPath("spec", "flinkConfiguration").Key(flinkconf.KeyCheckpointsDir), "last-state upgrades need a checkpoint directory"))
 		}

@@ -182,10 +182,16 @@ func jobAndResourceCases() []validateCase {
 			fd.Spec.TaskManager.Resource.EphemeralStorage = "500M"
 		}, nil, ""},
 		{"bad taskmanager memory", func(fd *v1beta1.FlinkDeployment) { fd.Spec.TaskManager.Resource.Memory = "plenty" }, nil, "spec.taskManager.resource.memory: Invalid"},
+		// As upstream since FLINK-35414: by cancellation, from the latest
+		// checkpoint.
 		{"last-state without HA", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c"}`)
-		}, nil, "last-state needs high availability"},
+		}, nil, ""},
+		{"last-state without HA nor checkpoint dir", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Spec.FlinkConfiguration = jsonConf(`{}`)
+		}, nil, "spec.flinkConfiguration[state.checkpoints.dir]: Required value: last-state upgrades need a checkpoint directory"},
 		{"savepoint mode without savepoint dir", func(fd *v1beta1.FlinkDeployment) {
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c"}`)
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required"},

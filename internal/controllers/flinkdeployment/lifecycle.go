@@ -188,9 +188,9 @@ func (r *Reconciler) steady(ctx context.Context, s *state, p plan.Plan) error {
 	return nil
 }
 
-// cancelForLastState cancels the running job for a last-state upgrade from
-// its latest checkpoint (job.upgrade.last-state.job-cancel.enabled) and
-// waits for it to stop.
+// cancelForLastState cancels the job for a last-state upgrade from its
+// latest checkpoint (job.upgrade.last-state.job-cancel.enabled, or no HA)
+// and waits for it to stop.
 func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
@@ -207,7 +207,11 @@ func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	// updateTime is when the job's state changed: the cancel timeout
 	// counts from here.
 	st.JobStatus.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
-	r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+flinkconf.KeyLastStateCancel+")")
+	why := flinkconf.KeyLastStateCancel
+	if !plan.HAEnabled(s.lastSpec) {
+		why = "no high availability to restore from"
+	}
+	r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+why+")")
 	if err := r.persist(ctx, s); err != nil {
 		return err
 	}

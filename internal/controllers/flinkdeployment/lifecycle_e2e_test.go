@@ -295,13 +295,21 @@ func TestSuspendAndResume(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	fd := deployRunning(t, ctx, haExample(t, "suspend-resume", v1beta1.UpgradeModeSavepoint))
+	suspendThenResume(t, ctx, fd, "a savepoint", func(path string) bool { return path != "" })
+}
+
+// suspendThenResume suspends fd, checks that the suspend recorded where
+// the job starts again (what, which recorded accepts) and removed the
+// JobManager, resumes fd and checks that its job started from there.
+func suspendThenResume(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, what string, recorded func(path string) bool) {
+	t.Helper()
 	patchSpec(t, ctx, fd, `{"spec":{"job":{"state":"suspended"}}}`)
 	got := waitFor(t, ctx, fd, 2*time.Minute, "suspended", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.LifecycleState == v1beta1.LifecycleSuspended && fd.Status.JobStatus.State == v1beta1.JobSuspended
 	})
 	path := got.Status.JobStatus.UpgradeSavepointPath
-	if path == "" {
-		t.Fatal("suspend in savepoint mode must record the savepoint")
+	if !recorded(path) {
+		t.Fatalf("the suspend recorded %q, want %s", path, what)
 	}
 	if err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the JobManager must be gone while suspended: %v", err)

@@ -274,10 +274,21 @@ func specChange(in Input) Plan {
 		return Plan{Step: Steady, After: left}
 	}
 	if in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerMissing && !SettingOff(in.Last, flinkconf.KeyJMRecovery) {
+		if UpgradeMode(in.Last) != v1beta1.UpgradeModeStateless && !HAEnabled(in.Last) {
+			// As upstream: without HA the recreated JobManager would
+			// start the job without its state.
+			return Plan{Step: ManualRestore, Why: MsgNoRecoveryWithoutHA}
+		}
 		return Plan{Step: RecoverJobManager}
 	}
 	return Plan{Step: Steady}
 }
+
+// MsgNoRecoveryWithoutHA is the report of a stateful job's JobManager
+// Deployment that went missing without HA, which upstream does not
+// recover either.
+const MsgNoRecoveryWithoutHA = "Could not recover lost jobmanager deployment without HA enabled: it would start the job without its state. " +
+	"Manual restore required: redeploy from a known savepoint or checkpoint (initialSavepointPath and savepointRedeployNonce)."
 
 // Ended reports an application whose job reached a globally terminal
 // state.
@@ -401,19 +412,24 @@ func capture(in Input, redeploy bool) Plan {
 		// restartFailedJob chose where the job starts, and Flink removed
 		// the failed job's HA metadata.
 		return Plan{Step: Delete}
-	case !Changed(spec, in.Last):
+	case !Changed(spec, in.Last) && (HAEnabled(in.Last) || mode == v1beta1.UpgradeModeStateless):
 		// A restart of the same spec (an unhealthy job): from the HA
-		// metadata, kept.
+		// metadata, kept. Without HA a stateful job's state is captured
+		// as for a change (a spec changed back mid-upgrade).
 		return Plan{Step: Delete, KeepHA: HAEnabled(in.Last)}
 	case redeploy || mode == v1beta1.UpgradeModeStateless:
 		return Plan{Step: Delete, CancelJob: true}
-	case mode == v1beta1.UpgradeModeLastState && SettingOn(spec, flinkconf.KeyLastStateCancel) && (runningJob(st) || cancelling(st)):
+	case mode == v1beta1.UpgradeModeLastState && byCancellation(in):
 		return cancelForLastState(in)
 	case mode == v1beta1.UpgradeModeLastState:
 		switch {
 		case st.JobStatus.UpgradeSavepointPath != "":
 			// A savepoint (or, by cancellation, a checkpoint) captured
 			// the job: go on from it, savepoint mode.
+		case !HAEnabled(in.Last) && !Ended(st):
+			// Without HA only a cancellation keeps the state: wait, as
+			// upstream, until Flink can cancel the job.
+			return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for a job Flink can cancel: without HA, a last-state upgrade takes the state by cancelling the job"}
 		case in.HAMetadata == nil:
 			return Plan{Step: ReadHAMetadata}
 		case *in.HAMetadata && !runningJob(st):
@@ -501,6 +517,36 @@ func lastStateFresh(in Input) (p Plan, fresh bool) {
 func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
 	return st.JobStatus.UpgradeSavepointPath == "" &&
 		(st.JobStatus.State == v1beta1.JobCancelling || st.JobStatus.State == v1beta1.JobCanceled)
+}
+
+// byCancellation reports a last-state upgrade that goes by cancelling the
+// job, as upstream's allowLastStateCancel decides it: with
+// last-state.job-cancel.enabled for a running job, and without HA (no HA
+// metadata to restore from: upstream dropped the HA requirement of
+// last-state in FLINK-35414) for any job Flink can cancel; then for the
+// job cancelled or being cancelled.
+func byCancellation(in Input) bool {
+	st := in.Status
+	noHA := !HAEnabled(in.Last)
+	setting := SettingOn(in.Spec, flinkconf.KeyLastStateCancel)
+	switch {
+	case cancelling(st):
+		return setting || noHA
+	case noHA:
+		return cancellable(st)
+	}
+	return setting && runningJob(st)
+}
+
+// cancellable reports a job Flink can cancel, as upstream's
+// isJobCancellable: its JobManager answers and it is neither reconciling
+// nor ended.
+func cancellable(st *v1beta1.FlinkDeploymentStatus) bool {
+	switch st.JobStatus.State {
+	case "", v1beta1.JobReconciling:
+		return false
+	}
+	return st.JobManagerDeploymentStatus == v1beta1.JobManagerReady && !Ended(st)
 }
 
 // cancelForLastState is the step of a last-state upgrade by cancellation,

@@ -195,6 +195,10 @@ func deployedCases(specs nextSpecs) []nextCase {
 			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1"}},
 		{"unhealthy, check turned off", Input{Spec: savepoint, Last: savepoint, Status: edit(running(), unhealthy), JobManager: true},
 			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"JobManager deleted, stateful without HA: not recovered empty", Input{Spec: specs.savepointNoHA, Last: specs.savepointNoHA, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: ManualRestore, Why: MsgNoRecoveryWithoutHA, SnapshotsFirst: true}},
+		{"JobManager deleted, stateless without HA: recovered", Input{Spec: specs.stateless, Last: specs.stateless, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
+			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
 		{"JobManager deleted, recovery off", Input{Spec: noRecovery, Last: noRecovery, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"operator setting changed", Input{Spec: app(v1beta1.UpgradeModeSavepoint, `{"kubernetes.operator.periodic.savepoint.interval":"1h"}`), Last: app(v1beta1.UpgradeModeSavepoint, `{}`), Status: running(), JobManager: true},
@@ -334,6 +338,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 	yes := ptr.To(true)
 	cancelSpec := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
 	maxAge := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateMaxCheckpointAge+`":"1 min",`, 1))
+	noHA := app(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
 	return []nextCase{
 		// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age (1 min).
 		{"last-state, max age: job started within it", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-30*time.Second))), JobManager: true, HAMetadata: yes, Now: now},
@@ -368,6 +373,29 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state by cancel: no checkpoint to restore", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
 			Checkpoints: &CheckpointTimes{}},
 			Plan{Step: ManualRestore}},
+		// Without HA (upstream since FLINK-35414): by cancellation, for
+		// any job Flink can cancel.
+		{"last-state without HA: cancel the running job", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: CancelJob}},
+		{"last-state without HA: cancel the restarting job", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRestarting), JobManager: true},
+			Plan{Step: CancelJob}},
+		{"last-state without HA: cancelling", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, ProgressCheckInterval: time.Second},
+			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
+		{"last-state without HA: record the cancelled job's latest checkpoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-4"}},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-4"}}},
+		{"last-state without HA: suspend by cancellation", Input{Spec: with(noHA, suspend), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: CancelJob}},
+		{"last-state without HA: the spec changed back mid-upgrade still captures", Input{Spec: noHA, Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: CancelJob}},
+		{"last-state without HA: JobManager not answering: wait for it, no empty start", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerDeploying, v1beta1.JobRunning), JobManager: true, ProgressCheckInterval: time.Second},
+			Plan{Step: Wait, After: time.Second, Why: "waiting for a job Flink can cancel: without HA, a last-state upgrade takes the state by cancelling the job"}},
+		{"last-state without HA: ended job, HA metadata not read", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: ReadHAMetadata}},
+		{"last-state without HA: ended job restarts from its newest savepoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), lastSavepoint("s3://b/sp-3", now)), JobManager: true, HAMetadata: ptr.To(false)},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-3"}}},
+		{"last-state without HA: recorded, delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-4")), JobManager: true},
+			Plan{Step: Delete}},
 		{"last-state by cancel: recorded, delete", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-9")), JobManager: true},
 			Plan{Step: Delete}},
 	}
