@@ -132,7 +132,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 		errs = append(errs, validateJob(spec, conf, sp.Child("job"))...)
 	}
 	if previous != nil {
-		errs = append(errs, validateChange(spec, previous, sp)...)
+		errs = append(errs, validateChange(spec, previous, fd.Status.JobStatus.UpgradeSavepointPath, sp)...)
 	}
 	return errs
 }
@@ -446,7 +446,10 @@ func validateJarURI(jar string, p *field.Path) field.ErrorList {
 	return nil
 }
 
-func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) field.ErrorList {
+// validateChange checks spec against the last reconciled one, previous;
+// restorePath is where the suspended job starts again
+// (status.jobStatus.upgradeSavepointPath).
+func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, restorePath string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch {
 	case previous.Job == nil && spec.Job != nil:
@@ -457,7 +460,7 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) 
 	if modeOf(previous) != modeOf(spec) {
 		errs = append(errs, field.Forbidden(p.Child("mode"), fmt.Sprintf("cannot switch from %s to %s", modeOf(previous), modeOf(spec))))
 	}
-	if err := validateVersionChange(spec, previous, p.Child("flinkVersion")); err != nil {
+	if err := validateVersionChange(spec, previous, restorePath, p.Child("flinkVersion")); err != nil {
 		errs = append(errs, err)
 	}
 	if spec.Job != nil && previous.Job != nil &&
@@ -470,9 +473,12 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) 
 // validateVersionChange refuses, as upstream does, a new Flink version for
 // a job last reconciled suspended with last-state unless it now runs
 // stateless: its state is in the old version's HA metadata, which the new
-// version's JobManager would have to read.
-func validateVersionChange(spec, previous *v1beta1.FlinkDeploymentSpec, p *field.Path) *field.Error {
-	if spec.Job == nil || previous.Job == nil || spec.Job.UpgradeMode == "" || spec.Job.UpgradeMode == v1beta1.UpgradeModeStateless {
+// version's JobManager would have to read. A suspend that recorded where
+// the job starts again (a savepoint, or the checkpoint of a cancellation:
+// upstream then records the savepoint mode as reconciled) left no state
+// in HA metadata.
+func validateVersionChange(spec, previous *v1beta1.FlinkDeploymentSpec, restorePath string, p *field.Path) *field.Error {
+	if spec.Job == nil || previous.Job == nil || spec.Job.UpgradeMode == "" || spec.Job.UpgradeMode == v1beta1.UpgradeModeStateless || restorePath != "" {
 		return nil
 	}
 	if previous.Job.State != v1beta1.JobStateSuspended || previous.Job.UpgradeMode != v1beta1.UpgradeModeLastState || previous.FlinkVersion == spec.FlinkVersion {

@@ -271,6 +271,10 @@ func previousSpecCases() []validateCase {
 			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeStateless
 		}, suspendedLastState("v1_20"), ""},
 		{"flinkVersion kept after a last-state suspend", nil, suspendedLastState("v2_2"), ""},
+		{"flinkVersion changed after a last-state suspend by cancellation (no HA)", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+			fd.Status.JobStatus.UpgradeSavepointPath = "s3://c/job/chk-4"
+		}, suspendedLastState("v1_20"), ""},
 		{"flinkVersion changed after a savepoint suspend", nil, func(prev *v1beta1.FlinkDeploymentSpec) {
 			prev.FlinkVersion, prev.Job.State = "v1_20", v1beta1.JobStateSuspended
 		}, ""},

@@ -78,7 +78,8 @@ func (g *Generations) First(uid types.UID, generation int64) bool {
 // validSpecs remember, per FlinkDeployment, a digest of what its last
 // validation that passed read: the generation (the stored spec), the
 // configuration with the defaults merged, the initial savepoint resolved
-// from a snapshot reference, the annotations and the last reconciled spec.
+// from a snapshot reference, the annotations, the last reconciled spec and
+// the upgrade savepoint path.
 // Validation is a pure function of these (name and namespace never change
 // for a UID), so a reconcile whose inputs digest alike skips it: every
 // steady reconcile, where it cost a tenth of the hub's CPU (it encodes
@@ -97,7 +98,8 @@ func (v *validSpecs) forget(uid types.UID) {
 }
 
 // validationInputs digests what validation.Validate reads of fd, besides
-// its name and namespace, with its last reconciled spec.
+// its name and namespace, with its last reconciled spec and where a
+// suspended job starts again (status.jobStatus.upgradeSavepointPath).
 func validationInputs(fd *v1beta1.FlinkDeployment) fielddigest.Digest {
 	fields := []string{strconv.FormatInt(fd.Generation, 10), "", ""}
 	if c := fd.Spec.FlinkConfiguration; c != nil {
@@ -109,5 +111,5 @@ func validationInputs(fd *v1beta1.FlinkDeployment) fielddigest.Digest {
 	for _, k := range slices.Sorted(maps.Keys(fd.Annotations)) {
 		fields = append(fields, k, fd.Annotations[k])
 	}
-	return fielddigest.Of(append(fields, fd.Status.ReconciliationStatus.LastReconciledSpec)...)
+	return fielddigest.Of(append(fields, fd.Status.ReconciliationStatus.LastReconciledSpec, fd.Status.JobStatus.UpgradeSavepointPath)...)
 }

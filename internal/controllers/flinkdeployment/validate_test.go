@@ -40,6 +40,7 @@ func TestValidationInputs(t *testing.T) {
 		{"the last reconciled spec", func(fd *v1beta1.FlinkDeployment) {
 			fd.Status.ReconciliationStatus.LastReconciledSpec = `{"job":{"parallelism":2}}`
 		}, false},
+		{"where a suspended job starts again", func(fd *v1beta1.FlinkDeployment) { fd.Status.JobStatus.UpgradeSavepointPath = "s3://c/chk-4" }, false},
 	}
 	for _, c := range cases {
 		fd := base()
