@@ -102,13 +102,15 @@ func concurrently(fds []*v1beta1.FlinkDeployment, do func(*v1beta1.FlinkDeployme
 	return errs
 }
 
-// upgradeModes are the upgrade modes the example's configuration allows,
-// by upstream's validation (ours is the same): stateless always; savepoint
-// only with state.savepoints.dir and state.checkpoints.dir; last-state only
-// with high availability and state.checkpoints.dir, since its state is the
-// latest checkpoint found in the HA metadata. The stateless examples (no
-// state directories, no HA) are thus only upgraded statelessly: upstream
-// refuses the other modes for them.
+// upgradeModes are the upgrade modes this test runs the example in:
+// stateless always; savepoint only with state.savepoints.dir and
+// state.checkpoints.dir (upstream's validation and ours); last-state with
+// high availability and state.checkpoints.dir, whose restore from the
+// latest checkpoint in the HA metadata this test checks (without HA,
+// which upstream and flink-hub allow, last-state goes by cancellation:
+// internal/controllers/flinkdeployment TestLastStateWithoutHA). The
+// stateless examples (no state directories, no HA) are thus only upgraded
+// statelessly: upstream refuses the stateful modes for them.
 func upgradeModes(spec *v1beta1.FlinkDeploymentSpec) ([]v1beta1.UpgradeMode, error) {
 	conf, err := spec.FlatConfiguration()
 	if err != nil {
