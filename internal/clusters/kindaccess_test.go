@@ -58,31 +58,9 @@ func TestUnreadableKindRefusedAtOnce(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			member := fleet.Members[tc.member]
 			ns := fmt.Sprintf("optkind-%d", i)
-			apps := "optkind-apps"
-			if len(tc.namespaces) > 0 {
-				apps = tc.namespaces[0]
-			}
-			for _, n := range append([]string{apps}, tc.namespaces...) {
-				if err := member.CreateNamespace(ctx, n); client.IgnoreAlreadyExists(err) != nil {
-					t.Fatal(err)
-				}
-			}
-			fd, job := "fd-"+ns, "job-"+ns
-			createFlinkDeployment(t, member, apps, fd)
-			if err := member.Client.Create(ctx, &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: apps, Name: job},
-				Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: fd}}); err != nil {
-				t.Fatal(err)
-			}
-			if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
-				t.Fatal(err)
-			}
-			reg := registration.Options{Name: member.Name, HubNamespace: ns, ServiceAccount: ns, InstallCRDs: true, Namespaces: tc.namespaces}
-			registrar := &registration.Registrar{Member: member.Config, MemberClient: member.Client, Hub: fleet.Hub.Client}
-			if _, err := registrar.Add(ctx, reg); err != nil {
-				t.Fatal(err)
-			}
+			r := registerMember(t, fleet.Members[tc.member], ns, "optkind-apps", tc.namespaces)
+			member, apps, fd, job, registrar, reg := r.member, r.apps, r.fd, r.job, r.registrar, r.reg
 			if tc.older != "" {
 				refuseSnapshots(t, member, "flink-hub:flink-hub:"+ns, tc.older)
 			}
@@ -118,10 +96,62 @@ func TestUnreadableKindRefusedAtOnce(t *testing.T) {
 	}
 }
 
+// registered is a member registered in hub namespace ns through `cluster
+// add`'s code, with a FlinkDeployment fd and a FlinkSessionJob job of it
+// in namespace apps.
+type registered struct {
+	member        *framework.ControlPlane
+	apps, fd, job string
+	reg           registration.Options
+	registrar     *registration.Registrar
+	secret        *corev1.Secret
+}
+
+// registerMember creates the hub namespace ns, registers member there as
+// a ServiceAccount of its own (limited to namespaces when any), and
+// creates fd-<ns> and job-<ns> in the first of namespaces, or in apps
+// when there is none.
+func registerMember(t *testing.T, member *framework.ControlPlane, ns, apps string, namespaces []string) registered {
+	t.Helper()
+	ctx := t.Context()
+	if len(namespaces) > 0 {
+		apps = namespaces[0]
+	}
+	for _, n := range append([]string{apps}, namespaces...) {
+		if err := member.CreateNamespace(ctx, n); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+	}
+	r := registered{member: member, apps: apps, fd: "fd-" + ns, job: "job-" + ns,
+		reg:       registration.Options{Name: member.Name, HubNamespace: ns, ServiceAccount: ns, InstallCRDs: true, Namespaces: namespaces},
+		registrar: &registration.Registrar{Member: member.Config, MemberClient: member.Client, Hub: fleet.Hub.Client}}
+	createFlinkDeployment(t, member, apps, r.fd)
+	if err := member.Client.Create(ctx, &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: apps, Name: r.job},
+		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: r.fd}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if r.secret, err = r.registrar.Add(ctx, r.reg); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // refuseSnapshots takes FlinkStateSnapshots out of the rules of the
 // ClusterRole name (where "*") or of the Role name in namespace where, in
 // member.
 func refuseSnapshots(t *testing.T, member *framework.ControlPlane, name, where string) {
+	t.Helper()
+	refuseResource(t, member, name, where, "flinkstatesnapshots")
+}
+
+// refuseResource takes resource (and its subresources) out of the rules of
+// the ClusterRole name (where "*") or of the Role name in namespace where,
+// in member, and returns a function that puts the rules back.
+func refuseResource(t *testing.T, member *framework.ControlPlane, name, where, resource string) (restore func()) {
 	t.Helper()
 	clusterRole, namespaced := &rbacv1.ClusterRole{}, &rbacv1.Role{}
 	var role client.Object = clusterRole
@@ -133,12 +163,23 @@ func refuseSnapshots(t *testing.T, member *framework.ControlPlane, name, where s
 	if err := member.Client.Get(t.Context(), key, role); err != nil {
 		t.Fatal(err)
 	}
+	before := slices.Clone(*rules)
 	for i, rule := range *rules {
-		(*rules)[i].Resources = slices.DeleteFunc(slices.Clone(rule.Resources), func(r string) bool { return strings.HasPrefix(r, "flinkstatesnapshots") })
+		(*rules)[i].Resources = slices.DeleteFunc(slices.Clone(rule.Resources), func(r string) bool { return r == resource || strings.HasPrefix(r, resource+"/") })
 	}
 	*rules = slices.DeleteFunc(*rules, func(r rbacv1.PolicyRule) bool { return len(r.Resources) == 0 })
 	if err := member.Client.Update(t.Context(), role); err != nil {
 		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := member.Client.Get(t.Context(), key, role); err != nil {
+			t.Fatal(err)
+		}
+		*rules = before
+		if err := member.Client.Update(t.Context(), role); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
