@@ -269,11 +269,14 @@ func (p *Provider) Get(_ context.Context, name multicluster.ClusterName) (cluste
 	return nil, multicluster.ErrClusterNotFound
 }
 
-// OptionalKinds says whether the hub may read each optional kind
-// (ProviderOptions.OptionalKinds) in member, asking the member where its
-// last answer is older than the recheck interval (kindaccess.Gate.CheckAll);
-// engaged is false when this replica has not engaged the member.
-func (p *Provider) OptionalKinds(ctx context.Context, member string) (kinds []kindaccess.Status, engaged bool, err error) {
+// Kinds says whether the hub may read each optional kind
+// (ProviderOptions.OptionalKinds) in member, and each other kind of the
+// member's cache whose informer the member refused since it was engaged
+// (rules narrowed meanwhile), asking the member where its last answer is
+// older than the recheck interval or an informer was refused since
+// (kindaccess.Gate.CheckAll); engaged is false when this replica has not
+// engaged the member.
+func (p *Provider) Kinds(ctx context.Context, member string) (kinds []kindaccess.Status, engaged bool, err error) {
 	p.mu.RLock()
 	m, engaged := p.clusters[multicluster.ClusterName(member)]
 	p.mu.RUnlock()

@@ -42,7 +42,11 @@ const (
 	// `kubectl flinkhub cluster add` again) or the member does not serve
 	// (reason NotServed: no CRD). The hub does not watch such a kind, the
 	// console says so at once, and the member's FlinkDeployments are
-	// managed meanwhile. Absent while the member is not engaged.
+	// managed meanwhile. Rules narrowed, or a CRD deleted, while the
+	// member is engaged turn it False once the member refuses the hub's
+	// watch of the kind, for any kind the hub watches there (Deployments
+	// too), until the hub may list it again. Absent while the member is
+	// not engaged.
 	ConditionKindsReadable = "KindsReadable"
 
 	// ReasonKindsReadable: the hub may read every optional kind.

@@ -7,10 +7,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -18,14 +20,17 @@ import (
 
 // NewCache wraps next (cache.New when nil), the member's cache
 // constructor, so that the cache's reads and informers of the Gate's kinds
-// pass Check first. The Gate learns there the namespaces the cache watches
-// each kind in and gets its own uncached reader of the member. IndexField
-// is not gated: index no gated kind.
+// pass Check first, and that every informer of the cache tells the Gate
+// when the member refuses its list or watch (Refused). The Gate learns
+// there the namespaces the cache watches each kind in and gets its own
+// uncached reader of the member. IndexField is not gated: index no gated
+// kind.
 func (g *Gate) NewCache(next cache.NewCacheFunc) cache.NewCacheFunc {
 	if next == nil {
 		next = cache.New
 	}
 	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+		g.reportRefusals(&opts)
 		c, err := next(cfg, opts)
 		if err != nil {
 			return nil, err
@@ -40,12 +45,42 @@ func (g *Gate) NewCache(next cache.NewCacheFunc) cache.NewCacheFunc {
 			if err != nil {
 				return nil, err
 			}
-			kinds[gvk] = &kindState{gvk: gvk, namespaces: watchedNamespaces(opts, gvk), probing: make(chan struct{}, 1)}
+			kinds[gvk] = &kindState{gvk: gvk, namespaces: watchedNamespaces(opts, gvk), optional: true, probing: make(chan struct{}, 1)}
 		}
 		g.mu.Lock()
 		g.reader, g.kinds = reader, kinds
+		g.namespacesOf = func(gvk schema.GroupVersionKind) []string { return watchedNamespaces(opts, gvk) }
 		g.mu.Unlock()
 		return &gatedCache{Cache: c, gate: g, scheme: opts.Scheme}, nil
+	}
+}
+
+// reportRefusals makes every informer of the cache of opts report its
+// list and watch errors to the Gate after the cache's own watch error
+// handler (client-go's default when none) has seen them. The handler is
+// set per informer, which knows its kind, in place of the cache's default.
+func (g *Gate) reportRefusals(opts *cache.Options) {
+	newInformer, onError := opts.NewInformer, opts.DefaultWatchErrorHandler
+	if newInformer == nil {
+		newInformer = toolscache.NewSharedIndexInformer
+	}
+	if onError == nil {
+		onError = toolscache.DefaultWatchErrorHandler
+	}
+	scheme := opts.Scheme
+	opts.DefaultWatchErrorHandler = nil // it would replace the one set below
+	opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+		informer := newInformer(lw, obj, resync, indexers)
+		gvk, err := apiutil.GVKForObject(obj, scheme)
+		if err != nil {
+			return informer
+		}
+		// Not started yet, so this is not refused.
+		_ = informer.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *toolscache.Reflector, err error) {
+			onError(ctx, r, err)
+			g.Refused(gvk, err)
+		})
+		return informer
 	}
 }
 

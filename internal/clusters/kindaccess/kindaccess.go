@@ -9,8 +9,14 @@
 // of a kind found unreadable, and its reads but those of one namespace
 // where the hub may list it, with an *Unreadable error at once.
 // The member is asked again at most once per recheck interval, so that a
-// registration whose rules were updated is read without re-engaging it; a
-// kind found readable stays so for the Gate's life (the engagement).
+// registration whose rules were updated is read without re-engaging it.
+// A kind found readable stays so until the member refuses the list or
+// watch of the cache's informer of it (403, or 404: its CRD was deleted),
+// which the informer's watch error handler tells the Gate: rules narrowed
+// while the member is engaged. The kind is then asked about again, as is
+// any other kind of the cache whose informer the member refused (one the
+// controllers watch, such as Deployments): CheckAll reports it, but the
+// cache refuses the reads of the optional kinds alone.
 package kindaccess
 
 import (
@@ -90,16 +96,23 @@ type Gate struct {
 	// Set by NewCache, when the member's cache is built.
 	reader client.Reader
 	kinds  map[schema.GroupVersionKind]*kindState
+	// namespacesOf are the namespaces the cache watches a kind in.
+	namespacesOf func(schema.GroupVersionKind) []string
 }
 
 // kindState is what is known of one kind.
 type kindState struct {
 	gvk        schema.GroupVersionKind
 	namespaces []string // nil: every namespace
+	// optional kinds' reads and informers are refused while unreadable;
+	// another kind is known once the member refused its informer, and only
+	// reported (CheckAll).
+	optional bool
 	// probing admits one check at a time.
 	probing chan struct{}
 	checked time.Time
-	// readable is final; otherwise verdict is the last one, if any.
+	// readable holds until the member refuses the kind's informer;
+	// otherwise verdict is the last one, if any.
 	readable bool
 	verdict  *Unreadable
 }
@@ -122,14 +135,20 @@ func (g *Gate) gated(gvk schema.GroupVersionKind) *kindState {
 }
 
 // Check returns nil when the hub may list gvk in every namespace the
-// member's cache watches (or the kind is not gated), an *Unreadable when
-// it may not or the member does not serve the kind, and another error
-// when the member did not tell (it is asked again on the next call).
+// member's cache watches (or the kind is not gated: not optional), an
+// *Unreadable when it may not or the member does not serve the kind, and
+// another error when the member did not tell (it is asked again on the
+// next call).
 func (g *Gate) Check(ctx context.Context, gvk schema.GroupVersionKind) error {
 	k := g.gated(gvk)
-	if k == nil {
+	if k == nil || !k.optional {
 		return nil
 	}
+	return g.check(ctx, k)
+}
+
+// check returns k's verdict, asking the member when it is not known.
+func (g *Gate) check(ctx context.Context, k *kindState) error {
 	if known, err := g.known(k); known {
 		return err
 	}
@@ -146,7 +165,7 @@ func (g *Gate) Check(ctx context.Context, gvk schema.GroupVersionKind) error {
 	reader := g.reader
 	g.mu.Unlock()
 	if reader == nil {
-		return fmt.Errorf("the member's cache of %ss is not built yet", gvk.Kind)
+		return fmt.Errorf("the member's cache of %ss is not built yet", k.gvk.Kind)
 	}
 	verdict, err := g.probe(ctx, reader, k)
 	if err != nil {
@@ -162,7 +181,8 @@ func (g *Gate) Check(ctx context.Context, gvk schema.GroupVersionKind) error {
 }
 
 // known returns k's verdict (nil when readable) while it holds: readable
-// for good, unreadable for the recheck interval.
+// until the member refuses k's informer, unreadable for the recheck
+// interval.
 func (g *Gate) known(k *kindState) (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -216,21 +236,43 @@ type Status struct {
 	Unreadable *Unreadable
 }
 
-// CheckAll checks every gated kind (asking the member only where Check
-// would) and returns their statuses in kind name order; err is the first
-// check the member did not answer.
+// CheckAll checks the optional kinds and every other kind whose informer
+// the member refused (asking the member only where Check would) and
+// returns their statuses in kind name order; err is the first check the
+// member did not answer.
 func (g *Gate) CheckAll(ctx context.Context) ([]Status, error) {
 	g.mu.Lock()
-	gvks := slices.SortedFunc(maps.Keys(g.kinds), func(a, b schema.GroupVersionKind) int { return strings.Compare(a.Kind, b.Kind) })
+	kinds := slices.SortedFunc(maps.Values(g.kinds), func(a, b *kindState) int { return strings.Compare(a.gvk.Kind, b.gvk.Kind) })
 	g.mu.Unlock()
-	out := make([]Status, 0, len(gvks))
-	for _, gvk := range gvks {
-		err := g.Check(ctx, gvk)
+	out := make([]Status, 0, len(kinds))
+	for _, k := range kinds {
+		err := g.check(ctx, k)
 		var u *Unreadable
 		if err != nil && !errors.As(err, &u) {
 			return nil, err
 		}
-		out = append(out, Status{Kind: gvk.Kind, Unreadable: u})
+		out = append(out, Status{Kind: k.gvk.Kind, Unreadable: u})
 	}
 	return out, nil
+}
+
+// Refused tells the Gate that the member refused a list or watch of the
+// cache's informer of gvk with err (the informer's watch error handler,
+// NewCache). A refusal (403) or a kind no longer served (404) makes a
+// kind found readable unknown, so that its next check asks the member;
+// a kind not known before is known from then on. Other errors (a cut
+// connection, an expired resource version) say nothing of the rules.
+func (g *Gate) Refused(gvk schema.GroupVersionKind, err error) {
+	if !apierrors.IsForbidden(err) && !apierrors.IsNotFound(err) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := g.kinds[gvk]
+	switch {
+	case k == nil && g.namespacesOf != nil:
+		g.kinds[gvk] = &kindState{gvk: gvk, namespaces: g.namespacesOf(gvk), probing: make(chan struct{}, 1)}
+	case k != nil && k.readable:
+		k.readable, k.verdict = false, nil
+	}
 }

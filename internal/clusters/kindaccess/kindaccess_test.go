@@ -3,6 +3,7 @@ package kindaccess
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,8 @@ func gate(namespaces []string, answer listFunc, now *time.Time) *Gate {
 	g := New("m1", nil, time.Minute)
 	g.now = func() time.Time { return *now }
 	g.reader = answer
-	g.kinds[snapshots] = &kindState{gvk: snapshots, namespaces: namespaces, probing: make(chan struct{}, 1)}
+	g.kinds[snapshots] = &kindState{gvk: snapshots, namespaces: namespaces, optional: true, probing: make(chan struct{}, 1)}
+	g.namespacesOf = func(schema.GroupVersionKind) []string { return namespaces }
 	return g
 }
 
@@ -129,5 +131,63 @@ func TestCheckAsksAgain(t *testing.T) {
 	}
 	if err := g.Check(ctx, schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}); err != nil {
 		t.Errorf("a kind not gated: %v", err)
+	}
+}
+
+var deployments = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+
+// TestRefused: a refusal of a readable kind's informer (403 or 404) makes
+// the next check ask the member, which may say the kind is no longer
+// readable (rules narrowed while the member is engaged) and, after the
+// recheck interval, readable again; other informer errors ask nothing. A
+// kind that is not optional is reported from its informer's refusal on,
+// but its reads are never refused.
+func TestRefused(t *testing.T) {
+	now := time.Now()
+	asked := 0
+	var answer error
+	g := gate(nil, func(string) error { asked++; return answer }, &now)
+	ctx := t.Context()
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		refused   error // of the snapshots' informer; nil: none
+		answer    error
+		wantAsked int
+		readable  bool
+	}{
+		{"readable", 0, nil, nil, 1, true},
+		{"a cut connection", 0, io.ErrUnexpectedEOF, forbidden(""), 1, true},
+		{"an expired resource version", 0, apierrors.NewResourceExpired("too old"), forbidden(""), 1, true},
+		{"refused by narrowed rules", 0, forbidden(""), forbidden(""), 2, false},
+		{"refused again within the recheck interval", time.Second, forbidden(""), nil, 2, false},
+		{"rules restored", time.Minute, nil, nil, 3, true},
+		{"CRD deleted", 0, apierrors.NewNotFound(schema.GroupResource{}, ""), apierrors.NewNotFound(schema.GroupResource{}, ""), 4, false},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		answer = s.answer
+		if s.refused != nil {
+			g.Refused(snapshots, s.refused)
+		}
+		err := g.Check(ctx, snapshots)
+		if asked != s.wantAsked || (err == nil) != s.readable {
+			t.Errorf("%s: asked %d times (want %d), error %v (readable %v)", s.name, asked, s.wantAsked, err, s.readable)
+		}
+	}
+
+	now = now.Add(time.Minute)
+	answer = forbidden("")
+	g.Refused(deployments, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", errors.New("no rule")))
+	if err := g.Check(ctx, deployments); err != nil {
+		t.Errorf("a kind that is not optional refused: %v", err)
+	}
+	kinds, err := g.CheckAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kinds) != 2 || kinds[0].Kind != "Deployment" || kinds[0].Unreadable == nil || !kinds[0].Unreadable.Forbidden ||
+		kinds[1].Kind != "FlinkStateSnapshot" || kinds[1].Unreadable == nil {
+		t.Errorf("CheckAll: %+v, want Deployment and FlinkStateSnapshot refused", kinds)
 	}
 }

@@ -13,14 +13,15 @@ import (
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
-// KindAccess says whether the hub may read each optional kind in a member
-// this replica engaged (clusters.Provider.OptionalKinds).
+// KindAccess says whether the hub may read each optional kind, and each
+// kind whose informer the member refused, in a member this replica
+// engaged (clusters.Provider.Kinds).
 type KindAccess interface {
-	OptionalKinds(ctx context.Context, member string) (kinds []kindaccess.Status, engaged bool, err error)
+	Kinds(ctx context.Context, member string) (kinds []kindaccess.Status, engaged bool, err error)
 }
 
-// kindsTimeout bounds the check of the optional kinds, which asks the
-// member about those it may not read.
+// kindsTimeout bounds the check of the kinds, which asks the member about
+// those it may not read or whose informers it refused.
 const kindsTimeout = 5 * time.Second
 
 // writeKindsReadable sets KindsReadable from this replica's engagement of
@@ -32,7 +33,7 @@ func (r *Reconciler) writeKindsReadable(ctx context.Context, mc *hubv1alpha1.Mem
 	}
 	ctx, cancel := context.WithTimeout(ctx, kindsTimeout)
 	defer cancel()
-	kinds, engaged, err := r.Kinds.OptionalKinds(ctx, mc.Name)
+	kinds, engaged, err := r.Kinds.Kinds(ctx, mc.Name)
 	switch {
 	case !engaged:
 		meta.RemoveStatusCondition(&mc.Status.Conditions, hubv1alpha1.ConditionKindsReadable)

@@ -71,8 +71,9 @@ type Reconciler struct {
 	// Engagements report this replica's engagements of the members (the
 	// Engaged condition); optional.
 	Engagements Engagements
-	// Kinds say whether this replica may read the optional kinds in the
-	// members it engaged (the KindsReadable condition); optional.
+	// Kinds say whether this replica may read the optional kinds, and the
+	// kinds whose informers were refused, in the members it engaged (the
+	// KindsReadable condition); optional.
 	Kinds KindAccess
 	// Owns, when set, says whether this replica writes the member's
 	// status: the one replica that owns ShardKey(member) in the sharded
