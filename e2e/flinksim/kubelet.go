@@ -217,19 +217,29 @@ func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d
 	return c, nil
 }
 
-func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, d *appsv1.Deployment, pod *corev1.Pod) (*flinkCluster, error) {
+// startupConfig reads a cluster's Flink configuration ConfigMap and its
+// flat configuration, unless the JobManager is not to start with it.
+func (m *member) startupConfig(ctx context.Context, key types.NamespacedName) (*corev1.ConfigMap, map[string]string, error) {
 	var cm corev1.ConfigMap
 	if err := m.client.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: configMapName(key.Name)}, &cm); err != nil {
-		return nil, fmt.Errorf("reading the Flink configuration: %w", err)
+		return nil, nil, fmt.Errorf("reading the Flink configuration: %w", err)
 	}
 	conf, err := flinkConfigFrom(&cm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A fault that survives redeploys: a configuration the JobManager
 	// cannot start with (its pod never becomes ready).
 	if msg := conf[StartupFailureKey]; msg != "" {
-		return nil, fmt.Errorf("simulated startup failure: %s", msg)
+		return nil, nil, fmt.Errorf("simulated startup failure: %s", msg)
+	}
+	return &cm, conf, nil
+}
+
+func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, d *appsv1.Deployment, pod *corev1.Pod) (*flinkCluster, error) {
+	cm, conf, err := m.startupConfig(ctx, key)
+	if err != nil {
+		return nil, err
 	}
 	probe, err := buildClusterConfig(d, conf, nil, m.opts)
 	if err != nil {
@@ -245,6 +255,7 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	if err != nil {
 		return nil, err
 	}
+	cc.Storage = m.opts.Storage
 	cc.Hooks = jobmanager.Hooks{TaskManagersWanted: func(int) { m.enqueue(key) }}
 	if cc.ha {
 		cc.Hooks.CheckpointCompleted = func(jobID string, cp jobmanager.Checkpoint) {
@@ -274,7 +285,7 @@ func (m *member) startJobManager(ctx context.Context, key types.NamespacedName, 
 	cc.Hooks.SavepointCompleted = func(_ string, sp jobmanager.Checkpoint) { m.recordSavepoint(key, sp) }
 	c := &flinkCluster{jm: jobmanager.New(cc.Config), podUID: pod.UID, config: cc}
 	if cc.Native {
-		c.tmTemplate, c.tmTemplateErr = loadTaskManagerTemplate(&cm, conf)
+		c.tmTemplate, c.tmTemplateErr = loadTaskManagerTemplate(cm, conf)
 	}
 	faults := m.clusterFaults(key).JobManager
 	if m.opts.RESTLatency > 0 && faults.Latency == 0 {

@@ -51,6 +51,10 @@ type Options struct {
 	// Workers is how many Flink clusters of one member are brought in line
 	// at once, as many kubelets and controllers would; default 1.
 	Workers int
+	// Storage is the file system every JobManager writes checkpoints and
+	// savepoints to and restores from; default a new, empty one. A job
+	// told to restore from a path it does not hold fails to start.
+	Storage *jobmanager.Storage
 }
 
 // PodNetwork gives simulated pods their IPs and serves JobManagers on them.
@@ -81,6 +85,9 @@ func New(opts Options) *Simulator {
 	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
+	}
+	if opts.Storage == nil {
+		opts.Storage = jobmanager.NewStorage()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Simulator{opts: opts, members: map[string]*member{}, ctx: ctx, cancel: cancel}
@@ -140,6 +147,11 @@ func (s *Simulator) JobManager(cluster, namespace, name string) *jobmanager.JobM
 	}
 	return nil
 }
+
+// Storage is the file system the simulated JobManagers write to and
+// restore from: a test writes a savepoint there that no simulated job
+// took (one restored from outside).
+func (s *Simulator) Storage() *jobmanager.Storage { return s.opts.Storage }
 
 // TaskManagerPodError is why a native cluster's JobManager last could not
 // create its TaskManager pods (a pod template Flink cannot load, a pod the

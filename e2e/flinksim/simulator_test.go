@@ -63,7 +63,8 @@ func runJar(t *testing.T, ctx context.Context, flink flinkrest.Client, content s
 func TestStandaloneApplication(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
-	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	sim.Storage().Write("s3://sp/savepoint-1")
 	c := cluster{name: "standalone", ns: ns, tmReplicas: 2,
 		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-1", "--allowNonRestoredState", "--input", "x"},
 		config: "kubernetes.cluster-id: standalone\nparallelism.default: 2\ntaskmanager.numberOfTaskSlots: 1\nstate.savepoints.dir: s3://sp\n"}
@@ -124,6 +125,27 @@ func TestStandaloneApplication(t *testing.T) {
 	})
 	deleteDeployment(t, c.ns, c.name+"-taskmanager")
 	eventually(t, "TaskManager pods gone", func() error { return runningPods(t, c, "taskmanager", 0) })
+}
+
+// TestApplicationFromMissingSavepointFails: an application cluster told to
+// start from a savepoint its storage does not hold runs, and its job
+// fails to initialize, as Flink's does.
+func TestApplicationFromMissingSavepointFails(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	c := cluster{name: "missing-savepoint", ns: ns, tmReplicas: 2,
+		args:   []string{"standalone-job", "--job-classname", "org.example.Main", "--fromSavepoint", "s3://sp/savepoint-gone"},
+		config: "kubernetes.cluster-id: missing-savepoint\nstate.savepoints.dir: s3://sp\n"}
+	create(t, c)
+	flink := clientFor(c.name, c.ns)
+	waitStandaloneCluster(t, ctx, c)
+	eventually(t, "job failed", jobIs(ctx, flink, api.JobStatusFAILED))
+	job, _ := onlyJob(ctx, flink)
+	ex, err := flink.Exceptions(ctx, job.Jid)
+	if err != nil || !strings.Contains(ex.RootException, "Cannot find checkpoint or savepoint file/directory 's3://sp/savepoint-gone'") {
+		t.Fatalf("exceptions %+v, %v", ex, err)
+	}
 }
 
 // waitStandaloneCluster waits until c's pods run, its JobManager
@@ -219,6 +241,7 @@ func TestNativeApplicationWithHA(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	sim, clientFor := startSimulator(t, flinksim.Options{Namespace: ns, CheckpointInterval: 100 * time.Millisecond})
+	sim.Storage().Write("s3://sp/savepoint-ignored-after-ha")
 	c := cluster{name: "native-ha", ns: ns, native: true,
 		command: []string{"/docker-entrypoint.sh", "kubernetes-jobmanager.sh", "kubernetes-application"},
 		config: `kubernetes.cluster-id: native-ha

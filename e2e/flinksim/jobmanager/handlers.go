@@ -466,11 +466,18 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 		if fail = s.jm.runCheckLocked(jarID, &spec); fail != nil {
 			return
 		}
-		id = s.jm.submitLocked(spec, now).id
+		j := s.jm.submitLocked(spec, now)
+		id = j.id
 		if h := s.jm.cfg.Hooks.JobSubmitted; h != nil {
 			submitted := spec
 			submitted.JobID = id
 			s.jm.later(func() { h(submitted) })
+		}
+		if j.initFailure != "" {
+			// The run waits for the job's initialization, which failed:
+			// the job stays, FAILED, and the run fails with its cause.
+			s.jm.failInitLocked(j, now)
+			fail = initFailedRun(j)
 		}
 	})
 	if fail != nil {
@@ -520,6 +527,7 @@ func (s server) TriggerSavepointDisposal(w http.ResponseWriter, r *http.Request)
 			op.failure = "Savepoint path must not be empty."
 		} else {
 			s.jm.disposed = append(s.jm.disposed, body.SavepointPath)
+			s.jm.cfg.Storage.Remove(body.SavepointPath)
 		}
 		s.jm.disposals[id] = op
 	})

@@ -37,6 +37,9 @@ type job struct {
 	// completedCount counts the checkpoints completed (Flink's
 	// numberOfCompletedCheckpoints); completed keeps only the latest.
 	completedCount int
+	// initFailure is the stack trace the job fails with instead of
+	// starting (its JobMaster cannot be created), "" when it starts.
+	initFailure string
 }
 
 // operation is an asynchronous savepoint, checkpoint or disposal.
@@ -67,7 +70,11 @@ func (jm *JobManager) submitLocked(spec JobSpec, now time.Time) *job {
 		spec.Name = jm.cfg.ClusterID
 	}
 	j := &job{id: spec.JobID, spec: spec, start: now, stamps: map[string]int64{}, savepoints: map[string]*operation{}, checkpoints: map[string]*operation{}}
-	if r := spec.Restore; r != nil {
+	next := api.JobStatusCREATED
+	switch r := spec.Restore; {
+	case r != nil && !jm.cfg.Storage.Holds(r.Path):
+		j.initFailure, next = missingRestore(r.Path), api.JobStatusFAILED
+	case r != nil:
 		rr := *r
 		j.restored, j.restoreAt, j.lastID = &rr, now, r.CheckpointID
 	}
@@ -76,9 +83,18 @@ func (jm *JobManager) submitLocked(spec JobSpec, now time.Time) *job {
 	}
 	jm.jobs[j.id] = j
 	jm.setStateLocked(j, api.JobStatusINITIALIZING, now)
-	jm.schedule(j, api.JobStatusCREATED, now.Add(jm.cfg.StartDelay/2))
+	jm.schedule(j, next, now.Add(jm.cfg.StartDelay/2))
 	jm.updateWantedLocked()
 	return j
+}
+
+// failInitLocked ends a job whose JobMaster could not be created: FAILED,
+// its initialization failure the root exception, as Flink's Dispatcher
+// archives it.
+func (jm *JobManager) failInitLocked(j *job, now time.Time) {
+	name, _, _ := strings.Cut(j.initFailure, ":")
+	jm.recordTrace(j, now, name, j.initFailure)
+	jm.setStateLocked(j, api.JobStatusFAILED, now)
 }
 
 func (jm *JobManager) setStateLocked(j *job, s api.JobStatus, now time.Time) {
@@ -147,6 +163,12 @@ func (jm *JobManager) advanceLocked(now time.Time) {
 			case api.JobStatusCREATED:
 				jm.setStateLocked(j, api.JobStatusCREATED, now)
 				jm.schedule(j, api.JobStatusRUNNING, now.Add(jm.cfg.StartDelay/2))
+			case api.JobStatusFAILED:
+				if j.initFailure != "" {
+					jm.failInitLocked(j, now)
+				} else {
+					jm.setStateLocked(j, api.JobStatusFAILED, now)
+				}
 			default:
 				jm.setStateLocked(j, api.JobStatus(j.next), now)
 			}
@@ -191,6 +213,7 @@ func (jm *JobManager) completeCheckpointLocked(j *job, now time.Time) Checkpoint
 		dir = "file:///flink/checkpoints"
 	}
 	cp := Checkpoint{ID: j.lastID, Path: fmt.Sprintf("%s/%s/chk-%d", trimSlash(dir), j.id, j.lastID), Time: now}
+	jm.cfg.Storage.Write(cp.Path)
 	j.completed = append(j.completed, cp)
 	j.completedCount++
 	if len(j.completed) > maxHistory {
@@ -228,6 +251,7 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 		j.lastID++
 		op.id, op.location = j.lastID, jm.savepointPath(op.dir, j.id)
 		sp := Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		jm.cfg.Storage.Write(sp.Path)
 		j.latestSP = &sp
 		if h := jm.cfg.Hooks.SavepointCompleted; h != nil {
 			id := j.id
@@ -247,11 +271,13 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 // cause as the first line of its stack trace.
 func (jm *JobManager) recordException(j *job, now time.Time, cause string) {
 	name, _, _ := strings.Cut(cause, ":")
-	j.exceptions = append(j.exceptions, api.RootExceptionInfo{
-		ExceptionName: name,
-		Stacktrace:    cause + "\n\tat org.apache.flink.simulated(Simulated.java:1)",
-		Timestamp:     now.UnixMilli(),
-	})
+	jm.recordTrace(j, now, name, cause+"\n\tat org.apache.flink.simulated(Simulated.java:1)")
+}
+
+// recordTrace adds an exception, its class name and whole stack trace, to
+// the job's exception history.
+func (jm *JobManager) recordTrace(j *job, now time.Time, name, trace string) {
+	j.exceptions = append(j.exceptions, api.RootExceptionInfo{ExceptionName: name, Stacktrace: trace, Timestamp: now.UnixMilli()})
 	if len(j.exceptions) > maxHistory {
 		j.exceptions = j.exceptions[len(j.exceptions)-maxHistory:]
 	}

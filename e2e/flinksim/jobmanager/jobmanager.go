@@ -93,6 +93,9 @@ type Config struct {
 	CancelDelay time.Duration
 	// Hooks are called on checkpoints and resource changes.
 	Hooks Hooks
+	// Storage holds the checkpoints and savepoints jobs write and restore
+	// from; nil holds every path.
+	Storage *Storage
 }
 
 // JobSpec is what a job is submitted with.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,4 +182,101 @@ func TestBoundedJobFinishesOnItsOwn(t *testing.T) {
 	if job := jm.Jobs()[0]; job.State != api.JobStatusFINISHED {
 		t.Fatalf("job %+v", job)
 	}
+}
+
+// TestRestoreNeedsTheSavepoint: a job restores only from a path the
+// storage holds. An application's job told to restore from a missing
+// savepoint fails to initialize, FAILED with Flink's cause; a session's
+// jar run from one answers Flink's error and leaves the job FAILED; a
+// savepoint taken is there to restore from until it is disposed of.
+func TestRestoreNeedsTheSavepoint(t *testing.T) {
+	const missing = "s3://sp/savepoint-gone"
+	storage := jobmanager.NewStorage()
+	app, appURL := start(t, jobmanager.Config{ClusterID: "app", Application: true, Storage: storage,
+		Job: jobmanager.JobSpec{JobID: strings.Repeat("a", 32), Restore: &jobmanager.Restore{Path: missing, IsSavepoint: true}}})
+	app.SetTaskManagers([]string{"tm"})
+	eventually(t, "FAILED", state(app, api.JobStatusFAILED))
+	var ex api.JobExceptionsInfoWithHistory
+	do(t, "GET", appURL+"/jobs/"+strings.Repeat("a", 32)+"/exceptions", nil, &ex)
+	notFound := "java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '" + missing + "' on file system 's3'."
+	if len(ex.ExceptionHistory.Entries) != 1 || ex.ExceptionHistory.Entries[0].ExceptionName != "org.apache.flink.runtime.client.JobInitializationException" ||
+		!strings.Contains(ex.RootException, "Caused by: "+notFound) {
+		t.Fatalf("exceptions %+v", ex)
+	}
+	if job := app.Jobs()[0]; job.Restored != nil {
+		t.Fatalf("the failed job restored from %+v", job.Restored)
+	}
+
+	session, url := start(t, jobmanager.Config{ClusterID: "session", SavepointDir: "s3://sp", Storage: storage})
+	session.SetTaskManagers([]string{"tm-1", "tm-2"})
+	run := func(jobID, from string) (int, []string) {
+		jarID := upload(t, url)
+		var body struct{ Errors []string }
+		code := do(t, "POST", url+"/jars/"+jarID+"/run", api.JarRunRequestBody{JobId: jobID, EntryClass: "org.example.Main", SavepointPath: from}, &body)
+		return code, body.Errors
+	}
+	lost := strings.Repeat("b", 32)
+	if code, errs := run(lost, missing); code != http.StatusBadRequest || len(errs) != 1 || !strings.Contains(errs[0], "Caused by: "+notFound) ||
+		!strings.HasPrefix(errs[0], "org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.") {
+		t.Fatalf("run from a missing savepoint: HTTP %d %q", code, errs)
+	}
+	var st api.JobStatusInfo
+	if do(t, "GET", url+"/jobs/"+lost+"/status", nil, &st); st.Status != api.JobStatusFAILED {
+		t.Fatalf("the job run from a missing savepoint is %s", st.Status)
+	}
+
+	// A savepoint taken is there until it is disposed of.
+	taken := strings.Repeat("c", 32)
+	if code, errs := run(taken, ""); code != http.StatusOK {
+		t.Fatalf("run: HTTP %d %q", code, errs)
+	}
+	eventually(t, "RUNNING", func() error {
+		if do(t, "GET", url+"/jobs/"+taken+"/status", nil, &st); st.Status != api.JobStatusRUNNING {
+			return fmt.Errorf("job %s", st.Status)
+		}
+		return nil
+	})
+	var trig api.TriggerResponse
+	do(t, "POST", url+"/jobs/"+taken+"/savepoints", api.SavepointTriggerRequestBody{}, &trig)
+	var path string
+	eventually(t, "savepoint", func() error {
+		for _, j := range session.Jobs() {
+			if j.ID == taken && j.Savepoint != nil {
+				path = j.Savepoint.Path
+				return nil
+			}
+		}
+		return fmt.Errorf("no savepoint yet")
+	})
+	if !storage.Holds(path) || !storage.Holds(path+"/_metadata") {
+		t.Fatalf("the storage does not hold the savepoint %s", path)
+	}
+	if code, errs := run(strings.Repeat("d", 32), path); code != http.StatusOK {
+		t.Fatalf("run from the savepoint taken: HTTP %d %q", code, errs)
+	}
+	do(t, "POST", url+"/savepoint-disposal", api.SavepointDisposalRequest{SavepointPath: path}, &trig)
+	if storage.Holds(path) {
+		t.Fatalf("the disposed savepoint %s is still there", path)
+	}
+}
+
+// upload uploads a jar (not a zip: the simulator trusts it to hold the
+// entry class) and returns its jar id.
+func upload(t *testing.T, url string) string {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, _ := w.CreateFormFile("jarfile", "job.jar")
+	_, _ = part.Write([]byte("not a zip"))
+	_ = w.Close()
+	resp, err := http.Post(url+"/jars/upload", w.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out api.JarUploadResponseBody
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("upload: HTTP %d %v", resp.StatusCode, err)
+	}
+	return path.Base(out.Filename)
 }

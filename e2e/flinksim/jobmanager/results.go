@@ -1,6 +1,7 @@
 package jobmanager
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -100,4 +101,25 @@ func duplicateRun() *runFailure {
 		"org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: Job has already been submitted.",
 		"org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted.",
 	}}
+}
+
+// initFailedRun is the failure of a jar run whose job was submitted and
+// failed to initialize: the program's execute() fails with the job's
+// initialization failure, each of its causes in turn.
+func initFailedRun(j *job) *runFailure {
+	failed := fmt.Sprintf("Failed to execute job '%s'.", j.spec.Name)
+	causes := []string{
+		"java.util.concurrent.CompletionException: org.apache.flink.util.FlinkRuntimeException: Could not execute application.",
+		"org.apache.flink.util.FlinkRuntimeException: Could not execute application.",
+		"org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: " + failed,
+		"org.apache.flink.util.FlinkException: " + failed,
+	}
+	first, _, _ := strings.Cut(j.initFailure, "\n")
+	causes = append(causes, "java.lang.RuntimeException: "+first, first)
+	for line := range strings.Lines(j.initFailure) {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "Caused by: "); ok {
+			causes = append(causes, c)
+		}
+	}
+	return &runFailure{msg: "Could not execute application.", causes: causes}
 }

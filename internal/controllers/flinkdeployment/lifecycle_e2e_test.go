@@ -870,6 +870,7 @@ func TestLastStateWithoutHAMetadataFallsBackToSavepoint(t *testing.T) {
 		t.Errorf("no upgrade savepoint recorded: %+v", info)
 	}
 	// Back to a known savepoint, whatever the job's state.
+	sim.Storage().Write("file:///flink-data/savepoints/known")
 	patchSpec(t, ctx, got, `{"spec":{"job":{"initialSavepointPath":"file:///flink-data/savepoints/known","savepointRedeployNonce":1}}}`)
 	waitFor(t, ctx, fd, 2*time.Minute, "redeployed from the savepoint", func(fd *v1beta1.FlinkDeployment) bool {
 		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.Error == ""

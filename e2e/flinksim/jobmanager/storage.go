@@ -1,0 +1,79 @@
+package jobmanager
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Storage is the durable file system that JobManagers write their
+// checkpoints and savepoints to and restore from (a bucket, a shared
+// volume): one for a whole simulator, so a savepoint one cluster took is
+// there for another. A job told to restore from a path Storage does not
+// hold fails to start, as Flink's JobMaster fails to resolve it; a
+// disposed savepoint is gone. A nil *Storage is not modelled: it holds
+// every path (for tests of the REST API alone).
+type Storage struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+// NewStorage returns an empty Storage.
+func NewStorage() *Storage { return &Storage{paths: map[string]bool{}} }
+
+// storageKey is the directory a checkpoint pointer names: Flink resolves
+// a savepoint or checkpoint directory and the _metadata file in it alike.
+func storageKey(path string) string {
+	return trimSlash(strings.TrimSuffix(trimSlash(path), "/_metadata"))
+}
+
+// Write records a completed checkpoint or savepoint at path.
+func (s *Storage) Write(path string) {
+	if s == nil || path == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paths[storageKey(path)] = true
+}
+
+// Holds reports whether a checkpoint or savepoint exists at path.
+func (s *Storage) Holds(path string) bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paths[storageKey(path)]
+}
+
+// Remove deletes the checkpoint or savepoint at path, as a disposal does.
+func (s *Storage) Remove(path string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.paths, storageKey(path))
+}
+
+// missingRestore is the exception a job fails with when the path it is to
+// restore from does not exist: Flink's JobMaster cannot be created
+// (JobInitializationException) because resolving the checkpoint pointer
+// throws FileNotFoundException. The stack trace's causes are Flink's.
+func missingRestore(path string) string {
+	scheme := "file"
+	if i := strings.Index(path, "://"); i > 0 {
+		scheme = path[:i]
+	}
+	notFound := fmt.Sprintf("java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '%s' on file system '%s'.", path, scheme)
+	return "org.apache.flink.runtime.client.JobInitializationException: Could not start the JobMaster.\n" +
+		"\tat org.apache.flink.runtime.jobmaster.DefaultJobMasterServiceProcess.lambda$new$0(DefaultJobMasterServiceProcess.java)\n" +
+		"Caused by: java.util.concurrent.CompletionException: java.lang.RuntimeException: " + notFound + "\n" +
+		"\tat java.base/java.util.concurrent.CompletableFuture.encodeThrowable(CompletableFuture.java)\n" +
+		"Caused by: java.lang.RuntimeException: " + notFound + "\n" +
+		"\tat org.apache.flink.util.ExceptionUtils.rethrow(ExceptionUtils.java)\n" +
+		"Caused by: " + notFound + "\n" +
+		"\tat org.apache.flink.runtime.state.filesystem.AbstractFsCheckpointStorageAccess.resolveCheckpointPointer(AbstractFsCheckpointStorageAccess.java)\n" +
+		"\tat org.apache.flink.runtime.checkpoint.CheckpointCoordinator.restoreSavepoint(CheckpointCoordinator.java)\n"
+}
