@@ -156,14 +156,23 @@ func hasEvent(ctx context.Context, fd *v1beta1.FlinkDeployment, reason string) b
 	return len(eventsOf(ctx, fd, reason)) > 0
 }
 
+// withManualSavepoint deploys the HA example as name (savepoint upgrades)
+// and takes a manual savepoint (nonce 1): it returns fd, its JobManager,
+// and fd once the savepoint is recorded.
+func withManualSavepoint(t *testing.T, ctx context.Context, name string) (fd *v1beta1.FlinkDeployment, jm *appsv1.Deployment, saved *v1beta1.FlinkDeployment) {
+	t.Helper()
+	fd, jm = deployAndPatch(t, ctx, haExample(t, name, v1beta1.UpgradeModeSavepoint), `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	saved = waitFor(t, ctx, fd, time.Minute, "a manual savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != "" && info.TriggerID == ""
+	})
+	return fd, jm, saved
+}
+
 func TestManualSavepoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fd, jm := deployAndPatch(t, ctx, haExample(t, "manual-savepoint", v1beta1.UpgradeModeSavepoint), `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
-	got := waitFor(t, ctx, fd, time.Minute, "a manual savepoint", func(fd *v1beta1.FlinkDeployment) bool {
-		info := fd.Status.JobStatus.SavepointInfo
-		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != ""
-	})
+	fd, jm, got := withManualSavepoint(t, ctx, "manual-savepoint")
 	sp := got.Status.JobStatus.SavepointInfo.LastSavepoint
 	if sp.TriggerType != v1beta1.TriggerManual || sp.TriggerNonce == nil || *sp.TriggerNonce != 1 {
 		t.Errorf("last savepoint %+v", sp)

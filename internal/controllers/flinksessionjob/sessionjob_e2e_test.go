@@ -341,6 +341,43 @@ func TestFailedSessionJobIsReported(t *testing.T) {
 	}
 }
 
+// TestSessionJobFromMissingSavepoint: a session job whose
+// initialSavepointPath does not exist is refused by Flink (its jar run
+// fails: the job could not be initialized), and the job it submitted is
+// FAILED. The hub shows the job FAILED with Flink's cause, runs it once
+// only, and keeps the savepoint path it was told.
+func TestSessionJobFromMissingSavepoint(t *testing.T) {
+	ctx := context.Background()
+	const missing = "file:///flink-data/savepoints/savepoint-gone"
+	fd := sessionCluster(t, ctx, "missing-savepoint")
+	job := upstreamJobs(t, "missing-savepoint", framework.NewArtifacts(t))[0]
+	job.Spec.Job.InitialSavepointPath = missing
+	create(t, ctx, job)
+	got := waitJob(t, job, "FAILED with the cause", func(j *v1beta1.FlinkSessionJob) bool {
+		p := problem.Decode(j.Status.Error)
+		said := p.Message
+		for _, c := range p.CauseList() {
+			said += "\n" + c.Type + ": " + c.Message
+		}
+		return j.Status.JobStatus.State == v1beta1.JobFailed && p.Reason == problem.JobFailed &&
+			strings.Contains(said, "Cannot find checkpoint or savepoint file/directory '"+missing+"'")
+	})
+	id := got.Status.JobStatus.JobID
+	if got.Status.JobStatus.UpgradeSavepointPath != missing || got.Status.LifecycleState != v1beta1.LifecycleFailed {
+		t.Errorf("status %+v: want FAILED, the savepoint path kept", got.Status)
+	}
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	framework.Hold(t, 3*time.Second, "the job run once", func() error {
+		if runs, _ := jm.JobRequests(id); runs != 1 {
+			return errorf("job %s run %d times", id, runs)
+		}
+		if sj := simJob(fd, id); sj == nil || sj.State != "FAILED" {
+			return errorf("job %+v", sj)
+		}
+		return nil
+	})
+}
+
 // TestEndedSessionJobIsNotRunAgain: once Flink drops an ended job's
 // details (jobstore.expiration-time) its job id still names a job Flink's
 // job result store holds. The hub keeps the state it saw and never runs
