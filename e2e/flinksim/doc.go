@@ -69,14 +69,16 @@
 //     application's job id is fixed: $internal.pipeline.job-id, else
 //     derived from the cluster id as Flink does.
 //
-// # Storage
+// # Storage and versions
 //
 // Checkpoints and savepoints are written to Options.Storage, one for the
 // whole simulator (a bucket's stand-in); a disposal deletes. A job told to
 // restore from a path the storage does not hold fails as Flink's does: an
 // application's job goes FAILED (JobInitializationException caused by
 // FileNotFoundException), a session's jar run answers Flink's 400 with
-// those causes and leaves the job FAILED.
+// those causes and leaves the job FAILED. A JobManager whose image tag
+// says a Flink before 1.17 answers 404 to checkpoint triggers, which
+// Flink added in 1.17.
 //
 // # Faults
 //

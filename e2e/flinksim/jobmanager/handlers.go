@@ -277,7 +277,38 @@ func (s server) triggerStatus(w http.ResponseWriter, jobID, triggerID, kind stri
 	})
 }
 
+// checkpointTriggers reports whether the JobManager's Flink serves
+// checkpoint triggers (POST /jobs/{id}/checkpoints and its status), which
+// Flink added in 1.17; before, its router answers 404 as for any path it
+// does not know.
+func (s server) checkpointTriggers(w http.ResponseWriter, r *http.Request) bool {
+	if atLeast(s.jm.cfg.FlinkVersion, 1, 17) {
+		return true
+	}
+	writeError(w, http.StatusNotFound, "Not found: "+r.URL.Path)
+	return false
+}
+
+// atLeast reports whether version ("1.16", "1.19.1", "2.0") is
+// major.minor or newer; a version it cannot read is taken as new.
+func atLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return true
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
 func (s server) TriggerCheckpoint(w http.ResponseWriter, r *http.Request, jobID api.JobID) {
+	s.locked(func(time.Time) { s.jm.countLocked(jobID).checkpointTriggers++ })
+	if !s.checkpointTriggers(w, r) {
+		return
+	}
 	var body api.CheckpointTriggerRequestBody
 	if !decode(w, r, &body) {
 		return
@@ -294,7 +325,10 @@ func (s server) TriggerCheckpoint(w http.ResponseWriter, r *http.Request, jobID 
 	})
 }
 
-func (s server) GetCheckpointStatus(w http.ResponseWriter, _ *http.Request, jobID api.JobID, triggerID api.TriggerId) {
+func (s server) GetCheckpointStatus(w http.ResponseWriter, r *http.Request, jobID api.JobID, triggerID api.TriggerId) {
+	if !s.checkpointTriggers(w, r) {
+		return
+	}
 	s.triggerStatus(w, jobID, triggerID, "checkpoint", func(j *job) map[string]*operation { return j.checkpoints },
 		func(op *operation, cause api.SerializedThrowable) any {
 			return api.CheckpointInfo{CheckpointId: op.id, FailureCause: cause}

@@ -280,3 +280,33 @@ func upload(t *testing.T, url string) string {
 	}
 	return path.Base(out.Filename)
 }
+
+// TestCheckpointTriggersSince117: Flink serves checkpoint triggers from
+// 1.17 on; an older JobManager answers 404, as for any path it lacks.
+func TestCheckpointTriggersSince117(t *testing.T) {
+	id := strings.Repeat("e", 32)
+	for _, tc := range []struct {
+		version string
+		want    int
+	}{{"1.16", http.StatusNotFound}, {"1.15.4", http.StatusNotFound}, {"1.17", http.StatusAccepted}, {"1.19.1", http.StatusAccepted}, {"2.0", http.StatusAccepted}} {
+		t.Run(tc.version, func(t *testing.T) {
+			jm, url := start(t, jobmanager.Config{ClusterID: "c", FlinkVersion: tc.version, Application: true, Job: jobmanager.JobSpec{JobID: id}})
+			jm.SetTaskManagers([]string{"tm"})
+			eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+			var trig api.TriggerResponse
+			if code := do(t, "POST", url+"/jobs/"+id+"/checkpoints", api.CheckpointTriggerRequestBody{}, &trig); code != tc.want {
+				t.Fatalf("checkpoint trigger: HTTP %d, want %d", code, tc.want)
+			}
+			var body json.RawMessage
+			if code := do(t, "GET", url+"/jobs/"+id+"/checkpoints/"+strings.Repeat("f", 32), nil, &body); tc.want == http.StatusNotFound && code != http.StatusNotFound {
+				t.Fatalf("checkpoint status: HTTP %d", code)
+			}
+			if code := do(t, "GET", url+"/jobs/"+id+"/checkpoints", nil, &body); code != http.StatusOK {
+				t.Fatalf("checkpoint statistics: HTTP %d", code)
+			}
+			if n := jm.CheckpointTriggerRequests(id); n != 1 {
+				t.Fatalf("%d checkpoint triggers counted, want 1", n)
+			}
+		})
+	}
+}

@@ -13,6 +13,9 @@ type jobCounts struct {
 	runs int
 	// misses counts the job requests answered 404 after the job expired.
 	misses int
+	// checkpointTriggers counts the checkpoint triggers (POST
+	// /jobs/:id/checkpoints), served or not.
+	checkpointTriggers int
 }
 
 // countLocked is the counters of job id, created on first use.
@@ -66,6 +69,14 @@ func (jm *JobManager) JobRequests(id string) (runs, misses int) {
 	defer jm.mu.Unlock()
 	c := jm.countLocked(id)
 	return c.runs, c.misses
+}
+
+// CheckpointTriggerRequests returns how many checkpoint triggers named
+// job id, served or answered 404 (a Flink before 1.17).
+func (jm *JobManager) CheckpointTriggerRequests(id string) int {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	return jm.countLocked(id).checkpointTriggers
 }
 
 // javaFrames stand for the frames of a Java stack trace; Flink's answer
