@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,19 @@ func TestTrimDisposes(t *testing.T) {
 				t.Errorf("kept %v, disposed %v, failed %v; want %v, %v, %d failures", keptPaths, disposed, failed, tc.wantKept, tc.wantDisposed, tc.wantFailed)
 			}
 		})
+	}
+}
+
+func TestCheckpointTriggerSupported(t *testing.T) {
+	for _, tc := range []struct {
+		version v1beta1.FlinkVersion
+		want    bool
+	}{{"v1_13", false}, {"v1_16", false}, {"v1_17", true}, {"v1_20", true}, {"v2_2", true}, {"", true}} {
+		if got := CheckpointTriggerSupported(tc.version); got != tc.want {
+			t.Errorf("CheckpointTriggerSupported(%q) = %v, want %v", tc.version, got, tc.want)
+		}
+	}
+	if msg := CheckpointTriggerUnsupported("manual", "v1_16"); !strings.Contains(msg, "Flink 1.16 cannot take a checkpoint on request") {
+		t.Errorf("message %q", msg)
 	}
 }

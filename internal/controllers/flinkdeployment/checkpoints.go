@@ -34,7 +34,21 @@ func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	if due, err := r.nonceDue(s, func(j *v1beta1.JobSpec) **int64 { return &j.CheckpointTriggerNonce }); err != nil || !due {
 		return err
 	}
+	if v := deployedVersion(s); !snapshots.CheckpointTriggerSupported(v) {
+		// Handled, not sent: Flink would answer 404, now and later.
+		s.report(problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("manual", v)))
+		return r.persist(ctx, s)
+	}
 	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual, nil)
+}
+
+// deployedVersion is the Flink version of the running cluster: the last
+// reconciled spec's, else the spec's.
+func deployedVersion(s *state) v1beta1.FlinkVersion {
+	if s.lastSpec != nil {
+		return s.lastSpec.FlinkVersion
+	}
+	return s.fd.Spec.FlinkVersion
 }
 
 // periodicCheckpoint triggers a checkpoint when
@@ -53,6 +67,13 @@ func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
 	var last int64
 	if info != nil {
 		last = info.LastPeriodicCheckpointTimestamp
+	}
+	if v := deployedVersion(s); !snapshots.CheckpointTriggerSupported(v) {
+		// Never sent: said once, unless something more pressing is.
+		if s.problem.IsZero() {
+			s.report(problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("periodic", v)))
+		}
+		return nil
 	}
 	if wait := snapshots.PeriodicWait(last, st.JobStatus.StartTime, interval, r.now()); wait > 0 {
 		s.next = min(s.next, wait)

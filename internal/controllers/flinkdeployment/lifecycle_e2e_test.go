@@ -270,6 +270,37 @@ func checkRestored(t *testing.T, mode v1beta1.UpgradeMode, got *v1beta1.FlinkDep
 	}
 }
 
+// TestCheckpointTriggersNeedFlink117: Flink before 1.17 has no REST call
+// to trigger a checkpoint (it answers 404). The hub asks nothing of it:
+// a manual checkpoint is handled with a CheckpointFailed error saying
+// why, periodic ones are never triggered, and the job runs on.
+func TestCheckpointTriggersNeedFlink117(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	old := haExample(t, "checkpoint-1-16", v1beta1.UpgradeModeLastState)
+	old.Spec.Image, old.Spec.FlinkVersion = "flink:1.16", "v1_16"
+	fd, jm := deployAndPatch(t, ctx, old,
+		`{"spec":{"job":{"checkpointTriggerNonce":3},"flinkConfiguration":{"kubernetes.operator.periodic.checkpoint.interval":"1 s"}}}`)
+	want := "manual checkpoint not triggered: Flink 1.16 cannot take a checkpoint on request"
+	got := waitFor(t, ctx, fd, time.Minute, "the manual checkpoint refused", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.ObservedGeneration == fd.Generation && strings.Contains(failure(fd).Message, want)
+	})
+	if p := failure(got); p.Reason != problem.CheckpointFailed {
+		t.Errorf("status.error %+v, want %s", p, problem.CheckpointFailed)
+	}
+	if info := got.Status.JobStatus.CheckpointInfo; info != nil && info.TriggerID != "" {
+		t.Errorf("a checkpoint trigger is pending: %+v", info)
+	}
+	jobID := got.Status.JobStatus.JobID
+	framework.Hold(t, 3*time.Second, "no checkpoint trigger sent to Flink 1.16", func() error {
+		if n := sim.JobManager(memberName, fd.Namespace, fd.Name).CheckpointTriggerRequests(jobID); n != 0 {
+			return fmt.Errorf("%d checkpoint triggers sent", n)
+		}
+		return nil
+	})
+	checkJobUndisturbed(t, ctx, fd, got, jm, "checkpoint")
+}
+
 func TestUpgradeModes(t *testing.T) {
 	for _, mode := range []v1beta1.UpgradeMode{v1beta1.UpgradeModeLastState, v1beta1.UpgradeModeSavepoint, v1beta1.UpgradeModeStateless} {
 		t.Run(string(mode), func(t *testing.T) {

@@ -40,6 +40,12 @@ func sessionCluster(t *testing.T, ctx context.Context, ns string) *v1beta1.Flink
 // name).
 func namedSessionCluster(t *testing.T, ctx context.Context, ns, name string) *v1beta1.FlinkDeployment {
 	t.Helper()
+	return sessionClusterOf(t, ctx, ns, name, func(*v1beta1.FlinkDeployment) {})
+}
+
+// sessionClusterOf is namedSessionCluster, the example edited first.
+func sessionClusterOf(t *testing.T, ctx context.Context, ns, name string, edit func(*v1beta1.FlinkDeployment)) *v1beta1.FlinkDeployment {
+	t.Helper()
 	if err := fleet.Members[0].CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -51,6 +57,7 @@ func namedSessionCluster(t *testing.T, ctx context.Context, ns, name string) *v1
 	if name != "" {
 		fd.Name = name
 	}
+	edit(fd)
 	create(t, ctx, fd)
 	framework.Await(t, "session cluster ready", func() error {
 		got := &v1beta1.FlinkDeployment{}
@@ -622,6 +629,39 @@ func TestPeriodicSnapshotsOfASessionJob(t *testing.T) {
 	if cp := got.Status.JobStatus.CheckpointInfo.LastCheckpoint; cp.TriggerNonce == nil || *cp.TriggerNonce != 3 || !runningJob(got) {
 		t.Fatalf("checkpoint %+v, job %s", cp, got.Status.JobStatus.State)
 	}
+}
+
+// TestCheckpointTriggersNeedFlink117: a session cluster of Flink before
+// 1.17 cannot take a checkpoint on request (its REST API answers 404).
+// The hub asks nothing of it: the periodic checkpoints configured and a
+// manual one are reported in status.error, and the job runs on.
+func TestCheckpointTriggersNeedFlink117(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionClusterOf(t, ctx, "checkpoint-1-16", "", func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Image, fd.Spec.FlinkVersion = "flink:1.16", "v1_16"
+	})
+	job := upstreamJobs(t, "checkpoint-1-16", framework.NewArtifacts(t))[0]
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.periodic.checkpoint.interval":"1s"}`)}
+	create(t, ctx, job)
+	reported := func(kind string) func(*v1beta1.FlinkSessionJob) bool {
+		return func(j *v1beta1.FlinkSessionJob) bool {
+			p := problem.Decode(j.Status.Error)
+			return j.Status.JobStatus.State == v1beta1.JobRunning && p.Reason == problem.CheckpointFailed &&
+				strings.Contains(p.Message, kind+" checkpoint not triggered: Flink 1.16 cannot take a checkpoint on request")
+		}
+	}
+	id := waitJob(t, job, "the periodic checkpoints refused", reported("periodic")).Status.JobStatus.JobID
+	patchJob(t, job, `{"spec":{"job":{"checkpointTriggerNonce":3}}}`)
+	waitJob(t, job, "the manual checkpoint refused", reported("manual"))
+	framework.Hold(t, 3*time.Second, "no checkpoint trigger sent to Flink 1.16", func() error {
+		if n := sim.JobManager(memberName, fd.Namespace, fd.Name).CheckpointTriggerRequests(id); n != 0 {
+			return errorf("%d checkpoint triggers sent", n)
+		}
+		if sj := simJob(fd, id); sj == nil || sj.State != "RUNNING" {
+			return errorf("job %+v", sj)
+		}
+		return nil
+	})
 }
 
 // TestUnsentTriggerIsSentAgain: a replica that recorded the upgrade's

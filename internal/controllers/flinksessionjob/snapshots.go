@@ -108,10 +108,22 @@ func (r *Reconciler) checkpoints(ctx context.Context, s *state, jm flinkrest.Cli
 		if err := r.recordNonce(s, func(j *v1beta1.JobSpec) { j.CheckpointTriggerNonce = want }); err != nil {
 			return true, err
 		}
+		if v := s.session.Spec.FlinkVersion; !snapshots.CheckpointTriggerSupported(v) {
+			// Handled, not sent: Flink would answer 404, now and later.
+			s.problem = problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("manual", v))
+			return true, nil
+		}
 		return true, r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerManual)
 	}
 	interval := snapshots.Interval(s.setting, flinkconf.KeyPeriodicCheckpointInterval)
 	if interval <= 0 {
+		return false, nil
+	}
+	if v := s.session.Spec.FlinkVersion; !snapshots.CheckpointTriggerSupported(v) {
+		// Never sent: said once, unless something more pressing is.
+		if s.problem.IsZero() {
+			s.problem = problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("periodic", v))
+		}
 		return false, nil
 	}
 	var last int64

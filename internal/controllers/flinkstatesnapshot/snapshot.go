@@ -48,6 +48,12 @@ func (r *Reconciler) advance(ctx context.Context, s *state) error {
 		r.event(s, "Warning", "SnapshotAbandoned", why)
 		return nil
 	}
+	if v := j.cluster.Spec.FlinkVersion; spec.Checkpoint != nil && !snapshots.CheckpointTriggerSupported(v) {
+		// Failed at once, never sent: Flink would answer 404 to every attempt.
+		r.end(s, v1beta1.SnapshotFailed, snapshots.CheckpointTriggerUnsupported("snapshot", v))
+		r.event(s, "Warning", "SnapshotFailed", st.Error)
+		return nil
+	}
 	if st.State == v1beta1.SnapshotInProgress && st.TriggerID != "" {
 		return r.poll(ctx, s, j)
 	}

@@ -34,6 +34,12 @@ func runningDeployment(t *testing.T, ns, name string) *v1beta1.FlinkDeployment {
 // runningDeploymentWith is runningDeployment with extra Flink settings.
 func runningDeploymentWith(t *testing.T, ns, name string, settings map[string]string) *v1beta1.FlinkDeployment {
 	t.Helper()
+	return runningDeploymentOf(t, ns, name, settings, func(*v1beta1.FlinkDeployment) {})
+}
+
+// runningDeploymentOf is runningDeploymentWith, the example edited first.
+func runningDeploymentOf(t *testing.T, ns, name string, settings map[string]string, edit func(*v1beta1.FlinkDeployment)) *v1beta1.FlinkDeployment {
+	t.Helper()
 	ctx := context.Background()
 	if err := fleet.Members[0].CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -59,6 +65,7 @@ func runningDeploymentWith(t *testing.T, ns, name string, settings map[string]st
 		}
 		fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: raw}
 	}
+	edit(fd)
 	create(t, fd)
 	framework.Await(t, name+" RUNNING", func() error {
 		got := &v1beta1.FlinkDeployment{}
@@ -172,6 +179,30 @@ func TestCheckpointSnapshotCompletes(t *testing.T) {
 	got := waitSnapshot(t, snap, v1beta1.SnapshotCompleted)
 	if got.Status.Failures != 0 || got.Status.Error != "" {
 		t.Errorf("status %+v", got.Status)
+	}
+}
+
+// TestCheckpointSnapshotNeedsFlink117: Flink before 1.17 cannot take a
+// checkpoint on request (its REST API answers 404), so a checkpoint
+// snapshot of its job fails at once, saying why, without asking Flink or
+// trying again, whatever the backoff limit.
+func TestCheckpointSnapshotNeedsFlink117(t *testing.T) {
+	fd := runningDeploymentOf(t, "snapshots", "checkpointed-1-16", nil, func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Image, fd.Spec.FlinkVersion = "flink:1.16", "v1_16"
+	})
+	unlimited := int32(-1)
+	snap := snapshot(fd, "cp-1-16", v1beta1.FlinkStateSnapshotSpec{BackoffLimit: &unlimited, Checkpoint: &v1beta1.CheckpointSpec{}})
+	create(t, snap)
+	got := waitSnapshot(t, snap, v1beta1.SnapshotFailed)
+	if !strings.Contains(got.Status.Error, "Flink 1.16 cannot take a checkpoint on request") || got.Status.Failures != 0 {
+		t.Errorf("status %+v", got.Status)
+	}
+	jobs := simJobs(fd)
+	if len(jobs) != 1 || jobs[0].State != "RUNNING" {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	if n := sim.JobManager(memberName, fd.Namespace, fd.Name).CheckpointTriggerRequests(jobs[0].ID); n != 0 {
+		t.Errorf("%d checkpoint triggers sent to Flink 1.16", n)
 	}
 }
 
