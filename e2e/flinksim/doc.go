@@ -35,8 +35,11 @@
 //     flinksim.startup-failure (a fault: the JobManager never starts) and
 //     flinksim.job.finish-after (a bounded job: FINISHED that long, a Go
 //     duration, after it starts running).
-//     pipeline.jars and high-availability.storageDir are accepted and not
-//     needed.
+//     pipeline.jars is accepted and not needed. With high availability
+//     (kubernetes, zookeeper) and no high-availability.storageDir the
+//     JobManager exits at start, as Flink's entrypoint does: its pod
+//     crash-loops, the end of its log its termination message where the
+//     container asks for it (FallbackToLogsOnError).
 //   - Services whose selector has app=<name>: the simulator writes their
 //     Endpoints (read by the apiserver's service proxy) and an
 //     EndpointSlice <service>-flinksim.

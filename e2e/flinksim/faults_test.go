@@ -116,3 +116,50 @@ func failingSavepoint(t *testing.T, ctx context.Context, flink flinkrest.Client,
 		return nil
 	})
 }
+
+// TestHAWithoutStorageDirCrashLoops: with high availability and no
+// high-availability.storageDir Flink's JobManager exits at start, so its
+// pod crash-loops; the end of its log is the termination message where
+// the container asks for it (FallbackToLogsOnError). Once the
+// configuration names a storage directory, the JobManager starts.
+func TestHAWithoutStorageDirCrashLoops(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	_, clientFor := startSimulator(t, flinksim.Options{Namespace: ns})
+	const conf = "kubernetes.cluster-id: no-ha-dir\nhigh-availability.type: kubernetes\n$internal.application.main: org.example.Main\n"
+	c := nativeCluster("no-ha-dir", ns, "kubernetes-application", conf)
+	create(t, c)
+	flink := clientFor(c.name, ns)
+	checkCrashLooping(t, ctx, flink, c)
+
+	var d appsv1.Deployment
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: c.name}, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
+	if err := member.Client.Update(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the log tail as termination message", func() error {
+		ps := pods(t, c, "jobmanager")
+		if len(ps) != 1 || len(ps[0].Status.ContainerStatuses) != 1 {
+			return fmt.Errorf("pods %v", ps)
+		}
+		last := ps[0].Status.ContainerStatuses[0].LastTerminationState.Terminated
+		if last == nil || !strings.Contains(last.Message, "Configuration is missing the mandatory parameter: Key: 'high-availability.storageDir'") {
+			return fmt.Errorf("last termination %+v", last)
+		}
+		return nil
+	})
+
+	var cm corev1.ConfigMap
+	if err := member.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "flink-config-" + c.name}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["config.yaml"] = conf + "high-availability.storageDir: s3://ha\n"
+	if err := member.Client.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "JobManager running", func() error { return runningPods(t, c, "jobmanager", 1) })
+	eventually(t, "job running", jobIs(ctx, flink, api.JobStatusRUNNING))
+}

@@ -67,9 +67,11 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	key := types.NamespacedName{Namespace: ns, Name: app}
 	result := reconcile.Result{}
 	cluster, err := m.syncJobManager(ctx, key, jmDep, pods)
+	var exit *jobManagerExit
 	if err != nil {
 		m.opts.Log.Info("JobManager cannot start", "member", m.name, "cluster", key, "reason", err.Error())
 		result.RequeueAfter = retryAfter
+		errors.As(err, &exit)
 	}
 	if cluster != nil {
 		result.RequeueAfter = resync
@@ -80,7 +82,7 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		}
 	}
 
-	if err := m.runPods(ctx, key, cluster, pods); err != nil {
+	if err := m.runPods(ctx, key, cluster, exit, pods); err != nil {
 		return reconcile.Result{}, err
 	}
 	if cluster != nil {
@@ -153,16 +155,20 @@ func (m *member) syncAllReplicas(ctx context.Context, alive map[types.UID]*appsv
 }
 
 // runPods is the kubelet: every pod runs; a JobManager pod is ready once
-// its JobManager (cluster) serves, and crash-loops when told to. The pods
+// its JobManager (cluster) serves, and crash-loops when told to or when
+// its JobManager exits at start (exit, nil when it does not). The pods
 // are replaced in place by their updates.
-func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster *flinkCluster, pods []*corev1.Pod) error {
-	crashLoop := m.clusterFaults(key).CrashLoop
+func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster *flinkCluster, exit *jobManagerExit, pods []*corev1.Pod) error {
+	crashLoop := m.clusterFaults(key).CrashLoop || exit != nil
 	for i, p := range pods {
 		want := podState{ready: true}
 		if p.Labels[labelComponent] == componentJobManager {
 			want.ready = cluster != nil
 			if crashLoop {
 				want.waiting = "CrashLoopBackOff"
+			}
+			if exit != nil {
+				want.log = exit.log
 			}
 		}
 		var err error
@@ -218,7 +224,9 @@ func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d
 }
 
 // startupConfig reads a cluster's Flink configuration ConfigMap and its
-// flat configuration, unless the JobManager is not to start with it.
+// flat configuration, unless the JobManager cannot start with it: a
+// *jobManagerExit when Flink's entrypoint exits, another error when the
+// JobManager is not to start yet.
 func (m *member) startupConfig(ctx context.Context, key types.NamespacedName) (*corev1.ConfigMap, map[string]string, error) {
 	var cm corev1.ConfigMap
 	if err := m.client.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: configMapName(key.Name)}, &cm); err != nil {
@@ -232,6 +240,9 @@ func (m *member) startupConfig(ctx context.Context, key types.NamespacedName) (*
 	// cannot start with (its pod never becomes ready).
 	if msg := conf[StartupFailureKey]; msg != "" {
 		return nil, nil, fmt.Errorf("simulated startup failure: %s", msg)
+	}
+	if exit := entrypointExit(conf); exit != nil {
+		return nil, nil, exit
 	}
 	return &cm, conf, nil
 }

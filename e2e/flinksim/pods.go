@@ -16,6 +16,11 @@ import (
 type podState struct {
 	ready   bool
 	waiting string
+	// log is the end of the log of the container's last run, its
+	// termination message where the container asks for it
+	// (terminationMessagePolicy FallbackToLogsOnError: Flink writes no
+	// termination message file).
+	log string
 }
 
 func waitingReason(p *corev1.Pod) string {
@@ -69,6 +74,9 @@ func (m *member) runPod(ctx context.Context, p *corev1.Pod, want podState) (*cor
 			st.Started, st.RestartCount = ptr.To(false), st.RestartCount+1
 			st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: want.waiting, Message: "back-off restarting failed container " + c.Name}}
 			st.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}
+			if c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+				st.LastTerminationState.Terminated.Message = want.log
+			}
 		}
 		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, st)
 	}
