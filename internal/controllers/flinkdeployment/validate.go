@@ -30,7 +30,7 @@ func (r *Reconciler) validate(ctx context.Context, s *state) error {
 		s.clear(problem.InvalidSpec)
 		return nil
 	}
-	errs := validation.Validate(s.fd, s.lastSpec)
+	errs := append(validation.Validate(s.fd, s.lastSpec), validation.ValidateEffective(s.fd)...)
 	if len(errs) == 0 {
 		r.valid.m.set(s.fd.UID, inputs)
 		s.clear(problem.InvalidSpec)
