@@ -61,7 +61,7 @@ func MemberCalls(installCRDs bool) []Call {
 		calls = append(calls,
 			Call{Group: kind.group, Resource: kind.resource, Verb: "list", AllNamespaces: true, Why: "cache of the hub's objects"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "watch", AllNamespaces: true, Why: "cache of the hub's objects"},
-			Call{Group: kind.group, Resource: kind.resource, Verb: "get", Why: "deployer"},
+			Call{Group: kind.group, Resource: kind.resource, Verb: "get", Why: "deployer: whose an object is before applying it (metadata only), a JobManager before deleting HA metadata"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "create", Why: "deployer: server-side apply of a new object"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "patch", Why: "deployer: server-side apply"},
 			Call{Group: kind.group, Resource: kind.resource, Verb: "delete", Why: "upgrade, suspend and deletion"},

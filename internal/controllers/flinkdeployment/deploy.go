@@ -87,13 +87,35 @@ func (r *Reconciler) applyAll(ctx context.Context, s *state, target *v1beta1.Fli
 			if svc, ok := obj.(*corev1.Service); ok {
 				return r.applyService(ctx, s, target, svc)
 			}
-			return r.applyOne(ctx, s.cluster.GetClient(), obj)
+			return r.applyOwned(ctx, s, target, obj, s.cluster.GetClient())
 		})
 	}
 	return g.Wait()
 }
 
+// applyOwned applies obj, one of target's member objects, unless an
+// object target does not control has its name (deployer.Claim: a
+// deployer.ForeignObjectError then). cached is the member cache, or nil to
+// judge by a live read only. An object the cache held as target's but
+// that is gone or replaced meanwhile is judged again live.
+func (r *Reconciler) applyOwned(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, obj client.Object, cached client.Reader) error {
+	live, c := s.cluster.GetAPIReader(), s.cluster.GetClient()
+	fromCache, err := deployer.Claim(ctx, cached, live, target, obj)
+	if err != nil {
+		return err
+	}
+	err = r.applyOne(ctx, c, obj)
+	if err == nil || !fromCache || !deployer.UIDRefused(err) {
+		return err
+	}
+	if _, err := deployer.Claim(ctx, nil, live, target, obj); err != nil {
+		return err
+	}
+	return r.applyOne(ctx, c, obj)
+}
+
 // applyOne applies obj with server-side apply; obj becomes the result.
+// Only applyOwned calls it, after judging whose the object is.
 func (r *Reconciler) applyOne(ctx context.Context, c client.Client, obj client.Object) error {
 	//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
 	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {

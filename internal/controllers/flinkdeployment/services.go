@@ -27,13 +27,13 @@ import (
 func (r *Reconciler) applyService(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, svc *corev1.Service) error {
 	want := svc.DeepCopy()
 	c, reader := s.cluster.GetClient(), s.cluster.GetAPIReader()
-	err := r.applyOne(ctx, c, svc)
+	err := r.applyOwned(ctx, s, target, svc, c)
 	if err == nil && deployer.ServiceInPlace(svc, want) {
 		return nil
 	}
 	live := svc
 	if err != nil {
-		if !apierrors.IsInvalid(err) {
+		if !apierrors.IsInvalid(err) || deployer.UIDRefused(err) {
 			return err
 		}
 		live = &corev1.Service{}
@@ -48,23 +48,35 @@ func (r *Reconciler) applyService(ctx context.Context, s *state, target *v1beta1
 	if err := deployer.ReplaceService(ctx, reader, c, target, live, want); err != nil {
 		return err
 	}
-	return r.applyOne(ctx, c, want)
+	// The cache still holds the deleted Service: judged live.
+	return r.applyOwned(ctx, s, target, want, nil)
 }
 
-// explainApply turns what applyService found into the status: a Service
-// the FlinkDeployment does not own is the ReconcileFailed problem saying
-// what to do, retried with backoff; a replaced Service still being
+// explainApply turns what the applies found into the status: an object
+// the FlinkDeployment does not control (deployer.Claim), or a Service it
+// does not own that applyService would have to replace, is the
+// ReconcileFailed problem naming it and saying what to do, retried with
+// backoff; a replaced Service still being
 // deleted is waited for (reported when it outlives the readiness
 // timeout). Other errors are returned as they are.
 func (r *Reconciler) explainApply(s *state, err error) error {
-	var foreign *deployer.ServiceNotOwnedError
+	var notOwned *deployer.ServiceNotOwnedError
+	var foreign *deployer.ForeignObjectError
 	var held *deployer.ServiceHeldError
 	switch {
+	case errors.As(err, &notOwned):
+		return refuseApply(s, notOwned)
 	case errors.As(err, &foreign):
-		s.report(problem.New(problem.ReconcileFailed, "reconcile failed: "+foreign.Error()+"; the hub keeps retrying"))
-		return requeue.Reported(err)
+		return refuseApply(s, foreign)
 	case errors.As(err, &held):
 		return r.awaitDeleted(s, "Service", held.Service, "a change of its cluster IP", r.Options.ProgressCheckInterval)
 	}
 	return err
+}
+
+// refuseApply reports err, an object the hub does not write to, as the
+// ReconcileFailed problem, retried with backoff.
+func refuseApply(s *state, err error) error {
+	s.report(problem.New(problem.ReconcileFailed, "reconcile failed: "+err.Error()+"; the hub keeps retrying"))
+	return requeue.Reported(err)
 }
