@@ -46,9 +46,11 @@ var ErrJobManagerRemains = errors.New("the old JobManager is still being deleted
 // it was deployed in (the running cluster's mode may differ from the
 // spec's): every deployer's Deployments, the JobManager first and in the
 // foreground; then, once the JobManager is gone, what t asks. Only objects
-// fd owns are touched. It returns ErrJobManagerRemains until the
-// JobManager is gone; call it again then.
-func DeleteCluster(ctx context.Context, c client.Client, fd *v1beta1.FlinkDeployment, t Teardown, deployers ...Deployer) error {
+// fd owns are touched, and Flink's HA ConfigMaps (which have no owner)
+// only while no Deployment of the JobManager's name is someone else's
+// (deleteHA, reading live with live). It returns ErrJobManagerRemains
+// until the JobManager is gone; call it again then.
+func DeleteCluster(ctx context.Context, c client.Client, live client.Reader, fd *v1beta1.FlinkDeployment, t Teardown, deployers ...Deployer) error {
 	jm := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: JobManagerDeploymentName(fd)}}
 	if err := DeleteOwned(ctx, c, fd, jm, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		return err
@@ -83,11 +85,31 @@ func DeleteCluster(ctx context.Context, c client.Client, fd *v1beta1.FlinkDeploy
 		}
 	}
 	if !t.KeepHA {
-		// Created by the JobManager, not by the hub: nothing restores from
-		// them once they are gone.
-		if err := c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace), HALabels(fd)); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete HA metadata: %w", err)
-		}
+		return deleteHA(ctx, c, live, fd)
+	}
+	return nil
+}
+
+// deleteHA deletes the HA ConfigMaps of fd's Flink cluster: created by
+// the JobManager, not by the hub, and without an owner (they outlive the
+// cluster for a restore), so known by their labels alone, which any Flink
+// cluster of fd's name (its cluster id) sets. They are left alone while
+// a JobManager Deployment of that name is not fd's (a cluster fd did not
+// deploy; the hub refuses to deploy over it, deployer.Claim): they are
+// its HA metadata. The Deployment is read live, metadata only: the cache
+// holds only the hub's. Nothing restores from them once they are gone.
+func deleteHA(ctx context.Context, w client.Writer, live client.Reader, fd *v1beta1.FlinkDeployment) error {
+	jm := &metav1.PartialObjectMetadata{}
+	jm.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
+	err := live.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: JobManagerDeploymentName(fd)}, jm)
+	if err == nil && !ownedBy(jm, fd) {
+		return nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("read Deployment %s before deleting HA metadata: %w", JobManagerDeploymentName(fd), err)
+	}
+	if err := w.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace), HALabels(fd)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete HA metadata: %w", err)
 	}
 	return nil
 }

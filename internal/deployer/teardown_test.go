@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -39,9 +40,42 @@ func TestDeleteCluster(t *testing.T) {
 			_ = clientgoscheme.AddToScheme(scheme)
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
 
-			err := deployer.DeleteCluster(context.Background(), c, fd, tc.t, deployers...)
+			err := deployer.DeleteCluster(context.Background(), c, c, fd, tc.t, deployers...)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("DeleteCluster = %v, want %v", err, tc.wantErr)
+			}
+			checkGoneAndKept(t, c, fd, tc)
+		})
+	}
+}
+
+// TestDeleteClusterBesideAnotherCluster: while the Deployment named as
+// fd's JobManager is not fd's (another Flink cluster of that id, which
+// the hub refused to deploy over), neither an upgrade nor a deletion
+// deletes the HA ConfigMaps of that name (they have no owner: only the
+// JobManager's name tells whose they are), nor anything else fd does not
+// own; fd's own objects go.
+func TestDeleteClusterBesideAnotherCluster(t *testing.T) {
+	deployers := []deployer.Deployer{native.New(), standalone.New()}
+	fd := app(func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.Ingress = &v1beta1.IngressSpec{Template: "{{name}}.example.com"}
+	})
+	// Everything named wordcount is the other cluster's.
+	others := []clusterObj{{&appsv1.Deployment{}, "wordcount"}, {&corev1.Service{}, "wordcount"}, {&networkingv1.Ingress{}, "wordcount"}}
+	haData := []clusterObj{{&corev1.ConfigMap{}, "wordcount-cluster-config-map"}, {&corev1.ConfigMap{}, "wordcount-0000-config-map"}}
+	taskManagers := clusterObj{&appsv1.Deployment{}, standalone.TaskManagerDeploymentName(fd)}
+	support := []clusterObj{{&corev1.Service{}, deployer.RestServiceName(fd)}, {&corev1.ConfigMap{}, deployer.ConfigMapName(fd)}}
+	for _, tc := range []teardownCase{
+		{name: "upgrade dropping HA", t: deployer.Teardown{}, gone: []clusterObj{taskManagers}, kept: append(append(slices.Clone(others), support...), haData...)},
+		{name: "deletion", t: deployer.Teardown{Everything: true}, gone: append([]clusterObj{taskManagers}, support...), kept: append(slices.Clone(others), haData...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := clusterObjects(t, fd, deployers, "wordcount", "wordcount", false)
+			scheme := runtime.NewScheme()
+			_ = clientgoscheme.AddToScheme(scheme)
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+			if err := deployer.DeleteCluster(context.Background(), c, c, fd, tc.t, deployers...); err != nil {
+				t.Fatal(err)
 			}
 			checkGoneAndKept(t, c, fd, tc)
 		})

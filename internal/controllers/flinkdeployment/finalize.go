@@ -53,7 +53,7 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	if saved, err := r.savepointOnDeletion(ctx, s); err != nil || !saved {
 		return err
 	}
-	err := deployer.DeleteCluster(ctx, c, fd, deployer.Teardown{Everything: true}, r.deployers()...)
+	err := deployer.DeleteCluster(ctx, c, s.cluster.GetAPIReader(), fd, deployer.Teardown{Everything: true}, r.deployers()...)
 	if errors.Is(err, deployer.ErrJobManagerRemains) {
 		return r.awaitJobManagerGone(ctx, s, "the deletion")
 	}

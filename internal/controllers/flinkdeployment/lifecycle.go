@@ -409,7 +409,7 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, w
 	if err := confirmCurrent(ctx, s, "deleting the Flink cluster"); err != nil {
 		return err
 	}
-	err := deployer.DeleteCluster(ctx, s.cluster.GetClient(), s.fd, deployer.Teardown{KeepHA: keepHA}, r.deployers()...)
+	err := deployer.DeleteCluster(ctx, s.cluster.GetClient(), s.cluster.GetAPIReader(), s.fd, deployer.Teardown{KeepHA: keepHA}, r.deployers()...)
 	if errors.Is(err, deployer.ErrJobManagerRemains) {
 		return r.awaitJobManagerGone(ctx, s, what)
 	}
