@@ -137,8 +137,8 @@ func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, reso
 	return requeuer, nil
 }
 
-// addProbes adds the readiness checks (hub apiserver, caches, sharding)
-// and the liveness ping.
+// addProbes adds the readiness checks (hub apiserver, caches, sharding,
+// the default configuration read) and the liveness ping.
 func addProbes(hub *clusters.Hub, cfg *rest.Config, elector *sharding.Elector) error {
 	mgr := hub.Manager
 	hubReady, err := observability.APIServerChecker(cfg, 2*time.Second)
@@ -149,6 +149,7 @@ func addProbes(hub *clusters.Hub, cfg *rest.Config, elector *sharding.Elector) e
 		"hub-apiserver": hubReady,
 		"caches":        observability.CacheSyncedChecker(mgr.GetLocalManager().GetCache()),
 		"sharding":      elector.ReadyzCheck,
+		"defaults":      hub.Defaults.ReadyzCheck,
 	} {
 		if err := mgr.AddReadyzCheck(name, check); err != nil {
 			return err

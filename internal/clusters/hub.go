@@ -368,7 +368,7 @@ func New(hubCfg *rest.Config, opts Options, mgrOpts manager.Options) (*Hub, erro
 	if err := status.SetupWithManager(mgr.GetLocalManager(), max(1, opts.StatusWorkers)); err != nil {
 		return nil, fmt.Errorf("MemberCluster status controller: %w", err)
 	}
-	h.Defaults = &defaults.Store{}
+	h.Defaults = defaults.NewStore()
 	defaultsReader := &defaults.Reconciler{Client: mgr.GetLocalManager().GetClient(), Namespace: opts.Namespace, Store: h.Defaults,
 		Recorder: mgr.GetLocalManager().GetEventRecorder("flink-hub"), OnChange: opts.OnDefaultsChanged}
 	if err := defaultsReader.SetupWithManager(mgr.GetLocalManager()); err != nil {

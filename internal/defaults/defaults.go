@@ -11,8 +11,11 @@
 package defaults
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -57,10 +60,85 @@ func Parse(cm *corev1.ConfigMap) (member string, conf map[string]string, err err
 }
 
 // Store holds the parsed default ConfigMaps. Safe for concurrent use; the
-// zero value is empty.
+// zero value is empty and loaded (NewStore makes one to be loaded).
 type Store struct {
 	mu   sync.RWMutex
 	maps map[string]entry // by ConfigMap name
+	// loaded is closed once the store holds every default ConfigMap its
+	// reader found at start; nil: loaded.
+	loaded     chan struct{}
+	loadedOnce sync.Once
+}
+
+// NewStore returns an empty Store that is not loaded: Apply waits until
+// Loaded is called (by the Loader, once it read every default ConfigMap).
+func NewStore() *Store { return &Store{loaded: make(chan struct{})} }
+
+// ErrNotLoaded is Apply's error while the store has not been loaded yet:
+// merging an incomplete set of defaults would validate, and deploy, a
+// configuration the resource does not have.
+var ErrNotLoaded = errors.New("the hub has not read its default Flink configuration yet")
+
+// Loaded marks the store loaded; later calls do nothing.
+func (s *Store) Loaded() {
+	s.loadedOnce.Do(func() {
+		if s.loaded != nil {
+			close(s.loaded)
+		}
+	})
+}
+
+// Wait returns once the store is loaded, or ErrNotLoaded when ctx ends
+// first.
+func (s *Store) Wait(ctx context.Context) error {
+	if s.loaded == nil {
+		return nil
+	}
+	select {
+	case <-s.loaded:
+		return nil
+	default:
+	}
+	select {
+	case <-s.loaded:
+		return nil
+	case <-ctx.Done():
+		return ErrNotLoaded
+	}
+}
+
+// ReadyzCheck is a healthz.Checker: ready once the store is loaded.
+func (s *Store) ReadyzCheck(*http.Request) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return s.Wait(ctx)
+}
+
+// Apply merges the fleet's and member's default configuration under fd's
+// own flinkConfiguration, in place: the one merge the FlinkDeployment
+// controller and the webhook both make before they validate, so that they
+// judge the same configuration (as upstream's validator judges the
+// operator's default configuration with the resource's own over it).
+// member "" merges the fleet's defaults only. Without defaults, or with a
+// configuration that cannot be read (left to the validation to report),
+// fd is untouched. Apply waits for the store to be loaded until ctx ends,
+// then returns ErrNotLoaded and leaves fd untouched. The work is bounded
+// by the defaults and fd's own configuration: nothing is read from an
+// apiserver.
+func (s *Store) Apply(ctx context.Context, member string, fd *v1beta1.FlinkDeployment) error {
+	if err := s.Wait(ctx); err != nil {
+		return err
+	}
+	if !s.Has(member) {
+		return nil
+	}
+	own, err := fd.Spec.FlatConfiguration()
+	if err != nil {
+		return nil
+	}
+	conf, _ := s.Effective(member, own)
+	fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(conf)
+	return nil
 }
 
 type entry struct {

@@ -1,11 +1,18 @@
 package defaults
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
 func TestEffective(t *testing.T) {
@@ -42,5 +49,81 @@ func TestParse(t *testing.T) {
 	cm.Data[Key] = "- not\n- a map\n"
 	if _, _, err := Parse(cm); err == nil {
 		t.Error("a list was read as a configuration")
+	}
+}
+
+func TestApply(t *testing.T) {
+	fleetAndM1 := func() *Store {
+		s := &Store{}
+		s.Set("fleet", "", map[string]string{"state.checkpoints.dir": "s3://fleet/cp", "a": "fleet"})
+		s.Set("m1", "m1", map[string]string{"state.checkpoints.dir": "s3://m1/cp"})
+		return s
+	}
+	onlyM1 := &Store{}
+	onlyM1.Set("m1", "m1", map[string]string{"a": "member"})
+	cases := []struct {
+		name    string
+		store   *Store
+		member  string
+		own     string
+		want    string // the flinkConfiguration after Apply
+		wantErr error
+	}{
+		{"member over fleet, own over both", fleetAndM1(), "m1", `{"a":"own"}`, `{"a":"own","state.checkpoints.dir":"s3://m1/cp"}`, nil},
+		{"fleet alone for no member", fleetAndM1(), "", `{"b":"own"}`, `{"a":"fleet","b":"own","state.checkpoints.dir":"s3://fleet/cp"}`, nil},
+		{"no default for the member: untouched", onlyM1, "m2", `{"b": "own"}`, `{"b": "own"}`, nil},
+		{"unreadable configuration: untouched, for the validation", fleetAndM1(), "m1", `[1]`, `[1]`, nil},
+		{"not loaded: untouched", NewStore(), "m1", `{"b": "own"}`, `{"b": "own"}`, ErrNotLoaded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &v1beta1.FlinkDeployment{Spec: v1beta1.FlinkDeploymentSpec{FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(tc.own)}}}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			defer cancel()
+			err := tc.store.Apply(ctx, tc.member, fd)
+			if !errors.Is(err, tc.wantErr) || string(fd.Spec.FlinkConfiguration.Raw) != tc.want {
+				t.Errorf("Apply = %v, %s; want %v, %s", err, fd.Spec.FlinkConfiguration.Raw, tc.wantErr, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoadReadsEveryDefaultFirst: Load reads every labelled ConfigMap of
+// the hub namespace, and only then is the store loaded.
+func TestLoadReadsEveryDefaultFirst(t *testing.T) {
+	cm := func(ns, name, member string, labelled bool) *corev1.ConfigMap {
+		c := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{}},
+			Data: map[string]string{Key: "k: " + name + "\n"}}
+		if labelled {
+			c.Labels = map[string]string{Label: "true"}
+		}
+		if member != "" {
+			c.Annotations[MemberAnnotation] = member
+		}
+		return c
+	}
+	cl := fake.NewClientBuilder().WithObjects(cm("hub", "fleet", "", true), cm("hub", "m1", "m1", true),
+		cm("hub", "unlabelled", "", false), cm("elsewhere", "other", "", true)).Build()
+	store := NewStore()
+	if err := store.ReadyzCheck(nil); err == nil {
+		t.Fatal("a store not loaded is ready")
+	}
+	var changed []string
+	r := &Reconciler{Client: cl, Namespace: "hub", Store: store, OnChange: func(m []string) { changed = append(changed, m...) }}
+	if err := r.Load(context.Background(), time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.ReadyzCheck(nil); err != nil {
+		t.Fatalf("loaded store not ready: %v", err)
+	}
+	conf, _ := store.Effective("m1", nil)
+	if want := map[string]string{"k": "m1"}; !maps.Equal(conf, want) {
+		t.Errorf("m1's defaults %v, want %v", conf, want)
+	}
+	if conf, _ := store.Effective("m2", nil); conf["k"] != "fleet" {
+		t.Errorf("m2's defaults %v, want the fleet's", conf)
+	}
+	if len(changed) != 2 {
+		t.Errorf("Load told of changes to %q, want the fleet's and m1's", changed)
 	}
 }

@@ -2,6 +2,7 @@ package defaults
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,6 +42,9 @@ func (r *Reconciler) changed(members []string) {
 // SetupWithManager watches the labelled ConfigMaps of the hub namespace
 // with mgr (the hub's local manager).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.Add(loader{r}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).Named("defaults").
 		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
 			return obj.GetNamespace() == r.Namespace && obj.GetLabels()[Label] == "true"
@@ -62,15 +66,55 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.changed(r.Store.Delete(req.Name))
 		return ctrl.Result{}, nil
 	}
+	r.changed(r.read(ctx, cm))
+	return ctrl.Result{}, nil
+}
+
+// read puts cm's configuration into the Store, or leaves cm out with a
+// Warning when it cannot be read, and returns the members whose defaults
+// changed.
+func (r *Reconciler) read(ctx context.Context, cm *corev1.ConfigMap) []string {
 	member, conf, err := Parse(cm)
 	if err != nil {
-		r.changed(r.Store.Delete(req.Name))
-		log.FromContext(ctx).Info("default configuration refused", "configmap", req.Name, "error", err.Error())
+		log.FromContext(ctx).Info("default configuration refused", "configmap", cm.Name, "error", err.Error())
 		if r.Recorder != nil {
 			r.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidDefaults", "Read", "default configuration left out: %v", err)
 		}
-		return ctrl.Result{}, nil
+		return r.Store.Delete(cm.Name)
 	}
-	r.changed(r.Store.Set(req.Name, member, conf))
-	return ctrl.Result{}, nil
+	return r.Store.Set(cm.Name, member, conf)
 }
+
+// Load reads every default ConfigMap of the hub namespace into the Store
+// and marks it loaded (Store.Loaded), retrying every retry until it can
+// list them or ctx ends. The Reconciler reads each ConfigMap as it changes,
+// but nothing tells when it has read them all; until Load is done, the
+// Store's users wait rather than merge part of the defaults.
+func (r *Reconciler) Load(ctx context.Context, retry time.Duration) error {
+	for {
+		var list corev1.ConfigMapList
+		err := r.Client.List(ctx, &list, client.InNamespace(r.Namespace), client.MatchingLabels{Label: "true"})
+		if err == nil {
+			for i := range list.Items {
+				if list.Items[i].DeletionTimestamp.IsZero() {
+					r.changed(r.read(ctx, &list.Items[i]))
+				}
+			}
+			r.Store.Loaded()
+			return nil
+		}
+		log.FromContext(ctx).Info("cannot list the default configuration, retrying", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retry):
+		}
+	}
+}
+
+// loader runs Load on every replica, leader or not.
+type loader struct{ r *Reconciler }
+
+func (l loader) Start(ctx context.Context) error { return l.r.Load(ctx, time.Second) }
+
+func (l loader) NeedLeaderElection() bool { return false }

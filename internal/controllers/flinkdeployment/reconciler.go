@@ -244,12 +244,10 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, ste
 		logger.V(1).Info("member cluster not engaged, dropping the request", "reason", err.Error())
 		return 0, nil
 	}
-	fd, wait, err := r.read(ctx, req.ClusterName.String(), cl, req.NamespacedName)
-	if err != nil || fd == nil || wait > 0 || leftAlone(fd) {
+	fd, wait, err := r.readEffective(ctx, req.ClusterName.String(), cl, req.NamespacedName)
+	if err != nil || fd == nil {
 		return wait, err
 	}
-	observability.AnnotateReconcile(ctx, traceattr.Generation.Int64(fd.Generation))
-	r.applyDefaults(req.ClusterName.String(), fd)
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), fd: fd, next: r.Options.ReconcileInterval, step: step, problem: currentProblem(fd)}
 	if w, ok := foreignStatusWriter(fd.ManagedFields, r.Options.FieldOwner, r.adoptBefore(s.clusterName)); ok {
 		// Another operator writes this FlinkDeployment: not a single
@@ -365,24 +363,45 @@ var errPanicked = errors.New("reconcile panicked")
 // defaultPriority is the priority of a request enqueued without one.
 const defaultPriority = 0
 
-// applyDefaults merges the fleet's and member's default configuration
-// under fd's own flinkConfiguration, in the spec this reconcile works on
-// (the user's spec is not written): every step, and the last reconciled
-// spec, see the effective configuration, so a default change is a spec
-// change like any other (an upgrade when it changes Flink's configuration,
-// nothing when it only changes kubernetes.operator.* settings). A
-// configuration that cannot be read is left to the validation.
-func (r *Reconciler) applyDefaults(member string, fd *v1beta1.FlinkDeployment) {
-	if r.Defaults == nil || !r.Defaults.Has(member) {
-		return
+// readEffective reads the FlinkDeployment (read) and, unless it is left
+// alone, merges the defaults into the spec this reconcile works on
+// (applyDefaults). A nil FlinkDeployment leaves nothing to do but wait.
+func (r *Reconciler) readEffective(ctx context.Context, member string, cl cluster.Cluster, key types.NamespacedName) (*v1beta1.FlinkDeployment, time.Duration, error) {
+	fd, wait, err := r.read(ctx, member, cl, key)
+	if err != nil || fd == nil || wait > 0 || leftAlone(fd) {
+		return nil, wait, err
 	}
-	own, err := fd.Spec.FlatConfiguration()
-	if err != nil {
-		return
+	observability.AnnotateReconcile(ctx, traceattr.Generation.Int64(fd.Generation))
+	if err := r.applyDefaults(ctx, member, fd); err != nil {
+		return nil, 0, err
 	}
-	conf, _ := r.Defaults.Effective(member, own)
-	fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(conf)
+	return fd, 0, nil
 }
+
+// applyDefaults merges the fleet's and member's default configuration
+// under fd's own flinkConfiguration (defaults.Store.Apply, the merge the
+// webhook makes too), in the spec this reconcile works on (the user's spec
+// is not written): every step, and the last reconciled spec, see the
+// effective configuration, so a default change is a spec change like any
+// other (an upgrade when it changes Flink's configuration, nothing when it
+// only changes kubernetes.operator.* settings). Until the replica has read
+// the defaults (it just started) the reconcile waits and is retried: a
+// spec without them would be an upgrade.
+func (r *Reconciler) applyDefaults(ctx context.Context, member string, fd *v1beta1.FlinkDeployment) error {
+	if r.Defaults == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, defaultsWait)
+	defer cancel()
+	if err := r.Defaults.Apply(ctx, member, fd); err != nil {
+		return requeue.Waiting(err, defaultsWait)
+	}
+	return nil
+}
+
+// defaultsWait is how long a reconcile waits for the defaults to be read
+// before it is retried.
+const defaultsWait = time.Second
 
 // phases runs observe, validate, diff and act; status is written by the
 // caller whatever they return.
