@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 	followServedMembers(ctx, elector, hub)
 	// The Apache operator's metrics count what this replica owns.
 	fleetindex.ServeUpstreamMetricsAs(c.Election.Identity)
-	if err := webhook.Setup(hub.Manager, cs, c.Clusters.Namespace, c.Webhook); err != nil {
+	if err := webhook.Setup(hub.Manager, cs, c.Clusters.Namespace, hub.Defaults, c.Webhook); err != nil {
 		return err
 	}
 	if err := addProbes(hub, cfg, elector); err != nil {

@@ -21,6 +21,7 @@ import (
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/webhook"
 )
 
@@ -247,7 +248,7 @@ func TestReviewRefusesMovingASubmittedSessionJob(t *testing.T) {
 // when it names m1 without its token or with another member's.
 func TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls(t *testing.T) {
 	sessions := fakeSessions{"m1/apps/app": {Job: &flinkv1beta1.JobSpec{JarURI: "local:///job.jar"}}}
-	srv := httptest.NewServer(webhook.Handler(sessions))
+	srv := httptest.NewServer(webhook.Handler(webhook.Reviewer{Sessions: sessions}))
 	defer srv.Close()
 	job := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
 		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "app", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar"}}}
@@ -271,22 +272,11 @@ func TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls(t *testing.T) {
 // hc and returns the response.
 func postSessionJobReview(t *testing.T, hc *http.Client, url string, job *flinkv1beta1.FlinkSessionJob) *admissionv1.AdmissionResponse {
 	t.Helper()
-	review, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{UID: "review", Operation: admissionv1.Create, Namespace: job.Namespace,
-			Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: "FlinkSessionJob"}, Object: raw(t, job)}})
-	if err != nil {
-		t.Fatal(err)
+	status, answer := postReviewWith(t, hc, url, "FlinkSessionJob", job.Namespace, job)
+	if status != http.StatusOK {
+		t.Fatalf("%s: status %d, no admission response", url, status)
 	}
-	resp, err := hc.Post(url, "application/json", bytes.NewReader(review))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var answer admissionv1.AdmissionReview
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Response == nil {
-		t.Fatalf("%s: no admission response: %v", url, err)
-	}
-	return answer.Response
+	return answer
 }
 
 // fakeSessions are the FlinkDeployment specs the hub knows, by
@@ -308,7 +298,7 @@ func (f fakeSessions) SessionCluster(_ context.Context, member, namespace, name 
 // TestHandlerRefusesOversizedBodies: a body beyond the AdmissionReview
 // bound is refused as too large, not read on nor cut and parsed.
 func TestHandlerRefusesOversizedBodies(t *testing.T) {
-	srv := httptest.NewServer(webhook.Handler(nil))
+	srv := httptest.NewServer(webhook.Handler(webhook.Reviewer{}))
 	defer srv.Close()
 	for _, tc := range []struct {
 		name string
@@ -330,4 +320,171 @@ func TestHandlerRefusesOversizedBodies(t *testing.T) {
 			}
 		})
 	}
+}
+
+const (
+	// needsDirs is the refusal of a savepoint-mode job without the
+	// checkpoint directory its member's defaults give.
+	needsDirs = "savepoint upgrades need a checkpoint directory"
+	// needsRecovery is the refusal of a spec that turns JobManager
+	// recovery off where the fleet's defaults turn the health check on.
+	needsRecovery = "needs JobManager deployment recovery"
+)
+
+// testDefaults are a fleet default that turns the cluster health check on
+// and member m1's checkpoint and savepoint storage.
+func testDefaults() *defaults.Store {
+	s := &defaults.Store{}
+	s.Set("fleet", "", map[string]string{"kubernetes.operator.cluster.health-check.enabled": "true"})
+	s.Set("m1", "m1", map[string]string{"state.checkpoints.dir": "s3://m1/checkpoints", "state.savepoints.dir": "s3://m1/savepoints"})
+	return s
+}
+
+// withConfiguration is validDeployment with the configuration conf (JSON).
+func withConfiguration(namespace, name, conf string) *flinkv1beta1.FlinkDeployment {
+	fd := validDeployment(namespace, name)
+	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(conf)}
+	return fd
+}
+
+// reliesOnDefaults is a savepoint-mode job whose checkpoint and savepoint
+// directories only its member's defaults give.
+func reliesOnDefaults(namespace, name string) *flinkv1beta1.FlinkDeployment {
+	fd := validDeployment(namespace, name)
+	fd.Spec.Job.UpgradeMode = flinkv1beta1.UpgradeModeSavepoint
+	return fd
+}
+
+// madeInvalidByDefaults turns JobManager recovery off, which the fleet's
+// default health check needs.
+func madeInvalidByDefaults(namespace, name string) *flinkv1beta1.FlinkDeployment {
+	return withConfiguration(namespace, name, `{"kubernetes.operator.jm-deployment-recovery.enabled": "false"}`)
+}
+
+// TestReviewValidatesWithTheDefaults: the webhook judges the configuration
+// the controller judges, the resource's own over the fleet's and the
+// calling member's defaults (defaults.Store.Apply for both).
+func TestReviewValidatesWithTheDefaults(t *testing.T) {
+	relies := reliesOnDefaults("team-a", "wordcount")
+	// Reconciled with m1's defaults merged (the controller records the
+	// effective spec), then its parallelism changed.
+	effective := relies.DeepCopy()
+	if err := testDefaults().Apply(context.Background(), "m1", effective); err != nil {
+		t.Fatal(err)
+	}
+	rescaled := reconciledAs(t, relies, &effective.Spec)
+	rescaled.Spec.Job.Parallelism = 4
+	ownWins := withConfiguration("team-a", "wordcount", `{"kubernetes.operator.jm-deployment-recovery.enabled": "false", "kubernetes.operator.cluster.health-check.enabled": "false"}`)
+	cases := []struct {
+		name      string
+		store     *defaults.Store
+		member    string
+		op        admissionv1.Operation
+		obj, old  *flinkv1beta1.FlinkDeployment
+		wantInMsg string // "": admitted
+	}{
+		{"a spec relying on its member's defaults", testDefaults(), "m1", admissionv1.Create, relies, nil, ""},
+		{"an update of it, against the last reconciled spec", testDefaults(), "m1", admissionv1.Update, rescaled, relies, ""},
+		{"another member's defaults do not reach it", testDefaults(), "m2", admissionv1.Create, relies, nil, needsDirs},
+		{"a caller without the member's token gets the fleet's defaults alone", testDefaults(), "", admissionv1.Create, relies, nil, needsDirs},
+		{"without defaults", &defaults.Store{}, "m1", admissionv1.Create, relies, nil, needsDirs},
+		{"a fleet default that makes the spec invalid", testDefaults(), "m1", admissionv1.Create, madeInvalidByDefaults("team-a", "wordcount"), nil, needsRecovery},
+		{"the fleet's default for a caller without a token", testDefaults(), "", admissionv1.Create, madeInvalidByDefaults("team-a", "wordcount"), nil, needsRecovery},
+		{"the resource's own setting wins over a default", testDefaults(), "m1", admissionv1.Create, ownWins, nil, ""},
+		{"defaults not read yet", defaults.NewStore(), "m1", admissionv1.Create, relies, nil, defaults.ErrNotLoaded.Error()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &admissionv1.AdmissionRequest{UID: "u-1", Operation: tc.op, Object: raw(t, tc.obj)}
+			if tc.old != nil {
+				req.OldObject = raw(t, tc.old)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			resp := webhook.Reviewer{Defaults: tc.store}.Review(ctx, tc.member, req)
+			if want := tc.wantInMsg == ""; resp.Allowed != want {
+				t.Fatalf("allowed = %v, want %v (%+v)", resp.Allowed, want, resp.Result)
+			}
+			if !resp.Allowed && !strings.Contains(resp.Result.Message, tc.wantInMsg) {
+				t.Errorf("message %q does not contain %q", resp.Result.Message, tc.wantInMsg)
+			}
+		})
+	}
+}
+
+// TestHandlerMergesTheCallingMembersDefaults: over HTTP, the member's
+// defaults apply when the path carries its token, the fleet's alone
+// otherwise.
+func TestHandlerMergesTheCallingMembersDefaults(t *testing.T) {
+	srv := httptest.NewServer(webhook.Handler(webhook.Reviewer{Sessions: fakeSessions{}, Defaults: testDefaults()}))
+	defer srv.Close()
+	fd := reliesOnDefaults("apps", "job")
+	for path, admitted := range map[string]bool{
+		"/m1/token-of-m1": true,
+		"/m1/guess":       false,
+		"/m1/token-of-m2": false,
+		"/m2/token-of-m2": false,
+		"":                false,
+	} {
+		status, answer := postReview(t, srv.URL+webhook.Path+path, "FlinkDeployment", fd.Namespace, fd)
+		if status != http.StatusOK || answer.Allowed != admitted {
+			t.Errorf("%q: %d, allowed = %v, want %v (%+v)", path, status, answer.Allowed, admitted, answer.Result)
+		}
+	}
+}
+
+// TestHandlerWaitsBoundedForTheDefaults: a replica that has not read the
+// defaults yet answers 503 within its bound (the member's failure policy
+// decides, as for a replica it cannot reach) rather than judge without
+// them, and judges with them once read.
+func TestHandlerWaitsBoundedForTheDefaults(t *testing.T) {
+	store := defaults.NewStore()
+	srv := httptest.NewServer(webhook.Handler(webhook.Reviewer{Sessions: fakeSessions{}, Defaults: store}))
+	defer srv.Close()
+	fd := reliesOnDefaults("apps", "job")
+	url := srv.URL + webhook.Path + "/m1/token-of-m1"
+	start := time.Now()
+	if status, _ := postReview(t, url, "FlinkDeployment", fd.Namespace, fd); status != http.StatusServiceUnavailable {
+		t.Fatalf("before the defaults are read: %d, want 503", status)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("the call waited %v for the defaults", waited)
+	}
+	store.Set("m1", "m1", map[string]string{"state.checkpoints.dir": "s3://m1/cp", "state.savepoints.dir": "s3://m1/sp"})
+	store.Loaded()
+	if status, answer := postReview(t, url, "FlinkDeployment", fd.Namespace, fd); status != http.StatusOK || !answer.Allowed {
+		t.Fatalf("once read: %d, %+v", status, answer)
+	}
+}
+
+// postReview posts an AdmissionReview creating obj, of kind, to url and
+// returns the HTTP status and the response (empty unless 200).
+func postReview(t *testing.T, url, kind, namespace string, obj any) (int, *admissionv1.AdmissionResponse) {
+	t.Helper()
+	return postReviewWith(t, http.DefaultClient, url, kind, namespace, obj)
+}
+
+// postReviewWith is postReview with hc.
+func postReviewWith(t *testing.T, hc *http.Client, url, kind, namespace string, obj any) (int, *admissionv1.AdmissionResponse) {
+	t.Helper()
+	review, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "review", Operation: admissionv1.Create, Namespace: namespace,
+			Kind: metav1.GroupVersionKind{Group: "flink.apache.org", Version: "v1beta1", Kind: kind}, Object: raw(t, obj)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Post(url, "application/json", bytes.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, &admissionv1.AdmissionResponse{}
+	}
+	var answer admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Response == nil {
+		t.Fatalf("%s: no admission response: %v", url, err)
+	}
+	return resp.StatusCode, answer.Response
 }

@@ -1,8 +1,9 @@
 // Package webhook serves the validating admission webhook for
 // FlinkDeployments of member clusters. It applies exactly the rules the
-// controller applies (controllers/validation), so a write the webhook admits
-// is one the controller accepts, and a write it rejects names the field and
-// the rule. Every member's kube-apiserver calls the hub's webhook endpoint
+// controller applies (internal/validation), to the same configuration: the
+// resource's own over the fleet's and the calling member's defaults
+// (internal/defaults), so a write the webhook admits is one the controller
+// accepts, and a write it rejects names the field and the rule. Every member's kube-apiserver calls the hub's webhook endpoint
 // over HTTPS; the certificate comes from a CertSource (package
 // webhook/certs).
 package webhook
@@ -26,6 +27,7 @@ import (
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/validation"
 )
 
@@ -61,14 +63,13 @@ type SessionClusters interface {
 type Server struct {
 	addr     string
 	certs    CertSource
-	sessions SessionClusters
+	reviewer Reviewer
 }
 
-// NewServer serves the webhook on addr with certificates from certs;
-// sessions, optional, lets it refuse a session job on an application
-// cluster.
-func NewServer(addr string, certs CertSource, sessions SessionClusters) *Server {
-	return &Server{addr: addr, certs: certs, sessions: sessions}
+// NewServer serves the webhook on addr with certificates from certs,
+// deciding with reviewer.
+func NewServer(addr string, certs CertSource, reviewer Reviewer) *Server {
+	return &Server{addr: addr, certs: certs, reviewer: reviewer}
 }
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
@@ -82,7 +83,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("webhook: listen on %s: %w", s.addr, err)
 	}
 	mux := http.NewServeMux()
-	h := Handler(s.sessions)
+	h := Handler(s.reviewer)
 	mux.Handle(Path, h)
 	mux.Handle(Path+"/", h)
 	srv := &http.Server{
@@ -111,13 +112,20 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// defaultsWait bounds how long a call waits for a replica that has just
+// started to read the default configuration.
+const defaultsWait = 2 * time.Second
+
 // Handler validates AdmissionReviews of FlinkDeployments and
 // FlinkSessionJobs of the member its path names (Path/<member>/<token>; the
-// registrar registers that URL in each member), looking session clusters
-// up in sessions (nil: never). A path without the member's token names no
-// member: its session jobs are validated without the lookup, so a caller
-// that is not the member learns nothing of the member's FlinkDeployments.
-func Handler(sessions SessionClusters) http.Handler {
+// registrar registers that URL in each member) with v. A path without the
+// member's token names no member: its session jobs are validated without
+// the lookup, so a caller that is not the member learns nothing of the
+// member's FlinkDeployments, and its FlinkDeployments with the fleet's
+// defaults only, not the member's. Until the replica has read the defaults
+// (defaultsWait at most) it answers 503, so that the member's failure
+// policy decides, as for a replica it cannot reach.
+func Handler(v Reviewer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
@@ -138,8 +146,12 @@ func Handler(sessions SessionClusters) http.Handler {
 			http.Error(w, "body is not an AdmissionReview with a request", http.StatusBadRequest)
 			return
 		}
-		member := callingMember(r.Context(), r.URL.Path, sessions)
-		resp := Reviewer{Sessions: sessions}.Review(r.Context(), member, review.Request)
+		if err := v.defaultsRead(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		member := callingMember(r.Context(), r.URL.Path, v.Sessions)
+		resp := v.Review(r.Context(), member, review.Request)
 		if !resp.Allowed {
 			log.FromContext(r.Context()).V(1).Info("rejected FlinkDeployment", "namespace", review.Request.Namespace,
 				"name", review.Request.Name, "reason", resp.Result.Message)
@@ -180,6 +192,22 @@ type Reviewer struct {
 	// upstream's webhook does. One not known is admitted; the controller
 	// reports it missing.
 	Sessions SessionClusters
+	// Defaults, optional, are the default configuration the controller
+	// merges under a FlinkDeployment's own before it validates it: the
+	// webhook validates the same effective configuration
+	// (defaults.Store.Apply), with the calling member's defaults when the
+	// call carries its token, the fleet's alone otherwise.
+	Defaults *defaults.Store
+}
+
+// defaultsRead waits, for defaultsWait at most, until v's defaults are read.
+func (v Reviewer) defaultsRead(ctx context.Context) error {
+	if v.Defaults == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, defaultsWait)
+	defer cancel()
+	return v.Defaults.Wait(ctx)
 }
 
 // Review decides one admission request of member (see the function
@@ -218,10 +246,24 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 	// read leaves the rules about changes to the controller, which
 	// reports it.
 	previous, _, _ := plan.DecodeSpec(fd.Status.ReconciliationStatus.LastReconciledSpec)
+	if err := v.applyDefaults(ctx, member, &fd); err != nil {
+		return deny(resp, metav1.StatusReasonServiceUnavailable, err.Error())
+	}
 	if errs := validation.Validate(&fd, previous); len(errs) > 0 {
 		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
 	}
 	return resp
+}
+
+// applyDefaults merges the defaults the controller merges into fd, those
+// of member ("" the fleet's alone).
+func (v Reviewer) applyDefaults(ctx context.Context, member string, fd *flinkv1beta1.FlinkDeployment) error {
+	if v.Defaults == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, defaultsWait)
+	defer cancel()
+	return v.Defaults.Apply(ctx, member, fd)
 }
 
 // reviewSessionJob validates a FlinkSessionJob being created or updated,
@@ -253,8 +295,11 @@ func (v Reviewer) reviewSessionJob(ctx context.Context, member string, req *admi
 func deny(resp *admissionv1.AdmissionResponse, reason metav1.StatusReason, msg string) *admissionv1.AdmissionResponse {
 	resp.Allowed = false
 	code := int32(http.StatusUnprocessableEntity)
-	if reason == metav1.StatusReasonBadRequest {
+	switch reason {
+	case metav1.StatusReasonBadRequest:
 		code = http.StatusBadRequest
+	case metav1.StatusReasonServiceUnavailable:
+		code = http.StatusServiceUnavailable
 	}
 	resp.Result = &metav1.Status{Status: metav1.StatusFailure, Reason: reason, Code: code, Message: msg}
 	return resp

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
-
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/webhook/certs"
 	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
 )
@@ -99,8 +99,9 @@ func validateURL(raw string) error {
 // Setup adds the webhook to the hub manager: the certificate source and the
 // HTTPS server when it is on, and the member registrar either way (a
 // disabled one removes the configuration from members). hub is a client of
-// the hub cluster, namespace the hub namespace.
-func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f Flags) error {
+// the hub cluster, namespace the hub namespace, store the default
+// configuration the FlinkDeployment controller merges (nil: none).
+func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, store *defaults.Store, f Flags) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, f 
 	if err := mgr.GetLocalManager().Add(source); err != nil {
 		return err
 	}
-	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source, memberCaches{mgr})); err != nil {
+	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source, Reviewer{Sessions: memberCaches{mgr}, Defaults: store})); err != nil {
 		return err
 	}
 	return mgr.Add(registrar.New(source, registrar.Options{

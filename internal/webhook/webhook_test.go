@@ -29,16 +29,18 @@ import (
 	"github.com/flink-hub/flink-hub/internal/clusters"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/webhook"
 	"github.com/flink-hub/flink-hub/internal/webhook/registrar"
 )
 
-// startHub runs a hub manager with the webhook flags f in namespace ns,
-// registers member m, and returns a function that stops the hub.
+// startHub runs a hub manager with the webhook flags f in namespace ns
+// (created unless it exists), registers member m, and returns a function
+// that stops the hub.
 func startHub(t *testing.T, ns string, m *framework.ControlPlane, f webhook.Flags) (stop func()) {
 	t.Helper()
 	ctx := context.Background()
-	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil {
+	if err := fleet.Hub.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	opts := clusters.DefaultOptions()
@@ -54,7 +56,7 @@ func startHub(t *testing.T, ns string, m *framework.ControlPlane, f webhook.Flag
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := webhook.Setup(hub.Manager, kubernetes.NewForConfigOrDie(fleet.Hub.Config), ns, f); err != nil {
+	if err := webhook.Setup(hub.Manager, kubernetes.NewForConfigOrDie(fleet.Hub.Config), ns, hub.Defaults, f); err != nil {
 		t.Fatal(err)
 	}
 	mctx, cancel := context.WithCancel(ctx)
@@ -111,6 +113,78 @@ func TestWebhookRejectsInvalidDeploymentsInMembers(t *testing.T) {
 	if err := m.Client.Delete(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWebhookJudgesWithTheDefaults: the member's apiserver calls the hub's
+// webhook with the member's token, and the webhook judges the configuration
+// the controller would run, the FlinkDeployment's own over the fleet's and
+// the member's defaults (ConfigMaps of the hub namespace, there before the
+// hub starts: it reads them all before it answers). A job whose checkpoint
+// and savepoint directories only the member's defaults give is admitted; one
+// that turns JobManager recovery off, which the fleet's default health
+// check needs, is refused.
+func TestWebhookJudgesWithTheDefaults(t *testing.T) {
+	ctx := context.Background()
+	m := fleet.Members[1]
+	const hubNS, ns = "hub-webhook-defaults", "team-d"
+	if err := fleet.Hub.CreateNamespace(ctx, hubNS); err != nil {
+		t.Fatal(err)
+	}
+	for name, member := range map[string]string{"fleet": "", "member": m.Name} {
+		conf := "kubernetes.operator.cluster.health-check.enabled: true\n"
+		if member != "" {
+			conf = "state:\n  checkpoints.dir: s3://member/checkpoints\n  savepoints.dir: s3://member/savepoints\n"
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: hubNS, Name: name, Labels: map[string]string{defaults.Label: "true"}},
+			Data: map[string]string{defaults.Key: conf}}
+		if member != "" {
+			cm.Annotations = map[string]string{defaults.MemberAnnotation: member}
+		}
+		if err := fleet.Hub.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Runs after the hub stopped (cleanups run last first): no hub then
+	// registers it again, and the next test finds the member as it was.
+	t.Cleanup(func() {
+		_ = m.Client.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: registrar.Name}})
+	})
+	addr := framework.FreeAddr(t)
+	startHub(t, hubNS, m, webhook.Flags{
+		URL: "https://" + addr + webhook.Path, BindAddress: addr, CASecret: "flink-hub-webhook-ca", FailurePolicy: "Fail", Timeout: 5 * time.Second,
+	})
+	if err := m.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	probe := validDeployment(ns, "probe")
+	forbidNamespaceKey(probe)
+	awaitRefusal(t, ctx, m, probe)
+	if err := m.Client.Create(ctx, reliesOnDefaults(ns, "relies")); err != nil {
+		t.Errorf("a FlinkDeployment relying on its member's defaults was refused: %v", err)
+	}
+	err := m.Client.Create(ctx, madeInvalidByDefaults(ns, "no-recovery"))
+	if err == nil || !strings.Contains(err.Error(), needsRecovery) {
+		t.Errorf("a FlinkDeployment the fleet's defaults make invalid: got %v, want the webhook's refusal (%s)", err, needsRecovery)
+	}
+}
+
+// awaitRefusal creates invalid in m until the hub's webhook refuses it (the
+// member's apiserver may not have loaded the hub's configuration yet) and
+// returns the refusal.
+func awaitRefusal(t *testing.T, ctx context.Context, m *framework.ControlPlane, invalid *flinkv1beta1.FlinkDeployment) error {
+	t.Helper()
+	var createErr error
+	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		createErr = m.Client.Create(ctx, invalid.DeepCopy())
+		if createErr == nil {
+			_ = m.Client.Delete(ctx, invalid.DeepCopy())
+			return false, nil
+		}
+		return strings.Contains(createErr.Error(), "admission webhook"), nil
+	}); err != nil {
+		t.Fatalf("invalid FlinkDeployment never rejected by the webhook; last create: %v", createErr)
+	}
+	return createErr
 }
 
 // waitRegistration waits for the hub to register its webhook in m and
@@ -195,19 +269,7 @@ func checkRejections(t *testing.T, ctx context.Context, m *framework.ControlPlan
 	}
 	invalid := validDeployment(ns, "bad")
 	forbidNamespaceKey(invalid)
-	// The apiserver may not have loaded the new configuration yet: retry
-	// until the webhook answers.
-	var createErr error
-	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
-		createErr = m.Client.Create(ctx, invalid.DeepCopy())
-		if createErr == nil {
-			_ = m.Client.Delete(ctx, invalid.DeepCopy())
-			return false, nil
-		}
-		return strings.Contains(createErr.Error(), "admission webhook"), nil
-	}); err != nil {
-		t.Fatalf("invalid FlinkDeployment never rejected by the webhook; last create: %v", createErr)
-	}
+	createErr := awaitRefusal(t, ctx, m, invalid)
 	for _, want := range []string{registrar.WebhookName, "spec.flinkConfiguration[kubernetes.namespace]: Forbidden: set by the operator"} {
 		if !strings.Contains(createErr.Error(), want) {
 			t.Errorf("rejection %q does not contain %q", createErr, want)
