@@ -3,9 +3,9 @@
 // controller applies (internal/validation), to the same configuration: the
 // resource's own over the fleet's and the calling member's defaults
 // (internal/defaults), so a write the webhook admits is one the controller
-// accepts, and a write it rejects names the field and the rule. Every member's kube-apiserver calls the hub's webhook endpoint
-// over HTTPS; the certificate comes from a CertSource (package
-// webhook/certs).
+// accepts, and a write it rejects names the field and the rule. Every
+// member's kube-apiserver calls the hub's webhook endpoint over HTTPS; the
+// certificate comes from a CertSource (package webhook/certs).
 package webhook
 
 import (
@@ -256,13 +256,11 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 }
 
 // applyDefaults merges the defaults the controller merges into fd, those
-// of member ("" the fleet's alone).
+// of member ("" the fleet's alone), once they are read (defaultsRead).
 func (v Reviewer) applyDefaults(ctx context.Context, member string, fd *flinkv1beta1.FlinkDeployment) error {
-	if v.Defaults == nil {
-		return nil
+	if err := v.defaultsRead(ctx); err != nil || v.Defaults == nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, defaultsWait)
-	defer cancel()
 	return v.Defaults.Apply(ctx, member, fd)
 }
 
