@@ -22,8 +22,8 @@ var haStorageKeys = []string{flinkconf.KeyHAStorageDir, "high-availability.zooke
 // ValidateEffective checks fd's effective configuration (the spec with the
 // fleet's and its member's defaults merged) for what only it can tell: a
 // member's default often supplies the HA storage directory. The
-// controller runs it after Validate; the webhook does not, having no
-// defaults.
+// controller runs it after Validate, and so does the webhook when the
+// call names its member (that member's defaults merged).
 func ValidateEffective(fd *v1beta1.FlinkDeployment) field.ErrorList {
 	conf, err := fd.Spec.FlatConfiguration()
 	if err != nil {

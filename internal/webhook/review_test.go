@@ -329,6 +329,9 @@ const (
 	// needsRecovery is the refusal of a spec that turns JobManager
 	// recovery off where the fleet's defaults turn the health check on.
 	needsRecovery = "needs JobManager deployment recovery"
+	// needsHAStorage is the refusal of high availability without a
+	// storage directory in the effective configuration.
+	needsHAStorage = "needs a storage directory"
 )
 
 // testDefaults are a fleet default that turns the cluster health check on
@@ -336,7 +339,7 @@ const (
 func testDefaults() *defaults.Store {
 	s := &defaults.Store{}
 	s.Set("fleet", "", map[string]string{"kubernetes.operator.cluster.health-check.enabled": "true"})
-	s.Set("m1", "m1", map[string]string{"state.checkpoints.dir": "s3://m1/checkpoints", "state.savepoints.dir": "s3://m1/savepoints"})
+	s.Set("m1", "m1", map[string]string{"state.checkpoints.dir": "s3://m1/checkpoints", "state.savepoints.dir": "s3://m1/savepoints", "high-availability.storageDir": "s3://m1/ha"})
 	return s
 }
 
@@ -374,6 +377,7 @@ func TestReviewValidatesWithTheDefaults(t *testing.T) {
 	}
 	rescaled := reconciledAs(t, relies, &effective.Spec)
 	rescaled.Spec.Job.Parallelism = 4
+	haWithoutStorage := withConfiguration("team-a", "wordcount", `{"high-availability.type": "kubernetes"}`)
 	ownWins := withConfiguration("team-a", "wordcount", `{"kubernetes.operator.jm-deployment-recovery.enabled": "false", "kubernetes.operator.cluster.health-check.enabled": "false"}`)
 	cases := []struct {
 		name      string
@@ -391,6 +395,9 @@ func TestReviewValidatesWithTheDefaults(t *testing.T) {
 		{"a fleet default that makes the spec invalid", testDefaults(), "m1", admissionv1.Create, madeInvalidByDefaults("team-a", "wordcount"), nil, needsRecovery},
 		{"the fleet's default for a caller without a token", testDefaults(), "", admissionv1.Create, madeInvalidByDefaults("team-a", "wordcount"), nil, needsRecovery},
 		{"the resource's own setting wins over a default", testDefaults(), "m1", admissionv1.Create, ownWins, nil, ""},
+		{"HA whose storage directory its member's defaults give", testDefaults(), "m1", admissionv1.Create, haWithoutStorage, nil, ""},
+		{"HA without a storage directory in its member's configuration", testDefaults(), "m2", admissionv1.Create, haWithoutStorage, nil, needsHAStorage},
+		{"HA for a caller without a token is left to the controller", testDefaults(), "", admissionv1.Create, haWithoutStorage, nil, ""},
 		{"defaults not read yet", defaults.NewStore(), "m1", admissionv1.Create, relies, nil, defaults.ErrNotLoaded.Error()},
 	}
 	for _, tc := range cases {

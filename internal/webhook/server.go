@@ -249,7 +249,16 @@ func (v Reviewer) Review(ctx context.Context, member string, req *admissionv1.Ad
 	if err := v.applyDefaults(ctx, member, &fd); err != nil {
 		return deny(resp, metav1.StatusReasonServiceUnavailable, err.Error())
 	}
-	if errs := validation.Validate(&fd, previous); len(errs) > 0 {
+	errs := validation.Validate(&fd, previous)
+	if member != "" {
+		// The calling member's defaults are merged: the configuration is
+		// the controller's, so what only it can tell is judged here too.
+		// A caller without its token got the fleet's defaults alone, and
+		// its member's may complete the configuration: the controller
+		// judges that one.
+		errs = append(errs, validation.ValidateEffective(&fd)...)
+	}
+	if len(errs) > 0 {
 		return deny(resp, metav1.StatusReasonInvalid, errs.ToAggregate().Error())
 	}
 	return resp
