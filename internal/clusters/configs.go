@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -11,6 +12,7 @@ import (
 
 	fleetv1 "github.com/flink-hub/flink-hub/apis/fleet/v1"
 	flinkv1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusters/fleetapi"
 	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
@@ -40,6 +42,9 @@ func (c configs) Configuration(ctx context.Context, cluster, namespace, name str
 	own, err := fd.Spec.FlatConfiguration()
 	if err != nil {
 		return out, false, err
+	}
+	if err := c.defaults.WaitAWhile(ctx); err != nil {
+		return out, false, fmt.Errorf("%w: %w", fleetapi.ErrNotReady, err)
 	}
 	conf, source := c.defaults.Effective(cluster, own)
 	for _, key := range slices.Sorted(maps.Keys(conf)) {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -105,6 +106,19 @@ func (s *Store) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ErrNotLoaded
 	}
+}
+
+// ReconcileWait is how long a reconcile (or another reader that can try
+// again) waits for the store to be loaded before it gives up with
+// ErrNotLoaded: a replica that has just started must not act on part of
+// the defaults.
+const ReconcileWait = time.Second
+
+// WaitAWhile is Wait bounded by ReconcileWait.
+func (s *Store) WaitAWhile(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, ReconcileWait)
+	defer cancel()
+	return s.Wait(ctx)
 }
 
 // ReadyzCheck is a healthz.Checker: ready once the store is loaded.

@@ -127,3 +127,19 @@ func TestLoadReadsEveryDefaultFirst(t *testing.T) {
 		t.Errorf("Load told of changes to %q, want the fleet's and m1's", changed)
 	}
 }
+
+// TestWaitAWhile: a reader that can try again waits a bounded time for a
+// store not loaded yet (ErrNotLoaded), and not at all once it is loaded.
+func TestWaitAWhile(t *testing.T) {
+	store := NewStore()
+	if err := store.WaitAWhile(context.Background()); !errors.Is(err, ErrNotLoaded) {
+		t.Fatalf("not loaded: %v, want ErrNotLoaded", err)
+	}
+	store.Loaded()
+	if err := store.WaitAWhile(context.Background()); err != nil {
+		t.Fatalf("loaded: %v", err)
+	}
+	if err := (&Store{}).WaitAWhile(context.Background()); err != nil {
+		t.Fatalf("a store built without loading (tests, no Loader): %v", err)
+	}
+}

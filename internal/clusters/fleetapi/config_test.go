@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -23,6 +24,8 @@ func (fakeConfigs) Configuration(_ context.Context, cluster, namespace, name str
 			Items: []fleetv1.Setting{{Key: "state.checkpoints.dir", Value: "s3://m1/cp", Source: "member default"}}}, true, nil
 	case "m1/apps/broken":
 		return fleetv1.Configuration{}, false, errors.New("member unreachable: secret detail")
+	case "m1/apps/starting":
+		return fleetv1.Configuration{}, false, fmt.Errorf("%w: defaults not read", fleetapi.ErrNotReady)
 	}
 	return fleetv1.Configuration{}, false, nil
 }
@@ -37,6 +40,7 @@ func TestConfigEndpoint(t *testing.T) {
 		{fleetv1.ConfigPath + "m1/apps/known", http.StatusOK},
 		{fleetv1.ConfigPath + "m1/apps/unknown", http.StatusNotFound},
 		{fleetv1.ConfigPath + "m1/apps/broken", http.StatusBadGateway},
+		{fleetv1.ConfigPath + "m1/apps/starting", http.StatusServiceUnavailable},
 		{fleetv1.ConfigPath + "m1/apps", http.StatusNotFound},
 	} {
 		resp, err := http.Get(srv.URL + tc.path)

@@ -82,6 +82,8 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 			defer cancel()
 			conf, found, err := configs.Configuration(ctx, r.PathValue("cluster"), r.PathValue("namespace"), r.PathValue("name"))
 			switch {
+			case errors.Is(err, ErrNotReady):
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			case err != nil:
 				http.Error(w, "cannot read the FlinkDeployment from its member", http.StatusBadGateway)
 			case !found:
@@ -93,6 +95,10 @@ func Handler(fleet *Fleet, configs Configs) http.Handler {
 	}
 	return mux
 }
+
+// ErrNotReady, wrapped in a Configurations error, says the replica cannot
+// answer yet (it has just started): the API answers 503.
+var ErrNotReady = errors.New("the replica is not ready to answer yet")
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

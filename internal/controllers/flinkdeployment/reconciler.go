@@ -391,17 +391,13 @@ func (r *Reconciler) applyDefaults(ctx context.Context, member string, fd *v1bet
 	if r.Defaults == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, defaultsWait)
+	ctx, cancel := context.WithTimeout(ctx, defaults.ReconcileWait)
 	defer cancel()
 	if err := r.Defaults.Apply(ctx, member, fd); err != nil {
-		return requeue.Waiting(err, defaultsWait)
+		return requeue.Waiting(err, defaults.ReconcileWait)
 	}
 	return nil
 }
-
-// defaultsWait is how long a reconcile waits for the defaults to be read
-// before it is retried.
-const defaultsWait = time.Second
 
 // phases runs observe, validate, diff and act; status is written by the
 // caller whatever they return.

@@ -116,6 +116,11 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 	s := &state{cluster: cl, clusterName: req.ClusterName.String(), job: job, written: job.DeepCopy(),
 		problem: currentProblem(job), next: r.Options.ReconcileInterval}
 	if r.Defaults != nil {
+		// Settings a job does not set come from the defaults: none are
+		// read before all are (a replica that has just started).
+		if err := r.Defaults.WaitAWhile(ctx); err != nil {
+			return 0, requeue.Waiting(err, defaults.ReconcileWait)
+		}
 		s.defaults, _ = r.Defaults.Effective(s.clusterName, nil)
 	}
 	if !job.DeletionTimestamp.IsZero() {
