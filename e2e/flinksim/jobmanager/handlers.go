@@ -91,18 +91,6 @@ func (s server) locked(f func(now time.Time)) {
 	s.jm.flush()
 }
 
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
-		err = json.Unmarshal(body, v)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "Request did not match expected format: "+err.Error())
-		return false
-	}
-	return true
-}
-
 func (s server) GetDashboardConfiguration(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, api.DashboardConfiguration{
 		FlinkVersion:    s.jm.cfg.FlinkVersion,
@@ -220,7 +208,7 @@ func (s server) startSavepoint(w http.ResponseWriter, j *job, now time.Time, tri
 
 func (s server) TriggerSavepoint(w http.ResponseWriter, r *http.Request, jobID api.JobID) {
 	var body api.SavepointTriggerRequestBody
-	if !decode(w, r, &body) {
+	if !s.decode(w, r, &body) {
 		return
 	}
 	s.withJob(w, jobID, func(j *job, now time.Time) {
@@ -230,7 +218,7 @@ func (s server) TriggerSavepoint(w http.ResponseWriter, r *http.Request, jobID a
 
 func (s server) TriggerStopWithSavepoint(w http.ResponseWriter, r *http.Request, jobID api.JobID) {
 	var body api.StopWithSavepointRequestBody
-	if !decode(w, r, &body) {
+	if !s.decode(w, r, &body) {
 		return
 	}
 	s.withJob(w, jobID, func(j *job, now time.Time) {
@@ -292,16 +280,8 @@ func (s server) checkpointTriggers(w http.ResponseWriter, r *http.Request) bool 
 // atLeast reports whether version ("1.16", "1.19.1", "2.0") is
 // major.minor or newer; a version it cannot read is taken as new.
 func atLeast(version string, major, minor int) bool {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return true
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return true
-	}
-	return ma > major || (ma == major && mi >= minor)
+	r, ok := parseRelease(version)
+	return !ok || !r.before(flinkRelease{major, minor})
 }
 
 func (s server) TriggerCheckpoint(w http.ResponseWriter, r *http.Request, jobID api.JobID) {
@@ -310,7 +290,7 @@ func (s server) TriggerCheckpoint(w http.ResponseWriter, r *http.Request, jobID 
 		return
 	}
 	var body api.CheckpointTriggerRequestBody
-	if !decode(w, r, &body) {
+	if !s.decode(w, r, &body) {
 		return
 	}
 	s.withJob(w, jobID, func(j *job, now time.Time) {
@@ -483,7 +463,7 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 		return
 	}
 	var body api.JarRunRequestBody
-	if !decode(w, r, &body) {
+	if !s.decode(w, r, &body) {
 		return
 	}
 	spec := JobSpec{JobID: body.JobId, EntryClass: body.EntryClass, Args: body.ProgramArgsList, Parallelism: int(body.Parallelism)}
@@ -551,7 +531,7 @@ func (jm *JobManager) runCheckLocked(jarID string, spec *JobSpec) *runFailure {
 
 func (s server) TriggerSavepointDisposal(w http.ResponseWriter, r *http.Request) {
 	var body api.SavepointDisposalRequest
-	if !decode(w, r, &body) {
+	if !s.decode(w, r, &body) {
 		return
 	}
 	id := randomID()
