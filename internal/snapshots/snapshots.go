@@ -126,16 +126,12 @@ func CheckpointType(setting Setting) v1beta1.CheckpointType {
 // before, as upstream's SnapshotUtils.isSnapshotTriggeringSupported
 // says. An unset version is not known to lack it.
 func CheckpointTriggerSupported(v v1beta1.FlinkVersion) bool {
-	switch v {
-	case "v1_13", "v1_14", "v1_15", "v1_16":
-		return false
-	}
-	return true
+	return v.IsEqualOrNewer("v1_17")
 }
 
 // CheckpointTriggerUnsupported says why a checkpoint of kind ("manual",
 // "periodic", "snapshot") is not asked of Flink v, and what to do.
 func CheckpointTriggerUnsupported(kind string, v v1beta1.FlinkVersion) string {
 	return fmt.Sprintf("%s checkpoint not triggered: Flink %s cannot take a checkpoint on request (Flink has the checkpoint trigger from 1.17 on; flinkVersion %s); "+
-		"upgrade to Flink 1.17 or newer, or rely on the job's own checkpoints (execution.checkpointing.interval)", kind, strings.NewReplacer("v", "", "_", ".").Replace(string(v)), v)
+		"upgrade to Flink 1.17 or newer, or rely on the job's own checkpoints (execution.checkpointing.interval)", kind, v.Number(), v)
 }

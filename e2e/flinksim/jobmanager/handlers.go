@@ -466,7 +466,7 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 	if !s.decode(w, r, &body) {
 		return
 	}
-	spec := JobSpec{JobID: body.JobId, EntryClass: body.EntryClass, Args: body.ProgramArgsList, Parallelism: int(body.Parallelism)}
+	spec := JobSpec{JobID: body.JobId, EntryClass: body.EntryClass, Args: body.ProgramArgsList, Parallelism: int(body.Parallelism), Configuration: body.FlinkConfiguration}
 	sp, allow := body.SavepointPath, body.AllowNonRestoredState
 	if sp == "" {
 		sp, allow = params.SavepointPath, params.AllowNonRestoredState

@@ -112,6 +112,9 @@ type JobSpec struct {
 	ClassPath []string
 	// Parallelism is parallelism.default (default 1).
 	Parallelism int
+	// Configuration is the configuration a jar run passed
+	// (flinkConfiguration), nil when it passed none.
+	Configuration map[string]string
 	// Restore is the state the job starts from, if any.
 	Restore *Restore
 	// Bounded makes the job end on its own, FINISHED, FinishAfter after it

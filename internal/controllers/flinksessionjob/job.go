@@ -436,7 +436,7 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 			log.FromContext(ctx).Info("cannot delete the uploaded jar; it stays in the session cluster", "session", s.session.Name, "jar", jarID, "error", err.Error())
 		}
 	}()
-	conf, _ := s.job.Spec.FlatConfiguration()
+	conf := r.runConfiguration(s)
 	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
 		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
 	if _, err := jm.RunJar(ctx, jarID, req); flinkrest.IsDuplicateSubmission(err) {

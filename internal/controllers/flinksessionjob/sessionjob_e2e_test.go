@@ -664,6 +664,43 @@ func TestCheckpointTriggersNeedFlink117(t *testing.T) {
 	})
 }
 
+// TestJobConfigurationByFlinkVersion: Flink takes a session job's
+// configuration with the jar run from 1.17 on; an older Flink refuses a
+// jar run that has it (400, an unknown body field). The hub sends it to
+// Flink 1.17 and newer; to 1.15 and 1.16 it sends none, as upstream, the
+// job runs, and a warning event names the keys not applied (the hub's own
+// kubernetes.operator.* keys apply, never named).
+func TestJobConfigurationByFlinkVersion(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		image   string
+		version v1beta1.FlinkVersion
+		sent    bool
+	}{{"flink:1.15", "v1_15", false}, {"flink:1.16", "v1_16", false}, {"flink:1.17", "v1_17", true}, {"flink:1.19", "v1_19", true}} {
+		t.Run(string(tc.version), func(t *testing.T) {
+			ns := "conf-" + strings.ReplaceAll(string(tc.version), "_", "-")
+			fd := sessionClusterOf(t, ctx, ns, "", func(fd *v1beta1.FlinkDeployment) {
+				fd.Spec.Image, fd.Spec.FlinkVersion = tc.image, tc.version
+			})
+			job := upstreamJobs(t, ns, framework.NewArtifacts(t))[0]
+			job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"pipeline.max-parallelism":"64","kubernetes.operator.savepoint.history.max.count":"3"}`)}
+			create(t, ctx, job)
+			id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			sj := simJob(fd, id)
+			if sj == nil {
+				t.Fatalf("the session cluster does not run %s", id)
+			}
+			if got := sj.Spec.Configuration["pipeline.max-parallelism"]; (got == "64") != tc.sent || (!tc.sent && sj.Spec.Configuration != nil) {
+				t.Fatalf("the jar run passed configuration %v; sent wanted: %v", sj.Spec.Configuration, tc.sent)
+			}
+			if !tc.sent {
+				awaitEvent(t, job, "FlinkConfigurationNotApplied", "runs Flink "+tc.version.Number()+", whose jar run takes no configuration")
+				awaitEvent(t, job, "FlinkConfigurationNotApplied", "Not applied: pipeline.max-parallelism.")
+			}
+		})
+	}
+}
+
 // TestUnsentTriggerIsSentAgain: a replica that recorded the upgrade's
 // savepoint trigger and stopped before Flink heard of it leaves a trigger
 // Flink does not know while the job runs. The hub sends it again, same
