@@ -115,11 +115,16 @@ func checkApplicationThroughProxy(t *testing.T, ctx context.Context, flink flink
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "stop with savepoint", func() error { return succeeded(flink.SavepointStatus(ctx, jobID, stop)) })
+	var final flinkrest.OperationStatus
+	eventually(t, "stop with savepoint", func() error {
+		st, err := flink.SavepointStatus(ctx, jobID, stop)
+		final = st
+		return succeeded(st, err)
+	})
 	if err := flink.CancelJob(ctx, jobID); flinkrest.KindOf(err) != flinkrest.KindRejected {
 		t.Fatalf("cancel of a finished job: %v", err)
 	}
-	disp, err := flink.DisposeSavepoint(ctx, "file:///sp/savepoint-x")
+	disp, err := flink.DisposeSavepoint(ctx, final.Location)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -235,9 +235,12 @@ func operationResult(op *operation, info func(failure api.SerializedThrowable) a
 	res.Status.Id = api.IdCOMPLETED
 	var cause api.SerializedThrowable
 	if op.failure != "" {
+		// The failure's first line is the exception the future failed
+		// with; its further lines, its causes.
+		first, causes, _ := strings.Cut(op.failure, "\n")
 		cause = api.SerializedThrowable{
 			Class:      "java.util.concurrent.CompletionException",
-			StackTrace: "java.util.concurrent.CompletionException: " + op.failure + "\n\tat org.apache.flink.simulated(Simulated.java:1)",
+			StackTrace: "java.util.concurrent.CompletionException: " + first + "\n\tat org.apache.flink.simulated(Simulated.java:1)\n" + causes,
 		}
 	}
 	raw, _ := json.Marshal(info(cause))
@@ -537,9 +540,12 @@ func (s server) TriggerSavepointDisposal(w http.ResponseWriter, r *http.Request)
 	id := randomID()
 	s.locked(func(now time.Time) {
 		op := operation{doneAt: now.Add(s.jm.cfg.CancelDelay)}
-		if body.SavepointPath == "" {
+		switch {
+		case body.SavepointPath == "":
 			op.failure = "Savepoint path must not be empty."
-		} else {
+		case !s.jm.cfg.Storage.Holds(body.SavepointPath):
+			op.failure = disposalNotFound(body.SavepointPath)
+		default:
 			s.jm.disposed = append(s.jm.disposed, body.SavepointPath)
 			s.jm.cfg.Storage.Remove(body.SavepointPath)
 		}

@@ -258,6 +258,40 @@ func TestRestoreNeedsTheSavepoint(t *testing.T) {
 	if storage.Holds(path) {
 		t.Fatalf("the disposed savepoint %s is still there", path)
 	}
+
+}
+
+// TestDisposalOfAMissingPath: a disposal deletes the savepoint from the
+// storage; disposing of a path the storage does not hold fails as
+// Flink's does, the operation completed with the failure cause Flink's
+// Dispatcher gives (FlinkException caused by FileNotFoundException).
+func TestDisposalOfAMissingPath(t *testing.T) {
+	const path = "s3://sp/savepoint-0a1b2c-0123456789ab"
+	storage := jobmanager.NewStorage()
+	storage.Write(path)
+	_, url := start(t, jobmanager.Config{ClusterID: "session", SavepointDir: "s3://sp", Storage: storage})
+	dispose := func() api.AsynchronousOperationInfo {
+		t.Helper()
+		var trig api.TriggerResponse
+		do(t, "POST", url+"/savepoint-disposal", api.SavepointDisposalRequest{SavepointPath: path}, &trig)
+		var res api.AsynchronousOperationResult
+		eventually(t, "disposal done", func() error {
+			if do(t, "GET", url+"/savepoint-disposal/"+string(trig.RequestId), nil, &res); res.Status.Id != api.IdCOMPLETED {
+				return fmt.Errorf("disposal %s", res.Status.Id)
+			}
+			return nil
+		})
+		info, _ := res.Operation.AsAsynchronousOperationInfo()
+		return info
+	}
+	if info := dispose(); info.FailureCause.StackTrace != "" || storage.Holds(path) {
+		t.Fatalf("disposal of a savepoint there: %+v, still held %v", info.FailureCause, storage.Holds(path))
+	}
+	info := dispose()
+	if !strings.Contains(info.FailureCause.StackTrace, "Caused by: java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '"+path+"' on file system 's3'.") ||
+		!strings.HasPrefix(info.FailureCause.StackTrace, "java.util.concurrent.CompletionException: org.apache.flink.util.FlinkException: Could not dispose savepoint "+path+".") {
+		t.Fatalf("disposal of a savepoint gone: %+v", info.FailureCause)
+	}
 }
 
 // upload uploads a jar (not a zip: the simulator trusts it to hold the

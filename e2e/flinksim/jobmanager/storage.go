@@ -57,16 +57,36 @@ func (s *Storage) Remove(path string) {
 	delete(s.paths, storageKey(path))
 }
 
+// notFound is the exception Flink's AbstractFsCheckpointStorageAccess
+// throws resolving a checkpoint pointer with nothing at path.
+func notFound(path string) string {
+	scheme := "file"
+	if i := strings.Index(path, "://"); i > 0 {
+		scheme = path[:i]
+	}
+	return fmt.Sprintf("java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '%s' on file system '%s'.", path, scheme)
+}
+
+// disposalNotFound is how Flink's disposal of a path with nothing at it
+// fails: the Dispatcher wraps resolving the pointer's
+// FileNotFoundException in a FlinkException, thrown in a
+// CompletionException (the failure's first line, then its causes).
+func disposalNotFound(path string) string {
+	msg := fmt.Sprintf("org.apache.flink.util.FlinkException: Could not dispose savepoint %s.", path)
+	return msg + "\n" +
+		"Caused by: " + msg + "\n" +
+		"\tat org.apache.flink.runtime.dispatcher.Dispatcher.lambda$disposeSavepoint$0(Dispatcher.java)\n" +
+		"Caused by: " + notFound(path) + "\n" +
+		"\tat org.apache.flink.runtime.state.filesystem.AbstractFsCheckpointStorageAccess.resolveCheckpointPointer(AbstractFsCheckpointStorageAccess.java)\n" +
+		"\tat org.apache.flink.runtime.checkpoint.Checkpoints.disposeSavepoint(Checkpoints.java)\n"
+}
+
 // missingRestore is the exception a job fails with when the path it is to
 // restore from does not exist: Flink's JobMaster cannot be created
 // (JobInitializationException) because resolving the checkpoint pointer
 // throws FileNotFoundException. The stack trace's causes are Flink's.
 func missingRestore(path string) string {
-	scheme := "file"
-	if i := strings.Index(path, "://"); i > 0 {
-		scheme = path[:i]
-	}
-	notFound := fmt.Sprintf("java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '%s' on file system '%s'.", path, scheme)
+	notFound := notFound(path)
 	return "org.apache.flink.runtime.client.JobInitializationException: Could not start the JobMaster.\n" +
 		"\tat org.apache.flink.runtime.jobmaster.DefaultJobMasterServiceProcess.lambda$new$0(DefaultJobMasterServiceProcess.java)\n" +
 		"Caused by: java.util.concurrent.CompletionException: java.lang.RuntimeException: " + notFound + "\n" +
