@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,10 +105,20 @@ type OperationStatus struct {
 	Location string
 	// CheckpointID is the id of a completed checkpoint.
 	CheckpointID int64
+	// Exceptions names the Java exception classes of the failure, outermost
+	// first (its stack trace's first line and "Caused by:" lines, at most
+	// maxExceptions). Not part of Failure.
+	Exceptions []string
 }
 
 // Succeeded reports whether the operation completed without failure.
 func (s OperationStatus) Succeeded() bool { return s.Done && s.Failure == "" }
+
+// FailedWith reports whether the operation failed with an exception of
+// class (fully qualified) anywhere in the failure's cause chain.
+func (s OperationStatus) FailedWith(class string) bool {
+	return s.Failure != "" && slices.Contains(s.Exceptions, class)
+}
 
 // DefaultTimeout bounds every call unless WithTimeout says otherwise.
 const DefaultTimeout = 10 * time.Second
@@ -310,7 +321,9 @@ func (c *client) SavepointStatus(ctx context.Context, jobID, trigger string) (Op
 	})
 	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
 		info, err := o.Operation.AsSavepointInfo()
-		return OperationStatus{Location: info.Location, Failure: failureCause(info.FailureCause)}, err
+		st := failed(info.FailureCause)
+		st.Location = info.Location
+		return st, err
 	})
 }
 
@@ -333,7 +346,9 @@ func (c *client) CheckpointStatus(ctx context.Context, jobID, trigger string) (O
 	})
 	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
 		info, err := o.Operation.AsCheckpointInfo()
-		return OperationStatus{CheckpointID: info.CheckpointId, Failure: failureCause(info.FailureCause)}, err
+		st := failed(info.FailureCause)
+		st.CheckpointID = info.CheckpointId
+		return st, err
 	})
 }
 
@@ -506,7 +521,7 @@ func (c *client) DisposalStatus(ctx context.Context, trigger string) (OperationS
 	})
 	return operationStatus(op, r, err, func(o *api.AsynchronousOperationResult) (OperationStatus, error) {
 		info, err := o.Operation.AsAsynchronousOperationInfo()
-		return OperationStatus{Failure: failureCause(info.FailureCause)}, err
+		return failed(info.FailureCause), err
 	})
 }
 
@@ -519,6 +534,25 @@ func triggerID(op string, r response, v *api.TriggerResponse) (string, error) {
 		return "", err
 	}
 	return string(v.RequestId), nil
+}
+
+// failed is the status of an operation that failed with t (none when t
+// is empty): its failure cause, and the root cause of a stack trace with
+// causes, and the exception classes of the trace.
+func failed(t api.SerializedThrowable) OperationStatus {
+	st := OperationStatus{Failure: failureCause(t)}
+	if st.Failure == "" {
+		return st
+	}
+	var root string
+	st.Exceptions, root = traceExceptions(t.StackTrace, nil)
+	if len(st.Exceptions) == 0 && t.Class != "" {
+		st.Exceptions = []string{t.Class}
+	}
+	if root != "" && !strings.Contains(st.Failure, root) {
+		st.Failure = truncate(st.Failure + "; caused by: " + truncateTo(root, maxRoot))
+	}
+	return st
 }
 
 // failureCause renders a serialized Java throwable as "class: first line".

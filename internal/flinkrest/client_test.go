@@ -355,3 +355,33 @@ func TestKnownJobIDsAreRefusedAsDuplicates(t *testing.T) {
 		t.Fatalf("%d jobs after expiry, want none", n)
 	}
 }
+
+// TestDisposalOfAMissingSavepoint: Flink's disposal of a path with no
+// savepoint (its files deleted already) completes with a failure whose
+// cause chain ends in FileNotFoundException; the status names that class
+// among its exceptions and keeps the root cause in its message. A
+// savepoint that is there is disposed of, and a second disposal fails so.
+func TestDisposalOfAMissingSavepoint(t *testing.T) {
+	ctx := context.Background()
+	storage := jobmanager.NewStorage()
+	_, c := serve(t, jobmanager.Config{ClusterID: "session", Storage: storage})
+	const path = "s3://bucket/sp/savepoint-0a1b2c-0123456789ab"
+	dispose := func() flinkrest.OperationStatus {
+		t.Helper()
+		id, err := c.DisposeSavepoint(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waitOperation(t, func() (flinkrest.OperationStatus, error) { return c.DisposalStatus(ctx, id) })
+	}
+	storage.Write(path)
+	if st := dispose(); !st.Succeeded() || st.FailedWith("java.io.FileNotFoundException") {
+		t.Fatalf("disposal of a savepoint there: %+v", st)
+	}
+	st := dispose()
+	if st.Succeeded() || !st.FailedWith("java.io.FileNotFoundException") || !st.FailedWith("org.apache.flink.util.FlinkException") ||
+		!strings.Contains(st.Failure, "Could not dispose savepoint "+path) ||
+		!strings.Contains(st.Failure, "caused by: java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '"+path+"' on file system 's3'.") {
+		t.Fatalf("disposal of a savepoint gone: %+v", st)
+	}
+}

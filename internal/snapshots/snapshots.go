@@ -8,6 +8,7 @@ package snapshots
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -73,16 +74,46 @@ func TrimHistory(history []v1beta1.Savepoint, setting Setting, now time.Time) []
 }
 
 // Disposer disposes of a savepoint's files (Flink's /savepoint-disposal).
+// It returns an error wrapping ErrGone when Flink found nothing at the
+// path to dispose of.
 type Disposer func(ctx context.Context, path string) error
+
+// ErrGone is a disposal that found no savepoint at its path: Flink's
+// disposal fails (FileNotFoundException) for a path whose files were
+// deleted already, by an earlier disposal whose answer was lost or by
+// someone else. The savepoint is as good as disposed of: upstream, which
+// never reads how a disposal ended, forgets it too.
+var ErrGone = errors.New("no savepoint at the path: its files are gone already")
+
+// Trimmed is what Trim did to a savepoint history.
+type Trimmed struct {
+	// Kept is the history left.
+	Kept []v1beta1.Savepoint
+	// Disposed lists the savepoints dropped and disposed of.
+	Disposed []string
+	// Gone lists the savepoints dropped whose files were gone already
+	// (ErrGone), with why.
+	Gone []error
+	// Failed lists the disposals that failed: their savepoints are kept,
+	// to be disposed of at a later trim.
+	Failed []error
+	// gonePaths are the paths of Gone.
+	gonePaths []string
+}
+
+// Dropped lists the savepoints dropped from the history whose files are
+// no more: disposed of, or gone already.
+func (t Trimmed) Dropped() []string { return append(slices.Clone(t.Disposed), t.gonePaths...) }
 
 // Trim keeps the history to its configured count and age, and, unless
 // kubernetes.operator.savepoint.cleanup.enabled is false (upstream's
 // default is true), disposes of the savepoints it drops, as upstream
 // does. A savepoint in keep (the last one, or one a restore names) is never
 // disposed or dropped. A disposal that fails leaves its savepoint in the
-// history, to be tried again at the next trim, and is returned in failed:
-// it never fails the caller. disposed lists what was disposed of.
-func Trim(ctx context.Context, history []v1beta1.Savepoint, setting Setting, now time.Time, dispose Disposer, keep ...string) (kept []v1beta1.Savepoint, disposed []string, failed []error) {
+// history, to be tried again at the next trim, and is returned in Failed:
+// it never fails the caller. One whose files are gone already (ErrGone)
+// is dropped, in Gone, and never asked again.
+func Trim(ctx context.Context, history []v1beta1.Savepoint, setting Setting, now time.Time, dispose Disposer, keep ...string) Trimmed {
 	trimmed := TrimHistory(history, setting, now)
 	inTrimmed := map[string]bool{}
 	for _, sp := range trimmed {
@@ -92,23 +123,34 @@ func Trim(ctx context.Context, history []v1beta1.Savepoint, setting Setting, now
 	if on, ok := flinkconf.Bool(setting(flinkconf.KeySavepointCleanup)); ok {
 		cleanup = on
 	}
+	var t Trimmed
 	for _, sp := range history {
 		switch {
 		case inTrimmed[sp.Location]:
-			kept = append(kept, sp)
+			t.Kept = append(t.Kept, sp)
 		case slices.Contains(keep, sp.Location) && sp.Location != "":
-			kept = append(kept, sp)
+			t.Kept = append(t.Kept, sp)
 		case !cleanup || sp.Location == "" || dispose == nil:
 		default:
-			if err := dispose(ctx, sp.Location); err != nil {
-				kept = append(kept, sp)
-				failed = append(failed, fmt.Errorf("dispose of savepoint %s: %w", sp.Location, err))
-				continue
-			}
-			disposed = append(disposed, sp.Location)
+			t.dispose(ctx, sp, dispose)
 		}
 	}
-	return kept, disposed, failed
+	return t
+}
+
+// dispose disposes of sp, dropped from the history, and records how it went.
+func (t *Trimmed) dispose(ctx context.Context, sp v1beta1.Savepoint, dispose Disposer) {
+	err := dispose(ctx, sp.Location)
+	switch {
+	case err == nil:
+		t.Disposed = append(t.Disposed, sp.Location)
+	case errors.Is(err, ErrGone):
+		t.gonePaths = append(t.gonePaths, sp.Location)
+		t.Gone = append(t.Gone, fmt.Errorf("savepoint %s: %w", sp.Location, err))
+	default:
+		t.Kept = append(t.Kept, sp)
+		t.Failed = append(t.Failed, fmt.Errorf("dispose of savepoint %s: %w", sp.Location, err))
+	}
 }
 
 // CheckpointType is the kind of triggered checkpoint the settings ask for

@@ -3,6 +3,7 @@ package snapshots
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -88,27 +89,36 @@ func TestTrimDisposes(t *testing.T) {
 		wantKept     []string
 		wantDisposed []string
 		wantFailed   int
+		gone         string
+		wantGone     int
 	}{
 		{name: "dropped ones are disposed of", conf: two, wantKept: []string{"c", "d"}, wantDisposed: []string{"a", "b"}},
 		{name: "cleanup off: only forgotten", conf: map[string]string{"kubernetes.operator.savepoint.history.max.count": "2", "kubernetes.operator.savepoint.cleanup.enabled": "false"}, wantKept: []string{"c", "d"}},
 		{name: "a failed disposal stays for the next trim", conf: two, failing: "a", wantKept: []string{"a", "c", "d"}, wantDisposed: []string{"b"}, wantFailed: 1},
+		{name: "a savepoint whose files are gone is dropped, not tried again", conf: two, gone: "a", wantKept: []string{"c", "d"}, wantDisposed: []string{"b"}, wantGone: 1},
 		{name: "a savepoint a restore names is kept", conf: two, keep: []string{"b"}, wantKept: []string{"b", "c", "d"}, wantDisposed: []string{"a"}},
 		{name: "within the limits nothing goes", wantKept: []string{"a", "b", "c", "d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dispose := func(_ context.Context, path string) error {
-				if path == tc.failing {
+				switch path {
+				case tc.failing:
 					return errors.New("JobManager unreachable")
+				case tc.gone:
+					return fmt.Errorf("%w: FileNotFoundException", ErrGone)
 				}
 				return nil
 			}
-			kept, disposed, failed := Trim(context.Background(), history, func(k string) string { return tc.conf[k] }, now, dispose, tc.keep...)
+			got := Trim(context.Background(), history, func(k string) string { return tc.conf[k] }, now, dispose, tc.keep...)
 			var keptPaths []string
-			for _, k := range kept {
+			for _, k := range got.Kept {
 				keptPaths = append(keptPaths, k.Location)
 			}
-			if !slices.Equal(keptPaths, tc.wantKept) || !slices.Equal(disposed, tc.wantDisposed) || len(failed) != tc.wantFailed {
-				t.Errorf("kept %v, disposed %v, failed %v; want %v, %v, %d failures", keptPaths, disposed, failed, tc.wantKept, tc.wantDisposed, tc.wantFailed)
+			if !slices.Equal(keptPaths, tc.wantKept) || !slices.Equal(got.Disposed, tc.wantDisposed) || len(got.Failed) != tc.wantFailed || len(got.Gone) != tc.wantGone {
+				t.Errorf("kept %v, disposed %v, failed %v, gone %v; want %v, %v, %d failures, %d gone", keptPaths, got.Disposed, got.Failed, got.Gone, tc.wantKept, tc.wantDisposed, tc.wantFailed, tc.wantGone)
+			}
+			if want := append(slices.Clone(tc.wantDisposed), tc.gone); tc.gone != "" && !slices.Equal(got.Dropped(), want) {
+				t.Errorf("dropped %v, want %v", got.Dropped(), want)
 			}
 		})
 	}

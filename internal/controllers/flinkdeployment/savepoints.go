@@ -269,15 +269,15 @@ func (r *Reconciler) completeSavepoint(ctx context.Context, s *state, jm flinkre
 		sp.TriggerNonce = s.lastSpec.Job.SavepointTriggerNonce
 	}
 	info.LastSavepoint = &sp
-	kept, disposed, failed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), DisposeWith(jm),
+	trimmed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), DisposeWith(jm),
 		loc, s.fd.Status.JobStatus.UpgradeSavepointPath, plan.InitialSavepoint(&s.fd.Spec))
-	info.SavepointHistory = kept
-	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	info.SavepointHistory = trimmed.Kept
+	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, trimmed)
 	// Snapshot resources are written only once the fenced status write
 	// that records the savepoint went through: a replica that lost the
 	// key meanwhile writes nothing.
 	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
-		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, disposed, r.snapshotWarning(s))
+		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, trimmed.Dropped(), r.snapshotWarning(s))
 		RecordSnapshot(ctx, s.cluster.GetClient(), s.fd, v1beta1.JobKindFlinkDeployment, sp, s.setting, r.snapshotWarning(s))
 	})
 	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
@@ -303,12 +303,12 @@ func (r *Reconciler) trimHistory(ctx context.Context, s *state) {
 	if info.LastSavepoint != nil {
 		last = info.LastSavepoint.Location
 	}
-	kept, disposed, failed := snapshots.Trim(ctx, info.SavepointHistory, s.setting, r.now(), DisposeWith(jm),
+	trimmed := snapshots.Trim(ctx, info.SavepointHistory, s.setting, r.now(), DisposeWith(jm),
 		last, s.fd.Status.JobStatus.UpgradeSavepointPath, plan.InitialSavepoint(&s.fd.Spec))
-	info.SavepointHistory = kept
-	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	info.SavepointHistory = trimmed.Kept
+	ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, trimmed)
 	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
-		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, disposed, r.snapshotWarning(s))
+		ForgetSnapshots(ctx, s.cluster.GetClient(), s.fd, trimmed.Dropped(), r.snapshotWarning(s))
 	})
 }
 
@@ -322,8 +322,10 @@ const (
 
 // DisposeWith disposes of savepoints through the JobManager jm and
 // follows each disposal for up to disposalWait: one Flink reports failed
-// is an error (the caller keeps the savepoint, reports it and tries again);
-// one still under way then is left to Flink.
+// is an error (the caller keeps the savepoint, reports it and tries again),
+// except one that found no file at the path (FileNotFoundException: the
+// savepoint's files are gone already), which wraps snapshots.ErrGone; one
+// still under way then is left to Flink.
 func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
 	return func(ctx context.Context, path string) error {
 		// Deleting files cannot be taken back, and trimming runs before the
@@ -341,10 +343,7 @@ func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
 		for {
 			st, err := jm.DisposalStatus(ctx, id)
 			if err == nil && st.Done {
-				if st.Failure != "" {
-					return fmt.Errorf("disposal of %s failed: %s", path, st.Failure)
-				}
-				return nil
+				return disposalResult(path, st)
 			}
 			select {
 			case <-ctx.Done():
@@ -355,14 +354,35 @@ func DisposeWith(jm flinkrest.Client) snapshots.Disposer {
 	}
 }
 
-// ReportDisposals records what trimming the savepoint history disposed of,
-// and the disposals that failed (tried again at the next trim).
-func ReportDisposals(event func(eventType, reason, msg string), disposed []string, failed []error) {
-	if len(disposed) > 0 {
-		event(corev1.EventTypeNormal, "SavepointsDisposed", "savepoints dropped from the history disposed of: "+strings.Join(disposed, ", "))
+// fileNotFound is the exception Flink's disposal fails with when nothing
+// is at the savepoint's path (resolving the checkpoint pointer).
+const fileNotFound = "java.io.FileNotFoundException"
+
+// disposalResult is the error of the completed disposal st of path: nil
+// for a success, one wrapping snapshots.ErrGone when Flink found nothing
+// at the path.
+func disposalResult(path string, st flinkrest.OperationStatus) error {
+	switch {
+	case st.Failure == "":
+		return nil
+	case st.FailedWith(fileNotFound):
+		return fmt.Errorf("%w (Flink's disposal of %s: %s)", snapshots.ErrGone, path, st.Failure)
 	}
-	if len(failed) > 0 {
-		event(corev1.EventTypeWarning, "SavepointDisposalFailed", errors.Join(failed...).Error()+"; kept in the history and tried again later")
+	return fmt.Errorf("disposal of %s failed: %s", path, st.Failure)
+}
+
+// ReportDisposals records what trimming the savepoint history disposed of,
+// the savepoints dropped whose files were gone already, and the
+// disposals that failed (tried again at the next trim).
+func ReportDisposals(event func(eventType, reason, msg string), t snapshots.Trimmed) {
+	if len(t.Disposed) > 0 {
+		event(corev1.EventTypeNormal, "SavepointsDisposed", "savepoints dropped from the history disposed of: "+strings.Join(t.Disposed, ", "))
+	}
+	if len(t.Gone) > 0 {
+		event(corev1.EventTypeWarning, "SavepointsGone", "savepoints dropped from the history without disposal, their files gone already: "+errors.Join(t.Gone...).Error())
+	}
+	if len(t.Failed) > 0 {
+		event(corev1.EventTypeWarning, "SavepointDisposalFailed", errors.Join(t.Failed...).Error()+"; kept in the history and tried again later")
 	}
 }
 

@@ -312,15 +312,15 @@ func (r *Reconciler) completeSavepoint(ctx context.Context, s *state, jm flinkre
 		sp.TriggerNonce = s.last.Job.SavepointTriggerNonce
 	}
 	info.LastSavepoint = &sp
-	kept, disposed, failed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), flinkdeployment.DisposeWith(jm),
+	trimmed := snapshots.Trim(ctx, append(info.SavepointHistory, sp), s.setting, r.now(), flinkdeployment.DisposeWith(jm),
 		loc, s.job.Status.JobStatus.UpgradeSavepointPath, initialSavepoint(&s.job.Spec))
-	info.SavepointHistory = kept
-	flinkdeployment.ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, disposed, failed)
+	info.SavepointHistory = trimmed.Kept
+	flinkdeployment.ReportDisposals(func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) }, trimmed)
 	warn := func(msg string) { r.event(s, "Warning", "SnapshotNotRecorded", msg) }
 	// Written once the fenced status write recording the savepoint went
 	// through.
 	s.afterWrite = append(s.afterWrite, func(ctx context.Context) {
-		flinkdeployment.ForgetSnapshots(ctx, s.cluster.GetClient(), s.job, disposed, warn)
+		flinkdeployment.ForgetSnapshots(ctx, s.cluster.GetClient(), s.job, trimmed.Dropped(), warn)
 		flinkdeployment.RecordSnapshot(ctx, s.cluster.GetClient(), s.job, v1beta1.JobKindFlinkSessionJob, sp, s.setting, warn)
 	})
 	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil

@@ -324,9 +324,10 @@ func at(path string) string {
 
 // finalize disposes of a completed savepoint with disposeOnDelete through
 // the JobManager of its job's cluster, then removes the finalizer. A
-// disposal Flink refuses is reported and tried again; with no JobManager
-// to ask (the cluster is gone or not ready), the files are left and an
-// event says where.
+// disposal Flink refuses is reported and tried again; one that finds no
+// files at the path (gone already) is as good as done, an event says so;
+// with no JobManager to ask (the cluster is gone or not ready), the files
+// are left and an event says where.
 func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 	snap := s.snap
 	if !controllerutil.ContainsFinalizer(snap, Finalizer) {
@@ -356,7 +357,12 @@ func (r *Reconciler) dispose(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	if err := flinkdeployment.DisposeWith(jm)(ctx, st.Path); err != nil {
+	err = flinkdeployment.DisposeWith(jm)(ctx, st.Path)
+	if errors.Is(err, snapshots.ErrGone) {
+		r.event(s, "Warning", "SavepointGone", "nothing to dispose of: "+err.Error())
+		return nil
+	}
+	if err != nil {
 		st.Error = "savepoint disposal failed: " + err.Error()
 		r.event(s, "Warning", "SavepointDisposalFailed", st.Error)
 		if perr := r.persist(ctx, s); perr != nil {

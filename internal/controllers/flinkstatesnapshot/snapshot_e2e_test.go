@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -281,19 +282,28 @@ func TestAbandonedAndInvalidSnapshots(t *testing.T) {
 	}
 }
 
-// TestDeletingASnapshotDisposesOfIt: an existing savepoint recorded with
+// TestDeletingASnapshotDisposesOfIt: a savepoint snapshot with
 // alreadyExists and disposeOnDelete is COMPLETED at its path, and deleting
 // the snapshot asks the job's JobManager to dispose of it; one without
-// disposeOnDelete is left alone.
+// disposeOnDelete is left alone. One whose files are gone already (Flink's
+// disposal fails, FileNotFoundException) is as good as disposed of: its
+// deletion completes, a SavepointGone event says so, and Flink is not
+// asked again and again.
 func TestDeletingASnapshotDisposesOfIt(t *testing.T) {
 	ctx := context.Background()
 	fd := runningDeployment(t, "snapshots", "disposer")
 	const path = "file:///flink-data/savepoints/savepoint-98682a-21931bf10c39"
+	const gonePath = "file:///flink-data/savepoints/savepoint-98682a-gone"
+	sim.Storage().Write(path)
+	sim.Storage().Write(path + "-kept")
 	disposed := snapshot(fd, "disposed", v1beta1.FlinkStateSnapshotSpec{Savepoint: &v1beta1.SavepointSpec{AlreadyExists: true, DisposeOnDelete: true, Path: path}})
 	kept := snapshot(fd, "kept", v1beta1.FlinkStateSnapshotSpec{Savepoint: &v1beta1.SavepointSpec{AlreadyExists: true, Path: path + "-kept"}})
-	create(t, disposed)
-	create(t, kept)
-	for _, snap := range []*v1beta1.FlinkStateSnapshot{disposed, kept} {
+	gone := snapshot(fd, "gone", v1beta1.FlinkStateSnapshotSpec{Savepoint: &v1beta1.SavepointSpec{AlreadyExists: true, DisposeOnDelete: true, Path: gonePath}})
+	all := []*v1beta1.FlinkStateSnapshot{disposed, kept, gone}
+	for _, snap := range all {
+		create(t, snap)
+	}
+	for _, snap := range all {
 		if got := waitSnapshot(t, snap, v1beta1.SnapshotCompleted); got.Status.Path != snap.Spec.Savepoint.Path {
 			t.Fatalf("%s recorded %q", snap.Name, got.Status.Path)
 		}
@@ -301,7 +311,7 @@ func TestDeletingASnapshotDisposesOfIt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, snap := range []*v1beta1.FlinkStateSnapshot{disposed, kept} {
+	for _, snap := range all {
 		framework.Await(t, snap.Name+" gone", func() error {
 			err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(snap), &v1beta1.FlinkStateSnapshot{})
 			if !apierrors.IsNotFound(err) {
@@ -313,6 +323,21 @@ func TestDeletingASnapshotDisposesOfIt(t *testing.T) {
 	if got := sim.JobManager(memberName, fd.Namespace, fd.Name).Disposed(); len(got) != 1 || got[0] != path {
 		t.Fatalf("disposals %v, want only %s", got, path)
 	}
+	if sim.Storage().Holds(path) || !sim.Storage().Holds(path+"-kept") {
+		t.Fatalf("the disposed savepoint is still there, or the kept one is not")
+	}
+	framework.Await(t, "SavepointGone event", func() error {
+		var evs eventsv1.EventList
+		if err := fleet.Members[0].Client.List(ctx, &evs, client.InNamespace(fd.Namespace)); err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == gone.Name && e.Reason == "SavepointGone" && strings.Contains(e.Note, "Cannot find checkpoint or savepoint file/directory '"+gonePath+"'") {
+				return nil
+			}
+		}
+		return errorf("no SavepointGone event of %s among %d", gone.Name, len(evs.Items))
+	})
 }
 
 // TestHubSavepointsAreRecordedAsSnapshots: a savepoint the hub takes
