@@ -11,9 +11,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -179,7 +182,8 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType,
 
 // finishDeletion plays the garbage collector for a Deployment deleted with
 // propagationPolicy Foreground: once its pods (deleted above as its
-// dependents) are gone, the foregroundDeletion finalizer goes.
+// dependents) and its other dependents (collectDependents) are gone, the
+// foregroundDeletion finalizer goes.
 func (m *member) finishDeletion(ctx context.Context, d *appsv1.Deployment, pods []corev1.Pod) error {
 	fin := d.Finalizers
 	if !slices.Contains(fin, metav1.FinalizerDeleteDependents) {
@@ -192,10 +196,65 @@ func (m *member) finishDeletion(ctx context.Context, d *appsv1.Deployment, pods 
 			}
 		}
 	}
+	if err := m.collectDependents(ctx, d); err != nil {
+		return err
+	}
 	patch := client.MergeFrom(d.DeepCopy())
 	d.Finalizers = slices.DeleteFunc(slices.Clone(fin), func(f string) bool { return f == metav1.FinalizerDeleteDependents })
 	if err := m.client.Patch(ctx, d, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("finishing deletion of deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	return nil
+}
+
+// collectDependents deletes the Services, ConfigMaps and Ingresses that
+// d, a Deployment deleted in the foreground, owns, as the garbage
+// collector deletes an owner's dependents before the owner: Flink's
+// native client makes the JobManager Deployment the controller of its
+// Services and ConfigMaps (Fabric8FlinkKubeClient), the Apache operator
+// of its Ingress (IngressUtils), all blocking the owner's deletion. The
+// Services and ConfigMaps are found by d's app label (Flink labels its
+// objects with app=<cluster id>), the Ingresses among all of the
+// namespace (the Apache operator's has no labels). An error says that
+// one is still being deleted (a finalizer holds it): retried.
+func (m *member) collectDependents(ctx context.Context, d *appsv1.Deployment) error {
+	app := client.MatchingLabels{labelApp: d.Labels[labelApp]}
+	lists := []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&corev1.ServiceList{}, []client.ListOption{client.InNamespace(d.Namespace), app}},
+		{&corev1.ConfigMapList{}, []client.ListOption{client.InNamespace(d.Namespace), app}},
+		{&networkingv1.IngressList{}, []client.ListOption{client.InNamespace(d.Namespace)}},
+	}
+	held := 0
+	for _, l := range lists {
+		if err := m.client.List(ctx, l.list, l.opts...); err != nil {
+			return fmt.Errorf("list dependents of deployment %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		err := meta.EachListItem(l.list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			if !slices.ContainsFunc(obj.GetOwnerReferences(), func(r metav1.OwnerReference) bool { return r.UID == d.UID }) {
+				return nil
+			}
+			if len(obj.GetFinalizers()) > 0 {
+				held++
+			}
+			if !obj.GetDeletionTimestamp().IsZero() {
+				return nil
+			}
+			uid := obj.GetUID()
+			if err := m.client.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return fmt.Errorf("delete %T %s, a dependent of deployment %s: %w", obj, obj.GetName(), d.Name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if held > 0 {
+		return fmt.Errorf("deployment %s/%s: %d dependents still being deleted", d.Namespace, d.Name, held)
 	}
 	return nil
 }

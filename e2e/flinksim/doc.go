@@ -53,7 +53,10 @@
 //     Deployments are deleted; Deployment status (replicas, ready,
 //     available, conditions) as the Deployment controller writes it; a
 //     Deployment deleted in the foreground loses its foregroundDeletion
-//     finalizer once its pods are gone, as the garbage collector does.
+//     finalizer once its pods and the Services, ConfigMaps (both by its
+//     app label) and Ingresses it owns are gone, deleted by the simulator,
+//     as the garbage collector does: what Flink's native client and the
+//     Apache operator make is owned by the JobManager Deployment.
 //   - Native clusters: TaskManager pods <cluster-id>-taskmanager-1-<n>
 //     (labels app=<name>, component=taskmanager,
 //     type=flink-native-kubernetes, owned by the JobManager Deployment), as
