@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -140,14 +139,7 @@ func leftByApacheOperator(t *testing.T, ctx context.Context, m *framework.Contro
 		t.Fatal(err)
 	}
 	before := fd.DeepCopy()
-	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	fd.Status = v1beta1.FlinkDeploymentStatus{
-		JobManagerDeploymentStatus: v1beta1.JobManagerReady,
-		LifecycleState:             v1beta1.LifecycleStable,
-		JobStatus:                  v1beta1.JobStatus{JobID: job.ID, JobName: fd.Name, State: v1beta1.JobRunning, StartTime: now, UpdateTime: now},
-		ReconciliationStatus: v1beta1.ReconciliationStatus{State: v1beta1.ReconciliationDeployed, LastReconciledSpec: spec, LastStableSpec: spec,
-			ReconciliationTimestamp: time.Now().UnixMilli()},
-	}
+	fd.Status = framework.DeployedStatus(fd, spec, job.ID, time.Now())
 	if err := m.Client.Status().Patch(ctx, fd, client.MergeFrom(before), client.FieldOwner(apacheOperator)); err != nil {
 		t.Fatal(err)
 	}
