@@ -41,8 +41,27 @@ func Controlled(obj metav1.Object, fd *v1beta1.FlinkDeployment) bool {
 	return ref != nil && ref.UID == fd.UID
 }
 
+// Writable reports whether the hub may write obj for fd: fd controls it,
+// or nothing does and fd owns it. The Apache operator makes its
+// FlinkDeployment an owner, not the controller, of the Deployments it
+// creates (kubernetes.jobmanager.owner.reference): adopted, they are
+// fd's. Only who may already write the namespace's objects can add such
+// an owner reference, so it grants nothing through the hub.
+func Writable(obj metav1.Object, fd *v1beta1.FlinkDeployment) bool {
+	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
+		return ref.UID == fd.UID
+	}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == fd.UID {
+			return true
+		}
+	}
+	return false
+}
+
 // Claim prepares obj, one of fd's member objects (with its TypeMeta), for
-// a server-side apply that never writes to an object fd does not control:
+// a server-side apply that never writes to an object fd does not control
+// (or own, with no controller: Writable):
 // an apply with force would otherwise take over a same-named object that
 // nothing controls, and add fd as its controller. It sets obj's UID to
 // that of the member's object fd controls, so that the apiserver refuses
@@ -62,7 +81,7 @@ func Claim(ctx context.Context, cached, live client.Reader, fd *v1beta1.FlinkDep
 	key := client.ObjectKeyFromObject(obj)
 	if cached != nil {
 		held := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
-		if cached.Get(ctx, key, held) == nil && Controlled(held, fd) {
+		if cached.Get(ctx, key, held) == nil && Writable(held, fd) {
 			obj.SetUID(held.GetUID())
 			return true, nil
 		}
@@ -79,7 +98,7 @@ func Claim(ctx context.Context, cached, live client.Reader, fd *v1beta1.FlinkDep
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read %s %s: %w", gvk.Kind, key.Name, err)
-	case !Controlled(meta, fd):
+	case !Writable(meta, fd):
 		foreign := &ForeignObjectError{Kind: gvk.Kind, Namespace: key.Namespace, Name: key.Name}
 		if ref := metav1.GetControllerOfNoCopy(meta); ref != nil {
 			foreign.Controller = ref.Kind + " " + ref.Name

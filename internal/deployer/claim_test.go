@@ -33,6 +33,10 @@ func TestClaimGuardsTheApply(t *testing.T) {
 	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "default" })
 	mine := []metav1.OwnerReference{{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Name: fd.Name, UID: fd.UID, Controller: ptr.To(true)}}
 	other := []metav1.OwnerReference{{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Name: "other", UID: "uid-other", Controller: ptr.To(true)}}
+	// adopted: owned as the Apache operator owns its Deployments, not as
+	// their controller.
+	adopted := []metav1.OwnerReference{{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Name: fd.Name, UID: fd.UID, Controller: ptr.To(false), BlockOwnerDeletion: ptr.To(true)}}
+	adoptedUnderAnother := append(append([]metav1.OwnerReference{}, adopted...), metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "jm", UID: "uid-jm", Controller: ptr.To(true)})
 	cases := []struct {
 		name string
 		// live is in the member, nil for none; cached is what the cache holds.
@@ -46,6 +50,9 @@ func TestClaimGuardsTheApply(t *testing.T) {
 		{name: "fd's in the cache", live: mine, cached: mine, inMember: true},
 		{name: "nobody's", inMember: true, wantForeign: ptr.To("")},
 		{name: "another controller's", live: other, inMember: true, wantForeign: ptr.To("FlinkDeployment other")},
+		{name: "fd's, adopted (owner, not controller)", live: adopted, inMember: true},
+		{name: "fd's, adopted, in the cache", live: adopted, cached: adopted, inMember: true},
+		{name: "owned by fd, controlled by another", live: adoptedUnderAnother, inMember: true, wantForeign: ptr.To("Deployment jm")},
 		{name: "gone since cached", cached: mine},
 		{name: "replaced since cached", cached: mine, inMember: true, wantForeign: ptr.To("")},
 	}
