@@ -593,8 +593,17 @@ func TestBoundedJobThatFinishesIsStable(t *testing.T) {
 func TestLastStateWithAStaleCheckpointTakesASavepoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fd := deployRunning(t, ctx, withSettings(haExample(t, "stale-checkpoint", v1beta1.UpgradeModeLastState),
+	upgradeWithStaleCheckpoint(t, ctx, withSettings(haExample(t, "stale-checkpoint", v1beta1.UpgradeModeLastState),
 		`"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age":"3 s"`))
+}
+
+// upgradeWithStaleCheckpoint deploys fd (a last-state job whose maximum
+// checkpoint age is 3 s), makes its checkpoints fail until the latest is
+// older than that, upgrades it and checks that a savepoint captured it and
+// the upgraded job started from that savepoint.
+func upgradeWithStaleCheckpoint(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *v1beta1.FlinkDeployment {
+	t.Helper()
+	fd = deployRunning(t, ctx, fd)
 	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage slow"})
 	last := simJob(fd).Checkpoints
 	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
@@ -617,6 +626,7 @@ func TestLastStateWithAStaleCheckpointTakesASavepoint(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the upgraded job did not start from the savepoint %s: %+v", info.LastSavepoint.Location, simJob(fd))
 	}
+	return got
 }
 
 // TestLastStateByCancellation: with

@@ -61,6 +61,38 @@ func TestLastStateWithoutHA(t *testing.T) {
 	})
 }
 
+// TestStaleCheckpointIsNotCancelledTo: as upstream, the maximum
+// checkpoint age (kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age,
+// 3 s) holds on the cancellation path too: a last-state upgrade of a
+// running job whose latest checkpoint is older takes a savepoint and
+// starts from it, instead of cancelling the job and starting from that
+// checkpoint.
+func TestStaleCheckpointIsNotCancelledTo(t *testing.T) {
+	const maxAge = `"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age":"3 s"`
+	for _, tc := range []struct {
+		name string
+		fd   func(t *testing.T) *v1beta1.FlinkDeployment
+	}{
+		{"without HA", func(t *testing.T) *v1beta1.FlinkDeployment {
+			// The HA example names a savepoint directory; this one must too.
+			return withSettings(noHAExample(t, "stale-noha"), maxAge+`,"state.savepoints.dir":"file:///flink-data/savepoints"`)
+		}},
+		{"job-cancel.enabled", func(t *testing.T) *v1beta1.FlinkDeployment {
+			return withSettings(haExample(t, "stale-cancel", v1beta1.UpgradeModeLastState),
+				maxAge+`,"kubernetes.operator.job.upgrade.last-state.job-cancel.enabled":"true"`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			got := upgradeWithStaleCheckpoint(t, ctx, tc.fd(t))
+			if evs := eventsOf(ctx, got, "CancellingJob"); len(evs) > 0 {
+				t.Errorf("the job was cancelled to its stale checkpoint: %+v", evs)
+			}
+		})
+	}
+}
+
 // TestLostJobManagerWithoutHAIsNotRecoveredEmpty: as upstream, the lost
 // JobManager Deployment of a stateful job without HA is not recreated
 // (its job would start without its state): it is reported.

@@ -419,13 +419,17 @@ func capture(in Input, redeploy bool) Plan {
 		return Plan{Step: Delete, KeepHA: HAEnabled(in.Last)}
 	case redeploy || mode == v1beta1.UpgradeModeStateless:
 		return Plan{Step: Delete, CancelJob: true}
-	case mode == v1beta1.UpgradeModeLastState && byCancellation(in):
-		return cancelForLastState(in)
 	case mode == v1beta1.UpgradeModeLastState:
+		if p, ok := byCancellation(in); ok {
+			return p
+		}
 		switch {
 		case st.JobStatus.UpgradeSavepointPath != "":
 			// A savepoint (or, by cancellation, a checkpoint) captured
 			// the job: go on from it, savepoint mode.
+		case !HAEnabled(in.Last) && upgradeSavepointUnderWay(st):
+			// The latest checkpoint was too old for a cancellation: follow
+			// the savepoint taken instead.
 		case !HAEnabled(in.Last) && !Ended(st):
 			// Without HA only a cancellation keeps the state: wait, as
 			// upstream, until Flink can cancel the job.
@@ -437,7 +441,7 @@ func capture(in Input, redeploy bool) Plan {
 		case *in.HAMetadata:
 			// A fresh enough checkpoint wins, even over a savepoint under
 			// way (the mode was switched to last-state mid-upgrade).
-			if p, fresh := lastStateFresh(in); fresh {
+			if p, fresh := lastStateFresh(in, Plan{Step: Delete, KeepHA: true}); fresh {
 				return p
 			}
 			// Its latest checkpoint is too old: a savepoint instead.
@@ -485,15 +489,15 @@ func snapshotPending(st *v1beta1.FlinkDeploymentStatus) bool {
 }
 
 // lastStateFresh is the step of a last-state upgrade of a running job
-// whose HA metadata holds a checkpoint, as upstream decides it with
+// from its latest checkpoint (keep: from the HA metadata, or by
+// cancellation), as upstream decides it with
 // kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age:
 // without it, or for a job started within it, or with a checkpoint
-// completed within it, delete keeping HA; with one pending within it,
-// wait for it; fresh is false when the latest checkpoint is too old (a
-// savepoint is taken instead).
-func lastStateFresh(in Input) (p Plan, fresh bool) {
+// completed within it, keep; with one pending within it, wait for it;
+// fresh is false when the latest checkpoint is too old (a savepoint is
+// taken instead).
+func lastStateFresh(in Input, keep Plan) (p Plan, fresh bool) {
 	maxAge := DurationSetting(in.Spec, flinkconf.KeyLastStateMaxCheckpointAge)
-	keep := Plan{Step: Delete, KeepHA: true}
 	if maxAge <= 0 {
 		return keep, true
 	}
@@ -519,23 +523,35 @@ func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
 		(st.JobStatus.State == v1beta1.JobCancelling || st.JobStatus.State == v1beta1.JobCanceled)
 }
 
-// byCancellation reports a last-state upgrade that goes by cancelling the
-// job, as upstream's allowLastStateCancel decides it: with
-// last-state.job-cancel.enabled for a running job, and without HA (no HA
-// metadata to restore from: upstream dropped the HA requirement of
-// last-state in FLINK-35414) for any job Flink can cancel; then for the
-// job cancelled or being cancelled.
-func byCancellation(in Input) bool {
+// byCancellation is the step of a last-state upgrade that goes by
+// cancelling the job, as upstream's allowLastStateCancel decides it; ok is
+// false for one that does not (it restores from the HA metadata, or a
+// savepoint captures the job). By cancellation go: with
+// last-state.job-cancel.enabled, a running job; without HA (upstream
+// dropped the HA requirement of last-state in FLINK-35414), any job Flink
+// can cancel; then the job cancelled or being cancelled. A running job is
+// cancelled only if its latest checkpoint is within
+// last-state.max.allowed.checkpoint.age, as upstream: else a savepoint
+// captures it (the validation asks for a savepoint directory with that
+// setting).
+func byCancellation(in Input) (p Plan, ok bool) {
 	st := in.Status
-	noHA := !HAEnabled(in.Last)
-	setting := SettingOn(in.Spec, flinkconf.KeyLastStateCancel)
-	switch {
-	case cancelling(st):
-		return setting || noHA
-	case noHA:
-		return cancellable(st)
+	if upgradeSavepointUnderWay(st) || (!cancelling(st) && !cancellable(st)) {
+		return Plan{}, false
 	}
-	return setting && runningJob(st)
+	switch {
+	case !HAEnabled(in.Last):
+	case SettingOn(in.Spec, flinkconf.KeyLastStateCancel) && (runningJob(st) || cancelling(st)):
+	default:
+		return Plan{}, false
+	}
+	if !runningJob(st) {
+		return cancelForLastState(in), true
+	}
+	if p, fresh := lastStateFresh(in, Plan{Step: CancelJob}); fresh {
+		return p, true
+	}
+	return Plan{Step: TriggerSavepoint}, true
 }
 
 // cancellable reports a job Flink can cancel, as upstream's

@@ -288,7 +288,8 @@ func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
 	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
-	return append(lastStateSettingCases(specs), []nextCase{
+	cases := append(lastStateSettingCases(specs), cancelAgeCases()...)
+	return append(cases, []nextCase{
 		// Capturing the job's state.
 		{"stateless: cancel, then delete", Input{Spec: with(stateless, parallel3), Last: stateless, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: Delete, CancelJob: true}},
@@ -398,6 +399,55 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 			Plan{Step: Delete}},
 		{"last-state by cancel: recorded, delete", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-9")), JobManager: true},
 			Plan{Step: Delete}},
+	}
+}
+
+// cancelAgeCases: upstream's max checkpoint age rule on the cancellation
+// path (without HA, and with last-state.job-cancel.enabled): a running
+// job is cancelled only with a checkpoint within the age, else a
+// savepoint captures it.
+func cancelAgeCases() []nextCase {
+	const age = `"` + flinkconf.KeyLastStateMaxCheckpointAge + `":"1 min","state.savepoints.dir":"file:///s",`
+	noHA := app(v1beta1.UpgradeModeLastState, `{`+age+`"state.checkpoints.dir":"file:///c"}`)
+	cancelHA := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{`+age+`"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
+	runningFor := func(extra ...func(*v1beta1.FlinkDeploymentStatus)) *v1beta1.FlinkDeploymentStatus {
+		st := edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour)))
+		for _, e := range extra {
+			e(st)
+		}
+		return st
+	}
+	stale := &CheckpointTimes{Completed: now.Add(-10 * time.Minute), CompletedPath: "s3://b/chk-1"}
+	in := func(spec *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus, cps *CheckpointTimes) Input {
+		return Input{Spec: with(spec, parallel3), Last: spec, Status: st, JobManager: true, HAMetadata: ptr.To(true), Checkpoints: cps, Now: now, ProgressCheckInterval: time.Second}
+	}
+	return []nextCase{
+		{"without HA, max age: job started within it: cancel", in(noHA, edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-30*time.Second))), nil),
+			Plan{Step: CancelJob}},
+		{"without HA, max age: checkpoints not read yet", in(noHA, runningFor(), nil),
+			Plan{Step: ReadCheckpoints}},
+		{"without HA, max age: a recent checkpoint: cancel", in(noHA, runningFor(), &CheckpointTimes{Completed: now.Add(-20 * time.Second)}),
+			Plan{Step: CancelJob}},
+		{"without HA, max age: a checkpoint pending: wait for it", in(noHA, runningFor(), &CheckpointTimes{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}),
+			Plan{Step: Wait, After: time.Second, Why: "waiting for the pending checkpoint before the last-state upgrade"}},
+		{"without HA, max age: the latest checkpoint too old: savepoint", in(noHA, runningFor(), stale),
+			Plan{Step: TriggerSavepoint}},
+		{"without HA, max age: no checkpoint at all: savepoint", in(noHA, runningFor(), &CheckpointTimes{}),
+			Plan{Step: TriggerSavepoint}},
+		{"without HA, max age: the savepoint instead under way is followed, not cancelled", in(noHA, runningFor(pendingTrigger(v1beta1.TriggerUpgrade, now)), stale),
+			Plan{Step: PollSavepoint}},
+		{"without HA, max age: the savepoint instead taken", in(noHA, edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-2")), nil),
+			Plan{Step: Delete}},
+		{"without HA, max age: a job that does not run is cancelled whatever its checkpoint's age", in(noHA, runningFor(func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.State = v1beta1.JobRestarting }), stale),
+			Plan{Step: CancelJob}},
+		{"without HA, max age: the suspend too takes a savepoint", Input{Spec: with(noHA, suspend), Last: noHA, Status: runningFor(), JobManager: true, Checkpoints: stale, Now: now},
+			Plan{Step: TriggerSavepoint}},
+		{"job-cancel.enabled, max age: a recent checkpoint: cancel", in(cancelHA, runningFor(), &CheckpointTimes{Completed: now.Add(-20 * time.Second)}),
+			Plan{Step: CancelJob}},
+		{"job-cancel.enabled, max age: the latest checkpoint too old: savepoint", in(cancelHA, runningFor(), stale),
+			Plan{Step: TriggerSavepoint}},
+		{"job-cancel.enabled, max age: the savepoint instead under way", in(cancelHA, runningFor(pendingTrigger(v1beta1.TriggerUpgrade, now)), stale),
+			Plan{Step: PollSavepoint}},
 	}
 }
 
