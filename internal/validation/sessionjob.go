@@ -15,8 +15,8 @@ import (
 
 // ValidateSessionJob applies the rules of a FlinkSessionJob that need no
 // other object: the namespace, a session cluster named, a job whose code
-// the hub can run (validateSessionJar), a parallelism that is not negative
-// and a readable configuration; and, once the job was submitted, the same
+// the hub can run (validateSessionJar), a parallelism of at least 1 and a
+// readable configuration; and, once the job was submitted, the same
 // session cluster as its last reconciled spec names. Whether the session
 // cluster exists is the controller's to say.
 func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
@@ -47,8 +47,11 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	default:
 		errs = append(errs, validateSessionJar(jp, j)...)
 	}
-	if j.Parallelism < 0 {
-		errs = append(errs, field.Invalid(jp.Child("parallelism"), j.Parallelism, "must not be negative"))
+	if j.Parallelism < 1 {
+		// As upstream's validateJobSpec, which a session job reaches
+		// without TaskManager replicas: no fixed TaskManagers set a
+		// session job's parallelism, so it must name one (0 is unset).
+		errs = append(errs, field.Invalid(jp.Child("parallelism"), j.Parallelism, "Job parallelism must be larger than 0"))
 	}
 	return errs
 }

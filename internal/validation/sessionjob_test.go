@@ -46,7 +46,11 @@ func TestValidateSessionJob(t *testing.T) {
 		{"unreadable operator setting", func(j *v1beta1.FlinkSessionJob) {
 			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.job.savepoint-on-deletion":"yes"}`)}
 		}, "spec.flinkConfiguration[kubernetes.operator.job.savepoint-on-deletion]"},
-		{"negative parallelism", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = -1 }, "spec.job.parallelism"},
+		// As upstream's validateJobSpec: a session job has no fixed
+		// TaskManagers to set its parallelism, so 0 (unset) is refused too.
+		{"negative parallelism", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = -1 }, "spec.job.parallelism: Invalid value: -1: Job parallelism must be larger than 0"},
+		{"parallelism 0", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = 0 }, "spec.job.parallelism: Invalid value: 0: Job parallelism must be larger than 0"},
+		{"parallelism 1", func(j *v1beta1.FlinkSessionJob) { j.Spec.Job.Parallelism = 1 }, ""},
 		// As upstream: once submitted, the job stays on its session
 		// cluster; before, a wrong name can be corrected.
 		{"deploymentName changed after the submission", func(j *v1beta1.FlinkSessionJob) {

@@ -177,7 +177,7 @@ func TestReviewRefusesEndlessQuantitiesAtOnce(t *testing.T) {
 func TestReviewValidatesSessionJobs(t *testing.T) {
 	job := func(deploymentName, jarURI string, deleting bool) *flinkv1beta1.FlinkSessionJob {
 		j := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
-			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deploymentName, Job: &flinkv1beta1.JobSpec{JarURI: jarURI}}}
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deploymentName, Job: &flinkv1beta1.JobSpec{JarURI: jarURI, Parallelism: 1}}}
 		if deleting {
 			now := metav1.Now()
 			j.DeletionTimestamp = &now
@@ -225,7 +225,7 @@ func TestReviewRefusesMovingASubmittedSessionJob(t *testing.T) {
 	sessions := fakeSessions{"m1/apps/session": {}, "m1/apps/other": {}}
 	update := func(submitted bool) *admissionv1.AdmissionResponse {
 		old := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
-			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar"}}}
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 1}}}
 		if submitted {
 			old.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{"jarURI":"https://artifacts.example/job.jar"}}}`
 		}
@@ -251,7 +251,7 @@ func TestHandlerLooksUpOnlyTheMemberWhoseTokenCalls(t *testing.T) {
 	srv := httptest.NewServer(webhook.Handler(webhook.Reviewer{Sessions: sessions}))
 	defer srv.Close()
 	job := &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "apps"},
-		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "app", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar"}}}
+		Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: "app", Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 1}}}
 	for path, refused := range map[string]bool{
 		"/m1/token-of-m1":   true,
 		"/m1":               false,

@@ -250,7 +250,7 @@ func checkCallersWithoutTokenLearnNothing(t *testing.T, memberURL string, caBund
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	job := &flinkv1beta1.FlinkSessionJob{TypeMeta: metav1.TypeMeta{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkSessionJob"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "probe"},
-		Spec:       flinkv1beta1.FlinkSessionJobSpec{DeploymentName: app.Name, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
+		Spec:       flinkv1beta1.FlinkSessionJobSpec{DeploymentName: app.Name, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 1, UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
 	for _, u := range []string{memberURL, memberURL + "/0123456789abcdef0123456789abcdef"} {
 		if answer := postSessionJobReview(t, hc, u, job); !answer.Allowed {
 			t.Errorf("%s: a caller without the member's token was told about its application cluster: %+v", u, answer.Result)
@@ -338,7 +338,7 @@ func checkSessionJobs(t *testing.T, ctx context.Context, m *framework.ControlPla
 	t.Helper()
 	job := func(name, deployment string) *flinkv1beta1.FlinkSessionJob {
 		return &flinkv1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: name},
-			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deployment, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
+			Spec: flinkv1beta1.FlinkSessionJobSpec{DeploymentName: deployment, Job: &flinkv1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 1, UpgradeMode: flinkv1beta1.UpgradeModeStateless}}}
 	}
 	var createErr error
 	if err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
