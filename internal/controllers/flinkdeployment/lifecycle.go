@@ -189,8 +189,9 @@ func (r *Reconciler) steady(ctx context.Context, s *state, p plan.Plan) error {
 }
 
 // cancelForLastState cancels the job for a last-state upgrade from its
-// latest checkpoint (job.upgrade.last-state.job-cancel.enabled, or no HA)
-// and waits for it to stop.
+// latest checkpoint (job.upgrade.last-state.job-cancel.enabled, no HA, or
+// no checkpoint in the HA metadata of a job that does not run) and waits
+// for it to stop.
 func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
@@ -208,8 +209,11 @@ func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	// counts from here.
 	st.JobStatus.UpdateTime = strconv.FormatInt(r.now().UnixMilli(), 10)
 	why := flinkconf.KeyLastStateCancel
-	if !plan.HAEnabled(s.lastSpec) {
+	switch {
+	case !plan.HAEnabled(s.lastSpec):
 		why = "no high availability to restore from"
+	case !plan.SettingOn(&s.fd.Spec, flinkconf.KeyLastStateCancel):
+		why = "no checkpoint in the HA metadata to restore from, and the job does not run: no savepoint can be taken"
 	}
 	r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+why+")")
 	if err := r.persist(ctx, s); err != nil {

@@ -337,7 +337,14 @@ func upgradeModeStepCases() []stepCase {
 					t.Errorf("problem %+v, savepoint %+v", p, info)
 				}
 			}},
-		{name: "a last-state upgrade of a job that does not run, without HA metadata, needs a manual restore", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
+		{name: "a last-state upgrade of a restarting job without HA metadata cancels it, as upstream", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
+			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobRestarting }, wantErr: "waiting", wantCalls: []string{"CancelJob"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p.Reason != "" || got.Status.JobStatus.State != v1beta1.JobCancelling || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v, job %s", p, got.Status.JobStatus.State)
+				}
+			}},
+		{name: "a last-state upgrade of a job that failed, without HA metadata, needs a manual restore", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
 			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobFailed }, wantErr: "waiting",
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if p := currentProblem(got); p != problem.New(problem.ManualRestoreRequired, MsgManualRestore) || !jobManagerExists(t, c) {

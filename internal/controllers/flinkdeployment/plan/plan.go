@@ -451,9 +451,10 @@ func capture(in Input, redeploy bool) Plan {
 			}
 			return Plan{Step: ManualRestore}
 		}
-		// No checkpoint in the HA metadata yet, or one too old, but the
-		// job runs: as upstream, take a savepoint instead (savepoint mode
-		// from here).
+		// No checkpoint in the HA metadata yet (where upstream cancels
+		// the job: the savepoint holds newer state, see docs/DESIGN.md),
+		// or one too old (as upstream), but the job runs: a savepoint
+		// instead (savepoint mode from here).
 	}
 	// Savepoint mode.
 	if st.JobStatus.UpgradeSavepointPath != "" {
@@ -516,8 +517,8 @@ func lastStateFresh(in Input, keep Plan) (p Plan, fresh bool) {
 	return Plan{}, false
 }
 
-// cancelling reports a job being cancelled, or cancelled, by an upgrade
-// with last-state.job-cancel.enabled, before its checkpoint is recorded.
+// cancelling reports a job being cancelled, or cancelled, during a
+// last-state upgrade, before its latest checkpoint is recorded.
 func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
 	return st.JobStatus.UpgradeSavepointPath == "" &&
 		(st.JobStatus.State == v1beta1.JobCancelling || st.JobStatus.State == v1beta1.JobCanceled)
@@ -526,11 +527,15 @@ func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
 // byCancellation is the step of a last-state upgrade that goes by
 // cancelling the job, as upstream's allowLastStateCancel decides it; ok is
 // false for one that does not (it restores from the HA metadata, or a
-// savepoint captures the job). By cancellation go: with
+// savepoint captures the job). By cancellation go: a job cancelled or
+// being cancelled (its latest checkpoint, read from Flink, is where it
+// starts again: Flink drops the HA metadata of a cancelled job); with
 // last-state.job-cancel.enabled, a running job; without HA (upstream
 // dropped the HA requirement of last-state in FLINK-35414), any job Flink
-// can cancel; then the job cancelled or being cancelled. A running job is
-// cancelled only if its latest checkpoint is within
+// can cancel; with HA whose metadata holds no checkpoint, a job Flink can
+// cancel that does not run (a running one is captured by a savepoint,
+// which holds newer state than any checkpoint: see docs/DESIGN.md). A
+// running job is cancelled only if its latest checkpoint is within
 // last-state.max.allowed.checkpoint.age, as upstream: else a savepoint
 // captures it (the validation asks for a savepoint directory with that
 // setting).
@@ -540,9 +545,11 @@ func byCancellation(in Input) (p Plan, ok bool) {
 		return Plan{}, false
 	}
 	switch {
-	case !HAEnabled(in.Last):
-	case SettingOn(in.Spec, flinkconf.KeyLastStateCancel) && (runningJob(st) || cancelling(st)):
-	default:
+	case !HAEnabled(in.Last) || cancelling(st):
+	case SettingOn(in.Spec, flinkconf.KeyLastStateCancel) && runningJob(st):
+	case in.HAMetadata == nil:
+		return Plan{Step: ReadHAMetadata}, true
+	case *in.HAMetadata || runningJob(st):
 		return Plan{}, false
 	}
 	if !runningJob(st) {

@@ -300,13 +300,31 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state with HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true}},
 		// No checkpoint in the HA metadata: a running job is captured by a
-		// savepoint, as upstream does; one that does not run cannot be.
+		// savepoint (upstream cancels it: see docs/DESIGN.md); one that
+		// ended cannot be.
 		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
 			Plan{Step: TriggerSavepoint}},
 		{"last-state without HA metadata, fallback savepoint pending", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: no},
 			Plan{Step: PollSavepoint}},
 		{"last-state without HA metadata, fallback savepoint taken", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-7")), JobManager: true, HAMetadata: no},
 			Plan{Step: Delete}},
+		// A job that does not run, and Flink can cancel, with no
+		// checkpoint in the HA metadata: as upstream, by cancellation (no
+		// savepoint can be taken; the old plan waited for a manual
+		// restore while the job restarted).
+		{"last-state without HA metadata, restarting job: HA metadata not read yet", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRestarting), JobManager: true},
+			Plan{Step: ReadHAMetadata}},
+		{"last-state without HA metadata, restarting job: cancel it", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRestarting), JobManager: true, HAMetadata: no},
+			Plan{Step: CancelJob}},
+		{"last-state with HA metadata, restarting job: from the HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRestarting), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true}},
+		{"last-state with HA, job cancelling: wait for it", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, HAMetadata: yes, ProgressCheckInterval: time.Second},
+			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
+		{"last-state with HA, job cancelled: its latest checkpoint, read from Flink", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
+			Plan{Step: ReadCheckpoints}},
+		{"last-state with HA, job cancelled: record its latest checkpoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true, HAMetadata: no,
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-5"}},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-5"}}},
 		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: ManualRestore}},
 		{"same-spec restart (unhealthy): delete keeping HA", Input{Spec: lastState, Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
