@@ -126,7 +126,7 @@ func TestReview(t *testing.T) {
 func lastStateDeployment(namespace, name string) *flinkv1beta1.FlinkDeployment {
 	fd := validDeployment(namespace, name)
 	fd.Spec.Job.UpgradeMode = flinkv1beta1.UpgradeModeLastState
-	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "high-availability.type": "kubernetes"}`)}
+	fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.checkpoints.dir": "s3://c", "high-availability.type": "kubernetes", "high-availability.storageDir": "s3://ha"}`)}
 	return fd
 }
 
