@@ -71,7 +71,15 @@ func startReplicaWith(t testing.TB, dir, kubeconfig, ns, id, stem string, extra 
 	}
 	go func() { r.exited <- r.cmd.Wait(); _ = logFile.Close() }()
 	t.Cleanup(func() {
-		if r.cmd.ProcessState != nil || !r.killed.IsZero() {
+		// Whether it exited is read from exited, never from
+		// cmd.ProcessState, which the goroutine above writes.
+		select {
+		case err := <-r.exited:
+			r.exited <- err
+			return
+		default:
+		}
+		if !r.killed.IsZero() {
 			return
 		}
 		framework.Terminate(r.cmd.Process, r.exited, 15*time.Second)

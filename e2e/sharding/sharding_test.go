@@ -433,16 +433,24 @@ func checkGracefulHandoff(t testing.TB, ctx context.Context, leaver *replica, li
 }
 
 // stopReplicas SIGTERMs every replica of live, then checks that each
-// exits cleanly.
+// exits cleanly. How fast one replica's leave hands its shards over is
+// the SIGTERM tests' subject (within the renew deadline); here all leave
+// at once, each finding its successors leaving too, so the bound is only
+// liveness, generous for a loaded machine under the race detector (one
+// took more than the renew deadline in a clean run).
 func stopReplicas(t testing.TB, live []*replica) {
 	t.Helper()
 	for _, r := range live {
 		r.terminate(t)
 	}
 	for _, r := range live {
-		r.exitedCleanly(t, renewDeadline)
+		r.exitedCleanly(t, stopAllBound)
 	}
 }
+
+// stopAllBound is how long replicas that all leave at once may take to
+// exit.
+const stopAllBound = 30 * time.Second
 
 // TestMemberSpreadReplicas: with --member-spread=1 each member's keys are
 // reconciled by one replica, the holder of the member's home shard; the
