@@ -27,7 +27,7 @@ import (
 func (r *Reconciler) applyService(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, svc *corev1.Service) error {
 	want := svc.DeepCopy()
 	c, reader := s.cluster.GetClient(), s.cluster.GetAPIReader()
-	err := r.applyOwned(ctx, s, target, svc, c)
+	err := r.applyOwned(ctx, s, target, svc, claimCache(s, svc))
 	if err == nil && deployer.ServiceInPlace(svc, want) {
 		return nil
 	}
