@@ -127,7 +127,7 @@ func (r *replica) exitedCleanly(t testing.TB, within time.Duration) {
 			t.Fatalf("%s exited with %v after SIGTERM; see %s", r.id, err, filepath.Join(filepath.Dir(r.record), r.id+".log"))
 		}
 	case <-time.After(within):
-		t.Fatalf("%s did not exit within %v of SIGTERM", r.id, within)
+		t.Fatalf("%s did not exit within %v of SIGTERM; the end of its log:\n%s", r.id, within, logTail(filepath.Join(filepath.Dir(r.record), r.id+".log"), 60))
 	}
 }
 
@@ -223,4 +223,18 @@ func fences(ctx context.Context, ns string) (map[int]fence, error) {
 func eventually(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
 	return framework.AwaitWithin(t, timeout, "condition", cond)
+}
+
+// logTail is the last n lines of the file at path (or why it cannot be
+// read).
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

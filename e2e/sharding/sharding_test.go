@@ -435,9 +435,12 @@ func checkGracefulHandoff(t testing.TB, ctx context.Context, leaver *replica, li
 // stopReplicas SIGTERMs every replica of live, then checks that each
 // exits cleanly. How fast one replica's leave hands its shards over is
 // the SIGTERM tests' subject (within the renew deadline); here all leave
-// at once, each finding its successors leaving too, so the bound is only
-// liveness, generous for a loaded machine under the race detector (one
-// took more than the renew deadline in a clean run).
+// at once, each finding its successors leaving too, and every release is
+// a Lease write to a hub apiserver that the other test packages load
+// (each write bounded by the retry period, not the stop): the bound is
+// only liveness. In two full `make test` runs a replica took more than
+// 7 s, then more than 30 s, while the package alone stops in seconds; on
+// a timeout the end of the replica's log is printed.
 func stopReplicas(t testing.TB, live []*replica) {
 	t.Helper()
 	for _, r := range live {
@@ -450,7 +453,7 @@ func stopReplicas(t testing.TB, live []*replica) {
 
 // stopAllBound is how long replicas that all leave at once may take to
 // exit.
-const stopAllBound = 30 * time.Second
+const stopAllBound = 90 * time.Second
 
 // TestMemberSpreadReplicas: with --member-spread=1 each member's keys are
 // reconciled by one replica, the holder of the member's home shard; the
