@@ -30,6 +30,27 @@ func handshakeOpts(g *gatedReady, wait time.Duration) []Option {
 	return []Option{WithShards(8), WithSpread(1), WithHandoffWait(wait), WithReadyFor(g.readyFor)}
 }
 
+// settled reports whether the shards are where the assignment of es's
+// replicas (weight 1, no shard weights) puts them, each held by its
+// assignee alone: no handoff in flight. exactlyOnce alone may catch a
+// replica still holding a shard its successor is about to announce ready.
+func settled(shards int, es ...*running) error {
+	if err := exactlyOnce(shards, true, es...); err != nil {
+		return err
+	}
+	var members []Member
+	for _, e := range es {
+		members = append(members, Member{ID: e.Identity(), Weight: 1})
+	}
+	assignment := Assign(members, shards)
+	for _, e := range es {
+		if got, want := e.OwnedShards(), assignment.ShardsOf(e.Identity()); !slices.Equal(got, want) {
+			return fmt.Errorf("%s owns shards %v, assigned %v", e.Identity(), got, want)
+		}
+	}
+	return nil
+}
+
 // keptForSuccessor are the shards e holds and still admits although the
 // assignment gave them to another replica.
 func keptForSuccessor(e *running) []int {
@@ -99,7 +120,7 @@ func TestLeavingKeepsWorkingUntilSuccessorsAreReady(t *testing.T) {
 	gb.open.Store(true)
 	a := start(t, hub.Config, ns, "a", handshakeOpts(&ga, time.Minute)...)
 	b := start(t, hub.Config, ns, "b", handshakeOpts(&gb, time.Minute)...)
-	eventually(t, 20*time.Second, func() error { return exactlyOnce(8, true, a, b) })
+	eventually(t, 20*time.Second, func() error { return settled(8, a, b) })
 	mine := a.OwnedShards()
 	gb.open.Store(false)
 	stopped := make(chan error, 1)
@@ -155,7 +176,7 @@ func TestLeavingEndsAfterTheHandoffWait(t *testing.T) {
 	gb.open.Store(true)
 	a := start(t, hub.Config, ns, "a", handshakeOpts(&ga, 2*time.Second)...)
 	b := start(t, hub.Config, ns, "b", handshakeOpts(&gb, 2*time.Second)...)
-	eventually(t, 20*time.Second, func() error { return exactlyOnce(8, true, a, b) })
+	eventually(t, 20*time.Second, func() error { return settled(8, a, b) })
 	mine := len(a.OwnedShards())
 	gb.open.Store(false)
 	timeouts := counterValue(t, successorTimeouts)
