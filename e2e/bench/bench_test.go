@@ -253,7 +253,7 @@ func checkConvergences(t *testing.T, res Results) {
 		// the Submit and JobStatusChanged events of every FlinkDeployment
 		// in the fleet's namespace, and nothing of the fleet counted as
 		// upkeep.
-		if w := c.HubWritesByResource; w == nil || w.InFleet["patch flinkdeployments/status"] < 8 || w.InFleet["create events"] < 8 ||
+		if w := c.HubRequestsByResource; w == nil || w.InFleet["patch flinkdeployments/status"] < 8 || w.InFleet["create events"] < 8 ||
 			w.Upkeep["patch flinkdeployments/status"]+w.Upkeep["create events"] != 0 {
 			t.Errorf("hub writes of the convergence with %d replicas: %+v", c.Replicas, w)
 		}

@@ -296,7 +296,7 @@ func (r *Results) Markdown() string {
 	r.requestsTable(p)
 	r.hubAPIServerTable(p)
 	statusPatchTables(p, r.Convergence)
-	hubWritesTable(p, r.Convergence)
+	hubRequestsTable(p, r.Convergence)
 	r.failoverTable(p)
 	r.upgradeTable(p)
 	convergenceTables(p, "Convergence with simulated Flink REST latency", r.Latency)

@@ -89,13 +89,13 @@ type Convergence struct {
 	HeapProfileBefore             string  `json:"heapProfileBefore,omitempty"`
 	// StatusPatches are what the hub's status patches changed.
 	StatusPatches *StatusPatches `json:"statusPatches,omitempty"`
-	// HubWritesByResource are the hub's writes to the members, from their
-	// audit logs: in the fleet's namespace (per FlinkDeployment, the
-	// target's figure) and the member upkeep.
-	HubWritesByResource *HubWrites `json:"hubWritesByResource,omitempty"`
-	convergedAt         time.Time
-	createdAt           map[string]time.Time
-	heapBeforeByIndex   []float64
+	// HubRequestsByResource are the hub's requests to the members but its
+	// watches, from their audit logs: in the fleet's namespace (per
+	// FlinkDeployment, the target's figure) and the member upkeep.
+	HubRequestsByResource *HubRequests `json:"hubRequestsByResource,omitempty"`
+	convergedAt           time.Time
+	createdAt             map[string]time.Time
+	heapBeforeByIndex     []float64
 }
 
 // Usage is one replica's resource use over a convergence.
@@ -173,7 +173,7 @@ func converge(ctx context.Context, e *env, tr *tracker, r, n int, profile bool) 
 		return nil, err
 	}
 	res.StatusPatches = statusPatchesOf(hubRequests, fdNamespace, res.convergedAt)
-	res.HubWritesByResource = hubWritesOf(hubRequests, fdNamespace)
+	res.HubRequestsByResource = hubRequestsOf(hubRequests, fdNamespace)
 	if profile {
 		res.HeapProfile = filepath.Join(e.dir, "heap-hub-0.pprof")
 		if err := e.replicas[0].saveProfile(ctx, "heap?gc=1", res.HeapProfile); err != nil {

@@ -3,9 +3,12 @@ package deployer_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -18,10 +21,10 @@ import (
 )
 
 // TestClaimGuardsTheApply: against a real apiserver (whose refusal of
-// an apply by UID is what Claim relies on), an apply prepared by Claim
-// creates an absent object and updates one fd controls, found live or in
+// an apply by UID, and of a create by name, is what Claimer relies on), a
+// write creates an absent object and updates one fd controls, found live or in
 // the cache; it never lands on an object fd does not control (none, or
-// another controller), which Claim reports naming it; and an object the
+// another controller), which Write reports naming it; and an object the
 // cache holds as fd's but that is gone or replaced meanwhile refuses the
 // apply (UIDRefused), and is judged live again.
 func TestClaimGuardsTheApply(t *testing.T) {
@@ -56,58 +59,122 @@ func TestClaimGuardsTheApply(t *testing.T) {
 		{name: "gone since cached", cached: mine},
 		{name: "replaced since cached", cached: mine, inMember: true, wantForeign: ptr.To("")},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, expectAbsent := range []bool{false, true} {
+		for i, tc := range cases {
+			t.Run(fmt.Sprintf("%s, expected absent %t", tc.name, expectAbsent), func(t *testing.T) {
+				ctx := context.Background()
+				name := fmt.Sprintf("flink-config-%c-%t", 'a'+i, expectAbsent)
+				var live *corev1.ConfigMap
+				if tc.inMember {
+					live = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: tc.live}, Data: map[string]string{"app": "theirs"}}
+					if err := cp.Client.Create(ctx, live); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cache := fake.NewClientBuilder().Build()
+				if tc.cached != nil {
+					held := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-gone"), OwnerReferences: tc.cached}}
+					if live != nil && tc.live != nil {
+						held.UID = live.UID
+					}
+					cache = fake.NewClientBuilder().WithObjects(held).Build()
+				}
+				want := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+					ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: mine}, Data: map[string]string{"flink": "ours"}}
+				c := deployer.Claimer{Cache: cache, Live: cp.Client, Client: cp.Client, FieldOwner: "flink-hub"}
+				err := c.Write(ctx, fd, want, expectAbsent)
+				checkClaimed(t, ctx, cp.Client, err, tc.wantForeign, live, want)
+			})
+		}
+	}
+}
+
+// countingReader counts the reads it passes on.
+type countingReader struct {
+	client.Reader
+	gets atomic.Int32
+}
+
+func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.gets.Add(1)
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+// heldReader is a cache that holds one ConfigMap as it is (the fake
+// client drops managed fields).
+type heldReader struct{ held *corev1.ConfigMap }
+
+func (r heldReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	if key != client.ObjectKeyFromObject(r.held) {
+		return apierrors.NewNotFound(corev1.Resource("configmaps"), key.Name)
+	}
+	r.held.DeepCopyInto(obj.(*corev1.ConfigMap))
+	return nil
+}
+
+func (heldReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("not served")
+}
+
+// TestCreatedObjectsFieldsMoveToTheApply: an object a first deployment
+// creates costs one request (no read), and its fields, which the create
+// gave the hub's Update entry, move to the hub's Apply entry before the
+// next apply, found live or through the cache's marker: so an upgrade
+// that stops setting a field removes it (an apply never removes a field
+// an Update entry also holds).
+func TestCreatedObjectsFieldsMoveToTheApply(t *testing.T) {
+	cp, err := framework.StartControlPlane(framework.ControlPlaneOptions{Name: "claim-created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cp.Stop() }()
+	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "default" })
+	mine := []metav1.OwnerReference{{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Name: fd.Name, UID: fd.UID, Controller: ptr.To(true)}}
+	for _, throughCache := range []bool{false, true} {
+		t.Run(fmt.Sprintf("through the cache %t", throughCache), func(t *testing.T) {
 			ctx := context.Background()
-			name := "flink-config-" + string(rune('a'+i))
-			var live *corev1.ConfigMap
-			if tc.inMember {
-				live = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: tc.live}, Data: map[string]string{"app": "theirs"}}
-				if err := cp.Client.Create(ctx, live); err != nil {
-					t.Fatal(err)
-				}
+			name := fmt.Sprintf("flink-config-created-%t", throughCache)
+			conf := func(data map[string]string) *corev1.ConfigMap {
+				return &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+					ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: mine}, Data: data}
 			}
-			cache := fake.NewClientBuilder().Build()
-			if tc.cached != nil {
-				held := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-gone"), OwnerReferences: tc.cached}}
-				if live != nil && tc.live != nil {
-					held.UID = live.UID
-				}
-				cache = fake.NewClientBuilder().WithObjects(held).Build()
+			live := &countingReader{Reader: cp.Client}
+			c := deployer.Claimer{Live: live, Client: cp.Client, FieldOwner: "flink-hub"}
+			created := conf(map[string]string{"keep": "1", "drop": "2"})
+			if err := c.Write(ctx, fd, created, true); err != nil {
+				t.Fatal(err)
 			}
-			want := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: mine}, Data: map[string]string{"flink": "ours"}}
-			err := claimAndApply(ctx, cache, cp.Client, fd, want)
-			checkClaimed(t, ctx, cp.Client, err, tc.wantForeign, live, want)
+			if n := live.gets.Load(); n != 0 {
+				t.Errorf("creating an absent object read it %d times, want none", n)
+			}
+			if !deployer.HasUpdateEntry(created) {
+				t.Fatalf("a created object has no Update entry: %+v", created.ManagedFields)
+			}
+			if throughCache {
+				// As the member cache holds it: managed fields reduced
+				// to a marker of the Update entry.
+				held := created.DeepCopy()
+				held.ManagedFields = []metav1.ManagedFieldsEntry{{Operation: metav1.ManagedFieldsOperationUpdate}}
+				c.Cache = heldReader{held}
+			}
+			if err := c.Write(ctx, fd, conf(map[string]string{"keep": "1"}), false); err != nil {
+				t.Fatal(err)
+			}
+			got := &corev1.ConfigMap{}
+			if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(created), got); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := got.Data["drop"]; ok || got.Data["keep"] != "1" {
+				t.Errorf("data %v after an apply without drop, want only keep", got.Data)
+			}
+			if deployer.HasUpdateEntry(got) || len(got.ManagedFields) != 1 || got.ManagedFields[0].Operation != metav1.ManagedFieldsOperationApply {
+				t.Errorf("managed fields %+v, want the hub's Apply entry only", got.ManagedFields)
+			}
 		})
 	}
 }
 
-// claimAndApply applies obj as the reconciler does: Claim, apply, and
-// once more live if the apply was refused by a UID the cache gave.
-func claimAndApply(ctx context.Context, cached client.Reader, c client.Client, fd *v1beta1.FlinkDeployment, obj client.Object) error {
-	apply := func() error {
-		//lint:ignore SA1019 server-side apply of typed objects, as the hub does
-		return c.Patch(ctx, obj, client.Apply, client.FieldOwner("flink-hub"), client.ForceOwnership)
-	}
-	fromCache, err := deployer.Claim(ctx, cached, c, fd, obj)
-	if err != nil {
-		return err
-	}
-	err = apply()
-	if err == nil || !fromCache {
-		return err
-	}
-	if !deployer.UIDRefused(err) {
-		return errors.New("a refused UID not recognized: " + err.Error())
-	}
-	if _, err := deployer.Claim(ctx, nil, c, fd, obj); err != nil {
-		return err
-	}
-	return apply()
-}
-
-// checkClaimed checks the outcome of claimAndApply: the ForeignObjectError
+// checkClaimed checks the outcome of Claimer.Write: the ForeignObjectError
 // naming wantForeign's controller and live untouched, or the member's
 // object fd's with the applied data.
 func checkClaimed(t *testing.T, ctx context.Context, c client.Client, err error, wantForeign *string, live, want *corev1.ConfigMap) {

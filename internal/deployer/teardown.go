@@ -95,7 +95,7 @@ func DeleteCluster(ctx context.Context, c client.Client, live client.Reader, fd 
 // cluster for a restore), so known by their labels alone, which any Flink
 // cluster of fd's name (its cluster id) sets. They are left alone while
 // a JobManager Deployment of that name is not fd's (a cluster fd did not
-// deploy; the hub refuses to deploy over it, deployer.Claim): they are
+// deploy; the hub refuses to deploy over it, deployer.Claimer): they are
 // its HA metadata. The Deployment is read live, metadata only: the cache
 // holds only the hub's. Nothing restores from them once they are gone.
 func deleteHA(ctx context.Context, w client.Writer, live client.Reader, fd *v1beta1.FlinkDeployment) error {

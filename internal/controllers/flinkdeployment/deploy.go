@@ -93,7 +93,7 @@ func (r *Reconciler) applyAll(ctx context.Context, s *state, target *v1beta1.Fli
 	return g.Wait()
 }
 
-// claimCache is where deployer.Claim may look first for obj: the member
+// claimCache is where deployer.Claimer may look first for obj: the member
 // cache for Deployments, which the hub watches anyway; nil (a live
 // metadata read, at deploys and upgrades only) for the other kinds, whose
 // informers a cache read would start: a replica would then hold every
@@ -107,35 +107,15 @@ func claimCache(s *state, obj client.Object) client.Reader {
 	return nil
 }
 
-// applyOwned applies obj, one of target's member objects, unless an
-// object target does not control has its name (deployer.Claim: a
-// deployer.ForeignObjectError then). cached is the member cache, or nil to
-// judge by a live read only. An object the cache held as target's but
-// that is gone or replaced meanwhile is judged again live.
+// applyOwned creates or applies obj, one of target's member objects,
+// unless an object target does not control has its name
+// (deployer.Claimer: a deployer.ForeignObjectError then). cached is the
+// member cache, or nil to judge by a live read only. At a first
+// deployment the objects are expected absent: created with a POST the
+// apiserver refuses if the name is taken, instead of read first.
 func (r *Reconciler) applyOwned(ctx context.Context, s *state, target *v1beta1.FlinkDeployment, obj client.Object, cached client.Reader) error {
-	live, c := s.cluster.GetAPIReader(), s.cluster.GetClient()
-	fromCache, err := deployer.Claim(ctx, cached, live, target, obj)
-	if err != nil {
-		return err
-	}
-	err = r.applyOne(ctx, c, obj)
-	if err == nil || !fromCache || !deployer.UIDRefused(err) {
-		return err
-	}
-	if _, err := deployer.Claim(ctx, nil, live, target, obj); err != nil {
-		return err
-	}
-	return r.applyOne(ctx, c, obj)
-}
-
-// applyOne applies obj with server-side apply; obj becomes the result.
-// Only applyOwned calls it, after judging whose the object is.
-func (r *Reconciler) applyOne(ctx context.Context, c client.Client, obj client.Object) error {
-	//lint:ignore SA1019 server-side apply of typed objects; client.Client.Apply wants apply configurations
-	if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(r.Options.FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply %T %s: %w", obj, obj.GetName(), err)
-	}
-	return nil
+	c := deployer.Claimer{Cache: cached, Live: s.cluster.GetAPIReader(), Client: s.cluster.GetClient(), FieldOwner: r.Options.FieldOwner}
+	return c.Write(ctx, target, obj, s.lastSpec == nil)
 }
 
 // desiredTaskManagers is the number of TaskManagers the deployed spec

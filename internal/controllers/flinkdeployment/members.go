@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,7 +18,8 @@ import (
 // MemberCacheOptions restrict a member cluster's cache to what the
 // reconciler reads: every FlinkDeployment, and of the secondary kinds only
 // the objects the hub created (by its managed-by label); managed fields
-// are stripped from everything cached. FlinkDeployments are compacted by
+// are stripped from everything cached (a Deployment keeps a marker of an
+// Update entry: stripDeployment). FlinkDeployments are compacted by
 // the default transform, not by a ByObject entry: the cache resolves every
 // ByObject kind when it is built, and a member without the CRD yet (the
 // hub installs it once the member is engaged) would never be engaged.
@@ -43,13 +45,24 @@ func memberTransform(obj any) (any, error) {
 	return cache.TransformStripManagedFields()(obj)
 }
 
+// updateMarker stands, in a cached Deployment, for managed fields with an
+// Update entry (deployer.HasUpdateEntry): one shared copy, as nothing
+// changes a cached object.
+var updateMarker = []metav1.ManagedFieldsEntry{{Operation: metav1.ManagedFieldsOperationUpdate}}
+
 // stripDeployment keeps what the reconciler reads of a cached Deployment
-// (metadata, replicas, status) and drops the pod template, most of its size.
-// Nothing updates a Deployment read from the cache: the hub writes whole
-// objects with server-side apply.
+// (metadata, replicas, status) and drops the pod template, most of its size,
+// and the managed fields but for a marker of an Update entry (one the
+// hub's create made: deployer.Claimer moves its fields to the hub's apply
+// before the next). Nothing updates a Deployment read from the cache: the
+// hub writes whole objects with server-side apply.
 func stripDeployment(obj any) (any, error) {
 	if d, ok := obj.(*appsv1.Deployment); ok {
-		d.ManagedFields = nil
+		if deployer.HasUpdateEntry(d) {
+			d.ManagedFields = updateMarker
+		} else {
+			d.ManagedFields = nil
+		}
 		d.Spec.Template = corev1.PodTemplateSpec{}
 	}
 	return obj, nil

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/deployer"
 )
 
 func TestDeploymentNews(t *testing.T) {
@@ -96,6 +97,15 @@ func TestCachedObjectsAreStripped(t *testing.T) {
 	got := out.(*appsv1.Deployment)
 	if len(got.Spec.Template.Spec.Containers) != 0 || got.ManagedFields != nil || got.Name != "jm" || got.Status.AvailableReplicas != 1 {
 		t.Fatalf("stripped deployment %+v", got)
+	}
+	// A create's Update entry stays as a marker, without its fields.
+	d = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "jm", ManagedFields: []metav1.ManagedFieldsEntry{
+		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+		{Manager: "flink-hub", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+	}}}
+	out, _ = stripDeployment(d)
+	if got := out.(*appsv1.Deployment); !deployer.HasUpdateEntry(got) || len(got.ManagedFields) != 1 || got.ManagedFields[0].FieldsV1 != nil {
+		t.Fatalf("stripped managed fields %+v, want the Update marker only", got.ManagedFields)
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "conf"}, Data: map[string]string{"config.yaml": "x"}}
 	out, _ = stripConfigMap(cm)

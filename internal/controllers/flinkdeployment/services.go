@@ -53,7 +53,7 @@ func (r *Reconciler) applyService(ctx context.Context, s *state, target *v1beta1
 }
 
 // explainApply turns what the applies found into the status: an object
-// the FlinkDeployment does not control (deployer.Claim), or a Service it
+// the FlinkDeployment does not control (deployer.Claimer), or a Service it
 // does not own that applyService would have to replace, is the
 // ReconcileFailed problem naming it and saying what to do, retried with
 // backoff; a replaced Service still being
