@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/csaupgrade"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -150,9 +151,16 @@ func (c Claimer) create(ctx context.Context, obj client.Object) (created bool, e
 
 // judgeLive reads obj's metadata from the member: absent, obj's UID is
 // cleared so that the apply creates it; fd's (Writable), obj gets its
-// UID, and the fields of the hub's Update entry move to its Apply entry;
-// otherwise a ForeignObjectError names the object and its controller.
+// UID, and the fields of the hub's Update entry move to its Apply entry
+// (read again and retried if the object changed in between, as a
+// Deployment's status does); otherwise a ForeignObjectError names the
+// object and its controller.
 func (c Claimer) judgeLive(ctx context.Context, fd *v1beta1.FlinkDeployment, obj client.Object) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return c.judgeLiveOnce(ctx, fd, obj) })
+}
+
+// judgeLiveOnce is one read and judgement of judgeLive.
+func (c Claimer) judgeLiveOnce(ctx context.Context, fd *v1beta1.FlinkDeployment, obj client.Object) error {
 	key := client.ObjectKeyFromObject(obj)
 	gvk := obj.GetObjectKind().GroupVersionKind()
 	if gvk.Kind == "" {

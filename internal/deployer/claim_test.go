@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -89,15 +90,20 @@ func TestClaimGuardsTheApply(t *testing.T) {
 	}
 }
 
-// countingReader counts the reads it passes on.
+// countingReader counts the reads it passes on; afterGet, when set, runs
+// once after the first.
 type countingReader struct {
 	client.Reader
-	gets atomic.Int32
+	gets     atomic.Int32
+	afterGet func()
 }
 
 func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	r.gets.Add(1)
-	return r.Reader.Get(ctx, key, obj, opts...)
+	err := r.Reader.Get(ctx, key, obj, opts...)
+	if r.gets.Add(1) == 1 && r.afterGet != nil {
+		r.afterGet()
+	}
+	return err
 }
 
 // heldReader is a cache that holds one ConfigMap as it is (the fake
@@ -130,10 +136,20 @@ func TestCreatedObjectsFieldsMoveToTheApply(t *testing.T) {
 	defer func() { _ = cp.Stop() }()
 	fd := app(func(fd *v1beta1.FlinkDeployment) { fd.Namespace = "default" })
 	mine := []metav1.OwnerReference{{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Name: fd.Name, UID: fd.UID, Controller: ptr.To(true)}}
-	for _, throughCache := range []bool{false, true} {
-		t.Run(fmt.Sprintf("through the cache %t", throughCache), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// throughCache: the cache holds the created object; changed: the
+		// object changes (another writer labels it) right after the hub
+		// read it, so that the move of the fields is refused once.
+		throughCache, changed bool
+	}{
+		{name: "live"},
+		{name: "through the cache", throughCache: true},
+		{name: "changed after the read", changed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			name := fmt.Sprintf("flink-config-created-%t", throughCache)
+			name := "flink-config-" + strings.ReplaceAll(tc.name, " ", "-")
 			conf := func(data map[string]string) *corev1.ConfigMap {
 				return &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 					ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, OwnerReferences: mine}, Data: data}
@@ -150,27 +166,53 @@ func TestCreatedObjectsFieldsMoveToTheApply(t *testing.T) {
 			if !deployer.HasUpdateEntry(created) {
 				t.Fatalf("a created object has no Update entry: %+v", created.ManagedFields)
 			}
-			if throughCache {
+			if tc.throughCache {
 				// As the member cache holds it: managed fields reduced
 				// to a marker of the Update entry.
 				held := created.DeepCopy()
 				held.ManagedFields = []metav1.ManagedFieldsEntry{{Operation: metav1.ManagedFieldsOperationUpdate}}
 				c.Cache = heldReader{held}
 			}
+			if tc.changed {
+				live.afterGet = func() {
+					patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"payments"}}}`))
+					if err := cp.Client.Patch(ctx, created.DeepCopy(), patch, client.FieldOwner("kubectl-label")); err != nil {
+						t.Error(err)
+					}
+				}
+			}
 			if err := c.Write(ctx, fd, conf(map[string]string{"keep": "1"}), false); err != nil {
 				t.Fatal(err)
 			}
-			got := &corev1.ConfigMap{}
-			if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(created), got); err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := got.Data["drop"]; ok || got.Data["keep"] != "1" {
-				t.Errorf("data %v after an apply without drop, want only keep", got.Data)
-			}
-			if deployer.HasUpdateEntry(got) || len(got.ManagedFields) != 1 || got.ManagedFields[0].Operation != metav1.ManagedFieldsOperationApply {
-				t.Errorf("managed fields %+v, want the hub's Apply entry only", got.ManagedFields)
-			}
+			checkFieldsMoved(t, ctx, cp.Client, created)
 		})
+	}
+}
+
+// checkFieldsMoved checks that the ConfigMap created and then applied
+// without its key drop lost it, and that the hub's fields are in its
+// Apply entry alone.
+func checkFieldsMoved(t *testing.T, ctx context.Context, c client.Client, created *corev1.ConfigMap) {
+	t.Helper()
+	got := &corev1.ConfigMap{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(created), got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Data["drop"]; ok || got.Data["keep"] != "1" {
+		t.Errorf("data %v after an apply without drop, want only keep", got.Data)
+	}
+	applies := 0
+	for _, f := range got.ManagedFields {
+		switch {
+		case f.Manager != "flink-hub":
+		case f.Operation == metav1.ManagedFieldsOperationApply:
+			applies++
+		default:
+			t.Errorf("the hub still has a %s entry", f.Operation)
+		}
+	}
+	if applies != 1 {
+		t.Errorf("managed fields %+v, want one Apply entry of the hub", got.ManagedFields)
 	}
 }
 
