@@ -475,7 +475,7 @@ func (s server) SubmitJobFromJar(w http.ResponseWriter, r *http.Request, jarID s
 		sp, allow = params.SavepointPath, params.AllowNonRestoredState
 	}
 	if sp != "" {
-		spec.Restore = &Restore{Path: sp, IsSavepoint: true, AllowNonRestoredState: allow}
+		spec.Restore = &Restore{Path: sp, IsSavepoint: true, AllowNonRestoredState: allow, RestoreMode: string(body.RestoreMode), ClaimMode: string(body.ClaimMode)}
 	}
 	var id string
 	var fail *runFailure

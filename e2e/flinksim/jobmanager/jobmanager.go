@@ -26,6 +26,10 @@ type Restore struct {
 	IsSavepoint bool
 	// AllowNonRestoredState is passed through from the submission.
 	AllowNonRestoredState bool
+	// RestoreMode and ClaimMode are the restore mode a jar run asked for
+	// in the body field of that name (restoreMode from Flink 1.15,
+	// claimMode from 1.20), "" when it sent none.
+	RestoreMode, ClaimMode string
 }
 
 // Checkpoint is a completed checkpoint or savepoint.

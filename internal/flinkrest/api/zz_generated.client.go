@@ -519,6 +519,7 @@ type JarListInfo struct {
 // JarRunRequestBody defines model for JarRunRequestBody.
 type JarRunRequestBody struct {
 	AllowNonRestoredState bool              `json:"allowNonRestoredState,omitempty"`
+	ClaimMode             RestoreMode       `json:"claimMode,omitempty"`
 	EntryClass            string            `json:"entryClass,omitempty"`
 	FlinkConfiguration    map[string]string `json:"flinkConfiguration,omitempty"`
 	JobId                 JobID             `json:"jobId,omitempty"`
