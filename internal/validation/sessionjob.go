@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -38,6 +39,7 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	} else {
 		// Rollbacks are FlinkDeployments' only: HA is checked there.
 		errs = append(errs, validateOperatorSettings(conf, true, sp.Child("flinkConfiguration"))...)
+		errs = append(errs, validateRestoreModes(conf, sp.Child("flinkConfiguration"))...)
 	}
 	jp := sp.Child("job")
 	j := job.Spec.Job
@@ -52,6 +54,21 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 		// without TaskManager replicas: no fixed TaskManagers set a
 		// session job's parallelism, so it must name one (0 is unset).
 		errs = append(errs, field.Invalid(jp.Child("parallelism"), j.Parallelism, "Job parallelism must be larger than 0"))
+	}
+	return errs
+}
+
+// validateRestoreModes checks the restore mode keys a session job sets:
+// the hub sends the mode with the jar run, and Flink refuses the run of
+// a mode it does not know.
+func validateRestoreModes(conf map[string]string, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range []string{flinkconf.KeyClaimMode, flinkconf.KeySavepointRestoreMode} {
+		if v, set := conf[k]; set {
+			if _, err := flinkconf.ParseRestoreMode(v); err != nil {
+				errs = append(errs, field.Invalid(fp.Key(k), "", err.Error()))
+			}
+		}
 	}
 	return errs
 }

@@ -59,6 +59,17 @@ func TestValidateSessionJob(t *testing.T) {
 		{"deploymentName as submitted", func(j *v1beta1.FlinkSessionJob) {
 			j.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{}}}`
 		}, ""},
+		// The hub sends the restore mode with the jar run: one Flink
+		// does not know would fail the run.
+		{"restore mode", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.savepoint-restore-mode":"claim","execution.state-recovery.claim-mode":"NO_CLAIM"}`)}
+		}, ""},
+		{"unknown restore mode", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.savepoint-restore-mode":"sometimes"}`)}
+		}, `spec.flinkConfiguration[execution.savepoint-restore-mode]: Invalid value: "": "sometimes" is not a restore mode: one of CLAIM, NO_CLAIM, LEGACY`},
+		{"unknown claim mode", func(j *v1beta1.FlinkSessionJob) {
+			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.state-recovery.claim-mode":""}`)}
+		}, `spec.flinkConfiguration[execution.state-recovery.claim-mode]: Invalid value: "": "" is not a restore mode`},
 		{"configuration not a map", func(j *v1beta1.FlinkSessionJob) {
 			j.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`[1]`)}
 		}, "spec.flinkConfiguration"},

@@ -421,7 +421,13 @@ func (r *Reconciler) submit(ctx context.Context, s *state, jm flinkrest.Client, 
 // already knows (running, or ended and kept in its job result store) is
 // not an error: the submission arrived before (alreadySubmitted).
 func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) error {
-	job, js := s.job.Spec.Job, &s.job.Status.JobStatus
+	js := &s.job.Status.JobStatus
+	req, err := jarRunBody(s, r.runConfiguration(s))
+	if err != nil {
+		// Nothing is submitted; the restore path stays recorded.
+		s.problem = problem.New(problem.InvalidSpec, "invalid configuration: "+err.Error())
+		return nil
+	}
 	name, jar, err := r.jobJar(ctx, s)
 	if err != nil {
 		return r.jarProblem(s, err)
@@ -436,9 +442,6 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 			log.FromContext(ctx).Info("cannot delete the uploaded jar; it stays in the session cluster", "session", s.session.Name, "jar", jarID, "error", err.Error())
 		}
 	}()
-	conf := r.runConfiguration(s)
-	req := api.JarRunRequestBody{JobId: api.JobID(js.JobID), EntryClass: job.EntryClass, ProgramArgsList: job.Args, Parallelism: int32(job.Parallelism),
-		SavepointPath: js.UpgradeSavepointPath, AllowNonRestoredState: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState, FlinkConfiguration: conf}
 	if _, err := jm.RunJar(ctx, jarID, req); flinkrest.IsDuplicateSubmission(err) {
 		return r.alreadySubmitted(ctx, s, jm)
 	} else if err != nil {
@@ -693,19 +696,29 @@ func (r *Reconciler) endForDeletion(ctx context.Context, s *state, jm flinkrest.
 // setting is a setting of the session job's configuration, else of its
 // session cluster's, else the member's default.
 func (s *state) setting(key string) string {
+	v, _ := s.lookup(key)
+	return v
+}
+
+// lookup is setting's value of key and the configuration it comes
+// from, named for a message; "" and "" when none sets it.
+func (s *state) lookup(key string) (value, source string) {
 	if conf, err := s.job.Spec.FlatConfiguration(); err == nil {
 		if v, ok := conf[key]; ok {
-			return v
+			return v, "spec.flinkConfiguration"
 		}
 	}
 	if s.session != nil {
 		if conf, err := s.session.Spec.FlatConfiguration(); err == nil {
 			if v, ok := conf[key]; ok {
-				return v
+				return v, "session cluster " + s.session.Name + "'s spec.flinkConfiguration"
 			}
 		}
 	}
-	return s.defaults[key]
+	if v, ok := s.defaults[key]; ok {
+		return v, "the member's default configuration"
+	}
+	return "", ""
 }
 
 // newID is a random Flink job or trigger id: 16 bytes in hex.

@@ -804,3 +804,101 @@ func TestDeploymentNameIsNotChanged(t *testing.T) {
 		return runningJob(j) && j.Status.JobStatus.JobID == id
 	})
 }
+
+// TestRestoreModeReachesJobManager: the restore mode configured for a
+// session job, in its own configuration or its session cluster's, goes to
+// the session cluster's JobManager with the savepoint path the job
+// restores from, in the jar run's field of that cluster's Flink version:
+// restoreMode (1.15 to 1.19), claimMode (1.20 on), never one the version
+// refuses. Before, no mode was sent: a job restored NO_CLAIM whatever was
+// configured (and on 1.15 and 1.16, which take no configuration with the
+// jar run, the mode could not be set at all).
+func TestRestoreModeReachesJobManager(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		image                  string
+		version                v1beta1.FlinkVersion
+		job, session           string // configuration entries, JSON
+		restoreMode, claimMode string
+	}{
+		{"flink:1.16", "v1_16", `"execution.savepoint-restore-mode":"claim"`, "", "CLAIM", ""},
+		{"flink:1.19", "v1_19", "", `"execution.savepoint-restore-mode":"LEGACY"`, "LEGACY", ""},
+		{"flink:1.20", "v1_20", `"execution.state-recovery.claim-mode":"CLAIM"`, "", "", "CLAIM"},
+	} {
+		t.Run(string(tc.version), func(t *testing.T) {
+			ns := "restore-" + strings.ReplaceAll(string(tc.version), "_", "-")
+			fd := sessionClusterOf(t, ctx, ns, "", func(fd *v1beta1.FlinkDeployment) {
+				fd.Spec.Image, fd.Spec.FlinkVersion = tc.image, tc.version
+				if tc.session != "" {
+					fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte("{" + tc.session + "}")}
+				}
+			})
+			job := upstreamJobs(t, ns, framework.NewArtifacts(t))[0]
+			create(t, ctx, job)
+			id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			conf := `"state.savepoints.dir":"file:///flink-data/savepoints"`
+			if tc.job != "" {
+				conf += "," + tc.job
+			}
+			patchJob(t, job, `{"spec":{"flinkConfiguration":{`+conf+`},"job":{"upgradeMode":"savepoint","parallelism":2}}}`)
+			upgraded := waitJob(t, job, "upgraded from a savepoint", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.JobStatus.JobID != id && j.Status.JobStatus.UpgradeSavepointPath != ""
+			})
+			sj := simJob(fd, upgraded.Status.JobStatus.JobID)
+			if sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != upgraded.Status.JobStatus.UpgradeSavepointPath {
+				t.Fatalf("the upgraded job %+v must run from the savepoint %q", sj, upgraded.Status.JobStatus.UpgradeSavepointPath)
+			}
+			if r := sj.Spec.Restore; r.RestoreMode != tc.restoreMode || r.ClaimMode != tc.claimMode {
+				t.Fatalf("the jar run asked restoreMode %q claimMode %q; want %q %q", r.RestoreMode, r.ClaimMode, tc.restoreMode, tc.claimMode)
+			}
+		})
+	}
+}
+
+// TestInvalidRestoreMode: a restore mode that is none, set in the session
+// job's configuration, is refused before anything is done (InvalidSpec in
+// status.error and the Ready condition; the job runs on untouched). One
+// set in the session cluster's configuration is found at the jar run: the
+// jar is not run, status.error names where the mode was set, and the
+// savepoint path to restore from stays recorded.
+func TestInvalidRestoreMode(t *testing.T) {
+	ctx := context.Background()
+	t.Run("session job", func(t *testing.T) {
+		fd, job, id := runningSessionJob(t, ctx, "bad-mode-job")
+		patchJob(t, job, `{"spec":{"flinkConfiguration":{"execution.savepoint-restore-mode":"sometimes"},"job":{"upgradeMode":"savepoint","parallelism":2}}}`)
+		got := waitJob(t, job, "InvalidSpec", func(j *v1beta1.FlinkSessionJob) bool {
+			p := problem.Decode(j.Status.Error)
+			return p.Is(problem.InvalidSpec) && strings.Contains(p.Message, `spec.flinkConfiguration[execution.savepoint-restore-mode]: Invalid value: "": "sometimes" is not a restore mode`)
+		})
+		ready := meta.FindStatusCondition(got.Status.Conditions, flinkdeployment.ConditionReady)
+		if ready == nil || ready.Reason != string(problem.InvalidSpec) {
+			t.Errorf("Ready condition %+v, want InvalidSpec", ready)
+		}
+		if sj := simJob(fd, id); sj == nil || sj.State != "RUNNING" || got.Status.JobStatus.JobID != id {
+			t.Fatalf("job %s: %+v (status names %s), want it running untouched", id, sj, got.Status.JobStatus.JobID)
+		}
+	})
+	t.Run("session cluster", func(t *testing.T) {
+		const from = "file:///flink-data/savepoints/savepoint-kept"
+		fd := sessionClusterOf(t, ctx, "bad-mode-session", "", func(fd *v1beta1.FlinkDeployment) {
+			fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.state-recovery.claim-mode":"sometimes"}`)}
+		})
+		job := upstreamJobs(t, "bad-mode-session", framework.NewArtifacts(t))[0]
+		job.Spec.Job.InitialSavepointPath = from
+		create(t, ctx, job)
+		got := waitJob(t, job, "InvalidSpec naming the session cluster", func(j *v1beta1.FlinkSessionJob) bool {
+			p := problem.Decode(j.Status.Error)
+			return p.Is(problem.InvalidSpec) && strings.Contains(p.Message,
+				`invalid configuration: session cluster `+fd.Name+`'s spec.flinkConfiguration: execution.state-recovery.claim-mode: "sometimes" is not a restore mode`)
+		})
+		if js := got.Status.JobStatus; js.UpgradeSavepointPath != from || js.State != v1beta1.JobReconciling {
+			t.Errorf("job status %+v: want RECONCILING, the savepoint path %s kept", js, from)
+		}
+		framework.Hold(t, 2*time.Second, "no jar run", func() error {
+			if runs, _ := sim.JobManager(memberName, fd.Namespace, fd.Name).JobRequests(got.Status.JobStatus.JobID); runs != 0 {
+				return errorf("job run %d times", runs)
+			}
+			return nil
+		})
+	})
+}

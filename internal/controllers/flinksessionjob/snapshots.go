@@ -108,7 +108,7 @@ func (r *Reconciler) checkpoints(ctx context.Context, s *state, jm flinkrest.Cli
 		if err := r.recordNonce(s, func(j *v1beta1.JobSpec) { j.CheckpointTriggerNonce = want }); err != nil {
 			return true, err
 		}
-		if v := s.session.Spec.FlinkVersion; !snapshots.CheckpointTriggerSupported(v) {
+		if v := s.flinkVersion(); !snapshots.CheckpointTriggerSupported(v) {
 			// Handled, not sent: Flink would answer 404, now and later.
 			s.problem = problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("manual", v))
 			return true, nil
@@ -119,7 +119,7 @@ func (r *Reconciler) checkpoints(ctx context.Context, s *state, jm flinkrest.Cli
 	if interval <= 0 {
 		return false, nil
 	}
-	if v := s.session.Spec.FlinkVersion; !snapshots.CheckpointTriggerSupported(v) {
+	if v := s.flinkVersion(); !snapshots.CheckpointTriggerSupported(v) {
 		// Never sent: said once, unless something more pressing is.
 		if s.problem.IsZero() {
 			s.problem = problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("periodic", v))
