@@ -50,7 +50,13 @@
 //     hash>-<index>, owned by the Deployment, Running on node "flinksim"
 //     with an IP from Options.Network and Ready (a JobManager pod once its
 //     JobManager serves); pods of old templates, extra replicas and deleted
-//     Deployments are deleted; Deployment status (replicas, ready,
+//     Deployments are deleted; a pod whose secret or configMap volume
+//     (not optional) names an object that does not exist stays Pending
+//     in ContainerCreating (PodReadyToStartContainers false, no IP), with
+//     a core/v1 Warning event FailedMount about it from the kubelet
+//     ("MountVolume.SetUp failed for volume ...") counted up at each
+//     attempt (backoff from 500 ms, capped at 4 s where a kubelet waits up
+//     to 2m2s), and starts once the object exists; Deployment status (replicas, ready,
 //     available, conditions) as the Deployment controller writes it; a
 //     Deployment deleted in the foreground loses its foregroundDeletion
 //     finalizer once its pods and the Services, ConfigMaps (both by its

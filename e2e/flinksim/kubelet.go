@@ -63,10 +63,14 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	if pods, err = m.syncAllReplicas(ctx, alive, pods); err != nil {
 		return reconcile.Result{}, err
 	}
+	unmounted, mountRetry, err := m.mountVolumes(ctx, pods)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
 
 	key := types.NamespacedName{Namespace: ns, Name: app}
 	result := reconcile.Result{}
-	cluster, err := m.syncJobManager(ctx, key, jmDep, pods)
+	cluster, err := m.syncJobManager(ctx, key, jmDep, pods, unmounted)
 	var exit *jobManagerExit
 	if err != nil {
 		m.opts.Log.Info("JobManager cannot start", "member", m.name, "cluster", key, "reason", err.Error())
@@ -82,7 +86,7 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		}
 	}
 
-	if err := m.runPods(ctx, key, cluster, exit, pods); err != nil {
+	if err := m.runPods(ctx, key, cluster, exit, pods, unmounted); err != nil {
 		return reconcile.Result{}, err
 	}
 	if cluster != nil {
@@ -96,6 +100,7 @@ func (m *member) reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	if err := m.syncEndpoints(ctx, ns, app, pods); err != nil {
 		return reconcile.Result{}, err
 	}
+	result.RequeueAfter = minRetry(result.RequeueAfter, mountRetry)
 	return result, nil
 }
 
@@ -154,13 +159,17 @@ func (m *member) syncAllReplicas(ctx context.Context, alive map[types.UID]*appsv
 	return pods, nil
 }
 
-// runPods is the kubelet: every pod runs; a JobManager pod is ready once
-// its JobManager (cluster) serves, and crash-loops when told to or when
-// its JobManager exits at start (exit, nil when it does not). The pods
-// are replaced in place by their updates.
-func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster *flinkCluster, exit *jobManagerExit, pods []*corev1.Pod) error {
+// runPods is the kubelet: every pod runs but those whose volumes do not
+// mount (unmounted); a JobManager pod is ready once its JobManager
+// (cluster) serves, and crash-loops when told to or when its JobManager
+// exits at start (exit, nil when it does not). The pods are replaced in
+// place by their updates.
+func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster *flinkCluster, exit *jobManagerExit, pods []*corev1.Pod, unmounted map[types.UID]bool) error {
 	crashLoop := m.clusterFaults(key).CrashLoop || exit != nil
 	for i, p := range pods {
+		if unmounted[p.UID] {
+			continue
+		}
 		want := podState{ready: true}
 		if p.Labels[labelComponent] == componentJobManager {
 			want.ready = cluster != nil
@@ -185,6 +194,7 @@ func (m *member) runPods(ctx context.Context, key types.NamespacedName, cluster 
 func (m *member) deletePod(ctx context.Context, p *corev1.Pod) error {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Labels[labelApp]}
 	m.stopCluster(key, func(c *flinkCluster) bool { return c.podUID == p.UID })
+	m.forgetMounts(p.UID)
 	err := m.client.Delete(ctx, p, client.GracePeriodSeconds(0), client.Preconditions{UID: &p.UID})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
@@ -193,12 +203,13 @@ func (m *member) deletePod(ctx context.Context, p *corev1.Pod) error {
 }
 
 // syncJobManager runs the simulated JobManager while the JobManager
-// Deployment has a running pod, restarting it when that pod is replaced.
-func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d *appsv1.Deployment, pods []*corev1.Pod) (*flinkCluster, error) {
+// Deployment has a running pod (one whose volumes mounted), restarting it
+// when that pod is replaced.
+func (m *member) syncJobManager(ctx context.Context, key types.NamespacedName, d *appsv1.Deployment, pods []*corev1.Pod, unmounted map[types.UID]bool) (*flinkCluster, error) {
 	var leader *corev1.Pod
 	if d != nil {
 		for _, p := range pods {
-			if replicaOf(p, d) && (leader == nil || p.Name < leader.Name) {
+			if replicaOf(p, d) && !unmounted[p.UID] && (leader == nil || p.Name < leader.Name) {
 				leader = p
 			}
 		}

@@ -51,6 +51,8 @@ type member struct {
 	clusters   map[types.NamespacedName]*flinkCluster
 	faults     map[types.NamespacedName]ClusterFaults
 	savepoints map[types.NamespacedName][]jobmanager.Checkpoint
+	// mounts are the pods whose volumes do not mount, by UID.
+	mounts map[types.UID]*mountState
 }
 
 // flinkCluster is a running simulated JobManager and how it is served.
@@ -120,7 +122,7 @@ func newMember(parent context.Context, name string, cfg *rest.Config, opts Optio
 	}
 	m := &member{name: name, opts: opts, client: direct, cache: mgr.GetClient(), wake: make(chan event.GenericEvent, 64), done: make(chan struct{}),
 		written: map[string]string{}, clusters: map[types.NamespacedName]*flinkCluster{}, faults: map[types.NamespacedName]ClusterFaults{},
-		savepoints: map[types.NamespacedName][]jobmanager.Checkpoint{}}
+		savepoints: map[types.NamespacedName][]jobmanager.Checkpoint{}, mounts: map[types.UID]*mountState{}}
 	byApp := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		app := o.GetLabels()[labelApp]
 		if svc, ok := o.(*corev1.Service); ok && app == "" {

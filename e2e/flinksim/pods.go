@@ -57,7 +57,7 @@ func (m *member) runPod(ctx context.Context, p *corev1.Pod, want podState) (*cor
 		p.Status.StartTime = &now
 	}
 	p.Status.Conditions = []corev1.PodCondition{
-		cond(corev1.PodScheduled, true), cond(corev1.PodInitialized, true),
+		cond(corev1.PodScheduled, true), cond(corev1.PodReadyToStartContainers, true), cond(corev1.PodInitialized, true),
 		cond(corev1.ContainersReady, ready), cond(corev1.PodReady, ready),
 	}
 	restarts := map[string]int32{}
@@ -80,11 +80,18 @@ func (m *member) runPod(ctx context.Context, p *corev1.Pod, want podState) (*cor
 		}
 		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, st)
 	}
+	return m.writePodStatus(ctx, p, "running")
+}
+
+// writePodStatus writes p's status (what: the kubelet's doing, for the
+// error) and returns p; a pod gone or changed meanwhile is left to the
+// next reconcile.
+func (m *member) writePodStatus(ctx context.Context, p *corev1.Pod, what string) (*corev1.Pod, error) {
 	if err := m.client.Status().Update(ctx, p); err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return p, nil // gone or changed: the next reconcile sees it
+			return p, nil
 		}
-		return nil, fmt.Errorf("running pod %s/%s: %w", p.Namespace, p.Name, err)
+		return nil, fmt.Errorf("%s pod %s/%s: %w", what, p.Namespace, p.Name, err)
 	}
 	return p, nil
 }
