@@ -75,7 +75,7 @@ func MemberCalls(installCRDs bool) []Call {
 		Call{Resource: "services", Subresource: "proxy", Verb: "create", Why: "Flink REST POST through the service proxy"},
 		Call{Resource: "services", Subresource: "proxy", Verb: "patch", Why: "Flink REST PATCH (cancel) through the service proxy"},
 		Call{Resource: "services", Subresource: "proxy", Verb: "delete", Why: "Flink REST DELETE (a session job's uploaded jar) through the service proxy"},
-		Call{Resource: "events", Verb: "list", Why: "console: a resource's events (live)"},
+		Call{Resource: "events", Verb: "list", Why: "console: a resource's events (live); a JobManager pod's FailedMount (live)"},
 		Call{Group: "events.k8s.io", Resource: "events", Verb: "create", Why: "events"},
 		Call{Group: "events.k8s.io", Resource: "events", Verb: "patch", Why: "events (repeats)"},
 		Call{Group: "coordination.k8s.io", Resource: "leases", Verb: "get", Name: hubv1alpha1.ClaimLeaseName, Namespace: hubv1alpha1.ClaimNamespace, Why: "the member's claim"},

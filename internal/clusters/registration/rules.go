@@ -45,7 +45,7 @@ func MemberRules(installCRDs bool) []rbacv1.PolicyRule {
 // status (finalizers are patched in); the Deployments, Services,
 // ConfigMaps and Ingresses the deployers apply; a live list of Pods (why a
 // JobManager does not start); events (written, and listed for the
-// console); and the service proxy to reach JobManagers' REST API. With
+// console and for a JobManager pod's FailedMount); and the service proxy to reach JobManagers' REST API. With
 // `cluster add --namespaces` they are granted by a Role in each listed
 // namespace, otherwise cluster-wide.
 func NamespacedRules() []rbacv1.PolicyRule {
@@ -68,7 +68,8 @@ func NamespacedRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: applied},
 		// The hub writes events.k8s.io events (package memberevents).
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-		// The console shows a resource's events.
+		// The console shows a resource's events; a JobManager pod's
+		// FailedMount events say why it does not start.
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list"}},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -150,6 +151,44 @@ func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
 	}
 	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore != nil {
 		t.Errorf("the restarted job must run from empty state: %+v", job)
+	}
+}
+
+// TestJobManagerThatCannotMountAVolumeIsReportedAtOnce: a JobManager pod
+// whose template mounts a Secret that does not exist waits in
+// ContainerCreating; the kubelet's FailedMount event is the JobManager's
+// ERROR, with the kubelet's message, within a few progress checks, as
+// upstream reports it, not at the readiness timeout (here 10 minutes, far
+// beyond the test). Once the Secret exists the JobManager starts and the
+// error clears.
+func TestJobManagerThatCannotMountAVolumeIsReportedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// Merged by name: the example's pod template has a volume of its own.
+	fd := withSettings(haExample(t, "missing-secret", v1beta1.UpgradeModeSavepoint),
+		`"kubernetes.operator.deployment.readiness.timeout":"10 min","kubernetes.operator.pod-template.merge-arrays-by-name":"true"`)
+	fd.Spec.JobManager.PodTemplate = &corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{
+		{Name: "creds", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "missing-secret-creds"}}},
+	}}}
+	create(t, ctx, fd)
+	const want = `JobManager deployment missing-secret failed: MountVolume.SetUp failed for volume "creds" : secret "missing-secret-creds" not found`
+	got := waitFor(t, ctx, fd, 30*time.Second, "ERROR naming the volume", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerError && fd.Status.Error != ""
+	})
+	if p := failure(got); p.Reason != problem.JobManagerDeploymentFailed || p.Message != want {
+		t.Fatalf("error %s %q, want %s %q", p.Reason, p.Message, problem.JobManagerDeploymentFailed, want)
+	}
+	if !hasEvent(ctx, fd, flinkdeployment.ReasonFailedMount) {
+		t.Error("no FailedMount event")
+	}
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: fd.Namespace, Name: "missing-secret-creds"}, StringData: map[string]string{"token": "x"}}
+	if err := fleet.Members[0].Client.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	fixed := waitFor(t, ctx, fd, 2*time.Minute, "running once the Secret exists", running)
+	if fixed.Status.Error != "" || fixed.Status.JobManagerDeploymentStatus != v1beta1.JobManagerReady {
+		t.Errorf("after the volume mounted: JobManager %s, error %q", fixed.Status.JobManagerDeploymentStatus, failure(fixed).Message)
 	}
 }
 

@@ -179,10 +179,13 @@ var containerErrorReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "Er
 
 // jobManagerFailure says why a JobManager Deployment that is not available
 // will not become so without a change, and the reason for the event: its
-// pods cannot be created (a ReplicaFailure condition: quota, admission), or
-// a JobManager container waits for one of containerErrorReasons. Pods are
-// read only once the Deployment is a progress check old (none of these
-// shows sooner), from the apiserver's watch cache; "" if nothing says so.
+// pods cannot be created (a ReplicaFailure condition: quota, admission), a
+// JobManager container waits for one of containerErrorReasons, or a pod
+// that has not started cannot mount a volume (the kubelet's FailedMount
+// event, mountFailure), as upstream checks them. Pods are read only once
+// the Deployment is a progress check old (none of these shows sooner),
+// from the apiserver's watch cache, and a pod's events only when it waits
+// for its volumes; "" if nothing says so.
 func (r *Reconciler) jobManagerFailure(ctx context.Context, s *state, dep *appsv1.Deployment, age time.Duration) (string, string) {
 	if c := replicaFailure(dep); c != nil {
 		return c.Message, c.Reason
@@ -196,11 +199,15 @@ func (r *Reconciler) jobManagerFailure(ctx context.Context, s *state, dep *appsv
 		log.FromContext(ctx).Info("cannot read the JobManager pods", "error", err.Error())
 		return "", ""
 	}
-	for _, pod := range pods.Items {
+	for i := range pods.Items {
+		pod := &pods.Items[i]
 		for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
 			if w := cs.State.Waiting; w != nil && slices.Contains(containerErrorReasons, w.Reason) {
 				return containerProblem(cs), w.Reason
 			}
+		}
+		if why := r.mountFailure(ctx, s, pod); why != "" {
+			return why, ReasonFailedMount
 		}
 	}
 	return "", ""

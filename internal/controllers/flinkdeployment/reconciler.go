@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -102,6 +103,9 @@ type Reconciler struct {
 	sizes      ReadTimes
 	lifecycle  lifecycle.Recorder
 	own        ownWrites
+	// eventsRefused are the members that refused to list events, by
+	// name: said once.
+	eventsRefused sync.Map
 }
 
 // CacheChecker confirms that a cached object is current
