@@ -23,13 +23,19 @@ func TestLatestRetained(t *testing.T) {
 	}{
 		{"nothing", api.LatestCheckpoints{}, plan.CheckpointTimes{}},
 		{"restored, no checkpoint since", api.LatestCheckpoints{Restored: restored},
-			plan.CheckpointTimes{Completed: time.UnixMilli(3000), CompletedPath: "s3://c/old/chk-7"}},
+			plan.CheckpointTimes{Completed: time.UnixMilli(3000), CompletedPath: "s3://c/old/chk-7", Retained: true}},
 		{"a checkpoint since the restore", api.LatestCheckpoints{Restored: restored, Completed: completed(8, 4000, "s3://c/new/chk-8")},
-			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8"}},
+			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8", Retained: true}},
 		{"a savepoint after the checkpoint", api.LatestCheckpoints{Completed: completed(8, 4000, "s3://c/new/chk-8"), Savepoint: completed(9, 5000, "s3://s/sp-9")},
-			plan.CheckpointTimes{Completed: time.UnixMilli(5000), CompletedPath: "s3://s/sp-9"}},
+			plan.CheckpointTimes{Completed: time.UnixMilli(5000), CompletedPath: "s3://s/sp-9", Retained: true}},
 		{"an older savepoint", api.LatestCheckpoints{Completed: completed(8, 4000, "s3://c/new/chk-8"), Savepoint: completed(2, 1000, "s3://s/sp-2")},
-			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8"}},
+			plan.CheckpointTimes{Completed: time.UnixMilli(4000), CompletedPath: "s3://c/new/chk-8", Retained: true}},
+		// A checkpoint Flink names without a time still holds state; one
+		// without a path is there, but cannot be restored.
+		{"a checkpoint without a time", api.LatestCheckpoints{Completed: completed(3, 0, "s3://c/chk-3")},
+			plan.CheckpointTimes{CompletedPath: "s3://c/chk-3", Retained: true}},
+		{"a checkpoint without a path", api.LatestCheckpoints{Completed: completed(3, 2000, "")},
+			plan.CheckpointTimes{Completed: time.UnixMilli(2000), Retained: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := latestRetained(tc.latest); got != tc.want {

@@ -190,8 +190,8 @@ func (r *Reconciler) steady(ctx context.Context, s *state, p plan.Plan) error {
 
 // cancelForLastState cancels the job for a last-state upgrade from its
 // latest checkpoint (job.upgrade.last-state.job-cancel.enabled, no HA, or
-// no checkpoint in the HA metadata of a job that does not run) and waits
-// for it to stop.
+// no checkpoint in the HA metadata of a job that does not run or for which
+// no savepoint directory is set) and waits for it to stop.
 func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
@@ -212,7 +212,10 @@ func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	switch {
 	case !plan.HAEnabled(s.lastSpec):
 		why = "no high availability to restore from"
-	case !plan.SettingOn(&s.fd.Spec, flinkconf.KeyLastStateCancel):
+	case plan.SettingOn(&s.fd.Spec, flinkconf.KeyLastStateCancel):
+	case st.JobStatus.State == v1beta1.JobRunning:
+		why = "no checkpoint in the HA metadata to restore from, and no savepoint directory (state.savepoints.dir) to take a savepoint"
+	default:
 		why = "no checkpoint in the HA metadata to restore from, and the job does not run: no savepoint can be taken"
 	}
 	r.event(s, corev1.EventTypeNormal, "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint ("+why+")")
@@ -222,11 +225,38 @@ func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	return requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
 }
 
+// ReasonUpgradeWithoutState is the Warning event of a last-state upgrade
+// that starts its job empty: the cancelled job had no state to keep.
+const ReasonUpgradeWithoutState = "UpgradeWithoutState"
+
+// MsgUpgradeWithoutState says why a last-state upgrade starts its job
+// empty, and how to keep state across the next one.
+const MsgUpgradeWithoutState = "The job cancelled for the last-state upgrade never completed a checkpoint and was not started from a savepoint " +
+	"(Flink reports no checkpoint, savepoint or restore of it): there is no state to keep, so the upgraded job starts empty, as upstream does " +
+	"and as Flink's own failover would. To keep state across upgrades, let the job checkpoint (execution.checkpointing.interval, state.checkpoints.dir) " +
+	"or set a savepoint directory (state.savepoints.dir)."
+
+// recordEmptyState records, until the old cluster is gone, that the job
+// cancelled for a last-state upgrade has no state to restore, and says so
+// once: the upgrade then starts it empty, as upstream does.
+func (r *Reconciler) recordEmptyState(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if st.ClusterInfo == nil {
+		st.ClusterInfo = map[string]string{}
+	}
+	st.ClusterInfo[plan.InfoUpgradeRestore] = plan.InfoNoState
+	st.JobStatus.UpgradeSavepointPath = ""
+	r.event(s, corev1.EventTypeWarning, ReasonUpgradeWithoutState, MsgUpgradeWithoutState)
+	return r.persist(ctx, s)
+}
+
 // runUpgradeStep runs the steps of an upgrade under way after its begin,
 // and a rollback.
 func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
 	st := &s.fd.Status
 	switch p.Step {
+	case plan.RecordEmptyState:
+		return true, r.recordEmptyState(ctx, s)
 	case plan.PollSavepoint:
 		loc, err := r.pollSavepoint(ctx, s, savepointInfo(st))
 		if err != nil {
@@ -347,6 +377,9 @@ func (r *Reconciler) recordGone(ctx context.Context, s *state) error {
 	}
 	st.JobStatus.State = v1beta1.JobSuspended
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+	// The old cluster is gone: the new spec starts from the status path
+	// (none for a job found without state).
+	delete(st.ClusterInfo, plan.InfoUpgradeRestore)
 	return r.persist(ctx, s)
 }
 
@@ -452,8 +485,12 @@ func latestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
 	var out plan.CheckpointTimes
 	id := int64(-1)
 	consider := func(cid int64, path string, at int64) {
-		if at > 0 && cid > id {
-			id, out.Completed, out.CompletedPath = cid, time.UnixMilli(at), path
+		if (at > 0 || path != "") && cid > id {
+			id, out.CompletedPath, out.Retained = cid, path, true
+			out.Completed = time.Time{}
+			if at > 0 {
+				out.Completed = time.UnixMilli(at)
+			}
 		}
 	}
 	r := latest.Restored

@@ -883,25 +883,7 @@ func TestLastStateWithoutHAMetadataFallsBackToSavepoint(t *testing.T) {
 	defer cancel()
 	fd := deployRunning(t, ctx, haExample(t, "manual-restore", v1beta1.UpgradeModeLastState))
 	jm := jobManager(t, ctx, fd)
-	// Checkpoints stop (so nothing writes HA metadata again) and someone
-	// deletes Flink's HA ConfigMaps.
-	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage gone"})
-	// Wait until no checkpoint completes any more (one in flight when the
-	// fault was set may still complete and write HA metadata).
-	count, since := len(simJob(fd).Checkpoints), time.Now()
-	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
-		if n := len(simJob(fd).Checkpoints); n != count {
-			count, since = n, time.Now()
-		}
-		return time.Since(since) > 3*time.Second, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	c := fleet.Members[0].Client
-	if err := c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace),
-		client.MatchingLabels{"app": fd.Name, "configmap-type": "high-availability"}); err != nil {
-		t.Fatal(err)
-	}
+	dropHAMetadata(t, ctx, fd)
 	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
 	got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded from a savepoint", func(fd *v1beta1.FlinkDeployment) bool {
 		return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.Error == "" &&
@@ -931,6 +913,31 @@ func TestLastStateWithoutHAMetadataFallsBackToSavepoint(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("job after the savepoint redeploy: %+v", simJob(fd))
 	}
+}
+
+// dropHAMetadata stops fd's checkpoints (so nothing writes HA metadata
+// again), waits until none completes any more (one in flight when the
+// fault was set may still complete and write HA metadata), and deletes
+// Flink's HA ConfigMaps, as someone might; it returns the job as it was
+// then.
+func dropHAMetadata(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) *jobmanager.JobStatus {
+	t.Helper()
+	sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{CheckpointFailure: "storage gone"})
+	count, since := len(simJob(fd).Checkpoints), time.Now()
+	if err := framework.Eventually(ctx, time.Minute, func(context.Context) (bool, error) {
+		if n := len(simJob(fd).Checkpoints); n != count {
+			count, since = n, time.Now()
+		}
+		return time.Since(since) > 3*time.Second, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	job := simJob(fd)
+	if err := fleet.Members[0].Client.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(fd.Namespace),
+		client.MatchingLabels{"app": fd.Name, "configmap-type": "high-availability"}); err != nil {
+		t.Fatal(err)
+	}
+	return job
 }
 
 func TestRestartNonceRestartsTheCluster(t *testing.T) {

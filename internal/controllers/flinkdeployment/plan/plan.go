@@ -61,6 +61,11 @@ const (
 	// RecordCheckpoint: record the cancelled job's latest checkpoint
 	// (Restore) as the upgrade's starting point.
 	RecordCheckpoint Step = "RecordCheckpoint"
+	// RecordEmptyState: record that the job cancelled for a last-state
+	// upgrade has no state to restore (Flink reports no checkpoint,
+	// savepoint or restore of it): the upgrade starts it empty, as
+	// upstream does.
+	RecordEmptyState Step = "RecordEmptyState"
 	// RecordSavepoint: record the ended job's newest known savepoint
 	// (Restore) as the upgrade's starting point: there is no HA metadata
 	// to restore from, and no savepoint can be taken.
@@ -143,6 +148,10 @@ type CheckpointTimes struct {
 	Completed, Pending time.Time
 	// CompletedPath is where the latest completed checkpoint is.
 	CompletedPath string
+	// Retained reports that Flink named a completed checkpoint, a
+	// savepoint or a restored one (Completed and CompletedPath describe
+	// the newest), with or without a time or path.
+	Retained bool
 }
 
 // Plan is the next step and what it needs.
@@ -368,9 +377,9 @@ const MsgNoSavepointKnown = "Job is in terminal state but last checkpoint is unk
 func jobManagerGone(in Input, redeploy bool) Plan {
 	mode := UpgradeMode(in.Spec)
 	stateful := mode == v1beta1.UpgradeModeLastState || mode == v1beta1.UpgradeModeSavepoint
-	if !stateful || redeploy || in.Status.JobStatus.UpgradeSavepointPath != "" || restartingFailedJob(in) {
+	if !stateful || redeploy || in.Status.JobStatus.UpgradeSavepointPath != "" || restartingFailedJob(in) || EmptyStateRecorded(in.Status) {
 		// Nothing to restore, initialSavepointPath, a captured savepoint,
-		// or where restartFailedJob chose.
+		// where restartFailedJob chose, or a cancelled job found empty.
 		return Plan{Step: Delete}
 	}
 	if HAEnabled(in.Last) {
@@ -451,8 +460,9 @@ func capture(in Input, redeploy bool) Plan {
 			}
 			return Plan{Step: ManualRestore}
 		}
-		// No checkpoint in the HA metadata yet (where upstream cancels
-		// the job: the savepoint holds newer state, see docs/DESIGN.md),
+		// No checkpoint in the HA metadata yet and a savepoint directory
+		// set (where upstream cancels the job: the savepoint holds newer
+		// state, see docs/DESIGN.md),
 		// or one too old (as upstream), but the job runs: a savepoint
 		// instead (savepoint mode from here).
 	}
@@ -533,8 +543,9 @@ func cancelling(st *v1beta1.FlinkDeploymentStatus) bool {
 // last-state.job-cancel.enabled, a running job; without HA (upstream
 // dropped the HA requirement of last-state in FLINK-35414), any job Flink
 // can cancel; with HA whose metadata holds no checkpoint, a job Flink can
-// cancel that does not run (a running one is captured by a savepoint,
-// which holds newer state than any checkpoint: see docs/DESIGN.md). A
+// cancel that does not run, and a running one when no savepoint
+// directory is set (with one, a savepoint captures it: it holds newer
+// state than any checkpoint; see docs/DESIGN.md). A
 // running job is cancelled only if its latest checkpoint is within
 // last-state.max.allowed.checkpoint.age, as upstream: else a savepoint
 // captures it (the validation asks for a savepoint directory with that
@@ -549,7 +560,10 @@ func byCancellation(in Input) (p Plan, ok bool) {
 	case SettingOn(in.Spec, flinkconf.KeyLastStateCancel) && runningJob(st):
 	case in.HAMetadata == nil:
 		return Plan{Step: ReadHAMetadata}, true
-	case *in.HAMetadata || runningJob(st):
+	case *in.HAMetadata:
+		return Plan{}, false
+	case runningJob(st) && SavepointDirSet(in.Spec, in.Last):
+		// Upstream cancels here too; a savepoint holds newer state.
 		return Plan{}, false
 	}
 	if !runningJob(st) {
@@ -576,19 +590,46 @@ func cancellable(st *v1beta1.FlinkDeploymentStatus) bool {
 // as upstream's lastStateUsingCancel: cancel the running job, wait until
 // it is cancelled, read its latest checkpoint (retained on cancellation)
 // and record it; the deletion and deploy then go as for a savepoint. A
-// cancelled job without a checkpoint needs a manual restore.
+// cancelled job of which Flink reports no checkpoint, savepoint or
+// restore never had state to keep: as upstream, it starts empty. One
+// whose latest checkpoint has no path needs a manual restore.
 func cancelForLastState(in Input) Plan {
 	switch st := in.Status; {
+	case EmptyStateRecorded(st) && st.JobStatus.State == v1beta1.JobCanceled:
+		// The cancelled job has no state: nothing to keep.
+		return Plan{Step: Delete}
 	case st.JobStatus.State != v1beta1.JobCanceled && st.JobStatus.State != v1beta1.JobCancelling:
 		return Plan{Step: CancelJob}
 	case st.JobStatus.State == v1beta1.JobCancelling:
 		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the job to be cancelled for the last-state upgrade", Stalled: cancelStalled(in)}
 	case in.Checkpoints == nil:
 		return Plan{Step: ReadCheckpoints}
+	case !in.Checkpoints.Retained:
+		return Plan{Step: RecordEmptyState}
 	case in.Checkpoints.CompletedPath == "":
-		return Plan{Step: ManualRestore}
+		return Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}
 	}
 	return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: in.Checkpoints.CompletedPath}}
+}
+
+// MsgCheckpointNotAddressable is the report of a job cancelled for a
+// last-state upgrade whose latest checkpoint Flink names without a path.
+const MsgCheckpointNotAddressable = "Latest checkpoint not externally addressable (no path: is state.checkpoints.dir set?). " +
+	"Manual restore required: redeploy from a known savepoint or checkpoint (initialSavepointPath and savepointRedeployNonce)."
+
+// InfoUpgradeRestore is the status.clusterInfo key under which an upgrade
+// records, until the old cluster is gone, that the job it cancelled has
+// no state to restore (InfoNoState): the decision needs Flink's answer,
+// which goes with the old JobManager.
+const InfoUpgradeRestore = "upgrade-restore"
+
+// InfoNoState is InfoUpgradeRestore's value for a job with no state.
+const InfoNoState = "no-state"
+
+// EmptyStateRecorded reports an upgrade that recorded its cancelled job
+// as having no state to restore (RecordEmptyState).
+func EmptyStateRecorded(st *v1beta1.FlinkDeploymentStatus) bool {
+	return st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading && st.ClusterInfo[InfoUpgradeRestore] == InfoNoState
 }
 
 // defaultCancelTimeout is upstream's flink.client.cancel.timeout.

@@ -77,6 +77,12 @@ func updatedAt(at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
 	}
 }
 
+// noState records, as RecordEmptyState does, that the cancelled job has
+// no state to restore.
+func noState(st *v1beta1.FlinkDeploymentStatus) {
+	st.ClusterInfo = map[string]string{InfoUpgradeRestore: InfoNoState}
+}
+
 func savepointPath(p string) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.UpgradeSavepointPath = p }
 }
@@ -288,7 +294,9 @@ func captureCases(specs nextSpecs) []nextCase {
 	savepoint, savepointNoHA, lastState, stateless, redeploy := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.stateless, specs.redeploy
 	yes, no := ptr.To(true), ptr.To(false)
 	noFallback := app(v1beta1.UpgradeModeSavepoint, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateFallback+`":"false",`, 1))
+	lastStateSpDir := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"state.savepoints.dir":"s3://b/sp",`, 1))
 	cases := append(lastStateSettingCases(specs), cancelAgeCases()...)
+	cases = append(cases, emptyStateCases(specs.lastState)...)
 	return append(cases, []nextCase{
 		// Capturing the job's state.
 		{"stateless: cancel, then delete", Input{Spec: with(stateless, parallel3), Last: stateless, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
@@ -300,10 +308,16 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state with HA metadata", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true}},
 		// No checkpoint in the HA metadata: a running job is captured by a
-		// savepoint (upstream cancels it: see docs/DESIGN.md); one that
-		// ended cannot be.
-		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
+		// savepoint when a savepoint directory is set (upstream cancels
+		// it: see docs/DESIGN.md); without one, as upstream, by
+		// cancellation (a savepoint would fail at every attempt); one
+		// that ended cannot be.
+		{"last-state without HA metadata, job running: savepoint instead", Input{Spec: with(lastStateSpDir, parallel3), Last: lastStateSpDir, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
 			Plan{Step: TriggerSavepoint}},
+		{"last-state without HA metadata, job running, savepoint directory only in the new spec: savepoint", Input{Spec: with(lastStateSpDir, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
+			Plan{Step: TriggerSavepoint}},
+		{"last-state without HA metadata, job running, no savepoint directory: cancel it", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true, HAMetadata: no},
+			Plan{Step: CancelJob}},
 		{"last-state without HA metadata, fallback savepoint pending", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: no},
 			Plan{Step: PollSavepoint}},
 		{"last-state without HA metadata, fallback savepoint taken", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), savepointPath("s3://b/sp-7")), JobManager: true, HAMetadata: no},
@@ -323,7 +337,7 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state with HA, job cancelled: its latest checkpoint, read from Flink", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state with HA, job cancelled: record its latest checkpoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true, HAMetadata: no,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-5"}},
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-5", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-5"}}},
 		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: ManualRestore}},
@@ -387,11 +401,8 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state by cancel: cancelled, checkpoints not read", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state by cancel: record the latest checkpoint", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-9"}},
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-9", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-9"}}},
-		{"last-state by cancel: no checkpoint to restore", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{}},
-			Plan{Step: ManualRestore}},
 		// Without HA (upstream since FLINK-35414): by cancellation, for
 		// any job Flink can cancel.
 		{"last-state without HA: cancel the running job", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
@@ -401,7 +412,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state without HA: cancelling", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, ProgressCheckInterval: time.Second},
 			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
 		{"last-state without HA: record the cancelled job's latest checkpoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-4"}},
+			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-4", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-4"}}},
 		{"last-state without HA: suspend by cancellation", Input{Spec: with(noHA, suspend), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: CancelJob}},
@@ -417,6 +428,42 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 			Plan{Step: Delete}},
 		{"last-state by cancel: recorded, delete", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), savepointPath("s3://b/chk-9")), JobManager: true},
 			Plan{Step: Delete}},
+	}
+}
+
+// emptyStateCases: a last-state upgrade by cancellation of a job of which
+// Flink reports nothing to restore, or a checkpoint without a path or
+// time.
+func emptyStateCases(lastState *v1beta1.FlinkDeploymentSpec) []nextCase {
+	cancelSpec := app(v1beta1.UpgradeModeLastState, strings.Replace(haConf, "{", `{"`+flinkconf.KeyLastStateCancel+`":"true",`, 1))
+	noHA := app(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
+	return []nextCase{
+		// Flink reports no checkpoint, savepoint or restore of the
+		// cancelled job: it never had state; as upstream, it starts empty
+		// (recorded, then deleted without HA metadata, its JobManager
+		// there or gone).
+		{"last-state by cancel: no state to restore: recorded", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{}},
+			Plan{Step: RecordEmptyState}},
+		{"last-state without HA: no state to restore: recorded", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{}},
+			Plan{Step: RecordEmptyState}},
+		{"last-state without HA: recorded without state, delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), noState), JobManager: true},
+			Plan{Step: Delete}},
+		{"last-state without HA: recorded without state, JobManager being deleted: delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), noState)},
+			Plan{Step: Delete}},
+		{"last-state with HA: recorded without state, JobManager gone: delete, no HA metadata read", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerMissing, v1beta1.JobCanceled), noState)},
+			Plan{Step: Delete}},
+		{"last-state: a no-state record on a running job is not honoured", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), noState), JobManager: true},
+			Plan{Step: CancelJob}},
+		// A checkpoint Flink names without a path: nothing to restore
+		// from, a manual restore, as upstream.
+		{"last-state by cancel: latest checkpoint without a path", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{Completed: now, Retained: true}},
+			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
+		{"last-state by cancel: a checkpoint without a time still restores", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
+			Checkpoints: &CheckpointTimes{CompletedPath: "s3://b/chk-2", Retained: true}},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-2"}}},
 	}
 }
 

@@ -49,6 +49,18 @@ func HAEnabled(spec *v1beta1.FlinkDeploymentSpec) bool {
 	return err == nil && flinkconf.Config(conf).HAEnabled()
 }
 
+// SavepointDirSet reports a savepoint directory in any of specs: the
+// hub sends the new spec's with a savepoint trigger, and without it the
+// running cluster writes to its own.
+func SavepointDirSet(specs ...*v1beta1.FlinkDeploymentSpec) bool {
+	for _, spec := range specs {
+		if conf, err := spec.FlatConfiguration(); err == nil && flinkconf.SavepointsDir(flinkconf.Config(conf).Get) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // DurationSetting reads an operator setting in Flink's duration format, 0
 // when unset or unreadable (the validation rejects that).
 func DurationSetting(spec *v1beta1.FlinkDeploymentSpec, key string) time.Duration {
