@@ -36,6 +36,12 @@ func TestLatestRetained(t *testing.T) {
 			plan.CheckpointTimes{CompletedPath: "s3://c/chk-3", Retained: true}},
 		{"a checkpoint without a path", api.LatestCheckpoints{Completed: completed(3, 2000, "")},
 			plan.CheckpointTimes{Completed: time.UnixMilli(2000), Retained: true}},
+		// Flink's answer for a checkpoint whose metadata only the
+		// JobManager held (no checkpoint directory): no path.
+		{"a checkpoint not externally addressable", api.LatestCheckpoints{Completed: completed(3, 2000, "<checkpoint-not-externally-addressable>")},
+			plan.CheckpointTimes{Completed: time.UnixMilli(2000), Retained: true}},
+		{"restored from one not externally addressable", api.LatestCheckpoints{Restored: api.RestoredCheckpointStatistics{Id: 7, RestoreTimestamp: 3000, ExternalPath: "<checkpoint-not-externally-addressable>"}},
+			plan.CheckpointTimes{Completed: time.UnixMilli(3000), Retained: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := latestRetained(tc.latest); got != tc.want {

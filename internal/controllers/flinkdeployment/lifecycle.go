@@ -476,6 +476,12 @@ func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.Checkp
 	return out, nil
 }
 
+// notExternallyAddressable is the path Flink reports for a checkpoint
+// whose metadata only the JobManager held (no checkpoint directory:
+// NonPersistentMetadataCheckpointStorageLocation): no path to restore
+// from.
+const notExternallyAddressable = "<checkpoint-not-externally-addressable>"
+
 // latestRetained is, as upstream's getLatestCompletedCheckpoint, the
 // newest (by id) of the job's latest completed checkpoint, latest
 // savepoint and the checkpoint or savepoint it was restored from: a job
@@ -485,6 +491,9 @@ func latestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
 	var out plan.CheckpointTimes
 	id := int64(-1)
 	consider := func(cid int64, path string, at int64) {
+		if path == notExternallyAddressable {
+			path = ""
+		}
 		if (at > 0 || path != "") && cid > id {
 			id, out.CompletedPath, out.Retained = cid, path, true
 			out.Completed = time.Time{}
