@@ -20,6 +20,11 @@ type Faults struct {
 	SavepointFailure string
 	// CheckpointFailure, if set, fails every checkpoint with this cause.
 	CheckpointFailure string
+	// CheckpointsNotAddressable reports every completed checkpoint's
+	// external path as Flink does when only the JobManager holds its
+	// metadata (NonPersistentMetadataCheckpointStorageLocation: no
+	// checkpoint directory): "<checkpoint-not-externally-addressable>".
+	CheckpointsNotAddressable bool
 	// SavepointDuration, if set, overrides Config.SavepointDuration.
 	SavepointDuration time.Duration
 	// Hostile, if set, answers every REST request as a hostile server

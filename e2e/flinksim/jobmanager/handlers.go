@@ -318,6 +318,10 @@ func (s server) GetCheckpointStatus(w http.ResponseWriter, r *http.Request, jobI
 		})
 }
 
+// notExternallyAddressable is the path Flink reports for a checkpoint
+// whose metadata only the JobManager holds.
+const notExternallyAddressable = "<checkpoint-not-externally-addressable>"
+
 func (s server) GetCheckpointingStatistics(w http.ResponseWriter, _ *http.Request, jobID api.JobID) {
 	s.withJob(w, jobID, func(j *job, _ time.Time) {
 		st := api.CheckpointingStatistics{History: []api.CheckpointStatistics{}}
@@ -336,6 +340,9 @@ func (s server) GetCheckpointingStatistics(w http.ResponseWriter, _ *http.Reques
 		}
 		if n := len(j.completed); n > 0 {
 			c := stat(j.completed[n-1])
+			if s.jm.faults.CheckpointsNotAddressable && !c.IsSavepoint {
+				c.ExternalPath = notExternallyAddressable
+			}
 			st.Latest.Completed = c
 		}
 		if j.latestSP != nil {
