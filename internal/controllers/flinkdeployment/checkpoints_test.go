@@ -44,8 +44,8 @@ func TestLatestRetained(t *testing.T) {
 			plan.CheckpointTimes{Completed: time.UnixMilli(3000), Retained: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := latestRetained(tc.latest); got != tc.want {
-				t.Errorf("latestRetained = %+v, want %+v", got, tc.want)
+			if got := LatestRetained(tc.latest); got != tc.want {
+				t.Errorf("LatestRetained = %+v, want %+v", got, tc.want)
 			}
 		})
 	}

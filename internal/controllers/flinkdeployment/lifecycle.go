@@ -18,6 +18,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -463,11 +464,18 @@ func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.Checkp
 	if err != nil {
 		return plan.CheckpointTimes{}, err
 	}
-	stats, err := jm.CheckpointStatistics(ctx, s.fd.Status.JobStatus.JobID)
+	return ReadCheckpointTimes(ctx, jm, s.fd.Status.JobStatus.JobID)
+}
+
+// ReadCheckpointTimes reads the job's latest retained checkpoint
+// (LatestRetained) and when its newest pending one was triggered from
+// Flink's checkpoint statistics.
+func ReadCheckpointTimes(ctx context.Context, jm flinkrest.Client, jobID string) (plan.CheckpointTimes, error) {
+	stats, err := jm.CheckpointStatistics(ctx, jobID)
 	if err != nil {
 		return plan.CheckpointTimes{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
 	}
-	out := latestRetained(stats.Latest)
+	out := LatestRetained(stats.Latest)
 	for _, h := range stats.History {
 		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {
 			out.Pending = time.UnixMilli(h.TriggerTimestamp)
@@ -482,12 +490,12 @@ func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.Checkp
 // from.
 const notExternallyAddressable = "<checkpoint-not-externally-addressable>"
 
-// latestRetained is, as upstream's getLatestCompletedCheckpoint, the
+// LatestRetained is, as upstream's getLatestCompletedCheckpoint, the
 // newest (by id) of the job's latest completed checkpoint, latest
 // savepoint and the checkpoint or savepoint it was restored from: a job
 // cancelled before its first checkpoint since a restore still has its
 // state there. Its time is when it was taken, or restored.
-func latestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
+func LatestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
 	var out plan.CheckpointTimes
 	id := int64(-1)
 	consider := func(cid int64, path string, at int64) {

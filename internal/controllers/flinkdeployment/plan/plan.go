@@ -509,22 +509,55 @@ func snapshotPending(st *v1beta1.FlinkDeploymentStatus) bool {
 // taken instead).
 func lastStateFresh(in Input, keep Plan) (p Plan, fresh bool) {
 	maxAge := DurationSetting(in.Spec, flinkconf.KeyLastStateMaxCheckpointAge)
-	if maxAge <= 0 {
+	switch CheckpointFreshness(maxAge, in.Now, in.Status.JobStatus.StartTime, in.Checkpoints) {
+	case Fresh:
 		return keep, true
-	}
-	within := func(t time.Time) bool { return !t.IsZero() && in.Now.Add(-maxAge).Before(t) }
-	if started, err := strconv.ParseInt(in.Status.JobStatus.StartTime, 10, 64); err == nil && within(time.UnixMilli(started)) {
-		return keep, true
-	}
-	switch {
-	case in.Checkpoints == nil:
+	case ReadFirst:
 		return Plan{Step: ReadCheckpoints}, true
-	case within(in.Checkpoints.Completed):
-		return keep, true
-	case within(in.Checkpoints.Pending):
+	case PendingFresh:
 		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the pending checkpoint before the last-state upgrade"}, true
 	}
 	return Plan{}, false
+}
+
+// Freshness is whether a running job's latest checkpoint is recent
+// enough for a last-state upgrade from it, by
+// kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age.
+type Freshness int
+
+const (
+	// Fresh: no maximum age, a job started within it, or a checkpoint
+	// completed within it: the upgrade restores from the latest one.
+	Fresh Freshness = iota
+	// ReadFirst: the job's checkpoint times must be read to decide.
+	ReadFirst
+	// PendingFresh: only a checkpoint pending within the age: wait for it.
+	PendingFresh
+	// Stale: the latest checkpoint is too old: a savepoint captures the job.
+	Stale
+)
+
+// CheckpointFreshness decides, as upstream's
+// getUpgradeModeBasedOnStateAge, how fresh the latest checkpoint of a job
+// started at startTime (epoch milliseconds) is, by maxAge (none when not
+// positive); cp is nil when not read yet.
+func CheckpointFreshness(maxAge time.Duration, now time.Time, startTime string, cp *CheckpointTimes) Freshness {
+	if maxAge <= 0 {
+		return Fresh
+	}
+	within := func(t time.Time) bool { return !t.IsZero() && now.Add(-maxAge).Before(t) }
+	if started, err := strconv.ParseInt(startTime, 10, 64); err == nil && within(time.UnixMilli(started)) {
+		return Fresh
+	}
+	switch {
+	case cp == nil:
+		return ReadFirst
+	case within(cp.Completed):
+		return Fresh
+	case within(cp.Pending):
+		return PendingFresh
+	}
+	return Stale
 }
 
 // cancelling reports a job being cancelled, or cancelled, during a
