@@ -171,6 +171,12 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	if running(st.JobStatus.State) && st.JobStatus.JobID != "" && !s.missing {
 		return r.stop(ctx, s, jm)
 	}
+	fromCheckpoint := cancelledForLastState(s)
+	if fromCheckpoint {
+		if err := r.recordLatestCheckpoint(ctx, s, jm); err != nil {
+			return err
+		}
+	}
 	if upgradeMode(spec) == v1beta1.UpgradeModeStateless {
 		st.JobStatus.UpgradeSavepointPath = ""
 	}
@@ -179,7 +185,7 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 		r.event(s, "Normal", "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
 		return r.record(s, false)
 	}
-	if upgradeMode(spec) != v1beta1.UpgradeModeStateless {
+	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && !fromCheckpoint {
 		// No savepoint of the old job taken now (it does not run): the
 		// newest known, a periodic one taken since the path the job
 		// started from included; else the user says. A job the cluster
@@ -237,7 +243,8 @@ func running(state v1beta1.JobStatusState) bool {
 }
 
 // upgradeMode is the spec's upgrade mode, stateless when unset. Last-state
-// is taken by a savepoint: a session job has no HA metadata of its own.
+// goes by cancellation (stopForLastState): a session job has no HA
+// metadata of its own.
 func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
 	if spec.Job == nil || spec.Job.UpgradeMode == "" {
 		return v1beta1.UpgradeModeStateless
@@ -245,20 +252,23 @@ func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
 	return spec.Job.UpgradeMode
 }
 
-// stop stops the running job: cancelled when stateless, else stopped with a
+// stop stops the running job: cancelled when stateless, cancelled for its
+// latest checkpoint when last-state (stopForLastState), else stopped with a
 // savepoint whose trigger id is recorded before Flink hears of it, then
 // polled until its path is recorded.
 func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
 	progress := requeue.Waiting(errors.New("stopping the job"), r.Options.ProgressCheckInterval)
-	if upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless {
+	switch {
+	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless:
 		if err := jm.CancelJob(ctx, js.JobID); err != nil && !flinkrest.IsNotFound(err) {
 			return fmt.Errorf("cancel job %s: %w", js.JobID, err)
 		}
 		return progress
-	}
-	if info := js.SavepointInfo; info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerUpgrade {
+	case js.SavepointInfo != nil && js.SavepointInfo.TriggerID != "" && js.SavepointInfo.TriggerType == v1beta1.TriggerUpgrade:
 		return r.pollStop(ctx, s, jm)
+	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState:
+		return r.stopForLastState(ctx, s, jm)
 	}
 	return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
 }

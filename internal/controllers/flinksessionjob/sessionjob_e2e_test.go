@@ -281,14 +281,15 @@ func TestSessionJobUpgradesSuspendsAndResumes(t *testing.T) {
 		t.Fatalf("resumed job %+v, want it restored from the suspend's savepoint %q", sj, suspended.Status.JobStatus.UpgradeSavepointPath)
 	}
 
-	// Last-state is taken by a savepoint too: a session job has no HA
-	// metadata of its own.
+	// Last-state cancels the job and restores from its latest checkpoint,
+	// as upstream: a session job has no HA metadata of its own.
 	lastState := upstreamJobs(t, "upgrades", artifacts)[0]
 	lastState.Name = "last-state"
 	lastState.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
 	lastState.Spec.FlinkConfiguration = job.Spec.FlinkConfiguration
 	create(t, ctx, lastState)
 	lsFirst := waitJob(t, lastState, "last-state RUNNING", runningJob).Status.JobStatus.JobID
+	awaitCheckpoint(t, fd, lsFirst)
 	patchJob(t, lastState, `{"spec":{"job":{"parallelism":3}}}`)
 	lsUpgraded := waitJob(t, lastState, "last-state upgraded", func(j *v1beta1.FlinkSessionJob) bool {
 		return runningJob(j) && j.Status.JobStatus.JobID != lsFirst
