@@ -73,6 +73,15 @@ func FleetGetWithHeader(ctx context.Context, addr, header, value, path string, i
 	return FleetDo(ctx, http.MethodGet, addr, header, value, path, into)
 }
 
+// fleetClient is the one client of FleetDo: its connections are reused.
+// A client (and transport) per call left each call's keep-alive
+// connection open until the fleet API's idle timeout (90 s), so a test
+// polling a few times a second while the sandbox refreshed filled the
+// fleet API's 512 connections, and every later request got EOF.
+var fleetClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the fleet API's certificate is self-signed
+}}
+
 // FleetDo sends method to the fleet API at addr with header: value (none
 // when header is ""), and decodes a 200 answer into into (when not nil).
 func FleetDo(ctx context.Context, method, addr, header, value, path string, into any) error {
@@ -83,10 +92,7 @@ func FleetDo(ctx context.Context, method, addr, header, value, path string, into
 	if header != "" {
 		req.Header.Set(header, value)
 	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the fleet API's certificate is self-signed
-	}}
-	resp, err := c.Do(req)
+	resp, err := fleetClient.Do(req)
 	if err != nil {
 		return err
 	}
