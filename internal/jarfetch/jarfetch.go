@@ -301,12 +301,27 @@ func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 	return f.keep(uri, jar), nil
 }
 
-// cached returns the jar fetched from uri before, if the cache has it.
+// cached returns the jar fetched from uri before, if the cache has it
+// and its file is still there: a file removed behind the cache's back (a
+// temporary-file cleaner, another hub process on the machine clearing the
+// folder at its start) is forgotten and fetched again, not reported
+// missing for good.
 func (f *Fetcher) cached(uri string) (Jar, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e, ok := f.entries[f.byURL[uri]]
+	digest := f.byURL[uri]
+	e, ok := f.entries[digest]
 	if !ok {
+		return Jar{}, false
+	}
+	if _, err := os.Stat(e.jar.Path); errors.Is(err, os.ErrNotExist) {
+		f.total -= e.jar.Size
+		delete(f.entries, digest)
+		for u, d := range f.byURL {
+			if d == digest {
+				delete(f.byURL, u)
+			}
+		}
 		return Jar{}, false
 	}
 	f.clock++

@@ -101,6 +101,30 @@ func TestFetchCachesByURLAndContent(t *testing.T) {
 	}
 }
 
+// TestRemovedFileIsFetchedAgain: a cached jar whose file went (another
+// hub process clearing the shared folder at its start, a temp cleaner)
+// is fetched again, not reported missing for every later run.
+func TestRemovedFileIsFetchedAgain(t *testing.T) {
+	job := []byte("PK\x03\x04 a job jar")
+	srv := newArtifacts(t, map[string][]byte{"job.jar": job})
+	f := fetcher(t, testOptions(t))
+	ctx := context.Background()
+	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(jar.Path); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(again.Path); err != nil || !bytes.Equal(got, job) || srv.requests.Load() != 2 {
+		t.Fatalf("after the file went: %q (%v), %d requests; want the jar fetched again", got, err, srv.requests.Load())
+	}
+}
+
 func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
 	a, b, c := bytes.Repeat([]byte("a"), 100), bytes.Repeat([]byte("b"), 100), bytes.Repeat([]byte("c"), 100)
 	srv := newArtifacts(t, map[string][]byte{"a": a, "b": b, "c": c})
