@@ -100,8 +100,8 @@ func TestCachedObjectsAreStripped(t *testing.T) {
 	}
 	// A create's Update entry stays as a marker, without its fields.
 	d = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "jm", ManagedFields: []metav1.ManagedFieldsEntry{
-		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
-		{Manager: "flink-hub", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)},
+		{Manager: "flink-hub", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)},
 	}}}
 	out, _ = stripDeployment(d)
 	if got := out.(*appsv1.Deployment); !deployer.HasUpdateEntry(got) || len(got.ManagedFields) != 1 || got.ManagedFields[0].FieldsV1 != nil {
