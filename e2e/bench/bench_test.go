@@ -330,8 +330,10 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	// One of the three replicas stopped gracefully: its shards, and the
 	// members homed on them, were owned again and their keys reconciled
 	// by the others, each some time after its shard's release, which
-	// came after the signal.
-	if h := res.SpreadHandoff; h == nil || h.Signal != "SIGTERM" || h.Shards == 0 || h.OwnedAgainSec <= 0 || (h.FlinkDeployments > 0 && (h.ReconciledSec < h.OwnedAgainSec || h.AfterReleaseSec <= 0 || h.AfterReleaseSec > h.ReconciledSec)) || h.Members > 3 {
+	// came after the signal. The last key's reconcile may end before the
+	// bench sees the last shard owned again: that shard may hold no key,
+	// and ownership is polled while reconciles are read from the audit.
+	if h := res.SpreadHandoff; h == nil || h.Signal != "SIGTERM" || h.Shards == 0 || h.OwnedAgainSec <= 0 || (h.FlinkDeployments > 0 && (h.ReconciledSec <= 0 || h.AfterReleaseSec <= 0 || h.AfterReleaseSec > h.ReconciledSec)) || h.Members > 3 {
 		t.Errorf("handoff with a member spread %+v", h)
 	}
 	// The survivors reconciled every moved key, each observation asking
