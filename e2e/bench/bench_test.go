@@ -333,7 +333,9 @@ func checkLatencyAndSpread(t *testing.T, res Results) {
 	// came after the signal. The last key's reconcile may end before the
 	// bench sees the last shard owned again: that shard may hold no key,
 	// and ownership is polled while reconciles are read from the audit.
-	if h := res.SpreadHandoff; h == nil || h.Signal != "SIGTERM" || h.Shards == 0 || h.OwnedAgainSec <= 0 || (h.FlinkDeployments > 0 && (h.ReconciledSec <= 0 || h.AfterReleaseSec <= 0 || h.AfterReleaseSec > h.ReconciledSec)) || h.Members > 3 {
+	// For the same reason a release may be seen after the key's reconcile
+	// by the new owner: the time after release can be 0.
+	if h := res.SpreadHandoff; h == nil || h.Signal != "SIGTERM" || h.Shards == 0 || h.OwnedAgainSec <= 0 || (h.FlinkDeployments > 0 && (h.ReconciledSec <= 0 || h.AfterReleaseSec < 0 || h.AfterReleaseSec > h.ReconciledSec)) || h.Members > 3 {
 		t.Errorf("handoff with a member spread %+v", h)
 	}
 	// The survivors reconciled every moved key, each observation asking
