@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,8 +17,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
-	"github.com/flink-hub/flink-hub/internal/flinkrest"
-	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -33,12 +31,12 @@ const maxStepsPerReconcile = 10
 // asked for, until one waits or the spec is reached.
 func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 	var haMetadata *bool
-	var checkpoints *plan.CheckpointTimes
+	var cps *checkpoints.Times
 	clusterGone := false
 	for range maxStepsPerReconcile {
 		p := plan.Next(plan.Input{
 			Spec: &s.fd.Spec, Last: s.lastSpec, Status: &s.fd.Status, Problem: s.problem.Reason,
-			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: checkpoints,
+			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: cps,
 			Now: r.now(), ReadinessTimeout: r.Options.ReadinessTimeout, RetryAfterSavepointFailure: r.Options.ReconcileInterval,
 			ProgressCheckInterval: r.Options.ProgressCheckInterval,
 		})
@@ -73,7 +71,7 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 			if err != nil {
 				return err
 			}
-			checkpoints = &times
+			cps = &times
 			continue
 		case plan.Delete:
 			if err := r.deleteOldCluster(ctx, s, p); err != nil {
@@ -459,63 +457,12 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, w
 
 // checkpointTimes reads when the job's latest completed and pending
 // checkpoints were triggered, from Flink's checkpoint statistics.
-func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (plan.CheckpointTimes, error) {
+func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (checkpoints.Times, error) {
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
-		return plan.CheckpointTimes{}, err
+		return checkpoints.Times{}, err
 	}
-	return ReadCheckpointTimes(ctx, jm, s.fd.Status.JobStatus.JobID)
-}
-
-// ReadCheckpointTimes reads the job's latest retained checkpoint
-// (LatestRetained) and when its newest pending one was triggered from
-// Flink's checkpoint statistics.
-func ReadCheckpointTimes(ctx context.Context, jm flinkrest.Client, jobID string) (plan.CheckpointTimes, error) {
-	stats, err := jm.CheckpointStatistics(ctx, jobID)
-	if err != nil {
-		return plan.CheckpointTimes{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
-	}
-	out := LatestRetained(stats.Latest)
-	for _, h := range stats.History {
-		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {
-			out.Pending = time.UnixMilli(h.TriggerTimestamp)
-		}
-	}
-	return out, nil
-}
-
-// notExternallyAddressable is the path Flink reports for a checkpoint
-// whose metadata only the JobManager held (no checkpoint directory:
-// NonPersistentMetadataCheckpointStorageLocation): no path to restore
-// from.
-const notExternallyAddressable = "<checkpoint-not-externally-addressable>"
-
-// LatestRetained is, as upstream's getLatestCompletedCheckpoint, the
-// newest (by id) of the job's latest completed checkpoint, latest
-// savepoint and the checkpoint or savepoint it was restored from: a job
-// cancelled before its first checkpoint since a restore still has its
-// state there. Its time is when it was taken, or restored.
-func LatestRetained(latest api.LatestCheckpoints) plan.CheckpointTimes {
-	var out plan.CheckpointTimes
-	id := int64(-1)
-	consider := func(cid int64, path string, at int64) {
-		if path == notExternallyAddressable {
-			path = ""
-		}
-		if (at > 0 || path != "") && cid > id {
-			id, out.CompletedPath, out.Retained = cid, path, true
-			out.Completed = time.Time{}
-			if at > 0 {
-				out.Completed = time.UnixMilli(at)
-			}
-		}
-	}
-	r := latest.Restored
-	consider(r.Id, r.ExternalPath, r.RestoreTimestamp)
-	for _, c := range []api.CompletedCheckpointStatistics{latest.Completed, latest.Savepoint} {
-		consider(c.Id, c.ExternalPath, c.TriggerTimestamp)
-	}
-	return out
+	return checkpoints.Read(ctx, jm, s.fd.Status.JobStatus.JobID)
 }
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA

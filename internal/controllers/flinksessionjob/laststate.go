@@ -12,6 +12,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -72,7 +73,7 @@ func (r *Reconciler) lastStateFreshness(ctx context.Context, s *state, jm flinkr
 	if fresh != plan.ReadFirst {
 		return fresh, nil
 	}
-	times, err := flinkdeployment.ReadCheckpointTimes(ctx, jm, js.JobID)
+	times, err := checkpoints.Read(ctx, jm, js.JobID)
 	if err != nil {
 		return 0, err
 	}
@@ -89,7 +90,7 @@ func cancelledForLastState(s *state) bool {
 }
 
 // recordLatestCheckpoint records the cancelled job's latest retained
-// checkpoint (flinkdeployment.LatestRetained) as the upgrade's restore
+// checkpoint (checkpoints.LatestRetained) as the upgrade's restore
 // path; the submission or suspend after it persists the path before
 // anything else is done, and while Flink shows the cancelled job an
 // interrupted reconcile reads the same answer again. A job of which Flink
@@ -99,7 +100,7 @@ func cancelledForLastState(s *state) bool {
 // status is left as it is.
 func (r *Reconciler) recordLatestCheckpoint(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
-	times, err := flinkdeployment.ReadCheckpointTimes(ctx, jm, js.JobID)
+	times, err := checkpoints.Read(ctx, jm, js.JobID)
 	switch {
 	case err != nil:
 		return fmt.Errorf("the job cancelled for the last-state upgrade: %w", err)

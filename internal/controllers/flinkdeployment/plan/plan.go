@@ -16,6 +16,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -129,7 +130,7 @@ type Input struct {
 	HAMetadata *bool
 	// Checkpoints are the times of the job's latest completed and
 	// pending checkpoints; nil until read (ReadCheckpoints).
-	Checkpoints *CheckpointTimes
+	Checkpoints *checkpoints.Times
 	// Now is the time of the decision.
 	Now time.Time
 	// ProgressCheckInterval is how soon to look again at something under
@@ -140,18 +141,6 @@ type Input struct {
 	// RetryAfterSavepointFailure is how long a failed upgrade savepoint
 	// holds back the next attempt.
 	RetryAfterSavepointFailure time.Duration
-}
-
-// CheckpointTimes are when the job's latest completed and pending
-// checkpoints were triggered; zero for none.
-type CheckpointTimes struct {
-	Completed, Pending time.Time
-	// CompletedPath is where the latest completed checkpoint is.
-	CompletedPath string
-	// Retained reports that Flink named a completed checkpoint, a
-	// savepoint or a restored one (Completed and CompletedPath describe
-	// the newest), with or without a time or path.
-	Retained bool
 }
 
 // Plan is the next step and what it needs.
@@ -541,7 +530,7 @@ const (
 // getUpgradeModeBasedOnStateAge, how fresh the latest checkpoint of a job
 // started at startTime (epoch milliseconds) is, by maxAge (none when not
 // positive); cp is nil when not read yet.
-func CheckpointFreshness(maxAge time.Duration, now time.Time, startTime string, cp *CheckpointTimes) Freshness {
+func CheckpointFreshness(maxAge time.Duration, now time.Time, startTime string, cp *checkpoints.Times) Freshness {
 	if maxAge <= 0 {
 		return Fresh
 	}

@@ -13,6 +13,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -337,7 +338,7 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state with HA, job cancelled: its latest checkpoint, read from Flink", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state with HA, job cancelled: record its latest checkpoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true, HAMetadata: no,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-5", Retained: true}},
+			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-5", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-5"}}},
 		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: ManualRestore}},
@@ -379,16 +380,16 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state, max age: checkpoints not read yet", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state, max age: a recent checkpoint", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
-			Checkpoints: &CheckpointTimes{Completed: now.Add(-20 * time.Second)}},
+			Checkpoints: &checkpoints.Times{Completed: now.Add(-20 * time.Second)}},
 			Plan{Step: Delete, KeepHA: true}},
 		{"last-state, max age: a checkpoint pending", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
-			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}, ProgressCheckInterval: 10 * time.Second},
+			Checkpoints: &checkpoints.Times{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}, ProgressCheckInterval: 10 * time.Second},
 			Plan{Step: Wait, After: 10 * time.Second, Why: "waiting for the pending checkpoint before the last-state upgrade"}},
 		{"last-state, max age: the latest checkpoint too old: savepoint", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), JobManager: true, HAMetadata: yes, Now: now,
-			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute)}},
+			Checkpoints: &checkpoints.Times{Completed: now.Add(-10 * time.Minute)}},
 			Plan{Step: TriggerSavepoint}},
 		{"last-state, max age: the savepoint instead under way", Input{Spec: with(maxAge, parallel3), Last: maxAge, Status: edit(edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), startedAt(now.Add(-time.Hour))), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes, Now: now,
-			Checkpoints: &CheckpointTimes{Completed: now.Add(-10 * time.Minute)}},
+			Checkpoints: &checkpoints.Times{Completed: now.Add(-10 * time.Minute)}},
 			Plan{Step: PollSavepoint}},
 		{"switched to last-state while an upgrade savepoint is under way: the HA checkpoint wins", Input{Spec: with(lastState, parallel3), Last: lastState, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), pendingTrigger(v1beta1.TriggerUpgrade, now)), JobManager: true, HAMetadata: yes},
 			Plan{Step: Delete, KeepHA: true}},
@@ -401,7 +402,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state by cancel: cancelled, checkpoints not read", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state by cancel: record the latest checkpoint", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-9", Retained: true}},
+			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-9", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-9"}}},
 		// Without HA (upstream since FLINK-35414): by cancellation, for
 		// any job Flink can cancel.
@@ -412,7 +413,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state without HA: cancelling", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, ProgressCheckInterval: time.Second},
 			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
 		{"last-state without HA: record the cancelled job's latest checkpoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{Completed: now, CompletedPath: "s3://b/chk-4", Retained: true}},
+			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-4", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-4"}}},
 		{"last-state without HA: suspend by cancellation", Input{Spec: with(noHA, suspend), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: CancelJob}},
@@ -443,10 +444,10 @@ func emptyStateCases(lastState *v1beta1.FlinkDeploymentSpec) []nextCase {
 		// (recorded, then deleted without HA metadata, its JobManager
 		// there or gone).
 		{"last-state by cancel: no state to restore: recorded", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{}},
+			Checkpoints: &checkpoints.Times{}},
 			Plan{Step: RecordEmptyState}},
 		{"last-state without HA: no state to restore: recorded", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{}},
+			Checkpoints: &checkpoints.Times{}},
 			Plan{Step: RecordEmptyState}},
 		{"last-state without HA: recorded without state, delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), noState), JobManager: true},
 			Plan{Step: Delete}},
@@ -459,10 +460,10 @@ func emptyStateCases(lastState *v1beta1.FlinkDeploymentSpec) []nextCase {
 		// A checkpoint Flink names without a path: nothing to restore
 		// from, a manual restore, as upstream.
 		{"last-state by cancel: latest checkpoint without a path", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{Completed: now, Retained: true}},
+			Checkpoints: &checkpoints.Times{Completed: now, Retained: true}},
 			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
 		{"last-state by cancel: a checkpoint without a time still restores", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &CheckpointTimes{CompletedPath: "s3://b/chk-2", Retained: true}},
+			Checkpoints: &checkpoints.Times{CompletedPath: "s3://b/chk-2", Retained: true}},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-2"}}},
 	}
 }
@@ -482,8 +483,8 @@ func cancelAgeCases() []nextCase {
 		}
 		return st
 	}
-	stale := &CheckpointTimes{Completed: now.Add(-10 * time.Minute), CompletedPath: "s3://b/chk-1"}
-	in := func(spec *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus, cps *CheckpointTimes) Input {
+	stale := &checkpoints.Times{Completed: now.Add(-10 * time.Minute), CompletedPath: "s3://b/chk-1"}
+	in := func(spec *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus, cps *checkpoints.Times) Input {
 		return Input{Spec: with(spec, parallel3), Last: spec, Status: st, JobManager: true, HAMetadata: ptr.To(true), Checkpoints: cps, Now: now, ProgressCheckInterval: time.Second}
 	}
 	return []nextCase{
@@ -491,13 +492,13 @@ func cancelAgeCases() []nextCase {
 			Plan{Step: CancelJob}},
 		{"without HA, max age: checkpoints not read yet", in(noHA, runningFor(), nil),
 			Plan{Step: ReadCheckpoints}},
-		{"without HA, max age: a recent checkpoint: cancel", in(noHA, runningFor(), &CheckpointTimes{Completed: now.Add(-20 * time.Second)}),
+		{"without HA, max age: a recent checkpoint: cancel", in(noHA, runningFor(), &checkpoints.Times{Completed: now.Add(-20 * time.Second)}),
 			Plan{Step: CancelJob}},
-		{"without HA, max age: a checkpoint pending: wait for it", in(noHA, runningFor(), &CheckpointTimes{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}),
+		{"without HA, max age: a checkpoint pending: wait for it", in(noHA, runningFor(), &checkpoints.Times{Completed: now.Add(-10 * time.Minute), Pending: now.Add(-5 * time.Second)}),
 			Plan{Step: Wait, After: time.Second, Why: "waiting for the pending checkpoint before the last-state upgrade"}},
 		{"without HA, max age: the latest checkpoint too old: savepoint", in(noHA, runningFor(), stale),
 			Plan{Step: TriggerSavepoint}},
-		{"without HA, max age: no checkpoint at all: savepoint", in(noHA, runningFor(), &CheckpointTimes{}),
+		{"without HA, max age: no checkpoint at all: savepoint", in(noHA, runningFor(), &checkpoints.Times{}),
 			Plan{Step: TriggerSavepoint}},
 		{"without HA, max age: the savepoint instead under way is followed, not cancelled", in(noHA, runningFor(pendingTrigger(v1beta1.TriggerUpgrade, now)), stale),
 			Plan{Step: PollSavepoint}},
@@ -507,7 +508,7 @@ func cancelAgeCases() []nextCase {
 			Plan{Step: CancelJob}},
 		{"without HA, max age: the suspend too takes a savepoint", Input{Spec: with(noHA, suspend), Last: noHA, Status: runningFor(), JobManager: true, Checkpoints: stale, Now: now},
 			Plan{Step: TriggerSavepoint}},
-		{"job-cancel.enabled, max age: a recent checkpoint: cancel", in(cancelHA, runningFor(), &CheckpointTimes{Completed: now.Add(-20 * time.Second)}),
+		{"job-cancel.enabled, max age: a recent checkpoint: cancel", in(cancelHA, runningFor(), &checkpoints.Times{Completed: now.Add(-20 * time.Second)}),
 			Plan{Step: CancelJob}},
 		{"job-cancel.enabled, max age: the latest checkpoint too old: savepoint", in(cancelHA, runningFor(), stale),
 			Plan{Step: TriggerSavepoint}},
