@@ -481,8 +481,10 @@ func FailureTrace(exceptions *api.JobExceptionsInfoWithHistory) string {
 }
 
 // FailureCause is the newest entry of Flink's exception history: the first
-// line of its stack trace, which names the exception and its message, at
-// most maxCauseLength long. When Flink cannot say, it says so.
+// line of its stack trace, which names the exception and its message, as
+// boundedText quotes the JobManager's text (valid UTF-8, no control
+// characters, cut at a character boundary past maxCauseLength bytes).
+// When Flink cannot say, it says so.
 func FailureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) string {
 	cause := noCause
 	switch {
@@ -495,10 +497,7 @@ func FailureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) strin
 	case exceptions.RootException != "":
 		cause = firstLine(exceptions.RootException, "")
 	}
-	if len(cause) > maxCauseLength {
-		cause = cause[:maxCauseLength] + "..."
-	}
-	return cause
+	return boundedText(cause, maxCauseLength)
 }
 
 // noCause is the cause of a failure Flink reports nothing about.

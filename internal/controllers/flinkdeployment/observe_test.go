@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -148,6 +150,9 @@ func TestReadinessTimeout(t *testing.T) {
 	}
 }
 
+// TestFailureCause: the cause is the first line of the newest exception,
+// quoted as hostile text: valid UTF-8 without control characters, cut at
+// a character boundary.
 func TestFailureCause(t *testing.T) {
 	entry := func(name, trace string) api.RootExceptionInfo {
 		return api.RootExceptionInfo{ExceptionName: name, Stacktrace: trace}
@@ -172,10 +177,20 @@ func TestFailureCause(t *testing.T) {
 		{"nothing reported", history(), nil, noCause},
 		{"no answer", nil, errors.New("503 Service Unavailable"), "its exceptions could not be read: 503 Service Unavailable"},
 		{"long message", history(entry("E", long)), nil, long[:maxCauseLength] + "..."},
+		// "é" is two bytes, the first the last within the limit.
+		{"a character straddling the limit", history(entry("E", long[:maxCauseLength-1]+"é tail")), nil, long[:maxCauseLength-1] + "..."},
+		{"control characters", history(entry("E", "java.lang.Exception: \x1b[31mred\x1b[0m\rdone\x00\x7f\n\tat x")), nil,
+			"java.lang.Exception:  [31mred [0m done  "},
+		{"invalid UTF-8", history(entry("E", "java.lang.Exception: \xff\xfe")), nil, "java.lang.Exception: \uFFFD"},
+		{"an unreadable answer's text", nil, errors.New("bad gateway:\nline\x1b"), "its exceptions could not be read: bad gateway: line "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := FailureCause(tc.exceptions, tc.err); got != tc.want {
+			got := FailureCause(tc.exceptions, tc.err)
+			if got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if !utf8.ValidString(got) || strings.ContainsFunc(got, unicode.IsControl) {
+				t.Errorf("got %q: invalid UTF-8 or control characters", got)
 			}
 		})
 	}
