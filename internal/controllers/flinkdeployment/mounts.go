@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,11 +88,11 @@ func lastSeen(e *corev1.Event) time.Time {
 }
 
 // boundedText is the member's text as the hub quotes it: valid UTF-8,
-// control characters (line breaks, escapes) made spaces, at most limit
+// control characters (C0, DEL and C1: line breaks, escapes) made spaces, at most limit
 // bytes, cut at a character boundary and marked "..." when cut.
 func boundedText(text string, limit int) string {
 	text = strings.Map(func(c rune) rune {
-		if c < ' ' || c == 0x7f {
+		if unicode.IsControl(c) {
 			return ' '
 		}
 		return c

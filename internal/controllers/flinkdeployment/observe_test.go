@@ -181,6 +181,8 @@ func TestFailureCause(t *testing.T) {
 		{"a character straddling the limit", history(entry("E", long[:maxCauseLength-1]+"é tail")), nil, long[:maxCauseLength-1] + "..."},
 		{"control characters", history(entry("E", "java.lang.Exception: \x1b[31mred\x1b[0m\rdone\x00\x7f\n\tat x")), nil,
 			"java.lang.Exception:  [31mred [0m done  "},
+		// C1 controls: NEL (a line break), CSI (an escape).
+		{"C1 control characters", history(entry("E", "java.lang.Exception: a\u0085b\u009b31mc")), nil, "java.lang.Exception: a b 31mc"},
 		{"invalid UTF-8", history(entry("E", "java.lang.Exception: \xff\xfe")), nil, "java.lang.Exception: \uFFFD"},
 		{"an unreadable answer's text", nil, errors.New("bad gateway:\nline\x1b"), "its exceptions could not be read: bad gateway: line "},
 	} {
