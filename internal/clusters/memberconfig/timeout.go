@@ -27,6 +27,29 @@ func RequestTimeout(cfg *rest.Config, d time.Duration) {
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &deadlineTransport{next: rt, timeout: d} })
 }
 
+type ownDeadlineKey struct{}
+
+// WithOwnDeadline marks the requests made with ctx, which must carry a
+// deadline, as bounded by that deadline instead of the member request
+// timeout: a jar upload through the member apiserver's service proxy,
+// whose budget grows with the jar's size (the apiserver itself does not
+// cut proxied requests: they are long-running). A ctx without a deadline
+// is returned unmarked, so nothing goes unbounded.
+func WithOwnDeadline(ctx context.Context) context.Context {
+	if _, ok := ctx.Deadline(); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, ownDeadlineKey{}, true)
+}
+
+// ownDeadline reports whether ctx was marked by WithOwnDeadline and still
+// has a deadline.
+func ownDeadline(ctx context.Context) bool {
+	_, bounded := ctx.Deadline()
+	marked, _ := ctx.Value(ownDeadlineKey{}).(bool)
+	return marked && bounded
+}
+
 // TimeoutError is the cause of a member request cancelled by RequestTimeout.
 type TimeoutError struct {
 	// Timeout is the deadline that passed.
@@ -51,6 +74,9 @@ type deadlineTransport struct {
 func (t *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if IsStreaming(req) {
 		return t.startWithin(req)
+	}
+	if ownDeadline(req.Context()) {
+		return t.next.RoundTrip(req)
 	}
 	cause := &TimeoutError{Timeout: t.timeout}
 	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout, cause)

@@ -1,6 +1,7 @@
 package memberconfig
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -150,4 +151,62 @@ func get(client *http.Client, url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// TestOwnDeadline sends a request marked WithOwnDeadline past the member
+// request timeout: its own deadline bounds it instead, and a mark on a
+// context without a deadline changes nothing.
+func TestOwnDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-time.After(3 * timeout):
+			_, _ = io.WriteString(w, "late")
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg := &rest.Config{Host: srv.URL}
+	RequestTimeout(cfg, timeout)
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, cancel := context.WithTimeout(context.Background(), 20*timeout)
+	defer cancel()
+	short, cancelShort := context.WithTimeout(context.Background(), timeout/2)
+	defer cancelShort()
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		want     string
+		wantErr  error
+		isMember bool
+	}{
+		{"own deadline beyond the member timeout", WithOwnDeadline(long), "late", nil, false},
+		{"own deadline shorter than the answer", WithOwnDeadline(short), "", context.DeadlineExceeded, false},
+		{"no deadline: the member timeout", WithOwnDeadline(context.Background()), "", nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(tc.ctx, http.MethodPost, srv.URL+"/api/v1/namespaces/n/services/s:rest/proxy/jars/upload", nil)
+			resp, err := client.Do(req)
+			var body []byte
+			if err == nil {
+				body, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			var te *TimeoutError
+			switch {
+			case tc.isMember && !errors.As(err, &te):
+				t.Fatalf("error %v, want the member request timeout", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			case tc.want != "" && (err != nil || string(body) != tc.want):
+				t.Fatalf("body %q, error %v; want %q", body, err, tc.want)
+			}
+		})
+	}
 }
