@@ -25,6 +25,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deadline"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
@@ -444,8 +445,12 @@ func (r *Reconciler) run(ctx context.Context, s *state, jm flinkrest.Client) err
 	}
 	defer jar.Close()
 	jarID, err := jm.UploadJar(ctx, name, jar)
+	// The upload had a budget of its own, beyond the reconcile deadline:
+	// what follows gets that deadline afresh.
+	ctx, cancel := deadline.Renew(ctx)
+	defer cancel()
 	if err != nil {
-		return r.jarProblem(s, fmt.Errorf("upload to session cluster %s: %w", s.session.Name, err))
+		return r.jarProblem(s, fmt.Errorf("upload of %s to session cluster %s: %w", name, s.session.Name, err))
 	}
 	defer func() {
 		if err := jm.DeleteJar(context.WithoutCancel(ctx), jarID); err != nil {

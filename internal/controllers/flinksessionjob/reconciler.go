@@ -28,6 +28,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deadline"
 	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
@@ -149,6 +150,12 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 	err = r.phases(ctx, s)
 	if err != nil && !requeue.IsWaiting(err) && s.problem.IsZero() {
 		s.problem = problem.New(problem.ReconcileFailed, "reconcile failed: "+err.Error())
+	}
+	if ctx.Err() != nil {
+		// The reconcile deadline passed: what stopped it is still written.
+		var cancel context.CancelFunc
+		ctx, cancel = deadline.Renew(ctx)
+		defer cancel()
 	}
 	if perr := r.persist(ctx, s); perr != nil && err == nil {
 		err = perr

@@ -30,6 +30,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/controllers/optionalkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/deadline"
 	"github.com/flink-hub/flink-hub/internal/observability"
 	"github.com/flink-hub/flink-hub/internal/sharding/handoff"
 	"github.com/flink-hub/flink-hub/internal/sharding/mcgate"
@@ -109,13 +110,11 @@ func Setup(mgr mcmanager.Manager, kind Kind, r reconcile.TypedReconciler[mcrecon
 }
 
 // Run runs one reconcile within the reconcile deadline and decides its
-// requeue (requeue.Result).
+// requeue (requeue.Result). A step with a budget of its own (a jar upload)
+// may go beyond the deadline (package deadline).
 func Run(ctx context.Context, opts flinkdeployment.Options, reconcile func(context.Context) (time.Duration, error)) (reconcile.Result, error) {
-	if d := opts.ReconcileTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
+	ctx, cancel := deadline.WithTimeout(ctx, opts.ReconcileTimeout)
+	defer cancel()
 	next, err := reconcile(ctx)
 	return requeue.Result(err, next, opts.ReconcileInterval)
 }
