@@ -142,6 +142,16 @@ func WithTimeout(d time.Duration) Option {
 // member apiserver's proxy, far beyond what the general timeout covers).
 const MinUploadRate = 1 << 20
 
+// MinUploadRateFloor is the lowest upload rate the hub accepts, so an
+// upload's budget stays bounded (a 256 MiB jar: about 68 minutes).
+const MinUploadRateFloor = 64 << 10
+
+// UploadBudget is the deadline of the upload of a jar of size bytes:
+// timeout plus size at rate bytes a second.
+func UploadBudget(size int64, timeout time.Duration, rate int64) time.Duration {
+	return timeout + time.Duration(float64(size)/float64(rate)*float64(time.Second))
+}
+
 // MaxUploadBytes is the jar size an upload's deadline assumes when the
 // reader cannot say its size: the largest jar the hub fetches by default.
 const MaxUploadBytes = 256 << 20
@@ -430,12 +440,15 @@ func (c *client) UploadJar(ctx context.Context, fileName string, jar io.Reader) 
 		}
 		pw.CloseWithError(err)
 	}()
-	r, err := callWithin(ctx, op, c.uploadTimeout(jar), func(ctx context.Context, e ...api.RequestEditorFn) (*api.UploadJarResponse, error) {
-		return c.api.UploadJarWithBodyWithResponse(ctx, mw.FormDataContentType(), pr, e...)
+	cut := &UploadCutError{Size: jarSize(jar), Budget: c.uploadTimeout(jar), Timeout: c.timeout, Rate: c.uploadRate}
+	ctx, body, stop := c.watchUpload(ctx, pr, cut)
+	r, err := callWithin(ctx, op, cut.Budget, func(ctx context.Context, e ...api.RequestEditorFn) (*api.UploadJarResponse, error) {
+		return c.api.UploadJarWithBodyWithResponse(ctx, mw.FormDataContentType(), body, e...)
 	})
+	stop()
 	pr.Close()
 	if err != nil {
-		return "", err
+		return "", cut.explain(ctx, err)
 	}
 	v, err := need(op, r, r.JSON200)
 	if err != nil {
@@ -455,7 +468,7 @@ func (c *client) UploadJar(ctx context.Context, fileName string, jar io.Reader) 
 // uploadTimeout is the deadline of jar's upload: the client's timeout
 // plus the jar's size at the slowest upload rate allowed for.
 func (c *client) uploadTimeout(jar io.Reader) time.Duration {
-	return c.timeout + time.Duration(float64(jarSize(jar))/float64(c.uploadRate)*float64(time.Second))
+	return UploadBudget(jarSize(jar), c.timeout, c.uploadRate)
 }
 
 // jarSize is how many bytes jar holds, as it can say (Len, Size or Stat,

@@ -28,6 +28,9 @@ type Options struct {
 	URLTemplate string
 	// Timeout bounds every Flink REST call.
 	Timeout time.Duration
+	// UploadMinRate is the slowest jar upload, in bytes a second, given
+	// time: an upload's budget is Timeout plus the jar at this rate.
+	UploadMinRate int64
 }
 
 // BindFlags registers the options as flags, with their defaults.
@@ -36,7 +39,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template).")
 	fs.StringVar(&o.URLTemplate, "flink-rest-url-template", "http://{{.Name}}-rest.{{.Namespace}}.svc:8081",
 		"Base URL of the url transport; "+PlaceholderCluster+", "+PlaceholderNamespace+" and "+PlaceholderName+" are replaced by the path-escaped values, nothing else is.")
-	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call.")
+	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call; a jar upload in which nothing moves for this long fails.")
+	fs.Int64Var(&o.UploadMinRate, "jar-upload-min-rate", MinUploadRate,
+		"Slowest jar upload to a session cluster, in bytes a second, given time: an upload may take --flink-rest-timeout plus the jar's size at this rate (not cut by --member-request-timeout or --reconcile-timeout).")
 }
 
 // Validate checks what NewResolver would refuse, and that the timeout is
@@ -44,6 +49,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 func (o Options) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--flink-rest-timeout must be positive, not %s: every Flink REST call would have expired before it started", o.Timeout)
+	}
+	if o.UploadMinRate != 0 && o.UploadMinRate < MinUploadRateFloor {
+		return fmt.Errorf("--jar-upload-min-rate must be at least %d bytes a second, not %d: the budget of a %d MiB upload would pass %s",
+			MinUploadRateFloor, o.UploadMinRate, MaxUploadBytes>>20, UploadBudget(MaxUploadBytes, o.Timeout, MinUploadRateFloor))
 	}
 	_, err := NewResolver(o)
 	if err != nil {
@@ -140,7 +149,7 @@ func (r *Resolver) Client(target Target, member *rest.Config) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(ep, WithTimeout(r.opts.Timeout))
+	return New(ep, WithTimeout(r.opts.Timeout), WithUploadRate(r.opts.UploadMinRate))
 }
 
 // memberTransport is the proxy transport built for one rest.Config.

@@ -40,3 +40,25 @@ func TestUploadTimeoutScalesWithTheJar(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadBudget: the budget is the timeout plus the jar at the rate,
+// bounded for the largest jar at the lowest rate the flag accepts.
+func TestUploadBudget(t *testing.T) {
+	cases := []struct {
+		size    int64
+		timeout time.Duration
+		rate    int64
+		want    time.Duration
+	}{
+		{0, 10 * time.Second, MinUploadRate, 10 * time.Second},
+		{300 << 20, 10 * time.Second, MinUploadRate, 310 * time.Second},
+		{MaxUploadBytes, 10 * time.Second, MinUploadRate, 266 * time.Second},
+		{MaxUploadBytes, 10 * time.Second, MinUploadRateFloor, 10*time.Second + 4096*time.Second},
+		{1 << 20, time.Second, 512 << 10, 3 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := UploadBudget(tc.size, tc.timeout, tc.rate); got != tc.want {
+			t.Errorf("UploadBudget(%d, %s, %d) = %s, want %s", tc.size, tc.timeout, tc.rate, got, tc.want)
+		}
+	}
+}
