@@ -59,7 +59,7 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 			flinkv1beta1.ModeNative:     native.New(),
 			flinkv1beta1.ModeStandalone: standalone.New(),
 		},
-		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		JobManagers: flinkdeployment.RESTClients(resolver, c.FlinkREST.ClientOptions()...),
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
 		Adoptions:   hub.Provider,
@@ -98,7 +98,7 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 	}
 	r := &flinksessionjob.Reconciler{
 		Clusters:    mgr,
-		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		JobManagers: flinkdeployment.RESTClients(resolver, c.FlinkREST.ClientOptions()...),
 		Jars:        jars,
 		Options:     c.Reconcile,
 		Defaults:    hub.Defaults,
@@ -124,7 +124,7 @@ func setupSnapshots(hub *clusters.Hub, c Config, elector *sharding.Elector, reso
 	}
 	r := &flinkstatesnapshot.Reconciler{
 		Clusters:    mgr,
-		JobManagers: flinkdeployment.RESTClients(resolver, flinkrest.WithTimeout(c.FlinkREST.Timeout)),
+		JobManagers: flinkdeployment.RESTClients(resolver, c.FlinkREST.ClientOptions()...),
 		Options:     c.Reconcile,
 		CacheCheck:  confirmer,
 	}

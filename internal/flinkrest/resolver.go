@@ -44,6 +44,12 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"Slowest jar upload to a session cluster, in bytes a second, given time: an upload may take --flink-rest-timeout plus the jar's size at this rate (not cut by --member-request-timeout or --reconcile-timeout).")
 }
 
+// ClientOptions are the client settings the options hold: the timeout
+// and the upload rate.
+func (o Options) ClientOptions() []Option {
+	return []Option{WithTimeout(o.Timeout), WithUploadRate(o.UploadMinRate)}
+}
+
 // Validate checks what NewResolver would refuse, and that the timeout is
 // positive.
 func (o Options) Validate() error {
@@ -149,7 +155,7 @@ func (r *Resolver) Client(target Target, member *rest.Config) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(ep, WithTimeout(r.opts.Timeout), WithUploadRate(r.opts.UploadMinRate))
+	return New(ep, r.opts.ClientOptions()...)
 }
 
 // memberTransport is the proxy transport built for one rest.Config.

@@ -106,3 +106,24 @@ func TestOptionsValidateTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsValidateUploadRate: an upload rate below the floor, which
+// would make an upload's budget hours long, is refused naming the flag;
+// unset (0) keeps the default.
+func TestOptionsValidateUploadRate(t *testing.T) {
+	for _, tc := range []struct {
+		rate    int64
+		refused bool
+	}{
+		{0, false},
+		{1, true},
+		{flinkrest.MinUploadRateFloor - 1, true},
+		{flinkrest.MinUploadRateFloor, false},
+		{flinkrest.MinUploadRate, false},
+	} {
+		err := flinkrest.Options{Transport: flinkrest.TransportProxy, Timeout: time.Second, UploadMinRate: tc.rate}.Validate()
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "--jar-upload-min-rate must be at least")) {
+			t.Errorf("rate %d: %v, want refused: %v", tc.rate, err, tc.refused)
+		}
+	}
+}
