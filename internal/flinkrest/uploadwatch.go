@@ -48,13 +48,13 @@ func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
-// explain turns err, from an upload ctx cut short (stalled, or its
-// budget passed), into a Timeout *Error whose message is cut's; other
+// explain turns err, from an upload cut short (stalled, or its budget
+// passed: cut.Elapsed is set), into a Timeout *Error whose message is cut's; other
 // errors are returned as they are.
 func (cut *UploadCutError) explain(ctx context.Context, err error) error {
 	var cause *UploadCutError
-	if !errors.As(context.Cause(ctx), &cause) && !errors.Is(ctx.Err(), context.DeadlineExceeded) && !IsTimeout(err) {
-		return err
+	if !errors.As(context.Cause(ctx), &cause) && cut.Elapsed < cut.Budget {
+		return err // not the budget's doing
 	}
 	var e *Error
 	if !errors.As(err, &e) {
