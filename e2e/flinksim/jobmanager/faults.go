@@ -1,6 +1,7 @@
 package jobmanager
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -45,6 +46,12 @@ type Faults struct {
 	// Flink does once its operation cache dropped the trigger
 	// (rest.async.store-duration) or the JobManager restarted.
 	ForgetTriggers bool
+	// UploadRate, if set, reads a jar upload's body (POST /jars/upload) at
+	// most this many bytes a second: a slow link to the JobManager.
+	UploadRate int64
+	// UploadStallAfter, if set, stops reading a jar upload's body after
+	// this many bytes, until the client gives up: a stalled transfer.
+	UploadStallAfter int64
 }
 
 // SetFaults replaces the injected faults.
@@ -112,6 +119,9 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 			}
 			return
 		}
+		if isJarUpload(r) && (f.UploadRate > 0 || f.UploadStallAfter > 0) {
+			r.Body = &slowBody{ReadCloser: r.Body, rate: f.UploadRate, stallAfter: f.UploadStallAfter, done: r.Context().Done(), stop: jm.stop}
+		}
 		if f.LoseRunAnswers && isJarRun(r) {
 			changed := jm.faultsChange()
 			next.ServeHTTP(discardWriter{header: http.Header{}}, r)
@@ -138,6 +148,47 @@ func isSavepointTrigger(r *http.Request) bool {
 // isJarRun reports a jar run (a job submission).
 func isJarRun(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/jars/") && strings.HasSuffix(r.URL.Path, "/run")
+}
+
+func isJarUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/jars/upload"
+}
+
+// slowBodySteps is how many reads a second a slow body allows.
+const slowBodySteps = 20
+
+// slowBody is a request body read at most rate bytes a second (in
+// slowBodySteps reads), and not at all after stallAfter bytes, until the
+// request or the JobManager ends.
+type slowBody struct {
+	io.ReadCloser
+	rate, stallAfter, read int64
+	done, stop             <-chan struct{}
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.stallAfter > 0 && b.read >= b.stallAfter {
+		select {
+		case <-b.done:
+		case <-b.stop:
+		}
+		return 0, io.ErrUnexpectedEOF
+	}
+	if b.rate > 0 {
+		p = p[:min(int64(len(p)), max(b.rate/slowBodySteps, 1))]
+		t := time.NewTimer(time.Second / slowBodySteps)
+		defer t.Stop()
+		select {
+		case <-b.done:
+			return 0, io.ErrUnexpectedEOF
+		case <-b.stop:
+			return 0, io.ErrUnexpectedEOF
+		case <-t.C:
+		}
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	return n, err
 }
 
 // discardWriter is a ResponseWriter whose answer nobody reads.

@@ -1,0 +1,82 @@
+package flinksim_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
+	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+)
+
+// TestJarUploadThroughProxy uploads jars to a session cluster through the
+// member apiserver's service proxy with the hub's member config, whose
+// every request has the member request timeout: an upload over a slow
+// link that takes twice that timeout succeeds within its own budget (it
+// was cut at the member request timeout), and one whose transfer stalls
+// fails after the Flink REST timeout, saying so, long before its budget.
+func TestJarUploadThroughProxy(t *testing.T) {
+	network := netns.ForTest(t)
+	ctx := context.Background()
+	ns := namespace(t)
+	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, Log: testLogger(t)})
+	if err := sim.AddMember("m1", member.Config); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	session := nativeCluster("uploads", ns, "kubernetes-session", "")
+	create(t, session)
+
+	const memberTimeout = time.Second
+	hubConfig := rest.CopyConfig(member.Config)
+	memberconfig.RequestTimeout(hubConfig, memberTimeout)
+	// Uploads given time down to 32 KiB/s: the simulated link is 64 KiB/s.
+	resolver, err := flinkrest.NewResolver(flinkrest.Options{Timeout: memberTimeout, UploadMinRate: 32 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flink, err := resolver.Client(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: session.name}, hubConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "session JobManager", func() error { return runningPods(t, session, "jobmanager", 1) })
+	eventually(t, "session REST", func() error { _, err := flink.Config(ctx); return err })
+
+	setUploadFaults(t, sim, ns, session.name, jobmanager.Faults{UploadRate: 64 << 10})
+	start := time.Now()
+	jar := append([]byte("PK\x03\x04"), make([]byte, 128<<10)...) // 2 s at 64 KiB/s
+	if _, err := flink.UploadJar(ctx, "job.jar", bytes.NewReader(jar)); err != nil {
+		t.Fatalf("upload over a slow link, %s in: %v", time.Since(start), err)
+	}
+	if took := time.Since(start); took < 2*memberTimeout {
+		t.Fatalf("upload took %s: the simulated link did not slow it past the member request timeout", took)
+	}
+
+	// Larger than the buffers on the way, which take a jar's last
+	// megabytes at once; its budget is more than half an hour.
+	setUploadFaults(t, sim, ns, session.name, jobmanager.Faults{UploadStallAfter: 64 << 10})
+	start = time.Now()
+	_, err = flink.UploadJar(ctx, "big.jar", bytes.NewReader(make([]byte, 64<<20)))
+	took := time.Since(start)
+	if !flinkrest.IsTimeout(err) || !strings.Contains(err.Error(), "stalled") || !strings.Contains(err.Error(), "64.0 MiB") {
+		t.Fatalf("stalled upload after %s: %v; want a timeout saying it stalled and the jar's size", took, err)
+	}
+	if took > 30*time.Second {
+		t.Fatalf("stalled upload failed after %s, want soon after the %s without progress", took, memberTimeout)
+	}
+}
+
+// setUploadFaults injects f into the session cluster's JobManager.
+func setUploadFaults(t *testing.T, sim *flinksim.Simulator, ns, name string, f jobmanager.Faults) {
+	t.Helper()
+	if err := sim.SetFaults("m1", ns, name, flinksim.ClusterFaults{JobManager: f}); err != nil {
+		t.Fatal(err)
+	}
+}
