@@ -18,14 +18,8 @@ import (
 // apiserver's service proxy to JobManagers served on a network namespace's
 // veth address (the apiserver refuses loopback endpoints).
 func TestProxyTransport(t *testing.T) {
-	network := netns.ForTest(t)
 	ctx := context.Background()
-	ns := namespace(t)
-	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: 100 * time.Millisecond, Log: testLogger(t)})
-	if err := sim.AddMember("m1", member.Config); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Stop)
+	_, network, ns := proxiedSimulator(t, 100*time.Millisecond)
 	resolver, err := flinkrest.NewResolver(flinkrest.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +66,22 @@ func TestProxyTransport(t *testing.T) {
 
 	// The session cluster: jars through the proxy.
 	checkSessionThroughProxy(t, ctx, clientFor(session.name), session)
+}
+
+// proxiedSimulator starts a simulator of member "m1" in a namespace of
+// its own whose JobManagers answer on a network namespace's veth address,
+// so the member apiserver's service proxy reaches them; it stops with the
+// test.
+func proxiedSimulator(t *testing.T, checkpointInterval time.Duration) (*flinksim.Simulator, *netns.Network, string) {
+	t.Helper()
+	network := netns.ForTest(t)
+	ns := namespace(t)
+	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, CheckpointInterval: checkpointInterval, Log: testLogger(t)})
+	if err := sim.AddMember("m1", member.Config); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	return sim, network, ns
 }
 
 // checkApplicationThroughProxy makes every call of an application

@@ -11,7 +11,6 @@ import (
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
-	"github.com/flink-hub/flink-hub/e2e/flinksim/netns"
 	"github.com/flink-hub/flink-hub/internal/clusters/memberconfig"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 )
@@ -23,14 +22,8 @@ import (
 // was cut at the member request timeout), and one whose transfer stalls
 // fails after the Flink REST timeout, saying so, long before its budget.
 func TestJarUploadThroughProxy(t *testing.T) {
-	network := netns.ForTest(t)
 	ctx := context.Background()
-	ns := namespace(t)
-	sim := flinksim.New(flinksim.Options{Network: network, Namespace: ns, Log: testLogger(t)})
-	if err := sim.AddMember("m1", member.Config); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Stop)
+	sim, _, ns := proxiedSimulator(t, 0)
 	session := nativeCluster("uploads", ns, "kubernetes-session", "")
 	create(t, session)
 
