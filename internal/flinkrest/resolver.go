@@ -39,7 +39,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"How to reach JobManagers: 'proxy' (member apiserver service proxy) or 'url' (--flink-rest-url-template).")
 	fs.StringVar(&o.URLTemplate, "flink-rest-url-template", "http://{{.Name}}-rest.{{.Namespace}}.svc:8081",
 		"Base URL of the url transport; "+PlaceholderCluster+", "+PlaceholderNamespace+" and "+PlaceholderName+" are replaced by the path-escaped values, nothing else is.")
-	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call; a jar upload in which nothing moves for this long fails.")
+	fs.DurationVar(&o.Timeout, "flink-rest-timeout", DefaultTimeout, "Timeout of each Flink REST call; a jar upload in which nothing moves for this long plus 4 MiB at --jar-upload-min-rate fails as stalled.")
 	fs.Int64Var(&o.UploadMinRate, "jar-upload-min-rate", MinUploadRate,
 		"Slowest jar upload to a session cluster, in bytes a second, given time: an upload may take --flink-rest-timeout plus the jar's size at this rate (not cut by --member-request-timeout or --reconcile-timeout).")
 }

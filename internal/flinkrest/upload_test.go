@@ -83,7 +83,8 @@ func slowUploadServer(t *testing.T, step time.Duration, stallAt int) string {
 
 // TestUploadBoundsAndStalls: an upload that keeps moving runs past the
 // client's timeout within its budget; one that stops moving fails after
-// the client's timeout, long before its budget, saying it stalled; one
+// the client's timeout plus what the buffers take at the rate, long
+// before its budget, saying it stalled; one
 // slower than the rate its budget allows fails at the budget. Each
 // failure names the jar's size, the time it got and the setting.
 func TestUploadBoundsAndStalls(t *testing.T) {
@@ -99,7 +100,9 @@ func TestUploadBoundsAndStalls(t *testing.T) {
 		{"moving, past the timeout", 256 << 10, 40 * time.Millisecond, 0, 64 << 10, nil, 5 * time.Second},
 		// Larger than the connection's buffers, which take a jar's last
 		// megabytes at once.
-		{"stalled after 64 KiB", 32 << 20, 0, 64 << 10, 1 << 10, []string{"stalled", "32.0 MiB", "--flink-rest-timeout", "sent in"}, 3 * time.Second},
+		// 16 MiB/s: nothing moving for 300ms + 4 MiB at that rate is a
+		// stall, well before the budget of 300ms + 2s.
+		{"stalled after 64 KiB", 32 << 20, 0, 64 << 10, 16 << 20, []string{"stalled", "32.0 MiB", "nothing moved for 550ms", "--flink-rest-timeout", "sent in"}, 2 * time.Second},
 		{"slower than the budget allows", 256 << 10, 100 * time.Millisecond, 0, 1 << 20, []string{"256.0 KiB", "not done within", "--jar-upload-min-rate 1.0 MiB/s", "sent"}, 3 * time.Second},
 	}
 	for _, tc := range cases {

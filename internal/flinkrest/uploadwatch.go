@@ -25,15 +25,25 @@ type UploadCutError struct {
 	Rate            int64
 	// Elapsed is the time the upload ran.
 	Elapsed time.Duration
-	// Stalled is true when nothing moved for Timeout.
+	// StallTimeout is how long nothing may move: Timeout plus
+	// UploadBufferBytes at Rate.
+	StallTimeout time.Duration
+	// Stalled is true when nothing moved for StallTimeout.
 	Stalled bool
 }
 
+// UploadBufferBytes is how much a connection's buffers may take of an
+// upload at once (Linux grows a socket's send buffer to 4 MiB), and so
+// how long a writer may see nothing move on a link at the slowest rate
+// allowed: a stall is nothing moving for the timeout plus this at the
+// rate.
+const UploadBufferBytes = 4 << 20
+
 func (e *UploadCutError) Error() string {
 	if e.Stalled {
-		return fmt.Sprintf("jar upload of %s stalled: nothing moved for %s (--flink-rest-timeout) after %s sent in %s; "+
+		return fmt.Sprintf("jar upload of %s stalled: nothing moved for %s (--flink-rest-timeout %s plus 4 MiB at --jar-upload-min-rate %s/s) after %s sent in %s; "+
 			"the JobManager or the way to it (the member apiserver's service proxy) stopped taking the jar",
-			mib(e.Size), e.Timeout, mib(e.Sent), e.Elapsed.Round(time.Millisecond))
+			mib(e.Size), e.StallTimeout.Round(time.Millisecond), e.Timeout, mib(e.Rate), mib(e.Sent), e.Elapsed.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("jar upload of %s not done within its %s (--flink-rest-timeout %s plus the jar at --jar-upload-min-rate %s/s); %s sent. "+
 		"On a slower link to the JobManager lower --jar-upload-min-rate",
@@ -68,14 +78,15 @@ func (cut *UploadCutError) explain(ctx context.Context, err error) error {
 // reconcile deadline and the member request timeout (deadline.Beyond,
 // memberconfig.WithOwnDeadline) for cut.Budget, and is cancelled, with
 // cut as its cause, when the budget passes or when no byte is taken from
-// body for cut.Timeout. Once body is all taken only the budget bounds the
+// body for cut.StallTimeout. Once body is all taken only the budget bounds the
 // answer: the connection's buffers (megabytes) may still be draining over
 // a slow link. stop ends the watch.
 func (c *client) watchUpload(ctx context.Context, body io.Reader, cut *UploadCutError) (context.Context, io.Reader, func()) {
 	start := time.Now()
+	cut.StallTimeout = UploadBudget(UploadBufferBytes, cut.Timeout, cut.Rate)
 	ctx, cancelBudget := deadline.Beyond(ctx, cut.Budget)
 	ctx, cancel := context.WithCancelCause(ctx)
-	stalled := time.AfterFunc(cut.Timeout, func() {
+	stalled := time.AfterFunc(cut.StallTimeout, func() {
 		cut.Stalled = true
 		cancel(cut)
 	})
@@ -84,7 +95,7 @@ func (c *client) watchUpload(ctx context.Context, body io.Reader, cut *UploadCut
 		if done {
 			stalled.Stop()
 		} else {
-			stalled.Reset(cut.Timeout)
+			stalled.Reset(cut.StallTimeout)
 		}
 	}}
 	stop := func() {
