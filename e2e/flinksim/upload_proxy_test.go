@@ -20,7 +20,8 @@ import (
 // every request has the member request timeout: an upload over a slow
 // link that takes twice that timeout succeeds within its own budget (it
 // was cut at the member request timeout), and one whose transfer stalls
-// fails after the Flink REST timeout, saying so, long before its budget.
+// fails once nothing moved for its stall timeout, saying so, long before
+// its budget.
 func TestJarUploadThroughProxy(t *testing.T) {
 	ctx := context.Background()
 	sim, _, ns := proxiedSimulator(t, 0)
@@ -52,18 +53,36 @@ func TestJarUploadThroughProxy(t *testing.T) {
 		t.Fatalf("upload took %s: the simulated link did not slow it past the member request timeout", took)
 	}
 
-	// Larger than the buffers on the way, which take a jar's last
-	// megabytes at once; its budget is more than half an hour.
+	// Larger than the buffers on the way, which take megabytes at once.
+	// At 16 MiB/s nothing moving for 1.25 s is a stall; the budget is 5 s.
+	fast, err := flinkrest.New(mustEndpoint(t, ns, session.name, hubConfig), flinkrest.WithTimeout(memberTimeout), flinkrest.WithUploadRate(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
 	setUploadFaults(t, sim, ns, session.name, jobmanager.Faults{UploadStallAfter: 64 << 10})
 	start = time.Now()
-	_, err = flink.UploadJar(ctx, "big.jar", bytes.NewReader(make([]byte, 64<<20)))
+	_, err = fast.UploadJar(ctx, "big.jar", bytes.NewReader(make([]byte, 64<<20)))
 	took := time.Since(start)
 	if !flinkrest.IsTimeout(err) || !strings.Contains(err.Error(), "stalled") || !strings.Contains(err.Error(), "64.0 MiB") {
 		t.Fatalf("stalled upload after %s: %v; want a timeout saying it stalled and the jar's size", took, err)
 	}
-	if took > 30*time.Second {
-		t.Fatalf("stalled upload failed after %s, want soon after the %s without progress", took, memberTimeout)
+	if took > 4*time.Second {
+		t.Fatalf("stalled upload failed after %s, want soon after 1.25s without progress", took)
 	}
+}
+
+// mustEndpoint is the proxy endpoint of a session cluster of member m1.
+func mustEndpoint(t *testing.T, ns, name string, cfg *rest.Config) flinkrest.Endpoint {
+	t.Helper()
+	resolver, err := flinkrest.NewResolver(flinkrest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := resolver.Endpoint(flinkrest.Target{Cluster: "m1", Namespace: ns, Name: name}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
 }
 
 // setUploadFaults injects f into the session cluster's JobManager.

@@ -154,11 +154,11 @@ func isJarUpload(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/jars/upload"
 }
 
-// slowBodySteps is how many reads a second a slow body allows.
+// slowBodySteps is how many reads a second a slow body allows at most.
 const slowBodySteps = 20
 
-// slowBody is a request body read at most rate bytes a second (in
-// slowBodySteps reads), and not at all after stallAfter bytes, until the
+// slowBody is a request body read at most rate bytes a second (each read
+// waits the time its bytes take at the rate), and not at all after stallAfter bytes, until the
 // request or the JobManager ends.
 type slowBody struct {
 	io.ReadCloser
@@ -176,18 +176,21 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	}
 	if b.rate > 0 {
 		p = p[:min(int64(len(p)), max(b.rate/slowBodySteps, 1))]
-		t := time.NewTimer(time.Second / slowBodySteps)
-		defer t.Stop()
-		select {
-		case <-b.done:
-			return 0, io.ErrUnexpectedEOF
-		case <-b.stop:
-			return 0, io.ErrUnexpectedEOF
-		case <-t.C:
-		}
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.read += int64(n)
+	if b.rate > 0 && n > 0 {
+		// The time n bytes take at the rate.
+		t := time.NewTimer(time.Duration(int64(n) * int64(time.Second) / b.rate))
+		defer t.Stop()
+		select {
+		case <-b.done:
+			return n, io.ErrUnexpectedEOF
+		case <-b.stop:
+			return n, io.ErrUnexpectedEOF
+		case <-t.C:
+		}
+	}
 	return n, err
 }
 
