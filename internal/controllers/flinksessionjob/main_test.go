@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -21,6 +22,9 @@ import (
 )
 
 const memberName = hubtest.MemberName
+
+// reconcileTimeout is the session job controller's reconcile deadline.
+const reconcileTimeout = 8 * time.Second
 
 var (
 	fleet  *framework.Fleet
@@ -70,6 +74,11 @@ func setupControllers(mgr mcmanager.Manager, resolver *flinkrest.Resolver, cache
 	if err != nil {
 		return err
 	}
-	sj := &flinksessionjob.Reconciler{Clusters: mgr, JobManagers: flinkdeployment.RESTClients(resolver), Jars: jars, Options: hubtest.Options()}
+	// A reconcile deadline shorter than a slow upload
+	// (TestSlowAndStalledJarUploads); no other reconcile of a session job
+	// waits.
+	opts := hubtest.Options()
+	opts.ReconcileTimeout = reconcileTimeout
+	sj := &flinksessionjob.Reconciler{Clusters: mgr, JobManagers: flinkdeployment.RESTClients(resolver), Jars: jars, Options: opts}
 	return sj.SetupWithManager(mgr, flinksessionjob.SetupOptions{Gate: hubtest.AllowAll{}, Replica: "test", MaxConcurrentReconciles: 4, MemberWorkerShare: 1})
 }
