@@ -50,7 +50,8 @@ type Faults struct {
 	// most this many bytes a second: a slow link to the JobManager.
 	UploadRate int64
 	// UploadStallAfter, if set, stops reading a jar upload's body after
-	// this many bytes, until the client gives up: a stalled transfer.
+	// this many bytes, until the request ends, the faults change or the
+	// JobManager stops: a stalled transfer.
 	UploadStallAfter int64
 }
 
@@ -120,7 +121,7 @@ func (jm *JobManager) faultMiddleware(next http.Handler) http.Handler {
 			return
 		}
 		if isJarUpload(r) && (f.UploadRate > 0 || f.UploadStallAfter > 0) {
-			r.Body = &slowBody{ReadCloser: r.Body, rate: f.UploadRate, stallAfter: f.UploadStallAfter, done: r.Context().Done(), stop: jm.stop}
+			r.Body = &slowBody{ReadCloser: r.Body, rate: f.UploadRate, stallAfter: f.UploadStallAfter, done: r.Context().Done(), stop: jm.stop, changed: jm.faultsChange()}
 		}
 		if f.LoseRunAnswers && isJarRun(r) {
 			changed := jm.faultsChange()
@@ -158,12 +159,16 @@ func isJarUpload(r *http.Request) bool {
 const slowBodySteps = 20
 
 // slowBody is a request body read at most rate bytes a second (each read
-// waits the time its bytes take at the rate), and not at all after stallAfter bytes, until the
-// request or the JobManager ends.
+// waits the time its bytes take at the rate), and not at all after
+// stallAfter bytes (a stall).
 type slowBody struct {
 	io.ReadCloser
 	rate, stallAfter, read int64
-	done, stop             <-chan struct{}
+	// A stall ends when the request is done, the JobManager stops or the
+	// faults change: a server does not see its client go while it reads
+	// nothing, and a stalled handler left alone would keep its server's
+	// Close waiting.
+	done, stop, changed <-chan struct{}
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
@@ -171,6 +176,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 		select {
 		case <-b.done:
 		case <-b.stop:
+		case <-b.changed:
 		}
 		return 0, io.ErrUnexpectedEOF
 	}

@@ -79,12 +79,11 @@ func Start(hubCluster, member *framework.ControlPlane, setup Setup) (*Hub, error
 	srv := httptest.NewServer(sim.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
-	h := &Hub{Sim: sim, SimURL: srv.URL, stop: func() { cancel(); <-stopped; srv.Close(); sim.Stop() }}
+	h := &Hub{Sim: sim, SimURL: srv.URL, stop: func() { cancel(); <-stopped; stopServing(sim, srv) }}
 	cl, err := startManager(ctx, hubCluster, member, srv.URL, setup, stopped)
 	if err != nil {
 		cancel()
-		srv.Close()
-		sim.Stop()
+		stopServing(sim, srv)
 		return nil, err
 	}
 	h.Member = cl
@@ -142,4 +141,14 @@ func FlinkDeployments(mgr mcmanager.Manager, resolver *flinkrest.Resolver) (*fli
 	}
 	// One member: nothing to share the workers with.
 	return r, r.SetupWithManager(mgr, flinkdeployment.SetupOptions{Gate: AllowAll{}, Replica: "test", MemberWorkerShare: 1})
+}
+
+// stopServing stops the simulated JobManagers, then their server: a
+// handler that holds a request on purpose (a stalled upload, a hang) ends
+// when its JobManager stops, and httptest.Server.Close waits for every
+// active handler. Connections the stop did not end are closed first.
+func stopServing(sim *flinksim.Simulator, srv *httptest.Server) {
+	sim.Stop()
+	srv.CloseClientConnections()
+	srv.Close()
 }
