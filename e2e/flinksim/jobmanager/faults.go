@@ -42,6 +42,16 @@ type Faults struct {
 	// learns it (a reset, a timeout); the hold lets a test end the job,
 	// and expire it, before the client looks again.
 	LoseRunAnswers bool
+	// HoldCancelling keeps a job being cancelled CANCELLING, as Flink does
+	// while a task does not acknowledge its cancellation (a TaskManager
+	// stuck in user code or unreachable): it goes on to CANCELED once the
+	// fault is lifted.
+	HoldCancelling bool
+	// HoldSavepoints keeps savepoints and stop-with-savepoints IN_PROGRESS
+	// (the job RUNNING meanwhile), as Flink does while a task does not
+	// acknowledge the savepoint's barrier: each completes once the fault
+	// is lifted and its duration has passed.
+	HoldSavepoints bool
 	// ForgetTriggers answers 404 to every savepoint status request, as
 	// Flink does once its operation cache dropped the trigger
 	// (rest.async.store-duration) or the JobManager restarted.

@@ -154,7 +154,8 @@ func (jm *JobManager) freeSlotsLocked(except *job) int {
 func (jm *JobManager) advanceLocked(now time.Time) {
 	for _, id := range jm.order {
 		j := jm.jobs[id]
-		if j.next != "" && !now.Before(j.nextAt) {
+		held := jm.faults.HoldCancelling && j.state == state(api.JobStatusCANCELLING)
+		if j.next != "" && !now.Before(j.nextAt) && !held {
 			switch api.JobStatus(j.next) {
 			case api.JobStatusRUNNING:
 				if jm.freeSlotsLocked(j) >= jm.neededSlots(j) {
@@ -192,7 +193,7 @@ func (jm *JobManager) advanceLocked(now time.Time) {
 			}
 		}
 		for _, op := range j.savepoints {
-			if !op.done && !now.Before(op.doneAt) {
+			if !op.done && !now.Before(op.doneAt) && !jm.faults.HoldSavepoints {
 				jm.finishSavepoint(j, op, now)
 			}
 		}

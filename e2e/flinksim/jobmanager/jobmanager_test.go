@@ -175,6 +175,53 @@ func TestInjectedSavepointAndCheckpointFailures(t *testing.T) {
 	}
 }
 
+// TestHeldCancellationAndSavepoints: HoldCancelling keeps a cancelled job
+// CANCELLING, and HoldSavepoints a stop-with-savepoint IN_PROGRESS with
+// the job RUNNING, well past their durations; once the fault is lifted
+// each goes on as Flink's state machine does (CANCELED; the savepoint
+// completed and the job FINISHED).
+func TestHeldCancellationAndSavepoints(t *testing.T) {
+	id := strings.Repeat("c", 32)
+	hold := 200 * time.Millisecond // twenty times the cancellation and the savepoint
+	for _, tc := range []struct {
+		name   string
+		faults jobmanager.Faults
+		path   string
+		body   any
+		held   api.JobStatus
+		ended  api.JobStatus
+	}{
+		{"cancel", jobmanager.Faults{HoldCancelling: true}, "/jobs/" + id + "?mode=cancel", nil, api.JobStatusCANCELLING, api.JobStatusCANCELED},
+		{"stop-with-savepoint", jobmanager.Faults{HoldSavepoints: true}, "/jobs/" + id + "/stop", api.StopWithSavepointRequestBody{}, api.JobStatusRUNNING, api.JobStatusFINISHED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jm, url := start(t, jobmanager.Config{ClusterID: "c", Application: true, SavepointDir: "s3://sp", CancelDelay: 10 * time.Millisecond,
+				SavepointDuration: 10 * time.Millisecond, Job: jobmanager.JobSpec{JobID: id}})
+			jm.SetTaskManagers([]string{"tm"})
+			eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+			jm.SetFaults(tc.faults)
+			method := http.MethodPost
+			if tc.body == nil {
+				method = http.MethodPatch
+			}
+			if code := do(t, method, url+tc.path, tc.body, nil); code != http.StatusAccepted {
+				t.Fatalf("%s %s: HTTP %d", method, tc.path, code)
+			}
+			framework.Hold(t, hold, string(tc.held)+" while held", func() error {
+				if j := jm.Jobs()[0]; j.State != tc.held || j.Savepoint != nil {
+					return fmt.Errorf("job %s, savepoint %+v", j.State, j.Savepoint)
+				}
+				return nil
+			})
+			jm.SetFaults(jobmanager.Faults{})
+			eventually(t, string(tc.ended)+" once lifted", state(jm, tc.ended))
+			if j := jm.Jobs()[0]; (tc.ended == api.JobStatusFINISHED) != (j.Savepoint != nil) {
+				t.Errorf("savepoint %+v after %s", j.Savepoint, tc.ended)
+			}
+		})
+	}
+}
+
 func TestBoundedJobFinishesOnItsOwn(t *testing.T) {
 	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, Job: jobmanager.JobSpec{Bounded: true, FinishAfter: 50 * time.Millisecond}})
 	jm.SetTaskManagers([]string{"tm"})
