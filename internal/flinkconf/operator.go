@@ -187,15 +187,22 @@ var deprecatedKeys = map[string][]string{
 // OperatorSetting is conf's value of an operator setting, under its name or
 // a deprecated one; "" when unset.
 func OperatorSetting(conf map[string]string, key string) string {
+	v, _ := LookupOperatorSetting(conf, key)
+	return v
+}
+
+// LookupOperatorSetting is conf's value of a setting, under its name or a
+// deprecated one, and whether conf sets it.
+func LookupOperatorSetting(conf map[string]string, key string) (string, bool) {
 	if v, ok := conf[key]; ok {
-		return v
+		return v, true
 	}
 	for _, old := range deprecatedKeys[key] {
 		if v, ok := conf[old]; ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // settingOf is the setting key names, under its name or a deprecated one.

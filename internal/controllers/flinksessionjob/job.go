@@ -715,22 +715,23 @@ func (s *state) setting(key string) string {
 	return v
 }
 
-// lookup is setting's value of key and the configuration it comes
-// from, named for a message; "" and "" when none sets it.
+// lookup is setting's value of key (under its name or a name upstream
+// deprecated) and the configuration it comes from, named for a message;
+// "" and "" when none sets it.
 func (s *state) lookup(key string) (value, source string) {
 	if conf, err := s.job.Spec.FlatConfiguration(); err == nil {
-		if v, ok := conf[key]; ok {
+		if v, ok := flinkconf.LookupOperatorSetting(conf, key); ok {
 			return v, "spec.flinkConfiguration"
 		}
 	}
 	if s.session != nil {
 		if conf, err := s.session.Spec.FlatConfiguration(); err == nil {
-			if v, ok := conf[key]; ok {
+			if v, ok := flinkconf.LookupOperatorSetting(conf, key); ok {
 				return v, "session cluster " + s.session.Name + "'s spec.flinkConfiguration"
 			}
 		}
 	}
-	if v, ok := s.defaults[key]; ok {
+	if v, ok := flinkconf.LookupOperatorSetting(s.defaults, key); ok {
 		return v, "the member's default configuration"
 	}
 	return "", ""
