@@ -81,8 +81,9 @@ const (
 	KeySavepointGracePeriod  = OperatorKeyPrefix + "savepoint.trigger.grace-period"
 	KeyCheckpointGracePeriod = OperatorKeyPrefix + "checkpoint.trigger.grace-period"
 	// KeyCancelTimeout (1 min) is how long a job may stay CANCELLING
-	// after the hub cancelled it for a last-state upgrade before the wait
-	// is reported (the hub keeps waiting: nothing is lost).
+	// after the hub cancelled it for an upgrade (last-state; a session
+	// job's stateless one too) before the wait is reported (the hub keeps
+	// waiting: nothing is lost).
 	KeyCancelTimeout = OperatorKeyPrefix + "flink.client.cancel.timeout"
 	// KeyIgnorePendingSavepoint (false by default) lets a spec change go
 	// ahead while a manual or periodic savepoint is under way.

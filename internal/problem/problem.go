@@ -41,8 +41,10 @@ const (
 	// SavepointFailed: the last savepoint failed.
 	SavepointFailed Reason = "SavepointFailed"
 	// UpgradeStalled: an upgrade waits on Flink longer than it should (a
-	// job cancelled for a last-state upgrade still CANCELLING past
-	// flink.client.cancel.timeout); the hub keeps waiting.
+	// job cancelled for a last-state upgrade, or a session job's stateless
+	// one, still CANCELLING past flink.client.cancel.timeout; a session
+	// job's stop-with-savepoint past execution.checkpointing.timeout); the
+	// hub keeps waiting.
 	UpgradeStalled Reason = "UpgradeStalled"
 	// SavepointStalled: a savepoint has been in progress longer than
 	// Flink's execution.checkpointing.timeout; the hub keeps following it.

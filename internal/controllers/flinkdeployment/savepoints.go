@@ -470,9 +470,16 @@ func (r *Reconciler) savepointStalled(s *state, triggered *int64) string {
 	if !stalled {
 		return ""
 	}
-	// The message does not change while the wait lasts: one status write.
-	return fmt.Sprintf("savepoint in progress since %s, longer than Flink's %s (%s), which should have ended it; the hub keeps following it: look at the job's checkpoints in Flink",
-		start.UTC().Format(time.RFC3339), flinkconf.KeyCheckpointTimeout, timeout)
+	return SavepointStalledText("savepoint", start, timeout)
+}
+
+// SavepointStalledText is the report of what (a savepoint, named for the
+// user) in progress since start longer than Flink's
+// execution.checkpointing.timeout, timeout, which should have ended it.
+// It does not change while the wait lasts: one status write.
+func SavepointStalledText(what string, start time.Time, timeout time.Duration) string {
+	return fmt.Sprintf("%s in progress since %s, longer than Flink's %s (%s), which should have ended it; the hub keeps following it: look at the job's checkpoints in Flink",
+		what, start.UTC().Format(time.RFC3339), flinkconf.KeyCheckpointTimeout, timeout)
 }
 
 // boundedCause is a JobManager's failure text cut for an event.

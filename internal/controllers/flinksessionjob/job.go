@@ -118,6 +118,8 @@ func clearProblem(p problem.Problem, reasons ...problem.Reason) problem.Problem 
 func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.Client) error {
 	st, spec := &s.job.Status, &s.job.Spec
 	s.next = r.Options.ReconcileInterval
+	// A wait reported as stalled reports itself again while it lasts.
+	s.problem = clearProblem(s.problem, stallReasons...)
 	switch {
 	case s.last == nil && suspended(spec):
 		return r.record(s, true)
@@ -253,19 +255,21 @@ func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
 	return spec.Job.UpgradeMode
 }
 
-// stop stops the running job: cancelled when stateless, cancelled for its
-// latest checkpoint when last-state (stopForLastState), else stopped with a
-// savepoint whose trigger id is recorded before Flink hears of it, then
-// polled until its path is recorded.
+// stop stops the running job: cancelled when stateless (a job CANCELLING
+// is waited for, reported once that lasts too long: awaitCancel),
+// cancelled for its latest checkpoint when last-state (stopForLastState),
+// else stopped with a savepoint whose trigger id is recorded before Flink
+// hears of it, then polled until its path is recorded.
 func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
-	progress := requeue.Waiting(errors.New("stopping the job"), r.Options.ProgressCheckInterval)
 	switch {
+	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless && js.State == v1beta1.JobCancelling:
+		return r.awaitCancel(s, statelessUpgrade)
 	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless:
-		if err := jm.CancelJob(ctx, js.JobID); err != nil && !flinkrest.IsNotFound(err) {
-			return fmt.Errorf("cancel job %s: %w", js.JobID, err)
+		if err := r.cancelForUpgrade(ctx, s, jm, statelessUpgrade); err != nil {
+			return err
 		}
-		return progress
+		return r.awaitCancel(s, statelessUpgrade)
 	case js.SavepointInfo != nil && js.SavepointInfo.TriggerID != "" && js.SavepointInfo.TriggerType == v1beta1.TriggerUpgrade:
 		return r.pollStop(ctx, s, jm)
 	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState:
@@ -273,6 +277,9 @@ func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) er
 	}
 	return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
 }
+
+// statelessUpgrade names the stateless upgrade (or suspend) in messages.
+const statelessUpgrade = "the stateless upgrade"
 
 // savepointsDir is the job's savepoint directory (Flink 1.20's key, else
 // state.savepoints.dir), else its session cluster's, else the member's
@@ -294,7 +301,8 @@ func (r *Reconciler) pollStop(ctx context.Context, s *state, jm flinkrest.Client
 
 // pollSavepoint follows the pending savepoint: it returns its location once
 // done, recorded as the last savepoint and in the history; a waiting error
-// while in progress; and on failure ends the trigger and reports it.
+// while in progress (reported once that lasts too long:
+// reportSavepointStalled); and on failure ends the trigger and reports it.
 func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.Client) (string, error) {
 	js := &s.job.Status.JobStatus
 	info := js.SavepointInfo
@@ -305,6 +313,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.C
 	case err != nil:
 		return "", fmt.Errorf("savepoint of job %s: %w", js.JobID, err)
 	case !op.Done:
+		r.reportSavepointStalled(s)
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil

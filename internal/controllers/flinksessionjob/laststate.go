@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
@@ -25,7 +24,8 @@ const MsgCheckpointNotAddressable = "Latest checkpoint not externally addressabl
 // stopForLastState stops the running job for a last-state upgrade or
 // suspend as upstream does for a session job (allowLastStateCancel: it has
 // no HA metadata of its own): it is cancelled, its checkpoints retained,
-// and the upgrade restores from its latest one. With
+// and the upgrade restores from its latest one; a cancellation that does
+// not end is reported (awaitCancel). With
 // last-state.max.allowed.checkpoint.age, a job that neither started nor
 // completed a checkpoint within it waits for a checkpoint pending within
 // it, else is stopped with a savepoint (the validation asks for a
@@ -33,7 +33,7 @@ const MsgCheckpointNotAddressable = "Latest checkpoint not externally addressabl
 func (r *Reconciler) stopForLastState(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
 	if js.State == v1beta1.JobCancelling {
-		return requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
+		return r.awaitCancel(s, lastStateUpgrade)
 	}
 	switch fresh, err := r.lastStateFreshness(ctx, s, jm); {
 	case err != nil:
@@ -43,16 +43,18 @@ func (r *Reconciler) stopForLastState(ctx context.Context, s *state, jm flinkres
 	case fresh == plan.Stale:
 		return r.triggerSavepoint(ctx, s, jm, v1beta1.TriggerUpgrade)
 	}
-	if err := jm.CancelJob(ctx, js.JobID); err != nil && !flinkrest.IsNotFound(err) {
-		return fmt.Errorf("cancel job %s for the last-state upgrade: %w", js.JobID, err)
+	if err := r.cancelForUpgrade(ctx, s, jm, lastStateUpgrade); err != nil {
+		return err
 	}
-	js.State, js.UpdateTime = v1beta1.JobCancelling, strconv.FormatInt(r.now().UnixMilli(), 10)
 	r.event(s, "Normal", "CancellingJob", "Cancelling the job for a last-state upgrade from its latest checkpoint (a session job has no HA metadata of its own)")
 	if err := r.persist(ctx, s); err != nil {
 		return err
 	}
-	return requeue.Waiting(errors.New("job cancelling for the last-state upgrade"), r.Options.ProgressCheckInterval)
+	return r.awaitCancel(s, lastStateUpgrade)
 }
+
+// lastStateUpgrade names the last-state upgrade (or suspend) in messages.
+const lastStateUpgrade = "the last-state upgrade"
 
 // lastStateFreshness judges the running job's latest checkpoint by
 // last-state.max.allowed.checkpoint.age (plan.CheckpointFreshness),

@@ -654,29 +654,37 @@ func EmptyStateRecorded(st *v1beta1.FlinkDeploymentStatus) bool {
 	return st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading && st.ClusterInfo[InfoUpgradeRestore] == InfoNoState
 }
 
-// defaultCancelTimeout is upstream's flink.client.cancel.timeout.
-const defaultCancelTimeout = time.Minute
+// DefaultCancelTimeout is upstream's flink.client.cancel.timeout.
+const DefaultCancelTimeout = time.Minute
 
 // cancelStalled says, once a job cancelled for a last-state upgrade has
-// been CANCELLING (since status.jobStatus.updateTime) longer than
-// flink.client.cancel.timeout, why the upgrade does not go on; "" before.
+// been CANCELLING longer than flink.client.cancel.timeout, why the upgrade
+// does not go on; "" before.
 func cancelStalled(in Input) string {
-	since, err := strconv.ParseInt(in.Status.JobStatus.UpdateTime, 10, 64)
+	return CancelStalled(in.Status.JobStatus.UpdateTime, DurationSetting(in.Spec, flinkconf.KeyCancelTimeout), in.Now, "the last-state upgrade")
+}
+
+// CancelStalled says, once a job that what (an upgrade) cancelled has been
+// CANCELLING since updateTime (status.jobStatus.updateTime, epoch
+// milliseconds) longer than timeout (flink.client.cancel.timeout;
+// DefaultCancelTimeout when not positive), why the upgrade does not go
+// on; "" before, or when updateTime does not parse.
+func CancelStalled(updateTime string, timeout time.Duration, now time.Time, what string) string {
+	since, err := strconv.ParseInt(updateTime, 10, 64)
 	if err != nil {
 		return ""
 	}
-	timeout := DurationSetting(in.Spec, flinkconf.KeyCancelTimeout)
 	if timeout <= 0 {
-		timeout = defaultCancelTimeout
+		timeout = DefaultCancelTimeout
 	}
 	start := time.UnixMilli(since)
-	if in.Now.Sub(start) <= timeout {
+	if now.Sub(start) <= timeout {
 		return ""
 	}
 	// The message does not change while the wait lasts: one status write.
-	return fmt.Sprintf("the job has been CANCELLING since %s, when the last-state upgrade cancelled it, longer than %s (%s); "+
+	return fmt.Sprintf("the job has been CANCELLING since %s, when %s cancelled it, longer than %s (%s); "+
 		"the upgrade goes on once Flink reports it CANCELED: look at the JobManager's log",
-		start.UTC().Format(time.RFC3339), timeout, flinkconf.KeyCancelTimeout)
+		start.UTC().Format(time.RFC3339), what, timeout, flinkconf.KeyCancelTimeout)
 }
 
 // runningJob reports a ready JobManager running the job, which can take a
