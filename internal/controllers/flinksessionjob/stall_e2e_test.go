@@ -180,3 +180,46 @@ func getJob(t *testing.T, job *v1beta1.FlinkSessionJob) *v1beta1.FlinkSessionJob
 	}
 	return got
 }
+
+// TestStalledSavepointIsReported: a manual savepoint of a running session
+// job in progress past Flink's execution.checkpointing.timeout (which
+// should have ended it) and one progress check is SavepointStalled in
+// status.error, as a FlinkDeployment's is, no upgrade waiting on it; the
+// hub keeps following its trigger, the job runs on, and once Flink
+// completes it the savepoint is recorded and the report clears. Before,
+// it was silent.
+func TestStalledSavepointIsReported(t *testing.T) {
+	ctx := context.Background()
+	fd := sessionCluster(t, ctx, "stall-manual")
+	job := upstreamJobs(t, "stall-manual", framework.NewArtifacts(t))[0]
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints","execution.checkpointing.timeout":"3 s"}`)}
+	create(t, ctx, job)
+	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{HoldSavepoints: true}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":3}}}`)
+	within := stallTimeout + hubtest.Options().ProgressCheckInterval + 5*time.Second
+	var got *v1beta1.FlinkSessionJob
+	framework.AwaitWithin(t, within, "SavepointStalled", func() error {
+		got = getJob(t, job)
+		if !problem.Decode(got.Status.Error).Is(problem.SavepointStalled) {
+			return fmt.Errorf("status.error %q", got.Status.Error)
+		}
+		return nil
+	})
+	if msg := problem.Message(got.Status.Error); !strings.Contains(msg, "the manual savepoint in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (3s)") {
+		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
+	}
+	if info := got.Status.JobStatus.SavepointInfo; info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerManual || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.JobStatus.JobID != id {
+		t.Errorf("job %s %s, savepoint info %+v: want the job running and the trigger followed", got.Status.JobStatus.JobID, got.Status.JobStatus.State, info)
+	}
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "the savepoint recorded, the report cleared", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return runningJob(j) && info != nil && info.TriggerID == "" && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual
+	})
+}
