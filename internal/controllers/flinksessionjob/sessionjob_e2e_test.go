@@ -139,8 +139,21 @@ func simJob(fd *v1beta1.FlinkDeployment, id string) *jobmanager.JobStatus {
 // returns both and the job's id.
 func runningSessionJob(t *testing.T, ctx context.Context, ns string) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
 	t.Helper()
+	return runningJobWith(t, ctx, ns, "", "")
+}
+
+// runningJobWith is runningSessionJob with the job's upgrade mode and its
+// flinkConfiguration (JSON) set, each unless "".
+func runningJobWith(t *testing.T, ctx context.Context, ns string, mode v1beta1.UpgradeMode, conf string) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
+	t.Helper()
 	fd := sessionCluster(t, ctx, ns)
 	job := upstreamJobs(t, ns, framework.NewArtifacts(t))[0]
+	if mode != "" {
+		job.Spec.Job.UpgradeMode = mode
+	}
+	if conf != "" {
+		job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(conf)}
+	}
 	create(t, ctx, job)
 	return fd, job, waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
 }
@@ -556,11 +569,7 @@ func TestSessionClusterDeletionWaitsForUnmanagedJobs(t *testing.T) {
 // names, instead of cancelling it.
 func TestSavepointOnDeletion(t *testing.T) {
 	ctx := context.Background()
-	fd := sessionCluster(t, ctx, "save-on-delete")
-	job := upstreamJobs(t, "save-on-delete", framework.NewArtifacts(t))[0]
-	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.job.savepoint-on-deletion":"true","state.savepoints.dir":"file:///flink-data/savepoints"}`)}
-	create(t, ctx, job)
-	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	fd, job, id := runningJobWith(t, ctx, "save-on-delete", "", `{"kubernetes.operator.job.savepoint-on-deletion":"true","state.savepoints.dir":"file:///flink-data/savepoints"}`)
 	if err := fleet.Members[0].Client.Delete(ctx, job); err != nil {
 		t.Fatal(err)
 	}

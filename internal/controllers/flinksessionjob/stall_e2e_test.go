@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -60,12 +59,7 @@ func TestStalledUpgradeIsReported(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			fd := sessionCluster(t, ctx, tc.ns)
-			job := upstreamJobs(t, tc.ns, framework.NewArtifacts(t))[0]
-			job.Spec.Job.UpgradeMode = tc.mode
-			job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(tc.conf)}
-			create(t, ctx, job)
-			first := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			fd, job, first := runningJobWith(t, ctx, tc.ns, tc.mode, tc.conf)
 			if tc.mode == v1beta1.UpgradeModeLastState {
 				awaitCheckpoint(t, fd, first)
 			}
@@ -190,11 +184,7 @@ func getJob(t *testing.T, job *v1beta1.FlinkSessionJob) *v1beta1.FlinkSessionJob
 // it was silent.
 func TestStalledSavepointIsReported(t *testing.T) {
 	ctx := context.Background()
-	fd := sessionCluster(t, ctx, "stall-manual")
-	job := upstreamJobs(t, "stall-manual", framework.NewArtifacts(t))[0]
-	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints","execution.checkpointing.timeout":"3 s"}`)}
-	create(t, ctx, job)
-	id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+	fd, job, id := runningJobWith(t, ctx, "stall-manual", "", `{"state.savepoints.dir":"file:///flink-data/savepoints","execution.checkpointing.timeout":"3 s"}`)
 	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{HoldSavepoints: true}}); err != nil {
 		t.Fatal(err)
 	}
