@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
@@ -240,7 +241,7 @@ func (c *client) Config(ctx context.Context) (*api.DashboardConfiguration, error
 	if err != nil {
 		return nil, err
 	}
-	v.FlinkVersion, v.FlinkRevision = cut(v.FlinkVersion, MaxVersionBytes), cut(v.FlinkRevision, MaxVersionBytes)
+	v.FlinkVersion, v.FlinkRevision = boundedtext.Quote(v.FlinkVersion, MaxVersionBytes), boundedtext.Quote(v.FlinkRevision, MaxVersionBytes)
 	return v, nil
 }
 
@@ -562,9 +563,7 @@ func failed(t api.SerializedThrowable) OperationStatus {
 	if len(st.Exceptions) == 0 && t.Class != "" {
 		st.Exceptions = []string{t.Class}
 	}
-	if root != "" && !strings.Contains(st.Failure, root) {
-		st.Failure = truncate(st.Failure + "; caused by: " + truncateTo(root, maxRoot))
-	}
+	st.Failure = withRoot(st.Failure, root)
 	return st
 }
 

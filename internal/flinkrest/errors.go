@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 )
 
 // Kind says what went wrong in a Flink REST call, at the level the
@@ -172,9 +174,7 @@ func statusError(op string, code int, contentType string, body []byte) *Error {
 				root = r
 			}
 		}
-		if root != "" && !strings.Contains(e.Message, root) {
-			e.Message = truncate(e.Message + "; caused by: " + truncateTo(root, maxRoot))
-		}
+		e.Message = withRoot(e.Message, root)
 	}
 	return e
 }
@@ -311,14 +311,17 @@ func firstLine(s string) string {
 	return s
 }
 
-func truncate(s string) string { return truncateTo(s, maxMessage) }
+// truncate is the JobManager text s as an error quotes it: at most
+// maxMessage bytes, by boundedtext.Quote.
+func truncate(s string) string { return boundedtext.Quote(s, maxMessage) }
 
-// truncateTo cuts s to n bytes, marking the cut.
-func truncateTo(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
+// withRoot is msg followed by the root cause root (its first maxRoot
+// bytes), unless root is empty or msg names it already.
+func withRoot(msg, root string) string {
+	if root == "" || strings.Contains(msg, root) {
+		return msg
 	}
-	return s
+	return truncate(msg + "; caused by: " + boundedtext.Quote(root, maxRoot))
 }
 
 // transportError classifies an error from sending a request or decoding

@@ -4,16 +4,17 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
 
 // MaxJobNameBytes bounds the job name a Client returns: a name goes into
 // status.jobStatus.jobName, and a JobManager (the tenant's own image)
 // could answer one as long as the whole answer may be, more than the
-// member would store. A longer name is cut on a character boundary and
-// ends with "...".
+// member would store. The name is quoted with boundedtext.Quote: valid
+// UTF-8, control characters made spaces, a longer one cut on a character
+// boundary and ending with "...".
 const MaxJobNameBytes = 4 << 10
 
 // flinkIDPattern is a Flink JobID or TriggerId as Flink writes them: 16
@@ -59,7 +60,7 @@ func checkJob(op string, id *api.JobID, state api.JobStatus, name *string) error
 	if !state.Valid() {
 		return &Error{Kind: KindBadResponse, Op: op, Message: fmt.Sprintf("JobManager answered job %s in state %s, not one of Flink's job states", *id, quoted(string(state)))}
 	}
-	*name = cut(*name, MaxJobNameBytes)
+	*name = boundedtext.Quote(*name, MaxJobNameBytes)
 	return nil
 }
 
@@ -71,19 +72,6 @@ func quoted(s string) string {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:limit]) + "..."
-}
-
-// cut is s cut to limit bytes on a character boundary, ending with "...".
-func cut(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	const ellipsis = "..."
-	end := limit - len(ellipsis)
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
-	}
-	return s[:end] + ellipsis
 }
 
 // MaxVersionBytes bounds the Flink version and revision a Client returns

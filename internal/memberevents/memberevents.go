@@ -26,7 +26,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -38,6 +37,7 @@ import (
 	"k8s.io/client-go/tools/reference"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/fielddigest"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -49,7 +49,8 @@ const (
 	DefaultMaxTracked     = 4096
 	DefaultQueueLength    = 1024
 	// NoteLimit is the longest note events.k8s.io/v1 accepts, in bytes
-	// (problem.MaxEventNote); longer notes are cut to it.
+	// (problem.MaxEventNote); every note is quoted with boundedtext.Quote
+	// to it (a longer one cut, control characters made spaces).
 	NoteLimit = problem.MaxEventNote
 	// writeTimeout bounds one write to the member.
 	writeTimeout = 10 * time.Second
@@ -131,7 +132,7 @@ func (r *Recorder) record(controller string, regarding, related runtime.Object, 
 			relatedRef = nil
 		}
 	}
-	note = cut(note, NoteLimit)
+	note = boundedtext.Quote(note, NoteLimit)
 	key := digestOf(controller, ref, relatedRef, eventtype, reason, action, note)
 	now := r.opts.now()
 	r.mu.Lock()
@@ -153,7 +154,7 @@ func (r *Recorder) record(controller string, regarding, related runtime.Object, 
 		ObjectMeta:          metav1.ObjectMeta{Name: eventName(ref.Name, now), Namespace: namespace},
 		EventTime:           metav1.NewMicroTime(now),
 		ReportingController: controller,
-		ReportingInstance:   cut(controller+"-"+r.instance, 128),
+		ReportingInstance:   boundedtext.Cut(controller+"-"+r.instance, 128),
 		Action:              action,
 		Reason:              reason,
 		Regarding:           *ref,
@@ -286,18 +287,6 @@ func refString(ref *corev1.ObjectReference) string {
 		return ""
 	}
 	return ref.APIVersion + "/" + ref.Kind + "/" + ref.Namespace + "/" + ref.Name + "/" + string(ref.UID) + "/" + ref.FieldPath
-}
-
-// cut shortens s to at most n bytes, on a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // maxEventName is the longest name an Event may have (a DNS subdomain).

@@ -11,7 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 )
 
 // Reason is the kind of a problem: the Ready condition's reason, and
@@ -135,7 +136,7 @@ const maxTrace = 64 << 10
 // WithTrace is p with trace as its stack trace, and its "Caused by:" lines
 // as its causes.
 func WithTrace(p Problem, trace string) Problem {
-	p.StackTrace = cut(trace, maxTrace)
+	p.StackTrace = boundedtext.Cut(trace, maxTrace)
 	p.Causes = causeLines(causesOf(p.StackTrace))
 	return p
 }
@@ -239,13 +240,13 @@ func EncodeWith(p Problem, o ExceptionOptions) string {
 	}
 	def := DefaultExceptionOptions()
 	fieldMax := exceptionLimit(o.FieldMax, def.FieldMax)
-	e := exception{Type: cut(typ, fieldMax), Message: cut(p.Message, fieldMax), AdditionalMetadata: map[string]any{reasonKey: string(p.Reason)}}
+	e := exception{Type: boundedtext.Cut(typ, fieldMax), Message: boundedtext.Cut(p.Message, fieldMax), AdditionalMetadata: map[string]any{reasonKey: string(p.Reason)}}
 	if o.StackTrace && p.StackTrace != "" {
-		e.StackTrace = cut(p.StackTrace, exceptionLimit(o.StackTraceMax, def.StackTraceMax))
+		e.StackTrace = boundedtext.Cut(p.StackTrace, exceptionLimit(o.StackTraceMax, def.StackTraceMax))
 	}
 	causes := p.CauseList()
 	for _, c := range causes[:min(len(causes), max(o.ThrowableMax, 0))] {
-		e.ThrowableList = append(e.ThrowableList, exception{Type: cut(c.Type, fieldMax), Message: cut(c.Message, fieldMax)})
+		e.ThrowableList = append(e.ThrowableList, exception{Type: boundedtext.Cut(c.Type, fieldMax), Message: boundedtext.Cut(c.Message, fieldMax)})
 	}
 	var labels []string
 	if p.Labels != "" {
@@ -274,15 +275,6 @@ const (
 	MaxExceptionField   = 16384
 )
 
-// Cut is s at most max bytes long, cut at a rune boundary and ending in
-// "..." when cut.
-func Cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return cut(s, max-3) + "..."
-}
-
 // exceptionLimit is the length limit an exception setting n gives: def
 // for n <= 0 (upstream has no meaning for it, and it would leave the field
 // uncut), never above MaxExceptionField.
@@ -291,17 +283,6 @@ func exceptionLimit(n, def int) int {
 		return def
 	}
 	return min(n, MaxExceptionField)
-}
-
-// cut is s at most max bytes long (whole runes); max <= 0 leaves it.
-func cut(s string, max int) string {
-	if max <= 0 || len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
 }
 
 // maxCauses bounds the causes read from a stack trace (tenant text).

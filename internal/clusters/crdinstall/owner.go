@@ -7,6 +7,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 )
 
 // Labels and annotations that name who manages an object.
@@ -72,11 +74,9 @@ func fieldManagers(fields []metav1.ManagedFieldsEntry) []string {
 	return out
 }
 
-// clip bounds a member-supplied string in a condition message.
-func clip(s string) string {
-	const maxLen = 120
-	if len(s) > maxLen {
-		return strings.ToValidUTF8(s[:maxLen], "") + "..."
-	}
-	return s
-}
+// clip bounds a member-supplied string in a condition message: at most
+// maxClip bytes, by boundedtext.Quote.
+func clip(s string) string { return boundedtext.Quote(s, maxClip) }
+
+// maxClip is the longest text clip keeps, "..." included.
+const maxClip = 123

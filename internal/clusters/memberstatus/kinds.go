@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/clusters/kindaccess"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -65,6 +66,6 @@ func kindsCondition(kinds []kindaccess.Status, generation int64) metav1.Conditio
 		return c
 	}
 	c.Status, c.Reason = metav1.ConditionFalse, reason
-	c.Message = problem.Cut(strings.Join(why, "\n"), problem.MaxConditionMessage)
+	c.Message = boundedtext.Cut(strings.Join(why, "\n"), problem.MaxConditionMessage)
 	return c
 }

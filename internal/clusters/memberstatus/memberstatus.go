@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	hubv1alpha1 "github.com/flink-hub/flink-hub/apis/hub/v1alpha1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/clusters/claim"
 	"github.com/flink-hub/flink-hub/internal/clusters/crdinstall"
 	"github.com/flink-hub/flink-hub/internal/clusters/fleetindex"
@@ -215,20 +216,20 @@ func (r *Reconciler) recordTransition(before, after *hubv1alpha1.MemberCluster) 
 		if now.Status == metav1.ConditionTrue {
 			eventType = corev1.EventTypeNormal
 		}
-		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, problem.Cut(now.Message, maxNote))
+		r.Recorder.Eventf(after, nil, eventType, now.Reason, "Probe", "Ready=%s: %s", now.Status, boundedtext.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionTokenExpiring); now != nil && now.Status == metav1.ConditionTrue {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", boundedtext.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionEngaged); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Engage", "%s", problem.Cut(now.Message, maxNote))
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Engage", "%s", boundedtext.Cut(now.Message, maxNote))
 	}
 	if now := changed(before, after, hubv1alpha1.ConditionClaimed); now != nil && now.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", problem.Cut(now.Message, maxNote))
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Claim", "%s", boundedtext.Cut(now.Message, maxNote))
 	}
 	for _, t := range []string{hubv1alpha1.ConditionRulesCurrent, hubv1alpha1.ConditionKindsReadable} {
 		if now := changed(before, after, t); now != nil && now.Status == metav1.ConditionFalse {
-			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", problem.Cut(now.Message, maxNote))
+			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, now.Reason, "Probe", "%s", boundedtext.Cut(now.Message, maxNote))
 		}
 	}
 }
@@ -280,7 +281,7 @@ func (r *Reconciler) writeStatus(mc *hubv1alpha1.MemberCluster, h health.Result,
 		ready = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: hubv1alpha1.ConditionReady, Status: ready, Reason: h.Reason, Message: problem.Cut(h.Message, problem.MaxConditionMessage), ObservedGeneration: mc.Generation,
+		Type: hubv1alpha1.ConditionReady, Status: ready, Reason: h.Reason, Message: boundedtext.Cut(h.Message, problem.MaxConditionMessage), ObservedGeneration: mc.Generation,
 	})
 	if r.CRDs != nil {
 		if crd, ok := r.CRDs.Status(mc.Name); ok {

@@ -3,6 +3,7 @@ package flinkdeployment
 import (
 	"context"
 	"errors"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"strings"
 
@@ -139,7 +140,7 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 		return requeue.Waiting(errors.New("checkpoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if info.TriggerType == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeyCheckpointGracePeriod) {
-			r.event(s, corev1.EventTypeWarning, "CheckpointError", "Checkpoint failed within its trigger grace period, retrying: "+boundedCause(op.Failure))
+			r.event(s, corev1.EventTypeWarning, "CheckpointError", "Checkpoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxCauseLength))
 			return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual, info.TriggerTimestamp)
 		}
 		return r.checkpointFailed(ctx, s, info, op.Failure)

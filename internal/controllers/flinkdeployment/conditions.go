@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -34,7 +35,7 @@ func readyCondition(st *v1beta1.FlinkDeploymentStatus, p problem.Problem, genera
 	c := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
 	switch {
 	case !p.IsZero():
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(p.Reason), problem.Cut(p.Message, problem.MaxConditionMessage)
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(p.Reason), boundedtext.Cut(p.Message, problem.MaxConditionMessage)
 	case st.LifecycleState == v1beta1.LifecycleStable:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Stable", "the deployed spec runs stably"
 	case st.LifecycleState == v1beta1.LifecycleSuspended:

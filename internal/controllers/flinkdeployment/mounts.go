@@ -2,16 +2,15 @@ package flinkdeployment
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 )
 
 // ReasonFailedMount is the kubelet's event reason of a pod volume it
@@ -70,7 +69,7 @@ func (r *Reconciler) mountFailure(ctx context.Context, s *state, pod *corev1.Pod
 	if newest == nil {
 		return ""
 	}
-	return boundedText(newest.Message, maxCauseLength)
+	return boundedtext.Quote(newest.Message, maxCauseLength)
 }
 
 // lastSeen is when an event last happened, whichever way its recorder
@@ -85,24 +84,4 @@ func lastSeen(e *corev1.Event) time.Time {
 		t = e.EventTime.Time
 	}
 	return t
-}
-
-// boundedText is the member's text as the hub quotes it: valid UTF-8,
-// control characters (C0, DEL and C1: line breaks, escapes) made spaces, at most limit
-// bytes, cut at a character boundary and marked "..." when cut.
-func boundedText(text string, limit int) string {
-	text = strings.Map(func(c rune) rune {
-		if unicode.IsControl(c) {
-			return ' '
-		}
-		return c
-	}, strings.ToValidUTF8(text, string(utf8.RuneError)))
-	if len(text) <= limit {
-		return text
-	}
-	end := limit
-	for end > 0 && !utf8.RuneStart(text[end]) {
-		end--
-	}
-	return text[:end] + "..."
 }

@@ -66,7 +66,7 @@ func TestMountFailure(t *testing.T) {
 		{"no conditions yet", podWith(nil), []corev1.Event{mountEvent(missing, now)}, nil, "", 0},
 		{"no FailedMount", podWith(map[corev1.PodConditionType]corev1.ConditionStatus{corev1.PodReadyToStartContainers: f, corev1.PodReady: f}), nil, nil, "", 1},
 		{"hostile message", podWith(map[corev1.PodConditionType]corev1.ConditionStatus{corev1.PodReadyToStartContainers: f, corev1.PodReady: f}),
-			[]corev1.Event{mountEvent("line\n"+strings.Repeat("é", 2000), now)}, nil, "line " + strings.Repeat("é", 509) + "...", 1},
+			[]corev1.Event{mountEvent("line\n"+strings.Repeat("é", 2000), now)}, nil, "line " + strings.Repeat("é", 508) + "...", 1},
 		{"refused", podWith(map[corev1.PodConditionType]corev1.ConditionStatus{corev1.PodReadyToStartContainers: f, corev1.PodReady: f}),
 			nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", nil), "", 1},
 	}

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
@@ -455,7 +456,8 @@ func JobStatusChange(from, to v1beta1.JobStatusState) (eventType, message string
 	return eventType, fmt.Sprintf("Job status changed from %s to %s", from, to)
 }
 
-// maxCauseLength bounds the cause copied into status.error and the event.
+// maxCauseLength bounds, in bytes, the JobManager or member text quoted
+// into status.error and events (a failure cause, a FailedMount message).
 const maxCauseLength = 1024
 
 // recordJobFailure makes why the job failed the JobFailed problem, once
@@ -481,9 +483,9 @@ func FailureTrace(exceptions *api.JobExceptionsInfoWithHistory) string {
 }
 
 // FailureCause is the newest entry of Flink's exception history: the first
-// line of its stack trace, which names the exception and its message, as
-// boundedText quotes the JobManager's text (valid UTF-8, no control
-// characters, cut at a character boundary past maxCauseLength bytes).
+// line of its stack trace, which names the exception and its message,
+// quoted with boundedtext.Quote (valid UTF-8, no control characters, at
+// most maxCauseLength bytes).
 // When Flink cannot say, it says so.
 func FailureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) string {
 	cause := noCause
@@ -497,7 +499,7 @@ func FailureCause(exceptions *api.JobExceptionsInfoWithHistory, err error) strin
 	case exceptions.RootException != "":
 		cause = firstLine(exceptions.RootException, "")
 	}
-	return boundedText(cause, maxCauseLength)
+	return boundedtext.Quote(cause, maxCauseLength)
 }
 
 // noCause is the cause of a failure Flink reports nothing about.

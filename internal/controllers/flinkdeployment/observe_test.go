@@ -176,9 +176,10 @@ func TestFailureCause(t *testing.T) {
 			nil, "org.apache.flink.runtime.JobException: Recovery is suppressed"},
 		{"nothing reported", history(), nil, noCause},
 		{"no answer", nil, errors.New("503 Service Unavailable"), "its exceptions could not be read: 503 Service Unavailable"},
-		{"long message", history(entry("E", long)), nil, long[:maxCauseLength] + "..."},
-		// "é" is two bytes, the first the last within the limit.
-		{"a character straddling the limit", history(entry("E", long[:maxCauseLength-1]+"é tail")), nil, long[:maxCauseLength-1] + "..."},
+		// The limit counts the "..." that marks a cut.
+		{"long message", history(entry("E", long)), nil, long[:maxCauseLength-3] + "..."},
+		// "é" is two bytes, the first the last that leaves room for "...".
+		{"a character straddling the limit", history(entry("E", long[:maxCauseLength-4]+"é tail")), nil, long[:maxCauseLength-4] + "..."},
 		{"control characters", history(entry("E", "java.lang.Exception: \x1b[31mred\x1b[0m\rdone\x00\x7f\n\tat x")), nil,
 			"java.lang.Exception:  [31mred [0m done  "},
 		// C1 controls: NEL (a line break), CSI (an escape).

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"strings"
 	"time"
@@ -250,7 +251,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if kind == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeySavepointGracePeriod) {
-			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedCause(op.Failure))
+			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxCauseLength))
 			return "", r.retrySavepoint(ctx, s, info)
 		}
 		info.TriggerID = ""
@@ -480,12 +481,4 @@ func (r *Reconciler) savepointStalled(s *state, triggered *int64) string {
 func SavepointStalledText(what string, start time.Time, timeout time.Duration) string {
 	return fmt.Sprintf("%s in progress since %s, longer than Flink's %s (%s), which should have ended it; the hub keeps following it: look at the job's checkpoints in Flink",
 		what, start.UTC().Format(time.RFC3339), flinkconf.KeyCheckpointTimeout, timeout)
-}
-
-// boundedCause is a JobManager's failure text cut for an event.
-func boundedCause(cause string) string {
-	if r := []rune(cause); len(r) > maxCauseLength {
-		return string(r[:maxCauseLength]) + "…"
-	}
-	return cause
 }

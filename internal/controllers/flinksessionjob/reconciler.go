@@ -25,6 +25,7 @@ import (
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
@@ -276,7 +277,7 @@ func readyCondition(s *state) metav1.Condition {
 	c := metav1.Condition{Type: flinkdeployment.ConditionReady, ObservedGeneration: s.job.Generation, Status: metav1.ConditionFalse}
 	switch {
 	case !s.problem.IsZero():
-		c.Reason, c.Message = string(s.problem.Reason), problem.Cut(s.problem.Message, problem.MaxConditionMessage)
+		c.Reason, c.Message = string(s.problem.Reason), boundedtext.Cut(s.problem.Message, problem.MaxConditionMessage)
 	case s.job.Status.LifecycleState == v1beta1.LifecycleSuspended:
 		c.Reason, c.Message = "Suspended", "the job is suspended"
 	case s.job.Status.JobStatus.State == v1beta1.JobRunning:

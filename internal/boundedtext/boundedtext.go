@@ -1,0 +1,69 @@
+// Package boundedtext bounds text before the hub quotes it into status,
+// conditions and events, whoever wrote it (a JobManager's answer, a
+// member's event, the hub's own message around them). One rule: the
+// result is valid UTF-8 (a run of invalid bytes becomes one U+FFFD, as
+// strings.ToValidUTF8 makes it), at most the
+// given number of bytes, and a text longer than that is cut at a
+// character boundary and ends in Marker, the marker counted in the limit.
+package boundedtext
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Marker ends a text that was cut.
+const Marker = "..."
+
+// Cut is s bounded to limit bytes by the package's rule. A limit below
+// the marker's length leaves room for the marker alone, cut to the limit
+// ("" for a limit of 0 or less).
+func Cut(s string, limit int) string { return bound(s, limit, false) }
+
+// Quote is Cut with s's control characters (C0, DEL and C1: line breaks,
+// tabs, NULs, terminal escapes) made spaces, for text quoted into a
+// one-line message: a status field, a condition or an event.
+func Quote(s string, limit int) string { return bound(s, limit, true) }
+
+// bound is s by the package's rule, its control characters made spaces
+// when spaces is set.
+func bound(s string, limit int, spaces bool) string {
+	if limit <= 0 {
+		return ""
+	}
+	if len(s) <= limit && utf8.ValidString(s) && (!spaces || strings.IndexFunc(s, unicode.IsControl) < 0) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), limit) + utf8.UTFMax)
+	room := limit - len(Marker) // what a cut text keeps before the marker
+	kept := 0                   // b's length when it last fit in room
+	invalid := false            // the last rune read was invalid bytes
+	for len(s) > 0 {
+		c, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
+		if c == utf8.RuneError && size == 1 {
+			if invalid {
+				continue // a run of invalid bytes is one U+FFFD
+			}
+			invalid = true
+		} else {
+			invalid = false
+		}
+		if spaces && unicode.IsControl(c) {
+			c = ' '
+		}
+		if b.Len()+utf8.RuneLen(c) > limit {
+			if room < 0 {
+				return Marker[:limit]
+			}
+			return b.String()[:kept] + Marker
+		}
+		b.WriteRune(c)
+		if b.Len() <= room {
+			kept = b.Len()
+		}
+	}
+	return b.String()
+}
