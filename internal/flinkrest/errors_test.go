@@ -3,11 +3,14 @@ package flinkrest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
@@ -278,4 +281,40 @@ func runJarAnswered(t *testing.T, status int, body string) error {
 		t.Fatal("RunJar succeeded")
 	}
 	return err
+}
+
+// TestLongErrorMessagesAreBounded: a JobManager's error text is quoted
+// into an error's message (and from there into status.error) as the hub
+// quotes hostile text: valid UTF-8, control characters made spaces, at
+// most 512 bytes with the "..." of the cut.
+func TestLongErrorMessagesAreBounded(t *testing.T) {
+	const maxMessage = 512
+	for _, tc := range []struct{ name, message string }{
+		// "é" is two bytes: an odd byte count puts a character across a
+		// plain byte cut.
+		{"multi-byte characters", "x" + strings.Repeat("é", 600)},
+		{"control characters", strings.Repeat("\x1b[31m\u0085", 200)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string][]string{"errors": {tc.message}})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write(body)
+			}))
+			defer srv.Close()
+			c, err := flinkrest.New(flinkrest.Endpoint{BaseURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListJobs(context.Background())
+			var fe *flinkrest.Error
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v, want a *flinkrest.Error", err)
+			}
+			if m := fe.Message; len(m) > maxMessage || !strings.HasSuffix(m, "...") || !utf8.ValidString(m) || strings.ContainsFunc(m, unicode.IsControl) {
+				t.Errorf("message of %d bytes, want at most %d, cut with \"...\", valid UTF-8 without control characters: %q", len(m), maxMessage, m)
+			}
+		})
+	}
 }
