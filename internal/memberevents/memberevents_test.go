@@ -99,28 +99,45 @@ func TestEqualEventsFoldAndOthersDoNot(t *testing.T) {
 	}
 }
 
-// TestLongNoteIsCutAndAccepted: a note longer than events.k8s.io/v1
-// accepts is cut to NoteLimit bytes, on a character boundary, instead of
-// the event being refused.
-func TestLongNoteIsCutAndAccepted(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cm := subject(t, ctx, "long-note")
-	rec := hubRecorder(t, ctx).For("flink-hub")
-	rec.Eventf(cm, nil, corev1.EventTypeWarning, "JobException", "JobException", "%s", strings.Repeat("é", 2000))
-	var got map[string]eventsv1.Event
-	err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
-		var err error
-		got, err = eventsIn(ctx, "long-note")
-		return len(got) == 1, err
-	})
-	if err != nil {
-		t.Fatalf("no event: %v", err)
-	}
-	for note := range got {
-		if len(note) > NoteLimit || len(note) < NoteLimit-1 || !utf8.ValidString(note) {
-			t.Errorf("note of %d bytes (valid UTF-8: %v), want %d at most and cut on a character", len(note), utf8.ValidString(note), NoteLimit)
-		}
+// TestNotesAreQuoted: a note is written as the hub quotes text: one
+// longer than events.k8s.io/v1 accepts is cut to NoteLimit bytes, on a
+// character boundary, instead of the event being refused; control
+// characters (a line break, a terminal escape, a NEL) are spaces; an
+// invalid byte is U+FFFD and the text after it is kept.
+func TestNotesAreQuoted(t *testing.T) {
+	long := strings.Repeat("é", 2000)
+	for _, tc := range []struct {
+		ns, note string
+		want     func(string) bool
+	}{
+		{"long-note", long, func(n string) bool {
+			return len(n) <= NoteLimit && len(n) >= NoteLimit-2 && utf8.ValidString(n) && strings.HasSuffix(n, "...")
+		}},
+		{"control-note", "failed:\n\x1b[31mred\u0085\xff" + long, func(n string) bool {
+			return len(n) <= NoteLimit && strings.HasPrefix(n, "failed:  [31mred \uFFFDéé") && strings.HasSuffix(n, "...")
+		}},
+	} {
+		t.Run(tc.ns, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cm := subject(t, ctx, tc.ns)
+			rec := hubRecorder(t, ctx).For("flink-hub")
+			rec.Eventf(cm, nil, corev1.EventTypeWarning, "JobException", "JobException", "%s", tc.note)
+			var got map[string]eventsv1.Event
+			err := framework.Eventually(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+				var err error
+				got, err = eventsIn(ctx, tc.ns)
+				return len(got) == 1, err
+			})
+			if err != nil {
+				t.Fatalf("no event: %v", err)
+			}
+			for note := range got {
+				if !tc.want(note) {
+					t.Errorf("note of %d bytes (valid UTF-8: %v): %.60q...", len(note), utf8.ValidString(note), note)
+				}
+			}
+		})
 	}
 }
 
