@@ -102,6 +102,11 @@ type Problem struct {
 	// (ExceptionOptions.Labels), comma-separated, kept so that a rewrite
 	// keeps them.
 	Labels string
+	// Failures counts the attempts that failed in a row with this
+	// problem's reason, when its reason counts them (SavepointFailed);
+	// status.error keeps it in additionalMetadata.failures, so that the
+	// next failure counts on from it.
+	Failures int
 }
 
 // Cause is one cause of a problem's stack trace.
@@ -218,8 +223,12 @@ func DefaultExceptionOptions() ExceptionOptions {
 	return ExceptionOptions{StackTraceMax: 2048, FieldMax: 2048, ThrowableMax: 2}
 }
 
-// reasonKey is the additionalMetadata key that keeps the Reason.
-const reasonKey = "reason"
+// reasonKey and failuresKey are the additionalMetadata keys that keep the
+// Reason and the Failures.
+const (
+	reasonKey   = "reason"
+	failuresKey = "failures"
+)
 
 // Encode is p as status.error: "" for no problem, else the Apache
 // operator's FlinkResourceException JSON with the reason in
@@ -260,6 +269,9 @@ func EncodeWith(p Problem, o ExceptionOptions) string {
 	if len(labels) > 0 {
 		slices.Sort(labels)
 		e.AdditionalMetadata["labels"] = slices.Compact(labels)
+	}
+	if p.Failures > 0 {
+		e.AdditionalMetadata[failuresKey] = p.Failures
 	}
 	raw, _ := json.Marshal(e)
 	return string(raw)
@@ -345,8 +357,13 @@ func Decode(s string) Problem {
 			}
 		}
 	}
-	return Problem{Reason: r, Message: e.Message, StackTrace: e.StackTrace, Causes: causeLines(causes), Labels: strings.Join(labels, ",")}
+	failures, _ := e.AdditionalMetadata[failuresKey].(float64)
+	return Problem{Reason: r, Message: e.Message, StackTrace: e.StackTrace, Causes: causeLines(causes), Labels: strings.Join(labels, ","), Failures: int(min(max(failures, 0), maxFailures))}
 }
+
+// maxFailures bounds the Failures read back from a status.error (anyone
+// who may write the status may write any number there).
+const maxFailures = 1 << 20
 
 // Message is the human message of a status.error, whatever its form.
 func Message(statusError string) string { return Decode(statusError).Message }

@@ -51,6 +51,10 @@ func TestDecode(t *testing.T) {
 		{"the Apache operator's exception", `{"type":"org.apache.flink.kubernetes.operator.exception.ReconciliationException","message":"Deployment failed","throwableList":[{"type":"java.lang.Exception","message":"x"}]}`, Problem{Reason: Unknown, Message: "Deployment failed", Causes: "java.lang.Exception: x"}},
 		{"JSON without a message", `{"type":"x"}`, New(Unknown, `{"type":"x"}`)},
 		{"the hub's own", Encode(New(JobFailed, "Job failed: boom")), New(JobFailed, "Job failed: boom")},
+		{"a failure count", Encode(Problem{Reason: SavepointFailed, Message: "m", Failures: 3}), Problem{Reason: SavepointFailed, Message: "m", Failures: 3}},
+		{"a negative failure count", `{"message":"m","additionalMetadata":{"reason":"SavepointFailed","failures":-4}}`, New(SavepointFailed, "m")},
+		{"a huge failure count", `{"message":"m","additionalMetadata":{"reason":"SavepointFailed","failures":1e300}}`, Problem{Reason: SavepointFailed, Message: "m", Failures: maxFailures}},
+		{"a failure count that is not a number", `{"message":"m","additionalMetadata":{"reason":"SavepointFailed","failures":"3"}}`, New(SavepointFailed, "m")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

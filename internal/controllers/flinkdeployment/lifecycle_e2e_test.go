@@ -527,6 +527,60 @@ func TestFailedSavepointKeepsTheJob(t *testing.T) {
 	}
 }
 
+// TestRepeatedSavepointFailuresAreCounted: an upgrade or periodic
+// savepoint that keeps failing is reported with how many times it failed
+// in a row and when the hub tries again, the job and its savepoints kept;
+// the report ends once a savepoint completes.
+func TestRepeatedSavepointFailuresAreCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name, settings, patch, next string
+	}{
+		{name: "sp-count-upgrade", patch: `{"spec":{"job":{"parallelism":3}}}`, next: "the spec change is tried again with a new savepoint at "},
+		{name: "sp-count-periodic", settings: `"kubernetes.operator.periodic.savepoint.interval":"3 s"`, next: "the next periodic savepoint is at "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			fd := haExample(t, tc.name, v1beta1.UpgradeModeSavepoint)
+			if tc.settings != "" {
+				fd = withSettings(fd, tc.settings)
+			}
+			fd = deployRunning(t, ctx, fd)
+			jm := jobManager(t, ctx, fd)
+			simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			simJM.SetFaults(jobmanager.Faults{SavepointFailure: "disk full"})
+			if tc.patch != "" {
+				patchSpec(t, ctx, fd, tc.patch)
+			}
+			got := waitFor(t, ctx, fd, 2*time.Minute, "a second failure in a row reported", func(fd *v1beta1.FlinkDeployment) bool {
+				return failure(fd).Reason == problem.SavepointFailed && failure(fd).Failures >= 2
+			})
+			msg := failure(got).Message
+			n := failure(got).Failures
+			t.Logf("status.error says: %s", msg)
+			if !strings.Contains(msg, fmt.Sprintf("(%d times in a row)", n)) || !strings.Contains(msg, "disk full") || !strings.Contains(msg, tc.next) {
+				t.Errorf("message %q does not name the cause, the %d failures in a row and the next try (%q)", msg, n, tc.next)
+			}
+			const utc = "2006-01-02T15:04:05Z"
+			if _, after, ok := strings.Cut(msg, tc.next); !ok || len(after) < len(utc) {
+				t.Errorf("message %q does not say when", msg)
+			} else if at, err := time.Parse(utc, after[:len(utc)]); err != nil || at.Before(time.Now().Add(-time.Minute)) {
+				t.Errorf("message %q: next try %q (%v) is not a time to come", msg, after[:len(utc)], err)
+			}
+			if after := jobManager(t, ctx, fd); after.UID != jm.UID || !running(got) {
+				t.Fatalf("the job must keep running on its JobManager: %+v", got.Status.JobStatus)
+			}
+			if !hasEvent(ctx, fd, "SavepointError") {
+				t.Error("no SavepointError event")
+			}
+			simJM.SetFaults(jobmanager.Faults{})
+			waitFor(t, ctx, fd, 2*time.Minute, "the report ended by a completed savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+				return running(fd) && fd.Status.Error == "" && fd.Status.JobStatus.SavepointInfo != nil && fd.Status.JobStatus.SavepointInfo.LastSavepoint != nil
+			})
+		})
+	}
+}
+
 func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
