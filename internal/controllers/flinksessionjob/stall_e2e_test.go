@@ -91,7 +91,7 @@ func TestStalledUpgradeIsReported(t *testing.T) {
 // machine.
 func awaitStalled(t *testing.T, job *v1beta1.FlinkSessionJob, patched time.Time) *v1beta1.FlinkSessionJob {
 	t.Helper()
-	within := stallTimeout + hubtest.Options().ProgressCheckInterval + 5*time.Second
+	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
 	var got *v1beta1.FlinkSessionJob
 	framework.AwaitWithin(t, within, "UpgradeStalled", func() error {
 		got = getJob(t, job)
@@ -190,7 +190,7 @@ func TestStalledSavepointIsReported(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
 	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":3}}}`)
-	within := stallTimeout + hubtest.Options().ProgressCheckInterval + 5*time.Second
+	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
 	var got *v1beta1.FlinkSessionJob
 	framework.AwaitWithin(t, within, "SavepointStalled", func() error {
 		got = getJob(t, job)
