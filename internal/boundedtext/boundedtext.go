@@ -19,20 +19,38 @@ const Marker = "..."
 // Cut is s bounded to limit bytes by the package's rule. A limit below
 // the marker's length leaves room for the marker alone, cut to the limit
 // ("" for a limit of 0 or less).
-func Cut(s string, limit int) string { return bound(s, limit, false) }
+func Cut(s string, limit int) string { return bound(s, limit, kept) }
 
 // Quote is Cut with s's control characters (C0, DEL and C1: line breaks,
 // tabs, NULs, terminal escapes) made spaces, for text quoted into a
-// one-line message: a status field, a condition or an event.
-func Quote(s string, limit int) string { return bound(s, limit, true) }
+// one-line message: a status field or a condition.
+func Quote(s string, limit int) string { return bound(s, limit, oneLine) }
+
+// QuoteLines is Quote keeping line feeds, for text whose lines mean
+// something (an event note quoting a stack trace's first lines).
+func QuoteLines(s string, limit int) string { return bound(s, limit, lines) }
+
+// controls says what bound does with control characters.
+type controls int
+
+const (
+	kept    controls = iota // as they are (Cut)
+	oneLine                 // all made spaces (Quote)
+	lines                   // all but line feeds made spaces (QuoteLines)
+)
+
+// replaced reports whether c is made a space under mode.
+func (mode controls) replaced(c rune) bool {
+	return mode != kept && unicode.IsControl(c) && (mode == oneLine || c != '\n')
+}
 
 // bound is s by the package's rule, its control characters made spaces
-// when spaces is set.
-func bound(s string, limit int, spaces bool) string {
+// as mode says.
+func bound(s string, limit int, mode controls) string {
 	if limit <= 0 {
 		return ""
 	}
-	if len(s) <= limit && utf8.ValidString(s) && (!spaces || strings.IndexFunc(s, unicode.IsControl) < 0) {
+	if len(s) <= limit && utf8.ValidString(s) && strings.IndexFunc(s, mode.replaced) < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -51,7 +69,7 @@ func bound(s string, limit int, spaces bool) string {
 		} else {
 			invalid = false
 		}
-		if spaces && unicode.IsControl(c) {
+		if mode.replaced(c) {
 			c = ' '
 		}
 		if b.Len()+utf8.RuneLen(c) > limit {

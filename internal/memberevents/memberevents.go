@@ -49,7 +49,7 @@ const (
 	DefaultMaxTracked     = 4096
 	DefaultQueueLength    = 1024
 	// NoteLimit is the longest note events.k8s.io/v1 accepts, in bytes
-	// (problem.MaxEventNote); every note is quoted with boundedtext.Quote
+	// (problem.MaxEventNote); every note is quoted with boundedtext.QuoteLines
 	// to it (a longer one cut, control characters made spaces).
 	NoteLimit = problem.MaxEventNote
 	// writeTimeout bounds one write to the member.
@@ -132,7 +132,7 @@ func (r *Recorder) record(controller string, regarding, related runtime.Object, 
 			relatedRef = nil
 		}
 	}
-	note = boundedtext.Quote(note, NoteLimit)
+	note = boundedtext.QuoteLines(note, NoteLimit)
 	key := digestOf(controller, ref, relatedRef, eventtype, reason, action, note)
 	now := r.opts.now()
 	r.mu.Lock()

@@ -102,7 +102,8 @@ func TestEqualEventsFoldAndOthersDoNot(t *testing.T) {
 // TestNotesAreQuoted: a note is written as the hub quotes text: one
 // longer than events.k8s.io/v1 accepts is cut to NoteLimit bytes, on a
 // character boundary, instead of the event being refused; control
-// characters (a line break, a terminal escape, a NEL) are spaces; an
+// characters (a carriage return, a terminal escape, a NEL) are spaces,
+// line feeds are kept (a JobException note quotes stack trace lines); an
 // invalid byte is U+FFFD and the text after it is kept.
 func TestNotesAreQuoted(t *testing.T) {
 	long := strings.Repeat("é", 2000)
@@ -113,8 +114,8 @@ func TestNotesAreQuoted(t *testing.T) {
 		{"long-note", long, func(n string) bool {
 			return len(n) <= NoteLimit && len(n) >= NoteLimit-2 && utf8.ValidString(n) && strings.HasSuffix(n, "...")
 		}},
-		{"control-note", "failed:\n\x1b[31mred\u0085\xff" + long, func(n string) bool {
-			return len(n) <= NoteLimit && strings.HasPrefix(n, "failed:  [31mred \uFFFDéé") && strings.HasSuffix(n, "...")
+		{"control-note", "failed:\n\r\x1b[31mred\u0085\xff" + long, func(n string) bool {
+			return len(n) <= NoteLimit && strings.HasPrefix(n, "failed:\n  [31mred \uFFFDéé") && strings.HasSuffix(n, "...")
 		}},
 	} {
 		t.Run(tc.ns, func(t *testing.T) {
