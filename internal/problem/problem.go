@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flink-hub/flink-hub/internal/boundedtext"
@@ -103,9 +104,10 @@ type Problem struct {
 	// keeps them.
 	Labels string
 	// Failures counts the attempts that failed in a row with this
-	// problem's reason, when its reason counts them (SavepointFailed);
-	// status.error keeps it in additionalMetadata.failures, so that the
-	// next failure counts on from it.
+	// problem's reason, when its reason counts them (SavepointFailed and
+	// CheckpointFailed, made by Repeated); status.error keeps it in
+	// additionalMetadata.failures, so that the next failure counts on
+	// from it.
 	Failures int
 }
 
@@ -148,6 +150,26 @@ func WithTrace(p Problem, trace string) Problem {
 
 // New is a problem of reason r saying msg.
 func New(r Reason, msg string) Problem { return Problem{Reason: r, Message: msg} }
+
+// Repeated is the problem of reason for an attempt at what (a
+// "savepoint", a "checkpoint") that failed: "<what> failed (<once, or N
+// times in a row>): <detail>". The count, kept in Failures, goes on from
+// prev when prev has the same reason (a count an older hub did not keep
+// is one), else starts at one: any other problem, or none, in between
+// ends the row.
+func Repeated(prev Problem, reason Reason, what, detail string) Problem {
+	n := 1
+	if prev.Is(reason) {
+		n = max(prev.Failures, 1) + 1
+	}
+	times := "once"
+	if n > 1 {
+		times = strconv.Itoa(n) + " times in a row"
+	}
+	p := New(reason, what+" failed ("+times+"): "+detail)
+	p.Failures = n
+	return p
+}
 
 // IsZero reports whether p is no problem.
 func (p Problem) IsZero() bool { return p.Reason == "" && p.Message == "" }

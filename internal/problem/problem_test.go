@@ -180,3 +180,30 @@ func TestEncodeIsBoundedWhateverTheSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestRepeated(t *testing.T) {
+	counted := func(r Reason, n int) Problem { return Problem{Reason: r, Message: "m", Failures: n} }
+	cases := []struct {
+		name string
+		prev Problem
+		want Problem
+	}{
+		{"no problem before", Problem{}, Problem{Reason: SavepointFailed, Message: "savepoint failed (once): disk full; next", Failures: 1}},
+		{"one failure before", counted(SavepointFailed, 1), Problem{Reason: SavepointFailed, Message: "savepoint failed (2 times in a row): disk full; next", Failures: 2}},
+		{"many failures before", counted(SavepointFailed, 41), Problem{Reason: SavepointFailed, Message: "savepoint failed (42 times in a row): disk full; next", Failures: 42}},
+		{"an older hub's report, not counted", New(SavepointFailed, "savepoint failed: disk full"), Problem{Reason: SavepointFailed, Message: "savepoint failed (2 times in a row): disk full; next", Failures: 2}},
+		{"another reason's count ends the row", counted(CheckpointFailed, 5), Problem{Reason: SavepointFailed, Message: "savepoint failed (once): disk full; next", Failures: 1}},
+		{"another problem ends the row", New(JobFailed, "Job failed: x"), Problem{Reason: SavepointFailed, Message: "savepoint failed (once): disk full; next", Failures: 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Repeated(tc.prev, SavepointFailed, "savepoint", "disk full; next")
+			if got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if back := Decode(Encode(got)); back != got {
+				t.Errorf("status.error does not keep the count: %+v, want %+v", back, got)
+			}
+		})
+	}
+}

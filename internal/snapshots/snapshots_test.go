@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 func TestTrimHistory(t *testing.T) {
@@ -135,5 +137,56 @@ func TestCheckpointTriggerSupported(t *testing.T) {
 	}
 	if msg := CheckpointTriggerUnsupported("manual", "v1_16"); !strings.Contains(msg, "Flink 1.16 cannot take a checkpoint on request") {
 		t.Errorf("message %q", msg)
+	}
+}
+
+func TestFailed(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	started := strconv.FormatInt(now.Add(-10*time.Minute).UnixMilli(), 10)
+	periodic := func(checkpoint bool, last int64, interval string) Attempt {
+		key, js := "kubernetes.operator.periodic.savepoint.interval", &v1beta1.JobStatus{StartTime: started, SavepointInfo: &v1beta1.SavepointInfo{LastPeriodicSavepointTimestamp: last}}
+		if checkpoint {
+			key, js = "kubernetes.operator.periodic.checkpoint.interval", &v1beta1.JobStatus{StartTime: started, CheckpointInfo: &v1beta1.CheckpointInfo{LastPeriodicCheckpointTimestamp: last}}
+		}
+		return Attempt{Checkpoint: checkpoint, Trigger: v1beta1.TriggerPeriodic, Now: now, Setting: func(k string) string { return map[string]string{key: interval}[k] }, Job: js}
+	}
+	cases := []struct {
+		name    string
+		prev    problem.Problem
+		a       Attempt
+		reason  problem.Reason
+		message string
+	}{
+		{"an upgrade's savepoint", problem.Problem{}, Attempt{Trigger: v1beta1.TriggerUpgrade, Now: now, ReconcileInterval: time.Minute}, problem.SavepointFailed,
+			"savepoint failed (once): boom; the spec change is tried again with a new savepoint at 2026-12-07T10:01:00Z (the hub's --reconcile-interval); the job keeps running"},
+		{"a deletion's savepoint, again", problem.Problem{Reason: problem.SavepointFailed, Message: "m", Failures: 2}, Attempt{Trigger: v1beta1.TriggerUpgrade, Deletion: true, Now: now, ReconcileInterval: time.Minute}, problem.SavepointFailed,
+			"savepoint failed (3 times in a row): boom; the deletion is tried again with a new savepoint at 2026-12-07T10:01:00Z (the hub's --reconcile-interval); the job keeps running"},
+		{"a periodic savepoint, an interval after the last", problem.Problem{}, periodic(false, now.Add(-time.Minute).UnixMilli(), "5 min"), problem.SavepointFailed,
+			"savepoint failed (once): boom; the next periodic savepoint is at 2026-12-07T10:04:00Z"},
+		{"a periodic checkpoint, the first counted from the job's start", problem.Problem{}, periodic(true, 0, "15m"), problem.CheckpointFailed,
+			"checkpoint failed (once): boom; the next periodic checkpoint is at 2026-12-07T10:05:00Z"},
+		{"a periodic checkpoint overdue is taken now", problem.Problem{Reason: problem.CheckpointFailed, Message: "m", Failures: 1}, periodic(true, now.Add(-time.Hour).UnixMilli(), "1 min"), problem.CheckpointFailed,
+			"checkpoint failed (2 times in a row): boom; the next periodic checkpoint is at 2026-12-07T10:00:00Z"},
+		{"a periodic savepoint whose interval was unset", problem.Problem{}, periodic(false, 0, ""), problem.SavepointFailed,
+			"savepoint failed (once): boom; no periodic savepoint follows: its interval is unset"},
+		{"a manual savepoint", problem.Problem{}, Attempt{Trigger: v1beta1.TriggerManual, Now: now}, problem.SavepointFailed,
+			"savepoint failed (once): boom; it is not tried again: change job.savepointTriggerNonce to take another"},
+		{"a manual checkpoint after a failed savepoint", problem.Problem{Reason: problem.SavepointFailed, Message: "m", Failures: 4}, Attempt{Checkpoint: true, Trigger: v1beta1.TriggerManual, Now: now}, problem.CheckpointFailed,
+			"checkpoint failed (once): boom; it is not tried again: change job.checkpointTriggerNonce to take another"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Failed(tc.prev, tc.a, "boom")
+			if got.Reason != tc.reason || got.Message != tc.message {
+				t.Errorf("got %s %q, want %s %q", got.Reason, got.Message, tc.reason, tc.message)
+			}
+		})
+	}
+}
+
+func TestFailedQuotesTheCauseWithinBounds(t *testing.T) {
+	got := Failed(problem.Problem{}, Attempt{Trigger: v1beta1.TriggerManual}, "line one\nline two"+strings.Repeat("x", 4096))
+	if strings.ContainsAny(got.Message, "\n") || !strings.HasSuffix(got.Message, "it is not tried again: change job.savepointTriggerNonce to take another") || len(got.Message) > maxCause+200 {
+		t.Errorf("message of %d bytes %q: want the cause quoted on one line within %d bytes, the next try kept", len(got.Message), got.Message[:80], maxCause)
 	}
 }

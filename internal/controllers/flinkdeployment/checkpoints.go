@@ -106,7 +106,7 @@ func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, trigger v1
 	kind := snapshots.CheckpointType(s.setting)
 	id, err := jm.TriggerCheckpoint(ctx, st.JobStatus.JobID, flinkrest.CheckpointRequest{Type: api.CheckpointType(kind)})
 	if err != nil {
-		s.report(problem.New(problem.CheckpointFailed, "checkpoint failed: "+err.Error()))
+		s.report(r.snapshotFailure(s, true, trigger, err.Error()))
 		return r.persist(ctx, s)
 	}
 	if firstTriggered != nil {
@@ -158,8 +158,9 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 
 // checkpointFailed clears a pending checkpoint and reports why it failed.
 func (r *Reconciler) checkpointFailed(ctx context.Context, s *state, info *v1beta1.CheckpointInfo, cause string) error {
+	kind := info.TriggerType
 	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = "", "", "", nil
-	s.report(problem.New(problem.CheckpointFailed, "checkpoint failed: "+cause))
+	s.report(r.snapshotFailure(s, true, kind, cause))
 	return r.persist(ctx, s)
 }
 

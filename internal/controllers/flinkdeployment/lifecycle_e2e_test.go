@@ -527,16 +527,24 @@ func TestFailedSavepointKeepsTheJob(t *testing.T) {
 	}
 }
 
-// TestRepeatedSavepointFailuresAreCounted: an upgrade or periodic
-// savepoint that keeps failing is reported with how many times it failed
-// in a row and when the hub tries again, the job and its savepoints kept;
-// the report ends once a savepoint completes.
+// TestRepeatedSavepointFailuresAreCounted: an upgrade's, a periodic or the
+// deletion's savepoint, or a periodic checkpoint, that keeps failing is
+// reported with how many times it failed in a row and when the hub tries
+// again, the job and its savepoints kept; the report ends once one
+// completes (the deletion goes on).
 func TestRepeatedSavepointFailuresAreCounted(t *testing.T) {
+	sp := jobmanager.Faults{SavepointFailure: "disk full"}
 	for _, tc := range []struct {
 		name, settings, patch, next string
+		faults                      jobmanager.Faults
+		reason                      problem.Reason
+		delete                      bool
 	}{
-		{name: "sp-count-upgrade", patch: `{"spec":{"job":{"parallelism":3}}}`, next: "the spec change is tried again with a new savepoint at "},
-		{name: "sp-count-periodic", settings: `"kubernetes.operator.periodic.savepoint.interval":"3 s"`, next: "the next periodic savepoint is at "},
+		{name: "sp-count-upgrade", faults: sp, reason: problem.SavepointFailed, patch: `{"spec":{"job":{"parallelism":3}}}`, next: "the spec change is tried again with a new savepoint at "},
+		{name: "sp-count-periodic", faults: sp, reason: problem.SavepointFailed, settings: `"kubernetes.operator.periodic.savepoint.interval":"3 s"`, next: "the next periodic savepoint is at "},
+		{name: "sp-count-deletion", faults: sp, reason: problem.SavepointFailed, settings: `"kubernetes.operator.job.savepoint-on-deletion":"true"`, delete: true, next: "the deletion is tried again with a new savepoint at "},
+		{name: "cp-count-periodic", faults: jobmanager.Faults{CheckpointFailure: "storage unreachable"}, reason: problem.CheckpointFailed,
+			settings: `"kubernetes.operator.periodic.checkpoint.interval":"3 s"`, next: "the next periodic checkpoint is at "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -548,17 +556,23 @@ func TestRepeatedSavepointFailuresAreCounted(t *testing.T) {
 			fd = deployRunning(t, ctx, fd)
 			jm := jobManager(t, ctx, fd)
 			simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
-			simJM.SetFaults(jobmanager.Faults{SavepointFailure: "disk full"})
-			if tc.patch != "" {
+			simJM.SetFaults(tc.faults)
+			switch {
+			case tc.patch != "":
 				patchSpec(t, ctx, fd, tc.patch)
+			case tc.delete:
+				if err := fleet.Members[0].Client.Delete(ctx, fd); err != nil {
+					t.Fatal(err)
+				}
 			}
 			got := waitFor(t, ctx, fd, 2*time.Minute, "a second failure in a row reported", func(fd *v1beta1.FlinkDeployment) bool {
-				return failure(fd).Reason == problem.SavepointFailed && failure(fd).Failures >= 2
+				return failure(fd).Reason == tc.reason && failure(fd).Failures >= 2
 			})
 			msg := failure(got).Message
 			n := failure(got).Failures
 			t.Logf("status.error says: %s", msg)
-			if !strings.Contains(msg, fmt.Sprintf("(%d times in a row)", n)) || !strings.Contains(msg, "disk full") || !strings.Contains(msg, tc.next) {
+			cause := tc.faults.SavepointFailure + tc.faults.CheckpointFailure
+			if !strings.Contains(msg, fmt.Sprintf("(%d times in a row)", n)) || !strings.Contains(msg, cause) || !strings.Contains(msg, tc.next) {
 				t.Errorf("message %q does not name the cause, the %d failures in a row and the next try (%q)", msg, n, tc.next)
 			}
 			const utc = "2006-01-02T15:04:05Z"
@@ -567,15 +581,25 @@ func TestRepeatedSavepointFailuresAreCounted(t *testing.T) {
 			} else if at, err := time.Parse(utc, after[:len(utc)]); err != nil || at.Before(time.Now().Add(-time.Minute)) {
 				t.Errorf("message %q: next try %q (%v) is not a time to come", msg, after[:len(utc)], err)
 			}
-			if after := jobManager(t, ctx, fd); after.UID != jm.UID || !running(got) {
+			if after := jobManager(t, ctx, fd); after.UID != jm.UID || got.Status.JobStatus.State != v1beta1.JobRunning {
 				t.Fatalf("the job must keep running on its JobManager: %+v", got.Status.JobStatus)
 			}
-			if !hasEvent(ctx, fd, "SavepointError") {
-				t.Error("no SavepointError event")
+			if event := problem.New(tc.reason, "").EventReason(); !hasEvent(ctx, fd, event) {
+				t.Errorf("no %s event", event)
 			}
 			simJM.SetFaults(jobmanager.Faults{})
-			waitFor(t, ctx, fd, 2*time.Minute, "the report ended by a completed savepoint", func(fd *v1beta1.FlinkDeployment) bool {
-				return running(fd) && fd.Status.Error == "" && fd.Status.JobStatus.SavepointInfo != nil && fd.Status.JobStatus.SavepointInfo.LastSavepoint != nil
+			if tc.delete {
+				if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+					err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &v1beta1.FlinkDeployment{})
+					return apierrors.IsNotFound(err), nil
+				}); err != nil {
+					t.Fatalf("not deleted once the savepoint completes: %v", err)
+				}
+				return
+			}
+			waitFor(t, ctx, fd, 2*time.Minute, "the report ended by a completed snapshot", func(fd *v1beta1.FlinkDeployment) bool {
+				info, cp := fd.Status.JobStatus.SavepointInfo, fd.Status.JobStatus.CheckpointInfo
+				return running(fd) && fd.Status.Error == "" && (info != nil && info.LastSavepoint != nil || cp != nil && cp.LastCheckpoint != nil)
 			})
 		})
 	}

@@ -45,7 +45,7 @@ func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 			kind := info.TriggerType
 			info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
 			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint lost: "+why)
-			s.report(r.savepointFailure(s, kind, why+"; its trigger is lost"))
+			s.report(r.snapshotFailure(s, false, kind, why+"; its trigger is lost"))
 			return r.persist(ctx, s)
 		}
 		loc, err := r.pollSavepoint(ctx, s, info)
@@ -192,7 +192,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.
 	case err != nil:
 		kind := info.TriggerType
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-		s.report(r.savepointFailure(s, kind, err.Error()))
+		s.report(r.snapshotFailure(s, false, kind, err.Error()))
 		return r.abortUpgrade(ctx, s, kind, err)
 	}
 	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", info.TriggerType))
@@ -241,7 +241,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 				return r.completeSavepoint(ctx, s, jm, info, loc), nil
 			}
 			info.TriggerID = ""
-			s.report(r.savepointFailure(s, kind, "the JobManager no longer knows the savepoint trigger"))
+			s.report(r.snapshotFailure(s, false, kind, "the JobManager no longer knows the savepoint trigger"))
 			return "", r.abortUpgrade(ctx, s, kind, err)
 		}
 		return "", err
@@ -256,7 +256,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 			return "", r.retrySavepoint(ctx, s, info)
 		}
 		info.TriggerID = ""
-		s.report(r.savepointFailure(s, kind, op.Failure))
+		s.report(r.snapshotFailure(s, false, kind, op.Failure))
 		return "", r.abortUpgrade(ctx, s, kind, errors.New(op.Failure))
 	}
 	return r.completeSavepoint(ctx, s, jm, info, op.Location), nil
@@ -419,44 +419,13 @@ func RecoverSavepoint(ctx context.Context, jm flinkrest.Client, jobID string, in
 	return latest.ExternalPath
 }
 
-// savepointFailure is the problem of a savepoint of kind that failed with
-// cause: how many savepoints failed in a row (counted on from the
-// SavepointFailed problem status.error holds; a completed savepoint or a
-// deployment ends it) and when the hub tries again, as upstream's
-// FlinkStateSnapshot status counts failed attempts.
-func (r *Reconciler) savepointFailure(s *state, kind v1beta1.SnapshotTriggerType, cause string) problem.Problem {
-	n := 1
-	if s.problem.Is(problem.SavepointFailed) {
-		n = max(s.problem.Failures, 1) + 1 // a count an older hub did not keep is one
-	}
-	times := "once"
-	if n > 1 {
-		times = fmt.Sprintf("%d times in a row", n)
-	}
-	p := problem.New(problem.SavepointFailed, fmt.Sprintf("savepoint failed (%s): %s; %s", times, cause, r.nextSavepoint(s, kind)))
-	p.Failures = n
-	return p
-}
-
-// nextSavepoint says when the hub takes a savepoint of kind again after
-// one failed: an upgrade's after the reconcile interval (abortUpgrade), a
-// periodic one at its next period, a manual one only for a new
-// savepointTriggerNonce, as upstream gives up on it.
-func (r *Reconciler) nextSavepoint(s *state, kind v1beta1.SnapshotTriggerType) string {
-	at := func(d time.Duration) string { return r.now().Add(d).UTC().Format(time.RFC3339) }
-	switch kind {
-	case v1beta1.TriggerUpgrade:
-		return "the spec change is tried again with a new savepoint at " + at(r.Options.ReconcileInterval) + " (the hub's --reconcile-interval); the job keeps running"
-	case v1beta1.TriggerPeriodic:
-		st := s.fd.Status.JobStatus
-		interval := plan.DurationSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval)
-		last := int64(0)
-		if st.SavepointInfo != nil {
-			last = st.SavepointInfo.LastPeriodicSavepointTimestamp
-		}
-		return "the next periodic savepoint is at " + at(max(snapshots.PeriodicWait(last, st.StartTime, interval, r.now()), 0))
-	}
-	return "it is not tried again: change job.savepointTriggerNonce to take another"
+// snapshotFailure is the problem of a savepoint, or a checkpoint, of
+// kind that failed with cause (snapshots.Failed): how many failed in a
+// row, counted on from the problem status.error holds (a completed one or
+// a deployment ends it), and when the hub tries again.
+func (r *Reconciler) snapshotFailure(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType, cause string) problem.Problem {
+	return snapshots.Failed(s.problem, snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.fd.DeletionTimestamp.IsZero(),
+		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.fd.Status.JobStatus}, cause)
 }
 
 // abortUpgrade ends an upgrade whose savepoint failed: the old job keeps
