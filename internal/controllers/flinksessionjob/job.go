@@ -316,8 +316,8 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.C
 		r.reportSavepointStalled(s)
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
+		s.problem = r.snapshotFailure(s, false, info.TriggerType, op.Failure)
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-		s.problem = problem.New(problem.SavepointFailed, "savepoint failed: "+op.Failure)
 		return "", requeue.Waiting(errors.New(op.Failure), r.Options.ReconcileInterval)
 	}
 	return op.Location, r.completeSavepoint(ctx, s, jm, op.Location)
@@ -372,8 +372,8 @@ func (r *Reconciler) forgottenTrigger(ctx context.Context, s *state, jm flinkres
 		r.event(s, "Normal", "SavepointRecovered", "Flink forgot savepoint trigger "+info.TriggerID+"; found its savepoint in the job's checkpoint statistics: "+loc)
 		return loc, r.completeSavepoint(ctx, s, jm, loc)
 	}
+	s.problem = r.snapshotFailure(s, false, info.TriggerType, "the JobManager no longer knows the savepoint trigger")
 	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-	s.problem = problem.New(problem.SavepointFailed, "savepoint failed: the JobManager no longer knows the savepoint trigger")
 	return "", requeue.Waiting(errors.New("savepoint trigger forgotten"), r.Options.ReconcileInterval)
 }
 
@@ -411,8 +411,8 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, jm flinkrest.C
 		_, err = jm.TriggerSavepoint(ctx, js.JobID, req)
 	}
 	if err != nil && flinkrest.KindOf(err) != flinkrest.KindTimeout {
+		s.problem = r.snapshotFailure(s, false, info.TriggerType, err.Error())
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-		s.problem = problem.New(problem.SavepointFailed, "savepoint failed: "+err.Error())
 		return requeue.Waiting(err, r.Options.ReconcileInterval)
 	}
 	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)

@@ -192,11 +192,21 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, jm flinkrest.
 	return nil
 }
 
-// checkpointFailed ends the pending checkpoint and reports why; it is not
-// retried until the nonce changes again or the next interval.
+// checkpointFailed ends the pending checkpoint and reports why, how many
+// failed in a row and when the next is taken: it is not retried until the
+// nonce changes again or the next interval.
 func (r *Reconciler) checkpointFailed(s *state, cause string) error {
 	info := s.job.Status.JobStatus.CheckpointInfo
+	s.problem = r.snapshotFailure(s, true, info.TriggerType, cause)
 	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = "", "", "", nil
-	s.problem = problem.New(problem.CheckpointFailed, "checkpoint failed: "+cause)
 	return nil
+}
+
+// snapshotFailure is the problem of a savepoint, or a checkpoint, of
+// kind that failed with cause (snapshots.Failed): how many failed in a
+// row, counted on from the problem status.error holds (a completed one
+// ends it), and when the hub tries again.
+func (r *Reconciler) snapshotFailure(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType, cause string) problem.Problem {
+	return snapshots.Failed(s.problem, snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.job.DeletionTimestamp.IsZero(),
+		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.job.Status.JobStatus}, cause)
 }
