@@ -83,3 +83,23 @@ func (a Attempt) lastPeriodic() int64 {
 	}
 	return 0
 }
+
+// DefaultTriggerGracePeriod is upstream's savepoint and checkpoint trigger
+// grace period.
+const DefaultTriggerGracePeriod = time.Minute
+
+// WithinGrace reports whether a manual snapshot triggered at triggered
+// (epoch milliseconds) failed within the grace period the setting key
+// gives (DefaultTriggerGracePeriod when unset), as upstream's
+// SnapshotUtils.gracePeriodEnded reads it: such a snapshot is triggered
+// again, one that fails later is reported.
+func WithinGrace(setting Setting, key string, triggered *int64, now time.Time) bool {
+	if triggered == nil {
+		return false
+	}
+	grace := Interval(setting, key)
+	if grace <= 0 {
+		grace = DefaultTriggerGracePeriod
+	}
+	return now.Before(time.UnixMilli(*triggered).Add(grace))
+}

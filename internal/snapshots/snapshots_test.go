@@ -190,3 +190,30 @@ func TestFailedQuotesTheCauseWithinBounds(t *testing.T) {
 		t.Errorf("message of %d bytes %q: want the cause quoted on one line within %d bytes, the next try kept", len(got.Message), got.Message[:80], maxCause)
 	}
 }
+
+func TestWithinGrace(t *testing.T) {
+	now := time.UnixMilli(10_000_000)
+	at := func(ago time.Duration) *int64 { ms := now.Add(-ago).UnixMilli(); return &ms }
+	const key = "kubernetes.operator.savepoint.trigger.grace-period"
+	cases := []struct {
+		name      string
+		grace     string
+		triggered *int64
+		want      bool
+	}{
+		{"no trigger time", "", nil, false},
+		{"within upstream's default minute", "", at(59 * time.Second), true},
+		{"past upstream's default minute", "", at(61 * time.Second), false},
+		{"within a configured grace period", "5 min", at(4 * time.Minute), true},
+		{"past a configured grace period", "10 s", at(11 * time.Second), false},
+		{"an unreadable one is the default", "soon", at(30 * time.Second), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			setting := func(k string) string { return map[string]string{key: tc.grace}[k] }
+			if got := WithinGrace(setting, key, tc.triggered, now); got != tc.want {
+				t.Errorf("WithinGrace = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -441,27 +441,15 @@ func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.Sn
 	return requeue.Waiting(cause, r.Options.ReconcileInterval)
 }
 
-// defaultTriggerGracePeriod is upstream's savepoint and checkpoint trigger
-// grace period.
-const defaultTriggerGracePeriod = time.Minute
-
-// withinGrace reports whether a snapshot triggered at triggered (epoch
-// milliseconds) failed within the grace period of key, as upstream's
-// SnapshotUtils.gracePeriodEnded reads it: such a manual snapshot is
-// triggered again.
+// withinGrace reports whether a manual snapshot triggered at triggered
+// (epoch milliseconds) failed within the grace period of key in the
+// running spec (snapshots.WithinGrace): it is triggered again.
 func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
-	if triggered == nil {
-		return false
-	}
 	spec := &s.fd.Spec
 	if s.lastSpec != nil {
 		spec = s.lastSpec
 	}
-	grace := plan.DurationSetting(spec, key)
-	if grace <= 0 {
-		grace = defaultTriggerGracePeriod
-	}
-	return r.now().Before(time.UnixMilli(*triggered).Add(grace))
+	return snapshots.WithinGrace(func(k string) string { return plan.OperatorSetting(spec, k) }, key, triggered, r.now())
 }
 
 // savepointStalled says, once the savepoint triggered at triggered has been

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/memberkind"
@@ -316,6 +317,10 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.C
 		r.reportSavepointStalled(s)
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
+		if info.TriggerType == v1beta1.TriggerManual && snapshots.WithinGrace(s.setting, flinkconf.KeySavepointGracePeriod, info.TriggerTimestamp, r.now()) {
+			r.event(s, "Warning", "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxQuotedCause))
+			return "", r.retrySavepoint(ctx, s, jm)
+		}
 		s.problem = r.snapshotFailure(s, false, info.TriggerType, op.Failure)
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
 		return "", requeue.Waiting(errors.New(op.Failure), r.Options.ReconcileInterval)
@@ -396,6 +401,24 @@ func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, jm flinkres
 	}
 	return r.sendSavepoint(ctx, s, jm)
 }
+
+// retrySavepoint triggers the failed manual savepoint again under a new
+// trigger id, persisted before Flink hears of it; the first trigger's
+// time stays, so the grace period, and the retries, end.
+func (r *Reconciler) retrySavepoint(ctx context.Context, s *state, jm flinkrest.Client) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	s.job.Status.JobStatus.SavepointInfo.TriggerID = id
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.sendSavepoint(ctx, s, jm)
+}
+
+// maxQuotedCause bounds the JobManager's failure text an event quotes.
+const maxQuotedCause = 512
 
 // sendSavepoint sends the recorded trigger to Flink (stopping the job for
 // an upgrade). An answer that does not come leaves the trigger to be

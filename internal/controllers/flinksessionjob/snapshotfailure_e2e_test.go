@@ -100,8 +100,9 @@ func TestRepeatedSnapshotFailuresAreCounted(t *testing.T) {
 }
 
 // awaitFailures waits until job reports at least n failures in a row of
-// reason and checks that the message names the count and the next try,
-// a time to come after next; it returns the problem.
+// reason and checks that the message names the count and the next try
+// (next; when it ends in " at ", a time to come follows); it returns the
+// problem.
 func awaitFailures(t *testing.T, job *v1beta1.FlinkSessionJob, reason problem.Reason, n int, next string) problem.Problem {
 	t.Helper()
 	var p problem.Problem
@@ -123,10 +124,81 @@ func awaitFailures(t *testing.T, job *v1beta1.FlinkSessionJob, reason problem.Re
 		t.Fatalf("message %q does not name the %d failures in a row and the next try (%q)", p.Message, p.Failures, next)
 	}
 	const utc = "2006-01-02T15:04:05Z"
+	if !strings.HasSuffix(next, " at ") {
+		return p // never tried again: no time to name
+	}
 	if _, after, _ := strings.Cut(p.Message, next); len(after) < len(utc) {
 		t.Fatalf("message %q does not say when", p.Message)
 	} else if at, err := time.Parse(utc, after[:len(utc)]); err != nil || at.Before(time.Now().Add(-time.Minute)) {
 		t.Fatalf("message %q: next try %q (%v) is not a time to come", p.Message, after[:len(utc)], err)
 	}
 	return p
+}
+
+// TestManualSnapshotRetriedWithinGracePeriod: a session job's manual
+// savepoint or checkpoint that fails within its trigger grace period
+// (kubernetes.operator.savepoint/checkpoint.trigger.grace-period) is
+// triggered again, a Warning event saying so, and completes once Flink
+// can take it, as upstream's SnapshotObserver does for session jobs too;
+// one that fails past its grace period is reported once, not tried again.
+func TestManualSnapshotRetriedWithinGracePeriod(t *testing.T) {
+	for _, tc := range []struct {
+		name, grace, patch string
+		checkpoint, late   bool
+	}{
+		{name: "sj-grace-savepoint", grace: `"kubernetes.operator.savepoint.trigger.grace-period":"30 s"`, patch: `{"spec":{"job":{"savepointTriggerNonce":5}}}`},
+		{name: "sj-grace-checkpoint", grace: `"kubernetes.operator.checkpoint.trigger.grace-period":"30 s"`, patch: `{"spec":{"job":{"checkpointTriggerNonce":5}}}`, checkpoint: true},
+		{name: "sj-late-savepoint", grace: `"kubernetes.operator.savepoint.trigger.grace-period":"1 ms"`, patch: `{"spec":{"job":{"savepointTriggerNonce":5}}}`, late: true},
+		{name: "sj-late-checkpoint", grace: `"kubernetes.operator.checkpoint.trigger.grace-period":"1 ms"`, patch: `{"spec":{"job":{"checkpointTriggerNonce":5}}}`, checkpoint: true, late: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fd, job, id := runningJobWith(t, ctx, tc.name, "", "{"+savepointsDir+","+tc.grace+"}")
+			jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+			faults, event, reason, nonce := jobmanager.Faults{SavepointFailure: "bucket briefly unreachable"}, "SavepointError", problem.SavepointFailed, "job.savepointTriggerNonce"
+			triggers := func() int { return simJob(fd, id).SavepointTriggers }
+			if tc.checkpoint {
+				faults, event, reason, nonce = jobmanager.Faults{CheckpointFailure: "bucket briefly unreachable"}, "CheckpointError", problem.CheckpointFailed, "job.checkpointTriggerNonce"
+				triggers = func() int { return jm.CheckpointTriggerRequests(id) }
+			}
+			jm.SetFaults(faults)
+			t.Cleanup(func() { jm.SetFaults(jobmanager.Faults{}) })
+			patchJob(t, job, tc.patch)
+			if tc.late {
+				p := awaitFailures(t, job, reason, 1, "it is not tried again: change "+nonce+" to take another")
+				framework.Hold(t, 2*time.Second, "no retry past the grace period", func() error {
+					if n := triggers(); n != 1 {
+						return errorf("%d triggers sent, want 1", n)
+					}
+					return nil
+				})
+				if got := getJob(t, job); problem.Decode(got.Status.Error) != p || !runningJob(withoutError(got)) {
+					t.Fatalf("the report %q must stay and the job run on: %+v", got.Status.Error, got.Status.JobStatus)
+				}
+				return
+			}
+			framework.Await(t, "the failed snapshot triggered again", func() error {
+				if n := triggers(); n < 2 {
+					return errorf("%d triggers sent", n)
+				}
+				return nil
+			})
+			awaitEvent(t, job, event, "failed within its trigger grace period, retrying: ")
+			jm.SetFaults(jobmanager.Faults{})
+			waitJob(t, job, "the retried snapshot completed, nothing reported", func(j *v1beta1.FlinkSessionJob) bool {
+				sp, cp := j.Status.JobStatus.SavepointInfo, j.Status.JobStatus.CheckpointInfo
+				if tc.checkpoint {
+					return runningJob(j) && cp != nil && cp.LastCheckpoint != nil && cp.LastCheckpoint.TriggerNonce != nil && *cp.LastCheckpoint.TriggerNonce == 5
+				}
+				return runningJob(j) && sp != nil && sp.LastSavepoint != nil && sp.LastSavepoint.TriggerNonce != nil && *sp.LastSavepoint.TriggerNonce == 5
+			})
+		})
+	}
+}
+
+// withoutError is job with its status.error dropped, for runningJob.
+func withoutError(job *v1beta1.FlinkSessionJob) *v1beta1.FlinkSessionJob {
+	job = job.DeepCopy()
+	job.Status.Error = ""
+	return job
 }

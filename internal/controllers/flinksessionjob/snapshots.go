@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/boundedtext"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
@@ -113,7 +114,7 @@ func (r *Reconciler) checkpoints(ctx context.Context, s *state, jm flinkrest.Cli
 			s.problem = problem.New(problem.CheckpointFailed, snapshots.CheckpointTriggerUnsupported("manual", v))
 			return true, nil
 		}
-		return true, r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerManual)
+		return true, r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerManual, nil)
 	}
 	interval := snapshots.Interval(s.setting, flinkconf.KeyPeriodicCheckpointInterval)
 	if interval <= 0 {
@@ -134,12 +135,14 @@ func (r *Reconciler) checkpoints(ctx context.Context, s *state, jm flinkrest.Cli
 		s.next = min(s.next, wait)
 		return false, nil
 	}
-	return true, r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerPeriodic)
+	return true, r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerPeriodic, nil)
 }
 
 // triggerCheckpoint records a checkpoint trigger, persists it, then sends
-// it. A periodic trigger records its time even when it fails.
-func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, jm flinkrest.Client, trigger v1beta1.SnapshotTriggerType) error {
+// it. A periodic trigger records its time even when it fails. A retry
+// passes the first attempt's trigger time (firstTriggered), which it
+// keeps: the grace period counts from there; nil for a first attempt.
+func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, jm flinkrest.Client, trigger v1beta1.SnapshotTriggerType, firstTriggered *int64) error {
 	js := &s.job.Status.JobStatus
 	if js.CheckpointInfo == nil {
 		js.CheckpointInfo = &v1beta1.CheckpointInfo{}
@@ -154,6 +157,9 @@ func (r *Reconciler) triggerCheckpoint(ctx context.Context, s *state, jm flinkre
 		info.LastPeriodicCheckpointTimestamp = now
 	}
 	kind := snapshots.CheckpointType(s.setting)
+	if firstTriggered != nil {
+		now = *firstTriggered
+	}
 	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = id, trigger, kind, &now
 	if err := r.persist(ctx, s); err != nil {
 		return err
@@ -179,6 +185,10 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, jm flinkrest.
 	case !op.Done:
 		return requeue.Waiting(errors.New("checkpoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
+		if info.TriggerType == v1beta1.TriggerManual && snapshots.WithinGrace(s.setting, flinkconf.KeyCheckpointGracePeriod, info.TriggerTimestamp, r.now()) {
+			r.event(s, "Warning", "CheckpointError", "Checkpoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxQuotedCause))
+			return r.triggerCheckpoint(ctx, s, jm, v1beta1.TriggerManual, info.TriggerTimestamp)
+		}
 		return r.checkpointFailed(s, op.Failure)
 	}
 	cp := &v1beta1.Checkpoint{TimeStamp: r.now().UnixMilli(), TriggerType: info.TriggerType, FormatType: info.FormatType}
