@@ -16,9 +16,14 @@
 //   - at most Options.Concurrency downloads at once, so the cache folder
 //     holds at most CacheSize + (Concurrency+1) × MaxSize bytes (the
 //     chart sizes its volume so);
-//   - New removes the jars and partial downloads an earlier run left in
-//     the folder (a volume outlives a container restart): the cache index
-//     lives in memory and could never find or drop them.
+//   - the cache folder may be shared by several hub processes on one
+//     machine (the sandbox's replicas): each Fetcher works in a folder of
+//     its own inside it, locked (flock) while it lives, so its size
+//     accounting and its files are its own; New removes the folders whose
+//     lock nobody holds and the jars and partial downloads older versions
+//     left in the cache folder itself (a volume outlives a container
+//     restart): the cache index lives in memory and could never find or
+//     drop them.
 package jarfetch
 
 import (
@@ -90,6 +95,8 @@ func (e *Error) Error() string { return fmt.Sprintf("fetch jar %s: %s", e.URI, e
 type Fetcher struct {
 	opts   Options
 	client *http.Client
+	// folder holds this Fetcher's jars and partial downloads.
+	folder *folder
 
 	// downloads holds a token per download running, at most
 	// Options.Concurrency.
@@ -109,16 +116,15 @@ type entry struct {
 }
 
 // New returns a Fetcher for opts (see Options.Validate); it creates the
-// cache folder and removes the jars and partial downloads an earlier
-// Fetcher left there.
+// cache folder and a locked folder of its own in it, and removes what
+// Fetchers that are gone left there (see claimFolder). The lock lasts
+// until Close or the end of the process.
 func New(opts Options) (*Fetcher, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
-		return nil, fmt.Errorf("jar cache: %w", err)
-	}
-	if err := clearLeftovers(opts.CacheDir); err != nil {
+	own, err := claimFolder(opts.CacheDir)
+	if err != nil {
 		return nil, fmt.Errorf("jar cache: %w", err)
 	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
@@ -134,52 +140,16 @@ func New(opts Options) (*Fetcher, error) {
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
 	client := &http.Client{Transport: transport, CheckRedirect: checkRedirect}
-	return &Fetcher{opts: opts, client: client, downloads: make(chan struct{}, opts.Concurrency),
+	return &Fetcher{opts: opts, client: client, folder: own, downloads: make(chan struct{}, opts.Concurrency),
 		byURL: map[string]string{}, entries: map[string]*entry{}}, nil
 }
 
-// clearLeftovers removes from dir the files a Fetcher writes there: jars
-// named by their digest and partial downloads. The index of the cache is
-// in memory, so files of an earlier run (the folder is a volume that
-// survives container restarts) would never be found again, nor counted or
-// dropped: they would only fill the volume. Clearing rather than indexing
-// them loses nothing, since the URLs they came from are unknown. Other
-// files are left alone.
-func clearLeftovers(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range entries {
-		if e.Type().IsRegular() && isCacheFile(e.Name()) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
+// Close removes the Fetcher's folder with its jars and releases its lock;
+// fetches after it fail. A process that ends without it leaves the folder
+// to the next Fetcher's New, which removes it.
+func (f *Fetcher) Close() error {
+	return f.folder.close()
 }
-
-// isCacheFile reports whether name is a file a Fetcher writes: a jar
-// named <sha256 hex>.jar, or a download in progress (tempPattern).
-func isCacheFile(name string) bool {
-	base, ok := strings.CutSuffix(name, ".jar")
-	if !ok {
-		return false
-	}
-	if strings.HasPrefix(base, tempPrefix) {
-		return true
-	}
-	_, err := hex.DecodeString(base)
-	return err == nil && len(base) == sha256.Size*2
-}
-
-// tempPrefix and tempPattern name downloads in progress.
-const (
-	tempPrefix  = "fetch-"
-	tempPattern = tempPrefix + "*.jar"
-)
 
 // maxHeaderBytes bounds the answer's status line and headers: nothing a
 // jar download needs is larger.
@@ -303,8 +273,7 @@ func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 
 // cached returns the jar fetched from uri before, if the cache has it
 // and its file is still there: a file removed behind the cache's back (a
-// temporary-file cleaner, another hub process on the machine clearing the
-// folder at its start) is forgotten and fetched again, not reported
+// temporary-file cleaner) is forgotten and fetched again, not reported
 // missing for good.
 func (f *Fetcher) cached(uri string) (Jar, bool) {
 	f.mu.Lock()
@@ -353,10 +322,10 @@ func (f *Fetcher) download(ctx context.Context, uri, shown string) (Jar, error) 
 	return f.save(ctx, resp.Body, shown)
 }
 
-// save copies body, at most MaxSize bytes, into the cache folder under its
-// digest.
+// save copies body, at most MaxSize bytes, into the Fetcher's folder under
+// its digest.
 func (f *Fetcher) save(ctx context.Context, body io.Reader, shown string) (Jar, error) {
-	tmp, err := os.CreateTemp(f.opts.CacheDir, tempPattern)
+	tmp, err := os.CreateTemp(f.folder.path, tempPattern)
 	if err != nil {
 		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
 	}
@@ -374,7 +343,7 @@ func (f *Fetcher) save(ctx context.Context, body io.Reader, shown string) (Jar, 
 		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
 	}
 	digest := hex.EncodeToString(h.Sum(nil))
-	path := filepath.Join(f.opts.CacheDir, digest+".jar")
+	path := filepath.Join(f.folder.path, digest+".jar")
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return Jar{}, &Error{Kind: KindFailed, URI: shown, Reason: fmt.Sprintf("jar cache: %v", err)}
 	}

@@ -14,7 +14,9 @@ type Options struct {
 	MaxSize int64
 	// Timeout bounds one whole fetch.
 	Timeout time.Duration
-	// CacheDir holds the fetched jars.
+	// CacheDir holds the fetched jars: each Fetcher keeps its own in a
+	// locked folder of its own inside it, so several hub processes may
+	// share it.
 	CacheDir string
 	// CacheSize is the most bytes of jars kept; the least recently used
 	// go first (the jar just fetched always stays).
@@ -40,7 +42,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MaxSize, "jar-fetch-max-size", o.MaxSize, "largest FlinkSessionJob jar the hub fetches, in bytes")
 	fs.DurationVar(&o.Timeout, "jar-fetch-timeout", o.Timeout, "deadline of one jar fetch")
 	fs.IntVar(&o.Concurrency, "jar-fetch-concurrency", o.Concurrency, "most jar downloads at once; the cache folder holds at most --jar-cache-size + (this + 1) × --jar-fetch-max-size bytes")
-	fs.StringVar(&o.CacheDir, "jar-cache-dir", o.CacheDir, "folder of the fetched jars, the hub's alone: jars and partial downloads left there are removed at start")
+	fs.StringVar(&o.CacheDir, "jar-cache-dir", o.CacheDir, "folder of the fetched jars, which hub processes on one machine may share: each keeps its jars in a folder of its own there (process-<pid>-<random>, locked while it runs); at start a process removes the folders of processes that are gone and jars older versions left in the folder itself")
 	fs.Int64Var(&o.CacheSize, "jar-cache-size", o.CacheSize, "most bytes of fetched jars kept")
 	fs.BoolVar(&o.AllowPrivateNetworks, "jar-fetch-allow-private-networks", o.AllowPrivateNetworks, "let jar fetches reach loopback and private addresses (an artifact server inside the cluster)")
 }
