@@ -33,13 +33,23 @@ type StatisticsReader interface {
 	CheckpointStatistics(ctx context.Context, jobID string) (*api.CheckpointingStatistics, error)
 }
 
+// Statistics reads the job's checkpoint statistics; an error says what
+// was read.
+func Statistics(ctx context.Context, jm StatisticsReader, jobID string) (*api.CheckpointingStatistics, error) {
+	stats, err := jm.CheckpointStatistics(ctx, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("read the job's checkpoint statistics: %w", err)
+	}
+	return stats, nil
+}
+
 // Read reads the job's latest retained checkpoint (LatestRetained) and
 // when its newest pending one was triggered from Flink's checkpoint
 // statistics.
 func Read(ctx context.Context, jm StatisticsReader, jobID string) (Times, error) {
-	stats, err := jm.CheckpointStatistics(ctx, jobID)
+	stats, err := Statistics(ctx, jm, jobID)
 	if err != nil {
-		return Times{}, fmt.Errorf("read the job's checkpoint statistics: %w", err)
+		return Times{}, err
 	}
 	out := LatestRetained(stats.Latest)
 	for _, h := range stats.History {
@@ -82,4 +92,15 @@ func LatestRetained(latest api.LatestCheckpoints) Times {
 		consider(c.Id, c.ExternalPath, c.TriggerTimestamp)
 	}
 	return out
+}
+
+// Names reports whether Flink's latest checkpoints name path as the job's
+// latest completed checkpoint, its latest savepoint or the checkpoint or
+// savepoint it was restored from: LatestRetained then already weighed it,
+// by id.
+func Names(latest api.LatestCheckpoints, path string) bool {
+	if path == "" || path == notExternallyAddressable {
+		return false
+	}
+	return path == latest.Completed.ExternalPath || path == latest.Savepoint.ExternalPath || path == latest.Restored.ExternalPath
 }

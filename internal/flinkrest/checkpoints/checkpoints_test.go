@@ -103,3 +103,34 @@ func TestRead(t *testing.T) {
 		}
 	})
 }
+
+// TestNames: a path is named when Flink reports it as the job's latest
+// completed checkpoint, latest savepoint or restore; no path, and the
+// marker of one not externally addressable, are never named.
+func TestNames(t *testing.T) {
+	latest := api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 8, ExternalPath: "s3://c/chk-8"},
+		Savepoint: api.CompletedCheckpointStatistics{Id: 6, ExternalPath: "s3://s/sp-6"},
+		Restored:  api.RestoredCheckpointStatistics{Id: 2, ExternalPath: "s3://s/sp-2"},
+	}
+	unaddressable := api.LatestCheckpoints{Completed: api.CompletedCheckpointStatistics{Id: 3, ExternalPath: notExternallyAddressable}}
+	for _, tc := range []struct {
+		name   string
+		latest api.LatestCheckpoints
+		path   string
+		want   bool
+	}{
+		{"the latest checkpoint", latest, "s3://c/chk-8", true},
+		{"the latest savepoint", latest, "s3://s/sp-6", true},
+		{"the restore", latest, "s3://s/sp-2", true},
+		{"another savepoint", latest, "s3://s/sp-1", false},
+		{"no path", api.LatestCheckpoints{}, "", false},
+		{"not externally addressable", unaddressable, notExternallyAddressable, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Names(tc.latest, tc.path); got != tc.want {
+				t.Errorf("Names(%q) = %t, want %t", tc.path, got, tc.want)
+			}
+		})
+	}
+}
