@@ -175,9 +175,9 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	if running(st.JobStatus.State) && st.JobStatus.JobID != "" && !s.missing {
 		return r.stop(ctx, s, jm)
 	}
-	fromCheckpoint := cancelledForLastState(s)
-	if fromCheckpoint {
-		if err := r.recordLatestCheckpoint(ctx, s, jm); err != nil {
+	fromLatest := endedForLastState(s)
+	if fromLatest {
+		if err := r.recordLatestState(ctx, s, jm); err != nil {
 			return err
 		}
 	}
@@ -189,7 +189,7 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 		r.event(s, "Normal", "Suspended", "Job suspended"+savedText(st.JobStatus.UpgradeSavepointPath))
 		return r.record(s, false)
 	}
-	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && !fromCheckpoint {
+	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && !fromLatest {
 		// No savepoint of the old job taken now (it does not run): the
 		// newest known, a periodic one taken since the path the job
 		// started from included; else the user says. A job the cluster

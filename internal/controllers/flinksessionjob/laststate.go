@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
@@ -11,12 +12,14 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
-// MsgCheckpointNotAddressable is the report of a session job cancelled for
-// a last-state upgrade whose latest checkpoint Flink names without a path.
+// MsgCheckpointNotAddressable is the report of a session job that ended
+// (cancelled for a last-state upgrade, or by anyone; failed; finished)
+// whose latest checkpoint Flink names without a path.
 const MsgCheckpointNotAddressable = "Latest checkpoint not externally addressable (no path: is state.checkpoints.dir set?). " +
 	"Manual restore required: set job.upgradeMode to stateless to start the new spec without state, or delete the session job " +
 	"and create it again with job.initialSavepointPath set to a known savepoint or checkpoint."
@@ -82,42 +85,125 @@ func (r *Reconciler) lastStateFreshness(ctx context.Context, s *state, jm flinkr
 	return plan.CheckpointFreshness(maxAge, r.now(), js.StartTime, &times), nil
 }
 
-// cancelledForLastState reports a last-state upgrade or suspend of a job
-// the session cluster shows cancelled (by the hub, or by anyone: Flink
-// retains a cancelled job's checkpoints), which restores from the job's
-// latest checkpoint as upstream's observeLatestCheckpoint reads it.
-func cancelledForLastState(s *state) bool {
-	return upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState && !s.missing &&
-		s.job.Status.JobStatus.JobID != "" && s.job.Status.JobStatus.State == v1beta1.JobCanceled
+// endedForLastState reports a last-state upgrade or suspend of a job that
+// ended: CANCELED (by the hub, or by anyone: Flink retains a cancelled
+// job's checkpoints), FAILED or FINISHED. As upstream's
+// SnapshotObserver.observeLatestCheckpoint reads it for any job in a
+// globally terminal state, its latest state restores it
+// (recordLatestState), not the newest savepoint alone.
+func endedForLastState(s *state) bool {
+	js := &s.job.Status.JobStatus
+	switch js.State {
+	case v1beta1.JobCanceled, v1beta1.JobFailed, v1beta1.JobFinished:
+		return upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState && js.JobID != ""
+	}
+	return false
 }
 
-// recordLatestCheckpoint records the cancelled job's latest retained
-// checkpoint (checkpoints.LatestRetained) as the upgrade's restore
-// path; the submission or suspend after it persists the path before
-// anything else is done, and while Flink shows the cancelled job an
-// interrupted reconcile reads the same answer again. A job of which Flink
-// reports no checkpoint, savepoint or restore never had state to keep: it
-// starts empty, as upstream, with an UpgradeWithoutState Warning event.
-// One whose latest checkpoint has no path needs a manual restore: the
-// status is left as it is.
-func (r *Reconciler) recordLatestCheckpoint(ctx context.Context, s *state, jm flinkrest.Client) error {
-	js := &s.job.Status.JobStatus
-	times, err := checkpoints.Read(ctx, jm, js.JobID)
+// source says where the latest state of an ended job is.
+type source int
+
+const (
+	// fromFlink is the job's latest retained checkpoint or savepoint as
+	// Flink reports it (checkpoints.LatestRetained).
+	fromFlink source = iota
+	// fromRecorded is the newest savepoint the status records, newer than
+	// anything Flink reports of the job.
+	fromRecorded
+	// noState is neither: the job never had state to keep.
+	noState
+	// notAddressable is Flink's latest checkpoint, named without a path.
+	notAddressable
+)
+
+// latestState chooses the newer of the ended job's latest retained state
+// as Flink reports it (latest) and the newest savepoint the status
+// records (recorded, taken at recordedAt, zero when not known). One that
+// Flink names was weighed by id already: Flink's newest stands. Else the
+// recorded one wins when Flink reports nothing, or an older time.
+func latestState(latest api.LatestCheckpoints, recorded string, recordedAt time.Time) (string, source) {
+	flink := checkpoints.LatestRetained(latest)
 	switch {
-	case err != nil:
-		return fmt.Errorf("the job cancelled for the last-state upgrade: %w", err)
-	case times.Retained && times.CompletedPath == "":
+	case recorded != "" && !checkpoints.Names(latest, recorded) && (!flink.Retained || recordedAt.After(flink.Completed)):
+		return recorded, fromRecorded
+	case !flink.Retained:
+		return "", noState
+	case flink.CompletedPath == "":
+		return "", notAddressable
+	}
+	return flink.CompletedPath, fromFlink
+}
+
+// newestRecorded is the newest restore point the status records
+// (plan.NewestRestorePoint) and, for the last savepoint, when it was
+// taken.
+func newestRecorded(st *v1beta1.FlinkSessionJobStatus) (string, time.Time) {
+	js := &st.JobStatus
+	path := plan.NewestRestorePoint(js, st.ReconciliationStatus.ReconciliationTimestamp)
+	if info := js.SavepointInfo; path != "" && info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location == path {
+		return path, time.UnixMilli(info.LastSavepoint.TimeStamp)
+	}
+	return path, time.Time{}
+}
+
+// recordLatestState records where the last-state upgrade of the ended job
+// starts, as upgradeSavepointPath: the newer of its latest retained
+// checkpoint and the newest savepoint recorded (latestState); the
+// submission or suspend after it persists the path before anything else
+// is done, and while Flink shows the job an interrupted reconcile reads
+// the same answer again. A job of which neither is known never had state
+// to keep: it starts empty, as upstream, with an UpgradeWithoutState
+// Warning event. One whose latest checkpoint has no path needs a manual
+// restore: the status is left as it is. A job the session cluster no
+// longer knows has no checkpoints to read: it starts from the newest
+// savepoint recorded, if any (recordForgotten).
+func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js := &s.job.Status.JobStatus
+	if s.missing {
+		r.recordForgotten(s)
+		return nil
+	}
+	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
+	if err != nil {
+		return fmt.Errorf("the %s job's latest state for the last-state upgrade: %w", js.State, err)
+	}
+	recorded, at := newestRecorded(&s.job.Status)
+	switch path, from := latestState(stats.Latest, recorded, at); from {
+	case notAddressable:
 		s.problem = problem.New(problem.ManualRestoreRequired, MsgCheckpointNotAddressable)
 		return requeue.Waiting(errors.New("manual restore required"), r.Options.ReconcileInterval)
-	case !times.Retained:
+	case noState:
 		js.UpgradeSavepointPath = ""
 		s.afterWrite = append(s.afterWrite, func(context.Context) {
 			r.event(s, "Warning", flinkdeployment.ReasonUpgradeWithoutState, flinkdeployment.MsgUpgradeWithoutState)
 		})
+	case fromRecorded:
+		js.UpgradeSavepointPath = path
+		r.event(s, "Normal", "UpgradeFromSavepoint", fmt.Sprintf("The newest savepoint recorded is newer than anything Flink reports of the %s job: it starts the upgrade: %s", js.State, path))
 	default:
-		js.UpgradeSavepointPath = times.CompletedPath
-		r.event(s, "Normal", "UpgradeFromCheckpoint", "The cancelled job's latest checkpoint starts the upgrade: "+times.CompletedPath)
+		js.UpgradeSavepointPath = path
+		r.event(s, "Normal", "UpgradeFromCheckpoint", fmt.Sprintf("The %s job's latest checkpoint starts the upgrade: %s", js.State, path))
 	}
 	s.problem = clearProblem(s.problem, problem.ManualRestoreRequired)
 	return nil
 }
+
+// recordForgotten records the newest savepoint recorded as where the
+// last-state upgrade of an ended job the session cluster no longer knows
+// starts (none: without state), with a Warning event saying so: its
+// checkpoints cannot be read any more.
+func (r *Reconciler) recordForgotten(s *state) {
+	js := &s.job.Status.JobStatus
+	js.UpgradeSavepointPath, _ = newestRecorded(&s.job.Status)
+	from := "without state: no savepoint of it is recorded"
+	if js.UpgradeSavepointPath != "" {
+		from = "from the newest savepoint recorded, " + js.UpgradeSavepointPath
+	}
+	r.event(s, "Warning", ReasonLatestStateUnknown, fmt.Sprintf("Session cluster %s no longer knows the %s job %s, so its latest checkpoint cannot be read: the upgrade starts %s",
+		s.job.Spec.DeploymentName, js.State, js.JobID, from))
+}
+
+// ReasonLatestStateUnknown is the reason of the event saying a last-state
+// upgrade of an ended job the session cluster forgot starts from the
+// newest savepoint recorded, its latest checkpoint unknown.
+const ReasonLatestStateUnknown = "LatestStateUnknown"

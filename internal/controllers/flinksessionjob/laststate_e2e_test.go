@@ -15,6 +15,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinksessionjob"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
@@ -203,4 +204,94 @@ func TestLastStateSessionJobWithStaleCheckpoint(t *testing.T) {
 	if len(eventsOf(t, job, "CancellingJob")) != 0 {
 		t.Error("the job was cancelled with a stale checkpoint")
 	}
+}
+
+// failedAfterSavepoint runs a last-state session job in ns with a
+// savepoint directory, takes a manual savepoint, waits for a checkpoint
+// completed after it, and fails the job for good. It returns the session
+// cluster, the job (FAILED), the failed job's id, the savepoint's path
+// and the path of the failed job's latest checkpoint.
+func failedAfterSavepoint(t *testing.T, ctx context.Context, ns string) (fd *v1beta1.FlinkDeployment, job *v1beta1.FlinkSessionJob, id, savepoint, checkpoint string) {
+	t.Helper()
+	fd, job, id = runningJobWith(t, ctx, ns, v1beta1.UpgradeModeLastState, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
+	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	savepoint = waitJob(t, job, "the manual savepoint", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location != "" && info.TriggerID == ""
+	}).Status.JobStatus.SavepointInfo.LastSavepoint.Location
+	framework.Await(t, "a checkpoint after the savepoint", func() error {
+		sj := simJob(fd, id)
+		if sj == nil || sj.Savepoint == nil || sj.Savepoint.Path != savepoint || len(sj.Checkpoints) == 0 || sj.Checkpoints[len(sj.Checkpoints)-1].ID < sj.Savepoint.ID {
+			return fmt.Errorf("job %+v, no checkpoint after savepoint %s", sj, savepoint)
+		}
+		return nil
+	})
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := jm.FailJob(id, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.JobStatus.State == v1beta1.JobFailed })
+	sj := simJob(fd, id)
+	if sj == nil || sj.State != "FAILED" {
+		t.Fatalf("job %+v, want FAILED", sj)
+	}
+	return fd, job, id, savepoint, sj.Checkpoints[len(sj.Checkpoints)-1].Path
+}
+
+// TestLastStateUpgradeOfAFailedSessionJob: a last-state upgrade of a
+// session job whose job FAILED starts, as upstream
+// (SnapshotObserver.observeLatestCheckpoint reads every globally terminal
+// job's latest checkpoint, AbstractJobReconciler.getJobUpgrade restores
+// from it), from the failed job's latest checkpoint when that is newer
+// than its newest savepoint: the hub used to start it from the savepoint,
+// losing the state checkpointed since. A failed job the session cluster
+// forgot (its checkpoints unreadable) starts from the newest savepoint
+// recorded, a Warning event saying so. The savepoint stays recorded
+// either way.
+func TestLastStateUpgradeOfAFailedSessionJob(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		forget    bool
+		wantEvent string
+	}{
+		{"known to Flink: its latest checkpoint", false, "UpgradeFromCheckpoint"},
+		{"forgotten by Flink: the newest savepoint", true, flinksessionjob.ReasonLatestStateUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "laststate-failed"
+			if tc.forget {
+				ns = "laststate-failed-gone"
+			}
+			fd, job, failed, savepoint, checkpoint := failedAfterSavepoint(t, ctx, ns)
+			want := checkpoint
+			if tc.forget {
+				sim.JobManager(memberName, fd.Namespace, fd.Name).ExpireJobs()
+				want = savepoint
+			}
+			patchJob(t, job, `{"spec":{"job":{"parallelism":3}}}`)
+			upgraded := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.JobStatus.JobID != failed && j.Status.ObservedGeneration == j.Generation
+			})
+			if sj := simJob(fd, upgraded.Status.JobStatus.JobID); sj == nil || sj.Spec.Parallelism != 3 || restoreOf(sj) != want {
+				t.Fatalf("upgraded job %+v run from %s, want %s (savepoint %s, checkpoint %s)", sj, restoreOf(sj), want, savepoint, checkpoint)
+			}
+			js := upgraded.Status.JobStatus
+			if js.UpgradeSavepointPath != want {
+				t.Errorf("upgradeSavepointPath %q, want %q", js.UpgradeSavepointPath, want)
+			}
+			if js.SavepointInfo == nil || js.SavepointInfo.LastSavepoint == nil || js.SavepointInfo.LastSavepoint.Location != savepoint {
+				t.Errorf("the savepoint %s is no longer recorded: %+v", savepoint, js.SavepointInfo)
+			}
+			awaitEvent(t, job, tc.wantEvent, want)
+		})
+	}
+}
+
+// restoreOf is the path job was run from, "" for none.
+func restoreOf(job *jobmanager.JobStatus) string {
+	if job == nil || job.Spec.Restore == nil {
+		return ""
+	}
+	return job.Spec.Restore.Path
 }
