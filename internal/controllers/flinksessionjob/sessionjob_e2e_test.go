@@ -422,7 +422,8 @@ func TestEndedSessionJobIsNotRunAgain(t *testing.T) {
 
 // awaitLookups waits until the hub looked job id up at least lookups
 // times after it expired from jm, then checks that it ran the id runs
-// times in all.
+// times in all (one more after a lost status write) and not again over
+// two more lookups.
 func awaitLookups(t *testing.T, jm *jobmanager.JobManager, id string, lookups, runs int) {
 	t.Helper()
 	framework.Await(t, fmt.Sprintf("the hub looked for the expired job %d times", lookups), func() error {
@@ -431,8 +432,21 @@ func awaitLookups(t *testing.T, jm *jobmanager.JobManager, id string, lookups, r
 		}
 		return nil
 	})
-	if got, _ := jm.JobRequests(id); got != runs {
-		t.Fatalf("job %s run %d times, want %d", id, got, runs)
+	// A status write that lost a conflict (its cache a write behind, on a
+	// loaded machine) has the hub try the run once more, which Flink
+	// refuses too; what matters is that the runs stop while it looks on.
+	got, misses := jm.JobRequests(id)
+	if got < runs || got > runs+1 {
+		t.Fatalf("job %s run %d times, want %d (one more after a lost status write)", id, got, runs)
+	}
+	framework.Await(t, "the hub looked for the expired job twice more", func() error {
+		if _, now := jm.JobRequests(id); now < misses+2 {
+			return errorf("%d lookups", now)
+		}
+		return nil
+	})
+	if again, _ := jm.JobRequests(id); again != got {
+		t.Fatalf("job %s run again (%d times, then %d) while the hub kept looking for it", id, got, again)
 	}
 }
 
