@@ -115,12 +115,23 @@ func replicaStarter(bin, kubeconfig, simURL string) func(id string, extra ...str
 			"--flink-rest-transport", "url", "--flink-rest-url-template", simURL + "/{{.Cluster}}/{{.Namespace}}/{{.Name}}/",
 			"--otel-endpoint", jaeger.OTLPHTTP, "-v", "1",
 			// The session jobs' artifact server is on loopback.
-			"--jar-fetch-allow-private-networks"}, extra...)...)
+			"--jar-fetch-allow-private-networks", "--jar-cache-dir", jarCacheDir()}, extra...)...)
 		if err == nil {
 			replicas = append(replicas, p)
 		}
 		return p, err
 	}
+}
+
+// jarCacheDir is the --jar-cache-dir every replica shares, as the
+// sandbox's replicas share their machine's default.
+func jarCacheDir() string { return filepath.Join(workDir, "jars") }
+
+// leftJarFolders lists the jar folders replica r left in jarCacheDir: a
+// replica that stopped cleanly removes its own (process-<pid>-<random>).
+func leftJarFolders(r *framework.Process) []string {
+	left, _ := filepath.Glob(filepath.Join(jarCacheDir(), fmt.Sprintf("process-%d-*", r.Pid())))
+	return left
 }
 
 // stopReplicas stops every replica not killed on purpose and returns the
@@ -133,6 +144,9 @@ func stopReplicas(code int) int {
 		}
 		if err := r.Stop(30 * time.Second); err != nil {
 			fmt.Fprintf(os.Stderr, "%v (log %s)\n", err, r.LogPath)
+			code = 1
+		} else if left := leftJarFolders(r); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "%s stopped cleanly but left its jar folder %v (log %s)\n", r.Name, left, r.LogPath)
 			code = 1
 		}
 	}

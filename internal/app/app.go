@@ -103,7 +103,10 @@ func Run(ctx context.Context, cfg *rest.Config, c Config) error {
 		return err
 	}
 	defer closeAudit()
-	sessionRequeuer, err := setupSessionJobs(hub, c, elector, resolver)
+	sessionRequeuer, jars, err := setupSessionJobs(hub, c, elector, resolver)
+	if jars != nil {
+		defer jars.Close() // after the manager: no reconcile uses a jar then
+	}
 	if err != nil {
 		return err
 	}

@@ -85,16 +85,17 @@ func setupController(hub *clusters.Hub, c Config, elector *sharding.Elector, res
 // setupSessionJobs registers the FlinkSessionJob controller, gated by the
 // elector on the session jobs' own keys, with its requeuer of acquired
 // shards (returned: its key counts join the FlinkDeployments') and the jar
-// fetcher.
-func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, error) {
+// fetcher (returned: closed once the manager has stopped, it removes the
+// process's own jar folder).
+func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, resolver *flinkrest.Resolver) (*mcgate.Requeuer, *jarfetch.Fetcher, error) {
 	mgr := hub.Manager
 	requeuer, confirmer := takeover(elector, shardkey.KindSessionJob, "FlinkSessionJobList", func() client.ObjectList { return &flinkv1beta1.FlinkSessionJobList{} })
 	if err := mgr.Add(requeuer); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	jars, err := jarfetch.New(c.Jars)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &flinksessionjob.Reconciler{
 		Clusters:    mgr,
@@ -108,9 +109,9 @@ func setupSessionJobs(hub *clusters.Hub, c Config, elector *sharding.Elector, re
 		MaxConcurrentReconciles: c.Controller.MaxConcurrentReconciles, MemberWorkerShare: c.Controller.MemberWorkerShare,
 		Sources: []source.TypedSource[mcreconcile.Request]{requeuer.Source()}}
 	if err := r.SetupWithManager(mgr, setup); err != nil {
-		return nil, fmt.Errorf("FlinkSessionJob controller: %w", err)
+		return nil, jars, fmt.Errorf("FlinkSessionJob controller: %w", err)
 	}
-	return requeuer, nil
+	return requeuer, jars, nil
 }
 
 // setupSnapshots registers the FlinkStateSnapshot controller, gated by the

@@ -21,9 +21,13 @@ const Marker = "..."
 // ("" for a limit of 0 or less).
 func Cut(s string, limit int) string { return bound(s, limit, kept) }
 
-// Quote is Cut with s's control characters (C0, DEL and C1: line breaks,
-// tabs, NULs, terminal escapes) made spaces, for text quoted into a
-// one-line message: a status field or a condition.
+// Quote is Cut with s's control characters made spaces, for text quoted
+// into a one-line message: a status field or a condition. Control
+// characters are C0, DEL and C1 (line breaks, tabs, NULs, terminal
+// escapes), the line and paragraph separators U+2028 and U+2029, and the
+// bidirectional formatting characters (U+202A to U+202E, U+2066 to
+// U+2069, the marks U+200E, U+200F and U+061C), which would otherwise
+// break a line or reorder what a reader sees of the text around them.
 func Quote(s string, limit int) string { return bound(s, limit, oneLine) }
 
 // QuoteLines is Quote keeping line feeds, for text whose lines mean
@@ -41,7 +45,12 @@ const (
 
 // replaced reports whether c is made a space under mode.
 func (mode controls) replaced(c rune) bool {
-	return mode != kept && unicode.IsControl(c) && (mode == oneLine || c != '\n')
+	return mode != kept && control(c) && (mode == oneLine || c != '\n')
+}
+
+// control reports whether c is one of the characters Quote makes spaces.
+func control(c rune) bool {
+	return unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || unicode.Is(unicode.Bidi_Control, c)
 }
 
 // bound is s by the package's rule, its control characters made spaces

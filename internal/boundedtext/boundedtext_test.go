@@ -34,6 +34,8 @@ func TestCutAndQuote(t *testing.T) {
 		{"a truncated character at the end", "ab\xc3", 10, "ab\uFFFD", "ab\uFFFD", ""},
 		{"C0 controls", "a\nb\r\tc\x00d\x1b[31m", 20, "a\nb\r\tc\x00d\x1b[31m", "a b  c d [31m", "a\nb  c d [31m"},
 		{"DEL and C1 controls", "a\x7fb\u0085c\u009bd", 20, "a\x7fb\u0085c\u009bd", "a b c d", ""},
+		{"line and paragraph separators", "a\u2028b\u2029c", 20, "a\u2028b\u2029c", "a b c", ""},
+		{"bidirectional overrides and isolates", "x\u202Eevil\u202Cy\u2066z\u2069\u200F\u061C", 40, "x\u202Eevil\u202Cy\u2066z\u2069\u200F\u061C", "x evil y z   ", ""},
 		{"a control character past the cut", long + "\n", 10, long[:7] + "...", long[:7] + "...", ""},
 		{"lines", "a\nb\n", 10, "a\nb\n", "a b ", "a\nb\n"},
 		{"limit equal to the marker", long, 3, "...", "...", ""},
