@@ -44,11 +44,12 @@ const (
 	SavepointFailed Reason = "SavepointFailed"
 	// UpgradeStalled: an upgrade waits on Flink longer than it should (a
 	// job cancelled for a last-state upgrade, or a session job's stateless
-	// one, still CANCELLING past flink.client.cancel.timeout; a session
-	// job's stop-with-savepoint past execution.checkpointing.timeout); the
-	// hub keeps waiting.
+	// one, still CANCELLING past flink.client.cancel.timeout; an
+	// upgrade's stop-with-savepoint, or a savepoint the upgrade waits for,
+	// past execution.checkpointing.timeout); the hub keeps waiting.
 	UpgradeStalled Reason = "UpgradeStalled"
-	// SavepointStalled: a savepoint has been in progress longer than
+	// SavepointStalled: a savepoint no upgrade waits for (the deletion's
+	// stop-with-savepoint among them) has been in progress longer than
 	// Flink's execution.checkpointing.timeout; the hub keeps following it.
 	SavepointStalled Reason = "SavepointStalled"
 	// CheckpointFailed: the last manual or periodic checkpoint failed.

@@ -42,6 +42,18 @@ func releaseJobManager(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeplo
 	setJobManagerFinalizers(t, ctx, fd, slices.DeleteFunc(jm.Finalizers, func(f string) bool { return f == holdFinalizer })...)
 }
 
+// awaitGoneOnceReleased waits for the deleted fd, whose JobManager
+// Deployment was released, to be gone.
+func awaitGoneOnceReleased(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment) {
+	t.Helper()
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &v1beta1.FlinkDeployment{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Fatalf("not deleted once the JobManager Deployment was released: %v", err)
+	}
+}
+
 // deletionStalled says whether fd's status reports its JobManager
 // Deployment's deletion as stalled by holdFinalizer.
 func deletionStalled(fd *v1beta1.FlinkDeployment) bool {
@@ -68,12 +80,7 @@ func TestHeldJobManagerDeletionIsReported(t *testing.T) {
 			return fd.Status.LifecycleState == v1beta1.LifecycleDeleting && deletionStalled(fd)
 		})
 		releaseJobManager(t, ctx, fd)
-		if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-			err := fleet.Members[0].Client.Get(ctx, client.ObjectKeyFromObject(fd), &v1beta1.FlinkDeployment{})
-			return apierrors.IsNotFound(err), nil
-		}); err != nil {
-			t.Fatalf("not deleted once the JobManager Deployment was released: %v", err)
-		}
+		awaitGoneOnceReleased(t, ctx, fd)
 	})
 	t.Run("upgrade", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -44,6 +44,9 @@ func (r *Reconciler) finalize(ctx context.Context, s *state) error {
 		}
 	}
 
+	// The deletion ends an upgrade under way: so does the report of its
+	// wait (a stalled cancellation), which reportStallAndPersist writes.
+	s.clear(problem.UpgradeStalled)
 	if blocked, err := r.sessionJobsRemain(ctx, s); err != nil || blocked {
 		return err
 	}

@@ -917,7 +917,7 @@ func TestUnreachableJobManagerDuringUpgrade(t *testing.T) {
 
 // TestUpgradeModeChangedWhileUpgrading: an upgrade savepoint that Flink
 // keeps in progress past execution.checkpointing.timeout is reported
-// (SavepointStalled in status.error) while the job keeps running and the
+// (UpgradeStalled in status.error, as a session job's) while the job keeps running and the
 // trigger stays followed; switching to last-state then upgrades from the
 // HA checkpoint, drops the trigger and the report.
 func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
@@ -932,7 +932,8 @@ func TestUpgradeModeChangedWhileUpgrading(t *testing.T) {
 	})
 	waitFor(t, ctx, fd, time.Minute, "the stalled savepoint reported", func(fd *v1beta1.FlinkDeployment) bool {
 		info := fd.Status.JobStatus.SavepointInfo
-		return strings.Contains(fd.Status.Error, "execution.checkpointing.timeout (2s)") && strings.Contains(fd.Status.Error, string(problem.SavepointStalled)) &&
+		p := failure(fd)
+		return strings.Contains(p.Message, "the upgrade's stop-with-savepoint in progress since") && strings.Contains(p.Message, "execution.checkpointing.timeout (2s)") && p.Reason == problem.UpgradeStalled &&
 			fd.Status.JobStatus.State == v1beta1.JobRunning && info != nil && info.TriggerID != ""
 	})
 	// The savepoint will not finish; the user switches to last-state.

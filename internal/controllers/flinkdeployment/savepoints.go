@@ -220,6 +220,8 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 	op, err := jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
 	kind := info.TriggerType
 	if err == nil && op.Done {
+		// An upgrade's report of the wait (UpgradeStalled) ends with
+		// the step (runStep), which reports a stall that lasts again.
 		s.clear(problem.SavepointStalled)
 	}
 	switch {
@@ -246,8 +248,8 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		}
 		return "", err
 	case !op.Done:
-		if msg := r.savepointStalled(s, info.TriggerTimestamp); msg != "" {
-			s.report(problem.New(problem.SavepointStalled, msg))
+		if p := r.savepointStalled(s, info); !p.IsZero() {
+			s.report(p)
 		}
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
@@ -452,24 +454,46 @@ func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
 	return snapshots.WithinGrace(func(k string) string { return plan.OperatorSetting(spec, k) }, key, triggered, r.now())
 }
 
-// savepointStalled says, once the savepoint triggered at triggered has been
-// in progress longer than Flink's execution.checkpointing.timeout (which
-// should have failed it) and one more look, why it still holds what waits
-// for it; "" before.
-func (r *Reconciler) savepointStalled(s *state, triggered *int64) string {
-	if triggered == nil {
-		return ""
+// savepointStalled reports, once the savepoint triggered as info says has
+// been in progress longer than Flink's execution.checkpointing.timeout
+// (which should have failed it) and one more look, why it still holds
+// what waits for it (SavepointWait names both); a zero problem before.
+func (r *Reconciler) savepointStalled(s *state, info *v1beta1.SavepointInfo) problem.Problem {
+	if info.TriggerTimestamp == nil {
+		return problem.Problem{}
 	}
 	spec := &s.fd.Spec
 	if s.lastSpec != nil {
 		spec = s.lastSpec
 	}
-	start := time.UnixMilli(*triggered)
+	start := time.UnixMilli(*info.TriggerTimestamp)
 	_, timeout, stalled := flinkconf.SnapshotStalled(plan.DurationSetting(spec, flinkconf.KeyCheckpointTimeout), start, r.now(), r.Options.ProgressCheckInterval)
 	if !stalled {
-		return ""
+		return problem.Problem{}
 	}
-	return SavepointStalledText("savepoint", start, timeout)
+	// An upgrade waits on it once begun, or while its spec change is held
+	// for it.
+	upgrading := s.fd.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading || (s.lastSpec != nil && plan.Changed(&s.fd.Spec, s.lastSpec))
+	reason, what := SavepointWait(info.TriggerType, !s.fd.DeletionTimestamp.IsZero(), upgrading)
+	return problem.New(reason, SavepointStalledText(what, start, timeout))
+}
+
+// SavepointWait names, for a stall report, a pending savepoint triggered
+// as trigger and what waits on it, with the report's reason, the same for
+// FlinkDeployments and session jobs: the deletion's stop-with-savepoint
+// (deleting) is SavepointStalled, an upgrade's own stop-with-savepoint or
+// a savepoint an upgrade waits for (upgrading) is UpgradeStalled, as an
+// upgrade's cancellation is, and any other savepoint SavepointStalled.
+func SavepointWait(trigger v1beta1.SnapshotTriggerType, deleting, upgrading bool) (problem.Reason, string) {
+	switch {
+	case deleting && trigger == v1beta1.TriggerUpgrade:
+		return problem.SavepointStalled, "the stop-with-savepoint for the deletion"
+	case trigger == v1beta1.TriggerUpgrade:
+		return problem.UpgradeStalled, "the upgrade's stop-with-savepoint"
+	case upgrading && !deleting:
+		return problem.UpgradeStalled, "the " + strings.ToLower(string(trigger)) + " savepoint the upgrade waits for"
+	}
+	return problem.SavepointStalled, "the " + strings.ToLower(string(trigger)) + " savepoint"
 }
 
 // SavepointStalledText is the report of what (a savepoint, named for the

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -94,4 +95,50 @@ func TestMemberRefusalsAreReportedAndClearedWhenFixed(t *testing.T) {
 			return running(fd) && fd.Status.Error == ""
 		})
 	})
+}
+
+// TestStalledCancellationIsReportedUntilTheDeletion: a last-state upgrade
+// by cancellation whose job Flink keeps CANCELLING past
+// kubernetes.operator.flink.client.cancel.timeout is UpgradeStalled in
+// status.error (what it waits for, the setting), the job left as it is;
+// deleting the FlinkDeployment then ends the upgrade, and its report with
+// it, while the deletion waits on its JobManager Deployment. Before, the
+// report of an upgrade nobody waited for any more stayed until the
+// deletion itself was reported stalled (the readiness timeout).
+func TestStalledCancellationIsReportedUntilTheDeletion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "cancel-stall", v1beta1.UpgradeModeLastState),
+		`"kubernetes.operator.job.upgrade.last-state.job-cancel.enabled":"true","kubernetes.operator.flink.client.cancel.timeout":"3 s","kubernetes.operator.deployment.readiness.timeout":"10 min"`))
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(jobmanager.Faults{HoldCancelling: true})
+	t.Cleanup(func() { simJM.SetFaults(jobmanager.Faults{}) })
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "the stalled cancellation reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd).Reason == problem.UpgradeStalled
+	})
+	msg := failure(got).Message
+	for _, want := range []string{"CANCELLING since", "the last-state upgrade", "kubernetes.operator.flink.client.cancel.timeout"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("status.error %q does not say %q", msg, want)
+		}
+	}
+	if job := simJob(fd); job == nil || string(job.State) != "CANCELLING" || got.Status.JobStatus.State != v1beta1.JobCancelling {
+		t.Fatalf("job %+v, status %s: want it held CANCELLING", job, got.Status.JobStatus.State)
+	}
+
+	setJobManagerFinalizers(t, ctx, fd, holdFinalizer)
+	if err := fleet.Members[0].Client.Delete(ctx, fd); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		return jobManager(t, ctx, fd).DeletionTimestamp != nil, nil
+	}); err != nil {
+		t.Fatalf("the deletion did not delete the JobManager Deployment: %v", err)
+	}
+	waitFor(t, ctx, fd, framework.AwaitTimeout, "the deletion waiting without the upgrade's report", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleDeleting && failure(fd).Reason != problem.UpgradeStalled
+	})
+	releaseJobManager(t, ctx, fd)
+	awaitGoneOnceReleased(t, ctx, fd)
 }

@@ -15,7 +15,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
+	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 func TestExplainStallSaysWhatToDo(t *testing.T) {
@@ -76,6 +78,32 @@ func TestRetryBackoffIsCapped(t *testing.T) {
 		}
 		if last != tc.want {
 			t.Errorf("%+v: after 40 failures the retry comes after %s, want the cap %s", tc.opts, last, tc.want)
+		}
+	}
+}
+
+// TestSavepointWait: a stalled savepoint is named with what waits on it,
+// and an upgrade waiting on it is UpgradeStalled, the same for
+// FlinkDeployments and session jobs.
+func TestSavepointWait(t *testing.T) {
+	for _, tc := range []struct {
+		trigger             v1beta1.SnapshotTriggerType
+		deleting, upgrading bool
+		reason              problem.Reason
+		what                string
+	}{
+		{v1beta1.TriggerUpgrade, false, true, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
+		{v1beta1.TriggerUpgrade, false, false, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
+		{v1beta1.TriggerUpgrade, true, false, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
+		{v1beta1.TriggerUpgrade, true, true, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
+		{v1beta1.TriggerManual, false, true, problem.UpgradeStalled, "the manual savepoint the upgrade waits for"},
+		{v1beta1.TriggerPeriodic, false, true, problem.UpgradeStalled, "the periodic savepoint the upgrade waits for"},
+		{v1beta1.TriggerManual, false, false, problem.SavepointStalled, "the manual savepoint"},
+		{v1beta1.TriggerManual, true, true, problem.SavepointStalled, "the manual savepoint"},
+	} {
+		reason, what := SavepointWait(tc.trigger, tc.deleting, tc.upgrading)
+		if reason != tc.reason || what != tc.what {
+			t.Errorf("SavepointWait(%s, deleting %v, upgrading %v) = %s %q, want %s %q", tc.trigger, tc.deleting, tc.upgrading, reason, what, tc.reason, tc.what)
 		}
 	}
 }

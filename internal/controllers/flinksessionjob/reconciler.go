@@ -126,6 +126,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 		s.defaults, _ = r.Defaults.Effective(s.clusterName, nil)
 	}
 	if !job.DeletionTimestamp.IsZero() {
+		// The deletion ends an upgrade under way, and the report of its
+		// wait; the deletion's own waits report themselves.
+		s.problem = clearProblem(s.problem, stallReasons...)
 		err := r.finalize(ctx, s)
 		if err != nil && controllerutil.ContainsFinalizer(job, Finalizer) {
 			// A deletion held back says why in the status.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -69,17 +68,8 @@ func (r *Reconciler) reportSavepointStalled(s *state) {
 }
 
 // savepointWait names, for a report, the pending savepoint and what waits
-// on it.
+// on it, as a FlinkDeployment's are named.
 func savepointWait(s *state) (problem.Reason, string) {
-	info := s.job.Status.JobStatus.SavepointInfo
-	kind := strings.ToLower(string(info.TriggerType))
-	switch {
-	case !s.job.DeletionTimestamp.IsZero():
-		return problem.SavepointStalled, "the stop-with-savepoint for the deletion"
-	case info.TriggerType == v1beta1.TriggerUpgrade:
-		return problem.UpgradeStalled, "the upgrade's stop-with-savepoint"
-	case s.job.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading:
-		return problem.UpgradeStalled, "the " + kind + " savepoint the upgrade waits for"
-	}
-	return problem.SavepointStalled, "the " + kind + " savepoint"
+	upgrading := s.job.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading
+	return flinkdeployment.SavepointWait(s.job.Status.JobStatus.SavepointInfo.TriggerType, !s.job.DeletionTimestamp.IsZero(), upgrading)
 }
