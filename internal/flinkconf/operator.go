@@ -51,6 +51,11 @@ const (
 	// KeySavepointOnDeletion stops a session job with a savepoint, instead
 	// of cancelling it, when its FlinkSessionJob is deleted.
 	KeySavepointOnDeletion = OperatorKeyPrefix + "job.savepoint-on-deletion"
+	// KeyDrainOnSavepoint makes every stop-with-savepoint (an upgrade's,
+	// a suspend's, a deletion's) drain the job first (Flink emits
+	// MAX_WATERMARK, firing every event-time timer), as upstream passes
+	// it to each of its stop-with-savepoint calls despite the name.
+	KeyDrainOnSavepoint = OperatorKeyPrefix + "job.drain-on-savepoint-deletion"
 	// KeyBlockOnUnmanagedJobs (true by default) keeps a session cluster
 	// from being deleted while it runs jobs no FlinkSessionJob manages
 	// (submitted with the CLI, say).
@@ -147,6 +152,7 @@ var operatorSettings = map[string]struct {
 	KeyRollbackEnabled:            {kind: kindBool},
 	KeyRestartFailed:              {kind: kindBool},
 	KeySavepointOnDeletion:        {kind: kindBool},
+	KeyDrainOnSavepoint:           {kind: kindBool},
 	KeySavepointCleanup:           {kind: kindBool},
 	KeySnapshotResource:           {kind: kindBool},
 	KeySavepointDisposeOnDelete:   {kind: kindBool},

@@ -222,7 +222,7 @@ func (s server) TriggerStopWithSavepoint(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.withJob(w, jobID, func(j *job, now time.Time) {
-		s.startSavepoint(w, j, now, body.TriggerId, body.TargetDirectory, operation{stopJob: true})
+		s.startSavepoint(w, j, now, body.TriggerId, body.TargetDirectory, operation{stopJob: true, drain: body.Drain})
 	})
 }
 

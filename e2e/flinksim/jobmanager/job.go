@@ -51,6 +51,7 @@ type operation struct {
 	failure   string
 	savepoint bool
 	stopJob   bool
+	drain     bool // a stopJob that drains the job first
 	cancelJob bool
 	dir       string
 }
@@ -251,7 +252,7 @@ func (jm *JobManager) finishSavepoint(j *job, op *operation, now time.Time) {
 	default:
 		j.lastID++
 		op.id, op.location = j.lastID, jm.savepointPath(op.dir, j.id)
-		sp := Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now}
+		sp := Checkpoint{ID: op.id, Path: op.location, IsSavepoint: true, Time: now, Drained: op.stopJob && op.drain}
 		jm.cfg.Storage.Write(sp.Path)
 		j.latestSP = &sp
 		if h := jm.cfg.Hooks.SavepointCompleted; h != nil {

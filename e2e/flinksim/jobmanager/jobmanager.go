@@ -43,6 +43,9 @@ type Checkpoint struct {
 	IsSavepoint bool
 	// Time is when it completed.
 	Time time.Time
+	// Drained marks the savepoint of a stop-with-savepoint that drained
+	// the job first (MAX_WATERMARK emitted).
+	Drained bool
 }
 
 // Hooks connect a JobManager to the outside world; every hook is optional

@@ -1164,3 +1164,39 @@ func TestUnknownOperatorSettingIsWarned(t *testing.T) {
 		t.Fatalf("no UnknownSetting warning naming the typo: %v", err)
 	}
 }
+
+// TestStopWithSavepointDrainsWhenSet: with
+// kubernetes.operator.job.drain-on-savepoint-deletion, the stop-with-
+// savepoint of a savepoint upgrade drains the job (Flink emits
+// MAX_WATERMARK first), as upstream passes the setting to every
+// stop-with-savepoint; unset, it does not. Before, the hub never drained.
+func TestStopWithSavepointDrainsWhenSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, settings string
+		drained        bool
+	}{
+		{"unset", "", false},
+		{"set", `"kubernetes.operator.job.drain-on-savepoint-deletion":"true"`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			fd := haExample(t, "drain-"+tc.name, v1beta1.UpgradeModeSavepoint)
+			if tc.settings != "" {
+				fd = withSettings(fd, tc.settings)
+			}
+			fd, _ = deployAndPatch(t, ctx, fd, `{"spec":{"job":{"parallelism":3}}}`)
+			got := waitFor(t, ctx, fd, 2*time.Minute, "upgraded from a savepoint", func(fd *v1beta1.FlinkDeployment) bool {
+				return running(fd) && fd.Status.ObservedGeneration == fd.Generation && fd.Status.JobStatus.UpgradeSavepointPath != ""
+			})
+			path := got.Status.JobStatus.UpgradeSavepointPath
+			i := slices.IndexFunc(sim.Savepoints(memberName, fd.Namespace, fd.Name), func(sp jobmanager.Checkpoint) bool { return sp.Path == path })
+			if i < 0 {
+				t.Fatalf("Flink took no savepoint at %s", path)
+			}
+			if sp := sim.Savepoints(memberName, fd.Namespace, fd.Name)[i]; sp.Drained != tc.drained {
+				t.Errorf("the upgrade's stop-with-savepoint drained %v, want %v", sp.Drained, tc.drained)
+			}
+		})
+	}
+}

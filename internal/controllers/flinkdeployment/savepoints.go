@@ -178,7 +178,14 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.
 		return err
 	}
 	conf, _ := s.fd.Spec.FlatConfiguration()
-	req := flinkrest.SavepointRequest{TargetDirectory: flinkconf.SavepointsDir(flinkconf.Config(conf).Get), FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID}
+	// The running job's spec says whether it drains, as upstream reads
+	// its deployed configuration.
+	running := &s.fd.Spec
+	if s.lastSpec != nil {
+		running = s.lastSpec
+	}
+	req := flinkrest.SavepointRequest{TargetDirectory: flinkconf.SavepointsDir(flinkconf.Config(conf).Get), FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID,
+		Drain: stop && plan.SettingOn(running, flinkconf.KeyDrainOnSavepoint)}
 	if stop {
 		_, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
 	} else {

@@ -429,6 +429,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, jm flinkrest.C
 	req := flinkrest.SavepointRequest{TriggerID: info.TriggerID, FormatType: api.SavepointFormatType(info.FormatType), TargetDirectory: savepointsDir(s)}
 	var err error
 	if info.TriggerType == v1beta1.TriggerUpgrade {
+		req.Drain, _ = flinkconf.Bool(s.setting(flinkconf.KeyDrainOnSavepoint))
 		_, err = jm.StopWithSavepoint(ctx, js.JobID, req)
 	} else {
 		_, err = jm.TriggerSavepoint(ctx, js.JobID, req)

@@ -213,3 +213,35 @@ func TestStalledSavepointIsReported(t *testing.T) {
 		return runningJob(j) && info != nil && info.TriggerID == "" && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual
 	})
 }
+
+// TestSessionJobStopWithSavepointDrainsWhenSet: with
+// kubernetes.operator.job.drain-on-savepoint-deletion, a session job's
+// savepoint upgrade stops the old job with a savepoint that drains it
+// first, as upstream's every stop-with-savepoint; unset, it does not.
+// Before, the hub never drained.
+func TestSessionJobStopWithSavepointDrainsWhenSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, drain string
+		drained     bool
+	}{
+		{"unset", "", false},
+		{"set", `,"kubernetes.operator.job.drain-on-savepoint-deletion":"true"`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fd, job, first := runningJobWith(t, ctx, "drain-"+tc.name, v1beta1.UpgradeModeSavepoint,
+				`{"state.savepoints.dir":"file:///flink-data/savepoints"`+tc.drain+`}`)
+			patchJob(t, job, `{"spec":{"job":{"parallelism":3}}}`)
+			waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.JobStatus.JobID != first && j.Status.ObservedGeneration == j.Generation
+			})
+			old := simJob(fd, first)
+			if old == nil || old.Savepoint == nil {
+				t.Fatalf("the old job %+v, want it stopped with a savepoint", old)
+			}
+			if old.Savepoint.Drained != tc.drained {
+				t.Errorf("the upgrade's stop-with-savepoint drained %v, want %v", old.Savepoint.Drained, tc.drained)
+			}
+		})
+	}
+}
