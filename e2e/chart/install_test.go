@@ -3,6 +3,7 @@ package chart_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -109,6 +110,17 @@ func TestInstalledChartRunsTheHub(t *testing.T) {
 			return resp.StatusCode == http.StatusOK, nil
 		}); err != nil {
 			t.Fatalf("%s never ready: %v", url, err)
+		}
+		// Readiness covers the webhook's serving certificate: a pod whose
+		// certificate never loads is not Ready.
+		resp, err := http.Get(url + "?verbose")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		if !strings.Contains(string(body), "[+]webhook-certificate ok") {
+			t.Errorf("/readyz?verbose does not check the webhook certificate:\n%s", body)
 		}
 	})
 

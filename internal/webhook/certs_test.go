@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,7 +145,9 @@ func checkCARotation(t *testing.T, ctx context.Context, clk *clock, a, b *certs.
 }
 
 // TestFilesReloadsMountedCertificates reads a cert-manager style folder and
-// picks up a renewed certificate.
+// picks up a renewed certificate; until a whole one is there (an issuer
+// that writes no ca.crt), the readiness check fails saying what is
+// missing.
 func TestFilesReloadsMountedCertificates(t *testing.T) {
 	ctx := context.Background()
 	const ns = "files"
@@ -180,9 +183,25 @@ func TestFilesReloadsMountedCertificates(t *testing.T) {
 	if err := f.Load(); err == nil {
 		t.Fatal("Load of an empty folder succeeded")
 	}
+	if err := f.ReadyzCheck(nil); err == nil {
+		t.Fatal("ready without a certificate")
+	}
+	write()
+	if err := os.Remove(filepath.Join(dir, certs.CAFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Load(); err == nil {
+		t.Fatal("Load of a folder without ca.crt succeeded")
+	}
+	if err := f.ReadyzCheck(nil); err == nil || !strings.Contains(err.Error(), certs.CAFile) {
+		t.Fatalf("readiness without ca.crt: %v, want an error naming it", err)
+	}
 	want := write()
 	if err := f.Load(); err != nil {
 		t.Fatal(err)
+	}
+	if err := f.ReadyzCheck(nil); err != nil {
+		t.Fatalf("not ready with a whole certificate: %v", err)
 	}
 	got, err := f.GetCertificate(nil)
 	if err != nil || !bytes.Equal(got.Certificate[0], want.Certificate[0]) {

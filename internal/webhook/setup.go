@@ -127,6 +127,9 @@ func Setup(mgr mcmanager.Manager, hub kubernetes.Interface, namespace string, st
 	if err := mgr.GetLocalManager().Add(source); err != nil {
 		return err
 	}
+	if err := mgr.GetLocalManager().AddReadyzCheck("webhook-certificate", source.ReadyzCheck); err != nil {
+		return err
+	}
 	if err := mgr.GetLocalManager().Add(NewServer(f.BindAddress, source, Reviewer{Sessions: memberCaches{mgr}, Defaults: store})); err != nil {
 		return err
 	}

@@ -47,8 +47,10 @@ func (f *Files) Start(ctx context.Context) error {
 	return nil
 }
 
-// Load reads the files once; unchanged files are not parsed again.
-func (f *Files) Load() error {
+// Load reads the files once; unchanged files are not parsed again. Its
+// error is ReadyzCheck's reason until a load works.
+func (f *Files) Load() (err error) {
+	defer func() { f.note(err) }()
 	var now [3][]byte
 	for i, name := range []string{CertFile, KeyFile, CAFile} {
 		b, err := os.ReadFile(filepath.Join(f.dir, name))

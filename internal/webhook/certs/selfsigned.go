@@ -100,8 +100,10 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 }
 
 // Refresh makes sure the CA Secret exists and is fresh and the serving
-// certificate is signed by its newest CA and fresh.
-func (s *SelfSigned) Refresh(ctx context.Context) error {
+// certificate is signed by its newest CA and fresh. Its error is
+// ReadyzCheck's reason until a refresh works.
+func (s *SelfSigned) Refresh(ctx context.Context) (err error) {
+	defer func() { s.note(err) }()
 	cas, key, err := s.ensureCA(ctx)
 	if err != nil {
 		return err

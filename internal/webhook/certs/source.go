@@ -10,6 +10,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -22,6 +24,11 @@ type Source interface {
 	// Watch returns the current CA bundle (PEM, empty until the first
 	// certificate is ready) and a channel closed when it next changes.
 	Watch() ([]byte, <-chan struct{})
+	// ReadyzCheck is a readiness check: it fails, saying why, while no
+	// unexpired certificate is loaded (a cert-manager Secret without
+	// ca.crt, a CA Secret the hub may not write), so the pod is not Ready
+	// instead of serving no webhook without a word.
+	ReadyzCheck(*http.Request) error
 }
 
 // ErrNotReady is returned by GetCertificate before the first certificate.
@@ -36,9 +43,34 @@ type state struct {
 	cert    *tls.Certificate
 	bundle  []byte
 	changed chan struct{}
+	// failed is the last load's or refresh's error, nil once one works.
+	failed error
+	now    func() time.Time
 }
 
-func newState() state { return state{changed: make(chan struct{})} }
+func newState() state { return state{changed: make(chan struct{}), now: time.Now} }
+
+// ReadyzCheck implements Source.
+func (s *state) ReadyzCheck(*http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.cert == nil && s.failed != nil:
+		return fmt.Errorf("%w: %v", ErrNotReady, s.failed)
+	case s.cert == nil:
+		return ErrNotReady
+	case s.cert.Leaf != nil && s.now().After(s.cert.Leaf.NotAfter):
+		return fmt.Errorf("the webhook serving certificate expired at %s and no fresh one could be loaded: %v", s.cert.Leaf.NotAfter.UTC().Format(time.RFC3339), s.failed)
+	}
+	return nil
+}
+
+// note records the outcome of a load or refresh for ReadyzCheck.
+func (s *state) note(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed = err
+}
 
 func (s *state) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	s.mu.Lock()
