@@ -175,7 +175,7 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	if running(st.JobStatus.State) && st.JobStatus.JobID != "" && !s.missing {
 		return r.stop(ctx, s, jm)
 	}
-	fromLatest := endedForLastState(s)
+	fromLatest := endedWithState(s)
 	if fromLatest {
 		if err := r.recordLatestState(ctx, s, jm); err != nil {
 			return err
@@ -190,11 +190,12 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 		return r.record(s, false)
 	}
 	if upgradeMode(spec) != v1beta1.UpgradeModeStateless && !fromLatest {
-		// No savepoint of the old job taken now (it does not run): the
-		// newest known, a periodic one taken since the path the job
-		// started from included; else the user says. A job the cluster
-		// does not know (never arrived, or lost) has no state to wait
-		// for: it starts from the newest known, if any.
+		// Not running and not ended (an ended job's latest state was
+		// recorded above): the cluster does not know it (never arrived, or
+		// lost while it ran), so it has no state to wait for and starts
+		// from the newest savepoint known, a periodic one taken since the
+		// path the job started from included, if any. Without a job id
+		// and nothing known, the user says.
 		if from := plan.NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp); from != "" || s.missing {
 			st.JobStatus.UpgradeSavepointPath = from
 		} else {

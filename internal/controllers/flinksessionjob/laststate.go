@@ -85,17 +85,21 @@ func (r *Reconciler) lastStateFreshness(ctx context.Context, s *state, jm flinkr
 	return plan.CheckpointFreshness(maxAge, r.now(), js.StartTime, &times), nil
 }
 
-// endedForLastState reports a last-state upgrade or suspend of a job that
-// ended: CANCELED (by the hub, or by anyone: Flink retains a cancelled
-// job's checkpoints), FAILED or FINISHED. As upstream's
-// SnapshotObserver.observeLatestCheckpoint reads it for any job in a
-// globally terminal state, its latest state restores it
-// (recordLatestState), not the newest savepoint alone.
-func endedForLastState(s *state) bool {
+// endedWithState reports an upgrade or suspend, in last-state or
+// savepoint mode, of a job that ended: CANCELED (by the hub, or by anyone:
+// Flink retains a cancelled job's checkpoints), FAILED or FINISHED (a
+// savepoint-mode job the upgrade stopped with a savepoint included). As
+// upstream's SnapshotObserver.observeLatestCheckpoint reads it for any
+// job in a globally terminal state, whatever the upgrade mode, and
+// AbstractJobReconciler.getJobUpgrade restores a terminal job from it
+// before it looks at the mode (useStatusSavepoint), its latest state
+// restores it (recordLatestState), not the newest savepoint alone.
+func endedWithState(s *state) bool {
 	js := &s.job.Status.JobStatus
 	switch js.State {
 	case v1beta1.JobCanceled, v1beta1.JobFailed, v1beta1.JobFinished:
-		return upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState && js.JobID != ""
+		mode := upgradeMode(&s.job.Spec)
+		return (mode == v1beta1.UpgradeModeLastState || mode == v1beta1.UpgradeModeSavepoint) && js.JobID != ""
 	}
 	return false
 }
@@ -146,15 +150,17 @@ func newestRecorded(st *v1beta1.FlinkSessionJobStatus) (string, time.Time) {
 	return path, time.Time{}
 }
 
-// recordLatestState records where the last-state upgrade of the ended job
-// starts, as upgradeSavepointPath: the newer of its latest retained
-// checkpoint and the newest savepoint recorded (latestState); the
-// submission or suspend after it persists the path before anything else
-// is done, and while Flink shows the job an interrupted reconcile reads
-// the same answer again. A job of which neither is known never had state
-// to keep: it starts empty, as upstream, with an UpgradeWithoutState
-// Warning event. One whose latest checkpoint has no path needs a manual
-// restore: the status is left as it is. A job the session cluster no
+// recordLatestState records where the upgrade (or the resume after a
+// suspend) of the ended job starts, as upgradeSavepointPath: the newer of
+// its latest retained checkpoint and the newest savepoint recorded
+// (latestState); the submission or suspend after it persists the path
+// before anything else is done, and while Flink shows the job an
+// interrupted reconcile reads the same answer again. A job of which
+// neither is known never had state to keep: it starts empty, as
+// upstream, with an UpgradeWithoutState Warning event (savepoint mode
+// too: upstream's lastSavepointKnown lets a terminal job with no path
+// known restore from none). One whose latest checkpoint has no path
+// needs a manual restore: the status is left as it is. A job the session cluster no
 // longer knows has no checkpoints to read: it starts from the newest
 // savepoint recorded, if any (recordForgotten).
 func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkrest.Client) error {
@@ -165,7 +171,7 @@ func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkre
 	}
 	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
 	if err != nil {
-		return fmt.Errorf("the %s job's latest state for the last-state upgrade: %w", js.State, err)
+		return fmt.Errorf("the %s job's latest state for the %s upgrade: %w", js.State, upgradeMode(&s.job.Spec), err)
 	}
 	recorded, at := newestRecorded(&s.job.Status)
 	switch path, from := latestState(stats.Latest, recorded, at); from {
@@ -174,24 +180,31 @@ func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkre
 		return requeue.Waiting(errors.New("manual restore required"), r.Options.ReconcileInterval)
 	case noState:
 		js.UpgradeSavepointPath = ""
+		msg := fmt.Sprintf(msgEndedWithoutState, js.State) // now: the submission changes the state
 		s.afterWrite = append(s.afterWrite, func(context.Context) {
-			r.event(s, "Warning", flinkdeployment.ReasonUpgradeWithoutState, flinkdeployment.MsgUpgradeWithoutState)
+			r.event(s, "Warning", flinkdeployment.ReasonUpgradeWithoutState, msg)
 		})
 	case fromRecorded:
 		js.UpgradeSavepointPath = path
-		r.event(s, "Normal", "UpgradeFromSavepoint", fmt.Sprintf("The newest savepoint recorded is newer than anything Flink reports of the %s job: it starts the upgrade: %s", js.State, path))
+		r.event(s, "Normal", "UpgradeFromSavepoint", fmt.Sprintf("The newest savepoint recorded is newer than anything Flink reports of the %s job: it is recorded to start from: %s", js.State, path))
 	default:
 		js.UpgradeSavepointPath = path
-		r.event(s, "Normal", "UpgradeFromCheckpoint", fmt.Sprintf("The %s job's latest checkpoint starts the upgrade: %s", js.State, path))
+		r.event(s, "Normal", "UpgradeFromCheckpoint", fmt.Sprintf("The %s job's latest checkpoint or savepoint, as Flink reports it, is recorded to start from: %s", js.State, path))
 	}
 	s.problem = clearProblem(s.problem, problem.ManualRestoreRequired)
 	return nil
 }
 
+// msgEndedWithoutState says why the upgrade of an ended job (its state
+// %s) starts empty, and how to keep state across the next one.
+const msgEndedWithoutState = "The %s job never completed a checkpoint and was not started from a savepoint " +
+	"(Flink reports no checkpoint, savepoint or restore of it, and the status records none): there is no state to keep, so the new spec starts empty, as upstream does. " +
+	"To keep state across upgrades, let the job checkpoint (execution.checkpointing.interval, state.checkpoints.dir) or set a savepoint directory (state.savepoints.dir)."
+
 // recordForgotten records the newest savepoint recorded as where the
-// last-state upgrade of an ended job the session cluster no longer knows
-// starts (none: without state), with a Warning event saying so: its
-// checkpoints cannot be read any more.
+// upgrade of an ended job the session cluster no longer knows starts
+// (none: without state), with a Warning event saying so: its checkpoints
+// cannot be read any more.
 func (r *Reconciler) recordForgotten(s *state) {
 	js := &s.job.Status.JobStatus
 	js.UpgradeSavepointPath, _ = newestRecorded(&s.job.Status)
@@ -204,6 +217,6 @@ func (r *Reconciler) recordForgotten(s *state) {
 }
 
 // ReasonLatestStateUnknown is the reason of the event saying a last-state
-// upgrade of an ended job the session cluster forgot starts from the
-// newest savepoint recorded, its latest checkpoint unknown.
+// or savepoint upgrade of an ended job the session cluster forgot starts
+// from the newest savepoint recorded, its latest checkpoint unknown.
 const ReasonLatestStateUnknown = "LatestStateUnknown"

@@ -25,13 +25,19 @@ import (
 // the job runs; it returns both and the job's id.
 func lastStateJob(t *testing.T, ctx context.Context, ns string, faults jobmanager.Faults) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
 	t.Helper()
+	return faultyJob(t, ctx, ns, v1beta1.UpgradeModeLastState, faults)
+}
+
+// faultyJob is lastStateJob in upgrade mode mode.
+func faultyJob(t *testing.T, ctx context.Context, ns string, mode v1beta1.UpgradeMode, faults jobmanager.Faults) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
+	t.Helper()
 	fd := sessionCluster(t, ctx, ns)
 	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: faults}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
 	job := upstreamJobs(t, ns, framework.NewArtifacts(t))[0]
-	job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeLastState
+	job.Spec.Job.UpgradeMode = mode
 	create(t, ctx, job)
 	return fd, job, waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
 }
@@ -206,14 +212,14 @@ func TestLastStateSessionJobWithStaleCheckpoint(t *testing.T) {
 	}
 }
 
-// failedAfterSavepoint runs a last-state session job in ns with a
-// savepoint directory, takes a manual savepoint, waits for a checkpoint
+// failedAfterSavepoint runs a session job in ns in upgrade mode mode with
+// a savepoint directory, takes a manual savepoint, waits for a checkpoint
 // completed after it, and fails the job for good. It returns the session
 // cluster, the job (FAILED), the failed job's id, the savepoint's path
 // and the path of the failed job's latest checkpoint.
-func failedAfterSavepoint(t *testing.T, ctx context.Context, ns string) (fd *v1beta1.FlinkDeployment, job *v1beta1.FlinkSessionJob, id, savepoint, checkpoint string) {
+func failedAfterSavepoint(t *testing.T, ctx context.Context, ns string, mode v1beta1.UpgradeMode) (fd *v1beta1.FlinkDeployment, job *v1beta1.FlinkSessionJob, id, savepoint, checkpoint string) {
 	t.Helper()
-	fd, job, id = runningJobWith(t, ctx, ns, v1beta1.UpgradeModeLastState, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
+	fd, job, id = runningJobWith(t, ctx, ns, mode, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
 	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
 	savepoint = waitJob(t, job, "the manual savepoint", func(j *v1beta1.FlinkSessionJob) bool {
 		info := j.Status.JobStatus.SavepointInfo
@@ -238,32 +244,34 @@ func failedAfterSavepoint(t *testing.T, ctx context.Context, ns string) (fd *v1b
 	return fd, job, id, savepoint, sj.Checkpoints[len(sj.Checkpoints)-1].Path
 }
 
-// TestLastStateUpgradeOfAFailedSessionJob: a last-state upgrade of a
-// session job whose job FAILED starts, as upstream
+// TestStatefulUpgradeOfAFailedSessionJob: a last-state or savepoint
+// upgrade of a session job whose job FAILED starts, as upstream
 // (SnapshotObserver.observeLatestCheckpoint reads every globally terminal
-// job's latest checkpoint, AbstractJobReconciler.getJobUpgrade restores
-// from it), from the failed job's latest checkpoint when that is newer
-// than its newest savepoint: the hub used to start it from the savepoint,
-// losing the state checkpointed since. A failed job the session cluster
-// forgot (its checkpoints unreadable) starts from the newest savepoint
-// recorded, a Warning event saying so. The savepoint stays recorded
-// either way.
-func TestLastStateUpgradeOfAFailedSessionJob(t *testing.T) {
+// job's latest checkpoint whatever the upgrade mode, and
+// AbstractJobReconciler.getJobUpgrade restores a terminal job from it
+// before it looks at the mode), from the failed job's latest checkpoint
+// when that is newer than its newest savepoint: the hub used to start it
+// from the savepoint, losing the state checkpointed since (last-state
+// until the last change, savepoint mode until this one). A failed job the
+// session cluster forgot (its checkpoints unreadable) starts from the
+// newest savepoint recorded, a Warning event saying so (savepoint mode
+// used to say nothing). The savepoint stays recorded either way.
+func TestStatefulUpgradeOfAFailedSessionJob(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name      string
+		ns        string
+		mode      v1beta1.UpgradeMode
 		forget    bool
 		wantEvent string
 	}{
-		{"known to Flink: its latest checkpoint", false, "UpgradeFromCheckpoint"},
-		{"forgotten by Flink: the newest savepoint", true, flinksessionjob.ReasonLatestStateUnknown},
+		{"last-state, known to Flink: its latest checkpoint", "laststate-failed", v1beta1.UpgradeModeLastState, false, "UpgradeFromCheckpoint"},
+		{"last-state, forgotten by Flink: the newest savepoint", "laststate-failed-gone", v1beta1.UpgradeModeLastState, true, flinksessionjob.ReasonLatestStateUnknown},
+		{"savepoint, known to Flink: its latest checkpoint", "savepoint-failed", v1beta1.UpgradeModeSavepoint, false, "UpgradeFromCheckpoint"},
+		{"savepoint, forgotten by Flink: the newest savepoint", "savepoint-failed-gone", v1beta1.UpgradeModeSavepoint, true, flinksessionjob.ReasonLatestStateUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ns := "laststate-failed"
-			if tc.forget {
-				ns = "laststate-failed-gone"
-			}
-			fd, job, failed, savepoint, checkpoint := failedAfterSavepoint(t, ctx, ns)
+			fd, job, failed, savepoint, checkpoint := failedAfterSavepoint(t, ctx, tc.ns, tc.mode)
 			want := checkpoint
 			if tc.forget {
 				sim.JobManager(memberName, fd.Namespace, fd.Name).ExpireJobs()
@@ -285,6 +293,59 @@ func TestLastStateUpgradeOfAFailedSessionJob(t *testing.T) {
 			}
 			awaitEvent(t, job, tc.wantEvent, want)
 		})
+	}
+}
+
+// TestSuspendOfAFailedSavepointSessionJob: a suspend of a savepoint-mode
+// session job whose job FAILED records, as upstream (the observer's
+// latest checkpoint of the terminal job is upgradeSavepointPath, and the
+// suspend of a terminal job takes no savepoint and keeps it), the failed
+// job's newest state, here a checkpoint completed after its savepoint,
+// and the resume runs from it. The hub used to record the path the job
+// had started from (none here), so the resume started it empty.
+func TestSuspendOfAFailedSavepointSessionJob(t *testing.T) {
+	ctx := context.Background()
+	fd, job, failed, savepoint, checkpoint := failedAfterSavepoint(t, ctx, "savepoint-failed-suspend", v1beta1.UpgradeModeSavepoint)
+	patchJob(t, job, `{"spec":{"job":{"state":"suspended"}}}`)
+	suspended := waitJob(t, job, "SUSPENDED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.LifecycleState == v1beta1.LifecycleSuspended })
+	if got := suspended.Status.JobStatus.UpgradeSavepointPath; got != checkpoint {
+		t.Fatalf("suspended with upgradeSavepointPath %q, want the failed job's latest checkpoint %s (savepoint %s)", got, checkpoint, savepoint)
+	}
+	patchJob(t, job, `{"spec":{"job":{"state":"running"}}}`)
+	resumed := waitJob(t, job, "resumed", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != failed
+	})
+	if sj := simJob(fd, resumed.Status.JobStatus.JobID); restoreOf(sj) != checkpoint {
+		t.Fatalf("resumed job %+v run from %q, want %s", sj, restoreOf(sj), checkpoint)
+	}
+	if info := resumed.Status.JobStatus.SavepointInfo; info == nil || info.LastSavepoint == nil || info.LastSavepoint.Location != savepoint {
+		t.Errorf("the savepoint %s is no longer recorded: %+v", savepoint, info)
+	}
+}
+
+// TestSavepointUpgradeOfAFailedSessionJobWithoutState: a savepoint-mode
+// upgrade of a session job whose job FAILED with no checkpoint, savepoint
+// or restore, Flink's or recorded, starts the new job empty with one
+// UpgradeWithoutState Warning event, as upstream (getJobUpgrade restores a
+// terminal job from what the status holds, none here:
+// SnapshotUtils.lastSavepointKnown is true without a path). The hub used
+// to wait as UpgradeBlocked until the user changed the upgrade mode.
+func TestSavepointUpgradeOfAFailedSessionJobWithoutState(t *testing.T) {
+	ctx := context.Background()
+	fd, job, first := faultyJob(t, ctx, "savepoint-failed-empty", v1beta1.UpgradeModeSavepoint, jobmanager.Faults{CheckpointFailure: "storage unreachable"})
+	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(first, "java.lang.IllegalStateException: bad record", true); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "FAILED", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.JobStatus.State == v1beta1.JobFailed })
+	patchJob(t, job, `{"spec":{"job":{"parallelism":3}}}`)
+	upgraded := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != first && j.Status.ObservedGeneration == j.Generation
+	})
+	if sj := simJob(fd, upgraded.Status.JobStatus.JobID); sj == nil || sj.Spec.Parallelism != 3 || sj.Spec.Restore != nil {
+		t.Fatalf("the upgraded job must start empty: %+v", sj)
+	}
+	if evs := eventsOf(t, job, flinkdeployment.ReasonUpgradeWithoutState); len(evs) != 1 || evs[0].Type != "Warning" || !strings.Contains(evs[0].Note, "FAILED") {
+		t.Errorf("%s events %+v; want one Warning naming the FAILED job", flinkdeployment.ReasonUpgradeWithoutState, evs)
 	}
 }
 
