@@ -26,6 +26,12 @@ type Faults struct {
 	// metadata (NonPersistentMetadataCheckpointStorageLocation: no
 	// checkpoint directory): "<checkpoint-not-externally-addressable>".
 	CheckpointsNotAddressable bool
+	// NoCheckpointStatistics answers the checkpoint statistics of every
+	// job it knows (GET /jobs/{id}/checkpoints) 404 "Checkpointing has not
+	// been enabled.", as Flink does for a job it keeps none of: a batch
+	// job, whose graph the adaptive batch scheduler builds without
+	// checkpointing (Flink 1.15 on).
+	NoCheckpointStatistics bool
 	// SavepointDuration, if set, overrides Config.SavepointDuration.
 	SavepointDuration time.Duration
 	// Hostile, if set, answers every REST request as a hostile server

@@ -324,6 +324,10 @@ const notExternallyAddressable = "<checkpoint-not-externally-addressable>"
 
 func (s server) GetCheckpointingStatistics(w http.ResponseWriter, _ *http.Request, jobID api.JobID) {
 	s.withJob(w, jobID, func(j *job, _ time.Time) {
+		if s.jm.faults.NoCheckpointStatistics {
+			writeError(w, http.StatusNotFound, "Checkpointing has not been enabled.")
+			return
+		}
 		st := api.CheckpointingStatistics{History: []api.CheckpointStatistics{}}
 		completed := int64(len(j.completed))
 		st.Counts = api.Counts{Completed: completed, Failed: j.failedCount, Total: completed + j.failedCount}

@@ -231,6 +231,25 @@ func TestBoundedJobFinishesOnItsOwn(t *testing.T) {
 	}
 }
 
+// TestNoCheckpointStatistics: with NoCheckpointStatistics a known job's
+// checkpoint statistics are Flink's 404 for a job it keeps none of (a
+// batch job), and an unknown job's stay Flink's job-not-found 404.
+func TestNoCheckpointStatistics(t *testing.T) {
+	id := strings.Repeat("e", 32)
+	jm, url := start(t, jobmanager.Config{ClusterID: "c", Application: true, Job: jobmanager.JobSpec{JobID: id}})
+	jm.SetTaskManagers([]string{"tm"})
+	jm.SetFaults(jobmanager.Faults{NoCheckpointStatistics: true})
+	for _, tc := range []struct{ job, want string }{
+		{id, "Checkpointing has not been enabled."},
+		{strings.Repeat("f", 32), "FlinkJobNotFoundException"},
+	} {
+		var body struct{ Errors []string }
+		if code := do(t, "GET", url+"/jobs/"+tc.job+"/checkpoints", nil, &body); code != http.StatusNotFound || len(body.Errors) != 1 || !strings.Contains(body.Errors[0], tc.want) {
+			t.Errorf("job %s: HTTP %d %v, want 404 %q", tc.job, code, body.Errors, tc.want)
+		}
+	}
+}
+
 // TestRestoreNeedsTheSavepoint: a job restores only from a path the
 // storage holds. An application's job told to restore from a missing
 // savepoint fails to initialize, FAILED with Flink's cause; a session's

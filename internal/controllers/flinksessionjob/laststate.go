@@ -160,18 +160,24 @@ func newestRecorded(st *v1beta1.FlinkSessionJobStatus) (string, time.Time) {
 // upstream, with an UpgradeWithoutState Warning event (savepoint mode
 // too: upstream's lastSavepointKnown lets a terminal job with no path
 // known restore from none). One whose latest checkpoint has no path
-// needs a manual restore: the status is left as it is. A job the session cluster no
-// longer knows has no checkpoints to read: it starts from the newest
-// savepoint recorded, if any (recordForgotten).
+// needs a manual restore: the status is left as it is. Flink keeping no
+// checkpoint statistics of the job (endedStatistics) is Flink reporting
+// nothing. A job the session cluster no longer knows has no checkpoints
+// to read: it starts from the newest savepoint recorded, if any
+// (recordForgotten).
 func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
 	if s.missing {
 		r.recordForgotten(s)
 		return nil
 	}
-	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
-	if err != nil {
+	stats, gone, err := endedStatistics(ctx, jm, js.JobID)
+	switch {
+	case err != nil:
 		return fmt.Errorf("the %s job's latest state for the %s upgrade: %w", js.State, upgradeMode(&s.job.Spec), err)
+	case gone:
+		r.recordForgotten(s)
+		return nil
 	}
 	recorded, at := newestRecorded(&s.job.Status)
 	switch path, from := latestState(stats.Latest, recorded, at); from {
@@ -193,6 +199,27 @@ func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkre
 	}
 	s.problem = clearProblem(s.problem, problem.ManualRestoreRequired)
 	return nil
+}
+
+// endedStatistics reads the ended job's checkpoint statistics. Flink
+// answers 404 both for a job it keeps none of ("Checkpointing has not been
+// enabled.": a batch job, whose graph the adaptive batch scheduler builds
+// without checkpointing; upstream's getLastCheckpoint reads that answer as
+// no checkpoint) and for a job it no longer knows: the job is read again
+// to tell which. The first is statistics naming nothing; the second is
+// gone (its details expired since observe read them).
+func endedStatistics(ctx context.Context, jm flinkrest.Client, jobID string) (stats *api.CheckpointingStatistics, gone bool, err error) {
+	stats, err = checkpoints.Statistics(ctx, jm, jobID)
+	if !flinkrest.IsNotFound(err) {
+		return stats, false, err
+	}
+	switch _, err := jm.JobDetails(ctx, jobID); {
+	case flinkrest.IsNotFound(err):
+		return nil, true, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read job %s: %w", jobID, err)
+	}
+	return &api.CheckpointingStatistics{}, false, nil
 }
 
 // msgEndedWithoutState says why the upgrade of an ended job (its state

@@ -356,3 +356,37 @@ func restoreOf(job *jobmanager.JobStatus) string {
 	}
 	return job.Spec.Restore.Path
 }
+
+// TestEndedJobWithoutCheckpointStatistics: an ended job Flink keeps no
+// checkpoint statistics of (404 "Checkpointing has not been enabled.", as
+// for a batch job) is upgraded, in last-state or savepoint mode, as one
+// of which Flink reports no checkpoint (upstream's getLastCheckpoint reads
+// that answer as none): from the newest savepoint recorded, an
+// UpgradeFromSavepoint event saying so. The hub took the 404 for an error
+// and tried again at every reconcile, the upgrade never done.
+func TestEndedJobWithoutCheckpointStatistics(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ns   string
+		mode v1beta1.UpgradeMode
+	}{
+		{"laststate-nostats", v1beta1.UpgradeModeLastState},
+		{"savepoint-nostats", v1beta1.UpgradeModeSavepoint},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			fd, job, failed, savepoint, _ := failedAfterSavepoint(t, ctx, tc.ns, tc.mode)
+			if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{NoCheckpointStatistics: true}}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+			patchJob(t, job, `{"spec":{"job":{"parallelism":3}}}`)
+			upgraded := waitJob(t, job, "upgraded", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.JobStatus.JobID != failed && j.Status.ObservedGeneration == j.Generation
+			})
+			if sj := simJob(fd, upgraded.Status.JobStatus.JobID); sj == nil || sj.Spec.Parallelism != 3 || restoreOf(sj) != savepoint {
+				t.Fatalf("upgraded job %+v run from %q, want the savepoint %s", sj, restoreOf(sj), savepoint)
+			}
+			awaitEvent(t, job, "UpgradeFromSavepoint", savepoint)
+		})
+	}
+}
