@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
@@ -104,57 +103,11 @@ func endedWithState(s *state) bool {
 	return false
 }
 
-// source says where the latest state of an ended job is.
-type source int
-
-const (
-	// fromFlink is the job's latest retained checkpoint or savepoint as
-	// Flink reports it (checkpoints.LatestRetained).
-	fromFlink source = iota
-	// fromRecorded is the newest savepoint the status records, newer than
-	// anything Flink reports of the job.
-	fromRecorded
-	// noState is neither: the job never had state to keep.
-	noState
-	// notAddressable is Flink's latest checkpoint, named without a path.
-	notAddressable
-)
-
-// latestState chooses the newer of the ended job's latest retained state
-// as Flink reports it (latest) and the newest savepoint the status
-// records (recorded, taken at recordedAt, zero when not known). One that
-// Flink names was weighed by id already: Flink's newest stands. Else the
-// recorded one wins when Flink reports nothing, or an older time.
-func latestState(latest api.LatestCheckpoints, recorded string, recordedAt time.Time) (string, source) {
-	flink := checkpoints.LatestRetained(latest)
-	switch {
-	case recorded != "" && !checkpoints.Names(latest, recorded) && (!flink.Retained || recordedAt.After(flink.Completed)):
-		return recorded, fromRecorded
-	case !flink.Retained:
-		return "", noState
-	case flink.CompletedPath == "":
-		return "", notAddressable
-	}
-	return flink.CompletedPath, fromFlink
-}
-
-// newestRecorded is the newest restore point the status records
-// (plan.NewestRestorePoint) and, for the last savepoint, when it was
-// taken.
-func newestRecorded(st *v1beta1.FlinkSessionJobStatus) (string, time.Time) {
-	js := &st.JobStatus
-	path := plan.NewestRestorePoint(js, st.ReconciliationStatus.ReconciliationTimestamp)
-	if info := js.SavepointInfo; path != "" && info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location == path {
-		return path, time.UnixMilli(info.LastSavepoint.TimeStamp)
-	}
-	return path, time.Time{}
-}
-
 // recordLatestState records where the upgrade (or the resume after a
 // suspend) of the ended job starts, as upgradeSavepointPath: the newer of
 // its latest retained checkpoint and the newest savepoint recorded
-// (latestState); the submission or suspend after it persists the path
-// before anything else is done, and while Flink shows the job an
+// (checkpoints.Newest); the submission or suspend after it persists the
+// path before anything else is done, and while Flink shows the job an
 // interrupted reconcile reads the same answer again. A job of which
 // neither is known never had state to keep: it starts empty, as
 // upstream, with an UpgradeWithoutState Warning event (savepoint mode
@@ -179,18 +132,18 @@ func (r *Reconciler) recordLatestState(ctx context.Context, s *state, jm flinkre
 		r.recordForgotten(s)
 		return nil
 	}
-	recorded, at := newestRecorded(&s.job.Status)
-	switch path, from := latestState(stats.Latest, recorded, at); from {
-	case notAddressable:
+	recorded, at := plan.NewestRecorded(js, s.job.Status.ReconciliationStatus.ReconciliationTimestamp)
+	switch path, from := checkpoints.Newest(stats.Latest, recorded, at); from {
+	case checkpoints.NotAddressable:
 		s.problem = problem.New(problem.ManualRestoreRequired, MsgCheckpointNotAddressable)
 		return requeue.Waiting(errors.New("manual restore required"), r.Options.ReconcileInterval)
-	case noState:
+	case checkpoints.NoState:
 		js.UpgradeSavepointPath = ""
 		msg := fmt.Sprintf(msgEndedWithoutState, js.State) // now: the submission changes the state
 		s.afterWrite = append(s.afterWrite, func(context.Context) {
 			r.event(s, "Warning", flinkdeployment.ReasonUpgradeWithoutState, msg)
 		})
-	case fromRecorded:
+	case checkpoints.FromRecorded:
 		js.UpgradeSavepointPath = path
 		r.event(s, "Normal", "UpgradeFromSavepoint", fmt.Sprintf("The newest savepoint recorded is newer than anything Flink reports of the %s job: it is recorded to start from: %s", js.State, path))
 	default:
@@ -234,7 +187,7 @@ const msgEndedWithoutState = "The %s job never completed a checkpoint and was no
 // cannot be read any more.
 func (r *Reconciler) recordForgotten(s *state) {
 	js := &s.job.Status.JobStatus
-	js.UpgradeSavepointPath, _ = newestRecorded(&s.job.Status)
+	js.UpgradeSavepointPath, _ = plan.NewestRecorded(js, s.job.Status.ReconciliationStatus.ReconciliationTimestamp)
 	from := "without state: no savepoint of it is recorded"
 	if js.UpgradeSavepointPath != "" {
 		from = "from the newest savepoint recorded, " + js.UpgradeSavepointPath

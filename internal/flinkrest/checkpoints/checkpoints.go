@@ -51,13 +51,20 @@ func Read(ctx context.Context, jm StatisticsReader, jobID string) (Times, error)
 	if err != nil {
 		return Times{}, err
 	}
+	return Of(stats), nil
+}
+
+// Of is what the job's checkpoint statistics say of its latest retained
+// checkpoint (LatestRetained) and of when its newest pending one was
+// triggered.
+func Of(stats *api.CheckpointingStatistics) Times {
 	out := LatestRetained(stats.Latest)
 	for _, h := range stats.History {
 		if h.Status == api.CheckpointStatsStatusINPROGRESS && h.TriggerTimestamp > 0 && time.UnixMilli(h.TriggerTimestamp).After(out.Pending) {
 			out.Pending = time.UnixMilli(h.TriggerTimestamp)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // notExternallyAddressable is the path Flink reports for a checkpoint
@@ -103,4 +110,40 @@ func Names(latest api.LatestCheckpoints, path string) bool {
 		return false
 	}
 	return path == latest.Completed.ExternalPath || path == latest.Savepoint.ExternalPath || path == latest.Restored.ExternalPath
+}
+
+// Source says where the latest state of a job that ended is (Newest).
+type Source int
+
+const (
+	// FromFlink is the job's latest retained checkpoint or savepoint as
+	// Flink reports it (LatestRetained).
+	FromFlink Source = iota
+	// FromRecorded is the newest savepoint the status records, newer than
+	// anything Flink reports of the job.
+	FromRecorded
+	// NoState is neither: nothing of the job's state is known.
+	NoState
+	// NotAddressable is Flink's latest checkpoint, named without a path.
+	NotAddressable
+)
+
+// Newest chooses, for a job that ended, the newer of its latest retained
+// state as Flink reports it (latest) and the newest savepoint the status
+// records (recorded, taken at recordedAt, zero when not known), as
+// upstream restores an ended job from the latest checkpoint Flink
+// reports. One that Flink names was weighed by id already (Names):
+// Flink's newest stands. Else the recorded one wins when Flink reports
+// nothing, or an older time.
+func Newest(latest api.LatestCheckpoints, recorded string, recordedAt time.Time) (string, Source) {
+	flink := LatestRetained(latest)
+	switch {
+	case recorded != "" && !Names(latest, recorded) && (!flink.Retained || recordedAt.After(flink.Completed)):
+		return recorded, FromRecorded
+	case !flink.Retained:
+		return "", NoState
+	case flink.CompletedPath == "":
+		return "", NotAddressable
+	}
+	return flink.CompletedPath, FromFlink
 }

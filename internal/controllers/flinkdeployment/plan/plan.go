@@ -724,6 +724,17 @@ func failedJobRestore(last *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploy
 	return flinkconf.Restore{SavepointPath: NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)}
 }
 
+// NewestRecorded is the newest restore point the status records
+// (NewestRestorePoint) and, when it is the last savepoint, when that was
+// taken (zero else).
+func NewestRecorded(js *v1beta1.JobStatus, reconciledAt int64) (string, time.Time) {
+	path := NewestRestorePoint(js, reconciledAt)
+	if info := js.SavepointInfo; path != "" && info != nil && info.LastSavepoint != nil && info.LastSavepoint.Location == path {
+		return path, time.UnixMilli(info.LastSavepoint.TimeStamp)
+	}
+	return path, time.Time{}
+}
+
 // NewestRestorePoint is the newest savepoint known of a deployed job, ""
 // for none: the path its deployment started from (upgradeSavepointPath,
 // which stays after the deployment, as upstream keeps it), or the last
