@@ -311,6 +311,19 @@ func (jm *JobManager) FailJob(jobID, cause string, permanent bool) error {
 	return nil
 }
 
+// FinishJob makes a job end FINISHED, as a job whose bounded sources are
+// exhausted does: its checkpoints and savepoint stay as they were.
+func (jm *JobManager) FinishJob(jobID string) error {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	j, ok := jm.jobs[jobID]
+	if !ok || j.state.terminal() {
+		return fmt.Errorf("no active job %s", jobID)
+	}
+	jm.setStateLocked(j, api.JobStatusFINISHED, time.Now())
+	return nil
+}
+
 // JobStatus is a job's state, spec, restore source, completed checkpoints
 // and latest savepoint, as tests inspect them.
 type JobStatus struct {

@@ -110,6 +110,31 @@ func TestPermanentFailureEndsFailedAndReleasesTaskManagers(t *testing.T) {
 	}
 }
 
+// TestFinishJobEndsFinishedKeepingItsCheckpoints: FinishJob ends a
+// running job FINISHED, its completed checkpoints still reported; a job
+// that ended cannot be finished again.
+func TestFinishJobEndsFinishedKeepingItsCheckpoints(t *testing.T) {
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, CheckpointDir: "s3://chk", CheckpointInterval: 20 * time.Millisecond})
+	jm.SetTaskManagers([]string{"tm"})
+	eventually(t, "a checkpoint", func() error {
+		if n := len(jm.Jobs()[0].Checkpoints); n == 0 {
+			return fmt.Errorf("%d checkpoints", n)
+		}
+		return nil
+	})
+	id := jm.Jobs()[0].ID
+	if err := jm.FinishJob(id); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "FINISHED", state(jm, api.JobStatusFINISHED))
+	if job := jm.Jobs()[0]; len(job.Checkpoints) == 0 {
+		t.Errorf("the finished job's checkpoints are gone: %+v", job)
+	}
+	if err := jm.FinishJob(id); err == nil {
+		t.Fatal("finishing a FINISHED job succeeded")
+	}
+}
+
 func TestRestartRestoresLatestCheckpoint(t *testing.T) {
 	var recorded atomic.Int64
 	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, CheckpointDir: "s3://chk", CheckpointInterval: 20 * time.Millisecond,
