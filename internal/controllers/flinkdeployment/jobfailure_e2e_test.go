@@ -15,6 +15,7 @@ import (
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/flinksim"
+	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/internal/problem"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,16 +25,41 @@ import (
 // kubernetes.operator.* key it redeploys nothing by itself.
 const restartFailed = `{"spec":{"flinkConfiguration":{"kubernetes.operator.job.restart.failed":"true"}}}`
 
-// failJob makes fd's running job fail for good in the simulator.
-func failJob(t *testing.T, fd *v1beta1.FlinkDeployment, cause string) {
+// failJob makes fd's running job fail for good in the simulator. It
+// returns the path of the newest (by id) of the failed job's latest
+// checkpoint and savepoint, "" for none: where upstream restarts it.
+func failJob(t *testing.T, fd *v1beta1.FlinkDeployment, cause string) string {
 	t.Helper()
 	job := simJob(fd)
 	if job == nil {
 		t.Fatal("no simulated job")
 	}
-	if err := sim.JobManager(memberName, fd.Namespace, fd.Name).FailJob(job.ID, cause, true); err != nil {
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := jm.FailJob(job.ID, cause, true); err != nil {
 		t.Fatal(err)
 	}
+	// A failing job completes no checkpoint: what it retained is final.
+	for _, j := range jm.Jobs() {
+		if j.ID == job.ID {
+			return newestRetained(j)
+		}
+	}
+	t.Fatalf("job %s is gone", job.ID)
+	return ""
+}
+
+// newestRetained is the path of the newest (by id) of job's latest
+// checkpoint and savepoint, "" for none.
+func newestRetained(job jobmanager.JobStatus) string {
+	var id int64 = -1
+	path := ""
+	if n := len(job.Checkpoints); n > 0 {
+		id, path = job.Checkpoints[n-1].ID, job.Checkpoints[n-1].Path
+	}
+	if sp := job.Savepoint; sp != nil && sp.ID > id {
+		path = sp.Path
+	}
+	return path
 }
 
 // jobManagerUID is the UID of fd's JobManager Deployment, "" while there is
@@ -49,7 +75,8 @@ func jobManagerUID(ctx context.Context, fd *v1beta1.FlinkDeployment) types.UID {
 // TestFailedJobIsReportedThenRestartedFromItsSavepoint fails a job for good:
 // by default the hub reports the cause and leaves the cluster alone; once
 // kubernetes.operator.job.restart.failed is on, it redeploys the job from
-// its last savepoint.
+// its latest retained state, as upstream: its last savepoint, or a
+// checkpoint completed after it.
 func TestFailedJobIsReportedThenRestartedFromItsSavepoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -62,7 +89,7 @@ func TestFailedJobIsReportedThenRestartedFromItsSavepoint(t *testing.T) {
 	savepoint := withSavepoint.Status.JobStatus.SavepointInfo.LastSavepoint.Location
 	jm := jobManagerUID(ctx, fd)
 
-	failJob(t, fd, "java.lang.IllegalStateException: bad record at offset 42")
+	latest := failJob(t, fd, "java.lang.IllegalStateException: bad record at offset 42")
 	const wantErr = "Job failed: java.lang.IllegalStateException: bad record at offset 42"
 	got := waitFor(t, ctx, fd, time.Minute, "the failure reported", func(fd *v1beta1.FlinkDeployment) bool {
 		return fd.Status.LifecycleState == v1beta1.LifecycleFailed && failure(fd) == problem.New(problem.JobFailed, wantErr)
@@ -94,8 +121,11 @@ func TestFailedJobIsReportedThenRestartedFromItsSavepoint(t *testing.T) {
 	if !hasEvent(ctx, fd, "RestartFailedJob") {
 		t.Error("no RestartFailedJob event")
 	}
-	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore == nil || job.Spec.Restore.Path != savepoint {
-		t.Errorf("the restarted job must run from the last savepoint %s: %+v", savepoint, job)
+	if job := simJob(fd); job == nil || job.State != "RUNNING" || restorePath(job) != latest || latest == "" {
+		t.Errorf("the restarted job must run from the failed job's latest state %s (savepoint %s), not %s: %+v", latest, savepoint, restorePath(job), job)
+	}
+	if info := restarted.Status.JobStatus.SavepointInfo; info == nil || info.LastSavepoint == nil || info.LastSavepoint.Location != savepoint {
+		t.Errorf("the savepoint %s is no longer recorded: %+v", savepoint, info)
 	}
 }
 
@@ -127,11 +157,14 @@ func TestFailedJobErrorAsConfigured(t *testing.T) {
 	}
 }
 
-// TestFailedLastStateJobWithoutSavepointRestartsEmpty: with no savepoint
-// and the failed job's HA metadata removed by Flink, a last-state job
-// restarts with empty state, as upstream does, instead of asking for a
-// manual restore.
-func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
+// TestFailedLastStateJobWithoutSavepointRestartsFromItsLatestCheckpoint:
+// with no savepoint and the failed job's HA metadata removed by Flink, a
+// last-state job restarts from the latest checkpoint Flink reports of the
+// failed job, as upstream does (SnapshotObserver.observeLatestCheckpoint
+// records it, resubmitJob restores from it), instead of asking for a
+// manual restore. It used to restart with empty state, losing the state
+// checkpointed.
+func TestFailedLastStateJobWithoutSavepointRestartsFromItsLatestCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	fd := deployRunning(t, ctx, haExample(t, "failed-last-state", v1beta1.UpgradeModeLastState))
@@ -141,7 +174,7 @@ func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
 	})
 	jm := jobManagerUID(ctx, fd)
 
-	failJob(t, fd, "java.lang.OutOfMemoryError: Java heap space")
+	latest := failJob(t, fd, "java.lang.OutOfMemoryError: Java heap space")
 	restarted := waitFor(t, ctx, fd, 2*time.Minute, "restarted", func(got *v1beta1.FlinkDeployment) bool {
 		uid := jobManagerUID(ctx, fd)
 		return running(got) && uid != "" && uid != jm
@@ -149,8 +182,11 @@ func TestFailedLastStateJobWithoutSavepointRestartsEmpty(t *testing.T) {
 	if restarted.Status.Error != "" {
 		t.Errorf("status.error after the restart: %q", failure(restarted).Message)
 	}
-	if job := simJob(fd); job == nil || job.State != "RUNNING" || job.Spec.Restore != nil {
-		t.Errorf("the restarted job must run from empty state: %+v", job)
+	if job := simJob(fd); job == nil || job.State != "RUNNING" || latest == "" || restorePath(job) != latest {
+		t.Errorf("the restarted job must run from the failed job's latest checkpoint %s, not %q: %+v", latest, restorePath(job), job)
+	}
+	if got := restarted.Status.JobStatus.UpgradeSavepointPath; got != latest {
+		t.Errorf("upgradeSavepointPath %q, want %q", got, latest)
 	}
 }
 

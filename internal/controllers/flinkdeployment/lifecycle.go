@@ -17,6 +17,8 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -32,11 +34,12 @@ const maxStepsPerReconcile = 10
 func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 	var haMetadata *bool
 	var cps *checkpoints.Times
+	var latest *api.LatestCheckpoints
 	clusterGone := false
 	for range maxStepsPerReconcile {
 		p := plan.Next(plan.Input{
 			Spec: &s.fd.Spec, Last: s.lastSpec, Status: &s.fd.Status, Problem: s.problem.Reason,
-			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: cps,
+			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: cps, Latest: latest,
 			Now: r.now(), ReadinessTimeout: r.Options.ReadinessTimeout, RetryAfterSavepointFailure: r.Options.ReconcileInterval,
 			ProgressCheckInterval: r.Options.ProgressCheckInterval,
 		})
@@ -67,11 +70,12 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 			haMetadata = &has
 			continue
 		case plan.ReadCheckpoints:
-			times, err := r.checkpointTimes(ctx, s)
+			stats, err := r.checkpointStatistics(ctx, s)
 			if err != nil {
 				return err
 			}
-			cps = &times
+			times := checkpoints.Of(stats)
+			cps, latest = &times, &stats.Latest
 			continue
 		case plan.Delete:
 			if err := r.deleteOldCluster(ctx, s, p); err != nil {
@@ -148,13 +152,13 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		return false, r.cancelForLastState(ctx, s)
 	case plan.RecordCheckpoint:
 		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
-		r.event(s, corev1.EventTypeNormal, "UpgradeFromCheckpoint", "The cancelled job's latest checkpoint starts the upgrade: "+p.Restore.SavepointPath)
+		r.event(s, corev1.EventTypeNormal, "UpgradeFromCheckpoint", fmt.Sprintf("The %s job's latest checkpoint starts the upgrade: %s", st.JobStatus.State, p.Restore.SavepointPath))
 		return true, r.persist(ctx, s)
 	case plan.RecordSavepoint:
 		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
 		s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked)
 		r.event(s, corev1.EventTypeWarning, "UpgradeFromSavepoint", "The job is "+string(st.JobStatus.State)+
-			" and there is no HA metadata to restore from: its newest known savepoint starts the upgrade: "+p.Restore.SavepointPath)
+			" and there is no HA metadata to restore from: its newest known savepoint starts the upgrade: "+p.Restore.SavepointPath+latestUnknown(s))
 		return true, r.persist(ctx, s)
 	case plan.RestartUnhealthy:
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
@@ -455,15 +459,35 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, w
 	return err
 }
 
-// checkpointTimes reads when the job's latest completed and pending
-// checkpoints were triggered, from Flink's checkpoint statistics.
-func (r *Reconciler) checkpointTimes(ctx context.Context, s *state) (checkpoints.Times, error) {
+// checkpointStatistics reads Flink's checkpoint statistics of the job:
+// its latest checkpoints, and when its latest completed and pending ones
+// were triggered (checkpoints.Of). Flink has none of a job that never
+// enabled checkpointing, or that it forgot (404): for a job that failed
+// or finished that is, as upstream takes "Checkpointing has not been
+// enabled", no checkpoint, said in a Warning event; the newest savepoint
+// recorded, if any, then starts it again.
+func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.CheckpointingStatistics, error) {
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
-		return checkpoints.Times{}, err
+		return nil, err
 	}
-	return checkpoints.Read(ctx, jm, s.fd.Status.JobStatus.JobID)
+	js := &s.fd.Status.JobStatus
+	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
+	switch {
+	case err != nil && flinkrest.IsNotFound(err) && (js.State == v1beta1.JobFailed || js.State == v1beta1.JobFinished):
+		r.event(s, corev1.EventTypeWarning, ReasonNoCheckpointStatistics, fmt.Sprintf("Flink has no checkpoint statistics of the %s job %s "+
+			"(checkpointing not enabled, or the job expired): it starts again from its newest savepoint recorded, if any", js.State, js.JobID))
+		return &api.CheckpointingStatistics{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("the %s job's latest state: %w", js.State, err)
+	}
+	return stats, nil
 }
+
+// ReasonNoCheckpointStatistics is the Warning event of a job that failed
+// or finished of which Flink has no checkpoint statistics: it starts again
+// from the newest savepoint recorded.
+const ReasonNoCheckpointStatistics = "NoCheckpointStatistics"
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA
 // ConfigMap of the cluster other than the leader ConfigMap
@@ -524,4 +548,15 @@ func savedText(path string) string {
 		return ""
 	}
 	return " with savepoint " + path
+}
+
+// latestUnknown says, of an ended job restarted from its newest savepoint
+// recorded, that its latest checkpoint could not be weighed against it:
+// its JobManager, which held the checkpoint statistics, is gone or does
+// not answer; "" when it was read (the savepoint is newer).
+func latestUnknown(s *state) string {
+	if s.jobManager != nil && s.fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady {
+		return ""
+	}
+	return " (its JobManager is gone or not ready, so any checkpoint completed after that savepoint is unknown)"
 }

@@ -53,6 +53,10 @@ type fakeFlink struct {
 	savepoint        flinkrest.OperationStatus
 	savepointErr     error
 	checkpointErr    error
+	// stats and statsErr answer CheckpointStatistics; neither set: an
+	// error.
+	stats    *api.CheckpointingStatistics
+	statsErr error
 }
 
 func (f *fakeFlink) CheckpointStatus(context.Context, string, string) (flinkrest.OperationStatus, error) {
@@ -85,7 +89,11 @@ func (f *fakeFlink) UploadJar(context.Context, string, io.Reader) (string, error
 }
 
 func (f *fakeFlink) CheckpointStatistics(context.Context, string) (*api.CheckpointingStatistics, error) {
-	return nil, errors.New("no statistics")
+	f.calls = append(f.calls, "CheckpointStatistics")
+	if f.stats == nil && f.statsErr == nil {
+		return nil, errors.New("no statistics")
+	}
+	return f.stats, f.statsErr
 }
 
 // stepCase is one reconcileSpec run: a FlinkDeployment (spec, status) and
@@ -257,7 +265,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -344,15 +352,17 @@ func upgradeModeStepCases() []stepCase {
 					t.Errorf("problem %+v, job %s", p, got.Status.JobStatus.State)
 				}
 			}},
-		{name: "a last-state upgrade of a job that failed, without HA metadata, needs a manual restore", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
+		{name: "a last-state upgrade of a job that failed, without HA metadata nor any checkpoint or savepoint, needs a manual restore", spec: changedParallelism(lastState), last: lastState, jobRuns: true,
 			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobFailed }, wantErr: "waiting",
+			flink: fakeFlink{stats: &api.CheckpointingStatistics{}}, wantCalls: []string{"CheckpointStatistics"}, // Flink reports no checkpoint
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if p := currentProblem(got); p != problem.New(problem.ManualRestoreRequired, MsgManualRestore) || !jobManagerExists(t, c) {
 					t.Errorf("problem %+v", p)
 				}
 			}},
-		{name: "a savepoint upgrade of a job that does not run, without HA, is blocked", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true,
+		{name: "a savepoint upgrade of a job that does not run, without HA nor any checkpoint or savepoint, is blocked", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true,
 			status: func(st *v1beta1.FlinkDeploymentStatus) { upgradingJob(st); st.JobStatus.State = v1beta1.JobFailed }, wantErr: "waiting",
+			flink: fakeFlink{stats: &api.CheckpointingStatistics{}}, wantCalls: []string{"CheckpointStatistics"}, // Flink reports no checkpoint
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if p := currentProblem(got); p.Reason != problem.UpgradeBlocked || !jobManagerExists(t, c) {
 					t.Errorf("problem %+v", p)
@@ -531,5 +541,38 @@ func heldSpecChangeStepCases() []stepCase {
 					t.Errorf("the upgrade did not run after the savepoint: %+v", got.Status.ReconciliationStatus)
 				}
 			}},
+	}
+}
+
+// failedJob is an upgrade under way of a job that FAILED, its JobManager
+// ready, with the savepoint s3://b/sp-5 recorded.
+func failedJob(st *v1beta1.FlinkDeploymentStatus) {
+	upgradingJob(st)
+	st.JobStatus.State = v1beta1.JobFailed
+	st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "s3://b/sp-5", TimeStamp: time.Now().Add(-time.Hour).UnixMilli()}}
+}
+
+// endedJobStepCases: a last-state upgrade of a job that FAILED, without
+// HA, starts from the newer of its latest checkpoint and its savepoint;
+// Flink having no statistics of it (404) is said in an event and the
+// savepoint starts it, where the upgrade used to stop at the error.
+func endedJobStepCases() []stepCase {
+	noHA := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
+	newer := &api.CheckpointingStatistics{Latest: api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: time.Now().Add(-time.Minute).UnixMilli(), ExternalPath: "s3://c/chk-7"},
+		Savepoint: api.CompletedCheckpointStatistics{Id: 5, TriggerTimestamp: time.Now().Add(-time.Hour).UnixMilli(), ExternalPath: "s3://b/sp-5"},
+	}}
+	startsFrom := func(path string) func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+			if got.Status.JobStatus.UpgradeSavepointPath != path || !deployedFrom(t, c, path) {
+				t.Errorf("upgradeSavepointPath %q, want the upgrade deployed from %s", got.Status.JobStatus.UpgradeSavepointPath, path)
+			}
+		}
+	}
+	return []stepCase{
+		{name: "failed job: its latest checkpoint, newer than its savepoint", spec: changedParallelism(noHA), last: noHA, status: failedJob, jobRuns: true,
+			flink: fakeFlink{stats: newer}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://c/chk-7")},
+		{name: "failed job Flink has no statistics of: its savepoint", spec: changedParallelism(noHA), last: noHA, status: failedJob, jobRuns: true,
+			flink: fakeFlink{statsErr: &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://b/sp-5")},
 	}
 }

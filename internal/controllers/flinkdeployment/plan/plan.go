@@ -16,6 +16,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -52,15 +53,17 @@ const (
 	// again.
 	ReadHAMetadata Step = "ReadHAMetadata"
 	// ReadCheckpoints: the next decision needs the times of the job's
-	// latest completed and pending checkpoints; read them into
-	// Input.Checkpoints and ask again.
+	// latest completed and pending checkpoints, or the latest state of a
+	// job that ended; read them into Input.Checkpoints and Input.Latest
+	// and ask again.
 	ReadCheckpoints Step = "ReadCheckpoints"
 	// CancelJob: cancel the running job for a last-state upgrade with
 	// kubernetes.operator.job.upgrade.last-state.job-cancel.enabled; its
 	// latest retained checkpoint is then the upgrade's starting point.
 	CancelJob Step = "CancelJob"
-	// RecordCheckpoint: record the cancelled job's latest checkpoint
-	// (Restore) as the upgrade's starting point.
+	// RecordCheckpoint: record the latest checkpoint of the job that was
+	// cancelled, failed or finished (Restore) as the upgrade's starting
+	// point.
 	RecordCheckpoint Step = "RecordCheckpoint"
 	// RecordEmptyState: record that the job cancelled for a last-state
 	// upgrade has no state to restore (Flink reports no checkpoint,
@@ -69,7 +72,8 @@ const (
 	RecordEmptyState Step = "RecordEmptyState"
 	// RecordSavepoint: record the ended job's newest known savepoint
 	// (Restore) as the upgrade's starting point: there is no HA metadata
-	// to restore from, and no savepoint can be taken.
+	// to restore from, no savepoint can be taken, and Flink reports no
+	// newer checkpoint (or its JobManager is gone).
 	RecordSavepoint Step = "RecordSavepoint"
 	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
 	TriggerSavepoint Step = "TriggerSavepoint"
@@ -131,6 +135,10 @@ type Input struct {
 	// Checkpoints are the times of the job's latest completed and
 	// pending checkpoints; nil until read (ReadCheckpoints).
 	Checkpoints *checkpoints.Times
+	// Latest is what Flink reports of the job's latest checkpoints, read
+	// with Checkpoints: a job that ended restores from them or from a
+	// newer savepoint recorded (checkpoints.Newest).
+	Latest *api.LatestCheckpoints
 	// Now is the time of the decision.
 	Now time.Time
 	// ProgressCheckInterval is how soon to look again at something under
@@ -215,7 +223,7 @@ func Next(in Input) Plan {
 	case Suspended(spec):
 		return Plan{Step: Nothing}
 	case restartingFailedJob(in):
-		return Plan{Step: RestartFailed, Restore: failedJobRestore(last, st)}
+		return restartFailed(in)
 	}
 	if p, ok := unhealthyRestart(in); ok {
 		return p
@@ -389,15 +397,49 @@ func jobManagerGone(in Input, redeploy bool) Plan {
 }
 
 // endedRestore is, as upstream decides it, the step of a stateful upgrade
-// of a job that ended, with no HA metadata to restore from: record its
-// newest known savepoint as the upgrade's starting point; ok is false when
-// the job did not end or no savepoint of it is known.
+// of a job that ended, with no HA metadata to restore from: record where
+// it starts; ok is false when the job did not end or nothing of its state
+// is known. Upstream records the latest checkpoint Flink reports of a
+// globally terminal job (SnapshotObserver.observeLatestCheckpoint) and
+// restores from it: while the JobManager answers, the newer of it and the
+// newest savepoint recorded (endedState) starts the job. A JobManager
+// gone takes the checkpoints with it: the newest savepoint recorded.
 func endedRestore(in Input) (p Plan, ok bool) {
-	if !Ended(in.Status) {
+	st := in.Status
+	if !Ended(st) {
 		return Plan{}, false
 	}
-	path := NewestRestorePoint(&in.Status.JobStatus, in.Status.ReconciliationStatus.ReconciliationTimestamp)
-	return Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: path}}, path != ""
+	recorded, at := NewestRecorded(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)
+	if !flinkAnswers(in) {
+		return Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: recorded}}, recorded != ""
+	}
+	return endedState(in, recorded, at)
+}
+
+// flinkAnswers reports a JobManager there and ready, which can say what
+// it retained of its job.
+func flinkAnswers(in Input) bool {
+	return in.JobManager && in.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady && in.Status.JobStatus.JobID != ""
+}
+
+// endedState is the step that records where the job that ended starts
+// again: the newer of its latest retained checkpoint as Flink reports it
+// and the newest savepoint recorded (recorded, taken at at), read first;
+// a latest checkpoint without a path needs a manual restore; ok is false
+// when nothing is known.
+func endedState(in Input, recorded string, at time.Time) (p Plan, ok bool) {
+	if in.Latest == nil {
+		return Plan{Step: ReadCheckpoints}, true
+	}
+	switch path, from := checkpoints.Newest(*in.Latest, recorded, at); from {
+	case checkpoints.FromFlink:
+		return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: path}}, true
+	case checkpoints.FromRecorded:
+		return Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: path}}, true
+	case checkpoints.NotAddressable:
+		return Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}, true
+	}
+	return Plan{}, false
 }
 
 // capture is the step that saves the running job's state by the upgrade
@@ -713,15 +755,29 @@ func restartingFailedJob(in Input) bool {
 		SettingOn(in.Last, flinkconf.KeyRestartFailed) && !Changed(in.Spec, in.Last)
 }
 
-// failedJobRestore is where a failed job restarts, as upstream does: in
-// the savepoint and last-state modes from the newest known savepoint;
-// else (stateless, or no savepoint known) with empty state, since Flink
-// removed the failed job's HA metadata.
-func failedJobRestore(last *v1beta1.FlinkDeploymentSpec, st *v1beta1.FlinkDeploymentStatus) flinkconf.Restore {
-	if UpgradeMode(last) == v1beta1.UpgradeModeStateless {
-		return flinkconf.Restore{}
+// restartFailed is the restart of a job that failed for good, as upstream
+// does: in the savepoint and last-state modes from the failed job's latest
+// state (endedState: the newer of its latest checkpoint and the newest
+// savepoint recorded), or the newest savepoint recorded when its
+// JobManager does not answer; else (stateless, or nothing known) with
+// empty state, since Flink removed the failed job's HA metadata.
+func restartFailed(in Input) Plan {
+	st := in.Status
+	if UpgradeMode(in.Last) == v1beta1.UpgradeModeStateless {
+		return Plan{Step: RestartFailed}
 	}
-	return flinkconf.Restore{SavepointPath: NewestRestorePoint(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)}
+	recorded, at := NewestRecorded(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)
+	if !flinkAnswers(in) {
+		return Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: recorded}}
+	}
+	switch p, ok := endedState(in, recorded, at); {
+	case !ok:
+		return Plan{Step: RestartFailed}
+	case p.Step == RecordCheckpoint || p.Step == RecordSavepoint:
+		return Plan{Step: RestartFailed, Restore: p.Restore}
+	default:
+		return p
+	}
 }
 
 // NewestRecorded is the newest restore point the status records

@@ -13,6 +13,7 @@ import (
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
+	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/checkpoints"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -120,7 +121,7 @@ func stableSpecs(t *testing.T, last *v1beta1.FlinkDeploymentSpec, stable bool) f
 func TestNext(t *testing.T) {
 	specs := newNextSpecs()
 	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs),
-		jobManagerGoneCases(specs), redeployCases(specs))
+		jobManagerGoneCases(specs), endedJobCases(specs), redeployCases(specs))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Next(tc.in); got != tc.want {
@@ -580,6 +581,63 @@ func jobManagerGoneCases(specs nextSpecs) []nextCase {
 		{"savepoint, HA off, the job ended: from its last savepoint", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA,
 			Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobFinished), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour))), JobManager: true},
 			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+	}
+}
+
+// endedJobCases: a stateful upgrade, or the restart, of a job that
+// FAILED or FINISHED whose JobManager answers starts, as upstream, from
+// the newer of the latest checkpoint Flink reports of it and the newest
+// savepoint recorded; nothing known is a manual restore, as before; a
+// checkpoint without a path needs one too.
+func endedJobCases(specs nextSpecs) []nextCase {
+	savepoint, savepointNoHA, lastState, restart := specs.savepoint, specs.savepointNoHA, specs.lastState, specs.restartFailed
+	no, yes := ptr.To(false), ptr.To(true)
+	ended := func(rs v1beta1.ReconciliationState, jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState) *v1beta1.FlinkDeploymentStatus {
+		return edit(edit(status(rs, jm, job), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour))), func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.JobID = "j1" })
+	}
+	up := func(job v1beta1.JobStatusState) *v1beta1.FlinkDeploymentStatus {
+		return ended(v1beta1.ReconciliationUpgrading, v1beta1.JobManagerReady, job)
+	}
+	failed := ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed)
+	sp5 := api.CompletedCheckpointStatistics{Id: 5, TriggerTimestamp: now.Add(-time.Hour).UnixMilli(), ExternalPath: "s3://b/sp-5"}
+	chk7 := api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: now.Add(-time.Minute).UnixMilli(), ExternalPath: "s3://c/chk-7"}
+	blind := api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: now.Add(-time.Minute).UnixMilli(), ExternalPath: "<checkpoint-not-externally-addressable>"}
+	newer := &api.LatestCheckpoints{Completed: chk7, Savepoint: sp5}
+	nothing := &api.LatestCheckpoints{}
+	fromChk7 := Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://c/chk-7"}}
+	return []nextCase{
+		{"last-state, failed, no HA metadata: read its latest state", Input{Spec: with(lastState, parallel3), Last: lastState, Status: up(v1beta1.JobFailed), JobManager: true, HAMetadata: no},
+			Plan{Step: ReadCheckpoints}},
+		{"last-state, failed: a checkpoint newer than the savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: up(v1beta1.JobFailed), JobManager: true, HAMetadata: no, Latest: newer},
+			fromChk7},
+		{"last-state, finished: a checkpoint newer than the savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: up(v1beta1.JobFinished), JobManager: true, HAMetadata: no, Latest: newer},
+			fromChk7},
+		{"savepoint, failed, no HA metadata to fall back to: the newer checkpoint", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: up(v1beta1.JobFailed), JobManager: true, HAMetadata: no, Latest: newer},
+			fromChk7},
+		{"savepoint without HA, finished: the newer checkpoint", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: up(v1beta1.JobFinished), JobManager: true, Latest: newer},
+			fromChk7},
+		{"savepoint, failed, HA metadata holds a checkpoint: from it, as before", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: up(v1beta1.JobFailed), JobManager: true, HAMetadata: yes},
+			Plan{Step: Delete, KeepHA: true, Fallback: true}},
+		{"Flink reports nothing: the savepoint recorded", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: up(v1beta1.JobFailed), JobManager: true, HAMetadata: no, Latest: nothing},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"nothing reported nor recorded: a manual restore, as before", Input{Spec: with(lastState, parallel3), Last: lastState, JobManager: true, HAMetadata: no, Latest: nothing,
+			Status: edit(up(v1beta1.JobFailed), func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.SavepointInfo = nil })},
+			Plan{Step: ManualRestore}},
+		{"Flink's latest checkpoint has no path: a manual restore", Input{Spec: with(lastState, parallel3), Last: lastState, Status: up(v1beta1.JobFinished), JobManager: true, HAMetadata: no, Latest: &api.LatestCheckpoints{Completed: blind, Savepoint: sp5}},
+			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
+		{"JobManager not ready: the savepoint recorded", Input{Spec: with(savepointNoHA, parallel3), Last: savepointNoHA, Status: ended(v1beta1.ReconciliationUpgrading, v1beta1.JobManagerError, v1beta1.JobFailed), JobManager: true},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"restart of a failed job: read its latest state", Input{Spec: restart, Last: restart, Status: failed, JobManager: true},
+			Plan{Step: ReadCheckpoints}},
+		{"restart of a failed job: from the newer checkpoint", Input{Spec: restart, Last: restart, Status: failed, JobManager: true, Latest: newer},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://c/chk-7"}}},
+		{"restart of a failed job: Flink reports nothing, the savepoint recorded", Input{Spec: restart, Last: restart, Status: failed, JobManager: true, Latest: nothing},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"restart of a failed job: nothing reported nor recorded starts empty, as upstream", Input{Spec: restart, Last: restart, JobManager: true, Latest: nothing,
+			Status: edit(ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.SavepointInfo = nil })},
+			Plan{Step: RestartFailed}},
+		{"restart of a failed job: a checkpoint without a path", Input{Spec: restart, Last: restart, Status: failed, JobManager: true, Latest: &api.LatestCheckpoints{Completed: blind}},
+			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
 	}
 }
 
