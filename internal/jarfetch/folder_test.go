@@ -110,7 +110,7 @@ func TestProcessesShareTheFolder(t *testing.T) {
 	first, second := fetcher(t, o), fetcher(t, o)
 	fetch := func(f *Fetcher, name string) Jar {
 		t.Helper()
-		jar, err := f.Fetch(context.Background(), srv.URL+"/jars/"+name)
+		jar, err := f.Fetch(context.Background(), srv.URL+"/jars/"+name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,9 +10,14 @@
 //     rebinding does not get around it (Options.AllowPrivateNetworks lifts
 //     this for artifact servers inside the cluster);
 //   - at most five redirects, each to http or https;
+//   - a fetch's own HTTP headers (credentials of a private artifact
+//     repository) go to the jarURI's origin (scheme, host and port) only:
+//     a redirect to another origin gets none of them;
 //   - a deadline for the whole fetch and a size limit;
-//   - fetched jars are kept by content (SHA-256) and found again by URL, up
-//     to a cache size, the least recently used dropped first;
+//   - fetched jars are kept by content (SHA-256) and found again by URL
+//     and the digest of the fetch's headers (a jar fetched with
+//     credentials is never the answer to a fetch without the same ones),
+//     up to a cache size, the least recently used dropped first;
 //   - at most Options.Concurrency downloads at once, so the cache folder
 //     holds at most CacheSize + (Concurrency+1) × MaxSize bytes (the
 //     chart sizes its volume so);
@@ -33,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -79,7 +85,7 @@ const (
 )
 
 // Error is a failed fetch, in words for status.error; it never contains
-// the URI's user information.
+// the URI's user information nor a value of the fetch's headers.
 type Error struct {
 	// Kind says what went wrong.
 	Kind Kind
@@ -102,11 +108,12 @@ type Fetcher struct {
 	// Options.Concurrency.
 	downloads chan struct{}
 
-	mu      sync.Mutex
-	byURL   map[string]string // URL -> digest
-	entries map[string]*entry // digest -> entry
-	total   int64
-	clock   uint64
+	mu sync.Mutex
+	// byRequest finds a jar by what fetched it (requestKey) -> digest.
+	byRequest map[string]string
+	entries   map[string]*entry // digest -> entry
+	total     int64
+	clock     uint64
 }
 
 // entry is one cached jar.
@@ -141,7 +148,7 @@ func New(opts Options) (*Fetcher, error) {
 	}
 	client := &http.Client{Transport: transport, CheckRedirect: checkRedirect}
 	return &Fetcher{opts: opts, client: client, folder: own, downloads: make(chan struct{}, opts.Concurrency),
-		byURL: map[string]string{}, entries: map[string]*entry{}}, nil
+		byRequest: map[string]string{}, entries: map[string]*entry{}}, nil
 }
 
 // Close removes the Fetcher's folder with its jars and releases its lock;
@@ -161,7 +168,10 @@ func statusText(code int) string {
 	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
 }
 
-// checkRedirect allows at most five redirects, each to http or https.
+// checkRedirect allows at most five redirects, each to http or https. A
+// redirect to another origin than the first request's gets none of the
+// fetch's own headers (the first request's: the only ones it has), which
+// http.Client copies to every redirect.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return &Error{Kind: KindForbidden, Reason: "more than 5 redirects"}
@@ -169,7 +179,22 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("redirected to a %s URL; only http and https are followed", req.URL.Scheme)}
 	}
+	if origin(req.URL) != origin(via[0].URL) {
+		for key := range via[0].Header {
+			req.Header.Del(key)
+		}
+	}
 	return nil
+}
+
+// origin is u's scheme, host and port, the port the scheme's default when
+// u names none.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // neverFetched are the special-purpose IPv4 and IPv6 blocks (IANA's
@@ -240,9 +265,12 @@ func checkAddress(address string, allowPrivate bool) error {
 	return nil
 }
 
-// Fetch returns the jar at uri, from the cache when it was fetched before;
-// a download waits while Options.Concurrency others run.
-func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
+// Fetch returns the jar at uri, fetched with header (nil for none), from
+// the cache when it was fetched before with the same header; a download
+// waits while Options.Concurrency others run. The header's values are
+// credentials: they go to uri's origin only (checkRedirect) and no error
+// shows them.
+func (f *Fetcher) Fetch(ctx context.Context, uri string, header http.Header) (Jar, error) {
 	u, err := url.Parse(uri)
 	shown := problem.RedactURI(uri)
 	if err != nil {
@@ -251,7 +279,8 @@ func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: fmt.Sprintf("the hub fetches only http and https jars, not %q", u.Scheme)}
 	}
-	if jar, ok := f.cached(uri); ok {
+	key := requestKey(uri, header)
+	if jar, ok := f.cached(key); ok {
 		return jar, nil
 	}
 	select {
@@ -261,24 +290,40 @@ func (f *Fetcher) Fetch(ctx context.Context, uri string) (Jar, error) {
 		return Jar{}, &Error{Kind: KindTimeout, URI: shown, Reason: "gave up waiting for other jar fetches to finish (--jar-fetch-concurrency)"}
 	}
 	// Another caller may have fetched it while this one waited.
-	if jar, ok := f.cached(uri); ok {
+	if jar, ok := f.cached(key); ok {
 		return jar, nil
 	}
-	jar, err := f.download(ctx, uri, shown)
+	jar, err := f.download(ctx, uri, header, shown)
 	if err != nil {
 		return Jar{}, err
 	}
-	return f.keep(uri, jar), nil
+	return f.keep(key, jar), nil
 }
 
-// cached returns the jar fetched from uri before, if the cache has it
-// and its file is still there: a file removed behind the cache's back (a
-// temporary-file cleaner) is forgotten and fetched again, not reported
-// missing for good.
-func (f *Fetcher) cached(uri string) (Jar, bool) {
+// requestKey is what the cache finds a jar by: uri and, when there is a
+// header, the SHA-256 of its keys and values, sorted. The digest is kept
+// in memory only and never shown.
+func requestKey(uri string, header http.Header) string {
+	if len(header) == 0 {
+		return uri
+	}
+	h := sha256.New()
+	for _, key := range slices.Sorted(maps.Keys(header)) {
+		for _, v := range header[key] {
+			fmt.Fprintf(h, "%d:%s%d:%s", len(key), key, len(v), v)
+		}
+	}
+	return uri + "\x00" + hex.EncodeToString(h.Sum(nil))
+}
+
+// cached returns the jar fetched before by the request key (requestKey),
+// if the cache has it and its file is still there: a file removed behind
+// the cache's back (a temporary-file cleaner) is forgotten and fetched
+// again, not reported missing for good.
+func (f *Fetcher) cached(key string) (Jar, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	digest := f.byURL[uri]
+	digest := f.byRequest[key]
 	e, ok := f.entries[digest]
 	if !ok {
 		return Jar{}, false
@@ -286,9 +331,9 @@ func (f *Fetcher) cached(uri string) (Jar, bool) {
 	if _, err := os.Stat(e.jar.Path); errors.Is(err, os.ErrNotExist) {
 		f.total -= e.jar.Size
 		delete(f.entries, digest)
-		for u, d := range f.byURL {
+		for k, d := range f.byRequest {
 			if d == digest {
-				delete(f.byURL, u)
+				delete(f.byRequest, k)
 			}
 		}
 		return Jar{}, false
@@ -298,13 +343,17 @@ func (f *Fetcher) cached(uri string) (Jar, bool) {
 	return e.jar, true
 }
 
-// download fetches uri into a new file of the cache folder.
-func (f *Fetcher) download(ctx context.Context, uri, shown string) (Jar, error) {
+// download fetches uri with header into a new file of the cache folder.
+func (f *Fetcher) download(ctx context.Context, uri string, header http.Header, shown string) (Jar, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return Jar{}, &Error{Kind: KindUnsupported, URI: shown, Reason: err.Error()}
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -377,9 +426,10 @@ func classify(ctx context.Context, shown string, err error) error {
 	return &Error{Kind: KindFailed, URI: shown, Reason: err.Error()}
 }
 
-// keep records jar as fetched from uri and drops the least recently used
-// jars while the cache is over its size; it returns the cached jar.
-func (f *Fetcher) keep(uri string, jar Jar) Jar {
+// keep records jar as fetched by the request key (requestKey) and drops
+// the least recently used jars while the cache is over its size; it
+// returns the cached jar.
+func (f *Fetcher) keep(key string, jar Jar) Jar {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clock++
@@ -389,7 +439,7 @@ func (f *Fetcher) keep(uri string, jar Jar) Jar {
 		f.entries[jar.SHA256] = &entry{jar: jar, lastUsed: f.clock}
 		f.total += jar.Size
 	}
-	f.byURL[uri] = jar.SHA256
+	f.byRequest[key] = jar.SHA256
 	for f.total > f.opts.CacheSize && len(f.entries) > 1 {
 		f.evictOldest(jar.SHA256)
 	}
@@ -408,9 +458,9 @@ func (f *Fetcher) evictOldest(keep string) {
 	_ = os.Remove(e.jar.Path)
 	f.total -= e.jar.Size
 	delete(f.entries, oldest)
-	for u, digest := range f.byURL {
+	for k, digest := range f.byRequest {
 		if digest == oldest {
-			delete(f.byURL, u)
+			delete(f.byRequest, k)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func TestFetchCachesByURLAndContent(t *testing.T) {
 	f := fetcher(t, testOptions(t))
 	ctx := context.Background()
 
-	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +91,12 @@ func TestFetchCachesByURLAndContent(t *testing.T) {
 	if err != nil || !bytes.Equal(got, job) || jar.SHA256 != digest(job) || jar.Size != int64(len(job)) {
 		t.Fatalf("jar %+v holds %q (%v)", jar, got, err)
 	}
-	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar", nil)
 	if err != nil || again != jar || srv.requests.Load() != 1 {
 		t.Fatalf("second fetch: %+v %v after %d requests; want the cached jar, one request", again, err, srv.requests.Load())
 	}
 	// Another URL with the same content shares the file.
-	same, err := f.Fetch(ctx, srv.URL+"/jars/same.jar")
+	same, err := f.Fetch(ctx, srv.URL+"/jars/same.jar", nil)
 	if err != nil || same.Path != jar.Path {
 		t.Fatalf("same content at another URL: %+v %v", same, err)
 	}
@@ -110,14 +110,14 @@ func TestRemovedFileIsFetchedAgain(t *testing.T) {
 	srv := newArtifacts(t, map[string][]byte{"job.jar": job})
 	f := fetcher(t, testOptions(t))
 	ctx := context.Background()
-	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	jar, err := f.Fetch(ctx, srv.URL+"/jars/job.jar", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(jar.Path); err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar")
+	again, err := f.Fetch(ctx, srv.URL+"/jars/job.jar", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
 	ctx := context.Background()
 	fetch := func(name string) Jar {
 		t.Helper()
-		jar, err := f.Fetch(ctx, srv.URL+"/jars/"+name)
+		jar, err := f.Fetch(ctx, srv.URL+"/jars/"+name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestFetchRefusals(t *testing.T) {
 			if tc.opts != nil {
 				tc.opts(&o)
 			}
-			_, err := fetcher(t, o).Fetch(context.Background(), tc.uri)
+			_, err := fetcher(t, o).Fetch(context.Background(), tc.uri, nil)
 			var fe *Error
 			if !errors.As(err, &fe) || fe.Kind != tc.kind || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("Fetch(%s) = %v; want a %s error saying %q", tc.uri, err, tc.kind, tc.says)
@@ -192,7 +192,7 @@ func TestFetchRefusals(t *testing.T) {
 func TestErrorsHideUserInformation(t *testing.T) {
 	srv := newArtifacts(t, nil)
 	uri := strings.Replace(srv.URL, "http://", "http://deployer:s3cret@", 1) + "/jars/none.jar"
-	_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), uri)
+	_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), uri, nil)
 	if err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "deployer") {
 		t.Fatalf("error %v shows the URI's credentials", err)
 	}
@@ -248,7 +248,7 @@ func TestLongStatusLinesAreNotCopied(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := rawServer(t, "HTTP/1.1 500 "+tc.reason+"\r\nContent-Length: 0\r\n\r\n")
-			_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), url+"/job.jar")
+			_, err := fetcher(t, testOptions(t)).Fetch(context.Background(), url+"/job.jar", nil)
 			if err == nil || len(err.Error()) > 512 || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("error of %d bytes, want at most 512 saying %q: %.300v", len(fmt.Sprint(err)), tc.says, err)
 			}
@@ -322,7 +322,7 @@ func TestDownloadsWaitForConcurrency(t *testing.T) {
 
 	held := make(chan error, 1)
 	go func() {
-		_, err := f.Fetch(context.Background(), srv.URL+"/jars/held.jar")
+		_, err := f.Fetch(context.Background(), srv.URL+"/jars/held.jar", nil)
 		held <- err
 	}()
 	<-arrived
@@ -330,7 +330,7 @@ func TestDownloadsWaitForConcurrency(t *testing.T) {
 	// gives up without a request.
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := f.Fetch(ended, srv.URL+"/jars/other.jar")
+	_, err := f.Fetch(ended, srv.URL+"/jars/other.jar", nil)
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Kind != KindTimeout || !strings.Contains(fe.Reason, "--jar-fetch-concurrency") || requests.Load() != 1 {
 		t.Errorf("fetch while the slot is taken: %v after %d requests, want a Timeout naming --jar-fetch-concurrency and no request", err, requests.Load())
@@ -339,7 +339,7 @@ func TestDownloadsWaitForConcurrency(t *testing.T) {
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Fetch(context.Background(), srv.URL+"/jars/other.jar"); err != nil {
+	if _, err := f.Fetch(context.Background(), srv.URL+"/jars/other.jar", nil); err != nil {
 		t.Errorf("fetch after the slot freed: %v", err)
 	}
 }

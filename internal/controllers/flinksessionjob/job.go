@@ -544,7 +544,7 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 		return "", nil, err
 	}
 	if name != "" {
-		jar, err := r.Jars.Fetch(ctx, uri)
+		jar, err := r.Jars.Fetch(ctx, uri, nil)
 		if err != nil {
 			return "", nil, err
 		}

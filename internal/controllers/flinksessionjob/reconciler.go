@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,9 +45,10 @@ import (
 // Finalizer is the upstream operator's finalizer on FlinkSessionJobs.
 const Finalizer = "flinksessionjobs.flink.apache.org/finalizer"
 
-// Jars fetches jars; *jarfetch.Fetcher is one.
+// Jars fetches jars, with the HTTP headers given; *jarfetch.Fetcher is
+// one.
 type Jars interface {
-	Fetch(ctx context.Context, uri string) (jarfetch.Jar, error)
+	Fetch(ctx context.Context, uri string, header http.Header) (jarfetch.Jar, error)
 }
 
 // Reconciler reconciles FlinkSessionJobs in member clusters.
