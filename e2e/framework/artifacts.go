@@ -15,6 +15,8 @@ type Artifacts struct {
 	mu       sync.Mutex
 	files    map[string][]byte
 	requests map[string]int
+	// header, when set, is the header every request needs.
+	header [2]string
 }
 
 // NewArtifacts starts an artifact server, closed when t ends.
@@ -39,6 +41,15 @@ func (a *Artifacts) Put(path string, content []byte) string {
 	return a.URL + path
 }
 
+// RequireHeader makes the server answer only requests whose header key
+// is value, as a private artifact repository does: 401 to one without
+// it, 403 to one with another value.
+func (a *Artifacts) RequireHeader(key, value string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.header = [2]string{key, value}
+}
+
 // Requests is how often path was asked for.
 func (a *Artifacts) Requests(path string) int {
 	a.mu.Lock()
@@ -50,7 +61,17 @@ func (a *Artifacts) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.requests[r.URL.Path]++
 	content, ok := a.files[r.URL.Path]
+	header := a.header
 	a.mu.Unlock()
+	switch got := r.Header.Get(header[0]); {
+	case header[0] == "" || got == header[1]:
+	case got == "":
+		http.Error(w, "credentials wanted", http.StatusUnauthorized)
+		return
+	default:
+		http.Error(w, "not yours", http.StatusForbidden)
+		return
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return

@@ -135,6 +135,8 @@ const (
 	kindEnum
 	// kindPatternMap is a Flink map from regular expressions to labels.
 	kindPatternMap
+	// kindHTTPHeaders is a Flink map of HTTP headers (HTTPHeaders).
+	kindHTTPHeaders
 )
 
 // operatorSettings are the typed settings CheckOperatorSettings checks.
@@ -181,6 +183,7 @@ var operatorSettings = map[string]struct {
 	KeyMergeArraysByName:          {kind: kindBool},
 	KeyJMShutdownTTL:              {kind: kindDuration},
 	KeyCancelTimeout:              {kind: kindDuration},
+	KeyArtifactHTTPHeader:         {kind: kindHTTPHeaders},
 }
 
 // deprecatedKeys are older names upstream still reads for a setting, read
@@ -267,6 +270,10 @@ func CheckOperatorSetting(key, value string) error {
 		}
 	case kindPatternMap:
 		if _, err := patternLabels(value); err != nil {
+			return err
+		}
+	case kindHTTPHeaders:
+		if _, err := HTTPHeaders(value); err != nil {
 			return err
 		}
 	case kindEnum:

@@ -3,8 +3,11 @@ package flinkconf
 import "strings"
 
 // sensitiveFragments are the key fragments Flink masks in its own logs and
-// web UI (GlobalConfiguration.SENSITIVE_KEYS).
-var sensitiveFragments = []string{"password", "secret", "fs.azure.account.key", "apikey", "api-key", "auth-params", "service-key", "token", "basic-auth", "jaas.config", "http-headers"}
+// web UI (GlobalConfiguration.SENSITIVE_KEYS), and the jar fetch's HTTP
+// headers (KeyArtifactHTTPHeader), which Flink does not mask but which
+// hold credentials.
+var sensitiveFragments = []string{"password", "secret", "fs.azure.account.key", "apikey", "api-key", "auth-params", "service-key", "token", "basic-auth", "jaas.config", "http-headers",
+	KeyArtifactHTTPHeader}
 
 // Mask replaces the values of sensitive keys.
 const Mask = "******"

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,5 +119,30 @@ func TestJarURIPasswordsNeverQuoted(t *testing.T) {
 				t.Errorf("want an error containing %s and no password, got %v", tc.want, errs)
 			}
 		})
+	}
+}
+
+// TestArtifactHeaderValuesNeverQuoted: a user.artifacts.http.header the
+// hub cannot send is refused, in a session job's configuration and in its
+// session cluster's (which the job reads after its own), naming the
+// setting and the header key; the value, a credential, is never quoted
+// (the refusal reaches the webhook's answer and status.error).
+func TestArtifactHeaderValuesNeverQuoted(t *testing.T) {
+	const key = "kubernetes.operator.user.artifacts.http.header"
+	for _, tc := range []struct{ name, value, want string }{
+		{"CR LF in a value", "Authorization:Bearer hunter2\r\nX-Evil", `header "Authorization": its value holds a control character`},
+		{"Host", "Host:hunter2.example", `header "Host" may not be set`},
+		{"no colon", "Bearer hunter2", "entry 1 is not key:value"},
+	} {
+		conf := &apiextensionsv1.JSON{Raw: []byte(`{"` + key + `":` + strconv.Quote(tc.value) + `}`)}
+		job := &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
+			Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", FlinkConfiguration: conf, Job: &v1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 1}}}
+		session := valid()
+		session.Spec.Job, session.Spec.FlinkConfiguration = nil, conf
+		for what, errs := range map[string]error{"session job": ValidateSessionJob(job).ToAggregate(), "session cluster": Validate(session, nil).ToAggregate()} {
+			if errs == nil || strings.Contains(errs.Error(), "hunter2") || !strings.Contains(errs.Error(), "spec.flinkConfiguration["+key+"]") || !strings.Contains(errs.Error(), tc.want) {
+				t.Errorf("%s, %s: want an error naming the setting and saying %s, without the value; got %v", what, tc.name, tc.want, errs)
+			}
+		}
 	}
 }

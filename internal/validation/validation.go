@@ -160,7 +160,7 @@ func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) fi
 	var errs field.ErrorList
 	for _, key := range slices.Sorted(maps.Keys(conf)) {
 		if err := flinkconf.CheckOperatorSetting(key, conf[key]); err != nil {
-			errs = append(errs, field.Invalid(p.Key(key), conf[key], err.Error()))
+			errs = append(errs, field.Invalid(p.Key(key), shownValue(key, conf[key]), err.Error()))
 		}
 	}
 	if on, _ := flinkconf.Bool(conf[flinkconf.KeyRollbackEnabled]); on && !ha {
@@ -172,6 +172,15 @@ func validateOperatorSettings(conf map[string]string, ha bool, p *field.Path) fi
 			"the cluster health check ("+flinkconf.KeyHealthCheck+") needs JobManager deployment recovery: enable "+flinkconf.KeyJMRecovery+" (true by default) or turn the health check off"))
 	}
 	return errs
+}
+
+// shownValue is value as an error about key shows it: not at all when it
+// is a secret (flinkconf.Sensitive), such as the jar fetch's headers.
+func shownValue(key, value string) any {
+	if flinkconf.Sensitive(key) {
+		return field.OmitValueType{}
+	}
+	return value
 }
 
 // validatePodSettings checks Flink's pod settings, which the hub applies to

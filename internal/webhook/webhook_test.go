@@ -14,6 +14,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -359,6 +360,16 @@ func checkSessionJobs(t *testing.T, ctx context.Context, m *framework.ControlPla
 	}
 	if err := m.Client.Delete(ctx, unknown); err != nil {
 		t.Fatal(err)
+	}
+	// A jar fetch header that would smuggle in another is refused, naming
+	// the setting and the header's key; its value, a credential, is not
+	// in the answer.
+	smuggler := job("header-smuggler", "not-yet")
+	smuggler.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.user.artifacts.http.header":"Authorization:Bearer hunter2\r\nHost:evil"}`)}
+	err := m.Client.Create(ctx, smuggler)
+	if err == nil || !strings.Contains(err.Error(), "admission webhook") || strings.Contains(err.Error(), "hunter2") ||
+		!strings.Contains(err.Error(), `spec.flinkConfiguration[kubernetes.operator.user.artifacts.http.header]: Invalid value: header "Authorization": its value holds a control character`) {
+		t.Errorf("a session job whose jar fetch header holds CR LF: got %v, want the webhook's refusal naming the header, not its value", err)
 	}
 }
 

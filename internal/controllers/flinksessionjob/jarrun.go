@@ -26,9 +26,12 @@ const maxNamedKeys = 10
 // upstream sends nothing before 1.17: the job runs with the session
 // cluster's configuration, and a warning event names the keys not
 // applied (kubernetes.operator.* keys are the hub's and still apply, as
-// does the restore mode, which goes in a field of its own).
+// does the restore mode, which goes in a field of its own). The jar
+// fetch's HTTP headers are never sent: they are the artifact server's
+// credentials, which Flink would show with the job's configuration.
 func (r *Reconciler) runConfiguration(s *state) map[string]string {
 	conf, _ := s.job.Spec.FlatConfiguration()
+	delete(conf, flinkconf.KeyArtifactHTTPHeader)
 	v := s.flinkVersion()
 	if len(conf) == 0 || v.IsEqualOrNewer(jarRunConfigurationSince) {
 		return conf

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -544,7 +545,11 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 		return "", nil, err
 	}
 	if name != "" {
-		jar, err := r.Jars.Fetch(ctx, uri, nil)
+		header, err := artifactHeader(s)
+		if err != nil {
+			return "", nil, err
+		}
+		jar, err := r.Jars.Fetch(ctx, uri, header)
 		if err != nil {
 			return "", nil, err
 		}
@@ -560,6 +565,30 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 	}
 	return s.job.Name + "-launcher.jar", io.NopCloser(bytes.NewReader(launcher)), nil
 }
+
+// artifactHeader is the HTTP header of the job's jar fetch: the
+// user.artifacts.http.header setting of the job's configuration, else of
+// its session cluster's, else the member's default, the whole value from
+// the first that sets it (as upstream, whose session job configuration
+// is the three merged key by key). One that cannot be read is an
+// invalidSetting naming where it was set, the setting and the header
+// key, never a value.
+func artifactHeader(s *state) (http.Header, error) {
+	value, source := s.lookup(flinkconf.KeyArtifactHTTPHeader)
+	header, err := flinkconf.HTTPHeaders(value)
+	if err != nil {
+		return nil, invalidSetting{fmt.Errorf("%s: %s: %w", source, flinkconf.KeyArtifactHTTPHeader, err)}
+	}
+	return header, nil
+}
+
+// invalidSetting is a setting of the job's, its session cluster's or the
+// member's default configuration that cannot be read: the job's
+// InvalidSpec until it is corrected.
+type invalidSetting struct{ err error }
+
+// Error says where the setting was set, its key and why it cannot be read.
+func (e invalidSetting) Error() string { return e.err.Error() }
 
 // jarSource reads a session job's jarURI: the path of a local:// jar (its
 // scheme in any case, as validation reads it), or for a jar to fetch the
@@ -583,12 +612,19 @@ func jarSource(uri string) (local []string, name string, err error) {
 }
 
 // jarProblem makes a jar that cannot be fetched or uploaded the job's
-// problem; it is tried again after the reconcile interval.
+// problem; it is tried again after the reconcile interval. A jarURI the
+// hub does not fetch and jar fetch headers that cannot be read
+// (invalidSetting) are InvalidSpec instead.
 func (r *Reconciler) jarProblem(s *state, err error) error {
 	var fe *jarfetch.Error
+	var bad invalidSetting
 	msg := err.Error()
-	if errors.As(err, &fe) && fe.Kind == jarfetch.KindUnsupported {
+	switch {
+	case errors.As(err, &fe) && fe.Kind == jarfetch.KindUnsupported:
 		s.problem = problem.New(problem.InvalidSpec, "invalid spec: spec.job.jarURI: "+msg)
+		return nil
+	case errors.As(err, &bad):
+		s.problem = problem.New(problem.InvalidSpec, "invalid configuration: "+msg)
 		return nil
 	}
 	s.problem = problem.New(problem.JarUnavailable, msg)
