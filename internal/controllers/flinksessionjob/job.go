@@ -131,7 +131,7 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 	case st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading:
 		return r.continueUpgrade(ctx, s, jm)
 	case suspended(s.last) && suspended(spec):
-		if changed(spec, s.last) {
+		if differs(spec, s.last) {
 			return r.record(s, false)
 		}
 		return nil
@@ -149,6 +149,12 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		return nil // ended unseen: never run again
 	case s.missing && st.JobStatus.State == v1beta1.JobReconciling:
 		return r.run(ctx, s, jm) // recorded, never arrived (or lost)
+	case differs(spec, s.last):
+		// Nothing to restart for (operator settings, the upgrade mode):
+		// recorded; the snapshots below go on.
+		if err := r.recordWithoutRestart(s); err != nil {
+			return err
+		}
 	}
 	if busy, err := r.snapshots(ctx, s, jm); busy || err != nil {
 		return err
@@ -642,6 +648,27 @@ func (r *Reconciler) record(s *state, first bool) error {
 	spec := s.job.Spec
 	s.last = &spec
 	s.job.Status.ObservedGeneration = s.job.Generation
+	return nil
+}
+
+// recordWithoutRestart records a spec whose change restarts nothing
+// (changed is false) as the last reconciled one, with the last one's
+// snapshot nonces, which their steps compare with and record themselves,
+// and says so in an event.
+func (r *Reconciler) recordWithoutRestart(s *state) error {
+	spec := s.job.Spec.DeepCopy()
+	if spec.Job != nil && s.last.Job != nil {
+		spec.Job.SavepointTriggerNonce, spec.Job.CheckpointTriggerNonce = s.last.Job.SavepointTriggerNonce, s.last.Job.CheckpointTriggerNonce
+	}
+	encoded, err := encodeSpec(spec, false)
+	if err != nil {
+		return err
+	}
+	rs := &s.job.Status.ReconciliationStatus
+	rs.LastReconciledSpec, rs.ReconciliationTimestamp = encoded, r.now().UnixMilli()
+	s.last = spec
+	s.job.Status.ObservedGeneration = s.job.Generation
+	r.event(s, "Normal", "SpecChanged", "New spec recorded: it changes only what steers the operator (its settings, the upgrade mode, restore settings), so the job runs on")
 	return nil
 }
 

@@ -926,3 +926,28 @@ func TestInvalidRestoreMode(t *testing.T) {
 		})
 	})
 }
+
+// TestOperatorOnlyChangesRestartNothing: a change of a running session
+// job's spec that only steers the operator (the upgrade mode, an
+// operator setting) is recorded (lastReconciledSpec, observedGeneration,
+// a SpecChanged event) and its setting applies, while the job runs on
+// under its id, as upstream's spec diff ignores such changes. Before, any
+// change stopped and resubmitted the job.
+func TestOperatorOnlyChangesRestartNothing(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningJobWith(t, ctx, "operator-only", v1beta1.UpgradeModeStateless, `{"execution.checkpointing.interval":"1 s"}`)
+	patchJob(t, job, `{"spec":{"job":{"upgradeMode":"last-state"},"flinkConfiguration":{"kubernetes.operator.periodic.savepoint.interval":"1 h"}}}`)
+	got := waitJob(t, job, "the new spec recorded", func(j *v1beta1.FlinkSessionJob) bool {
+		return j.Status.ObservedGeneration == j.Generation && strings.Contains(j.Status.ReconciliationStatus.LastReconciledSpec, `"upgradeMode":"last-state"`) &&
+			strings.Contains(j.Status.ReconciliationStatus.LastReconciledSpec, "periodic.savepoint.interval")
+	})
+	if got.Status.JobStatus.JobID != id || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed {
+		t.Errorf("job %s %s, reconciliation %s: want job %s running on", got.Status.JobStatus.JobID, got.Status.JobStatus.State, got.Status.ReconciliationStatus.State, id)
+	}
+	if jobs := sim.JobManager(memberName, fd.Namespace, fd.Name).Jobs(); len(jobs) != 1 || jobs[0].ID != id || jobs[0].State != "RUNNING" {
+		t.Errorf("session cluster's jobs %+v, want only %s, running", jobs, id)
+	}
+	if len(eventsOf(t, got, "SpecChanged")) == 0 {
+		t.Error("no SpecChanged event")
+	}
+}

@@ -41,9 +41,38 @@ func suspended(spec *v1beta1.FlinkSessionJobSpec) bool {
 }
 
 // changed reports whether spec differs from last in anything that needs
-// the job restarted: everything but the desired state, which suspend and
-// resume handle, and the nonces of manual snapshots.
+// the job restarted, as upstream's spec diff judges it: not the job
+// fields that only steer the operator (plan.OperatorOnlyJobFields: the
+// desired state, which suspend and resume handle, the snapshot nonces,
+// the upgrade mode, the restore settings; savepointRedeployNonce, which
+// a session job has no redeploy for, still restarts it), nor the
+// operator's and the autoscaler's settings (plan.RelevantConfiguration).
+// Until 2026-12-07 any of those restarted the job.
 func changed(spec, last *v1beta1.FlinkSessionJobSpec) bool {
+	return !reflect.DeepEqual(upgradeRelevant(spec), upgradeRelevant(last))
+}
+
+// upgradeRelevant is spec as a map without what needs no restart
+// (changed).
+func upgradeRelevant(spec *v1beta1.FlinkSessionJobSpec) map[string]any {
+	m := toMap(spec)
+	if conf, err := spec.FlatConfiguration(); err == nil {
+		m["flinkConfiguration"] = plan.RelevantConfiguration(conf, spec.Job != nil && spec.Job.Parallelism > 0)
+	}
+	if job, ok := m["job"].(map[string]any); ok {
+		for _, k := range plan.OperatorOnlyJobFields {
+			if k != "savepointRedeployNonce" {
+				delete(job, k)
+			}
+		}
+	}
+	return m
+}
+
+// differs reports whether spec differs from last in anything the last
+// reconciled spec records: everything but the desired state and the
+// snapshot nonces, which their own steps record.
+func differs(spec, last *v1beta1.FlinkSessionJobSpec) bool {
 	a, b := spec.DeepCopy(), last.DeepCopy()
 	for _, s := range []*v1beta1.FlinkSessionJobSpec{a, b} {
 		if s.Job != nil {

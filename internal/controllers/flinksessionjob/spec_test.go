@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
 
@@ -24,6 +26,27 @@ func TestChanged(t *testing.T) {
 		{"restartNonce restarts", func(s *v1beta1.FlinkSessionJobSpec) { s.RestartNonce = nonce(1) }, true},
 		{"parallelism", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.Parallelism = 3 }, true},
 		{"another jar", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.JarURI = "local:///opt/flink/usrlib/job.jar" }, true},
+		// As upstream's spec diff: what only steers the operator restarts
+		// nothing.
+		{"the upgrade mode", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeLastState }, false},
+		{"allowNonRestoredState", func(s *v1beta1.FlinkSessionJobSpec) { t := true; s.Job.AllowNonRestoredState = &t }, false},
+		{"initialSavepointPath", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.InitialSavepointPath = "file:///sp/1" }, false},
+		{"an operator setting", func(s *v1beta1.FlinkSessionJobSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetes.operator.periodic.savepoint.interval":"1h"}`)}
+		}, false},
+		{"an autoscaler setting", func(s *v1beta1.FlinkSessionJobSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"job.autoscaler.enabled":"true"}`)}
+		}, false},
+		{"parallelism.default beside job.parallelism", func(s *v1beta1.FlinkSessionJobSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"parallelism.default":"7"}`)}
+		}, false},
+		{"parallelism.default alone", func(s *v1beta1.FlinkSessionJobSpec) {
+			s.Job.Parallelism, s.FlinkConfiguration = 0, &apiextensionsv1.JSON{Raw: []byte(`{"parallelism.default":"7"}`)}
+		}, true},
+		{"a Flink setting", func(s *v1beta1.FlinkSessionJobSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.checkpointing.interval":"10 s"}`)}
+		}, true},
+		{"savepointRedeployNonce restarts", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.SavepointRedeployNonce = nonce(1) }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := base()

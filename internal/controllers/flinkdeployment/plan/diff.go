@@ -58,6 +58,30 @@ func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
 // spec diff ignores: the operator's own settings and the autoscaler's.
 var ignoredKeyPrefixes = []string{flinkconf.OperatorKeyPrefix, "job.autoscaler."}
 
+// OperatorOnlyJobFields are the job fields (JSON names) that only steer
+// the operator (nonces, upgrade mode, restore settings, desired state):
+// upstream's spec diff ignores a change of one, for FlinkDeployments and
+// session jobs alike (savepointRedeployNonce, which redeploys, is
+// compared apart).
+var OperatorOnlyJobFields = []string{"savepointTriggerNonce", "checkpointTriggerNonce", "upgradeMode", "allowNonRestoredState", "initialSavepointPath", "initialStateReference", "autoscalerResetNonce", "state", "savepointRedeployNonce"}
+
+// RelevantConfiguration is conf without the keys whose change needs no
+// redeploy: the operator's and the autoscaler's settings, and
+// parallelism.default when the job's parallelism comes from its spec
+// (parallelismFromSpec), so it does not reach the job.
+func RelevantConfiguration(conf map[string]string, parallelismFromSpec bool) map[string]any {
+	kept := map[string]any{}
+	for k, v := range conf {
+		if !slices.ContainsFunc(ignoredKeyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
+			kept[k] = v
+		}
+	}
+	if parallelismFromSpec {
+		delete(kept, flinkconf.KeyParallelism)
+	}
+	return kept
+}
+
 // upgradeRelevant is the spec as a map without what needs no redeploy:
 // operator and autoscaler configuration keys, parallelism.default where the
 // job's parallelism comes from the spec, and the job fields that only steer
@@ -66,19 +90,10 @@ func upgradeRelevant(spec *v1beta1.FlinkDeploymentSpec) map[string]any {
 	c := spec.DeepCopy()
 	m := toMap(c)
 	if conf, err := c.FlatConfiguration(); err == nil {
-		kept := map[string]any{}
-		for k, v := range conf {
-			if !slices.ContainsFunc(ignoredKeyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
-				kept[k] = v
-			}
-		}
-		if parallelismFromSpec(c) {
-			delete(kept, flinkconf.KeyParallelism)
-		}
-		m["flinkConfiguration"] = kept
+		m["flinkConfiguration"] = RelevantConfiguration(conf, parallelismFromSpec(c))
 	}
 	if job, ok := m["job"].(map[string]any); ok {
-		for _, k := range []string{"savepointTriggerNonce", "checkpointTriggerNonce", "upgradeMode", "allowNonRestoredState", "initialSavepointPath", "initialStateReference", "autoscalerResetNonce", "state", "savepointRedeployNonce"} {
+		for _, k := range OperatorOnlyJobFields {
 			delete(job, k)
 		}
 		m["parallelism"] = job["parallelism"]
