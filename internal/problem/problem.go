@@ -52,6 +52,10 @@ const (
 	// stop-with-savepoint among them) has been in progress longer than
 	// Flink's execution.checkpointing.timeout; the hub keeps following it.
 	SavepointStalled Reason = "SavepointStalled"
+	// CheckpointStalled: a manual or periodic checkpoint no upgrade waits
+	// for has been in progress longer than Flink's
+	// execution.checkpointing.timeout; the hub keeps following it.
+	CheckpointStalled Reason = "CheckpointStalled"
 	// CheckpointFailed: the last manual or periodic checkpoint failed.
 	CheckpointFailed Reason = "CheckpointFailed"
 	// ReconcileFailed: a reconcile failed for a reason outside the spec

@@ -58,6 +58,10 @@ type Faults struct {
 	// acknowledge the savepoint's barrier: each completes once the fault
 	// is lifted and its duration has passed.
 	HoldSavepoints bool
+	// HoldCheckpoints keeps triggered checkpoints IN_PROGRESS (the job
+	// RUNNING meanwhile) until the fault is lifted, as HoldSavepoints
+	// does savepoints.
+	HoldCheckpoints bool
 	// ForgetTriggers answers 404 to every savepoint status request, as
 	// Flink does once its operation cache dropped the trigger
 	// (rest.async.store-duration) or the JobManager restarted.

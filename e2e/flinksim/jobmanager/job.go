@@ -189,7 +189,7 @@ func (jm *JobManager) advanceLocked(now time.Time) {
 			}
 		}
 		for _, op := range j.checkpoints {
-			if !op.done && !now.Before(op.doneAt) {
+			if !op.done && !now.Before(op.doneAt) && !jm.faults.HoldCheckpoints {
 				jm.finishCheckpointTrigger(j, op, now)
 			}
 		}

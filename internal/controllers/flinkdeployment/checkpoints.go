@@ -137,6 +137,9 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 	case err != nil:
 		return err
 	case !op.Done:
+		if p := r.snapshotStalled(s, true, info.TriggerType, info.TriggerTimestamp); !p.IsZero() {
+			s.report(p)
+		}
 		return requeue.Waiting(errors.New("checkpoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if info.TriggerType == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeyCheckpointGracePeriod) {
@@ -151,7 +154,7 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, info *v1beta1
 	}
 	info.LastCheckpoint = cp
 	info.TriggerID, info.TriggerType, info.FormatType, info.TriggerTimestamp = "", "", "", nil
-	s.clear(problem.CheckpointFailed)
+	s.clear(problem.CheckpointFailed, problem.CheckpointStalled)
 	r.event(s, corev1.EventTypeNormal, "CheckpointCompleted", strings.ToLower(string(cp.TriggerType))+" checkpoint completed")
 	return r.persist(ctx, s)
 }

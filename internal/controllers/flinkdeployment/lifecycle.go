@@ -92,9 +92,9 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 	return fmt.Errorf("the reconcile did not settle within %d steps", maxStepsPerReconcile)
 }
 
-// runStep runs one step of p and says whether another step follows in
-// this reconcile.
-func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
+// clearEndedWaits ends the stall reports of waits that are over before
+// step p runs; a wait that lasts reports itself again.
+func clearEndedWaits(s *state, p plan.Plan) {
 	st := &s.fd.Status
 	if p.Stalled == "" {
 		// The wait that was reported is over.
@@ -108,6 +108,16 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		// No savepoint pending: none can be stalled.
 		s.clear(problem.SavepointStalled)
 	}
+	if info := st.JobStatus.CheckpointInfo; info == nil || info.TriggerID == "" {
+		s.clear(problem.CheckpointStalled)
+	}
+}
+
+// runStep runs one step of p and says whether another step follows in
+// this reconcile.
+func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
+	st := &s.fd.Status
+	clearEndedWaits(s, p)
 	switch p.Step {
 	case plan.Nothing:
 		return false, nil

@@ -255,7 +255,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		}
 		return "", err
 	case !op.Done:
-		if p := r.savepointStalled(s, info); !p.IsZero() {
+		if p := r.snapshotStalled(s, false, info.TriggerType, info.TriggerTimestamp); !p.IsZero() {
 			s.report(p)
 		}
 		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
@@ -461,19 +461,20 @@ func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
 	return snapshots.WithinGrace(func(k string) string { return plan.OperatorSetting(spec, k) }, key, triggered, r.now())
 }
 
-// savepointStalled reports, once the savepoint triggered as info says has
-// been in progress longer than Flink's execution.checkpointing.timeout
-// (which should have failed it) and one more look, why it still holds
-// what waits for it (SavepointWait names both); a zero problem before.
-func (r *Reconciler) savepointStalled(s *state, info *v1beta1.SavepointInfo) problem.Problem {
-	if info.TriggerTimestamp == nil {
+// snapshotStalled reports, once the savepoint (or, checkpoint set, the
+// checkpoint) triggered as trigger at triggered has been in progress
+// longer than Flink's execution.checkpointing.timeout (which should have
+// failed it) and one more look, why it still holds what waits for it
+// (SnapshotWait names both); a zero problem before.
+func (r *Reconciler) snapshotStalled(s *state, checkpoint bool, trigger v1beta1.SnapshotTriggerType, triggered *int64) problem.Problem {
+	if triggered == nil {
 		return problem.Problem{}
 	}
 	spec := &s.fd.Spec
 	if s.lastSpec != nil {
 		spec = s.lastSpec
 	}
-	start := time.UnixMilli(*info.TriggerTimestamp)
+	start := time.UnixMilli(*triggered)
 	_, timeout, stalled := flinkconf.SnapshotStalled(plan.DurationSetting(spec, flinkconf.KeyCheckpointTimeout), start, r.now(), r.Options.ProgressCheckInterval)
 	if !stalled {
 		return problem.Problem{}
@@ -481,33 +482,38 @@ func (r *Reconciler) savepointStalled(s *state, info *v1beta1.SavepointInfo) pro
 	// An upgrade waits on it once begun, or while its spec change is held
 	// for it.
 	upgrading := s.fd.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading || (s.lastSpec != nil && plan.Changed(&s.fd.Spec, s.lastSpec))
-	reason, what := SavepointWait(info.TriggerType, !s.fd.DeletionTimestamp.IsZero(), upgrading)
-	return problem.New(reason, SavepointStalledText(what, start, timeout))
+	reason, what := SnapshotWait(checkpoint, trigger, !s.fd.DeletionTimestamp.IsZero(), upgrading)
+	return problem.New(reason, SnapshotStalledText(what, start, timeout))
 }
 
-// SavepointWait names, for a stall report, a pending savepoint triggered
-// as trigger and what waits on it, with the report's reason, the same for
-// FlinkDeployments and session jobs: the deletion's stop-with-savepoint
-// (deleting) is SavepointStalled, an upgrade's own stop-with-savepoint or
-// a savepoint an upgrade waits for (upgrading) is UpgradeStalled, as an
-// upgrade's cancellation is, and any other savepoint SavepointStalled.
-func SavepointWait(trigger v1beta1.SnapshotTriggerType, deleting, upgrading bool) (problem.Reason, string) {
+// SnapshotWait names, for a stall report, a pending savepoint (or,
+// checkpoint set, checkpoint) triggered as trigger and what waits on it,
+// with the report's reason, the same for FlinkDeployments and session
+// jobs: the deletion's stop-with-savepoint (deleting) is SavepointStalled,
+// an upgrade's own stop-with-savepoint or a snapshot an upgrade waits for
+// (upgrading) is UpgradeStalled, as an upgrade's cancellation is, and any
+// other SavepointStalled or CheckpointStalled.
+func SnapshotWait(checkpoint bool, trigger v1beta1.SnapshotTriggerType, deleting, upgrading bool) (problem.Reason, string) {
+	kind, alone := " savepoint", problem.SavepointStalled
+	if checkpoint {
+		kind, alone = " checkpoint", problem.CheckpointStalled
+	}
 	switch {
-	case deleting && trigger == v1beta1.TriggerUpgrade:
+	case !checkpoint && deleting && trigger == v1beta1.TriggerUpgrade:
 		return problem.SavepointStalled, "the stop-with-savepoint for the deletion"
-	case trigger == v1beta1.TriggerUpgrade:
+	case !checkpoint && trigger == v1beta1.TriggerUpgrade:
 		return problem.UpgradeStalled, "the upgrade's stop-with-savepoint"
 	case upgrading && !deleting:
-		return problem.UpgradeStalled, "the " + strings.ToLower(string(trigger)) + " savepoint the upgrade waits for"
+		return problem.UpgradeStalled, "the " + strings.ToLower(string(trigger)) + kind + " the upgrade waits for"
 	}
-	return problem.SavepointStalled, "the " + strings.ToLower(string(trigger)) + " savepoint"
+	return alone, "the " + strings.ToLower(string(trigger)) + kind
 }
 
-// SavepointStalledText is the report of what (a savepoint, named for the
-// user) in progress since start longer than Flink's
+// SnapshotStalledText is the report of what (a savepoint or checkpoint,
+// named for the user) in progress since start longer than Flink's
 // execution.checkpointing.timeout, timeout, which should have ended it.
 // It does not change while the wait lasts: one status write.
-func SavepointStalledText(what string, start time.Time, timeout time.Duration) string {
+func SnapshotStalledText(what string, start time.Time, timeout time.Duration) string {
 	return fmt.Sprintf("%s in progress since %s, longer than Flink's %s (%s), which should have ended it; the hub keeps following it: look at the job's checkpoints in Flink",
 		what, start.UTC().Format(time.RFC3339), flinkconf.KeyCheckpointTimeout, timeout)
 }

@@ -142,3 +142,34 @@ func TestStalledCancellationIsReportedUntilTheDeletion(t *testing.T) {
 	releaseJobManager(t, ctx, fd)
 	awaitGoneOnceReleased(t, ctx, fd)
 }
+
+// TestStalledCheckpointIsReported: a manual checkpoint Flink keeps in
+// progress past execution.checkpointing.timeout (which should have ended
+// it) and one progress check is CheckpointStalled in status.error, naming
+// it, since when and the setting, as a stalled savepoint is; the job runs
+// on and the trigger stays followed; once Flink completes it, it is
+// recorded and the report clears. Before, the wait was silent (and held
+// any spec change back without a word).
+func TestStalledCheckpointIsReported(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "checkpoint-stall", v1beta1.UpgradeModeLastState), `"execution.checkpointing.timeout":"2 s"`))
+	simJM := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	simJM.SetFaults(jobmanager.Faults{HoldCheckpoints: true})
+	t.Cleanup(func() { simJM.SetFaults(jobmanager.Faults{}) })
+	patchSpec(t, ctx, fd, `{"spec":{"job":{"checkpointTriggerNonce":4}}}`)
+	got := waitFor(t, ctx, fd, time.Minute, "the stalled checkpoint reported", func(fd *v1beta1.FlinkDeployment) bool {
+		return failure(fd).Reason == problem.CheckpointStalled
+	})
+	if msg := failure(got).Message; !strings.Contains(msg, "the manual checkpoint in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (2s)") {
+		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
+	}
+	if info := got.Status.JobStatus.CheckpointInfo; info == nil || info.TriggerID == "" || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.JobStatus.JobID != fd.Status.JobStatus.JobID {
+		t.Errorf("job %s %s, checkpoint info %+v: want the job running on and the trigger followed", got.Status.JobStatus.JobID, got.Status.JobStatus.State, info)
+	}
+	simJM.SetFaults(jobmanager.Faults{})
+	waitFor(t, ctx, fd, time.Minute, "the checkpoint recorded, the report cleared", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.CheckpointInfo
+		return info != nil && info.TriggerID == "" && info.LastCheckpoint != nil && info.LastCheckpoint.TriggerType == v1beta1.TriggerManual && fd.Status.Error == ""
+	})
+}

@@ -82,28 +82,33 @@ func TestRetryBackoffIsCapped(t *testing.T) {
 	}
 }
 
-// TestSavepointWait: a stalled savepoint is named with what waits on it,
-// and an upgrade waiting on it is UpgradeStalled, the same for
-// FlinkDeployments and session jobs.
-func TestSavepointWait(t *testing.T) {
+// TestSnapshotWait: a stalled savepoint or checkpoint is named with what
+// waits on it, and an upgrade waiting on it is UpgradeStalled, the same
+// for FlinkDeployments and session jobs.
+func TestSnapshotWait(t *testing.T) {
 	for _, tc := range []struct {
+		checkpoint          bool
 		trigger             v1beta1.SnapshotTriggerType
 		deleting, upgrading bool
 		reason              problem.Reason
 		what                string
 	}{
-		{v1beta1.TriggerUpgrade, false, true, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
-		{v1beta1.TriggerUpgrade, false, false, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
-		{v1beta1.TriggerUpgrade, true, false, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
-		{v1beta1.TriggerUpgrade, true, true, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
-		{v1beta1.TriggerManual, false, true, problem.UpgradeStalled, "the manual savepoint the upgrade waits for"},
-		{v1beta1.TriggerPeriodic, false, true, problem.UpgradeStalled, "the periodic savepoint the upgrade waits for"},
-		{v1beta1.TriggerManual, false, false, problem.SavepointStalled, "the manual savepoint"},
-		{v1beta1.TriggerManual, true, true, problem.SavepointStalled, "the manual savepoint"},
+		{false, v1beta1.TriggerUpgrade, false, true, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
+		{false, v1beta1.TriggerUpgrade, false, false, problem.UpgradeStalled, "the upgrade's stop-with-savepoint"},
+		{false, v1beta1.TriggerUpgrade, true, false, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
+		{false, v1beta1.TriggerUpgrade, true, true, problem.SavepointStalled, "the stop-with-savepoint for the deletion"},
+		{false, v1beta1.TriggerManual, false, true, problem.UpgradeStalled, "the manual savepoint the upgrade waits for"},
+		{false, v1beta1.TriggerPeriodic, false, true, problem.UpgradeStalled, "the periodic savepoint the upgrade waits for"},
+		{false, v1beta1.TriggerManual, false, false, problem.SavepointStalled, "the manual savepoint"},
+		{false, v1beta1.TriggerManual, true, true, problem.SavepointStalled, "the manual savepoint"},
+		{true, v1beta1.TriggerManual, false, false, problem.CheckpointStalled, "the manual checkpoint"},
+		{true, v1beta1.TriggerPeriodic, false, false, problem.CheckpointStalled, "the periodic checkpoint"},
+		{true, v1beta1.TriggerManual, false, true, problem.UpgradeStalled, "the manual checkpoint the upgrade waits for"},
+		{true, v1beta1.TriggerManual, true, false, problem.CheckpointStalled, "the manual checkpoint"},
 	} {
-		reason, what := SavepointWait(tc.trigger, tc.deleting, tc.upgrading)
+		reason, what := SnapshotWait(tc.checkpoint, tc.trigger, tc.deleting, tc.upgrading)
 		if reason != tc.reason || what != tc.what {
-			t.Errorf("SavepointWait(%s, deleting %v, upgrading %v) = %s %q, want %s %q", tc.trigger, tc.deleting, tc.upgrading, reason, what, tc.reason, tc.what)
+			t.Errorf("SnapshotWait(checkpoint %v, %s, deleting %v, upgrading %v) = %s %q, want %s %q", tc.checkpoint, tc.trigger, tc.deleting, tc.upgrading, reason, what, tc.reason, tc.what)
 		}
 	}
 }

@@ -183,6 +183,7 @@ func (r *Reconciler) pollCheckpoint(ctx context.Context, s *state, jm flinkrest.
 	case err != nil:
 		return fmt.Errorf("checkpoint of job %s: %w", js.JobID, err)
 	case !op.Done:
+		r.reportSnapshotStalled(s, true, info.TriggerType, info.TriggerTimestamp)
 		return requeue.Waiting(errors.New("checkpoint in progress"), r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if info.TriggerType == v1beta1.TriggerManual && snapshots.WithinGrace(s.setting, flinkconf.KeyCheckpointGracePeriod, info.TriggerTimestamp, r.now()) {

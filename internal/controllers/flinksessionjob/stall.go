@@ -20,7 +20,7 @@ import (
 // it should. Each wait reports itself again while it lasts
 // (awaitCancel, reportSavepointStalled), so a reconcile starts without
 // them: one whose wait ended clears the report.
-var stallReasons = []problem.Reason{problem.UpgradeStalled, problem.SavepointStalled}
+var stallReasons = []problem.Reason{problem.UpgradeStalled, problem.SavepointStalled, problem.CheckpointStalled}
 
 // cancelForUpgrade cancels the running job for what (an upgrade by
 // cancellation) and records it CANCELLING from now, as upstream's
@@ -56,20 +56,23 @@ func (r *Reconciler) awaitCancel(s *state, what string) error {
 // hub keeps following it.
 func (r *Reconciler) reportSavepointStalled(s *state) {
 	info := s.job.Status.JobStatus.SavepointInfo
-	if info.TriggerTimestamp == nil {
+	r.reportSnapshotStalled(s, false, info.TriggerType, info.TriggerTimestamp)
+}
+
+// reportSnapshotStalled reports the pending savepoint (or, checkpoint
+// set, checkpoint) triggered as trigger at triggered once it has been in
+// progress past Flink's execution.checkpointing.timeout and one more
+// look, named with what waits on it as a FlinkDeployment's is
+// (flinkdeployment.SnapshotWait).
+func (r *Reconciler) reportSnapshotStalled(s *state, checkpoint bool, trigger v1beta1.SnapshotTriggerType, triggered *int64) {
+	if triggered == nil {
 		return
 	}
 	timeout, _ := flinkconf.ParseDuration(s.setting(flinkconf.KeyCheckpointTimeout))
-	start := time.UnixMilli(*info.TriggerTimestamp)
+	start := time.UnixMilli(*triggered)
 	if _, limit, stalled := flinkconf.SnapshotStalled(timeout, start, r.now(), r.Options.ProgressCheckInterval); stalled {
-		reason, what := savepointWait(s)
-		s.problem = problem.New(reason, flinkdeployment.SavepointStalledText(what, start, limit))
+		upgrading := s.job.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading
+		reason, what := flinkdeployment.SnapshotWait(checkpoint, trigger, !s.job.DeletionTimestamp.IsZero(), upgrading)
+		s.problem = problem.New(reason, flinkdeployment.SnapshotStalledText(what, start, limit))
 	}
-}
-
-// savepointWait names, for a report, the pending savepoint and what waits
-// on it, as a FlinkDeployment's are named.
-func savepointWait(s *state) (problem.Reason, string) {
-	upgrading := s.job.Status.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading
-	return flinkdeployment.SavepointWait(s.job.Status.JobStatus.SavepointInfo.TriggerType, !s.job.DeletionTimestamp.IsZero(), upgrading)
 }

@@ -245,3 +245,40 @@ func TestSessionJobStopWithSavepointDrainsWhenSet(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledCheckpointIsReported: a session job's manual checkpoint in
+// progress past Flink's execution.checkpointing.timeout and one progress
+// check is CheckpointStalled in status.error, as a FlinkDeployment's is;
+// the job runs on, the trigger followed, and once Flink completes it the
+// checkpoint is recorded and the report clears. Before, it was silent.
+func TestStalledCheckpointIsReported(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningJobWith(t, ctx, "stall-checkpoint", "", `{"execution.checkpointing.timeout":"3 s"}`)
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{HoldCheckpoints: true}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	patchJob(t, job, `{"spec":{"job":{"checkpointTriggerNonce":3}}}`)
+	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
+	var got *v1beta1.FlinkSessionJob
+	framework.AwaitWithin(t, within, "CheckpointStalled", func() error {
+		got = getJob(t, job)
+		if !problem.Decode(got.Status.Error).Is(problem.CheckpointStalled) {
+			return fmt.Errorf("status.error %q", got.Status.Error)
+		}
+		return nil
+	})
+	if msg := problem.Message(got.Status.Error); !strings.Contains(msg, "the manual checkpoint in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (3s)") {
+		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
+	}
+	if info := got.Status.JobStatus.CheckpointInfo; info == nil || info.TriggerID == "" || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.JobStatus.JobID != id {
+		t.Errorf("job %s %s, checkpoint info %+v: want the job running and the trigger followed", got.Status.JobStatus.JobID, got.Status.JobStatus.State, info)
+	}
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, job, "the checkpoint recorded, the report cleared", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.CheckpointInfo
+		return runningJob(j) && info != nil && info.TriggerID == "" && info.LastCheckpoint != nil && info.LastCheckpoint.TriggerType == v1beta1.TriggerManual
+	})
+}
