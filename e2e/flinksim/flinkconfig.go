@@ -218,6 +218,7 @@ func buildClusterConfig(d *appsv1.Deployment, conf map[string]string, restore *j
 		SlotsPerTaskManager: atoi(conf["taskmanager.numberOfTaskSlots"], 1),
 		Native:              d.Labels[labelType] == typeNative,
 		Reactive:            strings.EqualFold(conf["scheduler-mode"], "reactive"),
+		Adaptive:            strings.EqualFold(conf["scheduler-mode"], "reactive") || strings.EqualFold(strings.TrimSpace(conf["jobmanager.scheduler"]), "adaptive"),
 		SavepointDir:        conf["state.savepoints.dir"],
 		CheckpointDir:       conf["state.checkpoints.dir"],
 		CheckpointInterval:  interval,
@@ -233,6 +234,8 @@ func buildClusterConfig(d *appsv1.Deployment, conf map[string]string, restore *j
 		EntryClass:  firstNonEmpty(ep.entryClass, conf["$internal.application.main"]),
 		Args:        ep.args,
 		Parallelism: atoi(conf["parallelism.default"], 1),
+		// Flink sets each vertex's parallelism from these at submission.
+		ParallelismOverrides: conf["pipeline.jobvertex-parallelism-overrides"],
 	}
 	if after, ok := conf[BoundedJobKey]; ok {
 		d, err := time.ParseDuration(after)

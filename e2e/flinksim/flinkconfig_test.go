@@ -41,6 +41,7 @@ func TestBuildClusterConfig(t *testing.T) {
 			config: "kubernetes.cluster-id: basic\nparallelism.default: 4\ntaskmanager.numberOfTaskSlots: 2\nstate.savepoints.dir: s3://sp\nexecution.checkpointing.interval: 10 s\nscheduler-mode: reactive\n",
 			want: func(c *clusterConfig) {
 				c.FlinkVersion, c.SlotsPerTaskManager, c.Reactive, c.SavepointDir, c.CheckpointInterval = "1.17.2", 2, true, "s3://sp", 10*time.Second
+				c.Adaptive = true // reactive mode runs the adaptive scheduler
 				c.Job = jobmanager.JobSpec{JobID: "00000000000000000000000000000042", EntryClass: "org.example.Main", Args: []string{"--input", "in"}, Parallelism: 4,
 					Restore: &jobmanager.Restore{Path: "s3://sp/1", IsSavepoint: true, AllowNonRestoredState: true}}
 			},
@@ -54,6 +55,17 @@ func TestBuildClusterConfig(t *testing.T) {
 			want: func(c *clusterConfig) {
 				c.FlinkVersion, c.Native, c.ha, c.restPort = "1.19", true, true, 9091
 				c.Job = jobmanager.JobSpec{JobID: fixedJobID("basic"), EntryClass: "org.example.Native", Args: []string{"a", "b"}, Parallelism: 1, Restore: ha}
+			},
+		},
+		{
+			name: "native application, adaptive scheduler, parallelism overrides",
+			dep:  jmDeployment(typeNative, "flink:1.20", []string{"kubernetes-jobmanager.sh", "kubernetes-application"}, nil),
+			config: "kubernetes.cluster-id: basic\njobmanager.scheduler: Adaptive\nparallelism.default: 4\n$internal.application.main: org.example.Native\n" +
+				"pipeline.jobvertex-parallelism-overrides: bc764cd8ddf7a0cff126f51c16239658:4,0a448493b4782967b150582570326227:2\n",
+			want: func(c *clusterConfig) {
+				c.FlinkVersion, c.Native, c.Adaptive = "1.20", true, true
+				c.Job = jobmanager.JobSpec{EntryClass: "org.example.Native", Parallelism: 4,
+					ParallelismOverrides: "bc764cd8ddf7a0cff126f51c16239658:4,0a448493b4782967b150582570326227:2"}
 			},
 		},
 		{

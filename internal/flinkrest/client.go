@@ -70,6 +70,13 @@ type Client interface {
 	// DisposalStatus polls a savepoint disposal
 	// (GET /savepoint-disposal/{trigger}).
 	DisposalStatus(ctx context.Context, triggerID string) (OperationStatus, error)
+	// ResourceRequirements returns the parallelism bounds of the job's
+	// vertices, by vertex id (GET /jobs/{id}/resource-requirements; the
+	// adaptive scheduler only).
+	ResourceRequirements(ctx context.Context, jobID string) (map[string]VertexParallelism, error)
+	// UpdateResourceRequirements sets them, every vertex of the job named
+	// (PUT /jobs/{id}/resource-requirements): the job rescales in place.
+	UpdateResourceRequirements(ctx context.Context, jobID string, reqs map[string]VertexParallelism) error
 }
 
 // SavepointRequest configures a savepoint or a stop-with-savepoint.

@@ -66,6 +66,10 @@ type Faults struct {
 	// Flink does once its operation cache dropped the trigger
 	// (rest.async.store-duration) or the JobManager restarted.
 	ForgetTriggers bool
+	// RescaleFailure, if set, fails every resource requirements update
+	// (PUT /jobs/{id}/resource-requirements) with this cause, as a
+	// JobMaster that cannot apply it answers: 500, nothing changed.
+	RescaleFailure string
 	// UploadRate, if set, reads a jar upload's body (POST /jars/upload) at
 	// most this many bytes a second: a slow link to the JobManager.
 	UploadRate int64

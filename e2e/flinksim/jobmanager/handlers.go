@@ -149,11 +149,13 @@ func (s server) GetJobsOverview(w http.ResponseWriter, _ *http.Request) {
 func (s server) GetJobDetails(w http.ResponseWriter, _ *http.Request, jobID api.JobID) {
 	s.withJob(w, jobID, func(j *job, now time.Time) {
 		d := s.jobDetails(j, now)
-		p := int32(s.jm.parallelism(j))
+		vertices := []api.JobDetailsVertexInfo{}
+		for _, v := range s.jm.vertexStatus(j) {
+			vertices = append(vertices, api.JobDetailsVertexInfo{Id: v.ID, Name: v.Name, Parallelism: int32(v.Parallelism), MaxParallelism: vertexMaxParallelism, Status: api.ExecutionState(d.State)})
+		}
 		writeJSON(w, http.StatusOK, api.JobDetailsInfo{
 			Jid: d.Jid, Name: d.Name, State: d.State, StartTime: d.StartTime, EndTime: d.EndTime, Duration: d.Duration, Now: now.UnixMilli(),
-			IsStoppable: false, MaxParallelism: 128, Timestamps: j.stamps,
-			Vertices: []api.JobDetailsVertexInfo{{Id: "cbc357ccb763df2852fee8c4fc7d55f2", Name: "Source -> Sink", Parallelism: p, MaxParallelism: 128, Status: api.ExecutionState(d.State)}},
+			IsStoppable: false, MaxParallelism: vertexMaxParallelism, Timestamps: j.stamps, Vertices: vertices,
 		})
 	})
 }

@@ -40,6 +40,10 @@ type job struct {
 	// initFailure is the stack trace the job fails with instead of
 	// starting (its JobMaster cannot be created), "" when it starts.
 	initFailure string
+	// vertices are the job's vertices and their parallelism bounds;
+	// rescales counts the resource requirements updates it accepted.
+	vertices []vertex
+	rescales int
 }
 
 // operation is an asynchronous savepoint, checkpoint or disposal.
@@ -70,7 +74,7 @@ func (jm *JobManager) submitLocked(spec JobSpec, now time.Time) *job {
 	if spec.Name == "" {
 		spec.Name = jm.cfg.ClusterID
 	}
-	j := &job{id: spec.JobID, spec: spec, start: now, stamps: map[string]int64{}, savepoints: map[string]*operation{}, checkpoints: map[string]*operation{}}
+	j := &job{id: spec.JobID, spec: spec, start: now, stamps: map[string]int64{}, savepoints: map[string]*operation{}, checkpoints: map[string]*operation{}, vertices: initVertices(spec)}
 	next := api.JobStatusCREATED
 	switch r := spec.Restore; {
 	case r != nil && !jm.cfg.Storage.Holds(r.Path):
@@ -121,18 +125,18 @@ func (jm *JobManager) schedule(j *job, s api.JobStatus, at time.Time) {
 	j.next, j.nextAt = state(s), at
 }
 
-// neededSlots is how many slots a job needs to run: its parallelism, or one
-// in reactive mode, where it runs with what there is.
+// neededSlots is how many slots a job needs to run: its largest vertex
+// parallelism, or one in reactive mode, where it runs with what there is.
 func (jm *JobManager) neededSlots(j *job) int {
 	if jm.cfg.Reactive {
 		return 1
 	}
-	return j.spec.Parallelism
+	return j.slots()
 }
 
 // parallelism is the job's effective parallelism given the slots.
 func (jm *JobManager) parallelism(j *job) int {
-	p := j.spec.Parallelism
+	p := j.slots()
 	if jm.cfg.Reactive {
 		p = min(p, len(jm.taskManager)*jm.cfg.SlotsPerTaskManager)
 	}
@@ -336,6 +340,10 @@ type JobStatus struct {
 	// SavepointTriggers counts the distinct savepoint and
 	// stop-with-savepoint triggers the job accepted.
 	SavepointTriggers int
+	// Vertices are the job's vertices; Rescales counts the resource
+	// requirements updates it accepted.
+	Vertices []Vertex
+	Rescales int
 }
 
 // Jars lists the ids of the jars uploaded and not deleted.
@@ -365,7 +373,7 @@ func (jm *JobManager) Jobs() []JobStatus {
 	out := make([]JobStatus, 0, len(jm.order))
 	for _, id := range jm.order {
 		j := jm.jobs[id]
-		s := JobStatus{ID: j.id, State: api.JobStatus(j.state), Spec: j.spec, Checkpoints: append([]Checkpoint(nil), j.completed...), SavepointTriggers: len(j.savepoints)}
+		s := JobStatus{ID: j.id, State: api.JobStatus(j.state), Spec: j.spec, Checkpoints: append([]Checkpoint(nil), j.completed...), SavepointTriggers: len(j.savepoints), Vertices: jm.vertexStatus(j), Rescales: j.rescales}
 		if j.restored != nil {
 			r := *j.restored
 			s.Restored = &r

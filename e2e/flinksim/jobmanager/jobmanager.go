@@ -87,6 +87,10 @@ type Config struct {
 	Native bool
 	// Reactive is scheduler-mode: reactive: jobs run with the slots there are.
 	Reactive bool
+	// Adaptive is jobmanager.scheduler: adaptive (or reactive mode, which
+	// runs it): the job's resource requirements can be read and updated
+	// (GET and PUT /jobs/{id}/resource-requirements).
+	Adaptive bool
 	// SavepointDir is state.savepoints.dir; CheckpointDir state.checkpoints.dir.
 	SavepointDir, CheckpointDir string
 	// CheckpointInterval is execution.checkpointing.interval; 0 disables
@@ -119,6 +123,10 @@ type JobSpec struct {
 	ClassPath []string
 	// Parallelism is parallelism.default (default 1).
 	Parallelism int
+	// ParallelismOverrides is pipeline.jobvertex-parallelism-overrides
+	// (vertex id:parallelism,...), "" for none; a jar run's Configuration
+	// may hold it too.
+	ParallelismOverrides string
 	// Configuration is the configuration a jar run passed
 	// (flinkConfiguration), nil when it passed none.
 	Configuration map[string]string
@@ -266,7 +274,7 @@ func (jm *JobManager) updateWantedLocked() {
 	slots := 0
 	for _, j := range jm.jobs {
 		if !j.state.terminal() {
-			slots += j.spec.Parallelism
+			slots += j.slots()
 		}
 	}
 	want := (slots + jm.cfg.SlotsPerTaskManager - 1) / jm.cfg.SlotsPerTaskManager

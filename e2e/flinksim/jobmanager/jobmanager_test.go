@@ -77,8 +77,27 @@ func TestReactiveModeRunsWithTheSlotsThereAre(t *testing.T) {
 	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
 	var d api.JobDetailsInfo
 	do(t, "GET", url+"/jobs/"+strings.Repeat("a", 32), nil, &d)
-	if len(d.Vertices) != 1 || d.Vertices[0].Parallelism != 1 {
+	if len(d.Vertices) != 2 || d.Vertices[0].Parallelism != 1 || d.Vertices[1].Parallelism != 1 {
 		t.Fatalf("vertices %+v, want parallelism 1", d.Vertices)
+	}
+}
+
+// TestParallelismOverridesAtSubmission: a program's vertices have the same
+// ids in every submission, and the parallelism overrides it is submitted
+// with set their parallelism: the job needs its largest vertex's slots.
+func TestParallelismOverridesAtSubmission(t *testing.T) {
+	spec := jobmanager.JobSpec{EntryClass: "org.example.Main", Parallelism: 2}
+	plain, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, Job: spec})
+	vertices := plain.Jobs()[0].Vertices
+	spec.ParallelismOverrides = vertices[0].ID + ":3"
+	jm, _ := start(t, jobmanager.Config{ClusterID: "c", Application: true, SlotsPerTaskManager: 2, Job: spec})
+	jm.SetTaskManagers([]string{"tm-1"})
+	eventually(t, "CREATED", state(jm, api.JobStatusCREATED))
+	jm.SetTaskManagers([]string{"tm-1", "tm-2"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	got := jm.Jobs()[0].Vertices
+	if got[0].ID != vertices[0].ID || got[1].ID != vertices[1].ID || got[0].Parallelism != 3 || got[1].Parallelism != 2 {
+		t.Fatalf("vertices %+v, want %s at 3 and %s at 2", got, vertices[0].ID, vertices[1].ID)
 	}
 }
 

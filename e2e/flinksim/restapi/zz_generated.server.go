@@ -56,6 +56,12 @@ type ServerInterface interface {
 	// (GET /jobs/{jobid}/metrics)
 	GetJobMetrics(w http.ResponseWriter, r *http.Request, jobid JobID, params GetJobMetricsParams)
 
+	// (GET /jobs/{jobid}/resource-requirements)
+	GetJobResourceRequirements(w http.ResponseWriter, r *http.Request, jobid JobID)
+
+	// (PUT /jobs/{jobid}/resource-requirements)
+	UpdateJobResourceRequirements(w http.ResponseWriter, r *http.Request, jobid JobID)
+
 	// (POST /jobs/{jobid}/savepoints)
 	TriggerSavepoint(w http.ResponseWriter, r *http.Request, jobid JobID)
 
@@ -531,6 +537,58 @@ func (siw *ServerInterfaceWrapper) GetJobMetrics(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// GetJobResourceRequirements operation middleware
+func (siw *ServerInterfaceWrapper) GetJobResourceRequirements(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "jobid" -------------
+	var jobid JobID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobid", r.PathValue("jobid"), &jobid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "jobid", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetJobResourceRequirements(w, r, jobid)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateJobResourceRequirements operation middleware
+func (siw *ServerInterfaceWrapper) UpdateJobResourceRequirements(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "jobid" -------------
+	var jobid JobID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobid", r.PathValue("jobid"), &jobid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "jobid", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateJobResourceRequirements(w, r, jobid)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // TriggerSavepoint operation middleware
 func (siw *ServerInterfaceWrapper) TriggerSavepoint(w http.ResponseWriter, r *http.Request) {
 
@@ -844,6 +902,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/checkpoints/{triggerid}", wrapper.GetCheckpointStatus)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/exceptions", wrapper.GetJobExceptions)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/metrics", wrapper.GetJobMetrics)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/resource-requirements", wrapper.GetJobResourceRequirements)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/jobs/{jobid}/resource-requirements", wrapper.UpdateJobResourceRequirements)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/jobs/{jobid}/savepoints", wrapper.TriggerSavepoint)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/savepoints/{triggerid}", wrapper.GetSavepointStatus)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{jobid}/status", wrapper.GetJobStatusInfo)

@@ -602,6 +602,9 @@ type JobExceptionsInfoWithHistory struct {
 // JobID defines model for JobID.
 type JobID = string
 
+// JobResourceRequirementsBody defines model for JobResourceRequirementsBody.
+type JobResourceRequirementsBody map[string]JobVertexResourceRequirements
+
 // JobStatus defines model for JobStatus.
 type JobStatus string
 
@@ -612,6 +615,11 @@ type JobStatusInfo struct {
 
 // JobVertexID defines model for JobVertexID.
 type JobVertexID = string
+
+// JobVertexResourceRequirements defines model for JobVertexResourceRequirements.
+type JobVertexResourceRequirements struct {
+	Parallelism Parallelism `json:"parallelism,omitempty"`
+}
 
 // LatestCheckpoints defines model for LatestCheckpoints.
 type LatestCheckpoints struct {
@@ -640,6 +648,12 @@ type Node struct {
 	Children []Node `json:"children,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Value    int32  `json:"value,omitempty"`
+}
+
+// Parallelism defines model for Parallelism.
+type Parallelism struct {
+	LowerBound int32 `json:"lowerBound,omitempty"`
+	UpperBound int32 `json:"upperBound,omitempty"`
 }
 
 // QueueStatus defines model for QueueStatus.
@@ -878,6 +892,9 @@ type SubmitJobFromJarJSONRequestBody = JarRunRequestBody
 
 // TriggerCheckpointJSONRequestBody defines body for TriggerCheckpoint for application/json ContentType.
 type TriggerCheckpointJSONRequestBody = CheckpointTriggerRequestBody
+
+// UpdateJobResourceRequirementsJSONRequestBody defines body for UpdateJobResourceRequirements for application/json ContentType.
+type UpdateJobResourceRequirementsJSONRequestBody = JobResourceRequirementsBody
 
 // TriggerSavepointJSONRequestBody defines body for TriggerSavepoint for application/json ContentType.
 type TriggerSavepointJSONRequestBody = SavepointTriggerRequestBody
@@ -1130,6 +1147,23 @@ type ClientInterface interface {
 	//
 	// Provides access to job metrics.
 	GetJobMetrics(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetJobResourceRequirements performs a GET /jobs/{jobid}/resource-requirements (the `GetJobResourceRequirements` operationId) request.
+	//
+	// Request details on the job's resource requirements.
+	GetJobResourceRequirements(ctx context.Context, jobid JobID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateJobResourceRequirementsWithBody performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Request to update job's resource requirements.
+	UpdateJobResourceRequirementsWithBody(ctx context.Context, jobid JobID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateJobResourceRequirements performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Request to update job's resource requirements.
+	UpdateJobResourceRequirements(ctx context.Context, jobid JobID, body UpdateJobResourceRequirementsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TriggerSavepointWithBody performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 	// with any type of body and a specified content type.
@@ -1414,6 +1448,53 @@ func (c *Client) GetJobExceptions(ctx context.Context, jobid JobID, params *GetJ
 // Provides access to job metrics.
 func (c *Client) GetJobMetrics(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJobMetricsRequest(c.Server, jobid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetJobResourceRequirements performs a GET /jobs/{jobid}/resource-requirements (the `GetJobResourceRequirements` operationId) request.
+//
+// Request details on the job's resource requirements.
+func (c *Client) GetJobResourceRequirements(ctx context.Context, jobid JobID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJobResourceRequirementsRequest(c.Server, jobid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateJobResourceRequirementsWithBody performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request,
+// with any type of body and a specified content type.
+//
+// Request to update job's resource requirements.
+func (c *Client) UpdateJobResourceRequirementsWithBody(ctx context.Context, jobid JobID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateJobResourceRequirementsRequestWithBody(c.Server, jobid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateJobResourceRequirements performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Request to update job's resource requirements.
+func (c *Client) UpdateJobResourceRequirements(ctx context.Context, jobid JobID, body UpdateJobResourceRequirementsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateJobResourceRequirementsRequest(c.Server, jobid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2184,6 +2265,87 @@ func NewGetJobMetricsRequest(server string, jobid JobID, params *GetJobMetricsPa
 	return req, nil
 }
 
+// NewGetJobResourceRequirementsRequest constructs an http.Request for the GetJobResourceRequirements method
+func NewGetJobResourceRequirementsRequest(server string, jobid JobID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "jobid", jobid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/resource-requirements", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateJobResourceRequirementsRequest calls the generic UpdateJobResourceRequirements builder with application/json body
+func NewUpdateJobResourceRequirementsRequest(server string, jobid JobID, body UpdateJobResourceRequirementsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateJobResourceRequirementsRequestWithBody(server, jobid, "application/json", bodyReader)
+}
+
+// NewUpdateJobResourceRequirementsRequestWithBody constructs an http.Request for the UpdateJobResourceRequirements method, with any body, and a specified content type
+func NewUpdateJobResourceRequirementsRequestWithBody(server string, jobid JobID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "jobid", jobid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/resource-requirements", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewTriggerSavepointRequest calls the generic TriggerSavepoint builder with application/json body
 func NewTriggerSavepointRequest(server string, jobid JobID, body TriggerSavepointJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2631,6 +2793,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	GetJobMetricsWithResponse(ctx context.Context, jobid JobID, params *GetJobMetricsParams, reqEditors ...RequestEditorFn) (*GetJobMetricsResponse, error)
+
+	// GetJobResourceRequirementsWithResponse performs a GET /jobs/{jobid}/resource-requirements (the `GetJobResourceRequirements` operationId) request.
+	//
+	// Request details on the job's resource requirements.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetJobResourceRequirementsWithResponse(ctx context.Context, jobid JobID, reqEditors ...RequestEditorFn) (*GetJobResourceRequirementsResponse, error)
+
+	// UpdateJobResourceRequirementsWithBodyWithResponse performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Request to update job's resource requirements.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	UpdateJobResourceRequirementsWithBodyWithResponse(ctx context.Context, jobid JobID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateJobResourceRequirementsResponse, error)
+
+	// UpdateJobResourceRequirementsWithResponse performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Request to update job's resource requirements.
+	UpdateJobResourceRequirementsWithResponse(ctx context.Context, jobid JobID, body UpdateJobResourceRequirementsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateJobResourceRequirementsResponse, error)
 
 	// TriggerSavepointWithBodyWithResponse performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 	// with any type of body and a specified content type.
@@ -3229,6 +3412,81 @@ func (r GetJobMetricsResponse) ContentType() string {
 	return ""
 }
 
+type GetJobResourceRequirementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *JobResourceRequirementsBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetJobResourceRequirementsResponse) GetJSON200() *JobResourceRequirementsBody {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJobResourceRequirementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJobResourceRequirementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJobResourceRequirementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJobResourceRequirementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateJobResourceRequirementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateJobResourceRequirementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateJobResourceRequirementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateJobResourceRequirementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateJobResourceRequirementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type TriggerSavepointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3754,6 +4012,45 @@ func (c *ClientWithResponses) GetJobMetricsWithResponse(ctx context.Context, job
 	return ParseGetJobMetricsResponse(rsp)
 }
 
+// GetJobResourceRequirementsWithResponse performs a GET /jobs/{jobid}/resource-requirements (the `GetJobResourceRequirements` operationId) request.
+//
+// Request details on the job's resource requirements.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetJobResourceRequirementsWithResponse(ctx context.Context, jobid JobID, reqEditors ...RequestEditorFn) (*GetJobResourceRequirementsResponse, error) {
+	rsp, err := c.GetJobResourceRequirements(ctx, jobid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJobResourceRequirementsResponse(rsp)
+}
+
+// UpdateJobResourceRequirementsWithBodyWithResponse performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request,
+// with any type of body and a specified content type.
+//
+// Request to update job's resource requirements.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) UpdateJobResourceRequirementsWithBodyWithResponse(ctx context.Context, jobid JobID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateJobResourceRequirementsResponse, error) {
+	rsp, err := c.UpdateJobResourceRequirementsWithBody(ctx, jobid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateJobResourceRequirementsResponse(rsp)
+}
+
+// UpdateJobResourceRequirementsWithResponse performs a PUT /jobs/{jobid}/resource-requirements (the `UpdateJobResourceRequirements` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Request to update job's resource requirements.
+func (c *ClientWithResponses) UpdateJobResourceRequirementsWithResponse(ctx context.Context, jobid JobID, body UpdateJobResourceRequirementsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateJobResourceRequirementsResponse, error) {
+	rsp, err := c.UpdateJobResourceRequirements(ctx, jobid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateJobResourceRequirementsResponse(rsp)
+}
+
 // TriggerSavepointWithBodyWithResponse performs a POST /jobs/{jobid}/savepoints (the `TriggerSavepoint` operationId) request,
 // with any type of body and a specified content type.
 //
@@ -4210,6 +4507,48 @@ func ParseGetJobMetricsResponse(rsp *http.Response) (*GetJobMetricsResponse, err
 		}
 		response.JSON200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetJobResourceRequirementsResponse parses an HTTP response from a GetJobResourceRequirementsWithResponse call
+func ParseGetJobResourceRequirementsResponse(rsp *http.Response) (*GetJobResourceRequirementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJobResourceRequirementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest JobResourceRequirementsBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateJobResourceRequirementsResponse parses an HTTP response from a UpdateJobResourceRequirementsWithResponse call
+func ParseUpdateJobResourceRequirementsResponse(rsp *http.Response) (*UpdateJobResourceRequirementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateJobResourceRequirementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
