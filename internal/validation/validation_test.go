@@ -323,6 +323,14 @@ func operatorSettingCases() []validateCase {
 			fd.Spec.FlinkConfiguration = jsonConf(`{"state.checkpoints.dir": "s3://c", "high-availability.type": "kubernetes", "kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"}`)
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: In order to use max-checkpoint age functionality config key[state.savepoints.dir] must be set"},
 		{"max checkpoint age with savepoint dir", withSettings(`"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"`), nil, ""},
+		{"in-place scaling not a boolean", withSettings(`"kubernetes.operator.job.upgrade.inplace-scaling.enabled": "on"`), nil, `inplace-scaling.enabled]: Invalid value: "on"`},
+		{"parallelism overrides", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:4, 0A448493B4782967B150582570326227 : 2"`), nil, ""},
+		{"override of a vertex id that is not one", withSettings(`"pipeline.jobvertex-parallelism-overrides": "../../jobs:4"`), nil,
+			`spec.flinkConfiguration[pipeline.jobvertex-parallelism-overrides]: Invalid value: "../../jobs:4": "../../jobs" is not a job vertex id (32 hexadecimal digits)`},
+		{"override of no parallelism", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:0"`), nil, "is not a whole number from 1 to 32768"},
+		{"override of a parallelism that is not a number", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:4x"`), nil, "is not a whole number from 1 to 32768"},
+		{"override over the largest parallelism", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:40000"`), nil, "is not a whole number from 1 to 32768"},
+		{"overrides not a map", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658"`), nil, "is not key:value"},
 	}
 }
 
