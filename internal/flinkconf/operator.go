@@ -184,6 +184,7 @@ var operatorSettings = map[string]struct {
 	KeyJMShutdownTTL:              {kind: kindDuration},
 	KeyCancelTimeout:              {kind: kindDuration},
 	KeyArtifactHTTPHeader:         {kind: kindHTTPHeaders},
+	KeyInPlaceScaling:             {kind: kindBool},
 }
 
 // deprecatedKeys are older names upstream still reads for a setting, read

@@ -35,11 +35,11 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 	var haMetadata *bool
 	var cps *checkpoints.Times
 	var latest *api.LatestCheckpoints
-	clusterGone := false
+	clusterGone, scaleRefused := false, ""
 	for range maxStepsPerReconcile {
 		p := plan.Next(plan.Input{
 			Spec: &s.fd.Spec, Last: s.lastSpec, Status: &s.fd.Status, Problem: s.problem.Reason,
-			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: cps, Latest: latest,
+			JobManager: s.jobManager != nil, ClusterGone: clusterGone, HAMetadata: haMetadata, Checkpoints: cps, Latest: latest, ScaleRefused: scaleRefused,
 			Now: r.now(), ReadinessTimeout: r.Options.ReadinessTimeout, RetryAfterSavepointFailure: r.Options.ReconcileInterval,
 			ProgressCheckInterval: r.Options.ProgressCheckInterval,
 		})
@@ -82,6 +82,14 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 				return err
 			}
 			clusterGone = true
+			continue
+		case plan.ScaleInPlace:
+			// Refused, the change is planned again: as an upgrade.
+			why, err := r.scaleInPlace(ctx, s)
+			if err != nil || why == "" {
+				return err
+			}
+			scaleRefused = why
 			continue
 		}
 		more, err := r.runStep(ctx, s, p)
@@ -145,7 +153,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		if err := r.deploy(ctx, s, flinkconf.Restore{}); err != nil {
 			return false, err
 		}
-		r.event(s, corev1.EventTypeNormal, "Scaling", "Resizing the TaskManagers of the reactive job")
+		r.event(s, corev1.EventTypeNormal, ReasonScaling, "Resizing the TaskManagers of the reactive job")
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
 	case plan.RecoverJobManager:
 		// Deleted behind our back: recreated from the last reconciled

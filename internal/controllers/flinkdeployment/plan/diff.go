@@ -19,7 +19,10 @@ const (
 	// elsewhere); the new spec is only recorded.
 	DiffIgnore Diff = iota
 	// DiffScale: a standalone reactive cluster only resizes its
-	// TaskManagers; the job is not restarted.
+	// TaskManagers, and a native job's only change is its parallelism
+	// overrides (pipeline.jobvertex-parallelism-overrides), which it may
+	// take in place (as upstream: a SCALE entry in NATIVE mode); the job
+	// is not restarted.
 	DiffScale
 	// DiffUpgrade: the cluster is redeployed by the job's upgrade mode.
 	DiffUpgrade
@@ -51,7 +54,29 @@ func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
 			return DiffScale
 		}
 	}
+	if native(current) && native(last) && onlyOverridesDiffer(a, b) {
+		return DiffScale
+	}
 	return DiffUpgrade
+}
+
+// native reports a native cluster (the default mode).
+func native(spec *v1beta1.FlinkDeploymentSpec) bool {
+	return spec.Mode != v1beta1.ModeStandalone
+}
+
+// onlyOverridesDiffer reports upgradeRelevant maps a and b that differ in
+// nothing but the parallelism overrides of their configuration (a and b
+// lose them).
+func onlyOverridesDiffer(a, b map[string]any) bool {
+	ca, okA := a["flinkConfiguration"].(map[string]any)
+	cb, okB := b["flinkConfiguration"].(map[string]any)
+	if !okA || !okB {
+		return false
+	}
+	delete(ca, flinkconf.KeyParallelismOverrides)
+	delete(cb, flinkconf.KeyParallelismOverrides)
+	return reflect.DeepEqual(a, b)
 }
 
 // ignoredKeyPrefixes are the configuration keys whose change upstream's

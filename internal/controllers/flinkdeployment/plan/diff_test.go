@@ -22,12 +22,7 @@ func TestClassify(t *testing.T) {
 		s.Mode = v1beta1.ModeStandalone
 		s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"scheduler-mode": "reactive"}`)}
 	}
-	cases := []struct {
-		name   string
-		before func(*v1beta1.FlinkDeploymentSpec)
-		change func(*v1beta1.FlinkDeploymentSpec)
-		want   Diff
-	}{
+	cases := append([]classifyCase{
 		{"nothing", nil, func(*v1beta1.FlinkDeploymentSpec) {}, DiffIgnore},
 		{"operator key", nil, func(s *v1beta1.FlinkDeploymentSpec) {
 			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "10m"}`)}
@@ -58,7 +53,7 @@ func TestClassify(t *testing.T) {
 			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "parallelism.default": "8"}`)}
 		}, DiffUpgrade},
 		{"savepoint redeploy", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = ptr.To[int64](1) }, DiffSavepointRedeploy},
-	}
+	}, overrideCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			last := base()
@@ -71,5 +66,49 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// classifyCase is a change of a last reconciled spec (before, then
+// change) and the Diff Classify must see.
+type classifyCase struct {
+	name   string
+	before func(*v1beta1.FlinkDeploymentSpec)
+	change func(*v1beta1.FlinkDeploymentSpec)
+	want   Diff
+}
+
+// overrideCases: as upstream's SCALE entry in NATIVE mode, a change of the
+// parallelism overrides alone is a scale.
+func overrideCases() []classifyCase {
+	return []classifyCase{
+		{"parallelism overrides set, native", nil, overrides(`"v1:4"`), DiffScale},
+		{"parallelism overrides changed, native", overrides(`"v1:4"`), overrides(`"v1:2"`), DiffScale},
+		{"parallelism overrides removed, native", overrides(`"v1:4"`), func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h"}`)}
+		}, DiffScale},
+		{"parallelism overrides and an operator key, native", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "5m", "pipeline.jobvertex-parallelism-overrides": "v1:4"}`)}
+		}, DiffScale},
+		{"parallelism overrides and a Flink key, native", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 4, "pipeline.jobvertex-parallelism-overrides": "v1:4"}`)}
+		}, DiffUpgrade},
+		{"parallelism overrides and job.parallelism, native", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			overrides(`"v1:4"`)(s)
+			s.Job.Parallelism = 4
+		}, DiffUpgrade},
+		{"parallelism overrides and native to standalone", nil, func(s *v1beta1.FlinkDeploymentSpec) {
+			overrides(`"v1:4"`)(s)
+			s.Mode = v1beta1.ModeStandalone
+		}, DiffUpgrade},
+		{"parallelism overrides, standalone", func(s *v1beta1.FlinkDeploymentSpec) { s.Mode = v1beta1.ModeStandalone }, overrides(`"v1:4"`), DiffUpgrade},
+	}
+}
+
+// overrides sets the base configuration with the parallelism overrides
+// value (JSON).
+func overrides(value string) func(*v1beta1.FlinkDeploymentSpec) {
+	return func(s *v1beta1.FlinkDeploymentSpec) {
+		s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "pipeline.jobvertex-parallelism-overrides": ` + value + `}`)}
 	}
 }

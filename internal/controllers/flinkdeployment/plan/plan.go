@@ -40,6 +40,11 @@ const (
 	Deploy Step = "Deploy"
 	// Scale: resize a reactive cluster's TaskManagers.
 	Scale Step = "Scale"
+	// ScaleInPlace: set the running job's new parallelism overrides
+	// through Flink's resource requirements API (the adaptive scheduler
+	// rescales it, same job) and record the spec; when that does not
+	// apply, the controller asks again with Input.ScaleRefused.
+	ScaleInPlace Step = "ScaleInPlace"
 	// RecoverJobManager: recreate a JobManager Deployment deleted behind
 	// the hub's back.
 	RecoverJobManager Step = "RecoverJobManager"
@@ -139,6 +144,10 @@ type Input struct {
 	// with Checkpoints: a job that ended restores from them or from a
 	// newer savepoint recorded (checkpoints.Newest).
 	Latest *api.LatestCheckpoints
+	// ScaleRefused says why this reconcile's in-place rescale
+	// (ScaleInPlace) did not apply (the JobManager refused or failed, an
+	// override of a vertex removed): the change is an upgrade instead.
+	ScaleRefused string
 	// Now is the time of the decision.
 	Now time.Time
 	// ProgressCheckInterval is how soon to look again at something under
@@ -261,7 +270,7 @@ func specChange(in Input) Plan {
 		case DiffIgnore:
 			return Plan{Step: RecordSpec}
 		case DiffScale:
-			return Plan{Step: Scale}
+			return scale(in)
 		default:
 			return begin(in, fmt.Sprintf("Spec changed (%s)", d))
 		}
