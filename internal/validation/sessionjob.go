@@ -40,6 +40,7 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 		// Rollbacks are FlinkDeployments' only: HA is checked there.
 		errs = append(errs, validateOperatorSettings(conf, true, sp.Child("flinkConfiguration"))...)
 		errs = append(errs, validateRestoreModes(conf, sp.Child("flinkConfiguration"))...)
+		errs = append(errs, validateParallelismOverrides(conf, sp.Child("flinkConfiguration"))...)
 	}
 	jp := sp.Child("job")
 	j := job.Spec.Job
@@ -117,4 +118,14 @@ func validateSessionJar(jp *field.Path, j *v1beta1.JobSpec) field.ErrorList {
 		errs = append(errs, field.Required(jp.Child("entryClass"), "a job from the session cluster's classpath or from a local:// jar needs its entry class: the hub does not read that jar's manifest"))
 	}
 	return errs
+}
+
+// validateParallelismOverrides checks pipeline.jobvertex-parallelism-overrides
+// (flinkconf.ParallelismOverrides): tenant text the hub sends to Flink,
+// with a job's submission and in an in-place rescale.
+func validateParallelismOverrides(conf map[string]string, fp *field.Path) field.ErrorList {
+	if _, err := flinkconf.ParallelismOverrides(conf); err != nil {
+		return field.ErrorList{field.Invalid(fp.Key(flinkconf.KeyParallelismOverrides), conf[flinkconf.KeyParallelismOverrides], err.Error())}
+	}
+	return nil
 }

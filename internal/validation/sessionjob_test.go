@@ -146,3 +146,24 @@ func TestArtifactHeaderValuesNeverQuoted(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateSessionJobOverrides: a session job's parallelism overrides,
+// sent to Flink with its submission, are checked as a FlinkDeployment's.
+func TestValidateSessionJobOverrides(t *testing.T) {
+	for overrides, want := range map[string]string{
+		"bc764cd8ddf7a0cff126f51c16239658:4": "",
+		"source:4":                           "spec.flinkConfiguration[pipeline.jobvertex-parallelism-overrides]: Invalid value",
+		"bc764cd8ddf7a0cff126f51c16239658:0": "spec.flinkConfiguration[pipeline.jobvertex-parallelism-overrides]: Invalid value",
+	} {
+		job := &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
+			Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 2},
+				FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"pipeline.jobvertex-parallelism-overrides":"` + overrides + `"}`)}}}
+		errs := ValidateSessionJob(job)
+		switch {
+		case want == "" && len(errs) > 0:
+			t.Errorf("%s: refused: %v", overrides, errs)
+		case want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), want)):
+			t.Errorf("%s: errors %v, want one naming %q", overrides, errs, want)
+		}
+	}
+}

@@ -125,10 +125,7 @@ func Validate(fd *v1beta1.FlinkDeployment, previous *v1beta1.FlinkDeploymentSpec
 	ha := flinkconf.Config(conf).HAEnabled()
 	errs = append(errs, validateOperatorSettings(conf, ha, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validatePodSettings(conf, ha, sp.Child("flinkConfiguration"))...)
-	if _, err := flinkconf.ParallelismOverrides(conf); err != nil {
-		// Tenant text the hub sends to Flink in an in-place rescale.
-		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration").Key(flinkconf.KeyParallelismOverrides), conf[flinkconf.KeyParallelismOverrides], err.Error()))
-	}
+	errs = append(errs, validateParallelismOverrides(conf, sp.Child("flinkConfiguration"))...)
 	errs = append(errs, validateSizes(spec, conf, sp)...)
 	errs = append(errs, validateJobManager(spec, conf, ha, sp.Child("jobManager"))...)
 	errs = append(errs, validateTaskManager(spec, conf, sp.Child("taskManager"))...)
