@@ -72,6 +72,22 @@ func (a Attempt) retry() string {
 	return "the next periodic " + what + " is at " + at(max(PeriodicWait(a.lastPeriodic(), a.Job.StartTime, Interval(a.Setting, key), a.Now), 0))
 }
 
+// RetryAfter is how long after a failed the hub looks again, so that the
+// next try comes when the report (retry) says: the reconcile interval,
+// or, for a periodic snapshot, its next period when that comes sooner
+// (a period shorter than the reconcile interval would otherwise be tried
+// later than reported).
+func (a Attempt) RetryAfter() time.Duration {
+	key := flinkconf.KeyPeriodicSavepointInterval
+	if a.Checkpoint {
+		key = flinkconf.KeyPeriodicCheckpointInterval
+	}
+	if a.Trigger != v1beta1.TriggerPeriodic || a.Setting == nil || a.Job == nil || Interval(a.Setting, key) <= 0 {
+		return a.ReconcileInterval
+	}
+	return min(a.ReconcileInterval, max(PeriodicWait(a.lastPeriodic(), a.Job.StartTime, Interval(a.Setting, key), a.Now), 0))
+}
+
 // lastPeriodic is when the job's last periodic savepoint (checkpoint) was
 // triggered, epoch milliseconds; 0 for none.
 func (a Attempt) lastPeriodic() int64 {

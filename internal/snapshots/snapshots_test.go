@@ -140,15 +140,47 @@ func TestCheckpointTriggerSupported(t *testing.T) {
 	}
 }
 
+// periodicAttempt is a periodic savepoint (checkpoint) that failed at
+// now, of a job started ten minutes before, the last periodic one taken
+// at last (epoch milliseconds, 0 for none), every interval.
+func periodicAttempt(now time.Time, checkpoint bool, last int64, interval string) Attempt {
+	started := strconv.FormatInt(now.Add(-10*time.Minute).UnixMilli(), 10)
+	key, js := "kubernetes.operator.periodic.savepoint.interval", &v1beta1.JobStatus{StartTime: started, SavepointInfo: &v1beta1.SavepointInfo{LastPeriodicSavepointTimestamp: last}}
+	if checkpoint {
+		key, js = "kubernetes.operator.periodic.checkpoint.interval", &v1beta1.JobStatus{StartTime: started, CheckpointInfo: &v1beta1.CheckpointInfo{LastPeriodicCheckpointTimestamp: last}}
+	}
+	return Attempt{Checkpoint: checkpoint, Trigger: v1beta1.TriggerPeriodic, Now: now, ReconcileInterval: time.Minute,
+		Setting: func(k string) string { return map[string]string{key: interval}[k] }, Job: js}
+}
+
+// TestRetryAfter: the hub looks again when the report says the next
+// snapshot comes: a periodic one's next period, when sooner than the
+// reconcile interval, else the reconcile interval.
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		a    Attempt
+		want time.Duration
+	}{
+		{"a periodic savepoint every 20 s", periodicAttempt(now, false, now.Add(-5*time.Second).UnixMilli(), "20 s"), 15 * time.Second},
+		{"a periodic checkpoint every 30 s", periodicAttempt(now, true, now.Add(-10*time.Second).UnixMilli(), "30s"), 20 * time.Second},
+		{"a periodic savepoint every 5 min", periodicAttempt(now, false, now.Add(-time.Minute).UnixMilli(), "5 min"), time.Minute},
+		{"a periodic checkpoint overdue", periodicAttempt(now, true, now.Add(-time.Hour).UnixMilli(), "1 min"), 0},
+		{"a periodic savepoint whose interval was unset", periodicAttempt(now, false, 0, ""), time.Minute},
+		{"an upgrade's savepoint", Attempt{Trigger: v1beta1.TriggerUpgrade, Now: now, ReconcileInterval: time.Minute}, time.Minute},
+		{"a manual checkpoint", Attempt{Checkpoint: true, Trigger: v1beta1.TriggerManual, Now: now, ReconcileInterval: time.Minute}, time.Minute},
+	} {
+		if got := tc.a.RetryAfter(); got != tc.want {
+			t.Errorf("%s: RetryAfter %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestFailed(t *testing.T) {
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	started := strconv.FormatInt(now.Add(-10*time.Minute).UnixMilli(), 10)
 	periodic := func(checkpoint bool, last int64, interval string) Attempt {
-		key, js := "kubernetes.operator.periodic.savepoint.interval", &v1beta1.JobStatus{StartTime: started, SavepointInfo: &v1beta1.SavepointInfo{LastPeriodicSavepointTimestamp: last}}
-		if checkpoint {
-			key, js = "kubernetes.operator.periodic.checkpoint.interval", &v1beta1.JobStatus{StartTime: started, CheckpointInfo: &v1beta1.CheckpointInfo{LastPeriodicCheckpointTimestamp: last}}
-		}
-		return Attempt{Checkpoint: checkpoint, Trigger: v1beta1.TriggerPeriodic, Now: now, Setting: func(k string) string { return map[string]string{key: interval}[k] }, Job: js}
+		return periodicAttempt(now, checkpoint, last, interval)
 	}
 	cases := []struct {
 		name    string

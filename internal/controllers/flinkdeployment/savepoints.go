@@ -433,13 +433,20 @@ func RecoverSavepoint(ctx context.Context, jm flinkrest.Client, jobID string, in
 // row, counted on from the problem status.error holds (a completed one or
 // a deployment ends it), and when the hub tries again.
 func (r *Reconciler) snapshotFailure(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType, cause string) problem.Problem {
-	return snapshots.Failed(s.problem, snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.fd.DeletionTimestamp.IsZero(),
-		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.fd.Status.JobStatus}, cause)
+	return snapshots.Failed(s.problem, r.snapshotAttempt(s, checkpoint, kind), cause)
+}
+
+// snapshotAttempt is a savepoint, or a checkpoint, of kind that failed
+// now, as its report and its retry need it.
+func (r *Reconciler) snapshotAttempt(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType) snapshots.Attempt {
+	return snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.fd.DeletionTimestamp.IsZero(),
+		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.fd.Status.JobStatus}
 }
 
 // abortUpgrade ends an upgrade whose savepoint failed: the old job keeps
-// running, the error stays in status, and the upgrade is retried after the
-// reconcile interval.
+// running, the error stays in status, and the savepoint is taken again
+// when the report says (snapshots.Attempt.RetryAfter: the reconcile
+// interval, or a periodic one's next period).
 func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, cause error) error {
 	if kind == v1beta1.TriggerUpgrade {
 		s.fd.Status.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
@@ -447,7 +454,7 @@ func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.Sn
 	if err := r.persist(ctx, s); err != nil {
 		return err
 	}
-	return requeue.Waiting(cause, r.Options.ReconcileInterval)
+	return requeue.Waiting(cause, r.snapshotAttempt(s, false, kind).RetryAfter())
 }
 
 // withinGrace reports whether a manual snapshot triggered at triggered

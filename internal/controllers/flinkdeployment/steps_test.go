@@ -99,14 +99,17 @@ func (f *fakeFlink) CheckpointStatistics(context.Context, string) (*api.Checkpoi
 // stepCase is one reconcileSpec run: a FlinkDeployment (spec, status) and
 // member objects, what the JobManager answers, and what must come out.
 type stepCase struct {
-	name      string
-	spec      *v1beta1.FlinkDeploymentSpec
-	last      *v1beta1.FlinkDeploymentSpec // nil before the first deployment
-	status    func(*v1beta1.FlinkDeploymentStatus)
-	jobRuns   bool // a JobManager Deployment exists
-	haData    bool // Flink's HA metadata holds a checkpoint
-	flink     fakeFlink
-	wantErr   string // "" for success; else the error's kind: waiting, stalling
+	name    string
+	spec    *v1beta1.FlinkDeploymentSpec
+	last    *v1beta1.FlinkDeploymentSpec // nil before the first deployment
+	status  func(*v1beta1.FlinkDeploymentStatus)
+	jobRuns bool // a JobManager Deployment exists
+	haData  bool // Flink's HA metadata holds a checkpoint
+	flink   fakeFlink
+	wantErr string // "" for success; else the error's kind: waiting, stalling
+	// wantAfter, when set, bounds the waiting error's delay: above
+	// wantAfter/2, at most wantAfter.
+	wantAfter time.Duration
 	wantCalls []string
 	check     func(t *testing.T, fd *v1beta1.FlinkDeployment, c client.Client)
 }
@@ -162,6 +165,10 @@ func runStepCase(t *testing.T, tc stepCase) {
 	}
 	err := r.reconcileSpec(context.Background(), s)
 	checkStepError(t, err, tc.wantErr)
+	var w *requeue.WaitingError
+	if tc.wantAfter > 0 && errors.As(err, &w) && (w.After() <= tc.wantAfter/2 || w.After() > tc.wantAfter) {
+		t.Errorf("looks again after %s, want at most %s", w.After(), tc.wantAfter)
+	}
 	if !slices.Equal(tc.flink.calls, tc.wantCalls) {
 		t.Errorf("Flink calls %v, want %v", tc.flink.calls, tc.wantCalls)
 	}
@@ -282,6 +289,7 @@ func upgradeSavepointPending(st *v1beta1.FlinkDeploymentStatus) {
 // savepoint mode from its trigger to its end.
 func savepointUpgradeStepCases() []stepCase {
 	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	periodic20s := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"kubernetes.operator.periodic.savepoint.interval":"20 s",`, 1))
 	return []stepCase{
 		{name: "first deployment applies the cluster and records the spec", spec: savepoint,
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
@@ -312,6 +320,18 @@ func savepointUpgradeStepCases() []stepCase {
 				}
 				if !jobManagerExists(t, c) {
 					t.Error("the upgraded cluster was not deployed")
+				}
+			}},
+		{name: "a failed periodic savepoint is taken again at its next period, sooner than the reconcile interval",
+			spec: periodic20s, last: periodic20s, jobRuns: true, status: func(st *v1beta1.FlinkDeploymentStatus) {
+				runningJob(st)
+				triggered := time.Now().Add(-5 * time.Second).UnixMilli()
+				st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerPeriodic, TriggerTimestamp: &triggered, LastPeriodicSavepointTimestamp: triggered}
+			},
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Failure: "disk full"}}, wantErr: "waiting", wantAfter: 15 * time.Second, wantCalls: []string{"SavepointStatus"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+				if p := currentProblem(got); p.Reason != problem.SavepointFailed || !strings.Contains(p.Message, "the next periodic savepoint is at") {
+					t.Errorf("problem %+v", p)
 				}
 			}},
 		{name: "a failed upgrade savepoint ends the upgrade and keeps the job", spec: changedParallelism(savepoint), last: savepoint, jobRuns: true, status: upgradeSavepointPending,

@@ -329,9 +329,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.C
 			r.event(s, "Warning", "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxQuotedCause))
 			return "", r.retrySavepoint(ctx, s, jm)
 		}
-		s.problem = r.snapshotFailure(s, false, info.TriggerType, op.Failure)
-		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-		return "", requeue.Waiting(errors.New(op.Failure), r.Options.ReconcileInterval)
+		return "", r.savepointFailed(s, op.Failure)
 	}
 	return op.Location, r.completeSavepoint(ctx, s, jm, op.Location)
 }
@@ -385,9 +383,18 @@ func (r *Reconciler) forgottenTrigger(ctx context.Context, s *state, jm flinkres
 		r.event(s, "Normal", "SavepointRecovered", "Flink forgot savepoint trigger "+info.TriggerID+"; found its savepoint in the job's checkpoint statistics: "+loc)
 		return loc, r.completeSavepoint(ctx, s, jm, loc)
 	}
-	s.problem = r.snapshotFailure(s, false, info.TriggerType, "the JobManager no longer knows the savepoint trigger")
+	return "", r.savepointFailed(s, "the JobManager no longer knows the savepoint trigger")
+}
+
+// savepointFailed ends the pending savepoint, which failed with cause,
+// reports it (snapshotFailure) and looks again when the report says the
+// next one is taken (snapshots.Attempt.RetryAfter).
+func (r *Reconciler) savepointFailed(s *state, cause string) error {
+	info := s.job.Status.JobStatus.SavepointInfo
+	kind := info.TriggerType
+	s.problem = r.snapshotFailure(s, false, kind, cause)
 	info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-	return "", requeue.Waiting(errors.New("savepoint trigger forgotten"), r.Options.ReconcileInterval)
+	return requeue.Waiting(errors.New(cause), r.snapshotAttempt(s, false, kind).RetryAfter())
 }
 
 // triggerSavepoint records a savepoint trigger of kind, persists it, then
@@ -443,9 +450,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, jm flinkrest.C
 		_, err = jm.TriggerSavepoint(ctx, js.JobID, req)
 	}
 	if err != nil && flinkrest.KindOf(err) != flinkrest.KindTimeout {
-		s.problem = r.snapshotFailure(s, false, info.TriggerType, err.Error())
-		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
-		return requeue.Waiting(err, r.Options.ReconcileInterval)
+		return r.savepointFailed(s, err.Error())
 	}
 	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
 }

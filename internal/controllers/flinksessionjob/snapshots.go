@@ -218,6 +218,12 @@ func (r *Reconciler) checkpointFailed(s *state, cause string) error {
 // row, counted on from the problem status.error holds (a completed one
 // ends it), and when the hub tries again.
 func (r *Reconciler) snapshotFailure(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType, cause string) problem.Problem {
-	return snapshots.Failed(s.problem, snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.job.DeletionTimestamp.IsZero(),
-		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.job.Status.JobStatus}, cause)
+	return snapshots.Failed(s.problem, r.snapshotAttempt(s, checkpoint, kind), cause)
+}
+
+// snapshotAttempt is a savepoint, or a checkpoint, of kind that failed
+// now, as its report and its retry need it.
+func (r *Reconciler) snapshotAttempt(s *state, checkpoint bool, kind v1beta1.SnapshotTriggerType) snapshots.Attempt {
+	return snapshots.Attempt{Checkpoint: checkpoint, Trigger: kind, Deletion: !s.job.DeletionTimestamp.IsZero(),
+		Now: r.now(), ReconcileInterval: r.Options.ReconcileInterval, Setting: s.setting, Job: &s.job.Status.JobStatus}
 }
