@@ -70,12 +70,18 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 			haMetadata = &has
 			continue
 		case plan.ReadCheckpoints:
-			stats, err := r.checkpointStatistics(ctx, s)
+			js := &s.fd.Status.JobStatus
+			stats, err := r.checkpointStatistics(ctx, s, js.State == v1beta1.JobFailed || js.State == v1beta1.JobFinished)
 			if err != nil {
 				return err
 			}
 			times := checkpoints.Of(stats)
 			cps, latest = &times, &stats.Latest
+			continue
+		case plan.KeepLatest:
+			if err := r.keepLatest(ctx, s); err != nil {
+				return err
+			}
 			continue
 		case plan.Delete:
 			if err := r.deleteOldCluster(ctx, s, p); err != nil {
@@ -132,15 +138,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 	case plan.Steady:
 		return false, r.steady(ctx, s, p)
 	case plan.ShutDown:
-		// Said before the deletion, which may end this reconcile waiting
-		// for the JobManager to go; the next one finds it missing and,
-		// the job having ended, leaves it so.
-		r.event(s, corev1.EventTypeNormal, ReasonShutDown, fmt.Sprintf("The job ended (%s); its JobManager outlived %s and is shut down, HA metadata kept", st.JobStatus.State, flinkconf.KeyJMShutdownTTL))
-		if err := r.deleteCluster(ctx, s, true, "the shutdown of the ended job's cluster"); err != nil {
-			return false, err
-		}
-		st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
-		return false, r.persist(ctx, s)
+		return false, r.shutDown(ctx, s)
 	case plan.RecordSpec:
 		if p.Restore.SavepointPath != "" {
 			// A savepoint redeploy while suspended: the resume starts there.
@@ -191,6 +189,26 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		return true, r.persist(ctx, s)
 	}
 	return r.runUpgradeStep(ctx, s, p)
+}
+
+// shutDown deletes the cluster of a job that ended, its JobManager past
+// its shutdown TTL, keeping the HA metadata.
+func (r *Reconciler) shutDown(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	// Said before the deletion, which may end this reconcile waiting for
+	// the JobManager to go; the next one finds it missing and, the job
+	// having ended, leaves it so.
+	r.event(s, corev1.EventTypeNormal, ReasonShutDown, fmt.Sprintf("The job ended (%s); its JobManager outlived %s and is shut down, HA metadata kept", st.JobStatus.State, flinkconf.KeyJMShutdownTTL))
+	// What was kept of the job's latest checkpoints (KeepLatest) is
+	// written before the JobManager, which reported it, goes.
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	if err := r.deleteCluster(ctx, s, true, "the shutdown of the ended job's cluster"); err != nil {
+		return err
+	}
+	st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+	return r.persist(ctx, s)
 }
 
 // steady looks again when the plan says and takes the periodic snapshots
@@ -401,6 +419,7 @@ func (r *Reconciler) recordGone(ctx context.Context, s *state) error {
 	// The old cluster is gone: the new spec starts from the status path
 	// (none for a job found without state).
 	delete(st.ClusterInfo, plan.InfoUpgradeRestore)
+	plan.ForgetLatest(st)
 	return r.persist(ctx, s)
 }
 
@@ -430,6 +449,7 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state, restore flinkconf.R
 	}
 	st.ReconciliationStatus.State = v1beta1.ReconciliationRolledBack
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+	plan.ForgetLatest(st)
 	if stable.Job != nil {
 		st.JobStatus.State = v1beta1.JobReconciling
 	}
@@ -480,11 +500,12 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, w
 // checkpointStatistics reads Flink's checkpoint statistics of the job:
 // its latest checkpoints, and when its latest completed and pending ones
 // were triggered (checkpoints.Of). Flink has none of a job that never
-// enabled checkpointing, or that it forgot (404): for a job that failed
-// or finished that is, as upstream takes "Checkpointing has not been
-// enabled", no checkpoint, said in a Warning event; the newest savepoint
-// recorded, if any, then starts it again.
-func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.CheckpointingStatistics, error) {
+// enabled checkpointing, or that it forgot (404): with noneIfNotFound (a
+// job that failed or finished, or any ended job's latest state kept for
+// later) that is, as upstream takes "Checkpointing has not been enabled",
+// no checkpoint, said in a Warning event; the newest savepoint recorded,
+// if any, then starts it again.
+func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state, noneIfNotFound bool) (*api.CheckpointingStatistics, error) {
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
 		return nil, err
@@ -492,7 +513,7 @@ func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.C
 	js := &s.fd.Status.JobStatus
 	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
 	switch {
-	case err != nil && flinkrest.IsNotFound(err) && (js.State == v1beta1.JobFailed || js.State == v1beta1.JobFinished):
+	case err != nil && flinkrest.IsNotFound(err) && noneIfNotFound:
 		r.event(s, corev1.EventTypeWarning, ReasonNoCheckpointStatistics, fmt.Sprintf("Flink has no checkpoint statistics of the %s job %s "+
 			"(checkpointing not enabled, or the job expired): it starts again from its newest savepoint recorded, if any", js.State, js.JobID))
 		return &api.CheckpointingStatistics{}, nil
@@ -500,6 +521,20 @@ func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.C
 		return nil, fmt.Errorf("the %s job's latest state: %w", js.State, err)
 	}
 	return stats, nil
+}
+
+// keepLatest keeps, while the JobManager of the job that ended answers,
+// what Flink reports of the job's latest checkpoints (plan.RecordLatest),
+// as upstream's observer records it: its upgrade or restart after the
+// JobManager is gone starts from it. The reconcile's status write carries
+// it (a ShutDown writes it before the deletion): no write of its own.
+func (r *Reconciler) keepLatest(ctx context.Context, s *state) error {
+	stats, err := r.checkpointStatistics(ctx, s, true)
+	if err != nil {
+		return fmt.Errorf("keep the latest checkpoint before the JobManager goes: %w", err)
+	}
+	plan.RecordLatest(&s.fd.Status, stats.Latest)
+	return nil
 }
 
 // ReasonNoCheckpointStatistics is the Warning event of a job that failed
@@ -571,9 +606,10 @@ func savedText(path string) string {
 // latestUnknown says, of an ended job restarted from its newest savepoint
 // recorded, that its latest checkpoint could not be weighed against it:
 // its JobManager, which held the checkpoint statistics, is gone or does
-// not answer; "" when it was read (the savepoint is newer).
+// not answer, and nothing of them was kept before; "" when they were read
+// or kept (the savepoint is newer).
 func latestUnknown(s *state) string {
-	if s.jobManager != nil && s.fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady {
+	if _, kept := plan.KeptLatest(&s.fd.Status); kept || (s.jobManager != nil && s.fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady) {
 		return ""
 	}
 	return " (its JobManager is gone or not ready, so any checkpoint completed after that savepoint is unknown)"

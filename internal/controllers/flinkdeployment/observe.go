@@ -253,7 +253,7 @@ func (r *Reconciler) observeCluster(s *state, cfg *api.DashboardConfiguration) {
 	}
 	r.addTotals(s, info)
 	// What other observations keep in clusterInfo stays.
-	for _, kept := range []string{clusterhealth.InfoKey, clusterInfoStateSize, plan.InfoUpgradeRestore} {
+	for _, kept := range []string{clusterhealth.InfoKey, clusterInfoStateSize, plan.InfoUpgradeRestore, plan.InfoEndedLatest} {
 		if v, ok := s.fd.Status.ClusterInfo[kept]; ok {
 			info[kept] = v
 		}
@@ -432,6 +432,12 @@ func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Clie
 		r.recordJobFailure(ctx, s, jm)
 	case js.State != v1beta1.JobFailed:
 		s.clear(problem.JobFailed)
+	}
+	if !plan.Ended(&s.fd.Status) {
+		// What was kept of an ended job's latest checkpoints is that
+		// job's: one that runs again (its id may be the same) keeps it
+		// no longer.
+		plan.ForgetLatest(&s.fd.Status)
 	}
 }
 

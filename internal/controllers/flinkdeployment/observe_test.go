@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/flinkrest/api"
 )
@@ -107,6 +108,33 @@ func TestObserveJobUpdateTime(t *testing.T) {
 			js := s.fd.Status.JobStatus
 			if js.UpdateTime != tc.want || js.State != "RUNNING" || js.StartTime != "900000" {
 				t.Errorf("job status %+v, want updateTime %s", js, tc.want)
+			}
+		})
+	}
+}
+
+// TestObserveJobKeepsTheLatestOfAnEndedJobOnly: what was kept of the
+// latest checkpoints of a job that ended stays while the job is seen
+// ended, and goes once it is seen otherwise (Flink may run the
+// deployment's next job under the same id).
+func TestObserveJobKeepsTheLatestOfAnEndedJobOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state api.JobStatus
+		kept  bool
+	}{
+		{"still failed", "FAILED", true},
+		{"running again", "RUNNING", false},
+		{"restarting", "RESTARTING", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Reconciler{Now: time.Now}
+			s := &state{fd: &v1beta1.FlinkDeployment{}}
+			s.fd.Status.JobStatus = v1beta1.JobStatus{JobID: "a", State: v1beta1.JobFailed, UpdateTime: "1000000"}
+			plan.RecordLatest(&s.fd.Status, api.LatestCheckpoints{Completed: api.CompletedCheckpointStatistics{Id: 7, ExternalPath: "s3://c/chk-7"}})
+			r.observeJob(context.Background(), s, jobsClient{}, []api.JobDetails{{Jid: "a", Name: "job", State: tc.state, StartTime: 900_000}})
+			if _, kept := plan.KeptLatest(&s.fd.Status); kept != tc.kept {
+				t.Errorf("kept %t, want %t: %v", kept, tc.kept, s.fd.Status.ClusterInfo)
 			}
 		})
 	}

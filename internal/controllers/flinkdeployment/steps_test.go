@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -272,7 +274,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), keptLatestStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -594,5 +596,76 @@ func endedJobStepCases() []stepCase {
 			flink: fakeFlink{stats: newer}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://c/chk-7")},
 		{name: "failed job Flink has no statistics of: its savepoint", spec: changedParallelism(noHA), last: noHA, status: failedJob, jobRuns: true,
 			flink: fakeFlink{statsErr: &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://b/sp-5")},
+	}
+}
+
+// endedJob is a deployed job that ended in state, after its savepoint
+// sp-5, at ended (its last change).
+func endedJob(state v1beta1.JobStatusState, ended time.Time) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		runningJob(st)
+		st.JobStatus.State = state
+		st.JobStatus.UpdateTime = strconv.FormatInt(ended.UnixMilli(), 10)
+		st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "s3://b/sp-5", TimeStamp: ended.Add(-time.Hour).UnixMilli()}}
+	}
+}
+
+// keptLatestStepCases: what Flink reports of the latest checkpoints of a
+// job that ended is kept while its JobManager answers, read once, before
+// the JobManager is shut down after its TTL; an upgrade after that starts
+// from it, as upstream's observer records it.
+func keptLatestStepCases() []stepCase {
+	noHA := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
+	latest := api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: time.Now().Add(-time.Minute).UnixMilli(), ExternalPath: "s3://c/chk-7"},
+		Savepoint: api.CompletedCheckpointStatistics{Id: 5, TriggerTimestamp: time.Now().Add(-time.Hour).UnixMilli(), ExternalPath: "s3://b/sp-5"},
+	}
+	kept := func(t *testing.T, got *v1beta1.FlinkDeployment, want api.LatestCheckpoints) {
+		t.Helper()
+		if l, ok := plan.KeptLatest(&got.Status); !ok || !reflect.DeepEqual(*l, want) {
+			t.Errorf("kept %+v (%t), want %+v; clusterInfo %v", l, ok, want, got.Status.ClusterInfo)
+		}
+	}
+	keptAlready := func(st *v1beta1.FlinkDeploymentStatus) {
+		endedJob(v1beta1.JobFinished, time.Now().Add(-time.Second))(st)
+		plan.RecordLatest(st, latest)
+	}
+	return []stepCase{
+		{name: "ended job: its latest checkpoints kept while its JobManager answers", spec: noHA, last: noHA, status: endedJob(v1beta1.JobFailed, time.Now().Add(-time.Second)), jobRuns: true,
+			flink: fakeFlink{stats: &api.CheckpointingStatistics{Latest: latest}}, wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				kept(t, got, latest)
+				if !jobManagerExists(t, c) {
+					t.Error("the JobManager was shut down before its TTL")
+				}
+			}},
+		{name: "ended job: kept already, not read again", spec: noHA, last: noHA, status: keptAlready, jobRuns: true,
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) { kept(t, got, latest) }},
+		{name: "ended job past its TTL: kept, then shut down", spec: noHA, last: noHA, status: endedJob(v1beta1.JobFinished, time.Now().Add(-25*time.Hour)), jobRuns: true,
+			flink: fakeFlink{stats: &api.CheckpointingStatistics{Latest: latest}}, wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				kept(t, got, latest)
+				if jobManagerExists(t, c) || got.Status.JobManagerDeploymentStatus != v1beta1.JobManagerMissing {
+					t.Errorf("the JobManager is not shut down: %s", got.Status.JobManagerDeploymentStatus)
+				}
+			}},
+		{name: "cancelled job Flink has no statistics of: nothing retained, kept", spec: noHA, last: noHA, status: endedJob(v1beta1.JobCanceled, time.Now().Add(-time.Second)), jobRuns: true,
+			flink: fakeFlink{statsErr: &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}}, wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				kept(t, got, api.LatestCheckpoints{})
+			}},
+		{name: "ended job's JobManager gone: the upgrade starts from the kept checkpoint", spec: changedParallelism(noHA), last: noHA,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				keptAlready(st)
+				st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+			},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if got.Status.JobStatus.UpgradeSavepointPath != "s3://c/chk-7" || !deployedFrom(t, c, "s3://c/chk-7") {
+					t.Errorf("upgradeSavepointPath %q, want the upgrade deployed from s3://c/chk-7", got.Status.JobStatus.UpgradeSavepointPath)
+				}
+				if _, ok := got.Status.ClusterInfo[plan.InfoEndedLatest]; ok {
+					t.Error("the ended job's latest state is still kept after its cluster was replaced")
+				}
+			}},
 	}
 }

@@ -79,3 +79,21 @@ func KeptLatest(st *v1beta1.FlinkDeploymentStatus) (latest *api.LatestCheckpoint
 func ForgetLatest(st *v1beta1.FlinkDeploymentStatus) {
 	delete(st.ClusterInfo, InfoEndedLatest)
 }
+
+// endedLatest is what is known of the latest checkpoints of the job that
+// ended: while its JobManager answers, Flink's answer (nil until read,
+// ReadCheckpoints); once it does not, what was kept of it before
+// (KeptLatest); known is false when neither.
+func endedLatest(in Input) (latest *api.LatestCheckpoints, known bool) {
+	if flinkAnswers(in) {
+		return in.Latest, true
+	}
+	return KeptLatest(in.Status)
+}
+
+// latestKept reports that what Flink reported of the latest checkpoints
+// of st's job is kept (KeptLatest).
+func latestKept(st *v1beta1.FlinkDeploymentStatus) bool {
+	_, ok := KeptLatest(st)
+	return ok
+}

@@ -75,6 +75,11 @@ const (
 	// savepoint or restore of it): the upgrade starts it empty, as
 	// upstream does.
 	RecordEmptyState Step = "RecordEmptyState"
+	// KeepLatest: read what Flink reports of the latest checkpoints of the
+	// job that ended, and keep it in the status (RecordLatest) before its
+	// JobManager goes, as upstream's observer records it: an upgrade or
+	// restart after the JobManager is gone starts from it.
+	KeepLatest Step = "KeepLatest"
 	// RecordSavepoint: record the ended job's newest known savepoint
 	// (Restore) as the upgrade's starting point: there is no HA metadata
 	// to restore from, no savepoint can be taken, and Flink reports no
@@ -278,11 +283,14 @@ func specChange(in Input) Plan {
 	if Ended(in.Status) {
 		// An ended job's JobManager is not recovered, and is shut down
 		// once it outlived the TTL (Steady until then, looking again at
-		// the deadline).
+		// the deadline); what Flink reports of the job's latest
+		// checkpoints is kept first, while it answers.
 		left := shutdownLeft(in)
 		switch {
 		case !in.JobManager:
 			return Plan{Step: Steady}
+		case flinkAnswers(in) && !latestKept(in.Status):
+			return Plan{Step: KeepLatest}
 		case left <= 0:
 			return Plan{Step: ShutDown}
 		}
@@ -410,19 +418,21 @@ func jobManagerGone(in Input, redeploy bool) Plan {
 // it starts; ok is false when the job did not end or nothing of its state
 // is known. Upstream records the latest checkpoint Flink reports of a
 // globally terminal job (SnapshotObserver.observeLatestCheckpoint) and
-// restores from it: while the JobManager answers, the newer of it and the
-// newest savepoint recorded (endedState) starts the job. A JobManager
-// gone takes the checkpoints with it: the newest savepoint recorded.
+// restores from it: the newer of it and the newest savepoint recorded
+// (endedState) starts the job, read while the JobManager answers, else
+// as it was kept before the JobManager went (KeptLatest). With nothing
+// kept, the newest savepoint recorded.
 func endedRestore(in Input) (p Plan, ok bool) {
 	st := in.Status
 	if !Ended(st) {
 		return Plan{}, false
 	}
 	recorded, at := NewestRecorded(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)
-	if !flinkAnswers(in) {
+	latest, known := endedLatest(in)
+	if !known {
 		return Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: recorded}}, recorded != ""
 	}
-	return endedState(in, recorded, at)
+	return endedState(latest, recorded, at)
 }
 
 // flinkAnswers reports a JobManager there and ready, which can say what
@@ -433,14 +443,14 @@ func flinkAnswers(in Input) bool {
 
 // endedState is the step that records where the job that ended starts
 // again: the newer of its latest retained checkpoint as Flink reports it
-// and the newest savepoint recorded (recorded, taken at at), read first;
-// a latest checkpoint without a path needs a manual restore; ok is false
-// when nothing is known.
-func endedState(in Input, recorded string, at time.Time) (p Plan, ok bool) {
-	if in.Latest == nil {
+// (latest, nil until read) and the newest savepoint recorded (recorded,
+// taken at at); a latest checkpoint without a path needs a manual
+// restore; ok is false when nothing is known.
+func endedState(latest *api.LatestCheckpoints, recorded string, at time.Time) (p Plan, ok bool) {
+	if latest == nil {
 		return Plan{Step: ReadCheckpoints}, true
 	}
-	switch path, from := checkpoints.Newest(*in.Latest, recorded, at); from {
+	switch path, from := checkpoints.Newest(*latest, recorded, at); from {
 	case checkpoints.FromFlink:
 		return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: path}}, true
 	case checkpoints.FromRecorded:
@@ -766,20 +776,22 @@ func restartingFailedJob(in Input) bool {
 
 // restartFailed is the restart of a job that failed for good, as upstream
 // does: in the savepoint and last-state modes from the failed job's latest
-// state (endedState: the newer of its latest checkpoint and the newest
-// savepoint recorded), or the newest savepoint recorded when its
-// JobManager does not answer; else (stateless, or nothing known) with
-// empty state, since Flink removed the failed job's HA metadata.
+// state (endedState: the newer of its latest checkpoint, read or kept
+// before its JobManager went, and the newest savepoint recorded), or the
+// newest savepoint recorded when neither is known; else (stateless, or
+// nothing known) with empty state, since Flink removed the failed job's
+// HA metadata.
 func restartFailed(in Input) Plan {
 	st := in.Status
 	if UpgradeMode(in.Last) == v1beta1.UpgradeModeStateless {
 		return Plan{Step: RestartFailed}
 	}
 	recorded, at := NewestRecorded(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)
-	if !flinkAnswers(in) {
+	latest, known := endedLatest(in)
+	if !known {
 		return Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: recorded}}
 	}
-	switch p, ok := endedState(in, recorded, at); {
+	switch p, ok := endedState(latest, recorded, at); {
 	case !ok:
 		return Plan{Step: RestartFailed}
 	case p.Step == RecordCheckpoint || p.Step == RecordSavepoint:

@@ -121,7 +121,7 @@ func stableSpecs(t *testing.T, last *v1beta1.FlinkDeploymentSpec, stable bool) f
 func TestNext(t *testing.T) {
 	specs := newNextSpecs()
 	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs),
-		jobManagerGoneCases(specs), endedJobCases(specs), redeployCases(specs))
+		jobManagerGoneCases(specs), endedJobCases(specs), keptLatestCases(specs), redeployCases(specs))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Next(tc.in); got != tc.want {
@@ -638,6 +638,62 @@ func endedJobCases(specs nextSpecs) []nextCase {
 			Plan{Step: RestartFailed}},
 		{"restart of a failed job: a checkpoint without a path", Input{Spec: restart, Last: restart, Status: failed, JobManager: true, Latest: &api.LatestCheckpoints{Completed: blind}},
 			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
+	}
+}
+
+// keptLatestCases: what Flink reports of the latest checkpoints of a job
+// that ended is kept while its JobManager answers, before its TTL
+// shutdown; once the JobManager is gone, an upgrade or a restart of the
+// failed job starts from it as endedJobCases do from Flink's answer; kept
+// of another job (the same deployment's earlier run), it is not used.
+func keptLatestCases(specs nextSpecs) []nextCase {
+	savepoint, lastState, restart := specs.savepoint, specs.lastState, specs.restartFailed
+	ttl3s := app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyJMShutdownTTL+`":"3 s"}`)
+	no := ptr.To(false)
+	chk7 := api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: now.Add(-time.Minute).UnixMilli(), ExternalPath: "s3://c/chk-7"}
+	sp5 := api.CompletedCheckpointStatistics{Id: 5, TriggerTimestamp: now.Add(-time.Hour).UnixMilli(), ExternalPath: "s3://b/sp-5"}
+	blind := api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: now.Add(-time.Minute).UnixMilli(), ExternalPath: "<checkpoint-not-externally-addressable>"}
+	// ended is a job that ended 4 s ago after its savepoint sp-5, its
+	// JobManager as jm, with latest kept (nil: nothing kept).
+	ended := func(rs v1beta1.ReconciliationState, jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState, latest *api.LatestCheckpoints) *v1beta1.FlinkDeploymentStatus {
+		return edit(edit(status(rs, jm, job), lastSavepoint("s3://b/sp-5", now.Add(-time.Hour))), func(st *v1beta1.FlinkDeploymentStatus) {
+			st.JobStatus.JobID = "j1"
+			updatedAt(now.Add(-4 * time.Second))(st)
+			if latest != nil {
+				RecordLatest(st, *latest)
+			}
+		})
+	}
+	gone := func(job v1beta1.JobStatusState, latest *api.LatestCheckpoints) *v1beta1.FlinkDeploymentStatus {
+		return ended(v1beta1.ReconciliationUpgrading, v1beta1.JobManagerMissing, job, latest)
+	}
+	newer := &api.LatestCheckpoints{Completed: chk7, Savepoint: sp5}
+	ofAnotherJob := edit(gone(v1beta1.JobFailed, newer), func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.JobID = "j2" })
+	return []nextCase{
+		{"ended job, JobManager answers: keep its latest checkpoints", Input{Spec: savepoint, Last: savepoint, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFinished, nil), JobManager: true, Now: now},
+			Plan{Step: KeepLatest, SnapshotsFirst: true}},
+		{"ended job past its TTL: kept first", Input{Spec: ttl3s, Last: ttl3s, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed, nil), JobManager: true, Now: now},
+			Plan{Step: KeepLatest, SnapshotsFirst: true}},
+		{"ended job past its TTL, kept: shut down", Input{Spec: ttl3s, Last: ttl3s, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed, newer), JobManager: true, Now: now},
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"ended job, nothing retained kept: shut down", Input{Spec: ttl3s, Last: ttl3s, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobCanceled, &api.LatestCheckpoints{}), JobManager: true, Now: now},
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"ended job, JobManager not ready: nothing to keep", Input{Spec: ttl3s, Last: ttl3s, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeployedNotReady, v1beta1.JobFailed, nil), JobManager: true, Now: now},
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"JobManager gone, last-state: from the kept checkpoint, newer than the savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: gone(v1beta1.JobFailed, newer), HAMetadata: no},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://c/chk-7"}}},
+		{"JobManager gone, savepoint: from the kept checkpoint, newer than the savepoint", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: gone(v1beta1.JobFinished, newer), HAMetadata: no},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://c/chk-7"}}},
+		{"JobManager gone, HA metadata holds a checkpoint: from it, as before", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: gone(v1beta1.JobFinished, newer), HAMetadata: ptr.To(true)},
+			Plan{Step: Delete, KeepHA: true}},
+		{"JobManager gone, nothing retained kept: the savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: gone(v1beta1.JobFinished, &api.LatestCheckpoints{}), HAMetadata: no},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"JobManager gone, the kept checkpoint has no path: a manual restore", Input{Spec: with(lastState, parallel3), Last: lastState, Status: gone(v1beta1.JobFinished, &api.LatestCheckpoints{Completed: blind, Savepoint: sp5}), HAMetadata: no},
+			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
+		{"JobManager gone, kept of another job: the savepoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: ofAnotherJob, HAMetadata: no},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"restart of a failed job, JobManager gone: from the kept checkpoint", Input{Spec: restart, Last: restart, Status: ended(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobFailed, newer), Now: now},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://c/chk-7"}}},
 	}
 }
 
