@@ -188,7 +188,7 @@ func (c Config) applyJob(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDep
 			c[KeyJars] = job.JarURI
 		}
 	}
-	if parallelism := c.jobParallelism(fd); parallelism > 0 {
+	if parallelism := c.jobParallelism(fd, mode); parallelism > 0 {
 		c[KeyParallelism] = strconv.Itoa(int(parallelism))
 	}
 	c[KeyShutdownOnFinish] = "false"
@@ -295,14 +295,17 @@ func (c Config) setLimitFactor(key string, limit, request float64) {
 // KeyParallelismOverrides are Flink's per-vertex parallelism overrides.
 const KeyParallelismOverrides = "pipeline.jobvertex-parallelism-overrides"
 
-// jobParallelism is the job's parallelism as upstream derives it: the
-// slots of fixed TaskManagers (taskManager.replicas, in both modes), else
-// the largest parallelism override, else spec.job.parallelism.
-func (c Config) jobParallelism(fd *v1beta1.FlinkDeployment) int32 {
+// jobParallelism is the job's parallelism as upstream derives it
+// (FlinkConfigBuilder): the slots of fixed TaskManagers
+// (taskManager.replicas, in both modes), else, in standalone mode, the
+// largest parallelism override (it sizes the TaskManagers; in native mode
+// Flink asks for what the overrides need, and a vertex without one keeps
+// the job's parallelism), else spec.job.parallelism.
+func (c Config) jobParallelism(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode) int32 {
 	if tm := fd.Spec.TaskManager; tm != nil && tm.Replicas != nil && *tm.Replicas > 0 {
 		return *tm.Replicas * int32(c.Slots())
 	}
-	if overrides, err := ParseMap(c[KeyParallelismOverrides]); err == nil {
+	if overrides, err := ParseMap(c[KeyParallelismOverrides]); err == nil && mode == v1beta1.ModeStandalone {
 		best := 0
 		for _, v := range overrides {
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > best && n <= math.MaxInt32 {

@@ -13,8 +13,8 @@ import (
 )
 
 // TestJobParallelism: as upstream, fixed TaskManagers give the job all their
-// slots in both modes, else the largest per-vertex override, else
-// spec.job.parallelism.
+// slots in both modes, else, in standalone mode, the largest per-vertex
+// override, else spec.job.parallelism.
 func TestJobParallelism(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -32,7 +32,11 @@ func TestJobParallelism(t *testing.T) {
 		// as upstream: it is not read.
 		{name: "negative job parallelism ignored, native", replicas: ptr.To[int32](2), conf: map[string]string{KeySlots: "3"}, job: -1, mode: v1beta1.ModeNative, want: "6", wantTMRep: "2"},
 		{name: "negative job parallelism ignored, standalone", replicas: ptr.To[int32](2), job: -5, mode: v1beta1.ModeStandalone, want: "2", wantTMRep: "2"},
-		{name: "largest override", conf: map[string]string{KeyParallelismOverrides: "a1:4,b2:7"}, job: 2, mode: v1beta1.ModeNative, want: "7"},
+		// Native: Flink asks for the TaskManagers the overrides need; a
+		// vertex without one keeps the job's parallelism.
+		{name: "overrides, native", conf: map[string]string{KeyParallelismOverrides: "a1:4,b2:7"}, job: 2, mode: v1beta1.ModeNative, want: "2"},
+		// Standalone: the largest override sizes the TaskManagers.
+		{name: "largest override, standalone", conf: map[string]string{KeySlots: "2", KeyParallelismOverrides: "a1:4,b2:7"}, job: 2, mode: v1beta1.ModeStandalone, want: "7", wantTMRep: "4"},
 		{name: "standalone TaskManagers from parallelism", conf: map[string]string{KeySlots: "2"}, job: 5, mode: v1beta1.ModeStandalone, want: "5", wantTMRep: "3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
