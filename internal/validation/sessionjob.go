@@ -28,11 +28,11 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	}
 	if job.Spec.DeploymentName == "" {
 		errs = append(errs, field.Required(sp.Child("deploymentName"), "the session cluster (a FlinkDeployment without a job) to run on"))
-	} else if last := reconciledDeployment(job); last != "" && last != job.Spec.DeploymentName {
+	} else if last := reconciled(job); last.DeploymentName != "" && last.DeploymentName != job.Spec.DeploymentName {
 		// As upstream: the job runs on the session cluster it was
 		// submitted to; moving it would leave that job there unmanaged.
 		errs = append(errs, field.Forbidden(sp.Child("deploymentName"), fmt.Sprintf("The deploymentName can't be changed: the job was submitted to %q; "+
-			"set it back, or delete this FlinkSessionJob and create one for the other session cluster", last)))
+			"set it back, or delete this FlinkSessionJob and create one for the other session cluster", last.DeploymentName)))
 	}
 	if conf, err := job.Spec.FlatConfiguration(); err != nil {
 		errs = append(errs, field.Invalid(sp.Child("flinkConfiguration"), "", err.Error()))
@@ -49,6 +49,10 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 		return append(errs, field.Required(jp, ""))
 	default:
 		errs = append(errs, validateSessionJar(jp, j)...)
+	}
+	if last := reconciled(job); last.Job != nil && !v1beta1.EqualNonce(j.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) && strings.TrimSpace(j.InitialSavepointPath) == "" {
+		// As upstream's validateSpecChange, for session jobs too.
+		errs = append(errs, field.Required(jp.Child("initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}
 	if j.Parallelism < 1 {
 		// As upstream's validateJobSpec, which a session job reaches
@@ -74,20 +78,29 @@ func validateRestoreModes(conf map[string]string, fp *field.Path) field.ErrorLis
 	return errs
 }
 
-// reconciledDeployment is the deploymentName of the session job's last
-// reconciled spec (status.reconciliationStatus.lastReconciledSpec), ""
-// before the first submission or when it cannot be read (the controller
-// reports that).
-func reconciledDeployment(job *v1beta1.FlinkSessionJob) string {
+// reconciledSpec is what the session job's last reconciled spec
+// (status.reconciliationStatus.lastReconciledSpec) says that its rules
+// compare with.
+type reconciledSpec struct {
+	// DeploymentName is the session cluster the job was submitted to.
+	DeploymentName string `json:"deploymentName"`
+	// Job holds the savepoint redeploy nonce last handled.
+	Job *struct {
+		SavepointRedeployNonce *int64 `json:"savepointRedeployNonce,omitempty"`
+	} `json:"job,omitempty"`
+}
+
+// reconciled is the session job's last reconciled spec, empty before the
+// first submission or when it cannot be read (the controller reports
+// that).
+func reconciled(job *v1beta1.FlinkSessionJob) reconciledSpec {
 	var last struct {
-		Spec struct {
-			DeploymentName string `json:"deploymentName"`
-		} `json:"spec"`
+		Spec reconciledSpec `json:"spec"`
 	}
 	if json.Unmarshal([]byte(job.Status.ReconciliationStatus.LastReconciledSpec), &last) != nil {
-		return ""
+		return reconciledSpec{}
 	}
-	return last.Spec.DeploymentName
+	return last.Spec
 }
 
 // validateSessionJar checks where a session job's code comes from: an http

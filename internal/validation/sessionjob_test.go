@@ -167,3 +167,31 @@ func TestValidateSessionJobOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateSessionJobRedeploy: a new savepointRedeployNonce needs the
+// savepoint to start from, for session jobs as for FlinkDeployments (as
+// upstream's validateSpecChange).
+func TestValidateSessionJobRedeploy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nonce int64
+		path  string
+		want  string
+	}{
+		{"same nonce", 1, "", ""},
+		{"new nonce with a path", 2, "file:///sp/1", ""},
+		{"new nonce without a path", 2, " ", "spec.job.initialSavepointPath: Required value"},
+	} {
+		job := &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
+			Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 2,
+				SavepointRedeployNonce: &tc.nonce, InitialSavepointPath: tc.path}}}
+		job.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{"savepointRedeployNonce":1}}}`
+		errs := ValidateSessionJob(job)
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%s: refused: %v", tc.name, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("%s: errors %v, want one naming %q", tc.name, errs, tc.want)
+		}
+	}
+}

@@ -182,6 +182,9 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 	if running(st.JobStatus.State) && st.JobStatus.JobID != "" && !s.missing {
 		return r.stop(ctx, s, jm)
 	}
+	if redeploying(s) {
+		return r.redeploy(ctx, s, jm)
+	}
 	fromLatest := endedWithState(s)
 	if fromLatest {
 		if err := r.recordLatestState(ctx, s, jm); err != nil {
@@ -271,14 +274,19 @@ func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
 // hears of it, then polled until its path is recorded.
 func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
+	cancel, what := upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless, statelessUpgrade
+	if redeploying(s) {
+		// The state comes from initialSavepointPath: nothing to keep.
+		cancel, what = true, savepointRedeploy
+	}
 	switch {
-	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless && js.State == v1beta1.JobCancelling:
-		return r.awaitCancel(s, statelessUpgrade)
-	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless:
-		if err := r.cancelForUpgrade(ctx, s, jm, statelessUpgrade); err != nil {
+	case cancel && js.State == v1beta1.JobCancelling:
+		return r.awaitCancel(s, what)
+	case cancel:
+		if err := r.cancelForUpgrade(ctx, s, jm, what); err != nil {
 			return err
 		}
-		return r.awaitCancel(s, statelessUpgrade)
+		return r.awaitCancel(s, what)
 	case js.SavepointInfo != nil && js.SavepointInfo.TriggerID != "" && js.SavepointInfo.TriggerType == v1beta1.TriggerUpgrade:
 		return r.pollStop(ctx, s, jm)
 	case upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeLastState:
@@ -289,6 +297,35 @@ func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) er
 
 // statelessUpgrade names the stateless upgrade (or suspend) in messages.
 const statelessUpgrade = "the stateless upgrade"
+
+// savepointRedeploy names the savepoint redeploy in messages.
+const savepointRedeploy = "the savepoint redeploy"
+
+// redeploying reports a savepoint redeploy under way: a new
+// job.savepointRedeployNonce, as upstream's SAVEPOINT_REDEPLOY, which a
+// session job gets too. The job is cancelled, whatever the upgrade mode,
+// and the new spec starts from job.initialSavepointPath (validation
+// requires it).
+func redeploying(s *state) bool {
+	return s.last != nil && s.last.Job != nil && s.job.Spec.Job != nil && !v1beta1.EqualNonce(s.job.Spec.Job.SavepointRedeployNonce, s.last.Job.SavepointRedeployNonce)
+}
+
+// redeploy starts the stopped job's new spec from job.initialSavepointPath,
+// as upstream's redeployWithSavepoint, or records a suspend with that path
+// for the resume to start from. The job's own latest state is not used:
+// the user chose the savepoint.
+func (r *Reconciler) redeploy(ctx context.Context, s *state, jm flinkrest.Client) error {
+	js, spec := &s.job.Status.JobStatus, &s.job.Spec
+	js.UpgradeSavepointPath = spec.Job.InitialSavepointPath
+	s.problem = clearProblem(s.problem, problem.UpgradeBlocked)
+	if suspended(spec) {
+		js.State = v1beta1.JobSuspended
+		r.event(s, "Normal", "Suspended", "Job suspended for the savepoint redeploy"+savedText(js.UpgradeSavepointPath))
+		return r.record(s, false)
+	}
+	r.event(s, "Normal", "SavepointRedeploy", "Redeploying the job from job.initialSavepointPath "+js.UpgradeSavepointPath)
+	return r.submit(ctx, s, jm, false)
+}
 
 // savepointsDir is the job's savepoint directory (Flink 1.20's key, else
 // state.savepoints.dir), else its session cluster's, else the member's

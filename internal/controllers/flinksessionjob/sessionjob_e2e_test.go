@@ -951,3 +951,36 @@ func TestOperatorOnlyChangesRestartNothing(t *testing.T) {
 		t.Error("no SpecChanged event")
 	}
 }
+
+// TestSavepointRedeployOfASessionJob: a new job.savepointRedeployNonce
+// cancels a running session job, whatever its upgrade mode (savepoint
+// here: no stop-with-savepoint is taken), and starts the new spec from
+// job.initialSavepointPath, as upstream's savepoint redeploy, which
+// session jobs get too. Before, the nonce was a regular upgrade: the job
+// was stopped with a new savepoint and restarted from it, not from the
+// savepoint the user named.
+func TestSavepointRedeployOfASessionJob(t *testing.T) {
+	ctx := context.Background()
+	fd, job, id := runningJobWith(t, ctx, "redeploy", v1beta1.UpgradeModeSavepoint, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
+	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+	saved := waitJob(t, job, "a savepoint to redeploy from", func(j *v1beta1.FlinkSessionJob) bool {
+		info := j.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual
+	}).Status.JobStatus.SavepointInfo.LastSavepoint.Location
+	patchJob(t, job, `{"spec":{"job":{"savepointRedeployNonce":1,"initialSavepointPath":"`+saved+`"}}}`)
+	got := waitJob(t, job, "redeployed", func(j *v1beta1.FlinkSessionJob) bool {
+		return runningJob(j) && j.Status.JobStatus.JobID != id && j.Status.ObservedGeneration == j.Generation
+	})
+	if got.Status.JobStatus.UpgradeSavepointPath != saved {
+		t.Errorf("upgradeSavepointPath %q, want %q", got.Status.JobStatus.UpgradeSavepointPath, saved)
+	}
+	if sj := simJob(fd, got.Status.JobStatus.JobID); sj == nil || sj.Spec.Restore == nil || sj.Spec.Restore.Path != saved {
+		t.Errorf("the redeployed job %+v, want it restored from %s", sj, saved)
+	}
+	if old := simJob(fd, id); old == nil || old.State != "CANCELED" || old.SavepointTriggers != 1 {
+		t.Errorf("the old job %+v, want it cancelled with only the manual savepoint taken", old)
+	}
+	if len(eventsOf(t, got, "SavepointRedeploy")) == 0 {
+		t.Error("no SavepointRedeploy event")
+	}
+}
