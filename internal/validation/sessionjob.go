@@ -50,7 +50,7 @@ func ValidateSessionJob(job *v1beta1.FlinkSessionJob) field.ErrorList {
 	default:
 		errs = append(errs, validateSessionJar(jp, j)...)
 	}
-	if last := reconciled(job); last.Job != nil && !v1beta1.EqualNonce(j.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) && strings.TrimSpace(j.InitialSavepointPath) == "" {
+	if last := reconciled(job); last.Job != nil && v1beta1.NonceAsks(j.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) && strings.TrimSpace(j.InitialSavepointPath) == "" {
 		// As upstream's validateSpecChange, for session jobs too.
 		errs = append(errs, field.Required(jp.Child("initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}

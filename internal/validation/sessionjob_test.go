@@ -7,6 +7,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 )
@@ -174,17 +175,19 @@ func TestValidateSessionJobOverrides(t *testing.T) {
 func TestValidateSessionJobRedeploy(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		nonce int64
+		nonce *int64
 		path  string
 		want  string
 	}{
-		{"same nonce", 1, "", ""},
-		{"new nonce with a path", 2, "file:///sp/1", ""},
-		{"new nonce without a path", 2, " ", "spec.job.initialSavepointPath: Required value"},
+		{"same nonce", ptr.To[int64](1), "", ""},
+		{"new nonce with a path", ptr.To[int64](2), "file:///sp/1", ""},
+		{"new nonce without a path", ptr.To[int64](2), " ", "spec.job.initialSavepointPath: Required value"},
+		// Unsetting it redeploys nothing (upstream's onNullIgnore).
+		{"nonce unset", nil, "", ""},
 	} {
 		job := &v1beta1.FlinkSessionJob{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "job"},
 			Spec: v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://artifacts.example/job.jar", Parallelism: 2,
-				SavepointRedeployNonce: &tc.nonce, InitialSavepointPath: tc.path}}}
+				SavepointRedeployNonce: tc.nonce, InitialSavepointPath: tc.path}}}
 		job.Status.ReconciliationStatus.LastReconciledSpec = `{"spec":{"deploymentName":"session","job":{"savepointRedeployNonce":1}}}`
 		errs := ValidateSessionJob(job)
 		switch {

@@ -474,7 +474,7 @@ func validateChange(spec, previous *v1beta1.FlinkDeploymentSpec, restorePath str
 		errs = append(errs, err)
 	}
 	if spec.Job != nil && previous.Job != nil &&
-		!v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && blank(spec.Job.InitialSavepointPath) {
+		v1beta1.NonceAsks(spec.Job.SavepointRedeployNonce, previous.Job.SavepointRedeployNonce) && blank(spec.Job.InitialSavepointPath) {
 		errs = append(errs, field.Required(p.Child("job", "initialSavepointPath"), "a savepoint redeployment needs the savepoint to start from"))
 	}
 	return errs

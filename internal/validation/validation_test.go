@@ -285,6 +285,8 @@ func previousSpecCases() []validateCase {
 			fd.Spec.Job.SavepointRedeployNonce = ptr.To[int64](2)
 			fd.Spec.Job.InitialSavepointPath = "  "
 		}, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job.SavepointRedeployNonce = ptr.To[int64](1) }, "spec.job.initialSavepointPath: Required"},
+		// Unsetting the nonce redeploys nothing (upstream's onNullIgnore).
+		{"savepoint redeploy nonce unset", nil, func(prev *v1beta1.FlinkDeploymentSpec) { prev.Job.SavepointRedeployNonce = ptr.To[int64](1) }, ""},
 	}
 }
 

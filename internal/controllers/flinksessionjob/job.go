@@ -307,7 +307,7 @@ const savepointRedeploy = "the savepoint redeploy"
 // and the new spec starts from job.initialSavepointPath (validation
 // requires it).
 func redeploying(s *state) bool {
-	return s.last != nil && s.last.Job != nil && s.job.Spec.Job != nil && !v1beta1.EqualNonce(s.job.Spec.Job.SavepointRedeployNonce, s.last.Job.SavepointRedeployNonce)
+	return s.last != nil && s.last.Job != nil && s.job.Spec.Job != nil && v1beta1.NonceAsks(s.job.Spec.Job.SavepointRedeployNonce, s.last.Job.SavepointRedeployNonce)
 }
 
 // redeploy starts the stopped job's new spec from job.initialSavepointPath,

@@ -49,6 +49,15 @@ func suspended(spec *v1beta1.FlinkSessionJobSpec) bool {
 // operator's and the autoscaler's settings (plan.RelevantConfiguration).
 // Until 2026-12-07 any of those restarted the job.
 func changed(spec, last *v1beta1.FlinkSessionJobSpec) bool {
+	// A nonce unset asks for nothing (v1beta1.NonceAsks).
+	if spec.RestartNonce == nil && last.RestartNonce != nil {
+		spec = spec.DeepCopy()
+		spec.RestartNonce = last.RestartNonce
+	}
+	if spec.Job != nil && last.Job != nil && spec.Job.SavepointRedeployNonce == nil && last.Job.SavepointRedeployNonce != nil {
+		spec = spec.DeepCopy()
+		spec.Job.SavepointRedeployNonce = last.Job.SavepointRedeployNonce
+	}
 	return !reflect.DeepEqual(upgradeRelevant(spec), upgradeRelevant(last))
 }
 

@@ -12,7 +12,8 @@ import (
 func TestChanged(t *testing.T) {
 	nonce := func(n int64) *int64 { return &n }
 	base := func() *v1beta1.FlinkSessionJobSpec {
-		return &v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://a/job.jar", Parallelism: 2, State: v1beta1.JobStateRunning}}
+		return &v1beta1.FlinkSessionJobSpec{DeploymentName: "session", RestartNonce: nonce(5),
+			Job: &v1beta1.JobSpec{JarURI: "https://a/job.jar", Parallelism: 2, State: v1beta1.JobStateRunning, SavepointRedeployNonce: nonce(5)}}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -47,6 +48,9 @@ func TestChanged(t *testing.T) {
 			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"execution.checkpointing.interval":"10 s"}`)}
 		}, true},
 		{"savepointRedeployNonce restarts", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.SavepointRedeployNonce = nonce(1) }, true},
+		// As upstream's onNullIgnore: a nonce unset asks for nothing.
+		{"restartNonce unset", func(s *v1beta1.FlinkSessionJobSpec) { s.RestartNonce = nil }, false},
+		{"savepointRedeployNonce unset", func(s *v1beta1.FlinkSessionJobSpec) { s.Job.SavepointRedeployNonce = nil }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := base()

@@ -38,8 +38,13 @@ func (d Diff) String() string {
 // classify compares the new spec with the last reconciled one. job.state is
 // not compared: suspend and resume are decided before.
 func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
-	if current.Job != nil && last.Job != nil && !v1beta1.EqualNonce(current.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) {
+	if current.Job != nil && last.Job != nil && v1beta1.NonceAsks(current.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce) {
 		return DiffSavepointRedeploy
+	}
+	if current.RestartNonce == nil && last.RestartNonce != nil {
+		// Unset: no restart (v1beta1.NonceAsks).
+		current = current.DeepCopy()
+		current.RestartNonce = last.RestartNonce
 	}
 	a, b := upgradeRelevant(current), upgradeRelevant(last)
 	if reflect.DeepEqual(a, b) {

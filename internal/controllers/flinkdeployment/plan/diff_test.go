@@ -53,6 +53,13 @@ func TestClassify(t *testing.T) {
 			s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"taskmanager.numberOfTaskSlots": 2, "kubernetes.operator.periodic.savepoint.interval": "1h", "parallelism.default": "8"}`)}
 		}, DiffUpgrade},
 		{"savepoint redeploy", nil, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = ptr.To[int64](1) }, DiffSavepointRedeploy},
+		// As upstream's onNullIgnore: a nonce unset asks for nothing.
+		{"restart nonce unset", func(s *v1beta1.FlinkDeploymentSpec) { s.RestartNonce = ptr.To[int64](3) },
+			func(s *v1beta1.FlinkDeploymentSpec) { s.RestartNonce = nil }, DiffIgnore},
+		{"savepoint redeploy nonce unset", func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = ptr.To[int64](3) },
+			func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointRedeployNonce = nil }, DiffIgnore},
+		{"restart nonce unset beside an image", func(s *v1beta1.FlinkDeploymentSpec) { s.RestartNonce = ptr.To[int64](3) },
+			func(s *v1beta1.FlinkDeploymentSpec) { s.RestartNonce, s.Image = nil, "flink:2.3" }, DiffUpgrade},
 	}, overrideCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -763,7 +763,7 @@ func upgradeSavepointUnderWay(st *v1beta1.FlinkDeploymentStatus) bool {
 // redeploying reports a changed savepointRedeployNonce: the new cluster
 // starts from initialSavepointPath, whatever the job's state.
 func redeploying(spec, last *v1beta1.FlinkDeploymentSpec) bool {
-	return last.Job != nil && spec.Job != nil && !v1beta1.EqualNonce(spec.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce)
+	return last.Job != nil && spec.Job != nil && v1beta1.NonceAsks(spec.Job.SavepointRedeployNonce, last.Job.SavepointRedeployNonce)
 }
 
 // restartingFailedJob reports a job that failed for good, with
