@@ -98,6 +98,10 @@ func Build(fd *v1beta1.FlinkDeployment, mode v1beta1.KubernetesDeploymentMode, r
 		return nil, err
 	}
 	c := Config(user)
+	// The jar fetch headers are the hub's to send (credentials of an
+	// artifact repository): Flink never reads them, and its configuration
+	// is stored in a ConfigMap and shown by its REST API.
+	delete(c, KeyArtifactHTTPHeader)
 	c.setDefault(KeyRestExposedType, "ClusterIP")
 	c.setDefault(KeyCancelEnable, "false")
 	if spec.FlinkVersion != "" {

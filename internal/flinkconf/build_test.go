@@ -189,3 +189,15 @@ func buildSpec(t *testing.T, spec v1beta1.FlinkDeploymentSpec, mode v1beta1.Kube
 	}
 	return c
 }
+
+// TestBuildLeavesOutTheJarFetchHeaders: a session cluster's jar fetch
+// headers (credentials the hub sends to an artifact repository) stay out
+// of the Flink configuration its ConfigMap stores and its REST API shows.
+func TestBuildLeavesOutTheJarFetchHeaders(t *testing.T) {
+	c := buildSpec(t, v1beta1.FlinkDeploymentSpec{
+		FlinkConfiguration: v1beta1.ConfigurationOf(map[string]string{KeyArtifactHTTPHeader: "Authorization:Bearer hunter2", KeySlots: "2"}),
+	}, v1beta1.ModeNative)
+	if _, ok := c[KeyArtifactHTTPHeader]; ok || c[KeySlots] != "2" {
+		t.Errorf("configuration %v: want the header left out, the rest kept", c)
+	}
+}
