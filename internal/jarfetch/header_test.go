@@ -78,7 +78,7 @@ func TestCacheKeepsCredentialedJarsApart(t *testing.T) {
 // scheme, host and port only. http.Client copies every header but
 // Authorization and Cookie to any redirect; a redirect to another origin
 // (another port of the same host included) gets none of them, one to the
-// same origin gets them all.
+// same origin gets them all, whatever the case of their keys.
 func TestHeadersStayWithTheOrigin(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]http.Header{} // server -> the last request's header
@@ -97,7 +97,8 @@ func TestHeadersStayWithTheOrigin(t *testing.T) {
 		return srv
 	}
 	origin, other := serve("origin"), serve("other")
-	header := http.Header{"X-Jfrog-Art-Api": {"s3cr3t-api-key"}, "Private-Token": {"s3cr3t-private"}, "Authorization": {secret}}
+	header := http.Header{"X-Jfrog-Art-Api": {"s3cr3t-api-key"}, "Private-Token": {"s3cr3t-private"}, "Authorization": {secret},
+		"x-not-canonical": {"s3cr3t-lower-case"}}
 	for _, tc := range []struct {
 		name, to, server string
 		gets             bool

@@ -181,7 +181,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	if origin(req.URL) != origin(via[0].URL) {
 		for key := range via[0].Header {
-			req.Header.Del(key)
+			// As http.Client copied it: Del would canonicalize the key
+			// and miss one that is not canonical.
+			delete(req.Header, key)
 		}
 	}
 	return nil
