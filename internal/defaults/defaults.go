@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
 const (
@@ -133,7 +134,8 @@ func (s *Store) ReadyzCheck(*http.Request) error {
 // controller and the webhook both make before they validate, so that they
 // judge the same configuration (as upstream's validator judges the
 // operator's default configuration with the resource's own over it).
-// member "" merges the fleet's defaults only. Without defaults, or with a
+// member "" merges the fleet's defaults only. The jar fetch headers of the
+// defaults are left out (sessionJobOnly). Without defaults, or with a
 // configuration that cannot be read (left to the validation to report),
 // fd is untouched. Apply waits for the store to be loaded until ctx ends,
 // then returns ErrNotLoaded and leaves fd untouched. The work is bounded
@@ -151,9 +153,22 @@ func (s *Store) Apply(ctx context.Context, member string, fd *v1beta1.FlinkDeplo
 		return nil
 	}
 	conf, _ := s.Effective(member, own)
+	for _, key := range sessionJobOnly {
+		if _, set := own[key]; !set {
+			delete(conf, key)
+		}
+	}
 	fd.Spec.FlinkConfiguration = v1beta1.ConfigurationOf(conf)
 	return nil
 }
+
+// sessionJobOnly are the default settings Apply leaves out of a
+// FlinkDeployment that does not set them itself: the jar fetch headers,
+// credentials of an artifact repository that only session jobs read
+// (from Effective). Merged, they went into the FlinkDeployment's
+// status.reconciliationStatus.lastReconciledSpec, where whoever may read
+// the FlinkDeployment read them.
+var sessionJobOnly = []string{flinkconf.KeyArtifactHTTPHeader}
 
 type entry struct {
 	member string

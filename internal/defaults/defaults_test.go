@@ -52,7 +52,14 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestApply: the defaults merge under a FlinkDeployment's own
+// configuration, but for the jar fetch headers of the defaults, the hub's
+// credentials for session jobs' jars (read from the store, not from the
+// FlinkDeployment): the effective spec goes into the FlinkDeployment's
+// status.reconciliationStatus.lastReconciledSpec, which whoever may read
+// the FlinkDeployment reads.
 func TestApply(t *testing.T) {
+	const header = "kubernetes.operator.user.artifacts.http.header"
 	fleetAndM1 := func() *Store {
 		s := &Store{}
 		s.Set("fleet", "", map[string]string{"state.checkpoints.dir": "s3://fleet/cp", "a": "fleet"})
@@ -61,6 +68,9 @@ func TestApply(t *testing.T) {
 	}
 	onlyM1 := &Store{}
 	onlyM1.Set("m1", "m1", map[string]string{"a": "member"})
+	withHeaders := &Store{}
+	withHeaders.Set("fleet", "", map[string]string{"a": "fleet", header: "Authorization:Bearer s3cr3t-fleet"})
+	withHeaders.Set("m1", "m1", map[string]string{header: "Authorization:Bearer s3cr3t-m1"})
 	cases := []struct {
 		name    string
 		store   *Store
@@ -74,6 +84,8 @@ func TestApply(t *testing.T) {
 		{"no default for the member: untouched", onlyM1, "m2", `{"b": "own"}`, `{"b": "own"}`, nil},
 		{"unreadable configuration: untouched, for the validation", fleetAndM1(), "m1", `[1]`, `[1]`, nil},
 		{"not loaded: untouched", NewStore(), "m1", `{"b": "own"}`, `{"b": "own"}`, ErrNotLoaded},
+		{"the jar fetch headers of the defaults: left out", withHeaders, "m1", `{"b":"own"}`, `{"a":"fleet","b":"own"}`, nil},
+		{"the jar fetch headers of the resource's own: kept", withHeaders, "m1", `{"` + header + `":"X-Team:own"}`, `{"a":"fleet","` + header + `":"X-Team:own"}`, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
