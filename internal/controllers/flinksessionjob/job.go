@@ -130,6 +130,11 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		return r.submit(ctx, s, jm, true)
 	case st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading:
 		return r.continueUpgrade(ctx, s, jm)
+	case suspended(s.last) && redeploying(s):
+		// As upstream checks a savepoint redeploy first: the suspended job
+		// records job.initialSavepointPath for its resume, and a resume
+		// starts from it, not from the suspend's savepoint.
+		return r.redeploy(ctx, s, jm)
 	case suspended(s.last) && suspended(spec):
 		if differs(spec, s.last) {
 			return r.record(s, false)

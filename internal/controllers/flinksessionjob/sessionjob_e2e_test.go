@@ -984,3 +984,55 @@ func TestSavepointRedeployOfASessionJob(t *testing.T) {
 		t.Error("no SavepointRedeploy event")
 	}
 }
+
+// TestSavepointRedeployOfASuspendedSessionJob: a new
+// job.savepointRedeployNonce on a suspended session job, set while it
+// stays suspended or with the resume itself, starts the resumed job from
+// job.initialSavepointPath, as upstream checks a savepoint redeploy before
+// the resume (the FlinkDeployment plan's redeployCases). The hub recorded
+// the nonce and resumed from the suspend's savepoint, not the savepoint
+// the user named.
+func TestSavepointRedeployOfASuspendedSessionJob(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ns      string
+		patches []string // %q: the manual savepoint's path
+	}{
+		{"redeploy-suspended", []string{`{"spec":{"job":{"savepointRedeployNonce":1,"initialSavepointPath":%q}}}`, `{"spec":{"job":{"state":"running"}}}`}},
+		{"redeploy-on-resume", []string{`{"spec":{"job":{"savepointRedeployNonce":1,"initialSavepointPath":%q,"state":"running"}}}`}},
+	} {
+		t.Run(tc.ns, func(t *testing.T) {
+			fd, job, id := runningJobWith(t, ctx, tc.ns, v1beta1.UpgradeModeSavepoint, `{"state.savepoints.dir":"file:///flink-data/savepoints"}`)
+			patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":1}}}`)
+			saved := waitJob(t, job, "a savepoint to redeploy from", func(j *v1beta1.FlinkSessionJob) bool {
+				info := j.Status.JobStatus.SavepointInfo
+				return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual
+			}).Status.JobStatus.SavepointInfo.LastSavepoint.Location
+			patchJob(t, job, `{"spec":{"job":{"state":"suspended"}}}`)
+			suspendedFrom := waitJob(t, job, "SUSPENDED", func(j *v1beta1.FlinkSessionJob) bool {
+				return j.Status.LifecycleState == v1beta1.LifecycleSuspended && j.Status.JobStatus.UpgradeSavepointPath != ""
+			}).Status.JobStatus.UpgradeSavepointPath
+			if suspendedFrom == saved {
+				t.Fatalf("the suspend's savepoint is the manual one, %s: the test cannot tell them apart", saved)
+			}
+			for i, p := range tc.patches {
+				if strings.Contains(p, "%q") {
+					p = fmt.Sprintf(p, saved)
+				}
+				patchJob(t, job, p)
+				if i < len(tc.patches)-1 {
+					waitJob(t, job, "the patch reconciled", func(j *v1beta1.FlinkSessionJob) bool { return j.Status.ObservedGeneration == j.Generation })
+				}
+			}
+			got := waitJob(t, job, "resumed", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.JobStatus.JobID != id && j.Status.ObservedGeneration == j.Generation
+			})
+			if sj := simJob(fd, got.Status.JobStatus.JobID); restoreOf(sj) != saved {
+				t.Errorf("the resumed job %+v ran from %q, want job.initialSavepointPath %s (the suspend's savepoint is %s)", sj, restoreOf(sj), saved, suspendedFrom)
+			}
+			if got.Status.JobStatus.UpgradeSavepointPath != saved {
+				t.Errorf("upgradeSavepointPath %q, want %q", got.Status.JobStatus.UpgradeSavepointPath, saved)
+			}
+		})
+	}
+}
