@@ -111,7 +111,7 @@ func TestHeadersStayWithTheOrigin(t *testing.T) {
 			mu.Lock()
 			clear(seen)
 			mu.Unlock()
-			if _, err := fetcher(t, testOptions(t)).Fetch(context.Background(), origin.URL+"/redirect?to="+tc.to, header); err != nil {
+			if _, err := fetcher(t, testOptions(t)).Fetch(context.Background(), origin.URL+"/redirect?signature=s3cr3t-query&to="+tc.to, header); err != nil {
 				t.Fatal(err)
 			}
 			mu.Lock()
@@ -119,6 +119,9 @@ func TestHeadersStayWithTheOrigin(t *testing.T) {
 			got, ok := seen[tc.server]
 			if !ok {
 				t.Fatalf("%s was not asked for the jar", tc.server)
+			}
+			if ref := got.Get("Referer"); ref != "" {
+				t.Errorf("%s got a Referer, the first URL's query with it: %q", tc.server, ref)
 			}
 			for key, want := range header {
 				if has := got.Get(key) == want[0]; has != tc.gets {

@@ -171,7 +171,9 @@ func statusText(code int) string {
 // checkRedirect allows at most five redirects, each to http or https. A
 // redirect to another origin than the first request's gets none of the
 // fetch's own headers (the first request's: the only ones it has), which
-// http.Client copies to every redirect.
+// http.Client copies to every redirect; no redirect gets the Referer
+// http.Client adds, which would carry the previous URL's query (a signed
+// URL's signature) to wherever a server redirects.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return &Error{Kind: KindForbidden, Reason: "more than 5 redirects"}
@@ -179,6 +181,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("redirected to a %s URL; only http and https are followed", req.URL.Scheme)}
 	}
+	req.Header.Del("Referer")
 	if origin(req.URL) != origin(via[0].URL) {
 		for key := range via[0].Header {
 			// As http.Client copied it: Del would canonicalize the key
