@@ -30,9 +30,11 @@ func scale(in Input) Plan {
 // (kubernetes.operator.job.upgrade.inplace-scaling.enabled, read from the
 // new spec), the running cluster older than Flink 1.18 or without the
 // adaptive scheduler (jobmanager.scheduler: adaptive), its JobManager not
-// ready or its job ended or reconciling, an override removed (the vertex
-// goes back to the job's parallelism: an upgrade, as upstream), no
-// overrides at all, or this reconcile's attempt refused (ScaleRefused).
+// ready or its job ended or reconciling, the cluster rolled back (it runs
+// the last stable spec, not the last reconciled one the change is made
+// to), an override removed (the vertex goes back to the job's
+// parallelism: an upgrade, as upstream), no overrides at all, or this
+// reconcile's attempt refused (ScaleRefused).
 func NotInPlace(in Input) string {
 	spec, last, st := in.Spec, in.Last, in.Status
 	switch js := st.JobStatus.State; {
@@ -40,6 +42,11 @@ func NotInPlace(in Input) string {
 		return in.ScaleRefused
 	case spec.Job == nil:
 		return "a session cluster has no job to rescale"
+	case st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack:
+		// Rescaled in place and recorded as deployed, the rest of the last
+		// reconciled spec (what failed) would be taken as running, and
+		// marked stable, without ever being deployed.
+		return "the cluster was rolled back: it runs the last stable spec, not the one changed"
 	case SettingOff(spec, flinkconf.KeyInPlaceScaling):
 		return flinkconf.KeyInPlaceScaling + " is false"
 	case !last.FlinkVersion.IsEqualOrNewer(inPlaceSince):

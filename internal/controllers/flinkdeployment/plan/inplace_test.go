@@ -63,6 +63,8 @@ func TestInPlaceScaling(t *testing.T) {
 			upgradeBecause("the parallelism override of job vertex " + vertexA + " was removed")},
 		{"every override removed", adaptiveApp("v1_20", "", ""), last, running(), "",
 			upgradeBecause("the parallelism override of job vertex " + vertexA + " was removed")},
+		{"rolled back", scaled, last, status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), "",
+			upgradeBecause("the cluster was rolled back: it runs the last stable spec, not the one changed")},
 		{"JobManager refused", scaled, last, running(), "the JobManager refused the new resource requirements: 500",
 			upgradeBecause("the JobManager refused the new resource requirements: 500")},
 	}
