@@ -99,11 +99,25 @@ func ParseList(value string) ([]string, error) {
 // ParseMap reads a map value: "k1:v1,k2:v2". Every entry needs exactly one
 // key and one value; a key given twice keeps its last value.
 func ParseMap(value string) (map[string]string, error) {
+	entries, err := mapEntries(value)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(entries))
+	for _, kv := range entries {
+		out[kv[0]] = kv[1]
+	}
+	return out, nil
+}
+
+// mapEntries reads a map value's entries, key and value, in the order
+// written, a key given twice twice (ParseMap).
+func mapEntries(value string) ([][2]string, error) {
 	entries, err := splitEscaped(value, ',')
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := make([][2]string, 0, len(entries))
 	for _, e := range entries {
 		if e == "" {
 			continue
@@ -115,7 +129,7 @@ func ParseMap(value string) (map[string]string, error) {
 		if len(kv) != 2 || kv[0] == "" {
 			return nil, fmt.Errorf("%q is not key:value (quote a key or value that holds ':' or ',')", e)
 		}
-		out[kv[0]] = kv[1]
+		out = append(out, [2]string{kv[0], kv[1]})
 	}
 	return out, nil
 }

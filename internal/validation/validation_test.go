@@ -326,7 +326,14 @@ func operatorSettingCases() []validateCase {
 		}, nil, "spec.flinkConfiguration[state.savepoints.dir]: Required value: In order to use max-checkpoint age functionality config key[state.savepoints.dir] must be set"},
 		{"max checkpoint age with savepoint dir", withSettings(`"kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age": "5m"`), nil, ""},
 		{"in-place scaling not a boolean", withSettings(`"kubernetes.operator.job.upgrade.inplace-scaling.enabled": "on"`), nil, `inplace-scaling.enabled]: Invalid value: "on"`},
-		{"parallelism overrides", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:4, 0A448493B4782967B150582570326227 : 2"`), nil, ""},
+		{"parallelism overrides", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:4, 0a448493b4782967b150582570326227 : 2"`), nil, ""},
+		// Flink looks the overrides up by the ids as it writes them: an
+		// upper-case one would do nothing.
+		{"override of a vertex id in upper case", withSettings(`"pipeline.jobvertex-parallelism-overrides": "0A448493B4782967B150582570326227:2"`), nil,
+			"job vertex id 0A448493B4782967B150582570326227 is not in lower case"},
+		// Flink cannot read a map whose key repeats: the job would not start.
+		{"override of a vertex given twice", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:4,bc764cd8ddf7a0cff126f51c16239658:2"`), nil,
+			"job vertex bc764cd8ddf7a0cff126f51c16239658 is given twice"},
 		{"override of a vertex id that is not one", withSettings(`"pipeline.jobvertex-parallelism-overrides": "../../jobs:4"`), nil,
 			`spec.flinkConfiguration[pipeline.jobvertex-parallelism-overrides]: Invalid value: "../../jobs:4": "../../jobs" is not a job vertex id (32 hexadecimal digits)`},
 		{"override of no parallelism", withSettings(`"pipeline.jobvertex-parallelism-overrides": "bc764cd8ddf7a0cff126f51c16239658:0"`), nil, "is not a whole number from 1 to 32768"},

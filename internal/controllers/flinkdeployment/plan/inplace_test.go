@@ -84,14 +84,15 @@ func upgradeBecause(why string) Plan {
 	return Plan{Step: Begin, Why: "Spec changed (scale), not in place: " + why, SnapshotsFirst: true}
 }
 
-// TestOverrides: the overrides are read as Flink writes them (ids in any
-// case, spaces around), and tenant text that is not Flink's is refused.
+// TestOverrides: the overrides are read as Flink reads them (spaces
+// around), and tenant text that is not Flink's, or that Flink would ignore
+// or refuse, is refused.
 func TestOverrides(t *testing.T) {
-	got, err := Overrides(adaptiveApp("v1_20", " BC764CD8DDF7A0CFF126F51C16239658 : 4 ,"+vertexB+":1", ""))
+	got, err := Overrides(adaptiveApp("v1_20", " "+vertexA+" : 4 ,"+vertexB+":1", ""))
 	if err != nil || len(got) != 2 || got[vertexA] != 4 || got[vertexB] != 1 {
 		t.Errorf("overrides %v, %v", got, err)
 	}
-	for _, bad := range []string{"jobs/x:4", vertexA + ":-1", vertexA + ":99999", vertexA + ":four"} {
+	for _, bad := range []string{"jobs/x:4", vertexA + ":-1", vertexA + ":99999", vertexA + ":four", "BC764CD8DDF7A0CFF126F51C16239658:4", vertexA + ":4," + vertexA + ":2"} {
 		if _, err := Overrides(adaptiveApp("v1_20", bad, "")); err == nil || !strings.Contains(err.Error(), flinkconf.KeyParallelismOverrides) {
 			t.Errorf("%q: %v", bad, err)
 		}
