@@ -58,7 +58,7 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 	}
 	current, err := jm.ResourceRequirements(ctx, jobID)
 	if err != nil {
-		return "the JobManager did not give the job's resource requirements: " + err.Error(), nil
+		return refusedOrStopped(ctx, "the JobManager did not give the job's resource requirements: ", err)
 	}
 	next, changed, why := rescaled(current, overrides, previous)
 	if why != "" {
@@ -66,7 +66,7 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 	}
 	if changed {
 		if err := jm.UpdateResourceRequirements(ctx, jobID, next); err != nil {
-			return "the JobManager refused the new resource requirements: " + err.Error(), nil
+			return refusedOrStopped(ctx, "the JobManager refused the new resource requirements: ", err)
 		}
 		r.event(s, corev1.EventTypeNormal, ReasonScaling, MsgInPlaceScaling)
 	}
@@ -76,6 +76,19 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 	}
 	s.next = r.Options.ProgressCheckInterval
 	return "", r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+}
+
+// refusedOrStopped is what a failed resource requirements call of
+// scaleInPlace means: the JobManager's refusal or failure (why, prefixed:
+// the change is an upgrade), unless this reconcile was stopped (its
+// deadline passed, the hub shuts down): then not Flink but the hub cut
+// the call short, and err ends the reconcile, the next one trying in
+// place again (an update that went through is then found as asked).
+func refusedOrStopped(ctx context.Context, prefix string, err error) (string, error) {
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("rescaling the job in place: %w", err)
+	}
+	return prefix + err.Error(), nil
 }
 
 // rescaled is the job's resource requirements current with overrides

@@ -59,6 +59,33 @@ type fakeFlink struct {
 	// error.
 	stats    *api.CheckpointingStatistics
 	statsErr error
+	// requirements and requirementsErr answer ResourceRequirements;
+	// updateErr answers UpdateResourceRequirements, whose requirements
+	// go to onUpdate when it succeeds. A call made with a context done
+	// fails as flinkrest's do.
+	requirements    map[string]flinkrest.VertexParallelism
+	requirementsErr error
+	updateErr       error
+	onUpdate        func(map[string]flinkrest.VertexParallelism)
+}
+
+func (f *fakeFlink) ResourceRequirements(ctx context.Context, _ string) (map[string]flinkrest.VertexParallelism, error) {
+	f.calls = append(f.calls, "ResourceRequirements")
+	if err := ctx.Err(); err != nil {
+		return nil, &flinkrest.Error{Kind: flinkrest.KindTimeout, Op: "getJobResourceRequirements", Err: err}
+	}
+	return maps.Clone(f.requirements), f.requirementsErr
+}
+
+func (f *fakeFlink) UpdateResourceRequirements(ctx context.Context, _ string, reqs map[string]flinkrest.VertexParallelism) error {
+	f.calls = append(f.calls, "UpdateResourceRequirements")
+	if err := ctx.Err(); err != nil {
+		return &flinkrest.Error{Kind: flinkrest.KindTimeout, Op: "updateJobResourceRequirements", Err: err}
+	}
+	if f.updateErr == nil && f.onUpdate != nil {
+		f.onUpdate(maps.Clone(reqs))
+	}
+	return f.updateErr
 }
 
 func (f *fakeFlink) CheckpointStatus(context.Context, string, string) (flinkrest.OperationStatus, error) {
@@ -108,7 +135,10 @@ type stepCase struct {
 	jobRuns bool // a JobManager Deployment exists
 	haData  bool // Flink's HA metadata holds a checkpoint
 	flink   fakeFlink
-	wantErr string // "" for success; else the error's kind: waiting, stalling
+	wantErr string // "" for success; else the error's kind: waiting, stalling, or any
+	// ctx, when set, is the reconcile's context (context.Background()
+	// otherwise).
+	ctx context.Context
 	// wantAfter, when set, bounds the waiting error's delay: above
 	// wantAfter/2, at most wantAfter.
 	wantAfter time.Duration
@@ -165,7 +195,11 @@ func runStepCase(t *testing.T, tc stepCase) {
 	if s.lastSpec, _, _ = plan.DecodeSpec(fd.Status.ReconciliationStatus.LastReconciledSpec); s.lastSpec == nil && tc.last != nil {
 		t.Fatal("last spec not recorded")
 	}
-	err := r.reconcileSpec(context.Background(), s)
+	ctx := tc.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := r.reconcileSpec(ctx, s)
 	checkStepError(t, err, tc.wantErr)
 	var w *requeue.WaitingError
 	if tc.wantAfter > 0 && errors.As(err, &w) && (w.After() <= tc.wantAfter/2 || w.After() > tc.wantAfter) {
@@ -197,6 +231,8 @@ func checkStepError(t *testing.T, err error, want string) {
 		t.Fatalf("error %v, want a waiting error", err)
 	case want == "stalling" && !errors.As(err, &s):
 		t.Fatalf("error %v, want a stalling error", err)
+	case want == "any" && err == nil:
+		t.Fatal("no error, want one")
 	}
 }
 
