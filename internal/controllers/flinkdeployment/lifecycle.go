@@ -70,8 +70,7 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 			haMetadata = &has
 			continue
 		case plan.ReadCheckpoints:
-			js := &s.fd.Status.JobStatus
-			stats, err := r.checkpointStatistics(ctx, s, js.State == v1beta1.JobFailed || js.State == v1beta1.JobFinished)
+			stats, err := r.checkpointStatistics(ctx, s)
 			if err != nil {
 				return err
 			}
@@ -499,13 +498,10 @@ func (r *Reconciler) deleteCluster(ctx context.Context, s *state, keepHA bool, w
 
 // checkpointStatistics reads Flink's checkpoint statistics of the job:
 // its latest checkpoints, and when its latest completed and pending ones
-// were triggered (checkpoints.Of). Flink has none of a job that never
-// enabled checkpointing, or that it forgot (404): with noneIfNotFound (a
-// job that failed or finished, or any ended job's latest state kept for
-// later) that is, as upstream takes "Checkpointing has not been enabled",
-// no checkpoint, said in a Warning event; the newest savepoint recorded,
-// if any, then starts it again.
-func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state, noneIfNotFound bool) (*api.CheckpointingStatistics, error) {
+// were triggered (checkpoints.Of). Flink's 404 for a job that ended is no
+// checkpoint reported (noCheckpointStatistics), said in a Warning event;
+// any other failure is the reconcile's error.
+func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.CheckpointingStatistics, error) {
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
 		return nil, err
@@ -513,14 +509,28 @@ func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state, noneIfN
 	js := &s.fd.Status.JobStatus
 	stats, err := checkpoints.Statistics(ctx, jm, js.JobID)
 	switch {
-	case err != nil && flinkrest.IsNotFound(err) && noneIfNotFound:
+	case noCheckpointStatistics(&s.fd.Status, err):
 		r.event(s, corev1.EventTypeWarning, ReasonNoCheckpointStatistics, fmt.Sprintf("Flink has no checkpoint statistics of the %s job %s "+
-			"(checkpointing not enabled, or the job expired): it starts again from its newest savepoint recorded, if any", js.State, js.JobID))
+			"(checkpointing not enabled, or the job expired): no checkpoint of it is reported", js.State, js.JobID))
 		return &api.CheckpointingStatistics{}, nil
 	case err != nil:
 		return nil, fmt.Errorf("the %s job's latest state: %w", js.State, err)
 	}
 	return stats, nil
+}
+
+// noCheckpointStatistics reports whether err, of reading the checkpoint
+// statistics of st's job, is Flink reporting no checkpoint of it: a 404
+// ("Checkpointing has not been enabled.", as for a batch job; or the job
+// expired) of a job that ended (plan.Ended: FAILED, FINISHED or CANCELED),
+// as upstream's getLastCheckpoint reads it for every globally terminal
+// job. The plan then weighs nothing from Flink: an upgrade or restart
+// starts from the newest savepoint recorded (endedState), a job cancelled
+// for a last-state upgrade empty (cancelForLastState), and KeepLatest keeps
+// nothing. The one rule for every reader of an ended job's latest state;
+// a 404 of a job that still runs stays an error.
+func noCheckpointStatistics(st *v1beta1.FlinkDeploymentStatus, err error) bool {
+	return err != nil && flinkrest.IsNotFound(err) && plan.Ended(st)
 }
 
 // keepLatest keeps, while the JobManager of the job that ended answers,
@@ -529,7 +539,7 @@ func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state, noneIfN
 // JobManager is gone starts from it. The reconcile's status write carries
 // it (a ShutDown writes it before the deletion): no write of its own.
 func (r *Reconciler) keepLatest(ctx context.Context, s *state) error {
-	stats, err := r.checkpointStatistics(ctx, s, true)
+	stats, err := r.checkpointStatistics(ctx, s)
 	if err != nil {
 		return fmt.Errorf("keep the latest checkpoint before the JobManager goes: %w", err)
 	}
@@ -537,9 +547,9 @@ func (r *Reconciler) keepLatest(ctx context.Context, s *state) error {
 	return nil
 }
 
-// ReasonNoCheckpointStatistics is the Warning event of a job that failed
-// or finished of which Flink has no checkpoint statistics: it starts again
-// from the newest savepoint recorded.
+// ReasonNoCheckpointStatistics is the Warning event of a job that ended
+// (FAILED, FINISHED or CANCELED) of which Flink has no checkpoint
+// statistics: no checkpoint of it is reported (noCheckpointStatistics).
 const ReasonNoCheckpointStatistics = "NoCheckpointStatistics"
 
 // hasHAMetadata reports whether Flink's HA metadata of a job exists: an HA

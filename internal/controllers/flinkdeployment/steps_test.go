@@ -310,7 +310,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), keptLatestStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), canceledJobStepCases(), keptLatestStepCases()) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -610,10 +610,23 @@ func failedJob(st *v1beta1.FlinkDeploymentStatus) {
 	st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "s3://b/sp-5", TimeStamp: time.Now().Add(-time.Hour).UnixMilli()}}
 }
 
+// canceledJob is an upgrade under way of a job that was CANCELED (not by
+// the upgrade), its JobManager ready, with the savepoint s3://b/sp-5
+// recorded.
+func canceledJob(st *v1beta1.FlinkDeploymentStatus) {
+	failedJob(st)
+	st.JobStatus.State = v1beta1.JobCanceled
+}
+
+// noStatistics is Flink's 404 for the checkpoint statistics of a job it
+// keeps none of (a batch job).
+var noStatistics = &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}
+
 // endedJobStepCases: a last-state upgrade of a job that FAILED, without
 // HA, starts from the newer of its latest checkpoint and its savepoint;
 // Flink having no statistics of it (404) is said in an event and the
-// savepoint starts it, where the upgrade used to stop at the error.
+// savepoint starts it, where the upgrade used to stop at the error; the
+// same 404 of a CANCELED job reads the same (canceledJobStepCases).
 func endedJobStepCases() []stepCase {
 	noHA := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
 	newer := &api.CheckpointingStatistics{Latest: api.LatestCheckpoints{
@@ -631,7 +644,46 @@ func endedJobStepCases() []stepCase {
 		{name: "failed job: its latest checkpoint, newer than its savepoint", spec: changedParallelism(noHA), last: noHA, status: failedJob, jobRuns: true,
 			flink: fakeFlink{stats: newer}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://c/chk-7")},
 		{name: "failed job Flink has no statistics of: its savepoint", spec: changedParallelism(noHA), last: noHA, status: failedJob, jobRuns: true,
-			flink: fakeFlink{statsErr: &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://b/sp-5")},
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: []string{"CheckpointStatistics"}, check: startsFrom("s3://b/sp-5")},
+	}
+}
+
+// canceledJobStepCases: Flink's 404 for the checkpoint statistics of a
+// CANCELED job is no checkpoint reported, as for a FAILED or FINISHED one:
+// a savepoint upgrade starts from the savepoint recorded, or is blocked
+// with none (as before the ended job's latest checkpoint was read), and a
+// last-state upgrade that cancelled the job starts it empty; both were an
+// error at every reconcile, the upgrade never done.
+func canceledJobStepCases() []stepCase {
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, `{"state.savepoints.dir":"file:///sp"}`)
+	lastState := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
+	noSavepoint := func(st *v1beta1.FlinkDeploymentStatus) {
+		canceledJob(st)
+		st.JobStatus.SavepointInfo = nil
+	}
+	return []stepCase{
+		{name: "savepoint upgrade of a cancelled job Flink has no statistics of: its savepoint", spec: changedParallelism(savepoint), last: savepoint, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if got.Status.JobStatus.UpgradeSavepointPath != "s3://b/sp-5" || !deployedFrom(t, c, "s3://b/sp-5") || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("upgradeSavepointPath %q, want the upgrade deployed from s3://b/sp-5", got.Status.JobStatus.UpgradeSavepointPath)
+				}
+			}},
+		{name: "savepoint upgrade of a cancelled job Flink has no statistics of, no savepoint recorded: blocked", spec: changedParallelism(savepoint), last: savepoint, status: noSavepoint, jobRuns: true,
+			flink: fakeFlink{statsErr: noStatistics}, wantErr: "waiting", wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if p := currentProblem(got); p.Reason != problem.UpgradeBlocked || !jobManagerExists(t, c) {
+					t.Errorf("problem %+v, JobManager kept %v", p, jobManagerExists(t, c))
+				}
+			}},
+		{name: "last-state upgrade that cancelled a job Flink has no statistics of: it starts empty", spec: changedParallelism(lastState), last: lastState, status: noSavepoint, jobRuns: true,
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: []string{"CheckpointStatistics"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				st := got.Status
+				if st.JobStatus.UpgradeSavepointPath != "" || st.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("upgradeSavepointPath %q, reconciliation %+v; want the upgrade deployed empty", st.JobStatus.UpgradeSavepointPath, st.ReconciliationStatus)
+				}
+			}},
 	}
 }
 
@@ -686,7 +738,7 @@ func keptLatestStepCases() []stepCase {
 				}
 			}},
 		{name: "cancelled job Flink has no statistics of: nothing retained, kept", spec: noHA, last: noHA, status: endedJob(v1beta1.JobCanceled, time.Now().Add(-time.Second)), jobRuns: true,
-			flink: fakeFlink{statsErr: &flinkrest.Error{Kind: flinkrest.KindNotFound, Message: "Checkpointing has not been enabled."}}, wantCalls: []string{"CheckpointStatistics"},
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: []string{"CheckpointStatistics"},
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				kept(t, got, api.LatestCheckpoints{})
 			}},
