@@ -143,6 +143,9 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 			// A savepoint redeploy while suspended: the resume starts there.
 			st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
 		}
+		if p.KeepState {
+			return false, r.recordKeepingState(s)
+		}
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, p.First)
 	case plan.Deploy:
 		return false, r.deployAndRecord(ctx, s, p, deployText(p))
@@ -574,6 +577,19 @@ func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) 
 func (r *Reconciler) recordSpec(s *state, rs v1beta1.ReconciliationState, first bool) error {
 	spec := s.fd.Spec
 	return r.recordSpecAs(s, &spec, rs, first)
+}
+
+// recordKeepingState records the current spec as reconciled but keeps the
+// reconciliation state and timestamp (plan.Plan.KeepState): a change that
+// deploys nothing on a rolled-back cluster.
+func (r *Reconciler) recordKeepingState(s *state) error {
+	rs := &s.fd.Status.ReconciliationStatus
+	at := rs.ReconciliationTimestamp
+	if err := r.recordSpec(s, rs.State, false); err != nil {
+		return err
+	}
+	rs.ReconciliationTimestamp = at
+	return nil
 }
 
 // recordSpecAs records spec (not necessarily the current one) as reconciled.

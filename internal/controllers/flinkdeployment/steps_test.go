@@ -143,7 +143,10 @@ type stepCase struct {
 	// wantAfter/2, at most wantAfter.
 	wantAfter time.Duration
 	wantCalls []string
-	check     func(t *testing.T, fd *v1beta1.FlinkDeployment, c client.Client)
+	// report, when set, runs the report (stable spec, observed
+	// generation) after the steps, as the reconcile does.
+	report bool
+	check  func(t *testing.T, fd *v1beta1.FlinkDeployment, c client.Client)
 }
 
 func stepScheme(t *testing.T) *runtime.Scheme {
@@ -207,6 +210,11 @@ func runStepCase(t *testing.T, tc stepCase) {
 	}
 	if !slices.Equal(tc.flink.calls, tc.wantCalls) {
 		t.Errorf("Flink calls %v, want %v", tc.flink.calls, tc.wantCalls)
+	}
+	if tc.report {
+		if err := r.report(context.Background(), s); err != nil {
+			t.Fatalf("report: %v", err)
+		}
 	}
 	if err := r.persist(context.Background(), s); err != nil {
 		t.Fatalf("persist: %v", err)
@@ -310,7 +318,7 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), canceledJobStepCases(), keptLatestStepCases()) {
+	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), canceledJobStepCases(), keptLatestStepCases(), rolledBackStepCases(t)) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -753,6 +761,54 @@ func keptLatestStepCases() []stepCase {
 				}
 				if _, ok := got.Status.ClusterInfo[plan.InfoEndedLatest]; ok {
 					t.Error("the ended job's latest state is still kept after its cluster was replaced")
+				}
+			}},
+	}
+}
+
+// rolledBackStepCases: a change that needs no redeploy (an operator
+// setting) on a cluster rolled back to its last stable spec, against the
+// same change on a deployed one.
+func rolledBackStepCases(t *testing.T) []stepCase {
+	failed := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	stable := mustEncode(t, *changedParallelism(failed))
+	setting := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"kubernetes.operator.savepoint.history.max.count":"5",`, 1))
+	recordedAt := time.Now().Add(-time.Hour).UnixMilli()
+	withStable := func(rs v1beta1.ReconciliationState) func(*v1beta1.FlinkDeploymentStatus) {
+		return func(st *v1beta1.FlinkDeploymentStatus) {
+			runningJob(st)
+			st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec, st.ReconciliationStatus.ReconciliationTimestamp = rs, stable, recordedAt
+		}
+	}
+	recorded := func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) *v1beta1.ReconciliationStatus {
+		t.Helper()
+		if conf := reconciledSpec(t, got).FlinkConfiguration; conf == nil || !strings.Contains(string(conf.Raw), "history.max.count") {
+			t.Errorf("the operator setting was not recorded: %s", got.Status.ReconciliationStatus.LastReconciledSpec)
+		}
+		if jobManagerExists(t, c) {
+			t.Error("a change that needs no redeploy deployed the cluster")
+		}
+		return &got.Status.ReconciliationStatus
+	}
+	return []stepCase{
+		{name: "rolled back: an operator setting is recorded, the failed spec stays rolled back, not stable", spec: setting, last: failed, status: withStable(v1beta1.ReconciliationRolledBack), report: true,
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				rs := recorded(t, got, c)
+				if rs.State != v1beta1.ReconciliationRolledBack || rs.ReconciliationTimestamp != recordedAt {
+					t.Errorf("state %s at %d, want %s at %d (kept)", rs.State, rs.ReconciliationTimestamp, v1beta1.ReconciliationRolledBack, recordedAt)
+				}
+				if rs.LastStableSpec == rs.LastReconciledSpec {
+					t.Error("the failed spec, never deployed, was marked stable")
+				}
+				if lc := lifecycleState(&got.Status, nil); lc != v1beta1.LifecycleRolledBack {
+					t.Errorf("lifecycle %s, want %s", lc, v1beta1.LifecycleRolledBack)
+				}
+			}},
+		{name: "deployed: an operator setting is recorded deployed, and stable with the job running", spec: setting, last: failed, status: withStable(v1beta1.ReconciliationDeployed), report: true,
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				rs := recorded(t, got, c)
+				if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec != rs.LastReconciledSpec {
+					t.Errorf("state %s, stable %v: want %s, stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, v1beta1.ReconciliationDeployed)
 				}
 			}},
 	}

@@ -196,6 +196,14 @@ type Plan struct {
 	// should: the reconciler reports it (UpgradeStalled) and keeps
 	// waiting.
 	Stalled string
+	// KeepState, on a RecordSpec, asks to record the spec but keep the
+	// reconciliation state and timestamp: the cluster was rolled back
+	// and runs the last stable spec, so a change that needs no redeploy
+	// deploys nothing, and the failed spec it is recorded with stays
+	// ROLLED_BACK (recorded DEPLOYED, it would be marked stable once the
+	// stable spec's job is seen running). Upstream leaves the status of
+	// such a change alone (updateReconciliationMetadata).
+	KeepState bool
 }
 
 // Next is the step the reconcile takes next.
@@ -273,7 +281,7 @@ func specChange(in Input) Plan {
 	if Changed(in.Spec, in.Last) {
 		switch d := Classify(in.Spec, in.Last); d {
 		case DiffIgnore:
-			return Plan{Step: RecordSpec}
+			return Plan{Step: RecordSpec, KeepState: in.Status.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack}
 		case DiffScale:
 			return scale(in)
 		default:

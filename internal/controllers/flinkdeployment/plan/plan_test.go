@@ -269,6 +269,9 @@ func suspendAndFailedJobCases(specs nextSpecs) []nextCase {
 // rollbackCases: rollbacks of a spec not stable in time.
 func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 	savepoint, rollback := specs.savepoint, specs.rollback
+	operatorSetting := func(s *v1beta1.FlinkDeploymentSpec) {
+		s.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(strings.Replace(string(s.FlinkConfiguration.Raw), "{", `{"kubernetes.operator.savepoint.history.max.count":"5",`, 1))}
+	}
 	return []nextCase{
 		// Rollbacks.
 		{"not stable within the readiness timeout", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true,
@@ -288,6 +291,14 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 			Plan{Step: Nothing}},
 		{"rolled back, new spec", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
+		// A change that needs no redeploy deploys nothing on a rolled-back
+		// cluster: recorded, it keeps ROLLED_BACK, else the failed spec it
+		// is recorded with would be marked stable.
+		{"rolled back, operator setting changed", Input{Spec: with(savepoint, operatorSetting), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: RecordSpec, KeepState: true, SnapshotsFirst: true}},
+		{"rolled back, upgrade mode changed", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }), Last: savepoint,
+			Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: RecordSpec, KeepState: true, SnapshotsFirst: true}},
 	}
 }
 
