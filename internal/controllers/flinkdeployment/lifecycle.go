@@ -273,13 +273,14 @@ const ReasonUpgradeWithoutState = "UpgradeWithoutState"
 // MsgUpgradeWithoutState says why a last-state upgrade starts its job
 // empty, and how to keep state across the next one.
 const MsgUpgradeWithoutState = "The job cancelled for the last-state upgrade never completed a checkpoint and was not started from a savepoint " +
-	"(Flink reports no checkpoint, savepoint or restore of it): there is no state to keep, so the upgraded job starts empty, as upstream does " +
+	"(Flink reports no checkpoint, savepoint or restore of it, and the status records no savepoint): there is no state to keep, so the upgraded job starts empty, as upstream does " +
 	"and as Flink's own failover would. To keep state across upgrades, let the job checkpoint (execution.checkpointing.interval, state.checkpoints.dir) " +
 	"or set a savepoint directory (state.savepoints.dir)."
 
 // recordEmptyState records, until the old cluster is gone, that the job
-// cancelled for a last-state upgrade has no state to restore, and says so
-// once: the upgrade then starts it empty, as upstream does.
+// cancelled for a last-state upgrade has no state to restore (nothing
+// reported by Flink, no savepoint recorded), and says so once: the
+// upgrade then starts it empty, as upstream does.
 func (r *Reconciler) recordEmptyState(ctx context.Context, s *state) error {
 	st := &s.fd.Status
 	if st.ClusterInfo == nil {
@@ -527,10 +528,10 @@ func (r *Reconciler) checkpointStatistics(ctx context.Context, s *state) (*api.C
 // ("Checkpointing has not been enabled.", as for a batch job; or the job
 // expired) of a job that ended (plan.Ended: FAILED, FINISHED or CANCELED),
 // as upstream's getLastCheckpoint reads it for every globally terminal
-// job. The plan then weighs nothing from Flink: an upgrade or restart
-// starts from the newest savepoint recorded (endedState), a job cancelled
-// for a last-state upgrade empty (cancelForLastState), and KeepLatest keeps
-// nothing. The one rule for every reader of an ended job's latest state;
+// job. The plan then weighs nothing from Flink: an upgrade or restart,
+// a job cancelled for a last-state upgrade among them, starts from the
+// newest savepoint recorded (endedState), empty when none is, and
+// KeepLatest keeps nothing. The one rule for every reader of an ended job's latest state;
 // a 404 of a job that still runs stays an error.
 func noCheckpointStatistics(st *v1beta1.FlinkDeploymentStatus, err error) bool {
 	return err != nil && flinkrest.IsNotFound(err) && plan.Ended(st)

@@ -318,7 +318,19 @@ func upgradingJob(st *v1beta1.FlinkDeploymentStatus) {
 const stepHAConf = `{"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha","state.savepoints.dir":"file:///sp"}`
 
 func TestSteps(t *testing.T) {
-	for _, tc := range slices.Concat(savepointUpgradeStepCases(), upgradeModeStepCases(), suspendAndRecoveryStepCases(), jobManagerGoneStepCases(), lostTriggerStepCases(), heldSpecChangeStepCases(), endedJobStepCases(), canceledJobStepCases(), keptLatestStepCases(), rolledBackStepCases(t)) {
+	for _, tc := range slices.Concat(
+		savepointUpgradeStepCases(),
+		upgradeModeStepCases(),
+		suspendAndRecoveryStepCases(),
+		jobManagerGoneStepCases(),
+		lostTriggerStepCases(),
+		heldSpecChangeStepCases(),
+		endedJobStepCases(),
+		canceledJobStepCases(),
+		cancelledForLastStateStepCases(),
+		keptLatestStepCases(),
+		rolledBackStepCases(t),
+	) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
 }
@@ -660,8 +672,9 @@ func endedJobStepCases() []stepCase {
 // CANCELED job is no checkpoint reported, as for a FAILED or FINISHED one:
 // a savepoint upgrade starts from the savepoint recorded, or is blocked
 // with none (as before the ended job's latest checkpoint was read), and a
-// last-state upgrade that cancelled the job starts it empty; both were an
-// error at every reconcile, the upgrade never done.
+// last-state upgrade that cancelled the job starts it empty with none
+// (from it with one: cancelledForLastStateStepCases); both were an error
+// at every reconcile, the upgrade never done.
 func canceledJobStepCases() []stepCase {
 	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, `{"state.savepoints.dir":"file:///sp"}`)
 	lastState := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
@@ -692,6 +705,50 @@ func canceledJobStepCases() []stepCase {
 					t.Errorf("upgradeSavepointPath %q, reconciliation %+v; want the upgrade deployed empty", st.JobStatus.UpgradeSavepointPath, st.ReconciliationStatus)
 				}
 			}},
+	}
+}
+
+// cancelledForLastStateStepCases: a last-state upgrade (or restart of the
+// same spec) that cancelled the job starts from the newest of the latest
+// checkpoint Flink reports of it and the newest savepoint recorded
+// (s3://b/sp-5, an hour old), as upstream's restoreJob falls back to
+// lastSavepoint when the observer recorded no checkpoint: the savepoint
+// when Flink reports nothing (an empty answer, or a 404), where the job
+// used to start empty; never a savepoint older than a checkpoint Flink
+// reports.
+func cancelledForLastStateStepCases() []stepCase {
+	lastState := stepSpec(v1beta1.UpgradeModeLastState, `{"state.checkpoints.dir":"file:///c"}`)
+	at := func(ago time.Duration) int64 { return time.Now().Add(-ago).UnixMilli() }
+	sp5 := api.CompletedCheckpointStatistics{Id: 5, TriggerTimestamp: at(time.Hour), ExternalPath: "s3://b/sp-5"}
+	newer := &api.CheckpointingStatistics{Latest: api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 7, TriggerTimestamp: at(time.Minute), ExternalPath: "s3://c/chk-7"}, Savepoint: sp5}}
+	newerUnnamed := &api.CheckpointingStatistics{Latest: api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 2, TriggerTimestamp: at(time.Minute), ExternalPath: "s3://c/chk-2"}}}
+	olderUnnamed := &api.CheckpointingStatistics{Latest: api.LatestCheckpoints{
+		Completed: api.CompletedCheckpointStatistics{Id: 2, TriggerTimestamp: at(2 * time.Hour), ExternalPath: "s3://c/chk-2"}}}
+	startsFrom := func(path string, parallelism int32) func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+			st := got.Status
+			if st.JobStatus.UpgradeSavepointPath != path || !deployedFrom(t, c, path) || st.ReconciliationStatus.State != v1beta1.ReconciliationDeployed ||
+				reconciledSpec(t, got).Job.Parallelism != parallelism || st.ClusterInfo[plan.InfoUpgradeRestore] != "" {
+				t.Errorf("upgradeSavepointPath %q, reconciliation %+v, clusterInfo %v; want deployed from %s", st.JobStatus.UpgradeSavepointPath, st.ReconciliationStatus, st.ClusterInfo, path)
+			}
+		}
+	}
+	read := []string{"CheckpointStatistics"}
+	return []stepCase{
+		{name: "last-state upgrade that cancelled a job Flink has no statistics of: its recorded savepoint", spec: changedParallelism(lastState), last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: read, check: startsFrom("s3://b/sp-5", 3)},
+		{name: "last-state upgrade that cancelled a job Flink reports no checkpoint of: its recorded savepoint", spec: changedParallelism(lastState), last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{stats: &api.CheckpointingStatistics{}}, wantCalls: read, check: startsFrom("s3://b/sp-5", 3)},
+		{name: "restart that cancelled a job Flink has no statistics of: its recorded savepoint", spec: lastState, last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{statsErr: noStatistics}, wantCalls: read, check: startsFrom("s3://b/sp-5", 2)},
+		{name: "last-state upgrade that cancelled a job: its checkpoint after the savepoint Flink names", spec: changedParallelism(lastState), last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{stats: newer}, wantCalls: read, check: startsFrom("s3://c/chk-7", 3)},
+		{name: "last-state upgrade that cancelled a job: its checkpoint, newer than a savepoint Flink does not name", spec: changedParallelism(lastState), last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{stats: newerUnnamed}, wantCalls: read, check: startsFrom("s3://c/chk-2", 3)},
+		{name: "last-state upgrade that cancelled a job: the recorded savepoint, newer than its checkpoint", spec: changedParallelism(lastState), last: lastState, status: canceledJob, jobRuns: true,
+			flink: fakeFlink{stats: olderUnnamed}, wantCalls: read, check: startsFrom("s3://b/sp-5", 3)},
 	}
 }
 

@@ -72,8 +72,8 @@ const (
 	RecordCheckpoint Step = "RecordCheckpoint"
 	// RecordEmptyState: record that the job cancelled for a last-state
 	// upgrade has no state to restore (Flink reports no checkpoint,
-	// savepoint or restore of it): the upgrade starts it empty, as
-	// upstream does.
+	// savepoint or restore of it, and the status records no savepoint):
+	// the upgrade starts it empty, as upstream does.
 	RecordEmptyState Step = "RecordEmptyState"
 	// KeepLatest: read what Flink reports of the latest checkpoints of the
 	// job that ended, and keep it in the status (RecordLatest) before its
@@ -82,8 +82,9 @@ const (
 	KeepLatest Step = "KeepLatest"
 	// RecordSavepoint: record the ended job's newest known savepoint
 	// (Restore) as the upgrade's starting point: there is no HA metadata
-	// to restore from, no savepoint can be taken, and Flink reports no
-	// newer checkpoint (or its JobManager is gone).
+	// to restore from (a job cancelled for a last-state upgrade among
+	// them), no savepoint can be taken, and Flink reports no newer
+	// checkpoint (or its JobManager is gone).
 	RecordSavepoint Step = "RecordSavepoint"
 	// TriggerSavepoint: stop the job with a savepoint for the upgrade.
 	TriggerSavepoint Step = "TriggerSavepoint"
@@ -680,10 +681,15 @@ func cancellable(st *v1beta1.FlinkDeploymentStatus) bool {
 // cancelForLastState is the step of a last-state upgrade by cancellation,
 // as upstream's lastStateUsingCancel: cancel the running job, wait until
 // it is cancelled, read its latest checkpoint (retained on cancellation)
-// and record it; the deletion and deploy then go as for a savepoint. A
-// cancelled job of which Flink reports no checkpoint, savepoint or
-// restore never had state to keep: as upstream, it starts empty. One
-// whose latest checkpoint has no path needs a manual restore.
+// and record where it starts again; the deletion and deploy then go as
+// for a savepoint. It starts from the newer of that checkpoint and the
+// newest savepoint recorded (endedState, as for any job that ended): the
+// savepoint when Flink reports nothing of the job, as upstream's
+// restoreJob falls back to lastSavepoint, never one older than a
+// checkpoint Flink reports. A cancelled job of which neither is known
+// never had state to keep: as upstream, it starts empty. One whose latest
+// checkpoint has no path, newer than any savepoint recorded, needs a
+// manual restore.
 func cancelForLastState(in Input) Plan {
 	switch st := in.Status; {
 	case EmptyStateRecorded(st) && st.JobStatus.State == v1beta1.JobCanceled:
@@ -693,14 +699,13 @@ func cancelForLastState(in Input) Plan {
 		return Plan{Step: CancelJob}
 	case st.JobStatus.State == v1beta1.JobCancelling:
 		return Plan{Step: Wait, After: in.ProgressCheckInterval, Why: "waiting for the job to be cancelled for the last-state upgrade", Stalled: cancelStalled(in)}
-	case in.Checkpoints == nil:
-		return Plan{Step: ReadCheckpoints}
-	case !in.Checkpoints.Retained:
-		return Plan{Step: RecordEmptyState}
-	case in.Checkpoints.CompletedPath == "":
-		return Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}
 	}
-	return Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: in.Checkpoints.CompletedPath}}
+	st := in.Status
+	recorded, at := NewestRecorded(&st.JobStatus, st.ReconciliationStatus.ReconciliationTimestamp)
+	if p, ok := endedState(in.Latest, recorded, at); ok {
+		return p
+	}
+	return Plan{Step: RecordEmptyState}
 }
 
 // MsgCheckpointNotAddressable is the report of a job cancelled for a

@@ -89,6 +89,16 @@ func savepointPath(p string) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) { st.JobStatus.UpgradeSavepointPath = p }
 }
 
+// checkpointed is what Flink reports of a job whose latest completed
+// checkpoint is id, triggered at at (none when zero), at path.
+func checkpointed(id int64, at time.Time, path string) *api.LatestCheckpoints {
+	c := api.CompletedCheckpointStatistics{Id: id, ExternalPath: path}
+	if !at.IsZero() {
+		c.TriggerTimestamp = at.UnixMilli()
+	}
+	return &api.LatestCheckpoints{Completed: c}
+}
+
 // lastSavepoint records loc as the last savepoint, completed at at.
 func lastSavepoint(loc string, at time.Time) func(*v1beta1.FlinkDeploymentStatus) {
 	return func(st *v1beta1.FlinkDeploymentStatus) {
@@ -350,7 +360,7 @@ func captureCases(specs nextSpecs) []nextCase {
 		{"last-state with HA, job cancelled: its latest checkpoint, read from Flink", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state with HA, job cancelled: record its latest checkpoint", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true, HAMetadata: no,
-			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-5", Retained: true}},
+			Latest: checkpointed(5, now, "s3://b/chk-5")},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-5"}}},
 		{"last-state without HA metadata, job not running", Input{Spec: with(lastState, parallel3), Last: lastState, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true, HAMetadata: no},
 			Plan{Step: ManualRestore}},
@@ -414,7 +424,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state by cancel: cancelled, checkpoints not read", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true},
 			Plan{Step: ReadCheckpoints}},
 		{"last-state by cancel: record the latest checkpoint", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-9", Retained: true}},
+			Latest: checkpointed(9, now, "s3://b/chk-9")},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-9"}}},
 		// Without HA (upstream since FLINK-35414): by cancellation, for
 		// any job Flink can cancel.
@@ -425,7 +435,7 @@ func lastStateSettingCases(specs nextSpecs) []nextCase {
 		{"last-state without HA: cancelling", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCancelling), JobManager: true, ProgressCheckInterval: time.Second},
 			Plan{Step: Wait, After: time.Second, Why: "waiting for the job to be cancelled for the last-state upgrade"}},
 		{"last-state without HA: record the cancelled job's latest checkpoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{Completed: now, CompletedPath: "s3://b/chk-4", Retained: true}},
+			Latest: checkpointed(4, now, "s3://b/chk-4")},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-4"}}},
 		{"last-state without HA: suspend by cancellation", Input{Spec: with(noHA, suspend), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: CancelJob}},
@@ -456,11 +466,24 @@ func emptyStateCases(lastState *v1beta1.FlinkDeploymentSpec) []nextCase {
 		// (recorded, then deleted without HA metadata, its JobManager
 		// there or gone).
 		{"last-state by cancel: no state to restore: recorded", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{}},
+			Latest: &api.LatestCheckpoints{}},
 			Plan{Step: RecordEmptyState}},
 		{"last-state without HA: no state to restore: recorded", Input{Spec: with(noHA, parallel3), Last: noHA, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{}},
+			Latest: &api.LatestCheckpoints{}},
 			Plan{Step: RecordEmptyState}},
+		// A savepoint recorded (a job started from it, cancelled before
+		// its first checkpoint, or that never checkpoints): as upstream's
+		// restoreJob, from it, where the job used to start empty; never
+		// from a savepoint older than a checkpoint Flink reports.
+		{"last-state by cancel: nothing reported, a savepoint recorded: from it", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), lastSavepoint("s3://b/sp-3", now.Add(-time.Hour))), JobManager: true,
+			Latest: &api.LatestCheckpoints{}},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-3"}}},
+		{"last-state without HA: a checkpoint after the savepoint recorded: the checkpoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), lastSavepoint("s3://b/sp-3", now.Add(-time.Hour))), JobManager: true,
+			Latest: checkpointed(4, now, "s3://b/chk-4")},
+			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-4"}}},
+		{"last-state without HA: a savepoint recorded after the checkpoint: the savepoint", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), lastSavepoint("s3://b/sp-3", now.Add(-time.Hour))), JobManager: true,
+			Latest: checkpointed(2, now.Add(-2*time.Hour), "s3://b/chk-2")},
+			Plan{Step: RecordSavepoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-3"}}},
 		{"last-state without HA: recorded without state, delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), noState), JobManager: true},
 			Plan{Step: Delete}},
 		{"last-state without HA: recorded without state, JobManager being deleted: delete", Input{Spec: with(noHA, parallel3), Last: noHA, Status: edit(upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), noState)},
@@ -472,10 +495,10 @@ func emptyStateCases(lastState *v1beta1.FlinkDeploymentSpec) []nextCase {
 		// A checkpoint Flink names without a path: nothing to restore
 		// from, a manual restore, as upstream.
 		{"last-state by cancel: latest checkpoint without a path", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{Completed: now, Retained: true}},
+			Latest: checkpointed(3, now, "")},
 			Plan{Step: ManualRestore, Why: MsgCheckpointNotAddressable}},
 		{"last-state by cancel: a checkpoint without a time still restores", Input{Spec: with(cancelSpec, parallel3), Last: cancelSpec, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobCanceled), JobManager: true,
-			Checkpoints: &checkpoints.Times{CompletedPath: "s3://b/chk-2", Retained: true}},
+			Latest: checkpointed(2, time.Time{}, "s3://b/chk-2")},
 			Plan{Step: RecordCheckpoint, Restore: flinkconf.Restore{SavepointPath: "s3://b/chk-2"}}},
 	}
 }
