@@ -162,7 +162,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		r.event(s, corev1.EventTypeWarning, "RecoverDeployment", "JobManager deployment missing, recreating it")
 		return false, r.deploy(ctx, s, flinkconf.Restore{})
 	case plan.Begin:
-		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+		beginUpgrade(st)
 		st.JobStatus.UpgradeSavepointPath = ""
 		r.event(s, corev1.EventTypeNormal, "SpecChanged", p.Why)
 		return true, r.persist(ctx, s)
@@ -191,6 +191,38 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		return true, r.persist(ctx, s)
 	}
 	return r.runUpgradeStep(ctx, s, p)
+}
+
+// clusterInfoUpgradeFrom is the status.clusterInfo key under which an
+// upgrade begun on a rolled-back cluster records ROLLED_BACK until the
+// old cluster is gone: an upgrade aborted before (its savepoint failed,
+// abortUpgrade) returns to it. The status alone does not tell a
+// rolled-back cluster, whose lastReconciledSpec is the spec that failed,
+// from a deployed one not stable yet. An upgrade begun DEPLOYED records
+// nothing.
+const clusterInfoUpgradeFrom = "upgrade-from"
+
+// beginUpgrade marks st UPGRADING, recording ROLLED_BACK when it leaves
+// that state (clusterInfoUpgradeFrom).
+func beginUpgrade(st *v1beta1.FlinkDeploymentStatus) {
+	if st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack {
+		if st.ClusterInfo == nil {
+			st.ClusterInfo = map[string]string{}
+		}
+		st.ClusterInfo[clusterInfoUpgradeFrom] = string(v1beta1.ReconciliationRolledBack)
+	}
+	st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+}
+
+// upgradeAborted returns st, UPGRADING, to the state its upgrade began
+// from (beginUpgrade): the old cluster runs on as before.
+func upgradeAborted(st *v1beta1.FlinkDeploymentStatus) {
+	from := v1beta1.ReconciliationState(st.ClusterInfo[clusterInfoUpgradeFrom])
+	if from != v1beta1.ReconciliationRolledBack {
+		from = v1beta1.ReconciliationDeployed
+	}
+	st.ReconciliationStatus.State = from
+	delete(st.ClusterInfo, clusterInfoUpgradeFrom)
 }
 
 // shutDown deletes the cluster of a job that ended, its JobManager past
@@ -420,8 +452,10 @@ func (r *Reconciler) recordGone(ctx context.Context, s *state) error {
 	st.JobStatus.State = v1beta1.JobSuspended
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
 	// The old cluster is gone: the new spec starts from the status path
-	// (none for a job found without state).
+	// (none for a job found without state), and the upgrade can no longer
+	// be aborted back to the state it began from.
 	delete(st.ClusterInfo, plan.InfoUpgradeRestore)
+	delete(st.ClusterInfo, clusterInfoUpgradeFrom)
 	plan.ForgetLatest(st)
 	return r.persist(ctx, s)
 }

@@ -253,7 +253,7 @@ func (r *Reconciler) observeCluster(s *state, cfg *api.DashboardConfiguration) {
 	}
 	r.addTotals(s, info)
 	// What other observations keep in clusterInfo stays.
-	for _, kept := range []string{clusterhealth.InfoKey, clusterInfoStateSize, plan.InfoUpgradeRestore, plan.InfoEndedLatest} {
+	for _, kept := range []string{clusterhealth.InfoKey, clusterInfoStateSize, plan.InfoUpgradeRestore, clusterInfoUpgradeFrom, plan.InfoEndedLatest} {
 		if v, ok := s.fd.Status.ClusterInfo[kept]; ok {
 			info[kept] = v
 		}

@@ -446,10 +446,13 @@ func (r *Reconciler) snapshotAttempt(s *state, checkpoint bool, kind v1beta1.Sna
 // abortUpgrade ends an upgrade whose savepoint failed: the old job keeps
 // running, the error stays in status, and the savepoint is taken again
 // when the report says (snapshots.Attempt.RetryAfter: the reconcile
-// interval, or a periodic one's next period).
+// interval, or a periodic one's next period). The upgrade returns to the
+// state it began from (upgradeAborted), as upstream, whose failed
+// stop-with-savepoint leaves the status as it was: a rolled-back cluster
+// stays ROLLED_BACK, else the spec that failed would be marked stable.
 func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, cause error) error {
-	if kind == v1beta1.TriggerUpgrade {
-		s.fd.Status.ReconciliationStatus.State = v1beta1.ReconciliationDeployed
+	if st := &s.fd.Status; kind == v1beta1.TriggerUpgrade && st.ReconciliationStatus.State == v1beta1.ReconciliationUpgrading {
+		upgradeAborted(st)
 	}
 	if err := r.persist(ctx, s); err != nil {
 		return err

@@ -54,6 +54,7 @@ type fakeFlink struct {
 	calls            []string
 	savepoint        flinkrest.OperationStatus
 	savepointErr     error
+	stopErr          error // answers StopWithSavepoint
 	checkpointErr    error
 	// stats and statsErr answer CheckpointStatistics; neither set: an
 	// error.
@@ -100,7 +101,7 @@ func (f *fakeFlink) CancelJob(context.Context, string) error {
 
 func (f *fakeFlink) StopWithSavepoint(_ context.Context, _ string, req flinkrest.SavepointRequest) (string, error) {
 	f.calls = append(f.calls, "StopWithSavepoint")
-	return req.TriggerID, nil
+	return req.TriggerID, f.stopErr
 }
 
 func (f *fakeFlink) TriggerSavepoint(_ context.Context, _ string, req flinkrest.SavepointRequest) (string, error) {
@@ -330,6 +331,7 @@ func TestSteps(t *testing.T) {
 		cancelledForLastStateStepCases(),
 		keptLatestStepCases(),
 		rolledBackStepCases(t),
+		rolledBackUpgradeStepCases(t),
 	) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
@@ -866,6 +868,58 @@ func rolledBackStepCases(t *testing.T) []stepCase {
 				rs := recorded(t, got, c)
 				if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec != rs.LastReconciledSpec {
 					t.Errorf("state %s, stable %v: want %s, stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, v1beta1.ReconciliationDeployed)
+				}
+			}},
+	}
+}
+
+// rolledBackUpgradeStepCases: an upgrade begun on a cluster rolled back to
+// its last stable spec whose savepoint fails returns to ROLLED_BACK, as
+// upstream's failed stop-with-savepoint leaves the status alone (DEPLOYED,
+// the failed spec would be marked stable); one whose savepoint completes
+// goes on and forgets where it began.
+func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
+	failed := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	stable := mustEncode(t, *changedParallelism(failed))
+	next := failed.DeepCopy()
+	next.Job.Parallelism = 4
+	rolledBack := func(st *v1beta1.FlinkDeploymentStatus) {
+		runningJob(st)
+		st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec = v1beta1.ReconciliationRolledBack, stable
+	}
+	savepointPending := func(st *v1beta1.FlinkDeploymentStatus) {
+		upgradeSavepointPending(st)
+		st.ReconciliationStatus.LastStableSpec = stable
+		st.ClusterInfo = map[string]string{clusterInfoUpgradeFrom: string(v1beta1.ReconciliationRolledBack)}
+	}
+	stillRolledBack := func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+		rs := got.Status.ReconciliationStatus
+		if rs.State != v1beta1.ReconciliationRolledBack || rs.LastStableSpec == rs.LastReconciledSpec {
+			t.Errorf("state %s, failed spec stable %t: want %s, not stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, v1beta1.ReconciliationRolledBack)
+		}
+		if lc := lifecycleState(&got.Status, nil); lc != v1beta1.LifecycleRolledBack {
+			t.Errorf("lifecycle %s, want %s", lc, v1beta1.LifecycleRolledBack)
+		}
+		if p := currentProblem(got); p.Reason != problem.SavepointFailed || !jobManagerExists(t, c) {
+			t.Errorf("problem %+v, JobManager kept %t", p, jobManagerExists(t, c))
+		}
+		if _, ok := got.Status.ClusterInfo[clusterInfoUpgradeFrom]; ok {
+			t.Errorf("clusterInfo %v still records the aborted upgrade's start", got.Status.ClusterInfo)
+		}
+	}
+	return []stepCase{
+		{name: "rolled back: an upgrade whose stop-with-savepoint is refused stays rolled back, the failed spec not stable", spec: next, last: failed, status: rolledBack, jobRuns: true,
+			flink: fakeFlink{stopErr: errors.New("savepoint refused")}, wantErr: "waiting", wantCalls: []string{"StopWithSavepoint"}, report: true, check: stillRolledBack},
+		{name: "rolled back: an upgrade whose savepoint fails stays rolled back, the failed spec not stable", spec: next, last: failed, status: savepointPending, jobRuns: true,
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Failure: "disk full"}}, wantErr: "waiting", wantCalls: []string{"SavepointStatus"}, report: true, check: stillRolledBack},
+		{name: "rolled back: an upgrade whose savepoint completes is deployed and forgets where it began", spec: next, last: failed, status: savepointPending, jobRuns: true, haData: true,
+			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/savepoint-1"}}, wantCalls: []string{"SavepointStatus"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if rs := got.Status.ReconciliationStatus; rs.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 4 {
+					t.Errorf("state %s, parallelism %d: want %s, 4", rs.State, reconciledSpec(t, got).Job.Parallelism, v1beta1.ReconciliationDeployed)
+				}
+				if _, ok := got.Status.ClusterInfo[clusterInfoUpgradeFrom]; ok {
+					t.Errorf("clusterInfo %v still records the finished upgrade's start", got.Status.ClusterInfo)
 				}
 			}},
 	}
