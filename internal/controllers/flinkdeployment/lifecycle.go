@@ -614,9 +614,9 @@ func (r *Reconciler) recordSpec(s *state, rs v1beta1.ReconciliationState, first 
 	return r.recordSpecAs(s, &spec, rs, first)
 }
 
-// recordKeepingState records the current spec as reconciled but keeps the
-// reconciliation state and timestamp (plan.Plan.KeepState): a change that
-// deploys nothing on a rolled-back cluster.
+// recordKeepingState records the current spec as reconciled, so the next
+// change is compared with it, but keeps the reconciliation state and
+// timestamp (plan.Plan.KeepState): a change that deploys nothing.
 func (r *Reconciler) recordKeepingState(s *state) error {
 	rs := &s.fd.Status.ReconciliationStatus
 	at := rs.ReconciliationTimestamp

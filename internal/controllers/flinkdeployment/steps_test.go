@@ -332,6 +332,7 @@ func TestSteps(t *testing.T) {
 		keptLatestStepCases(),
 		rolledBackStepCases(t),
 		rolledBackUpgradeStepCases(t),
+		ignoredChangeStepCases(t),
 	) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
@@ -869,6 +870,9 @@ func rolledBackStepCases(t *testing.T) []stepCase {
 				if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec != rs.LastReconciledSpec {
 					t.Errorf("state %s, stable %v: want %s, stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, v1beta1.ReconciliationDeployed)
 				}
+				if rs.ReconciliationTimestamp != recordedAt {
+					t.Errorf("reconciliation timestamp %d, want %d (kept)", rs.ReconciliationTimestamp, recordedAt)
+				}
 			}},
 	}
 }
@@ -920,6 +924,54 @@ func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
 				}
 				if _, ok := got.Status.ClusterInfo[clusterInfoUpgradeFrom]; ok {
 					t.Errorf("clusterInfo %v still records the finished upgrade's start", got.Status.ClusterInfo)
+				}
+			}},
+	}
+}
+
+// ignoredChangeStepCases: a change that needs no redeploy (an operator
+// setting) on a deployed cluster keeps the reconciliation timestamp, as
+// upstream's updateReconciliationMetadata does: a spec not stable yet is
+// still rolled back at its readiness timeout, and a savepoint completed
+// since the deployment is still newer than the one it started from.
+func ignoredChangeStepCases(t *testing.T) []stepCase {
+	rollback := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"kubernetes.operator.deployment.rollback.enabled":"true",`, 1))
+	restart := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"kubernetes.operator.job.restart.failed":"true",`, 1))
+	setting := func(spec *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
+		c := spec.DeepCopy()
+		c.FlinkConfiguration.Raw = []byte(strings.Replace(string(c.FlinkConfiguration.Raw), "{", `{"kubernetes.operator.savepoint.history.max.count":"5",`, 1))
+		return c
+	}
+	timeout := DefaultOptions().ReadinessTimeout
+	deployedAt := time.Now().Add(-timeout / 2)
+	next := func(got *v1beta1.FlinkDeployment, t *testing.T, now time.Time) plan.Plan {
+		return plan.Next(plan.Input{Spec: &got.Spec, Last: reconciledSpec(t, got), Status: &got.Status, Now: now, ReadinessTimeout: timeout})
+	}
+	return []stepCase{
+		{name: "deployed, not stable yet: an operator setting keeps the reconciliation timestamp, the rollback is due at the readiness timeout", spec: setting(rollback), last: rollback,
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+				st.ReconciliationStatus.LastStableSpec = mustEncode(t, *changedParallelism(rollback))
+				st.ReconciliationStatus.ReconciliationTimestamp = deployedAt.UnixMilli()
+			},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+				if at := got.Status.ReconciliationStatus.ReconciliationTimestamp; at != deployedAt.UnixMilli() {
+					t.Errorf("reconciliation timestamp %d, want %d (kept)", at, deployedAt.UnixMilli())
+				}
+				if p := next(got, t, deployedAt.Add(timeout+time.Second)); p.Step != plan.RollBack {
+					t.Errorf("at the readiness timeout: %s, want %s", p.Step, plan.RollBack)
+				}
+			}},
+		{name: "failed job, start unknown: turning restart.failed on keeps the reconciliation timestamp, the restart is from the savepoint taken since", spec: restart, last: stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf),
+			status: func(st *v1beta1.FlinkDeploymentStatus) {
+				st.JobManagerDeploymentStatus = v1beta1.JobManagerMissing
+				st.JobStatus = v1beta1.JobStatus{State: v1beta1.JobFailed, JobID: "0123456789abcdef0123456789abcdef", UpgradeSavepointPath: "file:///sp/savepoint-0",
+					SavepointInfo: &v1beta1.SavepointInfo{LastSavepoint: &v1beta1.Savepoint{Location: "file:///sp/savepoint-1", TimeStamp: deployedAt.Add(time.Minute).UnixMilli()}}}
+				st.ReconciliationStatus.ReconciliationTimestamp = deployedAt.UnixMilli()
+			},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+				if p := next(got, t, time.Now()); p.Step != plan.RestartFailed || p.Restore.SavepointPath != "file:///sp/savepoint-1" {
+					t.Errorf("next %s from %q, want %s from the newer file:///sp/savepoint-1", p.Step, p.Restore.SavepointPath, plan.RestartFailed)
 				}
 			}},
 	}

@@ -198,12 +198,16 @@ type Plan struct {
 	// waiting.
 	Stalled string
 	// KeepState, on a RecordSpec, asks to record the spec but keep the
-	// reconciliation state and timestamp: the cluster was rolled back
-	// and runs the last stable spec, so a change that needs no redeploy
-	// deploys nothing, and the failed spec it is recorded with stays
-	// ROLLED_BACK (recorded DEPLOYED, it would be marked stable once the
-	// stable spec's job is seen running). Upstream leaves the status of
-	// such a change alone (updateReconciliationMetadata).
+	// reconciliation state and timestamp: a change that needs no
+	// redeploy (DiffIgnore) deploys nothing, and upstream leaves the
+	// status of such a change alone (updateReconciliationMetadata). On a
+	// rolled-back cluster, which runs the last stable spec, the failed
+	// spec it is recorded with stays ROLLED_BACK (recorded DEPLOYED, it
+	// would be marked stable once the stable spec's job is seen running);
+	// on a deployed one the timestamp stays that of the deployment: the
+	// readiness timeout (rollBackDue) counts from it, and
+	// NewestRestorePoint takes a savepoint completed after it as newer
+	// than the one the deployment started from.
 	KeepState bool
 }
 
@@ -282,7 +286,7 @@ func specChange(in Input) Plan {
 	if Changed(in.Spec, in.Last) {
 		switch d := Classify(in.Spec, in.Last); d {
 		case DiffIgnore:
-			return Plan{Step: RecordSpec, KeepState: in.Status.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack}
+			return Plan{Step: RecordSpec, KeepState: true}
 		case DiffScale:
 			return scale(in)
 		default:

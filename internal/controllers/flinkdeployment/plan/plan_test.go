@@ -219,8 +219,10 @@ func deployedCases(specs nextSpecs) []nextCase {
 			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
 		{"JobManager deleted, recovery off", Input{Spec: noRecovery, Last: noRecovery, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: Steady, SnapshotsFirst: true}},
+		// Recorded, the state and reconciliation timestamp kept, as
+		// upstream leaves them (updateReconciliationMetadata).
 		{"operator setting changed", Input{Spec: app(v1beta1.UpgradeModeSavepoint, `{"kubernetes.operator.periodic.savepoint.interval":"1h"}`), Last: app(v1beta1.UpgradeModeSavepoint, `{}`), Status: running(), JobManager: true},
-			Plan{Step: RecordSpec, SnapshotsFirst: true}},
+			Plan{Step: RecordSpec, KeepState: true, SnapshotsFirst: true}},
 		{"reactive scale", Input{Spec: with(reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](4); s.Job.Parallelism = 4 }), Last: reactive, Status: running(), JobManager: true},
 			Plan{Step: Scale, SnapshotsFirst: true}},
 		{"spec changed while a manual savepoint is under way: wait", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: edit(running(), pendingTrigger(v1beta1.TriggerManual, now)), JobManager: true},
