@@ -436,7 +436,7 @@ func (r *Reconciler) recordGone(ctx context.Context, s *state) error {
 	if info := st.JobStatus.SavepointInfo; info != nil && info.TriggerType == v1beta1.TriggerUpgrade && info.TriggerID != "" {
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
 	}
-	marker := s.fd.Spec.DeepCopy()
+	marker := plan.WithHandledNonces(&s.fd.Spec, s.lastSpec).DeepCopy()
 	if marker.Job != nil {
 		marker.Job.State = v1beta1.JobStateSuspended
 		// The marker keeps the old redeploy nonce: the deploy that follows,
@@ -608,9 +608,12 @@ func (r *Reconciler) hasHAMetadata(ctx context.Context, s *state) (bool, error) 
 	return false, nil
 }
 
-// recordSpec records the current spec as reconciled with the given state.
+// recordSpec records the current spec as reconciled with the given state,
+// with the snapshot trigger nonces already handled (plan.WithHandledNonces):
+// a new one not acted upon yet (the job does not run) stays pending, and
+// the manual snapshot step records it when it triggers the snapshot.
 func (r *Reconciler) recordSpec(s *state, rs v1beta1.ReconciliationState, first bool) error {
-	spec := s.fd.Spec
+	spec := *plan.WithHandledNonces(&s.fd.Spec, s.lastSpec)
 	return r.recordSpecAs(s, &spec, rs, first)
 }
 

@@ -85,7 +85,9 @@ func triggerLost(s *state) string {
 // job spec by nonce) is due: the spec's nonce is set and differs from the
 // last reconciled one, and the job runs. When due, the nonce is recorded
 // as handled in the last reconciled spec, to be persisted in the same
-// write as the trigger. A job that does not run yet gets a progress check.
+// write as the trigger. A job that does not run yet gets a progress check;
+// its nonce stays pending, since no other step records one
+// (plan.WithHandledNonces).
 func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (bool, error) {
 	spec, st := s.fd.Spec.Job, &s.fd.Status
 	if spec == nil || s.lastSpec == nil || s.lastSpec.Job == nil {

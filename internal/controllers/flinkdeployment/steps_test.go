@@ -333,6 +333,7 @@ func TestSteps(t *testing.T) {
 		rolledBackStepCases(t),
 		rolledBackUpgradeStepCases(t),
 		ignoredChangeStepCases(t),
+		pendingNonceStepCases(t),
 	) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
@@ -974,5 +975,56 @@ func ignoredChangeStepCases(t *testing.T) []stepCase {
 					t.Errorf("next %s from %q, want %s from the newer file:///sp/savepoint-1", p.Step, p.Restore.SavepointPath, plan.RestartFailed)
 				}
 			}},
+	}
+}
+
+// pendingNonceStepCases: a new savepointTriggerNonce or
+// checkpointTriggerNonce while the job does not run yet stays pending,
+// whatever else of the spec is recorded, as upstream keeps the last
+// reconciled nonces: the snapshot is taken once the job runs, and only
+// then is the nonce recorded as handled. The same on a rolled-back
+// cluster, whose running job takes the snapshot too.
+func pendingNonceStepCases(t *testing.T) []stepCase {
+	base := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
+	setting := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"kubernetes.operator.savepoint.history.max.count":"5",`, 1))
+	nonces := func(spec *v1beta1.FlinkDeploymentSpec, savepoint, checkpoint *int64) *v1beta1.FlinkDeploymentSpec {
+		c := spec.DeepCopy()
+		c.Job.SavepointTriggerNonce, c.Job.CheckpointTriggerNonce = savepoint, checkpoint
+		return c
+	}
+	deploying := func(st *v1beta1.FlinkDeploymentStatus) {
+		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
+		st.JobStatus = v1beta1.JobStatus{State: v1beta1.JobReconciling}
+	}
+	rolledBack := func(st *v1beta1.FlinkDeploymentStatus) {
+		runningJob(st)
+		st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec = v1beta1.ReconciliationRolledBack, mustEncode(t, *changedParallelism(base))
+	}
+	recorded := func(savepoint *int64, state v1beta1.ReconciliationState, triggered bool) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+			last := reconciledSpec(t, got)
+			if !v1beta1.EqualNonce(last.Job.SavepointTriggerNonce, savepoint) || last.Job.CheckpointTriggerNonce != nil {
+				t.Errorf("recorded savepoint nonce %v, checkpoint nonce %v: want %v, none (pending)", ptr.Deref(last.Job.SavepointTriggerNonce, -1), ptr.Deref(last.Job.CheckpointTriggerNonce, -1), ptr.Deref(savepoint, -1))
+			}
+			if conf := string(got.Spec.FlinkConfiguration.Raw); strings.Contains(conf, "history.max.count") && !strings.Contains(string(last.FlinkConfiguration.Raw), "history.max.count") {
+				t.Errorf("the operator setting was not recorded: %s", last.FlinkConfiguration.Raw)
+			}
+			if rs := got.Status.ReconciliationStatus.State; rs != state {
+				t.Errorf("reconciliation state %s, want %s", rs, state)
+			}
+			if info := got.Status.JobStatus.SavepointInfo; triggered != (info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerManual) {
+				t.Errorf("savepoint info %+v, manual savepoint triggered: want %t", info, triggered)
+			}
+		}
+	}
+	return []stepCase{
+		{name: "JobManager deploying: a new savepoint nonce beside an operator setting stays pending, the setting is recorded", spec: nonces(setting, ptrInt64(7), nil), last: base,
+			status: deploying, jobRuns: true, check: recorded(nil, v1beta1.ReconciliationDeployed, false)},
+		{name: "JobManager deploying: a new checkpoint nonce stays pending", spec: nonces(base, nil, ptrInt64(3)), last: base,
+			status: deploying, jobRuns: true, check: recorded(nil, v1beta1.ReconciliationDeployed, false)},
+		{name: "job running: a savepoint nonce left pending is taken and recorded as handled", spec: nonces(setting, ptrInt64(7), nil), last: setting,
+			status: runningJob, jobRuns: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: recorded(ptrInt64(7), v1beta1.ReconciliationDeployed, true)},
+		{name: "rolled back, job running: a new savepoint nonce is taken, still rolled back", spec: nonces(base, ptrInt64(7), nil), last: base,
+			status: rolledBack, jobRuns: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: recorded(ptrInt64(7), v1beta1.ReconciliationRolledBack, true)},
 	}
 }

@@ -226,7 +226,9 @@ func Next(in Input) Plan {
 	case rs == v1beta1.ReconciliationRollingBack || rollBackDue(in):
 		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
-		return Plan{Step: Nothing}
+		// The manual snapshots still go on, as upstream's: a new nonce
+		// (Changed leaves it to them) and a pending trigger.
+		return Plan{Step: Nothing, SnapshotsFirst: true}
 	}
 	if Changed(spec, last) && snapshotPending(st) && !SettingOn(last, flinkconf.KeyIgnorePendingSavepoint) {
 		// As upstream: a spec change waits for a manual or periodic

@@ -38,8 +38,9 @@ func with(spec *v1beta1.FlinkDeploymentSpec, change func(*v1beta1.FlinkDeploymen
 	return c
 }
 
-func suspend(s *v1beta1.FlinkDeploymentSpec)   { s.Job.State = v1beta1.JobStateSuspended }
-func parallel3(s *v1beta1.FlinkDeploymentSpec) { s.Job.Parallelism = 3 }
+func suspend(s *v1beta1.FlinkDeploymentSpec)        { s.Job.State = v1beta1.JobStateSuspended }
+func parallel3(s *v1beta1.FlinkDeploymentSpec)      { s.Job.Parallelism = 3 }
+func savepointNonce(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointTriggerNonce = ptr.To[int64](7) }
 
 // status is a status in reconciliation state rs with the JobManager and
 // job as given.
@@ -189,6 +190,11 @@ func deployedCases(specs nextSpecs) []nextCase {
 
 		// A deployed spec.
 		{"steady", Input{Spec: savepoint, Last: savepoint, Status: running(), JobManager: true}, Plan{Step: Steady, SnapshotsFirst: true}},
+		// A new snapshot trigger nonce is the snapshot steps' to take and
+		// record, once the job runs: no spec change.
+		{"a new savepoint nonce", Input{Spec: with(savepoint, savepointNonce), Last: savepoint, Status: running(), JobManager: true}, Plan{Step: Steady, SnapshotsFirst: true}},
+		{"a new savepoint nonce while the JobManager deploys", Input{Spec: with(savepoint, savepointNonce), Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), JobManager: true},
+			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"JobManager deleted behind the hub's back", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerMissing, v1beta1.JobRunning)},
 			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
 		// A job that ended: its JobManager stays for the shutdown TTL (a
@@ -271,6 +277,8 @@ func suspendAndFailedJobCases(specs nextSpecs) []nextCase {
 		{"failed stateless job, restart on", Input{Spec: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }), Last: with(restartFailed, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }),
 			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
 			Plan{Step: RestartFailed}},
+		{"failed job, restart on, a savepoint nonce pending: restarted", Input{Spec: with(restartFailed, savepointNonce), Last: restartFailed, Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), savepointPath("s3://b/sp-3")), JobManager: true},
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-3"}}},
 		{"failed job, restart off", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
 			Plan{Step: Steady, After: DefaultShutdownTTL, SnapshotsFirst: true}}, // its JobManager stays for the shutdown TTL
 		{"failed job being restarted: its cluster is deleted without HA", Input{Spec: restartFailed, Last: restartFailed, Status: upgrading(v1beta1.JobManagerReady, v1beta1.JobFailed), JobManager: true},
@@ -300,7 +308,9 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 		{"rolling back", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationRollingBack, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), savepointPath("s3://b/sp-5"))},
 			Plan{Step: RollBack, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
 		{"rolled back, spec unchanged", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning)},
-			Plan{Step: Nothing}},
+			Plan{Step: Nothing, SnapshotsFirst: true}},
+		{"rolled back, a new savepoint nonce: the snapshot step takes it", Input{Spec: with(savepoint, savepointNonce), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Nothing, SnapshotsFirst: true}},
 		{"rolled back, new spec", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
 		// A change that needs no redeploy deploys nothing on a rolled-back

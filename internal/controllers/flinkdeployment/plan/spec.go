@@ -84,11 +84,13 @@ func SettingOn(spec *v1beta1.FlinkDeploymentSpec, key string) bool {
 }
 
 // Changed reports whether spec differs from the last reconciled one in
-// anything at all; the JSON round trip erases nil-versus-empty differences.
-// Equal values (most steady reconciles) answer without encoding either;
-// equal JSON answers without the round trip: two values of one type that
-// encode alike decode alike.
+// anything but its snapshot trigger nonces (WithHandledNonces: a new one
+// is the manual snapshot steps', not a change to record); the JSON round
+// trip erases nil-versus-empty differences. Equal values (most steady
+// reconciles) answer without encoding either; equal JSON answers without
+// the round trip: two values of one type that encode alike decode alike.
 func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
+	spec = WithHandledNonces(spec, last)
 	if reflect.DeepEqual(spec, last) {
 		return false
 	}
@@ -98,6 +100,22 @@ func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
 		return false
 	}
 	return !reflect.DeepEqual(mapOf(a), mapOf(b))
+}
+
+// WithHandledNonces is spec with the savepoint and checkpoint trigger
+// nonces of last, the ones already acted upon: what the reconcile records
+// of spec, so a new nonce stays pending until its snapshot is triggered,
+// which records it (upstream's updateStatusForSpecReconciliation keeps the
+// last reconciled nonces alike, "to not lose new triggers"). spec itself
+// when the nonces are the same or either has no job.
+func WithHandledNonces(spec, last *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
+	if last == nil || last.Job == nil || spec.Job == nil ||
+		(v1beta1.EqualNonce(spec.Job.SavepointTriggerNonce, last.Job.SavepointTriggerNonce) && v1beta1.EqualNonce(spec.Job.CheckpointTriggerNonce, last.Job.CheckpointTriggerNonce)) {
+		return spec
+	}
+	c := spec.DeepCopy()
+	c.Job.SavepointTriggerNonce, c.Job.CheckpointTriggerNonce = last.Job.SavepointTriggerNonce, last.Job.CheckpointTriggerNonce
+	return c
 }
 
 // Stable reports whether the deployed spec has reached a state upstream

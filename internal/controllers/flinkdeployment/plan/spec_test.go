@@ -34,8 +34,8 @@ func TestStable(t *testing.T) {
 
 // TestChanged: equal specs are unchanged whether they encode alike (the
 // fast path: nil against empty arguments) or only after the JSON round
-// trip (a configuration's keys in another order); any difference is a
-// change.
+// trip (a configuration's keys in another order); any difference but the
+// snapshot trigger nonces is a change.
 func TestChanged(t *testing.T) {
 	base := func() *v1beta1.FlinkDeploymentSpec {
 		return &v1beta1.FlinkDeploymentSpec{FlinkVersion: "v1_20", Image: "flink:1.20", ServiceAccount: ptr.To("flink"),
@@ -58,6 +58,13 @@ func TestChanged(t *testing.T) {
 		{"parallelism", func(s *v1beta1.FlinkDeploymentSpec) { s.Job.Parallelism = 4 }, true},
 		{"an arg", func(s *v1beta1.FlinkDeploymentSpec) { s.Job.Args = []string{"--b"} }, true},
 		{"no job", func(s *v1beta1.FlinkDeploymentSpec) { s.Job = nil }, true},
+		// The manual snapshot steps act on a new trigger nonce and record
+		// it: it is no change to record.
+		{"a savepoint trigger nonce", func(s *v1beta1.FlinkDeploymentSpec) { s.Job.SavepointTriggerNonce = ptr.To[int64](5) }, false},
+		{"a checkpoint trigger nonce", func(s *v1beta1.FlinkDeploymentSpec) { s.Job.CheckpointTriggerNonce = ptr.To[int64](5) }, false},
+		{"a trigger nonce beside parallelism", func(s *v1beta1.FlinkDeploymentSpec) {
+			s.Job.SavepointTriggerNonce, s.Job.Parallelism = ptr.To[int64](5), 4
+		}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,4 +78,44 @@ func TestChanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWithHandledNonces: what is recorded of a spec keeps the last
+// reconciled snapshot trigger nonces, leaves everything else and the spec
+// itself alone.
+func TestWithHandledNonces(t *testing.T) {
+	spec := func(savepoint, checkpoint *int64, parallelism int32) *v1beta1.FlinkDeploymentSpec {
+		return &v1beta1.FlinkDeploymentSpec{Job: &v1beta1.JobSpec{Parallelism: parallelism, SavepointTriggerNonce: savepoint, CheckpointTriggerNonce: checkpoint}}
+	}
+	cases := []struct {
+		name       string
+		spec, last *v1beta1.FlinkDeploymentSpec
+		want       *v1beta1.FlinkDeploymentSpec
+	}{
+		{"first deployment", spec(ptr.To[int64](1), nil, 2), nil, spec(ptr.To[int64](1), nil, 2)},
+		{"new nonces stay pending", spec(ptr.To[int64](2), ptr.To[int64](3), 4), spec(ptr.To[int64](1), nil, 2), spec(ptr.To[int64](1), nil, 4)},
+		{"an unset nonce keeps the handled one", spec(nil, nil, 2), spec(ptr.To[int64](1), ptr.To[int64](1), 2), spec(ptr.To[int64](1), ptr.To[int64](1), 2)},
+		{"no job", &v1beta1.FlinkDeploymentSpec{Image: "a"}, spec(ptr.To[int64](1), nil, 2), &v1beta1.FlinkDeploymentSpec{Image: "a"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := c.spec.DeepCopy()
+			got := WithHandledNonces(c.spec, c.last)
+			if Changed(got, c.want) || !equalNonces(got, c.want) {
+				t.Errorf("recorded %+v, want %+v", got.Job, c.want.Job)
+			}
+			if Changed(c.spec, before) || !equalNonces(c.spec, before) {
+				t.Errorf("the spec itself was changed: %+v, was %+v", c.spec.Job, before.Job)
+			}
+		})
+	}
+}
+
+// equalNonces reports specs with the same snapshot trigger nonces (which
+// Changed does not compare).
+func equalNonces(a, b *v1beta1.FlinkDeploymentSpec) bool {
+	if a.Job == nil || b.Job == nil {
+		return a.Job == b.Job
+	}
+	return v1beta1.EqualNonce(a.Job.SavepointTriggerNonce, b.Job.SavepointTriggerNonce) && v1beta1.EqualNonce(a.Job.CheckpointTriggerNonce, b.Job.CheckpointTriggerNonce)
 }
