@@ -701,7 +701,10 @@ func (r *Reconciler) record(s *state, first bool) error {
 // recordWithoutRestart records a spec whose change restarts nothing
 // (changed is false) as the last reconciled one, with the last one's
 // snapshot nonces, which their steps compare with and record themselves,
-// and says so in an event.
+// and says so in an event. The reconciliation timestamp stays that of the
+// submission, as upstream's updateReconciliationMetadata leaves it:
+// plan.NewestRestorePoint takes a savepoint completed after it (with the
+// job's start time unknown) as newer than the one the job started from.
 func (r *Reconciler) recordWithoutRestart(s *state) error {
 	spec := s.job.Spec.DeepCopy()
 	if spec.Job != nil && s.last.Job != nil {
@@ -711,8 +714,7 @@ func (r *Reconciler) recordWithoutRestart(s *state) error {
 	if err != nil {
 		return err
 	}
-	rs := &s.job.Status.ReconciliationStatus
-	rs.LastReconciledSpec, rs.ReconciliationTimestamp = encoded, r.now().UnixMilli()
+	s.job.Status.ReconciliationStatus.LastReconciledSpec = encoded
 	s.last = spec
 	s.job.Status.ObservedGeneration = s.job.Generation
 	r.event(s, "Normal", "SpecChanged", "New spec recorded: it changes only what steers the operator (its settings, the upgrade mode, restore settings), so the job runs on")
