@@ -684,16 +684,23 @@ func (r *Reconciler) jarProblem(s *state, err error) error {
 	return requeue.Waiting(err, r.Options.ReconcileInterval)
 }
 
-// record records the spec as reconciled and deployed.
+// record records the spec as reconciled and deployed (the submission,
+// or a suspended job's spec), with the snapshot trigger nonces already
+// handled (withHandledNonces): a new one set with a resume, an upgrade or
+// while the job is suspended stays pending until the job runs, when the
+// snapshot steps take it and record it with the trigger. Until
+// 2026-12-07 such a nonce was recorded as handled and its snapshot never
+// taken. The first submission records the spec's nonces as they are, as
+// upstream's: a nonce the job is created with asks for nothing.
 func (r *Reconciler) record(s *state, first bool) error {
-	encoded, err := encodeSpec(&s.job.Spec, first)
+	spec := withHandledNonces(&s.job.Spec, s.last)
+	encoded, err := encodeSpec(spec, first)
 	if err != nil {
 		return err
 	}
 	rs := &s.job.Status.ReconciliationStatus
 	rs.LastReconciledSpec, rs.ReconciliationTimestamp, rs.State = encoded, r.now().UnixMilli(), v1beta1.ReconciliationDeployed
-	spec := s.job.Spec
-	s.last = &spec
+	s.last = spec
 	s.job.Status.ObservedGeneration = s.job.Generation
 	return nil
 }
@@ -706,10 +713,7 @@ func (r *Reconciler) record(s *state, first bool) error {
 // plan.NewestRestorePoint takes a savepoint completed after it (with the
 // job's start time unknown) as newer than the one the job started from.
 func (r *Reconciler) recordWithoutRestart(s *state) error {
-	spec := s.job.Spec.DeepCopy()
-	if spec.Job != nil && s.last.Job != nil {
-		spec.Job.SavepointTriggerNonce, spec.Job.CheckpointTriggerNonce = s.last.Job.SavepointTriggerNonce, s.last.Job.CheckpointTriggerNonce
-	}
+	spec := withHandledNonces(&s.job.Spec, s.last)
 	encoded, err := encodeSpec(spec, false)
 	if err != nil {
 		return err
@@ -719,6 +723,21 @@ func (r *Reconciler) recordWithoutRestart(s *state) error {
 	s.job.Status.ObservedGeneration = s.job.Generation
 	r.event(s, "Normal", "SpecChanged", "New spec recorded: it changes only what steers the operator (its settings, the upgrade mode, restore settings), so the job runs on")
 	return nil
+}
+
+// withHandledNonces is a copy of spec to record as reconciled: with the
+// savepoint and checkpoint trigger nonces of last, the ones already acted
+// upon (plan.WithHandledJobNonces, as upstream's
+// updateStatusForSpecReconciliation keeps them "to not lose new
+// triggers"), or, before the first submission (last nil), as they are.
+// The snapshot steps alone record a new nonce, with its trigger; an unset
+// one asks for nothing and keeps the one handled (v1beta1.NonceAsks).
+func withHandledNonces(spec, last *v1beta1.FlinkSessionJobSpec) *v1beta1.FlinkSessionJobSpec {
+	c := spec.DeepCopy()
+	if last != nil {
+		c.Job = plan.WithHandledJobNonces(c.Job, last.Job)
+	}
+	return c
 }
 
 // finalize ends the job, if its session cluster still runs it, and

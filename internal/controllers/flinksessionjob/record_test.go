@@ -1,12 +1,15 @@
 package flinksessionjob
 
 import (
+	"fmt"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
@@ -58,4 +61,53 @@ func TestOperatorOnlyChangeKeepsTheReconciliationTimestamp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordKeepsHandledNonces: the submission, a resume, an upgrade or a
+// suspended job's change records the spec with the last handled snapshot
+// trigger nonces, as upstream's updateStatusForSpecReconciliation: a new
+// one stays pending for the snapshot steps, an unset one asks for nothing
+// and keeps the one handled (v1beta1.NonceAsks). The first submission
+// records the spec's as they are. The spec itself is left alone.
+func TestRecordKeepsHandledNonces(t *testing.T) {
+	spec := func(savepoint, checkpoint *int64, parallelism int32) *v1beta1.FlinkSessionJobSpec {
+		return &v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://a/job.jar", Parallelism: parallelism,
+			SavepointTriggerNonce: savepoint, CheckpointTriggerNonce: checkpoint}}
+	}
+	one, two, three := ptr.To[int64](1), ptr.To[int64](2), ptr.To[int64](3)
+	for _, tc := range []struct {
+		name       string
+		spec, last *v1beta1.FlinkSessionJobSpec
+		want       *v1beta1.FlinkSessionJobSpec
+	}{
+		{"first submission: the nonces as they are", spec(two, three, 2), nil, spec(two, three, 2)},
+		{"new nonces beside a change stay pending", spec(two, three, 4), spec(one, nil, 2), spec(one, nil, 4)},
+		{"unset nonces keep the handled ones", spec(nil, nil, 4), spec(one, one, 2), spec(one, one, 4)},
+		{"handled nonces", spec(one, one, 4), spec(one, one, 2), spec(one, one, 4)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := &v1beta1.FlinkSessionJob{Spec: *tc.spec.DeepCopy()}
+			s := &state{job: job, last: tc.last}
+			if err := (&Reconciler{}).record(s, tc.last == nil); err != nil {
+				t.Fatal(err)
+			}
+			recorded, err := decodeSpec(job.Status.ReconciliationStatus.LastReconciledSpec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(recorded, tc.want) || !reflect.DeepEqual(s.last, tc.want) {
+				t.Errorf("recorded %s (in the state %s), want %s", nonces(recorded), nonces(s.last), nonces(tc.want))
+			}
+			if !reflect.DeepEqual(&job.Spec, tc.spec) {
+				t.Errorf("the spec itself was changed: %s, was %s", nonces(&job.Spec), nonces(tc.spec))
+			}
+		})
+	}
+}
+
+// nonces shows a spec's parallelism and snapshot trigger nonces (-1
+// unset).
+func nonces(spec *v1beta1.FlinkSessionJobSpec) string {
+	j := spec.Job
+	return fmt.Sprintf("parallelism %d, savepoint nonce %d, checkpoint nonce %d", j.Parallelism, ptr.Deref(j.SavepointTriggerNonce, -1), ptr.Deref(j.CheckpointTriggerNonce, -1))
 }

@@ -109,12 +109,29 @@ func Changed(spec, last *v1beta1.FlinkDeploymentSpec) bool {
 // last reconciled nonces alike, "to not lose new triggers"). spec itself
 // when the nonces are the same or either has no job.
 func WithHandledNonces(spec, last *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
-	if last == nil || last.Job == nil || spec.Job == nil ||
-		(v1beta1.EqualNonce(spec.Job.SavepointTriggerNonce, last.Job.SavepointTriggerNonce) && v1beta1.EqualNonce(spec.Job.CheckpointTriggerNonce, last.Job.CheckpointTriggerNonce)) {
+	if last == nil {
+		return spec
+	}
+	job := WithHandledJobNonces(spec.Job, last.Job)
+	if job == spec.Job {
 		return spec
 	}
 	c := spec.DeepCopy()
-	c.Job.SavepointTriggerNonce, c.Job.CheckpointTriggerNonce = last.Job.SavepointTriggerNonce, last.Job.CheckpointTriggerNonce
+	c.Job = job
+	return c
+}
+
+// WithHandledJobNonces is WithHandledNonces for a job spec, a
+// FlinkDeployment's or a FlinkSessionJob's: a copy of job with the
+// savepoint and checkpoint trigger nonces of last, the last reconciled
+// job; job itself when the nonces are the same or either is nil.
+func WithHandledJobNonces(job, last *v1beta1.JobSpec) *v1beta1.JobSpec {
+	if job == nil || last == nil ||
+		(v1beta1.EqualNonce(job.SavepointTriggerNonce, last.SavepointTriggerNonce) && v1beta1.EqualNonce(job.CheckpointTriggerNonce, last.CheckpointTriggerNonce)) {
+		return job
+	}
+	c := job.DeepCopy()
+	c.SavepointTriggerNonce, c.CheckpointTriggerNonce = last.SavepointTriggerNonce, last.CheckpointTriggerNonce
 	return c
 }
 

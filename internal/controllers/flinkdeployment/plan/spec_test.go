@@ -96,6 +96,7 @@ func TestWithHandledNonces(t *testing.T) {
 		{"new nonces stay pending", spec(ptr.To[int64](2), ptr.To[int64](3), 4), spec(ptr.To[int64](1), nil, 2), spec(ptr.To[int64](1), nil, 4)},
 		{"an unset nonce keeps the handled one", spec(nil, nil, 2), spec(ptr.To[int64](1), ptr.To[int64](1), 2), spec(ptr.To[int64](1), ptr.To[int64](1), 2)},
 		{"no job", &v1beta1.FlinkDeploymentSpec{Image: "a"}, spec(ptr.To[int64](1), nil, 2), &v1beta1.FlinkDeploymentSpec{Image: "a"}},
+		{"last without a job", spec(ptr.To[int64](2), nil, 2), &v1beta1.FlinkDeploymentSpec{Image: "a"}, spec(ptr.To[int64](2), nil, 2)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
