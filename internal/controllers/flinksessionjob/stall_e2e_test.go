@@ -183,25 +183,8 @@ func getJob(t *testing.T, job *v1beta1.FlinkSessionJob) *v1beta1.FlinkSessionJob
 // completes it the savepoint is recorded and the report clears. Before,
 // it was silent.
 func TestStalledSavepointIsReported(t *testing.T) {
-	ctx := context.Background()
-	fd, job, id := runningJobWith(t, ctx, "stall-manual", "", `{"state.savepoints.dir":"file:///flink-data/savepoints","execution.checkpointing.timeout":"3 s"}`)
-	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{HoldSavepoints: true}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
-	patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":3}}}`)
-	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
-	var got *v1beta1.FlinkSessionJob
-	framework.AwaitWithin(t, within, "SavepointStalled", func() error {
-		got = getJob(t, job)
-		if !problem.Decode(got.Status.Error).Is(problem.SavepointStalled) {
-			return fmt.Errorf("status.error %q", got.Status.Error)
-		}
-		return nil
-	})
-	if msg := problem.Message(got.Status.Error); !strings.Contains(msg, "the manual savepoint in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (3s)") {
-		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
-	}
+	fd, job, id, got := awaitManualSnapshotStalled(t, "stall-manual", `{"state.savepoints.dir":"file:///flink-data/savepoints","execution.checkpointing.timeout":"3 s"}`,
+		jobmanager.Faults{HoldSavepoints: true}, "savepointTriggerNonce", problem.SavepointStalled, "savepoint")
 	if info := got.Status.JobStatus.SavepointInfo; info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerManual || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.JobStatus.JobID != id {
 		t.Errorf("job %s %s, savepoint info %+v: want the job running and the trigger followed", got.Status.JobStatus.JobID, got.Status.JobStatus.State, info)
 	}
@@ -212,6 +195,35 @@ func TestStalledSavepointIsReported(t *testing.T) {
 		info := j.Status.JobStatus.SavepointInfo
 		return runningJob(j) && info != nil && info.TriggerID == "" && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerManual
 	})
+}
+
+// awaitManualSnapshotStalled runs a session job on a cluster whose
+// JobManager holds its snapshots (faults), sets the manual trigger nonce
+// (savepointTriggerNonce or checkpointTriggerNonce) and waits until
+// status.error reports reason, checking its message names the manual
+// snapshot (what) in progress and the timeout setting. The faults are
+// cleared at the test's end.
+func awaitManualSnapshotStalled(t *testing.T, name, conf string, faults jobmanager.Faults, nonce string, reason problem.Reason, what string) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string, *v1beta1.FlinkSessionJob) {
+	t.Helper()
+	fd, job, id := runningJobWith(t, context.Background(), name, "", conf)
+	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: faults}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
+	patchJob(t, job, `{"spec":{"job":{"`+nonce+`":3}}}`)
+	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
+	var got *v1beta1.FlinkSessionJob
+	framework.AwaitWithin(t, within, string(reason), func() error {
+		got = getJob(t, job)
+		if !problem.Decode(got.Status.Error).Is(reason) {
+			return fmt.Errorf("status.error %q", got.Status.Error)
+		}
+		return nil
+	})
+	if msg := problem.Message(got.Status.Error); !strings.Contains(msg, "the manual "+what+" in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (3s)") {
+		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
+	}
+	return fd, job, id, got
 }
 
 // TestSessionJobStopWithSavepointDrainsWhenSet: with
@@ -252,25 +264,8 @@ func TestSessionJobStopWithSavepointDrainsWhenSet(t *testing.T) {
 // the job runs on, the trigger followed, and once Flink completes it the
 // checkpoint is recorded and the report clears. Before, it was silent.
 func TestStalledCheckpointIsReported(t *testing.T) {
-	ctx := context.Background()
-	fd, job, id := runningJobWith(t, ctx, "stall-checkpoint", "", `{"execution.checkpointing.timeout":"3 s"}`)
-	if err := sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{JobManager: jobmanager.Faults{HoldCheckpoints: true}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.SetFaults(memberName, fd.Namespace, fd.Name, flinksim.ClusterFaults{}) })
-	patchJob(t, job, `{"spec":{"job":{"checkpointTriggerNonce":3}}}`)
-	within := stallTimeout + hubtest.Options().ProgressCheckInterval + framework.AwaitTimeout
-	var got *v1beta1.FlinkSessionJob
-	framework.AwaitWithin(t, within, "CheckpointStalled", func() error {
-		got = getJob(t, job)
-		if !problem.Decode(got.Status.Error).Is(problem.CheckpointStalled) {
-			return fmt.Errorf("status.error %q", got.Status.Error)
-		}
-		return nil
-	})
-	if msg := problem.Message(got.Status.Error); !strings.Contains(msg, "the manual checkpoint in progress since") || !strings.Contains(msg, "execution.checkpointing.timeout (3s)") {
-		t.Errorf("status.error %q does not say what is stalled and the setting", msg)
-	}
+	fd, job, id, got := awaitManualSnapshotStalled(t, "stall-checkpoint", `{"execution.checkpointing.timeout":"3 s"}`,
+		jobmanager.Faults{HoldCheckpoints: true}, "checkpointTriggerNonce", problem.CheckpointStalled, "checkpoint")
 	if info := got.Status.JobStatus.CheckpointInfo; info == nil || info.TriggerID == "" || got.Status.JobStatus.State != v1beta1.JobRunning || got.Status.JobStatus.JobID != id {
 		t.Errorf("job %s %s, checkpoint info %+v: want the job running and the trigger followed", got.Status.JobStatus.JobID, got.Status.JobStatus.State, info)
 	}
