@@ -14,6 +14,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/defaults"
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
 // container returns the hub container of the rendered Deployment.
@@ -322,6 +324,11 @@ func TestRenderNonDefaults(t *testing.T) {
 		name:  "webhook off",
 		vals:  map[string]any{"webhook": map[string]any{"create": false, "url": exampleWebhookURL}},
 		check: checkWebhookOff,
+	}, {
+		name: "fleet defaults with a jar fetch header and its origins",
+		vals: map[string]any{"defaultConfiguration": "kubernetes.operator.user.artifacts.http.header: \"Authorization:'Bearer x'\"\n",
+			"defaultArtifactHeaderOrigins": []any{"https://artifacts.example.com", "http://mirror.example.com:8081/"}},
+		check: checkDefaultsHeaderOrigins,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -473,6 +480,7 @@ var badValues = []struct {
 	byTemplate bool
 }{
 	{"wrong type", map[string]any{"replicas": "three"}, "at '/replicas': got string, want integer", false},
+	{"a jar header origin with a path", map[string]any{"defaultArtifactHeaderOrigins": []any{"https://artifacts.example.com/private"}}, "/defaultArtifactHeaderOrigins/0", false},
 	{"unknown key", map[string]any{"replica": 3}, "additional properties 'replica' not allowed", false},
 	{"unknown nested key", map[string]any{"webhook": map[string]any{"failurepolicy": "Fail"}}, "additional properties 'failurepolicy' not allowed", false},
 	{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}}, "at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'", false},
@@ -530,5 +538,20 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 			_, err := render("flink-hub", "flink-hub", tc.vals)
 			checkRejection(t, err, tc.want, tc.byTemplate)
 		})
+	}
+}
+
+// checkDefaultsHeaderOrigins: the fleet's default ConfigMap carries the
+// origins of its jar fetch header, as the hub reads them.
+func checkDefaultsHeaderOrigins(t *testing.T, r *rendered, _ *appsv1.Deployment, _ corev1.Container) {
+	var cm corev1.ConfigMap
+	r.into(t, "ConfigMap", "flink-hub-defaults", &cm)
+	_, conf, err := defaults.Parse(&cm)
+	if err != nil || conf[flinkconf.KeyArtifactHTTPHeader] != "Authorization:'Bearer x'" {
+		t.Fatalf("defaults.Parse = %v, %v", conf, err)
+	}
+	origins, err := defaults.HeaderOrigins(&cm)
+	if want := []string{"http://mirror.example.com:8081", "https://artifacts.example.com:443"}; err != nil || !slices.Equal(origins, want) {
+		t.Errorf("defaults.HeaderOrigins = %q, %v; want %q", origins, err, want)
 	}
 }

@@ -17,6 +17,8 @@ type Artifacts struct {
 	requests map[string]int
 	// header, when set, is the header every request needs.
 	header [2]string
+	// seen are the values of every request header received, by key.
+	seen http.Header
 }
 
 // NewArtifacts starts an artifact server, closed when t ends.
@@ -28,7 +30,7 @@ func NewArtifacts(t testing.TB) *Artifacts {
 
 // StartArtifacts starts an artifact server; Close stops it.
 func StartArtifacts() *Artifacts {
-	a := &Artifacts{files: map[string][]byte{}, requests: map[string]int{}}
+	a := &Artifacts{files: map[string][]byte{}, requests: map[string]int{}, seen: http.Header{}}
 	a.Server = httptest.NewServer(http.HandlerFunc(a.serve))
 	return a
 }
@@ -57,9 +59,19 @@ func (a *Artifacts) Requests(path string) int {
 	return a.requests[path]
 }
 
+// Seen is every value of the request header key the server received.
+func (a *Artifacts) Seen(key string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.seen.Values(key)...)
+}
+
 func (a *Artifacts) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.requests[r.URL.Path]++
+	for key, values := range r.Header {
+		a.seen[key] = append(a.seen[key], values...)
+	}
 	content, ok := a.files[r.URL.Path]
 	header := a.header
 	a.mu.Unlock()

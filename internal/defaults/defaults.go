@@ -173,20 +173,23 @@ var sessionJobOnly = []string{flinkconf.KeyArtifactHTTPHeader}
 type entry struct {
 	member string
 	conf   map[string]string
+	// headerOrigins scope conf's jar fetch header (HeaderOriginsKey).
+	headerOrigins []string
 }
 
-// Set records the ConfigMap name's configuration for member ("" fleet).
-// It returns the members whose defaults changed: the previous and the new
+// Set records the ConfigMap name's configuration for member ("" fleet),
+// with the origins its jar fetch header may go to (HeaderOrigins). It
+// returns the members whose defaults changed: the previous and the new
 // one ("" meaning every member).
-func (s *Store) Set(name, member string, conf map[string]string) []string {
+func (s *Store) Set(name, member string, conf map[string]string, headerOrigins ...string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.maps == nil {
 		s.maps = map[string]entry{}
 	}
 	old, had := s.maps[name]
-	s.maps[name] = entry{member: member, conf: conf}
-	if had && old.member == member && maps.Equal(old.conf, conf) {
+	s.maps[name] = entry{member: member, conf: conf, headerOrigins: headerOrigins}
+	if had && old.member == member && maps.Equal(old.conf, conf) && slices.Equal(old.headerOrigins, headerOrigins) {
 		return nil
 	}
 	if had && old.member != member {

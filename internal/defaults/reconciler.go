@@ -2,6 +2,7 @@ package defaults
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/flink-hub/flink-hub/internal/flinkconf"
 )
 
 // Reconciler keeps a Store in step with the default ConfigMaps of the hub
@@ -76,13 +79,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) read(ctx context.Context, cm *corev1.ConfigMap) []string {
 	member, conf, err := Parse(cm)
 	if err != nil {
-		log.FromContext(ctx).Info("default configuration refused", "configmap", cm.Name, "error", err.Error())
-		if r.Recorder != nil {
-			r.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidDefaults", "Read", "default configuration left out: %v", err)
-		}
+		r.warn(ctx, cm, "InvalidDefaults", "default configuration left out: %v", err)
 		return r.Store.Delete(cm.Name)
 	}
-	return r.Store.Set(cm.Name, member, conf)
+	origins, err := HeaderOrigins(cm)
+	if err != nil {
+		r.warn(ctx, cm, "InvalidArtifactHeaderOrigins", "the default jar fetch header is sent to no origin: %v", err)
+	} else if _, header := conf[flinkconf.KeyArtifactHTTPHeader]; header && len(origins) == 0 {
+		r.warn(ctx, cm, "ArtifactHeaderUnscoped", "the default %s is sent to no origin: name its origins in %s", flinkconf.KeyArtifactHTTPHeader, HeaderOriginsKey)
+	}
+	return r.Store.Set(cm.Name, member, conf, origins...)
+}
+
+// warn logs and records a Warning event on cm.
+func (r *Reconciler) warn(ctx context.Context, cm *corev1.ConfigMap, reason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	log.FromContext(ctx).Info("default configuration warning", "configmap", cm.Name, "reason", reason, "message", msg)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, reason, "Read", "%s", msg)
+	}
 }
 
 // Load reads every default ConfigMap of the hub namespace into the Store

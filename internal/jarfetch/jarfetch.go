@@ -182,7 +182,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return &Error{Kind: KindForbidden, Reason: fmt.Sprintf("redirected to a %s URL; only http and https are followed", req.URL.Scheme)}
 	}
 	req.Header.Del("Referer")
-	if origin(req.URL) != origin(via[0].URL) {
+	if Origin(req.URL) != Origin(via[0].URL) {
 		for key := range via[0].Header {
 			// As http.Client copied it: Del would canonicalize the key
 			// and miss one that is not canonical.
@@ -192,9 +192,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// origin is u's scheme, host and port, the port the scheme's default when
-// u names none.
-func origin(u *url.URL) string {
+// Origin is u's scheme, host (lower case) and port, the port the scheme's
+// default when u names none: "https://repo.example.com:443".
+func Origin(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]

@@ -6,12 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/e2e/framework"
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
 	"github.com/flink-hub/flink-hub/internal/problem"
 )
@@ -65,6 +68,55 @@ func TestPrivateArtifactRepository(t *testing.T) {
 			return p.Reason == want.reason && strings.Contains(p.Message, want.says)
 		})
 	}
+	checkNothingShows(t, ns, "hunter2")
+}
+
+// TestDefaultArtifactHeaderScope: a member's default jar fetch header is
+// the platform team's credential, and a session job's jarURI is tenant
+// text. The default goes only to the origins its ConfigMap names: a job
+// whose jar lives there runs; a job pointing at another server fetches
+// without it (that server never sees the credential), and when that
+// fetch is refused, status.error says the default was not sent and
+// where it goes, never its value. A session cluster's own header is its
+// owner's, and goes to the jar its job names.
+func TestDefaultArtifactHeaderScope(t *testing.T) {
+	ctx := context.Background()
+	const ns, token = "default-jar-header", "Bearer hunter2-fleet-token"
+	repo, elsewhere := framework.NewArtifacts(t), framework.NewArtifacts(t)
+	repo.RequireHeader("Authorization", token)
+	sessionCluster(t, ctx, ns)
+	// As the defaults controller reads the ConfigMap: the origin
+	// written with a trailing slash and in upper case.
+	origins, err := defaults.HeaderOrigins(&corev1.ConfigMap{Data: map[string]string{defaults.HeaderOriginsKey: strings.ToUpper(repo.URL) + "/\n"}})
+	if err != nil || len(origins) != 1 {
+		t.Fatalf("HeaderOrigins = %v, %v", origins, err)
+	}
+	memberDefaults.Set("fleet-jars", "", map[string]string{flinkconf.KeyArtifactHTTPHeader: "Authorization:" + token}, origins...)
+	t.Cleanup(func() { memberDefaults.Delete("fleet-jars") })
+
+	jobs := upstreamJobs(t, ns, repo)
+	inRepo, stolen := jobs[0], jobs[1]
+	stolen.Spec.Job.JarURI = elsewhere.Put("/jars/steal.jar", []byte("PK\x03\x04steal"))
+	create(t, ctx, inRepo)
+	create(t, ctx, stolen)
+	waitJob(t, inRepo, "RUNNING with the jar the default header fetched", runningJob)
+	waitJob(t, stolen, "RUNNING with a jar of another server", runningJob)
+	if got := elsewhere.Seen("Authorization"); len(got) != 0 {
+		t.Fatalf("another server than the default's origin received its header: %q", got)
+	}
+
+	// Pointed at the repository's jar through another origin (the same
+	// server under another host name), the fetch is refused, and the
+	// job's error says why no credential went with it.
+	sneaky := inRepo.DeepCopy()
+	sneaky.ObjectMeta = metav1.ObjectMeta{Name: "other-origin", Namespace: ns}
+	sneaky.Spec.Job.JarURI = strings.Replace(inRepo.Spec.Job.JarURI, "127.0.0.1", "localhost", 1)
+	create(t, ctx, sneaky)
+	waitJob(t, sneaky, "refused without the default header, saying it was withheld", func(j *v1beta1.FlinkSessionJob) bool {
+		p := problem.Decode(j.Status.Error)
+		return p.Reason == problem.JarUnavailable && strings.Contains(p.Message, "401") &&
+			strings.Contains(p.Message, "(ConfigMap fleet-jars) was not sent: it goes only to "+repo.URL)
+	})
 	checkNothingShows(t, ns, "hunter2")
 }
 

@@ -598,11 +598,14 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 		return "", nil, err
 	}
 	if name != "" {
-		header, err := artifactHeader(s)
+		header, withheld, err := artifactHeader(s, uri)
 		if err != nil {
 			return "", nil, err
 		}
 		jar, err := r.Jars.Fetch(ctx, uri, header)
+		if err != nil && withheld != "" {
+			return "", nil, fmt.Errorf("%w (%s)", err, withheld)
+		}
 		if err != nil {
 			return "", nil, err
 		}
@@ -619,20 +622,25 @@ func (r *Reconciler) jobJar(ctx context.Context, s *state) (string, io.ReadClose
 	return s.job.Name + "-launcher.jar", io.NopCloser(bytes.NewReader(launcher)), nil
 }
 
-// artifactHeader is the HTTP header of the job's jar fetch: the
+// artifactHeader is the HTTP header of the job's jar fetch from uri: the
 // user.artifacts.http.header setting of the job's configuration, else of
 // its session cluster's, else the member's default, the whole value from
 // the first that sets it (as upstream, whose session job configuration
-// is the three merged key by key). One that cannot be read is an
-// invalidSetting naming where it was set, the setting and the header
-// key, never a value.
-func artifactHeader(s *state) (http.Header, error) {
+// is the three merged key by key). A default goes only to the origins its
+// ConfigMap names (defaults.HeaderOriginsKey): to another, none is sent
+// and withheld says why, for the error of a fetch that then fails. One
+// that cannot be read is an invalidSetting naming where it was set, the
+// setting and the header key, never a value.
+func artifactHeader(s *state, uri string) (header http.Header, withheld string, err error) {
 	value, source := s.lookup(flinkconf.KeyArtifactHTTPHeader)
-	header, err := flinkconf.HTTPHeaders(value)
+	header, err = flinkconf.HTTPHeaders(value)
 	if err != nil {
-		return nil, invalidSetting{fmt.Errorf("%s: %s: %w", source, flinkconf.KeyArtifactHTTPHeader, err)}
+		return nil, "", invalidSetting{fmt.Errorf("%s: %s: %w", source, flinkconf.KeyArtifactHTTPHeader, err)}
 	}
-	return header, nil
+	if source == sourceDefaults && !s.headerScope.Allows(uri) {
+		return http.Header{}, s.headerScope.Withheld(), nil
+	}
+	return header, "", nil
 }
 
 // invalidSetting is a setting of the job's, its session cluster's or the
@@ -897,10 +905,14 @@ func (s *state) lookup(key string) (value, source string) {
 		}
 	}
 	if v, ok := flinkconf.LookupOperatorSetting(s.defaults, key); ok {
-		return v, "the member's default configuration"
+		return v, sourceDefaults
 	}
 	return "", ""
 }
+
+// sourceDefaults is lookup's source of a setting from the member's
+// default configuration (the fleet's and the member's).
+const sourceDefaults = "the member's default configuration"
 
 // newID is a random Flink job or trigger id: 16 bytes in hex.
 func newID() (string, error) {

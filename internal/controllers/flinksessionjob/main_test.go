@@ -17,6 +17,7 @@ import (
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinksessionjob"
 	"github.com/flink-hub/flink-hub/internal/controllers/hubtest"
+	"github.com/flink-hub/flink-hub/internal/defaults"
 	"github.com/flink-hub/flink-hub/internal/flinkrest"
 	"github.com/flink-hub/flink-hub/internal/jarfetch"
 )
@@ -30,6 +31,9 @@ var (
 	fleet  *framework.Fleet
 	sim    *flinksim.Simulator
 	simURL string
+	// memberDefaults are the hub's default configuration (empty but for
+	// the tests that set some).
+	memberDefaults = &defaults.Store{}
 )
 
 func TestMain(m *testing.M) {
@@ -79,6 +83,6 @@ func setupControllers(mgr mcmanager.Manager, resolver *flinkrest.Resolver, cache
 	// waits.
 	opts := hubtest.Options()
 	opts.ReconcileTimeout = reconcileTimeout
-	sj := &flinksessionjob.Reconciler{Clusters: mgr, JobManagers: flinkdeployment.RESTClients(resolver), Jars: jars, Options: opts}
+	sj := &flinksessionjob.Reconciler{Clusters: mgr, JobManagers: flinkdeployment.RESTClients(resolver), Jars: jars, Options: opts, Defaults: memberDefaults}
 	return sj.SetupWithManager(mgr, flinksessionjob.SetupOptions{Gate: hubtest.AllowAll{}, Replica: "test", MaxConcurrentReconciles: 4, MemberWorkerShare: 1})
 }

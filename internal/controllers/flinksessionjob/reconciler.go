@@ -92,6 +92,8 @@ type state struct {
 	// defaults are the member's default configuration (fleet's and
 	// member's).
 	defaults map[string]string
+	// headerScope is where the defaults' jar fetch header may go.
+	headerScope defaults.DefaultHeaderScope
 	// afterWrite run once the next status write went through, fenced.
 	afterWrite []func(context.Context)
 	problem    problem.Problem
@@ -126,6 +128,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request) (ti
 			return 0, requeue.Waiting(err, defaults.ReconcileWait)
 		}
 		s.defaults, _ = r.Defaults.Effective(s.clusterName, nil)
+		s.headerScope, _ = r.Defaults.HeaderScope(s.clusterName)
 	}
 	if !job.DeletionTimestamp.IsZero() {
 		// The deletion ends an upgrade under way, and the report of its
