@@ -99,6 +99,30 @@ func TestUpgradeOfAnEndedJobStartsFromItsLatestCheckpoint(t *testing.T) {
 	}
 }
 
+// TestEndedJobExpiredFromTheJobStoreIsShutDown: Flink drops an ended job
+// from its REST API jobstore.expiration-time after it ended (1 h by
+// default), well before kubernetes.operator.jm-deployment.shutdown-ttl (1
+// day by default). The job stays FINISHED, as upstream keeps it, and its
+// JobManager is still shut down after the TTL; it used to turn
+// RECONCILING, read as a job not started yet, and the JobManager stayed
+// up for good.
+func TestEndedJobExpiredFromTheJobStoreIsShutDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fd := withSettings(haExample(t, "expired-ttl", v1beta1.UpgradeModeLastState), `"kubernetes.operator.jm-deployment.shutdown-ttl":"15 s"`)
+	fd = deployRunning(t, ctx, fd)
+	jm := sim.JobManager(memberName, fd.Namespace, fd.Name)
+	if err := jm.FinishJob(simJob(fd).ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, fd, time.Minute, "FINISHED, its latest checkpoints kept", func(fd *v1beta1.FlinkDeployment) bool {
+		_, kept := fd.Status.ClusterInfo[plan.InfoEndedLatest]
+		return fd.Status.JobStatus.State == v1beta1.JobFinished && kept
+	})
+	jm.ExpireJobs()
+	awaitShutDown(t, ctx, fd, v1beta1.JobFinished)
+}
+
 // awaitShutDown waits until the JobManager of fd, whose job ended (end),
 // is shut down after its TTL, and gone from the member and the simulator.
 func awaitShutDown(t *testing.T, ctx context.Context, fd *v1beta1.FlinkDeployment, end v1beta1.JobStatusState) {

@@ -399,6 +399,15 @@ func (r *Reconciler) addTotals(s *state, info map[string]string) {
 func (r *Reconciler) observeJob(ctx context.Context, s *state, jm flinkrest.Client, jobs []api.JobDetails) {
 	js := &s.fd.Status.JobStatus
 	job, ok := pickJob(jobs, js.JobID)
+	if !ok && js.JobID != "" && plan.Ended(&s.fd.Status) {
+		// Flink drops an ended job from its job store
+		// jobstore.expiration-time (1 h by default) after it ended, and
+		// the JobManager stays up until its shutdown TTL (1 day): the job
+		// ended as recorded, and stays so, as upstream keeps it; read as
+		// not started yet, its JobManager was never shut down.
+		log.FromContext(ctx).V(1).Info("the ended job expired from the JobManager's job store", "job", js.JobID)
+		return
+	}
 	if !ok {
 		log.FromContext(ctx).V(1).Info("no job on the JobManager yet")
 		js.State = v1beta1.JobReconciling
