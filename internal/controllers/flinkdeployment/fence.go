@@ -116,12 +116,25 @@ func confirmCurrent(ctx context.Context, s *state, step string) error {
 		// as a read.
 		return nil
 	}
-	live := &v1beta1.FlinkDeployment{}
-	if err := s.cluster.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(s.fd), live); err != nil {
+	return ConfirmLive(ctx, s.cluster, s.fd, flinkDeployments, step)
+}
+
+// ConfirmLive reads obj (of resource gr: a FlinkDeployment, a
+// FlinkSessionJob) from the member's apiserver, not the cache, and
+// returns a conflict when its resourceVersion is no longer the one this
+// reconcile read or wrote: step, a call to Flink that cannot be taken back
+// and that no fenced write precedes, is then not made for an outdated
+// read.
+func ConfirmLive(ctx context.Context, cl cluster.Cluster, obj client.Object, gr schema.GroupResource, step string) error {
+	live, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("read before %s: %T is not an object", step, obj)
+	}
+	if err := cl.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		return fmt.Errorf("read before %s: %w", step, err)
 	}
-	if live.ResourceVersion != s.fd.ResourceVersion {
-		return apierrors.NewConflict(flinkDeployments, s.fd.Name,
+	if live.GetResourceVersion() != obj.GetResourceVersion() {
+		return apierrors.NewConflict(gr, obj.GetName(),
 			errors.New("changed since this reconcile read it; not "+step+", reconciling again from a fresh read"))
 	}
 	return nil

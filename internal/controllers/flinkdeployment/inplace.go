@@ -27,15 +27,11 @@ const MsgInPlaceScaling = "In-place scaling triggered"
 // naming vertices the running job does not have: they do nothing.
 const ReasonUnknownVertices = "UnknownJobVertices"
 
-// scaleInPlace sets the job's new parallelism overrides through Flink's
-// resource requirements API, as upstream's NativeFlinkService.scale: per
-// vertex of the job, the override is the upper bound and lowers the lower
-// bound only when it is above; the adaptive scheduler then restarts the
-// job's tasks itself, the job keeping its id, and the new spec is recorded
-// as deployed (lastReconciledSpec, DEPLOYED). It returns why the rescale
-// did not apply ("" when it did): the JobManager did not answer or
-// refused, or a vertex's override was removed; the change is then an
-// upgrade. Requirements already as asked are not sent again.
+// scaleInPlace sets the job's new parallelism overrides in place
+// (RescaleInPlace) once the FlinkDeployment is confirmed current, and
+// records the new spec as deployed (lastReconciledSpec, DEPLOYED). It
+// returns why the rescale did not apply ("" when it did): the change is
+// then an upgrade.
 func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error) {
 	overrides, err := plan.Overrides(&s.fd.Spec)
 	if err != nil {
@@ -56,6 +52,28 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 	if err != nil {
 		return "", err
 	}
+	why, err := RescaleInPlace(ctx, jm, jobID, overrides, previous, func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) })
+	if why != "" || err != nil {
+		return why, err
+	}
+	s.next = r.Options.ProgressCheckInterval
+	return "", r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+}
+
+// RescaleInPlace sets job jobID's new parallelism overrides (previous
+// were the last reconciled ones) through the resource requirements API of
+// its JobManager jm, as upstream's NativeFlinkService.scale, for a
+// FlinkDeployment's job and a session job alike: per vertex of the job,
+// the override is the upper bound and lowers the lower bound only when it
+// is above; the adaptive scheduler then restarts the job's tasks itself,
+// the job keeping its id. Requirements already as asked are not sent
+// again; sent, they are said in a Scaling event (MsgInPlaceScaling), and
+// overrides of vertices the job lacks in an UnknownJobVertices warning,
+// both through event. It returns why the rescale did not apply ("" when
+// it did): the JobManager did not answer or refused, or a vertex's
+// override was removed; the change is then an upgrade. A call the hub cut
+// short (refusedOrStopped) is an error instead.
+func RescaleInPlace(ctx context.Context, jm flinkrest.Client, jobID string, overrides, previous map[string]int32, event func(eventType, reason, msg string)) (string, error) {
 	current, err := jm.ResourceRequirements(ctx, jobID)
 	if err != nil {
 		return refusedOrStopped(ctx, "the JobManager did not give the job's resource requirements: ", err)
@@ -68,14 +86,13 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 		if err := jm.UpdateResourceRequirements(ctx, jobID, next); err != nil {
 			return refusedOrStopped(ctx, "the JobManager refused the new resource requirements: ", err)
 		}
-		r.event(s, corev1.EventTypeNormal, ReasonScaling, MsgInPlaceScaling)
+		event(corev1.EventTypeNormal, ReasonScaling, MsgInPlaceScaling)
 	}
 	if unknown := unknownVertices(overrides, current); len(unknown) > 0 {
-		r.event(s, corev1.EventTypeWarning, ReasonUnknownVertices, "The job has no vertex "+listed(unknown, 8)+
+		event(corev1.EventTypeWarning, ReasonUnknownVertices, "The job has no vertex "+listed(unknown, 8)+
 			": their parallelism overrides do nothing (GET /jobs/<id> lists the job's vertices)")
 	}
-	s.next = r.Options.ProgressCheckInterval
-	return "", r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+	return "", nil
 }
 
 // refusedOrStopped is what a failed resource requirements call of

@@ -84,11 +84,20 @@ func jarRunBody(s *state, conf map[string]string) (api.JarRunRequestBody, error)
 // the session cluster's deployed one (its last reconciled spec's), else
 // its spec's.
 func (s *state) flinkVersion() v1beta1.FlinkVersion {
-	deployed, _, err := plan.DecodeSpec(s.session.Status.ReconciliationStatus.LastReconciledSpec)
-	if err == nil && deployed != nil && deployed.FlinkVersion != "" {
-		return deployed.FlinkVersion
+	if v := s.deployedSession().FlinkVersion; v != "" {
+		return v
 	}
 	return s.session.Spec.FlinkVersion
+}
+
+// deployedSession is the spec the session cluster runs: its last
+// reconciled one, else (none yet, or one that cannot be read) its spec.
+func (s *state) deployedSession() *v1beta1.FlinkDeploymentSpec {
+	deployed, _, err := plan.DecodeSpec(s.session.Status.ReconciliationStatus.LastReconciledSpec)
+	if err == nil && deployed != nil {
+		return deployed
+	}
+	return &s.session.Spec
 }
 
 // notApplied says that Flink v of session cluster session does not apply

@@ -142,14 +142,10 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		return nil
 	case suspended(s.last):
 		return r.submit(ctx, s, jm, false) // resume, from the savepoint the suspend took
+	case !suspended(spec) && overridesOnly(spec, s.last):
+		return r.rescale(ctx, s, jm)
 	case changed(spec, s.last) || suspended(spec):
-		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
-		s.problem = clearProblem(s.problem, problem.JobResultGone) // the new spec is the subject now
-		r.event(s, "Normal", "SpecChanged", specChangedText(s))
-		if err := r.persist(ctx, s); err != nil {
-			return err
-		}
-		return r.continueUpgrade(ctx, s, jm)
+		return r.beginUpgrade(ctx, s, jm, "")
 	case s.missing && s.problem.Is(problem.JobResultGone):
 		return nil // ended unseen: never run again
 	case s.missing && st.JobStatus.State == v1beta1.JobReconciling:
@@ -168,6 +164,23 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		s.next = r.Options.ProgressCheckInterval
 	}
 	return nil
+}
+
+// beginUpgrade marks the upgrade (or suspend) under way, says so in a
+// SpecChanged event (with why a parallelism overrides change was not made
+// in place, when notInPlace says), persists it and goes on with it.
+func (r *Reconciler) beginUpgrade(ctx context.Context, s *state, jm flinkrest.Client, notInPlace string) error {
+	s.job.Status.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
+	s.problem = clearProblem(s.problem, problem.JobResultGone) // the new spec is the subject now
+	msg := specChangedText(s)
+	if notInPlace != "" {
+		msg += "; its parallelism overrides change was not made in place: " + notInPlace
+	}
+	r.event(s, "Normal", "SpecChanged", msg)
+	if err := r.persist(ctx, s); err != nil {
+		return err
+	}
+	return r.continueUpgrade(ctx, s, jm)
 }
 
 // continueUpgrade stops the old job by the upgrade mode, then submits the
@@ -721,6 +734,18 @@ func (r *Reconciler) record(s *state, first bool) error {
 // plan.NewestRestorePoint takes a savepoint completed after it (with the
 // job's start time unknown) as newer than the one the job started from.
 func (r *Reconciler) recordWithoutRestart(s *state) error {
+	if err := recordRunning(s); err != nil {
+		return err
+	}
+	r.event(s, "Normal", "SpecChanged", "New spec recorded: it changes only what steers the operator (its settings, the upgrade mode, restore settings), so the job runs on")
+	return nil
+}
+
+// recordRunning records the spec, with the last one's snapshot nonces
+// (withHandledNonces), as the last reconciled one of the job that runs on:
+// the reconciliation state and timestamp stay those of its submission
+// (recordWithoutRestart says why).
+func recordRunning(s *state) error {
 	spec := withHandledNonces(&s.job.Spec, s.last)
 	encoded, err := encodeSpec(spec, false)
 	if err != nil {
@@ -729,7 +754,6 @@ func (r *Reconciler) recordWithoutRestart(s *state) error {
 	s.job.Status.ReconciliationStatus.LastReconciledSpec = encoded
 	s.last = spec
 	s.job.Status.ObservedGeneration = s.job.Generation
-	r.event(s, "Normal", "SpecChanged", "New spec recorded: it changes only what steers the operator (its settings, the upgrade mode, restore settings), so the job runs on")
 	return nil
 }
 

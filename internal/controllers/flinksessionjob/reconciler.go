@@ -6,7 +6,9 @@
 // submission never starts a second job), deletes the uploaded jar, and
 // follows the job. Spec changes stop the job by its upgrade mode
 // (cancelled when stateless, stopped with a savepoint otherwise) and start
-// it again; a suspend stops it, a resume starts it from the savepoint.
+// it again, but for a change of its parallelism overrides alone, which
+// rescales it in place when it can; a suspend stops it, a resume starts it
+// from the savepoint.
 package flinksessionjob
 
 import (

@@ -49,6 +49,23 @@ func suspended(spec *v1beta1.FlinkSessionJobSpec) bool {
 // operator's and the autoscaler's settings (plan.RelevantConfiguration).
 // Until 2026-12-07 any of those restarted the job.
 func changed(spec, last *v1beta1.FlinkSessionJobSpec) bool {
+	a, b := relevantPair(spec, last)
+	return !reflect.DeepEqual(a, b)
+}
+
+// overridesOnly reports spec differing from last, in what needs the job
+// restarted (changed), in nothing but its parallelism overrides
+// (pipeline.jobvertex-parallelism-overrides): the change a native
+// FlinkDeployment's spec diff makes a scale (plan.OnlyOverridesDiffer),
+// which upstream's session jobs share.
+func overridesOnly(spec, last *v1beta1.FlinkSessionJobSpec) bool {
+	a, b := relevantPair(spec, last)
+	return !reflect.DeepEqual(a, b) && plan.OnlyOverridesDiffer(a, b)
+}
+
+// relevantPair is spec and last as maps of what needs the job restarted
+// (upgradeRelevant), a nonce unset in spec taken as last's.
+func relevantPair(spec, last *v1beta1.FlinkSessionJobSpec) (a, b map[string]any) {
 	// A nonce unset asks for nothing (v1beta1.NonceAsks).
 	if spec.RestartNonce == nil && last.RestartNonce != nil {
 		spec = spec.DeepCopy()
@@ -58,7 +75,7 @@ func changed(spec, last *v1beta1.FlinkSessionJobSpec) bool {
 		spec = spec.DeepCopy()
 		spec.Job.SavepointRedeployNonce = last.Job.SavepointRedeployNonce
 	}
-	return !reflect.DeepEqual(upgradeRelevant(spec), upgradeRelevant(last))
+	return upgradeRelevant(spec), upgradeRelevant(last)
 }
 
 // upgradeRelevant is spec as a map without what needs no restart

@@ -59,7 +59,7 @@ func Classify(current, last *v1beta1.FlinkDeploymentSpec) Diff {
 			return DiffScale
 		}
 	}
-	if native(current) && native(last) && onlyOverridesDiffer(a, b) {
+	if native(current) && native(last) && OnlyOverridesDiffer(a, b) {
 		return DiffScale
 	}
 	return DiffUpgrade
@@ -70,10 +70,10 @@ func native(spec *v1beta1.FlinkDeploymentSpec) bool {
 	return spec.Mode != v1beta1.ModeStandalone
 }
 
-// onlyOverridesDiffer reports upgradeRelevant maps a and b that differ in
-// nothing but the parallelism overrides of their configuration (a and b
-// lose them).
-func onlyOverridesDiffer(a, b map[string]any) bool {
+// OnlyOverridesDiffer reports specs as maps of what needs a restart
+// (upgradeRelevant, a session job's alike) that differ in nothing but the
+// parallelism overrides of their configuration (a and b lose them).
+func OnlyOverridesDiffer(a, b map[string]any) bool {
 	ca, okA := a["flinkConfiguration"].(map[string]any)
 	cb, okB := b["flinkConfiguration"].(map[string]any)
 	if !okA || !okB {

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
 	"github.com/flink-hub/flink-hub/internal/flinkconf"
@@ -26,38 +28,93 @@ func scale(in Input) Plan {
 }
 
 // NotInPlace says why a native job's parallelism overrides change cannot
-// be made in place, "" when it can: in-place scaling turned off
-// (kubernetes.operator.job.upgrade.inplace-scaling.enabled, read from the
-// new spec), the running cluster older than Flink 1.18 or without the
-// adaptive scheduler (jobmanager.scheduler: adaptive), its JobManager not
-// ready or its job ended or reconciling, the cluster rolled back (it runs
-// the last stable spec, not the last reconciled one the change is made
-// to), an override removed (the vertex goes back to the job's
-// parallelism: an upgrade, as upstream), no overrides at all, or this
-// reconcile's attempt refused (ScaleRefused).
+// be made in place, "" when it can: a session cluster (no job), this
+// reconcile's attempt refused (ScaleRefused), or what InPlaceCase.Why
+// says of the FlinkDeployment: in-place scaling turned off (read from the
+// new spec), the Flink version and the scheduler of the deployed spec, the
+// JobManager's readiness, the job's state, a rollback and the overrides
+// before and after.
 func NotInPlace(in Input) string {
 	spec, last, st := in.Spec, in.Last, in.Status
-	switch js := st.JobStatus.State; {
+	switch {
 	case in.ScaleRefused != "":
 		return in.ScaleRefused
 	case spec.Job == nil:
 		return "a session cluster has no job to rescale"
-	case st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack:
+	}
+	return InPlaceCase{
+		Off:             SettingOff(spec, flinkconf.KeyInPlaceScaling),
+		Version:         last.FlinkVersion,
+		Adaptive:        adaptive(last),
+		JobManagerReady: st.JobManagerDeploymentStatus == v1beta1.JobManagerReady,
+		RolledBack:      st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack,
+		Job:             st.JobStatus.State,
+		Last:            last,
+		New:             spec,
+	}.Why()
+}
+
+// Configured is a spec with a Flink configuration: a FlinkDeployment's or
+// a FlinkSessionJob's.
+type Configured interface {
+	FlatConfiguration() (map[string]string, error)
+}
+
+// InPlaceCase is what decides whether a running job whose only change is
+// its parallelism overrides is rescaled in place, as upstream's
+// NativeFlinkService.supportsInPlaceScaling and scale decide it, for the
+// job of a FlinkDeployment and a session job alike.
+type InPlaceCase struct {
+	// Off reports kubernetes.operator.job.upgrade.inplace-scaling.enabled
+	// (flinkconf.KeyInPlaceScaling) set to false.
+	Off bool
+	// Version is the Flink version of the cluster that runs the job.
+	Version v1beta1.FlinkVersion
+	// Adaptive reports the job run by Flink's adaptive scheduler.
+	Adaptive bool
+	// JobManagerReady reports the cluster's JobManager ready.
+	JobManagerReady bool
+	// RolledBack reports a FlinkDeployment rolled back to its last stable
+	// spec (ROLLED_BACK).
+	RolledBack bool
+	// Job is the job's state as observed.
+	Job v1beta1.JobStatusState
+	// Last and New are the last reconciled spec and the new one.
+	Last, New Configured
+}
+
+// Why says why the case's change cannot be made in place, "" when it can:
+// the cluster rolled back (it runs the last stable spec, not the last
+// reconciled one the change is made to), in-place scaling turned off, a
+// cluster older than Flink 1.18 or without the adaptive scheduler
+// (jobmanager.scheduler: adaptive), its JobManager not ready, the job
+// ended or reconciling (or not observed yet), overrides that cannot be
+// read, an override removed (the vertex goes back to the job's
+// parallelism: an upgrade, as upstream), or no overrides at all.
+func (c InPlaceCase) Why() string {
+	switch js := c.Job; {
+	case c.RolledBack:
 		// Rescaled in place and recorded as deployed, the rest of the last
 		// reconciled spec (what failed) would be taken as running, and
 		// marked stable, without ever being deployed.
 		return "the cluster was rolled back: it runs the last stable spec, not the one changed"
-	case SettingOff(spec, flinkconf.KeyInPlaceScaling):
+	case c.Off:
 		return flinkconf.KeyInPlaceScaling + " is false"
-	case !last.FlinkVersion.IsEqualOrNewer(inPlaceSince):
-		return "in-place scaling needs Flink 1.18 or later, the cluster runs " + last.FlinkVersion.Number()
-	case !adaptive(last):
+	case !c.Version.IsEqualOrNewer(inPlaceSince):
+		return "in-place scaling needs Flink 1.18 or later, the cluster runs " + c.Version.Number()
+	case !c.Adaptive:
 		return "in-place scaling needs the adaptive scheduler (" + flinkconf.KeyScheduler + ": " + flinkconf.SchedulerAdaptive + ")"
-	case st.JobManagerDeploymentStatus != v1beta1.JobManagerReady:
+	case !c.JobManagerReady:
 		return "the JobManager is not ready"
-	case js == "" || js == v1beta1.JobReconciling || Ended(st):
+	case js == "" || js == v1beta1.JobReconciling || terminalState(js):
 		return fmt.Sprintf("the job is %q", js)
 	}
+	return overridesWhy(c.Last, c.New)
+}
+
+// overridesWhy says why the overrides of last and spec keep a change from
+// being made in place: unreadable, one removed, none before or after.
+func overridesWhy(last, spec Configured) string {
 	before, err := Overrides(last)
 	if err != nil {
 		return err.Error()
@@ -69,7 +126,7 @@ func NotInPlace(in Input) string {
 	if len(before) == 0 && len(after) == 0 {
 		return "no parallelism overrides before or after"
 	}
-	for id := range before {
+	for _, id := range slices.Sorted(maps.Keys(before)) {
 		if _, kept := after[id]; !kept {
 			return "the parallelism override of job vertex " + id + " was removed"
 		}
@@ -79,7 +136,7 @@ func NotInPlace(in Input) string {
 
 // Overrides is spec's parallelism overrides, by job vertex id
 // (flinkconf.ParallelismOverrides).
-func Overrides(spec *v1beta1.FlinkDeploymentSpec) (map[string]int32, error) {
+func Overrides(spec Configured) (map[string]int32, error) {
 	conf, err := spec.FlatConfiguration()
 	if err != nil {
 		return nil, err

@@ -330,8 +330,12 @@ const MsgNoRecoveryWithoutHA = "Could not recover lost jobmanager deployment wit
 
 // Ended reports an application whose job reached a globally terminal
 // state.
-func Ended(st *v1beta1.FlinkDeploymentStatus) bool {
-	switch st.JobStatus.State {
+func Ended(st *v1beta1.FlinkDeploymentStatus) bool { return terminalState(st.JobStatus.State) }
+
+// terminalState reports a job state Flink never leaves: FINISHED, FAILED,
+// CANCELED.
+func terminalState(js v1beta1.JobStatusState) bool {
+	switch js {
 	case v1beta1.JobFinished, v1beta1.JobFailed, v1beta1.JobCanceled:
 		return true
 	}
