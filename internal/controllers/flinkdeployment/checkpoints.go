@@ -53,10 +53,11 @@ func deployedVersion(s *state) v1beta1.FlinkVersion {
 }
 
 // periodicCheckpoint triggers a checkpoint when
-// kubernetes.operator.periodic.checkpoint.interval has passed since the
-// last periodic one, as upstream does; manualCheckpoint completes it.
+// kubernetes.operator.periodic.checkpoint.interval (periodicSpec's) has
+// passed since the last periodic one, as upstream does; manualCheckpoint
+// completes it.
 func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
-	interval := plan.DurationSetting(&s.fd.Spec, flinkconf.KeyPeriodicCheckpointInterval)
+	interval := plan.DurationSetting(periodicSpec(s), flinkconf.KeyPeriodicCheckpointInterval)
 	if interval <= 0 {
 		return nil
 	}

@@ -106,10 +106,31 @@ func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (b
 	return true, r.recordSpecAs(s, last, st.ReconciliationStatus.State, false)
 }
 
-// periodicSavepoint triggers a savepoint when the configured interval has
-// passed since the last periodic one.
+// periodicSpec is the spec whose kubernetes.operator.periodic.*.interval
+// govern the periodic snapshots: the running job's. On a rolled-back
+// cluster (ROLLED_BACK) that is the last stable spec, not the failed one
+// recorded as reconciled (nor the spec, which differs from that only by
+// what needs no redeploy): upstream reads the intervals from its observe
+// configuration, which after a rollback is the stable spec's
+// (ReconciliationUtils.getDeployedSpec), so a new interval set on a
+// rolled-back resource waits for its next deployment. Otherwise it is the
+// spec, as Steady has always read it. A stable spec that does not decode
+// (the rollback would have stalled on it) leaves the spec's.
+func periodicSpec(s *state) *v1beta1.FlinkDeploymentSpec {
+	rs := &s.fd.Status.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationRolledBack {
+		return &s.fd.Spec
+	}
+	if stable, _, err := plan.DecodeSpec(rs.LastStableSpec); err == nil && stable != nil {
+		return stable
+	}
+	return &s.fd.Spec
+}
+
+// periodicSavepoint triggers a savepoint when the configured interval
+// (periodicSpec's) has passed since the last periodic one.
 func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
-	interval := plan.DurationSetting(&s.fd.Spec, flinkconf.KeyPeriodicSavepointInterval)
+	interval := plan.DurationSetting(periodicSpec(s), flinkconf.KeyPeriodicSavepointInterval)
 	if interval <= 0 {
 		return nil
 	}

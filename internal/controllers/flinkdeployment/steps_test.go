@@ -114,6 +114,21 @@ func (f *fakeFlink) SavepointStatus(context.Context, string, string) (flinkrest.
 	return f.savepoint, f.savepointErr
 }
 
+func (f *fakeFlink) TriggerCheckpoint(context.Context, string, flinkrest.CheckpointRequest) (string, error) {
+	f.calls = append(f.calls, "TriggerCheckpoint")
+	return "checkpoint-trigger", nil
+}
+
+func (f *fakeFlink) DisposeSavepoint(context.Context, string) (string, error) {
+	f.calls = append(f.calls, "DisposeSavepoint")
+	return "disposal-trigger", nil
+}
+
+func (f *fakeFlink) DisposalStatus(context.Context, string) (flinkrest.OperationStatus, error) {
+	f.calls = append(f.calls, "DisposalStatus")
+	return flinkrest.OperationStatus{Done: true}, nil
+}
+
 func (f *fakeFlink) UploadJar(context.Context, string, io.Reader) (string, error) {
 	return "", errors.New("not a session cluster")
 }
@@ -332,6 +347,7 @@ func TestSteps(t *testing.T) {
 		keptLatestStepCases(),
 		rolledBackStepCases(t),
 		rolledBackUpgradeStepCases(t),
+		rolledBackSnapshotStepCases(t),
 		ignoredChangeStepCases(t),
 		pendingNonceStepCases(t),
 	) {
@@ -927,6 +943,50 @@ func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
 					t.Errorf("clusterInfo %v still records the finished upgrade's start", got.Status.ClusterInfo)
 				}
 			}},
+	}
+}
+
+// rolledBackSnapshotStepCases: a cluster rolled back to its last stable
+// spec, its spec unchanged since, takes the periodic savepoints and
+// checkpoints of the running (stable) job and trims its savepoint
+// history, as upstream, and stays ROLLED_BACK, the failed spec not
+// stable. The intervals are the stable spec's, as upstream reads them
+// from the deployed spec: the failed spec's alone triggers nothing.
+func rolledBackSnapshotStepCases(t *testing.T) []stepCase {
+	const periodicSavepoint, periodicCheckpoint, historyOfOne = `"kubernetes.operator.periodic.savepoint.interval":"20 s",`,
+		`"kubernetes.operator.periodic.checkpoint.interval":"20 s",`, `"kubernetes.operator.savepoint.history.max.count":"1",`
+	spec := func(settings string) *v1beta1.FlinkDeploymentSpec {
+		return stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", "{"+settings, 1))
+	}
+	started, now := time.Now().Add(-time.Hour), time.Now()
+	history := []v1beta1.Savepoint{{Location: "file:///sp/savepoint-1", TimeStamp: started.UnixMilli()}, {Location: "file:///sp/savepoint-2", TimeStamp: now.UnixMilli()}}
+	// rolledBack runs the job of a stable spec with settings (parallelism
+	// 3, the failed spec's 2) with two savepoints in its history.
+	rolledBack := func(settings string) func(*v1beta1.FlinkDeploymentStatus) {
+		stable := mustEncode(t, *changedParallelism(spec(settings)))
+		return func(st *v1beta1.FlinkDeploymentStatus) {
+			runningJob(st)
+			st.JobStatus.StartTime = strconv.FormatInt(started.UnixMilli(), 10)
+			st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{LastSavepoint: &history[1], SavepointHistory: slices.Clone(history)}
+			st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec = v1beta1.ReconciliationRolledBack, stable
+		}
+	}
+	stays := func(kept int) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+			if rs := got.Status.ReconciliationStatus; rs.State != v1beta1.ReconciliationRolledBack || rs.LastStableSpec == rs.LastReconciledSpec || lifecycleState(&got.Status, nil) != v1beta1.LifecycleRolledBack {
+				t.Errorf("state %s, failed spec stable %t, lifecycle %s: want %s, not stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, lifecycleState(&got.Status, nil), v1beta1.ReconciliationRolledBack)
+			}
+			if n := len(got.Status.JobStatus.SavepointInfo.SavepointHistory); n != kept {
+				t.Errorf("%d savepoints in the history, want %d", n, kept)
+			}
+		}
+	}
+	return []stepCase{
+		{name: "rolled back, unchanged: a periodic savepoint due is triggered, still rolled back", spec: spec(periodicSavepoint), last: spec(periodicSavepoint), status: rolledBack(periodicSavepoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: stays(2)},
+		{name: "rolled back, unchanged: a periodic checkpoint due is triggered, still rolled back", spec: spec(periodicCheckpoint), last: spec(periodicCheckpoint), status: rolledBack(periodicCheckpoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerCheckpoint"}, check: stays(2)},
+		{name: "rolled back, unchanged: the savepoint history is trimmed, still rolled back", spec: spec(historyOfOne), last: spec(historyOfOne), status: rolledBack(historyOfOne), jobRuns: true, report: true, wantCalls: []string{"DisposeSavepoint", "DisposalStatus"}, check: stays(1)},
+		{name: "rolled back, unchanged: the stable spec's interval governs, the failed spec has none", spec: spec(""), last: spec(""), status: rolledBack(periodicSavepoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: stays(2)},
+		{name: "rolled back, unchanged: the failed spec's interval alone triggers nothing", spec: spec(periodicSavepoint), last: spec(periodicSavepoint), status: rolledBack(""), jobRuns: true, report: true, check: stays(2)},
 	}
 }
 

@@ -27,10 +27,12 @@ type Step string
 // The steps. Each is idempotent: run twice, it does what it did once.
 const (
 	// Nothing: the cluster is as the spec asks and nothing is due (a
-	// suspended job, a rolled-back spec waiting for a new one).
+	// suspended job).
 	Nothing Step = "Nothing"
-	// Steady: the spec is deployed; recover nothing, take the periodic
-	// snapshots that are due.
+	// Steady: the spec is deployed, or the cluster was rolled back and
+	// runs the last stable spec until the spec changes; recover nothing,
+	// take the periodic snapshots that are due and trim the savepoint
+	// history. It changes no reconciliation state.
 	Steady Step = "Steady"
 	// RecordSpec: record the spec as reconciled without touching the
 	// cluster (created suspended, changed while suspended, a change that
@@ -226,9 +228,15 @@ func Next(in Input) Plan {
 	case rs == v1beta1.ReconciliationRollingBack || rollBackDue(in):
 		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
-		// The manual snapshots still go on, as upstream's: a new nonce
-		// (Changed leaves it to them) and a pending trigger.
-		return Plan{Step: Nothing, SnapshotsFirst: true}
+		// The stable spec's job runs on, and its snapshots are what a
+		// later upgrade restores from: as upstream's reconcileOtherChanges
+		// of an unchanged spec, the manual snapshots (a new nonce, which
+		// Changed leaves to them, and a pending trigger) and the periodic
+		// ones go on, and the history is trimmed. Steady keeps ROLLED_BACK
+		// (the failed spec is never marked stable) and does not roll back
+		// again; a deployed spec's restarts and recoveries are not
+		// planned here, since they would deploy the failed spec.
+		return Plan{Step: Steady, SnapshotsFirst: true}
 	}
 	if Changed(spec, last) && snapshotPending(st) && !SettingOn(last, flinkconf.KeyIgnorePendingSavepoint) {
 		// As upstream: a spec change waits for a manual or periodic

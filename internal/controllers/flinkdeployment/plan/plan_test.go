@@ -307,10 +307,14 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"rolling back", Input{Spec: savepoint, Last: savepoint, Status: edit(status(v1beta1.ReconciliationRollingBack, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), savepointPath("s3://b/sp-5"))},
 			Plan{Step: RollBack, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		// The stable spec's job runs on: its periodic snapshots go on too.
 		{"rolled back, spec unchanged", Input{Spec: savepoint, Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning)},
-			Plan{Step: Nothing, SnapshotsFirst: true}},
+			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"rolled back, a new savepoint nonce: the snapshot step takes it", Input{Spec: with(savepoint, savepointNonce), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
-			Plan{Step: Nothing, SnapshotsFirst: true}},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rolled back, spec unchanged, not stable within the readiness timeout: no second rollback", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, rollback, false))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"rolled back, new spec", Input{Spec: with(savepoint, parallel3), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
 		// A change that needs no redeploy deploys nothing on a rolled-back
