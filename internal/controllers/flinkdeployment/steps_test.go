@@ -898,7 +898,8 @@ func rolledBackStepCases(t *testing.T) []stepCase {
 // its last stable spec whose savepoint fails returns to ROLLED_BACK, as
 // upstream's failed stop-with-savepoint leaves the status alone (DEPLOYED,
 // the failed spec would be marked stable); one whose savepoint completes
-// goes on and forgets where it began.
+// goes on and forgets where it began. A reactive cluster's TaskManager
+// resize begins such an upgrade too.
 func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
 	failed := stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)
 	stable := mustEncode(t, *changedParallelism(failed))
@@ -928,7 +929,25 @@ func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
 			t.Errorf("clusterInfo %v still records the aborted upgrade's start", got.Status.ClusterInfo)
 		}
 	}
+	reactive := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"scheduler-mode":"reactive",`, 1))
+	reactive.Mode, reactive.TaskManager.Replicas = v1beta1.ModeStandalone, ptr.To[int32](2)
+	resized := reactive.DeepCopy()
+	resized.TaskManager.Replicas = ptr.To[int32](3)
+	reactiveRolledBack := func(st *v1beta1.FlinkDeploymentStatus) {
+		runningJob(st)
+		st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec = v1beta1.ReconciliationRolledBack, mustEncode(t, *changedParallelism(reactive))
+	}
+	upgradeBegun := func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+		if rs := got.Status.ReconciliationStatus; rs.State != v1beta1.ReconciliationUpgrading || got.Status.ClusterInfo[clusterInfoUpgradeFrom] != string(v1beta1.ReconciliationRolledBack) {
+			t.Errorf("state %s, clusterInfo %v: want %s begun from %s", rs.State, got.Status.ClusterInfo, v1beta1.ReconciliationUpgrading, v1beta1.ReconciliationRolledBack)
+		}
+		err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: standalone.TaskManagerDeploymentName(got)}, &appsv1.Deployment{})
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("the failed spec's TaskManager Deployment was applied onto the rolled-back cluster (%v)", err)
+		}
+	}
 	return []stepCase{
+		{name: "rolled back, reactive: a TaskManager resize is an upgrade, not the failed spec applied onto the stable cluster", spec: resized, last: reactive, status: reactiveRolledBack, jobRuns: true, wantErr: "waiting", wantCalls: []string{"StopWithSavepoint"}, check: upgradeBegun},
 		{name: "rolled back: an upgrade whose stop-with-savepoint is refused stays rolled back, the failed spec not stable", spec: next, last: failed, status: rolledBack, jobRuns: true,
 			flink: fakeFlink{stopErr: errors.New("savepoint refused")}, wantErr: "waiting", wantCalls: []string{"StopWithSavepoint"}, report: true, check: stillRolledBack},
 		{name: "rolled back: an upgrade whose savepoint fails stays rolled back, the failed spec not stable", spec: next, last: failed, status: savepointPending, jobRuns: true,

@@ -17,8 +17,20 @@ const inPlaceSince v1beta1.FlinkVersion = "v1_18"
 // resizes its TaskManagers; a native job's new parallelism overrides are
 // set in place when they can be, as upstream's NativeFlinkService.scale
 // decides it, and are an upgrade otherwise (Why says why not in place).
+// A rolled-back cluster's change is an upgrade either way (Why says so).
 func scale(in Input) Plan {
 	if reactiveStandalone(in.Spec) {
+		if in.Status.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack {
+			// Scale applies the whole changed spec, the failed one with
+			// the new count (JobManager and TaskManagers), onto the cluster
+			// that runs the last stable spec, without the upgrade's
+			// savepoint, and records it deployed, to be marked stable.
+			// Upstream only resizes the TaskManager Deployment there (its
+			// diff is against the failed spec too) and records the failed
+			// spec deployed; the hub upgrades, as for a rolled-back
+			// cluster's in-place rescale.
+			return begin(in, fmt.Sprintf("Spec changed (%s), not by resizing the TaskManagers: %s", DiffScale, msgRolledBack))
+		}
 		return Plan{Step: Scale}
 	}
 	if why := NotInPlace(in); why != "" {
@@ -97,7 +109,7 @@ func (c InPlaceCase) Why() string {
 		// Rescaled in place and recorded as deployed, the rest of the last
 		// reconciled spec (what failed) would be taken as running, and
 		// marked stable, without ever being deployed.
-		return "the cluster was rolled back: it runs the last stable spec, not the one changed"
+		return msgRolledBack
 	case c.Off:
 		return flinkconf.KeyInPlaceScaling + " is false"
 	case !c.Version.IsEqualOrNewer(inPlaceSince):
@@ -133,6 +145,10 @@ func overridesWhy(last, spec Configured) string {
 	}
 	return ""
 }
+
+// msgRolledBack says why a rolled-back cluster's DiffScale change is an
+// upgrade.
+const msgRolledBack = "the cluster was rolled back: it runs the last stable spec, not the one changed"
 
 // Overrides is spec's parallelism overrides, by job vertex id
 // (flinkconf.ParallelismOverrides).

@@ -322,6 +322,10 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 		// is recorded with would be marked stable.
 		{"rolled back, operator setting changed", Input{Spec: with(savepoint, operatorSetting), Last: savepoint, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: RecordSpec, KeepState: true, SnapshotsFirst: true}},
+		// A reactive cluster's TaskManagers resized after a rollback: an
+		// upgrade, not the failed spec applied onto the stable cluster.
+		{"rolled back, reactive scale", Input{Spec: with(specs.reactive, func(s *v1beta1.FlinkDeploymentSpec) { s.TaskManager.Replicas = ptr.To[int32](4) }), Last: specs.reactive, Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
+			Plan{Step: Begin, Why: "Spec changed (scale), not by resizing the TaskManagers: the cluster was rolled back: it runs the last stable spec, not the one changed", SnapshotsFirst: true}},
 		{"rolled back, upgrade mode changed", Input{Spec: with(savepoint, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.UpgradeMode = v1beta1.UpgradeModeStateless }), Last: savepoint,
 			Status: status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerReady, v1beta1.JobRunning), JobManager: true},
 			Plan{Step: RecordSpec, KeepState: true, SnapshotsFirst: true}},
