@@ -628,6 +628,32 @@ func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
 	}
 }
 
+// TestRolledBackJobTakesPeriodicSavepoints: the job a rollback brought
+// back, the last stable spec's, keeps taking the periodic savepoints that
+// spec sets, as upstream's does, and the FlinkDeployment stays ROLLED_BACK
+// with the failed spec never stable.
+func TestRolledBackJobTakesPeriodicSavepoints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback-periodic", v1beta1.UpgradeModeSavepoint),
+		`"kubernetes.operator.deployment.rollback.enabled":"true","kubernetes.operator.periodic.savepoint.interval":"2 s"`))
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
+	waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
+			fd.Status.JobStatus.State == v1beta1.JobRunning
+	})
+	// Whatever completes from now on is of the rolled-back job.
+	since := time.Now().UnixMilli()
+	got := waitFor(t, ctx, fd, time.Minute, "a periodic savepoint of the rolled-back job", func(fd *v1beta1.FlinkDeployment) bool {
+		info := fd.Status.JobStatus.SavepointInfo
+		return info != nil && info.LastSavepoint != nil && info.LastSavepoint.TriggerType == v1beta1.TriggerPeriodic && info.LastSavepoint.TimeStamp > since
+	})
+	rs := got.Status.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationRolledBack || got.Status.LifecycleState != v1beta1.LifecycleRolledBack || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
+		t.Errorf("state %s, lifecycle %s, stable spec %s: want %s, the failed spec not stable", rs.State, got.Status.LifecycleState, rs.LastStableSpec, v1beta1.ReconciliationRolledBack)
+	}
+}
+
 func TestJobManagerThatNeverBecomesReadyIsAnError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
