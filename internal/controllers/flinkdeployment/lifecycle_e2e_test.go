@@ -605,26 +605,40 @@ func TestRepeatedSavepointFailuresAreCounted(t *testing.T) {
 	}
 }
 
+// TestRollbackOfASpecThatNeverBecomesReady: a spec whose JobManager never
+// starts is rolled back after its readiness timeout to the last stable
+// one, which runs again: a savepoint upgrade's job from the upgrade's
+// savepoint, a last-state one's from Flink's HA metadata (read first: as
+// upstream, no rollback of a last-state job without it).
 func TestRollbackOfASpecThatNeverBecomesReady(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.deployment.rollback.enabled":"true"`))
-	// A configuration the JobManager cannot start with.
-	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
-	got := waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
-		return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
-			fd.Status.JobStatus.State == v1beta1.JobRunning
-	})
-	rs := got.Status.ReconciliationStatus
-	if !strings.Contains(rs.LastReconciledSpec, flinksim.StartupFailureKey) || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
-		t.Errorf("the failed spec must stay last reconciled and never become stable:\nreconciled %s\nstable %s", rs.LastReconciledSpec, rs.LastStableSpec)
-	}
-	if !hasEvent(ctx, fd, "Rollback") {
-		t.Error("no Rollback event")
-	}
-	// The rolled back job restored the upgrade's savepoint.
-	if job := simJob(fd); job == nil || job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath {
-		t.Errorf("rolled back job %+v, upgrade savepoint %s", job, got.Status.JobStatus.UpgradeSavepointPath)
+	for _, mode := range []v1beta1.UpgradeMode{v1beta1.UpgradeModeSavepoint, v1beta1.UpgradeModeLastState} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback-"+string(mode), mode), `"kubernetes.operator.deployment.rollback.enabled":"true"`))
+			// A configuration the JobManager cannot start with.
+			patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
+			got := waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", func(fd *v1beta1.FlinkDeployment) bool {
+				return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
+					fd.Status.JobStatus.State == v1beta1.JobRunning
+			})
+			rs := got.Status.ReconciliationStatus
+			if !strings.Contains(rs.LastReconciledSpec, flinksim.StartupFailureKey) || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
+				t.Errorf("the failed spec must stay last reconciled and never become stable:\nreconciled %s\nstable %s", rs.LastReconciledSpec, rs.LastStableSpec)
+			}
+			if !hasEvent(ctx, fd, "Rollback") {
+				t.Error("no Rollback event")
+			}
+			job := simJob(fd)
+			switch {
+			case job == nil:
+				t.Error("no job runs after the rollback")
+			case mode == v1beta1.UpgradeModeSavepoint && (job.Spec.Restore == nil || job.Spec.Restore.Path != got.Status.JobStatus.UpgradeSavepointPath):
+				t.Errorf("rolled back job %+v, upgrade savepoint %s", job, got.Status.JobStatus.UpgradeSavepointPath)
+			case mode == v1beta1.UpgradeModeLastState && job.Restored == nil:
+				t.Errorf("the rolled back last-state job restored nothing: %+v", job)
+			}
+		})
 	}
 }
 

@@ -225,7 +225,13 @@ func Next(in Input) Plan {
 	switch rs := st.ReconciliationStatus.State; {
 	case rs == v1beta1.ReconciliationUpgrading:
 		return upgrade(in)
-	case rs == v1beta1.ReconciliationRollingBack || rollBackDue(in):
+	case rs == v1beta1.ReconciliationRollingBack:
+		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
+	case rollBackDue(in) && in.HAMetadata == nil && UpgradeMode(last) == v1beta1.UpgradeModeLastState:
+		// The rollback of a last-state job restores from Flink's HA
+		// metadata: read first whether there is any.
+		return Plan{Step: ReadHAMetadata}
+	case rollBackDue(in) && (in.HAMetadata == nil || *in.HAMetadata):
 		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
 		// The stable spec's job runs on, and its snapshots are what a
@@ -887,14 +893,23 @@ func restoreFor(st *v1beta1.FlinkDeploymentStatus, mode v1beta1.UpgradeMode) fli
 
 // rollBackDue reports a deployed spec that has not become stable within
 // its readiness timeout, with rollbacks enabled and a stable spec to go
-// back to.
+// back to, as upstream's shouldRollBack: not when the spec changed since
+// (the change is applied instead), nor back to a suspended job or across
+// a Flink version change (the stable spec's job would restore state the
+// new version wrote). A last-state job's rollback also needs Flink's HA
+// metadata (Next reads it): without it the stable spec's job would start
+// empty.
 func rollBackDue(in Input) bool {
 	st, last := in.Status, in.Last
 	rs := st.ReconciliationStatus
 	if rs.State != v1beta1.ReconciliationDeployed || rs.LastStableSpec == "" || rs.LastStableSpec == rs.LastReconciledSpec {
 		return false
 	}
-	if !SettingOn(last, flinkconf.KeyRollbackEnabled) || Stable(st, last) {
+	if !SettingOn(last, flinkconf.KeyRollbackEnabled) || Stable(st, last) || Changed(in.Spec, last) {
+		return false
+	}
+	stable, _, err := DecodeSpec(rs.LastStableSpec)
+	if err != nil || Suspended(stable) || stable.FlinkVersion != last.FlinkVersion {
 		return false
 	}
 	return in.Now.Sub(time.UnixMilli(rs.ReconciliationTimestamp)) > ReadinessTimeout(last, in.ReadinessTimeout)

@@ -129,6 +129,27 @@ func stableSpecs(t *testing.T, last *v1beta1.FlinkDeploymentSpec, stable bool) f
 	}
 }
 
+// stableSpecWas records last as the last reconciled spec and stable as
+// the last stable one.
+func stableSpecWas(t *testing.T, last, stable *v1beta1.FlinkDeploymentSpec) func(*v1beta1.FlinkDeploymentStatus) {
+	return func(st *v1beta1.FlinkDeploymentStatus) {
+		lastEnc, err := EncodeSpec(last, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stableEnc, err := EncodeSpec(stable, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ReconciliationStatus.LastReconciledSpec, st.ReconciliationStatus.LastStableSpec = lastEnc, stableEnc
+	}
+}
+
+// flinkVersion sets a spec's Flink version.
+func flinkVersion(v v1beta1.FlinkVersion) func(*v1beta1.FlinkDeploymentSpec) {
+	return func(s *v1beta1.FlinkDeploymentSpec) { s.FlinkVersion = v }
+}
+
 func TestNext(t *testing.T) {
 	specs := newNextSpecs()
 	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs),
@@ -151,7 +172,7 @@ type nextCase struct {
 
 // nextSpecs are the specs the cases of Next start from.
 type nextSpecs struct {
-	savepoint, savepointNoHA, lastState, stateless, redeploy, restartFailed, rollback, reactive *v1beta1.FlinkDeploymentSpec
+	savepoint, savepointNoHA, lastState, stateless, redeploy, restartFailed, rollback, rollbackLastState, reactive *v1beta1.FlinkDeploymentSpec
 }
 
 func newNextSpecs() nextSpecs {
@@ -166,6 +187,8 @@ func newNextSpecs() nextSpecs {
 		}),
 		restartFailed: app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyRestartFailed+`":"true"}`),
 		rollback:      app(v1beta1.UpgradeModeSavepoint, `{"`+flinkconf.KeyRollbackEnabled+`":"true","`+flinkconf.KeyReadinessTimeout+`":"30 s"}`),
+		rollbackLastState: app(v1beta1.UpgradeModeLastState, `{"`+flinkconf.KeyRollbackEnabled+`":"true","`+flinkconf.KeyReadinessTimeout+`":"30 s",`+
+			`"high-availability.type":"kubernetes","high-availability.storageDir":"file:///ha"}`),
 		reactive: &v1beta1.FlinkDeploymentSpec{Mode: v1beta1.ModeStandalone, FlinkConfiguration: &apiextensionsv1.JSON{Raw: []byte(`{"scheduler-mode":"reactive"}`)},
 			TaskManager: &v1beta1.TaskManagerSpec{Replicas: ptr.To[int32](2)}, Job: &v1beta1.JobSpec{Parallelism: 2}},
 	}
@@ -301,6 +324,30 @@ func rollbackCases(t *testing.T, specs nextSpecs) []nextCase {
 			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, rollback, false))},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"stable spec running", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true, Status: edit(running(), stableSpecs(t, rollback, true))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		// As upstream's shouldRollBack: no rollback of a spec changed since,
+		// back to a suspended job, across a Flink version change, or of a
+		// last-state job without HA metadata to restore from.
+		{"not stable within the readiness timeout, spec changed since: the change is applied", Input{Spec: with(rollback, parallel3), Last: rollback, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, rollback, false))},
+			Plan{Step: Begin, Why: "Spec changed (upgrade)", SnapshotsFirst: true}},
+		{"not stable within the readiness timeout, the stable job suspended", Input{Spec: rollback, Last: rollback, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecWas(t, rollback, with(rollback, func(s *v1beta1.FlinkDeploymentSpec) { s.Job.State = v1beta1.JobStateSuspended })))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"not stable within the readiness timeout, the Flink version changed", Input{Spec: with(rollback, flinkVersion("v2_2")), Last: with(rollback, flinkVersion("v2_2")), Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecWas(t, with(rollback, flinkVersion("v2_2")), with(rollback, flinkVersion("v1_20"))))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"not stable within the readiness timeout, same Flink version", Input{Spec: with(rollback, flinkVersion("v2_2")), Last: with(rollback, flinkVersion("v2_2")), Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecWas(t, with(rollback, flinkVersion("v2_2")), with(with(rollback, flinkVersion("v2_2")), parallel3)))},
+			Plan{Step: RollBack}},
+		{"last-state, not stable within the readiness timeout: HA metadata read first", Input{Spec: specs.rollbackLastState, Last: specs.rollbackLastState, Now: now, JobManager: true,
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, specs.rollbackLastState, false))},
+			Plan{Step: ReadHAMetadata}},
+		{"last-state, not stable within the readiness timeout, HA metadata", Input{Spec: specs.rollbackLastState, Last: specs.rollbackLastState, Now: now, JobManager: true, HAMetadata: ptr.To(true),
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, specs.rollbackLastState, false))},
+			Plan{Step: RollBack}},
+		{"last-state, not stable within the readiness timeout, no HA metadata: no rollback", Input{Spec: specs.rollbackLastState, Last: specs.rollbackLastState, Now: now, JobManager: true, HAMetadata: ptr.To(false),
+			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, specs.rollbackLastState, false))},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"rollbacks off", Input{Spec: savepoint, Last: savepoint, Now: now, JobManager: true,
 			Status: edit(status(v1beta1.ReconciliationDeployed, v1beta1.JobManagerDeploying, v1beta1.JobReconciling), stableSpecs(t, savepoint, false))},
