@@ -139,6 +139,7 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 		if differs(spec, s.last) {
 			return r.record(s, false)
 		}
+		seen(s) // a snapshot nonce alone: pending until the job runs
 		return nil
 	case suspended(s.last):
 		return r.submit(ctx, s, jm, false) // resume, from the savepoint the suspend took
@@ -160,6 +161,9 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state, jm flinkrest.C
 	if busy, err := r.snapshots(ctx, s, jm); busy || err != nil {
 		return err
 	}
+	// All the spec asks is recorded, or is a snapshot nonce that waits
+	// for the job to run.
+	seen(s)
 	if st.JobStatus.State != v1beta1.JobRunning {
 		s.next = r.Options.ProgressCheckInterval
 	}
@@ -722,7 +726,7 @@ func (r *Reconciler) record(s *state, first bool) error {
 	rs := &s.job.Status.ReconciliationStatus
 	rs.LastReconciledSpec, rs.ReconciliationTimestamp, rs.State = encoded, r.now().UnixMilli(), v1beta1.ReconciliationDeployed
 	s.last = spec
-	s.job.Status.ObservedGeneration = s.job.Generation
+	seen(s)
 	return nil
 }
 
@@ -753,9 +757,15 @@ func recordRunning(s *state) error {
 	}
 	s.job.Status.ReconciliationStatus.LastReconciledSpec = encoded
 	s.last = spec
-	s.job.Status.ObservedGeneration = s.job.Generation
+	seen(s)
 	return nil
 }
+
+// seen records the job's generation as observed (status.observedGeneration):
+// the hub has acted on what it asks, or holds it pending (a snapshot nonce
+// until the job runs), as upstream's updateReconciliationMetadata does for a
+// change its spec diff ignores, and a FlinkDeployment's report.
+func seen(s *state) { s.job.Status.ObservedGeneration = s.job.Generation }
 
 // withHandledNonces is a copy of spec to record as reconciled: with the
 // savepoint and checkpoint trigger nonces of last, the ones already acted

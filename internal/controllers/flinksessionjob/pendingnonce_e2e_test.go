@@ -42,11 +42,12 @@ func TestPendingSnapshotNonceIsTakenOnceTheJobRuns(t *testing.T) {
 			}
 			for _, p := range tc.patches {
 				patchJob(t, job, p)
-				// The Ready condition says the hub saw the patch, even one
-				// it records nothing of (a nonce alone while suspended).
+				// status.observedGeneration and the Ready condition say the
+				// hub saw the patch, even one it records nothing of (a
+				// nonce alone while suspended).
 				waitJob(t, job, "the patch seen", func(j *v1beta1.FlinkSessionJob) bool {
 					c := meta.FindStatusCondition(j.Status.Conditions, flinkdeployment.ConditionReady)
-					return c != nil && c.ObservedGeneration == j.Generation
+					return c != nil && c.ObservedGeneration == j.Generation && j.Status.ObservedGeneration == j.Generation
 				})
 			}
 			got := waitJob(t, job, "the nonce's snapshot of the new job", func(j *v1beta1.FlinkSessionJob) bool {

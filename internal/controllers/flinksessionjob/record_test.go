@@ -1,6 +1,7 @@
 package flinksessionjob
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -110,4 +111,52 @@ func TestRecordKeepsHandledNonces(t *testing.T) {
 func nonces(spec *v1beta1.FlinkSessionJobSpec) string {
 	j := spec.Job
 	return fmt.Sprintf("parallelism %d, savepoint nonce %d, checkpoint nonce %d", j.Parallelism, ptr.Deref(j.SavepointTriggerNonce, -1), ptr.Deref(j.CheckpointTriggerNonce, -1))
+}
+
+// TestNonceAloneIsSeen: a generation whose only change is a new
+// savepointTriggerNonce or checkpointTriggerNonce the hub cannot take yet
+// (the job suspended, or not running) moves status.observedGeneration, as
+// a FlinkDeployment's report does and upstream's updateReconciliationMetadata
+// on a change its diff ignores; the nonce stays pending (not recorded as
+// handled) and nothing else of the status changes. Before, only the Ready
+// condition said the generation was seen.
+func TestNonceAloneIsSeen(t *testing.T) {
+	one, seven := ptr.To[int64](1), ptr.To[int64](7)
+	for _, tc := range []struct {
+		name                  string
+		suspended             bool
+		job                   v1beta1.JobStatusState
+		savepoint, checkpoint *int64 // the spec's new nonces
+	}{
+		{"suspended: savepoint nonce", true, v1beta1.JobSuspended, seven, one},
+		{"suspended: checkpoint nonce", true, v1beta1.JobSuspended, one, seven},
+		{"job not running yet: savepoint nonce", false, v1beta1.JobReconciling, seven, one},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			last := v1beta1.FlinkSessionJobSpec{DeploymentName: "session", Job: &v1beta1.JobSpec{JarURI: "https://a/job.jar", Parallelism: 2,
+				UpgradeMode: v1beta1.UpgradeModeSavepoint, SavepointTriggerNonce: one, CheckpointTriggerNonce: one}}
+			if tc.suspended {
+				last.Job.State = v1beta1.JobStateSuspended
+			}
+			job := &v1beta1.FlinkSessionJob{Spec: *last.DeepCopy()}
+			job.Spec.Job.SavepointTriggerNonce, job.Spec.Job.CheckpointTriggerNonce = tc.savepoint, tc.checkpoint
+			job.Generation = 3
+			encoded, err := encodeSpec(&last, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job.Status.ObservedGeneration = 2
+			job.Status.ReconciliationStatus = v1beta1.ReconciliationStatus{State: v1beta1.ReconciliationDeployed, LastReconciledSpec: encoded, ReconciliationTimestamp: 1000}
+			job.Status.JobStatus = v1beta1.JobStatus{State: tc.job, JobID: "0123456789abcdef0123456789abcdef"}
+			want := job.Status.DeepCopy()
+			want.ObservedGeneration = 3
+			s := &state{cluster: eventsOnly{}, job: job, last: &last}
+			if err := (&Reconciler{Now: time.Now}).reconcileSpec(context.Background(), s, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !equalStatus(&job.Status, want) {
+				t.Errorf("status %+v, want %+v: the generation seen, the nonce pending, nothing else changed", job.Status, *want)
+			}
+		})
+	}
 }

@@ -89,7 +89,7 @@ func (r *Reconciler) recordNonce(s *state, set func(*v1beta1.JobSpec)) error {
 		return err
 	}
 	s.job.Status.ReconciliationStatus.LastReconciledSpec, s.last = encoded, last
-	s.job.Status.ObservedGeneration = s.job.Generation
+	seen(s)
 	return nil
 }
 
