@@ -520,3 +520,40 @@ func olderThan(version, since string) bool {
 	fmt.Sscanf(since, "%d.%d", &sMa, &sMi)
 	return vMa < sMa || (vMa == sMa && vMi < sMi)
 }
+
+// TestRescaleAbortsSavepointsInFlight: a resource requirements update that
+// changes a running job's parallelism restarts its tasks, and Flink's
+// checkpoint coordinator fails the savepoint in flight (held here, so only
+// the rescale can end it); the job runs on under its id.
+func TestRescaleAbortsSavepointsInFlight(t *testing.T) {
+	id := strings.Repeat("d", 32)
+	jm, url := start(t, jobmanager.Config{ClusterID: "c", Application: true, Adaptive: true, SlotsPerTaskManager: 2, SavepointDir: "s3://sp", CancelDelay: 10 * time.Millisecond,
+		Job: jobmanager.JobSpec{JobID: id, Parallelism: 2}})
+	jm.SetTaskManagers([]string{"tm"})
+	eventually(t, "RUNNING", state(jm, api.JobStatusRUNNING))
+	jm.SetFaults(jobmanager.Faults{HoldSavepoints: true})
+	var trig api.TriggerResponse
+	if code := do(t, "POST", url+"/jobs/"+id+"/savepoints", api.SavepointTriggerRequestBody{}, &trig); code != http.StatusAccepted {
+		t.Fatalf("savepoint: HTTP %d", code)
+	}
+	body := api.JobResourceRequirementsBody{}
+	for i, v := range jm.Jobs()[0].Vertices {
+		body[v.ID] = api.JobVertexResourceRequirements{Parallelism: api.Parallelism{LowerBound: 1, UpperBound: int32(2 - i%2)}}
+	}
+	if code := do(t, "PUT", url+"/jobs/"+id+"/resource-requirements", body, nil); code != http.StatusOK {
+		t.Fatalf("rescale: HTTP %d", code)
+	}
+	eventually(t, "savepoint aborted", func() error {
+		var res struct {
+			Status    api.QueueStatus   `json:"status"`
+			Operation api.SavepointInfo `json:"operation"`
+		}
+		do(t, "GET", url+"/jobs/"+id+"/savepoints/"+trig.RequestId, nil, &res)
+		if res.Status.Id != api.IdCOMPLETED || !strings.Contains(res.Operation.FailureCause.StackTrace, "Checkpoint Coordinator is suspending") {
+			return fmt.Errorf("result %+v", res)
+		}
+		return nil
+	})
+	jm.SetFaults(jobmanager.Faults{})
+	eventually(t, "RUNNING again", state(jm, api.JobStatusRUNNING))
+}

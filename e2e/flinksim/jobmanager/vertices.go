@@ -148,7 +148,8 @@ func (s server) GetJobResourceRequirements(w http.ResponseWriter, _ *http.Reques
 // Flink validates it (every vertex named, none unknown, bounds above zero,
 // lower not above upper, upper not above the max parallelism; -1 is the
 // default bound), and a running job whose parallelism changes restarts its
-// tasks (RESTARTING, then RUNNING), keeping its id.
+// tasks (RESTARTING, then RUNNING), keeping its id and failing the
+// savepoints in flight (abortSavepoints).
 func (s server) UpdateJobResourceRequirements(w http.ResponseWriter, r *http.Request, jobID api.JobID) {
 	var body api.JobResourceRequirementsBody
 	if !s.decode(w, r, &body) {
@@ -178,11 +179,28 @@ func (s server) UpdateJobResourceRequirements(w http.ResponseWriter, r *http.Req
 		j.rescales++
 		if !slices.Equal(before, s.jm.vertexStatus(j)) && j.state == state(api.JobStatusRUNNING) {
 			s.jm.setStateLocked(j, api.JobStatusRESTARTING, now)
+			abortSavepoints(j)
 			s.jm.schedule(j, api.JobStatusRUNNING, now.Add(s.jm.cfg.CancelDelay))
 		}
 		s.jm.updateWantedLocked()
 		writeJSON(w, http.StatusOK, struct{}{})
 	})
+}
+
+// msgCoordinatorSuspending is how Flink fails the savepoints in flight
+// when the job's tasks restart (CheckpointFailureReason
+// CHECKPOINT_COORDINATOR_SUSPEND).
+const msgCoordinatorSuspending = "org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint Coordinator is suspending."
+
+// abortSavepoints fails the savepoints of j still in flight, as Flink's
+// checkpoint coordinator aborts them when a rescale restarts the job's
+// tasks.
+func abortSavepoints(j *job) {
+	for _, op := range j.savepoints {
+		if !op.done {
+			op.done, op.failure = true, msgCoordinatorSuspending
+		}
+	}
 }
 
 // bound is a requested bound, def for Flink's -1.

@@ -22,8 +22,15 @@ var sessionJobs = schema.GroupResource{Group: v1beta1.GroupVersion.Group, Resour
 // history, and the new spec is recorded. Otherwise, and when the
 // JobManager does not take it, the change is an upgrade whose SpecChanged
 // event says why not in place. A call the hub cut short ends the
-// reconcile instead: the next one tries in place again.
+// reconcile instead: the next one tries in place again. A manual or
+// periodic savepoint under way is followed to its end first, as an
+// upgrade does (followPendingSavepoint) and as upstream's readyToReconcile
+// holds any spec change for it: the rescale restarts the job's tasks,
+// which would abort it. Until 2026-12-07 the job was rescaled at once.
 func (r *Reconciler) rescale(ctx context.Context, s *state, jm flinkrest.Client) error {
+	if err := r.followPendingSavepoint(ctx, s, jm); err != nil {
+		return err
+	}
 	why := notInPlace(s)
 	if why == "" {
 		var err error

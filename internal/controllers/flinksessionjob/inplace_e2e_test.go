@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/flink-hub/flink-hub/e2e/flinksim/jobmanager"
 	"github.com/flink-hub/flink-hub/e2e/framework"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment"
+	"github.com/flink-hub/flink-hub/internal/problem"
 )
 
 // TestSessionJobInPlaceScaling: a change of a running session job's
@@ -115,5 +117,57 @@ func checkSessionJobUpgraded(t *testing.T, got *v1beta1.FlinkSessionJob, id stri
 	awaitEvent(t, got, "SpecChanged", refusal)
 	if evs := eventsOf(t, got, flinkdeployment.ReasonScaling); len(evs) > 0 {
 		t.Errorf("a Scaling event: %s", evs[0].Note)
+	}
+}
+
+// TestSessionJobRescaleAfterAManualSavepoint: a manual savepoint
+// (savepointTriggerNonce) asked for beside a change of the job's
+// parallelism overrides, in one edit or while its savepoint is still in
+// flight, completes, recorded with its nonce after its one trigger, and
+// the job is rescaled in place, keeping its id. A rescale restarts the
+// job's tasks, and Flink (the simulator too) fails a savepoint in flight
+// then: before, a rescale asked for while the savepoint was in flight ran
+// at once and the user's savepoint failed.
+func TestSessionJobRescaleAfterAManualSavepoint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inFlight bool // the overrides change comes while the savepoint is in flight
+	}{{"sj-nonce-overrides", false}, {"sj-overrides-inflight", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			fd := sessionClusterOf(t, ctx, tc.name, "", func(fd *v1beta1.FlinkDeployment) {
+				fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"jobmanager.scheduler":"adaptive"}`)}
+			})
+			job := upstreamJobs(t, tc.name, framework.NewArtifacts(t))[0]
+			job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+			job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+			create(t, ctx, job)
+			id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			vertex := simJob(fd, id).Vertices[0].ID
+			overrides := `"flinkConfiguration":{"pipeline.jobvertex-parallelism-overrides":"` + vertex + `:2"}`
+			if tc.inFlight {
+				sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: 2 * time.Second})
+				patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":5}}}`)
+				waitJob(t, job, "the manual savepoint in flight", func(j *v1beta1.FlinkSessionJob) bool {
+					info := j.Status.JobStatus.SavepointInfo
+					return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerManual
+				})
+				patchJob(t, job, `{"spec":{`+overrides+`}}`)
+			} else {
+				patchJob(t, job, `{"spec":{"job":{"savepointTriggerNonce":5},`+overrides+`}}`)
+			}
+			got := waitJob(t, job, "the savepoint completed and the overrides recorded", func(j *v1beta1.FlinkSessionJob) bool {
+				return runningJob(j) && j.Status.ObservedGeneration == j.Generation && manualNonce(j, false) != nil &&
+					strings.Contains(j.Status.ReconciliationStatus.LastReconciledSpec, vertex+":2")
+			})
+			after := awaitVertex(t, fd, id, vertex, 2)
+			if n := manualNonce(got, false); *n != 5 || got.Status.JobStatus.JobID != id {
+				t.Errorf("manual savepoint nonce %d, job %s: want 5, the job %s rescaled in place", *n, got.Status.JobStatus.JobID, id)
+			}
+			if after.SavepointTriggers != 1 || after.Rescales != 1 || !problem.Decode(got.Status.Error).IsZero() {
+				t.Errorf("%d savepoint triggers, %d rescales, error %q: want the nonce's one savepoint, one rescale, no error", after.SavepointTriggers, after.Rescales, got.Status.Error)
+			}
+		})
 	}
 }

@@ -170,14 +170,22 @@ func (m fakeMember) GetAPIReader() client.Reader                  { return m.c }
 func (m fakeMember) GetConfig() *rest.Config                      { return &rest.Config{} }
 func (m fakeMember) GetEventRecorder(string) events.EventRecorder { return m.events }
 
-// fakeJobManager answers the resource requirements calls; cutShort ends
-// the reconcile's context during the first, as a deadline passing.
+// fakeJobManager answers the resource requirements calls and savepoint
+// polls; cutShort ends the reconcile's context during the first, as a
+// deadline passing.
 type fakeJobManager struct {
 	flinkrest.Client // every other method panics
 	requirements     map[string]flinkrest.VertexParallelism
 	cutShort         context.CancelFunc
 	calls            []string
 	sent             map[string]flinkrest.VertexParallelism
+	// savepoint answers SavepointStatus.
+	savepoint flinkrest.OperationStatus
+}
+
+func (f *fakeJobManager) SavepointStatus(context.Context, string, string) (flinkrest.OperationStatus, error) {
+	f.calls = append(f.calls, "SavepointStatus")
+	return f.savepoint, nil
 }
 
 func (f *fakeJobManager) ResourceRequirements(ctx context.Context, _ string) (map[string]flinkrest.VertexParallelism, error) {
@@ -221,16 +229,7 @@ func TestSessionJobScaledInPlace(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := inPlaceJob(t, overridesConf(vertexA+":4", ""), overridesConf(vertexA+":2", ""), `{"jobmanager.scheduler":"adaptive"}`, nil)
-			scheme := runtime.NewScheme()
-			if err := v1beta1.AddToScheme(scheme); err != nil {
-				t.Fatal(err)
-			}
-			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(s.job.DeepCopy()).WithStatusSubresource(&v1beta1.FlinkSessionJob{}).Build()
-			if err := c.Get(context.Background(), client.ObjectKeyFromObject(s.job), s.job); err != nil {
-				t.Fatal(err)
-			}
-			rec := events.NewFakeRecorder(10)
-			s.cluster, s.written = fakeMember{c: c, events: rec}, s.job.DeepCopy()
+			rec := onFakeMember(t, s)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			jm := &fakeJobManager{requirements: tc.current}
@@ -243,6 +242,70 @@ func TestSessionJobScaledInPlace(t *testing.T) {
 				t.Fatalf("rescale: %v after calls %v, want calls %v", err, jm.calls, tc.calls)
 			}
 			checkRescaled(t, s, want, jm, rec, tc.recorded)
+		})
+	}
+}
+
+// onFakeMember puts s's job on a member of controller-runtime's fake
+// client, whose events it returns.
+func onFakeMember(t *testing.T, s *state) *events.FakeRecorder {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := v1beta1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(s.job.DeepCopy()).WithStatusSubresource(&v1beta1.FlinkSessionJob{}).Build()
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(s.job), s.job); err != nil {
+		t.Fatal(err)
+	}
+	rec := events.NewFakeRecorder(10)
+	s.cluster, s.written = fakeMember{c: c, events: rec}, s.job.DeepCopy()
+	return rec
+}
+
+// TestSessionJobRescaleWaitsForAPendingSavepoint: an overrides-only
+// change while a manual or periodic savepoint is under way follows the
+// savepoint first, as an upgrade does (followPendingSavepoint) and as
+// upstream's readyToReconcile holds every spec change: a rescale in place
+// would restart the job's tasks and abort it. In progress, nothing is
+// sent and the change waits, unrecorded; completed, the savepoint is
+// recorded (with its nonce) and the job rescaled in the same reconcile.
+// Before, the job was rescaled while the savepoint was in flight.
+func TestSessionJobRescaleWaitsForAPendingSavepoint(t *testing.T) {
+	requirements := map[string]flinkrest.VertexParallelism{vertexA: {LowerBound: 1, UpperBound: 2}, vertexB: {LowerBound: 1, UpperBound: 2}}
+	for _, tc := range []struct {
+		name     string
+		kind     v1beta1.SnapshotTriggerType
+		op       flinkrest.OperationStatus
+		calls    []string
+		rescaled bool
+	}{
+		{"manual savepoint in progress", v1beta1.TriggerManual, flinkrest.OperationStatus{}, []string{"SavepointStatus"}, false},
+		{"periodic savepoint in progress", v1beta1.TriggerPeriodic, flinkrest.OperationStatus{}, []string{"SavepointStatus"}, false},
+		{"manual savepoint completed", v1beta1.TriggerManual, flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"},
+			[]string{"SavepointStatus", "ResourceRequirements", "UpdateResourceRequirements"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := inPlaceJob(t, overridesConf(vertexA+":4", ""), overridesConf(vertexA+":2", ""), `{"jobmanager.scheduler":"adaptive"}`, nil)
+			s.job.Spec.Job.SavepointTriggerNonce, s.last.Job.SavepointTriggerNonce = ptr.To[int64](5), ptr.To[int64](5)
+			triggered := time.Now().UnixMilli()
+			pending := s.job.Status.JobStatus.SavepointInfo
+			pending.TriggerID, pending.TriggerType, pending.TriggerTimestamp = "t1", tc.kind, &triggered
+			onFakeMember(t, s)
+			jm := &fakeJobManager{requirements: requirements, savepoint: tc.op}
+			err := (&Reconciler{Now: time.Now}).reconcileSpec(context.Background(), s, jm)
+			if (err == nil) != tc.rescaled || !slices.Equal(jm.calls, tc.calls) {
+				t.Fatalf("reconcile: %v after calls %v, want calls %v", err, jm.calls, tc.calls)
+			}
+			got := &s.job.Status
+			if recorded := strings.Contains(got.ReconciliationStatus.LastReconciledSpec, vertexA+":4"); recorded != tc.rescaled || (got.ObservedGeneration == s.job.Generation) != tc.rescaled {
+				t.Errorf("new spec recorded %v (observed generation %d), want %v", recorded, got.ObservedGeneration, tc.rescaled)
+			}
+			info := got.JobStatus.SavepointInfo
+			last := info.LastSavepoint
+			if done := last != nil && last.Location == tc.op.Location && ptr.Deref(last.TriggerNonce, 0) == 5; done != tc.op.Done || (info.TriggerID == "") != tc.op.Done {
+				t.Errorf("savepoint info %+v: want completed %v", info, tc.op.Done)
+			}
 		})
 	}
 }
