@@ -137,3 +137,56 @@ func checkUpgraded(t *testing.T, ctx context.Context, fd, got *v1beta1.FlinkDepl
 		}
 	}
 }
+
+// TestInPlaceScalingAfterAManualSavepoint: a manual savepoint
+// (savepointTriggerNonce) asked for in the same edit as a change of the
+// parallelism overrides, or with the change coming while it is in flight,
+// completes, recorded with its nonce after its one trigger, and the job
+// is rescaled in place (its id kept): the reconcile that triggers the
+// savepoint ends there, and the plan holds a spec change while a manual
+// savepoint is under way (plan.Next). The simulator, as Flink, fails a
+// savepoint in flight when a rescale restarts the job's tasks, so a
+// rescale that did not wait would show (TestSteps pins the order).
+func TestInPlaceScalingAfterAManualSavepoint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inFlight bool // the overrides change comes while the savepoint is in flight
+	}{{"inplace-nonce", false}, {"inplace-nonce-inflight", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			fd := haExample(t, tc.name, v1beta1.UpgradeModeSavepoint)
+			withoutHA(fd)
+			fd = deployRunning(t, ctx, withSettings(fd, `"jobmanager.scheduler":"adaptive"`))
+			before := simJob(fd)
+			sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: 2 * time.Second})
+			vertex := before.Vertices[0].ID
+			overrides := `"flinkConfiguration":{"pipeline.jobvertex-parallelism-overrides":"` + vertex + `:4"}`
+			if tc.inFlight {
+				patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":5}}}`)
+				waitFor(t, ctx, fd, time.Minute, "the manual savepoint in flight", func(got *v1beta1.FlinkDeployment) bool {
+					info := got.Status.JobStatus.SavepointInfo
+					return info != nil && info.TriggerID != "" && info.TriggerType == v1beta1.TriggerManual
+				})
+				patchSpec(t, ctx, fd, `{"spec":{`+overrides+`}}`)
+			} else {
+				patchSpec(t, ctx, fd, `{"spec":{"job":{"savepointTriggerNonce":5},`+overrides+`}}`)
+			}
+			got := waitFor(t, ctx, fd, 2*time.Minute, "the savepoint completed and the override deployed", func(got *v1beta1.FlinkDeployment) bool {
+				info := got.Status.JobStatus.SavepointInfo
+				return running(got) && got.Status.ObservedGeneration == got.Generation && info != nil && info.LastSavepoint != nil &&
+					strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, vertex+":4")
+			})
+			after := awaitVertexParallelism(t, ctx, fd, vertex, 4)
+			last := got.Status.JobStatus.SavepointInfo.LastSavepoint
+			if last.TriggerType != v1beta1.TriggerManual || last.TriggerNonce == nil || *last.TriggerNonce != 5 || last.Location == "" {
+				t.Errorf("last savepoint %+v: want the manual one of nonce 5", last)
+			}
+			if after.ID != before.ID || after.SavepointTriggers != 1 || after.Rescales != 1 || got.Status.Error != "" {
+				t.Errorf("job %s (was %s), %d savepoint triggers, %d rescales, error %q: want the same job, one savepoint, one rescale, no error",
+					after.ID, before.ID, after.SavepointTriggers, after.Rescales, got.Status.Error)
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ import (
 // are no change; a removed override cannot be made in place; overrides of
 // vertices the job lacks are left out of the update.
 func TestRescaled(t *testing.T) {
-	const a, b = "bc764cd8ddf7a0cff126f51c16239658", "0a448493b4782967b150582570326227"
+	const a, b = vertexA, vertexB
 	p := func(lower, upper int32) flinkrest.VertexParallelism {
 		return flinkrest.VertexParallelism{LowerBound: lower, UpperBound: upper}
 	}
@@ -74,12 +74,18 @@ func TestInPlaceSteps(t *testing.T) {
 	}
 }
 
+// Two job vertex ids, as Flink writes them.
+const vertexA, vertexB = "bc764cd8ddf7a0cff126f51c16239658", "0a448493b4782967b150582570326227"
+
+// overridesSpec is a savepoint-mode spec run by the adaptive scheduler
+// with the parallelism overrides o.
+func overridesSpec(o string) *v1beta1.FlinkDeploymentSpec {
+	return stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"jobmanager.scheduler":"adaptive","pipeline.jobvertex-parallelism-overrides":"`+o+`",`, 1))
+}
+
 func inPlaceStepCases() []stepCase {
-	const a, b = "bc764cd8ddf7a0cff126f51c16239658", "0a448493b4782967b150582570326227"
-	overrides := func(o string) *v1beta1.FlinkDeploymentSpec {
-		return stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", `{"jobmanager.scheduler":"adaptive","pipeline.jobvertex-parallelism-overrides":"`+o+`",`, 1))
-	}
-	last, scaled := overrides(a+":2"), overrides(a+":4")
+	const a, b = vertexA, vertexB
+	last, scaled := overridesSpec(a+":2"), overridesSpec(a+":4")
 	p := func(lower, upper int32) flinkrest.VertexParallelism {
 		return flinkrest.VertexParallelism{LowerBound: lower, UpperBound: upper}
 	}

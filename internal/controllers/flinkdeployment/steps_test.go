@@ -626,19 +626,57 @@ func lostTriggerStepCases() []stepCase {
 // runs in the reconcile that completes the savepoint.
 func heldSpecChangeStepCases() []stepCase {
 	stateless := stepSpec(v1beta1.UpgradeModeStateless, `{}`)
+	withNonce := func(spec *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
+		spec.Job.SavepointTriggerNonce = ptrInt64(7)
+		return spec
+	}
+	scaled, upgraded := withNonce(overridesSpec(vertexA+":4")), withNonce(changedParallelism(overridesSpec(vertexA+":2")))
+	requirements := map[string]flinkrest.VertexParallelism{vertexA: {LowerBound: 1, UpperBound: 2}, vertexB: {LowerBound: 1, UpperBound: 2}}
 	return []stepCase{
+		{name: "a savepoint nonce beside an in-place rescale: the savepoint is triggered and the reconcile ends, the rescale waits", spec: scaled, last: overridesSpec(vertexA + ":2"),
+			status: runningJob, jobRuns: true, flink: fakeFlink{requirements: requirements}, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: heldFor(vertexA+":2", 2)},
+		{name: "a savepoint nonce beside an upgrade: the savepoint is triggered and the reconcile ends, the upgrade waits", spec: upgraded, last: overridesSpec(vertexA + ":2"),
+			status: runningJob, jobRuns: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: heldFor(vertexA+":2", 2)},
+		{name: "an in-place rescale that waited for a manual savepoint goes on in the reconcile that completes it", spec: scaled, last: withNonce(overridesSpec(vertexA + ":2")), jobRuns: true,
+			status: manualSavepointPending, flink: fakeFlink{requirements: requirements, savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"}},
+			wantCalls: []string{"SavepointStatus", "ResourceRequirements", "UpdateResourceRequirements"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if last := got.Status.JobStatus.SavepointInfo.LastSavepoint; last == nil || last.Location != "file:///sp/manual-1" || !strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, vertexA+":4") {
+					t.Errorf("last savepoint %+v, reconciled %s: want the manual savepoint, then the rescale recorded", last, got.Status.ReconciliationStatus.LastReconciledSpec)
+				}
+			}},
 		{name: "a spec change that waited for a manual savepoint goes on in the reconcile that completes it", spec: changedParallelism(stateless), last: stateless, jobRuns: true,
-			status: func(st *v1beta1.FlinkDeploymentStatus) {
-				runningJob(st)
-				ms := time.Now().UnixMilli()
-				st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerManual, TriggerTimestamp: &ms}
-			},
-			flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"}}, wantCalls: []string{"SavepointStatus", "CancelJob"},
+			status: manualSavepointPending,
+			flink:  fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"}}, wantCalls: []string{"SavepointStatus", "CancelJob"},
 			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
 				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
 					t.Errorf("the upgrade did not run after the savepoint: %+v", got.Status.ReconciliationStatus)
 				}
 			}},
+	}
+}
+
+// manualSavepointPending is a running job whose manual savepoint,
+// triggered now, is under way.
+func manualSavepointPending(st *v1beta1.FlinkDeploymentStatus) {
+	runningJob(st)
+	ms := time.Now().UnixMilli()
+	st.JobStatus.SavepointInfo = &v1beta1.SavepointInfo{TriggerID: "t1", TriggerType: v1beta1.TriggerManual, TriggerTimestamp: &ms}
+}
+
+// heldFor checks a spec change held for the manual savepoint of nonce 7
+// just triggered: the nonce recorded with the trigger, the spec otherwise
+// as before (overrides, parallelism), DEPLOYED, the job kept.
+func heldFor(overrides string, parallelism int32) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+	return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+		last, info := reconciledSpec(t, got), got.Status.JobStatus.SavepointInfo
+		if info == nil || info.TriggerID == "" || info.TriggerType != v1beta1.TriggerManual || !v1beta1.EqualNonce(last.Job.SavepointTriggerNonce, ptrInt64(7)) {
+			t.Errorf("savepoint %+v, recorded nonce %v: want the manual savepoint of nonce 7 under way", info, last.Job.SavepointTriggerNonce)
+		}
+		if !strings.Contains(got.Status.ReconciliationStatus.LastReconciledSpec, overrides) || last.Job.Parallelism != parallelism ||
+			got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || !jobManagerExists(t, c) {
+			t.Errorf("reconciliation %+v: want the change held", got.Status.ReconciliationStatus)
+		}
 	}
 }
 
