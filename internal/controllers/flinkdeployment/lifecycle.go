@@ -45,19 +45,11 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		})
 		log.FromContext(ctx).V(1).Info("reconcile step", "step", p.Step)
 		if p.SnapshotsFirst {
-			// Manual savepoints and checkpoints compare the nonce with the
-			// last reconciled spec, so they run before it is recorded.
-			held := p.Step == plan.Steady && savepointPending(&s.fd.Status)
-			if err := r.manualSavepoint(ctx, s); err != nil {
+			again, err := r.snapshotsFirst(ctx, s, p)
+			if err != nil {
 				return err
 			}
-			if err := r.manualCheckpoint(ctx, s); err != nil {
-				return err
-			}
-			if held && !savepointPending(&s.fd.Status) && plan.Changed(&s.fd.Spec, s.lastSpec) {
-				// The spec change waited for that savepoint: it goes on
-				// now, not a reconcile interval later under an
-				// observedGeneration that claims it was seen.
+			if again {
 				continue
 			}
 		}
@@ -103,6 +95,27 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *state) error {
 		}
 	}
 	return fmt.Errorf("the reconcile did not settle within %d steps", maxStepsPerReconcile)
+}
+
+// snapshotsFirst runs the manual snapshots before step p: they compare
+// the nonce with the last reconciled spec, so they run before it is
+// recorded. again says the step is to be planned again: a spec change
+// that waited for a savepoint that just ended goes on now, not a reconcile
+// interval later under an observedGeneration that claims it was seen. A
+// spec change that goes ahead of a savepoint under way
+// (plan.AheadOfSavepoint) looks at it once: completed, it is recorded;
+// still in progress, the step runs anyway.
+func (r *Reconciler) snapshotsFirst(ctx context.Context, s *state, p plan.Plan) (again bool, err error) {
+	pending := savepointPending(&s.fd.Status)
+	held := p.Step == plan.Steady && pending
+	ahead := pending && plan.AheadOfSavepoint(&s.fd.Spec, s.lastSpec)
+	if err := r.manualSavepoint(ctx, s); err != nil && (!ahead || !errors.Is(err, ErrSavepointInProgress)) {
+		return false, err
+	}
+	if err := r.manualCheckpoint(ctx, s); err != nil {
+		return false, err
+	}
+	return held && !savepointPending(&s.fd.Status) && plan.Changed(&s.fd.Spec, s.lastSpec), nil
 }
 
 // clearEndedWaits ends the stall reports of waits that are over before
@@ -270,6 +283,9 @@ func (r *Reconciler) cancelForLastState(ctx context.Context, s *state) error {
 	if err := confirmCurrent(ctx, s, "cancelling the job"); err != nil {
 		return err
 	}
+	if err := r.supersedePendingSavepoint(ctx, s); err != nil {
+		return err
+	}
 	jm, err := r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd)
 	if err != nil {
 		return err
@@ -341,6 +357,9 @@ func (r *Reconciler) runUpgradeStep(ctx context.Context, s *state, p plan.Plan) 
 		return true, r.persist(ctx, s)
 	case plan.TriggerSavepoint:
 		s.clear(problem.UpgradeBlocked)
+		if err := r.supersedePendingSavepoint(ctx, s); err != nil {
+			return false, err
+		}
 		return false, r.triggerSavepoint(ctx, s, v1beta1.TriggerUpgrade, true)
 	case plan.ManualRestore:
 		// Without HA metadata the new cluster would start empty: refused,
@@ -411,6 +430,9 @@ func (r *Reconciler) deployAndRecord(ctx context.Context, s *state, p plan.Plan,
 // ends.
 func (r *Reconciler) deleteOldCluster(ctx context.Context, s *state, p plan.Plan) error {
 	s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked)
+	if err := r.supersedePendingSavepoint(ctx, s); err != nil {
+		return err
+	}
 	if p.Fallback {
 		r.event(s, corev1.EventTypeWarning, "UpgradeFallback", "Job is "+string(s.fd.Status.JobStatus.State)+"; upgrading from the latest checkpoint in the HA metadata")
 	}

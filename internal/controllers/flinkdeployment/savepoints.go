@@ -61,6 +61,74 @@ func (r *Reconciler) manualSavepoint(ctx context.Context, s *state) error {
 	return r.triggerSavepoint(ctx, s, v1beta1.TriggerManual, false)
 }
 
+// ErrSavepointInProgress is the error, wrapped in a waiting one, of a
+// savepoint Flink reports still in progress when it is followed: what a
+// spec change that does not wait for it
+// (kubernetes.operator.job.upgrade.ignore-pending-savepoint) goes ahead
+// of, for FlinkDeployments and session jobs alike.
+var ErrSavepointInProgress = errors.New("savepoint in progress")
+
+// ReasonSavepointSuperseded is the Warning event of a manual or periodic
+// savepoint whose trigger is dropped because an upgrade that went ahead of
+// it (SupersededSavepoint) replaces its job.
+const ReasonSavepointSuperseded = "SavepointSuperseded"
+
+// SupersededSavepoint is what one last look at the manual or periodic
+// savepoint of info says when an upgrade that went ahead of it
+// (kubernetes.operator.job.upgrade.ignore-pending-savepoint) is about to
+// replace its job (stop it with its own savepoint, cancel it or delete
+// its cluster): op and err are Flink's answer for its trigger. A
+// savepoint completed is loc, to record as any other; otherwise msg
+// says why its trigger is dropped (ReasonSavepointSuperseded): the job
+// it is taken of goes, and no later reconcile would follow it. As
+// upstream, whose upgrade savepoint resets the trigger.
+func SupersededSavepoint(info *v1beta1.SavepointInfo, op flinkrest.OperationStatus, err error) (loc, msg string) {
+	if err == nil && op.Done && op.Failure == "" {
+		return op.Location, ""
+	}
+	outcome := "still in progress"
+	switch {
+	case err != nil:
+		outcome = "Flink could not say how it went: " + boundedtext.Quote(err.Error(), maxCauseLength)
+	case op.Done:
+		outcome = "failed: " + boundedtext.Quote(op.Failure, maxCauseLength)
+	}
+	return "", fmt.Sprintf("The %s savepoint (trigger %s), %s, is given up: the spec change went ahead of it (%s) and replaces the job, "+
+		"so nothing follows it any more; should it still complete, its files are not in the savepoint history",
+		strings.ToLower(string(info.TriggerType)), info.TriggerID, outcome, flinkconf.KeyIgnorePendingSavepoint)
+}
+
+// supersedePendingSavepoint ends the manual or periodic savepoint still
+// pending when the upgrade of a spec change that went ahead of it
+// (plan.AheadOfSavepoint) acts on the job (SupersededSavepoint): recorded
+// when Flink reports it completed, else its trigger dropped and said; the
+// status is persisted before the job is touched. Nothing else has such a
+// trigger at that point: a spec change that waits for it (the default)
+// never begins with one, and a restart (the spec unchanged) is left as it
+// was.
+func (r *Reconciler) supersedePendingSavepoint(ctx context.Context, s *state) error {
+	st := &s.fd.Status
+	if !savepointPending(st) || s.lastSpec == nil || !plan.Changed(&s.fd.Spec, s.lastSpec) {
+		return nil
+	}
+	info := st.JobStatus.SavepointInfo
+	var op flinkrest.OperationStatus
+	var jm flinkrest.Client
+	err := errors.New(triggerLost(s))
+	if err.Error() == "" {
+		if jm, err = r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd); err == nil {
+			op, err = jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
+		}
+	}
+	if loc, msg := SupersededSavepoint(info, op, err); loc != "" {
+		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint completed: "+r.completeSavepoint(ctx, s, jm, info, loc))
+	} else {
+		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
+		r.event(s, corev1.EventTypeWarning, ReasonSavepointSuperseded, msg)
+	}
+	return r.persist(ctx, s)
+}
+
 // savepointPending reports a manual or periodic savepoint under way, the
 // kind a spec change waits for.
 func savepointPending(st *v1beta1.FlinkDeploymentStatus) bool {
@@ -226,7 +294,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.
 		return r.abortUpgrade(ctx, s, kind, err)
 	}
 	r.event(s, corev1.EventTypeNormal, "SavepointTriggered", fmt.Sprintf("%s savepoint triggered", info.TriggerType))
-	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+	return requeue.Waiting(ErrSavepointInProgress, r.Options.ProgressCheckInterval)
 }
 
 // newTriggerID is a random Flink trigger id: 16 bytes in hex.
@@ -281,7 +349,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, info *v1beta1.
 		if p := r.snapshotStalled(s, false, info.TriggerType, info.TriggerTimestamp); !p.IsZero() {
 			s.report(p)
 		}
-		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+		return "", requeue.Waiting(ErrSavepointInProgress, r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if kind == v1beta1.TriggerManual && r.withinGrace(s, info.TriggerTimestamp, flinkconf.KeySavepointGracePeriod) {
 			r.event(s, corev1.EventTypeWarning, "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxCauseLength))

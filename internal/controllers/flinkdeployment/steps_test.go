@@ -350,6 +350,7 @@ func TestSteps(t *testing.T) {
 		rolledBackSnapshotStepCases(t),
 		ignoredChangeStepCases(t),
 		pendingNonceStepCases(t),
+		aheadOfSavepointStepCases(),
 	) {
 		t.Run(tc.name, func(t *testing.T) { runStepCase(t, tc) })
 	}
@@ -1143,5 +1144,64 @@ func pendingNonceStepCases(t *testing.T) []stepCase {
 			status: runningJob, jobRuns: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: recorded(ptrInt64(7), v1beta1.ReconciliationDeployed, true)},
 		{name: "rolled back, job running: a new savepoint nonce is taken, still rolled back", spec: nonces(base, ptrInt64(7), nil), last: base,
 			status: rolledBack, jobRuns: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: recorded(ptrInt64(7), v1beta1.ReconciliationRolledBack, true)},
+	}
+}
+
+// aheadOfSavepointStepCases: with
+// kubernetes.operator.job.upgrade.ignore-pending-savepoint on, a spec
+// change goes ahead of a manual or periodic savepoint in progress, as
+// upstream's readyToReconcile lets it: the savepoint is looked at once,
+// then again when the upgrade is about to replace the job; one completed
+// is recorded, one still in progress has its trigger dropped (the
+// upgrade's stop-with-savepoint takes its place, or the job it is taken of
+// is cancelled). Off, the default, the change waits for it. Before, the
+// change waited either way.
+func aheadOfSavepointStepCases() []stepCase {
+	const on = `"kubernetes.operator.job.upgrade.ignore-pending-savepoint":"true",`
+	savepoint := stepSpec(v1beta1.UpgradeModeSavepoint, strings.Replace(stepHAConf, "{", "{"+on, 1))
+	stateless := stepSpec(v1beta1.UpgradeModeStateless, `{`+strings.TrimSuffix(on, ",")+`}`)
+	periodicPending := func(st *v1beta1.FlinkDeploymentStatus) {
+		manualSavepointPending(st)
+		st.JobStatus.SavepointInfo.TriggerType = v1beta1.TriggerPeriodic
+	}
+	trigger := func(kind v1beta1.SnapshotTriggerType, history ...string) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+			info := got.Status.JobStatus.SavepointInfo
+			var kept []string
+			for _, sp := range info.SavepointHistory {
+				kept = append(kept, sp.Location)
+			}
+			if info.TriggerType != kind || (kind == "") != (info.TriggerID == "") || (kind == v1beta1.TriggerUpgrade && info.TriggerID == "t1") || !slices.Equal(kept, history) {
+				t.Errorf("savepoint info %+v: want a %q trigger pending, history %v", info, kind, history)
+			}
+		}
+	}
+	return []stepCase{
+		{name: "ignore-pending-savepoint on: a savepoint upgrade goes ahead of a manual savepoint in progress, its stop-with-savepoint taking the trigger's place", spec: changedParallelism(savepoint), last: savepoint,
+			status: manualSavepointPending, jobRuns: true, wantErr: "waiting", wantCalls: []string{"SavepointStatus", "SavepointStatus", "StopWithSavepoint"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				trigger(v1beta1.TriggerUpgrade)(t, got, c)
+				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationUpgrading || !jobManagerExists(t, c) {
+					t.Errorf("reconciliation %+v: want the upgrade under way", got.Status.ReconciliationStatus)
+				}
+			}},
+		{name: "ignore-pending-savepoint on: a stateless upgrade goes ahead of a periodic savepoint in progress, its trigger dropped with the job", spec: changedParallelism(stateless), last: stateless,
+			status: periodicPending, jobRuns: true, wantCalls: []string{"SavepointStatus", "SavepointStatus", "CancelJob"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				trigger("")(t, got, c)
+				if got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 3 {
+					t.Errorf("reconciliation %+v: want the upgrade deployed", got.Status.ReconciliationStatus)
+				}
+			}},
+		{name: "ignore-pending-savepoint on: a manual savepoint found completed is recorded, then the upgrade stops the job with its own", spec: changedParallelism(savepoint), last: savepoint,
+			status: manualSavepointPending, jobRuns: true, flink: fakeFlink{savepoint: flinkrest.OperationStatus{Done: true, Location: "file:///sp/manual-1"}},
+			wantErr: "waiting", wantCalls: []string{"SavepointStatus", "StopWithSavepoint"}, check: trigger(v1beta1.TriggerUpgrade, "file:///sp/manual-1")},
+		{name: "ignore-pending-savepoint off: a spec change waits for a manual savepoint in progress", spec: changedParallelism(stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf)), last: stepSpec(v1beta1.UpgradeModeSavepoint, stepHAConf),
+			status: manualSavepointPending, jobRuns: true, wantErr: "waiting", wantCalls: []string{"SavepointStatus"},
+			check: func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+				if info := got.Status.JobStatus.SavepointInfo; info.TriggerID != "t1" || got.Status.ReconciliationStatus.State != v1beta1.ReconciliationDeployed || reconciledSpec(t, got).Job.Parallelism != 2 {
+					t.Errorf("savepoint %+v, reconciliation %+v: want the change held for the savepoint", info, got.Status.ReconciliationStatus)
+				}
+			}},
 	}
 }

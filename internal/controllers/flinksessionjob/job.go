@@ -244,10 +244,16 @@ func (r *Reconciler) continueUpgrade(ctx context.Context, s *state, jm flinkrest
 // when an upgrade starts to its end, recorded in the history (and so
 // trimmed and disposed of in its turn), before the upgrade's trigger takes
 // its place. One of a job the session cluster does not know never comes.
+// With kubernetes.operator.job.upgrade.ignore-pending-savepoint (the
+// job's configuration, else its session cluster's, else the member's
+// default), as upstream's readyToReconcile and a FlinkDeployment's
+// plan.AheadOfSavepoint, it is looked at once and not waited for: still in
+// progress, the change goes ahead, and the upgrade gives it up when it
+// stops the job (supersedePendingSavepoint).
 func (r *Reconciler) followPendingSavepoint(ctx context.Context, s *state, jm flinkrest.Client) error {
 	info := s.job.Status.JobStatus.SavepointInfo
 	switch {
-	case info == nil || info.TriggerID == "" || info.TriggerType == v1beta1.TriggerUpgrade:
+	case !savepointPending(s):
 		return nil
 	case s.missing:
 		info.TriggerID, info.TriggerType, info.TriggerTimestamp = "", "", nil
@@ -258,7 +264,41 @@ func (r *Reconciler) followPendingSavepoint(ctx context.Context, s *state, jm fl
 	if err == nil {
 		r.event(s, "Normal", "SavepointCompleted", strings.ToLower(string(kind))+" savepoint completed: "+loc)
 	}
+	if ahead, _ := flinkconf.Bool(s.setting(flinkconf.KeyIgnorePendingSavepoint)); ahead && errors.Is(err, flinkdeployment.ErrSavepointInProgress) {
+		return nil
+	}
 	return err
+}
+
+// savepointPending reports a manual or periodic savepoint under way.
+func savepointPending(s *state) bool {
+	info := s.job.Status.JobStatus.SavepointInfo
+	return info != nil && info.TriggerID != "" && info.TriggerType != v1beta1.TriggerUpgrade
+}
+
+// supersedePendingSavepoint ends the manual or periodic savepoint still
+// pending when the upgrade, gone ahead of it
+// (kubernetes.operator.job.upgrade.ignore-pending-savepoint), stops the
+// job, as a FlinkDeployment's does (flinkdeployment.SupersededSavepoint):
+// recorded when Flink reports it completed, else its trigger dropped and
+// said, persisted before the job is touched. Without the setting the
+// upgrade has waited for it: nothing is pending here.
+func (r *Reconciler) supersedePendingSavepoint(ctx context.Context, s *state, jm flinkrest.Client) error {
+	if !savepointPending(s) {
+		return nil
+	}
+	js := &s.job.Status.JobStatus
+	op, err := jm.SavepointStatus(ctx, js.JobID, js.SavepointInfo.TriggerID)
+	if loc, msg := flinkdeployment.SupersededSavepoint(js.SavepointInfo, op, err); loc != "" {
+		if err := r.completeSavepoint(ctx, s, jm, loc); err != nil {
+			return err
+		}
+		r.event(s, "Normal", "SavepointCompleted", "savepoint completed: "+loc)
+	} else {
+		js.SavepointInfo.TriggerID, js.SavepointInfo.TriggerType, js.SavepointInfo.TriggerTimestamp = "", "", nil
+		r.event(s, "Warning", flinkdeployment.ReasonSavepointSuperseded, msg)
+	}
+	return r.persist(ctx, s)
 }
 
 // specChangedText says what a spec change does first: stop the job, or
@@ -296,6 +336,9 @@ func upgradeMode(spec *v1beta1.FlinkSessionJobSpec) v1beta1.UpgradeMode {
 // hears of it, then polled until its path is recorded.
 func (r *Reconciler) stop(ctx context.Context, s *state, jm flinkrest.Client) error {
 	js := &s.job.Status.JobStatus
+	if err := r.supersedePendingSavepoint(ctx, s, jm); err != nil {
+		return err
+	}
 	cancel, what := upgradeMode(&s.job.Spec) == v1beta1.UpgradeModeStateless, statelessUpgrade
 	if redeploying(s) {
 		// The state comes from initialSavepointPath: nothing to keep.
@@ -382,7 +425,7 @@ func (r *Reconciler) pollSavepoint(ctx context.Context, s *state, jm flinkrest.C
 		return "", fmt.Errorf("savepoint of job %s: %w", js.JobID, err)
 	case !op.Done:
 		r.reportSavepointStalled(s)
-		return "", requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+		return "", requeue.Waiting(flinkdeployment.ErrSavepointInProgress, r.Options.ProgressCheckInterval)
 	case op.Failure != "":
 		if info.TriggerType == v1beta1.TriggerManual && snapshots.WithinGrace(s.setting, flinkconf.KeySavepointGracePeriod, info.TriggerTimestamp, r.now()) {
 			r.event(s, "Warning", "SavepointError", "Savepoint failed within its trigger grace period, retrying: "+boundedtext.Quote(op.Failure, maxQuotedCause))
@@ -511,7 +554,7 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, jm flinkrest.C
 	if err != nil && flinkrest.KindOf(err) != flinkrest.KindTimeout {
 		return r.savepointFailed(s, err.Error())
 	}
-	return requeue.Waiting(errors.New("savepoint in progress"), r.Options.ProgressCheckInterval)
+	return requeue.Waiting(flinkdeployment.ErrSavepointInProgress, r.Options.ProgressCheckInterval)
 }
 
 // submit records the spec with a new job id chosen by the hub (persisted

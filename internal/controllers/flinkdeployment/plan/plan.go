@@ -244,7 +244,7 @@ func Next(in Input) Plan {
 		// planned here, since they would deploy the failed spec.
 		return Plan{Step: Steady, SnapshotsFirst: true}
 	}
-	if Changed(spec, last) && snapshotPending(st) && !SettingOn(last, flinkconf.KeyIgnorePendingSavepoint) {
+	if Changed(spec, last) && snapshotPending(st) && !AheadOfSavepoint(spec, last) {
 		// As upstream: a spec change waits for a manual or periodic
 		// savepoint under way (followed meanwhile), unless
 		// kubernetes.operator.job.upgrade.ignore-pending-savepoint.
@@ -574,6 +574,15 @@ func capture(in Input, redeploy bool) Plan {
 		return p
 	}
 	return Plan{Step: Blocked}
+}
+
+// AheadOfSavepoint reports a spec change that does not wait for a manual
+// or periodic savepoint under way, as upstream's readyToReconcile lets it
+// with kubernetes.operator.job.upgrade.ignore-pending-savepoint (of the
+// last reconciled spec): the savepoint is looked at once, not waited for,
+// and the change's steps run.
+func AheadOfSavepoint(spec, last *v1beta1.FlinkDeploymentSpec) bool {
+	return last != nil && Changed(spec, last) && SettingOn(last, flinkconf.KeyIgnorePendingSavepoint)
 }
 
 // snapshotPending reports a manual or periodic savepoint under way.
