@@ -43,21 +43,18 @@ func (r *Reconciler) manualCheckpoint(ctx context.Context, s *state) error {
 	return r.triggerCheckpoint(ctx, s, v1beta1.TriggerManual, nil)
 }
 
-// deployedVersion is the Flink version of the running cluster: the last
-// reconciled spec's, else the spec's.
+// deployedVersion is the Flink version of the running cluster
+// (runningSpec's).
 func deployedVersion(s *state) v1beta1.FlinkVersion {
-	if s.lastSpec != nil {
-		return s.lastSpec.FlinkVersion
-	}
-	return s.fd.Spec.FlinkVersion
+	return runningSpec(s).FlinkVersion
 }
 
 // periodicCheckpoint triggers a checkpoint when
-// kubernetes.operator.periodic.checkpoint.interval (periodicSpec's) has
+// kubernetes.operator.periodic.checkpoint.interval (runningSpec's) has
 // passed since the last periodic one, as upstream does; manualCheckpoint
 // completes it.
 func (r *Reconciler) periodicCheckpoint(ctx context.Context, s *state) error {
-	interval := plan.DurationSetting(periodicSpec(s), flinkconf.KeyPeriodicCheckpointInterval)
+	interval := plan.DurationSetting(runningSpec(s), flinkconf.KeyPeriodicCheckpointInterval)
 	if interval <= 0 {
 		return nil
 	}

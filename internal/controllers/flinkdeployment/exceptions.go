@@ -146,14 +146,10 @@ func exceptionMessage(e api.RootExceptionInfo, lines int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// countSetting reads a whole-number operator setting of the deployed
-// spec, def when unset (the validation refuses what is not a number).
+// countSetting reads a whole-number operator setting of the running
+// spec (runningSpec), def when unset (the validation refuses what is not a number).
 func countSetting(s *state, key string, def int) int {
-	spec := &s.fd.Spec
-	if s.lastSpec != nil {
-		spec = s.lastSpec
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(plan.OperatorSetting(spec, key)))
+	n, err := strconv.Atoi(strings.TrimSpace(plan.OperatorSetting(runningSpec(s), key)))
 	if err != nil || n < 0 {
 		return def
 	}

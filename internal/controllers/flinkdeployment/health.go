@@ -37,11 +37,12 @@ const (
 )
 
 // observeHealth feeds the job's restart and checkpoint counts to the
-// cluster health check, when the deployed spec enables it, keeping the
-// judgment in status.clusterInfo. A JobManager that cannot say is not
+// cluster health check, when the running spec (runningSpec) enables it,
+// keeping the judgment in status.clusterInfo. A JobManager that cannot say is not
 // judged (upstream treats it as a passing problem too).
 func (r *Reconciler) observeHealth(ctx context.Context, s *state, jm flinkrest.Client, jobID string) {
-	if s.lastSpec == nil || !plan.SettingOn(s.lastSpec, flinkconf.KeyHealthCheck) || plan.Ended(&s.fd.Status) {
+	spec := runningSpec(s)
+	if s.lastSpec == nil || !plan.SettingOn(spec, flinkconf.KeyHealthCheck) || plan.Ended(&s.fd.Status) {
 		return
 	}
 	metrics, err := jm.JobMetrics(ctx, jobID, metricFullRestarts, metricNumRestarts, metricCompletedCheckpoints)
@@ -64,7 +65,7 @@ func (r *Reconciler) observeHealth(ctx context.Context, s *state, jm flinkrest.C
 	}
 	now := r.now()
 	observed := clusterhealth.Info{TimeStamp: now.UnixMilli(), NumRestarts: nRestarts, NumCompletedCheckpoints: nCompleted}
-	clusterhealth.Evaluate(s.fd.Status.ClusterInfo, observed, healthSettings(s.lastSpec), now)
+	clusterhealth.Evaluate(s.fd.Status.ClusterInfo, observed, healthSettings(spec), now)
 }
 
 // healthSettings reads the health check's settings and the job's

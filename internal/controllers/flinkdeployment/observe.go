@@ -64,7 +64,7 @@ func (r *Reconciler) observe(ctx context.Context, s *state) error {
 		r.observeUnavailable(ctx, s, dep)
 		return nil
 	}
-	if wait := restReadyWait(dep, s.lastSpec, r.now()); wait > 0 {
+	if wait := restReadyWait(dep, runningSpec(s), r.now()); wait > 0 {
 		// kubernetes.operator.observer.rest-ready.delay: the REST API is
 		// asked only that long after the JobManager became available.
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerDeployedNotReady
@@ -115,7 +115,7 @@ func (r *Reconciler) observeUnavailable(ctx context.Context, s *state, dep *apps
 		s.next = r.Options.ReconcileInterval
 		return
 	}
-	timeout := r.readinessTimeout(s.lastSpec)
+	timeout := r.readinessTimeout(runningSpec(s))
 	if age > timeout {
 		st.JobManagerDeploymentStatus = v1beta1.JobManagerError
 		s.report(problem.New(problem.JobManagerDeploymentFailed,
@@ -377,13 +377,13 @@ func ownedBy(obj metav1.Object, fd *v1beta1.FlinkDeployment) bool {
 	return false
 }
 
-// addTotals adds the deployed spec's total CPU and memory (bytes) to info,
+// addTotals adds the running spec's (runningSpec) total CPU and memory (bytes) to info,
 // as upstream's total-cpu and total-memory.
 func (r *Reconciler) addTotals(s *state, info map[string]string) {
 	if s.lastSpec == nil {
 		return
 	}
-	deployed := &v1beta1.FlinkDeployment{ObjectMeta: s.fd.ObjectMeta, Spec: *s.lastSpec}
+	deployed := &v1beta1.FlinkDeployment{ObjectMeta: s.fd.ObjectMeta, Spec: *runningSpec(s)}
 	conf, err := flinkconf.Build(deployed, deployer.ModeOf(deployed), flinkconf.Restore{})
 	if err != nil {
 		return

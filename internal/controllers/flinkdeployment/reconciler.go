@@ -165,8 +165,8 @@ type state struct {
 	confirmed time.Time
 }
 
-// setting reads an operator setting of the FlinkDeployment's spec.
-func (s *state) setting(key string) string { return plan.OperatorSetting(&s.fd.Spec, key) }
+// setting reads an operator setting of the running spec (runningSpec).
+func (s *state) setting(key string) string { return plan.OperatorSetting(runningSpec(s), key) }
 
 // report makes p the current problem.
 func (s *state) report(p problem.Problem) { s.problem = p }

@@ -174,31 +174,26 @@ func (r *Reconciler) nonceDue(s *state, nonce func(*v1beta1.JobSpec) **int64) (b
 	return true, r.recordSpecAs(s, last, st.ReconciliationStatus.State, false)
 }
 
-// periodicSpec is the spec whose kubernetes.operator.periodic.*.interval
-// govern the periodic snapshots: the running job's. On a rolled-back
-// cluster (ROLLED_BACK) that is the last stable spec, not the failed one
-// recorded as reconciled (nor the spec, which differs from that only by
-// what needs no redeploy): upstream reads the intervals from its observe
-// configuration, which after a rollback is the stable spec's
-// (ReconciliationUtils.getDeployedSpec), so a new interval set on a
-// rolled-back resource waits for its next deployment. Otherwise it is the
-// spec, as Steady has always read it. A stable spec that does not decode
-// (the rollback would have stalled on it) leaves the spec's.
-func periodicSpec(s *state) *v1beta1.FlinkDeploymentSpec {
-	rs := &s.fd.Status.ReconciliationStatus
-	if rs.State != v1beta1.ReconciliationRolledBack {
+// runningSpec is the spec of the running cluster, whose operator and
+// Flink settings govern what the hub does with it (its periodic snapshot
+// intervals, savepoint format, health check, history trimming, exception
+// reports, Flink version, ...), as upstream reads them from its observe
+// configuration, the deployed spec's (plan.DeployedSpec): on a
+// rolled-back cluster (ROLLED_BACK) the last stable spec, not the failed
+// one recorded as reconciled, so a setting changed on a rolled-back
+// resource waits for its next deployment; else the last reconciled spec,
+// and the spec before the first deployment.
+func runningSpec(s *state) *v1beta1.FlinkDeploymentSpec {
+	if s.lastSpec == nil {
 		return &s.fd.Spec
 	}
-	if stable, _, err := plan.DecodeSpec(rs.LastStableSpec); err == nil && stable != nil {
-		return stable
-	}
-	return &s.fd.Spec
+	return plan.DeployedSpec(&s.fd.Status, s.lastSpec)
 }
 
 // periodicSavepoint triggers a savepoint when the configured interval
-// (periodicSpec's) has passed since the last periodic one.
+// (runningSpec's) has passed since the last periodic one.
 func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
-	interval := plan.DurationSetting(periodicSpec(s), flinkconf.KeyPeriodicSavepointInterval)
+	interval := plan.DurationSetting(runningSpec(s), flinkconf.KeyPeriodicSavepointInterval)
 	if interval <= 0 {
 		return nil
 	}
@@ -226,7 +221,7 @@ func (r *Reconciler) periodicSavepoint(ctx context.Context, s *state) error {
 // savepoint is taken, never two and never a lost one.
 func (r *Reconciler) triggerSavepoint(ctx context.Context, s *state, kind v1beta1.SnapshotTriggerType, stop bool) error {
 	info := savepointInfo(&s.fd.Status)
-	conf, _ := s.fd.Spec.FlatConfiguration()
+	conf, _ := runningSpec(s).FlatConfiguration()
 	format := v1beta1.SavepointFormatCanonical
 	if strings.EqualFold(strings.TrimSpace(conf[flinkconf.KeySavepointFormatType]), string(v1beta1.SavepointFormatNative)) {
 		format = v1beta1.SavepointFormatNative
@@ -271,12 +266,8 @@ func (r *Reconciler) sendSavepoint(ctx context.Context, s *state, info *v1beta1.
 	conf, _ := s.fd.Spec.FlatConfiguration()
 	// The running job's spec says whether it drains, as upstream reads
 	// its deployed configuration.
-	running := &s.fd.Spec
-	if s.lastSpec != nil {
-		running = s.lastSpec
-	}
 	req := flinkrest.SavepointRequest{TargetDirectory: flinkconf.SavepointsDir(flinkconf.Config(conf).Get), FormatType: api.SavepointFormatType(info.FormatType), TriggerID: info.TriggerID,
-		Drain: stop && plan.SettingOn(running, flinkconf.KeyDrainOnSavepoint)}
+		Drain: stop && plan.SettingOn(runningSpec(s), flinkconf.KeyDrainOnSavepoint)}
 	if stop {
 		_, err = jm.StopWithSavepoint(ctx, st.JobStatus.JobID, req)
 	} else {
@@ -555,10 +546,7 @@ func (r *Reconciler) abortUpgrade(ctx context.Context, s *state, kind v1beta1.Sn
 // (epoch milliseconds) failed within the grace period of key in the
 // running spec (snapshots.WithinGrace): it is triggered again.
 func (r *Reconciler) withinGrace(s *state, triggered *int64, key string) bool {
-	spec := &s.fd.Spec
-	if s.lastSpec != nil {
-		spec = s.lastSpec
-	}
+	spec := runningSpec(s)
 	return snapshots.WithinGrace(func(k string) string { return plan.OperatorSetting(spec, k) }, key, triggered, r.now())
 }
 
@@ -571,12 +559,8 @@ func (r *Reconciler) snapshotStalled(s *state, checkpoint bool, trigger v1beta1.
 	if triggered == nil {
 		return problem.Problem{}
 	}
-	spec := &s.fd.Spec
-	if s.lastSpec != nil {
-		spec = s.lastSpec
-	}
 	start := time.UnixMilli(*triggered)
-	_, timeout, stalled := flinkconf.SnapshotStalled(plan.DurationSetting(spec, flinkconf.KeyCheckpointTimeout), start, r.now(), r.Options.ProgressCheckInterval)
+	_, timeout, stalled := flinkconf.SnapshotStalled(plan.DurationSetting(runningSpec(s), flinkconf.KeyCheckpointTimeout), start, r.now(), r.Options.ProgressCheckInterval)
 	if !stalled {
 		return problem.Problem{}
 	}

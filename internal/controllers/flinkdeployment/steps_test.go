@@ -1008,8 +1008,9 @@ func rolledBackUpgradeStepCases(t *testing.T) []stepCase {
 // spec, its spec unchanged since, takes the periodic savepoints and
 // checkpoints of the running (stable) job and trims its savepoint
 // history, as upstream, and stays ROLLED_BACK, the failed spec not
-// stable. The intervals are the stable spec's, as upstream reads them
-// from the deployed spec: the failed spec's alone triggers nothing.
+// stable. The intervals and the history's count are the stable spec's,
+// as upstream reads them from the deployed spec: the failed spec's alone
+// decide nothing.
 func rolledBackSnapshotStepCases(t *testing.T) []stepCase {
 	const periodicSavepoint, periodicCheckpoint, historyOfOne = `"kubernetes.operator.periodic.savepoint.interval":"20 s",`,
 		`"kubernetes.operator.periodic.checkpoint.interval":"20 s",`, `"kubernetes.operator.savepoint.history.max.count":"1",`
@@ -1044,6 +1045,7 @@ func rolledBackSnapshotStepCases(t *testing.T) []stepCase {
 		{name: "rolled back, unchanged: a periodic checkpoint due is triggered, still rolled back", spec: spec(periodicCheckpoint), last: spec(periodicCheckpoint), status: rolledBack(periodicCheckpoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerCheckpoint"}, check: stays(2)},
 		{name: "rolled back, unchanged: the savepoint history is trimmed, still rolled back", spec: spec(historyOfOne), last: spec(historyOfOne), status: rolledBack(historyOfOne), jobRuns: true, report: true, wantCalls: []string{"DisposeSavepoint", "DisposalStatus"}, check: stays(1)},
 		{name: "rolled back, unchanged: the stable spec's interval governs, the failed spec has none", spec: spec(""), last: spec(""), status: rolledBack(periodicSavepoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: stays(2)},
+		{name: "rolled back, unchanged: the stable spec's history count governs, the failed spec has none", spec: spec(""), last: spec(""), status: rolledBack(historyOfOne), jobRuns: true, report: true, wantCalls: []string{"DisposeSavepoint", "DisposalStatus"}, check: stays(1)},
 		{name: "rolled back, unchanged: the failed spec's interval alone triggers nothing", spec: spec(periodicSavepoint), last: spec(periodicSavepoint), status: rolledBack(""), jobRuns: true, report: true, check: stays(2)},
 	}
 }

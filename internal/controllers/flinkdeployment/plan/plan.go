@@ -276,6 +276,22 @@ func Next(in Input) Plan {
 	return p
 }
 
+// DeployedSpec is the spec the cluster runs, whose settings govern it, as
+// upstream's getDeployedSpec: on a rolled-back cluster (ROLLED_BACK) the
+// last stable spec, not the failed one last (the last reconciled spec)
+// holds; else last. A stable spec that does not decode (the rollback
+// would have stalled on it) leaves last.
+func DeployedSpec(st *v1beta1.FlinkDeploymentStatus, last *v1beta1.FlinkDeploymentSpec) *v1beta1.FlinkDeploymentSpec {
+	rs := &st.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationRolledBack {
+		return last
+	}
+	if stable, _, err := DecodeSpec(rs.LastStableSpec); err == nil && stable != nil {
+		return stable
+	}
+	return last
+}
+
 // unhealthyRestart is the restart of a job the cluster health check
 // found unhealthy, as upstream: with the check enabled, the spec unchanged
 // and the job not ended, when it can restore (stateless, or its HA
