@@ -23,8 +23,7 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 		return err
 	}
 	st := &s.fd.Status
-	// A deployment ends whatever held the last upgrade back.
-	s.clear(problem.ManualRestoreRequired, problem.UpgradeBlocked, problem.SavepointFailed, problem.JobFailed)
+	s.clear(deploymentEnds...)
 	st.JobManagerDeploymentStatus = v1beta1.JobManagerDeploying
 	if s.fd.Spec.Job != nil {
 		st.JobStatus.State = v1beta1.JobReconciling
@@ -32,6 +31,10 @@ func (r *Reconciler) recordDeployed(s *state, first bool) error {
 	s.next = r.Options.ProgressCheckInterval
 	return nil
 }
+
+// deploymentEnds are the problems a deployment ends: whatever held the
+// last upgrade back, and the failure of the job it replaces.
+var deploymentEnds = []problem.Reason{problem.ManualRestoreRequired, problem.UpgradeBlocked, problem.SavepointFailed, problem.JobFailed}
 
 // deploy applies the member objects of the spec with server-side apply.
 func (r *Reconciler) deploy(ctx context.Context, s *state, restore flinkconf.Restore) error {

@@ -168,11 +168,24 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 		}
 		r.event(s, corev1.EventTypeNormal, ReasonScaling, "Resizing the TaskManagers of the reactive job")
 		return false, r.recordSpec(s, v1beta1.ReconciliationDeployed, false)
+	case plan.RecoverJobManager, plan.RestartUnhealthy, plan.RestartFailed:
+		if st.ReconciliationStatus.State == v1beta1.ReconciliationRolledBack {
+			return false, r.restartRolledBack(ctx, s, p)
+		}
+	}
+	return r.runDeployedStep(ctx, s, p)
+}
+
+// runDeployedStep runs the steps of a deployed spec after runStep's: a
+// recovery or restart, an upgrade's steps.
+func (r *Reconciler) runDeployedStep(ctx context.Context, s *state, p plan.Plan) (bool, error) {
+	st := &s.fd.Status
+	switch p.Step {
 	case plan.RecoverJobManager:
 		// Deleted behind our back: recreated from the last reconciled
 		// spec, as upstream's deployment recovery does; HA metadata, if
 		// any, restores the job.
-		r.event(s, corev1.EventTypeWarning, "RecoverDeployment", "JobManager deployment missing, recreating it")
+		r.event(s, corev1.EventTypeWarning, ReasonRecoverDeployment, "JobManager deployment missing, recreating it")
 		return false, r.deploy(ctx, s, flinkconf.Restore{})
 	case plan.Begin:
 		beginUpgrade(st)
@@ -200,7 +213,7 @@ func (r *Reconciler) runStep(ctx context.Context, s *state, p plan.Plan) (bool, 
 	case plan.RestartFailed:
 		st.ReconciliationStatus.State = v1beta1.ReconciliationUpgrading
 		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
-		r.event(s, corev1.EventTypeNormal, "RestartFailedJob", "Restarting the failed job"+fromText(p.Restore))
+		r.event(s, corev1.EventTypeNormal, ReasonRestartFailedJob, "Restarting the failed job"+fromText(p.Restore))
 		return true, r.persist(ctx, s)
 	}
 	return r.runUpgradeStep(ctx, s, p)
@@ -495,14 +508,26 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state, restore flinkconf.R
 			return err
 		}
 	}
+	// The failed deployment started from the upgrade's state; so does the
+	// rollback.
+	return r.deployStable(ctx, s, restore)
+}
+
+// deployStable applies the last stable spec's cluster, its job started
+// from restore, and records it ROLLED_BACK and deploying: a rollback, or
+// the recovery or restart of a rolled-back cluster. lastReconciledSpec
+// keeps the failed spec, never deployed again nor marked stable.
+func (r *Reconciler) deployStable(ctx context.Context, s *state, restore flinkconf.Restore) error {
+	st := &s.fd.Status
 	stable, _, err := plan.DecodeSpec(st.ReconciliationStatus.LastStableSpec)
 	if err != nil {
 		return requeue.Stalling(err)
 	}
+	if err := confirmCurrent(ctx, s, "deploying the last stable spec"); err != nil {
+		return err
+	}
 	target := s.fd.DeepCopy()
 	target.Spec = *stable
-	// The failed deployment started from the upgrade's state; so does the
-	// rollback.
 	if err := r.apply(ctx, s, target, restore); err != nil {
 		return err
 	}
@@ -514,6 +539,49 @@ func (r *Reconciler) rollBack(ctx context.Context, s *state, restore flinkconf.R
 	}
 	s.next = r.Options.ProgressCheckInterval
 	return nil
+}
+
+// ReasonRecoverDeployment is the Warning event of a lost JobManager
+// Deployment recreated.
+const ReasonRecoverDeployment = "RecoverDeployment"
+
+// ReasonRestartFailedJob is the event of a job that failed for good
+// restarted (kubernetes.operator.job.restart.failed).
+const ReasonRestartFailedJob = "RestartFailedJob"
+
+// restartRolledBack recovers or restarts a rolled-back cluster with the
+// last stable spec, which it runs, as upstream's reconcileOtherChanges
+// resubmits the deployed spec (getDeployedSpec), and keeps it ROLLED_BACK:
+// a lost JobManager (RecoverJobManager) is recreated, its HA metadata
+// restoring the job; a failed job (RestartFailed) and an unhealthy one
+// (RestartUnhealthy) have their cluster deleted and deployed again, from
+// p.Restore, or from the HA metadata kept (p.KeepHA). Where a failed job
+// starts is persisted before its cluster goes, and an unhealthy job's
+// judgment is forgotten only once its cluster is gone: a restart
+// interrupted, or waiting for the old JobManager to go, is planned and
+// finished again.
+func (r *Reconciler) restartRolledBack(ctx context.Context, s *state, p plan.Plan) error {
+	st := &s.fd.Status
+	switch p.Step {
+	case plan.RecoverJobManager:
+		r.event(s, corev1.EventTypeWarning, ReasonRecoverDeployment, "JobManager deployment missing, recreating it with the last stable spec, which the rolled-back FlinkDeployment runs")
+		return r.deployStable(ctx, s, flinkconf.Restore{})
+	case plan.RestartFailed:
+		st.JobStatus.UpgradeSavepointPath = p.Restore.SavepointPath
+		r.event(s, corev1.EventTypeNormal, ReasonRestartFailedJob, "Restarting the failed job of the last stable spec, which the rolled-back FlinkDeployment runs"+fromText(p.Restore))
+		if err := r.persist(ctx, s); err != nil {
+			return err
+		}
+	default:
+		r.event(s, corev1.EventTypeWarning, ReasonRestartUnhealthy, p.Why)
+	}
+	if err := r.deleteCluster(ctx, s, p.KeepHA, "the restart of the job"); err != nil {
+		return err
+	}
+	s.jobManager = nil
+	clusterhealth.Forget(st.ClusterInfo)
+	s.clear(deploymentEnds...)
+	return r.deployStable(ctx, s, p.Restore)
 }
 
 // MsgManualRestore is upstream's report of a last-state upgrade with no HA

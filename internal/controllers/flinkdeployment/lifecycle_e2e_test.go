@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -665,6 +666,63 @@ func TestRolledBackJobTakesPeriodicSavepoints(t *testing.T) {
 	rs := got.Status.ReconciliationStatus
 	if rs.State != v1beta1.ReconciliationRolledBack || got.Status.LifecycleState != v1beta1.LifecycleRolledBack || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
 		t.Errorf("state %s, lifecycle %s, stable spec %s: want %s, the failed spec not stable", rs.State, got.Status.LifecycleState, rs.LastStableSpec, v1beta1.ReconciliationRolledBack)
+	}
+}
+
+// TestRolledBackJobManagerIsRecoveredWithTheStableSpec: the JobManager
+// Deployment of a rolled-back FlinkDeployment, deleted (its node lost),
+// is recreated as upstream's deployment recovery does it, with the
+// deployed spec: the last stable one, never the failed one the
+// FlinkDeployment records as reconciled (the simulated JobManager does
+// not start with flinksim.StartupFailureKey). The job is restored from
+// its HA metadata and runs, and the FlinkDeployment stays ROLLED_BACK,
+// the failed spec never stable.
+func TestRolledBackJobManagerIsRecoveredWithTheStableSpec(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	fd := deployRunning(t, ctx, withSettings(haExample(t, "rollback-recover", v1beta1.UpgradeModeSavepoint), `"kubernetes.operator.deployment.rollback.enabled":"true"`))
+	patchSpec(t, ctx, fd, `{"spec":{"flinkConfiguration":{"`+flinksim.StartupFailureKey+`":"bad configuration"}}}`)
+	rolledBackRunning := func(fd *v1beta1.FlinkDeployment) bool {
+		return fd.Status.LifecycleState == v1beta1.LifecycleRolledBack && fd.Status.JobManagerDeploymentStatus == v1beta1.JobManagerReady &&
+			fd.Status.JobStatus.State == v1beta1.JobRunning
+	}
+	waitFor(t, ctx, fd, 3*time.Minute, "rolled back and running", rolledBackRunning)
+	// The stable spec's job checkpoints into its HA metadata, which the
+	// recovered JobManager restores it from.
+	if err := framework.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		job := simJob(fd)
+		if job == nil {
+			return false, nil
+		}
+		var cm corev1.ConfigMap
+		err := fleet.Members[0].Client.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: flinksim.HAJobConfigMapName(fd.Name, job.ID)}, &cm)
+		return err == nil && slices.ContainsFunc(slices.Collect(maps.Keys(cm.Data)), func(k string) bool { return strings.HasPrefix(k, "checkpointID-") }), client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("no checkpoint of the rolled-back job in its HA metadata: %v", err)
+	}
+	lost := jobManager(t, ctx, fd)
+	deleted := time.Now()
+	if err := fleet.Members[0].Client.Delete(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	// Running again means a job started since the deletion, seen by the
+	// hub: the status from before says RUNNING too.
+	got := waitFor(t, ctx, fd, 2*time.Minute, "recovered and running, still rolled back", func(fd *v1beta1.FlinkDeployment) bool {
+		started, err := strconv.ParseInt(fd.Status.JobStatus.StartTime, 10, 64)
+		return rolledBackRunning(fd) && err == nil && started >= deleted.UnixMilli()
+	})
+	if jobManager(t, ctx, fd).UID == lost.UID {
+		t.Error("the lost JobManager Deployment was not recreated")
+	}
+	rs := got.Status.ReconciliationStatus
+	if rs.State != v1beta1.ReconciliationRolledBack || !strings.Contains(rs.LastReconciledSpec, flinksim.StartupFailureKey) || strings.Contains(rs.LastStableSpec, flinksim.StartupFailureKey) {
+		t.Errorf("state %s: want %s, the failed spec last reconciled and never stable:\nreconciled %s\nstable %s", rs.State, v1beta1.ReconciliationRolledBack, rs.LastReconciledSpec, rs.LastStableSpec)
+	}
+	if !hasEvent(ctx, fd, flinkdeployment.ReasonRecoverDeployment) {
+		t.Error("no RecoverDeployment event")
+	}
+	if job := simJob(fd); job == nil || job.Restored == nil {
+		t.Errorf("the recovered job did not restore from the HA metadata: %+v", job)
 	}
 }
 

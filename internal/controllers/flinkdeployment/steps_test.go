@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1beta1 "github.com/flink-hub/flink-hub/apis/flink/v1beta1"
+	"github.com/flink-hub/flink-hub/internal/clusterhealth"
 	"github.com/flink-hub/flink-hub/internal/controllers/flinkdeployment/plan"
 	"github.com/flink-hub/flink-hub/internal/controllers/requeue"
 	"github.com/flink-hub/flink-hub/internal/deployer"
@@ -348,6 +349,7 @@ func TestSteps(t *testing.T) {
 		rolledBackStepCases(t),
 		rolledBackUpgradeStepCases(t),
 		rolledBackSnapshotStepCases(t),
+		rolledBackUpkeepStepCases(t),
 		ignoredChangeStepCases(t),
 		pendingNonceStepCases(t),
 		aheadOfSavepointStepCases(),
@@ -1047,6 +1049,82 @@ func rolledBackSnapshotStepCases(t *testing.T) []stepCase {
 		{name: "rolled back, unchanged: the stable spec's interval governs, the failed spec has none", spec: spec(""), last: spec(""), status: rolledBack(periodicSavepoint), jobRuns: true, report: true, wantErr: "waiting", wantCalls: []string{"TriggerSavepoint"}, check: stays(2)},
 		{name: "rolled back, unchanged: the stable spec's history count governs, the failed spec has none", spec: spec(""), last: spec(""), status: rolledBack(historyOfOne), jobRuns: true, report: true, wantCalls: []string{"DisposeSavepoint", "DisposalStatus"}, check: stays(1)},
 		{name: "rolled back, unchanged: the failed spec's interval alone triggers nothing", spec: spec(periodicSavepoint), last: spec(periodicSavepoint), status: rolledBack(""), jobRuns: true, report: true, check: stays(2)},
+	}
+}
+
+// rolledBackUpkeepStepCases: a cluster rolled back to its last stable
+// spec, its spec unchanged since, is kept running with that spec, as
+// upstream's reconcileOtherChanges resubmits its deployed spec: a lost
+// JobManager recovered, a failed or unhealthy job restarted, an ended
+// job's JobManager shut down after the stable spec's TTL. What is
+// deployed is rendered from the stable spec (pipeline.name stable-spec),
+// never the failed one (failed-spec, with none of those settings), and
+// the FlinkDeployment stays ROLLED_BACK, the failed spec not stable.
+func rolledBackUpkeepStepCases(t *testing.T) []stepCase {
+	const restartOn, healthOn, ttl3s = `"kubernetes.operator.job.restart.failed":"true",`, `"kubernetes.operator.cluster.health-check.enabled":"true",`,
+		`"kubernetes.operator.jm-deployment.shutdown-ttl":"3 s",`
+	spec := func(name, settings string) *v1beta1.FlinkDeploymentSpec {
+		return stepSpec(v1beta1.UpgradeModeLastState, strings.Replace(stepHAConf, "{", `{"pipeline.name":"`+name+`",`+settings, 1))
+	}
+	failed := spec("failed-spec", "")
+	// rolledBack runs the stable spec's job, its settings as given, the
+	// JobManager and job as jm and job leave them.
+	rolledBack := func(settings string, jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState) func(*v1beta1.FlinkDeploymentStatus) {
+		stable := mustEncode(t, *changedParallelism(spec("stable-spec", settings)))
+		return func(st *v1beta1.FlinkDeploymentStatus) {
+			st.JobManagerDeploymentStatus = jm
+			st.JobStatus = v1beta1.JobStatus{State: job, JobID: "0123456789abcdef0123456789abcdef", UpgradeSavepointPath: "file:///sp/savepoint-1",
+				UpdateTime: strconv.FormatInt(time.Now().Add(-4*time.Second).UnixMilli(), 10)}
+			st.ClusterInfo = map[string]string{clusterhealth.InfoKey: `{"timeStamp":1,"healthResult":{"healthy":false,"error":"Restart count hit threshold: 1"}}`}
+			st.ReconciliationStatus.State, st.ReconciliationStatus.LastStableSpec = v1beta1.ReconciliationRolledBack, stable
+		}
+	}
+	// stays checks the state, and a cluster deployed (or not) from the
+	// stable spec, with HA metadata (or not).
+	stays := func(deployed, ha bool, more ...func(*testing.T, *v1beta1.FlinkDeployment, client.Client)) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+			if rs := got.Status.ReconciliationStatus; rs.State != v1beta1.ReconciliationRolledBack || rs.LastStableSpec == rs.LastReconciledSpec || lifecycleState(&got.Status, nil) != v1beta1.LifecycleRolledBack {
+				t.Errorf("state %s, failed spec stable %t, lifecycle %s: want %s, not stable", rs.State, rs.LastStableSpec == rs.LastReconciledSpec, lifecycleState(&got.Status, nil), v1beta1.ReconciliationRolledBack)
+			}
+			if jobManagerExists(t, c) != deployed || deployedFrom(t, c, "stable-spec") != deployed || deployedFrom(t, c, "failed-spec") {
+				t.Errorf("JobManager %t, stable spec deployed %t, failed spec deployed %t: want %t, %t, false",
+					jobManagerExists(t, c), deployedFrom(t, c, "stable-spec"), deployedFrom(t, c, "failed-spec"), deployed, deployed)
+			}
+			if haMetadataExists(t, c) != ha {
+				t.Errorf("HA metadata %t, want %t", haMetadataExists(t, c), ha)
+			}
+			for _, m := range more {
+				m(t, got, c)
+			}
+		}
+	}
+	deploying := func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+		if st := got.Status; st.JobManagerDeploymentStatus != v1beta1.JobManagerDeploying || st.JobStatus.State != v1beta1.JobReconciling {
+			t.Errorf("JobManager %s, job %s: want %s, %s", st.JobManagerDeploymentStatus, st.JobStatus.State, v1beta1.JobManagerDeploying, v1beta1.JobReconciling)
+		}
+	}
+	from := func(path string) func(*testing.T, *v1beta1.FlinkDeployment, client.Client) {
+		return func(t *testing.T, got *v1beta1.FlinkDeployment, c client.Client) {
+			if got.Status.JobStatus.UpgradeSavepointPath != path || !deployedFrom(t, c, path) {
+				t.Errorf("restarted from %q (deployed from it: %t), want %q", got.Status.JobStatus.UpgradeSavepointPath, deployedFrom(t, c, path), path)
+			}
+		}
+	}
+	healthForgotten := func(t *testing.T, got *v1beta1.FlinkDeployment, _ client.Client) {
+		if _, ok := got.Status.ClusterInfo[clusterhealth.InfoKey]; ok {
+			t.Errorf("clusterInfo %v still judges the restarted job", got.Status.ClusterInfo)
+		}
+	}
+	noStats := fakeFlink{stats: &api.CheckpointingStatistics{}}
+	return []stepCase{
+		{name: "rolled back, JobManager deleted: recreated from the stable spec, still rolled back", spec: failed, last: failed, status: rolledBack("", v1beta1.JobManagerMissing, v1beta1.JobRunning),
+			haData: true, report: true, check: stays(true, true, deploying)},
+		{name: "rolled back, job failed: the stable spec's job restarted from its newest savepoint, still rolled back", spec: failed, last: failed, status: rolledBack(restartOn, v1beta1.JobManagerReady, v1beta1.JobFailed),
+			jobRuns: true, haData: true, flink: noStats, report: true, wantCalls: []string{"CheckpointStatistics"}, check: stays(true, false, deploying, from("file:///sp/savepoint-1"))},
+		{name: "rolled back, unhealthy: the stable spec's job restarted from the HA metadata, still rolled back", spec: failed, last: failed, status: rolledBack(healthOn, v1beta1.JobManagerReady, v1beta1.JobRunning),
+			jobRuns: true, haData: true, report: true, check: stays(true, true, deploying, healthForgotten)},
+		{name: "rolled back, job ended: its JobManager shut down after the stable spec's TTL, still rolled back", spec: failed, last: failed, status: rolledBack(ttl3s, v1beta1.JobManagerReady, v1beta1.JobFinished),
+			jobRuns: true, haData: true, flink: noStats, report: true, wantCalls: []string{"CheckpointStatistics"}, check: stays(false, true)},
 	}
 }
 

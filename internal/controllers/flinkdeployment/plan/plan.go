@@ -48,12 +48,14 @@ const (
 	// apply, the controller asks again with Input.ScaleRefused.
 	ScaleInPlace Step = "ScaleInPlace"
 	// RecoverJobManager: recreate a JobManager Deployment deleted behind
-	// the hub's back.
+	// the hub's back (on a rolled-back cluster, the last stable spec's,
+	// staying ROLLED_BACK).
 	RecoverJobManager Step = "RecoverJobManager"
 	// Begin: mark an upgrade (or suspend) under way, before any step of it.
 	Begin Step = "Begin"
 	// RestartFailed: begin an upgrade to the same spec for a job that
-	// failed for good, from Restore.
+	// failed for good, from Restore; on a rolled-back cluster, restart the
+	// last stable spec's job from Restore, staying ROLLED_BACK.
 	RestartFailed Step = "RestartFailed"
 	// ReadHAMetadata: the next decision needs to know whether Flink's HA
 	// metadata holds a checkpoint; read it into Input.HAMetadata and ask
@@ -115,7 +117,9 @@ const (
 	// holds the next attempt back).
 	Wait Step = "Wait"
 	// RestartUnhealthy: the cluster health check found the running job
-	// unhealthy; begin a restart of the same spec from the HA metadata.
+	// unhealthy; begin a restart of the same spec from the HA metadata (on
+	// a rolled-back cluster, restart the last stable spec's, staying
+	// ROLLED_BACK).
 	RestartUnhealthy Step = "RestartUnhealthy"
 	// ShutDown: the job ended and its JobManager outlived
 	// kubernetes.operator.jm-deployment.shutdown-ttl: delete the cluster,
@@ -180,8 +184,8 @@ type Plan struct {
 	// CancelJob asks Delete to cancel the job first (stateless upgrades,
 	// savepoint redeploys).
 	CancelJob bool
-	// KeepHA asks Delete to keep Flink's HA metadata: the new cluster
-	// restores from it.
+	// KeepHA asks Delete (or a RestartUnhealthy) to keep Flink's HA
+	// metadata: the new cluster restores from it.
 	KeepHA bool
 	// Fallback marks a Delete that keeps HA metadata because no savepoint
 	// could be taken of a job that does not run.
@@ -235,13 +239,20 @@ func Next(in Input) Plan {
 		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
 		// The stable spec's job runs on, and its snapshots are what a
-		// later upgrade restores from: as upstream's reconcileOtherChanges
-		// of an unchanged spec, the manual snapshots (a new nonce, which
-		// Changed leaves to them, and a pending trigger) and the periodic
-		// ones go on, and the history is trimmed. Steady keeps ROLLED_BACK
-		// (the failed spec is never marked stable) and does not roll back
-		// again; a deployed spec's restarts and recoveries are not
-		// planned here, since they would deploy the failed spec.
+		// later upgrade restores from. As upstream's reconcileOtherChanges
+		// of an unchanged spec with its deployed spec (getDeployedSpec):
+		// the manual snapshots (a new nonce, which Changed leaves to them,
+		// and a pending trigger) and the periodic ones go on, the history
+		// is trimmed, a failed or unhealthy job is restarted, a lost
+		// JobManager recovered and an ended job's shut down, all by the
+		// stable spec's settings and with the stable spec (the controller
+		// runs them so on a ROLLED_BACK cluster, which stays so: the failed
+		// spec is never marked stable), and nothing rolls back again. A
+		// suspended stable spec (rolled back to before rollBackDue refused
+		// it) has no job to keep.
+		if in := onDeployed(in); !Suspended(in.Spec) {
+			return deployedStep(in)
+		}
 		return Plan{Step: Steady, SnapshotsFirst: true}
 	}
 	if Changed(spec, last) && snapshotPending(st) && !AheadOfSavepoint(spec, last) {
@@ -265,7 +276,16 @@ func Next(in Input) Plan {
 		return Plan{Step: RecordSpec, Restore: redeployRestore(spec, last)}
 	case Suspended(spec):
 		return Plan{Step: Nothing}
-	case restartingFailedJob(in):
+	}
+	return deployedStep(in)
+}
+
+// deployedStep is the step of a spec deployed and not suspended: a failed
+// job's restart, an unhealthy job's, what a change of the spec asks for,
+// a lost JobManager's recovery, an ended job's shutdown, or the steady
+// state.
+func deployedStep(in Input) Plan {
+	if restartingFailedJob(in) {
 		return restartFailed(in)
 	}
 	if p, ok := unhealthyRestart(in); ok {
@@ -292,6 +312,14 @@ func DeployedSpec(st *v1beta1.FlinkDeploymentStatus, last *v1beta1.FlinkDeployme
 	return last
 }
 
+// onDeployed is in deciding by the deployed spec (DeployedSpec), taken as
+// both the spec and the last reconciled one: unchanged.
+func onDeployed(in Input) Input {
+	deployed := DeployedSpec(in.Status, in.Last)
+	in.Spec, in.Last = deployed, deployed
+	return in
+}
+
 // unhealthyRestart is the restart of a job the cluster health check
 // found unhealthy, as upstream: with the check enabled, the spec unchanged
 // and the job not ended, when it can restore (stateless, or its HA
@@ -309,7 +337,7 @@ func unhealthyRestart(in Input) (Plan, bool) {
 			return Plan{}, false
 		}
 	}
-	return Plan{Step: RestartUnhealthy, Why: why}, true
+	return Plan{Step: RestartUnhealthy, Why: why, KeepHA: HAEnabled(in.Last)}, true
 }
 
 // specChange is the step for a deployed, running spec: what its change

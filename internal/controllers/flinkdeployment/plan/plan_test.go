@@ -152,7 +152,7 @@ func flinkVersion(v v1beta1.FlinkVersion) func(*v1beta1.FlinkDeploymentSpec) {
 
 func TestNext(t *testing.T) {
 	specs := newNextSpecs()
-	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), captureCases(specs), oldClusterCases(specs),
+	cases := slices.Concat(deployedCases(specs), suspendAndFailedJobCases(specs), rollbackCases(t, specs), rolledBackUpkeepCases(t), captureCases(specs), oldClusterCases(specs),
 		jobManagerGoneCases(specs), endedJobCases(specs), keptLatestCases(specs), redeployCases(specs))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,6 +160,58 @@ func TestNext(t *testing.T) {
 				t.Errorf("Next = %+v\nwant   %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// rolledBackUpkeepCases: a rolled-back cluster whose spec did not change
+// since runs the last stable spec, and is kept running by that spec's
+// settings, as upstream's reconcileOtherChanges does with its deployed
+// spec: a lost JobManager is recovered, a failed job restarted, an
+// unhealthy one too, an ended job's JobManager shut down after its TTL.
+// The failed spec (the last reconciled one, parallelism 3 here) has the
+// opposite settings: they decide nothing.
+func rolledBackUpkeepCases(t *testing.T) []nextCase {
+	const restartOn, recoveryOff, healthOn, ttl3s = `"` + flinkconf.KeyRestartFailed + `":"true",`, `"` + flinkconf.KeyJMRecovery + `":"false",`,
+		`"` + flinkconf.KeyHealthCheck + `":"true",`, `"` + flinkconf.KeyJMShutdownTTL + `":"3 s",`
+	spec := func(mode v1beta1.UpgradeMode, settings string) *v1beta1.FlinkDeploymentSpec {
+		return app(mode, strings.Replace(haConf, "{", "{"+settings, 1))
+	}
+	// rolledBack is a ROLLED_BACK status whose stable spec has stable, the
+	// failed one failed, the JobManager and job as given.
+	rolledBack := func(stable, failed string, jm v1beta1.JobManagerDeploymentStatus, job v1beta1.JobStatusState, more ...func(*v1beta1.FlinkDeploymentStatus)) Input {
+		last := with(spec(v1beta1.UpgradeModeLastState, failed), parallel3)
+		st := edit(status(v1beta1.ReconciliationRolledBack, jm, job), stableSpecWas(t, last, spec(v1beta1.UpgradeModeLastState, stable)))
+		for _, m := range more {
+			m(st)
+		}
+		return Input{Spec: last, Last: last, Status: st, JobManager: jm != v1beta1.JobManagerMissing, Now: now}
+	}
+	unhealthy := func(st *v1beta1.FlinkDeploymentStatus) {
+		st.ClusterInfo = map[string]string{clusterhealth.InfoKey: `{"timeStamp":1,"healthResult":{"healthy":false,"error":"Restart count hit threshold: 1"}}`}
+	}
+	withHA := func(in Input) Input { in.HAMetadata = ptr.To(true); return in }
+	return []nextCase{
+		{"rolled back, JobManager deleted: recovered", rolledBack("", recoveryOff, v1beta1.JobManagerMissing, v1beta1.JobRunning),
+			Plan{Step: RecoverJobManager, SnapshotsFirst: true}},
+		{"rolled back, JobManager deleted, recovery off in the stable spec: not recovered", rolledBack(recoveryOff, "", v1beta1.JobManagerMissing, v1beta1.JobRunning),
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rolled back, job failed: restarted from the newest savepoint", rolledBack(restartOn, "", v1beta1.JobManagerReady, v1beta1.JobFailed, savepointPath("s3://b/sp-5")),
+			Plan{Step: RestartFailed, Restore: flinkconf.Restore{SavepointPath: "s3://b/sp-5"}}},
+		{"rolled back, job failed, restarts off in the stable spec: left failed", rolledBack("", restartOn, v1beta1.JobManagerReady, v1beta1.JobFailed, updatedAt(now.Add(-time.Hour))),
+			Plan{Step: Steady, After: 23 * time.Hour, SnapshotsFirst: true}},
+		{"rolled back, unhealthy, HA not read yet", rolledBack(healthOn, "", v1beta1.JobManagerReady, v1beta1.JobRunning, unhealthy),
+			Plan{Step: ReadHAMetadata}},
+		{"rolled back, unhealthy: restarted from the HA metadata", withHA(rolledBack(healthOn, "", v1beta1.JobManagerReady, v1beta1.JobRunning, unhealthy)),
+			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1", KeepHA: true}},
+		{"rolled back, unhealthy, health check off in the stable spec: left running", withHA(rolledBack("", healthOn, v1beta1.JobManagerReady, v1beta1.JobRunning, unhealthy)),
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rolled back, job ended, the stable spec's TTL passed: shut down", rolledBack(ttl3s, "", v1beta1.JobManagerReady, v1beta1.JobFinished, updatedAt(now.Add(-4*time.Second))),
+			Plan{Step: ShutDown, SnapshotsFirst: true}},
+		{"rolled back to a suspended spec: nothing recovered", Input{Spec: with(spec(v1beta1.UpgradeModeLastState, ""), parallel3), Last: with(spec(v1beta1.UpgradeModeLastState, ""), parallel3),
+			Status: edit(status(v1beta1.ReconciliationRolledBack, v1beta1.JobManagerMissing, v1beta1.JobRunning), stableSpecWas(t, with(spec(v1beta1.UpgradeModeLastState, ""), parallel3), with(spec(v1beta1.UpgradeModeLastState, ""), suspend)))},
+			Plan{Step: Steady, SnapshotsFirst: true}},
+		{"rolled back, job ended, the failed spec's TTL alone: not shut down", rolledBack("", ttl3s, v1beta1.JobManagerReady, v1beta1.JobFinished, updatedAt(now.Add(-4*time.Second))),
+			Plan{Step: Steady, After: 24*time.Hour - 4*time.Second, SnapshotsFirst: true}},
 	}
 }
 
@@ -235,7 +287,7 @@ func deployedCases(specs nextSpecs) []nextCase {
 		{"unhealthy, HA not read yet", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true},
 			Plan{Step: ReadHAMetadata, SnapshotsFirst: false}},
 		{"unhealthy, HA metadata to restart from", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true, HAMetadata: ptr.To(true)},
-			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1"}},
+			Plan{Step: RestartUnhealthy, Why: "Restart count hit threshold: 1", KeepHA: true}},
 		{"unhealthy, no HA metadata: left running", Input{Spec: healthChecked, Last: healthChecked, Status: edit(running(), unhealthy), JobManager: true, HAMetadata: ptr.To(false)},
 			Plan{Step: Steady, SnapshotsFirst: true}},
 		{"unhealthy, stateless: no HA needed", Input{Spec: healthCheckedStateless, Last: healthCheckedStateless, Status: edit(running(), unhealthy), JobManager: true},
