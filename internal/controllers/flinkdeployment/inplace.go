@@ -33,13 +33,9 @@ const ReasonUnknownVertices = "UnknownJobVertices"
 // returns why the rescale did not apply ("" when it did): the change is
 // then an upgrade.
 func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error) {
-	overrides, err := plan.Overrides(&s.fd.Spec)
-	if err != nil {
-		return err.Error(), nil
-	}
-	previous, err := plan.Overrides(s.lastSpec)
-	if err != nil {
-		return err.Error(), nil
+	overrides, previous, why := plan.OverridesChange(&s.fd.Spec, s.lastSpec)
+	if why != "" {
+		return why, nil
 	}
 	jobID := s.fd.Status.JobStatus.JobID
 	if jobID == "" {
@@ -52,7 +48,7 @@ func (r *Reconciler) scaleInPlace(ctx context.Context, s *state) (string, error)
 	if err != nil {
 		return "", err
 	}
-	why, err := RescaleInPlace(ctx, jm, jobID, overrides, previous, func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) })
+	why, err = RescaleInPlace(ctx, jm, jobID, overrides, previous, func(eventType, reason, msg string) { r.event(s, eventType, reason, msg) })
 	if why != "" || err != nil {
 		return why, err
 	}

@@ -96,13 +96,9 @@ func (s *state) adaptive() bool {
 // state, savepoint history and reconciliation timestamp stay). It returns
 // why the rescale did not apply ("" when it did).
 func (r *Reconciler) scaleInPlace(ctx context.Context, s *state, jm flinkrest.Client) (string, error) {
-	overrides, err := plan.Overrides(&s.job.Spec)
-	if err != nil {
-		return err.Error(), nil
-	}
-	previous, err := plan.Overrides(s.last)
-	if err != nil {
-		return err.Error(), nil
+	overrides, previous, why := plan.OverridesChange(&s.job.Spec, s.last)
+	if why != "" {
+		return why, nil
 	}
 	if err := flinkdeployment.ConfirmLive(ctx, s.cluster, s.job, sessionJobs, "rescaling the job"); err != nil {
 		return "", err

@@ -164,6 +164,20 @@ func Overrides(spec Configured) (map[string]int32, error) {
 	return o, nil
 }
 
+// OverridesChange reads the parallelism overrides of the new spec and of
+// the last reconciled one, for an in-place rescale; why is the error of
+// one that cannot be read (the change is then an upgrade), "" otherwise.
+func OverridesChange(newSpec, last Configured) (overrides, previous map[string]int32, why string) {
+	overrides, err := Overrides(newSpec)
+	if err != nil {
+		return nil, nil, err.Error()
+	}
+	if previous, err = Overrides(last); err != nil {
+		return nil, nil, err.Error()
+	}
+	return overrides, previous, ""
+}
+
 // adaptive reports a spec whose cluster runs Flink's adaptive scheduler.
 func adaptive(spec *v1beta1.FlinkDeploymentSpec) bool {
 	conf, err := spec.FlatConfiguration()
