@@ -187,17 +187,7 @@ func TestInjectedSavepointAndCheckpointFailures(t *testing.T) {
 	if code := do(t, "POST", url+"/jobs/"+id+"/stop", api.StopWithSavepointRequestBody{}, &trig); code != http.StatusAccepted {
 		t.Fatalf("stop: HTTP %d", code)
 	}
-	eventually(t, "savepoint failed", func() error {
-		var res struct {
-			Status    api.QueueStatus   `json:"status"`
-			Operation api.SavepointInfo `json:"operation"`
-		}
-		do(t, "GET", url+"/jobs/"+id+"/savepoints/"+trig.RequestId, nil, &res)
-		if res.Status.Id != api.IdCOMPLETED || !strings.Contains(res.Operation.FailureCause.StackTrace, "bucket gone") || res.Operation.Location != "" {
-			return fmt.Errorf("result %+v", res)
-		}
-		return nil
-	})
+	awaitSavepointFailure(t, url, id, trig.RequestId, "bucket gone")
 	// The failed stop-with-savepoint leaves the job running.
 	if got := jm.Jobs()[0].State; got != api.JobStatusRUNNING {
 		t.Fatalf("job %s after a failed stop-with-savepoint", got)
@@ -543,17 +533,25 @@ func TestRescaleAbortsSavepointsInFlight(t *testing.T) {
 	if code := do(t, "PUT", url+"/jobs/"+id+"/resource-requirements", body, nil); code != http.StatusOK {
 		t.Fatalf("rescale: HTTP %d", code)
 	}
-	eventually(t, "savepoint aborted", func() error {
+	awaitSavepointFailure(t, url, id, trig.RequestId, "Checkpoint Coordinator is suspending")
+	jm.SetFaults(jobmanager.Faults{})
+	eventually(t, "RUNNING again", state(jm, api.JobStatusRUNNING))
+}
+
+// awaitSavepointFailure waits until savepoint trigger requestID of job id
+// is COMPLETED with a failure whose stack trace holds cause, and no
+// location.
+func awaitSavepointFailure(t *testing.T, url, id, requestID, cause string) {
+	t.Helper()
+	eventually(t, "savepoint failed with "+cause, func() error {
 		var res struct {
 			Status    api.QueueStatus   `json:"status"`
 			Operation api.SavepointInfo `json:"operation"`
 		}
-		do(t, "GET", url+"/jobs/"+id+"/savepoints/"+trig.RequestId, nil, &res)
-		if res.Status.Id != api.IdCOMPLETED || !strings.Contains(res.Operation.FailureCause.StackTrace, "Checkpoint Coordinator is suspending") {
+		do(t, "GET", url+"/jobs/"+id+"/savepoints/"+requestID, nil, &res)
+		if res.Status.Id != api.IdCOMPLETED || !strings.Contains(res.Operation.FailureCause.StackTrace, cause) || res.Operation.Location != "" {
 			return fmt.Errorf("result %+v", res)
 		}
 		return nil
 	})
-	jm.SetFaults(jobmanager.Faults{})
-	eventually(t, "RUNNING again", state(jm, api.JobStatusRUNNING))
 }

@@ -37,9 +37,7 @@ func TestInPlaceScaling(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			fd := haExample(t, tc.name, v1beta1.UpgradeModeSavepoint)
-			withoutHA(fd)
-			fd = deployRunning(t, ctx, withSettings(fd, tc.settings))
+			fd := deployRunningWithoutHA(t, ctx, tc.name, tc.settings)
 			before, jm := simJob(fd), jobManager(t, ctx, fd)
 			sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{RescaleFailure: tc.refusal})
 			vertex := before.Vertices[0].ID
@@ -156,9 +154,7 @@ func TestInPlaceScalingAfterAManualSavepoint(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			fd := haExample(t, tc.name, v1beta1.UpgradeModeSavepoint)
-			withoutHA(fd)
-			fd = deployRunning(t, ctx, withSettings(fd, `"jobmanager.scheduler":"adaptive"`))
+			fd := deployRunningWithoutHA(t, ctx, tc.name, `"jobmanager.scheduler":"adaptive"`)
 			before := simJob(fd)
 			sim.JobManager(memberName, fd.Namespace, fd.Name).SetFaults(jobmanager.Faults{SavepointDuration: 2 * time.Second})
 			vertex := before.Vertices[0].ID
@@ -189,4 +185,14 @@ func TestInPlaceScalingAfterAManualSavepoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deployRunningWithoutHA deploys the HA example named name in savepoint
+// upgrade mode, without HA and with settings, and waits until its job
+// runs.
+func deployRunningWithoutHA(t *testing.T, ctx context.Context, name, settings string) *v1beta1.FlinkDeployment {
+	t.Helper()
+	fd := haExample(t, name, v1beta1.UpgradeModeSavepoint)
+	withoutHA(fd)
+	return deployRunning(t, ctx, withSettings(fd, settings))
 }

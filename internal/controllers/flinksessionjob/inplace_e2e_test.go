@@ -33,14 +33,7 @@ func TestSessionJobInPlaceScaling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			fd := sessionClusterOf(t, ctx, tc.name, "", func(fd *v1beta1.FlinkDeployment) {
-				fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"jobmanager.scheduler":"adaptive"}`)}
-			})
-			job := upstreamJobs(t, tc.name, framework.NewArtifacts(t))[0]
-			job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
-			job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
-			create(t, ctx, job)
-			id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			fd, job, id := runningAdaptiveSessionJob(t, ctx, tc.name)
 			before := simJob(fd, id)
 			if before == nil || before.Vertices[0].Parallelism != 4 {
 				t.Fatalf("the job before the change: %+v", before)
@@ -136,14 +129,7 @@ func TestSessionJobRescaleAfterAManualSavepoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			fd := sessionClusterOf(t, ctx, tc.name, "", func(fd *v1beta1.FlinkDeployment) {
-				fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"jobmanager.scheduler":"adaptive"}`)}
-			})
-			job := upstreamJobs(t, tc.name, framework.NewArtifacts(t))[0]
-			job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
-			job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
-			create(t, ctx, job)
-			id := waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
+			fd, job, id := runningAdaptiveSessionJob(t, ctx, tc.name)
 			vertex := simJob(fd, id).Vertices[0].ID
 			overrides := `"flinkConfiguration":{"pipeline.jobvertex-parallelism-overrides":"` + vertex + `:2"}`
 			if tc.inFlight {
@@ -170,4 +156,20 @@ func TestSessionJobRescaleAfterAManualSavepoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runningAdaptiveSessionJob starts, in namespace name, a session cluster
+// with Flink's adaptive scheduler and an upstream example session job on
+// it in savepoint upgrade mode, and waits until the job runs: the
+// cluster, the job and the job's id.
+func runningAdaptiveSessionJob(t *testing.T, ctx context.Context, name string) (*v1beta1.FlinkDeployment, *v1beta1.FlinkSessionJob, string) {
+	t.Helper()
+	fd := sessionClusterOf(t, ctx, name, "", func(fd *v1beta1.FlinkDeployment) {
+		fd.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"jobmanager.scheduler":"adaptive"}`)}
+	})
+	job := upstreamJobs(t, name, framework.NewArtifacts(t))[0]
+	job.Spec.Job.UpgradeMode = v1beta1.UpgradeModeSavepoint
+	job.Spec.FlinkConfiguration = &apiextensionsv1.JSON{Raw: []byte(`{"state.savepoints.dir":"file:///flink-data/savepoints"}`)}
+	create(t, ctx, job)
+	return fd, job, waitJob(t, job, "RUNNING", runningJob).Status.JobStatus.JobID
 }
