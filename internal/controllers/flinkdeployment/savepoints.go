@@ -114,11 +114,11 @@ func (r *Reconciler) supersedePendingSavepoint(ctx context.Context, s *state) er
 	info := st.JobStatus.SavepointInfo
 	var op flinkrest.OperationStatus
 	var jm flinkrest.Client
-	err := errors.New(triggerLost(s))
-	if err.Error() == "" {
-		if jm, err = r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd); err == nil {
-			op, err = jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
-		}
+	var err error
+	if lost := triggerLost(s); lost != "" {
+		err = errors.New(lost)
+	} else if jm, err = r.JobManagers(s.clusterName, s.cluster.GetConfig(), s.fd); err == nil {
+		op, err = jm.SavepointStatus(ctx, st.JobStatus.JobID, info.TriggerID)
 	}
 	if loc, msg := SupersededSavepoint(info, op, err); loc != "" {
 		r.event(s, corev1.EventTypeNormal, "SavepointCompleted", "Savepoint completed: "+r.completeSavepoint(ctx, s, jm, info, loc))
