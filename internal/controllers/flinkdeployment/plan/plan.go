@@ -231,12 +231,6 @@ func Next(in Input) Plan {
 		return upgrade(in)
 	case rs == v1beta1.ReconciliationRollingBack:
 		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
-	case rollBackDue(in) && in.HAMetadata == nil && UpgradeMode(last) == v1beta1.UpgradeModeLastState:
-		// The rollback of a last-state job restores from Flink's HA
-		// metadata: read first whether there is any.
-		return Plan{Step: ReadHAMetadata}
-	case rollBackDue(in) && (in.HAMetadata == nil || *in.HAMetadata):
-		return Plan{Step: RollBack, Restore: restoreFor(st, UpgradeMode(last))}
 	case rs == v1beta1.ReconciliationRolledBack && !Changed(spec, last):
 		// The stable spec's job runs on, and its snapshots are what a
 		// later upgrade restores from. As upstream's reconcileOtherChanges
@@ -254,6 +248,9 @@ func Next(in Input) Plan {
 			return deployedStep(in)
 		}
 		return Plan{Step: Steady, SnapshotsFirst: true}
+	}
+	if p, ok := rollBack(in); ok {
+		return p
 	}
 	if Changed(spec, last) && snapshotPending(st) && !AheadOfSavepoint(spec, last) {
 		// As upstream: a spec change waits for a manual or periodic
@@ -942,6 +939,23 @@ func restoreFor(st *v1beta1.FlinkDeploymentStatus, mode v1beta1.UpgradeMode) fli
 		return flinkconf.Restore{}
 	}
 	return flinkconf.Restore{SavepointPath: st.JobStatus.UpgradeSavepointPath}
+}
+
+// rollBack is the rollback of a deployed spec when one is due
+// (rollBackDue): a last-state job's restores from Flink's HA metadata,
+// read first, and there is none without it.
+func rollBack(in Input) (Plan, bool) {
+	if !rollBackDue(in) {
+		return Plan{}, false
+	}
+	mode := UpgradeMode(in.Last)
+	switch {
+	case mode == v1beta1.UpgradeModeLastState && in.HAMetadata == nil:
+		return Plan{Step: ReadHAMetadata}, true
+	case mode == v1beta1.UpgradeModeLastState && !*in.HAMetadata:
+		return Plan{}, false
+	}
+	return Plan{Step: RollBack, Restore: restoreFor(in.Status, mode)}, true
 }
 
 // rollBackDue reports a deployed spec that has not become stable within
